@@ -1,0 +1,245 @@
+"""The ``creditmodel`` command line (DESIGN.md section 5).
+
+Exit codes: 0 success, 2 bad input (the message names the file, column and row), 1 anything else.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from creditmodel.errors import InputError
+
+log = logging.getLogger("creditmodel")
+
+PATH = click.Path(path_type=Path)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr)
+    for noisy in ("mlflow", "alembic", "urllib3", "py4j", "papermill", "numba", "matplotlib", "traitlets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="creditmodel")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """creditmodel: enterprise credit scoring workbench (public credit evaluation, small-loan PD models,
+    validation, pricing) on a synthetic district or your own data."""
+    _setup_logging(verbose, quiet)
+    ctx.obj = {"debug": debug}
+
+
+# --------------------------------------------------------------------------- jobs
+@cli.command("run")
+@click.argument("experiment", type=PATH)
+@click.option("-p", "--parameter", "params", multiple=True, metavar="KEY=VALUE",
+              help="Override a notebook parameter (repeatable); values are read as YAML scalars.")
+@click.option("--out", type=PATH, default=None, help="Output folder (MLflow store, executed notebooks). "
+              "Default: $CREDITMODEL_OUT or ./out.")
+def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None:
+    """Run one papermill job (experiments/NAME.yaml) and track it as one MLflow run."""
+    from creditmodel import jobs
+
+    res = jobs.run_experiment(experiment, jobs.parse_overrides(params), out=out)
+    click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
+    click.echo(f"executed notebook: {res.output_notebook}")
+    if not res.ok:
+        click.echo(f"error: {res.error}", err=True)
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- data
+@cli.command("generate")
+@click.option("--firms", type=click.IntRange(min=10), default=20_000, show_default=True, help="Number of enterprises.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, identical files).")
+@click.option("--out", type=PATH, required=True, help="Folder for the Parquet tables and injected.json.")
+def generate_cmd(firms: int, seed: int, out: Path) -> None:
+    """Write the synthetic district as Parquet tables (one file per table) and injected.json."""
+    from creditmodel.data import synthetic
+
+    res = synthetic.generate_district(firms=firms, seed=seed, out=out)
+    click.echo(res.summary())
+
+
+@cli.command("quality")
+@click.option("--data", type=PATH, required=True, help="District folder (Parquet/CSV tables) or one table file.")
+@click.option("--out", type=PATH, required=True, help="Folder for the quality report, figures and quarantine.")
+def quality_cmd(data: Path, out: Path) -> None:
+    """Data quality: code validity, duplicates, completeness, timeliness and the plan's targets."""
+    from creditmodel.data import quality
+
+    rep = quality.quality_report(data, out)
+    click.echo(rep.summary())
+
+
+# --------------------------------------------------------------------------- models
+@cli.command("train")
+@click.option("--data", type=PATH, required=True, help="Training table (CSV or Parquet).")
+@click.option("--target", required=True, help="Target column (0/1, boolean or two labels).")
+@click.option("--id", "id_col", default=None, help="Identifier column (kept, never a feature).")
+@click.option("--positive", default=None, help="Label of the bad (default) class when the target has two labels.")
+@click.option("--model", "kind", type=click.Choice(["scorecard", "lightgbm"]), default="scorecard", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=PATH, required=True, help="Folder for the MLflow model, points table and metrics.json.")
+def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None, kind: str, seed: int,
+              out: Path) -> None:
+    """Train a PD model on any tabular file; every other column is a candidate feature."""
+    from creditmodel.scoring import train
+
+    res = train.train_file(data=data, target=target, id_col=id_col, positive=positive, kind=kind, seed=seed, out=out)
+    click.echo(res.summary())
+
+
+@cli.command("score")
+@click.option("--model", "model_uri", required=True, help="Model folder or models:/NAME@ALIAS.")
+@click.option("--data", type=PATH, required=True, help="Table to score (CSV or Parquet).")
+@click.option("--out", type=PATH, required=True, help="Scored file (.parquet or .csv); a bank deliverable "
+              "also gets its .csv/.parquet twin, a JSON sidecar and a model card.")
+@click.option("--id", "id_col", default=None, help="Identifier column to carry into the output.")
+@click.option("--engine", type=click.Choice(["pandas", "spark"]), default="pandas", show_default=True)
+@click.option("--spark-master", default=None, help="Spark master URL (default local[2]).")
+@click.option("--chunk-rows", type=click.IntRange(min=1000), default=500_000, show_default=True,
+              help="Rows per chunk when streaming large Parquet inputs.")
+def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine: str, spark_master: str | None,
+              chunk_rows: int) -> None:
+    """Score every input row, in input order; rows that cannot be scored are kept with status=error."""
+    from creditmodel.scoring import score
+
+    res = score.score_file(model_uri=model_uri, data=data, out=out, id_col=id_col, engine=engine,
+                           spark_master=spark_master, chunk_rows=chunk_rows)
+    click.echo(res.summary())
+
+
+@cli.command("validate")
+@click.option("--model", "model_uri", required=True, help="Model folder or models:/NAME@ALIAS.")
+@click.option("--data", type=PATH, required=True, help="Validation sample with the observed target.")
+@click.option("--target", required=True, help="Observed default flag column.")
+@click.option("--reference", type=PATH, default=None, help="Reference (development) sample for PSI and CSI.")
+@click.option("--positive", default=None, help="Label of the bad class when the target has two labels.")
+@click.option("--out", type=PATH, required=True, help="Folder for report.html and metrics.json.")
+def validate_cmd(model_uri: str, data: Path, target: str, reference: Path | None, positive: str | None,
+                 out: Path) -> None:
+    """Validate a PD model to banking standards: report.html and metrics.json."""
+    from creditmodel.validation import report
+
+    res = report.validate_file(model_uri=model_uri, data=data, target=target, reference=reference,
+                               positive=positive, out=out)
+    click.echo(res.summary())
+
+
+@cli.command("evaluate")
+@click.option("--data", type=PATH, required=True, help="District folder.")
+@click.option("--config", type=PATH, default=None, help="Indicator system YAML (default data/public_credit_indicators.yaml).")
+@click.option("--as-of", "as_of", default=None, help="Evaluation date YYYY-MM-DD (default: the data's snapshot date).")
+@click.option("--out", type=PATH, required=True, help="Output file (.parquet or .csv).")
+def evaluate_cmd(data: Path, config: Path | None, as_of: str | None, out: Path) -> None:
+    """Public credit evaluation: grade (A/B/C/D), supervision class and every indicator's contribution."""
+    from creditmodel import evaluation
+
+    res = evaluation.evaluate_dir(data=data, config=config, as_of=as_of, out=out)
+    click.echo(res.summary())
+
+
+@cli.command("price")
+@click.option("--scores", type=PATH, required=True, help="Scored file with pd_12m (from creditmodel score).")
+@click.option("--config", type=PATH, default=None, help="Pricing YAML (default data/pricing.yaml).")
+@click.option("--out", type=PATH, required=True, help="Output file (.parquet or .csv).")
+def price_cmd(scores: Path, config: Path | None, out: Path) -> None:
+    """Add expected loss, capital and the suggested risk-based rate to a scored file."""
+    from creditmodel import pricing
+
+    res = pricing.price_file(scores=scores, config=config, out=out)
+    click.echo(res.summary())
+
+
+@cli.command("promote")
+@click.argument("name")
+@click.option("--version", "version", required=True, help="Model version to promote to champion.")
+@click.option("--data", type=PATH, default=None, help="Validation sample (default: the one recorded at training).")
+@click.option("--target", default=None, help="Target column of the validation sample.")
+@click.option("--out", type=PATH, default=None, help="Output folder with the MLflow store (default $CREDITMODEL_OUT or ./out).")
+def promote_cmd(name: str, version: str, data: Path | None, target: str | None, out: Path | None) -> None:
+    """Move the champion alias to VERSION only if it passes validation and is not worse than the champion."""
+    from creditmodel import registry
+
+    decision = registry.promote(name, version, data=data, target=target, out=out)
+    click.echo(decision.summary())
+    if not decision.promoted:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- demo and lab
+@cli.command("demo")
+@click.option("--firms", type=click.IntRange(min=200), default=20_000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=PATH, default=Path("out/demo"), show_default=True)
+def demo_cmd(firms: int, seed: int, out: Path) -> None:
+    """Run the main job end to end on the synthetic district and print where everything is."""
+    from creditmodel import demo
+
+    res = demo.run_demo(firms=firms, seed=seed, out=out)
+    click.echo(res.summary())
+    if not res.ok:
+        sys.exit(1)
+
+
+@cli.command("lab")
+@click.option("--out", type=PATH, default=Path("out/demo"), show_default=True, help="Output folder the notebooks use.")
+@click.option("--port", type=int, default=8888, show_default=True)
+@click.option("--ip", default="127.0.0.1", show_default=True)
+def lab_cmd(out: Path, port: int, ip: str) -> None:
+    """Open JupyterLab on the notebooks with the project's kernel."""
+    import os
+
+    from creditmodel import tracking
+    from creditmodel.reference import PROJECT_ROOT
+
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ[tracking.ENV_OUT] = str(out.resolve())
+    os.environ.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri(out))
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", f"--ip={ip}",
+            f"--ServerApp.root_dir={PROJECT_ROOT}", "--LabApp.default_url=/lab/tree/notebooks"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    os.execv(sys.executable, args)
+
+
+def main() -> None:
+    """Console entry point with the exit-code contract."""
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except InputError as e:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - the contract says exit 1 with a message
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Data layer: the district's tables, unified social credit codes, schemas, loaders and quality."""

@@ -1,0 +1,39 @@
+"""Errors that reach the user: each names the file, column and row it concerns.
+
+The CLI maps :class:`InputError` to exit code 2 (bad input) and everything else to exit code 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class InputError(Exception):
+    """Bad input: a missing or unreadable file, a wrong or missing column, a value out of range.
+
+    ``row`` is the 1-based data row (header excluded) when one row is at fault.
+    """
+
+    message: str
+    file: str | Path | None = None
+    column: str | None = None
+    row: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class ConfigError(InputError):
+    """An invalid configuration file or parameter (names the key that is wrong)."""

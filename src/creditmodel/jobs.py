@@ -1,0 +1,271 @@
+"""Tracked papermill jobs: ``creditmodel run experiments/NAME.yaml [-p KEY=VALUE ...]``.
+
+An experiment file names a notebook, its parameters and an MLflow experiment::
+
+    notebook: notebooks/01_data_quality.ipynb
+    experiment: data_quality
+    description: Data quality of the district's public credit records
+    parameters:
+      data_dir: ../out/demo/district
+      firms: 2000
+    inputs: [data_dir]          # parameters that point at input data (hashed into a tag)
+
+One job = one MLflow run. The runner opens the run and records parameters and tags (notebook path,
+git commit, papermill parameters, input-data hash), then papermill executes the notebook into a new
+output notebook; the notebook logs its metrics and figures into the same run
+(:func:`creditmodel.tracking.notebook_run`). The executed notebook (and an HTML copy) is attached
+whether the notebook succeeded or not; a failing notebook leaves a FAILED run and a non-zero exit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from creditmodel import tracking
+from creditmodel.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A parsed experiment file."""
+
+    path: Path
+    notebook: Path
+    experiment: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment YAML; errors name the file and the key."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("experiment file not found", file=p)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"not valid YAML: {e}", file=p) from e
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with keys notebook, experiment, parameters", file=p)
+    unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description"}
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)}", file=p, column=sorted(unknown)[0])
+    for key in ("notebook", "experiment"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ConfigError("missing or empty", file=p, column=key)
+    params = raw.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ConfigError("must be a mapping of parameter names to values", file=p, column="parameters")
+    inputs = raw.get("inputs") or []
+    if not isinstance(inputs, list) or any(i not in params for i in inputs):
+        raise ConfigError("must list parameter names that appear under 'parameters'", file=p, column="inputs")
+    nb = Path(raw["notebook"])
+    if not nb.is_absolute():
+        # relative to the project root (the folder holding experiments/)
+        nb = (p.resolve().parent.parent / nb).resolve()
+    if not nb.is_file():
+        raise ConfigError(f"notebook {nb} not found", file=p, column="notebook")
+    return Experiment(path=p.resolve(), notebook=nb, experiment=raw["experiment"], parameters=dict(params),
+                      inputs=tuple(inputs), description=str(raw.get("description", "")))
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dict; values are read as YAML scalars (dates become ISO strings)."""
+    out: dict[str, Any] = {}
+    for item in pairs:
+        if "=" not in item:
+            raise InputError(f"parameter override {item!r} must look like KEY=VALUE", column=item)
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if not k.isidentifier():
+            raise InputError(f"parameter name {k!r} is not a valid identifier", column=k)
+        try:
+            val = yaml.safe_load(v) if v.strip() else ""
+        except yaml.YAMLError:
+            val = v
+        if isinstance(val, (dt.date, dt.datetime)):
+            val = val.isoformat()
+        out[k] = val
+    return out
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The notebook's ``parameters`` cell, as papermill sees it (name -> default, type, help)."""
+    import papermill as pm
+
+    return pm.inspect_notebook(str(notebook))
+
+
+def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
+    t = (spec.get("inferred_type_name") or "").lower()
+    try:
+        if t == "str" and not isinstance(value, str):
+            return str(value)
+        if t == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if t == "int" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if t == "int" and isinstance(value, str):
+            return int(value)
+        if t == "float" and isinstance(value, str):
+            return float(value)
+    except ValueError as e:
+        raise InputError(f"expected {t}, got {value!r}", column=name) from e
+    return value
+
+
+def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Experiment defaults updated by overrides, checked against the notebook's parameters cell."""
+    declared = notebook_parameters(exp.notebook)
+    if not declared:
+        raise ConfigError("the notebook has no cell tagged 'parameters'", file=exp.notebook)
+    params = {**exp.parameters, **overrides}
+    unknown = [k for k in params if k not in declared]
+    if unknown:
+        raise InputError(f"unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}",
+                         file=exp.path, column=unknown[0])
+    return {k: _coerce(k, v, declared[k]) for k, v in params.items()}
+
+
+@dataclass
+class JobResult:
+    """What one job left behind."""
+
+    run_id: str
+    experiment_id: str
+    status: str                  # FINISHED or FAILED
+    output_notebook: Path
+    parameters: dict[str, Any]
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "FINISHED"
+
+
+def _input_paths(exp: Experiment, params: dict[str, Any], cwd: Path) -> list[Path]:
+    out = []
+    for name in exp.inputs:
+        v = params.get(name)
+        if isinstance(v, str) and v:
+            p = Path(v)
+            out.append(p if p.is_absolute() else (cwd / p).resolve())
+    return out
+
+
+def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
+                   kernel_name: str = "python3", progress: bool = True) -> JobResult:
+    """Execute one experiment as a tracked papermill job and return its result (never raises on a
+    failing notebook: the result says FAILED; bad experiment files and parameters raise InputError)."""
+    import mlflow
+    import papermill as pm
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel import __version__
+
+    exp = load_experiment(path)
+    params = resolve_parameters(exp, overrides or {})
+    out_dir = Path(out) if out is not None else tracking.default_out()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    uri = tracking.configure(out_dir)
+    exp_id = tracking.experiment_id(exp.experiment, out_dir)
+    nb_cwd = exp.notebook.parent
+    client = MlflowClient()
+    run = client.create_run(exp_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M:%S')}", tags={
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.name": str(exp.notebook),
+        "creditmodel.notebook": _rel(exp.notebook),
+        "creditmodel.experiment_file": _rel(exp.path),
+        "creditmodel.papermill_parameters": json.dumps(params, sort_keys=True, default=str),
+        "creditmodel.version": __version__,
+        "creditmodel.launched_by": "creditmodel run",
+        **tracking._git_tags(),
+    })
+    run_id = run.info.run_id
+    for k, v in params.items():
+        client.log_param(run_id, k, (json.dumps(v) if isinstance(v, (list, dict)) else str(v))[:6000])
+    runs_dir = out_dir / "runs" / exp.name
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    out_nb = (runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id[:8]}.ipynb").resolve()
+    log.info("running %s -> %s (MLflow run %s, %s)", _rel(exp.notebook), out_nb, run_id, uri)
+
+    env_backup = {k: os.environ.get(k) for k in ("MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID",
+                                                  tracking.ENV_OUT)}
+    os.environ.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_ID": exp_id,
+                       tracking.ENV_OUT: str(out_dir.resolve())})
+    status, error = "FINISHED", None
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(exp.notebook), str(out_nb), parameters=params, kernel_name=kernel_name,
+                            cwd=str(nb_cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
+    except pm.PapermillExecutionError as e:
+        status, error = "FAILED", f"{e.ename}: {e.evalue} (cell {e.exec_count})"
+    except Exception as e:  # kernel died, timeout, ...
+        status, error = "FAILED", f"{type(e).__name__}: {e}"
+    finally:
+        for k, v in env_backup.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    duration = time.perf_counter() - t0
+    try:
+        if out_nb.exists():
+            client.log_artifact(run_id, str(out_nb), artifact_path="notebook")
+            html = _to_html(out_nb)
+            if html is not None:
+                client.log_artifact(run_id, str(html), artifact_path="notebook")
+        inputs = _input_paths(exp, params, nb_cwd)
+        if inputs:
+            client.set_tag(run_id, "creditmodel.data_sha256", tracking.data_sha256(inputs))
+        client.set_tag(run_id, "creditmodel.output_notebook", str(out_nb))
+        client.log_metric(run_id, "job_duration_s", duration)
+        if error:
+            client.set_tag(run_id, "creditmodel.error", error[:5000])
+    finally:
+        client.set_terminated(run_id, status=status)
+    if error:
+        log.error("%s failed: %s; executed notebook: %s", exp.name, error, out_nb)
+    return JobResult(run_id=run_id, experiment_id=exp_id, status=status, output_notebook=out_nb,
+                     parameters=params, error=error, duration_s=duration)
+
+
+def _to_html(nb_path: Path) -> Path | None:
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+    except ImportError:
+        return None
+    try:
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(nb_path), as_version=4))
+    except Exception as e:  # an HTML copy is a convenience, never a reason to fail the job
+        log.warning("could not render %s as HTML: %s", nb_path, e)
+        return None
+    html = nb_path.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def _rel(p: Path) -> str:
+    from creditmodel.reference import PROJECT_ROOT
+
+    try:
+        return str(Path(p).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(p)

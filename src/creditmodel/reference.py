@@ -1,0 +1,50 @@
+"""Reference tables of the district: industries (GB/T 4754 sections), streets, sectors, plan targets."""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: The repository's ``data/`` folder (indicator configs, pricing configs, README), when run from a clone.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_DATA = PROJECT_ROOT / "data"
+
+
+@lru_cache(maxsize=1)
+def reference() -> dict[str, Any]:
+    """The packaged ``reference.yaml`` as a dict."""
+    text = resources.files("creditmodel.resources").joinpath("reference.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def industries() -> dict[str, dict[str, str]]:
+    """GB/T 4754-2017 section letter -> ``{"zh": ..., "en": ...}``."""
+    return reference()["industries"]
+
+
+def streets() -> dict[str, dict[str, str]]:
+    """Street key -> ``{"zh": ..., "en": ...}``."""
+    return reference()["streets"]
+
+
+def sectors() -> dict[str, dict[str, str]]:
+    """Flagship supervision sector key -> names."""
+    return reference()["sectors"]
+
+
+def plan_targets() -> dict[str, dict[str, Any]]:
+    """The district plan's 2025 targets, with direction and 2020 baseline."""
+    return reference()["plan_targets"]
+
+
+def reporting_deadline_days() -> int:
+    """Days within which a record must reach the platform to count as compliant."""
+    return int(reference()["reporting_deadline_days"])
+
+
+def division_code() -> str:
+    """Administrative division code used for generated codes."""
+    return str(reference()["division_code"])

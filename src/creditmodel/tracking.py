@@ -1,0 +1,258 @@
+"""MLflow set-up shared by the CLI, the job runner and the notebooks.
+
+* The tracking store is SQLite (``sqlite:///<out>/mlflow.db``) unless ``MLFLOW_TRACKING_URI`` says
+  otherwise; the deprecated file store is refused. Artifacts go to ``<out>/mlartifacts``.
+* Telemetry is off.
+* A notebook calls :func:`notebook_run`: under ``creditmodel run`` it logs into the run the runner
+  opened (``MLFLOW_RUN_ID``), interactively it opens a run of its own.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from creditmodel.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ENV_OUT = "CREDITMODEL_OUT"
+DEFAULT_OUT = Path("out")
+
+
+def _quiet_env() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+_quiet_env()
+
+
+def default_out() -> Path:
+    """The output folder: ``$CREDITMODEL_OUT`` or ``./out``."""
+    return Path(os.environ.get(ENV_OUT, DEFAULT_OUT))
+
+
+def tracking_uri(out: str | Path | None = None) -> str:
+    """``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<out>/mlflow.db`` (absolute path)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    out = Path(out) if out is not None else default_out()
+    out.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{out.resolve() / 'mlflow.db'}"
+
+
+def configure(out: str | Path | None = None) -> str:
+    """Point MLflow at the project's store; returns the tracking URI. Refuses the file store."""
+    import mlflow
+
+    uri = tracking_uri(out)
+    if uri.startswith("file:") or ("://" not in uri and not uri.startswith("databricks")):
+        raise ConfigError(f"MLflow file store {uri!r} is deprecated; use sqlite:///PATH/mlflow.db or a server URL",
+                          column="MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    # the registry follows the tracking store unless set explicitly
+    if not os.environ.get("MLFLOW_REGISTRY_URI"):
+        mlflow.set_registry_uri(uri)
+    return uri
+
+
+def artifact_root(out: str | Path | None = None) -> Path:
+    """Where run artifacts are stored for a SQLite store under ``out``."""
+    uri = tracking_uri(out)
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):]).parent / "mlartifacts"
+    return (Path(out) if out is not None else default_out()).resolve() / "mlartifacts"
+
+
+def experiment_id(name: str, out: str | Path | None = None) -> str:
+    """Get or create an experiment, with its artifacts under ``<out>/mlartifacts/<name>``."""
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    uri = tracking_uri(out)
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (artifact_root(out) / name.replace("/", "_")).resolve().as_uri()
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except Exception:  # created concurrently by another process
+        exp = mlflow.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+@contextmanager
+def notebook_run(experiment: str, out: str | Path | None = None, run_name: str | None = None,
+                 params: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Log a notebook's work to MLflow.
+
+    Under ``creditmodel run`` (``MLFLOW_RUN_ID`` set) the runner's run is resumed and left open for the
+    runner to close; run interactively, a new run is opened and closed here.
+    """
+    import mlflow
+
+    configure(out)
+    managed = bool(os.environ.get("MLFLOW_RUN_ID"))
+    if managed:
+        run = mlflow.start_run(run_id=os.environ["MLFLOW_RUN_ID"])
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id(experiment, out), run_name=run_name)
+        mlflow.set_tags({"creditmodel.launched_by": "interactive", **_git_tags()})
+    if params:
+        log_params(params)
+    try:
+        yield run
+    except BaseException:
+        if not managed:
+            mlflow.end_run(status="FAILED")
+        raise
+    else:
+        if not managed:
+            mlflow.end_run()
+
+
+def start_notebook_run(experiment: str, out: str | Path | None = None, params: dict[str, Any] | None = None) -> Any:
+    """Notebook form of :func:`notebook_run` (no ``with`` block): returns the active run.
+
+    Resumes the runner's run under ``creditmodel run``; opens a run otherwise (closed by
+    :func:`end_notebook_run` or when the kernel exits).
+    """
+    import mlflow
+
+    configure(out)
+    if mlflow.active_run() is not None:
+        return mlflow.active_run()
+    if os.environ.get("MLFLOW_RUN_ID"):
+        run = mlflow.start_run(run_id=os.environ["MLFLOW_RUN_ID"])
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id(experiment, out))
+        mlflow.set_tags({"creditmodel.launched_by": "interactive", **_git_tags()})
+    if params:
+        log_params(params)
+    return run
+
+
+def end_notebook_run() -> None:
+    """Close a run opened interactively; a runner-managed run is left for the runner to close."""
+    import mlflow
+
+    if os.environ.get("MLFLOW_RUN_ID"):
+        return
+    if mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log parameters (values stringified, long ones truncated to MLflow's limit)."""
+    import mlflow
+
+    flat = {str(k): (json.dumps(v, default=str) if isinstance(v, (dict, list, tuple)) else str(v))[:6000]
+            for k, v in params.items()}
+    # a resumed run may already hold the same params: only log new or equal ones
+    run = mlflow.active_run()
+    if run is not None:
+        existing = mlflow.get_run(run.info.run_id).data.params
+        flat = {k: v for k, v in flat.items() if k not in existing}
+    if flat:
+        mlflow.log_params(flat)
+
+
+def log_metrics(metrics: dict[str, Any], prefix: str = "", step: int | None = None) -> dict[str, float]:
+    """Log the finite numeric entries of ``metrics`` (others are skipped, with a debug message)."""
+    import math
+
+    import mlflow
+
+    clean = {}
+    for k, v in metrics.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            log.debug("metric %s is not numeric, not logged", k)
+            continue
+        if math.isfinite(f):
+            clean[f"{prefix}{k}"] = f
+    if clean:
+        mlflow.log_metrics(clean, step=step)
+    return clean
+
+
+def log_figure(fig: Any, name: str) -> None:
+    """Log a matplotlib figure as a PNG artifact under ``figures/``."""
+    import mlflow
+
+    mlflow.log_figure(fig, f"figures/{name if name.endswith('.png') else name + '.png'}")
+
+
+def log_table(df: Any, name: str, formats: Iterable[str] = ("csv",)) -> None:
+    """Log a DataFrame as artifacts under ``tables/`` (CSV in UTF-8 with BOM, and/or Parquet)."""
+    import tempfile
+
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in formats:
+            p = Path(tmp) / f"{name}.{fmt}"
+            if fmt == "csv":
+                df.to_csv(p, index=False, encoding="utf-8-sig")
+            elif fmt == "parquet":
+                df.to_parquet(p, index=False)
+            else:
+                raise ValueError(f"unknown table format {fmt!r}")
+            mlflow.log_artifact(str(p), artifact_path="tables")
+
+
+# --------------------------------------------------------------------------- provenance
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of one file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_sha256(paths: Iterable[str | Path]) -> str:
+    """One SHA-256 over files and folders (folders: every file, by relative path and content)."""
+    h = hashlib.sha256()
+    for p in sorted(Path(x) for x in paths):
+        if p.is_dir():
+            for f in sorted(q for q in p.rglob("*") if q.is_file()):
+                h.update(str(f.relative_to(p)).encode())
+                h.update(file_sha256(f).encode())
+        elif p.is_file():
+            h.update(p.name.encode())
+            h.update(file_sha256(p).encode())
+        else:
+            h.update(f"missing:{p}".encode())
+    return h.hexdigest()
+
+
+def git_info(repo: str | Path | None = None) -> dict[str, str]:
+    """Commit SHA and whether the work tree has uncommitted changes ({} outside a git repo)."""
+    from creditmodel.reference import PROJECT_ROOT
+
+    cwd = Path(repo) if repo else PROJECT_ROOT
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": sha, "dirty": "true" if dirty else "false"}
+
+
+def _git_tags() -> dict[str, str]:
+    g = git_info()
+    return {"mlflow.source.git.commit": g["commit"], "creditmodel.git_dirty": g["dirty"]} if g else {}
