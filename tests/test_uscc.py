@@ -1,0 +1,105 @@
+"""USCC checks against the known-valid codes of DOMAIN.md A1, malformed and pilot-era codes."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.data import uscc
+
+KNOWN_VALID = """91350100M000100Y43 91350200776049653A 91350500798359476R 91350503MA31DKY80A 91350200MA31E12PXF
+91440101MA5CJQ4N59 913502000728319549 123502001549897397 9135021359498494XQ 91350213678251743X
+91420000737944946L 91320100748204660Q 91320281142232229Q 91430122707233692A 91370400728618604X
+91510104MA6CFT042R 91330205MA2H7K3Q0B""".split()
+PILOT = ["91350100M0001TGQXM", "91350211M0000XUF46", "91350203M0001FUE2P", "91350203M0001QAY9B"]
+
+
+def _independent_check_char(code17: str) -> str:
+    """Textbook mod-31 rule written out separately from the module (DOMAIN.md A1)."""
+    symbols = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    total = sum(symbols.index(ch) * w for ch, w in zip(code17, weights))
+    c18 = 31 - total % 31
+    return symbols[0 if c18 == 31 else c18]
+
+
+@pytest.mark.parametrize("code", KNOWN_VALID)
+def test_known_valid_codes_pass(code):
+    r = uscc.check(code)
+    assert r.status == "ok", r.message
+    assert uscc.check_character(code[:17]) == code[17] == _independent_check_char(code[:17])
+
+
+def test_standard_worked_example():
+    # 91350100M000100Y43: sum 1640, 1640 mod 31 = 28, 31 - 28 = 3 (DOMAIN.md A1)
+    assert uscc.check_character("91350100M000100Y4") == "3"
+    assert uscc.org_check_character("M000100Y") == "4"
+    r = uscc.check("91350100M000100Y4Z")
+    assert r.status == "invalid" and r.reason == "charset" and "position 18" in r.message
+
+
+@pytest.mark.parametrize("code,reason", [
+    ("", "missing"), (None, "missing"), ("91350100M000100Y4", "length"), ("91350100M000100Y433", "length"),
+    ("91350100M000100I43", "charset"), ("91350100M000100O43", "charset"), ("91A50100M000100Y43", "division"),
+    ("91350100M000100Y53", "org_check"), ("91350100M000100Y44", "check_char"),
+])
+def test_malformed_codes_say_why(code, reason):
+    r = uscc.check(code)
+    assert r.status == "invalid"
+    assert r.reason == reason
+    assert r.message
+
+
+def test_check_char_failure_names_expected_character():
+    r = uscc.check("91350100M000100Y44")
+    assert "expected '3'" in r.message and "got '4'" in r.message
+
+
+def test_normalisation_full_width_and_case():
+    full = "９１３５０１００ｍ０００１００ｙ４３"
+    assert uscc.check(full).status == "ok"
+    assert uscc.check(" 91350100m000100y43 ").code == "91350100M000100Y43"
+
+
+@pytest.mark.parametrize("code", PILOT)
+def test_pilot_era_codes_are_flagged_not_rejected(code):
+    r = uscc.check(code)
+    assert r.status == "pilot" and r.ok
+    assert not uscc.is_valid(code, allow_pilot=False)
+    # without the allow-list they are invalid
+    assert uscc.check(code, allow_list=()).status == "invalid"
+
+
+def test_vectorised_matches_scalar_on_random_corruptions():
+    rng = np.random.default_rng(7)
+    good = uscc.generate("330205", 400, rng)
+    codes = list(good)
+    alphabet = list(uscc.ALPHABET + "IOSVZ")
+    for c in good[:300]:
+        i = int(rng.integers(0, 18))
+        codes.append(c[:i] + str(rng.choice(alphabet)) + c[i + 1:])
+    codes += KNOWN_VALID + PILOT + ["", None, "short", "９１３５０１００Ｍ０００１００Ｙ４３"]
+    vec = uscc.validate(pd.Series(codes, dtype=object))
+    for code, (_, row) in zip(codes, vec.iterrows()):
+        r = uscc.check(code)
+        assert (row["status"], row["reason"] if row["status"] != "ok" else None) == (
+            r.status, r.reason if r.status != "ok" else None), code
+
+
+def test_generate_is_valid_distinct_and_deterministic():
+    a = uscc.generate("330205", 2000, np.random.default_rng(1))
+    b = uscc.generate("330205", 2000, np.random.default_rng(1))
+    assert a == b and len(set(a)) == 2000
+    assert all(c.startswith("91330205MA") and uscc.check(c).status == "ok" for c in a)
+    assert all(_independent_check_char(c[:17]) == c[17] for c in a)
+    c = uscc.generate("330205", 50, np.random.default_rng(1), exclude=set(a[:50]))
+    assert not set(c) & set(a[:50])
+
+
+def test_generate_rejects_bad_division():
+    with pytest.raises(ValueError, match="division_code"):
+        uscc.generate("33020", 1, np.random.default_rng(0))
+
+
+def test_parse_parts():
+    p = uscc.parse("91330205MA2H7K3Q0B")
+    assert p == {"registration_authority": "9", "organisation_category": "91", "division_code": "330205",
+                 "organisation_code": "MA2H7K3Q0", "check_character": "B"}
