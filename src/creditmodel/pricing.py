@@ -1,0 +1,479 @@
+"""Risk-based loan pricing: IRB capital, expected loss and the rate build-up (DOMAIN.md part B).
+
+Every function is vectorised: numpy arrays or scalars in, the broadcast shape out. PD and LGD are
+fractions, rates are per year as fractions, money is in yuan unless a name says otherwise.
+
+The rate a loan must earn to pay for itself (DOMAIN B2, cost-plus / RAROC build-up)::
+
+    risk-based floor = funding cost + operating cost + expected loss + capital charge + margin
+    expected loss    = PD x LGD                                (per year, fraction of EAD)
+    capital          = K               when capital_ratio is None (the 8 % minimum held as K)
+                     = 12.5 K x capital_ratio   otherwise        (RWA x the bank's capital ratio)
+    capital charge   = capital x (hurdle rate - capital benefit rate)
+    suggested rate   = max(risk-based floor, policy rate) rounded up, NaN above the cap
+    policy rate      = 1-year LPR + policy spread
+
+``capital benefit rate`` is what the capital itself earns (equity replaces borrowed funds, so a
+match-funded build-up sets it to the funding cost); 0 reproduces the DOMAIN B2 example (floor about
+4.0 % for PD 1 %, LGD 40 %). K comes from :func:`irb_capital` (Basel corporate formula, CRE31).
+
+Related modules: :mod:`creditmodel.pricing_churn` (rate versus customer churn, best rate per grade)
+and :mod:`creditmodel.pricing_allocation` (credit budget allocation by expected profit).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.special import ndtr, ndtri
+
+from creditmodel.data.tables import COLLATERAL
+from creditmodel.errors import ConfigError, InputError
+from creditmodel.reference import PROJECT_DATA
+
+log = logging.getLogger(__name__)
+
+#: Default configuration file (documented values with their DOMAIN.md source tags).
+DEFAULT_CONFIG = PROJECT_DATA / "pricing.yaml"
+
+
+@dataclass(frozen=True)
+class Framework:
+    """IRB parameters that differ between Basel II and Basel III final (DOMAIN B1 table)."""
+
+    pd_floor: float   # corporate PD floor, fraction
+    scaling: float    # multiplier on K (and so on RWA)
+
+
+FRAMEWORKS = {
+    "basel3": Framework(pd_floor=0.0005, scaling=1.0),    # CRE32.4, 1.06 factor removed
+    "basel2": Framework(pd_floor=0.0003, scaling=1.06),   # Basel II para. 272/285, x1.06 on IRB RWA
+}
+
+
+class DomainError(InputError, ValueError):
+    """An argument outside its domain (PD or LGD outside [0, 1], maturity outside [1, 5], NaN ...).
+
+    Both an :class:`InputError` (the CLI exits with 2) and a ``ValueError``.
+    """
+
+
+# ----------------------------------------------------------------------------- validation helpers
+def _arg(name: str, x: Any, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """``x`` as a float array; raise :class:`DomainError` naming ``name`` on NaN or out of [lo, hi]."""
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise DomainError(f"argument {name} must be numeric, got {x!r}") from e
+    if np.isnan(a).any():
+        raise DomainError(f"argument {name} contains NaN at position {int(np.flatnonzero(np.isnan(a))[0])}")
+    bad = np.zeros(a.shape, bool)
+    if lo is not None:
+        bad |= a < lo
+    if hi is not None:
+        bad |= a > hi
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        raise DomainError(f"argument {name} must lie in {rng}; got {a.flat[i]!r} at position {i}")
+    return a
+
+
+def _framework(framework: str) -> Framework:
+    if framework not in FRAMEWORKS:
+        raise DomainError(f"argument framework must be one of {sorted(FRAMEWORKS)}, got {framework!r}")
+    return FRAMEWORKS[framework]
+
+
+def _out(a: np.ndarray) -> np.ndarray | float:
+    """0-d arrays become numpy scalars; other shapes stay arrays."""
+    return a[()] if a.ndim == 0 else a
+
+
+# ----------------------------------------------------------------------------- IRB capital
+def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel3",
+                el_best_estimate=None):
+    """Capital requirement K as a fraction of EAD, Basel IRB corporate formula (CRE31.5, CRE31.8).
+
+    ``pd``: 12-month PD, fraction in [0, 1]; floored at 0.05 % (``"basel3"``) or 0.03 % (``"basel2"``).
+    ``lgd``: fraction in [0, 1]. ``maturity``: effective maturity in years, in [1, 5].
+    ``sales_eur_m``: annual sales in EUR millions (>= 0; ``inf`` allowed). Below 50 the SME firm-size
+    adjustment lowers the correlation by ``0.04 (1 - (S - 5) / 45)`` with S clamped to [5, 50].
+    ``None`` means no adjustment. ``framework``: ``"basel3"`` (no scaling) or ``"basel2"``
+    (K, and so the risk weight, times 1.06).
+
+    Defaulted exposures (PD = 1) get ``K = max(0, LGD - EL_best_estimate)``: ``el_best_estimate``
+    (fraction of EAD) defaults to the LGD itself, so K = 0: the loss is then fully expected and
+    provisioned, none of it is unexpected. Pass a lower best estimate to hold capital on defaults.
+
+    Raises :class:`DomainError` (a ``ValueError``) naming the argument for NaN or out-of-domain input.
+    """
+    fw = _framework(framework)
+    p = _arg("pd", pd, 0.0, 1.0)
+    lg = _arg("lgd", lgd, 0.0, 1.0)
+    m = _arg("maturity", maturity, 1.0, 5.0)
+    arrays = [p, lg, m]
+    if sales_eur_m is not None:
+        arrays.append(_arg("sales_eur_m", sales_eur_m, 0.0, None))
+    if el_best_estimate is not None:
+        arrays.append(_arg("el_best_estimate", el_best_estimate, 0.0, 1.0))
+    arrays = np.broadcast_arrays(*arrays)
+    p, lg, m = arrays[:3]
+
+    defaulted = p >= 1.0
+    pf = np.where(defaulted, 0.5, np.maximum(p, fw.pd_floor))    # 0.5: placeholder, replaced below
+    # asset correlation (CRE31.5) and SME firm-size adjustment (CRE31.8)
+    w = (1.0 - np.exp(-50.0 * pf)) / (1.0 - math.exp(-50.0))
+    r = 0.12 * w + 0.24 * (1.0 - w)
+    if sales_eur_m is not None:
+        s = np.clip(arrays[3], 5.0, 50.0)
+        r = r - 0.04 * (1.0 - (s - 5.0) / 45.0)
+    b = (0.11852 - 0.05478 * np.log(pf)) ** 2                    # maturity adjustment
+    cond_pd = ndtr((ndtri(pf) + np.sqrt(r) * ndtri(0.999)) / np.sqrt(1.0 - r))
+    k = (lg * cond_pd - pf * lg) * (1.0 + (m - 2.5) * b) / (1.0 - 1.5 * b)
+
+    elbe = lg if el_best_estimate is None else arrays[-1]
+    k = np.where(defaulted, np.maximum(0.0, lg - elbe), k)
+    return _out(k * fw.scaling)
+
+
+def risk_weight(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel3", el_best_estimate=None):
+    """Risk weight as a fraction (0.821 = 82.1 %): ``12.5 * irb_capital(...)``; RWA = RW x EAD."""
+    return 12.5 * irb_capital(pd, lgd, maturity, sales_eur_m, framework, el_best_estimate)
+
+
+def expected_loss(pd, lgd):
+    """Expected loss rate ``PD x LGD`` (per year, fraction of EAD); EL amount = rate x EAD."""
+    return _out(_arg("pd", pd, 0.0, 1.0) * _arg("lgd", lgd, 0.0, 1.0))
+
+
+# ----------------------------------------------------------------------------- rate build-up
+@dataclass(frozen=True)
+class RateBreakdown:
+    """Every component of the risk-based rate (arrays of the broadcast shape; rates per year)."""
+
+    pd: np.ndarray
+    lgd: np.ndarray
+    k: np.ndarray                 # IRB capital requirement, fraction of EAD
+    risk_weight: np.ndarray       # 12.5 K
+    capital: np.ndarray           # capital held, fraction of EAD
+    funding: np.ndarray           # funding cost (FTP)
+    opex: np.ndarray              # operating cost
+    expected_loss: np.ndarray     # PD x LGD
+    capital_charge: np.ndarray    # capital x (hurdle - capital benefit rate)
+    margin: np.ndarray            # target margin
+    rate: np.ndarray              # risk-based floor: the sum of the five cost components
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per element (flattened), one column per component."""
+        return pd.DataFrame({f.name: np.ravel(getattr(self, f.name)) for f in fields(self)})
+
+
+def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=None, capital_benefit_rate=0.0,
+                    margin=0.0, maturity=2.5, sales_eur_m=None, framework: str = "basel3") -> RateBreakdown:
+    """Risk-based floor rate and its components (DOMAIN B2).
+
+    ``rate = funding_cost + opex + PD x LGD + capital x (hurdle_rate - capital_benefit_rate) + margin``,
+    with ``capital = K`` if ``capital_ratio`` is None, else ``12.5 K x capital_ratio`` (RWA times the
+    capital ratio the bank holds, e.g. 0.105). K from :func:`irb_capital` (PD floored there; the expected
+    loss uses the PD as given). All rates per year as fractions.
+
+    Example (DOMAIN B2): PD 1 %, LGD 40 %, funding 1.8 %, opex 0.8 %, hurdle 12 %, capital ratio 10.5 %
+    gives capital 8.6 % of EAD, capital charge 1.03 % and a floor of about 4.0 %.
+    """
+    k = np.asarray(irb_capital(pd, lgd, maturity, sales_eur_m, framework))
+    p = _arg("pd", pd, 0.0, 1.0)
+    lg = _arg("lgd", lgd, 0.0, 1.0)
+    fund = _arg("funding_cost", funding_cost, -1.0, 1.0)
+    op = _arg("opex", opex, 0.0, 1.0)
+    hurdle = _arg("hurdle_rate", hurdle_rate, 0.0, 1.0)
+    benefit = _arg("capital_benefit_rate", capital_benefit_rate, -1.0, 1.0)
+    marg = _arg("margin", margin, -1.0, 1.0)
+    capital = k if capital_ratio is None else 12.5 * k * _arg("capital_ratio", capital_ratio, 0.0, 1.0)
+    el = p * lg
+    charge = capital * (hurdle - benefit)
+    p, lg, k, capital, fund, op, el, charge, marg = np.broadcast_arrays(
+        p, lg, k, capital, fund, op, el, charge, marg)
+    rate = fund + op + el + charge + marg
+    return RateBreakdown(pd=p, lgd=lg, k=k, risk_weight=12.5 * k, capital=capital, funding=fund, opex=op,
+                         expected_loss=el, capital_charge=charge, margin=marg, rate=rate)
+
+
+# ----------------------------------------------------------------------------- configuration
+def _default_lgd() -> dict[str, float]:
+    return {"none": 0.40, "guarantee": 0.30, "property": 0.26, "receivables": 0.26}
+
+
+@dataclass(frozen=True)
+class PricingConfig:
+    """Pricing parameters (rates per year as fractions). Defaults equal ``data/pricing.yaml``.
+
+    Validated on construction: a bad value raises :class:`ConfigError` naming the key.
+    """
+
+    framework: str = "basel3"
+    maturity: float = 2.5                 # years, in [1, 5]
+    funding_cost: float = 0.018           # FTP
+    opex: float = 0.008                   # operating cost, fraction of the balance
+    hurdle_rate: float = 0.12             # cost of equity / RAROC hurdle
+    capital_ratio: float | None = 0.105   # capital held per unit of RWA; None: hold K itself
+    capital_benefit_rate: float = 0.0     # what the capital held earns
+    margin: float = 0.0                   # target margin above the risk-based floor
+    lgd: dict[str, float] = field(default_factory=_default_lgd)   # LGD by collateral type
+    default_collateral: str = "none"      # used where the collateral column is absent or empty
+    cny_per_eur: float = 8.0              # converts a revenue column (yuan) into sales in EUR m
+    lpr_1y: float = 0.030                 # 1-year loan prime rate
+    policy_spread: float = 0.0            # policy rate = lpr_1y + policy_spread (the policy floor)
+    rate_cap: float = 0.15                # no suggested rate above this (row is flagged instead)
+    rounding: float = 0.0005              # suggested rates are rounded up to a multiple of this
+
+    def __post_init__(self) -> None:
+        def num(key: str, lo: float, hi: float, lo_open: bool = False) -> None:
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"must be a finite number, got {v!r}", column=key)
+            if v < lo or v > hi or (lo_open and v == lo):
+                raise ConfigError(f"must lie in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}", column=key)
+
+        if self.framework not in FRAMEWORKS:
+            raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}", column="framework")
+        num("maturity", 1.0, 5.0)
+        for key in ("funding_cost", "capital_benefit_rate", "margin", "policy_spread"):
+            num(key, -1.0, 1.0)
+        for key in ("opex", "hurdle_rate", "lpr_1y"):
+            num(key, 0.0, 1.0)
+        if self.capital_ratio is not None:
+            num("capital_ratio", 0.0, 1.0, lo_open=True)
+        num("cny_per_eur", 0.0, 1e6, lo_open=True)
+        num("rate_cap", 0.0, 10.0, lo_open=True)
+        num("rounding", 0.0, 0.01)
+        if not isinstance(self.lgd, dict) or set(self.lgd) != set(COLLATERAL):
+            got = sorted(self.lgd) if isinstance(self.lgd, dict) else self.lgd
+            raise ConfigError(f"must map exactly the collateral types {list(COLLATERAL)} to an LGD, got {got}",
+                              column="lgd")
+        for k, v in self.lgd.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise ConfigError(f"LGD must be a number in [0, 1], got {v!r}", column=f"lgd.{k}")
+        if self.default_collateral not in COLLATERAL:
+            raise ConfigError(f"must be one of {list(COLLATERAL)}, got {self.default_collateral!r}",
+                              column="default_collateral")
+
+    @property
+    def policy_rate(self) -> float:
+        """Policy floor rate: ``lpr_1y + policy_spread``."""
+        return self.lpr_1y + self.policy_spread
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "PricingConfig":
+        """Read and validate a pricing YAML; keys left out take the defaults. Errors name file and key."""
+        p = Path(path)
+        if not p.is_file():
+            raise InputError("pricing configuration file not found", file=p)
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"not valid YAML: {e}", file=p) from e
+        if not isinstance(raw, dict):
+            raise ConfigError("must be a mapping of pricing keys to values", file=p)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {unknown}; known keys: {sorted(known)}", file=p, column=unknown[0])
+        if "lgd" in raw and isinstance(raw["lgd"], dict):
+            raw["lgd"] = {str(k): v for k, v in raw["lgd"].items()}
+        try:
+            return cls(**raw)
+        except ConfigError as e:
+            raise ConfigError(e.message, file=p, column=e.column) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_config(config: PricingConfig | str | Path | None = None) -> PricingConfig:
+    """A :class:`PricingConfig` from an object, a YAML path, or None (``data/pricing.yaml`` if present)."""
+    if isinstance(config, PricingConfig):
+        return config
+    if config is None:
+        if DEFAULT_CONFIG.is_file():
+            return PricingConfig.from_yaml(DEFAULT_CONFIG)
+        log.info("%s not found: using the built-in pricing defaults", DEFAULT_CONFIG)
+        return PricingConfig()
+    return PricingConfig.from_yaml(config)
+
+
+# ----------------------------------------------------------------------------- frames and files
+#: Columns :func:`price_frame` adds (existing columns of these names are overwritten).
+PRICE_COLUMNS = ("lgd", "risk_weight", "capital_rate", "funding_rate", "opex_rate", "expected_loss_rate",
+                 "capital_charge_rate", "margin_rate", "risk_based_floor", "policy_rate", "suggested_rate",
+                 "expected_loss_amount", "capital_amount", "pricing_reason")
+
+
+def _round_up(x: np.ndarray, step: float) -> np.ndarray:
+    if step <= 0:
+        return x
+    return np.ceil(np.round(x / step, 9)) * step    # round(…, 9): 0.0405/0.0005 must not become 82
+
+
+def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = None) -> pd.DataFrame:
+    """Add the pricing columns to a scored frame; every input row is kept, in order.
+
+    Reads ``pd_12m`` (required) and, when present: ``status``/``error`` (rows not ``"ok"`` are not
+    priced), ``collateral`` (one of ``COLLATERAL``; empty -> ``config.default_collateral``), ``lgd``
+    (overrides the collateral LGD where given), ``sales_eur_m`` or else ``revenue`` (yuan, converted
+    with ``cny_per_eur``) for the SME adjustment (empty -> no adjustment), ``amount`` (yuan).
+
+    Adds ``PRICE_COLUMNS``: the components (fractions per year), ``risk_based_floor`` (their sum),
+    ``policy_rate``, ``suggested_rate = max(floor, policy rate)`` rounded up to ``config.rounding``,
+    amounts in yuan when ``amount`` is given, and ``pricing_reason`` (None when priced). Rows that
+    cannot be priced keep NaN and a reason; a defaulted row (PD = 1) and a row whose suggested rate
+    would exceed ``rate_cap`` keep their components but get no suggested rate.
+    """
+    cfg = load_config(config)
+    if "pd_12m" not in df.columns:
+        raise InputError("the scored frame has no pd_12m column", column="pd_12m")
+    n = len(df)
+    out = df.copy()
+    reason = pd.Series([None] * n, index=df.index, dtype=object)
+
+    def flag(mask, text) -> None:
+        mask = np.asarray(mask, bool) & reason.isna().to_numpy()
+        if isinstance(text, str):
+            reason[mask] = text
+        else:
+            reason[mask] = np.asarray(text, dtype=object)[mask]
+
+    if "status" in df.columns:
+        status = df["status"].astype("string").fillna("")
+        err = df["error"].astype("string").fillna("") if "error" in df.columns else pd.Series("", index=df.index)
+        text = ("not scored (status '" + status + "')").where(status != "", "not scored (no status)")
+        text = text + (": " + err).where(err != "", "")
+        flag((status != "ok").to_numpy(), text.to_numpy())
+    p = pd.to_numeric(df["pd_12m"], errors="coerce").to_numpy(float)
+    flag(np.isnan(p), "missing or non-numeric pd_12m")
+    flag((p < 0) | (p > 1), "pd_12m outside [0, 1]")
+
+    if "collateral" in df.columns:
+        coll = df["collateral"].astype("string").str.strip().fillna(cfg.default_collateral)
+        coll = coll.where(coll != "", cfg.default_collateral)
+    else:
+        coll = pd.Series(cfg.default_collateral, index=df.index, dtype="string")
+    flag(~coll.isin(COLLATERAL).to_numpy(), ("unknown collateral " + coll.fillna("")).to_numpy())
+    lgd = coll.map(cfg.lgd).astype(float).to_numpy()
+    if "lgd" in df.columns:
+        given = pd.to_numeric(df["lgd"], errors="coerce").to_numpy(float)
+        flag((given < 0) | (given > 1), "lgd outside [0, 1]")
+        lgd = np.where(np.isnan(given), lgd, given)
+
+    if "sales_eur_m" in df.columns:
+        sales = pd.to_numeric(df["sales_eur_m"], errors="coerce").to_numpy(float)
+    elif "revenue" in df.columns:
+        sales = pd.to_numeric(df["revenue"], errors="coerce").to_numpy(float) / cfg.cny_per_eur / 1e6
+    else:
+        sales = np.full(n, np.inf)
+    flag(sales < 0, "negative sales or revenue")
+    sales = np.where(np.isnan(sales), np.inf, sales)        # unknown size: no SME adjustment (conservative)
+
+    ok = reason.isna().to_numpy()
+    cols = {c: np.full(n, np.nan) for c in PRICE_COLUMNS if c != "pricing_reason"}
+    if ok.any():
+        br = risk_based_rate(p[ok], lgd[ok], funding_cost=cfg.funding_cost, opex=cfg.opex,
+                             hurdle_rate=cfg.hurdle_rate, capital_ratio=cfg.capital_ratio,
+                             capital_benefit_rate=cfg.capital_benefit_rate, margin=cfg.margin,
+                             maturity=cfg.maturity, sales_eur_m=sales[ok], framework=cfg.framework)
+        for col, val in (("lgd", br.lgd), ("risk_weight", br.risk_weight), ("capital_rate", br.capital),
+                         ("funding_rate", br.funding), ("opex_rate", br.opex),
+                         ("expected_loss_rate", br.expected_loss), ("capital_charge_rate", br.capital_charge),
+                         ("margin_rate", br.margin), ("risk_based_floor", br.rate)):
+            cols[col][ok] = val
+        cols["policy_rate"][ok] = cfg.policy_rate
+        cols["suggested_rate"][ok] = _round_up(np.maximum(br.rate, cfg.policy_rate), cfg.rounding)
+    if "amount" in df.columns:
+        amount = pd.to_numeric(df["amount"], errors="coerce").to_numpy(float)
+        cols["expected_loss_amount"] = cols["expected_loss_rate"] * amount
+        cols["capital_amount"] = cols["capital_rate"] * amount
+    defaulted = ok & (p >= 1)
+    flag(defaulted, "in default (PD = 1): no new lending is priced")
+    over = ok & ~defaulted & (cols["suggested_rate"] > cfg.rate_cap)
+    flag(over, np.array([f"risk-based rate {x:.2%} above the cap {cfg.rate_cap:.2%}"
+                         for x in cols["suggested_rate"]], dtype=object))
+    cols["suggested_rate"][defaulted | over] = np.nan
+
+    overwritten = [c for c in PRICE_COLUMNS if c in df.columns]
+    if overwritten:
+        log.info("overwriting existing column(s) %s", overwritten)
+    for c in PRICE_COLUMNS:
+        out[c] = cols[c] if c != "pricing_reason" else reason.to_numpy()
+    return out
+
+
+@dataclass
+class PricingResult:
+    """Result of :func:`price_file`: the priced frame and where it was written."""
+
+    frame: pd.DataFrame
+    scores: Path
+    out: Path
+    config: PricingConfig
+
+    def summary(self) -> str:
+        f = self.frame
+        priced = f["suggested_rate"].notna()
+        lines = [f"priced {int(priced.sum())} of {len(f)} rows from {self.scores} -> {self.out}",
+                 f"framework {self.config.framework}, policy rate {self.config.policy_rate:.2%}, "
+                 f"cap {self.config.rate_cap:.2%}"]
+        if priced.any():
+            s, fl = f.loc[priced, "suggested_rate"], f.loc[priced, "risk_based_floor"]
+            lines.append(f"suggested rate: min {s.min():.2%}, median {s.median():.2%}, max {s.max():.2%}; "
+                         f"{int((fl < self.config.policy_rate).sum())} rows have a risk-based floor "
+                         f"below the policy rate")
+        for text, count in f.loc[~priced, "pricing_reason"].fillna("?").value_counts().items():
+            lines.append(f"not priced ({count}): {text}")
+        return "\n".join(lines)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError("scores file not found", file=path)
+    suffix = path.suffix.lower()
+    ids = {"uscc": "string", "loan_id": "string", "id": "string"}
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".csv":
+            return pd.read_csv(path, encoding="utf-8-sig", dtype=ids)
+    except (ValueError, OSError) as e:
+        raise InputError(f"cannot read the file: {e}", file=path) from e
+    raise InputError(f"unsupported file type {suffix!r}: use .csv or .parquet", file=path)
+
+
+def price_file(scores: str | Path, config: PricingConfig | str | Path | None = None,
+               out: str | Path | None = None) -> PricingResult:
+    """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet).
+
+    A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column.
+    """
+    scores = Path(scores)
+    if out is None:
+        raise InputError("an output file is required (--out)")
+    out = Path(out)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"unsupported output type {out.suffix!r}: use .csv or .parquet", file=out)
+    cfg = load_config(config)
+    df = _read(scores)
+    if "pd_12m" not in df.columns:
+        raise InputError("no pd_12m column (the 12-month PD from creditmodel score)", file=scores, column="pd_12m")
+    priced = price_frame(df, cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        priced.to_parquet(out, index=False)
+    else:
+        priced.to_csv(out, index=False, encoding="utf-8-sig")
+    log.info("priced %d rows -> %s", len(priced), out)
+    return PricingResult(frame=priced, scores=scores, out=out, config=cfg)
