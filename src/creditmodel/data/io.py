@@ -1,0 +1,368 @@
+"""Reading the district's tables with schema checks: :func:`read_table`, :func:`load_table`, :func:`load_district`.
+
+* :func:`read_table` reads one CSV (UTF-8 with or without BOM; GB 18030 as a fallback; ``.csv.gz``)
+  or Parquet file with pyarrow. A missing, empty, unreadable or corrupt file raises
+  :class:`~creditmodel.errors.InputError` naming the file.
+* :func:`load_table` checks a file against its declared table (:mod:`creditmodel.data.schema`):
+  clean rows with the declared dtypes, and every broken rule in a quarantine table. Nothing is dropped
+  silently: ``rows in = rows kept + rows quarantined`` is verified on every load.
+* :func:`load_district` loads a whole district folder (``<table>.parquet`` or ``<table>.csv``) and adds
+  the referential check: a record whose (valid) code is not a registered enterprise is quarantined with
+  rule ``unknown_uscc``; one whose enterprise row is itself quarantined gets ``quarantined_enterprise``.
+  The clean tables are then referentially consistent: every ``uscc`` is a clean enterprise.
+
+The index of a clean frame is the 0-based data row of the file (``row - 1`` in the quarantine table).
+"""
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from creditmodel.data import schema
+from creditmodel.data.tables import DISTRICT_END, TABLES, table
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Files of a district folder that are not tables.
+SIDECARS = ("manifest.json", "injected.json")
+
+
+# --------------------------------------------------------------------------- reading
+def _kind(p: Path) -> str:
+    name = p.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise InputError(f"unsupported file type; expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES}", file=p)
+
+
+def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
+    """Guess the encoding from the first 64 KiB (UTF-8, else GB 18030) and parse the header line."""
+    with pa.input_stream(str(p), compression="detect") as f:
+        head = f.read(1 << 16)
+    encoding = "utf8"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3:  # a character cut by the 64 KiB boundary
+            text = head[: e.start].decode("utf-8")
+        else:
+            encoding = "gb18030"
+            text = head.decode("gb18030", errors="replace")
+    first = next(csv.reader(_io.StringIO(text.lstrip("\ufeff"))), None)
+    return encoding, ([] if first is None else first)
+
+
+def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
+    encoding, header = _csv_encoding_and_header(p)
+    if not header or all(not h.strip() for h in header):
+        raise InputError("file is empty (no header line)", file=p)
+    if encoding != "utf8":
+        log.warning("%s is not UTF-8; reading it as GB 18030", p)
+    conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header} if as_text else None,
+                                strings_can_be_null=not as_text, quoted_strings_can_be_null=not as_text,
+                                null_values=[] if as_text else None)
+    if nrows is None:
+        return pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+                              convert_options=conv)
+    batches, n = [], 0
+    with pacsv.open_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 20),
+                        convert_options=conv) as reader:
+        schema_ = reader.schema
+        while n < nrows:
+            try:
+                b = reader.read_next_batch()
+            except StopIteration:
+                break
+            batches.append(b)
+            n += b.num_rows
+    return pa.Table.from_batches(batches, schema=schema_).slice(0, nrows)
+
+
+def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = None) -> pd.DataFrame:
+    """Read one CSV or Parquet file into a DataFrame (RangeIndex = 0-based data row).
+
+    ``as_text=True`` is what the schema check needs: CSV cells come back as text, untouched (no type
+    guessing, no null parsing), and Parquet columns keep their Arrow types (so a null stays distinct
+    from a NaN). With ``as_text=False`` types are inferred and empty cells are nulls.
+
+    Raises :class:`InputError` naming the file when it is missing, a folder, empty, unreadable, corrupt,
+    of an unknown type, or has duplicated column names. A header with no data rows is a valid empty table.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    if p.is_dir():
+        raise InputError("is a folder, not a table file", file=p)
+    kind = _kind(p)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise InputError(f"cannot read: {e}", file=p) from e
+    if size == 0:
+        raise InputError("file is empty (0 bytes)", file=p)
+    try:
+        if kind == "parquet":
+            if nrows is None:
+                tbl = pq.read_table(str(p))
+            else:
+                pf = pq.ParquetFile(str(p))
+                first = next(pf.iter_batches(batch_size=max(int(nrows), 1)), None)
+                tbl = pa.Table.from_batches([first] if first is not None else [], schema=pf.schema_arrow
+                                            ).slice(0, nrows)
+        else:
+            tbl = _read_csv(p, as_text, nrows)
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InputError(f"cannot read {kind}: {e}", file=p) from e
+    if tbl.num_columns == 0:
+        raise InputError("file has no columns", file=p)
+    names = tbl.column_names
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        raise InputError(f"column name(s) {dup} appear more than once", file=p, column=dup[0])
+    if as_text:
+        df = tbl.to_pandas(types_mapper=pd.ArrowDtype)
+    else:
+        df = tbl.to_pandas()
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- one table
+@dataclass
+class LoadedTable:
+    """One checked table."""
+
+    name: str
+    file: Path
+    data: pd.DataFrame          # clean rows, declared dtypes; index = 0-based data row in the file
+    quarantine: pd.DataFrame    # one row per broken rule (schema.QUARANTINE_COLUMNS)
+    warnings: pd.DataFrame      # kept rows with a warning (pilot-era codes), same columns
+    rejected: pd.DataFrame      # the quarantined rows themselves, typed like ``data``
+    n_rows: int                 # data rows in the file
+    null_counts: dict[str, int] = field(default_factory=dict)  # empty cells per declared column, as read
+
+    @property
+    def n_kept(self) -> int:
+        return len(self.data)
+
+    @property
+    def n_quarantined(self) -> int:
+        return len(self.rejected)
+
+    def all_rows(self) -> pd.DataFrame:
+        """Every row of the file (clean and quarantined), typed, in file order."""
+        if len(self.rejected) == 0:
+            return self.data
+        return pd.concat([self.data, self.rejected]).sort_index(kind="stable")
+
+    def counts(self) -> dict[str, object]:
+        return {"table": self.name, "file": str(self.file), "rows": self.n_rows, "kept": self.n_kept,
+                "quarantined": self.n_quarantined, "quarantine_entries": len(self.quarantine),
+                "warnings": len(self.warnings)}
+
+    def _verify(self) -> None:
+        if self.n_rows != self.n_kept + self.n_quarantined:
+            raise RuntimeError(f"{self.file}: {self.n_rows} rows in but {self.n_kept} kept + "
+                               f"{self.n_quarantined} quarantined")
+        if len(self.quarantine):
+            qrows = np.unique(self.quarantine["row"].to_numpy()) - 1
+            if not np.array_equal(qrows, np.sort(self.rejected.index.to_numpy())):
+                raise RuntimeError(f"{self.file}: quarantined rows do not match the quarantine table")
+
+
+def table_name_for(path: str | Path) -> str:
+    """The declared table a file holds, from its name (``penalties.csv`` -> ``penalties``)."""
+    p = Path(path)
+    name = p.name
+    for suffix in sorted(CSV_SUFFIXES + PARQUET_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name not in TABLES:
+        raise InputError(f"unknown table {name!r}: the file name must be one of the district's tables "
+                         f"({', '.join(TABLES)}) with .parquet or .csv", file=p)
+    return name
+
+
+def load_table(path: str | Path, table_name: str | None = None) -> LoadedTable:
+    """Read and check one file against its declared table (name from the file name when not given).
+
+    Raises :class:`InputError` for a broken file (see :func:`read_table`), an unknown table or a
+    missing declared column (naming file and column). Bad rows go to the quarantine table.
+    """
+    p = Path(path)
+    if table_name is None:
+        table_name = table_name_for(p)
+    elif table_name not in TABLES:
+        raise InputError(f"unknown table {table_name!r}; known: {', '.join(TABLES)}", file=p)
+    raw = read_table(p, as_text=True)
+    res = schema.check_table(raw, table_name, file=p)
+    del raw
+    bad = res.bad
+    typed = res.typed
+    lt = LoadedTable(name=table_name, file=p, data=typed[~bad], quarantine=res.quarantine, warnings=res.warnings,
+                     rejected=typed[bad], n_rows=len(typed), null_counts=res.null_counts)
+    lt._verify()
+    log.info("%s: %d rows, %d kept, %d quarantined (%d rule failures)", p.name, lt.n_rows, lt.n_kept,
+             lt.n_quarantined, len(lt.quarantine))
+    return lt
+
+
+# --------------------------------------------------------------------------- a district
+@dataclass
+class District:
+    """A loaded district: clean tables, one quarantine table, manifest and snapshot date."""
+
+    directory: Path
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    warnings: pd.DataFrame
+    manifest: dict | None
+    snapshot_date: pd.Timestamp
+    loaded: dict[str, LoadedTable] = field(repr=False, default_factory=dict)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise KeyError(f"table {name!r} not loaded; loaded: {', '.join(self.tables)}") from None
+
+    def counts(self) -> pd.DataFrame:
+        """Rows in, kept and quarantined per table."""
+        return pd.DataFrame([lt.counts() for lt in self.loaded.values()])
+
+
+def find_table_file(directory: Path, name: str) -> Path | None:
+    """``<dir>/<name>.parquet`` (preferred) or ``<dir>/<name>.csv[.gz]``, or None."""
+    found = [directory / f"{name}{s}" for s in PARQUET_SUFFIXES + CSV_SUFFIXES if (directory / f"{name}{s}").is_file()]
+    if len(found) > 1:
+        log.warning("%s: several files for table %s (%s); using %s", directory, name,
+                    ", ".join(f.name for f in found), found[0].name)
+    return found[0] if found else None
+
+
+def read_manifest(directory: str | Path) -> dict | None:
+    """``manifest.json`` of a district folder, or None when absent."""
+    p = Path(directory) / "manifest.json"
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"manifest is not valid JSON: {e}", file=p) from e
+
+
+def snapshot_from_manifest(manifest: dict | None) -> pd.Timestamp:
+    """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``."""
+    for key in ("snapshot_date", "snapshot", "as_of", "as_of_date"):
+        if manifest and manifest.get(key):
+            return pd.Timestamp(manifest[key])
+    return pd.Timestamp(DISTRICT_END)
+
+
+def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | None = None) -> District:
+    """Load and check every table of a district folder (or only ``tables``; ``enterprises`` is always loaded).
+
+    Hidden generator truth (``truth``) is loaded only when asked for. Raises :class:`InputError` when the
+    folder or a requested table file is missing.
+    """
+    d = Path(directory)
+    if not d.exists():
+        raise InputError("district folder not found", file=d)
+    if not d.is_dir():
+        raise InputError("not a folder (use load_table for one file)", file=d)
+    if tables is None:
+        names = [n for n, t in TABLES.items() if not t.hidden and find_table_file(d, n) is not None]
+        if "enterprises" not in names:
+            raise InputError("no enterprises table (enterprises.parquet or enterprises.csv)", file=d / "enterprises.parquet")
+    else:
+        unknown = [n for n in tables if n not in TABLES]
+        if unknown:
+            raise InputError(f"unknown table(s) {unknown}; known: {', '.join(TABLES)}", file=d)
+        names = ["enterprises"] + [n for n in tables if n != "enterprises"]
+    others = sorted(f.name for f in d.iterdir() if f.is_file() and f.name not in SIDECARS and not any(
+        f.name == f"{n}{s}" for n in TABLES for s in PARQUET_SUFFIXES + CSV_SUFFIXES))
+    if others:
+        log.info("%s: ignoring files that are not district tables: %s", d, ", ".join(others))
+    loaded: dict[str, LoadedTable] = {}
+    for n in names:
+        f = find_table_file(d, n)
+        if f is None:
+            raise InputError(f"table {n} not found (expected {n}.parquet or {n}.csv)", file=d / f"{n}.parquet")
+        loaded[n] = load_table(f, n)
+    _referential_check(loaded)
+    manifest = read_manifest(d)
+    quarantine = _concat([lt.quarantine for lt in loaded.values()])
+    warns = _concat([lt.warnings for lt in loaded.values()])
+    dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,
+                    warnings=warns, manifest=manifest, snapshot_date=snapshot_from_manifest(manifest), loaded=loaded)
+    total = dist.counts()
+    log.info("district %s: %d rows, %d kept, %d quarantined", d, total["rows"].sum(), total["kept"].sum(),
+             total["quarantined"].sum())
+    return dist
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return schema.empty_quarantine()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _referential_check(loaded: dict[str, LoadedTable]) -> None:
+    """Quarantine records whose valid code is not a clean enterprise (in place)."""
+    ent = loaded["enterprises"]
+    clean_codes = pd.Index(ent.data["uscc"].dropna().unique())
+    rejected_codes = ent.rejected["uscc"].dropna()
+    # why an enterprise code is not clean: the rules its rows broke
+    why: dict[str, str] = {}
+    if len(rejected_codes):
+        q = ent.quarantine
+        rules = q.groupby("row")["rule"].agg(lambda r: "/".join(sorted(set(r))))
+        for idx, code in rejected_codes.items():
+            prev = why.get(code)
+            entry = f"row {idx + 1} ({rules.get(idx + 1, '?')})"
+            why[code] = entry if prev is None else f"{prev}, {entry}"
+    for name, lt in loaded.items():
+        t = table(name)
+        if name == "enterprises" or "uscc" not in t.column_names or len(lt.data) == 0:
+            continue
+        codes = lt.data["uscc"]
+        # clean rows hold valid (or allow-listed) codes only: invalid ones are quarantined already
+        orphan = ~codes.isin(clean_codes).to_numpy() & codes.notna().to_numpy()
+        if not orphan.any():
+            continue
+        rows = lt.data.index.to_numpy()[orphan]
+        vals = codes.to_numpy(dtype=object)[orphan]
+        known = np.array([v in why for v in vals], dtype=bool)
+        rule = np.where(known, "quarantined_enterprise", "unknown_uscc")
+        msg = [f"enterprise {v} is quarantined in {ent.file.name}: {why[v]}" if k
+               else f"no enterprise with code {v} in {ent.file.name}" for v, k in zip(vals, known)]
+        keys = schema._key_strings(lt.data, t.key, np.flatnonzero(orphan))
+        add = pd.DataFrame({"table": name, "file": str(lt.file), "row": rows + 1, "key": keys, "column": "uscc",
+                            "rule": rule, "value": vals, "message": msg})
+        add = add.astype({c: "str" for c in schema.QUARANTINE_COLUMNS if c != "row"}).astype({"row": "int64"})
+        lt.quarantine = pd.concat([lt.quarantine, add], ignore_index=True).sort_values(
+            ["row", "column", "rule"], kind="stable").reset_index(drop=True)
+        moved = lt.data[orphan]
+        lt.rejected = pd.concat([lt.rejected, moved]).sort_index(kind="stable")
+        lt.data = lt.data[~orphan]
+        lt._verify()
+        log.info("%s: %d record(s) whose code is not a clean enterprise quarantined (%d unknown, %d of "
+                 "quarantined enterprises)", name, int(orphan.sum()), int((~known).sum()), int(known.sum()))

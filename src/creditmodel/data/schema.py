@@ -1,0 +1,558 @@
+"""Schema checks of the district tables: pandera schemas built from :mod:`creditmodel.data.tables`.
+
+Checking a table is two steps:
+
+1. **Coercion** (:func:`coerce_table`): every declared column is read as its declared type
+   (``string`` -> ``str``, ``date`` -> ``datetime64[us]``, ``int`` -> ``Int64``, ``float`` -> ``float64``,
+   ``bool`` -> ``boolean``). Values that cannot be read (``"abc"`` as a number, ``"2020-02-30"`` as a
+   date, ``1.5`` as an integer) give ``bad_type``; NaN and infinite numbers give ``nan_or_inf``.
+   Codes in USCC columns are normalised (full-width to half-width, blanks removed, upper case).
+   Coercion is done here rather than by pandera because pandera's lazy coercion leaves a column that
+   fails to coerce as text, so the range and set checks on it can no longer run.
+2. **Validation** of the typed frame with the pandera schema of :func:`table_schema` (lazy mode, all
+   failures collected): mandatory fields, allowed values, ranges, finite numbers, USCC validity
+   (:func:`creditmodel.data.uscc.validate`) and the unique key (every row sharing a key is reported).
+
+:func:`check_table` runs both and turns every failure into a row of the **quarantine table**
+(:data:`QUARANTINE_COLUMNS`: ``table, file, row, key, column, rule, value, message``; ``row`` is the
+1-based data row in the file, header excluded). A row with at least one quarantine entry is quarantined
+as a whole. Each cell gets at most one of ``bad_type``, ``nan_or_inf``, ``missing_value`` (in that order
+of priority) and, when it has one, no other rule. Allow-listed pilot-era codes pass with a *warning*
+(rule ``pilot_uscc`` in a separate warnings table with the same columns; the row is kept).
+
+A declared column absent from the frame is fatal: :class:`creditmodel.errors.InputError` naming it.
+
+Speed (measured, see ``bench/bench_schema.py``): USCC checks run once per distinct code, which is what
+makes them cheap on record tables where every firm appears many times.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.data import uscc as uscc_mod
+from creditmodel.data.tables import Column, Table, table
+from creditmodel.errors import InputError
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas when pyspark is installed, which warns about pandas >= 3
+    warnings.simplefilter("ignore", FutureWarning)
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+    try:  # imported lazily by pandera on the first validation; import it here, under the filter
+        import pandera.backends.pandas.builtin_checks  # noqa: F401
+    except ImportError:  # pragma: no cover - other pandera layouts
+        pass
+
+log = logging.getLogger(__name__)
+
+#: Columns of the quarantine (and warnings) table.
+QUARANTINE_COLUMNS = ["table", "file", "row", "key", "column", "rule", "value", "message"]
+
+#: Quarantine rules and what they mean. ``missing_column`` never reaches the table: it stops the load.
+RULES = {
+    "missing_column": "a declared column is absent from the file (fatal: the file is rejected)",
+    "missing_value": "a mandatory field is empty",
+    "bad_type": "the value cannot be read as the declared type (number, integer, ISO date, boolean)",
+    "not_allowed": "the value is not in the column's allowed set",
+    "out_of_range": "the number is below the column's minimum or above its maximum",
+    "nan_or_inf": "the number is NaN or infinite",
+    "invalid_uscc": "the unified social credit code fails GB 32100 (reason from creditmodel.data.uscc)",
+    "duplicate_key": "several rows share the table's key (all of them are quarantined)",
+    "unknown_uscc": "the code is valid but no enterprise with it is registered (referential check)",
+    "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
+}
+#: Rules that only warn (the row is kept).
+WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)"}
+
+#: pandas dtype of each declared type in the typed (clean) frames.
+PANDAS_DTYPES = {"string": "str", "date": "datetime64[us]", "int": "Int64", "float": "float64", "bool": "boolean"}
+
+#: Text that means "no value" in a CSV cell (after stripping blanks). ``nan`` counts as empty text in
+#: string and date columns, but in numeric columns it is a NaN number (rule ``nan_or_inf``).
+NULL_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "NaT", "nan", "NaN", "-"})
+_NUMERIC_NAN_TOKENS = frozenset({"nan", "NaN", "NAN", "-nan"})
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "是"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "否"})
+
+_CELL_PRIORITY = ("bad_type", "nan_or_inf", "missing_value")
+_TYPE_WORD = {"float": "number", "int": "whole number", "date": "date (ISO 8601, e.g. 2024-03-31)",
+              "bool": "boolean (true/false)", "string": "text"}
+
+
+# --------------------------------------------------------------------------- schema
+def _uscc_check_fn(s: pd.Series) -> pd.Series:
+    """True where the code is valid or allow-listed; nulls pass (mandatory-ness is checked apart)."""
+    status = uscc_status(s)["status"]
+    return (status != "invalid") | s.isna()
+
+
+def _finite_fn(s: pd.Series) -> pd.Series:
+    return pd.Series(~np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index)
+
+
+def _column_schema(col: Column) -> pa.Column:
+    checks = []
+    if col.allowed is not None:
+        checks.append(pa.Check.isin(list(col.allowed)))
+    if col.dtype in ("int", "float"):
+        if col.min is not None and col.max is not None:
+            checks.append(pa.Check.in_range(col.min, col.max))
+        elif col.min is not None:
+            checks.append(pa.Check.ge(col.min))
+        elif col.max is not None:
+            checks.append(pa.Check.le(col.max))
+    if col.dtype == "float":
+        checks.append(pa.Check(_finite_fn, name="finite"))
+    if col.uscc:
+        checks.append(pa.Check(_uscc_check_fn, name="uscc"))
+    return pa.Column(PANDAS_DTYPES[col.dtype], checks=checks, nullable=not col.required, coerce=False,
+                     required=True, description=f"{col.zh} / {col.en}" + (f" [{col.unit}]" if col.unit else ""))
+
+
+@lru_cache(maxsize=None)
+def table_schema(name: str) -> pa.DataFrameSchema:
+    """The pandera schema of a declared table (typed frame: see :data:`PANDAS_DTYPES`).
+
+    Extra columns are allowed (``strict=False``); the key must be unique (all duplicates reported).
+    """
+    t = table(name)
+    return pa.DataFrameSchema({c.name: _column_schema(c) for c in t.columns}, name=t.name, strict=False,
+                              unique=list(t.key), report_duplicates="all", coerce=False,
+                              description=f"{t.zh} / {t.en}")
+
+
+# --------------------------------------------------------------------------- USCC
+def uscc_status(codes: pd.Series) -> pd.DataFrame:
+    """:func:`creditmodel.data.uscc.validate` computed once per distinct value and mapped back.
+
+    Returns ``code`` (normalised), ``status`` and ``reason`` aligned with ``codes``.
+    """
+    values, uniques = pd.factorize(codes, use_na_sentinel=True)
+    res = uscc_mod.validate(pd.Series(np.asarray(uniques, dtype=object)))
+    missing = values < 0
+    take = np.where(missing, 0, values)
+    if len(uniques) == 0:
+        n = len(codes)
+        return pd.DataFrame({"code": np.full(n, "", dtype=object), "status": np.full(n, "invalid", dtype=object),
+                             "reason": np.full(n, "missing", dtype=object)}, index=codes.index)
+    out = pd.DataFrame({k: res[k].to_numpy(dtype=object)[take] for k in ("code", "status", "reason")},
+                       index=codes.index)
+    out.loc[missing, ["code", "status", "reason"]] = ["", "invalid", "missing"]
+    return out
+
+
+# --------------------------------------------------------------------------- coercion
+@dataclass
+class Coerced:
+    """A frame read as its declared types plus the cell issues found while reading it."""
+
+    typed: pd.DataFrame            # declared columns (typed) then extra columns; RangeIndex = data row - 1
+    issues: pd.DataFrame           # row (0-based position), column, rule, message
+    warnings: pd.DataFrame         # row, column, rule, message (rows kept)
+    null_counts: dict[str, int]    # empty cells per declared column, as read (before type reading)
+
+
+def _text_view(s: pd.Series) -> tuple[pd.Series | None, np.ndarray]:
+    """(stripped text or None when not text, null mask)."""
+    null = s.isna().to_numpy(dtype=bool)
+    if _is_text(s):
+        txt = s.astype("str").str.strip()
+        null = null | txt.isin(NULL_TOKENS).to_numpy(dtype=bool)
+        return txt, null
+    return None, null
+
+
+def _is_text(s: pd.Series) -> bool:
+    dt = s.dtype
+    if isinstance(dt, pd.ArrowDtype):
+        import pyarrow as pa_
+
+        return pa_.types.is_string(dt.pyarrow_dtype) or pa_.types.is_large_string(dt.pyarrow_dtype)
+    return isinstance(dt, pd.StringDtype) or dt == object
+
+
+def _float_values(s: pd.Series) -> np.ndarray:
+    if isinstance(s.dtype, pd.ArrowDtype) or pd.api.types.is_extension_array_dtype(s.dtype):
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    return s.to_numpy(dtype="float64")
+
+
+def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """(typed values, null, bad_type, nan_or_inf) for a float or int column."""
+    txt, null = _text_view(s)
+    if txt is not None:
+        num = pd.to_numeric(txt.where(~null), errors="coerce")
+        vals = num.to_numpy(dtype="float64", na_value=np.nan)
+        nan_tok = txt.isin(_NUMERIC_NAN_TOKENS).to_numpy(dtype=bool)
+        null = null & ~nan_tok
+        bad = ~null & np.isnan(vals) & ~nan_tok
+    elif pd.api.types.is_bool_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "b"):
+        vals = _float_values(s.astype("Float64"))
+        bad = np.zeros(len(s), dtype=bool)
+    elif pd.api.types.is_numeric_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "iuf"):
+        vals = _float_values(s)
+        bad = np.zeros(len(s), dtype=bool)
+    else:  # dates or other objects in a numeric column
+        vals = np.full(len(s), np.nan)
+        bad = ~null
+    nonfinite = ~null & ~bad & ~np.isfinite(vals)
+    if col.dtype == "float":
+        typed = pd.Series(np.where(null | bad, np.nan, vals), index=s.index, dtype="float64")
+        return typed, null, bad, nonfinite
+    # integers: whole, finite, within int64
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(vals) & (np.floor(vals) == vals) & (np.abs(vals) < 2 ** 63)
+    typed = pd.Series(pd.array(np.where(whole, vals, np.nan), dtype="Float64"), index=s.index).astype("Int64")
+    bad = bad | (~null & ~nonfinite & ~whole)
+    return typed, null, bad, nonfinite
+
+
+def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    txt, null = _text_view(s)
+    if txt is not None:
+        parsed = pd.to_datetime(txt.where(~null), errors="coerce", format="ISO8601")
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype) or (
+            isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "mM") or _is_arrow_date(s):
+        parsed = pd.to_datetime(s, errors="coerce")
+    elif s.dtype == object:
+        parsed = pd.to_datetime(s, errors="coerce")
+    else:  # numbers in a date column: not a date
+        parsed = pd.Series(pd.NaT, index=s.index)
+        return parsed.astype("datetime64[us]"), null, ~null
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    try:
+        parsed = parsed.astype("datetime64[us]")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):  # pragma: no cover - exotic units
+        parsed = pd.to_datetime(parsed.astype("str"), errors="coerce", format="ISO8601").astype("datetime64[us]")
+    bad = ~null & parsed.isna().to_numpy(dtype=bool)
+    return parsed, null, bad
+
+
+def _is_arrow_date(s: pd.Series) -> bool:
+    if not isinstance(s.dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa_
+
+    return pa_.types.is_date(s.dtype.pyarrow_dtype) or pa_.types.is_timestamp(s.dtype.pyarrow_dtype)
+
+
+def _coerce_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    txt, null = _text_view(s)
+    if txt is not None:
+        low = txt.str.lower()
+        t = low.isin(_TRUE).to_numpy(dtype=bool)
+        f = low.isin(_FALSE).to_numpy(dtype=bool)
+        bad = ~null & ~t & ~f
+        arr = pd.array(np.where(t, True, False), dtype="boolean")
+        arr[null | bad] = pd.NA
+        return pd.Series(arr, index=s.index), null, bad
+    if pd.api.types.is_bool_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "b"):
+        return s.astype("boolean"), null, np.zeros(len(s), dtype=bool)
+    vals = _float_values(s) if pd.api.types.is_numeric_dtype(s.dtype) else np.full(len(s), np.nan)
+    ok = np.isin(vals, [0.0, 1.0])
+    bad = ~null & ~ok
+    arr = pd.array(vals == 1.0, dtype="boolean")
+    arr[null | bad] = pd.NA
+    return pd.Series(arr, index=s.index), null, bad
+
+
+def _coerce_string(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    txt, null = _text_view(s)
+    if txt is None:
+        txt = s.astype("str")
+    out = txt.where(~null).astype("str")
+    return out, null
+
+
+def _issue_frame(rows: list[np.ndarray], column: list[str], rule: list[str], message: list[object]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({"row": pd.Series([], dtype="int64"), "column": pd.Series([], dtype="str"),
+                             "rule": pd.Series([], dtype="str"), "message": pd.Series([], dtype="str")})
+    parts = []
+    for r, c, ru, m in zip(rows, column, rule, message):
+        if len(r) == 0:
+            continue
+        parts.append(pd.DataFrame({"row": r.astype("int64"), "column": c, "rule": ru,
+                                   "message": m if not isinstance(m, str) else [m] * len(r)}))
+    if not parts:
+        return _issue_frame([], [], [], [])
+    return pd.concat(parts, ignore_index=True)
+
+
+def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -> Coerced:
+    """Read every declared column of ``raw`` as its declared type (see the module docstring).
+
+    Raises :class:`InputError` naming the file and column when a declared column is absent.
+    """
+    t = table(name)
+    missing = [c for c in t.column_names if c not in raw.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing} of table '{name}' ({t.en}); the file has "
+                         f"{list(map(str, raw.columns))}", file=file, column=missing[0])
+    raw = raw.reset_index(drop=True)
+    typed: dict[str, pd.Series] = {}
+    i_rows, i_col, i_rule, i_msg = [], [], [], []
+    w_rows, w_col, w_rule, w_msg = [], [], [], []
+    null_counts: dict[str, int] = {}
+    for col in t.columns:
+        s = raw[col.name]
+        nonfinite = None
+        if col.dtype in ("int", "float"):
+            v, null, bad, nonfinite = _coerce_numeric(s, col)
+        elif col.dtype == "date":
+            v, null, bad = _coerce_date(s)
+        elif col.dtype == "bool":
+            v, null, bad = _coerce_bool(s)
+        else:
+            v, null = _coerce_string(s)
+            bad = np.zeros(len(s), dtype=bool)
+            if col.uscc:
+                st = uscc_status(v)
+                v = v.where(null, st["code"].astype("str")).astype("str")
+                pilot = np.flatnonzero((st["status"] == "pilot").to_numpy() & ~null)
+                if len(pilot):
+                    w_rows.append(pilot)
+                    w_col.append(col.name)
+                    w_rule.append("pilot_uscc")
+                    w_msg.append([uscc_mod.check(c).message for c in v.iloc[pilot]])
+        typed[col.name] = v
+        null_counts[col.name] = int(null.sum())
+        bad_idx = np.flatnonzero(bad)
+        if len(bad_idx):
+            i_rows.append(bad_idx)
+            i_col.append(col.name)
+            i_rule.append("bad_type")
+            i_msg.append([f"{_short(x)!r} is not a {_TYPE_WORD[col.dtype]}" for x in raw[col.name].iloc[bad_idx]])
+        if nonfinite is not None and nonfinite.any():
+            i_rows.append(np.flatnonzero(nonfinite))
+            i_col.append(col.name)
+            i_rule.append("nan_or_inf")
+            i_msg.append("NaN or infinite number")
+    extras = [c for c in raw.columns if c not in typed]
+    for c in extras:
+        typed[c] = _plain(raw[c])
+    if extras:
+        log.info("table %s: %d extra column(s) kept as read: %s", name, len(extras), extras)
+    frame = pd.DataFrame(typed, index=pd.RangeIndex(len(raw)))
+    return Coerced(frame, _issue_frame(i_rows, i_col, i_rule, i_msg), _issue_frame(w_rows, w_col, w_rule, w_msg),
+                   null_counts)
+
+
+def _plain(s: pd.Series) -> pd.Series:
+    """An Arrow-backed column in pandas' usual dtypes (extra columns are passed through)."""
+    if not isinstance(s.dtype, pd.ArrowDtype):
+        return s
+    import pyarrow as pa_
+
+    return pd.Series(pa_.array(s).to_pandas(), index=s.index, name=s.name)
+
+
+def _short(x: object, n: int = 60) -> str:
+    t = "" if x is None else str(x)
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+# --------------------------------------------------------------------------- validation
+_CHECK_RULES = (("not_nullable", "missing_value"), ("isin", "not_allowed"), ("in_range", "out_of_range"),
+                ("greater_than", "out_of_range"), ("less_than", "out_of_range"), ("finite", "nan_or_inf"),
+                ("uscc", "invalid_uscc"), ("field_uniqueness", "duplicate_key"),
+                ("multiple_fields_uniqueness", "duplicate_key"), ("dtype(", "bad_type"),
+                ("column_in_dataframe", "missing_column"))
+
+
+def _rule_of(check: str) -> str:
+    for prefix, rule in _CHECK_RULES:
+        if check.startswith(prefix):
+            return rule
+    raise RuntimeError(f"no quarantine rule for pandera check {check!r}")
+
+
+def _pandera_failures(typed: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Run the pandera schema lazily; failure cases as (row, column, rule)."""
+    schema = table_schema(name)
+    try:
+        schema.validate(typed, lazy=True, inplace=True)
+    except SchemaErrors as e:
+        fc = e.failure_cases
+    else:
+        return pd.DataFrame({"row": pd.Series([], dtype="int64"), "column": pd.Series([], dtype="str"),
+                             "rule": pd.Series([], dtype="str")})
+    no_index = fc["index"].isna()
+    if no_index.any():
+        bad = fc[no_index]
+        missing = bad[bad["check"] == "column_in_dataframe"]
+        if len(missing):  # coerce_table already raises for this; kept for direct callers
+            raise InputError(f"missing column {missing['failure_case'].iloc[0]!r}", column=str(missing["failure_case"].iloc[0]))
+        raise RuntimeError(f"schema check of {name} failed without row information: "
+                           f"{bad[['column', 'check', 'failure_case']].to_dict('records')[:5]}")
+    rules = fc["check"].astype(str).map(_rule_of)
+    return pd.DataFrame({"row": fc["index"].astype("int64").to_numpy(), "column": fc["column"].astype(str).to_numpy(),
+                         "rule": rules.to_numpy()})
+
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check_table`."""
+
+    typed: pd.DataFrame        # every input row, declared types; RangeIndex = data row - 1
+    quarantine: pd.DataFrame   # QUARANTINE_COLUMNS, one row per broken rule
+    warnings: pd.DataFrame     # QUARANTINE_COLUMNS, rows kept (pilot-era codes)
+    bad: np.ndarray            # bool per input row: quarantined
+    null_counts: dict[str, int]  # empty cells per declared column, as read
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.typed)
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A quarantine table with no rows and the right dtypes."""
+    return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str") for c in QUARANTINE_COLUMNS})
+
+
+def _key_strings(typed: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+    parts = []
+    for k in key:
+        s = typed[k].iloc[rows]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            txt = s.dt.strftime("%Y-%m-%d")
+        else:
+            txt = s.astype("str")
+        parts.append(txt.fillna("").to_numpy(dtype=object))
+    if len(parts) == 1:
+        return parts[0]
+    out = parts[0].astype(str)
+    for p in parts[1:]:
+        out = np.char.add(np.char.add(out, "|"), p.astype(str))
+    return out.astype(object)
+
+
+def _raw_values(raw: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
+    s = raw[column].iloc[rows]
+    vals = s.astype("str").to_numpy(dtype=object)
+    vals[s.isna().to_numpy(dtype=bool)] = ""
+    return vals
+
+
+def _messages(t: Table, rule: str, column: str, rows: np.ndarray, raw_vals: np.ndarray, typed: pd.DataFrame,
+              keys: np.ndarray) -> list[str]:
+    if rule == "missing_value":
+        col = t.column(column)
+        return [f"mandatory field is empty ({col.en})"] * len(rows)
+    if rule == "not_allowed":
+        allowed = list(t.column(column).allowed or ())
+        shown = ", ".join(map(str, allowed[:8])) + (", …" if len(allowed) > 8 else "")
+        return [f"{_short(v)!r} is not one of: {shown}" for v in raw_vals]
+    if rule == "out_of_range":
+        col = t.column(column)
+        lo = "-inf" if col.min is None else f"{col.min:g}"
+        hi = "inf" if col.max is None else f"{col.max:g}"
+        return [f"{v} is outside [{lo}, {hi}]" + (f" {col.unit}" if col.unit else "") for v in raw_vals]
+    if rule == "nan_or_inf":
+        return ["NaN or infinite number"] * len(rows)
+    if rule == "invalid_uscc":
+        out = []
+        for c in typed[column].iloc[rows]:
+            r = uscc_mod.check(c)
+            out.append(f"{r.reason}: {r.message}")
+        return out
+    if rule == "bad_type":
+        return [f"{_short(v)!r} does not have the declared type {t.column(column).dtype}" for v in raw_vals]
+    raise RuntimeError(f"no message for rule {rule}")  # pragma: no cover
+
+
+def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -> CheckResult:
+    """Coerce and validate one table; every failure becomes a quarantine row (see the module docstring)."""
+    t = table(name)
+    co = coerce_table(raw, name, file)
+    typed = co.typed
+    raw = raw.reset_index(drop=True)
+    pf = _pandera_failures(typed, name)
+    fname = "" if file is None else str(file)
+
+    parts = []
+    # cell issues found while coercing (messages already written)
+    if len(co.issues):
+        parts.append(co.issues.assign(value=None))
+    # pandera failures, except duplicate keys (one entry per row, handled below)
+    cells = pf[pf["rule"] != "duplicate_key"].drop_duplicates(["row", "column", "rule"])
+    if len(co.issues):
+        # a cell that could not be read shows up as null to pandera: keep only the coercion issue
+        taken = pd.MultiIndex.from_frame(co.issues[["row", "column"]])
+        cells = cells[~pd.MultiIndex.from_frame(cells[["row", "column"]]).isin(taken)]
+    for (column, rule), g in cells.groupby(["column", "rule"], sort=True):
+        rows = g["row"].to_numpy()
+        vals = _raw_values(raw, rows, column)
+        parts.append(pd.DataFrame({"row": rows, "column": column, "rule": rule,
+                                   "message": _messages(t, rule, column, rows, vals, typed, np.empty(0)),
+                                   "value": vals}))
+    q = pd.concat(parts, ignore_index=True) if parts else None
+    # a cell with a reading problem or a missing value gets no other rule
+    if q is not None and len(q):
+        prio = q["rule"].map({r: i for i, r in enumerate(_CELL_PRIORITY)})
+        has_prio = prio.notna()
+        if has_prio.any():
+            best = q[has_prio].assign(p=prio[has_prio]).sort_values("p", kind="stable").drop_duplicates(
+                ["row", "column"])
+            others = q[~has_prio]
+            blocked = pd.MultiIndex.from_frame(best[["row", "column"]])
+            others = others[~pd.MultiIndex.from_frame(others[["row", "column"]]).isin(blocked)]
+            q = pd.concat([best.drop(columns="p"), others], ignore_index=True)
+    # duplicate keys: every row sharing a (non-empty) key
+    dup_rows = np.unique(pf.loc[pf["rule"] == "duplicate_key", "row"].to_numpy())
+    if len(dup_rows):
+        key_null = np.zeros(len(dup_rows), dtype=bool)
+        for k in t.key:
+            key_null |= typed[k].iloc[dup_rows].isna().to_numpy(dtype=bool)
+        dup_rows = dup_rows[~key_null]
+    if len(dup_rows):
+        keys = _key_strings(typed, t.key, dup_rows)
+        counts = pd.Series(keys).value_counts()
+        groups = pd.Series(dup_rows + 1).groupby(keys).agg(lambda r: list(r)).to_dict()
+        msgs = []
+        for k in keys:
+            rows_k = groups[k]
+            shown = ", ".join(map(str, rows_k[:5])) + (", …" if len(rows_k) > 5 else "")
+            msgs.append(f"key shared by {counts[k]} rows (rows {shown})")
+        dq = pd.DataFrame({"row": dup_rows, "column": ",".join(t.key), "rule": "duplicate_key",
+                           "message": msgs, "value": keys})
+        q = dq if q is None else pd.concat([q, dq], ignore_index=True)
+
+    quarantine = _finish(q, t, typed, raw, fname)
+    warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
+    bad = np.zeros(len(typed), dtype=bool)
+    if len(quarantine):
+        bad[quarantine["row"].to_numpy() - 1] = True
+    if len(warn):
+        log.warning("table %s: %d allow-listed pilot-era USCC(s) kept with a warning", name, len(warn))
+    return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
+
+
+def _finish(q: pd.DataFrame | None, t: Table, typed: pd.DataFrame, raw: pd.DataFrame, fname: str) -> pd.DataFrame:
+    """Complete the quarantine columns (table, file, 1-based row, key, raw value) and sort."""
+    if q is None or len(q) == 0:
+        return empty_quarantine()
+    q = q.reset_index(drop=True)
+    rows = q["row"].to_numpy(dtype="int64")
+    vals = q["value"].to_numpy(dtype=object).copy()
+    need = pd.isna(q["value"]).to_numpy()
+    for column in pd.unique(q.loc[need, "column"]):
+        m = need & (q["column"] == column).to_numpy()
+        vals[m] = _raw_values(raw, rows[m], column) if column in raw.columns else ""
+    out = pd.DataFrame({
+        "table": t.name, "file": fname, "row": rows + 1,
+        "key": _key_strings(typed, t.key, rows),
+        "column": q["column"].to_numpy(dtype=object), "rule": q["rule"].to_numpy(dtype=object),
+        "value": vals, "message": q["message"].to_numpy(dtype=object),
+    })
+    out = out.sort_values(["row", "column", "rule"], kind="stable").reset_index(drop=True)
+    return out.astype({c: "str" for c in QUARANTINE_COLUMNS if c != "row"}).astype({"row": "int64"})
