@@ -242,7 +242,8 @@ class PricingConfig:
                 raise ConfigError(f"must lie in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}", column=key)
 
         if self.framework not in FRAMEWORKS:
-            raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}", column="framework")
+            raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
+                              column="framework")
         num("maturity", 1.0, 5.0)
         for key in ("funding_cost", "capital_benefit_rate", "margin", "policy_spread"):
             num(key, -1.0, 1.0)
@@ -255,8 +256,8 @@ class PricingConfig:
         num("rounding", 0.0, 0.01)
         if not isinstance(self.lgd, dict) or set(self.lgd) != set(COLLATERAL):
             got = sorted(self.lgd) if isinstance(self.lgd, dict) else self.lgd
-            raise ConfigError(f"must map exactly the collateral types {list(COLLATERAL)} to an LGD, got {got}",
-                              column="lgd")
+            raise ConfigError(f"must map exactly the collateral types {list(COLLATERAL)} to an LGD, "
+                              f"got {got}", column="lgd")
         for k, v in self.lgd.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
                 raise ConfigError(f"LGD must be a number in [0, 1], got {v!r}", column=f"lgd.{k}")
@@ -284,7 +285,8 @@ class PricingConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ConfigError(f"unknown key(s) {unknown}; known keys: {sorted(known)}", file=p, column=unknown[0])
+            raise ConfigError(f"unknown key(s) {unknown}; known keys: {sorted(known)}", file=p,
+                              column=unknown[0])
         if "lgd" in raw and isinstance(raw["lgd"], dict):
             raw["lgd"] = {str(k): v for k, v in raw["lgd"].items()}
         try:
@@ -351,7 +353,8 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
 
     if "status" in df.columns:
         status = df["status"].astype("string").fillna("")
-        err = df["error"].astype("string").fillna("") if "error" in df.columns else pd.Series("", index=df.index)
+        err = (df["error"].astype("string").fillna("") if "error" in df.columns
+               else pd.Series("", index=df.index, dtype="string"))
         text = ("not scored (status '" + status + "')").where(status != "", "not scored (no status)")
         text = text + (": " + err).where(err != "", "")
         flag((status != "ok").to_numpy(), text.to_numpy())
@@ -468,7 +471,8 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     cfg = load_config(config)
     df = _read(scores)
     if "pd_12m" not in df.columns:
-        raise InputError("no pd_12m column (the 12-month PD from creditmodel score)", file=scores, column="pd_12m")
+        raise InputError("no pd_12m column (the 12-month PD from creditmodel score)", file=scores,
+                         column="pd_12m")
     priced = price_frame(df, cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":

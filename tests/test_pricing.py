@@ -1,0 +1,444 @@
+"""Tests of creditmodel.pricing, .pricing_churn and .pricing_allocation.
+
+IRB values are checked against DOMAIN.md B1 (published / independently computed) and against an
+independent scalar implementation written here with scipy.stats.norm.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import minimize_scalar
+from scipy.stats import norm
+
+from creditmodel import pricing as P
+from creditmodel import pricing_allocation as A
+from creditmodel import pricing_churn as C
+from creditmodel.errors import ConfigError, InputError
+from creditmodel.reference import PROJECT_ROOT
+
+CUMCM = PROJECT_ROOT.parent / "shared" / "data" / "cumcm2020c_sme_credit"
+needs_cumcm = pytest.mark.skipif(not (CUMCM / "attachment3_rate_vs_churn.csv").is_file(),
+                                 reason=f"CUMCM 2020 C data not found in {CUMCM}")
+
+
+# ----------------------------------------------------------------------------- independent IRB
+def irb_k_reference(pd_, lgd, m=2.5, sales=None, floor=0.0005, scaling=1.0):
+    """Scalar Basel corporate K, written from DOMAIN.md B1 with scipy.stats.norm."""
+    if pd_ == 1.0:
+        return 0.0
+    p = max(pd_, floor)
+    w = (1 - math.exp(-50 * p)) / (1 - math.exp(-50))
+    r = 0.12 * w + 0.24 * (1 - w)
+    if sales is not None and sales < 50:
+        s = min(max(sales, 5.0), 50.0)
+        r -= 0.04 * (1 - (s - 5) / 45)
+    b = (0.11852 - 0.05478 * math.log(p)) ** 2
+    n = norm.cdf(norm.ppf(p) / math.sqrt(1 - r) + math.sqrt(r / (1 - r)) * norm.ppf(0.999))
+    return (lgd * n - p * lgd) * (1 + (m - 2.5) * b) / (1 - 1.5 * b) * scaling
+
+
+@pytest.mark.parametrize("pd_,rw", [(0.0005, 0.175), (0.0025, 0.440), (0.005, 0.619), (0.01, 0.821),
+                                    (0.02, 1.021), (0.05, 1.332), (0.10, 1.716), (0.20, 2.118)])
+def test_basel3_risk_weights_match_domain_b1(pd_, rw):
+    assert P.risk_weight(pd_, 0.40) == pytest.approx(rw, abs=0.0006)
+
+
+def test_domain_b1_worked_checks():
+    assert P.irb_capital(0.01, 0.40) == pytest.approx(0.0656, abs=0.0001)
+    assert P.risk_weight(0.01, 0.40, sales_eur_m=5) == pytest.approx(0.644, abs=0.0006)
+    assert P.risk_weight(0.01, 0.40, sales_eur_m=2) == pytest.approx(0.644, abs=0.0006)
+    rw2 = P.risk_weight(0.01, 0.45, framework="basel2")
+    assert rw2 / 1.06 == pytest.approx(0.923, abs=0.0006)
+    assert rw2 == pytest.approx(0.979, abs=0.0006)
+
+
+def test_irb_matches_independent_implementation_on_a_grid():
+    pds = [0.0, 0.0001, 0.0003, 0.0004, 0.0005, 0.003, 0.02, 0.15, 0.6, 0.999, 1.0]
+    lgds = [0.0, 0.25, 0.45, 1.0]
+    mats = [1.0, 2.5, 3.7, 5.0]
+    sales = [None, 0.0, 5.0, 12.5, 49.9, 50.0, 300.0]
+    for fw, (floor, scaling) in {"basel3": (0.0005, 1.0), "basel2": (0.0003, 1.06)}.items():
+        for s in sales:
+            grid = np.array(list(itertools.product(pds, lgds, mats)))
+            got = P.irb_capital(grid[:, 0], grid[:, 1], grid[:, 2], None if s is None else s, framework=fw)
+            want = [irb_k_reference(p, lg, m, s, floor, scaling) for p, lg, m in grid]
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+def test_pd_floor_and_default():
+    # at and below the floor the requirement is the floor's
+    assert P.irb_capital(0.0, 0.4) == P.irb_capital(0.0005, 0.4) == P.irb_capital(0.0002, 0.4)
+    assert P.irb_capital(0.0006, 0.4) > P.irb_capital(0.0005, 0.4)
+    assert P.irb_capital(0.0003, 0.4, framework="basel2") == P.irb_capital(0.0001, 0.4, framework="basel2")
+    assert P.irb_capital(0.0004, 0.4, framework="basel2") > P.irb_capital(0.0003, 0.4, framework="basel2")
+    # defaulted: K = max(0, LGD - EL best estimate), best estimate = LGD by default
+    assert P.irb_capital(1.0, 0.4) == 0.0
+    assert P.irb_capital(1.0, 0.4, el_best_estimate=0.3) == pytest.approx(0.1)
+    assert P.irb_capital(1.0, 0.4, el_best_estimate=0.5) == 0.0
+    assert P.irb_capital(1.0, 0.4, el_best_estimate=0.3, framework="basel2") == pytest.approx(0.106)
+
+
+def test_maturity_and_size_adjustments():
+    k1, k25, k5 = (P.irb_capital(0.02, 0.4, m) for m in (1.0, 2.5, 5.0))
+    assert k1 < k25 < k5
+    assert k1 == pytest.approx(irb_k_reference(0.02, 0.4, 1.0), rel=1e-12)
+    assert k5 == pytest.approx(irb_k_reference(0.02, 0.4, 5.0), rel=1e-12)
+    big = P.irb_capital(0.02, 0.4)
+    assert P.irb_capital(0.02, 0.4, sales_eur_m=50) == big
+    assert P.irb_capital(0.02, 0.4, sales_eur_m=np.inf) == big
+    assert P.irb_capital(0.02, 0.4, sales_eur_m=0) == P.irb_capital(0.02, 0.4, sales_eur_m=5) < big
+    s = np.array([5, 10, 20, 30, 49.9])
+    assert np.all(np.diff(P.irb_capital(0.02, 0.4, sales_eur_m=s)) > 0)
+
+
+def test_vectorised_shapes():
+    assert np.ndim(P.irb_capital(0.01, 0.4)) == 0
+    out = P.irb_capital(np.array([[0.01], [0.02], [0.05]]), np.array([0.2, 0.3, 0.4, 0.45]))
+    assert out.shape == (3, 4)
+    assert out[1, 2] == pytest.approx(irb_k_reference(0.02, 0.4), rel=1e-12)
+    assert P.risk_weight([0.01, 0.02], 0.4, maturity=[1, 5]).shape == (2,)
+    assert P.expected_loss([0.01, 0.02], [0.4, 0.5]) == pytest.approx([0.004, 0.01])
+    br = P.risk_based_rate(np.full((2, 3), 0.01), 0.4, funding_cost=0.018, opex=0.008, hurdle_rate=0.12)
+    assert br.rate.shape == (2, 3) and br.to_frame().shape[0] == 6
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"pd": -0.01}, "pd"), ({"pd": 1.01}, "pd"), ({"pd": np.nan}, "pd"), ({"pd": [0.01, np.nan]}, "pd"),
+    ({"lgd": -0.1}, "lgd"), ({"lgd": 1.2}, "lgd"), ({"lgd": np.nan}, "lgd"),
+    ({"maturity": 0.5}, "maturity"), ({"maturity": 5.5}, "maturity"),
+    ({"sales_eur_m": -1.0}, "sales_eur_m"), ({"sales_eur_m": np.nan}, "sales_eur_m"),
+    ({"framework": "basel4"}, "framework"), ({"pd": "high"}, "pd"),
+])
+def test_domain_errors_name_the_argument(kwargs, name):
+    args = {"pd": 0.01, "lgd": 0.4} | kwargs
+    with pytest.raises(P.DomainError, match=rf"\b{name}\b") as e:
+        P.irb_capital(**args)
+    assert isinstance(e.value, ValueError) and isinstance(e.value, InputError)
+
+
+def test_risk_based_rate_reproduces_domain_b2_example():
+    br = P.risk_based_rate(0.01, 0.40, funding_cost=0.018, opex=0.008, hurdle_rate=0.12, capital_ratio=0.105)
+    k = irb_k_reference(0.01, 0.40)
+    assert br.capital == pytest.approx(12.5 * k * 0.105, rel=1e-12)
+    assert br.capital == pytest.approx(0.086, abs=0.0005)
+    assert br.capital_charge == pytest.approx(0.0103, abs=0.0001)
+    assert br.expected_loss == pytest.approx(0.004)
+    assert br.rate == pytest.approx(0.040, abs=0.0005)
+    assert br.rate == pytest.approx(br.funding + br.opex + br.expected_loss + br.capital_charge + br.margin)
+    # K held directly, capital earning the funding rate, a margin
+    br2 = P.risk_based_rate(0.01, 0.40, funding_cost=0.018, opex=0.008, hurdle_rate=0.12,
+                            capital_benefit_rate=0.018, margin=0.005)
+    assert br2.capital == pytest.approx(k, rel=1e-12)
+    assert br2.capital_charge == pytest.approx(k * (0.12 - 0.018), rel=1e-12)
+    assert br2.rate == pytest.approx(0.018 + 0.008 + 0.004 + k * 0.102 + 0.005, rel=1e-12)
+    with pytest.raises(P.DomainError, match="hurdle_rate"):
+        P.risk_based_rate(0.01, 0.4, funding_cost=0.018, opex=0.008, hurdle_rate=-0.1)
+
+
+# ----------------------------------------------------------------------------- configuration
+def test_default_yaml_equals_code_defaults():
+    assert P.load_config() == P.PricingConfig()
+    assert set(P.PricingConfig().lgd) == {"none", "guarantee", "property", "receivables"}
+
+
+@pytest.mark.parametrize("text,key", [
+    ("hurdle_rate: -0.1", "hurdle_rate"), ("maturity: 7", "maturity"), ("framework: basel9", "framework"),
+    ("lgd: {none: 0.4}", "lgd"),
+    ("lgd: {none: 1.4, guarantee: 0.3, property: 0.2, receivables: 0.2}", "lgd.none"),
+    ("funding_cost: abc", "funding_cost"), ("hurdel_rate: 0.1", "hurdel_rate"),
+    ("capital_ratio: 0", "capital_ratio"),
+    ("default_collateral: gold", "default_collateral"),
+])
+def test_config_errors_name_the_key(tmp_path, text, key):
+    f = tmp_path / "p.yaml"
+    f.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        P.PricingConfig.from_yaml(f)
+    assert e.value.column == key and Path(e.value.file) == f
+
+
+def test_partial_config_overrides_defaults(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("hurdle_rate: 0.15\ncapital_ratio: null\n", encoding="utf-8")
+    cfg = P.PricingConfig.from_yaml(f)
+    assert cfg.hurdle_rate == 0.15 and cfg.capital_ratio is None
+    assert cfg.funding_cost == P.PricingConfig().funding_cost
+
+
+# ----------------------------------------------------------------------------- frames and files
+def _scored() -> pd.DataFrame:
+    return pd.DataFrame({
+        "uscc": [f"U{i}" for i in range(9)],
+        "pd_12m": [0.01, np.nan, 1.0, 0.30, 0.0001, 1.5, 0.02, 0.05, 0.03],
+        "status": ["ok", "error", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+        "error": [None, "missing feature x", None, None, None, None, None, None, None],
+        "collateral": ["none", "property", None, "none", "guarantee", "none", "gold", "receivables", "none"],
+        "revenue": [8e7, np.nan, 5e8, np.nan, 1e6, 1.0, 2.0, 3.0, np.nan],
+        "lgd": [np.nan] * 8 + [0.6],
+        "amount": [5e5] * 9,
+    })
+
+
+def test_price_frame_components_and_reasons():
+    cfg = P.PricingConfig()
+    out = P.price_frame(_scored(), cfg)
+    assert list(out["uscc"]) == [f"U{i}" for i in range(9)]
+    priced = out["suggested_rate"].notna()
+    assert list(priced) == [True, False, False, False, True, False, False, True, True]
+    reasons = out["pricing_reason"]
+    assert "missing feature x" in reasons[1] and "default" in reasons[2] and "cap" in reasons[3]
+    assert "outside [0, 1]" in reasons[5] and "gold" in reasons[6] and pd.isna(reasons[0])
+    # LGD from collateral or the lgd column; SME adjustment from revenue (yuan / 8 per EUR / 1e6)
+    assert list(out.loc[[0, 4, 7, 8], "lgd"]) == [0.40, 0.30, 0.26, 0.60]
+    k0 = irb_k_reference(0.01, 0.40, 2.5, sales=8e7 / 8.0 / 1e6)
+    assert out.loc[0, "capital_rate"] == pytest.approx(12.5 * k0 * 0.105, rel=1e-12)
+    assert out.loc[8, "risk_weight"] == pytest.approx(12.5 * irb_k_reference(0.03, 0.6), rel=1e-12)
+    ok = out["risk_based_floor"].notna()
+    parts = out.loc[ok, ["funding_rate", "opex_rate", "expected_loss_rate", "capital_charge_rate",
+                         "margin_rate"]]
+    np.testing.assert_allclose(parts.sum(axis=1), out.loc[ok, "risk_based_floor"], rtol=1e-12)
+    s, fl = out.loc[priced, "suggested_rate"], out.loc[priced, "risk_based_floor"]
+    assert (s >= np.maximum(fl, cfg.policy_rate) - 1e-12).all()
+    assert (s < np.maximum(fl, cfg.policy_rate) + cfg.rounding).all()
+    np.testing.assert_allclose(s / cfg.rounding, np.round(s / cfg.rounding), atol=1e-9)
+    assert out.loc[4, "suggested_rate"] == pytest.approx(cfg.policy_rate)      # floor below the policy rate
+    assert out.loc[0, "expected_loss_amount"] == pytest.approx(5e5 * 0.004)
+    # the defaulted row keeps its components: EL = LGD, no capital
+    assert out.loc[2, "expected_loss_rate"] == pytest.approx(0.4) and out.loc[2, "capital_rate"] == 0.0
+
+
+def test_price_file_csv_and_parquet(tmp_path):
+    src = tmp_path / "scores.csv"
+    _scored().to_csv(src, index=False, encoding="utf-8-sig")
+    res = P.price_file(src, None, tmp_path / "priced.csv")
+    assert (tmp_path / "priced.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    back = pd.read_csv(tmp_path / "priced.csv", encoding="utf-8-sig")
+    np.testing.assert_allclose(back["suggested_rate"], res.frame["suggested_rate"], equal_nan=True)
+    assert "priced 4 of 9 rows" in res.summary()
+    res2 = P.price_file(src, P.PricingConfig(framework="basel2"), tmp_path / "priced.parquet")
+    back2 = pd.read_parquet(tmp_path / "priced.parquet")
+    assert back2["capital_rate"].iloc[8] == pytest.approx(res.frame["capital_rate"].iloc[8] * 1.06, rel=1e-12)
+    assert len(back2) == 9 and res2.frame["suggested_rate"].notna().sum() == 4
+
+
+def test_price_file_errors(tmp_path):
+    src = tmp_path / "scores.csv"
+    _scored().drop(columns="pd_12m").to_csv(src, index=False)
+    with pytest.raises(InputError) as e:
+        P.price_file(src, None, tmp_path / "out.csv")
+    assert e.value.column == "pd_12m" and Path(e.value.file) == src
+    with pytest.raises(InputError, match="not found"):
+        P.price_file(tmp_path / "nope.csv", None, tmp_path / "out.csv")
+    with pytest.raises(InputError, match="unsupported"):
+        P.price_file(src, None, tmp_path / "out.xlsx")
+
+
+def test_cli_price_exit_codes(tmp_path):
+    exe = Path(sys.executable).with_name("creditmodel")
+    if not exe.is_file():
+        pytest.skip("creditmodel console script not installed in this environment")
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    _scored().to_csv(good, index=False)
+    _scored().drop(columns="pd_12m").to_csv(bad, index=False)
+    r = subprocess.run([exe, "price", "--scores", good, "--out", tmp_path / "o.parquet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert pd.read_parquet(tmp_path / "o.parquet")["suggested_rate"].notna().sum() == 4
+    r = subprocess.run([exe, "price", "--scores", bad, "--out", tmp_path / "o.csv"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "pd_12m" in r.stderr
+
+
+# ----------------------------------------------------------------------------- churn
+def _exp_curve(scale=0.05, shape=1.0, r0=0.04, noise=0.0, seed=0):
+    """A Weibull churn curve fitted to points generated from known parameters (+ optional noise)."""
+    rate = np.linspace(0.04, 0.15, 29)
+    churn = 1 - np.exp(-(((rate - r0) / scale) ** shape))
+    churn = np.clip(churn + np.random.default_rng(seed).normal(0, noise, rate.size), 0, 1)
+    return C.ChurnCurve(rate_start=r0).fit(rate, churn), rate, churn
+
+
+def test_weibull_recovers_known_parameters():
+    curve, _, _ = _exp_curve(scale=0.045, shape=0.9, noise=0.005)
+    assert curve.params_["scale"] == pytest.approx(0.045, rel=0.05)
+    assert curve.params_["shape"] == pytest.approx(0.9, rel=0.05)
+    assert curve.rmse_ < 0.01 and curve.loo_rmse_ >= curve.rmse_
+
+
+@needs_cumcm
+@pytest.mark.shared_data
+@pytest.mark.parametrize("kind", ["weibull", "isotonic"])
+def test_cumcm_churn_curves_monotone_within_unit_interval(kind):
+    table = C.load_rate_churn(CUMCM / "attachment3_rate_vs_churn.csv")
+    assert set(table["grade"]) == {"A", "B", "C"} and len(table) == 87
+    curves = C.fit_churn_curves(table, kind=kind)
+    grid = np.linspace(0.0, 0.25, 2001)
+    for grade, c in curves.items():
+        y = c.predict(grid)
+        assert np.all(np.diff(y) >= 0) and y.min() >= 0 and y.max() <= 1
+        obs = table[table["grade"] == grade]
+        res = obs["churn"].to_numpy() - c.predict(obs["rate"].to_numpy())
+        assert np.sqrt(np.mean(res ** 2)) == pytest.approx(c.rmse_)
+        assert c.r2_ > 0.99 and c.rmse_ < 0.02
+    rep = C.churn_fit_report(curves)
+    assert list(rep["grade"]) == ["A", "B", "C"]
+
+
+@needs_cumcm
+@pytest.mark.shared_data
+def test_parametric_and_isotonic_curves_agree():
+    table = C.load_rate_churn(CUMCM / "attachment3_rate_vs_churn.csv")
+    w, i = C.fit_churn_curves(table, "weibull"), C.fit_churn_curves(table, "isotonic")
+    grid = np.linspace(0.04, 0.15, 500)
+    for g in w:
+        assert np.max(np.abs(w[g].predict(grid) - i[g].predict(grid))) < 0.06
+
+
+def test_optimal_rate_closed_form_and_continuous_optimum():
+    # exponential churn (shape 1): profit' = 0 at r* = scale + (PD LGD + cost) / (1 - PD)
+    curve, _, _ = _exp_curve(scale=0.05, shape=1.0)
+    assert curve.params_["shape"] == pytest.approx(1.0, abs=1e-6)
+    s = curve.params_["scale"]
+    pds = np.array([0.0, 0.01, 0.03, 0.08])
+    r, prof = C.optimal_rate(curve, pds, 0.4, cost_rate=0.01)
+    np.testing.assert_allclose(r, s + (pds * 0.4 + 0.01) / (1 - pds), atol=0.0001)
+    for p, rr, pp in zip(pds, r, prof):
+        cont = minimize_scalar(lambda x: -C.expected_profit(x, p, 0.4, curve, 0.01), bounds=(0.04, 0.15),
+                               method="bounded", options={"xatol": 1e-8})
+        assert abs(rr - cont.x) <= 0.0001 and pp == pytest.approx(-cont.fun, abs=1e-6)
+    # clipped to the range, higher PD never gets a lower rate
+    r_hi, _ = C.optimal_rate(curve, 0.5, 1.0)
+    assert r_hi == pytest.approx(0.15)
+    r_many, _ = C.optimal_rate(curve, np.linspace(0, 0.3, 50), 0.45)
+    assert np.all(np.diff(r_many) >= 0)
+
+
+@needs_cumcm
+@pytest.mark.shared_data
+def test_optimal_rates_by_grade_beat_the_range_ends():
+    curves = C.fit_churn_curves(C.load_rate_churn(CUMCM / "attachment3_rate_vs_churn.csv"))
+    info = pd.read_csv(CUMCM / "attachment1_enterprise_info.csv")
+    counts = info.groupby("信誉评级")["是否违约"].agg(d=lambda s: (s == "是").sum(), n="size")
+    pdg = {g: C.jeffreys_pd(counts.loc[g, "d"], counts.loc[g, "n"]) for g in "ABC"}
+    assert pdg["A"] == pytest.approx(0.5 / 28)
+    t = C.optimal_rates_by_grade(curves, pdg, lgd=0.4)
+    assert ((t["rate"] >= 0.04) & (t["rate"] <= 0.15)).all()
+    assert (t["profit_per_yuan"] >= t[["profit_at_rate_min", "profit_at_rate_max"]].max(axis=1)).all()
+    assert list(t.sort_values("pd")["grade"]) == ["A", "B", "C"] and t["rate"].is_monotonic_increasing
+
+
+# ----------------------------------------------------------------------------- allocation
+def _toy_curves() -> dict[str, C.ChurnCurve]:
+    return {g: _exp_curve(scale=s, shape=k)[0] for g, s, k in (("A", 0.045, 0.95), ("B", 0.05, 0.95),
+                                                                ("C", 0.055, 1.0))}
+
+
+def _firms(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    grade = rng.choice(list("ABCD"), n, p=[0.25, 0.3, 0.3, 0.15])
+    base = {"A": 0.01, "B": 0.03, "C": 0.08, "D": 0.6}
+    pd_ = np.clip([base[g] * rng.lognormal(0, 0.6) for g in grade], 0, 1)
+    f = pd.DataFrame({"id": [f"E{i}" for i in range(n)], "grade": grade, "pd_12m": pd_,
+                      "lgd": rng.choice([0.3, 0.4, 0.6, np.nan], n)})
+    f["max_limit"] = np.where(rng.random(n) < 0.3, rng.uniform(50_000, 2_000_000, n), np.nan)
+    return f
+
+
+@pytest.mark.parametrize("seed,n,budget", [(1, 60, 20e6), (2, 302, 100e6), (3, 25, 100e6), (4, 80, 7.77e6)])
+def test_allocation_respects_every_rule_and_beats_naive(seed, n, budget):
+    rules = A.AllocationRules(budget=budget)
+    f = _firms(n, seed)
+    alloc = A.allocate(f, _toy_curves(), rules)
+    out = alloc.firms
+    assert list(out["id"]) == list(f["id"])
+    lim = out["limit"].to_numpy()
+    lent = lim > 0
+    assert lim.sum() <= budget + 1e-6
+    assert np.all((lim == 0) | ((lim >= rules.min_loan) & (lim <= rules.max_loan)))
+    cap = np.fmin(rules.max_loan, f["max_limit"].to_numpy())
+    assert np.all(lim <= np.floor(cap / rules.limit_step) * rules.limit_step + 1e-6)
+    np.testing.assert_allclose(lim / rules.limit_step, np.round(lim / rules.limit_step), atol=1e-9)
+    assert not lent[(f["grade"] == "D").to_numpy()].any()
+    r = out.loc[lent, "rate"]
+    assert ((r >= rules.rate_min) & (r <= rules.rate_max)).all()
+    assert out.loc[~lent, "reason"].notna().all() and out.loc[lent, "reason"].isna().all()
+    # expected profit recomputed here from the curves
+    curves = _toy_curves()
+    acc = np.array([curves[g].retention(x) if x == x else np.nan for g, x in zip(out["grade"], out["rate"])])
+    lgd = f["lgd"].fillna(rules.lgd).to_numpy()
+    p = f["pd_12m"].to_numpy()
+    prof = np.where(lent, lim * acc * ((1 - p) * out["rate"] - p * lgd), 0.0)
+    assert alloc.totals["expected_profit"] == pytest.approx(prof.sum(), rel=1e-9)
+    t = alloc.totals
+    net = t["expected_interest"] - t["expected_loss"] - t["expected_cost"]
+    assert t["expected_profit"] == pytest.approx(net)
+    naive = A.naive_allocation(f, curves, rules)
+    assert naive.totals["limits"] <= budget + 1e-6
+    assert t["expected_profit"] > naive.totals["expected_profit"]
+    # and at least as good as random feasible allocations at the engine's rates
+    rng = np.random.default_rng(seed)
+    cand = np.flatnonzero(out["profit_per_yuan"].fillna(-1).to_numpy() > 0)
+    for _ in range(50):
+        pick = rng.permutation(cand)
+        L, left = np.zeros(n), budget
+        for i in pick:
+            hi = min(np.floor(cap[i] / 1e4) * 1e4, np.floor(left / 1e4) * 1e4)
+            if hi >= rules.min_loan:
+                L[i] = rng.choice(np.arange(rules.min_loan, hi + 1, 1e4))
+                left -= L[i]
+        assert (L * out["profit_per_yuan"].fillna(0)).sum() <= t["expected_profit"] * (1 + 1e-9)
+
+
+def test_allocation_is_optimal_against_brute_force():
+    # budget 1.5m, loans 0.6m-1m: greedy "best first" stops at 1.0m; the optimum splits 0.9m + 0.6m
+    rules = A.AllocationRules(budget=1_500_000, min_loan=600_000, max_loan=1_000_000, limit_step=100_000)
+    curve = _toy_curves()["A"]
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        pds = rng.uniform(0.0, 0.1, 6) if seed else [0.005, 0.02, 0.05, 0.07, 0.08, 0.09]
+        f = pd.DataFrame({"pd_12m": pds})
+        alloc = A.allocate(f, curve, rules)
+        p = alloc.firms["profit_per_yuan"].to_numpy()
+        best = 0.0
+        units = [0] + list(range(6, 11))                           # in 100k: none or 0.6m..1.0m
+        for combo in itertools.product(units, repeat=len(f)):
+            if sum(combo) <= 15:
+                best = max(best, float(np.dot(np.array(combo) * 1e5, p)))
+        assert alloc.totals["expected_profit"] == pytest.approx(best, rel=1e-9)
+        if seed == 0:
+            assert sorted(alloc.firms["limit"][alloc.firms["limit"] > 0]) == [600_000, 900_000]
+
+
+def test_allocation_input_errors_and_reasons():
+    curves = _toy_curves()
+    with pytest.raises(InputError) as e:
+        A.allocate(pd.DataFrame({"grade": ["A"]}), curves)
+    assert e.value.column == "pd_12m"
+    with pytest.raises(InputError) as e:
+        A.allocate(pd.DataFrame({"pd_12m": [0.01]}), curves)
+    assert e.value.column == "grade"
+    f = pd.DataFrame({"grade": ["A", "D", "Z", "A", "A", "C"],
+                      "pd_12m": [0.01, 0.01, 0.01, np.nan, 1.0, 0.02],
+                      "max_limit": [np.nan, np.nan, np.nan, np.nan, np.nan, 50_000]})
+    out = A.allocate(f, curves).firms
+    assert out["limit"].iloc[0] == 1_000_000
+    assert list(out["reason"].iloc[1:]) == ["excluded grade", "no churn curve for the grade",
+                                            "missing or non-numeric pd_12m",
+                                            "no profitable rate in [4.00%, 15.00%]",
+                                            "max_limit below the minimum loan"]
+    with pytest.raises(ConfigError) as e:
+        A.AllocationRules(min_loan=2e6)
+    assert e.value.column == "min_loan"
+
+
+def test_allocation_is_deterministic():
+    f = _firms(120, 7)
+    a, b = A.allocate(f, _toy_curves()), A.allocate(f, _toy_curves())
+    pd.testing.assert_frame_equal(a.firms, b.firms)
