@@ -214,6 +214,18 @@ def test_price_frame_components_and_reasons():
     assert out.loc[2, "expected_loss_rate"] == pytest.approx(0.4) and out.loc[2, "capital_rate"] == 0.0
 
 
+def test_price_frame_keeps_index_and_flags_non_numeric_values():
+    df = pd.DataFrame({"pd_12m": ["0.02", "abc", "", 0.01], "lgd": [None, 0.5, None, "x"],
+                       "amount": [1e5, 1e5, 1e5, 1e5]}, index=[40, 30, 20, 10])
+    before = df.copy()
+    out = P.price_frame(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert list(out.index) == [40, 30, 20, 10]
+    assert list(out["pricing_reason"].fillna("")) == ["", "non-numeric pd_12m", "missing pd_12m",
+                                                      "non-numeric lgd"]
+    assert out.loc[40, "expected_loss_amount"] == pytest.approx(1e5 * 0.02 * 0.40)
+
+
 def test_price_file_csv_and_parquet(tmp_path):
     src = tmp_path / "scores.csv"
     _scored().to_csv(src, index=False, encoding="utf-8-sig")

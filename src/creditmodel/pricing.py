@@ -358,8 +358,17 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         text = ("not scored (status '" + status + "')").where(status != "", "not scored (no status)")
         text = text + (": " + err).where(err != "", "")
         flag((status != "ok").to_numpy(), text.to_numpy())
-    p = pd.to_numeric(df["pd_12m"], errors="coerce").to_numpy(float)
-    flag(np.isnan(p), "missing or non-numeric pd_12m")
+    def numeric(col: str) -> np.ndarray:
+        raw = df[col]
+        x = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        bad = np.isnan(x) & raw.notna().to_numpy()             # given but not a number (blank = missing)
+        if bad.any():
+            bad[bad] = (raw[bad].astype(str).str.strip() != "").to_numpy()
+            flag(bad, f"non-numeric {col}")
+        return x
+
+    p = numeric("pd_12m")
+    flag(np.isnan(p), "missing pd_12m")
     flag((p < 0) | (p > 1), "pd_12m outside [0, 1]")
 
     if "collateral" in df.columns:
@@ -370,18 +379,21 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     flag(~coll.isin(COLLATERAL).to_numpy(), ("unknown collateral " + coll.fillna("")).to_numpy())
     lgd = coll.map(cfg.lgd).astype(float).to_numpy()
     if "lgd" in df.columns:
-        given = pd.to_numeric(df["lgd"], errors="coerce").to_numpy(float)
+        given = numeric("lgd")
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         lgd = np.where(np.isnan(given), lgd, given)
 
     if "sales_eur_m" in df.columns:
-        sales = pd.to_numeric(df["sales_eur_m"], errors="coerce").to_numpy(float)
+        sales = numeric("sales_eur_m")
     elif "revenue" in df.columns:
-        sales = pd.to_numeric(df["revenue"], errors="coerce").to_numpy(float) / cfg.cny_per_eur / 1e6
+        sales = numeric("revenue") / cfg.cny_per_eur / 1e6
     else:
         sales = np.full(n, np.inf)
     flag(sales < 0, "negative sales or revenue")
     sales = np.where(np.isnan(sales), np.inf, sales)        # unknown size: no SME adjustment (conservative)
+
+    amount = numeric("amount") if "amount" in df.columns else np.full(n, np.nan)
+    flag(amount < 0, "negative amount")
 
     ok = reason.isna().to_numpy()
     cols = {c: np.full(n, np.nan) for c in PRICE_COLUMNS if c != "pricing_reason"}
@@ -397,15 +409,16 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
             cols[col][ok] = val
         cols["policy_rate"][ok] = cfg.policy_rate
         cols["suggested_rate"][ok] = _round_up(np.maximum(br.rate, cfg.policy_rate), cfg.rounding)
-    if "amount" in df.columns:
-        amount = pd.to_numeric(df["amount"], errors="coerce").to_numpy(float)
-        cols["expected_loss_amount"] = cols["expected_loss_rate"] * amount
-        cols["capital_amount"] = cols["capital_rate"] * amount
+    cols["expected_loss_amount"] = cols["expected_loss_rate"] * amount
+    cols["capital_amount"] = cols["capital_rate"] * amount
     defaulted = ok & (p >= 1)
     flag(defaulted, "in default (PD = 1): no new lending is priced")
     over = ok & ~defaulted & (cols["suggested_rate"] > cfg.rate_cap)
-    flag(over, np.array([f"risk-based rate {x:.2%} above the cap {cfg.rate_cap:.2%}"
-                         for x in cols["suggested_rate"]], dtype=object))
+    if over.any():
+        text = np.full(n, None, dtype=object)
+        text[over] = [f"risk-based rate {x:.2%} above the cap {cfg.rate_cap:.2%}"
+                      for x in cols["suggested_rate"][over]]
+        flag(over, text)
     cols["suggested_rate"][defaulted | over] = np.nan
 
     overwritten = [c for c in PRICE_COLUMNS if c in df.columns]

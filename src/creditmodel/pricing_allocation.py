@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -100,14 +100,16 @@ class Allocation:
             lines.append(f"no loan ({n}): {text}")
         return "\n".join(lines)
 
-    def rules_dict(self) -> dict:
-        return asdict(self.rules)
 
-
-def _curve_for(churn: ChurnCurve | Mapping[str, ChurnCurve], grade) -> ChurnCurve | None:
+def _grade_keys(frame: pd.DataFrame, churn) -> np.ndarray:
+    """The churn-curve key of each row: its stripped grade ("" if missing), or "" with a single curve."""
     if not isinstance(churn, Mapping):
-        return churn
-    return churn.get(str(grade)) if not pd.isna(grade) else None
+        return np.full(len(frame), "", dtype=object)
+    return frame["grade"].astype("string").str.strip().fillna("").to_numpy(object)
+
+
+def _curve_for(churn: ChurnCurve | Mapping[str, ChurnCurve], key: str) -> ChurnCurve | None:
+    return churn.get(key) if isinstance(churn, Mapping) else churn
 
 
 def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
@@ -129,9 +131,10 @@ def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
         reason[m] = text
 
     p = pd.to_numeric(firms["pd_12m"], errors="coerce").to_numpy(float)
-    grade = (firms["grade"].astype("string").str.strip() if "grade" in firms.columns
-             else pd.Series(pd.NA, index=firms.index, dtype="string"))
-    flag(grade.isin(list(rules.excluded_grades)).fillna(False).to_numpy(), "excluded grade")
+    keys = _grade_keys(firms, churn)
+    if "grade" in firms.columns:
+        grade = firms["grade"].astype("string").str.strip()
+        flag(grade.isin(list(rules.excluded_grades)).fillna(False).to_numpy(), "excluded grade")
     flag(np.isnan(p), "missing or non-numeric pd_12m")
     flag((p < 0) | (p > 1), "pd_12m outside [0, 1]")
     lgd = (pd.to_numeric(firms["lgd"], errors="coerce").to_numpy(float) if "lgd" in firms.columns
@@ -147,13 +150,10 @@ def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
         cap = np.where(np.isnan(ml), cap, np.minimum(cap, ml))
     cap = np.floor(np.round(cap / rules.limit_step, 9)) * rules.limit_step
     flag(cap < rules.min_loan, "max_limit below the minimum loan")
-    if isinstance(churn, Mapping):
-        has_curve = grade.map(lambda g: not pd.isna(g) and str(g) in churn).astype(bool).to_numpy()
-        flag(~has_curve, "no churn curve for the grade")
+    flag(np.array([_curve_for(churn, k) is None for k in keys], bool), "no churn curve for the grade")
 
     rate, prof = np.full(n, np.nan), np.full(n, np.nan)
     ok = pd.isna(reason)
-    keys = grade.fillna("").to_numpy(object) if isinstance(churn, Mapping) else np.full(n, "", object)
     for key in sorted(set(keys[ok])):
         idx = np.flatnonzero(ok & (keys == key))
         rate[idx], prof[idx] = optimal_rate(_curve_for(churn, key), p[idx], lgd[idx], cost[idx],
@@ -168,10 +168,9 @@ def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
 def _accept(frame: pd.DataFrame, churn, rate: np.ndarray) -> np.ndarray:
     """Take-up probability ``1 - churn_g(rate)`` per row (NaN where no curve or no rate)."""
     acc = np.full(len(frame), np.nan)
-    keys = (frame["grade"].astype("string").fillna("").to_numpy(object) if isinstance(churn, Mapping)
-            else np.full(len(frame), "", object))
+    keys = _grade_keys(frame, churn)
     for key in sorted(set(keys)):
-        curve = _curve_for(churn, key) if key != "" or not isinstance(churn, Mapping) else None
+        curve = _curve_for(churn, key)
         idx = np.flatnonzero((keys == key) & ~np.isnan(rate))
         if curve is not None and idx.size:
             acc[idx] = curve.retention(rate[idx])
