@@ -1,0 +1,565 @@
+"""Data quality of the district's public credit information, measured against the plan's targets.
+
+Everything is measured on the data **as delivered** (every row of every file, before quarantine);
+the quarantine table says which rows the loader set aside and why.
+
+Definitions (all rates are fractions):
+
+* **Collection compliance rate** (公共信用信息归集合规率): share of public credit records (rows of the
+  tables with ``public_record=True`` in :mod:`creditmodel.data.tables`, the enterprise register included)
+  that are *compliant*: (1) every mandatory field is filled; (2) the record carries a valid USCC
+  (allow-listed pilot-era codes count as valid) of a registered enterprise, i.e. a code present in the
+  enterprise register; for a register row, its own code must be valid and not shared with another row;
+  (3) it reached the platform on time: ``0 <= reported_on - event_date <= reference.reporting_deadline_days()``
+  days, with ``event_date`` the table's declared event column. A record whose delay cannot be computed
+  (either date empty or unreadable) is not compliant.
+* **USCC error rate**: share of enterprise-register rows whose code is invalid (GB 32100 structure, character
+  set, division, GB 11714 or mod-31 check character, or empty). **USCC duplicate rate**: share of register
+  rows whose (non-empty) code was already used by an earlier row (for *k* rows sharing a code, *k - 1* count).
+  **USCC error/duplicate rate** (统一社会信用代码重错码率): share of register rows that are either.
+* **Serious-dishonesty share** (严重失信主体占比): enterprises (distinct codes of the register that exist at the
+  snapshot date: registered on or before it and not closed before it) with a ``serious_dishonesty`` entry in
+  ``lists`` that has started and not ended at the snapshot date, over all such enterprises.
+* **Completeness** per table and field: share of rows whose cell is filled (as read, before type reading).
+  A row is *incomplete* when a mandatory field is empty.
+* **Late-reporting rate** per table: records reported more than the deadline after their event date, over
+  records whose delay can be computed. Records reported *before* their event date are counted apart.
+
+Outputs of :func:`quality_report`: ``quality.json`` (all figures), ``quality_by_field.csv``,
+``quality_by_table.csv``, ``by_industry.csv``, ``by_street.csv``, ``by_department.csv``,
+``quarantine.parquet`` and PNG figures under ``figures/``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel import reference
+from creditmodel.data import schema
+from creditmodel.data.io import District, LoadedTable, load_district, load_table
+from creditmodel.data.tables import PUBLIC_RECORD_TABLES, TABLES, table
+from creditmodel.data.uscc import REASONS
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Referential rules are a consequence of other tables' faults; they are not this record's own faults.
+_REFERENTIAL = ("unknown_uscc", "quarantined_enterprise")
+UNMATCHED = "(unmatched)"
+MISSING = "(missing)"
+
+
+# --------------------------------------------------------------------------- per-row flags
+def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
+    """The enterprise register as delivered: every row, normalised code, status, industry, street."""
+    if "enterprises" not in tables:
+        return None
+    e = tables["enterprises"].all_rows()
+    st = schema.uscc_status(e["uscc"])
+    code = e["uscc"]
+    dup_any = code.notna() & code.duplicated(keep=False)
+    dup_excess = code.notna() & code.duplicated(keep="first")
+    return pd.DataFrame({
+        "uscc": code, "status": st["status"], "reason": st["reason"],
+        "invalid": st["status"].eq("invalid"), "pilot": st["status"].eq("pilot"),
+        "dup_any": dup_any, "dup_excess": dup_excess,
+        "industry": e["industry"].fillna(MISSING), "street": e["street"].fillna(MISSING),
+        "registered_on": e["registered_on"], "closed_on": e["closed_on"],
+    }, index=e.index)
+
+
+def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
+    """Bool per file row: the row broke ``rule`` (in the table's own quarantine entries)."""
+    flag = np.zeros(lt.n_rows, dtype=bool)
+    q = lt.quarantine
+    rows = q.loc[q["rule"] == rule, "row"].to_numpy()
+    flag[rows - 1] = True
+    return flag
+
+
+def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: int) -> pd.DataFrame:
+    """One row per record of ``lt`` (file order): the compliance conditions and their outcome.
+
+    Columns: ``table, row, uscc, supplier, industry, street, incomplete, uscc_ok, uscc_reason, registered,
+    delay_days, on_time, late, early, compliant``. ``registered`` is NaN-free: False when no register is available.
+    """
+    t = table(lt.name)
+    rows = lt.all_rows()
+    n = len(rows)
+    incomplete = _row_rules(lt, "missing_value")
+    if "uscc" in rows.columns:
+        st = schema.uscc_status(rows["uscc"])
+        uscc_ok = st["status"].ne("invalid").to_numpy()
+        uscc_reason = st["reason"].where(~uscc_ok, None).to_numpy(dtype=object)
+    else:
+        uscc_ok = np.ones(n, dtype=bool)
+        uscc_reason = np.full(n, None, dtype=object)
+    if register is None:
+        registered = np.zeros(n, dtype=bool)
+        industry = np.full(n, UNMATCHED, dtype=object)
+        street = np.full(n, UNMATCHED, dtype=object)
+    elif lt.name == "enterprises":
+        registered = ~register["dup_any"].to_numpy()
+        industry = register["industry"].to_numpy(dtype=object)
+        street = register["street"].to_numpy(dtype=object)
+    else:
+        first = register[register["uscc"].notna()].drop_duplicates("uscc").set_index("uscc")
+        codes = rows["uscc"]
+        registered = codes.isin(first.index).to_numpy()
+        industry = codes.map(first["industry"]).fillna(UNMATCHED).to_numpy(dtype=object)
+        street = codes.map(first["street"]).fillna(UNMATCHED).to_numpy(dtype=object)
+    if t.event_date and "reported_on" in rows.columns:
+        delay = (rows["reported_on"] - rows[t.event_date]).dt.days.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        delay = np.full(n, np.nan)
+    known = ~np.isnan(delay)
+    with np.errstate(invalid="ignore"):
+        on_time = known & (delay >= 0) & (delay <= deadline_days)
+        late = known & (delay > deadline_days)
+        early = known & (delay < 0)
+    if "department" in rows.columns:
+        supplier = rows["department"].astype(object).where(rows["department"].notna(), MISSING).to_numpy(dtype=object)
+    else:
+        supplier = np.full(n, f"[{t.name}]", dtype=object)
+    compliant = ~incomplete & uscc_ok & registered & on_time
+    return pd.DataFrame({
+        "table": lt.name, "row": rows.index.to_numpy() + 1,
+        "uscc": rows["uscc"].to_numpy(dtype=object) if "uscc" in rows.columns else None,
+        "supplier": supplier, "industry": industry, "street": street,
+        "incomplete": incomplete, "uscc_ok": uscc_ok, "uscc_reason": uscc_reason, "registered": registered, "delay_days": delay,
+        "on_time": on_time, "late": late, "early": early, "compliant": compliant})
+
+
+# --------------------------------------------------------------------------- the report
+@dataclass
+class QualityReport:
+    """The measured indicators, their breakdowns and where the files are."""
+
+    data: Path
+    out: Path | None
+    snapshot_date: str
+    deadline_days: int
+    indicators: dict[str, Any]
+    targets: pd.DataFrame
+    by_table: pd.DataFrame
+    by_field: pd.DataFrame
+    by_industry: pd.DataFrame
+    by_street: pd.DataFrame
+    by_department: pd.DataFrame
+    uscc_causes: pd.DataFrame
+    delays: pd.DataFrame
+    load_counts: pd.DataFrame
+    quarantine: pd.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
+        m = {k: v for k, v in self.indicators.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        for _, r in self.by_table.iterrows():
+            for col in ("compliance_rate", "late_rate", "incomplete_rate", "quarantined_share"):
+                if pd.notna(r.get(col)):
+                    m[f"{col}.{r['table']}"] = float(r[col])
+        return {k: float(v) for k, v in m.items() if v is not None and math.isfinite(float(v))}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in ``quality.json``."""
+        def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
+        return {
+            "data": str(self.data), "snapshot_date": self.snapshot_date, "reporting_deadline_days": self.deadline_days,
+            "definitions": DEFINITIONS, "indicators": self.indicators, "plan_targets": recs(self.targets),
+            "by_table": recs(self.by_table), "by_field": recs(self.by_field), "by_industry": recs(self.by_industry),
+            "by_street": recs(self.by_street), "by_department": recs(self.by_department),
+            "uscc_causes": recs(self.uscc_causes), "reporting_delay": recs(self.delays),
+            "load": recs(self.load_counts),
+            "quarantine_by_rule": recs(self.quarantine.groupby(["table", "rule"]).size().rename("entries")
+                                       .reset_index()) if len(self.quarantine) else [],
+        }
+
+    def summary(self) -> str:
+        """A few lines for the terminal: headline indicators against the plan's targets and the files."""
+        i = self.indicators
+        lines = [f"data quality of {self.data} (snapshot {self.snapshot_date}, {i['rows_total']:,} rows in "
+                 f"{i['tables']} table(s), {i['rows_quarantined']:,} quarantined)"]
+        for _, r in self.targets.iterrows():
+            if r["value"] is None or pd.isna(r["value"]):
+                lines.append(f"  {r['en']}: not measured ({r['note']})")
+                continue
+            mark = "met" if r["met"] else "NOT met"
+            lines.append(f"  {r['en']}: {_pct(r['value'])} (target {r['direction']} {_pct(r['target'])}, "
+                         f"2020 {_pct(r['baseline_2020'])}) -> {mark}")
+        lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
+                     f"of {i.get('enterprises', 0):,} register rows; late records {i['late']:,}, "
+                     f"incomplete records {i['incomplete']:,}")
+        if self.out is not None:
+            lines.append(f"  report: {self.out / 'quality.json'} (+ CSV tables, quarantine.parquet, figures/)")
+        return "\n".join(lines)
+
+
+DEFINITIONS = {
+    "collection_compliance_rate": "share of public credit records complete in mandatory fields, with a valid USCC of "
+                                  "a registered enterprise (register rows: valid and unique), reported within the "
+                                  "deadline (0 <= reported_on - event date <= deadline days)",
+    "uscc_error_rate": "share of enterprise-register rows whose code is invalid or empty",
+    "uscc_duplicate_rate": "share of register rows whose code was already used by an earlier row",
+    "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
+    "serious_dishonesty_share": "enterprises existing at the snapshot with an active serious-dishonesty list entry, "
+                                "over enterprises existing at the snapshot (distinct codes)",
+    "late_rate": "records reported more than the deadline after their event date, over records with a computable delay",
+    "completeness": "share of filled cells (as read) per table and field",
+}
+
+
+def _pct(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    x = float(x)
+    return f"{100 * x:.2f} %" if x >= 0.001 or x == 0 else f"{100 * x:.4f} %"
+
+
+def _rate(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame | None,
+                        snapshot: pd.Timestamp) -> tuple[int, int, pd.DataFrame | None]:
+    """(enterprises listed, enterprises existing, per-code frame with industry/street/listed) at ``snapshot``."""
+    if register is None:
+        return 0, 0, None
+    exists = (register["registered_on"].isna() | (register["registered_on"] <= snapshot)) & (
+        register["closed_on"].isna() | (register["closed_on"] > snapshot)) & register["uscc"].notna()
+    firms = register[exists].drop_duplicates("uscc")[["uscc", "industry", "street"]].copy()
+    listed = pd.Index([])
+    if "lists" in tables:
+        li = tables["lists"].all_rows()
+        act = li["list_type"].eq("serious_dishonesty") & (li["start_date"] <= snapshot) & (
+            li["end_date"].isna() | (li["end_date"] > snapshot))
+        listed = pd.Index(li.loc[act, "uscc"].dropna().unique())
+    firms["listed"] = firms["uscc"].isin(listed).to_numpy()
+    return int(firms["listed"].sum()), len(firms), firms
+
+
+def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Record counts and rates per value of ``by`` (compliance, incompleteness, USCC, timeliness)."""
+    num = pd.DataFrame({
+        "records": np.ones(len(flags), dtype="int64"), "compliant": flags["compliant"],
+        "incomplete": flags["incomplete"], "uscc_invalid": ~flags["uscc_ok"].astype(bool),
+        "unregistered": flags["uscc_ok"].astype(bool) & ~flags["registered"].astype(bool),
+        "late": flags["late"], "early": flags["early"], "delay_known": flags["delay_days"].notna(),
+    }).astype("int64")
+    out = num.groupby(flags[by].to_numpy(), sort=True).sum()
+    out.index.name = by
+    out["compliance_rate"] = out["compliant"] / out["records"]
+    out["incomplete_rate"] = out["incomplete"] / out["records"]
+    out["late_rate"] = (out["late"] / out["delay_known"]).where(out["delay_known"] > 0)
+    return out
+
+
+def _breakdown(flags: pd.DataFrame, register: pd.DataFrame | None, firms: pd.DataFrame | None, by: str,
+               names: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Per industry or street: register indicators, serious-dishonesty share, record compliance."""
+    rec = _group_rates(flags[flags["table"] != "enterprises"], by) if len(flags) else pd.DataFrame()
+    rec = rec.add_prefix("records_").rename(columns={"records_records": "records"})
+    parts = [rec]
+    if register is not None:
+        g = register.groupby(by, sort=True)
+        reg = pd.DataFrame({"enterprises": g.size(), "uscc_invalid": g["invalid"].sum(),
+                            "uscc_duplicate_excess": g["dup_excess"].sum()})
+        reg["uscc_error_duplicate"] = (register["invalid"] | register["dup_excess"]).groupby(register[by]).sum()
+        reg["uscc_error_rate"] = reg["uscc_invalid"] / reg["enterprises"]
+        reg["uscc_duplicate_rate"] = reg["uscc_duplicate_excess"] / reg["enterprises"]
+        reg["uscc_error_duplicate_rate"] = reg["uscc_error_duplicate"] / reg["enterprises"]
+        parts.insert(0, reg)
+    if firms is not None:
+        f = firms.groupby(by, sort=True)
+        sd = pd.DataFrame({"enterprises_at_snapshot": f.size(), "serious_dishonesty": f["listed"].sum()})
+        sd["serious_dishonesty_share"] = sd["serious_dishonesty"] / sd["enterprises_at_snapshot"]
+        parts.insert(1, sd)
+    out = pd.concat(parts, axis=1)
+    out.index.name = by
+    out = out.reset_index()
+    out.insert(1, "zh", out[by].map(lambda k: names.get(k, {}).get("zh", "")))
+    out.insert(2, "en", out[by].map(lambda k: names.get(k, {}).get("en", k)))
+    count_cols = [c for c in out.columns if c not in (by, "zh", "en") and not c.endswith("_rate")
+                  and not c.endswith("_share")]
+    out[count_cols] = out[count_cols].fillna(0).astype("int64")
+    return out
+
+
+def _by_field(tables: dict[str, LoadedTable]) -> pd.DataFrame:
+    rows = []
+    for name, lt in tables.items():
+        t = table(name)
+        q = lt.quarantine
+        per = q.groupby(["column", "rule"]).size() if len(q) else pd.Series(dtype="int64")
+        for c in t.columns:
+            missing = lt.null_counts.get(c.name, 0)
+            r = {"table": name, "column": c.name, "zh": c.zh, "en": c.en, "dtype": c.dtype, "mandatory": c.required,
+                 "rows": lt.n_rows, "filled": lt.n_rows - missing, "missing": missing,
+                 "completeness": _rate(lt.n_rows - missing, lt.n_rows)}
+            for rule in ("bad_type", "not_allowed", "out_of_range", "nan_or_inf", "invalid_uscc"):
+                r[rule] = int(per.get((c.name, rule), 0))
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+#: Short English for the USCC fault causes (figure labels); the full text is in ``uscc.REASONS``.
+CAUSE_LABELS = {
+    "missing": "empty", "length": "not 18 characters", "charset": "forbidden character (I, O, S, V, Z, ...)",
+    "division": "division code not 6 digits", "org_check": "GB 11714 check character (pos. 17)",
+    "check_char": "GB 32100 check character (pos. 18)", "duplicate": "duplicate of an earlier register row",
+    "pilot": "allow-listed pilot-era code (warning only)",
+}
+
+
+def _uscc_causes(register: pd.DataFrame | None, flags: pd.DataFrame) -> pd.DataFrame:
+    """Why codes fail: per cause, register rows and record rows (record tables, all public records)."""
+    rec = flags[(flags["table"] != "enterprises") & ~flags["uscc_ok"].astype(bool)]
+    rec_counts = rec["uscc_reason"].value_counts()
+    rows = []
+    for reason, text in REASONS.items():
+        reg = int((register["invalid"] & register["reason"].eq(reason)).sum()) if register is not None else 0
+        rows.append({"cause": reason, "label": CAUSE_LABELS[reason], "en": text, "register_rows": reg,
+                     "record_rows": int(rec_counts.get(reason, 0))})
+    if register is not None:
+        rows.append({"cause": "duplicate", "label": CAUSE_LABELS["duplicate"],
+                     "en": "code already used by an earlier register row", "register_rows": int(register["dup_excess"].sum()),
+                     "record_rows": 0})
+        rows.append({"cause": "pilot", "label": CAUSE_LABELS["pilot"],
+                     "en": "allow-listed pilot-era code whose check character fails (kept with a warning)",
+                     "register_rows": int(register["pilot"].sum()), "record_rows": 0})
+    return pd.DataFrame(rows)
+
+
+def delay_bands(deadline_days: int) -> list[tuple[str, float, float]]:
+    """Bands of reporting delay in days: (label, low, high) with low <= delay <= high."""
+    d = int(deadline_days)
+    return [("before event", -np.inf, -1), (f"0-{d}", 0, d), (f"{d + 1}-30", d + 1, 30), ("31-90", 31, 90),
+            ("91-365", 91, 365), (">365", 366, np.inf)]
+
+
+def _delays(flags: pd.DataFrame, deadline_days: int) -> pd.DataFrame:
+    rows = []
+    for name, g in flags.groupby("table", sort=False):
+        dd = g["delay_days"].to_numpy(dtype=float)
+        n = len(dd)
+        for label, lo, hi in delay_bands(deadline_days):
+            k = int(((dd >= lo) & (dd <= hi)).sum())
+            rows.append({"table": name, "band": label, "records": k, "share": _rate(k, n)})
+        k = int(np.isnan(dd).sum())
+        rows.append({"table": name, "band": "unknown", "records": k, "share": _rate(k, n)})
+    return pd.DataFrame(rows, columns=["table", "band", "records", "share"])
+
+
+def _targets(ind: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for key, spec in reference.plan_targets().items():
+        value = ind.get(key)
+        note = ""
+        if key == "excellent_or_good_share":
+            note = "needs the public credit evaluation (creditmodel evaluate / notebook 02)"
+            value = None
+        elif value is None or (isinstance(value, float) and math.isnan(value)):
+            note = "not computable from these tables"
+            value = None
+        met = None
+        vs_base = None
+        if value is not None:
+            tgt = float(spec["target"])
+            met = bool(value >= tgt) if spec["direction"] == ">=" else bool(value < tgt)
+            base = spec.get("baseline_2020")
+            if base is not None:
+                better = value >= base if spec["direction"] == ">=" else value <= base
+                vs_base = "better than 2020" if better else "worse than 2020"
+        rows.append({"indicator": key, "zh": spec.get("zh", ""), "en": spec.get("en", key), "value": value,
+                     "direction": spec["direction"], "target": spec["target"],
+                     "baseline_2020": spec.get("baseline_2020"), "met": met, "vs_baseline": vs_base, "note": note})
+    return pd.DataFrame(rows)
+
+
+def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: pd.Timestamp,
+            data: Path) -> QualityReport:
+    """Compute every indicator from loaded tables (see the module docstring); writes nothing."""
+    deadline = reference.reporting_deadline_days()
+    register = _register(tables)
+    flags = [record_flags(lt, register, deadline) for n, lt in tables.items() if TABLES[n].public_record]
+    flags_all = pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(
+        {c: pd.Series([], dtype=bool) for c in ("compliant", "incomplete", "uscc_ok", "registered", "late", "early")}
+        | {"table": pd.Series([], dtype=object), "uscc_reason": pd.Series([], dtype=object), "supplier": pd.Series([], dtype=object),
+           "industry": pd.Series([], dtype=object), "street": pd.Series([], dtype=object),
+           "delay_days": pd.Series([], dtype="float64")})
+    n_listed, n_exist, firms = _serious_dishonesty(tables, register, snapshot)
+
+    # by table (all tables; compliance only for public records)
+    bt = []
+    for name, lt in tables.items():
+        r: dict[str, Any] = {"table": name, "zh": TABLES[name].zh, "en": TABLES[name].en,
+                             "public_record": TABLES[name].public_record, "rows": lt.n_rows, "kept": lt.n_kept,
+                             "quarantined": lt.n_quarantined, "quarantined_share": _rate(lt.n_quarantined, lt.n_rows),
+                             "pilot_warnings": len(lt.warnings)}
+        own = lt.quarantine[~lt.quarantine["rule"].isin(_REFERENTIAL)] if len(lt.quarantine) else lt.quarantine
+        r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
+        bt.append(r)
+    by_table = pd.DataFrame(bt)
+    if len(flags_all):
+        rates = _group_rates(flags_all, "table").reset_index()
+        by_table = by_table.merge(rates, on="table", how="left")
+    by_department = _group_rates(flags_all, "supplier").reset_index() if len(flags_all) else pd.DataFrame()
+
+    ind: dict[str, Any] = {
+        "tables": len(tables), "rows_total": int(sum(lt.n_rows for lt in tables.values())),
+        "rows_kept": int(sum(lt.n_kept for lt in tables.values())),
+        "rows_quarantined": int(sum(lt.n_quarantined for lt in tables.values())),
+        "public_records": int(len(flags_all)),
+        "compliant": int(flags_all["compliant"].sum()) if len(flags_all) else 0,
+        "incomplete": int(flags_all["incomplete"].sum()) if len(flags_all) else 0,
+        "late": int(flags_all["late"].sum()) if len(flags_all) else 0,
+        "reported_before_event": int(flags_all["early"].sum()) if len(flags_all) else 0,
+        "delay_known": int(flags_all["delay_days"].notna().sum()) if len(flags_all) else 0,
+        "records_invalid_uscc": int((~flags_all["uscc_ok"]).sum()) if len(flags_all) else 0,
+        "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]).sum())
+        if len(flags_all) and register is not None else None,
+    }
+    ind["rows_quarantined_share"] = _rate(ind["rows_quarantined"], ind["rows_total"])
+    ind["collection_compliance_rate"] = _rate(ind["compliant"], ind["public_records"]) if register is not None else None
+    ind["late_rate"] = _rate(ind["late"], ind["delay_known"])
+    ind["incomplete_rate"] = _rate(ind["incomplete"], ind["public_records"])
+    mand = [(lt.n_rows, lt.null_counts.get(c, 0)) for lt in tables.values() for c in table(lt.name).required_columns]
+    cells = sum(a for a, _ in mand)
+    ind["missing_mandatory_cells"] = int(sum(b for _, b in mand))
+    ind["completeness_mandatory"] = _rate(cells - ind["missing_mandatory_cells"], cells)
+    if register is not None:
+        n = len(register)
+        ind.update({
+            "enterprises": n, "uscc_invalid": int(register["invalid"].sum()),
+            "uscc_pilot": int(register["pilot"].sum()),
+            "uscc_duplicate_rows": int(register["dup_any"].sum()),
+            "uscc_duplicate_codes": int(register.loc[register["dup_any"], "uscc"].nunique()),
+            "uscc_duplicate_excess": int(register["dup_excess"].sum()),
+            "uscc_error_or_duplicate": int((register["invalid"] | register["dup_excess"]).sum()),
+        })
+        ind["uscc_error_rate"] = _rate(ind["uscc_invalid"], n)
+        ind["uscc_duplicate_rate"] = _rate(ind["uscc_duplicate_excess"], n)
+        ind["uscc_error_duplicate_rate"] = _rate(ind["uscc_error_or_duplicate"], n)
+        ind["enterprises_at_snapshot"] = n_exist
+        ind["serious_dishonesty"] = n_listed
+        ind["serious_dishonesty_share"] = _rate(n_listed, n_exist) if "lists" in tables else None
+    ind = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in ind.items()}
+
+    by_field = _by_field(tables)
+    if register is not None or len(flags_all):
+        by_industry = _breakdown(flags_all, register, firms, "industry", reference.industries())
+        by_street = _breakdown(flags_all, register, firms, "street", reference.streets())
+    else:
+        by_industry = by_street = pd.DataFrame()
+    load_counts = pd.DataFrame([lt.counts() for lt in tables.values()])
+    return QualityReport(data=data, out=None, snapshot_date=snapshot.strftime("%Y-%m-%d"), deadline_days=deadline,
+                         indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,
+                         by_industry=by_industry, by_street=by_street, by_department=by_department,
+                         uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine)
+
+
+def quality_report(data: str | Path, out: str | Path, figures: bool = True) -> QualityReport:
+    """Measure the quality of a district folder (or one table file) and write the report to ``out``.
+
+    Raises :class:`InputError` for a broken input (missing folder or file, unreadable file, missing column).
+    """
+    data = Path(data)
+    out = Path(out)
+    if not data.exists():
+        raise InputError("data folder or file not found", file=data)
+    if data.is_dir():
+        dist: District = load_district(data)
+        tables, quarantine, snapshot = dist.loaded, dist.quarantine, dist.snapshot_date
+    else:
+        lt = load_table(data)
+        tables, quarantine = {lt.name: lt}, lt.quarantine
+        from creditmodel.data.io import read_manifest, snapshot_from_manifest
+
+        snapshot = snapshot_from_manifest(read_manifest(data.parent))
+    rep = measure(tables, quarantine, snapshot, data)
+    write_report(rep, out, figures=figures)
+    return rep
+
+
+def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[str, Path]:
+    """Write the report files (JSON, CSV tables in UTF-8 with BOM, quarantine Parquet, PNG figures)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    p = out / "quality.json"
+    p.write_text(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2, sort_keys=False, default=_json_default),
+                 encoding="utf-8")
+    files["quality.json"] = p
+    for name, df in (("quality_by_field.csv", rep.by_field), ("quality_by_table.csv", rep.by_table),
+                     ("by_industry.csv", rep.by_industry), ("by_street.csv", rep.by_street),
+                     ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets)):
+        files[name] = out / name
+        df.to_csv(files[name], index=False, encoding="utf-8-sig")
+    files["quarantine.parquet"] = out / "quarantine.parquet"
+    rep.quarantine.to_parquet(files["quarantine.parquet"], index=False)
+    if figures:
+        from creditmodel.data import quality_plots
+
+        fig_dir = out / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        for name, fig in quality_plots.make_figures(rep).items():
+            files[f"figures/{name}.png"] = fig_dir / f"{name}.png"
+            fig.savefig(files[f"figures/{name}.png"], dpi=120, bbox_inches="tight", metadata={"Software": None})
+            quality_plots.close(fig)
+    rep.out = out
+    rep.files = files
+    log.info("quality report written to %s (%d files)", out, len(files))
+    return files
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if np.isnan(o) else float(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return o.strftime("%Y-%m-%d")
+    return str(o)
+
+
+# --------------------------------------------------------------------------- generator faults
+def recovery(rep: QualityReport, injected: dict[str, Any]) -> pd.DataFrame:
+    """Measured fault counts next to what the generator injected (``injected.json``, format 1).
+
+    One row per injected (fault, table, column): ``injected``, ``measured``, the two rates and ``match``.
+    Measured counts: ``malformed_uscc`` = rows with an invalid code in the table; ``duplicate_uscc`` = register
+    rows whose code was used by an earlier row; ``missing_field`` = empty cells of the column;
+    ``late_report`` = records reported more than the deadline after their event date.
+    """
+    bt = rep.by_table.set_index("table")
+    bf = rep.by_field.set_index(["table", "column"])
+    rows = []
+    for f in injected.get("faults", []):
+        kind, tname, col = f["fault"], f["table"], f.get("column")
+        measured: float | None = None
+        if tname in bt.index:
+            if kind == "malformed_uscc":
+                measured = rep.indicators.get("uscc_invalid") if tname == "enterprises" else bt.at[tname, "uscc_invalid"]
+            elif kind == "duplicate_uscc" and tname == "enterprises":
+                measured = rep.indicators.get("uscc_duplicate_excess")
+            elif kind == "missing_field" and (tname, col) in bf.index:
+                measured = bf.at[(tname, col), "missing"]
+            elif kind == "late_report":
+                measured = bt.at[tname, "late"]
+        n = int(bt.at[tname, "rows"]) if tname in bt.index else None
+        m = None if measured is None or pd.isna(measured) else int(measured)
+        rows.append({"fault": kind, "table": tname, "column": col, "injected": int(f["count"]), "measured": m,
+                     "rows": n, "injected_rate": f.get("rate"),
+                     "measured_rate": _rate(m, n) if m is not None and n else None,
+                     "match": m is not None and m == int(f["count"])})
+    return pd.DataFrame(rows, columns=["fault", "table", "column", "injected", "measured", "rows", "injected_rate",
+                                       "measured_rate", "match"])

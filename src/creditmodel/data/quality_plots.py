@@ -1,0 +1,328 @@
+"""Figures of the data-quality report (matplotlib, headless).
+
+Labels are English unless a CJK font is installed (then Chinese terms are added); no font is downloaded.
+Each ``plot_*`` function takes a :class:`creditmodel.data.quality.QualityReport` and returns a Figure.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from creditmodel.data.quality import QualityReport
+
+_CJK_HINTS = ("CJK", "WenQuanYi", "SimHei", "Microsoft YaHei", "Source Han", "PingFang", "Heiti", "Songti",
+              "Noto Sans SC", "AR PL")
+GOOD, BAD, NEUTRAL, TARGET, BASE = "#2e7d32", "#c62828", "#5c6bc0", "#212121", "#9e9e9e"
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The name of an installed font with Chinese glyphs, or None (checked in matplotlib's font list)."""
+    from matplotlib import font_manager
+
+    for f in font_manager.fontManager.ttflist:
+        if any(h.lower() in f.name.lower() for h in _CJK_HINTS):
+            return f.name
+    return None
+
+
+def _label(en: str, zh: str = "") -> str:
+    return f"{en} {zh}" if zh and cjk_font() else en
+
+
+#: English for the usual words of Chinese department names (longest match first), for figures drawn
+#: without a CJK font. Unknown names are numbered instead.
+DEPARTMENT_GLOSSARY = {
+    "市场监督管理局": "Market Regulation", "消防救援": "Fire and Rescue", "生态环境局": "Ecology and Environment",
+    "应急管理局": "Emergency Management", "住房和城乡建设局": "Housing and Construction", "税务局": "Tax Bureau",
+    "交通运输局": "Transport", "人力资源和社会保障局": "Human Resources and Social Security",
+    "综合行政执法局": "Comprehensive Law Enforcement", "社会保险": "Social Insurance Centre",
+    "供电": "Power Supply", "住房公积金": "Housing Provident Fund", "自来水": "Water Supply", "燃气": "Gas Supply",
+    "政务服务": "Government Services Office", "发展和改革局": "Development and Reform", "人民法院": "People's Court",
+    "法院": "Court", "公安": "Public Security", "卫生健康": "Health", "教育局": "Education", "农业农村": "Agriculture",
+    "商务局": "Commerce", "自然资源": "Natural Resources", "文化": "Culture and Tourism", "统计局": "Statistics",
+}
+
+
+def _drawable(text: str, fallback: str) -> str:
+    """``text`` when the fonts can draw it; else an English gloss (department words) or ``fallback``."""
+    text = str(text)
+    if cjk_font() or text.isascii():
+        return text
+    for zh in sorted(DEPARTMENT_GLOSSARY, key=len, reverse=True):
+        if zh in text:
+            return DEPARTMENT_GLOSSARY[zh]
+    return fallback
+
+
+def _figure(w: float, h: float, ncols: int = 1, **kw):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if cjk_font():
+        plt.rcParams["font.sans-serif"] = [cjk_font(), *plt.rcParams["font.sans-serif"]]
+        plt.rcParams["axes.unicode_minus"] = False
+    return plt.subplots(1, ncols, figsize=(w, h), squeeze=False, **kw)
+
+
+def close(fig: "Figure") -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def _pct_axis(ax, axis: str = "x") -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+def plot_completeness(rep: "QualityReport") -> "Figure":
+    """Heat map: share of filled cells per mandatory field (rows) and table (columns)."""
+    bf = rep.by_field[rep.by_field["mandatory"]]
+    tables = list(dict.fromkeys(bf["table"]))
+    fields = list(dict.fromkeys(bf["column"]))          # in order of first appearance (table by table)
+    mat = bf.pivot(index="column", columns="table", values="completeness").reindex(index=fields, columns=tables)
+    vals = mat.to_numpy(dtype=float)
+    # colour scale down to the worst cell (at least 1 point wide) so that small gaps are visible
+    worst = np.nanmin(vals) if np.isfinite(vals).any() else 1.0
+    lo = min(0.99, np.floor(worst * 200) / 200)
+    fig, axes = _figure(1.2 + 0.62 * len(tables), 1.2 + 0.24 * len(fields))
+    ax = axes[0, 0]
+    cmap = __import__("matplotlib").colormaps["RdYlGn"].copy()
+    cmap.set_bad("#eeeeee")
+    im = ax.imshow(np.ma.masked_invalid(vals), aspect="auto", cmap=cmap, vmin=lo, vmax=1.0)
+    ax.set_xticks(range(len(tables)), tables, rotation=45, ha="right")
+    ax.set_yticks(range(len(fields)), fields)
+    for i in range(vals.shape[0]):
+        for j in range(vals.shape[1]):
+            v = vals[i, j]
+            if np.isfinite(v) and v < 0.99995:
+                ax.text(j, i, f"{100 * v:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_title(_label("Completeness of mandatory fields (% filled; grey = field not in table)", "必填字段完整率"))
+    cb = fig.colorbar(im, ax=ax, fraction=0.03)
+    cb.ax.yaxis.set_major_formatter(__import__("matplotlib.ticker").ticker.PercentFormatter(1.0))
+    return fig
+
+
+def _hbar(ax, labels, values, colors, title: str, pct: bool = True, lines: dict[str, float] | None = None) -> None:
+    y = np.arange(len(labels))
+    ax.barh(y, values, color=colors)
+    ax.set_yticks(y, labels)
+    if not ax.yaxis_inverted():  # axes sharing y are inverted together
+        ax.invert_yaxis()
+    ax.set_title(title, fontsize=10)
+    for name, (x, style) in (lines or {}).items():
+        if x is not None and np.isfinite(x):
+            ax.axvline(x, color=TARGET if style == "target" else BASE, ls="--" if style == "target" else ":",
+                       lw=1.2, label=name)
+    if lines:
+        ax.legend(fontsize=7, loc="lower right")
+    if pct:
+        _pct_axis(ax)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _target(key: str) -> tuple[float | None, float | None]:
+    from creditmodel import reference
+
+    spec = reference.plan_targets().get(key, {})
+    return spec.get("target"), spec.get("baseline_2020")
+
+
+def plot_by_table(rep: "QualityReport") -> "Figure":
+    """Compliance, late-reporting and incompleteness rates of each public-record table."""
+    bt = rep.by_table[rep.by_table["public_record"]].copy()
+    tgt, base = _target("collection_compliance_rate")
+    fig, axes = _figure(14, 0.4 * len(bt) + 1.8, ncols=3, sharey=True)
+    comp = bt["compliance_rate"].to_numpy(dtype=float)
+    _hbar(axes[0, 0], bt["table"], comp, [GOOD if v >= (tgt or 0) else BAD for v in comp],
+          _label("Collection compliance rate", "归集合规率"),
+          lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
+    axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
+    for ax, col, title in ((axes[0, 1], "late_rate", _label(f"Late-reporting rate (> {rep.deadline_days} days)", "迟报率")),
+                           (axes[0, 2], "incomplete_rate", _label("Records missing a mandatory field", "必填缺失率"))):
+        v = bt[col].to_numpy(dtype=float)
+        _hbar(ax, bt["table"], v, NEUTRAL, title)
+        ax.set_xlim(0, max(0.01, float(np.nanmax(v)) * 1.1) if np.isfinite(v).any() else 0.01)
+    fig.suptitle(_label("Public credit records by table", "按数据表"), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def plot_by_department(rep: "QualityReport", top: int = 25) -> "Figure":
+    """Compliance rate of the records each department supplied (tables without a department in brackets)."""
+    bd = rep.by_department.sort_values(["compliance_rate", "records"], ascending=[True, False]).head(top)
+    tgt, base = _target("collection_compliance_rate")
+    fig, axes = _figure(9, 0.35 * len(bd) + 1.5)
+    labels = [f"{_drawable(s, f'supplier #{i + 1}')} (n={n:,})"
+              for i, (s, n) in enumerate(zip(bd["supplier"], bd["records"]))]
+    labels = [lab if labels.count(lab) == 1 else f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
+    comp = bd["compliance_rate"].to_numpy(dtype=float)
+    _hbar(axes[0, 0], labels, comp, [GOOD if v >= (tgt or 0) else BAD for v in comp],
+          _label("Collection compliance rate by supplying department", "各部门归集合规率"),
+          lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
+    axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
+    if not cjk_font() and not all(str(s).isascii() for s in bd["supplier"]):
+        axes[0, 0].set_xlabel("Chinese department names glossed in English (no CJK font installed); "
+                              "#k = k-th row of this ranking; full names in by_department.csv", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_uscc_causes(rep: "QualityReport") -> "Figure":
+    """Why codes fail: each GB 32100 check, duplicates and pilot-era warnings; register and record tables."""
+    uc = rep.uscc_causes
+    fig, axes = _figure(12, 0.42 * len(uc) + 1.6, ncols=2, sharey=True)
+    colors = [BASE if c == "pilot" else (NEUTRAL if c == "duplicate" else BAD) for c in uc["cause"]]
+    n_rec = int(rep.indicators.get("public_records", 0)) - int(rep.indicators.get("enterprises", 0))
+    for ax, col, title in ((axes[0, 0], "register_rows",
+                            _label(f"Enterprise register ({rep.indicators.get('enterprises', 0):,} rows)", "法人库")),
+                           (axes[0, 1], "record_rows", _label(f"Codes on public credit records ({n_rec:,} rows)",
+                                                              "信用记录"))):
+        v = uc[col].to_numpy()
+        _hbar(ax, uc["label"], v, colors, title, pct=False)
+        ax.set_xlim(0, max(1, v.max()) * 1.2)
+        for i, x in enumerate(v):
+            ax.text(x, i, f" {x:,}", va="center", fontsize=8)
+    fig.suptitle(_label("Unified social credit code faults by cause (rows)", "统一社会信用代码错误原因"), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def plot_targets(rep: "QualityReport") -> "Figure":
+    """Each plan indicator: measured value against the 2025 target and the 2020 baseline."""
+    tg = rep.targets
+    fig, axes = _figure(3.4 * len(tg), 3.2, ncols=len(tg))
+    for ax, (_, r) in zip(axes[0], tg.iterrows()):
+        title = _label(r["en"], r["zh"])
+        ax.set_title("\n".join(_wrap(title, 34)), fontsize=9)
+        vals = [r["baseline_2020"], r["value"], r["target"]]
+        names = ["2020 baseline", "measured", "2025 target"]
+        if r["value"] is None or pd.isna(r["value"]):
+            ax.text(0.5, 0.5, "not measured here\n" + "\n".join(_wrap(r["note"], 30)), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        colors = [BASE, GOOD if r["met"] else BAD, TARGET]
+        heights = [np.nan if v is None or pd.isna(v) else float(v) for v in vals]
+        ax.bar(names, heights, color=colors)
+        for i, v in enumerate(heights):
+            if np.isfinite(v):
+                ax.text(i, v, f"{100 * v:.3g}%", ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(0, np.nanmax(heights) * 1.25)
+        _pct_axis(ax, "y")
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel(f"{r['direction']} target: {'met' if r['met'] else 'NOT met'}", fontsize=8,
+                      color=GOOD if r["met"] else BAD)
+    fig.suptitle(_label("District plan indicators: measured vs targets", "规划指标与目标"), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(str(text), width) or [""]
+
+
+def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: str, title_zh: str) -> "Figure":
+    df = df.copy()
+    labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else k
+              for k, en, zh in zip(df[key], df["en"], df["zh"])]
+    panels = [("records_compliance_rate", _label("Record compliance rate", "归集合规率"), "collection_compliance_rate"),
+              ("uscc_error_duplicate_rate", _label("USCC error/duplicate rate", "重错码率"), "uscc_error_duplicate_rate"),
+              ("serious_dishonesty_share", _label("Serious-dishonesty share", "严重失信占比"), "serious_dishonesty_share")]
+    panels = [p for p in panels if p[0] in df.columns]
+    fig, axes = _figure(5 * len(panels), 0.38 * len(df) + 1.8, ncols=len(panels), sharey=True)
+    for ax, (col, title, tkey) in zip(axes[0], panels):
+        tgt, base = _target(tkey)
+        v = df[col].to_numpy(dtype=float)
+        higher_better = tkey == "collection_compliance_rate"
+        colors = [NEUTRAL if tgt is None or not np.isfinite(x) else
+                  (GOOD if (x >= tgt if higher_better else x < tgt) else BAD) for x in v]
+        _hbar(ax, labels, v, colors, title,
+              lines={f"target {tgt:.2%}": (tgt, "target"), f"2020 {base:.2%}": (base, "base")} if tgt else None)
+        if higher_better and np.isfinite(v).any():
+            ax.set_xlim(max(0.0, np.nanmin(v) - 0.05), 1.0)
+    n = df["enterprises"].sum() if "enterprises" in df.columns else 0
+    fig.suptitle(_label(f"{title_en} ({n:,} register rows)", title_zh), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def plot_by_industry(rep: "QualityReport") -> "Figure":
+    """Indicators per GB/T 4754 industry section."""
+    return _plot_breakdown(rep, rep.by_industry, "industry", "By industry section (GB/T 4754)", "按行业门类")
+
+
+def plot_by_street(rep: "QualityReport") -> "Figure":
+    """Indicators per street or town."""
+    return _plot_breakdown(rep, rep.by_street, "street", "By street or town", "按街道/镇")
+
+
+def plot_delays(rep: "QualityReport") -> "Figure":
+    """How long records took to reach the platform, per table (share of records per delay band)."""
+    d = rep.delays
+    mat = d.pivot(index="table", columns="band", values="share").fillna(0.0)
+    mat = mat.reindex(index=list(dict.fromkeys(d["table"])), columns=list(dict.fromkeys(d["band"])))
+    fig, axes = _figure(11, 0.4 * len(mat) + 1.8)
+    ax = axes[0, 0]
+    left = np.zeros(len(mat))
+    cmap = __import__("matplotlib").colormaps["RdYlGn_r"]
+    later = [b for b in mat.columns if b not in ("before event", "unknown")]
+    for band in mat.columns:
+        if band == "unknown":
+            color = "#bdbdbd"
+        elif band == "before event":
+            color = "#7b1fa2"
+        else:
+            color = cmap(0.1 + 0.9 * later.index(band) / max(1, len(later) - 1))
+        ax.barh(mat.index, mat[band], left=left, color=color, label=band)
+        left += mat[band].to_numpy()
+    on_time = mat[later[0]].to_numpy() if later else np.ones(len(mat))
+    start = max(0.0, np.floor((np.nanmin(on_time) - 0.02) * 20) / 20) if len(mat) else 0.0
+    ax.set_xlim(start, 1.0)
+    if start > 0:
+        ax.set_xlabel(f"share of records (axis starts at {start:.0%})", fontsize=8)
+    ax.invert_yaxis()
+    _pct_axis(ax)
+    ax.legend(title="days after the event", fontsize=7, ncol=len(mat.columns), loc="upper center",
+              bbox_to_anchor=(0.5, -0.12))
+    ax.set_title(_label(f"Reporting delay (deadline {rep.deadline_days} days)", "归集时效"))
+    fig.tight_layout()
+    return fig
+
+
+FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
+    "indicators_vs_targets": plot_targets,
+    "completeness_heatmap": plot_completeness,
+    "compliance_by_table": plot_by_table,
+    "compliance_by_department": plot_by_department,
+    "uscc_error_causes": plot_uscc_causes,
+    "reporting_delay": plot_delays,
+    "by_industry": plot_by_industry,
+    "by_street": plot_by_street,
+}
+
+
+def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
+    """Every figure the report can draw from ``rep`` (figures without data are skipped)."""
+    out = {}
+    for name, fn in FIGURES.items():
+        if name in ("by_industry", "by_street", "uscc_error_causes") and "enterprises" not in rep.indicators:
+            continue
+        if name in ("compliance_by_table", "compliance_by_department", "reporting_delay") and not rep.indicators.get(
+                "public_records"):
+            continue
+        out[name] = fn(rep)
+    return out
