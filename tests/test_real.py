@@ -1,0 +1,371 @@
+"""Real-data loaders: shapes and bad rates against PROVENANCE.md, leakage, invoice tidying and features
+recomputed by hand from the raw text lines (plain Python loops), the district mapping."""
+from __future__ import annotations
+
+import gzip
+import math
+import statistics
+from collections import defaultdict
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.data import real, tables, uscc
+from creditmodel.errors import InputError
+
+DATA = real.shared_data_dir()
+needs_data = [pytest.mark.shared_data,
+              pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or "
+                                 "$CREDITMODEL_SHARED_DATA) is absent")]
+CUMCM = (DATA / real.CUMCM_DIR) if DATA is not None else None
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def invoices():
+    return real.cumcm_invoices()
+
+
+def _raw_lines(name) -> list[str]:
+    """Data lines of one invoice file as raw text (gzip + str.split; no quoting in these files)."""
+    with gzip.open(CUMCM / name, "rt", encoding="utf-8") as fh:
+        return fh.read().splitlines()[1:]
+
+
+@pytest.fixture(scope="session")
+def raw_att1():
+    """Attachment 1 invoices per direction and firm: raw fields, exact repeated lines removed."""
+    out = {}
+    for direction, name in (("purchase", "attachment1_input_invoices.csv.gz"),
+                            ("sales", "attachment1_output_invoices.csv.gz")):
+        by_firm = defaultdict(list)
+        for line in dict.fromkeys(_raw_lines(name)):  # keeps the first occurrence, in file order
+            by_firm[line.split(",", 1)[0]].append(line)
+        out[direction] = by_firm
+    return out
+
+
+def _data(fn):
+    """Mark a test as needing ../shared/data and skip it, with the reason, when the folder is absent."""
+    for m in needs_data:
+        fn = m(fn)
+    return fn
+
+
+# --------------------------------------------------------------------------- flat sets
+@_data
+@pytest.mark.parametrize("name, rows, bad, missing_cells", [
+    ("german_credit", 1000, 300, 0), ("hmeq", 5960, 1189, 5271), ("sba_case", 2102, 686, None),
+    ("polish_1year", 7027, 271, 5835)])
+def test_flat_sets_match_provenance(name, rows, bad, missing_cells):
+    ds = real.load(name)
+    assert ds.frame.shape[0] == rows
+    assert int(ds.y.sum()) == bad
+    assert set(ds.y.unique()) == {0, 1}
+    assert ds.frame[ds.id_col].is_unique
+    assert ds.target not in ds.features and ds.id_col not in ds.features
+    if missing_cells is not None:
+        assert int(ds.X.isna().sum().sum()) == missing_cells
+    # categorical = exactly the text features
+    text = [c for c in ds.features if ds.frame[c].dtype.kind not in "biufcM"]
+    assert ds.categorical == text
+    assert (DATA / ds.source).is_file()
+
+
+@_data
+def test_german_target_is_bad():
+    raw = pd.read_csv(DATA / "german_credit/germancredit.csv")
+    ds = real.german_credit()
+    assert (ds.y.to_numpy() == (raw["creditability"] == "bad").to_numpy()).all()
+    assert len(ds.features) == 20 and len(ds.categorical) == 13
+
+
+@_data
+def test_sba_no_leakage_and_sas_dates():
+    ds = real.sba_case()
+    cols = set(ds.frame.columns)
+    assert not cols & {"MIS_Status", "ChgOffDate", "ChgOffPrinGr", "Name"}
+    assert ds.leakage_dropped == ["MIS_Status", "ChgOffDate", "ChgOffPrinGr"]
+    f = ds.frame
+    # PROVENANCE example: day 15074 = 2001-04-09 (first row)
+    assert f["ApprovalDate"].iloc[0] == pd.Timestamp("2001-04-09")
+    # independent check of the decoding on every row: the US federal fiscal year starts on 1 October
+    fy = f["ApprovalDate"].dt.year + (f["ApprovalDate"].dt.month >= 10)
+    assert (fy == f["ApprovalFY"]).all()
+    # maturity = disbursement + daysterm days (the authors' xx), NaT where disbursement is unknown
+    ok = f["DisbursementDate"].notna()
+    assert ok.sum() == 2099
+    term_days = (f.loc[ok, "MaturityDate"] - f.loc[ok, "DisbursementDate"]).dt.days
+    assert (term_days == f.loc[ok, "daysterm"]).all()
+    assert not set(ds.info_cols) & set(ds.features)
+    assert all(not pd.api.types.is_datetime64_any_dtype(f[c]) for c in ds.features)
+    # the paper's halves: Selected=1 331/1051 bad, Selected=0 355/1051
+    assert f.groupby("Selected")["Default"].agg(["size", "sum"]).to_dict("list") == {
+        "size": [1051, 1051], "sum": [355, 331]}
+
+
+@_data
+def test_polish_decoded():
+    ds = real.polish_1year()
+    assert ds.features == [f"Attr{i}" for i in range(1, 65)]
+    assert all(ds.frame[c].dtype == np.float64 for c in ds.features)
+    assert ds.frame["class"].dtype == np.int64
+
+
+# --------------------------------------------------------------------------- CUMCM invoices
+@_data
+def test_invoice_tables_tidied(invoices):
+    counts = invoices.groupby(["attachment", "direction"], observed=True).size()
+    assert counts.to_dict() == {(1, "purchase"): 210947, (1, "sales"): 162484,
+                                (2, "purchase"): 395175, (2, "sales"): 330835}
+    # red-letter rows per table (PROVENANCE): 1,881 / 8,556 / 3,630 / 5,697
+    red = invoices.groupby(["attachment", "direction"], observed=True)["red_letter"].sum()
+    assert red.to_dict() == {(1, "purchase"): 1881, (1, "sales"): 8556,
+                             (2, "purchase"): 3630, (2, "sales"): 5697}
+    assert set(invoices["status"].unique()) == {real.VALID, real.VOIDED}
+    assert invoices["invoice_no"].map(type).eq(str).all()
+
+
+@_data
+@pytest.mark.parametrize("key, name, n_space", [((1, "sales"), "attachment1_output_invoices.csv.gz", 47),
+                                                ((2, "sales"), "attachment2_output_invoices.csv.gz", 48),
+                                                ((1, "purchase"), "attachment1_input_invoices.csv.gz", 0)])
+def test_status_quirk_and_voided_counted_from_raw(invoices, key, name, n_space):
+    lines = _raw_lines(name)
+    sub = invoices[((invoices["attachment"] == key[0]) & (invoices["direction"] == key[1])).to_numpy()]
+    assert len(sub) == len(lines)
+    status = [line.rsplit(",", 1)[1] for line in lines]
+    spaced = [i + 1 for i, st in enumerate(status) if st != st.strip()]
+    assert len(spaced) == n_space
+    assert sub.loc[sub["status_had_space"], "source_row"].tolist() == spaced
+    assert sub.loc[sub["status_had_space"], "voided"].all()
+    assert int(sub["voided"].sum()) == sum(st.strip() == "作废发票" for st in status)
+    # invoice numbers keep their text; exact duplicates flagged after their first occurrence
+    assert sub["invoice_no"].tolist() == [line.split(",", 2)[1] for line in lines]
+    seen, dup = set(), []
+    for line in lines:
+        dup.append(line in seen)
+        seen.add(line)
+    assert sub["duplicate"].tolist() == dup
+
+
+def _month(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _hand_features(raw_att1, firm: str, as_of: date) -> dict:
+    """Features of one firm from the raw rows with plain Python (the CUMCM_FEATURES definitions)."""
+    per = {}
+    for direction, by_firm in raw_att1.items():
+        recs = []
+        for r in map(lambda line: line.split(","), by_firm[firm]):
+            d = datetime.strptime(r[2], "%Y/%m/%d").date()
+            if d > as_of:
+                continue
+            recs.append(dict(d=d, cp=r[3], amt=float(r[4]), tax=float(r[5]), void=r[7].strip() == "作废发票"))
+        per[direction] = recs
+    valid_all = [x for recs in per.values() for x in recs if not x["void"]]
+    m0 = min(_month(x["d"]) for x in valid_all)
+    m1 = max(_month(x["d"]) for x in valid_all)
+    span = m1 - m0 + 1
+    out = {"span_months": span, "months_active": len({_month(x["d"]) for x in valid_all})}
+    out["active_month_share"] = out["months_active"] / span
+    nets = {}
+    for side, recs in per.items():
+        valid = [x for x in recs if not x["void"]]
+        net = sum(x["amt"] for x in valid)
+        nets[side] = net
+        key = "sales" if side == "sales" else "purchases"
+        out[f"log_{key}"] = math.log(1 + max(net, 0) * 12 / span)
+        w12 = sum(x["amt"] for x in valid if (as_of - x["d"]).days < 365)
+        w24 = sum(x["amt"] for x in valid if 365 <= (as_of - x["d"]).days < 730)
+        out[f"{side}_growth"] = math.log(1 + max(w12, 0)) - math.log(1 + max(w24, 0))
+        monthly = [0.0] * span
+        for x in valid:
+            monthly[_month(x["d"]) - m0] += x["amt"]
+        mean = statistics.fmean(monthly)
+        out[f"{side}_cv"] = statistics.pstdev(monthly) / mean if mean > 0 else float("nan")
+        slope = np.polyfit(np.arange(span), monthly, 1)[0] if span > 1 else float("nan")
+        out[f"{side}_trend"] = slope / mean if mean > 0 else float("nan")
+        out[f"{side}_voided_share"] = sum(x["void"] for x in recs) / len(recs)
+        out[f"{side}_red_share"] = sum(x["amt"] < 0 for x in valid) / len(valid)
+        pos = [x for x in valid if x["amt"] >= 0]
+        by_cp = defaultdict(float)
+        for x in pos:
+            by_cp[x["cp"]] += x["amt"]
+        tot = sum(by_cp.values())
+        shares = [v / tot for v in by_cp.values()]
+        who = "customer" if side == "sales" else "supplier"
+        out[f"n_{who}s"] = len({x["cp"] for x in valid})
+        out[f"top_{who}_share"] = max(shares)
+        out[f"{who}_hhi"] = sum(s * s for s in shares)
+        last = max(_month(x["d"]) for x in valid)
+        recency = "months_since_last_sale" if side == "sales" else "months_since_last_purchase"
+        out[recency] = _month(as_of) - last
+        out[f"n_{side}_invoices"] = len(valid)
+        out[f"{side}_last12_share"] = sum((as_of - x["d"]).days < 365 for x in valid) / len(valid)
+        if side == "sales":
+            neg = [x for x in valid if x["amt"] < 0]
+            out["sales_red_amount_share"] = -sum(x["amt"] for x in neg) / sum(x["amt"] for x in pos)
+            out["avg_sales_invoice"] = math.log(1 + statistics.fmean(x["amt"] for x in pos))
+            out["sales_tax_rate"] = sum(x["tax"] for x in pos) / sum(x["amt"] for x in pos)
+    out["gross_margin"] = (nets["sales"] - nets["purchase"]) / nets["sales"]
+    return out
+
+
+@_data
+@pytest.mark.parametrize("firm", ["E112", "E22"])  # E22 has 803 + 780 duplicate rows
+@pytest.mark.parametrize("as_of", ["2020-02-21", "2019-06-30"])
+def test_invoice_features_match_hand_computation(invoices, raw_att1, firm, as_of):
+    ds = real.cumcm_firms(True, invoices=invoices, as_of=as_of)
+    got = ds.frame.set_index("firm_id").loc[firm]
+    want = _hand_features(raw_att1, firm, pd.Timestamp(as_of).date())
+    assert set(want) == set(real.CUMCM_FEATURES)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), k
+
+
+@_data
+def test_rated_and_unrated_firms(invoices):
+    rated = real.cumcm_firms(True, invoices=invoices)
+    unrated = real.cumcm_firms(False, invoices=invoices)
+    assert rated.frame.shape[0] == 123 and int(rated.y.sum()) == 27
+    assert unrated.frame.shape[0] == 302 and unrated.y.isna().all()
+    # the rating is a reference column, never a feature; features are the catalogue
+    for ds in (rated, unrated):
+        assert ds.features == list(real.CUMCM_FEATURES)
+        assert "rating" in ds.frame.columns and "rating" not in ds.features
+    # PROVENANCE: rating x default -- every D firm defaulted
+    tab = rated.frame.groupby("rating")["default"].agg(["size", "sum"])
+    assert tab.to_dict("list") == {"size": [27, 38, 34, 24], "sum": [0, 1, 2, 24]}
+    # names lose their trailing blank (attachment 2)
+    assert not unrated.frame["name"].str.endswith(" ").any()
+
+
+@_data
+def test_features_of_a_firm_do_not_depend_on_other_firms(invoices):
+    near = invoices["firm_id"].isin([f"E{i}" for i in range(280, 320)]).to_numpy()
+    many = real.cumcm_invoice_features(invoices[near], as_of="2020-02-21")
+    only = (invoices["firm_id"] == "E300").to_numpy()
+    one = real.cumcm_invoice_features(invoices[only], as_of="2020-02-21")
+    assert len(many) == 40
+    pd.testing.assert_series_equal(many.loc["E300"], one.loc["E300"], check_exact=False, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- district mapping
+@_data
+def test_cumcm_as_district(invoices, raw_att1):
+    d = real.cumcm_as_district(invoices=invoices)
+    ent, mon = d["enterprises"], d["invoices_monthly"]
+    assert list(ent.columns) == tables.table("enterprises").column_names + ["firm_id"]
+    assert list(mon.columns) == tables.table("invoices_monthly").column_names
+    assert len(ent) == 425 and ent["uscc"].is_unique
+    assert (uscc.validate(ent["uscc"])["status"] == "ok").all()
+    # stable: the code of a firm does not depend on which firms are generated with it
+    assert real.cumcm_uscc(["E7"])[0] == ent.set_index("firm_id").loc["E7", "uscc"]
+    indiv = ent["name"].str.startswith("个体经营")
+    assert indiv.sum() > 0
+    assert ent.loc[indiv, "uscc"].str.startswith("92").all()
+    assert ent.loc[~indiv, "uscc"].str.startswith("91").all()
+    assert not mon.duplicated(["uscc", "month"]).any()
+    # every firm's months run without gaps to the as-of month February 2020
+    g = mon.groupby("uscc")["month"]
+    span = (g.max().dt.year * 12 + g.max().dt.month) - (g.min().dt.year * 12 + g.min().dt.month) + 1
+    assert (span == g.size()).all() and (g.max() == pd.Timestamp("2020-02-01")).all()
+    assert mon["voided_share"].between(0, 1).all() and mon["red_letter_share"].between(0, 1).all()
+    # totals of one firm against the raw rows (duplicates and voided invoices skipped)
+    code = ent.set_index("firm_id").loc["E112", "uscc"]
+    m = mon[mon["uscc"] == code]
+    sales, per_month = 0.0, defaultdict(lambda: [0, 0])  # month -> [valid, voided]
+    for r in (line.split(",") for line in raw_att1["sales"]["E112"]):
+        d = datetime.strptime(r[2], "%Y/%m/%d")
+        void = r[7].strip() == "作废发票"
+        per_month[pd.Timestamp(d.year, d.month, 1)][int(void)] += 1
+        sales += 0.0 if void else float(r[4])
+    assert m["sales"].sum() == pytest.approx(sales, rel=1e-12)
+    by_month = m.set_index("month")
+    for month, (n_valid, n_void) in per_month.items():
+        assert by_month.loc[month, "n_sales_invoices"] == n_valid
+        assert by_month.loc[month, "voided_share"] == pytest.approx(n_void / (n_valid + n_void))
+    others = by_month.drop(index=list(per_month))
+    assert (others["n_sales_invoices"] == 0).all() and (others["voided_share"] == 0).all()
+
+
+# --------------------------------------------------------------------------- without the real data
+def test_shared_data_dir_env(tmp_path, monkeypatch):
+    monkeypatch.setenv(real.SHARED_DATA_ENV, str(tmp_path))
+    assert real.shared_data_dir() == tmp_path
+    assert real.available() == []
+    monkeypatch.setenv(real.SHARED_DATA_ENV, str(tmp_path / "nope"))
+    assert real.shared_data_dir() is None
+    with pytest.raises(InputError, match="shared data folder not found"):
+        real.hmeq()
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(InputError) as e:
+        real.german_credit(data_dir=tmp_path)
+    assert "germancredit.csv" in str(e.value.file)
+    with pytest.raises(InputError) as e:
+        real.cumcm_invoices(data_dir=tmp_path)
+    assert "attachment1_input_invoices.csv.gz" in str(e.value.file)
+    with pytest.raises(InputError, match="unknown data set"):
+        real.load("nope", data_dir=tmp_path)
+
+
+def test_bad_target_value_names_row(tmp_path):
+    (tmp_path / "hmeq").mkdir()
+    (tmp_path / "hmeq" / "hmeq.csv").write_text("BAD,LOAN\n1,100\n2,200\n")
+    with pytest.raises(InputError) as e:
+        real.hmeq(data_dir=tmp_path)
+    assert (e.value.column, e.value.row) == ("BAD", 2)
+    assert real.available(tmp_path) == ["hmeq"]
+
+
+def _fake_cumcm(root, out_rows):
+    d = root / real.CUMCM_DIR
+    d.mkdir()
+    (d / "attachment1_enterprise_info.csv").write_text("企业代号,企业名称,信誉评级,是否违约\nE1,x,A,否\n")
+    (d / "attachment2_enterprise_info.csv").write_text("企业代号,企业名称\nE2,个体经营E2 \n")
+    head = "企业代号,发票号码,开票日期,{},金额,税额,价税合计,发票状态\n"
+    ok_in = "E1,0012,2019/1/5,A1,100,3,103,有效发票\n"
+    files = {"attachment1_input_invoices.csv.gz": head.format("销方单位代号") + ok_in,
+             "attachment1_output_invoices.csv.gz": head.format("购方单位代号") + out_rows,
+             "attachment2_input_invoices.csv.gz": head.format("销方单位代号") + ok_in.replace("E1", "E2"),
+             "attachment2_output_invoices.csv.gz": head.format("购方单位代号")
+             + "E2,7,2019/2/1,B1,50,1.5,51.5,有效发票\n"}
+    for name, text in files.items():
+        with gzip.open(d / name, "wt", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def test_tiny_cumcm_known_answers(tmp_path):
+    _fake_cumcm(tmp_path, "E1,5,2019/1/7,B1,300,9,309,有效发票\nE1,6,2019/3/9,B2,-100,-3,-103,有效发票\n"
+                          "E1,8,2019/3/9,B2,0,0,0, 作废发票\n")
+    inv = real.cumcm_invoices(tmp_path)
+    assert inv["invoice_no"].iloc[0] == "0012"  # leading zeros kept
+    ds = real.cumcm_firms(True, data_dir=tmp_path, invoices=inv)
+    r = ds.frame.iloc[0]
+    # sales 300 (Jan) + 0 (Feb) - 100 (Mar): span 3 months; purchases 100 in Jan
+    assert r["span_months"] == 3 and r["months_active"] == 2
+    assert r["log_sales"] == pytest.approx(math.log(1 + 200 * 12 / 3))
+    assert r["gross_margin"] == pytest.approx((200 - 100) / 200)
+    assert r["sales_voided_share"] == pytest.approx(1 / 3)
+    assert r["sales_red_share"] == pytest.approx(1 / 2)
+    assert r["sales_red_amount_share"] == pytest.approx(100 / 300)
+    assert r["sales_trend"] == pytest.approx(-200 / (200 / 3))  # slope of (300, 0, -100) is -200 per month
+    assert r["top_customer_share"] == 1.0 and r["n_customers"] == 2
+    d = real.cumcm_as_district(tmp_path, invoices=inv)
+    assert d["enterprises"]["uscc"].str[:2].tolist() == ["91", "92"]
+
+
+@pytest.mark.parametrize("bad, column", [("E1,5,2019/13/7,B1,300,9,309,有效发票\n", "开票日期"),
+                                         ("E1,5,2019/1/7,B1,300,9,309,红冲\n", "发票状态")])
+def test_bad_invoice_rows_name_the_row(tmp_path, bad, column):
+    _fake_cumcm(tmp_path, "E1,4,2019/1/7,B1,300,9,309,有效发票\n" + bad)
+    with pytest.raises(InputError) as e:
+        real.cumcm_invoices(tmp_path)
+    assert (e.value.column, e.value.row) == (column, 2)
+    assert "attachment1_output_invoices" in str(e.value.file)
