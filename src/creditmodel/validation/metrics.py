@@ -1,0 +1,895 @@
+"""Validation statistics for PD models (DOMAIN.md part C): discrimination, calibration, stability,
+concentration and migration. Pure numpy / scipy / scikit-learn; nothing here talks to MLflow.
+
+Conventions
+-----------
+* ``y`` is 1 for a default (bad) and 0 otherwise.
+* ``risk`` is any ranking where **higher means riskier**: a PD, or minus the score (the score is in points
+  and higher is safer, see :func:`risk_from_score`).
+* ``pd`` is a probability of default as a fraction in [0, 1].
+* Every test states its null hypothesis and its direction; p-values are returned as fractions.
+* Input that makes a statistic meaningless (one class only, an empty grade, zero variance) raises
+  :class:`NotComputable`, a subclass of :class:`creditmodel.errors.InputError`, whose message says why.
+  Malformed input (NaN, PD outside [0, 1], lengths that differ) raises :class:`InputError` naming the row.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Share given to an empty bin before taking logs in PSI / CSI (DOMAIN C2).
+PSI_FLOOR = 1e-4
+
+
+class NotComputable(InputError):
+    """A statistic is not defined on this input; the message gives the reason (e.g. one class only)."""
+
+
+# --------------------------------------------------------------------------- input checks
+def _first_bad(mask: np.ndarray) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) + 1 if idx.size else None
+
+
+def check_binary(y: Any, name: str = "y") -> np.ndarray:
+    """``y`` as an int8 array of 0/1; raises :class:`InputError` naming the first bad row (1-based)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise InputError(f"expected a one-dimensional target, got shape {arr.shape}", column=name)
+    if arr.size == 0:
+        raise InputError("the sample is empty", column=name)
+    if arr.dtype == bool:
+        return arr.astype(np.int8)
+    try:
+        f = arr.astype(float)
+    except (TypeError, ValueError):
+        raise InputError("target must be 0/1 or boolean (use --positive for two labels)", column=name,
+                         row=None) from None
+    bad = ~np.isin(f, (0.0, 1.0))
+    if bad.any():
+        row = _first_bad(bad)
+        raise InputError(f"target must be 0/1; {int(bad.sum())} value(s) are not, first {arr[row - 1]!r}",
+                         column=name, row=row)
+    return f.astype(np.int8)
+
+
+def check_float(x: Any, name: str, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """``x`` as a finite float64 array within [lo, hi]; raises :class:`InputError` naming the first bad row."""
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise InputError(f"expected a one-dimensional array, got shape {arr.shape}", column=name)
+    try:
+        f = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError("values must be numeric", column=name) from None
+    bad = ~np.isfinite(f)
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} missing or non-finite value(s) (NaN/inf)", column=name,
+                         row=_first_bad(bad))
+    if lo is not None and (f < lo).any():
+        m = f < lo
+        raise InputError(f"{int(m.sum())} value(s) below {lo}, first {f[m][0]!r}", column=name, row=_first_bad(m))
+    if hi is not None and (f > hi).any():
+        m = f > hi
+        raise InputError(f"{int(m.sum())} value(s) above {hi}, first {f[m][0]!r}", column=name, row=_first_bad(m))
+    return f
+
+
+def check_pd(pd_: Any, name: str = "pd") -> np.ndarray:
+    """PD as a float array in [0, 1] (fractions, not percent)."""
+    return check_float(pd_, name, 0.0, 1.0)
+
+
+def check_lengths(**arrays: Any) -> int:
+    """The common length of the given arrays (``None`` entries ignored); :class:`InputError` if they differ."""
+    lens = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lens.values())) > 1:
+        raise InputError("inputs have different lengths: " + ", ".join(f"{k}={n}" for k, n in lens.items()))
+    return next(iter(lens.values()), 0)
+
+
+def risk_from_score(score: Any) -> np.ndarray:
+    """Turn a score in points (higher is safer) into a risk ranking (higher is riskier): ``-score``."""
+    return -check_float(score, "score")
+
+
+def _classes(y: np.ndarray, what: str) -> tuple[int, int]:
+    d = int(y.sum())
+    nd = int(y.size - d)
+    if d == 0 or nd == 0:
+        raise NotComputable(f"{what} needs both defaults and non-defaults; the sample has {d} default(s) and "
+                            f"{nd} non-default(s) (one class only)")
+    return d, nd
+
+
+# --------------------------------------------------------------------------- discrimination: AUC / DeLong
+def delong_placements(y: Any, risk: Any) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC and DeLong placement values, from midranks in O(n log n) (Sun & Xu 2014).
+
+    ``AUC = P(risk_bad > risk_good) + 1/2 P(tie)`` (Mann-Whitney). With ``psi(a, b) = 1, 1/2, 0`` for
+    ``a > b, a = b, a < b``:
+
+    * ``V10_i = (1/N_ND) sum_j psi(bad_i, good_j)`` for each default ``i`` (fraction of non-defaults it outranks),
+    * ``V01_j = (1/N_D) sum_i psi(bad_i, good_j)`` for each non-default ``j``,
+
+    computed as ``V10_i = (T_Z(i) - T_X(i)) / N_ND`` and ``V01_j = 1 - (T_Z(j) - T_Y(j)) / N_D`` where ``T_Z``,
+    ``T_X``, ``T_Y`` are midranks in the pooled, defaults-only and non-defaults-only samples.
+
+    Returns ``(auc, v10, v01)``; ``auc = mean(v10) = mean(v01)``.
+    """
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    check_lengths(y=yy, risk=r)
+    _classes(yy, "AUC")
+    pos, neg = r[yy == 1], r[yy == 0]
+    m, n = pos.size, neg.size
+    tz = stats.rankdata(np.concatenate([pos, neg]))
+    tx = stats.rankdata(pos)
+    ty = stats.rankdata(neg)
+    v10 = (tz[:m] - tx) / n
+    v01 = 1.0 - (tz[m:] - ty) / m
+    return float(v10.mean()), v10, v01
+
+
+@dataclass(frozen=True)
+class AUCResult:
+    """AUC with its DeLong standard error and Wald interval ``AUC -/+ z_{1-alpha/2} * se`` (clipped to [0, 1])."""
+
+    auc: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n_defaults: int
+    n_nondefaults: int
+    alpha: float = 0.05
+
+    @property
+    def gini(self) -> float:
+        """Gini = accuracy ratio = 2 AUC - 1."""
+        return 2.0 * self.auc - 1.0
+
+
+def auc_delong(y: Any, risk: Any, alpha: float = 0.05) -> AUCResult:
+    """AUC with the DeLong variance ``s^2 = Var(V10)/N_D + Var(V01)/N_ND`` (sample variances, ddof = 1).
+
+    The interval is the two-sided Wald interval ``AUC -/+ z_{1-alpha/2} s``. Raises :class:`NotComputable`
+    with one class only, fewer than two defaults or non-defaults, or zero variance (e.g. a constant score).
+    """
+    auc, v10, v01 = delong_placements(y, risk)
+    m, n = v10.size, v01.size
+    if m < 2 or n < 2:
+        raise NotComputable(f"the DeLong variance needs at least 2 defaults and 2 non-defaults (got {m} and {n})")
+    var = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    if not var > 0:
+        raise NotComputable("the DeLong variance is 0: every default/non-default pair is ranked the same way "
+                            "(a constant score, or perfect separation); no confidence interval")
+    se = float(np.sqrt(var))
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return AUCResult(auc, se, max(0.0, auc - z * se), min(1.0, auc + z * se), m, n, alpha)
+
+
+def auc(y: Any, risk: Any) -> float:
+    """AUC (Mann-Whitney, ties count 1/2); ``risk`` higher = riskier."""
+    return delong_placements(y, risk)[0]
+
+
+def gini(y: Any, risk: Any) -> float:
+    """Gini coefficient = accuracy ratio = ``2 AUC - 1``."""
+    return 2.0 * auc(y, risk) - 1.0
+
+
+@dataclass(frozen=True)
+class PairedDeLongResult:
+    """Paired DeLong test of two models on the same sample (H0: AUC_a = AUC_b, two-sided)."""
+
+    auc_a: float
+    auc_b: float
+    diff: float            # auc_a - auc_b
+    se: float              # standard error of the difference
+    z: float
+    p_value: float         # two-sided
+    ci_low: float          # Wald interval of the difference
+    ci_high: float
+    corr: float            # correlation of the two AUC estimates
+    alpha: float = 0.05
+
+
+def delong_paired(y: Any, risk_a: Any, risk_b: Any, alpha: float = 0.05) -> PairedDeLongResult:
+    """DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUCs on the same obligors.
+
+    With the placement vectors of both models, ``S10 = Cov(V10)`` (2x2 over defaults) and ``S01 = Cov(V01)``
+    (over non-defaults), ``S = S10/N_D + S01/N_ND`` and ``Var(AUC_a - AUC_b) = S_aa + S_bb - 2 S_ab``.
+    ``z = (AUC_a - AUC_b) / sqrt(Var)``; H0: equal AUCs; the p-value is two-sided ``2 (1 - Phi(|z|))``.
+    Raises :class:`NotComputable` when the variance of the difference is 0 (e.g. identical rankings).
+    """
+    yy = check_binary(y)
+    a = check_float(risk_a, "risk_a")
+    b = check_float(risk_b, "risk_b")
+    check_lengths(y=yy, risk_a=a, risk_b=b)
+    auc_a, v10a, v01a = delong_placements(yy, a)
+    auc_b, v10b, v01b = delong_placements(yy, b)
+    m, n = v10a.size, v01a.size
+    if m < 2 or n < 2:
+        raise NotComputable(f"the DeLong test needs at least 2 defaults and 2 non-defaults (got {m} and {n})")
+    s = np.cov(np.vstack([v10a, v10b]), ddof=1) / m + np.cov(np.vstack([v01a, v01b]), ddof=1) / n
+    var = float(s[0, 0] + s[1, 1] - 2 * s[0, 1])
+    diff = auc_a - auc_b
+    if not var > 1e-15:
+        raise NotComputable("the variance of the AUC difference is 0: the two models rank this sample the same way")
+    se = float(np.sqrt(var))
+    z = diff / se
+    p = float(2 * stats.norm.sf(abs(z)))
+    zc = float(stats.norm.ppf(1 - alpha / 2))
+    denom = np.sqrt(s[0, 0] * s[1, 1])
+    corr = float(s[0, 1] / denom) if denom > 0 else float("nan")
+    return PairedDeLongResult(auc_a, auc_b, diff, se, float(z), p, diff - zc * se, diff + zc * se, corr, alpha)
+
+
+@dataclass(frozen=True)
+class AUCChangeResult:
+    """ECB test of the current AUC against the AUC at initial validation (one-sided)."""
+
+    auc_initial: float
+    auc_current: float
+    se_current: float
+    statistic: float       # S = (AUC_init - AUC_curr) / s
+    p_value: float         # 1 - Phi(S)
+
+
+def auc_vs_initial(auc_current: float, se_current: float, auc_initial: float) -> AUCChangeResult:
+    """ECB (2019) §2.5 test: ``S = (AUC_init - AUC_curr) / s_curr``, ``p = 1 - Phi(S)``.
+
+    H0: the current AUC is not lower than the initial AUC. A small p means a significant deterioration;
+    an improvement gives p close to 1. ``s_curr`` is the DeLong standard error on the current sample.
+    """
+    if not (np.isfinite(se_current) and se_current > 0):
+        raise NotComputable("the current AUC has no positive standard error")
+    if not (0.0 <= auc_initial <= 1.0):
+        raise InputError(f"initial AUC {auc_initial!r} is outside [0, 1]", column="auc_initial")
+    s = (auc_initial - auc_current) / se_current
+    return AUCChangeResult(float(auc_initial), float(auc_current), float(se_current), float(s),
+                           float(stats.norm.sf(s)))
+
+
+# --------------------------------------------------------------------------- KS, ROC, CAP
+def _tie_groups(risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique risk values (ascending) and the group index of every observation."""
+    uniq, inv = np.unique(risk, return_inverse=True)
+    return uniq, inv
+
+
+@dataclass(frozen=True)
+class KSResult:
+    """Kolmogorov-Smirnov distance between the risk distributions of defaults and non-defaults."""
+
+    ks: float
+    threshold: float       # risk value where |F_bad - F_good| is largest (first such value)
+
+
+def ks_statistic(y: Any, risk: Any) -> KSResult:
+    """``KS = max_s |F_bad(s) - F_good(s)|`` over all observed values ``s`` (empirical CDFs, ties grouped).
+
+    Equals the two-sample KS statistic (``scipy.stats.ks_2samp``) of risk among defaults vs non-defaults.
+    """
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    check_lengths(y=yy, risk=r)
+    d, nd = _classes(yy, "KS")
+    uniq, inv = _tie_groups(r)
+    bad = np.bincount(inv, weights=yy, minlength=uniq.size)
+    good = np.bincount(inv, weights=1 - yy, minlength=uniq.size)
+    diff = np.abs(np.cumsum(bad) / d - np.cumsum(good) / nd)
+    k = int(np.argmax(diff))
+    return KSResult(float(diff[k]), float(uniq[k]))
+
+
+def roc_curve(y: Any, risk: Any) -> pd.DataFrame:
+    """ROC curve (``fpr``, ``tpr``, ``threshold``: risk >= threshold is flagged) from scikit-learn."""
+    from sklearn.metrics import roc_curve as _roc
+
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    check_lengths(y=yy, risk=r)
+    _classes(yy, "ROC curve")
+    fpr, tpr, thr = _roc(yy, r, drop_intermediate=True)
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr})
+
+
+def cap_curve(y: Any, risk: Any) -> pd.DataFrame:
+    """Cumulative accuracy profile: obligors sorted from riskiest to safest (tied risks enter together).
+
+    ``population`` = share of all obligors with risk >= s, ``defaults`` = share of defaults among them
+    (both fractions, starting at (0, 0)). The accuracy ratio is
+    ``AR = (area under CAP - 1/2) / (area of the perfect model - 1/2)`` = Gini, see :func:`accuracy_ratio_cap`.
+    """
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    check_lengths(y=yy, risk=r)
+    d, _ = _classes(yy, "CAP curve")
+    uniq, inv = _tie_groups(r)
+    cnt = np.bincount(inv, minlength=uniq.size)[::-1]
+    bad = np.bincount(inv, weights=yy, minlength=uniq.size)[::-1]
+    return pd.DataFrame({"population": np.concatenate([[0.0], np.cumsum(cnt) / yy.size]),
+                         "defaults": np.concatenate([[0.0], np.cumsum(bad) / d]),
+                         "threshold": np.concatenate([[np.inf], uniq[::-1]])})
+
+
+def accuracy_ratio_cap(y: Any, risk: Any) -> float:
+    """Accuracy ratio from the trapezoid area of the CAP curve (equals Gini = 2 AUC - 1 with ties as 1/2)."""
+    cap = cap_curve(y, risk)
+    yy = check_binary(y)
+    pi = yy.mean()
+    area = float(np.trapezoid(cap["defaults"], cap["population"]))
+    perfect = 1.0 - pi / 2.0
+    return (area - 0.5) / (perfect - 0.5)
+
+
+# --------------------------------------------------------------------------- bootstrap
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Percentile bootstrap intervals (stratified by class) for AUC, Gini and KS."""
+
+    n_boot: int
+    seed: int
+    alpha: float
+    auc: tuple[float, float]
+    gini: tuple[float, float]
+    ks: tuple[float, float]
+    auc_std: float
+    ks_std: float
+    samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+
+def _weighted_auc_ks(inv: np.ndarray, ngroups: int, w_bad: np.ndarray, w_good: np.ndarray,
+                     bad_idx: np.ndarray, good_idx: np.ndarray) -> tuple[float, float]:
+    """AUC and KS when defaults / non-defaults carry integer weights (bootstrap counts); O(n)."""
+    b = np.bincount(inv[bad_idx], weights=w_bad, minlength=ngroups)
+    g = np.bincount(inv[good_idx], weights=w_good, minlength=ngroups)
+    tb, tg = b.sum(), g.sum()
+    g_below = np.cumsum(g) - g
+    auc_ = float(np.sum(b * (g_below + 0.5 * g)) / (tb * tg))
+    ks_ = float(np.max(np.abs(np.cumsum(b) / tb - np.cumsum(g) / tg)))
+    return auc_, ks_
+
+
+def bootstrap_discrimination(y: Any, risk: Any, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
+                             progress: bool = False) -> BootstrapResult:
+    """Stratified percentile bootstrap of AUC, Gini and KS (KS has no closed-form interval).
+
+    Each replicate resamples the defaults and the non-defaults separately with replacement (keeping their
+    counts), so both classes are always present. Deterministic for a given ``seed``
+    (``numpy.random.default_rng(seed)``). The interval is ``[q_{alpha/2}, q_{1-alpha/2}]`` of the replicates.
+    """
+    from tqdm.auto import tqdm
+
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    check_lengths(y=yy, risk=r)
+    m, n = _classes(yy, "the bootstrap")
+    if n_boot < 10:
+        raise InputError(f"n_boot must be at least 10, got {n_boot}", column="n_boot")
+    uniq, inv = _tie_groups(r)
+    bad_idx, good_idx = np.flatnonzero(yy == 1), np.flatnonzero(yy == 0)
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(n_boot)
+    kss = np.empty(n_boot)
+    for k in tqdm(range(n_boot), desc="bootstrap", disable=not progress, leave=False):
+        wb = np.bincount(rng.integers(0, m, m), minlength=m).astype(float)
+        wg = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        aucs[k], kss[k] = _weighted_auc_ks(inv, uniq.size, wb, wg, bad_idx, good_idx)
+    q = [alpha / 2, 1 - alpha / 2]
+    a_lo, a_hi = (float(v) for v in np.quantile(aucs, q))
+    k_lo, k_hi = (float(v) for v in np.quantile(kss, q))
+    return BootstrapResult(n_boot, seed, alpha, (a_lo, a_hi), (2 * a_lo - 1, 2 * a_hi - 1), (k_lo, k_hi),
+                           float(np.std(aucs, ddof=1)), float(np.std(kss, ddof=1)), {"auc": aucs, "ks": kss})
+
+
+# --------------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class BrierResult:
+    """Brier score with Spiegelhalter's z-test."""
+
+    brier: float
+    z: float
+    p_value: float          # two-sided
+
+
+def brier(y: Any, pd_: Any) -> BrierResult:
+    """Brier score ``BS = (1/N) sum (y_i - PD_i)^2`` (lower is better) and Spiegelhalter's (1986) test.
+
+    ``z = sum (y_i - PD_i)(1 - 2 PD_i) / sqrt( sum (1 - 2 PD_i)^2 PD_i (1 - PD_i) )``.
+    H0: the PDs are the true default probabilities (calibrated); z ~ N(0, 1); the p-value is two-sided.
+    The z-test is not computable when every PD is 0, 1/2 or 1 (zero variance); the Brier score still is.
+    """
+    yy = check_binary(y)
+    p = check_pd(pd_)
+    check_lengths(y=yy, pd=p)
+    bs = float(np.mean((yy - p) ** 2))
+    var = float(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    if not var > 0:
+        return BrierResult(bs, float("nan"), float("nan"))
+    z = float(np.sum((yy - p) * (1 - 2 * p)) / np.sqrt(var))
+    return BrierResult(bs, z, float(2 * stats.norm.sf(abs(z))))
+
+
+def quantile_bins(x: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Bin ids from the sample quantiles of ``x`` (edges deduplicated, bins right-closed ``(e_k-1, e_k]``).
+
+    The same convention as ``sklearn.calibration.calibration_curve(strategy="quantile")``.
+    Returns ``(ids, inner_edges)``; with ties the number of bins can be below ``n_bins``.
+    """
+    inner = np.unique(np.quantile(x, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    return np.searchsorted(inner, x, side="left"), inner
+
+
+def calibration_table(y: Any, pd_: Any, groups: Any = None, n_bins: int = 10, alpha: float = 0.05) -> pd.DataFrame:
+    """Observed default rate against mean PD per group (PD deciles by default, or the given labels).
+
+    Columns: ``group`` (decile 1 = lowest PD, or the label), ``n, defaults, mean_pd, default_rate, ci_low,
+    ci_high`` where the interval is the
+    equal-tailed Jeffreys interval ``Beta(D + 1/2, N - D + 1/2)`` quantiles of the default rate.
+    """
+    yy = check_binary(y)
+    p = check_pd(pd_)
+    check_lengths(y=yy, pd=p, groups=groups)
+    if groups is None:
+        ids, _ = quantile_bins(p, n_bins)
+        key = pd.Series(ids + 1, name="group")          # deciles numbered 1 (lowest PD) .. 10
+    else:
+        key = pd.Series(np.asarray(groups), name="group")
+    df = pd.DataFrame({"group": key, "y": yy, "pd": p})
+    t = df.groupby("group", sort=True, observed=True).agg(n=("y", "size"), defaults=("y", "sum"), mean_pd=("pd", "mean"))
+    t = t.reset_index()
+    t["default_rate"] = t["defaults"] / t["n"]
+    a, b = t["defaults"] + 0.5, t["n"] - t["defaults"] + 0.5
+    t["ci_low"] = stats.beta.ppf(alpha / 2, a, b)
+    t["ci_high"] = stats.beta.ppf(1 - alpha / 2, a, b)
+    return t
+
+
+@dataclass(frozen=True)
+class HLResult:
+    """Hosmer-Lemeshow test result and its group table."""
+
+    statistic: float
+    df: int
+    p_value: float
+    groups: int
+    table: pd.DataFrame = field(repr=False)
+    dropped: tuple[str, ...] = ()
+
+
+def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in_sample: bool = False) -> HLResult:
+    """Hosmer-Lemeshow test ``HL = sum_g (D_g - N_g PD_g)^2 / (N_g PD_g (1 - PD_g))``, ``PD_g`` = mean PD of group g.
+
+    Groups are PD deciles (``groups=None``, right-closed quantile bins) or the given labels (e.g. grades).
+    H0: the PDs are calibrated in every group; HL ~ chi^2 with ``df = G - 2`` in-sample (the PDs were fitted
+    on this sample) or ``G`` out-of-sample (``in_sample=False``, the default for validation); the p-value is
+    the upper tail. Groups whose mean PD is 0 or 1 have no variance and are dropped (named in ``dropped``).
+    """
+    yy = check_binary(y)
+    p = check_pd(pd_)
+    check_lengths(y=yy, pd=p, groups=groups)
+    t = calibration_table(yy, p, groups=groups, n_bins=n_groups)
+    var = t["n"] * t["mean_pd"] * (1 - t["mean_pd"])
+    keep = var > 0
+    dropped = tuple(str(g) for g in t.loc[~keep, "group"])
+    t = t.assign(expected=t["n"] * t["mean_pd"], contribution=np.nan)
+    t.loc[keep, "contribution"] = (t.loc[keep, "defaults"] - t.loc[keep, "expected"]) ** 2 / var[keep]
+    g = int(keep.sum())
+    df = g - 2 if in_sample else g
+    if df < 1:
+        raise NotComputable(f"Hosmer-Lemeshow needs more groups with 0 < PD < 1: {g} group(s), df = {df}")
+    hl = float(t.loc[keep, "contribution"].sum())
+    return HLResult(hl, df, float(stats.chi2.sf(hl, df)), g, t, dropped)
+
+
+def binomial_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
+    """One-sided binomial test per grade: ``p = 1 - BinomCDF(D - 1; N, PD) = P(X >= D | N, PD)``.
+
+    H0: PD is not underestimated (true default rate <= PD). Small p: more defaults than the PD explains.
+    Assumes independent defaults (too strict under default correlation). Vectorised; NaN where N = 0.
+    """
+    d = np.asarray(defaults, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    p = np.asarray(pd_, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = stats.binom.sf(d - 1, nn, p)
+    return np.where(nn > 0, out, np.nan)
+
+
+def jeffreys_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
+    """ECB (2019) Jeffreys test: ``p = Beta_CDF(PD; D + 1/2, N - D + 1/2)``.
+
+    The Jeffreys posterior of the default rate given D defaults among N obligors is
+    ``Beta(D + 1/2, N - D + 1/2)``; p is its mass below PD. H0: PD >= true default rate (not underestimated);
+    one-sided; small p means the PD is too low. Vectorised; NaN where N = 0.
+    """
+    d = np.asarray(defaults, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    p = np.asarray(pd_, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = stats.beta.cdf(p, d + 0.5, nn - d + 0.5)
+    return np.where(nn > 0, out, np.nan)
+
+
+def grade_table(y: Any, pd_: Any, grade: Any, grade_order: Sequence[str] | None = None,
+                grade_pd: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per-grade calibration: ``grade, n, defaults, pd, default_rate, binomial_p, jeffreys_p, note``.
+
+    ``pd`` is the grade's PD used for the tests: ``grade_pd[grade]`` when given (e.g. the master-scale PD),
+    else the mean PD of the grade's obligors. Grades of ``grade_order`` with no obligor appear with n = 0
+    and the note "empty grade" (their tests are not computable, NaN).
+    """
+    yy = check_binary(y)
+    p = check_pd(pd_)
+    g = np.asarray(grade).astype(str)
+    check_lengths(y=yy, pd=p, grade=g)
+    order = list(grade_order) if grade_order is not None else sort_grades(np.unique(g))
+    extra = sorted(set(np.unique(g)) - set(order))
+    if extra:
+        raise InputError(f"grade(s) {extra} are not in the grade order {order}", column="grade",
+                         row=_first_bad(np.isin(g, extra)))
+    df = pd.DataFrame({"grade": pd.Categorical(g, categories=order), "y": yy, "pd": p})
+    t = df.groupby("grade", observed=False).agg(n=("y", "size"), defaults=("y", "sum"), pd=("pd", "mean"))
+    t = t.reset_index()
+    t["grade"] = t["grade"].astype(str)
+    t["defaults"] = t["defaults"].astype(int)
+    if grade_pd is not None:
+        missing = [k for k in order if k not in grade_pd]
+        if missing:
+            raise InputError(f"grade_pd has no PD for grade(s) {missing}", column="grade_pd")
+        t["pd"] = [float(grade_pd[k]) for k in t["grade"]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["default_rate"] = np.where(t["n"] > 0, t["defaults"] / t["n"].where(t["n"] > 0, 1), np.nan)
+    t["binomial_p"] = binomial_test(t["defaults"], t["n"], t["pd"])
+    t["jeffreys_p"] = jeffreys_test(t["defaults"], t["n"], t["pd"])
+    t["note"] = np.where(t["n"] == 0, "empty grade: not computable", "")
+    return t[["grade", "n", "defaults", "pd", "default_rate", "binomial_p", "jeffreys_p", "note"]]
+
+
+def sort_grades(labels: Sequence[Any]) -> list[str]:
+    """Grade labels in scale order: numeric labels ascending ("1" < "2" < "10"), then others, "D" last."""
+    labs = [str(x) for x in labels]
+
+    def key(s: str) -> tuple[int, float, str]:
+        if s == "D":
+            return (2, 0.0, s)
+        try:
+            return (0, float(s), s)
+        except ValueError:
+            return (1, 0.0, s)
+
+    return sorted(dict.fromkeys(labs), key=key)
+
+
+# --------------------------------------------------------------------------- stability: PSI / CSI
+@dataclass(frozen=True)
+class Binning:
+    """Fixed bins learnt on a reference sample: numeric quantile edges or categories; missing is its own bin."""
+
+    kind: str                                   # "numeric" or "categorical"
+    edges: tuple[float, ...] = ()               # inner edges, bins right-closed (e_k-1, e_k]
+    categories: tuple[str, ...] = ()            # kept categories; others go to "other"
+    has_other: bool = False
+
+    @property
+    def labels(self) -> list[str]:
+        if self.kind == "numeric":
+            e = [-np.inf, *self.edges, np.inf]
+            labs = [f"({_fmt(e[i])}, {_fmt(e[i + 1])}]" if i < len(e) - 2 else f"({_fmt(e[i])}, {_fmt(e[i + 1])})"
+                    for i in range(len(e) - 1)]
+        else:
+            labs = list(self.categories) + ["other"]
+        return labs + ["missing"]
+
+    def assign(self, x: Any) -> np.ndarray:
+        """Bin index of every value (the last index is the missing bin)."""
+        s = pd.Series(x)
+        miss = s.isna().to_numpy()
+        nb = len(self.labels)
+        if self.kind == "numeric":
+            v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            miss = miss | ~np.isfinite(v)
+            idx = np.searchsorted(np.asarray(self.edges, dtype=float), np.where(miss, 0.0, v), side="left")
+        else:
+            lookup = {c: i for i, c in enumerate(self.categories)}
+            other = len(self.categories)
+            idx = np.array([lookup.get(str(v), other) for v in s.to_numpy()], dtype=np.int64)
+        return np.where(miss, nb - 1, idx)
+
+
+def _fmt(v: float) -> str:
+    return "inf" if v == np.inf else "-inf" if v == -np.inf else f"{v:.6g}"
+
+
+def fit_binning(reference: Any, n_bins: int = 10, max_categories: int = 20) -> Binning:
+    """Bins from the reference sample: quantile edges (``n_bins`` quantiles, deduplicated) for numeric data,
+    else the ``max_categories`` most frequent categories (ties by name) plus "other"; missing is a bin."""
+    s = pd.Series(reference)
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        vals = s.dropna().astype(str)
+        counts = vals.value_counts()
+        cats = sorted(counts.index, key=lambda c: (-counts[c], c))
+        return Binning("categorical", categories=tuple(cats[:max_categories]), has_other=len(cats) > max_categories)
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return Binning("numeric", edges=())
+    _, inner = quantile_bins(v, n_bins)
+    return Binning("numeric", edges=tuple(float(e) for e in inner))
+
+
+@dataclass(frozen=True)
+class PSIResult:
+    """Population stability index and its bin table."""
+
+    psi: float
+    table: pd.DataFrame = field(repr=False)
+    binning: Binning = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+def psi(reference: Any, actual: Any, binning: Binning | None = None, n_bins: int = 10,
+        floor: float = PSI_FLOOR) -> PSIResult:
+    """``PSI = sum_k (A_k - E_k) ln(A_k / E_k)`` over bins fixed on the reference (E = expected, reference
+    shares; A = actual shares). Shares below ``floor`` (empty bins) are set to ``floor`` before the log.
+
+    Readings (DOMAIN C2): < 0.1 no significant shift, 0.1-0.25 moderate, > 0.25 major shift. Not a test: no
+    p-value. The same function gives a feature's CSI.
+    """
+    ref = pd.Series(reference)
+    act = pd.Series(actual)
+    if ref.size == 0 or act.size == 0:
+        raise NotComputable(f"PSI needs both samples non-empty (reference {ref.size}, actual {act.size} rows)")
+    b = binning if binning is not None else fit_binning(ref, n_bins)
+    nb = len(b.labels)
+    e_cnt = np.bincount(b.assign(ref), minlength=nb)
+    a_cnt = np.bincount(b.assign(act), minlength=nb)
+    e = np.maximum(e_cnt / e_cnt.sum(), floor)
+    a = np.maximum(a_cnt / a_cnt.sum(), floor)
+    contrib = (a - e) * np.log(a / e)
+    t = pd.DataFrame({"bin": b.labels, "reference_n": e_cnt, "actual_n": a_cnt, "reference_share": e_cnt / e_cnt.sum(),
+                      "actual_share": a_cnt / a_cnt.sum(), "contribution": contrib})
+    # a missing/other bin empty in both samples carries no information: leave it out of the table and the sum
+    both_empty = (e_cnt == 0) & (a_cnt == 0)
+    t = t[~both_empty].reset_index(drop=True)
+    return PSIResult(float(contrib[~both_empty].sum()), t, b)
+
+
+def csi(reference: pd.DataFrame, actual: pd.DataFrame, features: Sequence[str] | None = None, n_bins: int = 10,
+        max_categories: int = 20, floor: float = PSI_FLOOR) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Characteristic stability index of each feature (PSI on the feature's reference bins).
+
+    Returns a summary ``feature, kind, bins, csi`` sorted by CSI (largest first) and the bin table of
+    every feature. ``features`` defaults to the columns present in both frames.
+    """
+    feats = list(features) if features is not None else [c for c in reference.columns if c in actual.columns]
+    missing = [f for f in feats if f not in reference.columns or f not in actual.columns]
+    if missing:
+        raise InputError(f"feature(s) {missing} missing from the reference or the current sample", column=missing[0])
+    rows, tables = [], {}
+    for f in feats:
+        b = fit_binning(reference[f], n_bins, max_categories)
+        r = psi(reference[f], actual[f], binning=b, floor=floor)
+        rows.append({"feature": f, "kind": b.kind, "bins": len(r.table), "csi": r.psi})
+        tables[f] = r.table
+    summary = pd.DataFrame(rows, columns=["feature", "kind", "bins", "csi"])
+    if len(summary):
+        summary = summary.sort_values(["csi", "feature"], ascending=[False, True], kind="mergesort")
+    return summary.reset_index(drop=True), tables
+
+
+# --------------------------------------------------------------------------- concentration
+@dataclass(frozen=True)
+class HHIResult:
+    """ECB normalised Herfindahl index of the grade distribution."""
+
+    hi: float               # normalised, in [0, 1]: 0 = uniform over K grades, 1 = all in one grade
+    cv: float               # coefficient of variation of the shares
+    hhi: float              # plain Herfindahl sum of squared shares
+    k: int
+    shares: pd.Series = field(repr=False)
+
+
+def herfindahl(grade: Any, grade_order: Sequence[str], weights: Any = None) -> HHIResult:
+    """ECB (2019) concentration in rating grades, number- or exposure-weighted (``weights``).
+
+    With ``R_i`` the share of grade i among the K grades of ``grade_order`` (empty grades count, R_i = 0):
+    ``CV = sqrt(K sum_i (R_i - 1/K)^2)``, ``HI = 1 + ln((CV^2 + 1)/K) / ln K``, which equals
+    ``1 + ln(HHI)/ln K`` with ``HHI = sum R_i^2``. Labels outside ``grade_order`` (e.g. "D") are ignored.
+    """
+    order = [str(x) for x in grade_order]
+    k = len(order)
+    if k < 2:
+        raise NotComputable(f"concentration needs at least 2 grades in the scale, got {k}")
+    g = pd.Series(np.asarray(grade).astype(str))
+    w = np.ones(len(g)) if weights is None else check_float(weights, "exposure", lo=0.0)
+    check_lengths(grade=g, weights=w)
+    keep = g.isin(order).to_numpy()
+    tot = pd.Series(w[keep]).groupby(pd.Categorical(g[keep], categories=order), observed=False).sum()
+    if not tot.sum() > 0:
+        raise NotComputable("no obligor (or no exposure) in any grade of the scale")
+    r = (tot / tot.sum()).astype(float)
+    r.index = order
+    cv = float(np.sqrt(k * np.sum((r.to_numpy() - 1.0 / k) ** 2)))
+    hi = float(1 + np.log((cv ** 2 + 1) / k) / np.log(k))
+    hi = min(max(hi, 0.0), 1.0)   # guard rounding at the two ends
+    return HHIResult(hi, cv, float(np.sum(r.to_numpy() ** 2)), k, r)
+
+
+@dataclass(frozen=True)
+class HHIChangeResult:
+    """ECB z-test that concentration has not increased since initial validation."""
+
+    cv_current: float
+    cv_initial: float
+    z: float
+    p_value: float
+
+
+def herfindahl_vs_initial(cv_current: float, cv_initial: float, k: int) -> HHIChangeResult:
+    """``z = sqrt(K - 1) (CV_curr - CV_init) / sqrt(CV_curr^2 (0.5 + CV_curr^2))``, ``p = 1 - Phi(z)``.
+
+    H0: concentration has not increased (one-sided). A small p means significantly more concentration.
+    Not computable when CV_curr = 0 (a perfectly uniform current distribution). The statistic treats the K
+    grade shares as the observations: it has no sample size, and from CV_init = 0 it reduces to
+    ``sqrt(K - 1) / sqrt(0.5 + CV_curr^2)``, so read it next to the two HI values.
+    """
+    denom = np.sqrt(cv_current ** 2 * (0.5 + cv_current ** 2))
+    if not denom > 0:
+        raise NotComputable("the current grade distribution is uniform (CV = 0): the concentration z-test "
+                            "is not defined")
+    z = float(np.sqrt(k - 1) * (cv_current - cv_initial) / denom)
+    return HHIChangeResult(float(cv_current), float(cv_initial), z, float(stats.norm.sf(z)))
+
+
+# --------------------------------------------------------------------------- migration
+@dataclass(frozen=True)
+class MigrationResult:
+    """Rating migration between two dates: counts, row probabilities, MWB and adjacent-cell z-tests."""
+
+    counts: pd.DataFrame          # N_ij: rows = grade at start, columns = grade at end
+    probs: pd.DataFrame           # p_ij = N_ij / N_i
+    upper_mwb: float
+    lower_mwb: float
+    z_tests: pd.DataFrame = field(repr=False)
+    excluded: int = 0
+
+
+def matrix_weighted_bandwidth(counts: Any) -> tuple[float, float]:
+    """ECB (2019) upper and lower matrix weighted bandwidth of a K x K migration count matrix.
+
+    ``upper MWB = sum_{i<K} sum_{j>i} |i-j| N_i p_ij / M_up``,
+    ``M_up = sum_{i<K} max(|i-K|, |i-1|) N_i sum_{j>i} p_ij``; the lower MWB is the same over j < i, i > 1.
+    Grades are 1-based and ordered best to worst; ``upper`` is the part above the diagonal (downgrades).
+    When nothing migrates in a direction (e.g. the identity matrix) the MWB of that direction is 0.
+    """
+    n = np.asarray(counts, dtype=float)
+    if n.ndim != 2 or n.shape[0] != n.shape[1]:
+        raise InputError(f"migration matrix must be square, got shape {n.shape}")
+    k = n.shape[0]
+    ni = n.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(ni[:, None] > 0, n / np.where(ni > 0, ni, 1)[:, None], 0.0)
+    i = np.arange(1, k + 1)[:, None]
+    j = np.arange(1, k + 1)[None, :]
+    dist = np.abs(i - j)
+    rowmax = np.maximum(np.abs(i - k), np.abs(i - 1)).ravel()
+    up, low = j > i, j < i
+    num_up = float(np.sum(dist * ni[:, None] * p * up))
+    num_low = float(np.sum(dist * ni[:, None] * p * low))
+    m_up = float(np.sum(rowmax * ni * np.sum(p * up, axis=1)))
+    m_low = float(np.sum(rowmax * ni * np.sum(p * low, axis=1)))
+    return (num_up / m_up if m_up > 0 else 0.0), (num_low / m_low if m_low > 0 else 0.0)
+
+
+def migration_z_tests(counts: Any, labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """ECB adjacent-cell z-tests that migration probabilities decrease away from the diagonal.
+
+    For a cell (i, j) off the diagonal, the neighbour is (i, j+1) below the diagonal (j < i) and (i, j-1)
+    above it (j > i), i.e. the cell one step closer to the diagonal.
+    ``z = (p_nb - p_ij) / sqrt(p_ij(1-p_ij)/N_i + p_nb(1-p_nb)/N_i + 2 p_ij p_nb / N_i)``, ``p = Phi(z)``.
+    H0: ``p_nb >= p_ij`` (the nearer cell is at least as likely); a small p means the farther cell is
+    significantly more populated. Cells where both probabilities are 0 are skipped (no variance).
+    """
+    n = np.asarray(counts, dtype=float)
+    k = n.shape[0]
+    labs = [str(x) for x in labels] if labels is not None else [str(x + 1) for x in range(k)]
+    ni = n.sum(axis=1)
+    rows = []
+    for a in range(k):
+        if ni[a] == 0:
+            continue
+        for b in range(k):
+            if a == b:
+                continue
+            nb = b + 1 if b < a else b - 1
+            pij, pnb = n[a, b] / ni[a], n[a, nb] / ni[a]
+            var = (pij * (1 - pij) + pnb * (1 - pnb) + 2 * pij * pnb) / ni[a]
+            if not var > 0:
+                continue
+            z = (pnb - pij) / np.sqrt(var)
+            rows.append({"from": labs[a], "to": labs[b], "neighbour": labs[nb], "n_from": int(ni[a]),
+                         "p_ij": pij, "p_neighbour": pnb, "z": float(z), "p_value": float(stats.norm.cdf(z))})
+    return pd.DataFrame(rows, columns=["from", "to", "neighbour", "n_from", "p_ij", "p_neighbour", "z", "p_value"])
+
+
+def migration_matrix(start: Any, end: Any, grade_order: Sequence[str]) -> MigrationResult:
+    """Migration matrix of the same obligors' grades at two dates over the K grades of ``grade_order``.
+
+    Pairs where either grade is missing or outside ``grade_order`` (e.g. "D", defaulted) are excluded and
+    counted in ``excluded``.
+    """
+    s = pd.Series(np.asarray(start, dtype=object))
+    e = pd.Series(np.asarray(end, dtype=object))
+    check_lengths(start=s, end=e)
+    order = [str(x) for x in grade_order]
+    ok = s.notna() & e.notna()
+    s2, e2 = s[ok].astype(str), e[ok].astype(str)
+    ok2 = s2.isin(order) & e2.isin(order)
+    s2, e2 = s2[ok2], e2[ok2]
+    if s2.empty:
+        raise NotComputable("no obligor has a grade of the scale at both dates")
+    counts = pd.crosstab(pd.Categorical(s2, categories=order), pd.Categorical(e2, categories=order), dropna=False)
+    counts = counts.reindex(index=order, columns=order, fill_value=0)
+    counts.index.name, counts.columns.name = "from", "to"
+    ni = counts.sum(axis=1)
+    probs = counts.div(ni.where(ni > 0, 1), axis=0)
+    up, low = matrix_weighted_bandwidth(counts.to_numpy())
+    return MigrationResult(counts, probs, up, low, migration_z_tests(counts.to_numpy(), order),
+                           int(len(s) - len(s2)))
+
+
+# --------------------------------------------------------------------------- segments
+def segment_table(y: Any, risk: Any, pd_: Any, segment: Any, n_boot: int = 200, seed: int = 0,
+                  alpha: float = 0.05, min_defaults: int = 2) -> pd.DataFrame:
+    """Discrimination and calibration per segment (industry, size class, ...).
+
+    Columns: ``segment, n, defaults, default_rate, mean_pd, auc, auc_ci_low, auc_ci_high`` (DeLong),
+    ``gini, gini_ci_low, gini_ci_high, ks, ks_ci_low, ks_ci_high`` (stratified bootstrap, seed derived from
+    ``seed`` and the segment's position), ``jeffreys_p`` (segment level, mean PD) and ``note`` (why a statistic
+    is missing, e.g. one class only). Missing segment labels form the segment "missing".
+    """
+    yy = check_binary(y)
+    r = check_float(risk, "risk")
+    p = check_pd(pd_)
+    seg = pd.Series(np.asarray(segment, dtype=object)).where(lambda s: s.notna(), "missing").astype(str)
+    check_lengths(y=yy, risk=r, pd=p, segment=seg)
+    rows = []
+    for k, name in enumerate(sorted(seg.unique())):
+        m = (seg == name).to_numpy()
+        ys, rs, ps = yy[m], r[m], p[m]
+        d = int(ys.sum())
+        row: dict[str, Any] = {"segment": name, "n": int(m.sum()), "defaults": d, "default_rate": d / m.sum(),
+                               "mean_pd": float(ps.mean())}
+        row["jeffreys_p"] = float(jeffreys_test(d, m.sum(), ps.mean()))
+        notes = []
+        try:
+            a = auc_delong(ys, rs, alpha)
+            row.update(auc=a.auc, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini)
+        except NotComputable as e:
+            notes.append(f"AUC CI: {e.message}")
+            if 0 < d < len(ys):
+                row.update(auc=auc(ys, rs), gini=gini(ys, rs))
+        if d >= min_defaults and len(ys) - d >= min_defaults:
+            row["ks"] = ks_statistic(ys, rs).ks
+            bs = bootstrap_discrimination(ys, rs, n_boot=n_boot, seed=int(np.random.SeedSequence([seed, k])
+                                                                                .generate_state(1)[0]), alpha=alpha)
+            row.update(gini_ci_low=bs.gini[0], gini_ci_high=bs.gini[1], ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1])
+        elif not notes:
+            notes.append(f"too few defaults or non-defaults for KS and the bootstrap ({d} and {len(ys) - d})")
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    cols = ["segment", "n", "defaults", "default_rate", "mean_pd", "auc", "auc_ci_low", "auc_ci_high", "gini",
+            "gini_ci_low", "gini_ci_high", "ks", "ks_ci_low", "ks_ci_high", "jeffreys_p", "note"]
+    return pd.DataFrame(rows).reindex(columns=cols)

@@ -1,0 +1,186 @@
+"""Figures of the validation report (matplotlib, object API: no pyplot state, safe in threads and loops).
+
+Every function returns a :class:`matplotlib.figure.Figure`; :func:`to_png` renders it deterministically.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+COLORS = {"champion": "#1f5fa8", "challenger": "#d2691e", "reference": "#9a9a9a", "current": "#1f5fa8",
+          "bad": "#c0392b", "good": "#2e8b57", "pd": "#c0392b"}
+
+
+def _fig(w: float = 6.0, h: float = 4.0) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def to_png(fig: Figure) -> bytes:
+    """PNG bytes of ``fig`` without a software/date stamp (identical bytes for identical figures)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def roc_figure(curves: Sequence[tuple[str, pd.DataFrame, str]]) -> Figure:
+    """ROC curves: ``(name, frame with fpr/tpr, legend label)`` per model."""
+    fig, ax = _fig(5.0, 4.4)
+    for k, (name, roc, label) in enumerate(curves):
+        ax.plot(roc["fpr"], roc["tpr"], lw=1.8, label=label,
+                color=COLORS.get(name, COLORS["challenger"] if k else COLORS["champion"]))
+    ax.plot([0, 1], [0, 1], ls="--", lw=1, color="#888888", label="random")
+    ax.set(xlabel="false positive rate (share of non-defaults flagged)",
+           ylabel="true positive rate (share of defaults flagged)", title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def cap_figure(curves: Sequence[tuple[str, pd.DataFrame, str]], default_rate: float) -> Figure:
+    """CAP curves with the random and perfect models."""
+    fig, ax = _fig(5.0, 4.4)
+    for k, (name, cap, label) in enumerate(curves):
+        ax.plot(cap["population"], cap["defaults"], lw=1.8, label=label,
+                color=COLORS.get(name, COLORS["challenger"] if k else COLORS["champion"]))
+    ax.plot([0, default_rate, 1], [0, 1, 1], lw=1, color="#2e8b57", ls=":", label="perfect model")
+    ax.plot([0, 1], [0, 1], ls="--", lw=1, color="#888888", label="random")
+    ax.set(xlabel="share of obligors (riskiest first)", ylabel="share of defaults captured",
+           title="Cumulative accuracy profile (CAP)", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def ks_figure(y: np.ndarray, value: np.ndarray, ks: float, at: float, xlabel: str) -> Figure:
+    """Empirical CDFs of ``value`` among defaults and non-defaults, with the KS distance marked."""
+    fig, ax = _fig(5.5, 4.0)
+    for cls, name, col in ((1, "defaults", COLORS["bad"]), (0, "non-defaults", COLORS["good"])):
+        v = np.sort(value[y == cls])
+        ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", color=col, lw=1.6, label=name)
+    fb = np.mean(value[y == 1] <= at)
+    fg = np.mean(value[y == 0] <= at)
+    ax.vlines(at, min(fb, fg), max(fb, fg), color="black", lw=2, label=f"KS = {ks:.3f}")
+    ax.set(xlabel=xlabel, ylabel="cumulative share", title="Kolmogorov-Smirnov", ylim=(0, 1.01))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def grade_calibration_figure(grades: pd.DataFrame) -> Figure:
+    """Observed default rate per grade (Jeffreys 95 % interval) against the grade PD, log scale."""
+    from scipy import stats
+
+    fig, ax = _fig(6.5, 4.2)
+    t = grades[grades["n"] > 0].reset_index(drop=True)
+    x = np.arange(len(t))
+    a = t["defaults"] + 0.5
+    b = t["n"] - t["defaults"] + 0.5
+    lo, hi = stats.beta.ppf(0.025, a, b), stats.beta.ppf(0.975, a, b)
+    dr = t["default_rate"].to_numpy(dtype=float)
+    ax.vlines(x, lo, hi, color=COLORS["current"], lw=3, alpha=0.45, label="observed rate, 95 % Jeffreys interval")
+    pos = dr > 0
+    ax.plot(x[pos], dr[pos], "o", color=COLORS["current"], label="observed default rate")
+    ax.plot(x[~pos], lo[~pos], "v", color=COLORS["current"], mfc="white", label="0 defaults")
+    ax.plot(x, t["pd"], "_", ms=18, mew=2.5, color=COLORS["pd"], label="grade PD")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(x, t["grade"].astype(str))
+    ax.set(xlabel="grade", ylabel="default rate / PD (log scale)", title="Calibration per grade")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3, which="major")
+    return fig
+
+
+def calibration_curve_figure(table: pd.DataFrame, challenger: pd.DataFrame | None = None,
+                             challenger_name: str = "challenger") -> Figure:
+    """Reliability diagram on PD deciles: mean PD against observed default rate (Jeffreys intervals)."""
+    fig, ax = _fig(5.0, 4.4)
+    for t, name, col in ((table, "champion", COLORS["champion"]), (challenger, challenger_name, COLORS["challenger"])):
+        if t is None:
+            continue
+        ax.errorbar(t["mean_pd"], t["default_rate"],
+                    yerr=[np.clip(t["default_rate"] - t["ci_low"], 0, None), np.clip(t["ci_high"] - t["default_rate"], 0, None)],
+                    fmt="o-", ms=4, lw=1.2, capsize=2, color=col, label=name)
+    hi = float(max(table["ci_high"].max(), table["mean_pd"].max())) * 1.05
+    ax.plot([0, hi], [0, hi], ls="--", color="#888888", lw=1, label="perfect calibration")
+    ax.set(xlabel="mean PD in the decile (fraction)", ylabel="observed default rate (fraction)",
+           title="Calibration curve (PD deciles)", xlim=(0, hi), ylim=(0, hi))
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def distribution_figure(table: pd.DataFrame, title: str, xlabel: str) -> Figure:
+    """Reference against current shares per bin (PSI / CSI / grade distribution)."""
+    fig, ax = _fig(7.0, 3.8)
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["reference_share"], width=0.4, color=COLORS["reference"], label="reference")
+    ax.bar(x + 0.2, table["actual_share"], width=0.4, color=COLORS["current"], label="current")
+    ax.set_xticks(x, table["bin"].astype(str), rotation=35 if len(table) > 6 else 0, ha="right" if len(table) > 6 else "center",
+                  fontsize=7)
+    ax.set(ylabel="share of obligors", xlabel=xlabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def csi_figure(summary: pd.DataFrame, green: float, red: float, top: int = 15) -> Figure:
+    """Horizontal bars of the largest CSIs with the amber and red boundaries."""
+    t = summary.head(top).iloc[::-1]
+    fig, ax = _fig(6.5, max(2.5, 0.3 * len(t) + 1.2))
+    ax.barh(np.arange(len(t)), t["csi"], color=COLORS["current"])
+    ax.set_yticks(np.arange(len(t)), t["feature"].astype(str), fontsize=8)
+    ax.axvline(green, color="#e6a700", ls="--", lw=1, label=f"amber from {green:g}")
+    ax.axvline(red, color="#c0392b", ls="--", lw=1, label=f"red above {red:g}")
+    ax.set(xlabel="CSI", title=f"Feature stability (top {len(t)})")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
+def migration_figure(probs: pd.DataFrame) -> Figure:
+    """Heat map of migration probabilities (row = grade at start)."""
+    k = probs.shape[0]
+    fig, ax = _fig(max(4.5, 0.45 * k + 2), max(4.0, 0.4 * k + 1.5))
+    im = ax.imshow(probs.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(k), probs.columns.astype(str))
+    ax.set_yticks(range(k), probs.index.astype(str))
+    for i in range(k):
+        for j in range(k):
+            v = probs.iat[i, j]
+            if v > 0:
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if v > 0.5 else "black")
+    ax.set(xlabel="grade at end", ylabel="grade at start", title="Rating migration (row shares)")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None) -> Figure:
+    """Forest plot of AUC with DeLong 95 % intervals per segment."""
+    t = table.reset_index(drop=True)
+    fig, ax = _fig(6.0, max(2.5, 0.32 * len(t) + 1.3))
+    y = np.arange(len(t))[::-1]
+    auc_ = t["auc"].to_numpy(dtype=float)
+    lo = t["auc_ci_low"].to_numpy(dtype=float)
+    hi = t["auc_ci_high"].to_numpy(dtype=float)
+    has = np.isfinite(lo) & np.isfinite(hi)
+    ax.hlines(y[has], lo[has], hi[has], color=COLORS["current"], lw=2)
+    fin = np.isfinite(auc_)
+    ax.plot(auc_[fin], y[fin], "o", color=COLORS["current"])
+    if overall is not None and np.isfinite(overall):
+        ax.axvline(overall, color="#888888", ls="--", lw=1, label=f"all: {overall:.3f}")
+        ax.legend(fontsize=8, loc="lower left")
+    ax.axvline(0.5, color="#c0392b", ls=":", lw=1)
+    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(t["segment"], t["n"])], fontsize=8)
+    ax.set(xlabel="AUC (95 % DeLong interval)", title=title, xlim=(0.3, 1.0))
+    ax.grid(alpha=0.3, axis="x")
+    return fig

@@ -1,0 +1,932 @@
+"""The validation report: every check of :mod:`creditmodel.validation.metrics`, its traffic light, the
+figures, ``report.html`` (self-contained, opens offline) and ``metrics.json``.
+
+:func:`build_report` works on arrays (observed default flag, calibrated PD, score, grade, segments, a
+reference sample, a challenger); :func:`validate_file` scores a file with an MLflow pyfunc model first
+(``creditmodel validate``).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.errors import InputError
+from creditmodel.validation import lights as L
+from creditmodel.validation import metrics as M
+from creditmodel.validation import plots as P
+
+log = logging.getLogger(__name__)
+
+#: Master-scale grades (DOMAIN.md B3): "1" best .. "10" worst, "D" in default.
+MASTER_GRADES: tuple[str, ...] = tuple(str(i) for i in range(1, 11)) + ("D",)
+DEFAULT_GRADE = "D"
+
+LIMITS = (
+    ("The binomial test assumes independent defaults; under default correlation it rejects too often "
+     "(a Vasicek-adjusted test is more lenient)."),
+    ("Per-grade tests are run once per grade: with 10 grades at the 1 % level a false red somewhere has a "
+     "probability of about 10 %. Read the per-grade table, not only the worst light."),
+    ("Thresholds marked [M] are market rules of thumb, not supervisory limits; they are printed with each light "
+     "and can be overridden."),
+    ("The AUC interval is the DeLong Wald interval clipped to [0, 1]; KS and per-segment Gini intervals are "
+     "stratified percentile bootstrap intervals (seeded)."),
+    ("PSI and CSI compare distributions, not outcomes: a shift is a reason to investigate, not proof of a "
+     "worse model. Bins are fixed on the reference sample; empty bins are floored at 1e-4."),
+    ("Obligors graded D (already in default at the start) and rows the model could not score are excluded "
+     "and counted under 'Exclusions'."),
+    ("Hosmer-Lemeshow groups whose mean PD is 0 or 1 carry no variance and are dropped from the statistic."),
+)
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass
+class ReferenceSample:
+    """Development or initial-validation sample: distributions for PSI / CSI / concentration, and the
+    initial AUC for the ECB deterioration test (``auc`` given, or computed from ``y`` and score/PD)."""
+
+    score: Any = None
+    pd: Any = None
+    grade: Any = None
+    y: Any = None
+    features: pd.DataFrame | None = None
+    auc: float | None = None
+    name: str = "reference"
+
+
+@dataclass
+class Challenger:
+    """A second model's predictions on the same rows, in the same order (PD fraction, optional score)."""
+
+    name: str
+    pd: Any
+    score: Any = None
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class ValidationResult:
+    """Metrics (JSON-able dict), the lights table, figures (matplotlib) and detail tables of one validation."""
+
+    metrics: dict[str, Any]
+    lights: pd.DataFrame
+    figures: dict[str, Any] = field(default_factory=dict, repr=False)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    thresholds: L.Thresholds = field(default_factory=L.Thresholds, repr=False)
+    title: str = "Model validation report"
+    html_path: Path | None = None
+    json_path: Path | None = None
+
+    @property
+    def status(self) -> str:
+        """Worst light over all graded checks: ``green``, ``amber``, ``red`` (``n/a`` when none graded)."""
+        return L.worst(list(self.lights["light"]))
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        m = self.metrics
+        lines = [f"validated {m['n']} obligors, {m['defaults']} defaults"
+                 + (f" ({sum(m['excluded'].values())} excluded)" if m.get("excluded") else "")]
+        if m.get("auc") is not None:
+            ci = (f" [{m['auc_ci_low']:.3f}, {m['auc_ci_high']:.3f}]" if m.get("auc_ci_low") is not None else "")
+            lines.append(f"AUC {m['auc']:.3f}{ci}, Gini {m['gini']:.3f}, KS {_f(m.get('ks'))}")
+        lines.append(f"Brier {_f(m.get('brier'), 4)}, Hosmer-Lemeshow p {_p(m.get('hosmer_lemeshow_p'))}, "
+                     f"Jeffreys p {_p(m.get('jeffreys_p'))}" + (f", PSI {m['psi']:.3f}" if m.get("psi") is not None else ""))
+        counts = self.lights["light"].value_counts()
+        lines.append("lights: " + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in (L.GREEN, L.AMBER, L.RED))
+                     + f" -> {self.status}")
+        bad = self.lights[self.lights["light"].isin([L.RED, L.AMBER])]
+        for _, r in bad.iterrows():
+            lines.append(f"  {r['light']:5s} {r['label']}: {r['value_text']}")
+        if self.html_path:
+            lines.append(f"report: {self.html_path}")
+        if self.json_path:
+            lines.append(f"metrics: {self.json_path}")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        """``metrics.json`` text (NaN and inf become null)."""
+        return json.dumps(_jsonable(self.metrics), indent=2, ensure_ascii=False, allow_nan=False)
+
+    def to_html(self) -> str:
+        """The self-contained report page."""
+        return _render_html(self)
+
+    def write(self, out: str | Path) -> tuple[Path, Path]:
+        """Write ``report.html`` and ``metrics.json`` into ``out`` (created)."""
+        d = Path(out)
+        d.mkdir(parents=True, exist_ok=True)
+        self.html_path, self.json_path = d / "report.html", d / "metrics.json"
+        self.json_path.write_text(self.to_json() + "\n", encoding="utf-8")
+        self.html_path.write_text(self.to_html(), encoding="utf-8")
+        log.info("validation report written to %s", self.html_path)
+        return self.html_path, self.json_path
+
+
+# --------------------------------------------------------------------------- helpers
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, pd.DataFrame):
+        return [_jsonable(r) for r in x.to_dict(orient="records")]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return _num(x)
+    if x is None or isinstance(x, str):
+        return x
+    if x is pd.NA or x is pd.NaT:
+        return None
+    return str(x)
+
+
+def _f(x: Any, d: int = 3) -> str:
+    v = _num(x)
+    return "n/a" if v is None else f"{v:.{d}f}"
+
+
+def _p(x: Any) -> str:
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    return "< 0.0001" if v < 1e-4 else f"{v:.4f}"
+
+
+def _pct(x: Any, d: int = 2) -> str:
+    v = _num(x)
+    return "n/a" if v is None else f"{100 * v:.{d}f} %"
+
+
+def _int(x: Any) -> str:
+    v = _num(x)
+    return "n/a" if v is None else f"{int(v):,}"
+
+
+class _Collector:
+    """Runs checks, records 'not computable' reasons instead of failing on degenerate input."""
+
+    def __init__(self) -> None:
+        self.not_computable: dict[str, str] = {}
+
+    def run(self, key: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except M.NotComputable as e:
+            self.not_computable[key] = e.message
+            log.info("%s not computable: %s", key, e.message)
+            return None
+
+
+def _grade_labels(grade: Any, n: int) -> np.ndarray:
+    g = pd.Series(np.asarray(grade, dtype=object))
+    if len(g) != n:
+        raise InputError(f"grade has {len(g)} values, the target {n}", column="grade")
+    miss = g.isna().to_numpy()
+    if miss.any():
+        raise InputError(f"{int(miss.sum())} missing grade(s)", column="grade", row=int(np.flatnonzero(miss)[0]) + 1)
+    # 3 and 3.0 are the same grade; keep labels as plain strings
+    return np.array([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+                     for v in g.to_numpy()], dtype=object)
+
+
+def _order(labels: np.ndarray, grade_order: Sequence[str] | None) -> list[str]:
+    if grade_order is not None:
+        order = [str(x) for x in grade_order]
+        extra = sorted(set(labels) - set(order))
+        if extra:
+            raise InputError(f"grade(s) {extra} are not in the grade order {order}", column="grade")
+        return order
+    uniq = set(labels)
+    if uniq <= set(MASTER_GRADES):
+        return list(MASTER_GRADES)
+    return M.sort_grades(sorted(uniq))
+
+
+# --------------------------------------------------------------------------- the report
+def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
+                 industry: Any = None, size_class: Any = None, segments: Mapping[str, Any] | None = None,
+                 features: Any = None, reference: ReferenceSample | None = None,
+                 challenger: Challenger | None = None, champion_name: str = "champion",
+                 migration: tuple[Any, Any] | None = None, exposure: Any = None,
+                 grade_order: Sequence[str] | None = None, grade_pd: Mapping[str, float] | None = None,
+                 thresholds: L.Thresholds | Mapping[str, Any] | None = None, hl_groups: str = "decile",
+                 hl_in_sample: bool = False, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
+                 exclusions: Mapping[str, int] | None = None, data_info: Mapping[str, Any] | None = None,
+                 title: str = "Model validation report", out: str | Path | None = None) -> ValidationResult:
+    """Validate a PD model on a sample with observed outcomes.
+
+    Parameters
+    ----------
+    y : observed default flag (1 = default within the horizon), one per obligor.
+    pd : calibrated PD (fraction in [0, 1]) at the start of the horizon.
+    score : integer points, higher is safer (optional; discrimination uses ``-score``, else the PD).
+    grade : master-scale grade ("1".."10", "D" = already in default, excluded and counted).
+    industry, size_class, segments : labels per obligor for per-segment results.
+    features : current feature frame for CSI against ``reference.features``.
+    reference : :class:`ReferenceSample` (development / initial validation).
+    challenger : :class:`Challenger` predictions on the same rows for the paired DeLong comparison.
+    migration : ``(grade_at_start, grade_at_end)`` of the same obligors at two dates.
+    exposure : exposure per obligor (yuan) for the exposure-weighted concentration.
+    grade_pd : PD per grade for the tests (default: mean PD of the grade's obligors).
+    thresholds : :class:`~creditmodel.validation.lights.Thresholds` or a dict of overrides.
+    hl_groups : ``"decile"`` (PD deciles) or ``"grade"``; ``hl_in_sample`` uses df = G - 2 instead of G.
+    n_boot, seed, alpha : bootstrap replicates, its seed, and the confidence level 1 - alpha.
+    exclusions : rows the caller already removed, by reason (reported).
+    data_info : description of the data (file, hash, model) printed in the report.
+    out : folder for ``report.html`` and ``metrics.json`` (nothing written when None).
+
+    Malformed input (NaN, PD outside [0, 1], different lengths, non-binary target) raises
+    :class:`~creditmodel.errors.InputError`; a statistic that the data cannot support (one class only, an empty
+    grade, a constant score) is reported as not computable with its reason.
+    """
+    th = thresholds if isinstance(thresholds, L.Thresholds) else L.Thresholds.from_dict(thresholds)
+    if hl_groups not in ("decile", "grade"):
+        raise InputError(f"hl_groups must be 'decile' or 'grade', got {hl_groups!r}", column="hl_groups")
+    if not 0 < alpha < 0.5:
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha}", column="alpha")
+
+    yy = M.check_binary(y, "target")
+    n_in = yy.size
+    pdv = M.check_pd(pd, "pd")
+    sc = M.check_float(score, "score") if score is not None else None
+    seg_in = dict(segments or {})
+    if industry is not None:
+        seg_in["industry"] = industry
+    if size_class is not None:
+        seg_in["size_class"] = size_class
+    M.check_lengths(target=yy, pd=pdv, score=sc, grade=grade, features=features, exposure=exposure,
+                    **{f"segment '{k}'": v for k, v in seg_in.items()},
+                    **({"challenger pd": challenger.pd} if challenger is not None else {}))
+
+    excluded = {str(k): int(v) for k, v in (exclusions or {}).items() if int(v)}
+    g = _grade_labels(grade, n_in) if grade is not None else None
+    keep = np.ones(n_in, dtype=bool)
+    if g is not None:
+        is_d = g == DEFAULT_GRADE
+        if is_d.any():
+            excluded["grade D (in default at the start)"] = int(is_d.sum())
+            keep &= ~is_d
+    if not keep.any():
+        raise InputError("no obligor left to validate after the exclusions: " + json.dumps(excluded))
+
+    yy, pdv = yy[keep], pdv[keep]
+    sc = sc[keep] if sc is not None else None
+    g = g[keep] if g is not None else None
+    order_all = _order(g, grade_order) if g is not None else None
+    order = [x for x in order_all if x != DEFAULT_GRADE] if order_all is not None else None
+    risk = -sc if sc is not None else pdv
+    basis = "score" if sc is not None else "pd"
+
+    col = _Collector()
+    nc = col.not_computable
+    mt: dict[str, Any] = {"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
+                          "mean_pd": float(pdv.mean()), "n_input": int(n_in), "excluded": excluded}
+    tables: dict[str, pd_mod.DataFrame] = {}
+    figs: dict[str, Any] = {}
+    notes: list[str] = []
+
+    if sc is not None and yy.size > 2 and np.ptp(sc) > 0 and np.ptp(pdv) > 0:
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(sc, pdv).statistic)
+        mt["score_pd_spearman"] = rho
+        if rho > 0:
+            notes.append(f"The score rises with the PD (Spearman {rho:.2f}); the convention is higher score = "
+                         "safer. Check the score direction.")
+
+    # ------------------------------------------------------------- discrimination
+    mt["auc_basis"] = basis
+    a = col.run("auc_ci", lambda: M.auc_delong(yy, risk, alpha))
+    if a is not None:
+        mt.update(auc=a.auc, auc_se=a.se, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini,
+                  gini_ci_low=2 * a.ci_low - 1, gini_ci_high=2 * a.ci_high - 1)
+    else:
+        auc_only = col.run("auc", lambda: M.auc(yy, risk))
+        mt.update(auc=auc_only, auc_se=None, auc_ci_low=None, auc_ci_high=None,
+                  gini=None if auc_only is None else 2 * auc_only - 1, gini_ci_low=None, gini_ci_high=None)
+    ks = col.run("ks", lambda: M.ks_statistic(yy, risk))
+    mt["ks"] = ks.ks if ks is not None else None
+    if ks is not None:
+        mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
+    if mt["auc"] is not None and mt["auc_ci_low"] is not None:
+        bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(yy, risk, n_boot=n_boot, seed=seed, alpha=alpha))
+        if bs is not None:
+            mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
+                      gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
+    else:
+        nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
+    if mt["auc"] is not None:
+        mt["accuracy_ratio"] = M.accuracy_ratio_cap(yy, risk)
+        roc = M.roc_curve(yy, risk)
+        cap = M.cap_curve(yy, risk)
+        lab = f"{champion_name}: AUC {mt['auc']:.3f}" + (
+            f" [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]" if mt["auc_ci_low"] is not None else "")
+        curves_roc, curves_cap = [(champion_name, roc, lab)], [(champion_name, cap, lab)]
+        if challenger is not None:
+            ch_risk = _challenger_risk(challenger, keep)
+            ch_auc = M.auc(yy, ch_risk)
+            curves_roc.append((challenger.name, M.roc_curve(yy, ch_risk), f"{challenger.name}: AUC {ch_auc:.3f}"))
+            curves_cap.append((challenger.name, M.cap_curve(yy, ch_risk), f"{challenger.name}: AUC {ch_auc:.3f}"))
+        figs["roc"] = P.roc_figure(curves_roc)
+        figs["cap"] = P.cap_figure(curves_cap, float(yy.mean()))
+        if ks is not None:
+            val = sc if sc is not None else pdv
+            figs["ks"] = P.ks_figure(yy, val, ks.ks, -ks.threshold if basis == "score" else ks.threshold,
+                                     "score (points)" if basis == "score" else "PD (fraction)")
+    if g is not None and order is not None and mt["auc"] is not None:
+        rank = {k: i for i, k in enumerate(order)}
+        mt["auc_grade"] = col.run("auc_grade", lambda: M.auc(yy, np.array([rank[x] for x in g], dtype=float)))
+
+    # ECB: current AUC vs initial AUC
+    auc_init = None
+    if reference is not None:
+        if reference.auc is not None:
+            auc_init = float(reference.auc)
+        elif reference.y is not None and (reference.score is not None or reference.pd is not None):
+            ry = M.check_binary(reference.y, "reference target")
+            rr = (-M.check_float(reference.score, "reference score") if basis == "score" and reference.score is not None
+                  else M.check_pd(reference.pd, "reference pd") if reference.pd is not None else None)
+            if rr is None:
+                nc["auc_vs_initial"] = "the reference sample has no PD to compare with a PD-based AUC"
+            else:
+                M.check_lengths(reference_target=ry, reference_risk=rr)
+                auc_init = col.run("auc_initial", lambda: M.auc(ry, rr))
+    if auc_init is not None:
+        mt["auc_initial"] = auc_init
+        if mt.get("auc_se") is not None:
+            ch = M.auc_vs_initial(mt["auc"], mt["auc_se"], auc_init)
+            mt.update(auc_vs_initial_stat=ch.statistic, auc_vs_initial_p=ch.p_value)
+        else:
+            nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
+    elif reference is None:
+        nc.setdefault("auc_vs_initial", "no reference sample or initial AUC given")
+
+    # ------------------------------------------------------------- calibration
+    br = M.brier(yy, pdv)
+    mt.update(brier=br.brier, brier_z=_num(br.z), brier_p=_num(br.p_value))
+    if mt["brier_p"] is None:
+        nc["brier_test"] = "every PD is 0, 1/2 or 1: the Spiegelhalter test has no variance"
+    hl_g = g if (hl_groups == "grade" and g is not None) else None
+    if hl_groups == "grade" and g is None:
+        notes.append("Hosmer-Lemeshow grouped by PD deciles: no grades given.")
+    hl = col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample))
+    mt["hosmer_lemeshow_grouping"] = "grade" if hl_g is not None else "pd_decile"
+    if hl is not None:
+        mt.update(hosmer_lemeshow=hl.statistic, hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
+                  hosmer_lemeshow_groups=hl.groups, hosmer_lemeshow_dropped=list(hl.dropped))
+        tables["hosmer_lemeshow"] = hl.table
+    else:
+        mt.update(hosmer_lemeshow=None, hosmer_lemeshow_df=None, hosmer_lemeshow_p=None)
+    d, n = int(yy.sum()), int(yy.size)
+    mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean()))
+    mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean()))
+    cal = M.calibration_table(yy, pdv)
+    tables["calibration_deciles"] = cal
+    ch_cal = None
+    if challenger is not None:
+        ch_cal = M.calibration_table(yy, M.check_pd(challenger.pd, "challenger pd")[keep])
+    figs["calibration_curve"] = P.calibration_curve_figure(cal, ch_cal, challenger.name if challenger else "challenger")
+    grades_list: list[dict[str, Any]] = []
+    if g is not None:
+        gt = M.grade_table(yy, pdv, g, grade_order=order, grade_pd=grade_pd)
+        gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
+        gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
+        tables["grades"] = gt
+        for _, r in gt.iterrows():
+            grades_list.append({"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]),
+                                "pd": _num(r["pd"]), "default_rate": _num(r["default_rate"]),
+                                "binomial_p": _num(r["binomial_p"]), "jeffreys_p": _num(r["jeffreys_p"]),
+                                "jeffreys_light": r["jeffreys_light"], "binomial_light": r["binomial_light"],
+                                "note": r["note"]})
+        empty = [r["grade"] for r in grades_list if r["n"] == 0]
+        if empty:
+            nc["grades_empty"] = f"empty grade(s) {', '.join(empty)}: per-grade tests not computable"
+        if (gt["n"] > 0).any():
+            figs["grade_calibration"] = P.grade_calibration_figure(gt)
+    else:
+        nc["grades"] = "no grades given"
+    mt["grades"] = grades_list
+
+    # ------------------------------------------------------------- stability
+    if reference is not None:
+        ref_val = reference.score if basis == "score" else reference.pd
+        if ref_val is not None:
+            rv = M.check_float(ref_val, f"reference {basis}")
+            cur = sc if basis == "score" else pdv
+            ps = M.psi(rv, cur)
+            mt.update(psi=ps.psi, psi_basis=basis)
+            tables["psi"] = ps.table
+            figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
+                                                "score bin (points)" if basis == "score" else "PD bin")
+        else:
+            nc["psi"] = f"the reference sample has no {basis}"
+        if reference.grade is not None and g is not None:
+            rg = _grade_labels(reference.grade, len(reference.grade))
+            gp = M.psi(rg[rg != DEFAULT_GRADE], g, binning=M.Binning("categorical", categories=tuple(order)))
+            mt["grade_psi"] = gp.psi
+            tables["grade_psi"] = gp.table
+        if reference.features is not None and features is not None:
+            cur_f = pd_mod.DataFrame(features).iloc[np.flatnonzero(keep)].reset_index(drop=True)
+            common = [c for c in reference.features.columns if c in cur_f.columns]
+            if common:
+                cs, cs_tables = M.csi(reference.features, cur_f, common)
+                tables["csi"] = cs
+                mt["csi"] = {r["feature"]: r["csi"] for _, r in cs.iterrows()}
+                mt["csi_max"] = float(cs["csi"].iloc[0])
+                mt["csi_max_feature"] = str(cs["feature"].iloc[0])
+                for f in cs["feature"].head(3):
+                    tables[f"csi_bins:{f}"] = cs_tables[f]
+                rule = th.rules.get("csi")
+                figs["csi"] = P.csi_figure(cs, rule.green if rule else 0.1, rule.red if rule else 0.25)
+            else:
+                nc["csi"] = "the reference and current feature frames share no column"
+        elif features is not None or (reference.features is not None):
+            nc["csi"] = "features are needed for both the reference and the current sample"
+    else:
+        nc["psi"] = "no reference sample given"
+
+    # ------------------------------------------------------------- concentration
+    if g is not None:
+        hh = col.run("hhi", lambda: M.herfindahl(g, order))
+        if hh is not None:
+            mt.update(hhi=hh.hi, hhi_cv=hh.cv, hhi_plain=hh.hhi, hhi_k=hh.k)
+            shares = pd_mod.DataFrame({"bin": order, "actual_share": hh.shares.to_numpy()})
+            if exposure is not None:
+                ex = M.check_float(exposure, "exposure", lo=0.0)[keep]
+                he = col.run("hhi_exposure", lambda: M.herfindahl(g, order, weights=ex))
+                if he is not None:
+                    mt.update(hhi_exposure=he.hi, hhi_exposure_cv=he.cv)
+            if reference is not None and reference.grade is not None:
+                rg = _grade_labels(reference.grade, len(reference.grade))
+                hr = col.run("hhi_initial", lambda: M.herfindahl(rg, order))
+                if hr is not None:
+                    mt.update(hhi_initial=hr.hi, hhi_initial_cv=hr.cv)
+                    zt = col.run("hhi_vs_initial", lambda: M.herfindahl_vs_initial(hh.cv, hr.cv, hh.k))
+                    if zt is not None:
+                        mt.update(hhi_vs_initial_z=zt.z, hhi_vs_initial_p=zt.p_value)
+                    shares["reference_share"] = hr.shares.to_numpy()
+            if "reference_share" not in shares:
+                shares["reference_share"] = np.nan
+            tables["concentration"] = shares
+            figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (HI = {hh.hi:.3f})",
+                                                   "grade")
+    else:
+        nc["hhi"] = "no grades given"
+
+    # ------------------------------------------------------------- migration
+    if migration is not None:
+        s0, s1 = migration
+        morder = order if order is not None else M.sort_grades(sorted(set(map(str, s0)) | set(map(str, s1)) - {"D"}))
+        mg = col.run("migration", lambda: M.migration_matrix(s0, s1, morder))
+        if mg is not None:
+            zt = mg.z_tests
+            rej = int((zt["p_value"] < 0.01).sum()) if len(zt) else 0
+            share = rej / len(zt) if len(zt) else None
+            mt["migration"] = {"n": int(mg.counts.to_numpy().sum()), "excluded": mg.excluded,
+                               "upper_mwb": mg.upper_mwb, "lower_mwb": mg.lower_mwb,
+                               "stay_share": float(np.trace(mg.counts.to_numpy()) / mg.counts.to_numpy().sum()),
+                               "cells_tested": len(zt), "cells_rejected_1pct": rej, "rejected_share": share}
+            mt["migration_z_p"] = share
+            tables["migration_counts"] = mg.counts.reset_index()
+            tables["migration_z"] = zt
+            figs["migration"] = P.migration_figure(mg.probs)
+
+    # ------------------------------------------------------------- segments
+    seg_out: dict[str, list[dict[str, Any]]] = {}
+    for name, labels in seg_in.items():
+        lab = np.asarray(labels, dtype=object)[keep]
+        st = M.segment_table(yy, risk, pdv, lab, n_boot=max(50, n_boot // 2), seed=seed, alpha=alpha)
+        st["jeffreys_light"] = [th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
+        st["auc_light"] = [th.light("auc", _num(v)) for v in st["auc"]]
+        tables[f"segment:{name}"] = st
+        seg_out[name] = _jsonable(st)
+        figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", mt.get("auc"))
+    mt["segments"] = seg_out
+
+    # ------------------------------------------------------------- champion vs challenger
+    if challenger is not None:
+        ch_pd = M.check_pd(challenger.pd, "challenger pd")[keep]
+        ch_risk = _challenger_risk(challenger, keep)
+        chm: dict[str, Any] = {"name": challenger.name}
+        ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, alpha))
+        if ca is not None:
+            chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
+        ck = col.run("challenger_ks", lambda: M.ks_statistic(yy, ch_risk))
+        chm["ks"] = ck.ks if ck is not None else None
+        cb = M.brier(yy, ch_pd)
+        chm.update(brier=cb.brier, brier_p=_num(cb.p_value),
+                   jeffreys_p=float(M.jeffreys_test(d, n, ch_pd.mean())), mean_pd=float(ch_pd.mean()))
+        chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample))
+        chm["hosmer_lemeshow_p"] = chl.p_value if chl is not None else None
+        dl = col.run("delong_challenger", lambda: M.delong_paired(yy, risk, ch_risk, alpha))
+        if dl is not None:
+            chm.update(delong_diff=dl.diff, delong_se=dl.se, delong_z=dl.z, delong_p=dl.p_value,
+                       delong_ci_low=dl.ci_low, delong_ci_high=dl.ci_high, delong_corr=dl.corr)
+        mt["challenger"] = chm
+
+    # ------------------------------------------------------------- lights
+    mt["not_computable"] = dict(nc)
+    mt["notes"] = notes
+    lt = _lights_table(mt, th, champion_name)
+    mt["lights"] = _jsonable(lt.drop(columns=["value_text"]))
+    mt["status"] = L.worst(list(lt["light"]))
+    mt["thresholds"] = th.to_dict()
+    mt["parameters"] = {"alpha": alpha, "n_boot": n_boot, "seed": seed, "hl_groups": hl_groups,
+                        "hl_in_sample": hl_in_sample, "grade_order": order, "champion_name": champion_name,
+                        "grade_pd": "given" if grade_pd is not None else "mean PD of the grade"}
+    mt["data"] = _jsonable(dict(data_info or {}))
+    res = ValidationResult(_jsonable(mt), lt, figs, tables, th, title)
+    if out is not None:
+        res.write(out)
+    return res
+
+
+pd_mod = pd  # ``pd`` is the PD argument inside build_report
+
+
+def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
+    if ch.score is not None:
+        return -M.check_float(ch.score, "challenger score")[keep]
+    return M.check_pd(ch.pd, "challenger pd")[keep]
+
+
+_LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
+    # key in thresholds, metric key, value format
+    ("auc", "auc", "f3"), ("gini", "gini", "f3"), ("ks", "ks", "f3"),
+    ("auc_vs_initial_p", "auc_vs_initial_p", "p"),
+    ("jeffreys_p", "jeffreys_p", "p"), ("jeffreys_grade_p", "_min_grade_jeffreys", "p"),
+    ("binomial_p", "_min_grade_binomial", "p"), ("hosmer_lemeshow_p", "hosmer_lemeshow_p", "p"),
+    ("brier_p", "brier_p", "p"), ("psi", "psi", "f3"), ("csi", "csi_max", "f3"), ("hhi", "hhi", "f3"),
+    ("hhi_vs_initial_p", "hhi_vs_initial_p", "p"), ("migration_z_p", "migration_z_p", "pct"),
+)
+
+
+def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> pd.DataFrame:
+    grades = [r for r in mt.get("grades", []) if r["n"] > 0]
+    vals = dict(mt)
+    note_for: dict[str, str] = {}
+    if grades:
+        jp = [(r["jeffreys_p"], r["grade"]) for r in grades if r["jeffreys_p"] is not None]
+        bp = [(r["binomial_p"], r["grade"]) for r in grades if r["binomial_p"] is not None]
+        if jp:
+            v, gname = min(jp)
+            vals["_min_grade_jeffreys"] = v
+            n_red = sum(1 for r in grades if r["jeffreys_light"] == L.RED)
+            n_amb = sum(1 for r in grades if r["jeffreys_light"] == L.AMBER)
+            note_for["jeffreys_grade_p"] = f"worst grade {gname}; {n_red} red, {n_amb} amber of {len(grades)} grades"
+        if bp:
+            v, gname = min(bp)
+            vals["_min_grade_binomial"] = v
+            note_for["binomial_p"] = f"worst grade {gname}"
+    if mt.get("csi_max_feature"):
+        note_for["csi"] = f"feature {mt['csi_max_feature']}"
+    if mt.get("auc_initial") is not None:
+        note_for["auc_vs_initial_p"] = f"initial AUC {mt['auc_initial']:.3f}, current {mt['auc']:.3f}"
+    if mt.get("auc_ci_low") is not None:
+        note_for["auc"] = f"DeLong CI [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]"
+    if mt.get("ks_ci_low") is not None:
+        note_for["ks"] = f"bootstrap CI [{mt['ks_ci_low']:.3f}, {mt['ks_ci_high']:.3f}]"
+    if mt.get("hosmer_lemeshow_df") is not None:
+        note_for["hosmer_lemeshow_p"] = (f"HL = {mt['hosmer_lemeshow']:.2f}, df = {mt['hosmer_lemeshow_df']}, "
+                                         f"{mt['hosmer_lemeshow_grouping'].replace('_', ' ')} groups")
+    if mt.get("hhi_plain") is not None:
+        note_for["hhi"] = f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades"
+    if mt.get("brier") is not None:
+        note_for["brier_p"] = f"Brier = {mt['brier']:.4f}, z = {_f(mt.get('brier_z'), 2)}"
+    nc = mt.get("not_computable", {})
+    nc_key = {"auc": "auc", "ks": "ks", "gini": "auc", "hosmer_lemeshow_p": "hosmer_lemeshow", "psi": "psi",
+              "csi": "csi", "hhi": "hhi", "hhi_vs_initial_p": "hhi_vs_initial", "auc_vs_initial_p": "auc_vs_initial",
+              "brier_p": "brier_test", "jeffreys_grade_p": "grades", "binomial_p": "grades",
+              "migration_z_p": "migration"}
+    optional = {"auc_vs_initial_p", "psi", "csi", "hhi_vs_initial_p", "migration_z_p"}
+    rows = []
+    for key, mkey, fmt in _LIGHT_ROWS:
+        v = _num(vals.get(mkey))
+        reason = nc.get(nc_key.get(key, key), "")
+        if v is None and key in optional and not reason:
+            continue          # the input for this check was not given at all
+        if v is None and key == "migration_z_p" and "migration" not in mt:
+            continue
+        rule = th.rules.get(key)
+        text = "n/a" if v is None else _p(v) if fmt == "p" else _pct(v, 1) if fmt == "pct" else _f(v)
+        rows.append({"check": key, "label": rule.label if rule else key, "value": v, "value_text": text,
+                     "light": th.light(key, v), "rule": th.describe(key), "source": rule.source if rule else "",
+                     "note": (f"not computable: {reason}" if v is None and reason else note_for.get(key, ""))})
+    ch = mt.get("challenger")
+    if ch:
+        v = _num(ch.get("delong_p"))
+        note = (f"AUC {champion_name} {ch.get('delong_diff', 0) + (ch.get('auc') or 0):.3f} vs {ch['name']} "
+                f"{ch.get('auc') or float('nan'):.3f}; difference {ch.get('delong_diff'):+.3f} "
+                f"[{ch.get('delong_ci_low'):+.3f}, {ch.get('delong_ci_high'):+.3f}]"
+                if v is not None else f"not computable: {nc.get('delong_challenger', '')}")
+        rows.append({"check": "delong_challenger_p", "label": f"{champion_name} vs {ch['name']} (paired DeLong, p)",
+                     "value": v, "value_text": _p(v), "light": L.INFO, "rule": "informative: H0 equal AUCs, two-sided",
+                     "source": "DeLong et al. 1988", "note": note})
+    if "migration" in mt:
+        m = mt["migration"]
+        rows.append({"check": "mwb", "label": "Matrix weighted bandwidth (upper / lower)", "value": _num(m["upper_mwb"]),
+                     "value_text": f"{m['upper_mwb']:.3f} / {m['lower_mwb']:.3f}", "light": L.INFO,
+                     "rule": "informative (ECB 2019 §2.5.4)", "source": "ECB 2019",
+                     "note": f"{_pct(m['stay_share'], 1)} stay in their grade"})
+    return pd.DataFrame(rows, columns=["check", "label", "value", "value_text", "light", "rule", "source", "note"])
+
+
+# --------------------------------------------------------------------------- HTML
+def _img(fig: Any) -> str:
+    return "data:image/png;base64," + base64.b64encode(P.to_png(fig)).decode("ascii")
+
+
+def _table(df: pd.DataFrame, cols: Sequence[tuple[str, str, str]], light_cols: Mapping[str, str] | None = None
+           ) -> dict[str, Any]:
+    """Pre-formatted table for the template: ``cols`` = (column, header, format)."""
+    fmts = {"p": _p, "pct": _pct, "f3": _f, "f4": lambda x: _f(x, 4), "int": _int, "str": lambda x: "" if x is None
+            or (isinstance(x, float) and math.isnan(x)) else str(x)}
+    light_cols = light_cols or {}
+    rows = []
+    for r in df.to_dict(orient="records"):
+        cells = []
+        for c, _, fmt in cols:
+            v = r.get(c)
+            cls = ""
+            if c in light_cols:
+                cls = f"light-{str(r.get(light_cols[c], '')).replace('/', '')}"
+            if fmt == "light":
+                cells.append({"text": str(v), "cls": f"light-{str(v).replace('/', '')} badge"})
+            else:
+                cells.append({"text": fmts[fmt](v), "cls": cls})
+        rows.append(cells)
+    return {"headers": [h for _, h, _ in cols], "rows": rows}
+
+
+def _render_html(res: ValidationResult) -> str:
+    import jinja2
+
+    from creditmodel import __version__
+
+    mt = res.metrics
+    text = resources.files("creditmodel.resources").joinpath("validation_report.html").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    tpl = env.from_string(text)
+    figs = {k: _img(v) for k, v in res.figures.items()}
+    t = res.tables
+    lights = _table(res.lights, [("label", "check", "str"), ("value_text", "value", "str"), ("light", "light", "light"),
+                                 ("rule", "thresholds", "str"), ("source", "source", "str"), ("note", "note", "str")])
+    grades = (_table(t["grades"], [("grade", "grade", "str"), ("n", "obligors", "int"), ("defaults", "defaults", "int"),
+                                   ("pd", "grade PD", "pct"), ("default_rate", "default rate", "pct"),
+                                   ("binomial_p", "binomial p", "p"), ("jeffreys_p", "Jeffreys p", "p"),
+                                   ("note", "note", "str")],
+                      {"binomial_p": "binomial_light", "jeffreys_p": "jeffreys_light"}) if "grades" in t else None)
+    hl = (_table(t["hosmer_lemeshow"], [("group", "group", "str"), ("n", "obligors", "int"),
+                                        ("defaults", "defaults", "int"), ("expected", "expected defaults", "f3"),
+                                        ("mean_pd", "mean PD", "pct"), ("default_rate", "default rate", "pct"),
+                                        ("contribution", "contribution", "f3")]) if "hosmer_lemeshow" in t else None)
+    psi_cols = [("bin", "bin", "str"), ("reference_n", "reference n", "int"), ("actual_n", "current n", "int"),
+                ("reference_share", "reference share", "pct"), ("actual_share", "current share", "pct"),
+                ("contribution", "contribution", "f4")]
+    psi_t = _table(t["psi"], psi_cols) if "psi" in t else None
+    csi_t = _table(t["csi"], [("feature", "feature", "str"), ("kind", "kind", "str"), ("bins", "bins", "int"),
+                              ("csi", "CSI", "f4")]) if "csi" in t else None
+    conc = (_table(t["concentration"], [("bin", "grade", "str"), ("reference_share", "reference share", "pct"),
+                                        ("actual_share", "current share", "pct")]) if "concentration" in t else None)
+    mig_counts = None
+    mig_z = None
+    if "migration_counts" in t:
+        mc = t["migration_counts"]
+        mig_counts = _table(mc, [(c, str(c), "str" if c == "from" else "int") for c in mc.columns])
+        z = t["migration_z"]
+        z = z[z["p_value"] < 0.05].sort_values("p_value", kind="mergesort").head(20)
+        mig_z = _table(z, [("from", "from", "str"), ("to", "to", "str"), ("neighbour", "neighbour", "str"),
+                           ("n_from", "obligors", "int"), ("p_ij", "p(from, to)", "pct"),
+                           ("p_neighbour", "p(from, neighbour)", "pct"), ("z", "z", "f3"), ("p_value", "p", "p")])
+    segs = []
+    for k, df in t.items():
+        if k.startswith("segment:"):
+            name = k.split(":", 1)[1]
+            segs.append({"name": name.replace("_", " "), "fig": figs.get(f"segment_{name}"),
+                         "table": _table(df, [("segment", name, "str"), ("n", "obligors", "int"),
+                                              ("defaults", "defaults", "int"), ("default_rate", "default rate", "pct"),
+                                              ("mean_pd", "mean PD", "pct"), ("auc", "AUC", "f3"),
+                                              ("auc_ci_low", "AUC low", "f3"), ("auc_ci_high", "AUC high", "f3"),
+                                              ("gini_ci_low", "Gini low (boot)", "f3"),
+                                              ("gini_ci_high", "Gini high (boot)", "f3"), ("ks", "KS", "f3"),
+                                              ("ks_ci_low", "KS low", "f3"), ("ks_ci_high", "KS high", "f3"),
+                                              ("jeffreys_p", "Jeffreys p", "p"), ("note", "note", "str")],
+                                         {"jeffreys_p": "jeffreys_light", "auc": "auc_light"})})
+    ch = mt.get("challenger")
+    ch_table = None
+    if ch:
+        rows = [("AUC", _f(mt.get("auc")), _f(ch.get("auc"))),
+                ("AUC 95 % CI", f"[{_f(mt.get('auc_ci_low'))}, {_f(mt.get('auc_ci_high'))}]",
+                 f"[{_f(ch.get('auc_ci_low'))}, {_f(ch.get('auc_ci_high'))}]"),
+                ("Gini", _f(mt.get("gini")), _f(ch.get("gini"))), ("KS", _f(mt.get("ks")), _f(ch.get("ks"))),
+                ("Brier", _f(mt.get("brier"), 4), _f(ch.get("brier"), 4)),
+                ("Spiegelhalter p", _p(mt.get("brier_p")), _p(ch.get("brier_p"))),
+                ("Hosmer-Lemeshow p", _p(mt.get("hosmer_lemeshow_p")), _p(ch.get("hosmer_lemeshow_p"))),
+                ("Jeffreys p (portfolio)", _p(mt.get("jeffreys_p")), _p(ch.get("jeffreys_p"))),
+                ("mean PD", _pct(mt.get("mean_pd")), _pct(ch.get("mean_pd")))]
+        ch_table = {"headers": ["metric", mt["parameters"]["champion_name"], ch["name"]],
+                    "rows": [[{"text": a, "cls": ""}, {"text": b, "cls": ""}, {"text": c, "cls": ""}] for a, b, c in rows]}
+    data_rows = [("obligors in the input", _int(mt.get("n_input"))), ("obligors validated", _int(mt["n"])),
+                 ("defaults", _int(mt["defaults"])), ("observed default rate", _pct(mt["default_rate"])),
+                 ("mean PD", _pct(mt["mean_pd"])), ("ranking used for discrimination",
+                                                   "score (higher = safer)" if mt.get("auc_basis") == "score" else "PD")]
+    for k, v in (mt.get("data") or {}).items():
+        data_rows.append((str(k).replace("_", " "), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)))
+    data_rows.append(("creditmodel version", __version__))
+    ctx = {
+        "title": res.title, "m": mt, "status": res.status, "figs": figs, "lights": lights, "grades": grades,
+        "hl": hl, "psi": psi_t, "csi": csi_t, "conc": conc, "mig_counts": mig_counts, "mig_z": mig_z, "segs": segs,
+        "ch_table": ch_table, "data_rows": data_rows, "excluded": mt.get("excluded") or {},
+        "not_computable": mt.get("not_computable") or {}, "notes": mt.get("notes") or [], "limits": LIMITS,
+        "params": mt.get("parameters", {}), "f": _f, "p": _p, "pct": _pct, "int": _int,
+        "alpha_pct": f"{100 * (1 - mt['parameters']['alpha']):g}",
+    }
+    return tpl.render(**ctx)
+
+
+# --------------------------------------------------------------------------- files
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file (``InputError`` naming the file if it is missing or unreadable)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", file=p)
+    suf = p.suffix.lower()
+    try:
+        if suf in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        if suf in (".csv", ".txt"):
+            return pd.read_csv(p, encoding="utf-8-sig", low_memory=False)
+    except Exception as e:  # noqa: BLE001 - any reader failure is bad input
+        raise InputError(f"cannot read the file: {e}", file=p) from None
+    raise InputError(f"unsupported file type {suf!r} (use .csv or .parquet)", file=p)
+
+
+_TRUE = {"1", "true", "yes", "y", "bad", "default", "t"}
+_FALSE = {"0", "false", "no", "n", "good", "f"}
+
+
+def parse_target(s: pd.Series, positive: str | None = None, file: str | Path | None = None,
+                 column: str | None = None) -> np.ndarray:
+    """Observed target as 0/1 (1 = bad): 0/1 numbers, booleans, or two labels with ``positive`` the bad one."""
+    column = column or str(s.name)
+    miss = s.isna().to_numpy()
+    if miss.any():
+        raise InputError(f"{int(miss.sum())} missing target value(s)", file=file, column=column,
+                         row=int(np.flatnonzero(miss)[0]) + 1)
+    if positive is not None:
+        labels = s.astype(str).str.strip()
+        uniq = sorted(labels.unique())
+        if str(positive) not in uniq:
+            raise InputError(f"--positive {positive!r} is not a value of the target (values: {uniq[:10]})",
+                             file=file, column=column)
+        if len(uniq) > 2:
+            raise InputError(f"the target has {len(uniq)} distinct values, expected two: {uniq[:10]}", file=file,
+                             column=column)
+        return (labels == str(positive)).to_numpy().astype(np.int8)
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy().astype(np.int8)
+    if pd.api.types.is_numeric_dtype(s):
+        try:
+            return M.check_binary(s.to_numpy(), column)
+        except InputError as e:
+            raise InputError(e.message + " (use --positive LABEL for two labels)", file=file, column=column,
+                             row=e.row) from None
+    low = s.astype(str).str.strip().str.lower()
+    uniq = set(low.unique())
+    if uniq <= _TRUE | _FALSE and len(uniq & _TRUE) <= 1 and len(uniq & _FALSE) <= 1:
+        return low.isin(_TRUE).to_numpy().astype(np.int8)
+    raise InputError(f"cannot tell which label is the default among {sorted(uniq)[:10]}: give --positive LABEL",
+                     file=file, column=column)
+
+
+def _load_model(model_uri: str | Path) -> Any:
+    import mlflow.pyfunc
+
+    uri = str(model_uri)
+    if "://" not in uri or uri.startswith(("models:/", "runs:/")):
+        if "://" in uri or uri.startswith(("models:", "runs:")):
+            from creditmodel import tracking
+
+            tracking.configure()
+        elif not Path(uri).exists():
+            raise InputError("model folder not found", file=uri)
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except Exception as e:  # noqa: BLE001 - an unloadable model is bad input
+        raise InputError(f"cannot load the model: {type(e).__name__}: {e}", file=uri) from None
+
+
+def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
+    try:
+        names = model.metadata.get_input_schema().input_names()
+    except Exception:  # noqa: BLE001 - no schema: use every column
+        names = None
+    cols = list(columns)
+    return [c for c in names if c in cols] if names else cols
+
+
+def _predict(model: Any, X: pd.DataFrame, file: Path) -> pd.DataFrame:
+    out = model.predict(X)
+    out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
+    need = {"score", "grade", "pd_12m", "status"}
+    if not need <= set(out.columns) or len(out) != len(X):
+        raise InputError(f"the model's predict must return {sorted(need)} for every row; got columns "
+                         f"{list(out.columns)[:10]} and {len(out)} rows for {len(X)}", file=file)
+    return out.reset_index(drop=True)
+
+
+def validate_file(model_uri: str | Path, data: str | Path, target: str, reference: str | Path | None = None,
+                  positive: str | None = None, out: str | Path = "validation",
+                  thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
+                  n_boot: int = 500, challenger_uri: str | Path | None = None, **kwargs: Any) -> ValidationResult:
+    """Score ``data`` with the pyfunc model at ``model_uri`` and validate against the observed ``target``.
+
+    The model's ``predict`` returns ``score, grade, pd_12m, status, error`` per row; rows with
+    ``status == "error"`` are excluded and counted (with the most frequent reasons). ``reference`` (optional) is
+    scored the same way for PSI, CSI (the model's input columns), concentration and, when it holds the target,
+    the initial AUC. ``industry`` and ``size_class`` columns, when present, give per-segment results.
+    Writes ``report.html`` and ``metrics.json`` into ``out``.
+    """
+    from creditmodel import tracking
+
+    data = Path(data)
+    df = read_table(data)
+    if target not in df.columns:
+        raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
+    y = parse_target(df[target], positive, file=data, column=target)
+    model = _load_model(model_uri)
+    X = df.drop(columns=[target])
+    pred = _predict(model, X, data)
+    err = (pred["status"].astype(str) == "error").to_numpy()
+    exclusions = {"scoring error (status=error)": int(err.sum())} if err.any() else {}
+    info: dict[str, Any] = {"model": str(model_uri), "data_file": str(data), "data_sha256": tracking.file_sha256(data),
+                            "target": target, "positive": positive if positive is not None else "1"}
+    for c in ("model_name", "model_version"):
+        if c in pred.columns and len(pred):
+            info[c] = str(pred[c].iloc[0])
+    if err.any() and "error" in pred.columns:
+        reasons = pred.loc[err, "error"].astype(str).value_counts().head(5)
+        info["scoring_errors"] = {str(k): int(v) for k, v in reasons.items()}
+    ok = ~err
+    feats = _model_features(model, X.columns)
+    ref = None
+    if reference is not None:
+        rpath = Path(reference)
+        rdf = read_table(rpath)
+        ry = parse_target(rdf[target], positive, file=rpath, column=target) if target in rdf.columns else None
+        rX = rdf.drop(columns=[target]) if target in rdf.columns else rdf
+        rpred = _predict(model, rX, rpath)
+        rok = (rpred["status"].astype(str) != "error").to_numpy()
+        info["reference_file"] = str(rpath)
+        info["reference_sha256"] = tracking.file_sha256(rpath)
+        info["reference_rows"] = len(rdf)
+        info["reference_scoring_errors"] = int((~rok).sum())
+        feats = [c for c in feats if c in rX.columns]
+        ref = ReferenceSample(score=rpred.loc[rok, "score"].to_numpy(dtype=float),
+                              pd=rpred.loc[rok, "pd_12m"].to_numpy(dtype=float),
+                              grade=rpred.loc[rok, "grade"].astype(str).to_numpy(),
+                              y=ry[rok] if ry is not None else None,
+                              features=rX.loc[rok, feats].reset_index(drop=True) if feats else None, name=rpath.name)
+    seg = {c: df.loc[ok, c].to_numpy(dtype=object) for c in ("industry", "size_class") if c in df.columns}
+    th = L.Thresholds.from_yaml(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
+    chal = None
+    if challenger_uri is not None:
+        cm = _load_model(challenger_uri)
+        cp = _predict(cm, X, data)
+        cbad = (cp["status"].astype(str) == "error").to_numpy() & ok
+        if cbad.any():
+            raise InputError(f"the challenger could not score {int(cbad.sum())} row(s) the champion scored",
+                             file=data, row=int(np.flatnonzero(cbad)[0]) + 1)
+        chal = Challenger(str(cp["model_name"].iloc[0]) if "model_name" in cp else "challenger",
+                          cp.loc[ok, "pd_12m"].to_numpy(dtype=float), cp.loc[ok, "score"].to_numpy(dtype=float))
+    okp = pred.loc[ok].reset_index(drop=True)
+    res = build_report(y[ok], okp["pd_12m"].to_numpy(dtype=float), okp["score"].to_numpy(dtype=float),
+                       okp["grade"].astype(str).to_numpy(), segments=seg,
+                       features=X.loc[ok, feats].reset_index(drop=True) if (ref is not None and feats) else None,
+                       reference=ref, challenger=chal, thresholds=th, exclusions=exclusions, data_info=info,
+                       seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
+                       out=out, **kwargs)
+    return res

@@ -1,0 +1,541 @@
+"""Validation statistics cross-checked against independent computations (scikit-learn, scipy, brute force,
+hand-worked examples) and the report's behaviour on degenerate input."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from creditmodel.errors import ConfigError, InputError
+from creditmodel.validation import Challenger, ReferenceSample, Thresholds, build_report
+from creditmodel.validation import lights as L
+from creditmodel.validation import metrics as M
+from creditmodel.validation.report import parse_target
+
+# master-scale central PDs (DOMAIN.md B3)
+CENTRAL_PD = {"1": 0.0006, "2": 0.0012, "3": 0.0023, "4": 0.0045, "5": 0.009, "6": 0.018, "7": 0.036,
+              "8": 0.072, "9": 0.145, "10": 0.30}
+
+
+# --------------------------------------------------------------------------- independent references
+def brute_placements(y, risk):
+    """O(n^2) DeLong placement values straight from the definition psi = 1, 1/2, 0."""
+    y = np.asarray(y)
+    pos, neg = risk[y == 1], risk[y == 0]
+    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
+    return psi.mean(), psi.mean(axis=1), psi.mean(axis=0)
+
+
+def brute_delong_var(y, risk):
+    _, v10, v01 = brute_placements(y, risk)
+    return np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size
+
+
+def brute_paired(y, ra, rb):
+    a, v10a, v01a = brute_placements(y, ra)
+    b, v10b, v01b = brute_placements(y, rb)
+    m, n = v10a.size, v01a.size
+
+    def cov(u, v):
+        return np.sum((u - u.mean()) * (v - v.mean())) / (u.size - 1)
+
+    var = (cov(v10a, v10a) + cov(v10b, v10b) - 2 * cov(v10a, v10b)) / m + \
+          (cov(v01a, v01a) + cov(v01b, v01b) - 2 * cov(v01a, v01b)) / n
+    z = (a - b) / math.sqrt(var)
+    return a - b, math.sqrt(var), z, 2 * (1 - stats.norm.cdf(abs(z)))
+
+
+def tied_sample(n=400, seed=0, levels=12):
+    """Binary outcomes and a coarse integer score (many ties), higher score = safer."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1.5 - 1.3 * x))))
+    score = np.floor((x - x.min()) / (np.ptp(x) + 1e-9) * levels).astype(int) * 10 + 500
+    return y, score
+
+
+def graded_sample(n=20_000, seed=3):
+    """Obligors spread over master-scale grades with outcomes drawn from the grade's true PD."""
+    rng = np.random.default_rng(seed)
+    grades = np.array(list(CENTRAL_PD))
+    w = np.array([2, 4, 8, 12, 16, 18, 16, 12, 8, 4], dtype=float)
+    g = rng.choice(grades, size=n, p=w / w.sum())
+    true_pd = np.array([CENTRAL_PD[k] for k in g])
+    y = rng.binomial(1, true_pd)
+    score = np.rint(600 - 20 / math.log(2) * np.log(true_pd / (1 - true_pd)) + rng.normal(0, 15, n)).astype(int)
+    return y, true_pd, score, g
+
+
+# --------------------------------------------------------------------------- discrimination
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auc_matches_sklearn_with_ties(seed):
+    y, score = tied_sample(seed=seed)
+    assert len(np.unique(score)) <= 13          # heavy ties
+    assert M.auc(y, -score) == pytest.approx(roc_auc_score(y, -score), abs=1e-12)
+    assert M.auc(y, M.risk_from_score(score)) == pytest.approx(1 - roc_auc_score(y, score), abs=1e-12)
+    assert M.gini(y, -score) == pytest.approx(2 * roc_auc_score(y, -score) - 1, abs=1e-12)
+
+
+def test_delong_variance_matches_brute_force_placements():
+    y, score = tied_sample(n=350, seed=5)
+    res = M.auc_delong(y, -score)
+    auc_b, v10_b, v01_b = brute_placements(y, -score)
+    _, v10, v01 = M.delong_placements(y, -score)
+    np.testing.assert_allclose(v10, v10_b, atol=1e-12)
+    np.testing.assert_allclose(v01, v01_b, atol=1e-12)
+    assert res.auc == pytest.approx(auc_b, abs=1e-12)
+    assert res.se ** 2 == pytest.approx(brute_delong_var(y, -score), rel=1e-10)
+    z = stats.norm.ppf(0.975)
+    assert res.ci_low == pytest.approx(res.auc - z * res.se)
+    assert res.ci_high == pytest.approx(res.auc + z * res.se)
+
+
+def test_delong_continuous_scores_and_small_sample():
+    rng = np.random.default_rng(11)
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 1, 0])
+    r = rng.normal(size=10) + y
+    res = M.auc_delong(y, r)
+    assert res.se ** 2 == pytest.approx(brute_delong_var(y, r), rel=1e-10)
+    assert res.auc == pytest.approx(roc_auc_score(y, r))
+
+
+def test_paired_delong_matches_brute_force():
+    rng = np.random.default_rng(7)
+    n = 300
+    x = rng.normal(size=n)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1.0 + 1.2 * x))))
+    ra = np.round(x + rng.normal(0, 0.6, n), 1)              # ties through rounding
+    rb = np.round(x + rng.normal(0, 1.2, n), 1)
+    res = M.delong_paired(y, ra, rb)
+    diff, se, z, p = brute_paired(y, ra, rb)
+    assert res.diff == pytest.approx(diff, abs=1e-12)
+    assert res.se == pytest.approx(se, rel=1e-10)
+    assert res.z == pytest.approx(z, rel=1e-10)
+    assert res.p_value == pytest.approx(p, rel=1e-8)
+    assert res.auc_a == pytest.approx(roc_auc_score(y, ra)) and res.auc_b == pytest.approx(roc_auc_score(y, rb))
+    swapped = M.delong_paired(y, rb, ra)
+    assert swapped.z == pytest.approx(-res.z) and swapped.p_value == pytest.approx(res.p_value)
+
+
+def test_paired_delong_identical_rankings_not_computable():
+    y, score = tied_sample(seed=2)
+    with pytest.raises(M.NotComputable, match="rank this sample the same way"):
+        M.delong_paired(y, -score, -score * 3.0 + 7)          # a monotone transform ranks identically
+
+
+def test_auc_vs_initial_direction_and_formula():
+    worse = M.auc_vs_initial(0.70, 0.01, 0.75)
+    assert worse.statistic == pytest.approx(5.0)
+    assert worse.p_value == pytest.approx(stats.norm.sf(5.0))
+    assert worse.p_value < 0.01                               # deterioration is detected
+    better = M.auc_vs_initial(0.80, 0.01, 0.75)
+    assert better.p_value > 0.99
+    with pytest.raises(M.NotComputable):
+        M.auc_vs_initial(0.7, 0.0, 0.75)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_ks_matches_scipy_two_sample(seed):
+    y, score = tied_sample(seed=seed)
+    ks = M.ks_statistic(y, -score)
+    ref = stats.ks_2samp(-score[y == 1], -score[y == 0]).statistic
+    assert ks.ks == pytest.approx(ref, abs=1e-12)
+    rng = np.random.default_rng(seed)
+    r = rng.normal(size=500)
+    yy = rng.binomial(1, 0.3, 500)
+    assert M.ks_statistic(yy, r).ks == pytest.approx(stats.ks_2samp(r[yy == 1], r[yy == 0]).statistic, abs=1e-12)
+
+
+def test_cap_accuracy_ratio_equals_gini_with_ties():
+    y, score = tied_sample(n=600, seed=9)
+    cap = M.cap_curve(y, -score)
+    assert cap["population"].iloc[0] == 0 and cap["defaults"].iloc[0] == 0
+    assert cap["population"].iloc[-1] == pytest.approx(1) and cap["defaults"].iloc[-1] == pytest.approx(1)
+    assert np.all(np.diff(cap["defaults"]) >= 0)
+    assert M.accuracy_ratio_cap(y, -score) == pytest.approx(2 * roc_auc_score(y, -score) - 1, abs=1e-10)
+
+
+def test_bootstrap_weighted_statistics_equal_explicit_resample():
+    y, score = tied_sample(n=300, seed=12)
+    r = -score.astype(float)
+    rng = np.random.default_rng(0)
+    bad, good = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    ib, ig = rng.integers(0, bad.size, bad.size), rng.integers(0, good.size, good.size)
+    idx = np.concatenate([bad[ib], good[ig]])
+    uniq, inv = np.unique(r, return_inverse=True)
+    a, k = M._weighted_auc_ks(inv, uniq.size, np.bincount(ib, minlength=bad.size).astype(float),
+                              np.bincount(ig, minlength=good.size).astype(float), bad, good)
+    assert a == pytest.approx(roc_auc_score(y[idx], r[idx]), abs=1e-12)
+    assert k == pytest.approx(stats.ks_2samp(r[idx][y[idx] == 1], r[idx][y[idx] == 0]).statistic, abs=1e-12)
+
+
+def test_bootstrap_is_seeded_and_agrees_with_delong():
+    y, score = tied_sample(n=800, seed=13)
+    b1 = M.bootstrap_discrimination(y, -score, n_boot=300, seed=42)
+    b2 = M.bootstrap_discrimination(y, -score, n_boot=300, seed=42)
+    assert b1.ks == b2.ks and b1.auc == b2.auc
+    de = M.auc_delong(y, -score)
+    assert b1.auc_std == pytest.approx(de.se, rel=0.25)       # two estimates of the same standard error
+    ks = M.ks_statistic(y, -score).ks
+    assert b1.ks[0] < ks < b1.ks[1]
+
+
+# --------------------------------------------------------------------------- calibration
+def test_brier_and_spiegelhalter_against_independent_forms():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.01, 0.6, 2000)
+    y = rng.binomial(1, p)
+    res = M.brier(y, p)
+    assert res.brier == pytest.approx(brier_score_loss(y, p), abs=1e-15)
+    # Spiegelhalter's original form: (BS - E[BS]) / sd(BS) under H0
+    e = np.mean(p * (1 - p))
+    sd = math.sqrt(np.sum((1 - 2 * p) ** 2 * p * (1 - p))) / p.size
+    assert res.z == pytest.approx((res.brier - e) / sd, rel=1e-9)
+    assert res.p_value == pytest.approx(2 * stats.norm.sf(abs(res.z)))
+    assert M.brier(y, p / 3).p_value < 1e-6                    # badly underestimated PDs are rejected
+
+
+def test_jeffreys_against_beta_integral_and_closed_form():
+    cases = [(0, 1, 0.01), (0, 50, 0.02), (3, 40, 0.05), (10, 100, 0.05), (25, 100, 0.3)]
+    for d, n, p in cases:
+        a, b = d + 0.5, n - d + 0.5
+        logb = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+        def dens(x, a=a, b=b, logb=logb):
+            return math.exp((a - 1) * math.log(x) + (b - 1) * math.log1p(-x) - logb)
+
+        integral, _ = integrate.quad(dens, 0, p, limit=200)
+        got = float(M.jeffreys_test(d, n, p))
+        assert got == pytest.approx(integral, rel=1e-6)
+        assert got == pytest.approx(stats.beta(a, b).cdf(p), rel=1e-12)
+    # tiny grade N = 1, D = 0: Beta(1/2, 3/2) CDF = (2/pi)(asin(sqrt p) + sqrt(p(1-p)))
+    for p in (0.0006, 0.05, 0.3):
+        closed = 2 / math.pi * (math.asin(math.sqrt(p)) + math.sqrt(p * (1 - p)))
+        assert float(M.jeffreys_test(0, 1, p)) == pytest.approx(closed, rel=1e-10)
+
+
+def test_binomial_against_scipy_binomtest():
+    for d, n, p in [(0, 1, 0.0006), (1, 1, 0.0006), (0, 30, 0.1), (5, 30, 0.1), (12, 200, 0.03), (60, 200, 0.3)]:
+        ref = stats.binomtest(d, n, p, alternative="greater").pvalue
+        assert float(M.binomial_test(d, n, p)) == pytest.approx(ref, rel=1e-10)
+
+
+def test_grade_table_tiny_and_empty_grades():
+    y = np.array([0, 0, 1, 0, 1, 0])
+    pdv = np.array([0.001, 0.02, 0.02, 0.02, 0.3, 0.3])
+    g = np.array(["1", "3", "3", "3", "10", "10"])
+    t = M.grade_table(y, pdv, g, grade_order=[str(i) for i in range(1, 11)])
+    assert list(t["grade"]) == [str(i) for i in range(1, 11)]
+    one = t.set_index("grade").loc["1"]
+    assert one["n"] == 1 and one["defaults"] == 0
+    assert one["binomial_p"] == pytest.approx(1.0)
+    assert one["jeffreys_p"] == pytest.approx(2 / math.pi * (math.asin(math.sqrt(0.001)) + math.sqrt(0.001 * 0.999)))
+    empty = t.set_index("grade").loc["2"]
+    assert empty["n"] == 0 and np.isnan(empty["jeffreys_p"]) and np.isnan(empty["binomial_p"])
+    assert "empty grade" in empty["note"]
+    three = t.set_index("grade").loc["3"]
+    assert three["binomial_p"] == pytest.approx(stats.binomtest(1, 3, 0.02, alternative="greater").pvalue)
+
+
+def test_hosmer_lemeshow_hand_computation():
+    # group A: 10 obligors PD 0.1, 2 defaults; B: 20 at 0.2, 3 defaults; C: 10 at 0.5, 6 defaults
+    pdv = np.r_[np.full(10, 0.1), np.full(20, 0.2), np.full(10, 0.5)]
+    y = np.r_[np.r_[np.ones(2), np.zeros(8)], np.r_[np.ones(3), np.zeros(17)], np.r_[np.ones(6), np.zeros(4)]]
+    groups = np.r_[["A"] * 10, ["B"] * 20, ["C"] * 10]
+    hand = 1 / 0.9 + 1 / 3.2 + 1 / 2.5                       # = 1.823611...
+    out = M.hosmer_lemeshow(y, pdv, groups=groups)
+    assert out.statistic == pytest.approx(hand, rel=1e-12)
+    assert out.df == 3 and out.p_value == pytest.approx(stats.chi2.sf(hand, 3))
+    ins = M.hosmer_lemeshow(y, pdv, groups=groups, in_sample=True)
+    assert ins.df == 1 and ins.p_value == pytest.approx(stats.chi2.sf(hand, 1))
+
+
+def test_pd_deciles_match_sklearn_calibration_curve():
+    rng = np.random.default_rng(2)
+    p = rng.beta(1, 20, 3000)
+    y = rng.binomial(1, p)
+    t = M.calibration_table(y, p, n_bins=10)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
+    np.testing.assert_allclose(t["default_rate"], prob_true, atol=1e-12)
+    np.testing.assert_allclose(t["mean_pd"], prob_pred, atol=1e-12)
+    hl = M.hosmer_lemeshow(y, p)
+    exp = t["n"] * t["mean_pd"]
+    assert hl.statistic == pytest.approx(float(np.sum((t["defaults"] - exp) ** 2 / (exp * (1 - t["mean_pd"])))))
+
+
+def test_miscalibrated_model_fails_jeffreys_true_pd_passes():
+    y, true_pd, score, g = graded_sample()
+    good = build_report(y, true_pd, score, g, n_boot=50)
+    half = build_report(y, true_pd / 2, score, g, n_boot=50)
+    lg = good.lights.set_index("check")["light"]
+    lh = half.lights.set_index("check")["light"]
+    assert lg["jeffreys_p"] == "green"
+    assert lh["jeffreys_p"] == "red" and lh["jeffreys_grade_p"] == "red"
+    red_grades = [r["grade"] for r in half.metrics["grades"] if r["jeffreys_light"] == "red"]
+    assert len(red_grades) >= 5                                # the populous grades all fail
+    assert sum(r["jeffreys_light"] == "red" for r in good.metrics["grades"]) <= 1
+    assert half.metrics["binomial_p"] < 0.01 and half.status == "red"
+
+
+# --------------------------------------------------------------------------- stability
+def test_psi_hand_example_and_floor():
+    ref = np.repeat(["a", "b", "c", "d"], 25)
+    act = np.repeat(["a", "b", "c", "d"], [10, 20, 30, 40])
+    hand = ((0.1 - 0.25) * math.log(0.1 / 0.25) + (0.2 - 0.25) * math.log(0.2 / 0.25)
+            + (0.3 - 0.25) * math.log(0.3 / 0.25) + (0.4 - 0.25) * math.log(0.4 / 0.25))
+    assert M.psi(ref, act).psi == pytest.approx(hand, rel=1e-12)
+    # an empty bin is floored at 1e-4: actual has no "d"
+    act2 = np.repeat(["a", "b", "c"], [30, 30, 40])
+    hand2 = (2 * (0.3 - 0.25) * math.log(0.3 / 0.25) + (0.4 - 0.25) * math.log(0.4 / 0.25)
+             + (1e-4 - 0.25) * math.log(1e-4 / 0.25))
+    assert M.psi(ref, act2).psi == pytest.approx(hand2, rel=1e-12)
+
+
+def test_psi_numeric_deciles_and_missing_bin():
+    ref = np.arange(100, dtype=float)                          # deciles: (-inf, 9.9], (9.9, 19.8], ...
+    assert M.psi(ref, ref).psi == pytest.approx(0.0, abs=1e-15)
+    b = M.fit_binning(ref)
+    assert len(b.edges) == 9
+    act = np.r_[np.arange(50, dtype=float), [np.nan] * 50]   # half missing, half in the lower 5 deciles
+    res = M.psi(ref, act, binning=b)
+    # reference: 10 % per decile, missing 0 (floored); actual: 10 % in deciles 1-5, 0 in 6-10, 50 % missing
+    hand = 5 * (0.1 - 0.1) * 0 + 5 * (1e-4 - 0.1) * math.log(1e-4 / 0.1) + (0.5 - 1e-4) * math.log(0.5 / 1e-4)
+    assert res.psi == pytest.approx(hand, rel=1e-12)
+    assert res.table["bin"].iloc[-1] == "missing" and res.table["actual_n"].iloc[-1] == 50
+
+
+def test_shifted_sample_gives_amber_or_red_psi_and_stable_one_green():
+    rng = np.random.default_rng(4)
+    ref = rng.normal(650, 40, 5000).round()
+    same = rng.normal(650, 40, 5000).round()
+    shifted = rng.normal(630, 45, 5000).round()
+    th = Thresholds()
+    assert th.light("psi", M.psi(ref, same).psi) == "green"
+    assert th.light("psi", M.psi(ref, shifted).psi) in ("amber", "red")
+
+
+def test_csi_categories_unseen_and_missing():
+    ref = pd.DataFrame({"x": np.arange(200.0), "c": ["u"] * 100 + ["v"] * 100})
+    cur = pd.DataFrame({"x": np.arange(200.0), "c": ["u"] * 100 + ["w"] * 50 + [None] * 50})
+    summary, tables = M.csi(ref, cur)
+    assert summary.set_index("feature").loc["x", "csi"] == pytest.approx(0.0, abs=1e-15)
+    t = tables["c"].set_index("bin")
+    assert t.loc["other", "actual_n"] == 50 and t.loc["missing", "actual_n"] == 50
+    hand = ((0.5 - 0.5) * 0 + (1e-4 - 0.5) * math.log(1e-4 / 0.5) + 2 * (0.25 - 1e-4) * math.log(0.25 / 1e-4))
+    assert summary.set_index("feature").loc["c", "csi"] == pytest.approx(hand, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- concentration and migration
+def test_herfindahl_uniform_single_and_identity_with_hhi():
+    order = [str(i) for i in range(1, 11)]
+    uni = M.herfindahl(np.repeat(order, 7), order)
+    assert uni.hi == pytest.approx(0.0, abs=1e-12) and uni.cv == pytest.approx(0.0, abs=1e-12)
+    one = M.herfindahl(np.repeat("4", 50), order)
+    assert one.hi == pytest.approx(1.0, abs=1e-12)
+    rng = np.random.default_rng(0)
+    g = rng.choice(order, 500, p=np.arange(1, 11) / 55)
+    h = M.herfindahl(g, order)
+    shares = pd.Series(g).value_counts(normalize=True).reindex(order, fill_value=0).to_numpy()
+    assert h.hhi == pytest.approx(np.sum(shares ** 2))
+    assert h.hi == pytest.approx(1 + math.log(np.sum(shares ** 2)) / math.log(10), rel=1e-12)
+    # an exposure-weighted HI with equal weights is the number-weighted one
+    assert M.herfindahl(g, order, weights=np.full(500, 3.0)).hi == pytest.approx(h.hi)
+
+
+def test_herfindahl_vs_initial_direction():
+    order = [str(i) for i in range(1, 11)]
+    init = M.herfindahl(np.repeat(order, 20), order)           # CV 0
+    concentrated = M.herfindahl(np.r_[np.repeat("5", 150), np.repeat(order, 5)], order)
+    t = M.herfindahl_vs_initial(concentrated.cv, init.cv, 10)
+    assert t.z == pytest.approx(3 * concentrated.cv / math.sqrt(concentrated.cv ** 2 * (0.5 + concentrated.cv ** 2)))
+    assert t.p_value == pytest.approx(stats.norm.sf(t.z)) and t.p_value < 0.5
+    assert M.herfindahl_vs_initial(init.cv + 0.1, concentrated.cv, 10).p_value > 0.5   # less concentrated
+    with pytest.raises(M.NotComputable):
+        M.herfindahl_vs_initial(init.cv, concentrated.cv, 10)
+
+
+def test_mwb_identity_and_hand_example():
+    assert M.matrix_weighted_bandwidth(np.diag([5, 7, 9, 4])) == (0.0, 0.0)
+    counts = np.array([[8, 2, 0], [1, 8, 1], [0, 0, 10]])
+    up, low = M.matrix_weighted_bandwidth(counts)
+    # upper: (1*10*0.2 + 1*10*0.1) / (2*10*0.2 + 1*10*0.1) = 3/5; lower: (1*10*0.1) / (1*10*0.1) = 1
+    assert up == pytest.approx(0.6) and low == pytest.approx(1.0)
+    # from label vectors: same matrix, plus D and missing pairs excluded
+    start = ["1"] * 10 + ["2"] * 10 + ["3"] * 10 + ["2", None]
+    end = ["1"] * 8 + ["2"] * 2 + ["1"] + ["2"] * 8 + ["3"] + ["3"] * 10 + ["D", "1"]
+    mg = M.migration_matrix(start, end, ["1", "2", "3"])
+    np.testing.assert_array_equal(mg.counts.to_numpy(), counts)
+    assert mg.excluded == 2 and mg.upper_mwb == pytest.approx(0.6)
+
+
+def test_migration_z_test_flags_a_far_cell_heavier_than_its_neighbour():
+    counts = np.array([[50, 2, 20], [5, 80, 5], [1, 10, 60]])
+    z = M.migration_z_tests(counts).set_index(["from", "to"])
+    r = z.loc[("1", "3")]                                      # p_13 = 20/72 > p_12 = 2/72
+    p13, p12, n = 20 / 72, 2 / 72, 72
+    hand = (p12 - p13) / math.sqrt((p13 * (1 - p13) + p12 * (1 - p12) + 2 * p13 * p12) / n)
+    assert r["neighbour"] == "2" and r["z"] == pytest.approx(hand) and r["p_value"] < 0.001
+    assert z.loc[("3", "1"), "p_value"] > 0.5                  # 1/71 < 10/71: decays as it should
+
+
+# --------------------------------------------------------------------------- lights
+def test_light_boundaries_and_overrides():
+    th = Thresholds()
+    assert [th.light("psi", v) for v in (0.0999, 0.1, 0.25, 0.2501)] == ["green", "amber", "amber", "red"]
+    assert [th.light("jeffreys_p", v) for v in (0.05, 0.0499, 0.01, 0.0099)] == ["green", "amber", "amber", "red"]
+    assert [th.light("auc", v) for v in (0.70, 0.65, 0.5999)] == ["green", "amber", "red"]
+    assert th.light("ks", 0.55) == "amber" and th.light("ks", 0.45) == "green"
+    assert th.light("auc", None) == "n/a" and th.light("auc", float("nan")) == "n/a"
+    custom = Thresholds.from_dict({"psi": {"green": 0.05, "red": 0.2}})
+    assert custom.light("psi", 0.07) == "amber" and custom.rules["auc"] == th.rules["auc"]
+    assert Thresholds.from_dict(custom.to_dict()).to_dict() == custom.to_dict()
+    with pytest.raises(ConfigError):
+        Thresholds.from_dict({"psi": {"green": 0.3, "red": 0.1}})
+    with pytest.raises(ConfigError):
+        Thresholds.from_dict({"psi": {"amber": 0.3}})
+    assert L.worst(["green", "n/a", "amber", "info"]) == "amber"
+
+
+# --------------------------------------------------------------------------- the report
+def _small_inputs(seed=5, n=3000):
+    y, true_pd, score, g = graded_sample(n=n, seed=seed)
+    rng = np.random.default_rng(seed)
+    ind = rng.choice(["C", "F", "G"], n)
+    size = rng.choice(["micro", "small"], n)
+    return y, true_pd, score, g, ind, size
+
+
+def test_metrics_json_keys_and_values(tmp_path):
+    y, p, score, g, ind, size = _small_inputs()
+    ref_y, ref_p, ref_score, ref_g = graded_sample(n=3000, seed=99)
+    ref = ReferenceSample(score=ref_score, pd=ref_p, grade=ref_g, y=ref_y)
+    ch = Challenger("challenger", np.clip(p * 1.3, 0, 1), score=score + np.random.default_rng(1).normal(0, 25, len(y)))
+    res = build_report(y, p, score, g, industry=ind, size_class=size, reference=ref, challenger=ch, n_boot=100,
+                       out=tmp_path)
+    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    for k in ("auc", "auc_ci_low", "auc_ci_high", "gini", "ks", "brier", "hosmer_lemeshow_p", "n", "defaults", "psi",
+              "grades"):
+        assert m[k] is not None, k
+    assert m["n"] == len(y) and m["defaults"] == int(y.sum())
+    assert m["auc"] == pytest.approx(roc_auc_score(y, -score))
+    assert m["auc_ci_low"] < m["auc"] < m["auc_ci_high"]
+    assert m["ks"] == pytest.approx(stats.ks_2samp(score[y == 1], score[y == 0]).statistic)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, p))
+    assert m["psi"] == pytest.approx(M.psi(ref_score, score).psi)
+    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref_y, -ref_score))
+    for row in m["grades"]:
+        assert set(row) >= {"grade", "n", "defaults", "pd", "default_rate", "binomial_p", "jeffreys_p"}
+    nonempty = [r for r in m["grades"] if r["n"] > 0]
+    r = nonempty[-1]
+    assert r["jeffreys_p"] == pytest.approx(stats.beta.cdf(r["pd"], r["defaults"] + 0.5, r["n"] - r["defaults"] + 0.5))
+    seg = {s["segment"]: s for s in m["segments"]["industry"]}
+    mask = ind == "C"
+    assert seg["C"]["auc"] == pytest.approx(roc_auc_score(y[mask], -score[mask]))
+    assert m["challenger"]["delong_p"] is not None
+    assert res.metrics["status"] in ("green", "amber", "red")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.count("<img src=\"data:image/png;base64,") == len(res.figures)
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_report_is_deterministic(tmp_path):
+    y, p, score, g, ind, _ = _small_inputs(n=1500)
+    a = build_report(y, p, score, g, industry=ind, n_boot=60, seed=3, out=tmp_path / "a")
+    b = build_report(y, p, score, g, industry=ind, n_boot=60, seed=3, out=tmp_path / "b")
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+    assert (tmp_path / "a" / "report.html").read_bytes() == (tmp_path / "b" / "report.html").read_bytes()
+    assert a.metrics["ks_ci_low"] == b.metrics["ks_ci_low"]
+
+
+def test_grade_d_is_excluded_and_counted():
+    y, p, score, g, _, _ = _small_inputs(n=1000)
+    g = g.copy()
+    g[:7] = "D"
+    res = build_report(y, p, score, g, n_boot=20, exclusions={"scoring error (status=error)": 3})
+    assert res.metrics["n"] == 993 and res.metrics["n_input"] == 1000
+    assert res.metrics["excluded"] == {"scoring error (status=error)": 3, "grade D (in default at the start)": 7}
+    assert "D" not in [r["grade"] for r in res.metrics["grades"]]
+
+
+# --------------------------------------------------------------------------- degenerate input
+def test_one_class_only_is_reported_not_computable():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.001, 0.05, 300)
+    res = build_report(np.zeros(300, dtype=int), p, score=rng.integers(500, 700, 300), grade=np.repeat(["3", "5", "7"], 100),
+                       n_boot=20)
+    m = res.metrics
+    assert m["auc"] is None and m["ks"] is None
+    assert "one class only" in m["not_computable"]["auc"]
+    assert m["jeffreys_p"] == pytest.approx(stats.beta.cdf(p.mean(), 0.5, 300.5))
+    lt = res.lights.set_index("check")
+    assert lt.loc["auc", "light"] == "n/a" and "one class only" in lt.loc["auc", "note"]
+    assert json.loads(res.to_json())["auc"] is None            # null, not NaN
+    assert "one class only" in res.to_html()
+
+
+def test_constant_score_gives_auc_half_without_interval():
+    y, p, _, g, _, _ = _small_inputs(n=800)
+    res = build_report(y, p, np.full(800, 600), g, n_boot=20)
+    assert res.metrics["auc"] == pytest.approx(0.5)
+    assert res.metrics["auc_ci_low"] is None
+    assert "constant score" in res.metrics["not_computable"]["auc_ci"]
+    assert res.metrics["ks"] == pytest.approx(0.0)
+    assert res.lights.set_index("check").loc["auc", "light"] == "red"
+
+
+def test_empty_grade_is_listed_with_reason():
+    y, p, score, g, _, _ = _small_inputs(n=800)
+    keep = g != "2"
+    res = build_report(y[keep], p[keep], score[keep], g[keep], n_boot=20)
+    row = next(r for r in res.metrics["grades"] if r["grade"] == "2")
+    assert row["n"] == 0 and row["jeffreys_p"] is None and "empty grade" in row["note"]
+    assert "2" in res.metrics["not_computable"]["grades_empty"]
+
+
+@pytest.mark.parametrize("case, match", [
+    ("nan_score", "score.*row 4"),
+    ("nan_pd", "pd.*row 2"),
+    ("pd_above_one", "pd.*above 1"),
+    ("pd_negative", "pd.*below 0"),
+    ("lengths", "different lengths"),
+    ("target", "target.*0/1"),
+    ("missing_grade", "grade.*row 3"),
+])
+def test_malformed_input_raises_input_error(case, match):
+    y = np.array([0, 1, 0, 0, 1, 0])
+    p = np.array([0.01, 0.2, 0.03, 0.02, 0.3, 0.05])
+    s = np.array([700, 560, 650, 680, 540, 640], dtype=float)
+    g = np.array(["3", "9", "5", "4", "10", "6"], dtype=object)
+    if case == "nan_score":
+        s[3] = np.nan
+    elif case == "nan_pd":
+        p[1] = np.nan
+    elif case == "pd_above_one":
+        p[4] = 30.0
+    elif case == "pd_negative":
+        p[0] = -0.1
+    elif case == "lengths":
+        s = s[:5]
+    elif case == "target":
+        y = np.array([0, 1, 2, 0, 1, 0])
+    elif case == "missing_grade":
+        g[2] = None
+    with pytest.raises(InputError, match=match):
+        build_report(y, p, s, g, n_boot=20)
+
+
+def test_parse_target_labels():
+    assert list(parse_target(pd.Series(["bad", "good", "bad"]), positive="bad")) == [1, 0, 1]
+    assert list(parse_target(pd.Series(["yes", "no"]))) == [1, 0]
+    assert list(parse_target(pd.Series([True, False]))) == [1, 0]
+    with pytest.raises(InputError, match="--positive"):
+        parse_target(pd.Series(["A", "B"]), file="x.csv", column="t")
+    with pytest.raises(InputError, match="row 2"):
+        parse_target(pd.Series([1.0, None, 0.0]), column="t")
+    with pytest.raises(InputError, match="three|3 distinct"):
+        parse_target(pd.Series(["a", "b", "c"]), positive="a")
