@@ -1,0 +1,162 @@
+"""The feature catalogue: what every feature means, its unit, report section, risk direction and reason texts.
+
+The catalogue is data (``resources/feature_catalogue.yaml``); :func:`catalogue` loads, expands (one copy
+of each template per flagship sector) and validates it. The scorecard's monotonic binning and the
+challenger's monotone constraints read :func:`feature_directions`; reason codes read :func:`reason_text`.
+For data sets other than the district, :func:`generic_catalogue` builds a catalogue from column names.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from creditmodel.data.tables import TABLES
+from creditmodel.errors import ConfigError
+from creditmodel.reference import sectors
+
+CATALOGUE_FILE = "feature_catalogue.yaml"
+#: Columns of the catalogue frame, in order.
+FIELDS = ("code", "name_zh", "name_en", "meaning", "unit", "group", "table", "kind", "direction",
+          "reason_zh", "reason_en")
+KINDS = ("numeric", "count", "flag", "categorical")
+DIRECTIONS = (-1, 0, 1)
+LANGS = ("zh", "en")
+
+
+def _check(entries: list[dict[str, Any]], groups: dict[str, Any], source: str) -> None:
+    """Raise :class:`ConfigError` naming the entry and key at fault."""
+    seen: set[str] = set()
+    for i, e in enumerate(entries):
+        where = f"features[{i}]" + (f" ({e.get('code')})" if isinstance(e, dict) and e.get("code") else "")
+        if not isinstance(e, dict):
+            raise ConfigError(f"{where}: must be a mapping", file=source)
+        missing = [f for f in FIELDS if f not in e]
+        if missing:
+            raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}", file=source, column=missing[0])
+        unknown = sorted(set(e) - set(FIELDS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}", file=source, column=unknown[0])
+        code = e["code"]
+        if not isinstance(code, str) or not code.isidentifier() or code != code.lower():
+            raise ConfigError(f"{where}: code must be a snake_case identifier, got {code!r}", file=source,
+                              column="code")
+        if code in seen:
+            raise ConfigError(f"{where}: duplicate code {code!r}", file=source, column="code")
+        seen.add(code)
+        for f in ("name_zh", "name_en", "meaning", "unit", "reason_zh", "reason_en"):
+            if not isinstance(e[f], str) or not e[f].strip() or "{" in e[f]:
+                raise ConfigError(f"{where}: {f} must be a non-empty text without placeholders", file=source,
+                                  column=f)
+        if e["group"] not in groups:
+            raise ConfigError(f"{where}: group {e['group']!r} is not one of {', '.join(groups)}", file=source,
+                              column="group")
+        if e["table"] not in TABLES:
+            raise ConfigError(f"{where}: table {e['table']!r} is not a district table", file=source, column="table")
+        if e["kind"] not in KINDS:
+            raise ConfigError(f"{where}: kind {e['kind']!r} is not one of {', '.join(KINDS)}", file=source,
+                              column="kind")
+        if isinstance(e["direction"], bool) or e["direction"] not in DIRECTIONS:
+            raise ConfigError(f"{where}: direction must be -1, 0 or 1, got {e['direction']!r}", file=source,
+                              column="direction")
+        if e["kind"] == "categorical" and e["direction"] != 0:
+            raise ConfigError(f"{where}: a categorical feature has direction 0", file=source, column="direction")
+
+
+def _expand(templates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for key, names in sectors().items():
+        subst = {"sector": key, "sector_zh": names["zh"], "sector_en": names["en"],
+                 "sector_en_lower": names["en"].lower()}
+        for t in templates:
+            out.append({k: (v.format(**subst) if isinstance(v, str) else v) for k, v in t.items()})
+    return out
+
+
+def parse_catalogue(doc: dict[str, Any], source: str = CATALOGUE_FILE) -> pd.DataFrame:
+    """Validate a parsed catalogue document and return it as a frame (one row per feature, :data:`FIELDS`)."""
+    if not isinstance(doc, dict) or "features" not in doc or "groups" not in doc:
+        raise ConfigError("the catalogue needs the keys 'groups' and 'features'", file=source)
+    groups = doc["groups"]
+    entries = list(doc["features"]) + _expand(list(doc.get("templates") or []))
+    _check(entries, groups, source)
+    df = pd.DataFrame(entries, columns=list(FIELDS))
+    df["direction"] = df["direction"].astype("int64")
+    df["group_zh"] = df["group"].map(lambda g: groups[g]["zh"])
+    df["group_en"] = df["group"].map(lambda g: groups[g]["en"])
+    return df
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> pd.DataFrame:
+    text = resources.files("creditmodel.resources").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
+    return parse_catalogue(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def catalogue(scope: str = "all") -> pd.DataFrame:
+    """The packaged feature catalogue, one row per feature in output order.
+
+    ``scope``: ``"all"``, ``"enterprise"`` (what :func:`build_features` returns) or ``"loan"`` (what
+    :func:`build_loan_features` adds: the loan terms).
+    """
+    df = _packaged()
+    if scope == "all":
+        out = df
+    elif scope == "enterprise":
+        out = df[df["group"] != "loan"]
+    elif scope == "loan":
+        out = df[df["group"] == "loan"]
+    else:
+        raise ValueError(f"scope must be 'all', 'enterprise' or 'loan', got {scope!r}")
+    return out.reset_index(drop=True).copy()
+
+
+def feature_directions(cat: pd.DataFrame | None = None) -> dict[str, int]:
+    """``{code: direction}``: +1 higher value = riskier, -1 = safer, 0 none or categorical."""
+    cat = catalogue() if cat is None else cat
+    return {c: int(d) for c, d in zip(cat["code"], cat["direction"])}
+
+
+def categorical_features(cat: pd.DataFrame | None = None) -> list[str]:
+    """Codes of the categorical features (pandas ``category`` columns in the feature frames)."""
+    cat = catalogue() if cat is None else cat
+    return cat.loc[cat["kind"] == "categorical", "code"].tolist()
+
+
+def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) -> str:
+    """Reason-code text of a feature in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    cat = catalogue() if cat is None else cat
+    hit = cat.loc[cat["code"] == code, f"reason_{lang}"]
+    if hit.empty:
+        raise KeyError(f"feature {code!r} is not in the catalogue")
+    return str(hit.iloc[0])
+
+
+def generic_catalogue(df: pd.DataFrame, target: str | None = None, exclude: tuple[str, ...] | list[str] = ()
+                      ) -> pd.DataFrame:
+    """A catalogue for any tabular data: one row per column except ``target`` and ``exclude``.
+
+    Names and reason texts come from the column names, the direction is 0 (binning picks the trend),
+    ``kind`` is ``categorical`` for non-numeric and boolean-free object/category columns, else ``numeric``.
+    """
+    if target is not None and target not in df.columns:
+        raise ConfigError(f"target column {target!r} is not in the data", column=target)
+    skip = set(exclude) | ({target} if target is not None else set())
+    rows = []
+    for col in df.columns:
+        if col in skip:
+            continue
+        name = str(col)
+        numeric = pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])
+        rows.append({"code": name, "name_zh": name, "name_en": name, "meaning": f"input column {name}",
+                     "unit": "", "group": "other", "table": "", "kind": "numeric" if numeric else "categorical",
+                     "direction": 0, "reason_zh": f"{name} 取值不利", "reason_en": f"Unfavourable {name}",
+                     "group_zh": "其他", "group_en": "Other"})
+    out = pd.DataFrame(rows, columns=list(FIELDS) + ["group_zh", "group_en"])
+    out["direction"] = out["direction"].astype("int64")
+    return out
