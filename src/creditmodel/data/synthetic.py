@@ -198,12 +198,12 @@ SHOCK_BASE_OTHER = 0.10
 #: District-wide year effect on the state (years 2018..2025).
 MACRO = {2018: 0.0, 2019: 0.0, 2020: -0.20, 2021: 0.0, 2022: -0.10, 2023: 0.0, 2024: 0.0, 2025: 0.05}
 #: Coefficients of the true 12-month PD's logit.
-PD_COEF = {"intercept": -4.35, "state": -1.20, "age_lt_2y": 0.45, "age_lt_5y": 0.20,
+PD_COEF = {"intercept": -4.35, "state": -1.10, "age_lt_2y": 0.45, "age_lt_5y": 0.20,
            "size": {"micro": 0.25, "small": 0.0, "medium": -0.20, "large": -0.40},
            "penalties_24m": 0.35, "enforcement_24m": 0.45, "arrears_24m": 0.35,
            "abnormal_active": 0.60, "dishonest_debtor_active": 0.80,
            "collateral": {"none": 0.15, "guarantee": 0.0, "property": -0.35, "receivables": 0.05},
-           "log_amount_300k": 0.20, "noise_sd": 0.35}
+           "log_amount_300k": 0.20, "noise_sd": 0.50}
 LPR_1Y = {2021: 0.0385, 2022: 0.0370, 2023: 0.0355, 2024: 0.0335}
 
 DEPT = {
@@ -307,7 +307,7 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         def bad(param: str, msg: str) -> ConfigError:
-            return ConfigError(f"GeneratorConfig.{param} {msg}", column=param)
+            return ConfigError(f"GeneratorConfig.{param} {msg}", column=param.split("[")[0])
 
         if isinstance(self.firms, bool) or not isinstance(self.firms, (int, np.integer)) or self.firms < 10:
             raise bad("firms", f"must be an integer >= 10, got {self.firms!r}")
@@ -839,14 +839,14 @@ class _District:
         parts.append((firm, np.full(m, 2), np.full(m, dept_keys.index("market")), codes_r, day, end))
         self.abn = dict(firm=firm, start=day, end=end)
         # -> serious dishonesty after 3 years without remedy
-        esc = ~removes & (rng.random(m) < 0.25) & (_add_months(day, 36) + 30 <= np.minimum(END, self.active_end[firm]))
+        esc = ~removes & (rng.random(m) < 0.12) & (_add_months(day, 36) + 30 <= np.minimum(END, self.active_end[firm]))
         sd_start = _add_months(day[esc], 36) + rng.integers(0, 31, int(esc.sum()))
         sd_start = np.minimum(sd_start, END)
         sd_parts = [(firm[esc], sd_start, np.full(int(esc.sum()), dept_keys.index("market")),
                      np.full(int(esc.sum()), reason_code(ABNORMAL_TO_SERIOUS)), s[firm[esc], np.minimum(yi[esc] + 3, NY - 1)])]
         # -> serious dishonesty after serious penalties
         pen = self.pen
-        ser = np.flatnonzero((pen["sev"] == 2) & (rng.random(len(pen["sev"])) < _sigmoid(-2.4 - 0.8 * pen["st"])))
+        ser = np.flatnonzero((pen["sev"] == 2) & (rng.random(len(pen["sev"])) < _sigmoid(-2.9 - 0.8 * pen["st"])))
         start = pen["day"][ser] + rng.integers(15, 61, len(ser))
         keep = start <= np.minimum(END, self.active_end[pen["firm"][ser]])
         ser, start = ser[keep], start[keep]
@@ -936,13 +936,14 @@ class _District:
         gen_tax = np.bincount(key(self.pen["firm"][tp & (self.pen["sev"] == 1)], self.pen["day"][tp & (self.pen["sev"] == 1)]), minlength=n * NY)
         cell = firm * NY + yi
         score = 84 + 9 * s[firm, yi] + 6 * rng.standard_normal(m) - 12 * (n_arr[cell] > 0) - 10 * (gen_tax[cell] > 0)
-        grade = np.select([score >= 90, score >= 70, score >= 40], [0, 1, 3], 4)     # A B (M) C D
+        grade = np.select([score >= 90, score >= 70, score >= 45], [0, 1, 3], 4)     # A B (M) C D
         lst = self.lst
         sdl = lst["type"] == list(T.LIST_TYPES).index("serious_dishonesty")
         sd_year = np.bincount(key(lst["firm"][sdl], lst["start"][sdl]), minlength=n * NY)
-        long_tax = arr_tax & (self.arr["months"] >= 6)
+        long_tax = arr_tax & (self.arr["months"] >= 3)
         arr_long = np.bincount(key(self.arr["firm"][long_tax], self.arr["day"][long_tax]), minlength=n * NY)
-        direct_d = (ser_tax[cell] > 0) | (sd_year[cell] > 0) | (arr_long[cell] > 0)
+        evasion = rng.random(m) < _sigmoid(-5.2 - 1.0 * s[firm, yi])        # tax-evasion / false-invoice findings
+        direct_d = (ser_tax[cell] > 0) | (sd_year[cell] > 0) | (arr_long[cell] > 0) | evasion
         grade = np.where(direct_d, 4, grade)
         grade = np.where(self.reg[firm] >= Y_START[yi], 2, grade)                       # new firm -> M
         pub = publish[yi]
@@ -1009,7 +1010,7 @@ class _District:
         default = rng.random(m) < true_pd
         ddate = np.where(default, orig + 30 + (rng.beta(2.0, 1.5, m) * 335).astype(np.int64), NULL_DAY)
         # the bank's price: LPR + spread from a noisy view of risk + collateral add-on
-        view = s[firm, oy] + rng.standard_normal(m)
+        view = s[firm, oy] + 1.5 * rng.standard_normal(m)
         lpr = np.array([LPR_1Y[int(y)] for y in _year_of(orig)])
         rate = np.round(np.clip(lpr + 0.012 + 0.035 * _sigmoid(-1.2 * view - 0.5)
                                 + np.array([0.010, 0.005, 0.0, 0.004])[coll], 0.03, 0.15), 4)
@@ -1109,11 +1110,11 @@ class _District:
         st = self.state[firm, yi]
         turnover = self._ind_vec({"C": 1.0, "F": 2.0, "H": 1.5, "E": 0.9, "K": 0.3, "I": 1.2}, 1.2)[firm]
         assets = np.round(np.maximum(revenue / turnover * np.exp(0.3 * rng.standard_normal(m)), 50e3), 2)
-        lev = 1.2 * _sigmoid(-0.3 - 0.7 * st + 0.6 * rng.standard_normal(m))
+        lev = 1.2 * _sigmoid(-0.3 - 0.6 * st + 0.9 * rng.standard_normal(m))
         liab = np.round(assets * lev, 2)
         cur_a = np.round(assets * rng.beta(5, 4, m), 2)
         cur_l = np.round(liab * rng.beta(6, 3, m) * np.where(st < -1, 1.1, 1.0), 2)
-        profit = np.round(revenue * (0.04 + 0.05 * st + 0.04 * rng.standard_normal(m)), 2)
+        profit = np.round(revenue * (0.04 + 0.04 * st + 0.06 * rng.standard_normal(m)), 2)
         filed = Y_START[yi + 1] + rng.integers(0, 181, m)
         order = _sort_order(YEARS[yi], firm)
         firm, yi, filed, assets, liab, cur_a, cur_l, revenue, profit = (
