@@ -1,0 +1,402 @@
+"""Optimal weight-of-evidence (WoE) binning per feature, with missing and special bins.
+
+The cut points (numeric features) and category groups (categorical features) come from optbinning's
+:class:`~optbinning.OptimalBinning` (constraint programming, IV maximised under a monotonic trend and
+a minimum bin size).  Everything after the cut points is computed here, so that the bins used for
+the WoE, the points table, :meth:`FeatureBins.indices` and the SQL export are the same bins:
+
+* numeric regular bin ``i`` holds ``splits[i-1] <= x < splits[i]`` (first bin open below, last open above);
+* ``NaN``/``None`` go to the **missing** bin; ``+inf``, ``-inf`` and the special codes go to the
+  **special** bin (one per feature), never into a regular bin;
+* a category not seen in training goes to the **unseen** slot (categorical features only).
+
+WoE follows DOMAIN.md C2: ``WoE_k = ln(%good_k / %bad_k)`` (higher WoE = safer), with a small
+prior-proportional pseudo count so that bins without goods or bads get a finite WoE and an empty bin
+gets WoE 0.  A bin that saw no training row (missing or special values absent in training) and the
+unseen slot get the WoE chosen by ``unseen`` ("worst": the riskiest regular bin, the conservative
+default; "neutral": WoE 0, the population average).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from tqdm.auto import tqdm
+
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: slot kinds after the regular bins, in this order
+MISSING, SPECIAL, UNSEEN = "missing", "special", "unseen"
+
+#: DOMAIN.md C2 reading of the information value
+IV_STRENGTH = ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"), (math.inf, "suspicious"))
+
+#: trend requested by a business direction (+1 riskier with higher value, -1 safer)
+DIRECTION_TREND = {1: "ascending", -1: "descending"}
+
+
+def iv_strength(iv: float) -> str:
+    """DOMAIN.md C2 label of an information value: useless, weak, medium, strong or suspicious."""
+    for upper, label in IV_STRENGTH:
+        if iv < upper:
+            return label
+    return IV_STRENGTH[-1][1]  # pragma: no cover - nan
+
+
+def is_categorical(s: pd.Series) -> bool:
+    """True for text, category and object columns; numbers and booleans are numeric."""
+    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+
+
+def _category_key(v: Any) -> str:
+    """Text form of a category value: integral floats lose their ``.0`` so 1.0 and 1 agree."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def categorical_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(text values as an object array, missing mask) of a categorical column."""
+    miss = s.isna().to_numpy()
+    vals = s.to_numpy(dtype=object, na_value=None)
+    if miss.all() or pd.api.types.infer_dtype(vals[~miss], skipna=True) != "string":
+        vals = np.array([None if m else _category_key(v) for v, m in zip(vals, miss)], dtype=object)
+    return vals, miss
+
+
+def numeric_values(s: pd.Series, feature: str) -> np.ndarray:
+    """The column as float64; text that is not a number raises :class:`InputError` naming the row."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float64").to_numpy()
+    if pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    conv = pd.to_numeric(s, errors="coerce")
+    bad = conv.isna().to_numpy() & s.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"numeric feature has a non-numeric value {s.iloc[i]!r}", column=feature, row=i + 1)
+    return conv.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _realised_trend(event_rate: np.ndarray) -> str:
+    """Shape of the event rate over the regular bins: ascending, descending, peak, valley or none."""
+    d = np.sign(np.diff(event_rate))
+    d = d[d != 0]
+    if len(d) == 0:
+        return "constant"
+    if (d > 0).all():
+        return "ascending"
+    if (d < 0).all():
+        return "descending"
+    changes = np.flatnonzero(np.diff(d) != 0)
+    if len(changes) == 1:
+        return "peak" if d[0] > 0 else "valley"
+    return "none"
+
+
+@dataclass
+class FeatureBins:
+    """The fitted bins of one feature.
+
+    Slots ``0 .. n_regular-1`` are the regular bins, then ``missing``, ``special`` and ``unseen``
+    (unseen is used by categorical features only).  ``count``/``n_bad``/``woe`` have one entry per slot.
+    """
+
+    feature: str
+    dtype: str  # "numerical" or "categorical"
+    splits: np.ndarray  # numeric cut points, ascending (empty for categorical)
+    groups: list[list[str]]  # categories of each regular bin (empty for numeric)
+    special_codes: tuple
+    count: np.ndarray
+    n_bad: np.ndarray
+    woe: np.ndarray
+    trend: str
+    requested_trend: str | None
+    iv: float
+    _cat_index: pd.Index = field(default=None, repr=False)  # type: ignore[assignment]
+    _cat_bin: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def n_regular(self) -> int:
+        return len(self.splits) + 1 if self.dtype == "numerical" else len(self.groups)
+
+    @property
+    def missing_slot(self) -> int:
+        return self.n_regular
+
+    @property
+    def special_slot(self) -> int:
+        return self.n_regular + 1
+
+    @property
+    def unseen_slot(self) -> int:
+        return self.n_regular + 2
+
+    def _build_index(self) -> None:
+        cats = [c for g in self.groups for c in g]
+        self._cat_index = pd.Index(cats, dtype=object)
+        self._cat_bin = np.concatenate(
+            [np.full(len(g), i, dtype=np.int64) for i, g in enumerate(self.groups)] + [np.empty(0, np.int64)])
+
+    def indices(self, s: pd.Series) -> np.ndarray:
+        """Slot of each value (int64): regular bin, missing, special or unseen."""
+        if self.dtype == "numerical":
+            x = numeric_values(s, self.feature)
+            idx = np.searchsorted(self.splits, x, side="right").astype(np.int64)
+            idx[np.isnan(x)] = self.missing_slot
+            spec = np.isinf(x)
+            if self.special_codes:
+                spec |= np.isin(x, np.asarray(self.special_codes, dtype=float))
+            idx[spec] = self.special_slot
+            return idx
+        if self._cat_index is None:
+            self._build_index()
+        vals, miss = categorical_values(s)
+        codes = self._cat_index.get_indexer(vals)
+        idx = np.where(codes >= 0, self._cat_bin[np.maximum(codes, 0)] if len(self._cat_bin) else 0,
+                       self.unseen_slot).astype(np.int64)
+        if self.special_codes:
+            idx[pd.Series(vals).isin(self.special_codes).to_numpy()] = self.special_slot
+        idx[miss] = self.missing_slot
+        return idx
+
+    def labels(self) -> list[str]:
+        """Human-readable label of every slot."""
+        out = []
+        if self.dtype == "numerical":
+            edges = [-np.inf, *self.splits.tolist(), np.inf]
+            out = [f"[{edges[i]!r}, {edges[i + 1]!r})" for i in range(self.n_regular)]
+        else:
+            out = [", ".join(g) for g in self.groups]
+        return out + ["Missing", "Special", "Unseen"]
+
+    def table(self) -> pd.DataFrame:
+        """Binning table: one row per slot with bounds or categories, counts, event rate, WoE and IV."""
+        n = self.n_regular
+        kinds = ["regular"] * n + [MISSING, SPECIAL, UNSEEN]
+        lower = np.full(n + 3, np.nan)
+        upper = np.full(n + 3, np.nan)
+        if self.dtype == "numerical":
+            edges = np.r_[-np.inf, self.splits, np.inf]
+            lower[:n], upper[:n] = edges[:-1], edges[1:]
+        cats: list[list[str] | None] = [list(g) for g in self.groups] if self.dtype == "categorical" else [None] * n
+        cats += [None, list(map(str, self.special_codes)) if self.special_codes else None, None]
+        tot_bad = self.n_bad.sum()
+        tot_good = (self.count - self.n_bad).sum()
+        good = self.count - self.n_bad
+        iv = np.r_[(good / max(tot_good, 1) - self.n_bad / max(tot_bad, 1)) * self.woe[: n + 2], 0.0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.r_[self.n_bad / self.count, np.nan]
+        return pd.DataFrame({
+            "feature": self.feature, "bin": np.arange(n + 3), "label": self.labels(), "kind": kinds,
+            "lower": lower, "upper": upper, "categories": cats,
+            "count": np.r_[self.count, 0], "bad": np.r_[self.n_bad, 0], "event_rate": rate,
+            "woe": self.woe, "iv": iv})
+
+
+def _woe_from_counts(count: np.ndarray, n_bad: np.ndarray, prior_count: float) -> np.ndarray:
+    """Smoothed WoE ln(%good/%bad): pseudo counts in proportion to the overall bad rate.
+
+    The minority class gets ``prior_count`` pseudo observations per bin, so an empty bin gets WoE 0.
+    """
+    good = count - n_bad
+    tot_bad, tot_good = n_bad.sum(), good.sum()
+    p = tot_bad / (tot_bad + tot_good)
+    alpha = prior_count / min(p, 1 - p)
+    return np.log((good + alpha * (1 - p)) / tot_good) - np.log((n_bad + alpha * p) / tot_bad)
+
+
+def _pava(values: np.ndarray, weights: np.ndarray, increasing: bool) -> np.ndarray:
+    from sklearn.isotonic import isotonic_regression
+    w = np.maximum(weights, 1e-9).astype(float)
+    return np.asarray(isotonic_regression(values, sample_weight=w, increasing=increasing), dtype=float)
+
+
+class WoEBinner(BaseEstimator, TransformerMixin):
+    """Optimal WoE binning of every column of a DataFrame (scikit-learn transformer).
+
+    Parameters
+    ----------
+    feature_directions : dict {feature: +1 | -1 | 0}, optional
+        Business direction: +1 higher value = riskier (event rate ascending), -1 = safer
+        (descending), 0 or absent = ``default_trend``.  Ignored for categorical features (their
+        categories are ordered by event rate).
+    default_trend : str or None
+        optbinning ``monotonic_trend`` for numeric features without a direction: "auto" (may pick a
+        peak or valley), "auto_asc_desc" (monotonic, direction chosen by IV) or None (free).
+    categorical_features : list of str, optional
+        Columns binned as categories even when numeric; text/category/object columns always are.
+    special_codes : list or dict {feature: list}, optional
+        Values that get the special bin (e.g. -999).  ``+inf`` and ``-inf`` always do.
+    min_bin_size : float
+        Minimum fraction of the training rows in each regular bin.
+    max_n_bins, max_n_prebins : int
+        Maximum number of regular bins and of CART pre-bins.
+    min_prebin_size : float
+        Minimum fraction of rows in a pre-bin.
+    woe_prior_count : float
+        Pseudo observations of the minority class added per bin when computing WoE.
+    unseen : {"worst", "neutral"}
+        WoE of a value whose slot saw no training row (unseen category, or missing/special values
+        when training had none): the riskiest regular bin's WoE, or 0.
+    time_limit : float
+        Seconds allowed to optbinning's solver per feature.
+    """
+
+    def __init__(self, feature_directions=None, default_trend="auto", categorical_features=None,
+                 special_codes=None, min_bin_size=0.05, max_n_bins=None, max_n_prebins=20,
+                 min_prebin_size=0.05, woe_prior_count=0.5, unseen="worst", time_limit=60, progress=False):
+        self.feature_directions = feature_directions
+        self.default_trend = default_trend
+        self.categorical_features = categorical_features
+        self.special_codes = special_codes
+        self.min_bin_size = min_bin_size
+        self.max_n_bins = max_n_bins
+        self.max_n_prebins = max_n_prebins
+        self.min_prebin_size = min_prebin_size
+        self.woe_prior_count = woe_prior_count
+        self.unseen = unseen
+        self.time_limit = time_limit
+        self.progress = progress
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _specials_for(self, feature: str) -> tuple:
+        sc = self.special_codes
+        if sc is None:
+            return ()
+        if isinstance(sc, dict):
+            sc = sc.get(feature, ())
+        return tuple(sc)
+
+    def _trend_for(self, feature: str) -> str | None:
+        d = (self.feature_directions or {}).get(feature, 0)
+        if d not in (-1, 0, 1):
+            raise InputError(f"feature direction must be -1, 0 or +1, got {d!r}", column=feature)
+        return DIRECTION_TREND.get(d, self.default_trend)
+
+    def _fit_feature(self, feature: str, s: pd.Series, y: np.ndarray) -> FeatureBins:
+        from optbinning import OptimalBinning
+
+        specials = self._specials_for(feature)
+        cat = feature in set(self.categorical_features or ()) or is_categorical(s)
+        n = len(s)
+        if cat:
+            vals, miss = categorical_values(s)
+            specials = tuple(_category_key(v) for v in specials)
+            spec = pd.Series(vals).isin(specials).to_numpy() if specials else np.zeros(n, bool)
+        else:
+            vals = numeric_values(s, feature)
+            miss = np.isnan(vals)
+            spec = np.isinf(vals)
+            if specials:
+                spec |= np.isin(vals, np.asarray(specials, dtype=float))
+            specials = tuple(float(v) for v in specials if np.isfinite(float(v)))
+        spec &= ~miss
+        clean = ~miss & ~spec
+        xc, yc = vals[clean], y[clean]
+        trend = None if cat else self._trend_for(feature)
+        splits: np.ndarray = np.empty(0)
+        groups: list[list[str]] = []
+        n_clean = int(clean.sum())
+        if n_clean and len(np.unique(yc)) == 2 and len(pd.unique(xc)) > 1:
+            rel = min(0.5, self.min_bin_size * n / n_clean) if self.min_bin_size else None
+            ob = OptimalBinning(
+                name=feature, dtype="categorical" if cat else "numerical",
+                monotonic_trend=(trend if not cat else "auto_asc_desc"), max_n_prebins=self.max_n_prebins,
+                min_prebin_size=min(0.5, self.min_prebin_size * n / n_clean), min_bin_size=rel,
+                max_n_bins=self.max_n_bins, time_limit=self.time_limit)
+            ob.fit(xc, yc)
+            if cat:
+                groups = [sorted(map(str, g)) for g in ob.splits]
+                seen = {c for g in groups for c in g}
+                left = sorted(set(xc) - seen)
+                if left:  # optbinning puts every training category in a group; keep it so if not
+                    groups.append(left)
+            else:
+                splits = np.asarray(ob.splits, dtype=float)
+        elif cat:
+            groups = [sorted(set(xc))] if n_clean else [[]]
+        fb = FeatureBins(feature=feature, dtype="categorical" if cat else "numerical", splits=splits,
+                         groups=groups, special_codes=specials, count=np.empty(0), n_bad=np.empty(0),
+                         woe=np.empty(0), trend="constant", requested_trend=trend, iv=0.0)
+        idx = fb.indices(s)
+        slots = fb.n_regular + 2
+        count = np.bincount(idx, minlength=slots + 1)[:slots].astype(float)
+        n_bad = np.bincount(idx, weights=y, minlength=slots + 1)[:slots]
+        woe = _woe_from_counts(count, n_bad, self.woe_prior_count)
+        k = fb.n_regular
+        if trend in ("ascending", "descending") and k > 1:  # event rate up <=> WoE down
+            woe[:k] = _pava(woe[:k], count[:k], increasing=(trend == "descending"))
+        nonempty = count[:k] > 0
+        fill = float(woe[:k][nonempty].min()) if (self.unseen == "worst" and nonempty.any()) else 0.0
+        woe = np.r_[woe, fill]
+        woe[:slots][count == 0] = fill
+        fb.count, fb.n_bad, fb.woe = count, n_bad, woe
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = n_bad[:k] / count[:k]
+        fb.trend = _realised_trend(rate[nonempty])
+        good = count - n_bad
+        fb.iv = float(np.sum((good / max(good.sum(), 1) - n_bad / max(n_bad.sum(), 1)) * woe[:slots]))
+        return fb
+
+    # -- sklearn API -------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y) -> "WoEBinner":
+        """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
+        if self.unseen not in ("worst", "neutral"):
+            raise InputError(f"unseen must be 'worst' or 'neutral', got {self.unseen!r}")
+        if not isinstance(X, pd.DataFrame):
+            raise InputError("WoEBinner needs a pandas DataFrame")
+        y = np.asarray(y, dtype=float)
+        self.bins_: dict[str, FeatureBins] = {}
+        cols = list(X.columns)
+        for c in tqdm(cols, desc="WoE binning", disable=not self.progress, leave=False):
+            self.bins_[c] = self._fit_feature(c, X[c], y)
+        self.feature_names_in_ = np.asarray(cols, dtype=object)
+        self.n_features_in_ = len(cols)
+        rows = [{"feature": c, "dtype": b.dtype, "iv": b.iv, "strength": iv_strength(b.iv),
+                 "n_bins": b.n_regular, "trend": b.trend, "requested_trend": b.requested_trend,
+                 "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot])}
+                for c, b in self.bins_.items()]
+        self.iv_report_ = (pd.DataFrame(rows).sort_values(["iv", "feature"], ascending=[False, True])
+                           .reset_index(drop=True))
+        return self
+
+    def bin_indices(self, X: pd.DataFrame, features=None) -> np.ndarray:
+        """(n_rows, n_features) int64 slot of each value; a missing column raises InputError."""
+        features = list(self.bins_) if features is None else list(features)
+        out = np.empty((len(X), len(features)), dtype=np.int64)
+        for j, f in enumerate(features):
+            if f not in X.columns:
+                raise InputError("feature column is missing", column=f)
+            out[:, j] = self.bins_[f].indices(X[f])
+        return out
+
+    def transform(self, X: pd.DataFrame, features=None) -> pd.DataFrame:
+        """WoE of each value (float DataFrame, same index as ``X``)."""
+        features = list(self.bins_) if features is None else list(features)
+        idx = self.bin_indices(X, features)
+        woe = np.column_stack([self.bins_[f].woe[idx[:, j]] for j, f in enumerate(features)]) \
+            if features else np.empty((len(X), 0))
+        return pd.DataFrame(woe, index=X.index, columns=features)
+
+    def binning_table(self, feature: str) -> pd.DataFrame:
+        """Binning table of one feature (see :meth:`FeatureBins.table`)."""
+        return self.bins_[feature].table()
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(list(self.bins_), dtype=object)
+
+
+def psi(expected_idx: np.ndarray, actual_idx: np.ndarray, n_slots: int, floor: float = 1e-4) -> float:
+    """Population stability index between two samples of bin slots (DOMAIN.md C2; shares floored)."""
+    e = np.bincount(expected_idx, minlength=n_slots) / max(len(expected_idx), 1)
+    a = np.bincount(actual_idx, minlength=n_slots) / max(len(actual_idx), 1)
+    e, a = np.maximum(e, floor), np.maximum(a, floor)
+    return float(np.sum((a - e) * np.log(a / e)))

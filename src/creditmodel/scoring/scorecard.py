@@ -1,0 +1,586 @@
+"""WoE scorecard: optimal binning, feature selection, logistic regression and integer points.
+
+Scaling (DOMAIN.md B3): ``score = offset + factor * ln(odds good:bad)`` with ``factor = pdo / ln 2`` and
+``offset = base_score - factor * ln(base_odds)``; so ``base_score`` points mean odds of ``base_odds``:1
+and every ``pdo`` points double the odds.  The logistic regression gives
+``ln(odds good) = -(b0 + sum_j b_j * WoE_j)``; the intercept and offset are spread evenly over the m
+selected features, and each bin's points are rounded to an integer:
+
+    points_jk = round((offset - factor * b0) / m - factor * b_j * WoE_jk)
+
+The score of a row is the sum of its integer points (higher = safer), so a bank reproduces it from the
+points table alone (:meth:`WoEScorecard.to_sql`, ``to_csv``, ``to_json``).  Values without a training
+bin (an unseen category; missing or special values when training had none) get the points of the
+feature's worst regular bin by default (``unseen="worst"``, the conservative choice), or the
+population-average WoE 0 (``unseen="neutral"``); :meth:`WoEScorecard.unseen_mask` and the optional
+SQL flag column tell which rows used that rule.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from creditmodel.errors import InputError
+from creditmodel.scoring.binning import MISSING, SPECIAL, UNSEEN, WoEBinner, psi
+
+log = logging.getLogger(__name__)
+
+#: large but finite C: "unpenalised" fits for the stepwise criteria (works on every scikit-learn >= 1.5)
+_UNPENALISED_C = 1e6
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _quote_table(table: str) -> str:
+    """Quote a table name; ``schema.table`` is split on dots, an already quoted name is kept."""
+    if table.startswith('"'):
+        return table
+    return ".".join(_quote_ident(p) for p in table.split("."))
+
+
+def _sql_str(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _sql_num(v: float) -> str:
+    """Exact float literal (shortest repr that round-trips)."""
+    return repr(float(v))
+
+
+class WoEScorecard(BaseEstimator, ClassifierMixin):
+    """WoE logistic scorecard with integer points (scikit-learn classifier; ``y`` = 1 for bad).
+
+    Binning parameters (see :class:`~creditmodel.scoring.binning.WoEBinner`): ``feature_directions``,
+    ``default_trend``, ``categorical_features``, ``special_codes``, ``min_bin_size``, ``max_n_bins``,
+    ``max_n_prebins``, ``min_prebin_size``, ``unseen``.
+
+    Selection, in this order; every dropped feature is in ``selection_report_`` with its reason:
+
+    * ``min_iv`` / ``max_iv``: information value bounds (no upper cap by default: the strongest
+      features are the useful ones; IV above 0.5 is flagged "suspicious" in ``iv_report_`` instead);
+    * ``max_psi``: population stability index between the training rows and ``X_stability`` given
+      to :meth:`fit` (only when given);
+    * ``max_corr``: absolute Pearson correlation of WoE values; of a correlated pair the one with the
+      higher IV stays;
+    * ``max_vif``: variance inflation factor of the WoE values, the highest dropped first;
+    * ``stepwise``: None, "aic", "bic" (forward by the criterion of an unpenalised fit) or "auc"
+      (forward by ``cv``-fold cross-validated AUC, stopping below a gain of ``stepwise_tol``);
+    * sign check: a WoE coefficient must be negative (higher WoE = safer = lower log-odds of bad);
+      the wrong-signed feature with the lowest IV is dropped and the model refitted until none is left.
+
+    Model: ``LogisticRegression(C=C)`` on the WoE values.  Points: ``pdo``, ``base_score`` and
+    ``base_odds`` (good:bad) as in the module docstring.
+    """
+
+    def __init__(self, feature_directions=None, default_trend="auto", categorical_features=None,
+                 special_codes=None, min_bin_size=0.05, max_n_bins=None, max_n_prebins=20,
+                 min_prebin_size=0.05, unseen="worst", min_iv=0.02, max_iv=None, max_psi=0.25,
+                 max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
+                 class_weight=None, max_iter=1000, sign_strategy="constrained", pdo=20.0, base_score=600.0, base_odds=50.0,
+                 random_state=0, progress=False):
+        self.feature_directions = feature_directions
+        self.default_trend = default_trend
+        self.categorical_features = categorical_features
+        self.special_codes = special_codes
+        self.min_bin_size = min_bin_size
+        self.max_n_bins = max_n_bins
+        self.max_n_prebins = max_n_prebins
+        self.min_prebin_size = min_prebin_size
+        self.unseen = unseen
+        self.min_iv = min_iv
+        self.max_iv = max_iv
+        self.max_psi = max_psi
+        self.max_corr = max_corr
+        self.max_vif = max_vif
+        self.stepwise = stepwise
+        self.stepwise_tol = stepwise_tol
+        self.cv = cv
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.sign_strategy = sign_strategy
+        self.pdo = pdo
+        self.base_score = base_score
+        self.base_odds = base_odds
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------------------------ inputs
+    def _frame(self, X, fit: bool = False) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            cols = [str(c) for c in X.columns]
+            if len(set(cols)) != len(cols):
+                dup = pd.Index(cols)[pd.Index(cols).duplicated()][0]
+                raise InputError("duplicate column name", column=dup)
+            return X.set_axis(cols, axis=1) if list(X.columns) != cols else X
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise InputError(f"X must be a table (2-D), got {arr.ndim}-D")
+        if fit:
+            names = [f"x{i}" for i in range(arr.shape[1])]
+        else:
+            names = list(self.feature_names_in_)
+            if arr.shape[1] != len(names):
+                raise InputError(f"X has {arr.shape[1]} columns, the scorecard was fitted on {len(names)}")
+        return pd.DataFrame(arr, columns=names)
+
+    @staticmethod
+    def _target(y, n: int) -> np.ndarray:
+        s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
+        if len(s) != n:
+            raise InputError(f"target has {len(s)} values for {n} rows", column="target")
+        if s.isna().any():
+            raise InputError("target has a missing value", column="target", row=int(np.flatnonzero(s.isna())[0]) + 1)
+        if pd.api.types.is_bool_dtype(s):
+            s = s.astype(int)
+        if not pd.api.types.is_numeric_dtype(s):
+            raise InputError(f"target must be 0/1 (1 = bad), got values such as {s.iloc[0]!r}", column="target")
+        vals = set(np.unique(s.to_numpy()).tolist())
+        if not vals <= {0, 1}:
+            raise InputError(f"target must be binary 0/1 (1 = bad), got values {sorted(vals)[:5]}", column="target")
+        if len(vals) < 2:
+            raise InputError(f"target has a single class ({vals.pop()}); need both goods (0) and bads (1)",
+                             column="target")
+        return s.to_numpy().astype(np.int64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "points_table_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("WoEScorecard is not fitted yet; call fit first")
+
+    # ------------------------------------------------------------------------------- selection
+    def _log_drop(self, feature: str, stage: str, reason: str, value: float | None = None) -> None:
+        self._report.append({"feature": feature, "stage": stage, "reason": reason,
+                             "value": np.nan if value is None else float(value)})
+
+    def _corr_filter(self, W: pd.DataFrame, feats: list[str]) -> list[str]:
+        if self.max_corr is None or len(feats) < 2:
+            return feats
+        corr = np.nan_to_num(np.corrcoef(W[feats].to_numpy(), rowvar=False))
+        kept: list[int] = []
+        for i, f in enumerate(feats):  # feats are in descending IV order
+            hit = [(abs(corr[i, j]), j) for j in kept if abs(corr[i, j]) > self.max_corr]
+            if hit:
+                r, j = max(hit)
+                self._log_drop(f, "correlation", f"|r| with {feats[j]} (higher IV) above {self.max_corr}", r)
+            else:
+                kept.append(i)
+        return [feats[i] for i in kept]
+
+    def _vif_filter(self, W: pd.DataFrame, feats: list[str]) -> list[str]:
+        if self.max_vif is None:
+            return feats
+        feats = list(feats)
+        while len(feats) > 2:
+            vif = vif_values(W[feats].to_numpy())
+            j = int(np.argmax(vif))
+            if vif[j] <= self.max_vif:
+                break
+            self._log_drop(feats[j], "vif", f"VIF above {self.max_vif}", vif[j])
+            feats.pop(j)
+        return feats
+
+    def _lr(self, C=None) -> LogisticRegression:
+        return LogisticRegression(C=self.C if C is None else C, class_weight=self.class_weight,
+                                  max_iter=self.max_iter, random_state=self.random_state)
+
+    def _stepwise(self, W: pd.DataFrame, y: np.ndarray, feats: list[str]) -> list[str]:
+        if self.stepwise is None or not feats:
+            return feats
+        if self.stepwise not in ("aic", "bic", "auc"):
+            raise InputError(f"stepwise must be None, 'aic', 'bic' or 'auc', got {self.stepwise!r}")
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        n = len(y)
+        Z = W[feats].to_numpy()
+
+        def crit(cols: list[int]) -> float:  # lower is better
+            if self.stepwise == "auc":
+                folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+                p = cross_val_predict(self._lr(), Z[:, cols], y, cv=folds, method="decision_function")
+                return -roc_auc_score(y, p)
+            m = self._lr(_UNPENALISED_C).fit(Z[:, cols], y)
+            eta = m.decision_function(Z[:, cols])
+            ll = float(np.sum(y * eta - np.logaddexp(0, eta)))
+            k = len(cols) + 1
+            return -2 * ll + (2 * k if self.stepwise == "aic" else k * math.log(n))
+
+        p0 = y.mean()
+        best = (-0.5 if self.stepwise == "auc" else
+                -2 * n * (p0 * math.log(p0) + (1 - p0) * math.log(1 - p0)) + (2 if self.stepwise == "aic"
+                                                                               else math.log(n)))
+        chosen: list[int] = []
+        left = list(range(len(feats)))
+        tol = self.stepwise_tol if self.stepwise == "auc" else 0.0
+        while left:
+            scores = [(crit(chosen + [j]), j) for j in left]
+            c, j = min(scores)  # ties: the earlier (higher IV) feature
+            if not c < best - tol:
+                break
+            best = c
+            chosen.append(j)
+            left.remove(j)
+        for j in left:
+            self._log_drop(feats[j], "stepwise", f"forward {self.stepwise} did not add it")
+        return [feats[j] for j in sorted(chosen)]
+
+    # ------------------------------------------------------------------------------------- fit
+    def fit(self, X, y, X_stability=None) -> "WoEScorecard":
+        """Bin, select, fit the logistic regression and build the points table.
+
+        ``X_stability`` (optional, same columns) is a second sample, e.g. the most recent months or
+        the scoring population; features whose PSI against the training rows exceeds ``max_psi``
+        are dropped.
+        """
+        X = self._frame(X, fit=True)
+        y = self._target(y, len(X))
+        if X.shape[1] == 0:
+            raise InputError("no feature column to fit on")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.array([0, 1])
+        self._report: list[dict] = []
+        self.binner_ = WoEBinner(
+            feature_directions=self.feature_directions, default_trend=self.default_trend,
+            categorical_features=self.categorical_features, special_codes=self.special_codes,
+            min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
+            min_prebin_size=self.min_prebin_size, unseen=self.unseen, progress=self.progress).fit(X, y)
+        self.iv_report_ = self.binner_.iv_report_.copy()
+        iv = dict(zip(self.iv_report_["feature"], self.iv_report_["iv"]))
+        feats = list(self.iv_report_["feature"])  # descending IV, ties by name
+        kept = []
+        for f in feats:
+            if self.min_iv is not None and iv[f] < self.min_iv:
+                self._log_drop(f, "iv", f"IV below {self.min_iv}", iv[f])
+            elif self.max_iv is not None and iv[f] > self.max_iv:
+                self._log_drop(f, "iv", f"IV above {self.max_iv}", iv[f])
+            else:
+                kept.append(f)
+        feats = kept
+        if X_stability is not None and self.max_psi is not None and feats:
+            Xs = self._frame(X_stability)
+            kept = []
+            for f in feats:
+                b = self.binner_.bins_[f]
+                if f not in Xs.columns:
+                    raise InputError("feature column is missing from X_stability", column=f)
+                v = psi(b.indices(X[f]), b.indices(Xs[f]), b.n_regular + 3)
+                if v > self.max_psi:
+                    self._log_drop(f, "stability", f"PSI above {self.max_psi}", v)
+                else:
+                    kept.append(f)
+            feats = kept
+        W = self.binner_.transform(X, feats)
+        # a WoE column with no spread carries nothing
+        for f in [f for f in feats if W[f].std() == 0]:
+            self._log_drop(f, "iv", "constant WoE on the training rows", 0.0)
+            feats.remove(f)
+        feats = self._corr_filter(W, feats)
+        feats = self._vif_filter(W, feats)
+        feats = self._stepwise(W, y, feats)
+        if self.sign_strategy == "constrained" and feats:
+            coef = sign_constrained_lr(W[feats].to_numpy(), y, self.C)
+            for f, b in zip(list(feats), coef):
+                if b > -1e-8:
+                    self._log_drop(f, "sign", "coefficient zero under the sign constraint", b)
+                    feats.remove(f)
+        while feats:
+            lr = self._lr().fit(W[feats].to_numpy(), y)
+            coef = lr.coef_.ravel()
+            wrong = [i for i, b in enumerate(coef) if b >= 0]
+            if not wrong or self.sign_strategy == "none":
+                break
+            if self.sign_strategy == "lowest_iv":
+                i = min(wrong, key=lambda i: (iv[feats[i]], feats[i]))
+            else:
+                i = max(wrong, key=lambda i: (coef[i], -i))
+            self._log_drop(feats[i], "sign", "WoE coefficient not negative (wrong sign)", coef[i])
+            feats.pop(i)
+        if not feats:
+            raise InputError("no usable feature: every candidate was dropped by the selection "
+                             f"({len(self._report)} dropped, see the IV report)")
+        self.lr_ = lr
+        self.selected_features_ = list(feats)
+        self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
+        del self._report
+        self.iv_report_["selected"] = self.iv_report_["feature"].isin(feats)
+        self._build_points()
+        log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1])
+        return self
+
+    # ---------------------------------------------------------------------------------- points
+    @property
+    def factor_(self) -> float:
+        """Points per unit of ln(odds): pdo / ln 2."""
+        return self.pdo / math.log(2)
+
+    @property
+    def offset_(self) -> float:
+        """Score at ln(odds good) = 0: base_score - factor * ln(base_odds)."""
+        return self.base_score - self.factor_ * math.log(self.base_odds)
+
+    def _build_points(self) -> None:
+        feats = self.selected_features_
+        m = len(feats)
+        b0 = float(self.lr_.intercept_[0])
+        share = (self.offset_ - self.factor_ * b0) / m
+        rows, self._lookup = [], []
+        for f, b in zip(feats, self.lr_.coef_.ravel()):
+            fb = self.binner_.bins_[f]
+            pts = np.rint(share - self.factor_ * float(b) * fb.woe).astype(np.int64)
+            self._lookup.append(pts)
+            t = fb.table()
+            t["coefficient"] = float(b)
+            t["points"] = pts
+            if fb.dtype == "numerical":
+                t = t[t["kind"] != UNSEEN]
+            rows.append(t)
+        tab = pd.concat(rows, ignore_index=True)
+        tab.insert(1, "dtype", tab["feature"].map(lambda f: self.binner_.bins_[f].dtype))
+        self.points_table_ = tab
+
+    def _indices(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._frame(X)
+        return self.binner_.bin_indices(X, self.selected_features_)
+
+    def points_by_feature(self, X) -> pd.DataFrame:
+        """Integer points of each selected feature (rows of X, columns = ``selected_features_``)."""
+        idx = self._indices(X)
+        pts = np.column_stack([lk[idx[:, j]] for j, lk in enumerate(self._lookup)])
+        return pd.DataFrame(pts, index=getattr(X, "index", None), columns=self.selected_features_)
+
+    def points(self, X) -> np.ndarray:
+        """Total integer score per row (int64; higher = safer)."""
+        idx = self._indices(X)
+        total = np.zeros(len(idx), dtype=np.int64)
+        for j, lk in enumerate(self._lookup):
+            total += lk[idx[:, j]]
+        return total
+
+    def raw_score(self, X) -> np.ndarray:
+        """Unrounded score ``offset + factor * ln(odds good)`` from the logistic regression (float)."""
+        return self.offset_ - self.factor_ * self.decision_function(X)
+
+    def unseen_mask(self, X) -> pd.DataFrame:
+        """True where a value had no training bin (unseen category, or missing/special never seen)."""
+        idx = self._indices(X)
+        out = {}
+        for j, f in enumerate(self.selected_features_):
+            fb = self.binner_.bins_[f]
+            empty = np.r_[fb.count == 0, True]
+            out[f] = empty[idx[:, j]]
+        return pd.DataFrame(out, index=getattr(X, "index", None))
+
+    # ------------------------------------------------------------------------------ prediction
+    def transform(self, X) -> pd.DataFrame:
+        """WoE values of the selected features."""
+        self._check_fitted()
+        return self.binner_.transform(self._frame(X), self.selected_features_)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds of bad from the logistic regression on WoE."""
+        return self.lr_.decision_function(self.transform(X).to_numpy())
+
+    def predict_proba(self, X) -> np.ndarray:
+        """(n, 2) probabilities of good (column 0) and bad (column 1)."""
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """1 (bad) where the probability of bad is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def reason_codes(self, X, n: int = 3) -> pd.DataFrame:
+        """The ``n`` features costing the most points against their best bin, per row.
+
+        Cost = (best points of the feature in the points table) - (the row's points); descending,
+        ties broken by the order of ``selected_features_``; a feature costing 0 points is no reason
+        (None).  Columns ``reason_1 .. reason_n``.
+        """
+        idx = self._indices(X)
+        best = np.array([lk.max() for lk in self._lookup])
+        cost = np.column_stack([best[j] - lk[idx[:, j]] for j, lk in enumerate(self._lookup)])
+        order = np.argsort(-cost, axis=1, kind="stable")[:, :n]
+        top = np.take_along_axis(cost, order, axis=1)
+        names = np.asarray(self.selected_features_, dtype=object)[order]
+        names[top <= 0] = None
+        if names.shape[1] < n:  # fewer features than reasons asked for
+            names = np.hstack([names, np.full((len(names), n - names.shape[1]), None, dtype=object)])
+        return pd.DataFrame(names, index=getattr(X, "index", None),
+                            columns=[f"reason_{i + 1}" for i in range(n)])
+
+    # --------------------------------------------------------------------------------- exports
+    def to_dict(self) -> dict:
+        """Plain dict of the scorecard: scaling, then each feature's bins with their integer points."""
+        self._check_fitted()
+        feats = []
+        for f in self.selected_features_:
+            fb = self.binner_.bins_[f]
+            t = self.points_table_[self.points_table_["feature"] == f]
+            bins = []
+            for r in t.itertuples(index=False):
+                d = {"bin": int(r.bin), "kind": r.kind, "label": r.label, "points": int(r.points),
+                     "woe": float(r.woe), "count": int(r.count), "bad": int(r.bad)}
+                if r.kind == "regular" and fb.dtype == "numerical":
+                    d["lower"], d["upper"] = _json_num(r.lower), _json_num(r.upper)
+                if r.kind == "regular" and fb.dtype == "categorical":
+                    d["categories"] = list(r.categories)
+                bins.append(d)
+            feats.append({"feature": f, "dtype": fb.dtype, "coefficient": float(t["coefficient"].iloc[0]),
+                          "special_codes": list(fb.special_codes), "bins": bins})
+        return {
+            "format": "creditmodel.woe_scorecard/1",
+            "scaling": {"pdo": float(self.pdo), "base_score": float(self.base_score),
+                        "base_odds": float(self.base_odds), "factor": self.factor_, "offset": self.offset_,
+                        "intercept": float(self.lr_.intercept_[0])},
+            "rules": {
+                "score": "sum over features of the points of the bin the value falls in (higher = safer)",
+                "numerical": "regular bin: lower <= x < upper; NaN/NULL -> missing; +inf, -inf and the "
+                             "special codes -> special",
+                "categorical": "value (as text) in categories; NULL -> missing; special codes -> special; "
+                               "any other value -> unseen",
+                "unseen": self.unseen},
+            "features": feats}
+
+    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
+        """JSON text of :meth:`to_dict` (floats exact); also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The points table as CSV (UTF-8; categories as a JSON list; floats exact)."""
+        self._check_fitted()
+        t = self.points_table_.copy()
+        t["categories"] = t["categories"].map(lambda c: "" if c is None else json.dumps(list(c), ensure_ascii=False))
+        text = t.to_csv(index=False, float_format=None)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def _sql_case(self, f: str) -> str:
+        fb = self.binner_.bins_[f]
+        pts = self._lookup[self.selected_features_.index(f)]
+        col = _quote_ident(f)
+        parts = []
+        if fb.dtype == "numerical":
+            parts.append(f"WHEN {col} IS NULL OR {col} > 9e999 THEN {pts[fb.missing_slot]}")  # NaN: DuckDB
+            spec = [f"{col} = 9e999", f"{col} = -9e999"]
+            if fb.special_codes:
+                spec.append(f"{col} IN ({', '.join(_sql_num(v) for v in fb.special_codes)})")
+            parts.append(f"WHEN {' OR '.join(spec)} THEN {pts[fb.special_slot]}")
+            for i, s in enumerate(fb.splits):
+                parts.append(f"WHEN {col} < {_sql_num(s)} THEN {pts[i]}")
+            parts.append(f"ELSE {pts[fb.n_regular - 1]}")
+        else:
+            parts.append(f"WHEN {col} IS NULL THEN {pts[fb.missing_slot]}")
+            if fb.special_codes:
+                parts.append(f"WHEN {col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)}) "
+                             f"THEN {pts[fb.special_slot]}")
+            for i, g in enumerate(fb.groups):
+                if g:
+                    parts.append(f"WHEN {col} IN ({', '.join(_sql_str(v) for v in g)}) THEN {pts[i]}")
+            parts.append(f"ELSE {pts[fb.unseen_slot]}")
+        return "(CASE " + " ".join(parts) + " END)"
+
+    def _sql_unseen(self, f: str) -> str | None:
+        """SQL condition true when the value of ``f`` has no training bin, or None if it never can."""
+        fb = self.binner_.bins_[f]
+        col = _quote_ident(f)
+        conds = []
+        if fb.count[fb.missing_slot] == 0:
+            conds.append(f"{col} IS NULL" + (f" OR {col} > 9e999" if fb.dtype == "numerical" else ""))
+        if fb.count[fb.special_slot] == 0:
+            if fb.dtype == "numerical":
+                spec = [f"{col} = 9e999", f"{col} = -9e999"]
+                if fb.special_codes:
+                    spec.append(f"{col} IN ({', '.join(_sql_num(v) for v in fb.special_codes)})")
+                conds.append(" OR ".join(spec))
+            elif fb.special_codes:
+                conds.append(f"{col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)})")
+        if fb.dtype == "categorical":
+            known = [c for g in fb.groups for c in g] + list(fb.special_codes)
+            conds.append(f"{col} IS NOT NULL AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
+                         if known else f"{col} IS NOT NULL")
+        return " OR ".join(f"({c})" for c in conds) if conds else None
+
+    def to_sql(self, table: str = "applicants", id_col: str | None = None, score_col: str = "score",
+               flag_col: str | None = None, points_columns: bool = False) -> str:
+        """A ``SELECT`` that computes the integer score in plain SQL (runs unchanged in DuckDB and SQLite).
+
+        Numeric bins are ``col < edge`` chains with exact float literals, NULL (and DuckDB's NaN) first,
+        then +/-inf and special codes; categorical bins are ``col IN (...)`` on text values.  Values
+        without a training bin get the points of the ``unseen`` rule; with ``flag_col`` the query also
+        returns how many features of the row used that rule (0 = none).  ``points_columns`` adds one
+        ``points_<feature>`` column per feature.
+        """
+        self._check_fitted()
+        cases = [self._sql_case(f) for f in self.selected_features_]
+        sel = []
+        if id_col is not None:
+            sel.append(_quote_ident(id_col))
+        sel.append("\n  + ".join(cases) + f"\n  AS {_quote_ident(score_col)}")
+        if points_columns:
+            sel += [f"{c} AS {_quote_ident('points_' + f)}" for c, f in zip(cases, self.selected_features_)]
+        if flag_col is not None:
+            conds = [c for c in (self._sql_unseen(f) for f in self.selected_features_) if c]
+            flag = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conds) if conds else "0"
+            sel.append(f"{flag} AS {_quote_ident(flag_col)}")
+        return "SELECT\n  " + ",\n  ".join(sel) + f"\nFROM {_quote_table(table)}"
+
+
+def _json_num(v: float) -> float | str:
+    """JSON has no infinity: open bounds are written as the strings "-inf"/"inf"."""
+    return v if np.isfinite(v) else ("inf" if v > 0 else "-inf")
+
+
+def sign_constrained_lr(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
+    """Coefficients of the L2 logistic regression with every coefficient constrained to be <= 0.
+
+    Same objective as scikit-learn's (``0.5 * |w|^2 + C * sum of log-losses``, free intercept), solved
+    with scipy's L-BFGS-B under bounds.  Features whose coefficient ends at 0 cannot enter with the
+    sign that WoE requires.
+    """
+    from scipy.optimize import minimize
+
+    n, k = Z.shape
+    s = 2.0 * y - 1.0
+
+    def fun(theta):
+        w, b = theta[:k], theta[k]
+        m = s * (Z @ w + b)
+        loss = np.logaddexp(0, -m)
+        g = -s * np.exp(-np.logaddexp(0, m))  # d loss / d eta
+        return 0.5 * w @ w + C * loss.sum(), np.r_[w + C * (Z.T @ g), C * g.sum()]
+
+    bounds = [(None, 0.0)] * k + [(None, None)]
+    res = minimize(fun, np.zeros(k + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-14})
+    return res.x[:k]
+
+
+def vif_values(Z: np.ndarray) -> np.ndarray:
+    """Variance inflation factor of each column: the diagonal of the inverse correlation matrix."""
+    R = np.corrcoef(Z, rowvar=False)
+    R = np.atleast_2d(np.nan_to_num(R))
+    try:
+        inv = np.linalg.inv(R)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(R)
+    with np.errstate(divide="ignore"):
+        return np.where(np.diag(inv) > 0, np.diag(inv), np.inf)
+
+
+__all__ = ["WoEScorecard", "vif_values", "MISSING", "SPECIAL", "UNSEEN"]
