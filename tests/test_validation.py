@@ -539,3 +539,81 @@ def test_parse_target_labels():
         parse_target(pd.Series([1.0, None, 0.0]), column="t")
     with pytest.raises(InputError, match="three|3 distinct"):
         parse_target(pd.Series(["a", "b", "c"]), positive="a")
+
+
+# --------------------------------------------------------------------------- validate_file / CLI (pyfunc contract)
+EDGES = [0.0008, 0.0016, 0.0032, 0.0064, 0.0128, 0.0256, 0.0512, 0.1024, 0.2048]
+
+
+def _contract_frame(n, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(shift, 1.0, n)
+    pd_ = 1 / (1 + np.exp(-(-3.0 + 1.2 * x1)))
+    df = pd.DataFrame({"x1": x1, "sector": rng.choice(["a", "b", "c"], n),
+                       "industry": rng.choice(["C", "F"], n), "size_class": rng.choice(["micro", "small"], n),
+                       "default_12m": rng.binomial(1, pd_)})
+    return df
+
+
+@pytest.fixture(scope="module")
+def contract_model(tmp_path_factory):
+    """A stand-in pyfunc with the scoring contract (score, grade, pd_12m, status, error); x1 missing -> error."""
+    mlflow_pyfunc = pytest.importorskip("mlflow.pyfunc")
+
+    class Contract(mlflow_pyfunc.PythonModel):
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+            x = pd.to_numeric(model_input["x1"], errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(x)
+            p = np.where(ok, 1 / (1 + np.exp(-(-3.0 + 1.2 * np.nan_to_num(x)))), np.nan)
+            score = np.where(ok, np.rint(600 - 28.85 * np.log(p / (1 - p))), np.nan)
+            grade = np.where(ok, (np.searchsorted(EDGES, np.nan_to_num(p)) + 1).astype(str), None)
+            return pd.DataFrame({"score": score, "grade": grade, "pd_12m": p,
+                                 "reason_1": None, "reason_2": None, "reason_3": None,
+                                 "model_name": "contract", "model_version": "1",
+                                 "status": np.where(ok, "ok", "error"), "error": np.where(ok, None, "x1 missing")})
+
+    path = tmp_path_factory.mktemp("model") / "contract"
+    mlflow_pyfunc.save_model(str(path), python_model=Contract(), pip_requirements=["mlflow"])
+    return path
+
+
+def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
+    from creditmodel.validation.report import validate_file
+
+    cur = _contract_frame(2500, 1)
+    cur.loc[[3, 10, 11], "x1"] = np.nan                        # three rows the model cannot score
+    ref = _contract_frame(2500, 2, shift=-0.6)                  # development sample: shifted risk
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    ref.to_parquet(tmp_path / "ref.parquet")
+    res = validate_file(contract_model, tmp_path / "cur.csv", "default_12m", reference=tmp_path / "ref.parquet",
+                        out=tmp_path / "out", n_boot=50)
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    ok = cur["x1"].notna().to_numpy()
+    p = 1 / (1 + np.exp(-(-3.0 + 1.2 * cur.loc[ok, "x1"].to_numpy())))
+    score = np.rint(600 - 28.85 * np.log(p / (1 - p)))
+    y = cur.loc[ok, "default_12m"].to_numpy()
+    assert m["n"] == 2497 and m["excluded"] == {"scoring error (status=error)": 3}
+    assert m["data"]["scoring_errors"] == {"x1 missing": 3}
+    assert m["auc"] == pytest.approx(roc_auc_score(y, -score))
+    rp = 1 / (1 + np.exp(-(-3.0 + 1.2 * ref["x1"].to_numpy())))
+    assert m["psi"] == pytest.approx(M.psi(np.rint(600 - 28.85 * np.log(rp / (1 - rp))), score).psi)
+    assert Thresholds().light("psi", m["psi"]) in ("amber", "red")     # the shift shows as drift
+    assert set(m["csi"]) >= {"x1", "sector"} and m["csi"]["x1"] > m["csi"]["sector"]
+    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref["default_12m"], -np.rint(600 - 28.85 * np.log(rp / (1 - rp)))))
+    assert set(m["segments"]) == {"industry", "size_class"}
+    assert "report.html" in res.summary()
+
+
+def test_cli_validate_exit_codes(contract_model, tmp_path, monkeypatch, capsys):
+    from creditmodel import cli
+
+    _contract_frame(800, 3).to_csv(tmp_path / "d.csv", index=False)
+    monkeypatch.setattr("sys.argv", ["creditmodel", "validate", "--model", str(contract_model), "--data",
+                                     str(tmp_path / "d.csv"), "--target", "default_12m", "--out", str(tmp_path / "o")])
+    cli.main()                                                  # returns normally on success
+    assert (tmp_path / "o" / "report.html").exists() and (tmp_path / "o" / "metrics.json").exists()
+    monkeypatch.setattr("sys.argv", ["creditmodel", "validate", "--model", str(contract_model), "--data",
+                                     str(tmp_path / "d.csv"), "--target", "no_such", "--out", str(tmp_path / "o2")])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2 and "no_such" in capsys.readouterr().err

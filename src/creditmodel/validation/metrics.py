@@ -70,12 +70,12 @@ def check_float(x: Any, name: str, lo: float | None = None, hi: float | None = N
         raise InputError(f"expected a one-dimensional array, got shape {arr.shape}", column=name)
     try:
         f = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InputError("values must be numeric", column=name) from None
+    except (TypeError, ValueError):   # pandas NA or text: coerce, then report the first offending row
+        f = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(f)
     if bad.any():
-        raise InputError(f"{int(bad.sum())} missing or non-finite value(s) (NaN/inf)", column=name,
-                         row=_first_bad(bad))
+        raise InputError(f"{int(bad.sum())} missing, non-numeric or non-finite value(s), first {arr[bad][0]!r}",
+                         column=name, row=_first_bad(bad))
     if lo is not None and (f < lo).any():
         m = f < lo
         raise InputError(f"{int(m.sum())} value(s) below {lo}, first {f[m][0]!r}", column=name, row=_first_bad(m))

@@ -26,6 +26,7 @@ from creditmodel.validation import metrics as M
 from creditmodel.validation import plots as P
 
 log = logging.getLogger(__name__)
+pd_mod = pd  # ``pd`` is the PD argument inside build_report (its public name); pandas stays reachable
 
 #: Master-scale grades (DOMAIN.md B3): "1" best .. "10" worst, "D" in default.
 MASTER_GRADES: tuple[str, ...] = tuple(str(i) for i in range(1, 11)) + ("D",)
@@ -332,7 +333,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     if ks is not None:
         mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
     if mt["auc"] is not None and mt["auc_ci_low"] is not None:
-        bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(yy, risk, n_boot=n_boot, seed=seed, alpha=alpha))
+        bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(yy, risk, n_boot=n_boot, seed=seed, alpha=alpha,
+                                                                      progress=yy.size * n_boot > 5e7))
         if bs is not None:
             mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
                       gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
@@ -562,9 +564,6 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     if out is not None:
         res.write(out)
     return res
-
-
-pd_mod = pd  # ``pd`` is the PD argument inside build_report
 
 
 def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
@@ -891,6 +890,10 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
         reasons = pred.loc[err, "error"].astype(str).value_counts().head(5)
         info["scoring_errors"] = {str(k): int(v) for k, v in reasons.items()}
     ok = ~err
+    bad = ok & (pred["pd_12m"].isna() | pred["score"].isna() | pred["grade"].isna()).to_numpy()
+    if bad.any():
+        raise InputError(f"the model returned status ok without score, grade or pd_12m for {int(bad.sum())} row(s)",
+                         file=data, row=int(np.flatnonzero(bad)[0]) + 1)
     feats = _model_features(model, X.columns)
     ref = None
     if reference is not None:
