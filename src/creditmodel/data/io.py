@@ -97,8 +97,8 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     """Read one CSV or Parquet file into a DataFrame (RangeIndex = 0-based data row).
 
     ``as_text=True`` is what the schema check needs: CSV cells come back as text, untouched (no type
-    guessing, no null parsing), and Parquet columns keep their Arrow types (so a null stays distinct
-    from a NaN). With ``as_text=False`` types are inferred and empty cells are nulls.
+    guessing, no null parsing), and Parquet columns other than text keep their Arrow types (so a null
+    stays distinct from a NaN). With ``as_text=False`` types are inferred and empty cells are nulls.
 
     Raises :class:`InputError` naming the file when it is missing, a folder, empty, unreadable, corrupt,
     of an unknown type, or has duplicated column names. A header with no data rows is a valid empty table.
@@ -137,10 +137,17 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     if dup:
         raise InputError(f"column name(s) {dup} appear more than once", file=p, column=dup[0])
     if as_text:
-        df = tbl.to_pandas(types_mapper=pd.ArrowDtype)
+        # text stays pandas' own string dtype; other Arrow types stay Arrow-backed (null distinct from NaN)
+        df = tbl.to_pandas(types_mapper=_arrow_types_except_text)
     else:
         df = tbl.to_pandas()
     return df.reset_index(drop=True)
+
+
+def _arrow_types_except_text(t: pa.DataType):
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return None
+    return pd.ArrowDtype(t)
 
 
 # --------------------------------------------------------------------------- one table

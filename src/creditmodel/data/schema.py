@@ -16,8 +16,9 @@ Checking a table is two steps:
 :func:`check_table` runs both and turns every failure into a row of the **quarantine table**
 (:data:`QUARANTINE_COLUMNS`: ``table, file, row, key, column, rule, value, message``; ``row`` is the
 1-based data row in the file, header excluded). A row with at least one quarantine entry is quarantined
-as a whole. Each cell gets at most one of ``bad_type``, ``nan_or_inf``, ``missing_value`` (in that order
-of priority) and, when it has one, no other rule. Allow-listed pilot-era codes pass with a *warning*
+as a whole. A cell that cannot be read (``bad_type``, ``nan_or_inf``) gets no other rule, and pandera's value
+checks skip empty cells, so an empty mandatory cell is only ``missing_value``. Allow-listed pilot-era codes
+pass with a *warning*
 (rule ``pilot_uscc`` in a separate warnings table with the same columns; the row is kept).
 
 A declared column absent from the frame is fatal: :class:`creditmodel.errors.InputError` naming it.
@@ -82,7 +83,6 @@ _NUMERIC_NAN_TOKENS = frozenset({"nan", "NaN", "NAN", "-nan"})
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "是"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "否"})
 
-_CELL_PRIORITY = ("bad_type", "nan_or_inf", "missing_value")
 _TYPE_WORD = {"float": "number", "int": "whole number", "date": "date (ISO 8601, e.g. 2024-03-31)",
               "bool": "boolean (true/false)", "string": "text"}
 
@@ -137,16 +137,22 @@ def uscc_status(codes: pd.Series) -> pd.DataFrame:
     """
     values, uniques = pd.factorize(codes, use_na_sentinel=True)
     res = uscc_mod.validate(pd.Series(np.asarray(uniques, dtype=object)))
-    missing = values < 0
-    take = np.where(missing, 0, values)
-    if len(uniques) == 0:
-        n = len(codes)
-        return pd.DataFrame({"code": np.full(n, "", dtype=object), "status": np.full(n, "invalid", dtype=object),
-                             "reason": np.full(n, "missing", dtype=object)}, index=codes.index)
-    out = pd.DataFrame({k: res[k].to_numpy(dtype=object)[take] for k in ("code", "status", "reason")},
-                       index=codes.index)
-    out.loc[missing, ["code", "status", "reason"]] = ["", "invalid", "missing"]
-    return out
+    # one extra entry at the end for empty cells (factorize gives them -1)
+    idx = np.where(values < 0, len(uniques), values)
+    cols = {k: np.append(res[k].to_numpy(dtype=object), fill)[idx]
+            for k, fill in (("code", ""), ("status", "invalid"), ("reason", "missing"))}
+    return pd.DataFrame(cols, index=codes.index)
+
+
+def _normalised_codes(v: pd.Series) -> pd.Series:
+    """USCC column with normalised codes (only computed when some code needs it)."""
+    values, uniques = pd.factorize(v, use_na_sentinel=True)
+    norm = np.array([uscc_mod.normalise(c) for c in uniques], dtype=object) if len(uniques) else np.empty(0, object)
+    changed = norm != np.asarray(uniques, dtype=object)
+    if not changed.any():
+        return v
+    out = pd.Series(np.append(norm, None)[np.where(values < 0, len(uniques), values)], index=v.index, name=v.name)
+    return out.astype("str")
 
 
 # --------------------------------------------------------------------------- coercion
@@ -219,20 +225,22 @@ def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     txt, null = _text_view(s)
     if txt is not None:
         parsed = pd.to_datetime(txt.where(~null), errors="coerce", format="ISO8601")
-    elif pd.api.types.is_datetime64_any_dtype(s.dtype) or (
-            isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "mM") or _is_arrow_date(s):
-        parsed = pd.to_datetime(s, errors="coerce")
-    elif s.dtype == object:
+    elif _is_arrow_date(s):  # Parquet date32 / timestamp: cast in Arrow (pd.to_datetime is slow on these)
+        import pyarrow as pa_
+
+        arr = s.array.__arrow_array__()
+        if getattr(arr.type, "tz", None) is not None:
+            arr = arr.cast(pa_.timestamp(arr.type.unit))  # the UTC instants, naive
+        vals = arr.cast(pa_.timestamp("us"), safe=False).to_numpy(zero_copy_only=False)
+        parsed = pd.Series(vals, index=s.index, name=s.name)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype) or s.dtype == object:
         parsed = pd.to_datetime(s, errors="coerce")
     else:  # numbers in a date column: not a date
         parsed = pd.Series(pd.NaT, index=s.index)
         return parsed.astype("datetime64[us]"), null, ~null
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
-    try:
-        parsed = parsed.astype("datetime64[us]")
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):  # pragma: no cover - exotic units
-        parsed = pd.to_datetime(parsed.astype("str"), errors="coerce", format="ISO8601").astype("datetime64[us]")
+    parsed = parsed.astype("datetime64[us]")
     bad = ~null & parsed.isna().to_numpy(dtype=bool)
     return parsed, null, bad
 
@@ -316,8 +324,8 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             v, null = _coerce_string(s)
             bad = np.zeros(len(s), dtype=bool)
             if col.uscc:
+                v = _normalised_codes(v)
                 st = uscc_status(v)
-                v = v.where(null, st["code"].astype("str")).astype("str")
                 pilot = np.flatnonzero((st["status"] == "pilot").to_numpy() & ~null)
                 if len(pilot):
                     w_rows.append(pilot)
@@ -496,17 +504,6 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
                                    "message": _messages(t, rule, column, rows, vals, typed, np.empty(0)),
                                    "value": vals}))
     q = pd.concat(parts, ignore_index=True) if parts else None
-    # a cell with a reading problem or a missing value gets no other rule
-    if q is not None and len(q):
-        prio = q["rule"].map({r: i for i, r in enumerate(_CELL_PRIORITY)})
-        has_prio = prio.notna()
-        if has_prio.any():
-            best = q[has_prio].assign(p=prio[has_prio]).sort_values("p", kind="stable").drop_duplicates(
-                ["row", "column"])
-            others = q[~has_prio]
-            blocked = pd.MultiIndex.from_frame(best[["row", "column"]])
-            others = others[~pd.MultiIndex.from_frame(others[["row", "column"]]).isin(blocked)]
-            q = pd.concat([best.drop(columns="p"), others], ignore_index=True)
     # duplicate keys: every row sharing a (non-empty) key
     dup_rows = np.unique(pf.loc[pf["rule"] == "duplicate_key", "row"].to_numpy())
     if len(dup_rows):

@@ -1,0 +1,370 @@
+"""Schema checks and loading: every rule gives the right quarantine rows; broken files raise InputError.
+
+The frames are hand-made (tests/district_factory.py) so each test knows exactly which cell it broke.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import district_factory as fac
+from creditmodel.data import io, schema, uscc
+from creditmodel.data.tables import TABLES
+from creditmodel.errors import InputError
+
+FORMATS = ["csv", "parquet"]
+
+
+def _load(tmp_path, df, name, fmt):
+    p = fac.write(df, tmp_path / name, fmt)
+    return io.load_table(p, name), p
+
+
+def _entries(lt):
+    return set(zip(lt.quarantine["row"], lt.quarantine["column"], lt.quarantine["rule"]))
+
+
+def _assert_accounting(lt):
+    """rows in = kept + quarantined, and the quarantined rows are exactly the rows named in the quarantine."""
+    assert lt.n_rows == lt.n_kept + lt.n_quarantined
+    assert set(lt.rejected.index + 1) == set(lt.quarantine["row"])
+    assert set(lt.data.index).isdisjoint(lt.rejected.index)
+    assert list(lt.quarantine.columns) == schema.QUARANTINE_COLUMNS
+
+
+# --------------------------------------------------------------------------- one rule at a time
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_clean_table_has_declared_dtypes_and_passes_the_pandera_schema(tmp_path, fmt):
+    df = fac.records("penalties", fac.codes(4), 6)
+    lt, _ = _load(tmp_path, df, "penalties", fmt)
+    assert lt.n_quarantined == 0 and len(lt.quarantine) == 0 and lt.n_kept == 6
+    for c in TABLES["penalties"].columns:
+        assert str(lt.data[c.name].dtype) == str(pd.Series(dtype=schema.PANDAS_DTYPES[c.dtype]).dtype), c.name
+    assert lt.data["amount"].tolist() == [5000.0] * 6
+    assert (lt.data["decision_date"] == pd.Timestamp(fac.EVENT)).all()
+    schema.table_schema("penalties").validate(lt.data)  # the clean output satisfies the schema on its own
+    assert lt.null_counts["fine_paid_on"] == 6 and lt.null_counts["uscc"] == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_missing_mandatory_value_names_row_and_column(tmp_path, fmt):
+    df = fac.records("penalties", fac.codes(4), 6)
+    df.loc[2, "severity"] = ""          # mandatory, with an allowed set: only missing_value
+    df.loc[4, "department"] = "  "      # blanks only
+    df.loc[5, "amount"] = ""            # optional: no rule
+    lt, p = _load(tmp_path, df, "penalties", fmt)
+    assert _entries(lt) == {(3, "severity", "missing_value"), (5, "department", "missing_value")}
+    q = lt.quarantine
+    assert (q["table"] == "penalties").all() and (q["file"] == str(p)).all()
+    assert q.loc[q["row"] == 3, "key"].item() == "PEN00002"
+    assert lt.n_quarantined == 2 and list(lt.data.index) == [0, 1, 3, 5]
+    assert np.isnan(lt.data.loc[5, "amount"])
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bad_type_for_numbers_integers_and_dates(tmp_path, fmt):
+    df = fac.records("arrears", fac.codes(3), 6)
+    df.loc[0, "amount"] = "12,5 yuan"
+    df.loc[1, "months_overdue"] = "2.5"        # not a whole number
+    df.loc[2, "determined_on"] = "2023-02-30"  # no such day
+    df.loc[3, "started_on"] = "last spring"
+    df.loc[4, "months_overdue"] = "4.0"        # whole: fine
+    lt, _ = _load(tmp_path, df, "arrears", fmt)
+    assert _entries(lt) == {(1, "amount", "bad_type"), (2, "months_overdue", "bad_type"),
+                            (3, "determined_on", "bad_type"), (4, "started_on", "bad_type")}
+    q = lt.quarantine.set_index("row")
+    assert q.loc[1, "value"] == "12,5 yuan" and "12,5 yuan" in q.loc[1, "message"]
+    assert q.loc[3, "value"] == "2023-02-30"
+    assert lt.data.loc[4, "months_overdue"] == 4
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_not_allowed_and_out_of_range(tmp_path, fmt):
+    df = fac.records("loans", fac.codes(3), 7)
+    df.loc[0, "collateral"] = "house"
+    df.loc[1, "rate"] = "1.5"            # max 1
+    df.loc[2, "term_months"] = "0"       # min 1
+    df.loc[3, "amount"] = "-1"           # min 0
+    df.loc[4, "default_12m"] = "2"       # max 1
+    df.loc[5, "rate"] = "1"              # bounds are inclusive
+    lt, _ = _load(tmp_path, df, "loans", fmt)
+    assert _entries(lt) == {(1, "collateral", "not_allowed"), (2, "rate", "out_of_range"),
+                            (3, "term_months", "out_of_range"), (4, "amount", "out_of_range"),
+                            (5, "default_12m", "out_of_range")}
+    assert "'house'" in lt.quarantine.set_index("row").loc[1, "message"]
+    _assert_accounting(lt)
+
+
+def test_nan_and_inf_text_in_csv(tmp_path):
+    df = fac.records("invoices_monthly", fac.codes(5), 5)
+    df.loc[0, "sales"] = "nan"
+    df.loc[1, "purchases"] = "inf"
+    df.loc[2, "voided_share"] = "-inf"   # also below the minimum: reported once, as nan_or_inf
+    lt, _ = _load(tmp_path, df, "invoices_monthly", "csv")
+    assert _entries(lt) == {(1, "sales", "nan_or_inf"), (2, "purchases", "nan_or_inf"),
+                            (3, "voided_share", "nan_or_inf")}
+    _assert_accounting(lt)
+
+
+def test_nan_is_not_null_in_typed_parquet(tmp_path):
+    """In Parquet a NaN is a value (nan_or_inf), a null is an empty cell (missing_value for a mandatory field)."""
+    df = fac.records("invoices_monthly", fac.codes(4), 4)
+    typed = schema.coerce_table(df, "invoices_monthly").typed
+    tbl = pa.Table.from_pandas(typed, preserve_index=False)
+    sales = pa.array([np.nan, None, 5.0, np.inf], type=pa.float64(), from_pandas=False)
+    tbl = tbl.set_column(tbl.column_names.index("sales"), "sales", sales)
+    p = tmp_path / "invoices_monthly.parquet"
+    pq.write_table(tbl, p)
+    lt = io.load_table(p)
+    assert _entries(lt) == {(1, "sales", "nan_or_inf"), (2, "sales", "missing_value"), (4, "sales", "nan_or_inf")}
+    assert lt.data["month"].dtype == "datetime64[us]"
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_invalid_uscc_carries_the_uscc_reason_and_pilot_codes_only_warn(tmp_path, fmt):
+    c = fac.codes(6)
+    df = fac.records("lists", c, 6)
+    good = c[0]
+    wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
+    df.loc[0, "uscc"] = wrong_check
+    df.loc[1, "uscc"] = good[:17]                    # 17 characters
+    df.loc[2, "uscc"] = good[:9] + "O" + good[10:]   # forbidden letter O
+    df.loc[3, "uscc"] = "91350100M0001TGQXM"          # pilot-era allow-listed code
+    df.loc[4, "uscc"] = "".join(chr(ord(ch) + 0xFEE0) for ch in good)  # full-width digits and letters
+    lt, _ = _load(tmp_path, df, "lists", fmt)
+    assert _entries(lt) == {(1, "uscc", "invalid_uscc"), (2, "uscc", "invalid_uscc"), (3, "uscc", "invalid_uscc")}
+    msg = lt.quarantine.set_index("row")["message"]
+    expected = {r: uscc.check(v).reason for r, v in ((1, wrong_check), (2, good[:17]), (3, df.loc[2, "uscc"]))}
+    assert expected == {1: "check_char", 2: "length", 3: "charset"}
+    for r, reason in expected.items():
+        assert msg[r].startswith(reason + ":")
+    # pilot code: kept, with a warning naming the row
+    assert list(zip(lt.warnings["row"], lt.warnings["rule"])) == [(4, "pilot_uscc")]
+    assert 3 in lt.data.index
+    # full-width code: normalised and kept
+    assert lt.data.loc[4, "uscc"] == good
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_duplicate_key_quarantines_every_row_sharing_it(tmp_path, fmt):
+    df = fac.records("penalties", fac.codes(5), 6)
+    df.loc[[1, 3, 5], "record_id"] = "PEN-DUP"
+    lt, _ = _load(tmp_path, df, "penalties", fmt)
+    assert _entries(lt) == {(r, "record_id", "duplicate_key") for r in (2, 4, 6)}
+    assert (lt.quarantine["key"] == "PEN-DUP").all()
+    assert lt.quarantine["message"].str.contains("3 rows").all()
+    _assert_accounting(lt)
+
+
+def test_duplicate_composite_key(tmp_path):
+    c = fac.codes(3)
+    df = fac.records("invoices_monthly", c, 6)   # (uscc, month) unique
+    df.loc[4, "month"] = df.loc[1, "month"]       # same firm c[1], same month as row 2
+    lt, _ = _load(tmp_path, df, "invoices_monthly", "csv")
+    assert _entries(lt) == {(2, "uscc,month", "duplicate_key"), (5, "uscc,month", "duplicate_key")}
+    assert set(lt.quarantine["key"]) == {f"{c[1]}|{df.loc[1, 'month']}"}
+
+
+def test_one_row_can_break_several_rules(tmp_path):
+    df = fac.records("inspections", fac.codes(3), 3)
+    df.loc[1, ["sector", "violations", "inspected_on"]] = ["nuclear", "-2", "yesterday"]
+    lt, _ = _load(tmp_path, df, "inspections", "csv")
+    assert _entries(lt) == {(2, "sector", "not_allowed"), (2, "violations", "out_of_range"),
+                            (2, "inspected_on", "bad_type")}
+    assert lt.n_quarantined == 1
+
+
+def test_randomly_broken_table_matches_an_independent_expectation(tmp_path):
+    """Break random cells with known rules and compare the whole quarantine with the expected set."""
+    rng = np.random.default_rng(7)
+    n = 400
+    c = fac.codes(50)
+    df = fac.records("commitments", c, n)
+    breakers = {
+        "missing_value": lambda r: ("department", ""),
+        "not_allowed": lambda r: ("status", "maybe"),
+        "bad_type": lambda r: ("due_on", "2023-13-01"),
+        "invalid_uscc": lambda r: ("uscc", c[r % 50][:17] + "Z"),
+    }
+    expected = set()
+    rows = rng.choice(n, size=60, replace=False)
+    for k, r in enumerate(rows):
+        rule = list(breakers)[k % 4]
+        col, val = breakers[rule](r)
+        df.loc[r, col] = val
+        expected.add((r + 1, col, rule))
+    dup = [r for r in range(n) if r not in set(rows)][:4]
+    df.loc[dup, "record_id"] = "COM-DUP"
+    expected |= {(r + 1, "record_id", "duplicate_key") for r in dup}
+    for fmt in FORMATS:
+        lt, _ = _load(tmp_path / fmt, df, "commitments", fmt)
+        assert _entries(lt) == expected
+        assert lt.n_quarantined == len({e[0] for e in expected})
+        _assert_accounting(lt)
+
+
+# --------------------------------------------------------------------------- broken files
+def test_missing_declared_column_raises_naming_file_and_column(tmp_path):
+    df = fac.records("tax_grades", fac.codes(2)).drop(columns=["grade"])
+    for fmt in FORMATS:
+        p = fac.write(df, tmp_path / "tax_grades", fmt)
+        with pytest.raises(InputError) as e:
+            io.load_table(p)
+        assert e.value.column == "grade" and e.value.file == p
+        assert "grade" in str(e.value) and str(p) in str(e.value)
+
+
+def test_renamed_column_is_a_missing_column(tmp_path):
+    df = fac.records("tax_grades", fac.codes(2)).rename(columns={"published_on": "publish_date"})
+    p = fac.write(df, tmp_path / "tax_grades", "csv")
+    with pytest.raises(InputError) as e:
+        io.load_table(p)
+    assert e.value.column == "published_on"
+
+
+def test_extra_columns_are_kept(tmp_path):
+    df = fac.records("tax_grades", fac.codes(2)).assign(note=["a", "b"])
+    lt, _ = _load(tmp_path, df, "tax_grades", "parquet")
+    assert list(lt.data.columns) == TABLES["tax_grades"].column_names + ["note"]
+    assert lt.data["note"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("content, what", [
+    (b"", "empty"), (b"\n\n", "empty"), (b"\xef\xbb\xbf", "empty"),
+    (b"uscc,name\n1,2,3\n", "cannot read"),
+])
+def test_broken_csv_raises_naming_the_file(tmp_path, content, what):
+    p = tmp_path / "enterprises.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        io.read_table(p)
+    assert e.value.file == p and what in str(e.value)
+    with pytest.raises(InputError):
+        io.load_table(p)
+
+
+def test_corrupt_and_truncated_parquet(tmp_path):
+    p = tmp_path / "loans.parquet"
+    p.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(InputError) as e:
+        io.load_table(p)
+    assert e.value.file == p
+    good = fac.write(fac.records("loans", fac.codes(3)), tmp_path / "ok" / "loans", "parquet")
+    data = good.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as e:
+        io.read_table(p)
+    assert e.value.file == p
+
+
+def test_missing_file_folder_and_unknown_names(tmp_path):
+    with pytest.raises(InputError, match="not found") as e:
+        io.load_table(tmp_path / "penalties.csv")
+    assert e.value.file == tmp_path / "penalties.csv"
+    with pytest.raises(InputError, match="folder"):
+        io.read_table(tmp_path)
+    p = fac.write(fac.records("loans", fac.codes(2)), tmp_path / "credit_loans", "csv")
+    with pytest.raises(InputError, match="unknown table") as e:
+        io.load_table(p)
+    assert e.value.file == p
+    with pytest.raises(InputError, match="unknown table"):
+        io.load_table(p, "no_such_table")
+    (tmp_path / "x.xlsx").write_bytes(b"PK")
+    with pytest.raises(InputError, match="unsupported"):
+        io.read_table(tmp_path / "x.xlsx")
+
+
+def test_header_only_file_is_an_empty_table(tmp_path):
+    p = tmp_path / "repairs.csv"
+    p.write_text(",".join(TABLES["repairs"].column_names) + "\n", encoding="utf-8")
+    lt = io.load_table(p)
+    assert lt.n_rows == 0 and lt.n_kept == 0 and len(lt.quarantine) == 0
+
+
+def test_csv_with_bom_and_gb18030_encoding(tmp_path):
+    df = fac.records("enforcement", fac.codes(2), 2)
+    p_bom = fac.write(df, tmp_path / "bom" / "enforcement", "csv")
+    assert p_bom.read_bytes()[:3] == b"\xef\xbb\xbf"
+    p_gbk = tmp_path / "gbk" / "enforcement.csv"
+    p_gbk.parent.mkdir()
+    df.to_csv(p_gbk, index=False, encoding="gb18030")
+    for p in (p_bom, p_gbk):
+        lt = io.load_table(p)
+        assert lt.n_quarantined == 0
+        assert lt.data["court"].tolist() == ["江北区人民法院"] * 2
+
+
+def test_read_table_infers_types_unless_as_text(tmp_path):
+    p = fac.write(fac.records("loans", fac.codes(2)), tmp_path / "loans", "csv")
+    inferred = io.read_table(p)
+    assert inferred["amount"].dtype == "int64" and inferred["default_date"].isna().all()
+    text = io.read_table(p, as_text=True)
+    assert text["amount"].tolist() == ["300000", "300000"] and text["default_date"].tolist() == ["", ""]
+    assert len(io.read_table(p, nrows=1)) == 1
+
+
+# --------------------------------------------------------------------------- a district
+def _district(tmp_path, fmt="parquet"):
+    c = fac.codes(6)
+    ent = fac.enterprises(c)
+    ent.loc[2, "uscc"] = ent.loc[1, "uscc"]          # rows 2 and 3 share a code
+    ent.loc[4, "size_class"] = ""                    # row 5 incomplete
+    fac.write(ent, tmp_path / "enterprises", fmt)
+    pen = fac.records("penalties", c, 7)             # round robin over c[0..5]
+    stranger = fac.codes(1, seed=99)[0]
+    pen.loc[6, "uscc"] = stranger                    # not registered at all
+    fac.write(pen, tmp_path / "penalties", fmt)
+    fac.write(fac.records("lists", c, 3), tmp_path / "lists", fmt)
+    return c, stranger
+
+
+def test_load_district_referential_check(tmp_path):
+    c, stranger = _district(tmp_path)
+    d = io.load_district(tmp_path)
+    assert set(d.tables) == {"enterprises", "penalties", "lists"}
+    ent = d.loaded["enterprises"]
+    assert _entries(ent) == {(2, "uscc", "duplicate_key"), (3, "uscc", "duplicate_key"), (5, "size_class", "missing_value")}
+    pen = d.loaded["penalties"]
+    # c[1] is on two quarantined register rows, c[2] on none (its row got c[1]'s code), c[4] is incomplete
+    expected = {(2, "uscc", "quarantined_enterprise"), (3, "uscc", "unknown_uscc"),
+                (5, "uscc", "quarantined_enterprise"), (7, "uscc", "unknown_uscc")}
+    assert _entries(pen) == expected
+    assert pen.quarantine.set_index("row").loc[7, "value"] == stranger
+    assert "row 2" in pen.quarantine.set_index("row").loc[2, "message"]
+    _assert_accounting(pen)
+    # clean tables are referentially consistent
+    clean = set(d["enterprises"]["uscc"])
+    for name in ("penalties", "lists"):
+        assert set(d[name]["uscc"]) <= clean
+    assert len(d.quarantine) == sum(len(lt.quarantine) for lt in d.loaded.values())
+    counts = d.counts().set_index("table")
+    assert (counts["rows"] == counts["kept"] + counts["quarantined"]).all()
+    assert d.snapshot_date == pd.Timestamp("2025-12-31")
+
+
+def test_load_district_folder_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        io.load_district(tmp_path / "nowhere")
+    fac.write(fac.records("lists", fac.codes(2)), tmp_path / "lists", "csv")
+    with pytest.raises(InputError, match="enterprises") as e:
+        io.load_district(tmp_path)
+    assert "enterprises" in str(e.value.file)
+    fac.write(fac.enterprises(fac.codes(2)), tmp_path / "enterprises", "csv")
+    with pytest.raises(InputError, match="penalties"):
+        io.load_district(tmp_path, tables=["penalties"])
+    d = io.load_district(tmp_path, tables=["lists"])
+    assert set(d.tables) == {"enterprises", "lists"}
+
+
+def test_every_declared_table_has_a_schema():
+    for name, t in TABLES.items():
+        s = schema.table_schema(name)
+        assert list(s.columns) == t.column_names
+        assert all(s.columns[c.name].nullable == (not c.required) for c in t.columns)
