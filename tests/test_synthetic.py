@@ -365,3 +365,17 @@ def test_generate_district_validates_firms(tmp_path):
     with pytest.raises(ConfigError, match="firms"):
         generate_district(3, 1, out=tmp_path / "x", progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_data_readme_documents_every_table_and_column():
+    from creditmodel.reference import PROJECT_DATA
+
+    readme = PROJECT_DATA / "README.md"
+    if not readme.exists():
+        pytest.skip("data/README.md is not present (installed package without the repository)")
+    text = readme.read_text(encoding="utf-8")
+    for name, spec in T.TABLES.items():
+        assert f"#### `{name}`" in text, name
+        section = text.split(f"#### `{name}`", 1)[1].split("#### ", 1)[0]
+        for col in spec.columns:
+            assert f"| `{col.name}` | {col.dtype} | {'yes' if col.required else 'no'} |" in section, (name, col.name)

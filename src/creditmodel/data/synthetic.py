@@ -1360,7 +1360,7 @@ def generate_district(firms: int = 20_000, seed: int = 42, *, out: Path, progres
         mean_pd = float(np.mean(loans["true_pd"])) if len(loans["true_pd"]) else float("nan")
         d.write_all(bar)
         bar.update()
-    _write_json(out / "injected.json", _injected_doc(cfg, d.faults))
+    _write_injected(out / "injected.json", _injected_doc(cfg, d.faults))
     summary = _fault_summary(d.faults)
     manifest = {
         "generator": "creditmodel.data.synthetic", "generator_version": GENERATOR_VERSION,
@@ -1403,6 +1403,15 @@ def _injected_doc(cfg: GeneratorConfig, faults: list[dict[str, Any]]) -> dict[st
         "summary": _fault_summary(faults),
         "faults": faults,
     }
+
+
+def _write_injected(path: Path, doc: dict[str, Any]) -> None:
+    """Like :func:`_write_json`, but each fault entry on one compact line (its row lists can be long)."""
+    head = {k: v for k, v in doc.items() if k != "faults"}
+    text = json.dumps(head, ensure_ascii=False, indent=1)
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["faults"]]
+    body = ' "faults": [' + ("\n  " + ",\n  ".join(lines) + "\n ]" if lines else "]")
+    path.write_text(text[:-2] + ",\n" + body + "\n}\n", encoding="utf-8")
 
 
 def _write_json(path: Path, obj: Any) -> None:
