@@ -457,7 +457,7 @@ def test_grade_d_is_excluded_and_counted():
     g = g.copy()
     g[:7] = "D"
     res = build_report(y, p, score, g, n_boot=20, exclusions={"scoring error (status=error)": 3})
-    assert res.metrics["n"] == 993 and res.metrics["n_input"] == 1000
+    assert res.metrics["n"] == 993 and res.metrics["n_input"] == 1003
     assert res.metrics["excluded"] == {"scoring error (status=error)": 3, "grade D (in default at the start)": 7}
     assert "D" not in [r["grade"] for r in res.metrics["grades"]]
 
@@ -592,7 +592,7 @@ def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
     p = 1 / (1 + np.exp(-(-3.0 + 1.2 * cur.loc[ok, "x1"].to_numpy())))
     score = np.rint(600 - 28.85 * np.log(p / (1 - p)))
     y = cur.loc[ok, "default_12m"].to_numpy()
-    assert m["n"] == 2497 and m["excluded"] == {"scoring error (status=error)": 3}
+    assert m["n"] == 2497 and m["n_input"] == 2500 and m["excluded"] == {"scoring error (status=error)": 3}
     assert m["data"]["scoring_errors"] == {"x1 missing": 3}
     assert m["auc"] == pytest.approx(roc_auc_score(y, -score))
     rp = 1 / (1 + np.exp(-(-3.0 + 1.2 * ref["x1"].to_numpy())))

@@ -304,7 +304,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     col = _Collector()
     nc = col.not_computable
     mt: dict[str, Any] = {"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
-                          "mean_pd": float(pdv.mean()), "n_input": int(n_in), "excluded": excluded}
+                          "mean_pd": float(pdv.mean()),
+                          "n_input": int(n_in + sum(int(v) for v in (exclusions or {}).values())), "excluded": excluded}
     tables: dict[str, pd_mod.DataFrame] = {}
     figs: dict[str, Any] = {}
     notes: list[str] = []
@@ -334,7 +335,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
         mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
     if mt["auc"] is not None and mt["auc_ci_low"] is not None:
         bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(yy, risk, n_boot=n_boot, seed=seed, alpha=alpha,
-                                                                      progress=yy.size * n_boot > 5e7))
+                                                                      progress=yy.size * n_boot > 5e8))
         if bs is not None:
             mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
                       gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
@@ -767,22 +768,6 @@ def _render_html(res: ValidationResult) -> str:
 
 
 # --------------------------------------------------------------------------- files
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file (``InputError`` naming the file if it is missing or unreadable)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", file=p)
-    suf = p.suffix.lower()
-    try:
-        if suf in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suf in (".csv", ".txt"):
-            return pd.read_csv(p, encoding="utf-8-sig", low_memory=False)
-    except Exception as e:  # noqa: BLE001 - any reader failure is bad input
-        raise InputError(f"cannot read the file: {e}", file=p) from None
-    raise InputError(f"unsupported file type {suf!r} (use .csv or .parquet)", file=p)
-
-
 _TRUE = {"1", "true", "yes", "y", "bad", "default", "t"}
 _FALSE = {"0", "false", "no", "n", "good", "f"}
 
@@ -870,6 +855,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     Writes ``report.html`` and ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
+    from creditmodel.data.io import read_table
 
     data = Path(data)
     df = read_table(data)
