@@ -298,7 +298,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
             if specials:
                 spec |= np.isin(vals, np.asarray(specials, dtype=float))
             specials = tuple(float(v) for v in specials if np.isfinite(float(v)))
-        spec &= ~miss
+        spec = spec & ~miss
         clean = ~miss & ~spec
         xc, yc = vals[clean], y[clean]
         trend = None if cat else self._trend_for(feature)

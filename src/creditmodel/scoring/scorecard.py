@@ -418,7 +418,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         if names.shape[1] < n:  # fewer features than reasons asked for
             names = np.hstack([names, np.full((len(names), n - names.shape[1]), None, dtype=object)])
         return pd.DataFrame(names, index=getattr(X, "index", None),
-                            columns=[f"reason_{i + 1}" for i in range(n)])
+                            columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
 
     # --------------------------------------------------------------------------------- exports
     def to_dict(self) -> dict:

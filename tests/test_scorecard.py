@@ -1,0 +1,472 @@
+"""Tests of the WoE binning and scorecard (creditmodel.scoring.binning / .scorecard).
+
+The points are checked against an independent pure-Python scorer that reads only the exported JSON
+card, and against the SQL export run in DuckDB and in SQLite.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from creditmodel.errors import InputError
+from creditmodel.reference import PROJECT_ROOT
+from creditmodel.scoring.binning import WoEBinner, iv_strength, psi
+from creditmodel.scoring.scorecard import WoEScorecard, sign_constrained_lr, vif_values
+
+GERMAN = Path(PROJECT_ROOT).parent / "shared" / "data" / "german_credit" / "germancredit.csv"
+SPECIAL = -999.0
+
+
+def make_frame(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Synthetic applicants: risk rises with x_up, falls with x_down, depends on the category."""
+    rng = np.random.default_rng(seed)
+    x_up = rng.normal(size=n)
+    x_down = rng.uniform(0, 100, n)
+    cat = rng.choice(np.array(list("ABCDE")), n, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    eff = pd.Series({"A": -1.0, "B": -0.3, "C": 0.0, "D": 0.6, "E": 1.3})
+    logit = -1.2 + 0.9 * x_up - 0.025 * (x_down - 50) + eff[cat].to_numpy()
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    x_up[rng.random(n) < 0.06] = np.nan
+    u = rng.random(n)
+    x_down[u < 0.03] = SPECIAL
+    x_down[(u >= 0.03) & (u < 0.04)] = np.inf
+    x_down[(u >= 0.04) & (u < 0.045)] = -np.inf
+    X = pd.DataFrame({"x_up": x_up, "x_down": x_down, "cat": pd.array(cat, dtype="str"),
+                      "noise": rng.normal(size=n)})
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return make_frame()
+
+
+@pytest.fixture(scope="module")
+def card(frame):
+    X, y = frame
+    return WoEScorecard(feature_directions={"x_up": 1, "x_down": -1}, special_codes=[SPECIAL]).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def german():
+    if not GERMAN.exists():
+        pytest.skip(f"German credit data not found at {GERMAN} (../shared/data is not laid out)")
+    d = pd.read_csv(GERMAN)
+    y = (d.pop("creditability") == "bad").astype(int).to_numpy()
+    return d, y
+
+
+def tricky_rows(sc: WoEScorecard, X: pd.DataFrame) -> pd.DataFrame:
+    """Training rows plus edge values, NaN, +/-inf, special codes and an unseen category."""
+    extra = []
+    for f in sc.selected_features_:
+        fb = sc.binner_.bins_[f]
+        base = X.iloc[0].to_dict()
+        if fb.dtype == "numerical":
+            vals = [*fb.splits, *np.nextafter(fb.splits, -np.inf), np.nan, np.inf, -np.inf, SPECIAL, 0.0]
+        else:
+            vals = [g[0] for g in fb.groups] + [None, "never seen in training", ""]
+        for v in vals:
+            extra.append({**base, f: v})
+    out = pd.concat([X.iloc[:300], pd.DataFrame(extra)], ignore_index=True)
+    for c in X.columns:
+        out[c] = out[c].astype(X[c].dtype)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- JSON
+def json_points(card: dict, row: dict) -> dict[str, int]:
+    """Points of each feature for one row, from the exported JSON alone (independent scorer)."""
+    out = {}
+    for f in card["features"]:
+        v = row[f["feature"]]
+        bins = f["bins"]
+        kind = {b["kind"]: b for b in bins if b["kind"] != "regular"}
+        regular = [b for b in bins if b["kind"] == "regular"]
+        if f["dtype"] == "numerical":
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                b = kind["missing"]
+            elif math.isinf(v) or float(v) in [float(c) for c in f["special_codes"]]:
+                b = kind["special"]
+            else:
+                b = next(b for b in regular if float(b["lower"]) <= v < float(b["upper"]))
+        else:
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                b = kind["missing"]
+            elif str(v) in f["special_codes"]:
+                b = kind["special"]
+            else:
+                b = next((b for b in regular if str(v) in b["categories"]), kind["unseen"])
+        out[f["feature"]] = b["points"]
+    return out
+
+
+def test_points_table_reproduces_points_exactly(card, frame):
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    doc = json.loads(card.to_json())
+    expected = np.array([sum(json_points(doc, r).values())
+                         for r in rows.astype(object).where(rows.notna(), None).to_dict("records")])
+    assert np.array_equal(card.points(rows), expected)
+    # CSV carries the same integer points as the JSON and the fitted table
+    csv = pd.read_csv(io.StringIO(card.to_csv()))
+    assert csv["points"].tolist() == card.points_table_["points"].tolist()
+    js = [(f["feature"], b["bin"], b["points"]) for f in doc["features"] for b in f["bins"]]
+    assert js == list(zip(csv["feature"], csv["bin"], csv["points"]))
+    # per-feature points add up to the total
+    assert np.array_equal(card.points_by_feature(rows).sum(axis=1).to_numpy(), card.points(rows))
+
+
+def test_to_csv_and_to_json_write_files(card, tmp_path):
+    card.to_csv(tmp_path / "points.csv")
+    card.to_json(tmp_path / "points.json")
+    assert pd.read_csv(tmp_path / "points.csv")["points"].tolist() == card.points_table_["points"].tolist()
+    assert json.loads((tmp_path / "points.json").read_text())["scaling"]["pdo"] == 20.0
+
+
+# ----------------------------------------------------------------------------------------- SQL
+def _sql_rows(sc, rows):
+    feats = sc.selected_features_
+    recs = []
+    for i, r in enumerate(rows[feats].astype(object).to_dict("records")):
+        vals = []
+        for f in feats:
+            v = r[f]
+            if sc.binner_.bins_[f].dtype == "numerical":
+                vals.append(float(v))  # NaN stays NaN: a real NaN in DuckDB, NULL in SQLite
+            else:
+                vals.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        recs.append((i, *vals))
+    return recs
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_sql_export_gives_exactly_the_library_scores(card, frame, engine):
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    feats = card.selected_features_
+    types = ["DOUBLE" if card.binner_.bins_[f].dtype == "numerical" else "VARCHAR" for f in feats]
+    ddl = 'CREATE TABLE "my apps" (id INTEGER, ' + ", ".join(f'"{f}" {t}' for f, t in zip(feats, types)) + ")"
+    ins = f'INSERT INTO "my apps" VALUES ({", ".join(["?"] * (len(feats) + 1))})'
+    sql = card.to_sql(table='"my apps"', id_col="id", score_col="score", flag_col="n_unseen") + " ORDER BY id"
+    if engine == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        con = duckdb.connect()
+    else:
+        con = sqlite3.connect(":memory:")
+    con.execute(ddl)
+    con.executemany(ins, _sql_rows(card, rows))
+    got = con.execute(sql).fetchall()
+    assert [r[0] for r in got] == list(range(len(rows)))
+    assert [r[1] for r in got] == card.points(rows).tolist()
+    assert [r[2] for r in got] == card.unseen_mask(rows).sum(axis=1).tolist()
+    assert max(r[2] for r in got) >= 1  # the unseen category is among the rows
+
+
+def test_sql_duckdb_reads_pandas_frame_with_nan(card, frame):
+    duckdb = pytest.importorskip("duckdb")
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    con = duckdb.connect()
+    con.register("applicants", rows)
+    got = con.execute(card.to_sql()).fetchnumpy()["score"]
+    assert np.array_equal(np.asarray(got, dtype=np.int64), card.points(rows))
+
+
+# ------------------------------------------------------------------------------------- binning
+def test_monotonic_bins_follow_the_requested_direction(card):
+    for f, trend in [("x_up", "ascending"), ("x_down", "descending")]:
+        t = card.binner_.binning_table(f)
+        reg = t[t["kind"] == "regular"]
+        assert len(reg) >= 3
+        rate, woe = reg["event_rate"].to_numpy(), reg["woe"].to_numpy()
+        if trend == "ascending":
+            assert np.all(np.diff(rate) >= 0) and np.all(np.diff(woe) <= 0)
+        else:
+            assert np.all(np.diff(rate) <= 0) and np.all(np.diff(woe) >= 0)
+
+
+def test_monotonic_on_german_credit(german):
+    X, y = german
+    b = WoEBinner(feature_directions={"duration_in_month": 1, "credit_amount": 1, "age_in_years": -1}).fit(X, y)
+    for f, up in [("duration_in_month", True), ("credit_amount", True), ("age_in_years", False)]:
+        reg = b.binning_table(f).query("kind == 'regular'")
+        d_rate, d_woe = np.diff(reg["event_rate"]), np.diff(reg["woe"])
+        assert len(reg) >= 2
+        assert (np.all(d_rate >= 0) and np.all(d_woe <= 0)) if up else (np.all(d_rate <= 0) and np.all(d_woe >= 0))
+        assert b.bins_[f].trend == ("ascending" if up else "descending")
+
+
+def test_missing_and_special_values_get_their_own_bins(card, frame):
+    X, y = frame
+    for f in ["x_up", "x_down"]:
+        fb = card.binner_.bins_[f]
+        idx = fb.indices(X[f])
+        x = X[f].to_numpy()
+        special = np.isinf(x) | (x == SPECIAL)
+        assert np.array_equal(idx == fb.missing_slot, np.isnan(x))
+        assert np.array_equal(idx == fb.special_slot, special)
+        regular = idx < fb.n_regular
+        # regular bins hold only finite, non-special values, each inside its bounds
+        edges = np.r_[-np.inf, fb.splits, np.inf]
+        xr, ir = x[regular], idx[regular]
+        assert np.isfinite(xr).all() and not (xr == SPECIAL).any()
+        assert np.all((edges[ir] <= xr) & (xr < edges[ir + 1]))
+        t = fb.table()
+        assert t.loc[t["kind"] == "missing", "count"].item() == np.isnan(x).sum()
+        assert t.loc[t["kind"] == "special", "count"].item() == special.sum()
+        assert t.loc[t["kind"] == "special", "bad"].item() == y[special].sum()
+
+
+def test_counts_and_woe_match_an_independent_computation(german):
+    X, y = german
+    b = WoEBinner(woe_prior_count=1e-12).fit(X, y)
+    G, B = (y == 0).sum(), (y == 1).sum()
+    for f in ["duration_in_month", "purpose"]:
+        fb = b.bins_[f]
+        t = fb.table().query("kind == 'regular'")
+        if fb.dtype == "numerical":
+            groups = np.digitize(X[f].to_numpy(float), fb.splits, right=False)
+        else:
+            lookup = {c: i for i, g in enumerate(fb.groups) for c in g}
+            groups = X[f].map(lookup).to_numpy()
+        cnt = np.bincount(groups, minlength=len(t))
+        bad = np.bincount(groups, weights=y, minlength=len(t))
+        assert np.array_equal(t["count"].to_numpy(), cnt)
+        assert np.array_equal(t["bad"].to_numpy(), bad)
+        woe = np.log(((cnt - bad) / G) / (bad / B))
+        np.testing.assert_allclose(t["woe"].to_numpy(), woe, rtol=1e-9)
+        iv = np.sum(((cnt - bad) / G - bad / B) * woe)
+        assert b.iv_report_.set_index("feature").loc[f, "iv"] == pytest.approx(iv, rel=1e-9)
+
+
+def test_iv_strength_thresholds():
+    assert [iv_strength(v) for v in [0.0, 0.0199, 0.02, 0.099, 0.1, 0.3, 0.49, 0.5, 3.0]] == [
+        "useless", "useless", "weak", "weak", "medium", "strong", "strong", "suspicious", "suspicious"]
+
+
+def test_string_object_and_category_dtypes_give_the_same_card(frame):
+    X, y = frame
+    variants = [X.assign(cat=X["cat"].astype(object)), X.assign(cat=X["cat"].astype("category")), X]
+    cards = [WoEScorecard(special_codes=[SPECIAL]).fit(v, y) for v in variants]
+    for c, v in zip(cards[1:], variants[1:]):
+        pd.testing.assert_frame_equal(c.points_table_, cards[0].points_table_)
+        assert np.array_equal(c.points(v), cards[0].points(variants[0]))
+    # and a card fitted on one dtype scores another
+    assert np.array_equal(cards[0].points(variants[1]), cards[0].points(variants[0]))
+
+
+# ---------------------------------------------------------------------------------- selection
+def test_selection_report_explains_every_dropped_feature(frame):
+    X, y = frame
+    rng = np.random.default_rng(1)
+    X2 = X.assign(x_up_copy=X["x_up"] + rng.normal(0, 0.05, len(X)), noise2=rng.normal(size=len(X)))
+    sc = WoEScorecard(special_codes=[SPECIAL], max_corr=0.8).fit(X2, y)
+    rep = sc.selection_report_.set_index("feature")
+    assert set(sc.selected_features_) | set(rep.index) == set(X2.columns)
+    assert not set(sc.selected_features_) & set(rep.index)
+    iv = sc.iv_report_.set_index("feature")["iv"]
+    assert rep.loc["noise", "stage"] == "iv" and iv["noise"] < 0.02
+    # of the correlated pair, the one with the lower IV is dropped, naming the other
+    lo, hi = sorted(["x_up", "x_up_copy"], key=lambda f: iv[f])
+    assert rep.loc[lo, "stage"] == "correlation" and hi in rep.loc[lo, "reason"]
+    assert hi in sc.selected_features_
+    assert (sc.lr_.coef_ < 0).all()
+
+
+def test_no_iv_cap_by_default_and_cap_when_asked(german):
+    X, y = german
+    sc = WoEScorecard().fit(X, y)
+    top = sc.iv_report_.iloc[0]
+    assert top["iv"] > 0.5 and top["feature"] in sc.selected_features_
+    capped = WoEScorecard(max_iv=0.5).fit(X, y)
+    assert top["feature"] not in capped.selected_features_
+    assert capped.selection_report_.set_index("feature").loc[top["feature"], "stage"] == "iv"
+
+
+def test_stability_hook_drops_shifted_feature(frame):
+    X, y = frame
+    shifted = X.assign(x_up=X["x_up"] + 1.5)
+    sc = WoEScorecard(special_codes=[SPECIAL]).fit(X, y, X_stability=shifted)
+    rep = sc.selection_report_.set_index("feature")
+    assert rep.loc["x_up", "stage"] == "stability"
+    fb = sc.binner_.bins_["x_up"]
+    e = np.bincount(fb.indices(X["x_up"]), minlength=fb.n_regular + 3) / len(X)
+    a = np.bincount(fb.indices(shifted["x_up"]), minlength=fb.n_regular + 3) / len(X)
+    e, a = np.maximum(e, 1e-4), np.maximum(a, 1e-4)
+    assert rep.loc["x_up", "value"] == pytest.approx(float(np.sum((a - e) * np.log(a / e))))
+    assert "x_down" in sc.selected_features_  # unchanged features stay
+    assert psi(np.array([0, 1, 1]), np.array([0, 1, 1]), 3) == 0.0
+
+
+def test_vif_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.stats.outliers_influence")
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=500)
+    Z = np.column_stack([a, a + rng.normal(0, 0.5, 500), rng.normal(size=500)])
+    const = np.column_stack([np.ones(500), Z])
+    ref = [sm.variance_inflation_factor(const, i) for i in range(1, 4)]
+    np.testing.assert_allclose(vif_values(Z), ref, rtol=1e-8)
+
+
+def test_sign_constrained_fit_matches_sklearn_when_signs_are_right(frame):
+    from sklearn.linear_model import LogisticRegression
+    X, y = frame
+    sc = WoEScorecard(special_codes=[SPECIAL]).fit(X, y)
+    W = sc.transform(X).to_numpy()
+    ref = LogisticRegression(C=0.5, max_iter=1000, tol=1e-10).fit(W, y).coef_.ravel()
+    assert (ref < 0).all()
+    np.testing.assert_allclose(sign_constrained_lr(W, y, 0.5), ref, rtol=1e-4)
+
+
+@pytest.mark.parametrize("how", ["aic", "bic"])
+def test_forward_stepwise_stops_where_statsmodels_says_no_feature_helps(frame, how):
+    sm = pytest.importorskip("statsmodels.api")
+    X, y = frame
+    rng = np.random.default_rng(5)
+    X2 = X.assign(weak=X["x_up"].fillna(0) * 0.05 + rng.normal(size=len(X)))
+    sc = WoEScorecard(special_codes=[SPECIAL], stepwise=how, min_iv=0.0, max_corr=None, max_vif=None).fit(X2, y)
+    assert {"x_up", "x_down", "cat"} <= set(sc.selected_features_)
+    left = sc.selection_report_.query("stage == 'stepwise'")["feature"].tolist()
+    assert left, "the test needs at least one feature that stepwise leaves out"
+    W = sc.binner_.transform(X2)
+
+    def crit(cols):
+        res = sm.Logit(y, sm.add_constant(W[cols].to_numpy())).fit(disp=0)
+        return getattr(res, how)
+
+    base = crit(sc.selected_features_)
+    for f in left:  # adding any left-out feature does not improve the criterion
+        assert crit(sc.selected_features_ + [f]) >= base - 1e-3
+    for f in sc.selected_features_:  # every chosen feature improves on the set without it
+        assert crit([g for g in sc.selected_features_ if g != f]) > base - 1e-3
+
+
+def test_stepwise_auc_keeps_the_signal(frame):
+    X, y = frame
+    sc = WoEScorecard(special_codes=[SPECIAL], stepwise="auc", cv=3).fit(X, y)
+    assert {"x_up", "x_down", "cat"} <= set(sc.selected_features_)
+
+
+# ------------------------------------------------------------------------------- reason codes
+def test_reason_codes_name_features_that_really_cost_points(card, frame):
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    doc = json.loads(card.to_json())
+    best = {f["feature"]: max(b["points"] for b in f["bins"]) for f in doc["features"]}
+    order = card.selected_features_
+    got = card.reason_codes(rows, n=3)
+    assert list(got.columns) == ["reason_1", "reason_2", "reason_3"]
+    recs = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    assert (got.dtypes == object).all()
+    for r, g in zip(recs, got.to_numpy()):
+        pts = json_points(doc, r)
+        costs = sorted(((best[f] - pts[f], -order.index(f), f) for f in order), reverse=True)
+        want = [f if c > 0 else None for c, _, f in costs[:3]] + [None] * (3 - len(costs))
+        assert g.tolist() == want
+    # a row in the best bin of every feature has no reason at all
+    assert got.isna().all(axis=1).sum() == sum(all(best[f] == json_points(doc, r)[f] for f in order)
+                                               for r in recs)
+    assert card.reason_codes(rows.iloc[:5], n=1).shape == (5, 1)
+
+
+# ------------------------------------------------------------------------------------ scaling
+def test_pdo_points_double_the_odds(card, frame):
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    p_bad = card.predict_proba(rows)[:, 1]
+    ln_odds_good = np.log((1 - p_bad) / p_bad)
+    raw = card.raw_score(rows)
+    # score = base_score + pdo * log2(odds / base_odds): pdo points more = odds doubled
+    np.testing.assert_allclose(raw, 600 + 20 * (ln_odds_good - math.log(50)) / math.log(2), rtol=1e-10)
+    i, j = np.argmax(raw), np.argmin(raw)
+    assert (raw[i] - raw[j]) / 20 == pytest.approx((ln_odds_good[i] - ln_odds_good[j]) / math.log(2))
+    # integer points differ from the exact score by rounding only (half a point per feature at most)
+    m = len(card.selected_features_)
+    assert np.all(np.abs(card.points(rows) - raw) <= 0.5 * m + 1e-9)
+    assert card.points(rows).dtype == np.int64
+
+
+def test_scaling_parameters_are_honoured(frame):
+    X, y = frame
+    a = WoEScorecard(special_codes=[SPECIAL]).fit(X, y)
+    b = WoEScorecard(special_codes=[SPECIAL], pdo=40, base_score=500, base_odds=20).fit(X, y)
+    np.testing.assert_allclose(b.decision_function(X), a.decision_function(X))
+    ln_odds_good = -a.decision_function(X)
+    np.testing.assert_allclose(b.raw_score(X), 500 + 40 * (ln_odds_good - math.log(20)) / math.log(2))
+
+
+# ------------------------------------------------------------------------- sklearn conventions
+def test_same_seed_gives_identical_cards(frame):
+    X, y = frame
+    a = WoEScorecard(special_codes=[SPECIAL], random_state=7).fit(X, y)
+    b = WoEScorecard(special_codes=[SPECIAL], random_state=7).fit(X, y)
+    pd.testing.assert_frame_equal(a.points_table_, b.points_table_)
+    assert a.to_sql() == b.to_sql() and a.to_json() == b.to_json()
+    assert np.array_equal(a.points(X), b.points(X))
+
+
+def test_clone_and_pipeline(frame):
+    X, y = frame
+    sc = WoEScorecard(special_codes=[SPECIAL], pdo=30)
+    c = clone(sc)
+    assert c.get_params() == sc.get_params()
+    with pytest.raises(NotFittedError):
+        c.points(X)
+    pipe = Pipeline([("identity", FunctionTransformer(validate=False)), ("card", clone(sc))]).fit(X, y)
+    direct = clone(sc).fit(X, y)
+    np.testing.assert_array_equal(pipe.predict_proba(X), direct.predict_proba(X))
+    np.testing.assert_array_equal(pipe[-1].points(X), direct.points(X))
+    assert set(pipe.predict(X)) <= {0, 1}
+
+
+def test_numpy_input_uses_fitted_column_order(frame):
+    X, y = frame
+    Xn = X[["x_up", "x_down", "noise"]]
+    sc = WoEScorecard(special_codes=[SPECIAL]).fit(Xn, y)
+    assert np.array_equal(sc.points(Xn.to_numpy()), sc.points(Xn))
+
+
+# ---------------------------------------------------------------------------------- bad input
+def test_bad_targets_are_clear_errors(frame):
+    X, y = frame
+    with pytest.raises(InputError, match="binary"):
+        WoEScorecard().fit(X, np.where(y == 1, 2, np.arange(len(y)) % 3))
+    with pytest.raises(InputError, match="single class"):
+        WoEScorecard().fit(X, np.zeros(len(X), dtype=int))
+    with pytest.raises(InputError, match="0/1"):
+        WoEScorecard().fit(X, np.where(y == 1, "bad", "good"))
+    with pytest.raises(InputError) as e:
+        WoEScorecard().fit(X, np.where(np.arange(len(y)) == 4, np.nan, y))
+    assert e.value.row == 5
+
+
+def test_no_usable_feature_is_a_clear_error(frame):
+    X, y = frame
+    useless = pd.DataFrame({"constant": np.ones(len(y)), "empty": np.full(len(y), np.nan),
+                            "one_level": pd.array(["a"] * len(y), dtype="str")})
+    with pytest.raises(InputError, match="no usable feature"):
+        WoEScorecard().fit(useless, y)
+    with pytest.raises(InputError, match="no feature"):
+        WoEScorecard().fit(X[[]], y)
+
+
+def test_missing_or_wrong_column_at_predict_time_names_it(card, frame):
+    X, _ = frame
+    with pytest.raises(InputError) as e:
+        card.points(X.drop(columns=["x_down"]))
+    assert e.value.column == "x_down"
+    with pytest.raises(InputError) as e:
+        card.reason_codes(X.assign(x_up=X["x_up"].astype(object).where(X.index != 2, "abc")))
+    assert e.value.column == "x_up" and e.value.row == 3
