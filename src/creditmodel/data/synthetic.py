@@ -108,7 +108,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -1204,7 +1204,7 @@ class _District:
             pq.write_table(tab, path, compression="zstd", write_statistics=True)
             self.row_counts[name] = tab.num_rows
             self.files[path.name] = _sha256(path)
-            log.info("wrote %s: %d rows", path.name, tab.num_rows)
+            log.debug("wrote %s: %d rows", path.name, tab.num_rows)
             bar.set_postfix_str(f"wrote {name}")
 
 
