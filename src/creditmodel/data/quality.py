@@ -507,16 +507,26 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
     if figures:
         from creditmodel.data import quality_plots
 
-        fig_dir = out / "figures"
-        fig_dir.mkdir(exist_ok=True)
-        for name, fig in quality_plots.make_figures(rep).items():
-            files[f"figures/{name}.png"] = fig_dir / f"{name}.png"
-            fig.savefig(files[f"figures/{name}.png"], dpi=120, bbox_inches="tight", metadata={"Software": None})
+        for name, fig in write_figures(rep, out).items():
+            files[f"figures/{name}.png"] = out / "figures" / f"{name}.png"
             quality_plots.close(fig)
     rep.out = out
     rep.files = files
     log.info("quality report written to %s (%d files)", out, len(files))
     return files
+
+
+def write_figures(rep: QualityReport, out: str | Path) -> dict[str, Any]:
+    """Draw every figure of the report into ``<out>/figures/<name>.png``; the figures are returned open
+    (a notebook shows and logs them, then closes them)."""
+    from creditmodel.data import quality_plots
+
+    fig_dir = Path(out) / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figs = quality_plots.make_figures(rep)
+    for name, fig in figs.items():
+        quality_plots.save(fig, fig_dir / f"{name}.png")
+    return figs
 
 
 def _json_default(o: Any) -> Any:

@@ -62,9 +62,6 @@ def _drawable(text: str, fallback: str) -> str:
 
 
 def _figure(w: float, h: float, ncols: int = 1, **kw):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     if cjk_font():
@@ -313,6 +310,11 @@ FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
     "by_industry": plot_by_industry,
     "by_street": plot_by_street,
 }
+
+
+def save(fig: "Figure", path) -> None:
+    """Write a figure as PNG (120 dpi, no software stamp, so the same figure gives the same bytes)."""
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
 
 
 def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
