@@ -26,7 +26,6 @@ from creditmodel.validation import metrics as M
 from creditmodel.validation import plots as P
 
 log = logging.getLogger(__name__)
-pd_mod = pd  # ``pd`` is the PD argument inside build_report (its public name); pandas stays reachable
 
 #: Master-scale grades (DOMAIN.md B3): "1" best .. "10" worst, "D" in default.
 MASTER_GRADES: tuple[str, ...] = tuple(str(i) for i in range(1, 11)) + ("D",)
@@ -298,261 +297,27 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     g = g[keep] if g is not None else None
     order_all = _order(g, grade_order) if g is not None else None
     order = [x for x in order_all if x != DEFAULT_GRADE] if order_all is not None else None
-    risk = -sc if sc is not None else pdv
-    basis = "score" if sc is not None else "pd"
 
-    col = _Collector()
-    nc = col.not_computable
-    mt: dict[str, Any] = {"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
-                          "mean_pd": float(pdv.mean()),
-                          "n_input": int(n_in + sum(int(v) for v in (exclusions or {}).values())), "excluded": excluded}
-    tables: dict[str, pd_mod.DataFrame] = {}
-    figs: dict[str, Any] = {}
-    notes: list[str] = []
-
-    if sc is not None and yy.size > 2 and np.ptp(sc) > 0 and np.ptp(pdv) > 0:
-        from scipy.stats import spearmanr
-
-        rho = float(spearmanr(sc, pdv).statistic)
-        mt["score_pd_spearman"] = rho
-        if rho > 0:
-            notes.append(f"The score rises with the PD (Spearman {rho:.2f}); the convention is higher score = "
-                         "safer. Check the score direction.")
-
-    # ------------------------------------------------------------- discrimination
-    mt["auc_basis"] = basis
-    a = col.run("auc_ci", lambda: M.auc_delong(yy, risk, alpha))
-    if a is not None:
-        mt.update(auc=a.auc, auc_se=a.se, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini,
-                  gini_ci_low=2 * a.ci_low - 1, gini_ci_high=2 * a.ci_high - 1)
-    else:
-        auc_only = col.run("auc", lambda: M.auc(yy, risk))
-        mt.update(auc=auc_only, auc_se=None, auc_ci_low=None, auc_ci_high=None,
-                  gini=None if auc_only is None else 2 * auc_only - 1, gini_ci_low=None, gini_ci_high=None)
-    ks = col.run("ks", lambda: M.ks_statistic(yy, risk))
-    mt["ks"] = ks.ks if ks is not None else None
-    if ks is not None:
-        mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
-    if mt["auc"] is not None and mt["auc_ci_low"] is not None:
-        bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(yy, risk, n_boot=n_boot, seed=seed, alpha=alpha,
-                                                                      progress=yy.size * n_boot > 5e8))
-        if bs is not None:
-            mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
-                      gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
-    else:
-        nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
-    if mt["auc"] is not None:
-        mt["accuracy_ratio"] = M.accuracy_ratio_cap(yy, risk)
-        roc = M.roc_curve(yy, risk)
-        cap = M.cap_curve(yy, risk)
-        lab = f"{champion_name}: AUC {mt['auc']:.3f}" + (
-            f" [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]" if mt["auc_ci_low"] is not None else "")
-        curves_roc, curves_cap = [(champion_name, roc, lab)], [(champion_name, cap, lab)]
-        if challenger is not None:
-            ch_risk = _challenger_risk(challenger, keep)
-            ch_auc = M.auc(yy, ch_risk)
-            curves_roc.append((challenger.name, M.roc_curve(yy, ch_risk), f"{challenger.name}: AUC {ch_auc:.3f}"))
-            curves_cap.append((challenger.name, M.cap_curve(yy, ch_risk), f"{challenger.name}: AUC {ch_auc:.3f}"))
-        figs["roc"] = P.roc_figure(curves_roc)
-        figs["cap"] = P.cap_figure(curves_cap, float(yy.mean()))
-        if ks is not None:
-            val = sc if sc is not None else pdv
-            figs["ks"] = P.ks_figure(yy, val, ks.ks, -ks.threshold if basis == "score" else ks.threshold,
-                                     "score (points)" if basis == "score" else "PD (fraction)")
-    if g is not None and order is not None and mt["auc"] is not None:
-        rank = {k: i for i, k in enumerate(order)}
-        mt["auc_grade"] = col.run("auc_grade", lambda: M.auc(yy, np.array([rank[x] for x in g], dtype=float)))
-
-    # ECB: current AUC vs initial AUC
-    auc_init = None
-    if reference is not None:
-        if reference.auc is not None:
-            auc_init = float(reference.auc)
-        elif reference.y is not None and (reference.score is not None or reference.pd is not None):
-            ry = M.check_binary(reference.y, "reference target")
-            rr = (-M.check_float(reference.score, "reference score") if basis == "score" and reference.score is not None
-                  else M.check_pd(reference.pd, "reference pd") if reference.pd is not None else None)
-            if rr is None:
-                nc["auc_vs_initial"] = "the reference sample has no PD to compare with a PD-based AUC"
-            else:
-                M.check_lengths(reference_target=ry, reference_risk=rr)
-                auc_init = col.run("auc_initial", lambda: M.auc(ry, rr))
-    if auc_init is not None:
-        mt["auc_initial"] = auc_init
-        if mt.get("auc_se") is not None:
-            ch = M.auc_vs_initial(mt["auc"], mt["auc_se"], auc_init)
-            mt.update(auc_vs_initial_stat=ch.statistic, auc_vs_initial_p=ch.p_value)
-        else:
-            nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
-    elif reference is None:
-        nc.setdefault("auc_vs_initial", "no reference sample or initial AUC given")
-
-    # ------------------------------------------------------------- calibration
-    br = M.brier(yy, pdv)
-    mt.update(brier=br.brier, brier_z=_num(br.z), brier_p=_num(br.p_value))
-    if mt["brier_p"] is None:
-        nc["brier_test"] = "every PD is 0, 1/2 or 1: the Spiegelhalter test has no variance"
-    hl_g = g if (hl_groups == "grade" and g is not None) else None
-    if hl_groups == "grade" and g is None:
-        notes.append("Hosmer-Lemeshow grouped by PD deciles: no grades given.")
-    hl = col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample))
-    mt["hosmer_lemeshow_grouping"] = "grade" if hl_g is not None else "pd_decile"
-    if hl is not None:
-        mt.update(hosmer_lemeshow=hl.statistic, hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
-                  hosmer_lemeshow_groups=hl.groups, hosmer_lemeshow_dropped=list(hl.dropped))
-        tables["hosmer_lemeshow"] = hl.table
-    else:
-        mt.update(hosmer_lemeshow=None, hosmer_lemeshow_df=None, hosmer_lemeshow_p=None)
-    d, n = int(yy.sum()), int(yy.size)
-    mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean()))
-    mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean()))
-    cal = M.calibration_table(yy, pdv)
-    tables["calibration_deciles"] = cal
-    ch_cal = None
-    if challenger is not None:
-        ch_cal = M.calibration_table(yy, M.check_pd(challenger.pd, "challenger pd")[keep])
-    figs["calibration_curve"] = P.calibration_curve_figure(cal, ch_cal, challenger.name if challenger else "challenger")
-    grades_list: list[dict[str, Any]] = []
-    if g is not None:
-        gt = M.grade_table(yy, pdv, g, grade_order=order, grade_pd=grade_pd)
-        gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
-        gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
-        tables["grades"] = gt
-        for _, r in gt.iterrows():
-            grades_list.append({"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]),
-                                "pd": _num(r["pd"]), "default_rate": _num(r["default_rate"]),
-                                "binomial_p": _num(r["binomial_p"]), "jeffreys_p": _num(r["jeffreys_p"]),
-                                "jeffreys_light": r["jeffreys_light"], "binomial_light": r["binomial_light"],
-                                "note": r["note"]})
-        empty = [r["grade"] for r in grades_list if r["n"] == 0]
-        if empty:
-            nc["grades_empty"] = f"empty grade(s) {', '.join(empty)}: per-grade tests not computable"
-        if (gt["n"] > 0).any():
-            figs["grade_calibration"] = P.grade_calibration_figure(gt)
-    else:
-        nc["grades"] = "no grades given"
-    mt["grades"] = grades_list
-
-    # ------------------------------------------------------------- stability
-    if reference is not None:
-        ref_val = reference.score if basis == "score" else reference.pd
-        if ref_val is not None:
-            rv = M.check_float(ref_val, f"reference {basis}")
-            cur = sc if basis == "score" else pdv
-            ps = M.psi(rv, cur)
-            mt.update(psi=ps.psi, psi_basis=basis)
-            tables["psi"] = ps.table
-            figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
-                                                "score bin (points)" if basis == "score" else "PD bin")
-        else:
-            nc["psi"] = f"the reference sample has no {basis}"
-        if reference.grade is not None and g is not None:
-            rg = _grade_labels(reference.grade, len(reference.grade))
-            gp = M.psi(rg[rg != DEFAULT_GRADE], g, binning=M.Binning("categorical", categories=tuple(order)))
-            mt["grade_psi"] = gp.psi
-            tables["grade_psi"] = gp.table
-        if reference.features is not None and features is not None:
-            cur_f = pd_mod.DataFrame(features).iloc[np.flatnonzero(keep)].reset_index(drop=True)
-            common = [c for c in reference.features.columns if c in cur_f.columns]
-            if common:
-                cs, cs_tables = M.csi(reference.features, cur_f, common)
-                tables["csi"] = cs
-                mt["csi"] = {r["feature"]: r["csi"] for _, r in cs.iterrows()}
-                mt["csi_max"] = float(cs["csi"].iloc[0])
-                mt["csi_max_feature"] = str(cs["feature"].iloc[0])
-                for f in cs["feature"].head(3):
-                    tables[f"csi_bins:{f}"] = cs_tables[f]
-                rule = th.rules.get("csi")
-                figs["csi"] = P.csi_figure(cs, rule.green if rule else 0.1, rule.red if rule else 0.25)
-            else:
-                nc["csi"] = "the reference and current feature frames share no column"
-        elif features is not None or (reference.features is not None):
-            nc["csi"] = "features are needed for both the reference and the current sample"
-    else:
-        nc["psi"] = "no reference sample given"
-
-    # ------------------------------------------------------------- concentration
-    if g is not None:
-        hh = col.run("hhi", lambda: M.herfindahl(g, order))
-        if hh is not None:
-            mt.update(hhi=hh.hi, hhi_cv=hh.cv, hhi_plain=hh.hhi, hhi_k=hh.k)
-            shares = pd_mod.DataFrame({"bin": order, "actual_share": hh.shares.to_numpy()})
-            if exposure is not None:
-                ex = M.check_float(exposure, "exposure", lo=0.0)[keep]
-                he = col.run("hhi_exposure", lambda: M.herfindahl(g, order, weights=ex))
-                if he is not None:
-                    mt.update(hhi_exposure=he.hi, hhi_exposure_cv=he.cv)
-            if reference is not None and reference.grade is not None:
-                rg = _grade_labels(reference.grade, len(reference.grade))
-                hr = col.run("hhi_initial", lambda: M.herfindahl(rg, order))
-                if hr is not None:
-                    mt.update(hhi_initial=hr.hi, hhi_initial_cv=hr.cv)
-                    zt = col.run("hhi_vs_initial", lambda: M.herfindahl_vs_initial(hh.cv, hr.cv, hh.k))
-                    if zt is not None:
-                        mt.update(hhi_vs_initial_z=zt.z, hhi_vs_initial_p=zt.p_value)
-                    shares["reference_share"] = hr.shares.to_numpy()
-            if "reference_share" not in shares:
-                shares["reference_share"] = np.nan
-            tables["concentration"] = shares
-            figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (HI = {hh.hi:.3f})",
-                                                   "grade")
-    else:
-        nc["hhi"] = "no grades given"
-
-    # ------------------------------------------------------------- migration
+    run = _Run(y=yy, pdv=pdv, score=sc, grade=g, order=order, keep=keep, th=th, alpha=alpha, n_boot=n_boot,
+               seed=seed, champion_name=champion_name)
+    run.mt.update({"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
+                   "mean_pd": float(pdv.mean()),
+                   "n_input": int(n_in + sum(int(v) for v in (exclusions or {}).values())), "excluded": excluded})
+    run.direction_check()
+    run.discrimination(challenger)
+    run.versus_initial(reference)
+    run.calibration(challenger, grade_pd, hl_groups, hl_in_sample)
+    run.stability(reference, features)
+    run.concentration(reference, exposure)
     if migration is not None:
-        s0, s1 = migration
-        morder = order if order is not None else M.sort_grades(sorted(set(map(str, s0)) | set(map(str, s1)) - {"D"}))
-        mg = col.run("migration", lambda: M.migration_matrix(s0, s1, morder))
-        if mg is not None:
-            zt = mg.z_tests
-            rej = int((zt["p_value"] < 0.01).sum()) if len(zt) else 0
-            share = rej / len(zt) if len(zt) else None
-            mt["migration"] = {"n": int(mg.counts.to_numpy().sum()), "excluded": mg.excluded,
-                               "upper_mwb": mg.upper_mwb, "lower_mwb": mg.lower_mwb,
-                               "stay_share": float(np.trace(mg.counts.to_numpy()) / mg.counts.to_numpy().sum()),
-                               "cells_tested": len(zt), "cells_rejected_1pct": rej, "rejected_share": share}
-            mt["migration_z_p"] = share
-            tables["migration_counts"] = mg.counts.reset_index()
-            tables["migration_z"] = zt
-            figs["migration"] = P.migration_figure(mg.probs)
-
-    # ------------------------------------------------------------- segments
-    seg_out: dict[str, list[dict[str, Any]]] = {}
-    for name, labels in seg_in.items():
-        lab = np.asarray(labels, dtype=object)[keep]
-        st = M.segment_table(yy, risk, pdv, lab, n_boot=max(50, n_boot // 2), seed=seed, alpha=alpha)
-        st["jeffreys_light"] = [th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
-        st["auc_light"] = [th.light("auc", _num(v)) for v in st["auc"]]
-        tables[f"segment:{name}"] = st
-        seg_out[name] = _jsonable(st)
-        figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", mt.get("auc"))
-    mt["segments"] = seg_out
-
-    # ------------------------------------------------------------- champion vs challenger
+        run.migration(*migration)
+    run.segments(seg_in)
     if challenger is not None:
-        ch_pd = M.check_pd(challenger.pd, "challenger pd")[keep]
-        ch_risk = _challenger_risk(challenger, keep)
-        chm: dict[str, Any] = {"name": challenger.name}
-        ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, alpha))
-        if ca is not None:
-            chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
-        ck = col.run("challenger_ks", lambda: M.ks_statistic(yy, ch_risk))
-        chm["ks"] = ck.ks if ck is not None else None
-        cb = M.brier(yy, ch_pd)
-        chm.update(brier=cb.brier, brier_p=_num(cb.p_value),
-                   jeffreys_p=float(M.jeffreys_test(d, n, ch_pd.mean())), mean_pd=float(ch_pd.mean()))
-        chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample))
-        chm["hosmer_lemeshow_p"] = chl.p_value if chl is not None else None
-        dl = col.run("delong_challenger", lambda: M.delong_paired(yy, risk, ch_risk, alpha))
-        if dl is not None:
-            chm.update(delong_diff=dl.diff, delong_se=dl.se, delong_z=dl.z, delong_p=dl.p_value,
-                       delong_ci_low=dl.ci_low, delong_ci_high=dl.ci_high, delong_corr=dl.corr)
-        mt["challenger"] = chm
+        run.challenger(challenger, hl_in_sample)
 
-    # ------------------------------------------------------------- lights
-    mt["not_computable"] = dict(nc)
-    mt["notes"] = notes
+    mt = run.mt
+    mt["not_computable"] = dict(run.nc)
+    mt["notes"] = run.notes
     lt = _lights_table(mt, th, champion_name)
     mt["lights"] = _jsonable(lt.drop(columns=["value_text"]))
     mt["status"] = L.worst(list(lt["light"]))
@@ -561,10 +326,315 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                         "hl_in_sample": hl_in_sample, "grade_order": order, "champion_name": champion_name,
                         "grade_pd": "given" if grade_pd is not None else "mean PD of the grade"}
     mt["data"] = _jsonable(dict(data_info or {}))
-    res = ValidationResult(_jsonable(mt), lt, figs, tables, th, title)
+    res = ValidationResult(_jsonable(mt), lt, run.figs, run.tables, th, title)
     if out is not None:
         res.write(out)
     return res
+
+
+@dataclass
+class _Run:
+    """One validation: the filtered sample, the settings, and what the sections produce.
+
+    ``mt`` collects metrics, ``tables`` detail frames, ``figs`` figures; ``col`` records the reason of every
+    check the data cannot support.
+    """
+
+    y: np.ndarray
+    pdv: np.ndarray
+    score: np.ndarray | None
+    grade: np.ndarray | None
+    order: list[str] | None
+    keep: np.ndarray
+    th: L.Thresholds
+    alpha: float
+    n_boot: int
+    seed: int
+    champion_name: str
+    mt: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    col: _Collector = field(default_factory=_Collector)
+
+    @property
+    def nc(self) -> dict[str, str]:
+        return self.col.not_computable
+
+    @property
+    def basis(self) -> str:
+        """What ranks obligors for discrimination: the score (higher = safer) when given, else the PD."""
+        return "score" if self.score is not None else "pd"
+
+    @property
+    def risk(self) -> np.ndarray:
+        return -self.score if self.score is not None else self.pdv
+
+    def direction_check(self) -> None:
+        """Warn in the report when the score rises with the PD (against the convention)."""
+        sc, pdv = self.score, self.pdv
+        if sc is not None and sc.size > 2 and np.ptp(sc) > 0 and np.ptp(pdv) > 0:
+            from scipy.stats import spearmanr
+
+            rho = float(spearmanr(sc, pdv).statistic)
+            self.mt["score_pd_spearman"] = rho
+            if rho > 0:
+                self.notes.append(f"The score rises with the PD (Spearman {rho:.2f}); the convention is higher "
+                                  "score = safer. Check the score direction.")
+
+    # ------------------------------------------------------------- discrimination
+    def discrimination(self, challenger: Challenger | None) -> None:
+        """AUC with DeLong CI, Gini, KS with bootstrap CI, accuracy ratio, AUC on grades; ROC/CAP/KS figures."""
+        mt, col, yy, risk, basis = self.mt, self.col, self.y, self.risk, self.basis
+        mt["auc_basis"] = basis
+        a = col.run("auc_ci", lambda: M.auc_delong(yy, risk, self.alpha))
+        if a is not None:
+            mt.update(auc=a.auc, auc_se=a.se, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini,
+                      gini_ci_low=2 * a.ci_low - 1, gini_ci_high=2 * a.ci_high - 1)
+        else:
+            auc_only = col.run("auc", lambda: M.auc(yy, risk))
+            mt.update(auc=auc_only, auc_se=None, auc_ci_low=None, auc_ci_high=None,
+                      gini=None if auc_only is None else 2 * auc_only - 1, gini_ci_low=None, gini_ci_high=None)
+        ks = col.run("ks", lambda: M.ks_statistic(yy, risk))
+        mt["ks"] = ks.ks if ks is not None else None
+        if ks is not None:
+            mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
+        if mt["auc_ci_low"] is not None:
+            bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(
+                yy, risk, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha, progress=yy.size * self.n_boot > 5e8))
+            if bs is not None:
+                mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
+                          gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
+        else:
+            self.nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
+        if mt["auc"] is None:
+            return
+        mt["accuracy_ratio"] = M.accuracy_ratio_cap(yy, risk)
+        lab = f"{self.champion_name}: AUC {mt['auc']:.3f}" + (
+            f" [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]" if mt["auc_ci_low"] is not None else "")
+        curves_roc = [(self.champion_name, M.roc_curve(yy, risk), lab)]
+        curves_cap = [(self.champion_name, M.cap_curve(yy, risk), lab)]
+        if challenger is not None:
+            ch_risk = _challenger_risk(challenger, self.keep)
+            ch_lab = f"{challenger.name}: AUC {M.auc(yy, ch_risk):.3f}"
+            curves_roc.append((challenger.name, M.roc_curve(yy, ch_risk), ch_lab))
+            curves_cap.append((challenger.name, M.cap_curve(yy, ch_risk), ch_lab))
+        self.figs["roc"] = P.roc_figure(curves_roc)
+        self.figs["cap"] = P.cap_figure(curves_cap, float(yy.mean()))
+        if ks is not None:
+            val = self.score if basis == "score" else self.pdv
+            self.figs["ks"] = P.ks_figure(yy, val, ks.ks, mt["ks_at"],
+                                          "score (points)" if basis == "score" else "PD (fraction)")
+        if self.grade is not None and self.order is not None:
+            rank = {k: i for i, k in enumerate(self.order)}
+            grade_risk = np.array([rank[x] for x in self.grade], dtype=float)
+            mt["auc_grade"] = col.run("auc_grade", lambda: M.auc(yy, grade_risk))
+
+    def versus_initial(self, reference: ReferenceSample | None) -> None:
+        """ECB test of the current AUC against the initial one (``reference.auc`` or computed on its sample)."""
+        mt, nc = self.mt, self.nc
+        if reference is None:
+            nc.setdefault("auc_vs_initial", "no reference sample or initial AUC given")
+            return
+        auc_init = None
+        if reference.auc is not None:
+            auc_init = float(reference.auc)
+        elif reference.y is not None:
+            ry = M.check_binary(reference.y, "reference target")
+            if self.basis == "score" and reference.score is not None:
+                rr = -M.check_float(reference.score, "reference score")
+            elif self.basis == "pd" and reference.pd is not None:
+                rr = M.check_pd(reference.pd, "reference pd")
+            else:
+                nc["auc_vs_initial"] = f"the reference sample has no {self.basis} to rank by"
+                return
+            M.check_lengths(reference_target=ry, reference_ranking=rr)
+            auc_init = self.col.run("auc_initial", lambda: M.auc(ry, rr))
+        if auc_init is None:
+            nc.setdefault("auc_vs_initial", "the reference sample gives no initial AUC (no target)")
+            return
+        mt["auc_initial"] = auc_init
+        if mt.get("auc_se") is None:
+            nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
+            return
+        ch = M.auc_vs_initial(mt["auc"], mt["auc_se"], auc_init)
+        mt.update(auc_vs_initial_stat=ch.statistic, auc_vs_initial_p=ch.p_value)
+
+    # ------------------------------------------------------------- calibration
+    def calibration(self, challenger: Challenger | None, grade_pd: Mapping[str, float] | None, hl_groups: str,
+                    hl_in_sample: bool) -> None:
+        """Brier with Spiegelhalter, Hosmer-Lemeshow, portfolio and per-grade binomial / Jeffreys tests."""
+        mt, nc, yy, pdv, g, th = self.mt, self.nc, self.y, self.pdv, self.grade, self.th
+        br = M.brier(yy, pdv)
+        mt.update(brier=br.brier, brier_z=_num(br.z), brier_p=_num(br.p_value))
+        if mt["brier_p"] is None:
+            nc["brier_test"] = "every PD is 0, 1/2 or 1: the Spiegelhalter test has no variance"
+        hl_g = g if (hl_groups == "grade" and g is not None) else None
+        if hl_groups == "grade" and g is None:
+            self.notes.append("Hosmer-Lemeshow grouped by PD deciles: no grades given.")
+        hl = self.col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample))
+        mt["hosmer_lemeshow_grouping"] = "grade" if hl_g is not None else "pd_decile"
+        if hl is not None:
+            mt.update(hosmer_lemeshow=hl.statistic, hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
+                      hosmer_lemeshow_groups=hl.groups, hosmer_lemeshow_dropped=list(hl.dropped))
+            self.tables["hosmer_lemeshow"] = hl.table
+        else:
+            mt.update(hosmer_lemeshow=None, hosmer_lemeshow_df=None, hosmer_lemeshow_p=None)
+        d, n = int(yy.sum()), int(yy.size)
+        mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean()))
+        mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean()))
+        cal = M.calibration_table(yy, pdv)
+        self.tables["calibration_deciles"] = cal
+        ch_cal = (M.calibration_table(yy, M.check_pd(challenger.pd, "challenger pd")[self.keep])
+                  if challenger is not None else None)
+        self.figs["calibration_curve"] = P.calibration_curve_figure(
+            cal, ch_cal, challenger.name if challenger else "challenger")
+        mt["grades"] = []
+        if g is None:
+            nc["grades"] = "no grades given"
+            return
+        gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd)
+        gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
+        gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
+        self.tables["grades"] = gt
+        mt["grades"] = [{"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]), "pd": _num(r["pd"]),
+                         "default_rate": _num(r["default_rate"]), "binomial_p": _num(r["binomial_p"]),
+                         "jeffreys_p": _num(r["jeffreys_p"]), "jeffreys_light": r["jeffreys_light"],
+                         "binomial_light": r["binomial_light"], "note": r["note"]}
+                        for r in gt.to_dict(orient="records")]
+        empty = [r["grade"] for r in mt["grades"] if r["n"] == 0]
+        if empty:
+            nc["grades_empty"] = f"empty grade(s) {', '.join(empty)}: per-grade tests not computable"
+        if (gt["n"] > 0).any():
+            self.figs["grade_calibration"] = P.grade_calibration_figure(gt)
+
+    # ------------------------------------------------------------- stability
+    def stability(self, reference: ReferenceSample | None, features: Any) -> None:
+        """PSI of the score (or PD) and of the grades, CSI per feature, against the reference sample."""
+        mt, nc, basis = self.mt, self.nc, self.basis
+        if reference is None:
+            nc["psi"] = "no reference sample given"
+            return
+        ref_val = reference.score if basis == "score" else reference.pd
+        if ref_val is not None:
+            ps = M.psi(M.check_float(ref_val, f"reference {basis}"), self.score if basis == "score" else self.pdv)
+            mt.update(psi=ps.psi, psi_basis=basis)
+            self.tables["psi"] = ps.table
+            self.figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
+                                                     "score bin (points)" if basis == "score" else "PD bin")
+        else:
+            nc["psi"] = f"the reference sample has no {basis}"
+        if reference.grade is not None and self.grade is not None:
+            rg = _grade_labels(reference.grade, len(reference.grade))
+            gp = M.psi(rg[rg != DEFAULT_GRADE], self.grade,
+                       binning=M.Binning("categorical", categories=tuple(self.order or ())))
+            mt["grade_psi"] = gp.psi
+            self.tables["grade_psi"] = gp.table
+        if reference.features is None or features is None:
+            if reference.features is not None or features is not None:
+                nc["csi"] = "features are needed for both the reference and the current sample"
+            return
+        cur = pd.DataFrame(features).iloc[np.flatnonzero(self.keep)].reset_index(drop=True)
+        common = [c for c in reference.features.columns if c in cur.columns]
+        if not common:
+            nc["csi"] = "the reference and current feature frames share no column"
+            return
+        cs, cs_tables = M.csi(reference.features, cur, common)
+        self.tables["csi"] = cs
+        mt["csi"] = dict(zip(cs["feature"], cs["csi"]))
+        mt["csi_max"] = float(cs["csi"].iloc[0])
+        mt["csi_max_feature"] = str(cs["feature"].iloc[0])
+        for f in cs["feature"].head(3):
+            self.tables[f"csi_bins:{f}"] = cs_tables[f]
+        rule = self.th.rules.get("csi")
+        self.figs["csi"] = P.csi_figure(cs, rule.green if rule else 0.1, rule.red if rule else 0.25)
+
+    # ------------------------------------------------------------- concentration
+    def concentration(self, reference: ReferenceSample | None, exposure: Any) -> None:
+        """ECB normalised Herfindahl (number- and exposure-weighted) and the z-test against the reference."""
+        mt, col, g, order = self.mt, self.col, self.grade, self.order
+        if g is None or order is None:
+            self.nc["hhi"] = "no grades given"
+            return
+        hh = col.run("hhi", lambda: M.herfindahl(g, order))
+        if hh is None:
+            return
+        mt.update(hhi=hh.hi, hhi_cv=hh.cv, hhi_plain=hh.hhi, hhi_k=hh.k)
+        shares = pd.DataFrame({"bin": order, "actual_share": hh.shares.to_numpy(), "reference_share": np.nan})
+        if exposure is not None:
+            ex = M.check_float(exposure, "exposure", lo=0.0)[self.keep]
+            he = col.run("hhi_exposure", lambda: M.herfindahl(g, order, weights=ex))
+            if he is not None:
+                mt.update(hhi_exposure=he.hi, hhi_exposure_cv=he.cv)
+        if reference is not None and reference.grade is not None:
+            rg = _grade_labels(reference.grade, len(reference.grade))
+            hr = col.run("hhi_initial", lambda: M.herfindahl(rg, order))
+            if hr is not None:
+                mt.update(hhi_initial=hr.hi, hhi_initial_cv=hr.cv)
+                zt = col.run("hhi_vs_initial", lambda: M.herfindahl_vs_initial(hh.cv, hr.cv, hh.k))
+                if zt is not None:
+                    mt.update(hhi_vs_initial_z=zt.z, hhi_vs_initial_p=zt.p_value)
+                shares["reference_share"] = hr.shares.to_numpy()
+        self.tables["concentration"] = shares
+        self.figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (HI = {hh.hi:.3f})",
+                                                    "grade")
+
+    # ------------------------------------------------------------- migration
+    def migration(self, start: Any, end: Any) -> None:
+        """Migration matrix, MWB and the adjacent-cell z-tests between two dates."""
+        order = self.order or M.sort_grades(sorted((set(map(str, start)) | set(map(str, end))) - {DEFAULT_GRADE}))
+        mg = self.col.run("migration", lambda: M.migration_matrix(start, end, order))
+        if mg is None:
+            return
+        zt = mg.z_tests
+        rej = int((zt["p_value"] < 0.01).sum()) if len(zt) else 0
+        share = rej / len(zt) if len(zt) else None
+        counts = mg.counts.to_numpy()
+        self.mt["migration"] = {"n": int(counts.sum()), "excluded": mg.excluded, "upper_mwb": mg.upper_mwb,
+                                "lower_mwb": mg.lower_mwb, "stay_share": float(np.trace(counts) / counts.sum()),
+                                "cells_tested": len(zt), "cells_rejected_1pct": rej, "rejected_share": share}
+        self.mt["migration_z_p"] = share
+        self.tables["migration_counts"] = mg.counts.reset_index()
+        self.tables["migration_z"] = zt
+        self.figs["migration"] = P.migration_figure(mg.probs)
+
+    # ------------------------------------------------------------- segments
+    def segments(self, seg_in: Mapping[str, Any]) -> None:
+        """Per-segment discrimination and calibration (industry, size class, ...)."""
+        out: dict[str, Any] = {}
+        for name, labels in seg_in.items():
+            lab = np.asarray(labels, dtype=object)[self.keep]
+            st = M.segment_table(self.y, self.risk, self.pdv, lab, n_boot=max(50, self.n_boot // 2), seed=self.seed,
+                                 alpha=self.alpha)
+            st["jeffreys_light"] = [self.th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
+            st["auc_light"] = [self.th.light("auc", _num(v)) for v in st["auc"]]
+            self.tables[f"segment:{name}"] = st
+            out[name] = _jsonable(st)
+            self.figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", self.mt.get("auc"))
+        self.mt["segments"] = out
+
+    # ------------------------------------------------------------- champion vs challenger
+    def challenger(self, challenger: Challenger, hl_in_sample: bool) -> None:
+        """The challenger's own metrics and the paired DeLong test against the champion."""
+        yy, col = self.y, self.col
+        ch_pd = M.check_pd(challenger.pd, "challenger pd")[self.keep]
+        ch_risk = _challenger_risk(challenger, self.keep)
+        chm: dict[str, Any] = {"name": challenger.name}
+        ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, self.alpha))
+        if ca is not None:
+            chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
+        ck = col.run("challenger_ks", lambda: M.ks_statistic(yy, ch_risk))
+        chm["ks"] = ck.ks if ck is not None else None
+        cb = M.brier(yy, ch_pd)
+        chm.update(brier=cb.brier, brier_p=_num(cb.p_value),
+                   jeffreys_p=float(M.jeffreys_test(int(yy.sum()), yy.size, ch_pd.mean())), mean_pd=float(ch_pd.mean()))
+        chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample))
+        chm["hosmer_lemeshow_p"] = chl.p_value if chl is not None else None
+        dl = col.run("delong_challenger", lambda: M.delong_paired(yy, self.risk, ch_risk, self.alpha))
+        if dl is not None:
+            chm.update(delong_diff=dl.diff, delong_se=dl.se, delong_z=dl.z, delong_p=dl.p_value,
+                       delong_ci_low=dl.ci_low, delong_ci_high=dl.ci_high, delong_corr=dl.corr)
+        self.mt["challenger"] = chm
 
 
 def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
