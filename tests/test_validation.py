@@ -249,6 +249,7 @@ def test_hosmer_lemeshow_hand_computation():
     groups = np.r_[["A"] * 10, ["B"] * 20, ["C"] * 10]
     hand = 1 / 0.9 + 1 / 3.2 + 1 / 2.5                       # = 1.823611...
     out = M.hosmer_lemeshow(y, pdv, groups=groups)
+    assert list(out.table["group"]) == ["A", "B", "C"]
     assert out.statistic == pytest.approx(hand, rel=1e-12)
     assert out.df == 3 and out.p_value == pytest.approx(stats.chi2.sf(hand, 3))
     ins = M.hosmer_lemeshow(y, pdv, groups=groups, in_sample=True)
@@ -399,6 +400,20 @@ def test_light_boundaries_and_overrides():
     with pytest.raises(ConfigError):
         Thresholds.from_dict({"psi": {"amber": 0.3}})
     assert L.worst(["green", "n/a", "amber", "info"]) == "amber"
+
+
+def test_thresholds_yaml_round_trip(tmp_path):
+    import yaml
+
+    custom = Thresholds.from_dict({"auc": {"green": 0.75, "red": 0.65}, "my_check": {"higher_is_better": False,
+                                                                                   "green": 1, "red": 2}})
+    f = tmp_path / "thresholds.yaml"
+    f.write_text(yaml.safe_dump(custom.to_dict()), encoding="utf-8")
+    back = Thresholds.from_yaml(f)
+    assert back.to_dict() == custom.to_dict()
+    assert back.light("auc", 0.72) == "amber" and back.light("my_check", 3) == "red"
+    with pytest.raises(ConfigError):
+        Thresholds.from_yaml(tmp_path / "missing.yaml")
 
 
 # --------------------------------------------------------------------------- the report

@@ -450,6 +450,8 @@ def calibration_table(y: Any, pd_: Any, groups: Any = None, n_bins: int = 10, al
     df = pd.DataFrame({"group": key, "y": yy, "pd": p})
     t = df.groupby("group", sort=True, observed=True).agg(n=("y", "size"), defaults=("y", "sum"), mean_pd=("pd", "mean"))
     t = t.reset_index()
+    if groups is not None:                               # grade labels in scale order ("2" before "10")
+        t = t.set_index(t["group"].astype(str)).loc[sort_grades(t["group"].astype(str))].reset_index(drop=True)
     t["default_rate"] = t["defaults"] / t["n"]
     a, b = t["defaults"] + 0.5, t["n"] - t["defaults"] + 0.5
     t["ci_low"] = stats.beta.ppf(alpha / 2, a, b)
