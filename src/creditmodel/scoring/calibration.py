@@ -1,0 +1,321 @@
+"""PD calibration: map a model's raw output (points or log-odds) to a 12-month PD, fitted on validation data.
+
+Two maps are available, both monotone non-decreasing in risk:
+
+* **Platt** -- ``PD = sigmoid(a * r + b)`` on the risk-oriented raw output ``r`` (``a >= 0``); two parameters, right
+  when the raw output is (an affine function of) the true log-odds, as for a well-specified logistic scorecard.
+* **isotonic** -- the pool-adjacent-violators fit (scikit-learn ``IsotonicRegression``); no shape assumption. With
+  ``strict=True`` (default) the step function is replaced by a piecewise-linear interpolation, in log-odds,
+  through the centre of each isotonic block, extrapolated linearly beyond the end blocks: distinct raw values get
+  distinct PDs (rank order is kept, so grades do not lump scores that the model separates), equal raw values
+  get equal PDs.
+
+``method="auto"`` chooses between them by stratified K-fold cross-validation *on the calibration data* (out-of-
+fold log-loss by default) and records the numbers and the reason in ``choice_report_``. Isotonic is chosen only
+if its out-of-fold loss beats Platt's by more than ``se_rule`` standard errors of the paired per-row difference:
+the flexible map has to pay for its extra parameters.
+
+Every PD is clipped to ``[pd_floor, pd_cap]``; ``pd_floor`` defaults to the Basel III corporate PD floor (0.05 %).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from creditmodel.errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
+
+BASEL_PD_FLOOR = 0.0005
+_METHODS = ("auto", "isotonic", "platt")
+_CRITERIA = ("log_loss", "brier")
+
+
+def _as_1d(a, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=float).ravel() if not isinstance(a, pd.Series) else a.to_numpy(dtype=float)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{int(bad.sum())} non-finite value(s) (NaN or inf); first is {arr[i]}", column=name,
+                         row=i + 1)
+    return arr
+
+
+def _as_target(y, n: int) -> np.ndarray:
+    yy = np.asarray(y).ravel()
+    if yy.shape[0] != n:
+        raise InputError(f"target has {yy.shape[0]} values for {n} raw scores", column="y")
+    try:
+        yf = yy.astype(float)
+    except (TypeError, ValueError):
+        raise InputError("target must be 0/1 (1 = default)", column="y") from None
+    bad = ~np.isin(yf, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"target must be 0/1 (1 = default), found {yy[i]!r}", column="y", row=i + 1)
+    if yf.min() == yf.max():
+        raise InputError("target has a single class; calibration needs defaults and non-defaults", column="y")
+    return yf
+
+
+def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the two maps (plain functions of the risk-oriented raw value r, so they can be cross-validated cheaply)
+# ----------------------------------------------------------------------------------------------------------
+def _fit_platt(r: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> dict:
+    """Unpenalised 1-D logistic regression of y on standardised r, slope constrained to >= 0."""
+    w = np.ones_like(r) if w is None else w
+    centre, scale = float(np.average(r, weights=w)), float(np.sqrt(np.cov(r, aweights=w))) if r.size > 1 else 1.0
+    scale = scale if scale > 0 else 1.0
+    z = (r - centre) / scale
+    p0 = float(np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6))
+
+    def nll(theta):
+        a, b = theta
+        s = a * z + b
+        # log(1 + e^s) - y*s, stable; gradient analytic
+        f = np.sum(w * (np.logaddexp(0.0, s) - y * s))
+        g = w * (expit(s) - y)
+        return f, np.array([np.sum(g * z), np.sum(g)])
+
+    res = minimize(nll, x0=np.array([0.5, logit(p0)]), jac=True, method="L-BFGS-B",
+                   bounds=[(0.0, None), (None, None)])
+    a, b = (float(v) for v in res.x)
+    return {"a": a / scale, "b": b - a * centre / scale, "converged": bool(res.success)}
+
+
+def _predict_platt(params: dict, r: np.ndarray) -> np.ndarray:
+    return expit(params["a"] * r + params["b"])
+
+
+def _fit_isotonic(r: np.ndarray, y: np.ndarray, strict: bool, lo: float, hi: float,
+                  w: np.ndarray | None = None) -> dict:
+    """Isotonic fit; with ``strict`` the knots (block centre, block PD) for log-odds interpolation."""
+    ir = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(r, y, sample_weight=w)
+    if not strict:
+        return {"ir": ir}
+    ux, inv = np.unique(r, return_inverse=True)
+    wt = np.bincount(inv, weights=np.ones_like(r) if w is None else w)
+    fitted = ir.predict(ux)
+    # blocks = runs of equal fitted value; PAVA makes them strictly increasing from block to block
+    start = np.r_[0, np.flatnonzero(np.diff(fitted) > 0) + 1]
+    block_w = np.add.reduceat(wt, start)
+    kx = np.add.reduceat(ux * wt, start) / block_w
+    kp = np.clip(fitted[start], lo, hi)
+    # blocks that clip to the same PD (e.g. several zero-default blocks at the floor) keep one knot:
+    # the riskiest one at the floor (everything below it gets the floor), the safest one at the cap
+    keep = np.ones(kp.size, dtype=bool)
+    keep[:-1] &= ~((kp[:-1] == lo) & (kp[1:] == lo))
+    keep[1:] &= ~((kp[1:] == hi) & (kp[:-1] == hi))
+    return {"knot_x": kx[keep], "knot_logit": logit(kp[keep])}
+
+
+def _predict_isotonic(params: dict, r: np.ndarray) -> np.ndarray:
+    if "ir" in params:
+        return params["ir"].predict(r)
+    kx, kl = params["knot_x"], params["knot_logit"]
+    if kx.size == 1:
+        return np.full(r.shape, expit(kl[0]))
+    s = np.interp(r, kx, kl)
+    left, right = r < kx[0], r > kx[-1]
+    s[left] = kl[0] + (r[left] - kx[0]) * (kl[1] - kl[0]) / (kx[1] - kx[0])
+    s[right] = kl[-1] + (r[right] - kx[-1]) * (kl[-1] - kl[-2]) / (kx[-1] - kx[-2])
+    return expit(s)
+
+
+@dataclass
+class CalibrationChoice:
+    """Why ``method="auto"`` chose what it chose (out-of-fold numbers on the calibration data)."""
+
+    method: str
+    reason: str
+    cv_folds: int
+    criterion: str
+    log_loss: dict = field(default_factory=dict)     # method -> mean out-of-fold log-loss
+    brier: dict = field(default_factory=dict)        # method -> mean out-of-fold Brier score
+    paired_diff: float = float("nan")                # mean(loss_isotonic - loss_platt) per row
+    paired_se: float = float("nan")                  # its standard error
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PDCalibrator(BaseEstimator):
+    """Calibrated 12-month PD (fraction) from a raw model output, fitted on validation data.
+
+    Parameters
+    ----------
+    method : {"auto", "isotonic", "platt"}
+        ``auto`` picks isotonic or Platt by stratified ``cv``-fold cross-validation on the data given to ``fit``.
+    higher_is_riskier : bool
+        Direction of the raw output: True for log-odds of default, False for scorecard points (higher = safer).
+    pd_floor, pd_cap : float
+        Output PDs are clipped to ``[pd_floor, pd_cap]`` (fractions; default floor is Basel III's 0.05 %).
+    strict : bool
+        Isotonic only: strictly increasing log-odds interpolation between block centres instead of steps.
+    cv : int
+        Folds for ``method="auto"``.
+    criterion : {"log_loss", "brier"}
+        Out-of-fold loss compared by ``auto``.
+    se_rule : float
+        ``auto`` chooses isotonic only if it beats Platt by more than ``se_rule`` paired standard errors
+        (0 = whichever loss is lower).
+    random_state : int
+        Seed of the cross-validation folds.
+
+    Fitted attributes: ``method_`` (the map used), ``params_``, ``choice_report_`` (:class:`CalibrationChoice`,
+    also for a fixed method), ``n_samples_``, ``default_rate_``.
+    """
+
+    def __init__(self, method: str = "auto", higher_is_riskier: bool = True, pd_floor: float = BASEL_PD_FLOOR,
+                 pd_cap: float = 1 - 1e-6, strict: bool = True, cv: int = 5, criterion: str = "log_loss",
+                 se_rule: float = 1.0, random_state: int = 0):
+        self.method = method
+        self.higher_is_riskier = higher_is_riskier
+        self.pd_floor = pd_floor
+        self.pd_cap = pd_cap
+        self.strict = strict
+        self.cv = cv
+        self.criterion = criterion
+        self.se_rule = se_rule
+        self.random_state = random_state
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.method not in _METHODS:
+            raise ConfigError(f"method: expected one of {_METHODS}, got {self.method!r}", column="method")
+        if self.criterion not in _CRITERIA:
+            raise ConfigError(f"criterion: expected one of {_CRITERIA}, got {self.criterion!r}", column="criterion")
+        if not (0.0 <= self.pd_floor < self.pd_cap <= 1.0):
+            raise ConfigError(f"pd_floor/pd_cap: need 0 <= pd_floor < pd_cap <= 1, got {self.pd_floor}, "
+                              f"{self.pd_cap}", column="pd_floor")
+        if int(self.cv) < 2:
+            raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", column="cv")
+
+    def _risk(self, raw) -> np.ndarray:
+        r = _as_1d(raw, "raw")
+        return r if self.higher_is_riskier else -r
+
+    def _fit_one(self, method, r, y, w=None) -> dict:
+        if method == "platt":
+            return _fit_platt(r, y, w)
+        return _fit_isotonic(r, y, self.strict, self.pd_floor, self.pd_cap, w)
+
+    def _predict_one(self, method, params, r) -> np.ndarray:
+        p = _predict_platt(params, r) if method == "platt" else _predict_isotonic(params, r)
+        return np.clip(p, self.pd_floor, self.pd_cap)
+
+    # -- API ---------------------------------------------------------------------------------------------
+    def fit(self, raw, y, sample_weight=None) -> "PDCalibrator":
+        """Fit on validation data: ``raw`` model output (points or log-odds), ``y`` 1 = default."""
+        self._check_params()
+        r = self._risk(raw)
+        yf = _as_target(y, r.size)
+        w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
+        if w is not None and (w.size != r.size or (w < 0).any()):
+            raise InputError("sample_weight must be non-negative, one per row", column="sample_weight")
+        self.n_samples_ = int(r.size)
+        self.default_rate_ = float(np.average(yf, weights=w))
+        if self.method == "auto":
+            self.choice_report_ = self._choose(r, yf, w)
+            self.method_ = self.choice_report_.method
+        else:
+            self.method_ = self.method
+            self.choice_report_ = CalibrationChoice(method=self.method, reason="fixed by the method parameter",
+                                                    cv_folds=0, criterion=self.criterion)
+        self.params_ = self._fit_one(self.method_, r, yf, w)
+        if self.method_ == "platt" and self.params_["a"] == 0.0:
+            logger.warning("Platt slope is 0: the raw output does not rank defaults in the declared direction "
+                           "(higher_is_riskier=%s); every PD equals the default rate", self.higher_is_riskier)
+        logger.info("PD calibration: %s on %d rows (default rate %.4f); %s", self.method_, r.size,
+                    self.default_rate_, self.choice_report_.reason)
+        return self
+
+    def _choose(self, r, y, w) -> CalibrationChoice:
+        k = int(self.cv)
+        n_min = int(min(y.sum(), (1 - y).sum()))
+        if n_min < k:
+            return CalibrationChoice("platt", f"only {n_min} rows in the smaller class (< {k} folds): Platt",
+                                     k, self.criterion)
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+        oof = {m: np.empty_like(r) for m in ("platt", "isotonic")}
+        for tr, te in folds.split(r.reshape(-1, 1), y):
+            for m in oof:
+                params = self._fit_one(m, r[tr], y[tr], None if w is None else w[tr])
+                oof[m][te] = self._predict_one(m, params, r[te])
+        ww = np.ones_like(r) if w is None else w
+        ll = {m: float(np.average(_row_log_loss(y, p), weights=ww)) for m, p in oof.items()}
+        br = {m: float(np.average((y - p) ** 2, weights=ww)) for m, p in oof.items()}
+        loss = {"log_loss": _row_log_loss, "brier": lambda yy, p: (yy - p) ** 2}[self.criterion]
+        d = loss(y, oof["isotonic"]) - loss(y, oof["platt"])
+        diff = float(np.average(d, weights=ww))
+        se = float(np.sqrt(np.average((d - diff) ** 2, weights=ww) / max(ww.sum() - 1, 1.0)))
+        if diff < -self.se_rule * se:
+            method = "isotonic"
+            reason = (f"isotonic out-of-fold {self.criterion} is lower than Platt's by {-diff:.3g} per row "
+                      f"(> {self.se_rule:g} x paired s.e. {se:.2g}): the raw output is not logistic in the PD")
+        else:
+            method = "platt"
+            reason = (f"isotonic does not beat Platt by more than {self.se_rule:g} x paired s.e. "
+                      f"({self.criterion} difference {diff:+.3g}, s.e. {se:.2g}): the simpler map is kept")
+        return CalibrationChoice(method, reason, k, self.criterion, ll, br, diff, se)
+
+    def predict(self, raw) -> np.ndarray:
+        """PD (fraction in ``[pd_floor, pd_cap]``) for each raw value; non-decreasing in risk."""
+        check_is_fitted(self, "params_")
+        r = self._risk(raw)
+        return self._predict_one(self.method_, self.params_, r)
+
+
+@dataclass
+class CalibrationError:
+    """Calibration of predicted PD against observed outcomes or true PDs (all fractions)."""
+
+    ece: float            # share-weighted mean |mean PD - mean truth| over the PD bins
+    max_bin_error: float  # the largest per-bin |mean PD - mean truth|
+    overall: float        # |mean PD - mean truth| over all rows
+    table: pd.DataFrame   # per bin: n, pd_min, pd_max, mean_pd, mean_true, abs_diff
+
+    def to_dict(self) -> dict:
+        """The scalar metrics (for MLflow)."""
+        return {"ece": self.ece, "max_bin_error": self.max_bin_error, "overall": self.overall}
+
+
+def expected_calibration_error(y_or_pd_true, pd_pred, bins: int = 10) -> CalibrationError:
+    """Compare predicted PD with the truth per PD bin (equal-count bins by predicted-PD rank, deciles by default).
+
+    ``y_or_pd_true`` is either observed 0/1 defaults (then the bin truth is the default rate) or the true PD of
+    each row (e.g. the synthetic generator's), in which case the bin truth is the mean true PD. Bins are formed
+    by a stable sort of ``pd_pred``, so ties on a bin edge are split by input order (deterministic).
+    """
+    t = _as_1d(y_or_pd_true, "y_or_pd_true")
+    p = _as_1d(pd_pred, "pd_pred")
+    if t.size != p.size or t.size == 0:
+        raise InputError(f"need the same non-zero number of truths and PDs, got {t.size} and {p.size}",
+                         column="pd_pred")
+    for name, a in (("y_or_pd_true", t), ("pd_pred", p)):
+        if (a < 0).any() or (a > 1).any():
+            raise InputError("values must be fractions in [0, 1]", column=name)
+    bins = int(min(max(bins, 1), p.size))
+    order = np.argsort(p, kind="stable")
+    b = np.empty(p.size, dtype=int)
+    b[order] = np.arange(p.size) * bins // p.size
+    df = pd.DataFrame({"bin": b, "pd": p, "true": t})
+    tab = df.groupby("bin").agg(n=("pd", "size"), pd_min=("pd", "min"), pd_max=("pd", "max"),
+                                mean_pd=("pd", "mean"), mean_true=("true", "mean")).reset_index()
+    tab["abs_diff"] = (tab["mean_pd"] - tab["mean_true"]).abs()
+    ece = float(np.sum(tab["n"] * tab["abs_diff"]) / p.size)
+    return CalibrationError(ece=ece, max_bin_error=float(tab["abs_diff"].max()),
+                            overall=float(abs(p.mean() - t.mean())), table=tab)

@@ -1,0 +1,172 @@
+"""PD calibration: recovery of known PDs, auto choice between Platt and isotonic, bounds, monotonicity, ECE."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from creditmodel.errors import ConfigError, InputError
+from creditmodel.scoring.calibration import BASEL_PD_FLOOR, PDCalibrator, expected_calibration_error
+
+N = 20_000
+
+
+def _logistic_truth(seed=1, n=N):
+    """Raw output = true log-odds up to an affine map: PD = expit(-3 + 1.2 s)."""
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=n)
+    p = 1 / (1 + np.exp(-(-3.0 + 1.2 * s)))
+    return s, p, (rng.random(n) < p).astype(int)
+
+
+def _plateau_truth(seed=2, n=N):
+    """Non-logistic: PD is flat at 1 % and 2 % over most of the range, then jumps to 30 %."""
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=n)
+    p = np.where(s < 0, 0.01, np.where(s < 1, 0.02, 0.30))
+    return s, p, (rng.random(n) < p).astype(int)
+
+
+# decile default rates of ~2,000 rows at PD ~ 5-10 % have a standard error of ~0.006: ECE below 0.01 is
+# "recovered"; a wrong-shape map is several times worse (checked below for Platt on the plateau truth)
+ECE_OK = 0.01
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_recovers_known_logistic_pd(method):
+    s, p, y = _logistic_truth()
+    cal = PDCalibrator(method=method).fit(s, y)
+    err = expected_calibration_error(p, cal.predict(s))
+    assert err.ece < ECE_OK and err.overall < 0.005
+
+
+def test_recovers_known_plateau_pd_with_isotonic_only():
+    s, p, y = _plateau_truth()
+    iso = expected_calibration_error(p, PDCalibrator(method="isotonic").fit(s, y).predict(s))
+    platt = expected_calibration_error(p, PDCalibrator(method="platt").fit(s, y).predict(s))
+    assert iso.ece < ECE_OK
+    assert platt.ece > 2 * ECE_OK  # the logistic shape cannot follow the plateaus
+
+
+def test_auto_picks_platt_on_logistic_truth_and_isotonic_otherwise():
+    s, _, y = _logistic_truth()
+    cal = PDCalibrator().fit(s, y)
+    rep = cal.choice_report_
+    assert cal.method_ == "platt" and rep.method == "platt" and rep.cv_folds == 5
+    assert "simpler map" in rep.reason and set(rep.log_loss) == {"platt", "isotonic"}
+    s, _, y = _plateau_truth()
+    cal = PDCalibrator().fit(s, y)
+    assert cal.method_ == "isotonic"
+    rep = cal.choice_report_.to_dict()
+    assert rep["log_loss"]["isotonic"] < rep["log_loss"]["platt"] and rep["paired_diff"] < -rep["paired_se"]
+
+
+def test_platt_matches_statsmodels_logit():
+    s, _, y = _logistic_truth(seed=5, n=5000)
+    cal = PDCalibrator(method="platt").fit(s, y)
+    ref = sm.Logit(y, sm.add_constant(s)).fit(disp=0).params
+    assert cal.params_["b"] == pytest.approx(ref[0], abs=1e-4)
+    assert cal.params_["a"] == pytest.approx(ref[1], abs=1e-4)
+
+
+def test_points_higher_is_safer_recover_pdo():
+    # 600 points <-> odds 50:1, 20 points double the odds; the true PD follows the points exactly
+    rng = np.random.default_rng(3)
+    pts = np.round(rng.normal(600, 50, N))
+    factor = 20 / math.log(2)
+    p = 1 / (1 + np.exp((pts - 600) / factor + math.log(50)))
+    y = (rng.random(N) < p).astype(int)
+    cal = PDCalibrator(method="platt", higher_is_riskier=False).fit(pts, y)
+    assert cal.params_["a"] == pytest.approx(1 / factor, rel=0.1)
+    pd_ = cal.predict(np.arange(400, 801))
+    assert np.all(np.diff(pd_) <= 0)  # more points, lower PD
+    assert expected_calibration_error(p, cal.predict(pts)).ece < ECE_OK
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_pd_within_bounds_and_monotone(method):
+    s, _, y = _logistic_truth(seed=7, n=4000)
+    cal = PDCalibrator(method=method).fit(s, y)
+    grid = np.linspace(-50, 50, 20001)
+    pd_ = cal.predict(grid)
+    assert pd_.min() >= BASEL_PD_FLOOR and pd_.max() <= 1 - 1e-6
+    assert pd_[0] == BASEL_PD_FLOOR  # very safe -> floor
+    assert np.all(np.diff(pd_) >= 0)
+
+
+def test_strict_isotonic_keeps_order_and_ties():
+    s, _, y = _plateau_truth(seed=11, n=5000)
+    s = np.round(s, 2)  # many equal raw values
+    strict = PDCalibrator(method="isotonic").fit(s, y)
+    steps = PDCalibrator(method="isotonic", strict=False).fit(s, y)
+    pd_strict, pd_steps = strict.predict(s), steps.predict(s)
+    # equal raw -> equal PD
+    for v in np.unique(s)[:50]:
+        assert np.unique(pd_strict[s == v]).size == 1
+    # distinct raw -> distinct PD (strictly increasing) wherever the PD is not clipped at a bound
+    u = np.unique(s)
+    pu = strict.predict(u)
+    inside = (pu > BASEL_PD_FLOOR) & (pu < 1 - 1e-6)
+    assert np.all(np.diff(pu[inside]) > 0)
+    # the step function lumps distinct scores together; the strict map keeps the ranking of the raw output
+    assert np.unique(pd_steps).size < u.size / 10
+    assert roc_auc_score(y, pd_strict) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_auto_falls_back_to_platt_with_few_defaults():
+    s = np.arange(40, dtype=float)
+    y = np.zeros(40, dtype=int)
+    y[[30, 38]] = 1
+    cal = PDCalibrator(cv=5).fit(s, y)
+    assert cal.method_ == "platt" and "smaller class" in cal.choice_report_.reason
+
+
+def test_bad_inputs_and_params():
+    s, _, y = _logistic_truth(n=200)
+    bad = s.copy()
+    bad[17] = np.nan
+    with pytest.raises(InputError) as e:
+        PDCalibrator().fit(bad, y)
+    assert e.value.row == 18 and e.value.column == "raw"
+    with pytest.raises(InputError, match="0/1"):
+        PDCalibrator().fit(s, np.where(y == 1, 2, 0))
+    with pytest.raises(InputError, match="single class"):
+        PDCalibrator().fit(s, np.zeros_like(y))
+    with pytest.raises(ConfigError, match="method"):
+        PDCalibrator(method="beta").fit(s, y)
+    with pytest.raises(ConfigError, match="pd_floor"):
+        PDCalibrator(pd_floor=0.5, pd_cap=0.4).fit(s, y)
+    cal = PDCalibrator(method="platt").fit(s, y)
+    with pytest.raises(InputError, match="non-finite"):
+        cal.predict([0.0, np.inf])
+
+
+def test_clone_and_determinism():
+    s, _, y = _logistic_truth(n=3000)
+    a = PDCalibrator(random_state=3)
+    b = clone(a)
+    assert b.get_params() == a.get_params()
+    np.testing.assert_array_equal(a.fit(s, y).predict(s), b.fit(s, y).predict(s))
+    assert a.choice_report_ == b.choice_report_
+
+
+def test_expected_calibration_error_known_answer():
+    # two bins of 5 rows: mean PD 0.1 vs default rate 0.2, and 0.3 vs 0.6
+    pd_ = np.array([0.1] * 5 + [0.3] * 5)
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 0])
+    err = expected_calibration_error(y, pd_, bins=2)
+    assert err.table["abs_diff"].tolist() == pytest.approx([0.1, 0.3])
+    assert err.ece == pytest.approx(0.2) and err.max_bin_error == pytest.approx(0.3)
+    assert err.overall == pytest.approx(abs(0.2 - 0.4))
+    # with true PDs instead of outcomes, the bin truth is the mean true PD
+    err = expected_calibration_error(np.r_[[0.1] * 5, [0.5] * 5], pd_, bins=2)
+    assert err.ece == pytest.approx(0.1) and err.to_dict()["overall"] == pytest.approx(0.1)
+    # unequal bins by rank: 10 rows, 3 bins -> sizes 4, 3, 3 (deterministic, stable order)
+    err = expected_calibration_error(np.full(10, 0.2), np.linspace(0.1, 0.3, 10), bins=3)
+    assert err.table["n"].tolist() == [4, 3, 3]
+    with pytest.raises(InputError, match="fractions"):
+        expected_calibration_error([0, 1], [0.5, 1.5])
