@@ -31,7 +31,7 @@ The story (what drives what)
   months, general min 3 months max 1 year, serious min 1 year max 3 years), court enforcement (dishonest-debtor
   listing when a case is not performed, removal when it is), arrears (social insurance, housing fund, tax,
   utilities), abnormal-operation listings (moved to the serious-dishonesty list after 3 unremedied years),
-  serious-dishonesty listings after serious penalties (about 1 % of firms listed at the snapshot), sector
+  serious-dishonesty listings after serious penalties (about 1.2 % of firms listed at the snapshot), sector
   black lists, red-list honours (more likely for good firms), credit commitments kept or broken, annual tax
   grades A/B/M/C/D (M in the year of registration; arrears and tax penalties pull the grade down) and credit
   repair: after the minimum publicity period, with obligations (fines) fulfilled, a firm may apply; an
