@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel.errors import InputError
+from creditmodel.scoring.master_scale import DEFAULT_GRADE, MasterScale
 from creditmodel.validation import lights as L
 from creditmodel.validation import metrics as M
 from creditmodel.validation import plots as P
@@ -28,8 +29,7 @@ from creditmodel.validation import plots as P
 log = logging.getLogger(__name__)
 
 #: Master-scale grades (DOMAIN.md B3): "1" best .. "10" worst, "D" in default.
-MASTER_GRADES: tuple[str, ...] = tuple(str(i) for i in range(1, 11)) + ("D",)
-DEFAULT_GRADE = "D"
+MASTER_GRADES: tuple[str, ...] = tuple(MasterScale().grades)
 
 LIMITS = (
     ("The binomial test assumes independent defaults; under default correlation it rejects too often "
