@@ -605,9 +605,8 @@ class Binning:
             miss = miss | ~np.isfinite(v)
             idx = np.searchsorted(np.asarray(self.edges, dtype=float), np.where(miss, 0.0, v), side="left")
         else:
-            lookup = {c: i for i, c in enumerate(self.categories)}
-            other = len(self.categories)
-            idx = np.array([lookup.get(str(v), other) for v in s.to_numpy()], dtype=np.int64)
+            codes = pd.Categorical(s.astype(str).where(~miss, None), categories=list(self.categories)).codes
+            idx = np.where(codes < 0, len(self.categories), codes).astype(np.int64)   # unseen -> "other"
         return np.where(miss, nb - 1, idx)
 
 

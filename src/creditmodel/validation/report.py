@@ -208,8 +208,11 @@ def _grade_labels(grade: Any, n: int) -> np.ndarray:
     if miss.any():
         raise InputError(f"{int(miss.sum())} missing grade(s)", column="grade", row=int(np.flatnonzero(miss)[0]) + 1)
     # 3 and 3.0 are the same grade; keep labels as plain strings
-    return np.array([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
-                     for v in g.to_numpy()], dtype=object)
+    if pd.api.types.is_numeric_dtype(g.infer_objects()):
+        f = g.to_numpy(dtype=float)
+        if np.all(f == np.round(f)):
+            return f.astype(np.int64).astype(str).astype(object)
+    return g.astype(str).to_numpy(dtype=object)
 
 
 def _order(labels: np.ndarray, grade_order: Sequence[str] | None) -> list[str]:
