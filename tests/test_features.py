@@ -3,10 +3,11 @@
 Expected values are worked out by hand from the records (dates around the as-of date) or by an
 independent brute-force reference written with plain Python loops over the records.
 """
+
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,9 @@ from creditmodel.features import (
     feature_directions,
     generic_catalogue,
     parse_catalogue,
+    pit,
     reason_text,
 )
-from creditmodel.features import pit
 from creditmodel.reference import sectors
 
 A, B, C = "91330205MA2H7K3Q0B", "92330205000000001X", "93330205000000002Y"
@@ -44,14 +45,40 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 def district(**tables: list[dict]) -> dict[str, pd.DataFrame]:
     ent = tables.pop("enterprises", None) or [
-        {"uscc": A, "name": "甲", "industry": "H", "street": "baisha", "registered_on": "2015-03-01",
-         "registered_capital": 99.0, "size_class": "micro", "employees": 8, "status": "active",
-         "reported_on": "2015-03-03"},
-        {"uscc": B, "name": "乙", "industry": "C", "street": "kongpu", "registered_on": "2021-07-01",
-         "registered_capital": None, "size_class": "small", "employees": 30, "status": "active",
-         "reported_on": "2021-07-02"},
-        {"uscc": C, "name": "丙", "industry": "A", "street": "cicheng", "registered_on": "2024-06-01",
-         "size_class": "micro", "status": "active", "reported_on": "2024-06-02"},
+        {
+            "uscc": A,
+            "name": "甲",
+            "industry": "H",
+            "street": "baisha",
+            "registered_on": "2015-03-01",
+            "registered_capital": 99.0,
+            "size_class": "micro",
+            "employees": 8,
+            "status": "active",
+            "reported_on": "2015-03-03",
+        },
+        {
+            "uscc": B,
+            "name": "乙",
+            "industry": "C",
+            "street": "kongpu",
+            "registered_on": "2021-07-01",
+            "registered_capital": None,
+            "size_class": "small",
+            "employees": 30,
+            "status": "active",
+            "reported_on": "2021-07-02",
+        },
+        {
+            "uscc": C,
+            "name": "丙",
+            "industry": "A",
+            "street": "cicheng",
+            "registered_on": "2024-06-01",
+            "size_class": "micro",
+            "status": "active",
+            "reported_on": "2024-06-02",
+        },
     ]
     out = {"enterprises": frame("enterprises", ent)}
     for name in pit.USED_COLUMNS:
@@ -61,15 +88,35 @@ def district(**tables: list[dict]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def penalty(rid, uscc, decided, severity="general", *, reported=None, amount=1000.0, paid=None, repaired=None,
-            category="market"):
+def penalty(
+    rid,
+    uscc,
+    decided,
+    severity="general",
+    *,
+    reported=None,
+    amount=1000.0,
+    paid=None,
+    repaired=None,
+    category="market",
+):
     d = D(decided)
     months_min, years_max = {"minor": (0, 0.25), "general": (3, 1), "serious": (12, 3)}[severity]
     max_end = d + (pd.DateOffset(months=3) if severity == "minor" else pd.DateOffset(years=int(years_max)))
-    return {"record_id": rid, "uscc": uscc, "decision_date": d, "severity": severity, "category": category,
-            "department": "市场监管局", "amount": amount, "publicity_min_end": d + pd.DateOffset(months=months_min),
-            "publicity_max_end": max_end, "fine_paid_on": paid, "repaired_on": repaired,
-            "reported_on": reported or d + pd.Timedelta(days=2)}
+    return {
+        "record_id": rid,
+        "uscc": uscc,
+        "decision_date": d,
+        "severity": severity,
+        "category": category,
+        "department": "市场监管局",
+        "amount": amount,
+        "publicity_min_end": d + pd.DateOffset(months=months_min),
+        "publicity_max_end": max_end,
+        "fine_paid_on": paid,
+        "repaired_on": repaired,
+        "reported_on": reported or d + pd.Timedelta(days=2),
+    }
 
 
 def one(df: pd.DataFrame, uscc: str, col: str):
@@ -80,23 +127,34 @@ def one(df: pd.DataFrame, uscc: str, col: str):
 def test_penalty_counts_inside_window_and_stops_at_max_end():
     t = district(penalties=[penalty("p1", A, "2023-01-10", "general", amount=5000.0)])
     # decided 2023-01-10, reported 2023-01-12 (counts from then), maximum publicity end 2024-01-10
-    for as_of, expected in [("2023-01-11", 0), ("2023-01-12", 1), ("2023-06-01", 1), ("2024-01-09", 1), ("2024-01-10", 0),
-                            ("2024-06-01", 0)]:
+    for as_of, expected in [
+        ("2023-01-11", 0),
+        ("2023-01-12", 1),
+        ("2023-06-01", 1),
+        ("2024-01-09", 1),
+        ("2024-01-10", 0),
+        ("2024-06-01", 0),
+    ]:
         f = build_features(t, as_of)
         assert one(f, A, "penalty_active_n") == expected, as_of
         assert one(f, A, "penalty_active_general_n") == expected
         assert one(f, A, "penalty_active_amount") == 5000.0 * expected
         assert one(f, B, "penalty_active_n") == 0
     after = build_features(t, "2024-06-01")
-    assert one(after, A, "penalty_expired_3y_n") == 1      # kept apart once the window closed
+    assert one(after, A, "penalty_expired_3y_n") == 1  # kept apart once the window closed
     assert one(after, A, "penalty_repaired_3y_n") == 0
     # 2024-06-01 - 2023-01-10 = 508 days
     assert one(after, A, "months_since_last_penalty") == pytest.approx(508 / 30.4375)
 
 
 def test_repaired_penalty_stops_counting_and_is_kept_apart():
-    t = district(penalties=[penalty("p1", A, "2022-05-01", "serious", amount=20000.0, paid="2022-06-01",
-                                    repaired="2023-07-15")])
+    t = district(
+        penalties=[
+            penalty(
+                "p1", A, "2022-05-01", "serious", amount=20000.0, paid="2022-06-01", repaired="2023-07-15"
+            )
+        ]
+    )
     before = build_features(t, "2023-07-14")
     assert one(before, A, "penalty_active_serious_n") == 1
     assert one(before, A, "penalty_active_unpaid_n") == 0
@@ -113,9 +171,13 @@ def test_repaired_penalty_stops_counting_and_is_kept_apart():
 
 
 def test_repairable_needs_minimum_period_and_fulfilled_obligations():
-    t = district(penalties=[penalty("p1", A, "2023-01-10", "general"),                    # never paid
-                            penalty("p2", A, "2023-01-10", "general", paid="2023-05-01")])
-    early = build_features(t, "2023-03-01")           # before the 3-month minimum (2023-04-10)
+    t = district(
+        penalties=[
+            penalty("p1", A, "2023-01-10", "general"),  # never paid
+            penalty("p2", A, "2023-01-10", "general", paid="2023-05-01"),
+        ]
+    )
+    early = build_features(t, "2023-03-01")  # before the 3-month minimum (2023-04-10)
     assert one(early, A, "penalty_active_repairable_n") == 0
     assert one(early, A, "penalty_active_unpaid_n") == 2
     late = build_features(t, "2023-06-01")
@@ -126,9 +188,19 @@ def test_repairable_needs_minimum_period_and_fulfilled_obligations():
 
 def test_record_reported_after_as_of_is_invisible():
     # decided before the as-of date but reported to the platform after it
-    t = district(penalties=[penalty("p1", A, "2023-03-01", "serious", reported="2023-03-20")],
-                 lists=[{"record_id": "l1", "uscc": B, "list_type": "serious_dishonesty", "department": "x",
-                         "start_date": "2023-02-01", "reported_on": "2023-03-20"}])
+    t = district(
+        penalties=[penalty("p1", A, "2023-03-01", "serious", reported="2023-03-20")],
+        lists=[
+            {
+                "record_id": "l1",
+                "uscc": B,
+                "list_type": "serious_dishonesty",
+                "department": "x",
+                "start_date": "2023-02-01",
+                "reported_on": "2023-03-20",
+            }
+        ],
+    )
     f = build_features(t, "2023-03-10")
     assert one(f, A, "penalty_active_n") == 0
     assert math.isnan(one(f, A, "months_since_last_penalty"))
@@ -139,21 +211,38 @@ def test_record_reported_after_as_of_is_invisible():
 
 
 def test_loan_features_use_only_information_up_to_origination():
-    loans = pd.DataFrame({
-        "loan_id": ["L2", "L1", "L3"], "uscc": [A, A, B],
-        "origination_date": pd.to_datetime(["2023-06-01", "2023-03-01", "2023-03-01"]),
-        "amount": [300000.0, 200000.0, 500000.0], "term_months": [12, 12, 24], "rate": [0.05, 0.05, 0.06],
-        "collateral": ["none", "guarantee", "property"], "default_12m": [1, 0, 0], "true_pd": [0.2, 0.1, 0.03],
-    })
-    t = district(penalties=[penalty("p1", A, "2023-03-02", "serious")],       # the day after L1's origination
-                 tax_grades=[{"record_id": "t1", "uscc": B, "year": 2022, "grade": "D",
-                              "published_on": "2023-04-15", "reported_on": "2023-04-16"}])
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["L2", "L1", "L3"],
+            "uscc": [A, A, B],
+            "origination_date": pd.to_datetime(["2023-06-01", "2023-03-01", "2023-03-01"]),
+            "amount": [300000.0, 200000.0, 500000.0],
+            "term_months": [12, 12, 24],
+            "rate": [0.05, 0.05, 0.06],
+            "collateral": ["none", "guarantee", "property"],
+            "default_12m": [1, 0, 0],
+            "true_pd": [0.2, 0.1, 0.03],
+        }
+    )
+    t = district(
+        penalties=[penalty("p1", A, "2023-03-02", "serious")],  # the day after L1's origination
+        tax_grades=[
+            {
+                "record_id": "t1",
+                "uscc": B,
+                "year": 2022,
+                "grade": "D",
+                "published_on": "2023-04-15",
+                "reported_on": "2023-04-16",
+            }
+        ],
+    )
     f = build_loan_features(t, loans)
-    assert f["loan_id"].tolist() == ["L2", "L1", "L3"]                   # input order kept
+    assert f["loan_id"].tolist() == ["L2", "L1", "L3"]  # input order kept
     by = f.set_index("loan_id")
     assert by.loc["L1", "penalty_active_serious_n"] == 0
     assert by.loc["L2", "penalty_active_serious_n"] == 1
-    assert math.isnan(by.loc["L3", "tax_grade_ordinal"])                 # published after origination
+    assert math.isnan(by.loc["L3", "tax_grade_ordinal"])  # published after origination
     assert by.loc["L2", "as_of_date"] == D("2023-06-01")
     assert by.loc["L3", "loan_amount"] == 500000.0 and by.loc["L3", "loan_term_months"] == 24
     assert by.loc["L3", "loan_collateral"] == "property"
@@ -168,20 +257,35 @@ def test_loan_features_use_only_information_up_to_origination():
 
 # ------------------------------------------------------------------------------------ tax grade
 def test_tax_grade_latest_published_worst_and_change():
-    rows = [("t1", 2020, "A", "2021-04-20"), ("t2", 2021, "C", "2022-04-20"), ("t3", 2022, "B", "2023-04-20"),
-            # correction of the 2022 grade published later: the latest published wins once known
-            ("t4", 2022, "M", "2023-09-01")]
-    t = district(tax_grades=[{"record_id": r, "uscc": A, "year": y, "grade": g, "published_on": p,
-                              "reported_on": D(p) + pd.Timedelta(days=1)} for r, y, g, p in rows])
+    rows = [
+        ("t1", 2020, "A", "2021-04-20"),
+        ("t2", 2021, "C", "2022-04-20"),
+        ("t3", 2022, "B", "2023-04-20"),
+        # correction of the 2022 grade published later: the latest published wins once known
+        ("t4", 2022, "M", "2023-09-01"),
+    ]
+    t = district(
+        tax_grades=[
+            {
+                "record_id": r,
+                "uscc": A,
+                "year": y,
+                "grade": g,
+                "published_on": p,
+                "reported_on": D(p) + pd.Timedelta(days=1),
+            }
+            for r, y, g, p in rows
+        ]
+    )
     f = build_features(t, "2023-06-30")
     assert one(f, A, "tax_grade") == "B"
-    assert one(f, A, "tax_grade_ordinal") == 1        # B
-    assert one(f, A, "tax_grade_worst_3y") == 3       # C published 2022-04-20, within 3 years
-    assert one(f, A, "tax_grade_change") == 1 - 3     # B after C: improved by two steps
+    assert one(f, A, "tax_grade_ordinal") == 1  # B
+    assert one(f, A, "tax_grade_worst_3y") == 3  # C published 2022-04-20, within 3 years
+    assert one(f, A, "tax_grade_change") == 1 - 3  # B after C: improved by two steps
     g = build_features(t, "2023-09-02")
     assert one(g, A, "tax_grade") == "M" and one(g, A, "tax_grade_ordinal") == 2
     assert one(g, A, "tax_grade_change") == 2 - 3
-    h = build_features(t, "2025-04-21")               # C (2022-04-20) older than 3 years now
+    h = build_features(t, "2025-04-21")  # C (2022-04-20) older than 3 years now
     assert one(h, A, "tax_grade_worst_3y") == 2
     assert math.isnan(one(f, B, "tax_grade_ordinal")) and pd.isna(one(f, B, "tax_grade"))
     assert list(f["tax_grade"].cat.categories) == ["A", "B", "M", "C", "D"]
@@ -191,17 +295,27 @@ def test_tax_grade_latest_published_worst_and_change():
 def _invoice_rows(uscc: str, start: str, sales: list[float], purchases: list[float] | None = None):
     months = pd.date_range(start, periods=len(sales), freq="MS")
     purchases = purchases or [s * 0.5 for s in sales]
-    return [{"uscc": uscc, "month": m, "sales": s, "purchases": p, "n_sales_invoices": 10 + i,
-             "n_purchase_invoices": 5, "voided_share": 0.1 if i % 2 else 0.0, "red_letter_share": 0.02 * (i % 3)}
-            for i, (m, s, p) in enumerate(zip(months, sales, purchases))]
+    return [
+        {
+            "uscc": uscc,
+            "month": m,
+            "sales": s,
+            "purchases": p,
+            "n_sales_invoices": 10 + i,
+            "n_purchase_invoices": 5,
+            "voided_share": 0.1 if i % 2 else 0.0,
+            "red_letter_share": 0.02 * (i % 3),
+        }
+        for i, (m, s, p) in enumerate(zip(months, sales, purchases))
+    ]
 
 
 def test_invoice_growth_volatility_and_shares_match_hand_computation():
     rng = np.random.default_rng(7)
     sales = rng.uniform(50_000, 150_000, size=30).round(2)
-    sales[25] = 0.0                                    # one month without sales in the last 12
+    sales[25] = 0.0  # one month without sales in the last 12
     rows = _invoice_rows(A, "2021-01-01", sales.tolist())
-    del rows[27]                                       # one missing month (no invoices at all) in the last 12
+    del rows[27]  # one missing month (no invoices at all) in the last 12
     t = district(invoices_monthly=rows)
     # as of mid-July 2023: the window is Jul 2022 .. Jun 2023 = months 18..29, previous = 6..17
     f = build_features(t, "2023-07-15")
@@ -216,22 +330,26 @@ def test_invoice_growth_volatility_and_shares_match_hand_computation():
     assert one(f, A, "invoice_sales_cv") == pytest.approx(np.std(cur) / np.mean(cur), rel=1e-10)
     assert one(f, A, "invoice_zero_sales_months") == 2
     assert one(f, A, "invoice_voided_share") == pytest.approx((inv["voided_share"] * k).sum() / k.sum())
-    assert one(f, A, "invoice_red_letter_share") == pytest.approx((inv["red_letter_share"] * k).sum() / k.sum())
+    assert one(f, A, "invoice_red_letter_share") == pytest.approx(
+        (inv["red_letter_share"] * k).sum() / k.sum()
+    )
     assert one(f, A, "invoice_purchase_sales_ratio") == pytest.approx(inv["purchases"].sum() / cur.sum())
     # a firm without invoice data has missing invoice features, not zeros
-    assert math.isnan(one(f, B, "invoice_sales_12m_log")) and math.isnan(one(f, B, "invoice_zero_sales_months"))
+    assert math.isnan(one(f, B, "invoice_sales_12m_log")) and math.isnan(
+        one(f, B, "invoice_zero_sales_months")
+    )
 
 
 def test_invoice_window_excludes_the_as_of_month_and_months_before_registration():
     # firm B registered 2021-07-01; data from Jul 2021; as of 2022-03-01 the window has 8 months
-    sales = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 9999.0]   # Jul 2021 .. Mar 2022
+    sales = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 9999.0]  # Jul 2021 .. Mar 2022
     t = district(invoices_monthly=_invoice_rows(B, "2021-07-01", sales))
     f = build_features(t, "2022-03-01")
     cur = np.array(sales[:8])
     assert one(f, B, "invoice_sales_12m_log") == pytest.approx(np.log1p(cur.sum()))
     assert one(f, B, "invoice_sales_cv") == pytest.approx(np.std(cur) / np.mean(cur))
     assert one(f, B, "invoice_zero_sales_months") == 0
-    assert math.isnan(one(f, B, "invoice_sales_growth"))          # nothing in the previous 12 months
+    assert math.isnan(one(f, B, "invoice_sales_growth"))  # nothing in the previous 12 months
     # a year later growth compares monthly averages: Mar 2022..Feb 2023 has 1 month vs 8 before
     g = build_features(t, "2023-03-01")
     assert one(g, B, "invoice_zero_sales_months") == 11
@@ -241,65 +359,195 @@ def test_invoice_window_excludes_the_as_of_month_and_months_before_registration(
 # ------------------------------------------------------------------------------------ other tables by hand
 def test_enforcement_arrears_lists_commitments_inspections_annual_by_hand():
     t = district(
-        enforcement=[{"record_id": "e1", "uscc": A, "case_no": "(2022)浙0205执1号", "court": "c",
-                      "filed_on": "2022-01-05", "amount": 80000.0, "dishonest_listed_on": "2022-03-01",
-                      "dishonest_removed_on": "2022-09-01", "closed_on": "2023-09-01", "reported_on": "2022-01-06"},
-                     {"record_id": "e2", "uscc": A, "case_no": "2", "court": "c", "filed_on": "2023-02-01",
-                      "amount": 1000.0, "dishonest_listed_on": "2023-04-01", "reported_on": "2023-02-02"}],
-        arrears=[{"record_id": "a1", "uscc": A, "kind": "social_insurance", "department": "人社局",
-                  "started_on": "2022-11-01", "amount": 3000.0, "months_overdue": 3, "determined_on": "2023-02-01",
-                  "reported_on": "2023-02-03"},
-                 {"record_id": "a2", "uscc": A, "kind": "water", "department": "水务", "started_on": "2022-12-01",
-                  "amount": 200.0, "months_overdue": 2, "determined_on": "2023-02-01", "cleared_on": "2023-05-01",
-                  "reported_on": "2023-02-03"},
-                 {"record_id": "a3", "uscc": A, "kind": "gas", "department": "燃气", "started_on": "2023-01-01",
-                  "amount": 50.0, "months_overdue": 1, "determined_on": "2023-02-01", "reported_on": "2023-02-03"}],
-        lists=[{"record_id": "l1", "uscc": A, "list_type": "abnormal_operation", "department": "x",
-                "start_date": "2022-07-01", "end_date": "2023-07-01", "reported_on": "2022-07-02"},
-               {"record_id": "l2", "uscc": A, "list_type": "red", "department": "x", "start_date": "2021-01-01",
-                "reported_on": "2021-01-02"},
-               {"record_id": "l3", "uscc": A, "list_type": "red", "department": "x", "start_date": "2022-01-01",
-                "end_date": "2023-01-01", "reported_on": "2022-01-02"}],
-        commitments=[{"record_id": f"c{i}", "uscc": A, "kind": "approval", "department": "x", "made_on": m,
-                      "due_on": du, "status": st, "assessed_on": asd, "reported_on": m}
-                     for i, (m, du, st, asd) in enumerate([
-                         ("2020-01-01", "2020-06-01", "broken", "2020-06-10"),    # older than 3 years
-                         ("2021-01-01", "2021-06-01", "kept", "2021-06-10"),
-                         ("2022-01-01", "2022-06-01", "broken", "2022-06-10"),
-                         ("2022-02-01", "2022-08-01", "kept", None),              # known at the due date
-                         ("2023-01-01", "2023-12-01", "broken", "2023-12-05"),    # assessed after as-of
-                         ("2023-02-01", "2023-12-01", "pending", None)])],
-        inspections=[{"record_id": "i1", "uscc": A, "sector": "food_safety", "inspection_type": "random",
-                      "department": "x", "inspected_on": "2022-03-01", "result": "fail", "violations": 3,
-                      "rectification_due": "2022-04-01", "rectified_on": "2023-08-01", "reported_on": "2022-03-02"},
-                     {"record_id": "i2", "uscc": A, "sector": "fire_safety", "inspection_type": "targeted",
-                      "department": "x", "inspected_on": "2021-01-01", "result": "minor_issues", "violations": 1,
-                      "rectification_due": "2021-02-01", "reported_on": "2021-01-02"},
-                     {"record_id": "i3", "uscc": A, "sector": "food_safety", "inspection_type": "complaint",
-                      "department": "x", "inspected_on": "2023-05-01", "result": "pass", "violations": 0,
-                      "reported_on": "2023-05-02"}],
-        annual_reports=[{"uscc": A, "year": 2021, "filed_on": "2022-05-01", "total_assets": 1e6,
-                         "total_liabilities": 4e5, "current_assets": 3e5, "current_liabilities": 2e5,
-                         "revenue": 2e6, "net_profit": 5e4},
-                        {"uscc": A, "year": 2022, "filed_on": "2023-06-01", "total_assets": 2e6,
-                         "total_liabilities": 1.5e6, "current_assets": 5e5, "current_liabilities": 1e6,
-                         "revenue": 2e6, "net_profit": -1e5}],
+        enforcement=[
+            {
+                "record_id": "e1",
+                "uscc": A,
+                "case_no": "(2022)浙0205执1号",
+                "court": "c",
+                "filed_on": "2022-01-05",
+                "amount": 80000.0,
+                "dishonest_listed_on": "2022-03-01",
+                "dishonest_removed_on": "2022-09-01",
+                "closed_on": "2023-09-01",
+                "reported_on": "2022-01-06",
+            },
+            {
+                "record_id": "e2",
+                "uscc": A,
+                "case_no": "2",
+                "court": "c",
+                "filed_on": "2023-02-01",
+                "amount": 1000.0,
+                "dishonest_listed_on": "2023-04-01",
+                "reported_on": "2023-02-02",
+            },
+        ],
+        arrears=[
+            {
+                "record_id": "a1",
+                "uscc": A,
+                "kind": "social_insurance",
+                "department": "人社局",
+                "started_on": "2022-11-01",
+                "amount": 3000.0,
+                "months_overdue": 3,
+                "determined_on": "2023-02-01",
+                "reported_on": "2023-02-03",
+            },
+            {
+                "record_id": "a2",
+                "uscc": A,
+                "kind": "water",
+                "department": "水务",
+                "started_on": "2022-12-01",
+                "amount": 200.0,
+                "months_overdue": 2,
+                "determined_on": "2023-02-01",
+                "cleared_on": "2023-05-01",
+                "reported_on": "2023-02-03",
+            },
+            {
+                "record_id": "a3",
+                "uscc": A,
+                "kind": "gas",
+                "department": "燃气",
+                "started_on": "2023-01-01",
+                "amount": 50.0,
+                "months_overdue": 1,
+                "determined_on": "2023-02-01",
+                "reported_on": "2023-02-03",
+            },
+        ],
+        lists=[
+            {
+                "record_id": "l1",
+                "uscc": A,
+                "list_type": "abnormal_operation",
+                "department": "x",
+                "start_date": "2022-07-01",
+                "end_date": "2023-07-01",
+                "reported_on": "2022-07-02",
+            },
+            {
+                "record_id": "l2",
+                "uscc": A,
+                "list_type": "red",
+                "department": "x",
+                "start_date": "2021-01-01",
+                "reported_on": "2021-01-02",
+            },
+            {
+                "record_id": "l3",
+                "uscc": A,
+                "list_type": "red",
+                "department": "x",
+                "start_date": "2022-01-01",
+                "end_date": "2023-01-01",
+                "reported_on": "2022-01-02",
+            },
+        ],
+        commitments=[
+            {
+                "record_id": f"c{i}",
+                "uscc": A,
+                "kind": "approval",
+                "department": "x",
+                "made_on": m,
+                "due_on": du,
+                "status": st,
+                "assessed_on": asd,
+                "reported_on": m,
+            }
+            for i, (m, du, st, asd) in enumerate(
+                [
+                    ("2020-01-01", "2020-06-01", "broken", "2020-06-10"),  # older than 3 years
+                    ("2021-01-01", "2021-06-01", "kept", "2021-06-10"),
+                    ("2022-01-01", "2022-06-01", "broken", "2022-06-10"),
+                    ("2022-02-01", "2022-08-01", "kept", None),  # known at the due date
+                    ("2023-01-01", "2023-12-01", "broken", "2023-12-05"),  # assessed after as-of
+                    ("2023-02-01", "2023-12-01", "pending", None),
+                ]
+            )
+        ],
+        inspections=[
+            {
+                "record_id": "i1",
+                "uscc": A,
+                "sector": "food_safety",
+                "inspection_type": "random",
+                "department": "x",
+                "inspected_on": "2022-03-01",
+                "result": "fail",
+                "violations": 3,
+                "rectification_due": "2022-04-01",
+                "rectified_on": "2023-08-01",
+                "reported_on": "2022-03-02",
+            },
+            {
+                "record_id": "i2",
+                "uscc": A,
+                "sector": "fire_safety",
+                "inspection_type": "targeted",
+                "department": "x",
+                "inspected_on": "2021-01-01",
+                "result": "minor_issues",
+                "violations": 1,
+                "rectification_due": "2021-02-01",
+                "reported_on": "2021-01-02",
+            },
+            {
+                "record_id": "i3",
+                "uscc": A,
+                "sector": "food_safety",
+                "inspection_type": "complaint",
+                "department": "x",
+                "inspected_on": "2023-05-01",
+                "result": "pass",
+                "violations": 0,
+                "reported_on": "2023-05-02",
+            },
+        ],
+        annual_reports=[
+            {
+                "uscc": A,
+                "year": 2021,
+                "filed_on": "2022-05-01",
+                "total_assets": 1e6,
+                "total_liabilities": 4e5,
+                "current_assets": 3e5,
+                "current_liabilities": 2e5,
+                "revenue": 2e6,
+                "net_profit": 5e4,
+            },
+            {
+                "uscc": A,
+                "year": 2022,
+                "filed_on": "2023-06-01",
+                "total_assets": 2e6,
+                "total_liabilities": 1.5e6,
+                "current_assets": 5e5,
+                "current_liabilities": 1e6,
+                "revenue": 2e6,
+                "net_profit": -1e5,
+            },
+        ],
     )
     f = build_features(t, "2023-05-15")
     r = f.set_index("uscc").loc[A]
     assert r["enforcement_open_n"] == 2 and r["enforcement_open_amount"] == 81000.0
     assert r["dishonest_debtor_listed"] == 1 and r["dishonest_debtor_past_n"] == 1
     assert r["arrears_social_insurance_open_n"] == 1 and r["arrears_social_insurance_open_amount"] == 3000.0
-    assert r["arrears_utility_open_n"] == 1 and r["arrears_utility_open_amount"] == 50.0   # water cleared
+    assert r["arrears_utility_open_n"] == 1 and r["arrears_utility_open_amount"] == 50.0  # water cleared
     # social insurance: 3 months when determined 2023-02-01, + 3 whole months (103 days) -> 6
     assert r["arrears_months_overdue_max"] == 6
     assert r["on_abnormal_operation_list"] == 1 and r["red_list_active_n"] == 1
     assert r["on_serious_dishonesty_list"] == 0
-    assert r["commitments_3y_n"] == 5                                     # made after 2020-05-15
+    assert r["commitments_3y_n"] == 5  # made after 2020-05-15
     assert r["commitments_broken_3y_n"] == 1
     assert r["commitment_kept_ratio_3y"] == pytest.approx(2 / 3)
     assert r["inspection_fail_2y_n"] == 1 and r["inspection_violations_2y"] == 3
-    assert r["inspection_unrectified_overdue_n"] == 2                     # i1 (rectified later) and i2
+    assert r["inspection_unrectified_overdue_n"] == 2  # i1 (rectified later) and i2
     assert r["inspection_food_safety_2y_n"] == 2 and r["inspection_food_safety_fail_2y_n"] == 1
     assert r["inspection_fire_safety_2y_n"] == 0 and r["inspection_fire_safety_unrectified_overdue_n"] == 1
     assert r["annual_leverage"] == pytest.approx(0.4) and r["annual_current_ratio"] == pytest.approx(1.5)
@@ -325,15 +573,32 @@ def test_registration_features():
     assert math.isnan(g.loc[1, "firm_age_years"]) and pd.isna(g.loc[1, "industry"])
     # several dates: every firm existing at each date, date by date
     h = build_features(district(), ["2022-01-01", "2025-01-01"])
-    assert list(zip(h["uscc"], h["as_of_date"].dt.year)) == [(A, 2022), (B, 2022), (A, 2025), (B, 2025), (C, 2025)]
+    assert list(zip(h["uscc"], h["as_of_date"].dt.year)) == [
+        (A, 2022),
+        (B, 2022),
+        (A, 2025),
+        (B, 2025),
+        (C, 2025),
+    ]
 
 
 # ------------------------------------------------------------------------------------ brute-force cross-check
 def _random_district(seed: int, n_firms: int = 25):
     rng = np.random.default_rng(seed)
     codes = [f"9133020500000{i:04d}X" for i in range(n_firms)]
-    ent = [{"uscc": u, "name": u, "industry": "C", "street": "baisha", "registered_on": "2010-01-01",
-            "size_class": "micro", "status": "active", "reported_on": "2010-01-02"} for u in codes]
+    ent = [
+        {
+            "uscc": u,
+            "name": u,
+            "industry": "C",
+            "street": "baisha",
+            "registered_on": "2010-01-01",
+            "size_class": "micro",
+            "status": "active",
+            "reported_on": "2010-01-02",
+        }
+        for u in codes
+    ]
 
     def day(lo="2019-01-01", span=6 * 365):
         return D(lo) + pd.Timedelta(days=int(rng.integers(0, span)))
@@ -346,29 +611,67 @@ def _random_district(seed: int, n_firms: int = 25):
         u = codes[rng.integers(n_firms)]
         d = day()
         sev = ["minor", "general", "serious"][rng.integers(3)]
-        pens.append(penalty(f"p{i}", u, d, sev, reported=d + pd.Timedelta(days=int(rng.integers(0, 40))),
-                            amount=float(rng.integers(0, 10**5)), paid=maybe(d, 0.7, 400),
-                            repaired=maybe(d, 0.3, 1200), category=list(sectors())[rng.integers(5)]))
+        pens.append(
+            penalty(
+                f"p{i}",
+                u,
+                d,
+                sev,
+                reported=d + pd.Timedelta(days=int(rng.integers(0, 40))),
+                amount=float(rng.integers(0, 10**5)),
+                paid=maybe(d, 0.7, 400),
+                repaired=maybe(d, 0.3, 1200),
+                category=list(sectors())[rng.integers(5)],
+            )
+        )
     for i in range(150):
         d = day()
         listed = maybe(d, 0.5, 200)
-        enf.append({"record_id": f"e{i}", "uscc": codes[rng.integers(n_firms)], "case_no": str(i), "court": "c",
-                    "filed_on": d, "amount": float(rng.integers(1, 10**6)), "dishonest_listed_on": listed,
-                    "dishonest_removed_on": maybe(listed, 0.5, 500) if listed is not None else None,
-                    "closed_on": maybe(d, 0.6, 800), "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20)))})
+        enf.append(
+            {
+                "record_id": f"e{i}",
+                "uscc": codes[rng.integers(n_firms)],
+                "case_no": str(i),
+                "court": "c",
+                "filed_on": d,
+                "amount": float(rng.integers(1, 10**6)),
+                "dishonest_listed_on": listed,
+                "dishonest_removed_on": maybe(listed, 0.5, 500) if listed is not None else None,
+                "closed_on": maybe(d, 0.6, 800),
+                "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20))),
+            }
+        )
     for i in range(150):
         d = day()
-        lst.append({"record_id": f"l{i}", "uscc": codes[rng.integers(n_firms)], "department": "x",
-                    "list_type": ["red", "black", "abnormal_operation", "serious_dishonesty"][rng.integers(4)],
-                    "start_date": d, "end_date": maybe(d, 0.6, 700),
-                    "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20)))})
+        lst.append(
+            {
+                "record_id": f"l{i}",
+                "uscc": codes[rng.integers(n_firms)],
+                "department": "x",
+                "list_type": ["red", "black", "abnormal_operation", "serious_dishonesty"][rng.integers(4)],
+                "start_date": d,
+                "end_date": maybe(d, 0.6, 700),
+                "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20))),
+            }
+        )
     for i in range(150):
         d = day()
-        arr.append({"record_id": f"a{i}", "uscc": codes[rng.integers(n_firms)], "department": "x",
-                    "kind": ["social_insurance", "housing_fund", "tax", "water", "electricity", "gas"][rng.integers(6)],
-                    "started_on": d - pd.Timedelta(days=90), "amount": float(rng.integers(1, 10**4)),
-                    "months_overdue": int(rng.integers(1, 12)), "determined_on": d, "cleared_on": maybe(d, 0.6, 500),
-                    "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20)))})
+        arr.append(
+            {
+                "record_id": f"a{i}",
+                "uscc": codes[rng.integers(n_firms)],
+                "department": "x",
+                "kind": ["social_insurance", "housing_fund", "tax", "water", "electricity", "gas"][
+                    rng.integers(6)
+                ],
+                "started_on": d - pd.Timedelta(days=90),
+                "amount": float(rng.integers(1, 10**4)),
+                "months_overdue": int(rng.integers(1, 12)),
+                "determined_on": d,
+                "cleared_on": maybe(d, 0.6, 500),
+                "reported_on": d + pd.Timedelta(days=int(rng.integers(0, 20))),
+            }
+        )
     return district(enterprises=ent, penalties=pens, enforcement=enf, lists=lst, arrears=arr), codes, rng
 
 
@@ -376,8 +679,8 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
     """Plain loops over the records, written from the rules (DOMAIN.md A4), not from the module."""
     out: dict[str, float] = {}
     lo3 = as_of - pd.DateOffset(years=3)
-    known = lambda r, ev: ev <= as_of and r["reported_on"] <= as_of            # noqa: E731
-    before = lambda x: pd.notna(x) and x <= as_of                               # noqa: E731
+    known = lambda r, ev: ev <= as_of and r["reported_on"] <= as_of  # noqa: E731
+    before = lambda x: pd.notna(x) and x <= as_of  # noqa: E731
     act = {"minor": 0, "general": 0, "serious": 0}
     amount = repaired = expired = unpaid = 0.0
     sector_counts = {s: 0 for s in sectors()}
@@ -397,8 +700,12 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
                 expired += 1
     out.update({f"penalty_active_{k}_n": v for k, v in act.items()})
     out.update({f"penalty_{k}_active_n": v for k, v in sector_counts.items()})
-    out.update(penalty_active_amount=amount, penalty_repaired_3y_n=repaired, penalty_expired_3y_n=expired,
-               penalty_active_unpaid_n=unpaid)
+    out.update(
+        penalty_active_amount=amount,
+        penalty_repaired_3y_n=repaired,
+        penalty_expired_3y_n=expired,
+        penalty_active_unpaid_n=unpaid,
+    )
     n_open = amt = listed = past = 0.0
     for _, r in t["enforcement"][t["enforcement"]["uscc"] == u].iterrows():
         if not known(r, r["filed_on"]):
@@ -411,14 +718,22 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
                 past += 1
             else:
                 listed = 1.0
-    out.update(enforcement_open_n=n_open, enforcement_open_amount=amt, dishonest_debtor_listed=listed,
-               dishonest_debtor_past_n=past)
+    out.update(
+        enforcement_open_n=n_open,
+        enforcement_open_amount=amt,
+        dishonest_debtor_listed=listed,
+        dishonest_debtor_past_n=past,
+    )
     flags = {"serious_dishonesty": 0.0, "black": 0.0, "abnormal_operation": 0.0, "red": 0.0}
     for _, r in t["lists"][t["lists"]["uscc"] == u].iterrows():
         if known(r, r["start_date"]) and not before(r["end_date"]):
             flags[r["list_type"]] = flags[r["list_type"]] + 1 if r["list_type"] == "red" else 1.0
-    out.update(on_serious_dishonesty_list=flags["serious_dishonesty"], on_black_list=flags["black"],
-               on_abnormal_operation_list=flags["abnormal_operation"], red_list_active_n=flags["red"])
+    out.update(
+        on_serious_dishonesty_list=flags["serious_dishonesty"],
+        on_black_list=flags["black"],
+        on_abnormal_operation_list=flags["abnormal_operation"],
+        red_list_active_n=flags["red"],
+    )
     si = si_amt = longest = 0.0
     for _, r in t["arrears"][t["arrears"]["uscc"] == u].iterrows():
         if known(r, r["determined_on"]) and not before(r["cleared_on"]):
@@ -426,8 +741,11 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
                 si += 1
                 si_amt += r["amount"]
             longest = max(longest, r["months_overdue"] + (as_of - r["determined_on"]).days // 30.4375)
-    out.update(arrears_social_insurance_open_n=si, arrears_social_insurance_open_amount=si_amt,
-               arrears_months_overdue_max=longest)
+    out.update(
+        arrears_social_insurance_open_n=si,
+        arrears_social_insurance_open_amount=si_amt,
+        arrears_months_overdue_max=longest,
+    )
     return out
 
 
@@ -436,7 +754,7 @@ def test_matches_brute_force_reference_for_many_as_of_dates(seed, monkeypatch):
     t, codes, rng = _random_district(seed)
     as_of = pd.Series([D("2019-06-01") + pd.Timedelta(days=int(x)) for x in rng.integers(0, 6 * 365, 80)])
     uscc = [codes[i] for i in rng.integers(len(codes), size=80)]
-    monkeypatch.setattr(pit, "MAX_PAIRS", 97)        # force many chunks: chunking must not change anything
+    monkeypatch.setattr(pit, "MAX_PAIRS", 97)  # force many chunks: chunking must not change anything
     f = build_features(t, as_of, uscc=uscc)
     for i in range(len(f)):
         ref = _reference(t, uscc[i], as_of[i])
@@ -450,7 +768,7 @@ def test_order_of_input_rows_does_not_matter_and_runs_are_identical():
     uscc = [codes[i] for i in rng.integers(len(codes), size=30)]
     f1 = build_features(t, as_of, uscc=uscc)
     f2 = build_features(t, as_of, uscc=uscc)
-    pd.testing.assert_frame_equal(f1, f2)                                          # bit for bit
+    pd.testing.assert_frame_equal(f1, f2)  # bit for bit
     shuffled = {k: v.sample(frac=1.0, random_state=0).reset_index(drop=True) for k, v in t.items()}
     pd.testing.assert_frame_equal(f1, build_features(shuffled, as_of, uscc=uscc))
 
@@ -462,8 +780,18 @@ def test_catalogue_and_feature_columns_agree_both_ways():
     f = build_features(district(), "2024-12-31")
     feats = [c for c in f.columns if c not in ID_COLUMNS]
     assert feats == catalogue("enterprise")["code"].tolist()
-    loans = pd.DataFrame({"loan_id": ["L1"], "uscc": [A], "origination_date": ["2024-01-01"], "amount": [1e5],
-                          "term_months": [12], "collateral": ["none"], "default_12m": [0], "true_pd": [0.01]})
+    loans = pd.DataFrame(
+        {
+            "loan_id": ["L1"],
+            "uscc": [A],
+            "origination_date": ["2024-01-01"],
+            "amount": [1e5],
+            "term_months": [12],
+            "collateral": ["none"],
+            "default_12m": [0],
+            "true_pd": [0.01],
+        }
+    )
     g = build_loan_features(district(), loans)
     loan_feats = [c for c in g.columns if c not in (*ID_COLUMNS, "default_12m", "true_pd")]
     assert sorted(loan_feats) == sorted(cat["code"])
@@ -487,7 +815,12 @@ def test_catalogue_content_rules():
     with pytest.raises(ValueError):
         reason_text("penalty_active_n", "fr")
     # every feature's group is a report section with names; every text filled
-    assert cat[["name_zh", "name_en", "meaning", "unit", "reason_zh", "reason_en", "group_zh"]].notna().all().all()
+    assert (
+        cat[["name_zh", "name_en", "meaning", "unit", "reason_zh", "reason_en", "group_zh"]]
+        .notna()
+        .all()
+        .all()
+    )
     # each sector has its five template features
     for s in sectors():
         assert {f"inspection_{s}_fail_2y_n", f"penalty_{s}_active_n"} <= set(cat["code"])
@@ -495,8 +828,12 @@ def test_catalogue_content_rules():
 
 def test_invalid_catalogue_is_rejected_naming_the_key():
     from importlib import resources
-    doc = yaml.safe_load(resources.files("creditmodel.resources").joinpath("feature_catalogue.yaml")
-                         .read_text(encoding="utf-8"))
+
+    doc = yaml.safe_load(
+        resources.files("creditmodel.resources")
+        .joinpath("feature_catalogue.yaml")
+        .read_text(encoding="utf-8")
+    )
     bad = yaml.safe_load(yaml.safe_dump(doc))
     bad["features"][1]["direction"] = 2
     with pytest.raises(ConfigError, match="direction"):
@@ -519,7 +856,11 @@ def test_generic_catalogue_for_any_table():
     df = pd.DataFrame({"age": [30, 40], "housing": ["own", "rent"], "flag": [True, False], "bad": [0, 1]})
     cat = generic_catalogue(df, "bad")
     assert cat["code"].tolist() == ["age", "housing", "flag"]
-    assert cat.set_index("code")["kind"].to_dict() == {"age": "numeric", "housing": "categorical", "flag": "numeric"}
+    assert cat.set_index("code")["kind"].to_dict() == {
+        "age": "numeric",
+        "housing": "categorical",
+        "flag": "numeric",
+    }
     assert (cat["direction"] == 0).all()
     assert reason_text("housing", "en", cat) == "Unfavourable housing"
     assert feature_directions(cat) == {"age": 0, "housing": 0, "flag": 0}
@@ -552,3 +893,36 @@ def test_absent_table_gives_missing_features_not_zeros():
     f = build_features(t, "2023-06-01")
     assert f["on_serious_dishonesty_list"].isna().all()
     assert one(f, A, "penalty_active_n") == 1
+
+
+# ------------------------------------------------------------------------------------ generated district
+def test_invariants_and_exact_determinism_on_a_generated_district(tmp_path):
+    synthetic = pytest.importorskip("creditmodel.data.synthetic", reason="district generator not available")
+    from creditmodel.data.io import load_district
+
+    synthetic.generate_district(firms=800, seed=3, out=tmp_path, progress=False)
+    t = load_district(tmp_path).tables
+    f = build_loan_features(t)
+    assert len(f) == len(t["loans"]) and f["loan_id"].tolist() == t["loans"]["loan_id"].tolist()
+    pd.testing.assert_frame_equal(f, build_loan_features(t), check_exact=True)
+    sev = f[["penalty_active_minor_n", "penalty_active_general_n", "penalty_active_serious_n"]].sum(axis=1)
+    assert (sev == f["penalty_active_n"]).all()
+    assert (f["penalty_active_repairable_n"] <= f["penalty_active_n"]).all()
+    assert (f["penalty_active_unpaid_n"] <= f["penalty_active_n"]).all()
+    assert (
+        f["inspection_fail_2y_n"] == f[[f"inspection_{s}_fail_2y_n" for s in sectors()]].sum(axis=1)
+    ).all()
+    for c in (
+        "dishonest_debtor_listed",
+        "on_serious_dishonesty_list",
+        "on_black_list",
+        "on_abnormal_operation_list",
+    ):
+        assert set(f[c].unique()) <= {0.0, 1.0}, c
+    for c in ("invoice_voided_share", "invoice_red_letter_share", "commitment_kept_ratio_3y"):
+        assert f[c].dropna().between(0, 1).all(), c
+    assert (f["months_since_last_penalty"].dropna() >= 0).all() and (f["firm_age_years"].dropna() >= 0).all()
+    # the loan frame equals build_features at the same (uscc, date) pairs
+    g = build_features(t, pd.Series(f["as_of_date"].to_numpy()), uscc=f["uscc"])
+    cols = catalogue("enterprise")["code"].tolist()
+    pd.testing.assert_frame_equal(f[cols], g[cols], check_exact=True)

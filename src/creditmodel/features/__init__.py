@@ -5,6 +5,7 @@
 * :func:`catalogue`, :func:`feature_directions`, :func:`reason_text`, :func:`generic_catalogue`
   (``creditmodel.features.catalogue``): meaning, unit, report section, risk direction and reason texts.
 """
+
 from creditmodel.features.catalogue import (
     catalogue,
     categorical_features,
@@ -19,5 +20,15 @@ from creditmodel.features.pit import build_features, build_loan_features
 ID_COLUMNS = ("loan_id", "uscc", "as_of_date")
 TARGET_COLUMNS = ("default_12m", "true_pd")
 
-__all__ = ["build_features", "build_loan_features", "catalogue", "categorical_features", "feature_directions",
-           "generic_catalogue", "parse_catalogue", "reason_text", "ID_COLUMNS", "TARGET_COLUMNS"]
+__all__ = [
+    "build_features",
+    "build_loan_features",
+    "catalogue",
+    "categorical_features",
+    "feature_directions",
+    "generic_catalogue",
+    "parse_catalogue",
+    "reason_text",
+    "ID_COLUMNS",
+    "TARGET_COLUMNS",
+]

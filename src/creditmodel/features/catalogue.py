@@ -5,6 +5,7 @@ of each template per flagship sector) and validates it. The scorecard's monotoni
 challenger's monotone constraints read :func:`feature_directions`; reason codes read :func:`reason_text`.
 For data sets other than the district, :func:`generic_catalogue` builds a catalogue from column names.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -20,8 +21,19 @@ from creditmodel.reference import sectors
 
 CATALOGUE_FILE = "feature_catalogue.yaml"
 #: Columns of the catalogue frame, in order.
-FIELDS = ("code", "name_zh", "name_en", "meaning", "unit", "group", "table", "kind", "direction",
-          "reason_zh", "reason_en")
+FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "meaning",
+    "unit",
+    "group",
+    "table",
+    "kind",
+    "direction",
+    "reason_zh",
+    "reason_en",
+)
 KINDS = ("numeric", "count", "flag", "categorical")
 DIRECTIONS = (-1, 0, 1)
 LANGS = ("zh", "en")
@@ -42,35 +54,52 @@ def _check(entries: list[dict[str, Any]], groups: dict[str, Any], source: str) -
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}", file=source, column=unknown[0])
         code = e["code"]
         if not isinstance(code, str) or not code.isidentifier() or code != code.lower():
-            raise ConfigError(f"{where}: code must be a snake_case identifier, got {code!r}", file=source,
-                              column="code")
+            raise ConfigError(
+                f"{where}: code must be a snake_case identifier, got {code!r}", file=source, column="code"
+            )
         if code in seen:
             raise ConfigError(f"{where}: duplicate code {code!r}", file=source, column="code")
         seen.add(code)
         for f in ("name_zh", "name_en", "meaning", "unit", "reason_zh", "reason_en"):
             if not isinstance(e[f], str) or not e[f].strip() or "{" in e[f]:
-                raise ConfigError(f"{where}: {f} must be a non-empty text without placeholders", file=source,
-                                  column=f)
+                raise ConfigError(
+                    f"{where}: {f} must be a non-empty text without placeholders", file=source, column=f
+                )
         if e["group"] not in groups:
-            raise ConfigError(f"{where}: group {e['group']!r} is not one of {', '.join(groups)}", file=source,
-                              column="group")
+            raise ConfigError(
+                f"{where}: group {e['group']!r} is not one of {', '.join(groups)}",
+                file=source,
+                column="group",
+            )
         if e["table"] not in TABLES:
-            raise ConfigError(f"{where}: table {e['table']!r} is not a district table", file=source, column="table")
+            raise ConfigError(
+                f"{where}: table {e['table']!r} is not a district table", file=source, column="table"
+            )
         if e["kind"] not in KINDS:
-            raise ConfigError(f"{where}: kind {e['kind']!r} is not one of {', '.join(KINDS)}", file=source,
-                              column="kind")
+            raise ConfigError(
+                f"{where}: kind {e['kind']!r} is not one of {', '.join(KINDS)}", file=source, column="kind"
+            )
         if isinstance(e["direction"], bool) or e["direction"] not in DIRECTIONS:
-            raise ConfigError(f"{where}: direction must be -1, 0 or 1, got {e['direction']!r}", file=source,
-                              column="direction")
+            raise ConfigError(
+                f"{where}: direction must be -1, 0 or 1, got {e['direction']!r}",
+                file=source,
+                column="direction",
+            )
         if e["kind"] == "categorical" and e["direction"] != 0:
-            raise ConfigError(f"{where}: a categorical feature has direction 0", file=source, column="direction")
+            raise ConfigError(
+                f"{where}: a categorical feature has direction 0", file=source, column="direction"
+            )
 
 
 def _expand(templates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for key, names in sectors().items():
-        subst = {"sector": key, "sector_zh": names["zh"], "sector_en": names["en"],
-                 "sector_en_lower": names["en"].lower()}
+        subst = {
+            "sector": key,
+            "sector_zh": names["zh"],
+            "sector_en": names["en"],
+            "sector_en_lower": names["en"].lower(),
+        }
         for t in templates:
             out.append({k: (v.format(**subst) if isinstance(v, str) else v) for k, v in t.items()})
     return out
@@ -127,7 +156,7 @@ def categorical_features(cat: pd.DataFrame | None = None) -> list[str]:
 
 
 def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) -> str:
-    """Reason-code text of a feature in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue."""
+    """Reason-code text of ``code`` in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     cat = catalogue() if cat is None else cat
@@ -137,12 +166,13 @@ def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) ->
     return str(hit.iloc[0])
 
 
-def generic_catalogue(df: pd.DataFrame, target: str | None = None, exclude: tuple[str, ...] | list[str] = ()
-                      ) -> pd.DataFrame:
+def generic_catalogue(
+    df: pd.DataFrame, target: str | None = None, exclude: tuple[str, ...] | list[str] = ()
+) -> pd.DataFrame:
     """A catalogue for any tabular data: one row per column except ``target`` and ``exclude``.
 
     Names and reason texts come from the column names, the direction is 0 (binning picks the trend),
-    ``kind`` is ``categorical`` for non-numeric and boolean-free object/category columns, else ``numeric``.
+    ``kind`` is ``numeric`` for numeric and boolean columns, else ``categorical``.
     """
     if target is not None and target not in df.columns:
         raise ConfigError(f"target column {target!r} is not in the data", column=target)
@@ -153,10 +183,23 @@ def generic_catalogue(df: pd.DataFrame, target: str | None = None, exclude: tupl
             continue
         name = str(col)
         numeric = pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])
-        rows.append({"code": name, "name_zh": name, "name_en": name, "meaning": f"input column {name}",
-                     "unit": "", "group": "other", "table": "", "kind": "numeric" if numeric else "categorical",
-                     "direction": 0, "reason_zh": f"{name} 取值不利", "reason_en": f"Unfavourable {name}",
-                     "group_zh": "其他", "group_en": "Other"})
+        rows.append(
+            {
+                "code": name,
+                "name_zh": name,
+                "name_en": name,
+                "meaning": f"input column {name}",
+                "unit": "",
+                "group": "other",
+                "table": "",
+                "kind": "numeric" if numeric else "categorical",
+                "direction": 0,
+                "reason_zh": f"{name} 取值不利",
+                "reason_en": f"Unfavourable {name}",
+                "group_zh": "其他",
+                "group_en": "Other",
+            }
+        )
     out = pd.DataFrame(rows, columns=list(FIELDS) + ["group_zh", "group_en"])
     out["direction"] = out["direction"].astype("int64")
     return out

@@ -12,6 +12,7 @@ dated up to its as-of date (two ``searchsorted`` calls); the (query, record) pai
 with ``bincount`` / ``ufunc.at``. Pairs are processed in bounded chunks, so memory stays flat for a
 1,000,000-firm district. Every aggregation is sequential, so results are identical bit for bit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,15 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from creditmodel.data.tables import (
-    ARREARS_KINDS, COLLATERAL, COMMITMENT_STATUS, INSPECTION_RESULTS, LIST_TYPES, PENALTY_CATEGORIES, SEVERITIES,
-    SIZE_CLASSES, TAX_GRADES,
+    ARREARS_KINDS,
+    COLLATERAL,
+    COMMITMENT_STATUS,
+    INSPECTION_RESULTS,
+    LIST_TYPES,
+    PENALTY_CATEGORIES,
+    SEVERITIES,
+    SIZE_CLASSES,
+    TAX_GRADES,
 )
 from creditmodel.errors import InputError
 from creditmodel.features.catalogue import catalogue
@@ -39,17 +47,21 @@ log = logging.getLogger(__name__)
 #: USCC positions 1-2 kept as entity categories; every other prefix becomes "other".
 ENTITY_CATEGORIES = ("91", "92", "93", "other")
 #: Arrears kinds grouped into the features' buckets.
-ARREARS_GROUPS = {"social_insurance": ("social_insurance",), "housing_fund": ("housing_fund",),
-                  "tax": ("tax",), "utility": ("water", "electricity", "gas")}
+ARREARS_GROUPS = {
+    "social_insurance": ("social_insurance",),
+    "housing_fund": ("housing_fund",),
+    "tax": ("tax",),
+    "utility": ("water", "electricity", "gas"),
+}
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 #: Upper bound on (query, record) pairs held in memory at once.
 MAX_PAIRS = 4_000_000
 
 _NAT = np.iinfo(np.int64).min
-_NEVER = np.int64(10**7)           # "no end date": far after any as-of date (days since 1970)
-_BASE = -(10**6)                   # key offset so that (day - _BASE) >= 0 for any plausible date
-_SPAN = np.int64(4 * 10**6)        # key stride per firm (> any day or month offset)
+_NEVER = np.int64(10**7)  # "no end date": far after any as-of date (days since 1970)
+_BASE = -(10**6)  # key offset so that (day - _BASE) >= 0 for any plausible date
+_SPAN = np.int64(4 * 10**6)  # key stride per firm (> any day or month offset)
 
 AsOf = date | datetime | str | pd.Timestamp | np.datetime64 | pd.Series
 
@@ -103,8 +115,10 @@ def _strings(values: Any) -> pa.Array:
 def _dictionary(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """(indices into the distinct values, -1 for missing; distinct values as an object array)."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return (values.cat.codes.to_numpy().astype(np.int64),
-                np.asarray(values.cat.categories.astype(str), dtype=object))
+        return (
+            values.cat.codes.to_numpy().astype(np.int64),
+            np.asarray(values.cat.categories.astype(str), dtype=object),
+        )
     enc = pc.dictionary_encode(_strings(values))
     idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     return idx, enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
@@ -175,10 +189,18 @@ class _Records:
         return self.cols[name]
 
 
-def _records(df: pd.DataFrame, name: str, q: _Queries, event: str, dates: dict[str, str],
-             nums: tuple[str, ...] = (), cats: dict[str, tuple[str, ...]] | None = None,
-             extra: dict[str, np.ndarray] | None = None, tiebreak: str | None = None,
-             event_in_months: bool = False) -> _Records:
+def _records(
+    df: pd.DataFrame,
+    name: str,
+    q: _Queries,
+    event: str,
+    dates: dict[str, str],
+    nums: tuple[str, ...] = (),
+    cats: dict[str, tuple[str, ...]] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+    tiebreak: str | None = None,
+    event_in_months: bool = False,
+) -> _Records:
     """Select, convert and sort the rows of table ``name`` that belong to queried firms.
 
     ``dates``: column -> "start" (missing = excluded / unknown) or "end" (missing = never);
@@ -211,14 +233,16 @@ def _records(df: pd.DataFrame, name: str, q: _Queries, event: str, dates: dict[s
     if "reported_on" in cols:
         miss = cols["reported_on"] == _NAT
         if miss.any():  # schema checks quarantine these; if one slips through, assume the event date
-            log.warning("%s: %d row(s) without reported_on are taken as reported on %s", name,
-                        int(miss.sum()), event)
+            log.warning(
+                "%s: %d row(s) without reported_on are taken as reported on %s", name, int(miss.sum()), event
+            )
             cols["reported_on"][miss] = ev[order][miss]
     return _Records(firm[order], ev[order], cols)
 
 
-def _ranges(rec: _Records, firm: np.ndarray, hi: np.ndarray, lo: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _ranges(
+    rec: _Records, firm: np.ndarray, hi: np.ndarray, lo: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """First record position and number of records of each query's firm with ``lo <= event <= hi``."""
     key = rec.firm * _SPAN + (rec.event - _BASE)
     valid = firm >= 0
@@ -228,8 +252,13 @@ def _ranges(rec: _Records, firm: np.ndarray, hi: np.ndarray, lo: np.ndarray | No
     return start, np.where(valid, np.maximum(stop - start, 0), 0)
 
 
-def _iter_pairs(rec: _Records, firm: np.ndarray, hi: np.ndarray, lo: np.ndarray | None = None,
-                max_pairs: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _iter_pairs(
+    rec: _Records,
+    firm: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray | None = None,
+    max_pairs: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(qi, ri)``: query index and record index of every record of the query's ``firm`` with
     ``lo <= event <= hi`` (no lower bound when ``lo`` is None; same unit as the records' event).
     ``qi`` is ascending; within a query the records keep their sort order. Chunks never split a query."""
@@ -283,31 +312,50 @@ class _Acc:
 # ----------------------------------------------------------------------------- tables
 def _penalties(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     secs = list(sectors())
-    r = _records(df, "penalties", q, "decision_date",
-                 {"reported_on": "start", "publicity_min_end": "end", "publicity_max_end": "end",
-                  "fine_paid_on": "end", "repaired_on": "end"},
-                 nums=("amount",), cats={"severity": SEVERITIES, "category": PENALTY_CATEGORIES})
+    r = _records(
+        df,
+        "penalties",
+        q,
+        "decision_date",
+        {
+            "reported_on": "start",
+            "publicity_min_end": "end",
+            "publicity_max_end": "end",
+            "fine_paid_on": "end",
+            "repaired_on": "end",
+        },
+        nums=("amount",),
+        cats={"severity": SEVERITIES, "category": PENALTY_CATEGORIES},
+    )
     amount = np.nan_to_num(r["amount"], nan=0.0)
     sev, cat = r["severity"], r["category"]
     n = q.n
-    acc.zeros("penalty_active_n", *(f"penalty_active_{s}_n" for s in SEVERITIES), "penalty_active_amount",
-              "penalty_active_unpaid_n", "penalty_active_repairable_n", "penalty_repaired_3y_n",
-              "penalty_expired_3y_n", *(f"penalty_{s}_active_n" for s in secs))
+    acc.zeros(
+        "penalty_active_n",
+        *(f"penalty_active_{s}_n" for s in SEVERITIES),
+        "penalty_active_amount",
+        "penalty_active_unpaid_n",
+        "penalty_active_repairable_n",
+        "penalty_repaired_3y_n",
+        "penalty_expired_3y_n",
+        *(f"penalty_{s}_active_n" for s in secs),
+    )
     last = np.full(n, _NAT)
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         t = q.asof[qi]
         vis = r["reported_on"][ri] <= t
         rep, mx = r["repaired_on"][ri], r["publicity_max_end"][ri]
         paid = r["fine_paid_on"][ri] <= t
-        active = vis & (t < rep) & (t < mx)            # from decision until repair or maximum end
+        active = vis & (t < rep) & (t < mx)  # from decision until repair or maximum end
         in3y = r.event[ri] > q.lo3[qi]
         acc.add("penalty_active_n", _count(qi, active, n))
         for k, s in enumerate(SEVERITIES):
             acc.add(f"penalty_active_{s}_n", _count(qi, active & (sev[ri] == k), n))
         acc.add("penalty_active_amount", _sum(qi, active, amount[ri], n))
         acc.add("penalty_active_unpaid_n", _count(qi, active & ~paid, n))
-        acc.add("penalty_active_repairable_n",
-                _count(qi, active & paid & (r["publicity_min_end"][ri] <= t), n))
+        acc.add(
+            "penalty_active_repairable_n", _count(qi, active & paid & (r["publicity_min_end"][ri] <= t), n)
+        )
         repaired = vis & (rep <= t) & (rep < mx)
         acc.add("penalty_repaired_3y_n", _count(qi, repaired & in3y, n))
         acc.add("penalty_expired_3y_n", _count(qi, vis & (mx <= t) & ~(rep < mx) & in3y, n))
@@ -319,13 +367,24 @@ def _penalties(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 
 def _enforcement(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
-    r = _records(df, "enforcement", q, "filed_on",
-                 {"reported_on": "start", "closed_on": "end", "dishonest_listed_on": "end",
-                  "dishonest_removed_on": "end"}, nums=("amount",))
+    r = _records(
+        df,
+        "enforcement",
+        q,
+        "filed_on",
+        {
+            "reported_on": "start",
+            "closed_on": "end",
+            "dishonest_listed_on": "end",
+            "dishonest_removed_on": "end",
+        },
+        nums=("amount",),
+    )
     amount = np.nan_to_num(r["amount"], nan=0.0)
     n = q.n
-    acc.zeros("enforcement_open_n", "enforcement_open_amount", "dishonest_debtor_listed",
-              "dishonest_debtor_past_n")
+    acc.zeros(
+        "enforcement_open_n", "enforcement_open_amount", "dishonest_debtor_listed", "dishonest_debtor_past_n"
+    )
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         t = q.asof[qi]
         vis = r["reported_on"][ri] <= t
@@ -340,8 +399,16 @@ def _enforcement(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     year = _numbers(df["year"])
-    r = _records(df, "tax_grades", q, "published_on", {"reported_on": "start"}, cats={"grade": TAX_GRADES},
-                 extra={"_year": np.nan_to_num(year, nan=-1).astype(np.int64)}, tiebreak="_year")
+    r = _records(
+        df,
+        "tax_grades",
+        q,
+        "published_on",
+        {"reported_on": "start"},
+        cats={"grade": TAX_GRADES},
+        extra={"_year": np.nan_to_num(year, nan=-1).astype(np.int64)},
+        tiebreak="_year",
+    )
     n = q.n
     ordinal = np.where((r["grade"] >= 0) & (r["grade"] < len(TAX_GRADES)), r["grade"], -1)
     yr = r["_year"]
@@ -349,11 +416,11 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         vis = (r["reported_on"][ri] <= q.asof[qi]) & (ordinal[ri] >= 0)
         qv, rv = qi[vis], ri[vis]
-        pos = _last(qv)                                 # latest published (then latest year)
+        pos = _last(qv)  # latest published (then latest year)
         latest[qv[pos]] = ordinal[rv[pos]]
         ly = np.full(n, np.iinfo(np.int64).max)
         ly[qv[pos]] = yr[rv[pos]]
-        earlier = yr[rv] < ly[qv]                       # the latest grade of an earlier year
+        earlier = yr[rv] < ly[qv]  # the latest grade of an earlier year
         qe, re_ = qv[earlier], rv[earlier]
         pe = _last(qe)
         previous[qe[pe]] = ordinal[re_[pe]]
@@ -367,8 +434,15 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 
 def _arrears(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
-    r = _records(df, "arrears", q, "determined_on", {"reported_on": "start", "cleared_on": "end"},
-                 nums=("amount", "months_overdue"), cats={"kind": ARREARS_KINDS})
+    r = _records(
+        df,
+        "arrears",
+        q,
+        "determined_on",
+        {"reported_on": "start", "cleared_on": "end"},
+        nums=("amount", "months_overdue"),
+        cats={"kind": ARREARS_KINDS},
+    )
     amount = np.nan_to_num(r["amount"], nan=0.0)
     months0 = np.nan_to_num(r["months_overdue"], nan=0.0)
     groups = {g: [ARREARS_KINDS.index(k) for k in kinds] for g, kinds in ARREARS_GROUPS.items()}
@@ -390,15 +464,28 @@ def _arrears(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 def _inspections(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     secs = list(sectors())
-    r = _records(df, "inspections", q, "inspected_on",
-                 {"reported_on": "start", "rectification_due": "start", "rectified_on": "end"},
-                 nums=("violations",), cats={"sector": tuple(secs), "result": INSPECTION_RESULTS})
+    r = _records(
+        df,
+        "inspections",
+        q,
+        "inspected_on",
+        {"reported_on": "start", "rectification_due": "start", "rectified_on": "end"},
+        nums=("violations",),
+        cats={"sector": tuple(secs), "result": INSPECTION_RESULTS},
+    )
     viol = np.nan_to_num(r["violations"], nan=0.0)
     fail_code = INSPECTION_RESULTS.index("fail")
     n = q.n
-    acc.zeros("inspection_fail_2y_n", "inspection_violations_2y", "inspection_unrectified_overdue_n",
-              *(f"inspection_{s}_{x}" for s in secs
-                for x in ("2y_n", "fail_2y_n", "violations_2y", "unrectified_overdue_n")))
+    acc.zeros(
+        "inspection_fail_2y_n",
+        "inspection_violations_2y",
+        "inspection_unrectified_overdue_n",
+        *(
+            f"inspection_{s}_{x}"
+            for s in secs
+            for x in ("2y_n", "fail_2y_n", "violations_2y", "unrectified_overdue_n")
+        ),
+    )
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         t = q.asof[qi]
         vis = r["reported_on"][ri] <= t
@@ -419,11 +506,21 @@ def _inspections(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 
 def _lists(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
-    r = _records(df, "lists", q, "start_date", {"reported_on": "start", "end_date": "end"},
-                 cats={"list_type": LIST_TYPES})
+    r = _records(
+        df,
+        "lists",
+        q,
+        "start_date",
+        {"reported_on": "start", "end_date": "end"},
+        cats={"list_type": LIST_TYPES},
+    )
     n = q.n
-    out = {"serious_dishonesty": "on_serious_dishonesty_list", "black": "on_black_list",
-           "abnormal_operation": "on_abnormal_operation_list", "red": "red_list_active_n"}
+    out = {
+        "serious_dishonesty": "on_serious_dishonesty_list",
+        "black": "on_black_list",
+        "abnormal_operation": "on_abnormal_operation_list",
+        "red": "red_list_active_n",
+    }
     acc.zeros(*out.values())
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         t = q.asof[qi]
@@ -439,10 +536,17 @@ def _lists(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 def _commitments(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     assessed = _to_days(df["assessed_on"], "commitments", "assessed_on")
     due = _to_days(df["due_on"], "commitments", "due_on")
-    known = np.where(assessed != _NAT, assessed, due)          # outcome known when assessed, else at the due date
+    known = np.where(assessed != _NAT, assessed, due)  # outcome known when assessed, else at the due date
     known[known == _NAT] = _NEVER
-    r = _records(df, "commitments", q, "made_on", {"reported_on": "start"}, cats={"status": COMMITMENT_STATUS},
-                 extra={"_known": known})
+    r = _records(
+        df,
+        "commitments",
+        q,
+        "made_on",
+        {"reported_on": "start"},
+        cats={"status": COMMITMENT_STATUS},
+        extra={"_known": known},
+    )
     kept_code, broken_code = COMMITMENT_STATUS.index("kept"), COMMITMENT_STATUS.index("broken")
     n = q.n
     acc.zeros("commitments_3y_n", "commitments_broken_3y_n")
@@ -467,7 +571,7 @@ def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -
     num = {c: np.nan_to_num(r[c], nan=0.0) for c in cols}
     n = q.n
     m_asof = _months(q.asof)
-    covered = _ranges(r, q.firm, m_asof - 1)[1] > 0   # any invoice month before the as-of month
+    covered = _ranges(r, q.firm, m_asof - 1)[1] > 0  # any invoice month before the as-of month
     start_cur = np.maximum(m_asof - 12, reg_month)
     start_prev = np.maximum(m_asof - 24, reg_month)
     n_cur = np.clip(m_asof - start_cur, 0, 12).astype(np.float64)
@@ -488,15 +592,16 @@ def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -
     n_cur = np.maximum(n_cur, present)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n_cur > 0, s_cur / n_cur, np.nan)
-        ss = np.zeros(n)                                # second pass: squared deviations, missing months = 0
+        ss = np.zeros(n)  # second pass: squared deviations, missing months = 0
         for qi, ri in _iter_pairs(r, q.firm, m_asof - 1, lo=m_asof - 12):
             d = num["sales"][ri] - mean[qi]
             ss += np.bincount(qi, weights=d * d, minlength=n)
         ss += (n_cur - present) * mean * mean
         feats = {
             "invoice_sales_12m_log": np.log1p(s_cur),
-            "invoice_sales_growth": np.where((n_prev > 0) & (s_prev > 0) & (n_cur > 0),
-                                             (s_cur / n_cur) / (s_prev / n_prev) - 1.0, np.nan),
+            "invoice_sales_growth": np.where(
+                (n_prev > 0) & (s_prev > 0) & (n_cur > 0), (s_cur / n_cur) / (s_prev / n_prev) - 1.0, np.nan
+            ),
             "invoice_sales_cv": np.where(mean > 0, np.sqrt(ss / n_cur) / mean, np.nan),
             "invoice_zero_sales_months": n_cur - pos,
             "invoice_voided_share": np.where(inv > 0, voided / inv, np.nan),
@@ -514,48 +619,104 @@ def _annual_reports(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     n = q.n
     pick = np.full(n, -1, dtype=np.int64)
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
-        order = np.lexsort((r.event[ri], r["_year"][ri], qi))   # latest report year, then latest filing
+        order = np.lexsort((r.event[ri], r["_year"][ri], qi))  # latest report year, then latest filing
         qs, rs = qi[order], ri[order]
         p = _last(qs)
         pick[qs[p]] = rs[p]
     has = pick >= 0
-    v = {c: np.where(has, r[c][np.maximum(pick, 0)], np.nan) if len(r.firm) else np.full(n, np.nan)
-         for c in cols}
+    v = {
+        c: np.where(has, r[c][np.maximum(pick, 0)], np.nan) if len(r.firm) else np.full(n, np.nan)
+        for c in cols
+    }
     with np.errstate(invalid="ignore", divide="ignore"):
         ta = v["total_assets"]
         acc.v["annual_leverage"] = np.where(ta > 0, v["total_liabilities"] / ta, np.nan)
-        acc.v["annual_current_ratio"] = np.where(v["current_liabilities"] > 0,
-                                                 v["current_assets"] / v["current_liabilities"], np.nan)
+        acc.v["annual_current_ratio"] = np.where(
+            v["current_liabilities"] > 0, v["current_assets"] / v["current_liabilities"], np.nan
+        )
         acc.v["annual_assets_log"] = np.where(ta >= 0, np.log1p(np.maximum(ta, 0)), np.nan)
         acc.v["annual_roa"] = np.where(ta > 0, v["net_profit"] / ta, np.nan)
 
 
 _STEPS: dict[str, Callable[..., None]] = {
-    "penalties": _penalties, "enforcement": _enforcement, "tax_grades": _tax_grades, "arrears": _arrears,
-    "inspections": _inspections, "lists": _lists, "commitments": _commitments,
-    "invoices_monthly": _invoices, "annual_reports": _annual_reports,
+    "penalties": _penalties,
+    "enforcement": _enforcement,
+    "tax_grades": _tax_grades,
+    "arrears": _arrears,
+    "inspections": _inspections,
+    "lists": _lists,
+    "commitments": _commitments,
+    "invoices_monthly": _invoices,
+    "annual_reports": _annual_reports,
 }
 
 
 # ----------------------------------------------------------------------------- enterprises and assembly
 #: Columns each step reads (checked before computing; a missing column raises InputError).
 USED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "enterprises": ("uscc", "registered_on", "industry", "street", "size_class", "registered_capital",
-                    "employees"),
-    "penalties": ("uscc", "decision_date", "severity", "category", "amount", "publicity_min_end",
-                  "publicity_max_end", "fine_paid_on", "repaired_on", "reported_on"),
-    "enforcement": ("uscc", "filed_on", "amount", "dishonest_listed_on", "dishonest_removed_on", "closed_on",
-                    "reported_on"),
+    "enterprises": (
+        "uscc",
+        "registered_on",
+        "industry",
+        "street",
+        "size_class",
+        "registered_capital",
+        "employees",
+    ),
+    "penalties": (
+        "uscc",
+        "decision_date",
+        "severity",
+        "category",
+        "amount",
+        "publicity_min_end",
+        "publicity_max_end",
+        "fine_paid_on",
+        "repaired_on",
+        "reported_on",
+    ),
+    "enforcement": (
+        "uscc",
+        "filed_on",
+        "amount",
+        "dishonest_listed_on",
+        "dishonest_removed_on",
+        "closed_on",
+        "reported_on",
+    ),
     "tax_grades": ("uscc", "year", "grade", "published_on", "reported_on"),
     "arrears": ("uscc", "kind", "amount", "months_overdue", "determined_on", "cleared_on", "reported_on"),
-    "inspections": ("uscc", "sector", "inspected_on", "result", "violations", "rectification_due",
-                    "rectified_on", "reported_on"),
+    "inspections": (
+        "uscc",
+        "sector",
+        "inspected_on",
+        "result",
+        "violations",
+        "rectification_due",
+        "rectified_on",
+        "reported_on",
+    ),
     "lists": ("uscc", "list_type", "start_date", "end_date", "reported_on"),
     "commitments": ("uscc", "made_on", "due_on", "status", "assessed_on", "reported_on"),
-    "invoices_monthly": ("uscc", "month", "sales", "purchases", "n_sales_invoices", "voided_share",
-                         "red_letter_share"),
-    "annual_reports": ("uscc", "year", "filed_on", "total_assets", "total_liabilities", "current_assets",
-                       "current_liabilities", "net_profit"),
+    "invoices_monthly": (
+        "uscc",
+        "month",
+        "sales",
+        "purchases",
+        "n_sales_invoices",
+        "voided_share",
+        "red_letter_share",
+    ),
+    "annual_reports": (
+        "uscc",
+        "year",
+        "filed_on",
+        "total_assets",
+        "total_liabilities",
+        "current_assets",
+        "current_liabilities",
+        "net_profit",
+    ),
 }
 
 
@@ -570,8 +731,10 @@ def _check_columns(df: pd.DataFrame, name: str) -> None:
 def _dedup_enterprises(ent: pd.DataFrame) -> pd.DataFrame:
     dup = ent["uscc"].duplicated(keep="first").to_numpy()
     if dup.any():
-        log.warning("enterprises: %d duplicated uscc row(s); the first registration row of each code is used",
-                    int(dup.sum()))
+        log.warning(
+            "enterprises: %d duplicated uscc row(s); the first registration row of each code is used",
+            int(dup.sum()),
+        )
         ent = ent[~dup]
     return ent
 
@@ -594,8 +757,10 @@ def _enterprise_features(ent: pd.DataFrame | None, q: _Queries, q_uscc: pa.Array
         row_of_code = _Lookup(ent["uscc"])(q.codes.values)
         row = np.where(q.firm >= 0, row_of_code[np.maximum(q.firm, 0)] if len(row_of_code) else -1, -1)
         if (row < 0).any():
-            log.warning("%d queried row(s) have a uscc absent from enterprises: registration features missing",
-                        int((row < 0).sum()))
+            log.warning(
+                "%d queried row(s) have a uscc absent from enterprises: registration features missing",
+                int((row < 0).sum()),
+            )
         has, take = row >= 0, np.maximum(row, 0)
 
         def per_query(v: np.ndarray, fill: Any) -> np.ndarray:
@@ -604,8 +769,10 @@ def _enterprise_features(ent: pd.DataFrame | None, q: _Queries, q_uscc: pa.Array
         reg = per_query(_to_days(ent["registered_on"], "enterprises", "registered_on"), _NAT)
         age = np.where(reg == _NAT, np.nan, (q.asof - reg) / DAYS_PER_YEAR)
         if (age < 0).any():
-            log.warning("%d row(s) have an as-of date before the registration date: firm age left missing",
-                        int((age < 0).sum()))
+            log.warning(
+                "%d row(s) have an as-of date before the registration date: firm age left missing",
+                int((age < 0).sum()),
+            )
             age[age < 0] = np.nan
         cap = per_query(_numbers(ent["registered_capital"]), np.nan)
         with np.errstate(invalid="ignore"):
@@ -655,8 +822,9 @@ def _compute(tables: dict[str, pd.DataFrame], q_uscc: Any, q_asof: np.ndarray) -
             _STEPS[nm](tables[nm], q, acc)
     if "tax_grade_ordinal" in acc.v:
         o = acc.v["tax_grade_ordinal"]
-        static["tax_grade"] = _categorical(np.where(np.isnan(o), -1, np.nan_to_num(o)).astype(np.int64),
-                                           list(TAX_GRADES))
+        static["tax_grade"] = _categorical(
+            np.where(np.isnan(o), -1, np.nan_to_num(o)).astype(np.int64), list(TAX_GRADES)
+        )
     cat = catalogue("enterprise")
     data: dict[str, Any] = {}
     for code, kind in zip(cat["code"], cat["kind"]):
@@ -683,8 +851,9 @@ def _day_series(days: np.ndarray) -> pd.Series:
     return pd.Series(days.astype("datetime64[D]").astype("datetime64[ns]"))
 
 
-def build_features(tables: dict[str, pd.DataFrame], as_of: AsOf | list | np.ndarray | pd.Index,
-                   uscc: Any = None) -> pd.DataFrame:
+def build_features(
+    tables: dict[str, pd.DataFrame], as_of: AsOf | list | np.ndarray | pd.Index, uscc: Any = None
+) -> pd.DataFrame:
     """Point-in-time features, one row per enterprise and as-of date.
 
     ``as_of`` is one date (every enterprise registered by then, in table order, or the codes in
@@ -706,8 +875,9 @@ def build_features(tables: dict[str, pd.DataFrame], as_of: AsOf | list | np.ndar
         if uscc is None:
             ent = tables.get("enterprises")
             if ent is None:
-                raise InputError("build_features needs the enterprises table or an explicit uscc list",
-                                 file="enterprises")
+                raise InputError(
+                    "build_features needs the enterprises table or an explicit uscc list", file="enterprises"
+                )
             _check_columns(ent, "enterprises")
             ent = _dedup_enterprises(ent)
             codes = _strings(ent["uscc"])
@@ -716,8 +886,11 @@ def build_features(tables: dict[str, pd.DataFrame], as_of: AsOf | list | np.ndar
             for d in dates:
                 alive = (reg == _NAT) | (reg <= d)
                 if not alive.all():
-                    log.info("as of %s: %d enterprise(s) registered later are left out",
-                             np.datetime64(int(d), "D"), int((~alive).sum()))
+                    log.info(
+                        "as of %s: %d enterprise(s) registered later are left out",
+                        np.datetime64(int(d), "D"),
+                        int((~alive).sum()),
+                    )
                 parts_u.append(codes.filter(pa.array(alive)))
                 parts_d.append(np.full(int(alive.sum()), d, dtype=np.int64))
             q_uscc = pa.concat_arrays(parts_u)
@@ -750,12 +923,20 @@ def build_loan_features(tables: dict[str, pd.DataFrame], loans: pd.DataFrame | N
     q_asof = _to_days(loans["origination_date"], "loans", "origination_date")
     bad = np.flatnonzero(q_asof == _NAT)
     if len(bad):
-        raise InputError("missing origination date", file="loans", column="origination_date", row=int(bad[0]) + 1)
+        raise InputError(
+            "missing origination date", file="loans", column="origination_date", row=int(bad[0]) + 1
+        )
     feats = _compute(tables, loans["uscc"], q_asof)
-    out: dict[str, Any] = {"loan_id": loans["loan_id"], "uscc": loans["uscc"], "as_of_date": _day_series(q_asof)}
+    out: dict[str, Any] = {
+        "loan_id": loans["loan_id"],
+        "uscc": loans["uscc"],
+        "as_of_date": _day_series(q_asof),
+    }
     for code, src in {"loan_amount": "amount", "loan_term_months": "term_months"}.items():
         out[code] = _numbers(loans[src]) if src in loans.columns else np.full(len(loans), np.nan)
-    coll = loans["collateral"] if "collateral" in loans.columns else pd.Series([None] * len(loans), dtype=object)
+    coll = (
+        loans["collateral"] if "collateral" in loans.columns else pd.Series([None] * len(loans), dtype=object)
+    )
     out["loan_collateral"] = _categorical(*_encode(coll, COLLATERAL, "loans.collateral"))
     tail = {c: loans[c] for c in ("default_12m", "true_pd") if c in loans.columns}
     return pd.DataFrame({**out, **feats, **tail})
