@@ -146,26 +146,34 @@ class FeatureBins:
             [np.full(len(g), i, dtype=np.int64) for i, g in enumerate(self.groups)] + [np.empty(0, np.int64)])
 
     def indices(self, s: pd.Series) -> np.ndarray:
-        """Slot of each value (int64): regular bin, missing, special or unseen."""
+        """Slot of each value (int64): regular bin, missing, special or unseen (vectorised)."""
         if self.dtype == "numerical":
             x = numeric_values(s, self.feature)
-            idx = np.searchsorted(self.splits, x, side="right").astype(np.int64)
-            idx[np.isnan(x)] = self.missing_slot
-            spec = np.isinf(x)
-            if self.special_codes:
-                spec |= np.isin(x, np.asarray(self.special_codes, dtype=float))
-            idx[spec] = self.special_slot
+            if len(self.splits) <= 64:  # a few vectorised comparisons beat a binary search per row
+                acc = np.zeros(len(x), dtype=np.int8)
+                for edge in self.splits:
+                    acc += x >= edge
+                idx = acc.astype(np.intp)
+            else:
+                idx = np.searchsorted(self.splits, x, side="right")
+            odd = ~np.isfinite(x)
+            for c in self.special_codes:
+                odd |= x == c
+            if odd.any():
+                pos = np.flatnonzero(odd)
+                idx[pos] = np.where(np.isnan(x[pos]), self.missing_slot, self.special_slot)
             return idx
         if self._cat_index is None:
             self._build_index()
-        vals, miss = categorical_values(s)
-        codes = self._cat_index.get_indexer(vals)
-        idx = np.where(codes >= 0, self._cat_bin[np.maximum(codes, 0)] if len(self._cat_bin) else 0,
-                       self.unseen_slot).astype(np.int64)
-        if self.special_codes:
-            idx[pd.Series(vals).isin(self.special_codes).to_numpy()] = self.special_slot
-        idx[miss] = self.missing_slot
-        return idx
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        keys = [u if isinstance(u, str) else _category_key(u) for u in np.asarray(uniques, dtype=object)]
+        special = set(self.special_codes)
+        pos = self._cat_index.get_indexer(pd.Index(keys, dtype=object)) if keys else np.empty(0, np.int64)
+        umap = np.empty(len(keys) + 1, dtype=np.int64)
+        for i, (k, p) in enumerate(zip(keys, pos)):
+            umap[i] = self.special_slot if k in special else (self._cat_bin[p] if p >= 0 else self.unseen_slot)
+        umap[-1] = self.missing_slot  # code -1 = NaN/None
+        return umap[codes]
 
     def labels(self) -> list[str]:
         """Human-readable label of every slot."""
@@ -368,23 +376,25 @@ class WoEBinner(BaseEstimator, TransformerMixin):
                            .reset_index(drop=True))
         return self
 
+    def index_columns(self, X: pd.DataFrame, features=None) -> list[np.ndarray]:
+        """Slot arrays (int64), one per feature; a missing column raises InputError naming it."""
+        features = list(self.bins_) if features is None else list(features)
+        missing = [f for f in features if f not in X.columns]
+        if missing:
+            raise InputError(f"feature column is missing ({len(missing)} missing in all)", column=missing[0])
+        return [self.bins_[f].indices(X[f]) for f in features]
+
     def bin_indices(self, X: pd.DataFrame, features=None) -> np.ndarray:
         """(n_rows, n_features) int64 slot of each value; a missing column raises InputError."""
-        features = list(self.bins_) if features is None else list(features)
-        out = np.empty((len(X), len(features)), dtype=np.int64)
-        for j, f in enumerate(features):
-            if f not in X.columns:
-                raise InputError("feature column is missing", column=f)
-            out[:, j] = self.bins_[f].indices(X[f])
-        return out
+        cols = self.index_columns(X, features)
+        return np.column_stack(cols) if cols else np.empty((len(X), 0), dtype=np.int64)
 
     def transform(self, X: pd.DataFrame, features=None) -> pd.DataFrame:
         """WoE of each value (float DataFrame, same index as ``X``)."""
         features = list(self.bins_) if features is None else list(features)
-        idx = self.bin_indices(X, features)
-        woe = np.column_stack([self.bins_[f].woe[idx[:, j]] for j, f in enumerate(features)]) \
-            if features else np.empty((len(X), 0))
-        return pd.DataFrame(woe, index=X.index, columns=features)
+        cols = self.index_columns(X, features)
+        data = {f: self.bins_[f].woe[i] for f, i in zip(features, cols)}
+        return pd.DataFrame(data, index=X.index, columns=features, dtype=float)
 
     def binning_table(self, feature: str) -> pd.DataFrame:
         """Binning table of one feature (see :meth:`FeatureBins.table`)."""
