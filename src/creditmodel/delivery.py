@@ -1,0 +1,205 @@
+"""The bank deliverable (DESIGN.md section 6): one row per enterprise or loan, in input order.
+
+Written as Parquet and as CSV (UTF-8 with BOM so Excel shows Chinese), with a JSON sidecar that
+describes every column (name, type, unit, meaning in Chinese and English) and lists the reason-code
+texts, and a model card beside it. Every row carries the model's name and version and the SHA-256
+of the input data. ``scored_at`` honours ``SOURCE_DATE_EPOCH`` so a rerun can be byte-identical.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ColumnDoc:
+    name: str
+    type: str
+    unit: str
+    zh: str
+    en: str
+
+
+COLUMNS: tuple[ColumnDoc, ...] = (
+    ColumnDoc("uscc", "string", "", "统一社会信用代码", "Unified social credit code of the enterprise"),
+    ColumnDoc("as_of_date", "date", "", "评分基准日", "Date the features were observed (nothing later is used)"),
+    ColumnDoc("score", "integer", "points", "信用评分(分值越高风险越低)", "Credit score in points; higher is safer"),
+    ColumnDoc("grade", "string", "", "主标尺等级(1最优..10最差, D=违约)", "Master-scale grade, 1 best .. 10 worst, D = in default"),
+    ColumnDoc("pd_12m", "float", "fraction", "校准后的12个月违约概率", "Calibrated probability of default within 12 months"),
+    ColumnDoc("reason_1", "string", "", "首要扣分原因代码", "Code of the factor that costs the most points"),
+    ColumnDoc("reason_2", "string", "", "第二扣分原因代码", "Code of the second factor"),
+    ColumnDoc("reason_3", "string", "", "第三扣分原因代码", "Code of the third factor"),
+    ColumnDoc("public_credit_grade", "string", "", "公共信用综合评价等级(A优/B良/C中/D差)",
+              "Public credit evaluation grade: A excellent, B good, C medium, D poor"),
+    ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
+              "Graded-supervision class A (low risk) .. D (high risk)"),
+    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD)", "Expected loss rate, PD x LGD"),
+    ColumnDoc("capital_rate", "float", "fraction of exposure per year", "资本占用成本率",
+              "Capital charge: IRB capital requirement K times the hurdle rate, per year"),
+    ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)", "Suggested annual rate from risk-based pricing"),
+    ColumnDoc("model_name", "string", "", "模型名称", "Name of the model that produced the score"),
+    ColumnDoc("model_version", "string", "", "模型版本", "Registered version (or fingerprint) of the model"),
+    ColumnDoc("data_sha256", "string", "", "输入数据SHA-256", "SHA-256 of the input data file"),
+    ColumnDoc("scored_at", "timestamp (UTC)", "", "评分时间(UTC)", "When the row was scored (UTC)"),
+    ColumnDoc("status", "string", "", "评分状态(ok/error)", "ok, or error when the row could not be scored"),
+    ColumnDoc("error", "string", "", "错误原因", "Why the row could not be scored (names the column)"),
+)
+DELIVERABLE_COLUMNS: list[str] = [c.name for c in COLUMNS]
+
+
+def scored_at_now() -> pd.Timestamp:
+    """Now in UTC (seconds), or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return pd.Timestamp(int(epoch), unit="s", tz="UTC")
+    return pd.Timestamp(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
+def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, scored_at: pd.Timestamp | None = None,
+             evaluation: pd.DataFrame | None = None, pricing: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Build the deliverable in column order from aligned frames (same length and order).
+
+    ``scored`` has the scoring columns; ``inputs`` may carry ``uscc``, ``as_of_date`` and already
+    known ``public_credit_grade`` / ``supervision_class``; ``evaluation`` (by ``uscc``) supplies the
+    public credit grade and supervision class; ``pricing`` (aligned) supplies the pricing columns.
+    Columns that do not apply stay empty (null), never missing.
+    """
+    n = len(scored)
+    if len(inputs) != n or (pricing is not None and len(pricing) != n):
+        raise ValueError("scored, inputs and pricing must have the same number of rows")
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    out["uscc"] = _col(inputs, "uscc", n, "string")
+    if "as_of_date" in inputs:
+        out["as_of_date"] = pd.to_datetime(inputs["as_of_date"].to_numpy(), errors="coerce").normalize()
+    else:
+        out["as_of_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[s]")
+    for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3"):
+        out[c] = scored[c].to_numpy() if c != "score" else scored[c].astype("Int64").to_numpy()
+    out["score"] = out["score"].astype("Int64")
+    for c in ("grade", "reason_1", "reason_2", "reason_3"):
+        out[c] = out[c].astype("string")
+    pcg = _col(inputs, "public_credit_grade", n, "string")
+    sup = _col(inputs, "supervision_class", n, "string")
+    if evaluation is not None and "uscc" in inputs:
+        ev = evaluation.drop_duplicates("uscc").set_index("uscc")
+        keys = inputs["uscc"].astype("string")
+        if "public_credit_grade" in ev:
+            pcg = pcg.fillna(keys.map(ev["public_credit_grade"]).astype("string").reset_index(drop=True))
+        if "supervision_class" in ev:
+            sup = sup.fillna(keys.map(ev["supervision_class"]).astype("string").reset_index(drop=True))
+    out["public_credit_grade"] = pcg
+    out["supervision_class"] = sup
+    for c in ("expected_loss_rate", "capital_rate", "suggested_rate"):
+        out[c] = (pricing[c].to_numpy(dtype=float) if pricing is not None and c in pricing
+                  else np.full(n, np.nan))
+    for c in ("model_name", "model_version", "status", "error"):
+        out[c] = scored[c].astype("string").to_numpy()
+        out[c] = out[c].astype("string")
+    out["data_sha256"] = pd.array([data_sha256] * n, dtype="string")
+    out["scored_at"] = pd.Series([scored_at or scored_at_now()] * n, dtype="datetime64[s, UTC]")
+    return out[DELIVERABLE_COLUMNS]
+
+
+def _col(df: pd.DataFrame, name: str, n: int, dtype: str) -> pd.Series:
+    if name in df:
+        return df[name].astype(dtype).reset_index(drop=True)
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
+
+
+def sidecar(df: pd.DataFrame, model_name: str, model_version: str, data_sha256: str,
+            reason_codes: pd.DataFrame | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON sidecar: file-level facts, every column described, reason-code texts."""
+    return {
+        "format": "creditmodel bank deliverable",
+        "rows": int(len(df)),
+        "rows_ok": int((df["status"] == "ok").sum()),
+        "rows_error": int((df["status"] == "error").sum()),
+        "model_name": model_name,
+        "model_version": model_version,
+        "data_sha256": data_sha256,
+        "columns": [{"name": c.name, "type": c.type, "unit": c.unit, "description_zh": c.zh,
+                     "description_en": c.en} for c in COLUMNS],
+        "reason_codes": ([] if reason_codes is None else
+                         [{"code": r.code, "text_zh": r.text_zh, "text_en": r.text_en}
+                          for r in reason_codes.itertuples(index=False)]),
+        **(extra or {}),
+    }
+
+
+def write(df: pd.DataFrame, out: str | Path, sidecar_doc: dict[str, Any], model_card: str | None = None) -> dict[str, Path]:
+    """Write ``<stem>.parquet``, ``<stem>.csv`` (UTF-8 BOM), ``<stem>.columns.json`` and the model card.
+
+    ``out`` may end in .parquet or .csv; both files are written either way.
+    """
+    out = Path(out)
+    if list(df.columns) != DELIVERABLE_COLUMNS:
+        raise ValueError("deliverable columns are not in the contract order")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stem = out.with_suffix("") if out.suffix in {".parquet", ".csv"} else out
+    paths = {"parquet": stem.with_suffix(".parquet"), "csv": stem.with_suffix(".csv"),
+             "sidecar": Path(f"{stem}.columns.json")}
+    df.to_parquet(paths["parquet"], index=False)
+    csv = df.copy()
+    csv["as_of_date"] = csv["as_of_date"].dt.strftime("%Y-%m-%d")
+    csv["scored_at"] = csv["scored_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    csv.to_csv(paths["csv"], index=False, encoding="utf-8-sig", float_format="%.10g")
+    paths["sidecar"].write_text(json.dumps(sidecar_doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    if model_card is not None:
+        paths["model_card"] = Path(f"{stem}.model_card.md")
+        paths["model_card"].write_text(model_card, encoding="utf-8")
+    log.info("deliverable written: %s", ", ".join(str(p) for p in paths.values()))
+    return paths
+
+
+def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,
+               owner: str = "creditmodel developers", data_description: str = "") -> str:
+    """A Markdown model card: purpose, data, features, performance, validation lights, limits, owner."""
+    metrics = metrics or {}
+    feats = list(getattr(model.estimator, "selected_features_", None) or model.input_spec.columns)
+    rt = model.reason_table().set_index("code")
+    lines = [
+        f"# Model card: {model.name} (version {model.version})", "",
+        "## Purpose",
+        "Estimate the probability that an enterprise defaults on a small loan within 12 months (PD), "
+        "grade it on the 10-grade master scale (plus D), and give the three factors that cost it the most "
+        "points, for risk-based pricing of small and micro enterprise loans.", "",
+        "## Model",
+        f"- Kind: {'WoE logistic scorecard (champion design)' if model.kind == 'scorecard' else 'LightGBM with monotone constraints (challenger design)'}",
+        f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
+        f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
+        f"{model.scaling.pdo:g} points to double the odds",
+        "", "## Data", data_description or str(model.metadata.get("data_description", "See the training run.")), "",
+        "## Features", "| code | 中文 | English |", "|---|---|---|",
+        *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
+          for f in feats], "",
+        "## Performance",
+        *([f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()
+           if isinstance(v, (int, float, str))] or ["- not recorded"]), "",
+        "## Validation",
+    ]
+    if lights is not None and len(lights):
+        cols = [c for c in ("check", "value", "light", "thresholds") if c in lights.columns]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in lights.iterrows()]
+    else:
+        lines.append("- no validation recorded with this deliverable")
+    lines += ["", "## Limits",
+              "- Trained on the data described above; use outside that population (other regions, sectors, "
+              "loan sizes) needs revalidation.",
+              "- PDs are 12-month, through the cycle of the training window; a shock period raises realised "
+              "default rates above the calibrated PDs until the model is recalibrated.",
+              "- Reason codes explain points lost against the best bin (scorecard) or positive contributions "
+              "(LightGBM); they are not causal statements.",
+              "- Review at least annually and whenever a stability light turns amber or red (SR 11-7).", "",
+              "## Owner", owner, ""]
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""``CreditModel``: a fitted PD estimator made deployable.
+
+It composes the estimator (WoE scorecard or LightGBM challenger), the PD calibrator, the master
+scale and the feature catalogue, and turns any input frame into the bank's scoring columns
+(DESIGN.md section 6): ``score`` (integer points, higher is safer), ``grade`` (1 best .. 10 worst, D),
+``pd_12m`` (calibrated 12-month PD, a fraction), ``reason_1..reason_3`` (feature codes, texts in
+:meth:`CreditModel.reason_table`), ``model_name``, ``model_version``, ``status`` and ``error``.
+
+Every input row comes out, in input order. A row that cannot be scored keeps ``status = "error"``
+and a message naming the column (a number that is not a number, an infinite value, a category never
+seen in training); a missing column stops the whole call with :class:`InputError` naming it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
+SCORE_COLUMNS = ["score", "grade", "pd_12m", *REASON_COLUMNS, "model_name", "model_version", "status", "error"]
+
+
+@dataclass(frozen=True)
+class ScoreScaling:
+    """Points = offset + factor * ln(odds good:bad); ``pdo`` points double the odds.
+
+    ``base_score`` points at ``base_odds`` (good:bad), e.g. 600 points at 50:1 with 20 points to double.
+    """
+
+    base_score: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / np.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        return self.base_score - self.factor * np.log(self.base_odds)
+
+    def points_from_pd(self, pd_: np.ndarray) -> np.ndarray:
+        """Integer points for PDs (fractions in (0, 1))."""
+        p = np.clip(np.asarray(pd_, dtype=float), 1e-9, 1 - 1e-9)
+        return np.rint(self.offset + self.factor * np.log((1 - p) / p)).astype(np.int64)
+
+
+@dataclass
+class InputSpec:
+    """The columns a model reads and what it saw in training (numeric vs categorical, known levels)."""
+
+    numeric: list[str]
+    categorical: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame, columns: list[str] | None = None) -> "InputSpec":
+        cols = list(columns if columns is not None else X.columns)
+        numeric, cats = [], {}
+        for c in cols:
+            s = X[c]
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                numeric.append(c)
+            else:
+                cats[c] = sorted(str(v) for v in pd.unique(s.dropna()))
+        return cls(numeric=numeric, categorical=cats)
+
+    def example(self, n: int = 2) -> pd.DataFrame:
+        """A made-up input example (zeros and the first known level): documents the input, holds no data."""
+        data: dict[str, list] = {c: [0.0] * n for c in self.numeric}
+        data.update({c: [levels[0] if levels else None] * n for c, levels in self.categorical.items()})
+        return pd.DataFrame(data, columns=self.columns)
+
+    def check(self, df: pd.DataFrame, file: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """Coerce the model's columns and collect per-row problems.
+
+        Returns the cleaned frame (numeric as float64 with NaN for missing, categoricals as pandas
+        Categorical over the training levels) and an array of error messages (None where the row is fine).
+        Vectorised: messages are only built for the rows at fault.
+        """
+        missing = [c for c in self.columns if c not in df.columns]
+        if missing:
+            raise InputError(f"missing column(s) the model needs: {missing}", file=file, column=missing[0])
+        n = len(df)
+        errors = np.full(n, None, dtype=object)
+        has_error = np.zeros(n, dtype=bool)
+        out: dict[str, Any] = {}
+
+        def flag(mask: np.ndarray, message) -> None:
+            new = mask & ~has_error
+            for i in np.flatnonzero(new):
+                errors[i] = message(i)
+            has_error[new] = True
+
+        for c in self.numeric:
+            s = df[c]
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                v = s.to_numpy(dtype="float64", na_value=np.nan)
+            else:
+                text = s.astype("string").str.strip()
+                v = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                bad = np.isnan(v) & text.notna().to_numpy() & (text != "").to_numpy(dtype=bool, na_value=False)
+                if bad.any():
+                    raw = s.to_numpy(dtype=object)
+                    flag(bad, lambda i, c=c, raw=raw: f"column '{c}': {raw[i]!r} is not a number")
+            inf = np.isinf(v)
+            if inf.any():
+                flag(inf, lambda i, c=c: f"column '{c}': infinite value")
+            out[c] = v
+        for c, levels in self.categorical.items():
+            s = df[c]
+            # factorize first (fast on Arrow strings), then map the few distinct values to training levels
+            ucodes, uniques = pd.factorize(s, use_na_sentinel=True)
+            keys = pd.Index([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
+            umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
+            cat = pd.Categorical.from_codes(umap[ucodes], categories=levels)
+            unseen = (np.asarray(cat.codes) < 0) & s.notna().to_numpy()
+            if unseen.any():
+                raw = s.to_numpy(dtype=object)
+                flag(unseen, lambda i, c=c, raw=raw: f"column '{c}': category {raw[i]!r} was not seen in training")
+            out[c] = cat
+        return pd.DataFrame(out, index=df.index), errors
+
+
+def _constant(value: str, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])
+
+
+class CreditModel:
+    """A deployable PD model: estimator + calibrator + master scale + feature catalogue.
+
+    ``kind`` is ``"scorecard"`` (score = the scorecard's integer points, calibrated to PD) or
+    ``"lightgbm"`` (score = points scaled from the calibrated PD with ``scaling``).
+    """
+
+    def __init__(self, estimator: Any, calibrator: Any, master_scale: Any, input_spec: InputSpec, kind: str,
+                 name: str, catalogue: pd.DataFrame | None = None, scaling: ScoreScaling | None = None,
+                 version: str | None = None, id_col: str | None = None, metadata: dict | None = None) -> None:
+        if kind not in {"scorecard", "lightgbm"}:
+            raise ValueError(f"kind must be 'scorecard' or 'lightgbm', got {kind!r}")
+        self.estimator = estimator
+        self.calibrator = calibrator
+        self.master_scale = master_scale
+        self.input_spec = input_spec
+        self.kind = kind
+        self.name = name
+        self.catalogue = catalogue
+        self.scaling = scaling or ScoreScaling()
+        self.id_col = id_col
+        self.metadata = dict(metadata or {})
+        self.version = version or self.fingerprint()
+
+    # ------------------------------------------------------------------ raw outputs
+    def raw(self, X: pd.DataFrame) -> np.ndarray:
+        """The estimator output the calibrator reads: points (scorecard) or log-odds of bad (LightGBM)."""
+        if self.kind == "scorecard":
+            return np.asarray(self.estimator.points(X), dtype=float)
+        return np.asarray(self.estimator.decision_function(X), dtype=float)
+
+    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated 12-month PD (fraction) for clean rows."""
+        return np.asarray(self.calibrator.predict(self.raw(X)), dtype=float)
+
+    # ------------------------------------------------------------------ the deliverable
+    def score_frame(self, df: pd.DataFrame, file: str | Path | None = None, n_reasons: int = 3) -> pd.DataFrame:
+        """Score every row of ``df``; the result has ``df``'s index and :data:`SCORE_COLUMNS`."""
+        X, errors = self.input_spec.check(df, file=file)
+        ok = pd.isna(errors).astype(bool)
+        n = len(df)
+        points = np.zeros(n, dtype=np.int64)
+        pd12 = np.full(n, np.nan)
+        grade = np.full(n, None, dtype=object)
+        reason_codes = np.full((n, len(REASON_COLUMNS)), None, dtype=object)
+        if ok.any():
+            Xo = X.loc[ok] if not ok.all() else X
+            if self.kind == "scorecard" and hasattr(self.estimator, "points_and_reasons"):
+                raw, rc = self.estimator.points_and_reasons(Xo, n=n_reasons)
+                raw = np.asarray(raw, dtype=float)
+            else:
+                raw = self.raw(Xo)
+                rc = self.estimator.reason_codes(Xo, n=n_reasons)
+            p = np.asarray(self.calibrator.predict(raw), dtype=float)
+            points[ok] = np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(p)
+            pd12[ok] = p
+            grade[ok] = np.asarray(self.master_scale.grade(p), dtype=object)
+            k = min(n_reasons, rc.shape[1], len(REASON_COLUMNS))
+            reason_codes[ok, :k] = rc.iloc[:, :k].to_numpy(dtype=object)
+        codes = list(getattr(self.estimator, "selected_features_", None) or self.input_spec.columns)
+        grades = list(getattr(self.master_scale, "grades", None) or sorted(set(grade[ok])))
+        out = pd.DataFrame({
+            "score": pd.arrays.IntegerArray(points, ~ok),
+            "grade": pd.Categorical(grade, categories=grades),
+            "pd_12m": pd12,
+            **{c: pd.Categorical(reason_codes[:, j], categories=codes) for j, c in enumerate(REASON_COLUMNS)},
+            "model_name": _constant(self.name, n),
+            "model_version": _constant(str(self.version), n),
+            "status": pd.Categorical.from_codes(np.where(ok, 0, 1).astype(np.int8), ["ok", "error"]),
+            "error": errors,
+        }, index=df.index)
+        if (~ok).any():
+            log.warning("%d of %d rows could not be scored (status=error); first: %s", int((~ok).sum()), n,
+                        errors[~ok][0])
+        return out
+
+    # ------------------------------------------------------------------ documentation helpers
+    def reason_table(self) -> pd.DataFrame:
+        """Reason code -> Chinese and English text (from the catalogue; the code itself otherwise)."""
+        feats = list(getattr(self.estimator, "selected_features_", None) or self.input_spec.columns)
+        cat = self.catalogue
+        rows = []
+        for f in feats:
+            zh = en = f
+            if cat is not None and "code" in cat.columns and f in set(cat["code"]):
+                r = cat.loc[cat["code"] == f].iloc[0]
+                zh = str(r.get("reason_zh", r.get("name_zh", f)) or f)
+                en = str(r.get("reason_en", r.get("name_en", f)) or f)
+            rows.append({"code": f, "text_zh": zh, "text_en": en})
+        return pd.DataFrame(rows)
+
+    def fingerprint(self) -> str:
+        """A short SHA-256 of the fitted model (same data, parameters and seed: same fingerprint)."""
+        buf = io.BytesIO()
+        pickle.dump((self.estimator, self.calibrator, self.master_scale, self.input_spec, self.kind,
+                     self.scaling), buf, protocol=5)
+        return hashlib.sha256(buf.getvalue()).hexdigest()[:12]
+
+    def save(self, path: str | Path) -> Path:
+        """Pickle the model to ``path`` (protocol 5)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "wb") as f:
+            pickle.dump(self, f, protocol=5)
+        return p
+
+    @staticmethod
+    def load(path: str | Path) -> "CreditModel":
+        with open(path, "rb") as f:
+            obj = pickle.load(f)
+        if not isinstance(obj, CreditModel):
+            raise InputError("not a creditmodel CreditModel pickle", file=path)
+        return obj

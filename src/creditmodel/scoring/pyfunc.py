@@ -1,0 +1,184 @@
+"""MLflow pyfunc flavour of a :class:`~creditmodel.scoring.model.CreditModel`.
+
+``predict`` returns the scoring columns (``score``, ``grade``, ``pd_12m``, ``reason_1..3``,
+``model_name``, ``model_version``, ``status``, ``error``), not class labels, for every input row in
+input order, so that ``mlflow models serve``, ``mlflow.pyfunc.spark_udf`` and in-process scoring
+give the same answer. The fitted model travels as one pickle artifact; the points table, SQL and
+reason texts travel beside it for banks that score without our code.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
+
+log = logging.getLogger(__name__)
+# our predict takes and returns DataFrames whose columns the signature describes; MLflow's type-hint
+# validation does not apply
+warnings.filterwarnings("ignore", message=".*type hints? .*predict.*", category=UserWarning)
+
+ARTIFACT_KEY = "credit_model"
+
+try:  # keep this module importable without mlflow for plain pickling use
+    import mlflow.pyfunc
+
+    _Base = mlflow.pyfunc.PythonModel
+except ImportError:  # pragma: no cover
+    _Base = object
+
+
+class CreditModelPyfunc(_Base):
+    """The pyfunc wrapper: loads the pickled CreditModel and scores DataFrames."""
+
+    def load_context(self, context: Any) -> None:
+        self.model = CreditModel.load(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context, model_input, params=None):  # no type hints: MLflow would validate against them
+        df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        out = self.model.score_frame(df.reset_index(drop=True))
+        return to_plain_types(out)
+
+
+def to_plain_types(out: pd.DataFrame) -> pd.DataFrame:
+    """Nullable pandas dtypes to plain ones (float score with NaN, object strings with None).
+
+    JSON (REST) and Arrow (Spark) both take these without surprises.
+    """
+    res = pd.DataFrame(index=out.index)
+    for c in out.columns:
+        s = out[c]
+        if c == "score":
+            res[c] = s.astype("float64")
+        elif c == "pd_12m":
+            res[c] = s.astype("float64")
+        else:
+            res[c] = s.astype(object).where(s.notna(), None)
+    return res
+
+
+def signature(model: CreditModel) -> Any:
+    """Input columns (numeric as double, categorical as string; all optional, the model names what is
+    missing) and the scoring output columns."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    cols = [ColSpec("double", c, required=False) for c in model.input_spec.numeric]
+    cols += [ColSpec("string", c, required=False) for c in model.input_spec.categorical]
+    outputs = [ColSpec("double", "score"), ColSpec("string", "grade"), ColSpec("double", "pd_12m")]
+    outputs += [ColSpec("string", c) for c in SCORE_COLUMNS if c not in {"score", "grade", "pd_12m"}]
+    return ModelSignature(inputs=Schema(cols), outputs=Schema(outputs))
+
+
+def spark_result_type() -> str:
+    """DDL of the pyfunc output for ``mlflow.pyfunc.spark_udf``."""
+    types = {"score": "double", "pd_12m": "double"}
+    return ", ".join(f"{c} {types.get(c, 'string')}" for c in SCORE_COLUMNS)
+
+
+def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    est = model.estimator
+    if model.kind == "scorecard" and hasattr(est, "points_table_"):
+        p = folder / "points_table.csv"
+        est.points_table_.to_csv(p, index=False, encoding="utf-8-sig")
+        files["points_table_csv"] = str(p)
+        if hasattr(est, "to_json"):
+            pj = folder / "points_table.json"
+            js = est.to_json()
+            pj.write_text(js if isinstance(js, str) else json.dumps(js, ensure_ascii=False, indent=1), encoding="utf-8")
+            files["points_table_json"] = str(pj)
+        if hasattr(est, "to_sql"):
+            ps = folder / "scorecard.sql"
+            ps.write_text(est.to_sql(table="applicants"), encoding="utf-8")
+            files["scorecard_sql"] = str(ps)
+    pr = folder / "reason_codes.csv"
+    model.reason_table().to_csv(pr, index=False, encoding="utf-8-sig")
+    files["reason_codes"] = str(pr)
+    if hasattr(model.master_scale, "table"):
+        pm = folder / "master_scale.csv"
+        model.master_scale.table().to_csv(pm, index=False, encoding="utf-8-sig")
+        files["master_scale"] = str(pm)
+    return files
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    reqs = []
+    for pkg in ("creditmodel", "mlflow", "pandas", "numpy", "scikit-learn", "lightgbm", "optbinning", "scipy"):
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except Exception:  # noqa: BLE001
+            pass
+    return reqs
+
+
+def _code_model() -> str:
+    """The models-from-code entry file (no cloudpickle of the wrapper)."""
+    return str(Path(__file__).with_name("pyfunc_entry.py"))
+
+
+def _artifacts(model: CreditModel, tmp: Path) -> dict[str, str]:
+    pkl = model.save(tmp / "credit_model.pkl")
+    return {ARTIFACT_KEY: str(pkl), **_write_side_files(model, tmp)}
+
+
+def save_model(model: CreditModel, path: str | Path) -> Path:
+    """Save as an MLflow model folder (``MLmodel``, the pickle, points table, SQL, reason texts)."""
+    import mlflow.pyfunc
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.pyfunc.save_model(str(path), python_model=_code_model(), artifacts=_artifacts(model, Path(tmp)),
+                                 signature=signature(model), input_example=model.input_spec.example(), pip_requirements=_pip_requirements(),
+                                 metadata=_metadata(model))
+    return path
+
+
+def log_model(model: CreditModel, registered_model_name: str | None = None, name: str = "model") -> Any:
+    """Log into the active MLflow run (and register when a name is given). Returns ModelInfo."""
+    import mlflow.pyfunc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        info = mlflow.pyfunc.log_model(name=name, python_model=_code_model(), artifacts=_artifacts(model, Path(tmp)),
+                                       signature=signature(model), input_example=model.input_spec.example(), pip_requirements=_pip_requirements(),
+                                       registered_model_name=registered_model_name, metadata=_metadata(model))
+    return info
+
+
+def _metadata(model: CreditModel) -> dict[str, Any]:
+    return {"creditmodel_kind": model.kind, "creditmodel_name": model.name,
+            "creditmodel_version": str(model.version), **{k: v for k, v in model.metadata.items()
+                                                         if isinstance(v, (str, int, float, bool))}}
+
+
+def load_credit_model(model_uri: str | Path) -> CreditModel:
+    """The CreditModel inside an MLflow model (a folder, ``runs:/``, ``models:/NAME@ALIAS``...)."""
+    import mlflow.pyfunc
+
+    pf = mlflow.pyfunc.load_model(str(model_uri))
+    inner = pf.unwrap_python_model()
+    if not isinstance(inner, CreditModelPyfunc):
+        raise TypeError(f"{model_uri} is not a creditmodel model")
+    return inner.model
+
+
+def predict_array_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """True when two scoring outputs are identical (NaN equal to NaN, None to None)."""
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    for c in a.columns:
+        x, y = a[c].to_numpy(dtype=object), b[c].to_numpy(dtype=object)
+        both_na = pd.isna(x) & pd.isna(y)
+        same = np.array([u == v for u, v in zip(x, y)], dtype=bool)
+        if not np.all(both_na | same):
+            return False
+    return True

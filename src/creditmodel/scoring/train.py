@@ -1,0 +1,264 @@
+"""``creditmodel train``: a PD model on any tabular file.
+
+Every column except the target and the identifier is a candidate feature (numeric and categorical
+detected; dates, constant and identifier-like columns are set aside with a reason). Rows are split,
+stratified and seeded, into train (estimator), validation (calibration; LightGBM early stopping uses
+a split of the train rows only) and test (reported metrics), unless the caller gives its own split
+(e.g. out of time). The output folder holds the MLflow model, the points table (CSV, JSON, SQL) for
+the scorecard, the reason-code texts, the master scale, ``metrics.json`` and the test sample.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.errors import InputError
+from creditmodel.scoring.model import CreditModel, InputSpec, ScoreScaling
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+MAX_CATEGORIES = 200
+
+
+@dataclass
+class TrainResult:
+    """A fitted CreditModel, its metrics and where it was written."""
+
+    model: CreditModel
+    metrics: dict[str, Any]
+    features: list[str]
+    dropped: dict[str, str]
+    split: np.ndarray
+    out: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        m = self.metrics
+        lines = [f"{self.model.kind} '{self.model.name}' (version {self.model.version}): "
+                 f"{len(self.features)} candidate features, {m.get('n_selected', '?')} used",
+                 f"  test AUC {m['test_auc']:.4f} [{m['test_auc_ci_low']:.4f}, {m['test_auc_ci_high']:.4f}], "
+                 f"Gini {m['test_gini']:.4f}, KS {m['test_ks']:.4f}, Brier {m['test_brier']:.4f} "
+                 f"on {m['n_test']:,} rows ({m['defaults_test']:,} defaults)",
+                 f"  calibration: {m.get('calibration_method', '?')}"]
+        if self.dropped:
+            lines.append(f"  set aside: {', '.join(f'{k} ({v})' for k, v in list(self.dropped.items())[:8])}"
+                         + (" ..." if len(self.dropped) > 8 else ""))
+        lines += [f"  {k}: {v}" for k, v in self.files.items()]
+        return "\n".join(lines)
+
+
+def candidate_features(df: pd.DataFrame, exclude: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Columns usable as features, and the others with the reason they were set aside."""
+    feats, dropped = [], {}
+    n = len(df)
+    for c in df.columns:
+        if c in exclude:
+            continue
+        s = df[c]
+        nun = s.nunique(dropna=True)
+        if pd.api.types.is_datetime64_any_dtype(s):
+            dropped[c] = "date column (derive durations as features instead)"
+        elif nun == 0:
+            dropped[c] = "empty"
+        elif nun == 1:
+            dropped[c] = "constant"
+        elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            if nun > MAX_CATEGORIES or (nun == n and n > 50):
+                dropped[c] = f"text with {nun} distinct values (identifier-like)"
+            else:
+                feats.append(c)
+        else:
+            feats.append(c)
+    return feats, dropped
+
+
+def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float = 0.2) -> np.ndarray:
+    """Per row "train", "valid" or "test", stratified by ``y`` and seeded."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(y), dtype=object)
+    for cls in (0, 1):
+        idx = np.flatnonzero(y == cls)
+        rng.shuffle(idx)
+        n_te, n_va = int(round(test * len(idx))), int(round(valid * len(idx)))
+        out[idx[:n_te]] = "test"
+        out[idx[n_te:n_te + n_va]] = "valid"
+        out[idx[n_te + n_va:]] = "train"
+    return out
+
+
+def make_estimator(kind: str, directions: dict[str, int], categorical: list[str], seed: int,
+                   params: dict[str, Any] | None = None) -> Any:
+    """The champion or challenger estimator with the catalogue's risk directions."""
+    params = dict(params or {})
+    if kind == "scorecard":
+        from creditmodel.scoring.scorecard import WoEScorecard
+
+        return WoEScorecard(feature_directions=directions, categorical_features=categorical, random_state=seed,
+                            **params)
+    if kind == "lightgbm":
+        from creditmodel.scoring.challenger import LGBMChallenger
+
+        return LGBMChallenger(feature_directions=directions, random_state=seed, **params)
+    raise InputError(f"unknown model kind {kind!r}; use scorecard or lightgbm", column="--model")
+
+
+def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray,
+                     kind: str, name: str, catalogue: pd.DataFrame | None = None, seed: int = 42,
+                     estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
+                     scaling: ScoreScaling | None = None, master_scale: Any = None,
+                     metadata: dict[str, Any] | None = None) -> CreditModel:
+    """Fit the estimator on train, the calibrator on validation, and compose the CreditModel."""
+    from creditmodel.scoring.calibration import PDCalibrator
+    from creditmodel.scoring.master_scale import MasterScale
+
+    spec = InputSpec.from_frame(X_train)
+    directions = {}
+    if catalogue is not None and "code" in catalogue:
+        directions = {c: int(d) for c, d in zip(catalogue["code"], catalogue["direction"]) if c in spec.columns}
+    scaling = scaling or ScoreScaling()
+    params = dict(estimator_params or {})
+    if kind == "scorecard":
+        params.setdefault("pdo", scaling.pdo)
+        params.setdefault("base_score", scaling.base_score)
+        params.setdefault("base_odds", scaling.base_odds)
+    est = make_estimator(kind, directions, list(spec.categorical), seed, params)
+    t0 = time.perf_counter()
+    est.fit(X_train, y_train)
+    log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
+    model = CreditModel(est, None, master_scale or MasterScale(), spec, kind, name, catalogue, scaling,
+                        metadata=metadata)
+    cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed)
+    cal.fit(model.raw(X_valid), y_valid)
+    model.calibrator = cal
+    model.version = model.fingerprint()
+    return model
+
+
+def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
+    """AUC with DeLong CI, Gini, KS, Brier, counts on one sample."""
+    from creditmodel.validation import metrics as M
+
+    p = model.predict_pd(X)
+    a = M.auc_delong(y, p)
+    return {f"{prefix}_auc": a.auc, f"{prefix}_auc_ci_low": a.ci_low, f"{prefix}_auc_ci_high": a.ci_high,
+            f"{prefix}_gini": 2 * a.auc - 1, f"{prefix}_ks": M.ks_statistic(y, p).ks,
+            f"{prefix}_brier": M.brier(y, p).brier, f"n_{prefix}": int(len(y)), f"defaults_{prefix}": int(y.sum()),
+            f"{prefix}_mean_pd": float(p.mean()), f"{prefix}_default_rate": float(y.mean())}
+
+
+def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positive: str | None = None,
+                kind: str = "scorecard", seed: int = 42, name: str | None = None,
+                catalogue: pd.DataFrame | None = None, split: Sequence[str] | np.ndarray | None = None,
+                exclude: Sequence[str] = (), features: Sequence[str] | None = None,
+                estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
+                file: str | Path | None = None) -> TrainResult:
+    """Train on an in-memory table (see :func:`train_file` for the file version)."""
+    from creditmodel.features import generic_catalogue
+    from creditmodel.validation.report import parse_target
+
+    if target not in df.columns:
+        raise InputError("target column not found", file=file, column=target)
+    if id_col is not None:
+        if id_col not in df.columns:
+            raise InputError("id column not found", file=file, column=id_col)
+        dup = df[id_col].duplicated(keep=False).to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[1] if dup.sum() > 1 else np.flatnonzero(dup)[0])
+            raise InputError(f"duplicate id {df[id_col].iloc[i]!r} ({int(dup.sum())} rows share an id)",
+                             file=file, column=id_col, row=i + 1)
+    y = parse_target(df[target], positive=positive, file=file, column=target).astype(np.int8)
+    if y.min() == y.max():
+        raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)
+    excl = [target, *([id_col] if id_col else []), *exclude]
+    if features is None:
+        feats, dropped = candidate_features(df, excl)
+    else:
+        missing = [f for f in features if f not in df.columns]
+        if missing:
+            raise InputError("feature column not found", file=file, column=missing[0])
+        feats, dropped = list(features), {}
+    if not feats:
+        raise InputError("no usable feature column", file=file)
+    X = df[feats]
+    inf_cols = [c for c in feats if pd.api.types.is_float_dtype(X[c]) and np.isinf(X[c].to_numpy()).any()]
+    if inf_cols:
+        c = inf_cols[0]
+        row = int(np.flatnonzero(np.isinf(X[c].to_numpy()))[0]) + 1
+        raise InputError("infinite value in a training feature (replace it or treat it as missing)", file=file,
+                         column=c, row=row)
+    split = stratified_split(y, seed) if split is None else np.asarray(split, dtype=object)
+    if len(split) != len(df) or not set(np.unique(split)) <= set(SPLITS):
+        raise InputError(f"split must give one of {SPLITS} per row", file=file, column="split")
+    masks = {s: split == s for s in SPLITS}
+    for s in ("train", "valid"):
+        if y[masks[s]].sum() == 0 or y[masks[s]].sum() == masks[s].sum():
+            raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
+    cat = catalogue if catalogue is not None else generic_catalogue(df[feats])
+    name = name or f"{Path(str(file)).stem if file else 'model'}_{kind}"
+    meta = {"target": target, "id_col": id_col or "", "positive": positive or "", "seed": seed,
+            "training_file": str(file) if file else ""}
+    model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
+                             cat, seed, estimator_params, calibration, metadata=meta)
+    metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
+                               "n_rows": int(len(df)), "n_candidates": len(feats),
+                               "n_selected": len(getattr(model.estimator, "selected_features_", feats)),
+                               "calibration_method": getattr(model.calibrator, "method_", "")}
+    for s in SPLITS:
+        if masks[s].any() and 0 < y[masks[s]].sum() < masks[s].sum():
+            metrics.update(evaluate(model, X[masks[s]], y[masks[s]], s))
+    return TrainResult(model, metrics, feats, dropped, split)
+
+
+def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Path) -> dict[str, Path]:
+    """Model folder, metrics.json, points table / SQL (scorecard), reports and the test sample."""
+    import shutil
+
+    from creditmodel.scoring.pyfunc import save_model
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_dir = out / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    save_model(res.model, model_dir)
+    files = {"model": model_dir}
+    art = model_dir / "artifacts"
+    for fname in ("points_table.csv", "points_table.json", "scorecard.sql", "reason_codes.csv", "master_scale.csv"):
+        if (art / fname).exists():
+            shutil.copyfile(art / fname, out / fname)
+            files[fname.split(".")[0] + ("_" + fname.split(".")[1] if fname.startswith("points") else "")] = out / fname
+    est = res.model.estimator
+    for attr, fname in (("iv_report_", "iv_report.csv"), ("selection_report_", "selection_report.csv")):
+        rep = getattr(est, attr, None)
+        if isinstance(rep, pd.DataFrame):
+            rep.to_csv(out / fname, index=False, encoding="utf-8-sig")
+            files[attr.rstrip("_")] = out / fname
+    test = df.loc[res.split == "test"]
+    if len(test):
+        test.to_parquet(out / "test_sample.parquet", index=False)
+        files["test_sample"] = out / "test_sample.parquet"
+    m = {**res.metrics, "set_aside": res.dropped, "features": res.features, "target": target}
+    (out / "metrics.json").write_text(json.dumps(m, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+    files["metrics"] = out / "metrics.json"
+    return files
+
+
+def train_file(data: str | Path, target: str, out: str | Path, id_col: str | None = None,
+               positive: str | None = None, kind: str = "scorecard", seed: int = 42) -> TrainResult:
+    """Read a CSV or Parquet file, train, write the outputs to ``out``."""
+    from creditmodel.data.io import read_table
+
+    df = read_table(data)
+    res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
+                      name=f"{Path(data).name.split('.')[0]}_{kind}")
+    res.out = Path(out)
+    res.files = write_outputs(res, df, target, out)
+    return res

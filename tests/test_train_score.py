@@ -1,0 +1,183 @@
+"""Generic train and score: the deliverable columns, per-row errors, pyfunc parity, CLI exit codes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.errors import InputError
+from creditmodel.scoring.model import SCORE_COLUMNS
+from creditmodel.scoring.train import train_frame, write_outputs
+
+RNG = np.random.default_rng(3)
+
+
+def _frame(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(0, 10, size=n)
+    cat = rng.choice(["retail", "factory", "farm", "office"], size=n, p=[0.4, 0.3, 0.2, 0.1])
+    eff = {"retail": 0.3, "factory": -0.2, "farm": 0.6, "office": -0.5}
+    logit = -2.2 + 1.1 * x1 - 0.15 * x2 + np.vectorize(eff.get)(cat)
+    y = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
+    x2 = x2.copy()
+    x2[rng.uniform(size=n) < 0.05] = np.nan
+    return pd.DataFrame({"firm": [f"F{i:05d}" for i in range(n)], "x1": x1, "x2": x2, "sector": cat,
+                         "noise": rng.normal(size=n), "bad": np.where(y, "yes", "no")})
+
+
+@pytest.fixture(scope="module")
+def trained():
+    df = _frame()
+    return df, train_frame(df, "bad", id_col="firm", positive="yes", kind="scorecard", seed=7)
+
+
+def test_train_metrics_are_the_models_own(trained):
+    from sklearn.metrics import roc_auc_score
+
+    df, res = trained
+    test = df[res.split == "test"]
+    y = (test["bad"] == "yes").to_numpy()
+    pd_ = res.model.predict_pd(test[res.features])
+    assert res.metrics["test_auc"] == pytest.approx(roc_auc_score(y, pd_), abs=1e-12)
+    assert res.metrics["test_auc"] > 0.70
+    assert res.metrics["n_test"] == len(test)
+    assert "firm" not in res.features and "bad" not in res.features
+
+
+def test_score_keeps_every_row_in_order_with_row_errors(trained):
+    df, res = trained
+    new = df.drop(columns="bad").iloc[:50].copy()
+    new["x2"] = new["x2"].astype(object)
+    new.loc[3, "sector"] = "spaceport"
+    new.loc[7, "x1"] = np.inf
+    new.loc[9, "x2"] = "12,5"
+    new.loc[11, "x2"] = None      # missing is a bin, not an error
+    out = res.model.score_frame(new)
+    assert list(out.columns) == SCORE_COLUMNS
+    assert len(out) == 50 and (out.index == new.index).all()
+    err = out["status"] == "error"
+    assert set(np.flatnonzero(err)) == {3, 7, 9}
+    assert "sector" in out.loc[3, "error"] and "spaceport" in out.loc[3, "error"]
+    assert "x1" in out.loc[7, "error"] and "infinite" in out.loc[7, "error"]
+    assert "x2" in out.loc[9, "error"] and "not a number" in out.loc[9, "error"]
+    assert out.loc[~err, "score"].notna().all() and out.loc[err, "score"].isna().all()
+    assert out.loc[11, "status"] == "ok"
+    # the same rows scored alone give the same answer (no dependence on the batch)
+    alone = res.model.score_frame(new.iloc[[0, 11]])
+    assert alone["score"].tolist() == out.loc[[0, 11], "score"].tolist()
+
+
+def test_grade_is_master_scale_of_pd_and_score_is_points(trained):
+    df, res = trained
+    out = res.model.score_frame(df)
+    ms = res.model.master_scale
+    assert out["grade"].astype(str).tolist() == list(ms.grade(out["pd_12m"].to_numpy()))
+    pts = res.model.estimator.points(df[res.features])
+    assert (out["score"].to_numpy(dtype=np.int64) == pts).all()
+    # PD is non-increasing in the score (higher score = safer)
+    o = np.argsort(pts, kind="stable")
+    assert np.all(np.diff(out["pd_12m"].to_numpy()[o]) <= 1e-15)
+
+
+def test_reason_codes_cost_points(trained):
+    df, res = trained
+    est = res.model.estimator
+    out = res.model.score_frame(df.iloc[:200])
+    by_feat = est.points_by_feature(df.iloc[:200][res.features])
+    best = {f: int(est.points_table_.loc[est.points_table_["feature"] == f, "points"].max())
+            for f in est.selected_features_}
+    for i in range(200):
+        r1 = out["reason_1"].iloc[i]
+        if pd.isna(r1):
+            continue
+        costs = {f: best[f] - by_feat[f].iloc[i] for f in est.selected_features_}
+        assert costs[r1] == max(costs.values()) and costs[r1] > 0
+
+
+def test_missing_column_is_an_input_error(trained):
+    df, res = trained
+    with pytest.raises(InputError) as e:
+        res.model.score_frame(df.drop(columns=["x1"]))
+    assert e.value.column == "x1"
+
+
+def test_same_seed_same_model_and_scores():
+    df = _frame(1500, seed=5)
+    a = train_frame(df, "bad", id_col="firm", positive="yes", seed=11)
+    b = train_frame(df, "bad", id_col="firm", positive="yes", seed=11)
+    assert a.model.fingerprint() == b.model.fingerprint()
+    sa, sb = a.model.score_frame(df), b.model.score_frame(df)
+    pd.testing.assert_frame_equal(sa, sb)
+
+
+def test_bad_training_input():
+    df = _frame(600, seed=2)
+    with pytest.raises(InputError, match="one class"):
+        train_frame(df.assign(bad="no"), "bad", positive="no")
+    dup = df.copy()
+    dup.loc[10, "firm"] = dup.loc[3, "firm"]
+    with pytest.raises(InputError) as e:
+        train_frame(dup, "bad", id_col="firm", positive="yes")
+    assert e.value.column == "firm" and e.value.row == 11
+    with pytest.raises(InputError) as e:
+        train_frame(df, "nope")
+    assert e.value.column == "nope"
+
+
+@pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
+def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
+    import mlflow.pyfunc
+
+    from creditmodel.scoring.pyfunc import to_plain_types
+
+    df = _frame(2000, seed=9)
+    res = train_frame(df, "bad", id_col="firm", positive="yes", kind=kind, seed=3)
+    files = write_outputs(res, df, "bad", tmp_path / "m")
+    pf = mlflow.pyfunc.load_model(str(files["model"]))
+    got = pf.predict(df.drop(columns="bad"))
+    want = to_plain_types(res.model.score_frame(df.drop(columns="bad")))
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+    m = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert m["kind"] == kind and m["test_auc"] == pytest.approx(res.metrics["test_auc"])
+    if kind == "scorecard":
+        assert (tmp_path / "m" / "scorecard.sql").read_text().strip()
+        pts = pd.read_csv(tmp_path / "m" / "points_table.csv", encoding="utf-8-sig")
+        assert set(pts["feature"]) == set(res.model.estimator.selected_features_)
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_train_and_score_roundtrip(tmp_path):
+    df = _frame(1500, seed=4)
+    src = tmp_path / "apps.csv"
+    df.to_csv(src, index=False)
+    r = _cli("train", "--data", str(src), "--target", "bad", "--positive", "yes", "--id", "firm",
+             "--out", str(tmp_path / "model"))
+    assert r.returncode == 0, r.stderr
+    new = df.drop(columns="bad").iloc[::-1].reset_index(drop=True)
+    new.loc[0, "sector"] = "unknown-sector"
+    new.to_parquet(tmp_path / "new.parquet", index=False)
+    r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "new.parquet"),
+             "--id", "firm", "--out", str(tmp_path / "scores.parquet"))
+    assert r.returncode == 0, r.stderr
+    out = pd.read_parquet(tmp_path / "scores.parquet")
+    assert out["firm"].tolist() == new["firm"].tolist()
+    assert out.loc[0, "status"] == "error" and (out.loc[1:, "status"] == "ok").all()
+    assert {"data_sha256", "scored_at", *SCORE_COLUMNS} <= set(out.columns)
+    # a missing column stops with exit 2 naming it
+    new.drop(columns=["x1"]).to_csv(tmp_path / "bad.csv", index=False)
+    r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "bad.csv"),
+             "--out", str(tmp_path / "s2.csv"))
+    assert r.returncode == 2 and "x1" in r.stderr
+    # an empty file stops with exit 2 naming the file
+    (tmp_path / "empty.csv").write_text("")
+    r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "empty.csv"),
+             "--out", str(tmp_path / "s3.csv"))
+    assert r.returncode == 2 and "empty.csv" in r.stderr
