@@ -1,0 +1,417 @@
+"""LightGBM challenger: gradient-boosted trees with monotone constraints, early stopping and reason codes.
+
+``LGBMChallenger`` is a scikit-learn classifier around the LightGBM booster:
+
+* **Inputs.** A DataFrame (or array) of numeric and categorical columns. Numeric columns (including bool and
+  nullable integer/float) become float64 with NaN as missing. Categorical columns (pandas string, object or
+  category) are encoded with a mapping fitted on the training data (sorted category labels -> 0..k-1) and
+  passed to LightGBM as categorical features; a category not seen in training is treated as missing at
+  prediction and reported by :meth:`LGBMChallenger.unseen_categories` so that the caller can flag the row.
+  ``+/-inf`` in a numeric column raises :class:`~creditmodel.errors.InputError` naming the column and row
+  (``inf_policy="error"``, the default) or is treated as missing (``inf_policy="nan"``).
+* **Monotone constraints.** ``feature_directions`` maps a feature to +1 (higher value = riskier), -1 (safer) or
+  0; it becomes LightGBM's ``monotone_constraints`` (the log-odds of default is then non-decreasing /
+  non-increasing in that feature, other features fixed). Only numeric features can be constrained.
+* **Early stopping without leakage.** ``fit`` only sees what it is given. The number of trees is chosen on data
+  carved out of that training set: stratified ``cv_folds``-fold cross-validation (``lightgbm.cv``) when the
+  training set is small (fewer than ``cv_max_rows`` rows), else a seeded stratified hold-out of
+  ``validation_fraction``; the final model is then refitted on all training rows with that many trees (scaled
+  by the share of data the stopping model saw). An explicit ``eval_set`` passed to ``fit`` replaces both: the
+  model is trained on all of ``X`` and stopped on ``eval_set``.
+* **Deterministic.** ``deterministic=True``, ``force_col_wise=True``, a fixed thread count (``n_jobs``) and all
+  seeds derived from ``random_state``: the same data, parameters and seed give bit-for-bit identical models.
+  (Results can differ between thread counts; keep ``n_jobs`` fixed.)
+* **Explanations.** :meth:`contributions` (per-row log-odds contributions from ``pred_contrib``; they sum, with
+  the base value, to :meth:`decision_function`) and :meth:`reason_codes` (the features pushing risk up most).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from creditmodel.errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
+
+BASE_VALUE = "__base_value__"
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
+            or s.dtype == object)
+
+
+def _category_codes(s: pd.Series, labels: list[str]) -> np.ndarray:
+    """Codes 0..k-1 of ``s`` in the fitted ``labels`` (compared as text); -1 for missing or unseen."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        s = s.astype(object).where(s.isna(), s.astype(str))
+    return pd.Categorical(s, categories=labels).codes.astype(np.int64)
+
+
+def _as_frame(X, feature_names=None) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X, dtype=object if getattr(X, "dtype", None) == object else None)
+    if arr.ndim != 2:
+        raise InputError(f"expected a 2-D table of features, got {arr.ndim} dimension(s)")
+    names = feature_names if feature_names is not None and len(feature_names) == arr.shape[1] \
+        else [f"x{i}" for i in range(arr.shape[1])]
+    return pd.DataFrame(arr, columns=names)
+
+
+class LGBMChallenger(ClassifierMixin, BaseEstimator):
+    """LightGBM binary classifier of default (``y`` = 1 bad) for the challenger PD model.
+
+    Parameters (LightGBM names in brackets)
+    ---------------------------------------
+    n_estimators : int
+        Upper bound on the number of trees [num_boost_round]; early stopping picks the number used.
+    learning_rate, num_leaves, max_depth, min_child_samples [min_data_in_leaf], reg_lambda [lambda_l2],
+    reg_alpha [lambda_l1], min_split_gain, subsample [bagging_fraction], subsample_freq [bagging_freq],
+    colsample_bytree [feature_fraction], max_bin, cat_smooth : tree booster settings.
+    feature_directions : dict, optional
+        ``{feature: +1 | -1 | 0}``: +1 higher value = riskier, -1 = safer, 0 = unconstrained. Keys that are not
+        columns of ``X`` are ignored (logged); a non-zero direction on a categorical column is an error.
+    monotone_constraints_method : {"basic", "intermediate", "advanced"}
+        LightGBM's method for enforcing the constraints.
+    validation_fraction : float
+        Share of the training rows held out (stratified, seeded) for early stopping on larger sets.
+    cv_folds : int
+        Folds of the cross-validated early stopping used when the training set has fewer than ``cv_max_rows``
+        rows (0 = always use the hold-out).
+    cv_max_rows : int
+        Row count below which early stopping is cross-validated.
+    early_stopping_rounds : int
+        Stop after this many rounds without improvement of ``eval_metric`` (0 = no early stopping: fit
+        ``n_estimators`` trees on all rows).
+    min_rounds : int
+        Lower bound on the number of trees kept after early stopping.
+    eval_metric : str
+        LightGBM metric watched by early stopping (``"binary_logloss"`` or ``"auc"``).
+    inf_policy : {"error", "nan"}
+        What ``+/-inf`` in a numeric column does: raise ``InputError`` or count as missing.
+    importance_type : {"gain", "split"}
+        Kind of ``feature_importances_``.
+    random_state : int
+        Seed of the split, the folds, bagging and feature sampling.
+    n_jobs : int
+        LightGBM threads; a fixed positive number (results are reproducible for a given value).
+    """
+
+    def __init__(self, n_estimators: int = 2000, learning_rate: float = 0.05, num_leaves: int = 15,
+                 max_depth: int = -1, min_child_samples: int = 20, reg_lambda: float = 5.0,
+                 reg_alpha: float = 0.0, min_split_gain: float = 0.0, subsample: float = 0.8,
+                 subsample_freq: int = 1, colsample_bytree: float = 0.8, max_bin: int = 255,
+                 cat_smooth: float = 10.0, feature_directions: Mapping[str, int] | None = None,
+                 monotone_constraints_method: str = "advanced", validation_fraction: float = 0.2,
+                 cv_folds: int = 5, cv_max_rows: int = 20_000, early_stopping_rounds: int = 200,
+                 min_rounds: int = 50, eval_metric: str = "auc", inf_policy: str = "error",
+                 importance_type: str = "gain", random_state: int = 0, n_jobs: int = 1):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.min_split_gain = min_split_gain
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.max_bin = max_bin
+        self.cat_smooth = cat_smooth
+        self.feature_directions = feature_directions
+        self.monotone_constraints_method = monotone_constraints_method
+        self.validation_fraction = validation_fraction
+        self.cv_folds = cv_folds
+        self.cv_max_rows = cv_max_rows
+        self.early_stopping_rounds = early_stopping_rounds
+        self.min_rounds = min_rounds
+        self.eval_metric = eval_metric
+        self.inf_policy = inf_policy
+        self.importance_type = importance_type
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
+    # ------------------------------------------------------------------------------------------------------
+    # parameters and encoding
+    # ------------------------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        checks = {
+            "n_estimators": self.n_estimators >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "num_leaves": self.num_leaves >= 2,
+            "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
+            "cv_folds": self.cv_folds == 0 or self.cv_folds >= 2,
+            "early_stopping_rounds": self.early_stopping_rounds >= 0,
+            "min_rounds": 0 <= self.min_rounds <= self.n_estimators,
+            "inf_policy": self.inf_policy in ("error", "nan"),
+            "eval_metric": self.eval_metric in ("auc", "binary_logloss"),
+            "importance_type": self.importance_type in ("gain", "split"),
+            "monotone_constraints_method": self.monotone_constraints_method in ("basic", "intermediate",
+                                                                                 "advanced"),
+            "n_jobs": isinstance(self.n_jobs, (int, np.integer)) and self.n_jobs >= 1,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"{key}: invalid value {getattr(self, key)!r}", column=key)
+
+    def _lgb_params(self, metric: str | None = None) -> dict:
+        seed = int(self.random_state)
+        params = {
+            "objective": "binary", "learning_rate": float(self.learning_rate), "num_leaves": int(self.num_leaves),
+            "max_depth": int(self.max_depth), "min_data_in_leaf": int(self.min_child_samples),
+            "lambda_l2": float(self.reg_lambda), "lambda_l1": float(self.reg_alpha),
+            "min_gain_to_split": float(self.min_split_gain), "bagging_fraction": float(self.subsample),
+            "bagging_freq": int(self.subsample_freq) if self.subsample < 1.0 else 0,
+            "feature_fraction": float(self.colsample_bytree), "max_bin": int(self.max_bin),
+            "cat_smooth": float(self.cat_smooth), "seed": seed, "bagging_seed": seed + 1,
+            "feature_fraction_seed": seed + 2, "data_random_seed": seed + 3, "deterministic": True,
+            "force_col_wise": True, "num_threads": int(self.n_jobs), "verbosity": -1,
+            "feature_pre_filter": False, "metric": metric or "None",
+        }
+        if any(self.monotone_ or ()):
+            params["monotone_constraints"] = list(self.monotone_)
+            params["monotone_constraints_method"] = self.monotone_constraints_method
+        return params
+
+    def _fit_encoding(self, X: pd.DataFrame) -> None:
+        self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+        if len(set(self.feature_names_in_)) != len(self.feature_names_in_):
+            raise InputError("duplicate column names in the features")
+        self.n_features_in_ = X.shape[1]
+        self.categorical_features_ = []
+        self.category_maps_ = {}
+        for c in X.columns:
+            s = X[c]
+            if pd.api.types.is_datetime64_any_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
+                raise InputError("date/time columns are not model features; derive numbers first", column=str(c))
+            if _is_categorical(s) and not pd.api.types.is_bool_dtype(s.dtype):
+                labels = sorted({str(v) for v in s.dropna().unique()})
+                self.categorical_features_.append(str(c))
+                self.category_maps_[str(c)] = labels
+        dirs = dict(self.feature_directions or {})
+        unknown = sorted(set(map(str, dirs)) - set(self.feature_names_in_))
+        if unknown:
+            logger.info("feature_directions: %d key(s) are not columns and are ignored: %s", len(unknown),
+                        unknown[:10])
+        mono = []
+        for name in self.feature_names_in_:
+            d = dirs.get(name, 0)
+            if d not in (-1, 0, 1):
+                raise ConfigError(f"feature_directions[{name!r}]: expected -1, 0 or +1, got {d!r}",
+                                  column=f"feature_directions.{name}")
+            if d and name in self.category_maps_:
+                raise ConfigError(f"feature_directions[{name!r}]: a categorical feature cannot be monotone",
+                                  column=f"feature_directions.{name}")
+            mono.append(int(d))
+        self.monotone_ = mono
+
+    def _encode(self, X) -> np.ndarray:
+        """Float matrix in the training column order; categories -> codes, unseen/missing -> NaN."""
+        X = _as_frame(X, list(self.feature_names_in_))
+        cols = {str(c): c for c in X.columns}
+        missing = [c for c in self.feature_names_in_ if c not in cols]
+        if missing:
+            raise InputError(f"{len(missing)} feature column(s) missing: {missing[:10]}", column=missing[0])
+        out = np.empty((len(X), self.n_features_in_), dtype=np.float64)
+        for j, name in enumerate(self.feature_names_in_):
+            s = X[cols[name]]
+            if name in self.category_maps_:
+                codes = _category_codes(s, self.category_maps_[name])
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+                continue
+            out[:, j] = self._numeric(s, name)
+        return out
+
+    def _numeric(self, s: pd.Series, name: str) -> np.ndarray:
+        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            num = pd.to_numeric(s, errors="coerce")
+            bad = num.isna().to_numpy() & s.notna().to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(f"expected a number, got {s.iloc[i]!r} ({int(bad.sum())} such row(s))",
+                                 column=name, row=i + 1)
+            v = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        inf = np.isinf(v)
+        if inf.any():
+            if self.inf_policy == "error":
+                i = int(np.flatnonzero(inf)[0])
+                raise InputError(f"infinite value {v[i]} ({int(inf.sum())} such row(s)); inf_policy='nan' "
+                                 f"treats them as missing", column=name, row=i + 1)
+            v = np.where(inf, np.nan, v)
+        return v
+
+    def unseen_categories(self, X) -> pd.DataFrame:
+        """Boolean frame (rows of ``X`` x categorical features): True where a non-missing category was not seen
+        in training (scored as missing). ``.any(axis=1)`` flags the rows to report."""
+        check_is_fitted(self, "booster_")
+        X = _as_frame(X, list(self.feature_names_in_))
+        cols = {str(c): c for c in X.columns}
+        out = {}
+        for name, labels in self.category_maps_.items():
+            if name not in cols:
+                raise InputError("feature column missing", column=name)
+            s = X[cols[name]]
+            out[name] = s.notna().to_numpy() & (_category_codes(s, labels) < 0)
+        return pd.DataFrame(out, index=X.index, columns=list(self.category_maps_))
+
+    # ------------------------------------------------------------------------------------------------------
+    # fit
+    # ------------------------------------------------------------------------------------------------------
+    def _dataset(self, Xe, y, w=None, reference=None) -> lgb.Dataset:
+        cat_idx = [j for j, n in enumerate(self.feature_names_in_) if n in self.category_maps_]
+        return lgb.Dataset(Xe, label=y, weight=w, reference=reference, feature_name=[f"f{j}" for j in
+                           range(Xe.shape[1])], categorical_feature=cat_idx, free_raw_data=True,
+                           params={"max_bin": int(self.max_bin), "verbosity": -1, "feature_pre_filter": False,
+                                   "data_random_seed": int(self.random_state) + 3})
+
+    def fit(self, X, y, sample_weight=None, eval_set=None) -> "LGBMChallenger":
+        """Fit on ``X`` (features) and ``y`` (1 = default). ``eval_set=(X_val, y_val)`` stops early on that
+        set instead of a split of ``X``. Returns ``self``."""
+        self._check_params()
+        X = _as_frame(X)
+        yy = np.asarray(y).ravel()
+        if yy.shape[0] != len(X):
+            raise InputError(f"target has {yy.shape[0]} values for {len(X)} rows", column="y")
+        if pd.isna(pd.Series(yy)).any():
+            i = int(np.flatnonzero(pd.isna(pd.Series(yy)).to_numpy())[0])
+            raise InputError("target is missing", column="y", row=i + 1)
+        self.classes_ = np.unique(yy)
+        if self.classes_.size != 2:
+            raise InputError(f"the target needs exactly 2 classes, found {self.classes_.size}", column="y")
+        y01 = (yy == self.classes_[1]).astype(np.float64)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+        if w is not None and (w.shape[0] != len(X) or not np.isfinite(w).all() or (w < 0).any()):
+            raise InputError("sample_weight must be finite, non-negative and one per row", column="sample_weight")
+        self._fit_encoding(X)
+        Xe = self._encode(X)
+        n_rounds, self.validation_, booster = self._choose_rounds(Xe, y01, w, eval_set)
+        if booster is None:  # refit on all training rows with the chosen number of trees
+            booster = lgb.train(self._lgb_params(), self._dataset(Xe, y01, w), num_boost_round=n_rounds)
+        self.booster_ = booster
+        self.n_iter_ = int(self.booster_.num_trees())
+        logger.info("LGBMChallenger: %d trees on %d rows x %d features (%s)", self.n_iter_, len(X),
+                    self.n_features_in_, self.validation_["kind"])
+        return self
+
+    def _choose_rounds(self, Xe, y, w, eval_set) -> tuple[int, dict, lgb.Booster | None]:
+        """Number of trees, a record of how it was chosen, and the final booster when no refit is needed."""
+        n_max, patience = int(self.n_estimators), int(self.early_stopping_rounds)
+        callbacks = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)] if patience else []
+        params = self._lgb_params(self.eval_metric)
+        if eval_set is not None:
+            Xv, yv = eval_set
+            yv = (np.asarray(yv).ravel() == self.classes_[1]).astype(np.float64)
+            dtr = self._dataset(Xe, y, w)
+            dva = self._dataset(self._encode(Xv), yv, reference=dtr)
+            b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks)
+            self.best_iteration_ = int(b.best_iteration or b.current_iteration())
+            n = max(self.best_iteration_, self.min_rounds)
+            if n < b.current_iteration():
+                b = lgb.Booster(model_str=b.model_to_string(num_iteration=n))
+            return n, {"kind": "eval_set", "rows": int(len(yv)), "best_iteration": self.best_iteration_}, b
+        if not patience or (self.validation_fraction == 0 and self.cv_folds == 0):
+            self.best_iteration_ = n_max
+            return n_max, {"kind": "none", "best_iteration": n_max}, None
+        n_min_class = int(min(y.sum(), (1 - y).sum()))
+        use_cv = self.cv_folds and (len(y) < self.cv_max_rows or self.validation_fraction == 0)
+        if use_cv:
+            k = int(self.cv_folds)
+            if n_min_class < k:
+                raise InputError(f"only {n_min_class} rows in the smaller class: too few for {k}-fold early "
+                                 f"stopping", column="y")
+            folds = StratifiedKFold(k, shuffle=True, random_state=int(self.random_state))
+            res = lgb.cv(params, self._dataset(Xe, y, w), n_max, folds=list(folds.split(Xe, y)),
+                         callbacks=callbacks, return_cvbooster=False)
+            curve = np.asarray(res[f"valid {self.eval_metric}-mean"])
+            # lightgbm.cv truncates the history at the best round when it stops early
+            self.best_iteration_ = int(np.argmax(curve) if self.eval_metric == "auc" else np.argmin(curve)) + 1
+            share = (k - 1) / k
+            info = {"kind": f"cv{k}", "best_iteration": self.best_iteration_,
+                    "valid_score": float(curve[self.best_iteration_ - 1])}
+        else:
+            if n_min_class < 2:
+                raise InputError("too few rows in the smaller class for a validation split", column="y")
+            idx = np.arange(len(y))
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=y,
+                                      random_state=int(self.random_state))
+            dtr = self._dataset(Xe[tr], y[tr], None if w is None else w[tr])
+            dva = self._dataset(Xe[va], y[va], None if w is None else w[va], reference=dtr)
+            b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["valid"], callbacks=callbacks)
+            self.best_iteration_ = int(b.best_iteration or b.current_iteration())
+            share = 1.0 - self.validation_fraction
+            info = {"kind": "holdout", "rows": int(len(va)), "best_iteration": self.best_iteration_,
+                    "valid_score": float(b.best_score["valid"][self.eval_metric])}
+        # the final model sees 1/share times more rows: scale the number of trees accordingly
+        n = min(n_max, max(self.min_rounds, math.ceil(self.best_iteration_ / share)))
+        info["n_rounds_refit"] = n
+        return n, info, None
+
+    # ------------------------------------------------------------------------------------------------------
+    # predict and explain
+    # ------------------------------------------------------------------------------------------------------
+    def decision_function(self, X) -> np.ndarray:
+        """Raw log-odds of default per row."""
+        check_is_fitted(self, "booster_")
+        return self.booster_.predict(self._encode(X), raw_score=True)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """``(n, 2)`` probabilities; column 1 is the (uncalibrated) probability of default."""
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Class label with the larger probability (``classes_[1]`` = default when p > 0.5)."""
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Per-row contribution of each feature to the log-odds (``pred_contrib``), plus the base value.
+
+        Each row sums to :meth:`decision_function`; index is that of ``X`` when it is a DataFrame."""
+        check_is_fitted(self, "booster_")
+        c = self.booster_.predict(self._encode(X), pred_contrib=True)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(c, columns=[*self.feature_names_in_, BASE_VALUE], index=index)
+
+    def reason_codes(self, X, n: int = 3) -> pd.DataFrame:
+        """``reason_1..reason_n``: the features with the largest positive log-odds contributions per row
+        (largest first, ties by column order); ``None`` where fewer features push the risk up."""
+        contrib = self.contributions(X)
+        c = contrib.to_numpy()[:, :-1]
+        order = np.argsort(-c, axis=1, kind="stable")[:, :n]
+        top = np.take_along_axis(c, order, axis=1)
+        names = self.feature_names_in_[order].astype(object)
+        names[top <= 0] = None
+        out = pd.DataFrame(index=contrib.index)
+        for i in range(n):  # object columns: None (not NaN) where there is no reason
+            col = names[:, i] if i < names.shape[1] else np.full(len(out), None, dtype=object)
+            out[f"reason_{i + 1}"] = pd.Series(col, index=contrib.index, dtype=object)
+        return out
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Importance of each input column (``importance_type``: total gain or split count)."""
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(importance_type=self.importance_type).astype(float)
+
