@@ -1,0 +1,135 @@
+"""Tracked papermill jobs: the data-quality notebook run through ``creditmodel.jobs.run_experiment``, and a
+deliberately failing notebook. Each leaves one MLflow run in a temporary SQLite store."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from creditmodel import jobs, tracking
+from creditmodel.data import io, quality
+from creditmodel.errors import InputError
+from creditmodel.reference import PROJECT_ROOT
+
+EXPERIMENT = PROJECT_ROOT / "experiments" / "data_quality.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _own_store(monkeypatch):
+    """Each test uses the SQLite store under its own ``out``: mlflow.set_tracking_uri() exports
+    MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI into os.environ, which tracking.tracking_uri() then prefers."""
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", tracking.ENV_OUT):
+        monkeypatch.setenv(var, "")   # records the original state, restored (or removed) after the test
+        monkeypatch.delenv(var)
+
+
+def _client(out: Path):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}")
+
+
+def _artifacts(client, run_id: str, path: str = "") -> list[str]:
+    out = []
+    for a in client.list_artifacts(run_id, path):
+        out += _artifacts(client, run_id, a.path) if a.is_dir else [a.path]
+    return out
+
+
+def test_data_quality_notebook_is_one_tracked_run(tmp_path):
+    district, out = tmp_path / "district", tmp_path / "out"
+    params = {"data_dir": str(district), "firms": 300, "seed": 5, "out_dir": str(out)}
+    head_before = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                                 text=True).stdout.strip()
+    res = jobs.run_experiment(EXPERIMENT, params, out=out, progress=False)
+    assert res.ok, res.error
+    # the notebook generated the district it was pointed at, with the overridden parameters
+    manifest = json.loads((district / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["firms"], manifest["seed"]) == (300, 5)
+
+    client = _client(out)
+    run = client.get_run(res.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"data_dir": str(district), "firms": "300", "seed": "5", "out_dir": str(out)}
+    tags = run.data.tags
+    assert tags["creditmodel.notebook"] == "notebooks/01_data_quality.ipynb"
+    # the commit the job ran on (others may have committed since: it must be HEAD or one of its ancestors)
+    sha = tags["mlflow.source.git.commit"]
+    assert len(sha) == 40
+    assert sha == head_before or subprocess.run(["git", "merge-base", "--is-ancestor", head_before, sha],
+                                                cwd=PROJECT_ROOT).returncode == 0
+    assert json.loads(tags["creditmodel.papermill_parameters"]) == params
+    assert tags["creditmodel.data_sha256"] == tracking.data_sha256([district])
+
+    # the metrics the notebook logged are the ones an independent measurement of the same district gives
+    dist = io.load_district(district)
+    rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, district)
+    m = run.data.metrics
+    for key in ("collection_compliance_rate", "uscc_error_duplicate_rate", "serious_dishonesty_share", "late",
+                "missing_mandatory_cells", "rows_quarantined"):
+        assert m[key] == pytest.approx(rep.indicators[key]), key
+    assert m["injected_recovered_share"] == 1.0
+
+    arts = _artifacts(client, res.run_id)
+    nb_name = f"notebook/{res.output_notebook.name}"
+    assert nb_name in arts
+    assert {f"figures/{n}.png" for n in ("indicators_vs_targets", "completeness_heatmap", "by_street")} <= set(arts)
+    assert {"tables/quarantine.parquet", "tables/by_industry.csv", "quality/quality.json"} <= set(arts)
+    local = Path(client.download_artifacts(res.run_id, nb_name, str(tmp_path / "dl")))
+    nb = nbformat.read(local, as_version=4)
+    assert nb.metadata["papermill"]["parameters"] == params
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+FAILING = '''import mlflow
+from creditmodel import tracking
+tracking.start_notebook_run("failing", params={"level": level})
+tracking.log_metrics({"before_failure": 1.5})
+raise ValueError("deliberate failure at level %d" % level)'''
+
+
+def _failing_project(root: Path) -> Path:
+    (root / "notebooks").mkdir(parents=True)
+    (root / "experiments").mkdir()
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell("level: int = 1  # how deep to fail")
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(FAILING), nbformat.v4.new_code_cell("print('never reached')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "notebooks" / "fail.ipynb")
+    exp = root / "experiments" / "fail.yaml"
+    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n", encoding="utf-8")
+    return exp
+
+
+def test_failing_notebook_leaves_a_failed_run_with_the_notebook(tmp_path):
+    exp = _failing_project(tmp_path / "proj")
+    out = tmp_path / "out"
+    res = jobs.run_experiment(exp, {}, out=out, progress=False)
+    assert res.status == "FAILED" and not res.ok
+    assert "deliberate failure at level 3" in res.error
+    client = _client(out)
+    run = client.get_run(res.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.params == {"level": "3"}
+    assert run.data.metrics["before_failure"] == 1.5
+    assert "deliberate failure" in run.data.tags["creditmodel.error"]
+    nb_name = f"notebook/{res.output_notebook.name}"
+    assert nb_name in _artifacts(client, res.run_id)
+    nb = nbformat.read(Path(client.download_artifacts(res.run_id, nb_name, str(tmp_path / "dl"))), as_version=4)
+    assert nb.metadata["papermill"]["exception"] is True
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "ValueError"
+
+
+def test_unknown_parameter_is_refused_before_any_run(tmp_path):
+    with pytest.raises(InputError) as e:
+        jobs.run_experiment(EXPERIMENT, {"firm_count": 10}, out=tmp_path, progress=False)
+    assert e.value.column == "firm_count"
+    assert not (tmp_path / "mlflow.db").exists()

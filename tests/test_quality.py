@@ -1,0 +1,266 @@
+"""Data-quality indicators: hand-counted answers on hand-made districts, and recovery of the generator's faults."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import district_factory as fac
+from creditmodel import reference
+from creditmodel.data import io, quality, uscc
+from creditmodel.data.synthetic import GeneratorConfig, generate_district
+from creditmodel.errors import InputError
+
+DEADLINE = reference.reporting_deadline_days()
+
+
+def _shift(date: str, days: int) -> str:
+    return (pd.Timestamp(date) + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def _measure(d: Path) -> quality.QualityReport:
+    dist = io.load_district(d)
+    return quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
+
+
+# --------------------------------------------------------------------------- compliance, by hand
+@pytest.fixture
+def compliance_district(tmp_path):
+    c = fac.codes(5)
+    ent = fac.enterprises(c, delay=1)
+    ent.loc[4, "reported_on"] = _shift(ent.loc[4, "registered_on"], DEADLINE + 1)   # late
+    ent.loc[3, "size_class"] = ""                                                    # incomplete
+    fac.write(ent, tmp_path / "enterprises", "parquet")
+    pen = fac.records("penalties", c, 10, delay=2)
+    pen.loc[0, "reported_on"] = _shift(fac.EVENT, DEADLINE)        # on the deadline: compliant
+    pen.loc[1, "reported_on"] = _shift(fac.EVENT, DEADLINE + 1)    # late
+    pen.loc[2, "department"] = ""                                  # incomplete
+    pen.loc[3, "uscc"] = fac.codes(1, seed=123)[0]                 # valid, not registered
+    pen.loc[4, "uscc"] = c[4][:17] + ("0" if c[4][17] != "0" else "1")   # invalid check character
+    pen.loc[5, "reported_on"] = _shift(fac.EVENT, -1)              # reported before the event
+    pen.loc[6, "reported_on"] = ""                                 # incomplete, delay unknown
+    fac.write(pen, tmp_path / "penalties", "csv")
+    return tmp_path
+
+
+def test_collection_compliance_counted_by_hand(compliance_district):
+    rep = _measure(compliance_district)
+    bt = rep.by_table.set_index("table")
+    # register: rows 4 (incomplete) and 5 (late) fail; penalties: rows 1, 8, 9, 10 (0-based 0, 7, 8, 9) pass.
+    # Row 9 (0-based 8) carries c[3], whose register row is quarantined: still a registered code.
+    assert bt.loc["enterprises", ["records", "compliant", "incomplete", "late"]].tolist() == [5, 3, 1, 1]
+    assert bt.loc["penalties", ["records", "compliant", "incomplete", "late", "early", "uscc_invalid",
+                                "unregistered"]].tolist() == [10, 4, 2, 1, 1, 1, 1]
+    ind = rep.indicators
+    assert (ind["public_records"], ind["compliant"]) == (15, 7)
+    assert ind["collection_compliance_rate"] == pytest.approx(7 / 15)
+    assert ind["late"] == 2 and ind["delay_known"] == 14 and ind["late_rate"] == pytest.approx(2 / 14)
+    assert ind["reported_before_event"] == 1 and ind["incomplete"] == 3
+    t = rep.targets.set_index("indicator")
+    assert not t.loc["collection_compliance_rate", "met"]
+    assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than 2020"
+    dep = rep.by_department.set_index("supplier")
+    assert dep.loc["税务局", ["records", "compliant"]].tolist() == [9, 4]
+    assert dep.loc["(missing)", ["records", "compliant"]].tolist() == [1, 0]
+    assert dep.loc["[enterprises]", ["records", "compliant"]].tolist() == [5, 3]
+    # delay bands of the penalties: -1, 7, 8, unknown, and six records at 2 days
+    bands = rep.delays[rep.delays["table"] == "penalties"].set_index("band")["records"]
+    assert bands["before event"] == 1 and bands[f"0-{DEADLINE}"] == 7 and bands[f"{DEADLINE + 1}-30"] == 1
+    assert bands["unknown"] == 1 and bands.sum() == 10
+
+
+def test_flags_are_per_file_row(compliance_district):
+    lt = io.load_table(compliance_district / "penalties.csv")
+    reg = quality._register({"enterprises": io.load_table(compliance_district / "enterprises.parquet")})
+    f = quality.record_flags(lt, reg, DEADLINE)
+    assert f["row"].tolist() == list(range(1, 11))
+    assert f.loc[f["late"], "row"].tolist() == [2]
+    assert f.loc[~f["uscc_ok"], "uscc_reason"].tolist() == ["check_char"]
+    assert f["delay_days"].iloc[[0, 1, 5]].tolist() == [DEADLINE, DEADLINE + 1, -1]
+
+
+# --------------------------------------------------------------------------- USCC rates, by hand
+def test_uscc_error_and_duplicate_rates_by_hand(tmp_path):
+    c = fac.codes(8)
+    ent = fac.enterprises(c)
+    ent.loc[[2, 3], "uscc"] = c[1]                    # three rows share c[1]: two excess
+    ent.loc[5, "uscc"] = c[5][:17] + ("0" if c[5][17] != "0" else "1")
+    ent.loc[6, "uscc"] = ""                           # empty code
+    ent.loc[7, "uscc"] = "91350203M0001FUE2P"          # pilot-era allow-listed: valid, warning only
+    fac.write(ent, tmp_path / "enterprises", "csv")
+    rep = _measure(tmp_path)
+    ind = rep.indicators
+    assert (ind["enterprises"], ind["uscc_invalid"], ind["uscc_pilot"]) == (8, 2, 1)
+    assert (ind["uscc_duplicate_rows"], ind["uscc_duplicate_codes"], ind["uscc_duplicate_excess"]) == (3, 1, 2)
+    assert ind["uscc_error_duplicate_rate"] == pytest.approx(4 / 8)
+    assert ind["uscc_error_rate"] == pytest.approx(2 / 8) and ind["uscc_duplicate_rate"] == pytest.approx(2 / 8)
+    causes = rep.uscc_causes.set_index("cause")["register_rows"]
+    assert causes[["check_char", "missing", "duplicate", "pilot"]].tolist() == [1, 1, 2, 1]
+    assert causes.drop(["check_char", "missing", "duplicate", "pilot"]).sum() == 0
+    by_ind = rep.by_industry.set_index("industry")
+    # rows 1, 2, 3 are industries F, I, E (factory round robin C, F, I, E, H)
+    assert by_ind["uscc_duplicate_excess"].sum() == 2 and by_ind["uscc_invalid"].sum() == 2
+    assert by_ind.loc["F", "uscc_duplicate_excess"] == 0  # the first use of a code is not a duplicate
+
+
+# --------------------------------------------------------------------------- serious dishonesty, by hand
+def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
+    c = fac.codes(7)
+    ent = fac.enterprises(c)
+    ent.loc[5, ["status", "closed_on"]] = ["deregistered", "2024-01-01"]            # closed before the snapshot
+    ent.loc[6, ["registered_on", "reported_on"]] = ["2024-08-01", "2024-08-02"]   # registered after it
+    fac.write(ent, tmp_path / "enterprises", "parquet")
+    li = fac.records("lists", c, 7)
+    spec = [  # (code, list type, start, end)
+        (0, "serious_dishonesty", "2023-01-01", ""),            # active
+        (1, "serious_dishonesty", "2023-01-01", "2024-01-01"),  # ended
+        (2, "serious_dishonesty", "2024-12-01", ""),            # starts after the snapshot
+        (3, "serious_dishonesty", "2023-05-01", ""),            # active, twice
+        (3, "serious_dishonesty", "2022-05-01", ""),
+        (4, "red", "2023-01-01", ""),                           # another list
+        (5, "serious_dishonesty", "2023-01-01", ""),            # closed firm: not counted
+    ]
+    for i, (k, lt, start, end) in enumerate(spec):
+        li.loc[i, ["uscc", "list_type", "start_date", "end_date", "reported_on"]] = [c[k], lt, start, end, start]
+    fac.write(li, tmp_path / "lists", "parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps({"snapshot_date": "2024-06-30"}), encoding="utf-8")
+    rep = _measure(tmp_path)
+    assert rep.snapshot_date == "2024-06-30"
+    assert rep.indicators["enterprises_at_snapshot"] == 5
+    assert rep.indicators["serious_dishonesty"] == 2
+    assert rep.indicators["serious_dishonesty_share"] == pytest.approx(2 / 5)
+    assert rep.targets.set_index("indicator").loc["serious_dishonesty_share", "met"] == False  # noqa: E712
+    st = rep.by_street.set_index("street")
+    assert st["serious_dishonesty"].sum() == 2 and st["enterprises_at_snapshot"].sum() == 5
+
+
+# --------------------------------------------------------------------------- files, single tables, errors
+def test_report_files_and_determinism(compliance_district, tmp_path_factory):
+    outs = [tmp_path_factory.mktemp(f"q{i}") for i in range(2)]
+    reps = [quality.quality_report(compliance_district, o) for o in outs]
+    a, b = outs
+    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    for required in ("quality.json", "quality_by_field.csv", "by_industry.csv", "by_street.csv", "quarantine.parquet",
+                     "figures/completeness_heatmap.png", "figures/indicators_vs_targets.png",
+                     "figures/compliance_by_table.png", "figures/uscc_error_causes.png", "figures/by_street.png",
+                     "figures/by_industry.png"):
+        assert required in names
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n
+    assert all((a / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names if n.endswith(".png"))
+    doc = json.loads((a / "quality.json").read_text(encoding="utf-8"))
+    assert doc["indicators"]["compliant"] == reps[0].indicators["compliant"] == 7
+    assert {r["indicator"] for r in doc["plan_targets"]} == set(reference.plan_targets())
+    q = pd.read_parquet(a / "quarantine.parquet")
+    assert len(q) == len(reps[0].quarantine) and set(q["rule"]) >= {"missing_value", "invalid_uscc"}
+    by_field = pd.read_csv(a / "quality_by_field.csv", encoding="utf-8-sig")
+    row = by_field[(by_field["table"] == "penalties") & (by_field["column"] == "department")].iloc[0]
+    assert (row["missing"], row["zh"]) == (1, "数据提供部门")
+    assert "collection compliance rate" in reps[0].summary()
+
+
+def test_single_table_file(compliance_district, tmp_path):
+    rep = quality.quality_report(compliance_district / "penalties.csv", tmp_path / "q")
+    ind = rep.indicators
+    assert ind["tables"] == 1 and ind["late"] == 1 and ind["incomplete"] == 2
+    assert ind["collection_compliance_rate"] is None and "enterprises" not in ind
+    t = rep.targets.set_index("indicator")
+    assert t.loc["collection_compliance_rate", "value"] is None
+    assert (tmp_path / "q" / "quality.json").is_file()
+
+
+def test_broken_input_raises_naming_the_file(compliance_district, tmp_path):
+    with pytest.raises(InputError) as e:
+        quality.quality_report(tmp_path / "nowhere", tmp_path / "q")
+    assert e.value.file == tmp_path / "nowhere"
+    bad = compliance_district / "lists.parquet"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(InputError) as e:
+        quality.quality_report(compliance_district, tmp_path / "q")
+    assert e.value.file == bad
+
+
+def test_cli_exit_codes(compliance_district, tmp_path):
+    exe = Path(sys.executable).parent / "creditmodel"
+    bad = subprocess.run([str(exe), "quality", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "q")],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and str(tmp_path / "missing") in bad.stderr
+    ok = subprocess.run([str(exe), "-q", "quality", "--data", str(compliance_district), "--out", str(tmp_path / "q")],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "46.67 %" in ok.stdout and (tmp_path / "q" / "quality.json").is_file()
+
+
+# --------------------------------------------------------------------------- the generator's faults
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    d = tmp_path_factory.mktemp("district")
+    cfg = GeneratorConfig(malformed_uscc_rate=0.004, duplicate_uscc_rate=0.003)
+    generate_district(firms=1500, seed=11, out=d, progress=False, config=cfg)
+    dist = io.load_district(d)
+    rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
+    injected = json.loads((d / "injected.json").read_text(encoding="utf-8"))
+    return d, dist, rep, injected
+
+
+def _quarantine_rows(dist, table, rule, column=None):
+    q = dist.loaded[table].quarantine
+    q = q[q["rule"] == rule]
+    if column is not None:
+        q = q[q["column"] == column]
+    return set(q["row"])
+
+
+def test_generated_faults_are_recovered_row_by_row(generated):
+    d, dist, rep, injected = generated
+    kinds = {f["fault"] for f in injected["faults"] if f["count"] > 0}
+    assert kinds == {"malformed_uscc", "duplicate_uscc", "missing_field", "late_report"}
+    bt = rep.by_table.set_index("table")
+    bf = rep.by_field.set_index(["table", "column"])
+    for f in injected["faults"]:
+        t, col, rows = f["table"], f["column"], {r + 1 for r in f["rows"]}
+        where = f"{f['fault']} {t}.{col}"
+        if f["fault"] == "malformed_uscc":
+            assert _quarantine_rows(dist, t, "invalid_uscc") == rows, where
+            q = dist.loaded[t].quarantine.set_index("row")
+            for det in f["details"]:
+                assert uscc.check(det["value"]).reason == det["reason"], where
+                assert q.loc[det["row"] + 1, "message"].startswith(det["reason"]), where
+            measured = rep.indicators["uscc_invalid"] if t == "enterprises" else bt.loc[t, "uscc_invalid"]
+        elif f["fault"] == "duplicate_uscc":
+            pairs = {r + 1 for det in f["details"] for r in (det["row"], det["duplicate_of_row"])}
+            assert _quarantine_rows(dist, t, "duplicate_key") == pairs, where
+            measured = rep.indicators["uscc_duplicate_excess"]
+        elif f["fault"] == "missing_field":
+            assert _quarantine_rows(dist, t, "missing_value", col) == rows, where
+            measured = bf.loc[(t, col), "missing"]
+        else:
+            flags = quality.record_flags(dist.loaded[t], quality._register(dist.loaded), DEADLINE)
+            assert set(flags.loc[flags["late"], "row"]) == rows, where
+            delays = flags.set_index("row")["delay_days"]
+            assert all(delays[det["row"] + 1] == det["delay_days"] for det in f["details"]), where
+            measured = bt.loc[t, "late"]
+        assert measured == f["count"], where
+        assert measured / bt.loc[t, "rows"] == pytest.approx(f["rate"]), where
+
+
+def test_generated_totals_and_recovery_table(generated):
+    d, dist, rep, injected = generated
+    rec = quality.recovery(rep, injected)
+    assert len(rec) == len(injected["faults"]) and rec["match"].all()
+    total = {k: sum(f["count"] for f in injected["faults"] if f["fault"] == k)
+             for k in ("malformed_uscc", "missing_field", "late_report")}
+    ind = rep.indicators
+    assert ind["late"] == total["late_report"]
+    assert ind["missing_mandatory_cells"] == total["missing_field"]
+    assert ind["records_invalid_uscc"] == total["malformed_uscc"]   # register rows included
+    # a clean generated district is otherwise consistent: rows in = kept + quarantined everywhere
+    c = dist.counts()
+    assert (c["rows"] == c["kept"] + c["quarantined"]).all()
+    assert np.isclose(ind["uscc_error_duplicate_rate"],
+                      (ind["uscc_invalid"] + ind["uscc_duplicate_excess"]) / ind["enterprises"])
