@@ -632,3 +632,32 @@ def test_cli_validate_exit_codes(contract_model, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main()
     assert e.value.code == 2 and "no_such" in capsys.readouterr().err
+
+
+def test_validate_file_with_a_trained_scorecard(tmp_path):
+    """End to end with the real pyfunc of creditmodel.scoring: row errors excluded, numbers from its output."""
+    train = pytest.importorskip("creditmodel.scoring.train")
+    from creditmodel.validation.report import validate_file
+
+    def frame(n, seed):
+        rng = np.random.default_rng(seed)
+        x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
+        sector = rng.choice(["retail", "factory", "farm"], n)
+        y = rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.2 + 1.1 * x1 - 0.15 * x2)))
+        return pd.DataFrame({"firm": [f"F{i}" for i in range(n)], "x1": x1, "x2": x2, "sector": sector,
+                             "bad": np.where(y, "yes", "no")})
+
+    dev = frame(1500, 0)
+    res = train.train_frame(dev, "bad", id_col="firm", positive="yes", kind="scorecard", seed=7)
+    model_dir = train.write_outputs(res, dev, "bad", tmp_path / "train")["model"]
+    new = frame(1200, 1)
+    new.loc[5, "sector"] = "spaceport"                          # unseen category: a row error, not a crash
+    new.to_csv(tmp_path / "new.csv", index=False)
+    v = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "val", n_boot=50)
+    scored = res.model.score_frame(new.drop(columns="bad"))
+    ok = (scored["status"] == "ok").to_numpy()
+    y = (new["bad"] == "yes").to_numpy()[ok]
+    assert v.metrics["excluded"] == {"scoring error (status=error)": 1} and v.metrics["n"] == 1199
+    assert v.metrics["auc"] == pytest.approx(roc_auc_score(y, -scored.loc[ok, "score"].to_numpy(dtype=float)))
+    assert v.metrics["brier"] == pytest.approx(brier_score_loss(y, scored.loc[ok, "pd_12m"].to_numpy(dtype=float)))
+    assert (tmp_path / "val" / "report.html").exists()
