@@ -136,29 +136,113 @@ def sidecar(df: pd.DataFrame, model_name: str, model_version: str, data_sha256: 
     }
 
 
+class DeliverableWriter:
+    """Append deliverable chunks to ``<stem>.parquet`` and ``<stem>.csv``; finish with the sidecar and card.
+
+    Memory stays bounded by one chunk, so millions of rows can be delivered.
+    """
+
+    def __init__(self, out: str | Path) -> None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stem = out.with_suffix("") if out.suffix in {".parquet", ".csv"} else out
+        self.paths = {"parquet": stem.with_suffix(".parquet"), "csv": stem.with_suffix(".csv"),
+                      "sidecar": Path(f"{stem}.columns.json"), "model_card": Path(f"{stem}.model_card.md")}
+        self._tmp = {k: p.with_name(p.name + ".partial") for k, p in self.paths.items() if k in {"parquet", "csv"}}
+        self._writer = None
+        self.rows = 0
+        self.rows_ok = 0
+
+    def append(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if list(df.columns) != DELIVERABLE_COLUMNS:
+            raise ValueError("deliverable columns are not in the contract order")
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp["parquet"], table.schema)
+        self._writer.write_table(table.cast(self._writer.schema))
+        csv = df.copy()
+        csv["as_of_date"] = csv["as_of_date"].dt.strftime("%Y-%m-%d")
+        csv["scored_at"] = csv["scored_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        first = self.rows == 0
+        csv.to_csv(self._tmp["csv"], mode="w" if first else "a", header=first, index=False,
+                   encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
+        self.rows += len(df)
+        self.rows_ok += int((df["status"] == "ok").sum())
+
+    def close(self, sidecar_doc: dict[str, Any], model_card: str | None = None) -> dict[str, Path]:
+        if self._writer is None:
+            raise ValueError("no rows were written")
+        self._writer.close()
+        for k, tmp in self._tmp.items():
+            tmp.replace(self.paths[k])
+        self.paths["sidecar"].write_text(json.dumps(sidecar_doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        paths = dict(self.paths)
+        if model_card is not None:
+            paths["model_card"].write_text(model_card, encoding="utf-8")
+        else:
+            paths.pop("model_card")
+        log.info("deliverable written: %s", ", ".join(str(p) for p in paths.values()))
+        return paths
+
+
 def write(df: pd.DataFrame, out: str | Path, sidecar_doc: dict[str, Any], model_card: str | None = None) -> dict[str, Path]:
     """Write ``<stem>.parquet``, ``<stem>.csv`` (UTF-8 BOM), ``<stem>.columns.json`` and the model card.
 
     ``out`` may end in .parquet or .csv; both files are written either way.
     """
-    out = Path(out)
-    if list(df.columns) != DELIVERABLE_COLUMNS:
-        raise ValueError("deliverable columns are not in the contract order")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stem = out.with_suffix("") if out.suffix in {".parquet", ".csv"} else out
-    paths = {"parquet": stem.with_suffix(".parquet"), "csv": stem.with_suffix(".csv"),
-             "sidecar": Path(f"{stem}.columns.json")}
-    df.to_parquet(paths["parquet"], index=False)
-    csv = df.copy()
-    csv["as_of_date"] = csv["as_of_date"].dt.strftime("%Y-%m-%d")
-    csv["scored_at"] = csv["scored_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    csv.to_csv(paths["csv"], index=False, encoding="utf-8-sig", float_format="%.10g")
-    paths["sidecar"].write_text(json.dumps(sidecar_doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    if model_card is not None:
-        paths["model_card"] = Path(f"{stem}.model_card.md")
-        paths["model_card"].write_text(model_card, encoding="utf-8")
-    log.info("deliverable written: %s", ", ".join(str(p) for p in paths.values()))
-    return paths
+    w = DeliverableWriter(out)
+    w.append(df)
+    return w.close(sidecar_doc, model_card)
+
+
+def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
+                 chunk_rows: int = 500_000, pricing_config: str | Path | None = None,
+                 evaluation: pd.DataFrame | None = None, metrics: dict[str, Any] | None = None,
+                 lights: pd.DataFrame | None = None, progress: bool = True) -> Any:
+    """Score ``data`` with a registered model and write the full bank deliverable (chunked).
+
+    Pricing uses ``pricing_config`` (default ``data/pricing.yaml``) on each row's PD and, when the
+    input has them, ``collateral``, ``amount`` and ``revenue``; ``public_credit_grade`` and
+    ``supervision_class`` come from the input or from ``evaluation`` (by ``uscc``).
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    from creditmodel import pricing, tracking
+    from creditmodel.scoring.score import ScoreResult, iter_chunks, score_frame
+
+    t0 = time.perf_counter()
+    data, out = Path(data), Path(out)
+    sha = tracking.file_sha256(data)
+    when = scored_at_now()
+    model = resolved.model
+    model.version = resolved.version
+    cfg = pricing.load_config(pricing_config)
+    writer = DeliverableWriter(out)
+    bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
+    try:
+        for chunk in iter_chunks(data, chunk_rows):
+            chunk = chunk.reset_index(drop=True)
+            scored = score_frame(model, chunk, id_col=id_col, file=data)
+            extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
+            priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]], chunk[extra]], axis=1), cfg)
+            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), sha, model.reason_table(),
+                  extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
+                         "input_file": data.name, "pricing_config": cfg.__class__.__name__})
+    doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
+    card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
+                                                 if k.startswith(("test_", "validation_"))}, lights=lights)
+    files = writer.close(doc, card)
+    return ScoreResult(files["parquet"] if out.suffix != ".csv" else files["csv"], writer.rows, writer.rows_ok,
+                       writer.rows - writer.rows_ok, time.perf_counter() - t0, model.name, str(resolved.version), files)
 
 
 def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,

@@ -1,0 +1,149 @@
+"""Model registry workflow: aliases ``champion`` / ``challenger``, and guarded promotion.
+
+Stages are not used (deprecated in MLflow). ``promote(NAME, VERSION)`` moves the ``champion`` alias to
+the candidate only when
+
+1. the candidate's validation on the evidence sample has **no red light**, and
+2. it is **not worse than the current champion**: the paired DeLong test (same rows) does not show
+   the candidate's AUC significantly below the champion's (one-sided, ``alpha``).
+
+The decision and its evidence are recorded as model-version tags (``promotion_decision``,
+``promotion_reasons``, ``promotion_evidence``, ``validation_status``) whatever the outcome; the
+previous champion keeps the alias ``previous_champion``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from creditmodel import tracking
+from creditmodel.errors import InputError
+
+log = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
+TAG_DATA, TAG_TARGET = "creditmodel.validation_data", "creditmodel.target"
+
+
+@dataclass
+class PromotionDecision:
+    name: str
+    version: str
+    promoted: bool
+    reasons: list[str]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    previous_champion: str | None = None
+
+    def summary(self) -> str:
+        head = (f"{self.name} version {self.version} promoted to {CHAMPION}" if self.promoted
+                else f"{self.name} version {self.version} NOT promoted")
+        if self.previous_champion:
+            head += f" (champion was version {self.previous_champion})"
+        return "\n".join([head, *[f"  - {r}" for r in self.reasons]])
+
+
+def client() -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient()
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """Version behind ``name@alias`` or None."""
+    try:
+        return str(client().get_model_version_by_alias(name, alias).version)
+    except Exception:  # noqa: BLE001 - MLflow raises RestException for a missing alias
+        return None
+
+
+def set_alias(name: str, alias: str, version: str | int) -> None:
+    client().set_registered_model_alias(name, alias, str(version))
+
+
+def tag_version(name: str, version: str | int, tags: dict[str, Any]) -> None:
+    c = client()
+    for k, v in tags.items():
+        c.set_model_version_tag(name, str(version), k, v if isinstance(v, str) else json.dumps(v, default=str))
+
+
+def _evidence_sample(name: str, version: str, data: Path | None, target: str | None) -> tuple[pd.DataFrame, str, str]:
+    from creditmodel.data.io import read_table
+
+    if data is None:
+        tags = client().get_model_version(name, version).tags
+        if TAG_DATA not in tags:
+            raise InputError(f"no validation sample given and version {version} of {name!r} records none "
+                             f"(tag {TAG_DATA}); pass --data and --target", column="--data")
+        data = Path(tags[TAG_DATA])
+        target = target or tags.get(TAG_TARGET)
+    if not target:
+        raise InputError("the target column of the validation sample is unknown; pass --target", column="--target")
+    df = read_table(data)
+    if target not in df.columns:
+        raise InputError("target column not found", file=data, column=target)
+    return df, target, str(data)
+
+
+def promote(name: str, version: str | int, data: str | Path | None = None, target: str | None = None,
+            out: str | Path | None = None, alpha: float = 0.05) -> PromotionDecision:
+    """Validate ``name`` version ``version`` and move ``champion`` to it when the evidence allows."""
+    from creditmodel.scoring.pyfunc import load_credit_model
+    from creditmodel.validation import metrics as M
+    from creditmodel.validation.report import build_report, parse_target
+
+    tracking.configure(out)
+    version = str(version)
+    try:
+        client().get_model_version(name, version)
+    except Exception as e:  # noqa: BLE001
+        raise InputError(f"registered model {name!r} has no version {version}", column="--version") from e
+    df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target)
+    y = parse_target(df[target], file=data_path, column=target)
+    cand = load_credit_model(f"models:/{name}/{version}").score_frame(df)
+    ok = (cand["status"] == "ok").to_numpy()
+    reasons: list[str] = []
+    evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
+                                "alpha": alpha}
+    val = build_report(y[ok], cand["pd_12m"].to_numpy()[ok], score=cand["score"].to_numpy(dtype=float)[ok],
+                       grade=cand["grade"].astype(str).to_numpy()[ok], n_boot=200, title=f"{name} v{version}")
+    status = val.status
+    red = val.lights[val.lights["light"] == "red"]
+    evidence.update({"validation_status": status, "auc": val.metrics.get("auc"),
+                     "red_lights": red["label"].tolist() if "label" in red else []})
+    passed = status != "red"
+    reasons.append("validation: no red light" if passed else
+                   f"validation: red light(s) on {', '.join(map(str, evidence['red_lights']))}")
+    current = alias_version(name, CHAMPION)
+    not_worse = True
+    if current is not None and current != version:
+        champ = load_credit_model(f"models:/{name}/{current}").score_frame(df)
+        both = ok & (champ["status"] == "ok").to_numpy()
+        t = M.delong_paired(y[both], cand["pd_12m"].to_numpy()[both], champ["pd_12m"].to_numpy()[both])
+        p_worse = float(stats.norm.cdf(t.z))  # H0: candidate AUC >= champion AUC
+        evidence.update({"champion_version": current, "auc_candidate": t.auc_a, "auc_champion": t.auc_b,
+                         "auc_diff": t.diff, "delong_z": t.z, "p_candidate_worse": p_worse})
+        not_worse = not (t.diff < 0 and p_worse < alpha)
+        reasons.append(f"DeLong vs champion v{current}: AUC {t.auc_a:.4f} vs {t.auc_b:.4f} (z = {t.z:.2f}, "
+                       f"one-sided p = {p_worse:.3g}) -> " + ("not worse" if not_worse else "significantly worse"))
+    elif current == version:
+        reasons.append("already the champion")
+    else:
+        reasons.append("no current champion")
+    promoted = passed and not_worse
+    tags = {"validation_status": status, "promotion_decision": "promoted" if promoted else "refused",
+            "promotion_reasons": "; ".join(reasons), "promotion_evidence": json.dumps(evidence, default=str),
+            "promotion_checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    tag_version(name, version, tags)
+    if promoted and current != version:
+        if current is not None:
+            set_alias(name, PREVIOUS, current)
+        set_alias(name, CHAMPION, version)
+    log.info("promotion of %s v%s: %s", name, version, tags["promotion_decision"])
+    return PromotionDecision(name, version, promoted, reasons, evidence, current)

@@ -1,0 +1,144 @@
+"""Small-loan PD models on the district: the modelling sample, champion and challenger, registration.
+
+* **Sample.** One row per loan with the enterprise's point-in-time features as of the origination
+  date (:func:`creditmodel.features.build_loan_features`), target ``default_12m``; the generator's
+  ``true_pd`` is kept beside it for calibration checks, never as a feature. The PD model is an
+  enterprise model: loan terms are left to pricing (collateral -> LGD), so the same model scores
+  every enterprise of the district for the bank deliverable.
+* **Windows.** Development = originations before ``oot_start`` (default 2024-01-01), split
+  stratified into train (estimator), valid (calibration, LightGBM early stopping on a split of
+  train) and an in-time test; out-of-time (OOT) = originations from ``oot_start`` on: the
+  generator's shock year, for validation and drift monitoring.
+* **Registration.** Both models go to one registered model (default ``district_pd``): the
+  scorecard gets alias ``challenger`` first and becomes ``champion`` through the guarded
+  promotion (:func:`creditmodel.registry.promote`), the LightGBM model keeps ``challenger``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.scoring.train import TrainResult, stratified_split, train_frame
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "district_pd"
+TARGET = "default_12m"
+KINDS = ("scorecard", "lightgbm")
+
+
+@dataclass
+class DistrictSample:
+    """The loan-level modelling table and its windows."""
+
+    table: pd.DataFrame          # loan_id, uscc, as_of_date, loan terms, features, default_12m, true_pd
+    features: list[str]
+    window: np.ndarray           # "train", "valid", "test" (development) or "oot"
+    catalogue: pd.DataFrame
+    oot_start: pd.Timestamp
+
+    @property
+    def dev(self) -> pd.DataFrame:
+        return self.table.loc[self.window != "oot"]
+
+    @property
+    def oot(self) -> pd.DataFrame:
+        return self.table.loc[self.window == "oot"]
+
+    def part(self, name: str) -> pd.DataFrame:
+        return self.table.loc[self.window == name]
+
+    def describe(self) -> pd.DataFrame:
+        """Rows, defaults, default rate and mean true PD per window."""
+        t = self.table.assign(window=self.window)
+        g = t.groupby("window", sort=False)
+        return pd.DataFrame({"loans": g.size(), "defaults": g[TARGET].sum(), "default_rate": g[TARGET].mean(),
+                             "mean_true_pd": g["true_pd"].mean(),
+                             "first_origination": g["as_of_date"].min(), "last_origination": g["as_of_date"].max()}
+                            ).reindex(["train", "valid", "test", "oot"]).dropna(how="all")
+
+
+def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", seed: int = 42,
+                valid: float = 0.2, test: float = 0.2) -> DistrictSample:
+    """Build the loan sample with point-in-time features and assign the windows (seeded)."""
+    from creditmodel.features import catalogue as feature_catalogue
+    from creditmodel.features import build_loan_features
+
+    table = build_loan_features(tables)
+    cat = feature_catalogue("enterprise")
+    feats = [c for c in cat["code"] if c in table.columns]
+    start = pd.Timestamp(oot_start)
+    is_oot = (pd.to_datetime(table["as_of_date"]) >= start).to_numpy()
+    window = np.empty(len(table), dtype=object)
+    window[is_oot] = "oot"
+    y = table[TARGET].to_numpy()
+    dev_idx = np.flatnonzero(~is_oot)
+    window[dev_idx] = stratified_split(y[dev_idx], seed, valid=valid, test=test)
+    return DistrictSample(table.reset_index(drop=True), feats, window, cat, start)
+
+
+def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] = KINDS,
+                 estimator_params: dict[str, dict[str, Any]] | None = None) -> dict[str, TrainResult]:
+    """Fit champion (scorecard) and challenger (LightGBM) on the development window.
+
+    Metrics: train/valid/test from training, plus ``oot_*`` and the calibration error against the
+    generator's true PD (``test_ece_true_pd``, ``oot_ece_true_pd``).
+    """
+    from creditmodel.scoring.calibration import expected_calibration_error
+    from creditmodel.scoring.train import evaluate
+
+    dev = sample.dev
+    split = sample.window[sample.window != "oot"]
+    out = {}
+    for kind in kinds:
+        res = train_frame(dev, TARGET, id_col="loan_id", kind=kind, seed=seed, name=f"district_{kind}",
+                          catalogue=sample.catalogue, split=split, features=sample.features,
+                          estimator_params=(estimator_params or {}).get(kind))
+        for part in ("test", "oot"):
+            d = sample.part(part)
+            if len(d) and 0 < d[TARGET].sum() < len(d):
+                if part == "oot":
+                    res.metrics.update(evaluate(res.model, d[sample.features], d[TARGET].to_numpy(), "oot"))
+                ece = expected_calibration_error(d["true_pd"].to_numpy(), res.model.predict_pd(d[sample.features]))
+                res.metrics[f"{part}_ece_true_pd"] = ece.ece
+                res.metrics[f"{part}_mean_true_pd"] = float(d["true_pd"].mean())
+        out[kind] = res
+    return out
+
+
+def register_models(results: dict[str, TrainResult], sample: DistrictSample, out_dir: str | Path,
+                    name: str = MODEL_NAME) -> dict[str, str]:
+    """Log both models into the active MLflow run and register them; returns kind -> version.
+
+    The in-time test sample (features + target) is written beside the store and recorded on each
+    version (tag ``creditmodel.validation_data``) as promotion evidence. Aliases: the LightGBM
+    model becomes ``challenger``; the scorecard is registered and then promoted to ``champion``
+    through :func:`creditmodel.registry.promote` by the caller.
+    """
+    from creditmodel import registry
+    from creditmodel.scoring.pyfunc import log_model
+
+    folder = Path(out_dir) / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    evidence = folder / "test_sample.parquet"
+    cols = ["loan_id", "uscc", "as_of_date", *sample.features, TARGET, "true_pd"]
+    sample.part("test")[cols].to_parquet(evidence, index=False)
+    sample.oot[cols].to_parquet(folder / "oot_sample.parquet", index=False)
+    sample.dev[cols].to_parquet(folder / "dev_sample.parquet", index=False)
+    versions = {}
+    for kind, res in results.items():
+        info = log_model(res.model, registered_model_name=name, name=f"model_{kind}")
+        v = str(info.registered_model_version)
+        versions[kind] = v
+        registry.tag_version(name, v, {"creditmodel.kind": kind, registry.TAG_DATA: str(evidence.resolve()),
+                                       registry.TAG_TARGET: TARGET, "creditmodel.fingerprint": res.model.version,
+                                       **{f"metric.{k}": f"{v_:.6g}" for k, v_ in res.metrics.items()
+                                          if isinstance(v_, float)}})
+    if "lightgbm" in versions:
+        registry.set_alias(name, registry.CHALLENGER, versions["lightgbm"])
+    return versions
