@@ -142,3 +142,33 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
     if "lightgbm" in versions:
         registry.set_alias(name, registry.CHALLENGER, versions["lightgbm"])
     return versions
+
+
+def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp,
+                         evaluation: pd.DataFrame | None = None, applicants_only: bool = True) -> pd.DataFrame:
+    """Every enterprise active at ``as_of`` with its point-in-time features, ready to score.
+
+    ``applicants_only`` keeps the model's population: enterprises with invoice data in the 12 months
+    before ``as_of`` (the district collects operating data from loan applicants only; an enterprise
+    without it is outside the population the PD model was built on).
+
+    Carries ``public_credit_grade`` and ``supervision_class`` from ``evaluation`` (by ``uscc``) when
+    given, so the bank deliverable has them. Deregistered or revoked enterprises (closed on or before
+    ``as_of``) are left out: a bank does not lend to them.
+    """
+    from creditmodel.features import build_features
+
+    ent = tables["enterprises"]
+    when = pd.Timestamp(as_of)
+    closed = pd.to_datetime(ent.get("closed_on")).le(when).fillna(False) if "closed_on" in ent else False
+    active = ent.loc[~np.asarray(closed, dtype=bool) & (pd.to_datetime(ent["registered_on"]) <= when), "uscc"]
+    feats = build_features(tables, when, uscc=active.tolist())
+    if applicants_only and "invoice_sales_12m_log" in feats:
+        keep = feats["invoice_sales_12m_log"].notna()
+        log.info("portfolio: %d of %d active enterprises have operating data (loan applicants)", int(keep.sum()),
+                 len(feats))
+        feats = feats.loc[keep].reset_index(drop=True)
+    if evaluation is not None:
+        cols = [c for c in ("public_credit_grade", "supervision_class") if c in evaluation.columns]
+        feats = feats.merge(evaluation[["uscc", *cols]].drop_duplicates("uscc"), on="uscc", how="left")
+    return feats

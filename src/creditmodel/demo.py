@@ -1,0 +1,195 @@
+"""``creditmodel demo``: the main job, end to end on the synthetic district.
+
+1. generate the district (reused when ``<out>/district`` already holds the same firms and seed);
+2. run the notebooks 01-04 as tracked papermill jobs (``creditmodel run``): data quality, public
+   credit evaluation, small-loan models (trains, registers, promotes the champion), validation;
+3. score every active enterprise at the snapshot date with ``models:/district_pd@champion`` and
+   write the bank deliverable (scores, grades, PDs, reason codes, public credit grade, supervision
+   class, pricing; Parquet + CSV + column sidecar + model card);
+4. run notebook 05 (loan pricing) on that scored portfolio;
+5. print what ran, the key metrics, where every file is, and how to open MLflow and JupyterLab.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from creditmodel import tracking
+from creditmodel.reference import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+JOBS = ("data_quality", "public_credit_evaluation", "small_loan_models", "model_validation", "loan_pricing")
+MODEL_NAME = "district_pd"
+
+
+@dataclass
+class Step:
+    name: str
+    status: str
+    seconds: float
+    detail: str = ""
+    path: str = ""
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    steps: list[Step] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status in {"ok", "FINISHED", "reused"} for s in self.steps)
+
+    def summary(self) -> str:
+        w = max(len(s.name) for s in self.steps) if self.steps else 10
+        lines = ["", "creditmodel demo: " + ("all steps succeeded" if self.ok else "SOME STEPS FAILED"), "",
+                 f"{'step':<{w}}  {'status':<8}  {'time':>7}  detail", f"{'-' * w}  {'-' * 8}  {'-' * 7}  {'-' * 40}"]
+        for s in self.steps:
+            lines.append(f"{s.name:<{w}}  {s.status:<8}  {s.seconds:6.1f}s  {s.detail}")
+        if self.metrics:
+            lines += ["", "key metrics:"]
+            lines += [f"  {k:<44} {v:.4g}" if isinstance(v, float) else f"  {k:<44} {v}" for k, v in self.metrics.items()]
+        lines += ["", "files:"] + [f"  {k:<28} {v}" for k, v in self.files.items()]
+        store = self.out.resolve() / "mlflow.db"
+        lines += ["", "open the results:",
+                  f"  MLflow UI:   mlflow ui --backend-store-uri sqlite:///{store} --port 5000   (then http://127.0.0.1:5000)",
+                  f"  JupyterLab:  creditmodel lab --out {shlex.quote(str(self.out))}   (or: make lab)", ""]
+        return "\n".join(lines)
+
+
+def _district(out: Path, firms: int, seed: int) -> tuple[Path, Step]:
+    from creditmodel.data import has_district
+    from creditmodel.data.synthetic import generate_district
+
+    folder = out / "district"
+    t0 = time.perf_counter()
+    man = folder / "manifest.json"
+    if has_district(folder) and man.exists():
+        m = json.loads(man.read_text(encoding="utf-8"))
+        if m.get("firms") == firms and m.get("seed") == seed:
+            return folder, Step("generate district", "reused", time.perf_counter() - t0,
+                                f"{firms:,} firms, seed {seed}", str(folder))
+        raise FileExistsError(f"{folder} holds a district of {m.get('firms')} firms / seed {m.get('seed')}; "
+                              f"use another --out or remove it")
+    res = generate_district(firms=firms, seed=seed, out=folder, progress=False)
+    return folder, Step("generate district", "ok", time.perf_counter() - t0,
+                        f"{firms:,} firms, {sum(res.row_counts.values()):,} rows", str(folder))
+
+
+def _job(name: str, out: Path, overrides: dict[str, Any]) -> tuple[Step, Any]:
+    from creditmodel import jobs
+
+    res = jobs.run_experiment(PROJECT_ROOT / "experiments" / f"{name}.yaml", overrides, out=out, progress=False)
+    detail = f"run {res.run_id[:8]}" + (f": {res.error}" if res.error else "")
+    return Step(f"notebook {name}", res.status, res.duration_s, detail, str(res.output_notebook)), res
+
+
+def _run_metrics(run_id: str) -> dict[str, float]:
+    from mlflow.tracking import MlflowClient
+
+    return dict(MlflowClient().get_run(run_id).data.metrics)
+
+
+def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", progress: bool = True) -> DemoResult:
+    """Run the whole workbench on a synthetic district; never raises for a failing step (see ``ok``)."""
+    from tqdm.auto import tqdm
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    tracking.configure(out)
+    result = DemoResult(out)
+    bar = tqdm(total=len(JOBS) + 2, desc="creditmodel demo", unit="step", disable=not progress)
+
+    def advance(step: Step) -> None:
+        result.steps.append(step)
+        bar.set_postfix_str(step.name)
+        bar.update(1)
+        log.info("%s: %s (%.1f s) %s", step.name, step.status, step.seconds, step.detail)
+
+    try:
+        district, step = _district(out, firms, seed)
+        advance(step)
+        common = {"data_dir": str(district), "out_dir": str(out), "firms": firms, "seed": seed}
+        runs = {}
+        for name in JOBS[:4]:
+            step, res = _job(name, out, common)
+            advance(step)
+            runs[name] = res
+        deliverable = out / "deliverable" / "bank_deliverable.parquet"
+        t0 = time.perf_counter()
+        try:
+            files = write_portfolio_deliverable(district, deliverable)
+            result.files.update({f"deliverable {k}": v for k, v in files.items()})
+            advance(Step("bank deliverable", "ok", time.perf_counter() - t0,
+                         f"models:/{MODEL_NAME}@champion", str(files["parquet"])))
+        except Exception as e:  # noqa: BLE001 - the summary reports it
+            log.exception("bank deliverable failed")
+            advance(Step("bank deliverable", "FAILED", time.perf_counter() - t0, f"{type(e).__name__}: {e}"))
+        step, res = _job("loan_pricing", out, {"out_dir": str(out), "seed": seed,
+                                                "scores_path": str(deliverable) if deliverable.exists() else ""})
+        advance(step)
+        runs["loan_pricing"] = res
+    finally:
+        bar.close()
+    result.metrics = _key_metrics(runs)
+    result.files.update({
+        "district": out / "district",
+        "MLflow store": out / "mlflow.db",
+        "executed notebooks": out / "runs",
+        "quality report": out / "quality",
+        "validation report": out / "validation" / "champion" / "report.html",
+    })
+    return result
+
+
+KEY_METRICS = {
+    "data_quality": ("collection_compliance_rate", "uscc_error_duplicate_rate", "serious_dishonesty_share"),
+    "public_credit_evaluation": ("excellent_or_good_share", "grade_auc_later_adverse"),
+    "small_loan_models": ("scorecard_test_auc", "lightgbm_test_auc", "scorecard_oot_auc", "scorecard_test_ece_true_pd"),
+    "model_validation": ("champion_auc", "champion_psi", "challenger_auc"),
+    "loan_pricing": ("allocation_expected_profit", "allocation_return"),
+}
+
+
+def _key_metrics(runs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, res in runs.items():
+        try:
+            m = _run_metrics(res.run_id)
+        except Exception:  # noqa: BLE001
+            continue
+        for k in KEY_METRICS.get(name, ()):
+            if k in m:
+                out[f"{name}: {k}"] = m[k]
+    return out
+
+
+def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"models:/{MODEL_NAME}@champion",
+                                as_of: str | None = None) -> dict[str, Path]:
+    """Score every active enterprise at the snapshot with the champion and write the bank deliverable."""
+    import pandas as pd
+
+    from creditmodel.data.io import load_district
+    from creditmodel.delivery import deliver_file
+    from creditmodel.evaluation import evaluate
+    from creditmodel.scoring.district import enterprise_portfolio
+    from creditmodel.scoring.score import resolve_model
+
+    d = load_district(district)
+    when = pd.Timestamp(as_of or d.snapshot_date)
+    ev = evaluate(d.tables, as_of=when)
+    port = enterprise_portfolio(d.tables, when, evaluation=ev)
+    src = out.parent / "portfolio_features.parquet"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    port.to_parquet(src, index=False)
+    resolved = resolve_model(model_uri)
+    res = deliver_file(resolved, src, out, progress=False)
+    return res.files
