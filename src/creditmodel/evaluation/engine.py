@@ -1,0 +1,445 @@
+"""The public credit evaluation: scores, grades, grade caps, industry evaluations and supervision classes.
+
+:func:`score_inputs` turns an evaluation input frame (:func:`creditmodel.evaluation.inputs.build_inputs`)
+into the evaluation columns; :func:`evaluate` does both for a dict of district tables and :func:`evaluate_dir`
+for a district folder (the ``creditmodel evaluate`` command).
+
+Arithmetic is done in integer cents (hundredths of a point), so that the score is *exactly*
+``base_score + sum(contrib__*)`` and a grade never depends on floating-point rounding; the frame shows
+points (cents / 100).
+
+Output columns (one row per enterprise and as-of date):
+
+* ``uscc``, ``as_of_date``, ``name``, ``industry``, ``street``, ``registration_status`` (active /
+  deregistered / revoked *at the as-of date*), ``deregistered`` (closed on or before the as-of date: still
+  graded, flagged, and left out of the plan's shares), ``on_serious_dishonesty_list``;
+* ``public_credit_score`` (points), ``public_credit_grade`` (A/B/C/D), ``grade_zh`` (优/良/中/差),
+  ``grade_from_score`` (before caps), ``grade_cap`` (the strictest cap in force, or empty), ``cap_reason``;
+* ``supervision_class`` (A-D), ``supervision_zh``, ``inspection_multiplier`` (inspection frequency relative
+  to class B), ``supervision_reason``;
+* ``dimension__<dimension>`` (sum of its contributions) and ``contrib__<indicator>`` (points) for every
+  indicator;
+* per flagship sector ``sector_applies__<s>``, ``sector_score__<s>``, ``sector_grade__<s>`` (empty where the
+  sector evaluation does not apply) and ``sector_contrib__<s>__<indicator>``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.data.io import load_district
+from creditmodel.errors import InputError
+from creditmodel.evaluation.config import (
+    EvaluationConfig,
+    Grade,
+    GradeCap,
+    Indicator,
+    load_config,
+)
+from creditmodel.evaluation.inputs import build_inputs
+from creditmodel.reference import industries, plan_targets, sectors
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SUFFIXES = (".parquet", ".csv")
+
+
+# ----------------------------------------------------------------------------- points in cents
+def _cents(points: float | np.ndarray) -> np.ndarray | int:
+    return np.rint(np.asarray(points, dtype=np.float64) * 100.0).astype(np.int64)
+
+
+def feature_values(inputs: pd.DataFrame, feature: str) -> np.ndarray:
+    """A feature column as float64 (missing -> NaN); a missing column raises InputError."""
+    if feature not in inputs.columns:
+        raise InputError(f"the evaluation inputs have no feature {feature!r}", column=feature)
+    return pd.to_numeric(inputs[feature], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def rule_points(ind: Indicator, x: np.ndarray) -> np.ndarray:
+    """Rule points of ``ind`` for feature values ``x`` (before the cap and the weight)."""
+    r = ind.rule
+    miss = np.isnan(x)
+    xv = np.where(miss, 0.0, x)
+    if r.kind == "per_count":
+        p = r.points * xv
+    elif r.kind == "flag":
+        p = np.where(xv >= r.at_least, r.points, 0.0)
+    else:
+        i = np.searchsorted(np.asarray(r.thresholds), xv, side="right")
+        p = np.asarray(r.band_points)[i]
+    return np.where(miss, ind.missing, p)
+
+
+def contribution_cents(ind: Indicator, x: np.ndarray) -> np.ndarray:
+    """``weight * clip(rule points, -cap, cap)`` in cents, before the dimension cap."""
+    p = np.clip(rule_points(ind, x), -ind.cap, ind.cap)
+    return _cents(ind.weight * p)
+
+
+def _limit(c: np.ndarray, limit: int, sign: int) -> np.ndarray:
+    """Scale the entries of sign ``sign`` of each row so their magnitudes sum to at most ``limit`` cents,
+    in proportion, by the largest-remainder method (exact integers; ties go to the earlier indicator)."""
+    part = np.where(c * sign > 0, np.abs(c), 0)
+    tot = part.sum(axis=1)
+    over = tot > limit
+    if not over.any():
+        return c
+    p, t = part[over], tot[over][:, None]
+    num = p * limit
+    base = num // t
+    rem_num = np.where(p > 0, num % t, -1)
+    left = limit - base.sum(axis=1)
+    order = np.argsort(-rem_num, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(p.shape[1]), p.shape), axis=1)
+    new = base + (rank < left[:, None])
+    out = c.copy()
+    sub = out[over]
+    out[over] = np.where(sub * sign > 0, sign * new, sub)
+    return out
+
+
+def _grade_index(score_cents: np.ndarray, grades: Sequence[Grade]) -> np.ndarray:
+    """Index of the best grade whose ``min_score`` the score reaches (the last grade otherwise)."""
+    idx = np.full(len(score_cents), len(grades) - 1, dtype=np.int64)
+    for k in range(len(grades) - 2, -1, -1):
+        idx = np.where(score_cents >= _cents(grades[k].min_score), k, idx)
+    return idx
+
+
+def _caps(inputs: pd.DataFrame, caps: Sequence[GradeCap], grades: Sequence[Grade]
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(strictest cap grade index per row, -1 when none; reason text per row, "" when none)."""
+    n = len(inputs)
+    labels = [g.label for g in grades]
+    cap_idx = np.full(n, -1, dtype=np.int64)
+    reason = np.full(n, "", dtype=object)
+    for c in caps:
+        on = feature_values(inputs, c.feature) >= c.at_least
+        cap_idx = np.where(on, np.maximum(cap_idx, labels.index(c.max_grade)), cap_idx)
+        txt = f"{c.key} ({c.zh} / {c.en}): at most {c.max_grade}"
+        reason = np.where(on, np.where(reason == "", txt, reason + "; " + txt), reason)
+    return cap_idx, reason
+
+
+@dataclass
+class _Block:
+    """One scored system (the public evaluation or a sector): cents per indicator and totals."""
+
+    contrib: dict[str, np.ndarray]          # indicator key -> cents
+    dim_total: dict[str, np.ndarray]        # dimension key -> cents
+    score: np.ndarray                       # cents
+    grade_idx: np.ndarray                   # after caps
+    grade_from_score: np.ndarray
+    cap_idx: np.ndarray
+    cap_reason: np.ndarray
+
+
+def _score_block(inputs: pd.DataFrame, base: float, grades: Sequence[Grade],
+                 dims: Sequence[tuple[str, float, float, Sequence[Indicator]]], caps: Sequence[GradeCap],
+                 overrides: dict[str, dict[str, Indicator]] | None = None) -> _Block:
+    n = len(inputs)
+    industry = inputs["industry"].astype("str").to_numpy(dtype=object) if overrides else None
+    contrib: dict[str, np.ndarray] = {}
+    dim_total: dict[str, np.ndarray] = {}
+    total = np.full(n, int(_cents(base)), dtype=np.int64)
+    for dkey, max_ded, max_bon, inds in dims:
+        c = np.zeros((n, len(inds)), dtype=np.int64)
+        for j, ind in enumerate(inds):
+            x = feature_values(inputs, ind.feature)
+            c[:, j] = contribution_cents(ind, x)
+            for sec, ov in (overrides or {}).items():
+                if ind.key in ov:
+                    rows = industry == sec
+                    if rows.any():
+                        c[rows, j] = contribution_cents(ov[ind.key], x[rows])
+        c = _limit(c, int(_cents(max_ded)), -1)
+        c = _limit(c, int(_cents(max_bon)), +1)
+        for j, ind in enumerate(inds):
+            contrib[ind.key] = c[:, j]
+        dim_total[dkey] = c.sum(axis=1)
+        total = total + dim_total[dkey]
+    g0 = _grade_index(total, grades)
+    cap_idx, reason = _caps(inputs, caps, grades)
+    return _Block(contrib, dim_total, total, np.maximum(g0, cap_idx), g0, cap_idx, reason)
+
+
+def _labels(idx: np.ndarray, values: Sequence[str], mask: np.ndarray | None = None) -> pd.Series:
+    arr = np.asarray(list(values), dtype=object)[np.maximum(idx, 0)]
+    arr = np.where(idx >= 0, arr, None)
+    if mask is not None:
+        arr = np.where(mask, arr, None)
+    return pd.Series(arr, dtype="str")
+
+
+def _points(cents: np.ndarray) -> np.ndarray:
+    return cents.astype(np.float64) / 100.0
+
+
+def sector_applies(inputs: pd.DataFrame, config: EvaluationConfig, sector: str) -> np.ndarray:
+    """Rows the sector evaluation applies to (listed industry, or records of the sector when configured)."""
+    s = config.sectors[sector]
+    ind = inputs["industry"].astype("str").to_numpy(dtype=object)
+    m = np.isin(ind, list(s.applies_to.industries))
+    if s.applies_to.with_records:
+        m |= np.nan_to_num(feature_values(inputs, f"sector_{sector}_records_n")) > 0
+    return m
+
+
+def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | None = None,
+                 with_sectors: bool = True) -> pd.DataFrame:
+    """The evaluation columns (module docstring) for an input frame from :func:`build_inputs`.
+
+    ``with_sectors=False`` skips the industry evaluations (no sector columns; the supervision class then
+    follows the public grade only): a faster path for sensitivity runs."""
+    cfg = load_config(config)
+    n = len(inputs)
+    dims = [(d.key, d.max_deduction, d.max_bonus, d.indicators) for d in cfg.dimensions]
+    pub = _score_block(inputs, cfg.base_score, cfg.grades, dims, cfg.grade_caps,
+                       {k: dict(v) for k, v in cfg.industry_overrides.items()})
+    labels = cfg.grade_labels
+    out: dict[str, Any] = {}
+    for c in ("uscc", "as_of_date", "name"):
+        out[c] = inputs[c].to_numpy() if c in inputs.columns else np.full(n, None)
+    for c in ("industry", "street"):
+        out[c] = inputs[c].astype("str").to_numpy(dtype=object) if c in inputs.columns else np.full(n, None)
+    out["registration_status"] = (inputs["registration_status"].to_numpy()
+                                  if "registration_status" in inputs.columns else np.full(n, "active"))
+    out["deregistered"] = (inputs["deregistered"].to_numpy(dtype=bool)
+                           if "deregistered" in inputs.columns else np.zeros(n, dtype=bool))
+    sd = feature_values(inputs, "on_serious_dishonesty_list") if "on_serious_dishonesty_list" in inputs else np.zeros(n)
+    out["on_serious_dishonesty_list"] = np.nan_to_num(sd) >= 1
+    out["public_credit_score"] = _points(pub.score)
+    out["public_credit_grade"] = _labels(pub.grade_idx, labels)
+    out["grade_zh"] = _labels(pub.grade_idx, [g.zh for g in cfg.grades])
+    out["grade_from_score"] = _labels(pub.grade_from_score, labels)
+    out["grade_cap"] = _labels(pub.cap_idx, labels)
+    out["cap_reason"] = pd.Series(np.where(pub.cap_reason == "", None, pub.cap_reason), dtype="str")
+
+    # industry (sector) evaluations
+    sec_cols: dict[str, Any] = {}
+    cls_labels = [c.label for c in cfg.supervision.classes]
+    cls_idx = np.array([cls_labels.index(cfg.supervision.from_grade[g]) for g in labels])[pub.grade_idx]
+    reason = np.array([f"public credit grade {g} -> class {cfg.supervision.from_grade[g]}" for g in labels],
+                      dtype=object)[pub.grade_idx]
+    for sk, s in (cfg.sectors.items() if with_sectors else ()):
+        applies = sector_applies(inputs, cfg, sk)
+        blk = _score_block(inputs, s.base_score, s.grades, [(sk, s.max_deduction, s.max_bonus, s.indicators)],
+                           s.grade_caps)
+        sec_cols[f"sector_applies__{sk}"] = applies
+        sec_cols[f"sector_score__{sk}"] = np.where(applies, _points(blk.score), np.nan)
+        sec_cols[f"sector_grade__{sk}"] = _labels(blk.grade_idx, [g.label for g in s.grades], applies)
+        for ind in s.indicators:
+            sec_cols[f"sector_contrib__{sk}__{ind.key}"] = np.where(applies, _points(blk.contrib[ind.key]), np.nan)
+        sg = [g.label for g in s.grades]
+        for g, floor in s.supervision_floor.items():
+            hit = applies & (blk.grade_idx == sg.index(g)) & (cls_idx < cls_labels.index(floor))
+            cls_idx = np.where(hit, cls_labels.index(floor), cls_idx)
+            reason = np.where(hit, reason + f"; {sk} grade {g} -> at least class {floor}", reason)
+    out["supervision_class"] = _labels(cls_idx, cls_labels)
+    out["supervision_zh"] = _labels(cls_idx, [c.zh for c in cfg.supervision.classes])
+    out["inspection_multiplier"] = np.array([c.inspection_multiplier for c in cfg.supervision.classes])[cls_idx]
+    out["supervision_reason"] = pd.Series(reason, dtype="str")
+    for d in cfg.dimensions:
+        out[f"dimension__{d.key}"] = _points(pub.dim_total[d.key])
+    for ind in cfg.indicators:
+        out[ind.column] = _points(pub.contrib[ind.key])
+    out.update(sec_cols)
+    frame = pd.DataFrame(out)
+    frame.index = inputs.index
+    for c in ("uscc", "name"):
+        frame[c] = frame[c].astype("str")
+    return frame
+
+
+def evaluate(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | Path | None = None,
+             as_of: Any = None, uscc: Any = None) -> pd.DataFrame:
+    """Evaluate every enterprise registered by ``as_of`` (one date or a list of dates; or a ``pd.Series``
+    of dates paired with ``uscc``, as in :func:`creditmodel.features.build_features`).
+
+    Deregistered and revoked enterprises are graded too and flagged (``deregistered``); enterprises
+    registered after the as-of date did not exist yet and get no row.
+    """
+    if as_of is None:
+        raise InputError("an as-of date is required (evaluate_dir defaults it to the snapshot date)",
+                         column="as_of")
+    cfg = load_config(config)
+    inputs = build_inputs(tables, as_of, uscc=uscc)
+    return score_inputs(inputs, cfg)
+
+
+# ----------------------------------------------------------------------------- plan targets and summaries
+def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> dict[str, float]:
+    """The plan's measures on enterprises existing at the as-of date (not deregistered): the
+    excellent-or-good share (the two best grades), the serious-dishonesty share, grade and class shares."""
+    cfg = load_config(config)
+    live = frame[~frame["deregistered"].to_numpy(dtype=bool)]
+    n = len(live)
+    top2 = cfg.grade_labels[:2]
+    m: dict[str, float] = {"enterprises_graded": float(len(frame)), "enterprises_existing": float(n),
+                           "enterprises_deregistered": float(len(frame) - n)}
+    if n:
+        m["excellent_or_good_share"] = float(live["public_credit_grade"].isin(top2).mean())
+        m["serious_dishonesty_share"] = float(live["on_serious_dishonesty_list"].mean())
+        for g in cfg.grade_labels:
+            m[f"grade_{g}_share"] = float((live["public_credit_grade"] == g).mean())
+        for c in cfg.supervision.classes:
+            m[f"class_{c.label}_share"] = float((live["supervision_class"] == c.label).mean())
+        m["mean_inspection_multiplier"] = float(live["inspection_multiplier"].mean())
+        m["capped_share"] = float(live["grade_cap"].notna().mean())
+        m["mean_score"] = float(live["public_credit_score"].mean())
+    return m
+
+
+def plan_targets_table(measures: dict[str, float]) -> pd.DataFrame:
+    """The plan's evaluation targets (``reference.plan_targets()``) against the measured values."""
+    rows = []
+    for key in ("excellent_or_good_share", "serious_dishonesty_share"):
+        t = plan_targets()[key]
+        v = measures.get(key, np.nan)
+        met = bool(v >= t["target"]) if t["direction"] == ">=" else bool(v < t["target"])
+        rows.append({"indicator": key, "zh": t["zh"], "en": t["en"], "value": v, "direction": t["direction"],
+                     "target": t["target"], "baseline_2020": t["baseline_2020"], "met": met})
+    return pd.DataFrame(rows)
+
+
+def grade_table(frame: pd.DataFrame, by: str | None = None, config: EvaluationConfig | None = None,
+                existing_only: bool = True) -> pd.DataFrame:
+    """Counts and shares of each grade, overall or per ``by`` (e.g. ``industry``, ``street``), with the
+    excellent-or-good share; names in Chinese and English for industries and streets."""
+    from creditmodel.reference import streets
+
+    cfg = load_config(config)
+    df = frame[~frame["deregistered"].to_numpy(dtype=bool)] if existing_only else frame
+    labels = cfg.grade_labels
+    key = df[by].astype("str") if by else pd.Series("all", index=df.index)
+    counts = pd.crosstab(key, df["public_credit_grade"]).reindex(columns=labels, fill_value=0)
+    counts.index.name = by or "group"
+    out = counts.copy()
+    out["enterprises"] = counts.sum(axis=1)
+    for g in labels:
+        out[f"{g}_share"] = counts[g] / out["enterprises"]
+    out["excellent_or_good_share"] = counts[labels[:2]].sum(axis=1) / out["enterprises"]
+    out["serious_dishonesty_share"] = df.groupby(key)["on_serious_dishonesty_list"].mean().reindex(out.index)
+    names = industries() if by == "industry" else streets() if by == "street" else {}
+    out.insert(0, "zh", [names.get(i, {}).get("zh", "") for i in out.index])
+    out.insert(1, "en", [names.get(i, {}).get("en", "") for i in out.index])
+    return out.reset_index()
+
+
+def sector_table(frame: pd.DataFrame, config: EvaluationConfig | None = None, existing_only: bool = True
+                 ) -> pd.DataFrame:
+    """Per sector evaluation: enterprises it applies to, grade counts and shares, mean score."""
+    cfg = load_config(config)
+    df = frame[~frame["deregistered"].to_numpy(dtype=bool)] if existing_only else frame
+    rows = []
+    for sk, s in cfg.sectors.items():
+        app = df[df[f"sector_applies__{sk}"].to_numpy(dtype=bool)]
+        r: dict[str, Any] = {"sector": sk, "zh": s.zh, "en": s.en, "enterprises": len(app),
+                             "mean_score": float(app[f"sector_score__{sk}"].mean()) if len(app) else np.nan}
+        for g in s.grades:
+            k = int((app[f"sector_grade__{sk}"] == g.label).sum())
+            r[g.label] = k
+            r[f"{g.label}_share"] = k / len(app) if len(app) else np.nan
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate_dir` did: the graded frame, the file written and the accounting of rows."""
+
+    frame: pd.DataFrame
+    out: Path | None
+    as_of: pd.Timestamp
+    config: EvaluationConfig
+    enterprise_rows_in: int
+    enterprises_quarantined: int
+    enterprises_not_yet_registered: int
+    district_quarantine: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    @property
+    def measures(self) -> dict[str, float]:
+        return plan_measures(self.frame, self.config)
+
+    def summary(self) -> str:
+        m = self.measures
+        f = self.frame
+        lines = [f"public credit evaluation as of {self.as_of.date()} ({self.config.name}, {self.config.source})",
+                 f"  enterprise rows in {self.enterprise_rows_in:,} = graded {len(f):,} + quarantined "
+                 f"{self.enterprises_quarantined:,} + registered after the as-of date "
+                 f"{self.enterprises_not_yet_registered:,}",
+                 f"  graded: {int(m['enterprises_existing']):,} existing, {int(m['enterprises_deregistered']):,} "
+                 f"deregistered or revoked (graded, flagged, left out of the shares)"]
+        if m["enterprises_existing"]:
+            dist = ", ".join(f"{g.label} {g.zh} {m[f'grade_{g.label}_share']:.1%}" for g in self.config.grades)
+            cls = ", ".join(f"{c.label} {m[f'class_{c.label}_share']:.1%}" for c in self.config.supervision.classes)
+            t = plan_targets()
+            lines += [f"  grades: {dist}",
+                      f"  supervision classes: {cls}",
+                      f"  excellent or good: {m['excellent_or_good_share']:.2%} (plan target >= "
+                      f"{t['excellent_or_good_share']['target']:.0%})",
+                      f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} (plan target < "
+                      f"{t['serious_dishonesty_share']['target']:.0%})"]
+            for _, r in sector_table(f, self.config).iterrows():
+                sh = ", ".join(f"{g.label} {r[f'{g.label}_share']:.1%}" for g in self.config.sectors[r['sector']].grades)
+                lines.append(f"  sector {r['sector']}: {int(r['enterprises']):,} enterprises; {sh}")
+        if self.out is not None:
+            lines.append(f"  written to {self.out}")
+        return "\n".join(lines)
+
+
+def write_frame(frame: pd.DataFrame, out: str | Path) -> Path:
+    """Write by suffix: ``.parquet`` or ``.csv`` (UTF-8 with BOM, dates as YYYY-MM-DD)."""
+    p = Path(out)
+    suffix = p.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"unsupported output type {p.suffix!r}: use .parquet or .csv", file=p)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        frame.to_parquet(p, index=False)
+    else:
+        frame.to_csv(p, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
+    return p
+
+
+def evaluate_dir(data: str | Path, config: EvaluationConfig | str | Path | None = None, as_of: Any = None,
+                 out: str | Path | None = None) -> EvaluationResult:
+    """Load a district folder (schema checks, quarantine), evaluate it as of ``as_of`` (default: the
+    snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given."""
+    if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
+    cfg = load_config(config)
+    dist = load_district(data)
+    if as_of is None:
+        t = dist.snapshot_date
+    else:
+        try:
+            t = pd.Timestamp(as_of)
+        except (ValueError, TypeError) as e:
+            raise InputError(f"not a date: {as_of!r} ({e})", column="as_of") from None
+        if pd.isna(t):
+            raise InputError(f"not a date: {as_of!r}", column="as_of")
+    t = t.normalize()
+    frame = evaluate(dist.tables, cfg, t)
+    ent = dist.tables["enterprises"]
+    lt = dist.loaded["enterprises"]
+    reg = pd.to_datetime(ent["registered_on"])
+    later = int((reg > t).sum())
+    dup_kept = int(ent["uscc"].duplicated().sum())
+    res = EvaluationResult(frame=frame, out=None, as_of=t, config=cfg, enterprise_rows_in=lt.n_rows,
+                           enterprises_quarantined=lt.n_quarantined + dup_kept,
+                           enterprises_not_yet_registered=later, district_quarantine=dist.quarantine)
+    if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
+        raise RuntimeError(f"enterprise rows do not add up: {lt.n_rows} in, {len(frame)} graded, "
+                           f"{res.enterprises_quarantined} quarantined, {later} registered later")
+    if out is not None:
+        res.out = write_frame(frame, out)
+        log.info("evaluated %d enterprises as of %s -> %s", len(frame), t.date(), res.out)
+    return res

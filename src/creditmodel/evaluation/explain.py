@@ -1,0 +1,134 @@
+"""Line-by-line explanation of one enterprise's public credit grade (and its industry grades).
+
+:func:`explain` returns an :class:`Explanation`: the evaluation row, every indicator's feature value, rule
+and points (before and after its dimension's cap), the grade caps in force, the sector evaluations that
+apply, the records that weigh on the grade (record ids, marginal points, window ends) and the credit repair
+what-if (:mod:`creditmodel.evaluation.repair`). The shown points add up exactly:
+``score = base_score + sum(points)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.errors import InputError
+from creditmodel.evaluation.config import EvaluationConfig, load_config
+from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
+from creditmodel.evaluation.inputs import build_inputs
+from creditmodel.evaluation.repair import _ts, firm_tables, repair_whatif
+
+
+@dataclass
+class Explanation:
+    """Why an enterprise has its grade (points, rules, caps, records) and how repair would change it."""
+
+    uscc: str
+    as_of: pd.Timestamp
+    config: EvaluationConfig
+    row: pd.Series                      # the evaluation row (engine output columns)
+    contributions: pd.DataFrame         # one row per indicator of the public evaluation
+    sectors: pd.DataFrame               # one row per (applicable sector, indicator)
+    records: pd.DataFrame = field(default_factory=pd.DataFrame)   # repair.RECORD_COLUMNS
+    whatif: pd.DataFrame = field(default_factory=pd.DataFrame)    # repair.WHATIF_COLUMNS
+
+    @property
+    def score(self) -> float:
+        return float(self.row["public_credit_score"])
+
+    @property
+    def grade(self) -> str:
+        return str(self.row["public_credit_grade"])
+
+    def text(self) -> str:
+        """A short explanation in English with the Chinese terms."""
+        r, cfg = self.row, self.config
+        lines = [f"{self.uscc} {r.get('name', '')} ({r.get('industry', '')}, {r.get('street', '')}), as of "
+                 f"{self.as_of.date()}: public credit grade {self.grade} ({r['grade_zh']}), score "
+                 f"{self.score:g} = base {cfg.base_score:g}"
+                 + "".join(f" {p:+g} {k}" for k, p in zip(self.contributions["indicator"],
+                                                          self.contributions["points"]) if p != 0)]
+        if isinstance(r.get("grade_cap"), str):
+            lines.append(f"  grade from the score alone: {r['grade_from_score']}; capped at {r['grade_cap']}: "
+                         f"{r['cap_reason']}")
+        lines.append(f"  supervision class {r['supervision_class']} ({r['supervision_zh']}), inspections x"
+                     f"{r['inspection_multiplier']:g}: {r['supervision_reason']}")
+        for sk, g in self.sectors.groupby("sector", sort=False):
+            s = g.iloc[0]
+            lines.append(f"  {sk} ({s['sector_zh']}): grade {s['grade']}, score {s['score']:g}"
+                         + "".join(f" {p:+g} {k}" for k, p in zip(g["indicator"], g["points"]) if p != 0))
+        if len(self.records):
+            lines.append("  records weighing on the grade:")
+            for _, x in self.records.iterrows():
+                end = x["window_end"].date() if pd.notna(x["window_end"]) else "until removed or fulfilled"
+                lines.append(f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
+                             f"ends {end}; " + (f"repair from {x['earliest_repair_date'].date()}"
+                                                if x["repairable"] else x["note"]))
+        best = self.whatif[self.whatif["record_id"] != "ALL"] if len(self.whatif) else self.whatif
+        if len(best):
+            b = best.sort_values(["lift_points", "earliest_repair_date"], ascending=[False, True]).iloc[0]
+            lines.append(f"  best single repair: {b['record_id']} ({b['kind']}) from {b['earliest_repair_date'].date()}: "
+                         f"{b['lift_points']:+g} points, grade {b['grade_without_repair']} -> {b['grade_with_repair']}")
+        return "\n".join(lines)
+
+
+def _contributions(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.DataFrame:
+    ind_code = str(inputs["industry"].iloc[0]) if "industry" in inputs.columns else ""
+    overrides = cfg.industry_overrides.get(ind_code, {})
+    rows = []
+    for d in cfg.dimensions:
+        for i in d.indicators:
+            eff = overrides.get(i.key, i)
+            x = feature_values(inputs, i.feature)
+            rows.append({"dimension": d.key, "dimension_zh": d.zh, "dimension_en": d.en, "indicator": i.key,
+                         "zh": i.zh, "en": i.en, "feature": i.feature, "value": float(x[0]),
+                         "rule": eff.rule.describe(), "weight": eff.weight, "cap": eff.cap,
+                         "override": ind_code if i.key in overrides else None,
+                         "points_before_dimension_cap": float(contribution_cents(eff, x)[0]) / 100.0,
+                         "points": float(row[i.column])})
+    return pd.DataFrame(rows)
+
+
+def _sectors(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.DataFrame:
+    rows = []
+    for sk, s in cfg.sectors.items():
+        if not bool(sector_applies(inputs, cfg, sk)[0]):
+            continue
+        for i in s.indicators:
+            rows.append({"sector": sk, "sector_zh": s.zh, "sector_en": s.en, "grade": row[f"sector_grade__{sk}"],
+                         "score": float(row[f"sector_score__{sk}"]), "indicator": i.key, "zh": i.zh, "en": i.en,
+                         "feature": i.feature, "value": float(feature_values(inputs, i.feature)[0]),
+                         "rule": i.rule.describe(), "points": float(row[f"sector_contrib__{sk}__{i.key}"])})
+    cols = ["sector", "sector_zh", "sector_en", "grade", "score", "indicator", "zh", "en", "feature", "value", "rule",
+            "points"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def explain(uscc: str, tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | None = None,
+            as_of: Any = None, whatif: bool = True) -> Explanation:
+    """Explain the grade of ``uscc`` at ``as_of`` (see the module docstring); ``whatif=False`` skips the
+    records and the repair what-if."""
+    if as_of is None:
+        raise InputError("an as-of date is required", column="as_of")
+    cfg = load_config(config)
+    t = _ts(as_of)
+    sub = firm_tables(tables, [uscc])
+    ent = sub.get("enterprises")
+    if ent is None or not (ent["uscc"].astype(str) == uscc).any():
+        raise InputError(f"no enterprise {uscc} in the register", file="enterprises", column="uscc")
+    reg = pd.to_datetime(ent["registered_on"]).iloc[0]
+    if pd.notna(reg) and reg > t:
+        raise InputError(f"enterprise {uscc} was registered on {reg.date()}, after the as-of date {t.date()}",
+                         column="as_of")
+    inputs = build_inputs(sub, t, uscc=[uscc])
+    row = score_inputs(inputs, cfg).iloc[0]
+    ex = Explanation(uscc=uscc, as_of=t, config=cfg, row=row, contributions=_contributions(inputs, row, cfg),
+                     sectors=_sectors(inputs, row, cfg))
+    total = cfg.base_score + ex.contributions["points"].sum()
+    if not np.isclose(total, ex.score, atol=1e-6):   # the engine's own invariant
+        raise RuntimeError(f"{uscc}: contributions add up to {total}, score is {ex.score}")
+    if whatif:
+        ex.whatif, ex.records = repair_whatif(tables, cfg, uscc, t, records=True)
+    return ex

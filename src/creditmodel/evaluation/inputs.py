@@ -1,0 +1,137 @@
+"""What the evaluation reads: the point-in-time features of :mod:`creditmodel.features` plus a few
+evaluation features the catalogue lacks, and each enterprise's registration status at the as-of date.
+
+The evaluation features follow the same knowledge rule as :func:`creditmodel.features.build_features`
+(a record counts at ``t`` only when its event date and its ``reported_on`` are both ``<= t``) and the same
+2-year window (event date in ``(t - 2 years, t]``, calendar years):
+
+* ``complaint_inspections_2y_n``: complaint-driven sector inspections (投诉举报核查) in the last 2 years;
+* ``complaint_substantiated_2y_n``: those of them that found something (result ``minor_issues`` or ``fail``):
+  the social-supervision signal (社会监督);
+* ``sector_<sector>_records_n``: inspections and administrative penalties of a flagship sector known at ``t``
+  (any date): whether the enterprise is supervised in that sector (who a sector evaluation applies to).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel.features import build_features
+from creditmodel.reference import sectors
+
+log = logging.getLogger(__name__)
+
+#: Evaluation features computed here: code -> meaning, unit, direction (+1 higher is riskier, 0 none).
+EXTRA_FEATURES: dict[str, dict[str, Any]] = {
+    "complaint_inspections_2y_n": {
+        "zh": "近两年投诉举报核查次数", "en": "Complaint-driven inspections (2 years)", "unit": "count", "direction": 1},
+    "complaint_substantiated_2y_n": {
+        "zh": "近两年查实的投诉举报数", "en": "Substantiated complaints (2 years)", "unit": "count", "direction": 1},
+    **{f"sector_{s}_records_n": {
+        "zh": f"{names['zh']}监管记录数", "en": f"{names['en']} inspection and penalty records", "unit": "count",
+        "direction": 0} for s, names in sectors().items()},
+}
+#: Columns describing the enterprise, added in front of the features.
+STATUS_COLUMNS = ("name", "registration_status", "closed_on", "deregistered")
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    out = pd.to_datetime(s, errors="coerce")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out.astype("datetime64[ns]")
+
+
+def _pairs(q: pd.DataFrame, df: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame | None:
+    """(query position ``qi``, as-of ``t``) x the query firm's records, with ``cols``."""
+    if df is None or len(df) == 0:
+        return None
+    rec = df.loc[df["uscc"].isin(q["uscc"].unique()), ["uscc", *cols]]
+    return q.merge(rec, on="uscc", how="inner", sort=False)
+
+
+def _count(m: pd.DataFrame, mask: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(m["qi"].to_numpy()[mask], minlength=n).astype(np.float64)
+
+
+def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`EXTRA_FEATURES` for each row of ``keys`` (``uscc``, ``as_of_date``), same index order."""
+    n = len(keys)
+    q = pd.DataFrame({"qi": np.arange(n), "uscc": keys["uscc"].astype(str).to_numpy(),
+                      "t": _dates(keys["as_of_date"]).to_numpy()})
+    out = {k: np.zeros(n) for k in EXTRA_FEATURES}
+    ins = tables.get("inspections")
+    m = _pairs(q, ins, ["inspected_on", "reported_on", "inspection_type", "result", "sector"])
+    if ins is None:
+        out["complaint_inspections_2y_n"][:] = np.nan
+        out["complaint_substantiated_2y_n"][:] = np.nan
+    elif m is not None and len(m):
+        t = m["t"].to_numpy()
+        ev = _dates(m["inspected_on"]).to_numpy()
+        known = (ev <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
+        u, inv = np.unique(t, return_inverse=True)
+        lo2 = (pd.DatetimeIndex(u) + pd.DateOffset(years=-2)).to_numpy()[inv]
+        comp = known & (ev > lo2) & (m["inspection_type"].astype(str).to_numpy() == "complaint")
+        out["complaint_inspections_2y_n"] = _count(m, comp, n)
+        out["complaint_substantiated_2y_n"] = _count(m, comp & (m["result"].astype(str).to_numpy() != "pass"), n)
+        sec = m["sector"].astype(str).to_numpy()
+        for s in sectors():
+            out[f"sector_{s}_records_n"] += _count(m, known & (sec == s), n)
+    pen = tables.get("penalties")
+    m = _pairs(q, pen, ["decision_date", "reported_on", "category"])
+    if m is not None and len(m):
+        t = m["t"].to_numpy()
+        known = (_dates(m["decision_date"]).to_numpy() <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
+        cat = m["category"].astype(str).to_numpy()
+        for s in sectors():
+            out[f"sector_{s}_records_n"] += _count(m, known & (cat == s), n)
+    return pd.DataFrame(out, index=keys.index)
+
+
+def registration(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
+    """Name and registration status at the as-of date: ``active`` unless ``closed_on <= as_of``, then the
+    register's status (``deregistered`` or ``revoked``; a closing date with status ``active`` counts as
+    ``deregistered``). ``deregistered`` is True for both closed statuses."""
+    ent = tables.get("enterprises")
+    n = len(keys)
+    if ent is None:
+        return pd.DataFrame({"name": pd.Series([None] * n, dtype="str"), "registration_status": "unknown",
+                             "closed_on": pd.NaT, "deregistered": False}, index=keys.index)
+    e = ent.drop_duplicates("uscc", keep="first").set_index("uscc")
+    codes = keys["uscc"].astype(str)
+    pos = e.index.get_indexer(codes)
+    has = pos >= 0
+    take = np.maximum(pos, 0)
+
+    def col(name: str, fill: Any) -> np.ndarray:
+        if name not in e.columns or not len(e):
+            return np.full(n, fill, dtype=object)
+        v = e[name].to_numpy(dtype=object)[take]
+        v[~has] = fill
+        return v
+
+    closed = _dates(pd.Series(col("closed_on", None))).to_numpy()
+    t = _dates(keys["as_of_date"]).to_numpy()
+    gone = ~pd.isna(closed) & (closed <= t)
+    st = pd.Series(col("status", None)).astype("str").to_numpy(dtype=object)
+    status = np.where(gone, np.where(st == "revoked", "revoked", "deregistered"), "active")
+    status = np.where(has, status, "unknown")
+    return pd.DataFrame({"name": pd.Series(col("name", None), dtype="str").to_numpy(),
+                         "registration_status": status, "closed_on": closed, "deregistered": gone}, index=keys.index)
+
+
+def build_inputs(tables: dict[str, pd.DataFrame], as_of: Any, uscc: Any = None) -> pd.DataFrame:
+    """Features for the evaluation, one row per enterprise and as-of date.
+
+    ``as_of`` and ``uscc`` as in :func:`creditmodel.features.build_features` (one date: every enterprise
+    registered by then, deregistered ones included). Returns ``uscc``, ``as_of_date``, the
+    :data:`STATUS_COLUMNS`, the catalogue features and the :data:`EXTRA_FEATURES`.
+    """
+    feats = build_features(tables, as_of, uscc=uscc)
+    keys = feats[["uscc", "as_of_date"]]
+    reg = registration(tables, keys)
+    extra = extra_features(tables, keys)
+    return pd.concat([keys, reg, feats.drop(columns=["uscc", "as_of_date"]), extra], axis=1)
