@@ -37,7 +37,7 @@ def make_frame(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     eff = pd.Series({"A": -1.0, "B": -0.3, "C": 0.0, "D": 0.6, "E": 1.3})
     logit = -1.2 + 0.9 * x_up - 0.025 * (x_down - 50) + eff[cat].to_numpy()
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    x_up[rng.random(n) < 0.06] = np.nan
+    x_up[rng.random(n) < 0.03 + 0.08 * y] = np.nan  # informative missingness: more among bads
     u = rng.random(n)
     x_down[u < 0.03] = SPECIAL
     x_down[(u >= 0.03) & (u < 0.04)] = np.inf
@@ -88,6 +88,11 @@ def tricky_rows(sc: WoEScorecard, X: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------- JSON
 def json_points(card: dict, row: dict) -> dict[str, int]:
     """Points of each feature for one row, from the exported JSON alone (independent scorer)."""
+    return {f: b["points"] for f, b in json_bins(card, row).items()}
+
+
+def json_bins(card: dict, row: dict) -> dict[str, dict]:
+    """The JSON bin each feature's value falls in, by the card's written rules."""
     out = {}
     for f in card["features"]:
         v = row[f["feature"]]
@@ -108,7 +113,7 @@ def json_points(card: dict, row: dict) -> dict[str, int]:
                 b = kind["special"]
             else:
                 b = next((b for b in regular if str(v) in b["categories"]), kind["unseen"])
-        out[f["feature"]] = b["points"]
+        out[f["feature"]] = b
     return out
 
 
@@ -396,6 +401,20 @@ def test_pdo_points_double_the_odds(card, frame):
     m = len(card.selected_features_)
     assert np.all(np.abs(card.points(rows) - raw) <= 0.5 * m + 1e-9)
     assert card.points(rows).dtype == np.int64
+
+
+def test_points_table_woe_and_coefficients_give_the_model_log_odds(card, frame):
+    X, _ = frame
+    rows = tricky_rows(card, X)
+    doc = json.loads(card.to_json())
+    recs = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    eta = np.array([doc["scaling"]["intercept"] + sum(b["coefficient"] * b["woe"] for b in json_bins(doc, r).values())
+                    for r in recs])
+    np.testing.assert_allclose(card.decision_function(rows), eta, rtol=1e-9, atol=1e-9)
+    # the informative missing bin of x_up has its own (negative) coefficient
+    t = card.points_table_.query("feature == 'x_up'").set_index("kind")
+    assert t.loc["missing", "coefficient"] < 0
+    assert t.loc["missing", "coefficient"] != t.query("kind == 'regular'")["coefficient"].iloc[0]
 
 
 def test_scaling_parameters_are_honoured(frame):

@@ -85,7 +85,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                  special_codes=None, min_bin_size=0.05, max_n_bins=None, max_n_prebins=20,
                  min_prebin_size=0.05, unseen="worst", min_iv=0.02, max_iv=None, max_psi=0.25,
                  max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
-                 class_weight=None, max_iter=1000, sign_strategy="constrained", pdo=20.0, base_score=600.0, base_odds=50.0,
+                 class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
+                 separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
                  random_state=0, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
@@ -108,6 +109,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.sign_strategy = sign_strategy
+        self.woe_cv = woe_cv
+        self.separate_missing_coef = separate_missing_coef
         self.pdo = pdo
         self.base_score = base_score
         self.base_odds = base_odds
@@ -189,6 +192,32 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             feats.pop(j)
         return feats
 
+    def _oof_woe(self, X: pd.DataFrame, y: np.ndarray, feats: list[str]) -> pd.DataFrame:
+        """Out-of-fold WoE of the training rows: each fold's WoE from the other folds' counts.
+
+        The cut points stay those of the full sample; only the WoE values the regression learns from
+        are cross-fitted, so a bin's own rows do not inflate its WoE (target leakage).
+        """
+        from sklearn.model_selection import StratifiedKFold
+
+        from creditmodel.scoring.binning import _woe_from_counts
+
+        folds = list(StratifiedKFold(self.woe_cv, shuffle=True, random_state=self.random_state)
+                     .split(np.zeros(len(y)), y))
+        out = {}
+        for f, idx in zip(feats, self.binner_.index_columns(X, feats)):
+            fb = self.binner_.bins_[f]
+            slots = fb.n_regular + 3
+            w = np.empty(len(y))
+            for tr, te in folds:
+                cnt = np.bincount(idx[tr], minlength=slots).astype(float)
+                bad = np.bincount(idx[tr], weights=y[tr], minlength=slots)
+                woe = _woe_from_counts(cnt, bad, 0.5)
+                woe = np.where(cnt > 0, woe, fb.woe)
+                w[te] = woe[idx[te]]
+            out[f] = w
+        return pd.DataFrame(out, index=X.index, columns=feats)
+
     def _lr(self, C=None) -> LogisticRegression:
         return LogisticRegression(C=self.C if C is None else C, class_weight=self.class_weight,
                                   max_iter=self.max_iter, random_state=self.random_state)
@@ -206,6 +235,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
         def crit(cols: list[int]) -> float:  # lower is better
             if self.stepwise == "auc":
+                if self.sign_strategy != "none" and (self._lr().fit(Z[:, cols], y).coef_ >= 0).any():
+                    return math.inf  # a set with a wrong-signed coefficient is not a candidate
                 folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
                 p = cross_val_predict(self._lr(), Z[:, cols], y, cv=folds, method="decision_function")
                 return -roc_auc_score(y, p)
@@ -280,7 +311,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                 else:
                     kept.append(f)
             feats = kept
-        W = self.binner_.transform(X, feats)
+        W = self._oof_woe(X, y, feats) if self.woe_cv else self.binner_.transform(X, feats)
         # a WoE column with no spread carries nothing
         for f in [f for f in feats if W[f].std() == 0]:
             self._log_drop(f, "iv", "constant WoE on the training rows", 0.0)
@@ -288,28 +319,47 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         feats = self._corr_filter(W, feats)
         feats = self._vif_filter(W, feats)
         feats = self._stepwise(W, y, feats)
-        if self.sign_strategy == "constrained" and feats:
-            coef = sign_constrained_lr(W[feats].to_numpy(), y, self.C)
-            for f, b in zip(list(feats), coef):
-                if b > -1e-8:
-                    self._log_drop(f, "sign", "coefficient zero under the sign constraint", b)
-                    feats.remove(f)
-        while feats:
-            lr = self._lr().fit(W[feats].to_numpy(), y)
+        idx = dict(zip(feats, self.binner_.index_columns(X, feats)))
+        masked = {f: self._own_slots(f, len(y)) for f in feats}
+        cols = [(f, None) for f in feats] + [(f, t) for f in feats for t in masked[f]]
+
+        def design(cols):
+            return np.column_stack([_design_column(W[f].to_numpy(), idx[f], masked[f], t) for f, t in cols])
+
+        def drop(c, why, value):
+            f, t = cols[c]
+            if t is None:  # the feature itself: all its columns go
+                self._log_drop(f, "sign", why, value)
+                feats.remove(f)
+                cols[:] = [k for k in cols if k[0] != f]
+            else:  # a missing/special bin's own coefficient: that bin falls back to WoE 0 (neutral)
+                log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
+                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value)
+                cols.pop(c)
+
+        if self.sign_strategy == "constrained" and cols:
+            coef = sign_constrained_lr(design(cols), y, self.C)
+            orig = list(cols)
+            for c in np.flatnonzero(coef > -1e-8):
+                if orig[c] in cols:  # not already gone with its feature
+                    drop(cols.index(orig[c]), "coefficient zero under the sign constraint", coef[c])
+        while cols:
+            lr = self._lr().fit(design(cols), y)
             coef = lr.coef_.ravel()
             wrong = [i for i, b in enumerate(coef) if b >= 0]
             if not wrong or self.sign_strategy == "none":
                 break
             if self.sign_strategy == "lowest_iv":
-                i = min(wrong, key=lambda i: (iv[feats[i]], feats[i]))
+                c = min(wrong, key=lambda i: (iv[cols[i][0]], cols[i][1] is None, cols[i][0]))
             else:
-                i = max(wrong, key=lambda i: (coef[i], -i))
-            self._log_drop(feats[i], "sign", "WoE coefficient not negative (wrong sign)", coef[i])
-            feats.pop(i)
+                c = max(wrong, key=lambda i: (coef[i], -i))
+            drop(c, "WoE coefficient not negative (wrong sign)", coef[c])
         if not feats:
             raise InputError("no usable feature: every candidate was dropped by the selection "
                              f"({len(self._report)} dropped, see the IV report)")
         self.lr_ = lr
+        self._masked = {f: masked[f] for f in feats}
+        self._lr_columns = list(cols)
         self.selected_features_ = list(feats)
         self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
         del self._report
@@ -329,18 +379,32 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         """Score at ln(odds good) = 0: base_score - factor * ln(base_odds)."""
         return self.base_score - self.factor_ * math.log(self.base_odds)
 
+    def _own_slots(self, f: str, n: int) -> list[int]:
+        """Missing/special slots of ``f`` big enough for their own coefficient."""
+        if self.separate_missing_coef is None:
+            return []
+        fb = self.binner_.bins_[f]
+        return [t for t in (fb.missing_slot, fb.special_slot)
+                if fb.count[t] >= max(self.separate_missing_coef * n, 1) and 0 < fb.n_bad[t] < fb.count[t]]
+
     def _build_points(self) -> None:
         feats = self.selected_features_
         m = len(feats)
         b0 = float(self.lr_.intercept_[0])
         share = (self.offset_ - self.factor_ * b0) / m
-        rows, self._lookup = [], []
-        for f, b in zip(feats, self.lr_.coef_.ravel()):
+        coefs = dict(zip(self._lr_columns, self.lr_.coef_.ravel()))
+        rows, self._lookup, self._contrib = [], [], []
+        for f in feats:
             fb = self.binner_.bins_[f]
-            pts = np.rint(share - self.factor_ * float(b) * fb.woe).astype(np.int64)
+            beta = np.full(len(fb.woe), coefs[(f, None)])  # coefficient that applies to each slot
+            for t in self._masked[f]:
+                beta[t] = coefs.get((f, t), 0.0)
+            contrib = beta * fb.woe  # log-odds of bad contributed by each slot
+            pts = np.rint(share - self.factor_ * contrib).astype(np.int64)
+            self._contrib.append(contrib)
             self._lookup.append(pts)
             t = fb.table()
-            t["coefficient"] = float(b)
+            t["coefficient"] = beta
             t["points"] = pts
             if fb.dtype == "numerical":
                 t = t[t["kind"] != UNSEEN]
@@ -382,7 +446,11 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of bad from the logistic regression on WoE."""
-        return self.lr_.decision_function(self.transform(X).to_numpy())
+        cols = self._indices(X)
+        eta = np.full(len(cols[0]), float(self.lr_.intercept_[0]))
+        for c, i in zip(self._contrib, cols):
+            eta += c[i]
+        return eta
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, 2) probabilities of good (column 0) and bad (column 1)."""
@@ -445,7 +513,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             bins = []
             for r in t.itertuples(index=False):
                 d = {"bin": int(r.bin), "kind": r.kind, "label": r.label, "points": int(r.points),
-                     "woe": float(r.woe), "count": int(r.count), "bad": int(r.bad)}
+                     "woe": float(r.woe), "coefficient": float(r.coefficient), "count": int(r.count),
+                     "bad": int(r.bad)}
                 if r.kind == "regular" and fb.dtype == "numerical":
                     d["lower"], d["upper"] = _json_num(r.lower), _json_num(r.upper)
                 if r.kind == "regular" and fb.dtype == "categorical":
@@ -558,6 +627,14 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 def _json_num(v: float) -> float | str:
     """JSON has no infinity: open bounds are written as the strings "-inf"/"inf"."""
     return v if np.isfinite(v) else ("inf" if v > 0 else "-inf")
+
+
+def _design_column(woe: np.ndarray, idx: np.ndarray, masked: list[int], slot: int | None) -> np.ndarray:
+    """One regression column: the feature's WoE with its own-coefficient slots zeroed (``slot`` None),
+    or the WoE of one such slot and 0 elsewhere."""
+    if slot is None:
+        return np.where(np.isin(idx, masked), 0.0, woe) if masked else woe
+    return np.where(idx == slot, woe, 0.0)
 
 
 def sign_constrained_lr(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
