@@ -239,6 +239,22 @@ class EvaluationConfig:
             out += [i.feature for i in s.indicators] + [c.feature for c in s.grade_caps]
         return list(dict.fromkeys(out))
 
+    def indicator_table(self) -> "Any":
+        """The indicator system as a frame: one row per indicator of the public evaluation and of each
+        sector evaluation (system, dimension, key, feature, direction, rule, weight, cap, maximum points)."""
+        import pandas as pd
+
+        rows = []
+        for d in self.dimensions:
+            for i in d.indicators:
+                rows.append({"system": "public", "dimension": d.key, "dimension_zh": d.zh, **_ind_row(i),
+                             "dimension_max_deduction": d.max_deduction, "dimension_max_bonus": d.max_bonus})
+        for s in self.sectors.values():
+            for i in s.indicators:
+                rows.append({"system": s.key, "dimension": s.key, "dimension_zh": s.zh, **_ind_row(i),
+                             "dimension_max_deduction": s.max_deduction, "dimension_max_bonus": s.max_bonus})
+        return pd.DataFrame(rows)
+
     def with_weights(self, factors: Mapping[str, float]) -> "EvaluationConfig":
         """A copy with indicator weights multiplied by ``factors`` (indicator key -> factor), also in the
         industry overrides. Used by the sensitivity analysis."""
@@ -255,6 +271,12 @@ class EvaluationConfig:
         dims = tuple(replace(d, indicators=tuple(scale(i) for i in d.indicators)) for d in self.dimensions)
         ov = {ind: {k: scale(i) for k, i in m.items()} for ind, m in self.industry_overrides.items()}
         return replace(self, dimensions=dims, industry_overrides=ov)
+
+
+def _ind_row(i: Indicator) -> dict[str, Any]:
+    return {"indicator": i.key, "zh": i.zh, "en": i.en, "feature": i.feature, "direction": i.direction,
+            "rule": i.rule.kind, "rule_text": i.rule.describe(), "weight": i.weight, "cap": i.cap,
+            "missing_points": i.missing, "max_points": i.max_abs_points}
 
 
 # ----------------------------------------------------------------------------- validation helpers

@@ -58,7 +58,10 @@ def feature_values(inputs: pd.DataFrame, feature: str) -> np.ndarray:
     """A feature column as float64 (missing -> NaN); a missing column raises InputError."""
     if feature not in inputs.columns:
         raise InputError(f"the evaluation inputs have no feature {feature!r}", column=feature)
-    return pd.to_numeric(inputs[feature], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    col = inputs[feature]
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def rule_points(ind: Indicator, x: np.ndarray) -> np.ndarray:
@@ -363,6 +366,7 @@ class EvaluationResult:
     enterprises_quarantined: int
     enterprises_not_yet_registered: int
     district_quarantine: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)   # the clean tables evaluated
 
     @property
     def measures(self) -> dict[str, float]:
@@ -416,17 +420,16 @@ def evaluate_dir(data: str | Path, config: EvaluationConfig | str | Path | None 
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
     cfg = load_config(config)
-    dist = load_district(data)
-    if as_of is None:
-        t = dist.snapshot_date
-    else:
+    t = None
+    if as_of is not None:
         try:
             t = pd.Timestamp(as_of)
         except (ValueError, TypeError) as e:
             raise InputError(f"not a date: {as_of!r} ({e})", column="as_of") from None
         if pd.isna(t):
             raise InputError(f"not a date: {as_of!r}", column="as_of")
-    t = t.normalize()
+    dist = load_district(data)
+    t = (dist.snapshot_date if t is None else t).normalize()
     frame = evaluate(dist.tables, cfg, t)
     ent = dist.tables["enterprises"]
     lt = dist.loaded["enterprises"]
@@ -435,7 +438,8 @@ def evaluate_dir(data: str | Path, config: EvaluationConfig | str | Path | None 
     dup_kept = int(ent["uscc"].duplicated().sum())
     res = EvaluationResult(frame=frame, out=None, as_of=t, config=cfg, enterprise_rows_in=lt.n_rows,
                            enterprises_quarantined=lt.n_quarantined + dup_kept,
-                           enterprises_not_yet_registered=later, district_quarantine=dist.quarantine)
+                           enterprises_not_yet_registered=later, district_quarantine=dist.quarantine,
+                           tables=dist.tables)
     if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
         raise RuntimeError(f"enterprise rows do not add up: {lt.n_rows} in, {len(frame)} graded, "
                            f"{res.enterprises_quarantined} quarantined, {later} registered later")

@@ -154,7 +154,7 @@ def _auc_row(name: str, y: np.ndarray, risk: np.ndarray) -> dict[str, Any]:
 
 
 def _logistic(c: float, seed: int):
-    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, solver="newton-cholesky", max_iter=200))
 
 
 def expert_vs_evidence(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | None = None,
@@ -199,7 +199,7 @@ def expert_vs_evidence(tables: dict[str, pd.DataFrame], config: EvaluationConfig
     score = frame["public_credit_score"].to_numpy(dtype=float)
     b_score = np.nan
     if 0 < y.sum() < len(y) and score.std() > 0:
-        b_score = float(LogisticRegression(C=1e6, max_iter=2000).fit(score[:, None], y).coef_[0, 0])
+        b_score = float(LogisticRegression(C=1e6, solver="newton-cholesky").fit(score[:, None], y).coef_[0, 0])
     w = np.array([cfg.indicator(k).weight for k in keys])
     expert_eff = np.where(use, sd, np.nan)
     learned_eff = -beta   # positive when more points mean less risk, as the expert assumes

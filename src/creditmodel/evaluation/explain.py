@@ -60,17 +60,28 @@ class Explanation:
             lines.append(f"  {sk} ({s['sector_zh']}): grade {s['grade']}, score {s['score']:g}"
                          + "".join(f" {p:+g} {k}" for k, p in zip(g["indicator"], g["points"]) if p != 0))
         if len(self.records):
-            lines.append("  records weighing on the grade:")
+            lines.append("  records weighing on the grade (marginal points):")
             for _, x in self.records.iterrows():
-                end = x["window_end"].date() if pd.notna(x["window_end"]) else "until removed or fulfilled"
+                if pd.notna(x["window_end"]):
+                    end = f"leaves its window on {x['window_end'].date()}"
+                else:
+                    end = "counts until removed or fulfilled" if x["repairable"] else "no fixed window"
                 lines.append(f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
-                             f"ends {end}; " + (f"repair from {x['earliest_repair_date'].date()}"
-                                                if x["repairable"] else x["note"]))
-        best = self.whatif[self.whatif["record_id"] != "ALL"] if len(self.whatif) else self.whatif
-        if len(best):
-            b = best.sort_values(["lift_points", "earliest_repair_date"], ascending=[False, True]).iloc[0]
-            lines.append(f"  best single repair: {b['record_id']} ({b['kind']}) from {b['earliest_repair_date'].date()}: "
-                         f"{b['lift_points']:+g} points, grade {b['grade_without_repair']} -> {b['grade_with_repair']}")
+                             f"{end}; " + (f"repair effective from {x['earliest_repair_date'].date()}"
+                                           if x["repairable"] else x["note"]))
+        if len(self.whatif):
+            single = self.whatif[self.whatif["record_id"] != "ALL"]
+            b = single.sort_values(["lifts_grade", "lift_points", "earliest_repair_date"],
+                                   ascending=[False, False, True]).iloc[0]
+            if b["lifts_grade"]:
+                lines.append(f"  best single repair: {b['record_id']} ({b['kind']}) from "
+                             f"{b['earliest_repair_date'].date()}: {b['lift_points']:+g} points, grade "
+                             f"{b['grade_without_repair']} -> {b['grade_with_repair']}")
+            else:
+                lines.append("  no single repair lifts the grade")
+            a = self.whatif[self.whatif["record_id"] == "ALL"].iloc[0]
+            lines.append(f"  all {len(single)} repairs by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
+                         f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}")
         return "\n".join(lines)
 
 
@@ -132,3 +143,26 @@ def explain(uscc: str, tables: dict[str, pd.DataFrame], config: EvaluationConfig
     if whatif:
         ex.whatif, ex.records = repair_whatif(tables, cfg, uscc, t, records=True)
     return ex
+
+
+def example_enterprises(frame: pd.DataFrame, n: int = 3) -> list[str]:
+    """Up to ``n`` existing enterprises worth explaining, chosen deterministically (smallest code of each
+    kind): a catering firm (industry H) graded B or C with a food-safety grade, one whose grade is capped
+    for dishonest judgement debts or a black list (C), and one on the serious-dishonesty list (D)."""
+    live = frame[~frame["deregistered"].to_numpy(dtype=bool)].sort_values("uscc")
+    picks = [
+        live[(live["industry"] == "H") & live["public_credit_grade"].isin(["B", "C"])
+             & live.get("sector_grade__food_safety", pd.Series(index=live.index, dtype="str")).notna()],
+        live[live["grade_cap"].eq("C") & live["public_credit_grade"].eq("C")],
+        live[live["on_serious_dishonesty_list"].to_numpy(dtype=bool)],
+        live[live["public_credit_grade"].isin(["B", "C", "D"])],
+    ]
+    out: list[str] = []
+    for cand in picks:
+        for u in cand["uscc"]:
+            if u not in out:
+                out.append(str(u))
+                break
+        if len(out) == n:
+            break
+    return out

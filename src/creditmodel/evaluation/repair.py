@@ -381,3 +381,24 @@ def records_weighing(tables: dict[str, pd.DataFrame], config: EvaluationConfig |
     """The records that weigh on the grade of ``uscc`` at ``as_of`` (:data:`RECORD_COLUMNS`), with their
     marginal points, window ends and earliest repair dates."""
     return repair_whatif(tables, config, uscc, as_of, records=True)[1]
+
+
+def repair_summary(whatif: pd.DataFrame, config: EvaluationConfig | str | None = None) -> dict[str, float]:
+    """District view of a batch what-if (several enterprises): how many would improve their grade by one
+    repair or by all their repairs, and how soon (days from the as-of date, median)."""
+    cfg = load_config(config)
+    if not len(whatif):
+        return {"repair_enterprises": 0.0}
+    labels = cfg.grade_labels
+    allr = whatif[whatif["record_id"] == "ALL"]
+    single = whatif[whatif["record_id"] != "ALL"]
+    n = allr["uscc"].nunique()
+    lifted_single = single[single["lifts_grade"]]
+    to_good = allr["grade_with_repair"].map(labels.index) <= 1
+    days = (allr["earliest_repair_date"] - allr["as_of_date"]).dt.days
+    return {"repair_enterprises": float(n),
+            "repair_single_lifts_share": float(lifted_single["uscc"].nunique() / n) if n else np.nan,
+            "repair_all_lifts_share": float(allr["lifts_grade"].mean()) if n else np.nan,
+            "repair_all_reaches_good_share": float(to_good.mean()) if n else np.nan,
+            "repair_all_mean_lift_points": float(allr["lift_points"].mean()) if n else np.nan,
+            "repair_all_median_days": float(days.median()) if n else np.nan}
