@@ -1,0 +1,147 @@
+"""Delivery paths: REST (mlflow models serve) and Spark scoring give the in-process scores."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.scoring.model import SCORE_COLUMNS
+from creditmodel.scoring.train import train_frame
+
+pytestmark = pytest.mark.slow
+
+
+def _frame(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    cat = rng.choice(["a", "b", "c"], size=n)
+    logit = -2.0 + 1.2 * x1 + np.where(cat == "a", 0.7, 0.0)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    x2 = rng.uniform(0, 5, size=n)
+    x2[::17] = np.nan
+    return pd.DataFrame({"uscc": [f"U{i:06d}" for i in range(n)], "x1": x1, "x2": x2, "kind": cat, "bad": y})
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory):
+    """A scorecard registered as district-style champion in a fresh SQLite store."""
+    import mlflow
+
+    from creditmodel import registry, tracking
+    from creditmodel.scoring.pyfunc import log_model
+
+    out = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{out / 'mlflow.db'}"
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        tracking.configure(out)
+        df = _frame()
+        res = train_frame(df, "bad", id_col="uscc", seed=1)
+        with mlflow.start_run(experiment_id=tracking.experiment_id("serving_test", out)):
+            info = log_model(res.model, registered_model_name="serving_pd", name="model")
+        registry.set_alias("serving_pd", "champion", info.registered_model_version)
+        yield {"uri": uri, "out": out, "model": res.model, "df": df.drop(columns="bad")}
+    finally:
+        if old is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+def _values(s: pd.Series) -> list:
+    """Column values with every kind of missing (None, NaN, pd.NA) as None."""
+    return s.astype(object).where(s.notna(), None).tolist()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_rest_serving_returns_the_deliverable_columns(registered):
+    from creditmodel.scoring.pyfunc import to_plain_types
+
+    port = _free_port()
+    venv_bin = str(Path(sys.executable).parent)  # mlflow starts uvicorn from PATH
+    env = {**os.environ, "MLFLOW_TRACKING_URI": registered["uri"], "MLFLOW_DISABLE_TELEMETRY": "true",
+           "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+    mlflow_bin = str(Path(venv_bin) / "mlflow")
+    proc = subprocess.Popen([mlflow_bin, "models", "serve", "-m", "models:/serving_pd@champion", "--env-manager",
+                             "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"server did not start (rc={proc.poll()}):\n{out[-3000:]}")
+            time.sleep(0.5)
+        df = registered["df"].iloc[:40].copy()
+        df.loc[df.index[5], "kind"] = "never-seen"
+        payload = json.loads(df.to_json(orient="split", index=False))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
+                                     data=json.dumps({"dataframe_split": payload}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            body = json.loads(r.read())
+        got = pd.DataFrame(body["predictions"])
+        want = to_plain_types(registered["model"].score_frame(df)).reset_index(drop=True)
+        assert list(got.columns) == SCORE_COLUMNS
+        assert got["status"].tolist() == want["status"].tolist()
+        assert got.loc[5, "status"] == "error" and "never-seen" in got.loc[5, "error"]
+        ok = want["status"] == "ok"
+        assert np.array_equal(got.loc[ok, "score"].astype(float), want.loc[ok, "score"].astype(float))
+        assert np.allclose(got.loc[ok, "pd_12m"].astype(float), want.loc[ok, "pd_12m"], rtol=0, atol=1e-15)
+        for c in ("grade", "reason_1", "reason_2", "reason_3"):
+            assert _values(got.loc[ok, c]) == _values(want.loc[ok, c]), c
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    with pytest.raises(OSError):  # the port is free again: nothing left listening
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+
+
+@pytest.mark.spark
+def test_spark_scores_equal_in_process(registered, tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: the project's setup installs openjdk-17-jre-headless for this test")
+    from creditmodel.scoring.score import score_file
+
+    df = registered["df"].copy()
+    df.loc[3, "x1"] = np.inf
+    src = tmp_path / "apps.parquet"
+    df.to_parquet(src, index=False)
+    a = score_file("models:/serving_pd@champion", src, tmp_path / "inproc.parquet", id_col="uscc", progress=False)
+    b = score_file("models:/serving_pd@champion", src, tmp_path / "spark.parquet", id_col="uscc", engine="spark")
+    assert a.rows == b.rows == len(df)
+    x = pd.read_parquet(tmp_path / "inproc.parquet")
+    y = pd.read_parquet(tmp_path / "spark.parquet")
+    assert y["uscc"].tolist() == df["uscc"].tolist()          # input order kept
+    for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3", "status", "error"):
+        assert _values(x[c]) == _values(y[c]), c
+    assert y.loc[3, "status"] == "error"
