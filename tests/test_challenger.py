@@ -18,7 +18,7 @@ from creditmodel.errors import ConfigError, InputError
 from creditmodel.scoring.challenger import BASE_VALUE, LGBMChallenger
 
 # small and quick: a few hundred trees at most on a few thousand rows
-FAST = dict(n_estimators=300, learning_rate=0.1, early_stopping_rounds=30, min_rounds=10, cv_folds=0)
+FAST = {"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 30, "min_rounds": 10, "cv_folds": 0}
 
 
 def _data(n=3000, seed=0):
@@ -68,6 +68,17 @@ def test_monotone_constraints_hold_on_a_grid(data):
     assert (np.diff(_grid_predictions(mono, X, "safe", grid), axis=1) <= 0).all()
 
 
+def test_reg_lambda_auto_is_pseudo_rows_at_the_default_rate(fitted, data):
+    _, y = data
+    p = y.mean()
+    assert fitted.reg_lambda_ == pytest.approx(20 * p * (1 - p))
+    assert fitted._lgb_params()["lambda_l2"] == fitted.reg_lambda_
+    fixed = LGBMChallenger(**FAST, reg_lambda=2.5).fit(*data)
+    assert fixed.reg_lambda_ == 2.5
+    with pytest.raises(ConfigError, match="reg_lambda"):
+        LGBMChallenger(reg_lambda="big").fit(*data)
+
+
 def test_direction_config_errors(data):
     X, y = data
     with pytest.raises(ConfigError, match="categorical") as e:
@@ -110,7 +121,6 @@ def test_cv_early_stopping_and_explicit_eval_set(data):
 
 def test_predictions_do_not_depend_on_other_rows(fitted, data):
     """No batch or test-set leakage: a row's score is the same whatever the other scored rows are."""
-    X, _ = data
     test = _data(n=400, seed=9)[0]
     p = fitted.predict_proba(test)[:, 1]
     changed = test.copy()

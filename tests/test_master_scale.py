@@ -48,7 +48,7 @@ def test_extremes_default_flag_and_vectorised_order():
     assert ms.grade(1 - 1e-6)[0] == "10"
     assert ms.grade(0.0)[0] == "1" and ms.grade(0.0001)[0] == "1"  # below the floor: best grade
     pd_ = np.array([0.001, 0.03, 0.5, 0.001])
-    got = ms.grade(pd_, defaulted=np.array([False, True, False, 1 == 1]))
+    got = ms.grade(pd_, defaulted=np.array([False, True, False, True]))
     assert list(got) == ["2", "D", "10", "D"]
     assert list(ms.grade(pd_, defaulted=[0, 1, 0, 0])) == ["2", "D", "10", "2"]
     with pytest.raises(InputError, match="defaulted"):

@@ -218,7 +218,7 @@ class PDCalibrator(BaseEstimator):
         return np.clip(p, self.pd_floor, self.pd_cap)
 
     # -- API ---------------------------------------------------------------------------------------------
-    def fit(self, raw, y, sample_weight=None) -> "PDCalibrator":
+    def fit(self, raw, y, sample_weight=None) -> PDCalibrator:
         """Fit on validation data: ``raw`` model output (points or log-odds), ``y`` 1 = default."""
         self._check_params()
         r = self._risk(raw)
@@ -252,9 +252,9 @@ class PDCalibrator(BaseEstimator):
         folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
         oof = {m: np.empty_like(r) for m in ("platt", "isotonic")}
         for tr, te in folds.split(r.reshape(-1, 1), y):
-            for m in oof:
+            for m, pred in oof.items():
                 params = self._fit_one(m, r[tr], y[tr], None if w is None else w[tr])
-                oof[m][te] = self._predict_one(m, params, r[te])
+                pred[te] = self._predict_one(m, params, r[te])
         ww = np.ones_like(r) if w is None else w
         ll = {m: float(np.average(_row_log_loss(y, p), weights=ww)) for m, p in oof.items()}
         br = {m: float(np.average((y - p) ** 2, weights=ww)) for m, p in oof.items()}

@@ -51,12 +51,11 @@ def _is_categorical(s: pd.Series) -> bool:
 
 
 def _category_codes(s: pd.Series, labels: list[str]) -> np.ndarray:
-    """Codes 0..k-1 of ``s`` in the fitted ``labels`` (compared as text); -1 for missing or unseen."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
-    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
-        s = s.astype(object).where(s.isna(), s.astype(str))
-    return pd.Categorical(s, categories=labels).codes.astype(np.int64)
+    """Codes 0..k-1 of ``s`` in the fitted ``labels`` (values compared as ``str``); -1 for missing or unseen."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)  # fast on Arrow strings; lookup on the few uniques
+    pos = {label: i for i, label in enumerate(labels)}
+    lut = np.array([pos.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lut[codes]  # code -1 (missing) picks the trailing -1
 
 
 def _as_frame(X, feature_names=None) -> pd.DataFrame:
@@ -77,9 +76,16 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     ---------------------------------------
     n_estimators : int
         Upper bound on the number of trees [num_boost_round]; early stopping picks the number used.
-    learning_rate, num_leaves, max_depth, min_child_samples [min_data_in_leaf], reg_lambda [lambda_l2],
-    reg_alpha [lambda_l1], min_split_gain, subsample [bagging_fraction], subsample_freq [bagging_freq],
+    learning_rate, num_leaves, max_depth, min_child_samples [min_data_in_leaf], reg_alpha [lambda_l1],
+    min_split_gain, subsample [bagging_fraction], subsample_freq [bagging_freq],
     colsample_bytree [feature_fraction], max_bin, cat_smooth : tree booster settings.
+    reg_lambda : float or "auto"
+        L2 penalty on leaf values [lambda_l2]. A leaf value is ``-G / (H + reg_lambda)`` with ``H`` about
+        ``n_leaf * p(1 - p)``, so a fixed penalty shrinks far more on a rare-default portfolio than on a 30 %
+        one. ``"auto"`` sets ``reg_lambda_rows * p(1 - p)`` at the training default rate ``p``: the same
+        shrinkage as adding ``reg_lambda_rows`` pseudo-rows to every leaf, whatever the default rate.
+    reg_lambda_rows : float
+        Pseudo-rows of ``reg_lambda="auto"``.
     feature_directions : dict, optional
         ``{feature: +1 | -1 | 0}``: +1 higher value = riskier, -1 = safer, 0 = unconstrained. Keys that are not
         columns of ``X`` are ignored (logged); a non-zero direction on a categorical column is an error.
@@ -110,7 +116,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, n_estimators: int = 2000, learning_rate: float = 0.05, num_leaves: int = 15,
-                 max_depth: int = -1, min_child_samples: int = 20, reg_lambda: float = 5.0,
+                 max_depth: int = -1, min_child_samples: int = 20,
+                 reg_lambda: float | str = "auto", reg_lambda_rows: float = 20.0,
                  reg_alpha: float = 0.0, min_split_gain: float = 0.0, subsample: float = 0.8,
                  subsample_freq: int = 1, colsample_bytree: float = 0.8, max_bin: int = 255,
                  cat_smooth: float = 10.0, feature_directions: Mapping[str, int] | None = None,
@@ -124,6 +131,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.reg_lambda = reg_lambda
+        self.reg_lambda_rows = reg_lambda_rows
         self.reg_alpha = reg_alpha
         self.min_split_gain = min_split_gain
         self.subsample = subsample
@@ -158,6 +166,9 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         checks = {
             "n_estimators": self.n_estimators >= 1,
             "learning_rate": self.learning_rate > 0,
+            "reg_lambda": self.reg_lambda == "auto" or (not isinstance(self.reg_lambda, str)
+                                                        and float(self.reg_lambda) >= 0),
+            "reg_lambda_rows": self.reg_lambda_rows >= 0,
             "num_leaves": self.num_leaves >= 2,
             "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
             "cv_folds": self.cv_folds == 0 or self.cv_folds >= 2,
@@ -179,7 +190,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         params = {
             "objective": "binary", "learning_rate": float(self.learning_rate), "num_leaves": int(self.num_leaves),
             "max_depth": int(self.max_depth), "min_data_in_leaf": int(self.min_child_samples),
-            "lambda_l2": float(self.reg_lambda), "lambda_l1": float(self.reg_alpha),
+            "lambda_l2": float(self.reg_lambda_), "lambda_l1": float(self.reg_alpha),
             "min_gain_to_split": float(self.min_split_gain), "bagging_fraction": float(self.subsample),
             "bagging_freq": int(self.subsample_freq) if self.subsample < 1.0 else 0,
             "feature_fraction": float(self.colsample_bytree), "max_bin": int(self.max_bin),
@@ -286,7 +297,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                            params={"max_bin": int(self.max_bin), "verbosity": -1, "feature_pre_filter": False,
                                    "data_random_seed": int(self.random_state) + 3})
 
-    def fit(self, X, y, sample_weight=None, eval_set=None) -> "LGBMChallenger":
+    def fit(self, X, y, sample_weight=None, eval_set=None) -> LGBMChallenger:
         """Fit on ``X`` (features) and ``y`` (1 = default). ``eval_set=(X_val, y_val)`` stops early on that
         set instead of a split of ``X``. Returns ``self``."""
         self._check_params()
@@ -306,6 +317,9 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             raise InputError("sample_weight must be finite, non-negative and one per row", column="sample_weight")
         self._fit_encoding(X)
         Xe = self._encode(X)
+        p = float(np.average(y01, weights=w))
+        self.reg_lambda_ = (float(self.reg_lambda_rows) * p * (1 - p) if self.reg_lambda == "auto"
+                            else float(self.reg_lambda))
         n_rounds, self.validation_, booster = self._choose_rounds(Xe, y01, w, eval_set)
         if booster is None:  # refit on all training rows with the chosen number of trees
             booster = lgb.train(self._lgb_params(), self._dataset(Xe, y01, w), num_boost_round=n_rounds)
@@ -330,7 +344,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             n = max(self.best_iteration_, self.min_rounds)
             if n < b.current_iteration():
                 b = lgb.Booster(model_str=b.model_to_string(num_iteration=n))
-            return n, {"kind": "eval_set", "rows": int(len(yv)), "best_iteration": self.best_iteration_}, b
+            return n, {"kind": "eval_set", "rows": len(yv), "best_iteration": self.best_iteration_}, b
         if not patience or (self.validation_fraction == 0 and self.cv_folds == 0):
             self.best_iteration_ = n_max
             return n_max, {"kind": "none", "best_iteration": n_max}, None
@@ -361,7 +375,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["valid"], callbacks=callbacks)
             self.best_iteration_ = int(b.best_iteration or b.current_iteration())
             share = 1.0 - self.validation_fraction
-            info = {"kind": "holdout", "rows": int(len(va)), "best_iteration": self.best_iteration_,
+            info = {"kind": "holdout", "rows": len(va), "best_iteration": self.best_iteration_,
                     "valid_score": float(b.best_score["valid"][self.eval_metric])}
         # the final model sees 1/share times more rows: scale the number of trees accordingly
         n = min(n_max, max(self.min_rounds, math.ceil(self.best_iteration_ / share)))
