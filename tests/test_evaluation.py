@@ -3,12 +3,11 @@
 Expected values are worked out by hand from the YAML's rules (small hand-made tables) or recomputed
 independently with plain Python from the raw YAML and the feature frame (generated district).
 """
+
 from __future__ import annotations
 
 import copy
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,9 +49,19 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def firm(code: str, industry: str = "F", registered: str = "2018-05-01", **kw) -> dict:
-    return {"uscc": code, "name": f"企业{code[-3:]}", "industry": industry, "street": "baisha",
-            "registered_on": registered, "registered_capital": 50.0, "size_class": "small", "employees": 10,
-            "status": "active", "reported_on": registered, **kw}
+    return {
+        "uscc": code,
+        "name": f"企业{code[-3:]}",
+        "industry": industry,
+        "street": "baisha",
+        "registered_on": registered,
+        "registered_capital": 50.0,
+        "size_class": "small",
+        "employees": 10,
+        "status": "active",
+        "reported_on": registered,
+        **kw,
+    }
 
 
 def district(enterprises: list[dict], **records: list[dict]) -> dict[str, pd.DataFrame]:
@@ -63,23 +72,70 @@ def district(enterprises: list[dict], **records: list[dict]) -> dict[str, pd.Dat
     return out
 
 
-def penalty(rid: str, code: str, decided: str, severity: str, min_end: str, max_end: str, paid: str | None = None,
-            repaired: str | None = None, category: str = "market") -> dict:
-    return {"record_id": rid, "uscc": code, "decision_date": decided, "severity": severity, "category": category,
-            "department": "市场监管局", "amount": 1000.0, "publicity_min_end": min_end, "publicity_max_end": max_end,
-            "fine_paid_on": paid, "repaired_on": repaired, "reported_on": decided}
+def penalty(
+    rid: str,
+    code: str,
+    decided: str,
+    severity: str,
+    min_end: str,
+    max_end: str,
+    paid: str | None = None,
+    repaired: str | None = None,
+    category: str = "market",
+) -> dict:
+    return {
+        "record_id": rid,
+        "uscc": code,
+        "decision_date": decided,
+        "severity": severity,
+        "category": category,
+        "department": "市场监管局",
+        "amount": 1000.0,
+        "publicity_min_end": min_end,
+        "publicity_max_end": max_end,
+        "fine_paid_on": paid,
+        "repaired_on": repaired,
+        "reported_on": decided,
+    }
 
 
 def listing(rid: str, code: str, kind: str, start: str, end: str | None = None) -> dict:
-    return {"record_id": rid, "uscc": code, "list_type": kind, "department": "发改局", "reason": "x",
-            "start_date": start, "end_date": end, "reported_on": start}
+    return {
+        "record_id": rid,
+        "uscc": code,
+        "list_type": kind,
+        "department": "发改局",
+        "reason": "x",
+        "start_date": start,
+        "end_date": end,
+        "reported_on": start,
+    }
 
 
-def inspection(rid: str, code: str, sector: str, day: str, result: str, violations: int, itype: str = "random",
-               due: str | None = None, rectified: str | None = None) -> dict:
-    return {"record_id": rid, "uscc": code, "sector": sector, "inspection_type": itype, "department": "x",
-            "inspected_on": day, "result": result, "violations": violations, "rectification_due": due,
-            "rectified_on": rectified, "reported_on": day}
+def inspection(
+    rid: str,
+    code: str,
+    sector: str,
+    day: str,
+    result: str,
+    violations: int,
+    itype: str = "random",
+    due: str | None = None,
+    rectified: str | None = None,
+) -> dict:
+    return {
+        "record_id": rid,
+        "uscc": code,
+        "sector": sector,
+        "inspection_type": itype,
+        "department": "x",
+        "inspected_on": day,
+        "result": result,
+        "violations": violations,
+        "rectification_due": due,
+        "rectified_on": rectified,
+        "reported_on": day,
+    }
 
 
 def row(res: pd.DataFrame, code: str) -> pd.Series:
@@ -154,7 +210,9 @@ def test_contributions_match_an_independent_computation_of_the_rules(result, loa
         raw = {}
         for k, ind in dim["indicators"].items():
             vals = []
-            for code, x, industry in zip(inputs.index, inputs[ind["feature"]].astype(float), inputs["industry"].astype(str)):
+            for code, x, industry in zip(
+                inputs.index, inputs[ind["feature"]].astype(float), inputs["industry"].astype(str)
+            ):
                 spec = {**ind, **RAW.get("industry_overrides", {}).get(industry, {}).get(k, {})}
                 vals.append(rule_points(spec, x))
             raw[k] = np.array(vals)
@@ -163,7 +221,9 @@ def test_contributions_match_an_independent_computation_of_the_rules(result, loa
         ded = raw.clip(upper=0).sum(axis=1)
         bon = raw.clip(lower=0).sum(axis=1)
         free = (-ded <= dim.get("max_deduction", 0) + 1e-9) & (bon <= dim.get("max_bonus", 0) + 1e-9)
-        np.testing.assert_allclose(shown[free].to_numpy(), raw[free].round(2).to_numpy(), atol=1e-9, err_msg=dk)
+        np.testing.assert_allclose(
+            shown[free].to_numpy(), raw[free].round(2).to_numpy(), atol=1e-9, err_msg=dk
+        )
         # where the dimension cap binds: the shown deductions add up to the cap, in proportion (to the cent)
         capped = -ded > dim.get("max_deduction", 0) + 1e-9
         if capped.any():
@@ -179,11 +239,17 @@ def test_every_enterprise_gets_a_grade_and_a_supervision_class(result, loaded, g
     ent = pd.read_parquet(generated / "enterprises.parquet")
     lt = loaded.loaded["enterprises"]
     # rows in = graded + quarantined + registered after the as-of date; nobody disappears
-    assert len(ent) == lt.n_rows == len(f) + result.enterprises_quarantined + result.enterprises_not_yet_registered
+    assert (
+        len(ent)
+        == lt.n_rows
+        == len(f) + result.enterprises_quarantined + result.enterprises_not_yet_registered
+    )
     clean = loaded.tables["enterprises"]
     expected = set(clean.loc[pd.to_datetime(clean["registered_on"]) <= result.as_of, "uscc"])
     assert set(f["uscc"]) == expected and f["uscc"].is_unique
-    assert f["public_credit_grade"].isin(list("ABCD")).all() and f["supervision_class"].isin(list("ABCD")).all()
+    assert (
+        f["public_credit_grade"].isin(list("ABCD")).all() and f["supervision_class"].isin(list("ABCD")).all()
+    )
     mult = {c["label"]: c["inspection_multiplier"] for c in RAW["supervision"]["classes"]}
     assert (f["inspection_multiplier"] == f["supervision_class"].map(mult)).all()
     # deregistered enterprises are graded and flagged
@@ -217,7 +283,9 @@ def test_serious_dishonesty_and_dishonest_debtor_caps_hold(result, loaded):
     tabs = district([firm(A)], lists=[listing("L1", A, "serious_dishonesty", "2024-06-01")])
     r = row(evaluate(tabs, None, "2025-01-31"), A)
     assert r["public_credit_score"] == 60 and r["grade_from_score"] == "C"
-    assert r["public_credit_grade"] == "D" and r["grade_cap"] == "D" and "serious_dishonesty" in r["cap_reason"]
+    assert (
+        r["public_credit_grade"] == "D" and r["grade_cap"] == "D" and "serious_dishonesty" in r["cap_reason"]
+    )
     assert r["supervision_class"] == "D"
 
 
@@ -228,27 +296,46 @@ def test_evaluation_is_deterministic(loaded, result):
 
 # ----------------------------------------------------------------------------- point in time
 def test_penalty_counts_only_inside_its_publicity_window():
-    tabs = district([firm(A), firm(B)], penalties=[
-        penalty("P1", A, "2023-03-01", "serious", "2024-03-01", "2026-03-01", paid="2023-03-10"),
-        penalty("P2", B, "2023-03-01", "general", "2023-06-01", "2024-03-01", paid="2023-03-10",
-                repaired="2023-09-01")])
-    res = evaluate(tabs, None, ["2023-02-28", "2023-03-01", "2023-08-31", "2023-09-01", "2026-02-28", "2026-03-01",
-                                "2026-03-02"])
+    tabs = district(
+        [firm(A), firm(B)],
+        penalties=[
+            penalty("P1", A, "2023-03-01", "serious", "2024-03-01", "2026-03-01", paid="2023-03-10"),
+            penalty(
+                "P2",
+                B,
+                "2023-03-01",
+                "general",
+                "2023-06-01",
+                "2024-03-01",
+                paid="2023-03-10",
+                repaired="2023-09-01",
+            ),
+        ],
+    )
+    res = evaluate(
+        tabs,
+        None,
+        ["2023-02-28", "2023-03-01", "2023-08-31", "2023-09-01", "2026-02-28", "2026-03-01", "2026-03-02"],
+    )
     res = res.set_index(["uscc", "as_of_date"])
     a = res.loc[A, "contrib__penalty_serious"]
-    assert a[T("2023-02-28")] == 0 and a[T("2023-03-01")] == -15          # from the decision date
-    assert a[T("2026-02-28")] == -15                                      # the day before the maximum end
-    assert a[T("2026-03-01")] == 0 and a[T("2026-03-02")] == 0           # window closed
+    assert a[T("2023-02-28")] == 0 and a[T("2023-03-01")] == -15  # from the decision date
+    assert a[T("2026-02-28")] == -15  # the day before the maximum end
+    assert a[T("2026-03-01")] == 0 and a[T("2026-03-02")] == 0  # window closed
     assert res.loc[(A, T("2026-02-28")), "public_credit_grade"] == "B"
     assert res.loc[(A, T("2026-03-01")), "public_credit_grade"] == "A"
     b = res.loc[B, "contrib__penalty_general"]
-    assert b[T("2023-08-31")] == -5 and b[T("2023-09-01")] == 0          # repaired: stops counting, never a live negative
+    assert (
+        b[T("2023-08-31")] == -5 and b[T("2023-09-01")] == 0
+    )  # repaired: stops counting, never a live negative
     assert (res.loc[B, "public_credit_score"][[T("2023-09-01"), T("2026-03-02")]] == 100).all()
 
 
 def test_complaints_leave_the_two_year_window():
-    tabs = district([firm(A)], inspections=[
-        inspection("I1", A, "fire_safety", "2023-05-10", "minor_issues", 1, itype="complaint")])
+    tabs = district(
+        [firm(A)],
+        inspections=[inspection("I1", A, "fire_safety", "2023-05-10", "minor_issues", 1, itype="complaint")],
+    )
     res = evaluate(tabs, None, ["2025-05-09", "2025-05-10"]).set_index("as_of_date")
     assert res.loc[T("2025-05-09"), "contrib__complaints_substantiated"] == -3
     assert res.loc[T("2025-05-10"), "contrib__complaints_substantiated"] == 0
@@ -257,13 +344,17 @@ def test_complaints_leave_the_two_year_window():
 # ----------------------------------------------------------------------------- repair
 def test_repair_moves_the_grade_as_the_rules_say():
     days = RAW["repair"]["decision_days"]
-    tabs = district([firm(A), firm(B), firm(C)], penalties=[
-        # paid: repair from the minimum publicity end + decision days; B (85) -> A (100)
-        penalty("P1", A, "2024-03-01", "serious", "2025-03-01", "2027-03-01", paid="2024-03-20"),
-        # unpaid: -15 and -3 for the unfulfilled obligation
-        penalty("P2", B, "2024-03-01", "serious", "2025-03-01", "2027-03-01"),
-        # a general penalty whose repair would take effect after its maximum end
-        penalty("P3", C, "2024-10-01", "general", "2025-01-01", "2025-01-10", paid="2024-10-02")])
+    tabs = district(
+        [firm(A), firm(B), firm(C)],
+        penalties=[
+            # paid: repair from the minimum publicity end + decision days; B (85) -> A (100)
+            penalty("P1", A, "2024-03-01", "serious", "2025-03-01", "2027-03-01", paid="2024-03-20"),
+            # unpaid: -15 and -3 for the unfulfilled obligation
+            penalty("P2", B, "2024-03-01", "serious", "2025-03-01", "2027-03-01"),
+            # a general penalty whose repair would take effect after its maximum end
+            penalty("P3", C, "2024-10-01", "general", "2025-01-01", "2025-01-10", paid="2024-10-02"),
+        ],
+    )
     as_of = T("2024-09-30")
     whatif, recs = repair_whatif(tabs, None, [A, B, C], as_of, records=True)
     w = whatif.set_index("record_id")
@@ -283,7 +374,7 @@ def test_repair_moves_the_grade_as_the_rules_say():
     w2, r2 = repair_whatif(tabs, None, C, "2024-11-15", records=True)
     assert not bool(r2.set_index("record_id").loc["P3", "repairable"]) and len(w2) == 0
     # re-evaluating the repaired record through the engine gives the same score
-    tabs[ "penalties"].loc[tabs["penalties"]["record_id"] == "P1", "repaired_on"] = eff
+    tabs["penalties"].loc[tabs["penalties"]["record_id"] == "P1", "repaired_on"] = eff
     assert row(evaluate(tabs, None, eff), A)["public_credit_score"] == 100
 
 
@@ -291,17 +382,33 @@ def test_repair_of_a_serious_dishonesty_listing_waits_for_the_minimum_period():
     rule = RAW["repair"]["lists"]["serious_dishonesty"]
     tabs = district([firm(A)], lists=[listing("L1", A, "serious_dishonesty", "2025-01-15")])
     w = repair_whatif(tabs, None, A, "2025-06-30").set_index("record_id")
-    eff = T("2025-01-15") + pd.DateOffset(months=rule["min_months"]) + pd.Timedelta(days=RAW["repair"]["decision_days"])
+    eff = (
+        T("2025-01-15")
+        + pd.DateOffset(months=rule["min_months"])
+        + pd.Timedelta(days=RAW["repair"]["decision_days"])
+    )
     assert w.loc["L1", "earliest_repair_date"] == eff
     assert (w.loc["L1", "grade_without_repair"], w.loc["L1", "grade_with_repair"]) == ("D", "A")
     assert w.loc["L1", "lift_points"] == 40
 
 
 def test_explanation_adds_up_and_names_the_records():
-    tabs = district([firm(A, industry="H")], penalties=[
-        penalty("P1", A, "2025-02-01", "general", "2025-05-01", "2026-02-01", paid="2025-02-05",
-                category="food_safety")],
-        inspections=[inspection("I1", A, "food_safety", "2025-03-01", "fail", 3, due="2025-04-01")])
+    tabs = district(
+        [firm(A, industry="H")],
+        penalties=[
+            penalty(
+                "P1",
+                A,
+                "2025-02-01",
+                "general",
+                "2025-05-01",
+                "2026-02-01",
+                paid="2025-02-05",
+                category="food_safety",
+            )
+        ],
+        inspections=[inspection("I1", A, "food_safety", "2025-03-01", "fail", 3, due="2025-04-01")],
+    )
     ex = explain(A, tabs, None, "2025-06-30")
     assert math.isclose(RAW["base_score"] + ex.contributions["points"].sum(), ex.score)
     c = ex.contributions.set_index("indicator")["points"]
@@ -319,8 +426,10 @@ def test_explanation_adds_up_and_names_the_records():
 
 
 def test_a_poor_sector_grade_raises_the_supervision_class():
-    tabs = district([firm(A, industry="H")], inspections=[
-        inspection(f"I{k}", A, "food_safety", f"2025-0{k}-01", "fail", 4) for k in range(1, 4)])
+    tabs = district(
+        [firm(A, industry="H")],
+        inspections=[inspection(f"I{k}", A, "food_safety", f"2025-0{k}-01", "fail", 4) for k in range(1, 4)],
+    )
     r = row(evaluate(tabs, None, "2025-06-30"), A)
     # public: 3 failures x -3 (H override) = -9, score 91 -> B; food: -36 -12 = 52 -> D -> class at least C
     assert r["public_credit_score"] == 91 and r["public_credit_grade"] == "B"
@@ -334,14 +443,16 @@ def test_dimension_cap_scales_in_proportion_to_the_cent():
     c = np.array([[-3000, -1500, -500, 200], [-1000, 0, 0, 0], [-1, -1, -1, 0]], dtype=np.int64)
     out = _limit(c, 4000, -1)
     assert out[0].tolist() == [-2400, -1200, -400, 200] and out[1].tolist() == [-1000, 0, 0, 0]
-    out = _limit(np.array([[-100, -100, -100]]), 200, -1)   # 66.67 each: the remainder goes to the first
+    out = _limit(np.array([[-100, -100, -100]]), 200, -1)  # 66.67 each: the remainder goes to the first
     assert out.sum() == -200 and sorted(out[0].tolist()) == [-67, -67, -66]
 
 
 def test_weights_scale_contributions():
     cfg = load_config()
-    tabs = district([firm(A)], penalties=[penalty("P1", A, "2025-01-01", "general", "2025-04-01", "2026-01-01",
-                                                    paid="2025-01-02")])
+    tabs = district(
+        [firm(A)],
+        penalties=[penalty("P1", A, "2025-01-01", "general", "2025-04-01", "2026-01-01", paid="2025-01-02")],
+    )
     base = row(evaluate(tabs, cfg, "2025-06-30"), A)
     heavy = row(evaluate(tabs, cfg.with_weights({"penalty_general": 1.2}), "2025-06-30"), A)
     assert base["contrib__penalty_general"] == -5 and heavy["contrib__penalty_general"] == -6
@@ -365,42 +476,71 @@ J = ["dimensions", "judicial", "indicators", "enforcement_open"]
 TAX = ["dimensions", "commitment", "indicators", "tax_grade_low"]
 
 
-@pytest.mark.parametrize("path, value, key", [
-    (J + ["weight"], -1.0, "dimensions.judicial.indicators.enforcement_open.weight"),
-    (J + ["weight"], "heavy", "dimensions.judicial.indicators.enforcement_open.weight"),
-    (J + ["feature"], "no_such_feature", "dimensions.judicial.indicators.enforcement_open.feature"),
-    (J + ["direction"], "down", "dimensions.judicial.indicators.enforcement_open.direction"),
-    (J + ["rule"], "sum", "dimensions.judicial.indicators.enforcement_open.rule"),
-    (J + ["points"], 4, "dimensions.judicial.indicators.enforcement_open.points"),
-    (J + ["cap"], KeyError, "dimensions.judicial.indicators.enforcement_open.cap"),
-    (J + ["cap"], 0, "dimensions.judicial.indicators.enforcement_open.cap"),
-    (J + ["colour"], "red", "dimensions.judicial.indicators.enforcement_open.colour"),
-    (TAX + ["thresholds"], [4, 3], "dimensions.commitment.indicators.tax_grade_low.thresholds[1]"),
-    (TAX + ["thresholds"], [3, 3], "dimensions.commitment.indicators.tax_grade_low.thresholds[1]"),
-    (TAX + ["points"], [0, -15, -8], "dimensions.commitment.indicators.tax_grade_low.points"),
-    (TAX + ["points"], [0, -8], "dimensions.commitment.indicators.tax_grade_low.points"),
-    (TAX + ["points"], [-15, -8, 0], "dimensions.commitment.indicators.tax_grade_low.points"),  # against direction
-    (["dimensions", "incentives", "indicators", "red_list", "direction"], "deduction",
-     "dimensions.incentives.indicators.red_list.points"),
-    (["grades", 1, "min_score"], 96, "grades[1].min_score"),
-    (["grades", 3, "min_score"], 10, "grades[3].min_score"),
-    (["dimensions", "luck"], {"zh": "x", "en": "x", "indicators": {}}, "dimensions.luck"),
-    (["dimensions", "judicial", "max_deduction"], -5, "dimensions.judicial.max_deduction"),
-    (["grade_caps", "serious_dishonesty", "max_grade"], "E", "grade_caps.serious_dishonesty.max_grade"),
-    (["grade_caps", "serious_dishonesty", "feature"], "nope", "grade_caps.serious_dishonesty.feature"),
-    (["supervision", "classes", 2, "inspection_multiplier"], 0.8, "supervision.classes[2].inspection_multiplier"),
-    (["supervision", "from_grade", "D"], "Z", "supervision.from_grade.D"),
-    (["supervision", "from_grade", "C"], "A", "supervision.from_grade"),
-    (["industry_overrides", "Z"], {}, "industry_overrides.Z"),
-    (["industry_overrides", "E", "no_indicator"], {"points": -1}, "industry_overrides.E.no_indicator"),
-    (["industry_overrides", "E", "arrears_social_insurance", "points"], 6,
-     "industry_overrides.E.arrears_social_insurance.points"),
-    (["sectors", "tax"], RAW["sectors"]["fire_safety"], "sectors.tax"),
-    (["sectors", "food_safety", "applies_to", "industries"], ["HH"], "sectors.food_safety.applies_to.industries"),
-    (["sectors", "food_safety", "supervision_floor", "D"], "X", "sectors.food_safety.supervision_floor.D"),
-    (["repair", "lists", "serious_dishonesty", "max_months"], 6, "repair.lists.serious_dishonesty.max_months"),
-    (["base_score"], KeyError, "base_score"),
-])
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        (J + ["weight"], -1.0, "dimensions.judicial.indicators.enforcement_open.weight"),
+        (J + ["weight"], "heavy", "dimensions.judicial.indicators.enforcement_open.weight"),
+        (J + ["feature"], "no_such_feature", "dimensions.judicial.indicators.enforcement_open.feature"),
+        (J + ["direction"], "down", "dimensions.judicial.indicators.enforcement_open.direction"),
+        (J + ["rule"], "sum", "dimensions.judicial.indicators.enforcement_open.rule"),
+        (J + ["points"], 4, "dimensions.judicial.indicators.enforcement_open.points"),
+        (J + ["cap"], KeyError, "dimensions.judicial.indicators.enforcement_open.cap"),
+        (J + ["cap"], 0, "dimensions.judicial.indicators.enforcement_open.cap"),
+        (J + ["colour"], "red", "dimensions.judicial.indicators.enforcement_open.colour"),
+        (TAX + ["thresholds"], [4, 3], "dimensions.commitment.indicators.tax_grade_low.thresholds[1]"),
+        (TAX + ["thresholds"], [3, 3], "dimensions.commitment.indicators.tax_grade_low.thresholds[1]"),
+        (TAX + ["points"], [0, -15, -8], "dimensions.commitment.indicators.tax_grade_low.points"),
+        (TAX + ["points"], [0, -8], "dimensions.commitment.indicators.tax_grade_low.points"),
+        (
+            TAX + ["points"],
+            [-15, -8, 0],
+            "dimensions.commitment.indicators.tax_grade_low.points",
+        ),  # against direction
+        (
+            ["dimensions", "incentives", "indicators", "red_list", "direction"],
+            "deduction",
+            "dimensions.incentives.indicators.red_list.points",
+        ),
+        (["grades", 1, "min_score"], 96, "grades[1].min_score"),
+        (["grades", 3, "min_score"], 10, "grades[3].min_score"),
+        (["dimensions", "luck"], {"zh": "x", "en": "x", "indicators": {}}, "dimensions.luck"),
+        (["dimensions", "judicial", "max_deduction"], -5, "dimensions.judicial.max_deduction"),
+        (["grade_caps", "serious_dishonesty", "max_grade"], "E", "grade_caps.serious_dishonesty.max_grade"),
+        (["grade_caps", "serious_dishonesty", "feature"], "nope", "grade_caps.serious_dishonesty.feature"),
+        (
+            ["supervision", "classes", 2, "inspection_multiplier"],
+            0.8,
+            "supervision.classes[2].inspection_multiplier",
+        ),
+        (["supervision", "from_grade", "D"], "Z", "supervision.from_grade.D"),
+        (["supervision", "from_grade", "C"], "A", "supervision.from_grade"),
+        (["industry_overrides", "Z"], {}, "industry_overrides.Z"),
+        (["industry_overrides", "E", "no_indicator"], {"points": -1}, "industry_overrides.E.no_indicator"),
+        (
+            ["industry_overrides", "E", "arrears_social_insurance", "points"],
+            6,
+            "industry_overrides.E.arrears_social_insurance.points",
+        ),
+        (["sectors", "tax"], RAW["sectors"]["fire_safety"], "sectors.tax"),
+        (
+            ["sectors", "food_safety", "applies_to", "industries"],
+            ["HH"],
+            "sectors.food_safety.applies_to.industries",
+        ),
+        (
+            ["sectors", "food_safety", "supervision_floor", "D"],
+            "X",
+            "sectors.food_safety.supervision_floor.D",
+        ),
+        (
+            ["repair", "lists", "serious_dishonesty", "max_months"],
+            6,
+            "repair.lists.serious_dishonesty.max_months",
+        ),
+        (["base_score"], KeyError, "base_score"),
+    ],
+)
 def test_invalid_configs_are_rejected_naming_the_key(path, value, key):
     with pytest.raises(ConfigError) as err:
         parse_config(_broken(path, value), source="test.yaml")
@@ -411,9 +551,22 @@ def test_invalid_configs_are_rejected_naming_the_key(path, value, key):
 def test_default_config_loads_and_a_bad_file_names_itself(tmp_path):
     cfg = load_config()
     assert cfg.grade_labels == ["A", "B", "C", "D"] and set(cfg.sectors) == {
-        "food_safety", "fire_safety", "environment", "work_safety", "construction"}
-    assert [d.key for d in cfg.dimensions] == ["judicial", "administrative", "commitment", "operation", "development",
-                                                "incentives", "punishment", "social_supervision"]
+        "food_safety",
+        "fire_safety",
+        "environment",
+        "work_safety",
+        "construction",
+    }
+    assert [d.key for d in cfg.dimensions] == [
+        "judicial",
+        "administrative",
+        "commitment",
+        "operation",
+        "development",
+        "incentives",
+        "punishment",
+        "social_supervision",
+    ]
     p = tmp_path / "bad.yaml"
     p.write_text("grades: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="bad.yaml"):
@@ -432,11 +585,15 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
 
 # ----------------------------------------------------------------------------- evidence
 def test_adverse_events_inside_the_window_only():
-    tabs = district([firm(A), firm(B), firm(C, status="revoked", closed_on="2025-03-01")], penalties=[
-        penalty("P1", A, "2025-02-01", "serious", "2026-02-01", "2028-02-01"),
-        penalty("P2", B, "2026-01-02", "serious", "2027-01-02", "2029-01-02"),     # after the window
-        penalty("P3", B, "2025-02-01", "general", "2025-05-01", "2026-02-01")],    # not serious
-        lists=[listing("L1", B, "serious_dishonesty", "2024-12-31")])              # on the as-of date: before
+    tabs = district(
+        [firm(A), firm(B), firm(C, status="revoked", closed_on="2025-03-01")],
+        penalties=[
+            penalty("P1", A, "2025-02-01", "serious", "2026-02-01", "2028-02-01"),
+            penalty("P2", B, "2026-01-02", "serious", "2027-01-02", "2029-01-02"),  # after the window
+            penalty("P3", B, "2025-02-01", "general", "2025-05-01", "2026-02-01"),
+        ],  # not serious
+        lists=[listing("L1", B, "serious_dishonesty", "2024-12-31")],
+    )  # on the as-of date: before
     ev = adverse_events(tabs, "2024-12-31", 12)
     assert ev.loc[A, "serious_penalty"] == 1 and ev.loc[A, "adverse"] == 1
     assert ev.loc[C, "revoked"] == 1 and ev.loc[C, "adverse"] == 1
@@ -456,8 +613,10 @@ def test_the_grade_ranks_later_adverse_outcomes(loaded):
     assert set(s["factor"]) == {0.8, 1.2} and len(s) == 2 * len(ev.weights)
     nohit = ev.weights.loc[ev.weights["prevalence"] == 0, "indicator"]
     assert (s[s["indicator"].isin(nohit)]["grade_changed_share"] == 0).all()
-    assert ev.frame["adverse"].sum() == adverse_events(loaded.tables, ev.as_of).reindex(
-        ev.frame["uscc"]).fillna(0)["adverse"].sum()
+    assert (
+        ev.frame["adverse"].sum()
+        == adverse_events(loaded.tables, ev.as_of).reindex(ev.frame["uscc"]).fillna(0)["adverse"].sum()
+    )
 
 
 # ----------------------------------------------------------------------------- notebook
@@ -470,8 +629,9 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
 
     district_dir, out = tmp_path / "district", tmp_path / "out"
     params = {"data_dir": str(district_dir), "firms": 600, "seed": 3, "out_dir": str(out), "as_of": ""}
-    res = jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml", params, out=out,
-                              progress=False)
+    res = jobs.run_experiment(
+        PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml", params, out=out, progress=False
+    )
     assert res.ok, res.error
     client = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}")
     m = client.get_run(res.run_id).data.metrics
@@ -480,4 +640,8 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
         assert m[k] == pytest.approx(independent[k]), k
     assert 0.5 < m["auc_public_credit_score"] <= 1
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}
-    assert {"figures/grade_distribution.png", "figures/grades_by_industry.png", "figures/expert_vs_evidence.png"} <= arts
+    assert {
+        "figures/grade_distribution.png",
+        "figures/grades_by_industry.png",
+        "figures/expert_vs_evidence.png",
+    } <= arts

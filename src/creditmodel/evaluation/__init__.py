@@ -7,6 +7,7 @@
   weigh on it, and which credit repair would lift it, from when.
 * :mod:`~creditmodel.evaluation.evidence`: expert weights against the district's later adverse outcomes.
 """
+
 from creditmodel.evaluation.config import EvaluationConfig, load_config, parse_config
 from creditmodel.evaluation.engine import (
     EvaluationResult,
@@ -37,23 +38,23 @@ def __getattr__(name: str):
 
 __all__ = [
     "EXTRA_FEATURES",
-    "Explanation",
-    "EvidenceResult",
-    "adverse_events",
-    "explain",
-    "expert_vs_evidence",
-    "records_weighing",
-    "repair_whatif",
     "EvaluationConfig",
     "EvaluationResult",
+    "EvidenceResult",
+    "Explanation",
+    "adverse_events",
     "build_inputs",
     "evaluate",
     "evaluate_dir",
+    "expert_vs_evidence",
+    "explain",
     "grade_table",
     "load_config",
     "parse_config",
     "plan_measures",
     "plan_targets_table",
+    "records_weighing",
+    "repair_whatif",
     "score_inputs",
     "sector_table",
     "write_frame",

@@ -19,14 +19,17 @@ Scoring model (all amounts in points; higher is better):
 * score = ``base_score`` + the sum of the shown contributions; the grade is the best one whose ``min_score``
   the score reaches; grade caps (e.g. the serious-dishonesty list) then limit the grade.
 """
+
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -40,10 +43,29 @@ DEFAULT_CONFIG = PROJECT_DATA / "public_credit_indicators.yaml"
 RULES = ("per_count", "flag", "bands")
 DIRECTIONS = ("deduction", "bonus")
 #: Public evaluation dimensions (DOMAIN.md A3a, the "8 dimensions" of a public demo repository [S-2]).
-DIMENSIONS = ("judicial", "administrative", "commitment", "operation", "development", "incentives",
-              "punishment", "social_supervision")
-_INDICATOR_KEYS = {"feature", "zh", "en", "direction", "rule", "points", "thresholds", "at_least", "weight", "cap",
-                   "missing"}
+DIMENSIONS = (
+    "judicial",
+    "administrative",
+    "commitment",
+    "operation",
+    "development",
+    "incentives",
+    "punishment",
+    "social_supervision",
+)
+_INDICATOR_KEYS = {
+    "feature",
+    "zh",
+    "en",
+    "direction",
+    "rule",
+    "points",
+    "thresholds",
+    "at_least",
+    "weight",
+    "cap",
+    "missing",
+}
 _OVERRIDE_KEYS = {"points", "thresholds", "at_least", "weight", "cap", "missing"}
 
 
@@ -86,11 +108,11 @@ class Indicator:
     feature: str
     zh: str
     en: str
-    direction: str          # "deduction" (points <= 0) or "bonus" (points >= 0)
+    direction: str  # "deduction" (points <= 0) or "bonus" (points >= 0)
     rule: Rule
     weight: float = 1.0
-    cap: float = math.inf   # in rule points, before the weight
-    missing: float = 0.0    # rule points when the feature is missing
+    cap: float = math.inf  # in rule points, before the weight
+    missing: float = 0.0  # rule points when the feature is missing
 
     @property
     def column(self) -> str:
@@ -121,7 +143,7 @@ class Grade:
     label: str
     zh: str
     en: str
-    min_score: float | None   # None for the lowest grade
+    min_score: float | None  # None for the lowest grade
 
 
 @dataclass(frozen=True)
@@ -141,7 +163,7 @@ class SupervisionClass:
     label: str
     zh: str
     en: str
-    inspection_multiplier: float   # inspection frequency relative to the average class (B = 1)
+    inspection_multiplier: float  # inspection frequency relative to the average class (B = 1)
 
 
 @dataclass(frozen=True)
@@ -173,19 +195,19 @@ class SectorEvaluation:
     max_bonus: float
     grades: tuple[Grade, ...]
     grade_caps: tuple[GradeCap, ...]
-    supervision_floor: Mapping[str, str]   # sector grade -> best supervision class allowed
+    supervision_floor: Mapping[str, str]  # sector grade -> best supervision class allowed
     indicators: tuple[Indicator, ...]
 
 
 @dataclass(frozen=True)
 class ListRepair:
-    min_months: int            # repair may be applied for this long after listing
-    max_months: int | None     # listing ends by itself after this long (None: only by removal)
+    min_months: int  # repair may be applied for this long after listing
+    max_months: int | None  # listing ends by itself after this long (None: only by removal)
 
 
 @dataclass(frozen=True)
 class RepairRules:
-    decision_days: int                  # days from a repair application to its decision
+    decision_days: int  # days from a repair application to its decision
     lists: Mapping[str, ListRepair]
 
 
@@ -239,7 +261,7 @@ class EvaluationConfig:
             out += [i.feature for i in s.indicators] + [c.feature for c in s.grade_caps]
         return list(dict.fromkeys(out))
 
-    def indicator_table(self) -> "Any":
+    def indicator_table(self) -> Any:
         """The indicator system as a frame: one row per indicator of the public evaluation and of each
         sector evaluation (system, dimension, key, feature, direction, rule, weight, cap, maximum points)."""
         import pandas as pd
@@ -247,20 +269,36 @@ class EvaluationConfig:
         rows = []
         for d in self.dimensions:
             for i in d.indicators:
-                rows.append({"system": "public", "dimension": d.key, "dimension_zh": d.zh, **_ind_row(i),
-                             "dimension_max_deduction": d.max_deduction, "dimension_max_bonus": d.max_bonus})
+                rows.append(
+                    {
+                        "system": "public",
+                        "dimension": d.key,
+                        "dimension_zh": d.zh,
+                        **_ind_row(i),
+                        "dimension_max_deduction": d.max_deduction,
+                        "dimension_max_bonus": d.max_bonus,
+                    }
+                )
         for s in self.sectors.values():
             for i in s.indicators:
-                rows.append({"system": s.key, "dimension": s.key, "dimension_zh": s.zh, **_ind_row(i),
-                             "dimension_max_deduction": s.max_deduction, "dimension_max_bonus": s.max_bonus})
+                rows.append(
+                    {
+                        "system": s.key,
+                        "dimension": s.key,
+                        "dimension_zh": s.zh,
+                        **_ind_row(i),
+                        "dimension_max_deduction": s.max_deduction,
+                        "dimension_max_bonus": s.max_bonus,
+                    }
+                )
         return pd.DataFrame(rows)
 
-    def with_weights(self, factors: Mapping[str, float]) -> "EvaluationConfig":
+    def with_weights(self, factors: Mapping[str, float]) -> EvaluationConfig:
         """A copy with indicator weights multiplied by ``factors`` (indicator key -> factor), also in the
         industry overrides. Used by the sensitivity analysis."""
         unknown = set(factors) - set(self.indicator_keys)
         if unknown:
-            raise ConfigError(f"unknown indicator(s) {sorted(unknown)}", column=sorted(unknown)[0])
+            raise ConfigError(f"unknown indicator(s) {sorted(unknown)}", column=min(unknown))
         for k, f in factors.items():
             if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
                 raise ConfigError(f"weight factor must be a positive number, got {f!r}", column=k)
@@ -274,9 +312,19 @@ class EvaluationConfig:
 
 
 def _ind_row(i: Indicator) -> dict[str, Any]:
-    return {"indicator": i.key, "zh": i.zh, "en": i.en, "feature": i.feature, "direction": i.direction,
-            "rule": i.rule.kind, "rule_text": i.rule.describe(), "weight": i.weight, "cap": i.cap,
-            "missing_points": i.missing, "max_points": i.max_abs_points}
+    return {
+        "indicator": i.key,
+        "zh": i.zh,
+        "en": i.en,
+        "feature": i.feature,
+        "direction": i.direction,
+        "rule": i.rule.kind,
+        "rule_text": i.rule.describe(),
+        "weight": i.weight,
+        "cap": i.cap,
+        "missing_points": i.missing,
+        "max_points": i.max_abs_points,
+    }
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -290,8 +338,9 @@ def _mapping(v: Any, key: str, source: str) -> dict:
     return v
 
 
-def _number(v: Any, key: str, source: str, *, lo: float | None = None, lo_open: bool = False,
-            allow_inf: bool = False) -> float:
+def _number(
+    v: Any, key: str, source: str, *, lo: float | None = None, lo_open: bool = False, allow_inf: bool = False
+) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise _err(f"must be a number, got {v!r}", key, source)
     f = float(v)
@@ -328,20 +377,29 @@ def _grades(raw: Any, key: str, source: str) -> tuple[Grade, ...]:
         g = _mapping(g, k, source)
         unknown = set(g) - {"label", "zh", "en", "min_score"}
         if unknown:
-            raise _err(f"unknown key(s) {sorted(unknown)}", f"{k}.{sorted(unknown)[0]}", source)
+            raise _err(f"unknown key(s) {sorted(unknown)}", f"{k}.{min(unknown)}", source)
         label = _text(g.get("label"), f"{k}.label", source)
         last = i == len(raw) - 1
         if last:
             if g.get("min_score") is not None:
-                raise _err("the lowest grade takes every score below the others: leave min_score out",
-                           f"{k}.min_score", source)
+                raise _err(
+                    "the lowest grade takes every score below the others: leave min_score out",
+                    f"{k}.min_score",
+                    source,
+                )
             ms = None
         else:
             ms = _number(g.get("min_score"), f"{k}.min_score", source)
             if out and out[-1].min_score is not None and ms >= out[-1].min_score:
-                raise _err(f"thresholds overlap or are not decreasing: {ms:g} >= {out[-1].min_score:g} of "
-                           f"grade {out[-1].label} (grades are listed best first)", f"{k}.min_score", source)
-        out.append(Grade(label, _text(g.get("zh"), f"{k}.zh", source), _text(g.get("en"), f"{k}.en", source), ms))
+                raise _err(
+                    f"thresholds overlap or are not decreasing: {ms:g} >= {out[-1].min_score:g} of "
+                    f"grade {out[-1].label} (grades are listed best first)",
+                    f"{k}.min_score",
+                    source,
+                )
+        out.append(
+            Grade(label, _text(g.get("zh"), f"{k}.zh", source), _text(g.get("en"), f"{k}.en", source), ms)
+        )
     labels = [g.label for g in out]
     if len(set(labels)) != len(labels):
         raise _err(f"duplicate grade labels {labels}", key, source)
@@ -358,8 +416,12 @@ def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str) -> Rule
             raise _err(f"only a bands rule has thresholds (rule is {kind})", f"{key}.thresholds", source)
         p = _number(d.get("points"), f"{key}.points", source)
         if not sign_ok(p) or p == 0:
-            raise _err(f"a {direction} needs {'negative' if direction == 'deduction' else 'positive'} points, "
-                       f"got {p:g}", f"{key}.points", source)
+            raise _err(
+                f"a {direction} needs {'negative' if direction == 'deduction' else 'positive'} points, "
+                f"got {p:g}",
+                f"{key}.points",
+                source,
+            )
         at_least = 1.0
         if kind == "flag":
             at_least = _number(d.get("at_least", 1), f"{key}.at_least", source)
@@ -367,9 +429,12 @@ def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str) -> Rule
             raise _err("only a flag rule has at_least", f"{key}.at_least", source)
         # the points must move in the safer direction of the feature (catalogue direction)
         if feat_dir != 0 and (p > 0) == (feat_dir > 0):
-            raise _err(f"points {p:+g} per unit contradict the feature's direction "
-                       f"({'+1: higher is riskier' if feat_dir > 0 else '-1: higher is safer'})",
-                       f"{key}.points", source)
+            raise _err(
+                f"points {p:+g} per unit contradict the feature's direction "
+                f"({'+1: higher is riskier' if feat_dir > 0 else '-1: higher is safer'})",
+                f"{key}.points",
+                source,
+            )
         return Rule(kind, points=p, at_least=at_least)
     th = d.get("thresholds")
     pts = d.get("points")
@@ -380,21 +445,28 @@ def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str) -> Rule
     th_f = [_number(t, f"{key}.thresholds[{i}]", source) for i, t in enumerate(th)]
     for i in range(1, len(th_f)):
         if th_f[i] <= th_f[i - 1]:
-            raise _err(f"thresholds overlap or are not increasing: {th_f[i]:g} <= {th_f[i - 1]:g}",
-                       f"{key}.thresholds[{i}]", source)
+            raise _err(
+                f"thresholds overlap or are not increasing: {th_f[i]:g} <= {th_f[i - 1]:g}",
+                f"{key}.thresholds[{i}]",
+                source,
+            )
     p_f = [_number(p, f"{key}.points[{i}]", source) for i, p in enumerate(pts)]
     for i, p in enumerate(p_f):
         if not sign_ok(p):
             raise _err(f"a {direction} cannot give {p:+g} points", f"{key}.points[{i}]", source)
     if all(p == 0 for p in p_f):
         raise _err("every band gives 0 points", f"{key}.points", source)
-    steps = [b - a for a, b in zip(p_f, p_f[1:])]
+    steps = [b - a for a, b in itertools.pairwise(p_f)]
     if any(s > 0 for s in steps) and any(s < 0 for s in steps):
         raise _err(f"band points {p_f} are not monotone", f"{key}.points", source)
-    trend = 1 if any(s > 0 for s in steps) else -1   # +1: points grow with the feature
+    trend = 1 if any(s > 0 for s in steps) else -1  # +1: points grow with the feature
     if feat_dir != 0 and trend == feat_dir:
-        raise _err(f"band points {p_f} {'grow' if trend > 0 else 'fall'} with the feature, against its direction "
-                   f"({'+1: higher is riskier' if feat_dir > 0 else '-1: higher is safer'})", f"{key}.points", source)
+        raise _err(
+            f"band points {p_f} {'grow' if trend > 0 else 'fall'} with the feature, against its direction "
+            f"({'+1: higher is riskier' if feat_dir > 0 else '-1: higher is safer'})",
+            f"{key}.points",
+            source,
+        )
     return Rule("bands", thresholds=tuple(th_f), band_points=tuple(p_f))
 
 
@@ -402,18 +474,28 @@ def _indicator(key: str, raw: Any, dim: str, path: str, source: str, feats: dict
     d = _mapping(raw, path, source)
     unknown = set(d) - _INDICATOR_KEYS
     if unknown:
-        raise _err(f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(_INDICATOR_KEYS))}",
-                   f"{path}.{sorted(unknown)[0]}", source)
+        raise _err(
+            f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(_INDICATOR_KEYS))}",
+            f"{path}.{min(unknown)}",
+            source,
+        )
     if not key.isidentifier() or key != key.lower():
         raise _err("an indicator key must be a snake_case identifier", path, source)
     feature = d.get("feature")
     if feature not in feats:
-        raise _err(f"unknown feature {feature!r}: not a numeric feature of the catalogue "
-                   f"(creditmodel.features.catalogue) nor an evaluation feature", f"{path}.feature", source)
+        raise _err(
+            f"unknown feature {feature!r}: not a numeric feature of the catalogue "
+            f"(creditmodel.features.catalogue) nor an evaluation feature",
+            f"{path}.feature",
+            source,
+        )
     direction = d.get("direction")
     if direction not in DIRECTIONS:
-        raise _err(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}",
-                   f"{path}.direction", source)
+        raise _err(
+            f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}",
+            f"{path}.direction",
+            source,
+        )
     rule = _rule(d, path, source, feats[feature], direction)
     weight = _number(d.get("weight", 1.0), f"{path}.weight", source, lo=0, lo_open=True)
     if "cap" not in d:
@@ -424,13 +506,26 @@ def _indicator(key: str, raw: Any, dim: str, path: str, source: str, feats: dict
         log.debug("%s: cap %g below the rule's largest points", path, cap)
     missing = _number(d.get("missing", 0.0), f"{path}.missing", source)
     if (direction == "deduction" and missing > 0) or (direction == "bonus" and missing < 0):
-        raise _err(f"a {direction} cannot give {missing:+g} points for a missing value", f"{path}.missing", source)
-    return Indicator(key=key, dimension=dim, feature=feature, zh=_text(d.get("zh"), f"{path}.zh", source),
-                     en=_text(d.get("en"), f"{path}.en", source), direction=direction, rule=rule, weight=weight,
-                     cap=cap, missing=missing)
+        raise _err(
+            f"a {direction} cannot give {missing:+g} points for a missing value", f"{path}.missing", source
+        )
+    return Indicator(
+        key=key,
+        dimension=dim,
+        feature=feature,
+        zh=_text(d.get("zh"), f"{path}.zh", source),
+        en=_text(d.get("en"), f"{path}.en", source),
+        direction=direction,
+        rule=rule,
+        weight=weight,
+        cap=cap,
+        missing=missing,
+    )
 
 
-def _caps(raw: Any, key: str, source: str, feats: dict[str, int], grades: tuple[Grade, ...]) -> tuple[GradeCap, ...]:
+def _caps(
+    raw: Any, key: str, source: str, feats: dict[str, int], grades: tuple[Grade, ...]
+) -> tuple[GradeCap, ...]:
     if raw is None:
         return ()
     raw = _mapping(raw, key, source)
@@ -441,25 +536,42 @@ def _caps(raw: Any, key: str, source: str, feats: dict[str, int], grades: tuple[
         c = _mapping(c, p, source)
         unknown = set(c) - {"feature", "at_least", "max_grade", "zh", "en"}
         if unknown:
-            raise _err(f"unknown key(s) {sorted(unknown)}", f"{p}.{sorted(unknown)[0]}", source)
+            raise _err(f"unknown key(s) {sorted(unknown)}", f"{p}.{min(unknown)}", source)
         if c.get("feature") not in feats:
             raise _err(f"unknown feature {c.get('feature')!r}", f"{p}.feature", source)
         if c.get("max_grade") not in labels:
-            raise _err(f"max_grade {c.get('max_grade')!r} is not one of the grades {labels}", f"{p}.max_grade", source)
-        out.append(GradeCap(k, c["feature"], _number(c.get("at_least", 1), f"{p}.at_least", source), c["max_grade"],
-                            _text(c.get("zh"), f"{p}.zh", source), _text(c.get("en"), f"{p}.en", source)))
+            raise _err(
+                f"max_grade {c.get('max_grade')!r} is not one of the grades {labels}",
+                f"{p}.max_grade",
+                source,
+            )
+        out.append(
+            GradeCap(
+                k,
+                c["feature"],
+                _number(c.get("at_least", 1), f"{p}.at_least", source),
+                c["max_grade"],
+                _text(c.get("zh"), f"{p}.zh", source),
+                _text(c.get("en"), f"{p}.en", source),
+            )
+        )
     return tuple(out)
 
 
 def _check_unknown(d: dict, allowed: set[str], key: str, source: str) -> None:
     unknown = set(d) - allowed
     if unknown:
-        first = sorted(unknown)[0]
-        raise _err(f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}",
-                   f"{key}.{first}" if key else first, source)
+        first = min(unknown)
+        raise _err(
+            f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            f"{key}.{first}" if key else first,
+            source,
+        )
 
 
-def _indicators_block(raw: Any, dim: str, path: str, source: str, feats: dict[str, int]) -> tuple[Indicator, ...]:
+def _indicators_block(
+    raw: Any, dim: str, path: str, source: str, feats: dict[str, int]
+) -> tuple[Indicator, ...]:
     raw = _mapping(raw, path, source)
     if not raw:
         raise _err("needs at least one indicator", path, source)
@@ -469,8 +581,18 @@ def _indicators_block(raw: Any, dim: str, path: str, source: str, feats: dict[st
 def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
     """Validate a parsed YAML document and build the :class:`EvaluationConfig`."""
     doc = _mapping(doc, "<root>", source)
-    allowed = {"name", "version", "base_score", "grades", "dimensions", "grade_caps", "supervision",
-               "industry_overrides", "sectors", "repair"}
+    allowed = {
+        "name",
+        "version",
+        "base_score",
+        "grades",
+        "dimensions",
+        "grade_caps",
+        "supervision",
+        "industry_overrides",
+        "sectors",
+        "repair",
+    }
     _check_unknown(doc, allowed, "", source)
     for k in ("base_score", "grades", "dimensions", "supervision"):
         if k not in doc:
@@ -483,8 +605,11 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
     dims_raw = _mapping(doc["dimensions"], "dimensions", source)
     unknown_dims = [k for k in dims_raw if k not in DIMENSIONS]
     if unknown_dims:
-        raise _err(f"unknown dimension; expected keys among {', '.join(DIMENSIONS)}",
-                   f"dimensions.{unknown_dims[0]}", source)
+        raise _err(
+            f"unknown dimension; expected keys among {', '.join(DIMENSIONS)}",
+            f"dimensions.{unknown_dims[0]}",
+            source,
+        )
     dims: list[Dimension] = []
     seen: dict[str, str] = {}
     for dk, dv in dims_raw.items():
@@ -494,12 +619,22 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         inds = _indicators_block(dv.get("indicators"), dk, f"{p}.indicators", source, feats)
         for i in inds:
             if i.key in seen:
-                raise _err(f"duplicate indicator key (also in dimension {seen[i.key]})",
-                           f"{p}.indicators.{i.key}", source)
+                raise _err(
+                    f"duplicate indicator key (also in dimension {seen[i.key]})",
+                    f"{p}.indicators.{i.key}",
+                    source,
+                )
             seen[i.key] = dk
-        dims.append(Dimension(dk, _text(dv.get("zh"), f"{p}.zh", source), _text(dv.get("en"), f"{p}.en", source),
-                              _number(dv.get("max_deduction", 0), f"{p}.max_deduction", source, lo=0),
-                              _number(dv.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0), inds))
+        dims.append(
+            Dimension(
+                dk,
+                _text(dv.get("zh"), f"{p}.zh", source),
+                _text(dv.get("en"), f"{p}.en", source),
+                _number(dv.get("max_deduction", 0), f"{p}.max_deduction", source, lo=0),
+                _number(dv.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0),
+                inds,
+            )
+        )
         if any(i.direction == "deduction" for i in inds) and dims[-1].max_deduction == 0:
             raise _err("has deductions but max_deduction is 0", f"{p}.max_deduction", source)
         if any(i.direction == "bonus" for i in inds) and dims[-1].max_bonus == 0:
@@ -520,26 +655,41 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         _check_unknown(c, {"label", "zh", "en", "inspection_multiplier"}, p, source)
         m = _number(c.get("inspection_multiplier"), f"{p}.inspection_multiplier", source, lo=0, lo_open=True)
         if classes and m < classes[-1].inspection_multiplier:
-            raise _err(f"a riskier class cannot be inspected less often: {m:g} < "
-                       f"{classes[-1].inspection_multiplier:g} of class {classes[-1].label}",
-                       f"{p}.inspection_multiplier", source)
-        classes.append(SupervisionClass(_text(c.get("label"), f"{p}.label", source), _text(c.get("zh"), f"{p}.zh", source),
-                                        _text(c.get("en"), f"{p}.en", source), m))
+            raise _err(
+                f"a riskier class cannot be inspected less often: {m:g} < "
+                f"{classes[-1].inspection_multiplier:g} of class {classes[-1].label}",
+                f"{p}.inspection_multiplier",
+                source,
+            )
+        classes.append(
+            SupervisionClass(
+                _text(c.get("label"), f"{p}.label", source),
+                _text(c.get("zh"), f"{p}.zh", source),
+                _text(c.get("en"), f"{p}.en", source),
+                m,
+            )
+        )
     cls_labels = [c.label for c in classes]
     if len(set(cls_labels)) != len(cls_labels):
         raise _err(f"duplicate class labels {cls_labels}", "supervision.classes", source)
     fg = _mapping(sv.get("from_grade"), "supervision.from_grade", source)
     for g in grades:
         if g.label not in fg:
-            raise _err(f"no supervision class for grade {g.label}", f"supervision.from_grade.{g.label}", source)
+            raise _err(
+                f"no supervision class for grade {g.label}", f"supervision.from_grade.{g.label}", source
+            )
     for g, c in fg.items():
         if g not in [x.label for x in grades]:
             raise _err(f"{g!r} is not a grade", f"supervision.from_grade.{g}", source)
         if c not in cls_labels:
-            raise _err(f"{c!r} is not a supervision class {cls_labels}", f"supervision.from_grade.{g}", source)
+            raise _err(
+                f"{c!r} is not a supervision class {cls_labels}", f"supervision.from_grade.{g}", source
+            )
     order = [cls_labels.index(fg[g.label]) for g in grades]
     if order != sorted(order):
-        raise _err("a worse grade cannot map to a lower-risk supervision class", "supervision.from_grade", source)
+        raise _err(
+            "a worse grade cannot map to a lower-risk supervision class", "supervision.from_grade", source
+        )
     supervision = Supervision(tuple(classes), dict(fg))
 
     # industry overrides (public evaluation)
@@ -550,7 +700,9 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
     for ind, m in ov_raw.items():
         p = f"industry_overrides.{ind}"
         if ind not in industries():
-            raise _err(f"unknown industry section {ind!r} (GB/T 4754 letters: {''.join(industries())})", p, source)
+            raise _err(
+                f"unknown industry section {ind!r} (GB/T 4754 letters: {''.join(industries())})", p, source
+            )
         m = _mapping(m, p, source)
         overrides[ind] = {}
         for k, changes in m.items():
@@ -573,8 +725,23 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         if sk not in sectors():
             raise _err(f"unknown sector {sk!r}; the flagship sectors are {', '.join(sectors())}", p, source)
         s = _mapping(s, p, source)
-        _check_unknown(s, {"zh", "en", "applies_to", "base_score", "max_deduction", "max_bonus", "grades",
-                           "grade_caps", "supervision_floor", "indicators"}, p, source)
+        _check_unknown(
+            s,
+            {
+                "zh",
+                "en",
+                "applies_to",
+                "base_score",
+                "max_deduction",
+                "max_bonus",
+                "grades",
+                "grade_caps",
+                "supervision_floor",
+                "indicators",
+            },
+            p,
+            source,
+        )
         ap = _mapping(s.get("applies_to"), f"{p}.applies_to", source)
         _check_unknown(ap, {"industries", "with_records"}, f"{p}.applies_to", source)
         inds = ap.get("industries") or []
@@ -587,7 +754,9 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         if not isinstance(wr, bool):
             raise _err("must be true or false", f"{p}.applies_to.with_records", source)
         if not inds and not wr:
-            raise _err("applies to no enterprise (no industries and with_records false)", f"{p}.applies_to", source)
+            raise _err(
+                "applies to no enterprise (no industries and with_records false)", f"{p}.applies_to", source
+            )
         sg = _grades(s.get("grades"), f"{p}.grades", source)
         sinds = _indicators_block(s.get("indicators"), sk, f"{p}.indicators", source, feats)
         floor = _mapping(s.get("supervision_floor") or {}, f"{p}.supervision_floor", source)
@@ -595,13 +764,22 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
             if g not in [x.label for x in sg]:
                 raise _err(f"{g!r} is not a grade of this sector", f"{p}.supervision_floor.{g}", source)
             if c not in cls_labels:
-                raise _err(f"{c!r} is not a supervision class {cls_labels}", f"{p}.supervision_floor.{g}", source)
+                raise _err(
+                    f"{c!r} is not a supervision class {cls_labels}", f"{p}.supervision_floor.{g}", source
+                )
         sectors_out[sk] = SectorEvaluation(
-            sk, _text(s.get("zh"), f"{p}.zh", source), _text(s.get("en"), f"{p}.en", source),
-            Applicability(tuple(inds), wr), _number(s.get("base_score"), f"{p}.base_score", source),
+            sk,
+            _text(s.get("zh"), f"{p}.zh", source),
+            _text(s.get("en"), f"{p}.en", source),
+            Applicability(tuple(inds), wr),
+            _number(s.get("base_score"), f"{p}.base_score", source),
             _number(s.get("max_deduction", 0), f"{p}.max_deduction", source, lo=0),
-            _number(s.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0), sg,
-            _caps(s.get("grade_caps"), f"{p}.grade_caps", source, feats, sg), dict(floor), sinds)
+            _number(s.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0),
+            sg,
+            _caps(s.get("grade_caps"), f"{p}.grade_caps", source, feats, sg),
+            dict(floor),
+            sinds,
+        )
         if any(i.direction == "bonus" for i in sinds) and sectors_out[sk].max_bonus == 0:
             raise _err("has bonuses but max_bonus is 0", f"{p}.max_bonus", source)
         if any(i.direction == "deduction" for i in sinds) and sectors_out[sk].max_deduction == 0:
@@ -632,10 +810,20 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
     version = doc.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int):
         raise _err("must be an integer", "version", source)
-    return EvaluationConfig(name=str(doc.get("name", "public_credit")), version=version, base_score=base,
-                            grades=grades, dimensions=tuple(dims), grade_caps=caps, supervision=supervision,
-                            industry_overrides=overrides, sectors=sectors_out,
-                            repair=RepairRules(int(dd), lists), source=source, raw=copy.deepcopy(doc))
+    return EvaluationConfig(
+        name=str(doc.get("name", "public_credit")),
+        version=version,
+        base_score=base,
+        grades=grades,
+        dimensions=tuple(dims),
+        grade_caps=caps,
+        supervision=supervision,
+        industry_overrides=overrides,
+        sectors=sectors_out,
+        repair=RepairRules(int(dd), lists),
+        source=source,
+        raw=copy.deepcopy(doc),
+    )
 
 
 def _raw_indicator(doc: dict, ind: Indicator) -> dict:
@@ -651,9 +839,15 @@ def load_config(config: EvaluationConfig | str | Path | Mapping[str, Any] | None
         return parse_config(dict(config))
     p = Path(config) if config is not None else DEFAULT_CONFIG
     if not p.is_file():
-        raise InputError("indicator configuration not found" + (" (the default lives in the repository's data/ "
-                                                               "folder; pass --config)" if config is None else ""),
-                         file=p)
+        raise InputError(
+            "indicator configuration not found"
+            + (
+                " (the default lives in the repository's data/ folder; pass --config)"
+                if config is None
+                else ""
+            ),
+            file=p,
+        )
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:

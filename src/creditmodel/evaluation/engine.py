@@ -22,12 +22,14 @@ Output columns (one row per enterprise and as-of date):
 * per flagship sector ``sector_applies__<s>``, ``sector_score__<s>``, ``sector_grade__<s>`` (empty where the
   sector evaluation does not apply) and ``sector_contrib__<s>__<indicator>``.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ from creditmodel.evaluation.config import (
     load_config,
 )
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.reference import industries, plan_targets, sectors
+from creditmodel.reference import industries, plan_targets
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,9 @@ def _grade_index(score_cents: np.ndarray, grades: Sequence[Grade]) -> np.ndarray
     return idx
 
 
-def _caps(inputs: pd.DataFrame, caps: Sequence[GradeCap], grades: Sequence[Grade]
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _caps(
+    inputs: pd.DataFrame, caps: Sequence[GradeCap], grades: Sequence[Grade]
+) -> tuple[np.ndarray, np.ndarray]:
     """(strictest cap grade index per row, -1 when none; reason text per row, "" when none)."""
     n = len(inputs)
     labels = [g.label for g in grades]
@@ -135,18 +138,23 @@ def _caps(inputs: pd.DataFrame, caps: Sequence[GradeCap], grades: Sequence[Grade
 class _Block:
     """One scored system (the public evaluation or a sector): cents per indicator and totals."""
 
-    contrib: dict[str, np.ndarray]          # indicator key -> cents
-    dim_total: dict[str, np.ndarray]        # dimension key -> cents
-    score: np.ndarray                       # cents
-    grade_idx: np.ndarray                   # after caps
+    contrib: dict[str, np.ndarray]  # indicator key -> cents
+    dim_total: dict[str, np.ndarray]  # dimension key -> cents
+    score: np.ndarray  # cents
+    grade_idx: np.ndarray  # after caps
     grade_from_score: np.ndarray
     cap_idx: np.ndarray
     cap_reason: np.ndarray
 
 
-def _score_block(inputs: pd.DataFrame, base: float, grades: Sequence[Grade],
-                 dims: Sequence[tuple[str, float, float, Sequence[Indicator]]], caps: Sequence[GradeCap],
-                 overrides: dict[str, dict[str, Indicator]] | None = None) -> _Block:
+def _score_block(
+    inputs: pd.DataFrame,
+    base: float,
+    grades: Sequence[Grade],
+    dims: Sequence[tuple[str, float, float, Sequence[Indicator]]],
+    caps: Sequence[GradeCap],
+    overrides: dict[str, dict[str, Indicator]] | None = None,
+) -> _Block:
     n = len(inputs)
     industry = inputs["industry"].astype("str").to_numpy(dtype=object) if overrides else None
     contrib: dict[str, np.ndarray] = {}
@@ -195,8 +203,9 @@ def sector_applies(inputs: pd.DataFrame, config: EvaluationConfig, sector: str) 
     return m
 
 
-def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | None = None,
-                 with_sectors: bool = True) -> pd.DataFrame:
+def score_inputs(
+    inputs: pd.DataFrame, config: EvaluationConfig | str | Path | None = None, with_sectors: bool = True
+) -> pd.DataFrame:
     """The evaluation columns (module docstring) for an input frame from :func:`build_inputs`.
 
     ``with_sectors=False`` skips the industry evaluations (no sector columns; the supervision class then
@@ -204,19 +213,35 @@ def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | N
     cfg = load_config(config)
     n = len(inputs)
     dims = [(d.key, d.max_deduction, d.max_bonus, d.indicators) for d in cfg.dimensions]
-    pub = _score_block(inputs, cfg.base_score, cfg.grades, dims, cfg.grade_caps,
-                       {k: dict(v) for k, v in cfg.industry_overrides.items()})
+    pub = _score_block(
+        inputs,
+        cfg.base_score,
+        cfg.grades,
+        dims,
+        cfg.grade_caps,
+        {k: dict(v) for k, v in cfg.industry_overrides.items()},
+    )
     labels = cfg.grade_labels
     out: dict[str, Any] = {}
     for c in ("uscc", "as_of_date", "name"):
         out[c] = inputs[c].to_numpy() if c in inputs.columns else np.full(n, None)
     for c in ("industry", "street"):
         out[c] = inputs[c].astype("str").to_numpy(dtype=object) if c in inputs.columns else np.full(n, None)
-    out["registration_status"] = (inputs["registration_status"].to_numpy()
-                                  if "registration_status" in inputs.columns else np.full(n, "active"))
-    out["deregistered"] = (inputs["deregistered"].to_numpy(dtype=bool)
-                           if "deregistered" in inputs.columns else np.zeros(n, dtype=bool))
-    sd = feature_values(inputs, "on_serious_dishonesty_list") if "on_serious_dishonesty_list" in inputs else np.zeros(n)
+    out["registration_status"] = (
+        inputs["registration_status"].to_numpy()
+        if "registration_status" in inputs.columns
+        else np.full(n, "active")
+    )
+    out["deregistered"] = (
+        inputs["deregistered"].to_numpy(dtype=bool)
+        if "deregistered" in inputs.columns
+        else np.zeros(n, dtype=bool)
+    )
+    sd = (
+        feature_values(inputs, "on_serious_dishonesty_list")
+        if "on_serious_dishonesty_list" in inputs
+        else np.zeros(n)
+    )
     out["on_serious_dishonesty_list"] = np.nan_to_num(sd) >= 1
     out["public_credit_score"] = _points(pub.score)
     out["public_credit_grade"] = _labels(pub.grade_idx, labels)
@@ -229,17 +254,21 @@ def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | N
     sec_cols: dict[str, Any] = {}
     cls_labels = [c.label for c in cfg.supervision.classes]
     cls_idx = np.array([cls_labels.index(cfg.supervision.from_grade[g]) for g in labels])[pub.grade_idx]
-    reason = np.array([f"public credit grade {g} -> class {cfg.supervision.from_grade[g]}" for g in labels],
-                      dtype=object)[pub.grade_idx]
-    for sk, s in (cfg.sectors.items() if with_sectors else ()):
+    reason = np.array(
+        [f"public credit grade {g} -> class {cfg.supervision.from_grade[g]}" for g in labels], dtype=object
+    )[pub.grade_idx]
+    for sk, s in cfg.sectors.items() if with_sectors else ():
         applies = sector_applies(inputs, cfg, sk)
-        blk = _score_block(inputs, s.base_score, s.grades, [(sk, s.max_deduction, s.max_bonus, s.indicators)],
-                           s.grade_caps)
+        blk = _score_block(
+            inputs, s.base_score, s.grades, [(sk, s.max_deduction, s.max_bonus, s.indicators)], s.grade_caps
+        )
         sec_cols[f"sector_applies__{sk}"] = applies
         sec_cols[f"sector_score__{sk}"] = np.where(applies, _points(blk.score), np.nan)
         sec_cols[f"sector_grade__{sk}"] = _labels(blk.grade_idx, [g.label for g in s.grades], applies)
         for ind in s.indicators:
-            sec_cols[f"sector_contrib__{sk}__{ind.key}"] = np.where(applies, _points(blk.contrib[ind.key]), np.nan)
+            sec_cols[f"sector_contrib__{sk}__{ind.key}"] = np.where(
+                applies, _points(blk.contrib[ind.key]), np.nan
+            )
         sg = [g.label for g in s.grades]
         for g, floor in s.supervision_floor.items():
             hit = applies & (blk.grade_idx == sg.index(g)) & (cls_idx < cls_labels.index(floor))
@@ -247,7 +276,9 @@ def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | N
             reason = np.where(hit, reason + f"; {sk} grade {g} -> at least class {floor}", reason)
     out["supervision_class"] = _labels(cls_idx, cls_labels)
     out["supervision_zh"] = _labels(cls_idx, [c.zh for c in cfg.supervision.classes])
-    out["inspection_multiplier"] = np.array([c.inspection_multiplier for c in cfg.supervision.classes])[cls_idx]
+    out["inspection_multiplier"] = np.array([c.inspection_multiplier for c in cfg.supervision.classes])[
+        cls_idx
+    ]
     out["supervision_reason"] = pd.Series(reason, dtype="str")
     for d in cfg.dimensions:
         out[f"dimension__{d.key}"] = _points(pub.dim_total[d.key])
@@ -261,8 +292,12 @@ def score_inputs(inputs: pd.DataFrame, config: EvaluationConfig | str | Path | N
     return frame
 
 
-def evaluate(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | Path | None = None,
-             as_of: Any = None, uscc: Any = None) -> pd.DataFrame:
+def evaluate(
+    tables: dict[str, pd.DataFrame],
+    config: EvaluationConfig | str | Path | None = None,
+    as_of: Any = None,
+    uscc: Any = None,
+) -> pd.DataFrame:
     """Evaluate every enterprise registered by ``as_of`` (one date or a list of dates; or a ``pd.Series``
     of dates paired with ``uscc``, as in :func:`creditmodel.features.build_features`).
 
@@ -270,8 +305,9 @@ def evaluate(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | P
     registered after the as-of date did not exist yet and get no row.
     """
     if as_of is None:
-        raise InputError("an as-of date is required (evaluate_dir defaults it to the snapshot date)",
-                         column="as_of")
+        raise InputError(
+            "an as-of date is required (evaluate_dir defaults it to the snapshot date)", column="as_of"
+        )
     cfg = load_config(config)
     inputs = build_inputs(tables, as_of, uscc=uscc)
     return score_inputs(inputs, cfg)
@@ -285,8 +321,11 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     live = frame[~frame["deregistered"].to_numpy(dtype=bool)]
     n = len(live)
     top2 = cfg.grade_labels[:2]
-    m: dict[str, float] = {"enterprises_graded": float(len(frame)), "enterprises_existing": float(n),
-                           "enterprises_deregistered": float(len(frame) - n)}
+    m: dict[str, float] = {
+        "enterprises_graded": float(len(frame)),
+        "enterprises_existing": float(n),
+        "enterprises_deregistered": float(len(frame) - n),
+    }
     if n:
         m["excellent_or_good_share"] = float(live["public_credit_grade"].isin(top2).mean())
         m["serious_dishonesty_share"] = float(live["on_serious_dishonesty_list"].mean())
@@ -307,13 +346,27 @@ def plan_targets_table(measures: dict[str, float]) -> pd.DataFrame:
         t = plan_targets()[key]
         v = measures.get(key, np.nan)
         met = bool(v >= t["target"]) if t["direction"] == ">=" else bool(v < t["target"])
-        rows.append({"indicator": key, "zh": t["zh"], "en": t["en"], "value": v, "direction": t["direction"],
-                     "target": t["target"], "baseline_2020": t["baseline_2020"], "met": met})
+        rows.append(
+            {
+                "indicator": key,
+                "zh": t["zh"],
+                "en": t["en"],
+                "value": v,
+                "direction": t["direction"],
+                "target": t["target"],
+                "baseline_2020": t["baseline_2020"],
+                "met": met,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def grade_table(frame: pd.DataFrame, by: str | None = None, config: EvaluationConfig | None = None,
-                existing_only: bool = True) -> pd.DataFrame:
+def grade_table(
+    frame: pd.DataFrame,
+    by: str | None = None,
+    config: EvaluationConfig | None = None,
+    existing_only: bool = True,
+) -> pd.DataFrame:
     """Counts and shares of each grade, overall or per ``by`` (e.g. ``industry``, ``street``), with the
     excellent-or-good share; names in Chinese and English for industries and streets."""
     from creditmodel.reference import streets
@@ -336,16 +389,22 @@ def grade_table(frame: pd.DataFrame, by: str | None = None, config: EvaluationCo
     return out.reset_index()
 
 
-def sector_table(frame: pd.DataFrame, config: EvaluationConfig | None = None, existing_only: bool = True
-                 ) -> pd.DataFrame:
+def sector_table(
+    frame: pd.DataFrame, config: EvaluationConfig | None = None, existing_only: bool = True
+) -> pd.DataFrame:
     """Per sector evaluation: enterprises it applies to, grade counts and shares, mean score."""
     cfg = load_config(config)
     df = frame[~frame["deregistered"].to_numpy(dtype=bool)] if existing_only else frame
     rows = []
     for sk, s in cfg.sectors.items():
         app = df[df[f"sector_applies__{sk}"].to_numpy(dtype=bool)]
-        r: dict[str, Any] = {"sector": sk, "zh": s.zh, "en": s.en, "enterprises": len(app),
-                             "mean_score": float(app[f"sector_score__{sk}"].mean()) if len(app) else np.nan}
+        r: dict[str, Any] = {
+            "sector": sk,
+            "zh": s.zh,
+            "en": s.en,
+            "enterprises": len(app),
+            "mean_score": float(app[f"sector_score__{sk}"].mean()) if len(app) else np.nan,
+        }
         for g in s.grades:
             k = int((app[f"sector_grade__{sk}"] == g.label).sum())
             r[g.label] = k
@@ -366,7 +425,7 @@ class EvaluationResult:
     enterprises_quarantined: int
     enterprises_not_yet_registered: int
     district_quarantine: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
-    tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)   # the clean tables evaluated
+    tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)  # the clean tables evaluated
 
     @property
     def measures(self) -> dict[str, float]:
@@ -375,24 +434,42 @@ class EvaluationResult:
     def summary(self) -> str:
         m = self.measures
         f = self.frame
-        lines = [f"public credit evaluation as of {self.as_of.date()} ({self.config.name}, {self.config.source})",
-                 f"  enterprise rows in {self.enterprise_rows_in:,} = graded {len(f):,} + quarantined "
-                 f"{self.enterprises_quarantined:,} + registered after the as-of date "
-                 f"{self.enterprises_not_yet_registered:,}",
-                 f"  graded: {int(m['enterprises_existing']):,} existing, {int(m['enterprises_deregistered']):,} "
-                 f"deregistered or revoked (graded, flagged, left out of the shares)"]
+        lines = [
+            f"public credit evaluation as of {self.as_of.date()} ({self.config.name}, {self.config.source})",
+            (
+                f"  enterprise rows in {self.enterprise_rows_in:,} = graded {len(f):,} + quarantined "
+                f"{self.enterprises_quarantined:,} + registered after the as-of date "
+                f"{self.enterprises_not_yet_registered:,}"
+            ),
+            (
+                f"  graded: {int(m['enterprises_existing']):,} existing, {int(m['enterprises_deregistered']):,} "
+                f"deregistered or revoked (graded, flagged, left out of the shares)"
+            ),
+        ]
         if m["enterprises_existing"]:
-            dist = ", ".join(f"{g.label} {g.zh} {m[f'grade_{g.label}_share']:.1%}" for g in self.config.grades)
-            cls = ", ".join(f"{c.label} {m[f'class_{c.label}_share']:.1%}" for c in self.config.supervision.classes)
+            dist = ", ".join(
+                f"{g.label} {g.zh} {m[f'grade_{g.label}_share']:.1%}" for g in self.config.grades
+            )
+            cls = ", ".join(
+                f"{c.label} {m[f'class_{c.label}_share']:.1%}" for c in self.config.supervision.classes
+            )
             t = plan_targets()
-            lines += [f"  grades: {dist}",
-                      f"  supervision classes: {cls}",
-                      f"  excellent or good: {m['excellent_or_good_share']:.2%} (plan target >= "
-                      f"{t['excellent_or_good_share']['target']:.0%})",
-                      f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} (plan target < "
-                      f"{t['serious_dishonesty_share']['target']:.0%})"]
+            lines += [
+                f"  grades: {dist}",
+                f"  supervision classes: {cls}",
+                (
+                    f"  excellent or good: {m['excellent_or_good_share']:.2%} (plan target >= "
+                    f"{t['excellent_or_good_share']['target']:.0%})"
+                ),
+                (
+                    f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} (plan target < "
+                    f"{t['serious_dishonesty_share']['target']:.0%})"
+                ),
+            ]
             for _, r in sector_table(f, self.config).iterrows():
-                sh = ", ".join(f"{g.label} {r[f'{g.label}_share']:.1%}" for g in self.config.sectors[r['sector']].grades)
+                sh = ", ".join(
+                    f"{g.label} {r[f'{g.label}_share']:.1%}" for g in self.config.sectors[r["sector"]].grades
+                )
                 lines.append(f"  sector {r['sector']}: {int(r['enterprises']):,} enterprises; {sh}")
         if self.out is not None:
             lines.append(f"  written to {self.out}")
@@ -413,8 +490,12 @@ def write_frame(frame: pd.DataFrame, out: str | Path) -> Path:
     return p
 
 
-def evaluate_dir(data: str | Path, config: EvaluationConfig | str | Path | None = None, as_of: Any = None,
-                 out: str | Path | None = None) -> EvaluationResult:
+def evaluate_dir(
+    data: str | Path,
+    config: EvaluationConfig | str | Path | None = None,
+    as_of: Any = None,
+    out: str | Path | None = None,
+) -> EvaluationResult:
     """Load a district folder (schema checks, quarantine), evaluate it as of ``as_of`` (default: the
     snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given."""
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
@@ -436,13 +517,22 @@ def evaluate_dir(data: str | Path, config: EvaluationConfig | str | Path | None 
     reg = pd.to_datetime(ent["registered_on"])
     later = int((reg > t).sum())
     dup_kept = int(ent["uscc"].duplicated().sum())
-    res = EvaluationResult(frame=frame, out=None, as_of=t, config=cfg, enterprise_rows_in=lt.n_rows,
-                           enterprises_quarantined=lt.n_quarantined + dup_kept,
-                           enterprises_not_yet_registered=later, district_quarantine=dist.quarantine,
-                           tables=dist.tables)
+    res = EvaluationResult(
+        frame=frame,
+        out=None,
+        as_of=t,
+        config=cfg,
+        enterprise_rows_in=lt.n_rows,
+        enterprises_quarantined=lt.n_quarantined + dup_kept,
+        enterprises_not_yet_registered=later,
+        district_quarantine=dist.quarantine,
+        tables=dist.tables,
+    )
     if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
-        raise RuntimeError(f"enterprise rows do not add up: {lt.n_rows} in, {len(frame)} graded, "
-                           f"{res.enterprises_quarantined} quarantined, {later} registered later")
+        raise RuntimeError(
+            f"enterprise rows do not add up: {lt.n_rows} in, {len(frame)} graded, "
+            f"{res.enterprises_quarantined} quarantined, {later} registered later"
+        )
     if out is not None:
         res.out = write_frame(frame, out)
         log.info("evaluated %d enterprises as of %s -> %s", len(frame), t.date(), res.out)

@@ -6,6 +6,7 @@ apply, the records that weigh on the grade (record ids, marginal points, window 
 what-if (:mod:`creditmodel.evaluation.repair`). The shown points add up exactly:
 ``score = base_score + sum(points)``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,11 +29,11 @@ class Explanation:
     uscc: str
     as_of: pd.Timestamp
     config: EvaluationConfig
-    row: pd.Series                      # the evaluation row (engine output columns)
-    contributions: pd.DataFrame         # one row per indicator of the public evaluation
-    sectors: pd.DataFrame               # one row per (applicable sector, indicator)
-    records: pd.DataFrame = field(default_factory=pd.DataFrame)   # repair.RECORD_COLUMNS
-    whatif: pd.DataFrame = field(default_factory=pd.DataFrame)    # repair.WHATIF_COLUMNS
+    row: pd.Series  # the evaluation row (engine output columns)
+    contributions: pd.DataFrame  # one row per indicator of the public evaluation
+    sectors: pd.DataFrame  # one row per (applicable sector, indicator)
+    records: pd.DataFrame = field(default_factory=pd.DataFrame)  # repair.RECORD_COLUMNS
+    whatif: pd.DataFrame = field(default_factory=pd.DataFrame)  # repair.WHATIF_COLUMNS
 
     @property
     def score(self) -> float:
@@ -45,20 +46,31 @@ class Explanation:
     def text(self) -> str:
         """A short explanation in English with the Chinese terms."""
         r, cfg = self.row, self.config
-        lines = [f"{self.uscc} {r.get('name', '')} ({r.get('industry', '')}, {r.get('street', '')}), as of "
-                 f"{self.as_of.date()}: public credit grade {self.grade} ({r['grade_zh']}), score "
-                 f"{self.score:g} = base {cfg.base_score:g}"
-                 + "".join(f" {p:+g} {k}" for k, p in zip(self.contributions["indicator"],
-                                                          self.contributions["points"]) if p != 0)]
+        lines = [
+            f"{self.uscc} {r.get('name', '')} ({r.get('industry', '')}, {r.get('street', '')}), as of "
+            f"{self.as_of.date()}: public credit grade {self.grade} ({r['grade_zh']}), score "
+            f"{self.score:g} = base {cfg.base_score:g}"
+            + "".join(
+                f" {p:+g} {k}"
+                for k, p in zip(self.contributions["indicator"], self.contributions["points"])
+                if p != 0
+            )
+        ]
         if isinstance(r.get("grade_cap"), str):
-            lines.append(f"  grade from the score alone: {r['grade_from_score']}; capped at {r['grade_cap']}: "
-                         f"{r['cap_reason']}")
-        lines.append(f"  supervision class {r['supervision_class']} ({r['supervision_zh']}), inspections x"
-                     f"{r['inspection_multiplier']:g}: {r['supervision_reason']}")
+            lines.append(
+                f"  grade from the score alone: {r['grade_from_score']}; capped at {r['grade_cap']}: "
+                f"{r['cap_reason']}"
+            )
+        lines.append(
+            f"  supervision class {r['supervision_class']} ({r['supervision_zh']}), inspections x"
+            f"{r['inspection_multiplier']:g}: {r['supervision_reason']}"
+        )
         for sk, g in self.sectors.groupby("sector", sort=False):
             s = g.iloc[0]
-            lines.append(f"  {sk} ({s['sector_zh']}): grade {s['grade']}, score {s['score']:g}"
-                         + "".join(f" {p:+g} {k}" for k, p in zip(g["indicator"], g["points"]) if p != 0))
+            lines.append(
+                f"  {sk} ({s['sector_zh']}): grade {s['grade']}, score {s['score']:g}"
+                + "".join(f" {p:+g} {k}" for k, p in zip(g["indicator"], g["points"]) if p != 0)
+            )
         if len(self.records):
             lines.append("  records weighing on the grade (marginal points):")
             for _, x in self.records.iterrows():
@@ -66,22 +78,33 @@ class Explanation:
                     end = f"leaves its window on {x['window_end'].date()}"
                 else:
                     end = "counts until removed or fulfilled" if x["repairable"] else "no fixed window"
-                lines.append(f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
-                             f"{end}; " + (f"repair effective from {x['earliest_repair_date'].date()}"
-                                           if x["repairable"] else x["note"]))
+                lines.append(
+                    f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
+                    f"{end}; "
+                    + (
+                        f"repair effective from {x['earliest_repair_date'].date()}"
+                        if x["repairable"]
+                        else x["note"]
+                    )
+                )
         if len(self.whatif):
             single = self.whatif[self.whatif["record_id"] != "ALL"]
-            b = single.sort_values(["lifts_grade", "lift_points", "earliest_repair_date"],
-                                   ascending=[False, False, True]).iloc[0]
+            b = single.sort_values(
+                ["lifts_grade", "lift_points", "earliest_repair_date"], ascending=[False, False, True]
+            ).iloc[0]
             if b["lifts_grade"]:
-                lines.append(f"  best single repair: {b['record_id']} ({b['kind']}) from "
-                             f"{b['earliest_repair_date'].date()}: {b['lift_points']:+g} points, grade "
-                             f"{b['grade_without_repair']} -> {b['grade_with_repair']}")
+                lines.append(
+                    f"  best single repair: {b['record_id']} ({b['kind']}) from "
+                    f"{b['earliest_repair_date'].date()}: {b['lift_points']:+g} points, grade "
+                    f"{b['grade_without_repair']} -> {b['grade_with_repair']}"
+                )
             else:
                 lines.append("  no single repair lifts the grade")
             a = self.whatif[self.whatif["record_id"] == "ALL"].iloc[0]
-            lines.append(f"  all {len(single)} repairs by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
-                         f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}")
+            lines.append(
+                f"  all {len(single)} repairs by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
+                f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
+            )
         return "\n".join(lines)
 
 
@@ -93,12 +116,24 @@ def _contributions(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) 
         for i in d.indicators:
             eff = overrides.get(i.key, i)
             x = feature_values(inputs, i.feature)
-            rows.append({"dimension": d.key, "dimension_zh": d.zh, "dimension_en": d.en, "indicator": i.key,
-                         "zh": i.zh, "en": i.en, "feature": i.feature, "value": float(x[0]),
-                         "rule": eff.rule.describe(), "weight": eff.weight, "cap": eff.cap,
-                         "override": ind_code if i.key in overrides else None,
-                         "points_before_dimension_cap": float(contribution_cents(eff, x)[0]) / 100.0,
-                         "points": float(row[i.column])})
+            rows.append(
+                {
+                    "dimension": d.key,
+                    "dimension_zh": d.zh,
+                    "dimension_en": d.en,
+                    "indicator": i.key,
+                    "zh": i.zh,
+                    "en": i.en,
+                    "feature": i.feature,
+                    "value": float(x[0]),
+                    "rule": eff.rule.describe(),
+                    "weight": eff.weight,
+                    "cap": eff.cap,
+                    "override": ind_code if i.key in overrides else None,
+                    "points_before_dimension_cap": float(contribution_cents(eff, x)[0]) / 100.0,
+                    "points": float(row[i.column]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -108,17 +143,46 @@ def _sectors(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.
         if not bool(sector_applies(inputs, cfg, sk)[0]):
             continue
         for i in s.indicators:
-            rows.append({"sector": sk, "sector_zh": s.zh, "sector_en": s.en, "grade": row[f"sector_grade__{sk}"],
-                         "score": float(row[f"sector_score__{sk}"]), "indicator": i.key, "zh": i.zh, "en": i.en,
-                         "feature": i.feature, "value": float(feature_values(inputs, i.feature)[0]),
-                         "rule": i.rule.describe(), "points": float(row[f"sector_contrib__{sk}__{i.key}"])})
-    cols = ["sector", "sector_zh", "sector_en", "grade", "score", "indicator", "zh", "en", "feature", "value", "rule",
-            "points"]
+            rows.append(
+                {
+                    "sector": sk,
+                    "sector_zh": s.zh,
+                    "sector_en": s.en,
+                    "grade": row[f"sector_grade__{sk}"],
+                    "score": float(row[f"sector_score__{sk}"]),
+                    "indicator": i.key,
+                    "zh": i.zh,
+                    "en": i.en,
+                    "feature": i.feature,
+                    "value": float(feature_values(inputs, i.feature)[0]),
+                    "rule": i.rule.describe(),
+                    "points": float(row[f"sector_contrib__{sk}__{i.key}"]),
+                }
+            )
+    cols = [
+        "sector",
+        "sector_zh",
+        "sector_en",
+        "grade",
+        "score",
+        "indicator",
+        "zh",
+        "en",
+        "feature",
+        "value",
+        "rule",
+        "points",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
-def explain(uscc: str, tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | None = None,
-            as_of: Any = None, whatif: bool = True) -> Explanation:
+def explain(
+    uscc: str,
+    tables: dict[str, pd.DataFrame],
+    config: EvaluationConfig | str | None = None,
+    as_of: Any = None,
+    whatif: bool = True,
+) -> Explanation:
     """Explain the grade of ``uscc`` at ``as_of`` (see the module docstring); ``whatif=False`` skips the
     records and the repair what-if."""
     if as_of is None:
@@ -131,14 +195,22 @@ def explain(uscc: str, tables: dict[str, pd.DataFrame], config: EvaluationConfig
         raise InputError(f"no enterprise {uscc} in the register", file="enterprises", column="uscc")
     reg = pd.to_datetime(ent["registered_on"]).iloc[0]
     if pd.notna(reg) and reg > t:
-        raise InputError(f"enterprise {uscc} was registered on {reg.date()}, after the as-of date {t.date()}",
-                         column="as_of")
+        raise InputError(
+            f"enterprise {uscc} was registered on {reg.date()}, after the as-of date {t.date()}",
+            column="as_of",
+        )
     inputs = build_inputs(sub, t, uscc=[uscc])
     row = score_inputs(inputs, cfg).iloc[0]
-    ex = Explanation(uscc=uscc, as_of=t, config=cfg, row=row, contributions=_contributions(inputs, row, cfg),
-                     sectors=_sectors(inputs, row, cfg))
+    ex = Explanation(
+        uscc=uscc,
+        as_of=t,
+        config=cfg,
+        row=row,
+        contributions=_contributions(inputs, row, cfg),
+        sectors=_sectors(inputs, row, cfg),
+    )
     total = cfg.base_score + ex.contributions["points"].sum()
-    if not np.isclose(total, ex.score, atol=1e-6):   # the engine's own invariant
+    if not np.isclose(total, ex.score, atol=1e-6):  # the engine's own invariant
         raise RuntimeError(f"{uscc}: contributions add up to {total}, score is {ex.score}")
     if whatif:
         ex.whatif, ex.records = repair_whatif(tables, cfg, uscc, t, records=True)
@@ -151,8 +223,11 @@ def example_enterprises(frame: pd.DataFrame, n: int = 3) -> list[str]:
     for dishonest judgement debts or a black list (C), and one on the serious-dishonesty list (D)."""
     live = frame[~frame["deregistered"].to_numpy(dtype=bool)].sort_values("uscc")
     picks = [
-        live[(live["industry"] == "H") & live["public_credit_grade"].isin(["B", "C"])
-             & live.get("sector_grade__food_safety", pd.Series(index=live.index, dtype="str")).notna()],
+        live[
+            (live["industry"] == "H")
+            & live["public_credit_grade"].isin(["B", "C"])
+            & live.get("sector_grade__food_safety", pd.Series(index=live.index, dtype="str")).notna()
+        ],
         live[live["grade_cap"].eq("C") & live["public_credit_grade"].eq("C")],
         live[live["on_serious_dishonesty_list"].to_numpy(dtype=bool)],
         live[live["public_credit_grade"].isin(["B", "C", "D"])],

@@ -11,6 +11,7 @@ The evaluation features follow the same knowledge rule as :func:`creditmodel.fea
 * ``sector_<sector>_records_n``: inspections and administrative penalties of a flagship sector known at ``t``
   (any date): whether the enterprise is supervised in that sector (who a sector evaluation applies to).
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,26 @@ log = logging.getLogger(__name__)
 #: Evaluation features computed here: code -> meaning, unit, direction (+1 higher is riskier, 0 none).
 EXTRA_FEATURES: dict[str, dict[str, Any]] = {
     "complaint_inspections_2y_n": {
-        "zh": "近两年投诉举报核查次数", "en": "Complaint-driven inspections (2 years)", "unit": "count", "direction": 1},
+        "zh": "近两年投诉举报核查次数",
+        "en": "Complaint-driven inspections (2 years)",
+        "unit": "count",
+        "direction": 1,
+    },
     "complaint_substantiated_2y_n": {
-        "zh": "近两年查实的投诉举报数", "en": "Substantiated complaints (2 years)", "unit": "count", "direction": 1},
-    **{f"sector_{s}_records_n": {
-        "zh": f"{names['zh']}监管记录数", "en": f"{names['en']} inspection and penalty records", "unit": "count",
-        "direction": 0} for s, names in sectors().items()},
+        "zh": "近两年查实的投诉举报数",
+        "en": "Substantiated complaints (2 years)",
+        "unit": "count",
+        "direction": 1,
+    },
+    **{
+        f"sector_{s}_records_n": {
+            "zh": f"{names['zh']}监管记录数",
+            "en": f"{names['en']} inspection and penalty records",
+            "unit": "count",
+            "direction": 0,
+        }
+        for s, names in sectors().items()
+    },
 }
 #: Columns describing the enterprise, added in front of the features.
 STATUS_COLUMNS = ("name", "registration_status", "closed_on", "deregistered")
@@ -60,8 +75,13 @@ def _count(m: pd.DataFrame, mask: np.ndarray, n: int) -> np.ndarray:
 def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.DataFrame:
     """The :data:`EXTRA_FEATURES` for each row of ``keys`` (``uscc``, ``as_of_date``), same index order."""
     n = len(keys)
-    q = pd.DataFrame({"qi": np.arange(n), "uscc": keys["uscc"].astype(str).to_numpy(),
-                      "t": _dates(keys["as_of_date"]).to_numpy()})
+    q = pd.DataFrame(
+        {
+            "qi": np.arange(n),
+            "uscc": keys["uscc"].astype(str).to_numpy(),
+            "t": _dates(keys["as_of_date"]).to_numpy(),
+        }
+    )
     out = {k: np.zeros(n) for k in EXTRA_FEATURES}
     ins = tables.get("inspections")
     m = _pairs(q, ins, ["inspected_on", "reported_on", "inspection_type", "result", "sector"])
@@ -76,7 +96,9 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
         lo2 = (pd.DatetimeIndex(u) + pd.DateOffset(years=-2)).to_numpy()[inv]
         comp = known & (ev > lo2) & (m["inspection_type"].astype(str).to_numpy() == "complaint")
         out["complaint_inspections_2y_n"] = _count(m, comp, n)
-        out["complaint_substantiated_2y_n"] = _count(m, comp & (m["result"].astype(str).to_numpy() != "pass"), n)
+        out["complaint_substantiated_2y_n"] = _count(
+            m, comp & (m["result"].astype(str).to_numpy() != "pass"), n
+        )
         sec = m["sector"].astype(str).to_numpy()
         for s in sectors():
             out[f"sector_{s}_records_n"] += _count(m, known & (sec == s), n)
@@ -98,8 +120,15 @@ def registration(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Data
     ent = tables.get("enterprises")
     n = len(keys)
     if ent is None:
-        return pd.DataFrame({"name": pd.Series([None] * n, dtype="str"), "registration_status": "unknown",
-                             "closed_on": pd.NaT, "deregistered": False}, index=keys.index)
+        return pd.DataFrame(
+            {
+                "name": pd.Series([None] * n, dtype="str"),
+                "registration_status": "unknown",
+                "closed_on": pd.NaT,
+                "deregistered": False,
+            },
+            index=keys.index,
+        )
     e = ent.drop_duplicates("uscc", keep="first").set_index("uscc")
     codes = keys["uscc"].astype(str)
     pos = e.index.get_indexer(codes)
@@ -119,8 +148,15 @@ def registration(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Data
     st = pd.Series(col("status", None)).astype("str").to_numpy(dtype=object)
     status = np.where(gone, np.where(st == "revoked", "revoked", "deregistered"), "active")
     status = np.where(has, status, "unknown")
-    return pd.DataFrame({"name": pd.Series(col("name", None), dtype="str").to_numpy(),
-                         "registration_status": status, "closed_on": closed, "deregistered": gone}, index=keys.index)
+    return pd.DataFrame(
+        {
+            "name": pd.Series(col("name", None), dtype="str").to_numpy(),
+            "registration_status": status,
+            "closed_on": closed,
+            "deregistered": gone,
+        },
+        index=keys.index,
+    )
 
 
 def build_inputs(tables: dict[str, pd.DataFrame], as_of: Any, uscc: Any = None) -> pd.DataFrame:

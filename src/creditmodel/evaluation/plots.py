@@ -2,6 +2,7 @@
 
 Labels are English, with the Chinese terms added when a CJK font is installed (no font is downloaded).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -48,26 +49,39 @@ def _target_share() -> float:
     return float(plan_targets()["excellent_or_good_share"]["target"])
 
 
-def grade_distribution(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> "Figure":
+def grade_distribution(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> Figure:
     """Shares of the public credit grades and of the supervision classes (existing enterprises)."""
     cfg = load_config(config)
     live = frame[~frame["deregistered"].to_numpy(dtype=bool)]
     fig, axes = _figure(11, 4, ncols=2)
     ax = axes[0, 0]
     sh = live["public_credit_grade"].value_counts(normalize=True).reindex(cfg.grade_labels, fill_value=0)
-    bars = ax.bar([_t(g.label, g.zh) for g in cfg.grades], sh.to_numpy(), color=GRADE_COLORS[:len(sh)])
+    bars = ax.bar([_t(g.label, g.zh) for g in cfg.grades], sh.to_numpy(), color=GRADE_COLORS[: len(sh)])
     for b, v in zip(bars, sh.to_numpy()):
         ax.annotate(f"{v:.1%}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9)
     top2 = sh.iloc[:2].sum()
-    ax.set_title(_t(f"Public credit grades (n = {len(live):,}); excellent or good {top2:.1%}", "公共信用评价等级"))
-    ax.text(0.98, 0.95, f"plan target: excellent or good >= {_target_share():.0%}", transform=ax.transAxes,
-            ha="right", va="top", fontsize=9, color=GOOD if top2 >= _target_share() else BAD)
+    ax.set_title(
+        _t(f"Public credit grades (n = {len(live):,}); excellent or good {top2:.1%}", "公共信用评价等级")
+    )
+    ax.text(
+        0.98,
+        0.95,
+        f"plan target: excellent or good >= {_target_share():.0%}",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=9,
+        color=GOOD if top2 >= _target_share() else BAD,
+    )
     _pct(ax, "y")
     ax = axes[0, 1]
     labels = [c.label for c in cfg.supervision.classes]
     sc = live["supervision_class"].value_counts(normalize=True).reindex(labels, fill_value=0)
-    bars = ax.bar([f"{c.label}\nx{c.inspection_multiplier:g}" for c in cfg.supervision.classes], sc.to_numpy(),
-                  color=GRADE_COLORS[:len(sc)])
+    bars = ax.bar(
+        [f"{c.label}\nx{c.inspection_multiplier:g}" for c in cfg.supervision.classes],
+        sc.to_numpy(),
+        color=GRADE_COLORS[: len(sc)],
+    )
     for b, v in zip(bars, sc.to_numpy()):
         ax.annotate(f"{v:.1%}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9)
     load = float((sc.to_numpy() * np.array([c.inspection_multiplier for c in cfg.supervision.classes])).sum())
@@ -77,7 +91,7 @@ def grade_distribution(frame: pd.DataFrame, config: EvaluationConfig | None = No
     return fig
 
 
-def grades_by(frame: pd.DataFrame, by: str, config: EvaluationConfig | None = None) -> "Figure":
+def grades_by(frame: pd.DataFrame, by: str, config: EvaluationConfig | None = None) -> Figure:
     """Stacked grade shares per ``by`` group (``industry`` or ``street``), sorted by the excellent-or-good
     share, with the plan's target and the group sizes."""
     cfg = load_config(config)
@@ -100,7 +114,7 @@ def grades_by(frame: pd.DataFrame, by: str, config: EvaluationConfig | None = No
     return fig
 
 
-def sector_grades(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> "Figure":
+def sector_grades(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> Figure:
     """Stacked grade shares of each industry (sector) evaluation, with how many enterprises it covers."""
     cfg = load_config(config)
     tab = sector_table(frame, cfg)
@@ -110,8 +124,15 @@ def sector_grades(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     left = np.zeros(len(tab))
     width = max(len(s.grades) for s in cfg.sectors.values()) if cfg.sectors else 0
     for k in range(width):
-        v = np.array([r[f"{cfg.sectors[r['sector']].grades[k].label}_share"] if k < len(cfg.sectors[r["sector"]].grades)
-                      else 0.0 for _, r in tab.iterrows()], dtype=float)
+        v = np.array(
+            [
+                r[f"{cfg.sectors[r['sector']].grades[k].label}_share"]
+                if k < len(cfg.sectors[r["sector"]].grades)
+                else 0.0
+                for _, r in tab.iterrows()
+            ],
+            dtype=float,
+        )
         v = np.nan_to_num(v)
         lab = "/".join(dict.fromkeys(s.grades[k].label for s in cfg.sectors.values() if k < len(s.grades)))
         ax.barh(names, v, left=left, color=GRADE_COLORS[k], label=lab)
@@ -124,7 +145,7 @@ def sector_grades(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     return fig
 
 
-def plan_targets_figure(targets: pd.DataFrame) -> "Figure":
+def plan_targets_figure(targets: pd.DataFrame) -> Figure:
     """The plan's two evaluation targets against the measured values (from ``plan_targets_table``)."""
     fig, axes = _figure(10, 2.8, ncols=2)
     for ax, (_, r) in zip(axes[0], targets.iterrows()):
@@ -133,24 +154,32 @@ def plan_targets_figure(targets: pd.DataFrame) -> "Figure":
         if pd.notna(r["baseline_2020"]):
             ax.barh(["2020"], [float(r["baseline_2020"])], color="#9e9e9e")
         ax.axvline(t, color=TARGET, ls="--", lw=1.2)
-        ax.set_title(_t(f"{r['en']}: {v:.2%} (target {r['direction']} {t:.0%})", r["zh"]), fontsize=10)
+        ax.set_title(
+            _t(f"{r['en']}\nmeasured {v:.2%}, target {r['direction']} {t:.0%}", r["zh"]), fontsize=10
+        )
         hi = max(v, t, float(r["baseline_2020"]) if pd.notna(r["baseline_2020"]) else 0) * 1.15
         ax.set_xlim(0, 1 if t > 0.5 else hi)
-        _pct(ax)
+        from matplotlib.ticker import PercentFormatter
+
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if t > 0.5 else 1))
     fig.tight_layout()
     return fig
 
 
-def contribution_waterfall(ex: "Explanation", max_items: int = 14) -> "Figure":
+def contribution_waterfall(ex: Explanation, max_items: int = 14) -> Figure:
     """Waterfall from the base score through every non-zero contribution to the score, with the grade
     thresholds; a grade cap is named in the title."""
     cfg = ex.config
     c = ex.contributions[ex.contributions["points"] != 0]
     c = c.reindex(c["points"].abs().sort_values(ascending=False).index)
     if len(c) > max_items:
-        rest = c.iloc[max_items - 1:]["points"].sum()
-        c = pd.concat([c.iloc[:max_items - 1], pd.DataFrame([{"indicator": "other", "en": "other indicators",
-                                                               "points": rest}])])
+        rest = c.iloc[max_items - 1 :]["points"].sum()
+        c = pd.concat(
+            [
+                c.iloc[: max_items - 1],
+                pd.DataFrame([{"indicator": "other", "en": "other indicators", "points": rest}]),
+            ]
+        )
     c = c.sort_values("points", ascending=False)
     fig, axes = _figure(10, 4.6)
     ax = axes[0, 0]
@@ -173,23 +202,31 @@ def contribution_waterfall(ex: "Explanation", max_items: int = 14) -> "Figure":
     ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=8)
     lo = min(0.0, level, ex.score) - 5
     ax.set_ylim(lo, cfg.base_score + max(5.0, c["points"].clip(lower=0).sum() + 8))
-    cap = f"; capped at {ex.row['grade_cap']} ({ex.row['cap_reason'].split(' (')[0]})" \
-        if isinstance(ex.row.get("grade_cap"), str) else ""
-    ax.set_title(f"{ex.uscc} ({ex.row.get('industry', '')}): score {ex.score:g}, grade {ex.grade}{cap}", fontsize=10)
+    cap = (
+        f"; capped at {ex.row['grade_cap']} ({ex.row['cap_reason'].split(' (')[0]})"
+        if isinstance(ex.row.get("grade_cap"), str)
+        else ""
+    )
+    ax.set_title(
+        f"{ex.uscc} ({ex.row.get('industry', '')}): score {ex.score:g}, grade {ex.grade}{cap}", fontsize=10
+    )
     ax.set_ylabel("points")
     fig.tight_layout()
     return fig
 
 
-def repair_figure(whatif: pd.DataFrame, config: EvaluationConfig | None = None) -> "Figure":
+def repair_figure(whatif: pd.DataFrame, config: EvaluationConfig | None = None) -> Figure:
     """For one enterprise's what-if: the score on each repair date without and with the repair."""
     cfg = load_config(config)
     w = whatif.reset_index(drop=True)
     fig, axes = _figure(10, 0.45 * len(w) + 1.8)
     ax = axes[0, 0]
     y = np.arange(len(w))
-    names = [f"{r['record_id']} {r['kind']} from {r['earliest_repair_date'].date()}: "
-             f"{r['grade_without_repair']} -> {r['grade_with_repair']}" for _, r in w.iterrows()]
+    names = [
+        f"{r['record_id']} {r['kind']} from {r['earliest_repair_date'].date()}: "
+        f"{r['grade_without_repair']} -> {r['grade_with_repair']}"
+        for _, r in w.iterrows()
+    ]
     ax.hlines(y, w["score_without_repair"], w["score_with_repair"], color="#9e9e9e", lw=2)
     ax.scatter(w["score_without_repair"], y, color=BAD, zorder=3, label="without repair")
     ax.scatter(w["score_with_repair"], y, color=GOOD, zorder=3, label="with repair")
@@ -200,29 +237,44 @@ def repair_figure(whatif: pd.DataFrame, config: EvaluationConfig | None = None) 
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("public credit score on the repair date (points)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    ax.set_title(f"Credit repair what-if for {w['uscc'].iloc[0]} (now {w['score_now'].iloc[0]:g}, "
-                 f"grade {w['grade_now'].iloc[0]})" if len(w) else "no repairable record", fontsize=10)
+    ax.set_title(
+        f"Credit repair what-if for {w['uscc'].iloc[0]} (now {w['score_now'].iloc[0]:g}, "
+        f"grade {w['grade_now'].iloc[0]})"
+        if len(w)
+        else "no repairable record",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
 
-def evidence_figure(ev: "EvidenceResult") -> "Figure":
+def evidence_figure(ev: EvidenceResult) -> Figure:
     """Event rate per grade, expert versus learned weight shares, and the AUCs with their intervals."""
     fig, axes = _figure(15, 4.8, ncols=3)
     ax = axes[0, 0]
     r = ev.grade_rates
-    ax.bar(r["public_credit_grade"], r["event_rate"], color=GRADE_COLORS[:len(r)])
+    ax.bar(r["public_credit_grade"], r["event_rate"], color=GRADE_COLORS[: len(r)])
     for x, v, n in zip(r["public_credit_grade"], r["event_rate"], r["enterprises"]):
         ax.annotate(f"{v:.1%}\n(n={n:,})", (x, v), ha="center", va="bottom", fontsize=8)
-    ax.set_title(f"Adverse events within {ev.horizon_months} months after {ev.as_of.date()}, by grade", fontsize=10)
+    ax.set_title(
+        f"Adverse events within {ev.horizon_months} months after {ev.as_of.date()}, by grade", fontsize=10
+    )
     _pct(ax, "y")
     ax.set_ylim(0, float(np.nanmax(r["event_rate"])) * 1.3 if len(r) else 1)
     ax = axes[0, 1]
     w = ev.weights.dropna(subset=["expert_share", "learned_share"])
-    ax.scatter(w["expert_share"], w["learned_share"], color=np.where(w["sign_agrees"].astype(bool), NEUTRAL, BAD))
-    for _, x in w.iterrows():
-        ax.annotate(x["indicator"], (x["expert_share"], x["learned_share"]), fontsize=7, xytext=(2, 2),
-                    textcoords="offset points")
+    ax.scatter(
+        w["expert_share"], w["learned_share"], color=np.where(w["sign_agrees"].astype(bool), NEUTRAL, BAD)
+    )
+    big = w.assign(m=np.maximum(w["expert_share"], w["learned_share"].abs())).nlargest(10, "m")
+    for _, x in big.iterrows():  # the ten largest only: the small ones crowd near the origin
+        ax.annotate(
+            x["indicator"],
+            (x["expert_share"], x["learned_share"]),
+            fontsize=7,
+            xytext=(2, 2),
+            textcoords="offset points",
+        )
     m = float(max(w["expert_share"].max(), w["learned_share"].abs().max())) * 1.1 if len(w) else 1
     ax.plot([0, m], [0, m], color="#9e9e9e", lw=0.8, ls="--")
     ax.axhline(0, color="#9e9e9e", lw=0.5)
@@ -241,7 +293,7 @@ def evidence_figure(ev: "EvidenceResult") -> "Figure":
     return fig
 
 
-def sensitivity_figure(ev: "EvidenceResult", top: int = 15) -> "Figure":
+def sensitivity_figure(ev: EvidenceResult, top: int = 15) -> Figure:
     """Tornado: change of the excellent-or-good share when each weight is scaled (e.g. x0.8 and x1.2)."""
     s = ev.sensitivity
     piv = s.pivot(index="indicator", columns="factor", values="delta_excellent_or_good")
@@ -250,8 +302,13 @@ def sensitivity_figure(ev: "EvidenceResult", top: int = 15) -> "Figure":
     fig, axes = _figure(10, 0.35 * len(order) + 1.8)
     ax = axes[0, 0]
     for f, col in zip(piv.columns, (GOOD, BAD, NEUTRAL, "#ffb300")):
-        ax.barh([f"{k} ({chg[k]:.1%} change grade)" for k in order], piv.loc[order, f], color=col, alpha=0.8,
-                label=f"weight x{f:g}")
+        ax.barh(
+            [f"{k} ({chg[k]:.1%} change grade)" for k in order],
+            piv.loc[order, f],
+            color=col,
+            alpha=0.8,
+            label=f"weight x{f:g}",
+        )
     ax.axvline(0, color=TARGET, lw=0.8)
     from matplotlib.ticker import PercentFormatter
 

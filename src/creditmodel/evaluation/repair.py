@@ -32,10 +32,12 @@ cleared, inspection rectified), so that records expiring by themselves before ``
 repair. All scenarios of all enterprises are evaluated in one :func:`build_inputs` call: each scenario is a copy
 of the enterprise's records under its own code.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,11 +50,27 @@ from creditmodel.evaluation.inputs import build_inputs
 log = logging.getLogger(__name__)
 
 #: Tables the evaluation reads (the scenario copies include each of them).
-EVAL_TABLES = ("enterprises", "penalties", "enforcement", "tax_grades", "arrears", "inspections", "lists",
-               "commitments", "invoices_monthly", "annual_reports")
+EVAL_TABLES = (
+    "enterprises",
+    "penalties",
+    "enforcement",
+    "tax_grades",
+    "arrears",
+    "inspections",
+    "lists",
+    "commitments",
+    "invoices_monthly",
+    "annual_reports",
+)
 _DATE_COLS = {
-    "penalties": ("decision_date", "publicity_min_end", "publicity_max_end", "fine_paid_on", "repaired_on",
-                  "reported_on"),
+    "penalties": (
+        "decision_date",
+        "publicity_min_end",
+        "publicity_max_end",
+        "fine_paid_on",
+        "repaired_on",
+        "reported_on",
+    ),
     "enforcement": ("filed_on", "dishonest_listed_on", "dishonest_removed_on", "closed_on", "reported_on"),
     "lists": ("start_date", "end_date", "reported_on"),
     "arrears": ("determined_on", "cleared_on", "reported_on"),
@@ -60,12 +78,40 @@ _DATE_COLS = {
     "commitments": ("made_on", "due_on", "assessed_on", "reported_on"),
     "tax_grades": ("published_on", "reported_on"),
 }
-RECORD_COLUMNS = ("uscc", "as_of_date", "table", "record_id", "kind", "sector", "event_date", "points",
-                  "sector_points", "window_min_end", "window_end", "obligations_fulfilled", "repairable",
-                  "earliest_repair_date", "note")
-WHATIF_COLUMNS = ("uscc", "as_of_date", "table", "record_id", "kind", "earliest_repair_date", "score_now",
-                  "grade_now", "score_without_repair", "grade_without_repair", "score_with_repair",
-                  "grade_with_repair", "lift_points", "lifts_grade", "note")
+RECORD_COLUMNS = (
+    "uscc",
+    "as_of_date",
+    "table",
+    "record_id",
+    "kind",
+    "sector",
+    "event_date",
+    "points",
+    "sector_points",
+    "window_min_end",
+    "window_end",
+    "obligations_fulfilled",
+    "repairable",
+    "earliest_repair_date",
+    "note",
+)
+WHATIF_COLUMNS = (
+    "uscc",
+    "as_of_date",
+    "table",
+    "record_id",
+    "kind",
+    "earliest_repair_date",
+    "score_now",
+    "grade_now",
+    "score_without_repair",
+    "grade_without_repair",
+    "score_with_repair",
+    "grade_with_repair",
+    "lift_points",
+    "lifts_grade",
+    "note",
+)
 
 
 def _ts(x: Any) -> pd.Timestamp:
@@ -118,12 +164,23 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         def arr(v: Any) -> Any:  # positional values (a Series' own index must not realign)
             return v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v
 
-        return pd.DataFrame({"uscc": df["uscc"].astype(str).to_numpy(), "table": table,
-                             "record_id": df["record_id"].astype(str).to_numpy(), "kind": arr(kind),
-                             "sector": arr(sector), "event_date": arr(event), "window_min_end": arr(mn),
-                             "window_end": arr(mx), "obligations_fulfilled": arr(fulfilled),
-                             "repairable": arr(repairable), "earliest_repair_date": arr(earliest),
-                             "note": arr(note)}, index=range(n))
+        return pd.DataFrame(
+            {
+                "uscc": df["uscc"].astype(str).to_numpy(),
+                "table": table,
+                "record_id": df["record_id"].astype(str).to_numpy(),
+                "kind": arr(kind),
+                "sector": arr(sector),
+                "event_date": arr(event),
+                "window_min_end": arr(mn),
+                "window_end": arr(mx),
+                "obligations_fulfilled": arr(fulfilled),
+                "repairable": arr(repairable),
+                "earliest_repair_date": arr(earliest),
+                "note": arr(note),
+            },
+            index=range(n),
+        )
 
     secs = set(config.sectors)
     p = sub.get("penalties")
@@ -132,22 +189,45 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         act = known(p, "decision_date") & ~(rep <= t) & (t < mx.fillna(pd.Timestamp.max))
         a = p[act]
         paid = _d(a, "fine_paid_on") <= t
-        apply_from = pd.concat([_d(a, "publicity_min_end"), a["fine_paid_on"].where(paid, t),
-                                pd.Series(t, index=a.index)], axis=1).max(axis=1)
+        apply_from = pd.concat(
+            [_d(a, "publicity_min_end"), a["fine_paid_on"].where(paid, t), pd.Series(t, index=a.index)],
+            axis=1,
+        ).max(axis=1)
         eff = apply_from + dd
         ok = eff < a["publicity_max_end"].fillna(pd.Timestamp.max)
-        note = np.where(~ok, "publicity ends by itself before a repair could take effect",
-                        np.where(paid, "apply after the minimum publicity period",
-                                 "fulfil the penalty obligations (pay the fine) first"))
+        note = np.where(
+            ~ok,
+            "publicity ends by itself before a repair could take effect",
+            np.where(
+                paid,
+                "apply after the minimum publicity period",
+                "fulfil the penalty obligations (pay the fine) first",
+            ),
+        )
         cat = a["category"].astype(str)
-        rows.append(frame(a, "penalties", "penalty_" + a["severity"].astype(str), cat.where(cat.isin(secs), None).to_numpy(),
-                          a["decision_date"].to_numpy(), a["publicity_min_end"].to_numpy(), mx[act].to_numpy(),
-                          paid.to_numpy(), ok.to_numpy(), eff.where(ok).to_numpy(), note))
+        rows.append(
+            frame(
+                a,
+                "penalties",
+                "penalty_" + a["severity"].astype(str),
+                cat.where(cat.isin(secs), None).to_numpy(),
+                a["decision_date"].to_numpy(),
+                a["publicity_min_end"].to_numpy(),
+                mx[act].to_numpy(),
+                paid.to_numpy(),
+                ok.to_numpy(),
+                eff.where(ok).to_numpy(),
+                note,
+            )
+        )
     li = sub.get("lists")
     if li is not None and len(li):
         lt = li["list_type"].astype(str)
-        act = known(li, "start_date") & ~(_d(li, "end_date") <= t) & lt.isin(["serious_dishonesty", "black",
-                                                                                 "abnormal_operation"])
+        act = (
+            known(li, "start_date")
+            & ~(_d(li, "end_date") <= t)
+            & lt.isin(["serious_dishonesty", "black", "abnormal_operation"])
+        )
         a, lt = li[act], lt[act]
         mn = pd.Series(pd.NaT, index=a.index, dtype="datetime64[ns]")
         mx = mn.copy()
@@ -158,11 +238,30 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
                 mx[m] = _months(a.loc[m, "start_date"], rule.max_months)
         eff = pd.concat([mn, pd.Series(t, index=a.index)], axis=1).max(axis=1) + dd
         ok = mn.notna() & (eff < mx.fillna(pd.Timestamp.max))
-        note = np.where(mn.isna(), "no repair rule for this list (repair.lists)",
-                        np.where(~ok, "the listing ends by itself before a repair could take effect",
-                                 "apply for removal after the minimum listing period"))
-        rows.append(frame(a, "lists", "list_" + lt, None, a["start_date"].to_numpy(), mn.to_numpy(), mx.to_numpy(),
-                          np.zeros(len(a), dtype=bool), ok.to_numpy(), eff.where(ok).to_numpy(), note))
+        note = np.where(
+            mn.isna(),
+            "no repair rule for this list (repair.lists)",
+            np.where(
+                ~ok,
+                "the listing ends by itself before a repair could take effect",
+                "apply for removal after the minimum listing period",
+            ),
+        )
+        rows.append(
+            frame(
+                a,
+                "lists",
+                "list_" + lt,
+                None,
+                a["start_date"].to_numpy(),
+                mn.to_numpy(),
+                mx.to_numpy(),
+                np.zeros(len(a), dtype=bool),
+                ok.to_numpy(),
+                eff.where(ok).to_numpy(),
+                note,
+            )
+        )
     e = sub.get("enforcement")
     if e is not None and len(e):
         lst, rem = _d(e, "dishonest_listed_on"), _d(e, "dishonest_removed_on")
@@ -170,13 +269,39 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         dishonest = known(e, "filed_on") & (lst <= t) & ~(rem <= t)
         a = e[open_ | dishonest]
         kind = np.where(dishonest[open_ | dishonest], "dishonest_debtor", "enforcement_open")
-        rows.append(frame(a, "enforcement", kind, None, a["filed_on"].to_numpy(), pd.NaT, pd.NaT,
-                          np.zeros(len(a), dtype=bool), True, t, "perform the judgement (case closed, listing removed)"))
+        rows.append(
+            frame(
+                a,
+                "enforcement",
+                kind,
+                None,
+                a["filed_on"].to_numpy(),
+                pd.NaT,
+                pd.NaT,
+                np.zeros(len(a), dtype=bool),
+                True,
+                t,
+                "perform the judgement (case closed, listing removed)",
+            )
+        )
     ar = sub.get("arrears")
     if ar is not None and len(ar):
         a = ar[known(ar, "determined_on") & ~(_d(ar, "cleared_on") <= t)]
-        rows.append(frame(a, "arrears", "arrears_" + a["kind"].astype(str), None, a["determined_on"].to_numpy(),
-                          pd.NaT, pd.NaT, np.zeros(len(a), dtype=bool), True, t, "clear the arrears"))
+        rows.append(
+            frame(
+                a,
+                "arrears",
+                "arrears_" + a["kind"].astype(str),
+                None,
+                a["determined_on"].to_numpy(),
+                pd.NaT,
+                pd.NaT,
+                np.zeros(len(a), dtype=bool),
+                True,
+                t,
+                "clear the arrears",
+            )
+        )
     ins = sub.get("inspections")
     if ins is not None and len(ins):
         k = known(ins, "inspected_on")
@@ -189,30 +314,72 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         weigh = overdue | (in2 & (res == "fail")) | comp
         a = ins[weigh]
         ov = overdue[weigh].to_numpy()
-        kind = np.where(ov, "inspection_overdue", np.where(res[weigh] == "fail", "inspection_failed",
-                                                            "complaint_substantiated"))
+        kind = np.where(
+            ov,
+            "inspection_overdue",
+            np.where(res[weigh] == "fail", "inspection_failed", "complaint_substantiated"),
+        )
         end = (a["inspected_on"] + pd.DateOffset(years=2)).where(~ov).to_numpy()  # overdue: until rectified
-        rows.append(frame(a, "inspections", kind, a["sector"].astype(str).to_numpy(), a["inspected_on"].to_numpy(),
-                          pd.NaT, end, np.zeros(len(a), dtype=bool), ov, np.where(ov, t, pd.NaT),
-                          np.where(ov, "rectify the findings (the 2-year failure count stays)",
-                                   "no repair: leaves the 2-year window")))
+        rows.append(
+            frame(
+                a,
+                "inspections",
+                kind,
+                a["sector"].astype(str).to_numpy(),
+                a["inspected_on"].to_numpy(),
+                pd.NaT,
+                end,
+                np.zeros(len(a), dtype=bool),
+                ov,
+                np.where(ov, t, pd.NaT),
+                np.where(
+                    ov,
+                    "rectify the findings (the 2-year failure count stays)",
+                    "no repair: leaves the 2-year window",
+                ),
+            )
+        )
     cm = sub.get("commitments")
     if cm is not None and len(cm):
         kn = _d(cm, "assessed_on").fillna(_d(cm, "due_on"))
         lo3 = t - pd.DateOffset(years=3)
         b = known(cm, "made_on") & (cm["made_on"] > lo3) & (kn <= t) & (cm["status"].astype(str) == "broken")
         a = cm[b]
-        rows.append(frame(a, "commitments", "commitment_broken", None, a["made_on"].to_numpy(), pd.NaT,
-                          (a["made_on"] + pd.DateOffset(years=3)).to_numpy(), np.zeros(len(a), dtype=bool), False,
-                          pd.NaT, "no repair: leaves the 3-year window"))
+        rows.append(
+            frame(
+                a,
+                "commitments",
+                "commitment_broken",
+                None,
+                a["made_on"].to_numpy(),
+                pd.NaT,
+                (a["made_on"] + pd.DateOffset(years=3)).to_numpy(),
+                np.zeros(len(a), dtype=bool),
+                False,
+                pd.NaT,
+                "no repair: leaves the 3-year window",
+            )
+        )
     tg = sub.get("tax_grades")
     if tg is not None and len(tg):
         g = tg[known(tg, "published_on")].sort_values(["uscc", "published_on", "year"], kind="stable")
         last = g.groupby("uscc", sort=False).tail(1)
         last = last[last["grade"].astype(str).isin(["C", "D"])]
-        rows.append(frame(last, "tax_grades", "tax_grade_" + last["grade"].astype(str), None,
-                          last["published_on"].to_numpy(), pd.NaT, pd.NaT, np.zeros(len(last), dtype=bool), False,
-                          pd.NaT, "no repair: re-graded with the next annual tax credit evaluation"))
+        rows.append(
+            frame(
+                last,
+                "tax_grades",
+                "tax_grade_" + last["grade"].astype(str),
+                None,
+                last["published_on"].to_numpy(),
+                pd.NaT,
+                pd.NaT,
+                np.zeros(len(last), dtype=bool),
+                False,
+                pd.NaT,
+                "no repair: re-graded with the next annual tax credit evaluation",
+            )
+        )
     rows = [r for r in rows if len(r)]
     if not rows:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in RECORD_COLUMNS})
@@ -250,7 +417,9 @@ def _apply_repair(df: pd.DataFrame, table: str, rows: np.ndarray, date: pd.Serie
         raise ValueError(f"records of table {table} cannot be repaired")
 
 
-def run_scenarios(sub: dict[str, pd.DataFrame], scenarios: pd.DataFrame, config: EvaluationConfig) -> pd.DataFrame:
+def run_scenarios(
+    sub: dict[str, pd.DataFrame], scenarios: pd.DataFrame, config: EvaluationConfig
+) -> pd.DataFrame:
     """Evaluate scenarios: ``scenarios`` has ``scenario`` (unique code), ``uscc`` (the enterprise),
     ``as_of`` and ``changes`` (a list of ``(table, record_id, action, date)``, action ``"drop"`` or
     ``"repair"``). Returns the evaluation frame indexed by ``scenario``."""
@@ -286,8 +455,13 @@ def _better(a: str, b: str, labels: list[str]) -> bool:
     return labels.index(a) < labels.index(b)
 
 
-def repair_whatif(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | None, uscc: str | Iterable[str],
-                  as_of: Any, records: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+def repair_whatif(
+    tables: dict[str, pd.DataFrame],
+    config: EvaluationConfig | str | None,
+    uscc: str | Iterable[str],
+    as_of: Any,
+    records: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Credit repair what-if for one or several enterprises at ``as_of``.
 
     One row per repairable record that weighs on the grade (:data:`WHATIF_COLUMNS`), plus one row
@@ -302,30 +476,54 @@ def repair_whatif(tables: dict[str, pd.DataFrame], config: EvaluationConfig | st
     sub = firm_tables(tables, codes)
     ent = sub.get("enterprises")
     if ent is None or not len(ent):
-        raise InputError(f"no enterprise {codes[0] if len(codes) == 1 else codes[:3]} in the tables",
-                         file="enterprises", column="uscc")
+        raise InputError(
+            f"no enterprise {codes[0] if len(codes) == 1 else codes[:3]} in the tables",
+            file="enterprises",
+            column="uscc",
+        )
     missing = sorted(set(codes) - set(ent["uscc"].astype(str)))
     if missing:
-        raise InputError(f"enterprise(s) not in the register: {missing[:5]}", file="enterprises", column="uscc")
+        raise InputError(
+            f"enterprise(s) not in the register: {missing[:5]}", file="enterprises", column="uscc"
+        )
     recs = adverse_records(sub, cfg, t)
     sc: list[dict[str, Any]] = []
     for u in codes:
         sc.append({"scenario": f"{u}|now", "uscc": u, "as_of": t, "changes": []})
     for i, r in recs.iterrows():
-        sc.append({"scenario": f"{r['uscc']}|drop|{i}", "uscc": r["uscc"], "as_of": t,
-                   "changes": [(r["table"], r["record_id"], "drop", t)]})
+        sc.append(
+            {
+                "scenario": f"{r['uscc']}|drop|{i}",
+                "uscc": r["uscc"],
+                "as_of": t,
+                "changes": [(r["table"], r["record_id"], "drop", t)],
+            }
+        )
     rep = recs[recs["repairable"]]
     for u, g in rep.groupby("uscc", sort=False):
         for d in sorted(set(g["earliest_repair_date"])):
             sc.append({"scenario": f"{u}|base|{d.date()}", "uscc": u, "as_of": d, "changes": []})
         for i, r in g.iterrows():
-            sc.append({"scenario": f"{u}|repair|{i}", "uscc": u, "as_of": r["earliest_repair_date"],
-                       "changes": [(r["table"], r["record_id"], "repair", r["earliest_repair_date"])]})
+            sc.append(
+                {
+                    "scenario": f"{u}|repair|{i}",
+                    "uscc": u,
+                    "as_of": r["earliest_repair_date"],
+                    "changes": [(r["table"], r["record_id"], "repair", r["earliest_repair_date"])],
+                }
+            )
         dmax = g["earliest_repair_date"].max()
         sc.append({"scenario": f"{u}|base|{dmax.date()}|all", "uscc": u, "as_of": dmax, "changes": []})
-        sc.append({"scenario": f"{u}|repair|all", "uscc": u, "as_of": dmax,
-                   "changes": [(r["table"], r["record_id"], "repair", r["earliest_repair_date"])
-                               for _, r in g.iterrows()]})
+        sc.append(
+            {
+                "scenario": f"{u}|repair|all",
+                "uscc": u,
+                "as_of": dmax,
+                "changes": [
+                    (r["table"], r["record_id"], "repair", r["earliest_repair_date"]) for _, r in g.iterrows()
+                ],
+            }
+        )
     res = run_scenarios(sub, pd.DataFrame(sc), cfg)
     labels = cfg.grade_labels
     score, grade = res["public_credit_score"], res["public_credit_grade"]
@@ -345,8 +543,11 @@ def repair_whatif(tables: dict[str, pd.DataFrame], config: EvaluationConfig | st
         # dropping the latest grade would expose the previous year's: report the indicator points instead
         for i in r_tax:
             u = recs.at[i, "uscc"]
-            recs.at[i, "points"] = float(res.at[f"{u}|now", "contrib__tax_grade_low"]) if \
-                "contrib__tax_grade_low" in res.columns else np.nan
+            recs.at[i, "points"] = (
+                float(res.at[f"{u}|now", "contrib__tax_grade_low"])
+                if "contrib__tax_grade_low" in res.columns
+                else np.nan
+            )
     recs = recs[list(RECORD_COLUMNS)]
 
     rows = []
@@ -355,29 +556,58 @@ def repair_whatif(tables: dict[str, pd.DataFrame], config: EvaluationConfig | st
         for i, r in g.iterrows():
             d = r["earliest_repair_date"]
             b, w = f"{u}|base|{d.date()}", f"{u}|repair|{i}"
-            rows.append({"uscc": u, "as_of_date": t, "table": r["table"], "record_id": r["record_id"],
-                         "kind": r["kind"], "earliest_repair_date": d, "score_now": score[now], "grade_now": grade[now],
-                         "score_without_repair": score[b], "grade_without_repair": grade[b],
-                         "score_with_repair": score[w], "grade_with_repair": grade[w],
-                         "lift_points": round(score[w] - score[b], 2),
-                         "lifts_grade": _better(grade[w], grade[b], labels), "note": r["note"]})
+            rows.append(
+                {
+                    "uscc": u,
+                    "as_of_date": t,
+                    "table": r["table"],
+                    "record_id": r["record_id"],
+                    "kind": r["kind"],
+                    "earliest_repair_date": d,
+                    "score_now": score[now],
+                    "grade_now": grade[now],
+                    "score_without_repair": score[b],
+                    "grade_without_repair": grade[b],
+                    "score_with_repair": score[w],
+                    "grade_with_repair": grade[w],
+                    "lift_points": round(score[w] - score[b], 2),
+                    "lifts_grade": _better(grade[w], grade[b], labels),
+                    "note": r["note"],
+                }
+            )
         dmax = g["earliest_repair_date"].max()
         b, w = f"{u}|base|{dmax.date()}|all", f"{u}|repair|all"
-        rows.append({"uscc": u, "as_of_date": t, "table": "*", "record_id": "ALL", "kind": f"all {len(g)} repairs",
-                     "earliest_repair_date": dmax, "score_now": score[now], "grade_now": grade[now],
-                     "score_without_repair": score[b], "grade_without_repair": grade[b],
-                     "score_with_repair": score[w], "grade_with_repair": grade[w],
-                     "lift_points": round(score[w] - score[b], 2),
-                     "lifts_grade": _better(grade[w], grade[b], labels),
-                     "note": "every repairable record repaired at its earliest date"})
+        rows.append(
+            {
+                "uscc": u,
+                "as_of_date": t,
+                "table": "*",
+                "record_id": "ALL",
+                "kind": f"all {len(g)} repairs",
+                "earliest_repair_date": dmax,
+                "score_now": score[now],
+                "grade_now": grade[now],
+                "score_without_repair": score[b],
+                "grade_without_repair": grade[b],
+                "score_with_repair": score[w],
+                "grade_with_repair": grade[w],
+                "lift_points": round(score[w] - score[b], 2),
+                "lifts_grade": _better(grade[w], grade[b], labels),
+                "note": "every repairable record repaired at its earliest date",
+            }
+        )
     whatif = pd.DataFrame(rows, columns=list(WHATIF_COLUMNS))
     if len(whatif):
         whatif = whatif.astype({"lifts_grade": bool})
     return (whatif, recs) if records else whatif
 
 
-def records_weighing(tables: dict[str, pd.DataFrame], config: EvaluationConfig | str | None,
-                     uscc: str | Iterable[str], as_of: Any) -> pd.DataFrame:
+def records_weighing(
+    tables: dict[str, pd.DataFrame],
+    config: EvaluationConfig | str | None,
+    uscc: str | Iterable[str],
+    as_of: Any,
+) -> pd.DataFrame:
     """The records that weigh on the grade of ``uscc`` at ``as_of`` (:data:`RECORD_COLUMNS`), with their
     marginal points, window ends and earliest repair dates."""
     return repair_whatif(tables, config, uscc, as_of, records=True)[1]
@@ -396,9 +626,11 @@ def repair_summary(whatif: pd.DataFrame, config: EvaluationConfig | str | None =
     lifted_single = single[single["lifts_grade"]]
     to_good = allr["grade_with_repair"].map(labels.index) <= 1
     days = (allr["earliest_repair_date"] - allr["as_of_date"]).dt.days
-    return {"repair_enterprises": float(n),
-            "repair_single_lifts_share": float(lifted_single["uscc"].nunique() / n) if n else np.nan,
-            "repair_all_lifts_share": float(allr["lifts_grade"].mean()) if n else np.nan,
-            "repair_all_reaches_good_share": float(to_good.mean()) if n else np.nan,
-            "repair_all_mean_lift_points": float(allr["lift_points"].mean()) if n else np.nan,
-            "repair_all_median_days": float(days.median()) if n else np.nan}
+    return {
+        "repair_enterprises": float(n),
+        "repair_single_lifts_share": float(lifted_single["uscc"].nunique() / n) if n else np.nan,
+        "repair_all_lifts_share": float(allr["lifts_grade"].mean()) if n else np.nan,
+        "repair_all_reaches_good_share": float(to_good.mean()) if n else np.nan,
+        "repair_all_mean_lift_points": float(allr["lift_points"].mean()) if n else np.nan,
+        "repair_all_median_days": float(days.median()) if n else np.nan,
+    }
