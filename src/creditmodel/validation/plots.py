@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 COLORS = {"champion": "#1f5fa8", "challenger": "#d2691e", "reference": "#9a9a9a", "current": "#1f5fa8",
@@ -183,4 +184,32 @@ def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None
     ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(t["segment"], t["n"])], fontsize=8)
     ax.set(xlabel="AUC (95 % DeLong interval)", title=title, xlim=(0.3, 1.0))
     ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
+LIGHT_COLORS = {"green": "#2e8b57", "amber": "#e6a700", "red": "#c0392b", "info": "#d9e2ec", "n/a": "#f0f0f0"}
+
+
+def lights_figure(table: pd.DataFrame, models: Sequence[str]) -> Figure:
+    """Traffic-light grid: one row per check (``label``), one column per model, each cell coloured by the
+    model's light (column ``<model> light``) and showing its value (``<model> value``)."""
+    t = table.reset_index(drop=True)
+    n, k = len(t), len(models)
+    fig, ax = _fig(2.2 + 1.6 * k + 0.055 * max((len(str(x)) for x in t["label"]), default=10), 0.3 * n + 1.0)
+    for j, m in enumerate(models):
+        for i in range(n):
+            light = str(t.at[i, f"{m} light"]) if pd.notna(t.at[i, f"{m} light"]) else "n/a"
+            ax.add_patch(Rectangle((j, n - 1 - i), 0.96, 0.92, color=LIGHT_COLORS.get(light, LIGHT_COLORS["n/a"])))
+            v = t.at[i, f"{m} value"]
+            ax.text(j + 0.48, n - 1 - i + 0.46, "" if pd.isna(v) else str(v), ha="center", va="center", fontsize=7,
+                    color="white" if light in ("green", "red") else "black")
+    ax.set_xlim(0, k)
+    ax.set_ylim(0, n)
+    ax.set_xticks(np.arange(k) + 0.48, list(models), fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks(np.arange(n)[::-1] + 0.46, t["label"].astype(str), fontsize=7)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    ax.set_title("Validation lights (green / amber / red; grey = informative or not computable)", fontsize=9)
     return fig

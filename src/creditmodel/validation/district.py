@@ -1,0 +1,381 @@
+"""Out-of-time validation of the district's registered PD models (notebook 04).
+
+The registered model (default ``district_pd``, see :mod:`creditmodel.scoring.district`) holds the
+``champion`` (WoE scorecard) and the ``challenger`` (LightGBM). Each is validated with
+:func:`creditmodel.validation.build_report` on
+
+* the **out-of-time sample**: loans originated from ``oot_start`` on (the generator's shock year), observed
+  default within 12 months against the model's calibrated PD, score and grade; per industry and size class;
+  the other model's predictions on the same rows for the paired DeLong test; loan amounts (yuan) for the
+  exposure-weighted concentration;
+* the **development sample** (originations before ``oot_start``) as reference: PSI of the score, CSI of the
+  model's input features, grade concentration; the initial AUC of the ECB deterioration test is the AUC on
+  the in-time **test** window (held out from training, so not optimistic);
+* the **rating migration** of every enterprise active at both dates, graded by the model from its
+  point-in-time features at ``migration_from`` and at ``migration_to``.
+
+Results go to ``<out_dir>/validation/<alias>/`` (``report.html``, ``metrics.json``), to the active MLflow
+run (metrics prefixed ``<alias>_``, reports, figures) and onto the model versions as tags
+(``validation_status`` = worst light, ``validation_oot_auc``, ``validation_psi``, ``validation_report``,
+``validation_run_id``).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditmodel import registry, tracking
+from creditmodel.errors import InputError
+from creditmodel.scoring.district import MODEL_NAME, TARGET, DistrictSample
+from creditmodel.validation import lights as L
+from creditmodel.validation import metrics as M
+from creditmodel.validation.report import Challenger, ReferenceSample, ValidationResult, build_report
+
+log = logging.getLogger(__name__)
+
+ALIASES = (registry.CHAMPION, registry.CHALLENGER)
+#: Model-version tags written by :func:`tag_versions`.
+VERSION_TAGS = ("validation_status", "validation_oot_auc", "validation_psi", "validation_report",
+                "validation_run_id")
+
+
+# --------------------------------------------------------------------------- registration
+@dataclass
+class Registration:
+    """What :func:`ensure_registered` found or did: alias -> version, and the promotion decision if it trained."""
+
+    name: str
+    versions: dict[str, str | None]
+    trained: bool
+    decision: Any = None
+
+    def summary(self) -> str:
+        head = (f"trained and registered {self.name}" if self.trained else f"{self.name} already registered")
+        aliases = ", ".join(f"{a} = v{v}" if v else f"{a}: none" for a, v in self.versions.items())
+        return f"{head}: {aliases}" + (f"\n{self.decision.summary()}" if self.decision is not None else "")
+
+
+def _has_versions(name: str) -> bool:
+    return bool(registry.client().search_model_versions(f"name='{name}'"))
+
+
+def ensure_registered(sample: DistrictSample, out_dir: str | Path, name: str = MODEL_NAME, seed: int = 42
+                      ) -> Registration:
+    """Make sure ``name`` has registered versions in the store under ``out_dir``.
+
+    When it has none, trains the champion (scorecard) and the challenger (LightGBM) on ``sample`` with
+    ``seed``, registers both into the active MLflow run (:func:`creditmodel.scoring.district.register_models`)
+    and submits the scorecard to the guarded promotion (:func:`creditmodel.registry.promote`), as notebook 03
+    does. Otherwise changes nothing.
+    """
+    from creditmodel.scoring import district
+
+    tracking.configure(out_dir)
+    if _has_versions(name):
+        return Registration(name, {a: registry.alias_version(name, a) for a in ALIASES}, trained=False)
+    log.info("no registered model %r under %s: training champion and challenger", name, out_dir)
+    results = district.train_models(sample, seed=seed)
+    versions = district.register_models(results, sample, out_dir, name=name)
+    decision = registry.promote(name, versions["scorecard"], out=out_dir)
+    return Registration(name, {a: registry.alias_version(name, a) for a in ALIASES}, trained=True,
+                        decision=decision)
+
+
+# --------------------------------------------------------------------------- the models
+@dataclass
+class ModelRef:
+    """One model under validation: the alias it is validated as, its registered name and version, the
+    loaded :class:`~creditmodel.scoring.model.CreditModel`, and a note (e.g. why an alias was resolved by
+    fallback)."""
+
+    alias: str
+    name: str
+    version: str
+    model: Any
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """``champion (v1, scorecard)``: the name printed in reports and tables."""
+        return f"{self.alias} (v{self.version}, {self.model.kind})"
+
+    @property
+    def features(self) -> list[str]:
+        """The model's input features for CSI: the scorecard's selected ones, else every input column."""
+        sel = getattr(self.model.estimator, "selected_features_", None)
+        return list(sel) if sel else list(self.model.input_spec.columns)
+
+
+def _last_candidate(name: str, exclude: set[str]) -> tuple[str, dict[str, str]] | None:
+    """Newest version submitted to the promotion (tag ``promotion_decision``) that no other alias holds."""
+    versions = [mv for mv in registry.client().search_model_versions(f"name='{name}'")
+                if "promotion_decision" in mv.tags and str(mv.version) not in exclude]
+    if not versions:
+        return None
+    mv = max(versions, key=lambda m: int(m.version))
+    return str(mv.version), dict(mv.tags)
+
+
+def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> dict[str, ModelRef]:
+    """Load the versions behind ``aliases`` of registered model ``name`` (MLflow must be configured).
+
+    A missing ``champion`` alias (the promotion refused every candidate) falls back to the newest promotion
+    candidate, with a warning and a note that the report prints; a missing ``challenger`` is skipped. No
+    version at all raises :class:`InputError`.
+    """
+    from creditmodel.scoring.pyfunc import load_credit_model
+
+    if not _has_versions(name):
+        raise InputError(f"registered model {name!r} has no version in {tracking.tracking_uri()}; run "
+                         "experiments/small_loan_models.yaml first", column="model_name")
+    found = {a: registry.alias_version(name, a) for a in aliases}
+    refs: dict[str, ModelRef] = {}
+    for alias in aliases:
+        version, note = found[alias], ""
+        if version is None and alias == registry.CHAMPION:
+            cand = _last_candidate(name, {v for v in found.values() if v})
+            if cand is None:
+                raise InputError(f"registered model {name!r} has no {alias!r} alias and no promotion candidate",
+                                 column="model_name")
+            version, tags = cand
+            note = (f"no '{alias}' alias: version {version}, the last promotion candidate, is validated in its "
+                    f"place (promotion {tags.get('promotion_decision')}: {tags.get('promotion_reasons', '')})")
+            log.warning(note)
+        if version is None:
+            log.warning("registered model %r has no %r alias: not validated", name, alias)
+            continue
+        refs[alias] = ModelRef(alias, name, version, load_credit_model(f"models:/{name}/{version}"), note)
+    return refs
+
+
+# --------------------------------------------------------------------------- the samples
+def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Point-in-time features of the enterprises active at both dates: registered on or before ``start``
+    and not closed (deregistered or revoked) on or before ``end``; one row per enterprise, same order in
+    both frames. Also returns counts (``enterprises``, ``active_both``, ``registered_after_start``,
+    ``closed_by_end``).
+    """
+    from creditmodel.features import build_features
+
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 <= t0:
+        raise InputError(f"migration_to {t1.date()} must be after migration_from {t0.date()}", column="migration_to")
+    ent = tables["enterprises"].drop_duplicates("uscc")
+    reg = pd.to_datetime(ent["registered_on"]).le(t0).fillna(False).to_numpy(dtype=bool)
+    closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
+              if "closed_on" in ent.columns else np.zeros(len(ent), dtype=bool))
+    keep = reg & ~closed
+    codes = ent.loc[keep, "uscc"].tolist()
+    counts = {"enterprises": len(ent), "active_both": len(codes), "registered_after_start": int((~reg).sum()),
+              "closed_by_end": int((reg & closed).sum())}
+    return build_features(dict(tables), t0, uscc=codes), build_features(dict(tables), t1, uscc=codes), counts
+
+
+def _labels(s: pd.Series) -> np.ndarray:
+    return s.astype(object).where(s.notna(), "missing").astype(str).to_numpy(dtype=object)
+
+
+# --------------------------------------------------------------------------- validation
+@dataclass
+class ModelValidation:
+    """The validation of one model: what was validated and the :class:`ValidationResult`."""
+
+    ref: ModelRef
+    result: ValidationResult
+    out: Path | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+
+@dataclass
+class _Scored:
+    frame: pd.DataFrame
+    ok: np.ndarray
+
+
+def _score(model: Any, df: pd.DataFrame) -> _Scored:
+    s = model.score_frame(df.reset_index(drop=True))
+    return _Scored(s, (s["status"].astype(str) == "ok").to_numpy())
+
+
+def _initial_auc(y: np.ndarray, scored: _Scored) -> float | None:
+    """AUC of the score on the in-time test window (None, and the development sample is used, if one class)."""
+    try:
+        return M.auc(y[scored.ok], -scored.frame.loc[scored.ok, "score"].to_numpy(dtype=float))
+    except M.NotComputable as e:
+        log.warning("initial AUC on the in-time test window not computable (%s); the development sample "
+                    "is used", e.message)
+        return None
+
+
+def _reference(model: Any, dev: pd.DataFrame, test: pd.DataFrame, feats: list[str], name: str
+               ) -> ReferenceSample:
+    """Development scores, grades and features; the initial AUC from the in-time test window."""
+    ds = _score(model, dev)
+    ok = ds.ok
+    return ReferenceSample(score=ds.frame.loc[ok, "score"].to_numpy(dtype=float),
+                           pd=ds.frame.loc[ok, "pd_12m"].to_numpy(dtype=float),
+                           grade=ds.frame.loc[ok, "grade"].astype(str).to_numpy(), y=dev.loc[ok, TARGET].to_numpy(),
+                           features=dev.loc[ok, feats].reset_index(drop=True) if feats else None,
+                           auc=_initial_auc(test[TARGET].to_numpy(), _score(model, test)), name=name)
+
+
+def _migration(model: Any, start: pd.DataFrame, end: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Grades of the same enterprises at the two dates (rows the model scores at both)."""
+    g0, g1 = _score(model, start), _score(model, end)
+    both = g0.ok & g1.ok
+    return (g0.frame.loc[both, "grade"].astype(str).to_numpy(), g1.frame.loc[both, "grade"].astype(str).to_numpy())
+
+
+def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
+                    tables: Mapping[str, pd.DataFrame] | None = None, *,
+                    migration: tuple[str, str] | None = None, out_dir: str | Path | None = None,
+                    thresholds: L.Thresholds | Mapping[str, Any] | None = None, n_boot: int = 500, seed: int = 0,
+                    data_info: Mapping[str, Any] | None = None) -> dict[str, ModelValidation]:
+    """Validate every model of ``models`` (alias -> :class:`ModelRef`) on the out-of-time window of
+    ``sample`` against its development window, each with the other model as challenger.
+
+    ``migration = (from, to)`` dates grade the enterprises of ``tables`` active at both dates; ``out_dir``
+    receives ``validation/<alias>/report.html`` and ``metrics.json`` (nothing written when None). Rows a
+    model cannot score (status ``error``) are excluded from every model's report and counted, so the paired
+    comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals.
+    """
+    if not models:
+        raise InputError("no model to validate", column="model_name")
+    oot, dev, test = sample.oot.reset_index(drop=True), sample.dev.reset_index(drop=True), sample.part("test")
+    start = sample.oot_start.date()
+    if oot.empty:
+        raise InputError(f"no loan originated on or after {start}: the out-of-time sample is empty",
+                         column="oot_start")
+    if dev.empty:
+        raise InputError(f"no loan originated before {start}: no development sample", column="oot_start")
+    scored = {a: _score(r.model, oot) for a, r in models.items()}
+    rows = np.flatnonzero(np.logical_and.reduce([s.ok for s in scored.values()]))
+    ports = portfolio_at(tables, *migration) if (tables is not None and migration is not None) else None
+    dates = pd.to_datetime(oot["as_of_date"])
+    common: dict[str, Any] = {
+        "oot_window": f"originations from {start} ({dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d})",
+        "oot_loans": len(oot), "development_loans": len(dev),
+        "initial_auc_sample": f"in-time test window ({len(test)} loans)", **dict(data_info or {})}
+    if ports is not None:
+        common["migration"] = {"from": str(migration[0]), "to": str(migration[1]), **ports[2]}
+    cur = oot.iloc[rows].reset_index(drop=True)
+    y = cur[TARGET].to_numpy()
+    out: dict[str, ModelValidation] = {}
+    for alias, ref in models.items():
+        model, own = ref.model, scored[alias]
+        exclusions = {"scoring error (status=error)": int((~own.ok).sum()),
+                      **{f"not scored by the {o}": int((own.ok & ~s.ok).sum()) for o, s in scored.items() if o != alias}}
+        feats = [c for c in ref.features if c in oot.columns]
+        reference = _reference(model, dev, test, feats, f"development sample (before {start})")
+        info = {"registered_model": ref.name, "version": ref.version, "alias": alias, "kind": model.kind,
+                "fingerprint": str(model.version), "csi_features": len(feats), **common}
+        if ref.note:
+            info["note"] = ref.note
+        if reference.auc is None:
+            info["initial_auc_sample"] = "development sample (the test window gives no AUC)"
+        other = next((o for o in models if o != alias), None)
+        chal = None
+        if other is not None:
+            of = scored[other].frame.iloc[rows]
+            chal = Challenger(models[other].label, of["pd_12m"].to_numpy(dtype=float),
+                              of["score"].to_numpy(dtype=float))
+        f = own.frame.iloc[rows]
+        res = build_report(
+            y, f["pd_12m"].to_numpy(dtype=float), f["score"].to_numpy(dtype=float), f["grade"].astype(str).to_numpy(),
+            industry=_labels(cur["industry"]), size_class=_labels(cur["size_class"]),
+            features=cur[feats] if feats else None, reference=reference, challenger=chal, champion_name=ref.label,
+            migration=_migration(model, ports[0], ports[1]) if ports is not None else None,
+            exposure=cur["loan_amount"].to_numpy(dtype=float), thresholds=thresholds, n_boot=n_boot, seed=seed,
+            exclusions=exclusions, data_info=info,
+            title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind})",
+            out=Path(out_dir) / "validation" / alias if out_dir is not None else None)
+        out[alias] = ModelValidation(ref, res, res.html_path.parent if res.html_path else None)
+        log.info("%s: %s -> %s", ref.label, res.summary().splitlines()[1], res.status)
+    return out
+
+
+# --------------------------------------------------------------------------- summaries
+def lights_comparison(validations: Mapping[str, ModelValidation]) -> pd.DataFrame:
+    """One row per check: value and light of each model side by side (graded and informative checks)."""
+    parts = []
+    for alias, v in validations.items():
+        lt = v.result.lights.set_index("check")[["label", "value_text", "light"]]
+        parts.append(lt.rename(columns={"value_text": f"{alias} value", "light": f"{alias} light"})
+                     .drop(columns="label" if parts else []))
+    table = pd.concat(parts, axis=1, join="outer", sort=False)
+    return table.reset_index()
+
+
+def flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric metrics of a :class:`ValidationResult` as a flat dict for MLflow: top-level numbers,
+    ``migration_*``, ``vs_challenger_*`` (the paired comparison), ``csi_<feature>``, ``light_<check>`` and
+    ``status`` as severities (1 green, 2 amber, 3 red)."""
+    out: dict[str, float] = {}
+
+    def put(key: str, v: Any) -> None:
+        if isinstance(v, (bool, np.bool_)) or v is None:
+            return
+        if isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v):
+            out[key] = float(v)
+
+    for k, v in metrics.items():
+        put(k, v)
+    for k, v in (metrics.get("migration") or {}).items():
+        put(f"migration_{k}", v)
+    for k, v in (metrics.get("challenger") or {}).items():
+        put(f"vs_challenger_{k}", v)
+    for k, v in (metrics.get("csi") or {}).items():
+        put(f"csi_{k}", v)
+    for row in metrics.get("lights") or []:
+        if row.get("light") in (L.GREEN, L.AMBER, L.RED):
+            out[f"light_{row['check']}"] = float(L.SEVERITY[row["light"]])
+    if metrics.get("status") in (L.GREEN, L.AMBER, L.RED):
+        out["status"] = float(L.SEVERITY[metrics["status"]])
+    return out
+
+
+# --------------------------------------------------------------------------- recording
+def log_validations(validations: Mapping[str, ModelValidation]) -> None:
+    """Log into the active MLflow run: metrics prefixed ``<alias>_``, ``report.html`` and ``metrics.json`` under
+    ``validation/<alias>/``, every figure as ``figures/validation_<alias>_<name>.png``, and run tags
+    ``creditmodel.validation.<alias>.{version,status}``."""
+    import mlflow
+
+    for alias, v in validations.items():
+        tracking.log_metrics(flat_metrics(v.result.metrics), prefix=f"{alias}_")
+        for p in (v.result.html_path, v.result.json_path):
+            if p is not None:
+                mlflow.log_artifact(str(p), artifact_path=f"validation/{alias}")
+        for name, fig in v.result.figures.items():
+            tracking.log_figure(fig, f"validation_{alias}_{name}")
+        mlflow.set_tags({f"creditmodel.validation.{alias}.version": v.ref.version,
+                         f"creditmodel.validation.{alias}.status": v.status})
+
+
+def tag_versions(validations: Mapping[str, ModelValidation], run_id: str | None = None) -> dict[str, dict[str, str]]:
+    """Record each outcome on its model version (tags :data:`VERSION_TAGS`, plus the alias validated as and
+    the worst stability light); returns the tags written per alias."""
+    written = {}
+    for alias, v in validations.items():
+        m = v.result.metrics
+        stab = v.result.lights[v.result.lights["check"].isin(["psi", "csi"])]["light"].tolist()
+        tags = {"validation_status": v.status,
+                "validation_oot_auc": "" if m.get("auc") is None else f"{m['auc']:.6g}",
+                "validation_psi": "" if m.get("psi") is None else f"{m['psi']:.6g}",
+                "validation_report": str(v.result.html_path.resolve()) if v.result.html_path else "",
+                "validation_run_id": run_id or "",
+                "validation_alias": alias, "validation_stability": L.worst(stab)}
+        registry.tag_version(v.ref.name, v.ref.version, tags)
+        written[alias] = tags
+    return written
+
