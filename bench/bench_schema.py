@@ -5,17 +5,23 @@ about 0.3 % faulty cells), writes it as Parquet and measures, each in a fresh ru
 
 * ``read``: ``io.read_table(as_text=True)``;
 * ``coerce``: ``schema.coerce_table`` (type reading, USCC normalisation);
-* ``pandera``: the lazy pandera validation of the typed frame (``schema._pandera_failures``);
-* ``hand``: the same rules written by hand with pandas/numpy (isin, ranges, notna, finite, USCC on distinct
-  codes, duplicated keys), for comparison;
+* ``pandera``: the lazy pandera validation of the typed frame (``schema._pandera_failures``: mandatory
+  fields, allowed values, ranges, finite numbers, unique key; the USCC check is part of ``coerce``);
+* ``hand``: the same rules written by hand with pandas/numpy (notna, isin, ranges, finite, duplicated keys),
+  for comparison;
+* ``uscc``: ``schema.uscc_status`` alone (GB 32100 checks once per distinct code), part of ``coerce``;
 * ``check_table``: coercion + pandera + the quarantine table, i.e. what ``load_table`` does after reading;
 * ``load_table``: the whole load from the Parquet file; and peak RSS of the process.
 
-Run: .venv/bin/python bench/bench_schema.py [--rows 2000000] [--district DIR]
+With ``--district DIR`` it also times the whole data-quality pipeline on a generated district (``load_district``,
+``quality.measure``, writing the report with figures) and reports the peak RSS.
+
+Run: .venv/bin/python bench/bench_schema.py [--rows 2000000] [--district DIR] [--skip-table]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -53,7 +59,7 @@ def make_penalties(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def hand_rules(typed: pd.DataFrame) -> int:
-    """The pandera rules of ``penalties`` written directly; returns the number of failing cells."""
+    """The pandera rules of ``penalties`` (USCC aside) written directly; returns the number of failing cells."""
     t = table("penalties")
     n_fail = 0
     for c in t.columns:
@@ -68,8 +74,6 @@ def hand_rules(typed: pd.DataFrame) -> int:
             if c.min is not None:
                 bad |= v < c.min
             bad |= np.isinf(v)
-        if c.uscc:
-            bad |= (schema.uscc_status(s)["status"] == "invalid").to_numpy() & s.notna().to_numpy()
         n_fail += int(bad.sum())
     n_fail += int(typed.duplicated(list(t.key), keep=False).sum())
     return n_fail
@@ -86,9 +90,37 @@ def timed(label: str, fn, n: int) -> object:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--district", type=Path, default=None, help="also time load_district on this folder")
+    ap.add_argument("--district", type=Path, default=None, help="also time the quality pipeline on this folder")
+    ap.add_argument("--skip-table", action="store_true", help="only the district part")
     args = ap.parse_args()
-    n = args.rows
+    if not args.skip_table:
+        bench_table(args.rows)
+    if args.district is not None:
+        bench_district(args.district)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:,.0f} MB; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def bench_district(d: Path) -> None:
+    from creditmodel.data import quality
+
+    t = time.perf_counter()
+    dist = io.load_district(d)
+    t1 = time.perf_counter()
+    rows = int(dist.counts()["rows"].sum())
+    print(f"load_district {d}: {rows:,} rows in {t1 - t:.1f} s ({rows / (t1 - t):,.0f} rows/s), "
+          f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+    rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
+    t2 = time.perf_counter()
+    print(f"quality.measure: {t2 - t1:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        quality.write_report(rep, Path(tmp))
+    t3 = time.perf_counter()
+    print(f"write_report (JSON, CSV, quarantine, 8 figures): {t3 - t2:.1f} s; total {t3 - t:.1f} s")
+    print(rep.summary())
+
+
+def bench_table(n: int) -> None:
     df = make_penalties(n)
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "penalties.parquet"
@@ -98,19 +130,12 @@ def main() -> None:
         co = timed("coerce", lambda: schema.coerce_table(raw, "penalties"), n)
         pf = timed("pandera", lambda: schema._pandera_failures(co.typed, "penalties"), n)
         hand = timed("hand", lambda: hand_rules(co.typed), n)
+        timed("uscc", lambda: schema.uscc_status(co.typed["uscc"]), n)
         print(f"  failing cells: pandera {len(pf):,}, by hand {hand:,}")
         res = timed("check_table", lambda: schema.check_table(raw, "penalties", file=p), n)
         print(f"  quarantine entries {len(res.quarantine):,}, rows quarantined {int(res.bad.sum()):,}")
         del raw, co, res
         timed("load_table", lambda: io.load_table(p), n)
-    if args.district is not None:
-        t = time.perf_counter()
-        d = io.load_district(args.district)
-        rows = int(d.counts()["rows"].sum())
-        dt = time.perf_counter() - t
-        print(f"load_district {args.district}: {rows:,} rows in {dt:.1f} s ({rows / dt:,.0f} rows/s)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:,.0f} MB")
 
 
 if __name__ == "__main__":

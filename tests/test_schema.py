@@ -137,8 +137,11 @@ def test_invalid_uscc_carries_the_uscc_reason_and_pilot_codes_only_warn(tmp_path
     df.loc[2, "uscc"] = good[:9] + "O" + good[10:]   # forbidden letter O
     df.loc[3, "uscc"] = "91350100M0001TGQXM"          # pilot-era allow-listed code
     df.loc[4, "uscc"] = "".join(chr(ord(ch) + 0xFEE0) for ch in good)  # full-width digits and letters
+    df.loc[5, "uscc"] = ""                                            # empty: missing, not invalid
     lt, _ = _load(tmp_path, df, "lists", fmt)
-    assert _entries(lt) == {(1, "uscc", "invalid_uscc"), (2, "uscc", "invalid_uscc"), (3, "uscc", "invalid_uscc")}
+    assert _entries(lt) == {(1, "uscc", "invalid_uscc"), (2, "uscc", "invalid_uscc"), (3, "uscc", "invalid_uscc"),
+                            (6, "uscc", "missing_value")}
+    assert lt.rejected["uscc"].isna().tolist() == [False, False, False, True]
     msg = lt.quarantine.set_index("row")["message"]
     expected = {r: uscc.check(v).reason for r, v in ((1, wrong_check), (2, good[:17]), (3, df.loc[2, "uscc"]))}
     assert expected == {1: "check_char", 2: "length", 3: "charset"}
@@ -368,3 +371,15 @@ def test_every_declared_table_has_a_schema():
         s = schema.table_schema(name)
         assert list(s.columns) == t.column_names
         assert all(s.columns[c.name].nullable == (not c.required) for c in t.columns)
+
+
+def test_standalone_schema_checks_codes_too():
+    """table_schema() on its own (without check_table) also rejects an invalid code."""
+    typed = schema.coerce_table(fac.records("lists", fac.codes(3)), "lists").typed
+    schema.table_schema("lists").validate(typed)
+    typed.loc[1, "uscc"] = typed.loc[1, "uscc"][:17] + "Z"
+    with pytest.raises(schema.SchemaErrors) as e:
+        schema.table_schema("lists").validate(typed, lazy=True)
+    fc = e.value.failure_cases
+    assert fc[["column", "check", "index"]].values.tolist() == [["uscc", "uscc", 1]]
+    schema.table_schema("lists", with_uscc=False).validate(typed)

@@ -172,11 +172,13 @@ class LoadedTable:
     def n_quarantined(self) -> int:
         return len(self.rejected)
 
-    def all_rows(self) -> pd.DataFrame:
-        """Every row of the file (clean and quarantined), typed, in file order."""
+    def all_rows(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every row of the file (clean and quarantined), typed, in file order (only ``columns`` if given)."""
+        data = self.data if columns is None else self.data[columns]
         if len(self.rejected) == 0:
-            return self.data
-        return pd.concat([self.data, self.rejected]).sort_index(kind="stable")
+            return data
+        rejected = self.rejected if columns is None else self.rejected[columns]
+        return pd.concat([data, rejected]).sort_index(kind="stable")
 
     def counts(self) -> dict[str, object]:
         return {"table": self.name, "file": str(self.file), "rows": self.n_rows, "kept": self.n_kept,
@@ -352,7 +354,7 @@ def _referential_check(loaded: dict[str, LoadedTable]) -> None:
             continue
         codes = lt.data["uscc"]
         # clean rows hold valid (or allow-listed) codes only: invalid ones are quarantined already
-        orphan = ~codes.isin(clean_codes).to_numpy() & codes.notna().to_numpy()
+        orphan = ~schema.is_member(codes, clean_codes) & codes.notna().to_numpy()
         if not orphan.any():
             continue
         rows = lt.data.index.to_numpy()[orphan]

@@ -61,7 +61,7 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     """The enterprise register as delivered: every row, normalised code, status, industry, street."""
     if "enterprises" not in tables:
         return None
-    e = tables["enterprises"].all_rows()
+    e = tables["enterprises"].all_rows(["uscc", "industry", "street", "registered_on", "closed_on"])
     st = schema.uscc_status(e["uscc"])
     code = e["uscc"]
     dup_any = code.notna() & code.duplicated(keep=False)
@@ -91,13 +91,18 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
     delay_days, on_time, late, early, compliant``. ``registered`` is NaN-free: False when no register is available.
     """
     t = table(lt.name)
-    rows = lt.all_rows()
+    rows = lt.all_rows([c for c in ("uscc", "department", "reported_on", t.event_date) if c in t.column_names])
     n = len(rows)
     incomplete = _row_rules(lt, "missing_value")
     if "uscc" in rows.columns:
-        st = schema.uscc_status(rows["uscc"])
-        uscc_ok = st["status"].ne("invalid").to_numpy()
-        uscc_reason = st["reason"].where(~uscc_ok, None).to_numpy(dtype=object)
+        # the loader's verdict on each code: invalid_uscc (with its reason) or an empty mandatory code
+        q = lt.quarantine
+        bad_code = q[(q["column"] == "uscc") & q["rule"].isin(["invalid_uscc", "missing_value"])]
+        uscc_ok = np.ones(n, dtype=bool)
+        uscc_ok[bad_code["row"].to_numpy() - 1] = False
+        uscc_reason = np.full(n, None, dtype=object)
+        uscc_reason[bad_code["row"].to_numpy() - 1] = np.where(
+            bad_code["rule"] == "missing_value", "missing", bad_code["message"].str.split(":", n=1).str[0])
     else:
         uscc_ok = np.ones(n, dtype=bool)
         uscc_reason = np.full(n, None, dtype=object)
@@ -110,11 +115,11 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
         industry = register["industry"].to_numpy(dtype=object)
         street = register["street"].to_numpy(dtype=object)
     else:
-        first = register[register["uscc"].notna()].drop_duplicates("uscc").set_index("uscc")
-        codes = rows["uscc"]
-        registered = codes.isin(first.index).to_numpy()
-        industry = codes.map(first["industry"]).fillna(UNMATCHED).to_numpy(dtype=object)
-        street = codes.map(first["street"]).fillna(UNMATCHED).to_numpy(dtype=object)
+        first = register[register["uscc"].notna()].drop_duplicates("uscc")
+        pos = schema.positions_in(rows["uscc"], first["uscc"])
+        registered = pos >= 0
+        industry = np.append(first["industry"].to_numpy(dtype=object), UNMATCHED)[pos]
+        street = np.append(first["street"].to_numpy(dtype=object), UNMATCHED)[pos]
     if t.event_date and "reported_on" in rows.columns:
         delay = (rows["reported_on"] - rows[t.event_date]).dt.days.to_numpy(dtype="float64", na_value=np.nan)
     else:
@@ -129,12 +134,16 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
     else:
         supplier = np.full(n, f"[{t.name}]", dtype=object)
     compliant = ~incomplete & uscc_ok & registered & on_time
+
+    def text(values: object) -> pd.Series:  # object dtype: no per-string dtype inference on big tables
+        return pd.Series(values, dtype=object)
+
     return pd.DataFrame({
         "table": lt.name, "row": rows.index.to_numpy() + 1,
-        "uscc": rows["uscc"].to_numpy(dtype=object) if "uscc" in rows.columns else None,
-        "supplier": supplier, "industry": industry, "street": street,
-        "incomplete": incomplete, "uscc_ok": uscc_ok, "uscc_reason": uscc_reason, "registered": registered, "delay_days": delay,
-        "on_time": on_time, "late": late, "early": early, "compliant": compliant})
+        "uscc": text(rows["uscc"].to_numpy(dtype=object) if "uscc" in rows.columns else np.full(n, None)),
+        "supplier": text(supplier), "industry": text(industry), "street": text(street),
+        "incomplete": incomplete, "uscc_ok": uscc_ok, "uscc_reason": text(uscc_reason), "registered": registered,
+        "delay_days": delay, "on_time": on_time, "late": late, "early": early, "compliant": compliant})
 
 
 # --------------------------------------------------------------------------- the report
@@ -238,24 +247,27 @@ def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame |
     firms = register[exists].drop_duplicates("uscc")[["uscc", "industry", "street"]].copy()
     listed = pd.Index([])
     if "lists" in tables:
-        li = tables["lists"].all_rows()
+        li = tables["lists"].all_rows(["uscc", "list_type", "start_date", "end_date"])
         act = li["list_type"].eq("serious_dishonesty") & (li["start_date"] <= snapshot) & (
             li["end_date"].isna() | (li["end_date"] > snapshot))
         listed = pd.Index(li.loc[act, "uscc"].dropna().unique())
-    firms["listed"] = firms["uscc"].isin(listed).to_numpy()
+    firms["listed"] = schema.is_member(firms["uscc"], listed)
     return int(firms["listed"].sum()), len(firms), firms
 
 
 def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
     """Record counts and rates per value of ``by`` (compliance, incompleteness, USCC, timeliness)."""
-    num = pd.DataFrame({
-        "records": np.ones(len(flags), dtype="int64"), "compliant": flags["compliant"],
-        "incomplete": flags["incomplete"], "uscc_invalid": ~flags["uscc_ok"].astype(bool),
-        "unregistered": flags["uscc_ok"].astype(bool) & ~flags["registered"].astype(bool),
-        "late": flags["late"], "early": flags["early"], "delay_known": flags["delay_days"].notna(),
-    }).astype("int64")
-    out = num.groupby(flags[by].to_numpy(), sort=True).sum()
-    out.index.name = by
+    codes, keys = pd.factorize(flags[by].to_numpy(dtype=object), sort=True)
+    k = len(keys)
+    counts = {
+        "records": np.ones(len(flags), dtype=bool), "compliant": flags["compliant"].to_numpy(dtype=bool),
+        "incomplete": flags["incomplete"].to_numpy(dtype=bool), "uscc_invalid": ~flags["uscc_ok"].to_numpy(dtype=bool),
+        "unregistered": flags["uscc_ok"].to_numpy(dtype=bool) & ~flags["registered"].to_numpy(dtype=bool),
+        "late": flags["late"].to_numpy(dtype=bool), "early": flags["early"].to_numpy(dtype=bool),
+        "delay_known": flags["delay_days"].notna().to_numpy(dtype=bool),
+    }
+    out = pd.DataFrame({name: np.bincount(codes[m], minlength=k).astype("int64") for name, m in counts.items()},
+                       index=pd.Index(keys, name=by))
     out["compliance_rate"] = out["compliant"] / out["records"]
     out["incomplete_rate"] = out["incomplete"] / out["records"]
     out["late_rate"] = (out["late"] / out["delay_known"]).where(out["delay_known"] > 0)

@@ -6,12 +6,14 @@ Checking a table is two steps:
    (``string`` -> ``str``, ``date`` -> ``datetime64[us]``, ``int`` -> ``Int64``, ``float`` -> ``float64``,
    ``bool`` -> ``boolean``). Values that cannot be read (``"abc"`` as a number, ``"2020-02-30"`` as a
    date, ``1.5`` as an integer) give ``bad_type``; NaN and infinite numbers give ``nan_or_inf``.
-   Codes in USCC columns are normalised (full-width to half-width, blanks removed, upper case).
-   Coercion is done here rather than by pandera because pandera's lazy coercion leaves a column that
-   fails to coerce as text, so the range and set checks on it can no longer run.
+   Codes in USCC columns are normalised (full-width to half-width, blanks removed, upper case) and
+   checked with :func:`creditmodel.data.uscc.validate`, once per distinct code (``invalid_uscc`` with the
+   reason). Coercion is done here rather than by pandera because pandera's lazy coercion leaves a column
+   that fails to coerce as text, so the range and set checks on it can no longer run.
 2. **Validation** of the typed frame with the pandera schema of :func:`table_schema` (lazy mode, all
-   failures collected): mandatory fields, allowed values, ranges, finite numbers, USCC validity
-   (:func:`creditmodel.data.uscc.validate`) and the unique key (every row sharing a key is reported).
+   failures collected): mandatory fields, allowed values, ranges, finite numbers and the unique key
+   (every row sharing a key is reported). The standalone schema also checks USCC validity; ``check_table``
+   leaves that check out because step 1 has done it.
 
 :func:`check_table` runs both and turns every failure into a row of the **quarantine table**
 (:data:`QUARANTINE_COLUMNS`: ``table, file, row, key, column, rule, value, message``; ``row`` is the
@@ -98,7 +100,7 @@ def _finite_fn(s: pd.Series) -> pd.Series:
     return pd.Series(~np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index)
 
 
-def _column_schema(col: Column) -> pa.Column:
+def _column_schema(col: Column, with_uscc: bool = True) -> pa.Column:
     checks = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed)))
@@ -111,20 +113,22 @@ def _column_schema(col: Column) -> pa.Column:
             checks.append(pa.Check.le(col.max))
     if col.dtype == "float":
         checks.append(pa.Check(_finite_fn, name="finite"))
-    if col.uscc:
+    if col.uscc and with_uscc:
         checks.append(pa.Check(_uscc_check_fn, name="uscc"))
     return pa.Column(PANDAS_DTYPES[col.dtype], checks=checks, nullable=not col.required, coerce=False,
                      required=True, description=f"{col.zh} / {col.en}" + (f" [{col.unit}]" if col.unit else ""))
 
 
 @lru_cache(maxsize=None)
-def table_schema(name: str) -> pa.DataFrameSchema:
+def table_schema(name: str, with_uscc: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of a declared table (typed frame: see :data:`PANDAS_DTYPES`).
 
     Extra columns are allowed (``strict=False``); the key must be unique (all duplicates reported).
+    ``with_uscc=False`` leaves out the USCC check (:func:`check_table` does it while reading the codes,
+    once per distinct code, because it needs each failure's reason anyway).
     """
     t = table(name)
-    return pa.DataFrameSchema({c.name: _column_schema(c) for c in t.columns}, name=t.name, strict=False,
+    return pa.DataFrameSchema({c.name: _column_schema(c, with_uscc) for c in t.columns}, name=t.name, strict=False,
                               unique=list(t.key), report_duplicates="all", coerce=False,
                               description=f"{t.zh} / {t.en}")
 
@@ -141,17 +145,38 @@ def uscc_status(codes: pd.Series) -> pd.DataFrame:
     idx = np.where(values < 0, len(uniques), values)
     cols = {k: np.append(res[k].to_numpy(dtype=object), fill)[idx]
             for k, fill in (("code", ""), ("status", "invalid"), ("reason", "missing"))}
-    return pd.DataFrame(cols, index=codes.index)
+    return pd.DataFrame(cols, index=codes.index, dtype=object)  # object: no per-string dtype inference
+
+
+def positions_in(values: pd.Series, members: object) -> np.ndarray:
+    """Position of each value in ``members`` (-1 when absent or empty), computed by Arrow.
+
+    pandas' ``isin``/``map`` on Arrow-backed text build one Python object per member (seconds for a
+    million codes); Arrow's ``index_in`` does not."""
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    arr = pa_.array(values.astype("str"), from_pandas=True)
+    vset = pa_.array(pd.Series(np.asarray(members, dtype=object)).astype("str"), from_pandas=True)
+    if len(vset) == 0 or len(arr) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    pos = pc.index_in(arr, value_set=vset.cast(arr.type), skip_nulls=True)
+    return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def is_member(values: pd.Series, members: object) -> np.ndarray:
+    """``values.isin(members)`` as a bool array (Arrow; empty values are never members)."""
+    return positions_in(values, members) >= 0
 
 
 def _normalised_codes(v: pd.Series) -> pd.Series:
-    """USCC column with normalised codes (only computed when some code needs it)."""
-    values, uniques = pd.factorize(v, use_na_sentinel=True)
-    norm = np.array([uscc_mod.normalise(c) for c in uniques], dtype=object) if len(uniques) else np.empty(0, object)
-    changed = norm != np.asarray(uniques, dtype=object)
-    if not changed.any():
+    """USCC column with normalised codes (only the codes that are not plain ASCII capitals and digits)."""
+    plain = (v.isna() | v.str.fullmatch(r"[0-9A-Z]*")).to_numpy(dtype=bool)
+    if plain.all():
         return v
-    out = pd.Series(np.append(norm, None)[np.where(values < 0, len(uniques), values)], index=v.index, name=v.name)
+    out = v.astype(object).copy()
+    idx = np.flatnonzero(~plain)
+    out.iloc[idx] = [uscc_mod.normalise(c) for c in v.iloc[idx]]
     return out.astype("str")
 
 
@@ -332,6 +357,12 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
                     w_col.append(col.name)
                     w_rule.append("pilot_uscc")
                     w_msg.append([uscc_mod.check(c).message for c in v.iloc[pilot]])
+                invalid = np.flatnonzero((st["status"] == "invalid").to_numpy() & ~null)
+                if len(invalid):
+                    i_rows.append(invalid)
+                    i_col.append(col.name)
+                    i_rule.append("invalid_uscc")
+                    i_msg.append([f"{r.reason}: {r.message}" for r in map(uscc_mod.check, v.iloc[invalid])])
         typed[col.name] = v
         null_counts[col.name] = int(null.sum())
         bad_idx = np.flatnonzero(bad)
@@ -385,8 +416,8 @@ def _rule_of(check: str) -> str:
 
 
 def _pandera_failures(typed: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Run the pandera schema lazily; failure cases as (row, column, rule)."""
-    schema = table_schema(name)
+    """Run the pandera schema (without the USCC check, done while coercing) lazily; failures as (row, column, rule)."""
+    schema = table_schema(name, with_uscc=False)
     try:
         schema.validate(typed, lazy=True, inplace=True)
     except SchemaErrors as e:
@@ -467,12 +498,6 @@ def _messages(t: Table, rule: str, column: str, rows: np.ndarray, raw_vals: np.n
         return [f"{v} is outside [{lo}, {hi}]" + (f" {col.unit}" if col.unit else "") for v in raw_vals]
     if rule == "nan_or_inf":
         return ["NaN or infinite number"] * len(rows)
-    if rule == "invalid_uscc":
-        out = []
-        for c in typed[column].iloc[rows]:
-            r = uscc_mod.check(c)
-            out.append(f"{r.reason}: {r.message}")
-        return out
     if rule == "bad_type":
         return [f"{_short(v)!r} does not have the declared type {t.column(column).dtype}" for v in raw_vals]
     raise RuntimeError(f"no message for rule {rule}")  # pragma: no cover
