@@ -341,7 +341,8 @@ def test_forward_stepwise_stops_where_statsmodels_says_no_feature_helps(frame, h
     X, y = frame
     rng = np.random.default_rng(5)
     X2 = X.assign(weak=X["x_up"].fillna(0) * 0.05 + rng.normal(size=len(X)))
-    sc = WoEScorecard(special_codes=[SPECIAL], stepwise=how, min_iv=0.0, max_corr=None, max_vif=None).fit(X2, y)
+    sc = WoEScorecard(special_codes=[SPECIAL], stepwise=how, min_iv=0.0, max_corr=None, max_vif=None,
+                      min_bin_size=0.05, default_trend="auto").fit(X2, y)
     assert {"x_up", "x_down", "cat"} <= set(sc.selected_features_)
     left = sc.selection_report_.query("stage == 'stepwise'")["feature"].tolist()
     assert left, "the test needs at least one feature that stepwise leaves out"

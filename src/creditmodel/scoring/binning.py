@@ -237,18 +237,20 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         (descending), 0 or absent = ``default_trend``.  Ignored for categorical features (their
         categories are ordered by event rate).
     default_trend : str or None
-        optbinning ``monotonic_trend`` for numeric features without a direction: "auto" (may pick a
-        peak or valley), "auto_asc_desc" (monotonic, direction chosen by IV) or None (free).
+        optbinning ``monotonic_trend`` for numeric features without a direction: "auto_heuristic"
+        or "auto" (may pick a peak or valley; the heuristic is much faster with many pre-bins),
+        "auto_asc_desc" (monotonic, direction chosen by IV) or None (free).
     categorical_features : list of str, optional
         Columns binned as categories even when numeric; text/category/object columns always are.
     special_codes : list or dict {feature: list}, optional
         Values that get the special bin (e.g. -999).  ``+inf`` and ``-inf`` always do.
-    min_bin_size : float
-        Minimum fraction of the training rows in each regular bin.
-    max_n_bins, max_n_prebins : int
+    min_bin_size : float or "auto"
+        Minimum fraction of the training rows in each regular bin; "auto" = 25 rows of the rarer
+        class per bin, clipped to [0.02, 0.05] (fitted value in ``min_bin_size_``).
+    max_n_bins, max_n_prebins : int (max_n_prebins may be "auto" = 1 / min_prebin_size)
         Maximum number of regular bins and of CART pre-bins.
-    min_prebin_size : float
-        Minimum fraction of rows in a pre-bin.
+    min_prebin_size : float or "auto"
+        Minimum fraction of rows in a pre-bin ("auto" = the minimum bin size).
     woe_prior_count : float
         Pseudo observations of the minority class added per bin when computing WoE.
     unseen : {"worst", "neutral"}
@@ -258,9 +260,9 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         Seconds allowed to optbinning's solver per feature.
     """
 
-    def __init__(self, feature_directions=None, default_trend="auto", categorical_features=None,
-                 special_codes=None, min_bin_size=0.05, max_n_bins=None, max_n_prebins=20,
-                 min_prebin_size=0.05, woe_prior_count=0.5, unseen="worst", time_limit=60, progress=False):
+    def __init__(self, feature_directions=None, default_trend="auto_heuristic", categorical_features=None,
+                 special_codes=None, min_bin_size="auto", max_n_bins=None, max_n_prebins="auto",
+                 min_prebin_size="auto", woe_prior_count=0.5, unseen="worst", time_limit=60, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -275,6 +277,20 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         self.progress = progress
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _resolve_sizes(self, y: np.ndarray) -> tuple:
+        """(min_bin_size, min_prebin_size, max_n_prebins) with "auto" resolved from the sample.
+
+        "auto" asks for about 25 rows of the rarer class per bin: ``25 / n_minority`` clipped to
+        [0.02, 0.05] of the rows (5 % for small samples, finer bins when events are plentiful); the
+        pre-bins then use the same minimum size and ``1 / size`` pre-bins at most.
+        """
+        n_min = max(1.0, min(y.sum(), len(y) - y.sum()))
+        auto = float(np.clip(25.0 / n_min, 0.02, 0.05))
+        mbs = auto if self.min_bin_size == "auto" else self.min_bin_size
+        mps = (mbs or auto) if self.min_prebin_size == "auto" else self.min_prebin_size
+        mnp = int(round(1 / mps)) if self.max_n_prebins == "auto" else self.max_n_prebins
+        return mbs, mps, mnp
+
     def _specials_for(self, feature: str) -> tuple:
         sc = self.special_codes
         if sc is None:
@@ -314,11 +330,12 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         groups: list[list[str]] = []
         n_clean = int(clean.sum())
         if n_clean and len(np.unique(yc)) == 2 and len(pd.unique(xc)) > 1:
-            rel = min(0.5, self.min_bin_size * n / n_clean) if self.min_bin_size else None
+            mbs, mps, mnp = self._sizes
+            rel = min(0.5, mbs * n / n_clean) if mbs else None
             ob = OptimalBinning(
                 name=feature, dtype="categorical" if cat else "numerical",
-                monotonic_trend=(trend if not cat else "auto_asc_desc"), max_n_prebins=self.max_n_prebins,
-                min_prebin_size=min(0.5, self.min_prebin_size * n / n_clean), min_bin_size=rel,
+                monotonic_trend=(trend if not cat else "auto_asc_desc"), max_n_prebins=mnp,
+                min_prebin_size=min(0.5, mps * n / n_clean), min_bin_size=rel,
                 max_n_bins=self.max_n_bins, time_limit=self.time_limit)
             ob.fit(xc, yc)
             if cat:
@@ -362,6 +379,8 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         if not isinstance(X, pd.DataFrame):
             raise InputError("WoEBinner needs a pandas DataFrame")
         y = np.asarray(y, dtype=float)
+        self._sizes = self._resolve_sizes(y)
+        self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
         cols = list(X.columns)
         for c in tqdm(cols, desc="WoE binning", disable=not self.progress, leave=False):

@@ -74,16 +74,25 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
     * ``max_vif``: variance inflation factor of the WoE values, the highest dropped first;
     * ``stepwise``: None, "aic", "bic" (forward by the criterion of an unpenalised fit) or "auc"
       (forward by ``cv``-fold cross-validated AUC, stopping below a gain of ``stepwise_tol``);
-    * sign check: a WoE coefficient must be negative (higher WoE = safer = lower log-odds of bad);
-      the wrong-signed feature with the lowest IV is dropped and the model refitted until none is left.
+    * sign check: a WoE coefficient must be negative (higher WoE = safer = lower log-odds of bad).
+      ``sign_strategy="constrained"`` (default) first fits the regression with every coefficient
+      bounded at <= 0 and drops the features that end at 0, then, like "largest_coef", refits and
+      drops the most positive wrong-signed feature until none is left; "lowest_iv" drops the
+      wrong-signed feature with the lowest IV; "none" skips the check (not for production cards).
 
-    Model: ``LogisticRegression(C=C)`` on the WoE values.  Points: ``pdo``, ``base_score`` and
-    ``base_odds`` (good:bad) as in the module docstring.
+    Model: ``LogisticRegression(C=C)`` on the WoE values.  A missing or special bin holding at least
+    ``separate_missing_coef`` of the training rows (and both classes) gets its own coefficient (its
+    own column in the regression: WoE in that bin, 0 elsewhere), so informative missingness is not
+    forced onto the coefficient of the feature's values; such a coefficient is sign-checked too, and
+    a wrong-signed one leaves that bin at WoE 0 (neutral).  None = one coefficient per feature.
+    ``woe_cv`` > 1 fits the regression on out-of-fold WoE values (cut points unchanged).  Points:
+    ``pdo``, ``base_score`` and ``base_odds`` (good:bad) as in the module docstring; the points table
+    has the coefficient that applies to each bin.
     """
 
-    def __init__(self, feature_directions=None, default_trend="auto", categorical_features=None,
-                 special_codes=None, min_bin_size=0.05, max_n_bins=None, max_n_prebins=20,
-                 min_prebin_size=0.05, unseen="worst", min_iv=0.02, max_iv=None, max_psi=0.25,
+    def __init__(self, feature_directions=None, default_trend="auto_heuristic", categorical_features=None,
+                 special_codes=None, min_bin_size="auto", max_n_bins=None, max_n_prebins="auto",
+                 min_prebin_size="auto", unseen="worst", min_iv=0.02, max_iv=None, max_psi=0.25,
                  max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
                  class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
                  separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
