@@ -48,6 +48,7 @@ interval is very wide) and the AUC for "rated D" against the rest.
 
 Everything is seeded: same data, parameters and seed give identical outputs, whatever ``n_jobs``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,9 +56,10 @@ import itertools
 import logging
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,8 +69,14 @@ from tqdm.auto import tqdm
 from creditmodel.errors import InputError
 from creditmodel.pricing import PricingConfig, load_config, risk_based_rate
 from creditmodel.pricing_allocation import Allocation, AllocationRules, allocate, naive_allocation
-from creditmodel.pricing_churn import (ChurnCurve, churn_fit_report, fit_churn_curves, jeffreys_pd,
-                                       load_rate_churn, optimal_rates_by_grade)
+from creditmodel.pricing_churn import (
+    ChurnCurve,
+    churn_fit_report,
+    fit_churn_curves,
+    jeffreys_pd,
+    load_rate_churn,
+    optimal_rates_by_grade,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +88,13 @@ EXCLUDED_RATING = "D"
 #: features of at least medium strength (IV >= 0.1, the usual rule of thumb) are used.
 SCORECARD_PARAMS: dict[str, Any] = {"min_iv": 0.1}
 #: LightGBM challenger settings for ~100 training rows: small leaves, fewer trees to search.
-LIGHTGBM_PARAMS: dict[str, Any] = {"min_child_samples": 10, "num_leaves": 7, "n_estimators": 500,
-                                   "early_stopping_rounds": 50, "min_rounds": 20}
+LIGHTGBM_PARAMS: dict[str, Any] = {
+    "min_child_samples": 10,
+    "num_leaves": 7,
+    "n_estimators": 500,
+    "early_stopping_rounds": 50,
+    "min_rounds": 20,
+}
 RATE_CHURN_NAME = "attachment3_rate_vs_churn.csv"
 
 
@@ -112,8 +125,9 @@ def _used_features(est, kind: str, columns: Sequence[str]) -> list[str]:
     return list(columns) if imp is None else [c for c, v in zip(columns, imp) if v > 0]
 
 
-def _fit_and_score(kind: str, seed: int, params, X_fit: pd.DataFrame, y_fit: np.ndarray,
-                   X_score: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _fit_and_score(
+    kind: str, seed: int, params, X_fit: pd.DataFrame, y_fit: np.ndarray, X_score: pd.DataFrame
+) -> tuple[np.ndarray, list[str]]:
     """Fit one estimator and return its raw output on ``X_score`` and the features it uses (joblib task)."""
     est = _estimator(kind, seed, params).fit(X_fit, y_fit)
     return _raw(est, kind, X_score), _used_features(est, kind, list(X_fit.columns))
@@ -157,11 +171,20 @@ class CrossValidation:
         """AUC and Brier score of each repeat's out-of-fold PDs."""
         from creditmodel.validation import metrics as M
 
-        return pd.DataFrame([{"repeat": r, "auc": M.auc(self.y, self.oof_pd[:, r]),
-                              "brier": M.brier(self.y, self.oof_pd[:, r]).brier} for r in range(self.repeats)])
+        return pd.DataFrame(
+            [
+                {
+                    "repeat": r,
+                    "auc": M.auc(self.y, self.oof_pd[:, r]),
+                    "brier": M.brier(self.y, self.oof_pd[:, r]).brier,
+                }
+                for r in range(self.repeats)
+            ]
+        )
 
-    def quality(self, rating: Sequence[str] | None = None, n_boot: int = 2000, d_threshold: float = 0.5
-                ) -> dict[str, float]:
+    def quality(
+        self, rating: Sequence[str] | None = None, n_boot: int = 2000, d_threshold: float = 0.5
+    ) -> dict[str, float]:
         """Out-of-fold quality as flat metrics (fractions), with the D caveat when ``rating`` is given.
 
         ``auc`` (DeLong interval ``auc_ci_low/high``, stratified bootstrap ``auc_boot_low/high``) and
@@ -183,15 +206,24 @@ class CrossValidation:
         base = float(y.mean())
         brier = M.brier(y, p).brier
         q: dict[str, float] = {
-            "n": float(len(y)), "defaults": float(y.sum()), "default_rate": base,
-            "auc": a.auc, "auc_ci_low": a.ci_low, "auc_ci_high": a.ci_high,
-            "auc_boot_low": bs.auc[0], "auc_boot_high": bs.auc[1], "gini": 2 * a.auc - 1,
+            "n": float(len(y)),
+            "defaults": float(y.sum()),
+            "default_rate": base,
+            "auc": a.auc,
+            "auc_ci_low": a.ci_low,
+            "auc_ci_high": a.ci_high,
+            "auc_boot_low": bs.auc[0],
+            "auc_boot_high": bs.auc[1],
+            "gini": 2 * a.auc - 1,
             "ks": M.ks_statistic(y, p).ks,
-            "auc_repeat_mean": float(rep["auc"].mean()), "auc_repeat_sd": float(rep["auc"].std(ddof=1))
-            if len(rep) > 1 else 0.0, "auc_repeat_min": float(rep["auc"].min()),
+            "auc_repeat_mean": float(rep["auc"].mean()),
+            "auc_repeat_sd": float(rep["auc"].std(ddof=1)) if len(rep) > 1 else 0.0,
+            "auc_repeat_min": float(rep["auc"].min()),
             "auc_repeat_max": float(rep["auc"].max()),
-            "brier": brier, "brier_repeat_mean": float(rep["brier"].mean()),
-            "brier_base": base * (1 - base), "brier_skill": 1 - brier / (base * (1 - base)),
+            "brier": brier,
+            "brier_repeat_mean": float(rep["brier"].mean()),
+            "brier_base": base * (1 - base),
+            "brier_skill": 1 - brier / (base * (1 - base)),
             "mean_pd": float(p.mean()),
         }
         if rating is not None:
@@ -235,9 +267,19 @@ def _fold_ids(y: np.ndarray, cv_folds: int, repeats: int, seed: int) -> np.ndarr
     return out
 
 
-def cross_validate_pd(X: pd.DataFrame, y, kind: str = "scorecard", seed: int = 42, cv_folds: int = 5,
-                      repeats: int = 3, calibration: str = "auto", estimator_params: Mapping[str, Any] | None = None,
-                      n_jobs: int = 1, progress: bool = False) -> CrossValidation:
+def cross_validate_pd(
+    X: pd.DataFrame,
+    y,
+    kind: str = "scorecard",
+    seed: int = 42,
+    cv_folds: int = 5,
+    repeats: int = 3,
+    calibration: str = "auto",
+    estimator_params: Mapping[str, Any] | None = None,
+    n_jobs: int = 1,
+    progress: bool = False,
+    folds: np.ndarray | None = None,
+) -> CrossValidation:
     """Repeated stratified K-fold cross-validation of the whole PD pipeline (see the module docstring).
 
     For each repeat and outer fold k: the estimator (binning, selection, regression; or LightGBM with its
@@ -245,7 +287,8 @@ def cross_validate_pd(X: pd.DataFrame, y, kind: str = "scorecard", seed: int = 4
     or ``"isotonic"``, :class:`~creditmodel.scoring.calibration.PDCalibrator`) is fitted on the training
     folds' cross-fitted raw scores, each fold j scored by the model fitted without folds j and k. ``n_jobs``
     fits run in parallel (joblib); results do not depend on it. Needs at least 3 folds and, in every
-    training part, both classes.
+    training part, both classes. ``folds`` (optional, (n,) or (n, repeats) integers 0..K-1) fixes the
+    fold of every row instead of the seeded stratified assignment; ``cv_folds`` and ``repeats`` then follow it.
     """
     from creditmodel.scoring.calibration import PDCalibrator
 
@@ -258,20 +301,42 @@ def cross_validate_pd(X: pd.DataFrame, y, kind: str = "scorecard", seed: int = 4
     if yy.shape[0] != len(X) or np.isnan(yy).any() or not np.isin(yy, (0.0, 1.0)).all():
         raise InputError("y must be 0/1 (1 = default), one value per row of X", column="y")
     yy = yy.astype(np.int64)
+    if folds is not None:
+        fold = np.asarray(folds)
+        fold = fold.reshape(-1, 1) if fold.ndim == 1 else fold
+        if fold.ndim != 2 or fold.shape[0] != len(yy) or fold.dtype.kind not in "iu":
+            raise InputError(
+                "folds must be integers, one row per row of X (and one column per repeat)", column="folds"
+            )
+        cv_folds, repeats = int(fold.max()) + 1, fold.shape[1]
+        if fold.min() < 0 or any(len(np.unique(fold[:, r])) != cv_folds for r in range(repeats)):
+            raise InputError(f"every repeat must use each fold 0..{cv_folds - 1}", column="folds")
     if int(cv_folds) < 3:
-        raise InputError(f"cv_folds must be at least 3 (the calibration needs two training folds), got {cv_folds}",
-                         column="cv_folds")
+        raise InputError(
+            f"cv_folds must be at least 3 (the calibration needs two training folds), got {cv_folds}",
+            column="cv_folds",
+        )
     if int(repeats) < 1:
         raise InputError(f"repeats must be at least 1, got {repeats}", column="repeats")
     n_min = int(min(yy.sum(), len(yy) - yy.sum()))
-    if n_min < cv_folds:
+    if folds is None and n_min < cv_folds:
         raise InputError(f"only {n_min} rows in the smaller class: fewer than {cv_folds} folds", column="y")
     X = X.reset_index(drop=True)
-    fold = _fold_ids(yy, cv_folds, repeats, seed)
+    fold = _fold_ids(yy, cv_folds, repeats, seed) if folds is None else fold.astype(np.int64)
+    for r, k in itertools.product(range(repeats), range(cv_folds)):
+        for ex in [(k,)] + [(k, j) for j in range(cv_folds) if j != k]:
+            yt = yy[~np.isin(fold[:, r], ex)]
+            if yt.min() == yt.max():
+                raise InputError(
+                    f"repeat {r}: the rows outside folds {ex} have one class only", column="folds"
+                )
 
     # every (repeat, excluded folds) fit: singletons are the outer models, pairs the calibration models
-    tasks = [(r, ex) for r in range(repeats)
-             for ex in [(k,) for k in range(cv_folds)] + list(itertools.combinations(range(cv_folds), 2))]
+    tasks = [
+        (r, ex)
+        for r in range(repeats)
+        for ex in [(k,) for k in range(cv_folds)] + list(itertools.combinations(range(cv_folds), 2))
+    ]
 
     def args(r, ex):
         held = np.isin(fold[:, r], ex)
@@ -301,7 +366,7 @@ def cross_validate_pd(X: pd.DataFrame, y, kind: str = "scorecard", seed: int = 4
                     continue
                 pair_raw, _ = fitted[(r, tuple(sorted((j, k))))]
                 held = np.isin(f, (j, k))
-                cal_raw[f == j] = pair_raw[f[held] == j]    # rows of fold j, from the model without j and k
+                cal_raw[f == j] = pair_raw[f[held] == j]  # rows of fold j, from the model without j and k
             train = ~test
             cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed)
             cal.fit(cal_raw[train], yy[train])
@@ -313,22 +378,56 @@ def cross_validate_pd(X: pd.DataFrame, y, kind: str = "scorecard", seed: int = 4
                 from creditmodel.validation.metrics import auc
 
                 auc_k = auc(yt, oof_pd[test, r])
-            rows.append({"repeat": r, "fold": k, "n_train": int(train.sum()), "defaults_train": int(yy[train].sum()),
-                         "n_test": int(test.sum()), "defaults_test": int(yt.sum()), "n_features": len(feats),
-                         "calibration": cal.method_, "test_auc": auc_k})
+            rows.append(
+                {
+                    "repeat": r,
+                    "fold": k,
+                    "n_train": int(train.sum()),
+                    "defaults_train": int(yy[train].sum()),
+                    "n_test": int(test.sum()),
+                    "defaults_test": int(yt.sum()),
+                    "n_features": len(feats),
+                    "calibration": cal.method_,
+                    "test_auc": auc_k,
+                }
+            )
     counts = pd.Series(0.0, index=list(X.columns))
     for feats in used:
         counts[feats] += 1
     selection = (counts / len(used)).sort_values(ascending=False, kind="stable").rename("share_of_models")
     secs = time.perf_counter() - t0
-    log.info("cross-validation (%s): %d repeats x %d folds, %d fits in %.1f s", kind, repeats, cv_folds,
-             len(tasks), secs)
-    return CrossValidation(kind, int(cv_folds), int(repeats), int(seed), calibration, yy, oof_pd, oof_raw, fold,
-                           pd.DataFrame(rows), selection, len(tasks), secs)
+    log.info(
+        "cross-validation (%s): %d repeats x %d folds, %d fits in %.1f s",
+        kind,
+        repeats,
+        cv_folds,
+        len(tasks),
+        secs,
+    )
+    return CrossValidation(
+        kind,
+        int(cv_folds),
+        int(repeats),
+        int(seed),
+        calibration,
+        yy,
+        oof_pd,
+        oof_raw,
+        fold,
+        pd.DataFrame(rows),
+        selection,
+        len(tasks),
+        secs,
+    )
 
 
-def fit_final_model(X: pd.DataFrame, y, cv: CrossValidation, estimator_params: Mapping[str, Any] | None = None,
-                    name: str | None = None):
+def fit_final_model(
+    X: pd.DataFrame,
+    y,
+    cv: CrossValidation,
+    estimator_params: Mapping[str, Any] | None = None,
+    name: str | None = None,
+):
     """The deployed :class:`~creditmodel.scoring.model.CreditModel`: the estimator fitted on all rows,
     calibrated on the cross-validation's out-of-fold raw scores (:attr:`CrossValidation.raw`)."""
     from creditmodel.data.real import CUMCM_FEATURES
@@ -342,14 +441,37 @@ def fit_final_model(X: pd.DataFrame, y, cv: CrossValidation, estimator_params: M
     est = _estimator(cv.kind, cv.seed, estimator_params).fit(X, yy)
     cal = PDCalibrator(method=cv.calibration, higher_is_riskier=(cv.kind == "lightgbm"), random_state=cv.seed)
     cal.fit(cv.raw, yy)
-    catalogue = pd.DataFrame([{"code": f.name, "name_zh": f.name, "name_en": f.name, "meaning": f.meaning,
-                               "direction": f.direction, "reason_zh": f"发票指标不利: {f.name}",
-                               "reason_en": f"Unfavourable invoice signal: {f.name}"}
-                              for f in CUMCM_FEATURES.values() if f.name in X.columns])
-    meta = {"data": "CUMCM 2020 C attachment 1 (123 rated firms)", "target": "default (是否违约)", "seed": cv.seed,
-            "calibration": f"on out-of-fold raw scores of {cv.repeats}x{cv.cv_folds}-fold CV"}
-    return CreditModel(est, cal, MasterScale(), InputSpec.from_frame(X), cv.kind, name or f"cumcm_{cv.kind}",
-                       catalogue, metadata=meta)
+    catalogue = pd.DataFrame(
+        [
+            {
+                "code": f.name,
+                "name_zh": f.name,
+                "name_en": f.name,
+                "meaning": f.meaning,
+                "direction": f.direction,
+                "reason_zh": f"发票指标不利: {f.name}",
+                "reason_en": f"Unfavourable invoice signal: {f.name}",
+            }
+            for f in CUMCM_FEATURES.values()
+            if f.name in X.columns
+        ]
+    )
+    meta = {
+        "data": "CUMCM 2020 C attachment 1 (123 rated firms)",
+        "target": "default (是否违约)",
+        "seed": cv.seed,
+        "calibration": f"on out-of-fold raw scores of {cv.repeats}x{cv.cv_folds}-fold CV",
+    }
+    return CreditModel(
+        est,
+        cal,
+        MasterScale(),
+        InputSpec.from_frame(X),
+        cv.kind,
+        name or f"cumcm_{cv.kind}",
+        catalogue,
+        metadata=meta,
+    )
 
 
 # ============================================================================== ratings and limits
@@ -393,7 +515,7 @@ def bank_rating(master_grade, pd_12m, mapping: pd.DataFrame, d_threshold: float 
         raise InputError(f"d_threshold must lie in (0, 1], got {d_threshold}", column="d_threshold")
     m = dict(zip(mapping["grade"].astype(str), mapping["rating"]))
     g = pd.Series(np.asarray(master_grade, dtype=object))
-    out = g.map(lambda x: m.get(str(x)) if x is not None and x == x else None).to_numpy(dtype=object)
+    out = g.map(lambda x: m.get(str(x)) if pd.notna(x) else None).to_numpy(dtype=object)
     p = np.asarray(pd_12m, dtype=float)
     d = (p >= d_threshold) | (g.astype(str) == EXCLUDED_RATING).to_numpy()
     out[d] = EXCLUDED_RATING
@@ -401,8 +523,9 @@ def bank_rating(master_grade, pd_12m, mapping: pd.DataFrame, d_threshold: float 
     return out
 
 
-def max_limits(annual_sales, share: float = 0.2, max_loan: float = 1_000_000.0, step: float = 10_000.0
-               ) -> np.ndarray:
+def max_limits(
+    annual_sales, share: float = 0.2, max_loan: float = 1_000_000.0, step: float = 10_000.0
+) -> np.ndarray:
     """Per-firm limit cap (yuan): ``min(max_loan, floor(share x annual_sales / step) x step)``, 0 for no sales.
 
     ``annual_sales``: yuan per year (NaN or negative -> 0). The allocation gives no loan when the cap is
@@ -428,11 +551,19 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
     if ok.any():
         sales = np.broadcast_to(np.asarray(sales_yuan, dtype=float), p.shape)[ok] / config.cny_per_eur / 1e6
         sales = np.where(np.isnan(sales), np.inf, sales)
-        br = risk_based_rate(p[ok], config.lgd[config.default_collateral], funding_cost=config.funding_cost,
-                             opex=config.opex, hurdle_rate=config.hurdle_rate, capital_ratio=config.capital_ratio,
-                             capital_benefit_rate=config.capital_benefit_rate, margin=config.margin,
-                             maturity=config.maturity, sales_eur_m=np.clip(sales, 0.0, None),
-                             framework=config.framework)
+        br = risk_based_rate(
+            p[ok],
+            config.lgd[config.default_collateral],
+            funding_cost=config.funding_cost,
+            opex=config.opex,
+            hurdle_rate=config.hurdle_rate,
+            capital_ratio=config.capital_ratio,
+            capital_benefit_rate=config.capital_benefit_rate,
+            margin=config.margin,
+            maturity=config.maturity,
+            sales_eur_m=np.clip(sales, 0.0, None),
+            framework=config.framework,
+        )
         out[ok] = br.rate - br.expected_loss
     return out
 
@@ -473,25 +604,48 @@ class CreditDecisionResult:
 
     def comparison(self) -> pd.DataFrame:
         """The optimised and the naive allocation side by side (amounts in yuan, returns as fractions)."""
-        keys = ["n_loans", "limits", "expected_lent", "expected_interest", "expected_loss", "expected_cost",
-                "expected_profit", "return_on_lent", "return_on_budget"]
-        return pd.DataFrame({"optimised": [self.allocation.totals[k] for k in keys],
-                             "naive": [self.naive.totals[k] for k in keys]}, index=pd.Index(keys, name="total"))
+        keys = [
+            "n_loans",
+            "limits",
+            "expected_lent",
+            "expected_interest",
+            "expected_loss",
+            "expected_cost",
+            "expected_profit",
+            "return_on_lent",
+            "return_on_budget",
+        ]
+        return pd.DataFrame(
+            {
+                "optimised": [self.allocation.totals[k] for k in keys],
+                "naive": [self.naive.totals[k] for k in keys],
+            },
+            index=pd.Index(keys, name="total"),
+        )
 
     def loans(self) -> pd.DataFrame:
         """The firms that get a loan, largest expected profit first."""
         d = self.decisions
-        return d[d["limit"] > 0].sort_values(["expected_profit", "firm_id"], ascending=[False, True],
-                                             kind="stable").reset_index(drop=True)
+        return (
+            d[d["limit"] > 0]
+            .sort_values(["expected_profit", "firm_id"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True)
+        )
 
     def by_rating(self) -> pd.DataFrame:
         """Per bank rating: firms, loans, limits, mean PD and rate, expected amounts (yuan)."""
         d = self.decisions.assign(lent=lambda x: x["limit"] > 0)
         g = d.groupby("rating", dropna=False, sort=True)
-        out = g.agg(firms=("firm_id", "size"), loans=("lent", "sum"), mean_pd=("pd_12m", "mean"),
-                    limits=("limit", "sum"), expected_lent=("expected_lent", "sum"),
-                    expected_interest=("expected_interest", "sum"), expected_loss=("expected_loss", "sum"),
-                    expected_profit=("expected_profit", "sum")).reset_index()
+        out = g.agg(
+            firms=("firm_id", "size"),
+            loans=("lent", "sum"),
+            mean_pd=("pd_12m", "mean"),
+            limits=("limit", "sum"),
+            expected_lent=("expected_lent", "sum"),
+            expected_interest=("expected_interest", "sum"),
+            expected_loss=("expected_loss", "sum"),
+            expected_profit=("expected_profit", "sum"),
+        ).reset_index()
         rates = d[d["lent"]].groupby("rating")["rate"].mean()
         out["mean_rate_of_loans"] = out["rating"].map(rates)
         return out
@@ -507,33 +661,44 @@ class CreditDecisionResult:
         m["unrated_d_like"] = float((d["rating"] == EXCLUDED_RATING).sum())
         for r in BANK_RATINGS:
             m[f"unrated_rating_{r}"] = float((d["rating"] == r).sum())
-        m["profit_gain_vs_naive"] = self.allocation.totals["expected_profit"] - self.naive.totals["expected_profit"]
+        m["profit_gain_vs_naive"] = (
+            self.allocation.totals["expected_profit"] - self.naive.totals["expected_profit"]
+        )
         m["cv_seconds"] = self.cv.seconds
         return m
 
     def summary(self) -> str:
         q, t, nv = self.quality, self.allocation.totals, self.naive.totals
-        lines = [
-            f"PD model ({self.cv.kind}), {self.cv.repeats} x {self.cv.cv_folds}-fold CV on {int(q['n'])} firms "
-            f"({int(q['defaults'])} defaults):",
+        head = (
+            f"PD model ({self.cv.kind}), {self.cv.repeats} x {self.cv.cv_folds}-fold CV on {int(q['n'])} "
+            f"firms ({int(q['defaults'])} defaults):"
+        )
+        auc_line = (
             f"  out-of-fold AUC {q['auc']:.3f} (DeLong 95 % {q['auc_ci_low']:.3f}-{q['auc_ci_high']:.3f}), "
             f"Brier {q['brier']:.4f} (constant default rate: {q['brier_base']:.4f}); in-sample AUC "
-            f"{self.insample_auc:.3f}",
-        ]
+            f"{self.insample_auc:.3f}"
+        )
+        lines = [head, auc_line]
         if "auc_within_abc" in q:
-            lines.append(f"  caveat: AUC within A-C {q['auc_within_abc']:.3f} on {int(q['defaults_abc'])} defaults "
-                         f"(bootstrap {q['auc_within_abc_boot_low']:.2f}-{q['auc_within_abc_boot_high']:.2f}); "
-                         f"AUC for 'rated D' {q.get('auc_d_vs_rest', float('nan')):.3f}; a perfect D detector "
-                         f"scores {q['auc_perfect_d_detector']:.3f}: the model mainly finds D firms")
+            lines.append(
+                f"  caveat: AUC within A-C {q['auc_within_abc']:.3f} on {int(q['defaults_abc'])} defaults "
+                f"(bootstrap {q['auc_within_abc_boot_low']:.2f}-{q['auc_within_abc_boot_high']:.2f}); "
+                f"AUC for 'rated D' {q.get('auc_d_vs_rest', float('nan')):.3f}; a perfect D detector "
+                f"scores {q['auc_perfect_d_detector']:.3f}: the model mainly finds D firms"
+            )
         d = self.decisions
         counts = d["rating"].value_counts().reindex([*BANK_RATINGS, EXCLUDED_RATING], fill_value=0)
         lines.append("302 firms rated: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        lines.append(f"allocation: {int(t['n_loans'])} loans, limits {t['limits'] / 1e6:.2f} m of "
-                     f"{self.rules.budget / 1e6:.0f} m; expected interest {t['expected_interest'] / 1e6:.2f} m, "
-                     f"loss {t['expected_loss'] / 1e6:.2f} m, cost {t['expected_cost'] / 1e6:.2f} m, profit "
-                     f"{t['expected_profit'] / 1e6:.2f} m ({t['return_on_lent']:.2%} on expected lending)")
-        lines.append(f"naive: {int(nv['n_loans'])} loans, profit {nv['expected_profit'] / 1e6:.2f} m "
-                     f"({nv['return_on_lent']:.2%} on expected lending)")
+        lines.append(
+            f"allocation: {int(t['n_loans'])} loans, limits {t['limits'] / 1e6:.2f} m of "
+            f"{self.rules.budget / 1e6:.0f} m; expected interest {t['expected_interest'] / 1e6:.2f} m, "
+            f"loss {t['expected_loss'] / 1e6:.2f} m, cost {t['expected_cost'] / 1e6:.2f} m, profit "
+            f"{t['expected_profit'] / 1e6:.2f} m ({t['return_on_lent']:.2%} on expected lending)"
+        )
+        lines.append(
+            f"naive: {int(nv['n_loans'])} loans, profit {nv['expected_profit'] / 1e6:.2f} m "
+            f"({nv['return_on_lent']:.2%} on expected lending)"
+        )
         return "\n".join(lines)
 
 
@@ -546,13 +711,26 @@ def _rate_churn_file(data_dir: str | Path | None) -> Path:
     return base / CUMCM_DIR / RATE_CHURN_NAME
 
 
-def cumcm_credit_decisions(budget: float = 100e6, kind: str = "scorecard", seed: int = 42, cv_folds: int = 5,
-                           repeats: int = 3, rules: AllocationRules | None = None,
-                           config: PricingConfig | str | Path | None = None, *, calibration: str = "auto",
-                           d_threshold: float = 0.5, limit_share: float = 0.2, costs: bool = True,
-                           estimator_params: Mapping[str, Any] | None = None, n_jobs: int = 1,
-                           data_dir: str | Path | None = None, invoices: pd.DataFrame | None = None,
-                           n_boot: int = 2000, progress: bool = False) -> CreditDecisionResult:
+def cumcm_credit_decisions(
+    budget: float = 100e6,
+    kind: str = "scorecard",
+    seed: int = 42,
+    cv_folds: int = 5,
+    repeats: int = 3,
+    rules: AllocationRules | None = None,
+    config: PricingConfig | str | Path | None = None,
+    *,
+    calibration: str = "auto",
+    d_threshold: float = 0.5,
+    limit_share: float = 0.2,
+    costs: bool = True,
+    estimator_params: Mapping[str, Any] | None = None,
+    n_jobs: int = 1,
+    data_dir: str | Path | None = None,
+    invoices: pd.DataFrame | None = None,
+    n_boot: int = 2000,
+    progress: bool = False,
+) -> CreditDecisionResult:
     """CUMCM 2020 C problem 2: rate the 302 unrated firms and allocate ``budget`` yuan (module docstring).
 
     ``kind``: ``"scorecard"`` or ``"lightgbm"``; ``cv_folds`` x ``repeats`` cross-validation (seeded by
@@ -579,7 +757,9 @@ def cumcm_credit_decisions(budget: float = 100e6, kind: str = "scorecard", seed:
     X, y = rated[feats], rated["default"].to_numpy(np.int64)
 
     # 1-2. honest quality, then the deployed model
-    cv = cross_validate_pd(X, y, kind, seed, cv_folds, repeats, calibration, estimator_params, n_jobs, progress)
+    cv = cross_validate_pd(
+        X, y, kind, seed, cv_folds, repeats, calibration, estimator_params, n_jobs, progress
+    )
     quality = cv.quality(rated["rating"].to_numpy(), n_boot=n_boot, d_threshold=d_threshold)
     model = fit_final_model(X, y, cv, estimator_params)
     insample = float(auc(y, model.predict_pd(X)))
@@ -617,29 +797,76 @@ def cumcm_credit_decisions(budget: float = 100e6, kind: str = "scorecard", seed:
     firms = dec.assign(grade=dec["rating"])
     alloc = allocate(firms, curves, rules)
     naive = naive_allocation(firms, curves, rules)
-    cols = ["rate", "profit_per_yuan", "limit", "accept_prob", "expected_lent", "expected_interest",
-            "expected_loss", "expected_cost", "expected_profit", "reason"]
+    cols = [
+        "rate",
+        "profit_per_yuan",
+        "limit",
+        "accept_prob",
+        "expected_lent",
+        "expected_interest",
+        "expected_loss",
+        "expected_cost",
+        "expected_profit",
+        "reason",
+    ]
     for c in cols:
         dec[c] = alloc.firms[c].to_numpy()
     dec.loc[dec["status"] != "ok", "reason"] = "not scored"
 
     jp = dict(zip(rpd["rating"], rpd["jeffreys_pd"]))
     lgd = cfg.lgd[cfg.default_collateral]
-    opt = optimal_rates_by_grade(curves, jp, lgd=lgd, rate_min=rules.rate_min, rate_max=rules.rate_max,
-                                 step=rules.rate_step)
+    opt = optimal_rates_by_grade(
+        curves, jp, lgd=lgd, rate_min=rules.rate_min, rate_max=rules.rate_max, step=rules.rate_step
+    )
     opt["cost_rate"] = [float(cost_rates([jp[g]], [np.nan], cfg)[0]) for g in opt["grade"]]
-    wc = pd.concat([optimal_rates_by_grade({g: curves[g]}, jp, lgd=lgd, cost_rate=c, rate_min=rules.rate_min,
-                                           rate_max=rules.rate_max, step=rules.rate_step)
-                    for g, c in zip(opt["grade"], opt["cost_rate"])], ignore_index=True)
+    wc = pd.concat(
+        [
+            optimal_rates_by_grade(
+                {g: curves[g]},
+                jp,
+                lgd=lgd,
+                cost_rate=c,
+                rate_min=rules.rate_min,
+                rate_max=rules.rate_max,
+                step=rules.rate_step,
+            )
+            for g, c in zip(opt["grade"], opt["cost_rate"])
+        ],
+        ignore_index=True,
+    )
     opt["rate_with_costs"] = wc["rate"].to_numpy()
     opt["profit_per_yuan_with_costs"] = wc["profit_per_yuan"].to_numpy()
-    settings = {"budget": float(budget), "kind": kind, "seed": seed, "cv_folds": cv_folds, "repeats": repeats,
-                "calibration": calibration, "d_threshold": d_threshold, "limit_share": limit_share,
-                "costs": costs, "estimator_params": dict(estimator_params or {}),
-                "rules": dataclasses.asdict(rules), "config": cfg.to_dict()}
-    res = CreditDecisionResult(quality=quality, insample_auc=insample, cv=cv, model=model, rated=rated_out,
-                               rating_pd=rpd, rating_map=mapping, decisions=dec, allocation=alloc, naive=naive,
-                               curves=curves, churn_report=churn_fit_report(curves), optimal_rates=opt,
-                               rules=rules, config=cfg, settings=settings)
+    settings = {
+        "budget": float(budget),
+        "kind": kind,
+        "seed": seed,
+        "cv_folds": cv_folds,
+        "repeats": repeats,
+        "calibration": calibration,
+        "d_threshold": d_threshold,
+        "limit_share": limit_share,
+        "costs": costs,
+        "estimator_params": dict(estimator_params or {}),
+        "rules": dataclasses.asdict(rules),
+        "config": cfg.to_dict(),
+    }
+    res = CreditDecisionResult(
+        quality=quality,
+        insample_auc=insample,
+        cv=cv,
+        model=model,
+        rated=rated_out,
+        rating_pd=rpd,
+        rating_map=mapping,
+        decisions=dec,
+        allocation=alloc,
+        naive=naive,
+        curves=curves,
+        churn_report=churn_fit_report(curves),
+        optimal_rates=opt,
+        rules=rules,
+        config=cfg,
+        settings=settings,
+    )
     log.info("credit decisions:\n%s", res.summary())
     return res

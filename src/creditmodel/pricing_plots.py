@@ -7,9 +7,11 @@ per collateral type) and :func:`domain_b2_example` (DOMAIN.md B2's worked exampl
 :func:`plot_portfolio_rates`. Labels are English, with Chinese terms when a CJK font is installed.
 Rates are per year as fractions, amounts in yuan.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,17 +29,35 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Weighted average rate of new inclusive small/micro loans (普惠小微贷款), June 2025 (DOMAIN B2, [S-2] PBoC).
 INCLUSIVE_SME_RATE = 0.0348
 #: The same series at earlier dates (DOMAIN B2): period -> rate.
-INCLUSIVE_SME_HISTORY = {"2021 Jan-May": 0.0568, "2022 Jan-Oct": 0.0528, "2023 Aug": 0.0448, "2025 Jun": 0.0348}
+INCLUSIVE_SME_HISTORY = {
+    "2021 Jan-May": 0.0568,
+    "2022 Jan-Oct": 0.0528,
+    "2023 Aug": 0.0448,
+    "2025 Jun": 0.0348,
+}
 RATING_COLOURS = {"A": "#2e7d32", "B": "#1565c0", "C": "#ef6c00", "D": "#c62828"}
-COLLATERAL_COLOURS = {"none": "#c62828", "guarantee": "#ef6c00", "property": "#1565c0", "receivables": "#6a1b9a"}
-COMPONENTS = (("funding_rate", "funding (FTP)", "#90a4ae"), ("opex_rate", "operating cost", "#b0bec5"),
-              ("expected_loss_rate", "expected loss PD x LGD", "#e57373"),
-              ("capital_charge_rate", "capital charge", "#7986cb"), ("margin_rate", "margin", "#a5d6a7"))
+COLLATERAL_COLOURS = {
+    "none": "#c62828",
+    "guarantee": "#ef6c00",
+    "property": "#1565c0",
+    "receivables": "#6a1b9a",
+}
+COMPONENTS = (
+    ("funding_rate", "funding (FTP)", "#90a4ae"),
+    ("opex_rate", "operating cost", "#b0bec5"),
+    ("expected_loss_rate", "expected loss PD x LGD", "#e57373"),
+    ("capital_charge_rate", "capital charge", "#7986cb"),
+    ("margin_rate", "margin", "#a5d6a7"),
+)
 
 
 # ----------------------------------------------------------------------------- tables
-def pricing_grid(config: PricingConfig | str | None = None, scale=None, sales_eur_m: float | None = None,
-                 inclusive_rate: float = INCLUSIVE_SME_RATE) -> pd.DataFrame:
+def pricing_grid(
+    config: PricingConfig | str | None = None,
+    scale=None,
+    sales_eur_m: float | None = None,
+    inclusive_rate: float = INCLUSIVE_SME_RATE,
+) -> pd.DataFrame:
     """The rate build-up at each master-scale grade's central PD, for every collateral type.
 
     One row per (grade, collateral): ``grade``, ``central_pd``, ``collateral`` and the columns of
@@ -52,8 +72,13 @@ def pricing_grid(config: PricingConfig | str | None = None, scale=None, sales_eu
     cfg = load_config(config)
     t = (scale or MasterScale()).table()
     t = t[t["grade"] != "D"]
-    frame = pd.DataFrame([{"grade": g, "central_pd": p, "collateral": c, "pd_12m": p}
-                          for g, p in zip(t["grade"], t["central_pd"]) for c in COLLATERAL])
+    frame = pd.DataFrame(
+        [
+            {"grade": g, "central_pd": p, "collateral": c, "pd_12m": p}
+            for g, p in zip(t["grade"], t["central_pd"])
+            for c in COLLATERAL
+        ]
+    )
     if sales_eur_m is not None:
         frame["sales_eur_m"] = float(sales_eur_m)
     out = price_frame(frame, cfg).drop(columns=["pd_12m", "expected_loss_amount", "capital_amount"])
@@ -69,10 +94,16 @@ def domain_b2_example() -> pd.DataFrame:
     Columns: ``component``, ``computed`` (fraction), ``domain_b2`` (the value DOMAIN.md states).
     """
     br = risk_based_rate(0.01, 0.40, funding_cost=0.018, opex=0.008, hurdle_rate=0.12, capital_ratio=0.105)
-    rows = [("risk weight", br.risk_weight, 0.821), ("K (capital requirement, 8 % of RWA)", br.k, 0.0656),
-            ("capital held (RWA x 10.5 %)", br.capital, 0.086), ("funding cost", br.funding, 0.018),
-            ("operating cost", br.opex, 0.008), ("expected loss PD x LGD", br.expected_loss, 0.004),
-            ("capital charge (capital x 12 %)", br.capital_charge, 0.0103), ("risk-based floor", br.rate, 0.040)]
+    rows = [
+        ("risk weight", br.risk_weight, 0.821),
+        ("K (capital requirement, 8 % of RWA)", br.k, 0.0656),
+        ("capital held (RWA x 10.5 %)", br.capital, 0.086),
+        ("funding cost", br.funding, 0.018),
+        ("operating cost", br.opex, 0.008),
+        ("expected loss PD x LGD", br.expected_loss, 0.004),
+        ("capital charge (capital x 12 %)", br.capital_charge, 0.0103),
+        ("risk-based floor", br.rate, 0.040),
+    ]
     return pd.DataFrame([{"component": n, "computed": float(v), "domain_b2": d} for n, v, d in rows])
 
 
@@ -97,7 +128,7 @@ def _pct(ax, axis: str = "y", decimals: int = 0) -> None:
 
 
 # ----------------------------------------------------------------------------- pricing grid
-def plot_pricing_grid(grid: pd.DataFrame, collateral: str = "none", cap: float | None = None) -> "Figure":
+def plot_pricing_grid(grid: pd.DataFrame, collateral: str = "none", cap: float | None = None) -> Figure:
     """Stacked cost components of the floor by grade for one collateral type, and the suggested rate of
     every collateral type (markers; none above the cap)."""
     fig, axes = _figure(10, 4.8)
@@ -112,7 +143,9 @@ def plot_pricing_grid(grid: pd.DataFrame, collateral: str = "none", cap: float |
             bottom += v
     for c in COLLATERAL:
         s = grid.loc[grid["collateral"] == c, "suggested_rate"].to_numpy(float)
-        ax.plot(x, s, marker="o", ms=4, lw=1, color=COLLATERAL_COLOURS.get(c, "k"), label=f"suggested rate: {c}")
+        ax.plot(
+            x, s, marker="o", ms=4, lw=1, color=COLLATERAL_COLOURS.get(c, "k"), label=f"suggested rate: {c}"
+        )
     if cap is not None:
         ax.axhline(cap, color="k", ls=":", lw=1, label=f"rate cap {cap:.0%}")
     ax.set_xticks(x, [f"{gr}\n{p:.2%}" for gr, p in zip(g["grade"], g["central_pd"])], fontsize=8)
@@ -126,8 +159,9 @@ def plot_pricing_grid(grid: pd.DataFrame, collateral: str = "none", cap: float |
     return fig
 
 
-def plot_floor_vs_policy(grid: pd.DataFrame, config: PricingConfig, inclusive_rate: float = INCLUSIVE_SME_RATE
-                         ) -> "Figure":
+def plot_floor_vs_policy(
+    grid: pd.DataFrame, config: PricingConfig, inclusive_rate: float = INCLUSIVE_SME_RATE
+) -> Figure:
     """Risk-based floor per grade and collateral beside the LPR, the policy rate and the inclusive
     small/micro loan average rate; the shaded area is where lending at the inclusive rate is below cost."""
     fig, axes = _figure(10, 4.8)
@@ -138,13 +172,26 @@ def plot_floor_vs_policy(grid: pd.DataFrame, config: PricingConfig, inclusive_ra
         f = grid.loc[grid["collateral"] == c, "risk_based_floor"].to_numpy(float)
         ax.plot(x, f, marker="o", ms=4, color=COLLATERAL_COLOURS.get(c, "k"), label=f"risk-based floor: {c}")
     top = 0.16
-    ax.axhspan(inclusive_rate, top, color="#ffcdd2", alpha=0.35, lw=0,
-               label="floor above the inclusive rate: lending at it is below cost")
+    ax.axhspan(
+        inclusive_rate,
+        top,
+        color="#ffcdd2",
+        alpha=0.35,
+        lw=0,
+        label="floor above the inclusive rate: lending at it is below cost",
+    )
     ax.axhline(config.lpr_1y, color="k", lw=1.2, label=f"1-year LPR {config.lpr_1y:.2%}")
     if config.policy_spread:
-        ax.axhline(config.policy_rate, color="k", ls="--", lw=1, label=f"policy rate {config.policy_rate:.2%}")
-    ax.axhline(inclusive_rate, color="#6a1b9a", ls="--", lw=1.2,
-               label=_label(f"inclusive small/micro average {inclusive_rate:.2%}", "普惠小微贷款平均利率"))
+        ax.axhline(
+            config.policy_rate, color="k", ls="--", lw=1, label=f"policy rate {config.policy_rate:.2%}"
+        )
+    ax.axhline(
+        inclusive_rate,
+        color="#6a1b9a",
+        ls="--",
+        lw=1.2,
+        label=_label(f"inclusive small/micro average {inclusive_rate:.2%}", "普惠小微贷款平均利率"),
+    )
     ax.set_ylim(0, top)
     ax.set_xticks(x, grades)
     ax.set_xlabel(_label("master-scale grade", "主标尺等级"))
@@ -157,8 +204,13 @@ def plot_floor_vs_policy(grid: pd.DataFrame, config: PricingConfig, inclusive_ra
 
 
 # ----------------------------------------------------------------------------- churn
-def plot_churn(table: pd.DataFrame, curves: Mapping[str, "ChurnCurve"], optimal: pd.DataFrame,
-               rate_min: float = 0.04, rate_max: float = 0.15) -> "Figure":
+def plot_churn(
+    table: pd.DataFrame,
+    curves: Mapping[str, ChurnCurve],
+    optimal: pd.DataFrame,
+    rate_min: float = 0.04,
+    rate_max: float = 0.15,
+) -> Figure:
     """Left: attachment 3's churn points and the fitted curve per rating. Right: expected profit per
     yuan offered against the rate at the rating's PD (solid: no costs; dashed: with the bank's costs when
     ``optimal`` has ``cost_rate``), the best rate marked."""
@@ -171,15 +223,28 @@ def plot_churn(table: pd.DataFrame, curves: Mapping[str, "ChurnCurve"], optimal:
         col = RATING_COLOURS.get(g, "k")
         pts = table[table["grade"] == g]
         a.scatter(pts["rate"], pts["churn"], s=12, color=col, alpha=0.7)
-        a.plot(grid, curve.predict(grid), color=col, label=f"{g}: fitted ({curve.kind}, RMSE {curve.rmse_:.3f})")
+        a.plot(
+            grid, curve.predict(grid), color=col, label=f"{g}: fitted ({curve.kind}, RMSE {curve.rmse_:.3f})"
+        )
         row = optimal[optimal["grade"] == g].iloc[0]
-        b.plot(grid, expected_profit(grid, row["pd"], row["lgd"], curve), color=col,
-               label=f"{g} (PD {row['pd']:.1%}): best {row['rate']:.2%}")
+        b.plot(
+            grid,
+            expected_profit(grid, row["pd"], row["lgd"], curve),
+            color=col,
+            label=f"{g} (PD {row['pd']:.1%}): best {row['rate']:.2%}",
+        )
         b.scatter([row["rate"]], [row["profit_per_yuan"]], color=col, zorder=3)
         if "cost_rate" in optimal.columns:
-            b.plot(grid, expected_profit(grid, row["pd"], row["lgd"], curve, row["cost_rate"]), color=col, ls="--",
-                   label=f"{g} with costs {row['cost_rate']:.2%}: best {row['rate_with_costs']:.2%}")
-            b.scatter([row["rate_with_costs"]], [row["profit_per_yuan_with_costs"]], color=col, marker="s", zorder=3)
+            b.plot(
+                grid,
+                expected_profit(grid, row["pd"], row["lgd"], curve, row["cost_rate"]),
+                color=col,
+                ls="--",
+                label=f"{g} with costs {row['cost_rate']:.2%}: best {row['rate_with_costs']:.2%}",
+            )
+            b.scatter(
+                [row["rate_with_costs"]], [row["profit_per_yuan_with_costs"]], color=col, marker="s", zorder=3
+            )
     a.set_xlabel("annual rate")
     a.set_ylabel(_label("customer churn", "客户流失率"))
     a.set_title("Rate versus churn (attachment 3)")
@@ -198,7 +263,7 @@ def plot_churn(table: pd.DataFrame, curves: Mapping[str, "ChurnCurve"], optimal:
 
 
 # ----------------------------------------------------------------------------- CUMCM decisions
-def plot_cv_quality(result: "CreditDecisionResult") -> "Figure":
+def plot_cv_quality(result: CreditDecisionResult) -> Figure:
     """Left: out-of-fold PD of the 123 rated firms by the bank's rating (defaults in red), with the
     D-like threshold. Right: out-of-fold ROC curves: all firms, within A-C, and 'rated D' vs the rest."""
     from creditmodel.validation.metrics import roc_curve
@@ -212,14 +277,28 @@ def plot_cv_quality(result: "CreditDecisionResult") -> "Figure":
         s = r[r["rating"] == g]
         x = i + rng.uniform(-0.18, 0.18, len(s))
         bad = s["default"].to_numpy() == 1
-        a.scatter(x[~bad], s["oof_pd"][~bad], s=14, color="#546e7a", alpha=0.75, label="no default" if i == 0 else None)
-        a.scatter(x[bad], s["oof_pd"][bad], s=22, color="#c62828", marker="x",
-                  label="defaulted" if i == 3 else None)
+        a.scatter(
+            x[~bad],
+            s["oof_pd"][~bad],
+            s=14,
+            color="#546e7a",
+            alpha=0.75,
+            label="no default" if i == 0 else None,
+        )
+        a.scatter(
+            x[bad], s["oof_pd"][bad], s=22, color="#c62828", marker="x", label="defaulted" if i == 3 else None
+        )
     thr = result.settings.get("d_threshold", 0.5)
     a.axhline(thr, color="k", ls="--", lw=1, label=f"D-like threshold PD {thr:.0%}")
     a.set_yscale("log")
-    a.set_xticks(range(4), [f"{g}\n({(r['rating'] == g).sum()} firms, {int(r.loc[r['rating'] == g, 'default'].sum())} "
-                            f"def.)" for g in order], fontsize=8)
+    a.set_xticks(
+        range(4),
+        [
+            f"{g}\n({(r['rating'] == g).sum()} firms, {int(r.loc[r['rating'] == g, 'default'].sum())} def.)"
+            for g in order
+        ],
+        fontsize=8,
+    )
     a.set_xlabel(_label("bank rating", "信誉评级"))
     a.set_ylabel("out-of-fold PD (log scale)")
     a.set_title("Out-of-fold PD by the bank's rating")
@@ -227,11 +306,20 @@ def plot_cv_quality(result: "CreditDecisionResult") -> "Figure":
     q = result.quality
     y, p = result.rated["default"].to_numpy(), result.rated["oof_pd"].to_numpy()
     is_d = (result.rated["rating"] == "D").to_numpy()
-    curves = [("all 123 firms", y, p, q["auc"], "#1565c0"),
-              ("'rated D' vs A-C", is_d.astype(int), p, q.get("auc_d_vs_rest", np.nan), "#6a1b9a")]
+    curves = [
+        ("all 123 firms", y, p, q["auc"], "#1565c0"),
+        ("'rated D' vs A-C", is_d.astype(int), p, q.get("auc_d_vs_rest", np.nan), "#6a1b9a"),
+    ]
     if "auc_within_abc" in q:
-        curves.append((f"within A-C ({int(q['defaults_abc'])} defaults)", y[~is_d], p[~is_d], q["auc_within_abc"],
-                       "#ef6c00"))
+        curves.append(
+            (
+                f"within A-C ({int(q['defaults_abc'])} defaults)",
+                y[~is_d],
+                p[~is_d],
+                q["auc_within_abc"],
+                "#ef6c00",
+            )
+        )
     for name, yy, pp, auc_, col in curves:
         roc = roc_curve(yy, pp)
         b.plot(roc["fpr"], roc["tpr"], color=col, label=f"{name}: AUC {auc_:.3f}")
@@ -244,7 +332,7 @@ def plot_cv_quality(result: "CreditDecisionResult") -> "Figure":
     return fig
 
 
-def plot_ratings(result: "CreditDecisionResult") -> "Figure":
+def plot_ratings(result: CreditDecisionResult) -> Figure:
     """Left: the 302 unrated firms by master-scale grade, coloured by mapped bank rating. Right: PD
     against annual sales, coloured by the decision."""
     fig, axes = _figure(12, 4.6, ncols=2)
@@ -262,13 +350,23 @@ def plot_ratings(result: "CreditDecisionResult") -> "Figure":
     a.set_title("302 unrated firms: grade and bank-rating equivalent")
     a.legend(fontsize=8)
     cat = np.where(d["limit"] > 0, "loan", d["reason"].fillna("").astype(str))
-    colours = {"loan": "#2e7d32", "budget exhausted (better firms chosen)": "#90a4ae", "excluded grade": "#c62828",
-               "max_limit below the minimum loan": "#6a1b9a"}
+    colours = {
+        "loan": "#2e7d32",
+        "budget exhausted (better firms chosen)": "#90a4ae",
+        "excluded grade": "#c62828",
+        "max_limit below the minimum loan": "#6a1b9a",
+    }
     for c in pd.unique(cat):
         m = cat == c
         label = "D-like (excluded)" if c == "excluded grade" else c
-        b.scatter(np.maximum(d.loc[m, "annual_sales"], 1e3), d.loc[m, "pd_12m"], s=14,
-                  color=colours.get(c, "#ef6c00"), label=f"{label} ({int(m.sum())})", alpha=0.8)
+        b.scatter(
+            np.maximum(d.loc[m, "annual_sales"], 1e3),
+            d.loc[m, "pd_12m"],
+            s=14,
+            color=colours.get(c, "#ef6c00"),
+            label=f"{label} ({int(m.sum())})",
+            alpha=0.8,
+        )
     b.set_xscale("log")
     b.set_yscale("log")
     b.set_xlabel("annual sales from invoices (yuan, log scale)")
@@ -279,7 +377,7 @@ def plot_ratings(result: "CreditDecisionResult") -> "Figure":
     return fig
 
 
-def plot_allocation(result: "CreditDecisionResult") -> "Figure":
+def plot_allocation(result: CreditDecisionResult) -> Figure:
     """Left: expected interest, loss, cost and profit of the optimised and the naive allocation (million
     yuan). Right: the loans: limit against PD, coloured by rate."""
     fig, axes = _figure(12, 4.6, ncols=2)
@@ -289,9 +387,14 @@ def plot_allocation(result: "CreditDecisionResult") -> "Figure":
     x = np.arange(len(keys))
     for i, (col, colour) in enumerate((("optimised", "#1565c0"), ("naive", "#9e9e9e"))):
         v = comp.loc[keys, col].to_numpy(float) / 1e6
-        bars = a.bar(x + (i - 0.5) * 0.38, v, width=0.38, color=colour,
-                     label=f"{col}: {int(comp.loc['n_loans', col])} loans, expected lending "
-                           f"{comp.loc['expected_lent', col] / 1e6:.1f} m")
+        bars = a.bar(
+            x + (i - 0.5) * 0.38,
+            v,
+            width=0.38,
+            color=colour,
+            label=f"{col}: {int(comp.loc['n_loans', col])} loans, expected lending "
+            f"{comp.loc['expected_lent', col] / 1e6:.1f} m",
+        )
         a.bar_label(bars, fmt="%.2f", fontsize=7)
     a.set_xticks(x, [k.replace("expected_", "expected ") for k in keys])
     a.set_ylabel("million yuan")
@@ -309,8 +412,9 @@ def plot_allocation(result: "CreditDecisionResult") -> "Figure":
     return fig
 
 
-def plot_portfolio_rates(priced: pd.DataFrame, config: PricingConfig, inclusive_rate: float = INCLUSIVE_SME_RATE
-                         ) -> "Figure":
+def plot_portfolio_rates(
+    priced: pd.DataFrame, config: PricingConfig, inclusive_rate: float = INCLUSIVE_SME_RATE
+) -> Figure:
     """Distribution of the suggested rate by grade of a priced portfolio (box plots), with the policy
     rate and the inclusive small/micro average rate."""
     fig, axes = _figure(10, 4.6)
@@ -319,12 +423,18 @@ def plot_portfolio_rates(priced: pd.DataFrame, config: PricingConfig, inclusive_
 
     p = priced[priced["suggested_rate"].notna()]
     grades = sort_grades(p["grade"].astype(str).unique()) if "grade" in p.columns else ["all"]
-    data = [p.loc[p["grade"].astype(str) == g, "suggested_rate"].to_numpy() if g != "all"
-            else p["suggested_rate"].to_numpy() for g in grades]
+    data = [
+        p.loc[p["grade"].astype(str) == g, "suggested_rate"].to_numpy()
+        if g != "all"
+        else p["suggested_rate"].to_numpy()
+        for g in grades
+    ]
     ax.boxplot(data, showfliers=False)
     ax.set_xticks(range(1, len(grades) + 1), [f"{g}\n{len(v):,}" for g, v in zip(grades, data)], fontsize=8)
     ax.axhline(config.policy_rate, color="k", lw=1, label=f"policy rate {config.policy_rate:.2%}")
-    ax.axhline(inclusive_rate, color="#6a1b9a", ls="--", lw=1, label=f"inclusive average {inclusive_rate:.2%}")
+    ax.axhline(
+        inclusive_rate, color="#6a1b9a", ls="--", lw=1, label=f"inclusive average {inclusive_rate:.2%}"
+    )
     ax.set_xlabel("grade and priced loans")
     ax.set_ylabel("suggested rate")
     _pct(ax, "y", 1)
