@@ -7,6 +7,7 @@ Prints wall times and the peak RSS of the process.
 
     .venv/bin/python bench/bench_evaluation.py --firms 20000 200000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for n in a.firms:
         r = run(n, a.seed, a.repair_max, not a.no_evidence)
-        print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
+        print(
+            " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -425,6 +425,16 @@ def test_explanation_adds_up_and_names_the_records():
     assert "P1" in ex.text() and "food_safety" in ex.text()
 
 
+def test_a_clean_enterprise_has_the_base_score_and_nothing_to_repair():
+    tabs = district([firm(A), firm(B, status="deregistered", closed_on="2024-01-31")])
+    ex = explain(A, tabs, None, "2025-06-30")
+    assert ex.score == RAW["base_score"] and ex.grade == "A" and ex.row["supervision_class"] == "A"
+    assert ex.records.empty and ex.whatif.empty and "best single repair" not in ex.text()
+    res = evaluate(tabs, None, "2025-06-30").set_index("uscc")
+    assert res.loc[B, "deregistered"] and res.loc[B, "registration_status"] == "deregistered"
+    assert not res.loc[A, "deregistered"] and res.loc[B, "public_credit_grade"] == "A"
+
+
 def test_a_poor_sector_grade_raises_the_supervision_class():
     tabs = district(
         [firm(A, industry="H")],

@@ -382,8 +382,22 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         )
     rows = [r for r in rows if len(r)]
     if not rows:
-        out = pd.DataFrame({c: pd.Series(dtype="object") for c in RECORD_COLUMNS})
-        return out.drop(columns=["as_of_date", "points", "sector_points"])
+        empty = pd.DataFrame(index=range(0))
+        rows = [
+            frame(
+                empty.assign(uscc=pd.Series(dtype="str"), record_id=pd.Series(dtype="str")),
+                "",
+                "",
+                None,
+                pd.NaT,
+                pd.NaT,
+                pd.NaT,
+                False,
+                False,
+                pd.NaT,
+                "",
+            )
+        ]
     out = pd.concat(rows, ignore_index=True)
     for c in ("event_date", "window_min_end", "window_end", "earliest_repair_date"):
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
