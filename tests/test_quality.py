@@ -165,7 +165,7 @@ def test_report_files_and_determinism(compliance_district, tmp_path_factory):
 
 
 def test_single_table_file(compliance_district, tmp_path):
-    rep = quality.quality_report(compliance_district / "penalties.csv", tmp_path / "q")
+    rep = quality.quality_report(compliance_district / "penalties.csv", tmp_path / "q", figures=False)
     ind = rep.indicators
     assert ind["tables"] == 1 and ind["late"] == 1 and ind["incomplete"] == 2
     assert ind["collection_compliance_rate"] is None and "enterprises" not in ind

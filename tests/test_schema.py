@@ -383,3 +383,14 @@ def test_standalone_schema_checks_codes_too():
     fc = e.value.failure_cases
     assert fc[["column", "check", "index"]].values.tolist() == [["uscc", "uscc", 1]]
     schema.table_schema("lists", with_uscc=False).validate(typed)
+
+
+def test_boolean_columns_are_read_from_text_and_numbers():
+    """No district table declares a bool column yet; the reader supports the declared type anyway."""
+    typed, null, bad = schema._coerce_bool(pd.Series(["true", "0", "是", "", "maybe", "N"], dtype="str"))
+    assert typed.tolist()[:3] == [True, False, True] and typed.tolist()[5] is False
+    assert null.tolist() == [False, False, False, True, False, False]
+    assert bad.tolist() == [False, False, False, False, True, False]
+    typed, null, bad = schema._coerce_bool(pd.Series([1.0, 0.0, 2.0, np.nan]))
+    assert typed.tolist()[:2] == [True, False] and bad.tolist() == [False, False, True, False]
+    assert null.tolist() == [False, False, False, True]

@@ -236,6 +236,8 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
     df = df.copy()
     labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else k
               for k, en, zh in zip(df[key], df["en"], df["zh"])]
+    if "enterprises" in df.columns:
+        labels = [f"{lab} (n={n:,})" for lab, n in zip(labels, df["enterprises"])]
     panels = [("records_compliance_rate", _label("Record compliance rate", "归集合规率"), "collection_compliance_rate"),
               ("uscc_error_duplicate_rate", _label("USCC error/duplicate rate", "重错码率"), "uscc_error_duplicate_rate"),
               ("serious_dishonesty_share", _label("Serious-dishonesty share", "严重失信占比"), "serious_dishonesty_share")]
@@ -251,6 +253,9 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
               lines={f"target {tgt:.2%}": (tgt, "target"), f"2020 {base:.2%}": (base, "base")} if tgt else None)
         if higher_better and np.isfinite(v).any():
             ax.set_xlim(max(0.0, np.nanmin(v) - 0.05), 1.0)
+        else:  # rates near zero: from 0 to past the largest bar or reference line
+            top = np.nanmax([*(v[np.isfinite(v)] if np.isfinite(v).any() else [0.0]), tgt or 0.0, base or 0.0])
+            ax.set_xlim(0.0, max(top, 1e-4) * 1.15)
     n = df["enterprises"].sum() if "enterprises" in df.columns else 0
     fig.suptitle(_label(f"{title_en} ({n:,} register rows)", title_zh), fontsize=12)
     fig.tight_layout()
