@@ -363,7 +363,7 @@ def _referential_check(loaded: dict[str, LoadedTable]) -> None:
         rule = np.where(known, "quarantined_enterprise", "unknown_uscc")
         msg = [f"enterprise {v} is quarantined in {ent.file.name}: {why[v]}" if k
                else f"no enterprise with code {v} in {ent.file.name}" for v, k in zip(vals, known)]
-        keys = schema._key_strings(lt.data, t.key, np.flatnonzero(orphan))
+        keys = schema.key_strings(lt.data, t.key, np.flatnonzero(orphan))
         add = pd.DataFrame({"table": name, "file": str(lt.file), "row": rows + 1, "key": keys, "column": "uscc",
                             "rule": rule, "value": vals, "message": msg})
         add = add.astype({c: "str" for c in schema.QUARANTINE_COLUMNS if c != "row"}).astype({"row": "int64"})

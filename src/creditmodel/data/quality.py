@@ -44,7 +44,7 @@ import pandas as pd
 from creditmodel import reference
 from creditmodel.data import schema
 from creditmodel.data.io import District, LoadedTable, load_district, load_table
-from creditmodel.data.tables import PUBLIC_RECORD_TABLES, TABLES, table
+from creditmodel.data.tables import TABLES, table
 from creditmodel.data.uscc import REASONS
 from creditmodel.errors import InputError
 

@@ -458,7 +458,8 @@ def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str") for c in QUARANTINE_COLUMNS})
 
 
-def _key_strings(typed: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+def key_strings(typed: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+    """The key of each row at positions ``rows`` as text (``a|b`` for a composite key, dates as ISO)."""
     parts = []
     for k in key:
         s = typed[k].iloc[rows]
@@ -482,11 +483,12 @@ def _raw_values(raw: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
     return vals
 
 
-def _messages(t: Table, rule: str, column: str, rows: np.ndarray, raw_vals: np.ndarray, typed: pd.DataFrame,
-              keys: np.ndarray) -> list[str]:
+def _messages(t: Table, rule: str, column: str, raw_vals: np.ndarray) -> list[str]:
+    """One message per failing cell of a pandera rule (``raw_vals``: the cells as read)."""
+    n = len(raw_vals)
     if rule == "missing_value":
         col = t.column(column)
-        return [f"mandatory field is empty ({col.en})"] * len(rows)
+        return [f"mandatory field is empty ({col.en})"] * n
     if rule == "not_allowed":
         allowed = list(t.column(column).allowed or ())
         shown = ", ".join(map(str, allowed[:8])) + (", …" if len(allowed) > 8 else "")
@@ -497,7 +499,7 @@ def _messages(t: Table, rule: str, column: str, rows: np.ndarray, raw_vals: np.n
         hi = "inf" if col.max is None else f"{col.max:g}"
         return [f"{v} is outside [{lo}, {hi}]" + (f" {col.unit}" if col.unit else "") for v in raw_vals]
     if rule == "nan_or_inf":
-        return ["NaN or infinite number"] * len(rows)
+        return ["NaN or infinite number"] * n
     if rule == "bad_type":
         return [f"{_short(v)!r} does not have the declared type {t.column(column).dtype}" for v in raw_vals]
     raise RuntimeError(f"no message for rule {rule}")  # pragma: no cover
@@ -526,7 +528,7 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
         rows = g["row"].to_numpy()
         vals = _raw_values(raw, rows, column)
         parts.append(pd.DataFrame({"row": rows, "column": column, "rule": rule,
-                                   "message": _messages(t, rule, column, rows, vals, typed, np.empty(0)),
+                                   "message": _messages(t, rule, column, vals),
                                    "value": vals}))
     q = pd.concat(parts, ignore_index=True) if parts else None
     # duplicate keys: every row sharing a (non-empty) key
@@ -537,7 +539,7 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
             key_null |= typed[k].iloc[dup_rows].isna().to_numpy(dtype=bool)
         dup_rows = dup_rows[~key_null]
     if len(dup_rows):
-        keys = _key_strings(typed, t.key, dup_rows)
+        keys = key_strings(typed, t.key, dup_rows)
         counts = pd.Series(keys).value_counts()
         groups = pd.Series(dup_rows + 1).groupby(keys).agg(lambda r: list(r)).to_dict()
         msgs = []
@@ -572,7 +574,7 @@ def _finish(q: pd.DataFrame | None, t: Table, typed: pd.DataFrame, raw: pd.DataF
         vals[m] = _raw_values(raw, rows[m], column) if column in raw.columns else ""
     out = pd.DataFrame({
         "table": t.name, "file": fname, "row": rows + 1,
-        "key": _key_strings(typed, t.key, rows),
+        "key": key_strings(typed, t.key, rows),
         "column": q["column"].to_numpy(dtype=object), "rule": q["rule"].to_numpy(dtype=object),
         "value": vals, "message": q["message"].to_numpy(dtype=object),
     })
