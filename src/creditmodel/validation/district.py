@@ -297,7 +297,8 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             migration=_migration(model, ports[0], ports[1]) if ports is not None else None,
             exposure=cur["loan_amount"].to_numpy(dtype=float), thresholds=thresholds, n_boot=n_boot, seed=seed,
             exclusions=exclusions, data_info=info,
-            title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind})",
+            title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind}"
+                  + ("; no version holds the alias: last promotion candidate)" if ref.note else ")"),
             out=Path(out_dir) / "validation" / alias if out_dir is not None else None)
         out[alias] = ModelValidation(ref, res, res.html_path.parent if res.html_path else None)
         log.info("%s: %s -> %s", ref.label, res.summary().splitlines()[1], res.status)
