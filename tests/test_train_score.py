@@ -181,3 +181,15 @@ def test_cli_train_and_score_roundtrip(tmp_path):
     r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "empty.csv"),
              "--out", str(tmp_path / "s3.csv"))
     assert r.returncode == 2 and "empty.csv" in r.stderr
+
+
+def test_declared_but_unseen_category_is_scored_not_an_error():
+    df = _frame(1500, seed=8)
+    df["sector"] = pd.Categorical(df["sector"], categories=["retail", "factory", "farm", "office", "mine"])
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=1)
+    new = df.drop(columns="bad").iloc[:5].copy()
+    new["sector"] = pd.Categorical(["mine", "retail", "spaceport", None, "farm"], categories=["retail", "factory", "farm", "office", "mine", "spaceport"])
+    out = res.model.score_frame(new)
+    # 'mine' is in the declared domain: scored with the estimator's unseen rule; 'spaceport' is not: error
+    assert out["status"].tolist() == ["ok", "ok", "error", "ok", "ok"]
+    assert "spaceport" in out.loc[2, "error"]

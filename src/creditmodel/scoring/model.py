@@ -69,12 +69,18 @@ class InputSpec:
 
     @classmethod
     def from_frame(cls, X: pd.DataFrame, columns: list[str] | None = None) -> "InputSpec":
+        """Numeric and categorical columns of ``X``; categorical levels = the dtype's categories when the
+        column is a pandas Categorical (its declared domain), else the values seen."""
         cols = list(columns if columns is not None else X.columns)
         numeric, cats = [], {}
         for c in cols:
             s = X[c]
             if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 numeric.append(c)
+            elif isinstance(s.dtype, pd.CategoricalDtype):
+                # a categorical dtype declares the domain (e.g. every GB/T 4754 section): a declared level
+                # that training did not see is scored (the estimator's unseen-level rule), not an error
+                cats[c] = sorted(str(v) for v in s.cat.categories)
             else:
                 cats[c] = sorted(str(v) for v in pd.unique(s.dropna()))
         return cls(numeric=numeric, categorical=cats)
