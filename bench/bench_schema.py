@@ -21,6 +21,7 @@ Run: .venv/bin/python bench/bench_schema.py [--rows 2000000] [--district DIR] [-
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import tempfile
@@ -118,6 +119,10 @@ def bench_district(d: Path) -> None:
     t3 = time.perf_counter()
     print(f"write_report (JSON, CSV, quarantine, 8 figures): {t3 - t2:.1f} s; total {t3 - t:.1f} s")
     print(rep.summary())
+    if (d / "injected.json").is_file():
+        rec = quality.recovery(rep, json.loads((d / "injected.json").read_text(encoding="utf-8")))
+        print(f"injected faults: {int(rec['injected'].sum()):,} in {len(rec)} entries; measured equal in "
+              f"{int(rec['match'].sum())} entries")
 
 
 def bench_table(n: int) -> None:

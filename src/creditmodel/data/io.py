@@ -19,6 +19,7 @@ import csv
 import io as _io
 import json
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from creditmodel.data import schema
 from creditmodel.data.tables import DISTRICT_END, TABLES, table
@@ -285,11 +287,12 @@ def snapshot_from_manifest(manifest: dict | None) -> pd.Timestamp:
     return pd.Timestamp(DISTRICT_END)
 
 
-def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | None = None) -> District:
+def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | None = None,
+                  progress: bool = False) -> District:
     """Load and check every table of a district folder (or only ``tables``; ``enterprises`` is always loaded).
 
     Hidden generator truth (``truth``) is loaded only when asked for. Raises :class:`InputError` when the
-    folder or a requested table file is missing.
+    folder or a requested table file is missing. ``progress`` shows a progress bar (stderr) over the tables.
     """
     d = Path(directory)
     if not d.exists():
@@ -309,12 +312,18 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
         f.name == f"{n}{s}" for n in TABLES for s in PARQUET_SUFFIXES + CSV_SUFFIXES))
     if others:
         log.info("%s: ignoring files that are not district tables: %s", d, ", ".join(others))
-    loaded: dict[str, LoadedTable] = {}
+    files = {}
     for n in names:
         f = find_table_file(d, n)
         if f is None:
             raise InputError(f"table {n} not found (expected {n}.parquet or {n}.csv)", file=d / f"{n}.parquet")
-        loaded[n] = load_table(f, n)
+        files[n] = f
+    loaded: dict[str, LoadedTable] = {}
+    with tqdm(total=len(files), desc="load", unit="table", disable=not progress, file=sys.stderr) as bar:
+        for n, f in files.items():
+            bar.set_postfix_str(n)
+            loaded[n] = load_table(f, n)
+            bar.update()
     _referential_check(loaded)
     manifest = read_manifest(d)
     quarantine = _concat([lt.quarantine for lt in loaded.values()])

@@ -478,17 +478,18 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine)
 
 
-def quality_report(data: str | Path, out: str | Path, figures: bool = True) -> QualityReport:
+def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
     """Measure the quality of a district folder (or one table file) and write the report to ``out``.
 
     Raises :class:`InputError` for a broken input (missing folder or file, unreadable file, missing column).
+    ``progress`` shows a progress bar (stderr) while the tables load.
     """
     data = Path(data)
     out = Path(out)
     if not data.exists():
         raise InputError("data folder or file not found", file=data)
     if data.is_dir():
-        dist: District = load_district(data)
+        dist: District = load_district(data, progress=progress)
         tables, quarantine, snapshot = dist.loaded, dist.quarantine, dist.snapshot_date
     else:
         lt = load_table(data)
