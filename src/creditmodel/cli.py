@@ -30,12 +30,21 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.option("--store", type=PATH, default=None, help="Output folder whose MLflow store (mlflow.db) resolves "
+              "models:/ URIs and records runs (default: $MLFLOW_TRACKING_URI, $CREDITMODEL_OUT or ./out).")
 @click.version_option(package_name="creditmodel")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path | None) -> None:
     """creditmodel: enterprise credit scoring workbench (public credit evaluation, small-loan PD models,
     validation, pricing) on a synthetic district or your own data."""
+    import os
+
     _setup_logging(verbose, quiet)
+    if store is not None:
+        from creditmodel import tracking
+
+        os.environ[tracking.ENV_OUT] = str(store.resolve())
+        os.environ["MLFLOW_TRACKING_URI"] = tracking.tracking_uri(store)
     ctx.obj = {"debug": debug}
 
 
@@ -126,14 +135,20 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
 @click.option("--target", required=True, help="Observed default flag column.")
 @click.option("--reference", type=PATH, default=None, help="Reference (development) sample for PSI and CSI.")
 @click.option("--positive", default=None, help="Label of the bad class when the target has two labels.")
+@click.option("--challenger", "challenger_uri", default=None, help="A second model scored on the same rows "
+              "(paired DeLong comparison).")
+@click.option("--thresholds", type=PATH, default=None, help="YAML with traffic-light thresholds (overrides).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
+@click.option("--n-boot", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap replicates.")
 @click.option("--out", type=PATH, required=True, help="Folder for report.html and metrics.json.")
 def validate_cmd(model_uri: str, data: Path, target: str, reference: Path | None, positive: str | None,
-                 out: Path) -> None:
+                 challenger_uri: str | None, thresholds: Path | None, seed: int, n_boot: int, out: Path) -> None:
     """Validate a PD model to banking standards: report.html and metrics.json."""
     from creditmodel.validation import report
 
     res = report.validate_file(model_uri=model_uri, data=data, target=target, reference=reference,
-                               positive=positive, out=out)
+                               positive=positive, out=out, thresholds=thresholds, seed=seed, n_boot=n_boot,
+                               challenger_uri=challenger_uri)
     click.echo(res.summary())
 
 

@@ -102,8 +102,11 @@ def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", 
     """Run the whole workbench on a synthetic district; never raises for a failing step (see ``ok``)."""
     from tqdm.auto import tqdm
 
+    import os
+
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    os.environ[tracking.ENV_OUT] = str(out)
     tracking.configure(out)
     result = DemoResult(out)
     bar = tqdm(total=len(JOBS) + 2, desc="creditmodel demo", unit="step", disable=not progress)

@@ -3,7 +3,11 @@
 Stages are not used (deprecated in MLflow). ``promote(NAME, VERSION)`` moves the ``champion`` alias to
 the candidate only when
 
-1. the candidate's validation on the evidence sample has **no red light**, and
+1. the candidate's validation on the evidence sample has **no red light on a gating check**:
+   discrimination (AUC, Gini, KS) and portfolio calibration (Jeffreys, Hosmer-Lemeshow, Brier).
+   Per-grade tests (about one false red in ten with ten grades), grade concentration (a design
+   diagnostic of the master scale) and stability (no reference at promotion) are reported in the
+   evidence but do not block; and
 2. it is **not worse than the current champion**: the paired DeLong test (same rows) does not show
    the candidate's AUC significantly below the champion's (one-sided, ``alpha``).
 
@@ -29,6 +33,8 @@ from creditmodel.errors import InputError
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
+#: Validation checks whose red light blocks a promotion (keys of the lights table).
+GATING_CHECKS = ("auc", "gini", "ks", "jeffreys_p", "hosmer_lemeshow_p", "brier_p")
 TAG_DATA, TAG_TARGET = "creditmodel.validation_data", "creditmodel.target"
 
 
@@ -44,7 +50,10 @@ class PromotionDecision:
     def summary(self) -> str:
         head = (f"{self.name} version {self.version} promoted to {CHAMPION}" if self.promoted
                 else f"{self.name} version {self.version} NOT promoted")
-        if self.previous_champion:
+        if self.previous_champion == self.version:
+            head = f"{self.name} version {self.version} is already the {CHAMPION}" + ("" if self.promoted else
+                                                                                 " but fails validation now")
+        elif self.previous_champion:
             head += f" (champion was version {self.previous_champion})"
         return "\n".join([head, *[f"  - {r}" for r in self.reasons]])
 
@@ -115,23 +124,35 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
                        grade=cand["grade"].astype(str).to_numpy()[ok], n_boot=200, title=f"{name} v{version}")
     status = val.status
     red = val.lights[val.lights["light"] == "red"]
+    gating_red = red[red["check"].isin(GATING_CHECKS)]
     evidence.update({"validation_status": status, "auc": val.metrics.get("auc"),
-                     "red_lights": red["label"].tolist() if "label" in red else []})
-    passed = status != "red"
-    reasons.append("validation: no red light" if passed else
-                   f"validation: red light(s) on {', '.join(map(str, evidence['red_lights']))}")
+                     "red_lights": red["label"].tolist(), "gating_red_lights": gating_red["label"].tolist(),
+                     "lights": dict(zip(val.lights["check"], val.lights["light"]))})
+    passed = gating_red.empty
+    if passed:
+        other = red["label"].tolist()
+        reasons.append("validation: no red light on discrimination or portfolio calibration"
+                       + (f" (non-gating red: {', '.join(other)})" if other else ""))
+    else:
+        reasons.append(f"validation: red light(s) on {', '.join(gating_red['label'])}")
     current = alias_version(name, CHAMPION)
     not_worse = True
     if current is not None and current != version:
         champ = load_credit_model(f"models:/{name}/{current}").score_frame(df)
         both = ok & (champ["status"] == "ok").to_numpy()
-        t = M.delong_paired(y[both], cand["pd_12m"].to_numpy()[both], champ["pd_12m"].to_numpy()[both])
-        p_worse = float(stats.norm.cdf(t.z))  # H0: candidate AUC >= champion AUC
-        evidence.update({"champion_version": current, "auc_candidate": t.auc_a, "auc_champion": t.auc_b,
-                         "auc_diff": t.diff, "delong_z": t.z, "p_candidate_worse": p_worse})
-        not_worse = not (t.diff < 0 and p_worse < alpha)
-        reasons.append(f"DeLong vs champion v{current}: AUC {t.auc_a:.4f} vs {t.auc_b:.4f} (z = {t.z:.2f}, "
-                       f"one-sided p = {p_worse:.3g}) -> " + ("not worse" if not_worse else "significantly worse"))
+        evidence["champion_version"] = current
+        try:
+            t = M.delong_paired(y[both], cand["pd_12m"].to_numpy()[both], champ["pd_12m"].to_numpy()[both])
+        except M.NotComputable as e:  # identical rankings: the candidate is not worse
+            evidence["delong"] = str(e)
+            reasons.append(f"DeLong vs champion v{current}: {e} -> not worse")
+        else:
+            p_worse = float(stats.norm.cdf(t.z))  # H0: candidate AUC >= champion AUC
+            evidence.update({"auc_candidate": t.auc_a, "auc_champion": t.auc_b, "auc_diff": t.diff,
+                             "delong_z": t.z, "p_candidate_worse": p_worse})
+            not_worse = not (t.diff < 0 and p_worse < alpha)
+            reasons.append(f"DeLong vs champion v{current}: AUC {t.auc_a:.4f} vs {t.auc_b:.4f} (z = {t.z:.2f}, "
+                           f"one-sided p = {p_worse:.3g}) -> " + ("not worse" if not_worse else "significantly worse"))
     elif current == version:
         reasons.append("already the champion")
     else:

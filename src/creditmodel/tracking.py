@@ -39,11 +39,20 @@ def default_out() -> Path:
     return Path(os.environ.get(ENV_OUT, DEFAULT_OUT))
 
 
+_configured: dict[str, str] = {}
+
+
 def tracking_uri(out: str | Path | None = None) -> str:
-    """``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<out>/mlflow.db`` (absolute path)."""
+    """``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<out>/mlflow.db`` (absolute path).
+
+    Without ``out``: the store of the last :func:`configure` call in this process, else
+    ``$CREDITMODEL_OUT`` or ``./out``.
+    """
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
+    if out is None and "uri" in _configured:
+        return _configured["uri"]
     out = Path(out) if out is not None else default_out()
     out.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{out.resolve() / 'mlflow.db'}"
@@ -57,10 +66,18 @@ def configure(out: str | Path | None = None) -> str:
     if uri.startswith("file:") or ("://" not in uri and not uri.startswith("databricks")):
         raise ConfigError(f"MLflow file store {uri!r} is deprecated; use sqlite:///PATH/mlflow.db or a server URL",
                           column="MLFLOW_TRACKING_URI")
+    # mlflow.set_*_uri also export MLFLOW_*_URI into os.environ; keep the environment as it was so that a
+    # later configure(other_out) in the same process is not pinned to this store
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    explicit_registry = saved["MLFLOW_REGISTRY_URI"]
     mlflow.set_tracking_uri(uri)
-    # the registry follows the tracking store unless set explicitly
-    if not os.environ.get("MLFLOW_REGISTRY_URI"):
-        mlflow.set_registry_uri(uri)
+    mlflow.set_registry_uri(explicit_registry or uri)  # the registry follows the tracking store
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    _configured["uri"] = uri
     return uri
 
 

@@ -233,7 +233,7 @@ def _tables() -> dict[str, Table]:
             Column("collateral", "string", allowed=COLLATERAL, zh="担保方式", en="collateral or guarantee"),
             Column("default_12m", "int", min=0, max=1, zh="12个月内违约", en="defaulted within 12 months (1/0)"),
             Column("default_date", "date", required=False, zh="违约日期", en="default date"),
-            Column("true_pd", "float", min=0, max=1, zh="真实违约概率(生成器)",
+            Column("true_pd", "float", required=False, min=0, max=1, zh="真实违约概率(生成器)",
                    en="generator's true 12-month PD (hidden from models)"),
         ), "小额贷款", "Small loans", public_record=False),
         Table("truth", ("uscc",), (

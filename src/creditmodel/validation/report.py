@@ -906,6 +906,10 @@ def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
 
 
 def _predict(model: Any, X: pd.DataFrame, file: Path) -> pd.DataFrame:
+    # MLflow's schema check cannot convert pandas categoricals to its string type: pass them as text
+    cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    if cats:
+        X = X.assign(**{c: X[c].astype(object).where(X[c].notna(), None) for c in cats})
     out = model.predict(X)
     out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
     need = {"score", "grade", "pd_12m", "status"}
