@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 from sklearn.base import clone
-from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -117,6 +117,30 @@ def test_cv_early_stopping_and_explicit_eval_set(data):
     ev = LGBMChallenger(**FAST).fit(Xtr, ytr, eval_set=(Xva, yva))
     assert ev.validation_ == {"kind": "eval_set", "rows": len(yva), "best_iteration": ev.best_iteration_}
     assert ev.n_iter_ == max(ev.best_iteration_, FAST["min_rounds"])
+
+
+def test_small_data_tuning_picks_the_best_cv_candidate(data):
+    X, y = data
+    Xn = X.drop(columns="sector").iloc[:1500]
+    yn = y[:1500]
+    grid = ({}, {"subsample": 1.0, "colsample_bytree": 1.0}, {"num_leaves": 4})
+    m = LGBMChallenger(**{**FAST, "cv_folds": 3}, tuning_grid=grid).fit(Xn, yn)
+    assert [t["params"] for t in m.tuning_] == list(grid)
+    scores = [t["valid_score"] for t in m.tuning_]
+    assert m.best_params_ == grid[int(np.argmax(scores))] and m.validation_["params"] == m.best_params_
+    # independent check of one candidate: plain lightgbm.cv on the same seeded stratified folds
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(Xn, yn))
+    params = {**m._lgb_params("auc", grid[2])}
+    assert params["num_leaves"] == 4 and params["lambda_l2"] == pytest.approx(20 * yn.mean() * (1 - yn.mean()))
+    res = lgb.cv(params, lgb.Dataset(Xn.to_numpy(float), yn.astype(float), params={"verbosity": -1}),
+                 FAST["n_estimators"], folds=folds, callbacks=[lgb.early_stopping(30, verbose=False)])
+    assert m.tuning_[2]["valid_score"] == pytest.approx(max(res["valid auc-mean"]), abs=1e-12)
+    assert m.tuning_[2]["best_iteration"] == len(res["valid auc-mean"])
+    # the refit uses the chosen candidate's settings
+    assert m.booster_.params["num_leaves"] == m._lgb_params()["num_leaves"]
+    assert len(LGBMChallenger(**{**FAST, "cv_folds": 3}, tuning_grid=()).fit(Xn, yn).tuning_) == 1
+    with pytest.raises(ConfigError, match="tuning_grid"):
+        LGBMChallenger(tuning_grid=[{"n_estimators": 5}]).fit(Xn, yn)
 
 
 def test_predictions_do_not_depend_on_other_rows(fitted, data):
