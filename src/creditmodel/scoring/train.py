@@ -147,9 +147,14 @@ def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) ->
     from creditmodel.validation import metrics as M
 
     p = model.predict_pd(X)
-    a = M.auc_delong(y, p)
-    return {f"{prefix}_auc": a.auc, f"{prefix}_auc_ci_low": a.ci_low, f"{prefix}_auc_ci_high": a.ci_high,
-            f"{prefix}_gini": 2 * a.auc - 1, f"{prefix}_ks": M.ks_statistic(y, p).ks,
+    try:
+        a = M.auc_delong(y, p)
+        auc, lo, hi = a.auc, a.ci_low, a.ci_high
+    except M.NotComputable as e:  # e.g. a constant PD: the AUC is defined, its DeLong interval is not
+        log.warning("%s sample: %s", prefix, e)
+        auc, lo, hi = M.auc(y, p), float("nan"), float("nan")
+    return {f"{prefix}_auc": auc, f"{prefix}_auc_ci_low": lo, f"{prefix}_auc_ci_high": hi,
+            f"{prefix}_gini": 2 * auc - 1, f"{prefix}_ks": M.ks_statistic(y, p).ks,
             f"{prefix}_brier": M.brier(y, p).brier, f"n_{prefix}": int(len(y)), f"defaults_{prefix}": int(y.sum()),
             f"{prefix}_mean_pd": float(p.mean()), f"{prefix}_default_rate": float(y.mean())}
 
