@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -320,26 +321,175 @@ def test_latent_is_standard_normal_and_drives_records(district):
     assert truth.loc[truth["uscc"].isin(red["uscc"]), "latent"].mean() > truth["latent"].mean() + 0.3
 
 
-def test_shock_period_raises_defaults_and_arrears(tmp_path):
-    base = GeneratorConfig(missing_rates={}, late_rates={}, malformed_uscc_rate=0, duplicate_uscc_rate=0)
-    generate_district(2000, 21, out=tmp_path / "shock", progress=False, config=base)
-    generate_district(2000, 21, out=tmp_path / "calm", progress=False,
-                      config=GeneratorConfig(**{**base.__dict__, "shock_size": 0.0}))
-    truth = _read(tmp_path / "shock", "truth").set_index("uscc")
+CLEAN = GeneratorConfig(malformed_uscc_rate=0, duplicate_uscc_rate=0, missing_rates={}, late_rates={})
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """A default-sized district (20,000 firms): the size the demo and the notebooks use."""
+    out = tmp_path_factory.mktemp("big")
+    generate_district(20_000, 5, out=out, progress=False, config=CLEAN)
+    return out
+
+
+@pytest.fixture(scope="module")
+def calm(tmp_path_factory) -> Path:
+    """The same district without the shock."""
+    out = tmp_path_factory.mktemp("calm")
+    generate_district(20_000, 5, out=out, progress=False, config=replace(CLEAN, shock_size=0.0))
+    return out
+
+
+def _loans_with_exposure(d: Path) -> tuple[pd.DataFrame, dict]:
+    m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    loans = _read(d, "loans")
+    ind = _read(d, "enterprises").set_index("uscc")["industry"]
+    o = pd.to_datetime(loans["origination_date"])
+    sp = m["shock_period"]
+    loans["year"] = o.dt.year
+    loans["exposed"] = loans["uscc"].map(ind).isin(sp["exposed_industries"])
+    loans["when"] = np.select([o < pd.Timestamp(sp["start"]), o <= pd.Timestamp(sp["end"])],
+                              ["before_shock", "in_shock"], "after")
+    return loans, m
+
+
+def test_shock_raises_realised_defaults_of_exposed_firms(big):
+    loans, m = _loans_with_exposure(big)
+    assert m["shock_period"]["exposed_industries"] == ["K", "E", "H", "F"]
+    assert 0.03 < loans["default_12m"].mean() < 0.06
+    g = loans.groupby(["when", "exposed"])["default_12m"].agg(["sum", "size", "mean"])
+    ex_in, ex_before = g.loc[("in_shock", True)], g.loc[("before_shock", True)]
+    ot_in, ot_before = g.loc[("in_shock", False)], g.loc[("before_shock", False)]
+    assert ex_in["size"] > 500 and ex_before["size"] > 500
+    # exposed firms' loans of the shock period default far more often than before it (one-sided Fisher test)
+    assert ex_in["mean"] > 1.8 * ex_before["mean"]
+    table = [[ex_in["sum"], ex_in["size"] - ex_in["sum"]], [ex_before["sum"], ex_before["size"] - ex_before["sum"]]]
+    assert stats.fisher_exact(table, alternative="greater").pvalue < 1e-8
+    # the others much less so
+    assert ot_in["mean"] / ot_before["mean"] < 0.6 * ex_in["mean"] / ex_before["mean"]
+    # the shock year is the worst origination year, by a wide margin
+    by_year = loans.groupby("year")["default_12m"].mean()
+    assert list(by_year.index) == [2021, 2022, 2023, 2024]
+    assert by_year[2024] > 1.5 * by_year[[2021, 2022, 2023]].max()
+    # the manifest's realised figures are these counts
+    for (when, exposed), row in g.iterrows():
+        rec = m["shock_period"]["realised"]["loans"][f"{when}_{'exposed' if exposed else 'other'}"]
+        assert (rec["loans"], rec["defaults"]) == (row["size"], row["sum"])
+
+
+def test_shock_shows_in_invoices_arrears_and_borrowing(big, calm):
     res = {}
-    for k in ("shock", "calm"):
-        loans = _read(tmp_path / k, "loans")
-        o = pd.to_datetime(loans["origination_date"])
-        in_shock = (o >= pd.Timestamp("2023-04-01")) & (o <= pd.Timestamp("2024-09-30"))
-        exposed = loans["uscc"].map(truth["shock_exposure"]) > 0.4
-        g = loans[in_shock & exposed]
-        arr = _read(tmp_path / k, "arrears")
-        y = pd.to_datetime(arr["determined_on"]).dt.year
-        res[k] = (g["true_pd"].mean(), g["default_12m"].sum(), (y == 2024).sum(), len(g))
-    assert res["shock"][3] == res["calm"][3] > 40                # same loans (the loan draws do not depend on the shock)
-    assert res["shock"][0] > 1.25 * res["calm"][0]
-    assert res["shock"][1] >= res["calm"][1]
-    assert res["shock"][2] > 1.5 * res["calm"][2]
+    for k, d in (("shock", big), ("calm", calm)):
+        ind = _read(d, "enterprises").set_index("uscc")["industry"]
+        exposed_ind = json.loads((d / "manifest.json").read_text(encoding="utf-8"))["shock_period"]["exposed_industries"]
+        inv = _read(d, "invoices_monthly")
+        inv["exposed"] = inv["uscc"].map(ind).isin(exposed_ind)
+        y = pd.to_datetime(inv["month"]).dt.year
+        s = inv.groupby([inv["exposed"], y])["sales"].sum()
+        arr = _read(d, "arrears")
+        ay = pd.to_datetime(arr["determined_on"]).dt.year
+        a_ex = arr["uscc"].map(ind).isin(exposed_ind)
+        loans, _ = _loans_with_exposure(d)
+        res[k] = {"sales_ex": s[(True, 2024)] / s[(True, 2023)], "sales_ot": s[(False, 2024)] / s[(False, 2023)],
+                  "arrears_ex": ((ay == 2024) & a_ex).sum(), "arrears_ot": ((ay == 2024) & ~a_ex).sum(),
+                  "loans_2024_ex": ((loans["year"] == 2024) & loans["exposed"]).sum(),
+                  "loans_2023": (loans["year"] == 2023).sum()}
+    shock, calm_ = res["shock"], res["calm"]
+    assert shock["sales_ex"] < 0.75 and shock["sales_ot"] > 0.9          # exposed firms' invoiced sales fall
+    assert calm_["sales_ex"] > 0.9
+    assert shock["arrears_ex"] > 2 * calm_["arrears_ex"] > 0             # their arrears more than double
+    assert shock["arrears_ot"] < 1.5 * calm_["arrears_ot"]
+    assert shock["loans_2024_ex"] > 1.4 * calm_["loans_2024_ex"]          # firms under strain borrow more
+    assert abs(shock["loans_2023"] / calm_["loans_2023"] - 1) < 0.03      # ... only in the shock period
+
+
+#: Point-in-time features of a small logistic regression (no categorical feature, no feature selection).
+MODEL_FEATURES = ["firm_age_years", "penalty_active_n", "inspection_fail_2y_n", "inspection_violations_2y",
+                  "enforcement_open_n", "dishonest_debtor_listed", "tax_grade_ordinal", "tax_grade_worst_3y",
+                  "arrears_months_overdue_max", "on_abnormal_operation_list", "red_list_active_n",
+                  "commitments_broken_3y_n", "invoice_sales_12m_log", "invoice_sales_growth", "invoice_sales_cv",
+                  "invoice_zero_sales_months", "annual_leverage", "annual_current_ratio", "annual_roa"]
+
+
+def test_a_model_built_before_the_shock_drifts_and_under_predicts(big):
+    """Logistic regression trained on 2021-2023 originations, scored on the shock year's originations."""
+    from sklearn.linear_model import LogisticRegression
+
+    from creditmodel.data.io import load_district
+    from creditmodel.features import build_loan_features
+
+    f = build_loan_features(load_district(big).tables)
+    X = f[MODEL_FEATURES].astype(float)
+    X = X.fillna(X.median())
+    train = (pd.to_datetime(f["as_of_date"]) < pd.Timestamp("2024-01-01")).to_numpy()
+    Z = ((X - X[train].mean()) / X[train].std()).to_numpy()
+    y = f["default_12m"].to_numpy()
+    lr = LogisticRegression(max_iter=2000).fit(Z[train], y[train])
+    score = Z @ lr.coef_[0]
+    # PSI of the score on the training deciles (computed here by hand)
+    edges = np.quantile(score[train], np.linspace(0, 1, 11)[1:-1])
+    e = np.bincount(np.searchsorted(edges, score[train]), minlength=10) / train.sum()
+    a = np.bincount(np.searchsorted(edges, score[~train]), minlength=10) / (~train).sum()
+    psi = float(np.sum((a - e) * np.log(a / e)))
+    assert psi > 0.08                      # the score distribution moves (0.1-0.2 is typical at this size)
+    pd_2024 = lr.predict_proba(Z[~train])[:, 1]
+    assert y[~train].mean() > 1.15 * pd_2024.mean()                      # realised above predicted
+    auc = stats.mannwhitneyu(pd_2024[y[~train] == 1], pd_2024[y[~train] == 0]).statistic / (
+        (y[~train] == 1).sum() * (y[~train] == 0).sum())
+    assert 0.7 < auc < 0.9                                               # and the model still ranks
+    # the inputs show it: exposed firms' sales fall in the 12 months before a shock-year origination
+    ind = _read(big, "enterprises").set_index("uscc")["industry"]
+    exposed = f["uscc"].map(ind).isin(["K", "E", "H", "F"]).to_numpy()
+    growth = f["invoice_sales_growth"].to_numpy()
+    assert np.nanmedian(growth[exposed & ~train]) < -0.05 < 0.05 < np.nanmedian(growth[exposed & train])
+
+
+# --------------------------------------------------------------------------- invoices and annual reports
+def test_months_without_invoices_have_no_sales(district):
+    inv = _read(district, "invoices_monthly")
+    assert ((inv["n_sales_invoices"] == 0) == (inv["sales"] == 0)).all()
+    assert ((inv["n_purchase_invoices"] == 0) == (inv["purchases"] == 0)).all()
+    dormant = inv["sales"] == 0
+    assert 0.001 < dormant.mean() < 0.05
+    # dormant months belong to weak firms
+    truth = _read(district, "truth").set_index("uscc")["latent"]
+    lat = inv.groupby("uscc")["sales"].apply(lambda s: (s == 0).any())
+    assert truth[lat[lat].index].mean() < truth[lat.index].mean() - 0.3
+    # voided and red-letter shares are counts over the month's invoices, at least one invoice valid
+    n = inv["n_sales_invoices"].to_numpy()
+    kv, kr = inv["voided_share"].to_numpy() * n, inv["red_letter_share"].to_numpy() * n
+    assert np.allclose(kv, np.round(kv), atol=1e-3 * np.maximum(n, 1)) and np.allclose(kr, np.round(kr), atol=1e-3 * np.maximum(n, 1))
+    assert (np.round(kv) + np.round(kr) <= np.maximum(n - 1, 0)).all()
+    assert (inv.loc[dormant, ["voided_share", "red_letter_share"]] == 0).all().all()
+
+
+def test_annual_reports_keep_balance_sheet_identities(district):
+    ar = _read(district, "annual_reports")
+    assert len(ar) > 500
+    assert (ar["current_assets"] <= ar["total_assets"]).all()
+    assert (ar["current_liabilities"] <= ar["total_liabilities"]).all()
+    assert (ar[["total_assets", "total_liabilities", "current_assets", "current_liabilities", "revenue"]] >= 0).all().all()
+    # revenue is the year's invoiced sales (within the generator's +-3 % reporting noise, 5 sd)
+    inv = _read(district, "invoices_monthly")
+    sales = inv.groupby([inv["uscc"], pd.to_datetime(inv["month"]).dt.year])["sales"].sum()
+    key = pd.MultiIndex.from_arrays([ar["uscc"], ar["year"]])
+    ratio = ar["revenue"].to_numpy() / sales.reindex(key).to_numpy()
+    ok = np.isfinite(ratio) & (sales.reindex(key).to_numpy() > 0)
+    assert ok.mean() > 0.99 and (np.abs(np.log(ratio[ok])) < 0.15).all()
+
+
+def test_invoice_shares_do_not_reveal_the_latent(big):
+    inv = _read(big, "invoices_monthly")
+    inv = inv[pd.to_datetime(inv["month"]).dt.year == 2023]
+    n = inv["n_sales_invoices"]
+    firm = pd.DataFrame({"n": n, "void": inv["voided_share"] * n, "red": inv["red_letter_share"] * n,
+                         "uscc": inv["uscc"]}).groupby("uscc").sum()
+    firm = firm[firm["n"] >= 12]
+    latent = _read(big, "truth").set_index("uscc")["latent"].reindex(firm.index)
+    assert len(firm) > 1000
+    for col in ("void", "red"):
+        rho = stats.spearmanr(firm[col] / firm["n"], latent).statistic
+        assert -0.5 < rho < -0.05, (col, rho)          # a weak signal, far from a readout of the latent
 
 
 # --------------------------------------------------------------------------- configuration
@@ -354,6 +504,8 @@ def test_shock_period_raises_defaults_and_arrears(tmp_path):
     ({"malformed_uscc_tables": ("enterprises", "truth")}, "malformed_uscc_tables"),
     ({"applicant_share": 0.0}, "applicant_share"),
     ({"shock_start": date(2026, 1, 1), "shock_end": date(2026, 6, 30)}, "shock_start"),
+    ({"shock_recovery_months": 48}, "shock_recovery_months"),
+    ({"shock_recovery_months": 1.5}, "shock_recovery_months"),
 ])
 def test_invalid_config_is_rejected_naming_the_parameter(kwargs, param):
     with pytest.raises(ConfigError) as e:
