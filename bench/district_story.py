@@ -65,7 +65,8 @@ def _frame(d: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     truth = pd.read_parquet(d / "truth.parquet").drop_duplicates("uscc").set_index("uscc")
     f["latent"] = f["uscc"].map(truth["latent"]).to_numpy()
     manifest = dist.manifest or {}
-    exposed = manifest.get("shock_period", {}).get("exposed_industries", [])
+    # districts of generator 1.0 did not name them: use the exposed industries of 1.1 for a like-for-like view
+    exposed = manifest.get("shock_period", {}).get("exposed_industries", ["K", "E", "H", "F"])
     f["exposed"] = f["industry"].astype(str).isin(exposed).to_numpy()
     f["year"] = pd.to_datetime(f["as_of_date"]).dt.year
     return f, dist.tables, manifest
@@ -154,7 +155,8 @@ def story(firms: int, seed: int, out: Path, reuse: Path | None) -> str:
     arrears = f.assign(a=f[[c for c in f if c.startswith("arrears_") and c.endswith("_open_n")]].sum(axis=1)) \
                .groupby(["year", "exposed"])["a"].mean().unstack()
     cons = _consistency(tables)
-    L = [f"## {firms:,} firms (seed {seed})", "",
+    L = [f"## {manifest.get('firms', firms):,} firms (seed {manifest.get('seed', seed)}, generator "
+         f"{manifest.get('generator_version', '?')})", "",
          f"{len(f):,} loans, {int(y.sum()):,} defaults ({y.mean():.2%}); true-PD AUC on all loans "
          f"{roc_auc_score(y, f['true_pd']):.3f}.", "",
          "### Out of time: train 2021-2023 originations, test 2024", "",
