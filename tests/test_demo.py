@@ -1,0 +1,103 @@
+"""The full demo on a small district leaves the expected runs, registered versions, aliases and files."""
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from creditmodel.delivery import DELIVERABLE_COLUMNS
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
+#: DESIGN.md section 6, in order: the contract other tools rely on.
+DESIGN_SECTION_6 = ["uscc", "as_of_date", "score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3",
+                    "public_credit_grade", "supervision_class", "expected_loss_rate", "capital_rate",
+                    "suggested_rate", "model_name", "model_version", "data_sha256", "scored_at", "status", "error"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from creditmodel.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    old = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "CREDITMODEL_OUT")}
+    for k in old:
+        os.environ.pop(k, None)
+    try:
+        res = run_demo(firms=4000, seed=42, out=out, progress=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return res
+
+
+def test_every_step_succeeded(demo):
+    assert demo.ok, demo.summary()
+    names = [s.name for s in demo.steps]
+    assert names == ["generate district", "notebook data_quality", "notebook public_credit_evaluation",
+                     "notebook small_loan_models", "notebook model_validation", "bank deliverable",
+                     "notebook loan_pricing"]
+    text = demo.summary()
+    assert "mlflow ui --backend-store-uri sqlite:///" in text and "creditmodel lab" in text
+
+
+def test_runs_versions_and_aliases(demo):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{demo.out / 'mlflow.db'}")
+    for exp in ("data_quality", "public_credit_evaluation", "small_loan_models", "model_validation", "loan_pricing"):
+        e = client.get_experiment_by_name(exp)
+        assert e is not None, exp
+        runs = client.search_runs([e.experiment_id])
+        assert len(runs) == 1 and runs[0].info.status == "FINISHED", exp
+        arts = [a.path for a in client.list_artifacts(runs[0].info.run_id, "notebook")]
+        assert any(a.endswith(".ipynb") for a in arts), exp
+        assert runs[0].data.tags["creditmodel.papermill_parameters"]
+    versions = client.search_model_versions("name='district_pd'")
+    assert len(versions) == 2
+    champ = client.get_model_version_by_alias("district_pd", "champion")
+    chall = client.get_model_version_by_alias("district_pd", "challenger")
+    assert champ.tags["creditmodel.kind"] == "scorecard" and chall.tags["creditmodel.kind"] == "lightgbm"
+    assert champ.tags["promotion_decision"] == "promoted"
+    assert champ.tags["validation_status"] in {"green", "amber", "red"}
+
+
+def test_bank_deliverable_matches_design(demo):
+    assert DELIVERABLE_COLUMNS == DESIGN_SECTION_6
+    pq = demo.out / "deliverable" / "bank_deliverable.parquet"
+    df = pd.read_parquet(pq)
+    assert list(df.columns) == DESIGN_SECTION_6
+    raw = (demo.out / "deliverable" / "bank_deliverable.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")                       # UTF-8 BOM for Excel
+    csv = pd.read_csv(demo.out / "deliverable" / "bank_deliverable.csv", encoding="utf-8-sig")
+    assert list(csv.columns) == DESIGN_SECTION_6 and len(csv) == len(df) > 0
+    ok = df["status"] == "ok"
+    assert ok.mean() > 0.99
+    assert df.loc[ok, "score"].notna().all() and df.loc[ok, "pd_12m"].between(0, 1).all()
+    assert set(df.loc[ok, "grade"]) <= {str(i) for i in range(1, 11)} | {"D"}
+    assert set(df["public_credit_grade"].dropna()) <= {"A", "B", "C", "D"}
+    assert df["public_credit_grade"].notna().mean() > 0.99
+    assert (df.loc[ok, "suggested_rate"].dropna() >= df.loc[ok, "expected_loss_rate"].dropna().min()).all()
+    assert df["model_version"].nunique() == 1 and df["data_sha256"].str.len().eq(64).all()
+    side = json.loads((demo.out / "deliverable" / "bank_deliverable.columns.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in side["columns"]] == DESIGN_SECTION_6
+    assert all(c["description_zh"] and c["description_en"] and "type" in c and "unit" in c for c in side["columns"])
+    codes = set(df[["reason_1", "reason_2", "reason_3"]].stack().dropna())
+    assert codes <= {r["code"] for r in side["reason_codes"]}
+    card = (demo.out / "deliverable" / "bank_deliverable.model_card.md").read_text(encoding="utf-8")
+    for section in ("## Purpose", "## Data", "## Features", "## Performance", "## Validation", "## Limits", "## Owner"):
+        assert section in card
+
+
+def test_reports_and_files_exist(demo):
+    assert (demo.out / "validation" / "champion" / "report.html").stat().st_size > 10_000
+    m = json.loads((demo.out / "validation" / "champion" / "metrics.json").read_text())
+    assert {"auc", "auc_ci_low", "auc_ci_high", "gini", "ks", "brier", "hosmer_lemeshow_p", "n", "defaults",
+            "psi", "grades"} <= set(m)
+    assert (demo.out / "quality" / "quality.json").exists()
+    assert len(list((demo.out / "runs").rglob("*.ipynb"))) == 5
