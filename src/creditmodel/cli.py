@@ -212,7 +212,8 @@ def demo_cmd(firms: int, seed: int, out: Path) -> None:
 @click.option("--out", type=PATH, default=Path("out/demo"), show_default=True, help="Output folder the notebooks use.")
 @click.option("--port", type=int, default=8888, show_default=True)
 @click.option("--ip", default="127.0.0.1", show_default=True)
-def lab_cmd(out: Path, port: int, ip: str) -> None:
+@click.option("--token", default=None, help="Access token (default: a random one, printed in the log).")
+def lab_cmd(out: Path, port: int, ip: str, token: str | None) -> None:
     """Open JupyterLab on the notebooks with the project's kernel."""
     import os
 
@@ -224,6 +225,8 @@ def lab_cmd(out: Path, port: int, ip: str) -> None:
     os.environ.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri(out))
     args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", f"--ip={ip}",
             f"--ServerApp.root_dir={PROJECT_ROOT}", "--LabApp.default_url=/lab/tree/notebooks"]
+    if token is not None:
+        args.append(f"--IdentityProvider.token={token}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
     os.execv(sys.executable, args)
