@@ -186,6 +186,7 @@ def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"mo
     from creditmodel.scoring.district import enterprise_portfolio
     from creditmodel.scoring.score import resolve_model
 
+    logging.getLogger("creditmodel.data.io").setLevel(logging.WARNING)  # the quality notebook already reported it
     d = load_district(district)
     when = pd.Timestamp(as_of or d.snapshot_date)
     ev = evaluate(d.tables, as_of=when)

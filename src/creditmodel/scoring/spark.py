@@ -79,17 +79,30 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in sdf.columns]
         sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
         scored = sdf.select(ORDER_COL, *keep, udf(F.struct(*[F.col(c) for c in model.input_spec.columns])).alias("s"))
-        scored = scored.select(ORDER_COL, *keep, "s.*").orderBy(ORDER_COL).drop(ORDER_COL)
-        pdf = _collect(scored, out)
+        scored = scored.select(ORDER_COL, *keep, "s.*").orderBy(ORDER_COL)
+        tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
+        try:
+            # a global sort writes range partitions: part files in name order hold the rows in input order
+            scored.write.mode("overwrite").parquet(str(tmp / "part"))
+            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
         if own:
             spark.stop()
+    return ScoreResult(out, rows, ok, rows - ok, time.perf_counter() - t0, resolved.model.name,
+                       str(resolved.version), {"scores": out})
+
+
+def _clean(pdf: Any, resolved: Any, sha: str, when: Any) -> Any:
+    """One part of Spark's output in the in-process column types."""
     import pandas as pd
 
-    # spark_udf casts string struct fields with numpy's str (None -> "None") unless the whole column is
-    # missing; no scoring string column ever holds the literal text "None", so map it back to null
     from creditmodel.scoring.model import SCORE_COLUMNS
 
+    pdf = pdf.drop(columns=[ORDER_COL])
+    # spark_udf casts string struct fields with numpy's str (None -> "None") unless the whole column is
+    # missing; no scoring string column ever holds the literal text "None", so map it back to null
     for c in SCORE_COLUMNS:
         if c not in {"score", "pd_12m"} and c in pdf:
             pdf[c] = pdf[c].astype(object).where(~pdf[c].isin(["None", "nan"]) & pdf[c].notna(), None)
@@ -97,24 +110,36 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     pdf["model_version"] = str(resolved.version)
     pdf["data_sha256"] = sha
     pdf["scored_at"] = when
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        pdf.to_parquet(out, index=False)
-    else:
-        pdf.to_csv(out, index=False, encoding="utf-8-sig", float_format="%.10g")
-    ok = int((pdf["status"] == "ok").sum())
-    return ScoreResult(out, len(pdf), ok, len(pdf) - ok, time.perf_counter() - t0, resolved.model.name,
-                       str(resolved.version), {"scores": out})
+    return pdf
 
 
-def _collect(sdf: Any, out: Path) -> Any:
-    """Write the ordered result through Spark to a temporary Parquet folder and read it back in order."""
+def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any) -> tuple[int, int]:
+    """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time."""
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    writer, rows, ok = None, 0, 0
     try:
-        sdf.coalesce(1).write.mode("overwrite").parquet(str(tmp / "part"))
-        parts = sorted((tmp / "part").glob("*.parquet"))
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True) if parts else pd.DataFrame()
+        for part in parts:
+            pdf = _clean(pd.read_parquet(part), resolved, sha, when)
+            if len(pdf) == 0:
+                continue
+            first = rows == 0
+            rows += len(pdf)
+            ok += int((pdf["status"] == "ok").sum())
+            if out.suffix.lower() == ".parquet":
+                table = pa.Table.from_pandas(pdf, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                pdf.to_csv(partial, mode="w" if first else "a", header=first, index=False,
+                           encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if writer is not None:
+            writer.close()
+    partial.replace(out)
+    return rows, ok
