@@ -114,8 +114,14 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      kind: str, name: str, catalogue: pd.DataFrame | None = None, seed: int = 42,
                      estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                      scaling: ScoreScaling | None = None, master_scale: Any = None,
-                     metadata: dict[str, Any] | None = None) -> CreditModel:
-    """Fit the estimator on train, the calibrator on validation, and compose the CreditModel."""
+                     metadata: dict[str, Any] | None = None, calibration_folds: int = 0) -> CreditModel:
+    """Fit the estimator and the calibrator, and compose the CreditModel.
+
+    ``calibration_folds`` < 2: the estimator learns on train, the calibrator on the validation rows.
+    ``calibration_folds`` = K >= 2 (cross-fitting): train and validation rows are pooled; the
+    calibrator learns on out-of-fold outputs of K estimators each fitted without its fold, and the
+    final estimator learns on all pooled rows (every row serves both purposes, none twice in one fit).
+    """
     from creditmodel.scoring.calibration import PDCalibrator
     from creditmodel.scoring.master_scale import MasterScale
 
@@ -130,14 +136,31 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         params.setdefault("base_score", scaling.base_score)
         params.setdefault("base_odds", scaling.base_odds)
     est = make_estimator(kind, directions, list(spec.categorical), seed, params)
+    ms = master_scale or MasterScale()
+    if calibration_folds >= 2:
+        from sklearn.base import clone
+        from sklearn.model_selection import StratifiedKFold
+
+        X_dev = pd.concat([X_train, X_valid])
+        y_dev = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
+        oof = np.empty(len(y_dev))
+        folds = StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
+        for k, (fit_idx, out_idx) in enumerate(folds.split(np.zeros(len(y_dev)), y_dev)):
+            fold_est = clone(est).fit(X_dev.iloc[fit_idx], y_dev[fit_idx])
+            oof[out_idx] = CreditModel(fold_est, None, ms, spec, kind, name, scaling=scaling).raw(X_dev.iloc[out_idx])
+            log.info("%s calibration fold %d/%d fitted", kind, k + 1, calibration_folds)
+        X_train, y_train, raw_cal, y_cal = X_dev, y_dev, oof, y_dev
     t0 = time.perf_counter()
     est.fit(X_train, y_train)
     log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
-    model = CreditModel(est, None, master_scale or MasterScale(), spec, kind, name, catalogue, scaling,
-                        metadata=metadata)
+    model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
+    if calibration_folds < 2:
+        raw_cal, y_cal = model.raw(X_valid), y_valid
     cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed)
-    cal.fit(model.raw(X_valid), y_valid)
+    cal.fit(raw_cal, y_cal)
     model.calibrator = cal
+    model.metadata["calibration"] = (f"cross-fitted, {calibration_folds} folds" if calibration_folds >= 2
+                                     else "validation rows")
     model.version = model.fingerprint()
     return model
 
@@ -164,8 +187,13 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 catalogue: pd.DataFrame | None = None, split: Sequence[str] | np.ndarray | None = None,
                 exclude: Sequence[str] = (), features: Sequence[str] | None = None,
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
-                file: str | Path | None = None) -> TrainResult:
-    """Train on an in-memory table (see :func:`train_file` for the file version)."""
+                calibration_folds: int = 4, file: str | Path | None = None) -> TrainResult:
+    """Train on an in-memory table (see :func:`train_file` for the file version).
+
+    By default (``calibration_folds=4``) the estimator learns on train and validation rows together
+    and the PD calibration is cross-fitted (see :func:`fit_credit_model`); the test rows are never
+    seen. ``calibration_folds=0`` keeps the validation rows apart for calibration.
+    """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
 
@@ -211,12 +239,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     meta = {"target": target, "id_col": id_col or "", "positive": positive or "", "seed": seed,
             "training_file": str(file) if file else ""}
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
-                             cat, seed, estimator_params, calibration, metadata=meta)
+                             cat, seed, estimator_params, calibration, metadata=meta,
+                             calibration_folds=calibration_folds)
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
                                "n_rows": int(len(df)), "n_candidates": len(feats),
                                "n_selected": len(getattr(model.estimator, "selected_features_", feats)),
-                               "calibration_method": getattr(model.calibrator, "method_", "")}
-    for s in SPLITS:
+                               "calibration_method": getattr(model.calibrator, "method_", ""),
+                               "calibration": model.metadata["calibration"]}
+    evaluated = SPLITS if calibration_folds < 2 else ("test",)  # cross-fitted: train and valid are in-sample
+    for s in evaluated:
         if masks[s].any() and 0 < y[masks[s]].sum() < masks[s].sum():
             metrics.update(evaluate(model, X[masks[s]], y[masks[s]], s))
     return TrainResult(model, metrics, feats, dropped, split)
