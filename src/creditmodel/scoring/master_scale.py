@@ -150,8 +150,7 @@ class MasterScale:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f"PD {p[i]} is outside [0, 1] (a fraction is expected)", column="pd", row=i + 1)
-        idx = np.searchsorted(self._edges, np.where(nan, 0.0, p), side="right")
-        idx[p >= 1.0] = len(self._bands)  # grade D
+        idx = self._index(np.where(nan, 0.0, p))
         out = self._names[idx]
         if defaulted is not None:
             d = np.atleast_1d(np.asarray(defaulted))
@@ -164,6 +163,18 @@ class MasterScale:
             out = out.copy()
             out[nan] = None
         return out
+
+    def _index(self, p: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self._edges, p, side="right")
+        idx[p >= 1.0] = len(self._bands)  # grade D
+        return idx
+
+    def grade_codes(self, pd_) -> np.ndarray:
+        """Position of each PD's grade in :attr:`grades` (int; fast path of :meth:`grade` for valid PDs)."""
+        p = np.asarray(pd_, dtype=float)
+        if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+            return np.searchsorted(self.grades, self.grade(p))  # raises with the row at fault
+        return self._index(p)
 
     def central_pd(self, grade) -> np.ndarray | float:
         """Central PD (fraction) of a grade name or an array of grade names; ``"D"`` is 1.0."""

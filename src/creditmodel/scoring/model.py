@@ -189,29 +189,32 @@ class CreditModel:
         n = len(df)
         points = np.zeros(n, dtype=np.int64)
         pd12 = np.full(n, np.nan)
-        grade = np.full(n, None, dtype=object)
-        reason_codes = np.full((n, len(REASON_COLUMNS)), None, dtype=object)
+        codes = list(getattr(self.estimator, "selected_features_", None) or self.input_spec.columns)
+        grades = list(self.master_scale.grades)
+        grade_code = np.full(n, -1, dtype=np.int16)
+        reason_code = np.full((n, len(REASON_COLUMNS)), -1, dtype=np.int32)
+        k = min(n_reasons, len(REASON_COLUMNS))
         if ok.any():
             Xo = X.loc[ok] if not ok.all() else X
-            if self.kind == "scorecard" and hasattr(self.estimator, "points_and_reasons"):
-                raw, rc = self.estimator.points_and_reasons(Xo, n=n_reasons)
+            if self.kind == "scorecard" and hasattr(self.estimator, "points_and_reason_codes"):
+                raw, rc = self.estimator.points_and_reason_codes(Xo, n=k)
                 raw = np.asarray(raw, dtype=float)
             else:
                 raw = self.raw(Xo)
-                rc = self.estimator.reason_codes(Xo, n=n_reasons)
+                names = self.estimator.reason_codes(Xo, n=k).iloc[:, :k]
+                pos = pd.Index(codes, dtype=object)
+                rc = np.column_stack([pos.get_indexer(names.iloc[:, j].astype(object)) for j in range(names.shape[1])]
+                                     ) if names.shape[1] else np.empty((len(Xo), 0), dtype=np.int32)
             p = np.asarray(self.calibrator.predict(raw), dtype=float)
             points[ok] = np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(p)
             pd12[ok] = p
-            grade[ok] = np.asarray(self.master_scale.grade(p), dtype=object)
-            k = min(n_reasons, rc.shape[1], len(REASON_COLUMNS))
-            reason_codes[ok, :k] = rc.iloc[:, :k].to_numpy(dtype=object)
-        codes = list(getattr(self.estimator, "selected_features_", None) or self.input_spec.columns)
-        grades = list(getattr(self.master_scale, "grades", None) or sorted(set(grade[ok])))
+            grade_code[ok] = self.master_scale.grade_codes(p)
+            reason_code[ok, :rc.shape[1]] = rc
         out = pd.DataFrame({
             "score": pd.arrays.IntegerArray(points, ~ok),
-            "grade": pd.Categorical(grade, categories=grades),
+            "grade": pd.Categorical.from_codes(grade_code, categories=grades),
             "pd_12m": pd12,
-            **{c: pd.Categorical(reason_codes[:, j], categories=codes) for j, c in enumerate(REASON_COLUMNS)},
+            **{c: pd.Categorical.from_codes(reason_code[:, j], categories=codes) for j, c in enumerate(REASON_COLUMNS)},
             "model_name": _constant(self.name, n),
             "model_version": _constant(str(self.version), n),
             "status": pd.Categorical.from_codes(np.where(ok, 0, 1).astype(np.int8), ["ok", "error"]),

@@ -490,7 +490,17 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             total += lk[i]
         return total
 
+    def points_and_reason_codes(self, X, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`points` and the reasons as positions in ``selected_features_`` ((rows, n) int, -1 = none)."""
+        cols = self._indices(X)
+        return self._points(cols), self._reason_index(cols, n)
+
     def _reasons(self, cols: list[np.ndarray], n: int, index) -> pd.DataFrame:
+        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
+        names = lookup[self._reason_index(cols, n)]  # -1 -> the trailing None
+        return pd.DataFrame(names, index=index, columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
+
+    def _reason_index(self, cols: list[np.ndarray], n: int) -> np.ndarray:
         rows = len(cols[0])
         # cost matrix (rows, features), built feature by feature then transposed once (memory order);
         # repeated argmax picks the first maximum, i.e. the feature order on ties
@@ -501,15 +511,14 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             np.take(c.astype(dtype), i, out=cost_t[j])
         cost = np.ascontiguousarray(cost_t.T)
         del cost_t
-        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
-        names = np.full((rows, n), None, dtype=object)
+        codes = np.full((rows, n), -1, dtype=np.int32)
         r = np.arange(rows)
         for k in range(min(n, cost.shape[1])):
             j = cost.argmax(axis=1)
             top = cost[r, j]
-            names[:, k] = lookup[np.where(top > 0, j, len(lookup) - 1)]
+            codes[:, k] = np.where(top > 0, j, -1)
             cost[r, j] = -1
-        return pd.DataFrame(names, index=index, columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
+        return codes
 
     # --------------------------------------------------------------------------------- exports
     def to_dict(self) -> dict:
