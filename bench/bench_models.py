@@ -487,10 +487,13 @@ def _row(r: dict, versions: dict) -> str:
 
 
 def _rps_cell(r: dict, v: float | None) -> str:
+    """rows/s at the compared size, else the largest size measured (the job skipped the larger ones)."""
     if v is not None:
         return f"{v:,.0f}"
-    probe = _rps(r, PROBE_ROWS)
-    return "—" if probe is None else f"— ({probe:,.0f} @10k; larger sizes skipped, see notes)"
+    done = sorted(r.get("score", []), key=lambda x: x["rows"])
+    if not done:
+        return "—"
+    return f"— ({done[-1]['rows_per_s']:,.0f} @{done[-1]['rows'] // 1000:,}k; larger size skipped, see notes)"
 
 
 def headline(peers: list[dict], ours: list[dict], datasets: list[str], score_rows: int) -> tuple[list[str], dict]:
@@ -528,7 +531,7 @@ def headline(peers: list[dict], ours: list[dict], datasets: list[str], score_row
             f"{_fmt(lgb_auc, 4)} | {_fmt(ch_auc, 4)} | {pf(t2)} | "
             f"{'—' if fastest is None else f'{fastest[0]:,.0f} ({fastest[1]})'} | "
             f"{_rps_cell(sc, sc_rps)} | {_rps_cell(ch, ch_rps)} | "
-            f"{pf(t3)} |")
+            f"{pf(t3)}{'' if t3 is None or sc_rps is None else f' ({sc_rps / fastest[0]:.2f}x)'} |")
     return lines, verdict
 
 
@@ -557,7 +560,8 @@ def render(peers: list[dict], ours: list[dict], datasets: list[str], info: dict)
           f"{n_pass} PASS, {n_fail} FAIL. Targets: our scorecard's test AUC >= the best peer scorecard's; our "
           "challenger's >= default LightGBM's; our scoring (`CreditModel.score_frame`: score, grade, calibrated PD, "
           "3 reason codes, model name/version, status, error) faster than every peer's scorecard scoring "
-          "(each library's own scoring call on the same raw rows). Peer scorecards: "
+          "(each library's own scoring call on the same raw rows; the speed cell gives ours / fastest peer, and a "
+          "ratio within 0.8-1.2 is inside the timing noise). Peer scorecards: "
           + ", ".join(PEER_SCORECARDS) + " (skorecard scores with `predict_proba`, see its notes in "
           "`../shared/bench/peers_results.md`).", ""] + head + [""]
     syn = [r for r in ours if r["dataset"] == "synthetic_200k" and r.get("eval", {}).get("aux", {}).get("ece_true_pd")
