@@ -643,12 +643,13 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
         rng = np.random.default_rng(seed)
         x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
         sector = rng.choice(["retail", "factory", "farm"], n)
-        y = rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.2 + 1.1 * x1 - 0.15 * x2)))
+        y = rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.2 + 1.1 * x1 - 0.15 * x2 + 0.9 * (sector == "farm"))))
         return pd.DataFrame({"firm": [f"F{i}" for i in range(n)], "x1": x1, "x2": x2, "sector": sector,
                              "bad": np.where(y, "yes", "no")})
 
     dev = frame(1500, 0)
     res = train.train_frame(dev, "bad", id_col="firm", positive="yes", kind="scorecard", seed=7)
+    assert "sector" in res.model.input_spec.columns       # the unseen category below is in a scored column
     model_dir = train.write_outputs(res, dev, "bad", tmp_path / "train")["model"]
     new = frame(1200, 1)
     new.loc[5, "sector"] = "spaceport"                          # unseen category: a row error, not a crash

@@ -67,6 +67,12 @@ class InputSpec:
     def columns(self) -> list[str]:
         return [*self.numeric, *self.categorical]
 
+    def subset(self, columns: list[str]) -> "InputSpec":
+        """The spec restricted to ``columns`` (e.g. the features a scorecard kept)."""
+        keep = set(columns)
+        return InputSpec([c for c in self.numeric if c in keep],
+                         {c: v for c, v in self.categorical.items() if c in keep})
+
     @classmethod
     def from_frame(cls, X: pd.DataFrame, columns: list[str] | None = None) -> "InputSpec":
         """Numeric and categorical columns of ``X``; categorical levels = the dtype's categories when the

@@ -153,6 +153,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     t0 = time.perf_counter()
     est.fit(X_train, y_train)
     log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
+    if kind == "scorecard":
+        spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
     model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
     if calibration_folds < 2:
         raw_cal, y_cal = model.raw(X_valid), y_valid
