@@ -13,9 +13,10 @@ One command runs, one job at a time:
 3. a report, ``bench/results/models.md`` (and the raw records in ``bench/results/models.json``).
 
 Our runners fit ``creditmodel.scoring.train.train_frame(train_rows, target, kind=..., seed=42)`` on the
-70 % training rows only, with ``split`` = a seeded stratified 80/20 train/valid split of those rows (the
-estimator fits on 80 %, the calibrator on 20 %; LightGBM early stopping uses the estimator's rows only):
-no internal test split, so every training row is used, as the peers use theirs. Test AUC / KS / Gini come
+70 % training rows only, with ``split`` = a seeded stratified 80/20 train/valid split of those rows and no
+internal test rows, so every training row is used, as the peers use theirs. How train and valid rows are
+used is ``train_frame``'s default (the row notes give ``calibration_scheme``: a cross-fitted calibration
+pools them for the estimator; otherwise the estimator fits on train and the calibrator on valid). Test AUC / KS / Gini come
 from the calibrated PD on the 30 % test rows; scoring speed is ``CreditModel.score_frame`` (score, grade,
 calibrated PD, 3 reason codes, model name/version, status, error) on the test rows repeated to 100k and
 1M rows, like the peers' own scoring calls. Every (runner, data set) job is a subprocess with a timeout;
@@ -254,8 +255,11 @@ def run_job(runner: str, dataset: str, score_rows: int, timeout: float = 1e9) ->
         t = time.perf_counter()
         feats, _ = candidate_features(train_df, [pb.TARGET])
         tr, va = split == "train", split == "valid"
+        import inspect
+
+        kw = {k: p.default for k, p in inspect.signature(train_frame).parameters.items() if k == "calibration_folds"}
         model = fit_credit_model(train_df.loc[tr, feats], ytr[tr], train_df.loc[va, feats], ytr[va], kind,
-                                 f"{dataset}_{kind}", generic_catalogue(train_df[feats]), SEED)
+                                 f"{dataset}_{kind}", generic_catalogue(train_df[feats]), SEED, **kw)
         n_cand = len(feats)
     fit_s = time.perf_counter() - t
     est = model.estimator
@@ -266,6 +270,8 @@ def run_job(runner: str, dataset: str, score_rows: int, timeout: float = 1e9) ->
         nfeat = int((est.feature_importances_ > 0).sum())
         extra.update(n_trees=int(est.n_iter_), early_stopping=est.validation_.get("kind"))
     extra["calibration"] = getattr(model.calibrator, "method_", "")
+    if model.metadata.get("calibration"):
+        extra["calibration_scheme"] = model.metadata["calibration"]
     pb.emit(stage="fit", fit_s=fit_s, n_features=nfeat, rss_mb=pb.rss_mb(), extra=extra)
 
     p_te = model.predict_pd(Xte)
@@ -589,9 +595,10 @@ def render(peers: list[dict], ours: list[dict], datasets: list[str], info: dict)
           + ".",
           f"* Fit: `train_frame(train_rows, target, kind=..., seed={SEED}, split=...)` on the 70 % training rows; "
           f"`split` = stratified seeded {100 - int(VALID_SHARE * 100)}/{int(VALID_SHARE * 100)} train/valid of those "
-          "rows (estimator / calibrator), no internal test rows. \"fit s\" is the whole `train_frame` call "
-          "(estimator, calibration, and its train/valid metrics). LightGBM early stopping (challenger) uses "
-          "the estimator's rows only. The challenger runs LightGBM with `n_jobs=1` (its default); "
+          "rows, no internal test rows; how they are used is `train_frame`'s default (notes: `calibration_scheme` "
+          "when the model records it; without it, estimator on train and calibrator on valid). \"fit s\" is the "
+          "whole `train_frame` call (estimator, calibration, and its metrics). LightGBM early stopping "
+          "(challenger) uses the estimator's rows only. The challenger runs LightGBM with `n_jobs=1` (its default); "
           "`lightgbm_default` uses all cores.",
           "* Test AUC / KS / Gini: calibrated PD (`CreditModel.predict_pd`) on the 30 % test rows; train AUC on "
           "all 70 % rows. `test_rows_status_error` counts test rows that `score_frame` refuses (e.g. a category "
