@@ -71,6 +71,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """SIGTERM the server's process group, wait until every member is gone, SIGKILL what is left."""
+    pgid = proc.pid  # start_new_session=True: the server leads its own group
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        proc.poll()  # reap the leader so it does not linger as a zombie member
+        if not _group_alive(pgid):
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(pgid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        time.sleep(0.5)
+    proc.wait(timeout=10)
+
+
 def test_rest_serving_returns_the_deliverable_columns(registered):
     from creditmodel.scoring.pyfunc import to_plain_types
 
@@ -114,13 +142,7 @@ def test_rest_serving_returns_the_deliverable_columns(registered):
         for c in ("grade", "reason_1", "reason_2", "reason_3"):
             assert _values(got.loc[ok, c]) == _values(want.loc[ok, c]), c
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop_group(proc)
     with pytest.raises(OSError):  # the port is free again: nothing left listening
         urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
 
