@@ -101,3 +101,17 @@ def test_reports_and_files_exist(demo):
             "psi", "grades"} <= set(m)
     assert (demo.out / "quality" / "quality.json").exists()
     assert len(list((demo.out / "runs").rglob("*.ipynb"))) == 5
+
+
+def test_demo_refuses_a_district_too_small_for_the_loan_models(tmp_path):
+    from click.testing import CliRunner
+
+    from creditmodel.cli import cli
+    from creditmodel.demo import run_demo
+    from creditmodel.errors import InputError
+
+    with pytest.raises(InputError, match="at least 4,000 firms"):
+        run_demo(firms=1500, out=tmp_path / "d", progress=False)
+    res = CliRunner().invoke(cli, ["demo", "--firms", "1500", "--out", str(tmp_path / "d2")])
+    assert res.exit_code == 2 and "1500 is not in the range x>=4000" in res.output
+    assert not (tmp_path / "d").exists() and not (tmp_path / "d2").exists()

@@ -195,7 +195,8 @@ def promote_cmd(name: str, version: str, data: Path | None, target: str | None, 
 
 # --------------------------------------------------------------------------- demo and lab
 @cli.command("demo")
-@click.option("--firms", type=click.IntRange(min=200), default=20_000, show_default=True)
+@click.option("--firms", type=click.IntRange(min=4000), default=20_000, show_default=True,
+              help="Enterprises in the synthetic district (at least 4,000: the loan models need enough defaults).")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--out", type=PATH, default=Path("out/demo"), show_default=True)
 def demo_cmd(firms: int, seed: int, out: Path) -> None:
