@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from creditmodel.scoring.model import SCORE_COLUMNS
@@ -156,6 +158,9 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
 
     df = registered["df"].copy()
     df.loc[3, "x1"] = np.inf
+    # pandas writes nanosecond timestamps, which Spark cannot read natively: the engine must bring them back
+    df["as_of_date"] = (pd.Timestamp("2024-06-30") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
+        "datetime64[ns]")
     src = tmp_path / "apps.parquet"
     df.to_parquet(src, index=False)
     a = score_file("models:/serving_pd@champion", src, tmp_path / "inproc.parquet", id_col="uscc", progress=False)
@@ -164,6 +169,9 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     x = pd.read_parquet(tmp_path / "inproc.parquet")
     y = pd.read_parquet(tmp_path / "spark.parquet")
     assert y["uscc"].tolist() == df["uscc"].tolist()          # input order kept
+    assert pq.read_schema(src).field("as_of_date").type == pa.timestamp("ns")
+    for got in (x, y):
+        assert pd.to_datetime(got["as_of_date"]).tolist() == df["as_of_date"].tolist()
     for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3", "status", "error"):
         assert _values(x[c]) == _values(y[c]), c
     assert y.loc[3, "status"] == "error"

@@ -63,7 +63,13 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     own = spark is None
     spark = spark or spark_session(master)
     try:
+        nanos: dict[str, Any] = {}
         if data.suffix.lower() == ".parquet":
+            nanos = _nanosecond_timestamps(data)
+            if nanos:
+                # Spark cannot read TIMESTAMP(NANOS) (pandas' default); read those columns as int64
+                # nanoseconds and turn them back into timestamps when the parts are assembled
+                spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
             sdf = spark.read.parquet(str(data))
         else:
             sdf = spark.read.option("header", True).option("inferSchema", True).option("encoding", "UTF-8").csv(str(data))
@@ -84,7 +90,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         try:
             # a global sort writes range partitions: part files in name order hold the rows in input order
             scored.write.mode("overwrite").parquet(str(tmp / "part"))
-            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when)
+            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when, nanos)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -94,13 +100,30 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
                        str(resolved.version), {"scores": out})
 
 
-def _clean(pdf: Any, resolved: Any, sha: str, when: Any) -> Any:
+def _nanosecond_timestamps(data: Path) -> dict[str, Any]:
+    """Columns of a Parquet file stored as nanosecond timestamps, with their time zone (or None)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(data)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise InputError(f"unreadable Parquet file: {e}", file=data) from e
+    return {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+
+
+def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] | None = None) -> Any:
     """One part of Spark's output in the in-process column types."""
     import pandas as pd
 
     from creditmodel.scoring.model import SCORE_COLUMNS
 
     pdf = pdf.drop(columns=[ORDER_COL])
+    for c, tz in (nanos or {}).items():
+        if c in pdf:
+            pdf[c] = pd.to_datetime(pdf[c], unit="ns", utc=tz is not None)
+            if tz is not None:
+                pdf[c] = pdf[c].dt.tz_convert(tz)
     # spark_udf casts string struct fields with numpy's str (None -> "None") unless the whole column is
     # missing; no scoring string column ever holds the literal text "None", so map it back to null
     for c in SCORE_COLUMNS:
@@ -113,7 +136,8 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any) -> Any:
     return pdf
 
 
-def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any) -> tuple[int, int]:
+def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
+              nanos: dict[str, Any] | None = None) -> tuple[int, int]:
     """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time."""
     import pandas as pd
     import pyarrow as pa
@@ -124,7 +148,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any) 
     writer, rows, ok = None, 0, 0
     try:
         for part in parts:
-            pdf = _clean(pd.read_parquet(part), resolved, sha, when)
+            pdf = _clean(pd.read_parquet(part), resolved, sha, when, nanos)
             if len(pdf) == 0:
                 continue
             first = rows == 0
