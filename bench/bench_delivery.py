@@ -170,7 +170,9 @@ def main() -> None:
         prev["demo"] = bench_demo(a.firms)
         print(json.dumps({k: v for k, v in prev["demo"].items() if k != "steps"}), flush=True)
     if a.what in ("score", "all"):
-        prev["score"] = bench_score(a.rows, a.spark_rows)
+        new = bench_score(a.rows, a.spark_rows)
+        engines = {r["engine"] for r in new}
+        prev["score"] = [r for r in prev.get("score", []) if r["engine"] not in engines] + new
     state.write_text(json.dumps(prev, indent=1))
     (RESULTS / "delivery.md").write_text(render(prev.get("demo"), prev.get("score")))
     print(f"wrote {RESULTS / 'delivery.md'}")
