@@ -3,6 +3,7 @@ bit-for-bit reproducibility, scikit-learn integration, categorical and bad-input
 from __future__ import annotations
 
 import math
+import os
 
 import lightgbm as lgb
 import numpy as np
@@ -197,6 +198,22 @@ def test_same_seed_bit_for_bit_and_seed_matters(fitted, data):
     np.testing.assert_array_equal(twin.decision_function(X), fitted.decision_function(X))
     other = LGBMChallenger(**FAST, random_state=1).fit(X, y)
     assert not np.array_equal(other.decision_function(X), fitted.decision_function(X))
+
+
+def test_prediction_threads_change_speed_not_results(fitted, data):
+    """predict_n_jobs only sets the prediction threads: log-odds and contributions are bit-for-bit the same."""
+    X, _ = data
+    outs = []
+    for n in (1, 2, None):
+        m = clone(fitted).set_params(predict_n_jobs=n)
+        m.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})  # the fitted booster
+        assert m._predict_threads() == (n or max(1, os.cpu_count() or 1))
+        outs.append((m.decision_function(X), m.contributions(X).to_numpy()))
+    for raw, contrib in outs[1:]:
+        np.testing.assert_array_equal(raw, outs[0][0])
+        np.testing.assert_array_equal(contrib, outs[0][1])
+    with pytest.raises(ConfigError, match="predict_n_jobs"):
+        LGBMChallenger(**FAST, predict_n_jobs=0).fit(*data)
 
 
 def test_clone_pipeline_and_cross_validation(fitted, data):

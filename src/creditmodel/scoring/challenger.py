@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Mapping
 
 import lightgbm as lgb
@@ -121,7 +122,10 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     random_state : int
         Seed of the split, the folds, bagging and feature sampling.
     n_jobs : int
-        LightGBM threads; a fixed positive number (results are reproducible for a given value).
+        LightGBM threads for fitting; a fixed positive number (results are reproducible for a given value).
+    predict_n_jobs : int, optional
+        Threads for prediction and contributions; None = every core. Rows are independent at prediction,
+        so the output is the same, bit for bit, for any thread count (tested); only the speed changes.
 
     Defaults (learning rate 0.05, 15 leaves, ``reg_lambda="auto"``, AUC early stopping with patience 200,
     5-fold CV below 20,000 rows choosing between 0.8 and no row/column sampling) were chosen by cross-validated
@@ -145,7 +149,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                  cv_folds: int = 5, cv_max_rows: int = 20_000,
                  tuning_grid: tuple[dict, ...] | list[dict] | None = None, early_stopping_rounds: int = 200,
                  min_rounds: int = 50, eval_metric: str = "auc", inf_policy: str = "error",
-                 importance_type: str = "gain", random_state: int = 0, n_jobs: int = 1):
+                 importance_type: str = "gain", random_state: int = 0, n_jobs: int = 1,
+                 predict_n_jobs: int | None = None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -173,6 +178,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         self.importance_type = importance_type
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.predict_n_jobs = predict_n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -202,6 +208,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             "monotone_constraints_method": self.monotone_constraints_method in ("basic", "intermediate",
                                                                                  "advanced"),
             "n_jobs": isinstance(self.n_jobs, (int, np.integer)) and self.n_jobs >= 1,
+            "predict_n_jobs": self.predict_n_jobs is None or (isinstance(self.predict_n_jobs, (int, np.integer))
+                                                              and self.predict_n_jobs >= 1),
         }
         for key, ok in checks.items():
             if not ok:
@@ -430,10 +438,14 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------------------------
     # predict and explain
     # ------------------------------------------------------------------------------------------------------
+    def _predict_threads(self) -> int:
+        n = getattr(self, "predict_n_jobs", None)  # models saved before the parameter existed: every core
+        return int(n) if n else max(1, os.cpu_count() or 1)
+
     def decision_function(self, X) -> np.ndarray:
         """Raw log-odds of default per row."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(self._encode(X), raw_score=True)
+        return self.booster_.predict(self._encode(X), raw_score=True, num_threads=self._predict_threads())
 
     def predict_proba(self, X) -> np.ndarray:
         """``(n, 2)`` probabilities; column 1 is the (uncalibrated) probability of default."""
@@ -449,7 +461,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
 
         Each row sums to :meth:`decision_function`; index is that of ``X`` when it is a DataFrame."""
         check_is_fitted(self, "booster_")
-        c = self.booster_.predict(self._encode(X), pred_contrib=True)
+        c = self.booster_.predict(self._encode(X), pred_contrib=True, num_threads=self._predict_threads())
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(c, columns=[*self.feature_names_in_, BASE_VALUE], index=index)
 
