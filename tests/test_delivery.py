@@ -1,0 +1,82 @@
+"""The deliverable writer: Parquet and CSV agree row for row across appended chunks; the CSV has one BOM,
+exact dates and timestamps, floats to 10 significant digits, quoted text and empty nulls."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.delivery import (CSV_SIGNIFICANT_DIGITS, DELIVERABLE_COLUMNS, DeliverableWriter, assemble,
+                                  round_significant, sidecar)
+
+
+def _chunk(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ok = rng.random(n) > 0.2
+    pd12 = np.where(ok, rng.uniform(1e-5, 0.4, n), np.nan)
+    scored = pd.DataFrame({
+        "score": pd.Series(rng.integers(300, 900, n), dtype="Int64").where(ok, pd.NA),
+        "grade": pd.Categorical(np.where(ok, rng.choice(["1", "5", "10", "D"], n), None)),
+        "pd_12m": pd12,
+        "reason_1": pd.Categorical(np.where(ok, "tax_grade", None)),
+        "reason_2": pd.Categorical(np.where(ok, "工商处罚_n", None)),
+        "reason_3": pd.Categorical([None] * n, categories=["x"]),
+        "model_name": "district_scorecard", "model_version": "3",
+        "status": np.where(ok, "ok", "error"),
+        "error": np.where(ok, None, 'column "x1": expected a number, got "a,b"'),
+    })
+    inputs = pd.DataFrame({"uscc": [f"9133020{seed}MA{i:09d}" for i in range(n)],
+                           "as_of_date": pd.Timestamp("2025-12-31") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+                           "public_credit_grade": rng.choice(["A", "B", None], n)})
+    pricing = pd.DataFrame({"expected_loss_rate": pd12 * 0.45, "capital_rate": pd12 * 3.1,
+                            "suggested_rate": np.round(0.0435 + pd12, 4)})
+    return assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-11-27 03:04:05", tz="UTC"), pricing=pricing)
+
+
+def test_round_significant_matches_printf_g():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-1, 1, 2000) * 10.0 ** rng.integers(-12, 12, 2000),
+                        [0.0, np.nan, np.inf, -np.inf, 0.0515, 1e-300, 123456789012345.0]])
+    r = round_significant(x)
+    for v, got in zip(x, r):
+        if np.isfinite(v) and v != 0:
+            assert got == float(f"%.{CSV_SIGNIFICANT_DIGITS}g" % v), v
+            assert len(repr(float(got)).lstrip("-").split("e")[0].replace(".", "").strip("0")) <= CSV_SIGNIFICANT_DIGITS
+        else:
+            assert got == v or (np.isnan(got) and np.isnan(v))
+
+
+def test_csv_and_parquet_agree_across_chunks(tmp_path):
+    chunks = [_chunk(300, 1), _chunk(257, 2)]
+    w = DeliverableWriter(tmp_path / "out.parquet")
+    for c in chunks:
+        w.append(c)
+    whole = pd.concat(chunks, ignore_index=True)
+    paths = w.close(sidecar(whole, "district_scorecard", "3", "ab" * 32))
+    raw = paths["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    assert raw.splitlines()[0].decode("utf-8-sig").replace('"', "").split(",") == DELIVERABLE_COLUMNS
+    pq = pd.read_parquet(paths["parquet"])
+    csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert len(pq) == len(csv) == len(whole) == w.rows
+    assert pq["uscc"].tolist() == csv["uscc"].tolist() == whole["uscc"].tolist()  # input order kept
+    assert csv["as_of_date"].tolist() == pq["as_of_date"].dt.strftime("%Y-%m-%d").tolist()
+    assert set(csv["scored_at"]) == {"2026-11-27T03:04:05Z"}
+    for c in ("pd_12m", "expected_loss_rate", "capital_rate", "suggested_rate"):
+        want = round_significant(pq[c].to_numpy(dtype=float))
+        got = pd.to_numeric(csv[c].replace("", np.nan)).to_numpy(dtype=float)
+        np.testing.assert_array_equal(got, want)
+        assert (csv.loc[pq[c].isna().to_numpy(), c] == "").all()
+    assert csv["suggested_rate"].str.len().max() <= 12  # 0.0435 + rounded PD, not 0.051500000000000004
+    err = pq["status"].eq("error").to_numpy()
+    assert csv.loc[err, "error"].eq('column "x1": expected a number, got "a,b"').all()  # commas and quotes survive
+    assert csv.loc[~err, "error"].eq("").all() and csv.loc[err, "score"].eq("").all()
+    assert csv.loc[~err, "score"].astype(int).tolist() == pq.loc[~err, "score"].astype(int).tolist()
+    assert csv["reason_2"][~err].eq("工商处罚_n").all()
+    assert paths["sidecar"].exists()
+
+
+def test_writer_refuses_columns_out_of_order(tmp_path):
+    c = _chunk(5, 3)
+    with pytest.raises(ValueError, match="contract order"):
+        DeliverableWriter(tmp_path / "o.parquet").append(c[DELIVERABLE_COLUMNS[::-1]])
