@@ -54,15 +54,18 @@ def test_score_keeps_every_row_in_order_with_row_errors(trained):
     new = df.drop(columns="bad").iloc[:50].copy()
     new["x2"] = new["x2"].astype(object)
     new.loc[3, "sector"] = "spaceport"
+    new.loc[5, "sector"] = "moonbase"
     new.loc[7, "x1"] = np.inf
+    new.loc[7, "sector"] = "spaceport"  # two faults: the first one found (numeric columns first) is reported
     new.loc[9, "x2"] = "12,5"
     new.loc[11, "x2"] = None      # missing is a bin, not an error
     out = res.model.score_frame(new)
     assert list(out.columns) == SCORE_COLUMNS
     assert len(out) == 50 and (out.index == new.index).all()
     err = out["status"] == "error"
-    assert set(np.flatnonzero(err)) == {3, 7, 9}
-    assert "sector" in out.loc[3, "error"] and "spaceport" in out.loc[3, "error"]
+    assert set(np.flatnonzero(err)) == {3, 5, 7, 9}
+    assert out.loc[3, "error"] == "column 'sector': category 'spaceport' was not seen in training"
+    assert out.loc[5, "error"] == "column 'sector': category 'moonbase' was not seen in training"
     assert "x1" in out.loc[7, "error"] and "infinite" in out.loc[7, "error"]
     assert "x2" in out.loc[9, "error"] and "not a number" in out.loc[9, "error"]
     assert out.loc[~err, "score"].notna().all() and out.loc[err, "score"].isna().all()

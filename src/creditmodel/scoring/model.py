@@ -113,9 +113,13 @@ class InputSpec:
         out: dict[str, Any] = {}
 
         def flag(mask: np.ndarray, message) -> None:
+            """Record ``message`` (text, or a function of the row) for the rows without an error yet."""
             new = mask & ~has_error
-            for i in np.flatnonzero(new):
-                errors[i] = message(i)
+            if isinstance(message, str):
+                errors[new] = message
+            else:
+                for i in np.flatnonzero(new):
+                    errors[i] = message(i)
             has_error[new] = True
 
         for c in self.numeric:
@@ -131,7 +135,7 @@ class InputSpec:
                     flag(bad, lambda i, c=c, raw=raw: f"column '{c}': {raw[i]!r} is not a number")
             inf = np.isinf(v)
             if inf.any():
-                flag(inf, lambda i, c=c: f"column '{c}': infinite value")
+                flag(inf, f"column '{c}': infinite value")
             out[c] = v
         for c, levels in self.categorical.items():
             s = df[c]
@@ -140,10 +144,13 @@ class InputSpec:
             keys = pd.Index([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
             umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
             cat = pd.Categorical.from_codes(umap[ucodes], categories=levels)
-            unseen = (np.asarray(cat.codes) < 0) & s.notna().to_numpy()
-            if unseen.any():
-                raw = s.to_numpy(dtype=object)
-                flag(unseen, lambda i, c=c, raw=raw: f"column '{c}': category {raw[i]!r} was not seen in training")
+            unseen = (np.asarray(cat.codes) < 0) & (ucodes >= 0)
+            if unseen.any():  # one message per distinct unseen value, spread by code (no per-row Python)
+                umsg = np.array([f"column '{c}': category {u!r} was not seen in training"
+                                 for u in np.asarray(uniques, dtype=object)] + [None], dtype=object)
+                new = unseen & ~has_error
+                errors[new] = umsg[ucodes[new]]
+                has_error[new] = True
             out[c] = cat
         return pd.DataFrame(out, index=df.index), errors
 
