@@ -124,8 +124,9 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     n_jobs : int
         LightGBM threads for fitting; a fixed positive number (results are reproducible for a given value).
     predict_n_jobs : int, optional
-        Threads for prediction and contributions; None = every core. Rows are independent at prediction,
-        so the output is the same, bit for bit, for any thread count (tested); only the speed changes.
+        Threads for prediction and contributions; None = every core (LightGBM's own default), a number
+        limits them (e.g. one per Spark worker). Rows are independent at prediction, so the output is the
+        same, bit for bit, for any thread count (tested); only the speed changes.
 
     Defaults (learning rate 0.05, 15 leaves, ``reg_lambda="auto"``, AUC early stopping with patience 200,
     5-fold CV below 20,000 rows choosing between 0.8 and no row/column sampling) were chosen by cross-validated
