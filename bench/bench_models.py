@@ -189,6 +189,18 @@ def load_ours(name: str):
             None if p is None else p[is_test], meta)
 
 
+
+def fit_estimator(kind: str, Xtr: pd.DataFrame, ytr: np.ndarray, meta: dict, seed: int = SEED,
+                  params: dict | None = None):
+    """Our bare estimator ("scorecard" or "lightgbm") with the directions and categorical columns
+    ``train_frame`` gives it, fitted on all training rows (no calibration): for the companion scripts."""
+    from creditmodel.features import generic_catalogue
+    from creditmodel.scoring.train import make_estimator
+
+    cat = generic_catalogue(Xtr)
+    directions = {c: int(d) for c, d in zip(cat["code"], cat["direction"])}
+    return make_estimator(kind, directions, list(meta["categorical"]), seed, params or {}).fit(Xtr, ytr)
+
 # ---------------------------------------------------------------------------------------------- one job
 def _versions(pkgs) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version

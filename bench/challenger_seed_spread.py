@@ -20,10 +20,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_models as bm  # noqa: E402 - the split loader of the model benchmark
-
-from creditmodel.features import generic_catalogue  # noqa: E402
-from creditmodel.scoring.train import make_estimator  # noqa: E402
+import bench_models as bm  # noqa: E402 - the split loader and estimator of the model benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = range(5)
@@ -32,7 +29,7 @@ DATASETS = ["germancredit", "hmeq", "sba_case", "polish_1year"]
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    peers_json = max((ROOT / "bench" / "_work").glob("peers_*.json"))
+    peers_json = bm.last_peers_json()
     default = {r["dataset"]: (r.get("eval") or {}).get("auc") for r in json.loads(peers_json.read_text())
                if r["lib"] == "lightgbm_default"}
     lines = ["# Challenger test AUC across seeds", "",
@@ -43,12 +40,8 @@ def main() -> None:
              "|---|" + "---:|" * (len(SEEDS) + 3)]
     for name in DATASETS:
         Xtr, ytr, Xte, yte, _, meta = bm.load_ours(name)
-        cat = generic_catalogue(Xtr)
-        dirs = {c: int(d) for c, d in zip(cat["code"], cat["direction"])}
-        aucs = []
-        for s in SEEDS:
-            est = make_estimator("lightgbm", dirs, list(meta["categorical"]), s, {}).fit(Xtr, ytr)
-            aucs.append(roc_auc_score(yte, est.decision_function(Xte)))
+        aucs = [roc_auc_score(yte, bm.fit_estimator("lightgbm", Xtr, ytr, meta, seed=s).decision_function(Xte))
+                for s in SEEDS]
         d = default.get(name)
         above = sum(a >= d for a in aucs) if d is not None else None
         print(f"{name:13s} " + " ".join(f"{a:.4f}" for a in aucs) + f"  median {np.median(aucs):.4f}  default {d}",

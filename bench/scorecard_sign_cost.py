@@ -14,29 +14,21 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_models as bm  # noqa: E402 - the split loader of the model benchmark
-
-from creditmodel.features import generic_catalogue  # noqa: E402
-from creditmodel.scoring.train import make_estimator  # noqa: E402
+import bench_models as bm  # noqa: E402 - the split loader and estimator of the model benchmark
+from peer_signs import opposite_signs  # noqa: E402 - the same sign test as the peers' audit
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"as shipped": {}, "checks off": {"sign_strategy": "none", "max_corr": None, "max_vif": None}}
 
 
-def opposite_signs(est, X, y) -> int:
+def card_opposite_signs(est, X, y) -> int:
     """Selected features whose coefficient has the other sign than their WoE column fitted alone."""
-    W = est.binner_.transform(X, est.selected_features_).to_numpy()
     coef = {f: b for (f, t), b in zip(est._lr_columns, est.lr_.coef_.ravel()) if t is None}
-    n = 0
-    for j, f in enumerate(est.selected_features_):
-        uni = LogisticRegression(max_iter=1000).fit(W[:, [j]], y).coef_[0, 0]
-        n += int(np.sign(coef[f]) != np.sign(uni) and coef[f] != 0)
-    return n
+    W = est.binner_.transform(X, est.selected_features_).to_numpy()
+    return opposite_signs(W, y, [coef[f] for f in est.selected_features_])
 
 
 def main() -> None:
@@ -44,12 +36,10 @@ def main() -> None:
     rows = []
     for name in ["germancredit", "hmeq", "sba_case", "polish_1year"]:
         Xtr, ytr, Xte, yte, _, meta = bm.load_ours(name)
-        cat = generic_catalogue(Xtr)
-        dirs = {c: int(d) for c, d in zip(cat["code"], cat["direction"])}
         for label, params in VARIANTS.items():
-            est = make_estimator("scorecard", dirs, list(meta["categorical"]), bm.SEED, params).fit(Xtr, ytr)
+            est = bm.fit_estimator("scorecard", Xtr, ytr, meta, params=params)
             auc = roc_auc_score(yte, est.predict_proba(Xte)[:, 1])
-            rows.append((name, label, len(est.selected_features_), opposite_signs(est, Xtr, ytr), auc))
+            rows.append((name, label, len(est.selected_features_), card_opposite_signs(est, Xtr, ytr), auc))
             print(f"{name:13s} {label:11s} features {rows[-1][2]:3d} opposite sign {rows[-1][3]:3d} AUC {auc:.4f}",
                   flush=True)
     lines = ["# What the sign check costs our scorecard", "",

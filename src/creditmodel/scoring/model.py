@@ -113,10 +113,11 @@ class InputSpec:
         out: dict[str, Any] = {}
 
         def flag(mask: np.ndarray, message) -> None:
-            """Record ``message`` (text, or a function of the row) for the rows without an error yet."""
+            """Record ``message`` for the rows without an error yet: one text, an array with a text per
+            row, or a function of the row number (called only for the flagged rows)."""
             new = mask & ~has_error
-            if isinstance(message, str):
-                errors[new] = message
+            if isinstance(message, (str, np.ndarray)):
+                errors[new] = message if isinstance(message, str) else message[new]
             else:
                 for i in np.flatnonzero(new):
                     errors[i] = message(i)
@@ -145,12 +146,10 @@ class InputSpec:
             umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
             cat = pd.Categorical.from_codes(umap[ucodes], categories=levels)
             unseen = (np.asarray(cat.codes) < 0) & (ucodes >= 0)
-            if unseen.any():  # one message per distinct unseen value, spread by code (no per-row Python)
+            if unseen.any():  # one message per distinct value, spread by code (no per-row Python)
                 umsg = np.array([f"column '{c}': category {u!r} was not seen in training"
                                  for u in np.asarray(uniques, dtype=object)] + [None], dtype=object)
-                new = unseen & ~has_error
-                errors[new] = umsg[ucodes[new]]
-                has_error[new] = True
+                flag(unseen, umsg[ucodes])
             out[c] = cat
         return pd.DataFrame(out, index=df.index), errors
 
