@@ -387,6 +387,20 @@ def test_reason_codes_name_features_that_really_cost_points(card, frame):
     assert card.reason_codes(rows.iloc[:5], n=1).shape == (5, 1)
 
 
+def test_points_and_reasons_agree_across_row_blocks(card, frame, monkeypatch):
+    """The fused block-wise pass gives the same points and reasons whatever the block size, and the
+    same points as the plain per-feature sum; asking for more reasons than features pads with None."""
+    X, _ = frame
+    pts, rs = card.points_and_reasons(X, n=3)
+    monkeypatch.setattr(WoEScorecard, "_CHUNK_ROWS", 7)  # 4,000 rows: 572 blocks, the last one short
+    pts7, rs7 = card.points_and_reasons(X, n=3)
+    assert np.array_equal(pts, card.points(X)) and np.array_equal(pts7, pts)
+    assert rs7.equals(rs) and rs.notna().any().all()
+    nf = len(card.selected_features_)
+    wide = card.reason_codes(X, n=nf + 2)
+    assert wide.iloc[:, :3].equals(rs) and wide.iloc[:, nf:].isna().all().all()
+
+
 # ------------------------------------------------------------------------------------ scaling
 def test_pdo_points_double_the_odds(card, frame):
     X, _ = frame

@@ -75,6 +75,8 @@ def numeric_values(s: pd.Series, feature: str) -> np.ndarray:
     """The column as float64; text that is not a number raises :class:`InputError` naming the row."""
     if pd.api.types.is_bool_dtype(s):
         return s.astype("float64").to_numpy()
+    if s.dtype == np.float64:
+        return s.to_numpy()  # no copy: NaN is already the missing value
     if pd.api.types.is_numeric_dtype(s):
         return s.to_numpy(dtype="float64", na_value=np.nan)
     conv = pd.to_numeric(s, errors="coerce")
@@ -145,15 +147,24 @@ class FeatureBins:
         self._cat_bin = np.concatenate(
             [np.full(len(g), i, dtype=np.int64) for i, g in enumerate(self.groups)] + [np.empty(0, np.int64)])
 
+    _BLOCK = 1 << 16  # rows per block of the numeric comparisons (the block stays in the CPU cache)
+
+    @property
+    def _slot_dtype(self) -> type:
+        return np.int8 if self.n_regular + 3 <= np.iinfo(np.int8).max else np.intp
+
     def indices(self, s: pd.Series) -> np.ndarray:
-        """Slot of each value (int64): regular bin, missing, special or unseen (vectorised)."""
+        """Slot of each value (int8 when the slots fit, else intp): regular bin, missing, special or unseen."""
         if self.dtype == "numerical":
             x = numeric_values(s, self.feature)
-            if len(self.splits) <= 64:  # a few vectorised comparisons beat a binary search per row
-                acc = np.zeros(len(x), dtype=np.int8)
-                for edge in self.splits:
-                    acc += x >= edge
-                idx = acc.astype(np.intp)
+            if len(self.splits) <= 64:  # a few comparisons per block of rows beat a binary search per row
+                idx = np.zeros(len(x), dtype=self._slot_dtype)
+                hit = np.empty(min(len(x), self._BLOCK), dtype=bool)
+                for a in range(0, len(x), self._BLOCK):
+                    xs, acc, h = x[a:a + self._BLOCK], idx[a:a + self._BLOCK], hit[: min(self._BLOCK, len(x) - a)]
+                    for edge in self.splits:
+                        np.greater_equal(xs, edge, out=h)
+                        acc += h
             else:
                 idx = np.searchsorted(self.splits, x, side="right")
             odd = ~np.isfinite(x)
@@ -169,7 +180,7 @@ class FeatureBins:
         keys = [u if isinstance(u, str) else _category_key(u) for u in np.asarray(uniques, dtype=object)]
         special = set(self.special_codes)
         pos = self._cat_index.get_indexer(pd.Index(keys, dtype=object)) if keys else np.empty(0, np.int64)
-        umap = np.empty(len(keys) + 1, dtype=np.int64)
+        umap = np.empty(len(keys) + 1, dtype=self._slot_dtype)
         for i, (k, p) in enumerate(zip(keys, pos)):
             umap[i] = self.special_slot if k in special else (self._cat_bin[p] if p >= 0 else self.unseen_slot)
         umap[-1] = self.missing_slot  # code -1 = NaN/None
@@ -396,7 +407,8 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         return self
 
     def index_columns(self, X: pd.DataFrame, features=None) -> list[np.ndarray]:
-        """Slot arrays (int64), one per feature; a missing column raises InputError naming it."""
+        """Slot arrays (int8 or intp, see :meth:`FeatureBins.indices`), one per feature; a missing column
+        raises InputError naming it."""
         features = list(self.bins_) if features is None else list(features)
         missing = [f for f in features if f not in X.columns]
         if missing:
@@ -404,7 +416,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         return [self.bins_[f].indices(X[f]) for f in features]
 
     def bin_indices(self, X: pd.DataFrame, features=None) -> np.ndarray:
-        """(n_rows, n_features) int64 slot of each value; a missing column raises InputError."""
+        """(n_rows, n_features) slot of each value; a missing column raises InputError."""
         cols = self.index_columns(X, features)
         return np.column_stack(cols) if cols else np.empty((len(X), 0), dtype=np.int64)
 

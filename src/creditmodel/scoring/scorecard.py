@@ -481,8 +481,10 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
     def points_and_reasons(self, X, n: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
         """:meth:`points` and :meth:`reason_codes` from one pass over the data (faster than both)."""
-        cols = self._indices(X)
-        return self._points(cols), self._reasons(cols, n, getattr(X, "index", None))
+        total, codes = self._points_and_reason_index(self._indices(X), n)
+        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
+        return total, pd.DataFrame(lookup[codes], index=getattr(X, "index", None),
+                                   columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
 
     def _points(self, cols: list[np.ndarray]) -> np.ndarray:
         total = np.zeros(len(cols[0]), dtype=np.int64)
@@ -492,33 +494,47 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
     def points_and_reason_codes(self, X, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`points` and the reasons as positions in ``selected_features_`` ((rows, n) int, -1 = none)."""
-        cols = self._indices(X)
-        return self._points(cols), self._reason_index(cols, n)
+        return self._points_and_reason_index(self._indices(X), n)
 
     def _reasons(self, cols: list[np.ndarray], n: int, index) -> pd.DataFrame:
         lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
-        names = lookup[self._reason_index(cols, n)]  # -1 -> the trailing None
+        names = lookup[self._points_and_reason_index(cols, n)[1]]  # -1 -> the trailing None
         return pd.DataFrame(names, index=index, columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
 
-    def _reason_index(self, cols: list[np.ndarray], n: int) -> np.ndarray:
-        rows = len(cols[0])
-        # cost matrix (rows, features), built feature by feature then transposed once (memory order);
-        # repeated argmax picks the first maximum, i.e. the feature order on ties
-        costs = [lk.max() - lk for lk in self._lookup]
-        dtype = np.int16 if max(int(c.max()) for c in costs) < 2 ** 15 - 1 else np.int32
-        cost_t = np.empty((len(cols), rows), dtype=dtype)
-        for j, (c, i) in enumerate(zip(costs, cols)):
-            np.take(c.astype(dtype), i, out=cost_t[j])
-        cost = np.ascontiguousarray(cost_t.T)
-        del cost_t
+    _CHUNK_ROWS = 1 << 15  # rows per block: a block's (features x rows) keys stay in the CPU cache
+
+    def _points_and_reason_index(self, cols: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Total points (int64) and the ``n`` costliest features per row as positions (-1 = none).
+
+        Each bin of feature ``j`` carries one integer key ``cost << s | (F - 1 - j)`` with ``cost`` = the
+        feature's best points minus the bin's points: the largest key of a row is its costliest feature, the
+        lower feature position winning ties. Rounds of a column-wise max over a block of rows, masking the
+        keys already taken, give the top ``n``; the points are the best total minus the summed costs.
+        """
+        rows, nf = len(cols[0]), len(cols)
+        shift = max(1, (nf - 1).bit_length())
+        best = [int(lk.max()) for lk in self._lookup]
+        max_key = (max(b - int(lk.min()) for b, lk in zip(best, self._lookup)) << shift) | (nf - 1)
+        kdt = np.int32 if max_key < 2 ** 31 - 1 else np.int64
+        keys = [(((b - lk.astype(np.int64)) << shift) | (nf - 1 - j)).astype(kdt)
+                for j, (b, lk) in enumerate(zip(best, self._lookup))]
+        total = np.empty(rows, dtype=np.int64)
         codes = np.full((rows, n), -1, dtype=np.int32)
-        r = np.arange(rows)
-        for k in range(min(n, cost.shape[1])):
-            j = cost.argmax(axis=1)
-            top = cost[r, j]
-            codes[:, k] = np.where(top > 0, j, -1)
-            cost[r, j] = -1
-        return codes
+        block = np.empty((nf, min(rows, self._CHUNK_ROWS)), dtype=kdt)
+        for s in range(0, rows, self._CHUNK_ROWS):
+            e = min(rows, s + self._CHUNK_ROWS)
+            K = block[:, : e - s]
+            for j in range(nf):
+                np.take(keys[j], cols[j][s:e], out=K[j])
+            total[s:e] = sum(best) - (K >> shift).sum(axis=0, dtype=np.int64)
+            top = np.empty((n, e - s), dtype=kdt)
+            for k in range(min(n, nf)):
+                if k:
+                    np.putmask(K, K >= top[k - 1], -1)
+                K.max(axis=0, out=top[k])
+            top = top[: min(n, nf)]
+            codes[s:e, : top.shape[0]] = np.where(top >> shift > 0, nf - 1 - (top & ((1 << shift) - 1)), -1).T
+        return total, codes
 
     # --------------------------------------------------------------------------------- exports
     def to_dict(self) -> dict:
