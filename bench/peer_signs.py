@@ -52,8 +52,8 @@ def audit_optbinning(Xtr, ytr, Xte, yte, cats, iv_max):
                      scaling_method_params={"min": 300, "max": 850}).fit(Xtr, ytr)
     W = card.binning_process_.transform(Xtr, metric="woe")
     coef = card.estimator_.coef_.ravel()
-    auc = roc_auc_score(yte, card.predict_proba(Xte)[:, 1])
-    return int((coef != 0).sum()), opposite_signs(W.to_numpy(), ytr, coef), auc
+    risk = card.predict_proba(Xte)[:, 1]
+    return int((coef != 0).sum()), opposite_signs(W.to_numpy(), ytr, coef), risk
 
 
 def audit_toad(Xtr, ytr, Xte, yte, cats):
@@ -69,8 +69,8 @@ def audit_toad(Xtr, ytr, Xte, yte, cats):
     feats = [c for c in final.columns if c != "target"]
     card = toad.ScoreCard(combiner=comb, transer=transer, class_weight="balanced", C=0.1, base_score=600,
                           base_odds=35, pdo=60, rate=2).fit(final[feats], final["target"])
-    auc = roc_auc_score(yte, -np.asarray(card.predict(Xte[feats])))
-    return len(feats), opposite_signs(final[feats].to_numpy(), ytr, card.coef_), auc
+    risk = -np.asarray(card.predict(Xte[feats]), dtype=float)
+    return len(feats), opposite_signs(final[feats].to_numpy(), ytr, card.coef_), risk
 
 
 def audit_scorecardpy(Xtr, ytr, Xte, yte, cats):
@@ -84,8 +84,8 @@ def audit_scorecardpy(Xtr, ytr, Xte, yte, cats):
     lr = LogisticRegression(penalty="l1", C=0.9, solver="saga", max_iter=1000).fit(Xw, tw["y"])
     card = sc.scorecard(bins, lr, Xw.columns)
     score = sc.scorecard_ply(Xte, card, only_total_score=True, print_step=0)["score"]
-    auc = roc_auc_score(yte, -np.asarray(score, dtype=float))
-    return int((lr.coef_ != 0).sum()), opposite_signs(Xw.to_numpy(), tw["y"].to_numpy(), lr.coef_), auc
+    risk = -np.asarray(score, dtype=float)
+    return int((lr.coef_ != 0).sum()), opposite_signs(Xw.to_numpy(), tw["y"].to_numpy(), lr.coef_), risk
 
 
 AUDITS = {
@@ -101,18 +101,27 @@ def main() -> None:
     ap.add_argument("--peers-json", type=Path, default=None, help="peers' results, for their recorded AUC")
     ap.add_argument("--datasets", nargs="+", default=DATASETS)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "peer_signs.md")
+    ap.add_argument("--scores-out", type=Path, default=ROOT / "bench" / "_work" / "peer_test_scores.npz",
+                    help="test-row risk of every refitted peer card and of default LightGBM (for auc_gaps.py)")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     sys.path.insert(0, str(SHARED_BENCH))
     import peers_bench as pb
 
-    pj = a.peers_json or max((ROOT / "bench" / "_work").glob("peers_*.json"))
+    pj = (a.peers_json or max((ROOT / "bench" / "_work").glob("peers_*.json"))).resolve()
     recorded = {(r["lib"], r["dataset"]): (r.get("eval") or {}).get("auc") for r in json.loads(pj.read_text())}
-    rows = []
+    rows, scores = [], {}
     for name in a.datasets:
         Xtr, ytr, Xte, yte, cats, _ = pb.load_dataset(CACHE, name)
+        scores[f"y/{name}"] = np.asarray(yte)
+        # default LightGBM exactly as the peers' run fits it, for the paired tests of auc_gaps.py
+        scores[f"lightgbm_default/{name}"] = np.asarray(pb.RUNNERS["lightgbm_default"](Xtr, ytr, cats)[2](Xte))
+        print(f"{name:15s} lightgbm_default    test AUC {roc_auc_score(yte, scores[f'lightgbm_default/{name}']):.4f} "
+              f"(peers' run: {recorded.get(('lightgbm_default', name))})", flush=True)
         for lib, fn in AUDITS.items():
-            n, wrong, auc = fn(Xtr, ytr, Xte, yte, cats)
+            n, wrong, risk = fn(Xtr, ytr, Xte, yte, cats)
+            scores[f"{lib}/{name}"] = risk
+            auc = roc_auc_score(yte, risk)
             rec = recorded.get((lib, name))
             rows.append((name, lib, n, wrong, auc, rec))
             print(f"{name:15s} {lib:19s} coefficients {n:3d}  opposite sign {wrong:3d}  test AUC {auc:.4f} "
@@ -128,7 +137,8 @@ def main() -> None:
     for name, lib, n, wrong, auc, rec in rows:
         lines.append(f"| {name} | {lib} | {n} | {wrong} | {auc:.4f} | {'' if rec is None else f'{rec:.4f}'} |")
     a.out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {a.out}")
+    np.savez_compressed(a.scores_out, **scores)
+    print(f"wrote {a.out} and {a.scores_out}")
 
 
 if __name__ == "__main__":
