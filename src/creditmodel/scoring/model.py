@@ -215,10 +215,15 @@ class CreditModel:
         reason_code = np.full((n, len(REASON_COLUMNS)), -1, dtype=np.int32)
         k = min(n_reasons, len(REASON_COLUMNS))
         if ok.any():
-            Xo = X.loc[ok] if not ok.all() else X
-            if self.kind == "scorecard" and hasattr(self.estimator, "points_and_reason_codes"):
+            card = self.kind == "scorecard" and hasattr(self.estimator, "points_and_reason_codes")
+            # the scorecard scores faulty rows too (missing/unseen slots) and they are masked below: cheaper
+            # than copying the clean rows out; LightGBM's contributions are costly, so it sees clean rows only
+            Xo = X.loc[ok] if not (card or ok.all()) else X
+            if card:
                 raw, rc = self.estimator.points_and_reason_codes(Xo, n=k)
                 raw = np.asarray(raw, dtype=float)
+                if not ok.all():
+                    raw, rc = raw[ok], rc[ok]
             else:
                 raw = self.raw(Xo)
                 names = self.estimator.reason_codes(Xo, n=k).iloc[:, :k]
