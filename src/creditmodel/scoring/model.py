@@ -103,7 +103,8 @@ class InputSpec:
 
         Returns the cleaned frame (numeric as float64 with NaN for missing, categoricals as pandas
         Categorical over the training levels) and an array of error messages (None where the row is fine).
-        Vectorised: messages are only built for the rows at fault.
+        Vectorised: messages are only built for the rows at fault. The frame is not copied: float64 columns
+        share memory with ``df`` (read-only under pandas' copy-on-write); ``.copy()`` it before writing.
         """
         missing = [c for c in self.columns if c not in df.columns]
         if missing:
@@ -158,8 +159,11 @@ class InputSpec:
 def _text_column(values: np.ndarray) -> Any:
     """Object array of str/None -> an array of pandas' default string dtype (None -> missing), converted
     by pyarrow (about 6x faster than pandas' own conversion at 1M rows)."""
-    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
-    return pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)).array
+    try:
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" (pandas >= 2.3)
+    except TypeError:  # older pandas: keep the object array (None = no error)
+        return values
+    return pd.Series(pa.array(values, type=pa.large_string(), from_pandas=True), dtype=dtype).array
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
