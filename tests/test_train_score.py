@@ -75,6 +75,24 @@ def test_score_keeps_every_row_in_order_with_row_errors(trained):
     assert alone["score"].tolist() == out.loc[[0, 11], "score"].tolist()
 
 
+def test_faulty_rows_do_not_change_the_others_and_errors_follow_the_index(trained):
+    """The scorecard scores a batch with faulty rows in place (no copy of the clean rows): the clean rows
+    get what they get alone, the error texts stay on their rows under a shuffled index, and the error
+    column has one string dtype whether or not a row failed."""
+    df, res = trained
+    new = df.drop(columns="bad").iloc[:40].copy()
+    new.loc[[2, 17], "sector"] = "spaceport"
+    new.index = pd.Index([f"r{i}" for i in range(40)])[::-1]
+    out = res.model.score_frame(new)
+    bad = out["status"] == "error"
+    assert bad.tolist() == [i in (2, 17) for i in range(40)]
+    assert (out.loc[bad, "error"] == "column 'sector': category 'spaceport' was not seen in training").all()
+    clean = res.model.score_frame(new[~bad.to_numpy()])
+    assert out[~bad].equals(clean)
+    assert out["error"].dtype == clean["error"].dtype and clean["error"].isna().all()
+    assert pd.api.types.is_string_dtype(clean["error"].dtype)
+
+
 def test_grade_is_master_scale_of_pd_and_score_is_points(trained):
     df, res = trained
     out = res.model.score_frame(df)
