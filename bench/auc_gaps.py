@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ PEER_CARDS = ["optbinning", "optbinning_noivmax", "toad", "scorecardpy"]
 
 
 def main() -> None:
-    warnings_off()
+    warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.ERROR)
     from creditmodel.scoring.model import CreditModel
     from creditmodel.validation.metrics import auc, delong_paired
 
@@ -61,13 +63,6 @@ def main() -> None:
                 print(f"{name:13s} {ours:9s} vs {peer:19s} {r.auc_a:.4f} - {r.auc_b:.4f} = {r.diff:+.4f} "
                       f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] p={r.p_value:.3f}", flush=True)
     write(rows, peers_json)
-
-
-def warnings_off() -> None:
-    import warnings
-
-    warnings.simplefilter("ignore")
-    logging.basicConfig(level=logging.ERROR)
 
 
 def write(rows, peers_json: Path) -> None:

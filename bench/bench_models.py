@@ -189,7 +189,6 @@ def load_ours(name: str):
             None if p is None else p[is_test], meta)
 
 
-
 def fit_estimator(kind: str, Xtr: pd.DataFrame, ytr: np.ndarray, meta: dict, seed: int = SEED,
                   params: dict | None = None):
     """Our bare estimator ("scorecard" or "lightgbm") with the directions and categorical columns
@@ -200,6 +199,7 @@ def fit_estimator(kind: str, Xtr: pd.DataFrame, ytr: np.ndarray, meta: dict, see
     cat = generic_catalogue(Xtr)
     directions = {c: int(d) for c, d in zip(cat["code"], cat["direction"])}
     return make_estimator(kind, directions, list(meta["categorical"]), seed, params or {}).fit(Xtr, ytr)
+
 
 # ---------------------------------------------------------------------------------------------- one job
 def _versions(pkgs) -> dict[str, str]:

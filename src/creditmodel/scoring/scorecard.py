@@ -477,12 +477,12 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         ties broken by the order of ``selected_features_``; a feature costing 0 points is no reason
         (None).  Columns ``reason_1 .. reason_n`` (object dtype).
         """
-        return self._reasons(self._indices(X), n, getattr(X, "index", None))
+        return self.points_and_reasons(X, n)[1]
 
     def points_and_reasons(self, X, n: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
         """:meth:`points` and :meth:`reason_codes` from one pass over the data (faster than both)."""
         total, codes = self._points_and_reason_index(self._indices(X), n)
-        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
+        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]  # -1 -> the trailing None
         return total, pd.DataFrame(lookup[codes], index=getattr(X, "index", None),
                                    columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
 
@@ -495,11 +495,6 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
     def points_and_reason_codes(self, X, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`points` and the reasons as positions in ``selected_features_`` ((rows, n) int, -1 = none)."""
         return self._points_and_reason_index(self._indices(X), n)
-
-    def _reasons(self, cols: list[np.ndarray], n: int, index) -> pd.DataFrame:
-        lookup = np.r_[np.asarray(self.selected_features_, dtype=object), None]
-        names = lookup[self._points_and_reason_index(cols, n)[1]]  # -1 -> the trailing None
-        return pd.DataFrame(names, index=index, columns=[f"reason_{i + 1}" for i in range(n)], dtype=object)
 
     _CHUNK_ROWS = 1 << 15  # rows per block: a block's (features x rows) keys stay in the CPU cache
 
