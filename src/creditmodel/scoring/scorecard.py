@@ -80,6 +80,12 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
       drops the most positive wrong-signed feature until none is left; "lowest_iv" drops the
       wrong-signed feature with the lowest IV; "none" skips the check (not for production cards).
 
+    When the sign check removes features, the correlation, VIF and stepwise filters run again on the
+    candidates without them (and the sign check after them), until a round removes nothing or the
+    filters dropped nothing: a feature dropped for its correlation with one that then fails the sign
+    check comes back and is judged itself, and a ``correlation`` entry of the report always names a
+    feature that is in the card (or left it at the VIF or stepwise stage).
+
     Model: ``LogisticRegression(C=C)`` on the WoE values.  A missing or special bin holding at least
     ``separate_missing_coef`` of the training rows (and both classes) gets its own coefficient (its
     own column in the regression: WoE in that bin, 0 elsewhere), so informative missingness is not
@@ -274,6 +280,52 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             self._log_drop(feats[j], "stepwise", f"forward {self.stepwise} did not add it")
         return [feats[j] for j in sorted(chosen)]
 
+    def _sign_step(self, W: pd.DataFrame, y: np.ndarray, X: pd.DataFrame, feats: list[str], iv: dict):
+        """Logistic regression on the WoE of ``feats`` with the sign check of ``sign_strategy``.
+
+        Returns the features kept, the regression columns ((feature, None) or (feature, own slot)), the
+        fitted regression (None when no feature is left) and the own-coefficient slots per feature;
+        features dropped are logged in the selection report.
+        """
+        feats = list(feats)
+        lr = None
+        idx = dict(zip(feats, self.binner_.index_columns(X, feats)))
+        masked = {f: self._own_slots(f, len(y)) for f in feats}
+        cols = [(f, None) for f in feats] + [(f, t) for f in feats for t in masked[f]]
+
+        def design(cols):
+            return np.column_stack([_design_column(W[f].to_numpy(), idx[f], masked[f], t) for f, t in cols])
+
+        def drop(c, why, value):
+            f, t = cols[c]
+            if t is None:  # the feature itself: all its columns go
+                self._log_drop(f, "sign", why, value)
+                feats.remove(f)
+                cols[:] = [k for k in cols if k[0] != f]
+            else:  # a missing/special bin's own coefficient: that bin falls back to WoE 0 (neutral)
+                log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
+                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value)
+                cols.pop(c)
+
+        if self.sign_strategy == "constrained" and cols:
+            coef = sign_constrained_lr(design(cols), y, self.C)
+            orig = list(cols)
+            for c in np.flatnonzero(coef > -1e-8):
+                if orig[c] in cols:  # not already gone with its feature
+                    drop(cols.index(orig[c]), "coefficient zero under the sign constraint", coef[c])
+        while cols:
+            lr = self._lr().fit(design(cols), y)
+            coef = lr.coef_.ravel()
+            wrong = [i for i, b in enumerate(coef) if b >= 0]
+            if not wrong or self.sign_strategy == "none":
+                break
+            if self.sign_strategy == "lowest_iv":
+                c = min(wrong, key=lambda i: (iv[cols[i][0]], cols[i][1] is None, cols[i][0]))
+            else:
+                c = max(wrong, key=lambda i: (coef[i], -i))
+            drop(c, "WoE coefficient not negative (wrong sign)", coef[c])
+        return feats, cols, lr, masked
+
     # ------------------------------------------------------------------------------------- fit
     def fit(self, X, y, X_stability=None) -> "WoEScorecard":
         """Bin, select, fit the logistic regression and build the points table.
@@ -325,44 +377,24 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         for f in [f for f in feats if W[f].std() == 0]:
             self._log_drop(f, "iv", "constant WoE on the training rows", 0.0)
             feats.remove(f)
-        feats = self._corr_filter(W, feats)
-        feats = self._vif_filter(W, feats)
-        feats = self._stepwise(W, y, feats)
-        idx = dict(zip(feats, self.binner_.index_columns(X, feats)))
-        masked = {f: self._own_slots(f, len(y)) for f in feats}
-        cols = [(f, None) for f in feats] + [(f, t) for f in feats for t in masked[f]]
-
-        def design(cols):
-            return np.column_stack([_design_column(W[f].to_numpy(), idx[f], masked[f], t) for f, t in cols])
-
-        def drop(c, why, value):
-            f, t = cols[c]
-            if t is None:  # the feature itself: all its columns go
-                self._log_drop(f, "sign", why, value)
-                feats.remove(f)
-                cols[:] = [k for k in cols if k[0] != f]
-            else:  # a missing/special bin's own coefficient: that bin falls back to WoE 0 (neutral)
-                log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
-                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value)
-                cols.pop(c)
-
-        if self.sign_strategy == "constrained" and cols:
-            coef = sign_constrained_lr(design(cols), y, self.C)
-            orig = list(cols)
-            for c in np.flatnonzero(coef > -1e-8):
-                if orig[c] in cols:  # not already gone with its feature
-                    drop(cols.index(orig[c]), "coefficient zero under the sign constraint", coef[c])
-        while cols:
-            lr = self._lr().fit(design(cols), y)
-            coef = lr.coef_.ravel()
-            wrong = [i for i, b in enumerate(coef) if b >= 0]
-            if not wrong or self.sign_strategy == "none":
+        # Filters, then the sign step; while the sign step removes features and the filters had dropped
+        # some, the filters run again without the removed ones: a feature dropped for its correlation with
+        # one that then fails the sign check comes back.  The pool shrinks every round, so this ends.
+        base, sign_drops, excluded = self._report, [], set()
+        for rounds in range(1, len(feats) + 2):
+            self._report = []
+            sel = self._stepwise(W, y, self._vif_filter(W, self._corr_filter(W, [f for f in feats
+                                                                                 if f not in excluded])))
+            filter_drops, self._report = self._report, []
+            sel, cols, lr, masked = self._sign_step(W, y, X, sel, iv)
+            sign_drops += self._report
+            if not self._report or not filter_drops:
                 break
-            if self.sign_strategy == "lowest_iv":
-                c = min(wrong, key=lambda i: (iv[cols[i][0]], cols[i][1] is None, cols[i][0]))
-            else:
-                c = max(wrong, key=lambda i: (coef[i], -i))
-            drop(c, "WoE coefficient not negative (wrong sign)", coef[c])
+            excluded |= {r["feature"] for r in self._report}
+            log.info("selection round %d: %d feature(s) failed the sign check; filters rerun without them",
+                     rounds, len(self._report))
+        self._report = base + filter_drops + sign_drops
+        feats = sel
         if not feats:
             raise InputError("no usable feature: every candidate was dropped by the selection "
                              f"({len(self._report)} dropped, see the IV report)")
