@@ -122,6 +122,7 @@ class FeatureBins:
     trend: str
     requested_trend: str | None
     iv: float
+    shape_cv_gain: float = 0.0  # out-of-fold log-loss gain of the free shape (WoEBinner(shape_cv=K))
     _cat_index: pd.Index = field(default=None, repr=False)  # type: ignore[assignment]
     _cat_bin: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
 
@@ -269,11 +270,25 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         when training had none): the riskiest regular bin's WoE, or 0.
     time_limit : float
         Seconds allowed to optbinning's solver per feature.
+    shape_cv : int
+        0 (default): numeric features without a direction get ``default_trend``.  K >= 2: each such
+        feature is also binned with a free shape (optbinning ``monotonic_trend=None``; only bins with
+        the same minimum size), and when the two binnings differ both are refitted on K-1 folds and
+        scored on the held-out fold (Bernoulli log-loss of the bins' default rates); the free shape
+        is kept only if it lowers the out-of-fold log-loss by more than ``shape_cv_tol`` (nats per
+        row).  For features whose risk zig-zags (e.g. loan terms where the standard programme terms
+        are the safe ones); ``iv_report_`` says which shape each feature got (``requested_trend`` =
+        "free (cv)") and the out-of-fold gain (``shape_cv_gain``).
+    shape_cv_tol : float
+        Out-of-fold log-loss improvement (nats per row) the free shape must beat.
+    random_state : int
+        Seed of the ``shape_cv`` folds.
     """
 
     def __init__(self, feature_directions=None, default_trend="auto_heuristic", categorical_features=None,
                  special_codes=None, min_bin_size="auto", max_n_bins=None, max_n_prebins="auto",
-                 min_prebin_size="auto", woe_prior_count=0.5, unseen="worst", time_limit=60, progress=False):
+                 min_prebin_size="auto", woe_prior_count=0.5, unseen="worst", time_limit=60, shape_cv=0,
+                 shape_cv_tol=0.005, random_state=0, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -285,6 +300,9 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         self.woe_prior_count = woe_prior_count
         self.unseen = unseen
         self.time_limit = time_limit
+        self.shape_cv = shape_cv
+        self.shape_cv_tol = shape_cv_tol
+        self.random_state = random_state
         self.progress = progress
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -316,7 +334,8 @@ class WoEBinner(BaseEstimator, TransformerMixin):
             raise InputError(f"feature direction must be -1, 0 or +1, got {d!r}", column=feature)
         return DIRECTION_TREND.get(d, self.default_trend)
 
-    def _fit_feature(self, feature: str, s: pd.Series, y: np.ndarray) -> FeatureBins:
+    def _fit_feature(self, feature: str, s: pd.Series, y: np.ndarray, trend="default") -> FeatureBins:
+        """Bins of one column; ``trend`` overrides the feature's requested trend (numeric columns)."""
         from optbinning import OptimalBinning
 
         specials = self._specials_for(feature)
@@ -336,7 +355,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         spec = spec & ~miss
         clean = ~miss & ~spec
         xc, yc = vals[clean], y[clean]
-        trend = None if cat else self._trend_for(feature)
+        trend = None if cat else (self._trend_for(feature) if trend == "default" else trend)
         splits: np.ndarray = np.empty(0)
         groups: list[list[str]] = []
         n_clean = int(clean.sum())
@@ -382,6 +401,33 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         fb.iv = float(np.sum((good / max(good.sum(), 1) - n_bad / max(n_bad.sum(), 1)) * woe[:slots]))
         return fb
 
+    def _oof_logloss(self, feature: str, s: pd.Series, y: np.ndarray, trend, folds) -> float:
+        """Mean held-out Bernoulli log-loss (nats per row) of ``feature`` binned with ``trend`` per fold."""
+        total = 0.0
+        for tr, va in folds:
+            fb = self._fit_feature(feature, s.iloc[tr], y[tr], trend)
+            bad, n = y[tr].sum(), len(tr)
+            logit = np.log(bad / (n - bad)) - fb.woe[fb.indices(s.iloc[va])]  # WoE = ln(good share / bad share)
+            total += float(np.sum(np.logaddexp(0, logit) - y[va] * logit))
+        return total / len(y)
+
+    def _choose_shape(self, feature: str, s: pd.Series, y: np.ndarray, fb: FeatureBins, folds) -> FeatureBins:
+        """The default-trend bins ``fb`` or the free-shape bins, whichever wins out of fold."""
+        fb.shape_cv_gain = 0.0
+        if fb.dtype != "numerical" or fb.requested_trend is None or \
+                (self.feature_directions or {}).get(feature, 0) != 0:
+            return fb
+        free = self._fit_feature(feature, s, y, None)
+        if np.array_equal(free.splits, fb.splits):
+            return fb
+        gain = (self._oof_logloss(feature, s, y, fb.requested_trend, folds)
+                - self._oof_logloss(feature, s, y, None, folds))
+        fb.shape_cv_gain = free.shape_cv_gain = gain
+        if gain > self.shape_cv_tol:
+            free.requested_trend = "free (cv)"
+            return free
+        return fb
+
     # -- sklearn API -------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y) -> "WoEBinner":
         """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
@@ -394,13 +440,23 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
         cols = list(X.columns)
+        if not (isinstance(self.shape_cv, (int, np.integer)) and (self.shape_cv == 0 or self.shape_cv >= 2)):
+            raise InputError(f"shape_cv must be 0 or an integer >= 2, got {self.shape_cv!r}", column="shape_cv")
+        folds = None
+        if self.shape_cv >= 2:
+            from sklearn.model_selection import StratifiedKFold
+
+            folds = list(StratifiedKFold(int(self.shape_cv), shuffle=True, random_state=self.random_state)
+                         .split(np.zeros(len(y)), y))
         for c in tqdm(cols, desc="WoE binning", disable=not self.progress, leave=False):
-            self.bins_[c] = self._fit_feature(c, X[c], y)
+            fb = self._fit_feature(c, X[c], y)
+            self.bins_[c] = self._choose_shape(c, X[c], y, fb, folds) if folds else fb
         self.feature_names_in_ = np.asarray(cols, dtype=object)
         self.n_features_in_ = len(cols)
         rows = [{"feature": c, "dtype": b.dtype, "iv": b.iv, "strength": iv_strength(b.iv),
                  "n_bins": b.n_regular, "trend": b.trend, "requested_trend": b.requested_trend,
-                 "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot])}
+                 "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot]),
+                 **({"shape_cv_gain": getattr(b, "shape_cv_gain", 0.0)} if folds else {})}
                 for c, b in self.bins_.items()]
         self.iv_report_ = (pd.DataFrame(rows).sort_values(["iv", "feature"], ascending=[False, True])
                            .reset_index(drop=True))

@@ -61,7 +61,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
     Binning parameters (see :class:`~creditmodel.scoring.binning.WoEBinner`): ``feature_directions``,
     ``default_trend``, ``categorical_features``, ``special_codes``, ``min_bin_size``, ``max_n_bins``,
-    ``max_n_prebins``, ``min_prebin_size``, ``unseen``.
+    ``max_n_prebins``, ``min_prebin_size``, ``unseen``, ``shape_cv`` (K-fold choice between
+    ``default_trend`` and a free shape per feature without a direction; 0 = off).
 
     Selection, in this order; every dropped feature is in ``selection_report_`` with its reason:
 
@@ -102,7 +103,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                  max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
                  class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
                  separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
-                 random_state=0, progress=False):
+                 random_state=0, shape_cv=0, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -130,6 +131,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         self.base_score = base_score
         self.base_odds = base_odds
         self.random_state = random_state
+        self.shape_cv = shape_cv
         self.progress = progress
 
     # ------------------------------------------------------------------------------------ inputs
@@ -346,7 +348,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             feature_directions=self.feature_directions, default_trend=self.default_trend,
             categorical_features=self.categorical_features, special_codes=self.special_codes,
             min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
-            min_prebin_size=self.min_prebin_size, unseen=self.unseen, progress=self.progress).fit(X, y)
+            min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
+            random_state=self.random_state, progress=self.progress).fit(X, y)
         self.iv_report_ = self.binner_.iv_report_.copy()
         iv = dict(zip(self.iv_report_["feature"], self.iv_report_["iv"]))
         feats = list(self.iv_report_["feature"])  # descending IV, ties by name
