@@ -401,6 +401,13 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         fb.iv = float(np.sum((good / max(good.sum(), 1) - n_bad / max(n_bad.sum(), 1)) * woe[:slots]))
         return fb
 
+    @staticmethod
+    def _logloss(fb: FeatureBins, s: pd.Series, y: np.ndarray) -> float:
+        """In-sample Bernoulli log-loss (nats per row) of the bins' default rates."""
+        bad = y.sum()
+        logit = np.log(bad / (len(y) - bad)) - fb.woe[fb.indices(s)]
+        return float(np.mean(np.logaddexp(0, logit) - y * logit))
+
     def _oof_logloss(self, feature: str, s: pd.Series, y: np.ndarray, trend, folds) -> float:
         """Mean held-out Bernoulli log-loss (nats per row) of ``feature`` binned with ``trend`` per fold."""
         total = 0.0
@@ -419,6 +426,9 @@ class WoEBinner(BaseEstimator, TransformerMixin):
             return fb
         free = self._fit_feature(feature, s, y, None)
         if np.array_equal(free.splits, fb.splits):
+            return fb
+        # the in-sample gain is an optimistic bound of the out-of-fold one: no CV when it is already small
+        if self._logloss(fb, s, y) - self._logloss(free, s, y) <= self.shape_cv_tol:
             return fb
         gain = (self._oof_logloss(feature, s, y, fb.requested_trend, folds)
                 - self._oof_logloss(feature, s, y, None, folds))

@@ -61,8 +61,9 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
 
     Binning parameters (see :class:`~creditmodel.scoring.binning.WoEBinner`): ``feature_directions``,
     ``default_trend``, ``categorical_features``, ``special_codes``, ``min_bin_size``, ``max_n_bins``,
-    ``max_n_prebins``, ``min_prebin_size``, ``unseen``, ``shape_cv`` (K-fold choice between
-    ``default_trend`` and a free shape per feature without a direction; 0 = off).
+    ``max_n_prebins``, ``min_prebin_size``, ``unseen``, ``shape_cv`` (default 5: per feature without
+    a business direction, a free shape replaces ``default_trend`` only where 5-fold cross-validation
+    finds it materially better; 0 = off, every such feature gets ``default_trend``).
 
     Selection, in this order; every dropped feature is in ``selection_report_`` with its reason:
 
@@ -103,7 +104,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                  max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
                  class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
                  separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
-                 random_state=0, shape_cv=0, progress=False):
+                 random_state=0, shape_cv=5, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
