@@ -176,12 +176,15 @@ def report(k: int, datasets: list[str], main_run: dict[tuple[str, str], float] |
          "AUC on that split's 30 %. Difference = ours - peer; CI and p from the corrected resampled t-test "
          "(Nadeau & Bengio 2003, variance x (1/K + n_test/n_train)); wins = splits where ours is at least the "
          "peer's AUC.", ""]
-    commits = set()
     for m in OURS:
-        for path in OUT_DIR.glob(f"{m}__*.npz"):
+        by_commit: dict[str, list[str]] = {}
+        for path in sorted(OUT_DIR.glob(f"{m}__*.npz")):
             with np.load(path) as z:
-                commits.add(str(z["commit"]) if "commit" in z else "not recorded")
-    L += [f"Our models' code: git {', '.join(sorted(commits))}.", ""]
+                by_commit.setdefault(str(z["commit"]) if "commit" in z else "not recorded", []).append(
+                    path.stem.split("__")[1])
+        if by_commit:
+            L.append(f"* `{m}` fitted at git " + "; ".join(f"{c} ({', '.join(d)})" for c, d in by_commit.items()))
+    L.append("")
     summary = ["## Summary", "", "| set | comparison | mean difference | 95 % CI | p | wins |", "|---|---|---:|---|---:|---:|"]
     for name in datasets:
         n = next((len(v) for (m, d), v in aucs.items() if d == name), 0)
