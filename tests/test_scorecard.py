@@ -288,13 +288,30 @@ def test_shape_cv_frees_a_zigzag_feature_and_keeps_a_monotone_one():
     # a business direction is never overridden
     directed = WoEBinner(shape_cv=5, feature_directions={"term": 1}).fit(X, y)
     assert directed.bins_["term"].requested_trend == "ascending"
-    assert directed.bins_["term"].shape_cv_gain == 0.0
+    assert np.isnan(directed.bins_["term"].shape_cv_gain)
+    # positions, not labels: a shuffled index gives the same bins
+    perm = np.random.default_rng(0).permutation(len(y))
+    Xs = X.iloc[perm].set_index(pd.Index(np.arange(len(y))[::-1] * 7))
+    shuffled = WoEBinner(shape_cv=5, random_state=1).fit(Xs, y[perm])
+    assert shuffled.bins_["term"].requested_trend == "free (cv)"
     # reproducible, and reachable from the scorecard
     again = WoEBinner(shape_cv=5, random_state=1).fit(X, y)
     assert np.array_equal(again.bins_["term"].splits, chosen.bins_["term"].splits)
     sc = WoEScorecard(shape_cv=5, random_state=1).fit(X, y)
     assert sc.iv_report_.set_index("feature").loc["term", "requested_trend"] == "free (cv)"
     assert clone(sc).get_params()["shape_cv"] == 5
+
+
+def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
+    X, y = _zigzag_terms(n=300)
+    y = np.zeros_like(y)
+    y[[3, 50, 120, 200]] = 1  # 4 bads, 5 folds asked
+    plain = WoEBinner().fit(X, y)
+    b = WoEBinner(shape_cv=5).fit(X, y)
+    for f in X.columns:
+        assert np.array_equal(b.bins_[f].splits, plain.bins_[f].splits)
+    assert b.iv_report_["shape_cv_gain"].isna().all()
+    assert WoEScorecard(min_iv=0.0).fit(X, y).get_params()["shape_cv"] == 5  # the scorecard default fits too
 
 
 @pytest.mark.parametrize("bad", [-1, 1, 2.5, "5"])

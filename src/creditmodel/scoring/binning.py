@@ -122,7 +122,7 @@ class FeatureBins:
     trend: str
     requested_trend: str | None
     iv: float
-    shape_cv_gain: float = 0.0  # out-of-fold log-loss gain of the free shape (WoEBinner(shape_cv=K))
+    shape_cv_gain: float = float("nan")  # out-of-fold log-loss gain of the free shape; NaN = not cross-validated
     _cat_index: pd.Index = field(default=None, repr=False)  # type: ignore[assignment]
     _cat_bin: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
 
@@ -278,7 +278,9 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         is kept only if it lowers the out-of-fold log-loss by more than ``shape_cv_tol`` (nats per
         row).  For features whose risk zig-zags (e.g. loan terms where the standard programme terms
         are the safe ones); ``iv_report_`` says which shape each feature got (``requested_trend`` =
-        "free (cv)") and the out-of-fold gain (``shape_cv_gain``).
+        "free (cv)") and the out-of-fold gain (``shape_cv_gain``; NaN where no CV was run: categorical or
+        directed features, equal binnings, an in-sample gain already below the threshold, or fewer than K
+        rows of either class, when every feature keeps ``default_trend``).
     shape_cv_tol : float
         Out-of-fold log-loss improvement (nats per row) the free shape must beat.
     random_state : int
@@ -419,19 +421,20 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         return total / len(y)
 
     def _choose_shape(self, feature: str, s: pd.Series, y: np.ndarray, fb: FeatureBins, folds) -> FeatureBins:
-        """The default-trend bins ``fb`` or the free-shape bins, whichever wins out of fold."""
-        fb.shape_cv_gain = 0.0
+        """The default-trend bins ``fb`` or the free-shape bins, whichever wins out of fold; ``folds`` is
+        a callable giving the K folds (built on first use)."""
         if fb.dtype != "numerical" or fb.requested_trend is None or \
                 (self.feature_directions or {}).get(feature, 0) != 0:
             return fb
         free = self._fit_feature(feature, s, y, None)
         if np.array_equal(free.splits, fb.splits):
             return fb
-        # the in-sample gain is an optimistic bound of the out-of-fold one: no CV when it is already small
+        # heuristic: the in-sample gain is usually larger than the held-out one (the folds refit the cut
+        # points, so it is no strict bound); no CV when it is already below the threshold
         if self._logloss(fb, s, y) - self._logloss(free, s, y) <= self.shape_cv_tol:
             return fb
-        gain = (self._oof_logloss(feature, s, y, fb.requested_trend, folds)
-                - self._oof_logloss(feature, s, y, None, folds))
+        gain = (self._oof_logloss(feature, s, y, fb.requested_trend, folds())
+                - self._oof_logloss(feature, s, y, None, folds()))
         fb.shape_cv_gain = free.shape_cv_gain = gain
         if gain > self.shape_cv_tol:
             free.requested_trend = "free (cv)"
@@ -452,21 +455,31 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         cols = list(X.columns)
         if not (isinstance(self.shape_cv, (int, np.integer)) and (self.shape_cv == 0 or self.shape_cv >= 2)):
             raise InputError(f"shape_cv must be 0 or an integer >= 2, got {self.shape_cv!r}", column="shape_cv")
-        folds = None
-        if self.shape_cv >= 2:
-            from sklearn.model_selection import StratifiedKFold
+        k = int(self.shape_cv)
+        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        shape_cv = k >= 2 and n_minority >= k  # every training part of a stratified K-fold has both classes
+        if k >= 2 and not shape_cv:
+            log.info("shape_cv=%d skipped: %d row(s) of the rarer class; every feature keeps default_trend",
+                     k, n_minority)
+        cache: list = []
 
-            folds = list(StratifiedKFold(int(self.shape_cv), shuffle=True, random_state=self.random_state)
-                         .split(np.zeros(len(y)), y))
+        def folds() -> list:
+            if not cache:
+                from sklearn.model_selection import StratifiedKFold
+
+                cache.extend(StratifiedKFold(k, shuffle=True, random_state=self.random_state)
+                             .split(np.zeros(len(y)), y))
+            return cache
+
         for c in tqdm(cols, desc="WoE binning", disable=not self.progress, leave=False):
             fb = self._fit_feature(c, X[c], y)
-            self.bins_[c] = self._choose_shape(c, X[c], y, fb, folds) if folds else fb
+            self.bins_[c] = self._choose_shape(c, X[c], y, fb, folds) if shape_cv else fb
         self.feature_names_in_ = np.asarray(cols, dtype=object)
         self.n_features_in_ = len(cols)
         rows = [{"feature": c, "dtype": b.dtype, "iv": b.iv, "strength": iv_strength(b.iv),
                  "n_bins": b.n_regular, "trend": b.trend, "requested_trend": b.requested_trend,
                  "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot]),
-                 **({"shape_cv_gain": getattr(b, "shape_cv_gain", 0.0)} if folds else {})}
+                 **({"shape_cv_gain": getattr(b, "shape_cv_gain", np.nan)} if k >= 2 else {})}
                 for c, b in self.bins_.items()]
         self.iv_report_ = (pd.DataFrame(rows).sort_values(["iv", "feature"], ascending=[False, True])
                            .reset_index(drop=True))
