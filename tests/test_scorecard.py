@@ -302,6 +302,25 @@ def test_shape_cv_frees_a_zigzag_feature_and_keeps_a_monotone_one():
     assert clone(sc).get_params()["shape_cv"] == 5
 
 
+def test_card_pickled_before_shape_cv_loads_with_it_off(card, frame):
+    import pickle
+
+    state = card.__getstate__()
+    for key in ("shape_cv",):
+        state.pop(key)
+    bstate = card.binner_.__getstate__()
+    for key in ("shape_cv", "shape_cv_tol", "random_state"):
+        bstate.pop(key)
+    old = WoEScorecard.__new__(WoEScorecard)
+    old.__setstate__({**state, "binner_": pickle.loads(pickle.dumps(card.binner_))})
+    binner = WoEBinner.__new__(WoEBinner)
+    binner.__setstate__(bstate)
+    assert old.get_params()["shape_cv"] == 0 and binner.get_params()["shape_cv"] == 0
+    assert clone(old).get_params()["shape_cv"] == 0
+    X, _ = frame
+    assert np.array_equal(old.points(X), card.points(X))
+
+
 def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
     X, y = _zigzag_terms(n=300)
     y = np.zeros_like(y)

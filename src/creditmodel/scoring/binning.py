@@ -307,6 +307,12 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         self.random_state = random_state
         self.progress = progress
 
+    def __setstate__(self, state):
+        # a binner pickled before ``shape_cv`` existed: the shape choice was off
+        for key, value in (("shape_cv", 0), ("shape_cv_tol", 0.005), ("random_state", 0)):
+            state.setdefault(key, value)
+        super().__setstate__(state)
+
     # -- helpers -----------------------------------------------------------------------------------
     def _resolve_sizes(self, y: np.ndarray) -> tuple:
         """(min_bin_size, min_prebin_size, max_n_prebins) with "auto" resolved from the sample.

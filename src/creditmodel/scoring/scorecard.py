@@ -135,6 +135,11 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         self.shape_cv = shape_cv
         self.progress = progress
 
+    def __setstate__(self, state):
+        # a card pickled before ``shape_cv`` existed was binned without the shape choice
+        state.setdefault("shape_cv", 0)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------------------------ inputs
     def _frame(self, X, fit: bool = False) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
