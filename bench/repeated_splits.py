@@ -104,9 +104,10 @@ def fit_one(model: str, name: str, seeds: list[int]) -> None:
 
 
 def _git_commit() -> str:
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "src") else "")
+    sys.path.insert(0, str(HERE))
+    import bench_models  # its git-state helper (imports only the standard library, numpy, pandas, peers_bench)
+
+    return bench_models._git_state()
 
 
 def _python_for(model: str) -> Path:

@@ -409,21 +409,10 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         fb.iv = float(np.sum((good / max(good.sum(), 1) - n_bad / max(n_bad.sum(), 1)) * woe[:slots]))
         return fb
 
-    @staticmethod
-    def _logloss(fb: FeatureBins, s: pd.Series, y: np.ndarray) -> float:
-        """In-sample Bernoulli log-loss (nats per row) of the bins' default rates."""
-        bad = y.sum()
-        logit = np.log(bad / (len(y) - bad)) - fb.woe[fb.indices(s)]
-        return float(np.mean(np.logaddexp(0, logit) - y * logit))
-
     def _oof_logloss(self, feature: str, s: pd.Series, y: np.ndarray, trend, folds) -> float:
         """Mean held-out Bernoulli log-loss (nats per row) of ``feature`` binned with ``trend`` per fold."""
-        total = 0.0
-        for tr, va in folds:
-            fb = self._fit_feature(feature, s.iloc[tr], y[tr], trend)
-            bad, n = y[tr].sum(), len(tr)
-            logit = np.log(bad / (n - bad)) - fb.woe[fb.indices(s.iloc[va])]  # WoE = ln(good share / bad share)
-            total += float(np.sum(np.logaddexp(0, logit) - y[va] * logit))
+        total = sum(_bins_logloss(self._fit_feature(feature, s.iloc[tr], y[tr], trend), y[tr], s.iloc[va], y[va])
+                    for tr, va in folds)
         return total / len(y)
 
     def _choose_shape(self, feature: str, s: pd.Series, y: np.ndarray, fb: FeatureBins, folds) -> FeatureBins:
@@ -437,7 +426,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
             return fb
         # heuristic: the in-sample gain is usually larger than the held-out one (the folds refit the cut
         # points, so it is no strict bound); no CV when it is already below the threshold
-        if self._logloss(fb, s, y) - self._logloss(free, s, y) <= self.shape_cv_tol:
+        if (_bins_logloss(fb, y, s, y) - _bins_logloss(free, y, s, y)) / len(y) <= self.shape_cv_tol:
             return fb
         gain = (self._oof_logloss(feature, s, y, fb.requested_trend, folds())
                 - self._oof_logloss(feature, s, y, None, folds()))
@@ -485,7 +474,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         rows = [{"feature": c, "dtype": b.dtype, "iv": b.iv, "strength": iv_strength(b.iv),
                  "n_bins": b.n_regular, "trend": b.trend, "requested_trend": b.requested_trend,
                  "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot]),
-                 **({"shape_cv_gain": getattr(b, "shape_cv_gain", np.nan)} if k >= 2 else {})}
+                 **({"shape_cv_gain": b.shape_cv_gain} if k >= 2 else {})}
                 for c, b in self.bins_.items()]
         self.iv_report_ = (pd.DataFrame(rows).sort_values(["iv", "feature"], ascending=[False, True])
                            .reset_index(drop=True))
@@ -518,6 +507,15 @@ class WoEBinner(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(list(self.bins_), dtype=object)
+
+
+def _bins_logloss(fb: FeatureBins, y_fit: np.ndarray, s: pd.Series, y: np.ndarray) -> float:
+    """Summed Bernoulli log-loss (nats) of ``y`` under the default rates of ``fb``'s bins for the values ``s``;
+    ``y_fit`` is the target the bins were fitted on (its bad:good odds turn WoE = ln(good / bad share) back
+    into log-odds of bad)."""
+    bad = y_fit.sum()
+    logit = np.log(bad / (len(y_fit) - bad)) - fb.woe[fb.indices(s)]
+    return float(np.sum(np.logaddexp(0, logit) - y * logit))
 
 
 def psi(expected_idx: np.ndarray, actual_idx: np.ndarray, n_slots: int, floor: float = 1e-4) -> float:
