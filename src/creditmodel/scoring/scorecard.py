@@ -88,7 +88,29 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
     check comes back and is judged itself, and a ``correlation`` entry of the report always names a
     feature that is in the card (or left it at the VIF or stepwise stage).
 
-    Model: ``LogisticRegression(C=C)`` on the WoE values.  A missing or special bin holding at least
+    Points model (``points_model``):
+
+    * ``"woe"``: the classic card, ``LogisticRegression(C=C)`` on the WoE values (one coefficient per
+      feature, below);
+    * ``"monotone"``: one log-odds value per bin, fitted jointly for all selected features with L2
+      penalty ``monotone_C`` (a list = chosen by cross-validation) under the constraint that within a
+      feature a bin with a higher WoE (a lower training default rate) never gets a higher log-odds, so
+      never fewer points; every missing/special bin with training rows gets its own sign-constrained
+      coefficient (see :func:`monotone_chain_basis`).  The one-coefficient card is the special case
+      where all the steps share one slope; this one lets a feature's partial effect differ in shape
+      from its marginal WoE (as the peers' cards do with wrong-signed coefficients), without ever
+      inverting a bin order;
+    * ``"auto"``: whichever of the WoE card and the monotone card with each ``monotone_C`` gets the
+      higher ``cv``-fold cross-validated AUC on the training rows (the selected features binned again
+      in every fold, so no fold's bins have seen its held-out labels); ``points_cv_`` holds every
+      candidate's CV AUC and log-loss.
+
+    The selection always uses the one-coefficient regression (``lr_``).  Fitted ``points_model_``
+    and ``points_C_`` say which model the points come from, ``intercept_`` is its intercept; the points
+    table gives each bin's ``log_odds`` (its contribution to the log-odds of bad) and the
+    ``coefficient`` that multiplies its WoE to give it.
+
+    WoE card: ``LogisticRegression(C=C)`` on the WoE values.  A missing or special bin holding at least
     ``separate_missing_coef`` of the training rows (and both classes) gets its own coefficient (its
     own column in the regression: WoE in that bin, 0 elsewhere), so informative missingness is not
     forced onto the coefficient of the feature's values; such a coefficient is sign-checked too, and
@@ -104,7 +126,8 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                  max_corr=0.8, max_vif=10.0, stepwise=None, stepwise_tol=1e-4, cv=5, C=1.0,
                  class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
                  separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
-                 random_state=0, shape_cv=5, progress=False):
+                 random_state=0, shape_cv=5, points_model="auto", monotone_C=(3.0, 1.0, 0.3, 0.1),
+                 progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -133,11 +156,19 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         self.base_odds = base_odds
         self.random_state = random_state
         self.shape_cv = shape_cv
+        self.points_model = points_model
+        self.monotone_C = monotone_C
         self.progress = progress
 
     def __setstate__(self, state):
-        # a card pickled before ``shape_cv`` existed was binned without the shape choice
+        # a card pickled before ``shape_cv`` existed was binned without the shape choice; one pickled
+        # before ``points_model`` has one coefficient per feature
         state.setdefault("shape_cv", 0)
+        state.setdefault("points_model", "woe")
+        state.setdefault("monotone_C", (3.0, 1.0, 0.3, 0.1))
+        if "lr_" in state and "intercept_" not in state:
+            state["intercept_"] = float(state["lr_"].intercept_[0])
+            state["points_model_"] = "woe"
         super().__setstate__(state)
 
     # ------------------------------------------------------------------------------------ inputs
@@ -346,6 +377,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         y = self._target(y, len(X))
         if X.shape[1] == 0:
             raise InputError("no feature column to fit on")
+        self._monotone_grid()  # parameter errors before the binning work
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
@@ -411,12 +443,115 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         self._masked = {f: masked[f] for f in feats}
         self._lr_columns = list(cols)
         self.selected_features_ = list(feats)
+        self._fit_points_model(X, y)
         self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
         del self._report
         self.iv_report_["selected"] = self.iv_report_["feature"].isin(feats)
         self._build_points()
         log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1])
         return self
+
+    # ---------------------------------------------------------------------------- points model
+    def _monotone_grid(self) -> list[float]:
+        if self.points_model not in ("woe", "monotone", "auto"):
+            raise InputError(f"points_model must be 'woe', 'monotone' or 'auto', got {self.points_model!r}",
+                             column="points_model")
+        grid = [self.monotone_C] if np.isscalar(self.monotone_C) else list(self.monotone_C)
+        if not grid or not all(isinstance(c, (int, float, np.number)) and not isinstance(c, bool)
+                               and np.isfinite(c) and c > 0 for c in grid):
+            raise InputError(f"monotone_C must be a positive number or a non-empty list of them, got "
+                             f"{self.monotone_C!r}", column="monotone_C")
+        if self.points_model == "auto" and (not isinstance(self.cv, (int, np.integer)) or self.cv < 2):
+            raise InputError(f"points_model='auto' needs cv >= 2 folds, got {self.cv!r}", column="cv")
+        return [float(c) for c in grid]
+
+    _POINTS_CV_MAX_ROWS = 20_000  # rows of the points-model CV (a stratified sample above that)
+
+    def _fit_points_model(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        """The one-coefficient WoE card (``lr_``) or the monotone per-bin card, as ``points_model`` asks.
+
+        ``auto`` (and ``monotone`` with several ``monotone_C``) compares the candidates by ``cv``-fold
+        held-out AUC on the training rows (a stratified sample of ``_POINTS_CV_MAX_ROWS`` rows when there are
+        more, with ``C`` scaled to the same penalty per row): the selected features are binned again in
+        every fold, the selection is kept.
+        """
+        grid = self._monotone_grid()
+        self.points_cv_ = None
+        self.intercept_ = float(self.lr_.intercept_[0])
+        self.points_model_, self.points_C_ = "woe", float(self.C)
+        if self.points_model == "woe":
+            return
+        from sklearn.metrics import log_loss, roc_auc_score
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        feats = self.selected_features_
+        idx = dict(zip(feats, self.binner_.index_columns(X, feats)))
+        sw = None if self.class_weight is None else compute_sample_weight(self.class_weight, y)
+        cands = ([("woe", float(self.C))] if self.points_model == "auto" else []) + [("monotone", c) for c in grid]
+        best = 0
+        if len(cands) > 1:
+            # on large samples the choice among a handful of candidates is made on a stratified subsample
+            cv_rows = np.arange(len(y))
+            if len(y) > self._POINTS_CV_MAX_ROWS:
+                from sklearn.model_selection import train_test_split
+
+                cv_rows = np.sort(train_test_split(cv_rows, train_size=self._POINTS_CV_MAX_ROWS, stratify=y,
+                                                   random_state=self.random_state)[0])
+            Xc, yc = X.iloc[cv_rows], y[cv_rows]
+            swc = None if sw is None else sw[cv_rows]
+            scale = len(y) / len(yc)  # same penalty per row as on the full sample
+            # Held-out AUC per candidate.  In each fold the selected features are binned again on the fold's
+            # training rows only (same settings and shape): bins and WoE that had seen the held-out rows'
+            # labels would favour the less regularised candidates.
+            held = np.empty((len(cands), len(yc)))
+            for tr, te in StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(Xc, yc):
+                Bf, If, Df = [], [], []
+                for f in feats:
+                    fb = self.binner_.bins_[f]
+                    fb = self.binner_._fit_feature(f, Xc[f].iloc[tr], yc[tr].astype(float),
+                                                   trend=None if fb.requested_trend == "free (cv)" else "default")
+                    ix = fb.indices(Xc[f])
+                    Bf.append(self._monotone_basis(fb))
+                    If.append(ix)
+                    masked = [t for t in (fb.missing_slot, fb.special_slot) if t in self._masked[f]
+                              and fb.count[t] > 0 and 0 < fb.n_bad[t] < fb.count[t]]
+                    Df += [_design_column(fb.woe[ix], ix, masked, t) for g, t in self._lr_columns
+                           if g == f and (t is None or t in masked)]
+                D = np.column_stack(Df)
+                x0, Itr = None, [ix[tr] for ix in If]
+                for i, (kind, C) in enumerate(cands):
+                    if kind == "woe":
+                        held[i, te] = self._lr(C * scale).fit(D[tr], yc[tr]).decision_function(D[te])
+                    else:  # warm start from the previous C's solution
+                        w, b = slot_lr(Itr, Bf, yc[tr], C * scale, None if swc is None else swc[tr], x0)
+                        x0 = np.r_[w, b]
+                        held[i, te] = _slot_eta(If, Bf, w, b, te)
+            p = 1.0 / (1.0 + np.exp(-held))
+            self.points_cv_ = pd.DataFrame({
+                "model": [k for k, _ in cands], "C": [c for _, c in cands],
+                "cv_log_loss": [log_loss(yc, q, labels=[0, 1]) for q in p],
+                "cv_auc": [roc_auc_score(yc, q) for q in p]})
+            # by ranking: the card's PD is calibrated afterwards; the first candidate (the WoE card) wins ties
+            best = int(np.argmax(self.points_cv_["cv_auc"].to_numpy()))
+            log.info("points model by %d-fold CV AUC: %s (C=%g); candidates:\n%s", self.cv, *cands[best],
+                     self.points_cv_.to_string(index=False))
+        kind, C = cands[best]
+        if kind == "woe":
+            return
+        bases = {f: self._monotone_basis(self.binner_.bins_[f]) for f in feats}
+        w, b = slot_lr([idx[f] for f in feats], [bases[f] for f in feats], y, C, sw)
+        self.points_model_, self.points_C_, self.intercept_ = "monotone", C, b
+        self._slot_log_odds, a = {}, 0
+        for f in feats:
+            k = bases[f].shape[1]
+            self._slot_log_odds[f] = bases[f] @ w[a:a + k]
+            a += k
+
+    @staticmethod
+    def _monotone_basis(fb) -> np.ndarray:
+        """:func:`monotone_chain_basis` with its own coefficient for every missing/special slot with rows."""
+        return monotone_chain_basis(fb, [t for t in (fb.missing_slot, fb.special_slot) if fb.count[t] > 0])
 
     # ---------------------------------------------------------------------------------- points
     @property
@@ -440,21 +575,27 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
     def _build_points(self) -> None:
         feats = self.selected_features_
         m = len(feats)
-        b0 = float(self.lr_.intercept_[0])
+        b0 = float(self.intercept_)
         share = (self.offset_ - self.factor_ * b0) / m
         coefs = dict(zip(self._lr_columns, self.lr_.coef_.ravel()))
         rows, self._lookup, self._contrib = [], [], []
         for f in feats:
             fb = self.binner_.bins_[f]
-            beta = np.full(len(fb.woe), coefs[(f, None)])  # coefficient that applies to each slot
-            for t in self._masked[f]:
-                beta[t] = coefs.get((f, t), 0.0)
-            contrib = beta * fb.woe  # log-odds of bad contributed by each slot
+            if self.points_model_ == "woe":
+                beta = np.full(len(fb.woe), coefs[(f, None)])  # coefficient that applies to each slot
+                for t in self._masked[f]:
+                    beta[t] = coefs.get((f, t), 0.0)
+                contrib = beta * fb.woe  # log-odds of bad contributed by each slot
+            else:  # monotone per-bin log-odds; the coefficient shown is the one that gives it from the WoE
+                contrib = self._slot_log_odds[f]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    beta = np.where(fb.woe != 0, contrib / fb.woe, 0.0)
             pts = np.rint(share - self.factor_ * contrib).astype(np.int64)
             self._contrib.append(contrib)
             self._lookup.append(pts)
             t = fb.table()
             t["coefficient"] = beta
+            t["log_odds"] = contrib
             t["points"] = pts
             if fb.dtype == "numerical":
                 t = t[t["kind"] != UNSEEN]
@@ -497,7 +638,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of bad from the logistic regression on WoE."""
         cols = self._indices(X)
-        eta = np.full(len(cols[0]), float(self.lr_.intercept_[0]))
+        eta = np.full(len(cols[0]), float(self.intercept_))
         for c, i in zip(self._contrib, cols):
             eta += c[i]
         return eta
@@ -583,20 +724,23 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             bins = []
             for r in t.itertuples(index=False):
                 d = {"bin": int(r.bin), "kind": r.kind, "label": r.label, "points": int(r.points),
-                     "woe": float(r.woe), "coefficient": float(r.coefficient), "count": int(r.count),
+                     "woe": float(r.woe), "coefficient": float(r.coefficient),
+                     "log_odds": float(r.log_odds), "count": int(r.count),
                      "bad": int(r.bad)}
                 if r.kind == "regular" and fb.dtype == "numerical":
                     d["lower"], d["upper"] = _json_num(r.lower), _json_num(r.upper)
                 if r.kind == "regular" and fb.dtype == "categorical":
                     d["categories"] = list(r.categories)
                 bins.append(d)
-            feats.append({"feature": f, "dtype": fb.dtype, "coefficient": float(t["coefficient"].iloc[0]),
+            coef = float(t["coefficient"].iloc[0]) if self.points_model_ == "woe" else None  # per bin otherwise
+            feats.append({"feature": f, "dtype": fb.dtype, "coefficient": coef,
                           "special_codes": list(fb.special_codes), "bins": bins})
         return {
             "format": "creditmodel.woe_scorecard/1",
             "scaling": {"pdo": float(self.pdo), "base_score": float(self.base_score),
                         "base_odds": float(self.base_odds), "factor": self.factor_, "offset": self.offset_,
-                        "intercept": float(self.lr_.intercept_[0])},
+                        "intercept": float(self.intercept_)},
+            "points_model": self.points_model_,
             "rules": {
                 "score": "sum over features of the points of the bin the value falls in (higher = safer)",
                 "numerical": "regular bin: lower <= x < upper; NaN/NULL -> missing; +inf, -inf and the "
@@ -714,22 +858,103 @@ def sign_constrained_lr(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
     with scipy's L-BFGS-B under bounds.  Features whose coefficient ends at 0 cannot enter with the
     sign that WoE requires.
     """
+    return nonpositive_lr(Z, y, C)[0]
+
+
+def nonpositive_lr(Z: np.ndarray, y: np.ndarray, C: float,
+                   sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of the L2 logistic regression of ``y`` (1 = bad) on ``Z`` with every
+    coefficient bounded at <= 0: minimises ``0.5 * |w|^2 + C * sum(weight * log-loss)`` (free intercept)
+    by scipy's L-BFGS-B; the same objective as scikit-learn's ``LogisticRegression(C=C)``."""
     from scipy.optimize import minimize
 
     n, k = Z.shape
     s = 2.0 * y - 1.0
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
 
     def fun(theta):
         w, b = theta[:k], theta[k]
         m = s * (Z @ w + b)
         loss = np.logaddexp(0, -m)
-        g = -s * np.exp(-np.logaddexp(0, m))  # d loss / d eta
-        return 0.5 * w @ w + C * loss.sum(), np.r_[w + C * (Z.T @ g), C * g.sum()]
+        g = -s * sw * np.exp(-np.logaddexp(0, m))  # d (weighted loss) / d eta
+        return 0.5 * w @ w + C * (sw @ loss), np.r_[w + C * (Z.T @ g), C * g.sum()]
 
     bounds = [(None, 0.0)] * k + [(None, None)]
     res = minimize(fun, np.zeros(k + 1), jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-14})
-    return res.x[:k]
+    return res.x[:k], float(res.x[k])
+
+
+def slot_lr(idx: list[np.ndarray], bases: list[np.ndarray], y: np.ndarray, C: float,
+            sample_weight: np.ndarray | None = None, x0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """:func:`nonpositive_lr` on the design ``hstack([B[i] for B, i in zip(bases, idx)])`` without building it.
+
+    ``idx[f]`` holds each row's slot of feature ``f`` and ``bases[f]`` the design row of each slot, so the
+    linear predictor is a sum of per-slot lookups and the gradient a per-slot sum of the residuals
+    (``np.bincount``): the work per evaluation grows with rows x features, not rows x columns.  ``x0``
+    (coefficients then intercept) is a warm start, e.g. the solution for a neighbouring ``C``.  Stops when
+    the objective changes by less than 1e-10 of itself (the integer points do not move below that).
+    """
+    from scipy.optimize import minimize
+
+    n = len(y)
+    s = 2.0 * y - 1.0
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    cuts = np.cumsum([0] + [B.shape[1] for B in bases])
+    k = int(cuts[-1])
+    idx = [np.asarray(i, dtype=np.intp) for i in idx]
+
+    def fun(theta):
+        w, b = theta[:k], theta[k]
+        eta = np.full(n, b)
+        for B, i, a, e in zip(bases, idx, cuts[:-1], cuts[1:]):
+            eta += (B @ w[a:e])[i]
+        m = s * eta
+        loss = np.logaddexp(0, -m)
+        g = -s * sw * np.exp(-(loss + m))  # d (weighted loss) / d eta; loss + m = log(1 + exp(m))
+        grad = np.concatenate([B.T @ np.bincount(i, weights=g, minlength=len(B)) for B, i in zip(bases, idx)])
+        return 0.5 * w @ w + C * (sw @ loss), np.r_[w + C * grad, C * g.sum()]
+
+    bounds = [(None, 0.0)] * k + [(None, None)]
+    start = np.zeros(k + 1) if x0 is None else np.minimum(np.r_[np.asarray(x0, float)[:k], 0.0], 0.0)
+    if x0 is not None:
+        start[k] = float(x0[k])
+    res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 5000, "gtol": 1e-6, "ftol": 1e-10})
+    return res.x[:k], float(res.x[k])
+
+
+def _slot_eta(idx: list[np.ndarray], bases: list[np.ndarray], w: np.ndarray, b: float, rows: np.ndarray) -> np.ndarray:
+    """Linear predictor of :func:`slot_lr`'s model for ``rows``."""
+    eta, a = np.full(len(rows), b), 0
+    for B, i in zip(bases, idx):
+        eta += (B @ w[a:a + B.shape[1]])[i[rows]]
+        a += B.shape[1]
+    return eta
+
+
+def monotone_chain_basis(fb, own: list[int]) -> np.ndarray:
+    """Design rows of the monotone per-bin model for one feature: ``(slots, columns)``.
+
+    The feature's log-odds contribution is a piecewise-linear, non-increasing function of WoE with its
+    knots at the WoE of the regular bins that hold training rows: column ``j`` of slot ``t`` is
+    ``clip(woe_t - w_(j-1), 0, w_j - w_(j-1)) - clip(0 - w_(j-1), 0, w_j - w_(j-1))`` for the sorted knots
+    ``w``, so with coefficients ``c_j <= 0`` a bin with a higher WoE (a lower default rate) never gets a
+    higher contribution, the contribution is 0 at WoE 0 (the sample's average) as in the one-coefficient
+    card, and all ``c_j`` equal gives back that card (``beta * woe``).  Missing, special and unseen slots
+    sit on the same curve at their WoE, except the ``own`` slots (their own sign-constrained coefficient,
+    one column each: ``woe_t`` in that slot).
+    """
+    n = fb.n_regular
+    knots = np.unique(fb.woe[:n][fb.count[:n] > 0])
+    lo, width = knots[:-1], np.diff(knots)
+    woe = np.asarray(fb.woe, dtype=float)
+    chain = np.clip(woe[:, None] - lo, 0.0, width) - np.clip(0.0 - lo, 0.0, width)
+    chain[own] = 0.0
+    extra = np.zeros((len(woe), len(own)))
+    for j, t in enumerate(own):
+        extra[t, j] = woe[t]
+    return np.hstack([chain, extra])
 
 
 def vif_values(Z: np.ndarray) -> np.ndarray:
