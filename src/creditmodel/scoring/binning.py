@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 #: slot kinds after the regular bins, in this order
 MISSING, SPECIAL, UNSEEN = "missing", "special", "unseen"
+FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won the shape CV
 
 #: DOMAIN.md C2 reading of the information value
 IV_STRENGTH = ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"), (math.inf, "suspicious"))
@@ -432,7 +433,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
                 - self._oof_logloss(feature, s, y, None, folds()))
         fb.shape_cv_gain = free.shape_cv_gain = gain
         if gain > self.shape_cv_tol:
-            free.requested_trend = "free (cv)"
+            free.requested_trend = FREE_SHAPE
             return free
         return fb
 

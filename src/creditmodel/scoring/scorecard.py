@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
-from creditmodel.scoring.binning import MISSING, SPECIAL, UNSEEN, WoEBinner, psi
+from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, psi
 
 log = logging.getLogger(__name__)
 
@@ -510,7 +510,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
                 for f in feats:
                     fb = self.binner_.bins_[f]
                     fb = self.binner_._fit_feature(f, Xc[f].iloc[tr], yc[tr].astype(float),
-                                                   trend=None if fb.requested_trend == "free (cv)" else "default")
+                                                   trend=None if fb.requested_trend == FREE_SHAPE else "default")
                     ix = fb.indices(Xc[f])
                     Bf.append(self._monotone_basis(fb))
                     If.append(ix)
@@ -861,6 +861,14 @@ def sign_constrained_lr(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
     return nonpositive_lr(Z, y, C)[0]
 
 
+def _weighted_logloss(eta: np.ndarray, s: np.ndarray, sw: np.ndarray) -> tuple[float, np.ndarray]:
+    """Summed weighted log-loss of the linear predictor ``eta`` (``s`` = +1 bad / -1 good) and its
+    derivative per row."""
+    m = s * eta
+    loss = np.logaddexp(0, -m)
+    return float(sw @ loss), -s * sw * np.exp(-(loss + m))  # loss + m = log(1 + exp(m))
+
+
 def nonpositive_lr(Z: np.ndarray, y: np.ndarray, C: float,
                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(coefficients, intercept) of the L2 logistic regression of ``y`` (1 = bad) on ``Z`` with every
@@ -874,10 +882,8 @@ def nonpositive_lr(Z: np.ndarray, y: np.ndarray, C: float,
 
     def fun(theta):
         w, b = theta[:k], theta[k]
-        m = s * (Z @ w + b)
-        loss = np.logaddexp(0, -m)
-        g = -s * sw * np.exp(-np.logaddexp(0, m))  # d (weighted loss) / d eta
-        return 0.5 * w @ w + C * (sw @ loss), np.r_[w + C * (Z.T @ g), C * g.sum()]
+        loss, g = _weighted_logloss(Z @ w + b, s, sw)
+        return 0.5 * w @ w + C * loss, np.r_[w + C * (Z.T @ g), C * g.sum()]
 
     bounds = [(None, 0.0)] * k + [(None, None)]
     res = minimize(fun, np.zeros(k + 1), jac=True, method="L-BFGS-B", bounds=bounds,
@@ -909,16 +915,12 @@ def slot_lr(idx: list[np.ndarray], bases: list[np.ndarray], y: np.ndarray, C: fl
         eta = np.full(n, b)
         for B, i, a, e in zip(bases, idx, cuts[:-1], cuts[1:]):
             eta += (B @ w[a:e])[i]
-        m = s * eta
-        loss = np.logaddexp(0, -m)
-        g = -s * sw * np.exp(-(loss + m))  # d (weighted loss) / d eta; loss + m = log(1 + exp(m))
+        loss, g = _weighted_logloss(eta, s, sw)
         grad = np.concatenate([B.T @ np.bincount(i, weights=g, minlength=len(B)) for B, i in zip(bases, idx)])
-        return 0.5 * w @ w + C * (sw @ loss), np.r_[w + C * grad, C * g.sum()]
+        return 0.5 * w @ w + C * loss, np.r_[w + C * grad, C * g.sum()]
 
     bounds = [(None, 0.0)] * k + [(None, None)]
-    start = np.zeros(k + 1) if x0 is None else np.minimum(np.r_[np.asarray(x0, float)[:k], 0.0], 0.0)
-    if x0 is not None:
-        start[k] = float(x0[k])
+    start = np.zeros(k + 1) if x0 is None else np.r_[np.minimum(np.asarray(x0, float)[:k], 0.0), float(x0[k])]
     res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": 5000, "gtol": 1e-6, "ftol": 1e-10})
     return res.x[:k], float(res.x[k])
