@@ -9,7 +9,7 @@ import pytest
 
 from creditmodel.delivery import DELIVERABLE_COLUMNS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+pytestmark = pytest.mark.slow
 
 #: DESIGN.md section 6, in order: the contract other tools rely on.
 DESIGN_SECTION_6 = ["uscc", "as_of_date", "score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebook_defaults")]
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["01_data_quality", "02_public_credit_evaluation", "03_small_loan_models", "04_model_validation",
              "05_loan_pricing"]
