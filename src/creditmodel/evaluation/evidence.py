@@ -45,6 +45,7 @@ from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import plan_measures, score_inputs
 from creditmodel.evaluation.inputs import build_inputs
+from creditmodel.threads import fit_single_threaded
 from creditmodel.validation import metrics
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,7 @@ def _logistic(c: float, seed: int):
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, solver="newton-cholesky", max_iter=200))
 
 
+@fit_single_threaded
 def expert_vs_evidence(
     tables: dict[str, pd.DataFrame],
     config: EvaluationConfig | str | None = None,

@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
 from creditmodel.errors import InputError
+from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -438,6 +439,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         return fb
 
     # -- sklearn API -------------------------------------------------------------------------------
+    @fit_single_threaded
     def fit(self, X: pd.DataFrame, y) -> "WoEBinner":
         """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
         if self.unseen not in ("worst", "neutral"):

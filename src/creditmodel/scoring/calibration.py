@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.threads import fit_single_threaded
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class PDCalibrator(BaseEstimator):
         return np.clip(p, self.pd_floor, self.pd_cap)
 
     # -- API ---------------------------------------------------------------------------------------------
+    @fit_single_threaded
     def fit(self, raw, y, sample_weight=None) -> PDCalibrator:
         """Fit on validation data: ``raw`` model output (points or log-odds), ``y`` 1 = default."""
         self._check_params()

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, psi
+from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +367,7 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
         return feats, cols, lr, masked
 
     # ------------------------------------------------------------------------------------- fit
+    @fit_single_threaded
     def fit(self, X, y, X_stability=None) -> "WoEScorecard":
         """Bin, select, fit the logistic regression and build the points table.
 
