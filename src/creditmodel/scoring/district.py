@@ -83,8 +83,9 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
 
 
 def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] = KINDS,
-                 estimator_params: dict[str, dict[str, Any]] | None = None) -> dict[str, TrainResult]:
-    """Fit champion (scorecard) and challenger (LightGBM) on the development window.
+                 estimator_params: dict[str, dict[str, Any]] | None = None, n_jobs: int = 1) -> dict[str, TrainResult]:
+    """Fit champion (scorecard) and challenger (LightGBM) on the development window (``n_jobs``: worker
+    processes for the cross-fitted estimators, see :func:`~creditmodel.scoring.train.fit_credit_model`).
 
     Metrics: train/valid/test from training, plus ``oot_*`` and the calibration error against the
     generator's true PD (``test_ece_true_pd``, ``oot_ece_true_pd``).
@@ -98,7 +99,7 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
     for kind in kinds:
         res = train_frame(dev, TARGET, id_col="loan_id", kind=kind, seed=seed, name=f"district_{kind}",
                           catalogue=sample.catalogue, split=split, features=sample.features,
-                          estimator_params=(estimator_params or {}).get(kind))
+                          estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs)
         for part in ("test", "oot"):
             d = sample.part(part)
             if len(d) and 0 < d[TARGET].sum() < len(d):

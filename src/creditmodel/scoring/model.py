@@ -270,10 +270,21 @@ class CreditModel:
         return pd.DataFrame(rows)
 
     def fingerprint(self) -> str:
-        """A short SHA-256 of the fitted model (same data, parameters and seed: same fingerprint)."""
+        """A short SHA-256 of the fitted model (same data, parameters and seed: same fingerprint).
+
+        The pickle is written without its memo (``Pickler.fast``): an object referenced twice is written
+        twice, so the hash depends on the model's content only, not on which of its parts happen to share
+        one Python object (an estimator fitted in a worker process and sent back shares fewer).
+        """
+        parts = (self.estimator, self.calibrator, self.master_scale, self.input_spec, self.kind, self.scaling)
         buf = io.BytesIO()
-        pickle.dump((self.estimator, self.calibrator, self.master_scale, self.input_spec, self.kind,
-                     self.scaling), buf, protocol=5)
+        pickler = pickle.Pickler(buf, protocol=5)
+        pickler.fast = True
+        try:
+            pickler.dump(parts)
+        except (ValueError, RecursionError):  # a cycle cannot be written without the memo
+            buf = io.BytesIO()
+            pickle.dump(parts, buf, protocol=5)
         return hashlib.sha256(buf.getvalue()).hexdigest()[:12]
 
     def save(self, path: str | Path) -> Path:

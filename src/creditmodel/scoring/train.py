@@ -114,14 +114,20 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      kind: str, name: str, catalogue: pd.DataFrame | None = None, seed: int = 42,
                      estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                      scaling: ScoreScaling | None = None, master_scale: Any = None,
-                     metadata: dict[str, Any] | None = None, calibration_folds: int = 0) -> CreditModel:
+                     metadata: dict[str, Any] | None = None, calibration_folds: int = 0,
+                     n_jobs: int = 1) -> CreditModel:
     """Fit the estimator and the calibrator, and compose the CreditModel.
 
     ``calibration_folds`` < 2: the estimator learns on train, the calibrator on the validation rows.
     ``calibration_folds`` = K >= 2 (cross-fitting): train and validation rows are pooled; the
     calibrator learns on out-of-fold outputs of K estimators each fitted without its fold, and the
     final estimator learns on all pooled rows (every row serves both purposes, none twice in one fit).
+    ``n_jobs`` processes fit those K + 1 estimators side by side (-1 = one per core); each fit is
+    single-threaded and seeded, so the model is the same, bit for bit, for any ``n_jobs``.
     """
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
+        raise InputError(f"n_jobs must be a positive number of processes or -1 (one per core), got {n_jobs!r}",
+                         column="n_jobs")
     from creditmodel.scoring.calibration import PDCalibrator
     from creditmodel.scoring.master_scale import MasterScale
 
@@ -138,21 +144,36 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     est = make_estimator(kind, directions, list(spec.categorical), seed, params)
     ms = master_scale or MasterScale()
     if calibration_folds >= 2:
-        from sklearn.base import clone
         from sklearn.model_selection import StratifiedKFold
 
         X_dev = pd.concat([X_train, X_valid])
         y_dev = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
         oof = np.empty(len(y_dev))
-        folds = StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
-        for k, (fit_idx, out_idx) in enumerate(folds.split(np.zeros(len(y_dev)), y_dev)):
-            fold_est = clone(est).fit(X_dev.iloc[fit_idx], y_dev[fit_idx])
-            oof[out_idx] = CreditModel(fold_est, None, ms, spec, kind, name, scaling=scaling).raw(X_dev.iloc[out_idx])
-            log.info("%s calibration fold %d/%d fitted", kind, k + 1, calibration_folds)
+        folds = list(StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
+                     .split(np.zeros(len(y_dev)), y_dev))
+        probe = CreditModel(est, None, ms, spec, kind, name, scaling=scaling)
+        t0 = time.perf_counter()
+        if n_jobs == 1:
+            for k, (fit_idx, out_idx) in enumerate(folds):
+                oof[out_idx] = _fit_fold(probe, X_dev, y_dev, fit_idx, out_idx)
+                log.info("%s calibration fold %d/%d fitted", kind, k + 1, calibration_folds)
+            est.fit(X_dev, y_dev)
+        else:  # the K fold fits and the final fit side by side, in worker processes
+            from joblib import Parallel, delayed
+
+            done = Parallel(n_jobs=n_jobs)(
+                [delayed(_fit_fold)(probe, X_dev, y_dev, f, o) for f, o in folds]
+                + [delayed(_fit_all)(est, X_dev, y_dev)])
+            for (_, out_idx), raw in zip(folds, done[:-1]):
+                oof[out_idx] = raw
+            est = done[-1]
+        log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
+                 calibration_folds, "in process" if n_jobs == 1 else f"n_jobs={n_jobs}", time.perf_counter() - t0)
         X_train, y_train, raw_cal, y_cal = X_dev, y_dev, oof, y_dev
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train)
-    log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
+    else:
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train)
+        log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
     if kind == "scorecard":
         spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
     model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
@@ -165,6 +186,21 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                                      else "validation rows")
     model.version = model.fingerprint()
     return model
+
+
+def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.ndarray,
+              out_idx: np.ndarray) -> np.ndarray:
+    """Raw output (points or log-odds) on ``out_idx`` of a clone of ``probe``'s estimator fitted on ``fit_idx``."""
+    from sklearn.base import clone
+
+    fold = CreditModel(clone(probe.estimator), None, probe.master_scale, probe.input_spec, probe.kind, probe.name,
+                       scaling=probe.scaling)
+    fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
+    return fold.raw(X.iloc[out_idx])
+
+
+def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
+    return est.fit(X, y)
 
 
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
@@ -189,12 +225,13 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 catalogue: pd.DataFrame | None = None, split: Sequence[str] | np.ndarray | None = None,
                 exclude: Sequence[str] = (), features: Sequence[str] | None = None,
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
-                calibration_folds: int = 4, file: str | Path | None = None) -> TrainResult:
+                calibration_folds: int = 4, file: str | Path | None = None, n_jobs: int = 1) -> TrainResult:
     """Train on an in-memory table (see :func:`train_file` for the file version).
 
     By default (``calibration_folds=4``) the estimator learns on train and validation rows together
     and the PD calibration is cross-fitted (see :func:`fit_credit_model`); the test rows are never
-    seen. ``calibration_folds=0`` keeps the validation rows apart for calibration.
+    seen. ``calibration_folds=0`` keeps the validation rows apart for calibration. ``n_jobs`` processes fit
+    the cross-fitted estimators side by side (the model does not depend on it).
     """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
@@ -242,7 +279,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             "training_file": str(file) if file else ""}
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
                              cat, seed, estimator_params, calibration, metadata=meta,
-                             calibration_folds=calibration_folds)
+                             calibration_folds=calibration_folds, n_jobs=n_jobs)
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
                                "n_rows": int(len(df)), "n_candidates": len(feats),
                                "n_selected": len(getattr(model.estimator, "selected_features_", feats)),
@@ -290,13 +327,14 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
 
 
 def train_file(data: str | Path, target: str, out: str | Path, id_col: str | None = None,
-               positive: str | None = None, kind: str = "scorecard", seed: int = 42) -> TrainResult:
+               positive: str | None = None, kind: str = "scorecard", seed: int = 42,
+               n_jobs: int = 1) -> TrainResult:
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
     from creditmodel.data.io import read_table
 
     df = read_table(data)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
-                      name=f"{Path(data).name.split('.')[0]}_{kind}")
+                      name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs)
     res.out = Path(out)
     res.files = write_outputs(res, df, target, out)
     return res
