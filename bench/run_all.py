@@ -30,6 +30,7 @@ SCRIPTS: dict[str, tuple[str, list[list[str]]]] = {
     "district_story": ("district_story.py", [[]]),
     "scorecard": ("bench_scorecard.py", [["prepare"], ["all"]]),
     "models": ("bench_models.py", [[]]),
+    "fit_jobs": ("fit_jobs.py", [[]]),
     "repeated_splits": ("repeated_splits.py", [["run", "--refit"]]),
     "delivery": ("bench_delivery.py", [["all"]]),
 }
