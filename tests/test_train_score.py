@@ -151,6 +151,21 @@ def test_worker_processes_give_the_same_model(kind):
     assert c.model.version != a.model.version  # the fingerprint does see the model
 
 
+def test_worker_log_lines_reach_the_caller(caplog):
+    """The estimators' own log lines (features selected, the points-model choice) come back from the workers."""
+    import logging
+
+    df = _frame(1500, seed=6)
+    lines = {}
+    for jobs in (1, 2):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="creditmodel"):
+            train_frame(df, "bad", id_col="firm", positive="yes", seed=3, n_jobs=jobs)
+        lines[jobs] = [r.getMessage() for r in caplog.records if r.name.startswith("creditmodel.scoring.scorecard")]
+    assert sum(m.startswith("scorecard fitted:") for m in lines[1]) == 5  # 4 calibration folds + the final fit
+    assert sorted(lines[2]) == sorted(lines[1])
+
+
 @pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True])
 def test_bad_n_jobs_is_an_input_error(n_jobs):
     with pytest.raises(InputError) as e:

@@ -99,17 +99,18 @@ def quality_cmd(data: Path, out: Path) -> None:
 @click.option("--positive", default=None, help="Label of the bad (default) class when the target has two labels.")
 @click.option("--model", "kind", type=click.Choice(["scorecard", "lightgbm"]), default="scorecard", show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=-1), default=1, show_default=True,
-              help="Worker processes fitting the cross-fitted estimators side by side (-1 = one per core). "
-                   "The model is the same, bit for bit, for any value.")
+@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
+              help="Worker processes fitting the cross-fitted estimators side by side: a positive number, or -1 "
+                   "for one per core. The model is the same, bit for bit, for any value.")
 @click.option("--out", type=PATH, required=True, help="Folder for the MLflow model, points table and metrics.json.")
 def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None, kind: str, seed: int,
               n_jobs: int, out: Path) -> None:
     """Train a PD model on any tabular file; every other column is a candidate feature."""
     from creditmodel.scoring import train
 
-    if n_jobs == 0:
-        raise click.BadParameter("0 processes; use a positive number or -1 (one per core)", param_hint="--jobs")
+    if n_jobs == 0 or n_jobs < -1:
+        raise click.BadParameter(f"{n_jobs}: use a positive number of processes or -1 (one per core)",
+                                 param_hint="'--jobs'")
     res = train.train_file(data=data, target=target, id_col=id_col, positive=positive, kind=kind, seed=seed,
                            out=out, n_jobs=n_jobs)
     click.echo(res.summary())

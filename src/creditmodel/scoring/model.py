@@ -278,11 +278,13 @@ class CreditModel:
         """
         parts = (self.estimator, self.calibrator, self.master_scale, self.input_spec, self.kind, self.scaling)
         buf = io.BytesIO()
-        pickler = pickle.Pickler(buf, protocol=5)
-        pickler.fast = True
         try:
+            pickler = pickle.Pickler(buf, protocol=5)
+            pickler.fast = True
             pickler.dump(parts)
-        except (ValueError, RecursionError):  # a cycle cannot be written without the memo
+        except (ValueError, RecursionError, AttributeError) as e:  # a cycle needs the memo
+            log.warning("model fingerprint from an ordinary pickle (%s): the version may differ between a model "
+                        "fitted in this process and one fitted in a worker", e)
             buf = io.BytesIO()
             pickle.dump(parts, buf, protocol=5)
         return hashlib.sha256(buf.getvalue()).hexdigest()[:12]

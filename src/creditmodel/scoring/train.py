@@ -122,12 +122,13 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     ``calibration_folds`` = K >= 2 (cross-fitting): train and validation rows are pooled; the
     calibrator learns on out-of-fold outputs of K estimators each fitted without its fold, and the
     final estimator learns on all pooled rows (every row serves both purposes, none twice in one fit).
-    ``n_jobs`` processes fit those K + 1 estimators side by side (-1 = one per core); each fit is
-    single-threaded and seeded, so the model is the same, bit for bit, for any ``n_jobs``.
+    ``n_jobs`` processes fit those K + 1 estimators side by side (-1 = one per core, at most K + 1 are
+    started); each fit is single-threaded and seeded, so the model is the same, bit for bit, for any
+    ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
+    backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
+    BLAS thread count of the whole process.
     """
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
-        raise InputError(f"n_jobs must be a positive number of processes or -1 (one per core), got {n_jobs!r}",
-                         column="n_jobs")
+    _check_n_jobs(n_jobs)
     from creditmodel.scoring.calibration import PDCalibrator
     from creditmodel.scoring.master_scale import MasterScale
 
@@ -153,22 +154,31 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      .split(np.zeros(len(y_dev)), y_dev))
         probe = CreditModel(est, None, ms, spec, kind, name, scaling=scaling)
         t0 = time.perf_counter()
-        if n_jobs == 1:
+        from joblib import effective_n_jobs
+
+        workers = min(effective_n_jobs(n_jobs), calibration_folds + 1)
+        if workers == 1:
             for k, (fit_idx, out_idx) in enumerate(folds):
                 oof[out_idx] = _fit_fold(probe, X_dev, y_dev, fit_idx, out_idx)
                 log.info("%s calibration fold %d/%d fitted", kind, k + 1, calibration_folds)
             est.fit(X_dev, y_dev)
-        else:  # the K fold fits and the final fit side by side, in worker processes
+        else:  # the final fit (the longest) and the K fold fits side by side, in worker processes
             from joblib import Parallel, delayed
 
-            done = Parallel(n_jobs=n_jobs)(
-                [delayed(_fit_fold)(probe, X_dev, y_dev, f, o) for f, o in folds]
-                + [delayed(_fit_all)(est, X_dev, y_dev)])
-            for (_, out_idx), raw in zip(folds, done[:-1]):
-                oof[out_idx] = raw
-            est = done[-1]
+            level = logging.getLogger("creditmodel").getEffectiveLevel()
+            done = Parallel(n_jobs=workers)(
+                [delayed(_in_worker)(_fit_all, level, est, X_dev, y_dev)]
+                + [delayed(_in_worker)(_fit_fold, level, probe, X_dev, y_dev, f, o) for f, o in folds])
+            for task, (result, records) in enumerate(done):  # the workers' log lines, in task order
+                for rec in records:
+                    logging.getLogger(rec.name).handle(rec)
+                if task:
+                    oof[folds[task - 1][1]] = result
+                    log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
+            est = done[0][0]
         log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
-                 calibration_folds, "in process" if n_jobs == 1 else f"n_jobs={n_jobs}", time.perf_counter() - t0)
+                 calibration_folds, "in process" if workers == 1 else f"{workers} worker processes",
+                 time.perf_counter() - t0)
         X_train, y_train, raw_cal, y_cal = X_dev, y_dev, oof, y_dev
     else:
         t0 = time.perf_counter()
@@ -201,6 +211,43 @@ def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.nd
 
 def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
     return est.fit(X, y)
+
+
+def _check_n_jobs(n_jobs: Any) -> None:
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
+        raise InputError(f"n_jobs must be a positive number of processes or -1 (one per core), got {n_jobs!r}",
+                         column="n_jobs")
+
+
+class _Records(logging.Handler):
+    """Keeps the log records of one worker task (message formatted, so they pickle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args, record.exc_info = record.getMessage(), None, None
+        self.records.append(record)
+
+
+def _in_worker(fn: Any, level: int, *args: Any) -> tuple[Any, list[logging.LogRecord]]:
+    """``fn(*args)`` in a worker process, with the ``creditmodel`` log records at ``level`` and above
+    returned to the parent (which emits them through its own handlers) instead of lost."""
+    logger = logging.getLogger("creditmodel")
+    keep = _Records()
+    old = (logger.level, logger.propagate)
+    logger.setLevel(level)
+    logger.propagate = False
+    logger.addHandler(keep)
+    try:
+        return fn(*args), keep.records
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
 
 
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
@@ -236,6 +283,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
 
+    _check_n_jobs(n_jobs)
     if target not in df.columns:
         raise InputError("target column not found", file=file, column=target)
     if id_col is not None:
@@ -332,6 +380,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
     from creditmodel.data.io import read_table
 
+    _check_n_jobs(n_jobs)
     df = read_table(data)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs)
