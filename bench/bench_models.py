@@ -176,6 +176,14 @@ def prepare_ours(datasets: list[str]) -> dict:
     return checks
 
 
+def split_here(name: str):
+    """Train / test frames and targets of the peers' split, built here without the caches (no peers run
+    needed, not checked against the peers' cache): for companion scripts that time our own code."""
+    X, y, _ = build_dataset(name)
+    te = pb._stratified_test_mask(y)
+    return X[~te].reset_index(drop=True), y[~te], X[te].reset_index(drop=True), y[te]
+
+
 def load_ours(name: str):
     """Train / test frames as the peers' ``load_dataset`` gives them (text columns as pandas' ``str``)."""
     meta = json.loads((OURS_CACHE / "manifest.json").read_text())[name]

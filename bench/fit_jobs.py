@@ -34,9 +34,7 @@ def main() -> None:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     started, rows = time.strftime("%Y-%m-%d %H:%M"), []
     for name in a.datasets:
-        X, y, _ = bm.build_dataset(name)
-        te = pb._stratified_test_mask(y)
-        Xtr, ytr = X[~te].reset_index(drop=True), y[~te]
+        Xtr, ytr, _, _ = bm.split_here(name)
         split = stratified_split(ytr, bm.SEED, valid=bm.VALID_SHARE, test=0.0)
         df = Xtr.assign(**{pb.TARGET: ytr})
         for kind in a.kinds:

@@ -42,9 +42,7 @@ def one(name: str) -> dict:
     import creditmodel
     from creditmodel.scoring.train import stratified_split, train_frame
 
-    X, y, _ = bm.build_dataset(name)
-    te = pb._stratified_test_mask(y)
-    Xtr, ytr, Xte, yte = X[~te].reset_index(drop=True), y[~te], X[te].reset_index(drop=True), y[te]
+    Xtr, ytr, Xte, yte = bm.split_here(name)
     split = stratified_split(ytr, bm.SEED, valid=bm.VALID_SHARE, test=0.0)
     t = time.perf_counter()
     res = train_frame(Xtr.assign(**{pb.TARGET: ytr}), pb.TARGET, kind="scorecard", seed=bm.SEED, split=split,

@@ -145,6 +145,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     est = make_estimator(kind, directions, list(spec.categorical), seed, params)
     ms = master_scale or MasterScale()
     if calibration_folds >= 2:
+        from joblib import effective_n_jobs
         from sklearn.model_selection import StratifiedKFold
 
         X_dev = pd.concat([X_train, X_valid])
@@ -152,30 +153,25 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         oof = np.empty(len(y_dev))
         folds = list(StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
                      .split(np.zeros(len(y_dev)), y_dev))
-        probe = CreditModel(est, None, ms, spec, kind, name, scaling=scaling)
+        probe = CreditModel(est, None, ms, spec, kind, name, scaling=scaling, version="calibration fold")
         t0 = time.perf_counter()
-        from joblib import effective_n_jobs
-
-        workers = min(effective_n_jobs(n_jobs), calibration_folds + 1)
+        # the final fit (the longest) first, then the K fold fits; side by side in worker processes when asked
+        tasks = [(_fit_all, (est, X_dev, y_dev))] + [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
+        workers = min(effective_n_jobs(n_jobs), len(tasks))
         if workers == 1:
-            for k, (fit_idx, out_idx) in enumerate(folds):
-                oof[out_idx] = _fit_fold(probe, X_dev, y_dev, fit_idx, out_idx)
-                log.info("%s calibration fold %d/%d fitted", kind, k + 1, calibration_folds)
-            est.fit(X_dev, y_dev)
-        else:  # the final fit (the longest) and the K fold fits side by side, in worker processes
+            done = [(fn(*args), []) for fn, args in tasks]
+        else:
             from joblib import Parallel, delayed
 
             level = logging.getLogger("creditmodel").getEffectiveLevel()
-            done = Parallel(n_jobs=workers)(
-                [delayed(_in_worker)(_fit_all, level, est, X_dev, y_dev)]
-                + [delayed(_in_worker)(_fit_fold, level, probe, X_dev, y_dev, f, o) for f, o in folds])
-            for task, (result, records) in enumerate(done):  # the workers' log lines, in task order
-                for rec in records:
-                    logging.getLogger(rec.name).handle(rec)
-                if task:
-                    oof[folds[task - 1][1]] = result
-                    log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
-            est = done[0][0]
+            done = Parallel(n_jobs=workers)(delayed(_in_worker)(fn, level, *args) for fn, args in tasks)
+        for task, (result, records) in enumerate(done):  # the workers' log lines, in task order
+            for rec in records:
+                logging.getLogger(rec.name).handle(rec)
+            if task:
+                oof[folds[task - 1][1]] = result
+                log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
+        est = done[0][0]
         log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
                  calibration_folds, "in process" if workers == 1 else f"{workers} worker processes",
                  time.perf_counter() - t0)
@@ -204,7 +200,7 @@ def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.nd
     from sklearn.base import clone
 
     fold = CreditModel(clone(probe.estimator), None, probe.master_scale, probe.input_spec, probe.kind, probe.name,
-                       scaling=probe.scaling)
+                       scaling=probe.scaling, version=probe.version)  # a version: no fingerprint to compute
     fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
     return fold.raw(X.iloc[out_idx])
 
