@@ -77,6 +77,7 @@ from creditmodel.pricing_churn import (
     load_rate_churn,
     optimal_rates_by_grade,
 )
+from creditmodel.workers import check_n_jobs, run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +294,7 @@ def cross_validate_pd(
     from creditmodel.scoring.calibration import PDCalibrator
 
     t0 = time.perf_counter()
+    check_n_jobs(n_jobs)
     if kind not in KINDS:
         raise InputError(f"unknown model kind {kind!r}; use one of {KINDS}", column="kind")
     if not isinstance(X, pd.DataFrame):
@@ -342,13 +344,8 @@ def cross_validate_pd(
         held = np.isin(fold[:, r], ex)
         return (kind, seed, estimator_params, X.loc[~held], yy[~held], X.loc[held])
 
-    it = tqdm(tasks, desc=f"cross-validation ({kind})", disable=not progress, leave=False)
-    if n_jobs == 1:
-        done = [_fit_and_score(*args(r, ex)) for r, ex in it]
-    else:
-        from joblib import Parallel, delayed
-
-        done = Parallel(n_jobs=n_jobs)(delayed(_fit_and_score)(*args(r, ex)) for r, ex in it)
+    with tqdm(total=len(tasks), desc=f"cross-validation ({kind})", disable=not progress, leave=False) as bar:
+        done = run_tasks([(_fit_and_score, args(r, ex)) for r, ex in tasks], n_jobs=n_jobs, progress=bar)
     fitted = {t: d for t, d in zip(tasks, done)}
 
     n = len(yy)
@@ -746,6 +743,7 @@ def cumcm_credit_decisions(
 
     if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
         raise InputError(f"budget must be a positive number of yuan, got {budget!r}", column="budget")
+    check_n_jobs(n_jobs)
     rules = dataclasses.replace(rules or AllocationRules(), budget=float(budget))
     cfg = load_config(config)
     if invoices is None:

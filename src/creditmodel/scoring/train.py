@@ -21,6 +21,7 @@ import pandas as pd
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.model import CreditModel, InputSpec, ScoreScaling
+from creditmodel.workers import check_n_jobs, run_tasks, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
     BLAS thread count of the whole process.
     """
-    _check_n_jobs(n_jobs)
+    check_n_jobs(n_jobs)
     from creditmodel.scoring.calibration import PDCalibrator
     from creditmodel.scoring.master_scale import MasterScale
 
@@ -145,7 +146,6 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     est = make_estimator(kind, directions, list(spec.categorical), seed, params)
     ms = master_scale or MasterScale()
     if calibration_folds >= 2:
-        from joblib import effective_n_jobs
         from sklearn.model_selection import StratifiedKFold
 
         X_dev = pd.concat([X_train, X_valid])
@@ -157,21 +157,12 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         t0 = time.perf_counter()
         # the final fit (the longest) first, then the K fold fits; side by side in worker processes when asked
         tasks = [(_fit_all, (est, X_dev, y_dev))] + [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
-        workers = min(effective_n_jobs(n_jobs), len(tasks))
-        if workers == 1:
-            done = [(fn(*args), []) for fn, args in tasks]
-        else:
-            from joblib import Parallel, delayed
-
-            level = logging.getLogger("creditmodel").getEffectiveLevel()
-            done = Parallel(n_jobs=workers)(delayed(_in_worker)(fn, level, *args) for fn, args in tasks)
-        for task, (result, records) in enumerate(done):  # the workers' log lines, in task order
-            for rec in records:
-                logging.getLogger(rec.name).handle(rec)
-            if task:
-                oof[folds[task - 1][1]] = result
-                log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
-        est = done[0][0]
+        workers = worker_count(n_jobs, len(tasks))
+        done = run_tasks(tasks, n_jobs=workers)
+        for task, result in enumerate(done[1:], start=1):
+            oof[folds[task - 1][1]] = result
+            log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
+        est = done[0]
         log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
                  calibration_folds, "in process" if workers == 1 else f"{workers} worker processes",
                  time.perf_counter() - t0)
@@ -209,43 +200,6 @@ def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
     return est.fit(X, y)
 
 
-def _check_n_jobs(n_jobs: Any) -> None:
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
-        raise InputError(f"n_jobs must be a positive number of processes or -1 (one per core), got {n_jobs!r}",
-                         column="n_jobs")
-
-
-class _Records(logging.Handler):
-    """Keeps the log records of one worker task (message formatted, so they pickle)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args, record.exc_info = record.getMessage(), None, None
-        self.records.append(record)
-
-
-def _in_worker(fn: Any, level: int, *args: Any) -> tuple[Any, list[logging.LogRecord]]:
-    """``fn(*args)`` in a worker process, with the ``creditmodel`` log records at ``level`` and above
-    returned to the parent (which emits them through its own handlers) instead of lost."""
-    logger = logging.getLogger("creditmodel")
-    keep = _Records()
-    old = (logger.level, logger.propagate)
-    logger.setLevel(level)
-    logger.propagate = False
-    logger.addHandler(keep)
-    try:
-        return fn(*args), keep.records
-    finally:
-        logger.removeHandler(keep)
-        logger.setLevel(old[0])
-        logger.propagate = old[1]
-
-
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
     """AUC with DeLong CI, Gini, KS, Brier, counts on one sample."""
     from creditmodel.validation import metrics as M
@@ -279,7 +233,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
 
-    _check_n_jobs(n_jobs)
+    check_n_jobs(n_jobs)
     if target not in df.columns:
         raise InputError("target column not found", file=file, column=target)
     if id_col is not None:
@@ -376,7 +330,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
     from creditmodel.data.io import read_table
 
-    _check_n_jobs(n_jobs)
+    check_n_jobs(n_jobs)
     df = read_table(data)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs)
