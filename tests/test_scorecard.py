@@ -581,7 +581,8 @@ def test_numpy_input_uses_fitted_column_order(frame):
     X, y = frame
     Xn = X[["x_up", "x_down", "noise"]]
     sc = WoEScorecard(special_codes=[SPECIAL]).fit(Xn, y)
-    assert np.array_equal(sc.points(Xn.to_numpy()), sc.points(Xn))
+    with pytest.warns(UserWarning, match="no column names"):  # as scikit-learn warns
+        assert np.array_equal(sc.points(Xn.to_numpy()), sc.points(Xn))
 
 
 # ---------------------------------------------------------------------------------- bad input

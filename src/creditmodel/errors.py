@@ -9,8 +9,10 @@ from pathlib import Path
 
 
 @dataclass
-class InputError(Exception):
+class InputError(ValueError):
     """Bad input: a missing or unreadable file, a wrong or missing column, a value out of range.
+
+    A :class:`ValueError`, so that scikit-learn's tools (and callers catching ValueError) treat it as bad input.
 
     ``row`` is the 1-based data row (header excluded) when one row is at fault.
     """

@@ -34,6 +34,7 @@ from scipy.interpolate import PchipInterpolator
 from scipy.optimize import curve_fit
 from sklearn.base import BaseEstimator, clone
 from sklearn.isotonic import IsotonicRegression
+from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import InputError
 from creditmodel.reference import PROJECT_ROOT
@@ -132,6 +133,7 @@ class ChurnCurve(BaseEstimator):
 
     def predict(self, rate):
         """Churn (fraction in [0, 1]) at the given annual rates; same shape as ``rate``."""
+        check_is_fitted(self, "params_")
         r = np.asarray(rate, float)
         if self.kind == "weibull":
             out = _weibull(r - self.rate_start, self.params_["scale"], self.params_["shape"])

@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from creditmodel.errors import InputError
+from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
@@ -241,7 +243,7 @@ def _pava(values: np.ndarray, weights: np.ndarray, increasing: bool) -> np.ndarr
     return np.asarray(isotonic_regression(values, sample_weight=w, increasing=increasing), dtype=float)
 
 
-class WoEBinner(BaseEstimator, TransformerMixin):
+class WoEBinner(TransformerMixin, BaseEstimator):
     """Optimal WoE binning of every column of a DataFrame (scikit-learn transformer).
 
     Parameters
@@ -446,7 +448,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
             raise InputError(f"unseen must be 'worst' or 'neutral', got {self.unseen!r}")
         if not isinstance(X, pd.DataFrame):
             raise InputError("WoEBinner needs a pandas DataFrame")
-        y = np.asarray(y, dtype=float)
+        y = binary_target(y, len(X)).astype(float)
         self._sizes = self._resolve_sizes(y)
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
@@ -486,6 +488,9 @@ class WoEBinner(BaseEstimator, TransformerMixin):
     def index_columns(self, X: pd.DataFrame, features=None) -> list[np.ndarray]:
         """Slot arrays (int8 or intp, see :meth:`FeatureBins.indices`), one per feature; a missing column
         raises InputError naming it."""
+        check_is_fitted(self, "bins_")
+        if not isinstance(X, pd.DataFrame):
+            raise InputError("WoEBinner needs a pandas DataFrame")
         features = list(self.bins_) if features is None else list(features)
         missing = [f for f in features if f not in X.columns]
         if missing:
@@ -499,6 +504,7 @@ class WoEBinner(BaseEstimator, TransformerMixin):
 
     def transform(self, X: pd.DataFrame, features=None) -> pd.DataFrame:
         """WoE of each value (float DataFrame, same index as ``X``)."""
+        check_is_fitted(self, "bins_")
         features = list(self.bins_) if features is None else list(features)
         cols = self.index_columns(X, features)
         data = {f: self.bins_[f].woe[i] for f, i in zip(features, cols)}
@@ -509,6 +515,8 @@ class WoEBinner(BaseEstimator, TransformerMixin):
         return self.bins_[feature].table()
 
     def get_feature_names_out(self, input_features=None):
+        """Names of the WoE columns :meth:`transform` returns (the fitted features, in order)."""
+        check_is_fitted(self, "bins_")
         return np.asarray(list(self.bins_), dtype=object)
 
 

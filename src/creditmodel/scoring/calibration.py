@@ -42,7 +42,10 @@ _CRITERIA = ("log_loss", "brier")
 
 
 def _as_1d(a, name: str) -> np.ndarray:
-    arr = np.asarray(a, dtype=float).ravel() if not isinstance(a, pd.Series) else a.to_numpy(dtype=float)
+    arr = np.asarray(a, dtype=float) if not isinstance(a, pd.Series) else a.to_numpy(dtype=float)
+    if arr.ndim > 1 and arr.shape[1:] != (1,) * (arr.ndim - 1):
+        raise InputError(f"expected one value per row, got an array of shape {arr.shape}", column=name)
+    arr = arr.ravel()
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -226,8 +229,8 @@ class PDCalibrator(BaseEstimator):
         r = self._risk(raw)
         yf = _as_target(y, r.size)
         w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
-        if w is not None and (w.size != r.size or (w < 0).any()):
-            raise InputError("sample_weight must be non-negative, one per row", column="sample_weight")
+        if w is not None and (w.size != r.size or (w < 0).any() or w.sum() <= 0):
+            raise InputError("sample_weight must be non-negative, not all zero, one per row", column="sample_weight")
         self.n_samples_ = int(r.size)
         self.default_rate_ = float(np.average(yf, weights=w))
         if self.method == "auto":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Mapping
 
 import lightgbm as lgb
@@ -40,6 +41,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.scoring.target import binary_target
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     importance_type : {"gain", "split"}
         Kind of ``feature_importances_``.
     random_state : int
-        Seed of the split, the folds, bagging and feature sampling.
+        Seed (0 to 2**31 - 4; not None: every fit is seeded) of the split, the folds, bagging and feature sampling.
     n_jobs : int
         LightGBM threads for fitting; a fixed positive number (results are reproducible for a given value).
     predict_n_jobs : int, optional
@@ -211,10 +213,14 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             "n_jobs": isinstance(self.n_jobs, (int, np.integer)) and self.n_jobs >= 1,
             "predict_n_jobs": self.predict_n_jobs is None or (isinstance(self.predict_n_jobs, (int, np.integer))
                                                               and self.predict_n_jobs >= 1),
+            # always seeded (reproducible): an integer, not None or a RandomState
+            "random_state": isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool)
+            and 0 <= self.random_state < 2**31 - 3,
         }
         for key, ok in checks.items():
             if not ok:
-                raise ConfigError(f"{key}: invalid value {getattr(self, key)!r}", column=key)
+                hint = " (an integer seed 0..2**31-4: the challenger is always seeded)" if key == "random_state" else ""
+                raise ConfigError(f"{key}: invalid value {getattr(self, key)!r}{hint}", column=key)
         for i, cand in enumerate(self._grid()):
             bad = sorted(set(cand) - set(_TUNABLE)) if isinstance(cand, Mapping) else ["(not a dict)"]
             if bad:
@@ -285,7 +291,15 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
 
     def _encode(self, X) -> np.ndarray:
         """Float matrix in the training column order; categories -> codes, unseen/missing -> NaN."""
-        X = _as_frame(X, list(self.feature_names_in_))
+        if not isinstance(X, pd.DataFrame):  # an array: its columns are taken by position
+            X = _as_frame(X)
+            if X.shape[1] != self.n_features_in_:
+                raise InputError(f"X has {X.shape[1]} columns, the challenger was fitted on {self.n_features_in_}")
+            names = list(self.feature_names_in_)
+            if names != [f"x{i}" for i in range(len(names))]:
+                warnings.warn("X has no column names, but LGBMChallenger was fitted on named columns: its columns "
+                              "are taken in the training order", UserWarning, stacklevel=3)
+            X = X.set_axis(names, axis=1)
         cols = {str(c): c for c in X.columns}
         missing = [c for c in self.feature_names_in_ if c not in cols]
         if missing:
@@ -349,19 +363,12 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         set instead of a split of ``X``. Returns ``self``."""
         self._check_params()
         X = _as_frame(X)
-        yy = np.asarray(y).ravel()
-        if yy.shape[0] != len(X):
-            raise InputError(f"target has {yy.shape[0]} values for {len(X)} rows", column="y")
-        if pd.isna(pd.Series(yy)).any():
-            i = int(np.flatnonzero(pd.isna(pd.Series(yy)).to_numpy())[0])
-            raise InputError("target is missing", column="y", row=i + 1)
-        self.classes_ = np.unique(yy)
-        if self.classes_.size != 2:
-            raise InputError(f"the target needs exactly 2 classes, found {self.classes_.size}", column="y")
-        y01 = (yy == self.classes_[1]).astype(np.float64)
+        y01 = binary_target(y, len(X), column="y").astype(np.float64)
+        self.classes_ = np.unique(np.asarray(y).ravel())  # [0, 1] (or [False, True]) in the caller's dtype
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
-        if w is not None and (w.shape[0] != len(X) or not np.isfinite(w).all() or (w < 0).any()):
-            raise InputError("sample_weight must be finite, non-negative and one per row", column="sample_weight")
+        if w is not None and (w.shape[0] != len(X) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0):
+            raise InputError("sample_weight must be finite, non-negative, not all zero and one per row",
+                             column="sample_weight")
         self._fit_encoding(X)
         Xe = self._encode(X)
         self.default_rate_ = float(np.average(y01, weights=w))
@@ -383,7 +390,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         params = self._lgb_params(self.eval_metric)
         if eval_set is not None:
             Xv, yv = eval_set
-            yv = (np.asarray(yv).ravel() == self.classes_[1]).astype(np.float64)
+            yv = binary_target(yv, len(_as_frame(Xv)), column="eval_set y").astype(np.float64)
             dtr = self._dataset(Xe, y, w)
             dva = self._dataset(self._encode(Xv), yv, reference=dtr)
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks)
@@ -454,8 +461,9 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """Class label with the larger probability (``classes_[1]`` = default when p > 0.5)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        """Class label with the larger probability (1 = default when p > 0.5)."""
+        raw = self.decision_function(X)  # checks that the model is fitted
+        return self.classes_[(raw > 0).astype(int)]
 
     def contributions(self, X) -> pd.DataFrame:
         """Per-row contribution of each feature to the log-odds (``pred_contrib``), plus the base value.

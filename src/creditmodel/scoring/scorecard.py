@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, psi
+from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def _sql_num(v: float) -> str:
     return repr(float(v))
 
 
-class WoEScorecard(BaseEstimator, ClassifierMixin):
+class WoEScorecard(ClassifierMixin, BaseEstimator):
     """WoE logistic scorecard with integer points (scikit-learn classifier; ``y`` = 1 for bad).
 
     Binning parameters (see :class:`~creditmodel.scoring.binning.WoEBinner`): ``feature_directions``,
@@ -189,26 +191,14 @@ class WoEScorecard(BaseEstimator, ClassifierMixin):
             names = list(self.feature_names_in_)
             if arr.shape[1] != len(names):
                 raise InputError(f"X has {arr.shape[1]} columns, the scorecard was fitted on {len(names)}")
+            if names != [f"x{i}" for i in range(len(names))]:
+                warnings.warn("X has no column names, but WoEScorecard was fitted on named columns: its columns "
+                              "are taken in the training order", UserWarning, stacklevel=3)
         return pd.DataFrame(arr, columns=names)
 
     @staticmethod
     def _target(y, n: int) -> np.ndarray:
-        s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
-        if len(s) != n:
-            raise InputError(f"target has {len(s)} values for {n} rows", column="target")
-        if s.isna().any():
-            raise InputError("target has a missing value", column="target", row=int(np.flatnonzero(s.isna())[0]) + 1)
-        if pd.api.types.is_bool_dtype(s):
-            s = s.astype(int)
-        if not pd.api.types.is_numeric_dtype(s):
-            raise InputError(f"target must be 0/1 (1 = bad), got values such as {s.iloc[0]!r}", column="target")
-        vals = set(np.unique(s.to_numpy()).tolist())
-        if not vals <= {0, 1}:
-            raise InputError(f"target must be binary 0/1 (1 = bad), got values {sorted(vals)[:5]}", column="target")
-        if len(vals) < 2:
-            raise InputError(f"target has a single class ({vals.pop()}); need both goods (0) and bads (1)",
-                             column="target")
-        return s.to_numpy().astype(np.int64)
+        return binary_target(y, n, column="target")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "points_table_"):
