@@ -291,7 +291,7 @@ def test_serious_dishonesty_and_dishonest_debtor_caps_hold(result, loaded):
 
 def test_evaluation_is_deterministic(loaded, result):
     again = evaluate(loaded.tables, None, result.as_of)
-    pd.testing.assert_frame_equal(again.reset_index(drop=True), result.frame.reset_index(drop=True))
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), result.frame.drop(columns="records_quarantined").reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------- point in time
@@ -591,6 +591,88 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     with pytest.raises(InputError) as err:
         evaluate_dir(generated, as_of="not a date", out=tmp_path / "x.csv")
     assert err.value.column == "as_of"
+    with pytest.raises(InputError, match="outside") as err:  # pandas' nanosecond dates end in 2262
+        evaluate_dir(generated, as_of="2300-01-01", out=tmp_path / "x.csv")
+    assert err.value.column == "as_of"
+
+
+def _copy_district(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path):
+    """A record row set aside by the schema is not silently lost: the enterprise it names is flagged,
+    the summary counts every table's quarantined rows and the quarantine table is written beside the output."""
+    d = _copy_district(generated, tmp_path / "d")
+    lists = pd.read_parquet(d / "lists.parquet")
+    hit = lists.index[lists["list_type"] == "serious_dishonesty"][:2]
+    assert len(hit) == 2
+    lists.loc[hit, "department"] = None  # a mandatory field
+    lists.to_parquet(d / "lists.parquet")
+    res = evaluate_dir(d, out=tmp_path / "grades.parquet")
+    firms = set(lists.loc[hit, "uscc"])
+    flagged = res.frame.set_index("uscc")["records_quarantined"]
+    for code in firms:
+        assert flagged[code] >= 1
+    base = evaluate_dir(generated).frame.set_index("uscc")["records_quarantined"]
+    assert (flagged.drop(list(firms)) == base.drop(list(firms))).all()
+    rc = res.record_counts.set_index("table")
+    assert rc.loc["lists", "quarantined"] == load_district(d).loaded["lists"].n_quarantined
+    assert (rc["rows"] == rc["kept"] + rc["quarantined"]).all()
+    assert "lists" in res.summary() and "records_quarantined" in res.summary()
+    q = pd.read_csv(res.quarantine_out)
+    assert len(q) == len(load_district(d).quarantine)
+    assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 2
+
+
+def test_a_missing_record_table_is_named(generated, tmp_path):
+    d = _copy_district(generated, tmp_path / "d")
+    (d / "penalties.parquet").rename(d / "penalty.parquet")
+    res = evaluate_dir(d)
+    assert res.tables_absent == ["penalties"]
+    assert "WARNING: no file for table(s) penalties" in res.summary()
+    assert evaluate_dir(generated).tables_absent == []
+
+
+def test_implausible_dates_are_quarantined_not_a_crash(generated, tmp_path):
+    d = _copy_district(generated, tmp_path / "d")
+    pen = pd.read_parquet(d / "penalties.parquet")
+    pen["reported_on"] = pen["reported_on"].astype(str)
+    pen.loc[3, "reported_on"] = "1019-03-02"  # a typo'd year: before pandas' nanosecond range
+    pen.loc[5, "reported_on"] = "9999-12-31"  # an "open end" placeholder
+    pen.to_parquet(d / "penalties.parquet")
+    res = evaluate_dir(d)
+    q = res.district_quarantine
+    bad = q[(q["table"] == "penalties") & (q["column"] == "reported_on")]
+    assert sorted(bad["row"]) == [4, 6] and set(bad["rule"]) == {"out_of_range"}
+    assert len(res.frame) == len(evaluate_dir(generated).frame)
+
+
+def test_unreadable_snapshot_date_names_the_manifest(generated, tmp_path):
+    import json
+
+    d = _copy_district(generated, tmp_path / "d")
+    for bad in ("soon", "31/12/2025", "9999-12-31"):
+        m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        m["snapshot_date"] = bad
+        (d / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+        with pytest.raises(InputError) as err:
+            evaluate_dir(d)
+        assert err.value.column == "snapshot_date" and str(err.value.file).endswith("manifest.json")
+
+
+def test_no_gradable_enterprise_is_an_input_error(generated, tmp_path):
+    d = _copy_district(generated, tmp_path / "d")
+    ent = pd.read_parquet(d / "enterprises.parquet")
+    ent["registered_on"] = 20200211  # a whole column of the wrong type: every row quarantined
+    ent.to_parquet(d / "enterprises.parquet")
+    with pytest.raises(InputError) as err:
+        evaluate_dir(d, out=tmp_path / "g.csv")
+    assert err.value.column == "registered_on" and "no enterprise can be graded" in str(err.value)
+    assert not (tmp_path / "g.csv").exists()
 
 
 # ----------------------------------------------------------------------------- evidence

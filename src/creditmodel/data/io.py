@@ -279,11 +279,23 @@ def read_manifest(directory: str | Path) -> dict | None:
         raise InputError(f"manifest is not valid JSON: {e}", file=p) from e
 
 
-def snapshot_from_manifest(manifest: dict | None) -> pd.Timestamp:
-    """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``."""
+def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None) -> pd.Timestamp:
+    """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``.
+
+    The date must be ISO 8601 (YYYY-MM-DD; ``31/12/2025`` or ``01/02/2025`` would be guessed) within the schema's
+    plausible dates; anything else raises :class:`InputError` naming ``file`` and the key."""
+    from creditmodel.data.schema import DATE_RANGE
+
     for key in ("snapshot_date", "snapshot", "as_of", "as_of_date"):
         if manifest and manifest.get(key):
-            return pd.Timestamp(manifest[key])
+            try:
+                t = pd.to_datetime(str(manifest[key]), format="ISO8601")
+            except (ValueError, TypeError, OverflowError):
+                t = pd.NaT
+            if pd.isna(t) or not DATE_RANGE[0] <= t <= DATE_RANGE[1]:
+                raise InputError(f"not an ISO date (YYYY-MM-DD) between {DATE_RANGE[0]:%Y-%m-%d} and "
+                                 f"{DATE_RANGE[1]:%Y-%m-%d}: {manifest[key]!r}", file=file, column=key)
+            return t
     return pd.Timestamp(DISTRICT_END)
 
 
@@ -329,7 +341,8 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     quarantine = _concat([lt.quarantine for lt in loaded.values()])
     warns = _concat([lt.warnings for lt in loaded.values()])
     dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,
-                    warnings=warns, manifest=manifest, snapshot_date=snapshot_from_manifest(manifest), loaded=loaded)
+                    warnings=warns, manifest=manifest, snapshot_date=snapshot_from_manifest(manifest, d / "manifest.json"),
+                    loaded=loaded)
     total = dist.counts()
     log.info("district %s: %d rows, %d kept, %d quarantined", d, total["rows"].sum(), total["kept"].sum(),
              total["quarantined"].sum())

@@ -496,7 +496,7 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
         tables, quarantine = {lt.name: lt}, lt.quarantine
         from creditmodel.data.io import read_manifest, snapshot_from_manifest
 
-        snapshot = snapshot_from_manifest(read_manifest(data.parent))
+        snapshot = snapshot_from_manifest(read_manifest(data.parent), data.parent / "manifest.json")
     rep = measure(tables, quarantine, snapshot, data)
     write_report(rep, out, figures=figures)
     return rep

@@ -65,7 +65,7 @@ RULES = {
     "missing_value": "a mandatory field is empty",
     "bad_type": "the value cannot be read as the declared type (number, integer, ISO date, boolean)",
     "not_allowed": "the value is not in the column's allowed set",
-    "out_of_range": "the number is below the column's minimum or above its maximum",
+    "out_of_range": "the number is below the column's minimum or above its maximum, or the date is outside 1900-2099",
     "nan_or_inf": "the number is NaN or infinite",
     "invalid_uscc": "the unified social credit code fails GB 32100 (reason from creditmodel.data.uscc)",
     "duplicate_key": "several rows share the table's key (all of them are quarantined)",
@@ -76,6 +76,8 @@ RULES = {
 WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)"}
 
 #: pandas dtype of each declared type in the typed (clean) frames.
+#: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2099-12-31"))
 PANDAS_DTYPES = {"string": "str", "date": "datetime64[us]", "int": "Int64", "float": "float64", "bool": "boolean"}
 
 #: Text that means "no value" in a CSV cell (after stripping blanks). ``nan`` counts as empty text in
@@ -343,6 +345,13 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             v, null, bad, nonfinite = _coerce_numeric(s, col)
         elif col.dtype == "date":
             v, null, bad = _coerce_date(s)
+            far = ~null & ~bad & ((v < DATE_RANGE[0]) | (v > DATE_RANGE[1])).to_numpy(dtype=bool)
+            if far.any():
+                i_rows.append(np.flatnonzero(far))
+                i_col.append(col.name)
+                i_rule.append("out_of_range")
+                i_msg.append([f"{x:%Y-%m-%d} is outside the plausible dates {DATE_RANGE[0]:%Y-%m-%d}.."
+                              f"{DATE_RANGE[1]:%Y-%m-%d} (leave an open end empty)" for x in v[far]])
         elif col.dtype == "bool":
             v, null, bad = _coerce_bool(s)
         else:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel.data.io import load_district
+from creditmodel.data.tables import TABLES
 from creditmodel.errors import InputError
 from creditmodel.evaluation.config import (
     EvaluationConfig,
@@ -49,6 +50,13 @@ from creditmodel.reference import industries, plan_targets
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIXES = (".parquet", ".csv")
+#: Output column: rows of the enterprise's records (penalties, lists, ...) set aside by the schema checks.
+RECORDS_QUARANTINED = "records_quarantined"
+#: The enterprises' record tables the evaluation reads (every district table but the register, the loan sample
+#: and the generator's truth).
+RECORD_TABLES = tuple(n for n, tb in TABLES.items() if not tb.hidden and n not in ("enterprises", "loans"))
+#: Evaluation dates accepted by :func:`evaluate_dir` (the schema's plausible dates).
+AS_OF_RANGE = ("1900-01-01", "2099-12-31")
 
 
 # ----------------------------------------------------------------------------- points in cents
@@ -426,6 +434,9 @@ class EvaluationResult:
     enterprises_not_yet_registered: int
     district_quarantine: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)  # the clean tables evaluated
+    record_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)  # rows in/kept/quarantined per record table
+    tables_absent: list[str] = field(default_factory=list)  # district tables with no file: evaluated as no records
+    quarantine_out: Path | None = None  # the quarantine table written beside ``out``
 
     @property
     def measures(self) -> dict[str, float]:
@@ -471,8 +482,21 @@ class EvaluationResult:
                     f"{g.label} {r[f'{g.label}_share']:.1%}" for g in self.config.sectors[r["sector"]].grades
                 )
                 lines.append(f"  sector {r['sector']}: {int(r['enterprises']):,} enterprises; {sh}")
+        rc = self.record_counts
+        if len(rc):
+            q = rc[rc["quarantined"] > 0]
+            per = ", ".join(f"{r.table} {int(r.quarantined):,}" for r in q.itertuples()) or "none"
+            hit = int((self.frame[RECORDS_QUARANTINED] > 0).sum()) if RECORDS_QUARANTINED in self.frame else 0
+            lines.append(f"  record rows in {int(rc['rows'].sum()):,} = used {int(rc['kept'].sum()):,} + quarantined "
+                         f"{int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have quarantined "
+                         f"records (column {RECORDS_QUARANTINED}): their grades miss those records")
+        if self.tables_absent:
+            lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: evaluated as if no "
+                         f"enterprise had such records")
         if self.out is not None:
             lines.append(f"  written to {self.out}")
+        if self.quarantine_out is not None:
+            lines.append(f"  quarantine table (every broken rule, with file, row and column) in {self.quarantine_out}")
         return "\n".join(lines)
 
 
@@ -509,11 +533,20 @@ def evaluate_dir(
             raise InputError(f"not a date: {as_of!r} ({e})", column="as_of") from None
         if pd.isna(t):
             raise InputError(f"not a date: {as_of!r}", column="as_of")
+        if not pd.Timestamp(AS_OF_RANGE[0]) <= t <= pd.Timestamp(AS_OF_RANGE[1]):
+            raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", column="as_of")
     dist = load_district(data)
     t = (dist.snapshot_date if t is None else t).normalize()
-    frame = evaluate(dist.tables, cfg, t)
     ent = dist.tables["enterprises"]
     lt = dist.loaded["enterprises"]
+    if len(ent) == 0:
+        q = dist.quarantine[dist.quarantine["table"] == "enterprises"] if len(dist.quarantine) else dist.quarantine
+        why = (f"all {lt.n_rows:,} rows are quarantined; most often column '{q['column'].mode().iloc[0]}' "
+               f"({q['rule'].mode().iloc[0]}), see `creditmodel quality`" if len(q) else "the table has no rows")
+        raise InputError(f"no enterprise can be graded: {why}", file=lt.file,
+                         column=str(q["column"].mode().iloc[0]) if len(q) else None)
+    frame = evaluate(dist.tables, cfg, t)
+    frame[RECORDS_QUARANTINED] = _records_quarantined(dist, frame["uscc"])
     reg = pd.to_datetime(ent["registered_on"])
     later = int((reg > t).sum())
     dup_kept = int(ent["uscc"].duplicated().sum())
@@ -527,13 +560,36 @@ def evaluate_dir(
         enterprises_not_yet_registered=later,
         district_quarantine=dist.quarantine,
         tables=dist.tables,
+        record_counts=dist.counts().loc[lambda c: c["table"].isin(RECORD_TABLES)].reset_index(drop=True),
+        tables_absent=[n for n in RECORD_TABLES if n not in dist.loaded],
     )
     if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
         raise RuntimeError(
             f"enterprise rows do not add up: {lt.n_rows} in, {len(frame)} graded, "
             f"{res.enterprises_quarantined} quarantined, {later} registered later"
         )
+    if res.tables_absent:
+        log.warning("no file for table(s) %s: evaluated as if no enterprise had such records",
+                    ", ".join(res.tables_absent))
     if out is not None:
         res.out = write_frame(frame, out)
+        res.quarantine_out = write_frame(dist.quarantine, quarantine_path(res.out))
         log.info("evaluated %d enterprises as of %s -> %s", len(frame), t.date(), res.out)
     return res
+
+
+def quarantine_path(out: str | Path) -> Path:
+    """Where :func:`evaluate_dir` writes the district's quarantine table: ``<out stem>.quarantine.csv``."""
+    p = Path(out)
+    return p.with_name(f"{p.stem}.quarantine.csv")
+
+
+def _records_quarantined(dist, uscc: pd.Series) -> np.ndarray:
+    """Per graded enterprise: quarantined rows of the record tables that name its code."""
+    counts: dict[str, int] = {}
+    for name, lt in dist.loaded.items():
+        if name not in RECORD_TABLES or "uscc" not in lt.rejected.columns or not len(lt.rejected):
+            continue
+        for code, k in lt.rejected["uscc"].dropna().astype(str).value_counts().items():
+            counts[code] = counts.get(code, 0) + int(k)
+    return uscc.astype(str).map(counts).fillna(0).astype(np.int64).to_numpy()
