@@ -32,7 +32,10 @@ def _frame(n=1200, seed=0):
     y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
     x2 = rng.uniform(0, 5, size=n)
     x2[::17] = np.nan
-    return pd.DataFrame({"uscc": [f"U{i:06d}" for i in range(n)], "x1": x1, "x2": x2, "kind": cat, "bad": y})
+    from creditmodel.data import uscc
+
+    codes = uscc.generate("330205", n, np.random.default_rng(seed))  # valid codes: the deliverable checks them
+    return pd.DataFrame({"uscc": codes, "x1": x1, "x2": x2, "kind": cat, "bad": y})
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +178,29 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3", "status", "error"):
         assert _values(x[c]) == _values(y[c]), c
     assert y.loc[3, "status"] == "error"
+
+
+def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path):
+    """`score --model models:/NAME@ALIAS --id COL` carries the id and refuses rows whose code or date is unusable."""
+    from creditmodel.scoring.score import score_file
+
+    df = registered["df"].head(40).copy().reset_index(drop=True)
+    df.insert(0, "loan_id", [f"{i:07d}" for i in range(len(df))])
+    df["as_of_date"] = "2025-06-30"
+    df["uscc"] = df["uscc"].astype(object)
+    good = df.loc[1, "uscc"]
+    df.loc[1, "uscc"] = good[:-1] + ("0" if good[-1] != "0" else "1")   # wrong check character
+    df.loc[2, "as_of_date"] = "2025-13-45"
+    df.loc[3, "loan_id"] = df.loc[0, "loan_id"]
+    src = tmp_path / "apps.csv"
+    df.to_csv(src, index=False)
+    res = score_file("models:/serving_pd@champion", src, tmp_path / "deliv.parquet", id_col="loan_id", progress=False)
+    got = pd.read_parquet(res.files["parquet"])
+    assert list(got.columns[:2]) == ["loan_id", "uscc"] and got["loan_id"].tolist()[:3] == ["0000000", "0000001", "0000002"]
+    assert got.loc[1, "status"] == "error" and "uscc" in got.loc[1, "error"]
+    assert got.loc[2, "status"] == "error" and "as_of_date" in got.loc[2, "error"]
+    assert got.loc[3, "status"] == "error" and "duplicate id" in got.loc[3, "error"]
+    assert got.loc[[1, 2, 3], ["score", "pd_12m", "suggested_rate"]].isna().all().all()
+    assert (got.drop(index=[1, 2, 3])["status"] == "ok").all() and len(got) == len(df)
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
+    assert side["columns"][0]["name"] == "loan_id" and side["rows_error"] == 3

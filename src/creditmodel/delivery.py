@@ -69,8 +69,12 @@ def scored_at_now() -> pd.Timestamp:
 
 
 def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, scored_at: pd.Timestamp | None = None,
-             evaluation: pd.DataFrame | None = None, pricing: pd.DataFrame | None = None) -> pd.DataFrame:
+             evaluation: pd.DataFrame | None = None, pricing: pd.DataFrame | None = None,
+             id_col: str | None = None) -> pd.DataFrame:
     """Build the deliverable in column order from aligned frames (same length and order).
+
+    ``id_col`` (``--id``, e.g. a loan number; not ``uscc``, which is a contract column) comes first, as text
+    exactly as read, so that a bank can join the rows back to its own.
 
     ``scored`` has the scoring columns; ``inputs`` may carry ``uscc``, ``as_of_date`` and already
     known ``public_credit_grade`` / ``supervision_class``; ``evaluation`` (by ``uscc``) supplies the
@@ -111,7 +115,10 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     out["data_sha256"] = pd.array([data_sha256] * n, dtype="string")
     at = pd.Timestamp(scored_at or scored_at_now()).tz_convert("UTC").tz_localize(None).as_unit("s")
     out["scored_at"] = pd.Series(np.full(n, at.to_datetime64()), dtype="datetime64[s]").dt.tz_localize("UTC")
-    return out[DELIVERABLE_COLUMNS]
+    out = out[DELIVERABLE_COLUMNS]
+    if id_col and id_col not in DELIVERABLE_COLUMNS and id_col in inputs:
+        out.insert(0, id_col, inputs[id_col].astype("string").reset_index(drop=True))
+    return out
 
 
 def _col(df: pd.DataFrame, name: str, n: int, dtype: str) -> pd.Series:
@@ -121,8 +128,11 @@ def _col(df: pd.DataFrame, name: str, n: int, dtype: str) -> pd.Series:
 
 
 def sidecar(df: pd.DataFrame, model_name: str, model_version: str, data_sha256: str,
-            reason_codes: pd.DataFrame | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON sidecar: file-level facts, every column described, reason-code texts."""
+            reason_codes: pd.DataFrame | None = None, extra: dict[str, Any] | None = None,
+            id_col: str | None = None) -> dict[str, Any]:
+    """The JSON sidecar: file-level facts, every column described (``id_col`` first when given), reason-code texts."""
+    cols = ([ColumnDoc(id_col, "string", "", "输入数据中的标识(--id)", "Identifier of the row in the input (--id)")]
+            if id_col and id_col not in DELIVERABLE_COLUMNS else []) + list(COLUMNS)
     return {
         "format": "creditmodel bank deliverable",
         "rows": int(len(df)),
@@ -132,7 +142,7 @@ def sidecar(df: pd.DataFrame, model_name: str, model_version: str, data_sha256: 
         "model_version": model_version,
         "data_sha256": data_sha256,
         "columns": [{"name": c.name, "type": c.type, "unit": c.unit, "description_zh": c.zh,
-                     "description_en": c.en} for c in COLUMNS],
+                     "description_en": c.en} for c in cols],
         "reason_codes": ([] if reason_codes is None else
                          [{"code": r.code, "text_zh": r.text_zh, "text_en": r.text_en}
                           for r in reason_codes.itertuples(index=False)]),
@@ -226,8 +236,9 @@ class DeliverableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if list(df.columns) != DELIVERABLE_COLUMNS:
-            raise ValueError("deliverable columns are not in the contract order")
+        cols = list(df.columns)
+        if cols[-len(DELIVERABLE_COLUMNS):] != DELIVERABLE_COLUMNS or len(cols) > len(DELIVERABLE_COLUMNS) + 1:
+            raise ValueError("deliverable columns are not in the contract order (an optional id column first)")
         table = pa.Table.from_pandas(df, preserve_index=False)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._tmp["parquet"], table.schema)
@@ -281,7 +292,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     from tqdm.auto import tqdm
 
     from creditmodel import pricing, tracking
-    from creditmodel.scoring.score import ScoreResult, iter_chunks, score_frame
+    from creditmodel.scoring.score import RowChecks, ScoreResult, apply_row_errors, iter_chunks, score_frame
 
     t0 = time.perf_counter()
     data, out = Path(data), Path(out)
@@ -292,19 +303,21 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     cfg = pricing.load_config(pricing_config)
     writer = DeliverableWriter(out)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
+    checks = RowChecks(id_col, identifiers=True)
     try:
-        for chunk in iter_chunks(data, chunk_rows):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, "uscc") if c)):
             chunk = chunk.reset_index(drop=True)
             scored = score_frame(model, chunk, id_col=id_col, file=data)
+            apply_row_errors(scored, checks.messages(chunk))
             extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
             priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]], chunk[extra]], axis=1), cfg)
-            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced))
+            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col))
             bar.update(len(chunk))
     finally:
         bar.close()
     doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), sha, model.reason_table(),
                   extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
-                         "input_file": data.name, "pricing_config": cfg.__class__.__name__})
+                         "input_file": data.name, "pricing_config": cfg.__class__.__name__}, id_col=id_col)
     doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
     card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
                                                  if k.startswith(("test_", "validation_"))}, lights=lights)

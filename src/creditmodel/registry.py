@@ -108,6 +108,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     from creditmodel.validation.report import build_report, parse_target
 
     tracking.configure(out)
+    tracking.require_store()
     version = str(version)
     try:
         client().get_model_version(name, version)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from creditmodel.errors import ConfigError
+from creditmodel.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,17 @@ def configure(out: str | Path | None = None) -> str:
             os.environ[k] = v
     _configured["uri"] = uri
     return uri
+
+
+def require_store(uri: str | None = None) -> None:
+    """InputError when ``uri`` (default: the configured store) is a SQLite store whose file does not exist, so that
+    a lookup in a mistyped ``--store``/``--out`` says so instead of creating an empty store and not finding the model."""
+    uri = uri or tracking_uri()
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        if not db.is_file():
+            raise InputError("no MLflow store here (mlflow.db not found): check --store / --out, $CREDITMODEL_OUT "
+                             "or $MLFLOW_TRACKING_URI", file=db)
 
 
 def artifact_root(out: str | Path | None = None) -> Path:

@@ -65,13 +65,18 @@ def to_plain_types(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def signature(model: CreditModel) -> Any:
-    """Input columns (numeric as double, categorical as string; all optional, the model names what is
-    missing) and the scoring output columns."""
+    """Input columns (all optional, of type ``Any``) and the scoring output columns.
+
+    The inputs are typed ``Any`` on purpose: MLflow's own enforcement of a ``double`` column refuses a whole
+    batch for one integer column (``Can not safely convert int64 to float64``: ages and counts read from a
+    CSV) or for one text cell, while the model itself checks every value and reports a wrong one as a per-row
+    error naming the column (the contract). The expected type of each column is in the model's metadata
+    (``creditmodel_numeric`` / ``creditmodel_categorical``) and in :meth:`CreditModel.input_spec`."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    cols = [ColSpec("double", c, required=False) for c in model.input_spec.numeric]
-    cols += [ColSpec("string", c, required=False) for c in model.input_spec.categorical]
+    cols = [ColSpec(AnyType(), c, required=False) for c in (*model.input_spec.numeric, *model.input_spec.categorical)]
     outputs = [ColSpec("double", "score"), ColSpec("string", "grade"), ColSpec("double", "pd_12m")]
     outputs += [ColSpec("string", c) for c in SCORE_COLUMNS if c not in {"score", "grade", "pd_12m"}]
     return ModelSignature(inputs=Schema(cols), outputs=Schema(outputs))
@@ -156,7 +161,10 @@ def log_model(model: CreditModel, registered_model_name: str | None = None, name
 
 def _metadata(model: CreditModel) -> dict[str, Any]:
     return {"creditmodel_kind": model.kind, "creditmodel_name": model.name,
-            "creditmodel_version": str(model.version), **{k: v for k, v in model.metadata.items()
+            "creditmodel_version": str(model.version),
+            "creditmodel_numeric": list(model.input_spec.numeric),  # the signature's inputs are Any: the types are here
+            "creditmodel_categorical": list(model.input_spec.categorical),
+            **{k: v for k, v in model.metadata.items()
                                                          if isinstance(v, (str, int, float, bool))}}
 
 

@@ -9,6 +9,7 @@ time. ``--engine spark`` scores through ``mlflow.pyfunc.spark_udf`` with identic
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,10 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
         from mlflow.tracking import MlflowClient
 
         tracking.configure()
+        tracking.require_store()
         ref = uri[len("models:/"):]
+        if not re.fullmatch(r"[^/@]+(@[^/@]+|/\d+)", ref):
+            raise InputError("expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)", file=uri)
         client = MlflowClient()
         if "@" in ref:
             name, alias = ref.split("@", 1)
@@ -63,23 +67,46 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
             model = load_credit_model(f"models:/{name}/{mv.version}")
             return ResolvedModel(model, uri, name, str(mv.version), alias, dict(mv.tags))
         name, version = ref.rsplit("/", 1)
-        model = load_credit_model(uri)
+        try:
+            model = load_credit_model(uri)
+        except Exception as e:  # noqa: BLE001 - MLflow raises its own exception types
+            raise InputError(f"cannot load version {version} of registered model {name!r} from "
+                             f"{tracking.tracking_uri()}: {e}", file=uri) from e
         return ResolvedModel(model, uri, name, version)
     p = Path(uri)
     if p.is_dir() and not (p / "MLmodel").exists() and (p / "model" / "MLmodel").exists():
         p = p / "model"
     if not (p / "MLmodel").exists():
         raise InputError("not an MLflow model folder (no MLmodel file) nor models:/NAME@ALIAS", file=p)
-    return ResolvedModel(load_credit_model(p), str(p))
+    try:
+        return ResolvedModel(load_credit_model(p), str(p))
+    except Exception as e:  # noqa: BLE001 - a truncated pickle, an empty MLmodel...: a broken model is bad input
+        raise InputError(f"cannot load the model: {type(e).__name__}: {e}", file=p) from e
 
 
-def iter_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Read a CSV or Parquet file in chunks of about ``chunk_rows`` rows (InputError if unreadable)."""
-    from creditmodel.data.io import read_table
-
-    suffix = path.suffix.lower()
+def check_input_file(path: Path, out: Path | None = None) -> None:
+    """InputError unless ``path`` is an existing, non-empty file and ``out`` (if given) is not ``path`` itself
+    or a folder; checked before the model is loaded, so a typo fails at once."""
     if not path.exists():
         raise InputError("file not found", file=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a table file", file=path)
+    if out is not None:
+        if out.exists() and out.is_dir():
+            raise InputError("the output is an existing folder; give a file name ending in .parquet or .csv", file=out)
+        if out.exists() and out.resolve() == path.resolve():
+            raise InputError("the output would overwrite the input file; write to another file", file=out)
+
+
+def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+    """Read a CSV or Parquet file in chunks of about ``chunk_rows`` rows (InputError if unreadable).
+
+    ``text_columns`` (e.g. the id column) are read from a CSV as text, exactly as written (``000123`` keeps its
+    zeros). The CSV's encoding is guessed as for training (UTF-8, else GB 18030)."""
+    from creditmodel.data.io import _csv_encoding_and_header, read_table
+
+    suffix = path.suffix.lower()
+    check_input_file(path)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -93,10 +120,83 @@ def iter_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             yield batch.to_pandas()
     elif suffix in {".csv", ".txt"} or path.name.endswith(".csv.gz"):
         head = read_table(path, nrows=5)  # validates encoding / emptiness with a clear message
+        text = {c: "string" for c in text_columns if c in head.columns}
         del head
-        yield from pd.read_csv(path, chunksize=chunk_rows, encoding="utf-8-sig", low_memory=False)
+        encoding = "utf-8-sig" if _csv_encoding_and_header(path)[0] == "utf8" else "gb18030"
+        try:
+            yield from pd.read_csv(path, chunksize=chunk_rows, encoding=encoding, low_memory=False, dtype=text or None)
+        except UnicodeDecodeError as e:
+            raise InputError(f"not {encoding.replace('-sig', '').upper()} text after the first 64 KiB ({e.reason}); "
+                             f"save the file as UTF-8", file=path) from None
+        except pd.errors.ParserError as e:
+            raise InputError(f"cannot read csv: {e}", file=path) from None
     else:
         yield read_table(path)
+
+
+OUTPUT_VALUES = ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3")
+
+
+class RowChecks:
+    """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, for
+    the bank deliverable, an invalid ``uscc`` or an unreadable ``as_of_date``. A row that fails is kept, with
+    ``status = "error"`` and the reason (its scores are blanked: a bank could not tell whose they are)."""
+
+    def __init__(self, id_col: str | None, identifiers: bool = False) -> None:
+        self.id_col, self.identifiers = id_col, identifiers
+        self.first_row: dict[str, int] = {}  # id -> 1-based data row where it first appeared
+        self.rows = 0
+
+    def messages(self, chunk: pd.DataFrame) -> np.ndarray:
+        """Reason per row of ``chunk`` (object array, None where the row passes)."""
+        n, start = len(chunk), self.rows
+        self.rows += n
+        msg = np.full(n, None, dtype=object)
+
+        def put(mask: np.ndarray, text) -> None:
+            for i in np.flatnonzero(mask & pd.isna(msg)):
+                msg[i] = text(i) if callable(text) else text
+
+        if self.id_col and self.id_col in chunk:
+            ids = chunk[self.id_col].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+            put(np.array([v is None or v == "" for v in ids], dtype=bool),
+                f"column '{self.id_col}': the id is empty")
+            dup = np.zeros(n, dtype=bool)
+            first = np.zeros(n, dtype=np.int64)
+            for i, v in enumerate(ids):
+                if v is None or v == "":
+                    continue
+                r = self.first_row.setdefault(v, start + i + 1)
+                if r != start + i + 1:
+                    dup[i], first[i] = True, r
+            put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids[i]!r}, first on row {first[i]}")
+        if self.identifiers and "uscc" in chunk:
+            from creditmodel.data.schema import uscc_status
+
+            st = uscc_status(chunk["uscc"].astype("string").reset_index(drop=True))
+            bad = (st["status"] == "invalid").to_numpy()
+            reason = st["reason"].to_numpy()
+            put(bad, lambda i: f"column 'uscc': invalid unified social credit code ({reason[i]})")
+        if self.identifiers and "as_of_date" in chunk:
+            raw = chunk["as_of_date"].reset_index(drop=True)
+            parsed = pd.to_datetime(raw.astype("string"), errors="coerce", format="ISO8601")
+            bad = (raw.notna() & parsed.isna()).to_numpy()
+            put(bad, lambda i: f"column 'as_of_date': {str(raw.iloc[i])!r} is not a date (YYYY-MM-DD)")
+        return msg
+
+
+def apply_row_errors(scored: pd.DataFrame, msg: np.ndarray) -> pd.DataFrame:
+    """Rows of ``scored`` with a message become ``status = "error"`` with that reason (an existing error is kept)
+    and lose their scores. Changes ``scored`` in place and returns it."""
+    hit = pd.notna(msg) & (scored["status"].to_numpy(dtype=object) == "ok")
+    if hit.any():
+        idx = scored.index[hit]
+        for c in OUTPUT_VALUES:
+            if c in scored:
+                scored.loc[idx, c] = np.nan if c in ("score", "pd_12m") else None
+        scored.loc[idx, "status"] = "error"
+        scored.loc[idx, "error"] = msg[hit]
+    return scored
 
 
 @dataclass
@@ -135,6 +235,7 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     data, out = Path(data), Path(out)
     if out.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("output file must end in .parquet or .csv", file=out)
+    check_input_file(data, out)
     resolved = resolve_model(model_uri)
     if engine == "spark":
         from creditmodel.scoring.spark import score_file_spark
@@ -167,9 +268,11 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     rows = rows_ok = 0
     first = True
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
+    checks = RowChecks(id_col)
     try:
-        for chunk in iter_chunks(data, chunk_rows):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=(id_col,) if id_col else ()):
             res = score_frame(model, chunk, id_col=id_col, file=data)
+            apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha
             res["scored_at"] = when
             rows += len(res)
@@ -184,6 +287,12 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
                            encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
             first = False
             bar.update(len(res))
+    except BaseException:
+        if writer is not None:
+            writer.close()
+            writer = None
+        tmp.unlink(missing_ok=True)  # no half-written output left behind
+        raise
     finally:
         bar.close()
         if writer is not None:

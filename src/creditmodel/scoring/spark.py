@@ -90,7 +90,8 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         try:
             # a global sort writes range partitions: part files in name order hold the rows in input order
             scored.write.mode("overwrite").parquet(str(tmp / "part"))
-            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when, nanos)
+            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when, nanos,
+                                 id_col=id_col)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -137,11 +138,16 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
 
 
 def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
-              nanos: dict[str, Any] | None = None) -> tuple[int, int]:
-    """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time."""
+              nanos: dict[str, Any] | None = None, id_col: str | None = None) -> tuple[int, int]:
+    """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time; the id checks of the
+    in-process engine (empty or repeated ``id_col``) run here, over the parts in input order."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from creditmodel.scoring.score import RowChecks, apply_row_errors
+
+    checks = RowChecks(id_col)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -151,6 +157,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             pdf = _clean(pd.read_parquet(part), resolved, sha, when, nanos)
             if len(pdf) == 0:
                 continue
+            pdf = apply_row_errors(pdf.reset_index(drop=True), checks.messages(pdf))
             first = rows == 0
             rows += len(pdf)
             ok += int((pdf["status"] == "ok").sum())

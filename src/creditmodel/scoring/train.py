@@ -56,8 +56,46 @@ class TrainResult:
         return "\n".join(lines)
 
 
-def candidate_features(df: pd.DataFrame, exclude: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Columns usable as features, and the others with the reason they were set aside."""
+#: A text column whose non-empty cells are at least this share numbers is a number column with typos.
+NUMERIC_TYPO_SHARE = 0.95
+#: Largest magnitude a feature may have (the estimators work in float32 in places).
+MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
+
+
+def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> None:
+    """InputError naming the row for a numeric column out of float32 range, or a text column that is numbers
+    except a few cells (``'forty'`` in an age column would otherwise turn it into 51 categories)."""
+    s = df[c]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        big = np.isfinite(v) & (np.abs(v) > MAX_FEATURE_MAGNITUDE)
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise InputError(f"value {v[i]:g} is too large for a feature (more than {MAX_FEATURE_MAGNITUDE:.3g}; "
+                             f"{int(big.sum())} such row(s))", file=file, column=str(c), row=i + 1)
+        return
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return
+    present = s.notna().to_numpy()
+    if present.sum() < 20:
+        return
+    num = pd.to_numeric(s.astype("string").str.strip(), errors="coerce").notna().to_numpy()
+    bad = present & ~num
+    if bad.any() and num.sum() >= NUMERIC_TYPO_SHARE * present.sum():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{int(num.sum()):,} of {int(present.sum()):,} values are numbers but {int(bad.sum())} "
+                         f"is/are not, such as {s.iloc[i]!r}: correct or blank them (as text the column would be "
+                         f"binned as categories)", file=file, column=str(c), row=i + 1)
+
+
+def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
+                       file: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """Columns usable as features, and the others with the reason they were set aside.
+
+    Raises :class:`InputError` (naming ``file``, column and row) for a number column with a few text cells or
+    a value beyond float32's range, rather than silently changing what the column means."""
     feats, dropped = [], {}
     n = len(df)
     for c in df.columns:
@@ -65,6 +103,8 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str]) -> tuple[list[s
             continue
         s = df[c]
         nun = s.nunique(dropna=True)
+        if not pd.api.types.is_datetime64_any_dtype(s):
+            _check_numbers(df, c, file)
         if pd.api.types.is_datetime64_any_dtype(s):
             dropped[c] = "date column (derive durations as features instead)"
         elif nun == 0:
@@ -234,8 +274,12 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     from creditmodel.validation.report import parse_target
 
     check_n_jobs(n_jobs)
+    if len(df) == 0:
+        raise InputError("no data rows (only a header)", file=file)
     if target not in df.columns:
-        raise InputError("target column not found", file=file, column=target)
+        hint = (" (the header looks ';'-separated: save the file with ',' as the separator)"
+                if len(df.columns) == 1 and ";" in str(df.columns[0]) else "")
+        raise InputError(f"target column not found{hint}", file=file, column=target)
     if id_col is not None:
         if id_col not in df.columns:
             raise InputError("id column not found", file=file, column=id_col)
@@ -249,7 +293,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)
     excl = [target, *([id_col] if id_col else []), *exclude]
     if features is None:
-        feats, dropped = candidate_features(df, excl)
+        feats, dropped = candidate_features(df, excl, file=file)
     else:
         missing = [f for f in features if f not in df.columns]
         if missing:
@@ -290,6 +334,11 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     return TrainResult(model, metrics, feats, dropped, split)
 
 
+#: Files :func:`write_outputs` may write beside the model folder (removed first, so none is left from an earlier run).
+OUTPUT_FILES = ("points_table.csv", "points_table.json", "scorecard.sql", "reason_codes.csv", "master_scale.csv",
+                "iv_report.csv", "selection_report.csv", "test_sample.parquet", "metrics.json")
+
+
 def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Path) -> dict[str, Path]:
     """Model folder, metrics.json, points table / SQL (scorecard), reports and the test sample."""
     import shutil
@@ -301,6 +350,8 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
     model_dir = out / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
+    for fname in OUTPUT_FILES:  # a previous model's files (a scorecard's SQL beside a new LightGBM) must not stay
+        (out / fname).unlink(missing_ok=True)
     save_model(res.model, model_dir)
     files = {"model": model_dir}
     art = model_dir / "artifacts"
@@ -331,6 +382,8 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
     from creditmodel.data.io import read_table
 
     check_n_jobs(n_jobs)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InputError("the output must be a folder, and this is an existing file", file=out)
     df = read_table(data)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs)

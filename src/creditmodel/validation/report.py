@@ -888,8 +888,12 @@ def _load_model(model_uri: str | Path) -> Any:
             from creditmodel import tracking
 
             tracking.configure()
+            if uri.startswith("models:"):
+                tracking.require_store()
         elif not Path(uri).exists():
             raise InputError("model folder not found", file=uri)
+        elif not (Path(uri) / "MLmodel").exists() and (Path(uri) / "model" / "MLmodel").exists():
+            uri = str(Path(uri) / "model")  # the folder `creditmodel train --out` wrote
     try:
         return mlflow.pyfunc.load_model(uri)
     except Exception as e:  # noqa: BLE001 - an unloadable model is bad input
