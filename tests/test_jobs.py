@@ -133,3 +133,26 @@ def test_unknown_parameter_is_refused_before_any_run(tmp_path):
         jobs.run_experiment(EXPERIMENT, {"firm_count": 10}, out=tmp_path, progress=False)
     assert e.value.column == "firm_count"
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
+    """The exit-code contract (2 = bad input) also holds when the notebook itself raises InputError."""
+    import subprocess
+    import sys
+
+    exp = _failing_project(tmp_path / "proj")
+    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[1] = nbformat.v4.new_code_cell(
+        "from creditmodel.errors import InputError\nraise InputError('level must be at most 2', column='level')")
+    nbformat.write(nb, nb_path)
+    res = jobs.run_experiment(exp, {}, out=tmp_path / "out", progress=False)
+    assert not res.ok and res.bad_input and "level must be at most 2" in res.error
+    plain = jobs.run_experiment(_failing_project(tmp_path / "other"), {}, out=tmp_path / "out2", progress=False)
+    assert not plain.ok and not plain.bad_input  # a ValueError in the notebook stays exit 1
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "run", str(exp), "--out", str(tmp_path / "out3")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "level must be at most 2" in r.stderr
+    with pytest.raises(InputError) as e:  # 1.5 for an int parameter is refused before any run
+        jobs.run_experiment(exp, {"level": 1.5}, out=tmp_path / "out4", progress=False)
+    assert e.value.column == "level"

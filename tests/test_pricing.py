@@ -152,7 +152,7 @@ def test_default_yaml_equals_code_defaults():
     ("hurdle_rate: -0.1", "hurdle_rate"), ("maturity: 7", "maturity"), ("framework: basel9", "framework"),
     ("lgd: {none: 0.4}", "lgd"),
     ("lgd: {none: 1.4, guarantee: 0.3, property: 0.2, receivables: 0.2}", "lgd.none"),
-    ("funding_cost: abc", "funding_cost"), ("hurdel_rate: 0.1", "hurdel_rate"),
+    ("funding_cost: abc", "funding_cost"), ("funding_cost: -0.5", "funding_cost"), ("hurdel_rate: 0.1", "hurdel_rate"),
     ("capital_ratio: 0", "capital_ratio"),
     ("default_collateral: gold", "default_collateral"),
 ])
@@ -162,6 +162,13 @@ def test_config_errors_name_the_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as e:
         P.PricingConfig.from_yaml(f)
     assert e.value.column == key and Path(e.value.file) == f
+
+
+def test_infinite_amount_is_not_priced():
+    df = _scored().head(2).assign(status="ok", pd_12m=0.02, amount=[np.inf, 5e5])
+    out = P.price_frame(df, P.PricingConfig())
+    assert "not a finite number" in out.loc[0, "pricing_reason"] and np.isnan(out.loc[0, "expected_loss_amount"])
+    assert pd.isna(out.loc[1, "pricing_reason"]) and np.isfinite(out.loc[1, "expected_loss_amount"])
 
 
 def test_partial_config_overrides_defaults(tmp_path):

@@ -64,7 +64,7 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     click.echo(f"executed notebook: {res.output_notebook}")
     if not res.ok:
         click.echo(f"error: {res.error}", err=True)
-        sys.exit(1)
+        sys.exit(2 if res.bad_input else 1)  # the notebook stopped on bad input: the exit-code contract says 2
 
 
 # --------------------------------------------------------------------------- data

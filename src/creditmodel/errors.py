@@ -39,3 +39,14 @@ class InputError(ValueError):
 
 class ConfigError(InputError):
     """An invalid configuration file or parameter (names the key that is wrong)."""
+
+
+def shown(value: object) -> str:
+    """``repr`` of a value for a message, numpy scalars as plain Python (``2``, not ``np.int64(2)``)."""
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        try:
+            value = item()
+        except (ValueError, TypeError):
+            pass
+    return repr(value)

@@ -118,7 +118,9 @@ def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
             return str(value)
         if t == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        if t == "int" and isinstance(value, float) and value.is_integer():
+        if t == "int" and isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(value)
             return int(value)
         if t == "int" and isinstance(value, str):
             return int(value)
@@ -153,6 +155,7 @@ class JobResult:
     parameters: dict[str, Any]
     error: str | None = None
     duration_s: float = 0.0
+    bad_input: bool = False      # the notebook stopped on an InputError / ConfigError (the CLI exits 2)
 
     @property
     def ok(self) -> bool:
@@ -209,13 +212,14 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
                                                   tracking.ENV_OUT)}
     os.environ.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_ID": exp_id,
                        tracking.ENV_OUT: str(out_dir.resolve())})
-    status, error = "FINISHED", None
+    status, error, bad_input = "FINISHED", None, False
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(exp.notebook), str(out_nb), parameters=params, kernel_name=kernel_name,
                             cwd=str(nb_cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as e:
         status, error = "FAILED", f"{e.ename}: {e.evalue} (cell {e.exec_count})"
+        bad_input = e.ename in ("InputError", "ConfigError", "DomainError")
     except Exception as e:  # kernel died, timeout, ...
         status, error = "FAILED", f"{type(e).__name__}: {e}"
     finally:
@@ -243,7 +247,7 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     if error:
         log.error("%s failed: %s; executed notebook: %s", exp.name, error, out_nb)
     return JobResult(run_id=run_id, experiment_id=exp_id, status=status, output_notebook=out_nb,
-                     parameters=params, error=error, duration_s=duration)
+                     parameters=params, error=error, duration_s=duration, bad_input=bad_input)
 
 
 def _to_html(nb_path: Path) -> Path | None:

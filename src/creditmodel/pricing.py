@@ -245,7 +245,8 @@ class PricingConfig:
             raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
                               column="framework")
         num("maturity", 1.0, 5.0)
-        for key in ("funding_cost", "capital_benefit_rate", "margin", "policy_spread"):
+        num("funding_cost", -0.05, 0.5)  # negative funding rates exist, but not -50 % a year
+        for key in ("capital_benefit_rate", "margin", "policy_spread"):
             num(key, -1.0, 1.0)
         for key in ("opex", "hurdle_rate", "lpr_1y"):
             num(key, 0.0, 1.0)
@@ -394,6 +395,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
 
     amount = numeric("amount") if "amount" in df.columns else np.full(n, np.nan)
     flag(amount < 0, "negative amount")
+    flag(np.isinf(amount), "amount is not a finite number")
 
     ok = reason.isna().to_numpy()
     cols = {c: np.full(n, np.nan) for c in PRICE_COLUMNS if c != "pricing_reason"}

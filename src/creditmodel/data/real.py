@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, shown
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,20 @@ def _base(data_dir: str | Path | None) -> Path:
         raise InputError(f"shared data folder not found; set {SHARED_DATA_ENV} or provide ../shared/data",
                          file=os.environ.get(SHARED_DATA_ENV) or PROJECT_ROOT.parent / "shared" / "data")
     return base
+
+
+def _read_csv(f: Path, **kw) -> pd.DataFrame:
+    """``pd.read_csv`` with an unreadable, empty, truncated or mis-encoded file as an InputError naming it."""
+    import gzip
+    import zlib
+
+    try:
+        return pd.read_csv(f, **kw)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, EOFError, gzip.BadGzipFile,
+            zlib.error, OSError, ValueError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise InputError("file not found", file=f) from None
+        raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f) from None
 
 
 def _path(rel: str, data_dir: str | Path | None) -> Path:
@@ -125,7 +139,7 @@ def _check_values(s: pd.Series, allowed: set, file: Path, column: str) -> None:
     bad = ~s.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"unexpected value {s.iloc[i]!r}; expected one of {sorted(map(str, allowed))}",
+        raise InputError(f"unexpected value {shown(s.iloc[i])}; expected one of {sorted(map(str, allowed))}",
                          file=file, column=column, row=i + 1)
 
 
@@ -153,7 +167,7 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "german_credit/germancredit.csv"
     f = _path(rel, data_dir)
-    df = pd.read_csv(f)
+    df = _read_csv(f)
     _require_columns(df, ["creditability"], f)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
@@ -170,7 +184,7 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "hmeq/hmeq.csv"
     f = _path(rel, data_dir)
-    df = pd.read_csv(f)
+    df = _read_csv(f)
     _require_columns(df, ["BAD"], f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
     df["BAD"] = df["BAD"].astype(np.int64)
@@ -205,7 +219,7 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "sba_loans_case/SBAcase.11.13.17.csv"
     f = _path(rel, data_dir)
-    df = pd.read_csv(f, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
+    df = _read_csv(f, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
     _require_columns(df, ["Default", "LoanNr_ChkDgt", *SBA_LEAKAGE, *SBA_SAS_DATES], f)
     _check_values(df["Default"], {0, 1}, f, "Default")
     df["Default"] = df["Default"].astype(np.int64)
@@ -239,7 +253,7 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     f = _path(rel, data_dir)
     try:
         data, _meta = arff.loadarff(f)
-    except (ValueError, arff.ArffError) as e:
+    except (ValueError, arff.ArffError, StopIteration, IndexError) as e:  # empty or truncated files end in the last two
         raise InputError(f"cannot read ARFF: {e}", file=f) from e
     df = pd.DataFrame(data)
     _require_columns(df, ["class"], f)
@@ -269,7 +283,7 @@ VALID, VOIDED = "有效发票", "作废发票"
 
 def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame:
     cp = _COUNTERPARTY[direction]
-    df = pd.read_csv(f, dtype={"发票号码": str, "企业代号": str, cp: str, "发票状态": str, "开票日期": str})
+    df = _read_csv(f, dtype={"发票号码": str, "企业代号": str, cp: str, "发票状态": str, "开票日期": str})
     _require_columns(df, [*_INV_COLS, cp], f)
     for c in (*_INV_COLS, cp):
         na = df[c].isna().to_numpy()
@@ -339,7 +353,7 @@ def cumcm_enterprises(data_dir: str | Path | None = None) -> pd.DataFrame:
     frames = []
     for att, name in CUMCM_INFO_FILES.items():
         f = _path(f"{CUMCM_DIR}/{name}", data_dir)
-        df = pd.read_csv(f, dtype=str)
+        df = _read_csv(f, dtype=str)
         _require_columns(df, ["企业代号", "企业名称"] + (["信誉评级", "是否违约"] if att == 1 else []), f)
         out = pd.DataFrame({"firm_id": df["企业代号"].str.strip(), "name": df["企业名称"].str.strip(),
                             "attachment": np.int8(att)})

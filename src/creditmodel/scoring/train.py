@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, shown
 from creditmodel.scoring.model import CreditModel, InputSpec, ScoreScaling
 from creditmodel.workers import check_n_jobs, run_tasks, worker_count
 
@@ -286,7 +286,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         dup = df[id_col].duplicated(keep=False).to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[1] if dup.sum() > 1 else np.flatnonzero(dup)[0])
-            raise InputError(f"duplicate id {df[id_col].iloc[i]!r} ({int(dup.sum())} rows share an id)",
+            raise InputError(f"duplicate id {shown(df[id_col].iloc[i])} ({int(dup.sum())} rows share an id)",
                              file=file, column=id_col, row=i + 1)
     y = parse_target(df[target], positive=positive, file=file, column=target).astype(np.int8)
     if y.min() == y.max():
@@ -370,7 +370,11 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
         test.to_parquet(out / "test_sample.parquet", index=False)
         files["test_sample"] = out / "test_sample.parquet"
     m = {**res.metrics, "set_aside": res.dropped, "features": res.features, "target": target}
-    (out / "metrics.json").write_text(json.dumps(m, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+    from creditmodel.validation.report import _jsonable
+
+    # strict JSON: an undefined interval is null, not a bare NaN that other tools refuse
+    (out / "metrics.json").write_text(json.dumps(_jsonable(m), indent=1, default=str, ensure_ascii=False,
+                                                 allow_nan=False), encoding="utf-8")
     files["metrics"] = out / "metrics.json"
     return files
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, shown
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def check_binary(y: Any, name: str = "y") -> np.ndarray:
     bad = ~np.isin(f, (0.0, 1.0))
     if bad.any():
         row = _first_bad(bad)
-        raise InputError(f"target must be 0/1; {int(bad.sum())} value(s) are not, first {arr[row - 1]!r}",
+        raise InputError(f"target must be 0/1; {int(bad.sum())} value(s) are not, first {shown(arr[row - 1])}",
                          column=name, row=row)
     return f.astype(np.int8)
 
@@ -74,14 +74,14 @@ def check_float(x: Any, name: str, lo: float | None = None, hi: float | None = N
         f = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(f)
     if bad.any():
-        raise InputError(f"{int(bad.sum())} missing, non-numeric or non-finite value(s), first {arr[bad][0]!r}",
+        raise InputError(f"{int(bad.sum())} missing, non-numeric or non-finite value(s), first {shown(arr[bad][0])}",
                          column=name, row=_first_bad(bad))
     if lo is not None and (f < lo).any():
         m = f < lo
-        raise InputError(f"{int(m.sum())} value(s) below {lo}, first {f[m][0]!r}", column=name, row=_first_bad(m))
+        raise InputError(f"{int(m.sum())} value(s) below {lo}, first {shown(f[m][0])}", column=name, row=_first_bad(m))
     if hi is not None and (f > hi).any():
         m = f > hi
-        raise InputError(f"{int(m.sum())} value(s) above {hi}, first {f[m][0]!r}", column=name, row=_first_bad(m))
+        raise InputError(f"{int(m.sum())} value(s) above {hi}, first {shown(f[m][0])}", column=name, row=_first_bad(m))
     return f
 
 
