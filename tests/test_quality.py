@@ -108,6 +108,23 @@ def test_uscc_error_and_duplicate_rates_by_hand(tmp_path):
     assert by_ind.loc["F", "uscc_duplicate_excess"] == 0  # the first use of a code is not a duplicate
 
 
+def test_reformatted_codes_are_counted_not_hidden(tmp_path):
+    """Lower case, full-width or padded codes are read in the standard form but counted as a format fault."""
+    c = fac.codes(6, seed=3)
+    ent = fac.enterprises(c)
+    ent.loc[1, "uscc"] = c[1].lower()
+    ent.loc[2, "uscc"] = f"  {c[2]} "
+    ent.loc[3, "uscc"] = c[3].translate({ord(ch): ord(ch) + 0xFEE0 for ch in "0123456789ABCDEFGHJKLMNPQRTUWXY"})
+    fac.write(ent, tmp_path / "enterprises", "csv")
+    rep = _measure(tmp_path)
+    ind = rep.indicators
+    assert ind["uscc_invalid"] == 0 and ind["uscc_reformatted"] == 3
+    bt = rep.by_table.set_index("table")
+    assert bt.loc["enterprises", "uscc_reformatted"] == 3 and bt.loc["enterprises", "pilot_warnings"] == 0
+    w = io.load_district(tmp_path).warnings
+    assert sorted(w.loc[w["rule"] == "uscc_reformatted", "row"]) == [2, 3, 4]
+
+
 # --------------------------------------------------------------------------- serious dishonesty, by hand
 def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     c = fac.codes(7)

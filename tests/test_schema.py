@@ -148,7 +148,7 @@ def test_invalid_uscc_carries_the_uscc_reason_and_pilot_codes_only_warn(tmp_path
     for r, reason in expected.items():
         assert msg[r].startswith(reason + ":")
     # pilot code: kept, with a warning naming the row
-    assert list(zip(lt.warnings["row"], lt.warnings["rule"])) == [(4, "pilot_uscc")]
+    assert list(zip(lt.warnings["row"], lt.warnings["rule"])) == [(4, "pilot_uscc"), (5, "uscc_reformatted")]
     assert 3 in lt.data.index
     # full-width code: normalised and kept
     assert lt.data.loc[4, "uscc"] == good

@@ -26,6 +26,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
+def _progress() -> bool:
+    """Progress bars on stderr unless -q was given."""
+    ctx = click.get_current_context(silent=True)
+    return bool((ctx.obj or {}).get("progress", True)) if ctx is not None else True
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
@@ -45,7 +51,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path 
 
         os.environ[tracking.ENV_OUT] = str(store.resolve())
         os.environ["MLFLOW_TRACKING_URI"] = tracking.tracking_uri(store)
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "progress": not quiet}  # -q also hides the progress bars
 
 
 # --------------------------------------------------------------------------- jobs
@@ -59,7 +65,7 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     """Run one papermill job (experiments/NAME.yaml) and track it as one MLflow run."""
     from creditmodel import jobs
 
-    res = jobs.run_experiment(experiment, jobs.parse_overrides(params), out=out)
+    res = jobs.run_experiment(experiment, jobs.parse_overrides(params), out=out, progress=_progress())
     click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
     click.echo(f"executed notebook: {res.output_notebook}")
     if not res.ok:
@@ -76,7 +82,7 @@ def generate_cmd(firms: int, seed: int, out: Path) -> None:
     """Write the synthetic district as Parquet tables (one file per table) and injected.json."""
     from creditmodel.data import synthetic
 
-    res = synthetic.generate_district(firms=firms, seed=seed, out=out)
+    res = synthetic.generate_district(firms=firms, seed=seed, out=out, progress=_progress())
     click.echo(res.summary())
 
 
@@ -87,7 +93,7 @@ def quality_cmd(data: Path, out: Path) -> None:
     """Data quality: code validity, duplicates, completeness, timeliness and the plan's targets."""
     from creditmodel.data import quality
 
-    rep = quality.quality_report(data, out)
+    rep = quality.quality_report(data, out, progress=_progress())
     click.echo(rep.summary())
 
 
@@ -132,7 +138,7 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
     from creditmodel.scoring import score
 
     res = score.score_file(model_uri=model_uri, data=data, out=out, id_col=id_col, engine=engine,
-                           spark_master=spark_master, chunk_rows=chunk_rows)
+                           spark_master=spark_master, chunk_rows=chunk_rows, progress=_progress())
     click.echo(res.summary())
 
 
@@ -210,7 +216,7 @@ def demo_cmd(firms: int, seed: int, out: Path) -> None:
     """Run the main job end to end on the synthetic district and print where everything is."""
     from creditmodel import demo
 
-    res = demo.run_demo(firms=firms, seed=seed, out=out)
+    res = demo.run_demo(firms=firms, seed=seed, out=out, progress=_progress())
     click.echo(res.summary())
     if not res.ok:
         sys.exit(1)

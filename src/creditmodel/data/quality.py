@@ -75,6 +75,11 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     }, index=e.index)
 
 
+def _warned(lt: LoadedTable, rule: str) -> int:
+    """Rows of ``lt`` kept with the warning ``rule``."""
+    return int((lt.warnings["rule"] == rule).sum()) if len(lt.warnings) else 0
+
+
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
     """Bool per file row: the row broke ``rule`` (in the table's own quarantine entries)."""
     flag = np.zeros(lt.n_rows, dtype=bool)
@@ -207,6 +212,9 @@ class QualityReport:
         lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
                      f"of {i.get('enterprises', 0):,} register rows; late records {i['late']:,}, "
                      f"incomplete records {i['incomplete']:,}")
+        if i.get("uscc_reformatted"):
+            lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
+                         f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
         if self.out is not None:
             lines.append(f"  report: {self.out / 'quality.json'} (+ CSV tables, quarantine.parquet, figures/)")
         return "\n".join(lines)
@@ -415,7 +423,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         r: dict[str, Any] = {"table": name, "zh": TABLES[name].zh, "en": TABLES[name].en,
                              "public_record": TABLES[name].public_record, "rows": lt.n_rows, "kept": lt.n_kept,
                              "quarantined": lt.n_quarantined, "quarantined_share": _rate(lt.n_quarantined, lt.n_rows),
-                             "pilot_warnings": len(lt.warnings)}
+                             "pilot_warnings": _warned(lt, "pilot_uscc"), "uscc_reformatted": _warned(lt, "uscc_reformatted")}
         own = lt.quarantine[~lt.quarantine["rule"].isin(_REFERENTIAL)] if len(lt.quarantine) else lt.quarantine
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
         bt.append(r)
@@ -436,6 +444,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "reported_before_event": int(flags_all["early"].sum()) if len(flags_all) else 0,
         "delay_known": int(flags_all["delay_days"].notna().sum()) if len(flags_all) else 0,
         "records_invalid_uscc": int((~flags_all["uscc_ok"]).sum()) if len(flags_all) else 0,
+        "uscc_reformatted": int(sum(_warned(lt, "uscc_reformatted") for lt in tables.values())),
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]).sum())
         if len(flags_all) and register is not None else None,
     }

@@ -73,7 +73,9 @@ RULES = {
     "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
 }
 #: Rules that only warn (the row is kept).
-WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)"}
+WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)",
+                 "uscc_reformatted": "code written in lower case, full-width characters or with spaces or dashes; "
+                                     "read in the standard form and kept (a collection-format fault)"}
 
 #: pandas dtype of each declared type in the typed (clean) frames.
 #: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
@@ -358,7 +360,14 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             v, null = _coerce_string(s)
             bad = np.zeros(len(s), dtype=bool)
             if col.uscc:
+                written = s.astype("str")  # as in the file, spaces included
                 v = _normalised_codes(v)
+                reformatted = np.flatnonzero((written.astype(object) != v.astype(object)).to_numpy(dtype=bool) & ~null)
+                if len(reformatted):
+                    w_rows.append(reformatted)
+                    w_col.append(col.name)
+                    w_rule.append("uscc_reformatted")
+                    w_msg.append([f"{written.iloc[i]!r} read as {v.iloc[i]}" for i in reformatted])
                 st = uscc_status(v)
                 pilot = np.flatnonzero((st["status"] == "pilot").to_numpy() & ~null)
                 if len(pilot):
@@ -566,7 +575,8 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     if len(quarantine):
         bad[quarantine["row"].to_numpy() - 1] = True
     if len(warn):
-        log.warning("table %s: %d allow-listed pilot-era USCC(s) kept with a warning", name, len(warn))
+        log.warning("table %s: %d row(s) kept with a warning (%s)", name, len(warn),
+                    ", ".join(f"{k} {v}" for k, v in warn["rule"].value_counts().items()))
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
 
 
