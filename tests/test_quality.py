@@ -125,6 +125,25 @@ def test_reformatted_codes_are_counted_not_hidden(tmp_path):
     assert sorted(w.loc[w["rule"] == "uscc_reformatted", "row"]) == [2, 3, 4]
 
 
+def test_impossible_dates_are_counted(tmp_path):
+    c = fac.codes(6, seed=4)
+    ent = fac.enterprises(c)
+    ent.loc[1, "status"] = "deregistered"
+    ent.loc[1, "closed_on"] = "1980-01-01"            # closed before it was registered
+    pen = fac.records("penalties", c, 6)
+    pen.loc[2, "publicity_max_end"] = "2023-01-01"    # publicity ends before the decision (2023-03-01)
+    pen.loc[3, "decision_date"] = "2031-05-01"        # decided after the snapshot
+    pen.loc[3, "reported_on"] = "2031-05-02"
+    fac.write(ent, tmp_path / "enterprises", "csv")
+    fac.write(pen, tmp_path / "penalties", "csv")
+    rep = _measure(tmp_path)
+    bt = rep.by_table.set_index("table")
+    assert (bt.loc["enterprises", "date_order_faults"], bt.loc["enterprises", "future_dated"]) == (1, 0)
+    assert bt.loc["penalties", "date_order_faults"] >= 1 and bt.loc["penalties", "future_dated"] == 1
+    assert rep.indicators["future_dated"] == 1 and "impossible dates" in rep.summary()
+    assert bt.loc["penalties", "rows"] == 6  # counted, not removed
+
+
 # --------------------------------------------------------------------------- serious dishonesty, by hand
 def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     c = fac.codes(7)

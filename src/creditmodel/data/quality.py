@@ -80,6 +80,36 @@ def _warned(lt: LoadedTable, rule: str) -> int:
     return int((lt.warnings["rule"] == rule).sum()) if len(lt.warnings) else 0
 
 
+#: Date columns that may come before the table's event date (an arrear starts before it is determined).
+_BEFORE_EVENT_OK = {"arrears": {"started_on"}}
+#: Date pairs of tables without an event date: (earlier, later).
+_DATE_PAIRS = {"loans": [("origination_date", "default_date")]}
+
+
+def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
+    """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted, not removed:
+    ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
+    listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (the event
+    or its report after the snapshot date)."""
+    t = table(lt.name)
+    dates = [c.name for c in t.columns if c.dtype == "date"]
+    if not dates:
+        return {"date_order_faults": 0, "future_dated": 0}
+    rows = lt.all_rows(dates)
+    order = np.zeros(len(rows), dtype=bool)
+    pairs = list(_DATE_PAIRS.get(lt.name, []))
+    if t.event_date:
+        skip = _BEFORE_EVENT_OK.get(lt.name, set()) | {t.event_date, "reported_on"}
+        pairs += [(t.event_date, c) for c in dates if c not in skip]
+        pairs += [(c, "cleared_on") for c in _BEFORE_EVENT_OK.get(lt.name, set()) if "cleared_on" in dates]
+    for a, b in pairs:
+        order |= (rows[b] < rows[a]).to_numpy(dtype=bool, na_value=False)
+    future = np.zeros(len(rows), dtype=bool)
+    for c in {t.event_date, "reported_on"} & set(dates):
+        future |= (rows[c] > snapshot).to_numpy(dtype=bool, na_value=False)
+    return {"date_order_faults": int(order.sum()), "future_dated": int(future.sum())}
+
+
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
     """Bool per file row: the row broke ``rule`` (in the table's own quarantine entries)."""
     flag = np.zeros(lt.n_rows, dtype=bool)
@@ -212,6 +242,9 @@ class QualityReport:
         lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
                      f"of {i.get('enterprises', 0):,} register rows; late records {i['late']:,}, "
                      f"incomplete records {i['incomplete']:,}")
+        if i.get("date_order_faults") or i.get("future_dated"):
+            lines.append(f"  impossible dates (counted, rows kept): {i.get('date_order_faults', 0):,} row(s) with a date "
+                         f"before the event it follows, {i.get('future_dated', 0):,} dated after the snapshot")
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
                          f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
@@ -426,6 +459,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                              "pilot_warnings": _warned(lt, "pilot_uscc"), "uscc_reformatted": _warned(lt, "uscc_reformatted")}
         own = lt.quarantine[~lt.quarantine["rule"].isin(_REFERENTIAL)] if len(lt.quarantine) else lt.quarantine
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
+        r.update(chronology(lt, snapshot))
         bt.append(r)
     by_table = pd.DataFrame(bt)
     if len(flags_all):
@@ -445,6 +479,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "delay_known": int(flags_all["delay_days"].notna().sum()) if len(flags_all) else 0,
         "records_invalid_uscc": int((~flags_all["uscc_ok"]).sum()) if len(flags_all) else 0,
         "uscc_reformatted": int(sum(_warned(lt, "uscc_reformatted") for lt in tables.values())),
+        "date_order_faults": int(by_table["date_order_faults"].sum()),
+        "future_dated": int(by_table["future_dated"].sum()),
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]).sum())
         if len(flags_all) and register is not None else None,
     }
