@@ -140,3 +140,25 @@ def test_retraining_into_a_folder_leaves_no_stale_files(tmp_path):
     (tmp_path / "file_out").write_text("x")
     with pytest.raises(InputError, match="existing file"):
         train_file(src, "bad", tmp_path / "file_out")
+
+
+def test_gb18030_text_after_the_first_64_kib_is_read_as_text(tmp_path):
+    """The encoding is guessed from the first 64 KiB; a file whose Chinese text starts later came back as bytes."""
+    from creditmodel.data.io import read_table
+
+    df = _frame(3000, seed=7).assign(remark="none")
+    df.loc[2990:, "remark"] = "备注"
+    p = tmp_path / "late.csv"
+    df.to_csv(p, index=False, encoding="gb18030")
+    assert p.read_bytes()[: 1 << 16].decode("utf-8")  # the first 64 KiB are plain ASCII
+    for as_text in (False, True):
+        got = read_table(p, as_text=as_text)
+        assert got["remark"].iloc[0] == "none" and got["remark"].iloc[-1] == "备注", as_text
+
+
+def test_score_reads_late_gb18030_text(trained, tmp_path):
+    df = _frame(3000, seed=8).drop(columns="bad").assign(remark="none")
+    df.loc[2995:, "remark"] = "备注"
+    df.to_csv(tmp_path / "late.csv", index=False, encoding="gb18030")
+    res = score_file(trained / "model_out", tmp_path / "late.csv", tmp_path / "o.csv", progress=False)
+    assert res.rows == 3000 and res.rows_error == 0

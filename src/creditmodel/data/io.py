@@ -75,6 +75,20 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
         raise InputError("file is empty (no header line)", file=p)
     if encoding != "utf8":
         log.warning("%s is not UTF-8; reading it as GB 18030", p)
+    try:
+        tbl = _read_csv_as(p, as_text, nrows, encoding, header)
+        late_gbk = encoding == "utf8" and any(pa.types.is_binary(f.type) for f in tbl.schema)
+    except pa.ArrowInvalid as e:
+        if encoding != "utf8" or "utf8" not in str(e).lower().replace("-", ""):
+            raise
+        late_gbk = True
+    if late_gbk:  # the first 64 KiB were UTF-8 (or ASCII), later rows are not: every text column would be bytes
+        log.warning("%s: rows after the first 64 KiB are not UTF-8; reading the file as GB 18030", p)
+        tbl = _read_csv_as(p, as_text, nrows, "gb18030", header)
+    return tbl
+
+
+def _read_csv_as(p: Path, as_text: bool, nrows: int | None, encoding: str, header: list[str]) -> pa.Table:
     conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header} if as_text else None,
                                 strings_can_be_null=not as_text, quoted_strings_can_be_null=not as_text,
                                 null_values=[] if as_text else None)
