@@ -162,3 +162,14 @@ def test_score_reads_late_gb18030_text(trained, tmp_path):
     df.to_csv(tmp_path / "late.csv", index=False, encoding="gb18030")
     res = score_file(trained / "model_out", tmp_path / "late.csv", tmp_path / "o.csv", progress=False)
     assert res.rows == 3000 and res.rows_error == 0
+
+
+def test_a_copy_of_the_outcome_is_set_aside_as_a_leak(caplog):
+    df = _frame(1500, seed=9)
+    df["leak"] = df["bad"]                                               # the target itself
+    df["days_to_default"] = np.where(df["bad"] == 1, 30.0 + np.arange(len(df)) % 300, np.nan)  # filled only for bads
+    res = train_frame(df, "bad", id_col="loan_id", seed=2)
+    assert "leak" in res.dropped["leak"] and "leak" in res.dropped["days_to_default"]
+    assert "leak" not in res.features and "days_to_default" not in res.features
+    assert {"income", "debt_ratio"} <= set(res.features)
+    assert res.metrics["test_auc"] < 0.95  # the model learnt from the real features only

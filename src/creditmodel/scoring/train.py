@@ -62,6 +62,32 @@ NUMERIC_TYPO_SHARE = 0.95
 MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
 
 
+#: Single-feature AUC (either direction) from which a candidate is taken for a copy of the outcome.
+LEAK_AUC = 0.995
+
+
+def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
+    """max(AUC, 1 - AUC) of a numeric column alone on its non-missing rows (0.5 for text, or one class)."""
+    from scipy.stats import rankdata
+
+    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+        return 0.5
+    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(v)
+
+    def auc(x: np.ndarray, yy: np.ndarray) -> float:
+        n1 = int(yy.sum())
+        n0 = len(yy) - n1
+        if n1 == 0 or n0 == 0:
+            return 0.5
+        r = rankdata(x)
+        a = (r[yy == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+        return float(max(a, 1 - a))
+
+    # the values on the rows that have one, and whether a row has one (a date filled only for defaults)
+    return max(auc(v[ok], y[ok]), auc(ok.astype(np.float64), y) if 0 < ok.sum() < len(ok) else 0.5)
+
+
 def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> None:
     """InputError naming the row for a numeric column out of float32 range, or a text column that is numbers
     except a few cells (``'forty'`` in an age column would otherwise turn it into 51 categories)."""
@@ -315,6 +341,17 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     for s in ("train", "valid"):
         if y[masks[s]].sum() == 0 or y[masks[s]].sum() == masks[s].sum():
             raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
+    if features is None:  # a candidate that alone separates the classes is a copy of the outcome, not a feature
+        dev = ~masks["test"]
+        leaks = {c: a for c in feats if (a := _separation_auc(X.loc[dev, c], y[dev])) >= LEAK_AUC}
+        for c, a in leaks.items():
+            log.warning("column %s alone separates the target (AUC %.4f on the development rows): set aside as a "
+                        "probable leak of the outcome", c, a)
+            dropped[c] = f"separates the target almost perfectly (AUC {a:.4f}): a leak of the outcome?"
+        feats = [c for c in feats if c not in leaks]
+        if not feats:
+            raise InputError("no usable feature column (the only candidates leak the target)", file=file)
+        X = df[feats]
     cat = catalogue if catalogue is not None else generic_catalogue(df[feats])
     name = name or f"{Path(str(file)).stem if file else 'model'}_{kind}"
     meta = {"target": target, "id_col": id_col or "", "positive": positive or "", "seed": seed,
