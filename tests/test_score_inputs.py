@@ -173,3 +173,14 @@ def test_a_copy_of_the_outcome_is_set_aside_as_a_leak(caplog):
     assert "leak" not in res.features and "days_to_default" not in res.features
     assert {"income", "debt_ratio"} <= set(res.features)
     assert res.metrics["test_auc"] < 0.95  # the model learnt from the real features only
+
+
+def test_a_line_of_commas_is_not_scored(trained, tmp_path):
+    df = _frame(20, seed=10).drop(columns="bad")
+    text = df.to_csv(index=False).splitlines()
+    text.insert(6, "," * (df.shape[1] - 1))  # data row 5: every cell empty
+    (tmp_path / "b.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    score_file(trained / "model_out", tmp_path / "b.csv", tmp_path / "o.csv", progress=False)
+    got = pd.read_csv(tmp_path / "o.csv")
+    assert len(got) == 21 and got.loc[5, "status"] == "error" and "empty" in got.loc[5, "error"]
+    assert (got.drop(index=5)["status"] == "ok").all()

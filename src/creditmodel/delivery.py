@@ -303,7 +303,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     cfg = pricing.load_config(pricing_config)
     writer = DeliverableWriter(out)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
-    checks = RowChecks(id_col, identifiers=True)
+    checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, "uscc") if c)):
             chunk = chunk.reset_index(drop=True)

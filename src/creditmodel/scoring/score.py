@@ -160,8 +160,8 @@ class RowChecks:
     the bank deliverable, an invalid ``uscc`` or an unreadable ``as_of_date``. A row that fails is kept, with
     ``status = "error"`` and the reason (its scores are blanked: a bank could not tell whose they are)."""
 
-    def __init__(self, id_col: str | None, identifiers: bool = False) -> None:
-        self.id_col, self.identifiers = id_col, identifiers
+    def __init__(self, id_col: str | None, identifiers: bool = False, features: tuple[str, ...] = ()) -> None:
+        self.id_col, self.identifiers, self.features = id_col, identifiers, tuple(features)
         self.first_row: dict[str, int] = {}  # id -> 1-based data row where it first appeared
         self.rows = 0
 
@@ -188,6 +188,9 @@ class RowChecks:
                 if r != start + i + 1:
                     dup[i], first[i] = True, r
             put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids[i]!r}, first on row {first[i]}")
+        feats = [c for c in self.features if c in chunk.columns]
+        if feats and len(feats) == len(self.features):  # a line of commas: nothing to score, not an applicant
+            put(chunk[feats].isna().all(axis=1).to_numpy(), "every column the model uses is empty (a blank line?)")
         if self.identifiers and "uscc" in chunk:
             from creditmodel.data.schema import uscc_status
 
@@ -286,7 +289,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     rows = rows_ok = 0
     first = True
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
-    checks = RowChecks(id_col)
+    checks = RowChecks(id_col, features=tuple(model.input_spec.columns))
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=(id_col,) if id_col else ()):
             res = score_frame(model, chunk, id_col=id_col, file=data)
