@@ -147,6 +147,18 @@ _W31 = np.array(WEIGHTS, dtype=np.int64)
 _W11 = np.array(ORG_WEIGHTS, dtype=np.int64)
 
 
+def _bytes18(codes: pd.Series) -> np.ndarray:
+    """(n, 18) uint8 array of 18-character codes: straight from Arrow's buffer when every code is 18 bytes
+    (ASCII), else through Python (a non-Latin character becomes ``?``, which fails the charset check)."""
+    import pyarrow as pa
+
+    a = pa.array(codes.to_numpy(dtype=object), type=pa.string())
+    off = np.frombuffer(a.buffers()[1], dtype=np.int32)[a.offset:a.offset + len(a) + 1]
+    if a.null_count == 0 and off[-1] - off[0] == 18 * len(a):
+        return np.frombuffer(a.buffers()[2], dtype=np.uint8)[off[0]:off[-1]].reshape(len(a), 18)
+    return np.frombuffer("".join(codes).encode("latin-1", errors="replace"), dtype=np.uint8).reshape(len(codes), 18)
+
+
 def validate(codes: pd.Series | Iterable[object], allow_list: Iterable[str] = PILOT_ALLOW_LIST) -> pd.DataFrame:
     """Check a whole column. Returns ``code`` (normalised), ``status`` and ``reason`` per input row.
 
@@ -168,8 +180,7 @@ def validate(codes: pd.Series | Iterable[object], allow_list: Iterable[str] = PI
     reason[(reason == None) & (lengths != 18)] = "length"  # noqa: E711
     idx = np.flatnonzero(reason == None)  # noqa: E711
     if len(idx):
-        arr = np.frombuffer("".join(norm.iloc[idx]).encode("latin-1", errors="replace"), dtype=np.uint8)
-        arr = arr.reshape(len(idx), 18)
+        arr = _bytes18(norm.iloc[idx])
         v31 = _LUT31[arr]
         bad_chars = (v31 < 0).any(axis=1)
         digits = ((arr[:, 2:8] >= 48) & (arr[:, 2:8] <= 57)).all(axis=1)
