@@ -115,10 +115,11 @@ def test_reformatted_codes_are_counted_not_hidden(tmp_path):
     ent.loc[1, "uscc"] = c[1].lower()
     ent.loc[2, "uscc"] = f"  {c[2]} "
     ent.loc[3, "uscc"] = c[3].translate({ord(ch): ord(ch) + 0xFEE0 for ch in "0123456789ABCDEFGHJKLMNPQRTUWXY"})
-    fac.write(ent, tmp_path / "enterprises", "csv")
+    ent.loc[4, "uscc"] = (c[4][:17] + ("0" if c[4][17] != "0" else "1")).lower()  # reformatted and invalid:
+    fac.write(ent, tmp_path / "enterprises", "csv")                                # quarantined, not a warning
     rep = _measure(tmp_path)
     ind = rep.indicators
-    assert ind["uscc_invalid"] == 0 and ind["uscc_reformatted"] == 3
+    assert ind["uscc_invalid"] == 1 and ind["uscc_reformatted"] == 3
     bt = rep.by_table.set_index("table")
     assert bt.loc["enterprises", "uscc_reformatted"] == 3 and bt.loc["enterprises", "pilot_warnings"] == 0
     w = io.load_district(tmp_path).warnings

@@ -184,3 +184,20 @@ def test_a_line_of_commas_is_not_scored(trained, tmp_path):
     got = pd.read_csv(tmp_path / "o.csv")
     assert len(got) == 21 and got.loc[5, "status"] == "error" and "empty" in got.loc[5, "error"]
     assert (got.drop(index=5)["status"] == "ok").all()
+
+
+def test_coded_categories_and_identifiers_are_not_refused():
+    """Only a measurement with a few typos stops training; coded categories and identifiers do not."""
+    from creditmodel.scoring.train import candidate_features
+
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({
+        "naics_sector": rng.choice(["11", "21", "22", "23", "31", "42", "48", "51", "44-45"], n,
+                                   p=[.15, .12, .12, .12, .12, .12, .12, .1, .03]).astype(object),
+        "account_no": [str(100000 + i) if i % 100 else f"X{i}" for i in range(n)],
+        "zip": [f"{95000 + i % 300}" if i % 50 else "95123-4421" for i in range(n)],
+    })
+    feats, dropped = candidate_features(df, [])
+    assert feats == ["naics_sector"]
+    assert "identifier-like" in dropped["account_no"] and "95123-4421" in dropped["zip"]

@@ -192,15 +192,23 @@ def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path
     df.loc[1, "uscc"] = good[:-1] + ("0" if good[-1] != "0" else "1")   # wrong check character
     df.loc[2, "as_of_date"] = "2025-13-45"
     df.loc[3, "loan_id"] = df.loc[0, "loan_id"]
+    df.loc[4, "uscc"] = None        # an empty code stays empty: the row is identified by its loan_id
+    df.loc[5, "as_of_date"] = "2025/06/30"  # read by one parser for the check and the column
     src = tmp_path / "apps.csv"
     df.to_csv(src, index=False)
     res = score_file("models:/serving_pd@champion", src, tmp_path / "deliv.parquet", id_col="loan_id", progress=False)
     got = pd.read_parquet(res.files["parquet"])
-    assert list(got.columns[:2]) == ["loan_id", "uscc"] and got["loan_id"].tolist()[:3] == ["0000000", "0000001", "0000002"]
+    assert got.columns[-1] == "loan_id" and got.columns[0] == "uscc"  # appended: the contract's positions stay
+    assert got["loan_id"].tolist()[:3] == ["0000000", "0000001", "0000002"]
     assert got.loc[1, "status"] == "error" and "uscc" in got.loc[1, "error"]
     assert got.loc[2, "status"] == "error" and "as_of_date" in got.loc[2, "error"]
     assert got.loc[3, "status"] == "error" and "duplicate id" in got.loc[3, "error"]
     assert got.loc[[1, 2, 3], ["score", "pd_12m", "suggested_rate"]].isna().all().all()
     assert (got.drop(index=[1, 2, 3])["status"] == "ok").all() and len(got) == len(df)
+    assert pd.isna(got.loc[4, "uscc"]) and got.loc[5, "as_of_date"] == pd.Timestamp("2025-06-30")
+    from creditmodel.scoring.score import resolve_model
+
+    latest = resolve_model("models:/serving_pd/latest")  # MLflow's own alias for the newest version
+    assert latest.version == res.model_version and latest.uri == f"models:/serving_pd/{res.model_version}"
     side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
-    assert side["columns"][0]["name"] == "loan_id" and side["rows_error"] == 3
+    assert side["columns"][-1]["name"] == "loan_id" and side["rows_error"] == 3

@@ -345,7 +345,8 @@ def cross_validate_pd(
         return (kind, seed, estimator_params, X.loc[~held], yy[~held], X.loc[held])
 
     with tqdm(total=len(tasks), desc=f"cross-validation ({kind})", disable=not progress, leave=False) as bar:
-        done = run_tasks([(_fit_and_score, args(r, ex)) for r, ex in tasks], n_jobs=n_jobs, progress=bar)
+        done = run_tasks(((_fit_and_score, args(r, ex)) for r, ex in tasks), n_jobs=n_jobs, progress=bar,
+                         n_tasks=len(tasks))  # a generator: one task's data slices at a time
     fitted = {t: d for t, d in zip(tasks, done)}
 
     n = len(yy)

@@ -68,13 +68,22 @@ def scored_at_now() -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 
+def parse_as_of(values: pd.Series) -> pd.Series:
+    """``as_of_date`` values as naive timestamps: date/time columns as they are (time zone dropped), anything else
+    read as ISO 8601 text (``2025-06-30``); unreadable values become NaT. The one parser of the deliverable: the row
+    check (:class:`creditmodel.scoring.score.RowChecks`) and the written column agree, whatever the chunk."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+    return pd.to_datetime(values.astype("string"), errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+
+
 def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, scored_at: pd.Timestamp | None = None,
              evaluation: pd.DataFrame | None = None, pricing: pd.DataFrame | None = None,
              id_col: str | None = None) -> pd.DataFrame:
     """Build the deliverable in column order from aligned frames (same length and order).
 
-    ``id_col`` (``--id``, e.g. a loan number; not ``uscc``, which is a contract column) comes first, as text
-    exactly as read, so that a bank can join the rows back to its own.
+    ``id_col`` (``--id``, e.g. a loan number; not ``uscc``, which is a contract column) is added as the last
+    column, as text exactly as read, so that a bank can join the rows back to its own.
 
     ``scored`` has the scoring columns; ``inputs`` may carry ``uscc``, ``as_of_date`` and already
     known ``public_credit_grade`` / ``supervision_class``; ``evaluation`` (by ``uscc``) supplies the
@@ -87,7 +96,7 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     out = pd.DataFrame(index=pd.RangeIndex(n))
     out["uscc"] = _col(inputs, "uscc", n, "string")
     if "as_of_date" in inputs:
-        out["as_of_date"] = pd.to_datetime(inputs["as_of_date"].to_numpy(), errors="coerce").normalize()
+        out["as_of_date"] = parse_as_of(inputs["as_of_date"]).reset_index(drop=True).dt.normalize()
     else:
         out["as_of_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[s]")
     for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3"):
@@ -116,8 +125,8 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     at = pd.Timestamp(scored_at or scored_at_now()).tz_convert("UTC").tz_localize(None).as_unit("s")
     out["scored_at"] = pd.Series(np.full(n, at.to_datetime64()), dtype="datetime64[s]").dt.tz_localize("UTC")
     out = out[DELIVERABLE_COLUMNS]
-    if id_col and id_col not in DELIVERABLE_COLUMNS and id_col in inputs:
-        out.insert(0, id_col, inputs[id_col].astype("string").reset_index(drop=True))
+    if id_col and id_col not in DELIVERABLE_COLUMNS and id_col in inputs:  # last: the contract's positions stay
+        out[id_col] = inputs[id_col].astype("string").reset_index(drop=True).to_numpy()
     return out
 
 
@@ -130,9 +139,9 @@ def _col(df: pd.DataFrame, name: str, n: int, dtype: str) -> pd.Series:
 def sidecar(df: pd.DataFrame, model_name: str, model_version: str, data_sha256: str,
             reason_codes: pd.DataFrame | None = None, extra: dict[str, Any] | None = None,
             id_col: str | None = None) -> dict[str, Any]:
-    """The JSON sidecar: file-level facts, every column described (``id_col`` first when given), reason-code texts."""
-    cols = ([ColumnDoc(id_col, "string", "", "输入数据中的标识(--id)", "Identifier of the row in the input (--id)")]
-            if id_col and id_col not in DELIVERABLE_COLUMNS else []) + list(COLUMNS)
+    """The JSON sidecar: file-level facts, every column described (``id_col`` last when given), reason-code texts."""
+    cols = list(COLUMNS) + ([ColumnDoc(id_col, "string", "", "输入数据中的标识(--id)", "Identifier of the row in the "
+                                       "input (--id)")] if id_col and id_col not in DELIVERABLE_COLUMNS else [])
     return {
         "format": "creditmodel bank deliverable",
         "rows": int(len(df)),
@@ -237,8 +246,8 @@ class DeliverableWriter:
         import pyarrow.parquet as pq
 
         cols = list(df.columns)
-        if cols[-len(DELIVERABLE_COLUMNS):] != DELIVERABLE_COLUMNS or len(cols) > len(DELIVERABLE_COLUMNS) + 1:
-            raise ValueError("deliverable columns are not in the contract order (an optional id column first)")
+        if cols[:len(DELIVERABLE_COLUMNS)] != DELIVERABLE_COLUMNS or len(cols) > len(DELIVERABLE_COLUMNS) + 1:
+            raise ValueError("deliverable columns are not in the contract order (an optional id column last)")
         table = pa.Table.from_pandas(df, preserve_index=False)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._tmp["parquet"], table.schema)

@@ -219,7 +219,7 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
                             cwd=str(nb_cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as e:
         status, error = "FAILED", f"{e.ename}: {e.evalue} (cell {e.exec_count})"
-        bad_input = e.ename in ("InputError", "ConfigError", "DomainError")
+        bad_input = e.ename in ("InputError", "ConfigError", "DomainError", "NotComputable")  # InputError subclasses
     except Exception as e:  # kernel died, timeout, ...
         status, error = "FAILED", f"{type(e).__name__}: {e}"
     finally:

@@ -15,7 +15,7 @@ fit) and :func:`creditmodel.credit_decisions.cross_validate_pd` (the repeated ne
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -71,15 +71,19 @@ def _in_worker(fn: Callable[..., Any], level: int, *args: Any) -> tuple[Any, lis
         logger.propagate = old[1]
 
 
-def run_tasks(tasks: Sequence[Task], n_jobs: int = 1, progress: Any = None) -> list[Any]:
+def run_tasks(tasks: Iterable[Task], n_jobs: int = 1, progress: Any = None, n_tasks: int | None = None) -> list[Any]:
     """``[fn(*args) for fn, args in tasks]``, in ``n_jobs`` worker processes when that is more than one.
 
-    Results are in task order. Start the longest task first: joblib hands tasks out in order. ``progress``
-    (optional, a tqdm bar) is advanced by one per finished task. An exception raised by a task reaches the
-    caller with its class and attributes (an :class:`~creditmodel.errors.InputError` keeps its column).
+    Results are in task order. Start the longest task first: joblib hands tasks out in order. ``tasks`` may be a
+    generator (give ``n_tasks``): its arguments are then built one task at a time in process, and only as the
+    workers need them otherwise, not all at once. ``progress`` (optional, a tqdm bar) is advanced by one per
+    finished task. An exception raised by a task reaches the caller with its class and attributes (an
+    :class:`~creditmodel.errors.InputError` keeps its column).
     """
-    tasks = list(tasks)
-    workers = worker_count(n_jobs, len(tasks))
+    if n_tasks is None:
+        tasks = list(tasks)
+        n_tasks = len(tasks)
+    workers = worker_count(n_jobs, n_tasks)
     results: list[Any] = []
     if workers == 1:
         for fn, args in tasks:

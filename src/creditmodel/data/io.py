@@ -304,6 +304,7 @@ def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None
         if manifest and manifest.get(key):
             try:
                 t = pd.to_datetime(str(manifest[key]), format="ISO8601")
+                t = t.tz_convert(None) if t.tzinfo is not None else t  # a UTC "Z" date: the same day, naive
             except (ValueError, TypeError, OverflowError):
                 t = pd.NaT
             if pd.isna(t) or not DATE_RANGE[0] <= t <= DATE_RANGE[1]:

@@ -74,8 +74,8 @@ RULES = {
 }
 #: Rules that only warn (the row is kept).
 WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)",
-                 "uscc_reformatted": "code written in lower case, full-width characters or with spaces or dashes; "
-                                     "read in the standard form and kept (a collection-format fault)"}
+                 "uscc_reformatted": "code written in lower case, full-width characters or with spaces; read in the "
+                                     "standard form and kept (a collection-format fault)"}
 
 #: pandas dtype of each declared type in the typed (clean) frames.
 #: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
@@ -574,6 +574,8 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     bad = np.zeros(len(typed), dtype=bool)
     if len(quarantine):
         bad[quarantine["row"].to_numpy() - 1] = True
+    if len(warn):  # warnings describe kept rows; a quarantined row's faults are in the quarantine table
+        warn = warn[~bad[warn["row"].to_numpy() - 1]].reset_index(drop=True)
     if len(warn):
         log.warning("table %s: %d row(s) kept with a warning (%s)", name, len(warn),
                     ", ".join(f"{k} {v}" for k, v in warn["rule"].value_counts().items()))

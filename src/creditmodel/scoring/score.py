@@ -43,6 +43,16 @@ class ResolvedModel:
         return str(self.registered_version or self.model.version)
 
 
+def _load_errors() -> tuple[type[BaseException], ...]:
+    import pickle
+
+    from mlflow.exceptions import MlflowException
+
+    # what a broken or missing model gives; not ImportError (a package missing here) nor MemoryError
+    return (MlflowException, OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, ValueError,
+            TypeError)
+
+
 def resolve_model(model_uri: str | Path) -> ResolvedModel:
     """Load a model folder (or a training output folder holding ``model/``) or ``models:/NAME@ALIAS|VERSION``."""
     from creditmodel.scoring.pyfunc import load_credit_model
@@ -54,8 +64,8 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
         tracking.configure()
         tracking.require_store()
         ref = uri[len("models:/"):]
-        if not re.fullmatch(r"[^/@]+(@[^/@]+|/\d+)", ref):
-            raise InputError("expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)", file=uri)
+        if not re.fullmatch(r"[^/@]+(@[^/@]+|/[^/@]+)", ref):
+            raise InputError("expected models:/NAME@ALIAS or models:/NAME/VERSION", file=uri)
         client = MlflowClient()
         if "@" in ref:
             name, alias = ref.split("@", 1)
@@ -67,9 +77,15 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
             model = load_credit_model(f"models:/{name}/{mv.version}")
             return ResolvedModel(model, uri, name, str(mv.version), alias, dict(mv.tags))
         name, version = ref.rsplit("/", 1)
+        if version == "latest":  # MLflow's own alias for the newest version: record the number it stands for
+            found = [int(v.version) for v in client.search_model_versions(f"name='{name}'")]
+            if not found:
+                raise InputError(f"registered model {name!r} has no version in {tracking.tracking_uri()}", file=uri)
+            version = str(max(found))
+            uri = f"models:/{name}/{version}"
         try:
             model = load_credit_model(uri)
-        except Exception as e:  # noqa: BLE001 - MLflow raises its own exception types
+        except _load_errors() as e:
             raise InputError(f"cannot load version {version} of registered model {name!r} from "
                              f"{tracking.tracking_uri()}: {e}", file=uri) from e
         return ResolvedModel(model, uri, name, version)
@@ -80,7 +96,7 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
         raise InputError("not an MLflow model folder (no MLmodel file) nor models:/NAME@ALIAS", file=p)
     try:
         return ResolvedModel(load_credit_model(p), str(p))
-    except Exception as e:  # noqa: BLE001 - a truncated pickle, an empty MLmodel...: a broken model is bad input
+    except _load_errors() as e:  # a truncated pickle, an empty MLmodel...: a broken model folder is bad input
         raise InputError(f"cannot load the model: {type(e).__name__}: {e}", file=p) from e
 
 
@@ -162,8 +178,27 @@ class RowChecks:
 
     def __init__(self, id_col: str | None, identifiers: bool = False, features: tuple[str, ...] = ()) -> None:
         self.id_col, self.identifiers, self.features = id_col, identifiers, tuple(features)
-        self.first_row: dict[str, int] = {}  # id -> 1-based data row where it first appeared
+        # ids seen so far as sorted 64-bit hashes with the 1-based row of their first appearance: 16 bytes per id,
+        # not a Python dict of strings (about 130 bytes), so that ten million rows stay streamable
+        self._hash = np.empty(0, dtype=np.uint64)
+        self._row = np.empty(0, dtype=np.int64)
         self.rows = 0
+
+    def _first_rows(self, ids: pd.Series, start: int, empty: np.ndarray) -> np.ndarray:
+        """1-based row where each id of this chunk first appeared (in an earlier chunk or this one)."""
+        h = pd.util.hash_array(ids.to_numpy(dtype=object))
+        rows = start + np.arange(len(h), dtype=np.int64) + 1
+        first = pd.Series(rows).groupby(h, sort=False).transform("min").to_numpy().copy()  # within this chunk
+        pos = np.searchsorted(self._hash, h)
+        found = pos < len(self._hash)
+        found[found] = self._hash[pos[found]] == h[found]
+        first[found] = self._row[pos[found]]
+        new = ~found & ~empty & (first == rows)
+        if new.any():
+            hh = np.concatenate([self._hash, h[new]])
+            order = np.argsort(hh, kind="stable")
+            self._hash, self._row = hh[order], np.concatenate([self._row, rows[new]])[order]
+        return first
 
     def messages(self, chunk: pd.DataFrame) -> np.ndarray:
         """Reason per row of ``chunk`` (object array, None where the row passes)."""
@@ -176,32 +211,29 @@ class RowChecks:
                 msg[i] = text(i) if callable(text) else text
 
         if self.id_col and self.id_col in chunk:
-            ids = chunk[self.id_col].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
-            put(np.array([v is None or v == "" for v in ids], dtype=bool),
-                f"column '{self.id_col}': the id is empty")
-            dup = np.zeros(n, dtype=bool)
-            first = np.zeros(n, dtype=np.int64)
-            for i, v in enumerate(ids):
-                if v is None or v == "":
-                    continue
-                r = self.first_row.setdefault(v, start + i + 1)
-                if r != start + i + 1:
-                    dup[i], first[i] = True, r
-            put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids[i]!r}, first on row {first[i]}")
+            ids = chunk[self.id_col].astype("string").str.strip().reset_index(drop=True)
+            empty = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
+            put(empty, f"column '{self.id_col}': the id is empty")
+            first = self._first_rows(ids.fillna(""), start, empty)
+            dup = ~empty & (first != start + np.arange(n) + 1)
+            put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids.iloc[i]!r}, first on row {first[i]}")
         feats = [c for c in self.features if c in chunk.columns]
         if feats and len(feats) == len(self.features):  # a line of commas: nothing to score, not an applicant
             put(chunk[feats].isna().all(axis=1).to_numpy(), "every column the model uses is empty (a blank line?)")
         if self.identifiers and "uscc" in chunk:
             from creditmodel.data.schema import uscc_status
 
-            st = uscc_status(chunk["uscc"].astype("string").reset_index(drop=True))
-            bad = (st["status"] == "invalid").to_numpy()
+            codes = chunk["uscc"].astype("string").reset_index(drop=True)
+            st = uscc_status(codes)
+            given = (codes.notna() & (codes.str.strip() != "")).to_numpy(dtype=bool)  # an empty code stays empty
+            bad = (st["status"] == "invalid").to_numpy() & given
             reason = st["reason"].to_numpy()
             put(bad, lambda i: f"column 'uscc': invalid unified social credit code ({reason[i]})")
         if self.identifiers and "as_of_date" in chunk:
+            from creditmodel.delivery import parse_as_of
+
             raw = chunk["as_of_date"].reset_index(drop=True)
-            parsed = pd.to_datetime(raw.astype("string"), errors="coerce", format="ISO8601")
-            bad = (raw.notna() & parsed.isna()).to_numpy()
+            bad = (raw.notna() & parse_as_of(raw).isna()).to_numpy()
             put(bad, lambda i: f"column 'as_of_date': {str(raw.iloc[i])!r} is not a date (YYYY-MM-DD)")
         return msg
 

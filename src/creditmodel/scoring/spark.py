@@ -72,7 +72,14 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
                 spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
             sdf = spark.read.parquet(str(data))
         else:
-            sdf = spark.read.option("header", True).option("inferSchema", True).option("encoding", "UTF-8").csv(str(data))
+            reader = spark.read.option("header", True).option("encoding", "UTF-8")
+            sdf = reader.option("inferSchema", True).csv(str(data))
+            if id_col and id_col in sdf.columns:  # the id as written (000123 stays 000123), as in process
+                from pyspark.sql.types import StringType, StructField, StructType
+
+                schema = StructType([StructField(f.name, StringType(), True) if f.name == id_col else f
+                                     for f in sdf.schema.fields])
+                sdf = reader.schema(schema).csv(str(data))
         model = resolved.model
         missing = [c for c in model.input_spec.columns if c not in sdf.columns]
         if missing:

@@ -88,12 +88,19 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
     return max(auc(v[ok], y[ok]), auc(ok.astype(np.float64), y) if 0 < ok.sum() < len(ok) else 0.5)
 
 
-def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> None:
-    """InputError naming the row for a numeric column out of float32 range, or a text column that is numbers
-    except a few cells (``'forty'`` in an age column would otherwise turn it into 51 categories)."""
+#: A text column whose numbers take at least this many distinct values is a measurement, not a coded category.
+NUMERIC_TYPO_MIN_VALUES = 20
+
+
+def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | None:
+    """Raise InputError naming the row for a numeric column beyond float32's range, or for a text column that is a
+    measurement with a few typos: at least 95 % of its non-empty cells are numbers taking at least 20 distinct
+    values (``'forty'`` in an age column would otherwise make it 51 categories). Coded categories with a few
+    non-numeric codes (a NAICS sector ``44-45``) pass. Returns a hint for a text column that is mostly numbers
+    but has too many values to be a category (an account number, or an income with a typo), else None."""
     s = df[c]
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return
+    if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
+        return None
     if pd.api.types.is_numeric_dtype(s.dtype):
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         big = np.isfinite(v) & (np.abs(v) > MAX_FEATURE_MAGNITUDE)
@@ -101,27 +108,35 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> None:
             i = int(np.flatnonzero(big)[0])
             raise InputError(f"value {v[i]:g} is too large for a feature (more than {MAX_FEATURE_MAGNITUDE:.3g}; "
                              f"{int(big.sum())} such row(s))", file=file, column=str(c), row=i + 1)
-        return
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return
-    present = s.notna().to_numpy()
+        return None
+    text = s.astype("string").str.strip()
+    present = (text.notna() & (text != "")).to_numpy(dtype=bool)  # blank cells are missing, as at scoring
     if present.sum() < 20:
-        return
-    num = pd.to_numeric(s.astype("string").str.strip(), errors="coerce").notna().to_numpy()
-    bad = present & ~num
-    if bad.any() and num.sum() >= NUMERIC_TYPO_SHARE * present.sum():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{int(num.sum()):,} of {int(present.sum()):,} values are numbers but {int(bad.sum())} "
-                         f"is/are not, such as {s.iloc[i]!r}: correct or blank them (as text the column would be "
-                         f"binned as categories)", file=file, column=str(c), row=i + 1)
+        return None
+    num = pd.to_numeric(text.where(present), errors="coerce")
+    is_num = num.notna().to_numpy()
+    bad = present & ~is_num
+    if not bad.any() or is_num.sum() < NUMERIC_TYPO_SHARE * present.sum():
+        return None
+    i = int(np.flatnonzero(bad)[0])
+    what = (f"{int(is_num.sum()):,} of {int(present.sum()):,} values are numbers but {int(bad.sum())} is/are not, "
+            f"such as {s.iloc[i]!r} (row {i + 1})")
+    n_values = int(num.nunique())
+    if n_values < NUMERIC_TYPO_MIN_VALUES:
+        return None  # a coded category
+    if s.nunique(dropna=True) > MAX_CATEGORIES:
+        return what  # identifier-like: set aside, with the hint
+    raise InputError(f"{what}: correct or blank them (as text the column would be binned as "
+                     f"{s.nunique(dropna=True)} categories)", file=file, column=str(c), row=i + 1)
 
 
 def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
                        file: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
     """Columns usable as features, and the others with the reason they were set aside.
 
-    Raises :class:`InputError` (naming ``file``, column and row) for a number column with a few text cells or
-    a value beyond float32's range, rather than silently changing what the column means."""
+    Raises :class:`InputError` (naming ``file``, column and row) for a measurement column with a few text cells
+    or a value beyond float32's range, rather than silently changing what the column means (see
+    :func:`_check_numbers`)."""
     feats, dropped = [], {}
     n = len(df)
     for c in df.columns:
@@ -129,8 +144,7 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
             continue
         s = df[c]
         nun = s.nunique(dropna=True)
-        if not pd.api.types.is_datetime64_any_dtype(s):
-            _check_numbers(df, c, file)
+        hint = None if pd.api.types.is_datetime64_any_dtype(s) else _check_numbers(df, c, file)
         if pd.api.types.is_datetime64_any_dtype(s):
             dropped[c] = "date column (derive durations as features instead)"
         elif nun == 0:
@@ -139,7 +153,8 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
             dropped[c] = "constant"
         elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
             if nun > MAX_CATEGORIES or (nun == n and n > 50):
-                dropped[c] = f"text with {nun} distinct values (identifier-like)"
+                dropped[c] = f"text with {nun} distinct values (identifier-like)" + (
+                    f"; {hint}: if it is a number column, correct those cells" if hint else "")
             else:
                 feats.append(c)
         else:
