@@ -651,6 +651,25 @@ def test_implausible_dates_are_quarantined_not_a_crash(generated, tmp_path):
     assert len(res.frame) == len(evaluate_dir(generated).frame)
 
 
+def test_an_open_end_placeholder_keeps_the_listing(generated, tmp_path):
+    """end_date 9999-12-31 is the usual 'still listed': read as open (a warning), not a record set aside."""
+    d = _copy_district(generated, tmp_path / "d")
+    lists = pd.read_parquet(d / "lists.parquet")
+    base = evaluate_dir(generated).frame.set_index("uscc")["on_serious_dishonesty_list"]
+    open_ = lists.index[(lists["list_type"] == "serious_dishonesty") & lists["end_date"].isna()
+                        & lists["uscc"].isin(base.index[base])][:2]
+    assert len(open_) == 2
+    lists["end_date"] = lists["end_date"].astype("string")  # dates as ISO text, so that 9999 can be written
+    lists.loc[open_, "end_date"] = "9999-12-31"
+    lists.to_parquet(d / "lists.parquet")
+    res = evaluate_dir(d)
+    got = res.frame.set_index("uscc")["on_serious_dishonesty_list"]
+    assert got.equals(base) and res.frame["records_quarantined"].sum() == evaluate_dir(generated).frame[
+        "records_quarantined"].sum()
+    w = load_district(d).warnings
+    assert ((w["table"] == "lists") & (w["rule"] == "open_end_placeholder")).sum() == 2
+
+
 def test_unreadable_snapshot_date_names_the_manifest(generated, tmp_path):
     import json
 

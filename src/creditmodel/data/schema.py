@@ -75,7 +75,9 @@ RULES = {
 #: Rules that only warn (the row is kept).
 WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)",
                  "uscc_reformatted": "code written in lower case, full-width characters or with spaces; read in the "
-                                     "standard form and kept (a collection-format fault)"}
+                                     "standard form and kept (a collection-format fault)",
+                 "open_end_placeholder": "an optional date after 2099 (such as 9999-12-31 for 'still listed'); read "
+                                         "as empty (open)"}
 
 #: pandas dtype of each declared type in the typed (clean) frames.
 #: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
@@ -347,6 +349,16 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             v, null, bad, nonfinite = _coerce_numeric(s, col)
         elif col.dtype == "date":
             v, null, bad = _coerce_date(s)
+            late = ~null & ~bad & (v > DATE_RANGE[1]).to_numpy(dtype=bool)
+            if late.any() and not col.required:
+                # an optional end date of 9999-12-31 is the usual "still open" placeholder: read it as open (empty),
+                # with a warning, rather than set the record aside (a listing would silently stop counting)
+                w_rows.append(np.flatnonzero(late))
+                w_col.append(col.name)
+                w_rule.append("open_end_placeholder")
+                w_msg.append([f"{x:%Y-%m-%d} read as an open end (empty)" for x in v[late]])
+                v = v.mask(late)
+                null = null | late
             far = ~null & ~bad & ((v < DATE_RANGE[0]) | (v > DATE_RANGE[1])).to_numpy(dtype=bool)
             if far.any():
                 i_rows.append(np.flatnonzero(far))
