@@ -201,3 +201,13 @@ def test_coded_categories_and_identifiers_are_not_refused():
     feats, dropped = candidate_features(df, [])
     assert feats == ["naics_sector"]
     assert "identifier-like" in dropped["account_no"] and "95123-4421" in dropped["zip"]
+
+
+def test_a_ragged_csv_row_is_named(tmp_path):
+    from creditmodel.data.io import read_table
+
+    p = tmp_path / "ragged.csv"
+    p.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n11,12,13\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_table(p)
+    assert e.value.row == 3 and "ragged.csv" in str(e.value)

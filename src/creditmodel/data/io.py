@@ -109,6 +109,26 @@ def _read_csv_as(p: Path, as_text: bool, nrows: int | None, encoding: str, heade
     return pa.Table.from_batches(batches, schema=schema_).slice(0, nrows)
 
 
+def _bad_csv_row(p: Path) -> int | None:
+    """1-based data row of the first record whose field count differs from the header's (only called after a
+    parse error, to name the row; None when the fault is elsewhere, e.g. an unclosed quote at the end)."""
+    import csv as csv_
+
+    try:
+        encoding, _ = _csv_encoding_and_header(p)
+        with pa.input_stream(str(p), compression="detect") as raw:
+            text = _io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf8" else encoding, errors="replace",
+                                     newline="")
+            reader = csv_.reader(text)
+            width = len(next(reader, []))
+            for i, rec in enumerate(reader, start=1):
+                if rec and len(rec) != width:
+                    return i
+    except (OSError, csv_.Error, pa.ArrowException):
+        return None
+    return None
+
+
 def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = None) -> pd.DataFrame:
     """Read one CSV or Parquet file into a DataFrame (RangeIndex = 0-based data row).
 
@@ -145,7 +165,7 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise InputError(f"cannot read {kind}: {e}", file=p) from e
+        raise InputError(f"cannot read {kind}: {e}", file=p, row=_bad_csv_row(p) if kind == "csv" else None) from e
     if tbl.num_columns == 0:
         raise InputError("file has no columns", file=p)
     names = tbl.column_names
