@@ -417,3 +417,19 @@ def test_bad_invoice_rows_name_the_row(tmp_path, bad, column):
         real.cumcm_invoices(tmp_path)
     assert (e.value.column, e.value.row) == (column, 2)
     assert "attachment1_output_invoices" in str(e.value.file)
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
+def test_a_bad_value_after_reading_names_the_data_set(tmp_path):
+    """A date in another format in the SBA file raised a bare ValueError; now an InputError naming the folder."""
+    import shutil
+
+    shutil.copytree(DATA / "sba_loans_case", tmp_path / "sba_loans_case")
+    f = next((tmp_path / "sba_loans_case").glob("SBAcase*.csv"))
+    df = pd.read_csv(f, encoding="utf-8-sig", dtype=str)
+    df.loc[0, "ApprovalDate"] = "2001-04-09"
+    df.to_csv(f, index=False, encoding="utf-8-sig")
+    with pytest.raises(InputError) as e:
+        real.sba_case(data_dir=tmp_path)
+    assert "sba_loans_case" in str(e.value) and "2001-04-09" in str(e.value)

