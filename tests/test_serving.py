@@ -161,6 +161,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
 
     df = registered["df"].copy()
     df.loc[3, "x1"] = np.inf
+    df.loc[5, ["x1", "x2", "kind"]] = np.nan  # every model column empty: an error row in both engines
     # pandas writes nanosecond timestamps, which Spark cannot read natively: the engine must bring them back
     df["as_of_date"] = (pd.Timestamp("2024-06-30") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
         "datetime64[ns]")
@@ -178,6 +179,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3", "status", "error"):
         assert _values(x[c]) == _values(y[c]), c
     assert y.loc[3, "status"] == "error"
+    assert y.loc[5, "status"] == "error" and "every column the model uses is empty" in y.loc[5, "error"]
 
 
 def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path):

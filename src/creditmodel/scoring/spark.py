@@ -22,6 +22,7 @@ from creditmodel.errors import InputError
 
 log = logging.getLogger(__name__)
 
+BLANK_COL = "__creditmodel_blank__"
 ORDER_COL = "__creditmodel_row"
 
 
@@ -91,8 +92,10 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         udf = mlflow.pyfunc.spark_udf(spark, uri, result_type=spark_result_type(), env_manager="local")
         keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in sdf.columns]
         sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
-        scored = sdf.select(ORDER_COL, *keep, udf(F.struct(*[F.col(c) for c in model.input_spec.columns])).alias("s"))
-        scored = scored.select(ORDER_COL, *keep, "s.*").orderBy(ORDER_COL)
+        feats = [F.col(c) for c in model.input_spec.columns]
+        blank = F.coalesce(*feats).isNull() if len(feats) > 1 else feats[0].isNull()  # a line of commas
+        scored = sdf.select(ORDER_COL, *keep, blank.alias(BLANK_COL), udf(F.struct(*feats)).alias("s"))
+        scored = scored.select(ORDER_COL, *keep, BLANK_COL, "s.*").orderBy(ORDER_COL)
         tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
         try:
             # a global sort writes range partitions: part files in name order hold the rows in input order
@@ -164,7 +167,11 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             pdf = _clean(pd.read_parquet(part), resolved, sha, when, nanos)
             if len(pdf) == 0:
                 continue
-            pdf = apply_row_errors(pdf.reset_index(drop=True), checks.messages(pdf))
+            pdf = pdf.reset_index(drop=True)
+            msg = checks.messages(pdf)
+            blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool) & pd.isna(msg)
+            msg[blank] = "every column the model uses is empty (a blank line?)"  # as the in-process engine says
+            pdf = apply_row_errors(pdf, msg)
             first = rows == 0
             rows += len(pdf)
             ok += int((pdf["status"] == "ok").sum())
