@@ -211,3 +211,15 @@ def test_a_ragged_csv_row_is_named(tmp_path):
     with pytest.raises(InputError) as e:
         read_table(p)
     assert e.value.row == 3 and "ragged.csv" in str(e.value)
+
+
+def test_identifiers_keep_one_type_across_chunks(trained, tmp_path):
+    """Numeric-looking loan ids in the first chunk and 'X2200' in a later one broke the Parquet writer."""
+    df = _frame(2500, seed=11).drop(columns="bad")
+    df["loan_id"] = [str(i) for i in range(len(df))]
+    df.loc[2200, "loan_id"] = "X2200"
+    df.to_csv(tmp_path / "c.csv", index=False)
+    res = score_file(trained / "model_out", tmp_path / "c.csv", tmp_path / "c.parquet", progress=False,
+                     chunk_rows=1000)
+    got = pd.read_parquet(tmp_path / "c.parquet")
+    assert res.rows == 2500 and got.loc[2200, "loan_id"] == "X2200" and got.loc[0, "loan_id"] == "0"

@@ -314,7 +314,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
-        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, "uscc") if c)):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, "uscc", "loan_id") if c)):
             chunk = chunk.reset_index(drop=True)
             scored = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(scored, checks.messages(chunk))
