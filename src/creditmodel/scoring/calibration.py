@@ -32,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
 logger = logging.getLogger(__name__)
@@ -55,20 +56,7 @@ def _as_1d(a, name: str) -> np.ndarray:
 
 
 def _as_target(y, n: int) -> np.ndarray:
-    yy = np.asarray(y).ravel()
-    if yy.shape[0] != n:
-        raise InputError(f"target has {yy.shape[0]} values for {n} raw scores", column="y")
-    try:
-        yf = yy.astype(float)
-    except (TypeError, ValueError):
-        raise InputError("target must be 0/1 (1 = default)", column="y") from None
-    bad = ~np.isin(yf, (0.0, 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"target must be 0/1 (1 = default), found {yy[i]!r}", column="y", row=i + 1)
-    if yf.min() == yf.max():
-        raise InputError("target has a single class; calibration needs defaults and non-defaults", column="y")
-    return yf
+    return binary_target(y, n, column="y").astype(float)
 
 
 def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from creditmodel import tracking
 from creditmodel.errors import InputError
-from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
+from creditmodel.scoring.model import REASON_COLUMNS, SCORE_COLUMNS, CreditModel
 
 log = logging.getLogger(__name__)
 
@@ -114,24 +114,6 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
             raise InputError("the output would overwrite the input file; write to another file", file=out)
 
 
-def _all_utf8(path: Path, block: int = 1 << 24) -> bool:
-    """Whether the whole file decodes as UTF-8 (streamed: a GB 18030 row after the first 64 KiB is caught
-    before scoring starts, as :func:`creditmodel.data.io.read_table` does for training)."""
-    import codecs
-
-    import pyarrow as pa
-
-    dec = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with pa.input_stream(str(path), compression="detect") as f:
-            while chunk := f.read(block):
-                dec.decode(chunk)
-            dec.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
     """Read a CSV or Parquet file in chunks of about ``chunk_rows`` rows (InputError if unreadable).
 
@@ -156,19 +138,19 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         head = read_table(path, nrows=5)  # validates encoding / emptiness with a clear message
         text = {c: "string" for c in text_columns if c in head.columns}
         del head
-        encoding = "utf-8-sig" if _csv_encoding_and_header(path)[0] == "utf8" and _all_utf8(path) else "gb18030"
+        encoding = "utf-8-sig" if _csv_encoding_and_header(path)[0] == "utf8" else "gb18030"
         try:
             yield from pd.read_csv(path, chunksize=chunk_rows, encoding=encoding, low_memory=False, dtype=text or None)
         except UnicodeDecodeError as e:
-            raise InputError(f"not {encoding.replace('-sig', '').upper()} text after the first 64 KiB ({e.reason}); "
-                             f"save the file as UTF-8", file=path) from None
+            raise InputError(f"not {encoding.replace('-sig', '').upper()} text ({e.reason}); save the file as UTF-8",
+                             file=path) from None
         except pd.errors.ParserError as e:
             raise InputError(f"cannot read csv: {e}", file=path) from None
     else:
         yield read_table(path)
 
 
-OUTPUT_VALUES = ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3")
+OUTPUT_VALUES = ("score", "grade", "pd_12m", *REASON_COLUMNS)
 
 
 class RowChecks:

@@ -58,7 +58,7 @@ def check_binary(y: Any, name: str = "y") -> np.ndarray:
     bad = ~np.isin(f, (0.0, 1.0))
     if bad.any():
         row = _first_bad(bad)
-        raise InputError(f"target must be 0/1; {int(bad.sum())} value(s) are not, first {shown(arr[row - 1])}",
+        raise InputError(f"target must be binary 0/1; {int(bad.sum())} value(s) are not, first {shown(arr[row - 1])}",
                          column=name, row=row)
     return f.astype(np.int8)
 
