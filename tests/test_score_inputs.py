@@ -223,3 +223,30 @@ def test_identifiers_keep_one_type_across_chunks(trained, tmp_path):
                      chunk_rows=1000)
     got = pd.read_parquet(tmp_path / "c.parquet")
     assert res.rows == 2500 and got.loc[2200, "loan_id"] == "X2200" and got.loc[0, "loan_id"] == "0"
+
+
+def test_cells_of_spaces_are_missing_in_train_and_score(tmp_path):
+    """Excel exports write a blank as ' ': a number column with such blanks (or with ' 12') stays a number
+    column instead of becoming an identifier-like text column, and a category cell of spaces is missing at
+    training and at scoring alike (not an unseen category)."""
+    df = _frame(900, seed=4)
+    text = df.astype(object)
+    text.loc[::7, "income"] = " "
+    text.loc[3, "debt_ratio"] = f" {df.loc[3, 'debt_ratio']}"
+    text.loc[::11, "industry"] = "  "
+    src = tmp_path / "padded.csv"
+    text.to_csv(src, index=False)
+    res = train_file(src, "bad", tmp_path / "m", id_col="loan_id", seed=3)
+    assert {"income", "debt_ratio", "industry"} <= set(res.features), res.dropped
+    assert res.model.input_spec.numeric.count("income") == 1 and "  " not in res.model.input_spec.categorical.get(
+        "industry", [])
+    new = text.drop(columns="bad").iloc[:30]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    score_file(tmp_path / "m", tmp_path / "new.csv", tmp_path / "out.csv", progress=False)
+    got = pd.read_csv(tmp_path / "out.csv")
+    assert len(got) == 30 and (got["status"] == "ok").all(), got.loc[got["status"] != "ok", "error"].tolist()
+    # the blank cells score as missing: the same PD as an explicitly empty cell
+    empty = new.copy()
+    empty.loc[empty["industry"] == "  ", "industry"] = ""
+    empty.loc[empty["income"] == " ", "income"] = ""
+    pd.testing.assert_series_equal(res.model.score_frame(empty)["pd_12m"], res.model.score_frame(new)["pd_12m"])

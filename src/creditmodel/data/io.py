@@ -101,8 +101,9 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
                                 strings_can_be_null=not as_text, quoted_strings_can_be_null=not as_text,
                                 null_values=[] if as_text else None)
     if nrows is None:
-        return pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
-                              convert_options=conv)
+        tbl = pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+                             convert_options=conv)
+        return tbl if as_text else _padded_text_columns(tbl, p)
     batches, n = [], 0
     with pacsv.open_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 20),
                         convert_options=conv) as reader:
@@ -114,7 +115,32 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
                 break
             batches.append(b)
             n += b.num_rows
-    return pa.Table.from_batches(batches, schema=schema_).slice(0, nrows)
+    tbl = pa.Table.from_batches(batches, schema=schema_).slice(0, nrows)
+    return tbl if as_text else _padded_text_columns(tbl, p)
+
+
+def _padded_text_columns(tbl: pa.Table, p: Path) -> pa.Table:
+    """Blank cells made of spaces become empty (null), as they are at scoring; a text column that is numbers once
+    its cells are trimmed (``' '`` for missing, ``' 12'``) becomes a number column (float64). Arrow's CSV type
+    inference treats both as text, which would turn a measurement into a category or an identifier."""
+    import pyarrow.compute as pc
+
+    for i, name in enumerate(tbl.column_names):
+        col = tbl.column(i)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        trimmed = pc.utf8_trim_whitespace(col)
+        if not pc.any(pc.not_equal(trimmed, col)).as_py():
+            continue  # nothing padded: Arrow's guess stands
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, col.type), trimmed)
+        try:
+            new = pc.cast(trimmed, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            new = pc.if_else(pc.equal(pc.utf8_trim_whitespace(col), ""), pa.scalar(None, col.type), col)
+        else:
+            log.info("%s: column %r read as numbers once its cells are trimmed of spaces", p, name)
+        tbl = tbl.set_column(i, name, new)
+    return tbl
 
 
 def _bad_csv_row(p: Path) -> int | None:

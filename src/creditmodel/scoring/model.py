@@ -146,6 +146,9 @@ class InputSpec:
             ucodes, uniques = pd.factorize(s, use_na_sentinel=True)
             keys = pd.Index([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
             umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
+            blank = np.r_[np.array([not k.strip() for k in keys], dtype=bool), False] & (umap < 0)
+            if blank.any():  # a cell of spaces is missing, as in training (data.io reads it as empty)
+                ucodes = np.where(blank[ucodes], -1, ucodes)
             cat = pd.Categorical.from_codes(umap[ucodes], categories=levels)
             unseen = (np.asarray(cat.codes) < 0) & (ucodes >= 0)
             if unseen.any():  # one message per distinct value, spread by code (no per-row Python)
