@@ -250,3 +250,18 @@ def test_cells_of_spaces_are_missing_in_train_and_score(tmp_path):
     empty.loc[empty["industry"] == "  ", "industry"] = ""
     empty.loc[empty["income"] == " ", "income"] = ""
     pd.testing.assert_series_equal(res.model.score_frame(empty)["pd_12m"], res.model.score_frame(new)["pd_12m"])
+
+
+def test_passthrough_columns_keep_one_type_across_chunks(trained, tmp_path):
+    """A chunk whose as_of_date is all empty (read as numbers) and a later one with dates used to stop the chunked
+    Parquet writer (ArrowInvalid); the identifier columns are passed through as text, as written."""
+    df = _frame(30, seed=5).drop(columns="bad")
+    df["as_of_date"] = [""] * 10 + ["2026-06-30"] * 20
+    df["uscc"] = [""] * 10 + ["91110108MA01XXXXX0"] * 20
+    df.to_csv(tmp_path / "mixed.csv", index=False)
+    res = score_file(trained / "model_out", tmp_path / "mixed.csv", tmp_path / "mixed.parquet", progress=False,
+                     chunk_rows=10)
+    got = pd.read_parquet(tmp_path / "mixed.parquet")
+    assert res.rows == len(got) == 30
+    assert got["as_of_date"].iloc[10:].tolist() == ["2026-06-30"] * 20 and got["as_of_date"].iloc[:10].isna().all()
+    assert got["loan_id"].tolist() == df["loan_id"].tolist()  # leading zeros kept

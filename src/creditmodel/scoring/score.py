@@ -305,7 +305,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, features=tuple(model.input_spec.columns))
     try:
-        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, "uscc", "loan_id") if c)):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, *PASSTHROUGH) if c)):
             res = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha
