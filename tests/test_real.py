@@ -419,6 +419,40 @@ def test_bad_invoice_rows_name_the_row(tmp_path, bad, column):
     assert "attachment1_output_invoices" in str(e.value.file)
 
 
+def test_infinite_amounts_and_bad_firm_codes_name_the_row(tmp_path):
+    """inf in a number column reached the models as a number, and a blank firm code was accepted: both now stop the
+    loader naming file, column and row."""
+    (tmp_path / "hmeq").mkdir()
+    (tmp_path / "hmeq" / "hmeq.csv").write_text("BAD,LOAN,DEBTINC\n1,100,\n0,200,inf\n0,300,2.5\n")
+    with pytest.raises(InputError, match="infinite") as e:
+        real.hmeq(data_dir=tmp_path)
+    assert (e.value.column, e.value.row) == ("DEBTINC", 2)
+    _fake_cumcm(tmp_path, "E1,4,2019/1/7,B1,300,9,309,有效发票\nE1,5,2019/1/8,B1,-inf,9,309,有效发票\n")
+    with pytest.raises(InputError, match="infinite") as e:
+        real.cumcm_invoices(tmp_path)
+    assert (e.value.column, e.value.row) == ("金额", 2)
+    for rows, what in (("E2,a\n ,b\n", "empty"), ("E2,a\nE3,b\nE2,c\n", "repeats row 1")):
+        (tmp_path / real.CUMCM_DIR / "attachment2_enterprise_info.csv").write_text("企业代号,企业名称\n" + rows)
+        with pytest.raises(InputError, match=what) as e:
+            real.cumcm_enterprises(tmp_path)
+        assert e.value.column == "企业代号" and e.value.row == rows.count("\n")
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
+def test_a_repeated_sba_loan_number_names_the_row(tmp_path):
+    import shutil
+
+    shutil.copytree(DATA / "sba_loans_case", tmp_path / "sba_loans_case")
+    f = next((tmp_path / "sba_loans_case").glob("SBAcase*.csv"))
+    df = pd.read_csv(f, encoding="utf-8-sig", dtype=str)
+    df.loc[7, "LoanNr_ChkDgt"] = df.loc[2, "LoanNr_ChkDgt"]
+    df.to_csv(f, index=False, encoding="utf-8-sig")
+    with pytest.raises(InputError, match="repeats row 3") as e:
+        real.sba_case(data_dir=tmp_path)
+    assert (e.value.column, e.value.row) == ("LoanNr_ChkDgt", 8)
+
+
 @pytest.mark.shared_data
 @pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
 def test_a_bad_value_after_reading_names_the_data_set(tmp_path):

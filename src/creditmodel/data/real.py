@@ -163,6 +163,32 @@ def _check_values(s: pd.Series, allowed: set, file: Path, column: str) -> None:
                          file=file, column=column, row=i + 1)
 
 
+def _check_finite(df: pd.DataFrame, cols, file: Path) -> None:
+    """InputError naming the first infinite cell of the numeric ``cols`` (empty cells, NaN, are missing values and
+    pass): ``inf`` would otherwise reach a model as a number."""
+    for c in cols:
+        if c in df.columns and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            inf = np.isinf(df[c].to_numpy(dtype=np.float64, na_value=np.nan))
+            if inf.any():
+                i = int(np.flatnonzero(inf)[0])
+                raise InputError(f"infinite value ({int(inf.sum())} such row(s)); leave the cell empty if unknown",
+                                 file=file, column=c, row=i + 1)
+
+
+def _check_ids(s: pd.Series, file: Path, column: str) -> None:
+    """InputError naming the row of the first empty or repeated identifier."""
+    text = s.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    if empty.any():
+        raise InputError("empty identifier", file=file, column=column, row=int(np.flatnonzero(empty)[0]) + 1)
+    dup = text.duplicated(keep="first").to_numpy(dtype=bool)
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((text == text.iloc[i]).to_numpy(dtype=bool))[0]) + 1
+        raise InputError(f"identifier {str(s.iloc[i])!r} repeats row {first} ({int(dup.sum())} repeated row(s))",
+                         file=file, column=column, row=i + 1)
+
+
 def _require_columns(df: pd.DataFrame, cols, file: Path) -> None:
     for c in cols:
         if c not in df.columns:
@@ -192,6 +218,7 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     _require_columns(df, ["creditability"], f)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
+    _check_finite(df, df.columns, f)
     df = _with_row_id(df)
     feats = [c for c in df.columns if c not in ("row_id", "creditability")]
     return RealDataset("german_credit", df, "creditability", "row_id", _text_columns(df, feats), rel,
@@ -210,6 +237,7 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     _require_columns(df, ["BAD"], f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
     df["BAD"] = df["BAD"].astype(np.int64)
+    _check_finite(df, df.columns, f)
     df = _with_row_id(df)
     feats = [c for c in df.columns if c not in ("row_id", "BAD")]
     return RealDataset("hmeq", df, "BAD", "row_id", _text_columns(df, feats), rel,
@@ -245,6 +273,8 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     df = _read_csv(f, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
     _require_columns(df, ["Default", "LoanNr_ChkDgt", *SBA_LEAKAGE, *SBA_SAS_DATES], f)
     _check_values(df["Default"], {0, 1}, f, "Default")
+    _check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
+    _check_finite(df, df.columns, f)
     df["Default"] = df["Default"].astype(np.int64)
     mismatch = int(((df["MIS_Status"] == "CHGOFF").astype(int) != df["Default"]).sum())
     if mismatch:
@@ -284,6 +314,7 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     cls = df["class"].str.decode("utf-8") if df["class"].dtype == object else df["class"].astype(str)
     _check_values(cls, {"0", "1"}, f, "class")
     df["class"] = (cls == "1").astype(np.int64)
+    _check_finite(df, df.columns, f)
     df = _with_row_id(df)
     return RealDataset("polish_1year", df, "class", "row_id", [], rel,
                        "Polish companies, ratios of forecasting year 1, bankruptcy within 5 years")
@@ -313,6 +344,9 @@ def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame
         na = df[c].isna().to_numpy()
         if na.any():
             raise InputError("empty cell", file=f, column=c, row=int(np.flatnonzero(na)[0]) + 1)
+    for c in ("金额", "税额", "价税合计"):
+        df[c] = pd.to_numeric(df[c], errors="raise")
+    _check_finite(df, ["金额", "税额", "价税合计"], f)
     raw_status = df["发票状态"]
     status = raw_status.str.strip()
     _check_values(status, {VALID, VOIDED}, f, "发票状态")
@@ -391,9 +425,7 @@ def cumcm_enterprises(data_dir: str | Path | None = None) -> pd.DataFrame:
         else:
             out["rating"] = pd.Series(np.nan, index=df.index, dtype="str")
             out["default"] = np.nan
-        if out["firm_id"].duplicated().any():
-            i = int(np.flatnonzero(out["firm_id"].duplicated().to_numpy())[0])
-            raise InputError("duplicate firm code", file=f, column="企业代号", row=i + 1)
+        _check_ids(out["firm_id"], f, "企业代号")
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
 
