@@ -438,19 +438,63 @@ def test_infinite_amounts_and_bad_firm_codes_name_the_row(tmp_path):
         assert e.value.column == "企业代号" and e.value.row == rows.count("\n")
 
 
+@pytest.mark.parametrize("text, match, column, row", [
+    ("BAD,LOAN,DEBTINC\n1,100,3\n0,200\n0,300,2.5\n", "number of fields", None, 2),  # pandas padded it
+    ("BAD,LOAN,LOAN\n1,100,3\n", "more than once", "LOAN", None),  # pandas renamed it LOAN.1
+    ("BAD,LOAN,DEBTINC\n", "no data rows", None, None),
+])
+def test_flat_file_faults_are_refused(tmp_path, text, match, column, row):
+    (tmp_path / "hmeq").mkdir()
+    (tmp_path / "hmeq" / "hmeq.csv").write_text(text)
+    with pytest.raises(InputError, match=match) as e:
+        real.hmeq(data_dir=tmp_path)
+    assert (e.value.column, e.value.row) == (column, row) and "hmeq.csv" in str(e.value.file)
+
+
+def test_invoice_faults_name_file_column_and_row(tmp_path):
+    """A 2099 invoice moved the default as-of date and every firm's recency features; a text amount, a firm in
+    both enterprise lists and an invoice file with no rows were accepted or named only the folder."""
+    _fake_cumcm(tmp_path, "E1,4,2019/1/7,B1,300,9,309,有效发票\nE1,5,2099/1/8,B1,300,9,309,有效发票\n")
+    with pytest.raises(InputError, match="outside") as e:
+        real.cumcm_invoices(tmp_path)
+    assert (e.value.column, e.value.row) == ("开票日期", 2) and "attachment1_output" in str(e.value.file)
+    f = tmp_path / real.CUMCM_DIR / "attachment1_output_invoices.csv.gz"
+    with gzip.open(f, "wt", encoding="utf-8") as fh:
+        fh.write("企业代号,发票号码,开票日期,购方单位代号,金额,税额,价税合计,发票状态\n"
+                 "E1,4,2019/1/7,B1,300,9,309,有效发票\nE1,5,2019/1/8,B1,\"1,234.5\",9,309,有效发票\n")
+    with pytest.raises(InputError, match="1,234.5") as e:
+        real.cumcm_invoices(tmp_path)
+    assert (e.value.column, e.value.row) == ("金额", 2)
+    with gzip.open(f, "wt", encoding="utf-8") as fh:
+        fh.write("企业代号,发票号码,开票日期,购方单位代号,金额,税额,价税合计,发票状态\n")
+    with pytest.raises(InputError, match="no data rows") as e:
+        real.cumcm_invoices(tmp_path)
+    (tmp_path / real.CUMCM_DIR / "attachment2_enterprise_info.csv").write_text("企业代号,企业名称\nE2,a\nE1,b\n")
+    with pytest.raises(InputError, match="also in attachment1") as e:
+        real.cumcm_enterprises(tmp_path)
+    assert (e.value.column, e.value.row) == ("企业代号", 2)
+
+
 @pytest.mark.shared_data
 @pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
-def test_a_repeated_sba_loan_number_names_the_row(tmp_path):
+@pytest.mark.parametrize("column, row, value, match", [
+    ("LoanNr_ChkDgt", 8, "<row 3>", "repeats row 3"),
+    ("LoanNr_ChkDgt", 8, "", "empty identifier"),
+    ("NAICS", 5, "44-45", "44-45"),  # named only the folder (ArrowInvalid)
+    ("FranchiseCode", 6, "1.5", "whole number"),
+    ("ApprovalDate", 4, "1e12", "SAS day number"),
+])
+def test_sba_faults_name_the_row(tmp_path, column, row, value, match):
     import shutil
 
     shutil.copytree(DATA / "sba_loans_case", tmp_path / "sba_loans_case")
     f = next((tmp_path / "sba_loans_case").glob("SBAcase*.csv"))
-    df = pd.read_csv(f, encoding="utf-8-sig", dtype=str)
-    df.loc[7, "LoanNr_ChkDgt"] = df.loc[2, "LoanNr_ChkDgt"]
+    df = pd.read_csv(f, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    df.loc[row - 1, column] = df.loc[2, column] if value == "<row 3>" else value
     df.to_csv(f, index=False, encoding="utf-8-sig")
-    with pytest.raises(InputError, match="repeats row 3") as e:
+    with pytest.raises(InputError, match=match) as e:
         real.sba_case(data_dir=tmp_path)
-    assert (e.value.column, e.value.row) == ("LoanNr_ChkDgt", 8)
+    assert (e.value.column, e.value.row) == (column, row)
 
 
 @pytest.mark.shared_data

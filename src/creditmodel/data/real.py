@@ -26,6 +26,7 @@ credit, HMEQ), lifetime charge-offs of SBA loans (not a 12-month default) and an
 """
 from __future__ import annotations
 
+
 import logging
 import os
 import time
@@ -73,18 +74,54 @@ def _base(data_dir: str | Path | None) -> Path:
     return base
 
 
-def _read_csv(f: Path, **kw) -> pd.DataFrame:
-    """``pd.read_csv`` with an unreadable, empty, truncated or mis-encoded file as an InputError naming it."""
+def _read_csv(f: Path, check_rows: bool = False, **kw) -> pd.DataFrame:
+    """``pd.read_csv`` with an unreadable, empty, truncated or mis-encoded file as an InputError naming it.
+
+    Also refused, naming the file: a column name that appears twice (pandas would rename it ``x.1``), a file with
+    no data rows and, with ``check_rows``, a row with fewer or more fields than the header (pandas pads a short
+    row with empty cells, so a truncated line would pass as a row of missing values)."""
     import gzip
     import zlib
 
+    from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header
+
     try:
-        return pd.read_csv(f, **kw)
+        df = pd.read_csv(f, **kw)
+        header = _csv_encoding_and_header(f)[1]
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, EOFError, gzip.BadGzipFile,
             zlib.error, OSError, ValueError) as e:
         if isinstance(e, FileNotFoundError):
             raise InputError("file not found", file=f) from None
-        raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f) from None
+        raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f,
+                         row=_bad_csv_row(f) if isinstance(e, pd.errors.ParserError) else None) from None
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputError(f"column name(s) {dup} appear more than once", file=f, column=dup[0])
+    if len(df) == 0:
+        raise InputError("no data rows (only a header)", file=f)
+    if check_rows:
+        bad = _bad_csv_row(f)
+        if bad is not None:
+            raise InputError(f"this row has a different number of fields than the header's {len(header)}",
+                             file=f, row=bad)
+    return df
+
+
+def _to_number(df: pd.DataFrame, column: str, file: Path, integer: bool = False) -> pd.Series:
+    """A column as numbers (empty cells stay missing); InputError naming the row of the first cell that is not a
+    (whole, with ``integer``) finite number."""
+    s = df[column]
+    v = pd.to_numeric(s, errors="coerce")
+    bad = s.notna().to_numpy() & ~np.isfinite(v.to_numpy(dtype=np.float64, na_value=np.nan))
+    if integer:
+        vv = v.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad |= np.isfinite(vv) & (vv != np.round(vv))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{shown(s.iloc[i])} is not {'a whole' if integer else 'a finite'} number "
+                         f"({int(bad.sum())} such row(s))", file=file, column=column, row=i + 1)
+    return v
 
 
 def _loader(folder: str):
@@ -214,7 +251,7 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "german_credit/germancredit.csv"
     f = _path(rel, data_dir)
-    df = _read_csv(f)
+    df = _read_csv(f, check_rows=True)
     _require_columns(df, ["creditability"], f)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
@@ -233,7 +270,7 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "hmeq/hmeq.csv"
     f = _path(rel, data_dir)
-    df = _read_csv(f)
+    df = _read_csv(f, check_rows=True)
     _require_columns(df, ["BAD"], f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
     df["BAD"] = df["BAD"].astype(np.int64)
@@ -270,8 +307,9 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     """
     rel = "sba_loans_case/SBAcase.11.13.17.csv"
     f = _path(rel, data_dir)
-    df = _read_csv(f, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
-    _require_columns(df, ["Default", "LoanNr_ChkDgt", *SBA_LEAKAGE, *SBA_SAS_DATES], f)
+    df = _read_csv(f, check_rows=True, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
+    _require_columns(df, ["Default", "LoanNr_ChkDgt", "Name", "NAICS", "FranchiseCode", "UrbanRural", *SBA_LEAKAGE,
+                          *SBA_SAS_DATES], f)
     _check_values(df["Default"], {0, 1}, f, "Default")
     _check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
     _check_finite(df, df.columns, f)
@@ -282,10 +320,16 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     leaked = [c for c in SBA_LEAKAGE if c in df.columns]
     df = df.drop(columns=leaked + ["Name"])
     for src in SBA_SAS_DATES:
-        df[src] = sas_date(df[src])
+        days = _to_number(df, src, f)
+        out_of_range = (days.abs() > 100 * 366).to_numpy(dtype=bool, na_value=False)  # SAS days within 1860-2060
+        if out_of_range.any():
+            i = int(np.flatnonzero(out_of_range)[0])
+            raise InputError(f"{shown(df[src].iloc[i])} is not a SAS day number (days since 1960-01-01)", file=f,
+                             column=src, row=i + 1)
+        df[src] = sas_date(days)
     df = df.rename(columns={k: v for k, v in SBA_SAS_DATES.items() if k != v})
     for c in ("NAICS", "FranchiseCode", "UrbanRural"):
-        df[c] = df[c].astype("Int64").astype("str").where(df[c].notna())
+        df[c] = _to_number(df, c, f, integer=True).astype("Int64").astype("str").where(df[c].notna())
     df = df[["LoanNr_ChkDgt", *[c for c in df.columns if c != "LoanNr_ChkDgt"]]]
     info = ["Selected", "Zip", *SBA_SAS_DATES.values()]
     feats = [c for c in df.columns if c not in ("LoanNr_ChkDgt", "Default", *info)]
@@ -308,7 +352,8 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     try:
         data, _meta = arff.loadarff(f)
     except (ValueError, arff.ArffError, StopIteration, IndexError) as e:  # empty or truncated files end in the last two
-        raise InputError(f"cannot read ARFF: {e}", file=f) from e
+        raise InputError(f"cannot read ARFF: {type(e).__name__}: {e or 'no @data section or truncated data'}",
+                         file=f) from e
     df = pd.DataFrame(data)
     _require_columns(df, ["class"], f)
     cls = df["class"].str.decode("utf-8") if df["class"].dtype == object else df["class"].astype(str)
@@ -334,6 +379,9 @@ _INV_COLS = {"企业代号": "firm_id", "发票号码": "invoice_no", "开票日
              "税额": "tax", "价税合计": "total", "发票状态": "status"}
 _COUNTERPARTY = {"purchase": "销方单位代号", "sales": "购方单位代号"}
 VALID, VOIDED = "有效发票", "作废发票"
+#: Invoice dates the loader accepts: the files span 2016-10-10 .. 2020-02-09 (PROVENANCE.md) and were published
+#: for the contest of September 2020; a date outside is a typo.
+CUMCM_DATE_RANGE = ("2000-01-01", "2020-09-30")
 
 
 def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame:
@@ -345,8 +393,7 @@ def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame
         if na.any():
             raise InputError("empty cell", file=f, column=c, row=int(np.flatnonzero(na)[0]) + 1)
     for c in ("金额", "税额", "价税合计"):
-        df[c] = pd.to_numeric(df[c], errors="raise")
-    _check_finite(df, ["金额", "税额", "价税合计"], f)
+        df[c] = _to_number(df, c, f)
     raw_status = df["发票状态"]
     status = raw_status.str.strip()
     _check_values(status, {VALID, VOIDED}, f, "发票状态")
@@ -355,6 +402,12 @@ def _read_invoice_file(f: Path, attachment: int, direction: str) -> pd.DataFrame
         i = int(np.flatnonzero(date.isna().to_numpy())[0])
         raise InputError(f"not a yyyy/m/d date: {df['开票日期'].iloc[i]!r}", file=f, column="开票日期",
                          row=i + 1)
+    lo, hi = (pd.Timestamp(d) for d in CUMCM_DATE_RANGE)
+    outside = ((date < lo) | (date > hi)).to_numpy()
+    if outside.any():  # one 2099 invoice would move the default as-of date and every firm's recency features
+        i = int(np.flatnonzero(outside)[0])
+        raise InputError(f"date {df['开票日期'].iloc[i]!r} is outside {CUMCM_DATE_RANGE[0]}..{CUMCM_DATE_RANGE[1]} "
+                         f"({int(outside.sum())} such row(s))", file=f, column="开票日期", row=i + 1)
     if not df["企业代号"].str.fullmatch(r"E\d+").all():
         i = int(np.flatnonzero(~df["企业代号"].str.fullmatch(r"E\d+").to_numpy())[0])
         raise InputError("firm code must look like E123", file=f, column="企业代号", row=i + 1)
@@ -426,6 +479,12 @@ def cumcm_enterprises(data_dir: str | Path | None = None) -> pd.DataFrame:
             out["rating"] = pd.Series(np.nan, index=df.index, dtype="str")
             out["default"] = np.nan
         _check_ids(out["firm_id"], f, "企业代号")
+        if frames:
+            both = out["firm_id"].isin(frames[0]["firm_id"]).to_numpy()
+            if both.any():
+                i = int(np.flatnonzero(both)[0])
+                raise InputError(f"firm code {out['firm_id'].iloc[i]!r} is also in {CUMCM_INFO_FILES[1]}",
+                                 file=f, column="企业代号", row=i + 1)
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
 
@@ -680,7 +739,7 @@ def cumcm_firms(with_label: bool = True, data_dir: str | Path | None = None,
     unknown = sorted(set(sub["firm_id"].unique()) - set(info["firm_id"]))
     if unknown:
         raise InputError(f"invoices of firms not in the enterprise list: {unknown[:5]}",
-                         file=CUMCM_INFO_FILES[att], column="企业代号")
+                         file=_path(f"{CUMCM_DIR}/{CUMCM_INFO_FILES[att]}", data_dir), column="企业代号")
     feats = cumcm_invoice_features(sub, as_of=as_of)
     frame = info[["firm_id", "name", "rating"]].join(feats, on="firm_id")
     missing = frame["n_sales_invoices"].isna() & frame["n_purchase_invoices"].isna()
