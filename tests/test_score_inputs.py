@@ -265,3 +265,45 @@ def test_passthrough_columns_keep_one_type_across_chunks(trained, tmp_path):
     assert res.rows == len(got) == 30
     assert got["as_of_date"].iloc[10:].tolist() == ["2026-06-30"] * 20 and got["as_of_date"].iloc[:10].isna().all()
     assert got["loan_id"].tolist() == df["loan_id"].tolist()  # leading zeros kept
+
+
+def test_training_input_faults_found_by_fuzzing(tmp_path):
+    """Each of these ended in exit 1 after the fit (a blank header: MLflow refused the signature; three defaults: a
+    cross-fitting fold without defaults) or was accepted where score refuses it (an empty id)."""
+    df = _frame(600, seed=6)
+    with pytest.raises(InputError, match="same column"):
+        train_frame(df, "bad", id_col="bad")
+    blank = df.copy()
+    blank.loc[4, "loan_id"] = " "
+    with pytest.raises(InputError, match="empty id") as e:
+        train_frame(blank, "bad", id_col="loan_id")
+    assert (e.value.column, e.value.row) == ("loan_id", 5)
+    few = df.copy()
+    few["bad"] = (few.index < 5).astype(int)
+    with pytest.raises(InputError, match="only [0-9] defaults") as e:
+        train_frame(few, "bad", id_col="loan_id")
+    assert e.value.column == "bad"
+    df.rename(columns={"age": ""}).to_csv(tmp_path / "blank_header.csv", index=False)
+    res = train_file(tmp_path / "blank_header.csv", "bad", tmp_path / "m", id_col="loan_id", seed=3)
+    assert "" not in res.features and "no column name (column 3" in res.dropped[""]
+    assert (tmp_path / "m" / "model" / "MLmodel").exists()
+
+
+def test_scoring_input_faults_found_by_fuzzing(trained, tmp_path):
+    """A value train refuses as too large was scored as ok; a UTF-16 file was reported as a GB 18030 fault on one
+    row; a ';'-separated file at score gave no hint about the separator."""
+    df = _frame(20, seed=7).drop(columns="bad")
+    df.loc[2, "income"] = 1e39
+    df.to_csv(tmp_path / "big.csv", index=False)
+    score_file(trained / "model_out", tmp_path / "big.csv", tmp_path / "big_out.csv", progress=False)
+    got = pd.read_csv(tmp_path / "big_out.csv")
+    assert got.loc[2, "status"] == "error" and "income" in got.loc[2, "error"] and "beyond" in got.loc[2, "error"]
+    assert (got.drop(index=2)["status"] == "ok").all() and len(got) == 20
+    df.to_csv(tmp_path / "u16.csv", index=False, encoding="utf-16")
+    r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "u16.csv"),
+             "--out", str(tmp_path / "o.csv"))
+    assert r.returncode == 2 and "UTF-16" in r.stderr and "u16.csv" in r.stderr
+    df.to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "semi.csv"),
+             "--out", str(tmp_path / "o.csv"), "--id", "loan_id")
+    assert r.returncode == 2 and "separator" in r.stderr

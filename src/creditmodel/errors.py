@@ -50,3 +50,11 @@ def shown(value: object) -> str:
         except (ValueError, TypeError):
             pass
     return repr(value)
+
+
+def separator_hint(columns) -> str:
+    """A hint for a table read as one column whose name holds ';' or a tab: a file saved with another separator."""
+    cols = list(columns)
+    if len(cols) == 1 and any(sep in str(cols[0]) for sep in (";", "\t")):
+        return " (the header looks ';'- or tab-separated: save the file with ',' as the separator)"
+    return ""

@@ -75,6 +75,8 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
     with pa.input_stream(str(p), compression="detect") as f:
         head = f.read(1 << 16)
         more = bool(f.read(1))
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError("the file is UTF-16 text (Excel's 'Unicode text'); save it as CSV UTF-8", file=p)
     encoding = "utf8"
     try:
         text = head.decode("utf-8")

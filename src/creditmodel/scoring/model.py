@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, separator_hint
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ class InputSpec:
         """
         missing = [c for c in self.columns if c not in df.columns]
         if missing:
-            raise InputError(f"missing column(s) the model needs: {missing}", file=file, column=missing[0])
+            raise InputError(f"missing column(s) the model needs: {missing}{separator_hint(df.columns)}", file=file,
+                             column=missing[0])
         n = len(df)
         errors = np.full(n, None, dtype=object)
         has_error = np.zeros(n, dtype=bool)
@@ -136,9 +137,11 @@ class InputSpec:
                 if bad.any():
                     raw = s.to_numpy(dtype=object)
                     flag(bad, lambda i, c=c, raw=raw: f"column '{c}': {raw[i]!r} is not a number")
-            inf = np.isinf(v)
-            if inf.any():
-                flag(inf, f"column '{c}': infinite value")
+            # two NaN-skipping reductions (no temporary array) decide whether any row needs a closer look
+            if n and (np.fmax.reduce(v) > MAX_FEATURE_MAGNITUDE or np.fmin.reduce(v) < -MAX_FEATURE_MAGNITUDE):
+                big, inf = np.abs(v) > MAX_FEATURE_MAGNITUDE, np.isinf(v)
+                flag(big & inf, f"column '{c}': infinite value")
+                flag(big & ~inf, f"column '{c}': value beyond {MAX_FEATURE_MAGNITUDE:.3g} (refused in training too)")
             out[c] = v
         for c, levels in self.categorical.items():
             s = df[c]
@@ -157,6 +160,10 @@ class InputSpec:
                 flag(unseen, umsg[ucodes])
             out[c] = cat
         return pd.DataFrame(out, index=df.index, copy=False), errors  # no 2-D block copy
+
+
+#: Largest magnitude a feature may have (LightGBM reads float32; train refuses larger values, score flags the row).
+MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
 
 
 def _text_column(values: np.ndarray) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel import tracking
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, separator_hint
 from creditmodel.scoring.model import REASON_COLUMNS, SCORE_COLUMNS, CreditModel
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ def score_frame(model: CreditModel, df: pd.DataFrame, id_col: str | None = None,
     """Identifiers (``id_col``, ``uscc``, ``as_of_date``, ``loan_id`` when present) + scoring columns."""
     keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in df.columns]
     if id_col and id_col not in df.columns:
-        raise InputError(f"id column {id_col!r} not found", file=file, column=id_col)
+        raise InputError(f"id column {id_col!r} not found{separator_hint(df.columns)}", file=file, column=id_col)
     scored = model.score_frame(df, file=file)
     return pd.concat([df[keep].reset_index(drop=True), scored.reset_index(drop=True)], axis=1)
 

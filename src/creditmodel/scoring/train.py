@@ -19,8 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from creditmodel.errors import InputError, shown
-from creditmodel.scoring.model import CreditModel, InputSpec, ScoreScaling
+from creditmodel.errors import InputError, separator_hint, shown
+from creditmodel.scoring.model import MAX_FEATURE_MAGNITUDE, CreditModel, InputSpec, ScoreScaling
 from creditmodel.workers import check_n_jobs, run_tasks, worker_count
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,6 @@ class TrainResult:
 
 #: A text column whose non-empty cells are at least this share numbers is a number column with typos.
 NUMERIC_TYPO_SHARE = 0.95
-#: Largest magnitude a feature may have (the estimators work in float32 in places).
-MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
 
 
 #: Single-feature AUC (either direction) from which a candidate is taken for a copy of the outcome.
@@ -130,6 +128,10 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
                      f"{s.nunique(dropna=True)} categories)", file=file, column=str(c), row=i + 1)
 
 
+#: Fewest rows of the smaller class (defaults, usually) in the training and validation rows that train accepts.
+MIN_CLASS_ROWS = 10
+
+
 def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
                        file: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
     """Columns usable as features, and the others with the reason they were set aside.
@@ -141,6 +143,10 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
     n = len(df)
     for c in df.columns:
         if c in exclude:
+            continue
+        if not str(c).strip():  # a blank header cell: MLflow cannot name such an input, nor can a bank's SQL
+            dropped[c] = (f"no column name (column {list(df.columns).index(c) + 1} of the file): name it to use it "
+                          "as a feature")
             continue
         s = df[c]
         nun = s.nunique(dropna=True)
@@ -318,12 +324,17 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     if len(df) == 0:
         raise InputError("no data rows (only a header)", file=file)
     if target not in df.columns:
-        hint = (" (the header looks ';'-separated: save the file with ',' as the separator)"
-                if len(df.columns) == 1 and ";" in str(df.columns[0]) else "")
-        raise InputError(f"target column not found{hint}", file=file, column=target)
+        raise InputError(f"target column not found{separator_hint(df.columns)}", file=file, column=target)
     if id_col is not None:
         if id_col not in df.columns:
             raise InputError("id column not found", file=file, column=id_col)
+        if id_col == target:
+            raise InputError("the id column and the target are the same column", file=file, column=id_col)
+        ids = df[id_col].astype("string").str.strip()
+        empty = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
+        if empty.any():  # as at scoring, where such a row is an error
+            raise InputError(f"empty id ({int(empty.sum())} such row(s))", file=file, column=id_col,
+                             row=int(np.flatnonzero(empty)[0]) + 1)
         dup = df[id_col].duplicated(keep=False).to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[1] if dup.sum() > 1 else np.flatnonzero(dup)[0])
@@ -356,6 +367,12 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     for s in ("train", "valid"):
         if y[masks[s]].sum() == 0 or y[masks[s]].sum() == masks[s].sum():
             raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
+    dev = y[~masks["test"]]
+    n_small = int(min(dev.sum(), len(dev) - dev.sum()))
+    if n_small < MIN_CLASS_ROWS:  # the cross-fitted calibration and the estimators' own CV need each class per fold
+        raise InputError(f"only {n_small} {'defaults' if dev.sum() <= len(dev) / 2 else 'non-defaults'} in the "
+                         f"training and validation rows; at least {MIN_CLASS_ROWS} are needed to fit and calibrate "
+                         "a model", file=file, column=target)
     if features is None:  # a candidate that alone separates the classes is a copy of the outcome, not a feature
         dev = ~masks["test"]
         leaks = {c: a for c in feats if (a := _separation_auc(X.loc[dev, c], y[dev])) >= LEAK_AUC}
