@@ -156,3 +156,27 @@ def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     with pytest.raises(InputError) as e:  # 1.5 for an int parameter is refused before any run
         jobs.run_experiment(exp, {"level": 1.5}, out=tmp_path / "out4", progress=False)
     assert e.value.column == "level"
+
+
+def test_one_output_folder_per_job(tmp_path, monkeypatch):
+    """--out used to set only the MLflow store while the notebook kept writing to its out_dir default (out/demo),
+    and without --out the store was ./out while the files went to out/demo."""
+    exp = jobs.load_experiment(EXPERIMENT)
+    params = jobs.resolve_parameters(exp, {})
+    assert jobs._link_out_dir(exp, params, {}, tmp_path / "o") == tmp_path / "o"
+    assert params["out_dir"] == str((tmp_path / "o").resolve())
+    params = jobs.resolve_parameters(exp, {"out_dir": str(tmp_path / "files")})
+    assert jobs._link_out_dir(exp, params, {"out_dir": str(tmp_path / "files")}, tmp_path / "o") == tmp_path / "o"
+    assert params["out_dir"] == str(tmp_path / "files")  # an explicit -p out_dir wins for the files
+    params = jobs.resolve_parameters(exp, {})
+    default = (exp.notebook.parent / exp.parameters["out_dir"]).resolve()
+    assert jobs._link_out_dir(exp, params, {}, None) == default
+    monkeypatch.setenv(tracking.ENV_OUT, str(tmp_path / "env"))
+    assert jobs._link_out_dir(exp, params, {}, None) is None  # $CREDITMODEL_OUT still decides the store
+
+
+def test_an_impossible_date_parameter_is_named():
+    with pytest.raises(InputError) as e:
+        jobs.parse_overrides(["as_of=2023-02-30"])
+    assert e.value.column == "as_of" and "2023-02-30" in str(e.value)
+    assert jobs.parse_overrides(["as_of=2023-02-28"]) == {"as_of": "2023-02-28"}

@@ -168,9 +168,12 @@ def test_a_copy_of_the_outcome_is_set_aside_as_a_leak(caplog):
     df = _frame(1500, seed=9)
     df["leak"] = df["bad"]                                               # the target itself
     df["days_to_default"] = np.where(df["bad"] == 1, 30.0 + np.arange(len(df)) % 300, np.nan)  # filled only for bads
+    df["status_text"] = np.where(df["bad"] == 1, "CHGOFF", "P I F")  # a text copy (SBA's MIS_Status) was missed
+    df["branch"] = [f"B{i % 400}" for i in range(len(df))]  # many small categories: pure by chance, not a leak
     res = train_frame(df, "bad", id_col="loan_id", seed=2)
-    assert "leak" in res.dropped["leak"] and "leak" in res.dropped["days_to_default"]
-    assert "leak" not in res.features and "days_to_default" not in res.features
+    for c in ("leak", "days_to_default", "status_text"):
+        assert "leak" in res.dropped[c] and c not in res.features
+    assert "leak" not in res.dropped.get("branch", "")
     assert {"income", "debt_ratio"} <= set(res.features)
     assert res.metrics["test_auc"] < 0.95  # the model learnt from the real features only
 
@@ -184,6 +187,10 @@ def test_a_line_of_commas_is_not_scored(trained, tmp_path):
     got = pd.read_csv(tmp_path / "o.csv")
     assert len(got) == 21 and got.loc[5, "status"] == "error" and "empty" in got.loc[5, "error"]
     assert (got.drop(index=5)["status"] == "ok").all()
+    # with --id the blank line is still named as such, not as a row whose id is empty
+    score_file(trained / "model_out", tmp_path / "b.csv", tmp_path / "o2.csv", id_col="loan_id", progress=False)
+    got = pd.read_csv(tmp_path / "o2.csv")
+    assert "blank line" in got.loc[5, "error"] and (got.drop(index=5)["status"] == "ok").all()
 
 
 def test_coded_categories_and_identifiers_are_not_refused():

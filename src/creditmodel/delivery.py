@@ -49,7 +49,9 @@ COLUMNS: tuple[ColumnDoc, ...] = (
     ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD)", "Expected loss rate, PD x LGD"),
     ColumnDoc("capital_rate", "float", "fraction of exposure", "监管资本占用率(IRB资本要求K)",
               "Regulatory capital held against the loan: IRB capital requirement K as a fraction of exposure"),
-    ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)", "Suggested annual rate from risk-based pricing"),
+    ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
+              "Suggested annual rate from risk-based pricing; empty when not priced: in default (PD = 1) or the "
+              "risk-based rate is above the pricing cap"),
     ColumnDoc("model_name", "string", "", "模型名称", "Name of the model that produced the score"),
     ColumnDoc("model_version", "string", "", "模型版本", "Registered version (or fingerprint) of the model"),
     ColumnDoc("data_sha256", "string", "", "输入数据SHA-256", "SHA-256 of the input data file"),

@@ -98,6 +98,8 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
             val = yaml.safe_load(v) if v.strip() else ""
         except yaml.YAMLError:
             val = v
+        except ValueError as e:  # a date-shaped value that is no date: 2023-02-30
+            raise InputError(f"{v!r} is not a valid date ({e})", column=k) from None
         if isinstance(val, (dt.date, dt.datetime)):
             val = val.isoformat()
         out[k] = val
@@ -172,6 +174,23 @@ def _input_paths(exp: Experiment, params: dict[str, Any], cwd: Path) -> list[Pat
     return out
 
 
+def _link_out_dir(exp: Experiment, params: dict[str, Any], overrides: dict[str, Any],
+                  out: str | Path | None) -> Path | None:
+    """One output folder per job when the notebook has an ``out_dir`` parameter: ``--out`` sets it (unless
+    ``-p out_dir=`` is given too), and without ``--out`` (nor ``$CREDITMODEL_OUT``) the MLflow store goes where
+    the notebook writes its files. Before, a rerun logged to ``./out/mlflow.db`` while it rewrote the files of
+    ``out/demo`` that the demo's registered models point at."""
+    if "out_dir" not in params:
+        return Path(out) if out is not None else None
+    if out is not None:
+        if "out_dir" not in overrides:
+            params["out_dir"] = str(Path(out).resolve())
+        return Path(out)
+    if os.environ.get(tracking.ENV_OUT):
+        return None
+    return (exp.notebook.parent / str(params["out_dir"])).resolve()
+
+
 def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
                    kernel_name: str = "python3", progress: bool = True) -> JobResult:
     """Execute one experiment as a tracked papermill job and return its result (never raises on a
@@ -184,6 +203,7 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
 
     exp = load_experiment(path)
     params = resolve_parameters(exp, overrides or {})
+    out = _link_out_dir(exp, params, overrides or {}, out)
     out_dir = Path(out) if out is not None else tracking.default_out()
     out_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking.configure(out_dir)

@@ -451,7 +451,10 @@ class PricingResult:
             lines.append(f"suggested rate: min {s.min():.2%}, median {s.median():.2%}, max {s.max():.2%}; "
                          f"{int((fl < self.config.policy_rate).sum())} rows have a risk-based floor "
                          f"below the policy rate")
-        for text, count in f.loc[~priced, "pricing_reason"].fillna("?").value_counts().items():
+        # one line per kind of reason: "risk-based rate 31.20% above the cap" differs by its rate only
+        reasons = f.loc[~priced, "pricing_reason"].fillna("?").astype(str)
+        kinds = reasons.str.replace(r"risk-based rate -?[0-9.]+% above", "risk-based rate above", regex=True)
+        for text, count in kinds.value_counts().items():
             lines.append(f"not priced ({count}): {text}")
         return "\n".join(lines)
 
@@ -494,5 +497,6 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
         priced.to_parquet(out, index=False)
     else:
         priced.to_csv(out, index=False, encoding="utf-8-sig")
-    log.info("priced %d rows -> %s", len(priced), out)
+    log.info("wrote %d rows (%d with a suggested rate) -> %s", len(priced), int(priced["suggested_rate"].notna().sum()),
+             out)
     return PricingResult(frame=priced, scores=scores, out=out, config=cfg)

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,7 +118,8 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
                     name: str = MODEL_NAME) -> dict[str, str]:
     """Log both models into the active MLflow run and register them; returns kind -> version.
 
-    The in-time test sample (features + target) is written beside the store and recorded on each
+    The in-time test sample (features + target) is written beside the store, copied to
+    ``models/evidence/<run id>/`` and that copy recorded on each
     version (tag ``creditmodel.validation_data``) as promotion evidence. Aliases: the LightGBM
     model becomes ``challenger``; the scorecard is registered and then promoted to ``champion``
     through :func:`creditmodel.registry.promote` by the caller.
@@ -124,13 +127,20 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
     from creditmodel import registry
     from creditmodel.scoring.pyfunc import log_model
 
+    import mlflow
+
     folder = Path(out_dir) / "models"
     folder.mkdir(parents=True, exist_ok=True)
-    evidence = folder / "test_sample.parquet"
     cols = ["loan_id", "uscc", "as_of_date", *sample.features, TARGET, "true_pd"]
-    sample.part("test")[cols].to_parquet(evidence, index=False)
+    sample.part("test")[cols].to_parquet(folder / "test_sample.parquet", index=False)
     sample.oot[cols].to_parquet(folder / "oot_sample.parquet", index=False)
     sample.dev[cols].to_parquet(folder / "dev_sample.parquet", index=False)
+    # the versions' evidence is a copy of this run's test sample that no later run rewrites (the files above are
+    # the latest run's, for the validation notebook)
+    run = mlflow.active_run()
+    evidence = folder / "evidence" / (run.info.run_id if run else time.strftime("%Y%m%d-%H%M%S")) / "test_sample.parquet"
+    evidence.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "test_sample.parquet", evidence)
     versions = {}
     for kind, res in results.items():
         info = log_model(res.model, registered_model_name=name, name=f"model_{kind}")

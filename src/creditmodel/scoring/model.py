@@ -260,7 +260,8 @@ class CreditModel:
             "error": _text_column(errors),
         }, index=df.index, copy=False)
         if (~ok).any():
-            log.warning("%d of %d rows could not be scored (status=error); first: %s", int((~ok).sum()), n,
+            log.warning("%d of %d rows have a model input that cannot be scored (status=error); first: %s",
+                        int((~ok).sum()), n,
                         errors[~ok][0])
         return out
 

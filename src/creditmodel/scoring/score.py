@@ -192,6 +192,9 @@ class RowChecks:
             for i in np.flatnonzero(mask & pd.isna(msg)):
                 msg[i] = text(i) if callable(text) else text
 
+        feats = [c for c in self.features if c in chunk.columns]
+        if feats and len(feats) == len(self.features):  # a line of commas: nothing to score, not an applicant
+            put(chunk[feats].isna().all(axis=1).to_numpy(), "every column the model uses is empty (a blank line?)")
         if self.id_col and self.id_col in chunk:
             ids = chunk[self.id_col].astype("string").str.strip().reset_index(drop=True)
             empty = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
@@ -199,9 +202,6 @@ class RowChecks:
             first = self._first_rows(ids.fillna(""), start, empty)
             dup = ~empty & (first != start + np.arange(n) + 1)
             put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids.iloc[i]!r}, first on row {first[i]}")
-        feats = [c for c in self.features if c in chunk.columns]
-        if feats and len(feats) == len(self.features):  # a line of commas: nothing to score, not an applicant
-            put(chunk[feats].isna().all(axis=1).to_numpy(), "every column the model uses is empty (a blank line?)")
         if self.identifiers and "uscc" in chunk:
             from creditmodel.data.schema import uscc_status
 

@@ -31,7 +31,8 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
-        raise InputError("the Spark engine needs pyspark: pip install 'creditmodel[spark]'", column="--engine") from e
+        raise InputError("the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test "
+                         "installs it)", column="--engine") from e
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -50,7 +51,12 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
                      spark: Any = None) -> Any:
     """Score ``data`` (Parquet or CSV) through Spark; same output columns and order as in-process."""
     import mlflow.pyfunc
-    from pyspark.sql import functions as F
+
+    try:
+        from pyspark.sql import functions as F
+    except ImportError as e:  # the message spark_session gives, before anything else is read
+        raise InputError("the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test "
+                         "installs it)", column="--engine") from e
 
     from creditmodel.delivery import scored_at_now
     from creditmodel.scoring.pyfunc import spark_result_type
@@ -168,9 +174,9 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             if len(pdf) == 0:
                 continue
             pdf = pdf.reset_index(drop=True)
+            blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             msg = checks.messages(pdf)
-            blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool) & pd.isna(msg)
-            msg[blank] = "every column the model uses is empty (a blank line?)"  # as the in-process engine says
+            msg[blank] = "every column the model uses is empty (a blank line?)"  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
             first = rows == 0
             rows += len(pdf)

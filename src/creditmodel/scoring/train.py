@@ -64,14 +64,18 @@ NUMERIC_TYPO_SHARE = 0.95
 LEAK_AUC = 0.995
 
 
-def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
-    """max(AUC, 1 - AUC) of a numeric column alone on its non-missing rows (0.5 for text, or one class)."""
-    from scipy.stats import rankdata
+#: A text column is checked for a leak on the rows of its categories with at least this many rows, when they are at
+#: least :data:`LEAK_TEXT_SHARE` of the rows (a many-level column's small categories are pure by chance).
+LEAK_TEXT_MIN_ROWS = 10
+LEAK_TEXT_SHARE = 0.9
 
-    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
-        return 0.5
-    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    ok = np.isfinite(v)
+
+def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
+    """max(AUC, 1 - AUC) of one column alone: a number column's values on its non-missing rows, or whether a row is
+    filled; a text column's categories (empty = one more category) ranked by their default rate, on the rows of
+    its categories with at least :data:`LEAK_TEXT_MIN_ROWS` rows (0.5 when they are fewer than
+    :data:`LEAK_TEXT_SHARE` of the rows). ``'CHGOFF'``/``'P I F'`` beside a 1/0 target scores 1.0."""
+    from scipy.stats import rankdata
 
     def auc(x: np.ndarray, yy: np.ndarray) -> float:
         n1 = int(yy.sum())
@@ -82,6 +86,16 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
         a = (r[yy == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
         return float(max(a, 1 - a))
 
+    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+        codes, _ = pd.factorize(s, use_na_sentinel=False)
+        size = np.bincount(codes)
+        big = size[codes] >= LEAK_TEXT_MIN_ROWS
+        if big.sum() < LEAK_TEXT_SHARE * len(codes):
+            return 0.5
+        rate = np.bincount(codes, weights=y.astype(np.float64)) / size
+        return auc(rate[codes][big], y[big])
+    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(v)
     # the values on the rows that have one, and whether a row has one (a date filled only for defaults)
     return max(auc(v[ok], y[ok]), auc(ok.astype(np.float64), y) if 0 < ok.sum() < len(ok) else 0.5)
 
