@@ -511,3 +511,38 @@ def test_a_bad_value_after_reading_names_the_data_set(tmp_path):
     with pytest.raises(InputError) as e:
         real.sba_case(data_dir=tmp_path)
     assert "sba_loans_case" in str(e.value) and "2001-04-09" in str(e.value)
+
+
+def test_arff_files_are_tables(tmp_path):
+    """train and score read Weka ARFF (the UCI Polish files) like CSV: numbers as float, '?' missing."""
+    from creditmodel.data.io import read_table
+
+    f = tmp_path / "tiny.arff"
+    f.write_text("@relation t\n@attribute x1 numeric\n@attribute kind {a,b}\n@attribute class {0,1}\n@data\n"
+                 "1.5,a,0\n?,b,1\n2.5,?,0\n", encoding="utf-8")
+    df = read_table(f)
+    assert df["x1"].tolist()[0] == 1.5 and np.isnan(df["x1"].iloc[1])
+    assert df["kind"].iloc[0] == "a" and pd.isna(df["kind"].iloc[2]) and df["class"].tolist() == ["0", "1", "0"]
+    (tmp_path / "bad.arff").write_text("@relation t\n@attribute x1 numeric\n", encoding="utf-8")
+    with pytest.raises(InputError, match="ARFF") as e:
+        read_table(tmp_path / "bad.arff")
+    assert "bad.arff" in str(e.value.file)
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
+def test_cli_real_writes_a_trainable_table(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "sba_case", "--out", str(tmp_path),
+                        "--data-dir", str(DATA)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(tmp_path / "sba_case.csv", dtype={"LoanNr_ChkDgt": str})
+    ds = real.sba_case(DATA)
+    assert list(got.columns) == [ds.id_col, *ds.features, ds.target] and len(got) == len(ds.frame)
+    assert not {"MIS_Status", "Selected", "ApprovalDate"} & set(got.columns)  # outcome and reference columns out
+    assert f"--target {ds.target}" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(DATA)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and all(n in r.stdout for n in real.DATASETS)

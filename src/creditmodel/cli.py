@@ -97,6 +97,35 @@ def quality_cmd(data: Path, out: Path) -> None:
     click.echo(rep.summary())
 
 
+@cli.command("real")
+@click.argument("name", required=False)
+@click.option("--out", type=PATH, default=None, help="Folder to write <NAME>.csv into.")
+@click.option("--data-dir", type=PATH, default=None,
+              help="The shared data folder. Default: $CREDITMODEL_SHARED_DATA or ../shared/data.")
+def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
+    """Write a real public data set as one plain table for train/score (id, features, target; the loader's
+    checks, decoded dates and codes, leakage columns left out); without NAME, list the sets found."""
+    from creditmodel.data import real
+
+    if name is None:
+        found = set(real.available(data_dir))
+        for n, spec in real.DATASETS.items():
+            click.echo(f"{'found  ' if n in found else 'missing'}  {n:<14} {spec.description}")
+        return
+    if out is None:
+        raise InputError("give --out FOLDER", column="--out")
+    ds = real.load(name, data_dir=data_dir)
+    cols = [ds.id_col, *ds.features, *([ds.target] if ds.frame[ds.target].notna().any() else [])]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    dest = Path(out) / f"{name}.csv"
+    ds.frame[cols].to_csv(dest, index=False, encoding="utf-8")
+    click.echo(f"{name}: {len(ds.frame):,} rows, {len(ds.features)} features -> {dest}")
+    if ds.info_cols or ds.leakage_dropped:
+        click.echo(f"  left out: reference columns {ds.info_cols}, outcome columns {ds.leakage_dropped}")
+    if ds.target in cols:
+        click.echo(f"  creditmodel train --data {dest} --target {ds.target} --id {ds.id_col} --out OUT")
+
+
 # --------------------------------------------------------------------------- models
 @cli.command("train")
 @click.option("--data", type=PATH, required=True, help="Training table (CSV or Parquet).")

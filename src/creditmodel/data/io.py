@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+ARFF_SUFFIXES = (".arff",)
 #: Files of a district folder that are not tables.
 SIDECARS = ("manifest.json", "injected.json")
 
@@ -49,7 +50,28 @@ def _kind(p: Path) -> str:
         return "parquet"
     if name.endswith(CSV_SUFFIXES):
         return "csv"
-    raise InputError(f"unsupported file type; expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES}", file=p)
+    if name.endswith(ARFF_SUFFIXES):
+        return "arff"
+    raise InputError(f"unsupported file type; expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES + ARFF_SUFFIXES}",
+                     file=p)
+
+
+def _read_arff(p: Path) -> pd.DataFrame:
+    """A Weka ARFF file (the UCI Polish bankruptcy sets): numeric attributes as float64 (``?`` = NaN), nominal
+    ones as text (``?`` = missing), read by scipy."""
+    from scipy.io import arff
+
+    try:
+        data, _meta = arff.loadarff(str(p))
+    except (ValueError, arff.ArffError, StopIteration, IndexError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read ARFF: {type(e).__name__}: {e or 'no @data section or truncated data'}",
+                         file=p) from e
+    df = pd.DataFrame(data)
+    for c in df.columns:
+        if df[c].dtype == object:  # nominal attributes come as bytes
+            df[c] = df[c].map(lambda b: None if b in (b"?", "?") else (b.decode("utf-8") if isinstance(b, bytes)
+                                                                        else b)).astype("str")
+    return df
 
 
 def _all_utf8(p: Path, block: int = 1 << 24) -> bool:
@@ -187,6 +209,9 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
         raise InputError(f"cannot read: {e}", file=p) from e
     if size == 0:
         raise InputError("file is empty (0 bytes)", file=p)
+    if kind == "arff":
+        df = _read_arff(p)
+        return (df.astype("str").where(df.notna()) if as_text else df).iloc[:nrows].reset_index(drop=True)
     try:
         if kind == "parquet":
             if nrows is None:
