@@ -45,6 +45,7 @@ def test_train_metrics_are_the_models_own(trained):
     pd_ = res.model.predict_pd(test[res.features])
     assert res.metrics["test_auc"] == pytest.approx(roc_auc_score(y, pd_), abs=1e-12)
     assert res.metrics["test_auc"] > 0.70
+    assert res.metrics["default_label"] == "yes" and res.metrics["target"] == "bad"  # which label counted as bad
     assert res.metrics["n_test"] == len(test)
     assert "firm" not in res.features and "bad" not in res.features
 

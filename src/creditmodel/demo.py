@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,10 @@ class DemoResult:
         lines += ["", "files:"] + [f"  {k:<28} {v}" for k, v in self.files.items()]
         store = self.out.resolve() / "mlflow.db"
         lines += ["", "open the results:",
-                  f"  MLflow UI:   mlflow ui --backend-store-uri sqlite:///{store} --port 5000   (then http://127.0.0.1:5000)",
-                  f"  JupyterLab:  creditmodel lab --out {shlex.quote(str(self.out))}   (or: make lab)", ""]
+                  f"  MLflow UI:   {shlex.quote(str(_bin('mlflow')))} ui --backend-store-uri sqlite:///{store} --port 5000"
+                  "   (then http://127.0.0.1:5000)",
+                  f"  JupyterLab:  {shlex.quote(str(_bin('creditmodel')))} lab --out {shlex.quote(str(self.out))}"
+                  "   (or: make lab)", ""]
         return "\n".join(lines)
 
 
@@ -186,6 +189,11 @@ def _key_metrics(runs: dict[str, Any]) -> dict[str, Any]:
             if k in m:
                 out[f"{name}: {k}"] = m[k]
     return out
+
+
+def _bin(name: str) -> Path:
+    """A console script of this environment (the venv's bin folder need not be on PATH)."""
+    return Path(sys.executable).parent / name
 
 
 def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"models:/{MODEL_NAME}@champion",

@@ -405,7 +405,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
                              cat, seed, estimator_params, calibration, metadata=meta,
                              calibration_folds=calibration_folds, n_jobs=n_jobs)
+    bad_labels = sorted({str(v) for v in df[target][y == 1].unique()})
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
+                               "target": target, "default_label": bad_labels[0] if len(bad_labels) == 1 else bad_labels,
                                "n_rows": int(len(df)), "n_candidates": len(feats),
                                "n_selected": len(getattr(model.estimator, "selected_features_", feats)),
                                "calibration_method": getattr(model.calibrator, "method_", ""),
