@@ -26,7 +26,6 @@ credit, HMEQ), lifetime charge-offs of SBA loans (not a 12-month default) and an
 """
 from __future__ import annotations
 
-
 import logging
 import os
 import time
