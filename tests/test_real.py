@@ -442,6 +442,7 @@ def test_infinite_amounts_and_bad_firm_codes_name_the_row(tmp_path):
     ("BAD,LOAN,DEBTINC\n1,100,3\n0,200\n0,300,2.5\n", "number of fields", None, 2),  # pandas padded it
     ("BAD,LOAN,LOAN\n1,100,3\n", "more than once", "LOAN", None),  # pandas renamed it LOAN.1
     ("BAD,LOAN,DEBTINC\n", "no data rows", None, None),
+    ("BAD,LOAN,DEBTINC\n1,100,3\n\n0,200\n0,300,2.5\n", "number of fields", None, 2),  # a blank line is no row
 ])
 def test_flat_file_faults_are_refused(tmp_path, text, match, column, row):
     (tmp_path / "hmeq").mkdir()
@@ -523,10 +524,12 @@ def test_arff_files_are_tables(tmp_path):
     df = read_table(f)
     assert df["x1"].tolist()[0] == 1.5 and np.isnan(df["x1"].iloc[1])
     assert df["kind"].iloc[0] == "a" and pd.isna(df["kind"].iloc[2]) and df["class"].tolist() == ["0", "1", "0"]
-    (tmp_path / "bad.arff").write_text("@relation t\n@attribute x1 numeric\n", encoding="utf-8")
-    with pytest.raises(InputError, match="ARFF") as e:
-        read_table(tmp_path / "bad.arff")
-    assert "bad.arff" in str(e.value.file)
+    for bad in ("@relation t\n@attribute x1 numeric\n",                       # no @data
+                "@relation t\n@attribute s string\n@data\n'x'\n"):           # scipy: NotImplementedError
+        (tmp_path / "bad.arff").write_text(bad, encoding="utf-8")
+        with pytest.raises(InputError, match="ARFF") as e:
+            read_table(tmp_path / "bad.arff")
+        assert "bad.arff" in str(e.value.file)
 
 
 @pytest.mark.shared_data
@@ -535,12 +538,16 @@ def test_cli_real_writes_a_trainable_table(tmp_path):
     import subprocess
     import sys
 
+    from creditmodel.data.io import read_table
+
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "sba_case", "--out", str(tmp_path),
                         "--data-dir", str(DATA)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    got = pd.read_csv(tmp_path / "sba_case.csv", dtype={"LoanNr_ChkDgt": str})
+    got = read_table(tmp_path / "sba_case.parquet")  # as train reads it
     ds = real.sba_case(DATA)
     assert list(got.columns) == [ds.id_col, *ds.features, ds.target] and len(got) == len(ds.frame)
+    for c in ("NAICS", "FranchiseCode", "UrbanRural"):  # the loader's codes stay text, not numbers to bin
+        assert not pd.api.types.is_numeric_dtype(got[c]), c
     assert not {"MIS_Status", "Selected", "ApprovalDate"} & set(got.columns)  # outcome and reference columns out
     assert f"--target {ds.target}" in r.stdout
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(DATA)],

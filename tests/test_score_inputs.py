@@ -169,11 +169,13 @@ def test_a_copy_of_the_outcome_is_set_aside_as_a_leak(caplog):
     df["leak"] = df["bad"]                                               # the target itself
     df["days_to_default"] = np.where(df["bad"] == 1, 30.0 + np.arange(len(df)) % 300, np.nan)  # filled only for bads
     df["status_text"] = np.where(df["bad"] == 1, "CHGOFF", "P I F")  # a text copy (SBA's MIS_Status) was missed
-    df["branch"] = [f"B{i % 400}" for i in range(len(df))]  # many small categories: pure by chance, not a leak
+    # a text date filled only for defaults, in small categories (under 200 levels, so not identifier-like)
+    df["chgoff_date"] = np.where(df["bad"] == 1, [f"{1 + i % 12}/{1 + i % 9}/2010" for i in range(len(df))], None)
+    df["branch"] = [f"B{i % 150}" for i in range(len(df))]  # 150 small categories: pure by chance, not a leak
     res = train_frame(df, "bad", id_col="loan_id", seed=2)
-    for c in ("leak", "days_to_default", "status_text"):
+    for c in ("leak", "days_to_default", "status_text", "chgoff_date"):
         assert "leak" in res.dropped[c] and c not in res.features
-    assert "leak" not in res.dropped.get("branch", "")
+    assert "branch" not in res.dropped and "branch" in res.features
     assert {"income", "debt_ratio"} <= set(res.features)
     assert res.metrics["test_auc"] < 0.95  # the model learnt from the real features only
 
@@ -314,3 +316,17 @@ def test_scoring_input_faults_found_by_fuzzing(trained, tmp_path):
     r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "semi.csv"),
              "--out", str(tmp_path / "o.csv"), "--id", "loan_id")
     assert r.returncode == 2 and "separator" in r.stderr
+
+
+def test_quiet_train_prints_no_info_lines(tmp_path):
+    """-q promised only warnings and errors, but MLflow re-set its own logger to INFO when imported."""
+    import os
+
+    _frame(500, seed=11).to_csv(tmp_path / "t.csv", index=False)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_LOGGING_LEVEL"}  # as a user's shell has it
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "-q", "train", "--data", str(tmp_path / "t.csv"),
+                        "--target", "bad", "--id", "loan_id", "--out", str(tmp_path / "m")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert " INFO " not in r.stderr, [line for line in r.stderr.splitlines() if " INFO " in line][:3]
+    assert "test AUC" in r.stdout

@@ -46,6 +46,11 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path 
     import os
 
     _setup_logging(verbose, quiet)
+    if verbose < 2 and "MLFLOW_LOGGING_LEVEL" not in os.environ:
+        # MLflow sets its logger's level again when it is imported, from this variable (default INFO); restored
+        # when the command ends, so that a caller's process (a test's CliRunner) keeps its own setting
+        os.environ["MLFLOW_LOGGING_LEVEL"] = "WARNING"
+        ctx.call_on_close(lambda: os.environ.pop("MLFLOW_LOGGING_LEVEL", None))
     if store is not None:
         from creditmodel import tracking
 
@@ -99,11 +104,11 @@ def quality_cmd(data: Path, out: Path) -> None:
 
 @cli.command("real")
 @click.argument("name", required=False)
-@click.option("--out", type=PATH, default=None, help="Folder to write <NAME>.csv into.")
+@click.option("--out", type=PATH, default=None, help="Folder to write <NAME>.parquet into.")
 @click.option("--data-dir", type=PATH, default=None,
               help="The shared data folder. Default: $CREDITMODEL_SHARED_DATA or ../shared/data.")
 def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
-    """Write a real public data set as one plain table for train/score (id, features, target; the loader's
+    """Write a real public data set as one Parquet table for train/score (id, features, target; the loader's
     checks, decoded dates and codes, leakage columns left out); without NAME, list the sets found."""
     from creditmodel.data import real
 
@@ -117,8 +122,8 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
     ds = real.load(name, data_dir=data_dir)
     cols = [ds.id_col, *ds.features, *([ds.target] if ds.frame[ds.target].notna().any() else [])]
     Path(out).mkdir(parents=True, exist_ok=True)
-    dest = Path(out) / f"{name}.csv"
-    ds.frame[cols].to_csv(dest, index=False, encoding="utf-8")
+    dest = Path(out) / f"{name}.parquet"  # Parquet keeps the loader's types (SBA's NAICS codes stay text)
+    ds.frame[cols].to_parquet(dest, index=False)
     click.echo(f"{name}: {len(ds.frame):,} rows, {len(ds.features)} features -> {dest}")
     if ds.info_cols or ds.leakage_dropped:
         click.echo(f"  left out: reference columns {ds.info_cols}, outcome columns {ds.leakage_dropped}")

@@ -62,9 +62,9 @@ class DemoResult:
         lines += ["", "files:"] + [f"  {k:<28} {v}" for k, v in self.files.items()]
         store = self.out.resolve() / "mlflow.db"
         lines += ["", "open the results:",
-                  f"  MLflow UI:   {shlex.quote(str(_bin('mlflow')))} ui --backend-store-uri sqlite:///{store} --port 5000"
+                  f"  MLflow UI:   {shlex.quote(_bin('mlflow'))} ui --backend-store-uri sqlite:///{store} --port 5000"
                   "   (then http://127.0.0.1:5000)",
-                  f"  JupyterLab:  {shlex.quote(str(_bin('creditmodel')))} lab --out {shlex.quote(str(self.out))}"
+                  f"  JupyterLab:  {shlex.quote(_bin('creditmodel'))} lab --out {shlex.quote(str(self.out))}"
                   "   (or: make lab)", ""]
         return "\n".join(lines)
 
@@ -191,9 +191,13 @@ def _key_metrics(runs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _bin(name: str) -> Path:
-    """A console script of this environment (the venv's bin folder need not be on PATH)."""
-    return Path(sys.executable).parent / name
+def _bin(name: str) -> str:
+    """A console script of this environment (the venv's bin folder need not be on PATH): beside the interpreter,
+    else where PATH finds it, else the bare name."""
+    import shutil
+
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else (shutil.which(name) or name)
 
 
 def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"models:/{MODEL_NAME}@champion",

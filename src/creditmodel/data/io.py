@@ -63,7 +63,7 @@ def _read_arff(p: Path) -> pd.DataFrame:
 
     try:
         data, _meta = arff.loadarff(str(p))
-    except (ValueError, arff.ArffError, StopIteration, IndexError, UnicodeDecodeError) as e:
+    except (ValueError, arff.ArffError, StopIteration, IndexError, NotImplementedError, OSError) as e:
         raise InputError(f"cannot read ARFF: {type(e).__name__}: {e or 'no @data section or truncated data'}",
                          file=p) from e
     df = pd.DataFrame(data)
@@ -179,8 +179,12 @@ def _bad_csv_row(p: Path) -> int | None:
                                      newline="")
             reader = csv_.reader(text)
             width = len(next(reader, []))
-            for i, rec in enumerate(reader, start=1):
-                if rec and len(rec) != width:
+            i = 0
+            for rec in reader:
+                if not rec:
+                    continue  # a blank line is skipped by the readers, so it is not a data row
+                i += 1
+                if len(rec) != width:
                     return i
     except (OSError, csv_.Error, pa.ArrowException):
         return None

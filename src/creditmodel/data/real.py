@@ -344,18 +344,13 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     Target ``class``: 1 = bankrupt within the horizon (ARFF nominal bytes decoded). ``row_id`` is the
     1-based instance number in the ARFF file; ``?`` cells are NaN.
     """
-    from scipy.io import arff
+    from creditmodel.data.io import _read_arff
 
     rel = "polish_bankruptcy/1year.arff"
     f = _path(rel, data_dir)
-    try:
-        data, _meta = arff.loadarff(f)
-    except (ValueError, arff.ArffError, StopIteration, IndexError) as e:  # empty or truncated files end in the last two
-        raise InputError(f"cannot read ARFF: {type(e).__name__}: {e or 'no @data section or truncated data'}",
-                         file=f) from e
-    df = pd.DataFrame(data)
+    df = _read_arff(f)  # nominal attributes decoded to text
     _require_columns(df, ["class"], f)
-    cls = df["class"].str.decode("utf-8") if df["class"].dtype == object else df["class"].astype(str)
+    cls = df["class"].astype(str)
     _check_values(cls, {"0", "1"}, f, "class")
     df["class"] = (cls == "1").astype(np.int64)
     _check_finite(df, df.columns, f)

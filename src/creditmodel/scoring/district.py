@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,7 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
     # the versions' evidence is a copy of this run's test sample that no later run rewrites (the files above are
     # the latest run's, for the validation notebook)
     run = mlflow.active_run()
-    evidence = folder / "evidence" / (run.info.run_id if run else time.strftime("%Y%m%d-%H%M%S")) / "test_sample.parquet"
+    evidence = folder / "evidence" / (run.info.run_id if run else uuid.uuid4().hex) / "test_sample.parquet"
     evidence.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "test_sample.parquet", evidence)
     versions = {}

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from creditmodel import tracking
-from creditmodel.errors import InputError
+from creditmodel.errors import InputError, separator_hint
 
 log = logging.getLogger(__name__)
 
 BLANK_COL = "__creditmodel_blank__"
+NEEDS_PYSPARK = "the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test installs it)"
 ORDER_COL = "__creditmodel_row"
 
 
@@ -31,8 +32,7 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
-        raise InputError("the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test "
-                         "installs it)", column="--engine") from e
+        raise InputError(NEEDS_PYSPARK, column="--engine") from e
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -55,8 +55,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     try:
         from pyspark.sql import functions as F
     except ImportError as e:  # the message spark_session gives, before anything else is read
-        raise InputError("the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test "
-                         "installs it)", column="--engine") from e
+        raise InputError(NEEDS_PYSPARK, column="--engine") from e
 
     from creditmodel.delivery import scored_at_now
     from creditmodel.scoring.pyfunc import spark_result_type
@@ -90,7 +89,8 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         model = resolved.model
         missing = [c for c in model.input_spec.columns if c not in sdf.columns]
         if missing:
-            raise InputError(f"missing column(s) the model needs: {missing}", file=data, column=missing[0])
+            raise InputError(f"missing column(s) the model needs: {missing}{separator_hint(sdf.columns)}", file=data,
+                             column=missing[0])
         if id_col and id_col not in sdf.columns:
             raise InputError(f"id column {id_col!r} not found", file=data, column=id_col)
         uri = resolved.uri if not str(resolved.uri).startswith("models:/") or resolved.registered_version is None \

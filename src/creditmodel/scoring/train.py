@@ -64,17 +64,16 @@ NUMERIC_TYPO_SHARE = 0.95
 LEAK_AUC = 0.995
 
 
-#: A text column is checked for a leak on the rows of its categories with at least this many rows, when they are at
-#: least :data:`LEAK_TEXT_SHARE` of the rows (a many-level column's small categories are pure by chance).
+#: A text column's categories with fewer rows than this are pooled as one in the leak check (a many-level column's
+#: small categories are pure by chance).
 LEAK_TEXT_MIN_ROWS = 10
-LEAK_TEXT_SHARE = 0.9
 
 
 def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
     """max(AUC, 1 - AUC) of one column alone: a number column's values on its non-missing rows, or whether a row is
-    filled; a text column's categories (empty = one more category) ranked by their default rate, on the rows of
-    its categories with at least :data:`LEAK_TEXT_MIN_ROWS` rows (0.5 when they are fewer than
-    :data:`LEAK_TEXT_SHARE` of the rows). ``'CHGOFF'``/``'P I F'`` beside a 1/0 target scores 1.0."""
+    filled; a text column's categories (empty = one more category; those under :data:`LEAK_TEXT_MIN_ROWS` rows
+    pooled as one) ranked by their default rate, or whether a row is filled. ``'CHGOFF'``/``'P I F'`` beside a 1/0
+    target scores 1.0, and so does a text date filled only for defaults."""
     from scipy.stats import rankdata
 
     def auc(x: np.ndarray, yy: np.ndarray) -> float:
@@ -89,11 +88,10 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
     if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
         codes, _ = pd.factorize(s, use_na_sentinel=False)
         size = np.bincount(codes)
-        big = size[codes] >= LEAK_TEXT_MIN_ROWS
-        if big.sum() < LEAK_TEXT_SHARE * len(codes):
-            return 0.5
-        rate = np.bincount(codes, weights=y.astype(np.float64)) / size
-        return auc(rate[codes][big], y[big])
+        codes = np.where(size[codes] >= LEAK_TEXT_MIN_ROWS, codes, len(size))  # small categories pooled as one
+        rate = np.bincount(codes, weights=y.astype(np.float64)) / np.bincount(codes)
+        filled = s.notna().to_numpy(dtype=bool)
+        return max(auc(rate[codes], y), auc(filled.astype(np.float64), y) if 0 < filled.sum() < len(filled) else 0.5)
     v = s.to_numpy(dtype=np.float64, na_value=np.nan)
     ok = np.isfinite(v)
     # the values on the rows that have one, and whether a row has one (a date filled only for defaults)
@@ -349,7 +347,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         if empty.any():  # as at scoring, where such a row is an error
             raise InputError(f"empty id ({int(empty.sum())} such row(s))", file=file, column=id_col,
                              row=int(np.flatnonzero(empty)[0]) + 1)
-        dup = df[id_col].duplicated(keep=False).to_numpy()
+        dup = ids.duplicated(keep=False).to_numpy(dtype=bool)  # compared as score compares them (trimmed text)
         if dup.any():
             i = int(np.flatnonzero(dup)[1] if dup.sum() > 1 else np.flatnonzero(dup)[0])
             raise InputError(f"duplicate id {shown(df[id_col].iloc[i])} ({int(dup.sum())} rows share an id)",
