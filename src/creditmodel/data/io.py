@@ -191,6 +191,32 @@ def _bad_csv_row(p: Path) -> int | None:
     return None
 
 
+def check_finite(df: pd.DataFrame, cols, file: str | Path | None) -> None:
+    """InputError naming the first infinite cell of the numeric ``cols`` (empty cells, NaN, are missing values and
+    pass): ``inf`` would otherwise reach a model as a number."""
+    for c in cols:
+        if c in df.columns and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            inf = np.isinf(df[c].to_numpy(dtype=np.float64, na_value=np.nan))
+            if inf.any():
+                i = int(np.flatnonzero(inf)[0])
+                raise InputError(f"infinite value ({int(inf.sum())} such row(s)); leave the cell empty if unknown",
+                                 file=file, column=c, row=i + 1)
+
+
+def check_ids(s: pd.Series, file: str | Path | None, column: str) -> None:
+    """InputError naming the row of the first empty or repeated identifier."""
+    text = s.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    if empty.any():
+        raise InputError("empty identifier", file=file, column=column, row=int(np.flatnonzero(empty)[0]) + 1)
+    dup = text.duplicated(keep="first").to_numpy(dtype=bool)
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((text == text.iloc[i]).to_numpy(dtype=bool))[0]) + 1
+        raise InputError(f"identifier {str(s.iloc[i])!r} repeats row {first} ({int(dup.sum())} repeated row(s))",
+                         file=file, column=column, row=i + 1)
+
+
 def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = None) -> pd.DataFrame:
     """Read one CSV or Parquet file into a DataFrame (RangeIndex = 0-based data row).
 

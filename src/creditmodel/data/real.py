@@ -36,6 +36,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header, _read_arff, check_finite, check_ids
 from creditmodel.errors import InputError, shown
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,11 @@ def _read_csv(f: Path, check_rows: bool = False, **kw) -> pd.DataFrame:
     import gzip
     import zlib
 
-    from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header
-
     try:
+        header = _csv_encoding_and_header(f)[1]  # first: it names a UTF-16 file, which pandas would misreport
         df = pd.read_csv(f, **kw)
-        header = _csv_encoding_and_header(f)[1]
+    except InputError:
+        raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, EOFError, gzip.BadGzipFile,
             zlib.error, OSError, ValueError) as e:
         if isinstance(e, FileNotFoundError):
@@ -199,32 +200,6 @@ def _check_values(s: pd.Series, allowed: set, file: Path, column: str) -> None:
                          file=file, column=column, row=i + 1)
 
 
-def _check_finite(df: pd.DataFrame, cols, file: Path) -> None:
-    """InputError naming the first infinite cell of the numeric ``cols`` (empty cells, NaN, are missing values and
-    pass): ``inf`` would otherwise reach a model as a number."""
-    for c in cols:
-        if c in df.columns and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
-            inf = np.isinf(df[c].to_numpy(dtype=np.float64, na_value=np.nan))
-            if inf.any():
-                i = int(np.flatnonzero(inf)[0])
-                raise InputError(f"infinite value ({int(inf.sum())} such row(s)); leave the cell empty if unknown",
-                                 file=file, column=c, row=i + 1)
-
-
-def _check_ids(s: pd.Series, file: Path, column: str) -> None:
-    """InputError naming the row of the first empty or repeated identifier."""
-    text = s.astype("string").str.strip()
-    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
-    if empty.any():
-        raise InputError("empty identifier", file=file, column=column, row=int(np.flatnonzero(empty)[0]) + 1)
-    dup = text.duplicated(keep="first").to_numpy(dtype=bool)
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero((text == text.iloc[i]).to_numpy(dtype=bool))[0]) + 1
-        raise InputError(f"identifier {str(s.iloc[i])!r} repeats row {first} ({int(dup.sum())} repeated row(s))",
-                         file=file, column=column, row=i + 1)
-
-
 def _require_columns(df: pd.DataFrame, cols, file: Path) -> None:
     for c in cols:
         if c not in df.columns:
@@ -254,7 +229,7 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     _require_columns(df, ["creditability"], f)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
-    _check_finite(df, df.columns, f)
+    check_finite(df, df.columns, f)
     df = _with_row_id(df)
     feats = [c for c in df.columns if c not in ("row_id", "creditability")]
     return RealDataset("german_credit", df, "creditability", "row_id", _text_columns(df, feats), rel,
@@ -273,7 +248,7 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     _require_columns(df, ["BAD"], f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
     df["BAD"] = df["BAD"].astype(np.int64)
-    _check_finite(df, df.columns, f)
+    check_finite(df, df.columns, f)
     df = _with_row_id(df)
     feats = [c for c in df.columns if c not in ("row_id", "BAD")]
     return RealDataset("hmeq", df, "BAD", "row_id", _text_columns(df, feats), rel,
@@ -310,8 +285,8 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     _require_columns(df, ["Default", "LoanNr_ChkDgt", "Name", "NAICS", "FranchiseCode", "UrbanRural", *SBA_LEAKAGE,
                           *SBA_SAS_DATES], f)
     _check_values(df["Default"], {0, 1}, f, "Default")
-    _check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
-    _check_finite(df, df.columns, f)
+    check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
+    check_finite(df, df.columns, f)
     df["Default"] = df["Default"].astype(np.int64)
     mismatch = int(((df["MIS_Status"] == "CHGOFF").astype(int) != df["Default"]).sum())
     if mismatch:
@@ -344,8 +319,6 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     Target ``class``: 1 = bankrupt within the horizon (ARFF nominal bytes decoded). ``row_id`` is the
     1-based instance number in the ARFF file; ``?`` cells are NaN.
     """
-    from creditmodel.data.io import _read_arff
-
     rel = "polish_bankruptcy/1year.arff"
     f = _path(rel, data_dir)
     df = _read_arff(f)  # nominal attributes decoded to text
@@ -353,7 +326,7 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     cls = df["class"].astype(str)
     _check_values(cls, {"0", "1"}, f, "class")
     df["class"] = (cls == "1").astype(np.int64)
-    _check_finite(df, df.columns, f)
+    check_finite(df, df.columns, f)
     df = _with_row_id(df)
     return RealDataset("polish_1year", df, "class", "row_id", [], rel,
                        "Polish companies, ratios of forecasting year 1, bankruptcy within 5 years")
@@ -472,7 +445,7 @@ def cumcm_enterprises(data_dir: str | Path | None = None) -> pd.DataFrame:
         else:
             out["rating"] = pd.Series(np.nan, index=df.index, dtype="str")
             out["default"] = np.nan
-        _check_ids(out["firm_id"], f, "企业代号")
+        check_ids(out["firm_id"], f, "企业代号")
         if frames:
             both = out["firm_id"].isin(frames[0]["firm_id"]).to_numpy()
             if both.any():

@@ -19,7 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from creditmodel.errors import InputError, separator_hint, shown
+from creditmodel.data.io import check_finite, check_ids
+from creditmodel.errors import InputError, separator_hint
 from creditmodel.scoring.model import MAX_FEATURE_MAGNITUDE, CreditModel, InputSpec, ScoreScaling
 from creditmodel.workers import check_n_jobs, run_tasks, worker_count
 
@@ -342,16 +343,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             raise InputError("id column not found", file=file, column=id_col)
         if id_col == target:
             raise InputError("the id column and the target are the same column", file=file, column=id_col)
-        ids = df[id_col].astype("string").str.strip()
-        empty = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
-        if empty.any():  # as at scoring, where such a row is an error
-            raise InputError(f"empty id ({int(empty.sum())} such row(s))", file=file, column=id_col,
-                             row=int(np.flatnonzero(empty)[0]) + 1)
-        dup = ids.duplicated(keep=False).to_numpy(dtype=bool)  # compared as score compares them (trimmed text)
-        if dup.any():
-            i = int(np.flatnonzero(dup)[1] if dup.sum() > 1 else np.flatnonzero(dup)[0])
-            raise InputError(f"duplicate id {shown(df[id_col].iloc[i])} ({int(dup.sum())} rows share an id)",
-                             file=file, column=id_col, row=i + 1)
+        check_ids(df[id_col], file, id_col)  # empty or repeated (trimmed text, as score compares them)
     y = parse_target(df[target], positive=positive, file=file, column=target).astype(np.int8)
     if y.min() == y.max():
         raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)
@@ -366,12 +358,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     if not feats:
         raise InputError("no usable feature column", file=file)
     X = df[feats]
-    inf_cols = [c for c in feats if pd.api.types.is_float_dtype(X[c]) and np.isinf(X[c].to_numpy()).any()]
-    if inf_cols:
-        c = inf_cols[0]
-        row = int(np.flatnonzero(np.isinf(X[c].to_numpy()))[0]) + 1
-        raise InputError("infinite value in a training feature (replace it or treat it as missing)", file=file,
-                         column=c, row=row)
+    check_finite(X, feats, file)
     split = stratified_split(y, seed) if split is None else np.asarray(split, dtype=object)
     if len(split) != len(df) or not set(np.unique(split)) <= set(SPLITS):
         raise InputError(f"split must give one of {SPLITS} per row", file=file, column="split")
