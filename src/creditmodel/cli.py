@@ -70,12 +70,31 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     """Run one papermill job (experiments/NAME.yaml) and track it as one MLflow run."""
     from creditmodel import jobs
 
-    res = jobs.run_experiment(experiment, jobs.parse_overrides(params), out=out, progress=_progress())
+    overrides = _paths_from_here(jobs.load_experiment(experiment), jobs.parse_overrides(params))
+    res = jobs.run_experiment(experiment, overrides, out=out, progress=_progress())
     click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
     click.echo(f"executed notebook: {res.output_notebook}")
     if not res.ok:
         click.echo(f"error: {res.error}", err=True)
         sys.exit(2 if res.bad_input else 1)  # the notebook stopped on bad input: the exit-code contract says 2
+
+
+def _paths_from_here(exp, overrides: dict) -> dict:
+    """Path parameters given with ``-p`` (the experiment's ``inputs`` and ``out_dir``) are read from the folder
+    the command runs in, as any command-line path, and made absolute (the notebook runs in ``notebooks/``, where
+    the experiment file's own defaults are relative to). An input that does not exist is refused: a mistyped
+    ``data_dir`` used to be filled with a synthetic district that the job then reported on."""
+    out = dict(overrides)
+    for name in (*exp.inputs, "out_dir"):
+        v = out.get(name)
+        if isinstance(v, str) and v.strip():
+            given = Path(v).expanduser()
+            out[name] = str(given if given.is_absolute() else given.resolve())
+            if name in exp.inputs and not Path(out[name]).exists():
+                hint = (" (`creditmodel generate --out PATH` writes a synthetic district; an empty folder is "
+                        "filled with one by the notebook)") if name == "data_dir" else ""
+                raise InputError(f"-p {name}={v}: {out[name]} does not exist{hint}", file=exp.path, column=name)
+    return out
 
 
 # --------------------------------------------------------------------------- data

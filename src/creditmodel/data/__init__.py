@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from creditmodel.errors import InputError
+
 log = logging.getLogger(__name__)
 
 
@@ -16,12 +18,26 @@ def has_district(folder: str | Path) -> bool:
 def ensure_district(folder: str | Path, firms: int = 2000, seed: int = 42) -> Path:
     """Generate a synthetic district into ``folder`` unless it already holds one; returns the folder.
 
-    Notebooks call this so that they run top to bottom with their default parameters.
+    Notebooks call this so that they run top to bottom with their default parameters. Only a new or empty
+    folder is filled: a folder that holds other files but no ``enterprises`` table is refused with
+    :class:`~creditmodel.errors.InputError` (a wrong ``data_dir`` must not be analysed as synthetic data, nor
+    receive synthetic tables beside real files). A generated district is logged as a warning and carries
+    ``manifest.json`` and ``injected.json``.
     """
     f = Path(folder)
-    if not has_district(f):
-        from creditmodel.data.synthetic import generate_district
+    if has_district(f):
+        return f
+    if f.exists() and not f.is_dir():
+        raise InputError("is a file, not a district folder", file=f)
+    present = sorted(p.name for p in f.iterdir() if not p.name.startswith(".")) if f.is_dir() else []
+    if present:
+        shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+        raise InputError(f"holds {len(present)} entries ({shown}) but no enterprises table (enterprises.parquet "
+                         "or enterprises.csv), so it is not a district; no synthetic district is written into it. "
+                         "Point data_dir at a district folder, or at a new or empty folder to generate one",
+                         file=f)
+    from creditmodel.data.synthetic import generate_district
 
-        log.info("no district in %s: generating %d firms (seed %d)", f, firms, seed)
-        generate_district(firms=firms, seed=seed, out=f, progress=False)
+    res = generate_district(firms=firms, seed=seed, out=f, progress=False)
+    log.warning("no district in %s: generated a SYNTHETIC district there\n%s", f, res.summary())
     return f
