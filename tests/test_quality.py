@@ -231,6 +231,7 @@ def test_cli_exit_codes(compliance_district, tmp_path):
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "46.67 %" in ok.stdout and (tmp_path / "q" / "quality.json").is_file()
+    assert "injected faults" not in ok.stdout and not (tmp_path / "q" / "injected_recovery.csv").exists()
 
 
 # --------------------------------------------------------------------------- the generator's faults
@@ -284,6 +285,34 @@ def test_generated_faults_are_recovered_row_by_row(generated):
             measured = bt.loc[t, "late"]
         assert measured == f["count"], where
         assert measured / bt.loc[t, "rows"] == pytest.approx(f["rate"]), where
+
+
+def test_cli_reports_the_recovery_of_injected_faults(generated, tmp_path):
+    d, _, rep, injected = generated
+    exe = Path(sys.executable).parent / "creditmodel"
+    r = subprocess.run([str(exe), "-q", "quality", "--data", str(d), "--out", str(tmp_path / "q")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    n = len(injected["faults"])
+    total = sum(f["count"] for f in injected["faults"])
+    assert f"{n} of {n} entries measured exactly ({total:,} faults)" in r.stdout
+    rec = pd.read_csv(tmp_path / "q" / "injected_recovery.csv")
+    assert len(rec) == n and rec["match"].all() and rec["injected"].sum() == total
+    # an entry the data does not bear out is named
+    tampered = dict(injected, faults=[dict(injected["faults"][0], count=injected["faults"][0]["count"] + 1),
+                                      *injected["faults"][1:]])
+    d2 = tmp_path / "d2"
+    d2.mkdir()
+    for f in d.iterdir():
+        (d2 / f.name).symlink_to(f)
+    (d2 / "injected.json").unlink()
+    (d2 / "injected.json").write_text(json.dumps(tampered), encoding="utf-8")
+    r = subprocess.run([str(exe), "-q", "quality", "--data", str(d2), "--out", str(tmp_path / "q2")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    f0 = injected["faults"][0]
+    assert f"{n - 1} of {n} entries measured exactly" in r.stdout
+    assert f"differs: {f0['fault']} in {f0['table']}." in r.stdout
 
 
 def test_generated_totals_and_recovery_table(generated):
