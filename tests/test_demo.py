@@ -115,3 +115,35 @@ def test_demo_refuses_a_district_too_small_for_the_loan_models(tmp_path):
     res = CliRunner().invoke(cli, ["demo", "--firms", "1500", "--out", str(tmp_path / "d2")])
     assert res.exit_code == 2 and "1500 is not in the range x>=4000" in res.output
     assert not (tmp_path / "d").exists() and not (tmp_path / "d2").exists()
+
+
+def test_closing_hints_name_the_venvs_scripts_else_path_else_the_bare_name(tmp_path, monkeypatch):
+    """The hints name the console script beside the interpreter (a venv's bin folder need not be on PATH),
+    else the one PATH finds, else the bare name; no demo is run."""
+    import shlex
+    import sys
+
+    from creditmodel import demo as D
+
+    venv_bin, on_path = tmp_path / "my venv" / "bin", tmp_path / "on path"
+    for folder in (venv_bin, on_path):
+        folder.mkdir(parents=True)
+    (venv_bin / "python").write_text("", encoding="utf-8")
+    for script in (venv_bin / "mlflow", on_path / "mlflow", on_path / "creditmodel"):
+        script.write_text("#!/bin/sh\n", encoding="utf-8")
+        script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
+    monkeypatch.setenv("PATH", str(on_path))
+
+    assert D._bin("mlflow") == str(venv_bin / "mlflow")            # beside the interpreter, before PATH
+    assert D._bin("creditmodel") == str(on_path / "creditmodel")    # not beside it: where PATH finds it
+    assert D._bin("no-such-script") == "no-such-script"             # nowhere: the bare name
+    (venv_bin / "creditmodel").mkdir()                              # a folder of that name is not the script
+    assert D._bin("creditmodel") == str(on_path / "creditmodel")
+
+    out = tmp_path / "out"
+    text = D.DemoResult(out=out).summary()
+    mlflow_q, creditmodel_q = shlex.quote(str(venv_bin / "mlflow")), shlex.quote(str(on_path / "creditmodel"))
+    assert mlflow_q.startswith("'")  # the path with a space is quoted for a shell
+    assert f"MLflow UI:   {mlflow_q} ui --backend-store-uri sqlite:///" in text
+    assert f"JupyterLab:  {creditmodel_q} lab --out {shlex.quote(str(out))}" in text

@@ -247,6 +247,31 @@ def test_price_file_csv_and_parquet(tmp_path):
     assert len(back2) == 9 and res2.frame["suggested_rate"].notna().sum() == 4
 
 
+def test_summary_groups_not_priced_reasons_with_their_count(tmp_path):
+    """Many rows with the same reason give one line with the count; different reasons stay apart; rates above
+    the cap differ by their rate only and count as one kind."""
+    cfg = P.PricingConfig()
+    groups = {"missing": ([np.nan] * 4, "none"), "gold": ([0.02] * 3, "gold"),
+              "silver": ([0.03] * 2, "silver"), "cap": ([0.30, 0.40, 0.50], "none"),
+              "priced": ([0.01, 0.02], "none")}
+    df = pd.DataFrame({"pd_12m": [p for ps, _ in groups.values() for p in ps],
+                       "collateral": [c for ps, c in groups.values() for _ in ps]})
+    src = tmp_path / "scores.csv"
+    df.to_csv(src, index=False)
+    res = P.price_file(src, cfg, tmp_path / "priced.csv")
+    reasons = res.frame["pricing_reason"]
+    # the premise: the capped rows carry three different texts (their rates), the others one text per group
+    capped = reasons[reasons.str.contains("above the cap", na=False)]
+    assert len(capped) == len(groups["cap"][0]) and capped.nunique() == len(groups["cap"][0])
+    lines = [ln for ln in res.summary().splitlines() if ln.startswith("not priced")]
+    expected = {f"not priced ({len(groups['missing'][0])}): missing pd_12m",
+                f"not priced ({len(groups['gold'][0])}): unknown collateral gold",
+                f"not priced ({len(groups['silver'][0])}): unknown collateral silver",
+                f"not priced ({len(groups['cap'][0])}): risk-based rate above the cap {cfg.rate_cap:.2%}"}
+    assert len(lines) == len(expected) and set(lines) == expected, lines
+    assert f"priced {len(groups['priced'][0])} of {len(df)} rows" in res.summary()
+
+
 def test_price_file_errors(tmp_path):
     src = tmp_path / "scores.csv"
     _scored().drop(columns="pd_12m").to_csv(src, index=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,94 @@ def test_promote_cli_exit_code(store):
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
                         "99"], capture_output=True, text=True)
     assert r.returncode == 2 and "no version 99" in r.stderr
+
+
+# --------------------------------------------------------------------------- per-run promotion evidence
+@pytest.fixture
+def own_store(tmp_path, monkeypatch):
+    """A SQLite store of its own under ``tmp_path``; MLflow's URIs and any run left open are restored
+    after."""
+    import mlflow
+
+    saved = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), dict(tracking._configured))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    tracking.configure(tmp_path)
+    yield tmp_path
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(saved[0])
+    mlflow.set_registry_uri(saved[1])
+    tracking._configured.clear()
+    tracking._configured.update(saved[2])
+
+
+def _district_sample(n, seed):
+    """A small DistrictSample (loan table with two features, target, true PD and the four windows)."""
+    from creditmodel.scoring.district import TARGET, DistrictSample
+
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    pd_true = 1 / (1 + np.exp(-(-2.0 + 1.2 * x1 + 0.8 * x2)))
+    table = pd.DataFrame({"loan_id": [f"L{seed}-{i:05d}" for i in range(n)],
+                          "uscc": [f"U{i % 97}" for i in range(n)],
+                          "as_of_date": pd.Timestamp("2023-01-01")
+                          + pd.to_timedelta(rng.integers(0, 700, n), "D"),
+                          "x1": x1, "x2": x2, TARGET: (rng.uniform(size=n) < pd_true).astype(int),
+                          "true_pd": pd_true})
+    windows = np.array(["train", "valid", "test", "oot"], dtype=object)
+    window = rng.choice(windows, size=n, p=[0.5, 0.15, 0.2, 0.15])
+    return DistrictSample(table, ["x1", "x2"], window, pd.DataFrame(), pd.Timestamp("2024-01-01"))
+
+
+def test_each_run_registers_against_its_own_frozen_evidence(own_store):
+    """register_models copies the test sample to models/evidence/<run id>/ and tags the versions with that
+    copy, so a second run (which rewrites models/test_sample.parquet) leaves the first run's evidence as it
+    was."""
+    import re
+
+    import mlflow
+
+    from creditmodel.scoring import district
+
+    out = own_store
+    first, second = _district_sample(1500, 1), _district_sample(1500, 2)
+    # the model is beside the point here: the quickest fit (no cross-fitted calibration)
+    res = train_frame(first.dev[["loan_id", "x1", "x2", district.TARGET]], district.TARGET, id_col="loan_id",
+                      seed=1, calibration_folds=0)
+    results = {"scorecard": res}
+    cols = ["loan_id", "uscc", "as_of_date", *first.features, district.TARGET, "true_pd"]
+    exp = tracking.experiment_id("evidence_test", out)
+
+    def evidence_of(version):
+        return Path(registry.client().get_model_version("ev_pd", version).tags[registry.TAG_DATA])
+
+    with mlflow.start_run(experiment_id=exp) as run_a:
+        va = district.register_models(results, first, out, name="ev_pd")["scorecard"]
+    with mlflow.start_run(experiment_id=exp) as run_b:
+        vb = district.register_models(results, second, out, name="ev_pd")["scorecard"]
+    latest, frozen = out / "models" / "test_sample.parquet", out / "models" / "evidence"
+    assert evidence_of(va) == (frozen / run_a.info.run_id / "test_sample.parquet").resolve()
+    assert evidence_of(vb) == (frozen / run_b.info.run_id / "test_sample.parquet").resolve()
+    # the latest file is the second run's; the first run's versions still read the first run's test rows
+    want_a = first.part("test")[cols].reset_index(drop=True)
+    want_b = second.part("test")[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(latest), want_b)
+    pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(va)), want_a)
+    pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(vb)), want_b)
+    assert not set(want_a["loan_id"]) & set(want_b["loan_id"])   # the two samples really differ
+    # promote's evidence for the first version is its frozen copy, not the rewritten file
+    ev, target, where = registry._evidence_sample("ev_pd", va, None, None)
+    assert target == district.TARGET and Path(where) == evidence_of(va)
+    pd.testing.assert_frame_equal(ev, want_a)
+
+    # without an active run: a fresh folder per call (a random id), never one of the runs' folders
+    assert mlflow.active_run() is None
+    vc = district.register_models(results, first, out, name="ev_pd")["scorecard"]
+    assert mlflow.active_run() is None       # logging the model opened no run: the next call is run-less too
+    vd = district.register_models(results, second, out, name="ev_pd")["scorecard"]
+    folders = [evidence_of(v).parent.name for v in (vc, vd)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", f) for f in folders), folders
+    assert len(set(folders) | {run_a.info.run_id, run_b.info.run_id}) == 4
+    pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(vc)), want_a)
+    pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(va)), want_a)   # still untouched

@@ -330,3 +330,84 @@ def test_quiet_train_prints_no_info_lines(tmp_path):
     assert r.returncode == 0, r.stderr
     assert " INFO " not in r.stderr, [line for line in r.stderr.splitlines() if " INFO " in line][:3]
     assert "test AUC" in r.stdout
+
+
+def _without_pyspark(monkeypatch):
+    """Make ``import pyspark`` (and its submodules, even when already imported) fail as if not installed."""
+    for name in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")] + ["pyspark"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError):
+        from pyspark.sql import functions  # noqa: F401
+
+
+def test_spark_engine_without_pyspark_exits_2_with_the_install_hint(trained, tmp_path, monkeypatch, capsys):
+    """``creditmodel score --engine spark`` without pyspark: exit 2 (bad input), the install hint, no
+    output."""
+    import logging
+
+    from creditmodel import cli
+    from creditmodel.scoring.spark import NEEDS_PYSPARK
+
+    _frame(30, seed=12).drop(columns="bad").to_csv(tmp_path / "apps.csv", index=False)
+    _without_pyspark(monkeypatch)
+    for var in ("MLFLOW_LOGGING_LEVEL", "MLFLOW_TRACKING_URI", "CREDITMODEL_OUT"):  # the CLI may set them
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+    monkeypatch.setattr(sys, "argv", ["creditmodel", "score", "--model", str(trained / "model_out"),
+                                      "--data", str(tmp_path / "apps.csv"), "--out", str(tmp_path / "s.csv"),
+                                      "--engine", "spark"])
+    noisy = ("mlflow", "alembic", "urllib3", "py4j", "papermill", "numba", "matplotlib", "traitlets")
+    levels = {n: logging.getLogger(n).level for n in noisy}
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli.main()
+    finally:  # the CLI sets these loggers' levels for its own process
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert NEEDS_PYSPARK in err and "pip install 'creditmodel[spark]'" in err and "--engine" in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+class _FakeSparkReader:
+    """What ``spark.read`` gives for a CSV: Spark reads a ';'-separated file with ',' as ONE column named
+    after the whole header line (checked once against a real local session)."""
+
+    def __init__(self, path_columns):
+        self.path_columns = path_columns
+
+    def option(self, *_):
+        return self
+
+    def csv(self, path):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(columns=self.path_columns[path])
+
+
+def test_spark_missing_column_error_gets_the_separator_hint(trained, tmp_path):
+    """Without a Spark session: a stub session whose reader returns the columns Spark would see."""
+    pytest.importorskip("pyspark.sql.functions")
+    from types import SimpleNamespace
+
+    from creditmodel.scoring.score import resolve_model
+    from creditmodel.scoring.spark import score_file_spark
+
+    resolved = resolve_model(trained / "model_out")
+    df = _frame(20, seed=13).drop(columns="bad")
+    semi, comma = tmp_path / "semi.csv", tmp_path / "comma.csv"
+    df.to_csv(semi, index=False, sep=";")
+    needed = list(resolved.model.input_spec.columns)
+    df.drop(columns=needed[0]).to_csv(comma, index=False)
+    header = semi.read_text(encoding="utf-8").splitlines()[0]
+    spark = SimpleNamespace(read=_FakeSparkReader({str(semi): [header],
+                                                   str(comma): [c for c in df.columns if c != needed[0]]}))
+    with pytest.raises(InputError) as e:
+        score_file_spark(resolved, semi, tmp_path / "o.csv", spark=spark)
+    assert "missing column(s)" in str(e.value) and "separator" in str(e.value)
+    assert e.value.column == needed[0] and e.value.file == semi
+    with pytest.raises(InputError) as e:  # a column really missing from a ','-separated file: no such hint
+        score_file_spark(resolved, comma, tmp_path / "o.csv", spark=spark)
+    assert "missing column(s)" in str(e.value) and "separator" not in str(e.value)
+    assert e.value.column == needed[0]
