@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,44 @@ def _link_out_dir(exp: Experiment, params: dict[str, Any], overrides: dict[str, 
     return (exp.notebook.parent / str(params["out_dir"])).resolve()
 
 
+@cache
+def kernel_manager_class() -> type:
+    """The kernel manager papermill starts the notebook's kernel with: jupyter_client's, with two changes.
+
+    * No SIGINT at shutdown. ``AsyncKernelManager.shutdown_kernel`` interrupts the kernel (SIGINT to its
+      process group) before it sends the shutdown request, and papermill shuts the kernel down the moment
+      the reply to its closing ``kernel_info`` request arrives. When the signal lands while ipykernel is
+      still in that request's handler (SIGINT is ignored only between messages), the kernel prints
+      ``[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.`` at the end of a successful job (about
+      1 run in 10 on a busy kernel). The kernel is idle then (every cell has replied): the interrupt has
+      nothing to stop, so it is skipped. The shutdown request, then SIGTERM at half of
+      ``shutdown_wait_time`` and SIGKILL at its end, still stop a kernel that does not exit; ipykernel
+      itself terminates its child processes on the shutdown request. Interrupts outside a shutdown
+      (nbclient's cell timeout) are unchanged.
+    * CurveZMQ keys from the manager (``transport_encryption="auto"``: used when the kernel spec declares
+      ``supported_encryption: curve``, as ``ipykernel install`` in scripts/setup.sh writes it), so that
+      ipykernel >= 7.4 does not warn ``Kernel is running over TCP without encryption`` at every start.
+      Left off when pyzmq has no Curve support.
+    """
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class NotebookKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if getattr(self, "shutting_down", False):  # set by shutdown_kernel just before it interrupts
+                return
+            await super()._async_interrupt_kernel()
+
+        @default("transport_encryption")
+        def _transport_encryption_default(self) -> str:
+            return "auto" if zmq.has("curve") else "disabled"
+
+    NotebookKernelManager.__module__ = __name__
+    NotebookKernelManager.__qualname__ = "NotebookKernelManager"
+    return NotebookKernelManager
+
+
 def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
                    kernel_name: str = "python3", progress: bool = True) -> JobResult:
     """Execute one experiment as a tracked papermill job and return its result (never raises on a
@@ -236,7 +275,8 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(exp.notebook), str(out_nb), parameters=params, kernel_name=kernel_name,
-                            cwd=str(nb_cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
+                            cwd=str(nb_cwd), progress_bar=progress, log_output=False,
+                            request_save_on_cell_execute=True, kernel_manager_class=kernel_manager_class())
     except pm.PapermillExecutionError as e:
         status, error = "FAILED", f"{e.ename}: {e.evalue} (cell {e.exec_count})"
         bad_input = e.ename in ("InputError", "ConfigError", "DomainError", "NotComputable")  # InputError subclasses
