@@ -90,7 +90,8 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
         codes, _ = pd.factorize(s, use_na_sentinel=False)
         size = np.bincount(codes)
         codes = np.where(size[codes] >= LEAK_TEXT_MIN_ROWS, codes, len(size))  # small categories pooled as one
-        rate = np.bincount(codes, weights=y.astype(np.float64)) / np.bincount(codes)
+        n = np.bincount(codes)  # the pooled categories' own codes are empty now: no 0/0 (a RuntimeWarning)
+        rate = np.divide(np.bincount(codes, weights=y.astype(np.float64)), n, out=np.zeros(len(n)), where=n > 0)
         filled = s.notna().to_numpy(dtype=bool)
         return max(auc(rate[codes], y), auc(filled.astype(np.float64), y) if 0 < filled.sum() < len(filled) else 0.5)
     v = s.to_numpy(dtype=np.float64, na_value=np.nan)
