@@ -315,6 +315,16 @@ def test_cli_reports_the_recovery_of_injected_faults(generated, tmp_path):
     assert f"differs: {f0['fault']} in {f0['table']}." in r.stdout
 
 
+def test_injected_recovery_reads_the_folders_fault_list(generated, tmp_path):
+    d, _, rep, injected = generated
+    pd.testing.assert_frame_equal(quality.injected_recovery(rep, d), quality.recovery(rep, injected))
+    assert quality.injected_recovery(rep, tmp_path) is None          # no injected.json: not a generated district
+    (tmp_path / "injected.json").write_text(json.dumps({"faults": [{"fault": "late_report"}]}), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        quality.injected_recovery(rep, tmp_path)
+    assert e.value.file == tmp_path / "injected.json" and "fault list" in str(e.value)
+
+
 def test_generated_totals_and_recovery_table(generated):
     d, dist, rep, injected = generated
     rec = quality.recovery(rep, injected)

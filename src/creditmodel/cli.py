@@ -119,16 +119,10 @@ def quality_cmd(data: Path, out: Path) -> None:
 
     rep = quality.quality_report(data, out, progress=_progress())
     click.echo(rep.summary())
-    injected = Path(data) / "injected.json"
-    if injected.is_file():  # a generated district lists the faults put in on purpose: were they all found?
-        import json
-
-        try:
-            rec = quality.recovery(rep, json.loads(injected.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise InputError(f"not a generator's fault list ({type(e).__name__}: {e})", file=injected) from e
+    rec = quality.injected_recovery(rep, data)  # a generated district's own faults: were they all found?
+    if rec is not None:
         rec.to_csv(Path(out) / "injected_recovery.csv", index=False)
-        click.echo(f"injected faults ({injected.name}): {int(rec['match'].sum())} of {len(rec)} entries measured "
+        click.echo(f"injected faults (injected.json): {int(rec['match'].sum())} of {len(rec)} entries measured "
                    f"exactly ({int(rec['injected'].sum()):,} faults); table: {Path(out) / 'injected_recovery.csv'}")
         for r in rec.loc[~rec["match"]].itertuples(index=False):
             click.echo(f"  differs: {r.fault} in {r.table}.{r.column or '-'}: injected {r.injected}, "

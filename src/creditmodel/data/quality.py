@@ -600,6 +600,18 @@ def _json_default(o: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- generator faults
+def injected_recovery(rep: QualityReport, folder: str | Path) -> pd.DataFrame | None:
+    """:func:`recovery` against the ``injected.json`` a generated district carries in ``folder``; None when the
+    folder has none (not a generated district). A file that is not the generator's fault list is an InputError."""
+    path = Path(folder) / "injected.json"
+    if not path.is_file():
+        return None
+    try:
+        return recovery(rep, json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"not a generator's fault list ({type(e).__name__}: {e})", file=path) from e
+
+
 def recovery(rep: QualityReport, injected: dict[str, Any]) -> pd.DataFrame:
     """Measured fault counts next to what the generator injected (``injected.json``, format 1).
 
