@@ -730,6 +730,24 @@ def test_the_grade_ranks_later_adverse_outcomes(loaded):
     )
 
 
+def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():
+    from creditmodel.evaluation.evidence import EvidenceResult, _auc_row
+
+    y = np.array([0, 0, 0, 1, 1])
+    row = _auc_row("perfect", y, np.array([0.1, 0.2, 0.3, 0.8, 0.9]))
+    assert row["auc"] == 1.0 and row["gini"] == 1.0 and np.isnan(row["ci_low"]) and "variance is 0" in row["note"]
+    one_class = _auc_row("no events", np.zeros(4, dtype=int), np.arange(4.0))
+    assert np.isnan(one_class["auc"]) and one_class["note"]
+    normal = _auc_row("noisy", np.array([0, 1, 0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
+    assert 0 < normal["ci_low"] < normal["auc"] < normal["ci_high"] and normal["note"] == ""
+    ev = EvidenceResult(as_of=T("2024-12-31"), horizon_months=12, frame=pd.DataFrame({"adverse": y}),
+                        discrimination=pd.DataFrame([row, normal]), grade_rates=pd.DataFrame(),
+                        weights=pd.DataFrame(), sensitivity=pd.DataFrame())
+    text = ev.summary()
+    assert "AUC perfect: 1.000 (no interval: the DeLong variance is 0" in text and "nan" not in text
+    assert f"AUC noisy: {normal['auc']:.3f} [{normal['ci_low']:.3f}, {normal['ci_high']:.3f}]" in text
+
+
 # ----------------------------------------------------------------------------- notebook
 @pytest.mark.slow
 def test_notebook_runs_as_a_tracked_job(tmp_path):

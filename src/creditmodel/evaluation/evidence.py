@@ -133,7 +133,7 @@ class EvidenceResult:
     as_of: pd.Timestamp
     horizon_months: int
     frame: pd.DataFrame  # evaluation of the enterprises existing at as_of, with the event columns
-    discrimination: pd.DataFrame  # ranker, auc, se, ci_low, ci_high, gini, n_events, n
+    discrimination: pd.DataFrame  # ranker, auc, se, ci_low, ci_high, gini, n_events, n, note
     grade_rates: pd.DataFrame  # grade, enterprises, events, event_rate
     weights: pd.DataFrame  # one row per indicator
     sensitivity: pd.DataFrame  # one row per (indicator, factor)
@@ -165,7 +165,9 @@ class EvidenceResult:
             )
         ]
         for k, r in d.iterrows():
-            lines.append(f"  AUC {k}: {r['auc']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+            ci = (f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if np.isfinite(r["ci_low"])
+                  else f"(no interval: {r.get('note') or 'not computable'})")
+            lines.append(f"  AUC {k}: {r['auc']:.3f} {ci}")
         if self.comparison:
             lines.append(
                 f"  expert score vs learned (out-of-fold): AUC difference "
@@ -177,6 +179,8 @@ class EvidenceResult:
 
 
 def _auc_row(name: str, y: np.ndarray, risk: np.ndarray) -> dict[str, Any]:
+    """AUC with its DeLong interval; where the interval is not computable, ``note`` says why and the AUC is
+    still given when both outcomes occur (a ranker that separates perfectly has AUC 1 and variance 0)."""
     try:
         r = metrics.auc_delong(y, risk)
         return {
@@ -188,18 +192,22 @@ def _auc_row(name: str, y: np.ndarray, risk: np.ndarray) -> dict[str, Any]:
             "gini": r.gini,
             "n_events": r.n_defaults,
             "n": r.n_defaults + r.n_nondefaults,
+            "note": "",
         }
     except metrics.NotComputable as e:
-        log.warning("AUC of %s not computable: %s", name, e)
+        log.warning("AUC interval of %s not computable: %s", name, e)
+        events = int(y.sum())
+        auc = metrics.auc(y, risk) if 0 < events < len(y) else np.nan
         return {
             "ranker": name,
-            "auc": np.nan,
+            "auc": auc,
             "se": np.nan,
             "ci_low": np.nan,
             "ci_high": np.nan,
-            "gini": np.nan,
-            "n_events": int(y.sum()),
+            "gini": 2.0 * auc - 1.0,
+            "n_events": events,
             "n": len(y),
+            "note": e.message,
         }
 
 
