@@ -412,3 +412,29 @@ def test_spark_missing_column_error_gets_the_separator_hint(trained, tmp_path):
         score_file_spark(resolved, comma, tmp_path / "o.csv", spark=spark)
     assert "missing column(s)" in str(e.value) and "separator" not in str(e.value)
     assert e.value.column == needed[0]
+
+
+def test_deliverable_never_overwrites_its_input_and_keeps_the_name_given(trained, tmp_path):
+    """A deliverable writes a .parquet/.csv pair: ``--out loans.csv`` beside the input ``loans.parquet`` used to
+    replace the input with the scores (exit 0), and ``portfolio.v2.csv`` became ``portfolio.parquet/.csv``."""
+    from creditmodel.delivery import deliver_file
+    from creditmodel.scoring.score import resolve_model
+
+    resolved = resolve_model(trained / "model_out")
+    resolved.registered_name, resolved.registered_version, resolved.alias = "pd", "1", "champion"
+    src = tmp_path / "loans.parquet"
+    _frame(60).drop(columns="bad").to_parquet(src)
+    before = src.read_bytes()
+    with pytest.raises(InputError, match="loans.parquet would overwrite the input file") as e:
+        deliver_file(resolved, src, tmp_path / "loans.csv", progress=False)
+    assert str(e.value.file).endswith("loans.parquet")
+    assert src.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["loans.parquet"]
+    (tmp_path / "portfolio.csv").write_text("somebody else's file\n")
+    res = deliver_file(resolved, src, tmp_path / "portfolio.v2.csv", progress=False)
+    assert sorted(p.name for p in res.files.values()) == ["portfolio.v2.columns.json", "portfolio.v2.csv",
+                                                           "portfolio.v2.model_card.md", "portfolio.v2.parquet"]
+    assert res.out.name == "portfolio.v2.csv" and res.rows == 60
+    assert (tmp_path / "portfolio.csv").read_text() == "somebody else's file\n" and src.read_bytes() == before
+    # the same through the CLI, before anything is written: exit 2 naming the file
+    r = _cli("score", "--model", str(trained / "model_out"), "--data", str(src), "--out", str(src))
+    assert r.returncode == 2 and "overwrite the input" in r.stderr

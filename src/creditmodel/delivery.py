@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.errors import InputError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -226,18 +228,32 @@ def write_csv_chunk(table: "pa.Table", f, header: bool) -> None:
                                                                           quoting_style="needed"))
 
 
+def deliverable_paths(out: str | Path) -> dict[str, Path]:
+    """The files a deliverable named ``out`` consists of: ``out`` without its .parquet/.csv suffix (only that one:
+    ``portfolio.v2.csv`` -> ``portfolio.v2``) plus .parquet, .csv, .columns.json and .model_card.md."""
+    out = Path(out)
+    stem = out.parent / out.stem if out.suffix.lower() in {".parquet", ".csv"} else out
+    return {"parquet": Path(f"{stem}.parquet"), "csv": Path(f"{stem}.csv"),
+            "sidecar": Path(f"{stem}.columns.json"), "model_card": Path(f"{stem}.model_card.md")}
+
+
 class DeliverableWriter:
     """Append deliverable chunks to ``<stem>.parquet`` and ``<stem>.csv``; finish with the sidecar and card.
 
     Memory stays bounded by one chunk, so millions of rows can be delivered.
     """
 
-    def __init__(self, out: str | Path) -> None:
+    def __init__(self, out: str | Path, data: str | Path | None = None) -> None:
         out = Path(out)
+        self.paths = deliverable_paths(out)
+        if data is not None and Path(data).exists():
+            src = Path(data).resolve()
+            clash = [p for p in self.paths.values() if p.resolve() == src]
+            if clash:
+                raise InputError(f"the deliverable writes {', '.join(p.name for p in self.paths.values())}: "
+                                 f"{clash[0].name} would overwrite the input file; give --out another name",
+                                 file=clash[0])
         out.parent.mkdir(parents=True, exist_ok=True)
-        stem = out.with_suffix("") if out.suffix in {".parquet", ".csv"} else out
-        self.paths = {"parquet": stem.with_suffix(".parquet"), "csv": stem.with_suffix(".csv"),
-                      "sidecar": Path(f"{stem}.columns.json"), "model_card": Path(f"{stem}.model_card.md")}
         self._tmp = {k: p.with_name(p.name + ".partial") for k, p in self.paths.items() if k in {"parquet", "csv"}}
         self._writer = None
         self.rows = 0
@@ -313,7 +329,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     model = resolved.model
     model.version = resolved.version
     cfg = pricing.load_config(pricing_config)
-    writer = DeliverableWriter(out)
+    writer = DeliverableWriter(out, data)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
