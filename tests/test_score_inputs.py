@@ -438,3 +438,47 @@ def test_deliverable_never_overwrites_its_input_and_keeps_the_name_given(trained
     # the same through the CLI, before anything is written: exit 2 naming the file
     r = _cli("score", "--model", str(trained / "model_out"), "--data", str(src), "--out", str(src))
     assert r.returncode == 2 and "overwrite the input" in r.stderr
+
+
+def test_csv_is_read_at_scoring_as_in_training_whatever_the_chunk(tmp_path):
+    """A CSV at scoring is read like the training file: a category column stays text as written, whatever the
+    cells of this file or chunk look like ('01' stays '01', not the number 1), and the category 'None' stays a
+    category (pandas used to read it as missing and score it with the missing bin, status ok)."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    seg = rng.choice(["01", "02", "None", "X"], n, p=[0.4, 0.3, 0.2, 0.1])
+    income = rng.lognormal(10, 0.5, n).round(0)
+    risk = {"01": -0.8, "02": 0.0, "None": 1.2, "X": 0.4}
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.0 + np.vectorize(risk.get)(seg)
+                                                 - 0.5 * (np.log(income) - 10))))).astype(int)
+    df = pd.DataFrame({"loan_id": [f"{i:05d}" for i in range(n)], "seg": seg, "income": income, "bad": y})
+    df.to_csv(tmp_path / "train.csv", index=False)
+    train_file(tmp_path / "train.csv", "bad", tmp_path / "m", id_col="loan_id", seed=1)
+    from creditmodel.scoring.score import resolve_model
+
+    assert "seg" in resolve_model(tmp_path / "m").model.input_spec.categorical
+    new = df.drop(columns="bad")
+    new.to_csv(tmp_path / "all.csv", index=False)
+    new.to_parquet(tmp_path / "all.parquet")
+    ref = pd.read_parquet(score_file(tmp_path / "m", tmp_path / "all.parquet", tmp_path / "ref.parquet",
+                                     id_col="loan_id", progress=False).out)
+    assert (ref["status"] == "ok").all()
+    cols = ["loan_id", "score", "grade", "pd_12m", "reason_1", "status"]
+    for chunk_rows in (1000, 500_000):
+        out = score_file(tmp_path / "m", tmp_path / "all.csv", tmp_path / f"c{chunk_rows}.parquet", id_col="loan_id",
+                         chunk_rows=chunk_rows, progress=False).out
+        got = pd.read_parquet(out)
+        pd.testing.assert_frame_equal(got[cols], ref[cols], check_dtype=False, check_categorical=False)
+    # a file (or chunk) whose codes all look like numbers
+    only = new[new["seg"].isin(["01", "02"])]
+    only.to_csv(tmp_path / "only.csv", index=False)
+    got = pd.read_parquet(score_file(tmp_path / "m", tmp_path / "only.csv", tmp_path / "only.parquet",
+                                     id_col="loan_id", progress=False).out)
+    assert (got["status"] == "ok").all()
+    assert got["score"].tolist() == ref.set_index("loan_id").loc[got["loan_id"], "score"].tolist()
+    # validate reads the same way: no row excluded as a scoring error
+    v = _cli("validate", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "train.csv"), "--target", "bad",
+             "--out", str(tmp_path / "val"))
+    assert v.returncode == 0, v.stderr
+    m = json.loads((tmp_path / "val" / "metrics.json").read_text())
+    assert m["n"] == m["n_input"] == n and m["excluded"] == {}

@@ -319,7 +319,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     from tqdm.auto import tqdm
 
     from creditmodel import pricing, tracking
-    from creditmodel.scoring.score import (PASSTHROUGH, RowChecks, ScoreResult, apply_row_errors, iter_chunks,
+    from creditmodel.scoring.score import (RowChecks, ScoreResult, _text_columns, apply_row_errors, iter_chunks,
                                           score_frame)
 
     t0 = time.perf_counter()
@@ -333,7 +333,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
-        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, *PASSTHROUGH) if c)):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
             chunk = chunk.reset_index(drop=True)
             scored = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(scored, checks.messages(chunk))

@@ -115,11 +115,15 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
 
 
 def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
-    """Read a CSV or Parquet file in chunks of about ``chunk_rows`` rows (InputError if unreadable).
+    """Read a CSV or Parquet file in chunks of ``chunk_rows`` rows (InputError if unreadable).
 
-    ``text_columns`` (e.g. the id column) are read from a CSV as text, exactly as written (``000123`` keeps its
-    zeros). The CSV's encoding is guessed as for training (UTF-8, else GB 18030)."""
-    from creditmodel.data.io import _csv_encoding_and_header, read_table
+    A CSV is read as ``train`` reads it (:func:`creditmodel.data.io.read_table`: the same encoding guess, the
+    same null markers, cells of spaces empty), never by guessing a type per chunk: ``text_columns`` (the id, the
+    model's categorical columns) stay text exactly as written (``000123`` keeps its zeros, ``532420`` stays the
+    category ``'532420'``); every other column becomes numbers where all its cells in the chunk are numbers
+    (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
+    the rows around it or on ``chunk_rows``."""
+    from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header, read_table
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -135,19 +139,63 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         for batch in pf.iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
     elif suffix in {".csv", ".txt"} or path.name.endswith(".csv.gz"):
-        head = read_table(path, nrows=5)  # validates encoding / emptiness with a clear message
-        text = {c: "string" for c in text_columns if c in head.columns}
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        head = read_table(path, nrows=5)  # validates encoding / emptiness / duplicated names with a clear message
+        if head.empty:
+            raise InputError("file has no rows (a header only)", file=path)
+        header = list(head.columns)
         del head
-        encoding = "utf-8-sig" if _csv_encoding_and_header(path)[0] == "utf8" else "gb18030"
+        encoding = _csv_encoding_and_header(path)[0]
+        conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=True,
+                                    quoted_strings_can_be_null=True)  # training's null markers (data.io)
+        text = set(text_columns)
+        pending: list[pa.RecordBatch] = []
+        n_pending = 0
         try:
-            yield from pd.read_csv(path, chunksize=chunk_rows, encoding=encoding, low_memory=False, dtype=text or None)
-        except UnicodeDecodeError as e:
-            raise InputError(f"not {encoding.replace('-sig', '').upper()} text ({e.reason}); save the file as UTF-8",
-                             file=path) from None
-        except pd.errors.ParserError as e:
-            raise InputError(f"cannot read csv: {e}", file=path) from None
+            with pacsv.open_csv(str(path), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 22),
+                                convert_options=conv) as reader:
+                for batch in reader:
+                    pending.append(batch)
+                    n_pending += batch.num_rows
+                    while n_pending >= chunk_rows:
+                        tbl = pa.Table.from_batches(pending)
+                        yield _typed_chunk(tbl.slice(0, chunk_rows), text)
+                        rest = tbl.slice(chunk_rows)
+                        pending, n_pending = rest.to_batches(), rest.num_rows
+        except (pa.ArrowInvalid, OSError) as e:
+            raise InputError(f"cannot read csv: {e}", file=path, row=_bad_csv_row(path)) from None
+        if n_pending:
+            yield _typed_chunk(pa.Table.from_batches(pending), text)
     else:
         yield read_table(path)
+
+
+def _text_columns(model: CreditModel, id_col: str | None) -> tuple[str, ...]:
+    """Columns a CSV keeps as text at scoring: the id, the passed-through identifiers, the model's categories."""
+    return tuple(c for c in dict.fromkeys((id_col, *PASSTHROUGH, *model.input_spec.categorical)) if c)
+
+
+def _typed_chunk(tbl: Any, text: set[str]) -> pd.DataFrame:
+    """A CSV chunk read as text -> pandas: ``text`` columns as strings; others as float64 when every non-blank
+    cell is a number (Arrow's parser, as in training), 1.0/0.0 when every one is true/false, else left as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, name in enumerate(tbl.column_names):
+        if name in text:
+            continue
+        col = tbl.column(i)
+        trimmed = pc.utf8_trim_whitespace(col)
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        for target in (pa.float64(), pa.bool_()):
+            try:
+                tbl = tbl.set_column(i, name, pc.cast(pc.cast(trimmed, target), pa.float64()))
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+    return tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
 
 
 OUTPUT_VALUES = ("score", "grade", "pd_12m", *REASON_COLUMNS)
@@ -305,7 +353,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, features=tuple(model.input_spec.columns))
     try:
-        for chunk in iter_chunks(data, chunk_rows, text_columns=tuple(c for c in (id_col, *PASSTHROUGH) if c)):
+        for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
             res = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha

@@ -909,6 +909,21 @@ def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
     return [c for c in names if c in cols] if names else cols
 
 
+def _read_for_model(path: Path, model: Any) -> pd.DataFrame:
+    """The table as ``creditmodel score`` reads it: a CSV's text inputs of the model's signature (its categories)
+    stay text as written, whatever the cells look like (``532420`` in a text column is not the number 532420.0)."""
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import PASSTHROUGH, iter_chunks
+
+    if path.suffix.lower() == ".parquet" or not path.exists() or path.is_dir():
+        return read_table(path)
+    try:
+        text = [c.name for c in model.metadata.get_input_schema().inputs if str(c.type) == "string"]
+    except Exception:  # noqa: BLE001 - a pyfunc without a signature: only the identifiers stay text
+        text = []
+    return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text))), ignore_index=True)
+
+
 def _predict(model: Any, X: pd.DataFrame, file: Path) -> pd.DataFrame:
     # MLflow's schema check cannot convert pandas categoricals to its string type: pass them as text
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
@@ -936,14 +951,13 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     Writes ``report.html`` and ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
-    from creditmodel.data.io import read_table
 
     data = Path(data)
-    df = read_table(data)
+    model = _load_model(model_uri)
+    df = _read_for_model(data, model)
     if target not in df.columns:
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     y = parse_target(df[target], positive, file=data, column=target)
-    model = _load_model(model_uri)
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
@@ -965,7 +979,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     ref = None
     if reference is not None:
         rpath = Path(reference)
-        rdf = read_table(rpath)
+        rdf = _read_for_model(rpath, model)
         ry = parse_target(rdf[target], positive, file=rpath, column=target) if target in rdf.columns else None
         rX = rdf.drop(columns=[target]) if target in rdf.columns else rdf
         rpred = _predict(model, rX, rpath)
