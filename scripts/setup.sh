@@ -45,16 +45,10 @@ if [ "$have" != "$want" ] && ! { [ "$EXTRAS" = "lab" ] && [ "${have% extras=*}" 
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
       -c constraints.txt -e ".[$EXTRAS]" 2>&1 | grep -v "is ignored: it is neither" || true
   "$VENV/bin/python" -c "import creditmodel" || { echo "setup.sh: install failed" >&2; exit 1; }
-  echo "$want" > "$stamp"
-fi
-
-# The kernel papermill and JupyterLab start: the venv's own interpreter, by absolute path (no activation
-# needed), with creditmodel.kernel.NotebookKernel, which stops joblib's workers before the kernel exits.
-spec="$VENV/share/jupyter/kernels/python3/kernel.json"
-if ! grep -q "creditmodel.kernel.NotebookKernel" "$spec" 2>/dev/null; then
+  # the venv's own interpreter, by absolute path, so papermill and JupyterLab use it without activation
   "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 \
       --display-name "Python 3 (creditmodel)" >/dev/null
-  "$VENV/bin/python" -m creditmodel.kernel "$spec"
+  echo "$want" > "$stamp"
 fi
 
 if [ "$WANT_TEST" = 1 ]; then

@@ -204,8 +204,7 @@ def kernel_manager_class() -> type:
       1 run in 10 on a busy kernel). The kernel is idle then (every cell has replied): the interrupt has
       nothing to stop, so it is skipped. The shutdown request, then SIGTERM at half of
       ``shutdown_wait_time`` and SIGKILL at its end, still stop a kernel that does not exit; ipykernel
-      itself terminates its child processes on the shutdown request (the project's kernel,
-      :mod:`creditmodel.kernel`, stops joblib's workers first). Interrupts outside a shutdown
+      itself terminates its child processes on the shutdown request. Interrupts outside a shutdown
       (nbclient's cell timeout) are unchanged.
     * CurveZMQ keys from the manager (``transport_encryption="auto"``: used when the kernel spec declares
       ``supported_encryption: curve``, as ``ipykernel install`` in scripts/setup.sh writes it), so that
