@@ -730,6 +730,13 @@ def test_the_grade_ranks_later_adverse_outcomes(loaded):
     )
 
 
+def test_a_horizon_of_no_months_is_refused(loaded):
+    for bad in (0, -3, 1.5, True):
+        with pytest.raises(InputError) as e:
+            expert_vs_evidence(loaded.tables, None, horizon_months=bad)
+        assert e.value.column == "horizon_months"
+
+
 def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():
     from creditmodel.evaluation.evidence import EvidenceResult, _auc_row
 

@@ -180,3 +180,24 @@ def test_an_impossible_date_parameter_is_named():
         jobs.parse_overrides(["as_of=2023-02-30"])
     assert e.value.column == "as_of" and "2023-02-30" in str(e.value)
     assert jobs.parse_overrides(["as_of=2023-02-28"]) == {"as_of": "2023-02-28"}
+
+
+def test_a_yes_no_parameter_takes_yes_or_no_only():
+    """``-p register=maybe`` used to reach the notebook as the text 'maybe', i.e. true (and registered models)."""
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
+    for given, want in (("false", False), ("No", False), ("0", False), (0, False), ("true", True), ("yes", True),
+                        (True, True)):
+        assert jobs.resolve_parameters(exp, {"register": given})["register"] is want, given
+    for bad in ("maybe", "2", "", 7):
+        with pytest.raises(InputError) as e:
+            jobs.resolve_parameters(exp, {"register": bad})
+        assert e.value.column == "register"
+
+
+def test_every_path_parameter_of_an_experiment_is_an_input():
+    """A path given with -p is read from the caller's folder only when the experiment lists it under ``inputs``:
+    ``-p config=cfg/x.yaml`` used to be looked up under notebooks/ and not found."""
+    for f in sorted((PROJECT_ROOT / "experiments").glob("*.yaml")):
+        exp = jobs.load_experiment(f)
+        paths = {k for k in exp.parameters if k.endswith(("_dir", "_path", "config")) and k != "out_dir"}
+        assert paths <= set(exp.inputs), (f.name, paths - set(exp.inputs))

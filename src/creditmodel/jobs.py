@@ -129,6 +129,12 @@ def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
             return int(value)
         if t == "float" and isinstance(value, str):
             return float(value)
+        if t == "bool" and not isinstance(value, bool):
+            words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+            key = str(value).strip().lower()
+            if key not in words:  # "maybe" used to reach the notebook as a string, i.e. true
+                raise ValueError(value)
+            return words[key]
     except ValueError as e:
         raise InputError(f"expected {t}, got {value!r}", column=name) from e
     return value
