@@ -926,3 +926,22 @@ def test_invariants_and_exact_determinism_on_a_generated_district(tmp_path):
     g = build_features(t, pd.Series(f["as_of_date"].to_numpy()), uscc=f["uscc"])
     cols = catalogue("enterprise")["code"].tolist()
     pd.testing.assert_frame_equal(f[cols], g[cols], check_exact=True)
+
+
+def test_an_oot_start_outside_the_originations_is_refused_by_name(tmp_path):
+    """Notebook 03 crashed in a plot (TypeError) on an empty out-of-time sample and said only 'no data rows'
+    on an empty development window; the sample now refuses both, naming oot_start and the data's range."""
+    from creditmodel.data import synthetic
+    from creditmodel.data.io import load_district
+    from creditmodel.errors import InputError
+    from creditmodel.scoring.district import loan_sample
+
+    synthetic.generate_district(firms=400, seed=3, out=tmp_path, progress=False)
+    t = load_district(tmp_path).tables
+    s = loan_sample(t, oot_start="2024-01-01")
+    assert 0 < len(s.oot) < len(s.table)
+    for start, words in (("2030-01-01", "out-of-time sample"), ("2010-01-01", "nothing to develop"),
+                         ("soon", "not a date")):
+        with pytest.raises(InputError) as e:
+            loan_sample(t, oot_start=start)
+        assert e.value.column == "oot_start" and words in str(e.value), str(e.value)

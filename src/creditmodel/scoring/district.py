@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.errors import InputError
 from creditmodel.scoring.train import TrainResult, stratified_split, train_frame
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,19 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
     table = build_loan_features(tables)
     cat = feature_catalogue("enterprise")
     feats = [c for c in cat["code"] if c in table.columns]
-    start = pd.Timestamp(oot_start)
-    is_oot = (pd.to_datetime(table["as_of_date"]) >= start).to_numpy()
+    try:
+        start = pd.Timestamp(oot_start)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"oot_start {oot_start!r} is not a date (YYYY-MM-DD)", column="oot_start") from e
+    when = pd.to_datetime(table["as_of_date"])
+    is_oot = (when >= start).to_numpy()
+    if len(table) and (is_oot.all() or not is_oot.any()):
+        first, last = when.min().date(), when.max().date()
+        what = ("no loan originated before it: nothing to develop the models on" if is_oot.all() else
+                "no loan originated on or after it: the out-of-time sample, which the notebooks score, plot and "
+                "validate, would be empty")
+        raise InputError(f"oot_start {start.date()}: {what} (originations run from {first} to {last})",
+                         column="oot_start")
     window = np.empty(len(table), dtype=object)
     window[is_oot] = "oot"
     y = table[TARGET].to_numpy()
