@@ -87,6 +87,28 @@ def test_data_quality_notebook_is_one_tracked_run(tmp_path):
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
+@pytest.mark.slow
+def test_data_quality_notebook_reports_an_edited_generated_district(tmp_path):
+    """A generated district whose tables were changed afterwards is still reported (the notebook used to stop on
+    an assertion that the measured faults equal injected.json, exit 1); the differing entries are shown."""
+    from creditmodel.data.synthetic import generate_district
+
+    district, out = tmp_path / "district", tmp_path / "out"
+    generate_district(firms=300, seed=5, out=district, progress=False)
+    inj = json.loads((district / "injected.json").read_text(encoding="utf-8"))
+    entries = inj if isinstance(inj, list) else inj.get("faults", inj)
+    first = entries[0] if isinstance(entries, list) else entries[next(iter(entries))]
+    first["count"] += 1  # as if one injected fault had been repaired by hand
+    (district / "injected.json").write_text(json.dumps(inj), encoding="utf-8")
+    res = jobs.run_experiment(EXPERIMENT, {"data_dir": str(district), "out_dir": str(out)}, out=out, progress=False)
+    assert res.ok, res.error
+    m = _client(out).get_run(res.run_id).data.metrics
+    assert 0 < m["injected_recovered_share"] < 1
+    nb = nbformat.read(res.output_notebook, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "differ from injected.json" in text
+
+
 FAILING = '''import mlflow
 from creditmodel import tracking
 tracking.start_notebook_run("failing", params={"level": level})
