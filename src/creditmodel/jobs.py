@@ -32,6 +32,7 @@ import yaml
 
 from creditmodel import tracking
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,7 @@ def load_experiment(path: str | Path) -> Experiment:
     p = Path(path)
     if not p.is_file():
         raise InputError("experiment file not found", file=p)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", file=p) from e
+    raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping with keys notebook, experiment, parameters", file=p)
     unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description"}

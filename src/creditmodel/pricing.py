@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.special import ndtr, ndtri
 
 from creditmodel.data.tables import COLLATERAL
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.yamlfile import load_yaml
 from creditmodel.reference import PROJECT_DATA
 
 log = logging.getLogger(__name__)
@@ -277,10 +277,7 @@ class PricingConfig:
         p = Path(path)
         if not p.is_file():
             raise InputError("pricing configuration file not found", file=p)
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"not valid YAML: {e}", file=p) from e
+        raw = load_yaml(p) or {}
         if not isinstance(raw, dict):
             raise ConfigError("must be a mapping of pricing keys to values", file=p)
         known = {f.name for f in fields(cls)}

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.yamlfile import load_yaml
 from creditmodel.reference import PROJECT_DATA, industries, sectors
 
 log = logging.getLogger(__name__)
@@ -848,8 +848,5 @@ def load_config(config: EvaluationConfig | str | Path | Mapping[str, Any] | None
             ),
             file=p,
         )
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", file=p) from e
+    doc = load_yaml(p)  # a repeated key or invalid YAML: ConfigError naming the file
     return parse_config(doc, source=str(p))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from creditmodel.errors import ConfigError
+from creditmodel.yamlfile import load_yaml
 
 GREEN, AMBER, RED, NA, INFO = "green", "amber", "red", "n/a", "info"
 #: Severity order used to pick the worst light of several.
@@ -137,11 +138,9 @@ class Thresholds:
     @classmethod
     def from_yaml(cls, path: str | Path) -> Thresholds:
         """Read overrides from a YAML file (same shape as :meth:`to_dict`)."""
-        import yaml
-
         p = Path(path)
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            data = load_yaml(p) or {}
         except OSError as e:
             raise ConfigError(f"cannot read thresholds: {e}", file=p) from None
         return cls.from_dict(data)

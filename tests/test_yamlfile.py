@@ -1,0 +1,36 @@
+"""Configuration YAML is read strictly (creditmodel.yamlfile): a repeated key is an error, 1e6 is a number."""
+from __future__ import annotations
+
+import pytest
+
+from creditmodel.errors import ConfigError
+from creditmodel.reference import PROJECT_DATA
+from creditmodel.yamlfile import load_yaml
+
+
+def test_numbers_with_an_exponent_are_floats_and_the_rest_is_safe_load():
+    got = load_yaml("a: 5e-1\nb: 1E6\nc: -2.5e+3\nd: 12\ne: 1.5\nf: x1e5\ng: '5e-1'\nh: .5e1\n")
+    assert got == {"a": 0.5, "b": 1e6, "c": -2500.0, "d": 12, "e": 1.5, "f": "x1e5", "g": "5e-1", "h": 5.0}
+
+
+def test_a_repeated_key_names_the_file_the_key_and_both_lines(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("top:\n  x: 1\n  y: 2\n  x: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_yaml(p)
+    assert e.value.column == "x" and str(p) in str(e.value) and "lines 2 and 4" in str(e.value)
+    assert load_yaml("a: {x: 1}\nb: {x: 1}\n") == {"a": {"x": 1}, "b": {"x": 1}}  # same key, other mappings
+
+
+def test_an_indicator_defined_twice_is_refused_not_silently_replaced(tmp_path):
+    """`creditmodel evaluate --config` used to keep the second of two blocks with the same indicator key."""
+    from creditmodel.evaluation.config import load_config
+
+    text = (PROJECT_DATA / "public_credit_indicators.yaml").read_text(encoding="utf-8")
+    block = text[text.index("      enforcement_open:"):text.index("      dishonest_debtor_past:")]
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(text.replace(block, block + block.replace("points: -4", "points: -1")), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(dup)
+    assert e.value.column == "enforcement_open" and "appears twice" in str(e.value)
+    assert load_config(PROJECT_DATA / "public_credit_indicators.yaml")  # the shipped file has no repeated key
