@@ -596,6 +596,22 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     assert err.value.column == "as_of"
 
 
+def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
+    """--as-of 01/02/2024 used to be read month first without a word, and a date before the first record or after
+    the snapshot was graded (100 % grade A in 2000) with no warning."""
+    for ambiguous in ("01/02/2024", "March 2024", "2024", "31/12/2024"):
+        with pytest.raises(InputError, match="YYYY-MM-DD") as err:
+            evaluate_dir(generated, as_of=ambiguous)
+        assert err.value.column == "as_of"
+    inside = evaluate_dir(generated, as_of="2023-06-30")
+    assert inside.warnings == [] and "WARNING" not in inside.summary()
+    early = evaluate_dir(generated, as_of="2000-01-01")
+    assert len(early.warnings) == 1 and "before the first record" in early.warnings[0]
+    assert "WARNING: as-of date 2000-01-01 is before the first record" in early.summary()
+    late = evaluate_dir(generated, as_of="2035-01-01")
+    assert len(late.warnings) == 1 and "after the data's snapshot date" in late.warnings[0]
+
+
 def _copy_district(src, dst):
     import shutil
 

@@ -26,6 +26,7 @@ Output columns (one row per enterprise and as-of date):
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -437,6 +438,7 @@ class EvaluationResult:
     record_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)  # rows in/kept/quarantined per record table
     tables_absent: list[str] = field(default_factory=list)  # district tables with no file: evaluated as no records
     quarantine_out: Path | None = None  # the quarantine table written beside ``out``
+    warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
 
     @property
     def measures(self) -> dict[str, float]:
@@ -493,6 +495,7 @@ class EvaluationResult:
         if self.tables_absent:
             lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: evaluated as if no "
                          f"enterprise had such records")
+        lines += [f"  WARNING: {w}" for w in self.warnings]
         if self.out is not None:
             lines.append(f"  written to {self.out}")
         if self.quarantine_out is not None:
@@ -527,6 +530,9 @@ def evaluate_dir(
     cfg = load_config(config)
     t = None
     if as_of is not None:
+        if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
+            raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} (01/02/2024 could be 1 February or "
+                             "2 January)", column="as_of")
         try:
             t = pd.Timestamp(as_of)
         except (ValueError, TypeError) as e:
@@ -571,11 +577,30 @@ def evaluate_dir(
     if res.tables_absent:
         log.warning("no file for table(s) %s: evaluated as if no enterprise had such records",
                     ", ".join(res.tables_absent))
+    res.warnings = _as_of_warnings(t, dist)
+    for w in res.warnings:
+        log.warning("%s", w)
     if out is not None:
         res.out = write_frame(frame, out)
         res.quarantine_out = write_frame(dist.quarantine, quarantine_path(res.out))
         log.info("evaluated %d enterprises as of %s -> %s", len(frame), t.date(), res.out)
     return res
+
+
+def _as_of_warnings(t: pd.Timestamp, dist) -> list[str]:
+    """Why an as-of date outside the data gives grades that describe no real state of the district."""
+    starts = [pd.to_datetime(df["reported_on"], errors="coerce").min() for name, df in dist.tables.items()
+              if name in RECORD_TABLES and "reported_on" in df.columns and len(df)]
+    starts = [d for d in starts if pd.notna(d)]
+    out = []
+    if starts and t < min(starts).normalize():
+        out.append(f"as-of date {t.date()} is before the first record of the data ({min(starts).date()}): no record "
+                   "is known then, so every enterprise keeps the base score")
+    snap = dist.snapshot_date
+    if snap is not None and pd.notna(snap) and t > snap.normalize():
+        out.append(f"as-of date {t.date()} is after the data's snapshot date ({snap.date()}): records reported "
+                   "after the snapshot are not in the data, while penalties and listings already in it expire")
+    return out
 
 
 def quarantine_path(out: str | Path) -> Path:
