@@ -255,3 +255,39 @@ def test_declared_but_unseen_category_is_scored_not_an_error():
     # 'mine' is in the declared domain: scored with the estimator's unseen rule; 'spaceport' is not: error
     assert out["status"].tolist() == ["ok", "ok", "error", "ok", "ok"]
     assert "spaceport" in out.loc[2, "error"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_exported_sql_scores_blank_and_unseen_categories_as_the_model_does(trained, engine):
+    """The scorer reads a category cell that is empty or only whitespace as missing; the SQL used to send '' and
+    '  ' to the unseen rule (another score). Its input_errors column marks the rows the scorer refuses."""
+    import sqlite3
+
+    _, res = trained
+    model = res.model
+    card = model.estimator
+    assert "sector" in card.selected_features_
+    rows = _frame(40, seed=21).drop(columns="bad")
+    blanks = ["", "  ", "\t", "\u3000", " office", "astronaut", None, "office"]
+    rows.loc[: len(blanks) - 1, "sector"] = blanks
+    assert "x1" in card.selected_features_
+    big = [np.inf, -np.inf, 1e39, 3e38]  # float32's largest is 3.4e38: the first three are refused
+    rows.loc[len(blanks): len(blanks) + len(big) - 1, "x1"] = big
+    scored = model.score_frame(rows)
+    feats = card.selected_features_
+    ddl = "CREATE TABLE applicants (id INTEGER, " + ", ".join(
+        f'"{f}" {"VARCHAR" if f == "sector" else "DOUBLE"}' for f in feats) + ")"
+    recs = [(i, *[(None if pd.isna(r[f]) else (str(r[f]) if f == "sector" else float(r[f]))) for f in feats])
+            for i, r in rows.reset_index(drop=True).iterrows()]
+    if engine == "duckdb":
+        con = pytest.importorskip("duckdb").connect()
+    else:
+        con = sqlite3.connect(":memory:")
+    con.execute(ddl)
+    con.executemany(f"INSERT INTO applicants VALUES ({', '.join(['?'] * (len(feats) + 1))})", recs)
+    got = con.execute(card.to_sql(id_col="id", error_col="input_errors") + " ORDER BY id").fetchall()
+    ok = (scored["status"] == "ok").to_numpy()
+    assert len(got) == len(rows) and all(g[1] == s for g, s, k in zip(got, scored["score"].tolist(), ok) if k)
+    assert ok[:4].all() and not ok[4] and not ok[5] and ok[6]  # blanks are missing; ' office' and 'astronaut' unseen
+    assert not ok[8:11].any() and ok[11]
+    assert [r[2] > 0 for r in got] == (~ok).tolist()  # input_errors marks exactly the refused rows

@@ -102,7 +102,9 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
             files["points_table_json"] = str(pj)
         if hasattr(est, "to_sql"):
             ps = folder / "scorecard.sql"
-            ps.write_text(est.to_sql(table="applicants"), encoding="utf-8")
+            # input_errors: how many features of the row hold a value the model refuses (an unseen category, a
+            # number beyond float32): status=error in the library's scoring, so a bank keeps input_errors = 0
+            ps.write_text(est.to_sql(table="applicants", error_col="input_errors"), encoding="utf-8")
             files["scorecard_sql"] = str(ps)
     pr = folder / "reason_codes.csv"
     model.reason_table().to_csv(pr, index=False, encoding="utf-8-sig")

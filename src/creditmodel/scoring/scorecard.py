@@ -54,6 +54,15 @@ def _sql_str(v: str) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
+#: What a blank category cell may consist of: the scorer strips whitespace (``str.strip``) and a blank is missing.
+_SQL_BLANK_CHARS = " \t\n\r\x0b\x0c\xa0\u3000"
+
+
+def _sql_blank(col: str) -> str:
+    """SQL condition: ``col`` is NULL, empty or only whitespace (tabs, no-break and ideographic spaces too)."""
+    return f"{col} IS NULL OR TRIM({col}, {_sql_str(_SQL_BLANK_CHARS)}) = ''"
+
+
 def _sql_num(v: float) -> str:
     """Exact float literal (shortest repr that round-trips)."""
     return repr(float(v))
@@ -774,7 +783,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 parts.append(f"WHEN {col} < {_sql_num(s)} THEN {pts[i]}")
             parts.append(f"ELSE {pts[fb.n_regular - 1]}")
         else:
-            parts.append(f"WHEN {col} IS NULL THEN {pts[fb.missing_slot]}")
+            parts.append(f"WHEN {_sql_blank(col)} THEN {pts[fb.missing_slot]}")  # '' and '  ' are missing too
             if fb.special_codes:
                 parts.append(f"WHEN {col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)}) "
                              f"THEN {pts[fb.special_slot]}")
@@ -790,7 +799,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         col = _quote_ident(f)
         conds = []
         if fb.count[fb.missing_slot] == 0:
-            conds.append(f"{col} IS NULL" + (f" OR {col} > 9e999" if fb.dtype == "numerical" else ""))
+            conds.append(f"{col} IS NULL OR {col} > 9e999" if fb.dtype == "numerical" else _sql_blank(col))
         if fb.count[fb.special_slot] == 0:
             if fb.dtype == "numerical":
                 spec = [f"{col} = 9e999", f"{col} = -9e999"]
@@ -801,19 +810,35 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 conds.append(f"{col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)})")
         if fb.dtype == "categorical":
             known = [c for g in fb.groups for c in g] + list(fb.special_codes)
-            conds.append(f"{col} IS NOT NULL AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
-                         if known else f"{col} IS NOT NULL")
+            conds.append(f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
+                         if known else f"NOT ({_sql_blank(col)})")
         return " OR ".join(f"({c})" for c in conds) if conds else None
 
+    def _sql_refused(self, f: str) -> str:
+        """SQL condition true when the model's input check refuses the value of ``f`` (``status = error`` in
+        :meth:`CreditModel.score_frame <creditmodel.scoring.model.CreditModel.score_frame>`): a category not seen
+        in training (a blank cell is missing, not refused), or a number beyond float32's range, infinities included
+        (DuckDB's NaN, which compares above infinity, is missing)."""
+        fb = self.binner_.bins_[f]
+        col = _quote_ident(f)
+        if fb.dtype == "categorical":
+            known = [c for g in fb.groups for c in g] + list(fb.special_codes)
+            return (f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
+                    if known else f"NOT ({_sql_blank(col)})")
+        big = repr(float(np.finfo(np.float32).max))
+        return f"({col} > {big} AND NOT {col} > 9e999) OR {col} < -{big}"
+
     def to_sql(self, table: str = "applicants", id_col: str | None = None, score_col: str = "score",
-               flag_col: str | None = None, points_columns: bool = False) -> str:
+               flag_col: str | None = None, points_columns: bool = False, error_col: str | None = None) -> str:
         """A ``SELECT`` that computes the integer score in plain SQL (runs unchanged in DuckDB and SQLite).
 
         Numeric bins are ``col < edge`` chains with exact float literals, NULL (and DuckDB's NaN) first,
         then +/-inf and special codes; categorical bins are ``col IN (...)`` on text values.  Values
         without a training bin get the points of the ``unseen`` rule; with ``flag_col`` the query also
-        returns how many features of the row used that rule (0 = none).  ``points_columns`` adds one
-        ``points_<feature>`` column per feature.
+        returns how many features of the row used that rule (0 = none).  With ``error_col`` it returns how many
+        features hold a value the model's input check refuses (an unseen category, a number beyond float32):
+        such a row is ``status = error`` in the library's own scoring, so its SQL score is not the model's.
+        ``points_columns`` adds one ``points_<feature>`` column per feature.
         """
         self._check_fitted()
         cases = [self._sql_case(f) for f in self.selected_features_]
@@ -827,6 +852,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             conds = [c for c in (self._sql_unseen(f) for f in self.selected_features_) if c]
             flag = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conds) if conds else "0"
             sel.append(f"{flag} AS {_quote_ident(flag_col)}")
+        if error_col is not None:
+            err = " + ".join(f"(CASE WHEN {self._sql_refused(f)} THEN 1 ELSE 0 END)" for f in self.selected_features_)
+            sel.append(f"{err or '0'} AS {_quote_ident(error_col)}")
         return "SELECT\n  " + ",\n  ".join(sel) + f"\nFROM {_quote_table(table)}"
 
 
