@@ -482,3 +482,16 @@ def test_csv_is_read_at_scoring_as_in_training_whatever_the_chunk(tmp_path):
     assert v.returncode == 0, v.stderr
     m = json.loads((tmp_path / "val" / "metrics.json").read_text())
     assert m["n"] == m["n_input"] == n and m["excluded"] == {}
+
+
+def test_an_id_named_like_an_output_column_is_refused(trained, tmp_path):
+    """--id score used to end in exit 1 (Parquet: duplicate column names) or a CSV with two 'score' columns."""
+    src = tmp_path / "apps.csv"
+    _frame(30).drop(columns="bad").assign(score=range(30)).to_csv(src, index=False)
+    for out in ("o.parquet", "o.csv"):
+        r = _cli("score", "--model", str(trained / "model_out"), "--data", str(src), "--id", "score",
+                 "--out", str(tmp_path / out))
+        assert r.returncode == 2 and "--id 'score' has the name of an output column" in r.stderr, r.stderr
+        assert not (tmp_path / out).exists()
+    ok = score_file(trained / "model_out", src, tmp_path / "ok.csv", id_col="loan_id", progress=False)
+    assert ok.rows == 30  # a passed-through identifier as --id is fine

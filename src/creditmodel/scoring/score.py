@@ -172,6 +172,12 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         yield read_table(path)
 
 
+def _deliverable_columns() -> list[str]:
+    from creditmodel.delivery import DELIVERABLE_COLUMNS
+
+    return DELIVERABLE_COLUMNS
+
+
 def _text_columns(model: CreditModel, id_col: str | None) -> tuple[str, ...]:
     """Columns a CSV keeps as text at scoring: the id, the passed-through identifiers, the model's categories."""
     return tuple(c for c in dict.fromkeys((id_col, *PASSTHROUGH, *model.input_spec.categorical)) if c)
@@ -319,6 +325,10 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     if out.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("output file must end in .parquet or .csv", file=out)
     check_input_file(data, out)
+    if id_col and id_col not in PASSTHROUGH and id_col in (*SCORE_COLUMNS, "data_sha256", "scored_at",
+                                                           *_deliverable_columns()):
+        raise InputError(f"--id {id_col!r} has the name of an output column; the output would hold two columns of "
+                         "that name: rename the identifier in the input", file=data, column=id_col)
     resolved = resolve_model(model_uri)
     if engine == "spark":
         from creditmodel.scoring.spark import score_file_spark
