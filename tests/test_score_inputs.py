@@ -495,3 +495,22 @@ def test_an_id_named_like_an_output_column_is_refused(trained, tmp_path):
         assert not (tmp_path / out).exists()
     ok = score_file(trained / "model_out", src, tmp_path / "ok.csv", id_col="loan_id", progress=False)
     assert ok.rows == 30  # a passed-through identifier as --id is fine
+
+
+def test_validate_names_the_file_when_no_row_scores_or_a_column_is_missing(trained, tmp_path):
+    """validate used to say "column 'target': the sample is empty" when every row was status=error, and a
+    reference file without a model column was reported without its file name."""
+    df = _frame(200, seed=8)
+    unseen = tmp_path / "unseen.csv"
+    df.assign(industry="Z").to_csv(unseen, index=False)
+    r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(unseen), "--target", "bad",
+             "--out", str(tmp_path / "v1"))
+    assert r.returncode == 2, r.stderr
+    assert "none of the 200 rows could be scored" in r.stderr and "unseen.csv" in r.stderr
+    assert "was not seen in training" in r.stderr
+    good, ref = tmp_path / "good.csv", tmp_path / "ref.csv"
+    df.to_csv(good, index=False)
+    df.drop(columns="income").to_csv(ref, index=False)
+    r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(good), "--target", "bad",
+             "--reference", str(ref), "--out", str(tmp_path / "v2"))
+    assert r.returncode == 2 and "ref.csv" in r.stderr and "income" in r.stderr, r.stderr

@@ -924,12 +924,16 @@ def _read_for_model(path: Path, model: Any) -> pd.DataFrame:
     return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text))), ignore_index=True)
 
 
-def _predict(model: Any, X: pd.DataFrame, file: Path) -> pd.DataFrame:
+def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd.DataFrame:
     # MLflow's schema check cannot convert pandas categoricals to its string type: pass them as text
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if cats:
         X = X.assign(**{c: X[c].astype(object).where(X[c].notna(), None) for c in cats})
-    out = model.predict(X)
+    try:
+        out = model.predict(X)
+    except InputError as e:  # e.g. a column the model needs is not in this file: say which file and model
+        raise InputError(f"{e.message} (scoring with the {role})", file=e.file or file, column=e.column,
+                         row=e.row) from None
     out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
     need = {"score", "grade", "pd_12m", "status"}
     if not need <= set(out.columns) or len(out) != len(X):
@@ -961,6 +965,10 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
+    if len(err) and err.all():
+        why = pred["error"].astype(str).value_counts().index[0] if "error" in pred.columns else "status=error"
+        raise InputError(f"none of the {len(err):,} rows could be scored (status=error); most often: {why}",
+                         file=data)
     exclusions = {"scoring error (status=error)": int(err.sum())} if err.any() else {}
     info: dict[str, Any] = {"model": str(model_uri), "data_file": str(data), "data_sha256": tracking.file_sha256(data),
                             "target": target, "positive": positive if positive is not None else "1"}
@@ -999,7 +1007,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     chal = None
     if challenger_uri is not None:
         cm = _load_model(challenger_uri)
-        cp = _predict(cm, X, data)
+        cp = _predict(cm, X, data, role="challenger")
         cbad = (cp["status"].astype(str) == "error").to_numpy() & ok
         if cbad.any():
             raise InputError(f"the challenger could not score {int(cbad.sum())} row(s) the champion scored",
