@@ -64,8 +64,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path 
 @click.argument("experiment", type=PATH)
 @click.option("-p", "--parameter", "params", multiple=True, metavar="KEY=VALUE",
               help="Override a notebook parameter (repeatable); values are read as YAML scalars.")
-@click.option("--out", type=PATH, default=None, help="Output folder (MLflow store, executed notebooks). "
-              "Default: $CREDITMODEL_OUT or ./out.")
+@click.option("--out", type=PATH, default=None, help="Output folder (MLflow store, executed notebooks, and the "
+              "notebook's files unless -p out_dir= is given too). Default: the experiment's out_dir "
+              "($CREDITMODEL_OUT, when set, for the store).")
 def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None:
     """Run one papermill job (experiments/NAME.yaml) and track it as one MLflow run."""
     from creditmodel import jobs
