@@ -340,3 +340,20 @@ def test_generated_totals_and_recovery_table(generated):
     assert (c["rows"] == c["kept"] + c["quarantined"]).all()
     assert np.isclose(ind["uscc_error_duplicate_rate"],
                       (ind["uscc_invalid"] + ind["uscc_duplicate_excess"]) / ind["enterprises"])
+
+
+def test_a_district_table_without_a_file_is_named(generated, tmp_path):
+    """quality used to report a district without penalties.parquet as '11 table(s)' with no word, its compliance
+    rate then covering the other tables only; evaluate already warned."""
+    d, _, rep, _ = generated
+    assert rep.tables_absent == [] and "WARNING" not in rep.summary()
+    d2 = tmp_path / "d2"
+    d2.mkdir()
+    for f in d.iterdir():
+        if f.name != "penalties.parquet":
+            (d2 / f.name).symlink_to(f)
+    dist = io.load_district(d2)
+    rep2 = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d2)
+    assert rep2.tables_absent == ["penalties"]
+    assert "WARNING: no file for table(s) penalties" in rep2.summary()
+    assert rep2.to_dict()["tables_absent"] == ["penalties"]

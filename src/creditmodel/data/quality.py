@@ -222,7 +222,7 @@ class QualityReport:
             "by_table": recs(self.by_table), "by_field": recs(self.by_field), "by_industry": recs(self.by_industry),
             "by_street": recs(self.by_street), "by_department": recs(self.by_department),
             "uscc_causes": recs(self.uscc_causes), "reporting_delay": recs(self.delays),
-            "load": recs(self.load_counts),
+            "load": recs(self.load_counts), "tables_absent": self.tables_absent,
             "quarantine_by_rule": recs(self.quarantine.groupby(["table", "rule"]).size().rename("entries")
                                        .reset_index()) if len(self.quarantine) else [],
         }
@@ -248,9 +248,21 @@ class QualityReport:
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
                          f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
+        if self.tables_absent:
+            lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: not measured (the rates "
+                         "above cover the tables present)")
         if self.out is not None:
             lines.append(f"  report: {self.out / 'quality.json'} (+ CSV tables, quarantine.parquet, figures/)")
         return "\n".join(lines)
+
+    @property
+    def tables_absent(self) -> list[str]:
+        """District tables with no file (the generator's hidden truth aside), when a district folder was measured
+        (a single file: none)."""
+        if not Path(self.data).is_dir():
+            return []
+        present = set(self.by_table["table"]) if "table" in self.by_table else set()
+        return [n for n, tb in TABLES.items() if n not in present and not tb.hidden]
 
 
 DEFINITIONS = {
