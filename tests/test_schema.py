@@ -84,6 +84,27 @@ def test_bad_type_for_numbers_integers_and_dates(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_streets_and_industries_by_their_chinese_or_english_name_are_read_as_their_key(tmp_path, fmt):
+    """A district writing 中马街道 (or 'Zhongma Subdistrict') for zhongma, 制造业 for C, used to have every
+    enterprise quarantined as not_allowed."""
+    from creditmodel.reference import industries, streets
+
+    df = fac.enterprises(fac.codes(5))
+    key_st, key_ind = df.loc[0, "street"], df.loc[0, "industry"]
+    df.loc[0, "street"] = streets()[key_st]["zh"]
+    df.loc[1, "street"] = streets()[df.loc[1, "street"]]["en"]
+    df.loc[2, "industry"] = industries()[df.loc[2, "industry"]]["zh"]
+    want_ind = industries()
+    df.loc[3, "street"] = "火星街道"  # not a street of the district
+    lt, _ = _load(tmp_path, df, "enterprises", fmt)
+    assert _entries(lt) == {(4, "street", "not_allowed")}
+    assert lt.data.loc[0, "street"] == key_st and lt.data.loc[2, "industry"] in want_ind
+    w = lt.warnings[lt.warnings["rule"] == "value_alias"]
+    assert sorted(w["row"]) == [1, 2, 3] and f"read as {key_st}" in w.set_index("row").loc[1, "message"]
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_not_allowed_and_out_of_range(tmp_path, fmt):
     df = fac.records("loans", fac.codes(3), 7)
     df.loc[0, "collateral"] = "house"

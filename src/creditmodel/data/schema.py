@@ -77,7 +77,9 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                  "uscc_reformatted": "code written in lower case, full-width characters or with spaces; read in the "
                                      "standard form and kept (a collection-format fault)",
                  "open_end_placeholder": "an optional date after 2099 (such as 9999-12-31 for 'still listed'); read "
-                                         "as empty (open)"}
+                                         "as empty (open)",
+                 "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
+                                "制造业 for C); read as the value and kept"}
 
 #: pandas dtype of each declared type in the typed (clean) frames.
 #: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
@@ -371,6 +373,16 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
         else:
             v, null = _coerce_string(s)
             bad = np.zeros(len(s), dtype=bool)
+            if col.aliases:
+                names = dict(col.aliases)
+                hit = np.flatnonzero(v.isin(list(names)).to_numpy(dtype=bool) & ~null)
+                if len(hit):
+                    w_rows.append(hit)
+                    w_col.append(col.name)
+                    w_rule.append("value_alias")
+                    w_msg.append([f"{v.iloc[i]!r} read as {names[v.iloc[i]]}" for i in hit])
+                    v = v.copy()
+                    v.iloc[hit] = [names[x] for x in v.iloc[hit]]
             if col.uscc:
                 written = s.astype("str")  # as in the file, spaces included
                 v = _normalised_codes(v)

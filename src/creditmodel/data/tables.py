@@ -34,6 +34,7 @@ class Column:
     zh: str = ""
     en: str = ""
     uscc: bool = False             # holds a unified social credit code (checked with creditmodel.data.uscc)
+    aliases: tuple[tuple[str, str], ...] = ()  # other spellings of allowed values -> the value (e.g. 中马街道 -> zhongma)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ def _dept() -> Column:
     return Column("department", "string", zh="数据提供部门", en="department that supplied the record")
 
 
+def _names_of(ref: dict[str, dict[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Chinese and English names of reference entries -> their key (a district may write 中马街道 for zhongma)."""
+    return tuple((name, key) for key, names in ref.items() for name in (names.get("zh"), names.get("en"))
+                 if name and name != key)
+
+
 def _tables() -> dict[str, Table]:
     ind = tuple(industries())
     st = tuple(streets())
@@ -105,8 +112,9 @@ def _tables() -> dict[str, Table]:
         Table("enterprises", ("uscc",), (
             _uscc(),
             Column("name", "string", zh="企业名称", en="registered name"),
-            Column("industry", "string", allowed=ind, zh="行业门类 (GB/T 4754)", en="industry section (GB/T 4754-2017)"),
-            Column("street", "string", allowed=st, zh="所属街道", en="street or town"),
+            Column("industry", "string", allowed=ind, zh="行业门类 (GB/T 4754)", en="industry section (GB/T 4754-2017)",
+                   aliases=_names_of(industries())),
+            Column("street", "string", allowed=st, zh="所属街道", en="street or town", aliases=_names_of(streets())),
             Column("registered_on", "date", zh="成立日期", en="registration date"),
             Column("registered_capital", "float", required=False, min=0, unit="10k yuan",
                    zh="注册资本(万元)", en="registered capital"),
