@@ -514,3 +514,34 @@ def test_validate_names_the_file_when_no_row_scores_or_a_column_is_missing(train
     r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(good), "--target", "bad",
              "--reference", str(ref), "--out", str(tmp_path / "v2"))
     assert r.returncode == 2 and "ref.csv" in r.stderr and "income" in r.stderr, r.stderr
+
+
+def test_a_yes_no_column_with_blanks_is_a_number_in_every_file_format(tmp_path):
+    """TRUE/FALSE with some blanks used to train as the categories 'True'/'False': the same rows scored from a
+    file holding TRUE/FALSE as text were all unseen-category errors."""
+    rng = np.random.default_rng(3)
+    n = 2500
+    flag = rng.uniform(size=n) < 0.4
+    income = rng.lognormal(10, 0.5, n).round(0)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.2 + 1.2 * flag - 0.5 * (np.log(income) - 10))))).astype(int)
+    cells = np.where(flag, "TRUE", "FALSE").astype(object)
+    cells[rng.uniform(size=n) < 0.05] = ""
+    df = pd.DataFrame({"loan_id": [f"{i:05d}" for i in range(n)], "has_guarantee": cells, "income": income,
+                       "bad": y})
+    df.to_csv(tmp_path / "train.csv", index=False)
+    train_file(tmp_path / "train.csv", "bad", tmp_path / "m", id_col="loan_id", seed=1)
+    from creditmodel.scoring.score import resolve_model
+
+    spec = resolve_model(tmp_path / "m").model.input_spec
+    assert "has_guarantee" in spec.numeric and "has_guarantee" not in spec.categorical
+    new = df.drop(columns="bad")
+    new.to_csv(tmp_path / "s.csv", index=False)
+    new.to_parquet(tmp_path / "text.parquet")  # TRUE/FALSE as text
+    new.assign(has_guarantee=new["has_guarantee"].map({"TRUE": True, "FALSE": False, "": None}).astype("boolean")
+               ).to_parquet(tmp_path / "bool.parquet")
+    outs = [pd.read_parquet(score_file(tmp_path / "m", tmp_path / f, tmp_path / f"o_{i}.parquet", id_col="loan_id",
+                                       progress=False).out) for i, f in enumerate(("s.csv", "text.parquet",
+                                                                                    "bool.parquet"))]
+    for o in outs:
+        assert (o["status"] == "ok").all()
+        assert o["score"].tolist() == outs[0]["score"].tolist()

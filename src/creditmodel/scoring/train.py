@@ -182,6 +182,20 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
     return feats, dropped
 
 
+def _flags_as_numbers(X: pd.DataFrame) -> pd.DataFrame:
+    """A yes/no column with blanks (Arrow reads TRUE/FALSE/'' as booleans with nulls, which pandas holds as
+    objects) becomes 1.0/0.0/NaN, a number as a boolean column without blanks already is: otherwise it would be
+    binned as the categories 'True' and 'False', which a file writing TRUE/FALSE or 1/0 never matches at scoring."""
+    out = {}
+    for c in X.columns:
+        s = X[c]
+        if s.dtype == object:
+            vals = s.dropna()
+            if len(vals) and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+                out[c] = s.map(lambda v: np.nan if v is None or v is pd.NA else float(v)).astype("float64")
+    return X.assign(**out) if out else X
+
+
 def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float = 0.2) -> np.ndarray:
     """Per row "train", "valid" or "test", stratified by ``y`` and seeded."""
     rng = np.random.default_rng(seed)
@@ -358,7 +372,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         feats, dropped = list(features), {}
     if not feats:
         raise InputError("no usable feature column", file=file)
-    X = df[feats]
+    X = _flags_as_numbers(df[feats])
     check_finite(X, feats, file)
     split = stratified_split(y, seed) if split is None else np.asarray(split, dtype=object)
     if len(split) != len(df) or not set(np.unique(split)) <= set(SPLITS):
@@ -383,7 +397,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         feats = [c for c in feats if c not in leaks]
         if not feats:
             raise InputError("no usable feature column (the only candidates leak the target)", file=file)
-        X = df[feats]
+        X = X[feats]
     cat = catalogue if catalogue is not None else generic_catalogue(df[feats])
     name = name or f"{Path(str(file)).stem if file else 'model'}_{kind}"
     meta = {"target": target, "id_col": id_col or "", "positive": positive or "", "seed": seed,
