@@ -132,8 +132,8 @@ class InputSpec:
                 v = s.to_numpy(dtype="float64", na_value=np.nan)
             else:
                 text = s.astype("string").str.strip()
-                flag = text.str.lower().map({"true": "1", "false": "0"})  # yes/no columns are numbers (train)
-                text = flag.where(flag.notna(), text)
+                yes_no = text.str.lower().map({"true": "1", "false": "0"})  # yes/no columns are numbers (train)
+                text = yes_no.where(yes_no.notna(), text)
                 v = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
                 bad = np.isnan(v) & text.notna().to_numpy() & (text != "").to_numpy(dtype=bool, na_value=False)
                 if bad.any():
