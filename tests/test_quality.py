@@ -209,6 +209,9 @@ def test_single_table_file(compliance_district, tmp_path):
     t = rep.targets.set_index("indicator")
     assert t.loc["collection_compliance_rate", "value"] is None
     assert (tmp_path / "q" / "quality.json").is_file()
+    # the terminal line counts the record rows' invalid codes too (it said "0 invalid ... of 0 register rows")
+    assert ind["records_invalid_uscc"] >= 1
+    assert f"{ind['records_invalid_uscc']:,} invalid in the rows of all tables" in rep.summary()
 
 
 def test_broken_input_raises_naming_the_file(compliance_district, tmp_path):

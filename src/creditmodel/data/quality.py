@@ -240,8 +240,8 @@ class QualityReport:
             lines.append(f"  {r['en']}: {_pct(r['value'])} (target {r['direction']} {_pct(r['target'])}, "
                          f"2020 {_pct(r['baseline_2020'])}) -> {mark}")
         lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
-                     f"of {i.get('enterprises', 0):,} register rows; late records {i['late']:,}, "
-                     f"incomplete records {i['incomplete']:,}")
+                     f"of {i.get('enterprises', 0):,} register rows; {i.get('records_invalid_uscc', 0):,} invalid in the "
+                     f"rows of all tables; late records {i['late']:,}, incomplete records {i['incomplete']:,}")
         if i.get("date_order_faults") or i.get("future_dated"):
             lines.append(f"  impossible dates (counted, rows kept): {i.get('date_order_faults', 0):,} row(s) with a date "
                          f"before the event it follows, {i.get('future_dated', 0):,} dated after the snapshot")
