@@ -360,3 +360,18 @@ def test_a_district_table_without_a_file_is_named(generated, tmp_path):
     assert rep2.tables_absent == ["penalties"]
     assert "WARNING: no file for table(s) penalties" in rep2.summary()
     assert rep2.to_dict()["tables_absent"] == ["penalties"]
+
+
+def test_an_empty_register_is_named_in_the_summary(generated, tmp_path):
+    """An enterprises table with a header only gave 'compliance rate: 0.00 %' and nothing else (evaluate: exit 2)."""
+    d, _, rep, _ = generated
+    assert "no usable enterprise row" not in rep.summary()
+    d2 = tmp_path / "d2"
+    d2.mkdir()
+    for f in d.iterdir():
+        if f.name != "enterprises.parquet":
+            (d2 / f.name).symlink_to(f)
+    pd.read_parquet(d / "enterprises.parquet").iloc[:0].to_parquet(d2 / "enterprises.parquet")
+    dist = io.load_district(d2)
+    rep2 = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d2)
+    assert "WARNING: no usable enterprise row (the table is empty)" in rep2.summary()

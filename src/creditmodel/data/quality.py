@@ -248,6 +248,12 @@ class QualityReport:
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
                          f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
+        ent = self.by_table[self.by_table["table"] == "enterprises"] if "table" in self.by_table else self.by_table
+        if len(ent) and int(ent["kept"].iloc[0]) == 0:
+            rows = int(ent["rows"].iloc[0])
+            why = "the table is empty" if rows == 0 else f"all {rows:,} rows are quarantined"
+            lines.append(f"  WARNING: no usable enterprise row ({why}): every record counts as one of an "
+                         "unregistered enterprise")
         if self.tables_absent:
             lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: not measured (the rates "
                          "above cover the tables present)")
