@@ -137,6 +137,31 @@ def test_same_seed_same_model_and_scores():
     pd.testing.assert_frame_equal(sa, sb)
 
 
+def test_same_seed_gives_identical_model_files(tmp_path, monkeypatch):
+    """DESIGN section 7: same data, parameters and seed give identical files. MLflow's MLmodel held a random
+    model_uuid, the creation time and the temporary folder the artifacts came from."""
+    import hashlib
+
+    import mlflow.pyfunc
+
+    from creditmodel.scoring.pyfunc import save_model
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    df = _frame(1500, seed=5)
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=11)
+    a, b = save_model(res.model, tmp_path / "a"), save_model(res.model, tmp_path / "b")
+
+    def digests(root):
+        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert digests(a) == digests(b)
+    text = (a / "MLmodel").read_text()
+    assert "/tmp" not in text and "uri: artifacts/credit_model.pkl" in text and "2026-01-01 00:00:00" in text
+    pd.testing.assert_frame_equal(mlflow.pyfunc.load_model(str(a)).predict(df.drop(columns="bad")).reset_index(drop=True),
+                                  mlflow.pyfunc.load_model(str(b)).predict(df.drop(columns="bad")).reset_index(drop=True))
+
+
 @pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
 def test_worker_processes_give_the_same_model(kind):
     """n_jobs=2 fits the cross-fitted estimators in worker processes: same version, same scores, bit for bit

@@ -147,7 +147,30 @@ def save_model(model: CreditModel, path: str | Path) -> Path:
         mlflow.pyfunc.save_model(str(path), python_model=_code_model(), artifacts=_artifacts(model, Path(tmp)),
                                  signature=signature(model), input_example=model.input_spec.example(), pip_requirements=_pip_requirements(),
                                  metadata=_metadata(model))
+    _reproducible_mlmodel(path, model)
     return path
+
+
+def _reproducible_mlmodel(path: Path, model: CreditModel) -> None:
+    """Make ``MLmodel`` a function of the model: MLflow writes a random ``model_uuid``, the creation time and the
+    temporary folder the artifacts were copied from, so two trainings with the same data and seed gave different
+    files. The uuid is derived from the model's fingerprint, the artifacts' source is their path in the folder,
+    and the time is ``SOURCE_DATE_EPOCH`` when set (as the deliverable's ``scored_at``)."""
+    import datetime as dt
+    import os
+    import uuid
+
+    from mlflow.models import Model
+
+    mm = Model.load(str(path / "MLmodel"))
+    mm.model_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"creditmodel:{model.version}").hex
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        mm.utc_time_created = str(dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None))
+    for art in (mm.flavors.get("python_function", {}).get("artifacts") or {}).values():
+        if isinstance(art, dict) and "path" in art:
+            art["uri"] = art["path"]
+    mm.save(str(path / "MLmodel"))
 
 
 def log_model(model: CreditModel, registered_model_name: str | None = None, name: str = "model") -> Any:
