@@ -610,6 +610,9 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     assert "WARNING: as-of date 2000-01-01 is before the first record" in early.summary()
     late = evaluate_dir(generated, as_of="2035-01-01")
     assert len(late.warnings) == 1 and "after the data's snapshot date" in late.warnings[0]
+    # the row accounting says how many of the used record rows were not yet known at the as-of date
+    assert late.records_after_as_of == 0 < inside.records_after_as_of < early.records_after_as_of
+    assert f"(of which {early.records_after_as_of:,} reported after the as-of date" in early.summary()
 
 
 def _copy_district(src, dst):

@@ -439,6 +439,7 @@ class EvaluationResult:
     tables_absent: list[str] = field(default_factory=list)  # district tables with no file: evaluated as no records
     quarantine_out: Path | None = None  # the quarantine table written beside ``out``
     warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
+    records_after_as_of: int = 0  # clean record rows reported after the as-of date (read, not yet known then)
 
     @property
     def measures(self) -> dict[str, float]:
@@ -489,9 +490,11 @@ class EvaluationResult:
             q = rc[rc["quarantined"] > 0]
             per = ", ".join(f"{r.table} {int(r.quarantined):,}" for r in q.itertuples()) or "none"
             hit = int((self.frame[RECORDS_QUARANTINED] > 0).sum()) if RECORDS_QUARANTINED in self.frame else 0
-            lines.append(f"  record rows in {int(rc['rows'].sum()):,} = used {int(rc['kept'].sum()):,} + quarantined "
-                         f"{int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have quarantined "
-                         f"records (column {RECORDS_QUARANTINED}): their grades miss those records")
+            later = f" (of which {self.records_after_as_of:,} reported after the as-of date, so not yet known)" \
+                if self.records_after_as_of else ""
+            lines.append(f"  record rows in {int(rc['rows'].sum()):,} = used {int(rc['kept'].sum()):,}{later} + "
+                         f"quarantined {int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have "
+                         f"quarantined records (column {RECORDS_QUARANTINED}): their grades miss those records")
         if self.tables_absent:
             lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: evaluated as if no "
                          f"enterprise had such records")
@@ -578,6 +581,9 @@ def evaluate_dir(
         log.warning("no file for table(s) %s: evaluated as if no enterprise had such records",
                     ", ".join(res.tables_absent))
     res.warnings = _as_of_warnings(t, dist)
+    res.records_after_as_of = int(sum((pd.to_datetime(df["reported_on"], errors="coerce") > t).sum()
+                                      for name, df in dist.tables.items()
+                                      if name in RECORD_TABLES and "reported_on" in df.columns))
     for w in res.warnings:
         log.warning("%s", w)
     if out is not None:
