@@ -545,3 +545,15 @@ def test_a_yes_no_column_with_blanks_is_a_number_in_every_file_format(tmp_path):
     for o in outs:
         assert (o["status"] == "ok").all()
         assert o["score"].tolist() == outs[0]["score"].tolist()
+
+
+def test_an_input_without_rows_is_bad_input_in_every_format(trained, tmp_path):
+    """A header-only CSV used to give exit 0 and an empty output, a 0-row Parquet exit 2."""
+    empty = _frame(5).drop(columns="bad").iloc[:0]
+    empty.to_csv(tmp_path / "e.csv", index=False)
+    empty.to_parquet(tmp_path / "e.parquet")
+    for f in ("e.csv", "e.parquet"):
+        r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / f),
+                 "--out", str(tmp_path / f"o_{f}.csv"))
+        assert r.returncode == 2 and "no rows" in r.stderr and f in r.stderr, (f, r.stderr)
+        assert not (tmp_path / f"o_{f}.csv").exists()
