@@ -64,6 +64,8 @@ def test_data_quality_notebook_is_one_tracked_run(tmp_path):
     assert sha == head_before or subprocess.run(["git", "merge-base", "--is-ancestor", head_before, sha],
                                                 cwd=PROJECT_ROOT).returncode == 0
     assert json.loads(tags["creditmodel.papermill_parameters"]) == params
+    assert tags["creditmodel.district"].startswith("generated district: firms=300, seed=5")
+    assert "creditmodel.district_note" not in tags
     assert tags["creditmodel.data_sha256"] == tracking.data_sha256([district])
 
     # the metrics the notebook logged are the ones an independent measurement of the same district gives
@@ -102,8 +104,13 @@ def test_data_quality_notebook_reports_an_edited_generated_district(tmp_path):
     (district / "injected.json").write_text(json.dumps(inj), encoding="utf-8")
     res = jobs.run_experiment(EXPERIMENT, {"data_dir": str(district), "out_dir": str(out)}, out=out, progress=False)
     assert res.ok, res.error
-    m = _client(out).get_run(res.run_id).data.metrics
+    run = _client(out).get_run(res.run_id)
+    m = run.data.metrics
     assert 0 < m["injected_recovered_share"] < 1
+    # the experiment's firms/seed (2000, 42) did not make this district (300, 5): the run says so
+    assert run.data.tags["creditmodel.district"].startswith("generated district: firms=300, seed=5")
+    assert run.data.tags["creditmodel.district_note"] == ("parameter(s) firms, seed not used for the data: the "
+                                                          "folder already held a district (firms=300, seed=5)")
     nb = nbformat.read(res.output_notebook, as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "differ from injected.json" in text

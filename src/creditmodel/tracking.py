@@ -139,6 +139,7 @@ def notebook_run(experiment: str, out: str | Path | None = None, run_name: str |
         mlflow.set_tags({"creditmodel.launched_by": "interactive", **_git_tags()})
     if params:
         log_params(params)
+        tag_district(params)
     try:
         yield run
     except BaseException:
@@ -168,7 +169,41 @@ def start_notebook_run(experiment: str, out: str | Path | None = None, params: d
         mlflow.set_tags({"creditmodel.launched_by": "interactive", **_git_tags()})
     if params:
         log_params(params)
+        tag_district(params)
     return run
+
+
+def tag_district(params: dict[str, Any]) -> dict[str, str]:
+    """Tag the active run with what ``params["data_dir"]`` holds: the generator's manifest (firms, seed) or none.
+
+    A notebook's ``firms`` and ``seed`` parameters only shape a district it generates; on a folder that already
+    held one they were logged as if they described the data. ``creditmodel.district`` says what the data is, and
+    ``creditmodel.district_note`` says when those parameters were not used."""
+    import mlflow
+
+    folder = params.get("data_dir")
+    if not isinstance(folder, (str, Path)) or not str(folder) or not Path(folder).is_dir():
+        return {}
+    from creditmodel.data.io import read_manifest
+
+    try:
+        man = read_manifest(folder)
+    except Exception as e:  # noqa: BLE001 - a broken manifest is reported by the loaders; just say so here
+        man, tags = None, {"creditmodel.district": f"manifest.json unreadable: {e}"[:500]}
+    else:
+        tags = {"creditmodel.district": "no manifest.json: not a generated district"}
+    if man:
+        tags = {"creditmodel.district": f"generated district: firms={man.get('firms')}, seed={man.get('seed')}, "
+                                        f"snapshot {man.get('snapshot_date')}"}
+        differ = [k for k in ("firms", "seed") if k in params and str(params[k]) != str(man.get(k))]
+        if differ:
+            tags["creditmodel.district_note"] = (
+                f"parameter(s) {', '.join(differ)} not used for the data: the folder already held a district "
+                f"({', '.join(f'{k}={man.get(k)}' for k in differ)})")
+    elif "firms" in params:
+        tags["creditmodel.district_note"] = "parameters firms and seed not used for the data: not a generated district"
+    mlflow.set_tags(tags)
+    return tags
 
 
 def end_notebook_run() -> None:
