@@ -482,6 +482,14 @@ def test_csv_is_read_at_scoring_as_in_training_whatever_the_chunk(tmp_path):
     assert v.returncode == 0, v.stderr
     m = json.loads((tmp_path / "val" / "metrics.json").read_text())
     assert m["n"] == m["n_input"] == n and m["excluded"] == {}
+    # ... also where every code looks like a number, with a target written True/False
+    df[df["seg"].isin(["01", "02"])].assign(bad=lambda d: d["bad"].map({1: "True", 0: "False"})).to_csv(
+        tmp_path / "only_tf.csv", index=False)
+    v = _cli("validate", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "only_tf.csv"), "--target", "bad",
+             "--positive", "True", "--out", str(tmp_path / "val2"))
+    assert v.returncode == 0, v.stderr
+    m = json.loads((tmp_path / "val2" / "metrics.json").read_text())
+    assert m["n"] == m["n_input"] == len(only) and m["excluded"] == {}
 
 
 def test_an_id_named_like_an_output_column_is_refused(trained, tmp_path):

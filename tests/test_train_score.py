@@ -293,7 +293,7 @@ def test_exported_sql_scores_blank_and_unseen_categories_as_the_model_does(train
     card = model.estimator
     assert "sector" in card.selected_features_
     rows = _frame(40, seed=21).drop(columns="bad")
-    blanks = ["", "  ", "\t", "\u3000", " office", "astronaut", None, "office"]
+    blanks = ["", " \u2002", "\t\x1f", "\u3000", " office", "astronaut", None, "office"]
     rows.loc[: len(blanks) - 1, "sector"] = blanks
     assert "x1" in card.selected_features_
     big = [np.inf, -np.inf, 1e39, 3e38]  # float32's largest is 3.4e38: the first three are refused

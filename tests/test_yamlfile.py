@@ -18,8 +18,13 @@ def test_a_repeated_key_names_the_file_the_key_and_both_lines(tmp_path):
     p.write_text("top:\n  x: 1\n  y: 2\n  x: 3\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_yaml(p)
-    assert e.value.column == "x" and str(p) in str(e.value) and "lines 2 and 4" in str(e.value)
+    assert e.value.column == "x" and str(p) in str(e.value) and "line 2, column 3 and line 4, column 3" in str(e.value)
     assert load_yaml("a: {x: 1}\nb: {x: 1}\n") == {"a": {"x": 1}, "b": {"x": 1}}  # same key, other mappings
+    with pytest.raises(ConfigError, match="appears twice"):
+        load_yaml("{a: 1, a: 2}")  # on one line too
+    # merge keys stay what safe_load makes of them: an explicit key may override a merged one
+    assert load_yaml("base: &b {w: 1, y: 2}\nind:\n  <<: *b\n  y: 3\n") == {"base": {"w": 1, "y": 2},
+                                                                          "ind": {"w": 1, "y": 3}}
 
 
 def test_an_indicator_defined_twice_is_refused_not_silently_replaced(tmp_path):

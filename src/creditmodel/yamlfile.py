@@ -3,7 +3,7 @@
 PyYAML's ``safe_load`` keeps the last of two equal keys without a word (an indicator defined twice in a
 configuration silently lost its first definition) and, following YAML 1.1, reads ``5e-1`` and ``1e6`` as text
 (a weight written so was refused as "not a number"). :func:`load_yaml` refuses a repeated key with a
-:class:`~creditmodel.errors.ConfigError` naming the file, the key and both lines, and reads numbers with an
+:class:`~creditmodel.errors.ConfigError` naming the file, the key and both places, and reads numbers with an
 exponent as floats (YAML 1.2's rule); everything else is ``safe_load``.
 """
 from __future__ import annotations
@@ -23,16 +23,18 @@ class StrictLoader(_BASE):  # type: ignore[misc, valid-type]
     """``SafeLoader`` that refuses repeated mapping keys and reads ``1e6`` as a float."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
+        seen: dict[Any, str] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *anchor': merged keys may be overridden
+                continue
             key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
+            where = f"line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}"
             try:
-                first = seen.setdefault(key, line)
+                first = seen.setdefault(key, where)
             except TypeError:  # an unhashable key: let PyYAML report it
                 continue
-            if first != line:
-                raise ConfigError(f"key {key!r} appears twice in one mapping (lines {first} and {line}); "
+            if first != where:
+                raise ConfigError(f"key {key!r} appears twice in one mapping ({first} and {where}); "
                                   "the second would silently replace the first", column=str(key))
         return super().construct_mapping(node, deep=deep)
 

@@ -164,8 +164,8 @@ def _reproducible_mlmodel(path: Path, model: CreditModel) -> None:
 
     mm = Model.load(str(path / "MLmodel"))
     mm.model_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"creditmodel:{model.version}").hex
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
         mm.utc_time_created = str(dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None))
     for art in (mm.flavors.get("python_function", {}).get("artifacts") or {}).values():
         if isinstance(art, dict) and "path" in art:

@@ -185,7 +185,8 @@ def _text_columns(model: CreditModel, id_col: str | None) -> tuple[str, ...]:
 
 def _typed_chunk(tbl: Any, text: set[str]) -> pd.DataFrame:
     """A CSV chunk read as text -> pandas: ``text`` columns as strings; others as float64 when every non-blank
-    cell is a number (Arrow's parser, as in training), 1.0/0.0 when every one is true/false, else left as text."""
+    cell is a number (Arrow's parser, as in training), as booleans when every one is true/false (a model reads
+    them as 1/0), else left as text."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -197,11 +198,11 @@ def _typed_chunk(tbl: Any, text: set[str]) -> pd.DataFrame:
         trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
         for target in (pa.float64(), pa.bool_()):
             try:
-                tbl = tbl.set_column(i, name, pc.cast(pc.cast(trimmed, target), pa.float64()))
+                tbl = tbl.set_column(i, name, pc.cast(trimmed, target))
                 break
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
-    return tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    return tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype(), pa.bool_(): pd.BooleanDtype()}.get)
 
 
 OUTPUT_VALUES = ("score", "grade", "pd_12m", *REASON_COLUMNS)
@@ -325,11 +326,11 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     if out.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("output file must end in .parquet or .csv", file=out)
     check_input_file(data, out)
-    if id_col and id_col not in PASSTHROUGH and id_col in (*SCORE_COLUMNS, "data_sha256", "scored_at",
-                                                           *_deliverable_columns()):
+    resolved = resolve_model(model_uri)
+    outputs = _deliverable_columns() if resolved.alias is not None else [*SCORE_COLUMNS, "data_sha256", "scored_at"]
+    if id_col and id_col not in PASSTHROUGH and id_col in outputs:
         raise InputError(f"--id {id_col!r} has the name of an output column; the output would hold two columns of "
                          "that name: rename the identifier in the input", file=data, column=id_col)
-    resolved = resolve_model(model_uri)
     if engine == "spark":
         from creditmodel.scoring.spark import score_file_spark
 

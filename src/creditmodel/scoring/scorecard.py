@@ -54,8 +54,10 @@ def _sql_str(v: str) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
-#: What a blank category cell may consist of: the scorer strips whitespace (``str.strip``) and a blank is missing.
-_SQL_BLANK_CHARS = " \t\n\r\x0b\x0c\xa0\u3000"
+#: What a blank category cell may consist of: every character ``str.strip`` removes (``str.isspace``), as the
+#: scorer strips a cell and reads a blank as missing. Written raw into the SQL literal: read scorecard.sql as bytes
+#: or with ``newline=""`` (universal newlines would turn its carriage return into a line feed).
+_SQL_BLANK_CHARS = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
 
 
 def _sql_blank(col: str) -> str:

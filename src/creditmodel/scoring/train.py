@@ -189,10 +189,8 @@ def _flags_as_numbers(X: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for c in X.columns:
         s = X[c]
-        if s.dtype == object:
-            vals = s.dropna()
-            if len(vals) and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-                out[c] = s.map(lambda v: np.nan if v is None or v is pd.NA else float(v)).astype("float64")
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "boolean":
+            out[c] = s.astype("boolean").to_numpy("float64", na_value=np.nan)
     return X.assign(**out) if out else X
 
 

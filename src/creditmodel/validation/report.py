@@ -909,18 +909,27 @@ def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
     return [c for c in names if c in cols] if names else cols
 
 
-def _read_for_model(path: Path, model: Any) -> pd.DataFrame:
-    """The table as ``creditmodel score`` reads it: a CSV's text inputs of the model's signature (its categories)
-    stay text as written, whatever the cells look like (``532420`` in a text column is not the number 532420.0)."""
+def _read_for_model(path: Path, *models: Any) -> pd.DataFrame:
+    """The table as ``creditmodel score`` reads it: in a CSV, the category columns of the models (their metadata's
+    ``creditmodel_categorical``) stay text as written, whatever the cells look like (``532420`` in a category column
+    is not the number 532420.0); the other columns are typed as by ``train`` (numbers, true/false, text)."""
     from creditmodel.data.io import read_table
     from creditmodel.scoring.score import PASSTHROUGH, iter_chunks
 
     if path.suffix.lower() == ".parquet" or not path.exists() or path.is_dir():
         return read_table(path)
-    try:
-        text = [c.name for c in model.metadata.get_input_schema().inputs if str(c.type) == "string"]
-    except Exception:  # noqa: BLE001 - a pyfunc without a signature: only the identifiers stay text
-        text = []
+    text: list[str] = []
+    for m in models:
+        meta = getattr(getattr(m, "metadata", None), "metadata", None) or {}
+        cats = meta.get("creditmodel_categorical")
+        if isinstance(cats, str):  # MLflow may hand list metadata back as text
+            import json
+
+            try:
+                cats = json.loads(cats)
+            except ValueError:
+                cats = None
+        text += [str(c) for c in cats or []]
     return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text))), ignore_index=True)
 
 
@@ -958,7 +967,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
 
     data = Path(data)
     model = _load_model(model_uri)
-    df = _read_for_model(data, model)
+    cm = _load_model(challenger_uri) if challenger_uri is not None else None
+    df = _read_for_model(data, *(m for m in (model, cm) if m is not None))
     if target not in df.columns:
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     y = parse_target(df[target], positive, file=data, column=target)
@@ -1006,7 +1016,6 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     th = L.Thresholds.from_yaml(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
     chal = None
     if challenger_uri is not None:
-        cm = _load_model(challenger_uri)
         cp = _predict(cm, X, data, role="challenger")
         cbad = (cp["status"].astype(str) == "error").to_numpy() & ok
         if cbad.any():
