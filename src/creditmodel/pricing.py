@@ -34,8 +34,8 @@ from scipy.special import ndtr, ndtri
 
 from creditmodel.data.tables import COLLATERAL
 from creditmodel.errors import ConfigError, InputError
-from creditmodel.yamlfile import load_yaml
 from creditmodel.reference import PROJECT_DATA
+from creditmodel.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 

@@ -185,10 +185,11 @@ def tag_district(params: dict[str, Any]) -> dict[str, str]:
     if not isinstance(folder, (str, Path)) or not str(folder) or not Path(folder).is_dir():
         return {}
     from creditmodel.data.io import read_manifest
+    from creditmodel.errors import InputError
 
     try:
         man = read_manifest(folder)
-    except Exception as e:  # noqa: BLE001 - a broken manifest is reported by the loaders; just say so here
+    except InputError as e:  # a broken manifest stops the loaders later; here the run just says so
         man, tags = None, {"creditmodel.district": f"manifest.json unreadable: {e}"[:500]}
     else:
         tags = {"creditmodel.district": "no manifest.json: not a generated district"}

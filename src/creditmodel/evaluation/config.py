@@ -31,10 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-
 from creditmodel.errors import ConfigError, InputError
-from creditmodel.yamlfile import load_yaml
 from creditmodel.reference import PROJECT_DATA, industries, sectors
+from creditmodel.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 

@@ -580,10 +580,10 @@ def evaluate_dir(
     if res.tables_absent:
         log.warning("no file for table(s) %s: evaluated as if no enterprise had such records",
                     ", ".join(res.tables_absent))
-    res.warnings = _as_of_warnings(t, dist)
-    res.records_after_as_of = int(sum((pd.to_datetime(df["reported_on"], errors="coerce") > t).sum()
-                                      for name, df in dist.tables.items()
-                                      if name in RECORD_TABLES and "reported_on" in df.columns))
+    reported = [pd.to_datetime(df["reported_on"], errors="coerce") for name, df in dist.tables.items()
+                if name in RECORD_TABLES and "reported_on" in df.columns]
+    res.records_after_as_of = int(sum((r > t).sum() for r in reported))
+    res.warnings = _as_of_warnings(t, reported, dist.snapshot_date)
     for w in res.warnings:
         log.warning("%s", w)
     if out is not None:
@@ -593,16 +593,14 @@ def evaluate_dir(
     return res
 
 
-def _as_of_warnings(t: pd.Timestamp, dist) -> list[str]:
-    """Why an as-of date outside the data gives grades that describe no real state of the district."""
-    starts = [pd.to_datetime(df["reported_on"], errors="coerce").min() for name, df in dist.tables.items()
-              if name in RECORD_TABLES and "reported_on" in df.columns and len(df)]
-    starts = [d for d in starts if pd.notna(d)]
+def _as_of_warnings(t: pd.Timestamp, reported: list[pd.Series], snap: pd.Timestamp | None) -> list[str]:
+    """Why an as-of date outside the data (``reported``: the record tables' report dates; ``snap``: the snapshot
+    date) gives grades that describe no real state of the district."""
+    starts = [d for d in (r.min() for r in reported) if pd.notna(d)]
     out = []
     if starts and t < min(starts).normalize():
         out.append(f"as-of date {t.date()} is before the first record of the data ({min(starts).date()}): no record "
                    "is known then, so every enterprise keeps the base score")
-    snap = dist.snapshot_date
     if snap is not None and pd.notna(snap) and t > snap.normalize():
         out.append(f"as-of date {t.date()} is after the data's snapshot date ({snap.date()}): records reported "
                    "after the snapshot are not in the data, while penalties and listings already in it expire")

@@ -811,22 +811,25 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             elif fb.special_codes:
                 conds.append(f"{col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)})")
         if fb.dtype == "categorical":
-            known = [c for g in fb.groups for c in g] + list(fb.special_codes)
-            conds.append(f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
-                         if known else f"NOT ({_sql_blank(col)})")
+            conds.append(self._sql_unknown_category(f))
         return " OR ".join(f"({c})" for c in conds) if conds else None
+
+    def _sql_unknown_category(self, f: str) -> str:
+        """SQL condition: a non-blank value of categorical ``f`` that no training bin (nor special code) holds."""
+        fb = self.binner_.bins_[f]
+        col = _quote_ident(f)
+        known = [c for g in fb.groups for c in g] + list(fb.special_codes)
+        return (f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
+                if known else f"NOT ({_sql_blank(col)})")
 
     def _sql_refused(self, f: str) -> str:
         """SQL condition true when the model's input check refuses the value of ``f`` (``status = error`` in
         :meth:`CreditModel.score_frame <creditmodel.scoring.model.CreditModel.score_frame>`): a category not seen
         in training (a blank cell is missing, not refused), or a number beyond float32's range, infinities included
         (DuckDB's NaN, which compares above infinity, is missing)."""
-        fb = self.binner_.bins_[f]
+        if self.binner_.bins_[f].dtype == "categorical":
+            return self._sql_unknown_category(f)
         col = _quote_ident(f)
-        if fb.dtype == "categorical":
-            known = [c for g in fb.groups for c in g] + list(fb.special_codes)
-            return (f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
-                    if known else f"NOT ({_sql_blank(col)})")
         big = repr(float(np.finfo(np.float32).max))
         return f"({col} > {big} AND NOT {col} > 9e999) OR {col} < -{big}"
 

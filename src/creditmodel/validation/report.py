@@ -919,17 +919,9 @@ def _read_for_model(path: Path, *models: Any) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet" or not path.exists() or path.is_dir():
         return read_table(path)
     text: list[str] = []
-    for m in models:
+    for m in models:  # a pyfunc that is not a creditmodel model has no such metadata: only identifiers stay text
         meta = getattr(getattr(m, "metadata", None), "metadata", None) or {}
-        cats = meta.get("creditmodel_categorical")
-        if isinstance(cats, str):  # MLflow may hand list metadata back as text
-            import json
-
-            try:
-                cats = json.loads(cats)
-            except ValueError:
-                cats = None
-        text += [str(c) for c in cats or []]
+        text += [str(c) for c in meta.get("creditmodel_categorical") or []]
     return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text))), ignore_index=True)
 
 
