@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,8 +140,10 @@ def test_same_seed_same_model_and_scores():
 
 def test_same_seed_gives_identical_model_files(tmp_path, monkeypatch):
     """DESIGN section 7: same data, parameters and seed give identical files. MLflow's MLmodel held a random
-    model_uuid, the creation time and the temporary folder the artifacts came from."""
+    model_uuid, the creation time, the temporary folder the artifacts came from and the absolute path of the
+    package's entry file; the folder still loads after a move."""
     import hashlib
+    import shutil
 
     import mlflow.pyfunc
 
@@ -158,7 +161,9 @@ def test_same_seed_gives_identical_model_files(tmp_path, monkeypatch):
     assert digests(a) == digests(b)
     text = (a / "MLmodel").read_text()
     assert "/tmp" not in text and "uri: artifacts/credit_model.pkl" in text and "2026-01-01 00:00:00" in text
-    pd.testing.assert_frame_equal(mlflow.pyfunc.load_model(str(a)).predict(df.drop(columns="bad")).reset_index(drop=True),
+    assert "model_code_path: pyfunc_entry.py\n" in text and str(Path(__file__).parents[1]) not in text
+    moved = shutil.move(str(a), str(tmp_path / "elsewhere"))
+    pd.testing.assert_frame_equal(mlflow.pyfunc.load_model(moved).predict(df.drop(columns="bad")).reset_index(drop=True),
                                   mlflow.pyfunc.load_model(str(b)).predict(df.drop(columns="bad")).reset_index(drop=True))
 
 

@@ -154,8 +154,10 @@ def save_model(model: CreditModel, path: str | Path) -> Path:
 def _reproducible_mlmodel(path: Path, model: CreditModel) -> None:
     """Make ``MLmodel`` a function of the model: MLflow writes a random ``model_uuid``, the creation time and the
     temporary folder the artifacts were copied from, so two trainings with the same data and seed gave different
-    files. The uuid is derived from the model's fingerprint, the artifacts' source is their path in the folder,
-    and the time is ``SOURCE_DATE_EPOCH`` when set (as the deliverable's ``scored_at``)."""
+    files; its ``model_code_path`` was the absolute path of the entry file in the installed package. The uuid
+    is derived from the model's fingerprint, the artifacts' source is their path in the folder, the entry file
+    is named by its file name in the folder (MLflow loads it from there by that name), and the time is
+    ``SOURCE_DATE_EPOCH`` when set (as the deliverable's ``scored_at``)."""
     import datetime as dt
     import os
     import uuid
@@ -167,7 +169,10 @@ def _reproducible_mlmodel(path: Path, model: CreditModel) -> None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         mm.utc_time_created = str(dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None))
-    for art in (mm.flavors.get("python_function", {}).get("artifacts") or {}).values():
+    pyfunc_conf = mm.flavors.get("python_function", {})
+    if pyfunc_conf.get("model_code_path"):
+        pyfunc_conf["model_code_path"] = Path(pyfunc_conf["model_code_path"]).name
+    for art in (pyfunc_conf.get("artifacts") or {}).values():
         if isinstance(art, dict) and "path" in art:
             art["uri"] = art["path"]
     mm.save(str(path / "MLmodel"))
