@@ -234,7 +234,16 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
     m = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert m["kind"] == kind and m["test_auc"] == pytest.approx(res.metrics["test_auc"])
     if kind == "scorecard":
-        assert (tmp_path / "m" / "scorecard.sql").read_text().strip()
+        sql = (tmp_path / "m" / "scorecard.sql").read_bytes().decode("utf-8")
+        # a comment first (why the file must be copied as bytes), then exactly the model's SELECT
+        assert sql.startswith("-- ") and "\r" in sql
+        assert sql[sql.index("\nSELECT\n") + 1:] == res.model.estimator.to_sql(error_col="input_errors")
+        con = pytest.importorskip("duckdb").connect()
+        con.register("applicants", df.drop(columns="bad"))
+        got_sql = con.execute(sql).df()
+        ok = want["status"] == "ok"
+        assert np.array_equal(got_sql.loc[ok, "score"].to_numpy(), want.loc[ok, "score"].astype(float).to_numpy())
+        assert (got_sql.loc[~ok, "input_errors"] > 0).all() and (got_sql.loc[ok, "input_errors"] == 0).all()
         pts = pd.read_csv(tmp_path / "m" / "points_table.csv", encoding="utf-8-sig")
         assert set(pts["feature"]) == set(res.model.estimator.selected_features_)
 

@@ -104,7 +104,7 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
             ps = folder / "scorecard.sql"
             # input_errors: how many features of the row hold a value the model refuses (an unseen category, a
             # number beyond float32): status=error in the library's scoring, so a bank keeps input_errors = 0
-            ps.write_text(est.to_sql(table="applicants", error_col="input_errors"), encoding="utf-8")
+            ps.write_bytes((SQL_FILE_HEADER + est.to_sql(table="applicants", error_col="input_errors")).encode("utf-8"))
             files["scorecard_sql"] = str(ps)
     pr = folder / "reason_codes.csv"
     model.reason_table().to_csv(pr, index=False, encoding="utf-8-sig")
@@ -114,6 +114,14 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
         model.master_scale.table().to_csv(pm, index=False, encoding="utf-8-sig")
         files["master_scale"] = str(pm)
     return files
+
+
+#: The first lines of ``scorecard.sql``: how to use it, and why it must be copied as bytes.
+SQL_FILE_HEADER = (
+    "-- creditmodel scorecard: one row per row of the table applicants (rename it to yours), with the integer\n"
+    "-- score and input_errors (features holding a value the model refuses; score such rows with creditmodel).\n"
+    "-- Runs unchanged in DuckDB and SQLite. The TRIM set below holds every whitespace character as itself\n"
+    "-- (tab, carriage return, U+2028...): copy this file as bytes, without line-ending conversion.\n")
 
 
 def _pip_requirements() -> list[str]:
