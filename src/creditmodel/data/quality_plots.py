@@ -94,8 +94,9 @@ def plot_completeness(rep: "QualityReport") -> "Figure":
     lo = min(0.99, np.floor(worst * 200) / 200)
     fig, axes = _figure(1.2 + 0.62 * len(tables), 1.2 + 0.24 * len(fields))
     ax = axes[0, 0]
-    cmap = __import__("matplotlib").colormaps["RdYlGn"].copy()
-    cmap.set_bad("#eeeeee")
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdYlGn"].with_extremes(bad="#eeeeee")  # grey: the field is not in that table
     im = ax.imshow(np.ma.masked_invalid(vals), aspect="auto", cmap=cmap, vmin=lo, vmax=1.0)
     ax.set_xticks(range(len(tables)), tables, rotation=45, ha="right")
     ax.set_yticks(range(len(fields)), fields)
