@@ -168,7 +168,7 @@ def test_same_seed_gives_identical_model_files(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["scorecard", "lightgbm"])
-def test_worker_processes_give_the_same_model(kind):
+def test_worker_processes_give_the_same_model(kind, tmp_path):
     """n_jobs=2 fits the cross-fitted estimators in worker processes: same version, same scores, bit for bit
     (before the content-only fingerprint, the version differed: a fitted object sent back by a worker
     shares fewer Python objects, which changed the pickle)."""
@@ -177,6 +177,8 @@ def test_worker_processes_give_the_same_model(kind):
     b = train_frame(df, "bad", id_col="firm", positive="yes", kind=kind, seed=3, n_jobs=2)
     assert a.model.version == b.model.version == b.model.fingerprint()
     assert a.metrics["model_version"] == b.metrics["model_version"]
+    # the saved pickle too: with the pickler's memo it recorded which parts shared a Python object
+    assert a.model.save(tmp_path / "a.pkl").read_bytes() == b.model.save(tmp_path / "b.pkl").read_bytes()
     pd.testing.assert_frame_equal(a.model.score_frame(df), b.model.score_frame(df))
     c = train_frame(df, "bad", id_col="firm", positive="yes", kind=kind, seed=4, n_jobs=2)
     assert c.model.version != a.model.version  # the fingerprint does see the model

@@ -182,6 +182,25 @@ def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])
 
 
+def content_pickle(obj: Any) -> bytes:
+    """``obj`` pickled (protocol 5) without the pickler's memo (``Pickler.fast``): an object referenced twice is
+    written twice, so the bytes are a function of the content alone. With the memo they also recorded which
+    parts shared one Python object (a dtype, a column name), and an estimator fitted in a worker process
+    and sent back shares fewer: ``--jobs 2`` wrote a different file than ``--jobs 1`` for the same model.
+    An object graph with a cycle needs the memo: it is then pickled ordinarily, with a warning."""
+    buf = io.BytesIO()
+    try:
+        pickler = pickle.Pickler(buf, protocol=5)
+        pickler.fast = True
+        pickler.dump(obj)
+    except (ValueError, RecursionError, AttributeError) as e:
+        log.warning("model pickled with the memo (%s): its bytes may differ between a model fitted in this "
+                    "process and one fitted in a worker", e)
+        buf = io.BytesIO()
+        pickle.dump(obj, buf, protocol=5)
+    return buf.getvalue()
+
+
 class CreditModel:
     """A deployable PD model: estimator + calibrator + master scale + feature catalogue.
 
@@ -285,29 +304,19 @@ class CreditModel:
     def fingerprint(self) -> str:
         """A short SHA-256 of the fitted model (same data, parameters and seed: same fingerprint).
 
-        The pickle is written without its memo (``Pickler.fast``): an object referenced twice is written
-        twice, so the hash depends on the model's content only, not on which of its parts happen to share
-        one Python object (an estimator fitted in a worker process and sent back shares fewer).
+        Hashes :func:`content_pickle` of the fitted parts, so the hash depends on the model's content only, not
+        on which of its parts happen to share one Python object (an estimator fitted in a worker process and
+        sent back shares fewer).
         """
         parts = (self.estimator, self.calibrator, self.master_scale, self.input_spec, self.kind, self.scaling)
-        buf = io.BytesIO()
-        try:
-            pickler = pickle.Pickler(buf, protocol=5)
-            pickler.fast = True
-            pickler.dump(parts)
-        except (ValueError, RecursionError, AttributeError) as e:  # a cycle needs the memo
-            log.warning("model fingerprint from an ordinary pickle (%s): the version may differ between a model "
-                        "fitted in this process and one fitted in a worker", e)
-            buf = io.BytesIO()
-            pickle.dump(parts, buf, protocol=5)
-        return hashlib.sha256(buf.getvalue()).hexdigest()[:12]
+        return hashlib.sha256(content_pickle(parts)).hexdigest()[:12]
 
     def save(self, path: str | Path) -> Path:
-        """Pickle the model to ``path`` (protocol 5)."""
+        """Pickle the model to ``path`` (:func:`content_pickle`: the same bytes for the same model, whichever
+        process fitted its parts)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, "wb") as f:
-            pickle.dump(self, f, protocol=5)
+        p.write_bytes(content_pickle(self))
         return p
 
     @staticmethod
