@@ -615,6 +615,7 @@ def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
     assert Thresholds().light("psi", m["psi"]) in ("amber", "red")     # the shift shows as drift
     assert set(m["csi"]) >= {"x1", "sector"} and m["csi"]["x1"] > m["csi"]["sector"]
     assert m["auc_initial"] == pytest.approx(roc_auc_score(ref["default_12m"], -np.rint(600 - 28.85 * np.log(rp / (1 - rp)))))
+    assert m["data"]["initial_auc_sample"].startswith("reference file ref.parquet (2,500 scored rows")
     assert set(m["segments"]) == {"industry", "size_class"}
     assert "report.html" in res.summary()
 
@@ -662,3 +663,17 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     assert v.metrics["auc"] == pytest.approx(roc_auc_score(y, -scored.loc[ok, "score"].to_numpy(dtype=float)))
     assert v.metrics["brier"] == pytest.approx(brier_score_loss(y, scored.loc[ok, "pd_12m"].to_numpy(dtype=float)))
     assert (tmp_path / "val" / "report.html").exists()
+    # the ECB deterioration test compares with the AUC at development: the held-out test AUC the model recorded
+    # at training, not the AUC on a reference file that holds the rows it was fitted on (optimistic)
+    assert v.metrics["auc_initial"] == pytest.approx(res.metrics["test_auc"])
+    assert "held-out test split" in v.metrics["data"]["initial_auc_sample"]
+    dev.to_csv(tmp_path / "dev.csv", index=False)
+    w = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", reference=tmp_path / "dev.csv",
+                      out=tmp_path / "val2", n_boot=50)
+    dev_auc = roc_auc_score((dev["bad"] == "yes").to_numpy(), -res.model.score_frame(dev)["score"].to_numpy(dtype=float))
+    assert w.metrics["auc_initial"] == pytest.approx(res.metrics["test_auc"]) and dev_auc > res.metrics["test_auc"]
+    given = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "val3", n_boot=50,
+                          initial_auc=0.9)
+    assert given.metrics["auc_initial"] == 0.9 and given.metrics["auc_vs_initial_p"] < v.metrics["auc_vs_initial_p"]
+    with pytest.raises(InputError, match="initial AUC"):
+        validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "v4", initial_auc=1.5)

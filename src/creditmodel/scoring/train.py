@@ -414,6 +414,11 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     for s in evaluated:
         if masks[s].any() and 0 < y[masks[s]].sum() < masks[s].sum():
             metrics.update(evaluate(model, X[masks[s]], y[masks[s]], s))
+    if "test_auc" in metrics:  # the AUC at development that `validate` tests a later sample's AUC against
+        t = masks["test"]
+        model.metadata.update(initial_auc=float(metrics["test_auc"]),
+                              initial_auc_sample=f"held-out test split at training ({int(t.sum()):,} rows, "
+                                                 f"{int(y[t].sum()):,} defaults)")
     return TrainResult(model, metrics, feats, dropped, split)
 
 

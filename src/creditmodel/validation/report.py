@@ -677,7 +677,9 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
     if mt.get("csi_max_feature"):
         note_for["csi"] = f"feature {mt['csi_max_feature']}"
     if mt.get("auc_initial") is not None:
-        note_for["auc_vs_initial_p"] = f"initial AUC {mt['auc_initial']:.3f}, current {mt['auc']:.3f}"
+        sample = (mt.get("data") or {}).get("initial_auc_sample")
+        note_for["auc_vs_initial_p"] = (f"initial AUC {mt['auc_initial']:.3f}" + (f" ({sample})" if sample else "")
+                                        + f", current {mt['auc']:.3f}")
     if mt.get("auc_ci_low") is not None:
         note_for["auc"] = f"DeLong CI [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]"
     if mt.get("ks_ci_low") is not None:
@@ -943,17 +945,39 @@ def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd
     return out.reset_index(drop=True)
 
 
+def _initial_auc(model: Any, given: float | None) -> tuple[float | None, str]:
+    """The initial AUC for the ECB deterioration test and where it comes from: ``given``, else the held-out test
+    AUC recorded in the model's metadata at training (``initial_auc``), else ``(None, "")``."""
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, (int, float, np.floating)) or not 0.0 <= given <= 1.0:
+            raise InputError(f"the initial AUC must be a number in [0, 1], got {given!r}", column="initial_auc")
+        return float(given), "given (--initial-auc)"
+    meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    value = meta.get("initial_auc")
+    try:
+        value = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        return None, ""
+    return value, str(meta.get("initial_auc_sample") or "recorded with the model at training")
+
+
 def validate_file(model_uri: str | Path, data: str | Path, target: str, reference: str | Path | None = None,
                   positive: str | None = None, out: str | Path = "validation",
                   thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
-                  n_boot: int = 500, challenger_uri: str | Path | None = None, **kwargs: Any) -> ValidationResult:
+                  n_boot: int = 500, challenger_uri: str | Path | None = None, initial_auc: float | None = None,
+                  **kwargs: Any) -> ValidationResult:
     """Score ``data`` with the pyfunc model at ``model_uri`` and validate against the observed ``target``.
 
     The model's ``predict`` returns ``score, grade, pd_12m, status, error`` per row; rows with
     ``status == "error"`` are excluded and counted (with the most frequent reasons). ``reference`` (optional) is
-    scored the same way for PSI, CSI (the model's input columns), concentration and, when it holds the target,
-    the initial AUC. ``industry`` and ``size_class`` columns, when present, give per-segment results.
-    Writes ``report.html`` and ``metrics.json`` into ``out``.
+    scored the same way for PSI, CSI (the model's input columns) and concentration. The initial AUC of the ECB
+    deterioration test is ``initial_auc`` when given, else the held-out test AUC the model recorded at
+    training (``creditmodel train``), else the AUC on ``reference`` when it holds the target (rows the model
+    was fitted on give an optimistic AUC: the report names the sample it came from). ``industry`` and
+    ``size_class`` columns, when present, give per-segment results. Writes ``report.html`` and
+    ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
 
@@ -1004,6 +1028,14 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                               grade=rpred.loc[rok, "grade"].astype(str).to_numpy(),
                               y=ry[rok] if ry is not None else None,
                               features=rX.loc[rok, feats].reset_index(drop=True) if feats else None, name=rpath.name)
+    auc0, auc0_sample = _initial_auc(model, initial_auc)
+    if auc0 is not None:
+        ref = ref if ref is not None else ReferenceSample(name="initial AUC only")
+        ref.auc = auc0
+        info["initial_auc_sample"] = auc0_sample
+    elif ref is not None and ref.y is not None:
+        info["initial_auc_sample"] = (f"reference file {ref.name} ({len(ref.y):,} scored rows, {int(np.sum(ref.y)):,} "
+                                      "defaults; optimistic if it holds rows the model was fitted on)")
     seg = {c: df.loc[ok, c].to_numpy(dtype=object) for c in ("industry", "size_class") if c in df.columns}
     th = L.Thresholds.from_yaml(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
     chal = None
