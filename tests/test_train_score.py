@@ -332,3 +332,24 @@ def test_exported_sql_scores_blank_and_unseen_categories_as_the_model_does(train
     assert ok[:4].all() and not ok[4] and not ok[5] and ok[6]  # blanks are missing; ' office' and 'astronaut' unseen
     assert not ok[8:11].any() and ok[11]
     assert [r[2] > 0 for r in got] == (~ok).tolist()  # input_errors marks exactly the refused rows
+
+
+def test_model_card_describes_the_data_and_the_recorded_validation():
+    """A validator found the card saying 'See the training run.' under Data and 'no validation recorded' beside a
+    red validation status; it now says what the model recorded at training and the registry's status."""
+    from creditmodel.delivery import model_card
+
+    df = _frame(1500, seed=5)
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=11)
+    y = (df["bad"] == "yes").to_numpy()
+    test = res.split == "test"
+    dev_defaults = int(y[~test].sum())
+    assert res.metrics["defaults_per_selected_feature"] == round(dev_defaults / res.metrics["n_selected"], 2)
+    card = model_card(res.model, metrics={"validation_status": "red", "validation_report": "v/report.html"})
+    data = card.split("## Data")[1].split("## Features")[0]
+    assert f"{int((~test).sum()):,} development rows with {dev_defaults:,} defaults" in data
+    assert f"{res.metrics['test_auc']:.4f}" in data and f"{int(test.sum()):,} rows, {int(y[test].sum()):,} defaults" in data
+    val = card.split("## Validation")[1].split("## Limits")[0]
+    assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
+    assert "Not named" in card.split("## Owner")[1]
+    assert "no validation recorded" in model_card(res.model).split("## Validation")[1]

@@ -355,9 +355,21 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
 
 
 def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,
-               owner: str = "creditmodel developers", data_description: str = "") -> str:
-    """A Markdown model card: purpose, data, features, performance, validation lights, limits, owner."""
+               owner: str = "", data_description: str = "") -> str:
+    """A Markdown model card: purpose, data, features, performance, validation lights, limits, owner.
+
+    The data section is ``data_description``, else what the model recorded at training (rows, defaults,
+    window, held-out AUC); the validation section is the ``lights`` table, else the validation status the
+    registry holds in ``metrics`` (``validation_*``)."""
     metrics = metrics or {}
+    meta = getattr(model, "metadata", {}) or {}
+    data = [data_description or str(meta.get("data_description") or
+                                    "Not recorded with the model: see the MLflow run that trained it.")]
+    if meta.get("initial_auc") is not None:
+        data.append(f"Held-out AUC at development: {float(meta['initial_auc']):.4f} "
+                    f"({meta.get('initial_auc_sample', 'test split')}).")
+    if meta.get("training_file"):
+        data.append(f"Training file: {meta['training_file']} (seed {meta.get('seed', '')}).")
     feats = list(getattr(model.estimator, "selected_features_", None) or model.input_spec.columns)
     rt = model.reason_table().set_index("code")
     lines = [
@@ -371,7 +383,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
         f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
         f"{model.scaling.pdo:g} points to double the odds",
-        "", "## Data", data_description or str(model.metadata.get("data_description", "See the training run.")), "",
+        "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
           for f in feats], "",
@@ -384,15 +396,20 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         cols = [c for c in ("check", "value", "light", "thresholds") if c in lights.columns]
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in lights.iterrows()]
+    elif metrics.get("validation_status") is not None:
+        lines.append(f"- Validation recorded in the model registry: status **{metrics['validation_status']}**"
+                     + (f", report {metrics['validation_report']}" if metrics.get("validation_report") else "")
+                     + " (the lights are in that report).")
     else:
         lines.append("- no validation recorded with this deliverable")
     lines += ["", "## Limits",
               "- Trained on the data described above; use outside that population (other regions, sectors, "
               "loan sizes) needs revalidation.",
-              "- PDs are 12-month, through the cycle of the training window; a shock period raises realised "
-              "default rates above the calibrated PDs until the model is recalibrated.",
+              "- PDs are 12-month and calibrated to the default rate of the development data, with no margin of "
+              "conservatism: they are long-run averages only if that window covers a full credit cycle. A shock "
+              "period raises realised default rates above them until the model is recalibrated.",
               "- Reason codes explain points lost against the best bin (scorecard) or positive contributions "
               "(LightGBM); they are not causal statements.",
               "- Review at least annually and whenever a stability light turns amber or red (SR 11-7).", "",
-              "## Owner", owner, ""]
+              "## Owner", owner or "Not named: the bank names the model owner and approver before use.", ""]
     return "\n".join(lines)

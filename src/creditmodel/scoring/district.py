@@ -114,6 +114,10 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
         res = train_frame(dev, TARGET, id_col="loan_id", kind=kind, seed=seed, name=f"district_{kind}",
                           catalogue=sample.catalogue, split=split, features=sample.features,
                           estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs)
+        dates = pd.to_datetime(dev["as_of_date"])
+        res.model.metadata["data_description"] = (
+            f"synthetic district loans originated {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d} (before the "
+            f"out-of-time window from {sample.start}): " + res.model.metadata["data_description"])
         for part in ("test", "oot"):
             d = sample.part(part)
             if len(d) and 0 < d[TARGET].sum() < len(d):

@@ -414,6 +414,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     for s in evaluated:
         if masks[s].any() and 0 < y[masks[s]].sum() < masks[s].sum():
             metrics.update(evaluate(model, X[masks[s]], y[masks[s]], s))
+    dev_rows, n_sel = ~masks["test"], metrics["n_selected"]
+    d_dev = int(y[dev_rows].sum())
+    # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
+    metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
+    model.metadata["data_description"] = (
+        f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
+        f"{d_dev / max(int(dev_rows.sum()), 1):.2%}) from {Path(str(file)).name if file else 'an in-memory table'}, "
+        f"target {target!r}; {int(masks['test'].sum()):,} rows held out for the test; {len(feats)} candidate "
+        f"features, {n_sel} used ({metrics['defaults_per_selected_feature']} defaults per feature); seed {seed}")
     if "test_auc" in metrics:  # the AUC at development that `validate` tests a later sample's AUC against
         t = masks["test"]
         model.metadata.update(initial_auc=float(metrics["test_auc"]),
