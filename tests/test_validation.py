@@ -677,3 +677,24 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     assert given.metrics["auc_initial"] == 0.9 and given.metrics["auc_vs_initial_p"] < v.metrics["auc_vs_initial_p"]
     with pytest.raises(InputError, match="initial AUC"):
         validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "v4", initial_auc=1.5)
+
+
+def test_grade_rank_inversions_found_and_tested():
+    """Nothing checked that observed default rates rise grade by grade (validator's finding)."""
+    from scipy.stats import fisher_exact
+
+    g = np.array(["1"] * 200 + ["2"] * 200 + ["3"] * 100 + ["4"] * 100)
+    y = np.zeros(g.size, dtype=int)
+    y[:2] = 1                       # grade 1: 1 %
+    y[200:230] = 1                  # grade 2: 15 %
+    y[400:402] = 1                  # grade 3: 2 %  (an inversion against grade 2)
+    y[500:540] = 1                  # grade 4: 40 %
+    pdv = np.select([g == "1", g == "2", g == "3"], [0.01, 0.05, 0.1], 0.3)
+    table = M.grade_table(y, pdv, g, grade_order=["1", "2", "3", "4", "5"])
+    inv = M.grade_rank_inversions(table)
+    assert inv[["better_grade", "grade"]].values.tolist() == [["2", "3"]]  # the empty grade 5 is skipped
+    assert inv.loc[0, "p"] == pytest.approx(fisher_exact([[30, 170], [2, 98]], alternative="greater").pvalue)
+    assert inv.loc[0, "p"] < 0.01
+    res = build_report(y, pdv, grade=g, n_boot=50)
+    assert res.metrics["grade_rank_inversions"][0]["grade"] == "3"
+    assert any("grade 2 (15.00%) and 3 (2.00%" in n for n in res.metrics["notes"])

@@ -525,6 +525,28 @@ def jeffreys_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
     return np.where(nn > 0, out, np.nan)
 
 
+def grade_rank_inversions(table: pd.DataFrame) -> pd.DataFrame:
+    """Adjacent grades (empty ones skipped) whose observed default rate falls as the grade worsens.
+
+    ``table`` is :func:`grade_table`'s output, best grade first. One row per inversion: ``grade`` (the worse
+    grade), ``better_grade``, both default rates and ``p``, the one-sided Fisher exact test that the better
+    grade's default rate is higher (H0: it is not; a small p means the grades do not rank the risk there).
+    """
+    from scipy import stats
+
+    rows = table.loc[table["n"] > 0, ["grade", "n", "defaults"]].to_dict(orient="records")
+    out = []
+    for better, worse in zip(rows, rows[1:]):
+        dr_b, dr_w = better["defaults"] / better["n"], worse["defaults"] / worse["n"]
+        if dr_w < dr_b:
+            tab = [[int(better["defaults"]), int(better["n"] - better["defaults"])],
+                   [int(worse["defaults"]), int(worse["n"] - worse["defaults"])]]
+            p = float(stats.fisher_exact(tab, alternative="greater").pvalue)
+            out.append({"grade": str(worse["grade"]), "better_grade": str(better["grade"]),
+                        "default_rate": dr_w, "better_default_rate": dr_b, "p": p})
+    return pd.DataFrame(out, columns=["grade", "better_grade", "default_rate", "better_default_rate", "p"])
+
+
 def grade_table(y: Any, pd_: Any, grade: Any, grade_order: Sequence[str] | None = None,
                 grade_pd: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per-grade calibration: ``grade, n, defaults, pd, default_rate, binomial_p, jeffreys_p, note``.

@@ -505,6 +505,14 @@ class _Run:
                          "jeffreys_p": _num(r["jeffreys_p"]), "jeffreys_light": r["jeffreys_light"],
                          "binomial_light": r["binomial_light"], "note": r["note"]}
                         for r in gt.to_dict(orient="records")]
+        inv = M.grade_rank_inversions(gt)
+        mt["grade_rank_inversions"] = _jsonable(inv.to_dict(orient="records"))
+        if len(inv):
+            self.notes.append(
+                "Observed default rates fall as the grade worsens between "
+                + "; ".join(f"grade {r.better_grade} ({r.better_default_rate:.2%}) and {r.grade} "
+                            f"({r.default_rate:.2%}, one-sided Fisher p = {r.p:.3g})" for r in inv.itertuples())
+                + ". A small p means the grades do not rank the risk there; a large p is noise at these counts.")
         empty = [r["grade"] for r in mt["grades"] if r["n"] == 0]
         if empty:
             nc["grades_empty"] = f"empty grade(s) {', '.join(empty)}: per-grade tests not computable"
