@@ -698,3 +698,27 @@ def test_grade_rank_inversions_found_and_tested():
     res = build_report(y, pdv, grade=g, n_boot=50)
     assert res.metrics["grade_rank_inversions"][0]["grade"] == "3"
     assert any("grade 2 (15.00%) and 3 (2.00%" in n for n in res.metrics["notes"])
+
+
+def test_grade_calibration_figure_draws_no_rate_for_a_grade_without_defaults():
+    """A grade with 0 defaults was drawn at its Jeffreys lower bound (0.003 % on the demo), which read as an
+    observed rate; it is now a marker on the bottom edge, and its bar starts there."""
+    from creditmodel.validation import plots as P
+
+    g = np.array(["1"] * 300 + ["2"] * 300 + ["3"] * 300)
+    y = np.zeros(g.size, dtype=int)
+    y[300:306] = 1
+    y[600:630] = 1
+    pdv = np.select([g == "1", g == "2"], [0.005, 0.02], 0.1)
+    fig = P.grade_calibration_figure(M.grade_table(y, pdv, g))
+    ax = fig.axes[0]
+    data_points = [ln for ln in ax.get_lines() if ln.get_transform() == ax.transData]
+    xs = np.concatenate([np.asarray(ln.get_xdata(), dtype=float) for ln in data_points
+                         if ln.get_label() != "grade PD"])
+    assert 0 not in xs and {1, 2} <= set(xs)        # grade 1 (x = 0) has no observed rate in data coordinates
+    zero = [ln for ln in ax.get_lines() if ln.get_label().startswith("0 defaults")]
+    assert len(zero) == 1 and list(zero[0].get_xdata()) == [0]
+    assert ax.get_ylim()[0] > 0 and ax.collections[0].get_segments()[0][0][1] == pytest.approx(ax.get_ylim()[0])
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

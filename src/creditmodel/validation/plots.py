@@ -85,12 +85,21 @@ def grade_calibration_figure(grades: pd.DataFrame) -> Figure:
     b = t["n"] - t["defaults"] + 0.5
     lo, hi = stats.beta.ppf(0.025, a, b), stats.beta.ppf(0.975, a, b)
     dr = t["default_rate"].to_numpy(dtype=float)
-    ax.vlines(x, lo, hi, color=COLORS["current"], lw=3, alpha=0.45, label="observed rate, 95 % Jeffreys interval")
     pos = dr > 0
+    # a grade without defaults has an upper bound only: its bar starts at the bottom of the axis
+    floor = float(np.nanmin(np.concatenate([lo[pos], t["pd"].to_numpy(dtype=float), hi]))) / 3
+    lo = np.where(pos, lo, floor)
+    ax.set_ylim(bottom=floor)
+    ax.vlines(x, lo, hi, color=COLORS["current"], lw=3, alpha=0.45, label="observed rate, 95 % Jeffreys interval")
     ax.plot(x[pos], dr[pos], "o", color=COLORS["current"], label="observed default rate")
-    ax.plot(x[~pos], lo[~pos], "v", color=COLORS["current"], mfc="white", label="0 defaults")
     ax.plot(x, t["pd"], "_", ms=18, mew=2.5, color=COLORS["pd"], label="grade PD")
     ax.set_yscale("log")
+    if (~pos).any():  # a zero rate has no place on a log scale: marked on the bottom edge, not at a made-up value
+        from matplotlib.transforms import blended_transform_factory
+
+        edge = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(x[~pos], np.full(int((~pos).sum()), 0.03), "v", color=COLORS["current"], mfc="white",
+                transform=edge, clip_on=False, label="0 defaults (bar: 95 % upper bound)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(x, t["grade"].astype(str))
@@ -112,7 +121,17 @@ def calibration_curve_figure(table: pd.DataFrame, challenger: pd.DataFrame | Non
                     fmt="o-", ms=4, lw=1.2, capsize=2, color=col, label=name)
     hi = float(max(table["ci_high"].max(), table["mean_pd"].max())) * 1.05
     ax.plot([0, hi], [0, hi], ls="--", color="#888888", lw=1, label="perfect calibration")
-    ax.set(xlabel="mean PD in the decile (fraction)", ylabel="observed default rate (fraction)",
+    # square-root axes: most deciles of a low-default book sit below a few per cent, where linear axes crowd them
+    root = np.sqrt(hi)
+    ticks = [0.0]
+    for v in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0):  # at least a tenth apart
+        if v <= hi and np.sqrt(v) - np.sqrt(ticks[-1]) >= 0.1 * root:
+            ticks.append(v)
+    for axis in ("x", "y"):
+        getattr(ax, f"set_{axis}scale")("function", functions=(np.sqrt, np.square))
+        getattr(ax, f"set_{axis}ticks")(ticks, [f"{v:g}" for v in ticks])
+    ax.set(xlabel="mean PD in the decile (fraction, square-root scale)",
+           ylabel="observed default rate (fraction, square-root scale)",
            title="Calibration curve (PD deciles)", xlim=(0, hi), ylim=(0, hi))
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
