@@ -722,3 +722,25 @@ def test_grade_calibration_figure_draws_no_rate_for_a_grade_without_defaults():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_jeffreys_detectable_ratio_is_the_80_percent_power_point():
+    """A 'green' calibration light on 25 defaults says little (validator's finding): the report states how large
+    an underestimation the portfolio Jeffreys test would catch. Checked by simulation at the returned ratio."""
+    n, pd_mean = 760, 0.032
+    k = M.jeffreys_detectable_ratio(n, pd_mean)
+    assert 1.2 < k < 2.5
+    rng = np.random.default_rng(0)
+    for ratio, lo, hi in ((k, 0.77, 0.83), (1.0, 0.03, 0.065)):  # power 80 % at k; about the level at 1
+        d = rng.binomial(n, ratio * pd_mean, 20_000)
+        rejected = (M.jeffreys_test(d, n, pd_mean) < 0.05).mean()
+        assert lo <= rejected <= hi, (ratio, rejected)
+    assert M.jeffreys_detectable_ratio(20_000, pd_mean) < M.jeffreys_detectable_ratio(2_000, pd_mean) < k * 1.5
+    # 3 obligors at PD 0.1 %: one default rejects, so 80 % power needs 1 - (1 - q)^3 = 0.8
+    assert M.jeffreys_detectable_ratio(3, 0.001) == pytest.approx((1 - 0.2 ** (1 / 3)) / 0.001, rel=1e-9)
+    assert M.jeffreys_detectable_ratio(0, 0.02) is None
+    y = (np.random.default_rng(1).random(n) < pd_mean).astype(int)
+    res = build_report(y, np.full(n, pd_mean), n_boot=50)
+    assert res.metrics["jeffreys_detectable_ratio"] == pytest.approx(k)
+    row = res.lights.set_index("check").loc["jeffreys_p"]
+    assert f"{k:.2f}x the mean PD" in row["note"]

@@ -525,6 +525,34 @@ def jeffreys_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
     return np.where(nn > 0, out, np.nan)
 
 
+def jeffreys_detectable_ratio(n: int, pd_mean: float, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """How far the PD must underestimate the default rate before the portfolio Jeffreys test notices it.
+
+    The smallest ratio ``k`` (true default rate = ``k`` x ``pd_mean``) at which the test rejects at level
+    ``alpha`` with probability ``power``, the defaults being Binomial(``n``, ``k`` x ``pd_mean``) (one PD for all
+    obligors, an approximation). None when even a default rate of 1 would not reach that power. A
+    validator's reading of "no red light": with few defaults only large errors are detected.
+    """
+    if n <= 0 or not 0.0 < pd_mean < 1.0:
+        return None
+    d = np.arange(n + 1, dtype=float)
+    reject = np.flatnonzero(stats.beta.cdf(pd_mean, d + 0.5, n - d + 0.5) < alpha)
+    if not len(reject):
+        return None
+    d_crit = int(reject[0])                       # the test rejects from d_crit defaults on
+
+    def pw(k: float) -> float:
+        return float(stats.binom.sf(d_crit - 1, n, min(k * pd_mean, 1.0)))
+
+    lo, hi = 1.0, 1.0 / pd_mean
+    if pw(hi) < power:
+        return None
+    for _ in range(60):                           # bisection on the increasing power curve
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if pw(mid) < power else (lo, mid)
+    return hi
+
+
 def grade_rank_inversions(table: pd.DataFrame) -> pd.DataFrame:
     """Adjacent grades (empty ones skipped) whose observed default rate falls as the grade worsens.
 

@@ -486,6 +486,9 @@ class _Run:
         d, n = int(yy.sum()), int(yy.size)
         mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean()))
         mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean()))
+        rule = th.rules.get("jeffreys_p")
+        mt["jeffreys_detectable_ratio"] = M.jeffreys_detectable_ratio(
+            n, float(pdv.mean()), alpha=rule.green if rule is not None else 0.05)
         cal = M.calibration_table(yy, pdv)
         self.tables["calibration_deciles"] = cal
         ch_cal = (M.calibration_table(yy, M.check_pd(challenger.pd, "challenger pd")[self.keep])
@@ -682,6 +685,11 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             v, gname = min(bp)
             vals["_min_grade_binomial"] = v
             note_for["binomial_p"] = f"worst grade {gname}"
+    k = mt.get("jeffreys_detectable_ratio")
+    alpha = th.rules["jeffreys_p"].green if "jeffreys_p" in th.rules else 0.05
+    note_for["jeffreys_p"] = (f"{mt.get('defaults', 0):,} defaults: detects a default rate "
+                              f"{k:.2f}x the mean PD or more (80 % power, p < {alpha:g})" if k is not None else
+                              f"{mt.get('defaults', 0):,} defaults: too few to detect an underestimated PD")
     if mt.get("csi_max_feature"):
         note_for["csi"] = f"feature {mt['csi_max_feature']}"
     if mt.get("auc_initial") is not None:
