@@ -744,3 +744,28 @@ def test_jeffreys_detectable_ratio_is_the_80_percent_power_point():
     assert res.metrics["jeffreys_detectable_ratio"] == pytest.approx(k)
     row = res.lights.set_index("check").loc["jeffreys_p"]
     assert f"{k:.2f}x the mean PD" in row["note"]
+
+
+def test_thin_grades_and_segments_get_no_green_light():
+    """Grade 2 was green on 3 loans with 0.0045 expected defaults, an industry green (AUC 1.000) or red (AUC 0.321) on
+    one default (validator's finding). A green light there is n/a with a note; red and amber stay."""
+    from creditmodel.validation.report import MIN_EXPECTED_DEFAULTS, MIN_SEGMENT_CLASS
+
+    rng = np.random.default_rng(3)
+    g = np.array(["1"] * 3 + ["2"] * 2000 + ["3"] * 40)
+    pdv = np.select([g == "1", g == "2"], [0.0015, 0.03], 0.05)
+    y = (rng.random(g.size) < pdv).astype(int)
+    y[-40:] = 0
+    y[-12:] = 1                                    # grade 3: 12 of 40 against a PD of 5 %: red although thin
+    seg = np.where(np.arange(g.size) < 60, "tiny", "big")
+    y[:60] = 0
+    y[10] = 1                                      # the 'tiny' segment has one default
+    res = build_report(y, pdv, -np.log(pdv) + rng.normal(0, 0.01, g.size), g, segments={"industry": seg}, n_boot=50)
+    grades = {r["grade"]: r for r in res.metrics["grades"]}
+    assert 3 * 0.0015 < MIN_EXPECTED_DEFAULTS and grades["1"]["jeffreys_light"] == "n/a"
+    assert "thin evidence" in grades["1"]["note"]
+    assert grades["2"]["jeffreys_light"] in ("green", "amber", "red") and "thin" not in (grades["2"]["note"] or "")
+    assert 40 * 0.05 < MIN_EXPECTED_DEFAULTS and grades["3"]["jeffreys_light"] == "red"
+    st = res.tables["segment:industry"].set_index("segment")
+    assert st.loc["tiny", "defaults"] < MIN_SEGMENT_CLASS and st.loc["tiny", "auc_light"] == "n/a"
+    assert st.loc["big", "auc_light"] != "n/a" and "AUC light n/a" in st.loc["tiny", "note"]

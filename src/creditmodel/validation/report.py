@@ -502,6 +502,7 @@ class _Run:
         gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd)
         gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
         gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
+        _thin_greens(gt, gt["n"] * gt["pd"], ("jeffreys_light", "binomial_light"))
         self.tables["grades"] = gt
         mt["grades"] = [{"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]), "pd": _num(r["pd"]),
                          "default_rate": _num(r["default_rate"]), "binomial_p": _num(r["binomial_p"]),
@@ -622,6 +623,11 @@ class _Run:
                                  alpha=self.alpha)
             st["jeffreys_light"] = [self.th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
             st["auc_light"] = [self.th.light("auc", _num(v)) for v in st["auc"]]
+            _thin_greens(st, st["n"] * st["mean_pd"], ("jeffreys_light",))
+            few = (np.minimum(st["defaults"], st["n"] - st["defaults"]) < MIN_SEGMENT_CLASS).to_numpy()
+            st.loc[few, "auc_light"] = L.NA       # an AUC on one or two defaults is any number between 0 and 1
+            st.loc[few, "note"] = [_join_note(n, f"AUC light n/a: fewer than {MIN_SEGMENT_CLASS} defaults or "
+                                                 "non-defaults") for n in st.loc[few, "note"]]
             self.tables[f"segment:{name}"] = st
             out[name] = _jsonable(st)
             self.figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", self.mt.get("auc"))
@@ -655,6 +661,34 @@ def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
     if ch.score is not None:
         return -M.check_float(ch.score, "challenger score")[keep]
     return M.check_pd(ch.pd, "challenger pd")[keep]
+
+
+#: [M] Fewer expected defaults than this (N x PD) in a grade or segment: a green calibration light there is
+#: shown as n/a (the test could not have detected an underestimated PD). A red or amber light stays.
+MIN_EXPECTED_DEFAULTS = 5.0
+#: [M] Fewer defaults (or non-defaults) than this in a segment: its AUC light is n/a (the AUC is still shown).
+MIN_SEGMENT_CLASS = 5
+
+
+def _join_note(note: Any, text: str) -> str:
+    note = "" if note is None or (isinstance(note, float) and np.isnan(note)) else str(note)
+    return f"{note}; {text}" if note else text
+
+
+def _thin_greens(table: pd.DataFrame, expected: pd.Series, light_cols: tuple[str, ...]) -> None:
+    """Green calibration lights on fewer than :data:`MIN_EXPECTED_DEFAULTS` expected defaults become n/a,
+    with a note (in place). Such a test had almost no power: "not rejected" is not "adequate"."""
+    exp = pd.to_numeric(expected, errors="coerce").to_numpy(dtype=float)
+    thin = (table["n"].to_numpy() > 0) & (exp < MIN_EXPECTED_DEFAULTS)
+    changed = np.zeros(len(table), dtype=bool)
+    for c in light_cols:
+        green = thin & (table[c] == L.GREEN).to_numpy()
+        table.loc[green, c] = L.NA
+        changed |= green
+    if changed.any():
+        table.loc[changed, "note"] = [_join_note(n, f"thin evidence: {e:.2g} expected defaults (< "
+                                                    f"{MIN_EXPECTED_DEFAULTS:g}), green shown as n/a")
+                                      for n, e in zip(table.loc[changed, "note"], exp[changed])]
 
 
 _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
