@@ -117,7 +117,7 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
         dates = pd.to_datetime(dev["as_of_date"])
         res.model.metadata["data_description"] = (
             f"synthetic district loans originated {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d} (before the "
-            f"out-of-time window from {sample.start}): " + res.model.metadata["data_description"])
+            f"out-of-time window from {sample.oot_start:%Y-%m-%d}): " + res.model.metadata["data_description"])
         for part in ("test", "oot"):
             d = sample.part(part)
             if len(d) and 0 < d[TARGET].sum() < len(d):
