@@ -144,6 +144,11 @@ def test_mlflow_run_holds_both_models_metrics_reports_and_figures(jobs_run):
             assert logged[f"{alias}_{key}"] == pytest.approx(m[key], rel=1e-12), (alias, key)
         assert logged[f"{alias}_status"] == severity[m["status"]]
         assert logged[f"{alias}_migration_n"] == m["migration"]["n"] > 0
+        # the migration grades the model's population (operating data at both dates), as the deliverable does;
+        # it graded every active enterprise before, 4 in 5 of them without the data the model was built on
+        mig = m["data"]["migration"]
+        assert mig["in_population"] + mig["outside_population"] == mig["active_both"]
+        assert mig["outside_population"] > mig["in_population"] >= m["migration"]["n"] > 0
         assert logged[f"{alias}_vs_challenger_delong_p"] == pytest.approx(m["challenger"]["delong_p"])
         for row in m["lights"]:
             if row["light"] in severity:

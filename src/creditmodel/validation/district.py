@@ -11,8 +11,8 @@ The registered model (default ``district_pd``, see :mod:`creditmodel.scoring.dis
 * the **development sample** (originations before ``oot_start``) as reference: PSI of the score, CSI of the
   model's input features, grade concentration; the initial AUC of the ECB deterioration test is the AUC on
   the in-time **test** window (held out from training, so not optimistic);
-* the **rating migration** of every enterprise active at both dates, graded by the model from its
-  point-in-time features at ``migration_from`` and at ``migration_to``.
+* the **rating migration** of every enterprise of the model's population (active, with operating data) at
+  both dates, graded by the model from its point-in-time features at ``migration_from`` and at ``migration_to``.
 
 Results go to ``<out_dir>/validation/<alias>/`` (``report.html``, ``metrics.json``), to the active MLflow
 run (metrics prefixed ``<alias>_``, reports, figures) and onto the model versions as tags
@@ -155,12 +155,15 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
 
 # --------------------------------------------------------------------------- the samples
-def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp,
+                 applicants_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Point-in-time features of the enterprises active at both dates: registered on or before ``start``
     and not closed (deregistered or revoked) on or before ``end``; one row per enterprise, same order in
-    both frames. Also returns counts (``enterprises``, ``active_both``, ``registered_after_start``,
-    ``closed_by_end``).
+    both frames. ``applicants_only`` keeps the model's population, as the bank deliverable does
+    (:func:`creditmodel.scoring.district.enterprise_portfolio`): enterprises with operating (invoice) data in
+    the 12 months before each date. Also returns counts (``enterprises``, ``active_both``,
+    ``registered_after_start``, ``closed_by_end``, ``outside_population``: active at both dates but without
+    operating data at one of them, and ``in_population``: the rows returned).
     """
     from creditmodel.features import build_features
 
@@ -175,7 +178,13 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     codes = ent.loc[keep, "uscc"].tolist()
     counts = {"enterprises": len(ent), "active_both": len(codes), "registered_after_start": int((~reg).sum()),
               "closed_by_end": int((reg & closed).sum())}
-    return build_features(dict(tables), t0, uscc=codes), build_features(dict(tables), t1, uscc=codes), counts
+    f0, f1 = build_features(dict(tables), t0, uscc=codes), build_features(dict(tables), t1, uscc=codes)
+    inside = np.ones(len(f0), dtype=bool)
+    if applicants_only and "invoice_sales_12m_log" in f0.columns:
+        inside = (f0["invoice_sales_12m_log"].notna() & f1["invoice_sales_12m_log"].notna()).to_numpy()
+        f0, f1 = f0.loc[inside].reset_index(drop=True), f1.loc[inside].reset_index(drop=True)
+    counts.update(outside_population=int((~inside).sum()), in_population=int(inside.sum()))
+    return f0, f1, counts
 
 
 def _labels(s: pd.Series) -> np.ndarray:
