@@ -37,7 +37,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.creditmodel-installed"
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16) extras=$EXTRAS"
+# kernel2: the kernel spec changed (inline figures); a new tag re-registers it in an existing venv
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-kernel2 extras=$EXTRAS"
 have="$(cat "$stamp" 2>/dev/null || true)"
 # an install with more extras also satisfies a request for fewer
 if [ "$have" != "$want" ] && ! { [ "$EXTRAS" = "lab" ] && [ "${have% extras=*}" = "${want% extras=*}" ]; }; then
@@ -46,8 +47,10 @@ if [ "$have" != "$want" ] && ! { [ "$EXTRAS" = "lab" ] && [ "${have% extras=*}" 
       -c constraints.txt -e ".[$EXTRAS]" 2>&1 | grep -v "is ignored: it is neither" || true
   "$VENV/bin/python" -c "import creditmodel" || { echo "setup.sh: install failed" >&2; exit 1; }
   # the venv's own interpreter, by absolute path, so papermill and JupyterLab use it without activation
+  # figures inline whatever MPLBACKEND the caller has (env.sh sets Agg for the command-line tools): with Agg
+  # the executed notebooks held no plots
   "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 \
-      --display-name "Python 3 (creditmodel)" >/dev/null
+      --display-name "Python 3 (creditmodel)" --env MPLBACKEND module://matplotlib_inline.backend_inline >/dev/null
   echo "$want" > "$stamp"
 fi
 

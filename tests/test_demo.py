@@ -46,6 +46,23 @@ def test_every_step_succeeded(demo):
     assert "mlflow ui --backend-store-uri sqlite:///" in text and "creditmodel lab" in text
 
 
+def test_executed_notebooks_show_their_figures(demo):
+    """scripts/env.sh sets MPLBACKEND=Agg for the command-line tools; the kernel inherited it and notebooks 02, 03
+    and 05 ran with no figure in them (plt.show() draws nothing under Agg). The kernel spec sets the inline backend."""
+    import nbformat
+
+    for exp in ("data_quality", "public_credit_evaluation", "small_loan_models", "model_validation", "loan_pricing"):
+        nbs = sorted((demo.out / "runs" / exp).glob("*.ipynb"))
+        assert len(nbs) == 1, exp
+        nb = nbformat.read(nbs[0], as_version=4)
+        outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+        images = sum("image/png" in o.get("data", {}) for o in outputs)
+        text_figs = [o["data"]["text/plain"] for o in outputs
+                     if "text/plain" in o.get("data", {}) and "image/png" not in o.get("data", {})
+                     and str(o["data"]["text/plain"]).startswith("<Figure size")]
+        assert images >= 3 and not text_figs, (exp, images, text_figs[:2])
+
+
 def test_runs_versions_and_aliases(demo):
     from mlflow.tracking import MlflowClient
 
