@@ -87,7 +87,7 @@ def test_cli_refuses_a_data_dir_that_does_not_exist(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2, res.stderr
     assert str(tmp_path / "out" / "demo" / "distrcit") in res.stderr and "does not exist" in res.stderr
-    assert "column 'data_dir'" in res.stderr and "Traceback" not in res.stderr
+    assert "parameter 'data_dir'" in res.stderr and "Traceback" not in res.stderr
     # refused before any job: no MLflow store, nothing generated here or under notebooks/
     assert not (tmp_path / "store").exists() and not (tmp_path / "out").exists()
     assert not (PROJECT_ROOT / "notebooks" / "out" / "demo" / "distrcit").exists()

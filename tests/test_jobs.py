@@ -160,7 +160,7 @@ def test_failing_notebook_leaves_a_failed_run_with_the_notebook(tmp_path):
 def test_unknown_parameter_is_refused_before_any_run(tmp_path):
     with pytest.raises(InputError) as e:
         jobs.run_experiment(EXPERIMENT, {"firm_count": 10}, out=tmp_path, progress=False)
-    assert e.value.column == "firm_count"
+    assert e.value.parameter == "firm_count"
     assert not (tmp_path / "mlflow.db").exists()
 
 
@@ -184,7 +184,7 @@ def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     assert r.returncode == 2 and "level must be at most 2" in r.stderr
     with pytest.raises(InputError) as e:  # 1.5 for an int parameter is refused before any run
         jobs.run_experiment(exp, {"level": 1.5}, out=tmp_path / "out4", progress=False)
-    assert e.value.column == "level"
+    assert e.value.parameter == "level"
 
 
 def test_one_output_folder_per_job(tmp_path, monkeypatch):
@@ -207,7 +207,7 @@ def test_one_output_folder_per_job(tmp_path, monkeypatch):
 def test_an_impossible_date_parameter_is_named():
     with pytest.raises(InputError) as e:
         jobs.parse_overrides(["as_of=2023-02-30"])
-    assert e.value.column == "as_of" and "2023-02-30" in str(e.value)
+    assert e.value.parameter == "as_of" and "2023-02-30" in str(e.value)
     assert jobs.parse_overrides(["as_of=2023-02-28"]) == {"as_of": "2023-02-28"}
 
 
@@ -220,7 +220,33 @@ def test_a_yes_no_parameter_takes_yes_or_no_only():
     for bad in ("maybe", "2", "", 7):
         with pytest.raises(InputError) as e:
             jobs.resolve_parameters(exp, {"register": bad})
-        assert e.value.column == "register"
+        assert e.value.parameter == "register"
+
+
+def test_seed_and_number_parameters_are_checked_before_the_notebook_runs():
+    """-p seed=-1 failed in the notebook's third cell with numpy's ValueError (exit 1); -p seed=true reached it as
+    seed = True (found by a helper). Both are now exit 2 naming the parameter, before anything runs."""
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
+    assert jobs.resolve_parameters(exp, {"seed": 0})["seed"] == 0
+    assert jobs.resolve_parameters(exp, {"seed": "4294967295"})["seed"] == 2 ** 32 - 1
+    for bad in (-1, 2 ** 32, True, "true"):
+        with pytest.raises(InputError) as e:
+            jobs.resolve_parameters(exp, jobs.parse_overrides([f"seed={bad}"]) if isinstance(bad, str) else {"seed": bad})
+        assert e.value.parameter == "seed" and "parameter 'seed'" in str(e.value), bad
+
+
+def test_an_empty_path_parameter_is_refused_where_empty_is_not_a_default(tmp_path, monkeypatch):
+    """-p out_dir= wrote the quality report into notebooks/quality; "" stays valid where it is the experiment's own
+    default (config "" = the packaged indicator file)."""
+    from creditmodel import cli
+
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml")
+    monkeypatch.chdir(tmp_path)
+    for name in ("out_dir", "data_dir"):
+        with pytest.raises(InputError) as e:
+            cli._paths_from_here(exp, {name: ""})
+        assert e.value.parameter == name and "empty" in str(e.value)
+    assert cli._paths_from_here(exp, {"config": ""}) == {"config": ""}
 
 
 def test_every_path_parameter_of_an_experiment_is_an_input():

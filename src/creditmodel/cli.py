@@ -88,13 +88,18 @@ def _paths_from_here(exp, overrides: dict) -> dict:
     out = dict(overrides)
     for name in (*exp.inputs, "out_dir"):
         v = out.get(name)
+        if isinstance(v, str) and not v.strip() and str(exp.parameters.get(name, "")).strip():
+            # "" means "the default file" only where the experiment's own default is ""; an empty out_dir wrote
+            # into notebooks/, an empty data_dir read notebooks/
+            raise InputError(f"-p {name}= is empty; give a path (the default is {exp.parameters[name]!r}, relative "
+                             "to notebooks/)", file=exp.path, parameter=name)
         if isinstance(v, str) and v.strip():
             given = Path(v).expanduser()
             out[name] = str(given if given.is_absolute() else given.resolve())
             if name in exp.inputs and not Path(out[name]).exists():
                 hint = (" (`creditmodel generate --out PATH` writes a synthetic district; an empty folder is "
                         "filled with one by the notebook)") if name == "data_dir" else ""
-                raise InputError(f"-p {name}={v}: {out[name]} does not exist{hint}", file=exp.path, column=name)
+                raise InputError(f"-p {name}={v}: {out[name]} does not exist{hint}", file=exp.path, parameter=name)
     return out
 
 

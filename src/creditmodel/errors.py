@@ -14,13 +14,15 @@ class InputError(ValueError):
 
     A :class:`ValueError`, so that scikit-learn's tools (and callers catching ValueError) treat it as bad input.
 
-    ``row`` is the 1-based data row (header excluded) when one row is at fault.
+    ``row`` is the 1-based data row (header excluded) when one row is at fault. ``parameter`` names a job or
+    command parameter (``-p seed=-1``) where the fault is not in a table.
     """
 
     message: str
     file: str | Path | None = None
     column: str | None = None
     row: int | None = None
+    parameter: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -29,6 +31,8 @@ class InputError(ValueError):
         where = []
         if self.file is not None:
             where.append(f"file {self.file}")
+        if self.parameter is not None:
+            where.append(f"parameter '{self.parameter}'")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         if self.row is not None:

@@ -88,17 +88,17 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in pairs:
         if "=" not in item:
-            raise InputError(f"parameter override {item!r} must look like KEY=VALUE", column=item)
+            raise InputError(f"parameter override {item!r} must look like KEY=VALUE", parameter=item)
         k, v = item.split("=", 1)
         k = k.strip()
         if not k.isidentifier():
-            raise InputError(f"parameter name {k!r} is not a valid identifier", column=k)
+            raise InputError(f"parameter name {k!r} is not a valid identifier", parameter=k)
         try:
             val = yaml.safe_load(v) if v.strip() else ""
         except yaml.YAMLError:
             val = v
         except ValueError as e:  # a date-shaped value that is no date: 2023-02-30
-            raise InputError(f"{v!r} is not a valid date ({e})", column=k) from None
+            raise InputError(f"{v!r} is not a valid date ({e})", parameter=k) from None
         if isinstance(val, (dt.date, dt.datetime)):
             val = val.isoformat()
         out[k] = val
@@ -114,6 +114,15 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
 
 def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
     t = (spec.get("inferred_type_name") or "").lower()
+    value = _coerce_type(name, value, t)
+    if name == "seed" and not 0 <= value < 2 ** 32:  # numpy's seeds; -1 failed inside the notebook (exit 1)
+        raise InputError(f"a seed is an integer from 0 to {2 ** 32 - 1}, got {value!r}", parameter=name)
+    return value
+
+
+def _coerce_type(name: str, value: Any, t: str) -> Any:
+    if t in ("int", "float") and isinstance(value, bool):  # -p seed=true reached the notebook as seed = True
+        raise InputError(f"expected {t}, got {value!r}", parameter=name)
     try:
         if t == "str" and not isinstance(value, str):
             return str(value)
@@ -134,7 +143,7 @@ def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
                 raise ValueError(value)
             return words[key]
     except ValueError as e:
-        raise InputError(f"expected {t}, got {value!r}", column=name) from e
+        raise InputError(f"expected {t}, got {value!r}", parameter=name) from e
     return value
 
 
@@ -147,7 +156,7 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
     unknown = [k for k in params if k not in declared]
     if unknown:
         raise InputError(f"unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}",
-                         file=exp.path, column=unknown[0])
+                         file=exp.path, parameter=unknown[0])
     return {k: _coerce(k, v, declared[k]) for k, v in params.items()}
 
 
