@@ -235,3 +235,22 @@ def test_champion_with_halved_pd_fails_the_jeffreys_test(jobs_run):
     dev = pd.read_parquet(out / "models" / "dev_sample.parquet")
     assert _jeffreys(honest, dev)[0] != "red"
     assert _jeffreys(halved, dev)[0] == "red"
+
+
+def test_an_out_of_time_start_inside_the_development_window_is_refused(jobs_run, tmp_path):
+    """-p oot_start=2023-01-01 validated models developed on 2021-2023 loans on a sample holding 2023 training loans,
+    with exit 0 and an inflated 'out-of-time' AUC tagged on the version (found by a helper). Now exit 2."""
+    from creditmodel.scoring.pyfunc import load_credit_model
+
+    out, val = jobs_run
+    client = _client(out)
+    champion = load_credit_model(f"models:/district_pd/{_versions(client, val.run_id)['champion']}")
+    last = champion.metadata["last_development_origination"]
+    assert "2023-01-01" <= last < "2024-01-01"
+    before = {v.version: dict(v.tags) for v in client.search_model_versions("name='district_pd'")}
+    bad = jobs.run_experiment(VALIDATE, {"data_dir": str(out.parent / "district"), "firms": 3000, "seed": 7,
+                                         "out_dir": str(tmp_path / "o"), "oot_start": "2023-01-01"},
+                              out=out, progress=False)
+    assert not bad.ok and bad.bad_input and "oot_start" in bad.error and last in bad.error
+    after = {v.version: dict(v.tags) for v in client.search_model_versions("name='district_pd'")}
+    assert after == before                                   # no validation tag written on any version

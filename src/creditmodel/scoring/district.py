@@ -115,6 +115,8 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
                           catalogue=sample.catalogue, split=split, features=sample.features,
                           estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs)
         dates = pd.to_datetime(dev["as_of_date"])
+        # the validation refuses an out-of-time sample that reaches back into these originations
+        res.model.metadata["last_development_origination"] = f"{dates.max():%Y-%m-%d}"
         res.model.metadata["data_description"] = (
             f"synthetic district loans originated {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d} (before the "
             f"out-of-time window from {sample.oot_start:%Y-%m-%d}): " + res.model.metadata["data_description"])

@@ -267,6 +267,16 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                          column="oot_start")
     if dev.empty:
         raise InputError(f"no loan originated before {start}: no development sample", column="oot_start")
+    first_oot = pd.to_datetime(oot["as_of_date"]).min()
+    for alias, ref in models.items():
+        last = (getattr(ref.model, "metadata", None) or {}).get("last_development_origination")
+        if last and first_oot <= pd.Timestamp(last):
+            raise InputError(f"the {alias} ({ref.name} v{ref.version}) was developed on loans originated up to "
+                             f"{last}; an out-of-time sample from {start} holds loans it was fitted or tested on. "
+                             f"Give an oot_start after {last}", parameter="oot_start")
+        if not last:
+            log.warning("the %s (%s v%s) does not record its development window: cannot check that the out-of-time "
+                        "sample from %s is after it", alias, ref.name, ref.version, start)
     scored = {a: _score(r.model, oot) for a, r in models.items()}
     rows = np.flatnonzero(np.logical_and.reduce([s.ok for s in scored.values()]))
     ports = portfolio_at(tables, *migration) if (tables is not None and migration is not None) else None
