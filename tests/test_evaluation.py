@@ -613,6 +613,12 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     # the row accounting says how many of the used record rows were not yet known at the as-of date
     assert late.records_after_as_of == 0 < inside.records_after_as_of < early.records_after_as_of
     assert f"(of which {early.records_after_as_of:,} reported after the as-of date" in early.summary()
+    # before the first registration there is nobody to grade: exit 2 naming as_of (notebook 02 failed in a plot)
+    first = pd.to_datetime(pd.read_parquet(generated / "enterprises.parquet")["registered_on"]).min()
+    with pytest.raises(InputError, match="no enterprise is registered on or before") as err:
+        evaluate_dir(generated, as_of=str((first - pd.Timedelta(days=1)).date()))
+    assert err.value.parameter == "as_of" and str(first.date()) in str(err.value)
+    assert len(evaluate_dir(generated, as_of=str(first.date())).frame) >= 1
 
 
 def _copy_district(src, dst):

@@ -554,9 +554,14 @@ def evaluate_dir(
                f"({q['rule'].mode().iloc[0]}), see `creditmodel quality`" if len(q) else "the table has no rows")
         raise InputError(f"no enterprise can be graded: {why}", file=lt.file,
                          column=str(q["column"].mode().iloc[0]) if len(q) else None)
+    reg = pd.to_datetime(ent["registered_on"])
+    if not (reg <= t).any():  # an evaluation of nobody (the notebook then failed in a plot, exit 1)
+        raise InputError(f"no enterprise is registered on or before the as-of date {t.date()}; the first "
+                         f"registration is {reg.min().date()} (the snapshot date is "
+                         f"{dist.snapshot_date.date() if dist.snapshot_date is not None else 'unknown'})",
+                         file=lt.file, parameter="as_of")
     frame = evaluate(dist.tables, cfg, t)
     frame[RECORDS_QUARANTINED] = _records_quarantined(dist, frame["uscc"])
-    reg = pd.to_datetime(ent["registered_on"])
     later = int((reg > t).sum())
     dup_kept = int(ent["uscc"].duplicated().sum())
     res = EvaluationResult(
