@@ -256,3 +256,13 @@ def test_every_path_parameter_of_an_experiment_is_an_input():
         exp = jobs.load_experiment(f)
         paths = {k for k in exp.parameters if k.endswith(("_dir", "_path", "config")) and k != "out_dir"}
         assert paths <= set(exp.inputs), (f.name, paths - set(exp.inputs))
+
+
+def test_run_name_shows_the_parameters_that_differ_from_the_defaults():
+    """Every run was named '<experiment> <timestamp>': two runs with other seeds looked alike in MLflow's list."""
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
+    default = jobs.resolve_parameters(exp, {})
+    assert jobs.run_name(exp, default, now=0).startswith("small_loan_models 19")
+    changed = jobs.resolve_parameters(exp, {"seed": 8, "data_dir": "/somewhere/else"})
+    name = jobs.run_name(exp, changed, now=0)
+    assert name.startswith("small_loan_models seed=8 ") and "somewhere" not in name
