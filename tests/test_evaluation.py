@@ -806,3 +806,30 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
         "figures/grades_by_industry.png",
         "figures/expert_vs_evidence.png",
     } <= arts
+
+
+@pytest.mark.slow
+def test_notebook_reports_on_one_industry(tmp_path):
+    """DESIGN's analysts rerun with another industry; no notebook had the parameter (helper's finding)."""
+    import nbformat
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel import jobs
+    from creditmodel.reference import PROJECT_ROOT, industry_key
+
+    exp = PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml"
+    district_dir, out = tmp_path / "district", tmp_path / "out"
+    params = {"data_dir": str(district_dir), "firms": 600, "seed": 3, "out_dir": str(out), "industry": "制造业"}
+    res = jobs.run_experiment(exp, params, out=out, progress=False)
+    assert res.ok, res.error
+    frame = evaluate_dir(district_dir).frame
+    assert industry_key("制造业") == industry_key("c") == "C"
+    mine = frame[frame["industry"] == "C"]
+    m = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}").get_run(res.run_id).data.metrics
+    assert m["enterprises_graded"] == len(mine) < len(frame)
+    assert m["excellent_or_good_share"] == pytest.approx(plan_measures(mine)["excellent_or_good_share"])
+    nb = nbformat.read(res.output_notebook, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert f"reporting on {len(mine):,} graded enterprises" in text and "industry C Manufacturing" in text
+    bad = jobs.run_experiment(exp, {**params, "industry": "Spaceports"}, out=out, progress=False)
+    assert not bad.ok and bad.bad_input and "industry" in bad.error

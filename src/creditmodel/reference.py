@@ -25,6 +25,21 @@ def industries() -> dict[str, dict[str, str]]:
     return reference()["industries"]
 
 
+def industry_key(value: str) -> str:
+    """The GB/T 4754 section letter of ``value``: the letter (either case) or the section's Chinese or English
+    name (``制造业``, ``Manufacturing``). Raises :class:`~creditmodel.errors.InputError` naming the parameter
+    ``industry`` and the valid letters for anything else."""
+    from creditmodel.errors import InputError
+
+    text = str(value).strip()
+    ref = industries()
+    for key, names in ref.items():
+        if text.upper() == key or text == names.get("zh") or text.casefold() == str(names.get("en", "")).casefold():
+            return key
+    raise InputError(f"unknown industry section {value!r}; one of "
+                     + ", ".join(f"{k} ({v.get('en', '')})" for k, v in ref.items()), parameter="industry")
+
+
 def streets() -> dict[str, dict[str, str]]:
     """Street key -> ``{"zh": ..., "en": ...}``."""
     return reference()["streets"]

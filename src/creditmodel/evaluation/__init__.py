@@ -18,6 +18,7 @@ from creditmodel.evaluation.engine import (
     plan_targets_table,
     score_inputs,
     sector_table,
+    select_industry,
     write_frame,
 )
 from creditmodel.evaluation.explain import Explanation, explain
@@ -57,5 +58,6 @@ __all__ = [
     "repair_whatif",
     "score_inputs",
     "sector_table",
+    "select_industry",
     "write_frame",
 ]

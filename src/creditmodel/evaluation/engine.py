@@ -322,6 +322,21 @@ def evaluate(
     return score_inputs(inputs, cfg)
 
 
+def select_industry(frame: pd.DataFrame, industry: str) -> pd.DataFrame:
+    """The graded enterprises of one GB/T 4754 section (``industry``: its letter, Chinese or English name; ``""``:
+    every row). Raises :class:`InputError` naming ``industry`` for an unknown section or one with no graded
+    enterprise."""
+    if not str(industry).strip():
+        return frame
+    from creditmodel.reference import industry_key
+
+    key = industry_key(industry)
+    sel = frame[frame["industry"].astype(str) == key]
+    if sel.empty:
+        raise InputError(f"no graded enterprise in industry section {key}", parameter="industry")
+    return sel.reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- plan targets and summaries
 def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> dict[str, float]:
     """The plan's measures on enterprises existing at the as-of date (not deregistered): the
