@@ -349,6 +349,10 @@ def test_model_card_describes_the_data_and_the_recorded_validation():
     data = card.split("## Data")[1].split("## Features")[0]
     assert f"{int((~test).sum()):,} development rows with {dev_defaults:,} defaults" in data
     assert f"{res.metrics['test_auc']:.4f}" in data and f"{int(test.sum()):,} rows, {int(y[test].sum()):,} defaults" in data
+    # in-sample against cross-validated AUC (a validator asked for the gap)
+    assert res.metrics["auc_optimism"] == pytest.approx(res.metrics["development_auc"] - res.metrics["cv_auc"])
+    assert 0.5 < res.metrics["cv_auc"] < res.metrics["development_auc"]
+    assert f"{res.metrics['cv_auc']:.4f} cross-validated" in data
     val = card.split("## Validation")[1].split("## Limits")[0]
     assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
     assert "Not named" in card.split("## Owner")[1]

@@ -368,6 +368,10 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     if meta.get("initial_auc") is not None:
         data.append(f"Held-out AUC at development: {float(meta['initial_auc']):.4f} "
                     f"({meta.get('initial_auc_sample', 'test split')}).")
+    if meta.get("cv_auc") is not None and meta.get("development_auc") is not None:
+        data.append(f"AUC on the development rows: {float(meta['development_auc']):.4f} in sample, "
+                    f"{float(meta['cv_auc']):.4f} cross-validated (each row scored by a fit that did not see it); "
+                    "the difference is the fit's optimism.")
     if meta.get("training_file"):
         data.append(f"Training file: {meta['training_file']} (seed {meta.get('seed', '')}).")
     feats = list(getattr(model.estimator, "selected_features_", None) or model.input_spec.columns)

@@ -258,6 +258,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         params.setdefault("base_odds", scaling.base_odds)
     est = make_estimator(kind, directions, list(spec.categorical), seed, params)
     ms = master_scale or MasterScale()
+    cv_auc = None
     if calibration_folds >= 2:
         from sklearn.model_selection import StratifiedKFold
 
@@ -280,6 +281,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                  calibration_folds, "in process" if workers == 1 else f"{workers} worker processes",
                  time.perf_counter() - t0)
         X_train, y_train, raw_cal, y_cal = X_dev, y_dev, oof, y_dev
+        from creditmodel.validation.metrics import auc as _auc
+
+        # the honest AUC of the development rows: each row scored by the fold fit that did not see it
+        cv_auc = float(_auc(y_dev, oof if kind == "lightgbm" else -oof)) if 0 < y_dev.sum() < len(y_dev) else None
     else:
         t0 = time.perf_counter()
         est.fit(X_train, y_train)
@@ -287,6 +292,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     if kind == "scorecard":
         spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
     model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
+    if calibration_folds >= 2 and cv_auc is not None:
+        model.metadata["cv_auc"] = cv_auc
     if calibration_folds < 2:
         raw_cal, y_cal = model.raw(X_valid), y_valid
     cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed)
@@ -416,6 +423,13 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             metrics.update(evaluate(model, X[masks[s]], y[masks[s]], s))
     dev_rows, n_sel = ~masks["test"], metrics["n_selected"]
     d_dev = int(y[dev_rows].sum())
+    if "cv_auc" in model.metadata:  # in-sample against cross-validated AUC: how much the fit flatters itself
+        from creditmodel.validation.metrics import auc as _auc
+
+        metrics["development_auc"] = float(_auc(y[dev_rows], model.predict_pd(X[dev_rows])))
+        metrics["cv_auc"] = float(model.metadata["cv_auc"])
+        metrics["auc_optimism"] = metrics["development_auc"] - metrics["cv_auc"]
+        model.metadata["development_auc"] = metrics["development_auc"]
     # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
     metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
     model.metadata["data_description"] = (
