@@ -769,3 +769,17 @@ def test_thin_grades_and_segments_get_no_green_light():
     st = res.tables["segment:industry"].set_index("segment")
     assert st.loc["tiny", "defaults"] < MIN_SEGMENT_CLASS and st.loc["tiny", "auc_light"] == "n/a"
     assert st.loc["big", "auc_light"] != "n/a" and "AUC light n/a" in st.loc["tiny", "note"]
+
+
+def test_concentration_states_the_largest_grade_and_the_unused_ones():
+    """The normalised HI stayed green with one grade holding 26 % of the book and grade 1 empty (validator's
+    finding); the report now says which grade is largest and which hold under 1 %."""
+    g = np.array(["2"] * 5 + ["3"] * 100 + ["4"] * 150 + ["5"] * 400 + ["6"] * 200 + ["7"] * 145)
+    y = np.zeros(g.size, dtype=int)
+    y[::40] = 1
+    res = build_report(y, np.full(g.size, 0.025), grade=g, n_boot=50)
+    m = res.metrics
+    assert m["max_grade"] == "5" and m["max_grade_share"] == pytest.approx(400 / g.size)
+    assert set(m["grades_under_1pct"]) >= {"1", "2", "8", "9", "10"} and "3" not in m["grades_under_1pct"]
+    note = res.lights.set_index("check").loc["hhi", "note"]
+    assert "largest grade 5 with 40.0% of obligors" in note and "under 1 %: grade(s) 1, 2" in note

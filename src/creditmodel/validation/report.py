@@ -575,6 +575,11 @@ class _Run:
         if hh is None:
             return
         mt.update(hhi=hh.hi, hhi_cv=hh.cv, hhi_plain=hh.hhi, hhi_k=hh.k)
+        share = pd.Series(hh.shares.to_numpy(), index=list(order))
+        # the index of all grades can stay green while one grade holds a quarter of the book and others are
+        # unused (a validator's finding): the largest share and the nearly empty grades are stated beside it
+        mt.update(max_grade=str(share.idxmax()), max_grade_share=float(share.max()),
+                  grades_under_1pct=[str(k) for k, v in share.items() if v < 0.01])
         shares = pd.DataFrame({"bin": order, "actual_share": hh.shares.to_numpy(), "reference_share": np.nan})
         if exposure is not None:
             ex = M.check_float(exposure, "exposure", lo=0.0)[self.keep]
@@ -738,7 +743,10 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         note_for["hosmer_lemeshow_p"] = (f"HL = {mt['hosmer_lemeshow']:.2f}, df = {mt['hosmer_lemeshow_df']}, "
                                          f"{mt['hosmer_lemeshow_grouping'].replace('_', ' ')} groups")
     if mt.get("hhi_plain") is not None:
-        note_for["hhi"] = f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades"
+        note_for["hhi"] = (f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades; largest grade {mt['max_grade']} "
+                           f"with {mt['max_grade_share']:.1%} of obligors"
+                           + (f"; under 1 %: grade(s) {', '.join(mt['grades_under_1pct'])}"
+                              if mt.get("grades_under_1pct") else ""))
     if mt.get("brier") is not None:
         note_for["brier_p"] = f"Brier = {mt['brier']:.4f}, z = {_f(mt.get('brier_z'), 2)}"
     nc = mt.get("not_computable", {})
