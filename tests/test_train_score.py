@@ -357,3 +357,22 @@ def test_model_card_describes_the_data_and_the_recorded_validation():
     assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
     assert "Not named" in card.split("## Owner")[1]
     assert "no validation recorded" in model_card(res.model).split("## Validation")[1]
+
+
+def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):
+    from creditmodel.delivery import model_card
+
+    df = _frame(1500, seed=5)
+    plain = train_frame(df, "bad", id_col="firm", positive="yes", seed=11)
+    lra = 2 * float((df["bad"] == "yes").mean())
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=11, central_tendency=lra)
+    assert res.model.metadata["central_tendency"] == lra and res.model.calibrator.shift_ > 0
+    assert res.metrics["test_mean_pd"] > 1.5 * plain.metrics["test_mean_pd"]
+    assert res.metrics["test_auc"] == pytest.approx(plain.metrics["test_auc"])      # ranks unchanged
+    assert res.model.version != plain.model.version                                   # a different model
+    assert f"long-run average default rate of {lra:.2%}" in model_card(res.model)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    run = subprocess.run([sys.executable, "-m", "creditmodel.cli", "train", "--data", str(tmp_path / "d.csv"),
+                          "--target", "bad", "--positive", "yes", "--central-tendency", "1.5", "--out",
+                          str(tmp_path / "m")], capture_output=True, text=True)
+    assert run.returncode == 2 and "--central-tendency" in run.stderr

@@ -175,9 +175,12 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
               help="Worker processes fitting the cross-fitted estimators side by side: a positive number, or -1 "
                    "for one per core. The model is the same, bit for bit, for any value.")
+@click.option("--central-tendency", "central_tendency", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              default=None, help="Long-run average default rate (fraction) to calibrate the PDs to, e.g. one that "
+                                 "covers a downturn; default: the training data's own default rate.")
 @click.option("--out", type=PATH, required=True, help="Folder for the MLflow model, points table and metrics.json.")
 def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None, kind: str, seed: int,
-              n_jobs: int, out: Path) -> None:
+              n_jobs: int, central_tendency: float | None, out: Path) -> None:
     """Train a PD model on any tabular file; every other column is a candidate feature."""
     from creditmodel.scoring import train
 
@@ -185,7 +188,7 @@ def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None,
         raise click.BadParameter(f"{n_jobs}: use a positive number of processes or -1 (one per core)",
                                  param_hint="'--jobs'")
     res = train.train_file(data=data, target=target, id_col=id_col, positive=positive, kind=kind, seed=seed,
-                           out=out, n_jobs=n_jobs)
+                           out=out, n_jobs=n_jobs, central_tendency=central_tendency)
     click.echo(res.summary())
 
 

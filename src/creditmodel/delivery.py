@@ -409,9 +409,12 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     lines += ["", "## Limits",
               "- Trained on the data described above; use outside that population (other regions, sectors, "
               "loan sizes) needs revalidation.",
-              "- PDs are 12-month and calibrated to the default rate of the development data, with no margin of "
-              "conservatism: they are long-run averages only if that window covers a full credit cycle. A shock "
-              "period raises realised default rates above them until the model is recalibrated.",
+              ("- PDs are 12-month and calibrated to a long-run average default rate of "
+               f"{float(meta['central_tendency']):.2%} given at training (central tendency). "
+               if meta.get("central_tendency") is not None else
+               "- PDs are 12-month and calibrated to the default rate of the development data, with no margin of "
+               "conservatism: they are long-run averages only if that window covers a full credit cycle. ")
+              + "A shock period raises realised default rates above them until the model is recalibrated.",
               "- Reason codes explain points lost against the best bin (scorecard) or positive contributions "
               "(LightGBM); they are not causal statements.",
               "- Review at least annually and whenever a stability light turns amber or red (SR 11-7).", "",

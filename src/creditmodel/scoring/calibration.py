@@ -166,14 +166,20 @@ class PDCalibrator(BaseEstimator):
         (0 = whichever loss is lower).
     random_state : int
         Seed of the cross-validation folds.
+    central_tendency : float or None
+        Long-run average default rate (fraction) the PDs are calibrated to: after the map is fitted, every
+        PD is shifted by one constant in log-odds so that the mean PD of the calibration rows equals it
+        (rank order and the map's shape kept). None: the calibration rows' own default rate, which after
+        benign years understates the long-run average (no margin of conservatism).
 
     Fitted attributes: ``method_`` (the map used), ``params_``, ``choice_report_`` (:class:`CalibrationChoice`,
-    also for a fixed method), ``n_samples_``, ``default_rate_``.
+    also for a fixed method), ``n_samples_``, ``default_rate_``, ``shift_`` (the log-odds shift, 0 without a
+    central tendency).
     """
 
     def __init__(self, method: str = "auto", higher_is_riskier: bool = True, pd_floor: float = BASEL_PD_FLOOR,
                  pd_cap: float = 1 - 1e-6, strict: bool = True, cv: int = 5, criterion: str = "log_loss",
-                 se_rule: float = 1.0, random_state: int = 0):
+                 se_rule: float = 1.0, random_state: int = 0, central_tendency: float | None = None):
         self.method = method
         self.higher_is_riskier = higher_is_riskier
         self.pd_floor = pd_floor
@@ -183,6 +189,7 @@ class PDCalibrator(BaseEstimator):
         self.criterion = criterion
         self.se_rule = se_rule
         self.random_state = random_state
+        self.central_tendency = central_tendency
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -195,6 +202,11 @@ class PDCalibrator(BaseEstimator):
                               f"{self.pd_cap}", column="pd_floor")
         if int(self.cv) < 2:
             raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", column="cv")
+        ct = self.central_tendency
+        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, (int, float, np.floating))
+                               or not self.pd_floor < float(ct) < self.pd_cap):
+            raise ConfigError(f"central_tendency: a default rate between pd_floor and pd_cap (fraction), got {ct!r}",
+                              column="central_tendency")
 
     def _risk(self, raw) -> np.ndarray:
         r = _as_1d(raw, "raw")
@@ -229,6 +241,12 @@ class PDCalibrator(BaseEstimator):
             self.choice_report_ = CalibrationChoice(method=self.method, reason="fixed by the method parameter",
                                                     cv_folds=0, criterion=self.criterion)
         self.params_ = self._fit_one(self.method_, r, yf, w)
+        self.shift_ = 0.0
+        if self.central_tendency is not None:
+            self.shift_ = self._shift_to(self._predict_one(self.method_, self.params_, r), float(self.central_tendency), w)
+            logger.info("PD calibration: shifted by %+.4f in log-odds to a mean PD of %.4f (central tendency; the "
+                        "calibration rows' default rate is %.4f)", self.shift_, self.central_tendency,
+                        self.default_rate_)
         if self.method_ == "platt" and self.params_["a"] == 0.0:
             logger.warning("Platt slope is 0: the raw output does not rank defaults in the declared direction "
                            "(higher_is_riskier=%s); every PD equals the default rate", self.higher_is_riskier)
@@ -265,11 +283,23 @@ class PDCalibrator(BaseEstimator):
                       f"({self.criterion} difference {diff:+.3g}, s.e. {se:.2g}): the simpler map is kept")
         return CalibrationChoice(method, reason, k, self.criterion, ll, br, diff, se)
 
+    def _shifted(self, p: np.ndarray, shift: float) -> np.ndarray:
+        return np.clip(expit(logit(p) + shift), self.pd_floor, self.pd_cap) if shift else p
+
+    def _shift_to(self, p: np.ndarray, target: float, w: np.ndarray | None) -> float:
+        """The log-odds shift that makes the (weighted) mean of ``p`` equal ``target``."""
+        from scipy.optimize import brentq
+
+        def gap(d: float) -> float:
+            return float(np.average(self._shifted(p, d), weights=w)) - target
+
+        return float(brentq(gap, -30.0, 30.0, xtol=1e-12))
+
     def predict(self, raw) -> np.ndarray:
         """PD (fraction in ``[pd_floor, pd_cap]``) for each raw value; non-decreasing in risk."""
         check_is_fitted(self, "params_")
         r = self._risk(raw)
-        return self._predict_one(self.method_, self.params_, r)
+        return self._shifted(self._predict_one(self.method_, self.params_, r), getattr(self, "shift_", 0.0))
 
 
 @dataclass

@@ -97,9 +97,12 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
 
 
 def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] = KINDS,
-                 estimator_params: dict[str, dict[str, Any]] | None = None, n_jobs: int = 1) -> dict[str, TrainResult]:
+                 estimator_params: dict[str, dict[str, Any]] | None = None, n_jobs: int = 1,
+                 central_tendency: float | None = None) -> dict[str, TrainResult]:
     """Fit champion (scorecard) and challenger (LightGBM) on the development window (``n_jobs``: worker
     processes for the cross-fitted estimators, see :func:`~creditmodel.scoring.train.fit_credit_model`).
+    ``central_tendency`` (fraction): the long-run average default rate the PDs are calibrated to (None: the
+    development window's own).
 
     Metrics: train/valid/test from training, plus ``oot_*`` and the calibration error against the
     generator's true PD (``test_ece_true_pd``, ``oot_ece_true_pd``).
@@ -113,7 +116,8 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
     for kind in kinds:
         res = train_frame(dev, TARGET, id_col="loan_id", kind=kind, seed=seed, name=f"district_{kind}",
                           catalogue=sample.catalogue, split=split, features=sample.features,
-                          estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs)
+                          estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs,
+                          central_tendency=central_tendency)
         dates = pd.to_datetime(dev["as_of_date"])
         # the validation refuses an out-of-time sample that reaches back into these originations
         res.model.metadata["last_development_origination"] = f"{dates.max():%Y-%m-%d}"

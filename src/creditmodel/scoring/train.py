@@ -229,7 +229,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                      scaling: ScoreScaling | None = None, master_scale: Any = None,
                      metadata: dict[str, Any] | None = None, calibration_folds: int = 0,
-                     n_jobs: int = 1) -> CreditModel:
+                     n_jobs: int = 1, central_tendency: float | None = None) -> CreditModel:
     """Fit the estimator and the calibrator, and compose the CreditModel.
 
     ``calibration_folds`` < 2: the estimator learns on train, the calibrator on the validation rows.
@@ -296,9 +296,12 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         model.metadata["cv_auc"] = cv_auc
     if calibration_folds < 2:
         raw_cal, y_cal = model.raw(X_valid), y_valid
-    cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed)
+    cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed,
+                       central_tendency=central_tendency)
     cal.fit(raw_cal, y_cal)
     model.calibrator = cal
+    if central_tendency is not None:
+        model.metadata["central_tendency"] = float(central_tendency)
     model.metadata["calibration"] = (f"cross-fitted, {calibration_folds} folds" if calibration_folds >= 2
                                      else "validation rows")
     model.version = model.fingerprint()
@@ -342,13 +345,16 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 catalogue: pd.DataFrame | None = None, split: Sequence[str] | np.ndarray | None = None,
                 exclude: Sequence[str] = (), features: Sequence[str] | None = None,
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
-                calibration_folds: int = 4, file: str | Path | None = None, n_jobs: int = 1) -> TrainResult:
+                calibration_folds: int = 4, file: str | Path | None = None, n_jobs: int = 1,
+                central_tendency: float | None = None) -> TrainResult:
     """Train on an in-memory table (see :func:`train_file` for the file version).
 
     By default (``calibration_folds=4``) the estimator learns on train and validation rows together
     and the PD calibration is cross-fitted (see :func:`fit_credit_model`); the test rows are never
     seen. ``calibration_folds=0`` keeps the validation rows apart for calibration. ``n_jobs`` processes fit
-    the cross-fitted estimators side by side (the model does not depend on it).
+    the cross-fitted estimators side by side (the model does not depend on it). ``central_tendency`` (a
+    fraction) calibrates the PDs to that long-run average default rate instead of the data's own
+    (:class:`~creditmodel.scoring.calibration.PDCalibrator`).
     """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
@@ -409,7 +415,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             "training_file": str(file) if file else ""}
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
                              cat, seed, estimator_params, calibration, metadata=meta,
-                             calibration_folds=calibration_folds, n_jobs=n_jobs)
+                             calibration_folds=calibration_folds, n_jobs=n_jobs, central_tendency=central_tendency)
     bad_labels = sorted({str(v) for v in df[target][y == 1].unique()})
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
                                "target": target, "default_label": bad_labels[0] if len(bad_labels) == 1 else bad_labels,
@@ -492,7 +498,7 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
 
 def train_file(data: str | Path, target: str, out: str | Path, id_col: str | None = None,
                positive: str | None = None, kind: str = "scorecard", seed: int = 42,
-               n_jobs: int = 1) -> TrainResult:
+               n_jobs: int = 1, central_tendency: float | None = None) -> TrainResult:
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
     from creditmodel.data.io import read_table
 
@@ -501,7 +507,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
         raise InputError("the output must be a folder, and this is an existing file", file=out)
     df = read_table(data)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
-                      name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs)
+                      name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs, central_tendency=central_tendency)
     res.out = Path(out)
     res.files = write_outputs(res, df, target, out)
     return res
