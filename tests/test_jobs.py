@@ -266,3 +266,24 @@ def test_run_name_shows_the_parameters_that_differ_from_the_defaults():
     changed = jobs.resolve_parameters(exp, {"seed": 8, "data_dir": "/somewhere/else"})
     name = jobs.run_name(exp, changed, now=0)
     assert name.startswith("small_loan_models seed=8 ") and "somewhere" not in name
+
+
+def test_notebook_warnings_reach_the_job_result(tmp_path):
+    """-p as_of=2030-01-01 (after the snapshot) finished with exit 0 and its warning only inside the notebook
+    (helper's finding); the job result and the CLI now carry the notebook's WARNING lines, once each."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+        "INFO creditmodel.data.io: loaded\nWARNING creditmodel.evaluation.engine: as-of date 2030-01-01 is after the "
+        "data's snapshot date\n")),
+        nbformat.v4.new_output("stream", name="stderr", text="WARNING creditmodel.evaluation.engine: as-of date "
+                                                             "2030-01-01 is after the data's snapshot date\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="a WARNING inside a line is not one\n")]
+    nb.cells = [cell]
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, str(path))
+    assert jobs.notebook_warnings(path) == [
+        "WARNING creditmodel.evaluation.engine: as-of date 2030-01-01 is after the data's snapshot date"]
+    assert jobs.notebook_warnings(tmp_path / "missing.ipynb") == []

@@ -75,6 +75,8 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     res = jobs.run_experiment(experiment, overrides, out=out, progress=_progress())
     click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
     click.echo(f"executed notebook: {res.output_notebook}")
+    for w in res.warnings:
+        click.echo(f"notebook {w}", err=True)
     if not res.ok:
         click.echo(f"error: {res.error}", err=True)
         sys.exit(2 if res.bad_input else 1)  # the notebook stopped on bad input: the exit-code contract says 2

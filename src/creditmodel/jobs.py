@@ -172,10 +172,31 @@ class JobResult:
     error: str | None = None
     duration_s: float = 0.0
     bad_input: bool = False      # the notebook stopped on an InputError / ConfigError (the CLI exits 2)
+    warnings: list[str] = field(default_factory=list)  # the notebook's WARNING log lines, in order, once each
 
     @property
     def ok(self) -> bool:
         return self.status == "FINISHED"
+
+
+def notebook_warnings(path: Path, limit: int = 20) -> list[str]:
+    """The ``WARNING ...`` log lines the executed notebook printed (stream outputs), in order, each once: what
+    a job found worth saying (an as-of date after the data, a synthetic district generated) reaches the
+    command line, not only the notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook, no warnings
+        return []
+    seen: dict[str, None] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                for line in str(o.get("text", "")).splitlines():
+                    if line.startswith("WARNING"):
+                        seen.setdefault(line.strip(), None)
+    return list(seen)[:limit]
 
 
 def _input_paths(exp: Experiment, params: dict[str, Any], cwd: Path) -> list[Path]:
@@ -333,7 +354,8 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     if error:
         log.error("%s failed: %s; executed notebook: %s", exp.name, error, out_nb)
     return JobResult(run_id=run_id, experiment_id=exp_id, status=status, output_notebook=out_nb,
-                     parameters=params, error=error, duration_s=duration, bad_input=bad_input)
+                     parameters=params, error=error, duration_s=duration, bad_input=bad_input,
+                     warnings=notebook_warnings(out_nb))
 
 
 def _to_html(nb_path: Path) -> Path | None:
