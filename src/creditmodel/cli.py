@@ -225,19 +225,22 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
 @click.option("--thresholds", type=PATH, default=None, help="YAML with traffic-light thresholds (overrides).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
 @click.option("--n-boot", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap replicates.")
+@click.option("--override-col", "override_col", default=None,
+              help="Column of final grades after human overrides (blank = the model grade stands): override rate, "
+                   "direction and default rates in the report.")
 @click.option("--initial-auc", "initial_auc", type=click.FloatRange(0.0, 1.0), default=None,
               help="AUC at development for the ECB deterioration test (default: the held-out test AUC the model "
                    "recorded at training, else the reference sample's AUC).")
 @click.option("--out", type=PATH, required=True, help="Folder for report.html and metrics.json.")
 def validate_cmd(model_uri: str, data: Path, target: str, reference: Path | None, positive: str | None,
                  challenger_uri: str | None, thresholds: Path | None, seed: int, n_boot: int, out: Path,
-                 initial_auc: float | None) -> None:
+                 initial_auc: float | None, override_col: str | None) -> None:
     """Validate a PD model to banking standards: report.html and metrics.json."""
     from creditmodel.validation import report
 
     res = report.validate_file(model_uri=model_uri, data=data, target=target, reference=reference,
                                positive=positive, out=out, thresholds=thresholds, seed=seed, n_boot=n_boot,
-                               challenger_uri=challenger_uri, initial_auc=initial_auc)
+                               challenger_uri=challenger_uri, initial_auc=initial_auc, override_col=override_col)
     click.echo(res.summary())
 
 

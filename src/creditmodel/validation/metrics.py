@@ -553,6 +553,42 @@ def jeffreys_detectable_ratio(n: int, pd_mean: float, alpha: float = 0.05, power
     return hi
 
 
+def override_table(model_grade: Any, final_grade: Any, y: Any, order: Sequence[str],
+                   default_grade: str = "D") -> pd.DataFrame:
+    """Rating overrides (ECB validation reporting): how many final grades differ from the model's, in which
+    direction, and how those obligors performed.
+
+    ``final_grade`` is the grade after a human override, blank (None, NaN, "") where the model grade stands;
+    ``order`` lists the grades best first, ``default_grade`` ranks below all of them. One row per direction
+    (``none``, ``upgrade`` = a better final grade, ``downgrade``): ``obligors``, ``share``, ``defaults``,
+    ``default_rate``, ``mean_notches`` (final minus model position, positive = worse). A final grade outside
+    ``order`` and ``default_grade`` raises :class:`InputError` naming its row (1-based).
+    """
+    g = np.asarray(model_grade).astype(str)
+    yy = check_binary(y)
+    f = pd.Series([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else v
+                   for v in np.asarray(final_grade, dtype=object)], dtype=object)  # a grade 9 read as 9.0
+    blank = f.isna().to_numpy() | f.astype(str).str.strip().isin(["", "nan", "None"]).to_numpy()
+    final = np.where(blank, g, f.astype(str).str.strip().to_numpy())
+    check_lengths(model_grade=g, final_grade=final, y=yy)
+    rank = {str(k): i for i, k in enumerate([*order, default_grade])}
+    bad = ~pd.Series(final).isin(list(rank)).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"final grade {final[i]!r} is not a grade of the master scale ({', '.join(rank)})",
+                         column="final_grade", row=i + 1)
+    notch = np.array([rank[b] - rank.get(a, rank[b]) for a, b in zip(g, final)], dtype=float)
+    direction = np.where(notch < 0, "upgrade", np.where(notch > 0, "downgrade", "none"))
+    rows = []
+    for d in ("none", "upgrade", "downgrade"):
+        m = direction == d
+        n = int(m.sum())
+        rows.append({"direction": d, "obligors": n, "share": n / len(g) if len(g) else float("nan"),
+                     "defaults": int(yy[m].sum()), "default_rate": float(yy[m].mean()) if n else float("nan"),
+                     "mean_notches": float(notch[m].mean()) if n else float("nan")})
+    return pd.DataFrame(rows)
+
+
 def grade_rank_inversions(table: pd.DataFrame) -> pd.DataFrame:
     """Adjacent grades (empty ones skipped) whose observed default rate falls as the grade worsens.
 

@@ -238,7 +238,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                  thresholds: L.Thresholds | Mapping[str, Any] | None = None, hl_groups: str = "decile",
                  hl_in_sample: bool = False, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
                  exclusions: Mapping[str, int] | None = None, data_info: Mapping[str, Any] | None = None,
-                 title: str = "Model validation report", out: str | Path | None = None) -> ValidationResult:
+                 title: str = "Model validation report", out: str | Path | None = None,
+                 final_grade: Any = None) -> ValidationResult:
     """Validate a PD model on a sample with observed outcomes.
 
     Parameters
@@ -260,6 +261,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     exclusions : rows the caller already removed, by reason (reported).
     data_info : description of the data (file, hash, model) printed in the report.
     out : folder for ``report.html`` and ``metrics.json`` (nothing written when None).
+    final_grade : the grade after a human override, blank where the model grade stands (override rate,
+        direction and performance; every test above uses the model's own grades and PDs).
 
     Malformed input (NaN, PD outside [0, 1], different lengths, non-binary target) raises
     :class:`~creditmodel.errors.InputError`; a statistic that the data cannot support (one class only, an empty
@@ -280,7 +283,10 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
         seg_in["industry"] = industry
     if size_class is not None:
         seg_in["size_class"] = size_class
+    if final_grade is not None and grade is None:
+        raise InputError("final (overridden) grades need the model's grades too", column="final_grade")
     M.check_lengths(target=yy, pd=pdv, score=sc, grade=grade, features=features, exposure=exposure,
+                    final_grade=final_grade,
                     **{f"segment '{k}'": v for k, v in seg_in.items()},
                     **({"challenger pd": challenger.pd} if challenger is not None else {}))
 
@@ -315,6 +321,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     if migration is not None:
         run.migration(*migration)
     run.segments(seg_in)
+    if final_grade is not None:
+        run.overrides(np.asarray(final_grade, dtype=object)[keep])
     if challenger is not None:
         run.challenger(challenger, hl_in_sample)
 
@@ -638,6 +646,19 @@ class _Run:
             self.figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", self.mt.get("auc"))
         self.mt["segments"] = out
 
+    # ------------------------------------------------------------- overrides
+    def overrides(self, final: Any) -> None:
+        """Share, direction and default rates of the rows whose final grade differs from the model's."""
+        ot = M.override_table(self.grade, final, self.y, self.order or [])
+        self.tables["overrides"] = ot
+        by = ot.set_index("direction")
+        n = int(ot["obligors"].sum())
+        self.mt["overrides"] = {"n": n, "overridden": int(n - by.loc["none", "obligors"]),
+                                "share": float(1 - by.loc["none", "share"]) if n else None,
+                                "upgrades": int(by.loc["upgrade", "obligors"]),
+                                "downgrades": int(by.loc["downgrade", "obligors"]),
+                                "table": _jsonable(ot.to_dict(orient="records"))}
+
     # ------------------------------------------------------------- champion vs challenger
     def challenger(self, challenger: Challenger, hl_in_sample: bool) -> None:
         """The challenger's own metrics and the paired DeLong test against the champion."""
@@ -768,6 +789,16 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         rows.append({"check": key, "label": rule.label if rule else key, "value": v, "value_text": text,
                      "light": th.light(key, v), "rule": th.describe(key), "source": rule.source if rule else "",
                      "note": (f"not computable: {reason}" if v is None and reason else note_for.get(key, ""))})
+    ov = mt.get("overrides")
+    if ov:
+        t = {r["direction"]: r for r in ov["table"]}
+        rates = "; ".join(f"default rate {d}s {_pct(t[d]['default_rate'], 1)} ({t[d]['defaults']} of {t[d]['obligors']})"
+                          for d in ("upgrade", "downgrade") if t[d]["obligors"])
+        rows.append({"check": "override_share", "label": "Overrides (share of obligors)", "value": ov["share"],
+                     "value_text": _pct(ov["share"], 1) if ov["share"] is not None else "n/a", "light": L.INFO,
+                     "rule": "informative: overrides are reported, not judged", "source": "ECB 2019 reporting",
+                     "note": f"{ov['upgrades']} upgrades, {ov['downgrades']} downgrades"
+                             + (f"; {rates}; not overridden {_pct(t['none']['default_rate'], 1)}" if rates else "")})
     ch = mt.get("challenger")
     if ch:
         v = _num(ch.get("delong_p"))
@@ -844,6 +875,11 @@ def _render_html(res: ValidationResult) -> str:
                               ("csi", "CSI", "f4")]) if "csi" in t else None
     conc = (_table(t["concentration"], [("bin", "grade", "str"), ("reference_share", "reference share", "pct"),
                                         ("actual_share", "current share", "pct")]) if "concentration" in t else None)
+    overrides = (_table(t["overrides"], [("direction", "final grade vs model", "str"), ("obligors", "obligors", "int"),
+                                         ("share", "share", "pct"), ("defaults", "defaults", "int"),
+                                         ("default_rate", "default rate", "pct"),
+                                         ("mean_notches", "mean notches (+ = worse)", "f3")])
+                 if "overrides" in t else None)
     mig_counts = None
     mig_z = None
     if "migration_counts" in t:
@@ -891,7 +927,7 @@ def _render_html(res: ValidationResult) -> str:
     data_rows.append(("creditmodel version", __version__))
     ctx = {
         "title": res.title, "m": mt, "status": res.status, "figs": figs, "lights": lights, "grades": grades,
-        "hl": hl, "psi": psi_t, "csi": csi_t, "conc": conc, "mig_counts": mig_counts, "mig_z": mig_z, "segs": segs,
+        "hl": hl, "overrides": overrides, "psi": psi_t, "csi": csi_t, "conc": conc, "mig_counts": mig_counts, "mig_z": mig_z, "segs": segs,
         "ch_table": ch_table, "data_rows": data_rows, "excluded": mt.get("excluded") or {},
         "not_computable": mt.get("not_computable") or {}, "notes": mt.get("notes") or [], "limits": LIMITS,
         "params": mt.get("parameters", {}), "f": _f, "p": _p, "pct": _pct, "int": _int,
@@ -969,7 +1005,7 @@ def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
     return [c for c in names if c in cols] if names else cols
 
 
-def _read_for_model(path: Path, *models: Any) -> pd.DataFrame:
+def _read_for_model(path: Path, *models: Any, also_text: Sequence[str] = ()) -> pd.DataFrame:
     """The table as ``creditmodel score`` reads it: in a CSV, the category columns of the models (their metadata's
     ``creditmodel_categorical``) stay text as written, whatever the cells look like (``532420`` in a category column
     is not the number 532420.0); the other columns are typed as by ``train`` (numbers, true/false, text)."""
@@ -982,7 +1018,8 @@ def _read_for_model(path: Path, *models: Any) -> pd.DataFrame:
     for m in models:  # a pyfunc that is not a creditmodel model has no such metadata: only identifiers stay text
         meta = getattr(getattr(m, "metadata", None), "metadata", None) or {}
         text += [str(c) for c in meta.get("creditmodel_categorical") or []]
-    return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text))), ignore_index=True)
+    return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text, *also_text))),
+                     ignore_index=True)
 
 
 def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd.DataFrame:
@@ -1025,7 +1062,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                   positive: str | None = None, out: str | Path = "validation",
                   thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
                   n_boot: int = 500, challenger_uri: str | Path | None = None, initial_auc: float | None = None,
-                  **kwargs: Any) -> ValidationResult:
+                  override_col: str | None = None, **kwargs: Any) -> ValidationResult:
     """Score ``data`` with the pyfunc model at ``model_uri`` and validate against the observed ``target``.
 
     The model's ``predict`` returns ``score, grade, pd_12m, status, error`` per row; rows with
@@ -1034,7 +1071,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     deterioration test is ``initial_auc`` when given, else the held-out test AUC the model recorded at
     training (``creditmodel train``), else the AUC on ``reference`` when it holds the target (rows the model
     was fitted on give an optimistic AUC: the report names the sample it came from). ``industry`` and
-    ``size_class`` columns, when present, give per-segment results. Writes ``report.html`` and
+    ``size_class`` columns, when present, give per-segment results. ``override_col`` names a column of final
+    grades after human overrides (blank = the model grade stands). Writes ``report.html`` and
     ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
@@ -1042,10 +1080,14 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     data = Path(data)
     model = _load_model(model_uri)
     cm = _load_model(challenger_uri) if challenger_uri is not None else None
-    df = _read_for_model(data, *(m for m in (model, cm) if m is not None))
+    df = _read_for_model(data, *(m for m in (model, cm) if m is not None),
+                         also_text=(override_col,) if override_col else ())  # grades are labels: "9", not 9.0
     if target not in df.columns:
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     y = parse_target(df[target], positive, file=data, column=target)
+    if override_col is not None and override_col not in df.columns:
+        raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
+                         column=override_col)
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
@@ -1111,5 +1153,6 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        features=X.loc[ok, feats].reset_index(drop=True) if (ref is not None and feats) else None,
                        reference=ref, challenger=chal, thresholds=th, exclusions=exclusions, data_info=info,
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
-                       out=out, **kwargs)
+                       final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
+                                    else None), out=out, **kwargs)
     return res
