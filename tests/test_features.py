@@ -945,3 +945,29 @@ def test_an_oot_start_outside_the_originations_is_refused_by_name(tmp_path):
         with pytest.raises(InputError) as e:
             loan_sample(t, oot_start=start)
         assert e.value.column == "oot_start" and words in str(e.value), str(e.value)
+
+
+def test_the_loan_sample_of_one_industry(tmp_path):
+    """Notebook 03's industry parameter: that section's loans only, by letter or name; an unknown section or one
+    without loans is bad input naming the parameter."""
+    from creditmodel.data import synthetic
+    from creditmodel.data.io import load_district
+    from creditmodel.errors import InputError
+    from creditmodel.scoring.district import loan_sample
+
+    synthetic.generate_district(firms=400, seed=3, out=tmp_path, progress=False)
+    t = load_district(tmp_path).tables
+    every = loan_sample(t)
+    counts = every.table["industry"].astype(str).value_counts()
+    top = counts.index[0]
+    one = loan_sample(t, industry=top.lower())
+    assert len(one.table) == counts[top] and set(one.table["industry"].astype(str)) == {top}
+    assert one.table["loan_id"].tolist() == every.table.loc[every.table["industry"].astype(str) == top, "loan_id"].tolist()
+    from creditmodel.reference import industries
+
+    absent = next((k for k in industries() if k not in counts.index), None)
+    cases = [("Spaceports", "unknown industry section")] + ([(absent, "no loan to an enterprise")] if absent else [])
+    for bad, words in cases:
+        with pytest.raises(InputError) as e:
+            loan_sample(t, industry=bad)
+        assert e.value.parameter == "industry" and words in str(e.value)

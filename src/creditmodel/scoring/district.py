@@ -67,12 +67,20 @@ class DistrictSample:
 
 
 def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", seed: int = 42,
-                valid: float = 0.2, test: float = 0.2) -> DistrictSample:
-    """Build the loan sample with point-in-time features and assign the windows (seeded)."""
+                valid: float = 0.2, test: float = 0.2, industry: str = "") -> DistrictSample:
+    """Build the loan sample with point-in-time features and assign the windows (seeded). ``industry`` (a
+    GB/T 4754 section letter or name) keeps that section's loans only; ``""`` keeps every loan."""
     from creditmodel.features import catalogue as feature_catalogue
     from creditmodel.features import build_loan_features
 
     table = build_loan_features(tables)
+    if str(industry).strip():
+        from creditmodel.reference import industry_key
+
+        key = industry_key(industry)
+        table = table.loc[table["industry"].astype(str) == key].reset_index(drop=True)
+        if table.empty:
+            raise InputError(f"no loan to an enterprise of industry section {key}", parameter="industry")
     cat = feature_catalogue("enterprise")
     feats = [c for c in cat["code"] if c in table.columns]
     try:
