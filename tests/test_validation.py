@@ -667,6 +667,9 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     # at training, not the AUC on a reference file that holds the rows it was fitted on (optimistic)
     assert v.metrics["auc_initial"] == pytest.approx(res.metrics["test_auc"])
     assert "held-out test split" in v.metrics["data"]["initial_auc_sample"]
+    # the light's note names that sample (it was built before the data section was set: reviewer's finding)
+    note = v.lights.set_index("check").loc["auc_vs_initial_p", "note"]
+    assert "held-out test split" in note and f"{res.metrics['test_auc']:.3f}" in note
     dev.to_csv(tmp_path / "dev.csv", index=False)
     w = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", reference=tmp_path / "dev.csv",
                       out=tmp_path / "val2", n_boot=50)

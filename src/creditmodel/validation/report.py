@@ -329,6 +329,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     mt = run.mt
     mt["not_computable"] = dict(run.nc)
     mt["notes"] = run.notes
+    mt["data"] = _jsonable(dict(data_info or {}))   # before the lights: their notes name the initial AUC's sample
     lt = _lights_table(mt, th, champion_name)
     mt["lights"] = _jsonable(lt.drop(columns=["value_text"]))
     mt["status"] = L.worst(list(lt["light"]))
@@ -336,7 +337,6 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     mt["parameters"] = {"alpha": alpha, "n_boot": n_boot, "seed": seed, "hl_groups": hl_groups,
                         "hl_in_sample": hl_in_sample, "grade_order": order, "champion_name": champion_name,
                         "grade_pd": "given" if grade_pd is not None else "mean PD of the grade"}
-    mt["data"] = _jsonable(dict(data_info or {}))
     res = ValidationResult(_jsonable(mt), lt, run.figs, run.tables, th, title)
     if out is not None:
         res.write(out)
