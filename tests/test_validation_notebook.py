@@ -254,3 +254,37 @@ def test_an_out_of_time_start_inside_the_development_window_is_refused(jobs_run,
     assert not bad.ok and bad.bad_input and "oot_start" in bad.error and last in bad.error
     after = {v.version: dict(v.tags) for v in client.search_model_versions("name='district_pd'")}
     assert after == before                                   # no validation tag written on any version
+
+
+def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_match(jobs_run):
+    """Reviewer's finding: notebook 04 rebuilt the in-time test window with its own seed, so with another seed than
+    notebook 03's it held training loans (an optimistic initial AUC for the ECB test); and a section model could be
+    validated on every loan. Now the AUC recorded at training is used, and the industry must match (exit 2)."""
+    from creditmodel.data.io import load_district
+    from creditmodel.errors import InputError
+    from creditmodel.scoring import district
+    from creditmodel.validation import district as vd
+
+    out, val = jobs_run
+    tracking.configure(out)
+    models = vd.resolve_models("district_pd")
+    assert all(r.model.metadata["industry"] == "" for r in models.values())
+    # the model that ranks (on this small district the scorecard may select no feature: AUC 0.5)
+    best = max(models.values(), key=lambda r: r.model.metadata["initial_auc"])
+    meta = best.model.metadata
+    assert 0.5 < meta["initial_auc"] < 1
+    tables = load_district(out.parent / "district").tables
+    other_seed = district.loan_sample(tables, seed=8)            # notebook 03 split with seed 7
+    res = vd.validate_models(models, other_seed, n_boot=20, seed=8)
+    for alias, v in res.items():
+        own = models[alias].model.metadata
+        assert v.result.metrics["auc_initial"] == pytest.approx(own["initial_auc"], abs=1e-12)
+        assert v.result.metrics["data"]["initial_auc_sample"].startswith("recorded at training")
+    # the rebuilt window of seed 8 shares loans with notebook 03's training split: its AUC is not the recorded one
+    rebuilt = vd._initial_auc(other_seed.part("test")["default_12m"].to_numpy(),
+                              vd._score(best.model, other_seed.part("test")))
+    assert rebuilt != pytest.approx(meta["initial_auc"], abs=1e-6)
+    section = district.loan_sample(tables, seed=7, industry="F")
+    with pytest.raises(InputError) as e:
+        vd.validate_models(models, section, n_boot=20)
+    assert e.value.parameter == "industry" and "every loan of the district" in str(e.value) and "section F" in str(e.value)

@@ -44,6 +44,7 @@ class DistrictSample:
     window: np.ndarray           # "train", "valid", "test" (development) or "oot"
     catalogue: pd.DataFrame
     oot_start: pd.Timestamp
+    industry: str = ""           # GB/T 4754 section letter the loans were restricted to ("" = every loan)
 
     @property
     def dev(self) -> pd.DataFrame:
@@ -74,6 +75,7 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
     from creditmodel.features import build_loan_features
 
     table = build_loan_features(tables)
+    key = ""
     if str(industry).strip():
         from creditmodel.reference import industry_key
 
@@ -101,7 +103,7 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
     y = table[TARGET].to_numpy()
     dev_idx = np.flatnonzero(~is_oot)
     window[dev_idx] = stratified_split(y[dev_idx], seed, valid=valid, test=test)
-    return DistrictSample(table.reset_index(drop=True), feats, window, cat, start)
+    return DistrictSample(table.reset_index(drop=True), feats, window, cat, start, key)
 
 
 def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] = KINDS,
@@ -129,8 +131,11 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
         dates = pd.to_datetime(dev["as_of_date"])
         # the validation refuses an out-of-time sample that reaches back into these originations
         res.model.metadata["last_development_origination"] = f"{dates.max():%Y-%m-%d}"
+        # ... and a sample of another population (a section model on every loan, or the reverse)
+        res.model.metadata["industry"] = sample.industry
+        scope = f" to industry section {sample.industry}" if sample.industry else ""
         res.model.metadata["data_description"] = (
-            f"synthetic district loans originated {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d} (before the "
+            f"synthetic district loans{scope} originated {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d} (before the "
             f"out-of-time window from {sample.oot_start:%Y-%m-%d}): " + res.model.metadata["data_description"])
         for part in ("test", "oot"):
             d = sample.part(part)

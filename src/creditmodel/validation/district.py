@@ -156,14 +156,16 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
 # --------------------------------------------------------------------------- the samples
 def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp,
-                 applicants_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+                 applicants_only: bool = True, industry: str = ""
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Point-in-time features of the enterprises active at both dates: registered on or before ``start``
     and not closed (deregistered or revoked) on or before ``end``; one row per enterprise, same order in
     both frames. ``applicants_only`` keeps the model's population, as the bank deliverable does
     (:func:`creditmodel.scoring.district.enterprise_portfolio`): enterprises with operating (invoice) data in
     the 12 months before each date. Also returns counts (``enterprises``, ``active_both``,
     ``registered_after_start``, ``closed_by_end``, ``outside_population``: active at both dates but without
-    operating data at one of them, and ``in_population``: the rows returned).
+    operating data at one of them, and ``in_population``: the rows returned). ``industry`` (a section letter)
+    keeps that section's enterprises (``other_industry`` counts the others).
     """
     from creditmodel.features import build_features
 
@@ -175,9 +177,15 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
               if "closed_on" in ent.columns else np.zeros(len(ent), dtype=bool))
     keep = reg & ~closed
+    other = np.zeros(len(ent), dtype=bool)
+    if industry:
+        other = (ent["industry"].astype(str) != industry).to_numpy()
+        keep &= ~other
     codes = ent.loc[keep, "uscc"].tolist()
     counts = {"enterprises": len(ent), "active_both": len(codes), "registered_after_start": int((~reg).sum()),
               "closed_by_end": int((reg & closed).sum())}
+    if industry:
+        counts["other_industry"] = int((reg & ~closed & other).sum())
     f0, f1 = build_features(dict(tables), t0, uscc=codes), build_features(dict(tables), t1, uscc=codes)
     inside = np.ones(len(f0), dtype=bool)
     if applicants_only and "invoice_sales_12m_log" in f0.columns:
@@ -227,15 +235,28 @@ def _initial_auc(y: np.ndarray, scored: _Scored) -> float | None:
 
 
 def _reference(model: Any, dev: pd.DataFrame, test: pd.DataFrame, feats: list[str], name: str
-               ) -> ReferenceSample:
-    """Development scores, grades and features; the initial AUC from the in-time test window."""
+               ) -> tuple[ReferenceSample, str | None]:
+    """Development scores, grades and features, and the initial AUC with the sample it comes from.
+
+    The initial AUC is the held-out test AUC the model recorded at training (metadata ``initial_auc``): the
+    in-time test window rebuilt here is only the model's own test split for the seed and population it was
+    trained with, and would hold training loans otherwise. Models without that record fall back to the rebuilt
+    window (sample name returned), else to the development sample (None)."""
     ds = _score(model, dev)
     ok = ds.ok
+    meta = getattr(model, "metadata", None) or {}
+    if meta.get("initial_auc") is not None:
+        auc: float | None = float(meta["initial_auc"])
+        sample = f"recorded at training: {meta.get('initial_auc_sample', 'held-out test split')}"
+    else:
+        auc = _initial_auc(test[TARGET].to_numpy(), _score(model, test))
+        sample = (f"in-time test window rebuilt with this run's seed ({len(test)} loans; the model records no "
+                  f"held-out AUC)" if auc is not None else None)
     return ReferenceSample(score=ds.frame.loc[ok, "score"].to_numpy(dtype=float),
                            pd=ds.frame.loc[ok, "pd_12m"].to_numpy(dtype=float),
                            grade=ds.frame.loc[ok, "grade"].astype(str).to_numpy(), y=dev.loc[ok, TARGET].to_numpy(),
                            features=dev.loc[ok, feats].reset_index(drop=True) if feats else None,
-                           auc=_initial_auc(test[TARGET].to_numpy(), _score(model, test)), name=name)
+                           auc=auc, name=name), sample
 
 
 def _migration(model: Any, start: pd.DataFrame, end: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -274,17 +295,25 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             raise InputError(f"the {alias} ({ref.name} v{ref.version}) was developed on loans originated up to "
                              f"{last}; an out-of-time sample from {start} holds loans it was fitted or tested on. "
                              f"Give an oot_start after {last}", parameter="oot_start")
+        own = str((getattr(ref.model, "metadata", None) or {}).get("industry", "") or "")
+        if own != sample.industry:
+            def scope(k: str) -> str:
+                return f"the loans of industry section {k}" if k else "every loan of the district"
+            raise InputError(f"the {alias} ({ref.name} v{ref.version}) was developed on {scope(own)}; this sample "
+                             f"holds {scope(sample.industry)}. Give industry={own!r} to validate it on its own "
+                             f"population", parameter="industry")
         if not last:
             log.warning("the %s (%s v%s) does not record its development window: cannot check that the out-of-time "
                         "sample from %s is after it", alias, ref.name, ref.version, start)
     scored = {a: _score(r.model, oot) for a, r in models.items()}
     rows = np.flatnonzero(np.logical_and.reduce([s.ok for s in scored.values()]))
-    ports = portfolio_at(tables, *migration) if (tables is not None and migration is not None) else None
+    ports = portfolio_at(tables, *migration, industry=sample.industry) if (tables is not None and migration is not None) else None
     dates = pd.to_datetime(oot["as_of_date"])
     common: dict[str, Any] = {
         "oot_window": f"originations from {start} ({dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d})",
-        "oot_loans": len(oot), "development_loans": len(dev),
-        "initial_auc_sample": f"in-time test window ({len(test)} loans)", **dict(data_info or {})}
+        "oot_loans": len(oot), "development_loans": len(dev), **dict(data_info or {})}
+    if sample.industry:
+        common["industry"] = sample.industry
     if ports is not None:
         common["migration"] = {"from": str(migration[0]), "to": str(migration[1]), **ports[2]}
     cur = oot.iloc[rows].reset_index(drop=True)
@@ -295,13 +324,12 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
         exclusions = {"scoring error (status=error)": int((~own.ok).sum()),
                       **{f"not scored by the {o}": int((own.ok & ~s.ok).sum()) for o, s in scored.items() if o != alias}}
         feats = [c for c in ref.features if c in oot.columns]
-        reference = _reference(model, dev, test, feats, f"development sample (before {start})")
+        reference, auc_sample = _reference(model, dev, test, feats, f"development sample (before {start})")
         info = {"registered_model": ref.name, "version": ref.version, "alias": alias, "kind": model.kind,
-                "fingerprint": str(model.version), "csi_features": len(feats), **common}
+                "fingerprint": str(model.version), "csi_features": len(feats),
+                "initial_auc_sample": auc_sample or "development sample (the test window gives no AUC)", **common}
         if ref.note:
             info["note"] = ref.note
-        if reference.auc is None:
-            info["initial_auc_sample"] = "development sample (the test window gives no AUC)"
         other = next((o for o in models if o != alias), None)
         chal = None
         if other is not None:
