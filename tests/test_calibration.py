@@ -193,3 +193,31 @@ def test_central_tendency_shifts_the_log_odds_to_a_long_run_rate(method):
     for bad in (0.0, 1.0, -0.1, True, "5%"):
         with pytest.raises(ConfigError, match="central_tendency"):
             PDCalibrator(central_tendency=bad).fit(s, y)
+
+
+@pytest.mark.parametrize("lra", [None, 0.08])
+def test_recentre_meets_the_target_on_another_models_outputs(lra):
+    """Cross-fitted calibration learns the map on the fold fits' outputs; the final fit's outputs can sit on
+    another scale. recentre() re-solves the shift on those: their mean PD is the target, the map's shape kept."""
+    s, p, y = _logistic_truth()
+    cal = PDCalibrator(method="platt", central_tendency=lra).fit(s, y)
+    final = 1.4 * s + 0.3                              # the final model: same ranks, another scale
+    before = cal.predict(final).mean()
+    cal.recentre(final)
+    target = y.mean() if lra is None else lra
+    assert abs(before - target) > 0.005                # the out-of-fold shift missed on these outputs
+    assert cal.predict(final).mean() == pytest.approx(target, rel=1e-9)
+    assert cal.default_rate_ == pytest.approx(y.mean())
+
+
+def test_a_calibrator_pickled_before_central_tendency_still_works():
+    """Calibrators pickled before 2026-12-03 have no central_tendency or shift_: repr and get_params failed."""
+    s, p, y = _logistic_truth()
+    cal = PDCalibrator(method="platt").fit(s, y)
+    expected = cal.predict(s)
+    state = cal.__getstate__()
+    state.pop("central_tendency"), state.pop("shift_")
+    old = PDCalibrator.__new__(PDCalibrator)
+    old.__setstate__(state)
+    assert "PDCalibrator" in repr(old) and old.get_params()["central_tendency"] is None
+    assert np.array_equal(old.predict(s), expected) and clone(old).central_tendency is None

@@ -371,6 +371,16 @@ def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):
     assert res.metrics["test_auc"] == pytest.approx(plain.metrics["test_auc"])      # ranks unchanged
     assert res.model.version != plain.model.version                                   # a different model
     assert f"long-run average default rate of {lra:.2%}" in model_card(res.model)
+    # the rate is met by the model that scores: the final fit's PDs on the development rows (reviewer's finding:
+    # the LightGBM shift was solved on the fold fits' outputs, and its mean PD missed the target by half)
+    y_dev = (df["bad"] == "yes").to_numpy()[res.split != "test"]
+    for kind in ("scorecard", "lightgbm"):
+        for rate in (lra, None):
+            r = res if (kind, rate) == ("scorecard", lra) else train_frame(
+                df, "bad", id_col="firm", positive="yes", seed=11, kind=kind, central_tendency=rate)
+            dev = df.loc[r.split != "test", r.model.input_spec.columns]
+            target = y_dev.mean() if rate is None else rate
+            assert r.model.predict_pd(dev).mean() == pytest.approx(target, rel=1e-6), (kind, rate)
     df.to_csv(tmp_path / "d.csv", index=False)
     run = subprocess.run([sys.executable, "-m", "creditmodel.cli", "train", "--data", str(tmp_path / "d.csv"),
                           "--target", "bad", "--positive", "yes", "--central-tendency", "1.5", "--out",

@@ -174,8 +174,12 @@ class PDCalibrator(BaseEstimator):
 
     Fitted attributes: ``method_`` (the map used), ``params_``, ``choice_report_`` (:class:`CalibrationChoice`,
     also for a fixed method), ``n_samples_``, ``default_rate_``, ``shift_`` (the log-odds shift, 0 without a
-    central tendency).
+    central tendency unless :meth:`recentre` set it).
     """
+
+    # calibrators pickled before these parameters existed load without them (repr, get_params and predict work)
+    central_tendency: float | None = None
+    shift_: float = 0.0
 
     def __init__(self, method: str = "auto", higher_is_riskier: bool = True, pd_floor: float = BASEL_PD_FLOOR,
                  pd_cap: float = 1 - 1e-6, strict: bool = True, cv: int = 5, criterion: str = "log_loss",
@@ -295,11 +299,31 @@ class PDCalibrator(BaseEstimator):
 
         return float(brentq(gap, -30.0, 30.0, xtol=1e-12))
 
+    def recentre(self, raw, sample_weight=None) -> PDCalibrator:
+        """Re-solve the log-odds shift so that the mean PD of ``raw`` equals the central tendency (or, without
+        one, the calibration rows' default rate ``default_rate_``); the fitted map is kept.
+
+        For cross-fitted calibration: the map is learned on out-of-fold outputs, but the model that scores is
+        the final fit, whose outputs can sit on another scale (a LightGBM fit on all development rows grows
+        other trees than its fold fits). Passing the final model's outputs on the development rows makes the
+        mean PD it produces there equal the target, which the out-of-fold fit alone does not guarantee.
+        """
+        check_is_fitted(self, "params_")
+        r = self._risk(raw)
+        w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
+        target = float(self.central_tendency) if self.central_tendency is not None else self.default_rate_
+        base = self._predict_one(self.method_, self.params_, r)
+        before = float(np.average(self._shifted(base, self.shift_), weights=w))
+        self.shift_ = self._shift_to(base, target, w)
+        logger.info("PD calibration recentred on %d rows of the final model: mean PD %.4f -> %.4f (log-odds shift "
+                    "%+.4f)", r.size, before, target, self.shift_)
+        return self
+
     def predict(self, raw) -> np.ndarray:
         """PD (fraction in ``[pd_floor, pd_cap]``) for each raw value; non-decreasing in risk."""
         check_is_fitted(self, "params_")
         r = self._risk(raw)
-        return self._shifted(self._predict_one(self.method_, self.params_, r), getattr(self, "shift_", 0.0))
+        return self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_)
 
 
 @dataclass

@@ -299,6 +299,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed,
                        central_tendency=central_tendency)
     cal.fit(raw_cal, y_cal)
+    if calibration_folds >= 2:  # the map was learned on the fold fits' outputs; the final fit scores
+        cal.recentre(model.raw(X_train))
     model.calibrator = cal
     if central_tendency is not None:
         model.metadata["central_tendency"] = float(central_tendency)
