@@ -386,3 +386,11 @@ def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):
                           "--target", "bad", "--positive", "yes", "--central-tendency", "1.5", "--out",
                           str(tmp_path / "m")], capture_output=True, text=True)
     assert run.returncode == 2 and "--central-tendency" in run.stderr
+    from click.testing import CliRunner
+
+    from creditmodel.cli import cli
+
+    # a seed the LightGBM challenger cannot take is refused as the option, not as its random_state
+    bad = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "d.csv"), "--target", "bad", "--positive", "yes",
+                                   "--model", "lightgbm", "--seed", str(2**31 - 3), "--out", str(tmp_path / "s")])
+    assert bad.exit_code == 2 and "--seed" in bad.output and not (tmp_path / "s").exists()

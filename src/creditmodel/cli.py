@@ -173,7 +173,8 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
 @click.option("--id", "id_col", default=None, help="Identifier column (kept, never a feature).")
 @click.option("--positive", default=None, help="Label of the bad (default) class when the target has two labels.")
 @click.option("--model", "kind", type=click.Choice(["scorecard", "lightgbm"]), default="scorecard", show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 4), default=42, show_default=True,
+              help="Seed of the split, the folds and the fits (the LightGBM challenger takes 0 to 2**31-4).")
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True,
               help="Worker processes fitting the cross-fitted estimators side by side: a positive number, or -1 "
                    "for one per core. The model is the same, bit for bit, for any value.")

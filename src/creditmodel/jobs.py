@@ -34,6 +34,10 @@ from creditmodel import tracking
 from creditmodel.errors import ConfigError, InputError
 from creditmodel.yamlfile import load_yaml
 
+#: Largest ``seed`` parameter: the LightGBM challenger's (:data:`creditmodel.scoring.challenger.SEED_MAX`; not
+#: imported, so that reading an experiment does not load LightGBM).
+SEED_MAX = 2**31 - 4
+
 log = logging.getLogger(__name__)
 
 
@@ -115,8 +119,10 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
 def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
     t = (spec.get("inferred_type_name") or "").lower()
     value = _coerce_type(name, value, t)
-    if name == "seed" and not 0 <= value < 2 ** 32:  # numpy's seeds; -1 failed inside the notebook (exit 1)
-        raise InputError(f"a seed is an integer from 0 to {2 ** 32 - 1}, got {value!r}", parameter=name)
+    # -1 failed inside the notebook (exit 1); the seed reaches the LightGBM challenger, whose seeds are C ints
+    if name == "seed" and not 0 <= value <= SEED_MAX:
+        raise InputError(f"a seed is an integer from 0 to {SEED_MAX} (the LightGBM challenger's limit), got {value!r}",
+                         parameter=name)
     return value
 
 

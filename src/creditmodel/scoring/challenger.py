@@ -46,6 +46,8 @@ from creditmodel.scoring.target import binary_target
 logger = logging.getLogger(__name__)
 
 BASE_VALUE = "__base_value__"
+#: Largest seed the challenger takes (LightGBM's seeds are C ints and it derives seed + 3 for its sub-seeds).
+SEED_MAX = 2**31 - 4
 #: Candidates tried by cross-validation on small training sets: sampling helps some sets (German credit, SBA)
 #: and hurts others (Polish bankruptcy, few defaults), as measured by CV AUC on their training parts.
 DEFAULT_TUNING_GRID: tuple[dict, ...] = ({}, {"subsample": 1.0, "colsample_bytree": 1.0})
@@ -215,11 +217,11 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                                                               and self.predict_n_jobs >= 1),
             # always seeded (reproducible): an integer, not None or a RandomState
             "random_state": isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool)
-            and 0 <= self.random_state < 2**31 - 3,
+            and 0 <= self.random_state <= SEED_MAX,
         }
         for key, ok in checks.items():
             if not ok:
-                hint = " (an integer seed 0..2**31-4: the challenger is always seeded)" if key == "random_state" else ""
+                hint = f" (an integer seed 0..{SEED_MAX}: the challenger is always seeded)" if key == "random_state" else ""
                 raise ConfigError(f"{key}: invalid value {getattr(self, key)!r}{hint}", column=key)
         for i, cand in enumerate(self._grid()):
             bad = sorted(set(cand) - set(_TUNABLE)) if isinstance(cand, Mapping) else ["(not a dict)"]

@@ -535,11 +535,16 @@ def jeffreys_detectable_ratio(n: int, pd_mean: float, alpha: float = 0.05, power
     """
     if n <= 0 or not 0.0 < pd_mean < 1.0:
         return None
-    d = np.arange(n + 1, dtype=float)
-    reject = np.flatnonzero(stats.beta.cdf(pd_mean, d + 0.5, n - d + 0.5) < alpha)
-    if not len(reject):
+    def rejects(d: int) -> bool:                  # the Jeffreys p falls as the defaults d rise
+        return bool(stats.beta.cdf(pd_mean, d + 0.5, n - d + 0.5) < alpha)
+
+    if not rejects(n):
         return None
-    d_crit = int(reject[0])                       # the test rejects from d_crit defaults on
+    lo_d, d_crit = -1, n                          # bisection on the counts: O(log n) beta CDFs, not n + 1
+    while d_crit - lo_d > 1:
+        mid_d = (lo_d + d_crit) // 2
+        lo_d, d_crit = (lo_d, mid_d) if rejects(mid_d) else (mid_d, d_crit)
+    # the test rejects from d_crit defaults on
 
     def pw(k: float) -> float:
         return float(stats.binom.sf(d_crit - 1, n, min(k * pd_mean, 1.0)))
