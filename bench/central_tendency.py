@@ -1,17 +1,20 @@
 """Calibrating to a long-run average default rate (central tendency) on the synthetic district.
 
 The district's development window (2021-2023 originations) is benign and 2024 is the generator's shock year.
-Trains the scorecard champion as notebook 03 does (oot_start 2024-01-01, seed 42), once calibrated to the
-development rows' own default rate and once to a central tendency, and reports the 2024 (out-of-time) mean
+Trains the champion (scorecard) and the challenger (LightGBM) as notebook 03 does (oot_start 2024-01-01,
+seed 42), once calibrated to the development rows' own default rate and once to a central tendency, and reports
+the mean PD of the rows it was fitted and calibrated on (the final model's: the target must be met there), the 2024 (out-of-time) mean
 PD, default rate, portfolio Jeffreys p and the calibration error against the generator's true PD. The central
-tendency used here is the mean true PD of 2021-2024 originations: a bank would take its long-run rate from its
-own history, which this synthetic district does not have, so read the result as the mechanics, not as a
-forecast. Needs a generated district (``creditmodel generate --firms 20000 --seed 42 --out DIR``)::
+tendency used here is the mean true PD of 2021-2024 originations, **which includes 2024, the year scored**: a
+bank would take its long-run rate from its own history over a full cycle, which this synthetic district does
+not have. The 2024 agreement is therefore partly by construction: read the result as the mechanics (the PDs
+move to the rate given, the ranks stay), not as evidence that the shift forecasts a downturn. Needs a generated district (``creditmodel generate --firms 20000 --seed 42 --out DIR``)::
 
     .venv/bin/python bench/central_tendency.py DIR     # writes bench/results/central_tendency.md
 """
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -45,12 +48,17 @@ def main(district_dir: str) -> None:
     lra = float(sample.table["true_pd"].mean())
     oot = sample.part("oot")
     y = oot["default_12m"].to_numpy()
+    fit_rows = sample.table.loc[pd.Series(sample.window).isin(["train", "valid"]).to_numpy()]  # calibrated on
+    settings = (("development window's own rate", None), (f"central tendency {lra:.4f}", lra))
     rows = []
-    for label, ct in (("development window's own rate", None), (f"central tendency {lra:.4f}", lra)):
+    for kind, (label, ct) in itertools.product(("scorecard", "lightgbm"), settings):
         t0 = time.perf_counter()
-        res = district.train_models(sample, seed=42, kinds=("scorecard",), central_tendency=ct)["scorecard"]
+        res = district.train_models(sample, seed=42, kinds=(kind,), central_tendency=ct)[kind]
         p = res.model.predict_pd(oot[sample.features])
-        rows.append({"calibrated to": label, "test mean PD": res.metrics["test_mean_pd"],
+        rows.append({"model": kind, "calibrated to": label,
+                     "fit rows mean PD": float(res.model.predict_pd(fit_rows[sample.features]).mean()),
+                     "fit rows default rate": float(fit_rows["default_12m"].mean()),
+                     "test mean PD": res.metrics["test_mean_pd"],
                      "test default rate": res.metrics["test_default_rate"], "2024 mean PD": float(p.mean()),
                      "2024 default rate": float(y.mean()), "2024 mean true PD": float(oot["true_pd"].mean()),
                      "2024 Jeffreys p": float(M.jeffreys_test(y.sum(), len(y), p.mean())),
@@ -59,7 +67,9 @@ def main(district_dir: str) -> None:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     text = [f"# Central tendency on the synthetic district ({time.strftime('%Y-%m-%d %H:%M')}, commit {commit})", "",
-            f"`bench/central_tendency.py {district_dir}`; scorecard champion as notebook 03 trains it.", "",
+            f"`bench/central_tendency.py {district_dir}`; champion and challenger as notebook 03 trains them.", "",
+            f"The central tendency {lra:.4f} is the mean true PD of the 2021-2024 originations: it includes 2024, the "
+            "year scored, so the 2024 agreement is partly by construction (mechanics, not a forecast).", "",
             "Loans by origination year:", "", _markdown(by_year.reset_index(names="year")), "",
             _markdown(pd.DataFrame(rows)), ""]
     out = ROOT / "bench" / "results" / "central_tendency.md"
