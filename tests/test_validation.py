@@ -670,6 +670,11 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     # the light's note names that sample (it was built before the data section was set: reviewer's finding)
     note = v.lights.set_index("check").loc["auc_vs_initial_p", "note"]
     assert "held-out test split" in note and f"{res.metrics['test_auc']:.3f}" in note
+    # no reference file: the recorded AUC alone is no reference sample (it said "the reference sample has no score"
+    # for PSI and asked for reference features for CSI: reviewer's finding)
+    nc = v.metrics["not_computable"]
+    assert nc.get("psi") == "no reference sample given" and "csi" not in nc, nc
+    assert "reference sample has no" not in json.dumps(v.metrics)
     dev.to_csv(tmp_path / "dev.csv", index=False)
     w = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", reference=tmp_path / "dev.csv",
                       out=tmp_path / "val2", n_boot=50)

@@ -62,6 +62,11 @@ class ReferenceSample:
     auc: float | None = None
     name: str = "reference"
 
+    @property
+    def has_rows(self) -> bool:
+        """False for an initial AUC alone (no distributions to compare against)."""
+        return any(v is not None for v in (self.score, self.pd, self.grade, self.y, self.features))
+
 
 @dataclass
 class Challenger:
@@ -535,7 +540,7 @@ class _Run:
     def stability(self, reference: ReferenceSample | None, features: Any) -> None:
         """PSI of the score (or PD) and of the grades, CSI per feature, against the reference sample."""
         mt, nc, basis = self.mt, self.nc, self.basis
-        if reference is None:
+        if reference is None or not reference.has_rows:  # an initial AUC alone says nothing about drift
             nc["psi"] = "no reference sample given"
             return
         ref_val = reference.score if basis == "score" else reference.pd
@@ -1150,7 +1155,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     okp = pred.loc[ok].reset_index(drop=True)
     res = build_report(y[ok], okp["pd_12m"].to_numpy(dtype=float), okp["score"].to_numpy(dtype=float),
                        okp["grade"].astype(str).to_numpy(), segments=seg,
-                       features=X.loc[ok, feats].reset_index(drop=True) if (ref is not None and feats) else None,
+                       features=(X.loc[ok, feats].reset_index(drop=True)
+                                 if (ref is not None and ref.features is not None and feats) else None),
                        reference=ref, challenger=chal, thresholds=th, exclusions=exclusions, data_info=info,
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
