@@ -727,6 +727,9 @@ def test_grade_calibration_figure_draws_no_rate_for_a_grade_without_defaults():
     zero = [ln for ln in ax.get_lines() if ln.get_label().startswith("0 defaults")]
     assert len(zero) == 1 and list(zero[0].get_xdata()) == [0]
     assert ax.get_ylim()[0] > 0 and ax.collections[0].get_segments()[0][0][1] == pytest.approx(ax.get_ylim()[0])
+    # the axis ends above the highest interval bound (grade 3: 10 %, upper bound about 14 %), not at 100 %
+    top = max(seg[1][1] for seg in ax.collections[0].get_segments())
+    assert top < ax.get_ylim()[1] <= 3.0 * top + 1e-12 < 0.5
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -94,6 +94,9 @@ def grade_calibration_figure(grades: pd.DataFrame) -> Figure:
     ax.plot(x[pos], dr[pos], "o", color=COLORS["current"], label="observed default rate")
     ax.plot(x, t["pd"], "_", ms=18, mew=2.5, color=COLORS["pd"], label="grade PD")
     ax.set_yscale("log")
+    # the axis ends above the highest bound or PD (room for the legend), not at 100 % where nothing is drawn
+    top = float(np.nanmax(np.concatenate([hi, t["pd"].to_numpy(dtype=float)])))
+    ax.set_ylim(floor, min(1.0, 3.0 * top))
     if (~pos).any():  # a zero rate has no place on a log scale: marked on the bottom edge, not at a made-up value
         from matplotlib.transforms import blended_transform_factory
 
