@@ -11,7 +11,7 @@ import pytest
 
 from creditmodel import jobs, tracking
 from creditmodel.data import io, quality
-from creditmodel.errors import InputError
+from creditmodel.errors import ConfigError, InputError
 from creditmodel.reference import PROJECT_ROOT
 
 EXPERIMENT = PROJECT_ROOT / "experiments" / "data_quality.yaml"
@@ -292,3 +292,22 @@ def test_notebook_warnings_reach_the_job_result(tmp_path):
     assert jobs.notebook_warnings(path) == [
         "WARNING creditmodel.evaluation.engine: as-of date 2030-01-01 is after the data's snapshot date"]
     assert jobs.notebook_warnings(tmp_path / "missing.ipynb") == []
+
+
+def test_a_parameter_with_choices_is_checked_before_the_notebook_runs(tmp_path):
+    """-p model=xgboost ran notebook 05 until it failed naming "column 'kind'" (analyst helper's finding). An
+    experiment may list the values a parameter takes; anything else is refused naming the parameter."""
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "loan_pricing.yaml")
+    assert exp.choices["model"] == ("scorecard", "lightgbm")
+    assert jobs.resolve_parameters(exp, {"model": "lightgbm"})["model"] == "lightgbm"
+    with pytest.raises(InputError) as e:
+        jobs.resolve_parameters(exp, jobs.parse_overrides(["model=xgboost"]))
+    assert e.value.parameter == "model" and "'xgboost' is not one of scorecard, lightgbm" in str(e.value)
+    text = (PROJECT_ROOT / "experiments" / "loan_pricing.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "experiments" / "x.yaml"
+    bad.parent.mkdir()
+    bad.write_text(text.replace("model: [scorecard, lightgbm]", "model: [lightgbm]")
+                   .replace("notebooks/05", str(PROJECT_ROOT / "notebooks" / "05")), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:                       # the default must be one of the choices
+        jobs.load_experiment(bad)
+    assert e.value.column == "choices"

@@ -51,6 +51,7 @@ class Experiment:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()
     description: str = ""
+    choices: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # parameter -> the values it may take
 
     @property
     def name(self) -> str:
@@ -65,7 +66,7 @@ def load_experiment(path: str | Path) -> Experiment:
     raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping with keys notebook, experiment, parameters", file=p)
-    unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description"}
+    unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description", "choices"}
     if unknown:
         raise ConfigError(f"unknown key(s) {sorted(unknown)}", file=p, column=sorted(unknown)[0])
     for key in ("notebook", "experiment"):
@@ -77,6 +78,11 @@ def load_experiment(path: str | Path) -> Experiment:
     inputs = raw.get("inputs") or []
     if not isinstance(inputs, list) or any(i not in params for i in inputs):
         raise ConfigError("must list parameter names that appear under 'parameters'", file=p, column="inputs")
+    choices = raw.get("choices") or {}
+    if not isinstance(choices, dict) or any(k not in params or not isinstance(v, list) or params[k] not in v
+                                            for k, v in choices.items()):
+        raise ConfigError("must map parameter names under 'parameters' to lists of values that hold their default",
+                          file=p, column="choices")
     nb = Path(raw["notebook"])
     if not nb.is_absolute():
         # relative to the project root (the folder holding experiments/)
@@ -84,7 +90,8 @@ def load_experiment(path: str | Path) -> Experiment:
     if not nb.is_file():
         raise ConfigError(f"notebook {nb} not found", file=p, column="notebook")
     return Experiment(path=p.resolve(), notebook=nb, experiment=raw["experiment"], parameters=dict(params),
-                      inputs=tuple(inputs), description=str(raw.get("description", "")))
+                      inputs=tuple(inputs), description=str(raw.get("description", "")),
+                      choices={k: tuple(v) for k, v in choices.items()})
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -163,7 +170,11 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
     if unknown:
         raise InputError(f"unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}",
                          file=exp.path, parameter=unknown[0])
-    return {k: _coerce(k, v, declared[k]) for k, v in params.items()}
+    out = {k: _coerce(k, v, declared[k]) for k, v in params.items()}
+    for k, allowed in exp.choices.items():
+        if out[k] not in allowed:
+            raise InputError(f"{out[k]!r} is not one of {', '.join(map(str, allowed))}", file=exp.path, parameter=k)
+    return out
 
 
 @dataclass
