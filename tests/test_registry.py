@@ -191,3 +191,19 @@ def test_each_run_registers_against_its_own_frozen_evidence(own_store):
     assert len(set(folders) | {run_a.info.run_id, run_b.info.run_id}) == 4
     pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(vc)), want_a)
     pd.testing.assert_frame_equal(pd.read_parquet(evidence_of(va)), want_a)   # still untouched
+
+
+def test_a_decision_on_few_defaults_says_its_evidence_is_thin(store, tmp_path):
+    """Validator's finding: a promotion on a handful of defaults read as well founded as one on hundreds. The
+    decision records the defaults and the power of its calibration test, and says when the evidence is thin."""
+    out, v, first = store
+    evidence = pd.read_parquet(out / "evidence.parquet")
+    assert first.evidence["defaults"] == int(evidence["bad"].sum()) >= registry.THIN_EVIDENCE_DEFAULTS
+    assert not any(r.startswith("thin evidence") for r in first.reasons)
+    small = evidence.loc[evidence["bad"] == 1].head(6)
+    small = pd.concat([small, evidence.loc[evidence["bad"] == 0].head(200)]).reset_index(drop=True)
+    small.to_parquet(tmp_path / "small.parquet", index=False)
+    d = registry.promote("pd", v["good"], data=tmp_path / "small.parquet", target="bad", out=out)
+    thin = [r for r in d.reasons if r.startswith("thin evidence")]
+    assert d.evidence["defaults"] == 6 and len(thin) == 1 and "6 defaults" in thin[0], d.reasons
+    assert registry.alias_version("pd", "champion") == v["good"]

@@ -269,6 +269,9 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
     tracking.configure(out)
     models = vd.resolve_models("district_pd")
     assert all(r.model.metadata["industry"] == "" for r in models.values())
+    # on this district the promotion refuses the scorecard: the stand-in is not labelled as if it held the alias
+    champ = models["champion"]
+    assert "no 'champion' alias" in champ.note and champ.label.startswith(f"champion candidate (v{champ.version}")
     # the model that ranks (on this small district the scorecard may select no feature: AUC 0.5)
     best = max(models.values(), key=lambda r: r.model.metadata["initial_auc"])
     meta = best.model.metadata

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 #: Validation checks whose red light blocks a promotion (keys of the lights table).
 GATING_CHECKS = ("auc", "gini", "ks", "jeffreys_p", "hosmer_lemeshow_p", "brier_p")
+#: Below this many defaults in the evidence sample the decision says its lights are weak evidence (not gating).
+THIN_EVIDENCE_DEFAULTS = 20
 TAG_DATA, TAG_TARGET = "creditmodel.validation_data", "creditmodel.target"
 
 
@@ -129,7 +132,14 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     evidence.update({"validation_status": status, "auc": val.metrics.get("auc"),
                      "red_lights": red["label"].tolist(), "gating_red_lights": gating_red["label"].tolist(),
                      "lights": dict(zip(val.lights["check"], val.lights["light"]))})
+    d = int(np.asarray(y)[ok].sum())
+    k = val.metrics.get("jeffreys_detectable_ratio")
+    evidence.update(defaults=d, jeffreys_detectable_ratio=k)
     passed = gating_red.empty
+    if d < THIN_EVIDENCE_DEFAULTS:  # a validator's finding: green lights on a handful of defaults mean little
+        reasons.append(f"thin evidence: {d} defaults in the sample (fewer than {THIN_EVIDENCE_DEFAULTS}); "
+                       + (f"the calibration test detects only a default rate {k:.1f}x the mean PD or more"
+                          if k is not None else "too few to detect an underestimated PD"))
     if passed:
         other = red["label"].tolist()
         reasons.append("validation: no red light on discrimination or portfolio calibration"

@@ -102,8 +102,9 @@ class ModelRef:
 
     @property
     def label(self) -> str:
-        """``champion (v1, scorecard)``: the name printed in reports and tables."""
-        return f"{self.alias} (v{self.version}, {self.model.kind})"
+        """``champion (v1, scorecard)``: the name printed in reports and tables; ``champion candidate (...)`` when
+        no version holds the alias and the last promotion candidate stands in (``note`` says why)."""
+        return f"{self.alias}{' candidate' if self.note else ''} (v{self.version}, {self.model.kind})"
 
     @property
     def features(self) -> list[str]:
@@ -133,7 +134,7 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
     if not _has_versions(name):
         raise InputError(f"registered model {name!r} has no version in {tracking.tracking_uri()}; run "
-                         "experiments/small_loan_models.yaml first", column="model_name")
+                         "experiments/small_loan_models.yaml first", parameter="model_name")
     found = {a: registry.alias_version(name, a) for a in aliases}
     refs: dict[str, ModelRef] = {}
     for alias in aliases:
@@ -142,7 +143,7 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
             cand = _last_candidate(name, {v for v in found.values() if v})
             if cand is None:
                 raise InputError(f"registered model {name!r} has no {alias!r} alias and no promotion candidate",
-                                 column="model_name")
+                                 parameter="model_name")
             version, tags = cand
             note = (f"no '{alias}' alias: version {version}, the last promotion candidate, is validated in its "
                     f"place (promotion {tags.get('promotion_decision')}: {tags.get('promotion_reasons', '')})")
