@@ -210,6 +210,34 @@ def test_recentre_meets_the_target_on_another_models_outputs(lra):
     assert cal.default_rate_ == pytest.approx(y.mean())
 
 
+def test_recentre_keeps_the_shift_when_the_target_is_under_the_pd_floor(caplog):
+    """A default rate under the 0.05 % PD floor cannot be the mean of floored PDs: recentre() used to raise
+    brentq's ValueError (train crashed on such portfolios); it now keeps the shift and warns."""
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=5000)
+    y = np.zeros(5000, dtype=int)
+    y[np.argmax(s)] = 1                                # 1 default in 5,000: 0.02 %, under the 0.05 % floor
+    cal = PDCalibrator(method="platt").fit(s, y)
+    assert cal.default_rate_ < BASEL_PD_FLOOR and cal.shift_for(s) is None
+    expected = cal.predict(s)
+    with caplog.at_level("WARNING"):
+        cal.recentre(1.5 * s)
+    assert cal.shift_ == 0.0 and np.array_equal(cal.predict(s), expected)
+    assert "not recentred" in caplog.text
+    with pytest.raises(InputError, match="sample_weight"):
+        cal.recentre(s, sample_weight=np.ones(10))
+    with pytest.raises(InputError, match="no rows"):
+        cal.recentre(np.array([]))
+
+
+def test_recentre_offset_is_added_to_the_solved_shift():
+    s, p, y = _logistic_truth()
+    cal = PDCalibrator(method="platt").fit(s, y)
+    solved = cal.shift_for(1.2 * s)
+    cal.recentre(1.2 * s, offset=-0.1)
+    assert cal.shift_ == pytest.approx(solved - 0.1, abs=1e-12)
+
+
 def test_a_calibrator_pickled_before_central_tendency_still_works():
     """Calibrators pickled before 2026-12-03 have no central_tendency or shift_: repr and get_params failed."""
     s, p, y = _logistic_truth()

@@ -246,6 +246,7 @@ class PDCalibrator(BaseEstimator):
                                                     cv_folds=0, criterion=self.criterion)
         self.params_ = self._fit_one(self.method_, r, yf, w)
         self.shift_ = 0.0
+        self.optimism_shift_ = 0.0  # log-odds added by recentre() for in-sample optimism
         if self.central_tendency is not None:
             self.shift_ = self._shift_to(self._predict_one(self.method_, self.params_, r), float(self.central_tendency), w)
             logger.info("PD calibration: shifted by %+.4f in log-odds to a mean PD of %.4f (central tendency; the "
@@ -299,24 +300,56 @@ class PDCalibrator(BaseEstimator):
 
         return float(brentq(gap, -30.0, 30.0, xtol=1e-12))
 
-    def recentre(self, raw, sample_weight=None) -> PDCalibrator:
+    def _target(self) -> float:
+        return float(self.central_tendency) if self.central_tendency is not None else self.default_rate_
+
+    def shift_for(self, raw, sample_weight=None) -> float | None:
+        """The log-odds shift that makes the (weighted) mean PD of ``raw`` equal the central tendency (or,
+        without one, ``default_rate_``) under the fitted map; None when no shift reaches it (a target at or
+        beyond what ``pd_floor``/``pd_cap`` allow, e.g. a default rate under the 0.05 % floor)."""
+        check_is_fitted(self, "params_")
+        r = self._risk(raw)
+        if r.size == 0:
+            raise InputError("no rows to recentre on", column="raw")
+        w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
+        if w is not None and (w.size != r.size or (w < 0).any() or w.sum() <= 0):
+            raise InputError("sample_weight must be non-negative, not all zero, one per row", column="sample_weight")
+        base = self._predict_one(self.method_, self.params_, r)
+        target = self._target()
+        lo, hi = (float(np.average(self._shifted(base, d), weights=w)) for d in (-30.0, 30.0))
+        if not lo < target < hi:
+            return None
+        return self._shift_to(base, target, w)
+
+    def recentre(self, raw, sample_weight=None, offset: float = 0.0) -> PDCalibrator:
         """Re-solve the log-odds shift so that the mean PD of ``raw`` equals the central tendency (or, without
-        one, the calibration rows' default rate ``default_rate_``); the fitted map is kept.
+        one, the calibration rows' default rate ``default_rate_``), then add ``offset`` (log-odds); the fitted
+        map is kept. A target no shift reaches keeps the current shift, with a warning.
 
         For cross-fitted calibration: the map is learned on out-of-fold outputs, but the model that scores is
         the final fit, whose outputs can sit on another scale (a LightGBM fit on all development rows grows
         other trees than its fold fits). Passing the final model's outputs on the development rows makes the
-        mean PD it produces there equal the target, which the out-of-fold fit alone does not guarantee.
+        mean PD it produces there equal the target, which the out-of-fold fit alone does not guarantee. Those
+        outputs are in-sample, hence optimistic; ``offset`` carries the correction measured on the fold fits
+        (their out-of-fold shift minus their in-sample shift), so that the target is met on new rows.
         """
-        check_is_fitted(self, "params_")
         r = self._risk(raw)
+        shift = self.shift_for(raw, sample_weight)
+        if shift is None:
+            logger.warning("PD calibration not recentred: no log-odds shift brings the mean PD of %d rows to %.6f "
+                           "within [pd_floor %g, pd_cap %g]; the shift stays %+.4f", r.size, self._target(),
+                           self.pd_floor, self.pd_cap, self.shift_)
+            return self
         w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
-        target = float(self.central_tendency) if self.central_tendency is not None else self.default_rate_
-        base = self._predict_one(self.method_, self.params_, r)
-        before = float(np.average(self._shifted(base, self.shift_), weights=w))
-        self.shift_ = self._shift_to(base, target, w)
-        logger.info("PD calibration recentred on %d rows of the final model: mean PD %.4f -> %.4f (log-odds shift "
-                    "%+.4f)", r.size, before, target, self.shift_)
+        before = float(np.average(self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_),
+                                  weights=w))
+        self.shift_ = shift + float(offset)
+        self.optimism_shift_ = float(offset)
+        after = float(np.average(self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_),
+                                 weights=w))
+        logger.info("PD calibration recentred on %d rows of the final model: their mean PD %.4f -> %.4f (target "
+                    "%.4f; log-odds shift %+.4f, of which %+.4f corrects in-sample optimism)", r.size, before, after,
+                    self._target(), self.shift_, float(offset))
         return self
 
     def predict(self, raw) -> np.ndarray:

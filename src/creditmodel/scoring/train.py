@@ -273,8 +273,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         tasks = [(_fit_all, (est, X_dev, y_dev))] + [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
         workers = worker_count(n_jobs, len(tasks))
         done = run_tasks(tasks, n_jobs=workers)
-        for task, result in enumerate(done[1:], start=1):
-            oof[folds[task - 1][1]] = result
+        in_fold = []  # each fold fit's output on its own (seen) rows: the in-sample optimism of a fit
+        for task, (out_raw, in_raw) in enumerate(done[1:], start=1):
+            oof[folds[task - 1][1]] = out_raw
+            in_fold.append(in_raw)
             log.info("%s calibration fold %d/%d fitted", kind, task, calibration_folds)
         est = done[0]
         log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
@@ -300,7 +302,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                        central_tendency=central_tendency)
     cal.fit(raw_cal, y_cal)
     if calibration_folds >= 2:  # the map was learned on the fold fits' outputs; the final fit scores
-        cal.recentre(model.raw(X_train))
+        # The final fit's outputs on its own rows are in-sample (optimistic); the fold fits show by how much:
+        # the shift that meets the target on their unseen rows minus the one that meets it on their seen rows.
+        s_out, s_in = cal.shift_for(raw_cal), cal.shift_for(np.concatenate(in_fold))
+        cal.recentre(model.raw(X_train), offset=0.0 if s_out is None or s_in is None else s_out - s_in)
     model.calibrator = cal
     if central_tendency is not None:
         model.metadata["central_tendency"] = float(central_tendency)
@@ -312,13 +317,14 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
 
 def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.ndarray,
               out_idx: np.ndarray) -> np.ndarray:
-    """Raw output (points or log-odds) on ``out_idx`` of a clone of ``probe``'s estimator fitted on ``fit_idx``."""
+    """Raw output (points or log-odds) on ``out_idx`` and on ``fit_idx`` of a clone of ``probe``'s estimator
+    fitted on ``fit_idx``."""
     from sklearn.base import clone
 
     fold = CreditModel(clone(probe.estimator), None, probe.master_scale, probe.input_spec, probe.kind, probe.name,
                        scaling=probe.scaling, version=probe.version)  # a version: no fingerprint to compute
     fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
-    return fold.raw(X.iloc[out_idx])
+    return fold.raw(X.iloc[out_idx]), fold.raw(X.iloc[fit_idx])
 
 
 def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
