@@ -256,7 +256,7 @@ def test_an_out_of_time_start_inside_the_development_window_is_refused(jobs_run,
     assert after == before                                   # no validation tag written on any version
 
 
-def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_match(jobs_run):
+def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_match(jobs_run, caplog):
     """Reviewer's finding: notebook 04 rebuilt the in-time test window with its own seed, so with another seed than
     notebook 03's it held training loans (an optimistic initial AUC for the ECB test); and a section model could be
     validated on every loan. Now the AUC recorded at training is used, and the industry must match (exit 2)."""
@@ -287,7 +287,23 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
     rebuilt = vd._initial_auc(other_seed.part("test")["default_12m"].to_numpy(),
                               vd._score(best.model, other_seed.part("test")))
     assert rebuilt != pytest.approx(meta["initial_auc"], abs=1e-6)
+    trained_on = set(district.loan_sample(tables, seed=7).part("train")["loan_id"])
+    assert trained_on & set(other_seed.part("test")["loan_id"])  # why: the rebuilt window holds training loans
     section = district.loan_sample(tables, seed=7, industry="F")
     with pytest.raises(InputError) as e:
         vd.validate_models(models, section, n_boot=20)
     assert e.value.parameter == "industry" and "every loan of the district" in str(e.value) and "section F" in str(e.value)
+    # a model saved before models recorded their population is not taken for a whole-district model: a warning
+    import copy
+    import dataclasses
+    import logging
+
+    old = copy.copy(best.model)
+    old.metadata = {k: v for k, v in best.model.metadata.items() if k != "industry"}
+    old_ref = dataclasses.replace(best, name="district_pd_F", model=old)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        res = vd.validate_models({best.alias: old_ref}, section, n_boot=20)
+    assert best.alias in res
+    warned = [r.getMessage() for r in caplog.records if "does not record the population" in r.getMessage()]
+    assert warned and "industry section F" in warned[0] and "ends in '_F'" in warned[0]

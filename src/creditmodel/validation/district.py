@@ -21,6 +21,8 @@ run (metrics prefixed ``<alias>_``, reports, figures) and onto the model version
 """
 from __future__ import annotations
 
+import re
+
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -296,7 +298,15 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             raise InputError(f"the {alias} ({ref.name} v{ref.version}) was developed on loans originated up to "
                              f"{last}; an out-of-time sample from {start} holds loans it was fitted or tested on. "
                              f"Give an oot_start after {last}", parameter="oot_start")
-        own = str((getattr(ref.model, "metadata", None) or {}).get("industry", "") or "")
+        meta = getattr(ref.model, "metadata", None) or {}
+        if "industry" not in meta:  # trained before models recorded their population (2026-12-03)
+            hint = (f"; its name ends in '_{m.group(1)}', the notebooks' suffix for a model of section {m.group(1)}"
+                    if (m := re.search(r"_([A-T])$", str(ref.name))) else "")
+            log.warning("the %s (%s v%s) does not record the population it was developed on: cannot check it "
+                        "against this sample (%s)%s", alias, ref.name, ref.version,
+                        f"industry section {sample.industry}" if sample.industry else "every loan of the district",
+                        hint)
+        own = str(meta.get("industry", sample.industry) or "")
         if own != sample.industry:
             def scope(k: str) -> str:
                 return f"the loans of industry section {k}" if k else "every loan of the district"
