@@ -491,6 +491,14 @@ def test_one_class_only_is_reported_not_computable():
     assert lt.loc["auc", "light"] == "n/a" and "one class only" in lt.loc["auc", "note"]
     assert json.loads(res.to_json())["auc"] is None            # null, not NaN
     assert "one class only" in res.to_html()
+    # with an initial AUC to compare against (a bank user's finding: this crashed formatting the missing AUC)
+    ref = build_report(np.zeros(300, dtype=int), p, score=rng.integers(500, 700, 300),
+                       grade=np.repeat(["3", "5", "7"], 100), n_boot=20, reference=ReferenceSample(auc=0.8))
+    lt = ref.lights.set_index("check")
+    assert ref.metrics["auc_initial"] == 0.8 and ref.metrics.get("auc_vs_initial_p") is None
+    assert lt.loc["auc_vs_initial_p", "light"] == "n/a"
+    assert "no current AUC to compare with the initial one (the sample holds one class)" in lt.loc["auc_vs_initial_p",
+                                                                                                   "note"]
 
 
 def test_constant_score_gives_auc_half_without_interval():
@@ -546,7 +554,14 @@ def test_malformed_input_raises_input_error(case, match):
 
 def test_parse_target_labels():
     assert list(parse_target(pd.Series(["bad", "good", "bad"]), positive="bad")) == [1, 0, 1]
-    assert list(parse_target(pd.Series(["yes", "no"]))) == [1, 0]
+    assert list(parse_target(pd.Series(["1", "0", " 1"]))) == [1, 0, 1]
+    assert list(parse_target(pd.Series(["yes", "no"]), positive="no")) == [0, 1]   # e.g. a column `repaid`
+    # text labels are never guessed (bank user's finding: 'yes' was taken as the default whatever the column
+    # meant, so a `repaid` yes/no column gave an inverted model without a sign)
+    for pair in (["yes", "no"], ["good", "bad"], ["true", "false"], ["Y", "N"], ["t", "f"], ["default", "no"]):
+        with pytest.raises(InputError, match=r"text labels .*--positive") as e:
+            parse_target(pd.Series(pair * 3), file="x.csv", column="t")
+        assert str(e.value).startswith("file x.csv, column 't': ")
     assert list(parse_target(pd.Series([True, False]))) == [1, 0]
     with pytest.raises(InputError, match="--positive"):
         parse_target(pd.Series(["A", "B"]), file="x.csv", column="t")

@@ -470,6 +470,9 @@ class _Run:
             nc.setdefault("auc_vs_initial", "the reference sample gives no initial AUC (no target)")
             return
         mt["auc_initial"] = auc_init
+        if mt.get("auc") is None:
+            nc["auc_vs_initial"] = "no current AUC to compare with the initial one (the sample holds one class)"
+            return
         if mt.get("auc_se") is None:
             nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
             return
@@ -760,7 +763,8 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
     if mt.get("auc_initial") is not None:
         sample = (mt.get("data") or {}).get("initial_auc_sample")
         note_for["auc_vs_initial_p"] = (f"initial AUC {mt['auc_initial']:.3f}" + (f" ({sample})" if sample else "")
-                                        + f", current {mt['auc']:.3f}")
+                                        + (f", current {mt['auc']:.3f}" if mt.get("auc") is not None
+                                           else ", current n/a (the sample holds one class)"))
     if mt.get("auc_ci_low") is not None:
         note_for["auc"] = f"DeLong CI [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]"
     if mt.get("ks_ci_low") is not None:
@@ -942,13 +946,10 @@ def _render_html(res: ValidationResult) -> str:
 
 
 # --------------------------------------------------------------------------- files
-_TRUE = {"1", "true", "yes", "y", "bad", "default", "t"}
-_FALSE = {"0", "false", "no", "n", "good", "f"}
-
-
 def parse_target(s: pd.Series, positive: str | None = None, file: str | Path | None = None,
                  column: str | None = None) -> np.ndarray:
-    """Observed target as 0/1 (1 = bad): 0/1 numbers, booleans, or two labels with ``positive`` the bad one."""
+    """Observed target as 0/1 (1 = bad): 0/1 numbers (or the text "0"/"1"), booleans, or two labels with
+    ``positive`` the bad one; other text is refused, never guessed."""
     column = column or str(s.name)
     miss = s.isna().to_numpy()
     if miss.any():
@@ -972,12 +973,14 @@ def parse_target(s: pd.Series, positive: str | None = None, file: str | Path | N
         except InputError as e:
             raise InputError(e.message + " (use --positive LABEL for two labels)", file=file, column=column,
                              row=e.row) from None
-    low = s.astype(str).str.strip().str.lower()
-    uniq = set(low.unique())
-    if uniq <= _TRUE | _FALSE and len(uniq & _TRUE) <= 1 and len(uniq & _FALSE) <= 1:
-        return low.isin(_TRUE).to_numpy().astype(np.int8)
-    raise InputError(f"cannot tell which label is the default among {sorted(uniq)[:10]}: give --positive LABEL",
-                     file=file, column=column)
+    text = s.astype(str).str.strip()
+    uniq = set(text.unique())
+    if uniq <= {"0", "1"}:  # 0/1 read as text (a CSV column with a stray quote, say)
+        return (text == "1").to_numpy().astype(np.int8)
+    # Text labels are never guessed: 'yes' is the default in a column named `default` and the good outcome in one
+    # named `repaid`, and a guess the wrong way round inverts the model without a sign.
+    raise InputError(f"the target holds text labels {sorted(uniq)[:10]}: say which one is the default "
+                     "(bad) class with --positive LABEL", file=file, column=column)
 
 
 def _load_model(model_uri: str | Path) -> Any:
