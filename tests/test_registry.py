@@ -102,6 +102,29 @@ def test_promote_cli_exit_code(store):
     assert r.returncode == 2 and "no version 99" in r.stderr
 
 
+def test_promote_refuses_a_sample_without_defaults_and_text_labels_without_positive(store, tmp_path):
+    """A bank user's findings: on a sample with no default every gating light was n/a and the candidate was
+    promoted; a yes/no target was read with 'yes' as the default whatever the column meant."""
+    import subprocess
+    import sys
+
+    out, v, _ = store
+    ev = pd.read_parquet(out / "evidence.parquet")
+    ev[ev["bad"] == 0].to_csv(tmp_path / "no_defaults.csv", index=False)
+    before = registry.alias_version("pd", "champion")
+    with pytest.raises(registry.InputError, match="no default: discrimination and calibration cannot be tested") as e:
+        registry.promote("pd", v["red"], data=tmp_path / "no_defaults.csv", target="bad", out=out)
+    assert "no_defaults.csv" in str(e.value) and "column 'bad'" in str(e.value)
+    assert registry.alias_version("pd", "champion") == before
+    ev.assign(repaid=np.where(ev["bad"] == 1, "no", "yes")).drop(columns="bad").to_csv(tmp_path / "t.csv", index=False)
+    base = [sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version", v["weak"],
+            "--data", str(tmp_path / "t.csv"), "--target", "repaid"]
+    r = subprocess.run(base, capture_output=True, text=True)
+    assert r.returncode == 2 and "--positive" in r.stderr and "t.csv" in r.stderr
+    r = subprocess.run(base + ["--positive", "no"], capture_output=True, text=True)   # read the right way round
+    assert r.returncode == 1 and "significantly worse" in r.stdout, r.stdout + r.stderr
+
+
 # --------------------------------------------------------------------------- per-run promotion evidence
 @pytest.fixture
 def own_store(tmp_path, monkeypatch):

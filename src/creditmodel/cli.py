@@ -275,12 +275,14 @@ def price_cmd(scores: Path, config: Path | None, out: Path) -> None:
 @click.option("--version", "version", required=True, help="Model version to promote to champion.")
 @click.option("--data", type=PATH, default=None, help="Validation sample (default: the one recorded at training).")
 @click.option("--target", default=None, help="Target column of the validation sample.")
+@click.option("--positive", default=None, help="Label of the bad class when the target has two text labels.")
 @click.option("--out", type=PATH, default=None, help="Output folder with the MLflow store (default $CREDITMODEL_OUT or ./out).")
-def promote_cmd(name: str, version: str, data: Path | None, target: str | None, out: Path | None) -> None:
+def promote_cmd(name: str, version: str, data: Path | None, target: str | None, positive: str | None,
+                out: Path | None) -> None:
     """Move the champion alias to VERSION only if it passes validation and is not worse than the champion."""
     from creditmodel import registry
 
-    decision = registry.promote(name, version, data=data, target=target, out=out)
+    decision = registry.promote(name, version, data=data, target=target, positive=positive, out=out)
     click.echo(decision.summary())
     if not decision.promoted:
         sys.exit(1)

@@ -104,7 +104,7 @@ def _evidence_sample(name: str, version: str, data: Path | None, target: str | N
 
 
 def promote(name: str, version: str | int, data: str | Path | None = None, target: str | None = None,
-            out: str | Path | None = None, alpha: float = 0.05) -> PromotionDecision:
+            out: str | Path | None = None, alpha: float = 0.05, positive: str | None = None) -> PromotionDecision:
     """Validate ``name`` version ``version`` and move ``champion`` to it when the evidence allows."""
     from creditmodel.scoring.pyfunc import load_credit_model
     from creditmodel.validation import metrics as M
@@ -118,12 +118,17 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     except Exception as e:  # noqa: BLE001
         raise InputError(f"registered model {name!r} has no version {version}", column="--version") from e
     df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target)
-    y = parse_target(df[target], file=data_path, column=target)
+    y = parse_target(df[target], positive, file=data_path, column=target)
     cand = load_credit_model(f"models:/{name}/{version}").score_frame(df)
     ok = (cand["status"] == "ok").to_numpy()
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
                                 "alpha": alpha}
+    n_bad = int(np.asarray(y)[ok].sum())
+    if n_bad in (0, int(ok.sum())):  # a bank user's finding: n/a lights on such a sample counted as "no red light"
+        raise InputError(f"the validation sample's {int(ok.sum())} scored rows hold "
+                         f"{'no default' if n_bad == 0 else 'only defaults'}: discrimination and calibration "
+                         "cannot be tested on it, so no model is promoted on it", file=data_path, column=target)
     val = build_report(y[ok], cand["pd_12m"].to_numpy()[ok], score=cand["score"].to_numpy(dtype=float)[ok],
                        grade=cand["grade"].astype(str).to_numpy()[ok], n_boot=200, title=f"{name} v{version}")
     status = val.status
