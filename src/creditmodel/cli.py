@@ -108,7 +108,8 @@ def _paths_from_here(exp, overrides: dict) -> dict:
 # --------------------------------------------------------------------------- data
 @cli.command("generate")
 @click.option("--firms", type=click.IntRange(min=10), default=20_000, show_default=True, help="Number of enterprises.")
-@click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, identical files).")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
+              help="Random seed, 0 or more (same seed, identical files).")
 @click.option("--out", type=PATH, required=True, help="Folder for the Parquet tables and injected.json.")
 def generate_cmd(firms: int, seed: int, out: Path) -> None:
     """Write the synthetic district as Parquet tables (one file per table) and injected.json."""
@@ -224,7 +225,8 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
 @click.option("--challenger", "challenger_uri", default=None, help="A second model scored on the same rows "
               "(paired DeLong comparison).")
 @click.option("--thresholds", type=PATH, default=None, help="YAML with traffic-light thresholds (overrides).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the bootstrap intervals (0 or more).")
 @click.option("--n-boot", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap replicates.")
 @click.option("--override-col", "override_col", default=None,
               help="Column of final grades after human overrides (blank = the model grade stands): override rate, "
@@ -292,7 +294,8 @@ def promote_cmd(name: str, version: str, data: Path | None, target: str | None, 
 @cli.command("demo")
 @click.option("--firms", type=click.IntRange(min=4000), default=20_000, show_default=True,
               help="Enterprises in the synthetic district (at least 4,000: the loan models need enough defaults).")
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 4), default=42, show_default=True,
+              help="Seed of the district and the models (0 to 2**31-4, the range the LightGBM challenger takes).")
 @click.option("--out", type=PATH, default=Path("out/demo"), show_default=True)
 def demo_cmd(firms: int, seed: int, out: Path) -> None:
     """Run the main job end to end on the synthetic district and print where everything is."""
