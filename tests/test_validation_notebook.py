@@ -287,6 +287,17 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
     rebuilt = vd._initial_auc(other_seed.part("test")["default_12m"].to_numpy(),
                               vd._score(best.model, other_seed.part("test")))
     assert rebuilt != pytest.approx(meta["initial_auc"], abs=1e-6)
+    # ...while on the model's own test split (seed 7) the recorded AUC is the one `validate` computes: both rank
+    # by the delivered integer score (an analyst's finding: it was recorded on the PD, which has no ties)
+    client = _client(out)
+    for alias, r in models.items():
+        own_test = district.loan_sample(tables, seed=7).part("test")
+        assert vd._initial_auc(own_test["default_12m"].to_numpy(), vd._score(r.model, own_test)) == pytest.approx(
+            r.model.metadata["initial_auc"], abs=1e-12), alias
+        # and notebook 04's OOT AUC is notebook 03's `<kind>_oot_score_auc` (the same loans, the same ranking)
+        mv = client.get_model_version("district_pd", r.version)
+        trained = client.get_run(mv.run_id).data.metrics[f"{r.model.kind}_oot_score_auc"]
+        assert float(mv.tags["validation_oot_auc"]) == pytest.approx(trained, abs=1e-6), alias
     trained_on = set(district.loan_sample(tables, seed=7).part("train")["loan_id"])
     assert trained_on & set(other_seed.part("test")["loan_id"])  # why: the rebuilt window holds training loans
     section = district.loan_sample(tables, seed=7, industry="F")

@@ -236,6 +236,16 @@ class CreditModel:
         """Calibrated 12-month PD (fraction) for clean rows."""
         return np.asarray(self.calibrator.predict(self.raw(X)), dtype=float)
 
+    def points(self, raw: np.ndarray, pd_: np.ndarray) -> np.ndarray:
+        """The delivered integer score (points; higher = safer) from the raw output and the calibrated PD: the
+        rounded scorecard points, or the LightGBM PD on the points scale."""
+        return np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(pd_)
+
+    def score_points(self, X: pd.DataFrame) -> np.ndarray:
+        """The delivered integer score (points) for clean rows, as :meth:`score_frame` gives it."""
+        raw = self.raw(X)
+        return self.points(raw, np.asarray(self.calibrator.predict(raw), dtype=float))
+
     # ------------------------------------------------------------------ the deliverable
     def score_frame(self, df: pd.DataFrame, file: str | Path | None = None, n_reasons: int = 3) -> pd.DataFrame:
         """Score every row of ``df``; the result has ``df``'s index and :data:`SCORE_COLUMNS`."""
@@ -266,7 +276,7 @@ class CreditModel:
                 rc = np.column_stack([pos.get_indexer(names.iloc[:, j].astype(object)) for j in range(names.shape[1])]
                                      ) if names.shape[1] else np.empty((len(Xo), 0), dtype=np.int32)
             p = np.asarray(self.calibrator.predict(raw), dtype=float)
-            points[ok] = np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(p)
+            points[ok] = self.points(raw, p)
             pd12[ok] = p
             grade_code[ok] = self.master_scale.grade_codes(p)
             reason_code[ok, :rc.shape[1]] = rc

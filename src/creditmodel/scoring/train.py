@@ -332,10 +332,12 @@ def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
 
 
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
-    """AUC with DeLong CI, Gini, KS, Brier, counts on one sample."""
+    """AUC with DeLong CI, Gini, KS, Brier, counts on one sample (AUC, Gini, KS on the PD; ``score_auc`` on the
+    delivered integer score, as `validate` ranks)."""
     from creditmodel.validation import metrics as M
 
-    p = model.predict_pd(X)
+    raw = model.raw(X)
+    p = np.asarray(model.calibrator.predict(raw), dtype=float)
     try:
         a = M.auc_delong(y, p)
         auc, lo, hi = a.auc, a.ci_low, a.ci_high
@@ -345,7 +347,9 @@ def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) ->
     return {f"{prefix}_auc": auc, f"{prefix}_auc_ci_low": lo, f"{prefix}_auc_ci_high": hi,
             f"{prefix}_gini": 2 * auc - 1, f"{prefix}_ks": M.ks_statistic(y, p).ks,
             f"{prefix}_brier": M.brier(y, p).brier, f"n_{prefix}": int(len(y)), f"defaults_{prefix}": int(y.sum()),
-            f"{prefix}_mean_pd": float(p.mean()), f"{prefix}_default_rate": float(y.mean())}
+            f"{prefix}_mean_pd": float(p.mean()), f"{prefix}_default_rate": float(y.mean()),
+            # ranked by the delivered integer score, as `validate` ranks (ties the PD does not have)
+            f"{prefix}_score_auc": M.auc(y, -model.points(raw, p).astype(float))}
 
 
 def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positive: str | None = None,
@@ -453,9 +457,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         f"features, {n_sel} used ({metrics['defaults_per_selected_feature']} defaults per feature); seed {seed}")
     if "test_auc" in metrics:  # the AUC at development that `validate` tests a later sample's AUC against
         t = masks["test"]
-        model.metadata.update(initial_auc=float(metrics["test_auc"]),
+        model.metadata.update(initial_auc=float(metrics["test_score_auc"]),
                               initial_auc_sample=f"held-out test split at training ({int(t.sum()):,} rows, "
-                                                 f"{int(y[t].sum()):,} defaults)")
+                                                 f"{int(y[t].sum()):,} defaults; ranked by score)")
     return TrainResult(model, metrics, feats, dropped, split)
 
 
