@@ -149,7 +149,10 @@ def test_mlflow_run_holds_both_models_metrics_reports_and_figures(jobs_run):
         mig = m["data"]["migration"]
         assert mig["in_population"] + mig["outside_population"] == mig["active_both"]
         assert mig["outside_population"] > mig["in_population"] >= m["migration"]["n"] > 0
-        assert logged[f"{alias}_vs_challenger_delong_p"] == pytest.approx(m["challenger"]["delong_p"])
+        other = "challenger" if alias == "champion" else "champion"   # the model it was compared with
+        assert logged[f"{alias}_vs_{other}_delong_p"] == pytest.approx(m["challenger"]["delong_p"])
+        assert logged[f"{alias}_vs_{other}_auc"] == pytest.approx(logged[f"{other}_auc"], rel=1e-12)
+        assert f"{alias}_vs_{alias}_auc" not in logged
         for row in m["lights"]:
             if row["light"] in severity:
                 assert logged[f"{alias}_light_{row['check']}"] == severity[row["light"]]

@@ -375,10 +375,11 @@ def lights_comparison(validations: Mapping[str, ModelValidation]) -> pd.DataFram
     return table.reset_index()
 
 
-def flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+def flat_metrics(metrics: Mapping[str, Any], other: str = "challenger") -> dict[str, float]:
     """The numeric metrics of a :class:`ValidationResult` as a flat dict for MLflow: top-level numbers,
-    ``migration_*``, ``vs_challenger_*`` (the paired comparison), ``csi_<feature>``, ``light_<check>`` and
-    ``status`` as severities (1 green, 2 amber, 3 red)."""
+    ``migration_*``, ``vs_<other>_*`` (the paired comparison with the model of alias ``other``: its AUC, Brier,
+    ..., and the DeLong test of this model against it), ``csi_<feature>``, ``light_<check>`` and ``status`` as
+    severities (1 green, 2 amber, 3 red)."""
     out: dict[str, float] = {}
 
     def put(key: str, v: Any) -> None:
@@ -392,7 +393,7 @@ def flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     for k, v in (metrics.get("migration") or {}).items():
         put(f"migration_{k}", v)
     for k, v in (metrics.get("challenger") or {}).items():
-        put(f"vs_challenger_{k}", v)
+        put(f"vs_{other}_{k}", v)
     for k, v in (metrics.get("csi") or {}).items():
         put(f"csi_{k}", v)
     for row in metrics.get("lights") or []:
@@ -411,7 +412,10 @@ def log_validations(validations: Mapping[str, ModelValidation]) -> None:
     import mlflow
 
     for alias, v in validations.items():
-        tracking.log_metrics(flat_metrics(v.result.metrics), prefix=f"{alias}_")
+        # the model this one was compared with: `challenger_vs_champion_*`, not `challenger_vs_challenger_*`
+        # holding the champion's numbers (an analyst's finding)
+        other = next((o for o in validations if o != alias), "challenger")
+        tracking.log_metrics(flat_metrics(v.result.metrics, other=other), prefix=f"{alias}_")
         for p in (v.result.html_path, v.result.json_path):
             if p is not None:
                 mlflow.log_artifact(str(p), artifact_path=f"validation/{alias}")
