@@ -33,6 +33,21 @@ def _chunk(n: int, seed: int) -> pd.DataFrame:
     return assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-11-27 03:04:05", tz="UTC"), pricing=pricing)
 
 
+def test_capital_rate_is_described_as_the_pricing_computes_it():
+    """A bank user's finding: the data dictionary called capital_rate 'the IRB capital requirement K' while the
+    pricing holds 12.5 x K x the capital ratio when a ratio is set."""
+    from creditmodel import pricing
+    from creditmodel.delivery import COLUMNS
+
+    doc = {c.name: c for c in COLUMNS}["capital_rate"].en
+    assert "12.5 x the IRB capital requirement K x the bank's capital ratio" in doc and "K itself" in doc
+    k = float(pricing.irb_capital(0.02, 0.45))
+    kw = dict(funding_cost=0.02, opex=0.01, hurdle_rate=0.12)
+    with_ratio = pricing.risk_based_rate(0.02, 0.45, capital_ratio=0.105, **kw)
+    without = pricing.risk_based_rate(0.02, 0.45, **kw)
+    assert float(with_ratio.capital) == pytest.approx(12.5 * k * 0.105) and float(without.capital) == pytest.approx(k)
+
+
 def test_round_significant_matches_printf_g():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.uniform(-1, 1, 2000) * 10.0 ** rng.integers(-12, 12, 2000),

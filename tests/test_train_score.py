@@ -357,6 +357,17 @@ def test_model_card_describes_the_data_and_the_recorded_validation():
     assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
     assert "Not named" in card.split("## Owner")[1]
     assert "no validation recorded" in model_card(res.model).split("## Validation")[1]
+    # the stated scaling is the one the score follows (a bank user's finding: the scorecard's points scale the
+    # regression's log-odds, not the calibrated PD, and the card did not say so)
+    X = df[res.model.input_spec.columns]
+    sc = res.model.score_frame(X)
+    scaling = [ln for ln in card.splitlines() if ln.startswith("- Score scaling:")][0]
+    assert "before calibration" in scaling
+    assert (sc["score"].to_numpy() != res.model.scaling.points_from_pd(sc["pd_12m"].to_numpy())).mean() > 0.5
+    gbm = train_frame(df, "bad", id_col="firm", positive="yes", seed=11, kind="lightgbm").model
+    sg = gbm.score_frame(X)
+    assert "of the calibrated PD (pd_12m)" in [ln for ln in model_card(gbm).splitlines() if "Score scaling" in ln][0]
+    assert (sg["score"].to_numpy() == gbm.scaling.points_from_pd(sg["pd_12m"].to_numpy())).all()
 
 
 def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):

@@ -50,7 +50,8 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Graded-supervision class A (low risk) .. D (high risk)"),
     ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD)", "Expected loss rate, PD x LGD"),
     ColumnDoc("capital_rate", "float", "fraction of exposure", "监管资本占用率(IRB资本要求K)",
-              "Regulatory capital held against the loan: IRB capital requirement K as a fraction of exposure"),
+              "Capital held against the loan as a fraction of exposure: 12.5 x the IRB capital requirement K x "
+              "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set"),
     ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
               "Suggested annual rate from risk-based pricing; empty when not priced: in default (PD = 1) or the "
               "risk-based rate is above the pricing cap"),
@@ -386,7 +387,10 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         f"- Kind: {'WoE logistic scorecard (champion design)' if model.kind == 'scorecard' else 'LightGBM with monotone constraints (challenger design)'}",
         f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
         f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
-        f"{model.scaling.pdo:g} points to double the odds",
+        f"{model.scaling.pdo:g} points to double the odds"
+        + (" of the logistic regression on the development rows, before calibration: a score's calibrated PD "
+           "(pd_12m) can sit at other odds; the master scale gives each grade's PD band"
+           if model.kind == "scorecard" else " of the calibrated PD (pd_12m)"),
         "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
