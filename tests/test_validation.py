@@ -848,3 +848,26 @@ def test_overrides_are_counted_by_direction_with_their_default_rates(contract_mo
     assert "Overrides</h3>" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     with pytest.raises(InputError, match="override column not found"):
         validate_file(contract_model, tmp_path / "cur.csv", "default_12m", out=tmp_path / "o2", override_col="nope")
+
+
+def test_a_grade_with_no_default_beyond_its_pd_gets_no_underestimation_light():
+    """A bank user's finding: a thin grade with no default showed an amber Jeffreys light (the Jeffreys prior's
+    half default alone gives a small p when N x PD is tiny). D <= N x PD is no sign of underestimation."""
+    rng = np.random.default_rng(3)
+    n_big = 3000
+    p_big = rng.uniform(0.02, 0.08, n_big)
+    y_big = (rng.uniform(size=n_big) < p_big).astype(int)
+    p = np.concatenate([p_big, [0.0005, 0.0005]])
+    y = np.concatenate([y_big, [0, 0]])
+    g = np.concatenate([np.where(p_big < 0.05, "5", "6"), ["1", "1"]])
+    assert stats.beta.cdf(0.0005, 0.5, 2.5) < 0.05          # the p alone would light it amber
+    res = build_report(y, p, grade=g, n_boot=20)
+    row = next(r for r in res.metrics["grades"] if r["grade"] == "1")
+    assert row["defaults"] == 0 and row["jeffreys_p"] == pytest.approx(stats.beta.cdf(0.0005, 0.5, 2.5))
+    assert row["jeffreys_light"] not in ("amber", "red") and row["binomial_light"] not in ("amber", "red")
+    assert "not above the 0.001 the PD expects: no sign of underestimation" in row["note"]
+    # a grade whose defaults exceed its PD keeps the light its p gives
+    y2 = y.copy()
+    y2[-1] = 1
+    row2 = next(r for r in build_report(y2, p, grade=g, n_boot=20).metrics["grades"] if r["grade"] == "1")
+    assert row2["jeffreys_light"] == "red" and "no sign of underestimation" not in (row2["note"] or "")

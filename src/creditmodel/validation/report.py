@@ -518,6 +518,7 @@ class _Run:
         gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd)
         gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
         gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
+        _at_or_below_pd(gt, ("jeffreys_light", "binomial_light"))
         _thin_greens(gt, gt["n"] * gt["pd"], ("jeffreys_light", "binomial_light"))
         self.tables["grades"] = gt
         mt["grades"] = [{"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]), "pd": _num(r["pd"]),
@@ -707,6 +708,24 @@ MIN_SEGMENT_CLASS = 5
 def _join_note(note: Any, text: str) -> str:
     note = "" if note is None or (isinstance(note, float) and np.isnan(note)) else str(note)
     return f"{note}; {text}" if note else text
+
+
+def _at_or_below_pd(table: pd.DataFrame, light_cols: tuple[str, ...]) -> None:
+    """A grade whose defaults do not exceed its expected defaults (D <= N x PD) shows no sign of an underestimated
+    PD, whatever the p: with D = 0 and a tiny N x PD the Jeffreys prior's half default alone gives a small p (a
+    bank user saw amber on a grade with no default). Its amber or red light turns green, with a note (in place)."""
+    calm = (table["n"].to_numpy() > 0) & (table["defaults"].to_numpy(dtype=float)
+                                           <= table["n"].to_numpy(dtype=float) * table["pd"].to_numpy(dtype=float))
+    changed = np.zeros(len(table), dtype=bool)
+    for c in light_cols:
+        hit = calm & table[c].isin([L.AMBER, L.RED]).to_numpy()
+        table.loc[hit, c] = L.GREEN
+        changed |= hit
+    if changed.any():
+        table.loc[changed, "note"] = [_join_note(n, f"{int(d)} default(s), not above the {e:.2g} the PD expects: "
+                                                    "no sign of underestimation (p not read)")
+                                      for n, d, e in zip(table.loc[changed, "note"], table.loc[changed, "defaults"],
+                                                         table.loc[changed, "n"] * table.loc[changed, "pd"])]
 
 
 def _thin_greens(table: pd.DataFrame, expected: pd.Series, light_cols: tuple[str, ...]) -> None:
