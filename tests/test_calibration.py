@@ -191,8 +191,11 @@ def test_central_tendency_shifts_the_log_odds_to_a_long_run_rate(method):
     assert plain.shift_ == 0.0 and cal.default_rate_ == plain.default_rate_
     assert clone(cal).central_tendency == lra
     for bad in (0.0, 1.0, -0.1, True, "5%"):
-        with pytest.raises(ConfigError, match="central_tendency"):
+        with pytest.raises(ConfigError, match="central_tendency") as e:
             PDCalibrator(central_tendency=bad).fit(s, y)
+        # a parameter, not a column of the data (an analyst read "column 'central_tendency'" in a notebook)
+        assert e.value.parameter == "central_tendency" and e.value.column is None
+        assert str(e.value).startswith("parameter 'central_tendency': ")
 
 
 @pytest.mark.parametrize("lra", [None, 0.08])

@@ -203,7 +203,7 @@ def test_worker_log_lines_reach_the_caller(caplog):
 def test_bad_n_jobs_is_an_input_error(n_jobs):
     with pytest.raises(InputError) as e:
         train_frame(_frame(600, seed=2), "bad", id_col="firm", positive="yes", n_jobs=n_jobs)
-    assert e.value.column == "n_jobs"
+    assert e.value.parameter == "n_jobs" and e.value.column is None
 
 
 def test_bad_training_input():

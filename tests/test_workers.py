@@ -37,19 +37,19 @@ def test_worker_log_lines_come_back_in_task_order(caplog):
     assert seen[2] == seen[1]  # same lines, same order, the DEBUG one filtered in the worker too
 
 
-def test_a_task_error_keeps_its_class_and_column():
+def test_a_task_error_keeps_its_class_and_where():
     tasks = [(operator.mul, (2, 3)), (check_n_jobs, (0, "folds"))]
     for jobs in (1, 2):
         with pytest.raises(InputError) as e:
             run_tasks(tasks, n_jobs=jobs)
-        assert e.value.column == "folds"
+        assert e.value.parameter == "folds" and str(e.value).startswith("parameter 'folds'")
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", None])
 def test_bad_n_jobs(bad):
     with pytest.raises(InputError) as e:
         run_tasks([(operator.neg, (1,))], n_jobs=bad)
-    assert e.value.column == "n_jobs"
+    assert e.value.parameter == "n_jobs" and e.value.column is None
 
 
 def test_worker_count_is_capped_by_the_tasks():
@@ -67,4 +67,4 @@ def test_cross_validation_checks_n_jobs_before_fitting():
     y = (rng.random(60) < 0.3).astype(int)
     with pytest.raises(InputError) as e:
         cross_validate_pd(X, y, cv_folds=3, repeats=1, n_jobs=0)
-    assert e.value.column == "n_jobs"
+    assert e.value.parameter == "n_jobs" and e.value.column is None

@@ -743,7 +743,7 @@ def cumcm_credit_decisions(
     from creditmodel.validation.metrics import auc
 
     if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
-        raise InputError(f"budget must be a positive number of yuan, got {budget!r}", column="budget")
+        raise InputError(f"budget must be a positive number of yuan, got {budget!r}", parameter="budget")
     check_n_jobs(n_jobs)
     rules = dataclasses.replace(rules or AllocationRules(), budget=float(budget))
     cfg = load_config(config)

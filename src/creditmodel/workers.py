@@ -25,11 +25,11 @@ from creditmodel.errors import InputError
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
 
-def check_n_jobs(n_jobs: Any, column: str = "n_jobs") -> None:
+def check_n_jobs(n_jobs: Any, parameter: str = "n_jobs") -> None:
     """Raise :class:`~creditmodel.errors.InputError` unless ``n_jobs`` is a positive integer or -1 (one per core)."""
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
         raise InputError(f"n_jobs must be a positive number of processes or -1 (one per core), got {n_jobs!r}",
-                         column=column)
+                         parameter=parameter)
 
 
 def worker_count(n_jobs: int, n_tasks: int) -> int:

@@ -198,19 +198,19 @@ class PDCalibrator(BaseEstimator):
     # -- helpers -----------------------------------------------------------------------------------------
     def _check_params(self) -> None:
         if self.method not in _METHODS:
-            raise ConfigError(f"method: expected one of {_METHODS}, got {self.method!r}", column="method")
+            raise ConfigError(f"method: expected one of {_METHODS}, got {self.method!r}", parameter="method")
         if self.criterion not in _CRITERIA:
-            raise ConfigError(f"criterion: expected one of {_CRITERIA}, got {self.criterion!r}", column="criterion")
+            raise ConfigError(f"criterion: expected one of {_CRITERIA}, got {self.criterion!r}", parameter="criterion")
         if not (0.0 <= self.pd_floor < self.pd_cap <= 1.0):
             raise ConfigError(f"pd_floor/pd_cap: need 0 <= pd_floor < pd_cap <= 1, got {self.pd_floor}, "
-                              f"{self.pd_cap}", column="pd_floor")
+                              f"{self.pd_cap}", parameter="pd_floor")
         if int(self.cv) < 2:
-            raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", column="cv")
+            raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", parameter="cv")
         ct = self.central_tendency
         if ct is not None and (isinstance(ct, bool) or not isinstance(ct, (int, float, np.floating))
                                or not self.pd_floor < float(ct) < self.pd_cap):
             raise ConfigError(f"central_tendency: a default rate between pd_floor and pd_cap (fraction), got {ct!r}",
-                              column="central_tendency")
+                              parameter="central_tendency")
 
     def _risk(self, raw) -> np.ndarray:
         r = _as_1d(raw, "raw")
