@@ -385,6 +385,23 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                     self.n_features_in_, self.validation_["kind"])
         return self
 
+    def fixed_rounds_clone(self, share: float) -> LGBMChallenger:
+        """An unfitted copy that trains as this fit did without choosing again: this fit's tuned parameters
+        (``best_params_``) and ``ceil(n_iter_ x share)`` trees, no early stopping. ``share``: the copy's training
+        rows relative to this fit's (0 < share <= 1). For cross-fitted calibration: fold fits built like the final
+        fit give out-of-fold outputs on the final fit's scale (fold fits that chose their own number of trees
+        stopped at 50 where the final fit grew 238, and the calibration learned on them missed the final fit's
+        mean PD on new rows by half)."""
+        check_is_fitted(self, "booster_")
+        if not 0.0 < float(share) <= 1.0:
+            raise InputError(f"share must be in (0, 1], got {share!r}", parameter="share")
+        from sklearn.base import clone
+
+        copy = clone(self)
+        copy.set_params(**dict(self.best_params_), n_estimators=max(1, math.ceil(self.n_iter_ * float(share))),
+                        early_stopping_rounds=0, min_rounds=0, tuning_grid=[{}])
+        return copy
+
     def _choose_rounds(self, Xe, y, w, eval_set) -> tuple[int, dict, lgb.Booster | None]:
         """Number of trees, a record of how it was chosen, and the final booster when no refit is needed."""
         n_max, patience = int(self.n_estimators), int(self.early_stopping_rounds)
