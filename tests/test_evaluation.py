@@ -780,6 +780,26 @@ def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():
     assert f"AUC noisy: {normal['auc']:.3f} [{normal['ci_low']:.3f}, {normal['ci_high']:.3f}]" in text
 
 
+def test_evidence_says_what_it_covers_and_its_metrics_can_be_prefixed():
+    """Analyst's finding: notebook 02 stamped the evidence figures with the run's scope (its as-of date and industry)
+    and logged the evidence metrics unprefixed, although the evidence is the whole district one horizon before the
+    end of the data."""
+    from creditmodel.evaluation.evidence import EvidenceResult, _auc_row
+
+    y = np.array([0, 1, 0, 1, 0, 1])
+    row = _auc_row("public_credit_score", y, np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
+    ev = EvidenceResult(as_of=T("2025-06-30"), horizon_months=12, frame=pd.DataFrame({"adverse": y}),
+                        discrimination=pd.DataFrame([row, {**row, "ranker": "public_credit_grade", "auc": 0.7}]),
+                        grade_rates=pd.DataFrame(), weights=pd.DataFrame(), sensitivity=pd.DataFrame(),
+                        comparison={"delong_p_value": 0.2})
+    assert ev.outcome_end == T("2026-06-30")
+    assert ev.scope() == "whole district (6 enterprises), as of 2025-06-30, adverse events to 2026-06-30"
+    assert ev.scope("section C").startswith("section C (6 enterprises)")
+    plain, prefixed = ev.metrics(), ev.metrics(prefix="district_")
+    assert {"evidence_n", "auc_public_credit_score", "grade_auc_later_adverse", "delong_p_value"} <= set(plain)
+    assert prefixed == {f"district_{k}": v for k, v in plain.items()}
+
+
 # ----------------------------------------------------------------------------- notebook
 @pytest.mark.slow
 def test_notebook_runs_as_a_tracked_job(tmp_path):
@@ -799,7 +819,23 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
     independent = plan_measures(evaluate_dir(district_dir).frame)
     for k in ("excellent_or_good_share", "serious_dishonesty_share", "grade_D_share"):
         assert m[k] == pytest.approx(independent[k]), k
-    assert 0.5 < m["auc_public_credit_score"] <= 1
+    # the evidence is the whole district one horizon before the end of the data, not the run's as-of date: its
+    # metrics carry the prefix district_ and its figures are stamped with what it covers (analyst's finding)
+    assert 0.5 < m["district_auc_public_credit_score"] <= 1 and "auc_public_credit_score" not in m
+    assert m["district_grade_auc_later_adverse"] == m["district_auc_public_credit_grade"]
+    assert not any(k.startswith(("evidence_", "auc_")) for k in m)
+    import nbformat
+
+    from creditmodel.evaluation.evidence import data_end
+
+    loaded = evaluate_dir(district_dir)
+    ev_as_of = (data_end(loaded.tables) - pd.DateOffset(months=12)).date()
+    assert ev_as_of != loaded.as_of.date()
+    text = "".join(o.get("text", "") for c in nbformat.read(res.output_notebook, as_version=4).cells
+                   for o in c.get("outputs", []))
+    assert ("evidence covers: whole district (" in text and f"as of {ev_as_of}, adverse events to" in text
+            and f"· {district_dir.name}" in text), text[-3000:]
+    assert m["district_evidence_n"] > 0
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}
     assert {
         "figures/grade_distribution.png",
@@ -831,5 +867,10 @@ def test_notebook_reports_on_one_industry(tmp_path):
     nb = nbformat.read(res.output_notebook, as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert f"reporting on {len(mine):,} graded enterprises" in text and "industry C Manufacturing" in text
+    # the expert-vs-evidence section covers the whole district whatever the industry: its stamp says so, and its
+    # metrics do not pass for the section's (analyst's finding)
+    line = next(ln for ln in text.splitlines() if ln.startswith("evidence covers: "))
+    assert line.startswith("evidence covers: whole district (") and "industry" not in line
+    assert m["district_evidence_n"] > len(mine) and "evidence_n" not in m and "grade_auc_later_adverse" not in m
     bad = jobs.run_experiment(exp, {**params, "industry": "Spaceports"}, out=out, progress=False)
     assert not bad.ok and bad.bad_input and "industry" in bad.error

@@ -141,7 +141,21 @@ class EvidenceResult:
         default_factory=dict
     )  # paired DeLong expert vs learned, rank correlation
 
-    def metrics(self) -> dict[str, float]:
+    @property
+    def outcome_end(self) -> pd.Timestamp:
+        """The end of the outcome window: ``as_of + horizon_months``."""
+        return self.as_of + pd.DateOffset(months=self.horizon_months)
+
+    def scope(self, population: str = "whole district") -> str:
+        """What the evidence covers, for a figure stamp or a caption: the population (:func:`expert_vs_evidence`
+        scores every enterprise of the tables it is given), its size, the as-of date and the outcome window,
+        e.g. ``"whole district (1,234 enterprises), as of 2025-06-30, adverse events to 2026-06-30"``."""
+        return (f"{population} ({len(self.frame):,} enterprises), as of {self.as_of.date()}, "
+                f"adverse events to {self.outcome_end.date()}")
+
+    def metrics(self, prefix: str = "") -> dict[str, float]:
+        """Flat metrics; ``prefix`` is put before every name (a notebook reporting on a narrower scope logs them
+        as ``district_*``, so that they do not read as the scope's own)."""
         m: dict[str, float] = {
             "evidence_n": float(len(self.frame)),
             "evidence_event_rate": float(self.frame["adverse"].mean()),
@@ -153,7 +167,7 @@ class EvidenceResult:
             m["grade_auc_later_adverse"] = float(d["public_credit_grade"])
             m["score_auc_later_adverse"] = float(d["public_credit_score"])
         m.update({k: float(v) for k, v in self.comparison.items()})
-        return m
+        return {f"{prefix}{k}": v for k, v in m.items()}
 
     def summary(self) -> str:
         d = self.discrimination.set_index("ranker")
