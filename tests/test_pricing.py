@@ -486,3 +486,106 @@ def test_allocation_is_deterministic():
     f = _firms(120, 7)
     a, b = A.allocate(f, _toy_curves()), A.allocate(f, _toy_curves())
     pd.testing.assert_frame_equal(a.firms, b.firms)
+
+
+# ----------------------------------------------------------------------------- notebook 05 tables and prose
+def _priced(**cols) -> pd.DataFrame:
+    base = {"pd_12m": [0.004, 0.01, 0.03, 0.3, np.nan], "collateral": ["none"] * 5}
+    return P.price_frame(pd.DataFrame({**base, **cols}), P.PricingConfig())
+
+
+def test_portfolio_by_grade_is_never_an_empty_table():
+    """Analyst's finding: a scored file without a grade column showed an empty table in notebook 05."""
+    from creditmodel import pricing_plots as PP
+
+    cfg = P.PricingConfig()
+    pf = _priced()
+    assert "grade" not in pf.columns
+    t = PP.portfolio_by_grade(pf, cfg)
+    ok = pf["suggested_rate"].notna()
+    assert t["grade"].tolist() == ["all"] and t.loc[0, "loans"] == 5 and t.loc[0, "priced"] == int(ok.sum()) == 3
+    assert t.loc[0, "median_rate"] == pytest.approx(pf.loc[ok, "suggested_rate"].median())
+    assert t.loc[0, "floor_below_policy"] == pytest.approx((pf.loc[ok, "risk_based_floor"] < cfg.policy_rate).mean())
+    # a grade column that is partly or wholly missing keeps its rows, and grades come in scale order
+    g = PP.portfolio_by_grade(_priced(grade=["10", "2", None, "D", "2"]), cfg)
+    assert g["grade"].tolist() == ["2", "10", "(none)", "D"]
+    assert g["loans"].sum() == 5 and g.set_index("grade").loc["2", "loans"] == 2
+    assert PP.portfolio_by_grade(_priced(grade=[None] * 5), cfg)["loans"].tolist() == [5]
+    assert PP.portfolio_by_grade(pf.iloc[:0], cfg).empty
+
+
+def _quality(lo: float, hi: float, **kw) -> dict:
+    q = {"n": 123.0, "defaults": 27.0, "default_rate": 27 / 123, "auc": 0.85, "auc_ci_low": 0.76, "auc_ci_high": 0.95,
+         "auc_boot_low": 0.75, "auc_boot_high": 0.94, "auc_repeat_min": 0.84, "auc_repeat_max": 0.86, "brier": 0.10,
+         "brier_base": 0.17, "brier_skill": 0.4, "mean_pd": 0.22, "auc_bank_rating": 0.97,
+         "auc_perfect_d_detector": 0.94, "auc_d_vs_rest": 0.90, "n_abc": 99.0, "defaults_abc": 3.0,
+         "auc_within_abc": (lo + hi) / 2, "auc_within_abc_boot_low": lo, "auc_within_abc_boot_high": hi,
+         "mean_pd_abc": 0.15, "default_rate_abc": 0.03, "d_like_recall": 0.54, "d_like_false_share": 0.06}
+    return {**q, **kw}
+
+
+def _result(q: dict):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(quality=q, insample_auc=0.96, cv=SimpleNamespace(repeats=2, cv_folds=5),
+                           settings={"d_threshold": 0.5})
+
+
+def test_the_within_abc_claim_follows_the_auc_interval():
+    """Analyst's finding: notebook 05 said 'no evidence that it ranks risk' whatever the numbers."""
+    from creditmodel import pricing_plots as PP
+
+    assert PP.within_abc_verdict(_quality(0.08, 0.83))[0] == "no_evidence"
+    assert PP.within_abc_verdict(_quality(0.62, 0.91)) == ("ranks", 0.62, 0.91, "bootstrap")
+    assert PP.within_abc_verdict(_quality(0.10, 0.40))[0] == "inverse"
+    no_boot = _quality(np.nan, np.nan, auc_within_abc=0.7, auc_within_abc_ci_low=0.55, auc_within_abc_ci_high=0.85)
+    assert PP.within_abc_verdict(no_boot)[0::3] == ("ranks", "DeLong")
+    assert PP.within_abc_verdict({k: v for k, v in _quality(0.1, 0.9).items() if k != "auc_within_abc"})[0] == \
+        "not_computable"
+
+    weak = PP.cv_quality_markdown(_result(_quality(0.08, 0.83)))
+    assert "no evidence that it ranks risk among the firms a bank would lend to" in weak
+    assert "mainly finds D firms" in weak and "bootstrap 0.08–0.83, 3 defaults" in weak
+    assert "All 24 D-rated firms defaulted, 3 of the 99 A–C firms did" in weak
+    strong = PP.cv_quality_markdown(_result(_quality(0.62, 0.91, defaults_abc=10.0, defaults=30.0)))
+    assert "no evidence" not in strong and "mainly finds D firms" not in strong
+    assert "it does rank risk among the firms a bank would lend to" in strong and "cannot tell" not in strong
+    assert "20 of the 24 D-rated firms defaulted" in strong  # counted, not "All 24"
+    none = PP.cv_quality_markdown(_result({k: v for k, v in _quality(0.1, 0.9, defaults_abc=0.0).items()
+                                           if not k.startswith("auc_within")}))
+    assert "cannot be measured" in none and "ranks risk" not in none
+
+
+def test_the_pricing_prose_shows_the_values_in_use():
+    """Analyst's finding: notebook 05's prose hard-coded the LPR (3.00 %), the LGD and the naive rate (9.5 %)."""
+    from types import SimpleNamespace
+
+    from creditmodel import pricing_plots as PP
+
+    cfg = P.PricingConfig(lpr_1y=0.0285, policy_spread=0.005, lgd={"none": 0.45, "guarantee": 0.3, "property": 0.26,
+                                                                     "receivables": 0.26})
+    text = PP.policy_rate_markdown(cfg)
+    assert "**2.85 %**" in text and "policy rate 3.35 %" in text and "+50 bp" in text and "3.00 %" not in text
+    assert f"**{PP.INCLUSIVE_SME_RATE:.2%}**".replace("%", " %") in text
+    assumptions = PP.pricing_assumptions_markdown(cfg)
+    assert "none 45.00 %" in assumptions and "1-year LPR 2.85 %" in assumptions
+    rules = A.AllocationRules(budget=5e7, rate_min=0.05, rate_max=0.12, min_loan=200_000)
+    res = SimpleNamespace(rules=rules, settings={"d_threshold": 0.4, "limit_share": 0.25},
+                          naive=SimpleNamespace(firms=pd.DataFrame({"rate": [np.nan, 0.085, 0.085]})))
+    text = PP.allocation_rules_markdown(res)
+    assert "budget 50 m yuan" in text and "200,000 to 1,000,000 yuan" in text and "5.00 %–12.00 %" in text
+    assert "at 8.50 %" in text and "40.00 %" in text and "25% of annual sales" in text and "9.5" not in text
+
+
+def test_the_loan_pricing_notebook_prose_has_no_hard_coded_settings():
+    """The numbers the configuration or the parameters set are displayed from code, not written in the prose."""
+    import nbformat
+
+    nb = nbformat.read(PROJECT_ROOT / "notebooks" / "05_loan_pricing.ipynb", as_version=4)
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for fixed in ("3.00 %", "9.5 %", "3.48 %", "5.68 %", "100 million", "4 %–15 %", "20 % of its annual sales",
+                  "unsecured 信用贷款: 40 %"):
+        assert fixed not in prose, fixed
+    assert "no evidence that" not in code and "All 24" not in code and "3 defaults" not in code
+    assert "PP.cv_quality_markdown(res)" in code and "PP.portfolio_by_grade(pf, cfg)" in code

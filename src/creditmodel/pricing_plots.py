@@ -1,7 +1,10 @@
 """Tables and figures of the loan-pricing notebook (``notebooks/05_loan_pricing.ipynb``); matplotlib, headless.
 
 Tables: :func:`pricing_grid` (the risk-based rate build-up at the central PD of every master-scale grade,
-per collateral type) and :func:`domain_b2_example` (DOMAIN.md B2's worked example, recomputed). Figures
+per collateral type), :func:`domain_b2_example` (DOMAIN.md B2's worked example, recomputed) and
+:func:`portfolio_by_grade` (a priced portfolio per grade). Narrative (Markdown built from the values in use, every
+claim conditional on the numbers): :func:`pricing_assumptions_markdown`, :func:`policy_rate_markdown`,
+:func:`cv_quality_markdown` (with :func:`within_abc_verdict`) and :func:`allocation_rules_markdown`. Figures
 (each returns a matplotlib Figure): :func:`plot_pricing_grid`, :func:`plot_floor_vs_policy`,
 :func:`plot_churn`, :func:`plot_cv_quality`, :func:`plot_ratings`, :func:`plot_allocation`,
 :func:`plot_portfolio_rates`. Labels are English, with Chinese terms when a CJK font is installed.
@@ -105,6 +108,172 @@ def domain_b2_example() -> pd.DataFrame:
         ("risk-based floor", br.rate, 0.040),
     ]
     return pd.DataFrame([{"component": n, "computed": float(v), "domain_b2": d} for n, v, d in rows])
+
+
+def portfolio_by_grade(priced: pd.DataFrame, config: PricingConfig | str | None = None) -> pd.DataFrame:
+    """Per grade of a priced portfolio (:func:`creditmodel.pricing.price_frame`): ``loans`` (rows),
+    ``priced`` (rows with a suggested rate), ``mean_pd``, ``median_rate`` (of the priced rows) and
+    ``floor_below_policy`` (share of the priced rows whose risk-based floor is below the policy rate).
+
+    Never empty for a non-empty portfolio: without a ``grade`` column (a scored file need not have one) the
+    whole portfolio is one row ``"all"``, as in :func:`plot_portfolio_rates`; rows whose grade is missing are
+    grouped under ``"(none)"`` instead of being dropped. Grades come in scale order; ``grade`` is a column.
+    """
+    from creditmodel.validation.metrics import sort_grades
+
+    cfg = load_config(config)
+    cols = ["grade", "loans", "priced", "mean_pd", "median_rate", "floor_below_policy"]
+    if priced.empty:
+        return pd.DataFrame(columns=cols)
+    if "grade" in priced.columns:
+        g = priced["grade"].astype("string").fillna("(none)").astype(str)
+    else:
+        g = pd.Series("all", index=priced.index)
+    ok = priced["suggested_rate"].notna()
+    f = pd.DataFrame(
+        {
+            "grade": g,
+            "pd_12m": pd.to_numeric(priced["pd_12m"], errors="coerce"),
+            "rate": priced["suggested_rate"].where(ok),
+            "priced": ok,
+            "below": (priced["risk_based_floor"] < cfg.policy_rate).where(ok).astype(float),
+        }
+    )
+    out = f.groupby("grade", sort=False).agg(
+        loans=("pd_12m", "size"),
+        priced=("priced", "sum"),
+        mean_pd=("pd_12m", "mean"),
+        median_rate=("rate", "median"),
+        floor_below_policy=("below", "mean"),
+    )
+    out = out.reindex(sort_grades(out.index)).reset_index()
+    out["priced"] = out["priced"].astype(int)
+    return out[cols]
+
+
+# ----------------------------------------------------------------------------- narrative (Markdown)
+def _pp(x: float) -> str:
+    return f"{x:.2%}".replace("%", " %")
+
+
+def pricing_assumptions_markdown(config: PricingConfig | str | None = None) -> str:
+    """The assumptions of a pricing configuration as one Markdown paragraph (values as configured)."""
+    cfg = load_config(config)
+    lgd = ", ".join(f"{k} {_pp(v)}" for k, v in cfg.lgd.items())
+    held = "K itself" if cfg.capital_ratio is None else f"RWA x {_pp(cfg.capital_ratio)}"
+    return (
+        f"**Assumptions in use** ({cfg.framework}, maturity {cfg.maturity:g} y): funding {_pp(cfg.funding_cost)}, "
+        f"operating cost {_pp(cfg.opex)}, hurdle rate {_pp(cfg.hurdle_rate)}, capital held {held}, margin "
+        f"{_pp(cfg.margin)}; LGD by collateral: {lgd} (default collateral: {cfg.default_collateral}); policy rate "
+        f"{_pp(cfg.policy_rate)} = 1-year LPR {_pp(cfg.lpr_1y)} + spread {cfg.policy_spread * 1e4:+.0f} bp; "
+        f"rate cap {_pp(cfg.rate_cap)}."
+    )
+
+
+def policy_rate_markdown(
+    config: PricingConfig | str | None = None,
+    inclusive_rate: float = INCLUSIVE_SME_RATE,
+    history: Mapping[str, float] = INCLUSIVE_SME_HISTORY,
+) -> str:
+    """The policy anchor and the inclusive small/micro average, with the values actually used."""
+    cfg = load_config(config)
+    text = (
+        f"The configuration's 1-year LPR is **{_pp(cfg.lpr_1y)}** (policy rate {_pp(cfg.policy_rate)} with a spread "
+        f"of {cfg.policy_spread * 1e4:+.0f} bp); the inclusive small/micro average it is compared with is "
+        f"**{_pp(inclusive_rate)}**"
+    )
+    if history:
+        (p0, r0), (p1, r1) = next(iter(history.items())), list(history.items())[-1]
+        text += f" (DOMAIN.md B2: {_pp(r1)} in {p1}, {_pp(r0)} in {p0})"
+    return text + "."
+
+
+def within_abc_verdict(quality: Mapping[str, float], level: float = 0.5) -> tuple[str, float, float, str]:
+    """Does the out-of-fold PD rank risk among the A-C firms? From the AUC interval within A-C:
+
+    ``("ranks", lo, hi, kind)`` when the interval lies above ``level`` (0.5: chance), ``"inverse"`` when below,
+    ``"no_evidence"`` when it contains ``level``, ``"not_computable"`` when there is no AUC or interval within
+    A-C (no defaults, or only defaults, there). The interval is the bootstrap one shown in the notebook
+    (``kind`` "bootstrap"), else DeLong's (``kind`` "DeLong")."""
+    if not np.isfinite(quality.get("auc_within_abc", np.nan)):
+        return "not_computable", np.nan, np.nan, ""
+    for kind, lo_key, hi_key in (
+        ("bootstrap", "auc_within_abc_boot_low", "auc_within_abc_boot_high"),
+        ("DeLong", "auc_within_abc_ci_low", "auc_within_abc_ci_high"),
+    ):
+        lo, hi = float(quality.get(lo_key, np.nan)), float(quality.get(hi_key, np.nan))
+        if np.isfinite(lo) and np.isfinite(hi):
+            verdict = "ranks" if lo > level else "inverse" if hi < level else "no_evidence"
+            return verdict, lo, hi, kind
+    return "not_computable", np.nan, np.nan, ""
+
+
+_WITHIN_ABC = {
+    "ranks": "an interval above 0.5: it does rank risk among the firms a bank would lend to",
+    "inverse": "an interval below 0.5: it ranks risk the wrong way round among the firms a bank would lend to",
+    "no_evidence": "an interval that contains 0.5: no evidence that it ranks risk among the firms a bank would lend to",
+}
+
+
+def cv_quality_markdown(result: CreditDecisionResult) -> str:
+    """The quality bullets of the credit-decision notebook, every claim conditional on the numbers: whether the PD
+    ranks risk within A-C follows :func:`within_abc_verdict`; the D counts come from the data."""
+    q = result.quality
+    lines = [
+        f"* Out-of-fold **AUC {q['auc']:.3f}** (DeLong 95 % interval {q['auc_ci_low']:.3f}–{q['auc_ci_high']:.3f}, "
+        f"bootstrap {q['auc_boot_low']:.3f}–{q['auc_boot_high']:.3f}; over the {result.cv.repeats} repeats "
+        f"{q['auc_repeat_min']:.3f}–{q['auc_repeat_max']:.3f}); the same model scores **{result.insample_auc:.3f}** "
+        f"on its own training firms, the optimism cross-validation removes.",
+        f"* **Brier score {q['brier']:.4f}** against {q['brier_base']:.4f} for the constant default rate "
+        f"(skill {q['brier_skill']:.0%}); mean PD {q['mean_pd']:.1%} for a default rate of {q['default_rate']:.1%}.",
+    ]
+    if "n_abc" in q:
+        n_d, def_d = int(q["n"] - q["n_abc"]), int(q["defaults"] - q["defaults_abc"])
+        verdict, lo, hi, kind = within_abc_verdict(q)
+        d_part = (f"All {n_d} D-rated firms defaulted" if def_d == n_d
+                  else f"{def_d} of the {n_d} D-rated firms defaulted")
+        head = ("**Caveat — the model mainly finds D firms.**" if verdict != "ranks"
+                else "**The model ranks within A–C too, not only D firms.**")
+        text = (
+            f"* {head} {d_part}, {int(q['defaults_abc'])} of the {int(q['n_abc'])} A–C firms did. A score that only "
+            f"knew 'rated D' would reach AUC {q['auc_perfect_d_detector']:.3f}; the bank's own rating reaches "
+            f"{q['auc_bank_rating']:.3f}. Our PD separates D from A–C with AUC {q.get('auc_d_vs_rest', np.nan):.3f}"
+        )
+        if verdict == "not_computable":
+            text += (f"; within A–C ({int(q['defaults_abc'])} defaults) its ranking cannot be measured: "
+                     "no evidence either way.")
+        else:
+            text += (
+                f", {'and' if verdict == 'ranks' else 'but'} **within A–C its AUC is {q['auc_within_abc']:.3f}** "
+                f"({kind} {lo:.2f}–{hi:.2f}, {int(q['defaults_abc'])} defaults), {_WITHIN_ABC[verdict]}."
+            )
+        if np.isfinite(q.get("mean_pd_abc", np.nan)):
+            text += f" Its PDs within A–C average {q['mean_pd_abc']:.1%} against an observed {q['default_rate_abc']:.1%}"
+            if verdict != "ranks" and q["mean_pd_abc"] > q["default_rate_abc"]:
+                text += (": the model cannot tell the safest firms apart, so it spreads the risk of the D firms it "
+                         "cannot recognise over everybody")
+            text += "."
+        lines.append(text)
+        lines.append(
+            f"* D-like rule: out of fold, {q['d_like_recall']:.0%} of the D firms and {q['d_like_false_share']:.0%} of "
+            f"the A–C firms have a PD of at least {result.settings.get('d_threshold', 0.5):.0%}."
+        )
+    return "\n".join(lines)
+
+
+def allocation_rules_markdown(result: CreditDecisionResult) -> str:
+    """The lending rules, the limit cap and the naive baseline's rate actually used by a credit decision."""
+    r, s = result.rules, result.settings
+    naive = result.naive.firms["rate"].dropna() if "rate" in result.naive.firms.columns else pd.Series(dtype=float)
+    naive_rate = float(naive.iloc[0]) if len(naive) else (r.rate_min + r.rate_max) / 2
+    excluded = ", ".join(r.excluded_grades) or "none"
+    return (
+        f"**Rules in use:** budget {r.budget / 1e6:,.0f} m yuan (sum of the limits offered); loans of "
+        f"{r.min_loan:,.0f} to {r.max_loan:,.0f} yuan in steps of {r.limit_step:,.0f}, at {_pp(r.rate_min)}–"
+        f"{_pp(r.rate_max)}; nothing for rating(s) {excluded} or a PD of at least "
+        f"{_pp(s.get('d_threshold', 0.5))}; each limit capped at {s.get('limit_share', 0.2):.0%} of annual sales. "
+        f"The naive baseline offers every eligible firm an equal share at {_pp(naive_rate)}."
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -307,7 +476,7 @@ def plot_cv_quality(result: CreditDecisionResult) -> Figure:
     y, p = result.rated["default"].to_numpy(), result.rated["oof_pd"].to_numpy()
     is_d = (result.rated["rating"] == "D").to_numpy()
     curves = [
-        ("all 123 firms", y, p, q["auc"], "#1565c0"),
+        (f"all {len(y)} firms", y, p, q["auc"], "#1565c0"),
         ("'rated D' vs A-C", is_d.astype(int), p, q.get("auc_d_vs_rest", np.nan), "#6a1b9a"),
     ]
     if "auc_within_abc" in q:
