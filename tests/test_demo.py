@@ -44,6 +44,10 @@ def test_every_step_succeeded(demo):
                      "notebook loan_pricing"]
     text = demo.summary()
     assert "mlflow ui --backend-store-uri sqlite:///" in text and "creditmodel lab" in text
+    # every key metric the summary promises was logged (a metric rename dropped one from the summary silently)
+    from creditmodel.demo import KEY_METRICS
+
+    assert set(demo.metrics) == {f"{nb}: {k}" for nb, keys in KEY_METRICS.items() for k in keys}
 
 
 def test_executed_notebooks_show_their_figures(demo):
