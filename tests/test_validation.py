@@ -848,6 +848,16 @@ def test_overrides_are_counted_by_direction_with_their_default_rates(contract_mo
     assert "Overrides</h3>" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     with pytest.raises(InputError, match="override column not found"):
         validate_file(contract_model, tmp_path / "cur.csv", "default_12m", out=tmp_path / "o2", override_col="nope")
+    # a wrong final grade is named by file, the column as the file calls it and the file's row (a bank user got
+    # column 'final_grade' and a row counted among the rows left after filtering)
+    cur.rename(columns={"final_grade": "analyst_grade"}).assign(
+        analyst_grade=lambda d: np.where(np.arange(len(d)) == 7, "AA", d["analyst_grade"])).to_csv(
+        tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputError) as e:
+        validate_file(contract_model, tmp_path / "bad.csv", "default_12m", out=tmp_path / "o3",
+                      override_col="analyst_grade")
+    assert (e.value.file is not None and str(e.value.file).endswith("bad.csv") and e.value.column == "analyst_grade"
+            and e.value.row == 8 and "'AA'" in e.value.message)
 
 
 def test_a_grade_with_no_default_beyond_its_pd_gets_no_underestimation_light():
