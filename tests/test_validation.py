@@ -414,6 +414,11 @@ def test_thresholds_yaml_round_trip(tmp_path):
     assert back.light("auc", 0.72) == "amber" and back.light("my_check", 3) == "red"
     with pytest.raises(ConfigError):
         Thresholds.from_yaml(tmp_path / "missing.yaml")
+    # a wrong field names the file as well as the threshold
+    (tmp_path / "bad.yaml").write_text("auc:\n  green: 0.75\n  colour: red\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown field") as e:
+        Thresholds.from_yaml(tmp_path / "bad.yaml")
+    assert str(e.value.file).endswith("bad.yaml") and e.value.column == "auc"
 
 
 # --------------------------------------------------------------------------- the report

@@ -143,7 +143,10 @@ class Thresholds:
             data = load_yaml(p) or {}
         except OSError as e:
             raise ConfigError(f"cannot read thresholds: {e}", file=p) from None
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ConfigError as e:  # name the file: a bank user got "column 'auc'" alone
+            raise ConfigError(e.message, file=p, column=e.column, row=e.row) from None
 
 
 def worst(lights: list[str]) -> str:
