@@ -311,3 +311,34 @@ def test_a_parameter_with_choices_is_checked_before_the_notebook_runs(tmp_path):
     with pytest.raises(ConfigError) as e:                       # the default must be one of the choices
         jobs.load_experiment(bad)
     assert e.value.column == "choices"
+
+
+def test_html_copy_of_a_notebook_does_not_warn_about_alt_text(tmp_path, caplog):
+    """An analyst saw nbconvert's "Alternative text is missing on N image(s)" on every run, even under -q."""
+    import base64
+    import logging
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from creditmodel import jobs
+
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d"
+        "0000000049454e44ae426082")).decode()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "plot()", outputs=[nbformat.v4.new_output("display_data", data={"image/png": png})])])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    with caplog.at_level(logging.WARNING):
+        HTMLExporter().from_notebook_node(nb)               # nbconvert itself warns
+    assert "Alternative text is missing" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        html = jobs._to_html(path)
+    assert html is not None and "<img" in html.read_text(encoding="utf-8")
+    assert "Alternative text is missing" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):                  # the filter is removed after the export
+        HTMLExporter().from_notebook_node(nb)
+    assert "Alternative text is missing" in caplog.text

@@ -375,17 +375,33 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
                      warnings=notebook_warnings(out_nb))
 
 
+class _DropMessage(logging.Filter):
+    """Drops log records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
 def _to_html(nb_path: Path) -> Path | None:
     try:
         import nbformat
         from nbconvert import HTMLExporter
     except ImportError:
         return None
+    exporter = HTMLExporter()
+    quiet_alt = _DropMessage("Alternative text is missing")  # every matplotlib figure: noise even under -q
+    exporter.log.addFilter(quiet_alt)
     try:
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(nb_path), as_version=4))
+        body, _ = exporter.from_notebook_node(nbformat.read(str(nb_path), as_version=4))
     except Exception as e:  # an HTML copy is a convenience, never a reason to fail the job
         log.warning("could not render %s as HTML: %s", nb_path, e)
         return None
+    finally:
+        exporter.log.removeFilter(quiet_alt)
     html = nb_path.with_suffix(".html")
     html.write_text(body, encoding="utf-8")
     return html
