@@ -155,6 +155,7 @@ def test_default_yaml_equals_code_defaults():
     ("funding_cost: abc", "funding_cost"), ("funding_cost: -0.5", "funding_cost"), ("hurdel_rate: 0.1", "hurdel_rate"),
     ("capital_ratio: 0", "capital_ratio"),
     ("default_collateral: gold", "default_collateral"),
+    ("rate_cap: 0.03", "rate_cap"), ("lpr_1y: 0.05\nrate_cap: 0.04", "rate_cap"),  # at or below the policy rate
 ])
 def test_config_errors_name_the_key(tmp_path, text, key):
     f = tmp_path / "p.yaml"

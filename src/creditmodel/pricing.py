@@ -255,6 +255,9 @@ class PricingConfig:
         num("cny_per_eur", 0.0, 1e6, lo_open=True)
         num("rate_cap", 0.0, 10.0, lo_open=True)
         num("rounding", 0.0, 0.01)
+        if self.rate_cap <= self.policy_rate:  # every suggested rate is at least the policy rate: none could be given
+            raise ConfigError(f"must be above the policy rate lpr_1y + policy_spread = {self.policy_rate:.4g} "
+                              f"(no rate could be suggested), got {self.rate_cap!r}", column="rate_cap")
         if not isinstance(self.lgd, dict) or set(self.lgd) != set(COLLATERAL):
             got = sorted(self.lgd) if isinstance(self.lgd, dict) else self.lgd
             raise ConfigError(f"must map exactly the collateral types {list(COLLATERAL)} to an LGD, "
