@@ -407,3 +407,16 @@ def test_loan_pricing_notebook_without_shared_data(tmp_path, monkeypatch):
     m = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}").get_run(res.run_id).data.metrics
     assert "b2_floor" in m and "grades_above_inclusive_none" in m
     assert not any(k.startswith(("cv_", "alloc_", "naive_")) for k in m)
+
+
+def test_summary_caveat_follows_the_within_abc_interval():
+    """An analyst's finding: the summary said "the model mainly finds D firms" whatever the numbers."""
+    from creditmodel.credit_decisions import _within_abc_reading
+
+    def q(lo, hi):
+        return {"auc_within_abc_boot_low": lo, "auc_within_abc_boot_high": hi}
+
+    assert _within_abc_reading(q(0.08, 0.83)).endswith("the model mainly finds D firms")
+    assert _within_abc_reading(q(0.61, 0.9)) == "it also ranks risk within A-C"
+    assert _within_abc_reading(q(0.1, 0.4)) == "within A-C it ranks risk the wrong way round"
+    assert _within_abc_reading({}) == "no interval within A-C"

@@ -567,6 +567,18 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
 
 
 # ============================================================================== the whole decision
+def _within_abc_reading(q: Mapping[str, float]) -> str:
+    """What the bootstrap interval of the AUC within A-C says (the summary's caveat follows the numbers)."""
+    lo, hi = q.get("auc_within_abc_boot_low", np.nan), q.get("auc_within_abc_boot_high", np.nan)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "no interval within A-C"
+    if lo > 0.5:
+        return "it also ranks risk within A-C"
+    if hi < 0.5:
+        return "within A-C it ranks risk the wrong way round"
+    return "no evidence that it ranks risk within A-C: the model mainly finds D firms"
+
+
 @dataclass
 class CreditDecisionResult:
     """Everything :func:`cumcm_credit_decisions` decided, and why.
@@ -682,11 +694,11 @@ class CreditDecisionResult:
                 f"  caveat: AUC within A-C {q['auc_within_abc']:.3f} on {int(q['defaults_abc'])} defaults "
                 f"(bootstrap {q['auc_within_abc_boot_low']:.2f}-{q['auc_within_abc_boot_high']:.2f}); "
                 f"AUC for 'rated D' {q.get('auc_d_vs_rest', float('nan')):.3f}; a perfect D detector "
-                f"scores {q['auc_perfect_d_detector']:.3f}: the model mainly finds D firms"
+                f"scores {q['auc_perfect_d_detector']:.3f}: " + _within_abc_reading(q)
             )
         d = self.decisions
         counts = d["rating"].value_counts().reindex([*BANK_RATINGS, EXCLUDED_RATING], fill_value=0)
-        lines.append("302 firms rated: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        lines.append(f"{len(d)} firms rated: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         lines.append(
             f"allocation: {int(t['n_loans'])} loans, limits {t['limits'] / 1e6:.2f} m of "
             f"{self.rules.budget / 1e6:.0f} m; expected interest {t['expected_interest'] / 1e6:.2f} m, "
