@@ -229,4 +229,6 @@ def test_a_decision_on_few_defaults_says_its_evidence_is_thin(store, tmp_path):
     d = registry.promote("pd", v["good"], data=tmp_path / "small.parquet", target="bad", out=out)
     thin = [r for r in d.reasons if r.startswith("thin evidence")]
     assert d.evidence["defaults"] == 6 and len(thin) == 1 and "6 defaults" in thin[0], d.reasons
+    k = d.evidence["jeffreys_detectable_ratio"]   # shown as the report shows it (it read "1.0x" for 1.04)
+    assert k is not None and f"a default rate {k:.2f}x the mean PD" in thin[0]
     assert registry.alias_version("pd", "champion") == v["good"]

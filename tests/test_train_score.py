@@ -445,3 +445,25 @@ def test_lightgbm_cross_fitted_calibration_meets_the_default_rate_on_new_rows():
     fresh = res.model.predict_pd(X.iloc[3000:53_000][res.model.input_spec.columns])
     assert fresh.mean() == pytest.approx(target, rel=0.15), (fresh.mean(), target)
     assert cal.optimism_shift_ > 0.1                           # in-sample LightGBM outputs flatter the fit
+
+
+def test_few_defaults_per_feature_warns(caplog):
+    """A bank user trained on about one default per feature and got no warning."""
+    import logging
+
+    rng = np.random.default_rng(8)
+    n = 400
+    X = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(8)})
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-3.2 + X.sum(axis=1).to_numpy() * 0.8)))).astype(int)
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        res = train_frame(X.assign(bad=y), "bad", seed=3, kind="lightgbm")
+    per = res.metrics["defaults_per_selected_feature"]
+    assert per < 10
+    assert f"({per:.1f} per feature, fewer than 10)" in caplog.text
+    caplog.clear()
+    big = 20000
+    Xb = pd.DataFrame({"x0": rng.normal(size=big)})
+    yb = (rng.uniform(size=big) < 1 / (1 + np.exp(-(-2.0 + Xb["x0"].to_numpy())))).astype(int)
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        train_frame(Xb.assign(bad=yb), "bad", seed=3)
+    assert "per feature, fewer than" not in caplog.text

@@ -143,7 +143,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     passed = gating_red.empty
     if d < THIN_EVIDENCE_DEFAULTS:  # a validator's finding: green lights on a handful of defaults mean little
         reasons.append(f"thin evidence: {d} defaults in the sample (fewer than {THIN_EVIDENCE_DEFAULTS}); "
-                       + (f"the calibration test detects only a default rate {k:.1f}x the mean PD or more"
+                       + (f"the calibration test detects only a default rate {k:.2f}x the mean PD or more"
                           if k is not None else "too few to detect an underestimated PD"))
     if passed:
         other = red["label"].tolist()

@@ -344,6 +344,11 @@ def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
     return est.fit(X, y)
 
 
+#: Below this many development defaults per selected feature ``train`` warns (events per variable, a validator's
+#: rule of thumb for logistic models: about 10).
+MIN_DEFAULTS_PER_FEATURE = 10
+
+
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
     """AUC with DeLong CI, Gini, KS, Brier, counts on one sample (AUC, Gini, KS on the PD; ``score_auc`` on the
     delivered integer score, as `validate` ranks)."""
@@ -463,6 +468,10 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         model.metadata["development_auc"] = metrics["development_auc"]
     # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
     metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
+    if n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:
+        log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d): the fitted weights "
+                    "are unstable and the model may be overfitted; fewer candidate features or more defaults help",
+                    d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE)
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
         f"{d_dev / max(int(dev_rows.sum()), 1):.2%}) from {Path(str(file)).name if file else 'an in-memory table'}, "
