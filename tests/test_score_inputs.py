@@ -565,3 +565,19 @@ def test_an_input_without_rows_is_bad_input_in_every_format(trained, tmp_path):
                  "--out", str(tmp_path / f"o_{f}.csv"))
         assert r.returncode == 2 and "no rows" in r.stderr and f in r.stderr, (f, r.stderr)
         assert not (tmp_path / f"o_{f}.csv").exists()
+
+
+def test_a_uscc_id_repeated_in_another_spelling_is_a_duplicate():
+    """A bank user scored the same enterprise twice, once in lower case with a blank: neither row was flagged."""
+    from creditmodel.scoring.score import RowChecks
+
+    code = "91350100M000100Y43"
+    chunks = [pd.DataFrame({"uscc": [code, "91110000600037341L"]}),
+              pd.DataFrame({"uscc": [code.lower()[:6] + " " + code.lower()[6:], "９１１１００００６０００３７３４１Ｌ"]})]
+    checks = RowChecks("uscc")
+    first, second = (checks.messages(c) for c in chunks)
+    assert list(first) == [None, None]
+    assert second[0] == f"column 'uscc': duplicate id {code.lower()[:6] + ' ' + code.lower()[6:]!r}, first on row 1"
+    assert "first on row 2" in second[1]                    # full-width digits: the same code
+    other = RowChecks("loan_id")                             # other ids keep their spelling
+    assert list(other.messages(pd.DataFrame({"loan_id": ["a1", "A1"]}))) == [None, None]

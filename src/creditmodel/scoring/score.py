@@ -254,7 +254,10 @@ class RowChecks:
             ids = chunk[self.id_col].astype("string").str.strip().reset_index(drop=True)
             empty = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
             put(empty, f"column '{self.id_col}': the id is empty")
-            first = self._first_rows(ids.fillna(""), start, empty)
+            key = ids.fillna("")
+            if self.id_col == "uscc":  # one code however it is spelt: full-width, lower case, inner blanks
+                key = key.str.normalize("NFKC").str.upper().str.replace(" ", "", regex=False)
+            first = self._first_rows(key, start, empty)
             dup = ~empty & (first != start + np.arange(n) + 1)
             put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids.iloc[i]!r}, first on row {first[i]}")
         if self.identifiers and "uscc" in chunk:
