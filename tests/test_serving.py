@@ -214,3 +214,21 @@ def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path
     assert latest.version == res.model_version and latest.uri == f"models:/serving_pd/{res.model_version}"
     side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
     assert side["columns"][-1]["name"] == "loan_id" and side["rows_error"] == 3
+
+
+def test_deliverable_warns_when_the_identifier_columns_are_missing(registered, tmp_path, caplog):
+    """A bank user scored a file without `uscc` and `as_of_date` with the registered model: every row's
+    identifiers came back empty, without a word."""
+    import logging
+
+    from creditmodel.scoring.score import score_file
+
+    df = registered["df"].head(20).drop(columns=["uscc", "as_of_date"], errors="ignore")
+    src = tmp_path / "anon.csv"
+    df.to_csv(src, index=False)
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        res = score_file("models:/serving_pd@champion", src, tmp_path / "d.parquet", progress=False)
+    got = pd.read_parquet(res.files["parquet"])
+    assert got["uscc"].isna().all() and len(got) == 20
+    assert ("has no 'uscc' or 'as_of_date' column: the deliverable's uscc and as_of_date are empty on every row"
+            in caplog.text and "no --id column was given" in caplog.text)

@@ -305,6 +305,16 @@ def write(df: pd.DataFrame, out: str | Path, sidecar_doc: dict[str, Any], model_
     return w.close(sidecar_doc, model_card)
 
 
+def _warn_missing_identifiers(columns: Any, data: Path, id_col: str | None) -> None:
+    """Warn when the input lacks the deliverable's identifier columns: they would be empty on every row."""
+    missing = [c for c in ("uscc", "as_of_date") if c not in columns]
+    if missing:
+        log.warning("file %s has no %s column: the deliverable's %s empty on every row; %s", data,
+                    " or ".join(repr(c) for c in missing), " and ".join(missing) + (" are" if len(missing) > 1 else " is"),
+                    f"rows are told apart by {id_col!r} only" if id_col else
+                    "and no --id column was given: a bank can tell the rows apart only by their order")
+
+
 def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
                  chunk_rows: int = 500_000, pricing_config: str | Path | None = None,
                  evaluation: pd.DataFrame | None = None, metrics: dict[str, Any] | None = None,
@@ -334,8 +344,10 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
-        for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
+        for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)
+            if n_chunk == 0:
+                _warn_missing_identifiers(chunk.columns, data, id_col)
             scored = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(scored, checks.messages(chunk))
             extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
