@@ -469,8 +469,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
     metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
     if n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:
-        log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d): the fitted weights "
-                    "are unstable and the model may be overfitted; fewer candidate features or more defaults help",
+        log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d, a rule of thumb for "
+                    "logistic models): the model may be overfitted; fewer candidate features or more defaults help",
                     d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE)
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
