@@ -459,7 +459,7 @@ def test_few_defaults_per_feature_warns(caplog):
         res = train_frame(X.assign(bad=y), "bad", seed=3, kind="lightgbm")
     per = res.metrics["defaults_per_selected_feature"]
     assert per < 10
-    assert f"({per:.1f} per feature, fewer than 10)" in caplog.text
+    assert f"({per:.1f} per feature, fewer than 10, a rule of thumb" in caplog.text
     caplog.clear()
     big = 20000
     Xb = pd.DataFrame({"x0": rng.normal(size=big)})
