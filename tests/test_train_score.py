@@ -467,3 +467,24 @@ def test_few_defaults_per_feature_warns(caplog):
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         train_frame(Xb.assign(bad=yb), "bad", seed=3)
     assert "per feature, fewer than" not in caplog.text
+
+
+def test_dates_given_as_text_are_set_aside_as_dates():
+    """A bank user's finding: ISO date text was labelled identifier-like, and a snapshot date with a few values
+    became a category (every later date unseen at scoring)."""
+    from creditmodel.scoring.train import candidate_features
+
+    df = _frame(600, seed=4)
+    rng = np.random.default_rng(0)
+    df["snapshot"] = rng.choice(["2024-03-31", "2024-06-30", "2024-09-30"], size=len(df))
+    df["opened"] = (pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3000, len(df)), "D")).strftime(
+        "%Y-%m-%d")
+    df.loc[3, "opened"] = None
+    df["stamp"] = "2024-06-30T12:00:00"
+    df.loc[::2, "stamp"] = "2024-07-01 08:30"
+    feats, dropped = candidate_features(df, ["bad", "firm"])
+    for c in ("snapshot", "opened", "stamp"):
+        assert dropped.get(c) == "date column given as text (derive durations as features instead)", (c, dropped)
+    assert "sector" in feats                                   # text categories stay
+    df["code"] = np.where(np.arange(len(df)) % 10 == 0, "2024-01-01", "A")   # a few date-like cells: a category
+    assert "code" in candidate_features(df, ["bad", "firm"])[0]

@@ -146,6 +146,13 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
 MIN_CLASS_ROWS = 10
 
 
+def _looks_like_dates(s: pd.Series, share: float = 0.95) -> bool:
+    """True when at least ``share`` of the non-blank cells are ISO dates (``2024-01-31``, with or without a time)."""
+    txt = s.dropna().astype(str).str.strip()
+    txt = txt[txt != ""]
+    return bool(len(txt)) and float(txt.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T][0-9:.]*)?").mean()) >= share
+
+
 def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
                        file: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
     """Columns usable as features, and the others with the reason they were set aside.
@@ -172,7 +179,9 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
         elif nun == 1:
             dropped[c] = "constant"
         elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            if nun > MAX_CATEGORIES or (nun == n and n > 50):
+            if _looks_like_dates(s):  # as categories, dates after training would all be unseen at scoring
+                dropped[c] = "date column given as text (derive durations as features instead)"
+            elif nun > MAX_CATEGORIES or (nun == n and n > 50):
                 dropped[c] = f"text with {nun} distinct values (identifier-like)" + (
                     f"; {hint}: if it is a number column, correct those cells" if hint else "")
             else:
