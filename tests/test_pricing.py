@@ -220,6 +220,11 @@ def test_price_frame_components_and_reasons():
     assert out.loc[0, "expected_loss_amount"] == pytest.approx(5e5 * 0.004)
     # the defaulted row keeps its components: EL = LGD, no capital
     assert out.loc[2, "expected_loss_rate"] == pytest.approx(0.4) and out.loc[2, "capital_rate"] == 0.0
+    # a sales_eur_m column with blanks: the revenue gives the size there (a bank user's finding: it was ignored)
+    both = P.price_frame(_scored().assign(sales_eur_m=[np.nan, np.nan, np.nan, np.nan, np.nan, 1.0, 2.0, 3.0, 4.0]), cfg)
+    assert both.loc[0, "capital_rate"] == pytest.approx(out.loc[0, "capital_rate"], rel=1e-12)   # from revenue
+    k8 = irb_k_reference(0.03, 0.6, 2.5, sales=4.0)
+    assert both.loc[8, "capital_rate"] == pytest.approx(12.5 * k8 * 0.105, rel=1e-12)            # sales_eur_m wins
 
 
 def test_price_frame_keeps_index_and_flags_non_numeric_values():

@@ -329,8 +329,8 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
 
     Reads ``pd_12m`` (required) and, when present: ``status``/``error`` (rows not ``"ok"`` are not
     priced), ``collateral`` (one of ``COLLATERAL``; empty -> ``config.default_collateral``), ``lgd``
-    (overrides the collateral LGD where given), ``sales_eur_m`` or else ``revenue`` (yuan, converted
-    with ``cny_per_eur``) for the SME adjustment (empty -> no adjustment), ``amount`` (yuan).
+    (overrides the collateral LGD where given), ``sales_eur_m``, or ``revenue`` (yuan, converted
+    with ``cny_per_eur``) where it is empty, for the SME adjustment (both empty -> no adjustment), ``amount`` (yuan).
 
     Adds ``PRICE_COLUMNS``: the components (fractions per year), ``risk_based_floor`` (their sum),
     ``policy_rate``, ``suggested_rate = max(floor, policy rate)`` rounded up to ``config.rounding``,
@@ -384,12 +384,11 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         lgd = np.where(np.isnan(given), lgd, given)
 
+    sales = np.full(n, np.nan)
     if "sales_eur_m" in df.columns:
         sales = numeric("sales_eur_m")
-    elif "revenue" in df.columns:
-        sales = numeric("revenue") / cfg.cny_per_eur / 1e6
-    else:
-        sales = np.full(n, np.inf)
+    if "revenue" in df.columns:  # where sales_eur_m is empty (or absent), the revenue gives the size
+        sales = np.where(np.isnan(sales), numeric("revenue") / cfg.cny_per_eur / 1e6, sales)
     flag(sales < 0, "negative sales or revenue")
     sales = np.where(np.isnan(sales), np.inf, sales)        # unknown size: no SME adjustment (conservative)
 
