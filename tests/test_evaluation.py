@@ -755,11 +755,21 @@ def test_the_grade_ranks_later_adverse_outcomes(loaded):
     )
 
 
-def test_a_horizon_of_no_months_is_refused(loaded):
+def test_a_horizon_of_no_months_is_refused(loaded, tmp_path):
     for bad in (0, -3, 1.5, True):
         with pytest.raises(InputError) as e:
             expert_vs_evidence(loaded.tables, None, horizon_months=bad)
-        assert e.value.column == "horizon_months"
+        assert e.value.parameter == "horizon_months" and e.value.column is None
+    # the notebook refuses it before it generates and grades a district (an analyst waited for the evaluation)
+    from creditmodel import jobs
+    from creditmodel.reference import PROJECT_ROOT
+
+    district_dir, out = tmp_path / "district", tmp_path / "out"
+    res = jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml",
+                              {"data_dir": str(district_dir), "firms": 600, "out_dir": str(out), "horizon_months": 0},
+                              out=out, progress=False)
+    assert not res.ok and res.bad_input and "horizon_months" in res.error
+    assert not district_dir.exists()                          # nothing was generated or graded
 
 
 def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():

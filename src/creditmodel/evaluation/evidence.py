@@ -230,6 +230,13 @@ def _logistic(c: float, seed: int):
 
 
 @fit_single_threaded
+def check_horizon_months(horizon_months: Any) -> None:
+    """Raise :class:`InputError` (parameter ``horizon_months``) unless it is a whole number of months >= 1; the
+    notebook calls it first, before the evaluation it would otherwise wait for."""
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer)) or horizon_months < 1:
+        raise InputError(f"must be a whole number of months >= 1, got {horizon_months!r}", parameter="horizon_months")
+
+
 def expert_vs_evidence(
     tables: dict[str, pd.DataFrame],
     config: EvaluationConfig | str | None = None,
@@ -244,9 +251,7 @@ def expert_vs_evidence(
     """Compare the configured weights with the district's adverse outcomes after ``as_of`` (default: the
     end of the data minus ``horizon_months``). ``C``: inverse L2 strength of the logistic fits; ``folds``:
     cross-validation folds for the learned model's out-of-fold AUC; ``seed``: fold assignment."""
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer)) or horizon_months < 1:
-        raise InputError(f"horizon_months must be a whole number of months >= 1, got {horizon_months!r}",
-                         column="horizon_months")
+    check_horizon_months(horizon_months)
     cfg = load_config(config)
     end = data_end(tables)
     t = (end - pd.DateOffset(months=horizon_months)) if as_of is None else pd.Timestamp(as_of).normalize()
