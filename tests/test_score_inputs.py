@@ -581,3 +581,25 @@ def test_a_uscc_id_repeated_in_another_spelling_is_a_duplicate():
     assert "first on row 2" in second[1]                    # full-width digits: the same code
     other = RowChecks("loan_id")                             # other ids keep their spelling
     assert list(other.messages(pd.DataFrame({"loan_id": ["a1", "A1"]}))) == [None, None]
+
+
+def test_empty_lines_of_a_csv_are_counted_not_skipped_unseen(tmp_path, caplog):
+    """A bank user's file had empty lines: they were skipped without a word, and the row numbers in messages no
+    longer matched the file's lines."""
+    import logging
+
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import iter_chunks
+
+    p = tmp_path / "apps.csv"
+    p.write_text("a,b\n1,x\n\n2,y\n\n\n3,z\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        df = read_table(p)
+        sizes = [len(c) for c in iter_chunks(p, 2)]
+    assert df["a"].tolist() == [1, 2, 3] and sizes == [2, 1]
+    assert caplog.text.count("3 empty line(s) skipped (the first is line 3)") == 2
+    caplog.clear()
+    (tmp_path / "ok.csv").write_text("a,b\r\n1,x\r\n2,y\r\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        read_table(tmp_path / "ok.csv")
+    assert "empty line" not in caplog.text

@@ -115,6 +115,34 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
     return encoding, ([] if first is None else first)
 
 
+class BlankLines:
+    """Counts the empty lines of a CSV file, which Arrow's reader skips, so that :meth:`warn` can say so.
+
+    An empty line is not a record and stays skipped (a trailing one is common), but the count and the first line are
+    logged: row numbers in messages count data rows, and a bank counting the file's lines should know why they differ.
+    One pass over the bytes (memory-mapped); compressed files are not counted."""
+
+    def __init__(self, path: Path) -> None:
+        import mmap
+        import re
+
+        self.count, self.first = 0, None
+        if path.suffix == ".gz" or path.stat().st_size == 0:
+            return
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            hits = re.finditer(rb"\n(?=\r?\n)", m)   # a line end followed at once by another: an empty line
+            first = next(hits, None)
+            if first is None:
+                return
+            self.count = 1 + sum(1 for _ in hits)
+            self.first = m[:first.start()].count(b"\n") + 2
+
+    def warn(self, path: Path) -> None:
+        if self.count:
+            log.warning("%s: %d empty line(s) skipped (the first is line %d); row numbers in messages count data "
+                        "rows, empty lines excluded", path, self.count, self.first)
+
+
 def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     encoding, header = _csv_encoding_and_header(p)
     if not header or all(not h.strip() for h in header):
@@ -127,6 +155,7 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     if nrows is None:
         tbl = pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
                              convert_options=conv)
+        BlankLines(p).warn(p)
         return tbl if as_text else _padded_text_columns(tbl, p)
     batches, n = [], 0
     with pacsv.open_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 20),

@@ -123,7 +123,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     category ``'532420'``); every other column becomes numbers where all its cells in the chunk are numbers
     (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
     the rows around it or on ``chunk_rows``."""
-    from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header, read_table
+    from creditmodel.data.io import BlankLines, _bad_csv_row, _csv_encoding_and_header, read_table
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -168,6 +168,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
             raise InputError(f"cannot read csv: {e}", file=path, row=_bad_csv_row(path)) from None
         if n_pending:
             yield _typed_chunk(pa.Table.from_batches(pending), text)
+        BlankLines(path).warn(path)
     else:
         yield read_table(path)
 
