@@ -100,6 +100,9 @@ def test_promote_cli_exit_code(store):
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
                         "99"], capture_output=True, text=True)
     assert r.returncode == 2 and "no version 99" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pdd", "--version",
+                        "1"], capture_output=True, text=True)   # a misspelt name is not "no version 1"
+    assert r.returncode == 2 and "no registered model named 'pdd' in the store (registered: pd)" in r.stderr
 
 
 def test_promote_refuses_a_sample_without_defaults_and_text_labels_without_positive(store, tmp_path):
@@ -121,6 +124,10 @@ def test_promote_refuses_a_sample_without_defaults_and_text_labels_without_posit
             "--data", str(tmp_path / "t.csv"), "--target", "repaid"]
     r = subprocess.run(base, capture_output=True, text=True)
     assert r.returncode == 2 and "--positive" in r.stderr and "t.csv" in r.stderr
+    ev.drop(columns="x1").to_csv(tmp_path / "nox1.csv", index=False)   # a model input missing: file and column
+    with pytest.raises(registry.InputError) as e:
+        registry.promote("pd", v["red"], data=tmp_path / "nox1.csv", target="bad", out=out)
+    assert "nox1.csv" in str(e.value) and "x1" in str(e.value)
     r = subprocess.run(base + ["--positive", "no"], capture_output=True, text=True)   # read the right way round
     assert r.returncode == 1 and "significantly worse" in r.stdout, r.stdout + r.stderr
 

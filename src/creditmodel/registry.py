@@ -114,12 +114,18 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     tracking.require_store()
     version = str(version)
     try:
+        client().get_registered_model(name)
+    except Exception as e:  # noqa: BLE001
+        known = sorted(m.name for m in client().search_registered_models())
+        raise InputError(f"no registered model named {name!r} in the store (registered: {', '.join(known) or 'none'})",
+                         parameter="NAME") from e
+    try:
         client().get_model_version(name, version)
     except Exception as e:  # noqa: BLE001
         raise InputError(f"registered model {name!r} has no version {version}", column="--version") from e
     df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target)
     y = parse_target(df[target], positive, file=data_path, column=target)
-    cand = load_credit_model(f"models:/{name}/{version}").score_frame(df)
+    cand = load_credit_model(f"models:/{name}/{version}").score_frame(df, file=data_path)
     ok = (cand["status"] == "ok").to_numpy()
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
@@ -154,7 +160,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     current = alias_version(name, CHAMPION)
     not_worse = True
     if current is not None and current != version:
-        champ = load_credit_model(f"models:/{name}/{current}").score_frame(df)
+        champ = load_credit_model(f"models:/{name}/{current}").score_frame(df, file=data_path)
         both = ok & (champ["status"] == "ok").to_numpy()
         evidence["champion_version"] = current
         try:
