@@ -456,10 +456,14 @@ def test_few_defaults_per_feature_warns(caplog):
     X = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(8)})
     y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-3.2 + X.sum(axis=1).to_numpy() * 0.8)))).astype(int)
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
-        res = train_frame(X.assign(bad=y), "bad", seed=3, kind="lightgbm")
+        res = train_frame(X.assign(bad=y), "bad", seed=3)
     per = res.metrics["defaults_per_selected_feature"]
     assert per < 10
     assert f"({per:.1f} per feature, fewer than 10, a rule of thumb" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):   # a logistic rule: not said of LightGBM
+        gbm = train_frame(X.assign(bad=y), "bad", seed=3, kind="lightgbm")
+    assert gbm.metrics["defaults_per_selected_feature"] < 10 and "rule of thumb" not in caplog.text
     caplog.clear()
     big = 20000
     Xb = pd.DataFrame({"x0": rng.normal(size=big)})

@@ -477,7 +477,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         model.metadata["development_auc"] = metrics["development_auc"]
     # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
     metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
-    if n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:
+    if kind == "scorecard" and n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:  # a logistic model's rule
         log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d, a rule of thumb for "
                     "logistic models): the model may be overfitted; fewer candidate features or more defaults help",
                     d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE)
