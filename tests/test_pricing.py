@@ -155,7 +155,8 @@ def test_default_yaml_equals_code_defaults():
     ("funding_cost: abc", "funding_cost"), ("funding_cost: -0.5", "funding_cost"), ("hurdel_rate: 0.1", "hurdel_rate"),
     ("capital_ratio: 0", "capital_ratio"),
     ("default_collateral: gold", "default_collateral"),
-    ("rate_cap: 0.03", "rate_cap"), ("lpr_1y: 0.05\nrate_cap: 0.04", "rate_cap"),  # at or below the policy rate
+    ("rate_cap: 0.029", "rate_cap"), ("lpr_1y: 0.05\nrate_cap: 0.04", "rate_cap"),  # below the policy rate
+    ("lpr_1y: 0.0302\nrate_cap: 0.0303", "rate_cap"),  # below the policy rate rounded up (0.0305)
 ])
 def test_config_errors_name_the_key(tmp_path, text, key):
     f = tmp_path / "p.yaml"
@@ -225,6 +226,13 @@ def test_price_frame_components_and_reasons():
     assert both.loc[0, "capital_rate"] == pytest.approx(out.loc[0, "capital_rate"], rel=1e-12)   # from revenue
     k8 = irb_k_reference(0.03, 0.6, 2.5, sales=4.0)
     assert both.loc[8, "capital_rate"] == pytest.approx(12.5 * k8 * 0.105, rel=1e-12)            # sales_eur_m wins
+    # a revenue cell that is not used is not read: a bad one does not stop the pricing of that row (reviewer)
+    junk = P.price_frame(_scored().assign(sales_eur_m=[5.0] * 9, revenue=["n/a"] * 9), cfg)
+    assert junk.loc[0, "suggested_rate"] == pytest.approx(
+        P.price_frame(_scored().assign(sales_eur_m=[5.0] * 9).drop(columns="revenue"), cfg).loc[0, "suggested_rate"])
+    assert not junk["pricing_reason"].fillna("").str.contains("revenue").any()
+    mixed = P.price_frame(_scored().assign(sales_eur_m=[np.nan] + [5.0] * 8, revenue=["n/a"] * 9), cfg)
+    assert mixed.loc[0, "pricing_reason"] == "non-numeric revenue" and pd.isna(mixed.loc[0, "suggested_rate"])
 
 
 def test_price_frame_keeps_index_and_flags_non_numeric_values():

@@ -255,9 +255,10 @@ class PricingConfig:
         num("cny_per_eur", 0.0, 1e6, lo_open=True)
         num("rate_cap", 0.0, 10.0, lo_open=True)
         num("rounding", 0.0, 0.01)
-        if self.rate_cap <= self.policy_rate:  # every suggested rate is at least the policy rate: none could be given
-            raise ConfigError(f"must be above the policy rate lpr_1y + policy_spread = {self.policy_rate:.4g} "
-                              f"(no rate could be suggested), got {self.rate_cap!r}", column="rate_cap")
+        lowest = float(_round_up(np.asarray([self.policy_rate]), self.rounding)[0])  # the lowest rate suggested
+        if self.rate_cap < lowest:  # every suggested rate is at least the rounded policy rate: none could be given
+            raise ConfigError(f"must be at least the policy rate lpr_1y + policy_spread rounded up to the rounding, "
+                              f"{lowest:.4g} (no rate could be suggested), got {self.rate_cap!r}", column="rate_cap")
         if not isinstance(self.lgd, dict) or set(self.lgd) != set(COLLATERAL):
             got = sorted(self.lgd) if isinstance(self.lgd, dict) else self.lgd
             raise ConfigError(f"must map exactly the collateral types {list(COLLATERAL)} to an LGD, "
@@ -359,10 +360,13 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         text = ("not scored (status '" + status + "')").where(status != "", "not scored (no status)")
         text = text + (": " + err).where(err != "", "")
         flag((status != "ok").to_numpy(), text.to_numpy())
-    def numeric(col: str) -> np.ndarray:
+    def numeric(col: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """``col`` as floats (NaN where blank); non-numbers flagged, only among ``rows`` when given."""
         raw = df[col]
         x = pd.to_numeric(raw, errors="coerce").to_numpy(float)
         bad = np.isnan(x) & raw.notna().to_numpy()             # given but not a number (blank = missing)
+        if rows is not None:
+            bad &= rows
         if bad.any():
             bad[bad] = (raw[bad].astype(str).str.strip() != "").to_numpy()
             flag(bad, f"non-numeric {col}")
@@ -388,7 +392,8 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     if "sales_eur_m" in df.columns:
         sales = numeric("sales_eur_m")
     if "revenue" in df.columns:  # where sales_eur_m is empty (or absent), the revenue gives the size
-        sales = np.where(np.isnan(sales), numeric("revenue") / cfg.cny_per_eur / 1e6, sales)
+        need = np.isnan(sales)   # a revenue cell is read (and can be refused) only where it is used
+        sales = np.where(need, numeric("revenue", rows=need) / cfg.cny_per_eur / 1e6, sales)
     flag(sales < 0, "negative sales or revenue")
     sales = np.where(np.isnan(sales), np.inf, sales)        # unknown size: no SME adjustment (conservative)
 
