@@ -884,3 +884,22 @@ def test_notebook_reports_on_one_industry(tmp_path):
     assert m["district_evidence_n"] > len(mine) and "evidence_n" not in m and "grade_auc_later_adverse" not in m
     bad = jobs.run_experiment(exp, {**params, "industry": "Spaceports"}, out=out, progress=False)
     assert not bad.ok and bad.bad_input and "industry" in bad.error
+
+
+def test_evidence_fits_run_single_threaded(loaded, monkeypatch):
+    """The reviewer found the decorator moved off expert_vs_evidence by an edit: its logistic fits ran with every
+    core's threads (results bit-identical on any machine only when single-threaded)."""
+    from threadpoolctl import threadpool_info
+
+    from creditmodel.evaluation import evidence
+
+    seen = []
+    real = evidence._logistic
+
+    def spy(c, seed):
+        seen.append(max((p["num_threads"] for p in threadpool_info()), default=1))
+        return real(c, seed)
+
+    monkeypatch.setattr(evidence, "_logistic", spy)
+    evidence.expert_vs_evidence(loaded.tables, None)
+    assert seen and set(seen) == {1}

@@ -229,7 +229,6 @@ def _logistic(c: float, seed: int):
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, solver="newton-cholesky", max_iter=200))
 
 
-@fit_single_threaded
 def check_horizon_months(horizon_months: Any) -> None:
     """Raise :class:`InputError` (parameter ``horizon_months``) unless it is a whole number of months >= 1; the
     notebook calls it first, before the evaluation it would otherwise wait for."""
@@ -237,6 +236,7 @@ def check_horizon_months(horizon_months: Any) -> None:
         raise InputError(f"must be a whole number of months >= 1, got {horizon_months!r}", parameter="horizon_months")
 
 
+@fit_single_threaded
 def expert_vs_evidence(
     tables: dict[str, pd.DataFrame],
     config: EvaluationConfig | str | None = None,
