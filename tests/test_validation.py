@@ -863,6 +863,11 @@ def test_overrides_are_counted_by_direction_with_their_default_rates(contract_mo
                       override_col="analyst_grade")
     assert (e.value.file is not None and str(e.value.file).endswith("bad.csv") and e.value.column == "analyst_grade"
             and e.value.row == 8 and "'AA'" in e.value.message)
+    # grades stored as numbers (Parquet 9.0) are grades, as the override table reads them (reviewer: refused)
+    cur.assign(final_grade=np.where(pushed, 9.0, np.nan)).to_parquet(tmp_path / "cur.parquet", index=False)
+    num = validate_file(contract_model, tmp_path / "cur.parquet", "default_12m", out=tmp_path / "o4", n_boot=50,
+                        override_col="final_grade")
+    assert num.metrics["overrides"]["overridden"] == ov["overridden"]
 
 
 def test_a_grade_with_no_default_beyond_its_pd_gets_no_underestimation_light():

@@ -558,6 +558,18 @@ def jeffreys_detectable_ratio(n: int, pd_mean: float, alpha: float = 0.05, power
     return hi
 
 
+def final_grade_labels(final_grade: Any) -> np.ndarray:
+    """Final (overridden) grades as stripped text labels, None where blank (None, NaN, "", "nan", "None"): a grade
+    9 read as the number 9.0 is "9"."""
+    out = []
+    for v in np.asarray(final_grade, dtype=object):
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            v = str(int(v))
+        t = None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v).strip()
+        out.append(None if t in (None, "", "nan", "None", "<NA>") else t)
+    return np.asarray(out, dtype=object)
+
+
 def override_table(model_grade: Any, final_grade: Any, y: Any, order: Sequence[str],
                    default_grade: str = "D") -> pd.DataFrame:
     """Rating overrides (ECB validation reporting): how many final grades differ from the model's, in which
@@ -571,10 +583,8 @@ def override_table(model_grade: Any, final_grade: Any, y: Any, order: Sequence[s
     """
     g = np.asarray(model_grade).astype(str)
     yy = check_binary(y)
-    f = pd.Series([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else v
-                   for v in np.asarray(final_grade, dtype=object)], dtype=object)  # a grade 9 read as 9.0
-    blank = f.isna().to_numpy() | f.astype(str).str.strip().isin(["", "nan", "None"]).to_numpy()
-    final = np.where(blank, g, f.astype(str).str.strip().to_numpy())
+    f = final_grade_labels(final_grade)
+    final = np.where(pd.isna(f), g, f.astype(str))
     check_lengths(model_grade=g, final_grade=final, y=yy)
     rank = {str(k): i for i, k in enumerate([*order, default_grade])}
     bad = ~pd.Series(final).isin(list(rank)).to_numpy()

@@ -1119,13 +1119,13 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
     if override_col is not None:  # checked here, where the file and its row numbers are known
-        labels = _order(pred.loc[~err, "grade"].astype(str).to_numpy(dtype=object), None)
+        labels = _order(pred.loc[~err, "grade"].astype(str).to_numpy(dtype=object), kwargs.get("grade_order"))
         labels = labels + ([] if DEFAULT_GRADE in labels else [DEFAULT_GRADE])
-        text = df[override_col].astype("string").str.strip()
-        wrong = (~(text.isna() | text.isin(["", "nan", "None"])) & ~text.isin(labels)).to_numpy() & ~err
+        final = M.final_grade_labels(df[override_col].to_numpy(dtype=object))   # as the override table reads them
+        wrong = ~pd.isna(final) & ~pd.Series(final, dtype=object).isin(labels).to_numpy() & ~err
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
-            raise InputError(f"final grade {text.iloc[i]!r} is not a grade of the master scale ({', '.join(labels)}); "
+            raise InputError(f"final grade {final[i]!r} is not a grade of the master scale ({', '.join(labels)}); "
                              f"{int(wrong.sum())} such row(s)", file=data, column=override_col, row=i + 1)
     if len(err) and err.all():
         why = pred["error"].astype(str).value_counts().index[0] if "error" in pred.columns else "status=error"
