@@ -245,8 +245,11 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     ``calibration_folds`` = K >= 2 (cross-fitting): train and validation rows are pooled; the
     calibrator learns on out-of-fold outputs of K estimators each fitted without its fold, and the
     final estimator learns on all pooled rows (every row serves both purposes, none twice in one fit).
-    ``n_jobs`` processes fit those K + 1 estimators side by side (-1 = one per core, at most K + 1 are
-    started); each fit is single-threaded and seeded, so the model is the same, bit for bit, for any
+    LightGBM's K fold fits take the final fit's tuned settings and tree count (scaled to their rows), so the final
+    fit runs first and the K fold fits after it. The calibrator's log-odds shift is then re-solved on the final
+    fit's development rows, plus the in-sample optimism the fold fits show (``PDCalibrator.optimism_shift_``), so
+    that the mean PD meets the target on new rows. ``n_jobs`` processes fit the estimators side by side (-1 = one
+    per core, at most K + 1 are started); each fit is single-threaded and seeded, so the model is the same, bit for bit, for any
     ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
     backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
     BLAS thread count of the whole process.
@@ -338,7 +341,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
 
 
 def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.ndarray,
-              out_idx: np.ndarray) -> np.ndarray:
+              out_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Raw output (points or log-odds) on ``out_idx`` and on ``fit_idx`` of a clone of ``probe``'s estimator
     fitted on ``fit_idx``."""
     from sklearn.base import clone
