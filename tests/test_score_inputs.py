@@ -626,3 +626,14 @@ def test_empty_line_count_does_not_depend_on_the_block_size(tmp_path, block):
         ends = [m.start() for m in re.finditer(rb"\n(?=\r?\n)", text.encode())]
         got = BlankLines(p, block=block)
         assert got.count == len(ends) and got.first == (text[:ends[0]].count("\n") + 2 if ends else None), text
+
+
+def test_training_ids_compare_a_uscc_however_it_is_spelt():
+    from creditmodel.data.io import check_ids
+    from creditmodel.errors import InputError
+
+    code = "91350100M000100Y43"
+    with pytest.raises(InputError, match="repeats row 1") as e:
+        check_ids(pd.Series([code, "91110000600037341L", code.lower()]), "f.csv", "uscc")
+    assert e.value.row == 3 and e.value.column == "uscc"
+    check_ids(pd.Series(["a1", "A1"]), "f.csv", "loan_id")           # other ids keep their spelling

@@ -245,8 +245,11 @@ def check_finite(df: pd.DataFrame, cols, file: str | Path | None) -> None:
 
 
 def check_ids(s: pd.Series, file: str | Path | None, column: str) -> None:
-    """InputError naming the row of the first empty or repeated identifier."""
+    """InputError naming the row of the first empty or repeated identifier (a ``uscc`` column compared however it
+    is spelt: case, blanks, full-width characters, as ``score`` compares them)."""
     text = s.astype("string").str.strip()
+    if column == "uscc":
+        text = text.str.normalize("NFKC").str.upper().str.replace(" ", "", regex=False)
     empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
     if empty.any():
         raise InputError("empty identifier", file=file, column=column, row=int(np.flatnonzero(empty)[0]) + 1)
