@@ -249,7 +249,9 @@ def check_ids(s: pd.Series, file: str | Path | None, column: str) -> None:
     is spelt: case, blanks, full-width characters, as ``score`` compares them)."""
     text = s.astype("string").str.strip()
     if column == "uscc":
-        text = text.str.normalize("NFKC").str.upper().str.replace(" ", "", regex=False)
+        from creditmodel.data.uscc import normalise_series
+
+        text = normalise_series(text)
     empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
     if empty.any():
         raise InputError("empty identifier", file=file, column=column, row=int(np.flatnonzero(empty)[0]) + 1)

@@ -82,6 +82,11 @@ def normalise(code: object) -> str:
     return unicodedata.normalize("NFKC", str(code)).strip().upper().replace(" ", "")
 
 
+def normalise_series(codes: pd.Series) -> pd.Series:
+    """:func:`normalise` for a string column, vectorised (NFKC, blanks removed, upper case); missing stays missing."""
+    return codes.astype("string").str.normalize("NFKC").str.strip().str.upper().str.replace(" ", "", regex=False)
+
+
 def check_character(first17: str) -> str:
     """The mod-31 check character (position 18) for the first 17 characters."""
     if len(first17) != 17 or any(c not in _VALUE for c in first17):

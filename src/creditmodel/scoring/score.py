@@ -257,7 +257,9 @@ class RowChecks:
             put(empty, f"column '{self.id_col}': the id is empty")
             key = ids.fillna("")
             if self.id_col == "uscc":  # one code however it is spelt: full-width, lower case, inner blanks
-                key = key.str.normalize("NFKC").str.upper().str.replace(" ", "", regex=False)
+                from creditmodel.data.uscc import normalise_series
+
+                key = normalise_series(key)
             first = self._first_rows(key, start, empty)
             dup = ~empty & (first != start + np.arange(n) + 1)
             put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids.iloc[i]!r}, first on row {first[i]}")
