@@ -414,7 +414,7 @@ def test_summary_caveat_follows_the_within_abc_interval():
     from creditmodel.credit_decisions import _within_abc_reading
 
     def q(lo, hi):
-        return {"auc_within_abc_boot_low": lo, "auc_within_abc_boot_high": hi}
+        return {"auc_within_abc": (lo + hi) / 2, "auc_within_abc_boot_low": lo, "auc_within_abc_boot_high": hi}
 
     assert _within_abc_reading(q(0.08, 0.83)).endswith("the model mainly finds D firms")
     assert _within_abc_reading(q(0.61, 0.9)) == "it also ranks risk within A-C"

@@ -567,16 +567,32 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
 
 
 # ============================================================================== the whole decision
+def within_abc_verdict(quality: Mapping[str, float], level: float = 0.5) -> tuple[str, float, float, str]:
+    """Does the out-of-fold PD rank risk among the A-C firms? From the AUC interval within A-C:
+
+    ``("ranks", lo, hi, kind)`` when the interval lies above ``level`` (0.5: chance), ``"inverse"`` when below,
+    ``"no_evidence"`` when it contains ``level``, ``"not_computable"`` when there is no AUC or interval within
+    A-C (no defaults, or only defaults, there). The interval is the bootstrap one shown in the notebook
+    (``kind`` "bootstrap"), else DeLong's (``kind`` "DeLong")."""
+    if not np.isfinite(quality.get("auc_within_abc", np.nan)):
+        return "not_computable", np.nan, np.nan, ""
+    for kind, lo_key, hi_key in (
+        ("bootstrap", "auc_within_abc_boot_low", "auc_within_abc_boot_high"),
+        ("DeLong", "auc_within_abc_ci_low", "auc_within_abc_ci_high"),
+    ):
+        lo, hi = float(quality.get(lo_key, np.nan)), float(quality.get(hi_key, np.nan))
+        if np.isfinite(lo) and np.isfinite(hi):
+            verdict = "ranks" if lo > level else "inverse" if hi < level else "no_evidence"
+            return verdict, lo, hi, kind
+    return "not_computable", np.nan, np.nan, ""
+
+
 def _within_abc_reading(q: Mapping[str, float]) -> str:
-    """What the bootstrap interval of the AUC within A-C says (the summary's caveat follows the numbers)."""
-    lo, hi = q.get("auc_within_abc_boot_low", np.nan), q.get("auc_within_abc_boot_high", np.nan)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "no interval within A-C"
-    if lo > 0.5:
-        return "it also ranks risk within A-C"
-    if hi < 0.5:
-        return "within A-C it ranks risk the wrong way round"
-    return "no evidence that it ranks risk within A-C: the model mainly finds D firms"
+    """The summary's caveat, following :func:`within_abc_verdict`."""
+    return {"ranks": "it also ranks risk within A-C",
+            "inverse": "within A-C it ranks risk the wrong way round",
+            "no_evidence": "no evidence that it ranks risk within A-C: the model mainly finds D firms",
+            "not_computable": "no interval within A-C"}[within_abc_verdict(q)[0]]
 
 
 @dataclass

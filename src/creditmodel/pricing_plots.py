@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from creditmodel.credit_decisions import within_abc_verdict  # noqa: F401  (re-exported: the notebook's narrative)
 from creditmodel.data.quality_plots import cjk_font
 from creditmodel.data.tables import COLLATERAL
 from creditmodel.pricing import PricingConfig, load_config, price_frame, risk_based_rate
@@ -186,26 +187,6 @@ def policy_rate_markdown(
         (p0, r0), (p1, r1) = next(iter(history.items())), list(history.items())[-1]
         text += f" (DOMAIN.md B2: {_pp(r1)} in {p1}, {_pp(r0)} in {p0})"
     return text + "."
-
-
-def within_abc_verdict(quality: Mapping[str, float], level: float = 0.5) -> tuple[str, float, float, str]:
-    """Does the out-of-fold PD rank risk among the A-C firms? From the AUC interval within A-C:
-
-    ``("ranks", lo, hi, kind)`` when the interval lies above ``level`` (0.5: chance), ``"inverse"`` when below,
-    ``"no_evidence"`` when it contains ``level``, ``"not_computable"`` when there is no AUC or interval within
-    A-C (no defaults, or only defaults, there). The interval is the bootstrap one shown in the notebook
-    (``kind`` "bootstrap"), else DeLong's (``kind`` "DeLong")."""
-    if not np.isfinite(quality.get("auc_within_abc", np.nan)):
-        return "not_computable", np.nan, np.nan, ""
-    for kind, lo_key, hi_key in (
-        ("bootstrap", "auc_within_abc_boot_low", "auc_within_abc_boot_high"),
-        ("DeLong", "auc_within_abc_ci_low", "auc_within_abc_ci_high"),
-    ):
-        lo, hi = float(quality.get(lo_key, np.nan)), float(quality.get(hi_key, np.nan))
-        if np.isfinite(lo) and np.isfinite(hi):
-            verdict = "ranks" if lo > level else "inverse" if hi < level else "no_evidence"
-            return verdict, lo, hi, kind
-    return "not_computable", np.nan, np.nan, ""
 
 
 _WITHIN_ABC = {

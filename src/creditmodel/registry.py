@@ -130,10 +130,10 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
                                 "alpha": alpha}
-    n_bad = int(np.asarray(y)[ok].sum())
-    if n_bad in (0, int(ok.sum())):  # a bank user's finding: n/a lights on such a sample counted as "no red light"
+    d = int(np.asarray(y)[ok].sum())
+    if d in (0, int(ok.sum())):  # a bank user's finding: n/a lights on such a sample counted as "no red light"
         raise InputError(f"the validation sample's {int(ok.sum())} scored rows hold "
-                         f"{'no default' if n_bad == 0 else 'only defaults'}: discrimination and calibration "
+                         f"{'no default' if d == 0 else 'only defaults'}: discrimination and calibration "
                          "cannot be tested on it, so no model is promoted on it", file=data_path, column=target)
     val = build_report(y[ok], cand["pd_12m"].to_numpy()[ok], score=cand["score"].to_numpy(dtype=float)[ok],
                        grade=cand["grade"].astype(str).to_numpy()[ok], n_boot=200, title=f"{name} v{version}")
@@ -143,7 +143,6 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     evidence.update({"validation_status": status, "auc": val.metrics.get("auc"),
                      "red_lights": red["label"].tolist(), "gating_red_lights": gating_red["label"].tolist(),
                      "lights": dict(zip(val.lights["check"], val.lights["light"]))})
-    d = int(np.asarray(y)[ok].sum())
     k = val.metrics.get("jeffreys_detectable_ratio")
     evidence.update(defaults=d, jeffreys_detectable_ratio=k)
     passed = gating_red.empty

@@ -123,7 +123,7 @@ class BlankLines:
     One pass over the bytes, 16 MB at a time; compressed files are not counted."""
 
     def __init__(self, path: Path, block: int = 1 << 24) -> None:
-        self.count, self.first = 0, None
+        self.path, self.count, self.first = path, 0, None
         if path.suffix.lower() not in (".csv", ".txt") or path.stat().st_size == 0:
             return  # compressed (.gz, .bz2, ...): its bytes are not its lines
         tail, newlines = b"", 0   # the last 2 bytes carried into the next block; line ends before it
@@ -149,10 +149,10 @@ class BlankLines:
                 newlines += int(nl[:stop].sum())
                 tail = bytes(data[stop:])
 
-    def warn(self, path: Path) -> None:
+    def warn(self) -> None:
         if self.count:
             log.warning("%s: %d empty line(s) skipped (the first is line %d); row numbers in messages count data "
-                        "rows, empty lines excluded", path, self.count, self.first)
+                        "rows, empty lines excluded", self.path, self.count, self.first)
 
 
 def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
@@ -167,7 +167,7 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     if nrows is None:
         tbl = pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
                              convert_options=conv)
-        BlankLines(p).warn(p)
+        BlankLines(p).warn()
         return tbl if as_text else _padded_text_columns(tbl, p)
     batches, n = [], 0
     with pacsv.open_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 20),

@@ -333,23 +333,20 @@ class PDCalibrator(BaseEstimator):
         outputs are in-sample, hence optimistic; ``offset`` carries the correction measured on the fold fits
         (their out-of-fold shift minus their in-sample shift), so that the target is met on new rows.
         """
-        r = self._risk(raw)
         shift = self.shift_for(raw, sample_weight)
+        base = self._predict_one(self.method_, self.params_, self._risk(raw))
         if shift is None:
             logger.warning("PD calibration not recentred: no log-odds shift brings the mean PD of %d rows to %.6f "
-                           "within [pd_floor %g, pd_cap %g]; the shift stays %+.4f", r.size, self._target(),
+                           "within [pd_floor %g, pd_cap %g]; the shift stays %+.4f", base.size, self._target(),
                            self.pd_floor, self.pd_cap, self.shift_)
             return self
         w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
-        before = float(np.average(self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_),
-                                  weights=w))
-        self.shift_ = shift + float(offset)
-        self.optimism_shift_ = float(offset)
-        after = float(np.average(self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_),
-                                 weights=w))
+        before = float(np.average(self._shifted(base, self.shift_), weights=w))
+        self.shift_, self.optimism_shift_ = shift + float(offset), float(offset)
         logger.info("PD calibration recentred on %d rows of the final model: their mean PD %.4f -> %.4f (target "
-                    "%.4f; log-odds shift %+.4f, of which %+.4f corrects in-sample optimism)", r.size, before, after,
-                    self._target(), self.shift_, float(offset))
+                    "%.4f; log-odds shift %+.4f, of which %+.4f corrects in-sample optimism)", base.size, before,
+                    float(np.average(self._shifted(base, self.shift_), weights=w)), self._target(), self.shift_,
+                    self.optimism_shift_)
         return self
 
     def predict(self, raw) -> np.ndarray:

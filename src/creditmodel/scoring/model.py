@@ -241,11 +241,6 @@ class CreditModel:
         rounded scorecard points, or the LightGBM PD on the points scale."""
         return np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(pd_)
 
-    def score_points(self, X: pd.DataFrame) -> np.ndarray:
-        """The delivered integer score (points) for clean rows, as :meth:`score_frame` gives it."""
-        raw = self.raw(X)
-        return self.points(raw, np.asarray(self.calibrator.predict(raw), dtype=float))
-
     # ------------------------------------------------------------------ the deliverable
     def score_frame(self, df: pd.DataFrame, file: str | Path | None = None, n_reasons: int = 3) -> pd.DataFrame:
         """Score every row of ``df``; the result has ``df``'s index and :data:`SCORE_COLUMNS`."""

@@ -168,7 +168,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
             raise InputError(f"cannot read csv: {e}", file=path, row=_bad_csv_row(path)) from None
         if n_pending:
             yield _typed_chunk(pa.Table.from_batches(pending), text)
-        BlankLines(path).warn(path)
+        BlankLines(path).warn()
     else:
         yield read_table(path)
 

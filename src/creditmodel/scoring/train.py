@@ -144,6 +144,9 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
 
 #: Fewest rows of the smaller class (defaults, usually) in the training and validation rows that train accepts.
 MIN_CLASS_ROWS = 10
+#: Below this many development defaults per selected feature ``train`` warns of a scorecard (events per variable,
+#: a validator's rule of thumb for logistic models: about 10).
+MIN_DEFAULTS_PER_FEATURE = 10
 
 
 def _looks_like_dates(s: pd.Series, share: float = 0.95) -> bool:
@@ -249,8 +252,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     fit runs first and the K fold fits after it. The calibrator's log-odds shift is then re-solved on the final
     fit's development rows, plus the in-sample optimism the fold fits show (``PDCalibrator.optimism_shift_``), so
     that the mean PD meets the target on new rows. ``n_jobs`` processes fit the estimators side by side (-1 = one
-    per core, at most K + 1 are started); each fit is single-threaded and seeded, so the model is the same, bit for bit, for any
-    ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
+    per core, at most K + 1 are started); each fit is single-threaded and seeded, so the model is the same, bit
+    for bit, for any ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
     backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
     BLAS thread count of the whole process.
     """
@@ -286,18 +289,14 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
             # on small tables, and a map learned on their outputs did not fit the final model's (fresh-row mean PD
             # off by up to half, bench/results/calibration_optimism_lightgbm.md). The choice of two settings has
             # seen every row: a slight optimism of the cross-validated AUC, the usual price of cross-fitting.
-            final = run_tasks([(_fit_all, (est, X_dev, y_dev))], n_jobs=1)[0]
-            fold_est = final.fixed_rounds_clone((calibration_folds - 1) / calibration_folds)
-            probe = CreditModel(fold_est, None, ms, spec, kind, name, scaling=scaling, version="calibration fold")
-            tasks = [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
-            workers = worker_count(n_jobs, len(tasks))
-            done = [final] + run_tasks(tasks, n_jobs=workers)
-        else:
-            probe = CreditModel(est, None, ms, spec, kind, name, scaling=scaling, version="calibration fold")
-            # the final fit (the longest) first, then the K fold fits; side by side in worker processes when asked
-            tasks = [(_fit_all, (est, X_dev, y_dev))] + [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
-            workers = worker_count(n_jobs, len(tasks))
-            done = run_tasks(tasks, n_jobs=workers)
+            fitted = run_tasks([(_fit_all, (est, X_dev, y_dev))], n_jobs=1)
+            fold_est, tasks = fitted[0].fixed_rounds_clone((calibration_folds - 1) / calibration_folds), []
+        else:  # the final fit (the longest) first, then the K fold fits, side by side in worker processes if asked
+            fitted, fold_est, tasks = [], est, [(_fit_all, (est, X_dev, y_dev))]
+        probe = CreditModel(fold_est, None, ms, spec, kind, name, scaling=scaling, version="calibration fold")
+        tasks += [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
+        workers = worker_count(n_jobs, len(tasks))
+        done = fitted + run_tasks(tasks, n_jobs=workers)
         in_fold = []  # each fold fit's output on its own (seen) rows: the in-sample optimism of a fit
         for task, (out_raw, in_raw) in enumerate(done[1:], start=1):
             oof[folds[task - 1][1]] = out_raw
@@ -354,11 +353,6 @@ def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.nd
 
 def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
     return est.fit(X, y)
-
-
-#: Below this many development defaults per selected feature ``train`` warns (events per variable, a validator's
-#: rule of thumb for logistic models: about 10).
-MIN_DEFAULTS_PER_FEATURE = 10
 
 
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:

@@ -21,9 +21,8 @@ run (metrics prefixed ``<alias>_``, reports, figures) and onto the model version
 """
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
