@@ -273,3 +273,16 @@ def test_bad_inputs_name_column_and_row(fitted, data):
         LGBMChallenger(**FAST).fit(X, np.zeros(len(X)))
     with pytest.raises(InputError, match="date"):
         LGBMChallenger(**FAST).fit(X.assign(when=pd.Timestamp("2024-01-01")), y)
+
+
+def test_fixed_rounds_clone_keeps_the_tree_floor(data):
+    """A final fit held at its tree floor gave its calibration fold fits fewer trees than that floor (38 for 50)."""
+    X, y = data
+    floored = LGBMChallenger(**{**FAST, "min_rounds": 120}).fit(X, y)   # early stopping would stop sooner
+    assert floored.best_iteration_ < 120 and floored.n_iter_ == 120
+    fold = floored.fixed_rounds_clone(0.75)
+    assert fold.n_estimators == 120 and fold.early_stopping_rounds == 0 and fold.min_rounds == 0
+    free = LGBMChallenger(**{**FAST, "min_rounds": 5}).fit(X, y)         # above the floor: scaled to the rows
+    assert free.n_iter_ > 10
+    assert free.fixed_rounds_clone(0.75).n_estimators == max(5, math.ceil(free.n_iter_ * 0.75))
+    assert fold.fit(X.iloc[:2250], y[:2250]).n_iter_ == 120

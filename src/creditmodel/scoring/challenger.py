@@ -387,8 +387,9 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
 
     def fixed_rounds_clone(self, share: float) -> LGBMChallenger:
         """An unfitted copy that trains as this fit did without choosing again: this fit's tuned parameters
-        (``best_params_``) and ``ceil(n_iter_ x share)`` trees, no early stopping. ``share``: the copy's training
-        rows relative to this fit's (0 < share <= 1). For cross-fitted calibration: fold fits built like the final
+        (``best_params_``) and ``ceil(n_iter_ x share)`` trees, no early stopping, but not fewer than the floor this
+        fit was held to (``min(min_rounds, n_iter_)``). ``share``: the copy's training rows relative to this fit's
+        (0 < share <= 1). For cross-fitted calibration: fold fits built like the final
         fit give out-of-fold outputs on the final fit's scale (fold fits that chose their own number of trees
         stopped at 50 where the final fit grew 238, and the calibration learned on them missed the final fit's
         mean PD on new rows by half)."""
@@ -398,7 +399,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         from sklearn.base import clone
 
         copy = clone(self)
-        copy.set_params(**dict(self.best_params_), n_estimators=max(1, math.ceil(self.n_iter_ * float(share))),
+        floor = min(int(self.min_rounds), self.n_iter_)
+        copy.set_params(**dict(self.best_params_), n_estimators=max(1, floor, math.ceil(self.n_iter_ * float(share))),
                         early_stopping_rounds=0, min_rounds=0, tuning_grid=[{}])
         return copy
 
