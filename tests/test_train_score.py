@@ -460,6 +460,8 @@ def test_few_defaults_per_feature_warns(caplog):
     per = res.metrics["defaults_per_selected_feature"]
     assert per < 10
     assert f"({per:.1f} per feature, fewer than 10, a rule of thumb" in caplog.text
+    m = res.metrics   # the warning gives the numbers to judge it by, not a generic cure
+    assert f"cross-validated AUC {m['cv_auc']:.3f} against {m['development_auc']:.3f} in sample" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="creditmodel"):   # a logistic rule: not said of LightGBM
         gbm = train_frame(X.assign(bad=y), "bad", seed=3, kind="lightgbm")

@@ -475,9 +475,13 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     # events per selected feature: below about 10, a logistic model's coefficients are unstable (a validator's check)
     metrics["defaults_per_selected_feature"] = round(d_dev / max(n_sel, 1), 2)
     if kind == "scorecard" and n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:  # a logistic model's rule
+        gap = (f"cross-validated AUC {metrics['cv_auc']:.3f} against {metrics['development_auc']:.3f} in sample"
+               if "cv_auc" in metrics else "compare its AUC on rows it did not see with its in-sample AUC")
         log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d, a rule of thumb for "
-                    "logistic models): the model may be overfitted; fewer candidate features or more defaults help",
-                    d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE)
+                    "logistic models): its coefficients may be unstable (%s). Fewer features are no sure cure: on "
+                    "the synthetic district, stepwise cards of 6-13 features ranked new firms worse than the "
+                    "18-24 feature card (bench/results/scorecard_selection.md)",
+                    d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE, gap)
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
         f"{d_dev / max(int(dev_rows.sum()), 1):.2%}) from {Path(str(file)).name if file else 'an in-memory table'}, "
