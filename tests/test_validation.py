@@ -891,3 +891,24 @@ def test_a_grade_with_no_default_beyond_its_pd_gets_no_underestimation_light():
     y2[-1] = 1
     row2 = next(r for r in build_report(y2, p, grade=g, n_boot=20).metrics["grades"] if r["grade"] == "1")
     assert row2["jeffreys_light"] == "red" and "no sign of underestimation" not in (row2["note"] or "")
+
+
+def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
+    """A validator's finding: one grade-1 obligor without default (its grade row n/a, "p not read") gave the
+    summary "Jeffreys per grade (worst grade)" its p (the Jeffreys prior alone, 0.0285) and lit it amber."""
+    n5, n6 = 1500, 1500
+    p = np.concatenate([np.full(n5, 0.03), np.full(n6, 0.06), [0.0005]])
+    y = np.zeros(len(p), dtype=int)
+    y[:45] = 1                       # grade 5: exactly N x PD defaults
+    y[n5:n5 + 90] = 1                # grade 6: likewise
+    g = np.concatenate([np.full(n5, "5"), np.full(n6, "6"), ["1"]])
+    res = build_report(y, p, grade=g, n_boot=20)
+    one = next(r for r in res.metrics["grades"] if r["grade"] == "1")
+    assert one["jeffreys_light"] == "n/a" and one["jeffreys_p"] < 0.05      # the p alone would be amber
+    lights = res.lights.set_index("check")
+    read = [r for r in res.metrics["grades"] if r["jeffreys_light"] != "n/a"]
+    assert sorted(r["grade"] for r in read) == ["5", "6"]
+    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(r["jeffreys_p"] for r in read))
+    assert lights.loc["jeffreys_grade_p", "light"] == "green"
+    assert "of 2 grades read (3 with obligors)" in lights.loc["jeffreys_grade_p", "note"]
+    assert lights.loc["binomial_p", "light"] == "green"

@@ -760,18 +760,26 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
     vals = dict(mt)
     note_for: dict[str, str] = {}
     if grades:
-        jp = [(r["jeffreys_p"], r["grade"]) for r in grades if r["jeffreys_p"] is not None]
-        bp = [(r["binomial_p"], r["grade"]) for r in grades if r["binomial_p"] is not None]
+        # the worst grade among those whose p the grade table reads: a grade shown n/a (no more defaults than
+        # its PD expects, or too thin for a green) does not set the summary light (a validator's finding: one
+        # grade-1 obligor without default lit the summary amber by the Jeffreys prior alone)
+        jp = [(r["jeffreys_p"], r["grade"]) for r in grades
+              if r["jeffreys_p"] is not None and r["jeffreys_light"] != L.NA]
+        bp = [(r["binomial_p"], r["grade"]) for r in grades
+              if r["binomial_p"] is not None and r["binomial_light"] != L.NA]
+        n_read = {c: sum(1 for r in grades if r[c] != L.NA) for c in ("jeffreys_light", "binomial_light")}
         if jp:
             v, gname = min(jp)
             vals["_min_grade_jeffreys"] = v
             n_red = sum(1 for r in grades if r["jeffreys_light"] == L.RED)
             n_amb = sum(1 for r in grades if r["jeffreys_light"] == L.AMBER)
-            note_for["jeffreys_grade_p"] = f"worst grade {gname}; {n_red} red, {n_amb} amber of {len(grades)} grades"
+            note_for["jeffreys_grade_p"] = (f"worst grade {gname}; {n_red} red, {n_amb} amber of "
+                                            f"{n_read['jeffreys_light']} grades read ({len(grades)} with obligors)")
         if bp:
             v, gname = min(bp)
             vals["_min_grade_binomial"] = v
-            note_for["binomial_p"] = f"worst grade {gname}"
+            note_for["binomial_p"] = (f"worst grade {gname} of {n_read['binomial_light']} grades read "
+                                      f"({len(grades)} with obligors)")
     k = mt.get("jeffreys_detectable_ratio")
     alpha = th.rules["jeffreys_p"].green if "jeffreys_p" in th.rules else 0.05
     note_for["jeffreys_p"] = (f"{mt.get('defaults', 0):,} defaults: detects a default rate "
