@@ -633,24 +633,34 @@ def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path
     the summary counts every table's quarantined rows and the quarantine table is written beside the output."""
     d = _copy_district(generated, tmp_path / "d")
     lists = pd.read_parquet(d / "lists.parquet")
-    hit = lists.index[lists["list_type"] == "serious_dishonesty"][:2]
-    assert len(hit) == 2
-    lists.loc[hit, "department"] = None  # a mandatory field
+    serious = lists.index[lists["list_type"] == "serious_dishonesty"]
+    hit, soft = serious[:2], serious[2:4]
+    assert len(hit) == 2 and len(soft) == 2
+    lists.loc[hit, "start_date"] = None  # a mandatory date: the record cannot be placed in time
+    lists.loc[soft, "department"] = None  # a descriptive field: the record is kept (a think-tank user's finding)
     lists.to_parquet(d / "lists.parquet")
     res = evaluate_dir(d, out=tmp_path / "grades.parquet")
     firms = set(lists.loc[hit, "uscc"])
     flagged = res.frame.set_index("uscc")["records_quarantined"]
     for code in firms:
         assert flagged[code] >= 1
-    base = evaluate_dir(generated).frame.set_index("uscc")["records_quarantined"]
+    base_res = evaluate_dir(generated)
+    base = base_res.frame.set_index("uscc")["records_quarantined"]
     assert (flagged.drop(list(firms)) == base.drop(list(firms))).all()
+    # the firms whose listing lacks only its department are graded as before, still on the list
+    kept = list(set(lists.loc[soft, "uscc"]) - firms)
+    assert kept
+    now, before = res.frame.set_index("uscc"), base_res.frame.set_index("uscc")
+    for c in ("public_credit_grade", "public_credit_score", "on_serious_dishonesty_list"):
+        assert (now.loc[kept, c] == before.loc[kept, c]).all(), c
     rc = res.record_counts.set_index("table")
     assert rc.loc["lists", "quarantined"] == load_district(d).loaded["lists"].n_quarantined
     assert (rc["rows"] == rc["kept"] + rc["quarantined"]).all()
     assert "lists" in res.summary() and "records_quarantined" in res.summary()
     q = pd.read_csv(res.quarantine_out)
     assert len(q) == len(load_district(d).quarantine)
-    assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 2
+    assert ((q["table"] == "lists") & (q["column"] == "start_date")).sum() == 2
+    assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 0
 
 
 def test_a_missing_record_table_is_named(generated, tmp_path):

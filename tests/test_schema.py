@@ -27,6 +27,11 @@ def _entries(lt):
     return set(zip(lt.quarantine["row"], lt.quarantine["column"], lt.quarantine["rule"]))
 
 
+def _faults(lt):
+    """Every broken rule, quarantined or kept (descriptive fields)."""
+    return set(zip(lt.faults["row"], lt.faults["column"], lt.faults["rule"]))
+
+
 def _assert_accounting(lt):
     """rows in = kept + quarantined, and the quarantined rows are exactly the rows named in the quarantine."""
     assert lt.n_rows == lt.n_kept + lt.n_quarantined
@@ -53,16 +58,44 @@ def test_clean_table_has_declared_dtypes_and_passes_the_pandera_schema(tmp_path,
 def test_missing_mandatory_value_names_row_and_column(tmp_path, fmt):
     df = fac.records("penalties", fac.codes(4), 6)
     df.loc[2, "severity"] = ""          # mandatory, with an allowed set: only missing_value
-    df.loc[4, "department"] = "  "      # blanks only
+    df.loc[4, "department"] = "  "      # blanks only: a descriptive field, the row is kept
     df.loc[5, "amount"] = ""            # optional: no rule
     lt, p = _load(tmp_path, df, "penalties", fmt)
-    assert _entries(lt) == {(3, "severity", "missing_value"), (5, "department", "missing_value")}
+    assert _entries(lt) == {(3, "severity", "missing_value")}
+    assert _faults(lt) == {(3, "severity", "missing_value"), (5, "department", "missing_value")}
     q = lt.quarantine
     assert (q["table"] == "penalties").all() and (q["file"] == str(p)).all()
     assert q.loc[q["row"] == 3, "key"].item() == "PEN00002"
-    assert lt.n_quarantined == 2 and list(lt.data.index) == [0, 1, 3, 5]
-    assert np.isnan(lt.data.loc[5, "amount"])
+    assert lt.n_quarantined == 1 and list(lt.data.index) == [0, 1, 3, 4, 5]
+    assert pd.isna(lt.data.loc[4, "department"]) and np.isnan(lt.data.loc[5, "amount"])
+    w = lt.warnings.set_index("row")
+    assert w.loc[5, "rule"] == "missing_value" and "read as empty, row kept" in w.loc[5, "message"]
     _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_fault_in_a_descriptive_field_keeps_the_record(tmp_path, fmt):
+    """A think-tank user's finding: a negative fine amount or an empty department quarantined a live serious
+    penalty, and the firm was graded better for the data fault. Such a cell is read as empty and the row kept;
+    a row with another fault stays quarantined with all its entries."""
+    df = fac.records("penalties", fac.codes(4), 6)
+    df.loc[0, "amount"] = "-5000"       # out of range, descriptive
+    df.loc[1, "category"] = "piracy"    # not allowed, descriptive
+    df.loc[2, "amount"] = "abc"         # unreadable, descriptive
+    df.loc[3, "department"] = ""        # descriptive ...
+    df.loc[3, "severity"] = "huge"      # ... in a row with a fault that quarantines it
+    lt, _ = _load(tmp_path, df, "penalties", fmt)
+    assert _entries(lt) == {(4, "department", "missing_value"), (4, "severity", "not_allowed")}
+    assert _faults(lt) == _entries(lt) | {(1, "amount", "out_of_range"), (2, "category", "not_allowed"),
+                                          (3, "amount", "bad_type")}
+    assert list(lt.data.index) == [0, 1, 2, 4, 5]
+    assert np.isnan(lt.data.loc[0, "amount"]) and pd.isna(lt.data.loc[1, "category"])
+    assert np.isnan(lt.data.loc[2, "amount"]) and lt.data.loc[0, "severity"] == df.loc[0, "severity"]
+    assert set(lt.warnings["value"]) == {"-5000", "piracy", "abc"}   # the value as delivered is kept
+    _assert_accounting(lt)
+    # a key, a code, a date or a severity is never descriptive: those faults still quarantine
+    essential = {c.name for c in TABLES["penalties"].columns if not c.descriptive}
+    assert {"record_id", "uscc", "decision_date", "severity", "reported_on"} <= essential
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,7 +130,8 @@ def test_streets_and_industries_by_their_chinese_or_english_name_are_read_as_the
     want_ind = industries()
     df.loc[3, "street"] = "火星街道"  # not a street of the district
     lt, _ = _load(tmp_path, df, "enterprises", fmt)
-    assert _entries(lt) == {(4, "street", "not_allowed")}
+    assert _entries(lt) == set() and _faults(lt) == {(4, "street", "not_allowed")}   # the firm is kept
+    assert pd.isna(lt.data.loc[3, "street"])
     assert lt.data.loc[0, "street"] == key_st and lt.data.loc[2, "industry"] in want_ind
     w = lt.warnings[lt.warnings["rule"] == "value_alias"]
     assert sorted(w["row"]) == [1, 2, 3] and f"read as {key_st}" in w.set_index("row").loc[1, "message"]
@@ -229,8 +263,10 @@ def test_randomly_broken_table_matches_an_independent_expectation(tmp_path):
     expected |= {(r + 1, "record_id", "duplicate_key") for r in dup}
     for fmt in FORMATS:
         lt, _ = _load(tmp_path / fmt, df, "commitments", fmt)
-        assert _entries(lt) == expected
-        assert lt.n_quarantined == len({e[0] for e in expected})
+        assert _faults(lt) == expected
+        hard = {e for e in expected if e[1] != "department"}   # an empty department keeps its row
+        assert _entries(lt) == hard
+        assert lt.n_quarantined == len({e[0] for e in hard})
         _assert_accounting(lt)
 
 
@@ -354,11 +390,11 @@ def test_load_district_referential_check(tmp_path):
     d = io.load_district(tmp_path)
     assert set(d.tables) == {"enterprises", "penalties", "lists"}
     ent = d.loaded["enterprises"]
-    assert _entries(ent) == {(2, "uscc", "duplicate_key"), (3, "uscc", "duplicate_key"), (5, "size_class", "missing_value")}
+    assert _entries(ent) == {(2, "uscc", "duplicate_key"), (3, "uscc", "duplicate_key")}
+    assert _faults(ent) == _entries(ent) | {(5, "size_class", "missing_value")}   # incomplete but kept
     pen = d.loaded["penalties"]
-    # c[1] is on two quarantined register rows, c[2] on none (its row got c[1]'s code), c[4] is incomplete
-    expected = {(2, "uscc", "quarantined_enterprise"), (3, "uscc", "unknown_uscc"),
-                (5, "uscc", "quarantined_enterprise"), (7, "uscc", "unknown_uscc")}
+    # c[1] is on two quarantined register rows, c[2] on none (its row got c[1]'s code); c[4]'s firm is kept
+    expected = {(2, "uscc", "quarantined_enterprise"), (3, "uscc", "unknown_uscc"), (7, "uscc", "unknown_uscc")}
     assert _entries(pen) == expected
     assert pen.quarantine.set_index("row").loc[7, "value"] == stranger
     assert "row 2" in pen.quarantine.set_index("row").loc[2, "message"]

@@ -345,6 +345,16 @@ class LoadedTable:
     def n_quarantined(self) -> int:
         return len(self.rejected)
 
+    @property
+    def faults(self) -> pd.DataFrame:
+        """Every broken rule of the file, whether it quarantined its row or not: the quarantine entries plus the
+        cell faults of descriptive columns in kept rows (``schema.CELL_RULES`` in the warnings). Same columns."""
+        soft = self.warnings[self.warnings["rule"].isin(schema.CELL_RULES)] if len(self.warnings) else self.warnings
+        if not len(soft):
+            return self.quarantine
+        return pd.concat([self.quarantine, soft], ignore_index=True).sort_values(["row", "column", "rule"],
+                                                                                 kind="stable").reset_index(drop=True)
+
     def all_rows(self, columns: list[str] | None = None) -> pd.DataFrame:
         """Every row of the file (clean and quarantined), typed, in file order (only ``columns`` if given)."""
         data = self.data if columns is None else self.data[columns]

@@ -75,6 +75,12 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     }, index=e.index)
 
 
+def _cleared_rows(lt: LoadedTable) -> int:
+    """Rows of ``lt`` kept although a descriptive field was empty or faulty (the cell read as empty)."""
+    w = lt.warnings
+    return int(w.loc[w["rule"].isin(schema.CELL_RULES), "row"].nunique()) if len(w) else 0
+
+
 def _warned(lt: LoadedTable, rule: str) -> int:
     """Rows of ``lt`` kept with the warning ``rule``."""
     return int((lt.warnings["rule"] == rule).sum()) if len(lt.warnings) else 0
@@ -111,9 +117,9 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
 
 
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
-    """Bool per file row: the row broke ``rule`` (in the table's own quarantine entries)."""
+    """Bool per file row: the row broke ``rule`` (in the table's own entries, quarantined or kept)."""
     flag = np.zeros(lt.n_rows, dtype=bool)
-    q = lt.quarantine
+    q = lt.faults
     rows = q.loc[q["rule"] == rule, "row"].to_numpy()
     flag[rows - 1] = True
     return flag
@@ -131,7 +137,7 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
     incomplete = _row_rules(lt, "missing_value")
     if "uscc" in rows.columns:
         # the loader's verdict on each code: invalid_uscc (with its reason) or an empty mandatory code
-        q = lt.quarantine
+        q = lt.faults
         bad_code = q[(q["column"] == "uscc") & q["rule"].isin(["invalid_uscc", "missing_value"])]
         uscc_ok = np.ones(n, dtype=bool)
         uscc_ok[bad_code["row"].to_numpy() - 1] = False
@@ -245,6 +251,9 @@ class QualityReport:
         if i.get("date_order_faults") or i.get("future_dated"):
             lines.append(f"  impossible dates (counted, rows kept): {i.get('date_order_faults', 0):,} row(s) with a date "
                          f"before the event it follows, {i.get('future_dated', 0):,} dated after the snapshot")
+        if i.get("rows_kept_cells_cleared"):
+            lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
+                         f"read as empty, counted in the rates above): {i['rows_kept_cells_cleared']:,} row(s)")
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
                          f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
@@ -368,7 +377,7 @@ def _by_field(tables: dict[str, LoadedTable]) -> pd.DataFrame:
     rows = []
     for name, lt in tables.items():
         t = table(name)
-        q = lt.quarantine
+        q = lt.faults
         per = q.groupby(["column", "rule"]).size() if len(q) else pd.Series(dtype="int64")
         for c in t.columns:
             missing = lt.null_counts.get(c.name, 0)
@@ -474,8 +483,9 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         r: dict[str, Any] = {"table": name, "zh": TABLES[name].zh, "en": TABLES[name].en,
                              "public_record": TABLES[name].public_record, "rows": lt.n_rows, "kept": lt.n_kept,
                              "quarantined": lt.n_quarantined, "quarantined_share": _rate(lt.n_quarantined, lt.n_rows),
-                             "pilot_warnings": _warned(lt, "pilot_uscc"), "uscc_reformatted": _warned(lt, "uscc_reformatted")}
-        own = lt.quarantine[~lt.quarantine["rule"].isin(_REFERENTIAL)] if len(lt.quarantine) else lt.quarantine
+                             "pilot_warnings": _warned(lt, "pilot_uscc"), "uscc_reformatted": _warned(lt, "uscc_reformatted"),
+                             "kept_cells_cleared": _cleared_rows(lt)}
+        own = lt.faults[~lt.faults["rule"].isin(_REFERENTIAL)] if len(lt.faults) else lt.faults
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
         r.update(chronology(lt, snapshot))
         bt.append(r)
@@ -497,6 +507,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "delay_known": int(flags_all["delay_days"].notna().sum()) if len(flags_all) else 0,
         "records_invalid_uscc": int((~flags_all["uscc_ok"]).sum()) if len(flags_all) else 0,
         "uscc_reformatted": int(sum(_warned(lt, "uscc_reformatted") for lt in tables.values())),
+        "rows_kept_cells_cleared": int(sum(_cleared_rows(lt) for lt in tables.values())),
         "date_order_faults": int(by_table["date_order_faults"].sum()),
         "future_dated": int(by_table["future_dated"].sum()),
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]).sum())

@@ -21,7 +21,10 @@ Checking a table is two steps:
 as a whole. A cell that cannot be read (``bad_type``, ``nan_or_inf``) gets no other rule, and pandera's value
 checks skip empty cells, so an empty mandatory cell is only ``missing_value``. Allow-listed pilot-era codes
 pass with a *warning*
-(rule ``pilot_uscc`` in a separate warnings table with the same columns; the row is kept).
+(rule ``pilot_uscc`` in a separate warnings table with the same columns; the row is kept). So do the cell
+faults (:data:`CELL_RULES`) of a *descriptive* column (``Column.descriptive``: the supplying department, a fine's
+amount, a firm's street or size) in a row with no other fault: the cell is read as empty and the row kept, so
+that a fault in such a field neither drops a live penalty nor a firm with all its records.
 
 A declared column absent from the frame is fatal: :class:`creditmodel.errors.InputError` naming it.
 
@@ -72,6 +75,9 @@ RULES = {
     "unknown_uscc": "the code is valid but no enterprise with it is registered (referential check)",
     "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
 }
+#: Rules about one cell. On a descriptive column (``Column.descriptive``) they warn instead (the cell is read as
+#: empty, the row kept), unless the row has another fault.
+CELL_RULES = ("missing_value", "bad_type", "not_allowed", "out_of_range", "nan_or_inf")
 #: Rules that only warn (the row is kept).
 WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check character fails (GB 32100 pilot, 2014-15)",
                  "uscc_reformatted": "code written in lower case, full-width characters or with spaces; read in the "
@@ -595,6 +601,10 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
 
     quarantine = _finish(q, t, typed, raw, fname)
     warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
+    quarantine, cleared = _keep_descriptive_faults(quarantine, t, typed)
+    if len(cleared):
+        warn = pd.concat([warn, cleared], ignore_index=True).sort_values(["row", "column", "rule"], kind="stable")
+        warn = warn.reset_index(drop=True)
     bad = np.zeros(len(typed), dtype=bool)
     if len(quarantine):
         bad[quarantine["row"].to_numpy() - 1] = True
@@ -604,6 +614,26 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
         log.warning("table %s: %d row(s) kept with a warning (%s)", name, len(warn),
                     ", ".join(f"{k} {v}" for k, v in warn["rule"].value_counts().items()))
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
+
+
+def _keep_descriptive_faults(quarantine: pd.DataFrame, t: Table, typed: pd.DataFrame
+                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off the cell faults of :attr:`Column.descriptive` columns in rows with no other fault: those rows are
+    kept, the faulty cells of ``typed`` set to empty (in place), and the entries returned as warnings (second
+    frame, their rule unchanged). A row with any other fault stays quarantined with all its entries."""
+    soft_cols = [c.name for c in t.columns if c.descriptive]
+    if not soft_cols or not len(quarantine):
+        return quarantine, quarantine.iloc[:0]
+    soft = (quarantine["column"].isin(soft_cols) & quarantine["rule"].isin(CELL_RULES)).to_numpy()
+    hard_rows = np.unique(quarantine.loc[~soft, "row"].to_numpy())
+    keep = soft & ~np.isin(quarantine["row"].to_numpy(), hard_rows)
+    if not keep.any():
+        return quarantine, quarantine.iloc[:0]
+    cleared = quarantine[keep].copy()
+    for column, g in cleared.groupby("column", sort=False):
+        typed.loc[g["row"].to_numpy() - 1, column] = None
+    cleared["message"] = cleared["message"] + "; read as empty, row kept (a descriptive field)"
+    return quarantine[~keep].reset_index(drop=True), cleared.reset_index(drop=True)
 
 
 def _finish(q: pd.DataFrame | None, t: Table, typed: pd.DataFrame, raw: pd.DataFrame, fname: str) -> pd.DataFrame:

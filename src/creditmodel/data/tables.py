@@ -35,6 +35,11 @@ class Column:
     en: str = ""
     uscc: bool = False             # holds a unified social credit code (checked with creditmodel.data.uscc)
     aliases: tuple[tuple[str, str], ...] = ()  # other spellings of allowed values -> the value (e.g. 中马街道 -> zhongma)
+    # describes the record without changing its credit meaning (the supplying department, a fine's amount, a firm's
+    # street): a cell fault here (empty, unreadable, out of range, not allowed) is listed in the warnings and the cell
+    # read as empty, but the row is kept. Quarantining it would drop a live penalty, or a firm and all its records,
+    # from the evaluation and the features, and so grade the firm better for a data fault.
+    descriptive: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def _reported() -> Column:
 
 
 def _dept() -> Column:
-    return Column("department", "string", zh="数据提供部门", en="department that supplied the record")
+    return Column("department", "string", zh="数据提供部门", en="department that supplied the record", descriptive=True)
 
 
 def _names_of(ref: dict[str, dict[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -111,15 +116,17 @@ def _tables() -> dict[str, Table]:
     t = [
         Table("enterprises", ("uscc",), (
             _uscc(),
-            Column("name", "string", zh="企业名称", en="registered name"),
+            Column("name", "string", zh="企业名称", en="registered name", descriptive=True),
             Column("industry", "string", allowed=ind, zh="行业门类 (GB/T 4754)", en="industry section (GB/T 4754-2017)",
                    aliases=_names_of(industries())),
-            Column("street", "string", allowed=st, zh="所属街道", en="street or town", aliases=_names_of(streets())),
+            Column("street", "string", allowed=st, zh="所属街道", en="street or town", aliases=_names_of(streets()),
+                   descriptive=True),
             Column("registered_on", "date", zh="成立日期", en="registration date"),
             Column("registered_capital", "float", required=False, min=0, unit="10k yuan",
-                   zh="注册资本(万元)", en="registered capital"),
-            Column("size_class", "string", allowed=SIZE_CLASSES, zh="企业规模", en="size class"),
-            Column("employees", "int", required=False, min=0, unit="persons", zh="从业人数", en="employees"),
+                   zh="注册资本(万元)", en="registered capital", descriptive=True),
+            Column("size_class", "string", allowed=SIZE_CLASSES, zh="企业规模", en="size class", descriptive=True),
+            Column("employees", "int", required=False, min=0, unit="persons", zh="从业人数", en="employees",
+                   descriptive=True),
             Column("status", "string", allowed=ENTERPRISE_STATUS, zh="登记状态", en="registration status"),
             Column("closed_on", "date", required=False, zh="注销/吊销日期", en="deregistration or revocation date"),
             _reported(),
@@ -128,9 +135,11 @@ def _tables() -> dict[str, Table]:
             _rid(), _uscc(),
             Column("decision_date", "date", zh="处罚决定日期", en="penalty decision date"),
             Column("severity", "string", allowed=SEVERITIES, zh="失信程度", en="severity (minor/general/serious)"),
-            Column("category", "string", allowed=PENALTY_CATEGORIES, zh="处罚领域", en="field of the penalty"),
+            Column("category", "string", allowed=PENALTY_CATEGORIES, zh="处罚领域", en="field of the penalty",
+                   descriptive=True),
             _dept(),
-            Column("amount", "float", required=False, min=0, unit="yuan", zh="罚没金额", en="fine and confiscation"),
+            Column("amount", "float", required=False, min=0, unit="yuan", zh="罚没金额", en="fine and confiscation",
+                   descriptive=True),
             Column("publicity_min_end", "date", zh="最短公示期满", en="end of the minimum publicity period"),
             Column("publicity_max_end", "date", zh="最长公示期满", en="end of the maximum publicity period"),
             Column("fine_paid_on", "date", required=False, zh="履行完毕日期", en="date obligations were fulfilled"),
@@ -140,7 +149,7 @@ def _tables() -> dict[str, Table]:
         Table("enforcement", ("record_id",), (
             _rid(), _uscc(),
             Column("case_no", "string", zh="案号", en="court case number"),
-            Column("court", "string", zh="执行法院", en="enforcing court"),
+            Column("court", "string", zh="执行法院", en="enforcing court", descriptive=True),
             Column("filed_on", "date", zh="立案日期", en="case filing date"),
             Column("amount", "float", min=0, unit="yuan", zh="执行标的", en="amount under enforcement"),
             Column("dishonest_listed_on", "date", required=False, zh="纳入失信被执行人日期",

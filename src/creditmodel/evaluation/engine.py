@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 OUTPUT_SUFFIXES = (".parquet", ".csv")
 #: Output column: rows of the enterprise's records (penalties, lists, ...) set aside by the schema checks.
 RECORDS_QUARANTINED = "records_quarantined"
+#: Group of the firms whose grouping field (street, industry) is empty: the quality report's label.
+MISSING_GROUP = "(missing)"
 #: The enterprises' record tables the evaluation reads (every district table but the register, the loan sample
 #: and the generator's truth).
 RECORD_TABLES = tuple(n for n, tb in TABLES.items() if not tb.hidden and n not in ("enterprises", "loans"))
@@ -398,7 +400,10 @@ def grade_table(
     cfg = load_config(config)
     df = frame[~frame["deregistered"].to_numpy(dtype=bool)] if existing_only else frame
     labels = cfg.grade_labels
-    key = df[by].astype("str") if by else pd.Series("all", index=df.index)
+    # a firm whose street (a descriptive field) was empty or faulty is graded: it is counted as "(missing)", as the
+    # quality report counts it, not dropped from the breakdown
+    key = (df[by].astype("object").where(df[by].notna(), MISSING_GROUP).astype("str") if by
+           else pd.Series("all", index=df.index))
     counts = pd.crosstab(key, df["public_credit_grade"]).reindex(columns=labels, fill_value=0)
     counts.index.name = by or "group"
     out = counts.copy()
@@ -407,7 +412,8 @@ def grade_table(
         out[f"{g}_share"] = counts[g] / out["enterprises"]
     out["excellent_or_good_share"] = counts[labels[:2]].sum(axis=1) / out["enterprises"]
     out["serious_dishonesty_share"] = df.groupby(key)["on_serious_dishonesty_list"].mean().reindex(out.index)
-    names = industries() if by == "industry" else streets() if by == "street" else {}
+    names = dict(industries() if by == "industry" else streets() if by == "street" else {})
+    names[MISSING_GROUP] = {"zh": "未填报", "en": "not given"}
     out.insert(0, "zh", [names.get(i, {}).get("zh", "") for i in out.index])
     out.insert(1, "en", [names.get(i, {}).get("en", "") for i in out.index])
     return out.reset_index()
