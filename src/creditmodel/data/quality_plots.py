@@ -170,8 +170,9 @@ def plot_by_department(rep: "QualityReport", top: int = 25) -> "Figure":
           lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
     axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
     if not cjk_font() and not all(str(s).isascii() for s in bd["supplier"]):
-        axes[0, 0].set_xlabel("Chinese department names glossed in English (no CJK font installed); "
-                              "#k = k-th row of this ranking; full names in by_department.csv", fontsize=7)
+        numbered = "; #k = k-th row of this ranking" if any("#" in lab for lab in labels) else ""
+        axes[0, 0].set_xlabel("Chinese department names glossed in English (no CJK font installed)"
+                              f"{numbered}; full names in by_department.csv", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -257,6 +258,9 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
         else:  # rates near zero: from 0 to past the largest bar or reference line
             top = np.nanmax([*(v[np.isfinite(v)] if np.isfinite(v).any() else [0.0]), tgt or 0.0, base or 0.0])
             ax.set_xlim(0.0, max(top, 1e-4) * 1.15)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # labels such as 0.050% are wide: few ticks, no overlap
     n = df["enterprises"].sum() if "enterprises" in df.columns else 0
     fig.suptitle(_label(f"{title_en} ({n:,} register rows)", title_zh), fontsize=12)
     fig.tight_layout()

@@ -19,6 +19,14 @@ Then:
   make a point of the indicator as telling as an average point of the score (``beta_score``: log-odds per point
   of a logistic fit on the score alone). ``expert_share`` / ``learned_share``: each indicator's share of the
   total standardised effect (points per SD, resp. |log-odds per SD|);
+* **estimability**: an indicator's learned weight is *not identified* by the data when one of its two groups (the
+  enterprises it gives points to, and the others) has fewer than ``min_events`` adverse events or fewer than
+  ``min_events`` enterprises without one: with no event among the listed firms (e.g. a red list), the fit pushes
+  the coefficient as far as the penalty lets it, and the share it reports says nothing about the indicator. Such
+  indicators are marked (``estimable`` False, ``note`` with the counts) and the rank correlation of expert and
+  learned shares is given over all indicators (``weight_rank_correlation``, as before) and over the estimable
+  ones only (``weight_rank_correlation_estimable``). Where an estimable weight's learned sign contradicts the
+  expert's direction (more points going with more risk), ``note`` says so;
 * **sensitivity**: each weight multiplied by 0.8 and 1.2 (the others fixed): grade shares, the share of
   enterprises whose grade changes, and the AUC of the score.
 
@@ -58,6 +66,11 @@ EVENTS = (
     "loan_default",
     "revoked",
 )
+
+
+#: Fewest adverse events, and fewest enterprises without one, that each group of an indicator (the enterprises
+#: it gives points to, and the others) needs for its learned weight to count as estimable.
+MIN_EVENTS = 5
 
 
 def _dates(df: pd.DataFrame, col: str) -> pd.Series:
@@ -139,7 +152,8 @@ class EvidenceResult:
     sensitivity: pd.DataFrame  # one row per (indicator, factor)
     comparison: dict[str, float] = field(
         default_factory=dict
-    )  # paired DeLong expert vs learned, rank correlation
+    )  # paired DeLong expert vs learned, rank correlations (all, estimable), counts of flagged weights
+    min_events: int = MIN_EVENTS  # fewest events (and non-events) per group for a weight to count as estimable
 
     @property
     def outcome_end(self) -> pd.Timestamp:
@@ -187,9 +201,46 @@ class EvidenceResult:
                 f"  expert score vs learned (out-of-fold): AUC difference "
                 f"{self.comparison.get('auc_diff_expert_minus_learned', np.nan):+.3f}, p = "
                 f"{self.comparison.get('delong_p_value', np.nan):.3g}; Spearman rank correlation of the "
-                f"weights {self.comparison.get('weight_rank_correlation', np.nan):.2f}"
+                f"weights {self.rank_correlation_text()}"
             )
+        lines += [f"  {n}" for n in self.weight_notes()]
         return "\n".join(lines)
+
+    def rank_correlation_text(self) -> str:
+        """The rank correlation of expert and learned shares over all indicators with a share, and over the
+        estimable ones only, e.g. ``"0.10 over all 27 indicators, 0.35 over the 24 estimable ones"``."""
+        c = self.comparison
+        n_all = int(c.get("weight_rank_correlation_n", 0))
+        n_est = int(c.get("weight_rank_correlation_estimable_n", 0))
+        a, e = c.get("weight_rank_correlation", np.nan), c.get("weight_rank_correlation_estimable", np.nan)
+        all_txt = f"{a:.2f} over all {n_all} indicators" if np.isfinite(a) else "not computable"
+        est_txt = (f"{e:.2f} over the {n_est} estimable ones" if np.isfinite(e)
+                   else f"not computable over the {n_est} estimable ones")
+        return f"{all_txt}, {est_txt}" if n_est != n_all or not np.isfinite(a) else f"{all_txt} (all estimable)"
+
+    def weight_notes(self) -> list[str]:
+        """Plain-text caveats on the learned weights: the indicators whose weight the data do not identify (with
+        their event counts) and those whose learned sign contradicts the expert's direction; empty when none."""
+        w = self.weights
+        if not len(w) or "estimable" not in w.columns:
+            return []
+        out = []
+        ne = w[w["applies"] & np.isfinite(w["learned_coef_sd"]) & ~w["estimable"].astype(bool)]
+        if len(ne):
+            out.append(
+                f"learned weight not identified (fewer than {self.min_events} adverse events, or enterprises "
+                "without one, on one side of the indicator): "
+                + "; ".join(f"{r['indicator']} ({_events(r['events_hit'])} among the {int(r['n_hit']):,} "
+                            f"enterprises it applies to, {int(r['events_not_hit'])} among the other "
+                            f"{int(r['n_not_hit']):,})" for _, r in ne.iterrows())
+            )
+        wrong = w[w["estimable"].astype(bool) & (w["sign_agrees"] == False)]  # noqa: E712 (None = no fit)
+        if len(wrong):
+            out.append(
+                "learned sign contradicts the expert's direction (more points go with more risk, the other "
+                "indicators held fixed): " + ", ".join(wrong["indicator"])
+            )
+        return out
 
 
 def _auc_row(name: str, y: np.ndarray, risk: np.ndarray) -> dict[str, Any]:
@@ -247,10 +298,13 @@ def expert_vs_evidence(
     C: float = 1.0,
     folds: int = 5,
     seed: int = 0,
+    min_events: int = MIN_EVENTS,
 ) -> EvidenceResult:
     """Compare the configured weights with the district's adverse outcomes after ``as_of`` (default: the
     end of the data minus ``horizon_months``). ``C``: inverse L2 strength of the logistic fits; ``folds``:
-    cross-validation folds for the learned model's out-of-fold AUC; ``seed``: fold assignment."""
+    cross-validation folds for the learned model's out-of-fold AUC; ``seed``: fold assignment; ``min_events``:
+    fewest adverse events (and enterprises without one) on each side of an indicator for its learned weight to
+    count as estimable (module docstring)."""
     check_horizon_months(horizon_months)
     cfg = load_config(config)
     end = data_end(tables)
@@ -296,9 +350,15 @@ def expert_vs_evidence(
     w = np.array([cfg.indicator(k).weight for k in keys])
     expert_eff = np.where(use, sd, np.nan)
     learned_eff = -beta  # positive when more points mean less risk, as the expert assumes
+    fitted = np.isfinite(beta)
     for j, k in enumerate(keys):
         ind = cfg.indicator(k)
         hit = X[:, j] != 0
+        ev_hit, ev_not = int(y[hit].sum()), int(y[~hit].sum())
+        n_hit, n_not = int(hit.sum()), int((~hit).sum())
+        estimable = bool(use[j] and fitted[j]
+                         and min(ev_hit, n_hit - ev_hit, ev_not, n_not - ev_not) >= min_events)
+        sign_agrees = bool(beta[j] < 0) if use[j] and np.isfinite(beta[j]) else None
         rows_w.append(
             {
                 "indicator": k,
@@ -316,10 +376,20 @@ def expert_vs_evidence(
                 "implied_weight": float(w[j] * (beta[j] / sd[j]) / b_score)
                 if use[j] and np.isfinite(b_score)
                 else np.nan,
-                "sign_agrees": bool(beta[j] < 0) if use[j] and np.isfinite(beta[j]) else None,
+                "sign_agrees": sign_agrees,
+                "n_hit": n_hit,
+                "events_hit": ev_hit,
+                "n_not_hit": n_not,
+                "events_not_hit": ev_not,
+                "applies": bool(use[j]),
+                "estimable": estimable,
+                "note": _weight_note(bool(use[j]), fitted[j], estimable, sign_agrees, ev_hit, n_hit, ev_not,
+                                     n_not, min_events, deduction=bool(hit.any() and X[hit, j].mean() < 0)),
             }
         )
     weights = pd.DataFrame(rows_w)
+    for _, r in weights[weights["note"] != ""].iterrows():
+        log.info("weight of %s: %s", r["indicator"], r["note"])
 
     disc = [
         _auc_row("public_credit_score", y, -score),
@@ -336,10 +406,21 @@ def expert_vs_evidence(
         except metrics.NotComputable as e:
             log.warning("paired DeLong test not computable: %s", e)
         ok = weights.dropna(subset=["expert_share", "learned_share"])
+        est = ok[ok["estimable"]]
         if len(ok) > 2:
             comparison["weight_rank_correlation"] = float(
                 ok["expert_share"].rank().corr(ok["learned_share"].rank())
             )
+        if len(est) > 2:
+            comparison["weight_rank_correlation_estimable"] = float(
+                est["expert_share"].rank().corr(est["learned_share"].rank())
+            )
+        comparison["weight_rank_correlation_n"] = float(len(ok))
+        comparison["weight_rank_correlation_estimable_n"] = float(len(est))
+        comparison["weights_not_estimable"] = float((weights["applies"] & ~weights["estimable"]).sum())
+        comparison["weights_sign_contradicts_expert"] = float(
+            (weights["estimable"] & (weights["sign_agrees"] == False)).sum()  # noqa: E712
+        )
     disc = pd.DataFrame(disc)
     rates = (
         frame.groupby("public_credit_grade")["adverse"]
@@ -380,4 +461,33 @@ def expert_vs_evidence(
         weights=weights,
         sensitivity=sens,
         comparison=comparison,
+        min_events=min_events,
     )
+
+
+def _events(k: int, word: str = "event") -> str:
+    return f"{int(k)} {word}" + ("" if int(k) == 1 else "s")
+
+
+def _weight_note(applies: bool, fitted: bool, estimable: bool, sign_agrees: bool | None, ev_hit: int, n_hit: int,
+                 ev_not: int, n_not: int, min_events: int, deduction: bool) -> str:
+    """The ``note`` of a row of :attr:`EvidenceResult.weights`: why the learned weight is not identified, or that
+    its sign contradicts the expert's (and whether the raw event rates agree with the expert); empty when neither.
+    ``deduction``: the indicator takes points away (the expert says the enterprises it applies to are riskier)."""
+    if not applies:
+        return "applies to no enterprise: no weight to learn"
+    if not fitted:
+        return "no fit (too few adverse events overall)"
+    if not estimable:
+        return (f"not identified: {_events(ev_hit, 'adverse event')} among the {n_hit:,} enterprises it applies to, "
+                f"{ev_not} among the other {n_not:,} (needs at least {min_events} events and {min_events} "
+                "without on each side)")
+    if sign_agrees is False:
+        rate_hit, rate_not = ev_hit / n_hit, ev_not / n_not
+        raw_agrees = rate_hit > rate_not if deduction else rate_hit < rate_not
+        raw = (f"event rate {rate_hit:.1%} where it applies, {rate_not:.1%} elsewhere: "
+               + ("the raw rates agree with the expert, the other indicators it goes with take the effect"
+                  if raw_agrees else "the raw rates contradict the expert too"))
+        return ("learned sign contradicts the expert's direction: with the other indicators fixed, more points go "
+                f"with more risk ({raw})")
+    return ""

@@ -166,9 +166,25 @@ def plan_targets_figure(targets: pd.DataFrame) -> Figure:
     return fig
 
 
+def cap_text(row: pd.Series) -> str:
+    """What a grade cap did to an evaluation row, for a title: ``"; capped at C (dishonest_debtor)"`` where the
+    cap lowered the grade, ``"; cap at C (dishonest_debtor) did not bind: the score alone gives C"`` where the
+    score already gives that grade or a worse one, ``""`` without a cap."""
+    cap = row.get("grade_cap")
+    if not isinstance(cap, str):
+        return ""
+    why = str(row.get("cap_reason") or "").split(" (")[0]
+    what = f"{cap} ({why})" if why else cap
+    from_score = row.get("grade_from_score")
+    if isinstance(from_score, str) and from_score == row.get("public_credit_grade"):
+        return f"; cap at {what} did not bind: the score alone gives {from_score}"
+    return f"; capped at {what}"
+
+
 def contribution_waterfall(ex: Explanation, max_items: int = 14) -> Figure:
     """Waterfall from the base score through every non-zero contribution to the score, with the grade
-    thresholds; a grade cap is named in the title."""
+    thresholds; a grade cap is named in the title, and said not to bind where the score alone gives the grade
+    (:func:`cap_text`)."""
     cfg = ex.config
     c = ex.contributions[ex.contributions["points"] != 0]
     c = c.reindex(c["points"].abs().sort_values(ascending=False).index)
@@ -202,11 +218,7 @@ def contribution_waterfall(ex: Explanation, max_items: int = 14) -> Figure:
     ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=8)
     lo = min(0.0, level, ex.score) - 5
     ax.set_ylim(lo, cfg.base_score + max(5.0, c["points"].clip(lower=0).sum() + 8))
-    cap = (
-        f"; capped at {ex.row['grade_cap']} ({ex.row['cap_reason'].split(' (')[0]})"
-        if isinstance(ex.row.get("grade_cap"), str)
-        else ""
-    )
+    cap = cap_text(ex.row)
     ax.set_title(
         f"{ex.uscc} ({ex.row.get('industry', '')}): score {ex.score:g}, grade {ex.grade}{cap}", fontsize=10
     )
@@ -263,24 +275,38 @@ def evidence_figure(ev: EvidenceResult) -> Figure:
     ax.set_ylim(0, float(np.nanmax(r["event_rate"])) * 1.3 if len(r) else 1)
     ax = axes[0, 1]
     w = ev.weights.dropna(subset=["expert_share", "learned_share"])
-    ax.scatter(
-        w["expert_share"], w["learned_share"], color=np.where(w["sign_agrees"].astype(bool), NEUTRAL, BAD)
-    )
+    est = w["estimable"].astype(bool) if "estimable" in w.columns else pd.Series(True, index=w.index)
+    agree = w["sign_agrees"].fillna(True).astype(bool)
+    for mask, kw in (
+        (est & agree, {"color": NEUTRAL, "label": "estimable"}),
+        (est & ~agree, {"color": BAD, "label": "estimable, learned sign contradicts the expert"}),
+        (~est, {"facecolors": "none", "edgecolors": "#757575",
+                "label": f"not identified (< {ev.min_events} events or non-events on one side)"}),
+    ):
+        if mask.any():
+            ax.scatter(w.loc[mask, "expert_share"], w.loc[mask, "learned_share"], **kw)
     big = w.assign(m=np.maximum(w["expert_share"], w["learned_share"].abs())).nlargest(10, "m")
-    for _, x in big.iterrows():  # the ten largest only: the small ones crowd near the origin
+    shown = big.index.union(w.index[~est])  # the ten largest, and every unidentified one
+    for i in shown:  # the small ones crowd near the origin
+        x = w.loc[i]
+        label = (x["indicator"] if est[i]
+                 else f"{x['indicator']} (not identified: {int(x['events_hit'])} events / {int(x['n_hit']):,})")
         ax.annotate(
-            x["indicator"],
+            label,
             (x["expert_share"], x["learned_share"]),
             fontsize=7,
             xytext=(2, 2),
             textcoords="offset points",
+            color="#212121" if est[i] else "#757575",
         )
     m = float(max(w["expert_share"].max(), w["learned_share"].abs().max())) * 1.1 if len(w) else 1
     ax.plot([0, m], [0, m], color="#9e9e9e", lw=0.8, ls="--")
     ax.axhline(0, color="#9e9e9e", lw=0.5)
     ax.set_xlabel("expert share (points per SD)")
     ax.set_ylabel("learned share (log-odds per SD)")
-    ax.set_title("Expert vs learned weight shares (red: learned sign disagrees)", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    rho = ev.rank_correlation_text() if ev.comparison else "not computed"
+    ax.set_title(f"Expert vs learned weight shares\nrank correlation {rho}", fontsize=9)
     ax = axes[0, 2]
     d = ev.discrimination
     yy = np.arange(len(d))
