@@ -197,3 +197,20 @@ def test_a_cap_that_does_not_lower_the_grade_is_said_not_to_bind():
     title = fig.axes[0].get_title()
     assert "grade C; cap at C (dishonest_debtor) did not bind" in title and "capped" not in title
     matplotlib.pyplot.close(fig)
+
+
+def test_the_text_explanation_says_when_a_cap_did_not_bind():
+    """The worked explanation's text said "capped at C" when the score alone gave C (the cap changed nothing)."""
+    from creditmodel.evaluation.explain import Explanation
+
+    reason = "dishonest_debtor (失信被执行人 / dishonest judgement debtor): at most C"
+    row = pd.Series({"grade_cap": "C", "cap_reason": reason, "grade_from_score": "C", "public_credit_grade": "C",
+                     "grade_zh": "中", "public_credit_score": 60.0, "supervision_class": "C", "supervision_zh": "x",
+                     "inspection_multiplier": 1.5, "supervision_reason": "grade C"})
+    contrib = pd.DataFrame({"indicator": ["dishonest_debtor"], "points": [-40.0]})
+    ex = Explanation(uscc="91330205MA0EGT743T", as_of=pd.Timestamp("2025-12-31"), config=load_config(), row=row,
+                     contributions=contrib, sectors=pd.DataFrame(columns=["sector", "indicator", "points"]))
+    assert "grade from the score alone: C; cap at C did not bind: dishonest_debtor" in ex.text()
+    ex.row = row.copy()
+    ex.row["grade_from_score"] = "B"
+    assert "grade from the score alone: B; capped at C: dishonest_debtor" in ex.text()

@@ -57,9 +57,11 @@ class Explanation:
             )
         ]
         if isinstance(r.get("grade_cap"), str):
+            binds = r.get("grade_from_score") != r.get("public_credit_grade")   # the score may give it already
             lines.append(
-                f"  grade from the score alone: {r['grade_from_score']}; capped at {r['grade_cap']}: "
-                f"{r['cap_reason']}"
+                f"  grade from the score alone: {r['grade_from_score']}; "
+                + (f"capped at {r['grade_cap']}: " if binds else f"cap at {r['grade_cap']} did not bind: ")
+                + f"{r['cap_reason']}"
             )
         lines.append(
             f"  supervision class {r['supervision_class']} ({r['supervision_zh']}), inspections x"
