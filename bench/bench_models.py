@@ -275,9 +275,10 @@ def run_job(runner: str, dataset: str, score_rows: int, timeout: float = 1e9) ->
         t = time.perf_counter()
         feats, _ = candidate_features(train_df, [pb.TARGET])
         tr, va = split == "train", split == "valid"
-        import inspect
 
-        kw = {k: p.default for k, p in inspect.signature(train_frame).parameters.items() if k == "calibration_folds"}
+        from creditmodel.scoring.train import calibration_folds_for
+
+        kw = {"calibration_folds": calibration_folds_for(kind, int((tr | va).sum()))}   # train_frame's default
         model = fit_credit_model(train_df.loc[tr, feats], ytr[tr], train_df.loc[va, feats], ytr[va], kind,
                                  f"{dataset}_{kind}", generic_catalogue(train_df[feats]), SEED, **kw)
         n_cand = len(feats)

@@ -439,8 +439,10 @@ def test_lightgbm_cross_fitted_calibration_meets_the_default_rate_on_new_rows():
     res = train_frame(train, "bad", kind="lightgbm", seed=4)
     est, cal = res.model.estimator, res.model.calibrator
     assert est.n_iter_ > 150                                   # far beyond the 50-tree floor the folds stopped at
-    fold = est.fixed_rounds_clone(0.75)
-    assert fold.n_estimators == math.ceil(est.n_iter_ * 0.75) and fold.early_stopping_rounds == 0
+    # 10 folds on a small table: fold fits on 9/10 of the rows, closer to the final fit (4 folds left -5.5 %)
+    assert res.model.metadata["calibration"] == "cross-fitted, 10 folds"
+    fold = est.fixed_rounds_clone(0.9)
+    assert fold.n_estimators == math.ceil(est.n_iter_ * 0.9) and fold.early_stopping_rounds == 0
     target = float(train.loc[res.split != "test", "bad"].mean())
     fresh = res.model.predict_pd(X.iloc[3000:53_000][res.model.input_spec.columns])
     assert fresh.mean() == pytest.approx(target, rel=0.15), (fresh.mean(), target)
@@ -494,3 +496,20 @@ def test_dates_given_as_text_are_set_aside_as_dates():
     assert "sector" in feats                                   # text categories stay
     df["code"] = np.where(np.arange(len(df)) % 10 == 0, "2024-01-01", "A")   # a few date-like cells: a category
     assert "code" in candidate_features(df, ["bad", "firm"])[0]
+
+
+def test_calibration_folds_by_kind_and_size():
+    """LightGBM on fewer than 50,000 development rows gets 10 calibration folds, everything else 4."""
+    from creditmodel.scoring.train import LIGHTGBM_TEN_FOLDS_BELOW, calibration_folds_for
+
+    assert calibration_folds_for("lightgbm", 3000) == 10
+    assert calibration_folds_for("lightgbm", LIGHTGBM_TEN_FOLDS_BELOW - 1) == 10
+    assert calibration_folds_for("lightgbm", LIGHTGBM_TEN_FOLDS_BELOW) == 4
+    assert calibration_folds_for("scorecard", 3000) == 4
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"x": rng.normal(size=1500), "z": rng.normal(size=1500)})
+    y = (rng.uniform(size=1500) < 1 / (1 + np.exp(-(-2.5 + X["x"].to_numpy())))).astype(int)
+    sc = train_frame(X.assign(bad=y), "bad", seed=1)
+    assert sc.model.metadata["calibration"] == "cross-fitted, 4 folds"
+    four = train_frame(X.assign(bad=y), "bad", seed=1, kind="lightgbm", calibration_folds=4)
+    assert four.model.metadata["calibration"] == "cross-fitted, 4 folds"   # an explicit number is kept
