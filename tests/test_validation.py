@@ -391,6 +391,10 @@ def test_light_boundaries_and_overrides():
     assert [th.light("jeffreys_p", v) for v in (0.05, 0.0499, 0.01, 0.0099)] == ["green", "amber", "amber", "red"]
     assert [th.light("auc", v) for v in (0.70, 0.65, 0.5999)] == ["green", "amber", "red"]
     assert th.light("ks", 0.55) == "amber" and th.light("ks", 0.45) == "green"
+    # a validator's finding: KS 0.69 was amber as suspicious, AUC 0.92 / Gini 0.84 of the same ranking green
+    assert th.light("auc", 0.92) == "amber" and th.light("auc", 0.90) == "green"
+    assert th.light("gini", 0.84) == "amber" and th.light("gini", 0.80) == "green"
+    assert "amber above 0.9 (suspicious)" in th.rules["auc"].describe()
     assert th.light("auc", None) == "n/a" and th.light("auc", float("nan")) == "n/a"
     custom = Thresholds.from_dict({"psi": {"green": 0.05, "red": 0.2}})
     assert custom.light("psi", 0.07) == "amber" and custom.rules["auc"] == th.rules["auc"]
@@ -627,7 +631,9 @@ def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
     p = 1 / (1 + np.exp(-(-3.0 + 1.2 * cur.loc[ok, "x1"].to_numpy())))
     score = np.rint(600 - 28.85 * np.log(p / (1 - p)))
     y = cur.loc[ok, "default_12m"].to_numpy()
-    assert m["n"] == 2497 and m["n_input"] == 2500 and m["excluded"] == {"scoring error (status=error)": 3}
+    d_err = int(cur.loc[[3, 10, 11], "default_12m"].sum())    # the outcomes set aside are said
+    assert m["n"] == 2497 and m["n_input"] == 2500
+    assert m["excluded"] == {f"scoring error (status=error; {d_err} of them defaulted)": 3}
     assert m["data"]["scoring_errors"] == {"x1 missing": 3}
     assert m["auc"] == pytest.approx(roc_auc_score(y, -score))
     rp = 1 / (1 + np.exp(-(-3.0 + 1.2 * ref["x1"].to_numpy())))
@@ -679,7 +685,9 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     scored = res.model.score_frame(new.drop(columns="bad"))
     ok = (scored["status"] == "ok").to_numpy()
     y = (new["bad"] == "yes").to_numpy()[ok]
-    assert v.metrics["excluded"] == {"scoring error (status=error)": 1} and v.metrics["n"] == 1199
+    d_err = int(new.loc[5, "bad"] == "yes")
+    assert v.metrics["excluded"] == {f"scoring error (status=error; {d_err} of them defaulted)": 1}
+    assert v.metrics["n"] == 1199
     assert v.metrics["auc"] == pytest.approx(roc_auc_score(y, -scored.loc[ok, "score"].to_numpy(dtype=float)))
     assert v.metrics["brier"] == pytest.approx(brier_score_loss(y, scored.loc[ok, "pd_12m"].to_numpy(dtype=float)))
     assert (tmp_path / "val" / "report.html").exists()

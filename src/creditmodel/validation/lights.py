@@ -78,8 +78,12 @@ def _p(label: str, source: str) -> Rule:
 
 def _default_rules() -> dict[str, Rule]:
     return {
-        "auc": Rule("AUC", True, 0.70, 0.60, "DOMAIN C2: corporate PD about 0.70-0.85 [M]"),
-        "gini": Rule("Gini / accuracy ratio", True, 0.40, 0.20, "DOMAIN C2: Gini 0.4-0.6 typical for SME [M]"),
+        # above 0.90 (Gini 0.80) the same "check for leakage" as KS above 0.5: a validator's finding was KS amber
+        # as suspicious while AUC 0.92 and Gini 0.84 of the same ranking were plain green
+        "auc": Rule("AUC", True, 0.70, 0.60, "DOMAIN C2: corporate PD about 0.70-0.85; >0.90 check for leakage [M]",
+                    suspicious_above=0.90),
+        "gini": Rule("Gini / accuracy ratio", True, 0.40, 0.20, "DOMAIN C2: Gini 0.4-0.6 typical for SME; >0.80 "
+                     "check for leakage [M]", suspicious_above=0.80),
         "ks": Rule("KS", True, 0.30, 0.20, "DOMAIN C2: <0.2 weak, 0.2-0.3 acceptable, 0.3-0.5 good, "
                    ">0.5 check for leakage [M]", suspicious_above=0.50),
         "auc_vs_initial_p": _p("AUC vs initial (ECB, p)", "ECB 2019 §2.5: H0 AUC not lower; alpha 5 % / 1 % [M]"),
