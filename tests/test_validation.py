@@ -920,3 +920,15 @@ def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
     assert lights.loc["jeffreys_grade_p", "light"] == "green"
     assert "of 2 grades read (3 with obligors)" in lights.loc["jeffreys_grade_p", "note"]
     assert lights.loc["binomial_p", "light"] == "green"
+
+
+def test_ks_at_is_where_the_score_cdfs_are_furthest_apart():
+    """A validator's finding: the report gave ks_at 517 where the CDFs of the score (share at or below s) are furthest
+    apart at 516; the KS figure drew its line there, a smaller gap than KS."""
+    y, score = tied_sample(seed=4)
+    p = 1 / (1 + np.exp((score - 600) / 28.85))
+    res = build_report(y, p, score=score, n_boot=20)
+    at = res.metrics["ks_at"]
+    gaps = {s: abs(np.mean(score[y == 1] <= s) - np.mean(score[y == 0] <= s)) for s in np.unique(score)}
+    assert res.metrics["auc_basis"] == "score"
+    assert gaps[at] == pytest.approx(res.metrics["ks"], abs=1e-12) == pytest.approx(max(gaps.values()), abs=1e-12)

@@ -417,7 +417,10 @@ class _Run:
         ks = col.run("ks", lambda: M.ks_statistic(yy, risk))
         mt["ks"] = ks.ks if ks is not None else None
         if ks is not None:
-            mt["ks_at"] = -ks.threshold if basis == "score" else ks.threshold
+            # the value s where |F_bad(s) - F_good(s)| peaks, with F(s) = share at or below s on the axis shown
+            # (on the score axis that is the score's own CDF: -threshold of the risk named the next score up, where
+            # the drawn gap was smaller than KS, a validator's finding)
+            mt["ks_at"] = M.ks_statistic(yy, self.score).threshold if basis == "score" else ks.threshold
         if mt["auc_ci_low"] is not None:
             bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(
                 yy, risk, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha, progress=yy.size * self.n_boot > 5e8))
