@@ -248,6 +248,10 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
         assert (got_sql.loc[~ok, "input_errors"] > 0).all() and (got_sql.loc[ok, "input_errors"] == 0).all()
         pts = pd.read_csv(tmp_path / "m" / "points_table.csv", encoding="utf-8-sig")
         assert set(pts["feature"]) == set(res.model.estimator.selected_features_)
+        cats = pts["categories"].dropna()   # JSON lists a bank's tool can parse (were Python's repr, ['a', 'b'])
+        assert len(cats) and all(isinstance(json.loads(c), list) for c in cats)
+        assert all(json.loads(c) == list(v) for c, v in zip(cats, res.model.estimator.points_table_.loc[
+            pts["categories"].notna(), "categories"]))
 
 
 def _cli(*args, cwd=None):

@@ -93,7 +93,9 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
     est = model.estimator
     if model.kind == "scorecard" and hasattr(est, "points_table_"):
         p = folder / "points_table.csv"
-        est.points_table_.to_csv(p, index=False, encoding="utf-8-sig")
+        # categories as JSON lists (["Sales", "Self"]), as WoEScorecard.to_csv writes them, not Python's repr
+        text = est.to_csv() if hasattr(est, "to_csv") else est.points_table_.to_csv(index=False)
+        p.write_text(text, encoding="utf-8-sig")
         files["points_table_csv"] = str(p)
         if hasattr(est, "to_json"):
             pj = folder / "points_table.json"
