@@ -235,6 +235,8 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
     m = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert m["kind"] == kind and m["test_auc"] == pytest.approx(res.metrics["test_auc"])
+    assert m["features"] == res.features and len(m["selected_features"]) == m["n_selected"]
+    assert set(m["selected_features"]) <= set(m["features"])
     if kind == "scorecard":
         sql = (tmp_path / "m" / "scorecard.sql").read_bytes().decode("utf-8")
         # a comment first (why the file must be copied as bytes), then exactly the model's SELECT

@@ -544,7 +544,11 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
     if len(test):
         test.to_parquet(out / "test_sample.parquet", index=False)
         files["test_sample"] = out / "test_sample.parquet"
-    m = {**res.metrics, "set_aside": res.dropped, "features": res.features, "target": target}
+    # "features": the candidates the model was offered; "selected_features": the ones it uses (a validator read the
+    # candidate list as the card's features)
+    used = list(getattr(res.model.estimator, "selected_features_", res.features))
+    m = {**res.metrics, "set_aside": res.dropped, "features": res.features, "selected_features": used,
+         "target": target}
     from creditmodel.validation.report import _jsonable
 
     # strict JSON: an undefined interval is null, not a bare NaN that other tools refuse
