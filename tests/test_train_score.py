@@ -250,6 +250,12 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
         assert (got_sql.loc[~ok, "input_errors"] > 0).all() and (got_sql.loc[ok, "input_errors"] == 0).all()
         pts = pd.read_csv(tmp_path / "m" / "points_table.csv", encoding="utf-8-sig")
         assert set(pts["feature"]) == set(res.model.estimator.selected_features_)
+        rules = json.loads((tmp_path / "m" / "points_table.json").read_text(encoding="utf-8"))["rules"]
+        assert "+inf, -inf" in rules["numerical"] and "-> special" in rules["numerical"]   # the table's own rule ...
+        num = next(c for c in res.model.estimator.selected_features_ if pd.api.types.is_numeric_dtype(df[c]))
+        row = df.drop(columns="bad").iloc[[0]].assign(**{num: np.inf})
+        assert res.model.score_frame(row)["status"].iloc[0] == "error"         # ... which delivered scoring refuses
+        assert "+inf/-inf" in rules["delivered_scoring"] and "status = error" in rules["delivered_scoring"]
         cats = pts["categories"].dropna()   # JSON lists a bank's tool can parse (were Python's repr, ['a', 'b'])
         assert len(cats) and all(isinstance(json.loads(c), list) for c in cats)
         assert all(json.loads(c) == list(v) for c, v in zip(cats, res.model.estimator.points_table_.loc[

@@ -750,7 +750,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                              "special codes -> special",
                 "categorical": "value (as text) in categories; NULL -> missing; special codes -> special; "
                                "any other value -> unseen",
-                "unseen": self.unseen},
+                "unseen": self.unseen,
+                "delivered_scoring": "the delivered model (creditmodel score, the MLflow pyfunc) refuses a row with "
+                                     "+inf/-inf, a number beyond float32 or an unseen category: status = error, no "
+                                     "score (the SQL counts such values in its error column); the rules above are "
+                                     "the points table's own"},
             "features": feats}
 
     def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
