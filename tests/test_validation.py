@@ -659,6 +659,14 @@ def test_cli_validate_exit_codes(contract_model, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main()
     assert e.value.code == 2 and "no_such" in capsys.readouterr().err
+    _contract_frame(800, 3).iloc[:0].to_parquet(tmp_path / "empty.parquet")   # columns, no row
+    monkeypatch.setattr("sys.argv", ["creditmodel", "validate", "--model", str(contract_model), "--data",
+                                     str(tmp_path / "empty.parquet"), "--target", "default_12m", "--out",
+                                     str(tmp_path / "o3")])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "no" in err and "rows" in err and "--positive" not in err, err
 
 
 def test_validate_file_with_a_trained_scorecard(tmp_path):

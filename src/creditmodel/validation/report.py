@@ -1125,6 +1125,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                          also_text=(override_col,) if override_col else ())  # grades are labels: "9", not 9.0
     if target not in df.columns:
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
+    if len(df) == 0:   # said as such (it read "the sample is empty (use --positive ...)")
+        raise InputError("no data rows (only a header): nothing to validate", file=data)
     y = parse_target(df[target], positive, file=data, column=target)
     if override_col is not None and override_col not in df.columns:
         raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
