@@ -940,3 +940,18 @@ def test_ks_at_is_where_the_score_cdfs_are_furthest_apart():
     gaps = {s: abs(np.mean(score[y == 1] <= s) - np.mean(score[y == 0] <= s)) for s in np.unique(score)}
     assert res.metrics["auc_basis"] == "score"
     assert gaps[at] == pytest.approx(res.metrics["ks"], abs=1e-12) == pytest.approx(max(gaps.values()), abs=1e-12)
+
+
+def test_report_sections_are_numbered_without_gaps(tmp_path):
+    """A validator's finding: without migration and segments the report jumped from section 5 to section 8."""
+    import re
+
+    y, p, score, g, ind, _ = _small_inputs(n=800)
+    ch = Challenger("challenger", np.clip(p * 1.3, 0, 1))
+    build_report(y, p, score, g, challenger=ch, n_boot=20, out=tmp_path / "a")
+    heads = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", (tmp_path / "a" / "report.html").read_text(encoding="utf-8"))
+    assert [int(n) for n, _ in heads] == list(range(1, len(heads) + 1))
+    assert heads[-1][1] == "Champion vs challenger" and heads[-1][0] == "6"
+    build_report(y, p, score, g, industry=ind, challenger=ch, n_boot=20, out=tmp_path / "b")
+    heads = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", (tmp_path / "b" / "report.html").read_text(encoding="utf-8"))
+    assert [(int(n), t) for n, t in heads[-2:]] == [(6, "Results per segment"), (7, "Champion vs challenger")]
