@@ -913,3 +913,21 @@ def test_evidence_fits_run_single_threaded(loaded, monkeypatch):
     monkeypatch.setattr(evidence, "_logistic", spy)
     evidence.expert_vs_evidence(loaded.tables, None)
     assert seen and set(seen) == {1}
+
+
+def test_plan_serious_dishonesty_share_counts_legal_persons_only():
+    """A think-tank user's finding: the plan's share is of legal-person enterprises (DOMAIN.md), but individual
+    businesses (个体工商户, codes beginning 92) were counted in it."""
+    from creditmodel.data import uscc
+
+    rng = np.random.default_rng(4)
+    ent = uscc.generate("330205", 8, rng)                 # 91...: enterprises
+    ind = uscc.generate("330205", 4, rng, category="2")    # 92...: individual businesses
+    frame = pd.DataFrame({"uscc": ent + ind, "deregistered": False,
+                          "on_serious_dishonesty_list": [True, False, False, False, False, False, False, False,
+                                                         True, True, True, False],
+                          "public_credit_grade": "A", "supervision_class": "A", "inspection_multiplier": 1.0,
+                          "grade_cap": None, "public_credit_score": 90.0})
+    m = plan_measures(frame)
+    assert m["legal_person_enterprises"] == 8 and m["serious_dishonesty_share"] == pytest.approx(1 / 8)
+    assert m["enterprises_existing"] == 12

@@ -147,12 +147,15 @@ def test_impossible_dates_are_counted(tmp_path):
 
 # --------------------------------------------------------------------------- serious dishonesty, by hand
 def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
-    c = fac.codes(7)
+    from creditmodel.data import uscc
+
+    # c[7]: an individual business (个体工商户, 92...), no legal person: not in the plan's share (DOMAIN.md)
+    c = fac.codes(7) + uscc.generate("330205", 1, np.random.default_rng(5), category="2")
     ent = fac.enterprises(c)
     ent.loc[5, ["status", "closed_on"]] = ["deregistered", "2024-01-01"]            # closed before the snapshot
     ent.loc[6, ["registered_on", "reported_on"]] = ["2024-08-01", "2024-08-02"]   # registered after it
     fac.write(ent, tmp_path / "enterprises", "parquet")
-    li = fac.records("lists", c, 7)
+    li = fac.records("lists", c, 8)
     spec = [  # (code, list type, start, end)
         (0, "serious_dishonesty", "2023-01-01", ""),            # active
         (1, "serious_dishonesty", "2023-01-01", "2024-01-01"),  # ended
@@ -161,6 +164,7 @@ def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
         (3, "serious_dishonesty", "2022-05-01", ""),
         (4, "red", "2023-01-01", ""),                           # another list
         (5, "serious_dishonesty", "2023-01-01", ""),            # closed firm: not counted
+        (7, "serious_dishonesty", "2023-01-01", ""),            # individual business: not a legal person
     ]
     for i, (k, lt, start, end) in enumerate(spec):
         li.loc[i, ["uscc", "list_type", "start_date", "end_date", "reported_on"]] = [c[k], lt, start, end, start]
@@ -168,12 +172,13 @@ def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"snapshot_date": "2024-06-30"}), encoding="utf-8")
     rep = _measure(tmp_path)
     assert rep.snapshot_date == "2024-06-30"
-    assert rep.indicators["enterprises_at_snapshot"] == 5
+    assert rep.indicators["enterprises_at_snapshot"] == 6 and rep.indicators["legal_person_enterprises_at_snapshot"] == 5
     assert rep.indicators["serious_dishonesty"] == 2
     assert rep.indicators["serious_dishonesty_share"] == pytest.approx(2 / 5)
     assert rep.targets.set_index("indicator").loc["serious_dishonesty_share", "met"] == False  # noqa: E712
     st = rep.by_street.set_index("street")
-    assert st["serious_dishonesty"].sum() == 2 and st["enterprises_at_snapshot"].sum() == 5
+    assert st["serious_dishonesty"].sum() == 2 and st["legal_person_enterprises_at_snapshot"].sum() == 5
+    assert st["enterprises_at_snapshot"].sum() == 6
 
 
 # --------------------------------------------------------------------------- files, single tables, errors

@@ -43,6 +43,7 @@ import pandas as pd
 
 from creditmodel import reference
 from creditmodel.data import schema
+from creditmodel.data import uscc as uscc_mod
 from creditmodel.data.io import District, LoadedTable, load_district, load_table
 from creditmodel.data.tables import TABLES, table
 from creditmodel.data.uscc import REASONS
@@ -287,8 +288,9 @@ DEFINITIONS = {
     "uscc_error_rate": "share of enterprise-register rows whose code is invalid or empty",
     "uscc_duplicate_rate": "share of register rows whose code was already used by an earlier row",
     "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
-    "serious_dishonesty_share": "enterprises existing at the snapshot with an active serious-dishonesty list entry, "
-                                "over enterprises existing at the snapshot (distinct codes)",
+    "serious_dishonesty_share": "legal-person enterprises (codes not beginning 92, individual businesses) existing "
+                                "at the snapshot with an active serious-dishonesty list entry, over legal-person "
+                                "enterprises existing at the snapshot (distinct codes)",
     "late_rate": "records reported more than the deadline after their event date, over records with a computable delay",
     "completeness": "share of filled cells (as read) per table and field",
 }
@@ -307,7 +309,8 @@ def _rate(num: float, den: float) -> float:
 
 def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame | None,
                         snapshot: pd.Timestamp) -> tuple[int, int, pd.DataFrame | None]:
-    """(enterprises listed, enterprises existing, per-code frame with industry/street/listed) at ``snapshot``."""
+    """(legal-person enterprises listed, enterprises existing, per-code frame with industry, street, listed and
+    legal_person) at ``snapshot``."""
     if register is None:
         return 0, 0, None
     exists = (register["registered_on"].isna() | (register["registered_on"] <= snapshot)) & (
@@ -320,7 +323,9 @@ def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame |
             li["end_date"].isna() | (li["end_date"] > snapshot))
         listed = pd.Index(li.loc[act, "uscc"].dropna().unique())
     firms["listed"] = schema.is_member(firms["uscc"], listed)
-    return int(firms["listed"].sum()), len(firms), firms
+    # the plan's share is of legal-person enterprises: individual businesses (92...) are counted in neither part
+    firms["legal_person"] = uscc_mod.is_legal_person(firms["uscc"])
+    return int(firms.loc[firms["legal_person"], "listed"].sum()), len(firms), firms
 
 
 def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -359,8 +364,11 @@ def _breakdown(flags: pd.DataFrame, register: pd.DataFrame | None, firms: pd.Dat
         parts.insert(0, reg)
     if firms is not None:
         f = firms.groupby(by, sort=True)
-        sd = pd.DataFrame({"enterprises_at_snapshot": f.size(), "serious_dishonesty": f["listed"].sum()})
-        sd["serious_dishonesty_share"] = sd["serious_dishonesty"] / sd["enterprises_at_snapshot"]
+        lp = firms[firms["legal_person"]].groupby(by, sort=True)
+        sd = pd.DataFrame({"enterprises_at_snapshot": f.size(),
+                           "legal_person_enterprises_at_snapshot": lp.size(),
+                           "serious_dishonesty": lp["listed"].sum()}).fillna(0).astype("int64")
+        sd["serious_dishonesty_share"] = sd["serious_dishonesty"] / sd["legal_person_enterprises_at_snapshot"]
         parts.insert(1, sd)
     out = pd.concat(parts, axis=1)
     out.index.name = by
@@ -535,8 +543,10 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         ind["uscc_duplicate_rate"] = _rate(ind["uscc_duplicate_excess"], n)
         ind["uscc_error_duplicate_rate"] = _rate(ind["uscc_error_or_duplicate"], n)
         ind["enterprises_at_snapshot"] = n_exist
+        n_lp = int(firms["legal_person"].sum()) if firms is not None else 0
+        ind["legal_person_enterprises_at_snapshot"] = n_lp
         ind["serious_dishonesty"] = n_listed
-        ind["serious_dishonesty_share"] = _rate(n_listed, n_exist) if "lists" in tables else None
+        ind["serious_dishonesty_share"] = _rate(n_listed, n_lp) if "lists" in tables else None
     ind = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in ind.items()}
 
     by_field = _by_field(tables)

@@ -87,6 +87,13 @@ def normalise_series(codes: pd.Series) -> pd.Series:
     return codes.astype("string").str.normalize("NFKC").str.strip().str.upper().str.replace(" ", "", regex=False)
 
 
+def is_legal_person(codes: pd.Series | Iterable[object]) -> np.ndarray:
+    """Bool per code: not an individual business (个体工商户, codes beginning ``92``), which is no legal person.
+    The plan's serious-dishonesty share is a share of legal-person enterprises (DOMAIN.md, plan indicators)."""
+    s = normalise_series(pd.Series(list(codes) if not isinstance(codes, pd.Series) else codes, dtype=object))
+    return ~s.str[:2].eq("92").to_numpy(dtype=bool, na_value=False)
+
+
 def check_character(first17: str) -> str:
     """The mod-31 check character (position 18) for the first 17 characters."""
     if len(first17) != 17 or any(c not in _VALUE for c in first17):

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.data import uscc as uscc_mod
 from creditmodel.data.io import load_district
 from creditmodel.data.tables import TABLES
 from creditmodel.errors import InputError
@@ -354,7 +355,11 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     }
     if n:
         m["excellent_or_good_share"] = float(live["public_credit_grade"].isin(top2).mean())
-        m["serious_dishonesty_share"] = float(live["on_serious_dishonesty_list"].mean())
+        # the plan counts legal-person enterprises: individual businesses (codes 92...) are left out of this share
+        lp = uscc_mod.is_legal_person(live["uscc"])
+        m["legal_person_enterprises"] = float(lp.sum())
+        m["serious_dishonesty_share"] = (float(live.loc[lp, "on_serious_dishonesty_list"].mean()) if lp.any()
+                                         else float("nan"))
         for g in cfg.grade_labels:
             m[f"grade_{g}_share"] = float((live["public_credit_grade"] == g).mean())
         for c in cfg.supervision.classes:
@@ -497,7 +502,8 @@ class EvaluationResult:
                     f"{t['excellent_or_good_share']['target']:.0%})"
                 ),
                 (
-                    f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} (plan target < "
+                    f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} of "
+                    f"{int(m.get('legal_person_enterprises', 0)):,} legal-person enterprises (plan target < "
                     f"{t['serious_dishonesty_share']['target']:.0%})"
                 ),
             ]
