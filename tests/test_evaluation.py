@@ -661,6 +661,11 @@ def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path
     assert len(q) == len(load_district(d).quarantine)
     assert ((q["table"] == "lists") & (q["column"] == "start_date")).sum() == 2
     assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 0
+    # ... and the kept rows' faults are written beside it, with their rows (they were in no file)
+    kept = pd.read_csv(res.kept_faults_out)
+    lk = kept[(kept["table"] == "lists") & (kept["column"] == "department")]
+    assert sorted(lk["row"]) == sorted(int(i) + 1 for i in soft) and (lk["rule"] == "missing_value").all()
+    assert "kept_faults" in res.summary()
 
 
 def test_a_missing_record_table_is_named(generated, tmp_path):
@@ -931,3 +936,10 @@ def test_plan_serious_dishonesty_share_counts_legal_persons_only():
     m = plan_measures(frame)
     assert m["legal_person_enterprises"] == 8 and m["serious_dishonesty_share"] == pytest.approx(1 / 8)
     assert m["enterprises_existing"] == 12
+    # the per-street table agrees (a reviewer's finding: it still averaged over every firm)
+    from creditmodel.evaluation.engine import grade_table
+
+    gt = grade_table(frame.assign(street=["zhongma"] * 6 + [None] * 6), "street").set_index("street")
+    assert gt.loc["zhongma", "serious_dishonesty_share"] == pytest.approx(1 / 6)
+    assert gt.loc["(missing)", "legal_person_enterprises"] == 2 and gt.loc["(missing)", "enterprises"] == 6
+    assert gt.loc["(missing)", "serious_dishonesty_share"] == pytest.approx(0.0)

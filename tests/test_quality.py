@@ -204,6 +204,12 @@ def test_report_files_and_determinism(compliance_district, tmp_path_factory):
     row = by_field[(by_field["table"] == "penalties") & (by_field["column"] == "department")].iloc[0]
     assert (row["missing"], row["zh"]) == (1, "数据提供部门")
     assert "collection compliance rate" in reps[0].summary()
+    # the empty department (a descriptive field) is not quarantined: its row is kept and its fault written out
+    kept = pd.read_parquet(a / "kept_faults.parquet")
+    dept = kept[(kept["table"] == "penalties") & (kept["column"] == "department")]
+    assert len(dept) == 1 and dept["rule"].iloc[0] == "missing_value"
+    assert not ((q["table"] == "penalties") & (q["column"] == "department")).any()
+    assert len(kept) == reps[0].indicators["rows_kept_cells_cleared"] == doc["indicators"]["rows_kept_cells_cleared"]
 
 
 def test_single_table_file(compliance_district, tmp_path):

@@ -451,3 +451,25 @@ def test_boolean_columns_are_read_from_text_and_numbers():
     typed, null, bad = schema._coerce_bool(pd.Series([1.0, 0.0, 2.0, np.nan]))
     assert typed.tolist()[:2] == [True, False] and bad.tolist() == [False, False, True, False]
     assert null.tolist() == [False, False, False, True]
+
+
+def test_a_descriptive_fault_of_a_row_quarantined_by_the_referential_check_is_in_its_quarantine(tmp_path):
+    """A reviewer's finding: a penalty with a negative amount (kept, cell read as empty) and an unknown code was then
+    quarantined by the referential check, but its amount fault stayed in the warnings of kept rows."""
+    c = fac.codes(3)
+    fac.write(fac.enterprises(c), tmp_path / "enterprises", "parquet")
+    pen = fac.records("penalties", c, 4)
+    pen.loc[1, "amount"] = "-5"                                  # descriptive fault, registered firm: kept
+    pen.loc[2, "amount"] = "-7"                                  # descriptive fault ...
+    pen.loc[2, "uscc"] = fac.codes(1, seed=99)[0]                # ... and a code no enterprise has
+    fac.write(pen, tmp_path / "penalties", "parquet")
+    d = io.load_district(tmp_path)
+    lt = d.loaded["penalties"]
+    assert _entries(lt) == {(3, "uscc", "unknown_uscc"), (3, "amount", "out_of_range")}
+    assert set(zip(lt.warnings["row"], lt.warnings["rule"])) == {(2, "out_of_range")}
+    assert _faults(lt) == _entries(lt) | {(2, "amount", "out_of_range")}
+    assert "row kept" not in lt.quarantine.set_index("column").loc["amount", "message"]
+    _assert_accounting(lt)
+    from creditmodel.data import quality
+
+    assert quality._cleared_rows(lt) == 1

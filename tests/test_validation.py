@@ -955,3 +955,16 @@ def test_report_sections_are_numbered_without_gaps(tmp_path):
     build_report(y, p, score, g, industry=ind, challenger=ch, n_boot=20, out=tmp_path / "b")
     heads = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", (tmp_path / "b" / "report.html").read_text(encoding="utf-8"))
     assert [(int(n), t) for n, t in heads[-2:]] == [(6, "Results per segment"), (7, "Champion vs challenger")]
+
+
+def test_worst_grade_light_says_why_when_no_grade_is_read():
+    """A reviewer's finding: with every grade n/a the worst-grade rows showed n/a with an empty note."""
+    p = np.concatenate([np.full(300, 0.002), np.full(300, 0.004)])
+    y = np.zeros(600, dtype=int)
+    y[0] = 1                                        # below N x PD in grade 1 (0.6 expected): n/a, like grade 2
+    g = np.concatenate([np.full(300, "1"), np.full(300, "2")])
+    res = build_report(y, p, grade=g, n_boot=20)
+    assert all(r["jeffreys_light"] == "n/a" for r in res.metrics["grades"])
+    lights = res.lights.set_index("check")
+    for k in ("jeffreys_grade_p", "binomial_p"):
+        assert lights.loc[k, "light"] == "n/a" and "no grade read: all 2 grades" in lights.loc[k, "note"]

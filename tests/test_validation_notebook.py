@@ -4,6 +4,7 @@ temporary MLflow store. The metrics are cross-checked against scikit-learn and a
 wrote, and a deliberately miscalibrated champion (PD halved) must fail the Jeffreys test."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -321,3 +322,26 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
     assert best.alias in res
     warned = [r.getMessage() for r in caplog.records if "does not record the population" in r.getMessage()]
     assert warned and "industry section F" in warned[0] and "ends in '_F'" in warned[0]
+
+
+def test_district_validation_counts_the_defaults_among_rows_a_model_refuses(jobs_run):
+    """A reviewer's finding: with a scoring error in the out-of-time window, the exclusion count indexed the rows
+    every model scored with a flag per out-of-time row (IndexError); the defaults among refused rows are now said."""
+    from creditmodel.data.io import load_district
+    from creditmodel.scoring import district
+    from creditmodel.validation import district as vd
+
+    out, _ = jobs_run
+    tracking.configure(out)
+    models = vd.resolve_models("district_pd")
+    tables = load_district(out.parent / "district").tables
+    sample = district.loan_sample(tables, seed=7)
+    oot_idx = np.flatnonzero(sample.window == "oot")
+    feat = next(c for c in models["champion"].model.input_spec.columns
+                if pd.api.types.is_float_dtype(sample.table[c]))
+    bad = oot_idx[np.flatnonzero(sample.table[sample.window == "oot"]["default_12m"].to_numpy() == 1)[:2]]
+    table = sample.table.copy()
+    table.loc[table.index[bad], feat] = np.inf             # two defaulted loans the models cannot score
+    res = vd.validate_models(models, dataclasses.replace(sample, table=table), n_boot=20)
+    excl = res["champion"].result.metrics["excluded"]
+    assert excl == {"scoring error (status=error; 2 of them defaulted)": 2}

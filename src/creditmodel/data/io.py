@@ -571,6 +571,14 @@ def _referential_check(loaded: dict[str, LoadedTable]) -> None:
         add = pd.DataFrame({"table": name, "file": str(lt.file), "row": rows + 1, "key": keys, "column": "uscc",
                             "rule": rule, "value": vals, "message": msg})
         add = add.astype({c: "str" for c in schema.QUARANTINE_COLUMNS if c != "row"}).astype({"row": "int64"})
+        if len(lt.warnings):  # warnings describe kept rows: a moved row's cell faults join its quarantine entries
+            w_moved = lt.warnings["row"].isin(rows + 1).to_numpy()
+            cell = w_moved & lt.warnings["rule"].isin(schema.CELL_RULES).to_numpy()
+            if cell.any():
+                add = pd.concat([add, lt.warnings[cell].assign(
+                    message=lt.warnings.loc[cell, "message"].str.replace(
+                        "; read as empty, row kept (a descriptive field)", "", regex=False))], ignore_index=True)
+            lt.warnings = lt.warnings[~w_moved].reset_index(drop=True)
         lt.quarantine = pd.concat([lt.quarantine, add], ignore_index=True).sort_values(
             ["row", "column", "rule"], kind="stable").reset_index(drop=True)
         moved = lt.data[orphan]

@@ -17,9 +17,10 @@ Definitions (all rates are fractions):
   set, division, GB 11714 or mod-31 check character, or empty). **USCC duplicate rate**: share of register
   rows whose (non-empty) code was already used by an earlier row (for *k* rows sharing a code, *k - 1* count).
   **USCC error/duplicate rate** (统一社会信用代码重错码率): share of register rows that are either.
-* **Serious-dishonesty share** (严重失信主体占比): enterprises (distinct codes of the register that exist at the
-  snapshot date: registered on or before it and not closed before it) with a ``serious_dishonesty`` entry in
-  ``lists`` that has started and not ended at the snapshot date, over all such enterprises.
+* **Serious-dishonesty share** (严重失信主体占比): legal-person enterprises (distinct codes of the register that exist
+  at the snapshot date: registered on or before it and not closed before it; individual businesses, codes ``92...``,
+  are no legal persons and left out) with a ``serious_dishonesty`` entry in ``lists`` that has started and not ended
+  at the snapshot date, over all such enterprises.
 * **Completeness** per table and field: share of rows whose cell is filled (as read, before type reading).
   A row is *incomplete* when a mandatory field is empty.
 * **Late-reporting rate** per table: records reported more than the deadline after their event date, over
@@ -74,6 +75,13 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
         "industry": e["industry"].fillna(MISSING), "street": e["street"].fillna(MISSING),
         "registered_on": e["registered_on"], "closed_on": e["closed_on"],
     }, index=e.index)
+
+
+def _kept_faults(tables: dict[str, LoadedTable]) -> pd.DataFrame:
+    """Faults of descriptive fields in kept rows, all tables (quarantine columns; the cells were read as empty)."""
+    kept = [lt.warnings[lt.warnings["rule"].isin(schema.CELL_RULES)] for lt in tables.values() if len(lt.warnings)]
+    kept = [k for k in kept if len(k)]
+    return pd.concat(kept, ignore_index=True) if kept else schema.empty_quarantine()
 
 
 def _cleared_rows(lt: LoadedTable) -> int:
@@ -209,6 +217,7 @@ class QualityReport:
     load_counts: pd.DataFrame
     quarantine: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
+    kept_faults: pd.DataFrame = field(default_factory=lambda: schema.empty_quarantine())  # descriptive, rows kept
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
@@ -254,7 +263,8 @@ class QualityReport:
                          f"before the event it follows, {i.get('future_dated', 0):,} dated after the snapshot")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
-                         f"read as empty, counted in the rates above): {i['rows_kept_cells_cleared']:,} row(s)")
+                         f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "
+                         f"{i['rows_kept_cells_cleared']:,} row(s)")
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
                          f"form, counted as valid): {i['uscc_reformatted']:,} row(s) in all tables")
@@ -559,7 +569,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
     return QualityReport(data=data, out=None, snapshot_date=snapshot.strftime("%Y-%m-%d"), deadline_days=deadline,
                          indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,
                          by_industry=by_industry, by_street=by_street, by_department=by_department,
-                         uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine)
+                         uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
+                         kept_faults=_kept_faults(tables))
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
@@ -601,6 +612,8 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
         df.to_csv(files[name], index=False, encoding="utf-8-sig")
     files["quarantine.parquet"] = out / "quarantine.parquet"
     rep.quarantine.to_parquet(files["quarantine.parquet"], index=False)
+    files["kept_faults.parquet"] = out / "kept_faults.parquet"   # descriptive-field faults of kept rows
+    rep.kept_faults.to_parquet(files["kept_faults.parquet"], index=False)
     if figures:
         from creditmodel.data import quality_plots
 

@@ -26,7 +26,8 @@ class Column:
 
     name: str
     dtype: str
-    required: bool = True          # mandatory field: a null is a completeness fault and quarantines the row
+    required: bool = True          # mandatory field: a null is a completeness fault (quarantines the row unless
+                                   # the column is descriptive)
     allowed: tuple | None = None   # allowed values (strings)
     min: float | None = None
     max: float | None = None
@@ -35,10 +36,12 @@ class Column:
     en: str = ""
     uscc: bool = False             # holds a unified social credit code (checked with creditmodel.data.uscc)
     aliases: tuple[tuple[str, str], ...] = ()  # other spellings of allowed values -> the value (e.g. 中马街道 -> zhongma)
-    # describes the record without changing its credit meaning (the supplying department, a fine's amount, a firm's
-    # street): a cell fault here (empty, unreadable, out of range, not allowed) is listed in the warnings and the cell
-    # read as empty, but the row is kept. Quarantining it would drop a live penalty, or a firm and all its records,
-    # from the evaluation and the features, and so grade the firm better for a data fault.
+    # describes the record rather than being it (the supplying department, a fine's amount, a firm's street): a cell
+    # fault here (empty, unreadable, out of range, not allowed) is listed in the warnings and the cell read as empty,
+    # but the row is kept. Quarantining it would drop a live penalty, or a firm and all its records, from the
+    # evaluation and the features, and so grade the firm better for a data fault. Some such cells still feed an
+    # indicator (employees: the employment bonus; a penalty's category: which sector evaluation applies): read as
+    # empty, they count as unknown there, which is less wrong than losing the record.
     descriptive: bool = False
 
 

@@ -89,7 +89,9 @@ def normalise_series(codes: pd.Series) -> pd.Series:
 
 def is_legal_person(codes: pd.Series | Iterable[object]) -> np.ndarray:
     """Bool per code: not an individual business (个体工商户, codes beginning ``92``), which is no legal person.
-    The plan's serious-dishonesty share is a share of legal-person enterprises (DOMAIN.md, plan indicators)."""
+    The plan's serious-dishonesty share is a share of legal-person enterprises (DOMAIN.md, plan indicators).
+    Farmers' cooperatives (``93``) are legal persons under their law and stay; a branch (``91``, no legal person of
+    its own) cannot be told from its code and stays too."""
     s = normalise_series(pd.Series(list(codes) if not isinstance(codes, pd.Series) else codes, dtype=object))
     return ~s.str[:2].eq("92").to_numpy(dtype=bool, na_value=False)
 

@@ -237,8 +237,9 @@ def score_inputs(
     out: dict[str, Any] = {}
     for c in ("uscc", "as_of_date", "name"):
         out[c] = inputs[c].to_numpy() if c in inputs.columns else np.full(n, None)
-    for c in ("industry", "street"):
-        out[c] = inputs[c].astype("str").to_numpy(dtype=object) if c in inputs.columns else np.full(n, None)
+    for c in ("industry", "street"):  # text, with an empty (descriptive) street kept empty, not the text "nan"
+        out[c] = (np.where(inputs[c].notna().to_numpy(), inputs[c].astype("str").to_numpy(dtype=object), None)
+                  if c in inputs.columns else np.full(n, None))
     out["registration_status"] = (
         inputs["registration_status"].to_numpy()
         if "registration_status" in inputs.columns
@@ -416,7 +417,11 @@ def grade_table(
     for g in labels:
         out[f"{g}_share"] = counts[g] / out["enterprises"]
     out["excellent_or_good_share"] = counts[labels[:2]].sum(axis=1) / out["enterprises"]
-    out["serious_dishonesty_share"] = df.groupby(key)["on_serious_dishonesty_list"].mean().reindex(out.index)
+    # the plan's share is of legal-person enterprises (individual businesses, 92..., left out), as plan_measures
+    lp = uscc_mod.is_legal_person(df["uscc"]) if "uscc" in df.columns else np.ones(len(df), dtype=bool)
+    out["legal_person_enterprises"] = pd.Series(lp, index=df.index).groupby(key).sum().reindex(out.index).fillna(0)
+    out["serious_dishonesty_share"] = (df.loc[lp].groupby(key[lp])["on_serious_dishonesty_list"].mean()
+                                       .reindex(out.index))
     names = dict(industries() if by == "industry" else streets() if by == "street" else {})
     names[MISSING_GROUP] = {"zh": "未填报", "en": "not given"}
     out.insert(0, "zh", [names.get(i, {}).get("zh", "") for i in out.index])
@@ -464,6 +469,7 @@ class EvaluationResult:
     record_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)  # rows in/kept/quarantined per record table
     tables_absent: list[str] = field(default_factory=list)  # district tables with no file: evaluated as no records
     quarantine_out: Path | None = None  # the quarantine table written beside ``out``
+    kept_faults_out: Path | None = None  # faults of descriptive fields in kept rows, written beside ``out``
     warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
     records_after_as_of: int = 0  # clean record rows reported after the as-of date (read, not yet known then)
 
@@ -530,6 +536,9 @@ class EvaluationResult:
             lines.append(f"  written to {self.out}")
         if self.quarantine_out is not None:
             lines.append(f"  quarantine table (every broken rule, with file, row and column) in {self.quarantine_out}")
+        if self.kept_faults_out is not None:
+            lines.append(f"  rows kept with a descriptive field empty or faulty (the cell read as empty) in "
+                         f"{self.kept_faults_out}")
         return "\n".join(lines)
 
 
@@ -621,6 +630,10 @@ def evaluate_dir(
     if out is not None:
         res.out = write_frame(frame, out)
         res.quarantine_out = write_frame(dist.quarantine, quarantine_path(res.out))
+        kept = kept_faults(dist)
+        if len(kept):
+            res.kept_faults_out = write_frame(kept, quarantine_path(res.out).with_name(
+                quarantine_path(res.out).name.replace(".quarantine.csv", ".kept_faults.csv")))
         log.info("evaluated %d enterprises as of %s -> %s", len(frame), t.date(), res.out)
     return res
 
@@ -637,6 +650,15 @@ def _as_of_warnings(t: pd.Timestamp, reported: list[pd.Series], snap: pd.Timesta
         out.append(f"as-of date {t.date()} is after the data's snapshot date ({snap.date()}): records reported "
                    "after the snapshot are not in the data, while penalties and listings already in it expire")
     return out
+
+
+def kept_faults(dist: Any) -> pd.DataFrame:
+    """The faults of descriptive fields in kept rows of a loaded district (quarantine columns): the cell was read as
+    empty and the row kept (:attr:`creditmodel.data.tables.Column.descriptive`)."""
+    from creditmodel.data import schema
+
+    w = dist.warnings
+    return w[w["rule"].isin(schema.CELL_RULES)].reset_index(drop=True) if len(w) else w
 
 
 def quarantine_path(out: str | Path) -> Path:

@@ -153,7 +153,7 @@ def calibration_folds_for(kind: str, n_rows: int) -> int:
     """Cross-fitted calibration folds when ``train`` is not told: 4, or 10 for LightGBM on fewer than
     :data:`LIGHTGBM_TEN_FOLDS_BELOW` development rows. The recentring corrects the final fit's in-sample optimism by
     what the fold fits show; a LightGBM fold fit on 3/4 of the rows overfits less than the final fit, so on 3,000-row
-    tables the fresh-row mean PD fell 5.5 % short of the target with 4 folds and 1.9 % with 10 (6 seeds,
+    tables the fresh-row mean PD fell 5.5 % short of the target with 4 folds and 1.8 % with 10 (6 seeds,
     bench/results/calibration_optimism_lightgbm.md). On large tables the optimism is small and 4 folds save 6 fits."""
     return 10 if kind == "lightgbm" and n_rows < LIGHTGBM_TEN_FOLDS_BELOW else 4
 #: Below this many development defaults per selected feature ``train`` warns of a scorecard (events per variable,

@@ -331,7 +331,9 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     out: dict[str, ModelValidation] = {}
     for alias, ref in models.items():
         model, own = ref.model, scored[alias]
-        exclusions = {f"scoring error (status=error; {int(y[~own.ok].sum())} of them defaulted)": int((~own.ok).sum()),
+        y_all = oot[TARGET].to_numpy()   # every out-of-time row (own.ok is one flag per row of oot)
+        exclusions = {f"scoring error (status=error; {int(y_all[~own.ok].sum())} of them defaulted)":
+                      int((~own.ok).sum()),
                       **{f"not scored by the {o}": int((own.ok & ~s.ok).sum()) for o, s in scored.items() if o != alias}}
         feats = [c for c in ref.features if c in oot.columns]
         reference, auc_sample = _reference(model, dev, test, feats, f"development sample (before {start})")

@@ -8,6 +8,7 @@ reference sample, a challenger); :func:`validate_file` scores a file with an MLf
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import math
@@ -650,7 +651,9 @@ class _Run:
             st = M.segment_table(self.y, self.risk, self.pdv, lab, n_boot=max(50, self.n_boot // 2), seed=self.seed,
                                  alpha=self.alpha)
             st["jeffreys_light"] = [self.th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
-            st["auc_light"] = [self.th.light("auc", _num(v)) for v in st["auc"]]
+            # the "too good: check for leakage" amber is the portfolio's: a small segment is above 0.90 by chance
+            seg_auc = dataclasses.replace(self.th.rules["auc"], suspicious_above=None)
+            st["auc_light"] = [seg_auc.light(_num(v)) for v in st["auc"]]
             _thin_greens(st, st["n"] * st["mean_pd"], ("jeffreys_light",))
             few = (np.minimum(st["defaults"], st["n"] - st["defaults"]) < MIN_SEGMENT_CLASS).to_numpy()
             st.loc[few, "auc_light"] = L.NA       # an AUC on one or two defaults is any number between 0 and 1
@@ -786,6 +789,10 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             vals["_min_grade_binomial"] = v
             note_for["binomial_p"] = (f"worst grade {gname} of {n_read['binomial_light']} grades read "
                                       f"({len(grades)} with obligors)")
+        for key, read in (("jeffreys_grade_p", jp), ("binomial_p", bp)):
+            if not read:   # n/a, and why (it had shown an empty note)
+                note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
+                                 "defaults for a green, or no more defaults than their PD expects)")
     k = mt.get("jeffreys_detectable_ratio")
     alpha = th.rules["jeffreys_p"].green if "jeffreys_p" in th.rules else 0.05
     note_for["jeffreys_p"] = (f"{mt.get('defaults', 0):,} defaults: detects a default rate "
