@@ -968,3 +968,18 @@ def test_worst_grade_light_says_why_when_no_grade_is_read():
     lights = res.lights.set_index("check")
     for k in ("jeffreys_grade_p", "binomial_p"):
         assert lights.loc[k, "light"] == "n/a" and "no grade read: all 2 grades" in lights.loc[k, "note"]
+
+
+def test_segment_auc_gets_no_leakage_amber():
+    """The portfolio's "AUC above 0.90: check for leakage" amber is not applied to a segment's AUC, which a small
+    segment can reach by chance (a reviewer's finding on the new rule)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    seg = np.where(np.arange(n) < 1500, "a", "b")
+    y = rng.binomial(1, 0.1, n)
+    logit = np.where(seg == "a", -2.2 + 3.5 * (y - 0.5), -2.2 + 0.8 * (y - 0.5) + rng.normal(0, 1, n))
+    p = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.4, n))))
+    res = build_report(y, p, segments={"part": seg}, n_boot=20)
+    st = res.tables["segment:part"].set_index("segment")
+    assert st.loc["a", "auc"] > 0.9 and st.loc["a", "auc_light"] == "green"
+    assert Thresholds().light("auc", float(st.loc["a", "auc"])) == "amber"   # what the portfolio rule would say
