@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from creditmodel.data.io import load_district
-from creditmodel.data.synthetic import generate_district
 from creditmodel.data.tables import TABLES
 from creditmodel.errors import ConfigError, InputError
 from creditmodel.evaluation import (
@@ -166,13 +165,6 @@ def rule_points(ind: dict, x: float) -> float:
 
 
 # ----------------------------------------------------------------------------- a generated district
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    d = tmp_path_factory.mktemp("district")
-    generate_district(firms=1500, seed=11, out=d, progress=False)
-    return d
-
-
 @pytest.fixture(scope="module")
 def loaded(generated):
     return load_district(generated)

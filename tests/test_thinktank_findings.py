@@ -19,17 +19,9 @@ import pandas as pd
 import pytest
 
 from creditmodel.data.io import load_district
-from creditmodel.data.synthetic import generate_district
 from creditmodel.evaluation.config import load_config
 from creditmodel.evaluation.evidence import expert_vs_evidence
 from creditmodel.reference import PROJECT_ROOT
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    d = tmp_path_factory.mktemp("district")
-    generate_district(firms=1500, seed=11, out=d, progress=False)
-    return d
 
 
 @pytest.fixture(scope="module")
