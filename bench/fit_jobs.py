@@ -1,9 +1,9 @@
 """``train_frame`` with the cross-fitted estimators in 1 and in 2 worker processes (``n_jobs``), on the peers' split.
 
 For each data set and model kind: wall time of ``train_frame(kind, seed=42, n_jobs=...)`` on the 70 % training
-rows (4 cross-fitted calibration folds + the final fit, as ``bench_models.py`` fits), both values in the same
-process one after the other, and whether the two models are the same (``model.version``, a SHA-256 of the
-fitted model). Output ``bench/results/fit_jobs.md``.
+rows (4 or 10 cross-fitted calibration folds, ``calibration_folds_for``, + the final fit, as ``bench_models.py``
+fits), both values in the same process one after the other, and whether the two models are the same
+(``model.version``, a SHA-256 of the fitted model). Output ``bench/results/fit_jobs.md``.
 
     .venv/bin/python bench/fit_jobs.py [--datasets synthetic_200k polish_1year] [--kinds scorecard lightgbm]
 """
@@ -47,8 +47,8 @@ def main() -> None:
             print(f"{name} {kind}: {t[1]:.1f} s -> {t[2]:.1f} s, versions {v[1]} / {v[2]}", flush=True)
     L = ["# Cross-fitted fits in worker processes (`n_jobs`)", "",
          f"`bench/fit_jobs.py`, run {started} at `{head}` on the project machine (2 cores): `train_frame(kind, "
-         f"seed=42, n_jobs=1 | 2)` on the 70 % training rows of the peers' split (4 cross-fitted calibration folds "
-         f"and the final fit), one after the other in one process. `version` is the model's SHA-256 fingerprint.", "",
+         f"seed=42, n_jobs=1 | 2)` on the 70 % training rows of the peers' split (the cross-fitted calibration "
+         f"folds, 10 for LightGBM below 50,000 rows and 4 otherwise, and the final fit), one after the other in one process. `version` is the model's SHA-256 fingerprint.", "",
          "| dataset | model | training rows | n_jobs=1 s | n_jobs=2 s | time ratio | version n_jobs=1 | version n_jobs=2 |",
          "|---|---|---:|---:|---:|---:|---|---|"]
     for name, kind, n, t1, t2, v1, v2 in rows:
