@@ -473,3 +473,18 @@ def test_a_descriptive_fault_of_a_row_quarantined_by_the_referential_check_is_in
     from creditmodel.data import quality
 
     assert quality._cleared_rows(lt) == 1
+
+
+def test_descriptive_faults_are_logged_as_info_not_warnings(tmp_path, caplog):
+    """Every district has some empty departments: seven WARNING lines on each quiet (-q) run said nothing the quality
+    report does not say. A pilot-era code (a real warning) still warns."""
+    import logging
+
+    df = fac.records("penalties", fac.codes(4), 6)
+    df.loc[1, "department"] = ""
+    with caplog.at_level(logging.INFO, logger="creditmodel"):
+        lt, _ = _load(tmp_path, df, "penalties", "csv")
+    assert len(lt.warnings) == 1
+    rec = [r for r in caplog.records if "descriptive field read as empty" in r.getMessage()]
+    assert rec and rec[0].levelno == logging.INFO
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "penalties" in r.getMessage()]

@@ -611,8 +611,13 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     if len(warn):  # warnings describe kept rows; a quarantined row's faults are in the quarantine table
         warn = warn[~bad[warn["row"].to_numpy() - 1]].reset_index(drop=True)
     if len(warn):
-        log.warning("table %s: %d row(s) kept with a warning (%s)", name, len(warn),
-                    ", ".join(f"{k} {v}" for k, v in warn["rule"].value_counts().items()))
+        cell = warn["rule"].isin(CELL_RULES).to_numpy()
+        for mask, level, what in ((~cell, logging.WARNING, "kept with a warning"),
+                                  # expected in collected data and summed up by the quality report: not a warning
+                                  (cell, logging.INFO, "kept with a descriptive field read as empty")):
+            if mask.any():
+                log.log(level, "table %s: %d row(s) %s (%s)", name, int(mask.sum()), what,
+                        ", ".join(f"{k} {v}" for k, v in warn.loc[mask, "rule"].value_counts().items()))
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
 
 
