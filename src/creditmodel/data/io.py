@@ -346,10 +346,17 @@ class LoadedTable:
         return len(self.rejected)
 
     @property
+    def kept_faults(self) -> pd.DataFrame:
+        """Cell faults of descriptive columns in kept rows (``schema.CELL_RULES`` in the warnings; each cell was read
+        as empty). Quarantine columns."""
+        w = self.warnings
+        return w[w["rule"].isin(schema.CELL_RULES)].reset_index(drop=True) if len(w) else w
+
+    @property
     def faults(self) -> pd.DataFrame:
-        """Every broken rule of the file, whether it quarantined its row or not: the quarantine entries plus the
-        cell faults of descriptive columns in kept rows (``schema.CELL_RULES`` in the warnings). Same columns."""
-        soft = self.warnings[self.warnings["rule"].isin(schema.CELL_RULES)] if len(self.warnings) else self.warnings
+        """Every broken rule of the file, whether it quarantined its row or not: the quarantine entries plus
+        :attr:`kept_faults`. Same columns."""
+        soft = self.kept_faults
         if not len(soft):
             return self.quarantine
         return pd.concat([self.quarantine, soft], ignore_index=True).sort_values(["row", "column", "rule"],
@@ -573,7 +580,7 @@ def _referential_check(loaded: dict[str, LoadedTable]) -> None:
         add = add.astype({c: "str" for c in schema.QUARANTINE_COLUMNS if c != "row"}).astype({"row": "int64"})
         if len(lt.warnings):  # warnings describe kept rows: a moved row's cell faults join its quarantine entries
             w_moved = lt.warnings["row"].isin(rows + 1).to_numpy()
-            cell = w_moved & lt.warnings["rule"].isin(schema.CELL_RULES).to_numpy()
+            cell = w_moved & lt.warnings["rule"].isin(schema.CELL_RULES).to_numpy()   # kept_faults of moved rows
             if cell.any():
                 add = pd.concat([add, lt.warnings[cell].assign(
                     message=lt.warnings.loc[cell, "message"].str.replace(

@@ -77,17 +77,15 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     }, index=e.index)
 
 
-def _kept_faults(tables: dict[str, LoadedTable]) -> pd.DataFrame:
-    """Faults of descriptive fields in kept rows, all tables (quarantine columns; the cells were read as empty)."""
-    kept = [lt.warnings[lt.warnings["rule"].isin(schema.CELL_RULES)] for lt in tables.values() if len(lt.warnings)]
-    kept = [k for k in kept if len(k)]
+def kept_faults(tables: dict[str, LoadedTable]) -> pd.DataFrame:
+    """:attr:`LoadedTable.kept_faults` of all tables in one frame (quarantine columns)."""
+    kept = [lt.kept_faults for lt in tables.values() if len(lt.kept_faults)]
     return pd.concat(kept, ignore_index=True) if kept else schema.empty_quarantine()
 
 
 def _cleared_rows(lt: LoadedTable) -> int:
     """Rows of ``lt`` kept although a descriptive field was empty or faulty (the cell read as empty)."""
-    w = lt.warnings
-    return int(w.loc[w["rule"].isin(schema.CELL_RULES), "row"].nunique()) if len(w) else 0
+    return int(lt.kept_faults["row"].nunique())
 
 
 def _warned(lt: LoadedTable, rule: str) -> int:
@@ -570,7 +568,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,
                          by_industry=by_industry, by_street=by_street, by_department=by_department,
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
-                         kept_faults=_kept_faults(tables))
+                         kept_faults=kept_faults(tables))
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:

@@ -630,7 +630,9 @@ def evaluate_dir(
     if out is not None:
         res.out = write_frame(frame, out)
         res.quarantine_out = write_frame(dist.quarantine, quarantine_path(res.out))
-        kept = kept_faults(dist)
+        from creditmodel.data.quality import kept_faults
+
+        kept = kept_faults(dist.loaded)
         if len(kept):
             res.kept_faults_out = write_frame(kept, quarantine_path(res.out).with_name(
                 quarantine_path(res.out).name.replace(".quarantine.csv", ".kept_faults.csv")))
@@ -651,14 +653,6 @@ def _as_of_warnings(t: pd.Timestamp, reported: list[pd.Series], snap: pd.Timesta
                    "after the snapshot are not in the data, while penalties and listings already in it expire")
     return out
 
-
-def kept_faults(dist: Any) -> pd.DataFrame:
-    """The faults of descriptive fields in kept rows of a loaded district (quarantine columns): the cell was read as
-    empty and the row kept (:attr:`creditmodel.data.tables.Column.descriptive`)."""
-    from creditmodel.data import schema
-
-    w = dist.warnings
-    return w[w["rule"].isin(schema.CELL_RULES)].reset_index(drop=True) if len(w) else w
 
 
 def quarantine_path(out: str | Path) -> Path:
