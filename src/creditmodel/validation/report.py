@@ -1071,6 +1071,9 @@ def _read_for_model(path: Path, *models: Any, also_text: Sequence[str] = ()) -> 
 
 
 def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd.DataFrame:
+    # only the columns the model's signature names (an identifier or an unused column would be dropped by MLflow
+    # anyway, with a warning on every validation); a column it names but the file lacks is still the model's error
+    X = X[_model_features(model, X.columns)]
     # MLflow's schema check cannot convert pandas categoricals to its string type: pass them as text
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if cats:
