@@ -298,7 +298,9 @@ DEFINITIONS = {
     "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
     "serious_dishonesty_share": "legal-person enterprises (codes not beginning 92, individual businesses) existing "
                                 "at the snapshot with an active serious-dishonesty list entry, over legal-person "
-                                "enterprises existing at the snapshot (distinct codes)",
+                                "enterprises existing at the snapshot (distinct codes), over the register as "
+                                "collected: rows the loader quarantined count too, so `evaluate` (graded "
+                                "enterprises only) can differ by the quarantined rows",
     "late_rate": "records reported more than the deadline after their event date, over records with a computable delay",
     "completeness": "share of filled cells (as read) per table and field",
 }
