@@ -74,6 +74,19 @@ def test_collection_compliance_counted_by_hand(compliance_district):
     assert bands["unknown"] == 1 and bands.sum() == 10
 
 
+def test_a_record_delivered_twice_is_not_compliant(compliance_district):
+    """Both copies of a compliant penalty sent twice fail compliance (key shared, as for a shared register code);
+    the loader keeps the first copy for grading (both copies counted compliant: think-tank user's finding)."""
+    pen = pd.read_csv(compliance_district / "penalties.csv", dtype=str, keep_default_na=False)
+    pd.concat([pen, pen.iloc[[7]]], ignore_index=True).to_csv(compliance_district / "penalties.csv", index=False)
+    rep = _measure(compliance_district)
+    bt = rep.by_table.set_index("table")
+    assert bt.loc["penalties", ["records", "compliant", "key_shared"]].tolist() == [11, 3, 2]
+    assert rep.indicators["records_key_shared"] == 2 and rep.indicators["compliant"] == 6
+    q = rep.quarantine[rep.quarantine["table"] == "penalties"].set_index("row")
+    assert q.loc[11, "rule"] == "duplicate_row" and 8 not in q.index      # the first copy is kept
+
+
 def test_flags_are_per_file_row(compliance_district):
     lt = io.load_table(compliance_district / "penalties.csv")
     reg = quality._register({"enterprises": io.load_table(compliance_district / "enterprises.parquet")})

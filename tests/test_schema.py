@@ -225,9 +225,29 @@ def test_duplicate_composite_key(tmp_path):
     c = fac.codes(3)
     df = fac.records("invoices_monthly", c, 6)   # (uscc, month) unique
     df.loc[4, "month"] = df.loc[1, "month"]       # same firm c[1], same month as row 2
+    df.loc[4, "sales"] = "2000.0"                 # with other sales: two versions of one month, neither trusted
     lt, _ = _load(tmp_path, df, "invoices_monthly", "csv")
     assert _entries(lt) == {(2, "uscc,month", "duplicate_key"), (5, "uscc,month", "duplicate_key")}
     assert set(lt.quarantine["key"]) == {f"{c[1]}|{df.loc[1, 'month']}"}
+    assert lt.quarantine["message"].str.endswith("differ in sales").all()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exact_copies_keep_the_first_row(tmp_path, fmt):
+    """A record delivered twice is one record: the first copy is kept, the later copies quarantined (both copies
+    were quarantined, so a firm's serious penalty sent twice dropped out of its grade)."""
+    df = fac.records("penalties", fac.codes(5), 6)
+    df.loc[1, "severity"] = "serious"
+    df = pd.concat([df, df.iloc[[1, 1]], df.iloc[[3]]], ignore_index=True)   # rows 7, 8 copy row 2; row 9 row 4
+    df.loc[8, "amount"] = "7000"                                            # ... but row 9 differs from row 4
+    lt, _ = _load(tmp_path, df, "penalties", fmt)
+    assert _entries(lt) == {(7, "record_id", "duplicate_row"), (8, "record_id", "duplicate_row"),
+                            (4, "record_id", "duplicate_key"), (9, "record_id", "duplicate_key")}
+    assert "PEN00001" in set(lt.data["record_id"])                      # the serious penalty stays
+    q = lt.quarantine.set_index("row")
+    assert q.loc[7, "message"].startswith("exact copy of row 2") and q.loc[7, "key"] == "PEN00001"
+    assert q.loc[9, "message"].endswith("differ in amount")
+    _assert_accounting(lt)
 
 
 def test_one_row_can_break_several_rules(tmp_path):

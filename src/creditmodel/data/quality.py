@@ -12,7 +12,9 @@ Definitions (all rates are fractions):
   enterprise register; for a register row, its own code must be valid and not shared with another row;
   (3) it reached the platform on time: ``0 <= reported_on - event_date <= reference.reporting_deadline_days()``
   days, with ``event_date`` the table's declared event column. A record whose delay cannot be computed
-  (either date empty or unreadable) is not compliant.
+  (either date empty or unreadable) is not compliant; (4) no other row has its key (a record delivered twice
+  is a collection fault: both copies are not compliant, as both rows of a shared register code are not; the loader
+  keeps the first of exact copies).
 * **USCC error rate**: share of enterprise-register rows whose code is invalid (GB 32100 structure, character
   set, division, GB 11714 or mod-31 check character, or empty). **USCC duplicate rate**: share of register
   rows whose (non-empty) code was already used by an earlier row (for *k* rows sharing a code, *k - 1* count).
@@ -136,7 +138,7 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
     """One row per record of ``lt`` (file order): the compliance conditions and their outcome.
 
     Columns: ``table, row, uscc, supplier, industry, street, incomplete, uscc_ok, uscc_reason, registered,
-    delay_days, on_time, late, early, compliant``. ``registered`` is NaN-free: False when no register is available.
+    delay_days, on_time, late, early, key_shared, compliant``. ``registered`` is NaN-free: False when no register is available.
     """
     t = table(lt.name)
     rows = lt.all_rows([c for c in ("uscc", "department", "reported_on", t.event_date) if c in t.column_names])
@@ -181,7 +183,10 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
         supplier = rows["department"].astype(object).where(rows["department"].notna(), MISSING).to_numpy(dtype=object)
     else:
         supplier = np.full(n, f"[{t.name}]", dtype=object)
-    compliant = ~incomplete & uscc_ok & registered & on_time
+    # a record delivered twice (or two records under one key) is a collection fault, as a shared register code is
+    key = lt.all_rows(list(t.key))
+    key_shared = (key.notna().all(axis=1) & key.duplicated(keep=False)).to_numpy(dtype=bool)
+    compliant = ~incomplete & uscc_ok & registered & on_time & ~key_shared
 
     def text(values: object) -> pd.Series:  # object dtype: no per-string dtype inference on big tables
         return pd.Series(values, dtype=object)
@@ -191,7 +196,8 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
         "uscc": text(rows["uscc"].to_numpy(dtype=object) if "uscc" in rows.columns else np.full(n, None)),
         "supplier": text(supplier), "industry": text(industry), "street": text(street),
         "incomplete": incomplete, "uscc_ok": uscc_ok, "uscc_reason": text(uscc_reason), "registered": registered,
-        "delay_days": delay, "on_time": on_time, "late": late, "early": early, "compliant": compliant})
+        "delay_days": delay, "on_time": on_time, "late": late, "early": early, "key_shared": key_shared,
+        "compliant": compliant})
 
 
 # --------------------------------------------------------------------------- the report
@@ -292,7 +298,8 @@ class QualityReport:
 DEFINITIONS = {
     "collection_compliance_rate": "share of public credit records complete in mandatory fields, with a valid USCC of "
                                   "a registered enterprise (register rows: valid and unique), reported within the "
-                                  "deadline (0 <= reported_on - event date <= deadline days)",
+                                  "deadline (0 <= reported_on - event date <= deadline days), its key not "
+                                  "shared with another row",
     "uscc_error_rate": "share of enterprise-register rows whose code is invalid or empty",
     "uscc_duplicate_rate": "share of register rows whose code was already used by an earlier row",
     "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
@@ -348,6 +355,7 @@ def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
         "unregistered": flags["uscc_ok"].to_numpy(dtype=bool) & ~flags["registered"].to_numpy(dtype=bool),
         "late": flags["late"].to_numpy(dtype=bool), "early": flags["early"].to_numpy(dtype=bool),
         "delay_known": flags["delay_days"].notna().to_numpy(dtype=bool),
+        "key_shared": flags["key_shared"].to_numpy(dtype=bool),
     }
     out = pd.DataFrame({name: np.bincount(codes[m], minlength=k).astype("int64") for name, m in counts.items()},
                        index=pd.Index(keys, name=by))
@@ -489,7 +497,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
     register = _register(tables)
     flags = [record_flags(lt, register, deadline) for n, lt in tables.items() if TABLES[n].public_record]
     flags_all = pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(
-        {c: pd.Series([], dtype=bool) for c in ("compliant", "incomplete", "uscc_ok", "registered", "late", "early")}
+        {c: pd.Series([], dtype=bool) for c in ("compliant", "incomplete", "uscc_ok", "registered", "late", "early",
+                                                  "key_shared")}
         | {"table": pd.Series([], dtype=object), "uscc_reason": pd.Series([], dtype=object), "supplier": pd.Series([], dtype=object),
            "industry": pd.Series([], dtype=object), "street": pd.Series([], dtype=object),
            "delay_days": pd.Series([], dtype="float64")})
@@ -524,6 +533,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "reported_before_event": int(flags_all["early"].sum()) if len(flags_all) else 0,
         "delay_known": int(flags_all["delay_days"].notna().sum()) if len(flags_all) else 0,
         "records_invalid_uscc": int((~flags_all["uscc_ok"]).sum()) if len(flags_all) else 0,
+        "records_key_shared": int(flags_all["key_shared"].sum()) if len(flags_all) else 0,
         "uscc_reformatted": int(sum(_warned(lt, "uscc_reformatted") for lt in tables.values())),
         "rows_kept_cells_cleared": int(sum(_cleared_rows(lt) for lt in tables.values())),
         "date_order_faults": int(by_table["date_order_faults"].sum()),

@@ -12,7 +12,7 @@ Checking a table is two steps:
    that fails to coerce as text, so the range and set checks on it can no longer run.
 2. **Validation** of the typed frame with the pandera schema of :func:`table_schema` (lazy mode, all
    failures collected): mandatory fields, allowed values, ranges, finite numbers and the unique key
-   (every row sharing a key is reported). The standalone schema also checks USCC validity; ``check_table``
+   (rows sharing a key that differ are all reported; of exact copies, the first is kept). The standalone schema also checks USCC validity; ``check_table``
    leaves that check out because step 1 has done it.
 
 :func:`check_table` runs both and turns every failure into a row of the **quarantine table**
@@ -71,7 +71,9 @@ RULES = {
     "out_of_range": "the number is below the column's minimum or above its maximum, or the date is outside 1900-2099",
     "nan_or_inf": "the number is NaN or infinite",
     "invalid_uscc": "the unified social credit code fails GB 32100 (reason from creditmodel.data.uscc)",
-    "duplicate_key": "several rows share the table's key (all of them are quarantined)",
+    "duplicate_key": "several rows share the table's key and differ in some column (all of them are quarantined)",
+    "duplicate_row": "an exact copy of an earlier row (the same in every column): the first is kept, the copy "
+                     "quarantined",
     "unknown_uscc": "the code is valid but no enterprise with it is registered (referential check)",
     "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
 }
@@ -587,16 +589,7 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
             key_null |= typed[k].iloc[dup_rows].isna().to_numpy(dtype=bool)
         dup_rows = dup_rows[~key_null]
     if len(dup_rows):
-        keys = key_strings(typed, t.key, dup_rows)
-        counts = pd.Series(keys).value_counts()
-        groups = pd.Series(dup_rows + 1).groupby(keys).agg(lambda r: list(r)).to_dict()
-        msgs = []
-        for k in keys:
-            rows_k = groups[k]
-            shown = ", ".join(map(str, rows_k[:5])) + (", …" if len(rows_k) > 5 else "")
-            msgs.append(f"key shared by {counts[k]} rows (rows {shown})")
-        dq = pd.DataFrame({"row": dup_rows, "column": ",".join(t.key), "rule": "duplicate_key",
-                           "message": msgs, "value": keys})
+        dq = _duplicate_entries(t, typed, raw, dup_rows)
         q = dq if q is None else pd.concat([q, dq], ignore_index=True)
 
     quarantine = _finish(q, t, typed, raw, fname)
@@ -619,6 +612,39 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
                 log.log(level, "table %s: %d row(s) %s (%s)", name, int(mask.sum()), what,
                         ", ".join(f"{k} {v}" for k, v in warn.loc[mask, "rule"].value_counts().items()))
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
+
+
+def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_rows: np.ndarray) -> pd.DataFrame:
+    """Quarantine entries of the rows (0-based positions ``dup_rows``) that share a non-empty key.
+
+    Rows of a key that are all the same in every declared column as written are one record delivered more than
+    once: the first is kept, each later copy quarantined (``duplicate_row``). Rows of a key that differ somewhere
+    contradict each other: all of them are quarantined (``duplicate_key``), the message naming the columns that
+    differ."""
+    keys = key_strings(typed, t.key, dup_rows)
+    cols = [c for c in t.column_names if c in raw.columns]
+    written = raw[cols].iloc[dup_rows].astype("string").fillna("\x00")   # empty and "" alike, apart from text
+    hashes = pd.util.hash_pandas_object(written, index=False).to_numpy()
+    rows, rules, msgs = [], [], []
+    for k, pos in pd.Series(np.arange(len(dup_rows))).groupby(keys, sort=False):
+        pos = pos.to_numpy()
+        file_rows = dup_rows[pos] + 1
+        if (hashes[pos] == hashes[pos[0]]).all():
+            rows += list(dup_rows[pos[1:]])
+            rules += ["duplicate_row"] * (len(pos) - 1)
+            msgs += [f"exact copy of row {file_rows[0]} (the same in every column); row {file_rows[0]} is kept"] * (
+                len(pos) - 1)
+            continue
+        block = written.iloc[pos]
+        differ = [c for c in cols if block[c].nunique(dropna=False) > 1]
+        shown = ", ".join(map(str, file_rows[:5])) + (", …" if len(file_rows) > 5 else "")
+        rows += list(dup_rows[pos])
+        rules += ["duplicate_key"] * len(pos)
+        msgs += [f"key shared by {len(pos)} rows (rows {shown}) that differ in {', '.join(differ[:5])}"
+                 + (", …" if len(differ) > 5 else "")] * len(pos)
+    rows_a = np.asarray(rows, dtype="int64")
+    return pd.DataFrame({"row": rows_a, "column": ",".join(t.key), "rule": rules, "message": msgs,
+                         "value": key_strings(typed, t.key, rows_a) if len(rows_a) else np.array([], dtype=object)})
 
 
 def _keep_descriptive_faults(quarantine: pd.DataFrame, t: Table, typed: pd.DataFrame
