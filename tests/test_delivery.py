@@ -95,3 +95,28 @@ def test_writer_refuses_columns_out_of_order(tmp_path):
     c = _chunk(5, 3)
     with pytest.raises(ValueError, match="contract order"):
         DeliverableWriter(tmp_path / "o.parquet").append(c[DELIVERABLE_COLUMNS[::-1]])
+
+
+def test_a_scored_row_without_a_rate_says_why():
+    """Pricing refuses a row (unknown collateral, negative amount, in default): the row stays scored (status ok)
+    and its error says why it has no rate (it was empty: bank reviewer's finding); unscored rows keep their error."""
+    from creditmodel import pricing
+
+    scored = pd.DataFrame({"score": pd.array([610, 580, 300, pd.NA, 640], dtype="Int64"),
+                           "grade": ["4", "5", "D", None, "3"], "pd_12m": [0.02, 0.03, 1.0, np.nan, 0.015],
+                           "reason_1": None, "reason_2": None, "reason_3": None, "model_name": "m",
+                           "model_version": "1", "status": ["ok", "ok", "ok", "error", "ok"],
+                           "error": [None, None, None, 'column "x1": expected a number', None]})
+    inputs = pd.DataFrame({"uscc": [f"91330205MA{i:08d}" for i in range(5)],
+                           "collateral": ["none", "gold", "none", "none", "none"],
+                           "amount": [1e5, 1e5, 1e5, 1e5, -5.0]})
+    priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]],
+                                            inputs[["collateral", "amount"]]], axis=1), pricing.load_config(None))
+    out = assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-12-04", tz="UTC"), pricing=priced)
+    assert out["status"].tolist() == ["ok", "ok", "ok", "error", "ok"]
+    assert pd.isna(out.loc[0, "error"]) and out.loc[0, "suggested_rate"] > 0
+    assert out.loc[1, "error"] == "not priced: unknown collateral gold" and pd.isna(out.loc[1, "suggested_rate"])
+    assert out.loc[2, "error"].startswith("not priced: in default")
+    assert out.loc[3, "error"] == 'column "x1": expected a number'
+    assert out.loc[4, "error"] == "not priced: negative amount"
+    assert out["suggested_rate"].isna().tolist() == [False, True, True, True, True]

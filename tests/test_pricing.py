@@ -278,10 +278,12 @@ def test_summary_groups_not_priced_reasons_with_their_count(tmp_path):
     capped = reasons[reasons.str.contains("above the cap", na=False)]
     assert len(capped) == len(groups["cap"][0]) and capped.nunique() == len(groups["cap"][0])
     lines = [ln for ln in res.summary().splitlines() if ln.startswith("not priced")]
-    expected = {f"not priced ({len(groups['missing'][0])}): missing pd_12m",
-                f"not priced ({len(groups['gold'][0])}): unknown collateral gold",
-                f"not priced ({len(groups['silver'][0])}): unknown collateral silver",
-                f"not priced ({len(groups['cap'][0])}): risk-based rate above the cap {cfg.rate_cap:.2%}"}
+    # each line names the first rows of its kind (1-based data rows of the file): rows 1-4 missing, 5-7 gold, ...
+    expected = {f"not priced ({len(groups['missing'][0])}): missing pd_12m (rows 1, 2, 3, …)",
+                f"not priced ({len(groups['gold'][0])}): unknown collateral gold (rows 5, 6, 7)",
+                f"not priced ({len(groups['silver'][0])}): unknown collateral silver (rows 8, 9)",
+                f"not priced ({len(groups['cap'][0])}): risk-based rate above the cap {cfg.rate_cap:.2%} "
+                "(rows 10, 11, 12)"}
     assert len(lines) == len(expected) and set(lines) == expected, lines
     assert f"priced {len(groups['priced'][0])} of {len(df)} rows" in res.summary()
 

@@ -196,6 +196,8 @@ def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path
     df.loc[3, "loan_id"] = df.loc[0, "loan_id"]
     df.loc[4, "uscc"] = None        # an empty code stays empty: the row is identified by its loan_id
     df.loc[5, "as_of_date"] = "2025/06/30"  # read by one parser for the check and the column
+    df["collateral"] = "none"
+    df.loc[6, "collateral"] = "gold"      # scored, but pricing has no LGD for it: the error says why no rate
     src = tmp_path / "apps.csv"
     df.to_csv(src, index=False)
     res = score_file("models:/serving_pd@champion", src, tmp_path / "deliv.parquet", id_col="loan_id", progress=False)
@@ -214,6 +216,9 @@ def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path
     assert latest.version == res.model_version and latest.uri == f"models:/serving_pd/{res.model_version}"
     side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
     assert side["columns"][-1]["name"] == "loan_id" and side["rows_error"] == 3
+    assert got.loc[6, "status"] == "ok" and got.loc[6, "error"] == "not priced: unknown collateral gold"
+    assert pd.isna(got.loc[6, "suggested_rate"]) and side["rows_ok_not_priced"] == int(got["error"].str.startswith(
+        "not priced", na=False).sum()) >= 1
 
 
 def test_deliverable_warns_when_the_identifier_columns_are_missing(registered, tmp_path, caplog):

@@ -53,14 +53,16 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Capital held against the loan as a fraction of exposure: 12.5 x the IRB capital requirement K x "
               "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set"),
     ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
-              "Suggested annual rate from risk-based pricing; empty when not priced: in default (PD = 1) or the "
-              "risk-based rate is above the pricing cap"),
+              "Suggested annual rate from risk-based pricing; empty when not priced (the row's error says why, "
+              "e.g. in default (PD = 1), the risk-based rate above the pricing cap, an unknown collateral type)"),
     ColumnDoc("model_name", "string", "", "模型名称", "Name of the model that produced the score"),
     ColumnDoc("model_version", "string", "", "模型版本", "Registered version (or fingerprint) of the model"),
     ColumnDoc("data_sha256", "string", "", "输入数据SHA-256", "SHA-256 of the input data file"),
     ColumnDoc("scored_at", "timestamp (UTC)", "", "评分时间(UTC)", "When the row was scored (UTC)"),
     ColumnDoc("status", "string", "", "评分状态(ok/error)", "ok, or error when the row could not be scored"),
-    ColumnDoc("error", "string", "", "错误原因", "Why the row could not be scored (names the column)"),
+    ColumnDoc("error", "string", "", "错误原因(或未定价原因)",
+              "Why the row could not be scored (names the column); on a scored row without a suggested rate, "
+              "why it was not priced ('not priced: ...')"),
 )
 DELIVERABLE_COLUMNS: list[str] = [c.name for c in COLUMNS]
 
@@ -126,6 +128,13 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     for c in ("model_name", "model_version", "status", "error"):
         out[c] = scored[c].astype("string").to_numpy()
         out[c] = out[c].astype("string")
+    if pricing is not None and "pricing_reason" in pricing:
+        # a scored row without a rate says why (unknown collateral, a negative amount, in default, above the cap):
+        # an empty rate with an empty error left the bank guessing
+        why = pd.Series(pricing["pricing_reason"].to_numpy(dtype=object), dtype="string")
+        unpriced = (out["status"] == "ok").fillna(False).to_numpy(dtype=bool) & why.notna().to_numpy(dtype=bool)
+        if unpriced.any():
+            out.loc[unpriced, "error"] = ("not priced: " + why[unpriced]).to_numpy()
     out["data_sha256"] = pd.array([data_sha256] * n, dtype="string")
     at = pd.Timestamp(scored_at or scored_at_now()).tz_convert("UTC").tz_localize(None).as_unit("s")
     out["scored_at"] = pd.Series(np.full(n, at.to_datetime64()), dtype="datetime64[s]").dt.tz_localize("UTC")
@@ -343,6 +352,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     writer = DeliverableWriter(out, data)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
+    not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
     try:
         for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)
@@ -352,7 +362,12 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
             apply_row_errors(scored, checks.messages(chunk))
             extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
             priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]], chunk[extra]], axis=1), cfg)
-            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col))
+            rows = assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col)
+            unpriced = rows["error"].str.startswith("not priced: ").fillna(False)
+            for why, k in rows.loc[unpriced, "error"].str.replace(r"rate -?[0-9.]+% above", "rate above",
+                                                                   regex=True).value_counts().items():
+                not_priced[str(why)] = not_priced.get(str(why), 0) + int(k)
+            writer.append(rows)
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -360,6 +375,9 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
                   extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
                          "input_file": data.name, "pricing_config": cfg.__class__.__name__}, id_col=id_col)
     doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
+    doc["rows_ok_not_priced"] = int(sum(not_priced.values()))
+    for why, k in sorted(not_priced.items(), key=lambda kv: -kv[1]):
+        log.warning("%d scored row(s) without a suggested rate: %s (their error column says so)", k, why)
     card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
                                                  if k.startswith(("test_", "validation_"))}, lights=lights)
     files = writer.close(doc, card)

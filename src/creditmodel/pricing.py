@@ -456,10 +456,13 @@ class PricingResult:
                          f"{int((fl < self.config.policy_rate).sum())} rows have a risk-based floor "
                          f"below the policy rate")
         # one line per kind of reason: "risk-based rate 31.20% above the cap" differs by its rate only
-        reasons = f.loc[~priced, "pricing_reason"].fillna("?").astype(str)
+        reasons = f["pricing_reason"].where(~priced).fillna("?").astype(str)
         kinds = reasons.str.replace(r"risk-based rate -?[0-9.]+% above", "risk-based rate above", regex=True)
+        kinds = pd.Series(kinds.to_numpy(), index=np.arange(1, len(f) + 1))[~priced.to_numpy()]
         for text, count in kinds.value_counts().items():
-            lines.append(f"not priced ({count}): {text}")
+            rows = kinds.index[kinds == text][:3].tolist()   # 1-based data rows of the scores file
+            shown = ", ".join(map(str, rows)) + (", …" if count > 3 else "")
+            lines.append(f"not priced ({count}): {text} (row{'s' if count > 1 else ''} {shown})")
         return "\n".join(lines)
 
 
