@@ -604,7 +604,21 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     assert len(late.warnings) == 1 and "after the data's snapshot date" in late.warnings[0]
     # the row accounting says how many of the used record rows were not yet known at the as-of date
     assert late.records_after_as_of == 0 < inside.records_after_as_of < early.records_after_as_of
-    assert f"(of which {early.records_after_as_of:,} reported after the as-of date" in early.summary()
+    assert f"(of which {early.records_after_as_of:,} not known at the as-of date" in early.summary()
+    # records of an enterprise registered after the as-of date are not used either, even if reported before it
+    d, t = load_district(generated), pd.Timestamp("2023-06-30")
+    ent = d.tables["enterprises"]
+    later = set(ent.loc[pd.to_datetime(ent["registered_on"]) > t, "uscc"])
+    unused = by_firm_only = 0
+    for name, tb in TABLES.items():
+        if tb.hidden or name in ("enterprises", "loans") or name not in d.tables:
+            continue
+        rec = d.tables[name]
+        after = (pd.to_datetime(rec["reported_on"]) > t if "reported_on" in rec
+                 else pd.Series(False, index=rec.index))
+        unused += int((after | rec["uscc"].isin(later)).sum())
+        by_firm_only += int((~after & rec["uscc"].isin(later)).sum())
+    assert inside.records_after_as_of == unused and by_firm_only > 0, (unused, by_firm_only)
     # before the first registration there is nobody to grade: exit 2 naming as_of (notebook 02 failed in a plot)
     first = pd.to_datetime(pd.read_parquet(generated / "enterprises.parquet")["registered_on"]).min()
     with pytest.raises(InputError, match="no enterprise is registered on or before") as err:

@@ -868,6 +868,21 @@ def test_generic_catalogue_for_any_table():
         generic_catalogue(df, "missing_target")
 
 
+def test_generic_catalogue_takes_the_texts_of_known_features():
+    """A district feature table given to `creditmodel train` got placeholder reason texts ("Unfavourable
+    industry") although the catalogue has the real ones (bank reviewer's finding); trends stay the binning's."""
+    known = catalogue().set_index("code")
+    codes = [c for c in known.index if known.loc[c, "kind"] == "categorical"][:1] + \
+        [c for c in known.index if known.loc[c, "direction"] != 0][:1]
+    df = pd.DataFrame({codes[0]: ["C", "F"], codes[1]: [1.0, 2.0], "other": [3, 4]})
+    cat = generic_catalogue(df).set_index("code")
+    for c in codes:
+        assert cat.loc[c, "reason_en"] == known.loc[c, "reason_en"] != f"Unfavourable {c}"
+        assert cat.loc[c, "reason_zh"] == known.loc[c, "reason_zh"] and cat.loc[c, "name_en"] == known.loc[c, "name_en"]
+    assert (cat["direction"] == 0).all() and cat.loc["other", "reason_en"] == "Unfavourable other"
+    assert cat.loc[codes[1], "kind"] == "numeric" and cat.loc[codes[0], "kind"] == "categorical"
+
+
 # ------------------------------------------------------------------------------------ bad input
 def test_bad_input_names_table_column_and_row():
     t = district(penalties=[penalty("p1", A, "2023-01-10")])

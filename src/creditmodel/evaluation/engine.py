@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.data import schema
 from creditmodel.data import uscc as uscc_mod
 from creditmodel.data.io import load_district
 from creditmodel.data.tables import TABLES
@@ -342,6 +343,17 @@ def select_industry(frame: pd.DataFrame, industry: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- plan targets and summaries
+def _records_not_known(df: pd.DataFrame, t: pd.Timestamp, graded: pd.Index) -> int:
+    """Kept record rows of ``df`` that no grade at ``t`` reads: reported after ``t``, or of an enterprise that is
+    not graded (registered after ``t``)."""
+    unknown = np.zeros(len(df), dtype=bool)
+    if "reported_on" in df.columns:
+        unknown |= (pd.to_datetime(df["reported_on"], errors="coerce") > t).to_numpy(dtype=bool)
+    if "uscc" in df.columns:
+        unknown |= ~schema.is_member(df["uscc"], graded)
+    return int(unknown.sum())
+
+
 def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> dict[str, float]:
     """The plan's measures on enterprises existing at the as-of date (not deregistered): the
     excellent-or-good share (the two best grades), the serious-dishonesty share, grade and class shares.
@@ -474,7 +486,7 @@ class EvaluationResult:
     quarantine_out: Path | None = None  # the quarantine table written beside ``out``
     kept_faults_out: Path | None = None  # faults of descriptive fields in kept rows, written beside ``out``
     warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
-    records_after_as_of: int = 0  # clean record rows reported after the as-of date (read, not yet known then)
+    records_after_as_of: int = 0  # kept record rows reported after the as-of date or of an enterprise registered after
 
     @property
     def measures(self) -> dict[str, float]:
@@ -526,8 +538,8 @@ class EvaluationResult:
             q = rc[rc["quarantined"] > 0]
             per = ", ".join(f"{r.table} {int(r.quarantined):,}" for r in q.itertuples()) or "none"
             hit = int((self.frame[RECORDS_QUARANTINED] > 0).sum()) if RECORDS_QUARANTINED in self.frame else 0
-            later = f" (of which {self.records_after_as_of:,} reported after the as-of date, so not yet known)" \
-                if self.records_after_as_of else ""
+            later = (f" (of which {self.records_after_as_of:,} not known at the as-of date: reported after it, or of "
+                     f"an enterprise registered after it)") if self.records_after_as_of else ""
             lines.append(f"  record rows in {int(rc['rows'].sum()):,} = used {int(rc['kept'].sum()):,}{later} + "
                          f"quarantined {int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have "
                          f"quarantined records (column {RECORDS_QUARANTINED}): their grades miss those records")
@@ -626,7 +638,11 @@ def evaluate_dir(
                     ", ".join(res.tables_absent))
     reported = [pd.to_datetime(df["reported_on"], errors="coerce") for name, df in dist.tables.items()
                 if name in RECORD_TABLES and "reported_on" in df.columns]
-    res.records_after_as_of = int(sum((r > t).sum() for r in reported))
+    # kept record rows no grade could use: reported after the as-of date, or of an enterprise not graded (registered
+    # after it); both were counted "used" although no grade read them (think-tank user's finding for the latter)
+    graded = pd.Index(frame["uscc"].dropna().unique())
+    res.records_after_as_of = sum(_records_not_known(df, t, graded) for name, df in dist.tables.items()
+                                  if name in RECORD_TABLES)
     res.warnings = _as_of_warnings(t, reported, dist.snapshot_date)
     for w in res.warnings:
         log.warning("%s", w)

@@ -172,8 +172,12 @@ def generic_catalogue(
     """A catalogue for any tabular data: one row per column except ``target`` and ``exclude``.
 
     Names and reason texts come from the column names, the direction is 0 (binning picks the trend),
-    ``kind`` is ``numeric`` for numeric and boolean columns, else ``categorical``.
+    ``kind`` is ``numeric`` for numeric and boolean columns, else ``categorical``. A column named like a feature
+    of the packaged catalogue (a district feature table given to ``creditmodel train``) takes that feature's
+    names, meaning, unit, group and reason texts ("Industry with higher risk", not "Unfavourable industry"); its
+    direction stays 0 and its kind is read from the data, as for any other column.
     """
+    known = _packaged().set_index("code")
     if target is not None and target not in df.columns:
         raise ConfigError(f"target column {target!r} is not in the data", column=target)
     skip = set(exclude) | ({target} if target is not None else set())
@@ -200,6 +204,10 @@ def generic_catalogue(
                 "group_en": "Other",
             }
         )
+        if name in known.index:
+            entry = known.loc[name]
+            rows[-1].update({k: entry[k] for k in ("name_zh", "name_en", "meaning", "unit", "group", "table",
+                                                   "reason_zh", "reason_en", "group_zh", "group_en")})
     out = pd.DataFrame(rows, columns=list(FIELDS) + ["group_zh", "group_en"])
     out["direction"] = out["direction"].astype("int64")
     return out

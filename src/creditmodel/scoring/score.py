@@ -179,6 +179,14 @@ def _deliverable_columns() -> list[str]:
     return DELIVERABLE_COLUMNS
 
 
+def in_deliverable_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the deliverable's columns it has in their DESIGN section 6 order (``uscc``, ``as_of_date``,
+    the scores, ``model_name`` .. ``scored_at``, ``status``, ``error``), then its other columns (the ``--id``,
+    ``loan_id``) as they were: a model folder's output is the deliverable without the columns that do not apply."""
+    own = [c for c in _deliverable_columns() if c in frame.columns]
+    return frame[own + [c for c in frame.columns if c not in own]]
+
+
 def _text_columns(model: CreditModel, id_col: str | None) -> tuple[str, ...]:
     """Columns a CSV keeps as text at scoring: the id, the passed-through identifiers, the model's categories."""
     return tuple(c for c in dict.fromkeys((id_col, *PASSTHROUGH, *model.input_spec.categorical)) if c)
@@ -375,6 +383,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
             apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha
             res["scored_at"] = when
+            res = in_deliverable_order(res)
             rows += len(res)
             rows_ok += int((res["status"] == "ok").sum())
             if out.suffix.lower() == ".parquet":

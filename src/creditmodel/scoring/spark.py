@@ -134,6 +134,7 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
     import pandas as pd
 
     from creditmodel.scoring.model import SCORE_COLUMNS
+    from creditmodel.scoring.score import in_deliverable_order
 
     pdf = pdf.drop(columns=[ORDER_COL])
     for c, tz in (nanos or {}).items():
@@ -150,7 +151,7 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
     pdf["model_version"] = str(resolved.version)
     pdf["data_sha256"] = sha
     pdf["scored_at"] = when
-    return pdf
+    return in_deliverable_order(pdf)
 
 
 def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
