@@ -39,6 +39,19 @@ GATING_CHECKS = ("auc", "gini", "ks", "jeffreys_p", "hosmer_lemeshow_p", "brier_
 #: Below this many defaults in the evidence sample the decision says its lights are weak evidence (not gating).
 THIN_EVIDENCE_DEFAULTS = 20
 TAG_DATA, TAG_TARGET = "creditmodel.validation_data", "creditmodel.target"
+#: A version's fitted rows (training and validation splits): a Parquet file of their ids, and the id column.
+TAG_FITTED, TAG_ROW_ID = "creditmodel.fitted_rows", "creditmodel.row_id"
+
+
+def _fitted_rows(name: str, version: str, sample: pd.DataFrame) -> np.ndarray | None:
+    """Which rows of ``sample`` version ``version`` was fitted on (its training and validation rows), by the id
+    column its tags name; None when the version records no fitted rows or the sample lacks their id column."""
+    tags = client().get_model_version(name, version).tags
+    path, col = tags.get(TAG_FITTED), tags.get(TAG_ROW_ID)
+    if not path or not col or col not in sample.columns or not Path(path).is_file():
+        return None
+    ids = pd.read_parquet(path, columns=[col])[col].astype("string")
+    return sample[col].astype("string").isin(ids).to_numpy(dtype=bool)
 
 
 @dataclass
@@ -130,6 +143,12 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
                                 "alpha": alpha}
+    seen = _fitted_rows(name, version, df)
+    if seen is not None and (seen & ok).any():   # a --data sample holding the candidate's own fitted rows
+        evidence["rows_fitted_by_candidate_excluded"] = int((seen & ok).sum())
+        reasons.append(f"{int((seen & ok).sum())} row(s) of the sample were in the candidate's training or "
+                       "validation rows: left out")
+        ok = ok & ~seen
     d = int(np.asarray(y)[ok].sum())
     if d in (0, int(ok.sum())):  # a bank user's finding: n/a lights on such a sample counted as "no red light"
         raise InputError(f"the validation sample's {int(ok.sum())} scored rows hold "
@@ -162,17 +181,38 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         champ = load_credit_model(f"models:/{name}/{current}").score_frame(df, file=data_path)
         both = ok & (champ["status"] == "ok").to_numpy()
         evidence["champion_version"] = current
-        try:
-            t = M.delong_paired(y[both], cand["pd_12m"].to_numpy()[both], champ["pd_12m"].to_numpy()[both])
-        except M.NotComputable as e:  # identical rankings: the candidate is not worse
-            evidence["delong"] = str(e)
-            reasons.append(f"DeLong vs champion v{current}: {e} -> not worse")
+        # the comparison is on rows neither model was fitted on: the candidate's test rows that were the champion's
+        # training rows (a rerun with another seed or split) flatter the champion (analyst's finding: AUC 0.87 on
+        # them against 0.76 on its own test rows, and the candidate refused as significantly worse)
+        champ_seen = _fitted_rows(name, current, df)
+        if champ_seen is not None and (champ_seen & both).any():
+            evidence["rows_fitted_by_champion_excluded"] = int((champ_seen & both).sum())
+            both = both & ~champ_seen
+        yb = np.asarray(y)[both]
+        evidence.update(compared_rows=int(both.sum()), compared_defaults=int(yb.sum()))
+        fair = (f" on the {int(both.sum()):,} rows neither model was fitted on ({int(yb.sum())} defaults; "
+                f"{evidence['rows_fitted_by_champion_excluded']:,} were the champion's training or validation rows)"
+                if "rows_fitted_by_champion_excluded" in evidence else "")
+        if yb.sum() in (0, len(yb)):
+            not_worse = False
+            evidence["delong"] = "no row neither model was fitted on holds both outcomes"
+            reasons.append(f"DeLong vs champion v{current}: not computable{fair or ' (one outcome only)'} -> the "
+                           "champion stays; promote with --data FILE of rows neither model saw (a later "
+                           "out-of-time sample)")
+            t = None
         else:
+            try:
+                t = M.delong_paired(yb, cand["pd_12m"].to_numpy()[both], champ["pd_12m"].to_numpy()[both])
+            except M.NotComputable as e:  # identical rankings: the candidate is not worse
+                evidence["delong"] = str(e)
+                reasons.append(f"DeLong vs champion v{current}: {e} -> not worse")
+                t = None
+        if t is not None:
             p_worse = float(stats.norm.cdf(t.z))  # H0: candidate AUC >= champion AUC
             evidence.update({"auc_candidate": t.auc_a, "auc_champion": t.auc_b, "auc_diff": t.diff,
                              "delong_z": t.z, "p_candidate_worse": p_worse})
             not_worse = not (t.diff < 0 and p_worse < alpha)
-            reasons.append(f"DeLong vs champion v{current}: AUC {t.auc_a:.4f} vs {t.auc_b:.4f} (z = {t.z:.2f}, "
+            reasons.append(f"DeLong vs champion v{current}{fair}: AUC {t.auc_a:.4f} vs {t.auc_b:.4f} (z = {t.z:.2f}, "
                            f"one-sided p = {p_worse:.3g}) -> " + ("not worse" if not_worse else "significantly worse"))
     elif current == version:
         reasons.append("already the champion")

@@ -155,7 +155,8 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
 
     The in-time test sample (features + target) is written beside the store, copied to
     ``models/evidence/<run id>/`` and that copy recorded on each
-    version (tag ``creditmodel.validation_data``) as promotion evidence. Aliases: the LightGBM
+    version (tag ``creditmodel.validation_data``) as promotion evidence, with the ids of the rows the models were
+    fitted on (``fitted_rows.parquet``, tag ``creditmodel.fitted_rows``). Aliases: the LightGBM
     model becomes ``challenger``; the scorecard is registered and then promoted to ``champion``
     through :func:`creditmodel.registry.promote` by the caller.
     """
@@ -176,13 +177,18 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
     evidence = folder / "evidence" / (run.info.run_id if run else uuid.uuid4().hex) / "test_sample.parquet"
     evidence.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "test_sample.parquet", evidence)
+    # the ids of the rows the models were fitted on (training and validation), so that a later promotion compares
+    # this run's models with another's only on rows neither was fitted on
+    fitted = evidence.with_name("fitted_rows.parquet")
+    sample.table.loc[np.isin(sample.window, ["train", "valid"]), ["loan_id"]].to_parquet(fitted, index=False)
     versions = {}
     for kind, res in results.items():
         info = log_model(res.model, registered_model_name=name, name=f"model_{kind}")
         v = str(info.registered_model_version)
         versions[kind] = v
         registry.tag_version(name, v, {"creditmodel.kind": kind, registry.TAG_DATA: str(evidence.resolve()),
-                                       registry.TAG_TARGET: TARGET, "creditmodel.fingerprint": res.model.version,
+                                       registry.TAG_TARGET: TARGET, registry.TAG_FITTED: str(fitted.resolve()),
+                                       registry.TAG_ROW_ID: "loan_id", "creditmodel.fingerprint": res.model.version,
                                        **{f"metric.{k}": f"{v_:.6g}" for k, v_ in res.metrics.items()
                                           if isinstance(v_, float)}})
     if "lightgbm" in versions:
