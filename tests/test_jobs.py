@@ -187,6 +187,44 @@ def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     assert e.value.parameter == "level"
 
 
+def test_ctrl_c_ends_the_run_as_killed_with_exit_130(tmp_path):
+    """Analyst's finding: Ctrl-C during a job printed "aborted", exited 1 and left the MLflow run FINISHED (the
+    kernel's own exit ended it), as if the job had succeeded."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp = _failing_project(tmp_path / "proj")
+    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    started = tmp_path / "started"
+    nb.cells[1] = nbformat.v4.new_code_cell(
+        "import pathlib, time\nfrom creditmodel import tracking\ntracking.start_notebook_run('failing')\n"
+        f"pathlib.Path({str(started)!r}).touch()\ntime.sleep(120)")
+    nbformat.write(nb, nb_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "creditmodel.cli", "run", str(exp), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert started.exists(), proc.communicate(timeout=30)
+        os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C in a terminal does: the whole group
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    client = _client(out)
+    runs = client.search_runs([client.get_experiment_by_name("failing").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "KILLED", runs[0].info
+    assert "interrupted" in runs[0].data.tags["creditmodel.error"]
+
+
 def test_one_output_folder_per_job(tmp_path, monkeypatch):
     """--out used to set only the MLflow store while the notebook kept writing to its out_dir default (out/demo),
     and without --out the store was ./out while the files went to out/demo."""

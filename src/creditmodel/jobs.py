@@ -183,7 +183,7 @@ class JobResult:
 
     run_id: str
     experiment_id: str
-    status: str                  # FINISHED or FAILED
+    status: str                  # FINISHED or FAILED (KILLED runs raise KeyboardInterrupt)
     output_notebook: Path
     parameters: dict[str, Any]
     error: str | None = None
@@ -336,6 +336,7 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     os.environ.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_ID": exp_id,
                        tracking.ENV_OUT: str(out_dir.resolve())})
     status, error, bad_input = "FINISHED", None, False
+    interrupted: BaseException | None = None
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(exp.notebook), str(out_nb), parameters=params, kernel_name=kernel_name,
@@ -346,6 +347,8 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
         bad_input = e.ename in ("InputError", "ConfigError", "DomainError", "NotComputable")  # InputError subclasses
     except Exception as e:  # kernel died, timeout, ...
         status, error = "FAILED", f"{type(e).__name__}: {e}"
+    except KeyboardInterrupt as e:  # Ctrl-C: the kernel's own exit had ended the run as FINISHED
+        status, error, interrupted = "KILLED", "interrupted (Ctrl-C) before the notebook finished", e
     finally:
         for k, v in env_backup.items():
             if v is None:
@@ -368,6 +371,10 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
             client.set_tag(run_id, "creditmodel.error", error[:5000])
     finally:
         client.set_terminated(run_id, status=status)
+    if interrupted is not None:
+        log.error("%s interrupted: MLflow run %s ended as KILLED; notebook as far as it got: %s", exp.name, run_id,
+                  out_nb)
+        raise interrupted
     if error:
         log.error("%s failed: %s; executed notebook: %s", exp.name, error, out_nb)
     return JobResult(run_id=run_id, experiment_id=exp_id, status=status, output_notebook=out_nb,
