@@ -986,3 +986,11 @@ def test_the_loan_sample_of_one_industry(tmp_path):
         with pytest.raises(InputError) as e:
             loan_sample(t, industry=bad)
         assert e.value.parameter == "industry" and words in str(e.value)
+    # too few defaults to fit: said by the parameter before any fit (it read "the valid split needs both classes")
+    from creditmodel.scoring.district import TARGET, train_models
+
+    fit = np.isin(one.window, ["train", "valid"])
+    assert one.table[TARGET].to_numpy()[fit].sum() < 10                  # the premise: a small section
+    with pytest.raises(InputError) as e:
+        train_models(one, kinds=("scorecard",))
+    assert e.value.parameter == "industry" and f"industry section {top} has" in str(e.value)

@@ -301,6 +301,21 @@ def test_every_path_parameter_of_an_experiment_is_an_input():
         assert paths <= set(exp.inputs), (f.name, paths - set(exp.inputs))
 
 
+def test_an_unknown_industry_is_refused_before_the_notebook_runs(tmp_path):
+    """-p industry=Z exited 2 only after the evaluation had rewritten the previous run's outputs (analyst's
+    finding): every experiment with an industry parameter checks it first, by letter or name."""
+    for name in ("public_credit_evaluation", "small_loan_models", "model_validation"):
+        exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / f"{name}.yaml")
+        with pytest.raises(InputError) as e:
+            jobs.resolve_parameters(exp, {"industry": "Z"})
+        assert e.value.parameter == "industry" and "unknown industry section 'Z'" in str(e.value), name
+        assert jobs.resolve_parameters(exp, {"industry": "制造业"})["industry"] == "制造业"   # a name is fine
+    with pytest.raises(InputError):
+        jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml", {"industry": "Z"},
+                            out=tmp_path, progress=False)
+    assert not (tmp_path / "mlflow.db").exists()                           # refused before any run or file
+
+
 def test_run_name_shows_the_parameters_that_differ_from_the_defaults():
     """Every run was named '<experiment> <timestamp>': two runs with other seeds looked alike in MLflow's list."""
     exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")

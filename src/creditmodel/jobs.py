@@ -174,6 +174,13 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
     for k, allowed in exp.choices.items():
         if out[k] not in allowed:
             raise InputError(f"{out[k]!r} is not one of {', '.join(map(str, allowed))}", file=exp.path, parameter=k)
+    if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
+        from creditmodel.reference import industry_key
+
+        try:
+            industry_key(out["industry"])
+        except InputError as e:
+            raise InputError(e.message, file=exp.path, parameter="industry") from None
     return out
 
 

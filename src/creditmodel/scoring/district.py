@@ -120,6 +120,18 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
     from creditmodel.scoring.calibration import expected_calibration_error
     from creditmodel.scoring.train import evaluate
 
+    if sample.industry:  # a section too small to model: say so by the parameter (it failed later as "the valid
+        # split needs both classes (15 rows)", naming no parameter: analyst's finding)
+        from creditmodel.scoring.train import MIN_CLASS_ROWS
+
+        y, window = sample.table[TARGET].to_numpy(), sample.window
+        fit = np.isin(window, ["train", "valid"])
+        d, d_test = int(y[fit].sum()), int(y[window == "test"].sum())
+        if min(d, int(fit.sum()) - d) < MIN_CLASS_ROWS or d_test == 0:
+            raise InputError(f"industry section {sample.industry} has {d} default(s) among its {int(fit.sum())} "
+                             f"training and validation loans and {d_test} among its test loans: at least "
+                             f"{MIN_CLASS_ROWS} and 1 are needed to fit, calibrate and test a model; choose a larger "
+                             "section or none (industry=\"\")", parameter="industry")
     dev = sample.dev
     split = sample.window[sample.window != "oot"]
     out = {}
