@@ -70,10 +70,15 @@ def test_first_good_model_becomes_champion(store):
     assert tags["promotion_decision"] == "promoted" and tags["validation_status"] in {"green", "amber", "red"}
 
 
-def test_worse_model_is_refused_by_delong(store):
+def test_worse_model_is_refused_by_delong(store, caplog):
     out, v, _ = store
-    d = registry.promote("pd", v["weak"], out=out)
+    with caplog.at_level("WARNING", logger="creditmodel.registry"):
+        d = registry.promote("pd", v["weak"], out=out)
     assert not d.promoted
+    # a refusal is a warning (a notebook job repeats its WARNING lines on the command line; it said nothing)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"v{v['weak']} refused (champion stays v{v['good']})" in m and "significantly worse" in m
+               for m in warned), warned
     assert d.evidence["auc_candidate"] < d.evidence["auc_champion"] and d.evidence["p_candidate_worse"] < 0.05
     assert registry.alias_version("pd", "champion") == v["good"]
     tags = registry.client().get_model_version("pd", v["weak"]).tags

@@ -227,5 +227,9 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         if current is not None:
             set_alias(name, PREVIOUS, current)
         set_alias(name, CHAMPION, version)
-    log.info("promotion of %s v%s: %s", name, version, tags["promotion_decision"])
+    if promoted or current == version:
+        log.info("promotion of %s v%s: %s", name, version, tags["promotion_decision"])
+    else:  # a refusal reaches the command line of a notebook job (its WARNING lines are repeated there)
+        log.warning("promotion of %s v%s refused (%s): %s", name, version,
+                    f"champion stays v{current}" if current else "no champion", tags["promotion_reasons"])
     return PromotionDecision(name, version, promoted, reasons, evidence, current)
