@@ -247,6 +247,16 @@ def test_an_impossible_date_parameter_is_named():
         jobs.parse_overrides(["as_of=2023-02-30"])
     assert e.value.parameter == "as_of" and "2023-02-30" in str(e.value)
     assert jobs.parse_overrides(["as_of=2023-02-28"]) == {"as_of": "2023-02-28"}
+    # a word or another format is refused before the kernel starts (it failed inside the notebook after 9-21 s)
+    pce = jobs.load_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml")
+    slm = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
+    for exp, k, bad in ((pce, "as_of", "yesterday"), (pce, "as_of", "01/02/2024"), (slm, "oot_start", ""),
+                        (slm, "oot_start", "2024")):
+        with pytest.raises(InputError) as e:
+            jobs.resolve_parameters(exp, jobs.parse_overrides([f"{k}={bad}"]))
+        assert e.value.parameter == k and "YYYY-MM-DD" in str(e.value), (k, bad)
+    assert jobs.resolve_parameters(pce, {"as_of": ""})["as_of"] == ""           # empty = the snapshot date
+    assert jobs.resolve_parameters(slm, jobs.parse_overrides(["oot_start=2024-07-01"]))["oot_start"] == "2024-07-01"
 
 
 def test_a_yes_no_parameter_takes_yes_or_no_only():

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -92,6 +93,10 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(path=p.resolve(), notebook=nb, experiment=raw["experiment"], parameters=dict(params),
                       inputs=tuple(inputs), description=str(raw.get("description", "")),
                       choices={k: tuple(v) for k, v in choices.items()})
+
+
+#: Parameters that hold a date (YYYY-MM-DD; empty where the experiment's default is empty).
+DATE_PARAMETERS = ("as_of", "oot_start")
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -174,6 +179,15 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
     for k, allowed in exp.choices.items():
         if out[k] not in allowed:
             raise InputError(f"{out[k]!r} is not one of {', '.join(map(str, allowed))}", file=exp.path, parameter=k)
+    for k in DATE_PARAMETERS:  # "yesterday" failed inside the notebook after the kernel had started (9-21 s)
+        if k in out and not (out[k] == "" and exp.parameters.get(k) == ""):
+            try:
+                ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(out[k]))) and dt.date.fromisoformat(str(out[k]))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"expected a date YYYY-MM-DD{' or empty' if exp.parameters.get(k) == '' else ''}, "
+                                 f"got {out[k]!r}", file=exp.path, parameter=k)
     if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
         from creditmodel.reference import industry_key
 
