@@ -290,6 +290,11 @@ def test_summary_groups_not_priced_reasons_with_their_count(tmp_path):
 
 def test_price_file_errors(tmp_path):
     src = tmp_path / "scores.csv"
+    _scored().to_csv(src, index=False)
+    before = src.read_bytes()
+    with pytest.raises(InputError, match="scores file itself"):     # it overwrote its input (bank reviewer)
+        P.price_file(src, None, tmp_path / "." / "scores.csv")
+    assert src.read_bytes() == before
     _scored().drop(columns="pd_12m").to_csv(src, index=False)
     with pytest.raises(InputError) as e:
         P.price_file(src, None, tmp_path / "out.csv")

@@ -493,6 +493,9 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"unsupported output type {out.suffix!r}: use .csv or .parquet", file=out)
+    if out.exists() and scores.exists() and out.resolve() == scores.resolve():  # the scores would be lost
+        raise InputError("the output file is the scores file itself: write the priced rows to another file",
+                         file=out)
     cfg = load_config(config)
     df = _read(scores)
     if "pd_12m" not in df.columns:
