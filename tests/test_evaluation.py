@@ -903,8 +903,9 @@ def test_notebook_reports_on_one_industry(tmp_path):
     line = next(ln for ln in text.splitlines() if ln.startswith("evidence covers: "))
     assert line.startswith("evidence covers: whole district (") and "industry" not in line
     assert m["district_evidence_n"] > len(mine) and "evidence_n" not in m and "grade_auc_later_adverse" not in m
-    bad = jobs.run_experiment(exp, {**params, "industry": "Spaceports"}, out=out, progress=False)
-    assert not bad.ok and bad.bad_input and "industry" in bad.error
+    with pytest.raises(InputError) as e:   # refused before the job runs: the outputs above stay as they are
+        jobs.run_experiment(exp, {**params, "industry": "Spaceports"}, out=out, progress=False)
+    assert e.value.parameter == "industry"
 
 
 def test_evidence_fits_run_single_threaded(loaded, monkeypatch):
