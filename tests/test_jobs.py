@@ -87,6 +87,9 @@ def test_data_quality_notebook_is_one_tracked_run(tmp_path):
     assert nb.metadata["papermill"]["parameters"] == params
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    # the district was generated and loaded with progress bars: none is stored frozen at 0 % in the notebook
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                   for c in nb.cells for o in c.get("outputs", []))
 
 
 @pytest.mark.slow
@@ -155,6 +158,28 @@ def test_failing_notebook_leaves_a_failed_run_with_the_notebook(tmp_path):
     assert nb.metadata["papermill"]["exception"] is True
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert len(errors) == 1 and errors[0]["ename"] == "ValueError"
+
+
+def test_a_job_stores_no_progress_bar_frozen_at_zero(tmp_path):
+    """Analyst's finding: the library's progress bars are widgets that papermill stored at 0 % in every executed
+    notebook ("features:   0%|  | 0/9"); a job turns them off in its kernel, and leaves the caller's setting alone."""
+    import os
+
+    exp = _failing_project(tmp_path / "proj")
+    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[1] = nbformat.v4.new_code_cell(
+        "from creditmodel.progress import tqdm\nfor _ in tqdm(range(3), desc='features'):\n    pass\n"
+        "print('bar disabled:', tqdm(total=1).disable)")
+    nbformat.write(nb, nb_path)
+    before = os.environ.get("CREDITMODEL_PROGRESS")
+    res = jobs.run_experiment(exp, {}, out=tmp_path / "out", progress=False)
+    assert res.ok, res.error
+    assert os.environ.get("CREDITMODEL_PROGRESS") == before
+    out = nbformat.read(res.output_notebook, as_version=4)
+    outputs = [o for c in out.cells for o in c.get("outputs", [])]
+    assert any("bar disabled: True" in str(o.get("text", "")) for o in outputs)
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
 
 
 def test_unknown_parameter_is_refused_before_any_run(tmp_path):

@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
-from tqdm.auto import tqdm
+from creditmodel.progress import tqdm
 
 from creditmodel.errors import InputError
 from creditmodel.pricing import PricingConfig, load_config, risk_based_rate

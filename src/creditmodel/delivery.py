@@ -336,7 +336,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     """
     import time
 
-    from tqdm.auto import tqdm
+    from creditmodel.progress import tqdm
 
     from creditmodel import pricing, tracking
     from creditmodel.scoring.score import (RowChecks, ScoreResult, _text_columns, apply_row_errors, iter_chunks,

@@ -112,7 +112,7 @@ def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", 
     ``firms`` must be at least :data:`MIN_FIRMS`: smaller districts have too few loan defaults for the
     models' early stopping and cross-fitted calibration (a 1,500-firm district has 4 in a training fold).
     """
-    from tqdm.auto import tqdm
+    from creditmodel.progress import tqdm
 
     if firms < MIN_FIRMS:
         raise InputError(f"parameter firms={firms}: the demo needs at least {MIN_FIRMS:,} firms so that the loan "

@@ -33,6 +33,7 @@ import yaml
 
 from creditmodel import tracking
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.progress import ENV as PROGRESS_ENV
 from creditmodel.yamlfile import load_yaml
 
 #: Largest ``seed`` parameter: the LightGBM challenger's (:data:`creditmodel.scoring.challenger.SEED_MAX`; not
@@ -353,9 +354,11 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     log.info("running %s -> %s (MLflow run %s, %s)", _rel(exp.notebook), out_nb, run_id, uri)
 
     env_backup = {k: os.environ.get(k) for k in ("MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID",
-                                                  tracking.ENV_OUT)}
+                                                  tracking.ENV_OUT, PROGRESS_ENV)}
+    # the kernel's progress bars are widgets that papermill stores frozen at 0 % ("features: 0%| | 0/9") in the
+    # executed notebook and its HTML: off in jobs (creditmodel.progress), where papermill's bar shows the progress
     os.environ.update({"MLFLOW_RUN_ID": run_id, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_ID": exp_id,
-                       tracking.ENV_OUT: str(out_dir.resolve())})
+                       tracking.ENV_OUT: str(out_dir.resolve()), PROGRESS_ENV: "off"})
     status, error, bad_input = "FINISHED", None, False
     interrupted: BaseException | None = None
     t0 = time.perf_counter()

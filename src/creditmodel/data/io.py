@@ -33,6 +33,7 @@ from tqdm import tqdm
 from creditmodel.data import schema
 from creditmodel.data.tables import DISTRICT_END, TABLES, table
 from creditmodel.errors import InputError
+from creditmodel.progress import off as progress_off
 
 log = logging.getLogger(__name__)
 
@@ -520,7 +521,8 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
             raise InputError(f"table {n} not found (expected {n}.parquet or {n}.csv)", file=d / f"{n}.parquet")
         files[n] = f
     loaded: dict[str, LoadedTable] = {}
-    with tqdm(total=len(files), desc="load", unit="table", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=len(files), desc="load", unit="table", disable=not progress or progress_off(),
+              file=sys.stderr) as bar:
         for n, f in files.items():
             bar.set_postfix_str(n)
             loaded[n] = load_table(f, n)

@@ -150,7 +150,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
+from creditmodel.progress import tqdm
 
 from creditmodel import reference
 from creditmodel.data import tables as T

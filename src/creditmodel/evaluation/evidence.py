@@ -47,7 +47,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
+from creditmodel.progress import tqdm
 
 from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config

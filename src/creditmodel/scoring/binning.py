@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
+from creditmodel.progress import tqdm
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.target import binary_target

@@ -361,7 +361,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
                  progress: bool) -> ScoreResult:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from tqdm.auto import tqdm
+    from creditmodel.progress import tqdm
 
     from creditmodel.delivery import scored_at_now
 

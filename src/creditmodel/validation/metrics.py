@@ -370,7 +370,7 @@ def bootstrap_discrimination(y: Any, risk: Any, n_boot: int = 500, seed: int = 0
     counts), so both classes are always present. Deterministic for a given ``seed``
     (``numpy.random.default_rng(seed)``). The interval is ``[q_{alpha/2}, q_{1-alpha/2}]`` of the replicates.
     """
-    from tqdm.auto import tqdm
+    from creditmodel.progress import tqdm
 
     yy = check_binary(y)
     r = check_float(risk, "risk")
