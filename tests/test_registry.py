@@ -289,3 +289,29 @@ def test_a_rerun_with_another_split_is_compared_on_rows_neither_model_saw(own_st
     own = int(np.isin(b.window, ["train", "valid"]).sum())
     assert e.evidence["rows_fitted_by_candidate_excluded"] == own
     assert e.evidence["n_scored"] - own == int((b.window == "test").sum())
+
+
+def test_moving_the_champion_keeps_the_previous_one_and_says_so(own_store, caplog):
+    """A rerun that replaces the champion changes what models:/NAME@champion scores (the bank deliverable): the old
+    version keeps the alias previous_champion and the move is a warning (a job printed nothing: newcomer's
+    finding)."""
+    import mlflow
+
+    from creditmodel.scoring.pyfunc import log_model
+
+    out = own_store
+    _frame(3000, 2).to_parquet(out / "evidence.parquet", index=False)
+    model = train_frame(_frame(12000, 1), "bad", seed=1).model
+    versions = []
+    with mlflow.start_run(experiment_id=tracking.experiment_id("move_test", out)):
+        for k in range(2):
+            versions.append(str(log_model(model, registered_model_name="mv", name=f"m{k}").registered_model_version))
+            registry.tag_version("mv", versions[-1], {registry.TAG_DATA: str(out / "evidence.parquet"),
+                                                      registry.TAG_TARGET: "bad"})
+    with caplog.at_level("WARNING", logger="creditmodel.registry"):
+        assert registry.promote("mv", versions[0], out=out).promoted
+        assert not [r for r in caplog.records if "moved" in r.getMessage()]      # a first champion is no move
+        assert registry.promote("mv", versions[1], out=out).promoted           # the same ranking: not worse
+    assert registry.alias_version("mv", registry.CHAMPION) == versions[1]
+    assert registry.alias_version("mv", registry.PREVIOUS) == versions[0]
+    assert any(f"champion moved from v{versions[0]} to v{versions[1]}" in r.getMessage() for r in caplog.records)

@@ -226,6 +226,9 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     if promoted and current != version:
         if current is not None:
             set_alias(name, PREVIOUS, current)
+            # what models:/NAME@champion scores (the bank deliverable) changes: said on a job's command line too
+            log.warning("%s: %s moved from v%s to v%s (%s = v%s)", name, CHAMPION, current, version, PREVIOUS,
+                        current)
         set_alias(name, CHAMPION, version)
     if promoted or current == version:
         log.info("promotion of %s v%s: %s", name, version, tags["promotion_decision"])
