@@ -993,3 +993,20 @@ def test_segment_auc_gets_no_leakage_amber():
     st = res.tables["segment:part"].set_index("segment")
     assert st.loc["a", "auc"] > 0.9 and st.loc["a", "auc_light"] == "green"
     assert Thresholds().light("auc", float(st.loc["a", "auc"])) == "amber"   # what the portfolio rule would say
+
+
+def test_console_summary_says_why_a_high_auc_is_amber():
+    """`validate` printed "amber AUC: 0.919" as if the model were weak; the reason (suspiciously high, check for
+    leakage) was in metrics.json only (newcomer's finding). A low amber AUC gets no such words."""
+    rng = np.random.default_rng(3)
+    y = rng.binomial(1, 0.1, 4000)
+    strong = 1 / (1 + np.exp(-(-2.2 + 4.0 * (y - 0.5) + rng.normal(0, 0.5, 4000))))
+    res = build_report(y, strong, n_boot=20)
+    assert res.metrics["auc"] > 0.9
+    line = next(ln for ln in res.summary().splitlines() if ln.strip().startswith("amber AUC:"))
+    assert line.endswith("(above 0.9: suspiciously high, check for leakage)"), line
+    weak = 1 / (1 + np.exp(-(-2.2 + 0.5 * (y - 0.5) + rng.normal(0, 1.0, 4000))))
+    res = build_report(y, weak, n_boot=20)
+    assert 0.6 <= res.metrics["auc"] < 0.7
+    line = next(ln for ln in res.summary().splitlines() if "AUC:" in ln and "amber" in ln)
+    assert "leakage" not in line, line
