@@ -246,6 +246,7 @@ def test_exact_copies_keep_the_first_row(tmp_path, fmt):
     assert "PEN00001" in set(lt.data["record_id"])                      # the serious penalty stays
     q = lt.quarantine.set_index("row")
     assert q.loc[7, "message"].startswith("exact copy of row 2") and q.loc[7, "key"] == "PEN00001"
+    assert "counted once, as row 2" in q.loc[7, "message"]
     assert q.loc[9, "message"].endswith("differ in amount")
     _assert_accounting(lt)
 

@@ -623,28 +623,34 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
     differ."""
     keys = key_strings(typed, t.key, dup_rows)
     cols = [c for c in t.column_names if c in raw.columns]
-    written = raw[cols].iloc[dup_rows].astype("string").fillna("\x00")   # empty and "" alike, apart from text
-    hashes = pd.util.hash_pandas_object(written, index=False).to_numpy()
-    rows, rules, msgs = [], [], []
-    for k, pos in pd.Series(np.arange(len(dup_rows))).groupby(keys, sort=False):
-        pos = pos.to_numpy()
-        file_rows = dup_rows[pos] + 1
-        if (hashes[pos] == hashes[pos[0]]).all():
-            rows += list(dup_rows[pos[1:]])
-            rules += ["duplicate_row"] * (len(pos) - 1)
-            msgs += [f"exact copy of row {file_rows[0]} (the same in every column); row {file_rows[0]} is kept"] * (
-                len(pos) - 1)
-            continue
-        block = written.iloc[pos]
-        differ = [c for c in cols if block[c].nunique(dropna=False) > 1]
-        shown = ", ".join(map(str, file_rows[:5])) + (", …" if len(file_rows) > 5 else "")
-        rows += list(dup_rows[pos])
-        rules += ["duplicate_key"] * len(pos)
-        msgs += [f"key shared by {len(pos)} rows (rows {shown}) that differ in {', '.join(differ[:5])}"
-                 + (", …" if len(differ) > 5 else "")] * len(pos)
-    rows_a = np.asarray(rows, dtype="int64")
-    return pd.DataFrame({"row": rows_a, "column": ",".join(t.key), "rule": rules, "message": msgs,
-                         "value": key_strings(typed, t.key, rows_a) if len(rows_a) else np.array([], dtype=object)})
+    written = raw[cols].iloc[dup_rows].astype("string").fillna("\x00").reset_index(drop=True)  # empty == empty
+    group = pd.Series(keys).groupby(keys, sort=False)   # one vectorised pass: a loop over keys took 45 s on 100k
+    size = group.transform("size").to_numpy()
+    first = pd.Series(dup_rows + 1).groupby(keys, sort=False).transform("first").to_numpy()
+    nth = group.cumcount().to_numpy()
+    varying = written.groupby(keys, sort=False).nunique(dropna=False) > 1        # key x column: differs in it
+    differs_at = varying.any(axis=1)
+    exact = ~differs_at.reindex(keys).to_numpy(dtype=bool)
+    copy = exact & (nth > 0)
+    clash = ~exact
+    parts = []
+    if copy.any():   # later copies of one record: counted once (the first copy, kept unless it has another fault)
+        parts.append(pd.DataFrame({"row": dup_rows[copy], "rule": "duplicate_row",
+                                   "message": [f"exact copy of row {r} (the same in every column): counted once, "
+                                               f"as row {r}" for r in first[copy]]}))
+    if clash.any():
+        names = np.asarray(varying.columns, dtype=object)
+        diff_text = {k: ", ".join(names[m][:5]) + (", …" if m.sum() > 5 else "")
+                     for k, m in zip(varying.index[differs_at.to_numpy()], varying.to_numpy()[differs_at.to_numpy()])}
+        shown = pd.Series(dup_rows + 1)[clash].groupby(keys[clash], sort=False).agg(
+            lambda r: ", ".join(map(str, r.iloc[:5])) + (", …" if len(r) > 5 else ""))
+        parts.append(pd.DataFrame({"row": dup_rows[clash], "rule": "duplicate_key",
+                                   "message": [f"key shared by {n} rows (rows {shown[k]}) that differ in {diff_text[k]}"
+                                               for k, n in zip(keys[clash], size[clash])]}))
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(1, "column", ",".join(t.key))
+    out["value"] = key_strings(typed, t.key, out["row"].to_numpy())
+    return out[["row", "column", "rule", "message", "value"]]
 
 
 def _keep_descriptive_faults(quarantine: pd.DataFrame, t: Table, typed: pd.DataFrame
