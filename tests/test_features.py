@@ -869,16 +869,18 @@ def test_generic_catalogue_for_any_table():
 
 
 def test_generic_catalogue_takes_the_texts_of_known_features():
-    """A district feature table given to `creditmodel train` got placeholder reason texts ("Unfavourable
-    industry") although the catalogue has the real ones (bank reviewer's finding); trends stay the binning's."""
+    """A district feature table given to `creditmodel train` got the column codes in its reason texts (bank
+    reviewer's finding): it takes the catalogue's names, in a neutral text, since the trend stays the binning's
+    (the catalogue's one-way texts named firms aged 31 years "recently established": reviewer's finding)."""
     known = catalogue().set_index("code")
     codes = [c for c in known.index if known.loc[c, "kind"] == "categorical"][:1] + \
         [c for c in known.index if known.loc[c, "direction"] != 0][:1]
     df = pd.DataFrame({codes[0]: ["C", "F"], codes[1]: [1.0, 2.0], "other": [3, 4]})
     cat = generic_catalogue(df).set_index("code")
     for c in codes:
-        assert cat.loc[c, "reason_en"] == known.loc[c, "reason_en"] != f"Unfavourable {c}"
-        assert cat.loc[c, "reason_zh"] == known.loc[c, "reason_zh"] and cat.loc[c, "name_en"] == known.loc[c, "name_en"]
+        assert cat.loc[c, "reason_en"] == f"Unfavourable {known.loc[c, 'name_en']}" != f"Unfavourable {c}"
+        assert cat.loc[c, "reason_zh"] == f"{known.loc[c, 'name_zh']}取值不利"
+        assert cat.loc[c, "name_en"] == known.loc[c, "name_en"] and cat.loc[c, "name_zh"] == known.loc[c, "name_zh"]
     assert (cat["direction"] == 0).all() and cat.loc["other", "reason_en"] == "Unfavourable other"
     assert cat.loc[codes[1], "kind"] == "numeric" and cat.loc[codes[0], "kind"] == "categorical"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -294,6 +295,9 @@ def test_price_file_errors(tmp_path):
     before = src.read_bytes()
     with pytest.raises(InputError, match="scores file itself"):     # it overwrote its input (bank reviewer)
         P.price_file(src, None, tmp_path / "." / "scores.csv")
+    os.link(src, tmp_path / "linked.csv")                            # a hard link is the same file (reviewer)
+    with pytest.raises(InputError, match="scores file itself"):
+        P.price_file(src, None, tmp_path / "linked.csv")
     assert src.read_bytes() == before
     _scored().drop(columns="pd_12m").to_csv(src, index=False)
     with pytest.raises(InputError) as e:

@@ -282,8 +282,21 @@ def test_a_rerun_with_another_split_is_compared_on_rows_neither_model_saw(own_st
     assert d.evidence["auc_champion"] == pytest.approx(
         roc_auc_score(test_b.loc[fair, district.TARGET], champ["pd_12m"]), abs=1e-12)
     assert any("rows neither model was fitted on" in r for r in d.reasons), d.reasons
+    assert (not any(r.startswith("thin comparison") for r in d.reasons)) == (d.evidence["compared_defaults"] >= 20)
+    # a champion registered before its fitted rows were recorded: every in-time row outside its held-out test
+    # sample counts as fitted on (it compared on all rows without a word: reviewer's finding)
+    registry.client().delete_model_version_tag("rerun_pd", versions["a"], registry.TAG_FITTED)
+    f = registry.promote("rerun_pd", versions["b"], out=out)
+    outside = ~test_b["loan_id"].isin(set(a.part("test")["loan_id"]))
+    assert f.evidence["rows_fitted_by_champion_excluded"] == int(outside.sum()) >= d.evidence[
+        "rows_fitted_by_champion_excluded"]
+    assert "held-out" in f.evidence["champion_fitted_rows_from"]
+    # a --data sample without the id columns: nothing can be left out, and the decision says so
+    test_b[["x1", "x2", district.TARGET]].to_parquet(out / "anonymous.parquet", index=False)
+    g = registry.promote("rerun_pd", versions["b"], data=out / "anonymous.parquet", target=district.TARGET, out=out)
+    assert g.evidence["champion_fitted_rows_unknown"] and any("are unknown" in r for r in g.reasons)
     # a --data sample that holds the candidate's own fitted rows: those rows are left out of its evidence
-    b.dev[cols + ["uscc"]].to_parquet(out / "with_own_rows.parquet", index=False)
+    b.dev[cols + ["uscc", "as_of_date"]].to_parquet(out / "with_own_rows.parquet", index=False)
     e = registry.promote("rerun_pd", versions["b"], data=out / "with_own_rows.parquet", target=district.TARGET,
                          out=out)
     own = int(np.isin(b.window, ["train", "valid"]).sum())

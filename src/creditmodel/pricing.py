@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -493,7 +494,7 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"unsupported output type {out.suffix!r}: use .csv or .parquet", file=out)
-    if out.exists() and scores.exists() and out.resolve() == scores.resolve():  # the scores would be lost
+    if out.exists() and scores.exists() and os.path.samefile(out, scores):  # the scores would be lost (links too)
         raise InputError("the output file is the scores file itself: write the priced rows to another file",
                          file=out)
     cfg = load_config(config)

@@ -43,15 +43,44 @@ TAG_DATA, TAG_TARGET = "creditmodel.validation_data", "creditmodel.target"
 TAG_FITTED, TAG_ROW_ID = "creditmodel.fitted_rows", "creditmodel.row_id"
 
 
-def _fitted_rows(name: str, version: str, sample: pd.DataFrame) -> np.ndarray | None:
-    """Which rows of ``sample`` version ``version`` was fitted on (its training and validation rows), by the id
-    column its tags name; None when the version records no fitted rows or the sample lacks their id column."""
+def _row_keys(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """One text key per row of ``frame`` from ``cols`` (dates as ISO days, so Parquet and CSV agree)."""
+    parts = []
+    for c in cols:
+        v = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(v.dtype):
+            v = v.dt.strftime("%Y-%m-%d")
+        parts.append(v.astype("string").fillna(""))
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "|" + p
+    return key.reset_index(drop=True)
+
+
+def _fitted_rows(name: str, version: str, sample: pd.DataFrame, in_time_sample: bool = False
+                 ) -> tuple[np.ndarray | None, str]:
+    """Which rows of ``sample`` version ``version`` was fitted on, and how that is known.
+
+    From the version's fitted rows (its training and validation rows, matched on the id columns its tags name:
+    ``loan_id``, ``uscc`` and ``as_of_date``, so a loan number reused by another district matches nothing); else,
+    for a version registered before those were recorded and an ``in_time_sample`` (another version's in-time test
+    rows, the default evidence: each such row was in this version's training, validation or test split), every row
+    outside its own held-out test sample counts as fitted on; ``(None, "")`` when neither is known or the sample
+    lacks the id columns."""
     tags = client().get_model_version(name, version).tags
-    path, col = tags.get(TAG_FITTED), tags.get(TAG_ROW_ID)
-    if not path or not col or col not in sample.columns or not Path(path).is_file():
-        return None
-    ids = pd.read_parquet(path, columns=[col])[col].astype("string")
-    return sample[col].astype("string").isin(ids).to_numpy(dtype=bool)
+    path, spec = tags.get(TAG_FITTED), tags.get(TAG_ROW_ID)
+    cols = [c for c in (spec or "").split(",") if c]
+    if path and cols and Path(path).is_file() and set(cols) <= set(sample.columns):
+        ids = _row_keys(pd.read_parquet(path, columns=cols), cols)
+        return _row_keys(sample, cols).isin(ids).to_numpy(dtype=bool), "its recorded training and validation rows"
+    held = tags.get(TAG_DATA)
+    if in_time_sample and held and Path(held).is_file():
+        ev = pd.read_parquet(held) if held.endswith(".parquet") else None
+        cols = [c for c in ("loan_id", "uscc", "as_of_date") if ev is not None and c in ev and c in sample]
+        if cols and "loan_id" in cols:
+            unseen = _row_keys(sample, cols).isin(_row_keys(ev, cols)).to_numpy(dtype=bool)
+            return ~unseen, "the rows outside its held-out evidence sample (no fitted rows recorded)"
+    return None, ""
 
 
 @dataclass
@@ -143,7 +172,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
                                 "alpha": alpha}
-    seen = _fitted_rows(name, version, df)
+    seen, _ = _fitted_rows(name, version, df)
     if seen is not None and (seen & ok).any():   # a --data sample holding the candidate's own fitted rows
         evidence["rows_fitted_by_candidate_excluded"] = int((seen & ok).sum())
         reasons.append(f"{int((seen & ok).sum())} row(s) of the sample were in the candidate's training or "
@@ -184,15 +213,24 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         # the comparison is on rows neither model was fitted on: the candidate's test rows that were the champion's
         # training rows (a rerun with another seed or split) flatter the champion (analyst's finding: AUC 0.87 on
         # them against 0.76 on its own test rows, and the candidate refused as significantly worse)
-        champ_seen = _fitted_rows(name, current, df)
-        if champ_seen is not None and (champ_seen & both).any():
+        champ_seen, how = _fitted_rows(name, current, df, in_time_sample=data is None)
+        if champ_seen is None:  # a reviewer's finding: this fell back to all rows without a word
+            evidence["champion_fitted_rows_unknown"] = True
+            reasons.append(f"the rows champion v{current} was fitted on are unknown (no record of them, or the "
+                           "sample has no loan_id): compared on all rows, which favours the champion if it was "
+                           "fitted on some of them")
+        elif (champ_seen & both).any():
             evidence["rows_fitted_by_champion_excluded"] = int((champ_seen & both).sum())
+            evidence["champion_fitted_rows_from"] = how
             both = both & ~champ_seen
         yb = np.asarray(y)[both]
         evidence.update(compared_rows=int(both.sum()), compared_defaults=int(yb.sum()))
         fair = (f" on the {int(both.sum()):,} rows neither model was fitted on ({int(yb.sum())} defaults; "
-                f"{evidence['rows_fitted_by_champion_excluded']:,} were the champion's training or validation rows)"
+                f"{evidence['rows_fitted_by_champion_excluded']:,} left out: {how})"
                 if "rows_fitted_by_champion_excluded" in evidence else "")
+        if 0 < yb.sum() < THIN_EVIDENCE_DEFAULTS and yb.sum() < len(yb):
+            reasons.append(f"thin comparison: {int(yb.sum())} defaults on the rows compared with the champion "
+                           f"(fewer than {THIN_EVIDENCE_DEFAULTS}): a worse candidate may go undetected")
         if yb.sum() in (0, len(yb)):
             not_worse = False
             evidence["delong"] = "no row neither model was fitted on holds both outcomes"

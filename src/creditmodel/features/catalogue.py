@@ -174,8 +174,9 @@ def generic_catalogue(
     Names and reason texts come from the column names, the direction is 0 (binning picks the trend),
     ``kind`` is ``numeric`` for numeric and boolean columns, else ``categorical``. A column named like a feature
     of the packaged catalogue (a district feature table given to ``creditmodel train``) takes that feature's
-    names, meaning, unit, group and reason texts ("Industry with higher risk", not "Unfavourable industry"); its
-    direction stays 0 and its kind is read from the data, as for any other column.
+    names, meaning, unit and group, and a neutral reason text in them ("Unfavourable firm age (years)"): its
+    direction stays 0 (the binning picks the trend, which may fall and rise), so the catalogue's one-way texts
+    ("Recently established enterprise") could name the wrong side; its kind is read from the data.
     """
     known = _packaged().set_index("code")
     if target is not None and target not in df.columns:
@@ -205,9 +206,12 @@ def generic_catalogue(
             }
         )
         if name in known.index:
+            # names and meaning only: the catalogue's reason texts assume its direction ("Recently established
+            # enterprise"), which a generic card does not impose (its bins may fall and rise): a neutral text
             entry = known.loc[name]
             rows[-1].update({k: entry[k] for k in ("name_zh", "name_en", "meaning", "unit", "group", "table",
-                                                   "reason_zh", "reason_en", "group_zh", "group_en")})
+                                                   "group_zh", "group_en")})
+            rows[-1].update(reason_zh=f"{entry['name_zh']}取值不利", reason_en=f"Unfavourable {entry['name_en']}")
     out = pd.DataFrame(rows, columns=list(FIELDS) + ["group_zh", "group_en"])
     out["direction"] = out["direction"].astype("int64")
     return out

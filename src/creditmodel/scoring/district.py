@@ -192,7 +192,8 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
     # the ids of the rows the models were fitted on (training and validation), so that a later promotion compares
     # this run's models with another's only on rows neither was fitted on
     fitted = evidence.with_name("fitted_rows.parquet")
-    sample.table.loc[np.isin(sample.window, ["train", "valid"]), ["loan_id"]].to_parquet(fitted, index=False)
+    ids = ["loan_id", "uscc", "as_of_date"]   # together: a loan number reused by another district matches nothing
+    sample.table.loc[np.isin(sample.window, ["train", "valid"]), ids].to_parquet(fitted, index=False)
     versions = {}
     for kind, res in results.items():
         info = log_model(res.model, registered_model_name=name, name=f"model_{kind}")
@@ -200,7 +201,7 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
         versions[kind] = v
         registry.tag_version(name, v, {"creditmodel.kind": kind, registry.TAG_DATA: str(evidence.resolve()),
                                        registry.TAG_TARGET: TARGET, registry.TAG_FITTED: str(fitted.resolve()),
-                                       registry.TAG_ROW_ID: "loan_id", "creditmodel.fingerprint": res.model.version,
+                                       registry.TAG_ROW_ID: ",".join(ids), "creditmodel.fingerprint": res.model.version,
                                        **{f"metric.{k}": f"{v_:.6g}" for k, v_ in res.metrics.items()
                                           if isinstance(v_, float)}})
     if "lightgbm" in versions:
