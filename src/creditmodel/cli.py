@@ -151,11 +151,9 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
     if name is None:
         found = set(real.available(data_dir))
         base = Path(data_dir) if data_dir is not None else real.shared_data_dir()
-        from creditmodel.reference import PROJECT_ROOT
-
         click.echo(f"shared data folder: {base}" if base is not None else
                    f"shared data folder not found: looked for ${real.SHARED_DATA_ENV}, then "
-                   f"{(PROJECT_ROOT.parent / 'shared' / 'data')}; set {real.SHARED_DATA_ENV}=DIR or pass --data-dir")
+                   f"{real.default_shared_data_dir()}; set {real.SHARED_DATA_ENV}=DIR or pass --data-dir")
         for n, spec in real.DATASETS.items():
             click.echo(f"{'found  ' if n in found else 'missing'}  {n:<14} {spec.description}")
         return

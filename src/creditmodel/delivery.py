@@ -362,12 +362,10 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
             apply_row_errors(scored, checks.messages(chunk))
             extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
             priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]], chunk[extra]], axis=1), cfg)
-            rows = assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col)
-            unpriced = rows["error"].str.startswith("not priced: ").fillna(False)
-            for why, k in rows.loc[unpriced, "error"].str.replace(r"rate -?[0-9.]+% above", "rate above",
-                                                                   regex=True).value_counts().items():
+            refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
+            for why, k in pricing.reason_kinds(refused).value_counts().items():
                 not_priced[str(why)] = not_priced.get(str(why), 0) + int(k)
-            writer.append(rows)
+            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col))
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -377,7 +375,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
     doc["rows_ok_not_priced"] = int(sum(not_priced.values()))
     for why, k in sorted(not_priced.items(), key=lambda kv: -kv[1]):
-        log.warning("%d scored row(s) without a suggested rate: %s (their error column says so)", k, why)
+        log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k, why)
     card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
                                                  if k.startswith(("test_", "validation_"))}, lights=lights)
     files = writer.close(doc, card)

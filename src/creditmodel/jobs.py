@@ -100,6 +100,17 @@ def load_experiment(path: str | Path) -> Experiment:
 DATE_PARAMETERS = ("as_of", "oot_start")
 
 
+def _is_iso_date(text: str) -> bool:
+    """True for a real calendar date written YYYY-MM-DD (not 2023-02-30, not 01/02/2024)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a dict; values are read as YAML scalars (dates become ISO strings)."""
     out: dict[str, Any] = {}
@@ -181,14 +192,9 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
         if out[k] not in allowed:
             raise InputError(f"{out[k]!r} is not one of {', '.join(map(str, allowed))}", file=exp.path, parameter=k)
     for k in DATE_PARAMETERS:  # "yesterday" failed inside the notebook after the kernel had started (9-21 s)
-        if k in out and not (out[k] == "" and exp.parameters.get(k) == ""):
-            try:
-                ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(out[k]))) and dt.date.fromisoformat(str(out[k]))
-            except ValueError:
-                ok = False
-            if not ok:
-                raise InputError(f"expected a date YYYY-MM-DD{' or empty' if exp.parameters.get(k) == '' else ''}, "
-                                 f"got {out[k]!r}", file=exp.path, parameter=k)
+        if k in out and not (out[k] == "" and exp.parameters.get(k) == "") and not _is_iso_date(str(out[k])):
+            raise InputError(f"expected a date YYYY-MM-DD{' or empty' if exp.parameters.get(k) == '' else ''}, "
+                             f"got {out[k]!r}", file=exp.path, parameter=k)
     if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
         from creditmodel.reference import industry_key
 

@@ -436,6 +436,12 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     return out
 
 
+def reason_kinds(reasons: pd.Series) -> pd.Series:
+    """Pricing reasons with the row's own rate taken out ("risk-based rate 31.20% above the cap" -> "risk-based rate
+    above the cap"), so that rows refused for the same reason count as one kind."""
+    return reasons.str.replace(r"rate -?[0-9.]+% above", "rate above", regex=True)
+
+
 @dataclass
 class PricingResult:
     """Result of :func:`price_file`: the priced frame and where it was written."""
@@ -456,9 +462,7 @@ class PricingResult:
             lines.append(f"suggested rate: min {s.min():.2%}, median {s.median():.2%}, max {s.max():.2%}; "
                          f"{int((fl < self.config.policy_rate).sum())} rows have a risk-based floor "
                          f"below the policy rate")
-        # one line per kind of reason: "risk-based rate 31.20% above the cap" differs by its rate only
-        reasons = f["pricing_reason"].where(~priced).fillna("?").astype(str)
-        kinds = reasons.str.replace(r"risk-based rate -?[0-9.]+% above", "risk-based rate above", regex=True)
+        kinds = reason_kinds(f["pricing_reason"].where(~priced).fillna("?").astype(str))
         kinds = pd.Series(kinds.to_numpy(), index=np.arange(1, len(f) + 1))[~priced.to_numpy()]
         for text, count in kinds.value_counts().items():
             rows = kinds.index[kinds == text][:3].tolist()   # 1-based data rows of the scores file

@@ -44,17 +44,10 @@ TAG_FITTED, TAG_ROW_ID = "creditmodel.fitted_rows", "creditmodel.row_id"
 
 
 def _row_keys(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """One text key per row of ``frame`` from ``cols`` (dates as ISO days, so Parquet and CSV agree)."""
-    parts = []
-    for c in cols:
-        v = frame[c]
-        if pd.api.types.is_datetime64_any_dtype(v.dtype):
-            v = v.dt.strftime("%Y-%m-%d")
-        parts.append(v.astype("string").fillna(""))
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key.reset_index(drop=True)
+    """One text key per row of ``frame`` from ``cols`` (the loader's key text: dates as ISO days, ``a|b``)."""
+    from creditmodel.data.schema import key_strings
+
+    return pd.Series(key_strings(frame, tuple(cols), np.arange(len(frame))))
 
 
 def _fitted_rows(name: str, version: str, sample: pd.DataFrame, in_time_sample: bool = False
@@ -74,10 +67,10 @@ def _fitted_rows(name: str, version: str, sample: pd.DataFrame, in_time_sample: 
         ids = _row_keys(pd.read_parquet(path, columns=cols), cols)
         return _row_keys(sample, cols).isin(ids).to_numpy(dtype=bool), "its recorded training and validation rows"
     held = tags.get(TAG_DATA)
-    if in_time_sample and held and Path(held).is_file():
-        ev = pd.read_parquet(held) if held.endswith(".parquet") else None
-        cols = [c for c in ("loan_id", "uscc", "as_of_date") if ev is not None and c in ev and c in sample]
-        if cols and "loan_id" in cols:
+    if in_time_sample and held and held.endswith(".parquet") and Path(held).is_file():
+        ev = pd.read_parquet(held)
+        cols = [c for c in ("loan_id", "uscc", "as_of_date") if c in ev and c in sample]
+        if "loan_id" in cols:
             unseen = _row_keys(sample, cols).isin(_row_keys(ev, cols)).to_numpy(dtype=bool)
             return ~unseen, "the rows outside its held-out evidence sample (no fitted rows recorded)"
     return None, ""

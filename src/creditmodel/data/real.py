@@ -46,6 +46,14 @@ SHARED_DATA_ENV = "CREDITMODEL_SHARED_DATA"
 
 
 # --------------------------------------------------------------------------- locations
+def default_shared_data_dir() -> Path:
+    """Where the shared data folder is looked for without ``$CREDITMODEL_SHARED_DATA``: ``../shared/data`` beside
+    the repository root."""
+    from creditmodel.reference import PROJECT_ROOT
+
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
 def shared_data_dir() -> Path | None:
     """The shared data folder: ``$CREDITMODEL_SHARED_DATA`` if set, else ``../shared/data`` beside the
     repository root; ``None`` when that folder does not exist."""
@@ -56,9 +64,7 @@ def shared_data_dir() -> Path | None:
             log.warning("%s=%s is not a folder", SHARED_DATA_ENV, p)
             return None
         return p
-    from creditmodel.reference import PROJECT_ROOT
-
-    p = PROJECT_ROOT.parent / "shared" / "data"
+    p = default_shared_data_dir()
     return p if p.is_dir() else None
 
 
@@ -67,10 +73,8 @@ def _base(data_dir: str | Path | None) -> Path:
         return Path(data_dir)
     base = shared_data_dir()
     if base is None:
-        from creditmodel.reference import PROJECT_ROOT
-
         raise InputError(f"shared data folder not found; set {SHARED_DATA_ENV} or provide ../shared/data",
-                         file=os.environ.get(SHARED_DATA_ENV) or PROJECT_ROOT.parent / "shared" / "data")
+                         file=os.environ.get(SHARED_DATA_ENV) or default_shared_data_dir())
     return base
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -117,10 +116,11 @@ class ValidationResult:
         bad = self.lights[self.lights["light"].isin([L.RED, L.AMBER])]
         for _, r in bad.iterrows():
             why = ""
-            high = re.search(r"amber above ([0-9.]+) \(suspicious\)", str(r.get("rule", "")))
-            if high and r.get("value") is not None and float(r["value"]) > float(high.group(1)):
+            rule = self.thresholds.rules.get(r["check"])
+            high = rule.suspicious_above if rule is not None else None
+            if high is not None and r.get("value") is not None and float(r["value"]) > high:
                 # an amber AUC of 0.919 read as a weak model on the console (the reason was in metrics.json only)
-                why = f" (above {high.group(1)}: suspiciously high, check for leakage)"
+                why = f" (above {L._num(high)}: suspiciously high, check for leakage)"
             lines.append(f"  {r['light']:5s} {r['label']}: {r['value_text']}{why}")
         if self.html_path:
             lines.append(f"report: {self.html_path}")
