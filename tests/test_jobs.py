@@ -207,6 +207,7 @@ def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "run", str(exp), "--out", str(tmp_path / "out3")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "level must be at most 2" in r.stderr
+    assert r.stderr.count("level must be at most 2") == 1  # once (an ERROR log line repeated the error line)
     with pytest.raises(InputError) as e:  # 1.5 for an int parameter is refused before any run
         jobs.run_experiment(exp, {"level": 1.5}, out=tmp_path / "out4", progress=False)
     assert e.value.parameter == "level"
@@ -334,6 +335,22 @@ def test_every_path_parameter_of_an_experiment_is_an_input():
         exp = jobs.load_experiment(f)
         paths = {k for k in exp.parameters if k.endswith(("_dir", "_path", "config")) and k != "out_dir"}
         assert paths <= set(exp.inputs), (f.name, paths - set(exp.inputs))
+
+
+@pytest.mark.parametrize("name, key, bad, good", [
+    ("loan_pricing", "cv_folds", 2, 3), ("loan_pricing", "cv_repeats", 0, 1), ("loan_pricing", "budget", -1.0, 5e7),
+    ("loan_pricing", "n_jobs", 0, 2), ("small_loan_models", "n_jobs", -2, 1),
+    ("small_loan_models", "central_tendency", 1.5, 0.04), ("small_loan_models", "central_tendency", -0.1, 0.0),
+    ("public_credit_evaluation", "horizon_months", 0, 6), ("data_quality", "firms", 3, 10),
+])
+def test_out_of_range_parameters_are_refused_before_the_notebook_runs(name, key, bad, good):
+    """-p cv_folds=1 failed inside the notebook after ~10 s as a FAILED MLflow run, naming a 'column': every
+    parameter the library checks is checked by the same function before the kernel starts, naming it."""
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / f"{name}.yaml")
+    with pytest.raises(InputError) as e:
+        jobs.resolve_parameters(exp, {key: bad})
+    assert e.value.parameter == key and e.value.file == exp.path and repr(bad) in str(e.value)
+    assert jobs.resolve_parameters(exp, {key: good})[key] == good
 
 
 def test_an_unknown_industry_is_refused_before_the_notebook_runs(tmp_path):

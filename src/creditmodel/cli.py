@@ -72,7 +72,7 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     from creditmodel import jobs
 
     overrides = _paths_from_here(jobs.load_experiment(experiment), jobs.parse_overrides(params))
-    res = jobs.run_experiment(experiment, overrides, out=out, progress=_progress())
+    res = jobs.run_experiment(experiment, overrides, out=out, progress=_progress(), log_failure=False)
     click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
     click.echo(f"executed notebook: {res.output_notebook}")
     for w in res.warnings:

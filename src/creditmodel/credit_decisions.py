@@ -257,6 +257,31 @@ class CrossValidation:
         return q
 
 
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_cv_folds(cv_folds: Any, parameter: str = "cv_folds") -> None:
+    """Raise :class:`InputError` unless ``cv_folds`` is a whole number >= 3 (the calibration needs two training
+    folds)."""
+    if not _is_whole(cv_folds) or cv_folds < 3:
+        raise InputError(f"cv_folds must be a whole number of at least 3 (the calibration needs two training "
+                         f"folds), got {cv_folds!r}", parameter=parameter)
+
+
+def check_cv_repeats(repeats: Any, parameter: str = "repeats") -> None:
+    """Raise :class:`InputError` unless ``repeats`` (cross-validation repeats) is a whole number >= 1."""
+    if not _is_whole(repeats) or repeats < 1:
+        raise InputError(f"{parameter} must be a whole number of at least 1, got {repeats!r}", parameter=parameter)
+
+
+def check_budget(budget: Any, parameter: str = "budget") -> None:
+    """Raise :class:`InputError` unless ``budget`` (yuan per year) is a positive finite number."""
+    if isinstance(budget, bool) or not (isinstance(budget, (int, float, np.integer, np.floating))
+                                        and math.isfinite(budget) and budget > 0):
+        raise InputError(f"budget must be a positive number of yuan, got {budget!r}", parameter=parameter)
+
+
 def _fold_ids(y: np.ndarray, cv_folds: int, repeats: int, seed: int) -> np.ndarray:
     """(n, repeats) fold number of each row: stratified, shuffled, seeded per repeat from ``seed``."""
     seeds = np.random.SeedSequence(seed).generate_state(repeats)
@@ -313,13 +338,8 @@ def cross_validate_pd(
         cv_folds, repeats = int(fold.max()) + 1, fold.shape[1]
         if fold.min() < 0 or any(len(np.unique(fold[:, r])) != cv_folds for r in range(repeats)):
             raise InputError(f"every repeat must use each fold 0..{cv_folds - 1}", column="folds")
-    if int(cv_folds) < 3:
-        raise InputError(
-            f"cv_folds must be at least 3 (the calibration needs two training folds), got {cv_folds}",
-            column="cv_folds",
-        )
-    if int(repeats) < 1:
-        raise InputError(f"repeats must be at least 1, got {repeats}", column="repeats")
+    check_cv_folds(cv_folds)
+    check_cv_repeats(repeats)
     n_min = int(min(yy.sum(), len(yy) - yy.sum()))
     if folds is None and n_min < cv_folds:
         raise InputError(f"only {n_min} rows in the smaller class: fewer than {cv_folds} folds", column="y")
@@ -770,8 +790,7 @@ def cumcm_credit_decisions(
     from creditmodel.data.real import cumcm_firms, cumcm_invoices
     from creditmodel.validation.metrics import auc
 
-    if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
-        raise InputError(f"budget must be a positive number of yuan, got {budget!r}", parameter="budget")
+    check_budget(budget)
     check_n_jobs(n_jobs)
     rules = dataclasses.replace(rules or AllocationRules(), budget=float(budget))
     cfg = load_config(config)

@@ -177,6 +177,33 @@ def _coerce_type(name: str, value: Any, t: str) -> Any:
     return value
 
 
+def _check_central_tendency_parameter(value: Any) -> None:
+    from creditmodel.scoring.calibration import check_central_tendency
+
+    if value != 0:  # 0: the development window's own default rate
+        check_central_tendency(value)
+
+
+def _check_firms(value: Any) -> None:
+    from creditmodel.data.synthetic import GeneratorConfig
+
+    GeneratorConfig(firms=value)
+
+
+@cache
+def _parameter_checks() -> dict[str, Any]:
+    """Parameter name -> the library's own check of it (raises InputError), run before a job's kernel starts;
+    the library calls the same checks again when the notebook reaches them."""
+    from creditmodel.credit_decisions import check_budget, check_cv_folds, check_cv_repeats
+    from creditmodel.evaluation.evidence import check_horizon_months
+    from creditmodel.workers import check_n_jobs
+
+    return {"n_jobs": check_n_jobs, "cv_folds": check_cv_folds,
+            "cv_repeats": lambda v: check_cv_repeats(v, parameter="cv_repeats"), "budget": check_budget,
+            "horizon_months": check_horizon_months, "central_tendency": _check_central_tendency_parameter,
+            "firms": _check_firms}
+
+
 def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, Any]:
     """Experiment defaults updated by overrides, checked against the notebook's parameters cell."""
     declared = notebook_parameters(exp.notebook)
@@ -195,6 +222,12 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
         if k in out and not (out[k] == "" and exp.parameters.get(k) == "") and not _is_iso_date(str(out[k])):
             raise InputError(f"expected a date YYYY-MM-DD{' or empty' if exp.parameters.get(k) == '' else ''}, "
                              f"got {out[k]!r}", file=exp.path, parameter=k)
+    for k, check in _parameter_checks().items():  # -p cv_folds=1 failed in the notebook after ~10 s, as a FAILED run
+        if k in out:
+            try:
+                check(out[k])
+            except InputError as e:
+                raise InputError(e.message, file=exp.path, parameter=k) from None
     if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
         from creditmodel.reference import industry_key
 
@@ -323,9 +356,10 @@ def run_name(exp: Experiment, params: dict[str, Any], now: float | None = None) 
 
 
 def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
-                   kernel_name: str = "python3", progress: bool = True) -> JobResult:
+                   kernel_name: str = "python3", progress: bool = True, log_failure: bool = True) -> JobResult:
     """Execute one experiment as a tracked papermill job and return its result (never raises on a
-    failing notebook: the result says FAILED; bad experiment files and parameters raise InputError)."""
+    failing notebook: the result says FAILED; bad experiment files and parameters raise InputError).
+    ``log_failure=False`` leaves the failure's ERROR line to the caller (the command line prints it once)."""
     import mlflow
     import papermill as pm
     from mlflow.tracking import MlflowClient
@@ -405,7 +439,7 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
         log.error("%s interrupted: MLflow run %s ended as KILLED; notebook as far as it got: %s", exp.name, run_id,
                   out_nb)
         raise interrupted
-    if error:
+    if error and log_failure:
         log.error("%s failed: %s; executed notebook: %s", exp.name, error, out_nb)
     return JobResult(run_id=run_id, experiment_id=exp_id, status=status, output_notebook=out_nb,
                      parameters=params, error=error, duration_s=duration, bad_input=bad_input,

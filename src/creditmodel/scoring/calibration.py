@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,16 @@ class CalibrationChoice:
         return asdict(self)
 
 
+def check_central_tendency(central_tendency: Any, pd_floor: float = BASEL_PD_FLOOR, pd_cap: float = 1 - 1e-6) -> None:
+    """Raise :class:`ConfigError` (parameter ``central_tendency``) unless it is a default rate (fraction)
+    strictly between ``pd_floor`` and ``pd_cap``."""
+    ct = central_tendency
+    if isinstance(ct, bool) or not isinstance(ct, (int, float, np.integer, np.floating)) \
+            or not pd_floor < float(ct) < pd_cap:
+        raise ConfigError(f"central_tendency: a default rate between pd_floor {pd_floor:g} and pd_cap {pd_cap:g} "
+                          f"(fraction), got {ct!r}", parameter="central_tendency")
+
+
 class PDCalibrator(BaseEstimator):
     """Calibrated 12-month PD (fraction) from a raw model output, fitted on validation data.
 
@@ -206,11 +217,8 @@ class PDCalibrator(BaseEstimator):
                               f"{self.pd_cap}", parameter="pd_floor")
         if int(self.cv) < 2:
             raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", parameter="cv")
-        ct = self.central_tendency
-        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, (int, float, np.floating))
-                               or not self.pd_floor < float(ct) < self.pd_cap):
-            raise ConfigError(f"central_tendency: a default rate between pd_floor and pd_cap (fraction), got {ct!r}",
-                              parameter="central_tendency")
+        if self.central_tendency is not None:
+            check_central_tendency(self.central_tendency, self.pd_floor, self.pd_cap)
 
     def _risk(self, raw) -> np.ndarray:
         r = _as_1d(raw, "raw")
