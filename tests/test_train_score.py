@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -291,6 +292,12 @@ def test_cli_train_and_score_roundtrip(tmp_path):
     r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "bad.csv"),
              "--out", str(tmp_path / "s2.csv"))
     assert r.returncode == 2 and "x1" in r.stderr
+    # a CSV output writes scored_at as the deliverable's CSV does (pandas wrote "... 10:00:00+00:00")
+    r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "new.parquet"),
+             "--id", "firm", "--out", str(tmp_path / "scores.csv"))
+    assert r.returncode == 0, r.stderr
+    stamp = pd.read_csv(tmp_path / "scores.csv", encoding="utf-8-sig")["scored_at"]
+    assert stamp.nunique() == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp.iloc[0]), stamp.iloc[0]
     # an empty file stops with exit 2 naming the file
     (tmp_path / "empty.csv").write_text("")
     r = _cli("score", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "empty.csv"),

@@ -67,6 +67,10 @@ COLUMNS: tuple[ColumnDoc, ...] = (
 DELIVERABLE_COLUMNS: list[str] = [c.name for c in COLUMNS]
 
 
+#: How CSV files write ``scored_at`` (UTC, ISO 8601): the deliverable and a model folder's ``score`` output alike.
+SCORED_AT_CSV_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def scored_at_now() -> pd.Timestamp:
     """Now in UTC (seconds), or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -229,7 +233,7 @@ def write_csv_chunk(table: "pa.Table", f, header: bool) -> None:
         if name == "as_of_date":
             col = _strftime_distinct(col.cast(pa.timestamp("s")), "%Y-%m-%d")
         elif name == "scored_at":
-            col = _strftime_distinct(col.cast(pa.timestamp("s", tz="UTC")), "%Y-%m-%dT%H:%M:%SZ")
+            col = _strftime_distinct(col.cast(pa.timestamp("s", tz="UTC")), SCORED_AT_CSV_FORMAT)
         elif pa.types.is_floating(col.type):
             vals = col.to_numpy(zero_copy_only=False)
             col = pa.array(round_significant(vals), mask=np.isnan(vals), type=pa.float64())

@@ -363,7 +363,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     import pyarrow.parquet as pq
     from creditmodel.progress import tqdm
 
-    from creditmodel.delivery import scored_at_now
+    from creditmodel.delivery import SCORED_AT_CSV_FORMAT, scored_at_now
 
     t0 = time.perf_counter()
     sha = tracking.file_sha256(data)
@@ -391,7 +391,8 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table.cast(writer.schema))
-            else:
+            else:  # scored_at as the deliverable's CSV writes it (pandas wrote "2026-12-04 10:00:00+00:00")
+                res["scored_at"] = when.tz_convert("UTC").strftime(SCORED_AT_CSV_FORMAT)
                 res.to_csv(tmp, mode="w" if first else "a", header=first, index=False,
                            encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
             first = False
