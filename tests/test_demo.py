@@ -6,6 +6,7 @@ import os
 
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from creditmodel.delivery import DELIVERABLE_COLUMNS
 
@@ -68,8 +69,6 @@ def test_executed_notebooks_show_their_figures(demo):
 
 
 def test_runs_versions_and_aliases(demo):
-    from mlflow.tracking import MlflowClient
-
     client = MlflowClient(tracking_uri=f"sqlite:///{demo.out / 'mlflow.db'}")
     for exp in ("data_quality", "public_credit_evaluation", "small_loan_models", "model_validation", "loan_pricing"):
         e = client.get_experiment_by_name(exp)
@@ -121,6 +120,12 @@ def test_reports_and_files_exist(demo):
     assert {"auc", "auc_ci_low", "auc_ci_high", "gini", "ks", "brier", "hosmer_lemeshow_p", "n", "defaults",
             "psi", "grades"} <= set(m)
     assert (demo.out / "quality" / "quality.json").exists()
+    rec = pd.read_csv(demo.out / "quality" / "injected_recovery.csv", encoding="utf-8-sig")  # was in MLflow only
+    assert len(rec) > 0 and rec["match"].all()
+    client = MlflowClient(tracking_uri=f"sqlite:///{demo.out / 'mlflow.db'}")
+    run = client.search_runs([client.get_experiment_by_name("data_quality").experiment_id])[0]
+    logged = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
+    assert {"tables/quality_by_table.csv", "tables/quality_by_field.csv", "tables/injected_recovery.csv"} <= logged
     assert len(list((demo.out / "runs").rglob("*.ipynb"))) == 5
 
 

@@ -353,6 +353,19 @@ def test_injected_recovery_reads_the_folders_fault_list(generated, tmp_path):
     assert e.value.file == tmp_path / "injected.json" and "fault list" in str(e.value)
 
 
+def test_the_report_folder_holds_the_injected_recovery_of_a_generated_district(generated, tmp_path):
+    """The command line wrote injected_recovery.csv, the notebook (and so the demo's quality/ folder) did not:
+    the report writes it whenever the folder holds the generator's fault list."""
+    d, _, _, injected = generated
+    rep = quality.quality_report(d, tmp_path / "q", figures=False, progress=False)
+    rec = pd.read_csv(tmp_path / "q" / "injected_recovery.csv", encoding="utf-8-sig")
+    assert rep.files["injected_recovery.csv"] == tmp_path / "q" / "injected_recovery.csv"
+    assert list(rec.columns) == list(rep.injected.columns) and len(rec) == len(injected["faults"])
+    assert rec["match"].all() and rec["injected"].sum() == sum(f["count"] for f in injected["faults"])
+    single = quality.quality_report(d / "enterprises.parquet", tmp_path / "one", figures=False, progress=False)
+    assert single.injected is None and not (tmp_path / "one" / "injected_recovery.csv").exists()
+
+
 def test_generated_totals_and_recovery_table(generated):
     d, dist, rep, injected = generated
     rec = quality.recovery(rep, injected)

@@ -128,9 +128,8 @@ def quality_cmd(data: Path, out: Path) -> None:
 
     rep = quality.quality_report(data, out, progress=_progress())
     click.echo(rep.summary())
-    rec = quality.injected_recovery(rep, data)  # a generated district's own faults: were they all found?
+    rec = rep.injected  # a generated district's own faults: were they all found? (written by the report)
     if rec is not None:
-        rec.to_csv(Path(out) / "injected_recovery.csv", index=False)
         click.echo(f"injected faults (injected.json): {int(rec['match'].sum())} of {len(rec)} entries measured "
                    f"exactly ({int(rec['injected'].sum()):,} faults); table: {Path(out) / 'injected_recovery.csv'}")
         for r in rec.loc[~rec["match"]].itertuples(index=False):

@@ -222,6 +222,7 @@ class QualityReport:
     quarantine: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
     kept_faults: pd.DataFrame = field(default_factory=lambda: schema.empty_quarantine())  # descriptive, rows kept
+    injected: pd.DataFrame | None = None  # a generated district's injected.json against the measured counts
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
@@ -603,6 +604,8 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
 
         snapshot = snapshot_from_manifest(read_manifest(data.parent), data.parent / "manifest.json")
     rep = measure(tables, quarantine, snapshot, data)
+    if data.is_dir():  # the command line wrote injected_recovery.csv, the notebook logged it to MLflow only
+        rep.injected = injected_recovery(rep, data)
     write_report(rep, out, figures=figures)
     return rep
 
@@ -624,6 +627,9 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
     rep.quarantine.to_parquet(files["quarantine.parquet"], index=False)
     files["kept_faults.parquet"] = out / "kept_faults.parquet"   # descriptive-field faults of kept rows
     rep.kept_faults.to_parquet(files["kept_faults.parquet"], index=False)
+    if rep.injected is not None:
+        files["injected_recovery.csv"] = out / "injected_recovery.csv"
+        rep.injected.to_csv(files["injected_recovery.csv"], index=False, encoding="utf-8-sig")
     if figures:
         from creditmodel.data import quality_plots
 
