@@ -165,6 +165,13 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     # pandas writes nanosecond timestamps, which Spark cannot read natively: the engine must bring them back
     df["as_of_date"] = (pd.Timestamp("2024-06-30") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
         "datetime64[ns]")
+    # pricing inputs and a known public credit grade reach the deliverable in both engines
+    df["collateral"] = np.resize(["none", "property", "guarantee", "gold"], len(df))   # gold: unknown, not priced
+    df["amount"] = np.resize([300_000.0, 800_000.0, -5.0], len(df))                   # negative: not priced
+    df["public_credit_grade"] = np.resize(["A", "B", None], len(df))
+    df["uscc"] = df["uscc"].astype(object)
+    good = df.loc[7, "uscc"]
+    df.loc[7, "uscc"] = good[:-1] + ("0" if good[-1] != "0" else "1")   # a wrong check character: an error row
     src = tmp_path / "apps.parquet"
     df.to_parquet(src, index=False)
     a = score_file("models:/serving_pd@champion", src, tmp_path / "inproc.parquet", id_col="uscc", progress=False)
@@ -176,14 +183,25 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     assert pq.read_schema(src).field("as_of_date").type == pa.timestamp("ns")
     for got in (x, y):
         assert pd.to_datetime(got["as_of_date"]).tolist() == df["as_of_date"].tolist()
-    # the in-process deliverable is priced (a row above the rate cap says so in its error); Spark scores only
+    # both engines write the whole priced deliverable (Spark wrote the scoring columns only): same columns, values,
+    # sidecar counts; a row above the rate cap says so in its error in both
+    assert list(y.columns) == list(x.columns)
     unpriced = x["error"].str.startswith("not priced: ", na=False)
     assert unpriced.any() and x.loc[unpriced, "suggested_rate"].isna().all()
-    x.loc[unpriced, "error"] = None
-    for c in ("score", "grade", "pd_12m", "reason_1", "reason_2", "reason_3", "status", "error"):
-        assert _values(x[c]) == _values(y[c]), c
+    assert x["suggested_rate"].notna().sum() > 300
+    for c in x.columns:
+        if c != "scored_at":
+            assert _values(x[c]) == _values(y[c]), c
     assert y.loc[3, "status"] == "error"
     assert y.loc[5, "status"] == "error" and "every column the model uses is empty" in y.loc[5, "error"]
+    assert y.loc[7, "status"] == "error" and "uscc" in y.loc[7, "error"]
+    assert y["error"].str.contains("unknown collateral gold", na=False).any()
+    assert y["public_credit_grade"].notna().sum() == df["public_credit_grade"].notna().sum()
+    side = [json.loads(f.read_text(encoding="utf-8")) for f in (tmp_path / "inproc.columns.json",
+                                                                 tmp_path / "spark.columns.json")]
+    assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"]) for d in side] == \
+        [(a.rows, a.rows_ok, int(unpriced.sum()))] * 2
+    assert (tmp_path / "spark.csv").read_bytes()[:3] == b"\xef\xbb\xbf" and (tmp_path / "spark.model_card.md").exists()
 
 
 def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path):

@@ -318,7 +318,7 @@ def write(df: pd.DataFrame, out: str | Path, sidecar_doc: dict[str, Any], model_
     return w.close(sidecar_doc, model_card)
 
 
-def _warn_missing_identifiers(columns: Any, data: Path, id_col: str | None) -> None:
+def warn_missing_identifiers(columns: Any, data: Path, id_col: str | None) -> None:
     """Warn when the input lacks the deliverable's identifier columns: they would be empty on every row."""
     missing = [c for c in ("uscc", "as_of_date") if c not in columns]
     if missing:
@@ -326,6 +326,70 @@ def _warn_missing_identifiers(columns: Any, data: Path, id_col: str | None) -> N
                     " or ".join(repr(c) for c in missing), " and ".join(missing) + (" are" if len(missing) > 1 else " is"),
                     f"rows are told apart by {id_col!r} only" if id_col else
                     "and no --id column was given: a bank can tell the rows apart only by their order")
+
+
+#: Input columns the deliverable reads besides the model's features: identifiers, known public credit results, and
+#: what pricing uses (``collateral``, ``amount``, ``revenue``, ``sales_eur_m``, ``lgd``).
+PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd")
+DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", *PRICING_INPUTS)
+
+
+class Delivery:
+    """One bank deliverable written chunk by chunk: each scored chunk is priced, assembled in the contract's column
+    order and appended; :meth:`finish` writes the sidecar and the model card. The in-process engine and the Spark
+    engine both feed it, so both deliver the same columns."""
+
+    def __init__(self, resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
+                 pricing_config: str | Path | None = None, evaluation: pd.DataFrame | None = None) -> None:
+        import time
+
+        from creditmodel import pricing, tracking
+
+        self.t0 = time.perf_counter()
+        self.resolved, self.data, self.out, self.id_col, self.evaluation = resolved, Path(data), Path(out), id_col, \
+            evaluation
+        self.sha = tracking.file_sha256(self.data)
+        self.when = scored_at_now()
+        self.cfg = pricing.load_config(pricing_config)
+        self.writer = DeliverableWriter(self.out, self.data)
+        self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
+
+    def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
+        """Price and append one chunk: ``scored`` has the scoring columns (row errors applied), ``inputs`` the
+        aligned input rows (identifiers, pricing inputs; other columns are ignored)."""
+        from creditmodel import pricing
+
+        extra = [c for c in PRICING_INPUTS if c in inputs.columns]
+        priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
+                                                inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
+        refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
+        for why, k in pricing.reason_kinds(refused).value_counts().items():
+            self.not_priced[str(why)] = self.not_priced.get(str(why), 0) + int(k)
+        self.writer.append(assemble(scored.reset_index(drop=True), inputs.reset_index(drop=True), self.sha,
+                                    self.when, evaluation=self.evaluation, pricing=priced, id_col=self.id_col))
+
+    def finish(self, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None) -> Any:
+        """Write the sidecar (row counts, reason-code texts) and the model card; the files as a ScoreResult."""
+        import time
+
+        from creditmodel.scoring.score import ScoreResult
+
+        resolved, model, writer = self.resolved, self.resolved.model, self.writer
+        doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), self.sha, model.reason_table(),
+                      extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
+                             "input_file": self.data.name, "pricing_config": self.cfg.__class__.__name__},
+                      id_col=self.id_col)
+        doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
+        doc["rows_ok_not_priced"] = int(sum(self.not_priced.values()))
+        for why, k in sorted(self.not_priced.items(), key=lambda kv: -kv[1]):
+            log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k,
+                        why)
+        card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
+                                                     if k.startswith(("test_", "validation_"))}, lights=lights)
+        files = writer.close(doc, card)
+        return ScoreResult(files["parquet"] if self.out.suffix != ".csv" else files["csv"], writer.rows,
+                           writer.rows_ok, writer.rows - writer.rows_ok, time.perf_counter() - self.t0, model.name,
+                           str(resolved.version), files)
 
 
 def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
@@ -338,53 +402,27 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     input has them, ``collateral``, ``amount`` and ``revenue``; ``public_credit_grade`` and
     ``supervision_class`` come from the input or from ``evaluation`` (by ``uscc``).
     """
-    import time
-
     from creditmodel.progress import tqdm
+    from creditmodel.scoring.score import RowChecks, _text_columns, apply_row_errors, iter_chunks, score_frame
 
-    from creditmodel import pricing, tracking
-    from creditmodel.scoring.score import (RowChecks, ScoreResult, _text_columns, apply_row_errors, iter_chunks,
-                                          score_frame)
-
-    t0 = time.perf_counter()
-    data, out = Path(data), Path(out)
-    sha = tracking.file_sha256(data)
-    when = scored_at_now()
+    data = Path(data)
     model = resolved.model
     model.version = resolved.version
-    cfg = pricing.load_config(pricing_config)
-    writer = DeliverableWriter(out, data)
+    delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config, evaluation=evaluation)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
-    not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
     try:
         for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)
             if n_chunk == 0:
-                _warn_missing_identifiers(chunk.columns, data, id_col)
+                warn_missing_identifiers(chunk.columns, data, id_col)
             scored = score_frame(model, chunk, id_col=id_col, file=data)
             apply_row_errors(scored, checks.messages(chunk))
-            extra = [c for c in ("collateral", "amount", "revenue", "sales_eur_m", "lgd") if c in chunk.columns]
-            priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]], chunk[extra]], axis=1), cfg)
-            refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
-            for why, k in pricing.reason_kinds(refused).value_counts().items():
-                not_priced[str(why)] = not_priced.get(str(why), 0) + int(k)
-            writer.append(assemble(scored, chunk, sha, when, evaluation=evaluation, pricing=priced, id_col=id_col))
+            delivery.add(scored, chunk)
             bar.update(len(chunk))
     finally:
         bar.close()
-    doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), sha, model.reason_table(),
-                  extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
-                         "input_file": data.name, "pricing_config": cfg.__class__.__name__}, id_col=id_col)
-    doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
-    doc["rows_ok_not_priced"] = int(sum(not_priced.values()))
-    for why, k in sorted(not_priced.items(), key=lambda kv: -kv[1]):
-        log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k, why)
-    card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
-                                                 if k.startswith(("test_", "validation_"))}, lights=lights)
-    files = writer.close(doc, card)
-    return ScoreResult(files["parquet"] if out.suffix != ".csv" else files["csv"], writer.rows, writer.rows_ok,
-                       writer.rows - writer.rows_ok, time.perf_counter() - t0, model.name, str(resolved.version), files)
+    return delivery.finish(metrics=metrics, lights=lights)
 
 
 def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,

@@ -348,7 +348,7 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     if engine == "spark":
         from creditmodel.scoring.spark import score_file_spark
 
-        return score_file_spark(resolved, data, out, id_col=id_col, master=spark_master)
+        return score_file_spark(resolved, data, out, id_col=id_col, master=spark_master, pricing_config=pricing_config)
     if resolved.alias is not None:
         from creditmodel.delivery import deliver_file
 

@@ -48,8 +48,10 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
 
 
 def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = None, master: str | None = None,
-                     spark: Any = None) -> Any:
-    """Score ``data`` (Parquet or CSV) through Spark; same output columns and order as in-process."""
+                     spark: Any = None, pricing_config: str | Path | None = None) -> Any:
+    """Score ``data`` (Parquet or CSV) through Spark; same output columns and order as in-process: for a registry
+    alias (``models:/NAME@ALIAS``) the whole bank deliverable, priced with ``pricing_config``, as
+    :func:`creditmodel.delivery.deliver_file` writes it."""
     import mlflow.pyfunc
 
     try:
@@ -57,7 +59,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     except ImportError as e:  # the message spark_session gives, before anything else is read
         raise InputError(NEEDS_PYSPARK, column="--engine") from e
 
-    from creditmodel.delivery import scored_at_now
+    from creditmodel.delivery import DELIVERY_INPUTS, Delivery, scored_at_now, warn_missing_identifiers
     from creditmodel.scoring.pyfunc import spark_result_type
     from creditmodel.scoring.score import PASSTHROUGH, ScoreResult
 
@@ -66,6 +68,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         raise InputError("file not found", file=data)
     sha = tracking.file_sha256(data)
     when = scored_at_now()
+    deliver = resolved.alias is not None  # a registry alias: the bank deliverable, priced
     own = spark is None
     spark = spark or spark_session(master)
     try:
@@ -80,10 +83,11 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         else:
             reader = spark.read.option("header", True).option("encoding", "UTF-8")
             sdf = reader.option("inferSchema", True).csv(str(data))
-            if id_col and id_col in sdf.columns:  # the id as written (000123 stays 000123), as in process
+            text = {id_col, "uscc"} if deliver else {id_col}  # as written (000123 stays 000123), as in process
+            if text & set(sdf.columns):
                 from pyspark.sql.types import StringType, StructField, StructType
 
-                schema = StructType([StructField(f.name, StringType(), True) if f.name == id_col else f
+                schema = StructType([StructField(f.name, StringType(), True) if f.name in text else f
                                      for f in sdf.schema.fields])
                 sdf = reader.schema(schema).csv(str(data))
         model = resolved.model
@@ -96,7 +100,10 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         uri = resolved.uri if not str(resolved.uri).startswith("models:/") or resolved.registered_version is None \
             else f"models:/{resolved.registered_name}/{resolved.registered_version}"
         udf = mlflow.pyfunc.spark_udf(spark, uri, result_type=spark_result_type(), env_manager="local")
-        keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in sdf.columns]
+        keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ())])
+                if c and c in sdf.columns]
+        if deliver:
+            warn_missing_identifiers(sdf.columns, data, id_col)
         sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
         feats = [F.col(c) for c in model.input_spec.columns]
         blank = F.coalesce(*feats).isNull() if len(feats) > 1 else feats[0].isNull()  # a line of commas
@@ -106,8 +113,12 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         try:
             # a global sort writes range partitions: part files in name order hold the rows in input order
             scored.write.mode("overwrite").parquet(str(tmp / "part"))
-            rows, ok = _assemble(sorted((tmp / "part").glob("part-*.parquet")), out, resolved, sha, when, nanos,
-                                 id_col=id_col)
+            parts = sorted((tmp / "part").glob("part-*.parquet"))
+            if deliver:
+                delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config)
+                _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, delivery=delivery)
+                return delivery.finish()
+            rows, ok = _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -155,16 +166,19 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
 
 
 def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
-              nanos: dict[str, Any] | None = None, id_col: str | None = None) -> tuple[int, int]:
+              nanos: dict[str, Any] | None = None, id_col: str | None = None, delivery: Any = None
+              ) -> tuple[int, int]:
     """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time; the id checks of the
-    in-process engine (empty or repeated ``id_col``) run here, over the parts in input order."""
+    in-process engine (empty or repeated ``id_col``; for a ``delivery``, also an invalid ``uscc`` or
+    ``as_of_date``) run here, over the parts in input order. A ``delivery`` takes each part instead of ``out``."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from creditmodel.delivery import SCORED_AT_CSV_FORMAT
     from creditmodel.scoring.score import RowChecks, apply_row_errors
 
-    checks = RowChecks(id_col)
+    checks = RowChecks(id_col, identifiers=delivery is not None)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -179,6 +193,9 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             msg = checks.messages(pdf)
             msg[blank] = "every column the model uses is empty (a blank line?)"  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
+            if delivery is not None:
+                delivery.add(pdf, pdf)
+                continue
             first = rows == 0
             rows += len(pdf)
             ok += int((pdf["status"] == "ok").sum())
@@ -187,11 +204,13 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
                 if writer is None:
                     writer = pq.ParquetWriter(partial, table.schema)
                 writer.write_table(table.cast(writer.schema))
-            else:
+            else:  # scored_at as the deliverable's CSV writes it
+                pdf["scored_at"] = pd.Timestamp(when).tz_convert("UTC").strftime(SCORED_AT_CSV_FORMAT)
                 pdf.to_csv(partial, mode="w" if first else "a", header=first, index=False,
                            encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
     finally:
         if writer is not None:
             writer.close()
-    partial.replace(out)
+    if delivery is None:
+        partial.replace(out)
     return rows, ok
