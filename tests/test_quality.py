@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -259,6 +260,24 @@ def test_cli_exit_codes(compliance_district, tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert "46.67 %" in ok.stdout and (tmp_path / "q" / "quality.json").is_file()
     assert "injected faults" not in ok.stdout and not (tmp_path / "q" / "injected_recovery.csv").exists()
+
+
+def test_progress_bars_only_on_a_terminal_unless_asked_for(compliance_district, tmp_path):
+    """A piped or logged run got every bar redraw ("load:   8%|▊ | 1/12 ...") spliced into its log lines: bars
+    show on a terminal only; CREDITMODEL_PROGRESS=on forces them, and log lines then stay whole lines."""
+    import os
+
+    exe = Path(sys.executable).parent / "creditmodel"
+    env = {k: v for k, v in os.environ.items() if k != "CREDITMODEL_PROGRESS"}
+    piped = subprocess.run([str(exe), "quality", "--data", str(compliance_district), "--out", str(tmp_path / "a")],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert piped.returncode == 0 and "INFO creditmodel" in piped.stderr
+    assert "table/s" not in piped.stderr and "\r" not in piped.stderr
+    forced = subprocess.run([str(exe), "quality", "--data", str(compliance_district), "--out", str(tmp_path / "b")],
+                            capture_output=True, text=True, timeout=300, env={**env, "CREDITMODEL_PROGRESS": "on"})
+    assert forced.returncode == 0 and "table/s" in forced.stderr
+    logged = [ln for ln in forced.stderr.replace("\r", "\n").splitlines() if " INFO creditmodel" in ln]
+    assert logged and all(re.match(r"\d\d:\d\d:\d\d INFO creditmodel", ln) for ln in logged), logged
 
 
 # --------------------------------------------------------------------------- the generator's faults

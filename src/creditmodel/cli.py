@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (the message names the file, column and row),
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -26,6 +27,17 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
+def _bars_wanted(quiet: bool) -> bool:
+    """Progress bars on stderr when it is a terminal and -q was not given; ``CREDITMODEL_PROGRESS=on`` forces them
+    (a log file or a pipe got every bar redraw as a line of carriage returns), ``=off`` turns them off."""
+    from creditmodel.progress import ENV
+
+    setting = os.environ.get(ENV, "").strip().lower()
+    if quiet or setting == "off":
+        return False
+    return setting == "on" or sys.stderr.isatty()
+
+
 def _progress() -> bool:
     """Progress bars on stderr unless -q was given."""
     ctx = click.get_current_context(silent=True)
@@ -43,7 +55,6 @@ def _progress() -> bool:
 def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path | None) -> None:
     """creditmodel: enterprise credit scoring workbench (public credit evaluation, small-loan PD models,
     validation, pricing) on a synthetic district or your own data."""
-    import os
 
     _setup_logging(verbose, quiet)
     if verbose < 2 and "MLFLOW_LOGGING_LEVEL" not in os.environ:
@@ -56,7 +67,12 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool, store: Path 
 
         os.environ[tracking.ENV_OUT] = str(store.resolve())
         os.environ["MLFLOW_TRACKING_URI"] = tracking.tracking_uri(store)
-    ctx.obj = {"debug": debug, "progress": not quiet}  # -q also hides the progress bars
+    bars = _bars_wanted(quiet)
+    ctx.obj = {"debug": debug, "progress": bars}
+    if bars:  # log lines above the bars, not spliced into them ("load:  8%|▊ | 1/12 ...18:31:16 INFO ...")
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        ctx.with_resource(logging_redirect_tqdm())
 
 
 # --------------------------------------------------------------------------- jobs
@@ -317,7 +333,6 @@ def demo_cmd(firms: int, seed: int, out: Path) -> None:
 @click.option("--token", default=None, help="Access token (default: a random one, printed in the log).")
 def lab_cmd(out: Path, port: int, ip: str, token: str | None) -> None:
     """Open JupyterLab on the notebooks with the project's kernel."""
-    import os
 
     from creditmodel import tracking
     from creditmodel.reference import PROJECT_ROOT

@@ -11,7 +11,8 @@ from typing import Any
 
 from tqdm.auto import tqdm as _auto_tqdm
 
-#: Environment variable that turns the bars off when set to ``off``.
+#: Environment variable that turns the bars off when set to ``off`` (and, on the command line, on with ``on``
+#: where stderr is no terminal).
 ENV = "CREDITMODEL_PROGRESS"
 
 
