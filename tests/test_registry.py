@@ -304,6 +304,41 @@ def test_a_rerun_with_another_split_is_compared_on_rows_neither_model_saw(own_st
     assert e.evidence["n_scored"] - own == int((b.window == "test").sum())
 
 
+def test_validate_says_when_the_rows_are_the_models_own(own_store, caplog):
+    """Validator's finding: `validate` on the development sample (80 % of it training and validation rows) gave
+    AUC 0.886 green, Hosmer-Lemeshow labelled out-of-sample and no note. The rows a registered version was fitted
+    on are now named in the report's notes and the log, and Hosmer-Lemeshow takes G - 2 when they are most rows."""
+    import mlflow
+
+    from creditmodel.scoring import district
+    from creditmodel.validation.report import validate_file
+
+    out = own_store
+    a = _district_sample(3000, 8)
+    cols = ["loan_id", *a.features, district.TARGET]
+    fit = np.isin(a.window[a.window != "oot"], ["train", "valid"])
+    res = train_frame(a.dev[cols].loc[fit], district.TARGET, id_col="loan_id", seed=1, calibration_folds=0)
+    with mlflow.start_run(experiment_id=tracking.experiment_id("insample_test", out)):
+        version = district.register_models({"scorecard": res}, a, out, name="insample_pd")["scorecard"]
+    registry.set_alias("insample_pd", registry.CHAMPION, version)
+    dev = a.dev[["loan_id", "uscc", "as_of_date", *a.features, district.TARGET]]
+    dev.to_parquet(out / "dev.parquet", index=False)
+    with caplog.at_level("WARNING", logger="creditmodel.validation.report"):
+        v = validate_file("models:/insample_pd@champion", out / "dev.parquet", district.TARGET, out=out / "v1",
+                          n_boot=20)
+    k = int(fit.sum())
+    assert v.metrics["data"]["rows_fitted_on"] == k and k > len(dev) / 2
+    note = v.metrics["notes"][0]
+    assert note.startswith(f"{k:,} of the {len(dev):,} validated rows") and "in sample, so optimistic" in note
+    assert "G - 2" in note and v.metrics["hosmer_lemeshow_df"] == v.metrics["hosmer_lemeshow_groups"] - 2
+    assert any("rows the model was fitted on" in r.getMessage() for r in caplog.records)
+    held = a.part("test")[["loan_id", "uscc", "as_of_date", *a.features, district.TARGET]]
+    held.to_parquet(out / "held.parquet", index=False)
+    w = validate_file("models:/insample_pd@champion", out / "held.parquet", district.TARGET, out=out / "v2", n_boot=20)
+    assert "rows_fitted_on" not in w.metrics["data"] and not any("fitted on" in n for n in w.metrics["notes"])
+    assert w.metrics["hosmer_lemeshow_df"] == w.metrics["hosmer_lemeshow_groups"]
+
+
 def test_moving_the_champion_keeps_the_previous_one_and_says_so(own_store, caplog):
     """A rerun that replaces the champion changes what models:/NAME@champion scores (the bank deliverable): the old
     version keeps the alias previous_champion and the move is a warning (a job printed nothing: newcomer's

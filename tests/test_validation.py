@@ -452,7 +452,9 @@ def test_metrics_json_keys_and_values(tmp_path):
     assert m["ks"] == pytest.approx(stats.ks_2samp(score[y == 1], score[y == 0]).statistic)
     assert m["brier"] == pytest.approx(brier_score_loss(y, p))
     assert m["psi"] == pytest.approx(M.psi(ref_score, score).psi)
-    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref_y, -ref_score))
+    assert set(ref_g) <= {str(k) for k in range(1, 11)}           # the ECB test ranks by grade (DOMAIN C1.2)
+    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref_y, ref_g.astype(int)))
+    assert m["auc_vs_initial_basis"] == "grade" and m["auc_vs_initial_current"] == m["auc_grade"]
     for row in m["grades"]:
         assert set(row) >= {"grade", "n", "defaults", "pd", "default_rate", "binomial_p", "jeffreys_p"}
     nonempty = [r for r in m["grades"] if r["n"] > 0]
@@ -641,7 +643,12 @@ def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
     assert m["psi"] == pytest.approx(M.psi(np.rint(600 - 28.85 * np.log(rp / (1 - rp))), score).psi)
     assert Thresholds().light("psi", m["psi"]) in ("amber", "red")     # the shift shows as drift
     assert set(m["csi"]) >= {"x1", "sector"} and m["csi"]["x1"] > m["csi"]["sector"]
-    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref["default_12m"], -np.rint(600 - 28.85 * np.log(rp / (1 - rp)))))
+    # the ECB test ranks by grade on both sides (DOMAIN C1.2: Mann-Whitney on grades, ties 1/2)
+    ref_grade = np.searchsorted(EDGES, rp) + 1
+    assert m["auc_vs_initial_basis"] == "grade"
+    assert m["auc_initial"] == pytest.approx(roc_auc_score(ref["default_12m"], ref_grade))
+    assert m["auc_vs_initial_current"] == pytest.approx(m["auc_grade"])
+    assert m["auc_initial_se"] == pytest.approx(M.auc_delong(ref["default_12m"], ref_grade).se)
     assert m["data"]["initial_auc_sample"].startswith("reference file ref.parquet (2,500 scored rows")
     assert set(m["segments"]) == {"industry", "size_class"}
     assert "report.html" in res.summary()
@@ -709,13 +716,25 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     assert v.metrics["auc"] == pytest.approx(roc_auc_score(y, -scored.loc[ok, "score"].to_numpy(dtype=float)))
     assert v.metrics["brier"] == pytest.approx(brier_score_loss(y, scored.loc[ok, "pd_12m"].to_numpy(dtype=float)))
     assert (tmp_path / "val" / "report.html").exists()
-    # the ECB deterioration test compares with the AUC at development: the held-out test AUC the model recorded
-    # at training, not the AUC on a reference file that holds the rows it was fitted on (optimistic)
-    assert v.metrics["auc_initial"] == pytest.approx(res.metrics["test_auc"])
-    assert "held-out test split" in v.metrics["data"]["initial_auc_sample"]
+    # the ECB deterioration test compares with the AUC at development, on grades (DOMAIN C1.2), recorded at
+    # training on rows the model was not fitted on: of the held-out test split and the cross-validated
+    # development rows, the one with more defaults (a 6-default test split gave a baseline of AUC 0.603 +- 0.086
+    # that no later AUC could fall below: validator's finding); not a reference file holding its training rows
+    meta = res.model.metadata
+    y_dev = (dev["bad"] == "yes").to_numpy()
+    t = np.asarray(res.split) == "test"
+    test_codes = res.model.master_scale.grade_codes(res.model.predict_pd(dev.loc[t].drop(columns="bad")))
+    test_auc = roc_auc_score(y_dev[t], test_codes)
+    cv = meta["cv_grade_auc"]
+    assert cv["defaults"] > int(y_dev[t].sum()) > 0                     # 1,200 development rows against 300
+    assert meta["initial_auc_basis"] == "grade" and meta["initial_auc"] == pytest.approx(cv["auc"])
+    assert meta["initial_auc"] != pytest.approx(test_auc, abs=1e-9)
+    assert v.metrics["auc_initial"] == pytest.approx(cv["auc"]) and v.metrics["auc_vs_initial_basis"] == "grade"
+    assert v.metrics["auc_vs_initial_current"] == pytest.approx(v.metrics["auc_grade"])
+    assert "cross-validated" in v.metrics["data"]["initial_auc_sample"]
     # the light's note names that sample (it was built before the data section was set: reviewer's finding)
     note = v.lights.set_index("check").loc["auc_vs_initial_p", "note"]
-    assert "held-out test split" in note and f"{res.metrics['test_auc']:.3f}" in note
+    assert "cross-validated" in note and f"{cv['auc']:.3f}" in note and note.startswith("on grades")
     # no reference file: the recorded AUC alone is no reference sample (it said "the reference sample has no score"
     # for PSI and asked for reference features for CSI: reviewer's finding)
     nc = v.metrics["not_computable"]
@@ -724,11 +743,26 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     dev.to_csv(tmp_path / "dev.csv", index=False)
     w = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", reference=tmp_path / "dev.csv",
                       out=tmp_path / "val2", n_boot=50)
-    dev_auc = roc_auc_score((dev["bad"] == "yes").to_numpy(), -res.model.score_frame(dev)["score"].to_numpy(dtype=float))
-    assert w.metrics["auc_initial"] == pytest.approx(res.metrics["test_auc"]) and dev_auc > res.metrics["test_auc"]
+    dev_codes = res.model.master_scale.grade_codes(res.model.predict_pd(dev.drop(columns="bad")))
+    dev_auc = roc_auc_score(y_dev, dev_codes)                             # in sample: optimistic
+    assert w.metrics["auc_initial"] == pytest.approx(cv["auc"]) and dev_auc > cv["auc"]
     given = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "val3", n_boot=50,
                           initial_auc=0.9)
     assert given.metrics["auc_initial"] == 0.9 and given.metrics["auc_vs_initial_p"] < v.metrics["auc_vs_initial_p"]
+    # a baseline no better than chance within its own interval is no baseline: n/a with the reason, not green
+    res.model.metadata.update(initial_auc=0.60, initial_auc_se=0.086)
+    from creditmodel.validation.report import ReferenceSample, build_report
+
+    sc = res.model.score_frame(new.drop(columns="bad"))
+    keep = (sc["status"] == "ok").to_numpy()
+    weak = build_report((new["bad"] == "yes").to_numpy()[keep], sc.loc[keep, "pd_12m"].to_numpy(float),
+                        sc.loc[keep, "score"].to_numpy(float), sc.loc[keep, "grade"].astype(str).to_numpy(),
+                        reference=ReferenceSample(auc=0.60, auc_se=0.086, auc_basis="grade"), n_boot=20)
+    assert "auc_vs_initial_p" not in weak.metrics and weak.metrics["auc_initial"] == 0.60
+    why = weak.metrics["not_computable"]["auc_vs_initial"]
+    assert "no better than chance" in why and "[0.431, 0.769]" in why, why
+    light = weak.lights.set_index("check").loc["auc_vs_initial_p"]
+    assert light["light"] == "n/a", light
     with pytest.raises(InputError, match="initial AUC"):
         validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "v4", initial_auc=1.5)
 
@@ -937,7 +971,7 @@ def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
     assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(r["jeffreys_p"] for r in read))
     assert lights.loc["jeffreys_grade_p", "light"] == "green"
     assert "of 2 grades read (3 with obligors)" in lights.loc["jeffreys_grade_p", "note"]
-    assert lights.loc["binomial_p", "light"] == "green"
+    assert lights.loc["binomial_grade_p", "light"] == "green" and "binomial_p" not in lights.index
 
 
 def test_ks_at_is_where_the_score_cdfs_are_furthest_apart():
@@ -976,7 +1010,7 @@ def test_worst_grade_light_says_why_when_no_grade_is_read():
     res = build_report(y, p, grade=g, n_boot=20)
     assert all(r["jeffreys_light"] == "n/a" for r in res.metrics["grades"])
     lights = res.lights.set_index("check")
-    for k in ("jeffreys_grade_p", "binomial_p"):
+    for k in ("jeffreys_grade_p", "binomial_grade_p"):
         assert lights.loc[k, "light"] == "n/a" and "no grade read: all 2 grades" in lights.loc[k, "note"]
 
 
@@ -1010,3 +1044,45 @@ def test_console_summary_says_why_a_high_auc_is_amber():
     assert 0.6 <= res.metrics["auc"] < 0.7
     line = next(ln for ln in res.summary().splitlines() if "AUC:" in ln and "amber" in ln)
     assert "leakage" not in line, line
+
+
+def test_the_old_binomial_threshold_key_sets_the_per_grade_rule(caplog):
+    """The lights' per-grade binomial check had the key of the portfolio's binomial p (metrics.json binomial_p):
+    it is binomial_grade_p now, and a thresholds file with the old key still sets it, with a warning."""
+    with caplog.at_level("WARNING", logger="creditmodel.validation.lights"):
+        th = Thresholds.from_dict({"binomial_p": {"green": 0.1}})
+    assert th.rules["binomial_grade_p"].green == 0.1 and "binomial_p" not in th.rules
+    assert any("binomial_grade_p" in r.getMessage() for r in caplog.records)
+
+
+def test_migration_counts_defaults_of_the_period_apart(tmp_path):
+    """Validator's finding: the text said defaulted obligors were excluded while the model never grades D, so firms
+    that defaulted sat in performing grades. An end grade D is outside the matrix and counted as defaulted."""
+    rng = np.random.default_rng(3)
+    n = 400
+    y = rng.binomial(1, 0.1, n)
+    p = np.clip(rng.uniform(0.01, 0.2, n), 0, 1)
+    start = rng.choice([str(k) for k in range(3, 9)], n)
+    end = start.copy().astype(object)
+    end[:25] = "D"                                  # defaulted during the period
+    end[25:28] = None                               # no grade at the end
+    res = build_report(y, p, grade=np.full(n, "5"), migration=(start, end), n_boot=20, out=tmp_path)
+    mg = res.metrics["migration"]
+    assert mg["defaulted"] == 25 and mg["excluded_other"] == 3 and mg["excluded"] == 28 and mg["n"] == n - 28
+    html = " ".join((tmp_path / "report.html").read_text(encoding="utf-8").split())
+    assert "25 defaulted during the period (end grade D" in html and "3 without a grade of the scale" in html
+
+
+def test_district_migration_leaves_out_firms_in_default_and_grades_period_defaults_d(generated):
+    from creditmodel.data.io import load_district
+    from creditmodel.validation import district as vd
+
+    tables = load_district(generated).tables
+    t0, t1 = pd.Timestamp("2023-12-31"), pd.Timestamp("2024-12-31")
+    f0, f1, counts, defaulted = vd.portfolio_at(tables, t0, t1)
+    loans = tables["loans"]
+    bad = loans.loc[loans["default_12m"] == 1]
+    first = pd.to_datetime(bad["default_date"]).groupby(bad["uscc"]).min()
+    assert counts["in_default_at_start"] > 0 and not f0["uscc"].isin(first[first <= t0].index).any()
+    want = f1["uscc"].map(first).between(t0 + pd.Timedelta(days=1), t1).to_numpy()
+    assert defaulted.tolist() == want.tolist() and counts["defaulted_in_period"] == int(want.sum()) > 0

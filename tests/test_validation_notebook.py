@@ -148,7 +148,7 @@ def test_mlflow_run_holds_both_models_metrics_reports_and_figures(jobs_run):
         # the migration grades the model's population (operating data at both dates), as the deliverable does;
         # it graded every active enterprise before, 4 in 5 of them without the data the model was built on
         mig = m["data"]["migration"]
-        assert mig["in_population"] + mig["outside_population"] == mig["active_both"]
+        assert mig["in_population"] + mig["outside_population"] + mig["in_default_at_start"] == mig["active_both"]
         assert mig["outside_population"] > mig["in_population"] >= m["migration"]["n"] > 0
         other = "challenger" if alias == "champion" else "champion"   # the model it was compared with
         assert logged[f"{alias}_vs_{other}_delong_p"] == pytest.approx(m["challenger"]["delong_p"])
@@ -289,15 +289,21 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
         assert v.result.metrics["data"]["initial_auc_sample"].startswith("recorded at training")
     # the rebuilt window of seed 8 shares loans with notebook 03's training split: its AUC is not the recorded one
     rebuilt = vd._initial_auc(other_seed.part("test")["default_12m"].to_numpy(),
-                              vd._score(best.model, other_seed.part("test")))
-    assert rebuilt != pytest.approx(meta["initial_auc"], abs=1e-6)
-    # ...while on the model's own test split (seed 7) the recorded AUC is the one `validate` computes: both rank
-    # by the delivered integer score (an analyst's finding: it was recorded on the PD, which has no ties)
+                              vd._score(best.model, other_seed.part("test")), best.model)
+    assert rebuilt[0] != pytest.approx(meta["initial_auc"], abs=1e-6)
+    # ...while the recorded AUC ranks by grade (DOMAIN C1.2) on rows the model was not fitted on: its own test split
+    # (seed 7) or its cross-validated development rows, whichever holds more defaults
     client = _client(out)
     for alias, r in models.items():
         own_test = district.loan_sample(tables, seed=7).part("test")
-        assert vd._initial_auc(own_test["default_12m"].to_numpy(), vd._score(r.model, own_test)) == pytest.approx(
-            r.model.metadata["initial_auc"], abs=1e-12), alias
+        on_test = vd._initial_auc(own_test["default_12m"].to_numpy(), vd._score(r.model, own_test), r.model)
+        m, cv = r.model.metadata, r.model.metadata["cv_grade_auc"]
+        assert m["initial_auc_basis"] == "grade" and m["initial_auc_se"] > 0, alias
+        if cv["defaults"] > int(own_test["default_12m"].sum()):
+            assert m["initial_auc"] == pytest.approx(cv["auc"], abs=1e-12) and "cross-validated" in \
+                m["initial_auc_sample"], alias
+        else:
+            assert m["initial_auc"] == pytest.approx(on_test[0], abs=1e-12), alias
         # and notebook 04's OOT AUC is notebook 03's `<kind>_oot_score_auc` (the same loans, the same ranking)
         mv = client.get_model_version("district_pd", r.version)
         trained = client.get_run(mv.run_id).data.metrics[f"{r.model.kind}_oot_score_auc"]

@@ -251,8 +251,9 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
               help="Column of final grades after human overrides (blank = the model grade stands): override rate, "
                    "direction and default rates in the report.")
 @click.option("--initial-auc", "initial_auc", type=click.FloatRange(0.0, 1.0), default=None,
-              help="AUC at development for the ECB deterioration test (default: the held-out test AUC the model "
-                   "recorded at training, else the reference sample's AUC).")
+              help="AUC at development, on grades, for the ECB deterioration test (default: the AUC the model "
+                   "recorded at training, on the held-out test split or its cross-validated development rows, "
+                   "whichever holds more defaults; else the reference sample's AUC).")
 @click.option("--out", type=PATH, required=True, help="Folder for report.html and metrics.json.")
 def validate_cmd(model_uri: str, data: Path, target: str, reference: Path | None, positive: str | None,
                  challenger_uri: str | None, thresholds: Path | None, seed: int, n_boot: int, out: Path,

@@ -436,8 +436,11 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     meta = getattr(model, "metadata", {}) or {}
     data = [data_description or str(meta.get("data_description") or
                                     "Not recorded with the model: see the MLflow run that trained it.")]
+    if meta.get("test_auc") is not None:
+        data.append(f"Held-out test AUC: {float(meta['test_auc']):.4f} ({meta.get('test_sample', 'test split')}).")
     if meta.get("initial_auc") is not None:
-        data.append(f"Held-out AUC at development: {float(meta['initial_auc']):.4f} "
+        basis = meta.get("initial_auc_basis", "score")
+        data.append(f"Initial AUC for the ECB deterioration test, on {basis}s: {float(meta['initial_auc']):.4f} "
                     f"({meta.get('initial_auc_sample', 'test split')}).")
     if meta.get("cv_auc") is not None and meta.get("development_auc") is not None:
         data.append(f"AUC on the development rows: {float(meta['development_auc']):.4f} in sample, "

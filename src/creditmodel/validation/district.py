@@ -9,8 +9,9 @@ The registered model (default ``district_pd``, see :mod:`creditmodel.scoring.dis
   the other model's predictions on the same rows for the paired DeLong test; loan amounts (yuan) for the
   exposure-weighted concentration;
 * the **development sample** (originations before ``oot_start``) as reference: PSI of the score, CSI of the
-  model's input features, grade concentration; the initial AUC of the ECB deterioration test is the AUC on
-  the in-time **test** window (held out from training, so not optimistic);
+  model's input features, grade concentration; the initial AUC of the ECB deterioration test (on grades) is the
+  one the model recorded at training: of its held-out test split and its cross-validated development rows, the
+  one resting on more defaults (neither optimistic);
 * the **rating migration** of every enterprise of the model's population (active, with operating data) at
   both dates, graded by the model from its point-in-time features at ``migration_from`` and at ``migration_to``.
 
@@ -34,9 +35,11 @@ import pandas as pd
 from creditmodel import registry, tracking
 from creditmodel.errors import InputError
 from creditmodel.scoring.district import MODEL_NAME, TARGET, DistrictSample
+from creditmodel.scoring.master_scale import DEFAULT_GRADE
 from creditmodel.validation import lights as L
 from creditmodel.validation import metrics as M
-from creditmodel.validation.report import Challenger, ReferenceSample, ValidationResult, build_report
+from creditmodel.validation.report import (Challenger, ReferenceSample, ValidationResult, build_report,
+                                         initial_auc_of)
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +160,21 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
 
 # --------------------------------------------------------------------------- the samples
+def _default_dates(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """First default date per enterprise (``uscc`` index) from the loans table's ``default_date`` of defaulted
+    loans; empty when the table or the column is missing."""
+    loans = tables.get("loans")
+    if loans is None or not {"uscc", "default_date"} <= set(loans.columns):
+        return pd.Series(dtype="datetime64[ns]")
+    d = pd.to_datetime(loans["default_date"], errors="coerce")
+    if "default_12m" in loans.columns:
+        d = d.where(pd.to_numeric(loans["default_12m"], errors="coerce").eq(1))
+    return d.groupby(loans["uscc"].astype(str)).min().dropna()
+
+
 def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp,
                  applicants_only: bool = True, industry: str = ""
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], np.ndarray]:
     """Point-in-time features of the enterprises active at both dates: registered on or before ``start``
     and not closed (deregistered or revoked) on or before ``end``; one row per enterprise, same order in
     both frames. ``applicants_only`` keeps the model's population, as the bank deliverable does
@@ -167,7 +182,10 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     the 12 months before each date. Also returns counts (``enterprises``, ``active_both``,
     ``registered_after_start``, ``closed_by_end``, ``outside_population``: active at both dates but without
     operating data at one of them, and ``in_population``: the rows returned). ``industry`` (a section letter)
-    keeps that section's enterprises (``other_industry`` counts the others).
+    keeps that section's enterprises (``other_industry`` counts the others). A migration matrix covers obligors
+    performing at the start (ECB): enterprises whose loan defaulted on or before ``start`` are left out
+    (``in_default_at_start``); the last value flags, per row, an enterprise that defaulted after ``start`` and
+    on or before ``end`` (``defaulted_in_period``), whose end grade is D.
     """
     from creditmodel.features import build_features
 
@@ -179,6 +197,8 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
               if "closed_on" in ent.columns else np.zeros(len(ent), dtype=bool))
     keep = reg & ~closed
+    default_on = _default_dates(tables)
+    in_default = ent["uscc"].astype(str).map(default_on).le(t0).fillna(False).to_numpy(dtype=bool)
     other = np.zeros(len(ent), dtype=bool)
     if industry:
         other = (ent["industry"].astype(str) != industry).to_numpy()
@@ -188,13 +208,18 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
               "closed_by_end": int((reg & closed).sum())}
     if industry:
         counts["other_industry"] = int((reg & ~closed & other).sum())
+    counts["in_default_at_start"] = int((keep & in_default).sum())
+    keep &= ~in_default
+    codes = ent.loc[keep, "uscc"].tolist()
     f0, f1 = build_features(dict(tables), t0, uscc=codes), build_features(dict(tables), t1, uscc=codes)
     inside = np.ones(len(f0), dtype=bool)
     if applicants_only and "invoice_sales_12m_log" in f0.columns:
         inside = (f0["invoice_sales_12m_log"].notna() & f1["invoice_sales_12m_log"].notna()).to_numpy()
         f0, f1 = f0.loc[inside].reset_index(drop=True), f1.loc[inside].reset_index(drop=True)
-    counts.update(outside_population=int((~inside).sum()), in_population=int(inside.sum()))
-    return f0, f1, counts
+    defaulted = f1["uscc"].astype(str).map(default_on).le(t1).fillna(False).to_numpy(dtype=bool)
+    counts.update(outside_population=int((~inside).sum()), in_population=int(inside.sum()),
+                  defaulted_in_period=int(defaulted.sum()))
+    return f0, f1, counts, defaulted
 
 
 def _labels(s: pd.Series) -> np.ndarray:
@@ -226,10 +251,18 @@ def _score(model: Any, df: pd.DataFrame) -> _Scored:
     return _Scored(s, (s["status"].astype(str) == "ok").to_numpy())
 
 
-def _initial_auc(y: np.ndarray, scored: _Scored) -> float | None:
-    """AUC of the score on the in-time test window (None, and the development sample is used, if one class)."""
+def _initial_auc(y: np.ndarray, scored: _Scored, model: Any) -> tuple[float, float | None] | None:
+    """AUC of the grades on the in-time test window and its DeLong standard error (None where only the AUC is
+    defined, e.g. one grade for every row); None, and the development sample is used, if not computable."""
+    yy = y[scored.ok]
+    codes = model.master_scale.grade_codes(scored.frame.loc[scored.ok, "pd_12m"].to_numpy(dtype=float)).astype(float)
     try:
-        return M.auc(y[scored.ok], -scored.frame.loc[scored.ok, "score"].to_numpy(dtype=float))
+        a = M.auc_delong(yy, codes)
+        return a.auc, a.se
+    except M.NotComputable:
+        pass
+    try:
+        return M.auc(yy, codes), None
     except M.NotComputable as e:
         log.warning("initial AUC on the in-time test window not computable (%s); the development sample "
                     "is used", e.message)
@@ -247,25 +280,31 @@ def _reference(model: Any, dev: pd.DataFrame, test: pd.DataFrame, feats: list[st
     ds = _score(model, dev)
     ok = ds.ok
     meta = getattr(model, "metadata", None) or {}
-    if meta.get("initial_auc") is not None:
-        auc: float | None = float(meta["initial_auc"])
+    auc, se, basis = initial_auc_of(meta)
+    if auc is not None:
         sample = f"recorded at training: {meta.get('initial_auc_sample', 'held-out test split')}"
     else:
-        auc = _initial_auc(test[TARGET].to_numpy(), _score(model, test))
+        rebuilt = _initial_auc(test[TARGET].to_numpy(), _score(model, test), model)
+        auc, se, basis = (*rebuilt, "grade") if rebuilt is not None else (None, None, None)
         sample = (f"in-time test window rebuilt with this run's seed ({len(test)} loans; the model records no "
                   f"held-out AUC)" if auc is not None else None)
     return ReferenceSample(score=ds.frame.loc[ok, "score"].to_numpy(dtype=float),
                            pd=ds.frame.loc[ok, "pd_12m"].to_numpy(dtype=float),
                            grade=ds.frame.loc[ok, "grade"].astype(str).to_numpy(), y=dev.loc[ok, TARGET].to_numpy(),
                            features=dev.loc[ok, feats].reset_index(drop=True) if feats else None,
-                           auc=auc, name=name), sample
+                           auc=auc, auc_se=se, auc_basis=basis, name=name), sample
 
 
-def _migration(model: Any, start: pd.DataFrame, end: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Grades of the same enterprises at the two dates (rows the model scores at both)."""
+def _migration(model: Any, start: pd.DataFrame, end: pd.DataFrame, defaulted: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Grades of the same enterprises at the two dates (rows the model scores at both); the end grade of an
+    enterprise that defaulted in between is D (the model graded it as performing from its features)."""
     g0, g1 = _score(model, start), _score(model, end)
-    both = g0.ok & g1.ok
-    return (g0.frame.loc[both, "grade"].astype(str).to_numpy(), g1.frame.loc[both, "grade"].astype(str).to_numpy())
+    end_grade = g1.frame["grade"].astype(str).to_numpy(dtype=object)
+    if defaulted is not None:
+        end_grade[np.asarray(defaulted, dtype=bool)] = DEFAULT_GRADE
+    both = g0.ok & (g1.ok | (defaulted if defaulted is not None else False))
+    return g0.frame.loc[both, "grade"].astype(str).to_numpy(), end_grade[both]
 
 
 def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
@@ -328,6 +367,12 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
         common["migration"] = {"from": str(migration[0]), "to": str(migration[1]), **ports[2]}
     cur = oot.iloc[rows].reset_index(drop=True)
     y = cur[TARGET].to_numpy()
+    if "uscc" in cur.columns:  # the report's "obligors" are loans here (a validator's finding)
+        firms = int(cur["uscc"].nunique())
+        common["unit"] = (f"loans: {len(cur):,} scored out-of-time loans to {firms:,} enterprises; the per-grade "
+                          "tests (Jeffreys, binomial), concentration and segments count each loan as one obligor"
+                          + (f" ({len(cur) - firms:,} loans to enterprises with more than one)" if firms < len(cur)
+                             else ""))
     out: dict[str, ModelValidation] = {}
     for alias, ref in models.items():
         model, own = ref.model, scored[alias]
@@ -353,7 +398,7 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             y, f["pd_12m"].to_numpy(dtype=float), f["score"].to_numpy(dtype=float), f["grade"].astype(str).to_numpy(),
             industry=_labels(cur["industry"]), size_class=_labels(cur["size_class"]),
             features=cur[feats] if feats else None, reference=reference, challenger=chal, champion_name=ref.label,
-            migration=_migration(model, ports[0], ports[1]) if ports is not None else None,
+            migration=_migration(model, ports[0], ports[1], ports[3]) if ports is not None else None,
             exposure=cur["loan_amount"].to_numpy(dtype=float), thresholds=thresholds, n_boot=n_boot, seed=seed,
             exclusions=exclusions, data_info=info,
             title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind}"

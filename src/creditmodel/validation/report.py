@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -65,6 +66,8 @@ class ReferenceSample:
     features: pd.DataFrame | None = None
     auc: float | None = None
     name: str = "reference"
+    auc_se: float | None = None      # the initial AUC's own DeLong standard error, when known
+    auc_basis: str | None = None     # what ``auc`` ranks by: "grade" (DOMAIN C1.2), "score" or "pd"
 
     @property
     def has_rows(self) -> bool:
@@ -343,7 +346,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
 
     mt = run.mt
     mt["not_computable"] = dict(run.nc)
-    mt["notes"] = run.notes
+    mt["notes"] = ([str(data_info["in_sample_note"])] if (data_info or {}).get("in_sample_note") else []) + run.notes
     mt["data"] = _jsonable(dict(data_info or {}))   # before the lights: their notes name the initial AUC's sample
     lt = _lights_table(mt, th, champion_name)
     mt["lights"] = _jsonable(lt.drop(columns=["value_text"]))
@@ -458,38 +461,66 @@ class _Run:
             rank = {k: i for i, k in enumerate(self.order)}
             grade_risk = np.array([rank[x] for x in self.grade], dtype=float)
             mt["auc_grade"] = col.run("auc_grade", lambda: M.auc(yy, grade_risk))
+            try:
+                mt["auc_grade_se"] = M.auc_delong(yy, grade_risk).se
+            except M.NotComputable:
+                mt["auc_grade_se"] = None
 
     def versus_initial(self, reference: ReferenceSample | None) -> None:
-        """ECB test of the current AUC against the initial one (``reference.auc`` or computed on its sample)."""
+        """ECB test of the current AUC against the initial one (``reference.auc`` or computed on its sample), on
+        grades (Mann-Whitney with ties 1/2, DOMAIN C1.2) where both sides have them; n/a when the initial AUC's own
+        95 % interval holds 0.5 (no baseline a deterioration could be measured against)."""
         mt, nc = self.mt, self.nc
         if reference is None:
             nc.setdefault("auc_vs_initial", "no reference sample or initial AUC given")
             return
-        auc_init = None
+        auc_init, se_init = None, reference.auc_se
+        by_grade = self.grade is not None and self.order is not None
         if reference.auc is not None:
-            auc_init = float(reference.auc)
+            auc_init, basis = float(reference.auc), reference.auc_basis or self.basis
         elif reference.y is not None:
             ry = M.check_binary(reference.y, "reference target")
-            if self.basis == "score" and reference.score is not None:
-                rr = -M.check_float(reference.score, "reference score")
+            if by_grade and reference.grade is not None:
+                rank = {k: i for i, k in enumerate(self.order)}
+                known = np.array([g in rank for g in reference.grade], dtype=bool)
+                rr, ry, basis = np.array([rank.get(g, -1) for g in reference.grade], dtype=float)[known], ry[known], \
+                    "grade"
+            elif self.basis == "score" and reference.score is not None:
+                rr, basis = -M.check_float(reference.score, "reference score"), "score"
             elif self.basis == "pd" and reference.pd is not None:
-                rr = M.check_pd(reference.pd, "reference pd")
+                rr, basis = M.check_pd(reference.pd, "reference pd"), "pd"
             else:
                 nc["auc_vs_initial"] = f"the reference sample has no {self.basis} to rank by"
                 return
             M.check_lengths(reference_target=ry, reference_ranking=rr)
-            auc_init = self.col.run("auc_initial", lambda: M.auc(ry, rr))
+            try:
+                ra = M.auc_delong(ry, rr)
+                auc_init, se_init = ra.auc, ra.se
+            except M.NotComputable:  # the AUC may be defined where its DeLong interval is not
+                auc_init = self.col.run("auc_initial", lambda: M.auc(ry, rr))
         if auc_init is None:
             nc.setdefault("auc_vs_initial", "the reference sample gives no initial AUC (no target)")
             return
-        mt["auc_initial"] = auc_init
-        if mt.get("auc") is None:
+        if basis == "grade" and not by_grade:
+            basis = self.basis  # a model without grades: its score or PD (the recorded AUC ranks by grade)
+        mt.update(auc_initial=auc_init, auc_initial_se=se_init, auc_vs_initial_basis=basis)
+        cur, se = (mt.get("auc_grade"), mt.get("auc_grade_se")) if basis == "grade" else (mt.get("auc"),
+                                                                                        mt.get("auc_se"))
+        mt["auc_vs_initial_current"] = cur
+        if cur is None:
             nc["auc_vs_initial"] = "no current AUC to compare with the initial one (the sample holds one class)"
             return
-        if mt.get("auc_se") is None:
+        if se is None:
             nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
             return
-        ch = M.auc_vs_initial(mt["auc"], mt["auc_se"], auc_init)
+        if se_init is not None and auc_init - 1.959964 * se_init <= 0.5:
+            # a baseline of 6 defaults (AUC 0.603, s.e. 0.086) made any later AUC "not lower": green, p = 1
+            nc["auc_vs_initial"] = (f"the initial AUC {auc_init:.3f} is no better than chance within its own 95 % "
+                                    f"interval [{max(0.0, auc_init - 1.959964 * se_init):.3f}, "
+                                    f"{min(1.0, auc_init + 1.959964 * se_init):.3f}]: too few defaults for a "
+                                    "baseline a deterioration could be tested against")
+            return
+        ch = M.auc_vs_initial(cur, se, auc_init)
         mt.update(auc_vs_initial_stat=ch.statistic, auc_vs_initial_p=ch.p_value)
 
     # ------------------------------------------------------------- calibration
@@ -530,7 +561,7 @@ class _Run:
             return
         gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd)
         gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
-        gt["binomial_light"] = [th.light("binomial_p", _num(v)) for v in gt["binomial_p"]]
+        gt["binomial_light"] = [th.light("binomial_grade_p", _num(v)) for v in gt["binomial_p"]]
         _at_or_below_pd(gt, ("jeffreys_light", "binomial_light"))
         _thin_greens(gt, gt["n"] * gt["pd"], ("jeffreys_light", "binomial_light"))
         self.tables["grades"] = gt
@@ -640,7 +671,11 @@ class _Run:
         rej = int((zt["p_value"] < 0.01).sum()) if len(zt) else 0
         share = rej / len(zt) if len(zt) else None
         counts = mg.counts.to_numpy()
-        self.mt["migration"] = {"n": int(counts.sum()), "excluded": mg.excluded, "upper_mwb": mg.upper_mwb,
+        s_, e_ = pd.Series(np.asarray(start, dtype=object)), pd.Series(np.asarray(end, dtype=object))
+        # a default during the period is an end grade D: outside the K x K matrix of performing grades, counted
+        defaulted = int((s_.astype(str).isin(order) & e_.astype(str).eq(DEFAULT_GRADE)).sum())
+        self.mt["migration"] = {"n": int(counts.sum()), "excluded": mg.excluded, "defaulted": defaulted,
+                                "excluded_other": mg.excluded - defaulted, "upper_mwb": mg.upper_mwb,
                                 "lower_mwb": mg.lower_mwb, "stay_share": float(np.trace(counts) / counts.sum()),
                                 "cells_tested": len(zt), "cells_rejected_1pct": rej, "rejected_share": share}
         self.mt["migration_z_p"] = share
@@ -764,7 +799,7 @@ _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("auc", "auc", "f3"), ("gini", "gini", "f3"), ("ks", "ks", "f3"),
     ("auc_vs_initial_p", "auc_vs_initial_p", "p"),
     ("jeffreys_p", "jeffreys_p", "p"), ("jeffreys_grade_p", "_min_grade_jeffreys", "p"),
-    ("binomial_p", "_min_grade_binomial", "p"), ("hosmer_lemeshow_p", "hosmer_lemeshow_p", "p"),
+    ("binomial_grade_p", "_min_grade_binomial", "p"), ("hosmer_lemeshow_p", "hosmer_lemeshow_p", "p"),
     ("brier_p", "brier_p", "p"), ("psi", "psi", "f3"), ("csi", "csi_max", "f3"), ("hhi", "hhi", "f3"),
     ("hhi_vs_initial_p", "hhi_vs_initial_p", "p"), ("migration_z_p", "migration_z_p", "pct"),
 )
@@ -793,9 +828,9 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         if bp:
             v, gname = min(bp)
             vals["_min_grade_binomial"] = v
-            note_for["binomial_p"] = (f"worst grade {gname} of {n_read['binomial_light']} grades read "
+            note_for["binomial_grade_p"] = (f"worst grade {gname} of {n_read['binomial_light']} grades read "
                                       f"({len(grades)} with obligors)")
-        for key, read in (("jeffreys_grade_p", jp), ("binomial_p", bp)):
+        for key, read in (("jeffreys_grade_p", jp), ("binomial_grade_p", bp)):
             if not read:   # n/a, and why (it had shown an empty note)
                 note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
                                  "defaults for a green, or no more defaults than their PD expects)")
@@ -808,8 +843,10 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         note_for["csi"] = f"feature {mt['csi_max_feature']}"
     if mt.get("auc_initial") is not None:
         sample = (mt.get("data") or {}).get("initial_auc_sample")
-        note_for["auc_vs_initial_p"] = (f"initial AUC {mt['auc_initial']:.3f}" + (f" ({sample})" if sample else "")
-                                        + (f", current {mt['auc']:.3f}" if mt.get("auc") is not None
+        cur = mt.get("auc_vs_initial_current")
+        note_for["auc_vs_initial_p"] = (f"on {mt.get('auc_vs_initial_basis') or 'score'}s: initial AUC "
+                                        f"{mt['auc_initial']:.3f}" + (f" ({sample})" if sample else "")
+                                        + (f", current {cur:.3f}" if cur is not None
                                            else ", current n/a (the sample holds one class)"))
     if mt.get("auc_ci_low") is not None:
         note_for["auc"] = f"DeLong CI [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]"
@@ -828,7 +865,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
     nc = mt.get("not_computable", {})
     nc_key = {"auc": "auc", "ks": "ks", "gini": "auc", "hosmer_lemeshow_p": "hosmer_lemeshow", "psi": "psi",
               "csi": "csi", "hhi": "hhi", "hhi_vs_initial_p": "hhi_vs_initial", "auc_vs_initial_p": "auc_vs_initial",
-              "brier_p": "brier_test", "jeffreys_grade_p": "grades", "binomial_p": "grades",
+              "brier_p": "brier_test", "jeffreys_grade_p": "grades", "binomial_grade_p": "grades",
               "migration_z_p": "migration"}
     optional = {"auc_vs_initial_p", "psi", "csi", "hhi_vs_initial_p", "migration_z_p"}
     rows = []
@@ -1097,22 +1134,58 @@ def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd
     return out.reset_index(drop=True)
 
 
-def _initial_auc(model: Any, given: float | None) -> tuple[float | None, str]:
-    """The initial AUC for the ECB deterioration test and where it comes from: ``given``, else the held-out test
-    AUC recorded in the model's metadata at training (``initial_auc``), else ``(None, "")``."""
+def initial_auc_of(meta: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
+    """``(auc, se, basis)`` of the initial AUC a model recorded at training (``initial_auc``; models trained before
+    ``initial_auc_basis`` was recorded ranked by score and recorded no standard error); ``(None, None, "")``."""
+    try:
+        value = float(meta["initial_auc"]) if meta.get("initial_auc") is not None else None
+        se = float(meta["initial_auc_se"]) if meta.get("initial_auc_se") is not None else None
+    except (TypeError, ValueError):
+        return None, None, ""
+    if value is None or not 0.0 <= value <= 1.0:
+        return None, None, ""
+    return value, se, str(meta.get("initial_auc_basis") or "score")
+
+
+def _initial_auc(model: Any, given: float | None) -> tuple[float | None, float | None, str, str]:
+    """The initial AUC for the ECB deterioration test: ``(auc, se, basis, where it comes from)``: ``given`` (on
+    grades, no standard error), else the AUC recorded in the model's metadata at training, else
+    ``(None, None, "", "")``."""
     if given is not None:
         if isinstance(given, bool) or not isinstance(given, (int, float, np.floating)) or not 0.0 <= given <= 1.0:
             raise InputError(f"the initial AUC must be a number in [0, 1], got {given!r}", column="initial_auc")
-        return float(given), "given (--initial-auc)"
+        return float(given), None, "grade", "given (--initial-auc)"
     meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
-    value = meta.get("initial_auc")
-    try:
-        value = float(value) if value is not None else None
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not 0.0 <= value <= 1.0:
-        return None, ""
-    return value, str(meta.get("initial_auc_sample") or "recorded with the model at training")
+    value, se, basis = initial_auc_of(meta)
+    if value is None:
+        return None, None, "", ""
+    return value, se, basis, str(meta.get("initial_auc_sample") or "recorded with the model at training")
+
+
+def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tuple[np.ndarray | None, str]:
+    """Which rows of ``df`` the model was (or may have been) fitted on, and how that is known: a registered version's
+    recorded training and validation rows (matched on their id columns), else the development window its metadata
+    records (``as_of_date`` up to ``last_development_origination``); ``(None, "")`` when neither is known."""
+    uri = str(model_uri)
+    m = re.fullmatch(r"models:/([^/@]+)(?:@([^/@]+)|/([^/@]+))", uri)
+    if m:
+        from creditmodel import registry
+
+        try:
+            version = registry.alias_version(m.group(1), m.group(2)) if m.group(2) else m.group(3)
+            if version is not None:
+                seen, how = registry._fitted_rows(m.group(1), str(version), df)
+                if seen is not None:
+                    return seen, how
+        except Exception as e:  # noqa: BLE001 - a registry lookup must not stop a validation
+            log.info("fitted rows of %s not known: %s", uri, e)
+    meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    last = meta.get("last_development_origination")
+    if last and "as_of_date" in df.columns:
+        dates = pd.to_datetime(df["as_of_date"], errors="coerce")
+        return dates.le(pd.Timestamp(last)).fillna(False).to_numpy(dtype=bool), \
+            f"its development window (originations up to {last})"
+    return None, ""
 
 
 def validate_file(model_uri: str | Path, data: str | Path, target: str, reference: str | Path | None = None,
@@ -1180,6 +1253,15 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     if bad.any():
         raise InputError(f"the model returned status ok without score, grade or pd_12m for {int(bad.sum())} row(s)",
                          file=data, row=int(np.flatnonzero(bad)[0]) + 1)
+    seen, how = _rows_fitted_on(model_uri, model, df)
+    if seen is not None and (seen & ~err).any():
+        k, n = int((seen & ~err).sum()), int((~err).sum())
+        info["rows_fitted_on"] = k
+        info["in_sample_note"] = (f"{k:,} of the {n:,} validated rows ({k / n:.0%}) are rows the model was fitted on "
+                                  f"({how}): its discrimination and calibration there are in sample, so optimistic"
+                                  + ("; Hosmer-Lemeshow takes G - 2 degrees of freedom" if k >= n / 2 else ""))
+        log.warning("%s: %s", data, info["in_sample_note"])
+        kwargs.setdefault("hl_in_sample", k >= n / 2)
     feats = _model_features(model, X.columns)
     ref = None
     if reference is not None:
@@ -1199,10 +1281,10 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                               grade=rpred.loc[rok, "grade"].astype(str).to_numpy(),
                               y=ry[rok] if ry is not None else None,
                               features=rX.loc[rok, feats].reset_index(drop=True) if feats else None, name=rpath.name)
-    auc0, auc0_sample = _initial_auc(model, initial_auc)
+    auc0, auc0_se, auc0_basis, auc0_sample = _initial_auc(model, initial_auc)
     if auc0 is not None:
         ref = ref if ref is not None else ReferenceSample(name="initial AUC only")
-        ref.auc = auc0
+        ref.auc, ref.auc_se, ref.auc_basis = auc0, auc0_se, auc0_basis
         info["initial_auc_sample"] = auc0_sample
     elif ref is not None and ref.y is not None:
         info["initial_auc_sample"] = (f"reference file {ref.name} ({len(ref.y):,} scored rows, {int(np.sum(ref.y)):,} "
