@@ -197,7 +197,8 @@ def test_score_is_base_plus_shown_contributions_and_grade_follows_thresholds_and
 
 def test_contributions_match_an_independent_computation_of_the_rules(result, loaded):
     f = result.frame.set_index("uscc")
-    inputs = build_inputs(loaded.tables, result.as_of).set_index("uscc").loc[f.index]
+    # the evaluation's view of the tables: listings end at their maximum period, unpaid fines stay published
+    inputs = build_inputs(loaded.tables, result.as_of, repair=load_config(None).repair).set_index("uscc").loc[f.index]
     for dk, dim in RAW["dimensions"].items():
         raw = {}
         for k, ind in dim["indicators"].items():
@@ -582,10 +583,10 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
         evaluate_dir(generated, out=tmp_path / "x.xlsx")
     with pytest.raises(InputError) as err:
         evaluate_dir(generated, as_of="not a date", out=tmp_path / "x.csv")
-    assert err.value.column == "as_of"
+    assert err.value.parameter == "as_of" and err.value.column is None  # an option, not a column
     with pytest.raises(InputError, match="outside") as err:  # pandas' nanosecond dates end in 2262
         evaluate_dir(generated, as_of="2300-01-01", out=tmp_path / "x.csv")
-    assert err.value.column == "as_of"
+    assert err.value.parameter == "as_of"
 
 
 def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
@@ -594,7 +595,7 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     for ambiguous in ("01/02/2024", "March 2024", "2024", "31/12/2024"):
         with pytest.raises(InputError, match="YYYY-MM-DD") as err:
             evaluate_dir(generated, as_of=ambiguous)
-        assert err.value.column == "as_of"
+        assert err.value.parameter == "as_of"
     inside = evaluate_dir(generated, as_of="2023-06-30")
     assert inside.warnings == [] and "WARNING" not in inside.summary()
     early = evaluate_dir(generated, as_of="2000-01-01")
@@ -786,11 +787,12 @@ def test_a_horizon_of_no_months_is_refused(loaded, tmp_path):
     from creditmodel.reference import PROJECT_ROOT
 
     district_dir, out = tmp_path / "district", tmp_path / "out"
-    res = jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml",
-                              {"data_dir": str(district_dir), "firms": 600, "out_dir": str(out), "horizon_months": 0},
-                              out=out, progress=False)
-    assert not res.ok and res.bad_input and "horizon_months" in res.error
-    assert not district_dir.exists()                          # nothing was generated or graded
+    with pytest.raises(InputError) as e:   # refused before the kernel starts (it failed inside the notebook)
+        jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml",
+                            {"data_dir": str(district_dir), "firms": 600, "out_dir": str(out), "horizon_months": 0},
+                            out=out, progress=False)
+    assert e.value.parameter == "horizon_months"
+    assert not district_dir.exists() and not (out / "mlflow.db").exists()   # nothing generated, graded or run
 
 
 def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():
@@ -950,3 +952,92 @@ def test_plan_serious_dishonesty_share_counts_legal_persons_only():
     assert gt.loc["zhongma", "serious_dishonesty_share"] == pytest.approx(1 / 6)
     assert gt.loc["(missing)", "legal_person_enterprises"] == 2 and gt.loc["(missing)", "enterprises"] == 6
     assert gt.loc["(missing)", "serious_dishonesty_share"] == pytest.approx(0.0)
+
+
+def test_a_listing_without_an_end_date_expires_at_its_maximum_period(loaded):
+    """Think-tank finding: a serious-dishonesty listing with no end date still cost 40 points and capped the grade
+    at D 14 months after its 3-year maximum (repair.lists.serious_dishonesty.max_months: 36), while its explanation
+    said it had left its window. The grading ends every entry at its type's maximum period."""
+    from creditmodel.evaluation.inputs import build_inputs
+
+    cfg = load_config(None)
+    li = loaded.tables["lists"]
+    open_ = li[(li["list_type"] == "serious_dishonesty") & li["end_date"].isna()]
+    assert len(open_) > 0
+    row = open_.iloc[0]
+    start = pd.Timestamp(row["start_date"])
+    limit = start + pd.DateOffset(months=cfg.repair.lists["serious_dishonesty"].max_months)
+    before, after = limit - pd.Timedelta(days=1), limit + pd.Timedelta(days=1)
+    got = {d: build_inputs(loaded.tables, d, uscc=[row["uscc"]], repair=cfg.repair)
+           .iloc[0]["on_serious_dishonesty_list"] for d in (before, after)}
+    assert got == {before: 1.0, after: 0.0}
+    # without the rules (the PD models' features) the entry stays until it is removed
+    assert build_inputs(loaded.tables, after, uscc=[row["uscc"]]).iloc[0]["on_serious_dishonesty_list"] == 1.0
+    assert loaded.tables["lists"]["end_date"].isna().sum() == li["end_date"].isna().sum()   # input untouched
+    res = evaluate(loaded.tables, cfg, as_of=after, uscc=[row["uscc"]])
+    assert not res["on_serious_dishonesty_list"].astype(bool).any() and (res["public_credit_grade"] != "D").all()
+
+
+def test_an_unpaid_fine_keeps_its_penalty_published_past_the_maximum_end(loaded):
+    """Think-tank finding: a general penalty with an unpaid fine stopped counting on its maximum publicity end (67 ->
+    75 points overnight). DOMAIN A4 [S-2]: at the maximum period publication stops if obligations are fulfilled;
+    the unpaid penalty keeps weighing, and stops on the day the fine is paid."""
+    from creditmodel.evaluation.inputs import build_inputs
+
+    cfg = load_config(None)
+    pen = loaded.tables["penalties"]
+    mx = pd.to_datetime(pen["publicity_max_end"])
+    unpaid = pen[(pen["amount"] > 0) & pen["fine_paid_on"].isna() & pen["repaired_on"].isna()
+                 & (mx < pd.Timestamp("2025-06-30"))]
+    firm_n = pen.groupby("uscc").size()
+    unpaid = unpaid[unpaid["uscc"].map(firm_n) == 1]                      # the firm's only penalty
+    assert len(unpaid) > 0
+    row = unpaid.iloc[0]
+    after = pd.Timestamp(row["publicity_max_end"]) + pd.Timedelta(days=1)
+    got = build_inputs(loaded.tables, after, uscc=[row["uscc"]], repair=cfg.repair).iloc[0]
+    assert got["penalty_active_n"] == 1 and got["penalty_active_unpaid_n"] == 1
+    plain = build_inputs(loaded.tables, after, uscc=[row["uscc"]]).iloc[0]          # the PD models' view
+    assert plain["penalty_active_n"] == 0
+    # paid a month after the maximum end: published until then
+    tabs = dict(loaded.tables)
+    tabs["penalties"] = pen.copy()
+    paid_on = pd.Timestamp(row["publicity_max_end"]) + pd.DateOffset(months=1)
+    tabs["penalties"].loc[row.name, "fine_paid_on"] = paid_on
+    on = {d: build_inputs(tabs, d, uscc=[row["uscc"]], repair=cfg.repair).iloc[0]["penalty_active_n"]
+          for d in (paid_on - pd.Timedelta(days=1), paid_on + pd.Timedelta(days=1))}
+    assert list(on.values()) == [1, 0]
+
+
+def test_a_sector_grade_is_capped_by_its_own_black_list_only(loaded):
+    """Think-tank finding: every sector's black-list cap read the generic on_black_list, so an environmental listing
+    capped a machinery maker's food-safety grade at D at score 80. Each sector reads its own list (lists.reason)."""
+    from creditmodel.evaluation.inputs import SECTOR_BLACK_LISTS, build_inputs
+
+    cfg = load_config(None)
+    li = loaded.tables["lists"]
+    env = li[(li["list_type"] == "black") & (li["reason"] == SECTOR_BLACK_LISTS["environment"][0])].iloc[0]
+    t = pd.Timestamp(env["start_date"]) + pd.Timedelta(days=1)
+    x = build_inputs(loaded.tables, t, uscc=[env["uscc"]], repair=cfg.repair).iloc[0]
+    assert x["on_black_list"] == 1 and x["on_environment_black_list"] == 1
+    assert x[["on_food_safety_black_list", "on_work_safety_black_list", "on_construction_black_list"]].sum() == 0
+    # the sector evaluation of food safety, scored as if it applied, is not capped by the environmental listing
+    caps = {name: {c.feature for c in s.grade_caps} for name, s in cfg.sectors.items()}
+    assert "on_food_safety_black_list" in caps["food_safety"] and "on_environment_black_list" in caps["environment"]
+    assert all("on_black_list" not in f for f in caps.values())
+
+
+def test_a_capped_sector_grade_says_why(loaded):
+    """Think tank: "construction: grade D, score 100" read as a broken grading; the sector line names its cap."""
+    from creditmodel.evaluation.inputs import SECTOR_BLACK_LISTS
+
+    li = loaded.tables["lists"]
+    w = li[(li["list_type"] == "black") & (li["reason"] == SECTOR_BLACK_LISTS["construction"][0])].iloc[0]
+    t = pd.Timestamp(w["start_date"]) + pd.Timedelta(days=1)
+    r = evaluate(loaded.tables, None, t, uscc=[w["uscc"]]).iloc[0]
+    assert r["sector_applies__construction"]
+    assert r["sector_grade__construction"] == "D" and "black_list" in r["sector_cap_reason__construction"]
+    text = explain(w["uscc"], loaded.tables, None, as_of=t).text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("construction ("))
+    assert "capped: black_list" in line, line
+    assert all(pd.isna(r[f"sector_cap_reason__{s}"]) for s in ("food_safety", "environment", "work_safety")
+               if f"sector_cap_reason__{s}" in r.index)

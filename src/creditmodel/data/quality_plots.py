@@ -236,10 +236,17 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: str, title_zh: str) -> "Figure":
     df = df.copy()
-    labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else k
+    counts = [c for c in ("enterprises", "records") if c in df.columns]
+    if counts:  # an empty "(unmatched) (n=0)" bar said nothing
+        empty = (df[key] == "(unmatched)") & (df[counts].fillna(0).sum(axis=1) == 0)
+        df = df[~empty].reset_index(drop=True)
+    labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else
+              ("(unmatched: code not in the register)" if k == "(unmatched)" else k)
               for k, en, zh in zip(df[key], df["en"], df["zh"])]
     if "enterprises" in df.columns:
-        labels = [f"{lab} (n={n:,})" for lab, n in zip(labels, df["enterprises"])]
+        labels = [f"{lab} (n={n:,})" if k != "(unmatched)" or "records" not in df.columns
+                  else f"{lab} ({int(r):,} records)" for lab, n, k, r in
+                  zip(labels, df["enterprises"], df[key], df["records"] if "records" in df.columns else df[key])]
     panels = [("records_compliance_rate", _label("Record compliance rate", "归集合规率"), "collection_compliance_rate"),
               ("uscc_error_duplicate_rate", _label("USCC error/duplicate rate", "重错码率"), "uscc_error_duplicate_rate"),
               ("serious_dishonesty_share", _label("Serious-dishonesty share", "严重失信占比"), "serious_dishonesty_share")]

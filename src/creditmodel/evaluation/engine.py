@@ -279,6 +279,9 @@ def score_inputs(
         sec_cols[f"sector_applies__{sk}"] = applies
         sec_cols[f"sector_score__{sk}"] = np.where(applies, _points(blk.score), np.nan)
         sec_cols[f"sector_grade__{sk}"] = _labels(blk.grade_idx, [g.label for g in s.grades], applies)
+        # why a sector grade sits below its score's ("grade D, score 100" read as a broken grading: think tank)
+        sec_cols[f"sector_cap_reason__{sk}"] = pd.Series(
+            np.where(applies & (blk.cap_reason != ""), blk.cap_reason, None), dtype="str")
         for ind in s.indicators:
             sec_cols[f"sector_contrib__{sk}__{ind.key}"] = np.where(
                 applies, _points(blk.contrib[ind.key]), np.nan
@@ -323,7 +326,7 @@ def evaluate(
             "an as-of date is required (evaluate_dir defaults it to the snapshot date)", column="as_of"
         )
     cfg = load_config(config)
-    inputs = build_inputs(tables, as_of, uscc=uscc)
+    inputs = build_inputs(tables, as_of, uscc=uscc, repair=cfg.repair)
     return score_inputs(inputs, cfg)
 
 
@@ -586,15 +589,15 @@ def evaluate_dir(
     if as_of is not None:
         if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
             raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} (01/02/2024 could be 1 February or "
-                             "2 January)", column="as_of")
+                             "2 January)", parameter="as_of")
         try:
             t = pd.Timestamp(as_of)
         except (ValueError, TypeError) as e:
-            raise InputError(f"not a date: {as_of!r} ({e})", column="as_of") from None
+            raise InputError(f"not a date: {as_of!r} ({e})", parameter="as_of") from None
         if pd.isna(t):
-            raise InputError(f"not a date: {as_of!r}", column="as_of")
+            raise InputError(f"not a date: {as_of!r}", parameter="as_of")
         if not pd.Timestamp(AS_OF_RANGE[0]) <= t <= pd.Timestamp(AS_OF_RANGE[1]):
-            raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", column="as_of")
+            raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", parameter="as_of")
     dist = load_district(data)
     t = (dist.snapshot_date if t is None else t).normalize()
     ent = dist.tables["enterprises"]

@@ -315,7 +315,7 @@ def expert_vs_evidence(
             f"({end.date()}); choose an earlier as-of date",
             column="as_of",
         )
-    inputs = build_inputs(tables, t)
+    inputs = build_inputs(tables, t, repair=cfg.repair)
     live = ~inputs["deregistered"].to_numpy(dtype=bool)
     inputs = inputs[live].reset_index(drop=True)
     frame = score_inputs(inputs, cfg)

@@ -72,6 +72,7 @@ class Explanation:
             lines.append(
                 f"  {sk} ({s['sector_zh']}): grade {s['grade']}, score {s['score']:g}"
                 + "".join(f" {p:+g} {k}" for k, p in zip(g["indicator"], g["points"]) if p != 0)
+                + (f"; capped: {s['cap_reason']}" if isinstance(s.get("cap_reason"), str) and s["cap_reason"] else "")
             )
         if len(self.records):
             lines.append("  records weighing on the grade (marginal points):")
@@ -152,6 +153,7 @@ def _sectors(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.
                     "sector_en": s.en,
                     "grade": row[f"sector_grade__{sk}"],
                     "score": float(row[f"sector_score__{sk}"]),
+                    "cap_reason": row.get(f"sector_cap_reason__{sk}"),
                     "indicator": i.key,
                     "zh": i.zh,
                     "en": i.en,
@@ -167,6 +169,7 @@ def _sectors(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.
         "sector_en",
         "grade",
         "score",
+        "cap_reason",
         "indicator",
         "zh",
         "en",
@@ -201,7 +204,7 @@ def explain(
             f"enterprise {uscc} was registered on {reg.date()}, after the as-of date {t.date()}",
             column="as_of",
         )
-    inputs = build_inputs(sub, t, uscc=[uscc])
+    inputs = build_inputs(sub, t, uscc=[uscc], repair=cfg.repair)
     row = score_inputs(inputs, cfg).iloc[0]
     ex = Explanation(
         uscc=uscc,

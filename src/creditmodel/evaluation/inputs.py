@@ -15,6 +15,7 @@ The evaluation features follow the same knowledge rule as :func:`creditmodel.fea
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,20 @@ EXTRA_FEATURES: dict[str, dict[str, Any]] = {
         for s, names in sectors().items()
     },
 }
+#: The black list of each sector's evaluation: black-list entries (``lists``, ``list_type = black``) whose ``reason``
+#: names it [M]. A sector's grade cap read any black list: an environmental listing capped a machinery maker's
+#: food-safety grade at D (a think-tank finding).
+SECTOR_BLACK_LISTS: dict[str, tuple[str, ...]] = {
+    "food_safety": ("食品安全严重违法生产经营者",),
+    "environment": ("环境违法失信企业",),
+    "work_safety": ("安全生产失信联合惩戒对象",),
+    "construction": ("拖欠农民工工资失信联合惩戒对象",),
+}
+EXTRA_FEATURES.update({
+    f"on_{s}_black_list": {"zh": f"列入{'、'.join(names)}名单", "en": f"On the {s.replace('_', ' ')} black list",
+                           "unit": "flag", "direction": 1}
+    for s, names in SECTOR_BLACK_LISTS.items()
+})
 #: Columns describing the enterprise, added in front of the features.
 STATUS_COLUMNS = ("name", "registration_status", "closed_on", "deregistered")
 
@@ -102,6 +117,20 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
         sec = m["sector"].astype(str).to_numpy()
         for s in sectors():
             out[f"sector_{s}_records_n"] += _count(m, known & (sec == s), n)
+    li = tables.get("lists")
+    need = ["list_type", "reason", "start_date", "end_date", "reported_on"]
+    m = _pairs(q, li, need) if li is not None and set(need) <= set(li.columns) else None
+    if li is None or not set(need) <= set(li.columns):
+        for s in SECTOR_BLACK_LISTS:
+            out[f"on_{s}_black_list"][:] = np.nan
+    elif m is not None and len(m):
+        t = m["t"].to_numpy()
+        end = _dates(m["end_date"]).to_numpy()
+        live = ((_dates(m["start_date"]).to_numpy() <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
+                & ~(end <= t) & (m["list_type"].astype(str).to_numpy() == "black"))
+        reason = m["reason"].astype(str).to_numpy()
+        for s, names in SECTOR_BLACK_LISTS.items():
+            out[f"on_{s}_black_list"] = np.minimum(_count(m, live & np.isin(reason, names), n), 1.0)
     pen = tables.get("penalties")
     m = _pairs(q, pen, ["decision_date", "reported_on", "category"])
     if m is not None and len(m):
@@ -159,13 +188,72 @@ def registration(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Data
     )
 
 
-def build_inputs(tables: dict[str, pd.DataFrame], as_of: Any, uscc: Any = None) -> pd.DataFrame:
+def expire_listings(tables: dict[str, pd.DataFrame], lists: Mapping[str, Any] | None) -> dict[str, pd.DataFrame]:
+    """``tables`` with each list entry's ``end_date`` at most ``start_date`` + its type's ``max_months``
+    (``repair.lists`` of the evaluation config: a serious-dishonesty listing ends by itself after 3 years, DOMAIN
+    A4). An entry without an end date counted for ever: a listing of 2023-05-03 still capped a grade at D in
+    2027, while its explanation said it had left its window (a think-tank finding)."""
+    li = tables.get("lists")
+    if li is None or not len(li) or not lists or not {"list_type", "start_date", "end_date"} <= set(li.columns):
+        return tables
+    start = pd.to_datetime(li["start_date"], errors="coerce")
+    end = pd.to_datetime(li["end_date"], errors="coerce")
+    cap = pd.Series(pd.NaT, index=li.index, dtype="datetime64[ns]")
+    lt = li["list_type"].astype(str)
+    for typ, rule in lists.items():
+        months = getattr(rule, "max_months", None)
+        m = (lt == typ).to_numpy()
+        if months is not None and m.any():
+            cap[m] = (start[m] + pd.DateOffset(months=int(months))).to_numpy()
+    shorter = cap.notna() & (end.isna() | (cap < end))
+    if not shorter.any():
+        return tables
+    out = dict(tables)
+    li = li.copy()
+    li["end_date"] = end.astype("datetime64[ns]").where(~shorter, cap)
+    out["lists"] = li
+    return out
+
+
+def extend_unpaid_publicity(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``tables`` with a penalty's ``publicity_max_end`` moved to the day its fine was paid when that is later, and
+    removed (publicity goes on) while a fine stays unpaid: "at the maximum period, publication stops automatically
+    if obligations are fulfilled" (DOMAIN A4, [S-2]). An unpaid fine's penalty dropped out of the grade on its
+    maximum end date (67 -> 75 points overnight; 497 such penalties at the demo's snapshot: a think-tank finding).
+    A penalty without a fine has no obligation to fulfil."""
+    pen = tables.get("penalties")
+    if pen is None or not len(pen) or not {"amount", "fine_paid_on", "publicity_max_end"} <= set(pen.columns):
+        return tables
+    fine = pd.to_numeric(pen["amount"], errors="coerce").fillna(0).gt(0)
+    paid = pd.to_datetime(pen["fine_paid_on"], errors="coerce")
+    mx = pd.to_datetime(pen["publicity_max_end"], errors="coerce")
+    later = fine & (paid.isna() | (paid > mx)) & mx.notna()
+    if not later.any():
+        return tables
+    pen = pen.copy()
+    pen["publicity_max_end"] = mx.astype("datetime64[ns]").where(~later, paid.astype("datetime64[ns]"))
+    return {**tables, "penalties": pen}
+
+
+def evaluation_tables(tables: dict[str, pd.DataFrame], repair: Any = None) -> dict[str, pd.DataFrame]:
+    """The tables as the evaluation reads them under ``repair`` (the config's :class:`RepairRules`): list entries
+    end at their maximum period (:func:`expire_listings`), an unpaid fine keeps its penalty published
+    (:func:`extend_unpaid_publicity`). ``repair=None``: the tables as they are (the PD models' view)."""
+    if repair is None:
+        return tables
+    return extend_unpaid_publicity(expire_listings(tables, getattr(repair, "lists", None)))
+
+
+def build_inputs(tables: dict[str, pd.DataFrame], as_of: Any, uscc: Any = None, repair: Any = None
+                 ) -> pd.DataFrame:
     """Features for the evaluation, one row per enterprise and as-of date.
 
     ``as_of`` and ``uscc`` as in :func:`creditmodel.features.build_features` (one date: every enterprise
-    registered by then, deregistered ones included). Returns ``uscc``, ``as_of_date``, the
-    :data:`STATUS_COLUMNS`, the catalogue features and the :data:`EXTRA_FEATURES`.
+    registered by then, deregistered ones included). ``repair`` (``config.repair``) applies the publicity rules of
+    :func:`evaluation_tables`. Returns ``uscc``, ``as_of_date``, the :data:`STATUS_COLUMNS`, the catalogue
+    features and the :data:`EXTRA_FEATURES`.
     """
+    tables = evaluation_tables(tables, repair)
     feats = build_features(tables, as_of, uscc=uscc)
     keys = feats[["uscc", "as_of_date"]]
     reg = registration(tables, keys)

@@ -5,6 +5,8 @@ Labels are English, with the Chinese terms added when a CJK font is installed (n
 
 from __future__ import annotations
 
+import textwrap
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,7 +100,9 @@ def grades_by(frame: pd.DataFrame, by: str, config: EvaluationConfig | None = No
     tab = grade_table(frame, by, cfg).sort_values("excellent_or_good_share")
     fig, axes = _figure(10, 0.35 * len(tab) + 1.6)
     ax = axes[0, 0]
-    names = [f"{k} {(en or '')[:34]} (n={n:,})" for k, en, n in zip(tab[by], tab["en"], tab["enterprises"])]
+    # shortened at a word with an ellipsis ("S Public administration and social o" was cut mid-word)
+    names = [f"{k} {textwrap.shorten(str(en or ''), 36, placeholder='…')} (n={n:,})"
+             for k, en, n in zip(tab[by], tab["en"], tab["enterprises"])]
     left = np.zeros(len(tab))
     for g, col in zip(cfg.grades, GRADE_COLORS):
         v = tab[f"{g.label}_share"].to_numpy()

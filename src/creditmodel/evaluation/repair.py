@@ -45,7 +45,7 @@ import pandas as pd
 from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import score_inputs
-from creditmodel.evaluation.inputs import build_inputs
+from creditmodel.evaluation.inputs import build_inputs, evaluation_tables
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
     windows and earliest repair date (no points yet; :func:`records_weighing` adds them)."""
     t = _ts(as_of)
     dd = pd.Timedelta(days=config.repair.decision_days)
+    sub = evaluation_tables(sub, config.repair)  # listings end at their maximum period; unpaid fines stay published
     rows: list[pd.DataFrame] = []
 
     def known(df: pd.DataFrame, event: str) -> pd.Series:
@@ -459,7 +460,7 @@ def run_scenarios(
             copy = copy[act != "drop"].reset_index(drop=True)
         tables[name] = copy
     asof = pd.Series(pd.to_datetime(scen["as_of"]).to_numpy(), index=codes)
-    inputs = build_inputs(tables, asof, uscc=codes)
+    inputs = build_inputs(tables, asof, uscc=codes, repair=config.repair)
     res = score_inputs(inputs, config)
     res.index = pd.Index(codes, name="scenario")
     return res
