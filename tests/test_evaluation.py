@@ -1041,3 +1041,26 @@ def test_a_capped_sector_grade_says_why(loaded):
     assert "capped: black_list" in line, line
     assert all(pd.isna(r[f"sector_cap_reason__{s}"]) for s in ("food_safety", "environment", "work_safety")
                if f"sector_cap_reason__{s}" in r.index)
+
+
+def test_a_grade_on_no_record_is_told_apart(result, loaded):
+    """Think tank: ~10 % of firms had no record in any table and were all graded A (class A, inspections halved),
+    silently inflating the plan's excellent-or-good share. records_known_n counts a firm's known records, and the
+    plan measures and the summary say how much of the share rests on no record."""
+    f = result.frame
+    t = result.as_of
+    known = pd.Series(0, index=f["uscc"].astype(str).to_numpy())
+    for name, event in {"penalties": "decision_date", "enforcement": "filed_on", "tax_grades": "published_on",
+                        "arrears": "determined_on", "inspections": "inspected_on", "lists": "start_date",
+                        "commitments": "made_on"}.items():
+        df = loaded.tables[name]
+        ok = (pd.to_datetime(df[event]) <= t) & (pd.to_datetime(df["reported_on"]) <= t)
+        known = known.add(df.loc[ok, "uscc"].astype(str).value_counts(), fill_value=0)
+    assert (f["records_known_n"].to_numpy() == known.loc[f["uscc"].astype(str)].to_numpy()).all()
+    live = f[~f["deregistered"]]
+    none = live["records_known_n"] == 0
+    assert none.any() and set(live.loc[none, "public_credit_grade"]) <= {"A", "B"}
+    m = result.measures
+    assert m["no_record_share"] == pytest.approx(none.mean())
+    assert m["excellent_or_good_without_records_share"] == pytest.approx(none.mean())
+    assert "without any public credit record" in result.summary()

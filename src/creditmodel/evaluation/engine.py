@@ -12,7 +12,8 @@ Output columns (one row per enterprise and as-of date):
 
 * ``uscc``, ``as_of_date``, ``name``, ``industry``, ``street``, ``registration_status`` (active /
   deregistered / revoked *at the as-of date*), ``deregistered`` (closed on or before the as-of date: still
-  graded, flagged, and left out of the plan's shares), ``on_serious_dishonesty_list``;
+  graded, flagged, and left out of the plan's shares), ``on_serious_dishonesty_list``, ``records_known_n``
+  (public credit records known at the as-of date: 0 = a grade resting on no evidence);
 * ``public_credit_score`` (points), ``public_credit_grade`` (A/B/C/D), ``grade_zh`` (优/良/中/差),
   ``grade_from_score`` (before caps), ``grade_cap`` (the strictest cap in force, or empty), ``cap_reason``;
 * ``supervision_class`` (A-D), ``supervision_zh``, ``inspection_multiplier`` (inspection frequency relative
@@ -257,6 +258,8 @@ def score_inputs(
         else np.zeros(n)
     )
     out["on_serious_dishonesty_list"] = np.nan_to_num(sd) >= 1
+    if "records_known_n" in inputs:  # public credit records known at the as-of date: 0 = graded on no evidence
+        out["records_known_n"] = inputs["records_known_n"].to_numpy()
     out["public_credit_score"] = _points(pub.score)
     out["public_credit_grade"] = _labels(pub.grade_idx, labels)
     out["grade_zh"] = _labels(pub.grade_idx, [g.zh for g in cfg.grades])
@@ -386,6 +389,11 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
         m["mean_inspection_multiplier"] = float(live["inspection_multiplier"].mean())
         m["capped_share"] = float(live["grade_cap"].notna().mean())
         m["mean_score"] = float(live["public_credit_score"].mean())
+        if "records_known_n" in live.columns:  # an A on no record at all: no evidence either way (think tank)
+            none = live["records_known_n"].fillna(0).to_numpy() == 0
+            m["no_record_share"] = float(none.mean())
+            m["excellent_or_good_without_records_share"] = float(
+                (none & live["public_credit_grade"].isin(top2).to_numpy()).mean())
     return m
 
 
@@ -524,6 +532,9 @@ class EvaluationResult:
                 (
                     f"  excellent or good: {m['excellent_or_good_share']:.2%} (plan target >= "
                     f"{t['excellent_or_good_share']['target']:.0%})"
+                    + (f", {m['excellent_or_good_without_records_share']:.2%} of enterprises without any public "
+                       "credit record (graded so on no evidence either way)"
+                       if m.get("excellent_or_good_without_records_share") else "")
                 ),
                 (
                     f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} of "

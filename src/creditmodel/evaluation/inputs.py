@@ -64,6 +64,13 @@ EXTRA_FEATURES.update({
                            "unit": "flag", "direction": 1}
     for s, names in SECTOR_BLACK_LISTS.items()
 })
+#: Record tables and the date from which each record is known (with its ``reported_on``), for ``records_known_n``.
+RECORD_EVENTS = {"penalties": "decision_date", "enforcement": "filed_on", "tax_grades": "published_on",
+                 "arrears": "determined_on", "inspections": "inspected_on", "lists": "start_date",
+                 "commitments": "made_on"}
+EXTRA_FEATURES["records_known_n"] = {
+    "zh": "已归集的公共信用记录数", "en": "Public credit records known (any table, any age)", "unit": "count",
+    "direction": 0}
 #: Columns describing the enterprise, added in front of the features.
 STATUS_COLUMNS = ("name", "registration_status", "closed_on", "deregistered")
 
@@ -131,6 +138,15 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
         reason = m["reason"].astype(str).to_numpy()
         for s, names in SECTOR_BLACK_LISTS.items():
             out[f"on_{s}_black_list"] = np.minimum(_count(m, live & np.isin(reason, names), n), 1.0)
+    for name, event in RECORD_EVENTS.items():  # an A resting on no record at all is told apart (think tank)
+        df = tables.get(name)
+        if df is None or not {event, "reported_on"} <= set(df.columns):
+            continue
+        m = _pairs(q, df, [event, "reported_on"])
+        if m is not None and len(m):
+            t = m["t"].to_numpy()
+            out["records_known_n"] += _count(m, (_dates(m[event]).to_numpy() <= t)
+                                             & (_dates(m["reported_on"]).to_numpy() <= t), n)
     pen = tables.get("penalties")
     m = _pairs(q, pen, ["decision_date", "reported_on", "category"])
     if m is not None and len(m):
