@@ -122,10 +122,13 @@ def _hbar(ax, labels, values, colors, title: str, pct: bool = True, lines: dict[
         if x is not None and np.isfinite(x):
             ax.axvline(x, color=TARGET if style == "target" else BASE, ls="--" if style == "target" else ":",
                        lw=1.2, label=name)
-    if lines:
-        ax.legend(fontsize=7, loc="lower right")
+    if lines:  # below the axes: inside, it covered the last bar (repairs at 100 %)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, frameon=False)
     if pct:
         _pct_axis(ax)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # "0.00%0.50%1.00%..." ran together
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -260,8 +263,9 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
                   (GOOD if (x >= tgt if higher_better else x < tgt) else BAD) for x in v]
         _hbar(ax, labels, v, colors, title,
               lines={f"target {tgt:.2%}": (tgt, "target"), f"2020 {base:.2%}": (base, "base")} if tgt else None)
-        if higher_better and np.isfinite(v).any():
-            ax.set_xlim(max(0.0, np.nanmin(v) - 0.05), 1.0)
+        known = v[(df[key] != "(unmatched)").to_numpy() & np.isfinite(v)]  # records without a firm: not a group
+        if higher_better and known.size:
+            ax.set_xlim(max(0.0, float(known.min()) - 0.05), 1.0)   # 97.5 % and 98.3 % looked alike on 0-100 %
         else:  # rates near zero: from 0 to past the largest bar or reference line
             top = np.nanmax([*(v[np.isfinite(v)] if np.isfinite(v).any() else [0.0]), tgt or 0.0, base or 0.0])
             ax.set_xlim(0.0, max(top, 1e-4) * 1.15)
