@@ -1064,3 +1064,36 @@ def test_a_grade_on_no_record_is_told_apart(result, loaded):
     assert m["no_record_share"] == pytest.approx(none.mean())
     assert m["excellent_or_good_without_records_share"] == pytest.approx(none.mean())
     assert "without any public credit record" in result.summary()
+
+
+def test_zoned_and_far_future_dates_grade_as_their_calendar_days(loaded, caplog):
+    """Reviewer's findings: the listing and fine rules forced nanosecond naive dates, so a time-zoned date column
+    raised TypeError and an open listing ending 9999-12-31 raised OutOfBoundsDatetime; a black list without a
+    reason silently capped no sector grade (it capped every sector before)."""
+    from creditmodel.evaluation.inputs import build_inputs
+
+    cfg = load_config(None)
+    t = pd.Timestamp("2025-06-30")
+    base = build_inputs(loaded.tables, t, repair=cfg.repair)
+    tabs = dict(loaded.tables)
+    for name, cols in (("lists", ("start_date", "end_date", "reported_on")),
+                       ("penalties", ("decision_date", "publicity_max_end", "fine_paid_on", "reported_on"))):
+        df = tabs[name].copy()
+        for c in cols:
+            df[c] = pd.to_datetime(df[c]).dt.tz_localize("Asia/Shanghai")
+        tabs[name] = df
+    zoned = build_inputs(tabs, t, repair=cfg.repair)
+    pd.testing.assert_frame_equal(zoned.drop(columns=["closed_on"]), base.drop(columns=["closed_on"]))
+    far = dict(loaded.tables)
+    li = far["lists"].copy().astype({"end_date": object})
+    li.loc[li["end_date"].isna(), "end_date"] = "9999-12-31"
+    far["lists"] = li
+    assert build_inputs(far, t, repair=cfg.repair)["on_serious_dishonesty_list"].sum() == \
+        base["on_serious_dishonesty_list"].sum()
+    plain = dict(loaded.tables)
+    plain["lists"] = loaded.tables["lists"].drop(columns="reason")
+    with caplog.at_level("WARNING", logger="creditmodel.evaluation.inputs"):
+        x = build_inputs(plain, t, repair=cfg.repair)
+    black = (x["on_black_list"] >= 1).to_numpy()
+    assert black.any() and (x.loc[black, "on_food_safety_black_list"] == 1).all()   # every sector's, as before
+    assert any("without a reason" in r.getMessage() for r in caplog.records)

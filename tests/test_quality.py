@@ -432,3 +432,17 @@ def test_an_empty_register_is_named_in_the_summary(generated, tmp_path):
     dist = io.load_district(d2)
     rep2 = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d2)
     assert "WARNING: no usable enterprise row (the table is empty)" in rep2.summary()
+
+
+def test_a_bad_fault_list_is_refused_after_the_report_is_written(generated, tmp_path):
+    """Reviewer's finding: a folder whose injected.json is not the generator's fault list exited 2 with no report
+    (it wrote the report before); the report is written, then the fault list refused."""
+    import shutil
+
+    d = tmp_path / "d"
+    shutil.copytree(generated[0], d)
+    (d / "injected.json").write_text(json.dumps({"format": 1, "faults": [{"fault": "x"}]}), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        quality.quality_report(d, tmp_path / "q", figures=False, progress=False)
+    assert e.value.file == d / "injected.json"
+    assert (tmp_path / "q" / "quality.json").is_file() and not (tmp_path / "q" / "injected_recovery.csv").exists()

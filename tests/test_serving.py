@@ -201,7 +201,11 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
                                                                  tmp_path / "spark.columns.json")]
     assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"]) for d in side] == \
         [(a.rows, a.rows_ok, int(unpriced.sum()))] * 2
-    assert (tmp_path / "spark.csv").read_bytes()[:3] == b"\xef\xbb\xbf" and (tmp_path / "spark.model_card.md").exists()
+    assert (tmp_path / "spark.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    # the same model card: it named the model's fingerprint as its version under Spark (reviewer's finding)
+    card = (tmp_path / "spark.model_card.md").read_text(encoding="utf-8")
+    assert card == (tmp_path / "inproc.model_card.md").read_text(encoding="utf-8")
+    assert f"version {y['model_version'].iloc[0]}" in card
 
 
 def test_deliverable_keeps_the_id_and_flags_bad_identifiers(registered, tmp_path):

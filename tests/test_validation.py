@@ -1086,3 +1086,18 @@ def test_district_migration_leaves_out_firms_in_default_and_grades_period_defaul
     assert counts["in_default_at_start"] > 0 and not f0["uscc"].isin(first[first <= t0].index).any()
     want = f1["uscc"].map(first).between(t0 + pd.Timedelta(days=1), t1).to_numpy()
     assert defaulted.tolist() == want.tolist() and counts["defaulted_in_period"] == int(want.sum()) > 0
+
+
+def test_a_development_window_flags_rows_that_may_be_fitted_without_an_in_sample_test():
+    """Reviewer's findings: a time-zoned as_of_date crashed the in-sample check, and 1,200 rows the model never saw
+    were called fitted on (100 %, HL G - 2) because they fell in its development window, which also holds the
+    held-out test rows. The window says "may include", and does not switch Hosmer-Lemeshow."""
+    from types import SimpleNamespace
+
+    from creditmodel.validation.report import _rows_fitted_on
+
+    model = SimpleNamespace(metadata=SimpleNamespace(metadata={"last_development_origination": "2024-01-31"}))
+    df = pd.DataFrame({"as_of_date": ["2024-01-31T00:00:00+08:00", "2024-02-01T00:00:00+08:00", None]})
+    seen, how, exact = _rows_fitted_on("/some/folder", model, df)
+    assert seen.tolist() == [True, False, False] and not exact and "development window" in how
+    assert _rows_fitted_on("/some/folder", SimpleNamespace(), df) == (None, "", False)

@@ -346,6 +346,7 @@ class Delivery:
         from creditmodel import pricing, tracking
 
         self.t0 = time.perf_counter()
+        resolved.model.version = resolved.version  # the card and the rows name the registered version (Spark too)
         self.resolved, self.data, self.out, self.id_col, self.evaluation = resolved, Path(data), Path(out), id_col, \
             evaluation
         self.sha = tracking.file_sha256(self.data)

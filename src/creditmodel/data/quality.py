@@ -604,9 +604,15 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
 
         snapshot = snapshot_from_manifest(read_manifest(data.parent), data.parent / "manifest.json")
     rep = measure(tables, quarantine, snapshot, data)
+    bad_fault_list = None
     if data.is_dir():  # the command line wrote injected_recovery.csv, the notebook logged it to MLflow only
-        rep.injected = injected_recovery(rep, data)
+        try:
+            rep.injected = injected_recovery(rep, data)
+        except InputError as e:  # the report is still written, then the fault list is refused (exit 2)
+            bad_fault_list = e
     write_report(rep, out, figures=figures)
+    if bad_fault_list is not None:
+        raise bad_fault_list
     return rep
 
 

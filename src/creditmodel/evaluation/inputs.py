@@ -75,11 +75,24 @@ EXTRA_FEATURES["records_known_n"] = {
 STATUS_COLUMNS = ("name", "registration_status", "closed_on", "deregistered")
 
 
+_said: set[str] = set()
+
+
+def _say_once(level: int, msg: str, *args: Any) -> None:
+    """Log a message once per process (the inputs are built again for every what-if and explanation)."""
+    text = msg % args
+    if text not in _said:
+        _said.add(text)
+        log.log(level, text)
+
+
 def _dates(s: pd.Series) -> pd.Series:
+    """Dates as naive ``datetime64[us]`` (a time zone dropped, local wall time kept; unreadable -> NaT; microseconds
+    hold 9999-12-31, which nanoseconds overflow)."""
     out = pd.to_datetime(s, errors="coerce")
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    return out.astype("datetime64[us]")
 
 
 def _pairs(q: pd.DataFrame, df: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame | None:
@@ -125,19 +138,31 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
         for s in sectors():
             out[f"sector_{s}_records_n"] += _count(m, known & (sec == s), n)
     li = tables.get("lists")
-    need = ["list_type", "reason", "start_date", "end_date", "reported_on"]
-    m = _pairs(q, li, need) if li is not None and set(need) <= set(li.columns) else None
+    need = ["list_type", "start_date", "end_date", "reported_on"]
     if li is None or not set(need) <= set(li.columns):
         for s in SECTOR_BLACK_LISTS:
             out[f"on_{s}_black_list"][:] = np.nan
-    elif m is not None and len(m):
-        t = m["t"].to_numpy()
-        end = _dates(m["end_date"]).to_numpy()
-        live = ((_dates(m["start_date"]).to_numpy() <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
-                & ~(end <= t) & (m["list_type"].astype(str).to_numpy() == "black"))
-        reason = m["reason"].astype(str).to_numpy()
-        for s, names in SECTOR_BLACK_LISTS.items():
-            out[f"on_{s}_black_list"] = np.minimum(_count(m, live & np.isin(reason, names), n), 1.0)
+    else:
+        m = _pairs(q, li, need + (["reason"] if "reason" in li.columns else []))
+        if m is not None and len(m):
+            t = m["t"].to_numpy()
+            end = _dates(m["end_date"]).to_numpy()
+            live = ((_dates(m["start_date"]).to_numpy() <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
+                    & ~(end <= t) & (m["list_type"].astype(str).to_numpy() == "black"))
+            reason = (m["reason"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+                      if "reason" in m.columns else np.full(len(m), "", dtype=object))
+            # a black-list entry that names no list is every sector's (the cap read any black list before): said
+            unnamed = live & (reason == "")
+            if unnamed.any():
+                _say_once(logging.WARNING, "%d black-list entr(y/ies) without a reason naming the list: they cap every "
+                          "sector's grade (the sector lists are told apart by lists.reason)", int(unnamed.sum()))
+            named = {x for names in SECTOR_BLACK_LISTS.values() for x in names}
+            other = live & (reason != "") & ~np.isin(reason, list(named))
+            if other.any():
+                _say_once(logging.INFO, "black lists that cap no sector grade (no sector evaluation of theirs): %s",
+                          ", ".join(sorted(set(reason[other]))))
+            for s, names in SECTOR_BLACK_LISTS.items():
+                out[f"on_{s}_black_list"] = np.minimum(_count(m, live & (np.isin(reason, names) | unnamed), n), 1.0)
     for name, event in RECORD_EVENTS.items():  # an A resting on no record at all is told apart (think tank)
         df = tables.get(name)
         if df is None or not {event, "reported_on"} <= set(df.columns):
@@ -212,9 +237,8 @@ def expire_listings(tables: dict[str, pd.DataFrame], lists: Mapping[str, Any] | 
     li = tables.get("lists")
     if li is None or not len(li) or not lists or not {"list_type", "start_date", "end_date"} <= set(li.columns):
         return tables
-    start = pd.to_datetime(li["start_date"], errors="coerce")
-    end = pd.to_datetime(li["end_date"], errors="coerce")
-    cap = pd.Series(pd.NaT, index=li.index, dtype="datetime64[ns]")
+    start, end = _dates(li["start_date"]), _dates(li["end_date"])
+    cap = pd.Series(pd.NaT, index=li.index, dtype="datetime64[us]")
     lt = li["list_type"].astype(str)
     for typ, rule in lists.items():
         months = getattr(rule, "max_months", None)
@@ -226,7 +250,7 @@ def expire_listings(tables: dict[str, pd.DataFrame], lists: Mapping[str, Any] | 
         return tables
     out = dict(tables)
     li = li.copy()
-    li["end_date"] = end.astype("datetime64[ns]").where(~shorter, cap)
+    li["end_date"] = end.where(~shorter, cap)
     out["lists"] = li
     return out
 
@@ -241,13 +265,12 @@ def extend_unpaid_publicity(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
     if pen is None or not len(pen) or not {"amount", "fine_paid_on", "publicity_max_end"} <= set(pen.columns):
         return tables
     fine = pd.to_numeric(pen["amount"], errors="coerce").fillna(0).gt(0)
-    paid = pd.to_datetime(pen["fine_paid_on"], errors="coerce")
-    mx = pd.to_datetime(pen["publicity_max_end"], errors="coerce")
+    paid, mx = _dates(pen["fine_paid_on"]), _dates(pen["publicity_max_end"])
     later = fine & (paid.isna() | (paid > mx)) & mx.notna()
     if not later.any():
         return tables
     pen = pen.copy()
-    pen["publicity_max_end"] = mx.astype("datetime64[ns]").where(~later, paid.astype("datetime64[ns]"))
+    pen["publicity_max_end"] = mx.where(~later, paid)
     return {**tables, "penalties": pen}
 
 

@@ -1162,10 +1162,11 @@ def _initial_auc(model: Any, given: float | None) -> tuple[float | None, float |
     return value, se, basis, str(meta.get("initial_auc_sample") or "recorded with the model at training")
 
 
-def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tuple[np.ndarray | None, str]:
-    """Which rows of ``df`` the model was (or may have been) fitted on, and how that is known: a registered version's
-    recorded training and validation rows (matched on their id columns), else the development window its metadata
-    records (``as_of_date`` up to ``last_development_origination``); ``(None, "")`` when neither is known."""
+def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tuple[np.ndarray | None, str, bool]:
+    """Which rows of ``df`` the model was (or may have been) fitted on, how that is known, and whether exactly: a
+    registered version's recorded training and validation rows (matched on their id columns; exact), else the
+    development window its metadata records (``as_of_date`` up to ``last_development_origination``; not exact:
+    the window also holds the held-out test rows); ``(None, "", False)`` when neither is known."""
     uri = str(model_uri)
     m = re.fullmatch(r"models:/([^/@]+)(?:@([^/@]+)|/([^/@]+))", uri)
     if m:
@@ -1176,16 +1177,23 @@ def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tupl
             if version is not None:
                 seen, how = registry._fitted_rows(m.group(1), str(version), df)
                 if seen is not None:
-                    return seen, how
+                    return seen, how, how.startswith("its recorded")
         except Exception as e:  # noqa: BLE001 - a registry lookup must not stop a validation
             log.info("fitted rows of %s not known: %s", uri, e)
     meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
     last = meta.get("last_development_origination")
     if last and "as_of_date" in df.columns:
-        dates = pd.to_datetime(df["as_of_date"], errors="coerce")
-        return dates.le(pd.Timestamp(last)).fillna(False).to_numpy(dtype=bool), \
-            f"its development window (originations up to {last})"
-    return None, ""
+        try:
+            dates = pd.to_datetime(df["as_of_date"], errors="coerce")
+            if getattr(dates.dt, "tz", None) is not None:  # "2024-06-30T00:00:00+08:00": its own calendar day
+                dates = dates.dt.tz_localize(None)
+            within = dates.le(pd.Timestamp(last)).fillna(False).to_numpy(dtype=bool)
+        except (TypeError, ValueError) as e:
+            log.info("as_of_date of the sample not comparable with the development window: %s", e)
+            return None, "", False
+        return within, f"dated within its development window (originations up to {last}), which also holds " \
+            "its held-out test rows", False
+    return None, "", False
 
 
 def validate_file(model_uri: str | Path, data: str | Path, target: str, reference: str | Path | None = None,
@@ -1253,15 +1261,22 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     if bad.any():
         raise InputError(f"the model returned status ok without score, grade or pd_12m for {int(bad.sum())} row(s)",
                          file=data, row=int(np.flatnonzero(bad)[0]) + 1)
-    seen, how = _rows_fitted_on(model_uri, model, df)
+    seen, how, exact = _rows_fitted_on(model_uri, model, df)
     if seen is not None and (seen & ~err).any():
         k, n = int((seen & ~err).sum()), int((~err).sum())
-        info["rows_fitted_on"] = k
-        info["in_sample_note"] = (f"{k:,} of the {n:,} validated rows ({k / n:.0%}) are rows the model was fitted on "
-                                  f"({how}): its discrimination and calibration there are in sample, so optimistic"
-                                  + ("; Hosmer-Lemeshow takes G - 2 degrees of freedom" if k >= n / 2 else ""))
+        if exact:
+            info["rows_fitted_on"] = k
+            info["in_sample_note"] = (f"{k:,} of the {n:,} validated rows ({k / n:.0%}) are rows the model was fitted "
+                                      f"on ({how}): its discrimination and calibration there are in sample, so "
+                                      "optimistic" + ("; Hosmer-Lemeshow takes G - 2 degrees of freedom"
+                                                      if k >= n / 2 else ""))
+            kwargs.setdefault("hl_in_sample", k >= n / 2)
+        else:  # the window also holds rows held out from the fit: a warning, not an in-sample test
+            info["rows_in_development_window"] = k
+            info["in_sample_note"] = (f"{k:,} of the {n:,} validated rows ({k / n:.0%}) are {how}: they may include "
+                                      "rows the model was fitted on (optimistic there); the fitted rows themselves "
+                                      "are not recorded with this model")
         log.warning("%s: %s", data, info["in_sample_note"])
-        kwargs.setdefault("hl_in_sample", k >= n / 2)
     feats = _model_features(model, X.columns)
     ref = None
     if reference is not None:
