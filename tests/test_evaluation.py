@@ -581,6 +581,12 @@ def test_default_config_loads_and_a_bad_file_names_itself(tmp_path):
 def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     with pytest.raises(InputError, match="parquet or .csv"):
         evaluate_dir(generated, out=tmp_path / "x.xlsx")
+    # --out DIR/penalties.parquet replaced the district's own penalties table with the grades, exit 0 (an auditor)
+    before = (generated / "penalties.parquet").read_bytes()
+    with pytest.raises(InputError, match="input district folder") as err:
+        evaluate_dir(generated, out=generated / "penalties.parquet")
+    assert err.value.file == generated / "penalties.parquet"
+    assert (generated / "penalties.parquet").read_bytes() == before
     with pytest.raises(InputError) as err:
         evaluate_dir(generated, as_of="not a date", out=tmp_path / "x.csv")
     assert err.value.parameter == "as_of" and err.value.column is None  # an option, not a column

@@ -603,6 +603,9 @@ def test_empty_lines_of_a_csv_are_counted_not_skipped_unseen(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         read_table(tmp_path / "ok.csv")
     assert "empty line" not in caplog.text
+    # old-Mac CR-only line endings ("CSV (Macintosh)") ended in exit 1 naming no file (a contract auditor)
+    (tmp_path / "mac.csv").write_bytes(b"a,b\r1,x\r2,y\r")
+    assert read_table(tmp_path / "mac.csv")["b"].tolist() == ["x", "y"]
     import bz2   # compressed bytes are not lines: no count (the reviewer saw 30 false empty lines in a .csv.bz2)
 
     rng = np.random.default_rng(0)

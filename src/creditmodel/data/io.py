@@ -112,7 +112,7 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
     if encoding == "utf8" and more and not _all_utf8(p):
         encoding = "gb18030"
         text = head.decode("gb18030", errors="replace")
-    first = next(csv.reader(_io.StringIO(text.lstrip("\ufeff"))), None)
+    first = next(csv.reader(_io.StringIO(text.lstrip("\ufeff"), newline=None)), None)  # CR-only lines too
     return encoding, ([] if first is None else first)
 
 

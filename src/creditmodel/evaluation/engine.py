@@ -595,6 +595,10 @@ def evaluate_dir(
     snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given."""
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
+    if out is not None and Path(data).is_dir() and Path(out).resolve().parent == Path(data).resolve():
+        # --out DIR/penalties.parquet replaced the input's penalties table with the grades (exit 0: an auditor)
+        raise InputError("the output (and its quarantine files) would be written into the input district folder, "
+                         "where it could replace a table: give --out a path outside it", file=out)
     cfg = load_config(config)
     t = None
     if as_of is not None:
