@@ -50,7 +50,7 @@ def _row_keys(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     return pd.Series(key_strings(frame, tuple(cols), np.arange(len(frame))))
 
 
-def _fitted_rows(name: str, version: str, sample: pd.DataFrame, in_time_sample: bool = False
+def fitted_rows(name: str, version: str, sample: pd.DataFrame, in_time_sample: bool = False
                  ) -> tuple[np.ndarray | None, str]:
     """Which rows of ``sample`` version ``version`` was fitted on, and how that is known.
 
@@ -165,7 +165,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),
                                 "alpha": alpha}
-    seen, _ = _fitted_rows(name, version, df)
+    seen, _ = fitted_rows(name, version, df)
     if seen is not None and (seen & ok).any():   # a --data sample holding the candidate's own fitted rows
         evidence["rows_fitted_by_candidate_excluded"] = int((seen & ok).sum())
         reasons.append(f"{int((seen & ok).sum())} row(s) of the sample were in the candidate's training or "
@@ -206,7 +206,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         # the comparison is on rows neither model was fitted on: the candidate's test rows that were the champion's
         # training rows (a rerun with another seed or split) flatter the champion (analyst's finding: AUC 0.87 on
         # them against 0.76 on its own test rows, and the candidate refused as significantly worse)
-        champ_seen, how = _fitted_rows(name, current, df, in_time_sample=data is None)
+        champ_seen, how = fitted_rows(name, current, df, in_time_sample=data is None)
         if champ_seen is None:  # a reviewer's finding: this fell back to all rows without a word
             evidence["champion_fitted_rows_unknown"] = True
             reasons.append(f"the rows champion v{current} was fitted on are unknown (no record of them, or the "

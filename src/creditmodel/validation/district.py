@@ -254,13 +254,13 @@ def _score(model: Any, df: pd.DataFrame) -> _Scored:
 def _initial_auc(y: np.ndarray, scored: _Scored, model: Any) -> tuple[float, float | None] | None:
     """AUC of the grades on the in-time test window and its DeLong standard error (None where only the AUC is
     defined, e.g. one grade for every row); None, and the development sample is used, if not computable."""
+    from creditmodel.scoring.train import grade_auc_record
+
     yy = y[scored.ok]
     codes = model.master_scale.grade_codes(scored.frame.loc[scored.ok, "pd_12m"].to_numpy(dtype=float)).astype(float)
-    try:
-        a = M.auc_delong(yy, codes)
-        return a.auc, a.se
-    except M.NotComputable:
-        pass
+    rec = grade_auc_record(codes, yy)   # the AUC on grades training records, with its DeLong s.e.
+    if rec is not None:
+        return rec["auc"], rec["se"]
     try:
         return M.auc(yy, codes), None
     except M.NotComputable as e:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.master_scale import DEFAULT_GRADE, MasterScale
@@ -460,11 +461,11 @@ class _Run:
         if self.grade is not None and self.order is not None:
             rank = {k: i for i, k in enumerate(self.order)}
             grade_risk = np.array([rank[x] for x in self.grade], dtype=float)
-            mt["auc_grade"] = col.run("auc_grade", lambda: M.auc(yy, grade_risk))
             try:
-                mt["auc_grade_se"] = M.auc_delong(yy, grade_risk).se
-            except M.NotComputable:
-                mt["auc_grade_se"] = None
+                ag = M.auc_delong(yy, grade_risk)
+                mt["auc_grade"], mt["auc_grade_se"] = ag.auc, ag.se
+            except M.NotComputable:  # the AUC may be defined where its DeLong variance is not
+                mt["auc_grade"], mt["auc_grade_se"] = col.run("auc_grade", lambda: M.auc(yy, grade_risk)), None
 
     def versus_initial(self, reference: ReferenceSample | None) -> None:
         """ECB test of the current AUC against the initial one (``reference.auc`` or computed on its sample), on
@@ -513,11 +514,12 @@ class _Run:
         if se is None:
             nc["auc_vs_initial"] = "the current AUC has no DeLong standard error"
             return
-        if se_init is not None and auc_init - 1.959964 * se_init <= 0.5:
+        z = float(stats.norm.ppf(1 - self.alpha / 2))
+        if se_init is not None and auc_init - z * se_init <= 0.5:
             # a baseline of 6 defaults (AUC 0.603, s.e. 0.086) made any later AUC "not lower": green, p = 1
-            nc["auc_vs_initial"] = (f"the initial AUC {auc_init:.3f} is no better than chance within its own 95 % "
-                                    f"interval [{max(0.0, auc_init - 1.959964 * se_init):.3f}, "
-                                    f"{min(1.0, auc_init + 1.959964 * se_init):.3f}]: too few defaults for a "
+            nc["auc_vs_initial"] = (f"the initial AUC {auc_init:.3f} is no better than chance within its own "
+                                    f"{1 - self.alpha:.0%} interval [{max(0.0, auc_init - z * se_init):.3f}, "
+                                    f"{min(1.0, auc_init + z * se_init):.3f}]: too few defaults for a "
                                     "baseline a deterioration could be tested against")
             return
         ch = M.auc_vs_initial(cur, se, auc_init)
@@ -1175,9 +1177,9 @@ def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tupl
         try:
             version = registry.alias_version(m.group(1), m.group(2)) if m.group(2) else m.group(3)
             if version is not None:
-                seen, how = registry._fitted_rows(m.group(1), str(version), df)
-                if seen is not None:
-                    return seen, how, how.startswith("its recorded")
+                seen, how = registry.fitted_rows(m.group(1), str(version), df)  # without in_time_sample:
+                if seen is not None:                                              # its recorded rows only
+                    return seen, how, True
         except Exception as e:  # noqa: BLE001 - a registry lookup must not stop a validation
             log.info("fitted rows of %s not known: %s", uri, e)
     meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
