@@ -640,3 +640,29 @@ def test_training_ids_compare_a_uscc_however_it_is_spelt():
         check_ids(pd.Series([code, "91110000600037341L", code.lower()]), "f.csv", "uscc")
     assert e.value.row == 3 and e.value.column == "uscc"
     check_ids(pd.Series(["a1", "A1"]), "f.csv", "loan_id")           # other ids keep their spelling
+
+
+def test_a_typo_in_a_measurement_with_many_values_names_the_row(caplog):
+    """A contract auditor's finding: an income with 500 distinct values and one 'n/a' was set aside as
+    identifier-like (training went on without it, no warning); the README promises exit 2 naming the row. Codes with
+    a digit in their odd cell (an account 'X600', a postcode '95123-4421') are still set aside, with a warning."""
+    from creditmodel.scoring.train import candidate_features
+
+    rng = np.random.default_rng(1)
+    n = 600
+    income = rng.integers(20_000, 90_000, n).astype(object)
+    for odd, row in (("n/a", 7), ("52,000", 9), ("$52000", 9)):
+        df = pd.DataFrame({"income": income.copy()})
+        df.loc[row, "income"] = odd
+        with pytest.raises(InputError) as e:
+            candidate_features(df, [], file="loans.csv")
+        assert (e.value.column, e.value.row) == ("income", row + 1) and odd in str(e.value)
+    decimals = pd.DataFrame({"ratio": np.round(rng.random(n) * 40, 3).astype(object)})
+    decimals.loc[2, "ratio"] = "X12"  # even with a digit: the numbers are not whole, so it is a measurement
+    with pytest.raises(InputError):
+        candidate_features(decimals, [])
+    codes = pd.DataFrame({"account_no": [str(100000 + i) if i % 100 else f"X{i}" for i in range(n)]})
+    with caplog.at_level("WARNING", logger="creditmodel"):
+        feats, dropped = candidate_features(codes, [])
+    assert feats == [] and "identifier-like" in dropped["account_no"]
+    assert any("account_no" in r.getMessage() and "set aside" in r.getMessage() for r in caplog.records)

@@ -104,6 +104,21 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
 NUMERIC_TYPO_MIN_VALUES = 20
 
 
+#: A cell written as a formatted number (thousands separators, a currency sign, a percent): a measurement's typo.
+_FORMATTED_NUMBER = r"[-+(]?[$¥€£]?\s*\d{1,3}(?:[,\s]\d{3})+(?:\.\d+)?\)?%?|[-+]?[$¥€£]\s*[\d.]+|[-+]?[\d.]+\s*%"
+
+
+def _code_like(numbers: np.ndarray, others: pd.Series) -> bool:
+    """True when a mostly-numeric text column with many values reads as codes (account numbers, postcodes): its
+    numbers are whole and each non-number cell holds a digit without being a formatted number (``X600``,
+    ``95123-4421``). A word (``n/a``, ``forty``), a decimal number or ``1,200`` marks a measurement with typos."""
+    if not len(numbers) or not np.all(np.mod(numbers.astype(np.float64), 1.0) == 0.0):
+        return False
+    others = others.astype(str)
+    return bool(others.str.contains(r"\d", regex=True).all()
+                and not others.str.fullmatch(_FORMATTED_NUMBER).any())
+
+
 def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | None:
     """Raise InputError naming the row for a numeric column beyond float32's range, or for a text column that is a
     measurement with a few typos: at least 95 % of its non-empty cells are numbers taking at least 20 distinct
@@ -136,7 +151,7 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
     n_values = int(num.nunique())
     if n_values < NUMERIC_TYPO_MIN_VALUES:
         return None  # a coded category
-    if s.nunique(dropna=True) > MAX_CATEGORIES:
+    if s.nunique(dropna=True) > MAX_CATEGORIES and _code_like(num[is_num].to_numpy(), text[bad]):
         return what  # identifier-like: set aside, with the hint
     raise InputError(f"{what}: correct or blank them (as text the column would be binned as "
                      f"{s.nunique(dropna=True)} categories)", file=file, column=str(c), row=i + 1)
@@ -199,6 +214,9 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
             elif nun > MAX_CATEGORIES or (nun == n and n > 50):
                 dropped[c] = f"text with {nun} distinct values (identifier-like)" + (
                     f"; {hint}: if it is a number column, correct those cells" if hint else "")
+                if hint:
+                    log.warning("column %s set aside as codes (%s): if it is a number column, correct those cells",
+                                c, hint)
             else:
                 feats.append(c)
         else:
