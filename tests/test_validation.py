@@ -748,6 +748,13 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     assert w.metrics["auc_initial"] == pytest.approx(cv["auc"]) and dev_auc > cv["auc"]
     given = validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "val3", n_boot=50,
                           initial_auc=0.9)
+    # without --positive the label the model was trained with is the bad one (a model trained with --positive False
+    # validated inverted, AUC 0.256: contract auditor's finding); a target without that label is refused by name
+    u = validate_file(model_dir, tmp_path / "new.csv", "bad", out=tmp_path / "val4", n_boot=20)
+    assert u.metrics["auc"] == v.metrics["auc"] and u.metrics["data"]["positive"] == "yes"
+    new.assign(bad=np.where(new["bad"] == "yes", "Y", "N")).to_csv(tmp_path / "yn.csv", index=False)
+    with pytest.raises(InputError, match="trained with 'yes' as the default"):
+        validate_file(model_dir, tmp_path / "yn.csv", "bad", out=tmp_path / "val5", n_boot=20)
     assert given.metrics["auc_initial"] == 0.9 and given.metrics["auc_vs_initial_p"] < v.metrics["auc_vs_initial_p"]
     # a baseline no better than chance within its own interval is no baseline: n/a with the reason, not green
     res.model.metadata.update(initial_auc=0.60, initial_auc_se=0.086)

@@ -173,7 +173,7 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
             click.echo(f"{'found  ' if n in found else 'missing'}  {n:<14} {spec.description}")
         return
     if out is None:
-        raise InputError("give --out FOLDER", column="--out")
+        raise InputError("give --out FOLDER", parameter="--out")
     ds = real.load(name, data_dir=data_dir)
     cols = [ds.id_col, *ds.features, *([ds.target] if ds.frame[ds.target].notna().any() else [])]
     Path(out).mkdir(parents=True, exist_ok=True)

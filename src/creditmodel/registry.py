@@ -127,11 +127,11 @@ def _evidence_sample(name: str, version: str, data: Path | None, target: str | N
         tags = client().get_model_version(name, version).tags
         if TAG_DATA not in tags:
             raise InputError(f"no validation sample given and version {version} of {name!r} records none "
-                             f"(tag {TAG_DATA}); pass --data and --target", column="--data")
+                             f"(tag {TAG_DATA}); pass --data and --target", parameter="--data")
         data = Path(tags[TAG_DATA])
         target = target or tags.get(TAG_TARGET)
     if not target:
-        raise InputError("the target column of the validation sample is unknown; pass --target", column="--target")
+        raise InputError("the target column of the validation sample is unknown; pass --target", parameter="--target")
     df = read_table(data)
     if target not in df.columns:
         raise InputError("target column not found", file=data, column=target)
@@ -143,7 +143,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     """Validate ``name`` version ``version`` and move ``champion`` to it when the evidence allows."""
     from creditmodel.scoring.pyfunc import load_credit_model
     from creditmodel.validation import metrics as M
-    from creditmodel.validation.report import build_report, parse_target
+    from creditmodel.validation.report import build_report, target_with_model_label
 
     tracking.configure(out)
     tracking.require_store()
@@ -157,10 +157,11 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     try:
         client().get_model_version(name, version)
     except Exception as e:  # noqa: BLE001
-        raise InputError(f"registered model {name!r} has no version {version}", column="--version") from e
+        raise InputError(f"registered model {name!r} has no version {version}", parameter="--version") from e
     df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target)
-    y = parse_target(df[target], positive, file=data_path, column=target)
-    cand = load_credit_model(f"models:/{name}/{version}").score_frame(df, file=data_path)
+    cand_model = load_credit_model(f"models:/{name}/{version}")
+    y, positive = target_with_model_label(df[target], cand_model.metadata, positive, file=data_path, column=target)
+    cand = cand_model.score_frame(df, file=data_path)
     ok = (cand["status"] == "ok").to_numpy()
     reasons: list[str] = []
     evidence: dict[str, Any] = {"sample": data_path, "target": target, "n": int(len(df)), "n_scored": int(ok.sum()),

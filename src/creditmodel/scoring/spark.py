@@ -32,7 +32,7 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
-        raise InputError(NEEDS_PYSPARK, column="--engine") from e
+        raise InputError(NEEDS_PYSPARK, parameter="--engine") from e
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -57,7 +57,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     try:
         from pyspark.sql import functions as F
     except ImportError as e:  # the message spark_session gives, before anything else is read
-        raise InputError(NEEDS_PYSPARK, column="--engine") from e
+        raise InputError(NEEDS_PYSPARK, parameter="--engine") from e
 
     from creditmodel.delivery import DELIVERY_INPUTS, Delivery, scored_at_now, warn_missing_identifiers
     from creditmodel.scoring.pyfunc import spark_result_type

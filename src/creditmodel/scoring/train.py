@@ -263,7 +263,7 @@ def make_estimator(kind: str, directions: dict[str, int], categorical: list[str]
         from creditmodel.scoring.challenger import LGBMChallenger
 
         return LGBMChallenger(feature_directions=directions, random_state=seed, **params)
-    raise InputError(f"unknown model kind {kind!r}; use scorecard or lightgbm", column="--model")
+    raise InputError(f"unknown model kind {kind!r}; use scorecard or lightgbm", parameter="--model")
 
 
 def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray,

@@ -1068,6 +1068,26 @@ def parse_target(s: pd.Series, positive: str | None = None, file: str | Path | N
                      "(bad) class with --positive LABEL", file=file, column=column)
 
 
+def target_with_model_label(s: pd.Series, model_metadata: Mapping[str, Any], positive: str | None = None,
+                            file: str | Path | None = None, column: str | None = None
+                            ) -> tuple[np.ndarray, str | None]:
+    """:func:`parse_target` with the bad label the model was trained with when ``positive`` is not given: a model
+    trained with ``--positive False`` (or ``rejected``) records it, and validating it without the label read
+    ``True`` as the default and inverted every test (a contract auditor's finding: AUC 0.256). Returns the 0/1
+    target and the label used (None: the target is 0/1 or boolean)."""
+    if positive is None:
+        recorded = str(model_metadata.get("positive") or "")
+        if recorded:
+            labels = sorted(s.dropna().astype(str).str.strip().unique())
+            if recorded not in labels:
+                raise InputError(f"the model was trained with {recorded!r} as the default (bad) label, which is not "
+                                 f"a value of this target (values: {labels[:10]}); give the bad label with "
+                                 "--positive LABEL", file=file, column=column or str(s.name))
+            log.info("target %s: %r is the default label, as the model was trained", column or s.name, recorded)
+            positive = recorded
+    return parse_target(s, positive, file=file, column=column), positive
+
+
 def _load_model(model_uri: str | Path) -> Any:
     import mlflow.pyfunc
 
@@ -1226,7 +1246,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     if len(df) == 0:   # said as such (it read "the sample is empty (use --positive ...)")
         raise InputError("no data rows (only a header): nothing to validate", file=data)
-    y = parse_target(df[target], positive, file=data, column=target)
+    y, positive = target_with_model_label(df[target], getattr(getattr(model, "metadata", None), "metadata", None) or {},
+                                          positive, file=data, column=target)
     if override_col is not None and override_col not in df.columns:
         raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
                          column=override_col)
