@@ -262,6 +262,29 @@ def test_price_file_csv_and_parquet(tmp_path):
     assert len(back2) == 9 and res2.frame["suggested_rate"].notna().sum() == 4
 
 
+def test_price_reads_csv_as_score_does(tmp_path, caplog):
+    """A contract auditor's finding: price read CSV with plain pandas: a bank's own id lost its leading zeros
+    (000123 -> 123), a GB18030 file failed, blank lines were neither skipped with a count nor refused, and a file
+    with a header only was priced as zero rows."""
+    df = _scored().assign(branch_id=[f"{i:06d}" for i in range(9)], 备注="中文")
+    src = tmp_path / "scores.csv"
+    text = df.to_csv(index=False, lineterminator="\n")
+    lines = text.splitlines(keepends=True)
+    src.write_bytes(("".join(lines[:3]) + "\n" + "".join(lines[3:])).encode("gb18030"))  # GB18030, a blank line
+    with caplog.at_level("WARNING"):
+        res = P.price_file(src, None, tmp_path / "priced.csv")
+    assert len(res.frame) == 9 and res.frame["branch_id"].tolist() == df["branch_id"].tolist()
+    assert any("blank" in r.getMessage() or "empty line" in r.getMessage() for r in caplog.records)
+    back = pd.read_csv(tmp_path / "priced.csv", encoding="utf-8-sig", dtype={"branch_id": str})
+    assert back["branch_id"].iloc[1] == "000001" and back["备注"].iloc[0] == "中文"
+    plain = P.price_frame(_scored())
+    np.testing.assert_array_equal(res.frame["suggested_rate"].to_numpy(), plain["suggested_rate"].to_numpy())
+    src.write_text(text.splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="header only") as e:
+        P.price_file(src, None, tmp_path / "p2.csv")
+    assert Path(e.value.file) == src
+
+
 def test_summary_groups_not_priced_reasons_with_their_count(tmp_path):
     """Many rows with the same reason give one line with the count; different reasons stay apart; rates above
     the cap differ by their rate only and count as one kind."""

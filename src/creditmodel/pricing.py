@@ -471,19 +471,47 @@ class PricingResult:
         return "\n".join(lines)
 
 
+#: Columns of a scores CSV that stay text as written (identifiers, labels), whatever their cells look like.
+TEXT_COLUMNS = ("uscc", "as_of_date", "loan_id", "id", "grade", "reason_1", "reason_2", "reason_3",
+                "public_credit_grade", "supervision_class", "collateral", "model_name", "model_version",
+                "data_sha256", "scored_at", "status", "error")
+
+
+def _leading_zero_codes(df: pd.DataFrame) -> list[str]:
+    """Columns of text numbers written with a leading zero (``000123``, not ``0.5``): codes, kept as text."""
+    return [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)
+            and df[c].str.strip().str.match(r"[+-]?0\d").fillna(False).any()]
+
+
 def _read(path: Path) -> pd.DataFrame:
+    """A scores file as ``score`` reads its input (:func:`creditmodel.scoring.score.iter_chunks`: the encoding
+    guess with GB18030, blank lines skipped and counted, a header-only file refused): identifiers and labels stay
+    text, so does any column of numbers written with leading zeros (a bank's own id ``000123``); other columns are
+    numbers where every cell is one (the pricing inputs are checked per row)."""
+    from creditmodel.scoring.score import iter_chunks
+
     if not path.is_file():
-        raise InputError("scores file not found", file=path)
+        raise InputError("scores file not found" if not path.exists() else "is a folder, not a scores file",
+                         file=path)
     suffix = path.suffix.lower()
-    ids = {"uscc": "string", "loan_id": "string", "id": "string"}
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8-sig", dtype=ids)
-    except (ValueError, OSError) as e:
-        raise InputError(f"cannot read the file: {e}", file=path) from e
-    raise InputError(f"unsupported file type {suffix!r}: use .csv or .parquet", file=path)
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"unsupported file type {suffix!r}: use .csv or .parquet", file=path)
+    if suffix == ".parquet":
+        return pd.concat(list(iter_chunks(path, 1 << 62)), ignore_index=True)
+    from creditmodel.data.io import read_table
+
+    header = list(read_table(path, nrows=1).columns)
+    as_text = pd.concat(list(iter_chunks(path, 1 << 62, text_columns=tuple(header))), ignore_index=True)
+    keep = set(TEXT_COLUMNS) | set(_leading_zero_codes(as_text))
+    typed = {c: _number_or_text(as_text[c]) for c in as_text.columns if c not in keep}
+    return as_text.assign(**typed) if typed else as_text
+
+
+def _number_or_text(s: pd.Series) -> pd.Series:
+    """``s`` (text) as float64 when every non-blank cell is a number, else unchanged (checked per row later)."""
+    blank = s.isna() | (s.str.strip() == "")
+    x = pd.to_numeric(s.where(~blank), errors="coerce")
+    return x.astype("float64") if bool((x.notna() | blank).all()) else s
 
 
 def price_file(scores: str | Path, config: PricingConfig | str | Path | None = None,
