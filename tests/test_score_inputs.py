@@ -666,3 +666,23 @@ def test_a_typo_in_a_measurement_with_many_values_names_the_row(caplog):
         feats, dropped = candidate_features(codes, [])
     assert feats == [] and "identifier-like" in dropped["account_no"]
     assert any("account_no" in r.getMessage() and "set aside" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("argv, where", [
+    (["generate", "--firms", "200", "--out", "{file}"], "exists as a file where a folder is needed"),
+    (["generate", "--firms", "200", "--out", "{file}/sub"], "has a file where a folder is needed"),
+    (["price", "--scores", "{scores}", "--out", "{file}/priced.csv"], "exists as a file where a folder is needed"),
+])
+def test_a_bad_out_path_is_bad_input(tmp_path, monkeypatch, capsys, argv, where):
+    """A contract auditor's finding: an --out naming an existing file as a folder (or passing through one) ended
+    with exit 1 and a bare OS error; it is bad input: exit 2 naming the path."""
+    from creditmodel import cli
+
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "s.csv").write_text("pd_12m\n0.01\n", encoding="utf-8")
+    args = [a.format(file=tmp_path / "afile", scores=tmp_path / "s.csv") for a in argv]
+    monkeypatch.setattr(sys, "argv", ["creditmodel", "-q", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and where in err and str(tmp_path / "afile") in err, err

@@ -350,6 +350,21 @@ def lab_cmd(out: Path, port: int, ip: str, token: str | None) -> None:
     os.execv(sys.executable, args)
 
 
+#: Operating-system errors about a path the user gave (mostly ``--out``): exit 2 naming the path.
+PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def path_error_text(e: OSError) -> str:
+    """What went wrong with a path, and what to do: names the path."""
+    where = e.filename if e.filename is not None else "a path"
+    hint = {FileExistsError: "exists as a file where a folder is needed",
+            NotADirectoryError: "has a file where a folder is needed on its way",
+            IsADirectoryError: "is a folder where a file is needed",
+            PermissionError: "cannot be written or read here (permission denied)"}
+    what = next((h for t, h in hint.items() if isinstance(e, t)), e.strerror or str(e))
+    return f"{where}: {what}; choose another path (for --out: a folder for a folder, a file name for a file)"
+
+
 def main() -> None:
     """Console entry point with the exit-code contract."""
     debug = "--debug" in sys.argv
@@ -373,6 +388,11 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except PATH_ERRORS as e:  # a bad --out (a file where a folder goes, or the reverse) is bad input, not a crash
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {path_error_text(e)}", err=True)
+        sys.exit(2)
     except Exception as e:  # noqa: BLE001 - the contract says exit 1 with a message
         if debug:
             traceback.print_exc()
