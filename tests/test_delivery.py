@@ -120,3 +120,24 @@ def test_a_scored_row_without_a_rate_says_why():
     assert out.loc[3, "error"] == 'column "x1": expected a number'
     assert out.loc[4, "error"] == "not priced: negative amount"
     assert out["suggested_rate"].isna().tolist() == [False, True, True, True, True]
+
+
+def test_public_credit_values_outside_a_to_d_are_left_empty_with_the_reason():
+    """A contract auditor's finding: a bank's input column public_credit_grade = 'E' (or supervision_class 'AA')
+    went into the deliverable as given, outside the documented A-D. Chinese grades and case or spaces are read;
+    other values are left empty and the row's error says so (its score stands); a pricing note is kept."""
+    n = 6
+    scored = pd.DataFrame({"score": pd.array([610] * n, dtype="Int64"), "grade": ["4"] * n, "pd_12m": [0.02] * n,
+                           "reason_1": None, "reason_2": None, "reason_3": None, "model_name": "m",
+                           "model_version": "1", "status": "ok", "error": [None] * 5 + ["not priced: x"]})
+    inputs = pd.DataFrame({"uscc": [f"91330205MA{i:08d}" for i in range(n)],
+                           "public_credit_grade": ["A", " b ", "良", "E", None, "E"],
+                           "supervision_class": ["A", "d", "", "C", "AA", "B"]})
+    out = assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-12-04", tz="UTC"))
+    assert out["public_credit_grade"].tolist()[:3] == ["A", "B", "B"] and out["public_credit_grade"][3:].isna().all()
+    assert out["supervision_class"].fillna("-").tolist() == ["A", "D", "-", "C", "-", "B"]
+    assert out["status"].eq("ok").all() and out["score"].eq(610).all()
+    assert out["error"][:3].isna().all()
+    assert out.loc[3, "error"] == "public_credit_grade 'E' is not one of A, B, C, D (优/良/中/差): left empty"
+    assert out.loc[4, "error"] == "supervision_class 'AA' is not one of A, B, C, D: left empty"
+    assert out.loc[5, "error"].startswith("not priced: x; public_credit_grade 'E'")

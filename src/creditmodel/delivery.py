@@ -124,8 +124,14 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
             pcg = pcg.fillna(keys.map(ev["public_credit_grade"]).astype("string").reset_index(drop=True))
         if "supervision_class" in ev:
             sup = sup.fillna(keys.map(ev["supervision_class"]).astype("string").reset_index(drop=True))
-    out["public_credit_grade"] = pcg
-    out["supervision_class"] = sup
+    notes = pd.Series(pd.NA, index=out.index, dtype="string")
+    for c, given in (("public_credit_grade", pcg), ("supervision_class", sup)):
+        out[c], wrong = public_credit_values(given, c)
+        if wrong.any():   # left empty, and the row says why (a bank's copy with 'E' or 'AA' was passed through)
+            note = (f"{c} " + given[wrong].str.strip().map(repr).astype("string")
+                    + " is not one of A, B, C, D" + (" (优/良/中/差)" if c == "public_credit_grade" else "")
+                    + ": left empty")
+            notes[wrong] = (notes[wrong] + "; " + note).fillna(note)
     for c in ("expected_loss_rate", "capital_rate", "suggested_rate"):
         out[c] = (pricing[c].to_numpy(dtype=float) if pricing is not None and c in pricing
                   else np.full(n, np.nan))
@@ -139,6 +145,10 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
         unpriced = (out["status"] == "ok").fillna(False).to_numpy(dtype=bool) & why.notna().to_numpy(dtype=bool)
         if unpriced.any():
             out.loc[unpriced, "error"] = ("not priced: " + why[unpriced]).to_numpy()
+    has = notes.notna().to_numpy(dtype=bool)
+    if has.any():
+        prior = out.loc[has, "error"].fillna("")
+        out.loc[has, "error"] = prior.where(prior == "", prior + "; ") + notes[has]
     out["data_sha256"] = pd.array([data_sha256] * n, dtype="string")
     at = pd.Timestamp(scored_at or scored_at_now()).tz_convert("UTC").tz_localize(None).as_unit("s")
     out["scored_at"] = pd.Series(np.full(n, at.to_datetime64()), dtype="datetime64[s]").dt.tz_localize("UTC")
@@ -146,6 +156,22 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     if id_col and id_col not in DELIVERABLE_COLUMNS and id_col in inputs:  # last: the contract's positions stay
         out[id_col] = inputs[id_col].astype("string").reset_index(drop=True).to_numpy()
     return out
+
+
+#: The public credit evaluation's grades in Chinese (DESIGN section 5: A/B/C/D = 优/良/中/差).
+PUBLIC_CREDIT_GRADES_ZH = {"优": "A", "良": "B", "中": "C", "差": "D"}
+
+
+def public_credit_values(given: pd.Series, column: str) -> tuple[pd.Series, np.ndarray]:
+    """``given`` grades or classes as A/B/C/D (trimmed, upper case; for ``public_credit_grade`` also 优/良/中/差),
+    and the rows whose non-blank value is none of them (left empty)."""
+    text = given.astype("string").str.strip().str.upper()
+    if column == "public_credit_grade":
+        text = text.replace(PUBLIC_CREDIT_GRADES_ZH)
+    text = text.where(text != "")
+    ok = text.isin(["A", "B", "C", "D"]).fillna(False).to_numpy(dtype=bool)
+    wrong = text.notna().to_numpy(dtype=bool) & ~ok
+    return text.where(ok).astype("string").reset_index(drop=True), wrong
 
 
 def _col(df: pd.DataFrame, name: str, n: int, dtype: str) -> pd.Series:
@@ -354,6 +380,7 @@ class Delivery:
         self.cfg = pricing.load_config(pricing_config)
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
+        self.invalid: dict[str, list[int]] = {}  # public credit column -> [rows, first 1-based data row]
 
     def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
         """Price and append one chunk: ``scored`` has the scoring columns (row errors applied), ``inputs`` the
@@ -366,6 +393,12 @@ class Delivery:
         refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
         for why, k in pricing.reason_kinds(refused).value_counts().items():
             self.not_priced[str(why)] = self.not_priced.get(str(why), 0) + int(k)
+        for c in ("public_credit_grade", "supervision_class"):
+            if c in inputs.columns:
+                wrong = public_credit_values(inputs[c], c)[1]
+                if wrong.any():
+                    seen = self.invalid.setdefault(c, [0, self.writer.rows + int(np.flatnonzero(wrong)[0]) + 1])
+                    seen[0] += int(wrong.sum())
         self.writer.append(assemble(scored.reset_index(drop=True), inputs.reset_index(drop=True), self.sha,
                                     self.when, evaluation=self.evaluation, pricing=priced, id_col=self.id_col))
 
@@ -385,6 +418,10 @@ class Delivery:
         for why, k in sorted(self.not_priced.items(), key=lambda kv: -kv[1]):
             log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k,
                         why)
+        for c, (k, first) in self.invalid.items():
+            log.warning("%s: %d row(s) with a %s that is not A, B, C or D (first: row %d): left empty, their error "
+                        "column says so", self.data, k, c, first)
+            doc[f"rows_invalid_{c}"] = k
         card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
                                                      if k.startswith(("test_", "validation_"))}, lights=lights)
         files = writer.close(doc, card)
