@@ -686,3 +686,22 @@ def test_a_bad_out_path_is_bad_input(tmp_path, monkeypatch, capsys, argv, where)
         cli.main()
     err = capsys.readouterr().err
     assert e.value.code == 2 and where in err and str(tmp_path / "afile") in err, err
+
+
+def test_model_folder_scoring_checks_uscc_and_as_of_date(trained, tmp_path):
+    """A contract auditor's finding: scoring from a model folder passed an invalid unified social credit code and
+    an unreadable as_of_date through as status ok (the registry's deliverable makes them row errors)."""
+    from creditmodel.data import uscc
+
+    df = _frame(20, seed=21).drop(columns="bad")
+    df["uscc"] = list(uscc.generate("330205", 20, np.random.default_rng(0)))
+    df["as_of_date"] = "2025-12-31"
+    df.loc[2, "uscc"] = df.loc[2, "uscc"][:-1] + ("0" if df.loc[2, "uscc"][-1] != "0" else "1")  # bad check digit
+    df.loc[4, "as_of_date"] = "31/12/2025x"
+    df.to_csv(tmp_path / "apps.csv", index=False)
+    score_file(trained / "model_out", tmp_path / "apps.csv", tmp_path / "s.csv", progress=False)
+    got = pd.read_csv(tmp_path / "s.csv", dtype=str)
+    assert len(got) == 20 and got["uscc"].tolist() == df["uscc"].tolist()
+    assert got.loc[2, "status"] == "error" and "column 'uscc'" in got.loc[2, "error"] and pd.isna(got.loc[2, "pd_12m"])
+    assert got.loc[4, "status"] == "error" and "column 'as_of_date'" in got.loc[4, "error"]
+    assert (got.drop(index=[2, 4])["status"] == "ok").all()

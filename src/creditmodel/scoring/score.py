@@ -218,8 +218,9 @@ OUTPUT_VALUES = ("score", "grade", "pd_12m", *REASON_COLUMNS)
 
 
 class RowChecks:
-    """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, for
-    the bank deliverable, an invalid ``uscc`` or an unreadable ``as_of_date``. A row that fails is kept, with
+    """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, with
+    ``identifiers`` (file scoring, from a model folder or the registry), an invalid ``uscc`` or an unreadable
+    ``as_of_date``. A row that fails is kept, with
     ``status = "error"`` and the reason (its scores are blanked: a bank could not tell whose they are)."""
 
     def __init__(self, id_col: str | None, identifiers: bool = False, features: tuple[str, ...] = ()) -> None:
@@ -376,7 +377,8 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     rows = rows_ok = 0
     first = True
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
-    checks = RowChecks(id_col, features=tuple(model.input_spec.columns))
+    # a uscc or as_of_date column is checked as the deliverable checks it (an invalid code was passed through)
+    checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
             res = score_frame(model, chunk, id_col=id_col, file=data)
