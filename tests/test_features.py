@@ -864,8 +864,9 @@ def test_generic_catalogue_for_any_table():
     assert (cat["direction"] == 0).all()
     assert reason_text("housing", "en", cat) == "Unfavourable housing"
     assert feature_directions(cat) == {"age": 0, "housing": 0, "flag": 0}
-    with pytest.raises(ConfigError):
+    with pytest.raises(InputError) as e:   # a column of the data, not a key of a configuration
         generic_catalogue(df, "missing_target")
+    assert not isinstance(e.value, ConfigError) and "column 'missing_target'" in str(e.value)
 
 
 def test_generic_catalogue_takes_the_texts_of_known_features():

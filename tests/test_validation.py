@@ -410,13 +410,18 @@ def test_light_boundaries_and_overrides():
 def test_thresholds_yaml_round_trip(tmp_path):
     import yaml
 
-    custom = Thresholds.from_dict({"auc": {"green": 0.75, "red": 0.65}, "my_check": {"higher_is_better": False,
-                                                                                   "green": 1, "red": 2}})
+    custom = Thresholds.from_dict({"auc": {"green": 0.75, "red": 0.65}, "psi": {"green": 0.05, "red": 0.2}})
     f = tmp_path / "thresholds.yaml"
     f.write_text(yaml.safe_dump(custom.to_dict()), encoding="utf-8")
     back = Thresholds.from_yaml(f)
     assert back.to_dict() == custom.to_dict()
-    assert back.light("auc", 0.72) == "amber" and back.light("my_check", 3) == "red"
+    assert back.light("auc", 0.72) == "amber" and back.light("psi", 0.21) == "red"
+    # a check the report does not have (a typo) is refused by its key, with the known ones; it set no light, or
+    # failed with a TypeError text when its fields were incomplete (contract auditor's finding)
+    (tmp_path / "typo.yaml").write_text("aucc:\n  green: 0.75\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown check 'aucc'.*hosmer_lemeshow_p") as e:
+        Thresholds.from_yaml(tmp_path / "typo.yaml")
+    assert "key 'aucc'" in str(e.value) and "column" not in str(e.value) and "TypeError" not in str(e.value)
     with pytest.raises(ConfigError):
         Thresholds.from_yaml(tmp_path / "missing.yaml")
     # a wrong field names the file as well as the threshold

@@ -27,6 +27,9 @@ class InputError(ValueError):
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    #: What ``column`` is called in the message: a table's column here, a configuration file's key in ConfigError.
+    column_word = "column"
+
     def __str__(self) -> str:
         where = []
         if self.file is not None:
@@ -34,7 +37,7 @@ class InputError(ValueError):
         if self.parameter is not None:
             where.append(f"parameter '{self.parameter}'")
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(f"{self.column_word} '{self.column}'")
         if self.row is not None:
             where.append(f"row {self.row}")
         prefix = ", ".join(where)
@@ -42,7 +45,10 @@ class InputError(ValueError):
 
 
 class ConfigError(InputError):
-    """An invalid configuration file or parameter (names the key that is wrong)."""
+    """An invalid configuration file or parameter (names the key that is wrong: ``column`` holds the key, which
+    the message calls a key; a bank user read "column 'auc'" of a thresholds file)."""
+
+    column_word = "key"
 
 
 def shown(value: object) -> str:

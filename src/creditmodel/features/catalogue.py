@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from creditmodel.data.tables import TABLES
-from creditmodel.errors import ConfigError
+from creditmodel.errors import ConfigError, InputError
 from creditmodel.reference import sectors
 
 CATALOGUE_FILE = "feature_catalogue.yaml"
@@ -180,7 +180,7 @@ def generic_catalogue(
     """
     known = _packaged().set_index("code")
     if target is not None and target not in df.columns:
-        raise ConfigError(f"target column {target!r} is not in the data", column=target)
+        raise InputError(f"target column {target!r} is not in the data", column=target)
     skip = set(exclude) | ({target} if target is not None else set())
     rows = []
     for col in df.columns:

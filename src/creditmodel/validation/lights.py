@@ -141,13 +141,16 @@ class Thresholds:
                 key = RENAMED[key]
             if not isinstance(spec, Mapping):
                 raise ConfigError(f"thresholds for {key!r} must be a mapping", column=key)
+            if key not in rules:  # a typo ('aucc') set no light; a Rule without its fields raised a TypeError text
+                raise ConfigError(f"unknown check {key!r}; the checks with thresholds are: {', '.join(rules)}",
+                                  column=key)
             allowed = set(Rule.__dataclass_fields__)
             unknown = set(spec) - allowed
             if unknown:
                 raise ConfigError(f"unknown field(s) {sorted(unknown)} for threshold {key!r}; allowed: "
                                   f"{sorted(allowed)}", column=key)
             try:
-                rules[key] = replace(rules[key], **spec) if key in rules else Rule(**{"label": key, **spec})
+                rules[key] = replace(rules[key], **spec)
             except TypeError as e:
                 raise ConfigError(f"threshold {key!r}: {e}", column=key) from None
         return cls(rules)
