@@ -757,6 +757,9 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     # validated inverted, AUC 0.256: contract auditor's finding); a target without that label is refused by name
     u = validate_file(model_dir, tmp_path / "new.csv", "bad", out=tmp_path / "val4", n_boot=20)
     assert u.metrics["auc"] == v.metrics["auc"] and u.metrics["data"]["positive"] == "yes"
+    # the report says what its "obligors" are: rows of the file (a generic validate did not; validator's finding)
+    assert v.metrics["data"]["unit"].startswith("rows: each of the 1,200 rows of the file is counted as one obligor")
+    assert "distinct" not in v.metrics["data"]["unit"]
     new.assign(bad=np.where(new["bad"] == "yes", "Y", "N")).to_csv(tmp_path / "yn.csv", index=False)
     with pytest.raises(InputError, match="trained with 'yes' as the default"):
         validate_file(model_dir, tmp_path / "yn.csv", "bad", out=tmp_path / "val5", n_boot=20)
@@ -1113,3 +1116,25 @@ def test_a_development_window_flags_rows_that_may_be_fitted_without_an_in_sample
     seen, how, exact = _rows_fitted_on("/some/folder", model, df)
     assert seen.tolist() == [True, False, False] and not exact and "development window" in how
     assert _rows_fitted_on("/some/folder", SimpleNamespace(), df) == (None, "", False)
+
+
+def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
+    """A validator's finding: the current sample's grade-D rows are excluded, the reference's were not, so the
+    score's PSI and the CSI compared current performing rows with reference rows partly in default."""
+    y, p, score, g = graded_sample(n=4000, seed=8)
+    ref_y, ref_p, ref_score, ref_g = graded_sample(n=3000, seed=9)
+    ref_g = ref_g.astype(object)
+    ref_g[:300] = "D"                                   # 10 % of the reference in default, scored very low
+    ref_score = ref_score.copy()
+    ref_score[:300] = 200
+    rng = np.random.default_rng(0)
+    feats = pd.DataFrame({"x": rng.normal(size=4000)})
+    ref_feats = pd.DataFrame({"x": np.r_[np.full(300, 9.0), rng.normal(size=2700)]})
+    ref = ReferenceSample(score=ref_score, pd=ref_p, grade=ref_g, features=ref_feats)
+    res = build_report(y, p, score, g, reference=ref, features=feats, n_boot=20)
+    keep = np.asarray(ref_g) != "D"
+    assert res.metrics["psi"] == pytest.approx(M.psi(ref_score[keep], score).psi)
+    assert res.metrics["psi"] < M.psi(ref_score, score).psi
+    assert res.metrics["reference_grade_d_excluded"] == 300
+    cs, _ = M.csi(ref_feats[keep].reset_index(drop=True), feats, ["x"])
+    assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))

@@ -593,9 +593,19 @@ class _Run:
         if reference is None or not reference.has_rows:  # an initial AUC alone says nothing about drift
             nc["psi"] = "no reference sample given"
             return
+        # reference rows graded D (in default) are left out as the current ones are: they moved the score's PSI
+        # and the CSI by rows neither sample validates (a validator's finding)
+        ref_keep = None
+        if reference.grade is not None:
+            ref_keep = _grade_labels(reference.grade, len(reference.grade)) != DEFAULT_GRADE
+            if not ref_keep.all():
+                mt["reference_grade_d_excluded"] = int((~ref_keep).sum())
         ref_val = reference.score if basis == "score" else reference.pd
         if ref_val is not None:
-            ps = M.psi(M.check_float(ref_val, f"reference {basis}"), self.score if basis == "score" else self.pdv)
+            ref_val = M.check_float(ref_val, f"reference {basis}")
+            if ref_keep is not None and len(ref_keep) == len(ref_val):
+                ref_val = ref_val[ref_keep]
+            ps = M.psi(ref_val, self.score if basis == "score" else self.pdv)
             mt.update(psi=ps.psi, psi_basis=basis)
             self.tables["psi"] = ps.table
             self.figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
@@ -617,7 +627,10 @@ class _Run:
         if not common:
             nc["csi"] = "the reference and current feature frames share no column"
             return
-        cs, cs_tables = M.csi(reference.features, cur, common)
+        ref_features = reference.features
+        if ref_keep is not None and len(ref_keep) == len(ref_features):
+            ref_features = ref_features.iloc[np.flatnonzero(ref_keep)].reset_index(drop=True)
+        cs, cs_tables = M.csi(ref_features, cur, common)
         self.tables["csi"] = cs
         mt["csi"] = dict(zip(cs["feature"], cs["csi"]))
         mt["csi_max"] = float(cs["csi"].iloc[0])
@@ -1218,6 +1231,20 @@ def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tupl
     return None, "", False
 
 
+def _unit_of_rows(df: pd.DataFrame, model_metadata: Mapping[str, Any]) -> str:
+    """What the report's "obligors" are in a validated file: its rows, each counted as one obligor, with how many
+    distinct borrowers they hold when a ``uscc`` column or the id column the model was trained with repeats (a
+    validator's finding: a district report said "obligors" of what were loans)."""
+    text = (f"rows: each of the {len(df):,} rows of the file is counted as one obligor in the per-grade tests "
+            "(Jeffreys, binomial), concentration and segments")
+    for c in dict.fromkeys(("uscc", str(model_metadata.get("id_col") or ""))):
+        if c and c in df.columns:
+            k = int(df[c].nunique(dropna=True))
+            if k < len(df):
+                return text + f"; they hold {k:,} distinct {c} values ({len(df) - k:,} rows repeat one)"
+    return text
+
+
 def validate_file(model_uri: str | Path, data: str | Path, target: str, reference: str | Path | None = None,
                   positive: str | None = None, out: str | Path = "validation",
                   thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
@@ -1246,8 +1273,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     if len(df) == 0:   # said as such (it read "the sample is empty (use --positive ...)")
         raise InputError("no data rows (only a header): nothing to validate", file=data)
-    y, positive = target_with_model_label(df[target], getattr(getattr(model, "metadata", None), "metadata", None) or {},
-                                          positive, file=data, column=target)
+    meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    y, positive = target_with_model_label(df[target], meta, positive, file=data, column=target)
     if override_col is not None and override_col not in df.columns:
         raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
                          column=override_col)
@@ -1276,6 +1303,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     for c in ("model_name", "model_version"):
         if c in pred.columns and len(pred):
             info[c] = str(pred[c].iloc[0])
+    info["unit"] = _unit_of_rows(df, meta)
     if err.any() and "error" in pred.columns:
         reasons = pred.loc[err, "error"].astype(str).value_counts().head(5)
         info["scoring_errors"] = {str(k): int(v) for k, v in reasons.items()}
