@@ -416,13 +416,18 @@ def test_explanation_adds_up_and_names_the_records():
     assert ex.row["supervision_class"] == "B"
     assert set(ex.records["record_id"]) == {"P1", "I1"}
     assert "P1" in ex.text() and "food_safety" in ex.text()
+    # only a penalty is lifted by credit repair; a failed inspection by its rectification (every record said
+    # "repair effective from": think-tank reader's finding)
+    lines = {ln.split()[0]: ln for ln in ex.text().splitlines() if ln.strip().startswith(("P1 ", "I1 "))}
+    assert "credit repair (信用修复) can take effect from" in lines["P1"]
+    assert "credit repair" not in lines["I1"] and "repair effective" not in ex.text()
 
 
 def test_a_clean_enterprise_has_the_base_score_and_nothing_to_repair():
     tabs = district([firm(A), firm(B, status="deregistered", closed_on="2024-01-31")])
     ex = explain(A, tabs, None, "2025-06-30")
     assert ex.score == RAW["base_score"] and ex.grade == "A" and ex.row["supervision_class"] == "A"
-    assert ex.records.empty and ex.whatif.empty and "best single repair" not in ex.text()
+    assert ex.records.empty and ex.whatif.empty and "best single step" not in ex.text()
     res = evaluate(tabs, None, "2025-06-30").set_index("uscc")
     assert res.loc[B, "deregistered"] and res.loc[B, "registration_status"] == "deregistered"
     assert not res.loc[A, "deregistered"] and res.loc[B, "public_credit_grade"] == "A"

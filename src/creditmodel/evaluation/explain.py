@@ -21,6 +21,17 @@ from creditmodel.evaluation.engine import contribution_cents, feature_values, sc
 from creditmodel.evaluation.inputs import build_inputs
 from creditmodel.evaluation.repair import _ts, firm_tables, repair_whatif
 
+#: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
+#: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
+#: every record said "repair effective from").
+REMEDY = {
+    "penalties": "credit repair (信用修复) can take effect from",
+    "lists": "removal from the list (信用修复) can take effect from",
+    "enforcement": "fulfilling the judgement lifts it from",
+    "arrears": "clearing the arrears lifts it from",
+    "inspections": "rectification lifts it from",
+}
+
 
 @dataclass
 class Explanation:
@@ -85,7 +96,8 @@ class Explanation:
                     f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
                     f"{end}; "
                     + (
-                        f"repair effective from {x['earliest_repair_date'].date()}"
+                        f"{REMEDY.get(x['table'], 'repair can take effect from')} "
+                        f"{x['earliest_repair_date'].date()}"
                         if x["repairable"]
                         else x["note"]
                     )
@@ -97,15 +109,15 @@ class Explanation:
             ).iloc[0]
             if b["lifts_grade"]:
                 lines.append(
-                    f"  best single repair: {b['record_id']} ({b['kind']}) from "
+                    f"  best single step (repair, payment or rectification): {b['record_id']} ({b['kind']}) from "
                     f"{b['earliest_repair_date'].date()}: {b['lift_points']:+g} points, grade "
                     f"{b['grade_without_repair']} -> {b['grade_with_repair']}"
                 )
             else:
-                lines.append("  no single repair lifts the grade")
+                lines.append("  no single step (repair, payment or rectification) lifts the grade")
             a = self.whatif[self.whatif["record_id"] == "ALL"].iloc[0]
             lines.append(
-                f"  all {len(single)} repairs by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
+                f"  all {len(single)} steps by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
                 f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
             )
         return "\n".join(lines)

@@ -216,9 +216,11 @@ def contribution_waterfall(ex: Explanation, max_items: int = 14) -> Figure:
     ax.bar(k, ex.score, color=NEUTRAL)
     ax.annotate(f"{ex.score:g}", (k, ex.score), ha="center", va="bottom", fontsize=9)
     xs.append(_t("score", "得分"))
-    for g in cfg.grades[:-1]:
+    for g in cfg.grades[:-1]:   # labels in the right margin, clear of the frame and of the score bar
         ax.axhline(g.min_score, color=TARGET, lw=0.8, ls=":")
-        ax.text(k + 0.6, g.min_score, f" {g.label} >= {g.min_score:g}", va="center", fontsize=8)
+        ax.text(1.01, g.min_score, f"{g.label} >= {g.min_score:g}", va="center", ha="left", fontsize=8,
+                color=TARGET, transform=ax.get_yaxis_transform(), clip_on=False)
+    ax.set_xlim(-0.6, k + 0.6)
     ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=8)
     lo = min(0.0, level, ex.score) - 5
     ax.set_ylim(lo, cfg.base_score + max(5.0, c["points"].clip(lower=0).sum() + 8))
