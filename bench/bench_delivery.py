@@ -128,7 +128,8 @@ def bench_score(rows: int, spark_rows: int) -> list[dict]:
         r = run(cmd, env={"CREDITMODEL_SPARK_DRIVER_MEMORY": "4g"})
         res.append({"engine": engine, "rows": n, "wall_s": r["wall_s"], "rows_per_s": n / r["wall_s"],
                     "peak_rss_mb": r["peak_rss_mb"], "peak_tree_mb": r["peak_tree_mb"], "what": "full bank deliverable (score, grade, PD, reasons, "
-                    "pricing)" if engine == "pandas" else "scoring columns through mlflow spark_udf, local[2]"})
+                    "pricing)" if engine == "pandas" else "full bank deliverable, scored by the model's own score_frame in a "
+                    "pandas UDF, local[2]"})
         print(json.dumps(res[-1]), flush=True)
     return res
 

@@ -1,14 +1,14 @@
 """``creditmodel score --engine spark``: the same scoring through Spark.
 
-The registered pyfunc is wrapped with ``mlflow.pyfunc.spark_udf`` (``env_manager="local"``: the
-workers use this interpreter, ``PYSPARK_PYTHON``), applied to a struct of the model's input columns,
-and the result is written in input order with the same columns as in-process scoring. The master is
+The loaded model's own ``score_frame`` runs in a pandas UDF (:mod:`creditmodel.scoring.spark_udf`; the workers
+use this interpreter, ``PYSPARK_PYTHON``) on a struct of the model's input columns, and the result is written in
+input order with the same columns as in-process scoring. (``mlflow.pyfunc.spark_udf`` ran MLflow's schema
+enforcement on every batch, 12 times the scoring's own time: see the UDF's module.) The master is
 ``local[2]`` by default; any Spark master URL works (``--spark-master`` or ``$CREDITMODEL_SPARK_MASTER``).
 Spark is an optional extra: ``pip install creditmodel[spark]``.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -41,23 +41,6 @@ def _quiet_pyspark_pandas_warning() -> None:
         os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
 
 
-class _DropEnvManagerAdvice(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "env_manager" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _without_env_manager_advice():
-    """MLflow advises ``env_manager="conda"`` on every ``spark_udf`` call; ``local`` is this engine's design (the
-    workers run this interpreter, the module docstring), so the advice is left out of the command's output."""
-    flt, logger = _DropEnvManagerAdvice(), logging.getLogger("mlflow.pyfunc")
-    logger.addFilter(flt)
-    try:
-        yield
-    finally:
-        logger.removeFilter(flt)
-
-
 def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
     """A Spark session for scoring (quiet, loopback-only, this interpreter on the workers)."""
     _quiet_pyspark_pandas_warning()
@@ -87,8 +70,6 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     """Score ``data`` (Parquet or CSV) through Spark; same output columns and order as in-process: for a registry
     alias (``models:/NAME@ALIAS``) the whole bank deliverable, priced with ``pricing_config``, as
     :func:`creditmodel.delivery.deliver_file` writes it."""
-    import mlflow.pyfunc
-
     _quiet_pyspark_pandas_warning()
     try:
         from pyspark.sql import functions as F
@@ -96,7 +77,9 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         raise InputError(NEEDS_PYSPARK, parameter="--engine") from e
 
     from creditmodel.delivery import DELIVERY_INPUTS, Delivery, scored_at_now, warn_missing_identifiers
+    from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.pyfunc import spark_result_type
+    from creditmodel.scoring.spark_udf import scoring_udf
     from creditmodel.scoring.score import PASSTHROUGH, ScoreResult
 
     t0 = time.perf_counter()
@@ -133,10 +116,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
                              column=missing[0])
         if id_col and id_col not in sdf.columns:
             raise InputError(f"id column {id_col!r} not found", file=data, column=id_col)
-        uri = resolved.uri if not str(resolved.uri).startswith("models:/") or resolved.registered_version is None \
-            else f"models:/{resolved.registered_name}/{resolved.registered_version}"
-        with _without_env_manager_advice():
-            udf = mlflow.pyfunc.spark_udf(spark, uri, result_type=spark_result_type(), env_manager="local")
+        udf = scoring_udf(model, spark_result_type(), list(SCORE_COLUMNS))
         keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ())])
                 if c and c in sdf.columns]
         if deliver:
@@ -190,8 +170,8 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
             pdf[c] = pd.to_datetime(pdf[c], unit="ns", utc=tz is not None)
             if tz is not None:
                 pdf[c] = pdf[c].dt.tz_convert(tz)
-    # spark_udf casts string struct fields with numpy's str (None -> "None") unless the whole column is
-    # missing; no scoring string column ever holds the literal text "None", so map it back to null
+    # a string field may come back as the text "None" or "nan" (MLflow's spark_udf cast them with numpy's str);
+    # no scoring string column ever holds that text, so it is mapped back to null
     for c in SCORE_COLUMNS:
         if c not in {"score", "pd_12m"} and c in pdf:
             pdf[c] = pdf[c].astype(object).where(~pdf[c].isin(["None", "nan"]) & pdf[c].notna(), None)
@@ -215,7 +195,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     from creditmodel.delivery import SCORED_AT_CSV_FORMAT
     from creditmodel.scoring.score import RowChecks, apply_row_errors
 
-    checks = RowChecks(id_col, identifiers=delivery is not None)
+    checks = RowChecks(id_col, identifiers=True)  # a uscc or as_of_date column is checked as in process
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
