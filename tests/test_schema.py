@@ -99,6 +99,27 @@ def test_a_fault_in_a_descriptive_field_keeps_the_record(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_a_blank_case_number_keeps_the_dishonest_listing(tmp_path, fmt):
+    """A think-tank reader's finding: an enforcement record with a blank case number (or amount) was quarantined,
+    and with it the firm's dishonest-debtor listing (3 listings in the 20,000-firm demo); a tax grade with a
+    blank evaluation year lost the grade. These fields describe the record: the row is kept, the fault listed."""
+    enf = fac.records("enforcement", fac.codes(3), 4)
+    enf["dishonest_listed_on"] = enf["filed_on"]
+    enf.loc[0, "case_no"] = ""
+    enf.loc[1, "amount"] = None
+    lt, _ = _load(tmp_path, enf, "enforcement", fmt)
+    assert list(lt.data.index) == [0, 1, 2, 3] and not len(_entries(lt))
+    assert {(1, "case_no", "missing_value"), (2, "amount", "missing_value")} <= _faults(lt)
+    assert lt.data["dishonest_listed_on"].notna().all()
+    _assert_accounting(lt)
+    tax = fac.records("tax_grades", fac.codes(3), 4)
+    tax.loc[2, "year"] = None
+    lt, _ = _load(tmp_path, tax, "tax_grades", fmt)
+    assert list(lt.data.index) == [0, 1, 2, 3] and (3, "year", "missing_value") in _faults(lt)
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_bad_type_for_numbers_integers_and_dates(tmp_path, fmt):
     df = fac.records("arrears", fac.codes(3), 6)
     df.loc[0, "amount"] = "12,5 yuan"

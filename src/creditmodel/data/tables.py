@@ -151,10 +151,13 @@ def _tables() -> dict[str, Table]:
         ), "行政处罚", "Administrative penalties", event_date="decision_date"),
         Table("enforcement", ("record_id",), (
             _rid(), _uscc(),
-            Column("case_no", "string", zh="案号", en="court case number"),
+            # the case number and the amount describe the case; a blank one quarantined the whole record, and with it
+            # a firm's dishonest-debtor listing (a think-tank reader's finding; 3 listings in the 20,000-firm demo)
+            Column("case_no", "string", zh="案号", en="court case number", descriptive=True),
             Column("court", "string", zh="执行法院", en="enforcing court", descriptive=True),
             Column("filed_on", "date", zh="立案日期", en="case filing date"),
-            Column("amount", "float", min=0, unit="yuan", zh="执行标的", en="amount under enforcement"),
+            Column("amount", "float", min=0, unit="yuan", zh="执行标的", en="amount under enforcement",
+                   descriptive=True),
             Column("dishonest_listed_on", "date", required=False, zh="纳入失信被执行人日期",
                    en="date listed as a dishonest judgement debtor"),
             Column("dishonest_removed_on", "date", required=False, zh="移出失信被执行人日期",
@@ -164,7 +167,8 @@ def _tables() -> dict[str, Table]:
         ), "司法执行", "Court enforcement", event_date="filed_on"),
         Table("tax_grades", ("record_id",), (
             _rid(), _uscc(),
-            Column("year", "int", min=2000, max=2100, zh="评价年度", en="evaluation year"),
+            # the grade's evaluation year orders two grades published the same day; the publication date is the event
+            Column("year", "int", min=2000, max=2100, zh="评价年度", en="evaluation year", descriptive=True),
             Column("grade", "string", allowed=TAX_GRADES, zh="纳税信用等级", en="tax credit grade"),
             Column("published_on", "date", zh="发布日期", en="publication date"),
             _reported(),
