@@ -1138,3 +1138,24 @@ def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
     assert res.metrics["reference_grade_d_excluded"] == 300
     cs, _ = M.csi(ref_feats[keep].reset_index(drop=True), feats, ["x"])
     assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))
+
+
+def test_the_recorded_default_label_keeps_a_numeric_target(caplog):
+    """A reviewer's finding: a 0/1 target read as numbers (labels '0.0'/'1.0') was refused for a model trained
+    with --positive 1 or yes. Numbers keep 1 = default, unless the model was trained with 0 as the bad label."""
+    from creditmodel.validation.report import target_with_model_label
+
+    y01 = pd.Series([0.0, 1.0, 0.0, 1.0], name="bad")
+    for recorded in ("1", "1.0", "yes", ""):
+        got, _ = target_with_model_label(y01, {"positive": recorded})
+        assert got.tolist() == [0, 1, 0, 1], recorded
+    got, label = target_with_model_label(y01, {"positive": "0"})
+    assert got.tolist() == [1, 0, 1, 0] and label == "0"
+    got, _ = target_with_model_label(pd.Series(["0", "1", "1"]), {"positive": "1"})
+    assert got.tolist() == [0, 1, 1]
+    flags = pd.Series([True, False, False])
+    assert target_with_model_label(flags, {"positive": "False"})[0].tolist() == [0, 1, 1]
+    assert target_with_model_label(pd.Series(["Yes", "No"]), {"positive": "Yes"})[0].tolist() == [1, 0]
+    with caplog.at_level("WARNING"):
+        got, _ = target_with_model_label(pd.Series(["good", "bad"]), {"positive": "rejected"}, positive="bad")
+    assert got.tolist() == [0, 1] and any("trained with 'rejected'" in r.getMessage() for r in caplog.records)

@@ -1086,19 +1086,49 @@ def target_with_model_label(s: pd.Series, model_metadata: Mapping[str, Any], pos
                             ) -> tuple[np.ndarray, str | None]:
     """:func:`parse_target` with the bad label the model was trained with when ``positive`` is not given: a model
     trained with ``--positive False`` (or ``rejected``) records it, and validating it without the label read
-    ``True`` as the default and inverted every test (a contract auditor's finding: AUC 0.256). Returns the 0/1
-    target and the label used (None: the target is 0/1 or boolean)."""
-    if positive is None:
-        recorded = str(model_metadata.get("positive") or "")
-        if recorded:
-            labels = sorted(s.dropna().astype(str).str.strip().unique())
-            if recorded not in labels:
-                raise InputError(f"the model was trained with {recorded!r} as the default (bad) label, which is not "
-                                 f"a value of this target (values: {labels[:10]}); give the bad label with "
-                                 "--positive LABEL", file=file, column=column or str(s.name))
-            log.info("target %s: %r is the default label, as the model was trained", column or s.name, recorded)
-            positive = recorded
-    return parse_target(s, positive, file=file, column=column), positive
+    ``True`` as the default and inverted every test (a contract auditor's finding: AUC 0.256). A target of 0/1
+    numbers keeps its meaning (1 = default) unless the model recorded the number 0 as its bad label; labels are
+    compared as numbers where both are (a recorded ``1`` matches a cell read as ``1.0``). An explicit ``positive``
+    that differs from the recorded label is used, with a warning. Returns the 0/1 target and the label used (None:
+    the target read as 0/1 or boolean)."""
+    name = column or str(s.name)
+    recorded = str(model_metadata.get("positive") or "").strip()
+    if positive is not None:
+        if recorded and not _same_label(positive, recorded):
+            log.warning("target %s: --positive %r, but the model was trained with %r as the default label", name,
+                        positive, recorded)
+        return parse_target(s, positive, file=file, column=column), positive
+    if not recorded:
+        return parse_target(s, None, file=file, column=column), None
+    present = s.dropna()
+    numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    if numeric or (len(present) and pd.to_numeric(present.astype(str).str.strip(), errors="coerce").notna().all()):
+        value = pd.to_numeric(pd.Series([recorded]), errors="coerce").iloc[0]
+        if pd.notna(value) and float(value) == 0.0:   # trained with 0 as the bad label: keep that coding
+            y = parse_target(s, None, file=file, column=column)
+            log.info("target %s: 0 is the default label, as the model was trained", name)
+            return (1 - y).astype(np.int8), recorded
+        if pd.isna(value) or float(value) != 1.0:
+            log.warning("target %s: the model was trained with %r as the default label; this target holds numbers, "
+                        "read as 1 = default", name, recorded)
+        return parse_target(s, None, file=file, column=column), None
+    labels = sorted(present.astype(str).str.strip().unique())
+    match = next((lab for lab in labels if _same_label(lab, recorded)), None)
+    if match is None:
+        raise InputError(f"the model was trained with {recorded!r} as the default (bad) label, which is not a value "
+                         f"of this target (values: {labels[:10]}); give the bad label with --positive LABEL",
+                         file=file, column=name)
+    log.info("target %s: %r is the default label, as the model was trained", name, match)
+    return parse_target(s, match, file=file, column=column), match
+
+
+def _same_label(a: object, b: object) -> bool:
+    """Two target labels are the same text after trimming, case aside for true/false, or the same number."""
+    x, y = str(a).strip(), str(b).strip()
+    if x == y or (x.lower() in ("true", "false") and x.lower() == y.lower()):
+        return True
+    u, v = pd.to_numeric(pd.Series([x, y]), errors="coerce")
+    return bool(pd.notna(u) and pd.notna(v) and float(u) == float(v))
 
 
 def _load_model(model_uri: str | Path) -> Any:
