@@ -285,6 +285,22 @@ def test_price_reads_csv_as_score_does(tmp_path, caplog):
     assert Path(e.value.file) == src
 
 
+def test_price_keeps_ids_and_integer_scores_as_written(tmp_path):
+    """A fuzzer's finding: price typed every column, so ids 1.50 and 1.5 (and two twenty-digit ids) became the
+    same float, 1 became 1.0 and the integer score 600 became 600.0 (float64 in Parquet)."""
+    src = tmp_path / "p.csv"
+    src.write_text("row_id,score,pd_12m\n1,600,0.01\n12E3,610,0.02\n1.50,620,0.02\n1.5,630,0.02\n"
+                   "62220212345678901234,640,0.01\n62220212345678901235,650,0.01\n", encoding="utf-8")
+    P.price_file(src, None, tmp_path / "o.csv")
+    lines = (tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [ln.split(",")[:2] for ln in lines[1:]] == [["1", "600"], ["12E3", "610"], ["1.50", "620"], ["1.5", "630"],
+                                                       ["62220212345678901234", "640"], ["62220212345678901235", "650"]]
+    P.price_file(src, None, tmp_path / "o.parquet")
+    got = pd.read_parquet(tmp_path / "o.parquet")
+    assert str(got["score"].dtype) == "Int64" and got["pd_12m"].dtype == np.float64
+    assert got["row_id"].tolist()[2:4] == ["1.50", "1.5"] and got["suggested_rate"].notna().all()
+
+
 def test_summary_groups_not_priced_reasons_with_their_count(tmp_path):
     """Many rows with the same reason give one line with the count; different reasons stay apart; rates above
     the cap differ by their rate only and count as one kind."""

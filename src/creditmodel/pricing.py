@@ -471,47 +471,41 @@ class PricingResult:
         return "\n".join(lines)
 
 
-#: Columns of a scores CSV that stay text as written (identifiers, labels), whatever their cells look like.
-TEXT_COLUMNS = ("uscc", "as_of_date", "loan_id", "id", "grade", "reason_1", "reason_2", "reason_3",
-                "public_credit_grade", "supervision_class", "collateral", "model_name", "model_version",
-                "data_sha256", "scored_at", "status", "error")
-
-
-def _leading_zero_codes(df: pd.DataFrame) -> list[str]:
-    """Columns of text numbers written with a leading zero (``000123``, not ``0.5``): codes, kept as text."""
-    return [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)
-            and df[c].str.strip().str.match(r"[+-]?0\d").fillna(False).any()]
+#: Columns of a scores file that hold numbers: the pricing inputs (read per row by :func:`price_frame`, which
+#: names a cell that is not a number) and the deliverable's numbers. Every other column stays text exactly as
+#: written: a bank's ids (``001``, ``12E3``, twenty digits), codes and labels.
+NUMBER_COLUMNS = ("pd_12m", "lgd", "sales_eur_m", "revenue", "amount", "score", "expected_loss_rate",
+                  "capital_rate", "suggested_rate")
 
 
 def _read(path: Path) -> pd.DataFrame:
     """A scores file as ``score`` reads its input (:func:`creditmodel.scoring.score.iter_chunks`: the encoding
-    guess with GB18030, blank lines skipped and counted, a header-only file refused): identifiers and labels stay
-    text, so does any column of numbers written with leading zeros (a bank's own id ``000123``); other columns are
-    numbers where every cell is one (the pricing inputs are checked per row)."""
+    guess with GB18030, blank lines skipped and counted, a header-only file refused). A CSV's cells stay text as
+    written (ids such as ``1`` and ``1.0`` or twenty-digit numbers were turned into floats and merged), except
+    ``score`` (integer points when every cell is whole) and the pricing inputs, which :func:`price_frame` reads as
+    numbers row by row."""
+    from creditmodel.data.io import read_table
     from creditmodel.scoring.score import iter_chunks
 
     if not path.is_file():
         raise InputError("scores file not found" if not path.exists() else "is a folder, not a scores file",
                          file=path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise InputError(f"unsupported file type {suffix!r}: use .csv or .parquet", file=path)
-    if suffix == ".parquet":
+    name = path.name.lower()
+    if not name.endswith((".csv", ".parquet", ".csv.gz", ".csv.bz2")):
+        raise InputError(f"unsupported file type {path.suffix!r}: use .csv or .parquet", file=path)
+    if name.endswith(".parquet"):
         return pd.concat(list(iter_chunks(path, 1 << 62)), ignore_index=True)
-    from creditmodel.data.io import read_table
-
     header = list(read_table(path, nrows=1).columns)
-    as_text = pd.concat(list(iter_chunks(path, 1 << 62, text_columns=tuple(header))), ignore_index=True)
-    keep = set(TEXT_COLUMNS) | set(_leading_zero_codes(as_text))
-    typed = {c: _number_or_text(as_text[c]) for c in as_text.columns if c not in keep}
-    return as_text.assign(**typed) if typed else as_text
-
-
-def _number_or_text(s: pd.Series) -> pd.Series:
-    """``s`` (text) as float64 when every non-blank cell is a number, else unchanged (checked per row later)."""
-    blank = s.isna() | (s.str.strip() == "")
-    x = pd.to_numeric(s.where(~blank), errors="coerce")
-    return x.astype("float64") if bool((x.notna() | blank).all()) else s
+    df = pd.concat(list(iter_chunks(path, 1 << 62, text_columns=tuple(header))), ignore_index=True)
+    for c in (c for c in NUMBER_COLUMNS if c in df.columns):
+        text = df[c].str.strip()
+        blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+        x = pd.to_numeric(text.mask(blank), errors="coerce")
+        if not bool((x.notna().to_numpy() | blank).all()):
+            continue                  # a cell that is not a number: price_frame names it per row
+        whole = x.dropna()
+        df[c] = x.astype("Int64") if c == "score" and bool((whole == whole.round()).all()) else x.astype(float)
+    return df
 
 
 def price_file(scores: str | Path, config: PricingConfig | str | Path | None = None,
