@@ -767,3 +767,19 @@ def test_spark_reads_categories_as_text_and_keeps_order_across_partitions(tmp_pa
     got_b = pd.read_csv(tmp_path / "b.csv", dtype=str).drop(columns="scored_at")
     pd.testing.assert_frame_equal(got_a, got_b)
     assert got_b["loan_id"].iloc[1] == "000001"
+
+
+def test_a_bz2_csv_is_read_as_the_plain_csv(trained, tmp_path):
+    """A fuzzer's finding: a .csv.bz2 (an accepted suffix) skipped the scoring reader, so ids lost their leading
+    zeros (duplicate id '2.0') and code categories became numbers."""
+    import bz2
+
+    df = _frame(50, seed=14).drop(columns="bad")
+    df.to_csv(tmp_path / "a.csv", index=False)
+    (tmp_path / "a.csv.bz2").write_bytes(bz2.compress((tmp_path / "a.csv").read_bytes()))
+    score_file(trained / "model_out", tmp_path / "a.csv", tmp_path / "plain.csv", id_col="loan_id", progress=False)
+    score_file(trained / "model_out", tmp_path / "a.csv.bz2", tmp_path / "bz.csv", id_col="loan_id", progress=False)
+    a = pd.read_csv(tmp_path / "plain.csv", dtype=str).drop(columns=["scored_at", "data_sha256"])
+    b = pd.read_csv(tmp_path / "bz.csv", dtype=str).drop(columns=["scored_at", "data_sha256"])
+    pd.testing.assert_frame_equal(a, b)
+    assert b["loan_id"].iloc[1] == "000001" and (b["status"] == "ok").all()

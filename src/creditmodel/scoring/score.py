@@ -123,7 +123,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     category ``'532420'``); every other column becomes numbers where all its cells in the chunk are numbers
     (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
     the rows around it or on ``chunk_rows``."""
-    from creditmodel.data.io import BlankLines, _bad_csv_row, _csv_encoding_and_header, read_table
+    from creditmodel.data.io import BlankLines, _bad_csv_row, _csv_encoding_and_header, _kind, read_table
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -138,7 +138,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
             raise InputError("file has no rows", file=path)
         for batch in pf.iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
-    elif suffix in {".csv", ".txt"} or path.name.endswith(".csv.gz"):
+    elif _kind(path) == "csv":  # .csv, .txt and compressed .csv.gz/.csv.bz2 (a .bz2 fell to the typed reader)
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
