@@ -1159,3 +1159,18 @@ def test_the_recorded_default_label_keeps_a_numeric_target(caplog):
     with caplog.at_level("WARNING"):
         got, _ = target_with_model_label(pd.Series(["good", "bad"]), {"positive": "rejected"}, positive="bad")
     assert got.tolist() == [0, 1] and any("trained with 'rejected'" in r.getMessage() for r in caplog.records)
+
+
+def test_unit_counts_non_blank_ids_and_an_all_default_reference_is_not_computable():
+    """Reviewer's findings: blank ids were counted as repeats in the report's unit; a reference sample made only of
+    grade-D rows crashed the report."""
+    from creditmodel.validation.report import _unit_of_rows
+
+    ids = pd.DataFrame({"uscc": [f"91330205MA{i:08d}" for i in range(900)] + [None] * 100})
+    assert "distinct" not in _unit_of_rows(ids, {})
+    rep = pd.DataFrame({"loan_no": ["L1", "L1", "L2", None]})
+    assert "3 non-blank loan_no values hold 2 distinct ones" in _unit_of_rows(rep, {"id_col": "loan_no"})
+    y, p, score, g = graded_sample(n=2000, seed=4)
+    ref = ReferenceSample(score=score[:500], pd=p[:500], grade=np.array(["D"] * 500))
+    res = build_report(y, p, score, g, reference=ref, n_boot=20)
+    assert "graded D" in res.metrics["not_computable"]["psi"] and res.metrics.get("psi") is None

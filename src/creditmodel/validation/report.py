@@ -600,6 +600,9 @@ class _Run:
             ref_keep = _grade_labels(reference.grade, len(reference.grade)) != DEFAULT_GRADE
             if not ref_keep.all():
                 mt["reference_grade_d_excluded"] = int((~ref_keep).sum())
+            if not ref_keep.any():   # it crashed with "PSI needs both samples non-empty" (reviewer's finding)
+                nc["psi"] = nc["csi"] = "every reference row is graded D (in default): nothing to compare with"
+                return
         ref_val = reference.score if basis == "score" else reference.pd
         if ref_val is not None:
             ref_val = M.check_float(ref_val, f"reference {basis}")
@@ -1269,9 +1272,15 @@ def _unit_of_rows(df: pd.DataFrame, model_metadata: Mapping[str, Any]) -> str:
             "(Jeffreys, binomial), concentration and segments")
     for c in dict.fromkeys(("uscc", str(model_metadata.get("id_col") or ""))):
         if c and c in df.columns:
-            k = int(df[c].nunique(dropna=True))
-            if k < len(df):
-                return text + f"; they hold {k:,} distinct {c} values ({len(df) - k:,} rows repeat one)"
+            ids = df[c].astype("string").str.strip()
+            ids = ids[ids.notna() & (ids != "")]
+            if c == "uscc":
+                from creditmodel.data.uscc import normalise_series
+
+                ids = normalise_series(ids)
+            k = int(ids.nunique())
+            if k < len(ids):   # blank ids are no repeat (reviewer's finding)
+                return text + f"; their {len(ids):,} non-blank {c} values hold {k:,} distinct ones"
     return text
 
 
