@@ -141,3 +141,23 @@ def test_public_credit_values_outside_a_to_d_are_left_empty_with_the_reason():
     assert out.loc[3, "error"] == "public_credit_grade 'E' is not one of A, B, C, D (优/良/中/差): left empty"
     assert out.loc[4, "error"] == "supervision_class 'AA' is not one of A, B, C, D: left empty"
     assert out.loc[5, "error"].startswith("not priced: x; public_credit_grade 'E'")
+
+
+def test_public_credit_values_read_full_width_and_words_and_fall_back_to_the_evaluation():
+    """A reviewer's finding: 'Ａ' (full width), 'A级' and 'B类' were refused; an invalid 'E' stayed empty although
+    the evaluation had the firm's grade."""
+    from creditmodel.delivery import public_credit_values
+
+    got, wrong = public_credit_values(pd.Series(["Ａ", "ｂ", "A级", "B类", "差", "E"]), "public_credit_grade")
+    assert got.tolist()[:5] == ["A", "B", "A", "B", "D"] and pd.isna(got.iloc[5])
+    assert wrong.tolist() == [False] * 5 + [True]
+    n = 2
+    scored = pd.DataFrame({"score": pd.array([610] * n, dtype="Int64"), "grade": ["4"] * n, "pd_12m": [0.02] * n,
+                           "reason_1": None, "reason_2": None, "reason_3": None, "model_name": "m",
+                           "model_version": "1", "status": "ok", "error": [None] * n})
+    codes = [f"91330205MA{i:08d}" for i in range(n)]
+    inputs = pd.DataFrame({"uscc": codes, "public_credit_grade": ["E", "E"]})
+    ev = pd.DataFrame({"uscc": codes[:1], "public_credit_grade": ["B"], "supervision_class": ["A"]})
+    out = assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-12-04", tz="UTC"), evaluation=ev)
+    assert out.loc[0, "public_credit_grade"] == "B" and pd.isna(out.loc[0, "error"])
+    assert pd.isna(out.loc[1, "public_credit_grade"]) and "'E' is not one of" in out.loc[1, "error"]

@@ -117,6 +117,9 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
         out[c] = out[c].astype("string")
     pcg = _col(inputs, "public_credit_grade", n, "string")
     sup = _col(inputs, "supervision_class", n, "string")
+    given = {"public_credit_grade": pcg, "supervision_class": sup}
+    checked = {c: public_credit_values(v, c) for c, v in given.items()}
+    pcg, sup = checked["public_credit_grade"][0], checked["supervision_class"][0]
     if evaluation is not None and "uscc" in inputs:
         ev = evaluation.drop_duplicates("uscc").set_index("uscc")
         keys = inputs["uscc"].astype("string")
@@ -125,10 +128,11 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
         if "supervision_class" in ev:
             sup = sup.fillna(keys.map(ev["supervision_class"]).astype("string").reset_index(drop=True))
     notes = pd.Series(pd.NA, index=out.index, dtype="string")
-    for c, given in (("public_credit_grade", pcg), ("supervision_class", sup)):
-        out[c], wrong = public_credit_values(given, c)
+    out["public_credit_grade"], out["supervision_class"] = pcg, sup
+    for c in ("public_credit_grade", "supervision_class"):
+        wrong = checked[c][1] & out[c].isna().to_numpy(dtype=bool)   # not filled from the evaluation either
         if wrong.any():   # left empty, and the row says why (a bank's copy with 'E' or 'AA' was passed through)
-            note = (f"{c} " + given[wrong].str.strip().map(repr).astype("string")
+            note = (f"{c} " + given[c][wrong].str.strip().map(repr).astype("string")
                     + " is not one of A, B, C, D" + (" (优/良/中/差)" if c == "public_credit_grade" else "")
                     + ": left empty")
             notes[wrong] = (notes[wrong] + "; " + note).fillna(note)
@@ -165,7 +169,9 @@ PUBLIC_CREDIT_GRADES_ZH = {"优": "A", "良": "B", "中": "C", "差": "D"}
 def public_credit_values(given: pd.Series, column: str) -> tuple[pd.Series, np.ndarray]:
     """``given`` grades or classes as A/B/C/D (trimmed, upper case; for ``public_credit_grade`` also 优/良/中/差),
     and the rows whose non-blank value is none of them (left empty)."""
-    text = given.astype("string").str.strip().str.upper()
+    # full-width letters (Ａ) and a grade or class written with its word (A级, B类) are read as the letter
+    text = given.astype("string").str.normalize("NFKC").str.strip().str.upper().str.replace(
+        r"\s*[级類类]$", "", regex=True)
     if column == "public_credit_grade":
         text = text.replace(PUBLIC_CREDIT_GRADES_ZH)
     text = text.where(text != "")
@@ -419,8 +425,9 @@ class Delivery:
             log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k,
                         why)
         for c, (k, first) in self.invalid.items():
-            log.warning("%s: %d row(s) with a %s that is not A, B, C or D (first: row %d): left empty, their error "
-                        "column says so", self.data, k, c, first)
+            log.warning("%s: %d row(s) with a %s that is not A, B, C or D (first: row %d): taken from the public "
+                        "credit evaluation where it has the firm, else left empty with the reason in the row's error",
+                        self.data, k, c, first)
             doc[f"rows_invalid_{c}"] = k
         card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
                                                      if k.startswith(("test_", "validation_"))}, lights=lights)
