@@ -659,7 +659,8 @@ def test_a_typo_in_a_measurement_with_many_values_names_the_row(caplog):
     rng = np.random.default_rng(1)
     n = 600
     income = rng.integers(20_000, 90_000, n).astype(object)
-    for odd, row in (("n/a", 7), ("52,000", 9), ("$52000", 9)):
+    for odd, row in (("n/a", 7), ("52,000", 9), ("$52000", 9), ("52000元", 3), ("￥52000", 4), ("5.2万", 5),
+                     ("52，000", 6)):   # the last four: a Chinese bank's forms (reviewer's finding)
         df = pd.DataFrame({"income": income.copy()})
         df.loc[row, "income"] = odd
         with pytest.raises(InputError) as e:
@@ -783,3 +784,16 @@ def test_a_bz2_csv_is_read_as_the_plain_csv(trained, tmp_path):
     b = pd.read_csv(tmp_path / "bz.csv", dtype=str).drop(columns=["scored_at", "data_sha256"])
     pd.testing.assert_frame_equal(a, b)
     assert b["loan_id"].iloc[1] == "000001" and (b["status"] == "ok").all()
+
+
+def test_an_os_error_on_an_internal_path_is_not_blamed_on_the_input():
+    """A reviewer's finding: every PermissionError/FileExistsError became exit 2 with an --out hint, even on a path
+    the user never gave (the store, a temporary folder)."""
+    from creditmodel.cli import _names_a_given_path
+
+    args = ["score", "--data", "in.csv", "--out", "out/scores.csv"]
+    assert _names_a_given_path(NotADirectoryError(20, "Not a directory", "out/scores.csv"), args)
+    assert _names_a_given_path(PermissionError(13, "Permission denied", "out/scores.csv.partial"), args)
+    assert _names_a_given_path(FileExistsError(17, "File exists", "out"), ["generate", "--out", "out"])
+    assert _names_a_given_path(IsADirectoryError(21, "Is a directory", "out/sub/x"), ["run", "--out=out"])
+    assert not _names_a_given_path(PermissionError(13, "Permission denied", "/var/lib/mlflow/mlflow.db"), args)

@@ -365,6 +365,22 @@ def path_error_text(e: OSError) -> str:
     return f"{where}: {what}; choose another path (for --out: a folder for a folder, a file name for a file)"
 
 
+def _names_a_given_path(e: OSError, args: list[str]) -> bool:
+    """Whether the OS error is about a path given on the command line: the path itself, a file under it, a folder
+    on its way, or a sibling written for it (``out.csv.partial``); otherwise the fault is the tool's, not the
+    input's."""
+    hit = [Path(str(f)).absolute() for f in (e.filename, getattr(e, "filename2", None)) if f is not None]
+    for a in args:
+        if a.startswith("-") and "=" not in a:
+            continue
+        given = Path(a.split("=", 1)[-1]).absolute()
+        for h in hit:
+            if (h == given or given in h.parents or h in given.parents   # the path, under it, or on its way
+                    or (h.parent == given.parent and h.name.startswith(given.name))):
+                return True
+    return False
+
+
 def main() -> None:
     """Console entry point with the exit-code contract."""
     debug = "--debug" in sys.argv
@@ -391,6 +407,9 @@ def main() -> None:
     except PATH_ERRORS as e:  # a bad --out (a file where a folder goes, or the reverse) is bad input, not a crash
         if debug:
             traceback.print_exc()
+        if not _names_a_given_path(e, sys.argv[1:]):   # an internal path (the store, a temporary folder): exit 1
+            click.echo(f"error: {type(e).__name__}: {e}", err=True)
+            sys.exit(1)
         click.echo(f"error: {path_error_text(e)}", err=True)
         sys.exit(2)
     except Exception as e:  # noqa: BLE001 - the contract says exit 1 with a message

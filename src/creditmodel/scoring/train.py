@@ -104,8 +104,10 @@ def _separation_auc(s: pd.Series, y: np.ndarray) -> float:
 NUMERIC_TYPO_MIN_VALUES = 20
 
 
-#: A cell written as a formatted number (thousands separators, a currency sign, a percent): a measurement's typo.
-_FORMATTED_NUMBER = r"[-+(]?[$¥€£]?\s*\d{1,3}(?:[,\s]\d{3})+(?:\.\d+)?\)?%?|[-+]?[$¥€£]\s*[\d.]+|[-+]?[\d.]+\s*%"
+#: A cell written as a formatted number (thousands separators, a currency sign or word, a unit such as 元 or 万,
+#: a percent), read after NFKC normalisation (full-width ￥ and ，): a measurement's typo, not a code.
+_FORMATTED_NUMBER = (r"(?:[-+(]?(?:[$¥€£]|RMB|CNY|USD)?\s*(?:\d{1,3}(?:[,.\s']\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+                     r"\s*(?:%|元|万元|万|亿|[kKmM]|RMB|CNY|USD)?\)?)")
 
 
 def _code_like(numbers: np.ndarray, others: pd.Series) -> bool:
@@ -114,9 +116,9 @@ def _code_like(numbers: np.ndarray, others: pd.Series) -> bool:
     ``95123-4421``). A word (``n/a``, ``forty``), a decimal number or ``1,200`` marks a measurement with typos."""
     if not len(numbers) or not np.all(np.mod(numbers.astype(np.float64), 1.0) == 0.0):
         return False
-    others = others.astype(str)
+    others = others.astype(str).str.normalize("NFKC").str.strip()
     return bool(others.str.contains(r"\d", regex=True).all()
-                and not others.str.fullmatch(_FORMATTED_NUMBER).any())
+                and not others.str.fullmatch(_FORMATTED_NUMBER, case=False).any())
 
 
 def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | None:
