@@ -797,3 +797,14 @@ def test_an_os_error_on_an_internal_path_is_not_blamed_on_the_input():
     assert _names_a_given_path(FileExistsError(17, "File exists", "out"), ["generate", "--out", "out"])
     assert _names_a_given_path(IsADirectoryError(21, "Is a directory", "out/sub/x"), ["run", "--out=out"])
     assert not _names_a_given_path(PermissionError(13, "Permission denied", "/var/lib/mlflow/mlflow.db"), args)
+
+
+def test_train_reads_the_id_as_written(tmp_path):
+    """A fuzzer's finding: train read a zero-padded id column as numbers, so '00001' and '1' were refused as the
+    same id (score treats them as two) and test_sample.parquet stored 5 for '00005'."""
+    df = _frame(600, seed=15)
+    df.loc[599, "loan_id"] = "1"
+    df.to_csv(tmp_path / "t.csv", index=False)
+    train_file(tmp_path / "t.csv", "bad", tmp_path / "m", id_col="loan_id", seed=3)
+    sample = pd.read_parquet(tmp_path / "m" / "test_sample.parquet")
+    assert sample["loan_id"].map(type).eq(str).all() and sample["loan_id"].str.len().isin([1, 6]).all()
