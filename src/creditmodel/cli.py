@@ -188,7 +188,7 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
 
 # --------------------------------------------------------------------------- models
 @cli.command("train")
-@click.option("--data", type=PATH, required=True, help="Training table (CSV or Parquet).")
+@click.option("--data", type=PATH, required=True, help="Training table (CSV, also .csv.gz or .csv.bz2; Parquet; ARFF).")
 @click.option("--target", required=True, help="Target column (0/1, boolean or two labels).")
 @click.option("--id", "id_col", default=None, help="Identifier column (kept, never a feature).")
 @click.option("--positive", default=None, help="Label of the bad (default) class when the target has two labels.")
@@ -217,7 +217,7 @@ def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None,
 
 @cli.command("score")
 @click.option("--model", "model_uri", required=True, help="Model folder or models:/NAME@ALIAS.")
-@click.option("--data", type=PATH, required=True, help="Table to score (CSV or Parquet).")
+@click.option("--data", type=PATH, required=True, help="Table to score (CSV, also .csv.gz or .csv.bz2; Parquet; ARFF).")
 @click.option("--out", type=PATH, required=True, help="Scored file (.parquet or .csv); a bank deliverable "
               "also gets its .csv/.parquet twin, a JSON sidecar and a model card.")
 @click.option("--id", "id_col", default=None, help="Identifier column to carry into the output.")
