@@ -832,3 +832,16 @@ def test_empty_lines_are_counted_in_every_line_ending_and_compression(tmp_path, 
     for name in ("lf.csv.gz", "lf.csv.bz2"):
         got = BlankLines(tmp_path / name, block=block)
         assert (got.count, got.first) == (2, 3), name
+
+
+def test_a_long_cell_near_the_top_does_not_refuse_the_file(trained, tmp_path):
+    """A fuzzer's finding: a cell over 1 MiB in data rows 2-5 made the 5-row header check guess a type from the
+    rows above (all blank in a number column) and refuse the whole valid file, naming neither column nor row."""
+    df = _frame(10, seed=16).drop(columns="bad")
+    df["income"] = df["income"].astype(object)
+    df.loc[0, "income"] = None
+    df["note"] = ""
+    df.loc[1, "note"] = "y" * 1_100_000
+    df.to_csv(tmp_path / "long.csv", index=False)
+    res = score_file(trained / "model_out", tmp_path / "long.csv", tmp_path / "o.csv", progress=False)
+    assert res.rows == 10

@@ -495,7 +495,7 @@ def _read(path: Path) -> pd.DataFrame:
         raise InputError(f"unsupported file type {path.suffix!r}: use .csv or .parquet", file=path)
     if name.endswith(".parquet"):
         return pd.concat(list(iter_chunks(path, 1 << 62)), ignore_index=True)
-    header = list(read_table(path, nrows=1).columns)
+    header = list(read_table(path, nrows=1, as_text=True).columns)
     df = pd.concat(list(iter_chunks(path, 1 << 62, text_columns=tuple(header))), ignore_index=True)
     for c in (c for c in NUMBER_COLUMNS if c in df.columns):
         text = df[c].str.strip()

@@ -142,7 +142,8 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        head = read_table(path, nrows=5)  # validates encoding / emptiness / duplicated names with a clear message
+        # checks encoding, emptiness and duplicated names with a clear message; as text: no type guessed from 5 rows
+        head = read_table(path, nrows=5, as_text=True)
         if head.empty:
             raise InputError("file has no rows (a header only)", file=path)
         header = list(head.columns)
