@@ -845,3 +845,15 @@ def test_a_long_cell_near_the_top_does_not_refuse_the_file(trained, tmp_path):
     df.to_csv(tmp_path / "long.csv", index=False)
     res = score_file(trained / "model_out", tmp_path / "long.csv", tmp_path / "o.csv", progress=False)
     assert res.rows == 10
+
+
+def test_a_semicolon_file_that_fails_to_read_names_the_separator(tmp_path):
+    """A fuzzer's finding: a ';'-separated file with decimal commas failed with "row 1: Expected 1 columns, got 9",
+    saying nothing of the separator."""
+    from creditmodel.data.io import read_table
+
+    p = tmp_path / "semi.csv"
+    p.write_text("income;age;debt_ratio\n1,5;40;0,2\n2,5;41;0,3\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_table(p)
+    assert "';'- or tab-separated" in str(e.value) and e.value.row is not None

@@ -237,6 +237,17 @@ def _bad_csv_row(p: Path) -> int | None:
     return None
 
 
+def _header_separator_hint(p: Path) -> str:
+    """The separator hint for a CSV whose header reads as one ';'- or tab-separated name (a row error such as
+    "Expected 1 columns, got 9" said nothing of it: a fuzzer's finding); empty when the header cannot be read."""
+    from creditmodel.errors import separator_hint
+
+    try:
+        return separator_hint(_csv_encoding_and_header(p)[1])
+    except (InputError, OSError, ValueError, pa.ArrowException):
+        return ""
+
+
 def check_finite(df: pd.DataFrame, cols, file: str | Path | None) -> None:
     """InputError naming the first infinite cell of the numeric ``cols`` (empty cells, NaN, are missing values and
     pass): ``inf`` would otherwise reach a model as a number."""
@@ -307,7 +318,9 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise InputError(f"cannot read {kind}: {e}", file=p, row=_bad_csv_row(p) if kind == "csv" else None) from e
+        hint = _header_separator_hint(p) if kind == "csv" else ""
+        raise InputError(f"cannot read {kind}: {e}{hint}", file=p,
+                         row=_bad_csv_row(p) if kind == "csv" else None) from e
     if tbl.num_columns == 0:
         raise InputError("file has no columns", file=p)
     names = tbl.column_names

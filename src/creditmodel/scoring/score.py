@@ -123,7 +123,8 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     category ``'532420'``); every other column becomes numbers where all its cells in the chunk are numbers
     (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
     the rows around it or on ``chunk_rows``."""
-    from creditmodel.data.io import BlankLines, _bad_csv_row, _csv_encoding_and_header, _kind, read_table
+    from creditmodel.data.io import (BlankLines, _bad_csv_row, _csv_encoding_and_header, _header_separator_hint, _kind,
+                                     read_table)
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -166,7 +167,8 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
                         rest = tbl.slice(chunk_rows)
                         pending, n_pending = rest.to_batches(), rest.num_rows
         except (pa.ArrowInvalid, OSError) as e:
-            raise InputError(f"cannot read csv: {e}", file=path, row=_bad_csv_row(path)) from None
+            raise InputError(f"cannot read csv: {e}{_header_separator_hint(path)}", file=path,
+                             row=_bad_csv_row(path)) from None
         if n_pending:
             yield _typed_chunk(pa.Table.from_batches(pending), text)
         BlankLines(path).warn()
