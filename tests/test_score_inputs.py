@@ -857,3 +857,15 @@ def test_a_semicolon_file_that_fails_to_read_names_the_separator(tmp_path):
     with pytest.raises(InputError) as e:
         read_table(p)
     assert "';'- or tab-separated" in str(e.value) and e.value.row is not None
+
+
+def test_trailing_unnamed_columns_are_named_as_such(tmp_path):
+    """A fuzzer's finding: two trailing empty header cells (an Excel export) gave "column '': column name(s) ['']
+    appear more than once"."""
+    from creditmodel.data.io import read_table
+
+    p = tmp_path / "x.csv"
+    p.write_text("a,b,,\n1,2,,\n3,4,,\n", encoding="utf-8")
+    with pytest.raises(InputError, match="2 columns have no name") as e:
+        read_table(p)
+    assert e.value.column is None and "x.csv" in str(e.value)

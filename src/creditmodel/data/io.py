@@ -326,6 +326,10 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     names = tbl.column_names
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:
+        if all(not str(h).strip() for h in dup):   # a spreadsheet export's trailing empty columns (fuzzer's finding)
+            blank = sum(1 for h in names if not str(h).strip())
+            raise InputError(f"{blank} columns have no name (empty header cells: a spreadsheet's trailing empty "
+                             "columns?): delete those columns or name them", file=p)
         raise InputError(f"column name(s) {dup} appear more than once", file=p, column=dup[0])
     if as_text:
         # text stays pandas' own string dtype; other Arrow types stay Arrow-backed (null distinct from NaN)
