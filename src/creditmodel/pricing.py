@@ -484,17 +484,17 @@ def _read(path: Path) -> pd.DataFrame:
     written (ids such as ``1`` and ``1.0`` or twenty-digit numbers were turned into floats and merged), except
     ``score`` (integer points when every cell is whole) and the pricing inputs, which :func:`price_frame` reads as
     numbers row by row."""
-    from creditmodel.data.io import read_table
+    from creditmodel.data.io import _kind, read_table
     from creditmodel.scoring.score import iter_chunks
 
     if not path.is_file():
         raise InputError("scores file not found" if not path.exists() else "is a folder, not a scores file",
                          file=path)
-    name = path.name.lower()
-    if not name.endswith((".csv", ".parquet", ".csv.gz", ".csv.bz2")):
+    kind = _kind(path)   # the readers' own suffixes (.csv, .csv.gz, .csv.bz2, .txt, .parquet, .pq)
+    if kind not in ("csv", "parquet"):
         raise InputError(f"unsupported file type {path.suffix!r}: use .csv or .parquet", file=path)
-    if name.endswith(".parquet"):
-        return pd.concat(list(iter_chunks(path, 1 << 62)), ignore_index=True)
+    if kind == "parquet":
+        return read_table(path)
     header = list(read_table(path, nrows=1, as_text=True).columns)
     df = pd.concat(list(iter_chunks(path, 1 << 62, text_columns=tuple(header))), ignore_index=True)
     for c in (c for c in NUMBER_COLUMNS if c in df.columns):

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
         from pyspark.sql import SparkSession
     except ImportError as e:
         raise InputError(NEEDS_PYSPARK, parameter="--engine") from e
-    log4j = Path(__file__).resolve().parent.parent / "resources" / "spark-log4j2.properties"
+    log4j = Path(str(resources.files("creditmodel.resources").joinpath("spark-log4j2.properties")))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -190,10 +191,9 @@ def _nanosecond_timestamps(data: Path) -> dict[str, Any]:
 
 
 def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] | None = None) -> Any:
-    """One part of Spark's output in the in-process column types."""
+    """One batch of Spark's output in the in-process column types."""
     import pandas as pd
 
-    from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.score import in_deliverable_order
 
     pdf = pdf.drop(columns=[ORDER_COL])
@@ -202,11 +202,6 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
             pdf[c] = pd.to_datetime(pdf[c], unit="ns", utc=tz is not None)
             if tz is not None:
                 pdf[c] = pdf[c].dt.tz_convert(tz)
-    # a string field may come back as the text "None" or "nan" (MLflow's spark_udf cast them with numpy's str);
-    # no scoring string column ever holds that text, so it is mapped back to null
-    for c in SCORE_COLUMNS:
-        if c not in {"score", "pd_12m"} and c in pdf:
-            pdf[c] = pdf[c].astype(object).where(~pdf[c].isin(["None", "nan"]) & pdf[c].notna(), None)
     pdf["score"] = pd.array(pdf["score"], dtype="Float64").astype("Int64")
     pdf["model_version"] = str(resolved.version)
     pdf["data_sha256"] = sha

@@ -620,14 +620,13 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
                positive: str | None = None, kind: str = "scorecard", seed: int = 42,
                n_jobs: int = 1, central_tendency: float | None = None) -> TrainResult:
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
-    from creditmodel.data.io import read_table
+    from creditmodel.data.io import _kind, read_table
 
     check_n_jobs(n_jobs)
     if Path(out).exists() and not Path(out).is_dir():
         raise InputError("the output must be a folder, and this is an existing file", file=out)
     df = read_table(data)
-    if id_col and id_col in df.columns and not pd.api.types.is_string_dtype(df[id_col].dtype) \
-            and not pd.api.types.is_object_dtype(df[id_col].dtype) and not str(data).lower().endswith(".parquet"):
+    if id_col and id_col in df.columns and _kind(Path(data)) == "csv" and pd.api.types.is_numeric_dtype(df[id_col]):
         # the id as written, as score reads it ('00001' and '1' are two ids; test_sample kept 5 for '00005')
         df[id_col] = read_table(data, as_text=True)[id_col].astype(object).where(df[id_col].notna(), None)
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,

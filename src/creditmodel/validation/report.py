@@ -606,7 +606,7 @@ class _Run:
         ref_val = reference.score if basis == "score" else reference.pd
         if ref_val is not None:
             ref_val = M.check_float(ref_val, f"reference {basis}")
-            if ref_keep is not None and len(ref_keep) == len(ref_val):
+            if ref_keep is not None:
                 ref_val = ref_val[ref_keep]
             ps = M.psi(ref_val, self.score if basis == "score" else self.pdv)
             mt.update(psi=ps.psi, psi_basis=basis)
@@ -631,7 +631,7 @@ class _Run:
             nc["csi"] = "the reference and current feature frames share no column"
             return
         ref_features = reference.features
-        if ref_keep is not None and len(ref_keep) == len(ref_features):
+        if ref_keep is not None:
             ref_features = ref_features.iloc[np.flatnonzero(ref_keep)].reset_index(drop=True)
         cs, cs_tables = M.csi(ref_features, cur, common)
         self.tables["csi"] = cs
