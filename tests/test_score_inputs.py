@@ -624,6 +624,53 @@ def test_empty_lines_of_a_csv_are_counted_not_skipped_unseen(tmp_path, caplog):
     assert "empty line" not in caplog.text
 
 
+def test_a_line_of_only_spaces_is_skipped_as_an_empty_line(tmp_path, caplog):
+    """A fuzzer's finding: one line of spaces (a text editor's "empty" line) stopped the whole file at train and
+    score with "Expected 3 columns, got 1". It is skipped and counted like an empty line; a real short row still
+    fails naming its row, counted without the skipped line."""
+    import logging
+
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import iter_chunks
+
+    p = tmp_path / "apps.csv"
+    p.write_text("a,b,c\n1,x,2\n   \n2,y,3\n\t\n3,z,4\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        df = read_table(p)
+        chunks = list(iter_chunks(p, 2))
+        head = read_table(p, nrows=2)
+    assert df["a"].tolist() == [1, 2, 3] and df["b"].tolist() == ["x", "y", "z"]
+    assert [c["a"].tolist() for c in chunks] == [[1.0, 2.0], [3.0]] and head["a"].tolist() == [1, 2]
+    assert caplog.text.count("2 line(s) of only spaces or tabs skipped") == 2
+    p.write_text("a,b,c\n1,x,2\n   \n2,y,3\n3,z\n", encoding="utf-8")
+    for read in (read_table, lambda q: list(iter_chunks(q, 2))):
+        with pytest.raises(InputError) as e:
+            read(p)
+        assert e.value.row == 3 and "Expected 3 columns, got 2" in str(e.value)
+    one = tmp_path / "one.csv"   # one column: a cell of spaces is a row with that cell empty, not a skipped line
+    one.write_text("a\n1\n  \n3\n", encoding="utf-8")
+    assert read_table(one)["a"].isna().tolist() == [False, True, False]
+
+
+def test_a_csv_in_neither_utf8_nor_gb18030_names_the_line(tmp_path):
+    """A fuzzer's finding: a Windows-1252 file ("Café") failed with the GB 18030 codec's byte position in Arrow's
+    block, naming no row; the error names the line and data row and says what to do."""
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import iter_chunks
+
+    p = tmp_path / "cp1252.csv"
+    rows = "".join(f"{i},plain\n" for i in range(1, 6)) + "6,Caf\u00e9\n7,x\n"
+    p.write_bytes(("a,b\n\n" + rows).encode("cp1252"))
+    for read in (read_table, lambda q: list(iter_chunks(q, 3))):
+        with pytest.raises(InputError) as e:
+            read(p)
+        assert e.value.row == 6 and "line 8 is neither UTF-8 nor GB 18030" in str(e.value)
+        assert "bytes e9" in str(e.value) and "CSV UTF-8" in str(e.value)
+    gb = tmp_path / "gb.csv"    # GB 18030 text is read as before
+    gb.write_bytes("a,b\n1,企业\n".encode("gb18030"))
+    assert read_table(gb)["b"].tolist() == ["企业"]
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 24])
 def test_empty_line_count_does_not_depend_on_the_block_size(tmp_path, block):
     """The count streams the file in blocks: a line end split across two blocks is counted once."""

@@ -160,6 +160,67 @@ class BlankLines:
                         "rows, empty lines excluded", self.path, self.count, self.first)
 
 
+class SpaceLines:
+    """Arrow's invalid-row handler for a CSV: a line of only spaces or tabs (an "empty" line that a text editor
+    or a spreadsheet left with blanks) is skipped and counted like an empty line; any other row whose field count
+    differs from the header's stays an error. (A fuzzer's finding: one such line stopped the whole file with
+    "Expected 14 columns, got 1".)"""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = path, 0
+
+    def __call__(self, row) -> str:
+        if row.text is not None and not row.text.strip():
+            self.count += 1
+            return "skip"
+        return "error"
+
+    def options(self) -> pacsv.ParseOptions:
+        return pacsv.ParseOptions(invalid_row_handler=self)
+
+    def warn(self) -> None:
+        if self.count:
+            log.warning("%s: %d line(s) of only spaces or tabs skipped as empty lines; row numbers in messages count "
+                        "data rows, such lines excluded", self.path, self.count)
+
+
+def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
+    """(line number, data row, offending bytes) of the first line of ``p`` that does not decode as ``encoding``,
+    or None. Called only after a read failed to decode, to name the place (Arrow's message gives a position in
+    its block); the data row counts non-empty lines after the header (a quoted cell over several lines is not
+    taken into account)."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder(encoding)()
+    row = 0
+    with pa.input_stream(str(p), compression="detect") as f:
+        for i, line in enumerate(_io.BufferedReader(f), start=1):
+            try:
+                dec.decode(line)
+            except UnicodeDecodeError as e:
+                return i, row + 1, line[e.start:e.end]
+            if i > 1 and line.strip():
+                row += 1
+    return None
+
+
+def _decode_error(p: Path, e: Exception) -> InputError | None:
+    """A clear InputError for a CSV that is neither UTF-8 nor GB 18030 (a Windows-1252 export: ``café``), naming
+    the line; None when ``e`` is not a decoding error."""
+    if "decode" not in str(e) and "codec" not in str(e):
+        return None
+    try:
+        encoding, _ = _csv_encoding_and_header(p)
+        found = _undecodable(p, "utf-8-sig" if encoding == "utf8" else encoding)
+    except (OSError, pa.ArrowException, InputError):
+        found = None
+    if found is None:
+        return None
+    line, row, bad = found
+    return InputError(f"line {line} is neither UTF-8 nor GB 18030 text (bytes {bad.hex(' ')}): the file is probably "
+                      "in another encoding (Windows-1252 or Latin-1?); save it as 'CSV UTF-8'", file=p, row=row)
+
+
 def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     encoding, header = _csv_encoding_and_header(p)
     if not header or all(not h.strip() for h in header):
@@ -169,14 +230,16 @@ def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header} if as_text else None,
                                 strings_can_be_null=not as_text, quoted_strings_can_be_null=not as_text,
                                 null_values=[] if as_text else None)
+    spaces = SpaceLines(p)
     if nrows is None:
         tbl = pacsv.read_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
-                             convert_options=conv)
+                             parse_options=spaces.options(), convert_options=conv)
         BlankLines(p).warn()
+        spaces.warn()
         return tbl if as_text else _padded_text_columns(tbl, p)
     batches, n = [], 0
     with pacsv.open_csv(str(p), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 20),
-                        convert_options=conv) as reader:
+                        parse_options=spaces.options(), convert_options=conv) as reader:
         schema_ = reader.schema
         while n < nrows:
             try:
@@ -227,8 +290,8 @@ def _bad_csv_row(p: Path) -> int | None:
             width = len(next(reader, []))
             i = 0
             for rec in reader:
-                if not rec:
-                    continue  # a blank line is skipped by the readers, so it is not a data row
+                if not rec or (width > 1 and len(rec) == 1 and not rec[0].strip()):
+                    continue  # an empty line or one of spaces is skipped by the readers, so it is not a data row
                 i += 1
                 if len(rec) != width:
                     return i
@@ -318,6 +381,8 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as e:
+        if kind == "csv" and (dec := _decode_error(p, e)) is not None:
+            raise dec from None
         hint = _header_separator_hint(p) if kind == "csv" else ""
         raise InputError(f"cannot read {kind}: {e}{hint}", file=p,
                          row=_bad_csv_row(p) if kind == "csv" else None) from e

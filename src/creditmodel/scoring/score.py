@@ -123,8 +123,8 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     category ``'532420'``); every other column becomes numbers where all its cells in the chunk are numbers
     (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
     the rows around it or on ``chunk_rows``."""
-    from creditmodel.data.io import (BlankLines, _bad_csv_row, _csv_encoding_and_header, _header_separator_hint, _kind,
-                                     read_table)
+    from creditmodel.data.io import (BlankLines, SpaceLines, _bad_csv_row, _csv_encoding_and_header, _decode_error,
+                                     _header_separator_hint, _kind, read_table)
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -155,9 +155,10 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         text = set(text_columns)
         pending: list[pa.RecordBatch] = []
         n_pending = 0
+        spaces = SpaceLines(path)
         try:
             with pacsv.open_csv(str(path), read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 22),
-                                convert_options=conv) as reader:
+                                parse_options=spaces.options(), convert_options=conv) as reader:
                 for batch in reader:
                     pending.append(batch)
                     n_pending += batch.num_rows
@@ -167,11 +168,14 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
                         rest = tbl.slice(chunk_rows)
                         pending, n_pending = rest.to_batches(), rest.num_rows
         except (pa.ArrowInvalid, OSError) as e:
+            if (dec := _decode_error(path, e)) is not None:
+                raise dec from None
             raise InputError(f"cannot read csv: {e}{_header_separator_hint(path)}", file=path,
                              row=_bad_csv_row(path)) from None
         if n_pending:
             yield _typed_chunk(pa.Table.from_batches(pending), text)
         BlankLines(path).warn()
+        spaces.warn()
     else:
         yield read_table(path)
 
