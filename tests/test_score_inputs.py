@@ -561,6 +561,24 @@ def test_a_yes_no_column_with_blanks_is_a_number_in_every_file_format(tmp_path):
     for o in outs:
         assert (o["status"] == "ok").all()
         assert o["score"].tolist() == outs[0]["score"].tolist()
+    assert spec.binary == ["has_guarantee"]
+    # a fuzzer's finding: a chunk whose income cells were all TRUE/FALSE was scored with income 1/0
+    odd = new.head(6).copy()
+    odd["income"] = ["TRUE", "FALSE", "TRUE", "1200", "TRUE", ""]
+    odd.to_csv(tmp_path / "odd.csv", index=False)
+    for rows in (3, 100):   # chunk 1 reads income as booleans, chunk 2 as text; the same rows fail either way
+        o = pd.read_csv(score_file(tmp_path / "m", tmp_path / "odd.csv", tmp_path / "odd_out.csv", id_col="loan_id",
+                                   chunk_rows=rows, progress=False).out)
+        assert o["status"].tolist() == ["error", "error", "error", "ok", "error", "ok"], rows
+        assert "column 'income': 'TRUE' is not a number" in o.loc[0, "error"]
+        assert "'FALSE' is not a number" in o.loc[1, "error"]
+    # a model saved before the field existed reads TRUE/FALSE as 1/0 everywhere, as it did
+    from creditmodel.scoring.model import InputSpec
+
+    old = InputSpec(["income", "has_guarantee"])
+    del old.binary
+    frame, errors = old.check(pd.DataFrame({"income": [True, False], "has_guarantee": ["TRUE", "FALSE"]}))
+    assert errors.tolist() == [None, None] and frame["income"].tolist() == [1.0, 0.0]
 
 
 def test_an_input_without_rows_is_bad_input_in_every_format(trained, tmp_path):

@@ -63,6 +63,9 @@ class InputSpec:
 
     numeric: list[str]
     categorical: dict[str, list[str]] = field(default_factory=dict)
+    #: numeric columns whose training values were all 0/1 or true/false: only these read TRUE/FALSE as 1/0 at
+    #: scoring (elsewhere it is "not a number"); None for a model saved before the field existed (read as before)
+    binary: list[str] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -71,26 +74,36 @@ class InputSpec:
     def subset(self, columns: list[str]) -> "InputSpec":
         """The spec restricted to ``columns`` (e.g. the features a scorecard kept)."""
         keep = set(columns)
+        binary = getattr(self, "binary", None)
         return InputSpec([c for c in self.numeric if c in keep],
-                         {c: v for c, v in self.categorical.items() if c in keep})
+                         {c: v for c, v in self.categorical.items() if c in keep},
+                         None if binary is None else [c for c in binary if c in keep])
+
+    def reads_yes_no(self, column: str) -> bool:
+        """Whether TRUE/FALSE cells of numeric ``column`` are read as 1/0 (it was a 0/1 or yes/no feature)."""
+        binary = getattr(self, "binary", None)
+        return binary is None or column in binary
 
     @classmethod
     def from_frame(cls, X: pd.DataFrame, columns: list[str] | None = None) -> "InputSpec":
         """Numeric and categorical columns of ``X``; categorical levels = the dtype's categories when the
         column is a pandas Categorical (its declared domain), else the values seen."""
         cols = list(columns if columns is not None else X.columns)
-        numeric, cats = [], {}
+        numeric, cats, binary = [], {}, []
         for c in cols:
             s = X[c]
             if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 numeric.append(c)
+                v = s.to_numpy(dtype="float64", na_value=np.nan)
+                if bool(np.all((v == 0) | (v == 1) | np.isnan(v))):
+                    binary.append(c)
             elif isinstance(s.dtype, pd.CategoricalDtype):
                 # a categorical dtype declares the domain (e.g. every GB/T 4754 section): a declared level
                 # that training did not see is scored (the estimator's unseen-level rule), not an error
                 cats[c] = sorted(str(v) for v in s.cat.categories)
             else:
                 cats[c] = sorted(str(v) for v in pd.unique(s.dropna()))
-        return cls(numeric=numeric, categorical=cats)
+        return cls(numeric=numeric, categorical=cats, binary=binary)
 
     def example(self, n: int = 2) -> pd.DataFrame:
         """A made-up input example (zeros and the first known level): documents the input, holds no data."""
@@ -128,12 +141,22 @@ class InputSpec:
 
         for c in self.numeric:
             s = df[c]
-            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            yes_no_ok = self.reads_yes_no(c)
+            if pd.api.types.is_bool_dtype(s) and not yes_no_ok:
+                # a chunk whose cells are all TRUE/FALSE is read as booleans: 1/0 only for a 0/1 feature (a fuzzer's
+                # finding: an amount column holding TRUE/FALSE in one chunk was scored as 1/0)
+                v = np.full(n, np.nan)
+                raw = s.to_numpy(dtype=object)
+                flag(s.notna().to_numpy(dtype=bool),
+                     lambda i, c=c, raw=raw: f"column '{c}': {str(raw[i]).upper()!r} is not a number (a number in "
+                                             "training, not a yes/no feature)")
+            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 v = s.to_numpy(dtype="float64", na_value=np.nan)
             else:
                 text = s.astype("string").str.strip()
-                yes_no = text.str.lower().map({"true": "1", "false": "0"})  # yes/no columns are numbers (train)
-                text = yes_no.where(yes_no.notna(), text)
+                if yes_no_ok:   # yes/no columns are numbers (train)
+                    yes_no = text.str.lower().map({"true": "1", "false": "0"})
+                    text = yes_no.where(yes_no.notna(), text)
                 v = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
                 bad = np.isnan(v) & text.notna().to_numpy() & (text != "").to_numpy(dtype=bool, na_value=False)
                 if bad.any():
