@@ -742,6 +742,29 @@ def test_a_typo_in_a_measurement_with_many_values_names_the_row(caplog):
     assert any("account_no" in r.getMessage() and "set aside" in r.getMessage() for r in caplog.records)
 
 
+def test_a_measurement_written_with_formatting_throughout_names_the_row():
+    """A fuzzer's finding: an amount column written as '1,169' in every cell (a spreadsheet's number format) was set
+    aside as identifier-like without a word; it is refused naming a formatted cell. Plain codes, space-grouped codes
+    and a few formatted categories are not."""
+    from creditmodel.scoring.train import candidate_features
+
+    rng = np.random.default_rng(2)
+    n = 300
+    amounts = rng.integers(1_000, 900_000, n)
+    for cells in ([f"{a:,}" for a in amounts], [f"￥{a:,}.00" for a in amounts], [f"{a / 1e4:.2f}万" for a in amounts]):
+        df = pd.DataFrame({"amount": cells})
+        df.loc[0, "amount"] = "12"   # plain numbers below 1,000 have no comma: the first marked cell is named
+        with pytest.raises(InputError) as e:
+            candidate_features(df, [], file="loans.csv")
+        assert e.value.column == "amount" and e.value.row == 2 and "numbers written with formatting" in str(e.value)
+        assert cells[1] in str(e.value)
+    ok = pd.DataFrame({"account": [f"{100 + i} {456 + i}" for i in range(n)],      # space-grouped: maybe codes
+                       "band": rng.choice(["1,000-5,000", "5,000+", "<1,000"], n),  # few values: a category
+                       "rate": rng.choice([f"{r}%" for r in range(5)], n)})          # five values: a category
+    feats, dropped = candidate_features(ok, [])
+    assert "band" in feats and "rate" in feats and "identifier-like" in dropped["account"]
+
+
 @pytest.mark.parametrize("argv, where", [
     (["generate", "--firms", "200", "--out", "{file}"], "exists as a file where a folder is needed"),
     (["generate", "--firms", "200", "--out", "{file}/sub"], "has a file where a folder is needed"),

@@ -519,6 +519,36 @@ def test_dates_given_as_text_are_set_aside_as_dates():
     assert "code" in candidate_features(df, ["bad", "firm"])[0]
 
 
+def test_dates_in_other_spellings_and_as_yyyymmdd_numbers_are_set_aside(caplog):
+    """A fuzzer's finding: ``20200413`` integers were binned as a feature (every later date in the last bin) and
+    ``2024/03/31`` text with a few values became a category (every later date unseen at scoring)."""
+    import logging
+
+    from creditmodel.scoring.train import candidate_features
+
+    df = _frame(600, seed=4)
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3000, len(df)), "D")
+    df["opened_int"] = days.strftime("%Y%m%d").astype(np.int64)
+    df["opened_float"] = df["opened_int"].astype(float)
+    df.loc[5, "opened_float"] = np.nan
+    df["snapshot"] = rng.choice(["2024/03/31", "2024/6/30", "2024/09/30"], size=len(df))
+    df["cn"] = rng.choice(["2024年3月31日", "2024年6月30日"], size=len(df))
+    df["dmy"] = days.strftime("%d.%m.%Y")
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        feats, dropped = candidate_features(df, ["bad", "firm"])
+    for c in ("opened_int", "opened_float"):
+        assert dropped.get(c, "").startswith("date column written as a number yyyymmdd"), (c, dropped)
+    assert "opened_int set aside: its values are dates written as yyyymmdd" in caplog.text
+    for c in ("snapshot", "cn", "dmy"):
+        assert dropped.get(c) == "date column given as text (derive durations as features instead)", (c, dropped)
+    # large integers that are not dates stay features (a random 8-digit number is a valid date ~4 % of the time)
+    df["amount"] = rng.integers(19_000_101, 21_001_231, len(df))
+    df["flag8"] = np.where(np.arange(len(df)) % 2 == 0, 20200101, 0)   # zeros: not all in the date range
+    feats, dropped = candidate_features(df, ["bad", "firm"])
+    assert "amount" in feats and "flag8" in feats
+
+
 def test_calibration_folds_by_kind_and_size():
     """LightGBM on fewer than 50,000 development rows gets 10 calibration folds, everything else 4."""
     from creditmodel.scoring.train import LIGHTGBM_TEN_FOLDS_BELOW, calibration_folds_for

@@ -121,6 +121,26 @@ def _code_like(numbers: np.ndarray, others: pd.Series) -> bool:
                 and not others.str.fullmatch(_FORMATTED_NUMBER, case=False).any())
 
 
+def _refuse_formatted_numbers(s: pd.Series, text: pd.Series, present: np.ndarray, c: str,
+                              file: str | Path | None) -> None:
+    """InputError for a column whose cells are nearly all formatted numbers (``1,169``, ``￥52,000``, ``5.2万``):
+    at least 95 % of the non-empty cells, taking at least 20 distinct values, at least one of them with a thousands
+    comma, a currency or a unit (a fuzzer's finding: such an amount column was set aside as "identifier-like"
+    without a word). Space-grouped digits alone (``100 456``) may be codes and are left to the other rules."""
+    norm = text[present].str.normalize("NFKC")
+    formatted = norm.str.fullmatch(_FORMATTED_NUMBER, case=False).fillna(False).to_numpy(dtype=bool)
+    if formatted.sum() < NUMERIC_TYPO_SHARE * len(norm) or norm[formatted].nunique() < NUMERIC_TYPO_MIN_VALUES:
+        return
+    marked = norm.str.contains(r"[,$¥€£%元万亿]|RMB|CNY|USD", case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not (marked & formatted).any():
+        return
+    i = int(np.flatnonzero(present)[np.flatnonzero(marked & formatted)[0]])
+    raise InputError(f"{int(formatted.sum()):,} of {int(present.sum()):,} values are numbers written with formatting "
+                     f"(thousands separators, a currency or a unit), such as {s.iloc[i]!r} (row {i + 1}): save the "
+                     "file with plain numbers (as text the column would be set aside as an identifier or binned as "
+                     "categories)", file=file, column=str(c), row=i + 1)
+
+
 def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | None:
     """Raise InputError naming the row for a numeric column beyond float32's range, or for a text column that is a
     measurement with a few typos: at least 95 % of its non-empty cells are numbers taking at least 20 distinct
@@ -145,6 +165,8 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
     num = pd.to_numeric(text.where(present), errors="coerce")
     is_num = num.notna().to_numpy()
     bad = present & ~is_num
+    if bad.sum() > (1 - NUMERIC_TYPO_SHARE) * present.sum():
+        _refuse_formatted_numbers(s, text, present, c, file)
     if not bad.any() or is_num.sum() < NUMERIC_TYPO_SHARE * present.sum():
         return None
     i = int(np.flatnonzero(bad)[0])
@@ -178,11 +200,31 @@ def calibration_folds_for(kind: str, n_rows: int) -> int:
 MIN_DEFAULTS_PER_FEATURE = 10
 
 
+#: Text dates: ISO (``2024-01-31``, with or without a time) and the other spellings of a spreadsheet export
+#: (``2024/1/31``, ``2024.01.31``, ``31/01/2024``, ``2024年1月31日``, ``20240131``).
+_DATE_TEXT = (r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}年\d{1,2}月\d{1,2}日?|"
+              r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(?:[ T][0-9:.]*)?")
+
+
 def _looks_like_dates(s: pd.Series, share: float = 0.95) -> bool:
-    """True when at least ``share`` of the non-blank cells are ISO dates (``2024-01-31``, with or without a time)."""
+    """True when at least ``share`` of the non-blank cells are dates written as text (:data:`_DATE_TEXT`)."""
     txt = s.dropna().astype(str).str.strip()
     txt = txt[txt != ""]
-    return bool(len(txt)) and float(txt.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T][0-9:.]*)?").mean()) >= share
+    return bool(len(txt)) and float(txt.str.fullmatch(_DATE_TEXT).mean()) >= share
+
+
+def _yyyymmdd_numbers(s: pd.Series, share: float = 0.95) -> bool:
+    """True when at least ``share`` of a number column's values are calendar dates written as yyyymmdd
+    (``20200413``, a spreadsheet's or a database's integer date): as a feature, its bins would be date ranges and
+    every later date would fall in the last bin. A random 8-digit number is a valid date about 4 % of the time."""
+    if pd.api.types.is_bool_dtype(s):
+        return False
+    v = s.to_numpy(dtype="float64", na_value=np.nan)
+    v = v[~np.isnan(v)]
+    if not len(v) or not np.all(v == np.floor(v)) or v.min() < 19000101 or v.max() > 21001231:
+        return False
+    dates = pd.to_datetime(pd.Series(v.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
+    return float(dates.notna().mean()) >= share
 
 
 def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
@@ -206,6 +248,10 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
         hint = None if pd.api.types.is_datetime64_any_dtype(s) else _check_numbers(df, c, file)
         if pd.api.types.is_datetime64_any_dtype(s):
             dropped[c] = "date column (derive durations as features instead)"
+        elif nun > 1 and pd.api.types.is_numeric_dtype(s) and _yyyymmdd_numbers(s):
+            dropped[c] = "date column written as a number yyyymmdd (derive durations as features instead)"
+            log.warning("column %s set aside: its values are dates written as yyyymmdd numbers (e.g. %s); derive "
+                        "durations as features instead", c, int(s.dropna().iloc[0]))
         elif nun == 0:
             dropped[c] = "empty"
         elif nun == 1:
