@@ -136,22 +136,29 @@ class BlankLines:
                 data = np.frombuffer(tail + blk, dtype=np.uint8)
                 last = not blk
                 stop = len(data) if last else max(len(data) - 2, 0)   # the last two wait for the next block
-                nl, cr, q = data == 10, data == 13, data == 34
-                nxt_nl = np.r_[nl[1:], False]
-                end = nl | (cr & ~nxt_nl)                  # the byte that ends a line
-                starts_end = nl | cr                       # a line end begins here
-                inside = (quotes + np.cumsum(q) - q) % 2 == 1   # within a quoted cell ("" toggles twice)
-                hit = np.zeros(len(data), dtype=bool)
-                hit[:-1] = end[:-1] & starts_end[1:] & ~inside[:-1]
-                hit[stop:] = False
-                if hit.any():
-                    if self.first is None:
-                        self.first = ends + int(end[:int(np.argmax(hit))].sum()) + 2
-                    self.count += int(hit.sum())
+                nl, cr = data == 10, data == 13
+                end = nl.copy()                            # the byte that ends a line (LF, or a CR not before LF)
+                end[:-1] |= cr[:-1] & ~nl[1:]
+                end[-1:] |= cr[-1:]
+                cand = np.zeros(len(data), dtype=bool)     # a line end followed by another: an empty line
+                cand[:-1] = end[:-1] & (nl[1:] | cr[1:])
+                cand[stop:] = False
+                q = np.flatnonzero(data[:stop] == 34) if (cand.any() or not last) else None
+                if cand.any():
+                    at = np.flatnonzero(cand)
+                    # within a quoted cell when an odd number of quotes came before ("" toggles twice); the quote
+                    # parity is only computed at the candidates (a cumulative sum over every byte took 0.5 s per
+                    # 60 MB, on every file that score and price read)
+                    inside = (quotes + np.searchsorted(q, at, side="left")) % 2 == 1
+                    hit = at[~inside]
+                    if len(hit):
+                        if self.first is None:
+                            self.first = ends + int(np.count_nonzero(end[:int(hit[0])])) + 2
+                        self.count += len(hit)
                 if last:
                     break
-                ends += int(end[:stop].sum())
-                quotes += int(q[:stop].sum())
+                ends += int(np.count_nonzero(end[:stop]))
+                quotes += len(q)
                 tail = bytes(data[stop:])
 
     def warn(self) -> None:
