@@ -120,6 +120,38 @@ def test_a_blank_case_number_keeps_the_dishonest_listing(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_an_empty_publicity_end_is_derived_from_severity_and_decision_date(tmp_path, fmt):
+    """A carried finding: a penalty with an empty publicity end was quarantined, and the firm looked cleaner than it
+    is. The end follows from the severity and the decision date under the rules of that date (DOMAIN.md A4)."""
+    df = fac.records("penalties", fac.codes(4), 6)
+    df["decision_date"] = ["2024-03-31", "2022-06-15", "2024-01-10", "2023-08-31", "2024-02-01", "2024-02-01"]
+    df["severity"] = ["serious", "serious", "general", "minor", "general", "general"]
+    df.loc[[0, 1, 2], "publicity_max_end"] = ""
+    df.loc[[0, 1, 3], "publicity_min_end"] = ""
+    df.loc[4, "publicity_max_end"] = "2025-13-01"     # written but unreadable: not derived
+    df.loc[5, ["publicity_max_end", "uscc"]] = ["", "91350100M000100Y4X"]   # another fault: stays quarantined
+    lt, _ = _load(tmp_path, df, "penalties", fmt)
+    d = lt.data
+    assert list(d.index) == [0, 1, 2, 3]
+    assert d.loc[0, "publicity_max_end"] == pd.Timestamp("2027-03-31")   # serious, 2023 rules: 1 to 3 years
+    assert d.loc[0, "publicity_min_end"] == pd.Timestamp("2025-03-31")
+    assert d.loc[1, "publicity_min_end"] == pd.Timestamp("2022-12-15")   # serious before 2023-05-01: 6 months
+    assert d.loc[1, "publicity_max_end"] == pd.Timestamp("2025-06-15")
+    assert d.loc[2, "publicity_max_end"] == pd.Timestamp("2025-01-10")   # general: 1 year
+    assert d.loc[3, "publicity_min_end"] == pd.Timestamp("2023-08-31")   # minor: no minimum
+    assert {r for r, c, rule in _faults(lt) if rule == "publicity_end_derived"} == {1, 2, 3, 4}
+    w = lt.warnings[lt.warnings["rule"] == "publicity_end_derived"].set_index(["row", "column"])
+    assert "derived as 2025-06-15 from severity 'serious' and decision date 2022-06-15 under the 2019 rules" in \
+        w.loc[(2, "publicity_max_end"), "message"]
+    assert (5, "publicity_max_end", "bad_type") in _entries(lt)
+    assert {(6, "publicity_max_end", "missing_value"), (6, "uscc", "invalid_uscc")} <= _entries(lt)
+    _assert_accounting(lt)
+    from creditmodel.data.quality import record_flags   # still an incomplete record for the collection's quality
+
+    assert record_flags(lt, None, 30)["incomplete"].tolist() == [True, True, True, True, False, True]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_bad_type_for_numbers_integers_and_dates(tmp_path, fmt):
     df = fac.records("arrears", fac.codes(3), 6)
     df.loc[0, "amount"] = "12,5 yuan"

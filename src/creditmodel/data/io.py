@@ -441,10 +441,11 @@ class LoadedTable:
 
     @property
     def kept_faults(self) -> pd.DataFrame:
-        """Cell faults of descriptive columns in kept rows (``schema.CELL_RULES`` in the warnings; each cell was read
-        as empty). Quarantine columns."""
+        """Cell faults in kept rows: of descriptive columns (``schema.CELL_RULES`` in the warnings; each cell was read
+        as empty) and a penalty's empty publicity end derived from its severity (``publicity_end_derived``, an
+        empty mandatory field all the same). Quarantine columns."""
         w = self.warnings
-        return w[w["rule"].isin(schema.CELL_RULES)].reset_index(drop=True) if len(w) else w
+        return w[w["rule"].isin((*schema.CELL_RULES, "publicity_end_derived"))].reset_index(drop=True) if len(w) else w
 
     @property
     def faults(self) -> pd.DataFrame:

@@ -87,7 +87,8 @@ def kept_faults(tables: dict[str, LoadedTable]) -> pd.DataFrame:
 
 def _cleared_rows(lt: LoadedTable) -> int:
     """Rows of ``lt`` kept although a descriptive field was empty or faulty (the cell read as empty)."""
-    return int(lt.kept_faults["row"].nunique())
+    k = lt.kept_faults
+    return int(k.loc[k["rule"].isin(schema.CELL_RULES), "row"].nunique()) if len(k) else 0
 
 
 def _warned(lt: LoadedTable, rule: str) -> int:
@@ -129,7 +130,9 @@ def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
     """Bool per file row: the row broke ``rule`` (in the table's own entries, quarantined or kept)."""
     flag = np.zeros(lt.n_rows, dtype=bool)
     q = lt.faults
-    rows = q.loc[q["rule"] == rule, "row"].to_numpy()
+    # a penalty's derived publicity end was an empty mandatory field all the same (the record is incomplete)
+    rules = (rule, "publicity_end_derived") if rule == "missing_value" else (rule,)
+    rows = q.loc[q["rule"].isin(rules), "row"].to_numpy()
     flag[rows - 1] = True
     return flag
 

@@ -87,7 +87,16 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                  "open_end_placeholder": "an optional date after 2099 (such as 9999-12-31 for 'still listed'); read "
                                          "as empty (open)",
                  "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
-                                "制造业 for C); read as the value and kept"}
+                                "制造业 for C); read as the value and kept",
+                 "publicity_end_derived": "a penalty's empty publicity end, derived from its severity and decision "
+                                          "date under the publicity rules of that date (DOMAIN.md A4); the penalty is "
+                                          "kept and counted"}
+
+#: Publicity windows of administrative-penalty information in months after the decision date, (minimum, maximum)
+#: per severity, by the rules in force at the decision date (DOMAIN.md A4): 发改办财金〔2019〕527号 before 2023-05-01
+#: (it has no minor row: the 2023 one is used), NDRC Order No. 58 from then on (the 2025 measures keep its windows).
+PUBLICITY_MONTHS = ((pd.Timestamp("1900-01-01"), {"minor": (0, 3), "general": (3, 12), "serious": (6, 36)}),
+                    (pd.Timestamp("2023-05-01"), {"minor": (0, 3), "general": (3, 12), "serious": (12, 36)}))
 
 #: pandas dtype of each declared type in the typed (clean) frames.
 #: Dates outside this range are quarantined (``out_of_range``): typos such as 1019 or placeholders such as 9999-12-31.
@@ -595,6 +604,9 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     quarantine = _finish(q, t, typed, raw, fname)
     warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
     quarantine, cleared = _keep_descriptive_faults(quarantine, t, typed)
+    if name == "penalties":
+        quarantine, derived = _derive_publicity_ends(quarantine, typed)
+        cleared = pd.concat([cleared, derived], ignore_index=True) if len(derived) else cleared
     if len(cleared):
         warn = pd.concat([warn, cleared], ignore_index=True).sort_values(["row", "column", "rule"], kind="stable")
         warn = warn.reset_index(drop=True)
@@ -671,6 +683,54 @@ def _keep_descriptive_faults(quarantine: pd.DataFrame, t: Table, typed: pd.DataF
         typed.loc[g["row"].to_numpy() - 1, column] = None
     cleared["message"] = cleared["message"] + "; read as empty, row kept (a descriptive field)"
     return quarantine[~keep].reset_index(drop=True), cleared.reset_index(drop=True)
+
+
+def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill a penalty's empty ``publicity_min_end``/``publicity_max_end`` from its severity and decision date
+    (:data:`PUBLICITY_MONTHS`) when nothing else is wrong with the row: the penalty is kept and counted, with a
+    ``publicity_end_derived`` warning per filled cell (returned second). Quarantining it made the firm look cleaner
+    than it is (a serious penalty vanished from its evaluation and features). An end that is written but unreadable
+    stays a quarantine fault: it says something else than "not recorded"."""
+    ends = ("publicity_min_end", "publicity_max_end")
+    if not len(quarantine):
+        return quarantine, quarantine.iloc[:0]
+    fillable = (quarantine["column"].isin(ends) & (quarantine["rule"] == "missing_value")).to_numpy()
+    rows = np.unique(quarantine.loc[fillable, "row"].to_numpy())
+    other = np.unique(quarantine.loc[~fillable, "row"].to_numpy())
+    rows = rows[~np.isin(rows, other)]
+    if not len(rows):
+        return quarantine, quarantine.iloc[:0]
+    pos = rows - 1
+    decided = typed["decision_date"].iloc[pos]
+    severity = typed["severity"].iloc[pos].astype(object)
+    ok = (decided.notna() & severity.isin(list(PUBLICITY_MONTHS[0][1]))).to_numpy(dtype=bool)
+    rows, pos = rows[ok], pos[ok]
+    if not len(rows):
+        return quarantine, quarantine.iloc[:0]
+    decided, severity = decided[ok], severity[ok]
+    filled: dict[str, dict[int, pd.Timestamp]] = {e: {} for e in ends}
+    for i, d, sev in zip(pos, decided, severity):
+        months = [m for start, m in PUBLICITY_MONTHS if d >= start][-1][sev]
+        for e, k in zip(ends, months):
+            filled[e][int(i)] = d + pd.DateOffset(months=k)
+    take = fillable & np.isin(quarantine["row"].to_numpy(), rows)
+    moved = quarantine[take].copy()
+    for e in ends:
+        m = (moved["column"] == e).to_numpy()
+        at = moved.loc[m, "row"].to_numpy() - 1
+        if len(at):
+            typed.loc[at, e] = [filled[e][int(i)] for i in at]
+    regime = {1: "2019 rules (527号)", 2: "2023 rules (Order No. 58)"}
+    msgs = []
+    for r, col in zip(moved["row"].to_numpy(), moved["column"].to_numpy()):
+        i = int(r) - 1
+        d = typed["decision_date"].iloc[i]
+        n_rules = sum(d >= start for start, _ in PUBLICITY_MONTHS)
+        msgs.append(f"empty; derived as {filled[col][i]:%Y-%m-%d} from severity {typed['severity'].iloc[i]!r} and "
+                    f"decision date {d:%Y-%m-%d} under the {regime.get(n_rules, 'rules')}; the penalty is kept")
+    moved["rule"] = "publicity_end_derived"
+    moved["message"] = msgs
+    return quarantine[~take].reset_index(drop=True), moved.reset_index(drop=True)
 
 
 def _finish(q: pd.DataFrame | None, t: Table, typed: pd.DataFrame, raw: pd.DataFrame, fname: str) -> pd.DataFrame:
