@@ -617,9 +617,11 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
         warn = warn[~bad[warn["row"].to_numpy() - 1]].reset_index(drop=True)
     if len(warn):
         cell = warn["rule"].isin(CELL_RULES).to_numpy()
-        for mask, level, what in ((~cell, logging.WARNING, "kept with a warning"),
+        derived = (warn["rule"] == "publicity_end_derived").to_numpy()
+        for mask, level, what in ((~cell & ~derived, logging.WARNING, "kept with a warning"),
                                   # expected in collected data and summed up by the quality report: not a warning
-                                  (cell, logging.INFO, "kept with a descriptive field read as empty")):
+                                  (cell, logging.INFO, "kept with a descriptive field read as empty"),
+                                  (derived, logging.INFO, "kept with the publicity end derived from the severity")):
             if mask.any():
                 log.log(level, "table %s: %d row(s) %s (%s)", name, int(mask.sum()), what,
                         ", ".join(f"{k} {v}" for k, v in warn.loc[mask, "rule"].value_counts().items()))
