@@ -562,3 +562,16 @@ def test_descriptive_faults_are_logged_as_info_not_warnings(tmp_path, caplog):
     rec = [r for r in caplog.records if "descriptive field read as empty" in r.getMessage()]
     assert rec and rec[0].levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "penalties" in r.getMessage()]
+    caplog.clear()   # rows counted once however many of their cells were faulty; derived publicity ends at INFO
+    df.loc[1, "category"] = "nonsense"
+    df.loc[[2, 3], "publicity_max_end"] = ""
+    df.loc[3, "publicity_min_end"] = ""
+    with caplog.at_level(logging.INFO, logger="creditmodel"):
+        _load(tmp_path, df, "penalties", "csv")
+    text = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert "table penalties: 1 row(s) kept with a descriptive field read as empty (missing_value: 1 cell(s), " \
+           "not_allowed: 1 cell(s))" in text or "table penalties: 1 row(s) kept with a descriptive field read as " \
+           "empty (not_allowed: 1 cell(s), missing_value: 1 cell(s))" in text, text
+    assert ("table penalties: 2 row(s) kept with the publicity end derived from the severity "
+            "(publicity_end_derived: 3 cell(s))") in text, text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "penalties" in r.getMessage()]

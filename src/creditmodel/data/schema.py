@@ -623,8 +623,8 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
                                   (cell, logging.INFO, "kept with a descriptive field read as empty"),
                                   (derived, logging.INFO, "kept with the publicity end derived from the severity")):
             if mask.any():
-                log.log(level, "table %s: %d row(s) %s (%s)", name, int(mask.sum()), what,
-                        ", ".join(f"{k} {v}" for k, v in warn.loc[mask, "rule"].value_counts().items()))
+                log.log(level, "table %s: %d row(s) %s (%s)", name, int(warn.loc[mask, "row"].nunique()), what,
+                        ", ".join(f"{k}: {v} cell(s)" for k, v in warn.loc[mask, "rule"].value_counts().items()))
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
 
 
