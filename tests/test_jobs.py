@@ -110,13 +110,59 @@ def test_data_quality_notebook_reports_an_edited_generated_district(tmp_path):
     run = _client(out).get_run(res.run_id)
     m = run.data.metrics
     assert 0 < m["injected_recovered_share"] < 1
-    # the experiment's firms/seed (2000, 42) did not make this district (300, 5): the run says so
+    # the experiment's firms/seed (2000, 42) did not make this district (300, 5): the run records the district's own
     assert run.data.tags["creditmodel.district"].startswith("generated district: firms=300, seed=5")
-    assert run.data.tags["creditmodel.district_note"] == ("parameter(s) firms, seed not used for the data: the "
-                                                          "folder already held a district (firms=300, seed=5)")
+    assert (run.data.params["firms"], run.data.params["seed"]) == ("300", "5")
+    assert "creditmodel.district_note" not in run.data.tags
     nb = nbformat.read(res.output_notebook, as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "differ from injected.json" in text
+
+
+def test_generator_parameters_say_what_the_job_reads(tmp_path):
+    """A think-tank reviewer's finding: ``-p seed=12`` on a folder holding a seed-11 district ran on the seed-11 data
+    under a run named ``seed=12`` (only a tag said otherwise), and with ``--out`` a district generated for the job
+    went into the demo's folder. Checked before any kernel starts."""
+    from dataclasses import replace
+
+    from creditmodel.data.synthetic import generate_district
+
+    exp = jobs.load_experiment(EXPERIMENT)
+    assert exp.generator == ("firms", "seed")
+    assert jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml").generator == ("firms",)
+    district = tmp_path / "d"
+    generate_district(firms=300, seed=11, out=district, progress=False)
+    for given in ({"seed": 12}, {"firms": 400}):
+        params = jobs.resolve_parameters(exp, {"data_dir": str(district), **given})
+        with pytest.raises(InputError) as e:
+            jobs._settle_district(exp, params, {"data_dir": str(district), **given}, None)
+        k = next(iter(given))
+        assert e.value.parameter == k and f"{k}={given[k]} would not be used" in str(e.value)
+        assert "already holds a district generated with" in str(e.value) and "A_NEW_FOLDER" in str(e.value)
+    same = {"data_dir": str(district), "seed": 11}          # the district's own value: fine
+    params = jobs.resolve_parameters(exp, same)
+    jobs._settle_district(exp, params, same, None)
+    assert (params["firms"], params["seed"]) == (300, 11)  # firms not given: recorded as the district's
+    own = tmp_path / "own"                                   # tables that were not generated
+    own.mkdir()
+    for f in district.glob("*.parquet"):
+        (own / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(InputError, match="not generated"):
+        jobs._settle_district(exp, jobs.resolve_parameters(exp, {"data_dir": str(own), "seed": 3}),
+                              {"data_dir": str(own), "seed": 3}, None)
+    # --out with the experiment's default data_dir empty: the district is generated under --out
+    exp2 = replace(exp, parameters={**exp.parameters, "data_dir": str(tmp_path / "no_demo" / "district")})
+    params = jobs.resolve_parameters(exp2, {"seed": 7})
+    jobs._settle_district(exp2, params, {"seed": 7}, tmp_path / "job")
+    assert params["data_dir"] == str((tmp_path / "job" / "district").resolve()) and params["seed"] == 7
+    params = jobs.resolve_parameters(exp2, {})              # without --out the default stays
+    jobs._settle_district(exp2, params, {}, None)
+    assert params["data_dir"] == str(tmp_path / "no_demo" / "district")
+    with pytest.raises(ConfigError, match="must list parameter names"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(EXPERIMENT.read_text(encoding="utf-8").replace("generator: [firms, seed]",
+                                                                       "generator: [firms, colour]"), encoding="utf-8")
+        jobs.load_experiment(bad)
 
 
 FAILING = '''import mlflow

@@ -9,6 +9,7 @@ An experiment file names a notebook, its parameters and an MLflow experiment::
       data_dir: ../out/demo/district
       firms: 2000
     inputs: [data_dir]          # parameters that point at input data (hashed into a tag)
+    generator: [firms]          # parameters used only to generate a district into an empty data_dir
 
 One job = one MLflow run. The runner opens the run and records parameters and tags (notebook path,
 git commit, papermill parameters, input-data hash), then papermill executes the notebook into a new
@@ -54,6 +55,7 @@ class Experiment:
     inputs: tuple[str, ...] = ()
     description: str = ""
     choices: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # parameter -> the values it may take
+    generator: tuple[str, ...] = ()  # parameters that only shape a district generated into an empty data_dir
 
     @property
     def name(self) -> str:
@@ -68,7 +70,7 @@ def load_experiment(path: str | Path) -> Experiment:
     raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping with keys notebook, experiment, parameters", file=p)
-    unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description", "choices"}
+    unknown = set(raw) - {"notebook", "experiment", "parameters", "inputs", "description", "choices", "generator"}
     if unknown:
         raise ConfigError(f"unknown key(s) {sorted(unknown)}", file=p, column=sorted(unknown)[0])
     for key in ("notebook", "experiment"):
@@ -85,6 +87,9 @@ def load_experiment(path: str | Path) -> Experiment:
                                             for k, v in choices.items()):
         raise ConfigError("must map parameter names under 'parameters' to lists of values that hold their default",
                           file=p, column="choices")
+    generator = raw.get("generator") or []
+    if not isinstance(generator, list) or any(g not in params for g in generator):
+        raise ConfigError("must list parameter names that appear under 'parameters'", file=p, column="generator")
     nb = Path(raw["notebook"])
     if not nb.is_absolute():
         # relative to the project root (the folder holding experiments/)
@@ -93,7 +98,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ConfigError(f"notebook {nb} not found", file=p, column="notebook")
     return Experiment(path=p.resolve(), notebook=nb, experiment=raw["experiment"], parameters=dict(params),
                       inputs=tuple(inputs), description=str(raw.get("description", "")),
-                      choices={k: tuple(v) for k, v in choices.items()})
+                      choices={k: tuple(v) for k, v in choices.items()}, generator=tuple(generator))
 
 
 #: Parameters that hold a date (YYYY-MM-DD; empty where the experiment's default is empty).
@@ -355,6 +360,52 @@ def run_name(exp: Experiment, params: dict[str, Any], now: float | None = None) 
     return " ".join(x for x in (exp.name, text, stamp) if x)
 
 
+def _settle_district(exp: Experiment, params: dict[str, Any], overrides: dict[str, Any],
+                     out: str | Path | None) -> None:
+    """Make ``data_dir`` and the generator parameters (:attr:`Experiment.generator`) say what the job will read,
+    before the kernel starts (a think-tank reviewer's finding: ``-p seed=12`` on a folder holding a seed-11
+    district ran on the seed-11 data under a run named ``seed=12``, and a district generated for a job given
+    ``--out`` was written into the demo's folder):
+
+    * with ``--out`` and the experiment's default ``data_dir`` holding no district, a district is generated under
+      ``--out`` (``OUT/district``), not into the default folder;
+    * a generator parameter given with ``-p`` that an existing district was not generated with is refused
+      (exit 2), as it would not be used;
+    * otherwise the generator parameters are set to the existing district's own (``manifest.json``), so the run's
+      parameters and name describe the data."""
+    if "data_dir" not in params or not isinstance(params["data_dir"], str) or not params["data_dir"]:
+        return
+    from creditmodel.data import has_district
+    from creditmodel.data.io import read_manifest
+
+    def folder() -> Path:
+        v = Path(params["data_dir"])
+        return v if v.is_absolute() else (exp.notebook.parent / v).resolve()
+
+    if out is not None and "data_dir" not in overrides and not has_district(folder()):
+        params["data_dir"] = str((Path(out) / "district").resolve())
+        log.info("no district in the experiment's default data_dir: a synthetic district is generated under --out, "
+                 "in %s", params["data_dir"])
+    f = folder()
+    if not has_district(f):
+        return
+    man = read_manifest(f)
+    given = [k for k in exp.generator if k in overrides]
+    for k in given:
+        if man is None:
+            raise InputError(f"{k}={params[k]} would not be used: data_dir {f} holds a district that was not "
+                             f"generated (no manifest.json); {', '.join(exp.generator)} only shape a district "
+                             "generated into a new or empty data_dir", file=exp.path, parameter=k)
+        if str(man.get(k)) != str(params[k]):
+            raise InputError(f"{k}={params[k]} would not be used: data_dir {f} already holds a district generated "
+                             f"with {k}={man.get(k)}; give -p data_dir=A_NEW_FOLDER to generate one with "
+                             f"{k}={params[k]}, or leave {k} out to analyse this one", file=exp.path, parameter=k)
+    if man is not None:
+        for k in exp.generator:
+            if k in man and k not in overrides:
+                params[k] = type(params[k])(man[k]) if isinstance(params[k], (int, float, str)) else man[k]
+
+
 def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, out: str | Path | None = None,
                    kernel_name: str = "python3", progress: bool = True, log_failure: bool = True) -> JobResult:
     """Execute one experiment as a tracked papermill job and return its result (never raises on a
@@ -368,7 +419,9 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
 
     exp = load_experiment(path)
     params = resolve_parameters(exp, overrides or {})
+    given_out = out
     out = _link_out_dir(exp, params, overrides or {}, out)
+    _settle_district(exp, params, overrides or {}, given_out)
     out_dir = Path(out) if out is not None else tracking.default_out()
     out_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking.configure(out_dir)
