@@ -614,6 +614,14 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     assert "WARNING: as-of date 2000-01-01 is before the first record" in early.summary()
     late = evaluate_dir(generated, as_of="2035-01-01")
     assert len(late.warnings) == 1 and "after the data's snapshot date" in late.warnings[0]
+    # a think-tank reviewer's finding: in 2015 the plan's targets read "100 % excellent or good, 0 % listed: met"
+    from creditmodel.evaluation import plan_targets_table
+
+    for res in (early, late):
+        t = plan_targets_table(res.measures, res.warnings)
+        assert t["met"].tolist() == [None, None] and (t["note"] == res.warnings[0]).all()
+    t = plan_targets_table(inside.measures, inside.warnings)
+    assert t["met"].isin([True, False]).all() and (t["note"] == "").all()
     # the row accounting says how many of the used record rows were not yet known at the as-of date
     assert late.records_after_as_of == 0 < inside.records_after_as_of < early.records_after_as_of
     assert f"(of which {early.records_after_as_of:,} not known at the as-of date" in early.summary()
@@ -1108,3 +1116,27 @@ def test_zoned_and_far_future_dates_grade_as_their_calendar_days(loaded, caplog)
     black = (x["on_black_list"] >= 1).to_numpy()
     assert black.any() and (x.loc[black, "on_food_safety_black_list"] == 1).all()   # every sector's, as before
     assert any("without a reason" in r.getMessage() for r in caplog.records)
+
+
+def test_a_share_is_never_printed_equal_to_its_target_when_it_differs():
+    """A think-tank reviewer's finding: 138 of 13,841 (0.997 %) showed as "1.00 % against a target of < 1 % — met"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from creditmodel.evaluation import plan_targets_table
+    from creditmodel.evaluation.plots import plan_targets_figure
+    from creditmodel.reference import share_text
+
+    assert share_text(138 / 13841, 0.01) == "0.997%" and share_text(0.0123, 0.01) == "1.23%"
+    assert share_text(0.95, 0.95) == "95.00%" and share_text(0.94996, 0.95) == "94.996%"
+    assert share_text(0.0100001, 0.01) == "1.0000%" and share_text(float("nan"), 0.01) == "n/a"
+    t = plan_targets_table({"excellent_or_good_share": 0.94996, "serious_dishonesty_share": 138 / 13841})
+    assert t["value_text"].tolist() == ["94.996%", "0.997%"] and t["met"].tolist() == [False, True]
+    fig = plan_targets_figure(t)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "measured 94.996%, target >= 95%: not met" in titles[0] and "measured 0.997%, target < 1%: met" in titles[1]
+    assert [a.get_text() for a in fig.axes[1].texts] == ["0.997%"]   # the value beside its bar
+    none = plan_targets_figure(plan_targets_table({"excellent_or_good_share": 1.0, "serious_dishonesty_share": 0.0},
+                                                  ["as-of date 2015-01-01 is before the first record"]))
+    assert all(ax.get_title().endswith("not measurable") or "not measurable" in ax.get_title() for ax in none.axes)
+    assert any("not measurable: as-of date 2015-01-01" in x.get_text() for x in none.texts)

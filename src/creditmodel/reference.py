@@ -55,6 +55,19 @@ def plan_targets() -> dict[str, dict[str, Any]]:
     return reference()["plan_targets"]
 
 
+def share_text(value: float, target: float | None = None, decimals: int = 2) -> str:
+    """``value`` (a fraction) as a percentage with ``decimals`` decimals, or more (up to 4) where fewer would print it
+    equal to ``target`` while it differs: 0.00997 against a < 1 % target is ``0.997%``, not ``1.00%`` beside "met"
+    (a think-tank reviewer's finding). NaN is ``n/a``."""
+    if value is None or value != value:
+        return "n/a"
+    d = decimals
+    if target is not None:
+        while d < 4 and value != target and round(value * 100, d) == round(target * 100, d):
+            d += 1
+    return f"{value:.{d}%}"
+
+
 def reporting_deadline_days() -> int:
     """Days within which a record must reach the platform to count as compliant."""
     return int(reference()["reporting_deadline_days"])

@@ -232,6 +232,14 @@ def log_params(params: dict[str, Any]) -> None:
         mlflow.log_params(flat)
 
 
+def set_tags(tags: dict[str, Any]) -> None:
+    """Tag the active run (values stringified, truncated to 5,000 characters): what a reader of the run must know
+    beside its metrics, such as an as-of date outside the data."""
+    import mlflow
+
+    mlflow.set_tags({str(k): str(v)[:5000] for k, v in tags.items()})
+
+
 def log_metrics(metrics: dict[str, Any], prefix: str = "", step: int | None = None) -> dict[str, float]:
     """Log the finite numeric entries of ``metrics`` (others are skipped, with a debug message)."""
     import math

@@ -49,7 +49,7 @@ from creditmodel.evaluation.config import (
     load_config,
 )
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.reference import industries, plan_targets
+from creditmodel.reference import industries, plan_targets, share_text
 
 log = logging.getLogger(__name__)
 
@@ -397,26 +397,36 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     return m
 
 
-def plan_targets_table(measures: dict[str, float]) -> pd.DataFrame:
-    """The plan's evaluation targets (``reference.plan_targets()``) against the measured values."""
+def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The plan's evaluation targets (``reference.plan_targets()``) against the measured values.
+
+    ``met`` is True/False, or None ("not measurable") when ``caveats`` are given (an as-of date outside the data:
+    :attr:`EvaluationResult.warnings`) or the value is missing: before the first record every firm keeps the base
+    score and the targets read "100 % excellent or good, 0 % listed: met" (a think-tank reviewer's finding).
+    ``value_text`` is the value as shown, with enough decimals to tell it from the target (``share_text``)."""
     rows = []
+    note = "; ".join(caveats)
     for key in ("excellent_or_good_share", "serious_dishonesty_share"):
         t = plan_targets()[key]
         v = measures.get(key, np.nan)
-        met = bool(v >= t["target"]) if t["direction"] == ">=" else bool(v < t["target"])
+        met: bool | None = bool(v >= t["target"]) if t["direction"] == ">=" else bool(v < t["target"])
+        if note or v != v:
+            met = None
         rows.append(
             {
                 "indicator": key,
                 "zh": t["zh"],
                 "en": t["en"],
                 "value": v,
+                "value_text": share_text(v, t["target"]),
                 "direction": t["direction"],
                 "target": t["target"],
                 "baseline_2020": t["baseline_2020"],
                 "met": met,
+                "note": note if note else ("no enterprise to measure" if v != v else ""),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"met": "object"})
 
 
 def grade_table(
@@ -530,14 +540,15 @@ class EvaluationResult:
                 f"  grades: {dist}",
                 f"  supervision classes: {cls}",
                 (
-                    f"  excellent or good: {m['excellent_or_good_share']:.2%} (plan target >= "
+                    f"  excellent or good: {share_text(m['excellent_or_good_share'], t['excellent_or_good_share']['target'])} (plan target >= "
                     f"{t['excellent_or_good_share']['target']:.0%})"
                     + (f", {m['excellent_or_good_without_records_share']:.2%} of enterprises without any public "
                        "credit record (graded so on no evidence either way)"
                        if m.get("excellent_or_good_without_records_share") else "")
                 ),
                 (
-                    f"  on the serious-dishonesty list: {m['serious_dishonesty_share']:.2%} of "
+                    f"  on the serious-dishonesty list: "
+                    f"{share_text(m['serious_dishonesty_share'], t['serious_dishonesty_share']['target'])} of "
                     f"{int(m.get('legal_person_enterprises', 0)):,} legal-person enterprises (plan target < "
                     f"{t['serious_dishonesty_share']['target']:.0%})"
                 ),

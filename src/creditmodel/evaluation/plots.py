@@ -151,22 +151,33 @@ def sector_grades(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
 
 def plan_targets_figure(targets: pd.DataFrame) -> Figure:
     """The plan's two evaluation targets against the measured values (from ``plan_targets_table``)."""
-    fig, axes = _figure(10, 2.8, ncols=2)
+    from matplotlib.ticker import PercentFormatter
+
+    from creditmodel.reference import share_text
+
+    fig, axes = _figure(11, 3.1, ncols=2)
     for ax, (_, r) in zip(axes[0], targets.iterrows()):
         v, t = float(r["value"]), float(r["target"])
-        ax.barh(["measured"], [v], color=GOOD if r["met"] else BAD)
+        met = r["met"] if "met" in r and r["met"] is not None and r["met"] == r["met"] else None
+        shown = r["value_text"] if "value_text" in r else share_text(v, t)
+        ax.barh(["measured"], [0.0 if v != v else v], color={True: GOOD, False: BAD, None: "#9e9e9e"}[met])
         if pd.notna(r["baseline_2020"]):
             ax.barh(["2020"], [float(r["baseline_2020"])], color="#9e9e9e")
         ax.axvline(t, color=TARGET, ls="--", lw=1.2)
-        ax.set_title(
-            _t(f"{r['en']}\nmeasured {v:.2%}, target {r['direction']} {t:.0%}", r["zh"]), fontsize=10
-        )
-        hi = max(v, t, float(r["baseline_2020"]) if pd.notna(r["baseline_2020"]) else 0) * 1.15
+        hi = max(0.0 if v != v else v, t, float(r["baseline_2020"]) if pd.notna(r["baseline_2020"]) else 0) * 1.15
         ax.set_xlim(0, 1 if t > 0.5 else hi)
-        from matplotlib.ticker import PercentFormatter
-
+        # the value beside its bar: a 0 % bar has no length to see (a reviewer's finding)
+        ax.annotate(shown, (0.0 if v != v else v, 0), xytext=(4, 0), textcoords="offset points", va="center",
+                    fontsize=9)
+        status = {True: "met", False: "not met", None: "not measurable"}[met]
+        title = textwrap.fill(r["en"], 48)   # the long serious-dishonesty title was cut at the figure's edge
+        ax.set_title(_t(f"{title}\nmeasured {shown}, target {r['direction']} {t:.0%}: {status}", r["zh"]),
+                     fontsize=10)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if t > 0.5 else 1))
-    fig.tight_layout()
+    note = next((str(n) for n in targets.get("note", pd.Series(dtype=object)) if isinstance(n, str) and n), "")
+    if note:
+        fig.text(0.01, 0.005, textwrap.fill("not measurable: " + note, 150), fontsize=7, color=BAD, va="bottom")
+    fig.tight_layout(rect=(0, 0.08 if note else 0, 1, 1))
     return fig
 
 
