@@ -913,12 +913,15 @@ def test_notebook_reports_on_one_industry(tmp_path):
     frame = evaluate_dir(district_dir).frame
     assert industry_key("制造业") == industry_key("c") == "C"
     mine = frame[frame["industry"] == "C"]
-    m = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}").get_run(res.run_id).data.metrics
+    run = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}").get_run(res.run_id)
+    m = run.data.metrics
+    assert run.data.params["industry_section"] == "C"   # filterable however industry was written (reviewer)
     assert m["enterprises_graded"] == len(mine) < len(frame)
     assert m["excellent_or_good_share"] == pytest.approx(plan_measures(mine)["excellent_or_good_share"])
     nb = nbformat.read(res.output_notebook, as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert f"reporting on {len(mine):,} graded enterprises" in text and "industry C Manufacturing" in text
+    assert "whole district, as written to the evaluation file:" in text   # not mistaken for the section's figures
     # the expert-vs-evidence section covers the whole district whatever the industry: its stamp says so, and its
     # metrics do not pass for the section's (analyst's finding)
     line = next(ln for ln in text.splitlines() if ln.startswith("evidence covers: "))
