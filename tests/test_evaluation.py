@@ -421,6 +421,10 @@ def test_explanation_adds_up_and_names_the_records():
     lines = {ln.split()[0]: ln for ln in ex.text().splitlines() if ln.strip().startswith(("P1 ", "I1 "))}
     assert "credit repair (信用修复) can take effect from" in lines["P1"]
     assert "credit repair" not in lines["I1"] and "repair effective" not in ex.text()
+    # rectifying I1 lifts its overdue rectification (2 points), not its failure (3): the line says so, as the
+    # what-if does (a think-tank reviewer saw "-5 points; rectification lifts it" beside a what-if of +2)
+    assert lines["I1"].endswith("(that step lifts +2 of these -5 points; the rest stays)")
+    assert "the rest stays" not in lines["P1"]
 
 
 def test_a_clean_enterprise_has_the_base_score_and_nothing_to_repair():

@@ -87,6 +87,10 @@ class Explanation:
             )
         if len(self.records):
             lines.append("  records weighing on the grade (marginal points):")
+            # what each record's own step lifts: less than its marginal points where part of them does not depend on
+            # that step (an inspection's substantiated complaint stays after rectification; a reviewer found "-5
+            # points; rectification lifts it" beside a what-if of +2)
+            lifts = (dict(zip(self.whatif["record_id"], self.whatif["lift_points"])) if len(self.whatif) else {})
             for _, x in self.records.iterrows():
                 if pd.notna(x["window_end"]):
                     end = f"leaves its window on {x['window_end'].date()}"
@@ -97,7 +101,7 @@ class Explanation:
                     f"{end}; "
                     + (
                         f"{REMEDY.get(x['table'], 'repair can take effect from')} "
-                        f"{x['earliest_repair_date'].date()}"
+                        f"{x['earliest_repair_date'].date()}" + _partial_lift(lifts.get(x["record_id"]), x["points"])
                         if x["repairable"]
                         else x["note"]
                     )
@@ -121,6 +125,14 @@ class Explanation:
                 f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
             )
         return "\n".join(lines)
+
+
+def _partial_lift(lift: float | None, points: float) -> str:
+    """`` (that step lifts +2 of these -5 points; the rest stays)`` where a record's step lifts less than its marginal
+    points; empty where it lifts them all or the what-if has no row for it."""
+    if lift is None or lift != lift or abs(float(lift) + float(points)) < 1e-9:
+        return ""
+    return f" (that step lifts {float(lift):+g} of these {float(points):+g} points; the rest stays)"
 
 
 def _contributions(inputs: pd.DataFrame, row: pd.Series, cfg: EvaluationConfig) -> pd.DataFrame:
