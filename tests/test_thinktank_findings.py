@@ -72,6 +72,11 @@ def test_rank_correlation_is_given_over_all_and_over_the_estimable_weights(evide
             "district_weights_sign_contradicts_expert"} <= set(m)
     assert (f"{c['weight_rank_correlation']:.2f} over all {len(w)} indicators, "
             f"{c['weight_rank_correlation_estimable']:.2f} over the {len(est)} estimable ones") in evidence.summary()
+    # the indicators that apply to no enterprise are named beside the count, which left them out without a word
+    # (a reviewer read "over all 27 indicators (all estimable)" above a weights table of 28)
+    none = evidence.weights.loc[~evidence.weights["applies"], "indicator"].tolist()
+    assert none and evidence.rank_correlation_text().endswith(f"to no enterprise: {', '.join(none)}")
+    assert len(w) + len(none) == len(evidence.weights)
 
 
 def test_the_evidence_figure_marks_the_unidentified_weights(evidence):
@@ -89,6 +94,15 @@ def test_the_evidence_figure_marks_the_unidentified_weights(evidence):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("not identified") for t in legend)
     assert "estimable ones" in ax.get_title() and "over all" in ax.get_title()
+    # no two labels print over each other (a reviewer read "blacktax_grade_low")
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts]
+    assert len(boxes) >= 10 and not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    matplotlib.pyplot.close(fig)
+    fig = plots.sensitivity_figure(evidence)   # ticks in percentage points, as the axis label says
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text() not in ("", "0")]
+    assert ticks and all(t.endswith(" pp") and "%" not in t for t in ticks), ticks
     matplotlib.pyplot.close(fig)
 
 

@@ -216,7 +216,13 @@ class EvidenceResult:
         all_txt = f"{a:.2f} over all {n_all} indicators" if np.isfinite(a) else "not computable"
         est_txt = (f"{e:.2f} over the {n_est} estimable ones" if np.isfinite(e)
                    else f"not computable over the {n_est} estimable ones")
-        return f"{all_txt}, {est_txt}" if n_est != n_all or not np.isfinite(a) else f"{all_txt} (all estimable)"
+        text = f"{all_txt}, {est_txt}" if n_est != n_all or not np.isfinite(a) else f"{all_txt} (all estimable)"
+        w = self.weights
+        if len(w) and "applies" in w.columns:   # the weights table has them: say why the count is smaller (reviewer)
+            none = w.loc[~w["applies"].astype(bool), "indicator"].astype(str).tolist()
+            if none:
+                text += f"; {len(none)} more appl{'ies' if len(none) == 1 else 'y'} to no enterprise: {', '.join(none)}"
+        return text
 
     def weight_notes(self) -> list[str]:
         """Plain-text caveats on the learned weights: the indicators whose weight the data do not identify (with

@@ -304,26 +304,20 @@ def evidence_figure(ev: EvidenceResult) -> Figure:
             ax.scatter(w.loc[mask, "expert_share"], w.loc[mask, "learned_share"], **kw)
     big = w.assign(m=np.maximum(w["expert_share"], w["learned_share"].abs())).nlargest(10, "m")
     shown = big.index.union(w.index[~est])  # the ten largest, and every unidentified one
-    for i in shown:  # the small ones crowd near the origin
-        x = w.loc[i]
-        label = (x["indicator"] if est[i]
-                 else f"{x['indicator']} (not identified: {int(x['events_hit'])} events / {int(x['n_hit']):,})")
-        ax.annotate(
-            label,
-            (x["expert_share"], x["learned_share"]),
-            fontsize=7,
-            xytext=(2, 2),
-            textcoords="offset points",
-            color="#212121" if est[i] else "#757575",
-        )
     m = float(max(w["expert_share"].max(), w["learned_share"].abs().max())) * 1.1 if len(w) else 1
     ax.plot([0, m], [0, m], color="#9e9e9e", lw=0.8, ls="--")
     ax.axhline(0, color="#9e9e9e", lw=0.5)
+    labels = []
+    for i in shown:  # the small ones crowd near the origin
+        x = w.loc[i]
+        labels.append(((x["indicator"] if est[i] else
+                        f"{x['indicator']} (not identified: {int(x['events_hit'])} events / {int(x['n_hit']):,})"),
+                       (float(x["expert_share"]), float(x["learned_share"])), "#212121" if est[i] else "#757575"))
     ax.set_xlabel("expert share (points per SD)")
     ax.set_ylabel("learned share (log-odds per SD)")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
     rho = ev.rank_correlation_text() if ev.comparison else "not computed"
-    ax.set_title(f"Expert vs learned weight shares\nrank correlation {rho}", fontsize=9)
+    ax.set_title("Expert vs learned weight shares\n" + textwrap.fill(f"rank correlation {rho}", 62), fontsize=9)
     ax = axes[0, 2]
     d = ev.discrimination
     yy = np.arange(len(d))
@@ -333,7 +327,28 @@ def evidence_figure(ev: EvidenceResult) -> Figure:
     ax.set_xlabel("AUC (95 % DeLong interval)")
     ax.set_title("Ranking power for later adverse events", fontsize=10)
     fig.tight_layout()
+    _place_labels(axes[0, 1], labels)   # after the layout: a label's place depends on the final axes
     return fig
+
+
+def _place_labels(ax, labels: list[tuple[str, tuple[float, float], str]]) -> None:
+    """Annotate points with labels that do not print over each other: a label that would overlap one already drawn
+    moves a line down, then up, and so on (two labels printed over each other read "blacktax_grade_low": a
+    reviewer's finding)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed = []
+    # right of the point, then left of it, a line lower or higher at a time
+    places = [(dx, dy, ha) for dy in (0, -8, 8, -16, 16, -24, 24, -32, 32, -40, 40, -48, 48)
+              for dx, ha in ((2, "left"), (-2, "right"))]
+    for text, xy, color in labels:
+        for k, (dx, dy, ha) in enumerate(places):
+            a = ax.annotate(text, xy, fontsize=7, xytext=(dx, 2 + dy), textcoords="offset points", color=color,
+                            ha=ha)
+            box = a.get_window_extent(renderer)
+            if k == len(places) - 1 or not any(box.overlaps(b) for b in placed):
+                break
+            a.remove()
+        placed.append(box)
 
 
 def sensitivity_figure(ev: EvidenceResult, top: int = 15) -> Figure:
@@ -353,10 +368,11 @@ def sensitivity_figure(ev: EvidenceResult, top: int = 15) -> Figure:
             label=f"weight x{f:g}",
         )
     ax.axvline(0, color=TARGET, lw=0.8)
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import FuncFormatter
 
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set_xlabel("change of the excellent-or-good share (percentage points)")
+    # ticks in percentage points, as the label says (they read "-0.3%" under a "percentage points" label)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x * 100:+.2g} pp" if x else "0"))
+    ax.set_xlabel("change of the excellent-or-good share (percentage points, pp)")
     ax.legend(fontsize=8)
     ax.set_title("Sensitivity of the grade distribution to each weight", fontsize=10)
     fig.tight_layout()
