@@ -1147,3 +1147,17 @@ def test_a_share_is_never_printed_equal_to_its_target_when_it_differs():
                                                   ["as-of date 2015-01-01 is before the first record"]))
     assert all(ax.get_title().endswith("not measurable") or "not measurable" in ax.get_title() for ax in none.axes)
     assert any("not measurable: as-of date 2015-01-01" in x.get_text() for x in none.texts)
+
+
+def test_evaluate_names_its_option_as_typed(generated, tmp_path, monkeypatch, capsys):
+    """A think-tank reviewer's finding: ``creditmodel evaluate --as-of 2025/12/31`` named parameter 'as_of'."""
+    import sys
+
+    from creditmodel import cli
+
+    monkeypatch.setattr(sys, "argv", ["creditmodel", "-q", "evaluate", "--data", str(generated), "--as-of",
+                                      "2025/12/31", "--out", str(tmp_path / "e.csv")])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "parameter '--as-of'" in err and "YYYY-MM-DD" in err, err

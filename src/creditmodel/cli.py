@@ -276,7 +276,12 @@ def evaluate_cmd(data: Path, config: Path | None, as_of: str | None, out: Path) 
     """Public credit evaluation: grade (A/B/C/D), supervision class and every indicator's contribution."""
     from creditmodel import evaluation
 
-    res = evaluation.evaluate_dir(data=data, config=config, as_of=as_of, out=out)
+    try:
+        res = evaluation.evaluate_dir(data=data, config=config, as_of=as_of, out=out)
+    except InputError as e:   # the option as typed on this command line (it said parameter 'as_of': a reviewer)
+        if e.parameter == "as_of":
+            raise type(e)(e.message, file=e.file, column=e.column, row=e.row, parameter="--as-of") from None
+        raise
     click.echo(res.summary())
 
 

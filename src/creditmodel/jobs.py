@@ -150,8 +150,8 @@ def _coerce(name: str, value: Any, spec: dict[str, Any]) -> Any:
     value = _coerce_type(name, value, t)
     # -1 failed inside the notebook (exit 1); the seed reaches the LightGBM challenger, whose seeds are C ints
     if name == "seed" and not 0 <= value <= SEED_MAX:
-        raise InputError(f"a seed is an integer from 0 to {SEED_MAX} (the LightGBM challenger's limit), got {value!r}",
-                         parameter=name)
+        raise InputError(f"a seed is an integer from 0 to {SEED_MAX} (one range for every notebook: the LightGBM "
+                         f"challenger's seeds are C ints), got {value!r}", parameter=name)
     return value
 
 
