@@ -62,6 +62,7 @@ def test_collection_compliance_counted_by_hand(compliance_district):
     assert ind["collection_compliance_rate"] == pytest.approx(7 / 15)
     assert ind["late"] == 2 and ind["delay_known"] == 14 and ind["late_rate"] == pytest.approx(2 / 14)
     assert ind["reported_before_event"] == 1 and ind["incomplete"] == 3
+    assert ind["records_unregistered_uscc"] == 1   # the penalty of row 4; register rows are not counted here
     t = rep.targets.set_index("indicator")
     assert not t.loc["collection_compliance_rate", "met"]
     assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than 2020"
@@ -290,6 +291,23 @@ def generated(tmp_path_factory):
     rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
     injected = json.loads((d / "injected.json").read_text(encoding="utf-8"))
     return d, dist, rep, injected
+
+
+def test_unregistered_records_are_counted_among_the_public_records_only(generated):
+    """A think-tank reviewer's finding: notebook 01's "records whose code is not in the register: 74" held 6
+    duplicated register rows; 68 public records had a valid code that no register row holds."""
+    from creditmodel.data.tables import TABLES
+
+    d, dist, rep, injected = generated
+    assert any(f["fault"] == "duplicate_uscc" and f["count"] > 0 for f in injected["faults"])
+    register = {uscc.normalise(c) for c in pd.read_parquet(d / "enterprises.parquet")["uscc"].dropna()}
+    expected = 0
+    for name, tb in TABLES.items():
+        if name == "enterprises" or not tb.public_record or not (d / f"{name}.parquet").exists():
+            continue
+        codes = pd.read_parquet(d / f"{name}.parquet")["uscc"]
+        expected += sum(1 for c in codes if c is not None and uscc.is_valid(c) and uscc.normalise(c) not in register)
+    assert expected > 0 and rep.indicators["records_unregistered_uscc"] == expected
 
 
 def _quarantine_rows(dist, table, rule, column=None):

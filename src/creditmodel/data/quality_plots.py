@@ -244,7 +244,7 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
         empty = (df[key] == "(unmatched)") & (df[counts].fillna(0).sum(axis=1) == 0)
         df = df[~empty].reset_index(drop=True)
     labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else
-              ("(unmatched: code not in the register)" if k == "(unmatched)" else k)
+              ("(unmatched: code invalid or not in the register)" if k == "(unmatched)" else k)
               for k, en, zh in zip(df[key], df["en"], df["zh"])]
     if "enterprises" in df.columns:
         labels = [f"{lab} (n={n:,})" if k != "(unmatched)" or "records" not in df.columns
