@@ -155,6 +155,10 @@ def test_by_industry_tick_labels_do_not_overlap():
     fig.canvas.draw()
     for ax in fig.axes:
         assert _no_overlap(ax.get_xticklabels()), [t.get_text() for t in ax.get_xticklabels()]
+    # every bar carries its value (a 0 % bar is otherwise invisible) and a shortened axis says where it starts
+    comp, err, sd = fig.axes[:3]
+    assert [t.get_text() for t in err.texts].count("0.00%") == n - 1 and "0.30%" in [t.get_text() for t in err.texts]
+    assert len(sd.texts) == n and "axis starts at 90%" in comp.get_xlabel()
     quality_plots.close(fig)
 
 
