@@ -235,6 +235,12 @@ def test_single_table_file(compliance_district, tmp_path):
     t = rep.targets.set_index("indicator")
     assert t.loc["collection_compliance_rate", "value"] is None
     assert (tmp_path / "q" / "quality.json").is_file()
+    # the register alone is not the plan's collection: "98.54 % -> met" from it alone (a reviewer's finding)
+    reg = quality.quality_report(compliance_district / "enterprises.parquet", tmp_path / "r", figures=False)
+    assert reg.indicators["collection_compliance_rate"] is None
+    t = reg.targets.set_index("indicator")
+    assert pd.isna(t.loc["collection_compliance_rate", "value"]) and not t.loc["collection_compliance_rate", "met"]
+    assert "no public credit record table besides the register" in t.loc["collection_compliance_rate", "note"]
     # the terminal line counts the record rows' invalid codes too (it said "0 invalid ... of 0 register rows")
     assert ind["records_invalid_uscc"] >= 1
     assert f"{ind['records_invalid_uscc']:,} invalid in the rows of all tables" in rep.summary()

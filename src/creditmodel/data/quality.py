@@ -476,6 +476,11 @@ def _targets(ind: dict[str, Any]) -> pd.DataFrame:
         if key == "excellent_or_good_share":
             note = "needs the public credit evaluation (creditmodel evaluate / notebook 02)"
             value = None
+        elif key == "collection_compliance_rate" and not ind.get("public_records_beyond_register"):
+            # the register alone gave "98.54 % -> met" (a reviewer's finding): the plan's rate is over the records
+            note = ("no public credit record table besides the register (the plan's rate is over the "
+                    "collected records; give the district folder)")
+            value = None
         elif value is None or (isinstance(value, float) and math.isnan(value)):
             note = "not computable from these tables"
             value = None
@@ -550,6 +555,10 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
     }
     ind["rows_quarantined_share"] = _rate(ind["rows_quarantined"], ind["rows_total"])
     ind["collection_compliance_rate"] = _rate(ind["compliant"], ind["public_records"]) if register is not None else None
+    ind["public_records_beyond_register"] = int(sum(lt.n_rows for n, lt in tables.items()
+                                                    if TABLES[n].public_record and n != "enterprises"))
+    if not ind["public_records_beyond_register"]:   # the register alone is not the plan's collection
+        ind["collection_compliance_rate"] = None
     ind["late_rate"] = _rate(ind["late"], ind["delay_known"])
     ind["incomplete_rate"] = _rate(ind["incomplete"], ind["public_records"])
     mand = [(lt.n_rows, lt.null_counts.get(c, 0)) for lt in tables.values() for c in table(lt.name).required_columns]
