@@ -414,6 +414,29 @@ def test_an_unknown_industry_is_refused_before_the_notebook_runs(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()                           # refused before any run or file
 
 
+def test_a_broken_configuration_file_is_refused_before_the_notebook_runs(tmp_path):
+    """A reviewer's finding: an indicator YAML with a mistyped feature failed inside the kernel (a FAILED run after
+    3 s); the indicator and pricing configurations are read before any run or file."""
+    src = (PROJECT_ROOT / "data" / "public_credit_indicators.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(src.replace("feature: dishonest_debtor_listed\n", "feature: dishonest_debtor_listd\n", 1),
+                   encoding="utf-8")
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml")
+    with pytest.raises(ConfigError) as e:
+        jobs.resolve_parameters(exp, {"config": str(bad)})
+    assert e.value.parameter == "config" and "dishonest_debtor_listd" in str(e.value) and str(bad) in str(e.value)
+    pricing = jobs.load_experiment(PROJECT_ROOT / "experiments" / "loan_pricing.yaml")
+    (tmp_path / "p.yaml").write_text("lgd: 1.7\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        jobs.resolve_parameters(pricing, {"pricing_config": str(tmp_path / "p.yaml")})
+    assert e.value.parameter == "pricing_config"
+    with pytest.raises(InputError):
+        jobs.run_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml", {"config": str(bad)},
+                            out=tmp_path / "o", progress=False)
+    assert not (tmp_path / "o" / "mlflow.db").exists()
+    assert jobs.resolve_parameters(exp, {"config": str(PROJECT_ROOT / "data" / "public_credit_indicators.yaml")})
+
+
 def test_run_name_shows_the_parameters_that_differ_from_the_defaults():
     """Every run was named '<experiment> <timestamp>': two runs with other seeds looked alike in MLflow's list."""
     exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")

@@ -233,6 +233,16 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
                 check(out[k])
             except InputError as e:
                 raise InputError(e.message, file=exp.path, parameter=k) from None
+    # a configuration file is read now: a typo in it failed inside the kernel, as a FAILED run (a reviewer's finding)
+    for k, module in (("config", "creditmodel.evaluation.config"), ("pricing_config", "creditmodel.pricing")):
+        if isinstance(out.get(k), str) and out[k].strip():
+            import importlib
+
+            path = Path(out[k]) if Path(out[k]).is_absolute() else exp.notebook.parent / out[k]
+            try:
+                importlib.import_module(module).load_config(path)
+            except InputError as e:
+                raise type(e)(e.message, file=e.file or path, column=e.column, row=e.row, parameter=k) from None
     if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
         from creditmodel.reference import industry_key
 
