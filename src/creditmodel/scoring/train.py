@@ -521,6 +521,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             log.warning("column %s alone separates the target (AUC %.4f on the development rows): set aside as a "
                         "probable leak of the outcome", c, a)
             dropped[c] = f"separates the target almost perfectly (AUC {a:.4f}): a leak of the outcome?"
+        # a date set aside as a date may be a copy of the outcome too (a charge-off date filled only for defaults):
+        # that reason wins, or "derive durations as features instead" would invite the leak back
+        for c in [c for c, why in dropped.items() if why.startswith("date column") and c in df.columns]:
+            a = _separation_auc(df[c].reset_index(drop=True)[dev], y[dev])
+            if a >= LEAK_AUC:
+                log.warning("date column %s alone separates the target (AUC %.4f on the development rows): a probable "
+                            "leak of the outcome; do not derive features from it", c, a)
+                dropped[c] = (f"separates the target almost perfectly (AUC {a:.4f}): a leak of the outcome? (a date "
+                              "column: do not derive features from it)")
         feats = [c for c in feats if c not in leaks]
         if not feats:
             raise InputError("no usable feature column (the only candidates leak the target)", file=file)
