@@ -566,6 +566,13 @@ def test_a_yes_no_column_with_blanks_is_a_number_in_every_file_format(tmp_path):
     odd = new.head(6).copy()
     odd["income"] = ["TRUE", "FALSE", "TRUE", "1200", "TRUE", ""]
     odd.to_csv(tmp_path / "odd.csv", index=False)
+    mixed = new.head(3).copy()   # 1 and 0 beside TRUE: only the TRUE row fails, whatever the chunk (reviewer)
+    mixed["income"] = ["1", "TRUE", "0"]
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    for rows in (1, 3):
+        o = pd.read_csv(score_file(tmp_path / "m", tmp_path / "mixed.csv", tmp_path / "mixed_out.csv",
+                                   id_col="loan_id", chunk_rows=rows, progress=False).out)
+        assert o["status"].tolist() == ["ok", "error", "ok"], rows
     for rows in (3, 100):   # chunk 1 reads income as booleans, chunk 2 as text; the same rows fail either way
         o = pd.read_csv(score_file(tmp_path / "m", tmp_path / "odd.csv", tmp_path / "odd_out.csv", id_col="loan_id",
                                    chunk_rows=rows, progress=False).out)

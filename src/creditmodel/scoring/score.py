@@ -212,12 +212,16 @@ def _typed_chunk(tbl: Any, text: set[str]) -> pd.DataFrame:
         col = tbl.column(i)
         trimmed = pc.utf8_trim_whitespace(col)
         trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-        for target in (pa.float64(), pa.bool_()):
-            try:
-                tbl = tbl.set_column(i, name, pc.cast(trimmed, target))
-                break
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue
+        try:
+            tbl = tbl.set_column(i, name, pc.cast(trimmed, pa.float64()))
+            continue
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        # booleans only when every non-blank cell is true/false: Arrow's bool cast also takes "1"/"0", which made a
+        # chunk of 1, TRUE, 0 all booleans (a reviewer's finding: the result depended on the rows around it)
+        low = pc.utf8_lower(trimmed)
+        if pc.all(pc.is_in(low, value_set=pa.array(["true", "false"])), skip_nulls=True).as_py() is not False:
+            tbl = tbl.set_column(i, name, pc.cast(low, pa.bool_()))
     return tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype(), pa.bool_(): pd.BooleanDtype()}.get)
 
 
