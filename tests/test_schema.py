@@ -144,6 +144,10 @@ def test_an_empty_publicity_end_is_derived_from_severity_and_decision_date(tmp_p
     assert "derived as 2025-06-15 from severity 'serious' and decision date 2022-06-15 under the 2019 rules" in \
         w.loc[(2, "publicity_max_end"), "message"]
     assert (5, "publicity_max_end", "bad_type") in _entries(lt)
+    both = df.copy()   # an empty end and a descriptive fault in one row: derived and kept (reviewer's finding)
+    both.loc[2, "category"] = "nonsense"
+    lt2, _ = _load(tmp_path, both, "penalties", fmt)
+    assert 2 in lt2.data.index and lt2.data.loc[2, "publicity_max_end"] == pd.Timestamp("2025-01-10")
     assert {(6, "publicity_max_end", "missing_value"), (6, "uscc", "invalid_uscc")} <= _entries(lt)
     _assert_accounting(lt)
     from creditmodel.data.quality import record_flags   # still an incomplete record for the collection's quality

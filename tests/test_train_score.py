@@ -537,7 +537,11 @@ def test_dates_in_other_spellings_and_as_yyyymmdd_numbers_are_set_aside(caplog):
     df["dmy"] = days.strftime("%d.%m.%Y")
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         feats, dropped = candidate_features(df, ["bad", "firm"])
-    for c in ("opened_int", "opened_float"):
+    df["opened_sentinel"] = df["opened_int"]          # one placeholder 99991231 and one 0 (reviewer's finding)
+    df.loc[[7, 8], "opened_sentinel"] = [99991231, 0]
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        feats, dropped = candidate_features(df, ["bad", "firm"])
+    for c in ("opened_int", "opened_float", "opened_sentinel"):
         assert dropped.get(c, "").startswith("date column written as a number yyyymmdd"), (c, dropped)
     assert "opened_int set aside: its values are dates written as yyyymmdd" in caplog.text
     for c in ("snapshot", "cn", "dmy"):

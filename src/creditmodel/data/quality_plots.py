@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
+from creditmodel.reference import share_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -132,7 +134,7 @@ def _hbar(ax, labels, values, colors, title: str, pct: bool = True, lines: dict[
     ax.grid(axis="x", alpha=0.3)
 
 
-def _bar_values(ax, values, digits: int = 1) -> None:
+def _bar_values(ax, values, digits: int = 1, target: float | None = None) -> None:
     """Write each bar's value beside it, and say where a shortened axis starts: a 0 % bar had no length to see
     ("(missing) (n=151)" looked like missing data) and a compliance axis starting at 91 % did not say so (a
     reviewer's findings). Call after the axis limits are set."""
@@ -140,7 +142,7 @@ def _bar_values(ax, values, digits: int = 1) -> None:
     for y, v in enumerate(values):
         if v is None or not np.isfinite(v):
             continue
-        ax.annotate(f"{v:.{digits}%}", (max(float(v), left), y), xytext=(3, 0), textcoords="offset points",
+        ax.annotate(share_text(float(v), target, digits), (max(float(v), left), y), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7, clip_on=False)
     if left > 0:
         ax.set_xlabel(((ax.get_xlabel() + "; ") if ax.get_xlabel() else "") + f"axis starts at {left:.0%}",
@@ -164,7 +166,7 @@ def plot_by_table(rep: "QualityReport") -> "Figure":
           _label("Collection compliance rate", "归集合规率"),
           lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
     axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
-    _bar_values(axes[0, 0], comp)
+    _bar_values(axes[0, 0], comp, target=tgt)
     for ax, col, title in ((axes[0, 1], "late_rate", _label(f"Late-reporting rate (> {rep.deadline_days} days)", "迟报率")),
                            (axes[0, 2], "incomplete_rate", _label("Records missing a mandatory field", "必填缺失率"))):
         v = bt[col].to_numpy(dtype=float)
@@ -188,7 +190,7 @@ def plot_by_department(rep: "QualityReport", top: int = 25) -> "Figure":
           _label("Collection compliance rate by supplying department", "各部门归集合规率"),
           lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
     axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
-    _bar_values(axes[0, 0], comp)
+    _bar_values(axes[0, 0], comp, target=tgt)
     if not cjk_font() and not all(str(s).isascii() for s in bd["supplier"]):
         numbered = "; #k = k-th row of this ranking" if any("#" in lab for lab in labels) else ""
         axes[0, 0].set_xlabel("Chinese department names glossed in English (no CJK font installed)"
@@ -283,11 +285,11 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
         known = v[(df[key] != "(unmatched)").to_numpy() & np.isfinite(v)]  # records without a firm: not a group
         if higher_better and known.size:
             ax.set_xlim(max(0.0, float(known.min()) - 0.05), 1.0)   # 97.5 % and 98.3 % looked alike on 0-100 %
-            _bar_values(ax, v)
+            _bar_values(ax, v, target=tgt)
         else:  # rates near zero: from 0 to past the largest bar or reference line
             top = np.nanmax([*(v[np.isfinite(v)] if np.isfinite(v).any() else [0.0]), tgt or 0.0, base or 0.0])
             ax.set_xlim(0.0, max(top, 1e-4) * 1.15)
-            _bar_values(ax, v, digits=2)   # a 0 % bar is drawn as nothing: its value says it is there
+            _bar_values(ax, v, digits=2, target=tgt)   # a 0 % bar is drawn as nothing: its value says it is there
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # labels such as 0.050% are wide: few ticks, no overlap

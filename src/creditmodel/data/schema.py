@@ -603,10 +603,12 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
 
     quarantine = _finish(q, t, typed, raw, fname)
     warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
+    derived = None
+    if name == "penalties":   # first: a row with an empty end and a descriptive fault is then kept by the next step
+        quarantine, derived = _derive_publicity_ends(quarantine, typed, t)
     quarantine, cleared = _keep_descriptive_faults(quarantine, t, typed)
-    if name == "penalties":
-        quarantine, derived = _derive_publicity_ends(quarantine, typed)
-        cleared = pd.concat([cleared, derived], ignore_index=True) if len(derived) else cleared
+    if derived is not None and len(derived):
+        cleared = pd.concat([cleared, derived], ignore_index=True)
     if len(cleared):
         warn = pd.concat([warn, cleared], ignore_index=True).sort_values(["row", "column", "rule"], kind="stable")
         warn = warn.reset_index(drop=True)
@@ -687,7 +689,8 @@ def _keep_descriptive_faults(quarantine: pd.DataFrame, t: Table, typed: pd.DataF
     return quarantine[~keep].reset_index(drop=True), cleared.reset_index(drop=True)
 
 
-def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame, t: Table
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill a penalty's empty ``publicity_min_end``/``publicity_max_end`` from its severity and decision date
     (:data:`PUBLICITY_MONTHS`) when nothing else is wrong with the row: the penalty is kept and counted, with a
     ``publicity_end_derived`` warning per filled cell (returned second). Quarantining it made the firm look cleaner
@@ -697,8 +700,11 @@ def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame) -> tup
     if not len(quarantine):
         return quarantine, quarantine.iloc[:0]
     fillable = (quarantine["column"].isin(ends) & (quarantine["rule"] == "missing_value")).to_numpy()
+    # a descriptive field's cell fault does not block it (that row is kept by _keep_descriptive_faults next)
+    soft = (quarantine["column"].isin([c.name for c in t.columns if c.descriptive])
+            & quarantine["rule"].isin(CELL_RULES)).to_numpy()
     rows = np.unique(quarantine.loc[fillable, "row"].to_numpy())
-    other = np.unique(quarantine.loc[~fillable, "row"].to_numpy())
+    other = np.unique(quarantine.loc[~fillable & ~soft, "row"].to_numpy())
     rows = rows[~np.isin(rows, other)]
     if not len(rows):
         return quarantine, quarantine.iloc[:0]

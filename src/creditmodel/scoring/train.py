@@ -221,10 +221,13 @@ def _yyyymmdd_numbers(s: pd.Series, share: float = 0.95) -> bool:
         return False
     v = s.to_numpy(dtype="float64", na_value=np.nan)
     v = v[~np.isnan(v)]
-    if not len(v) or not np.all(v == np.floor(v)) or v.min() < 19000101 or v.max() > 21001231:
+    if not len(v) or not np.all(v == np.floor(v)):
         return False
-    dates = pd.to_datetime(pd.Series(v.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
-    return float(dates.notna().mean()) >= share
+    inside = (v >= 19000101) & (v <= 21001231)   # a placeholder such as 99991231 or a 0 counts against the share
+    if inside.mean() < share:
+        return False
+    dates = pd.to_datetime(pd.Series(v[inside].astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
+    return float(dates.notna().sum()) / len(v) >= share
 
 
 def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
