@@ -39,7 +39,8 @@ COLUMNS: tuple[ColumnDoc, ...] = (
     ColumnDoc("uscc", "string", "", "统一社会信用代码", "Unified social credit code of the enterprise"),
     ColumnDoc("as_of_date", "date", "", "评分基准日", "Date the features were observed (nothing later is used)"),
     ColumnDoc("score", "integer", "points", "信用评分(分值越高风险越低)", "Credit score in points; higher is safer"),
-    ColumnDoc("grade", "string", "", "主标尺等级(1最优..10最差, D=违约)", "Master-scale grade, 1 best .. 10 worst, D = in default"),
+    ColumnDoc("grade", "string", "", "主标尺等级(1最优..10最差, D=已违约)",
+              "Master-scale grade, 1 best .. 10 worst, D = in default at the as-of date (input in_default; pd_12m = 1)"),
     ColumnDoc("pd_12m", "float", "fraction", "校准后的12个月违约概率", "Calibrated probability of default within 12 months"),
     ColumnDoc("reason_1", "string", "", "首要扣分原因代码", "Code of the factor that costs the most points"),
     ColumnDoc("reason_2", "string", "", "第二扣分原因代码", "Code of the second factor"),
@@ -363,7 +364,7 @@ def warn_missing_identifiers(columns: Any, data: Path, id_col: str | None) -> No
 #: Input columns the deliverable reads besides the model's features: identifiers, known public credit results, and
 #: what pricing uses (``collateral``, ``amount``, ``revenue``, ``sales_eur_m``, ``lgd``).
 PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd")
-DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", *PRICING_INPUTS)
+DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", "in_default", *PRICING_INPUTS)
 
 
 class Delivery:
@@ -386,6 +387,7 @@ class Delivery:
         self.cfg = pricing.load_config(pricing_config)
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
+        self.in_default = 0                      # scored rows graded D because the input flags them in default
         self.invalid: dict[str, list[int]] = {}  # public credit column -> [rows, first 1-based data row]
 
     def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
@@ -393,6 +395,8 @@ class Delivery:
         aligned input rows (identifiers, pricing inputs; other columns are ignored)."""
         from creditmodel import pricing
 
+        if "in_default" in inputs.columns:
+            self.in_default += int(((scored["grade"] == "D") & (scored["status"] == "ok")).sum())
         extra = [c for c in PRICING_INPUTS if c in inputs.columns]
         priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
@@ -420,7 +424,20 @@ class Delivery:
                              "input_file": self.data.name, "pricing_config": self.cfg.__class__.__name__},
                       id_col=self.id_col)
         doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
+        meta = resolved.metadata or {}
+        doc["validation_status"] = str(meta.get("validation_status") or "not recorded")
+        if meta.get("validation_red_checks"):
+            doc["validation_red_checks"] = str(meta["validation_red_checks"])
+        if meta.get("validation_report"):
+            doc["validation_report"] = str(meta["validation_report"])
+        if doc["validation_status"] == "red":
+            log.warning("model %s version %s: its last validation is red (%s; report %s): review before relying on "
+                        "these PDs and rates", resolved.registered_name or model.name, resolved.version,
+                        meta.get("validation_red_checks") or "see the report", meta.get("validation_report") or "-")
         doc["rows_ok_not_priced"] = int(sum(self.not_priced.values()))
+        doc["rows_in_default"] = self.in_default
+        if self.in_default:
+            log.info("%d scored row(s) flagged in_default: grade D, pd_12m = 1, not priced", self.in_default)
         for why, k in sorted(self.not_priced.items(), key=lambda kv: -kv[1]):
             log.warning("%d scored row(s) without a suggested rate, not priced: %s (their error column says so)", k,
                         why)
@@ -524,6 +541,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in lights.iterrows()]
     elif metrics.get("validation_status") is not None:
         lines.append(f"- Validation recorded in the model registry: status **{metrics['validation_status']}**"
+                     + (f", red: {metrics['validation_red_checks']}" if metrics.get("validation_red_checks") else "")
                      + (f", report {metrics['validation_report']}" if metrics.get("validation_report") else "")
                      + " (the lights are in that report).")
     else:

@@ -219,7 +219,8 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
 
     Carries ``public_credit_grade`` and ``supervision_class`` from ``evaluation`` (by ``uscc``) when
     given, so the bank deliverable has them. Deregistered or revoked enterprises (closed on or before
-    ``as_of``) are left out: a bank does not lend to them.
+    ``as_of``) are left out: a bank does not lend to them. ``in_default`` (bool) flags an enterprise with a
+    loan defaulted on or before ``as_of`` (:func:`in_default_at`): scoring grades it D with PD 1.
     """
     from creditmodel.features import build_features
 
@@ -236,4 +237,30 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
     if evaluation is not None:
         cols = [c for c in ("public_credit_grade", "supervision_class") if c in evaluation.columns]
         feats = feats.merge(evaluation[["uscc", *cols]].drop_duplicates("uscc"), on="uscc", how="left")
+    feats["in_default"] = in_default_at(tables, feats["uscc"], when)
+    if feats["in_default"].any():
+        log.info("portfolio: %d of %d enterprises are in default at %s (a loan defaulted on or before it): grade D",
+                 int(feats["in_default"].sum()), len(feats), f"{when:%Y-%m-%d}")
     return feats
+
+
+def first_default_dates(tables: dict[str, pd.DataFrame]) -> pd.Series:
+    """First default date per enterprise (``uscc`` index) from the loans table's ``default_date`` of defaulted
+    loans (``default_12m`` = 1 where the column exists); empty when the table or the column is missing."""
+    loans = tables.get("loans")
+    if loans is None or not {"uscc", "default_date"} <= set(loans.columns):
+        return pd.Series(dtype="datetime64[ns]")
+    d = pd.to_datetime(loans["default_date"], errors="coerce")
+    if "default_12m" in loans.columns:
+        d = d.where(pd.to_numeric(loans["default_12m"], errors="coerce").eq(1))
+    return d.groupby(loans["uscc"].astype(str)).min().dropna()
+
+
+def in_default_at(tables: dict[str, pd.DataFrame], uscc: pd.Series, as_of: str | pd.Timestamp) -> np.ndarray:
+    """Whether each enterprise is in default at ``as_of`` (bool array aligned with ``uscc``): one of its loans
+    defaulted on or before ``as_of`` (:func:`first_default_dates`). The loans table records no cure, so a
+    default is not lifted later; the validation's migration matrix uses the same rule."""
+    first = first_default_dates(tables)
+    if first.empty:
+        return np.zeros(len(uscc), dtype=bool)
+    return uscc.astype(str).map(first).le(pd.Timestamp(as_of)).fillna(False).to_numpy(dtype=bool)

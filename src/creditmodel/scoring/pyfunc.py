@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
+from creditmodel.scoring.score import IN_DEFAULT
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,10 @@ class CreditModelPyfunc(_Base):
 
     def predict(self, context, model_input, params=None):  # no type hints: MLflow would validate against them
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        out = self.model.score_frame(df.reset_index(drop=True))
+        from creditmodel.scoring.score import apply_in_default
+
+        df = df.reset_index(drop=True)
+        out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
         return to_plain_types(out)
 
 
@@ -76,7 +80,9 @@ def signature(model: CreditModel) -> Any:
     from mlflow.types import ColSpec, Schema
     from mlflow.types.schema import AnyType
 
-    cols = [ColSpec(AnyType(), c, required=False) for c in (*model.input_spec.numeric, *model.input_spec.categorical)]
+    names = [*model.input_spec.numeric, *model.input_spec.categorical]
+    names += [IN_DEFAULT] if IN_DEFAULT not in names else []   # optional: a firm already in default is grade D
+    cols = [ColSpec(AnyType(), c, required=False) for c in names]
     outputs = [ColSpec("double", "score"), ColSpec("string", "grade"), ColSpec("double", "pd_12m")]
     outputs += [ColSpec("string", c) for c in SCORE_COLUMNS if c not in {"score", "grade", "pd_12m"}]
     return ModelSignature(inputs=Schema(cols), outputs=Schema(outputs))
@@ -108,6 +114,11 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
             # number beyond float32): status=error in the library's scoring, so a bank keeps input_errors = 0
             ps.write_bytes((SQL_FILE_HEADER + est.to_sql(table="applicants", error_col="input_errors")).encode("utf-8"))
             files["scorecard_sql"] = str(ps)
+        lookup = score_to_pd_table(model)
+        if lookup is not None:
+            pl = folder / "score_to_pd.csv"
+            lookup.to_csv(pl, index=False, encoding="utf-8-sig")
+            files["score_to_pd"] = str(pl)
     pr = folder / "reason_codes.csv"
     model.reason_table().to_csv(pr, index=False, encoding="utf-8-sig")
     files["reason_codes"] = str(pr)
@@ -118,10 +129,28 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
     return files
 
 
+def score_to_pd_table(model: CreditModel) -> pd.DataFrame | None:
+    """The calibration of a scorecard as a lookup: every integer score the points table can add up to, from the
+    lowest to the highest, with its ``pd_12m`` (fraction, full precision) and master-scale ``grade``, exactly as the
+    model maps them. Joined on ``score`` to the SQL's output, a bank gets the model's PD and grade without our code
+    (a row flagged in default is grade D with PD 1 whatever its score). None for a model without a points table."""
+    est = model.estimator
+    pt = getattr(est, "points_table_", None)
+    if model.kind != "scorecard" or pt is None or "points" not in pt:
+        return None
+    per = pt.groupby("feature", sort=False)["points"]
+    lo, hi = int(np.floor(per.min().sum())), int(np.ceil(per.max().sum()))
+    scores = np.arange(lo, hi + 1, dtype=np.int64)
+    p = np.asarray(model.calibrator.predict(scores.astype(float)), dtype=float)
+    return pd.DataFrame({"score": scores, "pd_12m": p, "grade": model.master_scale.grade(p)})
+
+
 #: The first lines of ``scorecard.sql``: how to use it, and why it must be copied as bytes.
 SQL_FILE_HEADER = (
     "-- creditmodel scorecard: one row per row of the table applicants (rename it to yours), with the integer\n"
     "-- score and input_errors (features holding a value the model refuses; score such rows with creditmodel).\n"
+    "-- The 12-month PD and the master-scale grade of each score are in score_to_pd.csv (join on score); a firm\n"
+    "-- already in default is grade D with PD 1 whatever its score.\n"
     "-- Runs unchanged in DuckDB and SQLite. The TRIM set below holds every whitespace character as itself\n"
     "-- (tab, carriage return, U+2028...): copy this file as bytes, without line-ending conversion.\n")
 

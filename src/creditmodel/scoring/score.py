@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 PASSTHROUGH = ("uscc", "as_of_date", "loan_id")
 
+#: Optional input column marking an obligor already in default at its as-of date (1/0, true/false, yes/no, 是/否;
+#: empty = not flagged). Such a row is graded ``"D"`` with ``pd_12m`` = 1 (DESIGN section 6: D = in default); its
+#: score and reason codes stay the model's. ``enterprise_portfolio`` fills it from the loans table.
+IN_DEFAULT = "in_default"
+_IN_DEFAULT_TRUE = frozenset({"1", "1.0", "true", "yes", "y", "t", "是"})
+_IN_DEFAULT_FALSE = frozenset({"0", "0.0", "false", "no", "n", "f", "否", ""})
+
 
 @dataclass
 class ResolvedModel:
@@ -301,6 +308,43 @@ class RowChecks:
         return msg
 
 
+def in_default_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Read an ``in_default`` column: (flagged, unreadable) boolean arrays. Empty cells are not flagged."""
+    v = values.reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(v.dtype):
+        return v.fillna(False).to_numpy(dtype=bool), np.zeros(len(v), dtype=bool)
+    if pd.api.types.is_numeric_dtype(v.dtype):
+        x = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return x == 1, ~np.isnan(x) & (x != 0) & (x != 1)
+    text = v.astype("string").str.strip().str.lower().fillna("")
+    return text.isin(_IN_DEFAULT_TRUE).to_numpy(dtype=bool), (~text.isin(_IN_DEFAULT_TRUE | _IN_DEFAULT_FALSE)
+                                                                ).to_numpy(dtype=bool)
+
+
+def apply_in_default(scored: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    """Grade ``"D"`` with ``pd_12m`` = 1 the scored rows whose input says ``in_default``; a value that is not
+    1/0, true/false, yes/no makes the row ``status = "error"`` naming it (its grade would be a guess).
+    ``scored`` and ``inputs`` are aligned by position; ``scored`` is changed in place and returned."""
+    if IN_DEFAULT not in inputs.columns or len(scored) == 0:
+        return scored
+    flagged, bad = in_default_flags(inputs[IN_DEFAULT])
+    if bad.any():
+        raw = inputs[IN_DEFAULT].reset_index(drop=True)
+        msg = np.full(len(scored), None, dtype=object)
+        for i in np.flatnonzero(bad):
+            msg[i] = (f"column '{IN_DEFAULT}': {str(raw.iloc[i])!r} is not 1/0, true/false or yes/no (whether the "
+                      "firm is in default decides grade D)")
+        apply_row_errors(scored, msg)
+    hit = flagged & (scored["status"].to_numpy(dtype=object) == "ok")
+    if hit.any():
+        idx = scored.index[hit]
+        if isinstance(scored["grade"].dtype, pd.CategoricalDtype) and "D" not in scored["grade"].cat.categories:
+            scored["grade"] = scored["grade"].cat.add_categories(["D"])
+        scored.loc[idx, "grade"] = "D"
+        scored.loc[idx, "pd_12m"] = 1.0
+    return scored
+
+
 def apply_row_errors(scored: pd.DataFrame, msg: np.ndarray) -> pd.DataFrame:
     """Rows of ``scored`` with a message become ``status = "error"`` with that reason (an existing error is kept)
     and lose their scores. Changes ``scored`` in place and returns it."""
@@ -336,12 +380,14 @@ class ScoreResult:
 
 def score_frame(model: CreditModel, df: pd.DataFrame, id_col: str | None = None, file: str | Path | None = None
                 ) -> pd.DataFrame:
-    """Identifiers (``id_col``, ``uscc``, ``as_of_date``, ``loan_id`` when present) + scoring columns."""
+    """Identifiers (``id_col``, ``uscc``, ``as_of_date``, ``loan_id`` when present) + scoring columns; a row whose
+    ``in_default`` input is set is graded D (:func:`apply_in_default`)."""
     keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in df.columns]
     if id_col and id_col not in df.columns:
         raise InputError(f"id column {id_col!r} not found{separator_hint(df.columns)}", file=file, column=id_col)
     scored = model.score_frame(df, file=file)
-    return pd.concat([df[keep].reset_index(drop=True), scored.reset_index(drop=True)], axis=1)
+    out = pd.concat([df[keep].reset_index(drop=True), scored.reset_index(drop=True)], axis=1)
+    return apply_in_default(out, df)
 
 
 def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col: str | None = None,

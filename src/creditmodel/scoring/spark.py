@@ -81,7 +81,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.pyfunc import spark_result_type
     from creditmodel.scoring.spark_udf import scoring_udf
-    from creditmodel.scoring.score import PASSTHROUGH, ScoreResult, _text_columns
+    from creditmodel.scoring.score import IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns
 
     t0 = time.perf_counter()
     if not data.exists():
@@ -119,7 +119,7 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
         if id_col and id_col not in sdf.columns:
             raise InputError(f"id column {id_col!r} not found", file=data, column=id_col)
         udf = scoring_udf(model, spark_result_type(), list(SCORE_COLUMNS))
-        keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ())])
+        keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ()), IN_DEFAULT])
                 if c and c in sdf.columns]
         if deliver:
             warn_missing_identifiers(sdf.columns, data, id_col)
@@ -220,7 +220,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     import pyarrow.parquet as pq
 
     from creditmodel.delivery import SCORED_AT_CSV_FORMAT
-    from creditmodel.scoring.score import RowChecks, apply_row_errors
+    from creditmodel.scoring.score import IN_DEFAULT, RowChecks, apply_in_default, apply_row_errors
 
     checks = RowChecks(id_col, identifiers=True)  # a uscc or as_of_date column is checked as in process
 
@@ -239,6 +239,9 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             msg = checks.messages(pdf)
             msg[blank] = "every column the model uses is empty (a blank line?)"  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
+            pdf = apply_in_default(pdf, pdf)   # as in process: a row flagged in_default is grade D, PD 1
+            if delivery is None:
+                pdf = pdf.drop(columns=[IN_DEFAULT], errors="ignore")  # read, not written (as in process)
             if delivery is not None:
                 delivery.add(pdf, pdf)
                 continue

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 ALIASES = (registry.CHAMPION, registry.CHALLENGER)
 #: Model-version tags written by :func:`tag_versions`.
 VERSION_TAGS = ("validation_status", "validation_oot_auc", "validation_psi", "validation_report",
-                "validation_run_id")
+                "validation_run_id", "validation_red_checks")
 
 
 # --------------------------------------------------------------------------- registration
@@ -160,18 +160,6 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
 
 # --------------------------------------------------------------------------- the samples
-def _default_dates(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
-    """First default date per enterprise (``uscc`` index) from the loans table's ``default_date`` of defaulted
-    loans; empty when the table or the column is missing."""
-    loans = tables.get("loans")
-    if loans is None or not {"uscc", "default_date"} <= set(loans.columns):
-        return pd.Series(dtype="datetime64[ns]")
-    d = pd.to_datetime(loans["default_date"], errors="coerce")
-    if "default_12m" in loans.columns:
-        d = d.where(pd.to_numeric(loans["default_12m"], errors="coerce").eq(1))
-    return d.groupby(loans["uscc"].astype(str)).min().dropna()
-
-
 def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp,
                  applicants_only: bool = True, industry: str = ""
                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], np.ndarray]:
@@ -197,7 +185,9 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
               if "closed_on" in ent.columns else np.zeros(len(ent), dtype=bool))
     keep = reg & ~closed
-    default_on = _default_dates(tables)
+    from creditmodel.scoring.district import first_default_dates
+
+    default_on = first_default_dates(tables)
     in_default = ent["uscc"].astype(str).map(default_on).le(t0).fillna(False).to_numpy(dtype=bool)
     other = np.zeros(len(ent), dtype=bool)
     if industry:
@@ -483,7 +473,10 @@ def tag_versions(validations: Mapping[str, ModelValidation], run_id: str | None 
                 "validation_psi": "" if m.get("psi") is None else f"{m['psi']:.6g}",
                 "validation_report": str(v.result.html_path.resolve()) if v.result.html_path else "",
                 "validation_run_id": run_id or "",
-                "validation_alias": alias, "validation_stability": L.worst(stab)}
+                "validation_alias": alias, "validation_stability": L.worst(stab),
+                # which checks are red, so that the deliverable can say it (a bank reads the sidecar, not the run)
+                "validation_red_checks": ", ".join(dict.fromkeys(
+                    v.result.lights.loc[v.result.lights["light"] == "red", "check"].astype(str)))}
         registry.tag_version(v.ref.name, v.ref.version, tags)
         written[alias] = tags
     return written

@@ -1,0 +1,124 @@
+"""A firm already in default at its as-of date is grade D with PD 1 and is not priced (DESIGN section 6: D = in
+default). The bank validator found 237 of the demo deliverable's 3,153 firms with a defaulted loan graded 1-10 and
+priced."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditmodel.delivery import deliver_file
+from creditmodel.scoring.district import enterprise_portfolio, in_default_at
+from creditmodel.scoring.score import resolve_model, score_file
+from creditmodel.scoring.train import train_file
+
+
+def _frame(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(10, 0.5, n).round(0)
+    debt = rng.uniform(0, 1, n).round(3)
+    logit = -1.5 - 0.6 * (np.log(income) - 10) + 2.0 * (debt - 0.5)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"loan_id": [f"{i:05d}" for i in range(n)], "income": income, "debt_ratio": debt, "bad": y})
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("m")
+    _frame().to_csv(d / "train.csv", index=False)
+    train_file(d / "train.csv", "bad", d / "out", id_col="loan_id", seed=5)
+    return d / "out"
+
+
+FLAGS = ["1", "0", "", "true", "是", "abc", "no", "2"]
+
+
+def _to_score(n=len(FLAGS)):
+    df = _frame(n, seed=9).drop(columns="bad")
+    df["in_default"] = FLAGS[:n]
+    return df
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_row_flagged_in_default_is_grade_d_with_pd_one(model_dir, tmp_path, suffix):
+    df = _to_score()
+    src = tmp_path / f"in{suffix}"
+    df.to_csv(src, index=False) if suffix == ".csv" else df.to_parquet(src, index=False)
+    plain = score_file(model_dir, src, tmp_path / "plain.parquet", id_col="loan_id", progress=False)
+    base = df.drop(columns="in_default")
+    base.to_parquet(tmp_path / "base.parquet", index=False)
+    score_file(model_dir, tmp_path / "base.parquet", tmp_path / "base_out.parquet", id_col="loan_id", progress=False)
+    got = pd.read_parquet(plain.out)
+    ref = pd.read_parquet(tmp_path / "base_out.parquet")
+    assert "in_default" not in got.columns                              # read, not written
+    flagged = np.array([f in ("1", "true", "是") for f in FLAGS])
+    bad = np.array([f in ("abc", "2") for f in FLAGS])
+    assert (got.loc[flagged, "grade"] == "D").all() and (got.loc[flagged, "pd_12m"] == 1.0).all()
+    assert (got.loc[flagged, "score"] == ref.loc[flagged, "score"]).all()   # the model's score stands
+    assert (got.loc[flagged, "reason_1"] == ref.loc[flagged, "reason_1"]).all()
+    same = ~flagged & ~bad                                               # 0, empty, no: as without the column
+    assert got.loc[same, ["grade", "pd_12m", "score"]].equals(ref.loc[same, ["grade", "pd_12m", "score"]])
+    assert (ref["grade"] != "D").all()
+    assert got.loc[bad, "status"].eq("error").all() and got.loc[bad, "grade"].isna().all()
+    assert all("in_default" in e and "'abc'" in e or "'2'" in e for e in got.loc[bad, "error"])
+    assert got.loc[~bad, "status"].eq("ok").all()
+
+
+def test_the_pyfunc_grades_a_flagged_row_d(model_dir):
+    import mlflow.pyfunc
+
+    pf = mlflow.pyfunc.load_model(str(model_dir / "model"))
+    df = _to_score(4)
+    out = pf.predict(df)
+    assert out["grade"].tolist()[0] == "D" and out["pd_12m"].tolist()[0] == 1.0
+    assert out["grade"].tolist()[1] != "D" and out["pd_12m"].tolist()[1] < 1
+    assert out["status"].tolist() == ["ok", "ok", "ok", "ok"]
+
+
+def test_the_deliverable_does_not_price_a_firm_in_default(model_dir, tmp_path):
+    df = _to_score()
+    df.to_parquet(tmp_path / "in.parquet", index=False)
+    res = deliver_file(resolve_model(model_dir), tmp_path / "in.parquet", tmp_path / "d.parquet", id_col="loan_id",
+                       progress=False)
+    got = pd.read_parquet(res.files["parquet"])
+    flagged = np.array([f in ("1", "true", "是") for f in FLAGS])
+    assert (got.loc[flagged, "grade"] == "D").all() and got.loc[flagged, "suggested_rate"].isna().all()
+    assert got.loc[flagged, "status"].eq("ok").all()
+    assert got.loc[flagged, "error"].str.contains("not priced: in default").all()
+    others = got.loc[~flagged & got["status"].eq("ok")]
+    assert not others["error"].fillna("").str.contains("in default").any() and others["suggested_rate"].notna().any()
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
+    assert side["rows_in_default"] == int(flagged.sum())
+
+
+def test_in_default_at_counts_a_defaulted_loan_on_or_before_the_date():
+    loans = pd.DataFrame({
+        "loan_id": ["a", "b", "c", "d", "e"],
+        "uscc": ["F1", "F2", "F3", "F4", "F4"],
+        "default_12m": [1, 1, 0, 1, 0],
+        "default_date": ["2024-06-30", "2024-07-01", "2024-01-01", None, None],
+    })
+    codes = pd.Series(["F1", "F2", "F3", "F4", "F5"])
+    got = in_default_at({"loans": loans}, codes, "2024-06-30")
+    # F1 on the date; F2 the day after; F3's date without a default flag; F4 flagged without a date; F5 no loan
+    assert got.tolist() == [True, False, False, False, False]
+    assert in_default_at({"loans": loans}, codes, "2024-07-01").tolist() == [True, True, False, False, False]
+    assert not in_default_at({}, codes, "2024-07-01").any()
+
+
+def test_the_portfolio_flags_the_district_firms_in_default(tmp_path):
+    from creditmodel.data.io import load_district
+    from creditmodel.data.synthetic import generate_district
+
+    generate_district(600, 2, out=tmp_path / "d", progress=False)
+    d = load_district(tmp_path / "d")
+    when = pd.Timestamp(d.snapshot_date)
+    port = enterprise_portfolio(d.tables, when)
+    loans = d.tables["loans"]
+    dd = pd.to_datetime(loans["default_date"], errors="coerce")
+    bad = set(loans.loc[(loans["default_12m"] == 1) & (dd <= when), "uscc"].astype(str))
+    assert port["in_default"].dtype == bool
+    assert set(port.loc[port["in_default"], "uscc"].astype(str)) == bad & set(port["uscc"].astype(str))
+    assert port["in_default"].any() and not port["in_default"].all()
