@@ -512,6 +512,28 @@ def _read(path: Path) -> pd.DataFrame:
     return df
 
 
+def _say_why_not_priced(priced: pd.DataFrame) -> pd.DataFrame:
+    """A scored row (``status = ok``) left without a rate says so in ``error`` as the deliverable does
+    (``not priced: <reason>``), so that a bank reading ``status`` and ``error`` only is not misled; an earlier
+    ``not priced`` note (a deliverable priced again) is replaced."""
+    if "status" not in priced.columns:
+        return priced
+    unpriced = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool) \
+        & priced["pricing_reason"].notna().to_numpy(dtype=bool)
+    err = (priced["error"].astype("string") if "error" in priced.columns
+           else pd.Series(pd.NA, index=priced.index, dtype="string"))
+    ok = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool)
+    err[ok] = err[ok].str.replace(r"(?:^|; )not priced: [^;]*", "", regex=True).str.strip("; ").replace("", pd.NA)
+    if unpriced.any():
+        note = "not priced: " + pd.Series(priced["pricing_reason"].to_numpy(dtype=object), index=priced.index,
+                                          dtype="string")[unpriced]
+        prior = err[unpriced].fillna("")
+        err[unpriced] = prior.where(prior == "", prior + "; ") + note
+    if "error" in priced.columns or unpriced.any():
+        priced["error"] = err
+    return priced
+
+
 def price_file(scores: str | Path, config: PricingConfig | str | Path | None = None,
                out: str | Path | None = None) -> PricingResult:
     """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet).
@@ -532,7 +554,7 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     if "pd_12m" not in df.columns:
         raise InputError("no pd_12m column (the 12-month PD from creditmodel score)", file=scores,
                          column="pd_12m")
-    priced = price_frame(df, cfg)
+    priced = _say_why_not_priced(price_frame(df, cfg))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         priced.to_parquet(out, index=False)
