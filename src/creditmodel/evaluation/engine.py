@@ -508,6 +508,7 @@ class EvaluationResult:
     kept_faults_out: Path | None = None  # faults of descriptive fields in kept rows, written beside ``out``
     warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
     records_after_as_of: int = 0  # kept record rows reported after the as-of date or of an enterprise registered after
+    not_evaluated: dict[str, int] = field(default_factory=dict)  # loaded tables the evaluation does not read: rows
 
     @property
     def measures(self) -> dict[str, float]:
@@ -568,6 +569,9 @@ class EvaluationResult:
             lines.append(f"  record rows in {int(rc['rows'].sum()):,} = used {int(rc['kept'].sum()):,}{later} + "
                          f"quarantined {int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have "
                          f"quarantined records (column {RECORDS_QUARANTINED}): their grades miss those records")
+        if self.not_evaluated:
+            lines.append("  not read by the evaluation (a bank's data, for the small-loan PD models): "
+                         + ", ".join(f"{k} {v:,} rows" for k, v in self.not_evaluated.items()))
         if self.tables_absent:
             lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: evaluated as if no "
                          f"enterprise had such records")
@@ -656,6 +660,7 @@ def evaluate_dir(
         tables=dist.tables,
         record_counts=dist.counts().loc[lambda c: c["table"].isin(RECORD_TABLES)].reset_index(drop=True),
         tables_absent=[n for n in RECORD_TABLES if n not in dist.loaded],
+        not_evaluated={r.table: int(r.rows) for r in dist.counts().itertuples() if r.table == "loans"},
     )
     if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
         raise RuntimeError(
