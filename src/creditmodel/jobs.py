@@ -227,6 +227,10 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
         if k in out and not (out[k] == "" and exp.parameters.get(k) == "") and not _is_iso_date(str(out[k])):
             raise InputError(f"expected a date YYYY-MM-DD{' or empty' if exp.parameters.get(k) == '' else ''}, "
                              f"got {out[k]!r}", file=exp.path, parameter=k)
+        if k in out and str(out[k]) and not ("1900-01-01" <= str(out[k]) <= "2099-12-31"):
+            # -p as_of=2100-01-01 failed inside the kernel (the evaluation's range) as a FAILED run
+            raise InputError(f"{out[k]} is outside 1900-01-01 .. 2099-12-31 (the dates the district's tables "
+                             "accept)", file=exp.path, parameter=k)
     for k, check in _parameter_checks().items():  # -p cv_folds=1 failed in the notebook after ~10 s, as a FAILED run
         if k in out:
             try:
