@@ -122,3 +122,28 @@ def test_the_portfolio_flags_the_district_firms_in_default(tmp_path):
     assert port["in_default"].dtype == bool
     assert set(port.loc[port["in_default"], "uscc"].astype(str)) == bad & set(port["uscc"].astype(str))
     assert port["in_default"].any() and not port["in_default"].all()
+
+
+def test_the_portfolio_carries_annual_sales_for_the_sme_adjustment(tmp_path):
+    """Without a revenue column every firm was priced without the Basel SME firm-size adjustment."""
+    from creditmodel.data.io import load_district
+    from creditmodel.data.synthetic import generate_district
+    from creditmodel.pricing import price_frame
+
+    generate_district(600, 3, out=tmp_path / "d", progress=False)
+    d = load_district(tmp_path / "d")
+    when = pd.Timestamp(d.snapshot_date)
+    port = enterprise_portfolio(d.tables, when)
+    inv = d.tables["invoices_monthly"]
+    month = pd.to_datetime(inv["month"]) if "month" in inv else None
+    assert (port["revenue"] >= 0).all()
+    if month is not None:   # the 12 full months before the as-of month, summed per firm (the feature's window)
+        start = when.to_period("M").to_timestamp()
+        last = inv[(month < start) & (month >= start - pd.DateOffset(months=12))]
+        want = last.groupby("uscc")["sales"].sum()
+        got = port.set_index("uscc")["revenue"]
+        np.testing.assert_allclose(got.to_numpy(), want.reindex(got.index).fillna(0).to_numpy(), rtol=1e-9)
+    pr = pd.DataFrame({"pd_12m": [0.02] * len(port), "revenue": port["revenue"]})
+    with_size = price_frame(pr, None)["capital_rate"]
+    without = price_frame(pr.drop(columns="revenue"), None)["capital_rate"]
+    assert (with_size <= without + 1e-15).all() and (with_size < without).any()

@@ -220,7 +220,9 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
     Carries ``public_credit_grade`` and ``supervision_class`` from ``evaluation`` (by ``uscc``) when
     given, so the bank deliverable has them. Deregistered or revoked enterprises (closed on or before
     ``as_of``) are left out: a bank does not lend to them. ``in_default`` (bool) flags an enterprise with a
-    loan defaulted on or before ``as_of`` (:func:`in_default_at`): scoring grades it D with PD 1.
+    loan defaulted on or before ``as_of`` (:func:`in_default_at`): scoring grades it D with PD 1. ``revenue``
+    (yuan) is the invoiced sales of the 12 full months before the as-of month, read by pricing for the SME
+    adjustment.
     """
     from creditmodel.features import build_features
 
@@ -237,6 +239,10 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
     if evaluation is not None:
         cols = [c for c in ("public_credit_grade", "supervision_class") if c in evaluation.columns]
         feats = feats.merge(evaluation[["uscc", *cols]].drop_duplicates("uscc"), on="uscc", how="left")
+    if "invoice_sales_12m_log" in feats:
+        # annual sales for pricing's Basel SME firm-size adjustment (CRE31.8): without them every firm was priced
+        # as a large corporate (a bank validator's finding); yuan, excl. tax, the 12 months before as_of's month
+        feats["revenue"] = np.expm1(feats["invoice_sales_12m_log"].to_numpy(dtype=float))
     feats["in_default"] = in_default_at(tables, feats["uscc"], when)
     if feats["in_default"].any():
         log.info("portfolio: %d of %d enterprises are in default at %s (a loan defaulted on or before it): grade D",
