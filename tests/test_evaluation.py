@@ -1169,3 +1169,38 @@ def test_the_summary_names_the_loans_table_it_does_not_read(generated):
     assert set(res.not_evaluated) == {"loans"}
     assert res.not_evaluated["loans"] == load_district(generated).loaded["loans"].n_rows > 0   # rows in
     assert f"loans {res.not_evaluated['loans']:,} rows" in res.summary()
+
+
+def test_the_evaluation_notebook_reports_on_one_street(tmp_path):
+    """The think tank breaks the district down by street: notebook 02 had an industry parameter but no street."""
+    import nbformat
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel import jobs
+    from creditmodel.evaluation import select_street
+    from creditmodel.reference import PROJECT_ROOT, street_key
+
+    assert street_key("中马街道") == street_key("ZHONGMA") == street_key("zhongma subdistrict") == "zhongma"
+    with pytest.raises(InputError) as e:
+        street_key("Main Street")
+    assert e.value.parameter == "street" and "zhongma (中马街道)" in str(e.value)
+    exp = PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml"
+    district_dir, out = tmp_path / "district", tmp_path / "out"
+    params = {"data_dir": str(district_dir), "firms": 600, "seed": 4, "out_dir": str(out), "street": "中马街道"}
+    with pytest.raises(InputError) as e:   # refused before the kernel starts
+        jobs.run_experiment(exp, {**params, "street": "Main Street"}, out=out, progress=False)
+    assert e.value.parameter == "street"
+    res = jobs.run_experiment(exp, params, out=out, progress=False)
+    assert res.ok, res.error
+    frame = evaluate_dir(district_dir).frame
+    mine = select_street(frame, "zhongma")
+    assert 0 < len(mine) < len(frame) and (mine["street"] == "zhongma").all()
+    run = MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}").get_run(res.run_id)
+    m = run.data.metrics
+    assert run.data.params["street_key"] == "zhongma" and run.data.params["industry_section"] == "all"
+    assert m["enterprises_graded"] == len(mine)
+    assert m["excellent_or_good_share"] == pytest.approx(plan_measures(mine)["excellent_or_good_share"])
+    nb = nbformat.read(res.output_notebook, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert f"reporting on {len(mine):,} graded enterprises" in text and "street zhongma 中马街道" in text
+    assert "whole district, as written to the evaluation file:" in text

@@ -254,6 +254,13 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
             industry_key(out["industry"])
         except InputError as e:
             raise InputError(e.message, file=exp.path, parameter="industry") from None
+    if str(out.get("street") or "").strip():
+        from creditmodel.reference import street_key
+
+        try:
+            street_key(out["street"])
+        except InputError as e:
+            raise InputError(e.message, file=exp.path, parameter="street") from None
     return out
 
 

@@ -45,6 +45,21 @@ def streets() -> dict[str, dict[str, str]]:
     return reference()["streets"]
 
 
+def street_key(value: str) -> str:
+    """The district's key of street or town ``value``: the key (either case), its Chinese name (``中马街道``) or its
+    English name (``Zhongma Subdistrict``, either case). Raises :class:`~creditmodel.errors.InputError` naming the
+    parameter ``street`` and the valid streets for anything else."""
+    from creditmodel.errors import InputError
+
+    text = str(value).strip()
+    ref = streets()
+    for key, names in ref.items():
+        if text.casefold() in (key.casefold(), str(names.get("en", "")).casefold()) or text == names.get("zh"):
+            return key
+    raise InputError(f"unknown street {value!r}; one of "
+                     + ", ".join(f"{k} ({v.get('zh', '')})" for k, v in ref.items()), parameter="street")
+
+
 def sectors() -> dict[str, dict[str, str]]:
     """Flagship supervision sector key -> names."""
     return reference()["sectors"]

@@ -19,6 +19,7 @@ from creditmodel.evaluation.engine import (
     score_inputs,
     sector_table,
     select_industry,
+    select_street,
     write_frame,
 )
 from creditmodel.evaluation.explain import Explanation, explain
@@ -59,5 +60,6 @@ __all__ = [
     "score_inputs",
     "sector_table",
     "select_industry",
+    "select_street",
     "write_frame",
 ]

@@ -348,6 +348,20 @@ def select_industry(frame: pd.DataFrame, industry: str) -> pd.DataFrame:
     return sel.reset_index(drop=True)
 
 
+def select_street(frame: pd.DataFrame, street: str) -> pd.DataFrame:
+    """The graded enterprises of one street or town (``street``: its key, Chinese or English name; ``""``: every
+    row). Raises :class:`InputError` naming ``street`` for an unknown street or one with no graded enterprise."""
+    if not str(street).strip():
+        return frame
+    from creditmodel.reference import street_key
+
+    key = street_key(street)
+    sel = frame[frame["street"].astype(str) == key]
+    if sel.empty:
+        raise InputError(f"no graded enterprise in street {key}", parameter="street")
+    return sel.reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- plan targets and summaries
 def _records_not_known(df: pd.DataFrame, t: pd.Timestamp, graded: pd.Index) -> int:
     """Kept record rows of ``df`` that no grade at ``t`` reads: reported after ``t``, or of an enterprise that is
