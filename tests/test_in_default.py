@@ -147,3 +147,24 @@ def test_the_portfolio_carries_annual_sales_for_the_sme_adjustment(tmp_path):
     with_size = price_frame(pr, None)["capital_rate"]
     without = price_frame(pr.drop(columns="revenue"), None)["capital_rate"]
     assert (with_size <= without + 1e-15).all() and (with_size < without).any()
+
+
+def test_validate_excludes_firms_in_default_and_lists_every_excluded_row(model_dir, tmp_path):
+    """validate counted its exclusions without naming the rows (a bank validator's finding); a firm flagged in
+    default is grade D and left out of the tests as 'in default at the start'."""
+    from creditmodel.validation.report import validate_file
+
+    df = _frame(900, seed=21)
+    df["in_default"] = 0
+    df.loc[[3, 50, 400], "in_default"] = 1
+    df["debt_ratio"] = df["debt_ratio"].astype(object)
+    df.loc[[7, 600], "debt_ratio"] = "abc"          # a scoring error each (not a number)
+    df.to_csv(tmp_path / "v.csv", index=False)
+    res = validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
+    ex = pd.read_csv(tmp_path / "val" / "excluded_rows.csv", encoding="utf-8-sig")
+    assert ex["row"].tolist() == [4, 8, 51, 401, 601]
+    assert ex.set_index("row").loc[[4, 51, 401], "reason"].eq("grade D (in default at the start)").all()
+    assert ex.set_index("row").loc[[8, 601], "reason"].str.contains("debt_ratio").all()
+    assert ex["defaulted"].tolist() == df.loc[[3, 7, 50, 400, 600], "bad"].tolist()
+    m = json.loads((tmp_path / "val" / "metrics.json").read_text())
+    assert m["n"] == 900 - 5 and sum(m["excluded"].values()) == 5

@@ -1414,4 +1414,26 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
                                     else None), out=out, **kwargs)
+    _write_excluded_rows(out, pred, err, y)
     return res
+
+
+def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.ndarray, y: np.ndarray) -> Path | None:
+    """``excluded_rows.csv`` beside the report: every input row left out of the tests (1-based data row, reason,
+    observed outcome), so that a validator can find them (the report gave counts only: a bank validator's
+    finding). None (and no file) when no row was excluded."""
+    if out is None:
+        return None
+    is_d = ~err & (pred["grade"].astype(str) == DEFAULT_GRADE).to_numpy()
+    rows = np.flatnonzero(err | is_d)
+    path = Path(out) / "excluded_rows.csv"
+    if not len(rows):
+        path.unlink(missing_ok=True)
+        return None
+    why = pred["error"].to_numpy(dtype=object)[rows] if "error" in pred.columns else [None] * len(rows)
+    reason = [("scoring error" + (f": {w}" if isinstance(w, str) and w else "")) if e
+              else "grade D (in default at the start)" for e, w in zip(err[rows], why)]
+    pd.DataFrame({"row": rows + 1, "reason": reason, "defaulted": np.asarray(y)[rows].astype(int)}).to_csv(
+        path, index=False, encoding="utf-8-sig")
+    log.info("%d excluded row(s) listed in %s", len(rows), path)
+    return path
