@@ -128,8 +128,10 @@ def test_rest_serving_returns_the_deliverable_columns(registered):
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                 pytest.fail(f"server did not start (rc={proc.poll()}):\n{out[-3000:]}")
             time.sleep(0.5)
-        df = registered["df"].iloc[:40].copy()
+        df = registered["df"].iloc[:40].copy().reset_index(drop=True)
         df.loc[df.index[5], "kind"] = "never-seen"
+        df["in_default"] = 0
+        df.loc[2, "in_default"] = 1               # a firm already in default: grade D, PD 1 over REST too
         payload = json.loads(df.to_json(orient="split", index=False))
         req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
                                      data=json.dumps({"dataframe_split": payload}).encode(),
@@ -139,6 +141,9 @@ def test_rest_serving_returns_the_deliverable_columns(registered):
         got = pd.DataFrame(body["predictions"])
         want = to_plain_types(registered["model"].score_frame(df)).reset_index(drop=True)
         assert list(got.columns) == SCORE_COLUMNS
+        assert got.loc[2, "grade"] == "D" and got.loc[2, "pd_12m"] == 1.0 and want.loc[2, "grade"] != "D"
+        assert got.loc[2, "score"] == want.loc[2, "score"]      # the model's score stands
+        want.loc[2, ["grade", "pd_12m"]] = ["D", 1.0]
         assert got["status"].tolist() == want["status"].tolist()
         assert got.loc[5, "status"] == "error" and "never-seen" in got.loc[5, "error"]
         ok = want["status"] == "ok"
@@ -169,6 +174,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     df["collateral"] = np.resize(["none", "property", "guarantee", "gold"], len(df))   # gold: unknown, not priced
     df["amount"] = np.resize([300_000.0, 800_000.0, -5.0], len(df))                   # negative: not priced
     df["public_credit_grade"] = np.resize(["A", "B", None], len(df))
+    df["in_default"] = np.resize([0.0, 1.0, 0.0, np.nan, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0], len(df))  # 2: error
     df["uscc"] = df["uscc"].astype(object)
     good = df.loc[7, "uscc"]
     df.loc[7, "uscc"] = good[:-1] + ("0" if good[-1] != "0" else "1")   # a wrong check character: an error row
@@ -197,10 +203,14 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     assert y.loc[7, "status"] == "error" and "uscc" in y.loc[7, "error"]
     assert y["error"].str.contains("unknown collateral gold", na=False).any()
     assert y["public_credit_grade"].notna().sum() == df["public_credit_grade"].notna().sum()
+    flagged = (df["in_default"] == 1).to_numpy() & (y["status"] == "ok").to_numpy()
+    assert flagged.sum() > 20 and (y.loc[flagged, "grade"] == "D").all() and (y.loc[flagged, "pd_12m"] == 1).all()
+    assert y.loc[(df["in_default"] == 2).to_numpy(), "error"].str.contains("in_default").all()
+    assert (y["grade"] == "D").sum() == flagged.sum()
     side = [json.loads(f.read_text(encoding="utf-8")) for f in (tmp_path / "inproc.columns.json",
                                                                  tmp_path / "spark.columns.json")]
-    assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"]) for d in side] == \
-        [(a.rows, a.rows_ok, int(unpriced.sum()))] * 2
+    assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"], d["rows_in_default"]) for d in side] == \
+        [(a.rows, a.rows_ok, int(unpriced.sum()), int(flagged.sum()))] * 2
     assert (tmp_path / "spark.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     # the same model card: it named the model's fingerprint as its version under Spark (reviewer's finding)
     card = (tmp_path / "spark.model_card.md").read_text(encoding="utf-8")
