@@ -41,6 +41,8 @@ def test_capital_rate_is_described_as_the_pricing_computes_it():
 
     doc = {c.name: c for c in COLUMNS}["capital_rate"].en
     assert "12.5 x the IRB capital requirement K x the bank's capital ratio" in doc and "K itself" in doc
+    zh = {c.name: c for c in COLUMNS}["capital_rate"].zh   # the Chinese label said K alone (bank validator)
+    assert "12.5×IRB资本要求K×资本充足率" in zh and "为K" in zh
     k = float(pricing.irb_capital(0.02, 0.45))
     kw = dict(funding_cost=0.02, opex=0.01, hurdle_rate=0.12)
     with_ratio = pricing.risk_based_rate(0.02, 0.45, capital_ratio=0.105, **kw)

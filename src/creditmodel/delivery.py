@@ -50,7 +50,7 @@ COLUMNS: tuple[ColumnDoc, ...] = (
     ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
               "Graded-supervision class A (low risk) .. D (high risk)"),
     ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD)", "Expected loss rate, PD x LGD"),
-    ColumnDoc("capital_rate", "float", "fraction of exposure", "监管资本占用率(IRB资本要求K)",
+    ColumnDoc("capital_rate", "float", "fraction of exposure", "资本占用率(12.5×IRB资本要求K×资本充足率; 未设充足率时为K)",
               "Capital held against the loan as a fraction of exposure: 12.5 x the IRB capital requirement K x "
               "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set"),
     ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
