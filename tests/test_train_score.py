@@ -378,6 +378,9 @@ def test_model_card_describes_the_data_and_the_recorded_validation():
     assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
     assert "Not named" in card.split("## Owner")[1]
     assert "no validation recorded" in model_card(res.model).split("## Validation")[1]
+    grade_d = [ln for ln in model_card(res.model).splitlines() if ln.startswith("- Grade D:")]
+    assert len(grade_d) == 1 and "in_default" in grade_d[0] and ("score_to_pd.csv" in grade_d[0]) == (
+        res.model.kind == "scorecard")
     # the stated scaling is the one the score follows (a bank user's finding: the scorecard's points scale the
     # regression's log-odds, not the calibrated PD, and the card did not say so)
     X = df[res.model.input_spec.columns]

@@ -526,6 +526,10 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         + (" of the logistic regression on the development rows, before calibration: a score's calibrated PD "
            "(pd_12m) can sit at other odds; the master scale gives each grade's PD band"
            if model.kind == "scorecard" else " of the calibrated PD (pd_12m)"),
+        "- Grade D: a firm the input flags as already in default at its as-of date (column in_default) is graded "
+        "D with pd_12m = 1 whatever its score, and not priced"
+        + ("; score_to_pd.csv (beside the points table) maps every other score to its PD and grade"
+           if model.kind == "scorecard" else ""),
         "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
