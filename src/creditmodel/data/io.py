@@ -557,9 +557,13 @@ def read_manifest(directory: str | Path) -> dict | None:
     if not p.is_file():
         return None
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
+        doc = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         raise InputError(f"manifest is not valid JSON: {e}", file=p) from e
+    if not isinstance(doc, dict):   # a list gave exit 1 (AttributeError) further on: a fuzzer's finding
+        raise InputError(f"manifest must be a JSON object such as {{\"snapshot_date\": \"2025-12-31\"}}, got a "
+                         f"{type(doc).__name__}", file=p)
+    return doc
 
 
 def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None) -> pd.Timestamp:
@@ -594,7 +598,8 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     if not d.exists():
         raise InputError("district folder not found", file=d)
     if not d.is_dir():
-        raise InputError("not a folder (use load_table for one file)", file=d)
+        raise InputError("not a folder: a district is a folder of tables (enterprises.parquet or .csv and "
+                         "the record tables); in Python, creditmodel.data.io.load_table reads one table file", file=d)
     if tables is None:
         names = [n for n, t in TABLES.items() if not t.hidden and find_table_file(d, n) is not None]
         if "enterprises" not in names:
@@ -623,6 +628,11 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
             bar.update()
     _referential_check(loaded)
     manifest = read_manifest(d)
+    if not any(manifest and manifest.get(k) for k in ("snapshot_date", "snapshot", "as_of", "as_of_date")):
+        # it was used without a word (a fuzzer's finding): every as-of default and plan figure depends on it
+        log.warning("%s: %s, so the snapshot date is taken as %s (the embedded district's end); write "
+                    "{\"snapshot_date\": \"YYYY-MM-DD\"} into manifest.json to set it", d,
+                    "no manifest.json" if manifest is None else "manifest.json has no snapshot_date", DISTRICT_END)
     quarantine = _concat([lt.quarantine for lt in loaded.values()])
     warns = _concat([lt.warnings for lt in loaded.values()])
     dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,

@@ -1,0 +1,87 @@
+"""District loading and generation leftovers of the fuzzer: a missing snapshot date is said, a manifest that is not
+a JSON object is bad input, and `generate` does not overwrite another district without --force."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from creditmodel.data.io import load_district
+from creditmodel.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from creditmodel.data.synthetic import generate_district
+
+    d = tmp_path_factory.mktemp("d")
+    generate_district(300, 5, out=d, progress=False)
+    return d
+
+
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_a_district_without_a_snapshot_date_says_which_it_uses(small, tmp_path, caplog):
+    d = _copy(small, tmp_path / "d")
+    with caplog.at_level(logging.WARNING, logger="creditmodel.data.io"):
+        load_district(d)
+    assert not [r for r in caplog.records if "snapshot date" in r.getMessage()]   # the manifest has it
+    (d / "manifest.json").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="creditmodel.data.io"):
+        dist = load_district(d)
+    msg = [r.getMessage() for r in caplog.records if "snapshot date" in r.getMessage()]
+    assert len(msg) == 1 and "no manifest.json" in msg[0] and "2025-12-31" in msg[0] and "snapshot_date" in msg[0]
+    assert str(dist.snapshot_date.date()) == "2025-12-31"
+    (d / "manifest.json").write_text(json.dumps({"firms": 300}), encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="creditmodel.data.io"):
+        load_district(d)
+    assert any("has no snapshot_date" in r.getMessage() for r in caplog.records)
+
+
+def test_a_manifest_that_is_a_list_is_bad_input(small, tmp_path):
+    d = _copy(small, tmp_path / "d")
+    (d / "manifest.json").write_text(json.dumps([{"snapshot_date": "2025-12-31"}]), encoding="utf-8")
+    with pytest.raises(InputError, match="must be a JSON object") as e:   # it was exit 1, AttributeError
+        load_district(d)
+    assert str(e.value.file).endswith("manifest.json")
+
+
+def test_a_file_given_as_the_district_folder_says_what_a_district_is(small):
+    with pytest.raises(InputError, match="a district is a folder of tables") as e:
+        load_district(small / "enterprises.parquet")
+    assert "load_table" in str(e.value) and "use load_table" not in str(e.value)
+
+
+def _generate(monkeypatch, capsys, *args):
+    from creditmodel import cli
+
+    monkeypatch.setattr(sys, "argv", ["creditmodel", "-q", "generate", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code or 0
+    return code, capsys.readouterr().err
+
+
+def test_generate_does_not_overwrite_another_district_without_force(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "d"
+    code, _ = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "1", "--out", str(out))
+    assert code == 0
+    before = (out / "enterprises.parquet").read_bytes()
+    code, err = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "2", "--out", str(out))
+    assert code == 2 and "firms=200, seed=1" in err and "--force" in err
+    assert (out / "enterprises.parquet").read_bytes() == before                 # left as it was
+    code, _ = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "1", "--out", str(out))
+    assert code == 0 and (out / "enterprises.parquet").read_bytes() == before   # same parameters: same files
+    code, _ = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "2", "--out", str(out), "--force")
+    assert code == 0 and json.loads((out / "manifest.json").read_text())["seed"] == 2
