@@ -85,3 +85,33 @@ def test_generate_does_not_overwrite_another_district_without_force(tmp_path, mo
     assert code == 0 and (out / "enterprises.parquet").read_bytes() == before   # same parameters: same files
     code, _ = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "2", "--out", str(out), "--force")
     assert code == 0 and json.loads((out / "manifest.json").read_text())["seed"] == 2
+
+
+def _score_read(path):
+    from creditmodel.data.io import read_table
+
+    return read_table(path)
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\r\n", b"\n"])
+def test_a_windows_1252_csv_names_its_line_whatever_the_line_ends(tmp_path, end):
+    """`_undecodable` split on LF only: a CR-only file named line 1 whatever the line (code reviewer)."""
+    rows = [b"name,x"] + [f"firm{i},{i}".encode() for i in range(5)] + ["Café,9".encode("cp1252")]
+    p = tmp_path / "f.csv"
+    p.write_bytes(end.join(rows) + end)
+    with pytest.raises(InputError) as e:
+        _score_read(p)
+    assert "line 7" in str(e.value) and e.value.row == 6 and "UTF-8" in str(e.value)
+
+
+def test_a_small_windows_1252_file_with_its_odd_byte_at_the_end_is_not_utf8(tmp_path):
+    """A file under 64 KiB whose only non-ASCII byte sat in its last 3 bytes passed for UTF-8 (a character 'cut' by
+    the sample boundary that the file does not have): now named as not UTF-8 like other Windows-1252 files."""
+    from creditmodel.data.io import _csv_encoding_and_header
+
+    p = tmp_path / "g.csv"
+    p.write_bytes(b"name,x\nfirm,1\nCaf" + "é".encode("cp1252"))
+    assert _csv_encoding_and_header(p)[0] != "utf8"
+    q = tmp_path / "u.csv"   # a real UTF-8 file of the same shape stays UTF-8
+    q.write_bytes("name,x\nfirm,1\nCafé".encode("utf-8"))
+    assert _csv_encoding_and_header(q)[0] == "utf8"

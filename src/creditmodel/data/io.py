@@ -104,7 +104,8 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start >= len(head) - 3:  # a character cut by the 64 KiB boundary
+        if more and e.reason == "unexpected end of data":  # a character cut by the 64 KiB boundary (a file that
+            # ends there has no cut: a Windows-1252 byte in its last 3 bytes was read as UTF-8 bytes)
             text = head[: e.start].decode("utf-8")
         else:
             encoding = "gb18030"
@@ -200,8 +201,16 @@ def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
 
     dec = codecs.getincrementaldecoder(encoding)()
     row = 0
+
+    def lines(f):   # LF, CRLF and lone-CR line ends ("CSV (Macintosh)" named line 1 whatever the line)
+        for raw in _io.BufferedReader(f):
+            parts = raw.split(b"\r")
+            yield from parts[:-1]
+            if parts[-1] not in (b"", b"\n"):
+                yield parts[-1]
+
     with pa.input_stream(str(p), compression="detect") as f:
-        for i, line in enumerate(_io.BufferedReader(f), start=1):
+        for i, line in enumerate(lines(f), start=1):
             try:
                 dec.decode(line)
             except UnicodeDecodeError as e:
