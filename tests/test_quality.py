@@ -472,3 +472,16 @@ def test_a_bad_fault_list_is_refused_after_the_report_is_written(generated, tmp_
         quality.quality_report(d, tmp_path / "q", figures=False, progress=False)
     assert e.value.file == d / "injected.json"
     assert (tmp_path / "q" / "quality.json").is_file() and not (tmp_path / "q" / "injected_recovery.csv").exists()
+
+
+def test_the_summary_prints_a_failing_share_with_the_decimals_that_tell_it_from_its_target(compliance_district):
+    """A code reviewer's finding: 0.97996 against a >= 98 % target printed as '98.00 %' beside 'NOT met'."""
+    import dataclasses
+
+    rep = _measure(compliance_district)
+    t = rep.targets.copy()
+    i = t.index[t["indicator"] == "collection_compliance_rate"][0]
+    t.loc[i, ["value", "met"]] = [0.97996, False]
+    line = next(ln for ln in dataclasses.replace(rep, targets=t).summary().splitlines()
+                if "collection compliance rate" in ln)
+    assert "97.996 %" in line and "NOT met" in line and "98.00" not in line.split("(target")[0]

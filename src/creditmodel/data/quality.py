@@ -261,7 +261,10 @@ class QualityReport:
                 lines.append(f"  {r['en']}: not measured ({r['note']})")
                 continue
             mark = "met" if r["met"] else "NOT met"
-            lines.append(f"  {r['en']}: {_pct(r['value'])} (target {r['direction']} {_pct(r['target'])}, "
+            # the value with the decimals that tell it from its target (0.9796 read '98.00 %' beside 'NOT met')
+            shown = reference.share_text(float(r["value"]), float(r["target"]),
+                                         2 if r["value"] >= 0.001 else 4).replace("%", " %")
+            lines.append(f"  {r['en']}: {shown} (target {r['direction']} {_pct(r['target'])}, "
                          f"2020 {_pct(r['baseline_2020'])}) -> {mark}")
         lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
                      f"of {i.get('enterprises', 0):,} register rows; {i.get('records_invalid_uscc', 0):,} invalid in the "
