@@ -126,6 +126,7 @@ def test_an_empty_publicity_end_is_derived_from_severity_and_decision_date(tmp_p
     df = fac.records("penalties", fac.codes(4), 6)
     df["decision_date"] = ["2024-03-31", "2022-06-15", "2024-01-10", "2023-08-31", "2024-02-01", "2024-02-01"]
     df["severity"] = ["serious", "serious", "general", "minor", "general", "general"]
+    df.loc[[2, 4, 5], "publicity_min_end"] = ["2024-04-10", "2024-05-01", "2024-05-01"]   # after the decision
     df.loc[[0, 1, 2], "publicity_max_end"] = ""
     df.loc[[0, 1, 3], "publicity_min_end"] = ""
     df.loc[4, "publicity_max_end"] = "2025-13-01"     # written but unreadable: not derived

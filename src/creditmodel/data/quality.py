@@ -96,14 +96,11 @@ def _warned(lt: LoadedTable, rule: str) -> int:
     return int((lt.warnings["rule"] == rule).sum()) if len(lt.warnings) else 0
 
 
-#: Date columns that may come before the table's event date (an arrear starts before it is determined).
-_BEFORE_EVENT_OK = {"arrears": {"started_on"}}
-#: Date pairs of tables without an event date: (earlier, later).
-_DATE_PAIRS = {"loans": [("origination_date", "default_date")]}
 
 
 def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
-    """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted, not removed:
+    """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted as delivered (the date-order
+    ones are also quarantined by the schema, rule ``date_order``; the future-dated ones are kept):
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
     listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (the event
     or its report after the snapshot date)."""
@@ -113,12 +110,7 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
         return {"date_order_faults": 0, "future_dated": 0}
     rows = lt.all_rows(dates)
     order = np.zeros(len(rows), dtype=bool)
-    pairs = list(_DATE_PAIRS.get(lt.name, []))
-    if t.event_date:
-        skip = _BEFORE_EVENT_OK.get(lt.name, set()) | {t.event_date, "reported_on"}
-        pairs += [(t.event_date, c) for c in dates if c not in skip]
-        pairs += [(c, "cleared_on") for c in _BEFORE_EVENT_OK.get(lt.name, set()) if "cleared_on" in dates]
-    for a, b in pairs:
+    for a, b in schema.date_order_pairs(t):   # the pairs the schema quarantines (rule date_order)
         order |= (rows[b] < rows[a]).to_numpy(dtype=bool, na_value=False)
     future = np.zeros(len(rows), dtype=bool)
     for c in {t.event_date, "reported_on"} & set(dates):
@@ -270,8 +262,9 @@ class QualityReport:
                      f"of {i.get('enterprises', 0):,} register rows; {i.get('records_invalid_uscc', 0):,} invalid in the "
                      f"rows of all tables; late records {i['late']:,}, incomplete records {i['incomplete']:,}")
         if i.get("date_order_faults") or i.get("future_dated"):
-            lines.append(f"  impossible dates (counted, rows kept): {i.get('date_order_faults', 0):,} row(s) with a date "
-                         f"before the event it follows, {i.get('future_dated', 0):,} dated after the snapshot")
+            lines.append(f"  impossible dates: {i.get('date_order_faults', 0):,} row(s) with a date before the date it "
+                         f"follows (quarantined, rule date_order), {i.get('future_dated', 0):,} dated after the "
+                         "snapshot (counted, kept)")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
                          f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "

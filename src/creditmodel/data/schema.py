@@ -76,6 +76,8 @@ RULES = {
                      "quarantined",
     "unknown_uscc": "the code is valid but no enterprise with it is registered (referential check)",
     "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
+    "date_order": "a date before the date it follows (closed before registered, a listing, removal, payment or "
+                  "publicity end before its start or decision): the record cannot be true as written",
 }
 #: Rules about one cell. On a descriptive column (``Column.descriptive``) they warn instead (the cell is read as
 #: empty, the row kept), unless the row has another fault.
@@ -497,6 +499,43 @@ def _pandera_failures(typed: pd.DataFrame, name: str) -> pd.DataFrame:
                          "rule": rules.to_numpy()})
 
 
+#: Date columns that may come before the table's event date (an arrear starts before it is determined).
+DATES_BEFORE_EVENT_OK = {"arrears": ("started_on",)}
+#: Further (earlier, later) date pairs besides "every date of a record on or after its event date".
+EXTRA_DATE_PAIRS = {"loans": (("origination_date", "default_date"),),
+                    "enforcement": (("dishonest_listed_on", "dishonest_removed_on"),),
+                    "penalties": (("publicity_min_end", "publicity_max_end"),),
+                    "arrears": (("started_on", "cleared_on"),)}
+
+
+def date_order_pairs(t: Table) -> list[tuple[str, str]]:
+    """The (earlier, later) date-column pairs of table ``t`` that must be in order: each date of a record on or
+    after its event date (a report date aside: it is checked by the reporting rules; so are the dates of
+    :data:`DATES_BEFORE_EVENT_OK`), plus :data:`EXTRA_DATE_PAIRS`."""
+    dates = [c.name for c in t.columns if c.dtype == "date"]
+    pairs = [p for p in EXTRA_DATE_PAIRS.get(t.name, ()) if p[0] in dates and p[1] in dates]
+    if t.event_date:
+        skip = set(DATES_BEFORE_EVENT_OK.get(t.name, ())) | {t.event_date, "reported_on"}
+        pairs = [(t.event_date, c) for c in dates if c not in skip] + [p for p in pairs if p[0] != t.event_date]
+    return pairs
+
+
+def _date_order_issues(t: Table, typed: pd.DataFrame) -> pd.DataFrame | None:
+    """Quarantine entries (0-based row, later column, rule ``date_order``) of rows whose dates are out of order."""
+    parts = []
+    for a, b in date_order_pairs(t):
+        if a not in typed.columns or b not in typed.columns:
+            continue
+        bad = (typed[b] < typed[a]).to_numpy(dtype=bool, na_value=False)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            va, vb = typed[a].iloc[rows].dt.strftime("%Y-%m-%d"), typed[b].iloc[rows].dt.strftime("%Y-%m-%d")
+            parts.append(pd.DataFrame({"row": rows, "column": b, "rule": "date_order",
+                                       "message": (f"{b} " + vb + f" is before {a} " + va).to_numpy(dtype=object),
+                                       "value": None}))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
 @dataclass
 class CheckResult:
     """Outcome of :func:`check_table`."""
@@ -600,6 +639,10 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     if len(dup_rows):
         dq = _duplicate_entries(t, typed, raw, dup_rows)
         q = dq if q is None else pd.concat([q, dq], ignore_index=True)
+
+    order = _date_order_issues(t, typed)   # accepted before, and an early end made a firm look better (fuzzer)
+    if order is not None:
+        q = order if q is None else pd.concat([q, order], ignore_index=True)
 
     quarantine = _finish(q, t, typed, raw, fname)
     warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
