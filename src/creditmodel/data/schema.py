@@ -34,6 +34,7 @@ makes them cheap on record tables where every firm appears many times.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -248,10 +249,17 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
     txt, null = _text_view(s)
     if txt is not None:
         num = pd.to_numeric(txt.where(~null), errors="coerce")
-        vals = num.to_numpy(dtype="float64", na_value=np.nan)
+        vals = num.to_numpy(dtype="float64", na_value=np.nan).copy()
         nan_tok = txt.isin(_NUMERIC_NAN_TOKENS).to_numpy(dtype=bool)
         null = null & ~nan_tok
         bad = ~null & np.isnan(vals) & ~nan_tok
+        if bad.any():   # amounts as a spreadsheet writes them (39,500.00, ￥39,500) were read as empty (fuzzer)
+            grouped = txt[bad].str.fullmatch(_GROUPED_NUMBER).fillna(False).to_numpy(dtype=bool)
+            if grouped.any():
+                idx = np.flatnonzero(bad)[grouped]
+                vals[idx] = pd.to_numeric(txt.iloc[idx].str.replace(r"[\s,￥¥]", "", regex=True),
+                                          errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                bad[idx] = np.isnan(vals[idx])
     elif pd.api.types.is_bool_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "b"):
         vals = _float_values(s.astype("Float64"))
         bad = np.zeros(len(s), dtype=bool)
@@ -273,10 +281,34 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
     return typed, null, bad, nonfinite
 
 
+#: A number written with comma thousands groups and an optional yuan sign (``39,500.00``, ``￥39,500``, ``-1,234``).
+_GROUPED_NUMBER = r"\s*[￥¥]?\s*-?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*"
+_PARTIAL_DATE = re.compile(r"\d{4}(?:-\d{1,2})?")
+
+
+def _parse_iso_text(txt: pd.Series, null: np.ndarray) -> pd.Series:
+    """ISO 8601 text to timestamps (NaT where unreadable). A year or a year-month alone (``2025``, ``2025-03``) is
+    not a date (pandas read it as the first day: a fuzzer's finding); a time with a UTC offset is read as its
+    local calendar date, also when offsets and plain dates are mixed (that stopped the load, "Mixed timezones")."""
+    given = txt.where(~null)
+    short = (given.str.len() <= 7).fillna(False).to_numpy(dtype=bool)
+    if short.any():   # only the short cells are matched: a regex over millions of full dates costs seconds
+        partial = np.zeros(len(txt), dtype=bool)
+        partial[short] = given[short].str.fullmatch(r"\s*\d{4}(?:-\d{1,2})?\s*").fillna(False).to_numpy(dtype=bool)
+        given = given.mask(partial)
+    try:
+        parsed = pd.to_datetime(given, errors="coerce", format="ISO8601")
+    except ValueError:   # offsets mixed with plain dates: drop each offset, keep the local date and time
+        local = given.str.replace(r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1",
+                                  regex=True)
+        parsed = pd.to_datetime(local, errors="coerce", format="ISO8601")
+    return parsed
+
+
 def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     txt, null = _text_view(s)
     if txt is not None:
-        parsed = pd.to_datetime(txt.where(~null), errors="coerce", format="ISO8601")
+        parsed = _parse_iso_text(txt, null)
     elif _is_arrow_date(s):  # Parquet date32 / timestamp: cast in Arrow (pd.to_datetime is slow on these)
         import pyarrow as pa_
 
@@ -431,7 +463,10 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             i_rows.append(bad_idx)
             i_col.append(col.name)
             i_rule.append("bad_type")
-            i_msg.append([f"{_short(x)!r} is not a {_TYPE_WORD[col.dtype]}" for x in raw[col.name].iloc[bad_idx]])
+            i_msg.append([f"{_short(x)!r} is not a {_TYPE_WORD[col.dtype]}"
+                          + (": a year or a month alone is an incomplete date"
+                             if col.dtype == "date" and _PARTIAL_DATE.fullmatch(str(x).strip()) else "")
+                          for x in raw[col.name].iloc[bad_idx]])
         if nonfinite is not None and nonfinite.any():
             i_rows.append(np.flatnonzero(nonfinite))
             i_col.append(col.name)

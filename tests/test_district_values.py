@@ -1,0 +1,42 @@
+"""How district CSV cells are read (a district fuzzer's findings): amounts with thousands separators are numbers,
+a year or a month alone is not a date, a time with a UTC offset is its local date (mixed with plain dates too)."""
+from __future__ import annotations
+
+import pandas as pd
+
+import district_factory as fac
+from creditmodel.data import io
+
+
+def _load(tmp_path, df, name):
+    return io.load_table(fac.write(df, tmp_path / name, "csv"), name)
+
+
+def test_amounts_with_thousands_separators_are_numbers(tmp_path):
+    pen = fac.records("penalties", fac.codes(5), 5)
+    pen["amount"] = ["39,500.00", "￥39,500", " ¥ 1,234 ", "12,34", "1,000,000"]
+    lt = _load(tmp_path, pen, "penalties")
+    assert lt.n_quarantined == 0                       # amount is descriptive: a bad one is read as empty and kept
+    assert lt.data["amount"].tolist()[:3] == [39500.0, 39500.0, 1234.0] and lt.data["amount"].iloc[4] == 1e6
+    assert pd.isna(lt.data["amount"].iloc[3])          # 12,34 is no grouping: still a fault, listed
+    faults = set(zip(lt.faults["row"], lt.faults["column"], lt.faults["rule"]))
+    assert faults == {(4, "amount", "bad_type")}
+
+
+def test_a_year_or_a_month_alone_is_not_a_date(tmp_path):
+    lists = fac.records("lists", fac.codes(4), 4)
+    lists["start_date"] = ["2023-03-01", "2023", "2023-03", "2023-3-5"]
+    lt = _load(tmp_path, lists, "lists")
+    q = lt.quarantine.set_index("row")
+    assert set(q.index) == {2, 3} and (q["rule"] == "bad_type").all()
+    assert q.loc[2, "message"] == "'2023' is not a date (ISO 8601, e.g. 2024-03-31): a year or a month alone is an incomplete date"
+    assert lt.data["start_date"].tolist() == [pd.Timestamp("2023-03-01"), pd.Timestamp("2023-03-05")]
+
+
+def test_a_utc_offset_is_read_as_the_local_date_also_mixed_with_plain_dates(tmp_path):
+    lists = fac.records("lists", fac.codes(3), 3)
+    lists["start_date"] = ["2023-03-01T00:00:00+08:00", "2023-03-02", "2023-03-03T23:30:00-05:00"]
+    lists["reported_on"] = "2023-03-10"
+    lt = _load(tmp_path, lists, "lists")                 # it stopped the load: exit 1, "Mixed timezones"
+    assert lt.n_quarantined == 0
+    assert lt.data["start_date"].dt.date.astype(str).tolist() == ["2023-03-01", "2023-03-02", "2023-03-03"]
