@@ -96,12 +96,12 @@ def _score_read(path):
 @pytest.mark.parametrize("end", [b"\r", b"\r\n", b"\n"])
 def test_a_windows_1252_csv_names_its_line_whatever_the_line_ends(tmp_path, end):
     """`_undecodable` split on LF only: a CR-only file named line 1 whatever the line (code reviewer)."""
-    rows = [b"name,x"] + [f"firm{i},{i}".encode() for i in range(5)] + ["Café,9".encode("cp1252")]
+    rows = [b"name,x", b""] + [f"firm{i},{i}".encode() for i in range(5)] + ["Café,9".encode("cp1252")]
     p = tmp_path / "f.csv"
-    p.write_bytes(end.join(rows) + end)
+    p.write_bytes(end.join(rows) + end)     # an empty line 2: counted as a line, not as a data row
     with pytest.raises(InputError) as e:
         _score_read(p)
-    assert "line 7" in str(e.value) and e.value.row == 6 and "UTF-8" in str(e.value)
+    assert "line 8" in str(e.value) and e.value.row == 6 and "UTF-8" in str(e.value)
 
 
 def test_a_small_windows_1252_file_with_its_odd_byte_at_the_end_is_not_utf8(tmp_path):

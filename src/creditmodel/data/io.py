@@ -206,7 +206,7 @@ def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
         for raw in _io.BufferedReader(f):
             parts = raw.split(b"\r")
             yield from parts[:-1]
-            if parts[-1] not in (b"", b"\n"):
+            if len(parts) == 1 or parts[-1] not in (b"", b"\n"):   # "\n" after a CR ends the CRLF line above
                 yield parts[-1]
 
     with pa.input_stream(str(p), compression="detect") as f:
