@@ -215,3 +215,34 @@ def generic_catalogue(
     out = pd.DataFrame(rows, columns=list(FIELDS) + ["group_zh", "group_en"])
     out["direction"] = out["direction"].astype("int64")
     return out
+
+
+#: Smallest and largest possible value (None = unbounded) of a feature by its catalogue unit; ``flag`` features
+#: are 0/1. A value outside is impossible (a negative head count, a voided share of 1.7) and refused at scoring.
+UNIT_DOMAINS: dict[str, tuple[float | None, float | None]] = {
+    "count": (0.0, None), "yuan": (0.0, None), "months": (0.0, None), "persons": (0.0, None), "years": (0.0, None),
+    "fraction": (0.0, 1.0), "grade (0-4)": (0.0, 4.0), "grade steps": (-4.0, 4.0), "log(yuan)": (0.0, None),
+    "log(10k yuan)": (0.0, None)}
+#: Features whose domain differs from their unit's: a growth rate falls to -100 % at most; ratios of amounts are
+#: >= 0, a return on assets can be negative.
+CODE_DOMAINS: dict[str, tuple[float | None, float | None]] = {
+    "invoice_sales_growth": (-1.0, None), "invoice_sales_cv": (0.0, None), "invoice_purchase_sales_ratio": (0.0, None),
+    "annual_leverage": (0.0, None), "annual_current_ratio": (0.0, None), "annual_roa": (None, None)}
+
+
+def feature_domains(cat: pd.DataFrame, codes: list[str] | None = None) -> dict[str, tuple[float | None, float | None]]:
+    """``code -> (lowest, highest)`` possible value of each numeric feature of catalogue ``cat`` (optionally only
+    ``codes``) whose unit or code has a known domain; features without one (a generic file's columns) are left out,
+    i.e. unbounded."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    want = None if codes is None else set(codes)
+    for r in cat.itertuples(index=False):
+        code = str(r.code)
+        if (want is not None and code not in want) or getattr(r, "kind", "") == "categorical":
+            continue
+        dom = CODE_DOMAINS.get(code)
+        if dom is None:
+            dom = (0.0, 1.0) if getattr(r, "kind", "") == "flag" else UNIT_DOMAINS.get(str(getattr(r, "unit", "")))
+        if dom is not None and dom != (None, None):
+            out[code] = dom
+    return out

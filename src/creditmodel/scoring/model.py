@@ -66,6 +66,9 @@ class InputSpec:
     #: numeric columns whose training values were all 0/1 or true/false: only these read TRUE/FALSE as 1/0 at
     #: scoring (elsewhere it is "not a number"); None for a model saved before the field existed (read as before)
     binary: list[str] | None = None
+    #: numeric column -> (lowest, highest) possible value (None = open) from the feature catalogue: a value outside is
+    #: impossible (a negative head count, a voided share of 1.7) and a row error; None for a model saved before
+    bounds: dict[str, tuple[float | None, float | None]] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -75,9 +78,11 @@ class InputSpec:
         """The spec restricted to ``columns`` (e.g. the features a scorecard kept)."""
         keep = set(columns)
         binary = getattr(self, "binary", None)
+        bounds = getattr(self, "bounds", None)
         return InputSpec([c for c in self.numeric if c in keep],
                          {c: v for c, v in self.categorical.items() if c in keep},
-                         None if binary is None else [c for c in binary if c in keep])
+                         None if binary is None else [c for c in binary if c in keep],
+                         None if bounds is None else {c: b for c, b in bounds.items() if c in keep})
 
     def reads_yes_no(self, column: str) -> bool:
         """Whether TRUE/FALSE cells of numeric ``column`` are read as 1/0 (it was a 0/1 or yes/no feature)."""
@@ -139,6 +144,7 @@ class InputSpec:
                     errors[i] = message(i)
             has_error[new] = True
 
+        bounds = getattr(self, "bounds", None) or {}
         for c in self.numeric:
             s = df[c]
             yes_no_ok = self.reads_yes_no(c)
@@ -167,6 +173,13 @@ class InputSpec:
                 big, inf = np.abs(v) > MAX_FEATURE_MAGNITUDE, np.isinf(v)
                 flag(big & inf, f"column '{c}': infinite value")
                 flag(big & ~inf, f"column '{c}': value beyond {MAX_FEATURE_MAGNITUDE:.3g} (refused in training too)")
+            lo, hi = bounds.get(c, (None, None))
+            if n and lo is not None and np.fmin.reduce(v) < lo:   # one reduction; masks only when one is off
+                flag(v < lo, lambda i, c=c, v=v, lo=lo: f"column '{c}': {v[i]:g} is below {lo:g}, its lowest possible "
+                                                        "value (an impossible value)")
+            if n and hi is not None and np.fmax.reduce(v) > hi:
+                flag(v > hi, lambda i, c=c, v=v, hi=hi: f"column '{c}': {v[i]:g} is above {hi:g}, its highest "
+                                                        "possible value (an impossible value)")
             out[c] = v
         for c, levels in self.categorical.items():
             s = df[c]

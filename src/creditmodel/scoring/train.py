@@ -343,6 +343,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     from creditmodel.scoring.master_scale import MasterScale
 
     spec = InputSpec.from_frame(X_train)
+    if catalogue is not None and "code" in catalogue:   # impossible values become row errors at scoring
+        from creditmodel.features.catalogue import feature_domains
+
+        spec.bounds = feature_domains(catalogue, spec.numeric)
     directions = {}
     if catalogue is not None and "code" in catalogue:
         directions = {c: int(d) for c, d in zip(catalogue["code"], catalogue["direction"]) if c in spec.columns}
