@@ -538,6 +538,7 @@ def test_a_descriptive_fault_of_a_row_quarantined_by_the_referential_check_is_in
     c = fac.codes(3)
     fac.write(fac.enterprises(c), tmp_path / "enterprises", "parquet")
     pen = fac.records("penalties", c, 4)
+    pen["department"] = [f"局{i}" for i in range(4)]            # distinct records (not one under two ids)
     pen.loc[1, "amount"] = "-5"                                  # descriptive fault, registered firm: kept
     pen.loc[2, "amount"] = "-7"                                  # descriptive fault ...
     pen.loc[2, "uscc"] = fac.codes(1, seed=99)[0]                # ... and a code no enterprise has
@@ -560,6 +561,7 @@ def test_descriptive_faults_are_logged_as_info_not_warnings(tmp_path, caplog):
     import logging
 
     df = fac.records("penalties", fac.codes(4), 6)
+    df["amount"] = [str(5000 + i) for i in range(6)]          # distinct records (not one under two ids)
     df.loc[1, "department"] = ""
     with caplog.at_level(logging.INFO, logger="creditmodel"):
         lt, _ = _load(tmp_path, df, "penalties", "csv")

@@ -91,6 +91,9 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                                          "as empty (open)",
                  "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
                                 "制造业 for C); read as the value and kept",
+                 "possible_duplicate_record": "the same as an earlier row in every column but the id: one record "
+                                              "delivered twice, or two like records (the tables hold no decision "
+                                              "number to tell); kept and counted, listed for the collecting department",
                  "publicity_end_derived": "a penalty's empty publicity end, derived from its severity and decision "
                                           "date under the publicity rules of that date (DOMAIN.md A4); the penalty is "
                                           "kept and counted"}
@@ -555,6 +558,29 @@ def date_order_pairs(t: Table) -> list[tuple[str, str]]:
     return pairs
 
 
+def _duplicate_record_issues(t: Table, typed: pd.DataFrame, dup_rows: np.ndarray) -> pd.DataFrame | None:
+    """Warning entries (0-based row, rule ``possible_duplicate_record``) of the later copies of a record delivered
+    under another id: a table keyed by one id column (``record_id``) whose rows agree in every other column. Rows already
+    in a key conflict (``dup_rows``) are left to that rule."""
+    if len(t.key) != 1 or not t.key[0].endswith("_id") or len(typed) < 2:
+        return None
+    others = [c.name for c in t.columns if c.name != t.key[0] and c.name in typed.columns]
+    sub = typed[others]
+    copy = sub.duplicated(keep="first").to_numpy().copy()
+    copy &= typed[t.key[0]].notna().to_numpy(dtype=bool)
+    if len(dup_rows):
+        copy[dup_rows] = False
+    if not copy.any():
+        return None
+    group = sub.groupby(others, dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(sub))).groupby(group).transform("min").to_numpy()
+    rows = np.flatnonzero(copy)
+    ids = typed[t.key[0]].to_numpy(dtype=object)
+    return pd.DataFrame({"row": rows, "column": t.key[0], "rule": "possible_duplicate_record", "value": None,
+                         "message": [f"the same record as row {first[i] + 1} ({t.key[0]} {ids[first[i]]}) in every "
+                                     f"column but {t.key[0]}: kept; check whether it was delivered twice" for i in rows]})
+
+
 def _date_order_issues(t: Table, typed: pd.DataFrame) -> pd.DataFrame | None:
     """Quarantine entries (0-based row, later column, rule ``date_order``) of rows whose dates are out of order."""
     parts = []
@@ -681,6 +707,11 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
 
     quarantine = _finish(q, t, typed, raw, fname)
     warn = _finish(co.warnings.assign(value=None) if len(co.warnings) else None, t, typed, raw, fname)
+    # one record under two ids (a fuzzer's finding) cannot be told from two like records (no decision number):
+    # listed as a warning, the row kept
+    copies = _duplicate_record_issues(t, typed, dup_rows)
+    if copies is not None:
+        warn = pd.concat([warn, _finish(copies, t, typed, raw, fname)], ignore_index=True)
     derived = None
     if name == "penalties":   # first: a row with an empty end and a descriptive fault is then kept by the next step
         quarantine, derived = _derive_publicity_ends(quarantine, typed, t)
