@@ -236,10 +236,10 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             last = int(order[-1])
             pdf = _clean(raw, resolved, sha, when, nanos).reset_index(drop=True)
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
+            pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
             msg = checks.messages(pdf)
             msg[blank] = "every column the model uses is empty (a blank line?)"  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
-            pdf = apply_in_default(pdf, pdf)   # as in process: a row flagged in_default is grade D, PD 1
             if delivery is None:
                 pdf = pdf.drop(columns=[IN_DEFAULT], errors="ignore")  # read, not written (as in process)
             if delivery is not None:
