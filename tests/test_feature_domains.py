@@ -12,7 +12,7 @@ import pytest
 from creditmodel.features import catalogue
 from creditmodel.features.catalogue import feature_domains
 from creditmodel.scoring.score import resolve_model, score_file
-from creditmodel.scoring.train import train_file
+from model_factory import train_small
 
 
 def _frame(n, seed):
@@ -28,10 +28,7 @@ def _frame(n, seed):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dom")
-    _frame(1500, 1).to_csv(d / "train.csv", index=False)
-    train_file(d / "train.csv", "bad", d / "out", id_col="id", seed=4)
-    return d / "out"
+    return train_small(tmp_path_factory, _frame(1500, 1), id_col="id", seed=4, name="dom")
 
 
 def test_the_catalogue_gives_each_numeric_feature_a_sensible_domain():

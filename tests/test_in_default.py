@@ -12,7 +12,7 @@ import pytest
 from creditmodel.delivery import deliver_file
 from creditmodel.scoring.district import enterprise_portfolio, in_default_at
 from creditmodel.scoring.score import resolve_model, score_file
-from creditmodel.scoring.train import train_file
+from model_factory import train_small
 
 
 def _frame(n=1000, seed=0):
@@ -26,10 +26,7 @@ def _frame(n=1000, seed=0):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("m")
-    _frame().to_csv(d / "train.csv", index=False)
-    train_file(d / "train.csv", "bad", d / "out", id_col="loan_id", seed=5)
-    return d / "out"
+    return train_small(tmp_path_factory, _frame(), id_col="loan_id", seed=5)
 
 
 FLAGS = ["1", "0", "", "true", "是", "abc", "no", "2"]
@@ -108,14 +105,21 @@ def test_in_default_at_counts_a_defaulted_loan_on_or_before_the_date():
     assert not in_default_at({}, codes, "2024-07-01").any()
 
 
-def test_the_portfolio_flags_the_district_firms_in_default(tmp_path):
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory):
+    """A 600-firm district and its portfolio at the snapshot date."""
     from creditmodel.data.io import load_district
     from creditmodel.data.synthetic import generate_district
 
-    generate_district(600, 2, out=tmp_path / "d", progress=False)
-    d = load_district(tmp_path / "d")
+    out = tmp_path_factory.mktemp("d")
+    generate_district(600, 2, out=out, progress=False)
+    d = load_district(out)
     when = pd.Timestamp(d.snapshot_date)
-    port = enterprise_portfolio(d.tables, when)
+    return d, when, enterprise_portfolio(d.tables, when)
+
+
+def test_the_portfolio_flags_the_district_firms_in_default(portfolio):
+    d, when, port = portfolio
     loans = d.tables["loans"]
     dd = pd.to_datetime(loans["default_date"], errors="coerce")
     bad = set(loans.loc[(loans["default_12m"] == 1) & (dd <= when), "uscc"].astype(str))
@@ -124,16 +128,11 @@ def test_the_portfolio_flags_the_district_firms_in_default(tmp_path):
     assert port["in_default"].any() and not port["in_default"].all()
 
 
-def test_the_portfolio_carries_annual_sales_for_the_sme_adjustment(tmp_path):
+def test_the_portfolio_carries_annual_sales_for_the_sme_adjustment(portfolio):
     """Without a revenue column every firm was priced without the Basel SME firm-size adjustment."""
-    from creditmodel.data.io import load_district
-    from creditmodel.data.synthetic import generate_district
     from creditmodel.pricing import price_frame
 
-    generate_district(600, 3, out=tmp_path / "d", progress=False)
-    d = load_district(tmp_path / "d")
-    when = pd.Timestamp(d.snapshot_date)
-    port = enterprise_portfolio(d.tables, when)
+    d, when, port = portfolio
     inv = d.tables["invoices_monthly"]
     month = pd.to_datetime(inv["month"]) if "month" in inv else None
     assert (port["revenue"] >= 0).all()

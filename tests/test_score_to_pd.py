@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from creditmodel.scoring.score import score_file
-from creditmodel.scoring.train import train_file
+from model_factory import train_small
 
 
 def _frame(n, seed):
@@ -25,10 +25,7 @@ def _frame(n, seed):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    d = tmp_path_factory.mktemp("card")
-    _frame(1500, 1).to_csv(d / "train.csv", index=False)
-    train_file(d / "train.csv", "bad", d / "out", id_col="loan_id", seed=2)
-    return d / "out"
+    return train_small(tmp_path_factory, _frame(1500, 1), id_col="loan_id", seed=2, name="card")
 
 
 def test_sql_score_joined_to_the_lookup_gives_the_models_pd_and_grade(trained, tmp_path):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,33 +333,33 @@ def evaluate(
     return score_inputs(inputs, cfg)
 
 
+def _select(frame: pd.DataFrame, column: str, value: str, key: Callable[[str], str], what: str) -> pd.DataFrame:
+    """Rows of ``frame`` whose ``column`` is ``key(value)`` (every row for an empty ``value``); InputError naming the
+    parameter ``column`` when none is graded there (``key`` raises for an unknown value)."""
+    if not str(value).strip():
+        return frame
+    k = key(value)
+    sel = frame[frame[column].astype(str) == k]
+    if sel.empty:
+        raise InputError(f"no graded enterprise in {what} {k}", parameter=column)
+    return sel.reset_index(drop=True)
+
+
 def select_industry(frame: pd.DataFrame, industry: str) -> pd.DataFrame:
     """The graded enterprises of one GB/T 4754 section (``industry``: its letter, Chinese or English name; ``""``:
     every row). Raises :class:`InputError` naming ``industry`` for an unknown section or one with no graded
     enterprise."""
-    if not str(industry).strip():
-        return frame
     from creditmodel.reference import industry_key
 
-    key = industry_key(industry)
-    sel = frame[frame["industry"].astype(str) == key]
-    if sel.empty:
-        raise InputError(f"no graded enterprise in industry section {key}", parameter="industry")
-    return sel.reset_index(drop=True)
+    return _select(frame, "industry", industry, industry_key, "industry section")
 
 
 def select_street(frame: pd.DataFrame, street: str) -> pd.DataFrame:
     """The graded enterprises of one street or town (``street``: its key, Chinese or English name; ``""``: every
     row). Raises :class:`InputError` naming ``street`` for an unknown street or one with no graded enterprise."""
-    if not str(street).strip():
-        return frame
     from creditmodel.reference import street_key
 
-    key = street_key(street)
-    sel = frame[frame["street"].astype(str) == key]
-    if sel.empty:
-        raise InputError(f"no graded enterprise in street {key}", parameter="street")
-    return sel.reset_index(drop=True)
+    return _select(frame, "street", street, street_key, "street")
 
 
 # ----------------------------------------------------------------------------- plan targets and summaries
