@@ -10,3 +10,13 @@ def train_small(tmp_path_factory, frame, target="bad", id_col=None, seed=0, name
     frame.to_csv(d / "train.csv", index=False)
     train_file(d / "train.csv", target, d / "out", id_col=id_col, seed=seed)
     return d / "out"
+
+
+def with_outcome(rng, columns: dict, logit, id_col: str = "id", target: str = "bad"):
+    """A frame of ``columns`` with an id column first and a 0/1 ``target`` drawn from ``logit`` (log-odds of bad)."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(logit)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-np.asarray(logit, dtype=float)))).astype(int)
+    return pd.DataFrame({id_col: [f"{i:05d}" for i in range(n)], **columns, target: y})

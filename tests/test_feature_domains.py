@@ -12,7 +12,7 @@ import pytest
 from creditmodel.features import catalogue
 from creditmodel.features.catalogue import feature_domains
 from creditmodel.scoring.score import resolve_model, score_file
-from model_factory import train_small
+from model_factory import train_small, with_outcome
 
 
 def _frame(n, seed):
@@ -20,10 +20,8 @@ def _frame(n, seed):
     emp = rng.integers(1, 200, n)
     share = rng.uniform(0, 0.2, n).round(4)
     income = rng.normal(0, 1, n).round(3)          # a column the catalogue does not know: unbounded
-    logit = -1.5 - 0.01 * (emp - 50) + 6 * (share - 0.1) + 0.5 * income
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"id": [f"{i:05d}" for i in range(n)], "employees": emp, "invoice_voided_share": share,
-                         "income": income, "bad": y})
+    return with_outcome(rng, {"employees": emp, "invoice_voided_share": share, "income": income},
+                        -1.5 - 0.01 * (emp - 50) + 6 * (share - 0.1) + 0.5 * income)
 
 
 @pytest.fixture(scope="module")

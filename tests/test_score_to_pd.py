@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from creditmodel.scoring.score import score_file
-from model_factory import train_small
+from model_factory import train_small, with_outcome
 
 
 def _frame(n, seed):
@@ -17,10 +17,8 @@ def _frame(n, seed):
     income = rng.lognormal(10, 0.5, n).round(0)
     debt = rng.uniform(0, 1, n).round(3)
     sector = rng.choice(["C", "F", "G"], n)
-    logit = -1.6 - 0.7 * (np.log(income) - 10) + 2.2 * (debt - 0.5) + (sector == "F") * 0.5
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"loan_id": [f"{i:05d}" for i in range(n)], "income": income, "debt_ratio": debt,
-                         "sector": sector, "bad": y})
+    return with_outcome(rng, {"income": income, "debt_ratio": debt, "sector": sector},
+                        -1.6 - 0.7 * (np.log(income) - 10) + 2.2 * (debt - 0.5) + (sector == "F") * 0.5, id_col="loan_id")
 
 
 @pytest.fixture(scope="module")
