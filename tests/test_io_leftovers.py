@@ -115,3 +115,17 @@ def test_a_small_windows_1252_file_with_its_odd_byte_at_the_end_is_not_utf8(tmp_
     q = tmp_path / "u.csv"   # a real UTF-8 file of the same shape stays UTF-8
     q.write_bytes("name,x\nfirm,1\nCafé".encode("utf-8"))
     assert _csv_encoding_and_header(q)[0] == "utf8"
+
+
+def test_a_record_table_without_rows_is_said(small, tmp_path, caplog):
+    """A fuzzer's finding: a penalties file with a header and no rows was read as 'no penalties' without a word."""
+    import pandas as pd
+
+    d = _copy(small, tmp_path / "d")
+    pen = pd.read_parquet(d / "penalties.parquet")
+    pen.iloc[:0].to_parquet(d / "penalties.parquet", index=False)
+    with caplog.at_level(logging.WARNING, logger="creditmodel.data.io"):
+        dist = load_district(d)
+    assert len(dist.tables["penalties"]) == 0
+    msg = [r.getMessage() for r in caplog.records if "no rows" in r.getMessage()]
+    assert len(msg) == 1 and "table penalties has a header but no rows" in msg[0]

@@ -634,6 +634,8 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
         for n, f in files.items():
             bar.set_postfix_str(n)
             loaded[n] = load_table(f, n)
+            if loaded[n].n_rows == 0:   # read as "no such records" (a fuzzer found it silent): say so
+                log.warning("%s: table %s has a header but no rows: read as no %s at all", f, n, table(n).en.lower())
             bar.update()
     _referential_check(loaded)
     manifest = read_manifest(d)
