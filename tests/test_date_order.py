@@ -93,3 +93,14 @@ def test_the_same_record_under_another_id_is_listed_not_dropped(tmp_path, fmt):
     other = pen.copy()
     other.loc[3, "amount"] = "7000"                 # differs in one column: no warning
     assert not (_load(tmp_path, other, "penalties", fmt).warnings["rule"] == "possible_duplicate_record").any()
+
+
+def test_an_enterprise_closed_without_a_date_is_listed(tmp_path):
+    """A fuzzer's finding: a deregistered enterprise with an empty closed_on was graded as active without a word."""
+    ent = fac.enterprises(fac.codes(3))
+    ent.loc[1, "status"] = "deregistered"
+    ent.loc[1, "closed_on"] = ""
+    lt = _load(tmp_path, ent, "enterprises", "csv")
+    w = lt.warnings[lt.warnings["rule"] == "closed_without_date"]
+    assert w["row"].tolist() == [2] and "status deregistered without a closed_on date" in w["message"].iloc[0]
+    assert lt.n_quarantined == 0 and len(lt.data) == 3

@@ -91,6 +91,8 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                                          "as empty (open)",
                  "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
                                 "制造业 for C); read as the value and kept",
+                 "closed_without_date": "an enterprise deregistered or revoked with no closed_on: kept, and graded "
+                                        "as existing at every date (the date it closed is unknown)",
                  "possible_duplicate_record": "the same as an earlier row in every column but the id: one record "
                                               "delivered twice, or two like records (the tables hold no decision "
                                               "number to tell); kept and counted, listed for the collecting department",
@@ -712,6 +714,15 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     copies = _duplicate_record_issues(t, typed, dup_rows)
     if copies is not None:
         warn = pd.concat([warn, _finish(copies, t, typed, raw, fname)], ignore_index=True)
+    if {"status", "closed_on"} <= set(typed.columns):   # a fuzzer's finding: graded as active without a word
+        undated = (typed["status"].isin(["deregistered", "revoked"]) & typed["closed_on"].isna()).to_numpy(dtype=bool)
+        if undated.any():
+            rows = np.flatnonzero(undated)
+            st = typed["status"].to_numpy(dtype=object)
+            warn = pd.concat([warn, _finish(pd.DataFrame({
+                "row": rows, "column": "closed_on", "rule": "closed_without_date", "value": None,
+                "message": [f"status {st[i]} without a closed_on date: graded as existing at every as-of date"
+                            for i in rows]}), t, typed, raw, fname)], ignore_index=True)
     derived = None
     if name == "penalties":   # first: a row with an empty end and a descriptive fault is then kept by the next step
         quarantine, derived = _derive_publicity_ends(quarantine, typed, t)
