@@ -104,3 +104,21 @@ def test_an_enterprise_closed_without_a_date_is_listed(tmp_path):
     w = lt.warnings[lt.warnings["rule"] == "closed_without_date"]
     assert w["row"].tolist() == [2] and "status deregistered without a closed_on date" in w["message"].iloc[0]
     assert lt.n_quarantined == 0 and len(lt.data) == 3
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_copies_differing_only_in_a_descriptive_field_keep_the_first(tmp_path, fmt):
+    """A fuzzer's finding: two copies of a penalty under one id that differed only in the department's name were
+    both quarantined, so the penalty was lost; now the first is kept and the copy quarantined (duplicate_row)."""
+    pen = fac.records("penalties", fac.codes(3), 3)
+    pen.loc[3] = pen.loc[1]
+    pen.loc[3, "department"] = "市场监督管理局"       # the same record id, only a descriptive field differs
+    lt = _load(tmp_path, pen, "penalties", fmt)
+    q = lt.quarantine
+    assert q["row"].tolist() == [4] and q["rule"].tolist() == ["duplicate_row"]
+    assert q["message"].iloc[0] == "copy of row 2 differing only in descriptive field(s) department: counted once, as row 2"
+    assert list(lt.data.index) == [0, 1, 2]
+    clash = pen.copy()
+    clash.loc[3, "severity"] = "serious"             # an essential field differs: a contradiction, both out
+    lt = _load(tmp_path, clash, "penalties", fmt)
+    assert set(lt.quarantine.loc[lt.quarantine["rule"] == "duplicate_key", "row"]) == {2, 4}

@@ -297,7 +297,8 @@ def test_exact_copies_keep_the_first_row(tmp_path, fmt):
     df = fac.records("penalties", fac.codes(5), 6)
     df.loc[1, "severity"] = "serious"
     df = pd.concat([df, df.iloc[[1, 1]], df.iloc[[3]]], ignore_index=True)   # rows 7, 8 copy row 2; row 9 row 4
-    df.loc[8, "amount"] = "7000"                                            # ... but row 9 differs from row 4
+    df.loc[8, "severity"] = "minor"                                         # ... but row 9 differs from row 4
+    assert not TABLES["penalties"].column("severity").descriptive          # (in an essential field)
     lt, _ = _load(tmp_path, df, "penalties", fmt)
     assert _entries(lt) == {(7, "record_id", "duplicate_row"), (8, "record_id", "duplicate_row"),
                             (4, "record_id", "duplicate_key"), (9, "record_id", "duplicate_key")}
@@ -305,7 +306,7 @@ def test_exact_copies_keep_the_first_row(tmp_path, fmt):
     q = lt.quarantine.set_index("row")
     assert q.loc[7, "message"].startswith("exact copy of row 2") and q.loc[7, "key"] == "PEN00001"
     assert "counted once, as row 2" in q.loc[7, "message"]
-    assert q.loc[9, "message"].endswith("differ in amount")
+    assert q.loc[9, "message"].endswith("differ in severity")
     _assert_accounting(lt)
 
 

@@ -754,7 +754,8 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
     """Quarantine entries of the rows (0-based positions ``dup_rows``) that share a non-empty key.
 
     Rows of a key that are all the same in every declared column as written are one record delivered more than
-    once: the first is kept, each later copy quarantined (``duplicate_row``). Rows of a key that differ somewhere
+    once: the first is kept, each later copy quarantined (``duplicate_row``); so are rows that differ only in
+    descriptive columns (the department's name, a fine's amount as written). Rows of a key that differ elsewhere
     contradict each other: all of them are quarantined (``duplicate_key``), the message naming the columns that
     differ."""
     keys = key_strings(typed, t.key, dup_rows)
@@ -765,15 +766,23 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
     first = pd.Series(dup_rows + 1).groupby(keys, sort=False).transform("first").to_numpy()
     nth = group.cumcount().to_numpy()
     varying = written.groupby(keys, sort=False).nunique(dropna=False) > 1        # key x column: differs in it
-    differs_at = varying.any(axis=1)
+    soft = [c.name for c in t.columns if c.descriptive and c.name in varying.columns]
+    differs_at = varying.drop(columns=soft).any(axis=1)   # copies differing only in a descriptive field: one record
     exact = ~differs_at.reindex(keys).to_numpy(dtype=bool)
+    soft_diff = varying[soft].any(axis=1).reindex(keys).to_numpy(dtype=bool) if soft else np.zeros(len(keys), bool)
+    soft_text = ({k: ", ".join(np.asarray(soft, dtype=object)[m]) for k, m in zip(varying.index, varying[soft].to_numpy())}
+                 if soft else {})
     copy = exact & (nth > 0)
     clash = ~exact
     parts = []
     if copy.any():   # later copies of one record: counted once (the first copy, kept unless it has another fault)
+        # (a fuzzer's finding: two copies that differed only in a descriptive field were both quarantined)
         parts.append(pd.DataFrame({"row": dup_rows[copy], "rule": "duplicate_row",
-                                   "message": [f"exact copy of row {r} (the same in every column): counted once, "
-                                               f"as row {r}" for r in first[copy]]}))
+                                   "message": [f"copy of row {r} differing only in descriptive field(s) "
+                                               f"{soft_text[k]}: counted once, as row {r}" if sd else
+                                               f"exact copy of row {r} (the same in every column): counted once, "
+                                               f"as row {r}"
+                                               for r, k, sd in zip(first[copy], keys[copy], soft_diff[copy])]}))
     if clash.any():
         names = np.asarray(varying.columns, dtype=object)
         diff_text = {k: ", ".join(names[m][:5]) + (", …" if m.sum() > 5 else "")
