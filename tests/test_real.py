@@ -363,9 +363,16 @@ def test_missing_file_names_it(tmp_path):
         real.load("nope", data_dir=tmp_path)
 
 
+def _hmeq_file(root, rows: list[dict]) -> None:
+    """A small HMEQ copy with every column the loader requires (rows give some cells; the rest are 1 / text)."""
+    cols = ["BAD", *real.HMEQ_NUMBERS, "REASON", "JOB"]
+    full = [{c: r.get(c, "HomeImp" if c == "REASON" else "Other" if c == "JOB" else "1") for c in cols} for r in rows]
+    (root / "hmeq").mkdir(exist_ok=True)
+    pd.DataFrame(full, columns=cols).to_csv(root / "hmeq" / "hmeq.csv", index=False)
+
+
 def test_bad_target_value_names_row(tmp_path):
-    (tmp_path / "hmeq").mkdir()
-    (tmp_path / "hmeq" / "hmeq.csv").write_text("BAD,LOAN\n1,100\n2,200\n")
+    _hmeq_file(tmp_path, [{"BAD": "1", "LOAN": "100"}, {"BAD": "2", "LOAN": "200"}])
     with pytest.raises(InputError) as e:
         real.hmeq(data_dir=tmp_path)
     assert (e.value.column, e.value.row) == ("BAD", 2)
@@ -422,8 +429,8 @@ def test_bad_invoice_rows_name_the_row(tmp_path, bad, column):
 def test_infinite_amounts_and_bad_firm_codes_name_the_row(tmp_path):
     """inf in a number column reached the models as a number, and a blank firm code was accepted: both now stop the
     loader naming file, column and row."""
-    (tmp_path / "hmeq").mkdir()
-    (tmp_path / "hmeq" / "hmeq.csv").write_text("BAD,LOAN,DEBTINC\n1,100,\n0,200,inf\n0,300,2.5\n")
+    _hmeq_file(tmp_path, [{"BAD": "1", "LOAN": "100", "DEBTINC": ""}, {"BAD": "0", "LOAN": "200", "DEBTINC": "inf"},
+                          {"BAD": "0", "LOAN": "300", "DEBTINC": "2.5"}])
     with pytest.raises(InputError, match="infinite") as e:
         real.hmeq(data_dir=tmp_path)
     assert (e.value.column, e.value.row) == ("DEBTINC", 2)
