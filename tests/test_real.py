@@ -566,14 +566,16 @@ def test_cli_real_writes_a_trainable_table(tmp_path):
 def test_a_known_set_with_a_typo_or_a_missing_column_names_it(tmp_path):
     """A fuzzer's finding: in a copy of HMEQ, LOAN 'abc' made the column text (binned as categories) and a missing
     DEBTINC was accepted; German credit's numbers likewise."""
+    loaders = {"hmeq": real.hmeq, "german_credit": real.german_credit, "sba_loans_case": real.sba_case}
     for rel, column, value in (("hmeq/hmeq.csv", "LOAN", "abc"), ("german_credit/germancredit.csv", "age_in_years",
-                                                                  "sixty")):
-        df = pd.read_csv(DATA / rel, dtype=str, keep_default_na=False)
+                                                                  "sixty"),
+                               ("sba_loans_case/SBAcase.11.13.17.csv", "Term", "36 months")):
+        df = pd.read_csv(DATA / rel, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         bad = df.copy()
         bad.loc[41, column] = value
         bad.to_csv(tmp_path / rel, index=False)
-        load = real.hmeq if rel.startswith("hmeq") else real.german_credit
+        load = loaders[rel.split("/")[0]]
         with pytest.raises(InputError) as e:
             load(data_dir=tmp_path)
         assert (e.value.column, e.value.row) == (column, 42) and value in str(e.value)

@@ -226,6 +226,9 @@ GERMAN_NUMBERS = ("duration_in_month", "credit_amount", "installment_rate_in_per
                   "present_residence_since", "age_in_years", "number_of_existing_credits_at_this_bank",
                   "number_of_people_being_liable_to_provide_maintenance_for")
 HMEQ_NUMBERS = ("LOAN", "MORTDUE", "VALUE", "YOJ", "DEROG", "DELINQ", "CLAGE", "NINQ", "CLNO", "DEBTINC")
+SBA_NUMBERS = ("ApprovalFY", "Term", "NoEmp", "CreateJob", "RetainedJob", "DisbursementGross", "BalanceGross",
+               "GrAppv", "SBA_Appv", "Portion", "daysterm")
+POLISH_NUMBERS = tuple(f"Attr{i}" for i in range(1, 65))
 
 @_loader("german_credit")
 def german_credit(data_dir: str | Path | None = None) -> RealDataset:
@@ -298,7 +301,10 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     df = _read_csv(f, check_rows=True, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
     _require_columns(df, ["Default", "LoanNr_ChkDgt", "Name", "NAICS", "FranchiseCode", "UrbanRural", *SBA_LEAKAGE,
                           *SBA_SAS_DATES], f)
+    _require_columns(df, SBA_NUMBERS, f)
     _check_values(df["Default"], {0, 1}, f, "Default")
+    for c in SBA_NUMBERS:   # a typo made the column text without a word (as in HMEQ: a fuzzer's finding)
+        df[c] = _to_number(df, c, f)
     check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
     check_finite(df, df.columns, f)
     df["Default"] = df["Default"].astype(np.int64)
@@ -336,7 +342,9 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     rel = "polish_bankruptcy/1year.arff"
     f = _path(rel, data_dir)
     df = _read_arff(f)  # nominal attributes decoded to text
-    _require_columns(df, ["class"], f)
+    _require_columns(df, ["class", *POLISH_NUMBERS], f)
+    for c in POLISH_NUMBERS:
+        df[c] = _to_number(df, c, f)
     cls = df["class"].astype(str)
     _check_values(cls, {"0", "1"}, f, "class")
     df["class"] = (cls == "1").astype(np.int64)
