@@ -247,20 +247,15 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
                 importlib.import_module(module).load_config(path)
             except InputError as e:
                 raise type(e)(e.message, file=e.file or path, column=e.column, row=e.row, parameter=k) from None
-    if str(out.get("industry") or "").strip():  # a mistyped section failed after the job had rewritten its outputs
-        from creditmodel.reference import industry_key
+    from creditmodel.reference import industry_key, street_key
 
-        try:
-            industry_key(out["industry"])
-        except InputError as e:
-            raise InputError(e.message, file=exp.path, parameter="industry") from None
-    if str(out.get("street") or "").strip():
-        from creditmodel.reference import street_key
-
-        try:
-            street_key(out["street"])
-        except InputError as e:
-            raise InputError(e.message, file=exp.path, parameter="street") from None
+    # a mistyped section failed after the job had rewritten its outputs: industry and street are checked now
+    for k, key in (("industry", industry_key), ("street", street_key)):
+        if str(out.get(k) or "").strip():
+            try:
+                key(out[k])
+            except InputError as e:
+                raise InputError(e.message, file=exp.path, parameter=k) from None
     return out
 
 

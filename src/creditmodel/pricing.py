@@ -518,11 +518,10 @@ def _say_why_not_priced(priced: pd.DataFrame) -> pd.DataFrame:
     ``not priced`` note (a deliverable priced again) is replaced."""
     if "status" not in priced.columns:
         return priced
-    unpriced = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool) \
-        & priced["pricing_reason"].notna().to_numpy(dtype=bool)
+    ok = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool)
+    unpriced = ok & priced["pricing_reason"].notna().to_numpy(dtype=bool)
     err = (priced["error"].astype("string") if "error" in priced.columns
            else pd.Series(pd.NA, index=priced.index, dtype="string"))
-    ok = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool)
     err[ok] = err[ok].str.replace(r"(?:^|; )not priced: [^;]*", "", regex=True).str.strip("; ").replace("", pd.NA)
     if unpriced.any():
         note = "not priced: " + pd.Series(priced["pricing_reason"].to_numpy(dtype=object), index=priced.index,

@@ -575,6 +575,10 @@ def read_manifest(directory: str | Path) -> dict | None:
     return doc
 
 
+#: Manifest keys read as the snapshot date, first found wins.
+SNAPSHOT_KEYS = ("snapshot_date", "snapshot", "as_of", "as_of_date")
+
+
 def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None) -> pd.Timestamp:
     """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``.
 
@@ -582,7 +586,7 @@ def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None
     plausible dates; anything else raises :class:`InputError` naming ``file`` and the key."""
     from creditmodel.data.schema import DATE_RANGE
 
-    for key in ("snapshot_date", "snapshot", "as_of", "as_of_date"):
+    for key in SNAPSHOT_KEYS:
         if manifest and manifest.get(key):
             try:
                 t = pd.to_datetime(str(manifest[key]), format="ISO8601")
@@ -639,7 +643,7 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
             bar.update()
     _referential_check(loaded)
     manifest = read_manifest(d)
-    if not any(manifest and manifest.get(k) for k in ("snapshot_date", "snapshot", "as_of", "as_of_date")):
+    if not any(manifest and manifest.get(k) for k in SNAPSHOT_KEYS):
         # it was used without a word (a fuzzer's finding): every as-of default and plan figure depends on it
         log.warning("%s: %s, so the snapshot date is taken as %s (the embedded district's end); write "
                     "{\"snapshot_date\": \"YYYY-MM-DD\"} into manifest.json to set it", d,

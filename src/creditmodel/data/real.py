@@ -196,6 +196,14 @@ class RealDataset:
         return float(self.y.mean())
 
 
+def _numbers(df: pd.DataFrame, columns, file: Path, integer: bool = False) -> None:
+    """Convert the known number ``columns`` of a set in place; a missing one or a cell that is not a number is an
+    InputError naming it (a typo turned a column into text without a word: a fuzzer's finding)."""
+    _require_columns(df, columns, file)
+    for c in columns:
+        df[c] = _to_number(df, c, file, integer=integer)
+
+
 def _check_values(s: pd.Series, allowed: set, file: Path, column: str) -> None:
     bad = ~s.isin(allowed)
     if bad.any():
@@ -239,10 +247,9 @@ def german_credit(data_dir: str | Path | None = None) -> RealDataset:
     rel = "german_credit/germancredit.csv"
     f = _path(rel, data_dir)
     df = _read_csv(f, check_rows=True)
-    _require_columns(df, ["creditability", *GERMAN_NUMBERS], f)
+    _require_columns(df, ["creditability"], f)
+    _numbers(df, GERMAN_NUMBERS, f, integer=True)
     _check_values(df["creditability"], {"good", "bad"}, f, "creditability")
-    for c in GERMAN_NUMBERS:   # a typo made the column text and the benchmark binned it as categories (fuzzer)
-        df[c] = _to_number(df, c, f, integer=True)
     df["creditability"] = (df["creditability"] == "bad").astype(np.int64)
     check_finite(df, df.columns, f)
     df = _with_row_id(df)
@@ -260,10 +267,9 @@ def hmeq(data_dir: str | Path | None = None) -> RealDataset:
     rel = "hmeq/hmeq.csv"
     f = _path(rel, data_dir)
     df = _read_csv(f, check_rows=True)
-    _require_columns(df, ["BAD", *HMEQ_NUMBERS, "REASON", "JOB"], f)
+    _require_columns(df, ["BAD", "REASON", "JOB"], f)
+    _numbers(df, HMEQ_NUMBERS, f)
     _check_values(df["BAD"], {0, 1}, f, "BAD")
-    for c in HMEQ_NUMBERS:   # LOAN 'abc' made the column text, a missing DEBTINC was accepted (fuzzer)
-        df[c] = _to_number(df, c, f)
     df["BAD"] = df["BAD"].astype(np.int64)
     check_finite(df, df.columns, f)
     df = _with_row_id(df)
@@ -301,10 +307,8 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     df = _read_csv(f, check_rows=True, encoding="utf-8-sig", dtype={"LoanNr_ChkDgt": str, "Zip": str})
     _require_columns(df, ["Default", "LoanNr_ChkDgt", "Name", "NAICS", "FranchiseCode", "UrbanRural", *SBA_LEAKAGE,
                           *SBA_SAS_DATES], f)
-    _require_columns(df, SBA_NUMBERS, f)
+    _numbers(df, SBA_NUMBERS, f)
     _check_values(df["Default"], {0, 1}, f, "Default")
-    for c in SBA_NUMBERS:   # a typo made the column text without a word (as in HMEQ: a fuzzer's finding)
-        df[c] = _to_number(df, c, f)
     check_ids(df["LoanNr_ChkDgt"], f, "LoanNr_ChkDgt")
     check_finite(df, df.columns, f)
     df["Default"] = df["Default"].astype(np.int64)
@@ -342,9 +346,8 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     rel = "polish_bankruptcy/1year.arff"
     f = _path(rel, data_dir)
     df = _read_arff(f)  # nominal attributes decoded to text
-    _require_columns(df, ["class", *POLISH_NUMBERS], f)
-    for c in POLISH_NUMBERS:
-        df[c] = _to_number(df, c, f)
+    _require_columns(df, ["class"], f)
+    _numbers(df, POLISH_NUMBERS, f)
     cls = df["class"].astype(str)
     _check_values(cls, {"0", "1"}, f, "class")
     df["class"] = (cls == "1").astype(np.int64)

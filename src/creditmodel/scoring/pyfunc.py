@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
-from creditmodel.scoring.score import IN_DEFAULT
+from creditmodel.scoring.score import IN_DEFAULT, apply_in_default
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ class CreditModelPyfunc(_Base):
 
     def predict(self, context, model_input, params=None):  # no type hints: MLflow would validate against them
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        from creditmodel.scoring.score import apply_in_default
-
         df = df.reset_index(drop=True)
         out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
         return to_plain_types(out)

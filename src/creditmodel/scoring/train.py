@@ -630,8 +630,10 @@ def _record_initial_auc(model: CreditModel, X: pd.DataFrame, y: np.ndarray, mask
 
 
 #: Files :func:`write_outputs` may write beside the model folder (removed first, so none is left from an earlier run).
-OUTPUT_FILES = ("points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv", "reason_codes.csv",
-                "master_scale.csv", "iv_report.csv", "selection_report.csv", "test_sample.parquet", "metrics.json")
+#: The model folder's side files that :func:`write_outputs` also copies beside it.
+MODEL_SIDE_FILES = ("points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv", "reason_codes.csv",
+                    "master_scale.csv")
+OUTPUT_FILES = (*MODEL_SIDE_FILES, "iv_report.csv", "selection_report.csv", "test_sample.parquet", "metrics.json")
 
 
 def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Path) -> dict[str, Path]:
@@ -650,8 +652,7 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
     save_model(res.model, model_dir)
     files = {"model": model_dir}
     art = model_dir / "artifacts"
-    for fname in ("points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv", "reason_codes.csv",
-                  "master_scale.csv"):
+    for fname in MODEL_SIDE_FILES:
         if (art / fname).exists():
             shutil.copyfile(art / fname, out / fname)
             files[fname.split(".")[0] + ("_" + fname.split(".")[1] if fname.startswith("points") else "")] = out / fname
