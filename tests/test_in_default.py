@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from creditmodel.delivery import deliver_file
+from creditmodel.errors import InputError
 from creditmodel.scoring.district import enterprise_portfolio, in_default_at
 from creditmodel.scoring.score import resolve_model, score_file
 from model_factory import train_small
@@ -99,10 +100,38 @@ def test_in_default_at_counts_a_defaulted_loan_on_or_before_the_date():
     })
     codes = pd.Series(["F1", "F2", "F3", "F4", "F5"])
     got = in_default_at({"loans": loans}, codes, "2024-06-30")
-    # F1 on the date; F2 the day after; F3's date without a default flag; F4 flagged without a date; F5 no loan
-    assert got.tolist() == [True, False, False, False, False]
-    assert in_default_at({"loans": loans}, codes, "2024-07-01").tolist() == [True, True, False, False, False]
+    # F1 on the date; F2 the day after; F3 defaulted after its first 12 months (default_12m 0, a date): still a
+    # default of the firm; F4 flagged without a date; F5 no loan
+    assert got.tolist() == [True, False, True, False, False]
+    assert in_default_at({"loans": loans}, codes, "2024-07-01").tolist() == [True, True, True, False, False]
     assert not in_default_at({}, codes, "2024-07-01").any()
+
+
+def test_a_cure_window_lifts_a_default_after_the_last_one():
+    loans = pd.DataFrame({"uscc": ["F1", "F2", "F2"],
+                          "default_date": ["2023-01-15", "2022-01-10", "2023-12-01"]})
+    codes = pd.Series(["F1", "F2"])
+    tables = {"loans": loans}
+    assert in_default_at(tables, codes, "2024-06-30").tolist() == [True, True]      # never cured by default
+    # 12 months: F1's default (2023-01-15) is lifted by 2024-01-15; F2 defaulted again on 2023-12-01
+    assert in_default_at(tables, codes, "2024-01-14", cure_months=12).tolist() == [True, True]
+    assert in_default_at(tables, codes, "2024-01-15", cure_months=12).tolist() == [False, True]
+    assert in_default_at(tables, codes, "2024-12-01", cure_months=12).tolist() == [False, False]
+    assert in_default_at(tables, codes, "2022-06-30", cure_months=12).tolist() == [False, True]
+    for bad in (0, -3, 2.5, True, "12"):
+        with pytest.raises(InputError, match="cure_months"):
+            in_default_at(tables, codes, "2024-01-01", cure_months=bad)
+
+
+def test_defaulted_between_counts_a_default_after_month_12():
+    """A loan defaulting after its first 12 months (default_12m 0 with a date) is a default in the period."""
+    from creditmodel.scoring.district import defaulted_between
+
+    loans = pd.DataFrame({"uscc": ["F1", "F2", "F3"], "default_12m": [0, 1, 1],
+                          "default_date": ["2024-05-01", "2023-03-01", "2025-02-01"]})
+    codes = pd.Series(["F1", "F2", "F3", "F4"])
+    got = defaulted_between({"loans": loans}, codes, "2023-12-31", "2024-12-31")
+    assert got.tolist() == [True, False, False, False]
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +196,31 @@ def test_validate_excludes_firms_in_default_and_lists_every_excluded_row(model_d
     assert ex["defaulted"].tolist() == df.loc[[3, 7, 50, 400, 600], "bad"].tolist()
     m = json.loads((tmp_path / "val" / "metrics.json").read_text())
     assert m["n"] == 900 - 5 and sum(m["excluded"].values()) == 5
+
+
+def test_validate_grades_d_with_a_model_whose_signature_predates_in_default(model_dir, tmp_path, caplog):
+    """A model registered before in_default was read has no such column in its MLflow signature, so MLflow dropped
+    it and validate tested firms in default as performing (reviewer's M1)."""
+    import shutil
+
+    import yaml
+
+    from creditmodel.validation.report import validate_file
+
+    old = tmp_path / "old_model"
+    shutil.copytree(model_dir, old)
+    mlmodel = (old / "model" / "MLmodel") if (old / "model" / "MLmodel").exists() else old / "MLmodel"
+    doc = yaml.safe_load(mlmodel.read_text())
+    inputs = json.loads(doc["signature"]["inputs"])
+    assert any(c["name"] == "in_default" for c in inputs)
+    doc["signature"]["inputs"] = json.dumps([c for c in inputs if c["name"] != "in_default"])
+    mlmodel.write_text(yaml.safe_dump(doc))
+    df = _frame(600, seed=22)
+    df["in_default"] = 0
+    df.loc[[5, 90], "in_default"] = 1
+    df.to_csv(tmp_path / "v.csv", index=False)
+    with caplog.at_level("WARNING"):
+        validate_file(old, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
+    ex = pd.read_csv(tmp_path / "val" / "excluded_rows.csv", encoding="utf-8-sig")
+    assert ex["row"].tolist() == [6, 91] and ex["reason"].eq("grade D (in default at the start)").all()
+    assert "register it again" in caplog.text

@@ -210,7 +210,8 @@ def register_models(results: dict[str, TrainResult], sample: DistrictSample, out
 
 
 def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timestamp,
-                         evaluation: pd.DataFrame | None = None, applicants_only: bool = True) -> pd.DataFrame:
+                         evaluation: pd.DataFrame | None = None, applicants_only: bool = True,
+                         cure_months: int | None = None) -> pd.DataFrame:
     """Every enterprise active at ``as_of`` with its point-in-time features, ready to score.
 
     ``applicants_only`` keeps the model's population: enterprises with invoice data in the 12 months
@@ -220,12 +221,14 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
     Carries ``public_credit_grade`` and ``supervision_class`` from ``evaluation`` (by ``uscc``) when
     given, so the bank deliverable has them. Deregistered or revoked enterprises (closed on or before
     ``as_of``) are left out: a bank does not lend to them. ``in_default`` (bool) flags an enterprise with a
-    loan defaulted on or before ``as_of`` (:func:`in_default_at`): scoring grades it D with PD 1. ``revenue``
+    loan defaulted on or before ``as_of`` (:func:`in_default_at`, lifted ``cure_months`` after the last default
+    when given): scoring grades it D with PD 1. ``revenue``
     (yuan) is the invoiced sales of the 12 full months before the as-of month, read by pricing for the SME
     adjustment.
     """
     from creditmodel.features import build_features
 
+    _check_cure_months(cure_months)
     ent = tables["enterprises"]
     when = pd.Timestamp(as_of)
     closed = pd.to_datetime(ent.get("closed_on")).le(when).fillna(False) if "closed_on" in ent else False
@@ -243,30 +246,64 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
         # annual sales for pricing's Basel SME firm-size adjustment (CRE31.8): without them every firm was priced
         # as a large corporate (a bank validator's finding); yuan, excl. tax, the 12 months before as_of's month
         feats["revenue"] = np.expm1(feats["invoice_sales_12m_log"].to_numpy(dtype=float))
-    feats["in_default"] = in_default_at(tables, feats["uscc"], when)
+    feats["in_default"] = in_default_at(tables, feats["uscc"], when, cure_months=cure_months)
     if feats["in_default"].any():
         log.info("portfolio: %d of %d enterprises are in default at %s (a loan defaulted on or before it): grade D",
                  int(feats["in_default"].sum()), len(feats), f"{when:%Y-%m-%d}")
     return feats
 
 
-def first_default_dates(tables: dict[str, pd.DataFrame]) -> pd.Series:
-    """First default date per enterprise (``uscc`` index) from the loans table's ``default_date`` of defaulted
-    loans (``default_12m`` = 1 where the column exists); empty when the table or the column is missing."""
+def default_events(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every loan default of the loans table: ``uscc`` and ``default_date`` (sorted, one row per defaulted loan).
+
+    A loan with a ``default_date`` has defaulted on that date, whatever its ``default_12m``: that flag says
+    whether it happened within 12 months of origination, and a loan that defaulted later has 0 with a date (a
+    bank validator's finding: such a firm was never graded D). Empty when the table or the column is missing."""
     loans = tables.get("loans")
     if loans is None or not {"uscc", "default_date"} <= set(loans.columns):
-        return pd.Series(dtype="datetime64[ns]")
-    d = pd.to_datetime(loans["default_date"], errors="coerce")
-    if "default_12m" in loans.columns:
-        d = d.where(pd.to_numeric(loans["default_12m"], errors="coerce").eq(1))
-    return d.groupby(loans["uscc"].astype(str)).min().dropna()
+        return pd.DataFrame({"uscc": pd.Series(dtype=object), "default_date": pd.Series(dtype="datetime64[ns]")})
+    ev = pd.DataFrame({"uscc": loans["uscc"].astype(str).to_numpy(),
+                       "default_date": pd.to_datetime(loans["default_date"], errors="coerce").to_numpy()})
+    return ev.dropna(subset=["default_date"]).sort_values(["default_date", "uscc"], kind="stable"
+                                                         ).reset_index(drop=True)
 
 
-def in_default_at(tables: dict[str, pd.DataFrame], uscc: pd.Series, as_of: str | pd.Timestamp) -> np.ndarray:
+def first_default_dates(tables: dict[str, pd.DataFrame]) -> pd.Series:
+    """First default date per enterprise (``uscc`` index) over all its loans (:func:`default_events`)."""
+    ev = default_events(tables)
+    return ev.groupby("uscc")["default_date"].min()
+
+
+def _check_cure_months(cure_months: int | None) -> None:
+    if cure_months is not None and (isinstance(cure_months, bool) or not isinstance(cure_months, (int, np.integer))
+                                    or cure_months < 1):
+        raise InputError(f"cure_months must be a whole number of months >= 1 or None (never cured), "
+                         f"not {cure_months!r}", parameter="cure_months")
+
+
+def defaulted_between(tables: dict[str, pd.DataFrame], uscc: pd.Series, start: str | pd.Timestamp | None,
+                      end: str | pd.Timestamp) -> np.ndarray:
+    """Whether each enterprise (bool array aligned with ``uscc``) has a loan that defaulted after ``start``
+    (``None``: ever) and on or before ``end``."""
+    ev = default_events(tables)
+    t1 = pd.Timestamp(end)
+    hit = ev["default_date"] <= t1
+    if start is not None:
+        hit &= ev["default_date"] > pd.Timestamp(start)
+    return uscc.astype(str).isin(set(ev.loc[hit, "uscc"])).to_numpy(dtype=bool)
+
+
+def in_default_at(tables: dict[str, pd.DataFrame], uscc: pd.Series, as_of: str | pd.Timestamp,
+                  cure_months: int | None = None) -> np.ndarray:
     """Whether each enterprise is in default at ``as_of`` (bool array aligned with ``uscc``): one of its loans
-    defaulted on or before ``as_of`` (:func:`first_default_dates`). The loans table records no cure, so a
-    default is not lifted later; the validation's migration matrix uses the same rule."""
-    first = first_default_dates(tables)
-    if first.empty:
-        return np.zeros(len(uscc), dtype=bool)
-    return uscc.astype(str).map(first).le(pd.Timestamp(as_of)).fillna(False).to_numpy(dtype=bool)
+    defaulted on or before ``as_of`` (:func:`default_events`).
+
+    The loans table records no cure. ``cure_months=None`` (the default, conservative) never lifts a default;
+    a number of months lifts it that long after the firm's last default (a probation period; the EBA's
+    guidelines on the definition of default ask for at least 3 months without a default trigger), so a firm is
+    in default at ``as_of`` when a loan defaulted within ``cure_months`` before it. The validation's migration
+    matrix uses the same rule."""
+    _check_cure_months(cure_months)
+    when = pd.Timestamp(as_of)
+    start = None if cure_months is None else when - pd.DateOffset(months=int(cure_months))
+    return defaulted_between(tables, uscc, start, when)

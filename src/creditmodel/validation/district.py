@@ -161,7 +161,7 @@ def resolve_models(name: str = MODEL_NAME, aliases: Sequence[str] = ALIASES) -> 
 
 # --------------------------------------------------------------------------- the samples
 def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, end: str | pd.Timestamp,
-                 applicants_only: bool = True, industry: str = ""
+                 applicants_only: bool = True, industry: str = "", cure_months: int | None = None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], np.ndarray]:
     """Point-in-time features of the enterprises active at both dates: registered on or before ``start``
     and not closed (deregistered or revoked) on or before ``end``; one row per enterprise, same order in
@@ -171,9 +171,11 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     ``registered_after_start``, ``closed_by_end``, ``outside_population``: active at both dates but without
     operating data at one of them, and ``in_population``: the rows returned). ``industry`` (a section letter)
     keeps that section's enterprises (``other_industry`` counts the others). A migration matrix covers obligors
-    performing at the start (ECB): enterprises whose loan defaulted on or before ``start`` are left out
-    (``in_default_at_start``); the last value flags, per row, an enterprise that defaulted after ``start`` and
-    on or before ``end`` (``defaulted_in_period``), whose end grade is D.
+    performing at the start (ECB): enterprises in default at ``start`` are left out (``in_default_at_start``;
+    a loan defaulted on or before it, lifted ``cure_months`` after the last default when given, as for the bank
+    deliverable: :func:`creditmodel.scoring.district.in_default_at`); the last value flags, per row, an
+    enterprise with a loan that defaulted after ``start`` and on or before ``end`` (``defaulted_in_period``),
+    whose end grade is D.
     """
     from creditmodel.features import build_features
 
@@ -185,10 +187,9 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
               if "closed_on" in ent.columns else np.zeros(len(ent), dtype=bool))
     keep = reg & ~closed
-    from creditmodel.scoring.district import first_default_dates
+    from creditmodel.scoring.district import defaulted_between, in_default_at
 
-    default_on = first_default_dates(tables)
-    in_default = ent["uscc"].astype(str).map(default_on).le(t0).fillna(False).to_numpy(dtype=bool)
+    in_default = in_default_at(dict(tables), ent["uscc"], t0, cure_months=cure_months)
     other = np.zeros(len(ent), dtype=bool)
     if industry:
         other = (ent["industry"].astype(str) != industry).to_numpy()
@@ -206,7 +207,7 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
     if applicants_only and "invoice_sales_12m_log" in f0.columns:
         inside = (f0["invoice_sales_12m_log"].notna() & f1["invoice_sales_12m_log"].notna()).to_numpy()
         f0, f1 = f0.loc[inside].reset_index(drop=True), f1.loc[inside].reset_index(drop=True)
-    defaulted = f1["uscc"].astype(str).map(default_on).le(t1).fillna(False).to_numpy(dtype=bool)
+    defaulted = defaulted_between(dict(tables), f1["uscc"], t0, t1)
     counts.update(outside_population=int((~inside).sum()), in_population=int(inside.sum()),
                   defaulted_in_period=int(defaulted.sum()))
     return f0, f1, counts, defaulted

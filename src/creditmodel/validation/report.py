@@ -1182,9 +1182,16 @@ def _read_for_model(path: Path, *models: Any, also_text: Sequence[str] = ()) -> 
 
 
 def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd.DataFrame:
+    from creditmodel.scoring.score import IN_DEFAULT, apply_in_default
+
+    given = X
     # only the columns the model's signature names (an identifier or an unused column would be dropped by MLflow
     # anyway, with a warning on every validation); a column it names but the file lacks is still the model's error
     X = X[_model_features(model, X.columns)]
+    if IN_DEFAULT in given.columns and IN_DEFAULT not in X.columns:
+        log.warning("%s: the %s's signature has no '%s' column (saved before it was read): the flag is applied "
+                    "here; through MLflow itself (REST, spark_udf, pyfunc) this model drops it, so register it "
+                    "again to serve it", file, role, IN_DEFAULT)
     # MLflow's schema check cannot convert pandas categoricals to its string type: pass them as text
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if cats:
@@ -1199,7 +1206,10 @@ def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd
     if not need <= set(out.columns) or len(out) != len(X):
         raise InputError(f"the model's predict must return {sorted(need)} for every row; got columns "
                          f"{list(out.columns)[:10]} and {len(out)} rows for {len(X)}", file=file)
-    return out.reset_index(drop=True)
+    # a firm flagged in default is grade D whatever the model's signature let through (a model registered before
+    # in_default was read dropped the column: its firms in default were validated as performing; reviewer's M1)
+    out = out.reset_index(drop=True)
+    return apply_in_default(out, given.reset_index(drop=True)) if IN_DEFAULT not in X.columns else out
 
 
 def initial_auc_of(meta: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
