@@ -660,13 +660,14 @@ def test_price_file_says_in_error_why_a_scored_row_has_no_rate(tmp_path):
     reading status/error took it as priced. It now writes `not priced: ...` as the deliverable does."""
     src = tmp_path / "s.csv"
     pd.DataFrame({"id": ["a", "b", "c", "d"], "pd_12m": [0.02, 1.0, 0.6, 0.02], "status": ["ok", "ok", "ok", "error"],
-                  "error": ["", "", "not priced: old note", "column 'x': bad"]}).to_csv(src, index=False)
+                  "error": ["", "", "not priced: old note; with a semicolon", "column 'x': bad"]}).to_csv(src, index=False)
     res = P.price_file(src, None, tmp_path / "p.csv")
     f = res.frame
     assert f["suggested_rate"].notna().tolist() == [True, False, False, False]
     assert pd.isna(f.loc[0, "error"])
     assert f.loc[1, "error"] == "not priced: in default (PD = 1): no new lending is priced"
     assert f.loc[2, "error"].startswith("not priced: risk-based rate") and "old note" not in f.loc[2, "error"]
+    assert "semicolon" not in f.loc[2, "error"]                     # the whole old note went (it has a '; ')
     assert f.loc[3, "error"] == "column 'x': bad"                          # an error row keeps its own error
     back = pd.read_csv(tmp_path / "p.csv", encoding="utf-8-sig", dtype=str)
     assert back.loc[1, "error"].startswith("not priced: in default") and back["status"].tolist()[:3] == ["ok"] * 3

@@ -522,7 +522,8 @@ def _say_why_not_priced(priced: pd.DataFrame) -> pd.DataFrame:
     unpriced = ok & priced["pricing_reason"].notna().to_numpy(dtype=bool)
     err = (priced["error"].astype("string") if "error" in priced.columns
            else pd.Series(pd.NA, index=priced.index, dtype="string"))
-    err[ok] = err[ok].str.replace(r"(?:^|; )not priced: [^;]*", "", regex=True).str.strip("; ").replace("", pd.NA)
+    # the note is always the last part of error, and a reason may hold '; ' itself: drop to the end of the text
+    err[ok] = err[ok].str.replace(r"(?:^|; )not priced: .*$", "", regex=True).str.strip("; ").replace("", pd.NA)
     if unpriced.any():
         note = "not priced: " + pd.Series(priced["pricing_reason"].to_numpy(dtype=object), index=priced.index,
                                           dtype="string")[unpriced]
