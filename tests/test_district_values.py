@@ -40,3 +40,47 @@ def test_a_utc_offset_is_read_as_the_local_date_also_mixed_with_plain_dates(tmp_
     lt = _load(tmp_path, lists, "lists")                 # it stopped the load: exit 1, "Mixed timezones"
     assert lt.n_quarantined == 0
     assert lt.data["start_date"].dt.date.astype(str).tolist() == ["2023-03-01", "2023-03-02", "2023-03-03"]
+
+
+def test_every_spelling_of_a_year_or_month_alone_is_an_incomplete_date(tmp_path):
+    """2023/03 and 2023.03 were read as 2023-03-01 without a word (only 2023-03 was caught)."""
+    spellings = ["2023/03", "2023.03", "2023/3", "202303", "2023年3月", "2023年12月", "2023年"]
+    lists = fac.records("lists", fac.codes(len(spellings) + 1), len(spellings) + 1)
+    lists["start_date"] = ["2023-03-01", *spellings]
+    lt = _load(tmp_path, lists, "lists")
+    q = lt.quarantine.set_index("row")
+    assert set(q.index) == set(range(2, len(spellings) + 2)) and (q["rule"] == "bad_type").all()
+    assert q["message"].str.endswith("a year or a month alone is an incomplete date").all()
+    assert lt.data["start_date"].tolist() == [pd.Timestamp("2023-03-01")]
+
+
+def test_every_utc_offset_form_gives_the_local_date_and_no_time_of_day(tmp_path):
+    """'+08' beside plain dates stopped the load ("Mixed timezones"); a time of day was kept in a date."""
+    cells = ["2023-03-01T23:30:00+08", "2023-03-02", "2023-03-03T23:30:00+0800", "2023-03-04T23:30:00Z",
+             "2023-03-05 14:22:00", "2023-03-06T01:00:00-05"]
+    lists = fac.records("lists", fac.codes(len(cells)), len(cells))
+    lists["start_date"] = cells
+    lists["reported_on"] = "2023-03-10"
+    lt = _load(tmp_path, lists, "lists")
+    assert lt.n_quarantined == 0
+    got = lt.data["start_date"]
+    assert got.tolist() == [pd.Timestamp(f"2023-03-0{i}") for i in range(1, 7)]   # midnight: no time of day
+
+
+def test_parquet_zoned_timestamps_are_local_dates_and_yyyymmdd_numbers_are_dates(tmp_path):
+    """A zoned Parquet timestamp was read as its UTC instant: Beijing 2024-03-05 00:30 became 2024-03-04 16:30;
+    a yyyymmdd date column exported as integers was a bad_type on every row."""
+    lists = fac.records("lists", fac.codes(3), 3)
+    lists["start_date"] = pd.to_datetime(["2024-03-05 00:30", "2024-03-06 23:59", "2024-03-07 08:00"]
+                                         ).tz_localize("Asia/Shanghai")
+    lists["reported_on"] = pd.Timestamp("2024-03-10")
+    lt = io.load_table(fac.write(lists, tmp_path / "lists", "parquet"), "lists")
+    assert lt.n_quarantined == 0
+    assert lt.data["start_date"].tolist() == [pd.Timestamp(d) for d in ("2024-03-05", "2024-03-06", "2024-03-07")]
+    lists = fac.records("lists", fac.codes(4), 4)
+    lists["start_date"] = pd.array([20240305, 20241399, 2024, 20240307], dtype="Int64")
+    lists["reported_on"] = pd.Timestamp("2024-03-10")
+    lt = io.load_table(fac.write(lists, tmp_path / "lists2", "parquet"), "lists")
+    q = lt.quarantine.set_index("row")
+    assert set(q.index) == {2, 3} and (q["rule"] == "bad_type").all() and q.loc[2, "column"] == "start_date"
+    assert lt.data["start_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-07")]

@@ -288,7 +288,11 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
 
 #: A number written with comma thousands groups and an optional yuan sign (``39,500.00``, ``￥39,500``, ``-1,234``).
 _GROUPED_NUMBER = r"\s*[￥¥]?\s*-?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*"
-_PARTIAL_DATE = re.compile(r"\d{4}(?:-\d{1,2})?")
+#: A year or a year and month alone, however spelt: ``2025``, ``2025-03``, ``2025/3``, ``2025.03``, ``202503``,
+#: ``2025年``, ``2025年3月`` (pandas read some as the first day: a fuzzer's finding).
+_PARTIAL_DATE = re.compile(r"\s*(?:\d{4}(?:[-/.]\d{1,2})?|\d{6}|\d{4}年(?:\d{1,2}月)?)\s*")
+#: A time's UTC offset at the end of a cell: ``Z``, ``+08:00``, ``+0800``, ``+08``.
+_UTC_OFFSET = r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def _parse_iso_text(txt: pd.Series, null: np.ndarray) -> pd.Series:
@@ -296,16 +300,15 @@ def _parse_iso_text(txt: pd.Series, null: np.ndarray) -> pd.Series:
     not a date (pandas read it as the first day: a fuzzer's finding); a time with a UTC offset is read as its
     local calendar date, also when offsets and plain dates are mixed (that stopped the load, "Mixed timezones")."""
     given = txt.where(~null)
-    short = (given.str.len() <= 7).fillna(False).to_numpy(dtype=bool)
+    short = (given.str.len() <= 9).fillna(False).to_numpy(dtype=bool)
     if short.any():   # only the short cells are matched: a regex over millions of full dates costs seconds
         partial = np.zeros(len(txt), dtype=bool)
-        partial[short] = given[short].str.fullmatch(r"\s*\d{4}(?:-\d{1,2})?\s*").fillna(False).to_numpy(dtype=bool)
+        partial[short] = given[short].str.fullmatch(_PARTIAL_DATE.pattern).fillna(False).to_numpy(dtype=bool)
         given = given.mask(partial)
     try:
         parsed = pd.to_datetime(given, errors="coerce", format="ISO8601")
     except ValueError:   # offsets mixed with plain dates: drop each offset, keep the local date and time
-        local = given.str.replace(r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1",
-                                  regex=True)
+        local = given.str.replace(r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)" + _UTC_OFFSET, r"\1", regex=True)
         parsed = pd.to_datetime(local, errors="coerce", format="ISO8601")
     return parsed
 
@@ -317,21 +320,45 @@ def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     elif _is_arrow_date(s):  # Parquet date32 / timestamp: cast in Arrow (pd.to_datetime is slow on these)
         import pyarrow as pa_
 
+        import pyarrow.compute as pc
+
         arr = s.array.__arrow_array__()
         if getattr(arr.type, "tz", None) is not None:
-            arr = arr.cast(pa_.timestamp(arr.type.unit))  # the UTC instants, naive
+            # the wall time in the writer's zone: its UTC instant put a Beijing 2024-03-05 00:30 on 03-04
+            arr = pc.local_timestamp(arr)
         vals = arr.cast(pa_.timestamp("us"), safe=False).to_numpy(zero_copy_only=False)
         parsed = pd.Series(vals, index=s.index, name=s.name)
     elif pd.api.types.is_datetime64_any_dtype(s.dtype) or s.dtype == object:
         parsed = pd.to_datetime(s, errors="coerce")
-    else:  # numbers in a date column: not a date
+    elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        parsed = _yyyymmdd(s)   # 20240305 stored as a number (a Parquet export of a yyyymmdd column)
+    else:
         parsed = pd.Series(pd.NaT, index=s.index)
         return parsed.astype("datetime64[us]"), null, ~null
     if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
+        parsed = parsed.dt.tz_localize(None)   # the local wall time, as for text with an offset
     parsed = parsed.astype("datetime64[us]")
+    if not (_is_arrow_date(s) and _is_arrow_calendar_date(s)):
+        # a date holds no time of day: 2024-03-05 14:22 is 2024-03-05 (compared by day with the snapshot and others)
+        parsed = parsed.dt.normalize()
     bad = ~null & parsed.isna().to_numpy(dtype=bool)
     return parsed, null, bad
+
+
+def _yyyymmdd(s: pd.Series) -> pd.Series:
+    """Whole numbers of eight digits as yyyymmdd dates; any other number (or an impossible day) NaT."""
+    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(v) & (np.floor(v) == v) & (v >= 1e7) & (v < 1e8)
+    text = pd.Series(np.where(ok, np.nan_to_num(v, nan=0).astype(np.int64).astype(str), None), index=s.index)
+    return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+
+
+def _is_arrow_calendar_date(s: pd.Series) -> bool:
+    """An Arrow date32/date64 column (midnight by construction: nothing to normalise)."""
+    import pyarrow as pa_
+
+    return pa_.types.is_date(s.dtype.pyarrow_dtype)
 
 
 def _is_arrow_date(s: pd.Series) -> bool:
