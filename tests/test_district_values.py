@@ -84,3 +84,32 @@ def test_parquet_zoned_timestamps_are_local_dates_and_yyyymmdd_numbers_are_dates
     q = lt.quarantine.set_index("row")
     assert set(q.index) == {2, 3} and (q["rule"] == "bad_type").all() and q.loc[2, "column"] == "start_date"
     assert lt.data["start_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-07")]
+
+
+def test_a_happened_date_after_the_snapshot_is_listed_and_a_deadline_is_not(tmp_path):
+    """A fine paid, a firm closed or a list entry started after the snapshot cannot be known at it: listed as the
+    warning after_snapshot (kept) and counted by quality; a scheduled publicity end beyond it is normal."""
+    import json
+
+    from creditmodel.data import quality
+
+    d = tmp_path / "district"
+    d.mkdir()
+    codes = fac.codes(4)
+    fac.write(fac.enterprises(codes), d / "enterprises", "csv")
+    pen = fac.records("penalties", codes, 4)
+    pen["decision_date"] = ["2024-01-10", "2024-02-10", "2026-01-05", "2024-03-10"]
+    pen["reported_on"] = ["2024-01-12", "2024-02-12", "2026-01-06", "2024-03-12"]
+    pen["publicity_min_end"] = ["2024-04-10", "2024-05-10", "2026-04-05", "2024-06-10"]
+    pen["publicity_max_end"] = ["2025-01-10", "2026-02-10", "2027-01-05", "2025-03-10"]   # row 2: scheduled, fine
+    pen["fine_paid_on"] = [None, "2026-03-01", None, "2024-04-01"]                         # row 2: happened later
+    pen["repaired_on"] = None
+    fac.write(pen, d / "penalties", "csv")
+    (d / "manifest.json").write_text(json.dumps({"snapshot_date": "2025-12-31"}))
+    dist = io.load_district(d)
+    w = dist.warnings[dist.warnings["rule"] == "after_snapshot"]
+    assert sorted(zip(w["row"], w["column"])) == [(2, "fine_paid_on"), (3, "decision_date"), (3, "reported_on")]
+    assert w["message"].str.contains("after the snapshot date 2025-12-31").all()
+    assert dist.loaded["penalties"].n_kept == 4
+    assert quality.chronology(dist.loaded["penalties"], dist.snapshot_date)["future_dated"] == 2
+    assert not io.load_table(d / "penalties.csv").warnings["rule"].eq("after_snapshot").any()   # no snapshot given

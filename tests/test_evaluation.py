@@ -756,7 +756,7 @@ def test_unreadable_snapshot_date_names_the_manifest(generated, tmp_path):
 def test_no_gradable_enterprise_is_an_input_error(generated, tmp_path):
     d = _copy_district(generated, tmp_path / "d")
     ent = pd.read_parquet(d / "enterprises.parquet")
-    ent["registered_on"] = 20200211  # a whole column of the wrong type: every row quarantined
+    ent["registered_on"] = 20201311  # no month 13 (20200211 is now read as yyyymmdd): every row quarantined
     ent.to_parquet(d / "enterprises.parquet")
     with pytest.raises(InputError) as err:
         evaluate_dir(d, out=tmp_path / "g.csv")

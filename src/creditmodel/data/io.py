@@ -503,8 +503,11 @@ def table_name_for(path: str | Path) -> str:
     return name
 
 
-def load_table(path: str | Path, table_name: str | None = None) -> LoadedTable:
+def load_table(path: str | Path, table_name: str | None = None, snapshot: str | pd.Timestamp | None = None
+               ) -> LoadedTable:
     """Read and check one file against its declared table (name from the file name when not given).
+    ``snapshot`` (the district's as-of date; :func:`load_district` passes it) lists the dates of things that
+    happened after it (warning ``after_snapshot``).
 
     Raises :class:`InputError` for a broken file (see :func:`read_table`), an unknown table or a
     missing declared column (naming file and column). Bad rows go to the quarantine table.
@@ -515,7 +518,7 @@ def load_table(path: str | Path, table_name: str | None = None) -> LoadedTable:
     elif table_name not in TABLES:
         raise InputError(f"unknown table {table_name!r}; known: {', '.join(TABLES)}", file=p)
     raw = read_table(p, as_text=True)
-    res = schema.check_table(raw, table_name, file=p)
+    res = schema.check_table(raw, table_name, file=p, snapshot=None if snapshot is None else pd.Timestamp(snapshot))
     del raw
     bad = res.bad
     typed = res.typed
@@ -632,17 +635,18 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
         if f is None:
             raise InputError(f"table {n} not found (expected {n}.parquet or {n}.csv)", file=d / f"{n}.parquet")
         files[n] = f
+    manifest = read_manifest(d)
+    snapshot = snapshot_from_manifest(manifest, d / "manifest.json")   # a bad date stops before the tables load
     loaded: dict[str, LoadedTable] = {}
     with tqdm(total=len(files), desc="load", unit="table", disable=not progress or progress_off(),
               file=sys.stderr) as bar:
         for n, f in files.items():
             bar.set_postfix_str(n)
-            loaded[n] = load_table(f, n)
+            loaded[n] = load_table(f, n, snapshot=snapshot)
             if loaded[n].n_rows == 0:   # read as "no such records" (a fuzzer found it silent): say so
                 log.warning("%s: table %s has a header but no rows: read as no %s at all", f, n, table(n).en.lower())
             bar.update()
     _referential_check(loaded)
-    manifest = read_manifest(d)
     if not any(manifest and manifest.get(k) for k in SNAPSHOT_KEYS):
         # it was used without a word (a fuzzer's finding): every as-of default and plan figure depends on it
         log.warning("%s: %s, so the snapshot date is taken as %s (the embedded district's end); write "
@@ -651,7 +655,7 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     quarantine = _concat([lt.quarantine for lt in loaded.values()])
     warns = _concat([lt.warnings for lt in loaded.values()])
     dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,
-                    warnings=warns, manifest=manifest, snapshot_date=snapshot_from_manifest(manifest, d / "manifest.json"),
+                    warnings=warns, manifest=manifest, snapshot_date=snapshot,
                     loaded=loaded)
     total = dist.counts()
     log.info("district %s: %d rows, %d kept, %d quarantined", d, total["rows"].sum(), total["kept"].sum(),

@@ -102,8 +102,9 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
     """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted as delivered (the date-order
     ones are also quarantined by the schema, rule ``date_order``; the future-dated ones are kept):
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
-    listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (the event
-    or its report after the snapshot date)."""
+    listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (a date of
+    something that happened, the event, its report, a payment, a removal..., after the snapshot date; scheduled
+    dates such as a publicity end or a deadline may lie beyond it)."""
     t = table(lt.name)
     dates = [c.name for c in t.columns if c.dtype == "date"]
     if not dates:
@@ -113,8 +114,9 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
     for a, b in schema.date_order_pairs(t):   # the pairs the schema quarantines (rule date_order)
         order |= (rows[b] < rows[a]).to_numpy(dtype=bool, na_value=False)
     future = np.zeros(len(rows), dtype=bool)
-    for c in {t.event_date, "reported_on"} & set(dates):
-        future |= (rows[c] > snapshot).to_numpy(dtype=bool, na_value=False)
+    for c in t.columns:   # every date of something that happened (a deadline may lie ahead)
+        if c.dtype == "date" and not c.scheduled:
+            future |= (rows[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
     return {"date_order_faults": int(order.sum()), "future_dated": int(future.sum())}
 
 
@@ -609,11 +611,11 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
         dist: District = load_district(data, progress=progress)
         tables, quarantine, snapshot = dist.loaded, dist.quarantine, dist.snapshot_date
     else:
-        lt = load_table(data)
-        tables, quarantine = {lt.name: lt}, lt.quarantine
         from creditmodel.data.io import read_manifest, snapshot_from_manifest
 
         snapshot = snapshot_from_manifest(read_manifest(data.parent), data.parent / "manifest.json")
+        lt = load_table(data, snapshot=snapshot)
+        tables, quarantine = {lt.name: lt}, lt.quarantine
     rep = measure(tables, quarantine, snapshot, data)
     bad_fault_list = None
     if data.is_dir():  # the command line wrote injected_recovery.csv, the notebook logged it to MLflow only

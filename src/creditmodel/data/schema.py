@@ -91,6 +91,9 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                                          "as empty (open)",
                  "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
                                 "制造业 for C); read as the value and kept",
+                 "after_snapshot": "a date of something that happened (a decision, a payment, a removal...) after "
+                                   "the district's snapshot date: not knowable at it; kept (features read only what "
+                                   "is dated on or before their as-of date) and counted as future-dated",
                  "closed_without_date": "an enterprise deregistered or revoked with no closed_on: kept, and graded "
                                         "as existing at every date (the date it closed is unknown)",
                  "possible_duplicate_record": "the same as an earlier row in every column but the id: one record "
@@ -693,8 +696,28 @@ def _messages(t: Table, rule: str, column: str, raw_vals: np.ndarray) -> list[st
     raise RuntimeError(f"no message for rule {rule}")  # pragma: no cover
 
 
-def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -> CheckResult:
-    """Coerce and validate one table; every failure becomes a quarantine row (see the module docstring)."""
+def _after_snapshot_issues(t: Table, typed: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame | None:
+    """Warning entries (0-based row, rule ``after_snapshot``) of dates that record something that happened (not
+    :attr:`Column.scheduled`) and lie after the district's ``snapshot``: not knowable at it. The row is kept (the
+    point-in-time features ignore what is dated after their as-of date); the quality report counts them."""
+    parts = []
+    for c in t.columns:
+        if c.dtype != "date" or c.scheduled or c.name not in typed.columns:
+            continue
+        after = (typed[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
+        if after.any():
+            rows = np.flatnonzero(after)
+            vals = typed[c.name].to_numpy()[rows]
+            parts.append(pd.DataFrame({"row": rows, "column": c.name, "rule": "after_snapshot", "value": None,
+                                       "message": [f"{c.name} {pd.Timestamp(v):%Y-%m-%d} is after the snapshot date "
+                                                   f"{snapshot:%Y-%m-%d}: not known at the snapshot" for v in vals]}))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None,
+                snapshot: pd.Timestamp | None = None) -> CheckResult:
+    """Coerce and validate one table; every failure becomes a quarantine row (see the module docstring).
+    ``snapshot`` (the district's as-of date) also lists happened-dates after it (warning ``after_snapshot``)."""
     t = table(name)
     co = coerce_table(raw, name, file)
     typed = co.typed
@@ -741,6 +764,10 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) ->
     copies = _duplicate_record_issues(t, typed, dup_rows)
     if copies is not None:
         warn = pd.concat([warn, _finish(copies, t, typed, raw, fname)], ignore_index=True)
+    if snapshot is not None:
+        late = _after_snapshot_issues(t, typed, pd.Timestamp(snapshot))
+        if late is not None:
+            warn = pd.concat([warn, _finish(late, t, typed, raw, fname)], ignore_index=True)
     if {"status", "closed_on"} <= set(typed.columns):   # a fuzzer's finding: graded as active without a word
         undated = (typed["status"].isin(["deregistered", "revoked"]) & typed["closed_on"].isna()).to_numpy(dtype=bool)
         if undated.any():

@@ -43,6 +43,9 @@ class Column:
     # indicator (employees: the employment bonus; a penalty's category: which sector evaluation applies): read as
     # empty, they count as unknown there, which is less wrong than losing the record.
     descriptive: bool = False
+    # a date set in advance (a publicity end, a deadline): it may lie after the snapshot; any other date records
+    # something that happened, so one after the snapshot cannot be true (warning rule after_snapshot)
+    scheduled: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,8 @@ def _tables() -> dict[str, Table]:
             _dept(),
             Column("amount", "float", required=False, min=0, unit="yuan", zh="罚没金额", en="fine and confiscation",
                    descriptive=True),
-            Column("publicity_min_end", "date", zh="最短公示期满", en="end of the minimum publicity period"),
-            Column("publicity_max_end", "date", zh="最长公示期满", en="end of the maximum publicity period"),
+            Column("publicity_min_end", "date", scheduled=True, zh="最短公示期满", en="end of the minimum publicity period"),
+            Column("publicity_max_end", "date", scheduled=True, zh="最长公示期满", en="end of the maximum publicity period"),
             Column("fine_paid_on", "date", required=False, zh="履行完毕日期", en="date obligations were fulfilled"),
             Column("repaired_on", "date", required=False, zh="信用修复日期", en="date publicity ended by credit repair"),
             _reported(),
@@ -192,7 +195,7 @@ def _tables() -> dict[str, Table]:
             Column("inspected_on", "date", zh="检查日期", en="inspection date"),
             Column("result", "string", allowed=INSPECTION_RESULTS, zh="检查结果", en="pass / minor issues / fail"),
             Column("violations", "int", min=0, zh="违规项数", en="number of violations found"),
-            Column("rectification_due", "date", required=False, zh="整改期限", en="rectification deadline"),
+            Column("rectification_due", "date", scheduled=True, required=False, zh="整改期限", en="rectification deadline"),
             Column("rectified_on", "date", required=False, zh="整改完成日期", en="date rectified"),
             _reported(),
         ), "行业监管检查", "Sector inspections", event_date="inspected_on"),
@@ -212,7 +215,7 @@ def _tables() -> dict[str, Table]:
             Column("kind", "string", allowed=COMMITMENT_KINDS, zh="承诺类型", en="kind of credit commitment"),
             _dept(),
             Column("made_on", "date", zh="承诺日期", en="date the commitment was made"),
-            Column("due_on", "date", zh="履诺期限", en="date by which it must be kept"),
+            Column("due_on", "date", scheduled=True, zh="履诺期限", en="date by which it must be kept"),
             Column("status", "string", allowed=COMMITMENT_STATUS, zh="履诺情况", en="kept / broken / pending"),
             Column("assessed_on", "date", required=False, zh="核查日期", en="date performance was assessed"),
             _reported(),
