@@ -30,16 +30,20 @@ def model_dir(tmp_path_factory):
 
 
 def test_the_catalogue_gives_each_numeric_feature_a_sensible_domain():
-    dom = feature_domains(catalogue())
+    dom = {c: d[:2] for c, d in feature_domains(catalogue()).items()}
     assert dom["employees"] == (0.0, None) and dom["invoice_voided_share"] == (0.0, 1.0)
     assert dom["on_black_list"] == (0.0, 1.0) and dom["tax_grade_ordinal"] == (0.0, 4.0)
     assert dom["invoice_sales_growth"] == (-1.0, None)                    # a growth rate can be negative
+    assert dom["invoice_zero_sales_months"] == (0.0, 12.0)                 # months among the last 12
     assert "annual_roa" not in dom and "industry" not in dom                 # unbounded; categorical
+    full = feature_domains(catalogue())
+    assert full["on_black_list"].whole and not full["employees"].whole
+    assert all(d.reason for d in full.values())                             # every refusal says why
 
 
 def test_an_impossible_value_is_a_row_error_naming_column_and_value(model_dir, tmp_path):
     spec = resolve_model(model_dir).model.input_spec
-    assert spec.bounds == {"employees": (0.0, None), "invoice_voided_share": (0.0, 1.0)}
+    assert {c: d[:2] for c, d in spec.bounds.items()} == {"employees": (0.0, None), "invoice_voided_share": (0.0, 1.0)}
     df = _frame(6, 9).drop(columns="bad")
     df.loc[1, "employees"] = -5
     df.loc[2, "invoice_voided_share"] = 1.7
@@ -49,8 +53,10 @@ def test_an_impossible_value_is_a_row_error_naming_column_and_value(model_dir, t
     got = pd.read_parquet(score_file(model_dir, tmp_path / "s.csv", tmp_path / "o.parquet", id_col="id",
                                      progress=False).out)
     assert got["status"].tolist() == ["ok", "error", "error", "ok", "ok", "ok"]
-    assert got.loc[1, "error"] == "column 'employees': -5 is below 0, its lowest possible value (an impossible value)"
-    assert got.loc[2, "error"].startswith("column 'invoice_voided_share': 1.7 is above 1")
+    assert got.loc[1, "error"] == ("column 'employees': -5 is below 0, its lowest possible value (a head count cannot "
+                                   "be negative)")
+    assert got.loc[2, "error"] == ("column 'invoice_voided_share': 1.7 is above 1, its highest possible value (a share "
+                                   "lies between 0 and 1)")
     assert got.loc[[1, 2], "score"].isna().all()
 
 
@@ -64,3 +70,47 @@ def test_a_model_saved_before_the_domains_scores_as_before(model_dir):
     assert errors.tolist() == [None, None, None]
     _, errors = model.input_spec.check(df)
     assert errors[0] is not None and errors[1] is None
+
+
+def test_a_model_saved_with_two_number_bounds_still_names_the_impossible_value(model_dir):
+    model = resolve_model(model_dir).model
+    old = pickle.loads(pickle.dumps(model.input_spec))
+    old.bounds = {"employees": (0.0, None)}                                 # as saved before the reasons
+    df = _frame(2, 2).drop(columns=["bad", "id"])
+    df.loc[0, "employees"] = -5
+    _, errors = old.check(df)
+    assert errors[0] == "column 'employees': -5 is below 0, its lowest possible value (an impossible value)"
+
+
+def test_a_flag_is_0_or_1_and_months_of_12_at_most_12():
+    from creditmodel.features.catalogue import Domain
+    from creditmodel.scoring.model import InputSpec
+
+    dom = feature_domains(catalogue(), ["on_black_list", "invoice_zero_sales_months"])
+    spec = InputSpec(["on_black_list", "invoice_zero_sales_months"], bounds=dom)
+    df = pd.DataFrame({"on_black_list": [0, 1, 0.5, 0], "invoice_zero_sales_months": [0, 12, 3, 13]})
+    _, errors = spec.check(df)
+    assert errors[0] is None and errors[1] is None
+    assert errors[2] == "column 'on_black_list': 0.5 is not a whole number (a flag is 0 or 1)"
+    assert errors[3] == ("column 'invoice_zero_sales_months': 13 is above 12, its highest possible value (months "
+                         "among the last 12 lie between 0 and 12)")
+    assert isinstance(dom["on_black_list"], Domain)
+
+
+def test_a_generic_column_named_like_a_feature_but_outside_its_domain_stays_open(tmp_path_factory, caplog):
+    """A generic file's 'employees' holding a change in head count (negative values in training) must not have its
+    own kind of values refused at scoring: the domain is dropped with a warning."""
+    rng = np.random.default_rng(3)
+    n = 1200
+    change = rng.integers(-20, 20, n)
+    share = rng.uniform(0, 0.2, n).round(4)
+    frame = with_outcome(rng, {"employees": change, "invoice_voided_share": share}, -1.5 + 0.05 * change + 6 * share)
+    with caplog.at_level("WARNING"):
+        out = train_small(tmp_path_factory, frame, id_col="id", seed=2, name="dom2")
+    spec = resolve_model(out).model.input_spec
+    assert "employees" not in spec.bounds and "invoice_voided_share" in spec.bounds
+    assert "column 'employees'" in caplog.text and "left unbounded at scoring" in caplog.text
+    df = frame.drop(columns="bad").head(3).copy()
+    df.loc[0, "employees"] = -15
+    _, errors = spec.check(df.drop(columns="id"))
+    assert errors.tolist() == [None, None, None]

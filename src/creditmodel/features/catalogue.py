@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import yaml
@@ -217,24 +217,48 @@ def generic_catalogue(
     return out
 
 
-#: Smallest and largest possible value (None = unbounded) of a feature by its catalogue unit; ``flag`` features
-#: are 0/1. A value outside is impossible (a negative head count, a voided share of 1.7) and refused at scoring.
-UNIT_DOMAINS: dict[str, tuple[float | None, float | None]] = {
-    "count": (0.0, None), "yuan": (0.0, None), "months": (0.0, None), "persons": (0.0, None), "years": (0.0, None),
-    "fraction": (0.0, 1.0), "grade (0-4)": (0.0, 4.0), "grade steps": (-4.0, 4.0), "log(yuan)": (0.0, None),
-    "log(10k yuan)": (0.0, None)}
+class Domain(NamedTuple):
+    """The possible values of a numeric feature: ``low`` .. ``high`` (None = open), ``whole`` numbers only, and why
+    (for the row error)."""
+
+    low: float | None
+    high: float | None
+    reason: str = ""
+    whole: bool = False
+
+
+#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1. A value outside is impossible
+#: (a negative head count, a voided share of 1.7) and refused at scoring.
+UNIT_DOMAINS: dict[str, Domain] = {
+    "count": Domain(0.0, None, "a count cannot be negative"),
+    "yuan": Domain(0.0, None, "an amount cannot be negative"),
+    "months": Domain(0.0, None, "a number of months cannot be negative"),
+    "persons": Domain(0.0, None, "a head count cannot be negative"),
+    "years": Domain(0.0, None, "an age cannot be negative"),
+    "fraction": Domain(0.0, 1.0, "a share lies between 0 and 1"),
+    "grade (0-4)": Domain(0.0, 4.0, "tax credit grades run from 0 (D) to 4 (A)"),
+    "grade steps": Domain(-4.0, 4.0, "a tax grade moves at most 4 steps (D to A)"),
+    "log(yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative"),
+    "log(10k yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative")}
+#: A flag feature's domain.
+FLAG_DOMAIN = Domain(0.0, 1.0, "a flag is 0 or 1", whole=True)
 #: Features whose domain differs from their unit's: a growth rate falls to -100 % at most; ratios of amounts are
-#: >= 0, a return on assets can be negative.
-CODE_DOMAINS: dict[str, tuple[float | None, float | None]] = {
-    "invoice_sales_growth": (-1.0, None), "invoice_sales_cv": (0.0, None), "invoice_purchase_sales_ratio": (0.0, None),
-    "annual_leverage": (0.0, None), "annual_current_ratio": (0.0, None), "annual_roa": (None, None)}
+#: >= 0, a return on assets can be negative; months among the last 12 are at most 12.
+CODE_DOMAINS: dict[str, Domain] = {
+    "invoice_sales_growth": Domain(-1.0, None, "sales cannot fall by more than 100 %"),
+    "invoice_sales_cv": Domain(0.0, None, "a coefficient of variation cannot be negative"),
+    "invoice_purchase_sales_ratio": Domain(0.0, None, "a ratio of two amounts cannot be negative"),
+    "annual_leverage": Domain(0.0, None, "a ratio of two amounts cannot be negative"),
+    "annual_current_ratio": Domain(0.0, None, "a ratio of two amounts cannot be negative"),
+    "annual_roa": Domain(None, None),
+    "invoice_zero_sales_months": Domain(0.0, 12.0, "months among the last 12 lie between 0 and 12")}
 
 
-def feature_domains(cat: pd.DataFrame, codes: list[str] | None = None) -> dict[str, tuple[float | None, float | None]]:
-    """``code -> (lowest, highest)`` possible value of each numeric feature of catalogue ``cat`` (optionally only
-    ``codes``) whose unit or code has a known domain; features without one (a generic file's columns) are left out,
-    i.e. unbounded."""
-    out: dict[str, tuple[float | None, float | None]] = {}
+def feature_domains(cat: pd.DataFrame, codes: list[str] | None = None) -> dict[str, Domain]:
+    """``code ->`` :class:`Domain` (lowest, highest possible value, why) of each numeric feature of catalogue ``cat``
+    (optionally only ``codes``) whose unit or code has a known domain; features without one (a generic file's
+    columns) are left out, i.e. unbounded."""
+    out: dict[str, Domain] = {}
     want = None if codes is None else set(codes)
     for r in cat.itertuples(index=False):
         code = str(r.code)
@@ -242,7 +266,7 @@ def feature_domains(cat: pd.DataFrame, codes: list[str] | None = None) -> dict[s
             continue
         dom = CODE_DOMAINS.get(code)
         if dom is None:
-            dom = (0.0, 1.0) if getattr(r, "kind", "") == "flag" else UNIT_DOMAINS.get(str(getattr(r, "unit", "")))
-        if dom is not None and dom != (None, None):
+            dom = FLAG_DOMAIN if getattr(r, "kind", "") == "flag" else UNIT_DOMAINS.get(str(getattr(r, "unit", "")))
+        if dom is not None and (dom.low is not None or dom.high is not None):
             out[code] = dom
     return out

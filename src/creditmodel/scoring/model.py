@@ -66,9 +66,10 @@ class InputSpec:
     #: numeric columns whose training values were all 0/1 or true/false: only these read TRUE/FALSE as 1/0 at
     #: scoring (elsewhere it is "not a number"); None for a model saved before the field existed (read as before)
     binary: list[str] | None = None
-    #: numeric column -> (lowest, highest) possible value (None = open) from the feature catalogue: a value outside is
-    #: impossible (a negative head count, a voided share of 1.7) and a row error; None for a model saved before
-    bounds: dict[str, tuple[float | None, float | None]] | None = None
+    #: numeric column -> (lowest, highest[, why]) possible value (None = open; a ``features.catalogue.Domain``) from
+    #: the feature catalogue: a value outside is impossible (a negative head count, a voided share of 1.7) and a row
+    #: error; None for a model saved before
+    bounds: dict[str, tuple] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -173,13 +174,23 @@ class InputSpec:
                 big, inf = np.abs(v) > MAX_FEATURE_MAGNITUDE, np.isinf(v)
                 flag(big & inf, f"column '{c}': infinite value")
                 flag(big & ~inf, f"column '{c}': value beyond {MAX_FEATURE_MAGNITUDE:.3g} (refused in training too)")
-            lo, hi = bounds.get(c, (None, None))
+            dom = bounds.get(c, (None, None))   # a Domain, or a (low, high) pair in a model saved before reasons
+            lo, hi = dom[0], dom[1]
+            why = (dom[2] if len(dom) > 2 else "") or "an impossible value"
             if n and lo is not None and np.fmin.reduce(v) < lo:   # one reduction; masks only when one is off
-                flag(v < lo, lambda i, c=c, v=v, lo=lo: f"column '{c}': {v[i]:g} is below {lo:g}, its lowest possible "
-                                                        "value (an impossible value)")
+                flag(v < lo, lambda i, c=c, v=v, lo=lo, why=why: f"column '{c}': {v[i]:g} is below {lo:g}, its lowest "
+                                                                  f"possible value ({why})")
             if n and hi is not None and np.fmax.reduce(v) > hi:
-                flag(v > hi, lambda i, c=c, v=v, hi=hi: f"column '{c}': {v[i]:g} is above {hi:g}, its highest "
-                                                        "possible value (an impossible value)")
+                flag(v > hi, lambda i, c=c, v=v, hi=hi, why=why: f"column '{c}': {v[i]:g} is above {hi:g}, its "
+                                                                  f"highest possible value ({why})")
+            if n and len(dom) > 3 and dom[3]:   # whole numbers only (a flag of 0.5)
+                if (lo, hi) == (0.0, 1.0):   # a flag: strictly between its two values (2 cheap comparisons)
+                    part = (v > 0.0) & (v < 1.0)
+                else:
+                    with np.errstate(invalid="ignore"):
+                        part = np.isfinite(v) & (v != np.floor(v))
+                if part.any():
+                    flag(part, lambda i, c=c, v=v, why=why: f"column '{c}': {v[i]:g} is not a whole number ({why})")
             out[c] = v
         for c, levels in self.categorical.items():
             s = df[c]

@@ -317,6 +317,34 @@ def make_estimator(kind: str, directions: dict[str, int], categorical: list[str]
     raise InputError(f"unknown model kind {kind!r}; use scorecard or lightgbm", parameter="--model")
 
 
+def _domains_the_data_keeps(domains: dict[str, Any], *frames: pd.DataFrame) -> dict[str, Any]:
+    """The catalogue ``domains`` minus those the training data break: a generic file's column that only shares a
+    feature's name (``employees`` holding a change in head count) would otherwise have its own kind of values
+    refused at scoring. Each dropped domain is logged with the count of values outside it."""
+    keep = {}
+    for c, dom in domains.items():
+        outside = 0
+        for X in frames:
+            if c not in X.columns:
+                continue
+            v = X[c].to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = (v < dom[0]) if dom[0] is not None else np.zeros(len(v), dtype=bool)
+                if dom[1] is not None:
+                    bad |= v > dom[1]
+                if len(dom) > 3 and dom[3]:
+                    bad |= np.isfinite(v) & (v != np.floor(v))
+            outside += int(bad.sum())
+        if outside:
+            log.warning("column %r: %d training value(s) outside the domain of the catalogue feature of that name "
+                        "(%s .. %s: %s): the column is taken as another quantity and left unbounded at scoring", c,
+                        outside, "-inf" if dom[0] is None else f"{dom[0]:g}", "inf" if dom[1] is None else f"{dom[1]:g}",
+                        (dom[2] if len(dom) > 2 else "") or "its unit")
+        else:
+            keep[c] = dom
+    return keep
+
+
 def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray,
                      kind: str, name: str, catalogue: pd.DataFrame | None = None, seed: int = 42,
                      estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
@@ -346,7 +374,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     if catalogue is not None and "code" in catalogue:   # impossible values become row errors at scoring
         from creditmodel.features.catalogue import feature_domains
 
-        spec.bounds = feature_domains(catalogue, spec.numeric)
+        spec.bounds = _domains_the_data_keeps(feature_domains(catalogue, spec.numeric), X_train, X_valid)
     directions = {}
     if catalogue is not None and "code" in catalogue:
         directions = {c: int(d) for c, d in zip(catalogue["code"], catalogue["direction"]) if c in spec.columns}
