@@ -156,6 +156,25 @@ def test_an_empty_publicity_end_is_derived_from_severity_and_decision_date(tmp_p
     assert record_flags(lt, None, 30)["incomplete"].tolist() == [True, True, True, True, False, True]
 
 
+def test_a_derived_publicity_end_does_not_cross_the_written_one(tmp_path):
+    """A serious penalty with a written maximum end shorter than the derived minimum (a local rule) got a minimum
+    after its maximum: a period that cannot be; the derived end is capped at the written one and says so."""
+    df = fac.records("penalties", fac.codes(3), 3)
+    df["decision_date"] = ["2024-03-31", "2024-03-31", "2024-03-31"]
+    df["severity"] = ["serious", "serious", "general"]
+    df["publicity_max_end"] = ["2024-09-30", "2027-03-31", ""]          # row 1: shorter than the 1-year minimum
+    df["publicity_min_end"] = ["", "", "2025-06-30"]                     # row 3: beyond the derived 1-year maximum
+    lt, _ = _load(tmp_path, df, "penalties", "csv")
+    d = lt.data
+    assert d.loc[0, "publicity_min_end"] == pd.Timestamp("2024-09-30")   # capped at the written maximum
+    assert d.loc[1, "publicity_min_end"] == pd.Timestamp("2025-03-31")   # the rule's 1 year: not capped
+    assert d.loc[2, "publicity_max_end"] == pd.Timestamp("2025-06-30")   # raised to the written minimum
+    assert (d["publicity_min_end"] <= d["publicity_max_end"]).all()
+    w = lt.warnings[lt.warnings["rule"] == "publicity_end_derived"].set_index("row")["message"]
+    assert w.loc[1].endswith("capped at the written publicity_max_end; the penalty is kept")
+    assert "capped" not in w.loc[2] and w.loc[3].endswith("capped at the written publicity_min_end; the penalty is kept")
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bad_type_for_numbers_integers_and_dates(tmp_path, fmt):
     df = fac.records("arrears", fac.codes(3), 6)

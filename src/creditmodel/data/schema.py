@@ -906,6 +906,23 @@ def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame, t: Tab
             filled[e][int(i)] = d + pd.DateOffset(months=k)
     take = fillable & np.isin(quarantine["row"].to_numpy(), rows)
     moved = quarantine[take].copy()
+    # one end written, the other derived: the derived one must not cross it (a department's own shorter maximum
+    # and a derived longer minimum made a period that ends before it ends)
+    capped: set[tuple[int, str]] = set()
+    empty = set(zip(moved["row"].to_numpy() - 1, moved["column"]))
+    for i in pos:
+        i = int(i)
+        lo_empty, hi_empty = (i, "publicity_min_end") in empty, (i, "publicity_max_end") in empty
+        if lo_empty and not hi_empty:
+            written = typed["publicity_max_end"].iloc[i]
+            if pd.notna(written) and filled["publicity_min_end"][i] > written:
+                filled["publicity_min_end"][i] = written
+                capped.add((i, "publicity_min_end"))
+        elif hi_empty and not lo_empty:
+            written = typed["publicity_min_end"].iloc[i]
+            if pd.notna(written) and filled["publicity_max_end"][i] < written:
+                filled["publicity_max_end"][i] = written
+                capped.add((i, "publicity_max_end"))
     for e in ends:
         m = (moved["column"] == e).to_numpy()
         at = moved.loc[m, "row"].to_numpy() - 1
@@ -917,8 +934,10 @@ def _derive_publicity_ends(quarantine: pd.DataFrame, typed: pd.DataFrame, t: Tab
         i = int(r) - 1
         d = typed["decision_date"].iloc[i]
         n_rules = sum(d >= start for start, _ in PUBLICITY_MONTHS)
+        other = "publicity_max_end" if col == "publicity_min_end" else "publicity_min_end"
         msgs.append(f"empty; derived as {filled[col][i]:%Y-%m-%d} from severity {typed['severity'].iloc[i]!r} and "
-                    f"decision date {d:%Y-%m-%d} under the {regime.get(n_rules, 'rules')}; the penalty is kept")
+                    f"decision date {d:%Y-%m-%d} under the {regime.get(n_rules, 'rules')}"
+                    + (f", capped at the written {other}" if (i, col) in capped else "") + "; the penalty is kept")
     moved["rule"] = "publicity_end_derived"
     moved["message"] = msgs
     return quarantine[~take].reset_index(drop=True), moved.reset_index(drop=True)
