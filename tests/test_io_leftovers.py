@@ -129,3 +129,21 @@ def test_a_record_table_without_rows_is_said(small, tmp_path, caplog):
     assert len(dist.tables["penalties"]) == 0
     msg = [r.getMessage() for r in caplog.records if "no rows" in r.getMessage()]
     assert len(msg) == 1 and "table penalties has a header but no rows" in msg[0]
+
+
+def test_a_line_of_a_quoted_blank_is_an_empty_line_for_the_readers(tmp_path):
+    """A line holding only "   " (a spreadsheet's empty text cell) stopped the read with "Expected 3 columns, got 1"
+    and no row; it is skipped as an empty line, by the table reader and by scoring's chunked reader."""
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import iter_chunks
+
+    f = tmp_path / "q.csv"
+    f.write_text('a,b,c\n1,2,3\n"   "\n""\n4,5,6\n', encoding="utf-8")
+    assert read_table(f, as_text=True)["a"].tolist() == ["1", "4"]
+    got = [c for c in iter_chunks(f, 10)]
+    assert sum(len(c) for c in got) == 2
+    bad = tmp_path / "b.csv"   # a real short row after it is still named by its data row
+    bad.write_text('a,b,c\n1,2,3\n"   "\n4,5\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_table(bad, as_text=True)
+    assert err.value.row == 2
