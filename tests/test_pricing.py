@@ -660,7 +660,8 @@ def test_price_file_says_in_error_why_a_scored_row_has_no_rate(tmp_path):
     reading status/error took it as priced. It now writes `not priced: ...` as the deliverable does."""
     src = tmp_path / "s.csv"
     pd.DataFrame({"id": ["a", "b", "c", "d"], "pd_12m": [0.02, 1.0, 0.6, 0.02], "status": ["ok", "ok", "ok", "error"],
-                  "error": ["", "", "not priced: old note; with a semicolon", "column 'x': bad"]}).to_csv(src, index=False)
+                  "error": ["", "", "not priced: old note; with a semicolon", "column 'x': bad"]}
+                 ).to_csv(src, index=False)
     res = P.price_file(src, None, tmp_path / "p.csv")
     f = res.frame
     assert f["suggested_rate"].notna().tolist() == [True, False, False, False]

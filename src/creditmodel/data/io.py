@@ -170,8 +170,8 @@ class BlankLines:
 
 class SpaceLines:
     """Arrow's invalid-row handler for a CSV: a line of only spaces or tabs, quoted or not (an "empty" line that a
-    text editor or a spreadsheet left with blanks) is skipped and counted like an empty line; any other row whose field count
-    differs from the header's stays an error. (A fuzzer's finding: one such line stopped the whole file with
+    text editor or a spreadsheet left with blanks) is skipped and counted like an empty line; any other row whose
+    field count differs from the header's stays an error. (A fuzzer's finding: one such line stopped the whole file with
     "Expected 14 columns, got 1".)"""
 
     def __init__(self, path: Path) -> None:

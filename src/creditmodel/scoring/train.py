@@ -336,10 +336,11 @@ def _domains_the_data_keeps(domains: dict[str, Any], *frames: pd.DataFrame) -> d
                     bad |= np.isfinite(v) & (v != np.floor(v))
             outside += int(bad.sum())
         if outside:
+            lo = "-inf" if dom[0] is None else f"{dom[0]:g}"
+            hi = "inf" if dom[1] is None else f"{dom[1]:g}"
             log.warning("column %r: %d training value(s) outside the domain of the catalogue feature of that name "
                         "(%s .. %s: %s): the column is taken as another quantity and left unbounded at scoring", c,
-                        outside, "-inf" if dom[0] is None else f"{dom[0]:g}", "inf" if dom[1] is None else f"{dom[1]:g}",
-                        (dom[2] if len(dom) > 2 else "") or "its unit")
+                        outside, lo, hi, (dom[2] if len(dom) > 2 else "") or "its unit")
         else:
             keep[c] = dom
     return keep

@@ -1430,8 +1430,9 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
 
 def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.ndarray, y: np.ndarray) -> Path | None:
     """``excluded_rows.csv`` beside the report: every input row left out of the tests (1-based data row: the
-    header and empty lines not counted, as in every row number the project gives; reason, observed outcome), so that a validator can find them (the report gave counts only: a bank validator's
-    finding). None (and no file) when no row was excluded."""
+    header and empty lines not counted, as in every row number the project gives; reason, observed outcome), so
+    that a validator can find them (the report gave counts only: a bank validator's finding). None (and no file)
+    when no row was excluded."""
     if out is None:
         return None
     is_d = ~err & (pred["grade"].astype(str) == DEFAULT_GRADE).to_numpy()
