@@ -393,6 +393,7 @@ def test_every_path_parameter_of_an_experiment_is_an_input():
     ("loan_pricing", "n_jobs", 0, 2), ("small_loan_models", "n_jobs", -2, 1),
     ("small_loan_models", "central_tendency", 1.5, 0.04), ("small_loan_models", "central_tendency", -0.1, 0.0),
     ("public_credit_evaluation", "horizon_months", 0, 6), ("data_quality", "firms", 3, 10),
+    ("model_validation", "cure_months", -3, 12),
 ])
 def test_out_of_range_parameters_are_refused_before_the_notebook_runs(name, key, bad, good):
     """-p cv_folds=1 failed inside the notebook after ~10 s as a FAILED MLflow run, naming a 'column': every

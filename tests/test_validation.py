@@ -1088,6 +1088,25 @@ def test_migration_counts_defaults_of_the_period_apart(tmp_path):
     assert "25 defaulted during the period (end grade D" in html and "3 without a grade of the scale" in html
 
 
+def test_a_cure_window_brings_firms_that_defaulted_long_before_the_start_back_into_the_migration(generated):
+    from creditmodel.data.io import load_district
+    from creditmodel.validation import district as vd
+
+    tables = load_district(generated).tables
+    t0, t1 = pd.Timestamp("2023-12-31"), pd.Timestamp("2024-12-31")
+    never = vd.portfolio_at(tables, t0, t1)
+    cured = vd.portfolio_at(tables, t0, t1, cure_months=12)
+    loans = tables["loans"]
+    last = pd.to_datetime(loans["default_date"]).groupby(loans["uscc"]).max()
+    recent = set(last[(last <= t0) & (last > t0 - pd.DateOffset(months=12))].index)
+    assert cured[2]["in_default_at_start"] < never[2]["in_default_at_start"]
+    assert not cured[0]["uscc"].isin(recent).any()                       # a default in the last 12 months: still out
+    back = set(cured[0]["uscc"]) - set(never[0]["uscc"])                 # back in: defaulted, then 12 months clean
+    assert back and all(last[u] <= t0 - pd.DateOffset(months=12) for u in back)
+    with pytest.raises(InputError, match="cure_months"):
+        vd.portfolio_at(tables, t0, t1, cure_months=0)
+
+
 def test_district_migration_leaves_out_firms_in_default_and_grades_period_defaults_d(generated):
     from creditmodel.data.io import load_district
     from creditmodel.validation import district as vd

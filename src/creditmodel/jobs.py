@@ -189,6 +189,13 @@ def _check_central_tendency_parameter(value: Any) -> None:
         check_central_tendency(value)
 
 
+def _check_cure_months_parameter(value: Any) -> None:
+    from creditmodel.scoring.district import check_cure_months
+
+    if value != 0:  # 0: never cured
+        check_cure_months(value)
+
+
 def _check_firms(value: Any) -> None:
     from creditmodel.data.synthetic import GeneratorConfig
 
@@ -206,7 +213,7 @@ def _parameter_checks() -> dict[str, Any]:
     return {"n_jobs": check_n_jobs, "cv_folds": check_cv_folds,
             "cv_repeats": lambda v: check_cv_repeats(v, parameter="cv_repeats"), "budget": check_budget,
             "horizon_months": check_horizon_months, "central_tendency": _check_central_tendency_parameter,
-            "firms": _check_firms}
+            "firms": _check_firms, "cure_months": _check_cure_months_parameter}
 
 
 def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -228,7 +228,7 @@ def enterprise_portfolio(tables: dict[str, pd.DataFrame], as_of: str | pd.Timest
     """
     from creditmodel.features import build_features
 
-    _check_cure_months(cure_months)
+    check_cure_months(cure_months)
     ent = tables["enterprises"]
     when = pd.Timestamp(as_of)
     closed = pd.to_datetime(ent.get("closed_on")).le(when).fillna(False) if "closed_on" in ent else False
@@ -274,7 +274,8 @@ def first_default_dates(tables: dict[str, pd.DataFrame]) -> pd.Series:
     return ev.groupby("uscc")["default_date"].min()
 
 
-def _check_cure_months(cure_months: int | None) -> None:
+def check_cure_months(cure_months: int | None) -> None:
+    """InputError (parameter ``cure_months``) unless a whole number of months >= 1, or None (never cured)."""
     if cure_months is not None and (isinstance(cure_months, bool) or not isinstance(cure_months, (int, np.integer))
                                     or cure_months < 1):
         raise InputError(f"cure_months must be a whole number of months >= 1 or None (never cured), "
@@ -303,7 +304,7 @@ def in_default_at(tables: dict[str, pd.DataFrame], uscc: pd.Series, as_of: str |
     guidelines on the definition of default ask for at least 3 months without a default trigger), so a firm is
     in default at ``as_of`` when a loan defaulted within ``cure_months`` before it. The validation's migration
     matrix uses the same rule."""
-    _check_cure_months(cure_months)
+    check_cure_months(cure_months)
     when = pd.Timestamp(as_of)
     start = None if cure_months is None else when - pd.DateOffset(months=int(cure_months))
     return defaulted_between(tables, uscc, start, when)

@@ -302,17 +302,22 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                     tables: Mapping[str, pd.DataFrame] | None = None, *,
                     migration: tuple[str, str] | None = None, out_dir: str | Path | None = None,
                     thresholds: L.Thresholds | Mapping[str, Any] | None = None, n_boot: int = 500, seed: int = 0,
-                    data_info: Mapping[str, Any] | None = None) -> dict[str, ModelValidation]:
+                    data_info: Mapping[str, Any] | None = None, cure_months: int | None = None
+                    ) -> dict[str, ModelValidation]:
     """Validate every model of ``models`` (alias -> :class:`ModelRef`) on the out-of-time window of
     ``sample`` against its development window, each with the other model as challenger.
 
-    ``migration = (from, to)`` dates grade the enterprises of ``tables`` active at both dates; ``out_dir``
+    ``migration = (from, to)`` dates grade the enterprises of ``tables`` active at both dates (those in default at
+    ``from`` left out; ``cure_months`` lifts a default that long after the last one, None never does); ``out_dir``
     receives ``validation/<alias>/report.html`` and ``metrics.json`` (nothing written when None). Rows a
     model cannot score (status ``error``) are excluded from every model's report and counted, so the paired
     comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals.
     """
     if not models:
         raise InputError("no model to validate", column="model_name")
+    from creditmodel.scoring.district import check_cure_months
+
+    check_cure_months(cure_months)
     oot, dev, test = sample.oot.reset_index(drop=True), sample.dev.reset_index(drop=True), sample.part("test")
     start = sample.oot_start.date()
     if oot.empty:
@@ -347,7 +352,8 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                         "sample from %s is after it", alias, ref.name, ref.version, start)
     scored = {a: _score(r.model, oot) for a, r in models.items()}
     rows = np.flatnonzero(np.logical_and.reduce([s.ok for s in scored.values()]))
-    ports = portfolio_at(tables, *migration, industry=sample.industry) if (tables is not None and migration is not None) else None
+    ports = (portfolio_at(tables, *migration, industry=sample.industry, cure_months=cure_months)
+             if (tables is not None and migration is not None) else None)
     dates = pd.to_datetime(oot["as_of_date"])
     common: dict[str, Any] = {
         "oot_window": f"originations from {start} ({dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d})",
@@ -355,7 +361,8 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     if sample.industry:
         common["industry"] = sample.industry
     if ports is not None:
-        common["migration"] = {"from": str(migration[0]), "to": str(migration[1]), **ports[2]}
+        common["migration"] = {"from": str(migration[0]), "to": str(migration[1]),
+                               "cure_months": "never" if cure_months is None else int(cure_months), **ports[2]}
     cur = oot.iloc[rows].reset_index(drop=True)
     y = cur[TARGET].to_numpy()
     if "uscc" in cur.columns:  # the report's "obligors" are loans here (a validator's finding)
