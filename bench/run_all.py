@@ -27,6 +27,7 @@ SCRIPTS: dict[str, tuple[str, list[list[str]]]] = {
     "evaluation": ("bench_evaluation.py", [[]]),
     "validation": ("bench_validation.py", [[]]),
     "pricing": ("bench_pricing.py", [[]]),
+    "input_checks": ("bench_input_checks.py", [[]]),
     "district_story": ("district_story.py", [[]]),
     "scorecard": ("bench_scorecard.py", [["prepare"], ["all"]]),
     "models": ("bench_models.py", [[]]),
