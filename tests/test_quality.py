@@ -197,6 +197,21 @@ def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
 
 
 # --------------------------------------------------------------------------- files, single tables, errors
+def test_compliance_year_by_year_counted_by_hand(compliance_district, tmp_path):
+    """The plan sets a path (95 % in 2020, 98 % by 2025): compliance per year the records reached the platform."""
+    rep = _measure(compliance_district)
+    by = rep.by_year.set_index("year")
+    # register rows reported 2010-2014 (2013 incomplete, 2014 late); the ten penalties in 2023 (one without a report
+    # date counts in its decision's year), four of them compliant
+    assert by["records"].to_dict() == {2010: 1, 2011: 1, 2012: 1, 2013: 1, 2014: 1, 2023: 10}
+    assert by["compliant"].to_dict() == {2010: 1, 2011: 1, 2012: 1, 2013: 0, 2014: 0, 2023: 4}
+    assert by.loc[2023, "compliance_rate"] == pytest.approx(0.4) and by["records"].sum() == rep.indicators["public_records"]
+    assert (by["target_2025"] == 0.98).all() and (by["baseline_2020"] == 0.95).all()
+    files = quality.write_report(rep, tmp_path / "q")
+    assert pd.read_csv(files["by_year.csv"], encoding="utf-8-sig")["records"].tolist() == [1, 1, 1, 1, 1, 10]
+    assert (tmp_path / "q" / "figures" / "compliance_by_year.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_report_files_and_determinism(compliance_district, tmp_path_factory):
     outs = [tmp_path_factory.mktemp(f"q{i}") for i in range(2)]
     reps = [quality.quality_report(compliance_district, o) for o in outs]

@@ -134,8 +134,9 @@ def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
 def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: int) -> pd.DataFrame:
     """One row per record of ``lt`` (file order): the compliance conditions and their outcome.
 
-    Columns: ``table, row, uscc, supplier, industry, street, incomplete, uscc_ok, uscc_reason, registered,
-    delay_days, on_time, late, early, key_shared, compliant``. ``registered`` is NaN-free: False when no register is available.
+    Columns: ``table, row, uscc, supplier, industry, street, year, incomplete, uscc_ok, uscc_reason, registered,
+    delay_days, on_time, late, early, key_shared, compliant``; ``year`` is the year the record reached the
+    platform (``reported_on``; the event's year when that is empty; None when both are). ``registered`` is NaN-free: False when no register is available.
     """
     t = table(lt.name)
     rows = lt.all_rows([c for c in ("uscc", "department", "reported_on", t.event_date) if c in t.column_names])
@@ -171,6 +172,10 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
         delay = (rows["reported_on"] - rows[t.event_date]).dt.days.to_numpy(dtype="float64", na_value=np.nan)
     else:
         delay = np.full(n, np.nan)
+    when = rows["reported_on"] if "reported_on" in rows.columns else pd.Series(pd.NaT, index=rows.index)
+    if t.event_date:
+        when = when.fillna(rows[t.event_date])
+    year = when.dt.year.to_numpy(dtype="float64", na_value=np.nan)
     known = ~np.isnan(delay)
     with np.errstate(invalid="ignore"):
         on_time = known & (delay >= 0) & (delay <= deadline_days)
@@ -192,6 +197,7 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
         "table": lt.name, "row": rows.index.to_numpy() + 1,
         "uscc": text(rows["uscc"].to_numpy(dtype=object) if "uscc" in rows.columns else np.full(n, None)),
         "supplier": text(supplier), "industry": text(industry), "street": text(street),
+        "year": pd.Series(year).astype("Int64"),
         "incomplete": incomplete, "uscc_ok": uscc_ok, "uscc_reason": text(uscc_reason), "registered": registered,
         "delay_days": delay, "on_time": on_time, "late": late, "early": early, "key_shared": key_shared,
         "compliant": compliant})
@@ -220,6 +226,7 @@ class QualityReport:
     files: dict[str, Path] = field(default_factory=dict)
     kept_faults: pd.DataFrame = field(default_factory=lambda: schema.empty_quarantine())  # descriptive, rows kept
     injected: pd.DataFrame | None = None  # a generated district's injected.json against the measured counts
+    by_year: pd.DataFrame = field(default_factory=pd.DataFrame)  # compliance per year the records were reported
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
@@ -239,6 +246,7 @@ class QualityReport:
             "definitions": DEFINITIONS, "indicators": self.indicators, "plan_targets": recs(self.targets),
             "by_table": recs(self.by_table), "by_field": recs(self.by_field), "by_industry": recs(self.by_industry),
             "by_street": recs(self.by_street), "by_department": recs(self.by_department),
+            "by_year": recs(self.by_year),
             "uscc_causes": recs(self.uscc_causes), "reporting_delay": recs(self.delays),
             "load": recs(self.load_counts), "tables_absent": self.tables_absent,
             "quarantine_by_rule": recs(self.quarantine.groupby(["table", "rule"]).size().rename("entries")
@@ -364,6 +372,21 @@ def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
     out["compliance_rate"] = out["compliant"] / out["records"]
     out["incomplete_rate"] = out["incomplete"] / out["records"]
     out["late_rate"] = (out["late"] / out["delay_known"]).where(out["delay_known"] > 0)
+    return out
+
+
+def _by_year(flags: pd.DataFrame) -> pd.DataFrame:
+    """Compliance per year the records reached the platform (the plan's path from 2020 to 2025); records without a
+    report or event date are left out of it (they count in every other figure)."""
+    if not len(flags) or "year" not in flags.columns or not flags["year"].notna().any():
+        return pd.DataFrame()
+    dated = flags[flags["year"].notna()]
+    out = _group_rates(dated.assign(year=dated["year"].astype("int64")), "year").reset_index()
+    from creditmodel import reference
+
+    spec = reference.plan_targets().get("collection_compliance_rate", {})
+    out["target_2025"] = spec.get("target")
+    out["baseline_2020"] = spec.get("baseline_2020")
     return out
 
 
@@ -528,6 +551,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         rates = _group_rates(flags_all, "table").reset_index()
         by_table = by_table.merge(rates, on="table", how="left")
     by_department = _group_rates(flags_all, "supplier").reset_index() if len(flags_all) else pd.DataFrame()
+    by_year = _by_year(flags_all)
 
     ind: dict[str, Any] = {
         "tables": len(tables), "rows_total": int(sum(lt.n_rows for lt in tables.values())),
@@ -594,7 +618,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,
                          by_industry=by_industry, by_street=by_street, by_department=by_department,
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
-                         kept_faults=kept_faults(tables))
+                         kept_faults=kept_faults(tables), by_year=by_year)
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
@@ -639,7 +663,8 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
     files["quality.json"] = p
     for name, df in (("quality_by_field.csv", rep.by_field), ("quality_by_table.csv", rep.by_table),
                      ("by_industry.csv", rep.by_industry), ("by_street.csv", rep.by_street),
-                     ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets)):
+                     ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets),
+                     ("by_year.csv", rep.by_year)):
         files[name] = out / name
         df.to_csv(files[name], index=False, encoding="utf-8-sig")
     files["quarantine.parquet"] = out / "quarantine.parquet"

@@ -342,11 +342,44 @@ def plot_delays(rep: "QualityReport") -> "Figure":
     return fig
 
 
+def plot_by_year(rep: "QualityReport") -> "Figure":
+    """Collection compliance per year the records were reported (the last 8 years), against the plan's 2020
+    baseline and 2025 target, with the count of records behind each point."""
+    by = rep.by_year
+    by = by[by["year"] >= by["year"].max() - 7]   # the plan's horizon: a register reaches back decades
+    tgt, base = _target("collection_compliance_rate")
+    fig, axes = _figure(8, 4.2)
+    ax = axes[0, 0]
+    years = by["year"].to_numpy(dtype=int)
+    comp = by["compliance_rate"].to_numpy(dtype=float)
+    ax.plot(years, comp, marker="o", color=NEUTRAL, label="measured")
+    for x, v, n in zip(years, comp, by["records"].to_numpy(dtype=int)):
+        ax.annotate(f"{share_text(float(v), tgt, 1)}\nn={n:,}", (x, v), xytext=(0, -8), textcoords="offset points",
+                    ha="center", va="top", fontsize=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                                              "ec": "none", "alpha": 0.85})
+    if tgt is not None:
+        ax.axhline(tgt, color=TARGET, ls="--", lw=1.2, label=f"2025 target {tgt:.0%}")
+    if base is not None:
+        ax.axhline(base, color=BASE, ls=":", lw=1.2, label=f"2020 baseline {base:.0%}")
+    low = min([v for v in [*comp, tgt, base] if v is not None and np.isfinite(v)], default=0.9)
+    ax.set_ylim(max(0.0, low - 0.03), 1.005)
+    ax.set_xticks(years, [str(y) for y in years])
+    _pct_axis(ax, "y")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_xlabel("year the record reached the platform" + (f"; axis starts at {max(0.0, low - 0.03):.0%}"
+                                                            if low - 0.03 > 0 else ""), fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.set_title(_label("Collection compliance by year", "历年归集合规率"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
     "indicators_vs_targets": plot_targets,
     "completeness_heatmap": plot_completeness,
     "compliance_by_table": plot_by_table,
     "compliance_by_department": plot_by_department,
+    "compliance_by_year": plot_by_year,
     "uscc_error_causes": plot_uscc_causes,
     "reporting_delay": plot_delays,
     "by_industry": plot_by_industry,
@@ -367,6 +400,8 @@ def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
             continue
         if name in ("compliance_by_table", "compliance_by_department", "reporting_delay") and not rep.indicators.get(
                 "public_records"):
+            continue
+        if name == "compliance_by_year" and not len(rep.by_year):
             continue
         out[name] = fn(rep)
     return out
