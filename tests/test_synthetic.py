@@ -227,17 +227,23 @@ def test_dates_within_history_and_nothing_happens_after_the_snapshot(district):
     assert ((ent.loc[known, "status"] == "active") == closed[known].isna()).all()
 
 
-def test_penalty_publicity_windows_follow_the_2023_rules(district):
+def test_penalty_publicity_windows_follow_the_rules_of_the_decision_date(district):
+    """DOMAIN.md A4: a serious penalty's minimum publicity is 6 months under the 2019 rules (527号) and 1 year under
+    the 2023 rules in force from 2023-05-01 (the generator used 1 year throughout)."""
     pen = _read(district, "penalties")
-    dec = pd.to_datetime(pen["decision_date"])
-    lo = {"minor": 0, "general": 3, "serious": 12}
     hi = {"minor": 3, "general": 12, "serious": 36}
     pen = pen[pen["publicity_min_end"].notna() & pen["publicity_max_end"].notna()]   # skip injected missing fields
     dec = pd.to_datetime(pen["decision_date"])
+    rules_2023 = dec >= pd.Timestamp("2023-05-01")
+    assert rules_2023.any() and (~rules_2023).any()
+
+    def lo(sev, new):
+        return {"minor": 0, "general": 3, "serious": 12 if new else 6}[sev]
+
     for sev in ("minor", "general", "serious"):
         p = pen["severity"] == sev
         assert p.sum() > 0
-        exp_min = [d + pd.DateOffset(months=lo[sev]) for d in dec[p]]
+        exp_min = [d + pd.DateOffset(months=lo(sev, new)) for d, new in zip(dec[p], rules_2023[p])]
         exp_max = [d + pd.DateOffset(months=hi[sev]) for d in dec[p]]
         assert (pd.to_datetime(pen.loc[p, "publicity_min_end"]) == pd.DatetimeIndex(exp_min)).all(), sev
         assert (pd.to_datetime(pen.loc[p, "publicity_max_end"]) == pd.DatetimeIndex(exp_max)).all(), sev

@@ -49,8 +49,9 @@ The story (what drives what)
   sector inspections (food safety for catering and food firms, fire safety, environment for manufacturing,
   mining and utilities, work safety, construction for section E; random, targeted and complaint inspections,
   worse firms inspected more often and failing more), administrative penalties (organic ones plus a share of
-  failed inspections; minor/general/serious with the 2023 publicity windows of DOMAIN.md A4: minor max 3
-  months, general min 3 months max 1 year, serious min 1 year max 3 years), court enforcement (dishonest-debtor
+  failed inspections; minor/general/serious with the publicity windows of DOMAIN.md A4 at the decision date:
+  minor max 3 months, general min 3 months max 1 year, serious min 6 months (2019 rules, before 2023-05-01) or
+  1 year (2023 rules) max 3 years), court enforcement (dishonest-debtor
   listing when a case is not performed, removal when it is), arrears (social insurance, housing fund, tax,
   utilities), abnormal-operation listings (moved to the serious-dishonesty list after 3 unremedied years),
   serious-dishonesty listings after serious penalties (about 1.2 % of firms listed at the snapshot), sector
@@ -765,7 +766,10 @@ class _District:
         med = np.array([2000.0, 20000.0, 150000.0])[sev]
         amount = np.where(has_fine, np.minimum(np.round(med * np.exp(0.9 * rng.standard_normal(m)), -2), 5e6), np.nan)
         amount = np.where(has_fine, np.maximum(amount, 100.0), np.nan)
-        min_end = np.where(sev == 0, day, _add_months(day, np.where(sev == 1, 3, 12)))
+        # the publicity rules of the decision date (DOMAIN.md A4; schema.PUBLICITY_MONTHS): a serious penalty's
+        # minimum is 6 months under the 2019 rules (527号), 1 year from 2023-05-01 (Order No. 58)
+        serious_min = np.where(day < _day(date(2023, 5, 1)), 6, 12)
+        min_end = np.where(sev == 0, day, _add_months(day, np.where(sev == 1, 3, serious_min)))
         max_end = _add_months(day, np.array([3, 12, 36])[sev])
         fulfils = rng.random(m) < _sigmoid(2.2 + 1.0 * st)
         paid = day + np.ceil(rng.exponential(np.where(st > 0, 20.0, 60.0))).astype(np.int64)
