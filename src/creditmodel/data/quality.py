@@ -136,7 +136,8 @@ def record_flags(lt: LoadedTable, register: pd.DataFrame | None, deadline_days: 
 
     Columns: ``table, row, uscc, supplier, industry, street, year, incomplete, uscc_ok, uscc_reason, registered,
     delay_days, on_time, late, early, key_shared, compliant``; ``year`` is the year the record reached the
-    platform (``reported_on``; the event's year when that is empty; None when both are). ``registered`` is NaN-free: False when no register is available.
+    platform (``reported_on``; the event's year when that is empty; None when both are). ``registered`` is
+    NaN-free: False when no register is available.
     """
     t = table(lt.name)
     rows = lt.all_rows([c for c in ("uscc", "department", "reported_on", t.event_date) if c in t.column_names])
