@@ -70,6 +70,17 @@ def test_first_good_model_becomes_champion(store):
     assert tags["promotion_decision"] == "promoted" and tags["validation_status"] in {"green", "amber", "red"}
 
 
+def test_a_promotion_keeps_an_out_of_time_validation_status(store):
+    """promote wrote its in-time status over notebook 04's out-of-time validation_status: a version validated red
+    out of time was delivered as amber, without the red-validation warning (a new user's finding)."""
+    out, v, _ = store
+    registry.tag_version("pd", v["good"], {"validation_status": "red", "validation_red_checks": "jeffreys_p"})
+    registry.promote("pd", v["good"], out=out)
+    tags = registry.client().get_model_version("pd", v["good"]).tags
+    assert tags["validation_status"] == "red" and tags["validation_red_checks"] == "jeffreys_p"
+    assert tags["promotion_validation_status"] in {"green", "amber", "red"}
+
+
 def test_worse_model_is_refused_by_delong(store, caplog):
     out, v, _ = store
     with caplog.at_level("WARNING", logger="creditmodel.registry"):

@@ -12,8 +12,9 @@ the candidate only when
    the candidate's AUC significantly below the champion's (one-sided, ``alpha``).
 
 The decision and its evidence are recorded as model-version tags (``promotion_decision``,
-``promotion_reasons``, ``promotion_evidence``, ``validation_status``) whatever the outcome; the
-previous champion keeps the alias ``previous_champion``.
+``promotion_reasons``, ``promotion_evidence``, ``promotion_validation_status``) whatever the outcome, and
+``validation_status`` when the version has none yet (an out-of-time validation's status, with its red checks and
+report, is kept); the previous champion keeps the alias ``previous_champion``.
 """
 from __future__ import annotations
 
@@ -251,9 +252,14 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     else:
         reasons.append("no current champion")
     promoted = passed and not_worse
-    tags = {"validation_status": status, "promotion_decision": "promoted" if promoted else "refused",
+    # the promotion's own status: an out-of-time validation's validation_status (notebook 04, with its red checks and
+    # report) is not overwritten by this in-time check (a new user's finding: a red model was delivered as amber)
+    prior = (client().get_model_version(name, version).tags or {}).get("validation_status")
+    tags = {"promotion_validation_status": status, "promotion_decision": "promoted" if promoted else "refused",
             "promotion_reasons": "; ".join(reasons), "promotion_evidence": json.dumps(evidence, default=str),
             "promotion_checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if not prior:   # no validation recorded yet: the promotion's check is the last one
+        tags["validation_status"] = status
     tag_version(name, version, tags)
     if promoted and current != version:
         if current is not None:
