@@ -163,3 +163,33 @@ def test_public_credit_values_read_full_width_and_words_and_fall_back_to_the_eva
     out = assemble(scored, inputs, "ab" * 32, pd.Timestamp("2026-12-04", tz="UTC"), evaluation=ev)
     assert out.loc[0, "public_credit_grade"] == "B" and pd.isna(out.loc[0, "error"])
     assert pd.isna(out.loc[1, "public_credit_grade"]) and "'E' is not one of" in out.loc[1, "error"]
+
+
+def test_the_deliverable_refuses_rows_without_a_firm_or_a_date_and_a_firm_twice():
+    """Rows with an empty uscc, an empty as_of_date, an as_of_date after the scoring date, or a second row of one
+    enterprise at one date were delivered with status ok and a rate (a new user's finding); across chunks too."""
+    from creditmodel.data import uscc as uscc_mod
+    from creditmodel.scoring.score import RowChecks
+
+    codes = uscc_mod.generate("330205", 3, np.random.default_rng(1))
+    a = pd.DataFrame({"uscc": [codes[0], "", None, codes[1]],
+                      "as_of_date": ["2025-12-31", "2025-12-31", "2025-12-31", ""]})
+    b = pd.DataFrame({"uscc": [codes[0].lower(), codes[0], codes[2]],
+                      "as_of_date": ["2025-12-31", "2024-12-31", "2027-01-01"]})
+    checks = RowChecks(None, identifiers=True, deliverable=True, today=pd.Timestamp("2026-12-05 10:00", tz="UTC"))
+    m = [*checks.messages(a), *checks.messages(b)]
+    assert m[0] is None and m[5] is None                          # the same firm at another date is another row
+    assert "column 'uscc': empty" in m[1] and "column 'uscc': empty" in m[2]
+    assert "column 'as_of_date': empty" in m[3]
+    assert m[4] == (f"enterprise {codes[0].lower()!r} at 2025-12-31 is already on row 1: the deliverable holds one "
+                    "row per enterprise and date")
+    assert m[6] == ("column 'as_of_date': 2027-01-01 is after the scoring date 2026-12-05 (the features cannot be "
+                    "known yet)")
+    plain = RowChecks(None, identifiers=True)                      # scoring from a model folder: not a deliverable
+    assert all(x is None for x in [*plain.messages(a), *plain.messages(b)])
+    # rows named by a loan id are loans: one firm may have two at one date, and a loan may lack a code
+    loans = RowChecks("loan_id", identifiers=True, deliverable=True, today=pd.Timestamp("2026-12-05", tz="UTC"))
+    c = pd.DataFrame({"loan_id": ["L1", "L2", "L3", "L4"], "uscc": [codes[0], codes[0], None, codes[1]],
+                      "as_of_date": ["2025-12-31", "2025-12-31", "2025-12-31", "2027-01-01"]})
+    m = loans.messages(c)
+    assert m[0] is None and m[1] is None and m[2] is None and "after the scoring date" in m[3]

@@ -168,7 +168,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     df.loc[3, "x1"] = np.inf
     df.loc[5, ["x1", "x2", "kind"]] = np.nan  # every model column empty: an error row in both engines
     # pandas writes nanosecond timestamps, which Spark cannot read natively: the engine must bring them back
-    df["as_of_date"] = (pd.Timestamp("2024-06-30") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
+    df["as_of_date"] = (pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
         "datetime64[ns]")
     # pricing inputs and a known public credit grade reach the deliverable in both engines
     df["collateral"] = np.resize(["none", "property", "guarantee", "gold"], len(df))   # gold: unknown, not priced

@@ -472,7 +472,8 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     model.version = resolved.version
     delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config, evaluation=evaluation)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
-    checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
+    checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns), deliverable=True,
+                       today=delivery.when)
     try:
         for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)

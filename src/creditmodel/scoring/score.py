@@ -235,23 +235,17 @@ def _typed_chunk(tbl: Any, text: set[str]) -> pd.DataFrame:
 OUTPUT_VALUES = ("score", "grade", "pd_12m", *REASON_COLUMNS)
 
 
-class RowChecks:
-    """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, with
-    ``identifiers`` (file scoring, from a model folder or the registry), an invalid ``uscc`` or an unreadable
-    ``as_of_date``. A row that fails is kept, with
-    ``status = "error"`` and the reason (its scores are blanked: a bank could not tell whose they are)."""
+class _SeenKeys:
+    """Keys seen so far across the chunks of one file, as sorted 64-bit hashes with the 1-based row of their first
+    appearance: 16 bytes per key, not a Python dict of strings (about 130 bytes), so ten million rows stream."""
 
-    def __init__(self, id_col: str | None, identifiers: bool = False, features: tuple[str, ...] = ()) -> None:
-        self.id_col, self.identifiers, self.features = id_col, identifiers, tuple(features)
-        # ids seen so far as sorted 64-bit hashes with the 1-based row of their first appearance: 16 bytes per id,
-        # not a Python dict of strings (about 130 bytes), so that ten million rows stay streamable
+    def __init__(self) -> None:
         self._hash = np.empty(0, dtype=np.uint64)
         self._row = np.empty(0, dtype=np.int64)
-        self.rows = 0
 
-    def _first_rows(self, ids: pd.Series, start: int, empty: np.ndarray) -> np.ndarray:
-        """1-based row where each id of this chunk first appeared (in an earlier chunk or this one)."""
-        h = pd.util.hash_array(ids.to_numpy(dtype=object))
+    def first_rows(self, keys: pd.Series, start: int, empty: np.ndarray) -> np.ndarray:
+        """1-based row where each key of this chunk first appeared (in an earlier chunk or this one)."""
+        h = pd.util.hash_array(keys.to_numpy(dtype=object))
         rows = start + np.arange(len(h), dtype=np.int64) + 1
         first = pd.Series(rows).groupby(h, sort=False).transform("min").to_numpy().copy()  # within this chunk
         pos = np.searchsorted(self._hash, h)
@@ -264,6 +258,24 @@ class RowChecks:
             order = np.argsort(hh, kind="stable")
             self._hash, self._row = hh[order], np.concatenate([self._row, rows[new]])[order]
         return first
+
+
+class RowChecks:
+    """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, with
+    ``identifiers`` (file scoring, from a model folder or the registry), an invalid ``uscc`` or an unreadable
+    ``as_of_date``. With ``deliverable`` (the bank deliverable) also an empty ``as_of_date`` or one after ``today``
+    (the scoring date) and, unless rows are loans named by another ``id_col`` (several per firm, a code may be
+    blank), an empty ``uscc`` and a second row of the same enterprise at the same date. A row that fails is kept, with ``status = "error"`` and the reason (its scores
+    are blanked: a bank could not tell whose they are)."""
+
+    def __init__(self, id_col: str | None, identifiers: bool = False, features: tuple[str, ...] = (),
+                 deliverable: bool = False, today: pd.Timestamp | None = None) -> None:
+        self.id_col, self.identifiers, self.features = id_col, identifiers, tuple(features)
+        self.deliverable = deliverable
+        t = None if today is None else pd.Timestamp(today)
+        self.today = None if t is None else (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).normalize()
+        self._ids, self._firms = _SeenKeys(), _SeenKeys()
+        self.rows = 0
 
     def messages(self, chunk: pd.DataFrame) -> np.ndarray:
         """Reason per row of ``chunk`` (object array, None where the row passes)."""
@@ -287,7 +299,7 @@ class RowChecks:
                 from creditmodel.data.uscc import normalise_series
 
                 key = normalise_series(key)
-            first = self._first_rows(key, start, empty)
+            first = self._ids.first_rows(key, start, empty)
             dup = ~empty & (first != start + np.arange(n) + 1)
             put(dup, lambda i: f"column '{self.id_col}': duplicate id {ids.iloc[i]!r}, first on row {first[i]}")
         if self.identifiers and "uscc" in chunk:
@@ -303,9 +315,46 @@ class RowChecks:
             from creditmodel.delivery import parse_as_of
 
             raw = chunk["as_of_date"].reset_index(drop=True)
-            bad = (raw.notna() & parse_as_of(raw).isna()).to_numpy()
+            given = (raw.notna() & (raw.astype("string").str.strip() != "")).to_numpy(dtype=bool, na_value=False)
+            bad = given & parse_as_of(raw).isna().to_numpy()   # a blank date stays empty (deliverable: an error)
             put(bad, lambda i: f"column 'as_of_date': {str(raw.iloc[i])!r} is not a date (YYYY-MM-DD)")
+        if self.deliverable:
+            self._deliverable_checks(chunk, start, put)
         return msg
+
+    def _deliverable_checks(self, chunk: pd.DataFrame, start: int, put: Any) -> None:
+        """The deliverable's identity: an empty code or date, a date not reached yet, one firm twice at one date
+        (all were delivered with status ok and a rate: a new user's finding)."""
+        from creditmodel.delivery import parse_as_of
+
+        n = len(chunk)
+        codes = (chunk["uscc"].astype("string").str.strip().reset_index(drop=True) if "uscc" in chunk
+                 else pd.Series(pd.NA, index=range(n), dtype="string"))
+        no_code = (codes.isna() | (codes == "")).to_numpy(dtype=bool)
+        by_firm = "uscc" in chunk and self.id_col in (None, "uscc")   # --id loan_id: a row is a loan, not a firm
+        if by_firm:
+            put(no_code, "column 'uscc': empty: a deliverable row is one enterprise, named by its unified social "
+                         "credit code")
+        when = (parse_as_of(chunk["as_of_date"].reset_index(drop=True)) if "as_of_date" in chunk
+                else pd.Series(pd.NaT, index=range(n)))
+        if "as_of_date" in chunk:
+            raw = chunk["as_of_date"].reset_index(drop=True)
+            blank = (raw.isna() | (raw.astype("string").str.strip() == "")).to_numpy(dtype=bool)
+            put(blank, "column 'as_of_date': empty: the date the enterprise's PD and rate hold at")
+            if self.today is not None:
+                late = (when.dt.normalize() > self.today).to_numpy(dtype=bool, na_value=False)
+                put(late, lambda i: f"column 'as_of_date': {when.iloc[i]:%Y-%m-%d} is after the scoring date "
+                                    f"{self.today:%Y-%m-%d} (the features cannot be known yet)")
+        if by_firm:
+            from creditmodel.data.uscc import normalise_series
+
+            key = normalise_series(codes.fillna("")) + "|" + when.dt.strftime("%Y-%m-%d").fillna("")
+            first = self._firms.first_rows(key, start, no_code)
+            dup = ~no_code & (first != start + np.arange(n) + 1)
+            put(dup, lambda i: f"enterprise {codes.iloc[i]!r} at {when.iloc[i]:%Y-%m-%d} is already on row "
+                               f"{first[i]}: the deliverable holds one row per enterprise and date"
+                if pd.notna(when.iloc[i]) else f"enterprise {codes.iloc[i]!r} is already on row {first[i]}: the "
+                                                "deliverable holds one row per enterprise and date")
 
 
 def in_default_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

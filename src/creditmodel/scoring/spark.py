@@ -222,7 +222,9 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     from creditmodel.delivery import SCORED_AT_CSV_FORMAT
     from creditmodel.scoring.score import IN_DEFAULT, RowChecks, apply_in_default, apply_row_errors
 
-    checks = RowChecks(id_col, identifiers=True)  # a uscc or as_of_date column is checked as in process
+    # a uscc or as_of_date column is checked as in process (for a delivery: one row per enterprise and date)
+    checks = RowChecks(id_col, identifiers=True, deliverable=delivery is not None,
+                       today=getattr(delivery, "when", None))
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
