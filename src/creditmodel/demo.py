@@ -152,8 +152,10 @@ def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", 
         except Exception as e:  # noqa: BLE001 - the summary reports it
             log.exception("bank deliverable failed")
             advance(Step("bank deliverable", "FAILED", time.perf_counter() - t0, f"{type(e).__name__}: {e}"))
+        scored = out / "deliverable" / "portfolio_scored.parquet"   # the deliverable with the sales it was priced on
+        scores = scored if scored.exists() else deliverable
         step, res = _job("loan_pricing", out, {"out_dir": str(out), "seed": seed,
-                                                "scores_path": str(deliverable) if deliverable.exists() else ""})
+                                                "scores_path": str(scores) if scores.exists() else ""})
         advance(step)
         runs["loan_pricing"] = res
     finally:
@@ -221,4 +223,13 @@ def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"mo
     port.to_parquet(src, index=False)
     resolved = resolve_model(model_uri)
     res = deliver_file(resolved, src, out, progress=False)
-    return res.files
+    files = dict(res.files)
+    if "revenue" in port.columns:
+        # the deliverable as priced, with the sales it was priced on: repriced without them (notebook 05,
+        # `creditmodel price`), every firm lost the SME adjustment and got another rate (a new user's finding)
+        scored = pd.read_parquet(files["parquet"])
+        if len(scored) == len(port) and scored["uscc"].astype(str).tolist() == port["uscc"].astype(str).tolist():
+            scored["revenue"] = port["revenue"].to_numpy()
+            files["scored_with_sales"] = out.parent / "portfolio_scored.parquet"
+            scored.to_parquet(files["scored_with_sales"], index=False)
+    return files

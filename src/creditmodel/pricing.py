@@ -389,6 +389,12 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         lgd = np.where(np.isnan(given), lgd, given)
 
+    if "sales_eur_m" not in df.columns and "revenue" not in df.columns and n:
+        log.warning("no sales_eur_m or revenue column: every row is priced without the Basel SME firm-size "
+                    "adjustment, as a large corporate (higher capital and rates than an SME's)%s",
+                    "; the suggested rates already in the file are replaced (a deliverable priced on the firms' "
+                    "sales gets other rates)"
+                    if "suggested_rate" in df.columns and df["suggested_rate"].notna().any() else "")
     sales = np.full(n, np.nan)
     if "sales_eur_m" in df.columns:
         sales = numeric("sales_eur_m")
