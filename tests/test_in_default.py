@@ -224,3 +224,31 @@ def test_validate_grades_d_with_a_model_whose_signature_predates_in_default(mode
     ex = pd.read_csv(tmp_path / "val" / "excluded_rows.csv", encoding="utf-8-sig")
     assert ex["row"].tolist() == [6, 91] and ex["reason"].eq("grade D (in default at the start)").all()
     assert "register it again" in caplog.text
+
+
+def test_validate_refuses_the_rows_score_refuses(model_dir, tmp_path):
+    """A row with every model feature empty is an error for `creditmodel score` ("a blank line?") but validate
+    counted it as a validated obligor (a new user's finding): both now leave it out."""
+    from creditmodel.validation.report import validate_file
+
+    df = _frame(700, seed=23)
+    df["debt_ratio"] = df["debt_ratio"].astype(object)
+    df.loc[10, ["income", "debt_ratio"]] = [np.nan, None]
+    df.to_csv(tmp_path / "v.csv", index=False)
+    scored = pd.read_csv(score_file(model_dir, tmp_path / "v.csv", tmp_path / "s.csv", id_col="loan_id",
+                                    progress=False).out, encoding="utf-8-sig")
+    assert scored.loc[10, "status"] == "error"
+    validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
+    ex = pd.read_csv(tmp_path / "val" / "excluded_rows.csv", encoding="utf-8-sig")
+    assert ex["row"].tolist() == [11] and "every column the model uses is empty" in ex.loc[0, "reason"]
+
+
+def test_validate_warns_on_a_sample_without_a_default(model_dir, tmp_path, caplog):
+    from creditmodel.validation.report import validate_file
+
+    df = _frame(300, seed=24)
+    df["bad"] = 0
+    df.to_csv(tmp_path / "v.csv", index=False)
+    with caplog.at_level("WARNING"):
+        validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
+    assert "hold no default: discrimination cannot be measured" in caplog.text

@@ -571,3 +571,16 @@ def test_calibration_folds_by_kind_and_size():
     assert sc.model.metadata["calibration"] == "cross-fitted, 4 folds"
     four = train_frame(X.assign(bad=y), "bad", seed=1, kind="lightgbm", calibration_folds=4)
     assert four.model.metadata["calibration"] == "cross-fitted, 4 folds"   # an explicit number is kept
+
+
+def test_a_model_no_better_than_chance_is_said(caplog):
+    """train saved a model with test AUC 0.437 (interval 0.264-0.610) with exit 0 and no word (a new user's
+    finding): a test AUC or its interval's lower end at or below 0.5 is a warning."""
+    rng = np.random.default_rng(0)
+    n = 800
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.uniform(size=n),
+                       "bad": (rng.uniform(size=n) < 0.2).astype(int)})
+    with caplog.at_level("WARNING", logger="creditmodel.scoring.train"):
+        res = train_frame(df, "bad", seed=1)
+    assert res.metrics["test_auc_ci_low"] <= 0.5
+    assert "does not rank the held-out rows better than chance" in caplog.text

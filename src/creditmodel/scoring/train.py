@@ -615,6 +615,12 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         f"target {target!r}; {int(masks['test'].sum()):,} rows held out for the test; {len(feats)} candidate "
         f"features, {n_sel} used ({metrics['defaults_per_selected_feature']} defaults per feature); seed {seed}")
     if "test_auc" in metrics:  # what the model card shows a bank: the AUC of the PD on the held-out test split
+        lo = metrics.get("test_auc_ci_low")
+        if metrics["test_auc"] <= 0.5 or (lo is not None and np.isfinite(lo) and lo <= 0.5):
+            # a model ranking no better than chance was saved with exit 0 and no word (a new user's finding)
+            log.warning("test AUC %.3f (95 %% interval from %.3f): the model does not rank the held-out rows better "
+                        "than chance; check the target and the features before using its scores",
+                        metrics["test_auc"], lo if lo is not None else float("nan"))
         t = masks["test"]
         model.metadata.update(test_auc=float(metrics["test_auc"]),
                               test_sample=f"{int(t.sum()):,} rows, {int(y[t].sum()):,} defaults")

@@ -1209,7 +1209,17 @@ def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd
     # a firm flagged in default is grade D whatever the model's signature let through (a model registered before
     # in_default was read dropped the column: its firms in default were validated as performing; reviewer's M1)
     out = out.reset_index(drop=True)
-    return apply_in_default(out, given.reset_index(drop=True)) if IN_DEFAULT not in X.columns else out
+    if IN_DEFAULT not in X.columns:
+        out = apply_in_default(out, given.reset_index(drop=True))
+    # the rows `creditmodel score` refuses (every feature of the model empty: a blank line) are refused here too:
+    # validate counted such a row as a validated obligor (a new user's finding)
+    meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    feats = tuple(str(c) for c in [*(meta.get("creditmodel_numeric") or []), *(meta.get("creditmodel_categorical") or [])])
+    if feats and "status" in out.columns:
+        from creditmodel.scoring.score import RowChecks, apply_row_errors
+
+        apply_row_errors(out, RowChecks(None, features=feats).messages(given.reset_index(drop=True)))
+    return out
 
 
 def initial_auc_of(meta: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
@@ -1416,6 +1426,11 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
         chal = Challenger(str(cp["model_name"].iloc[0]) if "model_name" in cp else "challenger",
                           cp.loc[ok, "pd_12m"].to_numpy(dtype=float), cp.loc[ok, "score"].to_numpy(dtype=float))
     okp = pred.loc[ok].reset_index(drop=True)
+    d = int(np.asarray(y)[ok].sum())
+    if d in (0, int(ok.sum())):   # green calibration lights on no default said nothing (a new user's finding)
+        log.warning("%s: the %d validated row(s) hold %s: discrimination cannot be measured and the calibration "
+                    "tests have no power, so their lights say little (promote refuses such a sample)", data,
+                    int(ok.sum()), "no default" if d == 0 else "only defaults")
     res = build_report(y[ok], okp["pd_12m"].to_numpy(dtype=float), okp["score"].to_numpy(dtype=float),
                        okp["grade"].astype(str).to_numpy(), segments=seg,
                        features=(X.loc[ok, feats].reset_index(drop=True)
