@@ -169,28 +169,15 @@ class InputSpec:
                 if bad.any():
                     raw = s.to_numpy(dtype=object)
                     flag(bad, lambda i, c=c, raw=raw: f"column '{c}': {raw[i]!r} is not a number")
-            # two NaN-skipping reductions (no temporary array) decide whether any row needs a closer look
-            if n and (np.fmax.reduce(v) > MAX_FEATURE_MAGNITUDE or np.fmin.reduce(v) < -MAX_FEATURE_MAGNITUDE):
-                big, inf = np.abs(v) > MAX_FEATURE_MAGNITUDE, np.isinf(v)
-                flag(big & inf, f"column '{c}': infinite value")
-                flag(big & ~inf, f"column '{c}': value beyond {MAX_FEATURE_MAGNITUDE:.3g} (refused in training too)")
-            dom = bounds.get(c, (None, None))   # a Domain, or a (low, high) pair in a model saved before reasons
-            lo, hi = dom[0], dom[1]
-            why = (dom[2] if len(dom) > 2 else "") or "an impossible value"
-            if n and lo is not None and np.fmin.reduce(v) < lo:   # one reduction; masks only when one is off
-                flag(v < lo, lambda i, c=c, v=v, lo=lo, why=why: f"column '{c}': {v[i]:g} is below {lo:g}, its lowest "
-                                                                  f"possible value ({why})")
-            if n and hi is not None and np.fmax.reduce(v) > hi:
-                flag(v > hi, lambda i, c=c, v=v, hi=hi, why=why: f"column '{c}': {v[i]:g} is above {hi:g}, its "
-                                                                  f"highest possible value ({why})")
-            if n and len(dom) > 3 and dom[3]:   # whole numbers only (a flag of 0.5)
-                if (lo, hi) == (0.0, 1.0):   # a flag: strictly between its two values (2 cheap comparisons)
-                    part = (v > 0.0) & (v < 1.0)
-                else:
-                    with np.errstate(invalid="ignore"):
-                        part = np.isfinite(v) & (v != np.floor(v))
-                if part.any():
-                    flag(part, lambda i, c=c, v=v, why=why: f"column '{c}': {v[i]:g} is not a whole number ({why})")
+            if n:   # two NaN-skipping reductions (no temporary array), shared by the magnitude and domain checks
+                low, high = np.fmin.reduce(v), np.fmax.reduce(v)
+                if high > MAX_FEATURE_MAGNITUDE or low < -MAX_FEATURE_MAGNITUDE:
+                    big, inf = np.abs(v) > MAX_FEATURE_MAGNITUDE, np.isinf(v)
+                    flag(big & inf, f"column '{c}': infinite value")
+                    flag(big & ~inf,
+                         f"column '{c}': value beyond {MAX_FEATURE_MAGNITUDE:.3g} (refused in training too)")
+                if c in bounds:
+                    _check_domain(c, v, low, high, bounds[c], flag)
             out[c] = v
         for c, levels in self.categorical.items():
             s = df[c]
@@ -209,6 +196,26 @@ class InputSpec:
                 flag(unseen, umsg[ucodes])
             out[c] = cat
         return pd.DataFrame(out, index=df.index, copy=False), errors  # no 2-D block copy
+
+
+def _check_domain(c: str, v: np.ndarray, low: float, high: float, dom: tuple, flag: Any) -> None:
+    """Flag the values of column ``c`` outside its domain ``dom`` (a ``features.catalogue.Domain``, or a (low, high)
+    pair in a model saved before the reasons); ``low``/``high`` are the column's NaN-skipping min and max, so the
+    masks are built only when a value is off."""
+    lo, hi = dom[0], dom[1]
+    why = (dom[2] if len(dom) > 2 else "") or "an impossible value"
+    if lo is not None and low < lo:
+        flag(v < lo, lambda i: f"column '{c}': {v[i]:g} is below {lo:g}, its lowest possible value ({why})")
+    if hi is not None and high > hi:
+        flag(v > hi, lambda i: f"column '{c}': {v[i]:g} is above {hi:g}, its highest possible value ({why})")
+    if len(dom) > 3 and dom[3]:   # whole numbers only (a flag of 0.5)
+        if (lo, hi) == (0.0, 1.0):   # a flag: strictly between its two values (2 cheap comparisons)
+            part = (v > 0.0) & (v < 1.0)
+        else:   # v - floor(v) is > 0 for a fraction, NaN (skipped) for NaN and +-inf
+            with np.errstate(invalid="ignore"):
+                part = (v - np.floor(v)) > 0.0
+        if part.any():
+            flag(part, lambda i: f"column '{c}': {v[i]:g} is not a whole number ({why})")
 
 
 #: Largest magnitude a feature may have (LightGBM reads float32; train refuses larger values, score flags the row).
