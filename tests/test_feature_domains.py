@@ -97,6 +97,33 @@ def test_a_flag_is_0_or_1_and_months_of_12_at_most_12():
     assert isinstance(dom["on_black_list"], Domain)
 
 
+def test_a_tax_grade_is_a_whole_grade_and_its_reason_reads_the_grades_the_right_way_round():
+    """Grades are A=0 .. D=4 (the catalogue): the reason said '0 (D) to 4 (A)'; 2.5 is no grade."""
+    from creditmodel.scoring.model import InputSpec
+
+    cols = ["tax_grade_ordinal", "tax_grade_change"]
+    spec = InputSpec(cols, bounds=feature_domains(catalogue(), cols))
+    df = pd.DataFrame({"tax_grade_ordinal": [0, 4, 7, 2.5, np.nan, 1], "tax_grade_change": [-4, 4, 0, 0, 1, -0.5]})
+    _, errors = spec.check(df)
+    assert errors[[0, 1, 4]].tolist() == [None, None, None]
+    assert errors[2] == ("column 'tax_grade_ordinal': 7 is above 4, its highest possible value (a tax credit grade "
+                         "is 0 (A), 1 (B), 2 (M), 3 (C) or 4 (D))")
+    assert errors[3] == ("column 'tax_grade_ordinal': 2.5 is not a whole number (a tax credit grade is 0 (A), 1 (B), "
+                         "2 (M), 3 (C) or 4 (D))")
+    assert errors[5] == ("column 'tax_grade_change': -0.5 is not a whole number (a tax grade changes by whole steps, "
+                         "-4 (D to A) to 4 (A to D))")
+
+
+def test_a_column_of_one_value_between_0_and_1_is_no_flag():
+    """The min and max of the column are shared with the magnitude check: a constant 0.5 is inside 0 .. 1 and still
+    not a flag value."""
+    from creditmodel.scoring.model import InputSpec
+
+    spec = InputSpec(["on_black_list"], bounds=feature_domains(catalogue(), ["on_black_list"]))
+    _, errors = spec.check(pd.DataFrame({"on_black_list": [0.5, 0.5, np.nan]}))
+    assert errors.tolist() == ["column 'on_black_list': 0.5 is not a whole number (a flag is 0 or 1)"] * 2 + [None]
+
+
 def test_a_generic_column_named_like_a_feature_but_outside_its_domain_stays_open(tmp_path_factory, caplog):
     """A generic file's 'employees' holding a change in head count (negative values in training) must not have its
     own kind of values refused at scoring: the domain is dropped with a warning."""

@@ -227,7 +227,7 @@ class Domain(NamedTuple):
     whole: bool = False
 
 
-#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1. A value outside is impossible
+#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1, tax grades whole. A value outside is impossible
 #: (a negative head count, a voided share of 1.7) and refused at scoring.
 UNIT_DOMAINS: dict[str, Domain] = {
     "count": Domain(0.0, None, "a count cannot be negative"),
@@ -236,8 +236,8 @@ UNIT_DOMAINS: dict[str, Domain] = {
     "persons": Domain(0.0, None, "a head count cannot be negative"),
     "years": Domain(0.0, None, "an age cannot be negative"),
     "fraction": Domain(0.0, 1.0, "a share lies between 0 and 1"),
-    "grade (0-4)": Domain(0.0, 4.0, "tax credit grades run from 0 (D) to 4 (A)"),
-    "grade steps": Domain(-4.0, 4.0, "a tax grade moves at most 4 steps (D to A)"),
+    "grade (0-4)": Domain(0.0, 4.0, "a tax credit grade is 0 (A), 1 (B), 2 (M), 3 (C) or 4 (D)", whole=True),
+    "grade steps": Domain(-4.0, 4.0, "a tax grade changes by whole steps, -4 (D to A) to 4 (A to D)", whole=True),
     "log(yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative"),
     "log(10k yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative")}
 #: A flag feature's domain.
