@@ -141,3 +141,22 @@ def test_a_generic_column_named_like_a_feature_but_outside_its_domain_stays_open
     df.loc[0, "employees"] = -15
     _, errors = spec.check(df.drop(columns="id"))
     assert errors.tolist() == [None, None, None]
+
+
+def test_a_domain_broken_only_by_the_held_out_rows_is_left_open_too(caplog):
+    """The test split is scored with the model (``validate`` on test_sample.parquet): a name-sharing column whose
+    few negative values all fell in it kept the domain, and those rows became errors."""
+    from creditmodel.scoring.train import train_frame
+
+    rng = np.random.default_rng(5)
+    n = 1200
+    change = rng.integers(0, 20, n)
+    split = np.array(["train", "valid", "test"], dtype=object)[rng.choice(3, n, p=[0.6, 0.2, 0.2])]
+    change[np.flatnonzero(split == "test")[:3]] = -4                       # a fall in head count, test rows only
+    frame = with_outcome(rng, {"employees": change, "income": rng.normal(0, 1, n)}, -1.5 + 0.05 * change)
+    with caplog.at_level("WARNING"):
+        res = train_frame(frame, "bad", id_col="id", split=split, calibration_folds=0)
+    assert "employees" not in res.model.input_spec.bounds
+    assert "column 'employees': 3 value(s) of the training file outside the domain" in caplog.text
+    _, errors = res.model.input_spec.check(frame.loc[split == "test", ["employees", "income"]])
+    assert not any(e is not None for e in errors)

@@ -227,8 +227,8 @@ class Domain(NamedTuple):
     whole: bool = False
 
 
-#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1, tax grades whole. A value outside is impossible
-#: (a negative head count, a voided share of 1.7) and refused at scoring.
+#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1, tax grades whole. A value outside
+#: is impossible (a negative head count, a voided share of 1.7) and refused at scoring.
 UNIT_DOMAINS: dict[str, Domain] = {
     "count": Domain(0.0, None, "a count cannot be negative"),
     "yuan": Domain(0.0, None, "an amount cannot be negative"),

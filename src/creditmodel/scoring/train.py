@@ -318,9 +318,10 @@ def make_estimator(kind: str, directions: dict[str, int], categorical: list[str]
 
 
 def _domains_the_data_keeps(domains: dict[str, Any], *frames: pd.DataFrame) -> dict[str, Any]:
-    """The catalogue ``domains`` minus those the training data break: a generic file's column that only shares a
-    feature's name (``employees`` holding a change in head count) would otherwise have its own kind of values
-    refused at scoring. Each dropped domain is logged with the count of values outside it."""
+    """The catalogue ``domains`` minus those the training file's rows (``frames``: every split) break: a generic
+    file's column that only shares a feature's name (``employees`` holding a change in head count) would otherwise
+    have its own kind of values refused at scoring. Each dropped domain is logged with the count of values outside
+    it."""
     keep = {}
     for c, dom in domains.items():
         outside = 0
@@ -338,8 +339,9 @@ def _domains_the_data_keeps(domains: dict[str, Any], *frames: pd.DataFrame) -> d
         if outside:
             lo = "-inf" if dom[0] is None else f"{dom[0]:g}"
             hi = "inf" if dom[1] is None else f"{dom[1]:g}"
-            log.warning("column %r: %d training value(s) outside the domain of the catalogue feature of that name "
-                        "(%s .. %s: %s): the column is taken as another quantity and left unbounded at scoring", c,
+            log.warning("column %r: %d value(s) of the training file outside the domain of the catalogue feature of "
+                        "that name (%s .. %s: %s): the column is taken as another quantity and left unbounded at "
+                        "scoring", c,
                         outside, lo, hi, (dom[2] if len(dom) > 2 else "") or "its unit")
         else:
             keep[c] = dom
@@ -351,7 +353,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                      scaling: ScoreScaling | None = None, master_scale: Any = None,
                      metadata: dict[str, Any] | None = None, calibration_folds: int = 0,
-                     n_jobs: int = 1, central_tendency: float | None = None) -> CreditModel:
+                     n_jobs: int = 1, central_tendency: float | None = None,
+                     held_out: pd.DataFrame | None = None) -> CreditModel:
     """Fit the estimator and the calibrator, and compose the CreditModel.
 
     ``calibration_folds`` < 2: the estimator learns on train, the calibrator on the validation rows.
@@ -365,7 +368,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     per core, at most K + 1 are started); each fit is single-threaded and seeded, so the model is the same, bit
     for bit, for any ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
     backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
-    BLAS thread count of the whole process.
+    BLAS thread count of the whole process. ``held_out`` (the test split) is not learnt from; it only has a say in
+    which catalogue domains the model keeps (a domain any row of the file breaks is left open).
     """
     check_n_jobs(n_jobs)
     from creditmodel.scoring.calibration import PDCalibrator
@@ -375,7 +379,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     if catalogue is not None and "code" in catalogue:   # impossible values become row errors at scoring
         from creditmodel.features.catalogue import feature_domains
 
-        spec.bounds = _domains_the_data_keeps(feature_domains(catalogue, spec.numeric), X_train, X_valid)
+        seen = [X_train, X_valid, *([] if held_out is None else [held_out])]
+        spec.bounds = _domains_the_data_keeps(feature_domains(catalogue, spec.numeric), *seen)
     directions = {}
     if catalogue is not None and "code" in catalogue:
         directions = {c: int(d) for c, d in zip(catalogue["code"], catalogue["direction"]) if c in spec.columns}
@@ -578,7 +583,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         calibration_folds = calibration_folds_for(kind, int((masks["train"] | masks["valid"]).sum()))
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
                              cat, seed, estimator_params, calibration, metadata=meta,
-                             calibration_folds=calibration_folds, n_jobs=n_jobs, central_tendency=central_tendency)
+                             calibration_folds=calibration_folds, n_jobs=n_jobs, central_tendency=central_tendency,
+                             held_out=X[masks["test"]])
     bad_labels = sorted({str(v) for v in df[target][y == 1].unique()})
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
                                "target": target, "default_label": bad_labels[0] if len(bad_labels) == 1 else bad_labels,
