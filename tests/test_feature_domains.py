@@ -160,3 +160,22 @@ def test_a_domain_broken_only_by_the_held_out_rows_is_left_open_too(caplog):
     assert "column 'employees': 3 value(s) of the training file outside the domain" in caplog.text
     _, errors = res.model.input_spec.check(frame.loc[split == "test", ["employees", "income"]])
     assert not any(e is not None for e in errors)
+
+
+def test_a_generic_file_column_named_like_a_flag_is_0_or_1():
+    """A generic file's column takes the catalogue feature's unit, not its kind (read from the data): the flag
+    domain came from the kind only, so a generic 'on_black_list' was left unbounded."""
+    from creditmodel.features import generic_catalogue
+    from creditmodel.scoring.train import train_frame
+
+    df = pd.DataFrame({"on_black_list": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
+    assert feature_domains(generic_catalogue(df))["on_black_list"].whole
+    rng = np.random.default_rng(6)
+    n = 1200
+    listed = (rng.uniform(size=n) < 0.2).astype(int)
+    frame = with_outcome(rng, {"on_black_list": listed, "income": rng.normal(0, 1, n)}, -2 + 1.5 * listed)
+    spec = train_frame(frame, "bad", id_col="id", calibration_folds=0).model.input_spec
+    assert spec.bounds["on_black_list"].whole
+    _, errors = spec.check(pd.DataFrame({"on_black_list": [1, 0.5, 2], "income": [0.0, 0.0, 0.0]}))
+    assert errors.tolist() == [None, "column 'on_black_list': 0.5 is not a whole number (a flag is 0 or 1)",
+                               "column 'on_black_list': 2 is above 1, its highest possible value (a flag is 0 or 1)"]

@@ -227,9 +227,13 @@ class Domain(NamedTuple):
     whole: bool = False
 
 
-#: Possible values of a feature by its catalogue unit; ``flag`` features are 0/1, tax grades whole. A value outside
-#: is impossible (a negative head count, a voided share of 1.7) and refused at scoring.
+#: A flag feature's domain.
+FLAG_DOMAIN = Domain(0.0, 1.0, "a flag is 0 or 1", whole=True)
+#: Possible values of a feature by its catalogue unit (a generic file's column named like a feature has its unit,
+#: not its kind); flags are 0/1, tax grades whole. A value outside is impossible (a negative head count, a voided
+#: share of 1.7) and refused at scoring.
 UNIT_DOMAINS: dict[str, Domain] = {
+    "flag": FLAG_DOMAIN,
     "count": Domain(0.0, None, "a count cannot be negative"),
     "yuan": Domain(0.0, None, "an amount cannot be negative"),
     "months": Domain(0.0, None, "a number of months cannot be negative"),
@@ -240,8 +244,6 @@ UNIT_DOMAINS: dict[str, Domain] = {
     "grade steps": Domain(-4.0, 4.0, "a tax grade changes by whole steps, -4 (D to A) to 4 (A to D)", whole=True),
     "log(yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative"),
     "log(10k yuan)": Domain(0.0, None, "the log of 1 + an amount cannot be negative")}
-#: A flag feature's domain.
-FLAG_DOMAIN = Domain(0.0, 1.0, "a flag is 0 or 1", whole=True)
 #: Features whose domain differs from their unit's: a growth rate falls to -100 % at most; ratios of amounts are
 #: >= 0, a return on assets can be negative; months among the last 12 are at most 12.
 CODE_DOMAINS: dict[str, Domain] = {
