@@ -179,3 +179,32 @@ def test_a_generic_file_column_named_like_a_flag_is_0_or_1():
     _, errors = spec.check(pd.DataFrame({"on_black_list": [1, 0.5, 2], "income": [0.0, 0.0, 0.0]}))
     assert errors.tolist() == [None, "column 'on_black_list': 0.5 is not a whole number (a flag is 0 or 1)",
                                "column 'on_black_list': 2 is above 1, its highest possible value (a flag is 0 or 1)"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_the_exported_sql_counts_an_impossible_value_as_an_input_error(model_dir, engine):
+    """scorecard.sql's input_errors marks the rows the scorer refuses: an impossible value was counted 0 (its row
+    got a score in SQL and status error in creditmodel)."""
+    import sqlite3
+
+    from creditmodel.features.catalogue import Domain
+
+    model = resolve_model(model_dir).model
+    sql = (model_dir / "scorecard.sql").read_bytes().decode("utf-8")
+    df = _frame(8, 9).drop(columns=["bad", "id"]).astype(float)
+    df.loc[1, "employees"] = -5
+    df.loc[2, "invoice_voided_share"] = 1.7
+    df.loc[3, "invoice_voided_share"] = 1.0
+    df.loc[4, "employees"] = 2.5                                           # refused below with a whole domain
+    df.loc[5, "employees"] = np.nan
+    want = model.score_frame(df)["status"].ne("ok").tolist()
+    assert want == [False, True, True, False, False, False, False, False]
+    con = pytest.importorskip("duckdb").connect() if engine == "duckdb" else sqlite3.connect(":memory:")
+    con.execute('CREATE TABLE applicants ("employees" DOUBLE, "invoice_voided_share" DOUBLE, "income" DOUBLE)')
+    con.executemany("INSERT INTO applicants VALUES (?, ?, ?)",
+                    [tuple(float(x) for x in r) for r in df.itertuples(index=False)])   # NaN: DuckDB's NaN
+    errors = [r[-1] for r in con.execute(sql).fetchall()]
+    assert [e > 0 for e in errors] == want
+    whole = model.estimator.to_sql(error_col="input_errors",
+                                   bounds={**model.input_spec.bounds, "employees": Domain(0.0, None, "", True)})
+    assert [r[-1] > 0 for r in con.execute(whole).fetchall()] == [False, True, True, False, True, False, False, False]

@@ -109,8 +109,11 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
         if hasattr(est, "to_sql"):
             ps = folder / "scorecard.sql"
             # input_errors: how many features of the row hold a value the model refuses (an unseen category, a
-            # number beyond float32): status=error in the library's scoring, so a bank keeps input_errors = 0
-            ps.write_bytes((SQL_FILE_HEADER + est.to_sql(table="applicants", error_col="input_errors")).encode("utf-8"))
+            # number beyond float32, an impossible value): status=error in the library's scoring, so a bank keeps
+            # input_errors = 0
+            sql = est.to_sql(table="applicants", error_col="input_errors",
+                             bounds=getattr(model.input_spec, "bounds", None))
+            ps.write_bytes((SQL_FILE_HEADER + sql).encode("utf-8"))
             files["scorecard_sql"] = str(ps)
         lookup = score_to_pd_table(model)
         if lookup is not None:

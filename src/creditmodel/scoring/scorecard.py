@@ -826,27 +826,38 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         return (f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
                 if known else f"NOT ({_sql_blank(col)})")
 
-    def _sql_refused(self, f: str) -> str:
+    def _sql_refused(self, f: str, domain: tuple | None = None) -> str:
         """SQL condition true when the model's input check refuses the value of ``f`` (``status = error`` in
         :meth:`CreditModel.score_frame <creditmodel.scoring.model.CreditModel.score_frame>`): a category not seen
-        in training (a blank cell is missing, not refused), or a number beyond float32's range, infinities included
-        (DuckDB's NaN, which compares above infinity, is missing)."""
+        in training (a blank cell is missing, not refused), a number beyond float32's range, infinities included
+        (DuckDB's NaN, which compares above infinity, is missing), or outside ``domain`` (the input spec's bounds
+        of ``f``: low, high[, why, whole])."""
         if self.binner_.bins_[f].dtype == "categorical":
             return self._sql_unknown_category(f)
         col = _quote_ident(f)
         big = repr(float(np.finfo(np.float32).max))
-        return f"({col} > {big} AND NOT {col} > 9e999) OR {col} < -{big}"
+        conds = [f"({col} > {big} AND NOT {col} > 9e999)", f"{col} < -{big}"]
+        if domain is not None:
+            if domain[0] is not None:
+                conds.append(f"{col} < {_sql_num(domain[0])}")
+            if domain[1] is not None:
+                conds.append(f"({col} > {_sql_num(domain[1])} AND NOT {col} > 9e999)")
+            if len(domain) > 3 and domain[3]:   # whole numbers only (ROUND is in SQLite's core and DuckDB)
+                conds.append(f"(NOT {col} > 9e999 AND {col} <> ROUND({col}))")
+        return " OR ".join(conds)
 
     def to_sql(self, table: str = "applicants", id_col: str | None = None, score_col: str = "score",
-               flag_col: str | None = None, points_columns: bool = False, error_col: str | None = None) -> str:
+               flag_col: str | None = None, points_columns: bool = False, error_col: str | None = None,
+               bounds: dict[str, tuple] | None = None) -> str:
         """A ``SELECT`` that computes the integer score in plain SQL (runs unchanged in DuckDB and SQLite).
 
         Numeric bins are ``col < edge`` chains with exact float literals, NULL (and DuckDB's NaN) first,
         then +/-inf and special codes; categorical bins are ``col IN (...)`` on text values.  Values
         without a training bin get the points of the ``unseen`` rule; with ``flag_col`` the query also
         returns how many features of the row used that rule (0 = none).  With ``error_col`` it returns how many
-        features hold a value the model's input check refuses (an unseen category, a number beyond float32):
-        such a row is ``status = error`` in the library's own scoring, so its SQL score is not the model's.
+        features hold a value the model's input check refuses (an unseen category, a number beyond float32, a value
+        outside its ``bounds``, the input spec's): such a row is ``status = error`` in the library's own scoring, so
+        its SQL score is not the model's.
         ``points_columns`` adds one ``points_<feature>`` column per feature.
         """
         self._check_fitted()
@@ -862,7 +873,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             flag = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conds) if conds else "0"
             sel.append(f"{flag} AS {_quote_ident(flag_col)}")
         if error_col is not None:
-            err = " + ".join(f"(CASE WHEN {self._sql_refused(f)} THEN 1 ELSE 0 END)" for f in self.selected_features_)
+            bounds = bounds or {}
+            err = " + ".join(f"(CASE WHEN {self._sql_refused(f, bounds.get(f))} THEN 1 ELSE 0 END)"
+                             for f in self.selected_features_)
             sel.append(f"{err or '0'} AS {_quote_ident(error_col)}")
         return "SELECT\n  " + ",\n  ".join(sel) + f"\nFROM {_quote_table(table)}"
 
