@@ -752,9 +752,10 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                                "any other value -> unseen",
                 "unseen": self.unseen,
                 "delivered_scoring": "the delivered model (creditmodel score, the MLflow pyfunc) refuses a row with "
-                                     "+inf/-inf, a number beyond float32 or an unseen category: status = error, no "
-                                     "score (the SQL counts such values in its error column); the rules above are "
-                                     "the points table's own"},
+                                     "+inf/-inf, a number beyond float32, an unseen category or a value the feature "
+                                     "catalogue calls impossible (a negative count, a share above 1): status = "
+                                     "error, no score (the SQL counts such values in its error column); the rules "
+                                     "above are the points table's own"},
             "features": feats}
 
     def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
