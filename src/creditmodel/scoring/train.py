@@ -341,8 +341,7 @@ def _domains_the_data_keeps(domains: dict[str, Any], *frames: pd.DataFrame) -> d
             hi = "inf" if dom[1] is None else f"{dom[1]:g}"
             log.warning("column %r: %d value(s) of the training file outside the domain of the catalogue feature of "
                         "that name (%s .. %s: %s): the column is taken as another quantity and left unbounded at "
-                        "scoring", c,
-                        outside, lo, hi, (dom[2] if len(dom) > 2 else "") or "its unit")
+                        "scoring", c, outside, lo, hi, (dom[2] if len(dom) > 2 else "") or "its unit")
         else:
             keep[c] = dom
     return keep
