@@ -113,3 +113,28 @@ def test_a_happened_date_after_the_snapshot_is_listed_and_a_deadline_is_not(tmp_
     assert dist.loaded["penalties"].n_kept == 4
     assert quality.chronology(dist.loaded["penalties"], dist.snapshot_date)["future_dated"] == 2
     assert not io.load_table(d / "penalties.csv").warnings["rule"].eq("after_snapshot").any()   # no snapshot given
+
+
+def test_the_manifest_snapshot_is_its_local_date_with_no_time_of_day(tmp_path):
+    """A snapshot with an offset was converted to UTC (Beijing 2025-12-31 01:00 became 2025-12-30 17:00), so a
+    penalty decided on the snapshot day was listed as after_snapshot; a time of day was kept in the as-of date."""
+    import json
+
+    for written in ("2025-12-31T01:00:00+08:00", "2025-12-31T20:00:00-05:00", "2025-12-31T18:00:00",
+                    "2025-12-31T23:59:59Z", "2025-12-31"):
+        assert io.snapshot_from_manifest({"snapshot_date": written}) == pd.Timestamp("2025-12-31"), written
+    d = tmp_path / "district"
+    d.mkdir()
+    codes = fac.codes(2)
+    fac.write(fac.enterprises(codes), d / "enterprises", "csv")
+    pen = fac.records("penalties", codes, 2)
+    pen["decision_date"] = ["2025-12-31", "2026-01-01"]
+    pen["reported_on"] = ["2025-12-31", "2026-01-02"]
+    pen["publicity_min_end"], pen["publicity_max_end"] = "2026-04-01", "2027-01-01"
+    pen["fine_paid_on"], pen["repaired_on"] = None, None
+    fac.write(pen, d / "penalties", "csv")
+    (d / "manifest.json").write_text(json.dumps({"snapshot_date": "2025-12-31T01:00:00+08:00"}))
+    dist = io.load_district(d)
+    assert dist.snapshot_date == pd.Timestamp("2025-12-31")
+    w = dist.warnings[dist.warnings["rule"] == "after_snapshot"]
+    assert sorted(zip(w["row"], w["column"])) == [(2, "decision_date"), (2, "reported_on")]

@@ -585,7 +585,8 @@ SNAPSHOT_KEYS = ("snapshot_date", "snapshot", "as_of", "as_of_date")
 
 
 def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None) -> pd.Timestamp:
-    """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``.
+    """The district's snapshot (as-of) date: the manifest's ``snapshot_date`` else ``DISTRICT_END``; a calendar
+    date (a time's UTC offset gives its local date, a time of day is dropped).
 
     The date must be ISO 8601 (YYYY-MM-DD; ``31/12/2025`` or ``01/02/2025`` would be guessed) within the schema's
     plausible dates; anything else raises :class:`InputError` naming ``file`` and the key."""
@@ -595,7 +596,9 @@ def snapshot_from_manifest(manifest: dict | None, file: str | Path | None = None
         if manifest and manifest.get(key):
             try:
                 t = pd.to_datetime(str(manifest[key]), format="ISO8601")
-                t = t.tz_convert(None) if t.tzinfo is not None else t  # a UTC "Z" date: the same day, naive
+                # the date as written, like a table's date cells: a time's offset gives its local date (its UTC
+                # instant put Beijing 2025-12-31 01:00 on 12-30) and a time of day is dropped (compared by day)
+                t = (t.tz_localize(None) if t.tzinfo is not None else t).normalize()
             except (ValueError, TypeError, OverflowError):
                 t = pd.NaT
             if pd.isna(t) or not DATE_RANGE[0] <= t <= DATE_RANGE[1]:
