@@ -138,3 +138,26 @@ def test_the_manifest_snapshot_is_its_local_date_with_no_time_of_day(tmp_path):
     assert dist.snapshot_date == pd.Timestamp("2025-12-31")
     w = dist.warnings[dist.warnings["rule"] == "after_snapshot"]
     assert sorted(zip(w["row"], w["column"])) == [(2, "decision_date"), (2, "reported_on")]
+
+
+def test_a_listing_periods_end_beyond_the_snapshot_is_not_after_snapshot(tmp_path):
+    """A red-list honour granted for two years ends after the snapshot by design: it was listed as after_snapshot
+    (and counted as future-dated); a listing that starts after the snapshot still is."""
+    import json
+
+    from creditmodel.data import quality
+
+    d = tmp_path / "district"
+    d.mkdir()
+    codes = fac.codes(3)
+    fac.write(fac.enterprises(codes), d / "enterprises", "csv")
+    lists = fac.records("lists", codes, 3)
+    lists["start_date"] = ["2025-06-01", "2025-01-10", "2026-02-01"]
+    lists["end_date"] = ["2027-06-01", None, None]
+    lists["reported_on"] = ["2025-06-02", "2025-01-11", "2025-12-30"]
+    fac.write(lists, d / "lists", "csv")
+    (d / "manifest.json").write_text(json.dumps({"snapshot_date": "2025-12-31"}))
+    dist = io.load_district(d)
+    w = dist.warnings[dist.warnings["rule"] == "after_snapshot"]
+    assert list(zip(w["row"], w["column"])) == [(3, "start_date")]
+    assert quality.chronology(dist.loaded["lists"], dist.snapshot_date)["future_dated"] == 1

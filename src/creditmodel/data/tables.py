@@ -209,7 +209,10 @@ def _tables() -> dict[str, Table]:
             _dept(),
             Column("reason", "string", required=False, zh="列入事由", en="reason for listing"),
             Column("start_date", "date", zh="列入日期", en="date listed"),
-            Column("end_date", "date", required=False, zh="移出日期", en="date removed (empty while listed)"),
+            # scheduled: an honour or a listing is often granted for a set period and its end written when listed
+            # (every reader takes a later end as "listed until then"), so an end beyond the snapshot is no fault
+            Column("end_date", "date", scheduled=True, required=False, zh="移出日期",
+                   en="date removed or the listing period's end (empty while listed with no set end)"),
             _reported(),
         ), "红黑名单与经营异常名录", "Red, black, abnormal-operation and serious-dishonesty lists",
             event_date="start_date"),
