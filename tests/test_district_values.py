@@ -161,3 +161,30 @@ def test_a_listing_periods_end_beyond_the_snapshot_is_not_after_snapshot(tmp_pat
     w = dist.warnings[dist.warnings["rule"] == "after_snapshot"]
     assert list(zip(w["row"], w["column"])) == [(3, "start_date")]
     assert quality.chronology(dist.loaded["lists"], dist.snapshot_date)["future_dated"] == 1
+
+
+def test_full_dates_in_chinese_full_width_or_with_an_offset_and_no_time_are_dates(tmp_path):
+    """2024年3月5日, full-width digits and an XML-Schema date with an offset (2024-03-05+08:00) were quarantined as
+    bad_type while 2024/3/5 was read; a year or a month alone in any of these stays an incomplete date."""
+    cells = ["2024年3月5日", "2024年03月06日", "２０２４－０３－０７", "2024-03-08+08:00", "2024-03-09Z",
+             "２０２３年３月", "2024年2月30日"]
+    lists = fac.records("lists", fac.codes(len(cells)), len(cells))
+    lists["start_date"] = cells
+    lists["reported_on"] = "2024-03-10"
+    lt = _load(tmp_path, lists, "lists")
+    assert lt.data["start_date"].tolist() == [pd.Timestamp(f"2024-03-0{i}") for i in range(5, 10)]
+    q = lt.quarantine.set_index("row")
+    assert set(q.index) == {6, 7} and (q["rule"] == "bad_type").all() and (q["column"] == "start_date").all()
+    assert q.loc[6, "message"].endswith("a year or a month alone is an incomplete date")
+
+
+def test_an_offset_after_an_hour_alone_or_in_basic_form_does_not_stop_the_load(tmp_path):
+    """'2024-03-05T23+08:00' beside plain dates still stopped the load ("Mixed timezones"), as '+08' had."""
+    cells = ["2024-03-05T23+08:00", "2024-03-06", "2024-03-07T2330+0800", "2024-03-08T23:30:00+08:00:00"]
+    lists = fac.records("lists", fac.codes(len(cells)), len(cells))
+    lists["start_date"] = cells
+    lists["reported_on"] = "2024-03-10"
+    lt = _load(tmp_path, lists, "lists")
+    assert lt.data["start_date"].tolist() == [pd.Timestamp(f"2024-03-0{i}") for i in (5, 6, 7)]
+    q = lt.quarantine
+    assert list(zip(q["row"], q["column"], q["rule"])) == [(4, "start_date", "bad_type")]
