@@ -83,6 +83,8 @@ def test_parquet_zoned_timestamps_are_local_dates_and_yyyymmdd_numbers_are_dates
     lt = io.load_table(fac.write(lists, tmp_path / "lists2", "parquet"), "lists")
     q = lt.quarantine.set_index("row")
     assert set(q.index) == {2, 3} and (q["rule"] == "bad_type").all() and q.loc[2, "column"] == "start_date"
+    assert q.loc[2, "message"] == ("'20241399' is not a date (ISO 8601, e.g. 2024-03-31): a number in a date column "
+                                   "is read as yyyymmdd (e.g. 20240331)")
     assert lt.data["start_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-07")]
 
 

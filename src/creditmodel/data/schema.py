@@ -569,9 +569,12 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
             i_rows.append(bad_idx)
             i_col.append(col.name)
             i_rule.append("bad_type")
+            numbers = (col.dtype == "date" and pd.api.types.is_numeric_dtype(s.dtype)
+                       and not pd.api.types.is_bool_dtype(s.dtype))
             i_msg.append([f"{_short(x)!r} is not a {_TYPE_WORD[col.dtype]}"
                           + (": a year or a month alone is an incomplete date"
-                             if col.dtype == "date" and _PARTIAL_DATE.fullmatch(_nfkc(str(x)).strip()) else "")
+                             if col.dtype == "date" and _PARTIAL_DATE.fullmatch(_nfkc(str(x)).strip()) else
+                             ": a number in a date column is read as yyyymmdd (e.g. 20240331)" if numbers else "")
                           for x in raw[col.name].iloc[bad_idx]])
         if nonfinite is not None and nonfinite.any():
             i_rows.append(np.flatnonzero(nonfinite))
