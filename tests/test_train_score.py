@@ -584,3 +584,22 @@ def test_a_model_no_better_than_chance_is_said(caplog):
         res = train_frame(df, "bad", seed=1)
     assert res.metrics["test_auc_ci_low"] <= 0.5
     assert "does not rank the held-out rows better than chance" in caplog.text
+
+
+def test_a_suspicious_information_value_among_the_used_features_is_said(caplog):
+    """A demo sample's true_pd column (IV 2.5) was used as a feature with no word: an IV above 0.5 among the
+    selected features is a warning naming it; a plain card on honest features has none."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    true_pd = rng.beta(1, 15, size=n)
+    bad = (rng.uniform(size=n) < true_pd).astype(int)
+    df = pd.DataFrame({"a": rng.normal(size=n) + bad * 0.3, "true_pd": true_pd, "bad": bad})
+    with caplog.at_level("WARNING", logger="creditmodel.scoring.train"):
+        res = train_frame(df, "bad", seed=1)
+    iv = res.model.estimator.iv_report_.set_index("feature")
+    assert iv.loc["true_pd", "iv"] > 0.5 and bool(iv.loc["true_pd", "selected"])
+    assert "true_pd (IV" in caplog.text and "suspicious" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="creditmodel.scoring.train"):
+        train_frame(df.drop(columns="true_pd"), "bad", seed=1)
+    assert "suspicious" not in caplog.text

@@ -614,6 +614,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                     "the synthetic district, stepwise cards of 6-13 features ranked new firms worse than the "
                     "18-24 feature card (bench/results/scorecard_selection.md)",
                     d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE, gap)
+    iv = getattr(model.estimator, "iv_report_", None)
+    if iv is not None and {"strength", "selected", "iv"} <= set(iv.columns):
+        # IV above 0.5 is "suspicious" (DOMAIN C2): a card fitted on a demo sample with its true_pd column kept
+        # it (IV 2.5) as a feature without a word, below the separation guard (a new user's finding)
+        sus = iv[(iv["strength"] == "suspicious") & iv["selected"].astype(bool)]
+        if len(sus):
+            log.warning("feature(s) with an information value above 0.5 (suspicious, DOMAIN C2) used by the model: "
+                        "%s; check that each was known at the as-of date and is not derived from the outcome",
+                        ", ".join(f"{f} (IV {v:.2f})" for f, v in zip(sus["feature"], sus["iv"])))
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
         f"{d_dev / max(int(dev_rows.sum()), 1):.2%}) from {Path(str(file)).name if file else 'an in-memory table'}, "
