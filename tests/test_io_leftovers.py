@@ -147,3 +147,22 @@ def test_a_line_of_a_quoted_blank_is_an_empty_line_for_the_readers(tmp_path):
     with pytest.raises(InputError) as err:
         read_table(bad, as_text=True)
     assert err.value.row == 2
+
+
+def test_a_parquet_column_of_lists_is_named_by_train_and_score(tmp_path):
+    """A Parquet list<...> column stopped train and score with 'TypeError: unhashable type' (exit 1, a new
+    user's finding): both readers name the file and the column."""
+    import pandas as pd
+
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import check_input_file, iter_chunks
+
+    p = tmp_path / "nested.parquet"
+    pd.DataFrame({"x": [1.0, 2.0], "tags": [[1, 2], [3]], "bad": [0, 1]}).to_parquet(p)
+    for read in (lambda: read_table(p), lambda: list(iter_chunks(p, 10)), lambda: check_input_file(p)):
+        with pytest.raises(InputError) as e:
+            read()
+        assert e.value.column == "tags" and "nested values" in str(e.value) and "nested.parquet" in str(e.value)
+    flat = tmp_path / "flat.parquet"
+    pd.DataFrame({"x": [1.0, 2.0], "code": pd.Categorical(["a", "b"]), "bad": [0, 1]}).to_parquet(flat)
+    assert read_table(flat).shape == (2, 3)          # a dictionary of plain values is one value per cell

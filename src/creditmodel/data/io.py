@@ -57,6 +57,17 @@ def _kind(p: Path) -> str:
                      file=p)
 
 
+def check_flat_schema(schema: pa.Schema, p: Path) -> None:
+    """InputError naming the first column of ``schema`` whose cells hold lists, records or maps (a Parquet
+    ``list<...>`` or ``struct<...>`` column): every reader here needs one value per cell (such a column stopped
+    ``train`` and ``score`` with a bare TypeError, a new user's finding)."""
+    for field in schema:
+        t = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_nested(t):
+            raise InputError(f"holds nested values (Arrow type {t}), not one value per cell: flatten it into "
+                             "columns of single values or drop it", file=p, column=field.name)
+
+
 def _read_arff(p: Path) -> pd.DataFrame:
     """A Weka ARFF file (the UCI Polish bankruptcy sets): numeric attributes as float64 (``?`` = NaN), nominal
     ones as text (``?`` = missing), read by scipy."""
@@ -406,6 +417,8 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
                          row=_bad_csv_row(p) if kind == "csv" else None) from e
     if tbl.num_columns == 0:
         raise InputError("file has no columns", file=p)
+    if kind == "parquet":
+        check_flat_schema(tbl.schema, p)
     names = tbl.column_names
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:

@@ -114,6 +114,17 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
         raise InputError("file not found", file=path)
     if path.is_dir():
         raise InputError("is a folder, not a table file", file=path)
+    if path.suffix.lower() == ".parquet" and path.stat().st_size > 0:
+        import pyarrow.parquet as pq
+
+        from creditmodel.data.io import check_flat_schema
+
+        try:
+            schema = pq.read_schema(path)
+        except Exception:  # noqa: BLE001  unreadable: the reader says so with its own message
+            schema = None
+        if schema is not None:
+            check_flat_schema(schema, path)
     if out is not None:
         if out.exists() and out.is_dir():
             raise InputError("the output is an existing folder; give a file name ending in .parquet or .csv", file=out)
