@@ -603,3 +603,45 @@ def test_a_suspicious_information_value_among_the_used_features_is_said(caplog):
     with caplog.at_level("WARNING", logger="creditmodel.scoring.train"):
         train_frame(df.drop(columns="true_pd"), "bad", seed=1)
     assert "suspicious" not in caplog.text
+
+
+def test_a_reason_from_a_missing_value_says_it_is_missing():
+    """A firm with no tax grade was given the reason 'Low tax credit grade' (a new user's finding): a factor
+    that costs points because its value is missing is `<code>.missing`, with its own text; the same factor
+    with a bad value keeps its code."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    grade = rng.integers(0, 5, size=n).astype(float)
+    none = rng.uniform(size=n) < 0.15
+    risk = -3.2 + 0.5 * grade + 1.2 * none
+    bad = (rng.uniform(size=n) < 1 / (1 + np.exp(-risk))).astype(int)
+    grade[none] = np.nan
+    df = pd.DataFrame({"tax_grade_worst_3y": grade, "noise": rng.normal(size=n), "bad": bad})
+    res = train_frame(df, "bad", seed=2)
+    X = pd.DataFrame({"tax_grade_worst_3y": [np.nan, 4.0, 0.0], "noise": [0.0, 0.0, 0.0]})
+    out = res.model.score_frame(X)
+    assert out.loc[0, "reason_1"] == "tax_grade_worst_3y.missing"
+    assert out.loc[1, "reason_1"] == "tax_grade_worst_3y"
+    rt = res.model.reason_table().set_index("code")
+    assert rt.loc["tax_grade_worst_3y.missing", "text_en"].endswith("no record (value missing)")
+    assert "无记录" in rt.loc["tax_grade_worst_3y.missing", "text_zh"]
+    assert not rt.loc["tax_grade_worst_3y", "text_en"].endswith("(value missing)")
+
+
+def test_training_into_a_model_folder_again_says_it_replaces_the_model(tmp_path, caplog):
+    """train replaced a model folder's model without a word (a new user's finding): the warning names the
+    folder, the old and the new version."""
+    from creditmodel.scoring.train import train_file
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "bad": (rng.uniform(size=n) < 1 / (1 + np.exp(2.5 - x))).astype(int)})
+    src = tmp_path / "d.csv"
+    df.to_csv(src, index=False)
+    with caplog.at_level("WARNING", logger="creditmodel.scoring.train"):
+        first = train_file(src, "bad", tmp_path / "m", seed=1)
+        assert "replacing the model" not in caplog.text
+        second = train_file(src, "bad", tmp_path / "m", seed=2)
+    assert (f"replacing the model in {tmp_path / 'm'} (d_scorecard version {first.model.version}) with d_scorecard "
+            f"version {second.model.version}") in caplog.text

@@ -534,7 +534,9 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
-          for f in feats], "",
+          for f in feats],
+        "", "A reason code `<code>.missing` (e.g. `tax_grade_worst_3y.missing`) names a factor that costs points "
+            "because its value is missing (no record), not because it is bad: 无记录（数据缺失）.", "",
         "## Performance",
         *([f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()
            if isinstance(v, (int, float, str))] or ["- not recorded"]), "",

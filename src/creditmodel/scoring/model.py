@@ -3,8 +3,9 @@
 It composes the estimator (WoE scorecard or LightGBM challenger), the PD calibrator, the master
 scale and the feature catalogue, and turns any input frame into the bank's scoring columns
 (DESIGN.md section 6): ``score`` (integer points, higher is safer), ``grade`` (1 best .. 10 worst, D),
-``pd_12m`` (calibrated 12-month PD, a fraction), ``reason_1..reason_3`` (feature codes, texts in
-:meth:`CreditModel.reason_table`), ``model_name``, ``model_version``, ``status`` and ``error``.
+``pd_12m`` (calibrated 12-month PD, a fraction), ``reason_1..reason_3`` (feature codes; ``<feature>.missing``
+where the factor costs points because its value is missing; texts in :meth:`CreditModel.reason_table`),
+``model_name``, ``model_version``, ``status`` and ``error``.
 
 Every input row comes out, in input order. A row that cannot be scored keeps ``status = "error"``
 and a message naming the column (a number that is not a number, an infinite value, a category never
@@ -29,6 +30,12 @@ from creditmodel.errors import InputError, separator_hint
 log = logging.getLogger(__name__)
 
 REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
+MISSING_REASON_SUFFIX = ".missing"
+
+
+def missing_reason_codes(features: list[str]) -> list[str]:
+    """Reason codes of a factor that costs points because its value is missing: ``<feature>.missing``."""
+    return [f"{f}{MISSING_REASON_SUFFIX}" for f in features]
 SCORE_COLUMNS = ["score", "grade", "pd_12m", *REASON_COLUMNS, "model_name", "model_version", "status", "error"]
 
 
@@ -329,11 +336,21 @@ class CreditModel:
             pd12[ok] = p
             grade_code[ok] = self.master_scale.grade_codes(p)
             reason_code[ok, :rc.shape[1]] = rc
+            # a reason whose value is missing says so (a firm with no tax grade was told "Low tax credit grade"):
+            # code "<feature>.missing", its own text in reason_table
+            nf = len(codes)
+            if nf and X.shape[1]:
+                miss = X.reindex(columns=codes).isna().to_numpy()
+                taken = reason_code >= 0
+                rows_, cols_ = np.nonzero(taken)
+                hit = miss[rows_, reason_code[rows_, cols_]]
+                reason_code[rows_[hit], cols_[hit]] += nf
         out = pd.DataFrame({
             "score": pd.arrays.IntegerArray(points, ~ok),
             "grade": pd.Categorical.from_codes(grade_code, categories=grades),
             "pd_12m": pd12,
-            **{c: pd.Categorical.from_codes(reason_code[:, j], categories=codes) for j, c in enumerate(REASON_COLUMNS)},
+            **{c: pd.Categorical.from_codes(reason_code[:, j], categories=[*codes, *missing_reason_codes(codes)])
+               for j, c in enumerate(REASON_COLUMNS)},
             "model_name": _constant(self.name, n),
             "model_version": _constant(str(self.version), n),
             "status": pd.Categorical.from_codes(np.where(ok, 0, 1).astype(np.int8), ["ok", "error"]),
@@ -358,6 +375,12 @@ class CreditModel:
                 zh = str(r.get("reason_zh", r.get("name_zh", f)) or f)
                 en = str(r.get("reason_en", r.get("name_en", f)) or f)
             rows.append({"code": f, "text_zh": zh, "text_en": en})
+        for f, code in zip(feats, missing_reason_codes(feats)):
+            zh = en = f
+            if cat is not None and "code" in cat.columns and f in set(cat["code"]):
+                r = cat.loc[cat["code"] == f].iloc[0]
+                zh, en = str(r.get("name_zh", f) or f), str(r.get("name_en", f) or f)
+            rows.append({"code": code, "text_zh": f"{zh}：无记录（数据缺失）", "text_en": f"{en}: no record (value missing)"})
         return pd.DataFrame(rows)
 
     def fingerprint(self) -> str:

@@ -695,6 +695,14 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
     if model_dir.exists():
+        old = "?"
+        try:
+            m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+            old = f"{m.get('model_name', '?')} version {m.get('model_version', '?')}"
+        except (OSError, ValueError):
+            pass
+        # a model a bank may still score with was replaced without a word (a new user's finding)
+        log.warning("replacing the model in %s (%s) with %s version %s", out, old, res.model.name, res.model.version)
         shutil.rmtree(model_dir)
     for fname in OUTPUT_FILES:  # a previous model's files (a scorecard's SQL beside a new LightGBM) must not stay
         (out / fname).unlink(missing_ok=True)
