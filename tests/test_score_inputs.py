@@ -666,7 +666,7 @@ def test_a_line_of_only_spaces_is_skipped_as_an_empty_line(tmp_path, caplog):
         head = read_table(p, nrows=2)
     assert df["a"].tolist() == [1, 2, 3] and df["b"].tolist() == ["x", "y", "z"]
     assert [c["a"].tolist() for c in chunks] == [[1.0, 2.0], [3.0]] and head["a"].tolist() == [1, 2]
-    assert caplog.text.count("2 line(s) of only spaces or tabs skipped") == 2
+    assert caplog.text.count("2 line(s) of only spaces or tabs skipped as empty lines (lines 3, 5 of the file)") == 2
     p.write_text("a,b,c\n1,x,2\n   \n2,y,3\n3,z\n", encoding="utf-8")
     for read in (read_table, lambda q: list(iter_chunks(q, 2))):
         with pytest.raises(InputError) as e:

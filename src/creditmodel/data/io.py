@@ -186,13 +186,15 @@ class SpaceLines:
     "Expected 14 columns, got 1".)"""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.count = path, 0
+        self.path, self.count, self.lines = path, 0, []
 
     def __call__(self, row) -> str:
         # a quoted blank ("   ", a spreadsheet's empty text cell alone on its line) is such a line too: the error
         # said "Expected 3 columns, got 1" without a row (the row finder below skips it as blank)
         if row.text is not None and not row.text.strip().strip('"').strip():
             self.count += 1
+            if row.number is not None and row.number >= 0 and len(self.lines) < 5:  # Arrow gives it when it can
+                self.lines.append(int(row.number))
             return "skip"
         return "error"
 
@@ -201,8 +203,33 @@ class SpaceLines:
 
     def warn(self) -> None:
         if self.count:
-            log.warning("%s: %d line(s) of only spaces or tabs skipped as empty lines; row numbers in messages count "
-                        "data rows, such lines excluded", self.path, self.count)
+            if not self.lines:  # Arrow numbers rows only when it reads on one thread: find them in the file
+                self.lines = _space_lines(self.path, 5)
+            where = (f" (line{'s' if len(self.lines) > 1 else ''} {', '.join(map(str, sorted(self.lines)))}"
+                     f"{' ...' if self.count > len(self.lines) else ''} of the file)") if self.lines else ""
+            log.warning("%s: %d line(s) of only spaces or tabs skipped as empty lines%s; row numbers in messages "
+                        "count data rows, such lines excluded", self.path, self.count, where)
+
+
+def _space_lines(p: Path, limit: int) -> list[int]:
+    """1-based numbers of the first ``limit`` lines of ``p`` holding only spaces, tabs or a quoted blank."""
+    import gzip
+    import bz2
+
+    found: list[int] = []
+    name = p.name.lower()
+    opener = gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+    try:
+        with opener(p, "rb") as f:
+            for i, line in enumerate(f, start=1):
+                body = line.rstrip(b"\r\n")
+                if body and not body.strip().strip(b'"').strip():
+                    found.append(i)
+                    if len(found) >= limit:
+                        break
+    except OSError:
+        return []
+    return found
 
 
 def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
