@@ -173,7 +173,8 @@ def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", 
 
 KEY_METRICS = {
     "data_quality": ("collection_compliance_rate", "uscc_error_duplicate_rate", "serious_dishonesty_share"),
-    "public_credit_evaluation": ("excellent_or_good_share", "district_grade_auc_later_adverse"),
+    "public_credit_evaluation": ("excellent_or_good_share", "district_score_auc_later_adverse",
+                                 "district_grade_auc_later_adverse"),
     "small_loan_models": ("scorecard_test_auc", "lightgbm_test_auc", "scorecard_oot_auc", "scorecard_test_ece_true_pd"),
     "model_validation": ("champion_auc", "champion_psi", "challenger_auc"),
     "loan_pricing": ("alloc_expected_profit", "alloc_return_on_budget", "profit_gain_vs_naive"),
