@@ -164,7 +164,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         # checks encoding, emptiness and duplicated names with a clear message; as text: no type guessed from 5 rows
         head = read_table(path, nrows=5, as_text=True)
         if head.empty:
-            raise InputError("file has no rows (a header only)", file=path)
+            raise InputError("no data rows (only a header)", file=path)
         header = list(head.columns)
         del head
         encoding = _csv_encoding_and_header(path)[0]
