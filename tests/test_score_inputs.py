@@ -596,7 +596,7 @@ def test_an_input_without_rows_is_bad_input_in_every_format(trained, tmp_path):
     for f in ("e.csv", "e.parquet"):
         r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / f),
                  "--out", str(tmp_path / f"o_{f}.csv"))
-        assert r.returncode == 2 and "no rows" in r.stderr and f in r.stderr, (f, r.stderr)
+        assert r.returncode == 2 and "no data rows" in r.stderr and f in r.stderr, (f, r.stderr)
         assert not (tmp_path / f"o_{f}.csv").exists()
 
 

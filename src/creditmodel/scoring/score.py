@@ -154,7 +154,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         except Exception as e:  # noqa: BLE001
             raise InputError(f"unreadable Parquet file: {e}", file=path) from e
         if pf.metadata.num_rows == 0:
-            raise InputError("file has no rows", file=path)
+            raise InputError("no data rows (a Parquet file of 0 rows)", file=path)
         for batch in pf.iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
     elif _kind(path) == "csv":  # .csv, .txt and compressed .csv.gz/.csv.bz2 (a .bz2 fell to the typed reader)
