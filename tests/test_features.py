@@ -812,6 +812,11 @@ def test_catalogue_content_rules():
     assert reason_text("inspection_food_safety_fail_2y_n", "zh") == "近两年食品安全检查不合格"
     with pytest.raises(KeyError):
         reason_text("no_such_feature")
+    # a factor that costs points because its value is missing is said as such (notebook 03 raised KeyError)
+    assert reason_text("tax_grade_worst_3y.missing", "en").endswith(": no record (value missing)")
+    assert reason_text("tax_grade_worst_3y.missing", "zh").endswith("：无记录（数据缺失）")
+    with pytest.raises(KeyError):
+        reason_text("no_such_feature.missing")
     with pytest.raises(ValueError):
         reason_text("penalty_active_n", "fr")
     # every feature's group is a report section with names; every text filled

@@ -155,15 +155,27 @@ def categorical_features(cat: pd.DataFrame | None = None) -> list[str]:
     return cat.loc[cat["kind"] == "categorical", "code"].tolist()
 
 
+#: A reason code ``<feature>.missing``: the factor costs points because its value is missing (no record), not
+#: because it is unfavourable (a firm with no tax grade is not told "Low tax credit grade").
+MISSING_REASON_SUFFIX = ".missing"
+
+
+def missing_reason_text(name: str, lang: str = "en") -> str:
+    """Text of the reason ``<feature>.missing`` from the feature's name in ``lang``."""
+    return f"{name}：无记录（数据缺失）" if lang == "zh" else f"{name}: no record (value missing)"
+
+
 def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) -> str:
-    """Reason-code text of ``code`` in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue."""
+    """Reason-code text of ``code`` in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue.
+    ``<feature>.missing`` gives :func:`missing_reason_text` of the feature's name."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     cat = catalogue() if cat is None else cat
-    hit = cat.loc[cat["code"] == code, f"reason_{lang}"]
+    base = code[: -len(MISSING_REASON_SUFFIX)] if code.endswith(MISSING_REASON_SUFFIX) else None
+    hit = cat.loc[cat["code"] == (base or code), f"name_{lang}" if base else f"reason_{lang}"]
     if hit.empty:
-        raise KeyError(f"feature {code!r} is not in the catalogue")
-    return str(hit.iloc[0])
+        raise KeyError(f"feature {base or code!r} is not in the catalogue")
+    return missing_reason_text(str(hit.iloc[0]), lang) if base else str(hit.iloc[0])
 
 
 def generic_catalogue(

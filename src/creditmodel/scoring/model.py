@@ -26,13 +26,11 @@ import pandas as pd
 import pyarrow as pa
 
 from creditmodel.errors import InputError, separator_hint
+from creditmodel.features.catalogue import MISSING_REASON_SUFFIX, missing_reason_text
 
 log = logging.getLogger(__name__)
 
 REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
-MISSING_REASON_SUFFIX = ".missing"
-
-
 def missing_reason_codes(features: list[str]) -> list[str]:
     """Reason codes of a factor that costs points because its value is missing: ``<feature>.missing``."""
     return [f"{f}{MISSING_REASON_SUFFIX}" for f in features]
@@ -380,7 +378,7 @@ class CreditModel:
             if cat is not None and "code" in cat.columns and f in set(cat["code"]):
                 r = cat.loc[cat["code"] == f].iloc[0]
                 zh, en = str(r.get("name_zh", f) or f), str(r.get("name_en", f) or f)
-            rows.append({"code": code, "text_zh": f"{zh}：无记录（数据缺失）", "text_en": f"{en}: no record (value missing)"})
+            rows.append({"code": code, "text_zh": missing_reason_text(zh, "zh"), "text_en": missing_reason_text(en, "en")})
         return pd.DataFrame(rows)
 
     def fingerprint(self) -> str:
