@@ -500,3 +500,16 @@ def test_the_summary_prints_a_failing_share_with_the_decimals_that_tell_it_from_
     line = next(ln for ln in dataclasses.replace(rep, targets=t).summary().splitlines()
                 if "collection compliance rate" in ln)
     assert "97.996 %" in line and "NOT met" in line and "98.00" not in line.split("(target")[0]
+
+
+def test_a_table_without_rows_recovers_its_zero_faults(tmp_path):
+    """A 10-firm district had no repairs: the recovery said 'differs: late_report in repairs' (measured empty,
+    injected 0). A table without rows holds no fault: measured 0, a match."""
+    d = tmp_path / "tiny"
+    generate_district(firms=10, seed=1, out=d, progress=False)
+    dist = io.load_district(d)
+    rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
+    rec = quality.recovery(rep, json.loads((d / "injected.json").read_text(encoding="utf-8")))
+    empty = rec[rec["rows"] == 0]
+    assert len(empty) and (empty["measured"] == 0).all() and empty["match"].all()
+    assert rec["match"].all()

@@ -750,6 +750,8 @@ def recovery(rep: QualityReport, injected: dict[str, Any]) -> pd.DataFrame:
                 measured = bt.at[tname, "late"]
         n = int(bt.at[tname, "rows"]) if tname in bt.index else None
         m = None if measured is None or pd.isna(measured) else int(measured)
+        if m is None and n == 0:  # a table without rows holds no fault (a 10-firm district's repairs: "differs")
+            m = 0
         rows.append({"fault": kind, "table": tname, "column": col, "injected": int(f["count"]), "measured": m,
                      "rows": n, "injected_rate": f.get("rate"),
                      "measured_rate": _rate(m, n) if m is not None and n else None,
