@@ -176,7 +176,7 @@ def test_the_deliverable_refuses_rows_without_a_firm_or_a_date_and_a_firm_twice(
                       "as_of_date": ["2025-12-31", "2025-12-31", "2025-12-31", ""]})
     b = pd.DataFrame({"uscc": [codes[0].lower(), codes[0], codes[2]],
                       "as_of_date": ["2025-12-31", "2024-12-31", "2027-01-01"]})
-    checks = RowChecks(None, identifiers=True, deliverable=True, today=pd.Timestamp("2026-12-05 10:00", tz="UTC"))
+    checks = RowChecks(None, identifiers=True, deliverable=True, today=pd.Timestamp("2026-12-05 01:00", tz="UTC"))
     m = [*checks.messages(a), *checks.messages(b)]
     assert m[0] is None and m[5] is None                          # the same firm at another date is another row
     assert "column 'uscc': empty" in m[1] and "column 'uscc': empty" in m[2]
@@ -185,6 +185,12 @@ def test_the_deliverable_refuses_rows_without_a_firm_or_a_date_and_a_firm_twice(
                     "row per enterprise and date")
     assert m[6] == ("column 'as_of_date': 2027-01-01 is after the scoring date 2026-12-05 (the features cannot be "
                     "known yet)")
+    # a Beijing nightly batch at 01:00 local (17:00 UTC the day before) scores as of its own date
+    beijing = RowChecks(None, identifiers=True, deliverable=True,
+                        today=pd.Timestamp("2026-12-06 01:00", tz="Asia/Shanghai"))
+    assert beijing.messages(pd.DataFrame({"uscc": [codes[0]], "as_of_date": ["2026-12-06"]}))[0] is None
+    assert "after the scoring date" in beijing.messages(pd.DataFrame({"uscc": [codes[1]],
+                                                                      "as_of_date": ["2026-12-07"]}))[0]
     plain = RowChecks(None, identifiers=True)                      # scoring from a model folder: not a deliverable
     assert all(x is None for x in [*plain.messages(a), *plain.messages(b)])
     # rows named by a loan id are loans: one firm may have two at one date, and a loan may lack a code

@@ -275,7 +275,7 @@ class RowChecks:
     """Per-row checks of the identifiers across the chunks of one file: an empty or repeated ``id_col`` and, with
     ``identifiers`` (file scoring, from a model folder or the registry), an invalid ``uscc`` or an unreadable
     ``as_of_date``. With ``deliverable`` (the bank deliverable) also an empty ``as_of_date`` or one after ``today``
-    (the scoring date) and, unless rows are loans named by another ``id_col`` (several per firm, a code may be
+    (the scoring date; an aware time counts as the latest date it is anywhere, UTC+14) and, unless rows are loans named by another ``id_col`` (several per firm, a code may be
     blank), an empty ``uscc`` and a second row of the same enterprise at the same date. A row that fails is kept, with ``status = "error"`` and the reason (its scores
     are blanked: a bank could not tell whose they are)."""
 
@@ -284,7 +284,9 @@ class RowChecks:
         self.id_col, self.identifiers, self.features = id_col, identifiers, tuple(features)
         self.deliverable = deliverable
         t = None if today is None else pd.Timestamp(today)
-        self.today = None if t is None else (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).normalize()
+        if t is not None and t.tzinfo:  # the latest calendar date anywhere at that instant (UTC+14): a Beijing
+            t = (t.tz_convert("UTC") + pd.Timedelta(hours=14)).tz_localize(None)  # batch at 01:00 is on its own day
+        self.today = None if t is None else t.normalize()
         self._ids, self._firms = _SeenKeys(), _SeenKeys()
         self.rows = 0
 
