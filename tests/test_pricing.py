@@ -280,7 +280,7 @@ def test_price_reads_csv_as_score_does(tmp_path, caplog):
     plain = P.price_frame(_scored())
     np.testing.assert_array_equal(res.frame["suggested_rate"].to_numpy(), plain["suggested_rate"].to_numpy())
     src.write_text(text.splitlines()[0] + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match="header only") as e:
+    with pytest.raises(InputError, match="only a header") as e:
         P.price_file(src, None, tmp_path / "p2.csv")
     assert Path(e.value.file) == src
 
