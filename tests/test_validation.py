@@ -1010,10 +1010,10 @@ def test_report_sections_are_numbered_without_gaps(tmp_path):
     build_report(y, p, score, g, challenger=ch, n_boot=20, out=tmp_path / "a")
     heads = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", (tmp_path / "a" / "report.html").read_text(encoding="utf-8"))
     assert [int(n) for n, _ in heads] == list(range(1, len(heads) + 1))
-    assert heads[-1][1] == "Champion vs challenger" and heads[-1][0] == "6"
+    assert heads[-1][1] == "Model comparison: champion vs challenger" and heads[-1][0] == "6"
     build_report(y, p, score, g, industry=ind, challenger=ch, n_boot=20, out=tmp_path / "b")
     heads = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", (tmp_path / "b" / "report.html").read_text(encoding="utf-8"))
-    assert [(int(n), t) for n, t in heads[-2:]] == [(6, "Results per segment"), (7, "Champion vs challenger")]
+    assert [(int(n), t) for n, t in heads[-2:]] == [(6, "Results per segment"), (7, "Model comparison: champion vs challenger")]
 
 
 def test_worst_grade_light_says_why_when_no_grade_is_read():

@@ -117,6 +117,14 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         assert m["psi"] == pytest.approx(_psi(ref, sc["score"].to_numpy(dtype=float)), rel=1e-9, abs=1e-12)
         # the other model is the comparison, on the same rows
         assert m["challenger"]["name"].startswith(ALIASES[1 - ALIASES.index(alias)])
+        # roles follow the report: the validated model first, the other one second, in the JSON and the HTML
+        # (the challenger's report called the champion 'challenger' and itself 'champion' before)
+        own, other = m["parameters"]["validated_model"], m["parameters"]["compared_with"]
+        assert own.startswith(alias) and other == m["challenger"]["name"] and not other.startswith(alias)
+        assert m["challenger"]["delong_diff"] == pytest.approx(m["auc"] - m["challenger"]["auc"], abs=1e-9)
+        html = (out / "validation" / alias / "report.html").read_text(encoding="utf-8")
+        assert f"Model comparison: {own} vs {other}</h2>" in html
+        assert f"AUC difference ({own} &minus; {other})" in html and "Champion vs challenger" not in html
 
 
 

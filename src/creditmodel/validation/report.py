@@ -270,7 +270,9 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     industry, size_class, segments : labels per obligor for per-segment results.
     features : current feature frame for CSI against ``reference.features``.
     reference : :class:`ReferenceSample` (development / initial validation).
-    challenger : :class:`Challenger` predictions on the same rows for the paired DeLong comparison.
+    challenger : :class:`Challenger` predictions of another model on the same rows for the paired DeLong
+        comparison (in a challenger's own report, this is the champion: the role follows the report).
+    champion_name : label of the model this report validates (``parameters.validated_model``).
     migration : ``(grade_at_start, grade_at_end)`` of the same obligors at two dates.
     exposure : exposure per obligor (yuan) for the exposure-weighted concentration.
     grade_pd : PD per grade for the tests (default: mean PD of the grade's obligors).
@@ -355,6 +357,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     mt["thresholds"] = th.to_dict()
     mt["parameters"] = {"alpha": alpha, "n_boot": n_boot, "seed": seed, "hl_groups": hl_groups,
                         "hl_in_sample": hl_in_sample, "grade_order": order, "champion_name": champion_name,
+                        "validated_model": champion_name,
+                        **({"compared_with": challenger.name} if challenger is not None else {}),
                         "grade_pd": "given" if grade_pd is not None else "mean PD of the grade"}
     res = ValidationResult(_jsonable(mt), lt, run.figs, run.tables, th, title)
     if out is not None:
@@ -742,7 +746,9 @@ class _Run:
         yy, col = self.y, self.col
         ch_pd = M.check_pd(challenger.pd, "challenger pd")[self.keep]
         ch_risk = _challenger_risk(challenger, self.keep)
-        chm: dict[str, Any] = {"name": challenger.name}
+        chm: dict[str, Any] = {"name": challenger.name,
+                               "role": "comparison model: the other model scored on the same rows (whatever its "
+                                       "alias); delong_diff is the validated model's AUC minus this one's"}
         ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, self.alpha))
         if ca is not None:
             chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
