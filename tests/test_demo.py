@@ -110,6 +110,13 @@ def test_bank_deliverable_matches_design(demo):
     assert all(c["description_zh"] and c["description_en"] and "type" in c and "unit" in c for c in side["columns"])
     codes = set(df[["reason_1", "reason_2", "reason_3"]].stack().dropna())
     assert codes <= {r["code"] for r in side["reason_codes"]}
+    # which rates priced the rows, which rows took the SME size adjustment, and the validation report beside them
+    assert side["pricing_config"]["source"].startswith("pricing.yaml")
+    assert 0 < side["pricing_config"]["values"]["hurdle_rate"] < 1
+    assert side["pricing_firm_size"]["rows_with_sales"] == int(ok.sum())   # the demo's portfolio has every revenue
+    assert side["validation_report"] == "bank_deliverable.validation_report.html"
+    copied = (demo.out / "deliverable" / side["validation_report"]).read_text(encoding="utf-8")
+    assert "Out-of-time validation of" in copied and "Model comparison:" in copied
     card = (demo.out / "deliverable" / "bank_deliverable.model_card.md").read_text(encoding="utf-8")
     for section in ("## Purpose", "## Data", "## Features", "## Performance", "## Validation", "## Limits", "## Owner"):
         assert section in card

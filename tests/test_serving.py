@@ -273,3 +273,61 @@ def test_deliverable_warns_when_the_identifier_columns_are_missing(registered, t
     assert got["uscc"].isna().all() and len(got) == 20
     assert ("has no 'uscc' or 'as_of_date' column: the deliverable's uscc and as_of_date are empty on every row"
             in caplog.text and "no --id column was given" in caplog.text)
+
+
+def test_deliverable_records_its_pricing_and_carries_the_validation_report(registered, tmp_path):
+    """A bank validator's findings: the sidecar said only 'PricingConfig' (not which rates priced the rows), did not
+    say which rows took the SME firm-size adjustment, and gave the validation report as a path on our machine."""
+    import mlflow
+
+    from creditmodel import registry, tracking
+    from creditmodel.pricing import irb_capital
+    from creditmodel.scoring.pyfunc import log_model
+    from creditmodel.scoring.score import score_file
+
+    with mlflow.start_run(experiment_id=tracking.experiment_id("serving_test", registered["out"])) as run:
+        info = log_model(registered["model"], registered_model_name="serving_pd_validated", name="model")
+    version = info.registered_model_version
+    registry.set_alias("serving_pd_validated", "champion", version)
+    report = tmp_path / "validation" / "report.html"
+    report.parent.mkdir()
+    report.write_text("<html><body>out-of-time validation: green</body></html>", encoding="utf-8")
+    registry.tag_version("serving_pd_validated", version, {
+        "validation_status": "green", "validation_report": str(report), "validation_run_id": run.info.run_id,
+        "validation_alias": "champion"})
+    (tmp_path / "bank.yaml").write_text("hurdle_rate: 0.15\ncapital_ratio: 0.08\n", encoding="utf-8")
+    df = registered["df"].head(40).copy()
+    df["revenue"] = np.where(np.arange(40) % 2 == 0, 20e6, np.nan)   # 2.5 EUR m: the largest SME adjustment
+    src = tmp_path / "apps.csv"
+    df.to_csv(src, index=False)
+
+    res = score_file("models:/serving_pd_validated@champion", src, tmp_path / "d.parquet", progress=False,
+                     pricing_config=tmp_path / "bank.yaml")
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
+    got = pd.read_parquet(res.files["parquet"])
+    assert side["pricing_config"]["source"] == "bank.yaml"
+    assert side["pricing_config"]["values"]["hurdle_rate"] == 0.15
+    assert side["pricing_config"]["values"]["capital_ratio"] == 0.08
+    assert side["pricing_config"]["values"]["lpr_1y"] == 0.030          # a default the file left out
+    ok = (got["status"] == "ok").to_numpy()
+    sized = df["revenue"].notna().to_numpy()
+    assert side["pricing_firm_size"]["rows_with_sales"] == int((ok & sized).sum()) > 0
+    # the counted rows are the ones whose capital took the adjustment: 12.5 K(sales 2.5 EUR m) x 8 %
+    pd_, cap = got["pd_12m"].to_numpy(dtype=float), got["capital_rate"].to_numpy(dtype=float)
+    i, j = np.flatnonzero(ok & sized)[0], np.flatnonzero(ok & ~sized)[0]
+    assert cap[i] == pytest.approx(12.5 * 0.08 * float(irb_capital(pd_[i], 0.40, 2.5, 2.5)), rel=1e-9)
+    assert cap[j] == pytest.approx(12.5 * 0.08 * float(irb_capital(pd_[j], 0.40, 2.5)), rel=1e-9)
+    # the report travels with the scores, by a name relative to them, and the run artifact is named
+    assert side["validation_report"] == "d.validation_report.html"
+    assert res.files["validation_report"] == tmp_path / "d.validation_report.html"
+    assert res.files["validation_report"].read_bytes() == report.read_bytes()
+    assert side["validation_report_artifact"] == f"runs:/{run.info.run_id}/validation/champion/report.html"
+    card = res.files["model_card"].read_text(encoding="utf-8")
+    assert "d.validation_report.html" in card and str(report) not in card
+    # where the report is not on this machine, the sidecar says so and copies nothing
+    report.unlink()
+    res2 = score_file("models:/serving_pd_validated@champion", src, tmp_path / "e.parquet", progress=False)
+    side2 = json.loads(res2.files["sidecar"].read_text(encoding="utf-8"))
+    assert side2["validation_report"] == f"{report} (not on this machine)"
+    assert "validation_report" not in res2.files and not (tmp_path / "e.validation_report.html").exists()
+    assert side2["pricing_config"]["values"]["hurdle_rate"] == 0.12   # the project's default pricing

@@ -49,10 +49,16 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Public credit evaluation grade: A excellent, B good, C medium, D poor"),
     ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
               "Graded-supervision class A (low risk) .. D (high risk)"),
-    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD)", "Expected loss rate, PD x LGD"),
-    ColumnDoc("capital_rate", "float", "fraction of exposure", "资本占用率(12.5×IRB资本要求K×资本充足率; 未设充足率时为K)",
+    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD; 已违约D级为LGD)",
+              "Expected loss rate, PD x LGD (a row in default, grade D with PD = 1, expects its whole LGD)"),
+    ColumnDoc("capital_rate", "float", "fraction of exposure",
+              "资本占用率(12.5×IRB资本要求K×资本充足率; 未设充足率时为K; 输入有销售额/营业收入时含中小企业规模调整; "
+              "已违约D级为0)",
               "Capital held against the loan as a fraction of exposure: 12.5 x the IRB capital requirement K x "
-              "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set"),
+              "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set. K takes "
+              "the Basel SME firm-size adjustment where the input row gave sales_eur_m or revenue (the deliverable "
+              "does not repeat them; the sidecar's pricing_firm_size counts those rows), none where it did not. "
+              "0 for a row in default (grade D): its loss is expected (expected_loss_rate = LGD), not unexpected"),
     ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
               "Suggested annual rate from risk-based pricing; empty when not priced (the row's error says why, "
               "e.g. in default (PD = 1), the risk-based rate above the pricing cap, an unknown collateral type)"),
@@ -367,6 +373,18 @@ PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd")
 DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", "in_default", *PRICING_INPUTS)
 
 
+def _validation_report(meta: dict[str, Any], sidecar_path: Path) -> tuple[str, tuple[Path, Path] | None]:
+    """What the sidecar says of the model's validation report, and (source, copy) when it is copied beside the
+    deliverable as ``<stem>.validation_report.html``: a local path means nothing on the bank's machine."""
+    src = str(meta.get("validation_report") or "")
+    if not src:
+        return "", None
+    dest = Path(str(sidecar_path)[: -len(".columns.json")] + ".validation_report.html")
+    if Path(src).is_file():
+        return dest.name, (Path(src), dest)
+    return f"{src} (not on this machine)", None
+
+
 class Delivery:
     """One bank deliverable written chunk by chunk: each scored chunk is priced, assembled in the contract's column
     order and appended; :meth:`finish` writes the sidecar and the model card. The in-process engine and the Spark
@@ -385,6 +403,12 @@ class Delivery:
         self.sha = tracking.file_sha256(self.data)
         self.when = scored_at_now()
         self.cfg = pricing.load_config(pricing_config)
+        self.cfg_source = (Path(pricing_config).name if pricing_config is not None and not
+                           isinstance(pricing_config, pricing.PricingConfig)
+                           else "PricingConfig object" if pricing_config is not None
+                           else f"{pricing.DEFAULT_CONFIG.name} (the project's default)"
+                           if pricing.DEFAULT_CONFIG.is_file() else "built-in defaults")
+        self.sized = 0                           # scored rows whose capital took the SME firm-size adjustment
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
         self.in_default = 0                      # scored rows graded D because the input flags them in default
@@ -398,6 +422,10 @@ class Delivery:
         if "in_default" in inputs.columns:
             self.in_default += int(((scored["grade"] == "D") & (scored["status"] == "ok")).sum())
         extra = [c for c in PRICING_INPUTS if c in inputs.columns]
+        size_cols = [c for c in ("sales_eur_m", "revenue") if c in inputs.columns]
+        if size_cols:   # rows priced with a firm size (a cell the pricing refuses makes the row unpriced)
+            known = inputs[size_cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
+            self.sized += int((known & (scored["status"] == "ok").to_numpy()).sum())
         priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
         refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
@@ -421,20 +449,29 @@ class Delivery:
         resolved, model, writer = self.resolved, self.resolved.model, self.writer
         doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), self.sha, model.reason_table(),
                       extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
-                             "input_file": self.data.name, "pricing_config": self.cfg.__class__.__name__},
+                             "input_file": self.data.name, "pricing_config": {"source": self.cfg_source, "values": self.cfg.to_dict()}},
                       id_col=self.id_col)
         doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
         meta = resolved.metadata or {}
         doc["validation_status"] = str(meta.get("validation_status") or "not recorded")
         if meta.get("validation_red_checks"):
             doc["validation_red_checks"] = str(meta["validation_red_checks"])
-        if meta.get("validation_report"):
-            doc["validation_report"] = str(meta["validation_report"])
+        report, report_copy = _validation_report(meta, writer.paths["sidecar"])
+        if report:
+            doc["validation_report"] = report
+        if meta.get("validation_run_id") and meta.get("validation_alias"):
+            doc["validation_report_artifact"] = (f"runs:/{meta['validation_run_id']}/validation/"
+                                                 f"{meta['validation_alias']}/report.html")
         if doc["validation_status"] == "red":
             log.warning("model %s version %s: its last validation is red (%s; report %s): review before relying on "
                         "these PDs and rates", resolved.registered_name or model.name, resolved.version,
                         meta.get("validation_red_checks") or "see the report", meta.get("validation_report") or "-")
         doc["rows_ok_not_priced"] = int(sum(self.not_priced.values()))
+        doc["pricing_firm_size"] = {
+            "rows_with_sales": self.sized,
+            "note": "capital_rate takes the Basel SME firm-size adjustment (sales below EUR 50 m) on the scored rows "
+                    "whose input gave sales_eur_m or revenue (yuan / cny_per_eur / 1e6); the other rows have none "
+                    "(size unknown: the conservative choice, a higher capital_rate)"}
         doc["rows_in_default"] = self.in_default
         if self.in_default:
             log.info("%d scored row(s) flagged in_default: grade D, pd_12m = 1, not priced", self.in_default)
@@ -446,9 +483,16 @@ class Delivery:
                         "credit evaluation where it has the firm, else left empty with the reason in the row's error",
                         self.data, k, c, first)
             doc[f"rows_invalid_{c}"] = k
-        card = model_card(model, metrics=metrics or {k: v for k, v in resolved.metadata.items()
-                                                     if k.startswith(("test_", "validation_"))}, lights=lights)
+        card_metrics = metrics or {k: v for k, v in meta.items() if k.startswith(("test_", "validation_"))}
+        if report and "validation_report" in card_metrics:
+            card_metrics = {**card_metrics, "validation_report": report}
+        card = model_card(model, metrics=card_metrics, lights=lights)
         files = writer.close(doc, card)
+        if report_copy is not None:   # the validation report travels with the scores (a bank's copy has no /tmp)
+            import shutil
+
+            shutil.copyfile(report_copy[0], report_copy[1])
+            files["validation_report"] = report_copy[1]
         return ScoreResult(files["parquet"] if self.out.suffix != ".csv" else files["csv"], writer.rows,
                            writer.rows_ok, writer.rows - writer.rows_ok, time.perf_counter() - self.t0, model.name,
                            str(resolved.version), files)
@@ -536,7 +580,8 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
           for f in feats],
         "", "A reason code `<code>.missing` (e.g. `tax_grade_worst_3y.missing`) names a factor that costs points "
-            "because its value is missing (no record), not because it is bad: 无记录（数据缺失）.", "",
+            "because its value is missing (the data has none, which is not 'no' or 'none'), not because it is bad: "
+            "数据缺失（不可判断）.", "",
         "## Performance",
         *([f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()
            if isinstance(v, (int, float, str))] or ["- not recorded"]), "",
