@@ -813,8 +813,11 @@ def test_catalogue_content_rules():
     with pytest.raises(KeyError):
         reason_text("no_such_feature")
     # a factor that costs points because its value is missing is said as such (notebook 03 raised KeyError)
-    assert reason_text("tax_grade_worst_3y.missing", "en").endswith(": no record (value missing)")
-    assert reason_text("tax_grade_worst_3y.missing", "zh").endswith("：无记录（数据缺失）")
+    assert reason_text("tax_grade_worst_3y.missing", "en").endswith(": data missing (cannot be judged)")
+    assert reason_text("tax_grade_worst_3y.missing", "zh").endswith("：数据缺失（不可判断）")
+    # a list flag's missing value is not "not listed": the text must not read as a record of absence
+    assert "no record" not in reason_text("on_abnormal_operation_list.missing", "en")
+    assert "无记录" not in reason_text("on_abnormal_operation_list.missing", "zh")
     with pytest.raises(KeyError):
         reason_text("no_such_feature.missing")
     with pytest.raises(ValueError):

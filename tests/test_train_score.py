@@ -623,9 +623,9 @@ def test_a_reason_from_a_missing_value_says_it_is_missing():
     assert out.loc[0, "reason_1"] == "tax_grade_worst_3y.missing"
     assert out.loc[1, "reason_1"] == "tax_grade_worst_3y"
     rt = res.model.reason_table().set_index("code")
-    assert rt.loc["tax_grade_worst_3y.missing", "text_en"].endswith("no record (value missing)")
-    assert "无记录" in rt.loc["tax_grade_worst_3y.missing", "text_zh"]
-    assert not rt.loc["tax_grade_worst_3y", "text_en"].endswith("(value missing)")
+    assert rt.loc["tax_grade_worst_3y.missing", "text_en"].endswith("data missing (cannot be judged)")
+    assert "数据缺失" in rt.loc["tax_grade_worst_3y.missing", "text_zh"]
+    assert "data missing" not in rt.loc["tax_grade_worst_3y", "text_en"]
 
 
 def test_training_into_a_model_folder_again_says_it_replaces_the_model(tmp_path, caplog):

@@ -155,14 +155,15 @@ def categorical_features(cat: pd.DataFrame | None = None) -> list[str]:
     return cat.loc[cat["kind"] == "categorical", "code"].tolist()
 
 
-#: A reason code ``<feature>.missing``: the factor costs points because its value is missing (no record), not
+#: A reason code ``<feature>.missing``: the factor costs points because its value is missing (no data), not
 #: because it is unfavourable (a firm with no tax grade is not told "Low tax credit grade").
 MISSING_REASON_SUFFIX = ".missing"
 
 
 def missing_reason_text(name: str, lang: str = "en") -> str:
     """Text of the reason ``<feature>.missing`` from the feature's name in ``lang``."""
-    return f"{name}：无记录（数据缺失）" if lang == "zh" else f"{name}: no record (value missing)"
+    # "data missing", not "no record": for a list flag "no record" reads as "not listed" (a validator's finding)
+    return f"{name}：数据缺失（不可判断）" if lang == "zh" else f"{name}: data missing (cannot be judged)"
 
 
 def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) -> str:
