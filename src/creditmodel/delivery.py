@@ -493,6 +493,7 @@ class Delivery:
 
             shutil.copyfile(report_copy[0], report_copy[1])
             files["validation_report"] = report_copy[1]
+            log.info("the model's validation report is copied beside it: %s", report_copy[1])
         return ScoreResult(files["parquet"] if self.out.suffix != ".csv" else files["csv"], writer.rows,
                            writer.rows_ok, writer.rows - writer.rows_ok, time.perf_counter() - self.t0, model.name,
                            str(resolved.version), files)
