@@ -262,6 +262,28 @@ def test_price_file_csv_and_parquet(tmp_path):
     assert len(back2) == 9 and res2.frame["suggested_rate"].notna().sum() == 4
 
 
+def test_price_file_records_what_priced_the_rows(tmp_path):
+    """A priced file's rates could not be traced to their configuration: the summary printed the framework and the
+    policy rate, and nothing was written beside the file."""
+    import hashlib
+    import json
+
+    src = tmp_path / "scores.csv"
+    _scored().to_csv(src, index=False, encoding="utf-8-sig")
+    (tmp_path / "bank.yaml").write_text("hurdle_rate: 0.15\n", encoding="utf-8")
+    res = P.price_file(src, tmp_path / "bank.yaml", tmp_path / "priced.parquet")
+    rec = json.loads((tmp_path / "priced.pricing.json").read_text(encoding="utf-8"))
+    assert rec["pricing_config"] == {"source": "bank.yaml", "values": P.PricingConfig(hurdle_rate=0.15).to_dict()}
+    assert rec["scores_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest() and rec["priced_file"] == "priced.parquet"
+    assert rec["rows"] == 9 and rec["rows_priced"] == int(res.frame["suggested_rate"].notna().sum()) == 4
+    assert sum(rec["rows_not_priced"].values()) == 5
+    assert set(rec["rows_not_priced"]) == set(P.reason_kinds(res.frame["pricing_reason"].dropna().astype(str)))
+    P.price_file(src, P.PricingConfig(framework="basel2"), tmp_path / "b2.csv")
+    rec2 = json.loads((tmp_path / "b2.pricing.json").read_text(encoding="utf-8"))
+    assert rec2["pricing_config"]["source"] == "PricingConfig object"
+    assert rec2["pricing_config"]["values"]["framework"] == "basel2"
+
+
 def test_price_reads_csv_as_score_does(tmp_path, caplog):
     """A contract auditor's finding: price read CSV with plain pandas: a bank's own id lost its leading zeros
     (000123 -> 123), a GB18030 file failed, blank lines were neither skipped with a count nor refused, and a file

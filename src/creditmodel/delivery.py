@@ -403,11 +403,7 @@ class Delivery:
         self.sha = tracking.file_sha256(self.data)
         self.when = scored_at_now()
         self.cfg = pricing.load_config(pricing_config)
-        self.cfg_source = (Path(pricing_config).name if pricing_config is not None and not
-                           isinstance(pricing_config, pricing.PricingConfig)
-                           else "PricingConfig object" if pricing_config is not None
-                           else f"{pricing.DEFAULT_CONFIG.name} (the project's default)"
-                           if pricing.DEFAULT_CONFIG.is_file() else "built-in defaults")
+        self.cfg_record = pricing.config_record(pricing_config)
         self.sized = 0                           # scored rows whose capital took the SME firm-size adjustment
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
@@ -449,7 +445,7 @@ class Delivery:
         resolved, model, writer = self.resolved, self.resolved.model, self.writer
         doc = sidecar(pd.DataFrame({"status": []}), model.name, str(resolved.version), self.sha, model.reason_table(),
                       extra={"registered_model": resolved.registered_name, "alias": resolved.alias,
-                             "input_file": self.data.name, "pricing_config": {"source": self.cfg_source, "values": self.cfg.to_dict()}},
+                             "input_file": self.data.name, "pricing_config": self.cfg_record},
                       id_col=self.id_col)
         doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
         meta = resolved.metadata or {}

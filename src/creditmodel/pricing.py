@@ -22,6 +22,7 @@ and :mod:`creditmodel.pricing_allocation` (credit budget allocation by expected 
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -313,6 +314,19 @@ def load_config(config: PricingConfig | str | Path | None = None) -> PricingConf
     return PricingConfig.from_yaml(config)
 
 
+def config_record(config: PricingConfig | str | Path | None = None) -> dict[str, Any]:
+    """What priced the rows, for a sidecar: ``{"source": ..., "values": {every key}}``. The source is the YAML's
+    file name, "PricingConfig object", "pricing.yaml (the project's default)" or "built-in defaults"."""
+    cfg = load_config(config)
+    if isinstance(config, PricingConfig):
+        source = "PricingConfig object"
+    elif config is not None:
+        source = Path(config).name
+    else:
+        source = f"{DEFAULT_CONFIG.name} (the project's default)" if DEFAULT_CONFIG.is_file() else "built-in defaults"
+    return {"source": source, "values": cfg.to_dict()}
+
+
 # ----------------------------------------------------------------------------- frames and files
 #: Columns :func:`price_frame` adds (existing columns of these names are overwritten).
 PRICE_COLUMNS = ("lgd", "risk_weight", "capital_rate", "funding_rate", "opex_rate", "expected_loss_rate",
@@ -542,7 +556,9 @@ def _say_why_not_priced(priced: pd.DataFrame) -> pd.DataFrame:
 
 def price_file(scores: str | Path, config: PricingConfig | str | Path | None = None,
                out: str | Path | None = None) -> PricingResult:
-    """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet).
+    """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet), with
+    ``<out stem>.pricing.json`` beside it: the scores file and its SHA-256, the configuration's source and values,
+    the row counts and the unpriced rows by reason, so that a rate can be traced to what priced it.
 
     A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column.
     """
@@ -566,6 +582,15 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
         priced.to_parquet(out, index=False)
     else:
         priced.to_csv(out, index=False, encoding="utf-8-sig")
+    from creditmodel.tracking import file_sha256
+
+    why = priced["pricing_reason"].dropna().astype(str) if "pricing_reason" in priced else pd.Series([], dtype=str)
+    record = {"scores_file": scores.name, "scores_sha256": file_sha256(scores), "priced_file": out.name,
+              "rows": int(len(priced)), "rows_priced": int(priced["suggested_rate"].notna().sum()),
+              "rows_not_priced": {str(k): int(v) for k, v in reason_kinds(why).value_counts().items()},
+              "pricing_config": config_record(config)}
+    out.with_name(out.stem + ".pricing.json").write_text(json.dumps(record, ensure_ascii=False, indent=1),
+                                                         encoding="utf-8")
     log.info("wrote %d rows (%d with a suggested rate) -> %s", len(priced), int(priced["suggested_rate"].notna().sum()),
              out)
     return PricingResult(frame=priced, scores=scores, out=out, config=cfg)
