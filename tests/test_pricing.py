@@ -694,3 +694,29 @@ def test_price_file_says_in_error_why_a_scored_row_has_no_rate(tmp_path):
     assert f.loc[3, "error"] == "column 'x': bad"                          # an error row keeps its own error
     back = pd.read_csv(tmp_path / "p.csv", encoding="utf-8-sig", dtype=str)
     assert back.loc[1, "error"].startswith("not priced: in default") and back["status"].tolist()[:3] == ["ok"] * 3
+
+
+def test_the_pricing_grid_reads_its_ticks_right_and_does_not_warn(caplog):
+    """Analyst's findings: the grid chart labelled the tick at 2.5 % "2%" and 7.5 % "8%" (a percent format with 0
+    decimals), and every pricing run warned "no sales_eur_m or revenue column" because of the grid itself."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from creditmodel import pricing_plots as PP
+
+    with caplog.at_level("WARNING", logger="creditmodel"):
+        grid = PP.pricing_grid(P.PricingConfig())
+    assert "sales_eur_m" not in caplog.text and "sales_eur_m" not in grid.columns
+    # the grid is priced without the SME adjustment, as documented: the same as sales of inf
+    flat = P.price_frame(pd.DataFrame({"pd_12m": grid["central_pd"], "collateral": grid["collateral"],
+                                       "sales_eur_m": np.inf}), P.PricingConfig())
+    np.testing.assert_array_equal(grid["capital_rate"].to_numpy(), flat["capital_rate"].to_numpy())
+    fig = PP.plot_pricing_grid(grid, cap=0.15)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for value, text in zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()]):
+        if 0 <= value <= ax.get_ylim()[1]:
+            assert float(text.rstrip("%")) == pytest.approx(100 * value, abs=1e-9), (value, text)
+    plt.close(fig)

@@ -1193,3 +1193,20 @@ def test_unit_counts_non_blank_ids_and_an_all_default_reference_is_not_computabl
     ref = ReferenceSample(score=score[:500], pd=p[:500], grade=np.array(["D"] * 500))
     res = build_report(y, p, score, g, reference=ref, n_boot=20)
     assert "graded D" in res.metrics["not_computable"]["psi"] and res.metrics.get("psi") is None
+
+
+def test_the_segment_chart_shows_an_auc_below_chance_and_names_segments_without_one():
+    """An analyst's finding: the axis stopped at 0.3, so an industry with AUC 0.26 vanished and looked like the
+    industries without defaults (no AUC)."""
+    from creditmodel.validation.plots import segment_figure
+
+    t = pd.DataFrame({"segment": ["C", "I", "P"], "n": [400, 82, 30], "auc": [0.81, 0.259, np.nan],
+                      "auc_ci_low": [0.75, 0.12, np.nan], "auc_ci_high": [0.87, 0.40, np.nan]})
+    fig = segment_figure(t, "AUC by industry", overall=0.8)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert lo <= 0.12 and hi == 1.0                      # the lowest interval end is on the chart
+    labels = [x.get_text() for x in ax.get_yticklabels()]
+    assert labels == ["C (n=400)", "I (n=82)", "P (n=30), no AUC"]
+    fig2 = segment_figure(t.iloc[[0]], "AUC by industry")
+    assert fig2.axes[0].get_xlim() == (0.3, 1.0)         # the usual axis when nothing is below it

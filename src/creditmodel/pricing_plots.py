@@ -83,9 +83,10 @@ def pricing_grid(
             for c in COLLATERAL
         ]
     )
-    if sales_eur_m is not None:
-        frame["sales_eur_m"] = float(sales_eur_m)
-    out = price_frame(frame, cfg).drop(columns=["pd_12m", "expected_loss_amount", "capital_amount"])
+    # inf: no SME adjustment, said explicitly (a grid without the column warned "no sales_eur_m or revenue column"
+    # on every pricing run, a warning meant for a bank's file)
+    frame["sales_eur_m"] = float(sales_eur_m) if sales_eur_m is not None else np.inf
+    out = price_frame(frame, cfg).drop(columns=["pd_12m", "expected_loss_amount", "capital_amount", "sales_eur_m"])
     out["floor_below_policy"] = out["risk_based_floor"] < out["policy_rate"]
     out["above_inclusive"] = out["risk_based_floor"] > inclusive_rate
     return out
@@ -271,10 +272,12 @@ def _figure(w: float, h: float, ncols: int = 1):
     return plt.subplots(1, ncols, figsize=(w, h), squeeze=False)
 
 
-def _pct(ax, axis: str = "y", decimals: int = 0) -> None:
+def _pct(ax, axis: str = "y", decimals: int | None = None) -> None:
     from matplotlib.ticker import PercentFormatter
 
+    # None: as many decimals as the tick spacing needs (with 0, the tick at 2.5 % read "2%" and 7.5 % "8%")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=decimals))
+
 
 
 # ----------------------------------------------------------------------------- pricing grid

@@ -81,6 +81,7 @@ def score_by_grade(scored: pd.DataFrame, y: Any | None = None) -> Any:
         ax.plot(order, rate.to_numpy(), "o-", color="black", label="observed default rate")
         ax.plot(order, pdm.to_numpy(), "s--", color="#2b6cb0", label="mean PD")
         ax.set_yscale("log")
+        ax.set_ylabel("12-month default rate / PD (fraction, log scale)")
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle("Scores and master-scale grades")
     fig.tight_layout()
@@ -89,7 +90,8 @@ def score_by_grade(scored: pd.DataFrame, y: Any | None = None) -> Any:
 
 def calibration_vs_truth(pd_pred: Any, true_pd: Any, y: Any | None = None, bins: int = 10,
                          title: str = "Calibrated PD against the generator's true PD") -> Any:
-    """Mean predicted PD vs mean true PD (and observed rate) per predicted-PD decile, log-log."""
+    """Mean predicted PD vs mean true PD (and observed rate) per predicted-PD quantile group (``bins`` groups of
+    equal size: 10 deciles, 5 quintiles), log-log."""
     plt = _plt()
     p = np.asarray(pd_pred, float)
     t = np.asarray(true_pd, float)
@@ -106,7 +108,8 @@ def calibration_vs_truth(pd_pred: Any, true_pd: Any, y: Any | None = None, bins:
         ax.plot(m["p"], m["y"].clip(lower=lo), "x", color="#c53030", label="observed default rate")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("predicted PD (decile mean)")
+    names = {10: "decile", 5: "quintile", 4: "quartile"}
+    ax.set_xlabel(f"predicted PD (mean of each {names.get(bins, f'1/{bins} of the rows')}; {bins} groups)")
     ax.set_ylabel("true PD / observed rate")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
