@@ -522,3 +522,28 @@ def test_html_copy_of_a_notebook_does_not_warn_about_alt_text(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):                  # the filter is removed after the export
         HTMLExporter().from_notebook_node(nb)
     assert "Alternative text is missing" in caplog.text
+
+
+def test_migration_dates_are_checked_before_the_kernel(tmp_path):
+    """An analyst's findings: -p migration_to=2030-12-31 (after the district's snapshot) ran and reported a migration
+    made up from no data (and tagged the model versions red); migration_from=2023/12/31 was taken; a migration_to
+    before migration_from failed inside the kernel after 8 s."""
+    from creditmodel.data.synthetic import generate_district
+
+    exp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "model_validation.yaml")
+    for k, bad in (("migration_from", "2023/12/31"), ("migration_to", "end of 2024")):
+        with pytest.raises(InputError, match="YYYY-MM-DD") as e:
+            jobs.resolve_parameters(exp, jobs.parse_overrides([f"{k}={bad}"]))
+        assert e.value.parameter == k
+    with pytest.raises(InputError, match="must be after migration_from 2024-06-30") as e:
+        jobs.resolve_parameters(exp, {"migration_from": "2024-06-30", "migration_to": "2024-06-30"})
+    assert e.value.parameter == "migration_to"
+    district = tmp_path / "d"
+    generate_district(firms=300, seed=11, out=district, progress=False)
+    snap = json.loads((district / "manifest.json").read_text(encoding="utf-8"))["snapshot_date"][:10]
+    late = {"data_dir": str(district), "migration_to": "2030-12-31"}
+    with pytest.raises(InputError, match=f"after the district's snapshot date {snap}") as e:
+        jobs._settle_district(exp, jobs.resolve_parameters(exp, late), late, None)
+    assert e.value.parameter == "migration_to"
+    fine = {"data_dir": str(district), "migration_to": snap}       # the snapshot itself is a valid end
+    jobs._settle_district(exp, jobs.resolve_parameters(exp, fine), fine, None)

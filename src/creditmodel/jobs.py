@@ -102,7 +102,7 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 #: Parameters that hold a date (YYYY-MM-DD; empty where the experiment's default is empty).
-DATE_PARAMETERS = ("as_of", "oot_start")
+DATE_PARAMETERS = ("as_of", "oot_start", "migration_from", "migration_to")
 
 
 def _is_iso_date(text: str) -> bool:
@@ -238,6 +238,10 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
             # -p as_of=2100-01-01 failed inside the kernel (the evaluation's range) as a FAILED run
             raise InputError(f"{out[k]} is outside 1900-01-01 .. 2099-12-31 (the dates the district's tables "
                              "accept)", file=exp.path, parameter=k)
+    if str(out.get("migration_from") or "") and str(out.get("migration_to") or "") \
+            and not str(out["migration_from"]) < str(out["migration_to"]):   # was refused in the kernel, after 8 s
+        raise InputError(f"migration_to {out['migration_to']} must be after migration_from {out['migration_from']}",
+                         file=exp.path, parameter="migration_to")
     for k, check in _parameter_checks().items():  # -p cv_folds=1 failed in the notebook after ~10 s, as a FAILED run
         if k in out:
             try:
@@ -413,6 +417,16 @@ def _settle_district(exp: Experiment, params: dict[str, Any], overrides: dict[st
     if not has_district(f):
         return
     man = read_manifest(f)
+    snap = str((man or {}).get("snapshot_date") or "")[:10]
+    if _is_iso_date(snap):
+        # a grade at a date after the data rests on nothing: -p migration_to=2030-12-31 ran, reported a migration
+        # matrix with 13 % of firms keeping their grade (37 % at the snapshot) and tagged the versions red
+        for k in ("migration_from", "migration_to"):
+            v = str(params.get(k) or "")
+            if v and v > snap:
+                raise InputError(f"{v} is after the district's snapshot date {snap} (data_dir {f}): the grades at "
+                                 f"that date would rest on no data after {snap}; give a date on or before it",
+                                 file=exp.path, parameter=k)
     given = [k for k in exp.generator if k in overrides]
     for k in given:
         if man is None:
