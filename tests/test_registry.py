@@ -374,3 +374,34 @@ def test_moving_the_champion_keeps_the_previous_one_and_says_so(own_store, caplo
     assert registry.alias_version("mv", registry.CHAMPION) == versions[1]
     assert registry.alias_version("mv", registry.PREVIOUS) == versions[0]
     assert any(f"champion moved from v{versions[0]} to v{versions[1]}" in r.getMessage() for r in caplog.records)
+
+
+def test_a_mistyped_model_name_in_validation_is_a_warning_that_names_the_store_s_models(tmp_path, monkeypatch,
+                                                                                        caplog):
+    """An analyst's finding: notebook 04 with -p model_name=district_pb (a typo of district_pd) trained, registered
+    and promoted a new model, saying so in an INFO line the command line does not repeat."""
+    import logging
+
+    from creditmodel.scoring import district as SD
+    from creditmodel.validation import district as VD
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracking.configure(tmp_path)
+    registry.client().create_registered_model("district_pd")
+    trained = []
+    monkeypatch.setattr(SD, "train_models", lambda sample, seed: trained.append(seed) or {})
+    monkeypatch.setattr(SD, "register_models", lambda results, sample, out, name: {"scorecard": "1"})
+    monkeypatch.setattr(registry, "promote", lambda name, version, out: None)
+    monkeypatch.setattr(registry, "alias_version", lambda name, alias: None)
+    with caplog.at_level(logging.INFO, logger="creditmodel"):
+        reg = VD.ensure_registered(object(), tmp_path, name="district_pb", seed=3)
+    assert reg.trained and trained == [3]
+    warn = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("no registered model 'district_pb'" in m and "'district_pd'" in m and "did you mean 'district_pd'?"
+               in m for m in warn), warn
+    caplog.clear()
+    (tmp_path / "fresh").mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}")
+    with caplog.at_level(logging.INFO, logger="creditmodel"):   # an empty store: training is the plan, said as INFO
+        VD.ensure_registered(object(), tmp_path / "fresh", name="district_pd", seed=3)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

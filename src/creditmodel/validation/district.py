@@ -83,7 +83,16 @@ def ensure_registered(sample: DistrictSample, out_dir: str | Path, name: str = M
     tracking.configure(out_dir)
     if _has_versions(name):
         return Registration(name, {a: registry.alias_version(name, a) for a in ALIASES}, trained=False)
-    log.info("no registered model %r under %s: training champion and challenger", name, out_dir)
+    others = sorted(m.name for m in registry.client().search_registered_models())
+    if others:   # a typo (-p model_name=district_pb) trained and registered a new model under an INFO line
+        import difflib
+
+        near = difflib.get_close_matches(name, others, n=1)
+        log.warning("no registered model %r under %s, which holds %s: training and registering a new champion and "
+                    "challenger as %r%s", name, out_dir, ", ".join(map(repr, others)), name,
+                    f" (did you mean {near[0]!r}?)" if near else "")
+    else:
+        log.info("no registered model %r under %s: training champion and challenger", name, out_dir)
     results = district.train_models(sample, seed=seed)
     versions = district.register_models(results, sample, out_dir, name=name)
     decision = registry.promote(name, versions["scorecard"], out=out_dir)
