@@ -199,3 +199,16 @@ def test_the_deliverable_refuses_rows_without_a_firm_or_a_date_and_a_firm_twice(
                       "as_of_date": ["2025-12-31", "2025-12-31", "2025-12-31", "2027-01-01"]})
     m = loans.messages(c)
     assert m[0] is None and m[1] is None and m[2] is None and "after the scoring date" in m[3]
+
+
+def test_the_validation_basis_says_what_a_status_rests_on():
+    """An analyst's finding: a new champion, never validated out of time, was delivered as "amber" (from its in-time
+    promotion check on 147 rows) and its model card pointed at a report that did not exist."""
+    from creditmodel.delivery import validation_basis
+
+    assert validation_basis({"validation_basis": "out-of-time validation (notebook 04, as champion): 1,817 loans"}) \
+        == "out-of-time validation (notebook 04, as champion): 1,817 loans"
+    assert validation_basis({"validation_status": "red", "validation_run_id": "abc"}).startswith("out-of-time")
+    assert validation_basis({"validation_status": "amber", "promotion_validation_status": "amber"}) == \
+        "in-time promotion check (not validated out of time)"
+    assert validation_basis({}) == ""

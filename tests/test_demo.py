@@ -115,6 +115,7 @@ def test_bank_deliverable_matches_design(demo):
     assert 0 < side["pricing_config"]["values"]["hurdle_rate"] < 1
     assert side["pricing_firm_size"]["rows_with_sales"] == int(ok.sum())   # the demo's portfolio has every revenue
     assert side["validation_report"] == "bank_deliverable.validation_report.html"
+    assert side["validation_basis"].startswith("out-of-time validation (notebook 04, as champion): ")
     copied = (demo.out / "deliverable" / side["validation_report"]).read_text(encoding="utf-8")
     assert "Out-of-time validation of" in copied and "Model comparison:" in copied
     card = (demo.out / "deliverable" / "bank_deliverable.model_card.md").read_text(encoding="utf-8")

@@ -95,6 +95,9 @@ def test_worse_model_is_refused_by_delong(store, caplog):
     tags = registry.client().get_model_version("pd", v["weak"]).tags
     assert tags["promotion_decision"] == "refused" and "significantly worse" in tags["promotion_reasons"]
     assert json.loads(tags["promotion_evidence"])["champion_version"] == v["good"]
+    # its status rests on the in-time check, and the tag says so (a deliverable showed "amber" without saying)
+    assert tags["validation_basis"].startswith("in-time promotion check: ")
+    assert f"{d.evidence['defaults']:,} defaults (not validated out of time" in tags["validation_basis"]
 
 
 def test_red_light_model_is_refused_even_with_equal_ranking(store):
@@ -385,6 +388,7 @@ def test_a_mistyped_model_name_in_validation_is_a_warning_that_names_the_store_s
     from creditmodel.scoring import district as SD
     from creditmodel.validation import district as VD
 
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)   # an earlier test's registry would be kept
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     tracking.configure(tmp_path)
     registry.client().create_registered_model("district_pd")
@@ -404,4 +408,4 @@ def test_a_mistyped_model_name_in_validation_is_a_warning_that_names_the_store_s
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}")
     with caplog.at_level(logging.INFO, logger="creditmodel"):   # an empty store: training is the plan, said as INFO
         VD.ensure_registered(object(), tmp_path / "fresh", name="district_pd", seed=3)
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]

@@ -193,6 +193,8 @@ def test_model_versions_carry_the_validation_outcome(jobs_run):
         assert float(tags["validation_psi"]) == pytest.approx(m["psi"], rel=1e-5, abs=1e-9)
         assert tags["validation_report"] == str((out / "validation" / alias / "report.html").resolve())
         assert tags["validation_run_id"] == val.run_id
+        assert tags["validation_basis"].startswith(f"out-of-time validation (notebook 04, as {alias}): "
+                                                   f"{m['n']:,} loans, {m['defaults']:,} defaults, originations from")
     assert registry.alias_version("district_pd", "challenger") == versions["challenger"]
     champ = registry.alias_version("district_pd", "champion")
     if champ is None:   # promotion refused: the last candidate is validated in its place, and the report says so

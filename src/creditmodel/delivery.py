@@ -373,6 +373,18 @@ PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd")
 DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", "in_default", *PRICING_INPUTS)
 
 
+def validation_basis(meta: dict[str, Any]) -> str:
+    """What a version's ``validation_status`` rests on: its ``validation_basis`` tag, else what its other tags show
+    (an analyst's finding: a fresh champion was delivered as "amber" from a 147-row in-time promotion check)."""
+    if meta.get("validation_basis"):
+        return str(meta["validation_basis"])
+    if meta.get("validation_run_id"):
+        return "out-of-time validation (notebook 04)"
+    if meta.get("validation_status") and meta.get("promotion_validation_status"):
+        return "in-time promotion check (not validated out of time)"
+    return ""
+
+
 def _validation_report(meta: dict[str, Any], sidecar_path: Path) -> tuple[str, tuple[Path, Path] | None]:
     """What the sidecar says of the model's validation report, and (source, copy) when it is copied beside the
     deliverable as ``<stem>.validation_report.html``: a local path means nothing on the bank's machine."""
@@ -450,6 +462,9 @@ class Delivery:
         doc["rows"], doc["rows_ok"], doc["rows_error"] = writer.rows, writer.rows_ok, writer.rows - writer.rows_ok
         meta = resolved.metadata or {}
         doc["validation_status"] = str(meta.get("validation_status") or "not recorded")
+        basis = validation_basis(meta)
+        if basis:
+            doc["validation_basis"] = basis
         if meta.get("validation_red_checks"):
             doc["validation_red_checks"] = str(meta["validation_red_checks"])
         report, report_copy = _validation_report(meta, writer.paths["sidecar"])
@@ -589,10 +604,12 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in lights.iterrows()]
     elif metrics.get("validation_status") is not None:
+        basis = validation_basis(metrics)
         lines.append(f"- Validation recorded in the model registry: status **{metrics['validation_status']}**"
+                     + (f" ({basis})" if basis else "")
                      + (f", red: {metrics['validation_red_checks']}" if metrics.get("validation_red_checks") else "")
-                     + (f", report {metrics['validation_report']}" if metrics.get("validation_report") else "")
-                     + " (the lights are in that report).")
+                     + (f", report {metrics['validation_report']} (the lights are in that report)."
+                        if metrics.get("validation_report") else "; no validation report for this version."))
     else:
         lines.append("- no validation recorded with this deliverable")
     lines += ["", "## Limits",

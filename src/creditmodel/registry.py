@@ -258,8 +258,10 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     tags = {"promotion_validation_status": status, "promotion_decision": "promoted" if promoted else "refused",
             "promotion_reasons": "; ".join(reasons), "promotion_evidence": json.dumps(evidence, default=str),
             "promotion_checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    if not prior:   # no validation recorded yet: the promotion's check is the last one
+    if not prior:   # no validation recorded yet: the promotion's check is the last one, and it says what it rests on
         tags["validation_status"] = status
+        tags["validation_basis"] = (f"in-time promotion check: {int(ok.sum()):,} scored rows, {d:,} defaults (not "
+                                    "validated out of time: run notebook 04, experiments/model_validation.yaml)")
     tag_version(name, version, tags)
     if promoted and current != version:
         if current is not None:

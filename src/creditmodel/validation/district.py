@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 ALIASES = (registry.CHAMPION, registry.CHALLENGER)
 #: Model-version tags written by :func:`tag_versions`.
 VERSION_TAGS = ("validation_status", "validation_oot_auc", "validation_psi", "validation_report",
-                "validation_run_id", "validation_red_checks")
+                "validation_run_id", "validation_red_checks", "validation_basis")
 
 
 # --------------------------------------------------------------------------- registration
@@ -83,7 +83,7 @@ def ensure_registered(sample: DistrictSample, out_dir: str | Path, name: str = M
     tracking.configure(out_dir)
     if _has_versions(name):
         return Registration(name, {a: registry.alias_version(name, a) for a in ALIASES}, trained=False)
-    others = sorted(m.name for m in registry.client().search_registered_models())
+    others = sorted(m.name for m in registry.client().search_registered_models() if m.name != name)
     if others:   # a typo (-p model_name=district_pb) trained and registered a new model under an INFO line
         import difflib
 
@@ -490,6 +490,10 @@ def tag_versions(validations: Mapping[str, ModelValidation], run_id: str | None 
                 "validation_psi": "" if m.get("psi") is None else f"{m['psi']:.6g}",
                 "validation_report": str(v.result.html_path.resolve()) if v.result.html_path else "",
                 "validation_run_id": run_id or "",
+                "validation_basis": (f"out-of-time validation (notebook 04, as {alias}): {int(m.get('n') or 0):,} "
+                                     f"loans, {int(m.get('defaults') or 0):,} defaults"
+                                     + (f", {m['data']['oot_window']}" if (m.get("data") or {}).get("oot_window")
+                                        else "")),
                 "validation_alias": alias, "validation_stability": L.worst(stab),
                 # which checks are red, so that the deliverable can say it (a bank reads the sidecar, not the run)
                 "validation_red_checks": ", ".join(dict.fromkeys(
