@@ -557,6 +557,7 @@ def plot_allocation(result: CreditDecisionResult) -> Figure:
     sc = b.scatter(loans["pd_12m"], loans["limit"] / 1e3, c=loans["rate"], cmap="viridis", s=18)
     cb = fig.colorbar(sc, ax=b)
     cb.set_label("rate per year")
+    _pct(cb.ax, "y")   # as a percentage, like the other charts (it showed 0.110)
     b.set_xscale("log")
     b.set_xlabel("PD (log scale)")
     b.set_ylabel("limit (thousand yuan)")
