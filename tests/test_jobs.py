@@ -547,3 +547,30 @@ def test_migration_dates_are_checked_before_the_kernel(tmp_path):
     assert e.value.parameter == "migration_to"
     fine = {"data_dir": str(district), "migration_to": snap}       # the snapshot itself is a valid end
     jobs._settle_district(exp, jobs.resolve_parameters(exp, fine), fine, None)
+
+
+def test_a_bad_model_name_or_a_file_to_price_without_pd_is_refused_before_the_kernel(tmp_path):
+    """An analyst's findings: -p model_name="bad name/x" trained for 29 s and failed in the registration (exit 1);
+    notebook 05 with a scores_path lacking pd_12m failed in the kernel after ~40 s of cross-validation."""
+    slm = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
+    for bad in ("bad name/x", "a:b", "", " district_pd", "a..b"):
+        with pytest.raises(InputError) as e:
+            jobs.resolve_parameters(slm, {"model_name": bad})
+        assert e.value.parameter == "model_name", bad
+    assert jobs.resolve_parameters(slm, {"model_name": "district_pd_v2"})["model_name"] == "district_pd_v2"
+    lp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "loan_pricing.yaml")
+    no_pd = tmp_path / "scores.csv"
+    no_pd.write_text("uscc,score\nX,600\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no pd_12m column") as e:
+        jobs.resolve_parameters(lp, {"scores_path": str(no_pd)})
+    assert (e.value.parameter, e.value.column, Path(e.value.file)) == ("scores_path", "pd_12m", no_pd)
+    header = tmp_path / "header.csv"
+    header.write_text("uscc,pd_12m\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no data rows") as e:
+        jobs.resolve_parameters(lp, {"scores_path": str(header)})
+    assert e.value.parameter == "scores_path"
+    import pandas as pd
+
+    good = tmp_path / "good.parquet"
+    pd.DataFrame({"uscc": ["X"], "pd_12m": [0.02]}).to_parquet(good)
+    assert jobs.resolve_parameters(lp, {"scores_path": str(good)})["scores_path"] == str(good)
