@@ -970,7 +970,7 @@ def test_an_oot_start_outside_the_originations_is_refused_by_name(tmp_path):
                          ("soon", "not a date")):
         with pytest.raises(InputError) as e:
             loan_sample(t, oot_start=start)
-        assert e.value.column == "oot_start" and words in str(e.value), str(e.value)
+        assert e.value.parameter == "oot_start" and "column" not in str(e.value) and words in str(e.value), str(e.value)
 
 
 def test_the_loan_sample_of_one_industry(tmp_path):

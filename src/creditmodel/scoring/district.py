@@ -88,7 +88,7 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
     try:
         start = pd.Timestamp(oot_start)
     except (ValueError, TypeError) as e:
-        raise InputError(f"oot_start {oot_start!r} is not a date (YYYY-MM-DD)", column="oot_start") from e
+        raise InputError(f"oot_start {oot_start!r} is not a date (YYYY-MM-DD)", parameter="oot_start") from e
     when = pd.to_datetime(table["as_of_date"])
     is_oot = (when >= start).to_numpy()
     if len(table) and (is_oot.all() or not is_oot.any()):
@@ -97,7 +97,7 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
                 "no loan originated on or after it: the out-of-time sample, which the notebooks score, plot and "
                 "validate, would be empty")
         raise InputError(f"oot_start {start.date()}: {what} (originations run from {first} to {last})",
-                         column="oot_start")
+                         parameter="oot_start")
     window = np.empty(len(table), dtype=object)
     window[is_oot] = "oot"
     y = table[TARGET].to_numpy()

@@ -190,7 +190,7 @@ def portfolio_at(tables: Mapping[str, pd.DataFrame], start: str | pd.Timestamp, 
 
     t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
     if t1 <= t0:
-        raise InputError(f"migration_to {t1.date()} must be after migration_from {t0.date()}", column="migration_to")
+        raise InputError(f"migration_to {t1.date()} must be after migration_from {t0.date()}", parameter="migration_to")
     ent = tables["enterprises"].drop_duplicates("uscc")
     reg = pd.to_datetime(ent["registered_on"]).le(t0).fillna(False).to_numpy(dtype=bool)
     closed = (pd.to_datetime(ent["closed_on"]).le(t1).fillna(False).to_numpy(dtype=bool)
@@ -331,9 +331,9 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     start = sample.oot_start.date()
     if oot.empty:
         raise InputError(f"no loan originated on or after {start}: the out-of-time sample is empty",
-                         column="oot_start")
+                         parameter="oot_start")
     if dev.empty:
-        raise InputError(f"no loan originated before {start}: no development sample", column="oot_start")
+        raise InputError(f"no loan originated before {start}: no development sample", parameter="oot_start")
     first_oot = pd.to_datetime(oot["as_of_date"]).min()
     for alias, ref in models.items():
         last = (getattr(ref.model, "metadata", None) or {}).get("last_development_origination")
