@@ -415,7 +415,7 @@ class Delivery:
         self.sha = tracking.file_sha256(self.data)
         self.when = scored_at_now()
         self.cfg = pricing.load_config(pricing_config)
-        self.cfg_record = pricing.config_record(pricing_config)
+        self.cfg_record = pricing.config_record(pricing_config, self.cfg)
         self.sized = 0                           # scored rows whose capital took the SME firm-size adjustment
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason

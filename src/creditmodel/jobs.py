@@ -202,7 +202,6 @@ def _check_firms(value: Any) -> None:
     GeneratorConfig(firms=value)
 
 
-@cache
 def _check_model_name(value: Any) -> None:
     """A registered model name MLflow accepts (no '/' or ':'; not empty): a bad one failed after the training, in
     the registration (exit 1, 29 s in)."""
@@ -214,6 +213,7 @@ def _check_model_name(value: Any) -> None:
                          f"{' or '.join(repr(c) for c in bad) if bad else repr('..')}")
 
 
+@cache
 def _parameter_checks() -> dict[str, Any]:
     """Parameter name -> the library's own check of it (raises InputError), run before a job's kernel starts;
     the library calls the same checks again when the notebook reaches them."""

@@ -314,10 +314,12 @@ def load_config(config: PricingConfig | str | Path | None = None) -> PricingConf
     return PricingConfig.from_yaml(config)
 
 
-def config_record(config: PricingConfig | str | Path | None = None) -> dict[str, Any]:
+def config_record(config: PricingConfig | str | Path | None = None,
+                  loaded: PricingConfig | None = None) -> dict[str, Any]:
     """What priced the rows, for a sidecar: ``{"source": ..., "values": {every key}}``. The source is the YAML's
-    file name, "PricingConfig object", "pricing.yaml (the project's default)" or "built-in defaults"."""
-    cfg = load_config(config)
+    file name, "PricingConfig object", "pricing.yaml (the project's default)" or "built-in defaults";
+    ``loaded`` is ``config`` already loaded (:func:`load_config`), so that the file is not read again."""
+    cfg = loaded if loaded is not None else load_config(config)
     if isinstance(config, PricingConfig):
         source = "PricingConfig object"
     elif config is not None:
@@ -588,7 +590,7 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     record = {"scores_file": scores.name, "scores_sha256": file_sha256(scores), "priced_file": out.name,
               "rows": int(len(priced)), "rows_priced": int(priced["suggested_rate"].notna().sum()),
               "rows_not_priced": {str(k): int(v) for k, v in reason_kinds(why).value_counts().items()},
-              "pricing_config": config_record(config)}
+              "pricing_config": config_record(config, cfg)}
     out.with_name(out.stem + ".pricing.json").write_text(json.dumps(record, ensure_ascii=False, indent=1),
                                                          encoding="utf-8")
     log.info("wrote %d rows (%d with a suggested rate) -> %s", len(priced), int(priced["suggested_rate"].notna().sum()),

@@ -279,7 +279,6 @@ def _pct(ax, axis: str = "y", decimals: int | None = None) -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=decimals))
 
 
-
 # ----------------------------------------------------------------------------- pricing grid
 def plot_pricing_grid(grid: pd.DataFrame, collateral: str = "none", cap: float | None = None) -> Figure:
     """Stacked cost components of the floor by grade for one collateral type, and the suggested rate of
