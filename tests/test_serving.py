@@ -298,6 +298,7 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     (tmp_path / "bank.yaml").write_text("hurdle_rate: 0.15\ncapital_ratio: 0.08\n", encoding="utf-8")
     df = registered["df"].head(40).copy()
     df["revenue"] = np.where(np.arange(40) % 2 == 0, 20e6, np.nan)   # 2.5 EUR m: the largest SME adjustment
+    df.loc[2, "revenue"] = -20e6                                      # refused: the row is not priced, not counted
     src = tmp_path / "apps.csv"
     df.to_csv(src, index=False)
 
@@ -310,8 +311,9 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     assert side["pricing_config"]["values"]["capital_ratio"] == 0.08
     assert side["pricing_config"]["values"]["lpr_1y"] == 0.030          # a default the file left out
     ok = (got["status"] == "ok").to_numpy()
-    sized = df["revenue"].notna().to_numpy()
+    sized = (df["revenue"] > 0).to_numpy()
     assert side["pricing_firm_size"]["rows_with_sales"] == int((ok & sized).sum()) > 0
+    assert ok[2] and np.isnan(got["capital_rate"].iloc[2]) and "negative sales or revenue" in got["error"].iloc[2]
     # the counted rows are the ones whose capital took the adjustment: 12.5 K(sales 2.5 EUR m) x 8 %
     pd_, cap = got["pd_12m"].to_numpy(dtype=float), got["capital_rate"].to_numpy(dtype=float)
     i, j = np.flatnonzero(ok & sized)[0], np.flatnonzero(ok & ~sized)[0]

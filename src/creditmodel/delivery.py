@@ -430,12 +430,12 @@ class Delivery:
         if "in_default" in inputs.columns:
             self.in_default += int(((scored["grade"] == "D") & (scored["status"] == "ok")).sum())
         extra = [c for c in PRICING_INPUTS if c in inputs.columns]
-        size_cols = [c for c in ("sales_eur_m", "revenue") if c in inputs.columns]
-        if size_cols:   # rows priced with a firm size (a cell the pricing refuses makes the row unpriced)
-            known = inputs[size_cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
-            self.sized += int((known & (scored["status"] == "ok").to_numpy()).sum())
         priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
+        size_cols = [c for c in ("sales_eur_m", "revenue") if c in inputs.columns]
+        if size_cols:   # rows whose capital was computed with a firm size (a refused cell leaves the row unpriced)
+            known = inputs[size_cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
+            self.sized += int((known & priced["capital_rate"].notna().to_numpy()).sum())
         refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
         for why, k in pricing.reason_kinds(refused).value_counts().items():
             self.not_priced[str(why)] = self.not_priced.get(str(why), 0) + int(k)
