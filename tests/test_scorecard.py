@@ -356,6 +356,24 @@ def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
     assert WoEScorecard(min_iv=0.0).fit(X, y).get_params()["shape_cv"] == 5  # the scorecard default fits too
 
 
+@pytest.mark.parametrize("points_model,expected", [("auto", "woe"), ("monotone", "monotone")])
+def test_points_model_cv_with_fewer_rare_rows_than_folds_is_skipped(points_model, expected, caplog):
+    """4 bads for 5 folds: sklearn's StratifiedKFold warned and one fold held no bad; the choice is not made by CV."""
+    import warnings
+
+    X, y = _zigzag_terms(n=300)
+    y = np.zeros_like(y)
+    y[[3, 50, 120, 200]] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level("INFO", logger="creditmodel"):
+            card = WoEScorecard(min_iv=0.0, points_model=points_model, monotone_C=(0.3, 1.0)).fit(X, y)
+    assert card.points_cv_ is None
+    assert card.points_model_ == expected
+    assert card.points_C_ == (card.C if expected == "woe" else 0.3)
+    assert "CV skipped, 4 row(s) of the rarer class for 5 folds" in caplog.text
+
+
 @pytest.mark.parametrize("bad", [-1, 1, 2.5, "5"])
 def test_shape_cv_out_of_range_is_a_clear_error(bad):
     X, y = _zigzag_terms(n=500)

@@ -476,7 +476,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         ``auto`` (and ``monotone`` with several ``monotone_C``) compares the candidates by ``cv``-fold
         held-out AUC on the training rows (a stratified sample of ``_POINTS_CV_MAX_ROWS`` rows when there are
         more, with ``C`` scaled to the same penalty per row): the selected features are binned again in
-        every fold, the selection is kept.
+        every fold, the selection is kept.  With fewer rows of the rarer class than ``cv`` there is no CV: ``auto``
+        keeps the WoE card, ``monotone`` takes the first ``monotone_C``.
         """
         grid = self._monotone_grid()
         self.points_cv_ = None
@@ -493,7 +494,13 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         sw = None if self.class_weight is None else compute_sample_weight(self.class_weight, y)
         cands = ([("woe", float(self.C))] if self.points_model == "auto" else []) + [("monotone", c) for c in grid]
         best = 0
-        if len(cands) > 1:
+        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        if len(cands) > 1 and n_minority < self.cv:   # some fold would hold none of the rarer class
+            cands = cands[:1]   # auto: the WoE card; monotone: the first C of monotone_C
+            log.info("points_model=%r: CV skipped, %d row(s) of the rarer class for %d folds; %s", self.points_model,
+                     n_minority, self.cv, "the WoE card is kept" if cands[0][0] == "woe"
+                     else f"the monotone card at the first monotone_C, C={cands[0][1]:g}")
+        elif len(cands) > 1:
             # on large samples the choice among a handful of candidates is made on a stratified subsample
             cv_rows = np.arange(len(y))
             if len(y) > self._POINTS_CV_MAX_ROWS:
