@@ -158,6 +158,11 @@ def test_default_yaml_equals_code_defaults():
     ("default_collateral: gold", "default_collateral"),
     ("rate_cap: 0.029", "rate_cap"), ("lpr_1y: 0.05\nrate_cap: 0.04", "rate_cap"),  # below the policy rate
     ("lpr_1y: 0.0302\nrate_cap: 0.0303", "rate_cap"),  # below the policy rate rounded up (0.0305)
+    # a pricing reviewer's findings: values written in percent, a non-positive policy rate, a negative capital
+    # charge, euro per yuan
+    ("policy_spread: -0.5", "policy_spread"), ("margin: -0.5", "margin"), ("margin: 1.5", "margin"),
+    ("lpr_1y: 0.03\npolicy_spread: -0.03", "policy_spread"),
+    ("hurdle_rate: 0.01\ncapital_benefit_rate: 0.05", "capital_benefit_rate"), ("cny_per_eur: 0.125", "cny_per_eur"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, key):
     f = tmp_path / "p.yaml"
@@ -165,6 +170,54 @@ def test_config_errors_name_the_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as e:
         P.PricingConfig.from_yaml(f)
     assert e.value.column == key and Path(e.value.file) == f
+
+
+def test_config_warnings_for_legal_but_doubtful_values(caplog):
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        P.PricingConfig(capital_ratio=0.001)
+    assert "below the Basel minimum total capital ratio of 8 %" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        P.PricingConfig(framework="basel2")
+    assert "Basel II's F-IRB senior unsecured LGD is 45 %" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        P.PricingConfig()
+        P.PricingConfig(framework="basel2", lgd={"none": 0.45, "guarantee": 0.3, "property": 0.379,
+                                                 "receivables": 0.37})
+    assert caplog.text == ""
+
+
+def test_expected_loss_uses_the_floored_pd():
+    """CRE32.4: the PD floor applies to the expected loss as to the risk weight (PD 0 had EL 0 beside K at 0.05 %)."""
+    br = P.risk_based_rate([0.0, 0.0002, 0.01, 1.0], 0.4, funding_cost=0.018, opex=0.008, hurdle_rate=0.12)
+    np.testing.assert_allclose(br.expected_loss, [0.0005 * 0.4, 0.0005 * 0.4, 0.01 * 0.4, 0.4], rtol=1e-15)
+    b2 = P.risk_based_rate(0.0, 0.45, funding_cost=0.018, opex=0.008, hurdle_rate=0.12, framework="basel2")
+    assert float(b2.expected_loss) == pytest.approx(0.0003 * 0.45, rel=1e-15)
+    assert float(br.rate[0]) == pytest.approx(0.018 + 0.008 + 0.0002 + float(br.capital_charge[0]), rel=1e-12)
+
+
+def test_own_lgd_below_the_basel3_input_floor_is_floored(caplog):
+    df = pd.DataFrame({"pd_12m": [0.02] * 5, "collateral": ["none", "guarantee", "property", "receivables", "none"],
+                       "lgd": [0.05, 0.20, 0.05, 0.15, np.nan]})
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        out = P.price_frame(df, P.PricingConfig())
+    assert list(out["lgd"]) == [0.25, 0.25, 0.10, 0.15, 0.40]   # the configured LGD of the last row is not floored
+    assert "3 row(s) give an lgd below the Basel III LGD input floor" in caplog.text and "first: row 1" in caplog.text
+    assert out.loc[0, "expected_loss_rate"] == pytest.approx(0.02 * 0.25)
+    b2 = P.price_frame(df, P.PricingConfig(framework="basel2", lgd={"none": 0.45, "guarantee": 0.3,
+                                                                    "property": 0.379, "receivables": 0.37}))
+    assert list(b2["lgd"]) == [0.05, 0.20, 0.05, 0.15, 0.45]     # Basel II has no LGD input floors
+
+
+def test_zero_sales_takes_the_largest_sme_adjustment_with_a_warning(caplog):
+    df = pd.DataFrame({"pd_12m": [0.02, 0.02, 0.02], "revenue": [0.0, np.nan, 40e6]})
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        out = P.price_frame(df, P.PricingConfig())
+    assert "1 row(s) with sales or revenue 0 take the largest SME firm-size adjustment" in caplog.text
+    assert "first: row 1" in caplog.text
+    assert out.loc[0, "capital_rate"] == pytest.approx(out.loc[2, "capital_rate"], rel=1e-12)   # both at EUR 5 m
+    assert out.loc[1, "capital_rate"] > out.loc[0, "capital_rate"]
 
 
 def test_infinite_amount_is_not_priced():
@@ -206,7 +259,7 @@ def test_price_frame_components_and_reasons():
     assert "missing feature x" in reasons[1] and "default" in reasons[2] and "cap" in reasons[3]
     assert "outside [0, 1]" in reasons[5] and "gold" in reasons[6] and pd.isna(reasons[0])
     # LGD from collateral or the lgd column; SME adjustment from revenue (yuan / 8 per EUR / 1e6)
-    assert list(out.loc[[0, 4, 7, 8], "lgd"]) == [0.40, 0.30, 0.26, 0.60]
+    assert list(out.loc[[0, 4, 7, 8], "lgd"]) == [0.40, 0.30, 0.28, 0.60]
     k0 = irb_k_reference(0.01, 0.40, 2.5, sales=8e7 / 8.0 / 1e6)
     assert out.loc[0, "capital_rate"] == pytest.approx(12.5 * k0 * 0.105, rel=1e-12)
     assert out.loc[8, "risk_weight"] == pytest.approx(12.5 * irb_k_reference(0.03, 0.6), rel=1e-12)

@@ -183,8 +183,15 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
 
     ``rate = funding_cost + opex + PD x LGD + capital x (hurdle_rate - capital_benefit_rate) + margin``,
     with ``capital = K`` if ``capital_ratio`` is None, else ``12.5 K x capital_ratio`` (RWA times the
-    capital ratio the bank holds, e.g. 0.105). K from :func:`irb_capital` (PD floored there; the expected
-    loss uses the PD as given). All rates per year as fractions.
+    capital ratio the bank holds, e.g. 0.105). K from :func:`irb_capital`; the PD floor of ``framework`` applies
+    to the expected loss too (CRE32.4: the PD "used as input into the risk weight formula and the calculation of
+    expected loss"); a defaulted row (PD = 1) has EL = LGD. All rates per year as fractions.
+
+    The build-up is DOMAIN B2's cost-plus sum: it charges the expected loss but not the interest a defaulting
+    borrower no longer pays, so under the profit model of :mod:`creditmodel.pricing_allocation`
+    (``(1 - PD) r - PD x LGD - costs``) a loan priced exactly at the floor earns ``PD x floor`` less than its
+    margin; the rate that earns the margin there is ``floor / (1 - PD)`` (PD 10 %, LGD 40 %, default
+    configuration: floor 8.76 %, 9.74 %). The difference is small where PDs are small (PD 1 %: 4 bp).
 
     Example (DOMAIN B2): PD 1 %, LGD 40 %, funding 1.8 %, opex 0.8 %, hurdle 12 %, capital ratio 10.5 %
     gives capital 8.6 % of EAD, capital charge 1.03 % and a floor of about 4.0 %.
@@ -198,7 +205,8 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
     benefit = _arg("capital_benefit_rate", capital_benefit_rate, -1.0, 1.0)
     marg = _arg("margin", margin, -1.0, 1.0)
     capital = k if capital_ratio is None else 12.5 * k * _arg("capital_ratio", capital_ratio, 0.0, 1.0)
-    el = p * lg
+    pf = np.where(p >= 1.0, 1.0, np.maximum(p, _framework(framework).pd_floor))
+    el = pf * lg
     charge = capital * (hurdle - benefit)
     p, lg, k, capital, fund, op, el, charge, marg = np.broadcast_arrays(
         p, lg, k, capital, fund, op, el, charge, marg)
@@ -209,7 +217,24 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
 
 # ----------------------------------------------------------------------------- configuration
 def _default_lgd() -> dict[str, float]:
-    return {"none": 0.40, "guarantee": 0.30, "property": 0.26, "receivables": 0.26}
+    return {"none": 0.40, "guarantee": 0.30, "property": 0.28, "receivables": 0.28}
+
+
+#: Basel III LGD input floors for a bank's own LGD estimates (A-IRB, CRE32.16), by collateral type: unsecured 25 %
+#: (a guarantee is unfunded protection: the exposure stays unsecured), receivables and real estate 10 %.
+LGD_INPUT_FLOORS = {"none": 0.25, "guarantee": 0.25, "property": 0.10, "receivables": 0.10}
+
+
+def firm_sales_eur_m(df: pd.DataFrame, config: PricingConfig) -> np.ndarray:
+    """Annual sales in EUR m for the SME firm-size adjustment: ``sales_eur_m``, else ``revenue`` (yuan) /
+    ``cny_per_eur`` / 1e6; NaN where neither gives a number (no adjustment)."""
+    sales = np.full(len(df), np.nan)
+    if "sales_eur_m" in df.columns:
+        sales = pd.to_numeric(df["sales_eur_m"], errors="coerce").to_numpy(float)
+    if "revenue" in df.columns:
+        revenue = pd.to_numeric(df["revenue"], errors="coerce").to_numpy(float)
+        sales = np.where(np.isnan(sales), revenue / config.cny_per_eur / 1e6, sales)
+    return sales
 
 
 @dataclass(frozen=True)
@@ -247,14 +272,25 @@ class PricingConfig:
             raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
                               column="framework")
         num("maturity", 1.0, 5.0)
-        num("funding_cost", -0.05, 0.5)  # negative funding rates exist, but not -50 % a year
-        for key in ("capital_benefit_rate", "margin", "policy_spread"):
-            num(key, -1.0, 1.0)
+        # rates are fractions a year: -0.05 .. 0.5 keeps a value written in percent (-0.5 for -50 bp) out
+        for key in ("funding_cost", "capital_benefit_rate", "margin", "policy_spread"):
+            num(key, -0.05, 0.5)  # negative funding rates and subsidised margins exist, but not -50 % a year
         for key in ("opex", "hurdle_rate", "lpr_1y"):
             num(key, 0.0, 1.0)
+        if self.policy_rate <= 0:
+            raise ConfigError(f"the policy rate lpr_1y + policy_spread must be positive, got {self.lpr_1y!r} + "
+                              f"{self.policy_spread!r} (rates are fractions a year: -50 bp is -0.005)",
+                              column="policy_spread")
+        if self.capital_benefit_rate > self.hurdle_rate:
+            raise ConfigError(f"must not exceed hurdle_rate {self.hurdle_rate!r}, got {self.capital_benefit_rate!r} "
+                              "(the capital charge would be negative: more capital, a cheaper loan)",
+                              column="capital_benefit_rate")
         if self.capital_ratio is not None:
             num("capital_ratio", 0.0, 1.0, lo_open=True)
-        num("cny_per_eur", 0.0, 1e6, lo_open=True)
+            if self.capital_ratio < 0.08:
+                log.warning("pricing: capital_ratio %g is below the Basel minimum total capital ratio of 8 %% of RWA "
+                            "(10.5 %% with the conservation buffer)", self.capital_ratio)
+        num("cny_per_eur", 1.0, 1000.0)  # yuan per euro, about 7.8-8 in 2025; below 1 is euro per yuan
         num("rate_cap", 0.0, 10.0, lo_open=True)
         num("rounding", 0.0, 0.01)
         lowest = float(_round_up(np.asarray([self.policy_rate]), self.rounding)[0])  # the lowest rate suggested
@@ -271,6 +307,9 @@ class PricingConfig:
         if self.default_collateral not in COLLATERAL:
             raise ConfigError(f"must be one of {list(COLLATERAL)}, got {self.default_collateral!r}",
                               column="default_collateral")
+        if self.framework == "basel2" and self.lgd["none"] < 0.45:
+            log.warning("pricing: framework basel2 with lgd.none %g; Basel II's F-IRB senior unsecured LGD is 45 %% "
+                        "(40 %% is Basel III's, for non-financial corporates)", self.lgd["none"])
 
     @property
     def policy_rate(self) -> float:
@@ -403,6 +442,14 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     if "lgd" in df.columns:
         given = numeric("lgd")
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
+        if cfg.framework == "basel3":   # a row's own LGD estimate is floored (CRE32.16), the configured ones are not
+            floor = coll.map(LGD_INPUT_FLOORS).astype(float).to_numpy()
+            low = given < floor
+            if low.any():
+                log.warning("%d row(s) give an lgd below the Basel III LGD input floor for their collateral "
+                            "(unsecured or guaranteed 25 %%, property or receivables 10 %%, CRE32.16): priced at the "
+                            "floor (first: row %d)", int(low.sum()), int(np.flatnonzero(low)[0]) + 1)
+                given = np.where(low, floor, given)
         lgd = np.where(np.isnan(given), lgd, given)
 
     if "sales_eur_m" not in df.columns and "revenue" not in df.columns and n:
@@ -411,13 +458,18 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
                     "; the suggested rates already in the file are replaced (a deliverable priced on the firms' "
                     "sales gets other rates)"
                     if "suggested_rate" in df.columns and df["suggested_rate"].notna().any() else "")
-    sales = np.full(n, np.nan)
+    need = np.ones(n, bool)
     if "sales_eur_m" in df.columns:
-        sales = numeric("sales_eur_m")
+        need = np.isnan(numeric("sales_eur_m"))
     if "revenue" in df.columns:  # where sales_eur_m is empty (or absent), the revenue gives the size
-        need = np.isnan(sales)   # a revenue cell is read (and can be refused) only where it is used
-        sales = np.where(need, numeric("revenue", rows=need) / cfg.cny_per_eur / 1e6, sales)
+        numeric("revenue", rows=need)   # a revenue cell is read (and can be refused) only where it is used
+    sales = firm_sales_eur_m(df, cfg)
     flag(sales < 0, "negative sales or revenue")
+    zero = (sales == 0) & reason.isna().to_numpy()
+    if zero.any():
+        log.warning("%d row(s) with sales or revenue 0 take the largest SME firm-size adjustment (sales count as "
+                    "EUR 5 m); leave the cell empty where 0 means unknown (first: row %d)", int(zero.sum()),
+                    int(np.flatnonzero(zero)[0]) + 1)
     sales = np.where(np.isnan(sales), np.inf, sales)        # unknown size: no SME adjustment (conservative)
 
     amount = numeric("amount") if "amount" in df.columns else np.full(n, np.nan)
