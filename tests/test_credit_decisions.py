@@ -234,6 +234,13 @@ def test_cumcm_allocation_respects_every_constraint(decisions, invoices):
     assert t["expected_profit"] > res.naive.totals["expected_profit"]
     comp = res.comparison()
     assert comp.loc["expected_profit", "optimised"] == t["expected_profit"]
+    # the per-rating table is costed at its rated firms' median sales, as the firms are (it had no size adjustment)
+    opt = res.optimal_rates.set_index("grade")
+    for g in ("A", "B", "C"):
+        med = np.expm1(res.rated.loc[res.rated["rating"] == g, "log_sales"]).median()
+        jp = float(res.rating_pd.set_index("rating").loc[g, "jeffreys_pd"])
+        assert opt.loc[g, "cost_rate"] == pytest.approx(float(CD.cost_rates([jp], [med], res.config)[0]), rel=1e-12)
+        assert opt.loc[g, "cost_rate"] < float(CD.cost_rates([jp], [np.nan], res.config)[0])
 
 
 @pytest.mark.shared_data

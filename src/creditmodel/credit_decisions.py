@@ -864,7 +864,11 @@ def cumcm_credit_decisions(
     opt = optimal_rates_by_grade(
         curves, jp, lgd=lgd, rate_min=rules.rate_min, rate_max=rules.rate_max, step=rules.rate_step
     )
-    opt["cost_rate"] = [float(cost_rates([jp[g]], [np.nan], cfg)[0]) for g in opt["grade"]]
+    # each rating's costs at the median sales of the rated firms with that rating (the firm-size adjustment, as
+    # in the per-firm allocation; the Jeffreys PDs come from the same firms)
+    sales_by_rating = pd.Series(np.expm1(rated["log_sales"].to_numpy(float))).groupby(
+        rated["rating"].to_numpy()).median()
+    opt["cost_rate"] = [float(cost_rates([jp[g]], [sales_by_rating[g]], cfg)[0]) for g in opt["grade"]]
     wc = pd.concat(
         [
             optimal_rates_by_grade(
