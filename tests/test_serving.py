@@ -299,6 +299,7 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     df = registered["df"].head(40).copy()
     df["revenue"] = np.where(np.arange(40) % 2 == 0, 20e6, np.nan)   # 2.5 EUR m: the largest SME adjustment
     df.loc[2, "revenue"] = -20e6                                      # refused: the row is not priced, not counted
+    df.loc[4, "revenue"] = 1e9                                        # EUR 125 m: sales known, no SME adjustment
     src = tmp_path / "apps.csv"
     df.to_csv(src, index=False)
 
@@ -313,10 +314,11 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     ok = (got["status"] == "ok").to_numpy()
     sized = (df["revenue"] > 0).to_numpy()
     assert side["pricing_firm_size"]["rows_with_sales"] == int((ok & sized).sum()) > 0
+    assert side["pricing_firm_size"]["rows_sme_adjusted"] == int((ok & sized).sum()) - int(ok[4])
     assert ok[2] and np.isnan(got["capital_rate"].iloc[2]) and "negative sales or revenue" in got["error"].iloc[2]
     # the counted rows are the ones whose capital took the adjustment: 12.5 K(sales 2.5 EUR m) x 8 %
     pd_, cap = got["pd_12m"].to_numpy(dtype=float), got["capital_rate"].to_numpy(dtype=float)
-    i, j = np.flatnonzero(ok & sized)[0], np.flatnonzero(ok & ~sized)[0]
+    i, j = np.flatnonzero(ok & sized & (np.arange(40) != 4))[0], np.flatnonzero(ok & ~sized)[0]
     assert cap[i] == pytest.approx(12.5 * 0.08 * float(irb_capital(pd_[i], 0.40, 2.5, 2.5)), rel=1e-9)
     assert cap[j] == pytest.approx(12.5 * 0.08 * float(irb_capital(pd_[j], 0.40, 2.5)), rel=1e-9)
     # the report travels with the scores, by a name relative to them, and the run artifact is named

@@ -49,15 +49,17 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Public credit evaluation grade: A excellent, B good, C medium, D poor"),
     ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
               "Graded-supervision class A (low risk) .. D (high risk)"),
-    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD; 已违约D级为LGD)",
-              "Expected loss rate, PD x LGD (a row in default, grade D with PD = 1, expects its whole LGD)"),
+    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD, PD不低于巴塞尔下限0.05%; 已违约D级为LGD)",
+              "Expected loss rate, PD x LGD with the PD floored as for capital (Basel III: 0.05 %) (a row in "
+              "default, grade D with PD = 1, expects its whole LGD)"),
     ColumnDoc("capital_rate", "float", "fraction of exposure",
               "资本占用率(12.5×IRB资本要求K×资本充足率; 未设充足率时为K; 输入有销售额/营业收入时含中小企业规模调整; "
               "已违约D级为0)",
               "Capital held against the loan as a fraction of exposure: 12.5 x the IRB capital requirement K x "
               "the bank's capital ratio (risk-weighted assets x ratio), or K itself when no ratio is set. K takes "
-              "the Basel SME firm-size adjustment where the input row gave sales_eur_m or revenue (the deliverable "
-              "does not repeat them; the sidecar's pricing_firm_size counts those rows), none where it did not. "
+              "the Basel SME firm-size adjustment where the input row gave sales_eur_m or revenue below EUR 50 m "
+              "(the deliverable does not repeat them; the sidecar's pricing_firm_size counts those rows), none "
+              "where it did not. "
               "0 for a row in default (grade D): its loss is expected (expected_loss_rate = LGD), not unexpected"),
     ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
               "Suggested annual rate from risk-based pricing; empty when not priced (the row's error says why, "
@@ -416,7 +418,8 @@ class Delivery:
         self.when = scored_at_now()
         self.cfg = pricing.load_config(pricing_config)
         self.cfg_record = pricing.config_record(pricing_config, self.cfg)
-        self.sized = 0                           # scored rows whose capital took the SME firm-size adjustment
+        self.sized = 0                           # priced rows whose input gave the firm's sales
+        self.sme = 0                             # ... of which below EUR 50 m: the SME firm-size adjustment
         self.writer = DeliverableWriter(self.out, self.data)
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
         self.in_default = 0                      # scored rows graded D because the input flags them in default
@@ -432,10 +435,11 @@ class Delivery:
         extra = [c for c in PRICING_INPUTS if c in inputs.columns]
         priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
-        size_cols = [c for c in ("sales_eur_m", "revenue") if c in inputs.columns]
-        if size_cols:   # rows whose capital was computed with a firm size (a refused cell leaves the row unpriced)
-            known = inputs[size_cols].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
-            self.sized += int((known & priced["capital_rate"].notna().to_numpy()).sum())
+        # rows whose capital was computed with a firm size (a refused cell leaves the row unpriced)
+        sales = pricing.firm_sales_eur_m(inputs.reset_index(drop=True), self.cfg)
+        sized = np.isfinite(sales) & priced["capital_rate"].notna().to_numpy()
+        self.sized += int(sized.sum())
+        self.sme += int((sized & (sales < 50.0)).sum())
         refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)
         for why, k in pricing.reason_kinds(refused).value_counts().items():
             self.not_priced[str(why)] = self.not_priced.get(str(why), 0) + int(k)
@@ -480,9 +484,11 @@ class Delivery:
         doc["rows_ok_not_priced"] = int(sum(self.not_priced.values()))
         doc["pricing_firm_size"] = {
             "rows_with_sales": self.sized,
-            "note": "capital_rate takes the Basel SME firm-size adjustment (sales below EUR 50 m) on the scored rows "
-                    "whose input gave sales_eur_m or revenue (yuan / cny_per_eur / 1e6); the other rows have none "
-                    "(size unknown: the conservative choice, a higher capital_rate)"}
+            "rows_sme_adjusted": self.sme,
+            "note": "rows_with_sales: priced rows whose input gave sales_eur_m or revenue (yuan / cny_per_eur / 1e6); "
+                    "capital_rate takes the Basel SME firm-size adjustment on those with sales below EUR 50 m "
+                    "(rows_sme_adjusted); the other rows have none (size unknown: the conservative choice, a higher "
+                    "capital_rate)"}
         doc["rows_in_default"] = self.in_default
         if self.in_default:
             log.info("%d scored row(s) flagged in_default: grade D, pd_12m = 1, not priced", self.in_default)
