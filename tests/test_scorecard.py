@@ -374,6 +374,33 @@ def test_points_model_cv_with_fewer_rare_rows_than_folds_is_skipped(points_model
     assert "CV skipped, 4 row(s) of the rarer class for 5 folds" in caplog.text
 
 
+@pytest.mark.parametrize("params,key", [
+    ({"woe_cv": 1}, "woe_cv"), ({"woe_cv": 2.5}, "woe_cv"), ({"woe_cv": "3"}, "woe_cv"), ({"woe_cv": -1}, "woe_cv"),
+    ({"woe_cv": True}, "woe_cv"), ({"points_model": "monotone", "monotone_C": (1.0, 0.1), "cv": 1}, "cv"),
+    ({"points_model": "auto", "cv": True}, "cv")])
+def test_cv_parameters_out_of_range_are_clear_errors(params, key):
+    """sklearn's own ValueError ('n_splits=1', 'must be of Integral type') came out of fit after the binning."""
+    X, y = _zigzag_terms(n=300)
+    with pytest.raises(InputError) as e:
+        WoEScorecard(min_iv=0.0, **params).fit(X, y)
+    assert e.value.column == key
+
+
+def test_woe_cv_with_fewer_rare_rows_than_folds_learns_the_in_sample_woe(caplog):
+    import warnings
+
+    X, y = _zigzag_terms(n=300)
+    y = np.zeros_like(y)
+    y[[3, 50, 120, 200]] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level("INFO", logger="creditmodel"):
+            card = WoEScorecard(min_iv=0.0, woe_cv=5, points_model="woe").fit(X, y)
+    plain = WoEScorecard(min_iv=0.0, points_model="woe").fit(X, y)
+    assert "woe_cv=5 skipped: 4 row(s) of the rarer class" in caplog.text
+    pd.testing.assert_frame_equal(card.points_table_, plain.points_table_)
+
+
 @pytest.mark.parametrize("bad", [-1, 1, 2.5, "5"])
 def test_shape_cv_out_of_range_is_a_clear_error(bad):
     X, y = _zigzag_terms(n=500)

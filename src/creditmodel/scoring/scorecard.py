@@ -416,7 +416,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 else:
                     kept.append(f)
             feats = kept
-        W = self._oof_woe(X, y, feats) if self.woe_cv else self.binner_.transform(X, feats)
+        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        if self.woe_cv and n_minority < self.woe_cv:   # some fold would hold none of the rarer class
+            log.info("woe_cv=%d skipped: %d row(s) of the rarer class; the regression learns the in-sample WoE",
+                     self.woe_cv, n_minority)
+        W = (self._oof_woe(X, y, feats) if self.woe_cv and n_minority >= self.woe_cv
+             else self.binner_.transform(X, feats))
         # a WoE column with no spread carries nothing
         for f in [f for f in feats if W[f].std() == 0]:
             self._log_drop(f, "iv", "constant WoE on the training rows", 0.0)
@@ -464,8 +469,14 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                                and np.isfinite(c) and c > 0 for c in grid):
             raise InputError(f"monotone_C must be a positive number or a non-empty list of them, got "
                              f"{self.monotone_C!r}", column="monotone_C")
-        if self.points_model == "auto" and (not isinstance(self.cv, (int, np.integer)) or self.cv < 2):
-            raise InputError(f"points_model='auto' needs cv >= 2 folds, got {self.cv!r}", column="cv")
+        if ((self.points_model == "auto" or (self.points_model == "monotone" and len(grid) > 1))
+                and (not isinstance(self.cv, (int, np.integer)) or isinstance(self.cv, bool) or self.cv < 2)):
+            raise InputError(f"points_model={self.points_model!r} chooses by CV and needs cv >= 2 folds, got "
+                             f"{self.cv!r}", column="cv")
+        if not (isinstance(self.woe_cv, (int, np.integer)) and not isinstance(self.woe_cv, bool)
+                and (self.woe_cv == 0 or self.woe_cv >= 2)):
+            raise InputError(f"woe_cv must be 0 (in-sample WoE) or an integer >= 2, got {self.woe_cv!r}",
+                             column="woe_cv")
         return [float(c) for c in grid]
 
     _POINTS_CV_MAX_ROWS = 20_000  # rows of the points-model CV (a stratified sample above that)
