@@ -386,6 +386,38 @@ def test_cv_parameters_out_of_range_are_clear_errors(params, key):
     assert e.value.column == key
 
 
+_BAD_PARAMS = [  # (parameter, value): a parameter-fuzzing finding; each was accepted or failed deep in the fit
+    ("pdo", -20.0), ("pdo", 0), ("pdo", float("nan")), ("base_odds", 0), ("base_odds", float("nan")),
+    ("base_score", float("inf")), ("C", "abc"), ("C", None), ("C", True), ("max_iter", 2.5), ("max_iter", 0),
+    ("sign_strategy", "abc"), ("sign_strategy", None), ("max_corr", -1), ("max_corr", 2.5), ("max_vif", 0.5),
+    ("max_psi", 0), ("min_iv", -1), ("min_iv", float("nan")), ("max_iv", 0), ("stepwise", "forward"),
+    ("stepwise_tol", -1), ("separate_missing_coef", 2.5), ("class_weight", 2.5), ("random_state", -1),
+    ("random_state", 2.5), ("default_trend", "up"), ("categorical_features", "c"), ("feature_directions", [1]),
+    ("special_codes", 2.5), ("special_codes", ["abc"]), ("min_bin_size", 0), ("min_bin_size", 0.9),
+    ("min_prebin_size", "abc"), ("max_n_bins", 1), ("max_n_prebins", None), ("monotone_C", None),
+]
+
+
+@pytest.mark.parametrize("key,value", _BAD_PARAMS)
+def test_parameters_out_of_their_domain_are_refused_before_the_fit(frame, key, value, monkeypatch):
+    X, y = frame
+    called = []
+    monkeypatch.setattr(WoEBinner, "_fit_feature", lambda *a, **k: called.append(1))
+    with pytest.raises(InputError) as e:
+        WoEScorecard(**{key: value}).fit(X, y)
+    assert e.value.column == key and key in str(e.value)
+    assert not called   # refused before any binning work
+
+
+def test_binner_parameters_out_of_their_domain_are_refused(frame):
+    X, y = frame
+    for key, value in [("time_limit", 0), ("woe_prior_count", -1), ("shape_cv_tol", float("nan")),
+                       ("unseen", "best"), ("shape_cv", True)]:
+        with pytest.raises(InputError) as e:
+            WoEBinner(**{key: value}).fit(X, y)
+        assert e.value.column == key
+
+
 def test_woe_cv_with_fewer_rare_rows_than_folds_learns_the_in_sample_woe(caplog):
     import warnings
 

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 #: slot kinds after the regular bins, in this order
 MISSING, SPECIAL, UNSEEN = "missing", "special", "unseen"
-FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won the shape CV
+FREE_SHAPE = "free (cv)"
+#: ``default_trend`` values: optbinning's ``monotonic_trend`` options and None (free shape)
+TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
+          "valley", "peak_heuristic", "valley_heuristic", None)  # requested_trend of a feature whose free shape won the shape CV
 
 #: DOMAIN.md C2 reading of the information value
 IV_STRENGTH = ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"), (math.inf, "suspicious"))
@@ -440,12 +443,32 @@ class WoEBinner(TransformerMixin, BaseEstimator):
             return free
         return fb
 
+    def _check_params(self) -> None:
+        """Every binning parameter in its domain (InputError naming it), before any work."""
+        from creditmodel.scoring import params as P
+
+        P.mapping("feature_directions", self.feature_directions)
+        P.choice("default_trend", self.default_trend, TRENDS)
+        P.names("categorical_features", self.categorical_features)
+        P.special_codes("special_codes", self.special_codes)
+        P.number("min_bin_size", self.min_bin_size, 0.0, 0.5, lo_open=True, auto=True)
+        P.integer("max_n_bins", self.max_n_bins, 2, none=True)
+        P.integer("max_n_prebins", self.max_n_prebins, 2, auto=True)
+        P.number("min_prebin_size", self.min_prebin_size, 0.0, 0.5, lo_open=True, auto=True)
+        P.number("woe_prior_count", self.woe_prior_count, 0.0)
+        P.choice("unseen", self.unseen, ("worst", "neutral"))
+        P.number("time_limit", self.time_limit, 0.0, lo_open=True)
+        if not (isinstance(self.shape_cv, (int, np.integer)) and not isinstance(self.shape_cv, bool)
+                and (self.shape_cv == 0 or self.shape_cv >= 2)):
+            raise InputError(f"shape_cv must be 0 or an integer >= 2, got {self.shape_cv!r}", column="shape_cv")
+        P.number("shape_cv_tol", self.shape_cv_tol, 0.0)
+        P.seed("random_state", self.random_state)
+
     # -- sklearn API -------------------------------------------------------------------------------
     @fit_single_threaded
     def fit(self, X: pd.DataFrame, y) -> "WoEBinner":
         """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
-        if self.unseen not in ("worst", "neutral"):
-            raise InputError(f"unseen must be 'worst' or 'neutral', got {self.unseen!r}")
+        self._check_params()
         if not isinstance(X, pd.DataFrame):
             raise InputError("WoEBinner needs a pandas DataFrame")
         y = binary_target(y, len(X)).astype(float)
@@ -453,8 +476,6 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
         cols = list(X.columns)
-        if not (isinstance(self.shape_cv, (int, np.integer)) and (self.shape_cv == 0 or self.shape_cv >= 2)):
-            raise InputError(f"shape_cv must be 0 or an integer >= 2, got {self.shape_cv!r}", column="shape_cv")
         k = int(self.shape_cv)
         n_minority = int(min(y.sum(), len(y) - y.sum()))
         shape_cv = k >= 2 and n_minority >= k  # every training part of a stratified K-fold has both classes

@@ -380,7 +380,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         y = self._target(y, len(X))
         if X.shape[1] == 0:
             raise InputError("no feature column to fit on")
-        self._monotone_grid()  # parameter errors before the binning work
+        self._check_params()  # parameter errors before the binning work
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
@@ -459,12 +459,45 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1])
         return self
 
+    def _check_params(self) -> None:
+        """Every parameter in its domain (InputError naming it): the binning's, the selection's, the regression's
+        and the scaling's (a negative ``pdo`` or a NaN ``base_odds`` made a card whose points run the wrong way
+        or are NaN, without a word)."""
+        from creditmodel.scoring import params as P
+
+        WoEBinner(feature_directions=self.feature_directions, default_trend=self.default_trend,
+                  categorical_features=self.categorical_features, special_codes=self.special_codes,
+                  min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
+                  min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
+                  random_state=self.random_state)._check_params()
+        P.number("min_iv", self.min_iv, 0.0, none=True)
+        P.number("max_iv", self.max_iv, 0.0, lo_open=True, none=True)
+        P.number("max_psi", self.max_psi, 0.0, lo_open=True, none=True)
+        P.number("max_corr", self.max_corr, 0.0, 1.0, lo_open=True, none=True)
+        P.number("max_vif", self.max_vif, 1.0, none=True)
+        P.choice("stepwise", self.stepwise, (None, "aic", "bic", "auc"))
+        P.number("stepwise_tol", self.stepwise_tol, 0.0)
+        if self.stepwise == "auc":
+            P.integer("cv", self.cv, 2)
+        P.number("C", self.C, 0.0, lo_open=True)
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise InputError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, got "
+                             f"{self.class_weight!r}", column="class_weight")
+        P.integer("max_iter", self.max_iter, 1)
+        P.choice("sign_strategy", self.sign_strategy, ("constrained", "largest_coef", "lowest_iv", "none"))
+        P.number("separate_missing_coef", self.separate_missing_coef, 0.0, 1.0, none=True)
+        P.number("pdo", self.pdo, 0.0, lo_open=True)
+        P.number("base_score", self.base_score)
+        P.number("base_odds", self.base_odds, 0.0, lo_open=True)
+        self._monotone_grid()
+
     # ---------------------------------------------------------------------------- points model
     def _monotone_grid(self) -> list[float]:
         if self.points_model not in ("woe", "monotone", "auto"):
             raise InputError(f"points_model must be 'woe', 'monotone' or 'auto', got {self.points_model!r}",
                              column="points_model")
-        grid = [self.monotone_C] if np.isscalar(self.monotone_C) else list(self.monotone_C)
+        mc = self.monotone_C
+        grid = [mc] if np.isscalar(mc) else (list(mc) if isinstance(mc, (list, tuple, np.ndarray)) else [])
         if not grid or not all(isinstance(c, (int, float, np.number)) and not isinstance(c, bool)
                                and np.isfinite(c) and c > 0 for c in grid):
             raise InputError(f"monotone_C must be a positive number or a non-empty list of them, got "

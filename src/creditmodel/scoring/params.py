@@ -1,0 +1,85 @@
+"""Checks of estimator parameters, run at the start of ``fit``: a value out of range is an :class:`InputError`
+naming the parameter (``column``), before any binning or fitting work, instead of a NumPy or scikit-learn error
+deep inside the fit, or a silently odd model (a negative ``pdo`` turns "higher is safer" round)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from creditmodel.errors import InputError, shown
+
+
+def _fail(name: str, expected: str, value: Any) -> None:
+    raise InputError(f"{name} must be {expected}, got {shown(value)}", column=name)
+
+
+def is_number(value: Any) -> bool:
+    """A real number that is not a bool (``True`` is an int in Python) and not NaN."""
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and not math.isnan(value)
+
+
+def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False,
+           hi_open: bool = False, none: bool = False, auto: bool = False) -> None:
+    """``value`` is a finite real number in the interval (``None`` / ``"auto"`` where allowed)."""
+    if (none and value is None) or (auto and isinstance(value, str) and value == "auto"):
+        return
+    ok = is_number(value) and math.isfinite(value)
+    if ok:
+        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        extra = "".join([", None" if none else "", ' or "auto"' if auto else ""])
+        _fail(name, f"a number in {left}{lo:g}, {hi:g}{right}{extra}", value)
+
+
+def integer(name: str, value: Any, lo: int, hi: int | None = None, *, none: bool = False, auto: bool = False) -> None:
+    """``value`` is a whole number (int or NumPy integer, not bool) in ``[lo, hi]``."""
+    if (none and value is None) or (auto and isinstance(value, str) and value == "auto"):
+        return
+    if (not isinstance(value, Integral) or isinstance(value, (bool, np.bool_)) or value < lo
+            or (hi is not None and value > hi)):
+        extra = "".join([" or None" if none else "", ' or "auto"' if auto else ""])
+        _fail(name, f"an integer >= {lo}{'' if hi is None else f' and <= {hi}'}{extra}", value)
+
+
+def choice(name: str, value: Any, options: Iterable[Any]) -> None:
+    """``value`` is one of ``options``."""
+    options = list(options)
+    if not any(value is o or (type(value) is type(o) and value == o) for o in options):
+        _fail(name, "one of " + ", ".join(shown(o) for o in options), value)
+
+
+def names(name: str, value: Any) -> None:
+    """None or a list-like of column names (a single string would be read letter by letter)."""
+    if value is None:
+        return
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) or isinstance(value, Mapping):
+        _fail(name, "None or a list of column names", value)
+
+
+def mapping(name: str, value: Any) -> None:
+    """None or a mapping (dict) of column name to value."""
+    if value is not None and not isinstance(value, Mapping):
+        _fail(name, "None or a dict of column name to value", value)
+
+
+def seed(name: str, value: Any) -> None:
+    """None, an integer in [0, 2**32 - 1] or a ``numpy.random.RandomState``."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    integer(name, value, 0, 2**32 - 1)
+
+
+def special_codes(name: str, value: Any) -> None:
+    """None, a list of numbers or a dict of column name to such a list."""
+    if value is None:
+        return
+    lists = value.values() if isinstance(value, Mapping) else [value]
+    for codes in lists:
+        if (isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable)
+                or not all(is_number(c) or (isinstance(c, float) and math.isinf(c)) for c in codes)):
+            _fail(name, "None, a list of numbers or a dict of column name to a list of numbers", value)
