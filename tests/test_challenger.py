@@ -81,6 +81,27 @@ def test_reg_lambda_auto_is_pseudo_rows_at_the_default_rate(fitted, data):
         LGBMChallenger(reg_lambda="big").fit(*data)
 
 
+@pytest.mark.parametrize("key,value", [  # a parameter fuzz: each failed inside LightGBM or with a TypeError
+    ("colsample_bytree", 0), ("colsample_bytree", 2.5), ("subsample", float("nan")), ("cat_smooth", -1),
+    ("max_bin", 1), ("max_bin", "abc"), ("max_depth", None), ("min_child_samples", -1), ("min_split_gain", -1),
+    ("learning_rate", "abc"), ("learning_rate", float("nan")), ("cv_folds", None), ("cv_folds", 2.5),
+    ("cv_max_rows", "abc"), ("early_stopping_rounds", None), ("min_rounds", 2.5), ("feature_directions", 2.5),
+    ("reg_alpha", float("nan")), ("subsample_freq", -1), ("tuning_grid", 2.5), ("num_leaves", 1),
+    ("validation_fraction", 1.0)])
+def test_parameters_out_of_their_domain_are_config_errors(data, key, value):
+    X, y = data
+    with pytest.raises(ConfigError) as e:
+        LGBMChallenger(**{**FAST, key: value}).fit(X, y)
+    assert e.value.column == key
+
+
+def test_tuning_candidates_values_are_checked(data):
+    X, y = data
+    with pytest.raises(ConfigError) as e:
+        LGBMChallenger(**FAST, tuning_grid=[{}, {"subsample": 1.5}]).fit(X, y)
+    assert e.value.column == "tuning_grid[1].subsample"
+
+
 def test_direction_config_errors(data):
     X, y = data
     with pytest.raises(ConfigError, match="categorical") as e:

@@ -196,38 +196,61 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
     # parameters and encoding
     # ------------------------------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        checks = {
-            "n_estimators": self.n_estimators >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "reg_lambda": self.reg_lambda == "auto" or (not isinstance(self.reg_lambda, str)
-                                                        and float(self.reg_lambda) >= 0),
-            "reg_lambda_rows": self.reg_lambda_rows >= 0,
-            "num_leaves": self.num_leaves >= 2,
-            "validation_fraction": 0.0 <= self.validation_fraction < 1.0,
-            "cv_folds": self.cv_folds == 0 or self.cv_folds >= 2,
-            "early_stopping_rounds": self.early_stopping_rounds >= 0,
-            "min_rounds": 0 <= self.min_rounds <= self.n_estimators,
-            "inf_policy": self.inf_policy in ("error", "nan"),
-            "eval_metric": self.eval_metric in ("auc", "binary_logloss"),
-            "importance_type": self.importance_type in ("gain", "split"),
-            "monotone_constraints_method": self.monotone_constraints_method in ("basic", "intermediate",
-                                                                                 "advanced"),
-            "n_jobs": isinstance(self.n_jobs, (int, np.integer)) and self.n_jobs >= 1,
-            "predict_n_jobs": self.predict_n_jobs is None or (isinstance(self.predict_n_jobs, (int, np.integer))
-                                                              and self.predict_n_jobs >= 1),
-            # always seeded (reproducible): an integer, not None or a RandomState
-            "random_state": isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool)
-            and 0 <= self.random_state <= SEED_MAX,
-        }
-        for key, ok in checks.items():
-            if not ok:
-                hint = f" (an integer seed 0..{SEED_MAX}: the challenger is always seeded)" if key == "random_state" else ""
-                raise ConfigError(f"{key}: invalid value {getattr(self, key)!r}{hint}", column=key)
+        """Every parameter, and every tuning candidate's values, in its domain (ConfigError naming it)."""
+        from creditmodel.scoring import params as P
+
+        self._check_tunable({k: getattr(self, k) for k in _TUNABLE}, "")
+        P.integer("n_estimators", self.n_estimators, 1)
+        P.number("reg_lambda_rows", self.reg_lambda_rows, 0.0)
+        P.integer("max_bin", self.max_bin, 2)
+        P.mapping("feature_directions", self.feature_directions)
+        P.number("validation_fraction", self.validation_fraction, 0.0, 1.0, hi_open=True)
+        if not (isinstance(self.cv_folds, (int, np.integer)) and not isinstance(self.cv_folds, bool)
+                and (self.cv_folds == 0 or self.cv_folds >= 2)):
+            raise ConfigError(f"cv_folds must be 0 (hold-out) or an integer >= 2, got {self.cv_folds!r}",
+                              column="cv_folds")
+        P.integer("cv_max_rows", self.cv_max_rows, 0)
+        P.integer("early_stopping_rounds", self.early_stopping_rounds, 0)
+        P.integer("min_rounds", self.min_rounds, 0, int(self.n_estimators))
+        P.choice("eval_metric", self.eval_metric, ("auc", "binary_logloss"))
+        P.choice("inf_policy", self.inf_policy, ("error", "nan"))
+        P.choice("importance_type", self.importance_type, ("gain", "split"))
+        P.choice("monotone_constraints_method", self.monotone_constraints_method, ("basic", "intermediate", "advanced"))
+        P.integer("n_jobs", self.n_jobs, 1)
+        P.integer("predict_n_jobs", self.predict_n_jobs, 1, none=True)
+        try:  # always seeded (reproducible): an integer, not None or a RandomState
+            P.seed("random_state", self.random_state, SEED_MAX, none=False)
+        except ConfigError as e:
+            raise ConfigError(f"{e.message} (an integer seed 0..{SEED_MAX}: the challenger is always seeded)",
+                              column="random_state") from None
+        if self.tuning_grid is not None and not isinstance(self.tuning_grid, (list, tuple)):
+            raise ConfigError(f"tuning_grid must be None (the default grid), () (no tuning) or a list of dicts, got "
+                              f"{self.tuning_grid!r}", column="tuning_grid")
         for i, cand in enumerate(self._grid()):
             bad = sorted(set(cand) - set(_TUNABLE)) if isinstance(cand, Mapping) else ["(not a dict)"]
             if bad:
                 raise ConfigError(f"tuning_grid[{i}]: cannot tune {bad}; tunable: {list(_TUNABLE)}",
                                   column=f"tuning_grid[{i}]")
+            self._check_tunable(cand, f"tuning_grid[{i}].")
+
+    @staticmethod
+    def _check_tunable(values: Mapping, prefix: str) -> None:
+        """The booster settings a tuning candidate may override; ``prefix`` names where they come from."""
+        from creditmodel.scoring import params as P
+
+        checks = {"learning_rate": lambda k, v: P.number(k, v, 0.0, lo_open=True),
+                  "num_leaves": lambda k, v: P.integer(k, v, 2, 131_072),
+                  "max_depth": lambda k, v: P.integer(k, v, -1),
+                  "min_child_samples": lambda k, v: P.integer(k, v, 0),
+                  "reg_lambda": lambda k, v: P.number(k, v, 0.0, auto=True),
+                  "reg_alpha": lambda k, v: P.number(k, v, 0.0),
+                  "min_split_gain": lambda k, v: P.number(k, v, 0.0),
+                  "subsample": lambda k, v: P.number(k, v, 0.0, 1.0, lo_open=True),
+                  "subsample_freq": lambda k, v: P.integer(k, v, 0),
+                  "colsample_bytree": lambda k, v: P.number(k, v, 0.0, 1.0, lo_open=True),
+                  "cat_smooth": lambda k, v: P.number(k, v, 0.0)}
+        for key, value in values.items():
+            checks[key](prefix + key, value)
 
     def _grid(self) -> list[dict]:
         grid = DEFAULT_TUNING_GRID if self.tuning_grid is None else self.tuning_grid

@@ -1,5 +1,5 @@
-"""Checks of estimator parameters, run at the start of ``fit``: a value out of range is an :class:`InputError`
-naming the parameter (``column``), before any binning or fitting work, instead of a NumPy or scikit-learn error
+"""Checks of estimator parameters, run at the start of ``fit``: a value out of range is a :class:`ConfigError` (an
+:class:`InputError`) naming the parameter as its key, before any binning or fitting work, instead of a NumPy or scikit-learn error
 deep inside the fit, or a silently odd model (a negative ``pdo`` turns "higher is safer" round)."""
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from creditmodel.errors import InputError, shown
+from creditmodel.errors import ConfigError, shown
 
 
 def _fail(name: str, expected: str, value: Any) -> None:
-    raise InputError(f"{name} must be {expected}, got {shown(value)}", column=name)
+    raise ConfigError(f"{name} must be {expected}, got {shown(value)}", column=name)
 
 
 def is_number(value: Any) -> bool:
@@ -67,11 +67,11 @@ def mapping(name: str, value: Any) -> None:
         _fail(name, "None or a dict of column name to value", value)
 
 
-def seed(name: str, value: Any) -> None:
-    """None, an integer in [0, 2**32 - 1] or a ``numpy.random.RandomState``."""
-    if value is None or isinstance(value, np.random.RandomState):
+def seed(name: str, value: Any, hi: int = 2**32 - 1, *, none: bool = True) -> None:
+    """An integer in [0, ``hi``], or (``none``) None or a ``numpy.random.RandomState``."""
+    if none and (value is None or isinstance(value, np.random.RandomState)):
         return
-    integer(name, value, 0, 2**32 - 1)
+    integer(name, value, 0, hi)
 
 
 def special_codes(name: str, value: Any) -> None:
@@ -80,6 +80,5 @@ def special_codes(name: str, value: Any) -> None:
         return
     lists = value.values() if isinstance(value, Mapping) else [value]
     for codes in lists:
-        if (isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable)
-                or not all(is_number(c) or (isinstance(c, float) and math.isinf(c)) for c in codes)):
+        if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable) or not all(map(is_number, codes)):
             _fail(name, "None, a list of numbers or a dict of column name to a list of numbers", value)
