@@ -249,12 +249,40 @@ def test_hosmer_lemeshow_hand_computation():
     y = np.r_[np.r_[np.ones(2), np.zeros(8)], np.r_[np.ones(3), np.zeros(17)], np.r_[np.ones(6), np.zeros(4)]]
     groups = np.r_[["A"] * 10, ["B"] * 20, ["C"] * 10]
     hand = 1 / 0.9 + 1 / 3.2 + 1 / 2.5                       # = 1.823611...
-    out = M.hosmer_lemeshow(y, pdv, groups=groups)
+    out = M.hosmer_lemeshow(y, pdv, groups=groups, min_expected=0)
     assert list(out.table["group"]) == ["A", "B", "C"]
     assert out.statistic == pytest.approx(hand, rel=1e-12)
     assert out.df == 3 and out.p_value == pytest.approx(stats.chi2.sf(hand, 3))
-    ins = M.hosmer_lemeshow(y, pdv, groups=groups, in_sample=True)
+    ins = M.hosmer_lemeshow(y, pdv, groups=groups, in_sample=True, min_expected=0)
     assert ins.df == 1 and ins.p_value == pytest.approx(stats.chi2.sf(hand, 1))
+    # with the default, A (1 expected default) and B (4) are merged: 30 obligors, 5 defaults, 5 expected
+    merged = M.hosmer_lemeshow(y, pdv, groups=groups)
+    assert list(merged.table["group"]) == ["A-B", "C"] and merged.merged == ("A-B",)
+    assert merged.statistic == pytest.approx(0.0 + 1 / 2.5, rel=1e-12) and merged.df == 2
+    with pytest.raises(M.NotComputable, match="at least 5 expected defaults"):
+        M.hosmer_lemeshow(y, pdv, groups=groups, in_sample=True)      # 2 groups: df 0
+
+
+def test_hosmer_lemeshow_false_alarms_with_few_expected_defaults():
+    """A statistician's finding: ten deciles with 6.5 expected defaults in all made a calibrated model red (p < 1 %)
+    in 5.5 % of samples; merged groups keep the false alarm rate at or below the nominal level."""
+    rng = np.random.default_rng(4)
+    p = np.exp(rng.uniform(np.log(0.0005), np.log(0.01), 2000))
+    ps = np.array([M.hosmer_lemeshow((rng.random(p.size) < p).astype(int), p).p_value for _ in range(300)])
+    assert (ps < 0.01).mean() <= 0.01 and (ps < 0.05).mean() <= 0.05
+
+
+def test_hosmer_lemeshow_pd_zero_with_a_default_is_decisive():
+    """A group whose PD is 0 but which holds defaults was dropped as having 'no variance' (p = 0.22, green)."""
+    rng = np.random.default_rng(1)
+    p = np.r_[np.zeros(100), rng.uniform(0.02, 0.2, 900)]
+    y = (rng.random(1000) < p).astype(int)
+    y[:10] = 1
+    out = M.hosmer_lemeshow(y, p)
+    assert out.p_value == 0.0 and out.impossible == ("1",)
+    y[:10] = 0                                         # PD 0 and no default: the group is dropped, as before
+    ok = M.hosmer_lemeshow(y, p)
+    assert ok.dropped == ("1",) and ok.impossible == () and 0 < ok.p_value <= 1
 
 
 def test_pd_deciles_match_sklearn_calibration_curve():
@@ -265,7 +293,7 @@ def test_pd_deciles_match_sklearn_calibration_curve():
     prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
     np.testing.assert_allclose(t["default_rate"], prob_true, atol=1e-12)
     np.testing.assert_allclose(t["mean_pd"], prob_pred, atol=1e-12)
-    hl = M.hosmer_lemeshow(y, p)
+    hl = M.hosmer_lemeshow(y, p, min_expected=0)      # the deciles as they are (the lowest expects 1.5 defaults)
     exp = t["n"] * t["mean_pd"]
     assert hl.statistic == pytest.approx(float(np.sum((t["defaults"] - exp) ** 2 / (exp * (1 - t["mean_pd"])))))
 

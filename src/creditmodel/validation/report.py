@@ -50,7 +50,10 @@ LIMITS = (
      "worse model. Bins are fixed on the reference sample; empty bins are floored at 1e-4."),
     ("Obligors graded D (already in default at the start) and rows the model could not score are excluded "
      "and counted under 'Exclusions'."),
-    ("Hosmer-Lemeshow groups whose mean PD is 0 or 1 carry no variance and are dropped from the statistic."),
+    ("Hosmer-Lemeshow: neighbouring groups are merged until each expects at least 5 defaults (the chi-square "
+     "approximation fails with fewer: with ten deciles and 6.5 expected defaults a calibrated model read red in "
+     "5.5 % of samples instead of 1 %); groups whose mean PD is 0 or 1 are dropped, unless their defaults "
+     "contradict that PD, which makes the test decisive (p = 0)."),
 )
 
 
@@ -544,8 +547,9 @@ class _Run:
         hl = self.col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample))
         mt["hosmer_lemeshow_grouping"] = "grade" if hl_g is not None else "pd_decile"
         if hl is not None:
-            mt.update(hosmer_lemeshow=hl.statistic, hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
-                      hosmer_lemeshow_groups=hl.groups, hosmer_lemeshow_dropped=list(hl.dropped))
+            mt.update(hosmer_lemeshow=_num(hl.statistic), hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
+                      hosmer_lemeshow_groups=hl.groups, hosmer_lemeshow_dropped=list(hl.dropped),
+                      hosmer_lemeshow_merged=list(hl.merged), hosmer_lemeshow_impossible=list(hl.impossible))
             self.tables["hosmer_lemeshow"] = hl.table
         else:
             mt.update(hosmer_lemeshow=None, hosmer_lemeshow_df=None, hosmer_lemeshow_p=None)
@@ -876,9 +880,16 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         note_for["auc"] = f"DeLong CI [{mt['auc_ci_low']:.3f}, {mt['auc_ci_high']:.3f}]"
     if mt.get("ks_ci_low") is not None:
         note_for["ks"] = f"bootstrap CI [{mt['ks_ci_low']:.3f}, {mt['ks_ci_high']:.3f}]"
-    if mt.get("hosmer_lemeshow_df") is not None:
+    if mt.get("hosmer_lemeshow_impossible"):
+        note_for["hosmer_lemeshow_p"] = (f"{mt['hosmer_lemeshow_grouping'].replace('_', ' ')} group(s) "
+                                         f"{', '.join(mt['hosmer_lemeshow_impossible'])}: defaults their PD of 0 (or "
+                                         "non-defaults their PD of 1) rules out; p = 0")
+    elif mt.get("hosmer_lemeshow_df") is not None:
+        merged = mt.get("hosmer_lemeshow_merged") or []
         note_for["hosmer_lemeshow_p"] = (f"HL = {mt['hosmer_lemeshow']:.2f}, df = {mt['hosmer_lemeshow_df']}, "
-                                         f"{mt['hosmer_lemeshow_grouping'].replace('_', ' ')} groups")
+                                         f"{mt['hosmer_lemeshow_groups']} {mt['hosmer_lemeshow_grouping'].replace('_', ' ')} "
+                                         "groups" + (f" (merged {', '.join(merged)}: at least 5 expected defaults per "
+                                                     "group)" if merged else ""))
     if mt.get("hhi_plain") is not None:
         note_for["hhi"] = (f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades; largest grade {mt['max_grade']} "
                            f"with {mt['max_grade_share']:.1%} of obligors"
