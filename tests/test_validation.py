@@ -1238,3 +1238,54 @@ def test_the_segment_chart_shows_an_auc_below_chance_and_names_segments_without_
     assert labels == ["C (n=400)", "I (n=82)", "P (n=30), no AUC"]
     fig2 = segment_figure(t.iloc[[0]], "AUC by industry")
     assert fig2.axes[0].get_xlim() == (0.3, 1.0)         # the usual axis when nothing is below it
+
+
+def test_no_more_defaults_than_expected_is_green_for_the_portfolio_and_segments():
+    """A statistician's finding: the grade table's rule (D <= N x PD: no sign of underestimation) was not applied to
+    the portfolio's Jeffreys light (every PD 0.05 % and no default: p 0, red, beside 'too few to detect') nor to a
+    segment's (2 obligors, no default: p 0.038, amber)."""
+    from creditmodel.validation.report import build_report
+
+    rng = np.random.default_rng(5)
+    n = 400
+    p = np.zeros(n)                                        # every PD 0 and no default: Jeffreys p = 0
+    y = np.zeros(n, dtype=int)
+    res = build_report(y, p, rng.normal(0, 1, n), n_boot=20)
+    row = res.lights.set_index("check").loc["jeffreys_p"]
+    assert res.metrics["jeffreys_p"] < 0.01 and row["light"] == "green" and "no sign of underestimation" in row["note"]
+    y2 = np.zeros(n, dtype=int)
+    y2[:3] = 1                                             # 3 defaults against a PD of 0.05 % (0.2 expected): red
+    p2 = np.full(n, 0.0005)
+    assert build_report(y2, p2, rng.normal(0, 1, n), n_boot=20).lights.set_index(
+        "check").loc["jeffreys_p", "light"] == "red"
+    # a small segment without a default: its Jeffreys light is not amber
+    q = rng.uniform(0.01, 0.1, 3000)
+    yq = rng.binomial(1, q)
+    seg = np.where(np.arange(3000) < 2, "tiny", "rest")
+    q[:2] = 0.0005
+    yq[:2] = 0
+    st = build_report(yq, q, segments={"part": seg}, n_boot=20).tables["segment:part"].set_index("segment")
+    assert st.loc["tiny", "jeffreys_p"] < 0.05 and st.loc["tiny", "jeffreys_light"] in ("green", "n/a")
+
+
+def test_auc_vs_initial_on_grades_needs_current_grades():
+    """An initial AUC on grades was compared with a current AUC on scores (an AUC on grades is at most the score's:
+    the comparison leans to 'not deteriorated') and labelled 'on scores'."""
+    from creditmodel.validation.report import ReferenceSample, build_report
+
+    rng = np.random.default_rng(2)
+    y = rng.binomial(1, 0.1, 3000)
+    p = 1 / (1 + np.exp(-(-2.2 + 1.2 * (y - 0.5) + rng.normal(0, 1, 3000))))
+    res = build_report(y, p, score=-np.log(p), reference=ReferenceSample(auc=0.70, auc_se=0.02, auc_basis="grade"),
+                       n_boot=20)
+    assert "auc_vs_initial_p" not in res.metrics
+    assert "ranks by grade and this sample has no grades" in res.metrics["not_computable"]["auc_vs_initial"]
+
+
+def test_segment_chart_names_the_interval_level():
+    from creditmodel.validation import plots as VP
+
+    t = pd.DataFrame({"segment": ["a", "b"], "n": [100, 200], "auc": [0.7, 0.8], "auc_ci_low": [0.6, 0.7],
+                      "auc_ci_high": [0.8, 0.9]})
+    assert VP.segment_figure(t, "x", alpha=0.1).axes[0].get_xlabel() == "AUC (90 % DeLong interval)"
+    assert VP.segment_figure(t, "x").axes[0].get_xlabel() == "AUC (95 % DeLong interval)"

@@ -187,8 +187,8 @@ def migration_figure(probs: pd.DataFrame) -> Figure:
     return fig
 
 
-def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None) -> Figure:
-    """Forest plot of AUC with DeLong 95 % intervals per segment."""
+def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None, alpha: float = 0.05) -> Figure:
+    """Forest plot of AUC with DeLong ``1 - alpha`` intervals per segment."""
     t = table.reset_index(drop=True)
     fig, ax = _fig(6.0, max(2.5, 0.32 * len(t) + 1.3))
     y = np.arange(len(t))[::-1]
@@ -209,7 +209,7 @@ def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None
                   fontsize=8)
     shown = np.concatenate([auc_[fin], lo[has]])
     left = min(0.3, float(np.floor(shown.min() * 20) / 20) - 0.05) if shown.size else 0.3
-    ax.set(xlabel="AUC (95 % DeLong interval)", title=title, xlim=(max(0.0, left), 1.0))
+    ax.set(xlabel=f"AUC ({1 - alpha:.0%} DeLong interval)".replace("%", " %"), title=title, xlim=(max(0.0, left), 1.0))
     ax.grid(alpha=0.3, axis="x")
     return fig
 

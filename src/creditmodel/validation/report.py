@@ -510,7 +510,10 @@ class _Run:
             nc.setdefault("auc_vs_initial", "the reference sample gives no initial AUC (no target)")
             return
         if basis == "grade" and not by_grade:
-            basis = self.basis  # a model without grades: its score or PD (the recorded AUC ranks by grade)
+            # an AUC on grades (ties) is at most the AUC on scores: comparing the two leans to 'not deteriorated'
+            nc["auc_vs_initial"] = ("the initial AUC ranks by grade and this sample has no grades: a current AUC "
+                                    "on scores is not comparable")
+            return
         mt.update(auc_initial=auc_init, auc_initial_se=se_init, auc_vs_initial_basis=basis)
         cur, se = (mt.get("auc_grade"), mt.get("auc_grade_se")) if basis == "grade" else (mt.get("auc"),
                                                                                         mt.get("auc_se"))
@@ -721,6 +724,7 @@ class _Run:
             # the "too good: check for leakage" amber is the portfolio's: a small segment is above 0.90 by chance
             seg_auc = dataclasses.replace(self.th.rules["auc"], suspicious_above=None)
             st["auc_light"] = [seg_auc.light(_num(v)) for v in st["auc"]]
+            _at_or_below_pd(st, ("jeffreys_light",), pd_col="mean_pd")   # as for grades (D <= N x PD: no sign)
             _thin_greens(st, st["n"] * st["mean_pd"], ("jeffreys_light",))
             few = (np.minimum(st["defaults"], st["n"] - st["defaults"]) < MIN_SEGMENT_CLASS).to_numpy()
             st.loc[few, "auc_light"] = L.NA       # an AUC on one or two defaults is any number between 0 and 1
@@ -728,7 +732,8 @@ class _Run:
                                                  "non-defaults") for n in st.loc[few, "note"]]
             self.tables[f"segment:{name}"] = st
             out[name] = _jsonable(st)
-            self.figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", self.mt.get("auc"))
+            self.figs[f"segment_{name}"] = P.segment_figure(st, f"AUC by {name.replace('_', ' ')}", self.mt.get("auc"),
+                                                            alpha=self.alpha)
         self.mt["segments"] = out
 
     # ------------------------------------------------------------- overrides
@@ -788,12 +793,12 @@ def _join_note(note: Any, text: str) -> str:
     return f"{note}; {text}" if note else text
 
 
-def _at_or_below_pd(table: pd.DataFrame, light_cols: tuple[str, ...]) -> None:
+def _at_or_below_pd(table: pd.DataFrame, light_cols: tuple[str, ...], pd_col: str = "pd") -> None:
     """A grade whose defaults do not exceed its expected defaults (D <= N x PD) shows no sign of an underestimated
     PD, whatever the p: with D = 0 and a tiny N x PD the Jeffreys prior's half default alone gives a small p (a
     bank user saw amber on a grade with no default). Its amber or red light turns green, with a note (in place)."""
     calm = (table["n"].to_numpy() > 0) & (table["defaults"].to_numpy(dtype=float)
-                                           <= table["n"].to_numpy(dtype=float) * table["pd"].to_numpy(dtype=float))
+                                           <= table["n"].to_numpy(dtype=float) * table[pd_col].to_numpy(dtype=float))
     changed = np.zeros(len(table), dtype=bool)
     for c in light_cols:
         hit = calm & table[c].isin([L.AMBER, L.RED]).to_numpy()
@@ -803,7 +808,7 @@ def _at_or_below_pd(table: pd.DataFrame, light_cols: tuple[str, ...]) -> None:
         table.loc[changed, "note"] = [_join_note(n, f"{int(d)} default(s), not above the {e:.2g} the PD expects: "
                                                     "no sign of underestimation (p not read)")
                                       for n, d, e in zip(table.loc[changed, "note"], table.loc[changed, "defaults"],
-                                                         table.loc[changed, "n"] * table.loc[changed, "pd"])]
+                                                         table.loc[changed, "n"] * table.loc[changed, pd_col])]
 
 
 def _thin_greens(table: pd.DataFrame, expected: pd.Series, light_cols: tuple[str, ...]) -> None:
@@ -913,9 +918,15 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             continue
         rule = th.rules.get(key)
         text = "n/a" if v is None else _p(v) if fmt == "p" else _pct(v, 1) if fmt == "pct" else _f(v)
+        light, note = th.light(key, v), (f"not computable: {reason}" if v is None and reason else note_for.get(key, ""))
+        if key == "jeffreys_p" and light in (L.AMBER, L.RED) and mt.get("n") and mt.get("mean_pd") is not None \
+                and mt.get("defaults", 0) <= mt["n"] * mt["mean_pd"]:
+            # as in the grade table: no more defaults than the PD expects is no sign of underestimation (every PD
+            # at 0 with no default gave p = 0, red, beside 'too few to detect')
+            light, note = L.GREEN, (f"{mt['defaults']:,} default(s), not above the {mt['n'] * mt['mean_pd']:.2g} "
+                                    "the PD expects: no sign of underestimation (p not read)")
         rows.append({"check": key, "label": rule.label if rule else key, "value": v, "value_text": text,
-                     "light": th.light(key, v), "rule": th.describe(key), "source": rule.source if rule else "",
-                     "note": (f"not computable: {reason}" if v is None and reason else note_for.get(key, ""))})
+                     "light": light, "rule": th.describe(key), "source": rule.source if rule else "", "note": note})
     ov = mt.get("overrides")
     if ov:
         t = {r["direction"]: r for r in ov["table"]}
