@@ -44,8 +44,10 @@ LIMITS = (
      "(large when it was measured on a small test split) is not in the test, which therefore rejects too often."),
     ("Thresholds marked [M] are market rules of thumb, not supervisory limits; they are printed with each light "
      "and can be overridden."),
-    ("The AUC interval is the DeLong Wald interval clipped to [0, 1]; KS and per-segment Gini intervals are "
-     "stratified percentile bootstrap intervals (seeded)."),
+    ("The AUC interval is the DeLong Wald interval clipped to [0, 1]; per-segment Gini intervals are stratified "
+     "percentile bootstrap intervals (seeded); the KS interval is a bias-corrected normal bootstrap interval (KS, a "
+     "maximum, is biased upward): approximate, it covers less than 95 % with fewer than about 30 defaults "
+     "(bench/results/ks_interval_coverage.md)."),
     ("PSI and CSI compare distributions, not outcomes: a shift is a reason to investigate, not proof of a "
      "worse model. Bins are fixed on the reference sample; empty bins are floored at 1e-4."),
     ("Obligors graded D (already in default at the start) and rows the model could not score are excluded "
