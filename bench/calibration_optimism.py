@@ -51,7 +51,7 @@ def main() -> None:
         dev = res.split != "test"
         target = float(train.loc[dev, "bad"].mean())
         raw = m.raw(fresh[m.input_spec.columns])
-        base = cal._predict_one(cal.method_, cal.params_, cal._risk(raw))
+        base = cal._log_odds(cal.method_, cal.params_, cal._risk(raw))
         with_corr = float(cal._shifted(base, cal.shift_).mean())
         without = float(cal._shifted(base, cal.shift_ - cal.optimism_shift_).mean())
         oof_only = float(cal._shifted(base, 0.0).mean()) if cal.central_tendency is None else float("nan")

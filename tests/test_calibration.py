@@ -252,3 +252,76 @@ def test_a_calibrator_pickled_before_central_tendency_still_works():
     old.__setstate__(state)
     assert "PDCalibrator" in repr(old) and old.get_params()["central_tendency"] is None
     assert np.array_equal(old.predict(s), expected) and clone(old).central_tendency is None
+
+
+@pytest.mark.parametrize("method", ["platt", "isotonic"])
+def test_the_floor_is_applied_after_the_shift(method):
+    """A statistician's finding: the map's PD was clipped at the floor, then shifted and clipped again, so every
+    floored row moved to one PD above the floor (0.12 %) and grade 1 emptied under a conservative central
+    tendency. The floor is now applied once, after the shift."""
+    from creditmodel.scoring.master_scale import MasterScale
+
+    rng = np.random.default_rng(0)
+    r = rng.normal(0, 1.3, 20_000)
+    y = (rng.random(r.size) < 1 / (1 + np.exp(-(-5.5 + 1.5 * r)))).astype(int)
+    cal = PDCalibrator(method=method, central_tendency=0.04).fit(r, y)
+    p = cal.predict(r)
+    assert p.mean() == pytest.approx(0.04, rel=1e-9) and cal.shift_ > 0.5
+    assert p.min() == BASEL_PD_FLOOR                                     # the floor is the floor
+    assert (MasterScale().grade(p) == "1").sum() > 500                   # grade 1 was empty
+    above = p > BASEL_PD_FLOOR
+    assert np.unique(r[~above]).size == (~above).sum() and np.unique(p[above]).size > 0.5 * above.sum()
+
+
+def test_platt_on_a_constant_raw_output_is_the_default_rate(caplog):
+    """One raw value leaves the slope unlearnable: it kept its start value and new scores got PDs from 0.05 % to
+    99.9999 %; now the slope is 0 and every PD is the default rate, with the warning."""
+    raw = np.full(400, 600.0)
+    y = np.r_[np.ones(20), np.zeros(380)].astype(int)
+    with caplog.at_level("WARNING", logger="creditmodel"):
+        cal = PDCalibrator(method="platt", higher_is_riskier=False).fit(raw, y)
+    np.testing.assert_allclose(cal.predict([560.0, 600.0, 640.0]), 0.05, rtol=1e-9)
+    assert "Platt slope is 0" in caplog.text
+
+
+def test_isotonic_all_default_end_block_is_not_a_near_certain_default():
+    """The riskiest isotonic block holding only defaults put its knot at pd_cap (1 - 1e-6) and extrapolated beyond
+    it: performing firms got PDs of 0.9997 and 0.999999 where the true PD was at most 0.71."""
+    rng = np.random.default_rng(0)
+    r = rng.normal(0, 1, 4000)
+    tp = 1 / (1 + np.exp(-(-3 + 1.2 * r)))
+    y = (rng.random(r.size) < tp).astype(int)
+    cal = PDCalibrator(method="isotonic").fit(r, y)
+    top = np.sort(r)[-5:]
+    p = cal.predict(top)
+    assert p.max() < 0.99 and np.all(np.diff(p) > 0)
+    assert cal.predict([r.max() + 1.0])[0] < 0.999
+
+
+@pytest.mark.parametrize("floor,cap", [(0.0, 1 - 1e-6), (0.0005, 1.0)])
+def test_a_pd_of_zero_or_one_is_not_a_calibration_bound(floor, cap):
+    """pd_cap = 1 made isotonic return PD 1, graded D (in default) for performing firms; pd_floor = 0 a PD of 0."""
+    s, p, y = _logistic_truth()
+    with pytest.raises(ConfigError, match="pd_floor/pd_cap"):
+        PDCalibrator(pd_floor=floor, pd_cap=cap).fit(s, y)
+
+
+def test_method_choice_does_not_depend_on_the_weights_scale():
+    """The paired s.e. treated weights as counts: weights of 1/n made it 55 times larger and flipped the choice."""
+    s, p, y = _plateau_truth()
+    picks = {scale: PDCalibrator(method="auto").fit(s, y, sample_weight=np.full(s.size, scale)).choice_report_
+             for scale in (1.0, 1.0 / s.size, 10.0)}
+    assert len({c.method for c in picks.values()}) == 1
+    ses = [c.paired_se for c in picks.values()]
+    assert max(ses) == pytest.approx(min(ses), rel=0.01)   # the fits move a little with the scale; s.e. was 55x
+
+
+def test_ece_does_not_depend_on_the_order_of_tied_rows():
+    """Equal-count bins cut a run of tied PDs by input order: 0.0031 in one order, 0.0145 sorted by outcome."""
+    rng = np.random.default_rng(3)
+    p = rng.choice(np.linspace(0.01, 0.2, 26), 5000)
+    y = (rng.random(p.size) < p).astype(int)
+    base = expected_calibration_error(y, p).ece
+    by_y = np.argsort(y, kind="stable")
+    assert expected_calibration_error(y[by_y], p[by_y]).ece == pytest.approx(base, abs=1e-15)
+    assert expected_calibration_error(np.full(100, 0.1), np.full(100, 0.05)).ece == pytest.approx(0.05)

@@ -419,7 +419,7 @@ def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):
             # the correction that meets the target on new rows; without it they meet it exactly on these
             cal, raw = r.model.calibrator, r.model.raw(dev)
             assert 0.0 < abs(cal.optimism_shift_) < 1.0, (kind, rate, cal.optimism_shift_)
-            unshifted = cal._shifted(cal._predict_one(cal.method_, cal.params_, cal._risk(raw)),
+            unshifted = cal._shifted(cal._log_odds(cal.method_, cal.params_, cal._risk(raw)),
                                      cal.shift_ - cal.optimism_shift_)
             assert unshifted.mean() == pytest.approx(target, rel=1e-6), (kind, rate)
     df.to_csv(tmp_path / "d.csv", index=False)

@@ -71,9 +71,10 @@ def _fit_platt(r: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> dic
     """Unpenalised 1-D logistic regression of y on standardised r, slope constrained to >= 0."""
     w = np.ones_like(r) if w is None else w
     centre, scale = float(np.average(r, weights=w)), float(np.sqrt(np.cov(r, aweights=w))) if r.size > 1 else 1.0
-    scale = scale if scale > 0 else 1.0
-    z = (r - centre) / scale
     p0 = float(np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6))
+    if not scale > 0:   # one raw value: no slope can be learned (it kept its start value, 0.5 per unit of r)
+        return {"a": 0.0, "b": float(logit(p0)), "converged": True}
+    z = (r - centre) / scale
 
     def nll(theta):
         a, b = theta
@@ -89,8 +90,8 @@ def _fit_platt(r: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> dic
     return {"a": a / scale, "b": b - a * centre / scale, "converged": bool(res.success)}
 
 
-def _predict_platt(params: dict, r: np.ndarray) -> np.ndarray:
-    return expit(params["a"] * r + params["b"])
+def _logit_platt(params: dict, r: np.ndarray) -> np.ndarray:
+    return params["a"] * r + params["b"]
 
 
 def _fit_isotonic(r: np.ndarray, y: np.ndarray, strict: bool, lo: float, hi: float,
@@ -106,7 +107,13 @@ def _fit_isotonic(r: np.ndarray, y: np.ndarray, strict: bool, lo: float, hi: flo
     start = np.r_[0, np.flatnonzero(np.diff(fitted) > 0) + 1]
     block_w = np.add.reduceat(wt, start)
     kx = np.add.reduceat(ux * wt, start) / block_w
-    kp = np.clip(fitted[start], lo, hi)
+    kp = fitted[start].copy()
+    if kp[-1] >= 1.0 and kp.size > 1:
+        # the riskiest block holds only defaults: its PD of 1 (clipped to pd_cap, 1 - 1e-6, and extrapolated
+        # beyond) gave performing firms near-certain default; it takes the Jeffreys posterior mean of its rows,
+        # (D + 1/2) / (N + 1), kept above the block before it
+        kp[-1] = max((block_w[-1] + 0.5) / (block_w[-1] + 1.0), kp[-2] + 0.5 * (1.0 - kp[-2]))
+    kp = np.clip(kp, lo, hi)
     # blocks that clip to the same PD (e.g. several zero-default blocks at the floor) keep one knot:
     # the riskiest one at the floor (everything below it gets the floor), the safest one at the cap
     keep = np.ones(kp.size, dtype=bool)
@@ -115,17 +122,18 @@ def _fit_isotonic(r: np.ndarray, y: np.ndarray, strict: bool, lo: float, hi: flo
     return {"knot_x": kx[keep], "knot_logit": logit(kp[keep])}
 
 
-def _predict_isotonic(params: dict, r: np.ndarray) -> np.ndarray:
+def _logit_isotonic(params: dict, r: np.ndarray) -> np.ndarray:
     if "ir" in params:
-        return params["ir"].predict(r)
+        with np.errstate(divide="ignore"):
+            return logit(params["ir"].predict(r))      # a step at 0 or 1 is -inf / +inf: the floor or the cap
     kx, kl = params["knot_x"], params["knot_logit"]
     if kx.size == 1:
-        return np.full(r.shape, expit(kl[0]))
+        return np.full(r.shape, kl[0])
     s = np.interp(r, kx, kl)
     left, right = r < kx[0], r > kx[-1]
     s[left] = kl[0] + (r[left] - kx[0]) * (kl[1] - kl[0]) / (kx[1] - kx[0])
     s[right] = kl[-1] + (r[right] - kx[-1]) * (kl[-1] - kl[-2]) / (kx[-1] - kx[-2])
-    return expit(s)
+    return s
 
 
 @dataclass
@@ -212,8 +220,9 @@ class PDCalibrator(BaseEstimator):
             raise ConfigError(f"method: expected one of {_METHODS}, got {self.method!r}", parameter="method")
         if self.criterion not in _CRITERIA:
             raise ConfigError(f"criterion: expected one of {_CRITERIA}, got {self.criterion!r}", parameter="criterion")
-        if not (0.0 <= self.pd_floor < self.pd_cap <= 1.0):
-            raise ConfigError(f"pd_floor/pd_cap: need 0 <= pd_floor < pd_cap <= 1, got {self.pd_floor}, "
+        if not (0.0 < self.pd_floor < self.pd_cap < 1.0):
+            # a PD of 0 is no risk at all, and a PD of 1 is grade D (in default): neither is a performing firm's
+            raise ConfigError(f"pd_floor/pd_cap: need 0 < pd_floor < pd_cap < 1, got {self.pd_floor}, "
                               f"{self.pd_cap}", parameter="pd_floor")
         if int(self.cv) < 2:
             raise ConfigError(f"cv: need at least 2 folds, got {self.cv}", parameter="cv")
@@ -229,9 +238,13 @@ class PDCalibrator(BaseEstimator):
             return _fit_platt(r, y, w)
         return _fit_isotonic(r, y, self.strict, self.pd_floor, self.pd_cap, w)
 
+    @staticmethod
+    def _log_odds(method, params, r) -> np.ndarray:
+        """The map's log-odds of default, before the shift and the floor/cap."""
+        return _logit_platt(params, r) if method == "platt" else _logit_isotonic(params, r)
+
     def _predict_one(self, method, params, r) -> np.ndarray:
-        p = _predict_platt(params, r) if method == "platt" else _predict_isotonic(params, r)
-        return np.clip(p, self.pd_floor, self.pd_cap)
+        return self._shifted(self._log_odds(method, params, r), 0.0)
 
     # -- API ---------------------------------------------------------------------------------------------
     @fit_single_threaded
@@ -256,7 +269,7 @@ class PDCalibrator(BaseEstimator):
         self.shift_ = 0.0
         self.optimism_shift_ = 0.0  # log-odds added by recentre() for in-sample optimism
         if self.central_tendency is not None:
-            self.shift_ = self._shift_to(self._predict_one(self.method_, self.params_, r), float(self.central_tendency), w)
+            self.shift_ = self._shift_to(self._log_odds(self.method_, self.params_, r), float(self.central_tendency), w)
             logger.info("PD calibration: shifted by %+.4f in log-odds to a mean PD of %.4f (central tendency; the "
                         "calibration rows' default rate is %.4f)", self.shift_, self.central_tendency,
                         self.default_rate_)
@@ -285,7 +298,8 @@ class PDCalibrator(BaseEstimator):
         loss = {"log_loss": _row_log_loss, "brier": lambda yy, p: (yy - p) ** 2}[self.criterion]
         d = loss(y, oof["isotonic"]) - loss(y, oof["platt"])
         diff = float(np.average(d, weights=ww))
-        se = float(np.sqrt(np.average((d - diff) ** 2, weights=ww) / max(ww.sum() - 1, 1.0)))
+        n_eff = ww.sum() ** 2 / float(np.sum(ww ** 2))   # the weights' scale does not matter (1/n, 1 or 10 per row)
+        se = float(np.sqrt(np.average((d - diff) ** 2, weights=ww) / max(n_eff - 1, 1.0)))
         if diff < -self.se_rule * se:
             method = "isotonic"
             reason = (f"isotonic out-of-fold {self.criterion} is lower than Platt's by {-diff:.3g} per row "
@@ -296,15 +310,17 @@ class PDCalibrator(BaseEstimator):
                       f"({self.criterion} difference {diff:+.3g}, s.e. {se:.2g}): the simpler map is kept")
         return CalibrationChoice(method, reason, k, self.criterion, ll, br, diff, se)
 
-    def _shifted(self, p: np.ndarray, shift: float) -> np.ndarray:
-        return np.clip(expit(logit(p) + shift), self.pd_floor, self.pd_cap) if shift else p
+    def _shifted(self, s: np.ndarray, shift: float) -> np.ndarray:
+        """PD from the map's log-odds ``s`` plus ``shift``, clipped to [pd_floor, pd_cap] once, after the shift (a
+        clip before it moved every floored row to one PD above the floor and could empty grade 1)."""
+        return np.clip(expit(s + shift), self.pd_floor, self.pd_cap)
 
-    def _shift_to(self, p: np.ndarray, target: float, w: np.ndarray | None) -> float:
-        """The log-odds shift that makes the (weighted) mean of ``p`` equal ``target``."""
+    def _shift_to(self, s: np.ndarray, target: float, w: np.ndarray | None) -> float:
+        """The log-odds shift that makes the (weighted) mean PD of the map's log-odds ``s`` equal ``target``."""
         from scipy.optimize import brentq
 
         def gap(d: float) -> float:
-            return float(np.average(self._shifted(p, d), weights=w)) - target
+            return float(np.average(self._shifted(s, d), weights=w)) - target
 
         return float(brentq(gap, -30.0, 30.0, xtol=1e-12))
 
@@ -322,7 +338,7 @@ class PDCalibrator(BaseEstimator):
         w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
         if w is not None and (w.size != r.size or (w < 0).any() or w.sum() <= 0):
             raise InputError("sample_weight must be non-negative, not all zero, one per row", column="sample_weight")
-        base = self._predict_one(self.method_, self.params_, r)
+        base = self._log_odds(self.method_, self.params_, r)
         target = self._target()
         lo, hi = (float(np.average(self._shifted(base, d), weights=w)) for d in (-30.0, 30.0))
         if not lo < target < hi:
@@ -342,7 +358,7 @@ class PDCalibrator(BaseEstimator):
         (their out-of-fold shift minus their in-sample shift), so that the target is met on new rows.
         """
         shift = self.shift_for(raw, sample_weight)
-        base = self._predict_one(self.method_, self.params_, self._risk(raw))
+        base = self._log_odds(self.method_, self.params_, self._risk(raw))
         if shift is None:
             logger.warning("PD calibration not recentred: no log-odds shift brings the mean PD of %d rows to %.6f "
                            "within [pd_floor %g, pd_cap %g]; the shift stays %+.4f", base.size, self._target(),
@@ -361,7 +377,7 @@ class PDCalibrator(BaseEstimator):
         """PD (fraction in ``[pd_floor, pd_cap]``) for each raw value; non-decreasing in risk."""
         check_is_fitted(self, "params_")
         r = self._risk(raw)
-        return self._shifted(self._predict_one(self.method_, self.params_, r), self.shift_)
+        return self._shifted(self._log_odds(self.method_, self.params_, r), self.shift_)
 
 
 @dataclass
@@ -383,7 +399,9 @@ def expected_calibration_error(y_or_pd_true, pd_pred, bins: int = 10) -> Calibra
 
     ``y_or_pd_true`` is either observed 0/1 defaults (then the bin truth is the default rate) or the true PD of
     each row (e.g. the synthetic generator's), in which case the bin truth is the mean true PD. Bins are formed
-    by a stable sort of ``pd_pred``, so ties on a bin edge are split by input order (deterministic).
+    by the rank of ``pd_pred``; rows with equal PDs always share a bin (the bin of the first of them), so the
+    result does not depend on the order of the rows (a coarse scorecard's ties split by input order gave 0.0031 in
+    one order and 0.0145 in another). With many ties a bin can hold more rows than others, or none.
     """
     t = _as_1d(y_or_pd_true, "y_or_pd_true")
     p = _as_1d(pd_pred, "pd_pred")
@@ -395,8 +413,9 @@ def expected_calibration_error(y_or_pd_true, pd_pred, bins: int = 10) -> Calibra
             raise InputError("values must be fractions in [0, 1]", column=name)
     bins = int(min(max(bins, 1), p.size))
     order = np.argsort(p, kind="stable")
+    _, first, tie = np.unique(p[order], return_index=True, return_inverse=True)
     b = np.empty(p.size, dtype=int)
-    b[order] = np.arange(p.size) * bins // p.size
+    b[order] = first[tie] * bins // p.size         # every tied row takes the rank of the first of its PD
     df = pd.DataFrame({"bin": b, "pd": p, "true": t})
     tab = df.groupby("bin").agg(n=("pd", "size"), pd_min=("pd", "min"), pd_max=("pd", "max"),
                                 mean_pd=("pd", "mean"), mean_true=("true", "mean")).reset_index()
