@@ -155,3 +155,11 @@ def test_score_cutoffs_reject_non_monotone_map():
 
     with pytest.raises(InputError, match="monotone"):
         MasterScale().score_cutoffs(Wiggly(), 0, 100)
+
+
+def test_in_default_is_d_even_without_a_pd():
+    """grade(on_nan="none") let a missing PD override defaulted=True: None instead of D."""
+    from creditmodel.scoring.master_scale import MasterScale
+
+    g = MasterScale().grade([np.nan, np.nan, 0.01], defaulted=[True, False, False], on_nan="none")
+    assert list(g) == ["D", None, "5"]

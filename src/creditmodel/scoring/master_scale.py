@@ -152,16 +152,16 @@ class MasterScale:
             raise InputError(f"PD {p[i]} is outside [0, 1] (a fraction is expected)", column="pd", row=i + 1)
         idx = self._index(np.where(nan, 0.0, p))
         out = self._names[idx]
-        if defaulted is not None:
+        if nan.any():
+            out = out.astype(object)
+            out[nan] = None
+        if defaulted is not None:   # in default is grade D whatever the PD, a missing one too
             d = np.atleast_1d(np.asarray(defaulted))
             if d.shape != p.shape:
                 raise InputError(f"defaulted has {d.size} values for {p.size} PDs", column="defaulted")
             if d.dtype.kind not in "bi" or (d.dtype.kind == "i" and not np.isin(d, (0, 1)).all()):
                 raise InputError("defaulted must be boolean (or 0/1)", column="defaulted")
             out = np.where(d.astype(bool), DEFAULT_GRADE, out).astype(object)
-        if nan.any():
-            out = out.copy()
-            out[nan] = None
         return out
 
     def _index(self, p: np.ndarray) -> np.ndarray:
