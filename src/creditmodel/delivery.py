@@ -40,7 +40,10 @@ COLUMNS: tuple[ColumnDoc, ...] = (
     ColumnDoc("as_of_date", "date", "", "评分基准日", "Date the features were observed (nothing later is used)"),
     ColumnDoc("score", "integer", "points", "信用评分(分值越高风险越低)", "Credit score in points; higher is safer"),
     ColumnDoc("grade", "string", "", "主标尺等级(1最优..10最差, D=已违约)",
-              "Master-scale grade, 1 best .. 10 worst, D = in default at the as-of date (input in_default; pd_12m = 1)"),
+              "Master-scale grade, 1 best .. 10 worst, D = in default at the as-of date (input in_default; pd_12m = 1). "
+              "It is the grade of pd_12m: for a scorecard every score has one PD and one grade (score_to_pd.csv); for "
+              "a LightGBM model the score is the PD on the points scale, rounded, so at a grade's edge one integer "
+              "score can carry two grades: grade from pd_12m, not from the score"),
     ColumnDoc("pd_12m", "float", "fraction", "校准后的12个月违约概率", "Calibrated probability of default within 12 months"),
     ColumnDoc("reason_1", "string", "", "首要扣分原因代码", "Code of the factor that costs the most points"),
     ColumnDoc("reason_2", "string", "", "第二扣分原因代码", "Code of the second factor"),
