@@ -1023,7 +1023,7 @@ def test_an_unpaid_fine_keeps_its_penalty_published_past_the_maximum_end(loaded)
     got = build_inputs(loaded.tables, after, uscc=[row["uscc"]], repair=cfg.repair).iloc[0]
     assert got["penalty_active_n"] == 1 and got["penalty_active_unpaid_n"] == 1
     plain = build_inputs(loaded.tables, after, uscc=[row["uscc"]]).iloc[0]          # the PD models' view
-    assert plain["penalty_active_n"] == 0
+    assert plain["penalty_active_n"] == 1          # the features apply the same rule since 2026-12-05 (DOMAIN A4)
     # paid a month after the maximum end: published until then
     tabs = dict(loaded.tables)
     tabs["penalties"] = pen.copy()

@@ -125,7 +125,7 @@ def one(df: pd.DataFrame, uscc: str, col: str):
 
 # ------------------------------------------------------------------------------------ publicity windows
 def test_penalty_counts_inside_window_and_stops_at_max_end():
-    t = district(penalties=[penalty("p1", A, "2023-01-10", "general", amount=5000.0)])
+    t = district(penalties=[penalty("p1", A, "2023-01-10", "general", amount=5000.0, paid="2023-02-01")])
     # decided 2023-01-10, reported 2023-01-12 (counts from then), maximum publicity end 2024-01-10
     for as_of, expected in [
         ("2023-01-11", 0),
@@ -145,6 +145,43 @@ def test_penalty_counts_inside_window_and_stops_at_max_end():
     assert one(after, A, "penalty_repaired_3y_n") == 0
     # 2024-06-01 - 2023-01-10 = 508 days
     assert one(after, A, "months_since_last_penalty") == pytest.approx(508 / 30.4375)
+
+
+def test_unpaid_fine_keeps_its_penalty_published_past_the_maximum_end():
+    """DOMAIN A4: publication stops at the maximum end only if the obligations are fulfilled (a reviewer found an
+    unpaid 9,000-yuan fine's penalty gone from active and unpaid counts after its maximum end)."""
+    t = district(penalties=[penalty("p1", A, "2023-01-10", "general", amount=9000.0),
+                            penalty("p2", A, "2023-01-10", "general", amount=9000.0, paid="2024-03-01"),
+                            penalty("p3", A, "2023-01-10", "general", amount=0.0)])
+    f = build_features(t, "2024-02-01")           # after the maximum end 2024-01-10
+    assert one(f, A, "penalty_active_n") == 2 and one(f, A, "penalty_active_unpaid_n") == 2   # p3: no obligation
+    assert one(f, A, "penalty_expired_3y_n") == 1
+    g = build_features(t, "2024-03-01")           # p2 paid: its publicity ends the day it is paid
+    assert one(g, A, "penalty_active_n") == 1 and one(g, A, "penalty_expired_3y_n") == 2
+
+
+def test_serious_penalty_that_runs_out_counts_as_expired():
+    """A serious penalty's maximum end is 3 years after its decision, so a 3-year window on the decision date never
+    counted it as expired (0 of 43 in a reviewer's district): the window is on the end of its publicity."""
+    t = district(penalties=[penalty("p1", A, "2019-03-06", "serious", amount=0.0)])
+    assert one(build_features(t, "2022-03-05"), A, "penalty_active_serious_n") == 1
+    on = build_features(t, "2022-03-06")
+    assert one(on, A, "penalty_active_n") == 0 and one(on, A, "penalty_expired_3y_n") == 1
+    assert one(build_features(t, "2025-03-06"), A, "penalty_expired_3y_n") == 0   # ended 3 years ago
+
+
+def test_repaired_penalty_is_not_a_recent_penalty():
+    """DOMAIN A4: a repaired record is not a live negative; months_since_last_penalty (reason text 'Recent
+    administrative penalty') read a repaired penalty as recent."""
+    t = district(penalties=[penalty("p1", A, "2020-06-01", "general", amount=0.0),
+                            penalty("p2", A, "2021-06-01", "general", amount=500.0, paid="2021-07-01",
+                                    repaired="2021-10-07")])
+    f = build_features(t, "2022-01-20")
+    assert one(f, A, "months_since_last_penalty") == pytest.approx((D("2022-01-20") - D("2020-06-01")).days / 30.4375)
+    assert one(f, A, "penalty_repaired_3y_n") == 1
+    before_repair = build_features(t, "2021-10-06")
+    assert one(before_repair, A, "months_since_last_penalty") == pytest.approx(
+        (D("2021-10-06") - D("2021-06-01")).days / 30.4375)
 
 
 def test_repaired_penalty_stops_counting_and_is_kept_apart():
@@ -687,17 +724,20 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
     for _, r in t["penalties"][t["penalties"]["uscc"] == u].iterrows():
         if not known(r, r["decision_date"]):
             continue
-        ends = [r["publicity_max_end"]] + ([r["repaired_on"]] if pd.notna(r["repaired_on"]) else [])
+        mx = r["publicity_max_end"]
+        if r["amount"] > 0 and not (pd.notna(r["fine_paid_on"]) and r["fine_paid_on"] <= mx):
+            # publication stops at the maximum end only once the fine is paid (DOMAIN A4)
+            mx = r["fine_paid_on"] if pd.notna(r["fine_paid_on"]) else pd.Timestamp.max
+        ends = [mx] + ([r["repaired_on"]] if pd.notna(r["repaired_on"]) else [])
         if as_of < min(ends):
             act[r["severity"]] += 1
             amount += r["amount"]
             unpaid += not before(r["fine_paid_on"])
             sector_counts[r["category"]] += 1
-        elif r["decision_date"] > lo3:
-            if pd.notna(r["repaired_on"]) and r["repaired_on"] < r["publicity_max_end"]:
-                repaired += 1
-            else:
-                expired += 1
+        elif pd.notna(r["repaired_on"]) and r["repaired_on"] < mx:
+            repaired += r["decision_date"] > lo3      # repaired: decided in the last 3 years
+        else:
+            expired += mx > lo3                       # ran out: its publicity ended in the last 3 years
     out.update({f"penalty_active_{k}_n": v for k, v in act.items()})
     out.update({f"penalty_{k}_active_n": v for k, v in sector_counts.items()})
     out.update(

@@ -277,7 +277,8 @@ def extend_unpaid_publicity(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
 def evaluation_tables(tables: dict[str, pd.DataFrame], repair: Any = None) -> dict[str, pd.DataFrame]:
     """The tables as the evaluation reads them under ``repair`` (the config's :class:`RepairRules`): list entries
     end at their maximum period (:func:`expire_listings`), an unpaid fine keeps its penalty published
-    (:func:`extend_unpaid_publicity`). ``repair=None``: the tables as they are (the PD models' view)."""
+    (:func:`extend_unpaid_publicity`). ``repair=None``: the tables as they are (the PD models' view; the feature
+    builder keeps an unpaid fine's penalty published by itself, so only the list expiry differs)."""
     if repair is None:
         return tables
     return extend_unpaid_publicity(expire_listings(tables, getattr(repair, "lists", None)))

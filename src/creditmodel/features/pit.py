@@ -344,9 +344,13 @@ def _penalties(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         t = q.asof[qi]
         vis = r["reported_on"][ri] <= t
-        rep, mx = r["repaired_on"][ri], r["publicity_max_end"][ri]
-        paid = r["fine_paid_on"][ri] <= t
-        active = vis & (t < rep) & (t < mx)  # from decision until repair or maximum end
+        rep, mx, paid_on = r["repaired_on"][ri], r["publicity_max_end"][ri], r["fine_paid_on"][ri]
+        paid = paid_on <= t
+        # publication stops at the maximum end only if the obligations are fulfilled (DOMAIN A4): a fine unpaid
+        # at t keeps its penalty published (an unpaid fine dropped out on its maximum end date, as the
+        # evaluation's extend_unpaid_publicity already said); the effective end is the payment day when later
+        mx = np.where((amount[ri] > 0) & (paid_on > mx), paid_on, mx)
+        active = vis & (t < rep) & (t < mx)  # from decision until repair or the (effective) maximum end
         in3y = r.event[ri] > q.lo3[qi]
         acc.add("penalty_active_n", _count(qi, active, n))
         for k, s in enumerate(SEVERITIES):
@@ -358,11 +362,14 @@ def _penalties(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         )
         repaired = vis & (rep <= t) & (rep < mx)
         acc.add("penalty_repaired_3y_n", _count(qi, repaired & in3y, n))
-        acc.add("penalty_expired_3y_n", _count(qi, vis & (mx <= t) & ~(rep < mx) & in3y, n))
+        # publicity that ran out (no repair) in the last 3 years: a serious penalty's 3-year maximum end is 3 years
+        # after its decision, so a window on the decision date never held one (0 of 43 in a reviewer's district)
+        acc.add("penalty_expired_3y_n", _count(qi, vis & (mx <= t) & ~(rep < mx) & (mx > q.lo3[qi]), n))
         for s in secs:
             k = PENALTY_CATEGORIES.index(s) if s in PENALTY_CATEGORIES else -2
             acc.add(f"penalty_{s}_active_n", _count(qi, active & (cat[ri] == k), n))
-        np.maximum.at(last, qi[vis], r.event[ri][vis])
+        live = vis & ~repaired   # a penalty ended by credit repair is not a live negative (DOMAIN A4)
+        np.maximum.at(last, qi[live], r.event[ri][live])
     acc.v["months_since_last_penalty"] = np.where(last == _NAT, np.nan, (q.asof - last) / DAYS_PER_MONTH)
 
 
