@@ -356,9 +356,8 @@ def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
     assert WoEScorecard(min_iv=0.0).fit(X, y).get_params()["shape_cv"] == 5  # the scorecard default fits too
 
 
-@pytest.mark.parametrize("points_model,expected", [("auto", "woe"), ("monotone", "monotone")])
-def test_points_model_cv_with_fewer_rare_rows_than_folds_is_skipped(points_model, expected, caplog):
-    """4 bads for 5 folds: sklearn's StratifiedKFold warned and one fold held no bad; the choice is not made by CV."""
+def _fit_on_four_bads(caplog, **params):
+    """A card fitted on 300 rows with 4 bads (fewer than 5 folds), any warning an error, INFO logs captured."""
     import warnings
 
     X, y = _zigzag_terms(n=300)
@@ -367,7 +366,13 @@ def test_points_model_cv_with_fewer_rare_rows_than_folds_is_skipped(points_model
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with caplog.at_level("INFO", logger="creditmodel"):
-            card = WoEScorecard(min_iv=0.0, points_model=points_model, monotone_C=(0.3, 1.0)).fit(X, y)
+            return WoEScorecard(min_iv=0.0, **params).fit(X, y), X, y
+
+
+@pytest.mark.parametrize("points_model,expected", [("auto", "woe"), ("monotone", "monotone")])
+def test_points_model_cv_with_fewer_rare_rows_than_folds_is_skipped(points_model, expected, caplog):
+    """4 bads for 5 folds: sklearn's StratifiedKFold warned and one fold held no bad; the choice is not made by CV."""
+    card, _, _ = _fit_on_four_bads(caplog, points_model=points_model, monotone_C=(0.3, 1.0))
     assert card.points_cv_ is None
     assert card.points_model_ == expected
     assert card.points_C_ == (card.C if expected == "woe" else 0.3)
@@ -419,15 +424,7 @@ def test_binner_parameters_out_of_their_domain_are_refused(frame):
 
 
 def test_woe_cv_with_fewer_rare_rows_than_folds_learns_the_in_sample_woe(caplog):
-    import warnings
-
-    X, y = _zigzag_terms(n=300)
-    y = np.zeros_like(y)
-    y[[3, 50, 120, 200]] = 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with caplog.at_level("INFO", logger="creditmodel"):
-            card = WoEScorecard(min_iv=0.0, woe_cv=5, points_model="woe").fit(X, y)
+    card, X, y = _fit_on_four_bads(caplog, woe_cv=5, points_model="woe")
     plain = WoEScorecard(min_iv=0.0, points_model="woe").fit(X, y)
     assert "woe_cv=5 skipped: 4 row(s) of the rarer class" in caplog.text
     pd.testing.assert_frame_equal(card.points_table_, plain.points_table_)
