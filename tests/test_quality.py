@@ -123,6 +123,28 @@ def test_uscc_error_and_duplicate_rates_by_hand(tmp_path):
     assert by_ind.loc["F", "uscc_duplicate_excess"] == 0  # the first use of a code is not a duplicate
 
 
+def test_an_exact_copy_of_a_register_row_is_not_a_duplicate_code(tmp_path):
+    """The duplicate-code rate is the plan's limit on one code for two firms (重码): an exact copy of a register row
+    (a delivery fault, counted against compliance) turned a clean register's 0 % into 'NOT met'."""
+    c = fac.codes(6)
+    ent = fac.enterprises(c)
+    ent = pd.concat([ent, ent.iloc[[2]]], ignore_index=True)           # row 7: an exact copy of row 3
+    fac.write(ent, tmp_path / "enterprises", "csv")
+    ind = _measure(tmp_path).indicators
+    assert ind["uscc_duplicate_excess"] == 0 and ind["uscc_duplicate_rate"] == 0
+    assert ind["uscc_error_duplicate_rate"] == 0
+
+
+def test_a_record_rejected_for_its_own_value_is_not_compliant(compliance_district):
+    """A record the loader quarantines for a bad value (a penalty of severity 'huge') was counted compliant."""
+    pen = pd.read_csv(compliance_district / "penalties.csv", dtype=str, keep_default_na=False)
+    pen.loc[9, "severity"] = "huge"                                       # row 10 was compliant
+    pen.to_csv(compliance_district / "penalties.csv", index=False)
+    rep = _measure(compliance_district)
+    assert rep.by_table.set_index("table").loc["penalties", ["records", "compliant"]].tolist() == [10, 3]
+    assert rep.indicators["records_invalid_value"] == 1
+
+
 def test_reformatted_codes_are_counted_not_hidden(tmp_path):
     """Lower case, full-width or padded codes are read in the standard form but counted as a format fault."""
     c = fac.codes(6, seed=3)

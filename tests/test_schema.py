@@ -330,6 +330,21 @@ def test_exact_copies_keep_the_first_row(tmp_path, fmt):
     _assert_accounting(lt)
 
 
+def test_a_copy_spelt_differently_is_a_copy_as_read(tmp_path):
+    """A second copy whose code is in lower case or whose date is written 2019/01/24 reads as the same record: it
+    was compared as written, so every copy was quarantined as duplicate_key (a serious penalty vanished)."""
+    c = fac.codes(3)
+    df = fac.records("penalties", c, 3)
+    df.loc[1, "severity"] = "serious"
+    low = df.iloc[[1]].assign(uscc=df.loc[1, "uscc"].lower())
+    slash = df.iloc[[1]].assign(decision_date=str(df.loc[1, "decision_date"]).replace("-", "/"))
+    df = pd.concat([df, low, slash], ignore_index=True)                    # rows 4, 5 copy row 2
+    lt, _ = _load(tmp_path, df, "penalties", "csv")
+    assert _entries(lt) == {(4, "record_id", "duplicate_row"), (5, "record_id", "duplicate_row")}
+    assert df.loc[1, "record_id"] in set(lt.data["record_id"])              # the serious penalty stays
+    _assert_accounting(lt)
+
+
 def test_one_row_can_break_several_rules(tmp_path):
     df = fac.records("inspections", fac.codes(3), 3)
     df.loc[1, ["sector", "violations", "inspected_on"]] = ["nuclear", "-2", "yesterday"]

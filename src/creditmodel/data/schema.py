@@ -74,7 +74,7 @@ RULES = {
     "nan_or_inf": "the number is NaN or infinite",
     "invalid_uscc": "the unified social credit code fails GB 32100 (reason from creditmodel.data.uscc)",
     "duplicate_key": "several rows share the table's key and differ in some column (all of them are quarantined)",
-    "duplicate_row": "an exact copy of an earlier row (the same in every column): the first is kept, the copy "
+    "duplicate_row": "an exact copy of an earlier row (the same in every column as read): the first is kept, the copy "
                      "quarantined",
     "unknown_uscc": "the code is valid but no enterprise with it is registered (referential check)",
     "quarantined_enterprise": "the code's enterprise row is itself quarantined (referential check)",
@@ -881,14 +881,18 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None,
 def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_rows: np.ndarray) -> pd.DataFrame:
     """Quarantine entries of the rows (0-based positions ``dup_rows``) that share a non-empty key.
 
-    Rows of a key that are all the same in every declared column as written are one record delivered more than
-    once: the first is kept, each later copy quarantined (``duplicate_row``); so are rows that differ only in
-    descriptive columns (the department's name, a fine's amount as written). Rows of a key that differ elsewhere
-    contradict each other: all of them are quarantined (``duplicate_key``), the message naming the columns that
-    differ."""
+    Rows of a key that are all the same in every declared column as read (a code in lower case or a date written
+    2019/01/24 reads as the same value: a reviewer found such a second copy quarantining both, and with them a
+    firm and 17 of its records) are one record delivered more than once: the first is kept, each later copy
+    quarantined (``duplicate_row``); so are rows that differ only in descriptive columns (the department's name, a
+    fine's amount as written). Rows of a key that differ elsewhere contradict each other: all of them are
+    quarantined (``duplicate_key``), the message naming the columns that differ."""
     keys = key_strings(typed, t.key, dup_rows)
-    cols = [c for c in t.column_names if c in raw.columns]
-    written = raw[cols].iloc[dup_rows].astype("string").fillna("\x00").reset_index(drop=True)  # empty == empty
+    cols = [c for c in t.column_names if c in typed.columns and c in raw.columns]
+    # the values as read; a cell that does not read is compared as written (two different junk cells differ)
+    as_read = typed[cols].iloc[dup_rows].astype("string").reset_index(drop=True)
+    as_written = raw[cols].iloc[dup_rows].astype("string").reset_index(drop=True)
+    written = as_read.fillna("\x01" + as_written.fillna("")).where(as_read.notna() | as_written.notna(), "\x00")
     group = pd.Series(keys).groupby(keys, sort=False)   # one vectorised pass: a loop over keys took 45 s on 100k
     size = group.transform("size").to_numpy()
     first = pd.Series(dup_rows + 1).groupby(keys, sort=False).transform("first").to_numpy()
@@ -908,7 +912,7 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
         parts.append(pd.DataFrame({"row": dup_rows[copy], "rule": "duplicate_row",
                                    "message": [f"copy of row {r} differing only in descriptive field(s) "
                                                f"{soft_text[k]}: counted once, as row {r}" if sd else
-                                               f"exact copy of row {r} (the same in every column): counted once, "
+                                               f"exact copy of row {r} (the same in every column as read): counted once, "
                                                f"as row {r}"
                                                for r, k, sd in zip(first[copy], keys[copy], soft_diff[copy])]}))
     if clash.any():
