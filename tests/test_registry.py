@@ -409,3 +409,25 @@ def test_a_mistyped_model_name_in_validation_is_a_warning_that_names_the_store_s
     with caplog.at_level(logging.INFO, logger="creditmodel"):   # an empty store: training is the plan, said as INFO
         VD.ensure_registered(object(), tmp_path / "fresh", name="district_pd", seed=3)
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_red_discrimination_light_on_a_handful_of_defaults_can_be_chance():
+    """An AUC of 0.597 on 6 defaults (interval about 0.35-0.85) blocked the first model of a 4,000-firm district,
+    which then had no champion and no deliverable: on thin evidence a red discrimination light blocks only when its
+    whole interval is red; calibration lights, already tests, are never waived."""
+    from creditmodel.registry import _red_by_chance
+    from creditmodel.validation.report import build_report
+
+    rng = np.random.default_rng(4)
+    n = 300
+    y = np.zeros(n, dtype=int)
+    y[:6] = 1
+    score = rng.normal(0, 1, n) - 0.2 * y          # barely ranks the 6 defaults
+    pdv = np.full(n, 0.02)
+    thin = build_report(y, pdv, score=-score, n_boot=50)
+    assert thin.lights.set_index("check").loc["auc", "light"] == "red"
+    assert _red_by_chance("auc", thin) and not _red_by_chance("jeffreys_p", thin)
+    y2 = np.zeros(6000, dtype=int)
+    y2[:600] = 1
+    flat = build_report(y2, np.full(6000, 0.1), score=rng.normal(0, 1, 6000), n_boot=50)   # AUC ~0.5, narrow
+    assert flat.lights.set_index("check").loc["auc", "light"] == "red" and not _red_by_chance("auc", flat)
