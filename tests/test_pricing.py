@@ -204,6 +204,12 @@ def test_own_lgd_below_the_basel3_input_floor_is_floored(caplog):
         out = P.price_frame(df, P.PricingConfig())
     assert list(out["lgd"]) == [0.25, 0.25, 0.10, 0.15, 0.40]   # the configured LGD of the last row is not floored
     assert "3 row(s) give an lgd below the Basel III LGD input floor" in caplog.text and "first: row 1" in caplog.text
+    caplog.clear()
+    refused = df.assign(lgd=[-0.2, 0.20, 0.05, 0.15, np.nan], status=["ok", "error", "ok", "ok", "ok"])
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        P.price_frame(refused, P.PricingConfig())
+    # row 1 is refused (lgd < 0) and row 2 not scored: only row 3 is priced at the floor
+    assert "1 row(s) give an lgd below the Basel III LGD input floor" in caplog.text and "first: row 3" in caplog.text
     assert out.loc[0, "expected_loss_rate"] == pytest.approx(0.02 * 0.25)
     b2 = P.price_frame(df, P.PricingConfig(framework="basel2", lgd={"none": 0.45, "guarantee": 0.3,
                                                                     "property": 0.379, "receivables": 0.37}))

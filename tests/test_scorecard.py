@@ -398,7 +398,8 @@ _BAD_PARAMS = [  # (parameter, value): a parameter-fuzzing finding; each was acc
     ("max_psi", 0), ("min_iv", -1), ("min_iv", float("nan")), ("max_iv", 0), ("stepwise", "forward"),
     ("stepwise_tol", -1), ("separate_missing_coef", 2.5), ("class_weight", 2.5), ("random_state", -1),
     ("random_state", 2.5), ("default_trend", "up"), ("categorical_features", "c"), ("feature_directions", [1]),
-    ("special_codes", 2.5), ("special_codes", ["abc"]), ("min_bin_size", 0), ("min_bin_size", 0.9),
+    ("special_codes", 2.5), ("special_codes", [None]), ("special_codes", [float("nan")]), ("min_bin_size", -0.1),
+    ("min_bin_size", 0.9),
     ("min_prebin_size", "abc"), ("max_n_bins", 1), ("max_n_prebins", None), ("monotone_C", None),
 ]
 
@@ -412,6 +413,14 @@ def test_parameters_out_of_their_domain_are_refused_before_the_fit(frame, key, v
         WoEScorecard(**{key: value}).fit(X, y)
     assert e.value.column == key and key in str(e.value)
     assert not called   # refused before any binning work
+
+
+def test_text_special_codes_and_no_minimum_bin_size_are_still_accepted(frame):
+    """The parameter checks refused a text special code for a categorical column and min_bin_size None (no
+    minimum), which the binner handles (a reviewer's finding on the day's diff)."""
+    X, y = frame
+    b = WoEBinner(special_codes={"cat": ["unknown"], "x_up": [SPECIAL]}, min_bin_size=None).fit(X, y)
+    assert b._specials_for("cat") == ("unknown",) and b.min_bin_size_ is None
 
 
 def test_binner_parameters_out_of_their_domain_are_refused(frame):

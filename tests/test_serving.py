@@ -300,6 +300,7 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     df["revenue"] = np.where(np.arange(40) % 2 == 0, 20e6, np.nan)   # 2.5 EUR m: the largest SME adjustment
     df.loc[2, "revenue"] = -20e6                                      # refused: the row is not priced, not counted
     df.loc[4, "revenue"] = 1e9                                        # EUR 125 m: sales known, no SME adjustment
+    df["in_default"] = np.arange(40) == 0                             # grade D: no capital, not counted
     src = tmp_path / "apps.csv"
     df.to_csv(src, index=False)
 
@@ -312,7 +313,8 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     assert side["pricing_config"]["values"]["capital_ratio"] == 0.08
     assert side["pricing_config"]["values"]["lpr_1y"] == 0.030          # a default the file left out
     ok = (got["status"] == "ok").to_numpy()
-    sized = (df["revenue"] > 0).to_numpy()
+    sized = (df["revenue"] > 0).to_numpy() & (got["grade"] != "D").to_numpy()
+    assert got.loc[0, "grade"] == "D" and got.loc[0, "capital_rate"] == 0.0
     assert side["pricing_firm_size"]["rows_with_sales"] == int((ok & sized).sum()) > 0
     assert side["pricing_firm_size"]["rows_sme_adjusted"] == int((ok & sized).sum()) - int(ok[4])
     assert ok[2] and np.isnan(got["capital_rate"].iloc[2]) and "negative sales or revenue" in got["error"].iloc[2]

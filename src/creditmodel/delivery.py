@@ -440,7 +440,8 @@ class Delivery:
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
         # rows whose capital was computed with a firm size (a refused cell leaves the row unpriced)
         sales = pricing.firm_sales_eur_m(inputs.reset_index(drop=True), self.cfg)
-        sized = np.isfinite(sales) & priced["capital_rate"].notna().to_numpy()
+        sized = (np.isfinite(sales) & priced["capital_rate"].notna().to_numpy()
+                 & (pd.to_numeric(scored["pd_12m"], errors="coerce").to_numpy(dtype=float) < 1.0))   # D: no capital
         self.sized += int(sized.sum())
         self.sme += int((sized & (sales < 50.0)).sum())
         refused = priced["pricing_reason"].where((scored["status"] == "ok").to_numpy()).dropna().astype(str)

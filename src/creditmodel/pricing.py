@@ -444,7 +444,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         if cfg.framework == "basel3":   # a row's own LGD estimate is floored (CRE32.16), the configured ones are not
             floor = coll.map(LGD_INPUT_FLOORS).astype(float).to_numpy()
-            low = given < floor
+            low = (given < floor) & reason.isna().to_numpy()   # rows priced (a refused or unscored row is not)
             if low.any():
                 log.warning("%d row(s) give an lgd below the Basel III LGD input floor for their collateral "
                             "(unsecured or guaranteed 25 %%, property or receivables 10 %%, CRE32.16): priced at the "

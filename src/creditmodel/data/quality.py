@@ -327,9 +327,11 @@ DEFINITIONS = {
     "collection_compliance_rate": "share of public credit records complete in mandatory fields, with a valid USCC of "
                                   "a registered enterprise (register rows: valid and unique), reported within the "
                                   "deadline (0 <= reported_on - event date <= deadline days), its key not "
-                                  "shared with another row",
+                                  "shared with another row, and no value of its own rejected by the loader (not "
+                                  "allowed, out of range, dates out of order, NaN or inf)",
     "uscc_error_rate": "share of enterprise-register rows whose code is invalid or empty",
-    "uscc_duplicate_rate": "share of register rows whose code was already used by an earlier row",
+    "uscc_duplicate_rate": "share of register rows whose code was already used by an earlier row of another "
+                           "content (an exact copy of a row is a delivery fault, counted against compliance)",
     "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
     "serious_dishonesty_share": "legal-person enterprises (codes not beginning 92, individual businesses) existing "
                                 "at the snapshot with an active serious-dishonesty list entry, over legal-person "

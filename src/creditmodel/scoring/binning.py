@@ -37,10 +37,10 @@ log = logging.getLogger(__name__)
 
 #: slot kinds after the regular bins, in this order
 MISSING, SPECIAL, UNSEEN = "missing", "special", "unseen"
-FREE_SHAPE = "free (cv)"
+FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won the shape CV
 #: ``default_trend`` values: optbinning's ``monotonic_trend`` options and None (free shape)
 TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
-          "valley", "peak_heuristic", "valley_heuristic", None)  # requested_trend of a feature whose free shape won the shape CV
+          "valley", "peak_heuristic", "valley_heuristic", None)
 
 #: DOMAIN.md C2 reading of the information value
 IV_STRENGTH = ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"), (math.inf, "suspicious"))
@@ -263,7 +263,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         Columns binned as categories even when numeric; text/category/object columns always are.
     special_codes : list or dict {feature: list}, optional
         Values that get the special bin (e.g. -999).  ``+inf`` and ``-inf`` always do.
-    min_bin_size : float or "auto"
+    min_bin_size : float, "auto" or None
         Minimum fraction of the training rows in each regular bin; "auto" = 25 rows of the rarer
         class per bin, clipped to [0.02, 0.05] (fitted value in ``min_bin_size_``).
     max_n_bins, max_n_prebins : int (max_n_prebins may be "auto" = 1 / min_prebin_size)
@@ -451,7 +451,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         P.choice("default_trend", self.default_trend, TRENDS)
         P.names("categorical_features", self.categorical_features)
         P.special_codes("special_codes", self.special_codes)
-        P.number("min_bin_size", self.min_bin_size, 0.0, 0.5, lo_open=True, auto=True)
+        P.number("min_bin_size", self.min_bin_size, 0.0, 0.5, auto=True, none=True)   # None / 0: no minimum
         P.integer("max_n_bins", self.max_n_bins, 2, none=True)
         P.integer("max_n_prebins", self.max_n_prebins, 2, auto=True)
         P.number("min_prebin_size", self.min_prebin_size, 0.0, 0.5, lo_open=True, auto=True)

@@ -111,8 +111,10 @@ def _fit_isotonic(r: np.ndarray, y: np.ndarray, strict: bool, lo: float, hi: flo
     if kp[-1] >= 1.0 and kp.size > 1:
         # the riskiest block holds only defaults: its PD of 1 (clipped to pd_cap, 1 - 1e-6, and extrapolated
         # beyond) gave performing firms near-certain default; it takes the Jeffreys posterior mean of its rows,
-        # (D + 1/2) / (N + 1), kept above the block before it
-        kp[-1] = max((block_w[-1] + 0.5) / (block_w[-1] + 1.0), kp[-2] + 0.5 * (1.0 - kp[-2]))
+        # (D + 1/2) / (N + 1) with N its rows counted without their weights (the weights' scale must not move
+        # it), kept above the block before it
+        n_last = float(np.bincount(inv)[start[-1]:].sum())
+        kp[-1] = max((n_last + 0.5) / (n_last + 1.0), kp[-2] + 0.5 * (1.0 - kp[-2]))
     kp = np.clip(kp, lo, hi)
     # blocks that clip to the same PD (e.g. several zero-default blocks at the floor) keep one knot:
     # the riskiest one at the floor (everything below it gets the floor), the safest one at the cap
@@ -274,8 +276,11 @@ class PDCalibrator(BaseEstimator):
                         "calibration rows' default rate is %.4f)", self.shift_, self.central_tendency,
                         self.default_rate_)
         if self.method_ == "platt" and self.params_["a"] == 0.0:
-            logger.warning("Platt slope is 0: the raw output does not rank defaults in the declared direction "
-                           "(higher_is_riskier=%s); every PD equals the default rate", self.higher_is_riskier)
+            flat = float(np.ptp(r)) == 0.0
+            logger.warning("Platt slope is 0: %s; every PD is the same, %.4g", "the raw output takes one value"
+                           if flat else f"the raw output does not rank defaults in the declared direction "
+                           f"(higher_is_riskier={self.higher_is_riskier})",
+                           float(self._shifted(np.array([self.params_["b"]]), self.shift_)[0]))
         logger.info("PD calibration: %s on %d rows (default rate %.4f); %s", self.method_, r.size,
                     self.default_rate_, self.choice_report_.reason)
         return self

@@ -75,10 +75,13 @@ def seed(name: str, value: Any, hi: int = 2**32 - 1, *, none: bool = True) -> No
 
 
 def special_codes(name: str, value: Any) -> None:
-    """None, a list of numbers or a dict of column name to such a list."""
+    """None, a list of codes or a dict of column name to such a list; a code is a number or, for a categorical
+    column, a text (NaN is not a code: missing values have their own bin)."""
     if value is None:
         return
     lists = value.values() if isinstance(value, Mapping) else [value]
     for codes in lists:
-        if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable) or not all(map(is_number, codes)):
-            _fail(name, "None, a list of numbers or a dict of column name to a list of numbers", value)
+        if (isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable)
+                or not all(is_number(c) or isinstance(c, str) for c in codes)):
+            _fail(name, "None, a list of codes (numbers, or texts for a categorical column) or a dict of column "
+                        "name to such a list", value)

@@ -337,7 +337,8 @@ def accuracy_ratio_cap(y: Any, risk: Any) -> float:
 # --------------------------------------------------------------------------- bootstrap
 @dataclass(frozen=True)
 class BootstrapResult:
-    """Percentile bootstrap intervals (stratified by class) for AUC, Gini and KS."""
+    """Stratified bootstrap intervals: percentile for AUC and Gini, bias-corrected normal for KS (see
+    :func:`bootstrap_discrimination`)."""
 
     n_boot: int
     seed: int
