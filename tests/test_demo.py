@@ -113,10 +113,11 @@ def test_bank_deliverable_matches_design(demo):
     # which rates priced the rows, which rows took the SME size adjustment, and the validation report beside them
     assert side["pricing_config"]["source"].startswith("pricing.yaml")
     assert 0 < side["pricing_config"]["values"]["hurdle_rate"] < 1
-    assert side["pricing_firm_size"]["rows_with_sales"] == int(ok.sum())   # the demo's portfolio has every revenue
+    live = (ok & (df["grade"] != "D")).to_numpy()                       # grade D holds no capital
+    assert side["pricing_firm_size"]["rows_with_sales"] == int(live.sum())  # the demo's portfolio has every revenue
     port = pd.read_parquet(demo.out / "deliverable" / "portfolio_scored.parquet")
     small = (port["revenue"] / side["pricing_config"]["values"]["cny_per_eur"] / 1e6 < 50).to_numpy()
-    assert side["pricing_firm_size"]["rows_sme_adjusted"] == int((ok.to_numpy() & small).sum()) < int(ok.sum())
+    assert side["pricing_firm_size"]["rows_sme_adjusted"] == int((live & small).sum()) < int(live.sum())
     assert side["validation_report"] == "bank_deliverable.validation_report.html"
     assert side["validation_basis"].startswith("out-of-time validation (notebook 04, as champion): ")
     copied = (demo.out / "deliverable" / side["validation_report"]).read_text(encoding="utf-8")
