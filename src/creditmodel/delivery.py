@@ -490,7 +490,7 @@ class Delivery:
             "rows_with_sales": self.sized,
             "rows_sme_adjusted": self.sme,
             "note": "rows_with_sales: scored rows whose capital_rate was computed with the sales their input gave "
-                    "(sales_eur_m, else revenue in yuan / cny_per_eur / 1e6); "
+                    "(sales_eur_m, else revenue in yuan / cny_per_eur / 1e6; grade D rows hold no capital and are not counted); "
                     "capital_rate takes the Basel SME firm-size adjustment on those with sales below EUR 50 m "
                     "(rows_sme_adjusted); the other rows have none (size unknown: the conservative choice, a higher "
                     "capital_rate)"}
