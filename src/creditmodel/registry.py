@@ -140,15 +140,16 @@ def _evidence_sample(name: str, version: str, data: Path | None, target: str | N
 
 
 def _red_by_chance(check: str, val: Any) -> bool:
-    """A red discrimination light whose confidence interval's favourable end is not red (AUC, Gini: DeLong upper
-    bound; KS: bootstrap upper bound); never for the calibration checks, whose lights are already tests."""
+    """A red discrimination light whose confidence interval's favourable end is not red under the report's own
+    thresholds (AUC, Gini: DeLong upper bound; KS: bootstrap upper bound); never for the calibration checks, whose
+    lights are already tests."""
     from creditmodel.validation import lights as L
 
     upper = {"auc": "auc_ci_high", "gini": "gini_ci_high", "ks": "ks_ci_high"}.get(check)
     hi = val.metrics.get(upper) if upper else None
     if hi is None:
         return False
-    return L.Thresholds().light(check, float(hi)) != L.RED
+    return val.thresholds.light(check, float(hi)) != L.RED
 
 
 def promote(name: str, version: str | int, data: str | Path | None = None, target: str | None = None,

@@ -42,6 +42,11 @@ FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won th
 TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
           "valley", "peak_heuristic", "valley_heuristic", None)
 
+def minority_count(y: np.ndarray) -> int:
+    """Rows of the rarer class of a 0/1 target (a K-fold CV needs at least K of them)."""
+    return int(min(y.sum(), len(y) - y.sum()))
+
+
 #: DOMAIN.md C2 reading of the information value
 IV_STRENGTH = ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong"), (math.inf, "suspicious"))
 
@@ -458,9 +463,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         P.number("woe_prior_count", self.woe_prior_count, 0.0)
         P.choice("unseen", self.unseen, ("worst", "neutral"))
         P.number("time_limit", self.time_limit, 0.0, lo_open=True)
-        if not (isinstance(self.shape_cv, (int, np.integer)) and not isinstance(self.shape_cv, bool)
-                and (self.shape_cv == 0 or self.shape_cv >= 2)):
-            raise InputError(f"shape_cv must be 0 or an integer >= 2, got {self.shape_cv!r}", column="shape_cv")
+        P.folds("shape_cv", self.shape_cv, "no shape choice")
         P.number("shape_cv_tol", self.shape_cv_tol, 0.0)
         P.seed("random_state", self.random_state)
 
@@ -477,7 +480,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         self.bins_: dict[str, FeatureBins] = {}
         cols = list(X.columns)
         k = int(self.shape_cv)
-        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        n_minority = minority_count(y)
         shape_cv = k >= 2 and n_minority >= k  # every training part of a stratified K-fold has both classes
         if k >= 2 and not shape_cv:
             log.info("shape_cv=%d skipped: %d row(s) of the rarer class; every feature keeps default_trend",

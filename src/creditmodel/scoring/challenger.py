@@ -205,10 +205,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         P.integer("max_bin", self.max_bin, 2)
         P.mapping("feature_directions", self.feature_directions)
         P.number("validation_fraction", self.validation_fraction, 0.0, 1.0, hi_open=True)
-        if not (isinstance(self.cv_folds, (int, np.integer)) and not isinstance(self.cv_folds, bool)
-                and (self.cv_folds == 0 or self.cv_folds >= 2)):
-            raise ConfigError(f"cv_folds must be 0 (hold-out) or an integer >= 2, got {self.cv_folds!r}",
-                              column="cv_folds")
+        P.folds("cv_folds", self.cv_folds, "hold-out")
         P.integer("cv_max_rows", self.cv_max_rows, 0)
         P.integer("early_stopping_rounds", self.early_stopping_rounds, 0)
         P.integer("min_rounds", self.min_rounds, 0, int(self.n_estimators))

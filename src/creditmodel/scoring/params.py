@@ -1,6 +1,6 @@
 """Checks of estimator parameters, run at the start of ``fit``: a value out of range is a :class:`ConfigError` (an
-:class:`InputError`) naming the parameter as its key, before any binning or fitting work, instead of a NumPy or scikit-learn error
-deep inside the fit, or a silently odd model (a negative ``pdo`` turns "higher is safer" round)."""
+:class:`InputError`) naming the parameter as its key, before any binning or fitting work, instead of a NumPy or
+scikit-learn error deep inside the fit, or a silently odd model (a negative ``pdo`` turns "higher is safer" round)."""
 from __future__ import annotations
 
 import math
@@ -44,6 +44,18 @@ def integer(name: str, value: Any, lo: int, hi: int | None = None, *, none: bool
             or (hi is not None and value > hi)):
         extra = "".join([" or None" if none else "", ' or "auto"' if auto else ""])
         _fail(name, f"an integer >= {lo}{'' if hi is None else f' and <= {hi}'}{extra}", value)
+
+
+def folds(name: str, value: Any, zero: str) -> None:
+    """``value`` is 0 (``zero`` says what that means) or a number of folds >= 2."""
+    if not (isinstance(value, Integral) and not isinstance(value, (bool, np.bool_)) and (value == 0 or value >= 2)):
+        _fail(name, f"0 ({zero}) or an integer >= 2", value)
+
+
+def require(ok: bool, name: str, expected: str, value: Any) -> None:
+    """A check the helpers above do not cover: ``ok`` or a ConfigError saying what ``name`` must be."""
+    if not ok:
+        _fail(name, expected, value)
 
 
 def choice(name: str, value: Any, options: Iterable[Any]) -> None:

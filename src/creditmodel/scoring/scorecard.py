@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
-from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, psi
+from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, minority_count, psi
 from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
@@ -416,7 +416,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 else:
                     kept.append(f)
             feats = kept
-        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        n_minority = minority_count(y)
         if self.woe_cv and n_minority < self.woe_cv:   # some fold would hold none of the rarer class
             log.info("woe_cv=%d skipped: %d row(s) of the rarer class; the regression learns the in-sample WoE",
                      self.woe_cv, n_minority)
@@ -480,16 +480,18 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if self.stepwise == "auc":
             P.integer("cv", self.cv, 2)
         P.number("C", self.C, 0.0, lo_open=True)
-        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise InputError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, got "
-                             f"{self.class_weight!r}", column="class_weight")
+        P.require(self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict),
+                  "class_weight", "None, 'balanced' or a dict {class: weight}", self.class_weight)
         P.integer("max_iter", self.max_iter, 1)
         P.choice("sign_strategy", self.sign_strategy, ("constrained", "largest_coef", "lowest_iv", "none"))
         P.number("separate_missing_coef", self.separate_missing_coef, 0.0, 1.0, none=True)
         P.number("pdo", self.pdo, 0.0, lo_open=True)
         P.number("base_score", self.base_score)
         P.number("base_odds", self.base_odds, 0.0, lo_open=True)
-        self._monotone_grid()
+        P.folds("woe_cv", self.woe_cv, "in-sample WoE")
+        grid = self._monotone_grid()
+        if self.points_model == "auto" or (self.points_model == "monotone" and len(grid) > 1):
+            P.integer("cv", self.cv, 2)   # the points model is chosen by cv-fold CV
 
     # ---------------------------------------------------------------------------- points model
     def _monotone_grid(self) -> list[float]:
@@ -502,14 +504,6 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                                and np.isfinite(c) and c > 0 for c in grid):
             raise InputError(f"monotone_C must be a positive number or a non-empty list of them, got "
                              f"{self.monotone_C!r}", column="monotone_C")
-        if ((self.points_model == "auto" or (self.points_model == "monotone" and len(grid) > 1))
-                and (not isinstance(self.cv, (int, np.integer)) or isinstance(self.cv, bool) or self.cv < 2)):
-            raise InputError(f"points_model={self.points_model!r} chooses by CV and needs cv >= 2 folds, got "
-                             f"{self.cv!r}", column="cv")
-        if not (isinstance(self.woe_cv, (int, np.integer)) and not isinstance(self.woe_cv, bool)
-                and (self.woe_cv == 0 or self.woe_cv >= 2)):
-            raise InputError(f"woe_cv must be 0 (in-sample WoE) or an integer >= 2, got {self.woe_cv!r}",
-                             column="woe_cv")
         return [float(c) for c in grid]
 
     _POINTS_CV_MAX_ROWS = 20_000  # rows of the points-model CV (a stratified sample above that)
@@ -538,7 +532,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         sw = None if self.class_weight is None else compute_sample_weight(self.class_weight, y)
         cands = ([("woe", float(self.C))] if self.points_model == "auto" else []) + [("monotone", c) for c in grid]
         best = 0
-        n_minority = int(min(y.sum(), len(y) - y.sum()))
+        n_minority = minority_count(y)
         if len(cands) > 1 and n_minority < self.cv:   # some fold would hold none of the rarer class
             cands = cands[:1]   # auto: the WoE card; monotone: the first C of monotone_C
             log.info("points_model=%r: CV skipped, %d row(s) of the rarer class for %d folds; %s", self.points_model,

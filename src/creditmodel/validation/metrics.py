@@ -459,6 +459,12 @@ def calibration_table(y: Any, pd_: Any, groups: Any = None, n_bins: int = 10, al
     t = t.reset_index()
     if groups is not None:                               # grade labels in scale order ("2" before "10")
         t = t.set_index(t["group"].astype(str)).loc[sort_grades(t["group"].astype(str))].reset_index(drop=True)
+    return _with_rate_interval(t, alpha)
+
+
+def _with_rate_interval(t: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """``t`` (columns ``n``, ``defaults``) with ``default_rate`` and its equal-tailed Jeffreys interval
+    ``Beta(D + 1/2, N - D + 1/2)`` quantiles (``ci_low``, ``ci_high``), in place."""
     t["default_rate"] = t["defaults"] / t["n"]
     a, b = t["defaults"] + 0.5, t["n"] - t["defaults"] + 0.5
     t["ci_low"] = stats.beta.ppf(alpha / 2, a, b)
@@ -505,12 +511,7 @@ def _merge_small_groups(t: pd.DataFrame, min_expected: float, alpha: float = 0.0
             merged.append(label)
         n, d = int(part["n"].sum()), int(part["defaults"].sum())
         rows.append({"group": label, "n": n, "defaults": d, "mean_pd": float((part["n"] * part["mean_pd"]).sum() / n)})
-    out = pd.DataFrame(rows)
-    out["default_rate"] = out["defaults"] / out["n"]
-    a, b = out["defaults"] + 0.5, out["n"] - out["defaults"] + 0.5
-    out["ci_low"] = stats.beta.ppf(alpha / 2, a, b)
-    out["ci_high"] = stats.beta.ppf(1 - alpha / 2, a, b)
-    return out, tuple(merged)
+    return _with_rate_interval(pd.DataFrame(rows), alpha), tuple(merged)
 
 
 def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in_sample: bool = False,
