@@ -103,3 +103,53 @@ def test_parse_parts():
     p = uscc.parse("91330205MA2H7K3Q0B")
     assert p == {"registration_authority": "9", "organisation_category": "91", "division_code": "330205",
                  "organisation_code": "MA2H7K3Q0", "check_character": "B"}
+
+
+def _made_up(first8: str, body8: str = "MA2H7K3Q") -> str:
+    """A code with both check characters right whatever its first 8 characters say."""
+    c17 = first8 + body8 + uscc.org_check_character(body8)
+    return c17 + _independent_check_char(c17)
+
+
+@pytest.mark.parametrize("head,reason", [("0A000000", "authority"), ("B1330205", "authority"),
+                                         ("94330205", "category"), ("9A330205", "category")])
+def test_made_up_authority_or_category_is_refused_though_check_characters_pass(head, reason):
+    code = _made_up(head)
+    r = uscc.check(code)
+    assert (r.status, r.reason) == ("invalid", reason), r
+    assert repr(code[:1] if reason == "authority" else code[:2]) in r.message
+    vec = uscc.validate(pd.Series([code, _made_up("91330205"), _made_up("12330205"), _made_up("Y1330205")]))
+    assert vec["reason"].fillna("-").tolist() == [reason, "-", "-", "-"]
+    assert vec["status"].tolist() == ["invalid", "ok", "ok", "ok"]
+
+
+def test_check_character_faults_are_reported_before_the_authority():
+    code = _made_up("0A000000")
+    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    assert uscc.check(wrong).reason == "check_char"
+    assert uscc.validate(pd.Series([wrong]))["reason"].iloc[0] == "check_char"
+
+
+def test_fifteen_digit_registration_number_gets_a_hint():
+    r = uscc.check("330205000123456")
+    assert r.reason == "length" and "注册号" in r.message and "got 15" in r.message
+    assert "注册号" not in uscc.check("33020500012345X").message
+
+
+@pytest.mark.parametrize("authority,category", [("0", "1"), ("9", "4"), ("91", ""), ("9", "I")])
+def test_generate_refuses_codes_it_could_not_validate(authority, category):
+    with pytest.raises(ValueError):
+        uscc.generate("330205", 1, np.random.default_rng(0), registration_authority=authority, category=category)
+    assert all(uscc.check(c).status == "ok"
+               for c in uscc.generate("330205", 5, np.random.default_rng(0), registration_authority="5", category="2"))
+
+
+def test_vectorised_matches_scalar_on_random_heads_with_right_check_characters():
+    rng = np.random.default_rng(11)
+    heads = ["".join(rng.choice(list(uscc.ALPHABET), 2)) + "330205" for _ in range(400)]
+    codes = [_made_up(h) for h in heads]
+    vec = uscc.validate(pd.Series(codes))
+    scalar = [uscc.check(c) for c in codes]
+    assert vec["status"].tolist() == [r.status for r in scalar]
+    assert vec["reason"].fillna("-").tolist() == [r.reason or "-" for r in scalar]
+    assert {r.reason for r in scalar} == {None, "authority", "category"}

@@ -466,7 +466,8 @@ def _by_field(tables: dict[str, LoadedTable]) -> pd.DataFrame:
 CAUSE_LABELS = {
     "missing": "empty", "length": "not 18 characters", "charset": "forbidden character (I, O, S, V, Z, ...)",
     "division": "division code not 6 digits", "org_check": "GB 11714 check character (pos. 17)",
-    "check_char": "GB 32100 check character (pos. 18)", "duplicate": "duplicate of an earlier register row",
+    "check_char": "GB 32100 check character (pos. 18)", "authority": "unknown registration authority (pos. 1)",
+    "category": "unknown market-regulation category (pos. 2)", "duplicate": "duplicate of an earlier register row",
     "pilot": "allow-listed pilot-era code (warning only)",
 }
 

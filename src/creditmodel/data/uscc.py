@@ -4,7 +4,10 @@ An 18-character code: registration authority (1), organisation category (1), adm
 of the registering authority (6 digits, GB/T 2260), the 9-character organisation code (GB 11714, whose
 9th character is its own check character) and a mod-31 check character.
 
-``check(code)`` says whether a code is valid and, when it is not, *why*; ``validate(series)`` does the
+``check(code)`` says whether a code is valid and, when it is not, *why* (checked in the order of
+:data:`REASONS`: the characters and both check characters first, then the registration authority and, for
+market-regulation codes, the organisation category, so a code that passes both check characters but was made
+up, such as ``0A000000MA2H7K3Q0M``, is still refused); ``validate(series)`` does the
 same for a whole column at vectorised speed; ``generate(...)`` makes valid codes for a division.
 Codes issued in the 2014-15 pilot areas whose check character does not follow the formula but which
 are genuine are kept in an allow-list and reported with status ``"pilot"`` (a warning, not an error).
@@ -53,7 +56,13 @@ REASONS = {
     "division": "positions 3-8 (administrative division) must be 6 digits",
     "org_check": "position 17 is not the GB 11714 organisation-code check character",
     "check_char": "position 18 is not the GB 32100 mod-31 check character",
+    "authority": "position 1 is not a GB 32100 registration-authority code (1-9, A, N or Y)",
+    "category": "a market-regulation code (position 1 '9') must have category 1 (enterprise), 2 (individual "
+                "business) or 3 (farmers' cooperative) at position 2",
 }
+#: Categories checked at position 2, per registration authority: only market regulation's list (91/92/93) is
+#: sourced in DOMAIN.md A1 (the other authorities' lists there are partial, so their categories are not checked).
+CHECKED_CATEGORIES = {"9": frozenset("123")}
 
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 # GB 11714 values: digits 0-9, A..Z = 10..35 (full Latin alphabet)
@@ -118,7 +127,9 @@ def check(code: object, allow_list: Iterable[str] = PILOT_ALLOW_LIST) -> UsccChe
     if not c:
         return UsccCheck(c, "invalid", "missing", REASONS["missing"])
     if len(c) != 18:
-        return UsccCheck(c, "invalid", "length", f"{REASONS['length']}, got {len(c)}")
+        hint = ("; 15 digits is the business registration number (注册号) used before the 2015 reform, "
+                "not a USCC: ask the supplier for the firm's 18-character code") if len(c) == 15 and c.isdigit() else ""
+        return UsccCheck(c, "invalid", "length", f"{REASONS['length']}, got {len(c)}{hint}")
     bad = [f"{ch!r} at position {i + 1}" for i, ch in enumerate(c) if ch not in _VALUE]
     if bad:
         return UsccCheck(c, "invalid", "charset", f"{REASONS['charset']}: {', '.join(bad)}")
@@ -134,7 +145,16 @@ def check(code: object, allow_list: Iterable[str] = PILOT_ALLOW_LIST) -> UsccChe
             return UsccCheck(c, "pilot", "check_char",
                              f"pilot-era code on the allow-list; check character would be {expected!r}")
         return UsccCheck(c, "invalid", "check_char", f"{REASONS['check_char']}: expected {expected!r}, got {c[17]!r}")
-    return UsccCheck(c, "ok")
+    return _authority_check(c) or UsccCheck(c, "ok")
+
+
+def _authority_check(c: str) -> UsccCheck | None:
+    """The registration-authority and category faults of a code whose characters are valid (None when none)."""
+    if c[0] not in REGISTRATION_AUTHORITIES:
+        return UsccCheck(c, "invalid", "authority", f"{REASONS['authority']}, got {c[0]!r}")
+    if c[0] in CHECKED_CATEGORIES and c[1] not in CHECKED_CATEGORIES[c[0]]:
+        return UsccCheck(c, "invalid", "category", f"{REASONS['category']}, got {c[:2]!r}")
+    return None
 
 
 def is_valid(code: object, allow_pilot: bool = True) -> bool:
@@ -159,6 +179,7 @@ for _c, _v in _ORG_VALUE.items():
     _LUT_ORG[ord(_c)] = _v
 _W31 = np.array(WEIGHTS, dtype=np.int64)
 _W11 = np.array(ORG_WEIGHTS, dtype=np.int64)
+_AUTHORITY_BYTES = np.frombuffer("".join(REGISTRATION_AUTHORITIES).encode("ascii"), dtype=np.uint8)
 
 
 def _bytes18(codes: pd.Series) -> np.ndarray:
@@ -203,7 +224,13 @@ def validate(codes: pd.Series | Iterable[object], allow_list: Iterable[str] = PI
         org_ok = arr[:, 16] == org_expected
         chk = (31 - (v31[:, :17].astype(np.int64) @ _W31) % 31) % 31
         chk_ok = v31[:, 17] == chk
+        auth_ok = np.isin(arr[:, 0], _AUTHORITY_BYTES)
+        cat_ok = np.ones(len(idx), dtype=bool)
+        for a, cats in CHECKED_CATEGORIES.items():
+            cat_ok &= (arr[:, 0] != ord(a)) | np.isin(arr[:, 1], np.frombuffer("".join(sorted(cats)).encode(), np.uint8))
         sub = np.full(len(idx), None, dtype=object)
+        sub[~cat_ok] = "category"
+        sub[~auth_ok] = "authority"
         sub[~chk_ok] = "check_char"
         sub[~org_ok] = "org_check"
         sub[~digits] = "division"
@@ -227,8 +254,12 @@ def generate(division_code: str, n: int, rng: np.random.Generator, registration_
     """
     if len(division_code) != 6 or not division_code.isdigit():
         raise ValueError(f"division_code must be 6 digits, got {division_code!r}")
-    if registration_authority + category not in {"91", "92", "93"} and registration_authority not in REGISTRATION_AUTHORITIES:
-        raise ValueError(f"unknown registration authority {registration_authority!r}")
+    if len(registration_authority) != 1 or len(category) != 1 or category not in _VALUE:
+        raise ValueError(f"registration_authority and category must be one GB 32100 character each, got "
+                         f"{registration_authority!r} and {category!r}")
+    fault = _authority_check(registration_authority + category + "0" * 16)
+    if fault is not None:
+        raise ValueError(fault.message)
     seen = set(exclude or ())
     out: list[str] = []
     head = np.frombuffer((registration_authority + category + division_code + "MA").encode("ascii"), dtype=np.uint8)
