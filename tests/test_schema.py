@@ -618,3 +618,29 @@ def test_descriptive_faults_are_logged_as_info_not_warnings(tmp_path, caplog):
     assert ("table penalties: 2 row(s) kept with the publicity end derived from the severity "
             "(publicity_end_derived: 3 cell(s))") in text, text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "penalties" in r.getMessage()]
+
+
+def test_an_empty_publicity_end_of_a_row_quarantined_by_the_referential_check_stays_a_fault(tmp_path):
+    """A reviewer's finding: a penalty with an empty publicity end (kept, end derived) and an unknown code was then
+    quarantined by the referential check, and its empty mandatory field vanished from every count (46 incomplete
+    records counted against 47)."""
+    c = fac.codes(3)
+    fac.write(fac.enterprises(c), tmp_path / "enterprises", "parquet")
+    pen = fac.records("penalties", c, 4)
+    pen["department"] = [f"局{i}" for i in range(4)]
+    pen.loc[1, "publicity_max_end"] = ""                         # registered firm: kept, end derived
+    pen.loc[2, "publicity_max_end"] = ""                         # the same ...
+    pen.loc[2, "uscc"] = fac.codes(1, seed=99)[0]                # ... with a code no enterprise has
+    fac.write(pen, tmp_path / "penalties", "parquet")
+    lt = io.load_district(tmp_path).loaded["penalties"]
+    assert _entries(lt) == {(3, "uscc", "unknown_uscc"), (3, "publicity_max_end", "missing_value")}
+    assert set(zip(lt.warnings["row"], lt.warnings["rule"])) == {(2, "publicity_end_derived")}
+    assert _faults(lt) == _entries(lt) | {(2, "publicity_max_end", "publicity_end_derived")}
+    assert "derived" not in lt.quarantine.set_index("column").loc["publicity_max_end", "message"]
+    assert pd.isna(lt.rejected.loc[2, "publicity_max_end"])     # the quarantined row as read, not as derived
+    assert pd.notna(lt.data.loc[1, "publicity_max_end"])
+    _assert_accounting(lt)
+    from creditmodel.data import quality
+
+    flags = quality.record_flags(lt, quality._register(io.load_district(tmp_path).loaded), 7).set_index("row")
+    assert flags.loc[[2, 3], "incomplete"].tolist() == [True, True]

@@ -755,6 +755,15 @@ def _referential_check(loaded: dict[str, LoadedTable]) -> None:
                 add = pd.concat([add, lt.warnings[cell].assign(
                     message=lt.warnings.loc[cell, "message"].str.replace(
                         "; read as empty, row kept (a descriptive field)", "", regex=False))], ignore_index=True)
+            # a penalty's derived publicity end: the row is not kept after all, so the cell is an empty mandatory
+            # field again (it vanished from every count) and the quarantined row shows it as read
+            derived = w_moved & (lt.warnings["rule"] == "publicity_end_derived").to_numpy()
+            if derived.any():
+                back = lt.warnings[derived]
+                add = pd.concat([add, back.assign(rule="missing_value", value="", message=[
+                    f"mandatory field is empty ({t.column(c).en})" for c in back["column"]])], ignore_index=True)
+                for r, c in zip(back["row"].to_numpy(), back["column"]):
+                    lt.data.loc[int(r) - 1, c] = pd.NaT
             lt.warnings = lt.warnings[~w_moved].reset_index(drop=True)
         lt.quarantine = pd.concat([lt.quarantine, add], ignore_index=True).sort_values(
             ["row", "column", "rule"], kind="stable").reset_index(drop=True)
