@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import matplotlib.pyplot as plt
 import pytest
 
 import district_factory as fac
 from creditmodel import reference
-from creditmodel.data import io, quality, uscc
+from creditmodel.data import io, quality, quality_plots, uscc
 from creditmodel.data.synthetic import GeneratorConfig, generate_district
 from creditmodel.errors import InputError
 
@@ -272,6 +273,16 @@ def test_single_table_file(compliance_district, tmp_path):
     t = rep.targets.set_index("indicator")
     assert t.loc["collection_compliance_rate", "value"] is None
     assert (tmp_path / "q" / "quality.json").is_file()
+    # nor per table, department or year: without a register no record is "registered", so every rate read 0.0
+    for frame in (rep.by_table[rep.by_table["public_record"]], rep.by_department, rep.by_year):
+        assert len(frame) and frame[["compliant", "compliance_rate", "unregistered"]].isna().all().all()
+        assert frame["late"].notna().all()
+    assert rep.by_table.set_index("table").loc["penalties", "late"] == 1
+    figs = quality_plots.make_figures(rep)
+    assert "compliance_by_table" in figs and not {"compliance_by_department", "compliance_by_year"} & set(figs)
+    assert "not measured" in " ".join(t.get_text() for t in figs["compliance_by_table"].axes[0].texts)
+    for f in figs.values():
+        plt.close(f)
     # the register alone is not the plan's collection: "98.54 % -> met" from it alone (a reviewer's finding)
     reg = quality.quality_report(compliance_district / "enterprises.parquet", tmp_path / "r", figures=False)
     assert reg.indicators["collection_compliance_rate"] is None

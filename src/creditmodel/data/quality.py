@@ -574,6 +574,11 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         by_table = by_table.merge(rates, on="table", how="left")
     by_department = _group_rates(flags_all, "supplier").reset_index() if len(flags_all) else pd.DataFrame()
     by_year = _by_year(flags_all)
+    if register is None:   # no register: whether a code is registered, so compliance, is not measured (it read 0.0)
+        for frame in (by_table, by_department, by_year):
+            for c in ("compliant", "compliance_rate", "unregistered"):
+                if c in frame.columns:
+                    frame[c] = np.nan
 
     ind: dict[str, Any] = {
         "tables": len(tables), "rows_total": int(sum(lt.n_rows for lt in tables.values())),

@@ -162,11 +162,16 @@ def plot_by_table(rep: "QualityReport") -> "Figure":
     tgt, base = _target("collection_compliance_rate")
     fig, axes = _figure(14, 0.4 * len(bt) + 1.8, ncols=3, sharey=True)
     comp = bt["compliance_rate"].to_numpy(dtype=float)
-    _hbar(axes[0, 0], bt["table"], comp, [GOOD if v >= (tgt or 0) else BAD for v in comp],
-          _label("Collection compliance rate", "归集合规率"),
-          lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
-    axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05) if len(comp) else 0, 1.0)
-    _bar_values(axes[0, 0], comp, target=tgt)
+    if np.isfinite(comp).any():
+        _hbar(axes[0, 0], bt["table"], comp, [GOOD if v >= (tgt or 0) else BAD for v in comp],
+              _label("Collection compliance rate", "归集合规率"),
+              lines={f"2025 target {tgt:.0%}": (tgt, "target"), f"2020 baseline {base:.0%}": (base, "base")})
+        axes[0, 0].set_xlim(max(0.0, np.nanmin(comp) - 0.05), 1.0)
+        _bar_values(axes[0, 0], comp, target=tgt)
+    else:   # no register: whether a record's firm is registered cannot be told
+        _hbar(axes[0, 0], bt["table"], np.zeros(len(bt)), NEUTRAL, _label("Collection compliance rate", "归集合规率"))
+        axes[0, 0].text(0.5, 0.5, "not measured:\nno enterprise register", transform=axes[0, 0].transAxes,
+                        ha="center", va="center", fontsize=10)
     for ax, col, title in ((axes[0, 1], "late_rate", _label(f"Late-reporting rate (> {rep.deadline_days} days)", "迟报率")),
                            (axes[0, 2], "incomplete_rate", _label("Records missing a mandatory field", "必填缺失率"))):
         v = bt[col].to_numpy(dtype=float)
@@ -403,5 +408,7 @@ def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
             continue
         if name == "compliance_by_year" and not len(rep.by_year):
             continue
+        if name in ("compliance_by_department", "compliance_by_year") and "enterprises" not in rep.indicators:
+            continue   # no register: compliance is not measured (the by-table figure still shows lateness)
         out[name] = fn(rep)
     return out
