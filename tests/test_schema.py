@@ -345,6 +345,22 @@ def test_a_copy_spelt_differently_is_a_copy_as_read(tmp_path):
     _assert_accounting(lt)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_copy_whose_open_end_is_written_9999_12_31_is_a_copy(tmp_path, fmt):
+    """An open end is empty or the placeholder 9999-12-31 (read as empty): two copies of a listing written one way
+    and the other were a clash quarantining both (the listing vanished). Two different written ends still clash."""
+    df = fac.records("lists", fac.codes(3), 3)
+    df.loc[1, "list_type"] = "black"
+    placeholder = df.iloc[[1]].assign(end_date="9999-12-31")               # row 4 copies row 2
+    other = df.iloc[[2]].assign(end_date="2026-01-01")                     # row 5 contradicts row 3
+    df = pd.concat([df, placeholder, other], ignore_index=True)
+    lt, _ = _load(tmp_path, df, "lists", fmt)
+    assert _entries(lt) == {(4, "record_id", "duplicate_row"), (3, "record_id", "duplicate_key"),
+                            (5, "record_id", "duplicate_key")}
+    assert df.loc[1, "record_id"] in set(lt.data["record_id"])              # the black listing stays
+    _assert_accounting(lt)
+
+
 def test_one_row_can_break_several_rules(tmp_path):
     df = fac.records("inspections", fac.codes(3), 3)
     df.loc[1, ["sector", "violations", "inspected_on"]] = ["nuclear", "-2", "yesterday"]

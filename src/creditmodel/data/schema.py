@@ -824,7 +824,10 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None,
             key_null |= typed[k].iloc[dup_rows].isna().to_numpy(dtype=bool)
         dup_rows = dup_rows[~key_null]
     if len(dup_rows):
-        dq = _duplicate_entries(t, typed, raw, dup_rows)
+        w = co.warnings
+        open_ends = w[w["rule"] == "open_end_placeholder"] if len(w) else w
+        dq = _duplicate_entries(t, typed, raw, dup_rows,
+                                read_as_empty=set(zip(open_ends["row"], open_ends["column"])) if len(w) else set())
         q = dq if q is None else pd.concat([q, dq], ignore_index=True)
 
     order = _date_order_issues(t, typed)   # accepted before, and an early end made a firm look better (fuzzer)
@@ -878,7 +881,8 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None,
     return CheckResult(typed=typed, quarantine=quarantine, warnings=warn, bad=bad, null_counts=co.null_counts)
 
 
-def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_rows: np.ndarray) -> pd.DataFrame:
+def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_rows: np.ndarray,
+                       read_as_empty: set[tuple[int, str]] = frozenset()) -> pd.DataFrame:
     """Quarantine entries of the rows (0-based positions ``dup_rows``) that share a non-empty key.
 
     Rows of a key that are all the same in every declared column as read (a code in lower case or a date written
@@ -886,7 +890,9 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
     firm and 17 of its records) are one record delivered more than once: the first is kept, each later copy
     quarantined (``duplicate_row``); so are rows that differ only in descriptive columns (the department's name, a
     fine's amount as written). Rows of a key that differ elsewhere contradict each other: all of them are
-    quarantined (``duplicate_key``), the message naming the columns that differ."""
+    quarantined (``duplicate_key``), the message naming the columns that differ. ``read_as_empty`` holds the
+    (0-based row, column) cells read as empty on purpose (an open end written 9999-12-31): they equal an empty
+    cell, not their text."""
     keys = key_strings(typed, t.key, dup_rows)
     cols = [c for c in t.column_names if c in typed.columns and c in raw.columns]
     # the values as read; a cell that does not read is compared as written (two different junk cells differ)
@@ -894,11 +900,18 @@ def _duplicate_entries(t: Table, typed: pd.DataFrame, raw: pd.DataFrame, dup_row
     unread = written.isna().to_numpy()
     if unread.any():   # only those cells: the whole-frame fallback doubled the time on 1M rows
         as_written = raw[cols].iloc[dup_rows].astype("string").reset_index(drop=True)
+        placeholder = np.zeros_like(unread)   # a placeholder read as an open end is an empty end
+        if read_as_empty:
+            at = {r: i for i, r in enumerate(dup_rows.tolist())}
+            for r, c in read_as_empty:
+                if int(r) in at and c in cols:
+                    placeholder[at[int(r)], cols.index(c)] = True
         for j, c in enumerate(cols):
             m = unread[:, j]
             if m.any():
-                fallback = ("\x01" + as_written[c][m].fillna("")).where(as_written[c][m].notna(), "\x00")
-                written.loc[m, c] = fallback
+                text = as_written[c][m]
+                empty = (text.isna() | text.str.strip().eq("")).to_numpy(dtype=bool) | placeholder[m, j]
+                written.loc[m, c] = ("\x01" + text.fillna("")).where(~empty, "\x00")
     group = pd.Series(keys).groupby(keys, sort=False)   # one vectorised pass: a loop over keys took 45 s on 100k
     size = group.transform("size").to_numpy()
     first = pd.Series(dup_rows + 1).groupby(keys, sort=False).transform("first").to_numpy()
