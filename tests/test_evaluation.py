@@ -1204,3 +1204,34 @@ def test_the_evaluation_notebook_reports_on_one_street(tmp_path):
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert f"reporting on {len(mine):,} graded enterprises" in text and "street zhongma 中马街道" in text
     assert "whole district, as written to the evaluation file:" in text
+
+
+def test_an_unpaid_fine_past_its_maximum_end_is_ended_by_paying_it_not_by_a_repair():
+    """A reviewer's finding: a firm whose unpaid fine kept its penalty published past the maximum end was told to
+    apply for repair and wait the decision days; paying the fine ends the publicity that day (DOMAIN A4). Before its
+    maximum end, paying ends it at the maximum end when a repair could only take effect later."""
+    days = RAW["repair"]["decision_days"]
+    tabs = district(
+        [firm(A), firm(B), firm(C)],
+        penalties=[
+            penalty("P1", A, "2022-03-01", "general", "2022-06-01", "2023-03-01"),              # unpaid, past max
+            penalty("P2", B, "2024-03-01", "general", "2024-06-01", "2024-10-05"),              # unpaid, max in 5 days
+            penalty("P3", C, "2024-03-01", "serious", "2025-03-01", "2027-03-01"),              # unpaid, repair first
+        ],
+    )
+    as_of = T("2024-09-30")
+    whatif, recs = repair_whatif(tabs, None, [A, B, C], as_of, records=True)
+    w, r = whatif.set_index("record_id"), recs.set_index("record_id")
+    assert r.loc["P1", "repairable"] and r.loc["P1", "earliest_repair_date"] == as_of
+    assert "ends on payment" in r.loc["P1", "note"] and "no repair application" in r.loc["P1", "note"]
+    assert w.loc["P1", "earliest_repair_date"] == as_of and w.loc["P1", "lift_points"] > 0
+    assert w.loc["P1", "score_with_repair"] == 100
+    assert r.loc["P2", "earliest_repair_date"] == T("2024-10-05") and "maximum period" in r.loc["P2", "note"]
+    assert w.loc["P2", "score_with_repair"] == 100
+    assert r.loc["P3", "earliest_repair_date"] == T("2025-03-01") + pd.Timedelta(days=days)
+    assert "pay the fine) first" in r.loc["P3", "note"]
+    # a penalty without a fine has nothing to pay: it ends at its maximum end, which no repair can beat
+    nofine = district([firm(A)], penalties=[{**penalty("P4", A, "2024-03-01", "general", "2024-06-01",
+                                                       "2024-10-05"), "amount": None}])
+    r4 = repair_whatif(nofine, None, A, as_of, records=True)[1].set_index("record_id")
+    assert not r4.loc["P4", "repairable"] and "ends by itself" in r4.loc["P4", "note"]

@@ -153,6 +153,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
     windows and earliest repair date (no points yet; :func:`records_weighing` adds them)."""
     t = _ts(as_of)
     dd = pd.Timedelta(days=config.repair.decision_days)
+    written = sub   # the penalties' maximum ends as written (evaluation_tables removes an unpaid fine's)
     sub = evaluation_tables(sub, config.repair)  # listings end at their maximum period; unpaid fines stay published
     rows: list[pd.DataFrame] = []
 
@@ -196,13 +197,29 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         ).max(axis=1)
         eff = apply_from + dd
         ok = eff < a["publicity_max_end"].fillna(pd.Timestamp.max)
+        # an unpaid fine: publication stops by itself at the maximum period once the fine is paid (DOMAIN A4), so
+        # paying it on the as-of date ends the penalty at max(maximum end as written, as-of date) when that comes
+        # before a repair could take effect (the what-if told firms past their maximum end to apply for repair and
+        # wait 15 days; a reviewer counted 86 such penalties)
+        max_written = _d(written["penalties"], "publicity_max_end").reindex(a.index)
+        ends_on_payment = pd.concat([max_written, pd.Series(t, index=a.index)], axis=1).max(axis=1)
+        fine = pd.to_numeric(a["amount"], errors="coerce").fillna(0).gt(0) if "amount" in a.columns else pd.Series(False, index=a.index)
+        by_payment = fine & ~paid & max_written.notna() & (ends_on_payment <= eff)
+        eff = eff.where(~by_payment, ends_on_payment)
+        ok = ok | by_payment
         note = np.where(
-            ~ok,
-            "publicity ends by itself before a repair could take effect",
+            by_payment,
+            np.where(max_written <= t, "pay the fine: the maximum publicity period has passed, so publicity ends on "
+                     "payment (no repair application)", "pay the fine: publicity then ends by itself at its maximum "
+                     "period, before a repair could take effect"),
             np.where(
-                paid,
-                "apply after the minimum publicity period",
-                "fulfil the penalty obligations (pay the fine) first",
+                ~ok,
+                "publicity ends by itself before a repair could take effect",
+                np.where(
+                    paid,
+                    "apply after the minimum publicity period",
+                    "fulfil the penalty obligations (pay the fine) first",
+                ),
             ),
         )
         cat = a["category"].astype(str)
