@@ -1235,3 +1235,23 @@ def test_an_unpaid_fine_past_its_maximum_end_is_ended_by_paying_it_not_by_a_repa
                                                        "2024-10-05"), "amount": None}])
     r4 = repair_whatif(nofine, None, A, as_of, records=True)[1].set_index("record_id")
     assert not r4.loc["P4", "repairable"] and "ends by itself" in r4.loc["P4", "note"]
+
+
+def test_a_removed_dishonest_listing_that_still_weighs_is_named_in_the_explanation(loaded):
+    """A reviewer's finding: a removed dishonest-debtor listing costs points without a time window, but the
+    explanation's records named nothing behind them. It is a record now, with its points and why nothing lifts it."""
+    e = loaded.tables["enforcement"]
+    t = pd.Timestamp(loaded.snapshot_date)
+    past = e[(pd.to_datetime(e["dishonest_removed_on"]) <= t) & (pd.to_datetime(e["closed_on"]) <= t)]
+    firms = e.groupby("uscc").size()
+    past = past[past["uscc"].map(firms) == 1]                              # the firm's only case
+    assert len(past) > 0
+    case = past.iloc[0]
+    ex = explain(case["uscc"], loaded.tables, None, t)
+    c = ex.contributions.set_index("indicator")["points"]
+    assert c["dishonest_debtor_past"] == -2
+    r = ex.records.set_index("record_id").loc[case["record_id"]]
+    assert r["kind"] == "dishonest_debtor_past" and r["points"] == -2 and not r["repairable"]
+    line = [ln for ln in ex.text().splitlines() if ln.strip().startswith(case["record_id"])]
+    assert len(line) == 1 and "-2 points" in line[0] and "removed on" in line[0] and "no step lifts it" in line[0]
+    assert case["record_id"] not in set(ex.whatif["record_id"])             # nothing to simulate

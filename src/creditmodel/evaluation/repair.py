@@ -302,6 +302,27 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
                 "perform the judgement (case closed, listing removed)",
             )
         )
+        # a removed listing still weighs (dishonest_debtor_past_n, no time window in the indicator file): the
+        # explanation showed its points with no record behind them (a reviewer's finding, 19 firms)
+        past = known(e, "filed_on") & (lst <= t) & (rem <= t) & ~(open_ | dishonest)
+        if past.any():
+            a = e[past]
+            rows.append(
+                frame(
+                    a,
+                    "enforcement",
+                    "dishonest_debtor_past",
+                    None,
+                    a["filed_on"].to_numpy(),
+                    pd.NaT,
+                    pd.NaT,
+                    np.ones(len(a), dtype=bool),
+                    False,
+                    pd.NaT,
+                    [f"a dishonest-debtor listing removed on {d:%Y-%m-%d}: past listings weigh without a time "
+                     "window (dishonest_debtor_past in the indicator file); no step lifts it" for d in rem[past]],
+                )
+            )
     ar = sub.get("arrears")
     if ar is not None and len(ar):
         a = ar[known(ar, "determined_on") & ~(_d(ar, "cleared_on") <= t)]
