@@ -1230,6 +1230,9 @@ def test_an_unpaid_fine_past_its_maximum_end_is_ended_by_paying_it_not_by_a_repa
     assert w.loc["P2", "score_with_repair"] == 100
     assert r.loc["P3", "earliest_repair_date"] == T("2025-03-01") + pd.Timedelta(days=days)
     assert "pay the fine) first" in r.loc["P3", "note"]
+    lines = {ln.split()[0]: ln for ln in explain(A, tabs, None, as_of).text().splitlines() if ln.startswith("    P")}
+    assert "paying the fine ends its publicity (no repair application) on 2024-09-30" in lines["P1"]
+    assert "credit repair" not in lines["P1"]
     # a penalty without a fine has nothing to pay: it ends at its maximum end, which no repair can beat
     nofine = district([firm(A)], penalties=[{**penalty("P4", A, "2024-03-01", "general", "2024-06-01",
                                                        "2024-10-05"), "amount": None}])

@@ -278,6 +278,10 @@ def test_single_table_file(compliance_district, tmp_path):
         assert len(frame) and frame[["compliant", "compliance_rate", "unregistered"]].isna().all().all()
         assert frame["late"].notna().all()
     assert rep.by_table.set_index("table").loc["penalties", "late"] == 1
+    for frame in (rep.by_industry, rep.by_street):   # a reviewer's finding: 0 compliant, every record unregistered
+        cols = [c for c in frame.columns if c.endswith(("compliant", "compliance_rate", "unregistered"))]
+        assert len(cols) >= 3 and frame[cols].isna().all().all()
+    assert ind["compliant"] is None
     figs = quality_plots.make_figures(rep)
     assert "compliance_by_table" in figs and not {"compliance_by_department", "compliance_by_year"} & set(figs)
     assert "not measured" in " ".join(t.get_text() for t in figs["compliance_by_table"].axes[0].texts)

@@ -641,6 +641,11 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         by_street = _breakdown(flags_all, register, firms, "street", reference.streets())
     else:
         by_industry = by_street = pd.DataFrame()
+    if register is None:   # as for the tables above: compliance is not measured without a register
+        for frame in (by_industry, by_street):
+            for c in [c for c in frame.columns if c.endswith(("compliant", "compliance_rate", "unregistered"))]:
+                frame[c] = np.nan
+        ind["compliant"] = None
     load_counts = pd.DataFrame([lt.counts() for lt in tables.values()])
     return QualityReport(data=data, out=None, snapshot_date=snapshot.strftime("%Y-%m-%d"), deadline_days=deadline,
                          indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,

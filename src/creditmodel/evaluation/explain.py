@@ -100,8 +100,8 @@ class Explanation:
                     f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
                     f"{end}; "
                     + (
-                        f"{REMEDY.get(x['table'], 'repair can take effect from')} "
-                        f"{x['earliest_repair_date'].date()}" + _partial_lift(lifts.get(x["record_id"]), x["points"])
+                        f"{_remedy(x)} {x['earliest_repair_date'].date()}"
+                        + _partial_lift(lifts.get(x["record_id"]), x["points"])
                         if x["repairable"]
                         else x["note"]
                     )
@@ -125,6 +125,14 @@ class Explanation:
                 f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
             )
         return "\n".join(lines)
+
+
+def _remedy(x: pd.Series) -> str:
+    """What lifts a repairable record: paying an unpaid fine when that ends the publicity before a repair could
+    (the line said "credit repair can take effect from" beside a note saying no application is needed)."""
+    if x["table"] == "penalties" and str(x["note"]).startswith("pay the fine"):
+        return "paying the fine ends its publicity (no repair application) on"
+    return REMEDY.get(x["table"], "repair can take effect from")
 
 
 def _partial_lift(lift: float | None, points: float) -> str:
