@@ -1258,3 +1258,17 @@ def test_a_removed_dishonest_listing_that_still_weighs_is_named_in_the_explanati
     line = [ln for ln in ex.text().splitlines() if ln.strip().startswith(case["record_id"])]
     assert len(line) == 1 and "-2 points" in line[0] and "removed on" in line[0] and "no step lifts it" in line[0]
     assert case["record_id"] not in set(ex.whatif["record_id"])             # nothing to simulate
+
+
+def test_a_record_whose_points_a_cap_absorbs_says_why_it_shows_zero():
+    """A reviewer's finding: a record beyond an indicator's cap showed "+0 points" among the records weighing on the
+    grade without a word of why."""
+    tabs = district(
+        [firm(A)],
+        penalties=[penalty(f"P{i}", A, f"2024-0{i}-01", "serious", "2025-06-01", "2027-03-01", paid=f"2024-0{i}-05")
+                   for i in (1, 2, 3)],
+    )
+    ex = explain(A, tabs, None, "2024-09-30")
+    assert ex.contributions.set_index("indicator")["points"]["penalty_serious"] == -30     # 3 x -15, capped at 30
+    lines = [ln for ln in ex.text().splitlines() if ln.startswith("    P")]
+    assert len(lines) == 3 and all("+0 points (absorbed by a cap: the other records reach it without this one)" in ln for ln in lines)

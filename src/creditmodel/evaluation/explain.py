@@ -96,8 +96,9 @@ class Explanation:
                     end = f"leaves its window on {x['window_end'].date()}"
                 else:
                     end = "counts until removed or fulfilled" if x["repairable"] else "no fixed window"
+                absorbed = " (absorbed by a cap: the other records reach it without this one)" if x["points"] == 0 else ""
                 lines.append(
-                    f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points; "
+                    f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points{absorbed}; "
                     f"{end}; "
                     + (
                         f"{_remedy(x)} {x['earliest_repair_date'].date()}"
