@@ -574,11 +574,6 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         by_table = by_table.merge(rates, on="table", how="left")
     by_department = _group_rates(flags_all, "supplier").reset_index() if len(flags_all) else pd.DataFrame()
     by_year = _by_year(flags_all)
-    if register is None:   # no register: whether a code is registered, so compliance, is not measured (it read 0.0)
-        for frame in (by_table, by_department, by_year):
-            for c in ("compliant", "compliance_rate", "unregistered"):
-                if c in frame.columns:
-                    frame[c] = np.nan
 
     ind: dict[str, Any] = {
         "tables": len(tables), "rows_total": int(sum(lt.n_rows for lt in tables.values())),
@@ -641,8 +636,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         by_street = _breakdown(flags_all, register, firms, "street", reference.streets())
     else:
         by_industry = by_street = pd.DataFrame()
-    if register is None:   # as for the tables above: compliance is not measured without a register
-        for frame in (by_industry, by_street):
+    if register is None:   # whether a code is registered, so compliance, is not measured (it read 0.0 everywhere)
+        for frame in (by_table, by_department, by_year, by_industry, by_street):
             for c in [c for c in frame.columns if c.endswith(("compliant", "compliance_rate", "unregistered"))]:
                 frame[c] = np.nan
         ind["compliant"] = None

@@ -824,10 +824,8 @@ def check_table(raw: pd.DataFrame, name: str, file: str | Path | None = None,
             key_null |= typed[k].iloc[dup_rows].isna().to_numpy(dtype=bool)
         dup_rows = dup_rows[~key_null]
     if len(dup_rows):
-        w = co.warnings
-        open_ends = w[w["rule"] == "open_end_placeholder"] if len(w) else w
-        dq = _duplicate_entries(t, typed, raw, dup_rows,
-                                read_as_empty=set(zip(open_ends["row"], open_ends["column"])) if len(w) else set())
+        open_ends = co.warnings[co.warnings["rule"] == "open_end_placeholder"]
+        dq = _duplicate_entries(t, typed, raw, dup_rows, read_as_empty=set(zip(open_ends["row"], open_ends["column"])))
         q = dq if q is None else pd.concat([q, dq], ignore_index=True)
 
     order = _date_order_issues(t, typed)   # accepted before, and an early end made a firm look better (fuzzer)

@@ -19,7 +19,7 @@ from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.evaluation.repair import _ts, firm_tables, repair_whatif
+from creditmodel.evaluation.repair import PAY_THE_FINE, _ts, firm_tables, repair_whatif
 
 #: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
 #: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
@@ -131,7 +131,7 @@ class Explanation:
 def _remedy(x: pd.Series) -> str:
     """What lifts a repairable record: paying an unpaid fine when that ends the publicity before a repair could
     (the line said "credit repair can take effect from" beside a note saying no application is needed)."""
-    if x["table"] == "penalties" and str(x["note"]).startswith("pay the fine"):
+    if x["table"] == "penalties" and str(x["note"]).startswith(PAY_THE_FINE):
         return "paying the fine ends its publicity (no repair application) on"
     return REMEDY.get(x["table"], "repair can take effect from")
 

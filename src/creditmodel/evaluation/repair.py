@@ -49,6 +49,9 @@ from creditmodel.evaluation.inputs import build_inputs, evaluation_tables
 
 log = logging.getLogger(__name__)
 
+#: How the note of a penalty that paying its fine ends (rather than a repair) begins; the explanation reads it.
+PAY_THE_FINE = "pay the fine"
+
 #: Tables the evaluation reads (the scenario copies include each of them).
 EVAL_TABLES = (
     "enterprises",
@@ -202,16 +205,16 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         # before a repair could take effect (the what-if told firms past their maximum end to apply for repair and
         # wait 15 days; a reviewer counted 86 such penalties)
         max_written = _d(written["penalties"], "publicity_max_end").reindex(a.index)
+        extended = max_written.notna() & ~(mx[act] == max_written)   # extend_unpaid_publicity moved it: fine unpaid
         ends_on_payment = pd.concat([max_written, pd.Series(t, index=a.index)], axis=1).max(axis=1)
-        fine = pd.to_numeric(a["amount"], errors="coerce").fillna(0).gt(0) if "amount" in a.columns else pd.Series(False, index=a.index)
-        by_payment = fine & ~paid & max_written.notna() & (ends_on_payment <= eff)
+        by_payment = extended & ~paid & (ends_on_payment <= eff)
         eff = eff.where(~by_payment, ends_on_payment)
         ok = ok | by_payment
         note = np.where(
             by_payment,
-            np.where(max_written <= t, "pay the fine: the maximum publicity period has passed, so publicity ends on "
-                     "payment (no repair application)", "pay the fine: publicity then ends by itself at its maximum "
-                     "period, before a repair could take effect"),
+            np.where(max_written <= t, f"{PAY_THE_FINE}: the maximum publicity period has passed, so publicity ends "
+                     "on payment (no repair application)", f"{PAY_THE_FINE}: publicity then ends by itself at its "
+                     "maximum period, before a repair could take effect"),
             np.where(
                 ~ok,
                 "publicity ends by itself before a repair could take effect",
