@@ -1260,6 +1260,32 @@ def test_a_removed_dishonest_listing_that_still_weighs_is_named_in_the_explanati
     assert case["record_id"] not in set(ex.whatif["record_id"])             # nothing to simulate
 
 
+def test_an_open_case_whose_listing_was_removed_says_the_past_listing_stays():
+    """A reviewer's finding: an open enforcement case whose dishonest-debtor listing was already removed weighs twice
+    (open case and past listing), but its record said only "perform the judgement" although performing it leaves the
+    past listing's points. The note names the removed listing and the explanation the part that stays."""
+    as_of = pd.Timestamp("2024-06-30")
+    case = {"record_id": "E1", "uscc": A, "case_no": "(2023)执1号", "court": "x", "filed_on": "2023-01-10",
+            "amount": 50_000.0, "dishonest_listed_on": "2023-03-01", "dishonest_removed_on": "2023-09-01",
+            "closed_on": None, "reported_on": "2023-01-10"}
+    tabs = district([firm(A)], enforcement=[case])
+    ex = explain(A, tabs, None, as_of)
+    c = ex.contributions.set_index("indicator")["points"]
+    assert c["enforcement_open"] == -4 and c["dishonest_debtor_past"] == -2
+    r = ex.records.set_index("record_id").loc["E1"]
+    assert r["kind"] == "enforcement_open" and r["points"] == -6 and r["repairable"]
+    assert "listing removed on 2023-09-01 keeps weighing" in r["note"]
+    w = ex.whatif.set_index("record_id").loc["E1"]
+    assert w["lift_points"] == 4                                            # performing lifts the open case only
+    line = [ln for ln in ex.text().splitlines() if ln.strip().startswith("E1")]
+    assert len(line) == 1 and "lifts +4 of these -6 points" in line[0]
+    assert "listing removed on 2023-09-01 keeps weighing" in line[0]
+    # a case still listed is unchanged: performing it removes the listing (which then weighs as a past one)
+    listed = district([firm(A)], enforcement=[{**case, "dishonest_removed_on": None}])
+    r2 = explain(A, listed, None, as_of).records.set_index("record_id").loc["E1"]
+    assert r2["kind"] == "dishonest_debtor" and "keeps weighing" not in r2["note"]
+
+
 def test_a_record_whose_points_a_cap_absorbs_says_why_it_shows_zero():
     """A reviewer's finding: a record beyond an indicator's cap showed "+0 points" among the records weighing on the
     grade without a word of why."""

@@ -19,7 +19,7 @@ from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.evaluation.repair import PAY_THE_FINE, _ts, firm_tables, repair_whatif
+from creditmodel.evaluation.repair import PAST_LISTING_STAYS, PAY_THE_FINE, _ts, firm_tables, repair_whatif
 
 #: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
 #: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
@@ -103,6 +103,7 @@ class Explanation:
                     + (
                         f"{_remedy(x)} {x['earliest_repair_date'].date()}"
                         + _partial_lift(lifts.get(x["record_id"]), x["points"])
+                        + _kept_part(x)
                         if x["repairable"]
                         else x["note"]
                     )
@@ -134,6 +135,14 @@ def _remedy(x: pd.Series) -> str:
     if x["table"] == "penalties" and str(x["note"]).startswith(PAY_THE_FINE):
         return "paying the fine ends its publicity (no repair application) on"
     return REMEDY.get(x["table"], "repair can take effect from")
+
+
+def _kept_part(x: pd.Series) -> str:
+    """``; its dishonest-debtor listing removed on ... keeps weighing ...`` for an open case whose past listing its
+    step does not lift (the part of its points that stays); empty otherwise."""
+    note = str(x["note"])
+    i = note.find(PAST_LISTING_STAYS)
+    return f"; {note[i:]}" if x["table"] == "enforcement" and i >= 0 else ""
 
 
 def _partial_lift(lift: float | None, points: float) -> str:

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 #: How the note of a penalty that paying its fine ends (rather than a repair) begins; the explanation reads it.
 PAY_THE_FINE = "pay the fine"
+# an open case whose dishonest-debtor listing was already removed: performing it lifts the open case, not the
+# past listing (dishonest_debtor_past weighs without a time window); the explanation repeats this part of the note
+PAST_LISTING_STAYS = "its dishonest-debtor listing removed on"
 
 #: Tables the evaluation reads (the scenario copies include each of them).
 EVAL_TABLES = (
@@ -290,6 +293,13 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         dishonest = known(e, "filed_on") & (lst <= t) & ~(rem <= t)
         a = e[open_ | dishonest]
         kind = np.where(dishonest[open_ | dishonest], "dishonest_debtor", "enforcement_open")
+        perform = "perform the judgement (case closed, listing removed)"
+        was_listed = ((lst <= t) & (rem <= t))[open_ | dishonest]
+        note = [
+            f"{perform}; {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing (dishonest_debtor_past, no time window)"
+            if removed_before else perform
+            for removed_before, d in zip(was_listed, rem[open_ | dishonest])
+        ]
         rows.append(
             frame(
                 a,
@@ -302,7 +312,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
                 np.zeros(len(a), dtype=bool),
                 True,
                 t,
-                "perform the judgement (case closed, listing removed)",
+                note,
             )
         )
         # a removed listing still weighs (dishonest_debtor_past_n, no time window in the indicator file): the
