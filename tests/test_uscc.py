@@ -153,3 +153,36 @@ def test_vectorised_matches_scalar_on_random_heads_with_right_check_characters()
     assert vec["status"].tolist() == [r.status for r in scalar]
     assert vec["reason"].fillna("-").tolist() == [r.reason or "-" for r in scalar]
     assert {r.reason for r in scalar} == {None, "authority", "category"}
+
+
+def test_an_allow_list_excuses_the_check_characters_only_and_both_checks_agree():
+    """A reviewer's finding: with a caller's allow-list, ``check`` passed an allow-listed code with a wrong position 17
+    as "ok" and refused one with a made-up head, while ``validate`` called both "pilot". The allow-list is for
+    genuine pilot-era codes whose check characters do not follow the formula: it excuses positions 17 and 18, nothing
+    else, and the scalar and vectorised checks say the same."""
+    rng = np.random.default_rng(3)
+    good = uscc.generate("350100", 200, rng)
+    codes = []
+    for c in good[:100]:                                             # every position corrupted in turn
+        i = int(rng.integers(0, 18))
+        codes.append(c[:i] + str(rng.choice(list(uscc.ALPHABET))) + c[i + 1:])
+    codes += [_made_up(h + "350100") for h in ("0A", "9Y", "B1", "91")]
+    wrong17 = good[100][:16] + ("1" if good[100][16] != "1" else "2")
+    codes += [wrong17, wrong17[:17] + uscc.check_character(wrong17[:17])]  # wrong 17 and 18; wrong 17 only
+    bad_head = "0A" + good[101][2:17] + "X"                          # made-up head, wrong 18: not a pilot code
+    codes += [bad_head, good[102]]
+    allow = set(codes)
+    vec = uscc.validate(pd.Series(codes), allow_list=allow)
+    for code, (_, row) in zip(codes, vec.iterrows()):
+        r = uscc.check(code, allow_list=allow)
+        assert (row["status"], None if pd.isna(row["reason"]) else row["reason"]) == (r.status, r.reason), code
+        plain = uscc.check(code, allow_list=())
+        if plain.reason in ("org_check", "check_char") and uscc._authority_check(code) is None:
+            assert r.status == "pilot" and r.reason == plain.reason, code  # only the check characters are excused
+        elif plain.status == "invalid":
+            assert r.status == "invalid", code                       # any other fault stays
+    only17 = wrong17[:17] + uscc.check_character(wrong17[:17])
+    r17 = uscc.check(only17, allow_list=allow)
+    assert (r17.status, r17.reason) == ("pilot", "org_check") and "position 17" in r17.message
+    assert uscc.check(bad_head, allow_list=allow).reason == "authority"
+    assert uscc.check(good[102], allow_list=allow).status == "ok"

@@ -10,7 +10,8 @@ market-regulation codes, the organisation category, so a code that passes both c
 up, such as ``0A000000MA2H7K3Q0M``, is still refused); ``validate(series)`` does the
 same for a whole column at vectorised speed; ``generate(...)`` makes valid codes for a division.
 Codes issued in the 2014-15 pilot areas whose check character does not follow the formula but which
-are genuine are kept in an allow-list and reported with status ``"pilot"`` (a warning, not an error).
+are genuine are kept in an allow-list and reported with status ``"pilot"`` (a warning, not an error): the list
+excuses a code's check characters (positions 17 and 18) only; any other fault still makes it invalid.
 """
 from __future__ import annotations
 
@@ -135,17 +136,16 @@ def check(code: object, allow_list: Iterable[str] = PILOT_ALLOW_LIST) -> UsccChe
         return UsccCheck(c, "invalid", "charset", f"{REASONS['charset']}: {', '.join(bad)}")
     if not c[2:8].isdigit():
         return UsccCheck(c, "invalid", "division", f"{REASONS['division']}, got {c[2:8]!r}")
-    allowed = c in set(allow_list)
-    org = org_check_character(c[8:16])
-    if c[16] != org and not allowed:
-        return UsccCheck(c, "invalid", "org_check", f"{REASONS['org_check']}: expected {org!r}, got {c[16]!r}")
-    expected = check_character(c[:17])
-    if c[17] != expected:
-        if allowed:
-            return UsccCheck(c, "pilot", "check_char",
-                             f"pilot-era code on the allow-list; check character would be {expected!r}")
-        return UsccCheck(c, "invalid", "check_char", f"{REASONS['check_char']}: expected {expected!r}, got {c[17]!r}")
-    return _authority_check(c) or UsccCheck(c, "ok")
+    org, expected = org_check_character(c[8:16]), check_character(c[:17])
+    fault = (UsccCheck(c, "invalid", "org_check", f"{REASONS['org_check']}: expected {org!r}, got {c[16]!r}")
+             if c[16] != org else
+             UsccCheck(c, "invalid", "check_char", f"{REASONS['check_char']}: expected {expected!r}, got {c[17]!r}")
+             if c[17] != expected else None)
+    if fault is None or c not in set(allow_list):
+        return fault or _authority_check(c) or UsccCheck(c, "ok")
+    # an allow-listed pilot-era code is excused its check characters (positions 17 and 18), nothing else
+    return _authority_check(c) or UsccCheck(c, "pilot", fault.reason,
+                                            f"pilot-era code on the allow-list; {fault.message}")
 
 
 def _authority_check(c: str) -> UsccCheck | None:
@@ -238,9 +238,13 @@ def validate(codes: pd.Series | Iterable[object], allow_list: Iterable[str] = PI
         reason[idx] = sub
     status = np.where(reason == None, "ok", "invalid").astype(object)  # noqa: E711
     allow = set(allow_list)
-    if allow:
-        pilot = norm.isin(allow).to_numpy() & (status == "invalid")
-        status[pilot] = "pilot"
+    if allow and len(idx):
+        # allow-listed pilot-era codes are excused their check characters only: a head fault still refuses them
+        listed = norm.iloc[idx].isin(allow).to_numpy() & np.isin(sub, ["org_check", "check_char"])
+        head = np.where(~auth_ok, "authority", np.where(~cat_ok, "category", None))
+        refused = listed & (head != None)  # noqa: E711
+        reason[idx[refused]] = head[refused]
+        status[idx[listed & ~refused]] = "pilot"
     return pd.DataFrame({"code": norm.to_numpy(), "status": status, "reason": reason}, index=s.index)
 
 
