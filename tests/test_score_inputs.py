@@ -696,6 +696,35 @@ def test_a_csv_in_neither_utf8_nor_gb18030_names_the_line(tmp_path):
     assert read_table(gb)["b"].tolist() == ["企业"]
 
 
+@pytest.mark.parametrize("rows", [20, 4000])                             # in the first 64 KiB, and after them
+def test_one_foreign_byte_in_a_utf8_file_is_named_not_read_as_gb18030(trained, tmp_path, rows):
+    """A reviewer's finding: one Windows-1252 byte in a UTF-8 file with Chinese IDs made the whole file read as
+    GB 18030, so every ID came out garbled (张三0 as 寮犱笁0) with status ok, or the error named a line of good
+    UTF-8 text. UTF-8 text before the bad byte means the file is UTF-8: the error names the bad line."""
+    from creditmodel.data.io import read_table
+    from creditmodel.scoring.score import iter_chunks
+
+    df = _frame(rows, seed=11).drop(columns="bad")
+    df["loan_id"] = [f"张三{i}" for i in range(rows)]
+    b = df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    at = b.rfind(b"\n", 0, len(b) - 1) + 1                                   # the last data line
+    b = b[:at] + b"Caf\xe9" + b[at:]                                         # its ID: 'Café' in Windows-1252
+    p = tmp_path / "mixed.csv"
+    p.write_bytes(b)
+    for read in (read_table, lambda q: list(iter_chunks(q, 1000))):
+        with pytest.raises(InputError) as e:
+            read(p)
+        msg = str(e.value)
+        assert e.value.row == rows and f"line {rows + 1} is not UTF-8" in msg and "bytes e9" in msg, msg
+        assert "CSV UTF-8" in msg
+    res = _cli("score", "--model", str(trained / "model_out"), "--data", str(p), "--out", str(tmp_path / "o.csv"))
+    assert res.returncode == 2 and f"line {rows + 1} is not UTF-8" in res.stderr, res.stderr
+    assert not (tmp_path / "o.csv").exists()
+    good = tmp_path / "good.csv"                                             # without the byte: read as written
+    good.write_bytes(b.replace(b"Caf\xe9", b""))
+    assert read_table(good)["loan_id"].iloc[-1] == f"张三{rows - 1}"
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 24])
 def test_empty_line_count_does_not_depend_on_the_block_size(tmp_path, block):
     """The count streams the file in blocks: a line end split across two blocks is counted once."""

@@ -2,7 +2,8 @@
 
 * :func:`read_table` reads one CSV (UTF-8 with or without BOM; GB 18030 as a fallback; ``.csv.gz``)
   or Parquet file with pyarrow. A missing, empty, unreadable or corrupt file raises
-  :class:`~creditmodel.errors.InputError` naming the file.
+  :class:`~creditmodel.errors.InputError` naming the file; so does a UTF-8 file with bytes of another encoding
+  (naming their line: read as GB 18030 its Chinese text would be garbled).
 * :func:`load_table` checks a file against its declared table (:mod:`creditmodel.data.schema`):
   clean rows with the declared dtypes, and every broken rule in a quarantine table. Nothing is dropped
   silently: ``rows in = rows kept + rows quarantined`` is verified on every load.
@@ -86,19 +87,47 @@ def _read_arff(p: Path) -> pd.DataFrame:
     return df
 
 
-def _all_utf8(p: Path, block: int = 1 << 24) -> bool:
-    """Whether the whole file decodes as UTF-8 (streamed, about 1 GB/s)."""
+#: Non-ASCII characters of valid UTF-8 before a file's first invalid byte from which the file is taken for UTF-8
+#: with a foreign byte (an error naming its line) rather than for GB 18030 text: two GB 18030 characters in a row
+#: rarely form valid UTF-8, three almost never.
+UTF8_EVIDENCE_CHARS = 3
+
+
+def _non_ascii(s: str) -> int:
+    return len(s) - len(s.encode("ascii", "ignore")) - s.count("\ufeff")
+
+
+def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
+    """Whether the whole file decodes as UTF-8 (streamed, about 1 GB/s), and how many non-ASCII characters it
+    decodes before its first invalid byte (counted up to :data:`UTF8_EVIDENCE_CHARS`)."""
     import codecs
 
     dec = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with pa.input_stream(str(p), compression="detect") as f:
-            while chunk := f.read(block):
-                dec.decode(chunk)
+    seen = 0
+    with pa.input_stream(str(p), compression="detect") as f:
+        while chunk := f.read(block):
+            try:
+                s = dec.decode(chunk)
+                if seen < UTF8_EVIDENCE_CHARS:
+                    seen += _non_ascii(s)
+            except UnicodeDecodeError as e:
+                return False, seen + _non_ascii(chunk[: max(e.start, 0)].decode("utf-8", errors="ignore"))
+        try:
             dec.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+        except UnicodeDecodeError:
+            return False, seen
+    return True, seen
+
+
+def _foreign_bytes_error(p: Path) -> InputError:
+    """A UTF-8 file (non-ASCII UTF-8 text before the fault) with bytes of another encoding: read as GB 18030, its
+    Chinese text would come out garbled (张三 as 寮犱笁) with every row scored as ok."""
+    found = _undecodable(p, "utf-8-sig")
+    line, row, bad = found if found is not None else ("?", None, b"")
+    return InputError(f"line {line} is not UTF-8 (bytes {bad.hex(' ')}) although the text before it is UTF-8 with "
+                      "Chinese or other non-ASCII characters: part of the file was written in another encoding (a "
+                      "pasted Windows-1252 or GB 18030 value?); fix that line or save the file as 'CSV UTF-8'",
+                      file=p, row=row)
 
 
 def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
@@ -119,11 +148,17 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
             # ends there has no cut: a Windows-1252 byte in its last 3 bytes was read as UTF-8 bytes)
             text = head[: e.start].decode("utf-8")
         else:
+            if _non_ascii(head[: e.start].decode("utf-8")) >= UTF8_EVIDENCE_CHARS:
+                raise _foreign_bytes_error(p) from None
             encoding = "gb18030"
             text = head.decode("gb18030", errors="replace")
-    if encoding == "utf8" and more and not _all_utf8(p):
-        encoding = "gb18030"
-        text = head.decode("gb18030", errors="replace")
+    if encoding == "utf8" and more:
+        whole, seen = _utf8_scan(p)
+        if not whole:
+            if seen >= UTF8_EVIDENCE_CHARS:
+                raise _foreign_bytes_error(p)
+            encoding = "gb18030"
+            text = head.decode("gb18030", errors="replace")
     first = next(csv.reader(_io.StringIO(text.lstrip("\ufeff"), newline=None)), None)  # CR-only lines too
     return encoding, ([] if first is None else first)
 
