@@ -725,6 +725,59 @@ def test_one_foreign_byte_in_a_utf8_file_is_named_not_read_as_gb18030(trained, t
     assert read_table(good)["loan_id"].iloc[-1] == f"张三{rows - 1}"
 
 
+def test_a_parquet_files_pandas_index_is_read_as_columns(trained, tmp_path):
+    """A reviewer's finding: ``df.set_index('loan_id').to_parquet(...)`` stores the identifier as a column, but it
+    was read as pandas' index and dropped: ``--id loan_id`` was 'not found', and a feature kept in the index was
+    'missing'. Named index columns are columns; an unnamed index (a filtered frame's row labels) is not data."""
+    from creditmodel.data.io import read_table
+
+    df = _frame(300, seed=12).drop(columns="bad")
+    p = tmp_path / "indexed.parquet"
+    df.set_index(["loan_id", "industry"]).to_parquet(p)
+    got = read_table(p)
+    assert sorted(got.columns) == sorted(df.columns) and got["loan_id"].tolist() == df["loan_id"].tolist()
+    res = score_file(trained / "model_out", p, tmp_path / "o.csv", id_col="loan_id", progress=False)
+    assert res.rows == 300 and res.rows_error == 0
+    out = pd.read_csv(tmp_path / "o.csv", dtype={"loan_id": str})
+    flat = tmp_path / "flat.parquet"
+    df.to_parquet(flat, index=False)
+    score_file(trained / "model_out", flat, tmp_path / "o_flat.csv", id_col="loan_id", progress=False)
+    ref = pd.read_csv(tmp_path / "o_flat.csv", dtype={"loan_id": str})
+    pd.testing.assert_frame_equal(out.drop(columns=["scored_at", "data_sha256"], errors="ignore"),
+                                  ref.drop(columns=["scored_at", "data_sha256"], errors="ignore"))
+    rows = tmp_path / "rows.parquet"                                         # unnamed, non-range index: dropped
+    df.iloc[np.r_[0:50, 100:150]].to_parquet(rows)
+    assert "__index_level_0__" in pq_names(rows)
+    assert sorted(read_table(rows).columns) == sorted(df.columns)
+
+
+def pq_names(p):
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(p).names
+
+
+def test_a_parquet_file_with_a_repeated_column_name_is_named(trained, tmp_path):
+    """A reviewer's finding: a Parquet file with two columns 'income' stopped score with exit 1 and
+    "AttributeError: 'DataFrame' object has no attribute 'str'", and train with an Arrow schema dump."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from creditmodel.data.io import read_table
+
+    df = _frame(200, seed=13)
+    t = pa.Table.from_pandas(df, preserve_index=False)
+    p = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays([*t.columns, t.column("income")], names=[*t.column_names, "income"]), p)
+    with pytest.raises(InputError, match=r"column name\(s\) \['income'\] appear more than once") as e:
+        read_table(p)
+    assert e.value.column == "income"
+    for cmd in (["score", "--model", str(trained / "model_out"), "--data", str(p), "--out", str(tmp_path / "o.csv")],
+                ["train", "--data", str(p), "--target", "bad", "--out", str(tmp_path / "m")]):
+        r = _cli(*cmd)
+        assert r.returncode == 2 and "appear more than once" in r.stderr and "FieldRef" not in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 24])
 def test_empty_line_count_does_not_depend_on_the_block_size(tmp_path, block):
     """The count streams the file in blocks: a line end split across two blocks is counted once."""

@@ -23,6 +23,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,29 @@ def check_flat_schema(schema: pa.Schema, p: Path) -> None:
         if pa.types.is_nested(t):
             raise InputError(f"holds nested values (Arrow type {t}), not one value per cell: flatten it into "
                              "columns of single values or drop it", file=p, column=field.name)
+
+
+def check_unique_names(names: list[str], p: Path) -> None:
+    """InputError naming the first column name that appears more than once (or the count of unnamed columns)."""
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        if all(not str(h).strip() for h in dup):   # a spreadsheet export's trailing empty columns (fuzzer's finding)
+            blank = sum(1 for h in names if not str(h).strip())
+            raise InputError(f"{blank} columns have no name (empty header cells: a spreadsheet's trailing empty "
+                             "columns?): delete those columns or name them", file=p)
+        raise InputError(f"column name(s) {dup} appear more than once", file=p, column=dup[0])
+
+
+def parquet_frame(tbl: pa.Table | pa.RecordBatch, **to_pandas: Any) -> pd.DataFrame:
+    """A Parquet table or batch as a frame of all the file's named columns: a pandas index written with the data
+    (``df.set_index('loan_id').to_parquet(...)``) comes back as columns (it was dropped, so ``--id loan_id`` was
+    'not found'); an unnamed one (a filtered frame's row labels, ``__index_level_0__``) is not data and is left
+    out, as a RangeIndex is."""
+    df = tbl.to_pandas(**to_pandas)
+    named = [n for n in df.index.names if n is not None]
+    if named:
+        df = df.reset_index(level=named)
+    return df.reset_index(drop=True)
 
 
 def _read_arff(p: Path) -> pd.DataFrame:
@@ -460,6 +484,7 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
         return (df.astype("str").where(df.notna()) if as_text else df).iloc[:nrows].reset_index(drop=True)
     try:
         if kind == "parquet":
+            check_unique_names(pq.read_schema(str(p)).names, p)   # Arrow's reader fails on them with a schema dump
             if nrows is None:
                 tbl = pq.read_table(str(p))
             else:
@@ -481,20 +506,11 @@ def read_table(path: str | Path, *, as_text: bool = False, nrows: int | None = N
         raise InputError("file has no columns", file=p)
     if kind == "parquet":
         check_flat_schema(tbl.schema, p)
-    names = tbl.column_names
-    dup = sorted({h for h in names if names.count(h) > 1})
-    if dup:
-        if all(not str(h).strip() for h in dup):   # a spreadsheet export's trailing empty columns (fuzzer's finding)
-            blank = sum(1 for h in names if not str(h).strip())
-            raise InputError(f"{blank} columns have no name (empty header cells: a spreadsheet's trailing empty "
-                             "columns?): delete those columns or name them", file=p)
-        raise InputError(f"column name(s) {dup} appear more than once", file=p, column=dup[0])
-    if as_text:
+    check_unique_names(tbl.column_names, p)
+    if kind == "parquet":
         # text stays pandas' own string dtype; other Arrow types stay Arrow-backed (null distinct from NaN)
-        df = tbl.to_pandas(types_mapper=_arrow_types_except_text)
-    else:
-        df = tbl.to_pandas()
-    return df.reset_index(drop=True)
+        return parquet_frame(tbl, types_mapper=_arrow_types_except_text) if as_text else parquet_frame(tbl)
+    return (tbl.to_pandas(types_mapper=_arrow_types_except_text) if as_text else tbl.to_pandas()).reset_index(drop=True)
 
 
 def _arrow_types_except_text(t: pa.DataType):

@@ -117,13 +117,14 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
     if path.suffix.lower() == ".parquet" and path.stat().st_size > 0:
         import pyarrow.parquet as pq
 
-        from creditmodel.data.io import check_flat_schema
+        from creditmodel.data.io import check_flat_schema, check_unique_names
 
         try:
             schema = pq.read_schema(path)
         except Exception:  # noqa: BLE001  unreadable: the reader says so with its own message
             schema = None
         if schema is not None:
+            check_unique_names(schema.names, path)
             check_flat_schema(schema, path)
     if out is not None:
         if out.exists() and out.is_dir():
@@ -142,7 +143,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     (or true/false), else stays text for the model's per-row checks. So a row's result does not depend on
     the rows around it or on ``chunk_rows``."""
     from creditmodel.data.io import (BlankLines, SpaceLines, _bad_csv_row, _csv_encoding_and_header, _decode_error,
-                                     _header_separator_hint, _kind, read_table)
+                                     _header_separator_hint, _kind, parquet_frame, read_table)
 
     suffix = path.suffix.lower()
     check_input_file(path)
@@ -156,7 +157,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
         if pf.metadata.num_rows == 0:
             raise InputError("no data rows (a Parquet file of 0 rows)", file=path)
         for batch in pf.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
+            yield parquet_frame(batch)
     elif _kind(path) == "csv":  # .csv, .txt and compressed .csv.gz/.csv.bz2 (a .bz2 fell to the typed reader)
         import pyarrow as pa
         import pyarrow.csv as pacsv
