@@ -778,6 +778,31 @@ def test_a_parquet_file_with_a_repeated_column_name_is_named(trained, tmp_path):
         assert r.returncode == 2 and "appear more than once" in r.stderr and "FieldRef" not in r.stderr, r.stderr
 
 
+def test_scoring_without_id_uses_the_models_id_column(tmp_path):
+    """A reviewer's finding: a model trained with ``--id app_id`` left ``app_id`` out of the scores when ``score`` was
+    run without ``--id``, so nothing but the row order tied a score to its applicant, and a repeated id passed as ok.
+    The model's id column is the default identifier when the file has it (kept as text, checked)."""
+    df = _frame(900, seed=14).rename(columns={"loan_id": "app_id"})
+    df.to_csv(tmp_path / "train.csv", index=False)
+    train_file(tmp_path / "train.csv", "bad", tmp_path / "m", id_col="app_id", seed=2)
+    new = df.drop(columns="bad").head(50).copy()
+    new.loc[7, "app_id"] = new.loc[3, "app_id"]                              # a repeated applicant
+    new.to_csv(tmp_path / "new.csv", index=False)
+    for args in ((), ("--id", "app_id")):
+        r = _cli("score", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "new.csv"),
+                 "--out", str(tmp_path / "o.csv"), *args)
+        assert r.returncode == 0, r.stderr
+        out = pd.read_csv(tmp_path / "o.csv", dtype={"app_id": str})
+        assert out["app_id"].tolist() == new["app_id"].tolist()              # leading zeros kept, input order
+        assert out.loc[7, "status"] == "error" and "duplicate id" in out.loc[7, "error"], args
+        assert (out.drop(index=7)["status"] == "ok").all()
+    assert "app_id" not in pd.read_csv(tmp_path / "o.csv").columns.drop("app_id").tolist()
+    no_id = new.drop(columns="app_id")                                       # a file without it scores as before
+    no_id.to_csv(tmp_path / "no_id.csv", index=False)
+    res = score_file(tmp_path / "m", tmp_path / "no_id.csv", tmp_path / "o2.csv", progress=False)
+    assert res.rows == 50 and res.rows_error == 0
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 24])
 def test_empty_line_count_does_not_depend_on_the_block_size(tmp_path, block):
     """The count streams the file in blocks: a line end split across two blocks is counted once."""

@@ -463,6 +463,8 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     check_input_file(data, out)
     resolved = resolve_model(model_uri)
     outputs = _deliverable_columns() if resolved.alias is not None else [*SCORE_COLUMNS, "data_sha256", "scored_at"]
+    if id_col is None and resolved.alias is None:
+        id_col = _trained_id_column(resolved.model, data, outputs)
     if id_col and id_col not in PASSTHROUGH and id_col in outputs:
         raise InputError(f"--id {id_col!r} has the name of an output column; the output would hold two columns of "
                          "that name: rename the identifier in the input", file=data, column=id_col)
@@ -476,6 +478,31 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
         return deliver_file(resolved, data, out, id_col=id_col, chunk_rows=chunk_rows,
                             pricing_config=pricing_config, progress=progress)
     return _score_plain(resolved, data, out, id_col, chunk_rows, progress)
+
+
+def _trained_id_column(model: CreditModel, data: Path, outputs: list[str]) -> str | None:
+    """The id column the model was trained with (``train --id``) when ``data`` has it: the default identifier of
+    a model folder's scores (without it a score was tied to its applicant by row order alone and a repeated id
+    passed as ok: a reviewer's finding)."""
+    trained = model.id_col or (model.metadata or {}).get("id_col") or None
+    if not trained or trained in outputs:
+        return None
+    try:
+        if data.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(data).names
+        else:
+            from creditmodel.data.io import _csv_encoding_and_header, _kind, read_table
+
+            names = (_csv_encoding_and_header(data)[1] if _kind(data) == "csv"
+                     else list(read_table(data, nrows=1).columns))
+    except Exception:  # noqa: BLE001  unreadable: the reader says so with its own message when scoring
+        return None
+    if trained not in [str(n).lstrip("\ufeff").strip() for n in names]:
+        return None
+    log.info("%s: identifier column %r, the model's id column (--id names another)", data, trained)
+    return trained
 
 
 def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | None, chunk_rows: int,
