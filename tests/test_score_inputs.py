@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,7 @@ def test_a_typo_in_a_number_column_names_the_row():
         train_frame(df.iloc[:0], "bad")
 
 
-def test_retraining_into_a_folder_leaves_no_stale_files(tmp_path):
+def test_retraining_into_a_folder_leaves_no_stale_files(tmp_path, monkeypatch):
     src = tmp_path / "t.csv"
     _frame(800, seed=4).to_csv(src, index=False)
     out = tmp_path / "m"
@@ -142,6 +143,16 @@ def test_retraining_into_a_folder_leaves_no_stale_files(tmp_path):
     (tmp_path / "file_out").write_text("x")
     with pytest.raises(InputError, match="existing file"):
         train_file(src, "bad", tmp_path / "file_out")
+    # a file on the way to the folder is said before the fit (it was said after 14 s of fitting: a reviewer)
+    import creditmodel.scoring.train as train_module
+
+    def no_fit(*a, **k):
+        raise AssertionError("fitted before the output was checked")
+
+    monkeypatch.setattr(train_module, "train_frame", no_fit)
+    with pytest.raises(InputError, match="is a file") as e:
+        train_file(src, "bad", tmp_path / "file_out" / "sub" / "m")
+    assert str(tmp_path / "file_out") in str(e.value)
 
 
 def test_gb18030_text_after_the_first_64_kib_is_read_as_text(tmp_path):
@@ -801,6 +812,23 @@ def test_scoring_without_id_uses_the_models_id_column(tmp_path):
     no_id.to_csv(tmp_path / "no_id.csv", index=False)
     res = score_file(tmp_path / "m", tmp_path / "no_id.csv", tmp_path / "o2.csv", progress=False)
     assert res.rows == 50 and res.rows_error == 0
+
+
+def test_a_corrupt_mlmodel_or_an_unwritable_output_is_exit_2_naming_it(trained, tmp_path):
+    """A reviewer's finding: a corrupt MLmodel file ended with exit 1 and a bare YAML ParserError, and ``--out`` in
+    a folder that cannot hold files (``/proc``) with exit 1 and a FileNotFoundError on the temporary file after
+    every row was scored."""
+    _frame(40, seed=15).drop(columns="bad").to_csv(tmp_path / "apps.csv", index=False)
+    broken = tmp_path / "broken"
+    shutil.copytree(trained / "model_out" / "model", broken)
+    (broken / "MLmodel").write_text("garbage: [\n")
+    r = _cli("score", "--model", str(broken), "--data", str(tmp_path / "apps.csv"), "--out", str(tmp_path / "o.csv"))
+    assert r.returncode == 2 and "cannot load the model" in r.stderr and str(broken) in r.stderr, r.stderr
+    if Path("/proc/self").is_dir():                                          # Linux: /proc takes no new files
+        r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "apps.csv"),
+                 "--out", "/proc/out.csv")
+        assert r.returncode == 2 and "cannot write the output in /proc" in r.stderr, r.stderr
+    assert not list(tmp_path.glob("*.probe")) and not list(tmp_path.glob(".*.probe"))
 
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 24])

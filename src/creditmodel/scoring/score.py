@@ -56,8 +56,10 @@ def _load_errors() -> tuple[type[BaseException], ...]:
     from mlflow.exceptions import MlflowException
 
     # what a broken or missing model gives; not ImportError (a package missing here) nor MemoryError
+    import yaml
+
     return (MlflowException, OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, ValueError,
-            TypeError)
+            TypeError, yaml.YAMLError)   # a corrupt MLmodel file (exit 1 with a bare ParserError: a reviewer)
 
 
 def resolve_model(model_uri: str | Path) -> ResolvedModel:
@@ -131,6 +133,20 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
             raise InputError("the output is an existing folder; give a file name ending in .parquet or .csv", file=out)
         if out.exists() and out.resolve() == path.resolve():
             raise InputError("the output would overwrite the input file; write to another file", file=out)
+
+
+def check_output_writable(out: Path) -> None:
+    """InputError unless a file can be created beside ``out`` (its folder made if missing): checked before the model
+    is loaded and the rows are scored (``--out /proc/x.csv`` ended with exit 1 and a FileNotFoundError on the
+    temporary file after the scoring: a reviewer's finding)."""
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)   # a file on the way: the CLI names it (exit 2)
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write the output in {out.parent}: {e.strerror or e}", file=out) from None
 
 
 def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
@@ -461,6 +477,7 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     if out.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("output file must end in .parquet or .csv", file=out)
     check_input_file(data, out)
+    check_output_writable(out)
     resolved = resolve_model(model_uri)
     outputs = _deliverable_columns() if resolved.alias is not None else [*SCORE_COLUMNS, "data_sha256", "scored_at"]
     if id_col is None and resolved.alias is None:
