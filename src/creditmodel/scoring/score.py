@@ -53,11 +53,10 @@ class ResolvedModel:
 def _load_errors() -> tuple[type[BaseException], ...]:
     import pickle
 
+    import yaml
     from mlflow.exceptions import MlflowException
 
     # what a broken or missing model gives; not ImportError (a package missing here) nor MemoryError
-    import yaml
-
     return (MlflowException, OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, ValueError,
             TypeError, yaml.YAMLError)   # a corrupt MLmodel file (exit 1 with a bare ParserError: a reviewer)
 
