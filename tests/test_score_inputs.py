@@ -734,6 +734,25 @@ def test_one_foreign_byte_in_a_utf8_file_is_named_not_read_as_gb18030(trained, t
     good = tmp_path / "good.csv"                                             # without the byte: read as written
     good.write_bytes(b.replace(b"Caf\xe9", b""))
     assert read_table(good)["loan_id"].iloc[-1] == f"张三{rows - 1}"
+    end = tmp_path / "end.csv"                       # the foreign byte ends the file (no newline): still named
+    end.write_bytes(b.rstrip(b"\n").replace(b"Caf\xe9", b"") + b"Caf\xe9")
+    with pytest.raises(InputError, match=f"line {rows + 1} is not UTF-8 \\(bytes e9\\)"):
+        read_table(end)
+
+
+def test_a_gb18030_file_whose_characters_pass_as_two_byte_utf8_is_read_as_gb18030(tmp_path):
+    """A reviewer's finding on the check above: some GB 18030 characters are valid 2-byte UTF-8 on their own (女 is
+    C5 AE, 'Ů'), so a GB 18030 file sorted by sex was refused as UTF-8 with a foreign byte. Only characters of three
+    UTF-8 bytes (Chinese text) count as evidence of UTF-8."""
+    from creditmodel.data.io import read_table
+
+    for n in (4, 5000):                                                      # in the first 64 KiB; and after them
+        sex = ["女"] * (n - 1) + ["男"]
+        p = tmp_path / f"gb{n}.csv"
+        p.write_bytes(("id,sex,income\n" + "".join(f"{i},{s},{100 * i}\n" for i, s in enumerate(sex))
+                       ).encode("gb18030"))
+        assert p.read_bytes()[: p.read_bytes().index(b"\xc4")].decode("utf-8")   # valid UTF-8 up to 男
+        assert read_table(p)["sex"].tolist() == sex
 
 
 def test_a_parquet_files_pandas_index_is_read_as_columns(trained, tmp_path):
@@ -760,6 +779,14 @@ def test_a_parquet_files_pandas_index_is_read_as_columns(trained, tmp_path):
     df.iloc[np.r_[0:50, 100:150]].to_parquet(rows)
     assert "__index_level_0__" in pq_names(rows)
     assert sorted(read_table(rows).columns) == sorted(df.columns)
+    named_range = df.rename_axis("income_rank")                              # a named RangeIndex is not data
+    named_range.to_parquet(tmp_path / "nr.parquet")
+    assert sorted(read_table(tmp_path / "nr.parquet").columns) == sorted(df.columns)
+    df.rename_axis("income").to_parquet(tmp_path / "clash.parquet")          # a RangeIndex named like a column
+    assert read_table(tmp_path / "clash.parquet")["income"].tolist() == df["income"].tolist()
+    twice = df.set_index("loan_id", drop=False)            # an index beside its own column (pandas stores a copy)
+    twice.to_parquet(tmp_path / "twice.parquet")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "twice.parquet"), read_table(flat))
 
 
 def pq_names(p):
@@ -808,6 +835,10 @@ def test_scoring_without_id_uses_the_models_id_column(tmp_path):
         assert out.loc[7, "status"] == "error" and "duplicate id" in out.loc[7, "error"], args
         assert (out.drop(index=7)["status"] == "ok").all()
     assert "app_id" not in pd.read_csv(tmp_path / "o.csv").columns.drop("app_id").tolist()
+    spaced = new.rename(columns={"app_id": "app_id "})                       # a header with a space: not the id
+    spaced.to_csv(tmp_path / "spaced.csv", index=False)
+    res = score_file(tmp_path / "m", tmp_path / "spaced.csv", tmp_path / "o3.csv", progress=False)
+    assert res.rows == 50 and res.rows_error == 0 and "app_id" not in pd.read_csv(tmp_path / "o3.csv").columns
     no_id = new.drop(columns="app_id")                                       # a file without it scores as before
     no_id.to_csv(tmp_path / "no_id.csv", index=False)
     res = score_file(tmp_path / "m", tmp_path / "no_id.csv", tmp_path / "o2.csv", progress=False)
@@ -828,6 +859,12 @@ def test_a_corrupt_mlmodel_or_an_unwritable_output_is_exit_2_naming_it(trained, 
         r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "apps.csv"),
                  "--out", "/proc/out.csv")
         assert r.returncode == 2 and "cannot write the output in /proc" in r.stderr, r.stderr
+        r = _cli("score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "apps.csv"),
+                 "--out", "/proc/sub/out.csv")
+        assert r.returncode == 2 and "cannot write the output in /proc" in r.stderr, r.stderr
+    r = _cli("score", "--model", str(broken), "--data", str(tmp_path / "apps.csv"),   # refused: nothing made
+             "--out", str(tmp_path / "new" / "dir" / "o.csv"))
+    assert r.returncode == 2 and not (tmp_path / "new").exists()
     assert not list(tmp_path.glob("*.probe")) and not list(tmp_path.glob(".*.probe"))
 
 

@@ -167,8 +167,9 @@ def test_an_allow_list_excuses_the_check_characters_only_and_both_checks_agree()
         i = int(rng.integers(0, 18))
         codes.append(c[:i] + str(rng.choice(list(uscc.ALPHABET))) + c[i + 1:])
     codes += [_made_up(h + "350100") for h in ("0A", "9Y", "B1", "91")]
-    wrong17 = good[100][:16] + ("1" if good[100][16] != "1" else "2")
-    codes += [wrong17, wrong17[:17] + uscc.check_character(wrong17[:17])]  # wrong 17 and 18; wrong 17 only
+    wrong17 = good[100][:16] + ("1" if good[100][16] != "1" else "2") + good[100][17]
+    assert len(wrong17) == 18
+    codes += [wrong17, wrong17[:17] + uscc.check_character(wrong17[:17])]  # wrong 17 (and 18); wrong 17 only
     bad_head = "0A" + good[101][2:17] + "X"                          # made-up head, wrong 18: not a pilot code
     codes += [bad_head, good[102]]
     allow = set(codes)

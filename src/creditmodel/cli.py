@@ -237,8 +237,8 @@ def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None,
 @click.option("--out", type=PATH, required=True, help="Scored file (.parquet or .csv); a bank deliverable "
               "also gets its .csv/.parquet twin, a JSON sidecar and a model card.")
 @click.option("--id", "id_col", default=None,
-              help="Identifier column to carry into the output and check (empty, repeated); default: the column "
-                   "the model was trained with as --id, when the file has it.")
+              help="Identifier column to carry into the output and check (empty, repeated); default for a model "
+                   "folder: the column the model was trained with as --id, when the file has it.")
 @click.option("--engine", type=click.Choice(["pandas", "spark"]), default="pandas", show_default=True)
 @click.option("--spark-master", default=None, help="Spark master URL (default local[2]).")
 @click.option("--chunk-rows", type=click.IntRange(min=1000), default=500_000, show_default=True,

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import itertools
 import json
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,11 +87,12 @@ def parquet_frame(tbl: pa.Table | pa.RecordBatch, **to_pandas: Any) -> pd.DataFr
     """A Parquet table or batch as a frame of all the file's named columns: a pandas index written with the data
     (``df.set_index('loan_id').to_parquet(...)``) comes back as columns (it was dropped, so ``--id loan_id`` was
     'not found'); an unnamed one (a filtered frame's row labels, ``__index_level_0__``) is not data and is left
-    out, as a RangeIndex is."""
+    out, as a RangeIndex (named or not) is."""
     df = tbl.to_pandas(**to_pandas)
-    named = [n for n in df.index.names if n is not None]
-    if named:
-        df = df.reset_index(level=named)
+    stored = set(tbl.schema.names)   # a RangeIndex, named or not, is metadata, not a stored column
+    keep = [n for n in df.index.names if n is not None and n in stored and n not in df.columns]
+    if keep:
+        df = df.reset_index(level=keep)
     return df.reset_index(drop=True)
 
 
@@ -111,19 +114,22 @@ def _read_arff(p: Path) -> pd.DataFrame:
     return df
 
 
-#: Non-ASCII characters of valid UTF-8 before a file's first invalid byte from which the file is taken for UTF-8
-#: with a foreign byte (an error naming its line) rather than for GB 18030 text: two GB 18030 characters in a row
-#: rarely form valid UTF-8, three almost never.
+#: Characters of three UTF-8 bytes or more (U+0800 and above: Chinese text) decoded before a file's first invalid
+#: byte from which the file is taken for UTF-8 with a foreign byte (an error naming its line) rather than for
+#: GB 18030 text. A GB 18030 character alone can pass as a 2-byte UTF-8 one (女 as Ů, a reviewer's finding), not as
+#: a 3-byte one: that needs two GB 18030 characters to line up, three times before any invalid byte.
 UTF8_EVIDENCE_CHARS = 3
+_WIDE_CHARS = re.compile("[\u0800-\ufefe\uff00-\U0010ffff]")   # the BOM (U+FEFF) left out
 
 
-def _non_ascii(s: str) -> int:
-    return len(s) - len(s.encode("ascii", "ignore")) - s.count("\ufeff")
+def _wide_chars(s: str, enough: int = UTF8_EVIDENCE_CHARS) -> int:
+    """Characters of ``s`` at U+0800 or above (the BOM excepted), counted up to ``enough``."""
+    return sum(1 for _ in itertools.islice(_WIDE_CHARS.finditer(s), enough))
 
 
 def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
     """Whether the whole file decodes as UTF-8 (streamed, about 1 GB/s), and how many non-ASCII characters it
-    decodes before its first invalid byte (counted up to :data:`UTF8_EVIDENCE_CHARS`)."""
+    decodes at U+0800 or above before its first invalid byte (counted up to :data:`UTF8_EVIDENCE_CHARS`)."""
     import codecs
 
     dec = codecs.getincrementaldecoder("utf-8")()
@@ -133,9 +139,9 @@ def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
             try:
                 s = dec.decode(chunk)
                 if seen < UTF8_EVIDENCE_CHARS:
-                    seen += _non_ascii(s)
+                    seen += _wide_chars(s)
             except UnicodeDecodeError as e:
-                return False, seen + _non_ascii(chunk[: max(e.start, 0)].decode("utf-8", errors="ignore"))
+                return False, seen + _wide_chars(chunk[: max(e.start, 0)].decode("utf-8", errors="ignore"))
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -172,7 +178,7 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
             # ends there has no cut: a Windows-1252 byte in its last 3 bytes was read as UTF-8 bytes)
             text = head[: e.start].decode("utf-8")
         else:
-            if _non_ascii(head[: e.start].decode("utf-8")) >= UTF8_EVIDENCE_CHARS:
+            if _wide_chars(head[: e.start].decode("utf-8")) >= UTF8_EVIDENCE_CHARS:
                 raise _foreign_bytes_error(p) from None
             encoding = "gb18030"
             text = head.decode("gb18030", errors="replace")
@@ -308,6 +314,7 @@ def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
             if len(parts) == 1 or parts[-1] not in (b"", b"\n"):   # "\n" after a CR ends the CRLF line above
                 yield parts[-1]
 
+    i, last = 0, b""
     with pa.input_stream(str(p), compression="detect") as f:
         for i, line in enumerate(lines(f), start=1):
             try:
@@ -316,6 +323,11 @@ def _undecodable(p: Path, encoding: str) -> tuple[int, int, bytes] | None:
                 return i, row + 1, line[e.start:e.end]
             if i > 1 and line.strip():
                 row += 1
+            last = line
+    try:
+        dec.decode(b"", final=True)   # a character cut by the end of the file (a last line without its newline)
+    except UnicodeDecodeError as e:
+        return i, max(row, 1), (last[-len(e.object):] if e.object else last[-1:])
     return None
 
 

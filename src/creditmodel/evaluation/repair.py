@@ -296,7 +296,8 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         perform = "perform the judgement (case closed, listing removed)"
         was_listed = ((lst <= t) & (rem <= t))[open_ | dishonest]
         note = [
-            f"{perform}; {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing (dishonest_debtor_past, no time window)"
+            f"perform the judgement (case closed); {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing "
+            "(dishonest_debtor_past, no time window)"
             if removed_before else perform
             for removed_before, d in zip(was_listed, rem[open_ | dishonest])
         ]

@@ -135,17 +135,20 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
 
 
 def check_output_writable(out: Path) -> None:
-    """InputError unless a file can be created beside ``out`` (its folder made if missing): checked before the model
-    is loaded and the rows are scored (``--out /proc/x.csv`` ended with exit 1 and a FileNotFoundError on the
+    """InputError unless a file can be created in ``out``'s folder or, when that is still to be made, in the nearest
+    folder on its way that exists: checked before the model is loaded and the rows are scored (``--out /proc/x.csv`` ended with exit 1 and a FileNotFoundError on the
     temporary file after the scoring: a reviewer's finding)."""
     import tempfile
 
-    out.parent.mkdir(parents=True, exist_ok=True)   # a file on the way: the CLI names it (exit 2)
+    # the nearest folder that exists (nothing is made before the model and the input are accepted)
+    near = next((a for a in [out.parent.absolute(), *out.parent.absolute().parents] if a.exists()), None)
+    if near is None or not near.is_dir():
+        raise InputError(f"the output folder cannot be made: {near} is a file", file=out)
     try:
-        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+        with tempfile.NamedTemporaryFile(dir=near, prefix=f".{out.name}.", suffix=".probe"):
             pass
     except OSError as e:
-        raise InputError(f"cannot write the output in {out.parent}: {e.strerror or e}", file=out) from None
+        raise InputError(f"cannot write the output in {near}: {e.strerror or e}", file=out) from None
 
 
 def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
@@ -515,7 +518,7 @@ def _trained_id_column(model: CreditModel, data: Path, outputs: list[str]) -> st
                      else list(read_table(data, nrows=1).columns))
     except Exception:  # noqa: BLE001  unreadable: the reader says so with its own message when scoring
         return None
-    if trained not in [str(n).lstrip("\ufeff").strip() for n in names]:
+    if trained not in [str(n).lstrip("\ufeff") for n in names]:   # as read: Arrow keeps a header's spaces
         return None
     log.info("%s: identifier column %r, the model's id column (--id names another)", data, trained)
     return trained
