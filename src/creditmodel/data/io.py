@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import csv
 import io as _io
-import itertools
 import json
 import logging
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,12 +117,14 @@ def _read_arff(p: Path) -> pd.DataFrame:
 #: GB 18030 text. A GB 18030 character alone can pass as a 2-byte UTF-8 one (女 as Ů, a reviewer's finding), not as
 #: a 3-byte one: that needs two GB 18030 characters to line up, three times before any invalid byte.
 UTF8_EVIDENCE_CHARS = 3
-_WIDE_CHARS = re.compile("[\u0800-\ufefe\uff00-\U0010ffff]")   # the BOM (U+FEFF) left out
 
 
-def _wide_chars(s: str, enough: int = UTF8_EVIDENCE_CHARS) -> int:
-    """Characters of ``s`` at U+0800 or above (the BOM excepted), counted up to ``enough``."""
-    return sum(1 for _ in itertools.islice(_WIDE_CHARS.finditer(s), enough))
+def _wide_chars(b: bytes) -> int:
+    """Characters at U+0800 or above (the BOM excepted) in ``b``, valid UTF-8: its lead bytes of 3 or 4 (numpy, at
+    memory speed; a regular expression over the decoded text read an ASCII file at a tenth of the speed)."""
+    if b.isascii():
+        return 0
+    return int(np.count_nonzero(np.frombuffer(b, dtype=np.uint8) >= 0xE0)) - b.count(b"\xef\xbb\xbf")
 
 
 def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
@@ -137,11 +137,11 @@ def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
     with pa.input_stream(str(p), compression="detect") as f:
         while chunk := f.read(block):
             try:
-                s = dec.decode(chunk)
-                if seen < UTF8_EVIDENCE_CHARS:
-                    seen += _wide_chars(s)
+                dec.decode(chunk)
             except UnicodeDecodeError as e:
-                return False, seen + _wide_chars(chunk[: max(e.start, 0)].decode("utf-8", errors="ignore"))
+                return False, seen + _wide_chars(chunk[: max(e.start, 0)])
+            if seen < UTF8_EVIDENCE_CHARS:
+                seen += _wide_chars(chunk)
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -178,7 +178,7 @@ def _csv_encoding_and_header(p: Path) -> tuple[str, list[str]]:
             # ends there has no cut: a Windows-1252 byte in its last 3 bytes was read as UTF-8 bytes)
             text = head[: e.start].decode("utf-8")
         else:
-            if _wide_chars(head[: e.start].decode("utf-8")) >= UTF8_EVIDENCE_CHARS:
+            if _wide_chars(head[: e.start]) >= UTF8_EVIDENCE_CHARS:
                 raise _foreign_bytes_error(p) from None
             encoding = "gb18030"
             text = head.decode("gb18030", errors="replace")
