@@ -259,6 +259,24 @@ def test_nan_is_not_null_in_typed_parquet(tmp_path):
     _assert_accounting(lt)
 
 
+def test_a_boolean_column_in_an_amount_is_bad_type_but_a_flag_reads_it(tmp_path):
+    """A reviewer's finding: a Parquet boolean column in ``invoices_monthly.sales`` was kept as sales of 1.0 and
+    0.0 yuan, nothing quarantined; text like 'abc' in the same column is ``bad_type``, and so is a boolean now. A 0/1
+    flag (``loans.default_12m``) still reads true/false as 1/0."""
+    df = fac.records("invoices_monthly", fac.codes(4), 4)
+    tbl = pa.Table.from_pandas(schema.coerce_table(df, "invoices_monthly").typed, preserve_index=False)
+    tbl = tbl.set_column(tbl.column_names.index("sales"), "sales", pa.array([True, False, None, True]))
+    p = tmp_path / "invoices_monthly.parquet"
+    pq.write_table(tbl, p)
+    lt = io.load_table(p)
+    assert _entries(lt) == {(1, "sales", "bad_type"), (2, "sales", "bad_type"), (3, "sales", "missing_value"),
+                            (4, "sales", "bad_type")}
+    _assert_accounting(lt)
+    loans = fac.records("loans", fac.codes(3), 3).assign(default_12m=pd.array([True, False, None], dtype="boolean"))
+    flag = schema.coerce_table(loans, "loans")
+    assert [None if v is pd.NA else v for v in flag.typed["default_12m"]] == [1, 0, None]
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_invalid_uscc_carries_the_uscc_reason_and_pilot_codes_only_warn(tmp_path, fmt):
     c = fac.codes(6)

@@ -271,7 +271,9 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
                 bad[idx] = np.isnan(vals[idx])
     elif pd.api.types.is_bool_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "b"):
         vals = _float_values(s.astype("Float64"))
-        bad = np.zeros(len(s), dtype=bool)
+        # true/false is a 0/1 flag's value, not an amount or a count (sales of 1.0 yuan were kept: a reviewer)
+        flag = col.dtype == "int" and col.min == 0 and col.max == 1
+        bad = np.zeros(len(s), dtype=bool) if flag else ~null
     elif pd.api.types.is_numeric_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "iuf"):
         vals = _float_values(s)
         bad = np.zeros(len(s), dtype=bool)
