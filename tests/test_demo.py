@@ -152,7 +152,7 @@ def test_demo_refuses_a_district_too_small_for_the_loan_models(tmp_path):
     with pytest.raises(InputError, match="at least 4,000 firms"):
         run_demo(firms=1500, out=tmp_path / "d", progress=False)
     res = CliRunner().invoke(cli, ["demo", "--firms", "1500", "--out", str(tmp_path / "d2")])
-    assert res.exit_code == 2 and "1500 is not in the range x>=4000" in res.output
+    assert res.exit_code == 2 and "1500 is not in the range 4000<=x<=10000000" in res.output
     assert not (tmp_path / "d").exists() and not (tmp_path / "d2").exists()
     # seeds out of range are refused as the option (a reviewer's finding: `demo --seed 2147483646` built the
     # district, then failed in the LightGBM fit; `generate --seed -1` ended in a numpy traceback)
@@ -161,6 +161,13 @@ def test_demo_refuses_a_district_too_small_for_the_loan_models(tmp_path):
         res = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "d3")])
         assert res.exit_code == 2 and "--seed" in res.output and "is not in the range" in res.output, (args, res.output)
     assert not (tmp_path / "d3").exists()
+    # sizes without an upper bound ended in a MemoryError or an OverflowError, exit 1 (a reviewer's finding)
+    for args, opt in ((["generate", "--firms", "1000000000"], "--firms"), (["demo", "--firms", "10" * 10], "--firms"),
+                      (["validate", "--model", "m", "--data", "d.csv", "--target", "t", "--n-boot", "10000000"],
+                       "--n-boot")):
+        res = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "d4")])
+        assert res.exit_code == 2 and opt in res.output and "is not in the range" in res.output, (args, res.output)
+    assert not (tmp_path / "d4").exists()
 
 
 def test_closing_hints_name_the_venvs_scripts_else_path_else_the_bare_name(tmp_path, monkeypatch):

@@ -122,8 +122,14 @@ def _paths_from_here(exp, overrides: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- data
+#: Largest district generate and demo make: about 3 GB of memory per million firms (bench/results/generate.md); a
+#: typo of a billion ended in a MemoryError, exit 1 (a reviewer's finding).
+MAX_FIRMS = 10_000_000
+
+
 @cli.command("generate")
-@click.option("--firms", type=click.IntRange(min=10), default=20_000, show_default=True, help="Number of enterprises.")
+@click.option("--firms", type=click.IntRange(10, MAX_FIRMS), default=20_000, show_default=True,
+              help="Number of enterprises (at most 10,000,000: about 3 GB of memory per million).")
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
               help="Random seed, 0 or more (same seed, identical files).")
 @click.option("--out", type=PATH, required=True, help="Folder for the Parquet tables and injected.json.")
@@ -264,7 +270,8 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
 @click.option("--thresholds", type=PATH, default=None, help="YAML with traffic-light thresholds (overrides).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the bootstrap intervals (0 or more).")
-@click.option("--n-boot", type=click.IntRange(min=50), default=500, show_default=True, help="Bootstrap replicates.")
+@click.option("--n-boot", type=click.IntRange(50, 100_000), default=500, show_default=True,
+              help="Bootstrap replicates (50 to 100,000).")
 @click.option("--override-col", "override_col", default=None,
               help="Column of final grades after human overrides (blank = the model grade stands): override rate, "
                    "direction and default rates in the report.")
@@ -335,8 +342,9 @@ def promote_cmd(name: str, version: str, data: Path | None, target: str | None, 
 
 # --------------------------------------------------------------------------- demo and lab
 @cli.command("demo")
-@click.option("--firms", type=click.IntRange(min=4000), default=20_000, show_default=True,
-              help="Enterprises in the synthetic district (at least 4,000: the loan models need enough defaults).")
+@click.option("--firms", type=click.IntRange(4000, MAX_FIRMS), default=20_000, show_default=True,
+              help="Enterprises in the synthetic district (4,000 to 10,000,000: the loan models need enough "
+                   "defaults).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 4), default=42, show_default=True,
               help="Seed of the district and the models (0 to 2**31-4, the range the LightGBM challenger takes).")
 @click.option("--out", type=PATH, default=Path("out/demo"), show_default=True)
