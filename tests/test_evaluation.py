@@ -602,6 +602,10 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     with pytest.raises(InputError, match="outside") as err:  # pandas' nanosecond dates end in 2262
         evaluate_dir(generated, as_of="2300-01-01", out=tmp_path / "x.csv")
     assert err.value.parameter == "as_of"
+    (tmp_path / "ev.parquet").mkdir()          # a folder named like the output: exit 1 after the run (a reviewer)
+    with pytest.raises(InputError, match="existing folder") as err:
+        evaluate_dir(generated, out=tmp_path / "ev.parquet")
+    assert err.value.file == tmp_path / "ev.parquet"
 
 
 def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):

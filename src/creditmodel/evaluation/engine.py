@@ -624,6 +624,8 @@ def evaluate_dir(
     snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given."""
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
+    if out is not None and Path(out).is_dir():   # exit 1 with an IsADirectoryError after the run (a reviewer)
+        raise InputError("the output is an existing folder; give a file name ending in .parquet or .csv", file=out)
     if out is not None and Path(data).is_dir() and Path(out).resolve().parent == Path(data).resolve():
         # --out DIR/penalties.parquet replaced the input's penalties table with the grades (exit 0: an auditor)
         raise InputError("the output (and its quarantine files) would be written into the input district folder, "
