@@ -43,6 +43,29 @@ def trained(tmp_path_factory):
     return d
 
 
+def test_validate_leaves_out_repeated_ids_as_score_does(trained, tmp_path):
+    """A reviewer's finding: ``validate`` on a file with 468 copied rows (same loan_id) counted them as more obligors
+    and defaults and narrowed the AUC interval, exit 0 without a word. A row whose id (the model's training --id) is
+    empty or repeats an earlier row's is left out, counted and listed in excluded_rows.csv."""
+    sample = pd.read_parquet(trained / "model_out" / "test_sample.parquet")
+    bads = sample[sample["bad"] == 1].head(5)
+    sample.to_csv(tmp_path / "clean.csv", index=False)
+    pd.concat([sample, bads, bads]).to_csv(tmp_path / "copies.csv", index=False)
+    got = {}
+    for name in ("clean", "copies"):
+        r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(tmp_path / f"{name}.csv"),
+                 "--target", "bad", "--n-boot", "50", "--out", str(tmp_path / name))
+        assert r.returncode in (0, 1), r.stderr
+        got[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    assert got["copies"]["n"] == got["clean"]["n"] == len(sample)
+    assert got["copies"]["defaults"] == got["clean"]["defaults"]
+    assert got["copies"]["auc"] == got["clean"]["auc"]
+    ex = pd.read_csv(tmp_path / "copies" / "excluded_rows.csv")
+    assert ex["row"].tolist() == list(range(len(sample) + 1, len(sample) + 11))
+    assert ex["reason"].str.startswith("column 'loan_id': duplicate id").all() and (ex["defaulted"] == 1).all()
+    assert not (tmp_path / "clean" / "excluded_rows.csv").exists()
+
+
 def test_validate_takes_integer_columns_and_the_train_folder(trained, tmp_path):
     """MLflow's enforcement of a double signature refused int64 columns for the whole batch."""
     r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(trained / "model_out" / "test_sample.parquet"),
