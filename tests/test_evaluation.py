@@ -662,6 +662,18 @@ def _copy_district(src, dst):
     return dst
 
 
+def test_a_rerun_without_kept_faults_removes_the_previous_kept_faults_file(generated, tmp_path, monkeypatch):
+    """A reviewer's finding: evaluating a district with no kept faults into the output of one that had them left the
+    old ``.kept_faults.csv``, naming the other district's files, beside the new grades."""
+    import creditmodel.data.quality as quality_module
+
+    first = evaluate_dir(generated, out=tmp_path / "ev.parquet")
+    assert first.kept_faults_out is not None and first.kept_faults_out.exists()
+    monkeypatch.setattr(quality_module, "kept_faults", lambda loaded: pd.DataFrame())   # a district without any
+    second = evaluate_dir(generated, out=tmp_path / "ev.parquet")
+    assert second.kept_faults_out is None and not first.kept_faults_out.exists()
+
+
 def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path):
     """A record row set aside by the schema is not silently lost: the enterprise it names is flagged,
     the summary counts every table's quarantined rows and the quarantine table is written beside the output."""

@@ -265,6 +265,24 @@ def test_report_files_and_determinism(compliance_district, tmp_path_factory):
     assert len(kept) == reps[0].indicators["rows_kept_cells_cleared"] == doc["indicators"]["rows_kept_cells_cleared"]
 
 
+def test_a_rerun_into_the_same_folder_leaves_no_file_of_the_previous_run(compliance_district, tmp_path):
+    """A reviewer's finding: a report on a single table written into the folder of a whole-district report kept that
+    report's by-department, by-year, by-industry and by-street figures (and its injected_recovery.csv) beside the new
+    quality.json, as if they were the new run's."""
+    out = tmp_path / "q"
+    quality.quality_report(compliance_district, out, figures=True)
+    before = {p.name for p in (out / "figures").glob("*.png")}
+    assert {"compliance_by_department.png", "by_industry.png", "by_street.png"} <= before
+    (out / "injected_recovery.csv").write_text("stale")
+    (out / "figures" / "my_own.png").write_bytes(b"x")                     # not the report's: left alone
+    rep = quality.quality_report(compliance_district / "penalties.csv", out, figures=True)
+    now = {p.name for p in (out / "figures").glob("*.png")}
+    assert now == {f"{n}.png" for n in quality_plots.make_figures(rep)} | {"my_own.png"}
+    assert not {"compliance_by_department.png", "by_industry.png", "by_street.png"} & now
+    assert not (out / "injected_recovery.csv").exists()
+    plt.close("all")
+
+
 def test_single_table_file(compliance_district, tmp_path):
     rep = quality.quality_report(compliance_district / "penalties.csv", tmp_path / "q", figures=False)
     ind = rep.indicators

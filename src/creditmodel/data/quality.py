@@ -703,6 +703,8 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
     if rep.injected is not None:
         files["injected_recovery.csv"] = out / "injected_recovery.csv"
         rep.injected.to_csv(files["injected_recovery.csv"], index=False, encoding="utf-8-sig")
+    else:   # a previous run's, into the same folder, would pass for this run's (a reviewer's finding)
+        (out / "injected_recovery.csv").unlink(missing_ok=True)
     if figures:
         from creditmodel.data import quality_plots
 
@@ -723,6 +725,8 @@ def write_figures(rep: QualityReport, out: str | Path) -> dict[str, Any]:
     fig_dir = Path(out) / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     figs = quality_plots.make_figures(rep)
+    for name in set(quality_plots.FIGURES) - set(figs):   # a previous run's figure this run does not draw
+        (fig_dir / f"{name}.png").unlink(missing_ok=True)
     for name, fig in figs.items():
         quality_plots.save(fig, fig_dir / f"{name}.png")
     return figs
