@@ -599,6 +599,8 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     with pytest.raises(InputError) as err:
         evaluate_dir(generated, as_of="not a date", out=tmp_path / "x.csv")
     assert err.value.parameter == "as_of" and err.value.column is None  # an option, not a column
+    with pytest.raises(InputError, match=r"write it 2024-01-01\)") as err:   # it said "01/02/2024 could be ..."
+        evaluate_dir(generated, as_of="20240101", out=tmp_path / "x.csv")
     with pytest.raises(InputError, match="outside") as err:  # pandas' nanosecond dates end in 2262
         evaluate_dir(generated, as_of="2300-01-01", out=tmp_path / "x.csv")
     assert err.value.parameter == "as_of"

@@ -634,8 +634,10 @@ def evaluate_dir(
     t = None
     if as_of is not None:
         if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
-            raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} (01/02/2024 could be 1 February or "
-                             "2 January)", parameter="as_of")
+            compact = re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", as_of)
+            hint = (f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact
+                    else "01/02/2024 could be 1 February or 2 January")
+            raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} ({hint})", parameter="as_of")
         try:
             t = pd.Timestamp(as_of)
         except (ValueError, TypeError) as e:
