@@ -560,6 +560,9 @@ def test_cli_real_writes_a_trainable_table(tmp_path):
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(DATA)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and all(n in r.stdout for n in real.DATASETS)
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(tmp_path / "nowhere")],
+                       capture_output=True, text=True)   # it listed every set as "missing", exit 0 (a reviewer)
+    assert r.returncode == 2 and "no such folder" in r.stderr and "nowhere" in r.stderr, r.stderr
 
 
 @_data

@@ -185,6 +185,9 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
     checks, decoded dates and codes, leakage columns left out); without NAME, list the sets found."""
     from creditmodel.data import real
 
+    if data_dir is not None and not Path(data_dir).is_dir():   # it listed every set as "missing", exit 0 (a reviewer)
+        raise InputError("no such folder (--data-dir names the shared data folder, e.g. ../shared/data)",
+                         file=data_dir, parameter="--data-dir")
     if name is None:
         found = set(real.available(data_dir))
         base = Path(data_dir) if data_dir is not None else real.shared_data_dir()
