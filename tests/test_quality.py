@@ -281,6 +281,9 @@ def test_a_rerun_into_the_same_folder_leaves_no_file_of_the_previous_run(complia
     assert not {"compliance_by_department.png", "by_industry.png", "by_street.png"} & now
     assert not (out / "injected_recovery.csv").exists()
     plt.close("all")
+    with pytest.raises(InputError, match="into the input district folder"):   # among its tables: refused
+        quality.quality_report(compliance_district, compliance_district, figures=False)
+    assert not (compliance_district / "quality.json").exists()
 
 
 def test_single_table_file(compliance_district, tmp_path):

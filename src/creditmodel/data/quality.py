@@ -660,6 +660,10 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
     out = Path(out)
     if not data.exists():
         raise InputError("data folder or file not found", file=data)
+    if data.is_dir() and out.resolve() == data.resolve():
+        # the report's files mixed into the district's own (evaluate refuses the same: a reviewer's finding)
+        raise InputError("the report would be written into the input district folder, among its tables: give "
+                         "--out another folder", file=out)
     if data.is_dir():
         dist: District = load_district(data, progress=progress)
         tables, quarantine, snapshot = dist.loaded, dist.quarantine, dist.snapshot_date
