@@ -537,6 +537,11 @@ def test_arff_files_are_tables(tmp_path):
         with pytest.raises(InputError, match="ARFF") as e:
             read_table(tmp_path / "bad.arff")
         assert "bad.arff" in str(e.value.file)
+    # a truncated file: scipy's bare "IndexError: list index out of range" named no row (a reviewer's finding)
+    (tmp_path / "cut.arff").write_text(f.read_text(encoding="utf-8") + "3.5,a\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"data row 4 \(line 9\) has 2 of its 3 values") as e:
+        read_table(tmp_path / "cut.arff")
+    assert e.value.row == 4
 
 
 @pytest.mark.shared_data

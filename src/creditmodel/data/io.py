@@ -94,6 +94,30 @@ def parquet_frame(tbl: pa.Table | pa.RecordBatch, **to_pandas: Any) -> pd.DataFr
     return df.reset_index(drop=True)
 
 
+def _arff_short_row(p: Path) -> tuple[int, int, int, int] | None:
+    """(data row, line, values, attributes) of the first @data row of an ARFF file with fewer values than the header
+    declares attributes (scipy's reader stopped with a bare IndexError: a reviewer's finding), or None."""
+    n_attr, row, in_data = 0, 0, False
+    try:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            for line_no, line in enumerate(f, start=1):
+                s = line.strip()
+                if not s or s.startswith("%"):
+                    continue
+                if not in_data:
+                    low = s.lower()
+                    n_attr += low.startswith("@attribute")
+                    in_data = low.startswith("@data")
+                    continue
+                row += 1
+                k = len(next(csv.reader([s], skipinitialspace=True)))
+                if k < n_attr:
+                    return row, line_no, k, n_attr
+    except OSError:
+        return None
+    return None
+
+
 def _read_arff(p: Path) -> pd.DataFrame:
     """A Weka ARFF file (the UCI Polish bankruptcy sets): numeric attributes as float64 (``?`` = NaN), nominal
     ones as text (``?`` = missing), read by scipy."""
@@ -102,8 +126,11 @@ def _read_arff(p: Path) -> pd.DataFrame:
     try:
         data, _meta = arff.loadarff(str(p))
     except (ValueError, arff.ArffError, StopIteration, IndexError, NotImplementedError, OSError) as e:
-        raise InputError(f"cannot read ARFF: {type(e).__name__}: {e or 'no @data section or truncated data'}",
-                         file=p) from e
+        short = _arff_short_row(p)
+        why = (f"data row {short[0]} (line {short[1]}) has {short[2]} of its {short[3]} values: the file is "
+               "truncated or a row lost fields" if short
+               else f"{type(e).__name__}: {e or 'no @data section or truncated data'}")
+        raise InputError(f"cannot read ARFF: {why}", file=p, row=short[0] if short else None) from e
     df = pd.DataFrame(data)
     for c in df.columns:
         if df[c].dtype == object:  # nominal attributes come as bytes
