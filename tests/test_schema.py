@@ -572,6 +572,19 @@ def test_load_district_folder_errors(tmp_path):
     assert set(d.tables) == {"enterprises", "lists"}
 
 
+
+def test_two_files_of_one_table_are_said_once(tmp_path, caplog):
+    """A reviewer's finding: "several files for table lists" was logged twice per load."""
+    codes = fac.codes(2)
+    fac.write(fac.enterprises(codes), tmp_path / "enterprises", "csv")
+    for fmt in ("csv", "parquet"):
+        fac.write(fac.records("lists", codes), tmp_path / "lists", fmt)
+    with caplog.at_level("WARNING", logger="creditmodel.data.io"):
+        io.load_district(tmp_path, progress=False)
+    said = [r.getMessage() for r in caplog.records if "several files for table lists" in r.getMessage()]
+    assert len(said) == 1 and "using lists.parquet" in said[0]
+
+
 def test_every_declared_table_has_a_schema():
     for name, t in TABLES.items():
         s = schema.table_schema(name)

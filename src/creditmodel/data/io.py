@@ -686,10 +686,11 @@ class District:
         return pd.DataFrame([lt.counts() for lt in self.loaded.values()])
 
 
-def find_table_file(directory: Path, name: str) -> Path | None:
-    """``<dir>/<name>.parquet`` (preferred) or ``<dir>/<name>.csv[.gz]``, or None."""
+def find_table_file(directory: Path, name: str, warn: bool = True) -> Path | None:
+    """``<dir>/<name>.parquet`` (preferred) or ``<dir>/<name>.csv[.gz]``, or None (``warn``: say when there are
+    several)."""
     found = [directory / f"{name}{s}" for s in PARQUET_SUFFIXES + CSV_SUFFIXES if (directory / f"{name}{s}").is_file()]
-    if len(found) > 1:
+    if len(found) > 1 and warn:
         log.warning("%s: several files for table %s (%s); using %s", directory, name,
                     ", ".join(f.name for f in found), found[0].name)
     return found[0] if found else None
@@ -752,7 +753,7 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
         raise InputError("not a folder: a district is a folder of tables (enterprises.parquet or .csv and "
                          "the record tables); in Python, creditmodel.data.io.load_table reads one table file", file=d)
     if tables is None:
-        names = [n for n, t in TABLES.items() if not t.hidden and find_table_file(d, n) is not None]
+        names = [n for n, t in TABLES.items() if not t.hidden and find_table_file(d, n, warn=False) is not None]
         if "enterprises" not in names:
             raise InputError("no enterprises table (enterprises.parquet or enterprises.csv)", file=d / "enterprises.parquet")
     else:
