@@ -74,11 +74,18 @@ def test_a_promotion_keeps_an_out_of_time_validation_status(store):
     """promote wrote its in-time status over notebook 04's out-of-time validation_status: a version validated red
     out of time was delivered as amber, without the red-validation warning (a new user's finding)."""
     out, v, _ = store
-    registry.tag_version("pd", v["good"], {"validation_status": "red", "validation_red_checks": "jeffreys_p"})
-    registry.promote("pd", v["good"], out=out)
+    registry.tag_version("pd", v["good"], {"validation_status": "red", "validation_red_checks": "jeffreys_p, csi"})
+    d = registry.promote("pd", v["good"], out=out)
     tags = registry.client().get_model_version("pd", v["good"]).tags
-    assert tags["validation_status"] == "red" and tags["validation_red_checks"] == "jeffreys_p"
+    assert tags["validation_status"] == "red" and tags["validation_red_checks"] == "jeffreys_p, csi"
     assert tags["promotion_validation_status"] in {"green", "amber", "red"}
+    # ... nor cleared by it: a version red out of time on a gating check was promoted over it on the in-time sample,
+    # exit 0 (a reviewer's finding); new evidence (--data) decides on its own
+    assert not d.promoted and d.evidence["recorded_gating_red"] == ["jeffreys_p"]
+    assert any("recorded validation red on jeffreys_p" in r and "--data" in r for r in d.reasons), d.reasons
+    again = registry.promote("pd", v["good"], data=out / "evidence.parquet", target="bad", out=out)
+    assert again.promoted and "recorded_gating_red" not in again.evidence
+    assert registry.alias_version("pd", "champion") == v["good"]
 
 
 def test_worse_model_is_refused_by_delong(store, caplog):
@@ -116,6 +123,9 @@ def test_promote_cli_exit_code(store):
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
                         v["weak"]], capture_output=True, text=True)
     assert r.returncode == 1 and "NOT promoted" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
+                        f" {v['weak']}"], capture_output=True, text=True)   # MLflow read " 2" as a stage, exit 1
+    assert r.returncode == 1 and "NOT promoted" in r.stdout, r.stderr
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
                         "99"], capture_output=True, text=True)
     assert r.returncode == 2 and "no version 99" in r.stderr

@@ -161,7 +161,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
 
     tracking.configure(out)
     tracking.require_store()
-    version = str(version)
+    version = str(version).strip()   # " 1" passed the check below, then MLflow read models:/NAME/ 1 as a stage
     try:
         client().get_registered_model(name)
     except Exception as e:  # noqa: BLE001
@@ -214,11 +214,23 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
             gating_red = gating_red[~gating_red["check"].isin(chance)]
             evidence["gating_red_lights"] = gating_red["label"].tolist()
     passed = gating_red.empty
+    # a version whose recorded validation (notebook 04, out of time) is red on a gating check is not cleared by the
+    # in-time sample it was tested on at training: it was promoted over that red, exit 0 (a reviewer's finding);
+    # new evidence (--data) decides on its own
+    recorded = client().get_model_version(name, version).tags or {}
+    recorded_red = [c.strip() for c in str(recorded.get("validation_red_checks") or "").split(",")
+                    if c.strip() in GATING_CHECKS] if recorded.get("validation_status") == "red" else []
+    if recorded_red and data is None:
+        passed = False
+        evidence["recorded_gating_red"] = recorded_red
+        reasons.append(f"recorded validation red on {', '.join(recorded_red)} ("
+                       f"{recorded.get('validation_basis') or 'out of time'}): the in-time check does not clear it; "
+                       "promote with --data FILE --target COL of a newer sample to validate it again")
     if d < THIN_EVIDENCE_DEFAULTS:  # a validator's finding: green lights on a handful of defaults mean little
         reasons.append(f"thin evidence: {d} defaults in the sample (fewer than {THIN_EVIDENCE_DEFAULTS}); "
                        + (f"the calibration test detects only a default rate {k:.2f}x the mean PD or more"
                           if k is not None else "too few to detect an underestimated PD"))
-    if passed:
+    if passed or (recorded_red and data is None and gating_red.empty):
         other = red["label"].tolist()
         reasons.append("validation: no red light on discrimination or portfolio calibration"
                        + (f" (non-gating red: {', '.join(other)})" if other else ""))
