@@ -232,7 +232,8 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
                           if k is not None else "too few to detect an underestimated PD"))
     if passed or (recorded_red and data is None and gating_red.empty):
         other = red["label"].tolist()
-        reasons.append("validation: no red light on discrimination or portfolio calibration"
+        reasons.append(("in-time " if recorded_red and data is None else "")
+                       + "validation: no red light on discrimination or portfolio calibration"
                        + (f" (non-gating red: {', '.join(other)})" if other else ""))
     else:
         reasons.append(f"validation: red light(s) on {', '.join(gating_red['label'])}")
