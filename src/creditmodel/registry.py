@@ -220,7 +220,8 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     recorded = client().get_model_version(name, version).tags or {}
     recorded_red = [c.strip() for c in str(recorded.get("validation_red_checks") or "").split(",")
                     if c.strip() in GATING_CHECKS] if recorded.get("validation_status") == "red" else []
-    if recorded_red and data is None:
+    held_by_record = bool(recorded_red) and data is None
+    if held_by_record:
         passed = False
         evidence["recorded_gating_red"] = recorded_red
         reasons.append(f"recorded validation red on {', '.join(recorded_red)} ("
@@ -230,9 +231,9 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         reasons.append(f"thin evidence: {d} defaults in the sample (fewer than {THIN_EVIDENCE_DEFAULTS}); "
                        + (f"the calibration test detects only a default rate {k:.2f}x the mean PD or more"
                           if k is not None else "too few to detect an underestimated PD"))
-    if passed or (recorded_red and data is None and gating_red.empty):
+    if gating_red.empty:
         other = red["label"].tolist()
-        reasons.append(("in-time " if recorded_red and data is None else "")
+        reasons.append(("in-time " if held_by_record else "")
                        + "validation: no red light on discrimination or portfolio calibration"
                        + (f" (non-gating red: {', '.join(other)})" if other else ""))
     else:
@@ -292,7 +293,7 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
     promoted = passed and not_worse
     # the promotion's own status: an out-of-time validation's validation_status (notebook 04, with its red checks and
     # report) is not overwritten by this in-time check (a new user's finding: a red model was delivered as amber)
-    prior = (client().get_model_version(name, version).tags or {}).get("validation_status")
+    prior = recorded.get("validation_status")
     tags = {"promotion_validation_status": status, "promotion_decision": "promoted" if promoted else "refused",
             "promotion_reasons": "; ".join(reasons), "promotion_evidence": json.dumps(evidence, default=str),
             "promotion_checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

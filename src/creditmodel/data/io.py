@@ -70,6 +70,23 @@ def check_flat_schema(schema: pa.Schema, p: Path) -> None:
                              "columns of single values or drop it", file=p, column=field.name)
 
 
+def check_output_writable(out: Path) -> None:
+    """InputError unless a file can be created in ``out``'s folder or, when that is still to be made, in the nearest
+    folder on its way that exists; nothing is made. ``score`` and ``train`` check it before the work (``--out
+    /proc/x.csv`` ended with exit 1 after every row was scored; a file on the way to ``train``'s folder was said
+    after the fit: reviewers' findings)."""
+    import tempfile
+
+    near = next((a for a in [out.parent.absolute(), *out.parent.absolute().parents] if a.exists()), None)
+    if near is None or not near.is_dir():
+        raise InputError(f"the output folder cannot be made: {near} is a file", file=out)
+    try:
+        with tempfile.NamedTemporaryFile(dir=near, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write the output in {near}: {e.strerror or e}", file=out) from None
+
+
 def check_unique_names(names: list[str], p: Path) -> None:
     """InputError naming the first column name that appears more than once (or the count of unnamed columns)."""
     dup = sorted({h for h in names if names.count(h) > 1})
@@ -177,12 +194,12 @@ def _utf8_scan(p: Path, block: int = 1 << 24) -> tuple[bool, int]:
 
 
 def _foreign_bytes_error(p: Path) -> InputError:
-    """A UTF-8 file (non-ASCII UTF-8 text before the fault) with bytes of another encoding: read as GB 18030, its
+    """A UTF-8 file (UTF-8 Chinese text before the fault) with bytes of another encoding: read as GB 18030, its
     Chinese text would come out garbled (张三 as 寮犱笁) with every row scored as ok."""
     found = _undecodable(p, "utf-8-sig")
     line, row, bad = found if found is not None else ("?", None, b"")
     return InputError(f"line {line} is not UTF-8 (bytes {bad.hex(' ')}) although the text before it is UTF-8 with "
-                      "Chinese or other non-ASCII characters: part of the file was written in another encoding (a "
+                      "Chinese characters: part of the file was written in another encoding (a "
                       "pasted Windows-1252 or GB 18030 value?); fix that line or save the file as 'CSV UTF-8'",
                       file=p, row=row)
 

@@ -299,8 +299,8 @@ class QualityReport:
                          f"{i['rows_kept_cells_cleared']:,} row(s)")
         if i.get("uscc_reformatted"):
             lines.append(f"  USCC written in lower case, full-width characters or with spaces (read in the standard "
-                         f"form, counted as valid): {i['uscc_reformatted']:,} kept row(s) in all tables (a quarantined row counts "
-                         f"under its quarantine reason)")
+                         f"form, counted as valid): {i['uscc_reformatted']:,} kept row(s) in all tables (a quarantined "
+                         "row counts under its quarantine reason)")
         ent = self.by_table[self.by_table["table"] == "enterprises"] if "table" in self.by_table else self.by_table
         if len(ent) and int(ent["kept"].iloc[0]) == 0:
             rows = int(ent["rows"].iloc[0])

@@ -291,16 +291,14 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         lst, rem = _d(e, "dishonest_listed_on"), _d(e, "dishonest_removed_on")
         open_ = known(e, "filed_on") & ~(_d(e, "closed_on") <= t)
         dishonest = known(e, "filed_on") & (lst <= t) & ~(rem <= t)
-        a = e[open_ | dishonest]
-        kind = np.where(dishonest[open_ | dishonest], "dishonest_debtor", "enforcement_open")
-        perform = "perform the judgement (case closed, listing removed)"
-        was_listed = ((lst <= t) & (rem <= t))[open_ | dishonest]
-        note = [
-            f"perform the judgement (case closed); {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing "
-            "(dishonest_debtor_past, no time window)"
-            if removed_before else perform
-            for removed_before, d in zip(was_listed, rem[open_ | dishonest])
-        ]
+        weighs = open_ | dishonest
+        a = e[weighs]
+        kind = np.where(dishonest[weighs], "dishonest_debtor", "enforcement_open")
+        removed_before = ((lst <= t) & (rem <= t))[weighs]   # an open case whose listing ended: that part stays
+        note = [f"perform the judgement (case closed); {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing "
+                "(dishonest_debtor_past, no time window)" if gone else
+                "perform the judgement (case closed, listing removed)"
+                for gone, d in zip(removed_before, rem[weighs])]
         rows.append(
             frame(
                 a,

@@ -134,23 +134,6 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
             raise InputError("the output would overwrite the input file; write to another file", file=out)
 
 
-def check_output_writable(out: Path) -> None:
-    """InputError unless a file can be created in ``out``'s folder or, when that is still to be made, in the nearest
-    folder on its way that exists: checked before the model is loaded and the rows are scored (``--out /proc/x.csv`` ended with exit 1 and a FileNotFoundError on the
-    temporary file after the scoring: a reviewer's finding)."""
-    import tempfile
-
-    # the nearest folder that exists (nothing is made before the model and the input are accepted)
-    near = next((a for a in [out.parent.absolute(), *out.parent.absolute().parents] if a.exists()), None)
-    if near is None or not near.is_dir():
-        raise InputError(f"the output folder cannot be made: {near} is a file", file=out)
-    try:
-        with tempfile.NamedTemporaryFile(dir=near, prefix=f".{out.name}.", suffix=".probe"):
-            pass
-    except OSError as e:
-        raise InputError(f"cannot write the output in {near}: {e.strerror or e}", file=out) from None
-
-
 def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
     """Read a CSV or Parquet file in chunks of ``chunk_rows`` rows (InputError if unreadable).
 
@@ -479,7 +462,9 @@ def score_file(model_uri: str | Path, data: str | Path, out: str | Path, id_col:
     if out.suffix.lower() not in {".parquet", ".csv"}:
         raise InputError("output file must end in .parquet or .csv", file=out)
     check_input_file(data, out)
-    check_output_writable(out)
+    from creditmodel.data.io import check_output_writable
+
+    check_output_writable(out)   # before the model is loaded and the rows are scored
     resolved = resolve_model(model_uri)
     outputs = _deliverable_columns() if resolved.alias is not None else [*SCORE_COLUMNS, "data_sha256", "scored_at"]
     if id_col is None and resolved.alias is None:
@@ -506,19 +491,13 @@ def _trained_id_column(model: CreditModel, data: Path, outputs: list[str]) -> st
     trained = model.id_col or (model.metadata or {}).get("id_col") or None
     if not trained or trained in outputs:
         return None
-    try:
-        if data.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+    from creditmodel.data.io import read_table
 
-            names = pq.read_schema(data).names
-        else:
-            from creditmodel.data.io import _csv_encoding_and_header, _kind, read_table
-
-            names = (_csv_encoding_and_header(data)[1] if _kind(data) == "csv"
-                     else list(read_table(data, nrows=1).columns))
-    except Exception:  # noqa: BLE001  unreadable: the reader says so with its own message when scoring
+    try:   # the columns as scoring reads them (iter_chunks reads its header the same way)
+        names = read_table(data, nrows=1, as_text=True).columns
+    except InputError:   # unreadable: scoring says so with its own message
         return None
-    if trained not in [str(n).lstrip("\ufeff") for n in names]:   # as read: Arrow keeps a header's spaces
+    if trained not in names:
         return None
     log.info("%s: identifier column %r, the model's id column (--id names another)", data, trained)
     return trained

@@ -741,15 +741,12 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
                positive: str | None = None, kind: str = "scorecard", seed: int = 42,
                n_jobs: int = 1, central_tendency: float | None = None) -> TrainResult:
     """Read a CSV or Parquet file, train, write the outputs to ``out``."""
-    from creditmodel.data.io import _kind, read_table
+    from creditmodel.data.io import _kind, check_output_writable, read_table
 
     check_n_jobs(n_jobs)
     if Path(out).exists() and not Path(out).is_dir():
         raise InputError("the output must be a folder, and this is an existing file", file=out)
-    # a file on the way to the output folder: said before the fit, not after it (a reviewer's finding)
-    on_the_way = next((a for a in Path(out).absolute().parents if a.exists()), None)
-    if on_the_way is not None and not on_the_way.is_dir():
-        raise InputError(f"the output folder cannot be made: {on_the_way} is a file", file=out)
+    check_output_writable(Path(out) / "metrics.json")   # before the fit, not after it (a reviewer's finding)
     df = read_table(data)
     if id_col and id_col in df.columns and _kind(Path(data)) == "csv" and pd.api.types.is_numeric_dtype(df[id_col]):
         # the id as written, as score reads it ('00001' and '1' are two ids; test_sample kept 5 for '00005')

@@ -1390,6 +1390,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     # a row whose id (the model's training --id) is empty or repeats an earlier row's is left out as score leaves it:
     # 468 copied rows counted as more obligors and defaults and narrowed the AUC interval (a reviewer's finding)
     id_col = str(meta.get("id_col") or "")
+    rep = np.zeros(len(df), dtype=bool)
     if id_col and id_col in df.columns:
         from creditmodel.scoring.score import RowChecks
 
@@ -1486,11 +1487,12 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
                                     else None), out=out, **kwargs)
-    _write_excluded_rows(out, pred, err, y)
+    _write_excluded_rows(out, pred, err, y, id_faults=rep)
     return res
 
 
-def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.ndarray, y: np.ndarray) -> Path | None:
+def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.ndarray, y: np.ndarray,
+                         id_faults: np.ndarray | None = None) -> Path | None:
     """``excluded_rows.csv`` beside the report: every input row left out of the tests (1-based data row: the
     header and empty lines not counted, as in every row number the project gives; reason, observed outcome), so
     that a validator can find them (the report gave counts only: a bank validator's finding). None (and no file)
@@ -1504,9 +1506,9 @@ def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.nda
         path.unlink(missing_ok=True)
         return None
     why = pred["error"].to_numpy(dtype=object)[rows] if "error" in pred.columns else [None] * len(rows)
-    reason = [(w if isinstance(w, str) and (": the id is empty" in w or ": duplicate id " in w)   # RowChecks'
-               else "scoring error" + (f": {w}" if isinstance(w, str) and w else "")) if e
-              else "grade D (in default at the start)" for e, w in zip(err[rows], why)]
+    ids = np.zeros(len(err), dtype=bool) if id_faults is None else id_faults   # an empty or repeated id: said as is
+    reason = [(w if i else "scoring error" + (f": {w}" if isinstance(w, str) and w else "")) if e
+              else "grade D (in default at the start)" for e, i, w in zip(err[rows], ids[rows], why)]
     pd.DataFrame({"row": rows + 1, "reason": reason, "defaulted": np.asarray(y)[rows].astype(int)}).to_csv(
         path, index=False, encoding="utf-8-sig")
     log.info("%d excluded row(s) listed in %s", len(rows), path)
