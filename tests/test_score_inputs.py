@@ -87,6 +87,21 @@ def test_pyfunc_gives_per_row_errors_not_a_batch_failure(trained):
     assert "income" in out.loc[2, "error"]
 
 
+def test_pyfunc_answer_carries_the_callers_index(trained):
+    """predict answered with 0..n-1 whatever the input's index, so X.join(predict(X)) misaligned."""
+    import mlflow.pyfunc
+
+    pf = mlflow.pyfunc.load_model(str(trained / "model_out" / "model"))
+    df = _frame(5, seed=7).drop(columns="bad")
+    plain = pf.predict(df)
+    shuffled = df.set_axis(["e", "c", "a", "d", "b"]).iloc[[2, 4, 1, 3, 0]]   # a text index, out of order
+    out = pf.predict(shuffled)
+    assert out.index.tolist() == ["a", "b", "c", "d", "e"]
+    joined = shuffled.join(out)
+    assert joined["score"].tolist() == plain["score"].iloc[[2, 4, 1, 3, 0]].tolist()
+    assert joined["reason_1"].tolist() == plain["reason_1"].iloc[[2, 4, 1, 3, 0]].tolist()
+
+
 def test_ids_are_kept_as_written_and_duplicates_flagged(trained, tmp_path):
     df = _frame(300, seed=6).drop(columns="bad")
     df.loc[7, "loan_id"] = df.loc[2, "loan_id"]  # a repeated id

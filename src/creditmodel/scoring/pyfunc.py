@@ -44,9 +44,12 @@ class CreditModelPyfunc(_Base):
 
     def predict(self, context, model_input, params=None):  # no type hints: MLflow would validate against them
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        index = df.index   # the answer carries the caller's index, so X.join(predict(X)) lines up
         df = df.reset_index(drop=True)
         out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
-        return to_plain_types(out)
+        out = to_plain_types(out)
+        out.index = index
+        return out
 
 
 def to_plain_types(out: pd.DataFrame) -> pd.DataFrame:
