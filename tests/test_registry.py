@@ -441,3 +441,27 @@ def test_a_red_discrimination_light_on_a_handful_of_defaults_can_be_chance():
     y2[:600] = 1
     flat = build_report(y2, np.full(6000, 0.1), score=rng.normal(0, 1, 6000), n_boot=50)   # AUC ~0.5, narrow
     assert flat.lights.set_index("check").loc["auc", "light"] == "red" and not _red_by_chance("auc", flat)
+
+
+def test_promote_reads_a_csv_sample_as_score_does(own_store):
+    """A CSV sample's category column of digit codes (``053242``) was read as the number 53242, 'not seen in
+    training': promote left half the sample out of its evidence, where ``creditmodel score`` scores every row."""
+    import mlflow
+
+    from creditmodel.scoring.pyfunc import log_model
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    x1, sector = rng.normal(size=n), rng.choice(["053242", "641100", "C13", "F51"], n)
+    eff = pd.Series(sector).map({"053242": 0.8, "641100": -0.5, "C13": 0.0, "F51": 0.3}).to_numpy()
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-2.2 + 1.2 * x1 + eff)))).astype(int)
+    df = pd.DataFrame({"x1": x1, "sector": sector, "bad": y})
+    model = train_frame(df.iloc[:4000], "bad", seed=1).model
+    assert "sector" in model.input_spec.categorical
+    with mlflow.start_run(experiment_id=tracking.experiment_id("csv_sample", own_store)):
+        v = str(log_model(model, registered_model_name="pd_csv", name="m").registered_model_version)
+    ev = df.iloc[4000:]
+    ev = ev[ev["sector"].isin(["053242", "641100"])]   # only digit codes: a CSV reader takes them for numbers
+    ev.to_csv(own_store / "ev.csv", index=False)
+    d = registry.promote("pd_csv", v, data=own_store / "ev.csv", target="bad", out=own_store)
+    assert d.evidence["n"] == len(ev) and d.evidence["n_scored"] == len(ev), d.evidence

@@ -121,8 +121,12 @@ def tag_version(name: str, version: str | int, tags: dict[str, Any]) -> None:
         c.set_model_version_tag(name, str(version), k, v if isinstance(v, str) else json.dumps(v, default=str))
 
 
-def _evidence_sample(name: str, version: str, data: Path | None, target: str | None) -> tuple[pd.DataFrame, str, str]:
-    from creditmodel.data.io import read_table
+def _evidence_sample(name: str, version: str, data: Path | None, target: str | None, models: tuple = ()
+                     ) -> tuple[pd.DataFrame, str, str]:
+    """The promotion sample, target and path, read as ``creditmodel score`` reads it for ``models``: in a CSV their
+    category columns stay text as written (promote read ``053242`` as the number 53242, 'not seen in training',
+    and left those rows out of the evidence while ``score`` scored them)."""
+    from creditmodel.validation.report import _read_for_model
 
     if data is None:
         tags = client().get_model_version(name, version).tags
@@ -133,7 +137,7 @@ def _evidence_sample(name: str, version: str, data: Path | None, target: str | N
         target = target or tags.get(TAG_TARGET)
     if not target:
         raise InputError("the target column of the validation sample is unknown; pass --target", parameter="--target")
-    df = read_table(data)
+    df = _read_for_model(data, *models)
     if target not in df.columns:
         raise InputError("target column not found", file=data, column=target)
     return df, target, str(data)
@@ -172,8 +176,11 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         client().get_model_version(name, version)
     except Exception as e:  # noqa: BLE001
         raise InputError(f"registered model {name!r} has no version {version}", parameter="--version") from e
-    df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target)
     cand_model = load_credit_model(f"models:/{name}/{version}")
+    current = alias_version(name, CHAMPION)
+    champ_model = load_credit_model(f"models:/{name}/{current}") if current not in (None, version) else None
+    df, target, data_path = _evidence_sample(name, version, Path(data) if data else None, target,
+                                             models=tuple(m for m in (cand_model, champ_model) if m is not None))
     y, positive = target_with_model_label(df[target], cand_model.metadata, positive, file=data_path, column=target)
     cand = cand_model.score_frame(df, file=data_path)
     ok = (cand["status"] == "ok").to_numpy()
@@ -238,10 +245,9 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
                        + (f" (non-gating red: {', '.join(other)})" if other else ""))
     else:
         reasons.append(f"validation: red light(s) on {', '.join(gating_red['label'])}")
-    current = alias_version(name, CHAMPION)
     not_worse = True
-    if current is not None and current != version:
-        champ = load_credit_model(f"models:/{name}/{current}").score_frame(df, file=data_path)
+    if champ_model is not None:
+        champ = champ_model.score_frame(df, file=data_path)
         both = ok & (champ["status"] == "ok").to_numpy()
         evidence["champion_version"] = current
         # the comparison is on rows neither model was fitted on: the candidate's test rows that were the champion's

@@ -1205,6 +1205,10 @@ def _read_for_model(path: Path, *models: Any, also_text: Sequence[str] = ()) -> 
         return read_table(path)
     text: list[str] = []
     for m in models:  # a pyfunc that is not a creditmodel model has no such metadata: only identifiers stay text
+        spec = getattr(m, "input_spec", None)   # a CreditModel itself
+        if spec is not None:
+            text += [str(c) for c in spec.categorical]
+            continue
         meta = getattr(getattr(m, "metadata", None), "metadata", None) or {}
         text += [str(c) for c in meta.get("creditmodel_categorical") or []]
     return pd.concat(list(iter_chunks(path, 1 << 62, text_columns=(*PASSTHROUGH, *text, *also_text))),
