@@ -1174,3 +1174,42 @@ def test_trailing_unnamed_columns_are_named_as_such(tmp_path):
     with pytest.raises(InputError, match="2 columns have no name") as e:
         read_table(p)
     assert e.value.column is None and "x.csv" in str(e.value)
+
+
+def test_train_categorical_bins_digit_codes_as_categories(tmp_path):
+    """A CSV column of codes (01 .. 05) was read as numbers and binned as ranges; ``--categorical`` keeps the codes
+    as written, and score reads them the same way."""
+    df = _frame(1500, seed=8)
+    rng = np.random.default_rng(8)
+    df["region"] = rng.choice(["01", "02", "03", "04", "05"], len(df))
+    df.loc[df["region"] == "03", "bad"] = (rng.uniform(size=int((df["region"] == "03").sum())) < 0.5).astype(int)
+    df.loc[5, "region"] = None                                   # an empty cell stays missing
+    src = tmp_path / "train.csv"
+    df.to_csv(src, index=False)
+    plain = train_file(src, "bad", tmp_path / "plain", id_col="loan_id")
+    assert "region" in plain.model.input_spec.numeric            # without the option: a number column
+    r = _cli("train", "--data", str(src), "--target", "bad", "--id", "loan_id", "--categorical", "region,industry",
+             "--out", str(tmp_path / "cat"))
+    assert r.returncode == 0, r.stderr
+    import mlflow.pyfunc
+
+    meta = mlflow.pyfunc.load_model(str(tmp_path / "cat" / "model")).metadata.metadata
+    assert "region" in meta["creditmodel_categorical"] and "region" not in meta["creditmodel_numeric"]
+    new = df.drop(columns="bad").iloc[:40].copy()
+    new.loc[7, "region"] = "3"                                    # not a code of the training file
+    new.to_csv(tmp_path / "new.csv", index=False)
+    score_file(tmp_path / "cat", tmp_path / "new.csv", tmp_path / "s.csv", progress=False)
+    got = pd.read_csv(tmp_path / "s.csv")
+    assert len(got) == 40 and got.loc[7, "status"] == "error" and "'3' was not seen" in got.loc[7, "error"]
+    assert (got.drop(index=7)["status"] == "ok").all()
+    pt = pd.read_csv(tmp_path / "cat" / "points_table.csv", dtype=str)   # the card lists the codes as written
+    assert set(pt.loc[pt["feature"] == "region", "categories"].dropna()) == {'["01"]', '["02"]', '["03"]', '["04"]',
+                                                                           '["05"]'}
+    # refusals name the column: not in the file, the target, a Parquet number column
+    for args, want in ((["--categorical", "regoin"], "column 'regoin'"), (["--categorical", "bad"], "target"),):
+        r = _cli("train", "--data", str(src), "--target", "bad", *args, "--out", str(tmp_path / "x"))
+        assert r.returncode == 2 and want in r.stderr, r.stderr
+    df.assign(region=df["region"].astype(float)).to_parquet(tmp_path / "t.parquet", index=False)
+    with pytest.raises(InputError, match="store the codes as text") as e:
+        train_file(tmp_path / "t.parquet", "bad", tmp_path / "x", categorical=["region"])
+    assert e.value.column == "region" and e.value.file is not None

@@ -226,9 +226,13 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
 @click.option("--central-tendency", "central_tendency", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
               default=None, help="Long-run average default rate (fraction) to calibrate the PDs to, e.g. one that "
                                  "covers a downturn; default: the training data's own default rate.")
+@click.option("--categorical", "categorical", multiple=True, metavar="COL",
+              help="A column of codes to bin as categories, not as a range of numbers (an industry or region code "
+                   "such as 01, 02, 110101 in a CSV); repeat it or separate names with commas. A column with any "
+                   "text value is categorical anyway.")
 @click.option("--out", type=PATH, required=True, help="Folder for the MLflow model, points table and metrics.json.")
 def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None, kind: str, seed: int,
-              n_jobs: int, central_tendency: float | None, out: Path) -> None:
+              n_jobs: int, central_tendency: float | None, categorical: tuple[str, ...], out: Path) -> None:
     """Train a PD model on any tabular file; every other column is a candidate feature."""
     from creditmodel.scoring import train
 
@@ -236,7 +240,8 @@ def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None,
         raise click.BadParameter(f"{n_jobs}: use a positive number of processes or -1 (one per core)",
                                  param_hint="'--jobs'")
     res = train.train_file(data=data, target=target, id_col=id_col, positive=positive, kind=kind, seed=seed,
-                           out=out, n_jobs=n_jobs, central_tendency=central_tendency)
+                           out=out, n_jobs=n_jobs, central_tendency=central_tendency,
+                           categorical=[c.strip() for v in categorical for c in v.split(",") if c.strip()])
     click.echo(res.summary())
 
 

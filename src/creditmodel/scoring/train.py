@@ -737,10 +737,39 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
     return files
 
 
+def _columns_as_written(df: pd.DataFrame, data: str | Path, id_col: str | None, target: str,
+                        categorical: Sequence[str]) -> list[str]:
+    """The columns of a training file to re-read as text: a number-typed id of a CSV and the ``categorical``
+    columns that were read as numbers (InputError naming the column when one is not in the file, is the target or
+    the id, or is a number column of a Parquet or ARFF file, whose stored type a scorer would read back)."""
+    from creditmodel.data.io import _kind
+
+    csv = _kind(Path(data)) == "csv"
+    cols = [id_col] if id_col and id_col in df.columns and csv and pd.api.types.is_numeric_dtype(df[id_col]) else []
+    for c in dict.fromkeys(categorical):
+        if c not in df.columns:
+            raise InputError(f"--categorical column not found{separator_hint(df.columns)}", file=data, column=c,
+                             parameter="--categorical")
+        if c in (target, id_col):
+            raise InputError(f"--categorical names the {'target' if c == target else 'id'} column, which is "
+                             "never a feature", file=data, column=c, parameter="--categorical")
+        if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            if not csv:
+                raise InputError("--categorical: the file stores this column as numbers; store the codes as text "
+                                 "(a scorer reads the stored type back)", file=data, column=c,
+                                 parameter="--categorical")
+            cols.append(c)
+    return cols
+
+
 def train_file(data: str | Path, target: str, out: str | Path, id_col: str | None = None,
                positive: str | None = None, kind: str = "scorecard", seed: int = 42,
-               n_jobs: int = 1, central_tendency: float | None = None) -> TrainResult:
-    """Read a CSV or Parquet file, train, write the outputs to ``out``."""
+               n_jobs: int = 1, central_tendency: float | None = None,
+               categorical: Sequence[str] = ()) -> TrainResult:
+    """Read a CSV or Parquet file, train, write the outputs to ``out``.
+
+    ``categorical``: columns to bin as categories although their cells are numbers (codes such as ``01``); in a CSV
+    they are read as text as written, as ``score`` reads a model's category columns."""
     from creditmodel.data.io import _kind, check_output_writable, read_table
 
     check_n_jobs(n_jobs)
@@ -748,9 +777,14 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
         raise InputError("the output must be a folder, and this is an existing file", file=out)
     check_output_writable(Path(out) / "metrics.json")   # before the fit, not after it (a reviewer's finding)
     df = read_table(data)
-    if id_col and id_col in df.columns and _kind(Path(data)) == "csv" and pd.api.types.is_numeric_dtype(df[id_col]):
-        # the id as written, as score reads it ('00001' and '1' are two ids; test_sample kept 5 for '00005')
-        df[id_col] = read_table(data, as_text=True)[id_col].astype(object).where(df[id_col].notna(), None)
+    as_text = _columns_as_written(df, data, id_col, target, categorical)
+    if as_text:
+        # as written, as score reads them ('00001' and '1' are two ids; test_sample kept 5 for '00005'; the code
+        # '01' is not the number 1)
+        raw = read_table(data, as_text=True)
+        for c in as_text:
+            df[c] = raw[c].astype(object).where(df[c].notna(), None)
+        del raw
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs, central_tendency=central_tendency)
     res.out = Path(out)
