@@ -133,3 +133,193 @@ def test_all_zero_weights_are_an_input_error(data):
     with pytest.raises(InputError) as e:
         LGBMChallenger(**FAST).fit(X, y, sample_weight=np.zeros(len(y)))
     assert e.value.column == "sample_weight"
+
+
+# --------------------------------------------------------------------------- helper-85's findings (Python API)
+def _with_sector(n=1500, seed=3):
+    X, y = _data(n, seed)
+    rng = np.random.default_rng(seed)
+    sector = rng.integers(1, 5, n)
+    y = np.where(sector == 3, (rng.random(n) < 0.45).astype(int), y)
+    return X.assign(sector=pd.Categorical(sector)), y
+
+
+@pytest.mark.parametrize("make", [lambda: WoEScorecard(), lambda: LGBMChallenger(**FAST)], ids=["scorecard", "lgbm"])
+def test_an_object_column_of_numbers_is_numeric(data, make):
+    """Decimal amounts (a database NUMERIC) or astype(object) were binned as categories: each amount a level,
+    most new rows 'unseen' (test AUC 0.71 -> 0.58)."""
+    from decimal import Decimal
+
+    X, y = data
+    as_dec = X.assign(risk=[Decimal(str(round(v, 6))) for v in X["risk"]])
+    as_obj = X.assign(risk=X["risk"].round(6).astype(object))
+    ref = make().fit(X.assign(risk=X["risk"].round(6)), y)
+    new, _ = _data(300, seed=9)
+    new = new.assign(risk=new["risk"].round(6))
+    for Xo in (as_dec, as_obj):
+        est = make().fit(Xo, y)
+        np.testing.assert_array_equal(est.predict_proba(new), ref.predict_proba(new))
+    assert getattr(est, "categorical_features_", []) == []
+
+
+def test_a_whole_float_category_is_the_integer_category():
+    """A NaN in a scoring batch makes an integer category column float: 3.0 was 'not seen' (the challenger
+    scored every row of the batch as missing; CreditModel refused them), so a firm's answer depended on the
+    other rows of its batch."""
+    from creditmodel.scoring.train import train_frame
+
+    X, y = _with_sector()
+    new = X.iloc[:50].copy()
+    batch = new.assign(sector=new["sector"].astype(float))
+    batch.loc[batch.index[0], "sector"] = np.nan        # one NaN: the column is float
+    lg = LGBMChallenger(**FAST).fit(X, y)
+    assert not lg.unseen_categories(batch).to_numpy().any()
+    np.testing.assert_array_equal(lg.predict_proba(batch)[1:], lg.predict_proba(new)[1:])
+    model = train_frame(X.assign(bad=y), "bad", seed=1).model
+    assert "sector" in model.input_spec.categorical
+    a, b = model.score_frame(batch), model.score_frame(new.assign(sector=new["sector"].astype(int)))
+    assert (a["status"].iloc[1:] == "ok").all(), a["error"].dropna().head(3).tolist()
+    np.testing.assert_array_equal(a["pd_12m"].to_numpy()[1:], b["pd_12m"].to_numpy()[1:])
+
+
+def test_object_numbers_are_a_numeric_input_of_a_credit_model():
+    from decimal import Decimal
+
+    from creditmodel.scoring.model import InputSpec
+
+    X = pd.DataFrame({"amt": [Decimal("1.5"), None, Decimal("2")], "n": pd.Series([1, 2.5, None], dtype=object),
+                      "code": ["01", "02", None], "flag": pd.Series([True, False, None], dtype=object)})
+    spec = InputSpec.from_frame(X)
+    assert spec.numeric == ["amt", "n"] and set(spec.categorical) == {"code", "flag"}
+
+
+@pytest.mark.parametrize("make", [lambda **k: WoEScorecard(**k), lambda **k: LGBMChallenger(**FAST, **k)],
+                         ids=["scorecard", "lgbm"])
+def test_a_misspelt_column_in_the_settings_is_a_warning(data, make, caplog):
+    """special_codes={'dbet': [-999]} left -999 in the lowest regular bin with the best points, without a word;
+    a misspelt direction left the feature unconstrained."""
+    X, y = data
+    kw = {"feature_directions": {"Risk": 1, "safe": -1}}
+    if "Scorecard" in type(make()).__name__:
+        kw.update(special_codes={"nosie": [-999]}, categorical_features=["zone"])
+    with caplog.at_level("WARNING"):
+        make(**kw).fit(X, y)
+    text = caplog.text
+    assert "feature_directions names 1 column(s) that are not in the data" in text and "'Risk'" in text
+    assert "'safe'" not in text
+    if "special_codes" in kw:
+        assert "special_codes names 1 column(s)" in text and "'nosie'" in text and "'zone'" in text
+    with pytest.raises(ValueError, match="got True"):
+        make(feature_directions={"risk": True}).fit(X, y)
+
+
+def test_set_params_after_fit_changes_nothing_fitted(data):
+    """set_params(pdo=40, base_score=500, unseen='neutral') after fit moved raw_score and the exported card's
+    header (pdo, offset, unseen rule) while the points stayed those of the fit."""
+    X, y = data
+    sc = WoEScorecard().fit(X, y)
+    before = (sc.points(X), sc.raw_score(X), sc.to_json(), sc.to_sql())
+    sc.set_params(pdo=40, base_score=500, unseen="neutral")
+    after = (sc.points(X), sc.raw_score(X), sc.to_json(), sc.to_sql())
+    np.testing.assert_array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])
+    assert before[2:] == after[2:]
+    refit = sc.fit(X, y)   # a refit takes the new parameters
+    assert refit.to_dict()["scaling"]["pdo"] == 40 and refit.to_dict()["rules"]["unseen"] == "neutral"
+    assert refit.factor_ == pytest.approx(40 / np.log(2)) and not np.array_equal(refit.points(X), before[0])
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_blank_category_text_is_missing_in_python_as_in_sql(engine):
+    """A blank text ('', spaces, a tab) was a category of its own (or 'unseen', the worst points) in points()
+    and missing in the SQL export: two scores for one row."""
+    import sqlite3
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    sector = rng.choice(["A", "B", "C", "", None], n, p=[0.3, 0.3, 0.2, 0.1, 0.1]).astype(object)
+    risk = rng.normal(size=n)
+    p = expit(-1.5 + risk + np.select([sector == "A", sector == "C"], [0.8, -0.6], 0.0))
+    y = (rng.random(n) < p).astype(int)
+    X = pd.DataFrame({"risk": risk, "sector": sector})
+    sc = WoEScorecard(min_iv=0.0).fit(X, y)
+    assert "sector" in sc.selected_features_
+    assert sc.binner_.bins_["sector"].count[sc.binner_.bins_["sector"].missing_slot] == int(
+        pd.isna(sector).sum() + (sector == "").sum())          # '' trained as missing
+    rows = pd.DataFrame({"id": range(6), "risk": [0.1] * 6, "sector": ["", "  ", "\t", None, "A", "Z"]})
+    if engine == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        con = duckdb.connect()
+    else:
+        con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE apps (id INTEGER, risk DOUBLE, sector VARCHAR)")
+    con.executemany("INSERT INTO apps VALUES (?, ?, ?)",
+                    rows.astype(object).where(rows.notna(), None).values.tolist())
+    got = [r[1] for r in con.execute(sc.to_sql(table="apps", id_col="id", score_col="score") + " ORDER BY id").fetchall()]
+    py = sc.points(rows[["risk", "sector"]]).tolist()
+    assert got == py and py[0] == py[1] == py[2] == py[3] != py[5]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_sql_of_a_number_column_binned_as_categories(engine):
+    """DuckDB refused the SQL of a card whose categorical_features named an int64 or float column
+    (Binder Error: no trim(BIGINT, ...)); SQLite gave the library's scores."""
+    import sqlite3
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    code = rng.integers(1, 5, n)
+    risk = rng.normal(size=n)
+    y = (rng.random(n) < expit(-1.5 + risk + 0.9 * (code == 3))).astype(int)
+    for col in (code, code.astype(float)):
+        X = pd.DataFrame({"risk": risk, "code": col})
+        sc = WoEScorecard(categorical_features=["code"], min_iv=0.0).fit(X, y)
+        assert sc.binner_.bins_["code"].dtype == "categorical" and "code" in sc.selected_features_
+        rows = pd.DataFrame({"id": range(5), "risk": [0.0] * 5, "code": [1, 2, 3, 4, 7]}).astype({"code": col.dtype})
+        if engine == "duckdb":
+            con = pytest.importorskip("duckdb").connect()
+        else:
+            con = sqlite3.connect(":memory:")
+        kind = "BIGINT" if col.dtype.kind == "i" else "DOUBLE"
+        con.execute(f"CREATE TABLE apps (id INTEGER, risk DOUBLE, code {kind})")
+        con.executemany("INSERT INTO apps VALUES (?, ?, ?)", [[int(i), float(r), col.dtype.type(c).item()]
+                                                              for i, r, c in zip(rows["id"], rows["risk"],
+                                                                                 rows["code"])])
+        sql = sc.to_sql(table="apps", id_col="id", score_col="score", flag_col="bad_inputs") + " ORDER BY id"
+        got = con.execute(sql).fetchall()
+        assert [r[1] for r in got] == sc.points(rows[["risk", "code"]]).tolist()
+        assert [r[2] for r in got] == [0, 0, 0, 0, 1]     # 7 was not seen
+
+
+@pytest.mark.parametrize("name, value", [("higher_is_riskier", "False"), ("strict", 1), ("se_rule", np.nan),
+                                         ("se_rule", -5), ("cv", 2.5), ("cv", "5"), ("pd_floor", "0.001"),
+                                         ("pd_cap", "0.9")])
+def test_calibrator_parameters_are_checked(name, value):
+    """higher_is_riskier='False' (truthy text) gave every row the same PD; a NaN or negative se_rule, cv=2.5 and
+    cv='5' were taken; pd_floor='0.001' was a bare TypeError."""
+    raw = np.linspace(-2, 2, 400)
+    y = (np.random.default_rng(0).random(400) < expit(raw - 1)).astype(int)
+    with pytest.raises(ConfigError, match=name):
+        PDCalibrator(**{name: value}).fit(raw, y)
+
+
+def test_challenger_min_rounds_is_capped_at_n_estimators(data):
+    """LGBMChallenger(n_estimators=20) failed on min_rounds (default 50), a parameter the user never set."""
+    X, y = data
+    lg = LGBMChallenger(n_estimators=20, cv_folds=0).fit(X, y)
+    assert lg.n_iter_ <= 20
+
+
+def test_a_scorecard_on_a_handful_of_defaults_warns(caplog):
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    y = np.zeros(2000, dtype=int)
+    y[[3, 500, 1700]] = 1
+    with caplog.at_level("WARNING"):
+        WoEScorecard(min_iv=0.0).fit(X, y)
+    assert "only 3 row(s) of the rarer class" in caplog.text
+    caplog.clear()
+    Xd, yd = _data()
+    with caplog.at_level("WARNING"):
+        WoEScorecard().fit(Xd, yd)
+    assert "rarer class" not in caplog.text

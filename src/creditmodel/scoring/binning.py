@@ -62,9 +62,22 @@ def iv_strength(iv: float) -> str:
     return IV_STRENGTH[-1][1]  # pragma: no cover - nan
 
 
+#: what ``pd.api.types.infer_dtype`` calls an object column of numbers (a database NUMERIC as ``Decimal``, a
+#: ``pd.concat`` of int and float frames, ``astype(object)``)
+_NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
+
+
+def holds_numbers(s: pd.Series) -> bool:
+    """True for an ``object`` column whose every present value is a number (int, float, ``Decimal``; not bool
+    or text): such a column is numeric. It was taken for categories: each distinct amount a level, a model
+    that scored most new rows as 'unseen' (a reviewer's finding)."""
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _NUMBER_KINDS
+
+
 def is_categorical(s: pd.Series) -> bool:
-    """True for text, category and object columns; numbers and booleans are numeric."""
-    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+    """True for text, category and object columns of text; numbers (also an object column of numbers, see
+    :func:`holds_numbers`) and booleans are numeric."""
+    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or holds_numbers(s))
 
 
 def _category_key(v: Any) -> str:
@@ -75,11 +88,17 @@ def _category_key(v: Any) -> str:
 
 
 def categorical_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(text values as an object array, missing mask) of a categorical column."""
+    """(text values as an object array, missing mask) of a categorical column; a blank text (``''``, spaces,
+    tabs) is missing, as in the SQL export and the delivered scorer (it was a category of its own here and
+    missing in SQL: a reviewer's finding)."""
     miss = s.isna().to_numpy()
     vals = s.to_numpy(dtype=object, na_value=None)
     if miss.all() or pd.api.types.infer_dtype(vals[~miss], skipna=True) != "string":
         vals = np.array([None if m else _category_key(v) for v, m in zip(vals, miss)], dtype=object)
+    blank = ~miss & (pd.Series(vals, dtype=object).str.strip() == "").to_numpy(dtype=bool, na_value=False)
+    if blank.any():
+        vals = np.where(blank, None, vals)
+        miss = miss | blank
     return vals, miss
 
 
@@ -195,7 +214,8 @@ class FeatureBins:
         pos = self._cat_index.get_indexer(pd.Index(keys, dtype=object)) if keys else np.empty(0, np.int64)
         umap = np.empty(len(keys) + 1, dtype=self._slot_dtype)
         for i, (k, p) in enumerate(zip(keys, pos)):
-            umap[i] = self.special_slot if k in special else (self._cat_bin[p] if p >= 0 else self.unseen_slot)
+            umap[i] = (self.missing_slot if not k.strip()   # blank text is missing, as in the SQL export
+                       else self.special_slot if k in special else (self._cat_bin[p] if p >= 0 else self.unseen_slot))
         umap[-1] = self.missing_slot  # code -1 = NaN/None
         return umap[codes]
 
@@ -350,7 +370,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
     def _trend_for(self, feature: str) -> str | None:
         d = (self.feature_directions or {}).get(feature, 0)
-        if d not in (-1, 0, 1):
+        if isinstance(d, (bool, np.bool_)) or d not in (-1, 0, 1):   # True == 1 in Python: not a direction
             raise InputError(f"feature direction must be -1, 0 or +1, got {d!r}", column=feature)
         return DIRECTION_TREND.get(d, self.default_trend)
 
@@ -474,6 +494,10 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         self._check_params()
         if not isinstance(X, pd.DataFrame):
             raise InputError("WoEBinner needs a pandas DataFrame")
+        from creditmodel.scoring.params import warn_unknown_columns
+
+        warn_unknown_columns(X.columns, log, feature_directions=self.feature_directions,
+                             categorical_features=self.categorical_features, special_codes=self.special_codes)
         y = binary_target(y, len(X)).astype(float)
         self._sizes = self._resolve_sizes(y)
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes

@@ -222,6 +222,16 @@ class PDCalibrator(BaseEstimator):
             raise ConfigError(f"method: expected one of {_METHODS}, got {self.method!r}", parameter="method")
         if self.criterion not in _CRITERIA:
             raise ConfigError(f"criterion: expected one of {_CRITERIA}, got {self.criterion!r}", parameter="criterion")
+        from creditmodel.scoring import params as P
+
+        # types first: a text "False" was truthy (every PD equal, a warning saying higher_is_riskier=False), a NaN
+        # or negative se_rule, cv=2.5 and cv="5" were taken, pd_floor="0.001" a bare TypeError (a reviewer's finding)
+        for name in ("higher_is_riskier", "strict"):
+            P.require(isinstance(getattr(self, name), (bool, np.bool_)), name, "True or False", getattr(self, name))
+        P.number("pd_floor", self.pd_floor)   # a number; its range with pd_cap's below
+        P.number("pd_cap", self.pd_cap)
+        P.number("se_rule", self.se_rule, 0.0)
+        P.integer("cv", self.cv, 2)
         if not (0.0 < self.pd_floor < self.pd_cap < 1.0):
             # a PD of 0 is no risk at all, and a PD of 1 is grade D (in default): neither is a performing firm's
             raise ConfigError(f"pd_floor/pd_cap: need 0 < pd_floor < pd_cap < 1, got {self.pd_floor}, "

@@ -41,6 +41,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.scoring.binning import _category_key, holds_numbers
 from creditmodel.scoring.target import binary_target
 
 logger = logging.getLogger(__name__)
@@ -57,14 +58,16 @@ _TUNABLE = ("learning_rate", "num_leaves", "max_depth", "min_child_samples", "re
 
 def _is_categorical(s: pd.Series) -> bool:
     return (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
-            or s.dtype == object)
+            or s.dtype == object) and not holds_numbers(s)
 
 
 def _category_codes(s: pd.Series, labels: list[str]) -> np.ndarray:
-    """Codes 0..k-1 of ``s`` in the fitted ``labels`` (values compared as ``str``); -1 for missing or unseen."""
+    """Codes 0..k-1 of ``s`` in the fitted ``labels`` (values compared by their text, a whole float as the
+    integer: 3.0 is the category 3 whether or not a NaN made the batch's column float); -1 for missing or
+    unseen."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)  # fast on Arrow strings; lookup on the few uniques
     pos = {label: i for i, label in enumerate(labels)}
-    lut = np.array([pos.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    lut = np.array([pos.get(_category_key(u), -1) for u in uniques] + [-1], dtype=np.int64)
     return lut[codes]  # code -1 (missing) picks the trailing -1
 
 
@@ -116,7 +119,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         Stop after this many rounds without improvement of ``eval_metric`` (0 = no early stopping: fit
         ``n_estimators`` trees on all rows).
     min_rounds : int
-        Lower bound on the number of trees kept after early stopping.
+        Lower bound on the number of trees kept after early stopping (capped at ``n_estimators``: the default 50
+        with ``n_estimators=20`` keeps 20, where it was an error about a parameter the user never set).
     eval_metric : str
         LightGBM metric watched by early stopping (``"binary_logloss"`` or ``"auc"``).
     inf_policy : {"error", "nan"}
@@ -208,7 +212,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         P.folds("cv_folds", self.cv_folds, "hold-out")
         P.integer("cv_max_rows", self.cv_max_rows, 0)
         P.integer("early_stopping_rounds", self.early_stopping_rounds, 0)
-        P.integer("min_rounds", self.min_rounds, 0, int(self.n_estimators))
+        P.integer("min_rounds", self.min_rounds, 0)
         P.choice("eval_metric", self.eval_metric, ("auc", "binary_logloss"))
         P.choice("inf_policy", self.inf_policy, ("error", "nan"))
         P.choice("importance_type", self.importance_type, ("gain", "split"))
@@ -279,6 +283,10 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             params["monotone_constraints_method"] = self.monotone_constraints_method
         return params
 
+    def _min_rounds(self) -> int:
+        """``min_rounds`` capped at ``n_estimators``."""
+        return min(int(self.min_rounds), int(self.n_estimators))
+
     def _fit_encoding(self, X: pd.DataFrame) -> None:
         self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
         if len(set(self.feature_names_in_)) != len(self.feature_names_in_):
@@ -291,18 +299,17 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             if pd.api.types.is_datetime64_any_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
                 raise InputError("date/time columns are not model features; derive numbers first", column=str(c))
             if _is_categorical(s) and not pd.api.types.is_bool_dtype(s.dtype):
-                labels = sorted({str(v) for v in s.dropna().unique()})
+                labels = sorted({_category_key(v) for v in s.dropna().unique()})
                 self.categorical_features_.append(str(c))
                 self.category_maps_[str(c)] = labels
         dirs = dict(self.feature_directions or {})
-        unknown = sorted(set(map(str, dirs)) - set(self.feature_names_in_))
-        if unknown:
-            logger.info("feature_directions: %d key(s) are not columns and are ignored: %s", len(unknown),
-                        unknown[:10])
+        from creditmodel.scoring.params import warn_unknown_columns
+
+        warn_unknown_columns(self.feature_names_in_, logger, feature_directions=dirs)
         mono = []
         for name in self.feature_names_in_:
             d = dirs.get(name, 0)
-            if d not in (-1, 0, 1):
+            if isinstance(d, (bool, np.bool_)) or d not in (-1, 0, 1):   # True == 1 in Python: not a direction
                 raise ConfigError(f"feature_directions[{name!r}]: expected -1, 0 or +1, got {d!r}",
                                   column=f"feature_directions.{name}")
             if d and name in self.category_maps_:
@@ -419,7 +426,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         from sklearn.base import clone
 
         copy = clone(self)
-        floor = min(int(self.min_rounds), self.n_iter_)
+        floor = min(self._min_rounds(), self.n_iter_)
         copy.set_params(**dict(self.best_params_), n_estimators=max(1, floor, math.ceil(self.n_iter_ * float(share))),
                         early_stopping_rounds=0, min_rounds=0, tuning_grid=[{}])
         return copy
@@ -436,7 +443,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             dva = self._dataset(self._encode(Xv), yv, reference=dtr)
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks)
             self.best_iteration_ = int(b.best_iteration or b.current_iteration())
-            n = max(self.best_iteration_, self.min_rounds)
+            n = max(self.best_iteration_, self._min_rounds())
             if n < b.current_iteration():
                 b = lgb.Booster(model_str=b.model_to_string(num_iteration=n))
             return n, {"kind": "eval_set", "rows": len(yv), "best_iteration": self.best_iteration_}, b
@@ -480,7 +487,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             info = {"kind": "holdout", "rows": len(va), "best_iteration": self.best_iteration_,
                     "valid_score": float(b.best_score["valid"][self.eval_metric])}
         # the final model sees 1/share times more rows: scale the number of trees accordingly
-        n = min(n_max, max(self.min_rounds, math.ceil(self.best_iteration_ / share)))
+        n = min(n_max, max(self._min_rounds(), math.ceil(self.best_iteration_ / share)))
         info["n_rounds_refit"] = n
         return n, info, None
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from creditmodel.errors import InputError, separator_hint
 from creditmodel.features.catalogue import MISSING_REASON_SUFFIX, missing_reason_text
+from creditmodel.scoring.binning import _category_key, holds_numbers
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class InputSpec:
         numeric, cats, binary = [], {}, []
         for c in cols:
             s = X[c]
-            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s) or holds_numbers(s):
                 numeric.append(c)
                 v = s.to_numpy(dtype="float64", na_value=np.nan)
                 if bool(np.all((v == 0) | (v == 1) | np.isnan(v))):
@@ -111,9 +112,9 @@ class InputSpec:
             elif isinstance(s.dtype, pd.CategoricalDtype):
                 # a categorical dtype declares the domain (e.g. every GB/T 4754 section): a declared level
                 # that training did not see is scored (the estimator's unseen-level rule), not an error
-                cats[c] = sorted(str(v) for v in s.cat.categories)
+                cats[c] = sorted({_category_key(v) for v in s.cat.categories})
             else:
-                cats[c] = sorted(str(v) for v in pd.unique(s.dropna()))
+                cats[c] = sorted({_category_key(v) for v in pd.unique(s.dropna())})
         return cls(numeric=numeric, categorical=cats, binary=binary)
 
     def example(self, n: int = 2) -> pd.DataFrame:
@@ -188,7 +189,8 @@ class InputSpec:
             s = df[c]
             # factorize first (fast on Arrow strings), then map the few distinct values to training levels
             ucodes, uniques = pd.factorize(s, use_na_sentinel=True)
-            keys = pd.Index([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
+            # a whole float is the integer's category (3.0 is 3: a NaN in the batch made the column float)
+            keys = pd.Index([_category_key(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
             umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
             blank = np.r_[np.array([not k.strip() for k in keys], dtype=bool), False] & (umap < 0)
             if blank.any():  # a cell of spaces is missing, as in training (data.io reads it as empty)

@@ -97,3 +97,17 @@ def special_codes(name: str, value: Any) -> None:
                 or not all(is_number(c) or isinstance(c, str) for c in codes)):
             _fail(name, "None, a list of codes (numbers, or texts for a categorical column) or a dict of column "
                         "name to such a list", value)
+
+
+def warn_unknown_columns(columns: Iterable[Any], logger: Any, **settings: Any) -> None:
+    """Log a warning for each setting (a dict keyed by column, or a list of columns) naming a column that is not
+    among ``columns``: a misspelt key was ignored without a word (``special_codes={'dbet': [-999]}`` left -999 in
+    the lowest regular bin, with the best points: a reviewer's finding)."""
+    have = {str(c) for c in columns}
+    for name, value in settings.items():
+        if value is None or (name == "special_codes" and not isinstance(value, Mapping)):
+            continue
+        unknown = sorted({str(k) for k in value} - have)
+        if unknown:
+            logger.warning("%s names %d column(s) that are not in the data and is ignored for them: %s%s", name,
+                           len(unknown), ", ".join(map(repr, unknown[:10])), " ..." if len(unknown) > 10 else "")

@@ -61,13 +61,19 @@ _SQL_BLANK_CHARS = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
 
 
 def _sql_blank(col: str) -> str:
-    """SQL condition: ``col`` is NULL, empty or only whitespace (tabs, no-break and ideographic spaces too)."""
-    return f"{col} IS NULL OR TRIM({col}, {_sql_str(_SQL_BLANK_CHARS)}) = ''"
+    """SQL condition: ``col`` is NULL, empty or only whitespace (tabs, no-break and ideographic spaces too). The
+    cast lets DuckDB trim a number column named in ``categorical_features`` (it has no TRIM of a BIGINT or
+    DOUBLE: a Binder Error, a reviewer's finding); a number is never blank."""
+    return f"{col} IS NULL OR TRIM(CAST({col} AS VARCHAR), {_sql_str(_SQL_BLANK_CHARS)}) = ''"
 
 
 def _sql_num(v: float) -> str:
     """Exact float literal (shortest repr that round-trips)."""
     return repr(float(v))
+
+
+#: Fewer rows of the rarer class (defaults, usually) than this and ``fit`` warns that chance shapes the card.
+FEW_MINORITY_ROWS = 30
 
 
 class WoEScorecard(ClassifierMixin, BaseEstimator):
@@ -381,6 +387,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if X.shape[1] == 0:
             raise InputError("no feature column to fit on")
         self._check_params()  # parameter errors before the binning work
+        n_min = minority_count(y)
+        if n_min < FEW_MINORITY_ROWS:   # 3 defaults in 2,000 rows picked a noise feature (IV 0.77) without a word
+            log.warning("only %d row(s) of the rarer class: the bins, information values and the features chosen "
+                        "rest on so few that chance decides much of the card (fewer than %d)", n_min,
+                        FEW_MINORITY_ROWS)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
@@ -455,6 +466,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
         del self._report
         self.iv_report_["selected"] = self.iv_report_["feature"].isin(feats)
+        # the scaling the points were built with: set_params(pdo=...) after fit changes neither the points nor the
+        # exported card (raw_score and to_json followed the new pdo while the points kept the old: a reviewer's
+        # finding); refit to rescale
+        self.scaling_ = {"pdo": float(self.pdo), "base_score": float(self.base_score),
+                         "base_odds": float(self.base_odds)}
         self._build_points()
         log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1])
         return self
@@ -602,15 +618,21 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         return monotone_chain_basis(fb, [t for t in (fb.missing_slot, fb.special_slot) if fb.count[t] > 0])
 
     # ---------------------------------------------------------------------------------- points
+    def _scaling(self) -> dict[str, float]:
+        """The fitted scaling (``scaling_``); the parameters for a card pickled before it was recorded."""
+        return getattr(self, "scaling_", None) or {"pdo": self.pdo, "base_score": self.base_score,
+                                                   "base_odds": self.base_odds}
+
     @property
     def factor_(self) -> float:
-        """Points per unit of ln(odds): pdo / ln 2."""
-        return self.pdo / math.log(2)
+        """Points per unit of ln(odds): pdo / ln 2 (the pdo the card was fitted with)."""
+        return self._scaling()["pdo"] / math.log(2)
 
     @property
     def offset_(self) -> float:
-        """Score at ln(odds good) = 0: base_score - factor * ln(base_odds)."""
-        return self.base_score - self.factor_ * math.log(self.base_odds)
+        """Score at ln(odds good) = 0: base_score - factor * ln(base_odds) (as fitted)."""
+        sc = self._scaling()
+        return sc["base_score"] - self.factor_ * math.log(sc["base_odds"])
 
     def _own_slots(self, f: str, n: int) -> list[int]:
         """Missing/special slots of ``f`` big enough for their own coefficient."""
@@ -785,8 +807,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                           "special_codes": list(fb.special_codes), "bins": bins})
         return {
             "format": "creditmodel.woe_scorecard/1",
-            "scaling": {"pdo": float(self.pdo), "base_score": float(self.base_score),
-                        "base_odds": float(self.base_odds), "factor": self.factor_, "offset": self.offset_,
+            "scaling": {**{k: float(v) for k, v in self._scaling().items()}, "factor": self.factor_,
+                        "offset": self.offset_,
                         "intercept": float(self.intercept_)},
             "points_model": self.points_model_,
             "rules": {
@@ -795,7 +817,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                              "special codes -> special",
                 "categorical": "value (as text) in categories; NULL -> missing; special codes -> special; "
                                "any other value -> unseen",
-                "unseen": self.unseen,
+                "unseen": self.binner_.unseen,   # the rule the points were built with
                 "delivered_scoring": "the delivered model (creditmodel score, the MLflow pyfunc) refuses a row with "
                                      "+inf/-inf, a number beyond float32, an unseen category or a value the feature "
                                      "catalogue calls impossible (a negative count, a share above 1): status = "
