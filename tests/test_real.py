@@ -335,10 +335,29 @@ def test_cumcm_as_district(invoices, raw_att1):
     assert m["sales"].sum() == pytest.approx(sales, rel=1e-12)
     by_month = m.set_index("month")
     for month, (n_valid, n_void) in per_month.items():
-        assert by_month.loc[month, "n_sales_invoices"] == n_valid
+        assert by_month.loc[month, "n_sales_invoices"] == n_valid + n_void   # issued, as in the synthetic district
         assert by_month.loc[month, "voided_share"] == pytest.approx(n_void / (n_valid + n_void))
     others = by_month.drop(index=list(per_month))
     assert (others["n_sales_invoices"] == 0).all() and (others["voided_share"] == 0).all()
+    # the feature builder's voided share of the 12 months before March 2020 is voided / issued sales invoices (it
+    # weighted each month by its valid invoices: a month of many voided invoices counted little), for the firm with
+    # the most voided sales invoices in that window, counted from the raw rows
+    from creditmodel.features import build_features
+
+    def window_counts(lines):
+        n_all = n_void = 0
+        for r in (line.split(",") for line in lines):
+            day = datetime.strptime(r[2], "%Y/%m/%d")
+            if datetime(2019, 3, 1) <= day < datetime(2020, 3, 1):
+                n_all += 1
+                n_void += r[7].strip() == "作废发票"
+        return n_all, n_void
+
+    firm = max(raw_att1["sales"], key=lambda k: window_counts(raw_att1["sales"][k])[1])
+    issued, voided = window_counts(raw_att1["sales"][firm])
+    code = ent.set_index("firm_id").loc[firm, "uscc"]
+    f = build_features({"enterprises": ent, "invoices_monthly": mon}, "2020-03-15", uscc=[code]).iloc[0]
+    assert voided > 0 and f["invoice_voided_share"] == pytest.approx(voided / issued, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- without the real data

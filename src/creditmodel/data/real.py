@@ -782,9 +782,12 @@ def cumcm_as_district(data_dir: str | Path | None = None, invoices: pd.DataFrame
     are unknown in CUMCM and left empty; extra column ``firm_id`` = 企业代号), ``invoices_monthly`` (one
     row per firm and month from its first invoice month to the as-of month, months without invoices as
     zeros: ``sales`` / ``purchases`` = net valid amounts excl. tax, yuan, which can be negative when credit
-    notes exceed sales, unlike the synthetic district; ``n_sales_invoices`` / ``n_purchase_invoices`` =
-    valid invoices; ``voided_share`` = voided / issued sales invoices and ``red_letter_share`` =
-    red-letter / valid sales invoices, both 0 in a month without sales invoices) and ``labels``
+    notes exceed sales, unlike the synthetic district; ``n_sales_invoices`` = sales invoices issued, voided ones
+    included, as in the synthetic district, so that the feature builder's invoice-weighted shares are shares of
+    all issued invoices (it counted valid ones only, and a month of 1 valid and 9 voided invoices weighed 1: a
+    reviewer's finding); ``n_purchase_invoices`` = valid purchase invoices; ``voided_share`` = voided / issued
+    and ``red_letter_share`` = red-letter / issued sales invoices, both 0 in a month without sales invoices) and
+    ``labels``
     (``firm_id``, ``uscc``, ``attachment``, ``rating``, ``default``; never model inputs except the label).
     Exact duplicate invoice rows are skipped.
     """
@@ -826,16 +829,16 @@ def cumcm_as_district(data_dir: str | Path | None = None, invoices: pd.DataFrame
     within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     gm = np.repeat(starts, lengths) + within
     grid = agg.reindex(pd.MultiIndex.from_arrays([gf, gm], names=["f", "m"]), fill_value=0)
-    ns, nv = grid["n_sales_invoices"].to_numpy(), grid["n_voided"].to_numpy()
+    issued = grid["n_sales_invoices"].to_numpy() + grid["n_voided"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        voided_share = np.where(ns + nv > 0, nv / (ns + nv), 0.0)
-        red_share = np.where(ns > 0, grid["n_red"].to_numpy() / ns, 0.0)
+        voided_share = np.where(issued > 0, grid["n_voided"].to_numpy() / issued, 0.0)
+        red_share = np.where(issued > 0, grid["n_red"].to_numpy() / issued, 0.0)
     monthly = pd.DataFrame({
         "uscc": np.asarray(codes, dtype=object)[gf],
         "month": pd.to_datetime({"year": gm // 12, "month": gm % 12 + 1, "day": 1}),
         "sales": grid["sales"].to_numpy(float),
         "purchases": grid["purchases"].to_numpy(float),
-        "n_sales_invoices": ns.astype(np.int64),
+        "n_sales_invoices": issued.astype(np.int64),
         "n_purchase_invoices": grid["n_purchase_invoices"].to_numpy().astype(np.int64),
         "voided_share": voided_share,
         "red_letter_share": red_share,
