@@ -1045,3 +1045,4 @@ def test_the_loan_sample_of_one_industry(tmp_path):
     with pytest.raises(InputError) as e:
         train_models(one, kinds=("scorecard",))
     assert e.value.parameter == "industry" and f"industry section {top} has" in str(e.value)
+

@@ -863,7 +863,9 @@ def build_features(
 ) -> pd.DataFrame:
     """Point-in-time features, one row per enterprise and as-of date.
 
-    ``as_of`` is one date (every enterprise registered by then, in table order, or the codes in
+    ``as_of`` is one date (every enterprise registered by then, deregistered and revoked ones included, as the
+    public credit evaluation grades them (status ``deregistered``); the district's loan portfolio leaves them out
+    itself; in table order, or the codes in
     ``uscc`` in their order), a list of dates (the same for each date, date by date), or a
     ``pd.Series`` of dates paired row by row with ``uscc`` (or with its own index when ``uscc`` is
     None). Returns ``uscc``, ``as_of_date`` and the features of ``catalogue("enterprise")`` in that
