@@ -323,3 +323,11 @@ def test_a_scorecard_on_a_handful_of_defaults_warns(caplog):
     with caplog.at_level("WARNING"):
         WoEScorecard().fit(Xd, yd)
     assert "rarer class" not in caplog.text
+
+
+@pytest.mark.parametrize("est", [WoEBinner(), WoEScorecard(), LGBMChallenger(**FAST)], ids=type)
+def test_fit_without_y_is_a_value_error_saying_so(data, est):
+    """fit(X) raised a TypeError (missing argument), where scikit-learn's convention is a ValueError."""
+    X, _ = data
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        est.fit(X)

@@ -489,7 +489,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
     # -- sklearn API -------------------------------------------------------------------------------
     @fit_single_threaded
-    def fit(self, X: pd.DataFrame, y) -> "WoEBinner":
+    def fit(self, X: pd.DataFrame, y=None) -> "WoEBinner":
         """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
         self._check_params()
         if not isinstance(X, pd.DataFrame):

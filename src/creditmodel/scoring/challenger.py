@@ -387,7 +387,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                            params={"max_bin": int(self.max_bin), "verbosity": -1, "feature_pre_filter": False,
                                    "data_random_seed": int(self.random_state) + 3})
 
-    def fit(self, X, y, sample_weight=None, eval_set=None) -> LGBMChallenger:
+    def fit(self, X, y=None, sample_weight=None, eval_set=None) -> LGBMChallenger:
         """Fit on ``X`` (features) and ``y`` (1 = default). ``eval_set=(X_val, y_val)`` stops early on that
         set instead of a split of ``X``. Returns ``self``."""
         self._check_params()

@@ -375,7 +375,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------- fit
     @fit_single_threaded
-    def fit(self, X, y, X_stability=None) -> "WoEScorecard":
+    def fit(self, X, y=None, X_stability=None) -> "WoEScorecard":
         """Bin, select, fit the logistic regression and build the points table.
 
         ``X_stability`` (optional, same columns) is a second sample, e.g. the most recent months or

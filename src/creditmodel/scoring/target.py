@@ -21,6 +21,9 @@ def binary_target(y, n: int, column: str = "target") -> np.ndarray:
     (and the 1-based row where one is at fault)."""
     from creditmodel.validation.metrics import check_binary
 
+    if y is None:   # fit(X) without y: scikit-learn's check_requires_y_none expects a ValueError (an InputError)
+        raise InputError("requires y to be passed, but the target y is None (y = 1 for bad, 0 for good)",
+                         column=column)
     s = pd.Series(y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else np.asarray(y).ravel())
     if len(s) != n:
         raise InputError(f"target has {len(s)} values for {n} rows", column=column)
