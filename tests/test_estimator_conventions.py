@@ -331,3 +331,28 @@ def test_fit_without_y_is_a_value_error_saying_so(data, est):
     X, _ = data
     with pytest.raises(ValueError, match="requires y to be passed"):
         est.fit(X)
+
+
+def test_scikit_learns_own_checks_run_on_the_scorecard():
+    """check_estimator stopped at once (a transform without transformer tags); the checks a 0/1 scorecard should
+    pass now run and pass (others fail by design: multi-class targets, tiny random tables with no feature)."""
+    import logging
+    import warnings
+
+    import scipy.sparse
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            res = check_estimator(WoEScorecard(), on_fail=None)
+        finally:
+            logging.disable(logging.NOTSET)
+    passed = {r["check_name"] for r in res if r["status"] == "passed"}
+    assert {"check_requires_y_none", "check_fit_idempotent", "check_estimators_pickle", "check_set_params",
+            "check_no_attributes_set_in_init", "check_estimators_unfitted", "check_get_params_invariance"} <= passed
+    X, y = _data(200)
+    for est in (WoEScorecard(), LGBMChallenger(**FAST)):
+        with pytest.raises(InputError, match="sparse input is not supported"):
+            est.fit(scipy.sparse.csr_matrix(X.to_numpy()), y)

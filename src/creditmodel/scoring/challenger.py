@@ -74,6 +74,10 @@ def _category_codes(s: pd.Series, labels: list[str]) -> np.ndarray:
 def _as_frame(X, feature_names=None) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         return X
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):   # was "expected a 2-D table of features, got 0 dimension(s)"
+        raise InputError("sparse input is not supported: pass a dense DataFrame or array (X.toarray())")
     arr = np.asarray(X, dtype=object if getattr(X, "dtype", None) == object else None)
     if arr.ndim != 2:
         raise InputError(f"expected a 2-D table of features, got {arr.ndim} dimension(s)")

@@ -72,6 +72,14 @@ def _sql_num(v: float) -> str:
     return repr(float(v))
 
 
+def _refuse_sparse(X) -> None:
+    """A SciPy sparse matrix is refused by name (it was 'X must be a table (2-D), got 0-D')."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise InputError("sparse input is not supported: pass a dense DataFrame or array (X.toarray())")
+
+
 #: Fewer rows of the rarer class (defaults, usually) than this and ``fit`` warns that chance shapes the card.
 FEW_MINORITY_ROWS = 30
 
@@ -199,6 +207,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 dup = pd.Index(cols)[pd.Index(cols).duplicated()][0]
                 raise InputError("duplicate column name", column=dup)
             return X.set_axis(cols, axis=1) if list(X.columns) != cols else X
+        _refuse_sparse(X)
         arr = np.asarray(X)
         if arr.ndim != 2:
             raise InputError(f"X must be a table (2-D), got {arr.ndim}-D")
@@ -698,6 +707,18 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             fb = self.binner_.bins_[f]
             out[f] = np.r_[fb.count == 0, True][i]
         return pd.DataFrame(out, index=getattr(X, "index", None))
+
+    def __sklearn_tags__(self):
+        """A classifier that also transforms (to the WoE of its selected features), takes NaN, text and
+        categorical columns: without transformer tags scikit-learn's check_estimator stopped at once."""
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
 
     # ------------------------------------------------------------------------------ prediction
     def transform(self, X) -> pd.DataFrame:
