@@ -465,3 +465,13 @@ def test_promote_reads_a_csv_sample_as_score_does(own_store):
     ev.to_csv(own_store / "ev.csv", index=False)
     d = registry.promote("pd_csv", v, data=own_store / "ev.csv", target="bad", out=own_store)
     assert d.evidence["n"] == len(ev) and d.evidence["n_scored"] == len(ev), d.evidence
+
+
+def test_fitted_rows_match_a_csv_sample_whose_dates_carry_a_time():
+    """A CSV sample read as score reads it keeps as_of_date as text; written '2024-06-30 00:00:00' it matched none
+    of the recorded fitted rows (keyed '2024-06-30'), and the candidate's own training rows counted as evidence."""
+    recorded = pd.DataFrame({"loan_id": ["L1", "L2"], "as_of_date": pd.to_datetime(["2024-06-30", "2024-07-01"])})
+    sample = pd.DataFrame({"loan_id": ["L1", "L2", "L3"],
+                           "as_of_date": ["2024-06-30 00:00:00", "2024/07/01", "2024-06-30"]})
+    keys = registry._row_keys(sample, ["loan_id", "as_of_date"])
+    assert keys.isin(registry._row_keys(recorded, ["loan_id", "as_of_date"])).tolist() == [True, True, False]

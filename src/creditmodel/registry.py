@@ -45,9 +45,17 @@ TAG_FITTED, TAG_ROW_ID = "creditmodel.fitted_rows", "creditmodel.row_id"
 
 
 def _row_keys(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """One text key per row of ``frame`` from ``cols`` (the loader's key text: dates as ISO days, ``a|b``)."""
+    """One text key per row of ``frame`` from ``cols`` (the loader's key text: dates as ISO days, ``a|b``). A date
+    column read as text (a CSV sample, ``2024-06-30 00:00:00``) is keyed by its day too: as written it matched no
+    recorded row, and the candidate's own training rows counted as evidence (a reviewer's finding)."""
     from creditmodel.data.schema import key_strings
 
+    frame = frame[list(cols)]
+    for c in cols:
+        s = frame[c]
+        if c.endswith("_date") and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+            day = pd.to_datetime(s, errors="coerce", format="mixed").dt.strftime("%Y-%m-%d")
+            frame = frame.assign(**{c: day.where(day.notna(), s.astype(object))})
     return pd.Series(key_strings(frame, tuple(cols), np.arange(len(frame))))
 
 
