@@ -1213,3 +1213,22 @@ def test_train_categorical_bins_digit_codes_as_categories(tmp_path):
     with pytest.raises(InputError, match="store the codes as text") as e:
         train_file(tmp_path / "t.parquet", "bad", tmp_path / "x", categorical=["region"])
     assert e.value.column == "region" and e.value.file is not None
+
+
+def test_train_reads_a_decimal_parquet_column_as_numbers(tmp_path):
+    """A Parquet decimal128 amount (a database NUMERIC) came back as Decimal objects and was set aside as
+    'text with N distinct values (identifier-like)'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from decimal import Decimal
+
+    df = _frame(1500, seed=9)
+    tbl = pa.Table.from_pandas(df, preserve_index=False)
+    dec = pa.array([Decimal(f"{v:.2f}") for v in df["income"]], type=pa.decimal128(12, 2))
+    tbl = tbl.set_column(tbl.schema.get_field_index("income"), "income", dec)
+    pq.write_table(tbl, tmp_path / "t.parquet")
+    res = train_file(tmp_path / "t.parquet", "bad", tmp_path / "m", id_col="loan_id")
+    assert "income" not in res.dropped and "income" in res.model.input_spec.numeric
+    score_file(tmp_path / "m", tmp_path / "t.parquet", tmp_path / "s.csv", progress=False)
+    out = pd.read_csv(tmp_path / "s.csv")
+    assert len(out) == len(df) and (out["status"] == "ok").all()

@@ -530,6 +530,14 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     if y.min() == y.max():
         raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)
     excl = [target, *([id_col] if id_col else []), *exclude]
+    # an object column of numbers (a Parquet decimal, a database NUMERIC as Decimal, astype(object)) is a number
+    # column: it was set aside as 'text with 500 distinct values (identifier-like)' (a reviewer's finding)
+    from creditmodel.scoring.binning import holds_numbers
+
+    nums = {c: pd.to_numeric(df[c]).astype("float64") for c in df.columns
+            if c not in excl and holds_numbers(df[c])}
+    if nums:
+        df = df.assign(**nums)
     if features is None:
         feats, dropped = candidate_features(df, excl, file=file)
     else:
