@@ -356,3 +356,57 @@ def test_scikit_learns_own_checks_run_on_the_scorecard():
     for est in (WoEScorecard(), LGBMChallenger(**FAST)):
         with pytest.raises(InputError, match="sparse input is not supported"):
             est.fit(scipy.sparse.csr_matrix(X.to_numpy()), y)
+
+
+def test_category_levels_of_older_models_and_csv_text_still_match():
+    """Once whole floats were keyed as integers, a model saved before (levels '1.0') refused every row of its own
+    training frame, and a new model with levels from numbers refused a CSV's '1.0'; a blank text was a LightGBM
+    label of its own, scored apart from '  ' and None."""
+    from creditmodel.scoring.challenger import _category_codes
+    from creditmodel.scoring.model import InputSpec
+
+    old = InputSpec(numeric=[], categorical={"code": ["1.0", "2.0"]})          # as saved before the change
+    _, err = old.check(pd.DataFrame({"code": pd.Series([1.0, 2.0, np.nan])}))
+    assert list(err) == [None, None, None]
+    new = InputSpec.from_frame(pd.DataFrame({"code": pd.Categorical([1.0, 2.0, np.nan])}))
+    assert new.categorical == {"code": ["1", "2"]}
+    clean, err = new.check(pd.DataFrame({"code": ["1.0", "2", "3", "  "]}))   # text as a CSV gives it
+    assert list(err[:2]) == [None, None] and "'3' was not seen" in err[2] and err[3] is None
+    assert clean["code"].tolist()[:2] == ["1", "2"] and pd.isna(clean["code"].iloc[3])
+    assert _category_codes(pd.Series([1.0, "2.0", "x"], dtype=object), ["1.0", "2.0"]).tolist() == [0, 1, -1]
+    assert InputSpec.from_frame(pd.DataFrame({"s": ["A", "", " ", None]})).categorical == {"s": ["A"]}
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"s": rng.choice(["A", "B", ""], 3000), "x": rng.normal(size=3000)})
+    y = (rng.random(3000) < expit(-1.5 + X["x"] + (X["s"] == "A"))).astype(int)
+    lg = LGBMChallenger(**FAST).fit(X, y)
+    assert lg.category_maps_["s"] == ["A", "B"]
+    p = lg.predict_proba(pd.DataFrame({"s": ["", "  ", None], "x": [0.0, 0.0, 0.0]}))[:, 1]
+    assert p[0] == p[1] == p[2]
+    assert not lg.unseen_categories(pd.DataFrame({"s": ["", "  "], "x": [0.0, 0.0]})).to_numpy().any()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_sql_compares_text_codes_as_text(engine):
+    """A card of text codes ('01', '02', 'A'): a bank's INTEGER column holding 1 compared equal to '01' in both
+    engines (the row scored with 01's points, input_errors 0, where the scorer refuses it), and DuckDB failed on
+    a group holding 'A' (Conversion Error)."""
+    import sqlite3
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    code = rng.choice(["01", "02", "A"], n)
+    risk = rng.normal(size=n)
+    y = (rng.random(n) < expit(-1.5 + risk + 0.9 * (code == "02"))).astype(int)
+    sc = WoEScorecard(min_iv=0.0).fit(pd.DataFrame({"risk": risk, "code": code}), y)
+    assert "code" in sc.selected_features_ and sc.binner_.bins_["code"].text_levels
+    sql = sc.to_sql(table="apps", id_col="id", score_col="score", flag_col="bad_inputs") + " ORDER BY id"
+    con = pytest.importorskip("duckdb").connect() if engine == "duckdb" else sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE apps (id INTEGER, risk DOUBLE, code VARCHAR)")
+    con.executemany("INSERT INTO apps VALUES (?, ?, ?)", [[0, 0.0, "01"], [1, 0.0, "A"], [2, 0.0, "1"]])
+    got = con.execute(sql).fetchall()
+    py = sc.points(pd.DataFrame({"risk": [0.0] * 3, "code": ["01", "A", "1"]})).tolist()
+    assert [r[1] for r in got] == py and [r[2] for r in got] == [0, 0, 1]
+    con.execute("CREATE TABLE ints (id INTEGER, risk DOUBLE, code BIGINT)")
+    con.executemany("INSERT INTO ints VALUES (?, ?, ?)", [[0, 0.0, 1], [1, 0.0, 2]])
+    got = con.execute(sql.replace("apps", "ints")).fetchall()
+    assert [r[2] for r in got] == [1, 1]                  # 1 and 2 are not the codes 01 and 02

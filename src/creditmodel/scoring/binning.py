@@ -74,6 +74,14 @@ def holds_numbers(s: pd.Series) -> bool:
     return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _NUMBER_KINDS
 
 
+def _numbers_as_levels(s: pd.Series) -> bool:
+    """Whether a column binned as categories holds numbers (a number column in ``categorical_features``, a
+    Categorical of numbers) rather than text codes."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pd.api.types.is_numeric_dtype(s.cat.categories.dtype)
+    return not is_categorical(s)
+
+
 def is_categorical(s: pd.Series) -> bool:
     """True for text, category and object columns of text; numbers (also an object column of numbers, see
     :func:`holds_numbers`) and booleans are numeric."""
@@ -85,6 +93,33 @@ def _category_key(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+def level_positions(uniques: Any, levels: pd.Index) -> np.ndarray:
+    """Position in the fitted ``levels`` of each distinct value (-1: unseen), for the delivered scorer's input
+    check and the challenger: by its key (:func:`_category_key`, a whole float as its integer), else by ``str``
+    (a model saved before whole floats were keyed kept ``'1.0'``), else, for a text that is a number, by that
+    number's key (a CSV's ``1.0`` for a level that came from the number 1). A reviewer's findings: both older
+    models and CSV input were refused once whole floats were keyed as integers."""
+    vals = list(np.asarray(uniques, dtype=object))
+    pos = levels.get_indexer(pd.Index([_category_key(u) for u in vals], dtype=object)) if vals else \
+        np.empty(0, np.int64)
+    for i in np.flatnonzero(pos < 0):
+        u = vals[i]
+        alt = [str(u)]
+        if isinstance(u, str):
+            try:
+                f = float(u)
+            except ValueError:
+                f = None
+            if f is not None and np.isfinite(f):
+                alt.append(_category_key(f))
+        for a in alt:
+            j = levels.get_indexer([a])[0]
+            if j >= 0:
+                pos[i] = j
+                break
+    return pos
 
 
 def categorical_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +189,9 @@ class FeatureBins:
     requested_trend: str | None
     iv: float
     shape_cv_gain: float = float("nan")  # out-of-fold log-loss gain of the free shape; NaN = not cross-validated
+    #: categorical levels that came from text (``'01'``), not numbers: the SQL compares them as text (None: a card
+    #: fitted before this was recorded, compared as before)
+    text_levels: bool | None = None
     _cat_index: pd.Index = field(default=None, repr=False)  # type: ignore[assignment]
     _cat_bin: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
 
@@ -420,7 +458,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
             groups = [sorted(set(xc))] if n_clean else [[]]
         fb = FeatureBins(feature=feature, dtype="categorical" if cat else "numerical", splits=splits,
                          groups=groups, special_codes=specials, count=np.empty(0), n_bad=np.empty(0),
-                         woe=np.empty(0), trend="constant", requested_trend=trend, iv=0.0)
+                         woe=np.empty(0), trend="constant", requested_trend=trend, iv=0.0,
+                         text_levels=cat and not _numbers_as_levels(s))
         idx = fb.indices(s)
         slots = fb.n_regular + 2
         count = np.bincount(idx, minlength=slots + 1)[:slots].astype(float)

@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
-from creditmodel.scoring.binning import _category_key, holds_numbers
+from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions
 from creditmodel.scoring.target import binary_target
 
 logger = logging.getLogger(__name__)
@@ -66,9 +66,8 @@ def _category_codes(s: pd.Series, labels: list[str]) -> np.ndarray:
     integer: 3.0 is the category 3 whether or not a NaN made the batch's column float); -1 for missing or
     unseen."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)  # fast on Arrow strings; lookup on the few uniques
-    pos = {label: i for i, label in enumerate(labels)}
-    lut = np.array([pos.get(_category_key(u), -1) for u in uniques] + [-1], dtype=np.int64)
-    return lut[codes]  # code -1 (missing) picks the trailing -1
+    lut = np.r_[level_positions(uniques, pd.Index(labels, dtype=object)), -1].astype(np.int64)
+    return lut[codes]  # code -1 (missing) picks the trailing -1; a blank text is no label, so missing too
 
 
 def _as_frame(X, feature_names=None) -> pd.DataFrame:
@@ -303,7 +302,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             if pd.api.types.is_datetime64_any_dtype(s.dtype) or isinstance(s.dtype, pd.PeriodDtype):
                 raise InputError("date/time columns are not model features; derive numbers first", column=str(c))
             if _is_categorical(s) and not pd.api.types.is_bool_dtype(s.dtype):
-                labels = sorted({_category_key(v) for v in s.dropna().unique()})
+                # a blank text is missing, not a label (it scored apart from '  ' and None: a reviewer's finding)
+                labels = sorted({k for v in s.dropna().unique() if (k := _category_key(v)).strip()})
                 self.categorical_features_.append(str(c))
                 self.category_maps_[str(c)] = labels
         dirs = dict(self.feature_directions or {})
@@ -378,7 +378,8 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             if name not in cols:
                 raise InputError("feature column missing", column=name)
             s = X[cols[name]]
-            out[name] = s.notna().to_numpy() & (_category_codes(s, labels) < 0)
+            blank = s.astype("string").str.strip().eq("").to_numpy(dtype=bool, na_value=False)   # missing, too
+            out[name] = s.notna().to_numpy() & ~blank & (_category_codes(s, labels) < 0)
         return pd.DataFrame(out, index=X.index, columns=list(self.category_maps_))
 
     # ------------------------------------------------------------------------------------------------------

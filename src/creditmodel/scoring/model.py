@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from creditmodel.errors import InputError, separator_hint
 from creditmodel.features.catalogue import MISSING_REASON_SUFFIX, missing_reason_text
-from creditmodel.scoring.binning import _category_key, holds_numbers
+from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ class InputSpec:
             elif isinstance(s.dtype, pd.CategoricalDtype):
                 # a categorical dtype declares the domain (e.g. every GB/T 4754 section): a declared level
                 # that training did not see is scored (the estimator's unseen-level rule), not an error
-                cats[c] = sorted({_category_key(v) for v in s.cat.categories})
-            else:
-                cats[c] = sorted({_category_key(v) for v in pd.unique(s.dropna())})
+                cats[c] = sorted({_category_key(v) for v in s.cat.categories} - {""})
+            else:   # a blank text is missing, not a level (as the scorer and the SQL read it)
+                cats[c] = sorted({k for v in pd.unique(s.dropna()) if (k := _category_key(v)).strip()})
         return cls(numeric=numeric, categorical=cats, binary=binary)
 
     def example(self, n: int = 2) -> pd.DataFrame:
@@ -191,7 +191,7 @@ class InputSpec:
             ucodes, uniques = pd.factorize(s, use_na_sentinel=True)
             # a whole float is the integer's category (3.0 is 3: a NaN in the batch made the column float)
             keys = pd.Index([_category_key(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
-            umap = np.r_[pd.Index(levels, dtype=object).get_indexer(keys), -1]
+            umap = np.r_[level_positions(uniques, pd.Index(levels, dtype=object)), -1]
             blank = np.r_[np.array([not k.strip() for k in keys], dtype=bool), False] & (umap < 0)
             if blank.any():  # a cell of spaces is missing, as in training (data.io reads it as empty)
                 ucodes = np.where(blank[ucodes], -1, ucodes)

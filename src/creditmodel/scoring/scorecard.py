@@ -22,6 +22,7 @@ import logging
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,13 @@ def _sql_blank(col: str) -> str:
     cast lets DuckDB trim a number column named in ``categorical_features`` (it has no TRIM of a BIGINT or
     DOUBLE: a Binder Error, a reviewer's finding); a number is never blank."""
     return f"{col} IS NULL OR TRIM(CAST({col} AS VARCHAR), {_sql_str(_SQL_BLANK_CHARS)}) = ''"
+
+
+def _sql_level_operand(fb: Any, col: str) -> str:
+    """What the SQL compares with a categorical feature's levels: as text for levels that came from text codes (a
+    bank's INTEGER column holding 1 compared equal to the code '01' in both engines, and DuckDB failed on a group
+    holding 'A': a reviewer's finding), the column itself for levels that came from numbers (3 = '3')."""
+    return f"CAST({col} AS VARCHAR)" if getattr(fb, "text_levels", None) else col
 
 
 def _sql_num(v: float) -> str:
@@ -879,12 +887,13 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             parts.append(f"ELSE {pts[fb.n_regular - 1]}")
         else:
             parts.append(f"WHEN {_sql_blank(col)} THEN {pts[fb.missing_slot]}")  # '' and '  ' are missing too
+            val = _sql_level_operand(fb, col)
             if fb.special_codes:
-                parts.append(f"WHEN {col} IN ({', '.join(_sql_str(v) for v in fb.special_codes)}) "
+                parts.append(f"WHEN {val} IN ({', '.join(_sql_str(v) for v in fb.special_codes)}) "
                              f"THEN {pts[fb.special_slot]}")
             for i, g in enumerate(fb.groups):
                 if g:
-                    parts.append(f"WHEN {col} IN ({', '.join(_sql_str(v) for v in g)}) THEN {pts[i]}")
+                    parts.append(f"WHEN {val} IN ({', '.join(_sql_str(v) for v in g)}) THEN {pts[i]}")
             parts.append(f"ELSE {pts[fb.unseen_slot]}")
         return "(CASE " + " ".join(parts) + " END)"
 
@@ -912,8 +921,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         fb = self.binner_.bins_[f]
         col = _quote_ident(f)
         known = [c for g in fb.groups for c in g] + list(fb.special_codes)
-        return (f"NOT ({_sql_blank(col)}) AND {col} NOT IN ({', '.join(_sql_str(v) for v in known)})"
-                if known else f"NOT ({_sql_blank(col)})")
+        return (f"NOT ({_sql_blank(col)}) AND {_sql_level_operand(fb, col)} NOT IN "
+                f"({', '.join(_sql_str(v) for v in known)})" if known else f"NOT ({_sql_blank(col)})")
 
     def _sql_refused(self, f: str, domain: tuple | None = None) -> str:
         """SQL condition true when the model's input check refuses the value of ``f`` (``status = error`` in
