@@ -641,7 +641,7 @@ def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     later = set(ent.loc[pd.to_datetime(ent["registered_on"]) > t, "uscc"])
     unused = by_firm_only = 0
     for name, tb in TABLES.items():
-        if tb.hidden or name in ("enterprises", "loans") or name not in d.tables:
+        if tb.hidden or name in ("enterprises", "loans", "repairs") or name not in d.tables:
             continue
         rec = d.tables[name]
         after = (pd.to_datetime(rec["reported_on"]) > t if "reported_on" in rec
@@ -1184,9 +1184,33 @@ def test_evaluate_names_its_option_as_typed(generated, tmp_path, monkeypatch, ca
 def test_the_summary_names_the_loans_table_it_does_not_read(generated):
     """A fuzzer's finding: the row accounting left the loans table out without a word (it is a bank's data)."""
     res = evaluate_dir(generated, as_of="2023-06-30")
-    assert set(res.not_evaluated) == {"loans"}
-    assert res.not_evaluated["loans"] == load_district(generated).loaded["loans"].n_rows > 0   # rows in
-    assert f"loans {res.not_evaluated['loans']:,} rows" in res.summary()
+    assert set(res.not_evaluated) == {"loans", "repairs"}   # repairs were counted "used", though never read
+    for t in ("loans", "repairs"):
+        assert res.not_evaluated[t] == load_district(generated).loaded[t].n_rows > 0   # rows in
+        assert f"{t} {res.not_evaluated[t]:,} rows" in res.summary()
+    assert "repairs" not in set(res.record_counts["table"])
+
+
+def test_a_table_set_aside_wholesale_or_misnamed_is_a_warning(generated, tmp_path, caplog):
+    """A list type written 严重失信主体名单 quarantined every such listing, dates as Excel serial numbers every
+    penalty, and Penalties.csv was read as no penalties at all: each only a count (a think-tank reviewer's
+    findings; the plan's serious-dishonesty target then read as met)."""
+    d = tmp_path / "d"
+    _copy_district(generated, d)
+    lists = pd.read_parquet(d / "lists.parquet")
+    assert (lists["list_type"] == "serious_dishonesty").sum() >= 10
+    lists.loc[lists["list_type"] == "serious_dishonesty", "list_type"] = "严重失信主体名单"
+    lists.to_parquet(d / "lists.parquet", index=False)
+    arr = pd.read_parquet(d / "arrears.parquet")
+    arr["reported_on"] = (pd.to_datetime(arr["reported_on"]) - pd.Timestamp("1899-12-30")).dt.days
+    arr.to_parquet(d / "arrears.parquet", index=False)
+    (d / "penalties.parquet").rename(d / "Penalties.parquet")
+    with caplog.at_level("WARNING"):
+        load_district(d)
+    text = caplog.text
+    assert "the value '严重失信主体名单' is not an allowed value" in text and "serious_dishonesty" in text
+    assert f"of {len(arr)} rows of table arrears are quarantined" in text and "'reported_on'" in text
+    assert "Penalties.parquet is not read as table penalties (names are case-sensitive" in text
 
 
 def test_the_evaluation_notebook_reports_on_one_street(tmp_path):

@@ -780,6 +780,17 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
         names = ["enterprises"] + [n for n in tables if n != "enterprises"]
     others = sorted(f.name for f in d.iterdir() if f.is_file() and f.name not in SIDECARS and not any(
         f.name == f"{n}{s}" for n in TABLES for s in PARQUET_SUFFIXES + CSV_SUFFIXES))
+    near = {}
+    for f in others:   # Penalties.csv, penalties.CSV, penalties.xlsx: a table read as absent without a word
+        stem = f.lower().split(".")[0]
+        if stem in TABLES and not TABLES[stem].hidden and find_table_file(d, stem, warn=False) is None:
+            near[f] = stem
+    for f, stem in near.items():
+        why = ("names are case-sensitive: rename it " + stem + Path(f).suffix.lower()
+               if any(f.lower() == f"{stem}{s}" for s in PARQUET_SUFFIXES + CSV_SUFFIXES)
+               else "only Parquet and CSV files are read: save it as " + stem + ".csv")
+        log.warning("%s: %s is not read as table %s (%s); the table is absent", d, f, stem, why)
+    others = [f for f in others if f not in near]
     if others:
         log.info("%s: ignoring files that are not district tables: %s", d, ", ".join(others))
     files = {}
@@ -806,6 +817,7 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
                     "{\"snapshot_date\": \"YYYY-MM-DD\"} into manifest.json to set it", d,
                     "no manifest.json" if manifest is None else "manifest.json has no snapshot_date", DISTRICT_END)
     quarantine = _concat([lt.quarantine for lt in loaded.values()])
+    _warn_wholesale_quarantine(loaded, quarantine)
     warns = _concat([lt.warnings for lt in loaded.values()])
     dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,
                     warnings=warns, manifest=manifest, snapshot_date=snapshot,
@@ -814,6 +826,36 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     log.info("district %s: %d rows, %d kept, %d quarantined", d, total["rows"].sum(), total["kept"].sum(),
              total["quarantined"].sum())
     return dist
+
+
+#: A value quarantined on this many rows or more (or half a table quarantined) is a warning, not only a count: a
+#: list type written 严重失信主体名单, a severity written Serious, dates as Excel serial numbers set aside whole kinds
+#: of records and the reports read as if they did not exist (a think-tank reviewer's finding: the plan's
+#: serious-dishonesty target read "0.0000 % -> met").
+WHOLESALE_ROWS = 10
+
+
+def _warn_wholesale_quarantine(loaded: dict[str, LoadedTable], quarantine: pd.DataFrame) -> None:
+    if not len(quarantine):
+        return
+    for n, lt in loaded.items():
+        if lt.n_rows and lt.n_quarantined >= max(WHOLESALE_ROWS, lt.n_rows / 2):
+            q = quarantine[quarantine["table"] == n]
+            top = q.groupby(["column", "rule"]).size().sort_values(ascending=False)
+            (col, rule), k = top.index[0], int(top.iloc[0])
+            log.warning("%s: %d of %d rows of table %s are quarantined, %d of them on column '%s' (%s): the "
+                        "results read as if those records did not exist; see `creditmodel quality`", lt.file,
+                        lt.n_quarantined, lt.n_rows, n, k, col, rule)
+    bad = quarantine[quarantine["rule"] == "not_allowed"]
+    if len(bad):
+        for (n, col, val), k in bad.groupby(["table", "column", "value"], dropna=True).size().items():
+            if k >= WHOLESALE_ROWS:
+                try:
+                    allowed = table(n).column(col).allowed
+                except (KeyError, ValueError, AttributeError):
+                    allowed = None
+                log.warning("table %s, column '%s': the value %r is not an allowed value and sets aside %d rows%s",
+                            n, col, val, int(k), f" (allowed: {', '.join(map(str, allowed))})" if allowed else "")
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

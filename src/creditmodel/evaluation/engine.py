@@ -60,7 +60,12 @@ RECORDS_QUARANTINED = "records_quarantined"
 MISSING_GROUP = "(missing)"
 #: The enterprises' record tables the evaluation reads (every district table but the register, the loan sample
 #: and the generator's truth).
-RECORD_TABLES = tuple(n for n, tb in TABLES.items() if not tb.hidden and n not in ("enterprises", "loans"))
+#: Loaded tables the evaluation does not read, and why (their rows were counted "used"): the loans are a bank's data
+#: for the PD models; a repair's effect is read from each record's own repaired_on / removed_on, not from the
+#: repair applications (a think-tank reviewer's finding)
+NOT_EVALUATED = {"loans": "a bank's data, for the small-loan PD models",
+                 "repairs": "repair applications: a repair counts through its record's repaired_on / removed_on"}
+RECORD_TABLES = tuple(n for n, tb in TABLES.items() if not tb.hidden and n != "enterprises" and n not in NOT_EVALUATED)
 #: Evaluation dates accepted by :func:`evaluate_dir` (the schema's plausible dates).
 AS_OF_RANGE = ("1900-01-01", "2099-12-31")
 
@@ -584,8 +589,8 @@ class EvaluationResult:
                          f"quarantined {int(rc['quarantined'].sum()):,} ({per}); {hit:,} graded enterprise(s) have "
                          f"quarantined records (column {RECORDS_QUARANTINED}): their grades miss those records")
         if self.not_evaluated:
-            lines.append("  not read by the evaluation (a bank's data, for the small-loan PD models): "
-                         + ", ".join(f"{k} {v:,} rows" for k, v in self.not_evaluated.items()))
+            lines.append("  not read by the evaluation: " + "; ".join(
+                f"{k} {v:,} rows ({NOT_EVALUATED.get(k, 'not read')})" for k, v in self.not_evaluated.items()))
         if self.tables_absent:
             lines.append(f"  WARNING: no file for table(s) {', '.join(self.tables_absent)}: evaluated as if no "
                          f"enterprise had such records")
@@ -678,7 +683,7 @@ def evaluate_dir(
         tables=dist.tables,
         record_counts=dist.counts().loc[lambda c: c["table"].isin(RECORD_TABLES)].reset_index(drop=True),
         tables_absent=[n for n in RECORD_TABLES if n not in dist.loaded],
-        not_evaluated={r.table: int(r.rows) for r in dist.counts().itertuples() if r.table == "loans"},
+        not_evaluated={r.table: int(r.rows) for r in dist.counts().itertuples() if r.table in NOT_EVALUATED},
     )
     if lt.n_rows != len(frame) + res.enterprises_quarantined + later:
         raise RuntimeError(
