@@ -430,3 +430,19 @@ def test_summary_caveat_follows_the_within_abc_interval():
     assert _within_abc_reading(q(0.61, 0.9)) == "it also ranks risk within A-C"
     assert _within_abc_reading(q(0.1, 0.4)) == "within A-C it ranks risk the wrong way round"
     assert _within_abc_reading({}) == "no interval within A-C"
+
+
+@pytest.mark.parametrize("rpd", [{"A": 0.0, "B": 0.04, "C": 0.07}, {"A": 1.8, "B": 3.8, "C": 7.1},
+                                 {"A": float("nan"), "B": 0.04, "C": 0.07}, {"A": 0.02, "B": 1.0, "C": 0.07}])
+def test_rating_pds_must_be_fractions(rpd):
+    """A rating PD of 0 or 1, a percentage or NaN mapped every grade to one rating without a word."""
+    with pytest.raises(InputError, match="strictly between 0 and 1"):
+        CD.grade_to_rating(rpd)
+
+
+def test_bank_rating_refuses_a_pd_outside_0_1():
+    m = CD.grade_to_rating({"A": 0.02, "B": 0.04, "C": 0.07})
+    with pytest.raises(InputError, match="pd_12m must be a fraction") as e:
+        CD.bank_rating(["3", "4"], [0.01, 5.0], m)
+    assert e.value.row == 2
+    assert CD.bank_rating(["3", "4"], [0.01, np.nan], m).tolist()[1] is None

@@ -515,6 +515,12 @@ def grade_to_rating(rating_pd: Mapping[str, float], scale=None) -> pd.DataFrame:
     names = [r for r in BANK_RATINGS if r in rating_pd]
     if not names:
         raise InputError(f"no PD for any of the ratings {BANK_RATINGS}", column="rating_pd")
+    for r in names:   # 0, 1, a percentage or NaN mapped every grade to one rating without a word (a reviewer's finding)
+        v = rating_pd[r]
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and 0.0 < float(v) < 1.0
+        if not ok:
+            raise InputError(f"rating {r}: PD must be a fraction strictly between 0 and 1, got {v!r} (a percentage? "
+                             "0.018 for 1.8 %)", column="rating_pd")
     lo = np.array([logit(float(rating_pd[r])) for r in names])
     t = scale.table()
     t = t[t["grade"] != EXCLUDED_RATING][["grade", "central_pd"]].reset_index(drop=True)
@@ -535,6 +541,10 @@ def bank_rating(master_grade, pd_12m, mapping: pd.DataFrame, d_threshold: float 
     g = pd.Series(np.asarray(master_grade, dtype=object))
     out = g.map(lambda x: m.get(str(x)) if pd.notna(x) else None).to_numpy(dtype=object)
     p = np.asarray(pd_12m, dtype=float)
+    off = np.flatnonzero(~np.isnan(p) & ((p < 0.0) | (p > 1.0)))
+    if len(off):   # a PD of 5 was rated D and -0.2 rated by its grade (a reviewer's finding)
+        raise InputError(f"pd_12m must be a fraction in [0, 1]; got {p[off[0]]:g} ({len(off)} such row(s))",
+                         column="pd_12m", row=int(off[0]) + 1)
     d = (p >= d_threshold) | (g.astype(str) == EXCLUDED_RATING).to_numpy()
     out[d] = EXCLUDED_RATING
     out[np.isnan(p)] = None
