@@ -1340,3 +1340,22 @@ def test_a_record_whose_points_a_cap_absorbs_says_why_it_shows_zero():
     assert ex.contributions.set_index("indicator")["points"]["penalty_serious"] == -30     # 3 x -15, capped at 30
     lines = [ln for ln in ex.text().splitlines() if ln.startswith("    P")]
     assert len(lines) == 3 and all("+0 points (absorbed by a cap: the other records reach it without this one)" in ln for ln in lines)
+
+
+def test_explain_and_whatif_read_codes_and_dates_as_the_evaluation_does():
+    """explain('91330205ma5g73xfxu') said 'no enterprise in the register' though the loader reads lower case; and
+    '01/02/2025' was read as 2 January (evaluate_dir refuses it), the number 20251231 as 1970-01-01."""
+    tabs = district([firm(A), firm(B)])
+    ex = explain(A, tabs, None, "2025-06-30")
+    for code in (A.lower(), f"  {A} ", A.replace("9", "９")):
+        assert explain(code, tabs, None, "2025-06-30").score == ex.score
+    pd.testing.assert_frame_equal(repair_whatif(tabs, None, [A.lower(), B], "2025-06-30"),
+                                  repair_whatif(tabs, None, [A, B], "2025-06-30"))   # it refused the lower case
+    for bad, hint in (("01/02/2025", "could be 1 February"), (20250630, "write it 2025-06-30"),
+                      ("2250-01-01", "outside")):
+        with pytest.raises(InputError, match=hint):
+            explain(A, tabs, None, bad)
+        with pytest.raises(InputError, match=hint):
+            repair_whatif(tabs, None, A, bad)
+    with pytest.raises(InputError, match="write it 2025-06-30"):
+        evaluate_dir("/nonexistent", as_of=20250630)

@@ -284,6 +284,9 @@ def test_a_rerun_into_the_same_folder_leaves_no_file_of_the_previous_run(complia
     with pytest.raises(InputError, match="into the input district folder"):   # among its tables: refused
         quality.quality_report(compliance_district, compliance_district, figures=False)
     assert not (compliance_district / "quality.json").exists()
+    with pytest.raises(InputError, match="an existing file") as e:   # a raw FileExistsError after the measuring
+        quality.quality_report(compliance_district, compliance_district / "penalties.csv", figures=False)
+    assert e.value.file is not None and e.value.file.name == "penalties.csv"
 
 
 def test_single_table_file(compliance_district, tmp_path):

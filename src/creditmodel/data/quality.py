@@ -660,6 +660,8 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
     out = Path(out)
     if not data.exists():
         raise InputError("data folder or file not found", file=data)
+    if out.exists() and not out.is_dir():   # a raw FileExistsError after the whole measurement (a reviewer's finding)
+        raise InputError("the output must be a folder, and this is an existing file", file=out)
     if data.is_dir() and out.resolve() == data.resolve():
         # the report's files mixed into the district's own (evaluate refuses the same: a reviewer's finding)
         raise InputError("the report would be written into the input district folder, among its tables: give "

@@ -619,6 +619,31 @@ def write_frame(frame: pd.DataFrame, out: str | Path) -> Path:
     return p
 
 
+def parse_as_of(as_of: Any) -> pd.Timestamp:
+    """An evaluation date: a date, datetime or text ``YYYY-MM-DD`` within :data:`AS_OF_RANGE` (InputError naming
+    ``as_of`` otherwise). ``01/02/2024`` could be 1 February or 2 January, and the number 20251231 was read as
+    nanoseconds (1970-01-01): both are refused with the form to write (a reviewer's finding: ``explain`` and
+    ``repair_whatif`` took what ``evaluate_dir`` refused)."""
+    if isinstance(as_of, (bool, np.bool_)) or isinstance(as_of, (int, float, np.integer, np.floating)):
+        compact = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", str(as_of))
+        hint = f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact else "write it YYYY-MM-DD"
+        raise InputError(f"not a date: the number {as_of!r} ({hint})", parameter="as_of")
+    if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
+        compact = re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", as_of)
+        hint = (f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact
+                else "01/02/2024 could be 1 February or 2 January")
+        raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} ({hint})", parameter="as_of")
+    try:
+        t = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"not a date: {as_of!r} ({e})", parameter="as_of") from None
+    if pd.isna(t):
+        raise InputError(f"not a date: {as_of!r}", parameter="as_of")
+    if not pd.Timestamp(AS_OF_RANGE[0]) <= t <= pd.Timestamp(AS_OF_RANGE[1]):
+        raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", parameter="as_of")
+    return t
+
+
 def evaluate_dir(
     data: str | Path,
     config: EvaluationConfig | str | Path | None = None,
@@ -636,21 +661,7 @@ def evaluate_dir(
         raise InputError("the output (and its quarantine files) would be written into the input district folder, "
                          "where it could replace a table: give --out a path outside it", file=out)
     cfg = load_config(config)
-    t = None
-    if as_of is not None:
-        if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
-            compact = re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", as_of)
-            hint = (f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact
-                    else "01/02/2024 could be 1 February or 2 January")
-            raise InputError(f"not a date in the form YYYY-MM-DD: {as_of!r} ({hint})", parameter="as_of")
-        try:
-            t = pd.Timestamp(as_of)
-        except (ValueError, TypeError) as e:
-            raise InputError(f"not a date: {as_of!r} ({e})", parameter="as_of") from None
-        if pd.isna(t):
-            raise InputError(f"not a date: {as_of!r}", parameter="as_of")
-        if not pd.Timestamp(AS_OF_RANGE[0]) <= t <= pd.Timestamp(AS_OF_RANGE[1]):
-            raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", parameter="as_of")
+    t = None if as_of is None else parse_as_of(as_of)
     dist = load_district(data)
     t = (dist.snapshot_date if t is None else t).normalize()
     ent = dist.tables["enterprises"]

@@ -234,8 +234,11 @@ def explain(
     records and the repair what-if."""
     if as_of is None:
         raise InputError("an as-of date is required", column="as_of")
+    from creditmodel.data.uscc import normalise
+
     cfg = load_config(config)
     t = _ts(as_of)
+    uscc = normalise(uscc) or str(uscc)   # as the loader reads codes: lower case, full width, blanks
     sub = firm_tables(tables, [uscc])
     ent = sub.get("enterprises")
     if ent is None or not (ent["uscc"].astype(str) == uscc).any():

@@ -121,13 +121,11 @@ WHATIF_COLUMNS = (
 
 
 def _ts(x: Any) -> pd.Timestamp:
-    try:
-        t = pd.Timestamp(x)
-    except (ValueError, TypeError) as e:
-        raise InputError(f"not a date: {x!r} ({e})", column="as_of") from None
-    if pd.isna(t):
-        raise InputError(f"not a date: {x!r}", column="as_of")
-    return t.normalize()
+    """The as-of date as :func:`evaluate_dir <creditmodel.evaluation.engine.evaluate_dir>` reads it (YYYY-MM-DD
+    text or a date, in range), at midnight: '01/02/2025' was read as 2 January here and refused there."""
+    from creditmodel.evaluation.engine import parse_as_of
+
+    return parse_as_of(x).normalize()
 
 
 def firm_tables(tables: dict[str, pd.DataFrame], codes: Iterable[str]) -> dict[str, pd.DataFrame]:
@@ -535,9 +533,13 @@ def repair_whatif(
     ``lifts_grade`` = the grade with the repair is better. With ``records=True`` also returns the record
     table of :func:`records_weighing` (computed in the same batch).
     """
+    from creditmodel.data.uscc import normalise
+
     cfg = load_config(config)
     t = _ts(as_of)
-    codes = [uscc] if isinstance(uscc, str) else list(dict.fromkeys(str(u) for u in uscc))
+    # codes as the loader reads them (lower case, full width, blanks): '91330205ma5g73xfxu' was 'not in the register'
+    codes = [uscc] if isinstance(uscc, str) else list(uscc)
+    codes = list(dict.fromkeys(normalise(u) or str(u) for u in codes))
     sub = firm_tables(tables, codes)
     ent = sub.get("enterprises")
     if ent is None or not len(ent):
