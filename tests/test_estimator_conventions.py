@@ -410,3 +410,15 @@ def test_sql_compares_text_codes_as_text(engine):
     con.executemany("INSERT INTO ints VALUES (?, ?, ?)", [[0, 0.0, 1], [1, 0.0, 2]])
     got = con.execute(sql.replace("apps", "ints")).fetchall()
     assert [r[2] for r in got] == [1, 1]                  # 1 and 2 are not the codes 01 and 02
+
+
+def test_setting_notes_are_said_by_the_final_fit_not_by_each_fold(caplog):
+    """train fits the estimator once per calibration fold and once on all rows: an unknown column or few defaults
+    was said five times, and by fold fits on 3/4 of the rows where the final fit had enough defaults."""
+    from creditmodel.scoring.train import fit_credit_model
+
+    X, y = _data(1500, seed=4)
+    with caplog.at_level("WARNING"):
+        fit_credit_model(X, y, X.iloc[:0], y[:0], "scorecard", "t", calibration_folds=4,
+                         estimator_params={"special_codes": {"nosie": [-999]}})
+    assert caplog.text.count("special_codes names 1 column(s)") == 1

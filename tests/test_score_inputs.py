@@ -1232,3 +1232,16 @@ def test_train_reads_a_decimal_parquet_column_as_numbers(tmp_path):
     score_file(tmp_path / "m", tmp_path / "t.parquet", tmp_path / "s.csv", progress=False)
     out = pd.read_csv(tmp_path / "s.csv")
     assert len(out) == len(df) and (out["status"] == "ok").all()
+
+
+def test_a_named_categorical_column_may_hold_many_codes(tmp_path):
+    """train --categorical county with 300 county codes set the column aside as 'identifier-like' (over 200
+    values), with only a line in the summary."""
+    df = _frame(3000, seed=10)
+    rng = np.random.default_rng(10)
+    df["county"] = [str(110101 + k) for k in rng.integers(0, 300, len(df))]
+    df.to_csv(tmp_path / "t.csv", index=False)
+    plain = train_file(tmp_path / "t.csv", "bad", tmp_path / "a", id_col="loan_id")
+    assert "county" in plain.model.input_spec.numeric            # digits: a number column unless named
+    named = train_file(tmp_path / "t.csv", "bad", tmp_path / "b", id_col="loan_id", categorical=["county"])
+    assert "county" not in named.dropped and len(named.model.input_spec.categorical["county"]) > 200

@@ -786,7 +786,8 @@ def cumcm_as_district(data_dir: str | Path | None = None, invoices: pd.DataFrame
     included, as in the synthetic district, so that the feature builder's invoice-weighted shares are shares of
     all issued invoices (it counted valid ones only, and a month of 1 valid and 9 voided invoices weighed 1: a
     reviewer's finding); ``n_purchase_invoices`` = valid purchase invoices; ``voided_share`` = voided / issued
-    and ``red_letter_share`` = red-letter / issued sales invoices, both 0 in a month without sales invoices) and
+    and ``red_letter_share`` = red-letter / issued sales invoices, both 0 in a month without sales invoices; the
+    firm-level ``cumcm_invoice_features`` keep their own definitions, e.g. red-letter over valid invoices) and
     ``labels``
     (``firm_id``, ``uscc``, ``attachment``, ``rating``, ``default``; never model inputs except the label).
     Exact duplicate invoice rows are skipped.

@@ -3,8 +3,11 @@
 ``LGBMChallenger`` is a scikit-learn classifier around the LightGBM booster:
 
 * **Inputs.** A DataFrame (or array) of numeric and categorical columns. Numeric columns (including bool and
-  nullable integer/float) become float64 with NaN as missing. Categorical columns (pandas string, object or
-  category) are encoded with a mapping fitted on the training data (sorted category labels -> 0..k-1) and
+  nullable integer/float, and an object column whose values are all numbers, e.g. ``Decimal``) become float64
+  with NaN as missing. Categorical columns (pandas string, object of text, or category; to bin number codes as
+  categories, give them as ``astype("category")`` or ``astype(str)``) are encoded with a mapping fitted on the
+  training data (sorted labels -> 0..k-1; a whole float is its integer's label, 3.0 is ``'3'``; a blank text
+  is missing) and
   passed to LightGBM as categorical features; a category not seen in training is treated as missing at
   prediction and reported by :meth:`LGBMChallenger.unseen_categories` so that the caller can flag the row.
   ``+/-inf`` in a numeric column raises :class:`~creditmodel.errors.InputError` naming the column and row

@@ -3,8 +3,10 @@
 scikit-learn error deep inside the fit, or a silently odd model (a negative ``pdo`` turns "higher is safer" round)."""
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -99,6 +101,32 @@ def special_codes(name: str, value: Any) -> None:
                         "name to such a list", value)
 
 
+#: ``extra`` key of the warnings about a fit's settings and data (unknown columns, few defaults) that
+#: :func:`fold_fits_quiet` holds back: they are said by the final fit, not again by each calibration fold's
+FIT_NOTE = "creditmodel_fit_note"
+_FIT_LOGGERS = ("creditmodel.scoring.binning", "creditmodel.scoring.scorecard", "creditmodel.scoring.challenger")
+
+
+class _DropFitNotes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, FIT_NOTE, False)
+
+
+@contextmanager
+def fold_fits_quiet() -> Iterator[None]:
+    """Within the block, the estimators' notes about their settings and data are not logged (a calibration fold's
+    fit repeated each of them, and warned of few defaults where the final fit on all rows did not)."""
+    f = _DropFitNotes()
+    loggers = [logging.getLogger(n) for n in _FIT_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(f)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(f)
+
+
 def warn_unknown_columns(columns: Iterable[Any], logger: Any, **settings: Any) -> None:
     """Log a warning for each setting (a dict keyed by column, or a list of columns) naming a column that is not
     among ``columns``: a misspelt key was ignored without a word (``special_codes={'dbet': [-999]}`` left -999 in
@@ -110,4 +138,5 @@ def warn_unknown_columns(columns: Iterable[Any], logger: Any, **settings: Any) -
         unknown = sorted({str(k) for k in value} - have)
         if unknown:
             logger.warning("%s names %d column(s) that are not in the data and is ignored for them: %s%s", name,
-                           len(unknown), ", ".join(map(repr, unknown[:10])), " ..." if len(unknown) > 10 else "")
+                           len(unknown), ", ".join(map(repr, unknown[:10])), " ..." if len(unknown) > 10 else "",
+                           extra={FIT_NOTE: True})

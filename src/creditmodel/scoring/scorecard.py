@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, minority_count, psi
+from creditmodel.scoring.params import FIT_NOTE
 from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
@@ -408,7 +409,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if n_min < FEW_MINORITY_ROWS:   # 3 defaults in 2,000 rows picked a noise feature (IV 0.77) without a word
             log.warning("only %d row(s) of the rarer class: the bins, information values and the features chosen "
                         "rest on so few that chance decides much of the card (fewer than %d)", n_min,
-                        FEW_MINORITY_ROWS)
+                        FEW_MINORITY_ROWS, extra={FIT_NOTE: True})
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
@@ -844,8 +845,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 "score": "sum over features of the points of the bin the value falls in (higher = safer)",
                 "numerical": "regular bin: lower <= x < upper; NaN/NULL -> missing; +inf, -inf and the "
                              "special codes -> special",
-                "categorical": "value (as text) in categories; NULL -> missing; special codes -> special; "
-                               "any other value -> unseen",
+                "categorical": "value (as text; a whole number as its integer, 3.0 is '3') in categories; NULL "
+                               "or blank text -> missing; special codes -> special; any other value -> unseen",
                 "unseen": self.binner_.unseen,   # the rule the points were built with
                 "delivered_scoring": "the delivered model (creditmodel score, the MLflow pyfunc) refuses a row with "
                                      "+inf/-inf, a number beyond float32, an unseen category or a value the feature "

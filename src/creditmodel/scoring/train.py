@@ -230,9 +230,11 @@ def _yyyymmdd_numbers(s: pd.Series, share: float = 0.95) -> bool:
     return float(dates.notna().sum()) / len(v) >= share
 
 
-def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
-                       file: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
-    """Columns usable as features, and the others with the reason they were set aside.
+def candidate_features(df: pd.DataFrame, exclude: Sequence[str], file: str | Path | None = None,
+                       categorical: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
+    """Columns usable as features, and the others with the reason they were set aside. A text column with more
+    than :data:`MAX_CATEGORIES` values is taken for an identifier, unless named in ``categorical`` (``train
+    --categorical``: 300 county codes were set aside with only a line in the summary, a reviewer's finding).
 
     Raises :class:`InputError` (naming ``file``, column and row) for a measurement column with a few text cells
     or a value beyond float32's range, rather than silently changing what the column means (see
@@ -262,7 +264,7 @@ def candidate_features(df: pd.DataFrame, exclude: Sequence[str],
         elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
             if _looks_like_dates(s):  # as categories, dates after training would all be unseen at scoring
                 dropped[c] = "date column given as text (derive durations as features instead)"
-            elif nun > MAX_CATEGORIES or (nun == n and n > 50):
+            elif (nun > MAX_CATEGORIES and c not in categorical) or (nun == n and n > 50):
                 dropped[c] = f"text with {nun} distinct values (identifier-like)" + (
                     f"; {hint}: if it is a number column, correct those cells" if hint else "")
                 if hint:
@@ -467,7 +469,10 @@ def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.nd
 
     fold = CreditModel(clone(probe.estimator), None, probe.master_scale, probe.input_spec, probe.kind, probe.name,
                        scaling=probe.scaling, version=probe.version)  # a version: no fingerprint to compute
-    fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
+    from creditmodel.scoring.params import fold_fits_quiet
+
+    with fold_fits_quiet():   # the final fit says them once
+        fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
     return fold.raw(X.iloc[out_idx]), fold.raw(X.iloc[fit_idx])
 
 
@@ -502,7 +507,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 exclude: Sequence[str] = (), features: Sequence[str] | None = None,
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                 calibration_folds: int | None = None, file: str | Path | None = None, n_jobs: int = 1,
-                central_tendency: float | None = None) -> TrainResult:
+                central_tendency: float | None = None, categorical: Sequence[str] = ()) -> TrainResult:
     """Train on an in-memory table (see :func:`train_file` for the file version).
 
     By default (``calibration_folds=None``: :func:`calibration_folds_for`, 4 or 10) the estimator learns on train and
@@ -539,7 +544,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     if nums:
         df = df.assign(**nums)
     if features is None:
-        feats, dropped = candidate_features(df, excl, file=file)
+        feats, dropped = candidate_features(df, excl, file=file, categorical=categorical)
     else:
         missing = [f for f in features if f not in df.columns]
         if missing:
@@ -794,6 +799,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
             df[c] = raw[c].astype(object).where(df[c].notna(), None)
         del raw
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
+                      categorical=categorical,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs, central_tendency=central_tendency)
     res.out = Path(out)
     res.files = write_outputs(res, df, target, out)
