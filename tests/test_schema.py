@@ -217,6 +217,29 @@ def test_streets_and_industries_by_their_chinese_or_english_name_are_read_as_the
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_an_allowed_value_in_another_spelling_is_read_as_that_value(tmp_path, fmt):
+    """A severity written Serious or 严重, a list type 严重失信主体名单 or 'serious dishonesty', a tax grade ａ set
+    aside every such record as not_allowed, and the reports read as if they did not exist (a think-tank reviewer's
+    finding: the serious-dishonesty target read as met)."""
+    pen = fac.records("penalties", fac.codes(4), 4)
+    pen["severity"] = ["Serious", "SERIOUS", "严重", "grave"]
+    lt, _ = _load(tmp_path, pen, "penalties", fmt)
+    assert lt.data["severity"].tolist()[:3] == ["serious"] * 3
+    assert (4, "severity", "not_allowed") in _entries(lt) | _faults(lt)      # not a spelling of any value
+    w = lt.warnings[lt.warnings["rule"] == "value_alias"]
+    assert sorted(w["row"]) == [1, 2, 3] and "'SERIOUS' read as serious" in w.set_index("row").loc[2, "message"]
+    lists = fac.records("lists", fac.codes(3), 3)
+    lists["list_type"] = ["严重失信主体名单", "serious dishonesty", "Abnormal-Operation"]
+    lt, _ = _load(tmp_path / "l", lists, "lists", fmt)
+    assert lt.data["list_type"].tolist() == ["serious_dishonesty", "serious_dishonesty", "abnormal_operation"]
+    tax = fac.records("tax_grades", fac.codes(2), 2)
+    tax["grade"] = ["ａ", "m"]
+    lt, _ = _load(tmp_path / "t", tax, "tax_grades", fmt)
+    assert lt.data["grade"].tolist() == ["A", "M"]
+    _assert_accounting(lt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_not_allowed_and_out_of_range(tmp_path, fmt):
     df = fac.records("loans", fac.codes(3), 7)
     df.loc[0, "collateral"] = "house"

@@ -39,6 +39,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,8 @@ WARNING_RULES = {"pilot_uscc": "allow-listed pilot-era code whose check characte
                  "open_end_placeholder": "an optional date after 2099 (such as 9999-12-31 for 'still listed'); read "
                                          "as empty (open)",
                  "value_alias": "an allowed value written by its Chinese or English name (中马街道 for zhongma, "
-                                "制造业 for C); read as the value and kept",
+                                "制造业 for C, 严重 for serious) or in another case, width or spacing (Serious, "
+                                "serious dishonesty, ａ); read as the value and kept",
                  "after_snapshot": "a date of something that happened (a decision, a payment, a removal...) after "
                                    "the district's snapshot date: not knowable at it; kept (features read only what "
                                    "is dated on or before their as-of date) and counted as future-dated",
@@ -465,6 +467,24 @@ def _coerce_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return pd.Series(arr, index=s.index), null, bad
 
 
+def _spelling_key(value: object) -> str:
+    """A value's spelling folded: NFKC (full width to half width), case, blanks and hyphens as underscores."""
+    return re.sub(r"[\s\-]+", "_", unicodedata.normalize("NFKC", str(value)).strip()).casefold()
+
+
+def _value_spellings(col: Any) -> dict[str, str]:
+    """Folded spelling -> allowed value, for the column's allowed values and their aliases (a folded key shared
+    by two values is left out: it decides nothing)."""
+    out: dict[str, str] = {}
+    clash: set[str] = set()
+    for written, value in [*((a, a) for a in col.allowed), *col.aliases]:
+        k = _spelling_key(written)
+        if k in out and out[k] != value:
+            clash.add(k)
+        out[k] = value
+    return {k: v for k, v in out.items() if k not in clash}
+
+
 def _coerce_string(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     txt, null = _text_view(s)
     if txt is None:
@@ -532,8 +552,15 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
         else:
             v, null = _coerce_string(s)
             bad = np.zeros(len(s), dtype=bool)
-            if col.aliases:
+            if col.aliases or col.allowed:
                 names = dict(col.aliases)
+                if col.allowed:   # Serious, SERIOUS, serious dishonesty, ａ: the allowed value in another case,
+                    # width or spacing (they set aside every such record: a think-tank reviewer's finding)
+                    spelled = _value_spellings(col)
+                    for u in pd.unique(v[~null & ~v.isin(list(col.allowed)) & ~v.isin(list(names))]):
+                        key = _spelling_key(u)
+                        if key in spelled:
+                            names[u] = spelled[key]
                 hit = np.flatnonzero(v.isin(list(names)).to_numpy(dtype=bool) & ~null)
                 if len(hit):
                     w_rows.append(hit)
