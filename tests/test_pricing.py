@@ -779,3 +779,14 @@ def test_the_pricing_grid_reads_its_ticks_right_and_does_not_warn(caplog):
         if 0 <= value <= ax.get_ylim()[1]:
             assert float(text.rstrip("%")) == pytest.approx(100 * value, abs=1e-9), (value, text)
     plt.close(fig)
+
+
+def test_the_pricing_functions_refuse_booleans_and_mismatched_shapes():
+    """irb_capital(True, 0.4) was priced as PD 1; arrays of different lengths were a raw NumPy error."""
+    with pytest.raises(P.DomainError, match="argument pd must be numeric, got a boolean"):
+        P.irb_capital(True, 0.4)
+    with pytest.raises(P.DomainError, match=r"shapes that do not match: pd \(3,\), lgd \(2,\)"):
+        P.irb_capital(np.array([0.01, 0.02, 0.03]), np.array([0.4, 0.3]))
+    with pytest.raises(P.DomainError, match="do not match"):
+        P.risk_based_rate([0.01, 0.02], [0.4, 0.4], funding_cost=[0.01, 0.02, 0.03], opex=0.008, hurdle_rate=0.12)
+    assert P.irb_capital(np.array([0.01, 0.02]), 0.4).shape == (2,)

@@ -68,7 +68,10 @@ class DomainError(InputError, ValueError):
 
 # ----------------------------------------------------------------------------- validation helpers
 def _arg(name: str, x: Any, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """``x`` as a float array; raise :class:`DomainError` naming ``name`` on NaN or out of [lo, hi]."""
+    """``x`` as a float array; raise :class:`DomainError` naming ``name`` on NaN, a boolean (``True`` was read as
+    PD 1: a reviewer's finding) or out of [lo, hi]."""
+    if isinstance(x, (bool, np.bool_)) or np.asarray(x).dtype == bool:
+        raise DomainError(f"argument {name} must be numeric, got a boolean {x!r}")
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as e:
@@ -85,6 +88,15 @@ def _arg(name: str, x: Any, lo: float | None = None, hi: float | None = None) ->
         rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
         raise DomainError(f"argument {name} must lie in {rng}; got {a.flat[i]!r} at position {i}")
     return a
+
+
+def _broadcast(arrays: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """The arguments broadcast to one shape, or a DomainError naming their shapes (a raw NumPy error before)."""
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrays) if a.ndim)
+        raise DomainError(f"the array arguments have shapes that do not match: {shapes}") from None
 
 
 def _framework(framework: str) -> Framework:
@@ -125,7 +137,7 @@ def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel
         arrays.append(_arg("sales_eur_m", sales_eur_m, 0.0, None))
     if el_best_estimate is not None:
         arrays.append(_arg("el_best_estimate", el_best_estimate, 0.0, 1.0))
-    arrays = np.broadcast_arrays(*arrays)
+    arrays = _broadcast(arrays, ["pd", "lgd", "maturity", "sales_eur_m", "el_best_estimate"])
     p, lg, m = arrays[:3]
 
     defaulted = p >= 1.0
@@ -208,8 +220,9 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
     pf = np.where(p >= 1.0, 1.0, np.maximum(p, _framework(framework).pd_floor))
     el = pf * lg
     charge = capital * (hurdle - benefit)
-    p, lg, k, capital, fund, op, el, charge, marg = np.broadcast_arrays(
-        p, lg, k, capital, fund, op, el, charge, marg)
+    p, lg, k, capital, fund, op, el, charge, marg = _broadcast(
+        [p, lg, k, capital, fund, op, el, charge, marg],
+        ["pd", "lgd", "k", "capital_ratio", "funding_cost", "opex", "pd x lgd", "hurdle_rate", "margin"])
     rate = fund + op + el + charge + marg
     return RateBreakdown(pd=p, lgd=lg, k=k, risk_weight=12.5 * k, capital=capital, funding=fund, opex=op,
                          expected_loss=el, capital_charge=charge, margin=marg, rate=rate)
