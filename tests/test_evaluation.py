@@ -1359,3 +1359,13 @@ def test_explain_and_whatif_read_codes_and_dates_as_the_evaluation_does():
             repair_whatif(tabs, None, A, bad)
     with pytest.raises(InputError, match="write it 2025-06-30"):
         evaluate_dir("/nonexistent", as_of=20250630)
+
+
+def test_a_step_that_lowers_the_score_is_said_to_lower_it():
+    """Performing one of several dishonest-debtor cases can cost points (the removed listing weighs as a past
+    listing while the open cases stay at their cap); the explanation read 'that step lifts -2 of these +0 points'."""
+    from creditmodel.evaluation.explain import _partial_lift
+
+    assert "LOWERS the score by 2 points" in _partial_lift(-2.0, 0.0)
+    assert _partial_lift(2.0, -5.0) == " (that step lifts +2 of these -5 points; the rest stays)"
+    assert _partial_lift(5.0, -5.0) == ""

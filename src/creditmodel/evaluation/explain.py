@@ -150,6 +150,10 @@ def _partial_lift(lift: float | None, points: float) -> str:
     points; empty where it lifts them all or the what-if has no row for it."""
     if lift is None or lift != lift or abs(float(lift) + float(points)) < 1e-9:
         return ""
+    if float(lift) < 0:   # "lifts -2 of these +0 points" (a think-tank reviewer's finding): say it lowers the score
+        return (f" (that step LOWERS the score by {-float(lift):g} points in the what-if: what it ends weighs under "
+                "another indicator, e.g. a removed dishonest-debtor listing as a past listing, while the records "
+                "left keep their indicators at their caps)")
     return f" (that step lifts {float(lift):+g} of these {float(points):+g} points; the rest stays)"
 
 
