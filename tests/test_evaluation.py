@@ -1199,18 +1199,28 @@ def test_a_table_set_aside_wholesale_or_misnamed_is_a_warning(generated, tmp_pat
     _copy_district(generated, d)
     lists = pd.read_parquet(d / "lists.parquet")
     assert (lists["list_type"] == "serious_dishonesty").sum() >= 10
-    lists.loc[lists["list_type"] == "serious_dishonesty", "list_type"] = "严重失信主体名单"
+    sd = lists.index[lists["list_type"] == "serious_dishonesty"]
+    lists.loc[sd, "list_type"] = "严重失信"            # no spelling of an allowed value: set aside
+    lists.loc[sd[:2], "list_type"] = "严重失信主体名单"   # the list's own name: read as serious_dishonesty
     lists.to_parquet(d / "lists.parquet", index=False)
     arr = pd.read_parquet(d / "arrears.parquet")
     arr["reported_on"] = (pd.to_datetime(arr["reported_on"]) - pd.Timestamp("1899-12-30")).dt.days
     arr.to_parquet(d / "arrears.parquet", index=False)
     (d / "penalties.parquet").rename(d / "Penalties.parquet")
     with caplog.at_level("WARNING"):
-        load_district(d)
+        dist = load_district(d)
     text = caplog.text
-    assert "the value '严重失信主体名单' is not an allowed value" in text and "serious_dishonesty" in text
+    assert "the value '严重失信' is not an allowed value" in text and "serious_dishonesty" in text
+    assert (dist.tables["lists"]["list_type"] == "serious_dishonesty").sum() == 2
     assert f"of {len(arr)} rows of table arrears are quarantined" in text and "'reported_on'" in text
     assert "Penalties.parquet is not read as table penalties (names are case-sensitive" in text
+    (d / "Penalties.parquet").rename(d / "Penalties.csv.gz")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        load_district(d, tables=["lists"])          # penalties not asked for: no word about it
+        assert "Penalties" not in caplog.text
+        load_district(d)
+    assert "rename it penalties.csv.gz" in caplog.text
 
 
 def test_the_evaluation_notebook_reports_on_one_street(tmp_path):
@@ -1359,13 +1369,19 @@ def test_explain_and_whatif_read_codes_and_dates_as_the_evaluation_does():
             repair_whatif(tabs, None, A, bad)
     with pytest.raises(InputError, match="write it 2025-06-30"):
         evaluate_dir("/nonexistent", as_of=20250630)
+    # a time after the day is dropped (str(pd.Timestamp) was refused with the 01/02 hint)
+    assert explain(A, tabs, None, "2025-06-30 00:00:00").score == explain(A, tabs, None, "2025-06-30T13:45").score \
+        == ex.score
 
 
 def test_a_step_that_lowers_the_score_is_said_to_lower_it():
     """Performing one of several dishonest-debtor cases can cost points (the removed listing weighs as a past
     listing while the open cases stay at their cap); the explanation read 'that step lifts -2 of these +0 points'."""
-    from creditmodel.evaluation.explain import _partial_lift
+    from creditmodel.evaluation.explain import _partial_lift, _remedy
 
     assert "LOWERS the score by 2 points" in _partial_lift(-2.0, 0.0)
+    case = pd.Series({"table": "enforcement", "note": ""})
+    assert _remedy(case, -2.0) == "fulfilling the judgement ends it from"
+    assert _remedy(case, 4.0) == _remedy(case) == "fulfilling the judgement lifts it from"
     assert _partial_lift(2.0, -5.0) == " (that step lifts +2 of these -5 points; the rest stays)"
     assert _partial_lift(5.0, -5.0) == ""

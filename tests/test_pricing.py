@@ -790,3 +790,14 @@ def test_the_pricing_functions_refuse_booleans_and_mismatched_shapes():
     with pytest.raises(P.DomainError, match="do not match"):
         P.risk_based_rate([0.01, 0.02], [0.4, 0.4], funding_cost=[0.01, 0.02, 0.03], opex=0.008, hurdle_rate=0.12)
     assert P.irb_capital(np.array([0.01, 0.02]), 0.4).shape == (2,)
+
+
+def test_pricing_names_the_mismatched_argument_and_sees_a_boolean_in_a_list():
+    with pytest.raises(P.DomainError, match=r"pd \(3,\), el_best_estimate \(2,\)"):
+        P.irb_capital(np.array([0.01, 0.02, 0.03]), 0.4, el_best_estimate=np.array([0.01, 0.02]))
+    with pytest.raises(P.DomainError, match=r"pd \(2,\), hurdle_rate \(3,\)"):
+        P.risk_based_rate([0.01, 0.02], 0.4, funding_cost=0.018, opex=0.008, hurdle_rate=[0.1, 0.11, 0.12])
+    with pytest.raises(P.DomainError, match="boolean"):
+        P.irb_capital([True, 0.5], 0.4)
+    with pytest.raises(P.DomainError, match="boolean"):
+        P.irb_capital(pd.Series([True, False], dtype="boolean"), 0.4)

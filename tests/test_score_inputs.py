@@ -1245,3 +1245,7 @@ def test_a_named_categorical_column_may_hold_many_codes(tmp_path):
     assert "county" in plain.model.input_spec.numeric            # digits: a number column unless named
     named = train_file(tmp_path / "t.csv", "bad", tmp_path / "b", id_col="loan_id", categorical=["county"])
     assert "county" not in named.dropped and len(named.model.input_spec.categorical["county"]) > 200
+    from creditmodel.scoring.train import train_frame
+
+    mem = train_frame(df.assign(county=df["county"].astype(int)), "bad", id_col="loan_id", categorical=["county"])
+    assert "county" in mem.model.input_spec.categorical and "county" not in mem.model.input_spec.numeric

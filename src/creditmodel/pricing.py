@@ -70,8 +70,13 @@ class DomainError(InputError, ValueError):
 def _arg(name: str, x: Any, lo: float | None = None, hi: float | None = None) -> np.ndarray:
     """``x`` as a float array; raise :class:`DomainError` naming ``name`` on NaN, a boolean (``True`` was read as
     PD 1: a reviewer's finding) or out of [lo, hi]."""
-    if isinstance(x, (bool, np.bool_)) or np.asarray(x).dtype == bool:
-        raise DomainError(f"argument {name} must be numeric, got a boolean {x!r}")
+    numeric = isinstance(getattr(x, "dtype", None), np.dtype) and x.dtype.kind in "fiu"   # arrays, Series: fast
+    if not numeric:   # a list [True, 0.5] becomes floats in NumPy: look at the values as given
+        raw = np.asarray(x, dtype=object)
+        if any(isinstance(v, (bool, np.bool_)) for v in raw.ravel()):
+            raise DomainError(f"argument {name} must be numeric, got a boolean in {x!r}")
+        if getattr(x, "dtype", None) is not None and str(x.dtype) == "boolean":
+            raise DomainError(f"argument {name} must be numeric, got a boolean in {x!r}")
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as e:
@@ -132,12 +137,14 @@ def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel
     p = _arg("pd", pd, 0.0, 1.0)
     lg = _arg("lgd", lgd, 0.0, 1.0)
     m = _arg("maturity", maturity, 1.0, 5.0)
-    arrays = [p, lg, m]
+    arrays, names = [p, lg, m], ["pd", "lgd", "maturity"]
     if sales_eur_m is not None:
         arrays.append(_arg("sales_eur_m", sales_eur_m, 0.0, None))
+        names.append("sales_eur_m")
     if el_best_estimate is not None:
         arrays.append(_arg("el_best_estimate", el_best_estimate, 0.0, 1.0))
-    arrays = _broadcast(arrays, ["pd", "lgd", "maturity", "sales_eur_m", "el_best_estimate"])
+        names.append("el_best_estimate")
+    arrays = _broadcast(arrays, names)
     p, lg, m = arrays[:3]
 
     defaulted = p >= 1.0
@@ -208,21 +215,22 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
     Example (DOMAIN B2): PD 1 %, LGD 40 %, funding 1.8 %, opex 0.8 %, hurdle 12 %, capital ratio 10.5 %
     gives capital 8.6 % of EAD, capital charge 1.03 % and a floor of about 4.0 %.
     """
+    named = {"pd": _arg("pd", pd, 0.0, 1.0), "lgd": _arg("lgd", lgd, 0.0, 1.0),
+             "funding_cost": _arg("funding_cost", funding_cost, -1.0, 1.0), "opex": _arg("opex", opex, 0.0, 1.0),
+             "hurdle_rate": _arg("hurdle_rate", hurdle_rate, 0.0, 1.0),
+             "capital_benefit_rate": _arg("capital_benefit_rate", capital_benefit_rate, -1.0, 1.0),
+             "margin": _arg("margin", margin, -1.0, 1.0)}
+    if capital_ratio is not None:
+        named["capital_ratio"] = _arg("capital_ratio", capital_ratio, 0.0, 1.0)
+    _broadcast(list(named.values()), list(named))   # every argument's shape, before any arithmetic
     k = np.asarray(irb_capital(pd, lgd, maturity, sales_eur_m, framework))
-    p = _arg("pd", pd, 0.0, 1.0)
-    lg = _arg("lgd", lgd, 0.0, 1.0)
-    fund = _arg("funding_cost", funding_cost, -1.0, 1.0)
-    op = _arg("opex", opex, 0.0, 1.0)
-    hurdle = _arg("hurdle_rate", hurdle_rate, 0.0, 1.0)
-    benefit = _arg("capital_benefit_rate", capital_benefit_rate, -1.0, 1.0)
-    marg = _arg("margin", margin, -1.0, 1.0)
-    capital = k if capital_ratio is None else 12.5 * k * _arg("capital_ratio", capital_ratio, 0.0, 1.0)
+    p, lg, fund, op, hurdle, benefit, marg = (named[n] for n in ("pd", "lgd", "funding_cost", "opex", "hurdle_rate",
+                                                                "capital_benefit_rate", "margin"))
+    capital = k if capital_ratio is None else 12.5 * k * named["capital_ratio"]
     pf = np.where(p >= 1.0, 1.0, np.maximum(p, _framework(framework).pd_floor))
     el = pf * lg
     charge = capital * (hurdle - benefit)
-    p, lg, k, capital, fund, op, el, charge, marg = _broadcast(
-        [p, lg, k, capital, fund, op, el, charge, marg],
-        ["pd", "lgd", "k", "capital_ratio", "funding_cost", "opex", "pd x lgd", "hurdle_rate", "margin"])
+    p, lg, k, capital, fund, op, el, charge, marg = np.broadcast_arrays(p, lg, k, capital, fund, op, el, charge, marg)
     rate = fund + op + el + charge + marg
     return RateBreakdown(pd=p, lgd=lg, k=k, risk_weight=12.5 * k, capital=capital, funding=fund, opex=op,
                          expected_loss=el, capital_charge=charge, margin=marg, rate=rate)

@@ -783,11 +783,13 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     near = {}
     for f in others:   # Penalties.csv, penalties.CSV, penalties.xlsx: a table read as absent without a word
         stem = f.lower().split(".")[0]
-        if stem in TABLES and not TABLES[stem].hidden and find_table_file(d, stem, warn=False) is None:
+        if (stem in TABLES and not TABLES[stem].hidden and (tables is None or stem in names)
+                and find_table_file(d, stem, warn=False) is None):
             near[f] = stem
     for f, stem in near.items():
-        why = ("names are case-sensitive: rename it " + stem + Path(f).suffix.lower()
-               if any(f.lower() == f"{stem}{s}" for s in PARQUET_SUFFIXES + CSV_SUFFIXES)
+        suffix = f.lower()[len(stem):]   # .csv.gz whole
+        why = ("names are case-sensitive: rename it " + stem + suffix
+               if suffix in PARQUET_SUFFIXES + CSV_SUFFIXES
                else "only Parquet and CSV files are read: save it as " + stem + ".csv")
         log.warning("%s: %s is not read as table %s (%s); the table is absent", d, f, stem, why)
     others = [f for f in others if f not in near]

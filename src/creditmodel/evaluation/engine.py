@@ -628,7 +628,8 @@ def parse_as_of(as_of: Any) -> pd.Timestamp:
         compact = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", str(as_of))
         hint = f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact else "write it YYYY-MM-DD"
         raise InputError(f"not a date: the number {as_of!r} ({hint})", parameter="as_of")
-    if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", as_of):
+    # a time after the day (str(pd.Timestamp): '2025-12-31 00:00:00') is dropped, as promote reads a sample's dates
+    if isinstance(as_of, str) and not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*", as_of):
         compact = re.fullmatch(r"\s*(\d{4})(\d{2})(\d{2})\s*", as_of)
         hint = (f"write it {compact[1]}-{compact[2]}-{compact[3]}" if compact
                 else "01/02/2024 could be 1 February or 2 January")
@@ -641,7 +642,7 @@ def parse_as_of(as_of: Any) -> pd.Timestamp:
         raise InputError(f"not a date: {as_of!r}", parameter="as_of")
     if not pd.Timestamp(AS_OF_RANGE[0]) <= t <= pd.Timestamp(AS_OF_RANGE[1]):
         raise InputError(f"{as_of!r} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", parameter="as_of")
-    return t
+    return t.normalize() if isinstance(as_of, str) else t
 
 
 def evaluate_dir(

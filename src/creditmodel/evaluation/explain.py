@@ -101,7 +101,7 @@ class Explanation:
                     f"    {x['record_id']} {x['kind']} ({x['event_date'].date()}): {x['points']:+g} points{absorbed}; "
                     f"{end}; "
                     + (
-                        f"{_remedy(x)} {x['earliest_repair_date'].date()}"
+                        f"{_remedy(x, lifts.get(x['record_id']))} {x['earliest_repair_date'].date()}"
                         + _partial_lift(lifts.get(x["record_id"]), x["points"])
                         + _kept_part(x)
                         if x["repairable"]
@@ -129,12 +129,16 @@ class Explanation:
         return "\n".join(lines)
 
 
-def _remedy(x: pd.Series) -> str:
+def _remedy(x: pd.Series, lift: float | None = None) -> str:
     """What lifts a repairable record: paying an unpaid fine when that ends the publicity before a repair could
-    (the line said "credit repair can take effect from" beside a note saying no application is needed)."""
+    (the line said "credit repair can take effect from" beside a note saying no application is needed). A step
+    whose what-if lowers the score ends the record rather than lifting it ("lifts it ... LOWERS the score")."""
     if x["table"] == "penalties" and str(x["note"]).startswith(PAY_THE_FINE):
         return "paying the fine ends its publicity (no repair application) on"
-    return REMEDY.get(x["table"], "repair can take effect from")
+    text = REMEDY.get(x["table"], "repair can take effect from")
+    if lift is not None and lift == lift and float(lift) < 0:
+        text = text.replace("lifts it from", "ends it from")
+    return text
 
 
 def _kept_part(x: pd.Series) -> str:

@@ -515,7 +515,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     never seen. ``calibration_folds=0`` keeps the validation rows apart for calibration. ``n_jobs`` processes fit
     the cross-fitted estimators side by side (the model does not depend on it). ``central_tendency`` (a
     fraction) calibrates the PDs to that long-run average default rate instead of the data's own
-    (:class:`~creditmodel.scoring.calibration.PDCalibrator`).
+    (:class:`~creditmodel.scoring.calibration.PDCalibrator`). ``categorical``: columns binned as categories
+    although they hold numbers (codes), each value as its text, a whole number as its integer; such a column may
+    hold more than :data:`MAX_CATEGORIES` values.
     """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
@@ -540,7 +542,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     from creditmodel.scoring.binning import holds_numbers
 
     nums = {c: pd.to_numeric(df[c]).astype("float64") for c in df.columns
-            if c not in excl and holds_numbers(df[c])}
+            if c not in excl and c not in categorical and holds_numbers(df[c])}
+    # a column named in ``categorical`` that holds numbers (train_file re-reads a CSV's as written; in memory
+    # they are numbers) is binned as categories: each value as text, a whole number as its integer (3.0 -> '3')
+    from creditmodel.scoring.binning import _category_key
+
+    for c in categorical:
+        if c in df.columns and c not in excl and not isinstance(df[c].dtype, pd.CategoricalDtype) and (
+                pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]) or holds_numbers(df[c])):
+            nums[c] = df[c].map(_category_key, na_action="ignore").astype(object)
     if nums:
         df = df.assign(**nums)
     if features is None:
