@@ -475,3 +475,21 @@ def test_fitted_rows_match_a_csv_sample_whose_dates_carry_a_time():
                            "as_of_date": ["2024-06-30 00:00:00", "2024/07/01", "2024-06-30"]})
     keys = registry._row_keys(sample, ["loan_id", "as_of_date"])
     assert keys.isin(registry._row_keys(recorded, ["loan_id", "as_of_date"])).tolist() == [True, True, False]
+
+
+def test_a_model_logged_without_a_run_keeps_its_files_beside_the_store(own_store, tmp_path, monkeypatch):
+    """Logged outside a run, a model went to MLflow's Default experiment, whose artifacts a SQLite store keeps in
+    ./mlruns of the working folder: 26 test models piled up in the project's folder."""
+    import mlflow
+
+    from creditmodel.scoring.pyfunc import log_model
+
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    before = mlflow.tracking.fluent._get_experiment_id()
+    info = log_model(train_frame(_frame(3000, 5), "bad", seed=1).model, registered_model_name="no_run")
+    assert mlflow.active_run() is None and not (cwd / "mlruns").exists()
+    assert list((own_store / "mlartifacts" / "logged_models").rglob("MLmodel"))   # beside the store
+    assert info.registered_model_version is not None
+    assert mlflow.tracking.fluent._get_experiment_id() == before   # the caller's experiment is left as it was

@@ -222,13 +222,31 @@ def _reproducible_mlmodel(path: Path, model: CreditModel) -> None:
 
 
 def log_model(model: CreditModel, registered_model_name: str | None = None, name: str = "model") -> Any:
-    """Log into the active MLflow run (and register when a name is given). Returns ModelInfo."""
+    """Log into the active MLflow run (and register when a name is given). Returns ModelInfo.
+
+    Without an active run the model is logged under the experiment ``logged_models``, whose artifacts live beside
+    the store (``<out>/mlartifacts``): MLflow's Default experiment of a SQLite store keeps them in ``./mlruns`` of
+    whatever folder the process runs in (26 test models piled up in the project's own folder: a user's finding)."""
     import mlflow.pyfunc
 
-    with tempfile.TemporaryDirectory() as tmp:
-        info = mlflow.pyfunc.log_model(name=name, python_model=_code_model(), artifacts=_artifacts(model, Path(tmp)),
-                                       signature=signature(model), input_example=model.input_spec.example(), pip_requirements=_pip_requirements(),
-                                       registered_model_name=registered_model_name, metadata=_metadata(model))
+    prev = None
+    if mlflow.active_run() is None:
+        from mlflow.tracking import fluent
+
+        from creditmodel import tracking
+
+        prev = fluent._get_experiment_id()
+        mlflow.set_experiment(experiment_id=tracking.experiment_id("logged_models"))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            info = mlflow.pyfunc.log_model(name=name, python_model=_code_model(),
+                                           artifacts=_artifacts(model, Path(tmp)), signature=signature(model),
+                                           input_example=model.input_spec.example(),
+                                           pip_requirements=_pip_requirements(),
+                                           registered_model_name=registered_model_name, metadata=_metadata(model))
+    finally:
+        if prev is not None:
+            mlflow.set_experiment(experiment_id=prev)
     return info
 
 
