@@ -574,3 +574,18 @@ def test_a_bad_model_name_or_a_file_to_price_without_pd_is_refused_before_the_ke
     good = tmp_path / "good.parquet"
     pd.DataFrame({"uscc": ["X"], "pd_12m": [0.02]}).to_parquet(good)
     assert jobs.resolve_parameters(lp, {"scores_path": str(good)})["scores_path"] == str(good)
+
+
+def test_an_experiment_is_found_from_any_folder(tmp_path, monkeypatch):
+    """`creditmodel run experiments/loan_pricing.yaml` worked only from the project's root: elsewhere it was
+    'experiment file not found' with no hint where the experiments are."""
+    from creditmodel.errors import InputError
+    from creditmodel.jobs import load_experiment
+    from creditmodel.reference import PROJECT_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    want = (PROJECT_ROOT / "experiments" / "loan_pricing.yaml").resolve()
+    for given in ("experiments/loan_pricing.yaml", "loan_pricing.yaml", "loan_pricing"):
+        assert load_experiment(given).path.resolve() == want
+    with pytest.raises(InputError, match="the project's experiments .*loan_pricing, model_validation"):
+        load_experiment("loan_pricng")

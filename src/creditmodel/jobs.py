@@ -66,7 +66,19 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment YAML; errors name the file and the key."""
     p = Path(path)
     if not p.is_file():
-        raise InputError("experiment file not found", file=p)
+        # experiments/NAME.yaml (or NAME) of the project, from any folder: it worked only from the project's root
+        from creditmodel.reference import PROJECT_ROOT
+
+        own = PROJECT_ROOT / "experiments"
+        for cand in (PROJECT_ROOT / p, own / p.name, own / f"{p.name}.yaml") if not p.is_absolute() else ():
+            if cand.is_file():
+                log.info("experiment %s read as the project's %s", path, cand)
+                p = cand
+                break
+        else:
+            known = sorted(f.stem for f in own.glob("*.yaml")) if own.is_dir() else []
+            raise InputError("experiment file not found" + (f"; the project's experiments ({own}): "
+                                                            f"{', '.join(known)}" if known else ""), file=p)
     raw = load_yaml(p)
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping with keys notebook, experiment, parameters", file=p)
