@@ -1249,3 +1249,14 @@ def test_a_named_categorical_column_may_hold_many_codes(tmp_path):
 
     mem = train_frame(df.assign(county=df["county"].astype(int)), "bad", id_col="loan_id", categorical=["county"])
     assert "county" in mem.model.input_spec.categorical and "county" not in mem.model.input_spec.numeric
+
+
+def test_validate_names_a_missing_model_column(trained, tmp_path):
+    """The served model raises MLflow's exception for a batch without a column it needs (REST answers 400 with the
+    reason); validate still says which file and column, exit 2."""
+    src = tmp_path / "v.csv"
+    _frame(400, seed=11).drop(columns="income").to_csv(src, index=False)
+    r = _cli("validate", "--model", str(trained / "model_out"), "--data", str(src), "--target", "bad", "--n-boot",
+             "50", "--out", str(tmp_path / "v"))
+    assert r.returncode == 2 and "income" in r.stderr and "scoring with the" in r.stderr and "v.csv" in r.stderr, \
+        r.stderr

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,6 +152,16 @@ def test_rest_serving_returns_the_deliverable_columns(registered):
         assert np.allclose(got.loc[ok, "pd_12m"].astype(float), want.loc[ok, "pd_12m"], rtol=0, atol=1e-15)
         for c in ("grade", "reason_1", "reason_2", "reason_3"):
             assert _values(got.loc[ok, c]) == _values(want.loc[ok, c]), c
+        # a batch without a column the model needs: 400 with the reason (it was 'Encountered an unexpected error
+        # while evaluating the model', the reason at the end of a stack trace)
+        short = json.loads(df.drop(columns="kind").to_json(orient="split", index=False))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
+                                     data=json.dumps({"dataframe_split": short}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=60)
+        assert err.value.code == 400
+        assert "missing column(s) the model needs: ['kind']" in json.loads(err.value.read())["message"]
     finally:
         _stop_group(proc)
     with pytest.raises(OSError):  # the port is free again: nothing left listening

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.errors import InputError
 from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
 from creditmodel.scoring.score import IN_DEFAULT, apply_in_default
 
@@ -46,10 +47,26 @@ class CreditModelPyfunc(_Base):
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         index = df.index   # the answer carries the caller's index, so X.join(predict(X)) lines up
         df = df.reset_index(drop=True)
-        out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
+        try:
+            out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
+        except InputError as e:
+            raise _served_error(e) from e
         out = to_plain_types(out)
         out.index = index
         return out
+
+
+def _served_error(e: InputError) -> Exception:
+    """An input fault of a whole batch (a column the model needs is missing) as MLflow's own exception, so that
+    ``mlflow models serve`` answers 400 with the message; any other exception is 'Encountered an unexpected error
+    while evaluating the model', the reason buried in a stack trace (a user's finding). The InputError stays
+    the ``__cause__`` (``validate`` reads it)."""
+    try:
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+    except ImportError:  # pragma: no cover
+        return e
+    return MlflowException(str(e), error_code=INVALID_PARAMETER_VALUE)
 
 
 def to_plain_types(out: pd.DataFrame) -> pd.DataFrame:

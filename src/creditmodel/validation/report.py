@@ -1232,7 +1232,11 @@ def _predict(model: Any, X: pd.DataFrame, file: Path, role: str = "model") -> pd
         X = X.assign(**{c: X[c].astype(object).where(X[c].notna(), None) for c in cats})
     try:
         out = model.predict(X)
-    except InputError as e:  # e.g. a column the model needs is not in this file: say which file and model
+    except Exception as err:  # e.g. a column the model needs is not in this file: say which file and model
+        # our pyfunc raises MLflow's exception for serving, with the InputError as its cause
+        e = err if isinstance(err, InputError) else err.__cause__
+        if not isinstance(e, InputError):
+            raise
         raise InputError(f"{e.message} (scoring with the {role})", file=e.file or file, column=e.column,
                          row=e.row) from None
     out = out if isinstance(out, pd.DataFrame) else pd.DataFrame(out)
