@@ -348,3 +348,29 @@ def test_deliverable_records_its_pricing_and_carries_the_validation_report(regis
     assert side2["validation_report"] == f"{report} (not on this machine)"
     assert "validation_report" not in res2.files and not (tmp_path / "e.validation_report.html").exists()
     assert side2["pricing_config"]["values"]["hurdle_rate"] == 0.12   # the project's default pricing
+
+
+def test_the_deliverable_carries_the_points_table_and_sql(registered, tmp_path):
+    """The README promises the model as a points table with SQL beside the scores; the deliverable folder held
+    neither (they were only inside the MLflow store)."""
+    import sqlite3
+
+    from creditmodel.scoring.score import score_file
+
+    df = registered["df"].head(60).copy()
+    src = tmp_path / "apps.csv"
+    df.to_csv(src, index=False)
+    res = score_file("models:/serving_pd@champion", src, tmp_path / "d.parquet", progress=False)
+    folder = res.files["model_files"]
+    assert folder == tmp_path / "d.model_files"
+    assert {"points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv"} <= {
+        f.name for f in folder.iterdir()}
+    got = pd.read_parquet(res.files["parquet"])
+    feats = [c for c in registered["model"].input_spec.columns]
+    con = sqlite3.connect(":memory:")
+    df[feats].assign(_row=range(len(df))).to_sql("applicants", con, index=False)
+    sql = (folder / "scorecard.sql").read_bytes().decode("utf-8")
+    rows = pd.read_sql_query(sql, con)
+    ok = (got["status"] == "ok").to_numpy()
+    assert len(rows) == len(df) and ok.sum() > 0
+    assert rows["score"].to_numpy()[ok].tolist() == got["score"].to_numpy()[ok].astype(int).tolist()

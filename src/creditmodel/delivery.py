@@ -402,6 +402,30 @@ def _validation_report(meta: dict[str, Any], sidecar_path: Path) -> tuple[str, t
     return f"{src} (not on this machine)", None
 
 
+def _model_files(model: Any, files: dict[str, Path]) -> Path | None:
+    """The model's own files for a bank that scores without our code (points table as CSV and JSON, scorecard.sql,
+    score_to_pd.csv, reason codes, master scale: the files ``train`` writes, made by the same function as the
+    registered model's artifacts) in ``<stem>.model_files/`` beside the deliverable; they were only inside the
+    MLflow store (a user's finding: the README promises them with the deliverable). None when not written."""
+    import shutil
+
+    from creditmodel.scoring.pyfunc import _write_side_files
+
+    dest = Path(str(files["sidecar"])[: -len(".columns.json")] + ".model_files")
+    if dest.exists():
+        shutil.rmtree(dest)   # a previous model's files must not stay beside these
+    dest.mkdir(parents=True)
+    try:
+        written = _write_side_files(model, dest)
+    except Exception as e:  # noqa: BLE001 - the scores stand without them; say so
+        log.warning("the model's points table and SQL could not be written beside the deliverable: %s", e)
+        shutil.rmtree(dest, ignore_errors=True)
+        return None
+    log.info("the model's own files (%s) are beside it: %s", ", ".join(sorted(Path(f).name for f in
+                                                                             written.values())), dest)
+    return dest
+
+
 class Delivery:
     """One bank deliverable written chunk by chunk: each scored chunk is priced, assembled in the contract's column
     order and appended; :meth:`finish` writes the sidecar and the model card. The in-process engine and the Spark
@@ -516,6 +540,9 @@ class Delivery:
             shutil.copyfile(report_copy[0], report_copy[1])
             files["validation_report"] = report_copy[1]
             log.info("the model's validation report is copied beside it: %s", report_copy[1])
+        side = _model_files(model, files)
+        if side:
+            files["model_files"] = side
         return ScoreResult(files["parquet"] if self.out.suffix != ".csv" else files["csv"], writer.rows,
                            writer.rows_ok, writer.rows - writer.rows_ok, time.perf_counter() - self.t0, model.name,
                            str(resolved.version), files)
@@ -596,7 +623,8 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
            if model.kind == "scorecard" else " of the calibrated PD (pd_12m)"),
         "- Grade D: a firm the input flags as already in default at its as-of date (column in_default) is graded "
         "D with pd_12m = 1 whatever its score, and not priced"
-        + ("; score_to_pd.csv (beside the points table) maps every other score to its PD and grade"
+        + ("; score_to_pd.csv (beside the points table, in the deliverable's <stem>.model_files/ folder) maps every "
+           "other score to its PD and grade"
            if model.kind == "scorecard" else ""),
         "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
