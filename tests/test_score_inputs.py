@@ -1260,3 +1260,20 @@ def test_validate_names_a_missing_model_column(trained, tmp_path):
              "50", "--out", str(tmp_path / "v"))
     assert r.returncode == 2 and "income" in r.stderr and "scoring with the" in r.stderr and "v.csv" in r.stderr, \
         r.stderr
+
+
+def test_validate_on_a_model_folder_says_when_the_sample_holds_its_training_rows(trained, tmp_path):
+    """train -> validate on the training file reported an optimistic AUC without a word; the train folder now
+    records its fitted rows' ids (fitted_ids.parquet) and validate says how many of the sample's rows they are."""
+    folder = trained / "model_out"
+    assert (folder / "fitted_ids.parquet").is_file()
+    r = _cli("validate", "--model", str(folder), "--data", str(trained / "train.csv"), "--target", "bad",
+             "--n-boot", "50", "--out", str(tmp_path / "v"))
+    assert r.returncode in (0, 1), r.stderr
+    m = json.loads((tmp_path / "v" / "metrics.json").read_text())
+    test_ids = set(pd.read_parquet(folder / "test_sample.parquet")["loan_id"])
+    k = 1200 - len(test_ids)
+    assert any(n.startswith(f"{k:,} of the 1,200 validated rows") and "fitted_ids.parquet" in n for n in m["notes"])
+    r = _cli("validate", "--model", str(folder), "--data", str(folder / "test_sample.parquet"), "--target", "bad",
+             "--n-boot", "50", "--out", str(tmp_path / "w"))
+    assert not any("fitted on" in n for n in json.loads((tmp_path / "w" / "metrics.json").read_text()).get("notes", []))

@@ -705,7 +705,12 @@ def _record_initial_auc(model: CreditModel, X: pd.DataFrame, y: np.ndarray, mask
 #: The model folder's side files that :func:`write_outputs` also copies beside it.
 MODEL_SIDE_FILES = ("points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv", "reason_codes.csv",
                     "master_scale.csv")
-OUTPUT_FILES = (*MODEL_SIDE_FILES, "iv_report.csv", "selection_report.csv", "test_sample.parquet", "metrics.json")
+#: The ids (``--id``) of the rows a model folder's model was fitted on (training and validation rows): validate
+#: says when a sample holds them (train -> validate on the training file reported an AUC of 0.834 against 0.800 on
+#: the held-out rows, without a word: a user's finding)
+FITTED_IDS = "fitted_ids.parquet"
+OUTPUT_FILES = (*MODEL_SIDE_FILES, "iv_report.csv", "selection_report.csv", "test_sample.parquet", FITTED_IDS,
+                "metrics.json")
 
 
 def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Path) -> dict[str, Path]:
@@ -742,6 +747,11 @@ def write_outputs(res: TrainResult, df: pd.DataFrame, target: str, out: str | Pa
         if isinstance(rep, pd.DataFrame):
             rep.to_csv(out / fname, index=False, encoding="utf-8-sig")
             files[attr.rstrip("_")] = out / fname
+    id_col = str(res.model.metadata.get("id_col") or "")
+    if id_col and id_col in df.columns:
+        fitted = df.loc[res.split != "test", id_col].astype("string").str.strip()
+        pd.DataFrame({id_col: fitted}).to_parquet(out / FITTED_IDS, index=False)
+        files["fitted_ids"] = out / FITTED_IDS
     test = df.loc[res.split == "test"]
     if len(test):
         test.to_parquet(out / "test_sample.parquet", index=False)

@@ -1307,6 +1307,16 @@ def _rows_fitted_on(model_uri: str | Path, model: Any, df: pd.DataFrame) -> tupl
         except Exception as e:  # noqa: BLE001 - a registry lookup must not stop a validation
             log.info("fitted rows of %s not known: %s", uri, e)
     meta = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    id_col = str(meta.get("id_col") or "")
+    if not m and id_col and id_col in df.columns:   # a train folder records its fitted rows' ids
+        from creditmodel.scoring.train import FITTED_IDS
+
+        for folder in (Path(uri), Path(uri).parent):
+            f = folder / FITTED_IDS
+            if f.is_file():
+                ids = pd.read_parquet(f)[id_col].astype("string")
+                seen = df[id_col].astype("string").str.strip().isin(ids).to_numpy(dtype=bool)
+                return seen, f"its training and validation rows ({f})", True
     last = meta.get("last_development_origination")
     if last and "as_of_date" in df.columns:
         try:
