@@ -489,7 +489,8 @@ def test_deliverable_never_overwrites_its_input_and_keeps_the_name_given(trained
     (tmp_path / "portfolio.csv").write_text("somebody else's file\n")
     res = deliver_file(resolved, src, tmp_path / "portfolio.v2.csv", progress=False)
     assert sorted(p.name for p in res.files.values()) == ["portfolio.v2.columns.json", "portfolio.v2.csv",
-                                                           "portfolio.v2.model_card.md", "portfolio.v2.parquet"]
+                                                           "portfolio.v2.model_card.md", "portfolio.v2.model_files",
+                                                           "portfolio.v2.parquet"]
     assert res.out.name == "portfolio.v2.csv" and res.rows == 60
     assert (tmp_path / "portfolio.csv").read_text() == "somebody else's file\n" and src.read_bytes() == before
     # the same through the CLI, before anything is written: exit 2 naming the file
