@@ -39,8 +39,8 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -467,18 +467,20 @@ def _coerce_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return pd.Series(arr, index=s.index), null, bad
 
 
-def _spelling_key(value: object) -> str:
-    """A value's spelling folded: NFKC (full width to half width), case, blanks and hyphens as underscores."""
-    return re.sub(r"[\s\-]+", "_", unicodedata.normalize("NFKC", str(value)).strip()).casefold()
+def _spelling_keys(values: pd.Series) -> pd.Series:
+    """The values' spellings folded, in one vectorised pass: NFKC (full width to half width), case, blanks and
+    hyphens as underscores (a Python loop over a million distinct ids took 2 s)."""
+    return (values.astype("string").str.normalize("NFKC").str.strip().str.replace(r"[\s\-]+", "_", regex=True)
+            .str.casefold())
 
 
 def _value_spellings(col: Any) -> dict[str, str]:
     """Folded spelling -> allowed value, for the column's allowed values and their aliases (a folded key shared
     by two values is left out: it decides nothing)."""
+    pairs = [*((a, a) for a in col.allowed), *col.aliases]
     out: dict[str, str] = {}
     clash: set[str] = set()
-    for written, value in [*((a, a) for a in col.allowed), *col.aliases]:
-        k = _spelling_key(written)
+    for k, (_, value) in zip(_spelling_keys(pd.Series([w for w, _ in pairs], dtype=object)), pairs):
         if k in out and out[k] != value:
             clash.add(k)
         out[k] = value
@@ -559,9 +561,8 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
                     spelled = _value_spellings(col)
                     odd = pd.Series(pd.unique(v[~null & ~v.isin(list(col.allowed)) & ~v.isin(list(names))]),
                                     dtype="string")
-                    if len(odd):   # folded in one vectorised pass (a Python loop over a million ids took 2 s)
-                        keys = (odd.str.normalize("NFKC").str.strip().str.replace(r"[\s\-]+", "_", regex=True)
-                                .str.casefold())
+                    if len(odd):
+                        keys = _spelling_keys(odd)
                         hit = keys.isin(list(spelled)).to_numpy(dtype=bool, na_value=False)
                         names.update({str(u): spelled[k] for u, k in zip(odd[hit], keys[hit])})
                 hit = np.flatnonzero(v.isin(list(names)).to_numpy(dtype=bool) & ~null)

@@ -535,8 +535,10 @@ class WoEBinner(TransformerMixin, BaseEstimator):
             raise InputError("WoEBinner needs a pandas DataFrame")
         from creditmodel.scoring.params import warn_unknown_columns
 
+        sc = self.special_codes
         warn_unknown_columns(X.columns, log, feature_directions=self.feature_directions,
-                             categorical_features=self.categorical_features, special_codes=self.special_codes)
+                             categorical_features=self.categorical_features,
+                             special_codes=sc if isinstance(sc, dict) else None)   # a plain list holds codes
         y = binary_target(y, len(X)).astype(float)
         self._sizes = self._resolve_sizes(y)
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes

@@ -128,12 +128,12 @@ def fold_fits_quiet() -> Iterator[None]:
 
 
 def warn_unknown_columns(columns: Iterable[Any], logger: Any, **settings: Any) -> None:
-    """Log a warning for each setting (a dict keyed by column, or a list of columns) naming a column that is not
-    among ``columns``: a misspelt key was ignored without a word (``special_codes={'dbet': [-999]}`` left -999 in
-    the lowest regular bin, with the best points: a reviewer's finding)."""
+    """Log a warning for each setting (a dict keyed by column, or a list of columns; None: not given) naming a
+    column that is not among ``columns``: a misspelt key was ignored without a word (``special_codes={'dbet':
+    [-999]}`` left -999 in the lowest regular bin, with the best points: a reviewer's finding)."""
     have = {str(c) for c in columns}
     for name, value in settings.items():
-        if value is None or (name == "special_codes" and not isinstance(value, Mapping)):
+        if value is None:
             continue
         unknown = sorted({str(k) for k in value} - have)
         if unknown:

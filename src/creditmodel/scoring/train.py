@@ -539,14 +539,12 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     excl = [target, *([id_col] if id_col else []), *exclude]
     # an object column of numbers (a Parquet decimal, a database NUMERIC as Decimal, astype(object)) is a number
     # column: it was set aside as 'text with 500 distinct values (identifier-like)' (a reviewer's finding)
-    from creditmodel.scoring.binning import holds_numbers
+    from creditmodel.scoring.binning import _category_key, holds_numbers
 
     nums = {c: pd.to_numeric(df[c]).astype("float64") for c in df.columns
             if c not in excl and c not in categorical and holds_numbers(df[c])}
     # a column named in ``categorical`` that holds numbers (train_file re-reads a CSV's as written; in memory
     # they are numbers) is binned as categories: each value as text, a whole number as its integer (3.0 -> '3')
-    from creditmodel.scoring.binning import _category_key
-
     for c in categorical:
         if c in df.columns and c not in excl and not isinstance(df[c].dtype, pd.CategoricalDtype) and (
                 pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]) or holds_numbers(df[c])):
