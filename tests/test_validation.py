@@ -503,6 +503,10 @@ def test_metrics_json_keys_and_values(tmp_path):
     mask = ind == "C"
     assert seg["C"]["auc"] == pytest.approx(roc_auc_score(y[mask], -score[mask]))
     assert m["challenger"]["delong_p"] is not None
+    # the console summary says the comparison too (it was in metrics.json only)
+    line = next(s for s in res.summary().splitlines() if s.startswith("compared with challenger"))
+    assert f"AUC {m['challenger']['auc']:.3f}" in line and f"{m['challenger']['delong_diff']:+.3f}" in line
+    assert "paired DeLong p" in line
     assert res.metrics["status"] in ("green", "amber", "red")
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.count("<img src=\"data:image/png;base64,") == len(res.figures)

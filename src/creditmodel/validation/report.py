@@ -119,6 +119,16 @@ class ValidationResult:
             lines.append(f"AUC {m['auc']:.3f}{ci}, Gini {m['gini']:.3f}, KS {_f(m.get('ks'))}")
         lines.append(f"Brier {_f(m.get('brier'), 4)}, Hosmer-Lemeshow p {_p(m.get('hosmer_lemeshow_p'))}, "
                      f"Jeffreys p {_p(m.get('jeffreys_p'))}" + (f", PSI {m['psi']:.3f}" if m.get("psi") is not None else ""))
+        ch = m.get("challenger")
+        if ch:   # validate --challenger said nothing of the comparison on the console (in metrics.json only)
+            auc = f"AUC {ch['auc']:.3f}" if ch.get("auc") is not None else "AUC n/a"
+            line = f"compared with {ch['name']}: {auc}, Brier {_f(ch.get('brier'), 4)}"
+            if ch.get("delong_p") is not None:
+                line += (f"; AUC difference {ch['delong_diff']:+.3f} [{ch['delong_ci_low']:+.3f}, "
+                         f"{ch['delong_ci_high']:+.3f}], paired DeLong p {_p(ch['delong_p'])}")
+            else:
+                line += "; paired DeLong test not computable"
+            lines.append(line)
         counts = self.lights["light"].value_counts()
         lines.append("lights: " + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in (L.GREEN, L.AMBER, L.RED))
                      + f" -> {self.status}")
