@@ -23,6 +23,23 @@ def test_amounts_with_thousands_separators_are_numbers(tmp_path):
     assert faults == {(4, "amount", "bad_type")}
 
 
+def test_money_written_with_a_chinese_unit_is_read_in_the_columns_unit(tmp_path):
+    """3.5万 in an arrears amount quarantined the record (the evaluation lost a live arrears case)."""
+    arr = fac.records("arrears", fac.codes(7), 7)
+    arr["amount"] = ["3.5万", "1.1万元", "￥2万", "1,200元", "0.012亿", "3.5千", "万"]
+    lt = _load(tmp_path, arr, "arrears")
+    assert lt.data["amount"].tolist() == [35000.0, 11000.0, 20000.0, 1200.0, 1_200_000.0]   # 1.1万 exactly 11000
+    q = lt.quarantine
+    assert set(q["row"]) == {6, 7} and set(q.loc[q["row"] == 6, "column"]) == {"amount"}     # 千 is no money unit here
+    ent = fac.enterprises(fac.codes(3))
+    ent["registered_capital"] = ["500万", "5,000,000元", "500"]     # the column's unit is 10k yuan (万元)
+    lt = _load(tmp_path, ent, "enterprises")
+    assert lt.data["registered_capital"].tolist() == [500.0, 500.0, 500.0]
+    inv = fac.records("invoices_monthly", fac.codes(1), 1)
+    inv["n_sales_invoices"] = ["3万"]                                # a count is no amount: 3万 stays a fault
+    assert _load(tmp_path, inv, "invoices_monthly").n_quarantined == 1
+
+
 def test_a_year_or_a_month_alone_is_not_a_date(tmp_path):
     lists = fac.records("lists", fac.codes(4), 4)
     lists["start_date"] = ["2023-03-01", "2023", "2023-03", "2023-3-5"]

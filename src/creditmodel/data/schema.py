@@ -38,6 +38,7 @@ import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,15 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
                 vals[idx] = pd.to_numeric(txt.iloc[idx].str.replace(r"[\s,￥¥]", "", regex=True),
                                           errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
                 bad[idx] = np.isnan(vals[idx])
+        scale = _MONEY_UNIT_YUAN.get(col.unit)
+        if bad.any() and scale is not None:   # 3.5万, 1.2亿元, 39,500元: an arrears amount so written quarantined the record
+            idx = np.flatnonzero(bad)
+            parts = txt.iloc[idx].str.extract(_MONEY_WITH_UNIT)
+            hit = parts[0].notna().to_numpy(dtype=bool)
+            for i, number, unit in zip(idx[hit], parts[0][hit], parts[1][hit]):
+                # decimal arithmetic: 1.1万 is 11000 exactly (1.1 * 1e4 is 11000.000000000002 in binary)
+                vals[i] = float(Decimal(number.replace(",", "")) * _CHINESE_MONEY_UNITS[unit] / scale)
+                bad[i] = False
     elif pd.api.types.is_bool_dtype(s.dtype) or (isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "b"):
         vals = _float_values(s.astype("Float64"))
         # true/false is a 0/1 flag's value, not an amount or a count (sales of 1.0 yuan were kept: a reviewer)
@@ -294,6 +304,13 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
     return typed, null, bad, nonfinite
 
 
+#: Money written with a Chinese unit (``3.5万``, ``1.2亿元``, ``39,500元``, ``￥3.5万``): group 1 the number, group 2 the unit.
+_MONEY_WITH_UNIT = r"^\s*[￥¥]?\s*(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)\s*(万元|万|亿元|亿|元)\s*$"
+#: Yuan per Chinese money unit.
+_CHINESE_MONEY_UNITS = {"元": Decimal(1), "万": Decimal(10_000), "万元": Decimal(10_000), "亿": Decimal(10 ** 8),
+                        "亿元": Decimal(10 ** 8)}
+#: Yuan per unit of a money column (:attr:`Column.unit`): such a column reads the Chinese units above.
+_MONEY_UNIT_YUAN = {"yuan": Decimal(1), "10k yuan": Decimal(10_000)}
 #: A number written with comma thousands groups and an optional yuan sign (``39,500.00``, ``￥39,500``, ``-1,234``).
 _GROUPED_NUMBER = r"\s*[￥¥]?\s*-?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*"
 #: A year or a year and month alone, however spelt: ``2025``, ``2025-03``, ``2025/3``, ``2025.03``, ``202503``,
