@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -1385,3 +1386,42 @@ def test_a_step_that_lowers_the_score_is_said_to_lower_it():
     assert _remedy(case, 4.0) == _remedy(case) == "fulfilling the judgement lifts it from"
     assert _partial_lift(2.0, -5.0) == " (that step lifts +2 of these -5 points; the rest stays)"
     assert _partial_lift(5.0, -5.0) == ""
+
+
+def test_a_firm_with_an_unreadable_industry_or_status_is_graded_with_its_records(generated, tmp_path):
+    """An empty industry or status quarantined the firm and, with it, every record of it (38 and 34 firms of the
+    demo district, 643 and 688 records): now the cell is read as empty, the firm graded (industry group
+    "(missing)", no industry evaluation) and the fault listed; whether it exists is read from closed_on."""
+    d = tmp_path / "district"
+    shutil.copytree(generated, d)
+    ent = pd.read_parquet(d / "enterprises.parquet")
+    pen = pd.read_parquet(d / "penalties.parquet")
+    with_pen = ent["uscc"].isin(pen["uscc"]) & ent["closed_on"].isna()
+    closed = ent["closed_on"].notna() & (ent["status"].astype(str) == "deregistered")
+    a, b = ent.index[with_pen][0], ent.index[with_pen][1]
+    c = ent.index[closed][0]
+    ent["industry"] = ent["industry"].astype(object)
+    ent["status"] = ent["status"].astype(object)
+    ent.loc[a, "industry"] = None
+    ent.loc[[b, c], "status"] = None
+    ent.to_parquet(d / "enterprises.parquet")
+    before = evaluate_dir(generated, out=tmp_path / "before.csv")
+    res = evaluate_dir(d, out=tmp_path / "after.csv")
+    assert res.enterprises_quarantined == before.enterprises_quarantined
+    f = res.frame.set_index("uscc")
+    for i in (a, b, c):
+        assert ent.loc[i, "uscc"] in f.index
+    assert f.loc[ent.loc[a, "uscc"], "industry"] in ("", None) or pd.isna(f.loc[ent.loc[a, "uscc"], "industry"])
+    assert f.loc[ent.loc[b, "uscc"], "registration_status"] == "active"
+    assert f.loc[ent.loc[c, "uscc"], "registration_status"] == "deregistered"
+    # the firms keep their records: the same grades as with the cells filled
+    g0 = before.frame.set_index("uscc")
+    for i in (b, c):
+        code = ent.loc[i, "uscc"]
+        assert f.loc[code, "public_credit_score"] == g0.loc[code, "public_credit_score"]
+    rc, rc0 = res.record_counts.set_index("table"), before.record_counts.set_index("table")
+    nums = [c for c in rc.columns if c != "file"]
+    assert (rc.loc["penalties", nums] == rc0.loc["penalties", nums]).all()
+    kept = pd.read_csv(res.kept_faults_out)
+    listed = set(zip(kept["key"].astype(str), kept["column"])) if "key" in kept else set()
+    assert {(ent.loc[a, "uscc"], "industry"), (ent.loc[b, "uscc"], "status"), (ent.loc[c, "uscc"], "status")} <= listed
