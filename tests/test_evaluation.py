@@ -711,6 +711,10 @@ def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path
     assert ((q["table"] == "lists") & (q["column"] == "start_date")).sum() == 2
     assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 0
     # ... and the kept rows' faults are written beside it, with their rows (they were in no file)
+    from creditmodel.data.io import load_district as _load
+    from creditmodel.evaluation.explain import explain
+    head = explain(ent.loc[a, "uscc"], _load(d).tables, as_of=res.as_of, whatif=False).text().splitlines()[0]
+    assert f"(industry unknown, {ent.loc[a, 'street']})" in head   # it printed (None, street)
     kept = pd.read_csv(res.kept_faults_out)
     lk = kept[(kept["table"] == "lists") & (kept["column"] == "department")]
     assert sorted(lk["row"]) == sorted(int(i) + 1 for i in soft) and (lk["rule"] == "missing_value").all()
@@ -1422,6 +1426,10 @@ def test_a_firm_with_an_unreadable_industry_or_status_is_graded_with_its_records
     rc, rc0 = res.record_counts.set_index("table"), before.record_counts.set_index("table")
     nums = [c for c in rc.columns if c != "file"]
     assert (rc.loc["penalties", nums] == rc0.loc["penalties", nums]).all()
+    from creditmodel.data.io import load_district as _load
+    from creditmodel.evaluation.explain import explain
+    head = explain(ent.loc[a, "uscc"], _load(d).tables, as_of=res.as_of, whatif=False).text().splitlines()[0]
+    assert f"(industry unknown, {ent.loc[a, 'street']})" in head   # it printed (None, street)
     kept = pd.read_csv(res.kept_faults_out)
     listed = set(zip(kept["key"].astype(str), kept["column"])) if "key" in kept else set()
     assert {(ent.loc[a, "uscc"], "industry"), (ent.loc[b, "uscc"], "status"), (ent.loc[c, "uscc"], "status")} <= listed

@@ -58,7 +58,8 @@ class Explanation:
         """A short explanation in English with the Chinese terms."""
         r, cfg = self.row, self.config
         lines = [
-            f"{self.uscc} {r.get('name', '')} ({r.get('industry', '')}, {r.get('street', '')}), as of "
+            f"{self.uscc} {r.get('name', '')} ({_known(r.get('industry'), 'industry')}, "
+            f"{_known(r.get('street'), 'street')}), as of "
             f"{self.as_of.date()}: public credit grade {self.grade} ({r['grade_zh']}), score "
             f"{self.score:g} = base {cfg.base_score:g}"
             + "".join(
@@ -127,6 +128,14 @@ class Explanation:
                 f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
             )
         return "\n".join(lines)
+
+
+def _known(value: Any, what: str) -> str:
+    """A register field as text; an empty one (read as empty from a faulty cell) says so (it printed None)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or str(value).strip() in (
+            "", "nan", "None", "<NA>"):
+        return f"{what} unknown"
+    return str(value)
 
 
 def _remedy(x: pd.Series, lift: float | None = None) -> str:
