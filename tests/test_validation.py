@@ -916,6 +916,11 @@ def test_thin_grades_and_segments_get_no_green_light():
     grades = {r["grade"]: r for r in res.metrics["grades"]}
     assert 3 * 0.0015 < MIN_EXPECTED_DEFAULTS and grades["1"]["jeffreys_light"] == "n/a"
     assert "thin evidence" in grades["1"]["note"]
+    # the note names the tests whose green it hides (it said "green" beside an amber Jeffreys cell)
+    hidden = [t for t, c in (("Jeffreys", "jeffreys_light"), ("Binomial", "binomial_light")) if grades["1"][c] == "n/a"]
+    assert f"{' and '.join(hidden)} green shown as n/a" in grades["1"]["note"]
+    row = res.lights.set_index("check").loc["override_share"]   # no final grades given: said, not left out
+    assert row["light"] == "info" and row["value_text"] == "not provided" and "--override-col" in row["note"]
     assert grades["2"]["jeffreys_light"] in ("green", "amber", "red") and "thin" not in (grades["2"]["note"] or "")
     assert 40 * 0.05 < MIN_EXPECTED_DEFAULTS and grades["3"]["jeffreys_light"] == "red"
     st = res.tables["segment:industry"].set_index("segment")
@@ -1023,7 +1028,9 @@ def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
     assert sorted(r["grade"] for r in read) == ["5", "6"]
     assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(r["jeffreys_p"] for r in read))
     assert lights.loc["jeffreys_grade_p", "light"] == "green"
-    assert "of 2 grades read (3 with obligors)" in lights.loc["jeffreys_grade_p", "note"]
+    # "worst grade 7 of 5 grades read" read as a grade of five (a validator's finding)
+    assert "among the 2 grades read of 3 with obligors" in lights.loc["jeffreys_grade_p", "note"]
+    assert lights.loc["jeffreys_grade_p", "note"].startswith("worst: grade ")
     assert lights.loc["binomial_grade_p", "light"] == "green" and "binomial_p" not in lights.index
 
 

@@ -96,8 +96,11 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         _, other = _scored(out, client, val.run_id, ALIASES[1 - ALIASES.index(alias)], "oot")
         ok = ((sc["status"] == "ok") & (other["status"] == "ok")).to_numpy()
         y, sc = oot["default_12m"].to_numpy()[ok], sc[ok]
-        assert (m["n"], m["defaults"], m["n_input"]) == (int(ok.sum()), int(y.sum()), len(oot))
-        assert sum(m["excluded"].values()) == int((~ok).sum())
+        # the loans the loader set aside in the window (their enterprise quarantined) are exclusions too
+        aside = _set_aside_oot(out)
+        assert (m["n"], m["defaults"], m["n_input"]) == (int(ok.sum()), int(y.sum()), len(oot) + len(aside))
+        assert sum(m["excluded"].values()) == int((~ok).sum()) + len(aside)
+        assert m["data"]["count_unit"] == "loans" and "default_12m" in m["data"]["default_definition"]
         assert m["auc"] == pytest.approx(roc_auc_score(y, -sc["score"].to_numpy(dtype=float)), abs=1e-12)
         assert m["gini"] == pytest.approx(2 * m["auc"] - 1, abs=1e-12)
         assert m["brier"] == pytest.approx(np.mean((y - sc["pd_12m"].to_numpy()) ** 2), abs=1e-12)
@@ -126,6 +129,13 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         assert f"Model comparison: {own} vs {other}</h2>" in html
         assert f"AUC difference ({own} &minus; {other})" in html and "Champion vs challenger" not in html
 
+
+
+def _set_aside_oot(out: Path) -> pd.DataFrame:
+    from creditmodel.data.io import load_district
+
+    rej = load_district(out.parent / "district").loaded["loans"].rejected
+    return rej[pd.to_datetime(rej["origination_date"]) >= pd.Timestamp("2024-01-01")]
 
 
 def _psi(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -369,3 +379,44 @@ def test_district_validation_counts_the_defaults_among_rows_a_model_refuses(jobs
     res = vd.validate_models(models, dataclasses.replace(sample, table=table), n_boot=20)
     excl = res["champion"].result.metrics["excluded"]
     assert excl == {"scoring error (status=error; 2 of them defaulted)": 2}
+
+
+def test_district_validation_states_its_sample_default_definition_and_set_aside_loans(jobs_run):
+    """A validator's findings: the loans the loader set aside (their enterprise quarantined) were not among the
+    exclusions ("None"), the report stated neither the sample nor the (per-loan) default definition, and its
+    count of "loans to enterprises with more than one" was the surplus loans."""
+    from creditmodel.data.io import load_district
+    from creditmodel.scoring import district
+    from creditmodel.validation import district as vd
+
+    out, _ = jobs_run
+    tracking.configure(out)
+    models = vd.resolve_models("district_pd")
+    tables = load_district(out.parent / "district").tables
+    sample = district.loan_sample(tables, seed=7)
+    loans = tables["loans"]
+    late = loans[pd.to_datetime(loans["origination_date"]) >= sample.oot_start]
+    rejected = pd.concat([late.head(3).assign(default_12m=[1, 0, 1]),
+                          loans[pd.to_datetime(loans["origination_date"]) < sample.oot_start].head(2)])
+    res = vd.validate_models(models, sample, tables, n_boot=20, loans_set_aside=rejected)
+    m = res["champion"].result.metrics
+    assert m["excluded"] == {"set aside by the loader (the loan's row or its enterprise quarantined; 2 of them "
+                             "defaulted)": 3}
+    assert m["n_input"] == m["n"] + 3
+    # per-loan default definition, and how many performing loans another loan's default would make defaults
+    oot = sample.oot
+    dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date"]]
+    n_cross = 0
+    for _, r in oot[oot["default_12m"] == 0].iterrows():
+        t0 = pd.Timestamp(r["as_of_date"])
+        d = pd.to_datetime(dd.loc[dd["uscc"] == r["uscc"], "default_date"])
+        n_cross += bool(((d >= t0) & (d < t0 + pd.DateOffset(months=12))).any())
+    text = m["data"]["default_definition"]
+    assert text.startswith("default_12m of the loans table") and "per-loan" in text
+    assert (f"; {n_cross:,} performing loan(s) of this sample" in text) == (n_cross > 0)
+    counts = oot["uscc"].value_counts()
+    multi = counts[counts > 1]
+    assert f"({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one)" in m["data"]["unit"]
+    assert "development_sample" in m["data"] and m["data"]["sample"].startswith("every loan of the loans table")
+    html = res["champion"].result.to_html()
+    assert "loans in the input" in html and "no final grades after human overrides were given" in html

@@ -307,12 +307,55 @@ def _migration(model: Any, start: pd.DataFrame, end: pd.DataFrame, defaulted: np
     return g0.frame.loc[both, "grade"].astype(str).to_numpy(), end_grade[both]
 
 
+def _default_definition(cur: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None) -> str:
+    """The target as the report states it, with how many performing loans a per-obligor definition would
+    count as defaults (another loan of the same enterprise defaulted within this loan's 12 months)."""
+    text = (f"{TARGET} of the loans table: the loan defaulted within 12 months of its origination (a per-loan "
+            "definition: another loan of the same enterprise defaulting does not count; no cross-default)")
+    loans = (tables or {}).get("loans")
+    if loans is None or not {"uscc", "default_date"} <= set(loans.columns) or "uscc" not in cur.columns:
+        return text
+    dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date"]]
+    dd = dd.assign(default_date=pd.to_datetime(dd["default_date"]))
+    perf = cur.loc[cur[TARGET].to_numpy() == 0, ["uscc", "as_of_date"]].reset_index()
+    pairs = perf.merge(dd, on="uscc", how="inner")
+    t0 = pd.to_datetime(pairs["as_of_date"])
+    hit = (pairs["default_date"] >= t0) & (pairs["default_date"] < t0 + pd.DateOffset(months=12))
+    n = int(pairs.loc[hit.to_numpy(), "index"].nunique())
+    if n:
+        text += (f"; {n:,} performing loan(s) of this sample belong to an enterprise that defaulted on another loan "
+                 "within their 12 months: defaults under a per-obligor definition (Basel / CRR Art. 178), which "
+                 "would raise the observed default rate")
+    return text
+
+
+def _loans_set_aside(rejected: pd.DataFrame | None, sample: DistrictSample,
+                     tables: Mapping[str, pd.DataFrame] | None) -> dict[str, int]:
+    """The out-of-time loans the loader quarantined (their row or their enterprise), as exclusions with their
+    defaults; of a section's sample, those whose enterprise is of the section or not in the register."""
+    if rejected is None or not len(rejected) or "origination_date" not in rejected.columns:
+        return {}
+    r = rejected[pd.to_datetime(rejected["origination_date"]) >= sample.oot_start]
+    if sample.industry and "uscc" in r.columns:
+        ent = (tables or {}).get("enterprises")
+        known = (ent.drop_duplicates("uscc").set_index("uscc")["industry"].astype(str)
+                 if ent is not None and "industry" in ent.columns else pd.Series(dtype=str))
+        ind = r["uscc"].astype(str).map(known)
+        r = r[ind.isna().to_numpy() | (ind == sample.industry).to_numpy()]
+    if not len(r):
+        return {}
+    y = pd.to_numeric(r[TARGET], errors="coerce") if TARGET in r.columns else pd.Series(np.nan, index=r.index)
+    unknown = int(y.isna().sum())
+    return {f"set aside by the loader (the loan's row or its enterprise quarantined; {int((y == 1).sum())} of them "
+            f"defaulted" + (f", {unknown} with an unreadable outcome" if unknown else "") + ")": len(r)}
+
+
 def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                     tables: Mapping[str, pd.DataFrame] | None = None, *,
                     migration: tuple[str, str] | None = None, out_dir: str | Path | None = None,
                     thresholds: L.Thresholds | Mapping[str, Any] | None = None, n_boot: int = 500, seed: int = 0,
-                    data_info: Mapping[str, Any] | None = None, cure_months: int | None = None
-                    ) -> dict[str, ModelValidation]:
+                    data_info: Mapping[str, Any] | None = None, cure_months: int | None = None,
+                    loans_set_aside: pd.DataFrame | None = None) -> dict[str, ModelValidation]:
     """Validate every model of ``models`` (alias -> :class:`ModelRef`) on the out-of-time window of
     ``sample`` against its development window, each with the other model as challenger.
 
@@ -320,7 +363,9 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     ``from`` left out; ``cure_months`` lifts a default that long after the last one, None never does); ``out_dir``
     receives ``validation/<alias>/report.html`` and ``metrics.json`` (nothing written when None). Rows a
     model cannot score (status ``error``) are excluded from every model's report and counted, so the paired
-    comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals.
+    comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals. ``loans_set_aside``
+    (the loans rows the loader quarantined, ``District.loaded["loans"].rejected``) are counted among the
+    exclusions when they fall in the out-of-time window, with their defaults.
     """
     if not models:
         raise InputError("no model to validate", column="model_name")
@@ -370,21 +415,37 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     if sample.industry:
         common["industry"] = sample.industry
     if ports is not None:
-        common["migration"] = {"from": str(migration[0]), "to": str(migration[1]),
+        common["migration"] = {"population": "every enterprise active at both dates with operating data at both "
+                                             "(the model's population, with or without a loan), not the "
+                                             "out-of-time loans; defaults seen among them only through their loans",
+                               "from": str(migration[0]), "to": str(migration[1]),
                                "cure_months": "never" if cure_months is None else int(cure_months), **ports[2]}
     cur = oot.iloc[rows].reset_index(drop=True)
     y = cur[TARGET].to_numpy()
+    common["count_unit"] = "loans"
     if "uscc" in cur.columns:  # the report's "obligors" are loans here (a validator's finding)
-        firms = int(cur["uscc"].nunique())
-        common["unit"] = (f"loans: {len(cur):,} scored out-of-time loans to {firms:,} enterprises; the per-grade "
-                          "tests (Jeffreys, binomial), concentration and segments count each loan as one obligor"
-                          + (f" ({len(cur) - firms:,} loans to enterprises with more than one)" if firms < len(cur)
-                             else ""))
+        per_firm = cur["uscc"].value_counts()
+        multi = per_firm[per_firm > 1]
+        common["unit"] = (f"loans: {len(cur):,} scored out-of-time loans to {len(per_firm):,} enterprises; the "
+                          "per-grade tests (Jeffreys, binomial), concentration and segments count each loan as one "
+                          "obligor" + (f" ({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than "
+                                       "one)" if len(multi) else ""))
+    common["default_definition"] = _default_definition(cur, tables)
+    dev_y = dev[TARGET].to_numpy()
+    common["development_sample"] = (f"{len(dev):,} loans originated before {start}, {int(dev_y.sum()):,} defaults "
+                                    f"(default rate {dev_y.mean():.2%}): the reference of PSI, CSI and the initial "
+                                    "AUC")
+    common["sample"] = ("every loan of the loans table originated in the window (accepted loans only: the district "
+                        "records no rejected application), one row per loan, each with the point-in-time features "
+                        "of its enterprise at origination; the outcome window of the last origination ends "
+                        f"{(dates.max() + pd.DateOffset(months=12)):%Y-%m-%d}")
+    set_aside = _loans_set_aside(loans_set_aside, sample, tables)
     out: dict[str, ModelValidation] = {}
     for alias, ref in models.items():
         model, own = ref.model, scored[alias]
         y_all = oot[TARGET].to_numpy()   # every out-of-time row (own.ok is one flag per row of oot)
-        exclusions = {f"scoring error (status=error; {int(y_all[~own.ok].sum())} of them defaulted)":
+        exclusions = {**set_aside,
+                      f"scoring error (status=error; {int(y_all[~own.ok].sum())} of them defaulted)":
                       int((~own.ok).sum()),
                       **{f"not scored by the {o}": int((own.ok & ~s.ok).sum()) for o, s in scored.items() if o != alias}}
         feats = [c for c in ref.features if c in oot.columns]

@@ -829,14 +829,18 @@ def _thin_greens(table: pd.DataFrame, expected: pd.Series, light_cols: tuple[str
     exp = pd.to_numeric(expected, errors="coerce").to_numpy(dtype=float)
     thin = (table["n"].to_numpy() > 0) & (exp < MIN_EXPECTED_DEFAULTS)
     changed = np.zeros(len(table), dtype=bool)
-    for c in light_cols:
+    which = [[] for _ in range(len(table))]   # the tests whose green became n/a (the note said "green" beside an
+    for c in light_cols:                      # amber Jeffreys cell: it was the binomial's: a validator's finding)
         green = thin & (table[c] == L.GREEN).to_numpy()
         table.loc[green, c] = L.NA
         changed |= green
+        for i in np.flatnonzero(green):
+            which[i].append(c.removesuffix("_light").replace("_", " ").capitalize())
     if changed.any():
         table.loc[changed, "note"] = [_join_note(n, f"thin evidence: {e:.2g} expected defaults (< "
-                                                    f"{MIN_EXPECTED_DEFAULTS:g}), green shown as n/a")
-                                      for n, e in zip(table.loc[changed, "note"], exp[changed])]
+                                                    f"{MIN_EXPECTED_DEFAULTS:g}), {' and '.join(w)} green shown as n/a")
+                                      for n, e, w in zip(table.loc[changed, "note"], exp[changed],
+                                                         [which[i] for i in np.flatnonzero(changed)])]
 
 
 _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -868,13 +872,13 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             vals["_min_grade_jeffreys"] = v
             n_red = sum(1 for r in grades if r["jeffreys_light"] == L.RED)
             n_amb = sum(1 for r in grades if r["jeffreys_light"] == L.AMBER)
-            note_for["jeffreys_grade_p"] = (f"worst grade {gname}; {n_red} red, {n_amb} amber of "
-                                            f"{n_read['jeffreys_light']} grades read ({len(grades)} with obligors)")
+            note_for["jeffreys_grade_p"] = (f"worst: grade {gname}; {n_red} red, {n_amb} amber among the "
+                                            f"{n_read['jeffreys_light']} grades read of {len(grades)} with obligors")
         if bp:
             v, gname = min(bp)
             vals["_min_grade_binomial"] = v
-            note_for["binomial_grade_p"] = (f"worst grade {gname} of {n_read['binomial_light']} grades read "
-                                      f"({len(grades)} with obligors)")
+            note_for["binomial_grade_p"] = (f"worst: grade {gname}, among the {n_read['binomial_light']} grades "
+                                            f"read of {len(grades)} with obligors")
         for key, read in (("jeffreys_grade_p", jp), ("binomial_grade_p", bp)):
             if not read:   # n/a, and why (it had shown an empty note)
                 note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
@@ -949,6 +953,12 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
                      "rule": "informative: overrides are reported, not judged", "source": "ECB 2019 reporting",
                      "note": f"{ov['upgrades']} upgrades, {ov['downgrades']} downgrades"
                              + (f"; {rates}; not overridden {_pct(t['none']['default_rate'], 1)}" if rates else "")})
+    else:   # the ECB asks for the override share: its absence is said, not left to be guessed
+        rows.append({"check": "override_share", "label": "Overrides (share of obligors)", "value": None,
+                     "value_text": "not provided", "light": L.INFO,
+                     "rule": "informative: overrides are reported, not judged", "source": "ECB 2019 reporting",
+                     "note": "no final grades after human overrides were given (validate --override-col COL): "
+                             "the override share and its default rates are not measured"})
     ch = mt.get("challenger")
     if ch:
         v = _num(ch.get("delong_p"))
@@ -1068,12 +1078,19 @@ def _render_html(res: ValidationResult) -> str:
                 ("mean PD", _pct(mt.get("mean_pd")), _pct(ch.get("mean_pd")))]
         ch_table = {"headers": ["metric", mt["parameters"]["champion_name"], ch["name"]],
                     "rows": [[{"text": a, "cls": ""}, {"text": b, "cls": ""}, {"text": c, "cls": ""}] for a, b, c in rows]}
-    data_rows = [("obligors in the input", _int(mt.get("n_input"))), ("obligors validated", _int(mt["n"])),
+    unit = str((mt.get("data") or {}).get("count_unit") or "obligors")   # a loan-level sample says loans
+    data_rows = [(f"{unit} in the input", _int(mt.get("n_input"))), (f"{unit} validated", _int(mt["n"])),
                  ("defaults", _int(mt["defaults"])), ("observed default rate", _pct(mt["default_rate"])),
                  ("mean PD", _pct(mt["mean_pd"])), ("ranking used for discrimination",
                                                    "score (higher = safer)" if mt.get("auc_basis") == "score" else "PD")]
     for k, v in (mt.get("data") or {}).items():
-        data_rows.append((str(k).replace("_", " "), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)))
+        if k == "count_unit":
+            continue
+        text = (v if isinstance(v, str) else   # a mapping as "key: value; ..." (it printed raw JSON)
+                "; ".join(f"{str(a).replace('_', ' ')}: {b:,}" if isinstance(b, int) and not isinstance(b, bool)
+                          else f"{str(a).replace('_', ' ')}: {b}" for a, b in v.items()) if isinstance(v, Mapping)
+                else json.dumps(v, ensure_ascii=False))
+        data_rows.append((str(k).replace("_", " "), text))
     data_rows.append(("creditmodel version", __version__))
     ctx = {
         "title": res.title, "m": mt, "status": res.status, "figs": figs, "lights": lights, "grades": grades,
