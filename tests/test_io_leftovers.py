@@ -87,6 +87,24 @@ def test_generate_does_not_overwrite_another_district_without_force(tmp_path, mo
     assert code == 0 and json.loads((out / "manifest.json").read_text())["seed"] == 2
 
 
+def test_generate_refuses_a_folder_of_other_files_and_names_what_force_leaves(tmp_path, monkeypatch, capsys,
+                                                                              caplog):
+    """A lone loans.parquet (no enterprises table: no district) was overwritten without a word, and files that
+    --force does not write (a stale extra.parquet) stayed unmentioned beside the new district (a reviewer)."""
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "loans.parquet").write_bytes(b"not yours")
+    (out / "extra.parquet").write_bytes(b"x")
+    code, err = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "1", "--out", str(out))
+    assert code == 2 and "holds 2 entries (extra.parquet, loans.parquet) but no district" in err and "--force" in err
+    assert (out / "loans.parquet").read_bytes() == b"not yours" and not (out / "enterprises.parquet").exists()
+    with caplog.at_level("WARNING", logger="creditmodel"):
+        code, _ = _generate(monkeypatch, capsys, "--firms", "200", "--seed", "1", "--out", str(out), "--force")
+    assert code == 0 and (out / "enterprises.parquet").exists()
+    left = [r.getMessage() for r in caplog.records if "left in place" in r.getMessage()]
+    assert len(left) == 1 and "(extra.parquet)" in left[0] and "loans.parquet" not in left[0]
+
+
 def _score_read(path):
     from creditmodel.data.io import read_table
 
