@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -446,3 +448,15 @@ def test_bank_rating_refuses_a_pd_outside_0_1():
         CD.bank_rating(["3", "4"], [0.01, 5.0], m)
     assert e.value.row == 2
     assert CD.bank_rating(["3", "4"], [0.01, np.nan], m).tolist()[1] is None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_cross_validations_fold_fits_keep_their_fit_notes_to_themselves(caplog, n_jobs):
+    """Notebook 05's cross-validation cell showed the few-defaults warning once per fold fit (and every fold's INFO
+    lines): the folds' notes are the final fit's to say, once."""
+    X, y = _simulated()
+    folds = _folds(y, 3, 0)
+    with caplog.at_level(logging.INFO, logger="creditmodel"):
+        CD.cross_validate_pd(X, y, seed=1, folds=folds, n_jobs=n_jobs)
+    assert int(y.sum()) * 1 / 3 < 30                       # the calibration pairs fit on fewer than 30 defaults
+    assert not [r for r in caplog.records if "of the rarer class" in r.getMessage()]

@@ -37,6 +37,40 @@ def test_worker_log_lines_come_back_in_task_order(caplog):
     assert seen[2] == seen[1]  # same lines, same order, the DEBUG one filtered in the worker too
 
 
+def test_a_quieter_child_logger_in_the_parent_holds_back_the_workers_lines():
+    """Notebook 05 set creditmodel.scoring to WARNING; the cross-validation's workers logged at creditmodel's
+    INFO and the parent handed every record on (Logger.handle skips the level check): 148 lines in the cell."""
+    tasks = [(LOG.info, ("info %d", i)) for i in range(3)] + [(LOG.warning, ("a warning",))]
+
+    class Keep(logging.Handler):   # every record that reaches the handlers, whatever their level
+        def __init__(self):
+            super().__init__(logging.NOTSET)
+            self.seen = []
+
+        def emit(self, record):
+            self.seen.append((record.levelno, record.getMessage()))
+
+    parent, child = logging.getLogger("creditmodel"), LOG
+    old = (parent.level, child.level)
+    seen = {}
+    try:
+        parent.setLevel(logging.INFO)
+        child.setLevel(logging.WARNING)
+        for jobs in (1, 2):
+            keep = Keep()
+            parent.addHandler(keep)
+            try:
+                run_tasks(tasks, n_jobs=jobs)
+            finally:
+                parent.removeHandler(keep)
+            seen[jobs] = keep.seen
+    finally:
+        parent.setLevel(old[0])
+        child.setLevel(old[1])
+    assert seen[1] == [(logging.WARNING, "a warning")]
+    assert seen[2] == seen[1]
+
+
 def test_a_task_error_keeps_its_class_and_where():
     tasks = [(operator.mul, (2, 3)), (check_n_jobs, (0, "folds"))]
     for jobs in (1, 2):

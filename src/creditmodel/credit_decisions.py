@@ -364,7 +364,11 @@ def cross_validate_pd(
         held = np.isin(fold[:, r], ex)
         return (kind, seed, estimator_params, X.loc[~held], yy[~held], X.loc[held])
 
-    with tqdm(total=len(tasks), desc=f"cross-validation ({kind})", disable=not progress, leave=False) as bar:
+    from creditmodel.scoring.params import fold_fits_quiet
+
+    # the folds' notes on their settings and data (few defaults ...) are the final fit's to say, once
+    with tqdm(total=len(tasks), desc=f"cross-validation ({kind})", disable=not progress, leave=False) as bar, \
+            fold_fits_quiet():
         done = run_tasks(((_fit_and_score, args(r, ex)) for r, ex in tasks), n_jobs=n_jobs, progress=bar,
                          n_tasks=len(tasks))  # a generator: one task's data slices at a time
     fitted = {t: d for t, d in zip(tasks, done)}

@@ -97,7 +97,9 @@ def run_tasks(tasks: Iterable[Task], n_jobs: int = 1, progress: Any = None, n_ta
     done = Parallel(n_jobs=workers, return_as="generator")(delayed(_in_worker)(fn, level, *args) for fn, args in tasks)
     for result, records in done:  # in task order: the workers' log lines come out as in one process
         for rec in records:
-            logging.getLogger(rec.name).handle(rec)
+            lg = logging.getLogger(rec.name)
+            if lg.isEnabledFor(rec.levelno):   # handle() skips the level check: a notebook that set
+                lg.handle(rec)                 # creditmodel.scoring to WARNING got 148 INFO lines of the folds
         results.append(result)
         if progress is not None:
             progress.update(1)
