@@ -3,6 +3,9 @@
 Each test here failed before the fix it guards (found by a review against scikit-learn 1.9's tooling)."""
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -422,3 +425,21 @@ def test_setting_notes_are_said_by_the_final_fit_not_by_each_fold(caplog):
         fit_credit_model(X, y, X.iloc[:0], y[:0], "scorecard", "t", calibration_folds=4,
                          estimator_params={"special_codes": {"nosie": [-999]}})
     assert caplog.text.count("special_codes names 1 column(s)") == 1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_trained_model_says_its_fit_notes_once_not_once_per_calibration_fold(caplog, n_jobs):
+    """Notebook 03 printed 147 INFO lines: each calibration fold's fit said which features it selected, its
+    points model, its missing bins set to WoE 0, its trees. The final fit says them, once."""
+    from creditmodel.scoring.train import train_frame
+
+    X, y = _with_sector()
+    for kind, line in (("scorecard", "scorecard fitted:"), ("lightgbm", "LGBMChallenger:")):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="creditmodel"):
+            train_frame(X.assign(bad=y), "bad", seed=1, kind=kind, calibration_folds=4, n_jobs=n_jobs,
+                        estimator_params=dict(FAST) if kind == "lightgbm" else None)
+        said = [r for r in caplog.records if r.getMessage().startswith(line)]
+        assert len(said) == 1, (kind, len(said))
+        assert not [r for r in caplog.records if r.levelno >= logging.INFO
+                    and re.search(r"calibration fold \d+/\d+ fitted", r.getMessage())]

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from creditmodel.progress import tqdm
 
 from creditmodel.errors import InputError
+from creditmodel.scoring.params import FIT_NOTE
 from creditmodel.scoring.target import binary_target
 from creditmodel.threads import fit_single_threaded
 
@@ -549,7 +550,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         shape_cv = k >= 2 and n_minority >= k  # every training part of a stratified K-fold has both classes
         if k >= 2 and not shape_cv:
             log.info("shape_cv=%d skipped: %d row(s) of the rarer class; every feature keeps default_trend",
-                     k, n_minority)
+                     k, n_minority, extra={FIT_NOTE: True})
         cache: list = []
 
         def folds() -> list:

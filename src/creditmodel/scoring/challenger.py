@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
 from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions
+from creditmodel.scoring.params import FIT_NOTE
 from creditmodel.scoring.target import binary_target
 
 logger = logging.getLogger(__name__)
@@ -417,7 +418,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         self.reg_lambda_ = self._reg_lambda(self.best_params_, self.default_rate_)
         self.n_iter_ = int(self.booster_.num_trees())
         logger.info("LGBMChallenger: %d trees on %d rows x %d features (%s)", self.n_iter_, len(X),
-                    self.n_features_in_, self.validation_["kind"])
+                    self.n_features_in_, self.validation_["kind"], extra={FIT_NOTE: True})
         return self
 
     def fixed_rounds_clone(self, share: float) -> LGBMChallenger:

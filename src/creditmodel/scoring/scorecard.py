@@ -374,7 +374,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 cols[:] = [k for k in cols if k[0] != f]
             else:  # a missing/special bin's own coefficient: that bin falls back to WoE 0 (neutral)
                 log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
-                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value)
+                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value,
+                         extra={FIT_NOTE: True})
                 cols.pop(c)
 
         if self.sign_strategy == "constrained" and cols:
@@ -453,7 +454,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         n_minority = minority_count(y)
         if self.woe_cv and n_minority < self.woe_cv:   # some fold would hold none of the rarer class
             log.info("woe_cv=%d skipped: %d row(s) of the rarer class; the regression learns the in-sample WoE",
-                     self.woe_cv, n_minority)
+                     self.woe_cv, n_minority, extra={FIT_NOTE: True})
         W = (self._oof_woe(X, y, feats) if self.woe_cv and n_minority >= self.woe_cv
              else self.binner_.transform(X, feats))
         # a WoE column with no spread carries nothing
@@ -475,7 +476,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 break
             excluded |= {r["feature"] for r in self._report}
             log.info("selection round %d: %d feature(s) failed the sign check; filters rerun without them",
-                     rounds, len(self._report))
+                     rounds, len(self._report), extra={FIT_NOTE: True})
         self._report = base + filter_drops + sign_drops
         feats = sel
         if not feats:
@@ -495,7 +496,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.scaling_ = {"pdo": float(self.pdo), "base_score": float(self.base_score),
                          "base_odds": float(self.base_odds)}
         self._build_points()
-        log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1])
+        log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1], extra={FIT_NOTE: True})
         return self
 
     def _check_params(self) -> None:
@@ -576,7 +577,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             cands = cands[:1]   # auto: the WoE card; monotone: the first C of monotone_C
             log.info("points_model=%r: CV skipped, %d row(s) of the rarer class for %d folds; %s", self.points_model,
                      n_minority, self.cv, "the WoE card is kept" if cands[0][0] == "woe"
-                     else f"the monotone card at the first monotone_C, C={cands[0][1]:g}")
+                     else f"the monotone card at the first monotone_C, C={cands[0][1]:g}", extra={FIT_NOTE: True})
         elif len(cands) > 1:
             # on large samples the choice among a handful of candidates is made on a stratified subsample
             cv_rows = np.arange(len(y))
@@ -622,7 +623,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             # by ranking: the card's PD is calibrated afterwards; the first candidate (the WoE card) wins ties
             best = int(np.argmax(self.points_cv_["cv_auc"].to_numpy()))
             log.info("points model by %d-fold CV AUC: %s (C=%g); candidates:\n%s", self.cv, *cands[best],
-                     self.points_cv_.to_string(index=False))
+                     self.points_cv_.to_string(index=False), extra={FIT_NOTE: True})
         kind, C = cands[best]
         if kind == "woe":
             return
