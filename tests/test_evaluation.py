@@ -915,12 +915,25 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
     assert ("evidence covers: whole district (" in text and f"as of {ev_as_of}, adverse events to" in text
             and f"· {district_dir.name}" in text), text[-3000:]
     assert m["district_evidence_n"] > 0
+    shown = "".join(o.get("data", {}).get("text/html", "") for c in nbformat.read(res.output_notebook, as_version=4).cells
+                    for o in c.get("outputs", []))
+    assert "district_rule_text" in shown                    # the industry overrides beside the indicator table
+    notes = [n for n in loaded_weights_notes(district_dir) if len(n) > 50]
+    assert all(n in shown for n in notes)                   # the weights' notes in full (cut at 50 characters)
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}
     assert {
         "figures/grade_distribution.png",
         "figures/grades_by_industry.png",
         "figures/expert_vs_evidence.png",
     } <= arts
+
+
+def loaded_weights_notes(district_dir):
+    """The notes of notebook 02's expert-versus-evidence weights table, computed as the notebook does."""
+    from creditmodel.evaluation.evidence import expert_vs_evidence
+
+    ev = expert_vs_evidence(load_district(district_dir).tables, None)
+    return [str(n) for n in ev.weights["note"].dropna() if str(n)]
 
 
 @pytest.mark.slow
@@ -1433,3 +1446,16 @@ def test_a_firm_with_an_unreadable_industry_or_status_is_graded_with_its_records
     kept = pd.read_csv(res.kept_faults_out)
     listed = set(zip(kept["key"].astype(str), kept["column"])) if "key" in kept else set()
     assert {(ent.loc[a, "uscc"], "industry"), (ent.loc[b, "uscc"], "status"), (ent.loc[c, "uscc"], "status")} <= listed
+
+
+def test_the_industry_overrides_are_a_table_beside_the_district_wide_rules():
+    """Notebook 02's indicator table said -2 per failed inspection where a catering firm's explanation read -3: the
+    YAML's industry overrides were not shown anywhere."""
+    cfg = load_config(None)
+    t = cfg.industry_override_table()
+    assert len(t) == sum(len(m) for m in cfg.industry_overrides.values()) > 0
+    base = cfg.indicator_table().query("system == 'public'").set_index("indicator")
+    for r in t.itertuples(index=False):
+        ov = cfg.industry_overrides[r.industry][r.indicator]
+        assert r.rule_text == ov.rule.describe() and r.cap == ov.cap
+        assert r.district_rule_text == base.loc[r.indicator, "rule_text"] != r.rule_text

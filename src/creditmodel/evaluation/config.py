@@ -292,6 +292,24 @@ class EvaluationConfig:
                 )
         return pd.DataFrame(rows)
 
+    def industry_override_table(self) -> Any:
+        """The public evaluation's indicators that weigh otherwise in an industry section (``industry_overrides``):
+        one row per section and indicator, the override's rule beside the district-wide one (a worked example
+        of a catering firm read -3 per failed inspection where :meth:`indicator_table` said -2)."""
+        import pandas as pd
+
+        base = {i.key: i for d in self.dimensions for i in d.indicators}
+        rows = []
+        for ind, m in sorted(self.industry_overrides.items()):
+            for key, i in m.items():
+                b = base.get(key)
+                rows.append({"industry": ind, **_ind_row(i),
+                             "district_rule_text": b.rule.describe() if b is not None else "",
+                             "district_cap": b.cap if b is not None else None})
+        cols = ["industry", "indicator", "zh", "en", "feature", "direction", "rule", "rule_text", "weight", "cap",
+                "missing_points", "max_points", "district_rule_text", "district_cap"]
+        return pd.DataFrame(rows, columns=cols)
+
     def with_weights(self, factors: Mapping[str, float]) -> EvaluationConfig:
         """A copy with indicator weights multiplied by ``factors`` (indicator key -> factor), also in the
         industry overrides. Used by the sensitivity analysis."""
