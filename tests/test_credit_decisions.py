@@ -381,6 +381,17 @@ def test_loan_pricing_notebook_logs_its_run(tmp_path):
         assert (
             m["unrated_rating_A"] + m["unrated_rating_B"] + m["unrated_rating_C"] + m["unrated_d_like"] == 302
         )
+        # the most profitable loans show their reasons as texts, a missing third reason as a dash (it showed the
+        # feature codes and "nan": a think tank's finding)
+        import nbformat
+
+        cells = nbformat.read(res.output_notebook, as_version=4).cells
+        top = next(o["data"]["text/html"] for c in cells for o in c.get("outputs", [])
+                   if "accept_prob" in o.get("data", {}).get("text/html", ""))
+        loans = dec[dec["limit"] > 0]
+        codes = {str(v) for c in ("reason_1", "reason_2", "reason_3") for v in loans[c].dropna()}
+        assert codes and not any(f">{code}<" in top for code in codes if "_" in code)
+        assert ">nan<" not in top
     for f in figures:
         assert f"figures/{f}.png" in arts, f
     assert "tables/pricing_grid.csv" in arts and any(
