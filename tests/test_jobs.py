@@ -82,6 +82,10 @@ def test_data_quality_notebook_is_one_tracked_run(tmp_path):
     assert nb_name in arts
     assert {f"figures/{n}.png" for n in ("indicators_vs_targets", "completeness_heatmap", "by_street")} <= set(arts)
     assert {"tables/quarantine.parquet", "tables/by_industry.csv", "quality/quality.json"} <= set(arts)
+    # the serious-dishonesty share under its three readings, shown and logged (a think tank's finding)
+    assert {"figures/serious_dishonesty_definitions.png", "tables/serious_dishonesty_definitions.csv"} <= set(arts)
+    assert m["serious_dishonesty_share_plus_dishonest_debtors"] >= m["serious_dishonesty_share_plus_black_lists"] \
+        >= m["serious_dishonesty_share"] - 0.002
     local = Path(client.download_artifacts(res.run_id, nb_name, str(tmp_path / "dl")))
     nb = nbformat.read(local, as_version=4)
     assert nb.metadata["papermill"]["parameters"] == params

@@ -66,7 +66,7 @@ def test_collection_compliance_counted_by_hand(compliance_district):
     assert ind["records_unregistered_uscc"] == 1   # the penalty of row 4; register rows are not counted here
     t = rep.targets.set_index("indicator")
     assert not t.loc["collection_compliance_rate", "met"]
-    assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than 2020"
+    assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than the plan's 2020 baseline (95.00%)"
     dep = rep.by_department.set_index("supplier")
     assert dep.loc["税务局", ["records", "compliant"]].tolist() == [9, 4]
     assert dep.loc["(missing)", ["records", "compliant"]].tolist() == [1, 0]
@@ -217,6 +217,16 @@ def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     st = rep.by_street.set_index("street")
     assert st["serious_dishonesty"].sum() == 2 and st["legal_person_enterprises_at_snapshot"].sum() == 5
     assert st["enterprises_at_snapshot"].sum() == 6
+    # the report carries the shares under the three definitions (here, with no black list or debtor, all equal
+    # to the headline), their CSV, figure, JSON and the wider readings as metrics
+    sd = rep.serious_dishonesty
+    last = sd[sd["date"] == sd["date"].max()].set_index("definition")
+    assert np.allclose(last["share"], 2 / 5) and (last["legal_person_enterprises"] == 5).all()
+    assert rep.metrics()["serious_dishonesty_share_plus_dishonest_debtors"] == pytest.approx(2 / 5)
+    files = quality.write_report(rep, tmp_path / "q")
+    assert len(pd.read_csv(files["serious_dishonesty_definitions.csv"], encoding="utf-8-sig")) == len(sd)
+    assert (tmp_path / "q" / "figures" / "serious_dishonesty_definitions.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(files["quality.json"].read_text(encoding="utf-8"))["serious_dishonesty_definitions"]
 
 
 # --------------------------------------------------------------------------- files, single tables, errors
@@ -574,3 +584,34 @@ def test_a_table_without_rows_recovers_its_zero_faults(tmp_path):
     empty = rec[rec["rows"] == 0]
     assert len(empty) and (empty["measured"] == 0).all() and empty["match"].all()
     assert rec["match"].all()
+
+
+def test_serious_dishonesty_share_under_three_definitions_year_by_year():
+    """A think tank's finding: only list_type serious_dishonesty counted, a choice the notebook never stated; the
+    sector black lists (serious-dishonesty lists of their sector since 2020) and the dishonest judgement debtors
+    doubled and tripled the share. The three readings, at each year end and at the snapshot."""
+    from creditmodel.data import uscc
+    from creditmodel.data.quality import SERIOUS_DISHONESTY_DEFINITIONS, serious_dishonesty_shares
+
+    c = uscc.generate("330205", 5, np.random.default_rng(5))
+    c += uscc.generate("330205", 1, np.random.default_rng(6), category="2")   # an individual business: in no share
+    ent = pd.DataFrame({"uscc": c, "registered_on": pd.to_datetime(["2015-01-01"] * 5 + ["2015-01-01"]),
+                        "closed_on": pd.to_datetime([None, None, None, None, "2021-06-30", None])})
+    lists = pd.DataFrame({"uscc": [c[0], c[1], c[2], c[5]], "list_type": ["serious_dishonesty", "black",
+                                                                      "serious_dishonesty", "serious_dishonesty"],
+                          "start_date": pd.to_datetime(["2020-03-01", "2021-05-01", "2020-01-01", "2020-01-01"]),
+                          "end_date": pd.to_datetime([None, None, "2021-01-01", None])})
+    enf = pd.DataFrame({"uscc": [c[3], c[4]], "dishonest_listed_on": pd.to_datetime(["2021-02-01", "2020-02-01"]),
+                        "dishonest_removed_on": pd.to_datetime([None, None])})
+    sd = serious_dishonesty_shares({"enterprises": ent, "lists": lists, "enforcement": enf}, "2021-09-30")
+    assert list(sd["definition"].unique()) == list(SERIOUS_DISHONESTY_DEFINITIONS)
+    s = sd.set_index(["date", "definition"])
+    y20, snap = pd.Timestamp("2020-12-31").date(), pd.Timestamp("2021-09-30").date()
+    assert sorted(sd["date"].unique()) == [y20, snap]          # the year ends of the lists, then the snapshot
+    # 2020-12-31: five legal persons exist; c0 and c2 listed; black none yet; debtor c4
+    assert s.loc[(y20, "serious_dishonesty_list"), ["listed", "legal_person_enterprises"]].tolist() == [2, 5]
+    assert s.loc[(y20, "plus_black_lists"), "listed"] == 2 and s.loc[(y20, "plus_dishonest_debtors"), "listed"] == 3
+    # the snapshot: c4 closed (four legal persons); c2's listing ended; c1 black; c3 a debtor
+    assert s.loc[(snap, "serious_dishonesty_list"), ["listed", "legal_person_enterprises"]].tolist() == [1, 4]
+    assert s.loc[(snap, "plus_black_lists"), "listed"] == 2
+    assert s.loc[(snap, "plus_dishonest_debtors"), "share"] == pytest.approx(3 / 4)

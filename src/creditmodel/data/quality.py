@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,8 @@ class QualityReport:
     files: dict[str, Path] = field(default_factory=dict)
     kept_faults: pd.DataFrame = field(default_factory=lambda: schema.empty_quarantine())  # descriptive, rows kept
     injected: pd.DataFrame | None = None  # a generated district's injected.json against the measured counts
+    #: the serious-dishonesty share under three definitions, year by year (:func:`serious_dishonesty_shares`)
+    serious_dishonesty: pd.DataFrame = field(default_factory=pd.DataFrame)
     by_year: pd.DataFrame = field(default_factory=pd.DataFrame)  # compliance per year the records were reported
 
     def metrics(self) -> dict[str, float]:
@@ -253,6 +256,12 @@ class QualityReport:
             for col in ("compliance_rate", "late_rate", "incomplete_rate", "quarantined_share"):
                 if pd.notna(r.get(col)):
                     m[f"{col}.{r['table']}"] = float(r[col])
+        sd = self.serious_dishonesty
+        if len(sd):   # the wider definitions at the snapshot (the first is the headline's, on the clean tables)
+            last = sd[sd["date"] == sd["date"].max()].set_index("definition")["share"]
+            for k in ("plus_black_lists", "plus_dishonest_debtors"):
+                if k in last.index:
+                    m[f"serious_dishonesty_share_{k}"] = float(last[k])
         return {k: float(v) for k, v in m.items() if v is not None and math.isfinite(float(v))}
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,6 +274,8 @@ class QualityReport:
             "by_table": recs(self.by_table), "by_field": recs(self.by_field), "by_industry": recs(self.by_industry),
             "by_street": recs(self.by_street), "by_department": recs(self.by_department),
             "by_year": recs(self.by_year),
+            "serious_dishonesty_definitions": recs(self.serious_dishonesty.astype({"date": str}))
+            if len(self.serious_dishonesty) else [],
             "uscc_causes": recs(self.uscc_causes), "reporting_delay": recs(self.delays),
             "load": recs(self.load_counts), "tables_absent": self.tables_absent,
             "quarantine_by_rule": recs(self.quarantine.groupby(["table", "rule"]).size().rename("entries")
@@ -374,6 +385,66 @@ def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame |
     # the plan's share is of legal-person enterprises: individual businesses (92...) are counted in neither part
     firms["legal_person"] = uscc_mod.is_legal_person(firms["uscc"])
     return int(firms.loc[firms["legal_person"], "listed"].sum()), len(firms), firms
+
+
+#: The definitions :func:`serious_dishonesty_shares` compares: key -> (what is counted, in English and Chinese).
+SERIOUS_DISHONESTY_DEFINITIONS = {
+    "serious_dishonesty_list": ("on the serious-dishonesty list (list_type serious_dishonesty): the plan's "
+                                "indicator as measured here", "严重失信主体名单"),
+    "plus_black_lists": ("... or on a sector black list (list_type black: food safety, wage arrears, transport ...; "
+                         "since 2020 many are serious-dishonesty lists of their own sector)", "含行业黑名单"),
+    "plus_dishonest_debtors": ("... or a dishonest judgement debtor (失信被执行人, listed by a court and not removed)",
+                               "含失信被执行人"),
+}
+
+
+def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame], snapshot: Any,
+                              years: Sequence[int] | None = None) -> pd.DataFrame:
+    """The serious-dishonesty share of legal-person enterprises (codes not beginning 92) existing at a date,
+    under the three definitions of :data:`SERIOUS_DISHONESTY_DEFINITIONS`, at ``snapshot`` and at the end of
+    each of ``years`` (None: every year from the first list entry to the snapshot's year; an end of year after
+    the snapshot is the snapshot). One row per date and definition: ``date``, ``definition``, ``listed``,
+    ``legal_person_enterprises``, ``share`` (a fraction).
+
+    ``tables`` are the clean tables (``load_district(...).tables``): quarantined rows are left out, so the first
+    definition at the snapshot can differ slightly from ``quality``'s headline, which counts the register as
+    collected. A list entry is active from its start date until its end date (an empty end: still listed)."""
+    ent = tables.get("enterprises")
+    if ent is None or not len(ent):
+        raise InputError("no enterprises table: the shares are of the register's legal-person enterprises",
+                         column="enterprises")
+    snap = pd.Timestamp(snapshot).normalize()
+    li = tables.get("lists", pd.DataFrame(columns=["uscc", "list_type", "start_date", "end_date"]))
+    en = tables.get("enforcement", pd.DataFrame(columns=["uscc", "dishonest_listed_on", "dishonest_removed_on"]))
+    if years is None:
+        first = pd.to_datetime(li["start_date"]).min() if len(li) else snap
+        years = range((first if pd.notna(first) else snap).year, snap.year + 1)
+    dates = sorted({min(pd.Timestamp(year=int(y), month=12, day=31), snap) for y in years} | {snap})
+    e = ent.drop_duplicates("uscc")
+    reg, closed = pd.to_datetime(e["registered_on"]), pd.to_datetime(e["closed_on"])
+    lp = uscc_mod.is_legal_person(e["uscc"])
+    start, end = pd.to_datetime(li["start_date"]), pd.to_datetime(li["end_date"])
+    ls, le = pd.to_datetime(en["dishonest_listed_on"]), pd.to_datetime(en["dishonest_removed_on"])
+    rows = []
+    for t in dates:
+        exists = lp & (reg.isna() | (reg <= t)).to_numpy() & (closed.isna() | (closed > t)).to_numpy()
+        codes = e.loc[exists, "uscc"]
+        active = (start <= t) & (end.isna() | (end > t))
+        sets = [set(li.loc[active & li["list_type"].astype(str).eq("serious_dishonesty"), "uscc"])]
+        sets.append(sets[0] | set(li.loc[active & li["list_type"].astype(str).eq("black"), "uscc"]))
+        sets.append(sets[1] | set(en.loc[(ls <= t) & (le.isna() | (le > t)), "uscc"]))
+        for key, members in zip(SERIOUS_DISHONESTY_DEFINITIONS, sets):
+            n = int(codes.isin(members).sum())
+            rows.append({"date": t.date(), "definition": key, "listed": n, "legal_person_enterprises": len(codes),
+                         "share": n / len(codes) if len(codes) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def _definitions_or_empty(tables: dict[str, LoadedTable], snapshot: pd.Timestamp) -> pd.DataFrame:
+    """:func:`serious_dishonesty_shares` of the clean tables, or an empty frame without a register or lists."""
+    if "enterprises" not in tables or "lists" not in tables or not len(tables["enterprises"].data):
+        return pd.DataFrame()
+    return serious_dishonesty_shares({k: lt.data for k, lt in tables.items()}, snapshot)
 
 
 def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -536,7 +607,10 @@ def _targets(ind: dict[str, Any]) -> pd.DataFrame:
             base = spec.get("baseline_2020")
             if base is not None:
                 better = value >= base if spec["direction"] == ">=" else value <= base
-                vs_base = "better than 2020" if better else "worse than 2020"
+                # the plan's quoted baseline, not a value measured on these data (a think tank's finding: "better
+                # than 2020" read as progress the district's own records do not show)
+                vs_base = (f"{'better' if better else 'worse'} than the plan's 2020 baseline "
+                           f"({float(base):.{2 if float(base) >= 0.001 else 3}%})")
         rows.append({"indicator": key, "zh": spec.get("zh", ""), "en": spec.get("en", key), "value": value,
                      "direction": spec["direction"], "target": spec["target"],
                      "baseline_2020": spec.get("baseline_2020"), "met": met, "vs_baseline": vs_base, "note": note})
@@ -647,7 +721,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          indicators=ind, targets=_targets(ind), by_table=by_table, by_field=by_field,
                          by_industry=by_industry, by_street=by_street, by_department=by_department,
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
-                         kept_faults=kept_faults(tables), by_year=by_year)
+                         kept_faults=kept_faults(tables), by_year=by_year,
+                         serious_dishonesty=_definitions_or_empty(tables, snapshot))
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
@@ -699,7 +774,8 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
     for name, df in (("quality_by_field.csv", rep.by_field), ("quality_by_table.csv", rep.by_table),
                      ("by_industry.csv", rep.by_industry), ("by_street.csv", rep.by_street),
                      ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets),
-                     ("by_year.csv", rep.by_year)):
+                     ("by_year.csv", rep.by_year),
+                     ("serious_dishonesty_definitions.csv", rep.serious_dishonesty)):
         files[name] = out / name
         df.to_csv(files[name], index=False, encoding="utf-8-sig")
     files["quarantine.parquet"] = out / "quarantine.parquet"

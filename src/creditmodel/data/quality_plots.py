@@ -366,6 +366,9 @@ def plot_by_year(rep: "QualityReport") -> "Figure":
         ax.axhline(tgt, color=TARGET, ls="--", lw=1.2, label=f"2025 target {tgt:.0%}")
     if base is not None:
         ax.axhline(base, color=BASE, ls=":", lw=1.2, label=f"2020 baseline {base:.0%}")
+    if tgt is not None and base is not None:   # the notebook said "against the plan's path" and drew two flat lines
+        ax.plot([2020, 2025], [base, tgt], color=TARGET, ls="-.", lw=1.0, alpha=0.8,
+                label="plan's path (straight line; the plan states its two ends only)")
     low = min([v for v in [*comp, tgt, base] if v is not None and np.isfinite(v)], default=0.9)
     ax.set_ylim(max(0.0, low - 0.03), 1.005)
     ax.set_xticks(years, [str(y) for y in years])
@@ -379,12 +382,49 @@ def plot_by_year(rep: "QualityReport") -> "Figure":
     return fig
 
 
+def plot_serious_dishonesty(rep: "QualityReport") -> "Figure":
+    """The serious-dishonesty share of legal-person enterprises at each year end under the three definitions of
+    ``quality.SERIOUS_DISHONESTY_DEFINITIONS``, against the plan's target and 2020 baseline."""
+    from creditmodel.data.quality import SERIOUS_DISHONESTY_DEFINITIONS
+
+    sd = rep.serious_dishonesty
+    tgt, base = _target("serious_dishonesty_share")
+    fig, axes = _figure(8, 4.2)
+    ax = axes[0, 0]
+    styles = {"serious_dishonesty_list": ("-", "o", NEUTRAL), "plus_black_lists": ("--", "s", "#8c6d31"),
+              "plus_dishonest_debtors": (":", "^", "#7f7f7f")}
+    labels = {"serious_dishonesty_list": "serious-dishonesty list (the plan's indicator here)",
+              "plus_black_lists": "+ sector black lists", "plus_dishonest_debtors": "+ dishonest judgement debtors"}
+    for key in SERIOUS_DISHONESTY_DEFINITIONS:
+        d = sd[sd["definition"] == key]
+        if not len(d):
+            continue
+        ls, mk, col = styles[key]
+        x = [str(v)[:4] if str(v)[5:] == "12-31" else str(v) for v in d["date"]]
+        ax.plot(x, d["share"].to_numpy(dtype=float), ls=ls, marker=mk, color=col, label=labels[key])
+    if tgt is not None:
+        ax.axhline(tgt, color=TARGET, ls="--", lw=1.2, label=f"2025 target < {tgt:.0%}")
+    if base is not None:
+        ax.axhline(base, color=BASE, ls=":", lw=1.2, label=f"plan's 2020 baseline {base:.1%}")
+    ax.set_ylim(0, None)
+    _pct_axis(ax, "y")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_xlabel("year end (the snapshot for its own year); the records begin in the first year shown, so its "
+                  "listings are undercounted", fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    ax.set_title(_label("Serious-dishonesty share of legal-person enterprises, by definition", "严重失信主体占比"),
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
     "indicators_vs_targets": plot_targets,
     "completeness_heatmap": plot_completeness,
     "compliance_by_table": plot_by_table,
     "compliance_by_department": plot_by_department,
     "compliance_by_year": plot_by_year,
+    "serious_dishonesty_definitions": plot_serious_dishonesty,
     "uscc_error_causes": plot_uscc_causes,
     "reporting_delay": plot_delays,
     "by_industry": plot_by_industry,
@@ -407,6 +447,8 @@ def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
                 "public_records"):
             continue
         if name == "compliance_by_year" and not len(rep.by_year):
+            continue
+        if name == "serious_dishonesty_definitions" and not len(rep.serious_dishonesty):
             continue
         if name in ("compliance_by_department", "compliance_by_year") and "enterprises" not in rep.indicators:
             continue   # no register: compliance is not measured (the by-table figure still shows lateness)
