@@ -1306,3 +1306,22 @@ def test_segment_chart_names_the_interval_level():
                       "auc_ci_high": [0.8, 0.9]})
     assert VP.segment_figure(t, "x", alpha=0.1).axes[0].get_xlabel() == "AUC (90 % DeLong interval)"
     assert VP.segment_figure(t, "x").axes[0].get_xlabel() == "AUC (95 % DeLong interval)"
+
+
+def test_a_segment_whose_pd_is_far_too_low_reaches_the_lights_and_the_summary():
+    """A validator's finding: out of time, real estate defaulted at 21.9 % against a PD of 8.6 % (Jeffreys p
+    0.0002), a cell colour in the segment table only: not in the lights, the summary or the sidecar's basis."""
+    rng = np.random.default_rng(8)
+    n = 4000
+    seg = np.where(np.arange(n) < 400, "K", np.where(np.arange(n) < 2200, "C", "F"))
+    p = np.full(n, 0.05)
+    y = (rng.random(n) < np.where(seg == "K", 0.20, 0.05)).astype(int)
+    score = -np.log(p) * 50 + rng.normal(0, 10, n) - 30 * y
+    res = build_report(y, p, score, segments={"industry": seg}, n_boot=20)
+    row = res.lights.set_index("check").loc["segment_calibration_industry"]
+    st = res.tables["segment:industry"].set_index("segment")
+    assert st.loc["K", "jeffreys_light"] == "red"
+    assert row["light"] == "info" and row["value"] == pytest.approx(st["jeffreys_p"].min())
+    assert row["note"].startswith("red: K: ") and "of 3 segments" in row["rule"]
+    assert any(line.startswith("  info  Calibration per industry") and "K:" in line
+               for line in res.summary().splitlines())

@@ -132,6 +132,9 @@ class ValidationResult:
         counts = self.lights["light"].value_counts()
         lines.append("lights: " + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in (L.GREEN, L.AMBER, L.RED))
                      + f" -> {self.status}")
+        for _, r in self.lights[self.lights["check"].str.startswith("segment_calibration_")].iterrows():
+            if str(r["note"]).startswith("red: "):   # informative (not a gating light), said all the same
+                lines.append(f"  info  {r['label']}: {r['note']}")
         bad = self.lights[self.lights["light"].isin([L.RED, L.AMBER])]
         for _, r in bad.iterrows():
             why = ""
@@ -969,6 +972,25 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         rows.append({"check": "delong_challenger_p", "label": f"{champion_name} vs {ch['name']} (paired DeLong, p)",
                      "value": v, "value_text": _p(v), "light": L.INFO, "rule": "informative: H0 equal AUCs, two-sided",
                      "source": "DeLong et al. 1988", "note": note})
+    for dim, segs in (mt.get("segments") or {}).items():
+        # a segment whose PD is far too low never reached the lights (real estate out of time: 21.9 % defaults
+        # against a PD of 8.6 %, Jeffreys p 0.0002, a cell colour in section 7 only: a validator's finding)
+        read = [r for r in segs if r.get("jeffreys_p") is not None and r.get("jeffreys_light") not in (None, L.NA)]
+        if not read:
+            continue
+        red = [r for r in read if r["jeffreys_light"] == L.RED]
+        worst = min(read, key=lambda r: r["jeffreys_p"])
+        shown = red or [worst]
+        note = "; ".join(f"{r['segment']}: {_pct(r['default_rate'], 1)} defaulted against a mean PD of "
+                         f"{_pct(r['mean_pd'], 1)} ({r['defaults']} of {r['n']}, p {_p(r['jeffreys_p'])})"
+                         for r in sorted(shown, key=lambda r: r["jeffreys_p"])[:5])
+        rows.append({"check": f"segment_calibration_{dim}", "label": f"Calibration per {dim.replace('_', ' ')} "
+                     "(Jeffreys, worst segment, p)", "value": _num(worst["jeffreys_p"]),
+                     "value_text": _p(worst["jeffreys_p"]), "light": L.INFO,
+                     "rule": f"informative: {len(red)} of {len(read)} segments red at the grade test's level; with "
+                             f"{len(read)} segments tested, about {len(read) / 100:.1f} would be red at 1 % by chance",
+                     "source": "ECB 2019 (per segment, as per grade)",
+                     "note": ("red: " if red else "none red; worst: ") + note})
     if "migration" in mt:
         m = mt["migration"]
         rows.append({"check": "mwb", "label": "Matrix weighted bandwidth (upper / lower)", "value": _num(m["upper_mwb"]),
