@@ -279,15 +279,47 @@ def test_repairs_consistent_with_the_records_they_repair(district):
         assert (frame.loc[sub["target_record_id"], "uscc"].to_numpy() == sub["uscc"].to_numpy()).all(), t
 
 
-def test_tax_grade_m_exactly_for_firms_in_their_first_year(district):
+def test_tax_grade_m_only_for_firms_in_their_first_year_without_a_direct_d(district):
+    """M is a new firm's grade; a firm listed as seriously dishonest in its first year is D (M needs no listed
+    dishonest act, DOMAIN A3: generator 1.1 gave 15 such firms M, a reviewer's finding)."""
     tax = _complete(district, "tax_grades")
     ent = _read(district, "enterprises").drop_duplicates("uscc", keep=False).set_index("uscc")
     tax = tax[tax["uscc"].isin(ent.index)]
     reg_year = pd.to_datetime(tax["uscc"].map(ent["registered_on"])).dt.year
-    assert ((tax["grade"] == "M") == (reg_year == tax["year"])).all()
+    first = reg_year == tax["year"]
+    assert (tax.loc[tax["grade"] == "M"].index.isin(tax.index[first])).all()
+    assert tax.loc[first, "grade"].isin(["M", "D"]).all() and (tax.loc[first, "grade"] == "M").mean() > 0.9
+    li = _read(district, "lists")
+    sd = li[li["list_type"] == "serious_dishonesty"]
+    listed = set(zip(sd["uscc"], pd.to_datetime(sd["start_date"]).dt.year))
+    in_year = [(u, y) in listed for u, y in zip(tax["uscc"], tax["year"])]
+    assert (tax.loc[in_year, "grade"] == "D").all()
     assert (reg_year <= tax["year"]).all()
     shares = tax["grade"].value_counts(normalize=True)
     assert shares["B"] > shares["A"] > shares["C"] > shares["D"] > 0
+
+
+def test_list_reasons_agree_with_the_tax_grades_and_the_annual_reports(big):
+    """Generator 1.1 gave 60 % of its "A-grade taxpayer" honours to firms without an A grade and listed firms as
+    abnormal for a missing annual report in their registration year or after the report was filed (a reviewer)."""
+    li, tax = _read(big, "lists"), _read(big, "tax_grades").dropna(subset=["grade", "uscc"])
+    ent = _read(big, "enterprises").drop_duplicates("uscc", keep=False).set_index("uscc")
+    honours = li[(li["list_type"] == "red") & (li["reason"] == "纳税信用A级纳税人") & li["uscc"].isin(ent.index)]
+    assert len(honours) > 100
+    tax = tax.assign(published_on=pd.to_datetime(tax["published_on"])).sort_values("published_on")
+    last = pd.merge_asof(honours.assign(start=pd.to_datetime(honours["start_date"])).sort_values("start"), tax,
+                         left_on="start", right_on="published_on", by="uscc", direction="backward")
+    # every honour follows an A (a grade row emptied by an injected fault leaves a few without a grade to read)
+    assert (last["grade"] == "A").mean() > 0.99
+    ab = li[(li["list_type"] == "abnormal_operation") & (li["reason"] == "未按规定报送年度报告")
+            & li["uscc"].isin(ent.index)]
+    year = pd.to_datetime(ab["start_date"]).dt.year
+    assert len(ab) > 100 and (year > pd.to_datetime(ab["uscc"].map(ent["registered_on"])).dt.year).all()
+    rep = _read(big, "annual_reports")
+    m = ab.assign(year=year - 1).merge(rep[["uscc", "year", "filed_on"]], on=["uscc", "year"])
+    assert not (pd.to_datetime(m["filed_on"]) <= pd.to_datetime(m["start_date"])).any()
+    # the other abnormal reason took them: the listings are all still there
+    assert (li["list_type"] == "abnormal_operation").sum() > len(ab)
 
 
 # --------------------------------------------------------------------------- the story

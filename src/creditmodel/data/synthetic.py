@@ -160,7 +160,10 @@ from creditmodel.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.1"
+#: 1.2 (2026-12-06): list reasons agree with the other tables (an A-grade-taxpayer honour needs an A grade, an
+#: abnormal-operation listing for a missing annual report is not made in the registration year nor after the report
+#: was filed) and a direct D tax grade is not overridden by the new firm's M; no other draw changed.
+GENERATOR_VERSION = "1.2"
 INJECTED_FORMAT = "creditmodel.injected/1"
 
 # --------------------------------------------------------------------------- calendar helpers
@@ -1029,11 +1032,12 @@ class _District:
         arr_long = np.bincount(key(self.arr["firm"][long_tax], self.arr["day"][long_tax]), minlength=n * NY)
         evasion = rng.random(m) < _sigmoid(-5.2 - 1.0 * s[firm, yi])        # tax-evasion / false-invoice findings
         direct_d = (ser_tax[cell] > 0) | (sd_year[cell] > 0) | (arr_long[cell] > 0) | evasion
-        grade = np.where(direct_d, 4, grade)
         grade = np.where(self.reg[firm] >= Y_START[yi], 2, grade)                       # new firm -> M
+        grade = np.where(direct_d, 4, grade)   # ... unless a D applies directly (M needs no dishonest act: DOMAIN A3)
         pub = publish[yi]
         order = _sort_order(pub, firm)
         firm, yi, grade, pub = (x[order] for x in (firm, yi, grade, pub))
+        self._tax = dict(firm=firm, grade=grade, published=pub)
         self.tables["tax_grades"] = {
             "record_id": _ids("TAX", m), "uscc": self.codes.take(pa.array(firm)), "year": YEARS[yi],
             "grade": _Cat(grade, list(T.TAX_GRADES)), "published_on": pub, "reported_on": None,
@@ -1260,11 +1264,53 @@ class _District:
         order = _sort_order(YEARS[yi], firm)
         firm, yi, filed, assets, liab, cur_a, cur_l, revenue, profit = (
             x[order] for x in (firm, yi, filed, assets, liab, cur_a, cur_l, revenue, profit))
+        self._reports = dict(firm=firm, year=YEARS[yi], filed=filed)
         self.tables["annual_reports"] = {
             "uscc": self.codes.take(pa.array(firm)), "year": YEARS[yi], "filed_on": filed, "total_assets": assets,
             "total_liabilities": liab, "current_assets": cur_a, "current_liabilities": cur_l, "revenue": revenue,
             "net_profit": profit,
         }
+
+    # ------------------------------------------------------------------ list reasons
+    def list_reasons(self) -> None:
+        """Reasons that agree with the other tables, drawn from no random numbers (every other value stays as
+        drawn): an honour "纳税信用A级纳税人" goes to a firm whose last published tax grade is A, otherwise it takes
+        another honour (in turn); an abnormal-operation listing "未按规定报送年度报告" (annual report not filed) is
+        not made in the firm's registration year (no report was due) nor after the year's report was filed,
+        otherwise its reason is "通过登记的住所或者经营场所无法联系" (a reviewer found 60 % and 22 % of them wrong)."""
+        tab, lst = self.tables["lists"], self.lst
+        reason, dept = tab["reason"], tab["department"]
+        vocab, dept_keys = reason.vocab, list(DEPT)
+        codes, dcodes = np.asarray(reason.codes).copy(), np.asarray(dept.codes).copy()
+        firm, start = lst["firm"], lst["start"]
+        # abnormal operation for a missing annual report
+        annual = (lst["type"] == list(T.LIST_TYPES).index("abnormal_operation")) & (codes == vocab.index(ABNORMAL_REASONS[0]))
+        year = _year_of(start)
+        due = year > _year_of(self.reg[firm])
+        rep = self._reports
+        filed_by = dict(zip(zip(rep["firm"].tolist(), rep["year"].tolist()), rep["filed"].tolist()))
+        rows = np.flatnonzero(annual)
+        was_filed = np.array([filed_by.get((int(firm[i]), int(year[i]) - 1), NULL_DAY) != NULL_DAY
+                              and filed_by[(int(firm[i]), int(year[i]) - 1)] <= start[i] for i in rows], dtype=bool)
+        wrong = rows[~due[rows] | was_filed] if len(rows) else rows
+        codes[wrong] = vocab.index(ABNORMAL_REASONS[1])
+        # A-grade taxpayer honours
+        tax_a = vocab.index(RED_REASONS[1][0])
+        rows = np.flatnonzero((lst["type"] == list(T.LIST_TYPES).index("red")) & (codes == tax_a))
+        tx = self._tax
+        order = np.lexsort((tx["published"], tx["firm"]))
+        tf, tp, tg = tx["firm"][order], tx["published"][order], tx["grade"][order]
+        others = [r for r in RED_REASONS if r[0] != RED_REASONS[1][0]]
+        k = 0
+        for i in rows:
+            lo, hi = np.searchsorted(tf, firm[i], "left"), np.searchsorted(tf, firm[i], "right")
+            j = lo + int(np.searchsorted(tp[lo:hi], start[i], "right")) - 1
+            if j >= lo and tg[j] == 0:   # the last grade published by the honour's date is A
+                continue
+            text, dk = others[k % len(others)]
+            codes[i], dcodes[i] = vocab.index(text), dept_keys.index(dk)
+            k += 1
+        tab["reason"], tab["department"] = _Cat(codes, vocab), _Cat(dcodes, dept.vocab)
 
     # ------------------------------------------------------------------ repairs and commitments
     def repairs(self) -> None:
@@ -1533,7 +1579,7 @@ def generate_district(firms: int = 20_000, seed: int = 42, *, out: Path, progres
         ("firms", d.firms), ("inspections", d.inspections), ("penalties", d.penalties),
         ("enforcement", d.enforcement), ("arrears", d.arrears), ("lists", d.lists), ("tax grades", d.tax_grades),
         ("loans", d.loans), ("invoices", d.invoices), ("annual reports", d.annual_reports),
-        ("repairs", d.repairs), ("commitments", d.commitments), ("reporting dates", d.reporting)]
+        ("list reasons", d.list_reasons), ("repairs", d.repairs), ("commitments", d.commitments), ("reporting dates", d.reporting)]
     with tqdm(total=len(stages) + 1, desc="generate", unit="stage", disable=not progress, file=sys.stderr) as bar:
         for label, fn in stages:
             bar.set_postfix_str(label)
