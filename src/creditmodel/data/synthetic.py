@@ -112,7 +112,7 @@ record reached the platform within the deadline. Kinds of fault (rates in :class
 
     {
       "format": "creditmodel.injected/1",
-      "generator_version": "1.1", "seed": 42, "firms": 20000, "snapshot_date": "2025-12-31",
+      "generator_version": "1.2", "seed": 42, "firms": 20000, "snapshot_date": "2025-12-31",
       "reporting_deadline_days": 7,
       "config": {...the GeneratorConfig fault rates...},
       "summary": [{"fault", "table", "column", "count", "denominator", "rate"}, ...],   # one line per entry
