@@ -378,6 +378,8 @@ def test_model_card_describes_the_data_and_the_recorded_validation():
     val = card.split("## Validation")[1].split("## Limits")[0]
     assert "status **red**" in val and "v/report.html" in val and "no validation recorded" not in val
     assert "Not named" in card.split("## Owner")[1]
+    # the card names the fingerprint the validation report names the model by (a validator could not tie them)
+    assert f"- Fingerprint: {res.model.fingerprint()} " in card.split("## Model\n")[1].split("## Data")[0]
     assert "no validation recorded" in model_card(res.model).split("## Validation")[1]
     grade_d = [ln for ln in model_card(res.model).splitlines() if ln.startswith("- Grade D:")]
     assert len(grade_d) == 1 and "in_default" in grade_d[0] and ("score_to_pd.csv" in grade_d[0]) == (

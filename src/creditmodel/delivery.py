@@ -582,6 +582,13 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     return delivery.finish(metrics=metrics, lights=lights)
 
 
+def _fingerprint(model: Any) -> str:
+    try:
+        return str(model.fingerprint())
+    except Exception:   # noqa: BLE001  (a model without one: the card still comes)
+        return "not computable"
+
+
 def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,
                owner: str = "", data_description: str = "") -> str:
     """A Markdown model card: purpose, data, features, performance, validation lights, limits, owner.
@@ -615,6 +622,8 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         "points, for risk-based pricing of small and micro enterprise loans.", "",
         "## Model",
         f"- Kind: {'WoE logistic scorecard (champion design)' if model.kind == 'scorecard' else 'LightGBM with monotone constraints (challenger design)'}",
+        # the validation report names the model by its fingerprint: the card and the report tie together by it
+        f"- Fingerprint: {_fingerprint(model)} (the validation report's and the MLflow model's `model_version`)",
         f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
         f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
         f"{model.scaling.pdo:g} points to double the odds"
