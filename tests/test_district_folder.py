@@ -104,3 +104,17 @@ def test_the_notebook_stops_on_a_folder_that_is_not_a_district(tmp_path):
     assert not res.ok and res.bad_input
     assert "InputError" in res.error and "not a district" in res.error
     assert sorted(p.name for p in real.iterdir()) == ["penalties_2025.csv"]
+
+
+def test_notebook_01_runs_on_a_district_without_lists(tmp_path):
+    """The serious-dishonesty figure cell showed a figure the report does not draw without a lists table
+    (FileNotFoundError): a district of the register and a few record tables must run through (a reviewer)."""
+    from creditmodel.data.synthetic import generate_district
+
+    d = tmp_path / "district"
+    generate_district(firms=300, seed=2, out=d, progress=False)
+    (d / "lists.parquet").unlink()
+    out = tmp_path / "out"
+    res = jobs.run_experiment(EXPERIMENT, {"data_dir": str(d), "out_dir": str(out)}, out=out, progress=False)
+    assert res.ok, res.error
+    assert not (out / "quality" / "figures" / "serious_dishonesty_definitions.png").exists()

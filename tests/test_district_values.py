@@ -25,12 +25,13 @@ def test_amounts_with_thousands_separators_are_numbers(tmp_path):
 
 def test_money_written_with_a_chinese_unit_is_read_in_the_columns_unit(tmp_path):
     """3.5万 in an arrears amount quarantined the record (the evaluation lost a live arrears case)."""
-    arr = fac.records("arrears", fac.codes(7), 7)
-    arr["amount"] = ["3.5万", "1.1万元", "￥2万", "1,200元", "0.012亿", "3.5千", "万"]
+    arr = fac.records("arrears", fac.codes(10), 10)
+    arr["amount"] = ["3.5万", "1.1万元", "￥2万", "1,200元", "0.012亿", "3.5 万 元", "1.5萬", "3.5千", "万", "2.25億元"]
     lt = _load(tmp_path, arr, "arrears")
-    assert lt.data["amount"].tolist() == [35000.0, 11000.0, 20000.0, 1200.0, 1_200_000.0]   # 1.1万 exactly 11000
+    assert lt.data["amount"].tolist() == [35000.0, 11000.0, 20000.0, 1200.0, 1_200_000.0, 35000.0, 15000.0,
+                                          225_000_000.0]   # 1.1万 exactly 11000 (1.1 * 1e4 is not)
     q = lt.quarantine
-    assert set(q["row"]) == {6, 7} and set(q.loc[q["row"] == 6, "column"]) == {"amount"}     # 千 is no money unit here
+    assert set(q["row"]) == {8, 9} and set(q.loc[q["row"] == 8, "column"]) == {"amount"}     # 千 is no money unit here
     ent = fac.enterprises(fac.codes(3))
     ent["registered_capital"] = ["500万", "5,000,000元", "500"]     # the column's unit is 10k yuan (万元)
     lt = _load(tmp_path, ent, "enterprises")

@@ -711,10 +711,6 @@ def test_quarantined_records_are_counted_flagged_and_written(generated, tmp_path
     assert ((q["table"] == "lists") & (q["column"] == "start_date")).sum() == 2
     assert ((q["table"] == "lists") & (q["column"] == "department")).sum() == 0
     # ... and the kept rows' faults are written beside it, with their rows (they were in no file)
-    from creditmodel.data.io import load_district as _load
-    from creditmodel.evaluation.explain import explain
-    head = explain(ent.loc[a, "uscc"], _load(d).tables, as_of=res.as_of, whatif=False).text().splitlines()[0]
-    assert f"(industry unknown, {ent.loc[a, 'street']})" in head   # it printed (None, street)
     kept = pd.read_csv(res.kept_faults_out)
     lk = kept[(kept["table"] == "lists") & (kept["column"] == "department")]
     assert sorted(lk["row"]) == sorted(int(i) + 1 for i in soft) and (lk["rule"] == "missing_value").all()
@@ -919,7 +915,7 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
                     for o in c.get("outputs", []))
     assert "district_rule_text" in shown                    # the industry overrides beside the indicator table
     notes = [n for n in loaded_weights_notes(district_dir) if len(n) > 50]
-    assert all(n in shown for n in notes)                   # the weights' notes in full (cut at 50 characters)
+    assert notes and all(n in shown for n in notes)         # the weights' notes in full (cut at 50 characters)
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}
     assert {
         "figures/grade_distribution.png",
@@ -1407,7 +1403,7 @@ def test_a_step_that_lowers_the_score_is_said_to_lower_it():
 
 def test_a_firm_with_an_unreadable_industry_or_status_is_graded_with_its_records(generated, tmp_path):
     """An empty industry or status quarantined the firm and, with it, every record of it (38 and 34 firms of the
-    demo district, 643 and 688 records): now the cell is read as empty, the firm graded (industry group
+    demo district, about 1,290 of their records): now the cell is read as empty, the firm graded (industry group
     "(missing)", no industry evaluation) and the fault listed; whether it exists is read from closed_on."""
     d = tmp_path / "district"
     shutil.copytree(generated, d)

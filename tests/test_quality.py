@@ -66,7 +66,7 @@ def test_collection_compliance_counted_by_hand(compliance_district):
     assert ind["records_unregistered_uscc"] == 1   # the penalty of row 4; register rows are not counted here
     t = rep.targets.set_index("indicator")
     assert not t.loc["collection_compliance_rate", "met"]
-    assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than the plan's 2020 baseline (95.00%)"
+    assert t.loc["collection_compliance_rate", "vs_baseline"] == "worse than the plan's 2020 baseline (95.00 %)"
     dep = rep.by_department.set_index("supplier")
     assert dep.loc["税务局", ["records", "compliant"]].tolist() == [9, 4]
     assert dep.loc["(missing)", ["records", "compliant"]].tolist() == [1, 0]

@@ -405,18 +405,38 @@ def test_district_validation_states_its_sample_default_definition_and_set_aside_
     assert m["n_input"] == m["n"] + 3
     # per-loan default definition, and how many performing loans another loan's default would make defaults
     oot = sample.oot
-    dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date"]]
-    n_cross = 0
-    for _, r in oot[oot["default_12m"] == 0].iterrows():
-        t0 = pd.Timestamp(r["as_of_date"])
-        d = pd.to_datetime(dd.loc[dd["uscc"] == r["uscc"], "default_date"])
-        n_cross += bool(((d >= t0) & (d < t0 + pd.DateOffset(months=12))).any())
+
+    def cross(loans: pd.DataFrame) -> int:
+        dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date", "loan_id"]]
+        n = 0
+        for _, r in oot[oot["default_12m"] == 0].iterrows():
+            t0 = pd.Timestamp(r["as_of_date"])
+            o = dd[(dd["uscc"] == r["uscc"]) & (dd["loan_id"] != r["loan_id"])]
+            d = pd.to_datetime(o["default_date"])
+            n += bool(((d >= t0) & (d < t0 + pd.DateOffset(months=12))).any())
+        return n
+
     text = m["data"]["default_definition"]
     assert text.startswith("default_12m of the loans table") and "per-loan" in text
+    n_cross = cross(loans)
     assert (f"; {n_cross:,} performing loan(s) of this sample" in text) == (n_cross > 0)
+    # one more such loan for sure: another loan of a performing loan's firm, defaulted a month after its origination;
+    # and a performing loan's own default date (a data fault) is not another loan's default
+    defaulted = set(loans.loc[loans["default_date"].notna(), "uscc"])
+    perf = oot[(oot["default_12m"] == 0) & ~oot["uscc"].isin(defaulted)].iloc[0]   # a firm without any default
+    when = pd.Timestamp(perf["as_of_date"]) + pd.DateOffset(months=1)
+    extra = loans[loans["loan_id"] == perf["loan_id"]].assign(loan_id="EXTRA", default_12m=1, default_date=when)
+    more = pd.concat([loans, extra], ignore_index=True)
+    assert cross(more) == n_cross + 1
+    res2 = vd.validate_models(models, sample, {**tables, "loans": more}, n_boot=20)
+    assert f"; {n_cross + 1:,} performing loan(s)" in res2["champion"].result.metrics["data"]["default_definition"]
+    faulty = loans.copy()
+    faulty.loc[faulty["loan_id"] == perf["loan_id"], "default_date"] = when      # its own date: not a cross-default
+    res3 = vd.validate_models(models, sample, {**tables, "loans": faulty}, n_boot=20)
+    assert res3["champion"].result.metrics["data"]["default_definition"] == text
     counts = oot["uscc"].value_counts()
     multi = counts[counts > 1]
     assert f"({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one)" in m["data"]["unit"]
-    assert "development_sample" in m["data"] and m["data"]["sample"].startswith("every loan of the loans table")
+    assert "development_sample" in m["data"] and m["data"]["sample"].startswith("the loans of the loans table")
     html = res["champion"].result.to_html()
     assert "loans in the input" in html and "no final grades after human overrides were given" in html

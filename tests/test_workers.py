@@ -69,6 +69,25 @@ def test_a_quieter_child_logger_in_the_parent_holds_back_the_workers_lines():
         child.setLevel(old[1])
     assert seen[1] == [(logging.WARNING, "a warning")]
     assert seen[2] == seen[1]
+    # ... and louder: a child set to DEBUG under an INFO creditmodel gets its DEBUG lines from the workers too
+    # (they never left the worker, which logged at creditmodel's level: a reviewer's finding)
+    debug = [(LOG.debug, ("debug %d", i)) for i in range(2)]
+    try:
+        parent.setLevel(logging.INFO)
+        child.setLevel(logging.DEBUG)
+        for jobs in (1, 2):
+            keep = Keep()
+            parent.addHandler(keep)
+            try:
+                run_tasks(debug, n_jobs=jobs)
+            finally:
+                parent.removeHandler(keep)
+            seen[jobs] = keep.seen
+    finally:
+        parent.setLevel(old[0])
+        child.setLevel(old[1])
+    assert seen[1] == [(logging.DEBUG, "debug 0"), (logging.DEBUG, "debug 1")]
+    assert seen[2] == seen[1]
 
 
 def test_a_task_error_keeps_its_class_and_where():

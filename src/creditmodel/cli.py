@@ -133,12 +133,13 @@ MAX_FIRMS = 10_000_000
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
               help="Random seed, 0 or more (same seed, identical files).")
 @click.option("--out", type=PATH, required=True, help="Folder for the Parquet tables and injected.json.")
-@click.option("--force", is_flag=True, help="Overwrite a district already in --out that was made otherwise.")
+@click.option("--force", is_flag=True, help="Overwrite a district already in --out that was made otherwise, or write "
+              "among other files in --out (the files the district does not write are left in place and named).")
 def generate_cmd(firms: int, seed: int, out: Path, force: bool) -> None:
     """Write the synthetic district as Parquet tables (one file per table) and injected.json.
 
-    A folder that already holds a district made with other parameters (or not generated) is refused unless
-    ``--force`` is given; the same firms and seed write the same files again."""
+    A folder that already holds a district made with other parameters (or not generated), or other files and no
+    district, is refused unless ``--force`` is given; the same firms and seed write the same files again."""
     from creditmodel.data import has_district, synthetic
     from creditmodel.data.io import read_manifest
 

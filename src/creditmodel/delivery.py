@@ -623,7 +623,8 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         "## Model",
         f"- Kind: {'WoE logistic scorecard (champion design)' if model.kind == 'scorecard' else 'LightGBM with monotone constraints (challenger design)'}",
         # the validation report names the model by its fingerprint: the card and the report tie together by it
-        f"- Fingerprint: {_fingerprint(model)} (the validation report's and the MLflow model's `model_version`)",
+        f"- Fingerprint: {_fingerprint(model)} (the validation report's `fingerprint` and the REST answer's "
+        "`model_version`; the deliverable's `model_version` is the registered version)",
         f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
         f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
         f"{model.scaling.pdo:g} points to double the odds"

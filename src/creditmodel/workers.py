@@ -54,21 +54,34 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def _in_worker(fn: Callable[..., Any], level: int, *args: Any) -> tuple[Any, list[logging.LogRecord]]:
-    """``fn(*args)`` in a worker process, with the ``creditmodel`` log records at ``level`` and above
-    returned to the parent (which emits them through its own handlers) instead of lost."""
+def _levels() -> dict[str, int]:
+    """The parent's ``creditmodel`` logger level and every ``creditmodel.*`` logger's own level (set ones only)."""
+    levels = {"creditmodel": logging.getLogger("creditmodel").getEffectiveLevel()}
+    for name, lg in logging.Logger.manager.loggerDict.items():
+        if name.startswith("creditmodel.") and isinstance(lg, logging.Logger) and lg.level != logging.NOTSET:
+            levels[name] = lg.level
+    return levels
+
+
+def _in_worker(fn: Callable[..., Any], levels: dict[str, int], *args: Any) -> tuple[Any, list[logging.LogRecord]]:
+    """``fn(*args)`` in a worker process with the parent's ``creditmodel`` logger levels (``levels``: a child
+    set louder or quieter than ``creditmodel`` keeps its level, so the lines do not depend on ``n_jobs``), the
+    records returned to the parent (which emits them through its own handlers) instead of lost."""
     logger = logging.getLogger("creditmodel")
     keep = _Records()
-    old = (logger.level, logger.propagate)
-    logger.setLevel(level)
+    old = {name: logging.getLogger(name).level for name in levels}
+    propagate = logger.propagate
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
     logger.propagate = False
     logger.addHandler(keep)
     try:
         return fn(*args), keep.records
     finally:
         logger.removeHandler(keep)
-        logger.setLevel(old[0])
-        logger.propagate = old[1]
+        for name, level in old.items():
+            logging.getLogger(name).setLevel(level)
+        logger.propagate = propagate
 
 
 def run_tasks(tasks: Iterable[Task], n_jobs: int = 1, progress: Any = None, n_tasks: int | None = None) -> list[Any]:
@@ -93,8 +106,8 @@ def run_tasks(tasks: Iterable[Task], n_jobs: int = 1, progress: Any = None, n_ta
         return results
     from joblib import Parallel, delayed
 
-    level = logging.getLogger("creditmodel").getEffectiveLevel()
-    done = Parallel(n_jobs=workers, return_as="generator")(delayed(_in_worker)(fn, level, *args) for fn, args in tasks)
+    levels = _levels()
+    done = Parallel(n_jobs=workers, return_as="generator")(delayed(_in_worker)(fn, levels, *args) for fn, args in tasks)
     for result, records in done:  # in task order: the workers' log lines come out as in one process
         for rec in records:
             lg = logging.getLogger(rec.name)

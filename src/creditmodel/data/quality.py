@@ -609,8 +609,7 @@ def _targets(ind: dict[str, Any]) -> pd.DataFrame:
                 better = value >= base if spec["direction"] == ">=" else value <= base
                 # the plan's quoted baseline, not a value measured on these data (a think tank's finding: "better
                 # than 2020" read as progress the district's own records do not show)
-                vs_base = (f"{'better' if better else 'worse'} than the plan's 2020 baseline "
-                           f"({float(base):.{2 if float(base) >= 0.001 else 3}%})")
+                vs_base = f"{'better' if better else 'worse'} than the plan's 2020 baseline ({_pct(base)})"
         rows.append({"indicator": key, "zh": spec.get("zh", ""), "en": spec.get("en", key), "value": value,
                      "direction": spec["direction"], "target": spec["target"],
                      "baseline_2020": spec.get("baseline_2020"), "met": met, "vs_baseline": vs_base, "note": note})

@@ -421,7 +421,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         for task, (out_raw, in_raw) in enumerate(done[1:], start=1):
             oof[folds[task - 1][1]] = out_raw
             in_fold.append(in_raw)
-            log.debug("%s calibration fold %d/%d fitted", kind, task, calibration_folds)   # the progress bar says it
+            log.debug("%s calibration fold %d/%d fitted", kind, task, calibration_folds)   # after all of them: no progress
         est = done[0]
         log.info("%s fitted on %d rows (%d calibration folds + the final fit, %s) in %.1f s", kind, len(X_dev),
                  calibration_folds, "in process" if workers == 1 else f"{workers} worker processes",

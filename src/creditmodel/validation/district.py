@@ -315,12 +315,15 @@ def _default_definition(cur: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | 
     loans = (tables or {}).get("loans")
     if loans is None or not {"uscc", "default_date"} <= set(loans.columns) or "uscc" not in cur.columns:
         return text
-    dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date"]]
+    own = "loan_id" in loans.columns and "loan_id" in cur.columns
+    dd = loans.loc[loans["default_date"].notna(), ["uscc", "default_date", *(["loan_id"] if own else [])]]
     dd = dd.assign(default_date=pd.to_datetime(dd["default_date"]))
-    perf = cur.loc[cur[TARGET].to_numpy() == 0, ["uscc", "as_of_date"]].reset_index()
-    pairs = perf.merge(dd, on="uscc", how="inner")
+    perf = cur.loc[cur[TARGET].to_numpy() == 0, ["uscc", "as_of_date", *(["loan_id"] if own else [])]].reset_index()
+    pairs = perf.merge(dd, on="uscc", how="inner", suffixes=("", "_other"))
     t0 = pd.to_datetime(pairs["as_of_date"])
     hit = (pairs["default_date"] >= t0) & (pairs["default_date"] < t0 + pd.DateOffset(months=12))
+    if own:   # another loan's default (a performing loan's own default date would be a data fault, not this)
+        hit &= (pairs["loan_id"].astype(str) != pairs["loan_id_other"].astype(str))
     n = int(pairs.loc[hit.to_numpy(), "index"].nunique())
     if n:
         text += (f"; {n:,} performing loan(s) of this sample belong to an enterprise that defaulted on another loan "
@@ -433,12 +436,13 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     common["default_definition"] = _default_definition(cur, tables)
     dev_y = dev[TARGET].to_numpy()
     common["development_sample"] = (f"{len(dev):,} loans originated before {start}, {int(dev_y.sum()):,} defaults "
-                                    f"(default rate {dev_y.mean():.2%}): the reference of PSI, CSI and the initial "
-                                    "AUC")
-    common["sample"] = ("every loan of the loans table originated in the window (accepted loans only: the district "
-                        "records no rejected application), one row per loan, each with the point-in-time features "
-                        "of its enterprise at origination; the outcome window of the last origination ends "
-                        f"{(dates.max() + pd.DateOffset(months=12)):%Y-%m-%d}")
+                                    f"(default rate {dev_y.mean():.2%}): the reference of PSI, CSI and "
+                                    "concentration (the initial AUC's sample is named apart)")
+    scope = f"of industry section {sample.industry} " if sample.industry else ""
+    common["sample"] = (f"the loans {scope}of the loans table originated in the window that the loader kept (the "
+                        "loans table holds granted loans only: no rejected application), one row per loan, each "
+                        "with the point-in-time features of its enterprise at origination; the outcome window of "
+                        f"the last origination ends {(dates.max() + pd.DateOffset(months=12)):%Y-%m-%d}")
     set_aside = _loans_set_aside(loans_set_aside, sample, tables)
     out: dict[str, ModelValidation] = {}
     for alias, ref in models.items():

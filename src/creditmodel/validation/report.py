@@ -980,6 +980,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             continue
         red = [r for r in read if r["jeffreys_light"] == L.RED]
         worst = min(read, key=lambda r: r["jeffreys_p"])
+        red_p = float(th.rules["jeffreys_p"].red) if "jeffreys_p" in th.rules else 0.01   # the segments' own rule
         shown = red or [worst]
         note = "; ".join(f"{r['segment']}: {_pct(r['default_rate'], 1)} defaulted against a mean PD of "
                          f"{_pct(r['mean_pd'], 1)} ({r['defaults']} of {r['n']}, p {_p(r['jeffreys_p'])})"
@@ -987,8 +988,9 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         rows.append({"check": f"segment_calibration_{dim}", "label": f"Calibration per {dim.replace('_', ' ')} "
                      "(Jeffreys, worst segment, p)", "value": _num(worst["jeffreys_p"]),
                      "value_text": _p(worst["jeffreys_p"]), "light": L.INFO,
-                     "rule": f"informative: {len(red)} of {len(read)} segments red at the grade test's level; with "
-                             f"{len(read)} segments tested, about {len(read) / 100:.1f} would be red at 1 % by chance",
+                     "rule": f"informative: {len(red)} of {len(read)} segments red (Jeffreys p below {red_p:g}); "
+                             f"with {len(read)} segments tested, about {len(read) * red_p:.2f} would be red by "
+                             "chance",
                      "source": "ECB 2019 (per segment, as per grade)",
                      "note": ("red: " if red else "none red; worst: ") + note})
     if "migration" in mt:
