@@ -37,57 +37,42 @@ def test_worker_log_lines_come_back_in_task_order(caplog):
     assert seen[2] == seen[1]  # same lines, same order, the DEBUG one filtered in the worker too
 
 
-def test_a_quieter_child_logger_in_the_parent_holds_back_the_workers_lines():
+class _Keep(logging.Handler):
+    """Every record that reaches the handlers, whatever their level."""
+
+    def __init__(self):
+        super().__init__(logging.NOTSET)
+        self.seen = []
+
+    def emit(self, record):
+        self.seen.append((record.levelno, record.getMessage()))
+
+
+def _lines_with_levels(tasks, child_level: int, n_jobs: int) -> list[tuple[int, str]]:
+    """The records the parent's handlers get from ``tasks`` with creditmodel at INFO and LOG at ``child_level``."""
+    parent, keep = logging.getLogger("creditmodel"), _Keep()
+    old = (parent.level, LOG.level)
+    parent.setLevel(logging.INFO)
+    LOG.setLevel(child_level)
+    parent.addHandler(keep)
+    try:
+        run_tasks(tasks, n_jobs=n_jobs)
+    finally:
+        parent.removeHandler(keep)
+        parent.setLevel(old[0])
+        LOG.setLevel(old[1])
+    return keep.seen
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_child_loggers_own_level_holds_in_the_workers(n_jobs):
     """Notebook 05 set creditmodel.scoring to WARNING; the cross-validation's workers logged at creditmodel's
-    INFO and the parent handed every record on (Logger.handle skips the level check): 148 lines in the cell."""
-    tasks = [(LOG.info, ("info %d", i)) for i in range(3)] + [(LOG.warning, ("a warning",))]
-
-    class Keep(logging.Handler):   # every record that reaches the handlers, whatever their level
-        def __init__(self):
-            super().__init__(logging.NOTSET)
-            self.seen = []
-
-        def emit(self, record):
-            self.seen.append((record.levelno, record.getMessage()))
-
-    parent, child = logging.getLogger("creditmodel"), LOG
-    old = (parent.level, child.level)
-    seen = {}
-    try:
-        parent.setLevel(logging.INFO)
-        child.setLevel(logging.WARNING)
-        for jobs in (1, 2):
-            keep = Keep()
-            parent.addHandler(keep)
-            try:
-                run_tasks(tasks, n_jobs=jobs)
-            finally:
-                parent.removeHandler(keep)
-            seen[jobs] = keep.seen
-    finally:
-        parent.setLevel(old[0])
-        child.setLevel(old[1])
-    assert seen[1] == [(logging.WARNING, "a warning")]
-    assert seen[2] == seen[1]
-    # ... and louder: a child set to DEBUG under an INFO creditmodel gets its DEBUG lines from the workers too
-    # (they never left the worker, which logged at creditmodel's level: a reviewer's finding)
-    debug = [(LOG.debug, ("debug %d", i)) for i in range(2)]
-    try:
-        parent.setLevel(logging.INFO)
-        child.setLevel(logging.DEBUG)
-        for jobs in (1, 2):
-            keep = Keep()
-            parent.addHandler(keep)
-            try:
-                run_tasks(debug, n_jobs=jobs)
-            finally:
-                parent.removeHandler(keep)
-            seen[jobs] = keep.seen
-    finally:
-        parent.setLevel(old[0])
-        child.setLevel(old[1])
-    assert seen[1] == [(logging.DEBUG, "debug 0"), (logging.DEBUG, "debug 1")]
-    assert seen[2] == seen[1]
+    INFO and the parent handed every record on (Logger.handle skips the level check): 148 lines in the cell. And a
+    child set to DEBUG under an INFO creditmodel lost its DEBUG lines in the workers (a reviewer's finding)."""
+    quiet = [(LOG.info, ("info %d", i)) for i in range(3)] + [(LOG.warning, ("a warning",))]
+    assert _lines_with_levels(quiet, logging.WARNING, n_jobs) == [(logging.WARNING, "a warning")]
+    loud = [(LOG.debug, ("debug %d", i)) for i in range(2)]
+    assert _lines_with_levels(loud, logging.DEBUG, n_jobs) == [(logging.DEBUG, "debug 0"), (logging.DEBUG, "debug 1")]
 
 
 def test_a_task_error_keeps_its_class_and_where():
