@@ -50,6 +50,13 @@ def test_every_step_succeeded(demo):
     from creditmodel.demo import KEY_METRICS
 
     assert set(demo.metrics) == {f"{nb}: {k}" for nb, keys in KEY_METRICS.items() for k in keys}
+    # the deliverable's step says the champion's last validation, as its sidecar does (it said "ok" beside a red one)
+    import json
+
+    side = json.loads((demo.out / "deliverable" / "bank_deliverable.columns.json").read_text(encoding="utf-8"))
+    step = next(s for s in demo.steps if s.name == "bank deliverable")
+    assert f"its last validation: {side['validation_status']}" in step.detail
+    assert (side["validation_status"] == "red") == ("review before pricing" in step.detail)
 
 
 def test_executed_notebooks_show_their_figures(demo):

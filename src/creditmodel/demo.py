@@ -148,7 +148,8 @@ def run_demo(firms: int = 20_000, seed: int = 42, out: str | Path = "out/demo", 
             files = write_portfolio_deliverable(district, deliverable)
             result.files.update({f"deliverable {k}": v for k, v in files.items()})
             advance(Step("bank deliverable", "ok", time.perf_counter() - t0,
-                         f"models:/{MODEL_NAME}@champion", str(files["parquet"])))
+                         f"models:/{MODEL_NAME}@champion{_validation_note(files.get('sidecar'))}",
+                         str(files["parquet"])))
         except Exception as e:  # noqa: BLE001 - the summary reports it
             log.exception("bank deliverable failed")
             advance(Step("bank deliverable", "FAILED", time.perf_counter() - t0, f"{type(e).__name__}: {e}"))
@@ -201,6 +202,22 @@ def _bin(name: str) -> str:
 
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.is_file() else (shutil.which(name) or name)
+
+
+def _validation_note(sidecar: Path | None) -> str:
+    """``; last validation red (checks)`` from the deliverable's sidecar: the demo's summary said "ok" beside a
+    deliverable priced with PDs its own out-of-time validation had lit red (a validator's finding)."""
+    import json
+
+    try:
+        doc = json.loads(Path(sidecar).read_text(encoding="utf-8")) if sidecar else {}
+    except (OSError, ValueError):
+        return ""
+    status = doc.get("validation_status")
+    if not status:
+        return ""
+    red = doc.get("validation_red_checks")
+    return f"; its last validation: {status}" + (f" ({red}): review before pricing" if status == "red" and red else "")
 
 
 def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"models:/{MODEL_NAME}@champion",
