@@ -1455,3 +1455,28 @@ def test_the_industry_overrides_are_a_table_beside_the_district_wide_rules():
         ov = cfg.industry_overrides[r.industry][r.indicator]
         assert r.rule_text == ov.rule.describe() and r.cap == ov.cap
         assert r.district_rule_text == base.loc[r.indicator, "rule_text"] != r.rule_text
+
+
+def test_how_far_the_excellent_or_good_target_is_overall_per_industry_and_of_legal_persons(result):
+    """A think tank's questions: how many enterprises stand between the district and its 95 % target, which industry
+    holds them, and what the share is of legal-person enterprises (as the serious-dishonesty share counts)."""
+    import math
+
+    from creditmodel.data import uscc as uscc_mod
+    from creditmodel.evaluation import grade_table, plan_measures
+
+    f = result.frame
+    live = f[~f["deregistered"].to_numpy(dtype=bool)]
+    good = live["public_credit_grade"].isin(["A", "B"]).to_numpy()
+    m = plan_measures(f)
+    assert m["excellent_or_good_to_target"] == max(0, math.ceil(0.95 * len(live) - good.sum()))
+    lp = uscc_mod.is_legal_person(live["uscc"])
+    assert m["excellent_or_good_share_legal_person"] == pytest.approx(good[lp].mean())
+    t = grade_table(f, "industry").set_index("industry")
+    for ind, r in t.iterrows():
+        ab = r["A"] + r["B"]
+        assert r["to_target"] == max(0, math.ceil(0.95 * r["enterprises"] - ab - 1e-9)), ind
+        assert (ab + r["to_target"]) / r["enterprises"] >= 0.95 - 1e-12
+    assert t["to_target"].sum() >= m["excellent_or_good_to_target"] > 0 or m["excellent_or_good_share"] >= 0.95
+    if m["excellent_or_good_to_target"]:
+        assert f"{int(m['excellent_or_good_to_target']):,} more enterprises at A or B would meet it" in result.summary()
