@@ -4,7 +4,9 @@
   without domains and with the catalogue's domains (impossible values: a negative count, a share above 1, a flag
   other than 0 or 1); every value is possible, so this is the price paid on clean data;
 * the district schema's date reading (``schema._coerce_date``) on ``--rows`` ISO text cells and on the same dates
-  as an Arrow ``date32`` column (a Parquet file).
+  as an Arrow ``date32`` column (a Parquet file);
+* the district schema's money reading (``schema._coerce_numeric`` of an amount in yuan) on ``--rows`` text cells:
+  plain numbers, and the same amounts written with a Chinese unit (``123456元``, ``12.34万``).
 
 Each figure is the best of ``--repeat`` calls in one process (the machine is shared: treat it as +-20 %).
 
@@ -43,7 +45,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
-    from creditmodel.data.schema import _coerce_date
+    from creditmodel.data.schema import _coerce_date, _coerce_numeric
+    from creditmodel.data.tables import table
     from creditmodel.features import catalogue
     from creditmodel.features.catalogue import feature_domains
     from creditmodel.scoring.model import InputSpec
@@ -68,6 +71,14 @@ def main() -> None:
     date32 = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(days.values.astype("datetime64[D]"))))
     rows.append(("district date column, ISO text cells", best_ms(lambda: _coerce_date(text), args.repeat)))
     rows.append(("district date column, Parquet date32", best_ms(lambda: _coerce_date(date32), args.repeat)))
+    amount = next(c for c in table("arrears").columns if c.name == "amount")
+    yuan = rng.integers(1, 10**6, n)
+    for label, cells in (("plain numbers", [str(v) for v in yuan]), ("written `123456元`", [f"{v}元" for v in yuan]),
+                         ("written `12.34万`", [f"{v / 100:.2f}万" for v in yuan])):
+        col = pd.Series(cells, dtype="str")
+        assert not _coerce_numeric(col, amount)[2].any(), "every cell must read"
+        rows.append((f"district amount column (yuan), text cells, {label}",
+                     best_ms(lambda col=col: _coerce_numeric(col, amount), args.repeat)))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     lines = [f"# Input checks: cost per {n:,} rows", "",

@@ -366,21 +366,31 @@ def _rate(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
+def _exists_at(register: pd.DataFrame, t: pd.Timestamp) -> np.ndarray:
+    """Register rows of an enterprise registered by ``t`` (or with no date) and not closed by then."""
+    reg, closed = pd.to_datetime(register["registered_on"]), pd.to_datetime(register["closed_on"])
+    return ((reg.isna() | (reg <= t)) & (closed.isna() | (closed > t))).to_numpy(dtype=bool)
+
+
+def _listed_at(lists: pd.DataFrame, t: pd.Timestamp, list_type: str) -> np.ndarray:
+    """List rows of ``list_type`` active at ``t``: started by then and not ended (an empty end: still listed)."""
+    start, end = pd.to_datetime(lists["start_date"]), pd.to_datetime(lists["end_date"])
+    return (lists["list_type"].astype(str).eq(list_type) & (start <= t) & (end.isna() | (end > t))).to_numpy(
+        dtype=bool)
+
+
 def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame | None,
                         snapshot: pd.Timestamp) -> tuple[int, int, pd.DataFrame | None]:
     """(legal-person enterprises listed, enterprises existing, per-code frame with industry, street, listed and
     legal_person) at ``snapshot``."""
     if register is None:
         return 0, 0, None
-    exists = (register["registered_on"].isna() | (register["registered_on"] <= snapshot)) & (
-        register["closed_on"].isna() | (register["closed_on"] > snapshot)) & register["uscc"].notna()
+    exists = _exists_at(register, snapshot) & register["uscc"].notna().to_numpy()
     firms = register[exists].drop_duplicates("uscc")[["uscc", "industry", "street"]].copy()
     listed = pd.Index([])
     if "lists" in tables:
         li = tables["lists"].all_rows(["uscc", "list_type", "start_date", "end_date"])
-        act = li["list_type"].eq("serious_dishonesty") & (li["start_date"] <= snapshot) & (
-            li["end_date"].isna() | (li["end_date"] > snapshot))
-        listed = pd.Index(li.loc[act, "uscc"].dropna().unique())
+        listed = pd.Index(li.loc[_listed_at(li, snapshot, "serious_dishonesty"), "uscc"].dropna().unique())
     firms["listed"] = schema.is_member(firms["uscc"], listed)
     # the plan's share is of legal-person enterprises: individual businesses (92...) are counted in neither part
     firms["legal_person"] = uscc_mod.is_legal_person(firms["uscc"])
@@ -421,17 +431,13 @@ def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame], snapshot: Any,
         years = range((first if pd.notna(first) else snap).year, snap.year + 1)
     dates = sorted({min(pd.Timestamp(year=int(y), month=12, day=31), snap) for y in years} | {snap})
     e = ent.drop_duplicates("uscc")
-    reg, closed = pd.to_datetime(e["registered_on"]), pd.to_datetime(e["closed_on"])
     lp = uscc_mod.is_legal_person(e["uscc"])
-    start, end = pd.to_datetime(li["start_date"]), pd.to_datetime(li["end_date"])
     ls, le = pd.to_datetime(en["dishonest_listed_on"]), pd.to_datetime(en["dishonest_removed_on"])
     rows = []
     for t in dates:
-        exists = lp & (reg.isna() | (reg <= t)).to_numpy() & (closed.isna() | (closed > t)).to_numpy()
-        codes = e.loc[exists, "uscc"]
-        active = (start <= t) & (end.isna() | (end > t))
-        sets = [set(li.loc[active & li["list_type"].astype(str).eq("serious_dishonesty"), "uscc"])]
-        sets.append(sets[0] | set(li.loc[active & li["list_type"].astype(str).eq("black"), "uscc"]))
+        codes = e.loc[lp & _exists_at(e, t), "uscc"]
+        sets = [set(li.loc[_listed_at(li, t, "serious_dishonesty"), "uscc"])]
+        sets.append(sets[0] | set(li.loc[_listed_at(li, t, "black"), "uscc"]))
         sets.append(sets[1] | set(en.loc[(ls <= t) & (le.isna() | (le > t)), "uscc"]))
         for key, members in zip(SERIOUS_DISHONESTY_DEFINITIONS, sets):
             n = int(codes.isin(members).sum())

@@ -1290,9 +1290,9 @@ class _District:
         rep = self._reports
         filed_by = dict(zip(zip(rep["firm"].tolist(), rep["year"].tolist()), rep["filed"].tolist()))
         rows = np.flatnonzero(annual)
-        was_filed = np.array([filed_by.get((int(firm[i]), int(year[i]) - 1), NULL_DAY) != NULL_DAY
-                              and filed_by[(int(firm[i]), int(year[i]) - 1)] <= start[i] for i in rows], dtype=bool)
-        wrong = rows[~due[rows] | was_filed] if len(rows) else rows
+        filed = np.array([filed_by.get((int(firm[i]), int(year[i]) - 1), END + 1) for i in rows], dtype=np.int64)
+        was_filed = filed <= start[rows]   # the year's report was filed by the listing (END + 1: none filed)
+        wrong = rows[~due[rows] | was_filed]
         codes[wrong] = vocab.index(ABNORMAL_REASONS[1])
         # A-grade taxpayer honours
         tax_a = vocab.index(RED_REASONS[1][0])

@@ -380,6 +380,12 @@ def _records_not_known(df: pd.DataFrame, t: pd.Timestamp, graded: pd.Index) -> i
     return int(unknown.sum())
 
 
+def _to_target(enterprises: int, excellent_or_good: int) -> int:
+    """How many more of ``enterprises`` would have to reach the two best grades to meet the plan's target."""
+    target = float(plan_targets()["excellent_or_good_share"]["target"])
+    return max(0, math.ceil(target * int(enterprises) - int(excellent_or_good) - 1e-9))
+
+
 def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> dict[str, float]:
     """The plan's measures on enterprises existing at the as-of date (not deregistered): the
     excellent-or-good share (the two best grades), the serious-dishonesty share, grade and class shares.
@@ -406,8 +412,7 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
         # legal-person enterprises, as the serious-dishonesty share counts them (a think tank's finding)
         good = live["public_credit_grade"].isin(top2).to_numpy()
         m["excellent_or_good_share_legal_person"] = float(good[lp].mean()) if lp.any() else float("nan")
-        target = float(plan_targets()["excellent_or_good_share"]["target"])
-        m["excellent_or_good_to_target"] = float(max(0, math.ceil(target * n - good.sum() - 1e-9)))
+        m["excellent_or_good_to_target"] = float(_to_target(n, int(good.sum())))
         for g in cfg.grade_labels:
             m[f"grade_{g}_share"] = float((live["public_credit_grade"] == g).mean())
         for c in cfg.supervision.classes:
@@ -481,9 +486,7 @@ def grade_table(
     out["excellent_or_good_share"] = counts[labels[:2]].sum(axis=1) / out["enterprises"]
     # how many of the group's enterprises would have to reach the two best grades for the group to meet the plan's
     # target (the think tank asked which industry drives the miss: the share alone hid the counts)
-    target = float(plan_targets()["excellent_or_good_share"]["target"])
-    out["to_target"] = np.maximum(0, np.ceil(target * out["enterprises"] - counts[labels[:2]].sum(axis=1) - 1e-9)
-                                  ).astype("int64")
+    out["to_target"] = [_to_target(n, g) for n, g in zip(out["enterprises"], counts[labels[:2]].sum(axis=1))]
     # the plan's share is of legal-person enterprises (individual businesses, 92..., left out), as plan_measures
     lp = uscc_mod.is_legal_person(df["uscc"]) if "uscc" in df.columns else np.ones(len(df), dtype=bool)
     out["legal_person_enterprises"] = pd.Series(lp, index=df.index).groupby(key).sum().reindex(out.index).fillna(0)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.data.schema import NULL_TOKENS
 from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
@@ -132,8 +133,8 @@ class Explanation:
 
 def _known(value: Any, what: str) -> str:
     """A register field as text; an empty one (read as empty from a faulty cell) says so (it printed None)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or str(value).strip() in (
-            "", "nan", "None", "<NA>"):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or (
+            str(value).strip() in NULL_TOKENS):
         return f"{what} unknown"
     return str(value)
 
