@@ -307,3 +307,31 @@ def test_fixed_rounds_clone_keeps_the_tree_floor(data):
     assert free.n_iter_ > 10
     assert free.fixed_rounds_clone(0.75).n_estimators == max(5, math.ceil(free.n_iter_ * 0.75))
     assert fold.fit(X.iloc[:2250], y[:2250]).n_iter_ == 120
+
+
+def test_groups_keep_a_borrowers_rows_out_of_the_early_stopping_folds_together():
+    """A feature that names the firm (its value shared by the firm's loans) and a firm-level outcome: with folds
+    drawn row by row a firm's other loans gave its held-out ones away and the CV AUC, which picks the number of trees
+    and the tuning, looked useful. With ``groups`` the folds and the hold-out hold each firm out whole: chance."""
+    from creditmodel.scoring.splits import stratified_holdout
+
+    rng = np.random.default_rng(0)
+    firms = 400
+    firm = np.repeat(np.arange(firms), 4)
+    X = pd.DataFrame({"firm_x": rng.uniform(size=firms)[firm] + rng.normal(scale=1e-4, size=len(firm)),
+                      "noise": rng.normal(size=len(firm))})
+    y = (rng.uniform(size=firms) < 0.25)[firm].astype(int)
+    loose = LGBMChallenger(random_state=1, tuning_grid=[{}]).fit(X, y)
+    whole = LGBMChallenger(random_state=1, tuning_grid=[{}]).fit(X, y, groups=firm)
+    assert loose.validation_["valid_score"] > 0.65                 # the leak the folds let in
+    assert abs(whole.validation_["valid_score"] - 0.5) < 0.05      # nothing to learn
+    again = LGBMChallenger(random_state=1, tuning_grid=[{}]).fit(X, y, groups=firm)
+    assert again.booster_.model_to_string() == whole.booster_.model_to_string()
+    # the hold-out used on larger tables keeps firms whole too
+    tr, va = stratified_holdout(y, 0.2, 1, firm)
+    assert not set(firm[tr]) & set(firm[va]) and abs(len(set(firm[va])) / firms - 0.2) < 0.01
+    with pytest.raises(InputError, match="groups: 3 keys for 1600 rows"):
+        LGBMChallenger(random_state=1).fit(X, y, groups=[1, 2, 3])
+    # a Pipeline routes the groups to the step
+    pipe = Pipeline([("id", FunctionTransformer()), ("gbm", LGBMChallenger(random_state=1, tuning_grid=[{}]))])
+    assert pipe.fit(X, y, gbm__groups=firm)[-1].validation_ == whole.validation_

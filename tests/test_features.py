@@ -1013,6 +1013,24 @@ def test_an_oot_start_outside_the_originations_is_refused_by_name(tmp_path):
         assert e.value.parameter == "oot_start" and "column" not in str(e.value) and words in str(e.value), str(e.value)
 
 
+def test_the_development_window_is_split_by_enterprise(tmp_path):
+    """The in-time test was split loan by loan: most firms have two to four loans, so a firm could be learnt from in
+    train and scored in test. Every firm's development loans now share one window."""
+    from creditmodel.data import synthetic
+    from creditmodel.data.io import load_district
+    from creditmodel.scoring.district import TARGET, loan_sample
+
+    synthetic.generate_district(firms=2000, seed=3, out=tmp_path, progress=False)
+    s = loan_sample(load_district(tmp_path).tables, seed=5)
+    dev = s.table.assign(window=s.window).loc[s.window != "oot"]
+    assert (dev.groupby("uscc").size() > 1).sum() > 100                 # the premise: firms with several loans
+    assert (dev.groupby("uscc")["window"].nunique() == 1).all()
+    firms = dev.groupby("uscc")["window"].first().value_counts(normalize=True)
+    assert abs(firms["test"] - 0.2) < 0.02 and abs(firms["valid"] - 0.2) < 0.02
+    assert all(dev.loc[dev["window"] == w, TARGET].sum() > 0 for w in ("train", "valid", "test"))
+    assert (loan_sample(load_district(tmp_path).tables, seed=5).window == s.window).all()
+
+
 def test_the_loan_sample_of_one_industry(tmp_path):
     """Notebook 03's industry parameter: that section's loans only, by letter or name; an unknown section or one
     without loans is bad input naming the parameter."""

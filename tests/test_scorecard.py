@@ -784,3 +784,29 @@ def test_points_model_parameters_out_of_range_are_clear_errors(frame, params, co
     with pytest.raises(InputError, match=column) as e:
         WoEScorecard(**params).fit(X, y)
     assert e.value.column == column
+
+
+def test_groups_reach_every_cross_validation_of_the_card(monkeypatch):
+    """``fit(groups=)``: the binning's shape CV, the out-of-fold WoE, stepwise AUC and the points-model CV all hold
+    each borrower out whole (their folds were drawn row by row)."""
+    import creditmodel.scoring.splits as splits
+
+    X, y = make_frame(3000, seed=4)
+    groups = np.arange(len(X)) // 3
+    seen = []
+    real = splits.stratified_folds
+
+    def spy(yy, k, seed, g=None):
+        folds = real(yy, k, seed, g)
+        seen.append(g is not None and all(not set(g[a]) & set(g[b]) for a, b in folds))
+        return folds
+
+    monkeypatch.setattr(splits, "stratified_folds", spy)
+    sc = WoEScorecard(woe_cv=3, stepwise="auc", points_model="auto", random_state=0).fit(X, y, groups=groups)
+    assert len(seen) >= 4 and all(seen), seen      # shape CV, WoE CV, stepwise, points CV: each by group
+    seen.clear()
+    plain = WoEScorecard(woe_cv=3, stepwise="auc", points_model="auto", random_state=0).fit(X, y)
+    assert len(seen) >= 4 and not any(seen)
+    assert sc.selected_features_ and plain.selected_features_
+    with pytest.raises(InputError, match="groups: 2 keys"):
+        WoEScorecard().fit(X, y, groups=[1, 2])

@@ -648,3 +648,65 @@ def test_training_into_a_model_folder_again_says_it_replaces_the_model(tmp_path,
         second = train_file(src, "bad", tmp_path / "m", seed=2)
     assert (f"replacing the model in {tmp_path / 'm'} (d_scorecard version {first.model.version}) with d_scorecard "
             f"version {second.model.version}") in caplog.text
+
+
+def test_a_borrowers_rows_stay_on_one_side_of_the_split_and_of_each_calibration_fold(tmp_path):
+    """--group: a firm with several loans sat in train and in test (the split went loan by loan), so the test measured
+    the model partly on firms it had learnt. All of a group's rows now share one part and one calibration fold."""
+    from creditmodel.scoring.splits import stratified_folds, stratified_split
+
+    df = _frame(1500, seed=5)
+    df["borrower"] = [f"B{i // 3:04d}" for i in range(len(df))]          # 500 borrowers, 3 rows each
+    loose = stratified_split(df["bad"].eq("yes").to_numpy(), 3)
+    assert (pd.Series(loose).groupby(df["borrower"]).nunique() > 1).any()  # the premise: row by row splits borrowers
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=3, group_col="borrower")
+    parts = pd.Series(res.split).groupby(df["borrower"]).nunique()
+    assert (parts == 1).all()
+    share = pd.Series(res.split).groupby(df["borrower"]).first().value_counts(normalize=True)
+    assert abs(share["test"] - 0.2) < 0.01 and abs(share["valid"] - 0.2) < 0.01     # shares of the borrowers
+    assert "borrower" not in res.features and res.model.metadata["group_col"] == "borrower"
+    assert "split by borrower: 500 borrowers" in res.model.metadata["data_description"]
+    # stratified by borrower: a part's share of borrowers with a default is the whole's
+    bad_borrower = df["bad"].eq("yes").groupby(df["borrower"]).any()
+    by_part = bad_borrower.groupby(pd.Series(res.split, index=df.index).groupby(df["borrower"]).first()).mean()
+    assert (by_part - bad_borrower.mean()).abs().max() < 0.02
+    # the calibration folds hold each borrower out whole
+    y = df["bad"].eq("yes").to_numpy()
+    for fit, out in stratified_folds(y, 4, 3, df["borrower"].to_numpy()):
+        assert not set(df["borrower"].iloc[fit]) & set(df["borrower"].iloc[out])
+    assert any(set(df["borrower"].iloc[f]) & set(df["borrower"].iloc[o]) for f, o in stratified_folds(y, 4, 3))
+    # same seed, same groups: the same model, whatever the order of the keys' first appearance
+    again = train_frame(df, "bad", id_col="firm", positive="yes", seed=3, group_col="borrower")
+    assert again.model.version == res.model.version and (again.split == res.split).all()
+
+
+def test_bad_group_columns_are_input_errors():
+    df = _frame(600, seed=2)
+    df["borrower"] = [f"B{i // 2:04d}" for i in range(len(df))]
+    with pytest.raises(InputError, match="group column not found") as e:
+        train_frame(df, "bad", id_col="firm", positive="yes", group_col="lender")
+    assert e.value.column == "lender"
+    blank = df.copy()
+    blank.loc[7, "borrower"] = " "
+    with pytest.raises(InputError, match="empty group key") as e:
+        train_frame(blank, "bad", id_col="firm", positive="yes", group_col="borrower")
+    assert e.value.column == "borrower" and e.value.row == 8
+    split = np.where(np.arange(len(df)) % 5 == 0, "test", np.where(np.arange(len(df)) % 5 == 1, "valid", "train"))
+    with pytest.raises(InputError, match="more than one part of the split") as e:
+        train_frame(df, "bad", id_col="firm", positive="yes", group_col="borrower", split=split)
+    assert e.value.column == "borrower"
+
+
+def test_cli_train_group(tmp_path):
+    df = _frame(900, seed=6)
+    df["borrower"] = [i // 3 for i in range(len(df))]
+    src = tmp_path / "loans.csv"
+    df.to_csv(src, index=False)
+    r = _cli("train", "--data", str(src), "--target", "bad", "--positive", "yes", "--id", "firm", "--group", "nope",
+             "--out", str(tmp_path / "m0"))
+    assert r.returncode == 2 and "nope" in r.stderr and "group column not found" in r.stderr
+    r = _cli("train", "--data", str(src), "--target", "bad", "--positive", "yes", "--id", "firm", "--group",
+             "borrower", "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert card["n_candidates"] == 4      # x1, x2, sector, noise: the borrower key is no feature

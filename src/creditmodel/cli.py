@@ -241,9 +241,13 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
               help="A column of codes to bin as categories, not as a range of numbers (an industry or region code "
                    "such as 01, 02, 110101 in a CSV); repeat it or separate names with commas. A column with any "
                    "text value is categorical anyway.")
+@click.option("--group", "group_col", default=None, metavar="COL",
+              help="Column of the borrower of each row, when a borrower has several rows (loans): never a feature; "
+                   "all of a borrower's rows go to the same part of the split and the same calibration fold.")
 @click.option("--out", type=PATH, required=True, help="Folder for the MLflow model, points table and metrics.json.")
 def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None, kind: str, seed: int,
-              n_jobs: int, central_tendency: float | None, categorical: tuple[str, ...], out: Path) -> None:
+              n_jobs: int, central_tendency: float | None, categorical: tuple[str, ...], group_col: str | None,
+              out: Path) -> None:
     """Train a PD model on any tabular file; every other column is a candidate feature."""
     from creditmodel.scoring import train
 
@@ -252,7 +256,8 @@ def train_cmd(data: Path, target: str, id_col: str | None, positive: str | None,
                                  param_hint="'--jobs'")
     res = train.train_file(data=data, target=target, id_col=id_col, positive=positive, kind=kind, seed=seed,
                            out=out, n_jobs=n_jobs, central_tendency=central_tendency,
-                           categorical=[c.strip() for v in categorical for c in v.split(",") if c.strip()])
+                           categorical=[c.strip() for v in categorical for c in v.split(",") if c.strip()],
+                           group_col=group_col)
     click.echo(res.summary())
 
 

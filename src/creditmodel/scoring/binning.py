@@ -529,8 +529,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
     # -- sklearn API -------------------------------------------------------------------------------
     @fit_single_threaded
-    def fit(self, X: pd.DataFrame, y=None) -> "WoEBinner":
-        """Bin every column of ``X`` against the binary target ``y`` (1 = bad)."""
+    def fit(self, X: pd.DataFrame, y=None, groups=None) -> "WoEBinner":
+        """Bin every column of ``X`` against the binary target ``y`` (1 = bad). ``groups`` (one key per row, e.g.
+        the borrower): the ``shape_cv`` folds hold each group out whole."""
         self._check_params()
         if not isinstance(X, pd.DataFrame):
             raise InputError("WoEBinner needs a pandas DataFrame")
@@ -541,6 +542,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
                              categorical_features=self.categorical_features,
                              special_codes=sc if isinstance(sc, dict) else None)   # a plain list holds codes
         y = binary_target(y, len(X)).astype(float)
+        from creditmodel.scoring.splits import check_groups, stratified_folds
+
+        groups = check_groups(groups, len(X))
         self._sizes = self._resolve_sizes(y)
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
@@ -555,10 +559,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
         def folds() -> list:
             if not cache:
-                from sklearn.model_selection import StratifiedKFold
-
-                cache.extend(StratifiedKFold(k, shuffle=True, random_state=self.random_state)
-                             .split(np.zeros(len(y)), y))
+                cache.extend(stratified_folds(y, k, self.random_state, groups))
             return cache
 
         for c in tqdm(cols, desc="WoE binning", disable=not self.progress, leave=False):

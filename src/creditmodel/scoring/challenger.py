@@ -19,8 +19,9 @@
   carved out of that training set: stratified ``cv_folds``-fold cross-validation (``lightgbm.cv``) when the
   training set is small (fewer than ``cv_max_rows`` rows), else a seeded stratified hold-out of
   ``validation_fraction``; the final model is then refitted on all training rows with that many trees (scaled
-  by the share of data the stopping model saw). An explicit ``eval_set`` passed to ``fit`` replaces both: the
-  model is trained on all of ``X`` and stopped on ``eval_set``.
+  by the share of data the stopping model saw). ``fit(..., groups=)`` keeps each borrower's rows in one fold or
+  on one side of the hold-out. An explicit ``eval_set`` passed to ``fit`` replaces both: the model is trained on
+  all of ``X`` and stopped on ``eval_set``.
 * **Deterministic.** ``deterministic=True``, ``force_col_wise=True``, a fixed thread count (``n_jobs``) and all
   seeds derived from ``random_state``: the same data, parameters and seed give bit-for-bit identical models.
   (Results can differ between thread counts; keep ``n_jobs`` fixed.)
@@ -40,12 +41,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
 from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions
 from creditmodel.scoring.params import FIT_NOTE
+from creditmodel.scoring.splits import stratified_folds, stratified_holdout
 from creditmodel.scoring.target import binary_target
 
 logger = logging.getLogger(__name__)
@@ -396,11 +397,15 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                            params={"max_bin": int(self.max_bin), "verbosity": -1, "feature_pre_filter": False,
                                    "data_random_seed": int(self.random_state) + 3})
 
-    def fit(self, X, y=None, sample_weight=None, eval_set=None) -> LGBMChallenger:
+    def fit(self, X, y=None, sample_weight=None, eval_set=None, groups=None) -> LGBMChallenger:
         """Fit on ``X`` (features) and ``y`` (1 = default). ``eval_set=(X_val, y_val)`` stops early on that
-        set instead of a split of ``X``. Returns ``self``."""
+        set instead of a split of ``X``. ``groups`` (one key per row, e.g. the borrower of each loan): the
+        early-stopping folds or hold-out keep each group whole. Returns ``self``."""
+        from creditmodel.scoring.splits import check_groups
+
         self._check_params()
         X = _as_frame(X)
+        groups = check_groups(groups, len(X))
         y01 = binary_target(y, len(X), column="y").astype(np.float64)
         self.classes_ = np.unique(np.asarray(y).ravel())  # [0, 1] (or [False, True]) in the caller's dtype
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
@@ -411,7 +416,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         Xe = self._encode(X)
         self.default_rate_ = float(np.average(y01, weights=w))
         self.best_params_, self.tuning_ = {}, []
-        n_rounds, self.validation_, booster = self._choose_rounds(Xe, y01, w, eval_set)
+        n_rounds, self.validation_, booster = self._choose_rounds(Xe, y01, w, eval_set, groups)
         if booster is None:  # refit on all training rows with the chosen number of trees
             booster = lgb.train(self._lgb_params(), self._dataset(Xe, y01, w), num_boost_round=n_rounds)
         self.booster_ = booster
@@ -440,7 +445,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
                         early_stopping_rounds=0, min_rounds=0, tuning_grid=[{}])
         return copy
 
-    def _choose_rounds(self, Xe, y, w, eval_set) -> tuple[int, dict, lgb.Booster | None]:
+    def _choose_rounds(self, Xe, y, w, eval_set, groups=None) -> tuple[int, dict, lgb.Booster | None]:
         """Number of trees, a record of how it was chosen, and the final booster when no refit is needed."""
         n_max, patience = int(self.n_estimators), int(self.early_stopping_rounds)
         callbacks = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)] if patience else []
@@ -466,7 +471,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             if n_min_class < k:
                 raise InputError(f"only {n_min_class} rows in the smaller class: too few for {k}-fold early "
                                  f"stopping", column="y")
-            folds = list(StratifiedKFold(k, shuffle=True, random_state=int(self.random_state)).split(Xe, y))
+            folds = stratified_folds(y, k, int(self.random_state), groups)
             data = self._dataset(Xe, y, w)
             sign = 1.0 if self.eval_metric == "auc" else -1.0
             for cand in self._grid():
@@ -485,9 +490,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         else:
             if n_min_class < 2:
                 raise InputError("too few rows in the smaller class for a validation split", column="y")
-            idx = np.arange(len(y))
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=y,
-                                      random_state=int(self.random_state))
+            tr, va = stratified_holdout(y, self.validation_fraction, int(self.random_state), groups)
             dtr = self._dataset(Xe[tr], y[tr], None if w is None else w[tr])
             dva = self._dataset(Xe[va], y[va], None if w is None else w[va], reference=dtr)
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["valid"], callbacks=callbacks)

@@ -5,10 +5,12 @@
   ``true_pd`` is kept beside it for calibration checks, never as a feature. The PD model is an
   enterprise model: loan terms are left to pricing (collateral -> LGD), so the same model scores
   every enterprise of the district for the bank deliverable.
-* **Windows.** Development = originations before ``oot_start`` (default 2024-01-01), split
-  stratified into train (estimator), valid (calibration, LightGBM early stopping on a split of
-  train) and an in-time test; out-of-time (OOT) = originations from ``oot_start`` on: the
-  generator's shock year, for validation and drift monitoring.
+* **Windows.** Development = originations before ``oot_start`` (default 2024-01-01), split by
+  enterprise into train and valid (the estimators and the cross-fitted calibration, whose folds
+  keep each enterprise whole too) and an in-time test: all loans of a firm go to the same part, the
+  firms stratified by whether any of their loans defaulted, so the test measures the models on firms
+  they never saw. Out-of-time (OOT) = originations from ``oot_start`` on: the generator's shock
+  year, for validation and drift monitoring (a firm may have loans in both windows, as in any OOT).
 * **Registration.** Both models go to one registered model (default ``district_pd``): the
   scorecard gets alias ``challenger`` first and becomes ``champion`` through the guarded
   promotion (:func:`creditmodel.registry.promote`), the LightGBM model keeps ``challenger``.
@@ -70,7 +72,8 @@ class DistrictSample:
 def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", seed: int = 42,
                 valid: float = 0.2, test: float = 0.2, industry: str = "") -> DistrictSample:
     """Build the loan sample with point-in-time features and assign the windows (seeded). ``industry`` (a
-    GB/T 4754 section letter or name) keeps that section's loans only; ``""`` keeps every loan."""
+    GB/T 4754 section letter or name) keeps that section's loans only; ``""`` keeps every loan. ``valid`` and ``test``
+    are shares of the development window's enterprises (each firm's loans stay together)."""
     from creditmodel.features import catalogue as feature_catalogue
     from creditmodel.features import build_loan_features
 
@@ -102,7 +105,8 @@ def loan_sample(tables: dict[str, pd.DataFrame], oot_start: str = "2024-01-01", 
     window[is_oot] = "oot"
     y = table[TARGET].to_numpy()
     dev_idx = np.flatnonzero(~is_oot)
-    window[dev_idx] = stratified_split(y[dev_idx], seed, valid=valid, test=test)
+    window[dev_idx] = stratified_split(y[dev_idx], seed, valid=valid, test=test,
+                                       groups=table["uscc"].to_numpy()[dev_idx])
     return DistrictSample(table.reset_index(drop=True), feats, window, cat, start, key)
 
 
@@ -136,7 +140,8 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
     split = sample.window[sample.window != "oot"]
     out = {}
     for kind in kinds:
-        res = train_frame(dev, TARGET, id_col="loan_id", kind=kind, seed=seed, name=f"district_{kind}",
+        res = train_frame(dev, TARGET, id_col="loan_id", group_col="uscc", kind=kind, seed=seed,
+                          name=f"district_{kind}",
                           catalogue=sample.catalogue, split=split, features=sample.features,
                           estimator_params=(estimator_params or {}).get(kind), n_jobs=n_jobs,
                           central_tendency=central_tendency)

@@ -277,18 +277,16 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             feats.pop(j)
         return feats
 
-    def _oof_woe(self, X: pd.DataFrame, y: np.ndarray, feats: list[str]) -> pd.DataFrame:
+    def _oof_woe(self, X: pd.DataFrame, y: np.ndarray, feats: list[str], groups=None) -> pd.DataFrame:
         """Out-of-fold WoE of the training rows: each fold's WoE from the other folds' counts.
 
         The cut points stay those of the full sample; only the WoE values the regression learns from
         are cross-fitted, so a bin's own rows do not inflate its WoE (target leakage).
         """
-        from sklearn.model_selection import StratifiedKFold
-
         from creditmodel.scoring.binning import _woe_from_counts
+        from creditmodel.scoring.splits import stratified_folds
 
-        folds = list(StratifiedKFold(self.woe_cv, shuffle=True, random_state=self.random_state)
-                     .split(np.zeros(len(y)), y))
+        folds = stratified_folds(y, self.woe_cv, self.random_state, groups)
         out = {}
         for f, idx in zip(feats, self.binner_.index_columns(X, feats)):
             fb = self.binner_.bins_[f]
@@ -307,13 +305,15 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         return LogisticRegression(C=self.C if C is None else C, class_weight=self.class_weight,
                                   max_iter=self.max_iter, random_state=self.random_state)
 
-    def _stepwise(self, W: pd.DataFrame, y: np.ndarray, feats: list[str]) -> list[str]:
+    def _stepwise(self, W: pd.DataFrame, y: np.ndarray, feats: list[str], groups=None) -> list[str]:
         if self.stepwise is None or not feats:
             return feats
         if self.stepwise not in ("aic", "bic", "auc"):
             raise InputError(f"stepwise must be None, 'aic', 'bic' or 'auc', got {self.stepwise!r}")
         from sklearn.metrics import roc_auc_score
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.model_selection import cross_val_predict
+
+        from creditmodel.scoring.splits import stratified_folds
 
         n = len(y)
         Z = W[feats].to_numpy()
@@ -322,7 +322,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             if self.stepwise == "auc":
                 if self.sign_strategy != "none" and (self._lr().fit(Z[:, cols], y).coef_ >= 0).any():
                     return math.inf  # a set with a wrong-signed coefficient is not a candidate
-                folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+                folds = stratified_folds(y, self.cv, self.random_state, groups)
                 p = cross_val_predict(self._lr(), Z[:, cols], y, cv=folds, method="decision_function")
                 return -roc_auc_score(y, p)
             m = self._lr(_UNPENALISED_C).fit(Z[:, cols], y)
@@ -399,15 +399,20 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------- fit
     @fit_single_threaded
-    def fit(self, X, y=None, X_stability=None) -> "WoEScorecard":
+    def fit(self, X, y=None, X_stability=None, groups=None) -> "WoEScorecard":
         """Bin, select, fit the logistic regression and build the points table.
 
         ``X_stability`` (optional, same columns) is a second sample, e.g. the most recent months or
         the scoring population; features whose PSI against the training rows exceeds ``max_psi``
-        are dropped.
+        are dropped. ``groups`` (one key per row, e.g. the borrower of each loan): every cross-validation
+        (``shape_cv``, ``woe_cv``, ``cv``) holds each group out whole, so a borrower's other rows do not flatter
+        the held-out ones.
         """
+        from creditmodel.scoring.splits import check_groups
+
         X = self._frame(X, fit=True)
         y = self._target(y, len(X))
+        groups = check_groups(groups, len(X))
         if X.shape[1] == 0:
             raise InputError("no feature column to fit on")
         self._check_params()  # parameter errors before the binning work
@@ -425,7 +430,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             categorical_features=self.categorical_features, special_codes=self.special_codes,
             min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
-            random_state=self.random_state, progress=self.progress).fit(X, y)
+            random_state=self.random_state, progress=self.progress).fit(X, y, groups=groups)
         self.iv_report_ = self.binner_.iv_report_.copy()
         iv = dict(zip(self.iv_report_["feature"], self.iv_report_["iv"]))
         feats = list(self.iv_report_["feature"])  # descending IV, ties by name
@@ -455,7 +460,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if self.woe_cv and n_minority < self.woe_cv:   # some fold would hold none of the rarer class
             log.info("woe_cv=%d skipped: %d row(s) of the rarer class; the regression learns the in-sample WoE",
                      self.woe_cv, n_minority, extra={FIT_NOTE: True})
-        W = (self._oof_woe(X, y, feats) if self.woe_cv and n_minority >= self.woe_cv
+        W = (self._oof_woe(X, y, feats, groups) if self.woe_cv and n_minority >= self.woe_cv
              else self.binner_.transform(X, feats))
         # a WoE column with no spread carries nothing
         for f in [f for f in feats if W[f].std() == 0]:
@@ -468,7 +473,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         for rounds in range(1, len(feats) + 2):
             self._report = []
             sel = self._stepwise(W, y, self._vif_filter(W, self._corr_filter(W, [f for f in feats
-                                                                                 if f not in excluded])))
+                                                                                 if f not in excluded])), groups)
             filter_drops, self._report = self._report, []
             sel, cols, lr, masked = self._sign_step(W, y, X, sel, iv)
             sign_drops += self._report
@@ -486,7 +491,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self._masked = {f: masked[f] for f in feats}
         self._lr_columns = list(cols)
         self.selected_features_ = list(feats)
-        self._fit_points_model(X, y)
+        self._fit_points_model(X, y, groups)
         self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
         del self._report
         self.iv_report_["selected"] = self.iv_report_["feature"].isin(feats)
@@ -548,7 +553,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     _POINTS_CV_MAX_ROWS = 20_000  # rows of the points-model CV (a stratified sample above that)
 
-    def _fit_points_model(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit_points_model(self, X: pd.DataFrame, y: np.ndarray, groups=None) -> None:
         """The one-coefficient WoE card (``lr_``) or the monotone per-bin card, as ``points_model`` asks.
 
         ``auto`` (and ``monotone`` with several ``monotone_C``) compares the candidates by ``cv``-fold
@@ -564,8 +569,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if self.points_model == "woe":
             return
         from sklearn.metrics import log_loss, roc_auc_score
-        from sklearn.model_selection import StratifiedKFold
         from sklearn.utils.class_weight import compute_sample_weight
+
+        from creditmodel.scoring.splits import stratified_folds
 
         feats = self.selected_features_
         idx = dict(zip(feats, self.binner_.index_columns(X, feats)))
@@ -593,7 +599,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             # training rows only (same settings and shape): bins and WoE that had seen the held-out rows'
             # labels would favour the less regularised candidates.
             held = np.empty((len(cands), len(yc)))
-            for tr, te in StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(Xc, yc):
+            gc = None if groups is None else groups[cv_rows]
+            for tr, te in stratified_folds(yc, self.cv, self.random_state, gc):
                 Bf, If, Df = [], [], []
                 for f in feats:
                     fb = self.binner_.bins_[f]

@@ -22,6 +22,7 @@ import pandas as pd
 from creditmodel.data.io import check_finite, check_ids
 from creditmodel.errors import InputError, separator_hint
 from creditmodel.scoring.model import MAX_FEATURE_MAGNITUDE, CreditModel, InputSpec, ScoreScaling
+from creditmodel.scoring.splits import stratified_folds, stratified_split  # noqa: F401 (the benches import both here)
 from creditmodel.workers import check_n_jobs, run_tasks, worker_count
 
 log = logging.getLogger(__name__)
@@ -289,20 +290,6 @@ def _flags_as_numbers(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**out) if out else X
 
 
-def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float = 0.2) -> np.ndarray:
-    """Per row "train", "valid" or "test", stratified by ``y`` and seeded."""
-    rng = np.random.default_rng(seed)
-    out = np.empty(len(y), dtype=object)
-    for cls in (0, 1):
-        idx = np.flatnonzero(y == cls)
-        rng.shuffle(idx)
-        n_te, n_va = int(round(test * len(idx))), int(round(valid * len(idx)))
-        out[idx[:n_te]] = "test"
-        out[idx[n_te:n_te + n_va]] = "valid"
-        out[idx[n_te + n_va:]] = "train"
-    return out
-
-
 def make_estimator(kind: str, directions: dict[str, int], categorical: list[str], seed: int,
                    params: dict[str, Any] | None = None) -> Any:
     """The champion or challenger estimator with the catalogue's risk directions."""
@@ -355,7 +342,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                      scaling: ScoreScaling | None = None, master_scale: Any = None,
                      metadata: dict[str, Any] | None = None, calibration_folds: int = 0,
                      n_jobs: int = 1, central_tendency: float | None = None,
-                     held_out: pd.DataFrame | None = None) -> CreditModel:
+                     held_out: pd.DataFrame | None = None, groups: np.ndarray | None = None) -> CreditModel:
     """Fit the estimator and the calibrator, and compose the CreditModel.
 
     ``calibration_folds`` < 2: the estimator learns on train, the calibrator on the validation rows.
@@ -370,10 +357,15 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     for bit, for any ``n_jobs``, and the workers' log lines come back to this process. Use joblib's default process
     backend: under ``parallel_config(backend="threading")`` the single-threaded fits would change the
     BLAS thread count of the whole process. ``held_out`` (the test split) is not learnt from; it only has a say in
-    which catalogue domains the model keeps (a domain any row of the file breaks is left open).
+    which catalogue domains the model keeps (a domain any row of the file breaks is left open). ``groups`` (one key
+    per row of ``X_train`` then ``X_valid``, e.g. the enterprise of each loan) keeps every row of a group in one
+    calibration fold, so that no fold fit has seen another loan of a firm it scores out of fold.
     """
     check_n_jobs(n_jobs)
     from creditmodel.scoring.calibration import PDCalibrator
+    from creditmodel.scoring.splits import check_groups
+
+    groups = check_groups(groups, len(X_train) + len(X_valid))
     from creditmodel.scoring.master_scale import MasterScale
 
     spec = InputSpec.from_frame(X_train)
@@ -395,13 +387,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     ms = master_scale or MasterScale()
     cv_auc = None
     if calibration_folds >= 2:
-        from sklearn.model_selection import StratifiedKFold
-
         X_dev = pd.concat([X_train, X_valid])
         y_dev = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
         oof = np.empty(len(y_dev))
-        folds = list(StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
-                     .split(np.zeros(len(y_dev)), y_dev))
+        folds = stratified_folds(y_dev, calibration_folds, seed, groups)
         t0 = time.perf_counter()
         if kind == "lightgbm":
             # The fold fits are built as the final fit is: its tuned parameters and its number of trees (scaled to
@@ -409,12 +398,12 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
             # on small tables, and a map learned on their outputs did not fit the final model's (fresh-row mean PD
             # off by up to half, bench/results/calibration_optimism_lightgbm.md). The choice of two settings has
             # seen every row: a slight optimism of the cross-validated AUC, the usual price of cross-fitting.
-            fitted = run_tasks([(_fit_all, (est, X_dev, y_dev))], n_jobs=1)
+            fitted = run_tasks([(_fit_all, (est, X_dev, y_dev, groups))], n_jobs=1)
             fold_est, tasks = fitted[0].fixed_rounds_clone((calibration_folds - 1) / calibration_folds), []
         else:  # the final fit (the longest) first, then the K fold fits, side by side in worker processes if asked
-            fitted, fold_est, tasks = [], est, [(_fit_all, (est, X_dev, y_dev))]
+            fitted, fold_est, tasks = [], est, [(_fit_all, (est, X_dev, y_dev, groups))]
         probe = CreditModel(fold_est, None, ms, spec, kind, name, scaling=scaling, version="calibration fold")
-        tasks += [(_fit_fold, (probe, X_dev, y_dev, f, o)) for f, o in folds]
+        tasks += [(_fit_fold, (probe, X_dev, y_dev, f, o, groups)) for f, o in folds]
         workers = worker_count(n_jobs, len(tasks))
         done = fitted + run_tasks(tasks, n_jobs=workers)
         in_fold = []  # each fold fit's output on its own (seen) rows: the in-sample optimism of a fit
@@ -433,7 +422,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         cv_auc = float(_auc(y_dev, oof if kind == "lightgbm" else -oof)) if 0 < y_dev.sum() < len(y_dev) else None
     else:
         t0 = time.perf_counter()
-        est.fit(X_train, y_train)
+        est.fit(X_train, y_train, groups=None if groups is None else np.asarray(groups)[:len(X_train)])
         log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
     if kind == "scorecard":
         spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
@@ -462,9 +451,9 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
 
 
 def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.ndarray,
-              out_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              out_idx: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Raw output (points or log-odds) on ``out_idx`` and on ``fit_idx`` of a clone of ``probe``'s estimator
-    fitted on ``fit_idx``."""
+    fitted on ``fit_idx`` (``groups``: one key per row of ``X``, for the estimator's own folds)."""
     from sklearn.base import clone
 
     fold = CreditModel(clone(probe.estimator), None, probe.master_scale, probe.input_spec, probe.kind, probe.name,
@@ -472,12 +461,12 @@ def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.nd
     from creditmodel.scoring.params import fold_fits_quiet
 
     with fold_fits_quiet():   # the final fit says them once
-        fold.estimator.fit(X.iloc[fit_idx], y[fit_idx])
+        fold.estimator.fit(X.iloc[fit_idx], y[fit_idx], groups=None if groups is None else groups[fit_idx])
     return fold.raw(X.iloc[out_idx]), fold.raw(X.iloc[fit_idx])
 
 
-def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
-    return est.fit(X, y)
+def _fit_all(est: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None = None) -> Any:
+    return est.fit(X, y, groups=groups)
 
 
 def evaluate(model: CreditModel, X: pd.DataFrame, y: np.ndarray, prefix: str) -> dict[str, Any]:
@@ -507,7 +496,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 exclude: Sequence[str] = (), features: Sequence[str] | None = None,
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                 calibration_folds: int | None = None, file: str | Path | None = None, n_jobs: int = 1,
-                central_tendency: float | None = None, categorical: Sequence[str] = ()) -> TrainResult:
+                central_tendency: float | None = None, categorical: Sequence[str] = (),
+                group_col: str | None = None) -> TrainResult:
     """Train on an in-memory table (see :func:`train_file` for the file version).
 
     By default (``calibration_folds=None``: :func:`calibration_folds_for`, 4 or 10) the estimator learns on train and
@@ -517,7 +507,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     fraction) calibrates the PDs to that long-run average default rate instead of the data's own
     (:class:`~creditmodel.scoring.calibration.PDCalibrator`). ``categorical``: columns binned as categories
     although they hold numbers (codes), each value as its text, a whole number as its integer; such a column may
-    hold more than :data:`MAX_CATEGORIES` values.
+    hold more than :data:`MAX_CATEGORIES` values. ``group_col`` names a column of group keys (the borrower of each
+    loan, when a borrower has several rows): never a feature, every row of a group goes to the same part of the split
+    and the same calibration fold, so no model is tested on rows of a borrower it learnt from.
     """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
@@ -533,10 +525,23 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         if id_col == target:
             raise InputError("the id column and the target are the same column", file=file, column=id_col)
         check_ids(df[id_col], file, id_col)  # empty or repeated (trimmed text, as score compares them)
+    groups = None
+    if group_col is not None:
+        if group_col not in df.columns:
+            raise InputError("group column not found", file=file, column=group_col)
+        if group_col == target:
+            raise InputError("the group column and the target are the same column", file=file, column=group_col)
+        keys = df[group_col].astype(object).where(df[group_col].notna(), None)
+        blank = keys.isna() | keys.astype(str).str.strip().eq("")
+        if blank.any():
+            raise InputError("empty group key (every row needs its borrower)", file=file, column=group_col,
+                             row=int(np.flatnonzero(blank.to_numpy())[0]) + 1)
+        groups = keys.astype(str).str.strip().to_numpy()
     y = parse_target(df[target], positive=positive, file=file, column=target).astype(np.int8)
     if y.min() == y.max():
         raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)
-    excl = [target, *([id_col] if id_col else []), *exclude]
+    excl = [target, *([id_col] if id_col else []), *([group_col] if group_col and group_col != id_col else []),
+            *exclude]
     # an object column of numbers (a Parquet decimal, a database NUMERIC as Decimal, astype(object)) is a number
     # column: it was set aside as 'text with 500 distinct values (identifier-like)' (a reviewer's finding)
     from creditmodel.scoring.binning import _category_key, holds_numbers
@@ -562,10 +567,16 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         raise InputError("no usable feature column", file=file)
     X = _flags_as_numbers(df[feats])
     check_finite(X, feats, file)
-    split = stratified_split(y, seed) if split is None else np.asarray(split, dtype=object)
+    split = stratified_split(y, seed, groups=groups) if split is None else np.asarray(split, dtype=object)
     if len(split) != len(df) or not set(np.unique(split)) <= set(SPLITS):
         raise InputError(f"split must give one of {SPLITS} per row", file=file, column="split")
     masks = {s: split == s for s in SPLITS}
+    if groups is not None:  # a given split must keep each group whole too
+        parts = pd.Series(split).groupby(groups).nunique()
+        if (parts > 1).any():
+            g = parts.index[parts.to_numpy() > 1][0]
+            raise InputError(f"group {g!r} has rows in more than one part of the split", file=file, column=group_col,
+                             row=int(np.flatnonzero(groups == g)[0]) + 1)
     for s in ("train", "valid"):
         if y[masks[s]].sum() == 0 or y[masks[s]].sum() == masks[s].sum():
             raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
@@ -598,13 +609,15 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     cat = catalogue if catalogue is not None else generic_catalogue(df[feats])
     name = name or f"{Path(str(file)).stem if file else 'model'}_{kind}"
     meta = {"target": target, "id_col": id_col or "", "positive": positive or "", "seed": seed,
-            "training_file": str(file) if file else ""}
+            "training_file": str(file) if file else "", "group_col": group_col or ""}
     if calibration_folds is None:
         calibration_folds = calibration_folds_for(kind, int((masks["train"] | masks["valid"]).sum()))
     model = fit_credit_model(X[masks["train"]], y[masks["train"]], X[masks["valid"]], y[masks["valid"]], kind, name,
                              cat, seed, estimator_params, calibration, metadata=meta,
                              calibration_folds=calibration_folds, n_jobs=n_jobs, central_tendency=central_tendency,
-                             held_out=X[masks["test"]])
+                             held_out=X[masks["test"]],
+                             groups=None if groups is None else np.concatenate([groups[masks["train"]],
+                                                                                groups[masks["valid"]]]))
     bad_labels = sorted({str(v) for v in df[target][y == 1].unique()})
     metrics: dict[str, Any] = {"kind": kind, "model_name": name, "model_version": model.version, "seed": seed,
                                "target": target, "default_label": bad_labels[0] if len(bad_labels) == 1 else bad_labels,
@@ -647,7 +660,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
         f"{d_dev / max(int(dev_rows.sum()), 1):.2%}) from {Path(str(file)).name if file else 'an in-memory table'}, "
-        f"target {target!r}; {int(masks['test'].sum()):,} rows held out for the test; {len(feats)} candidate "
+        f"target {target!r}; {int(masks['test'].sum()):,} rows held out for the test"
+        f"{'' if groups is None else f' (split by {group_col}: {len(set(groups)):,} borrowers, none on both sides)'}"
+        f"; {len(feats)} candidate "
         f"features, {n_sel} used ({metrics['defaults_per_selected_feature']} defaults per feature); seed {seed}")
     if "test_auc" in metrics:  # what the model card shows a bank: the AUC of the PD on the held-out test split
         lo = metrics.get("test_auc_ci_low")
@@ -796,7 +811,7 @@ def _columns_as_written(df: pd.DataFrame, data: str | Path, id_col: str | None, 
 def train_file(data: str | Path, target: str, out: str | Path, id_col: str | None = None,
                positive: str | None = None, kind: str = "scorecard", seed: int = 42,
                n_jobs: int = 1, central_tendency: float | None = None,
-               categorical: Sequence[str] = ()) -> TrainResult:
+               categorical: Sequence[str] = (), group_col: str | None = None) -> TrainResult:
     """Read a CSV or Parquet file, train, write the outputs to ``out``.
 
     ``categorical``: columns to bin as categories although their cells are numbers (codes such as ``01``); in a CSV
@@ -809,6 +824,9 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
     check_output_writable(Path(out) / "metrics.json")   # before the fit, not after it (a reviewer's finding)
     df = read_table(data)
     as_text = _columns_as_written(df, data, id_col, target, categorical)
+    if group_col and group_col in df.columns and group_col not in as_text and _kind(Path(data)) == "csv" \
+            and pd.api.types.is_numeric_dtype(df[group_col]):
+        as_text.append(group_col)   # group keys as written ('00001' and '1' are two borrowers)
     if as_text:
         # as written, as score reads them ('00001' and '1' are two ids; test_sample kept 5 for '00005'; the code
         # '01' is not the number 1)
@@ -817,7 +835,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
             df[c] = raw[c].astype(object).where(df[c].notna(), None)
         del raw
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
-                      categorical=categorical,
+                      categorical=categorical, group_col=group_col,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs, central_tendency=central_tendency)
     res.out = Path(out)
     res.files = write_outputs(res, df, target, out)
