@@ -77,7 +77,11 @@ def test_csv_and_parquet_agree_across_chunks(tmp_path):
     csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert len(pq) == len(csv) == len(whole) == w.rows
     assert pq["uscc"].tolist() == csv["uscc"].tolist() == whole["uscc"].tolist()  # input order kept
-    assert csv["as_of_date"].tolist() == pq["as_of_date"].dt.strftime("%Y-%m-%d").tolist()
+    assert csv["as_of_date"].tolist() == [d.isoformat() for d in pq["as_of_date"]]
+    import pyarrow.parquet as pqf
+
+    # a date, as the sidecar says (it was the input's timestamp type: [ns] from pandas, [us] from a CSV)
+    assert str(pqf.read_schema(paths["parquet"]).field("as_of_date").type) == "date32[day]"
     assert set(csv["scored_at"]) == {"2026-11-27T03:04:05Z"}
     for c in ("pd_12m", "expected_loss_rate", "capital_rate", "suggested_rate"):
         want = round_significant(pq[c].to_numpy(dtype=float))
@@ -212,3 +216,16 @@ def test_the_validation_basis_says_what_a_status_rests_on():
     assert validation_basis({"validation_status": "amber", "promotion_validation_status": "amber"}) == \
         "in-time promotion check (not validated out of time)"
     assert validation_basis({}) == ""
+
+
+def test_a_utc_offset_keeps_the_local_date_as_text_and_as_a_time_zone_column():
+    """2025-12-31 00:00:00+08:00 (Beijing) was delivered as 2025-12-31 from a Parquet time-zone column and as
+    2025-12-30 from the same text in a CSV (converted to UTC first); both now keep the local calendar date."""
+    from creditmodel.delivery import parse_as_of
+
+    text = pd.Series(["2025-12-31 00:00:00+08:00", "2025-12-31T07:59:59+0800", "2025-12-31T23:30:00-05:00",
+                      "2025-12-31T08:00Z", "2025-12-31", "2025-12-31 00:00 bad", None])
+    got = parse_as_of(text).dt.normalize()
+    assert got.iloc[:5].tolist() == [pd.Timestamp("2025-12-31")] * 5 and got.iloc[5:].isna().all()
+    zoned = pd.Series(pd.to_datetime(["2025-12-31 00:00:00+08:00", "2025-12-31 07:59:59+08:00"]))
+    assert parse_as_of(zoned).dt.normalize().tolist() == got.iloc[:2].tolist()

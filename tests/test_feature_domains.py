@@ -208,3 +208,26 @@ def test_the_exported_sql_counts_an_impossible_value_as_an_input_error(model_dir
     whole = model.estimator.to_sql(error_col="input_errors",
                                    bounds={**model.input_spec.bounds, "employees": Domain(0.0, None, "", True)})
     assert [r[-1] > 0 for r in con.execute(whole).fetchall()] == [False, True, True, False, True, False, False, False]
+
+
+def test_the_model_files_list_each_columns_limits_for_a_bank_without_our_code(model_dir):
+    """Only scorecard.sql carried the impossible-value limits: a bank applying points_table.csv or .json gave
+    employees = -3 its points where score refuses the row. input_checks.csv lists every input column's limits."""
+    import json
+    from pathlib import Path
+
+    files = {p.name: p for p in Path(model_dir).rglob("*.csv")}
+    assert "input_checks.csv" in files
+    checks = pd.read_csv(files["input_checks.csv"], encoding="utf-8-sig").set_index("feature")
+    model = resolve_model(model_dir).model
+    assert set(checks.index) == set(model.input_spec.columns)
+    assert checks.loc["employees", "lowest"] == 0 and pd.isna(checks.loc["employees", "highest"])
+    assert (checks.loc["invoice_voided_share", ["lowest", "highest"]] == [0, 1]).all()
+    assert pd.isna(checks.loc["income", "lowest"]) and pd.isna(checks.loc["income", "highest"])   # open
+    assert "head count" in checks.loc["employees", "reason"]
+    # the limit the file states is the one scoring applies: just below it is refused, at it scored
+    low = float(checks.loc["employees", "lowest"])
+    rows = _frame(2, 3).drop(columns=["bad"]).assign(employees=[low - 1, low])
+    assert model.score_frame(rows)["status"].tolist() == ["error", "ok"]
+    rules = json.loads(files["points_table.csv"].with_name("points_table.json").read_text(encoding="utf-8"))["rules"]
+    assert "input_checks.csv" in rules["delivered_scoring"]

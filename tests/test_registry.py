@@ -493,3 +493,25 @@ def test_a_model_logged_without_a_run_keeps_its_files_beside_the_store(own_store
     assert list((own_store / "mlartifacts" / "logged_models").rglob("MLmodel"))   # beside the store
     assert info.registered_model_version is not None
     assert mlflow.tracking.fluent._get_experiment_id() == before   # the caller's experiment is left as it was
+
+
+def test_a_broken_version_behind_an_alias_is_bad_input_naming_the_model(own_store):
+    """score --model models:/NAME@ALIAS on a version whose pickle is empty printed only 'aborted' (click reads an
+    EOFError as Abort), exit 1; the same fault through models:/NAME/VERSION was already an error naming it."""
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel.errors import InputError
+    from creditmodel.scoring.pyfunc import log_model
+    from creditmodel.scoring.score import resolve_model
+
+    info = log_model(train_frame(_frame(3000, 5), "bad", seed=1).model, registered_model_name="broken")
+    MlflowClient().set_registered_model_alias("broken", "champion", info.registered_model_version)
+    assert resolve_model("models:/broken@champion").version == str(info.registered_model_version)
+    pickles = list(own_store.rglob("credit_model.pkl"))
+    assert len(pickles) == 1
+    pickles[0].write_bytes(b"")
+    for uri in ("models:/broken@champion", f"models:/broken/{info.registered_model_version}"):
+        with pytest.raises(InputError) as e:
+            resolve_model(uri)
+        assert f"cannot load version {info.registered_model_version} of registered model 'broken'" in str(e.value)
+        assert e.value.file == uri

@@ -243,7 +243,8 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
         sql = (tmp_path / "m" / "scorecard.sql").read_bytes().decode("utf-8")
         # a comment first (why the file must be copied as bytes), then exactly the model's SELECT
         assert sql.startswith("-- ") and "\r" in sql
-        assert sql[sql.index("\nSELECT\n") + 1:] == res.model.estimator.to_sql(error_col="input_errors")
+        assert sql[sql.index("\nSELECT\n") + 1:] == res.model.estimator.to_sql(
+            error_col="input_errors", bounds=res.model.input_spec.bounds, levels=res.model.input_spec.categorical)
         con = pytest.importorskip("duckdb").connect()
         con.register("applicants", df.drop(columns="bad"))
         got_sql = con.execute(sql).df()
@@ -316,6 +317,38 @@ def test_declared_but_unseen_category_is_scored_not_an_error():
     # 'mine' is in the declared domain: scored with the estimator's unseen rule; 'spaceport' is not: error
     assert out["status"].tolist() == ["ok", "ok", "error", "ok", "ok"]
     assert "spaceport" in out.loc[2, "error"]
+
+
+def test_the_exported_sql_the_pyfunc_and_score_agree_on_declared_levels_and_blank_rows(tmp_path):
+    """A declared level training did not see ('mine') is scored ok by the model, but the exported SQL counted it
+    in input_errors (its 'unseen' test read the training bins); a row of blanks was an error for score but ok,
+    grade 10, from the pyfunc (REST) and input_errors = 0 in the SQL. One rule now on every path."""
+    import mlflow.pyfunc
+
+    from creditmodel.scoring.pyfunc import save_model
+
+    duckdb = pytest.importorskip("duckdb")
+    df = _frame(1500, seed=8)
+    df["sector"] = pd.Categorical(df["sector"], categories=["retail", "factory", "farm", "office", "mine"])
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=1)
+    feats = res.model.estimator.selected_features_
+    assert "sector" in feats
+    rows = df.drop(columns="bad").iloc[:4].reset_index(drop=True)
+    rows["sector"] = rows["sector"].astype(object)
+    rows.loc[0, "sector"] = "mine"                                   # declared, never seen: ok
+    rows.loc[1, "sector"] = "spaceport"                              # not declared: error
+    rows.loc[2, feats] = None                                        # every feature blank: error
+    rows.loc[2, "sector"] = "  "
+    path = save_model(res.model, tmp_path / "m")
+    served = mlflow.pyfunc.load_model(str(path)).predict(rows)
+    assert served["status"].tolist() == ["ok", "error", "error", "ok"]
+    assert "every column the model uses is empty" in served.loc[2, "error"] and served.loc[2, "score"] is None
+    con = duckdb.connect()
+    con.register("applicants", rows.assign(id=range(len(rows)))[["id", *feats]])
+    sql = (path / "artifacts" / "scorecard.sql").read_text(encoding="utf-8")
+    got = con.execute(sql).fetchdf()
+    assert [n > 0 for n in got["input_errors"]] == [False, True, True, False]
+    assert got.loc[0, "score"] == served.loc[0, "score"] and got.loc[3, "score"] == served.loc[3, "score"]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite"])

@@ -91,13 +91,21 @@ def scored_at_now() -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 
+#: A UTC offset after a time of day (``00:00:00+08:00``, ``T08:00Z``): dropped, so that text keeps its local wall time
+_UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def parse_as_of(values: pd.Series) -> pd.Series:
-    """``as_of_date`` values as naive timestamps: date/time columns as they are (time zone dropped), anything else
-    read as ISO 8601 text (``2025-06-30``); unreadable values become NaT. The one parser of the deliverable: the row
-    check (:class:`creditmodel.scoring.score.RowChecks`) and the written column agree, whatever the chunk."""
+    """``as_of_date`` values as naive timestamps in their own local time: date/time columns as they are (time zone
+    dropped), anything else read as ISO 8601 text (``2025-06-30``), a UTC offset after a time dropped too, so that
+    ``2025-12-31 00:00:00+08:00`` is 31 December whether it comes as text (a CSV) or as a time-zone column (Parquet);
+    read as text it was converted to UTC first and became 30 December (a reviewer's finding). Unreadable values
+    become NaT. The one parser of the deliverable: the row check (:class:`creditmodel.scoring.score.RowChecks`)
+    and the written column agree, whatever the chunk."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-    return pd.to_datetime(values.astype("string"), errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+    text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
+    return pd.to_datetime(text, errors="coerce", format="ISO8601")
 
 
 def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, scored_at: pd.Timestamp | None = None,
@@ -325,6 +333,9 @@ class DeliverableWriter:
         if cols[:len(DELIVERABLE_COLUMNS)] != DELIVERABLE_COLUMNS or len(cols) > len(DELIVERABLE_COLUMNS) + 1:
             raise ValueError("deliverable columns are not in the contract order (an optional id column last)")
         table = pa.Table.from_pandas(df, preserve_index=False)
+        # a date, as the sidecar says: it was timestamp[ns] or [us] or [s] by the input's own type (a reviewer)
+        i = table.schema.get_field_index("as_of_date")
+        table = table.set_column(i, pa.field("as_of_date", pa.date32()), table["as_of_date"].cast(pa.date32()))
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._tmp["parquet"], table.schema)
         self._writer.write_table(table.cast(self._writer.schema))

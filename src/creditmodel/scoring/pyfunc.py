@@ -19,7 +19,7 @@ import pandas as pd
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.model import SCORE_COLUMNS, CreditModel
-from creditmodel.scoring.score import IN_DEFAULT, apply_in_default
+from creditmodel.scoring.score import BLANK_ROW, IN_DEFAULT, apply_in_default, apply_row_errors, blank_rows
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,13 @@ class CreditModelPyfunc(_Base):
         index = df.index   # the answer carries the caller's index, so X.join(predict(X)) lines up
         df = df.reset_index(drop=True)
         try:
-            out = apply_in_default(self.model.score_frame(df), df)   # an input flagged in_default is grade D, PD 1
+            out = self.model.score_frame(df)
+            # a row of blanks is an error, as score and the deliverable say (it was answered ok, grade 10)
+            out = apply_row_errors(out, np.where(blank_rows(df, self.model.input_spec.columns), BLANK_ROW, None))
+            out = apply_in_default(out, df)   # an input flagged in_default is grade D, PD 1
         except InputError as e:
             raise _served_error(e) from e
-        out = to_plain_types(out)
+        out = to_plain_types(out, none_for_missing_numbers=True)   # a REST answer must be JSON: null, not NaN
         out.index = index
         return out
 
@@ -69,18 +72,20 @@ def _served_error(e: InputError) -> Exception:
     return MlflowException(str(e), error_code=INVALID_PARAMETER_VALUE)
 
 
-def to_plain_types(out: pd.DataFrame) -> pd.DataFrame:
-    """Nullable pandas dtypes to plain ones (float score with NaN, object strings with None).
+def to_plain_types(out: pd.DataFrame, none_for_missing_numbers: bool = False) -> pd.DataFrame:
+    """Nullable pandas dtypes to plain ones (float score and PD with NaN, object strings with None).
 
-    JSON (REST) and Arrow (Spark) both take these without surprises.
+    ``none_for_missing_numbers``: the score and PD of a row in error become None in an object column instead of
+    NaN, as the pyfunc answers: MLflow's REST server writes a NaN as the bare token ``NaN``, which is not JSON, so
+    one row in error made a whole batch's answer unreadable to a strict parser (a reviewer's finding). Arrow
+    (Spark) takes either form as a nullable double.
     """
     res = pd.DataFrame(index=out.index)
     for c in out.columns:
         s = out[c]
-        if c == "score":
-            res[c] = s.astype("float64")
-        elif c == "pd_12m":
-            res[c] = s.astype("float64")
+        if c in ("score", "pd_12m"):
+            f = s.astype("float64")
+            res[c] = f.astype(object).where(f.notna(), None) if none_for_missing_numbers else f
         else:
             res[c] = s.astype(object).where(s.notna(), None)
     return res
@@ -132,7 +137,8 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
             # number beyond float32, an impossible value): status=error in the library's scoring, so a bank keeps
             # input_errors = 0
             sql = est.to_sql(table="applicants", error_col="input_errors",
-                             bounds=getattr(model.input_spec, "bounds", None))
+                             bounds=getattr(model.input_spec, "bounds", None),
+                             levels=getattr(model.input_spec, "categorical", None))
             ps.write_bytes((SQL_FILE_HEADER + sql).encode("utf-8"))
             files["scorecard_sql"] = str(ps)
         lookup = score_to_pd_table(model)
@@ -147,7 +153,35 @@ def _write_side_files(model: CreditModel, folder: Path) -> dict[str, str]:
         pm = folder / "master_scale.csv"
         model.master_scale.table().to_csv(pm, index=False, encoding="utf-8-sig")
         files["master_scale"] = str(pm)
+    pc = folder / "input_checks.csv"
+    input_checks_table(model).to_csv(pc, index=False, encoding="utf-8-sig")
+    files["input_checks"] = str(pc)
     return files
+
+
+def input_checks_table(model: CreditModel) -> pd.DataFrame:
+    """What the delivered model refuses, per input column, for a bank that scores with the points table or another
+    tool: ``lowest`` / ``highest`` possible value (empty = open), ``whole_numbers`` (a fraction is refused), the
+    ``reason``, and for a category column the ``accepted_levels`` (JSON list; any other non-blank value is refused).
+    Every column also refuses +/-inf and numbers beyond float32; a row whose every column is empty is refused. Only
+    the SQL carried the impossible-value limits: a bank applying the CSV or JSON gave employees = -3 its points
+    (a reviewer's finding)."""
+    spec = model.input_spec
+    bounds = getattr(spec, "bounds", None) or {}
+    rows = []
+    for c in spec.numeric:
+        dom = bounds.get(c)
+        lo, hi = (dom[0], dom[1]) if dom is not None else (None, None)
+        rows.append({"feature": c, "kind": "numeric", "lowest": lo, "highest": hi,
+                     "whole_numbers": bool(dom is not None and len(dom) > 3 and dom[3]),
+                     "reason": (dom[2] if dom is not None and len(dom) > 2 else "") or "",
+                     "accepted_levels": ""})
+    for c, levels in spec.categorical.items():
+        rows.append({"feature": c, "kind": "categorical", "lowest": None, "highest": None, "whole_numbers": False,
+                     "reason": "a category the model does not know",
+                     "accepted_levels": json.dumps([str(v) for v in levels], ensure_ascii=False)})
+    return pd.DataFrame(rows, columns=["feature", "kind", "lowest", "highest", "whole_numbers", "reason",
+                                       "accepted_levels"])
 
 
 def score_to_pd_table(model: CreditModel) -> pd.DataFrame | None:

@@ -864,8 +864,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 "delivered_scoring": "the delivered model (creditmodel score, the MLflow pyfunc) refuses a row with "
                                      "+inf/-inf, a number beyond float32, an unseen category or a value the feature "
                                      "catalogue calls impossible (a negative count, a share above 1): status = "
-                                     "error, no score (the SQL counts such values in its error column); the rules "
-                                     "above are the points table's own"},
+                                     "error, no score (the SQL counts such values in its error column; "
+                                     "input_checks.csv beside this file lists each column's limits and accepted "
+                                     "categories); the rules above are the points table's own"},
             "features": feats}
 
     def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
@@ -930,22 +931,26 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             conds.append(self._sql_unknown_category(f))
         return " OR ".join(f"({c})" for c in conds) if conds else None
 
-    def _sql_unknown_category(self, f: str) -> str:
-        """SQL condition: a non-blank value of categorical ``f`` that no training bin (nor special code) holds."""
+    def _sql_unknown_category(self, f: str, levels: list | None = None) -> str:
+        """SQL condition: a non-blank value of categorical ``f`` that no training bin (nor special code) holds, or,
+        with ``levels`` (the levels the model accepts, e.g. a declared domain wider than training), none of those."""
         fb = self.binner_.bins_[f]
         col = _quote_ident(f)
         known = [c for g in fb.groups for c in g] + list(fb.special_codes)
+        if levels is not None:
+            known = list(dict.fromkeys([*(str(v) for v in levels), *(str(v) for v in fb.special_codes)]))
         return (f"NOT ({_sql_blank(col)}) AND {_sql_level_operand(fb, col)} NOT IN "
                 f"({', '.join(_sql_str(v) for v in known)})" if known else f"NOT ({_sql_blank(col)})")
 
-    def _sql_refused(self, f: str, domain: tuple | None = None) -> str:
+    def _sql_refused(self, f: str, domain: tuple | None = None, levels: list | None = None) -> str:
         """SQL condition true when the model's input check refuses the value of ``f`` (``status = error`` in
         :meth:`CreditModel.score_frame <creditmodel.scoring.model.CreditModel.score_frame>`): a category not seen
         in training (a blank cell is missing, not refused), a number beyond float32's range, infinities included
         (DuckDB's NaN, which compares above infinity, is missing), or outside ``domain`` (the input spec's bounds
-        of ``f``: low, high[, why, whole])."""
+        of ``f``: low, high[, why, whole]). ``levels``: the categories the model accepts (its input spec's), which
+        may include declared levels training did not see (scored by the ``unseen`` rule, not refused)."""
         if self.binner_.bins_[f].dtype == "categorical":
-            return self._sql_unknown_category(f)
+            return self._sql_unknown_category(f, levels)
         col = _quote_ident(f)
         big = repr(float(np.finfo(np.float32).max))
         conds = [f"({col} > {big} AND NOT {col} > 9e999)", f"{col} < -{big}"]
@@ -960,7 +965,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     def to_sql(self, table: str = "applicants", id_col: str | None = None, score_col: str = "score",
                flag_col: str | None = None, points_columns: bool = False, error_col: str | None = None,
-               bounds: dict[str, tuple] | None = None) -> str:
+               bounds: dict[str, tuple] | None = None, levels: dict[str, list] | None = None) -> str:
         """A ``SELECT`` that computes the integer score in plain SQL (runs unchanged in DuckDB and SQLite).
 
         Numeric bins are ``col < edge`` chains with exact float literals, NULL (and DuckDB's NaN) first,
@@ -968,8 +973,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         without a training bin get the points of the ``unseen`` rule; with ``flag_col`` the query also
         returns how many features of the row used that rule (0 = none).  With ``error_col`` it returns how many
         features hold a value the model's input check refuses (an unseen category, a number beyond float32, a value
-        outside its ``bounds``, the input spec's): such a row is ``status = error`` in the library's own scoring, so
-        its SQL score is not the model's.
+        outside its ``bounds``, the input spec's; a category outside ``levels``, the input spec's accepted levels,
+        when given), plus 1 when every feature is blank (a blank line, refused by ``score``): such a row is
+        ``status = error`` in the library's own scoring, so its SQL score is not the model's.
         ``points_columns`` adds one ``points_<feature>`` column per feature.
         """
         self._check_fitted()
@@ -985,9 +991,16 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             flag = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conds) if conds else "0"
             sel.append(f"{flag} AS {_quote_ident(flag_col)}")
         if error_col is not None:
-            bounds = bounds or {}
-            err = " + ".join(f"(CASE WHEN {self._sql_refused(f, bounds.get(f))} THEN 1 ELSE 0 END)"
+            bounds, levels = bounds or {}, levels or {}
+            err = " + ".join(f"(CASE WHEN {self._sql_refused(f, bounds.get(f), levels.get(f))} THEN 1 ELSE 0 END)"
                              for f in self.selected_features_)
+            blank = []
+            for f in self.selected_features_:
+                col = _quote_ident(f)
+                blank.append(f"({_sql_blank(col)})" if self.binner_.bins_[f].dtype == "categorical"
+                             else f"({col} IS NULL OR {col} > 9e999)")   # NULL, or DuckDB's NaN
+            if blank:
+                err = f"{err} + (CASE WHEN {' AND '.join(blank)} THEN 1 ELSE 0 END)"
             sel.append(f"{err or '0'} AS {_quote_ident(error_col)}")
         return "SELECT\n  " + ",\n  ".join(sel) + f"\nFROM {_quote_table(table)}"
 

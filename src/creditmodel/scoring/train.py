@@ -717,7 +717,7 @@ def _record_initial_auc(model: CreditModel, X: pd.DataFrame, y: np.ndarray, mask
 #: Files :func:`write_outputs` may write beside the model folder (removed first, so none is left from an earlier run).
 #: The model folder's side files that :func:`write_outputs` also copies beside it.
 MODEL_SIDE_FILES = ("points_table.csv", "points_table.json", "scorecard.sql", "score_to_pd.csv", "reason_codes.csv",
-                    "master_scale.csv")
+                    "master_scale.csv", "input_checks.csv")
 #: The ids (``--id``) of the rows a model folder's model was fitted on (training and validation rows): validate
 #: says when a sample holds them (train -> validate on the training file reported an AUC of 0.834 against 0.800 on
 #: the held-out rows, without a word: a user's finding)
