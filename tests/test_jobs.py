@@ -582,6 +582,107 @@ def test_a_bad_model_name_or_a_file_to_price_without_pd_is_refused_before_the_ke
     assert jobs.resolve_parameters(lp, {"scores_path": str(good)})["scores_path"] == str(good)
 
 
+def test_a_budget_below_the_minimum_loan_or_a_folder_to_price_is_refused_before_the_kernel(tmp_path):
+    """A reviewer's findings: -p budget=50000 (below the 100,000-yuan minimum loan: no loan possible) was found only
+    after the cross-validation, and -p scores_path=<a folder> failed inside the kernel; both are refused before the
+    kernel starts, naming the parameter, and so is a pricing YAML written in percent."""
+    from creditmodel.pricing_allocation import AllocationRules
+
+    lp = jobs.load_experiment(PROJECT_ROOT / "experiments" / "loan_pricing.yaml")
+    least = AllocationRules().min_loan
+    for bad in (50_000.0, least - 1):
+        with pytest.raises(InputError, match="below the minimum loan of 100,000 yuan") as e:
+            jobs.resolve_parameters(lp, {"budget": bad})
+        assert e.value.parameter == "budget" and e.value.file == lp.path
+    assert jobs.resolve_parameters(lp, {"budget": least})["budget"] == least
+    with pytest.raises(InputError, match="is a folder") as e:
+        jobs.resolve_parameters(lp, {"scores_path": str(tmp_path)})
+    assert e.value.parameter == "scores_path" and Path(e.value.file) == tmp_path
+    with pytest.raises(InputError, match="not found") as e:
+        jobs.resolve_parameters(lp, {"scores_path": str(tmp_path / "nope.csv")})
+    assert e.value.parameter == "scores_path"
+    (tmp_path / "pct.yaml").write_text("opex: 0.8\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"0\.8 % is 0\.008") as e:
+        jobs.resolve_parameters(lp, {"pricing_config": str(tmp_path / "pct.yaml")})
+    assert (e.value.parameter, e.value.column) == ("pricing_config", "opex")
+    with pytest.raises(InputError):   # and no run nor file
+        jobs.run_experiment(lp.path, {"budget": 50_000.0}, out=tmp_path / "o", progress=False)
+    assert not (tmp_path / "o" / "mlflow.db").exists()
+
+
+def _fake_papermill(monkeypatch) -> dict:
+    """papermill.execute_notebook replaced by a copy of the notebook (no kernel): records the store the kernel would
+    have been given."""
+    import os
+    import shutil
+
+    import papermill
+
+    seen: dict = {}
+
+    def execute(src, dst, **kw):
+        seen.update(uri=os.environ.get("MLFLOW_TRACKING_URI"), registry=os.environ.get("MLFLOW_REGISTRY_URI"),
+                    params=kw.get("parameters"))
+        shutil.copy(src, dst)
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    return seen
+
+
+def test_an_exported_tracking_uri_that_splits_runs_from_files_is_said(tmp_path, monkeypatch, caplog):
+    """A reviewer's finding: with MLFLOW_TRACKING_URI exported (creditmodel lab exported one) `creditmodel run
+    --out X` recorded its run in the exported store, not in X, without a word. The lab no longer exports it; a
+    variable the user exported still wins (MLflow's convention: a team's tracking server), and the run says that its
+    runs and files are apart."""
+    seen = _fake_papermill(monkeypatch)
+    (tmp_path / "elsewhere").mkdir()
+    other = f"sqlite:///{(tmp_path / 'elsewhere').resolve() / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    exp = _failing_project(tmp_path / "proj")
+    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0] = nbformat.v4.new_code_cell("level: int = 1\nout_dir: str = 'files'")
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, nb_path)
+    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n  out_dir: files\n",
+                   encoding="utf-8")
+    out = tmp_path / "x"
+    with caplog.at_level("WARNING", logger="creditmodel.jobs"):
+        res = jobs.run_experiment(exp, {"out_dir": str(out)}, out=out, progress=False)
+    assert res.ok, res.error
+    assert seen["uri"] == other
+    assert _client(tmp_path / "elsewhere").get_run(res.run_id).info.status == "FINISHED"
+    assert f"the run is recorded in {other} (from $MLFLOW_TRACKING_URI) while the notebook writes its files to " \
+           f"{out.resolve()}: unset MLFLOW_TRACKING_URI" in caplog.text
+
+
+def test_a_run_says_when_its_store_is_not_where_the_notebook_writes(tmp_path, monkeypatch, caplog):
+    """Without --out the store is $MLFLOW_TRACKING_URI or $CREDITMODEL_OUT: the run says so when the notebook writes
+    its files elsewhere (a job run in a terminal of `creditmodel lab --out DIR` split them without a word)."""
+    seen = _fake_papermill(monkeypatch)
+    exp = _failing_project(tmp_path / "proj")
+    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0] = nbformat.v4.new_code_cell("level: int = 1\nout_dir: str = 'files'")
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, nb_path)
+    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n  out_dir: files\n",
+                   encoding="utf-8")
+    monkeypatch.setenv(tracking.ENV_OUT, str(tmp_path / "store"))
+    with caplog.at_level("WARNING", logger="creditmodel.jobs"):
+        res = jobs.run_experiment(exp, {}, progress=False)
+    files = (nb_path.parent / "files").resolve()
+    assert res.ok and seen["params"]["out_dir"] == "files"
+    assert f"the run is recorded in sqlite:///{(tmp_path / 'store').resolve() / 'mlflow.db'} (from $CREDITMODEL_OUT) " \
+           f"while the notebook writes its files to {files}" in caplog.text
+    caplog.clear()
+    monkeypatch.delenv(tracking.ENV_OUT)
+    with caplog.at_level("WARNING", logger="creditmodel.jobs"):
+        res = jobs.run_experiment(exp, {}, progress=False)   # one folder for both: nothing to say
+    assert res.ok and "the run is recorded in" not in caplog.text
+    assert _client(files).get_run(res.run_id).info.status == "FINISHED"
+
+
 def test_an_experiment_is_found_from_any_folder(tmp_path, monkeypatch):
     """`creditmodel run experiments/loan_pricing.yaml` worked only from the project's root: elsewhere it was
     'experiment file not found' with no hint where the experiments are."""

@@ -172,6 +172,44 @@ def test_config_errors_name_the_key(tmp_path, text, key):
     assert e.value.column == key and Path(e.value.file) == f
 
 
+@pytest.mark.parametrize("text,key,hint", [
+    ("opex: 0.8", "opex", "0.8 % is 0.008"), ("rate_cap: 8", "rate_cap", "8 % is 0.08"),
+    ("rate_cap: 15", "rate_cap", "15 % is 0.15"), ("lpr_1y: 0.9\nrate_cap: 9", "lpr_1y", "0.9 % is 0.009"),
+    ("hurdle_rate: 12", "hurdle_rate", "12 % is 0.12"), ("funding_cost: 1.8", "funding_cost", "1.8 % is 0.018"),
+    ("funding_cost: 0.5\nmargin: 0.5", "funding_cost", "0.5 % is 0.005"), ("margin: 0.5", "margin", "0.5 % is 0.005"),
+    ("policy_spread: 0.5", "policy_spread", "0.5 % is 0.005"),
+    ("capital_benefit_rate: 1.8\nhurdle_rate: 0.12", "capital_benefit_rate", "1.8 % is 0.018"),
+    ("capital_ratio: 10.5", "capital_ratio", "10.5 % is 0.105"), ("capital_ratio: 8", "capital_ratio", "8 % is 0.08"),
+    ("rounding: 0.05", "rounding", "0.05 % is 0.0005"),
+    ("lgd: {none: 40, guarantee: 0.3, property: 0.28, receivables: 0.28}", "lgd.none", "40 % is 0.4"),
+    ("opex: 60", "opex", "fractions a year: 0.8 % is 0.008"),   # no percentage that fits: the general hint
+])
+def test_config_refuses_rates_written_in_percent(tmp_path, text, key, hint):
+    """A reviewer's findings: ``opex: 0.8`` (meant 0.8 %) priced 0 of 400 rows with exit 0, ``rate_cap: 8`` was an
+    800 % cap, ``lpr_1y: 0.9`` an LPR of 90 %: every rate-like key has bounds no bank's value lies beyond, and the
+    error names the key and says that rates are fractions."""
+    f = tmp_path / "p.yaml"
+    f.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        P.PricingConfig.from_yaml(f)
+    assert e.value.column == key and Path(e.value.file) == f
+    assert "fraction" in str(e.value) and hint in str(e.value), str(e.value)
+
+
+def test_config_bounds_keep_every_plausible_value():
+    """The bounds themselves are accepted, and so is every value of DOMAIN B2 and a stressed bank's."""
+    P.PricingConfig(funding_cost=0.2, opex=0.1, hurdle_rate=0.5, capital_ratio=0.5, capital_benefit_rate=0.2,
+                    margin=0.2, lpr_1y=0.2, policy_spread=0.0, rate_cap=1.0, rounding=0.01)
+    P.PricingConfig(funding_cost=-0.05, capital_benefit_rate=-0.05, margin=-0.05, lpr_1y=0.06, policy_spread=-0.05)
+    P.PricingConfig(funding_cost=0.045, opex=0.03, hurdle_rate=0.25, capital_ratio=0.165, lpr_1y=0.0435,
+                    policy_spread=0.015, rate_cap=0.36)
+    assert set(P.RATE_BOUNDS) == {"funding_cost", "opex", "hurdle_rate", "capital_ratio", "capital_benefit_rate",
+                                  "margin", "lpr_1y", "policy_spread", "rate_cap", "rounding"}
+    default = P.PricingConfig()
+    for key, (lo, hi) in P.RATE_BOUNDS.items():   # the defaults lie well inside
+        assert lo <= getattr(default, key) <= hi, key
+
+
 def test_config_warnings_for_legal_but_doubtful_values(caplog):
     with caplog.at_level("WARNING", logger="creditmodel.pricing"):
         P.PricingConfig(capital_ratio=0.001)
@@ -445,6 +483,38 @@ def test_cli_price_exit_codes(tmp_path):
     assert r.returncode == 2 and "pd_12m" in r.stderr
 
 
+def test_price_says_loudly_when_no_row_is_priced(tmp_path, caplog):
+    """A reviewer's finding: a pricing that priced none of 400 rows ended with exit 0 and a summary line among
+    others. price_file now warns, naming the commonest reason and its first row, and ``check_priced`` (the command
+    line's exit 2) refuses the result; the file is written all the same, with every row's reason."""
+    scores = tmp_path / "scores.csv"
+    pd.DataFrame({"uscc": ["A", "B", "C", "D"], "pd_12m": [0.5, 1.0, 1.0, 1.0],
+                  "status": ["ok"] * 4}).to_csv(scores, index=False)
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        res = P.price_file(scores, None, tmp_path / "priced.csv")
+    assert res.rows_priced == 0 and (tmp_path / "priced.csv").is_file()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("no row priced of 4" in w and "'in default (PD = 1): no new lending is priced' (3 rows, first: row 2)"
+               in w and str(scores) in w for w in warned), warned
+    with pytest.raises(InputError, match="no row priced of 4: the commonest reason is 'in default") as e:
+        res.check_priced()
+    assert Path(e.value.file) == scores and "pricing_reason" in str(e.value)
+    import subprocess
+    import sys
+
+    (tmp_path / "priced.csv").unlink()
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "price", "--scores", str(scores), "--out",
+                        str(tmp_path / "priced.csv")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no row priced of 4" in r.stderr and (tmp_path / "priced.csv").is_file()
+    # one priced row is enough: no warning, no error
+    pd.DataFrame({"uscc": ["A", "B"], "pd_12m": [0.01, 1.0], "status": ["ok", "ok"]}).to_csv(scores, index=False)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="creditmodel.pricing"):
+        res = P.price_file(scores, None, tmp_path / "priced.csv")
+    assert res.rows_priced == 1 and res.nothing_priced() is None and "no row priced" not in caplog.text
+    res.check_priced()
+
+
 # ----------------------------------------------------------------------------- churn
 def _exp_curve(scale=0.05, shape=1.0, r0=0.04, noise=0.0, seed=0):
     """A Weibull churn curve fitted to points generated from known parameters (+ optional noise)."""
@@ -507,6 +577,32 @@ def test_optimal_rate_closed_form_and_continuous_optimum():
     assert r_hi == pytest.approx(0.15)
     r_many, _ = C.optimal_rate(curve, np.linspace(0, 0.3, 50), 0.45)
     assert np.all(np.diff(r_many) >= 0)
+
+
+def test_optimal_rate_refuses_nan_and_values_outside_the_unit_interval():
+    """A reviewer's finding: PD NaN gave 4 % as the optimal rate, PD 5, PD -0.2 and LGD 40 gave rates too; the
+    arguments are checked as pricing's own (DomainError, an InputError, naming the argument)."""
+    curve, _, _ = _exp_curve()
+    for kwargs, name in (({"pd": np.nan, "lgd": 0.4}, "pd"), ({"pd": 5.0, "lgd": 0.4}, "pd"),
+                         ({"pd": -0.2, "lgd": 0.4}, "pd"), ({"pd": 0.02, "lgd": 40.0}, "lgd"),
+                         ({"pd": [0.01, np.nan], "lgd": 0.4}, "pd"), ({"pd": 0.02, "lgd": np.nan}, "lgd"),
+                         ({"pd": 0.02, "lgd": 0.4, "cost_rate": np.nan}, "cost_rate"),
+                         ({"pd": 0.02, "lgd": 0.4, "cost_rate": 3.0}, "cost_rate")):
+        with pytest.raises(P.DomainError, match=f"argument {name} "):
+            C.optimal_rate(curve, **kwargs)
+        with pytest.raises(InputError, match=f"argument {name} "):
+            C.expected_profit(0.06, curve=curve, **kwargs)
+    for pdg, text in (({"A": np.nan}, r"pd_by_grade\['A'\] contains NaN"),
+                      ({"A": 5.0}, r"pd_by_grade\['A'\] must lie in \[0.0, 1.0\]"),
+                      ({"A": -0.2}, r"pd_by_grade\['A'\] must lie in")):
+        with pytest.raises(P.DomainError, match=text):
+            C.optimal_rates_by_grade({"A": curve}, pdg)
+    with pytest.raises(P.DomainError, match="argument lgd "):
+        C.optimal_rates_by_grade({"A": curve}, {"A": 0.02}, lgd=40)
+    r, prof = C.optimal_rate(curve, [0.0, 0.02, 1.0], 0.4)     # the ends of the domain still work
+    assert r.shape == (3,) and np.isfinite(prof).all()
+    t = C.optimal_rates_by_grade({"A": curve}, {"A": 0.02}, lgd=0.4)
+    assert t.loc[0, "pd"] == 0.02 and 0.04 <= t.loc[0, "rate"] <= 0.15
 
 
 @needs_cumcm

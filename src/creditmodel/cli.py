@@ -344,6 +344,7 @@ def price_cmd(scores: Path, config: Path | None, out: Path) -> None:
 
     res = pricing.price_file(scores=scores, config=config, out=out)
     click.echo(res.summary())
+    res.check_priced()   # nothing priced (a rate written in percent, a file of unscored rows): exit 2, file written
 
 
 @cli.command("promote")
@@ -383,24 +384,64 @@ def demo_cmd(firms: int, seed: int, out: Path) -> None:
 
 
 @cli.command("lab")
-@click.option("--out", type=PATH, default=Path("out/demo"), show_default=True, help="Output folder the notebooks use.")
-@click.option("--port", type=int, default=8888, show_default=True)
-@click.option("--ip", default="127.0.0.1", show_default=True)
-@click.option("--token", default=None, help="Access token (default: a random one, printed in the log).")
+@click.option("--out", type=PATH, default=Path("out/demo"), show_default=True,
+              help="Output folder of the notebooks run in this JupyterLab: their default out_dir follows it "
+                   "($CREDITMODEL_LAB_OUT), so their files and MLflow store (DIR/mlflow.db) are there (an exported "
+                   "MLFLOW_TRACKING_URI still takes the runs). Commands in its terminals get it as $CREDITMODEL_OUT.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8888, show_default=True,
+              help="Port to listen on (1 to 65535).")
+@click.option("--ip", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; an empty --token is then refused).")
+@click.option("--token", default=None,
+              help="Access token (default: a random one, printed in the log). An empty token turns authentication "
+                   "off: accepted only with a loopback --ip (127.0.0.1, ::1, localhost).")
 def lab_cmd(out: Path, port: int, ip: str, token: str | None) -> None:
     """Open JupyterLab on the notebooks with the project's kernel."""
+    import ipaddress
 
     from creditmodel import tracking
     from creditmodel.reference import PROJECT_ROOT
 
+    def loopback(address: str) -> bool:
+        host = address.strip().strip("[]")
+        if host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:   # a host name, "", "*": possibly reachable from elsewhere
+            return False
+
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if token is not None and not token.strip():
+        # --token "" with --ip 0.0.0.0 was unauthenticated code execution (as root in the container) for anyone who
+        # reached the port (a reviewer's finding)
+        if not loopback(ip):
+            raise click.BadParameter(
+                f"an empty token turns authentication off, and on --ip {ip or repr(ip)} anyone who reaches port {port} "
+                f"could run code as {'root' if root else 'this user'}: give a token (or none for a random one), or "
+                "listen on a loopback address (--ip 127.0.0.1)", param_hint="'--token'")
+        log.warning("lab: authentication is off (--token ''): any local user or program can run code through "
+                    "%s:%d", ip, port)
     out.mkdir(parents=True, exist_ok=True)
-    os.environ[tracking.ENV_OUT] = str(out.resolve())
-    os.environ.setdefault("MLFLOW_TRACKING_URI", tracking.tracking_uri(out))
+    folder = str(out.resolve())
+    os.environ[tracking.ENV_OUT] = folder       # creditmodel commands in the lab's terminals
+    os.environ[tracking.ENV_LAB_OUT] = folder   # the notebooks (tracking.notebook_out_dir)
+    # the notebooks' store follows their out_dir (DIR); the lab exported MLFLOW_TRACKING_URI for DIR while the
+    # notebooks wrote their files to ../out/demo (a reviewer's finding). A variable the user exported still wins
+    # (MLflow's convention: a team's tracking server), and the lab says so.
+    own = tracking.store_uri(out)
+    for var, what in zip(tracking.STORE_ENV, ("record their MLflow runs", "register their models")):
+        value = os.environ.get(var)
+        if value and value != own:
+            log.warning("lab: the notebooks %s in %s=%s (exported), their files in %s; unset it to keep both in %s",
+                        what, var, value, folder, folder)
+    log.info("lab: output folder %s ($%s for the notebooks, $%s for the terminals); MLflow store %s", folder,
+             tracking.ENV_LAB_OUT, tracking.ENV_OUT, os.environ.get("MLFLOW_TRACKING_URI") or own)
     args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", f"--ip={ip}",
             f"--ServerApp.root_dir={PROJECT_ROOT}", "--LabApp.default_url=/lab/tree/notebooks"]
     if token is not None:
         args.append(f"--IdentityProvider.token={token}")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+    if root:
         args.append("--allow-root")
     os.execv(sys.executable, args)
 

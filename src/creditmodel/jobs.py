@@ -225,28 +225,44 @@ def _check_model_name(value: Any) -> None:
                          f"{' or '.join(repr(c) for c in bad) if bad else repr('..')}")
 
 
+def _check_budget(value: Any) -> None:
+    """A positive budget that holds at least one loan: below the allocation's minimum loan (100,000 yuan) no firm
+    can get one, which the job found only after its cross-validation (a reviewer's finding)."""
+    from creditmodel.credit_decisions import check_budget
+    from creditmodel.pricing_allocation import AllocationRules
+
+    check_budget(value)
+    least = AllocationRules().min_loan
+    if value < least:
+        raise InputError(f"budget {value!r} yuan is below the minimum loan of {least:,.0f} yuan: no loan could be "
+                         f"offered; give at least {least:g}")
+
+
 @cache
 def _parameter_checks() -> dict[str, Any]:
     """Parameter name -> the library's own check of it (raises InputError), run before a job's kernel starts;
     the library calls the same checks again when the notebook reaches them."""
-    from creditmodel.credit_decisions import check_budget, check_cv_folds, check_cv_repeats
+    from creditmodel.credit_decisions import check_cv_folds, check_cv_repeats
     from creditmodel.evaluation.evidence import check_horizon_months
     from creditmodel.workers import check_n_jobs
 
     return {"n_jobs": check_n_jobs, "cv_folds": check_cv_folds,
-            "cv_repeats": lambda v: check_cv_repeats(v, parameter="cv_repeats"), "budget": check_budget,
+            "cv_repeats": lambda v: check_cv_repeats(v, parameter="cv_repeats"), "budget": _check_budget,
             "horizon_months": check_horizon_months, "central_tendency": _check_central_tendency_parameter,
             "firms": _check_firms, "cure_months": _check_cure_months_parameter, "model_name": _check_model_name}
 
 
 def _check_scores_file(exp: Experiment, value: str) -> None:
-    """A scored file to price must be readable and hold ``pd_12m``: without it the job failed in the kernel after
-    ~40 s of cross-validation (an analyst's finding). A missing file is left to the input check."""
+    """A scored file to price must be a readable file holding ``pd_12m``: without it the job failed in the kernel
+    after ~40 s of cross-validation (an analyst's finding), and a folder failed there too (a reviewer's)."""
     from creditmodel.data.io import read_table
 
     path = Path(value) if Path(value).is_absolute() else exp.notebook.parent / value
+    if path.is_dir():
+        raise InputError("is a folder, not a scored file: give the CSV or Parquet file to price (the output of "
+                         "creditmodel score)", file=path, parameter="scores_path")
     if not path.is_file():
-        return
+        raise InputError("scored file to price not found", file=path, parameter="scores_path")
     try:
         head = read_table(path, as_text=True, nrows=5)
     except InputError as e:
@@ -491,13 +507,12 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
                    kernel_name: str = "python3", progress: bool = True, log_failure: bool = True) -> JobResult:
     """Execute one experiment as a tracked papermill job and return its result (never raises on a
     failing notebook: the result says FAILED; bad experiment files and parameters raise InputError).
-    ``log_failure=False`` leaves the failure's ERROR line to the caller (the command line prints it once)."""
-    import mlflow
-    import papermill as pm
-    from mlflow.tracking import MlflowClient
+    ``log_failure=False`` leaves the failure's ERROR line to the caller (the command line prints it once).
 
-    from creditmodel import __version__
-
+    The run is recorded in ``$MLFLOW_TRACKING_URI`` when it is set (MLflow's convention: a team's tracking server
+    wins), else in the store of ``out`` (``OUT/mlflow.db``), ``$CREDITMODEL_OUT`` or the notebook's ``out_dir``; a
+    warning says so when a SQLite store is not in the folder the notebook writes its files to (an exported variable
+    split them without a word: a reviewer's finding)."""
     exp = load_experiment(path)
     params = resolve_parameters(exp, overrides or {})
     given_out = out
@@ -505,7 +520,37 @@ def run_experiment(path: str | Path, overrides: dict[str, Any] | None = None, ou
     _settle_district(exp, params, overrides or {}, given_out)
     out_dir = Path(out) if out is not None else tracking.default_out()
     out_dir.mkdir(parents=True, exist_ok=True)
+    return _run(exp, params, out_dir, given_out, kernel_name=kernel_name, progress=progress, log_failure=log_failure)
+
+
+def _say_where(exp: Experiment, params: dict[str, Any], uri: str, given_out: str | Path | None) -> None:
+    """A warning when the run is recorded in a SQLite store outside the folder the notebook writes its files to (an
+    exported ``MLFLOW_TRACKING_URI`` or ``CREDITMODEL_OUT`` split them without a word); a tracking server is named
+    at INFO."""
+    if "out_dir" not in params:
+        return
+    files = Path(str(params["out_dir"]))
+    files = (files if files.is_absolute() else exp.notebook.parent / files).resolve()
+    source = "$MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else f"${tracking.ENV_OUT}"
+    if not uri.startswith("sqlite:///"):
+        log.info("the run is recorded in %s (from %s), the notebook's files in %s", uri, source, files)
+    elif Path(uri[len("sqlite:///"):]).parent.resolve() != files:
+        log.warning("the run is recorded in %s (from %s) while the notebook writes its files to %s: %s", uri, source,
+                    files, "unset MLFLOW_TRACKING_URI to keep both in one folder" if source == "$MLFLOW_TRACKING_URI"
+                    else "give --out DIR to keep both in one folder")
+
+
+def _run(exp: Experiment, params: dict[str, Any], out_dir: Path, given_out: str | Path | None, kernel_name: str,
+         progress: bool, log_failure: bool) -> JobResult:
+    """:func:`run_experiment` once the parameters and the output folder are settled (and, with ``--out``, its store)."""
+    import mlflow  # noqa: F401
+    import papermill as pm
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel import __version__
+
     uri = tracking.configure(out_dir)
+    _say_where(exp, params, uri, given_out)
     exp_id = tracking.experiment_id(exp.experiment, out_dir)
     nb_cwd = exp.notebook.parent
     client = MlflowClient()

@@ -258,11 +258,41 @@ def firm_sales_eur_m(df: pd.DataFrame, config: PricingConfig) -> np.ndarray:
     return sales
 
 
+#: Bounds of the rate-like keys of :class:`PricingConfig` (fractions a year; ``capital_ratio`` a fraction of RWA).
+#: Wide enough for any bank's value (DOMAIN B2: FTP 1.8 %, opex 0.8 %, hurdle 10-15 %, capital ratio 10.5 %, LPR
+#: 3.0 %, SME rates 3-8 %), narrow enough that a value written in percent is refused: ``opex: 0.8`` (meant 0.8 %)
+#: was a cost of 80 % a year, ``rate_cap: 8`` an 800 % cap, ``lpr_1y: 0.9`` an LPR of 90 %. ``capital_ratio`` and
+#: ``rate_cap`` exclude 0; ``capital_ratio`` may also be null (K itself is held).
+RATE_BOUNDS: dict[str, tuple[float, float]] = {
+    "funding_cost": (-0.05, 0.2),          # negative funding rates exist, but not -5 % a year; 20 %: no bank's FTP
+    "opex": (0.0, 0.1),                    # operating cost, 10 % of the balance a year at most
+    "hurdle_rate": (0.0, 0.5),             # cost of equity, typically 10-15 %
+    "capital_ratio": (0.0, 0.5),           # Basel 8 % minimum, 10.5 % with the buffer; 50 % of RWA at most
+    "capital_benefit_rate": (-0.05, 0.2),  # what the capital earns (the funding cost in a match-funded build-up)
+    "margin": (-0.05, 0.2),                # subsidised margins exist, but not -5 % a year
+    "lpr_1y": (0.0, 0.2),                  # 1-year LPR 3.0 % (2025, DOMAIN B2)
+    "policy_spread": (-0.05, 0.2),         # LPR + 0-150 bp for inclusive SME loans
+    "rate_cap": (0.0, 1.0),                # 100 % a year at most (1: practically no cap)
+    "rounding": (0.0, 0.01),               # a step of 1 % at most
+}
+
+
+def _percent_hint(key: str, v: float) -> str:
+    """What to write instead of a value out of ``RATE_BOUNDS[key]``: ``rates are fractions a year: 0.8 % is 0.008``,
+    with the value given when it reads as a percentage that lies within the bounds."""
+    lo, hi = RATE_BOUNDS[key]
+    what = "a capital ratio is a fraction of RWA" if key == "capital_ratio" else "rates are fractions a year"
+    if v and lo <= v / 100 <= hi:
+        return f"{what}: {v:g} % is {v / 100:g}"
+    return f"{what}: {'10.5 % is 0.105' if key == 'capital_ratio' else '0.8 % is 0.008'}"
+
+
 @dataclass(frozen=True)
 class PricingConfig:
     """Pricing parameters (rates per year as fractions). Defaults equal ``data/pricing.yaml``.
 
-    Validated on construction: a bad value raises :class:`ConfigError` naming the key.
+    Validated on construction: a bad value raises :class:`ConfigError` naming the key; every rate-like key lies
+    within :data:`RATE_BOUNDS` (a value written in percent is refused, with the fraction it probably meant).
     """
 
     framework: str = "basel3"
@@ -287,17 +317,18 @@ class PricingConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ConfigError(f"must be a finite number, got {v!r}", column=key)
             if v < lo or v > hi or (lo_open and v == lo):
-                raise ConfigError(f"must lie in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}", column=key)
+                hint = f" ({_percent_hint(key, v)})" if key in RATE_BOUNDS else ""
+                raise ConfigError(f"must lie in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}{hint}", column=key)
 
         if self.framework not in FRAMEWORKS:
             raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
                               column="framework")
         num("maturity", 1.0, 5.0)
-        # rates are fractions a year: -0.05 .. 0.5 keeps a value written in percent (-0.5 for -50 bp) out
-        for key in ("funding_cost", "capital_benefit_rate", "margin", "policy_spread"):
-            num(key, -0.05, 0.5)  # negative funding rates and subsidised margins exist, but not -50 % a year
-        for key in ("opex", "hurdle_rate", "lpr_1y"):
-            num(key, 0.0, 1.0)
+        # every rate is a fraction a year, bounded where no bank's value lies beyond, so that one written in percent
+        # is refused: opex 0.8 (meant 0.8 %) priced no row of 400, rate_cap 8 was an 800 % cap (a reviewer's finding)
+        for key, (lo, hi) in RATE_BOUNDS.items():
+            if not (key == "capital_ratio" and self.capital_ratio is None):   # null: K itself is held
+                num(key, lo, hi, lo_open=key in ("capital_ratio", "rate_cap"))
         if self.policy_rate <= 0:
             raise ConfigError(f"the policy rate lpr_1y + policy_spread must be positive, got {self.lpr_1y!r} + "
                               f"{self.policy_spread!r} (rates are fractions a year: -50 bp is -0.005)",
@@ -307,13 +338,10 @@ class PricingConfig:
                               "(the capital charge would be negative: more capital, a cheaper loan)",
                               column="capital_benefit_rate")
         if self.capital_ratio is not None:
-            num("capital_ratio", 0.0, 1.0, lo_open=True)
             if self.capital_ratio < 0.08:
                 log.warning("pricing: capital_ratio %g is below the Basel minimum total capital ratio of 8 %% of RWA "
                             "(10.5 %% with the conservation buffer)", self.capital_ratio)
         num("cny_per_eur", 1.0, 1000.0)  # yuan per euro, about 7.8-8 in 2025; below 1 is euro per yuan
-        num("rate_cap", 0.0, 10.0, lo_open=True)
-        num("rounding", 0.0, 0.01)
         lowest = float(_round_up(np.asarray([self.policy_rate]), self.rounding)[0])  # the lowest rate suggested
         if self.rate_cap < lowest:  # every suggested rate is at least the rounded policy rate: none could be given
             raise ConfigError(f"must be at least the policy rate lpr_1y + policy_spread rounded up to the rounding, "
@@ -324,7 +352,9 @@ class PricingConfig:
                               f"got {got}", column="lgd")
         for k, v in self.lgd.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-                raise ConfigError(f"LGD must be a number in [0, 1], got {v!r}", column=f"lgd.{k}")
+                hint = (f" (an LGD is a fraction: {v:g} % is {v / 100:g})"
+                        if isinstance(v, (int, float)) and not isinstance(v, bool) and 1 < v <= 100 else "")
+                raise ConfigError(f"LGD must be a number in [0, 1], got {v!r}{hint}", column=f"lgd.{k}")
         if self.default_collateral not in COLLATERAL:
             raise ConfigError(f"must be one of {list(COLLATERAL)}, got {self.default_collateral!r}",
                               column="default_collateral")
@@ -546,6 +576,31 @@ class PricingResult:
     out: Path
     config: PricingConfig
 
+    @property
+    def rows_priced(self) -> int:
+        """Rows that got a suggested rate."""
+        return int(self.frame["suggested_rate"].notna().sum())
+
+    def nothing_priced(self) -> str | None:
+        """None when a row got a suggested rate; else what went wrong: no row priced, the commonest reason (with its
+        count and first 1-based row) and where each row's reason is. A configuration written in percent or a scores
+        file of unscored rows gave a file with no rate and exit 0 (a reviewer's finding)."""
+        if self.rows_priced or not len(self.frame):
+            return None
+        kinds = reason_kinds(self.frame["pricing_reason"].fillna("?").astype(str)).reset_index(drop=True)
+        counts = kinds.value_counts()
+        top, n = str(counts.index[0]), int(counts.iloc[0])
+        first = int(np.flatnonzero((kinds == top).to_numpy())[0]) + 1
+        return (f"no row priced of {len(self.frame)}: the commonest reason is '{top}' ({n} row{'s' if n > 1 else ''}, "
+                f"first: row {first}); every row's reason is in column pricing_reason of {self.out}")
+
+    def check_priced(self) -> None:
+        """Raise :class:`InputError` (exit 2 on the command line) naming the scores file when no row was priced; the
+        priced file is written all the same, with every row's reason."""
+        text = self.nothing_priced()
+        if text is not None:
+            raise InputError(text, file=self.scores)
+
     def summary(self) -> str:
         f = self.frame
         priced = f["suggested_rate"].notna()
@@ -635,7 +690,9 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     ``<out stem>.pricing.json`` beside it: the scores file and its SHA-256, the configuration's source and values,
     the row counts and the unpriced rows by reason, so that a rate can be traced to what priced it.
 
-    A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column.
+    A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column. When no row gets a rate
+    the file is written all the same and a warning names the commonest reason (:meth:`PricingResult.check_priced`
+    turns that into an :class:`InputError`).
     """
     scores = Path(scores)
     if out is None:
@@ -668,4 +725,8 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
                                                          encoding="utf-8")
     log.info("wrote %d rows (%d with a suggested rate) -> %s", len(priced), int(priced["suggested_rate"].notna().sum()),
              out)
-    return PricingResult(frame=priced, scores=scores, out=out, config=cfg)
+    res = PricingResult(frame=priced, scores=scores, out=out, config=cfg)
+    nothing = res.nothing_priced()
+    if nothing is not None:
+        log.warning("%s: %s", scores, nothing)
+    return res

@@ -37,6 +37,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import InputError
+from creditmodel.pricing import _arg, _broadcast
 from creditmodel.reference import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -185,9 +186,22 @@ def jeffreys_pd(defaults, n):
     return out[()] if out.ndim == 0 else out
 
 
+def _risk_args(pd, lgd, cost_rate) -> list[np.ndarray]:
+    """PD and LGD in [0, 1], the cost rate in [-1, 1], none NaN, broadcast to one shape; a
+    :class:`~creditmodel.pricing.DomainError` (an InputError) naming the argument otherwise. PD NaN gave 4 % as
+    the optimal rate, PD 5 or LGD 40 a rate as if they were fractions (a reviewer's finding)."""
+    named = {"pd": _arg("pd", pd, 0.0, 1.0), "lgd": _arg("lgd", lgd, 0.0, 1.0),
+             "cost_rate": _arg("cost_rate", cost_rate, -1.0, 1.0)}
+    return _broadcast(list(named.values()), list(named))
+
+
 def expected_profit(rate, pd, lgd, curve: ChurnCurve, cost_rate=0.0):
-    """Expected profit per yuan offered: ``(1 - churn(r)) x ((1 - PD) r - PD x LGD - cost_rate)``."""
-    r, p, lg, c = np.broadcast_arrays(*(np.asarray(x, float) for x in (rate, pd, lgd, cost_rate)))
+    """Expected profit per yuan offered: ``(1 - churn(r)) x ((1 - PD) r - PD x LGD - cost_rate)``.
+
+    PD and LGD are fractions in [0, 1] and ``cost_rate`` in [-1, 1]; NaN or a value outside raises
+    :class:`~creditmodel.pricing.DomainError` naming the argument."""
+    p, lg, c = _risk_args(pd, lgd, cost_rate)
+    r, p, lg, c = np.broadcast_arrays(np.asarray(rate, float), p, lg, c)
     out = curve.retention(r) * ((1.0 - p) * r - p * lg - c)
     return out[()] if np.ndim(out) == 0 else out
 
@@ -207,10 +221,12 @@ def optimal_rate(curve: ChurnCurve, pd, lgd, cost_rate=0.0, rate_min: float = 0.
 
     Returns ``(rate, profit_per_yuan_offered)`` of the broadcast shape of ``pd, lgd, cost_rate``; ties
     go to the lowest rate. A non-positive profit means no rate in the range pays for the risk.
+    PD and LGD are fractions in [0, 1] and ``cost_rate`` in [-1, 1]; NaN or a value outside raises
+    :class:`~creditmodel.pricing.DomainError` (an :class:`InputError`) naming the argument.
     """
+    p, lg, c = _risk_args(pd, lgd, cost_rate)
     grid = rate_grid(rate_min, rate_max, step)
     keep = curve.retention(grid)                                    # (G,)
-    p, lg, c = np.broadcast_arrays(*(np.asarray(x, float) for x in (pd, lgd, cost_rate)))
     shape = p.shape
     p, lg, c = p.ravel(), lg.ravel(), c.ravel()
     best_rate, best_profit = np.empty(p.size), np.empty(p.size)
@@ -230,13 +246,19 @@ def optimal_rates_by_grade(curves: Mapping[str, ChurnCurve], pd_by_grade: Mappin
     """Best rate per grade and what it earns, beside the profit at the two ends of the rate range.
 
     Columns: ``grade, pd, lgd, rate, churn, profit_per_yuan`` (per yuan offered at the best rate),
-    ``profit_at_rate_min``, ``profit_at_rate_max``.
+    ``profit_at_rate_min``, ``profit_at_rate_max``. Each PD and the LGD are fractions in [0, 1], ``cost_rate`` in
+    [-1, 1]: NaN or a value outside raises :class:`~creditmodel.pricing.DomainError` naming the argument (a PD by
+    its grade, ``pd_by_grade['A']``).
     """
+    _risk_args(0.0, lgd, cost_rate)
     rows = []
     for grade, curve in curves.items():
         if grade not in pd_by_grade:
             raise InputError(f"no PD given for grade {grade!r}", column="pd_by_grade")
-        p = float(pd_by_grade[grade])
+        if np.ndim(pd_by_grade[grade]) != 0:
+            raise InputError(f"the PD of grade {grade!r} must be one number, got {pd_by_grade[grade]!r}",
+                             column="pd_by_grade")
+        p = float(_arg(f"pd_by_grade[{grade!r}]", pd_by_grade[grade], 0.0, 1.0))
         r, prof = optimal_rate(curve, p, lgd, cost_rate, rate_min, rate_max, step)
         rows.append({"grade": grade, "pd": p, "lgd": lgd, "rate": float(r), "churn": float(curve.predict(r)),
                      "profit_per_yuan": float(prof),

@@ -5,6 +5,8 @@
 * Telemetry is off.
 * A notebook calls :func:`notebook_run`: under ``creditmodel run`` it logs into the run the runner
   opened (``MLFLOW_RUN_ID``), interactively it opens a run of its own.
+* In a JupyterLab started by ``creditmodel lab --out DIR``, a notebook run by hand writes to DIR
+  (:func:`notebook_out_dir`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,12 @@ log = logging.getLogger(__name__)
 
 ENV_OUT = "CREDITMODEL_OUT"
 DEFAULT_OUT = Path("out")
+#: Set by ``creditmodel lab --out DIR`` for the JupyterLab it starts: the output folder of the notebooks opened there
+#: (:func:`notebook_out_dir`, :func:`notebook_data_dir`).
+ENV_LAB_OUT = "CREDITMODEL_LAB_OUT"
+#: The notebooks' own defaults (their parameters cells), relative to notebooks/.
+NOTEBOOK_OUT_DIR = "../out/demo"
+NOTEBOOK_DATA_DIR = "../out/demo/district"
 
 
 def _quiet_env() -> None:
@@ -42,6 +50,14 @@ def default_out() -> Path:
 _configured: dict[str, str] = {}
 
 
+def store_uri(out: str | Path) -> str:
+    """The SQLite store of an output folder, ``sqlite:///<out>/mlflow.db`` (absolute path; the folder is created),
+    whatever the environment says."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{out.resolve() / 'mlflow.db'}"
+
+
 def tracking_uri(out: str | Path | None = None) -> str:
     """``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<out>/mlflow.db`` (absolute path).
 
@@ -53,9 +69,58 @@ def tracking_uri(out: str | Path | None = None) -> str:
         return uri
     if out is None and "uri" in _configured:
         return _configured["uri"]
-    out = Path(out) if out is not None else default_out()
-    out.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{out.resolve() / 'mlflow.db'}"
+    return store_uri(out if out is not None else default_out())
+
+
+#: Environment variables that choose an MLflow store other than an output folder's own.
+STORE_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def _notebook_path(value: str | Path) -> Path:
+    """A notebook's path parameter as the kernel reads it: relative to notebooks/ (the kernel's working folder)."""
+    from creditmodel.reference import PROJECT_ROOT
+
+    return (PROJECT_ROOT / "notebooks" / Path(value).expanduser()).resolve()
+
+
+def _lab_out() -> str | None:
+    """``$CREDITMODEL_LAB_OUT`` for a notebook run by hand in ``creditmodel lab``; None under ``creditmodel run``
+    (``MLFLOW_RUN_ID`` set: the job's parameters say where) or outside the lab."""
+    lab = os.environ.get(ENV_LAB_OUT, "").strip()
+    return lab if lab and not os.environ.get("MLFLOW_RUN_ID") else None
+
+
+def notebook_out_dir(out_dir: str | Path, default: str | Path = NOTEBOOK_OUT_DIR) -> str:
+    """The folder a notebook writes to (its files and, through :func:`start_notebook_run`, its MLflow store):
+    ``out_dir`` as given, except in a notebook opened in ``creditmodel lab --out DIR`` and run there by hand whose
+    ``out_dir`` is still the notebook's ``default``: then DIR (``$CREDITMODEL_LAB_OUT``). Before, such a notebook
+    wrote its files to ../out/demo while the lab had pointed its MLflow runs at DIR (a reviewer's finding).
+
+    Under ``creditmodel run`` (and papermill) the parameter as injected is kept. For a notebook's first code cell:
+    ``out_dir = tracking.notebook_out_dir(out_dir)``."""
+    lab = _lab_out()
+    if lab is None or _notebook_path(out_dir) != _notebook_path(default):
+        return str(out_dir)
+    log.info("out_dir: %s (creditmodel lab --out) instead of the notebook's default %s", lab, default)
+    return lab
+
+
+def notebook_data_dir(data_dir: str | Path, out_dir: str | Path, default: str | Path = NOTEBOOK_DATA_DIR) -> str:
+    """The district folder a notebook reads (and generates a district into when it holds none), to go with
+    :func:`notebook_out_dir`: ``data_dir`` as given, except in a notebook opened in ``creditmodel lab --out DIR`` and
+    run there by hand whose ``data_dir`` is still the notebook's ``default``: then ``<out_dir>/district`` (``out_dir``
+    as :func:`notebook_out_dir` returned it) when that holds a district or the default folder holds none (a district
+    is generated there, not into ../out/demo), else the default (the demo's district is read), as
+    ``creditmodel run --out`` does."""
+    from creditmodel.data import has_district
+
+    if _lab_out() is None or _notebook_path(data_dir) != _notebook_path(default):
+        return str(data_dir)
+    own = _notebook_path(out_dir) / "district"
+    if own == _notebook_path(default) or (not has_district(own) and has_district(_notebook_path(default))):
+        return str(data_dir)
+    log.info("data_dir: %s (creditmodel lab --out) instead of the notebook's default %s", own, default)
+    return str(own)
 
 
 def configure(out: str | Path | None = None) -> str:
