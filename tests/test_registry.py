@@ -515,3 +515,28 @@ def test_a_broken_version_behind_an_alias_is_bad_input_naming_the_model(own_stor
             resolve_model(uri)
         assert f"cannot load version {info.registered_model_version} of registered model 'broken'" in str(e.value)
         assert e.value.file == uri
+
+
+def test_a_registered_mlmodel_names_no_path_of_the_machine_that_logged_it(own_store):
+    """save_model wrote a reproducible MLmodel but log_model (the registry's) kept the build machine's path of the
+    entry file and the temporary folder of its artifacts, and a random uuid."""
+    import yaml
+
+    from creditmodel.scoring.pyfunc import log_model
+    from creditmodel.scoring.score import resolve_model
+
+    model = train_frame(_frame(3000, 5), "bad", seed=1).model
+    info = log_model(model, registered_model_name="clean")
+    files = list(own_store.rglob("MLmodel"))
+    assert len(files) == 1
+    mm = yaml.safe_load(files[0].read_text(encoding="utf-8"))
+    conf = mm["flavors"]["python_function"]
+    assert conf["model_code_path"] == "pyfunc_entry.py"
+    assert all(a["uri"] == a["path"] for a in conf["artifacts"].values())
+    assert "/tmp" not in files[0].read_text(encoding="utf-8").replace(str(own_store), "")
+    import uuid
+
+    assert mm["model_uuid"] == uuid.uuid5(uuid.NAMESPACE_URL, f"creditmodel:{model.version}").hex
+    again = resolve_model(f"models:/clean/{info.registered_model_version}").model   # still loads and scores
+    X = _frame(50, 9).drop(columns="bad")
+    pd.testing.assert_frame_equal(again.score_frame(X), model.score_frame(X))

@@ -298,7 +298,30 @@ def log_model(model: CreditModel, registered_model_name: str | None = None, name
     finally:
         if prev is not None:
             mlflow.set_experiment(experiment_id=prev)
+    _reproducible_logged_mlmodel(info, model)
     return info
+
+
+def _reproducible_logged_mlmodel(info: Any, model: CreditModel) -> None:
+    """:func:`_reproducible_mlmodel` on a logged model whose artifacts are on this machine's disk (a SQLite store's
+    ``mlartifacts``): the registered ``MLmodel`` held the build machine's path of the entry file and the temporary
+    folder its artifacts were copied from (a reviewer's finding). Its run and model ids stay: they name the log.
+    An artifact store elsewhere (S3, a server) is left as MLflow wrote it."""
+    from urllib.parse import unquote, urlparse
+
+    import mlflow
+
+    model_id = getattr(info, "model_id", None)
+    if not model_id:
+        return
+    try:
+        where = urlparse(mlflow.get_logged_model(model_id).artifact_location)
+    except Exception as e:  # noqa: BLE001 - MLflow raises its own exception types
+        log.debug("logged model %s: artifact location unknown (%s); MLmodel left as written", model_id, e)
+        return
+    folder = Path(unquote(where.path))
+    if where.scheme in ("", "file") and (folder / "MLmodel").is_file():
+        _reproducible_mlmodel(folder, model)
 
 
 def _metadata(model: CreditModel) -> dict[str, Any]:
