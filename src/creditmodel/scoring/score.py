@@ -4,7 +4,9 @@ Inputs stream in chunks (Parquet row groups / CSV chunks), so ten million rows s
 GB of memory. From a registered alias (``models:/NAME@ALIAS``) the output is the full bank
 deliverable (DESIGN.md section 6: pricing, public credit grade when the input carries it, JSON
 sidecar, model card); from a model folder it is the scoring columns plus identifiers, data hash and
-time. ``--engine spark`` scores through ``mlflow.pyfunc.spark_udf`` with identical results.
+time. ``--engine spark`` scores through Spark with identical results: the model's own ``score_frame`` in a pandas
+UDF on the executors (:mod:`creditmodel.scoring.spark`, not ``mlflow.pyfunc.spark_udf``); a CSV is read by this
+module's reader on the driver and handed to Spark as Parquet.
 """
 from __future__ import annotations
 

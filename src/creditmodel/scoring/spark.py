@@ -1,11 +1,34 @@
-"""``creditmodel score --engine spark``: the same scoring through Spark.
+"""``creditmodel score --engine spark``: the same scoring through Spark, row for row the in-process result.
 
-The loaded model's own ``score_frame`` runs in a pandas UDF (:mod:`creditmodel.scoring.spark_udf`; the workers
-use this interpreter, ``PYSPARK_PYTHON``) on a struct of the model's input columns, and the result is written in
-input order with the same columns as in-process scoring. (``mlflow.pyfunc.spark_udf`` ran MLflow's schema
-enforcement on every batch, 12 times the scoring's own time: see the UDF's module.) The master is
-``local[2]`` by default; any Spark master URL works (``--spark-master`` or ``$CREDITMODEL_SPARK_MASTER``).
-Spark is an optional extra: ``pip install creditmodel[spark]``.
+Where each step runs:
+
+* **driver** (the machine that runs the command): the input's checks, as in process (a missing, empty, header-only
+  or 0-row file, an unknown suffix, a missing column: :class:`~creditmodel.errors.InputError`, exit 2). A Parquet
+  file (``.parquet``, ``.pq``) is read by Spark as it is. Any other file (CSV, ``.csv.gz``, ``.txt``, ARFF) is read
+  by the in-process reader (:func:`creditmodel.scoring.score.iter_chunks`: encoding guess incl. GB 18030, null
+  markers such as ``NA``, quoted newlines, doubled quotes, ids and categories as written) in chunks of
+  :data:`CONVERT_ROWS` rows and written as Parquet into a temporary folder beside ``--out``; Spark reads that
+  (its own CSV reader read such files otherwise: rows, ids and scores differed).
+* **executors**: the loaded model's own ``score_frame`` in a pandas UDF (:mod:`creditmodel.scoring.spark_udf`; the
+  workers use this interpreter, ``PYSPARK_PYTHON``) on a struct of the model's input columns, not
+  ``mlflow.pyfunc.spark_udf`` (MLflow's schema enforcement on every batch took 12 times the scoring's own time:
+  see the UDF's module). The scored rows are written as Parquet part files into the same temporary folder.
+* **driver** again: the part files are read back from that folder, in input order, one part at a time, with the
+  id checks (empty, repeated ids; invalid ``uscc``/``as_of_date``) and, for a registry alias, the pricing, and
+  written to ``--out`` with the same columns as in-process scoring.
+
+So the input and the temporary folder (beside ``--out``) must be at the same paths for the driver and every
+executor: local mode (``local[N]``, the default ``local[2]``: everything on this machine), or a cluster whose
+machines all mount the input's and ``--out``'s folders at the same paths. On a cluster without such a shared file
+system the executors cannot read the input (Spark's job fails), or the driver finds only some part files: the rows
+assembled are counted against the rows read and any difference stops the command (RuntimeError naming both counts,
+exit 1; nothing written), never fewer rows in the output. The driver reads and writes every row itself (the CSV
+conversion, the assembly): Spark spreads the scoring only.
+
+The master is ``local[2]`` by default; any Spark master URL works (``--spark-master`` or
+``$CREDITMODEL_SPARK_MASTER``); the driver's memory is ``$CREDITMODEL_SPARK_DRIVER_MEMORY`` (default ``2g``).
+``--chunk-rows`` is not used: Spark splits the work by Parquet row groups. Spark is an optional extra:
+``pip install creditmodel[spark]``.
 """
 from __future__ import annotations
 
@@ -27,6 +50,8 @@ log = logging.getLogger(__name__)
 BLANK_COL = "__creditmodel_blank__"
 NEEDS_PYSPARK = "the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test installs it)"
 ORDER_COL = "__creditmodel_row"
+#: The reason of a row whose every model column is empty (the in-process engine's, ``score.RowChecks``).
+BLANK_ROW = "every column the model uses is empty (a blank line?)"
 
 
 def _quiet_pyspark_pandas_warning() -> None:
@@ -68,85 +93,198 @@ def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
 
 def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = None, master: str | None = None,
                      spark: Any = None, pricing_config: str | Path | None = None) -> Any:
-    """Score ``data`` (Parquet or CSV) through Spark; same output columns and order as in-process: for a registry
-    alias (``models:/NAME@ALIAS``) the whole bank deliverable, priced with ``pricing_config``, as
-    :func:`creditmodel.delivery.deliver_file` writes it."""
+    """Score ``data`` (Parquet, or a CSV / text file the in-process engine reads) through Spark; same rows, output
+    columns and order as in-process: for a registry alias (``models:/NAME@ALIAS``) the whole bank deliverable,
+    priced with ``pricing_config``, as :func:`creditmodel.delivery.deliver_file` writes it.
+
+    The input is checked as in process before a Spark session starts (a missing, empty, header-only or 0-row file,
+    an unknown suffix: :class:`InputError`); a file that is not Parquet is read on the driver by the in-process
+    reader and written as Parquet for Spark (:func:`_to_parquet`). Raises RuntimeError when the rows assembled from
+    Spark's part files are not the rows read (part files the driver cannot see)."""
     _quiet_pyspark_pandas_warning()
     try:
         from pyspark.sql import functions as F
     except ImportError as e:  # the message spark_session gives, before anything else is read
         raise InputError(NEEDS_PYSPARK, parameter="--engine") from e
 
+    from creditmodel.data.io import _kind
     from creditmodel.delivery import DELIVERY_INPUTS, Delivery, scored_at_now, warn_missing_identifiers
     from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.pyfunc import spark_result_type
     from creditmodel.scoring.spark_udf import scoring_udf
-    from creditmodel.scoring.score import IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns
+    from creditmodel.scoring.score import IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns, check_input_file
 
     t0 = time.perf_counter()
-    if not data.exists():
-        raise InputError("file not found", file=data)
-    sha = tracking.file_sha256(data)
-    when = scored_at_now()
+    data, out = Path(data), Path(out)
+    check_input_file(data)   # the in-process engine's checks and messages (not found, a folder, ...)
+    kind = _kind(data)       # .parquet and .pq are Parquet; .csv, .csv.gz, .csv.bz2, .txt, .arff are not
+    model = resolved.model
     deliver = resolved.alias is not None  # a registry alias: the bank deliverable, priced
-    own = spark is None
-    spark = spark or spark_session(master)
+    keep: list[str] = []
+
+    def columns_read(columns: list[str]) -> list[str]:
+        """The input's checks on its header (as in process: the id, then the model's columns); the columns
+        Spark needs, in the file's order."""
+        if id_col and id_col not in columns:
+            raise InputError(f"id column {id_col!r} not found{separator_hint(columns)}", file=data, column=id_col)
+        missing = [c for c in model.input_spec.columns if c not in columns]
+        if missing:
+            raise InputError(f"missing column(s) the model needs: {missing}{separator_hint(columns)}", file=data,
+                             column=missing[0])
+        if deliver:
+            warn_missing_identifiers(columns, data, id_col)
+        keep[:] = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ()),
+                                             IN_DEFAULT]) if c and c in columns]
+        needed = set(model.input_spec.columns) | set(keep)
+        return [c for c in columns if c in needed]
+
+    nanos: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
     try:
-        nanos: dict[str, Any] = {}
-        if data.suffix.lower() == ".parquet":
+        if kind == "parquet":
+            n_in, names = _parquet_input(data)   # unreadable, repeated or nested columns, 0 rows: as in process
             nanos = _nanosecond_timestamps(data)
+            columns_read(names)
+            source = data
+        else:
+            source = tmp / "input.parquet"
+            n_in = _to_parquet(data, source, _text_columns(model, id_col), columns_read)
+        sha = tracking.file_sha256(data)
+        when = scored_at_now()
+        own = spark is None
+        spark = spark or spark_session(master)
+        try:
             if nanos:
                 # Spark cannot read TIMESTAMP(NANOS) (pandas' default); read those columns as int64
                 # nanoseconds and turn them back into timestamps when the parts are assembled
                 spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-            sdf = spark.read.parquet(str(data))
-        else:
-            reader = spark.read.option("header", True).option("encoding", "UTF-8")
-            sdf = reader.option("inferSchema", True).csv(str(data))
-            # as written, as in process (000123 stays 000123; a category '01' is not the number 1)
-            text = set(_text_columns(resolved.model, id_col)) | {"uscc"}
-            if text & set(sdf.columns):
-                from pyspark.sql.types import StringType, StructField, StructType
-
-                schema = StructType([StructField(f.name, StringType(), True) if f.name in text else f
-                                     for f in sdf.schema.fields])
-                sdf = reader.schema(schema).csv(str(data))
-        model = resolved.model
-        missing = [c for c in model.input_spec.columns if c not in sdf.columns]
-        if missing:
-            raise InputError(f"missing column(s) the model needs: {missing}{separator_hint(sdf.columns)}", file=data,
-                             column=missing[0])
-        if id_col and id_col not in sdf.columns:
-            raise InputError(f"id column {id_col!r} not found", file=data, column=id_col)
-        udf = scoring_udf(model, spark_result_type(), list(SCORE_COLUMNS))
-        keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH, *(DELIVERY_INPUTS if deliver else ()), IN_DEFAULT])
-                if c and c in sdf.columns]
-        if deliver:
-            warn_missing_identifiers(sdf.columns, data, id_col)
-        sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
-        feats = [F.col(c) for c in model.input_spec.columns]
-        blank = F.coalesce(*feats).isNull() if len(feats) > 1 else feats[0].isNull()  # a line of commas
-        scored = sdf.select(ORDER_COL, *keep, blank.alias(BLANK_COL), udf(F.struct(*feats)).alias("s"))
-        # no sort: a global sort's range partitioner sampled the whole plan, UDF included, so every row was scored
-        # twice (reviewer's finding); a projection keeps each input partition's row order, _assemble orders the
-        # part files by their first row number and checks the order as it reads them
-        scored = scored.select(ORDER_COL, *keep, BLANK_COL, "s.*")
-        tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
-        try:
+            sdf = spark.read.parquet(str(source))
+            udf = scoring_udf(model, spark_result_type(), list(SCORE_COLUMNS))
+            sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
+            feats = [_col(c) for c in model.input_spec.columns]
+            blank = _blank_row(sdf, list(model.input_spec.columns))  # a line of commas
+            scored = sdf.select(_col(ORDER_COL), *[_col(c) for c in keep], blank.alias(BLANK_COL),
+                                udf(F.struct(*feats)).alias("s"))
+            # no sort: a global sort's range partitioner sampled the whole plan, UDF included, so every row was
+            # scored twice (reviewer's finding); a projection keeps each input partition's row order, _assemble
+            # orders the part files by their first row number and checks the order as it reads them
+            scored = scored.select(_col(ORDER_COL), *[_col(c) for c in keep], _col(BLANK_COL), "s.*")
             scored.write.mode("overwrite").parquet(str(tmp / "part"))
-            parts = _in_input_order(sorted((tmp / "part").glob("part-*.parquet")))
-            if deliver:
-                delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config)
-                _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, delivery=delivery)
-                return delivery.finish()
-            rows, ok = _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if own:
+                spark.stop()
+        # the driver reads the part files from its own file system: see the module's docstring
+        parts = _in_input_order(sorted((tmp / "part").glob("part-*.parquet")))
+        if deliver:
+            delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config)
+            _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, delivery=delivery,
+                      rows_read=n_in, folder=tmp)
+            return delivery.finish()
+        rows, ok = _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, rows_read=n_in, folder=tmp)
     finally:
-        if own:
-            spark.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return ScoreResult(out, rows, ok, rows - ok, time.perf_counter() - t0, resolved.model.name,
                        str(resolved.version), {"scores": out})
+
+
+def _col(name: str) -> Any:
+    """Column ``name`` as written (a dot or a space in a name is not Spark's syntax)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _blank_row(sdf: Any, columns: list[str]) -> Any:
+    """True where every one of ``columns`` is empty, as in process (``score.RowChecks``): null, NaN in a floating
+    column, text of blanks in a text column; one test per column, ANDed (a ``coalesce`` over number and text
+    columns cast the text to DOUBLE and failed under Spark's ANSI mode on a category 'F': reviewer's finding)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    def empty(c: str) -> Any:
+        col, kind = _col(c), sdf.schema[c].dataType
+        if isinstance(kind, (T.DoubleType, T.FloatType)):
+            return col.isNull() | F.isnan(col)
+        if isinstance(kind, T.StringType):
+            return col.isNull() | col.rlike(r"(?U)^\s*$")   # (?U): Unicode blanks, as Python's str.strip
+        return col.isNull()
+
+    return reduce(lambda a, b: a & b, [empty(c) for c in columns])
+
+
+def _parquet_input(data: Path) -> tuple[int, list[str]]:
+    """Rows and column names of a Parquet input, after the in-process engine's checks
+    (:func:`creditmodel.data.io.read_table`, :func:`creditmodel.scoring.score.iter_chunks`): unreadable, repeated or
+    nested columns, no rows."""
+    import pyarrow.parquet as pq
+
+    from creditmodel.data.io import check_flat_schema, check_unique_names
+
+    try:
+        pf = pq.ParquetFile(data)
+    except Exception as e:  # noqa: BLE001  pyarrow's errors for a file that is not Parquet vary
+        raise InputError(f"unreadable Parquet file: {e}", file=data) from e
+    check_unique_names(pf.schema_arrow.names, data)
+    check_flat_schema(pf.schema_arrow, data)
+    if pf.metadata.num_rows == 0:
+        raise InputError("no data rows (a Parquet file of 0 rows)", file=data)
+    return int(pf.metadata.num_rows), list(pf.schema_arrow.names)
+
+
+#: Rows of a CSV read at a time when it is written as Parquet for Spark: the in-process engine's default chunk
+#: (``--chunk-rows``), so a column is typed on the same rows as in process.
+CONVERT_ROWS = 500_000
+#: Rows per Parquet row group of that file: Spark's read tasks split a file at row groups.
+CONVERT_ROW_GROUP = 100_000
+
+
+def _to_parquet(data: Path, dest: Path, text_columns: tuple[str, ...], columns_read: Any) -> int:
+    """Write a CSV (or another file that is not Parquet) as the Parquet file ``dest`` as the in-process engine reads
+    it: :func:`creditmodel.scoring.score.iter_chunks` (encoding guess incl. GB 18030, null markers such as NA,
+    quoted newlines, doubled quotes, cells of spaces; the id, identifiers and categories as text), chunk by chunk
+    on the driver, with its checks and messages. ``columns_read`` checks the header and names the columns kept.
+    A column typed differently in two chunks (numbers in one, text in another) is text throughout (its numbers
+    written so that they read back exactly). Returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from creditmodel.scoring.score import iter_chunks
+
+    t0 = time.perf_counter()
+    files: list[Path] = []
+    schemas: list[Any] = []
+    rows, keep = 0, None
+    try:
+        for i, chunk in enumerate(iter_chunks(data, CONVERT_ROWS, text_columns=text_columns)):
+            if keep is None:
+                keep = columns_read(list(chunk.columns))
+            table = pa.Table.from_pandas(chunk[keep], preserve_index=False).replace_schema_metadata(None)
+            files.append(dest.with_name(f"{dest.stem}-{i:05d}.parquet"))
+            pq.write_table(table, files[-1], row_group_size=CONVERT_ROW_GROUP)
+            schemas.append(table.schema)
+            rows += table.num_rows
+        if rows == 0:
+            raise InputError("no data rows", file=data)
+        fields = []
+        for j, name in enumerate(schemas[0].names):
+            types = {s.field(j).type for s in schemas} - {pa.null()}   # a column of only empty cells fits any type
+            fields.append(pa.field(name, types.pop() if len(types) == 1 else pa.large_string()))
+        schema = pa.schema(fields)
+        if len(files) == 1 and schemas[0].equals(schema):
+            files[0].replace(dest)
+        else:
+            with pq.ParquetWriter(dest, schema) as writer:
+                for f in files:
+                    writer.write_table(pq.read_table(f).cast(schema), row_group_size=CONVERT_ROW_GROUP)
+                    f.unlink()
+    finally:
+        for f in files:
+            f.unlink(missing_ok=True)
+    log.info("%s: %d rows read as in process and written as Parquet for Spark in %.1f s", data, rows,
+             time.perf_counter() - t0)
+    return rows
 
 
 def _in_input_order(parts: list[Path]) -> list[Path]:
@@ -210,11 +348,15 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
 
 
 def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
-              nanos: dict[str, Any] | None = None, id_col: str | None = None, delivery: Any = None
-              ) -> tuple[int, int]:
+              nanos: dict[str, Any] | None = None, id_col: str | None = None, delivery: Any = None,
+              rows_read: int | None = None, folder: Path | None = None) -> tuple[int, int]:
     """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time; the id checks of the
     in-process engine (empty or repeated ``id_col``; for a ``delivery``, also an invalid ``uscc`` or
-    ``as_of_date``) run here, over the parts in input order. A ``delivery`` takes each part instead of ``out``."""
+    ``as_of_date``) run here, over the parts in input order. A ``delivery`` takes each part instead of ``out``.
+
+    ``rows_read`` (the input's rows): RuntimeError naming both counts when the parts hold another number of rows
+    (part files the driver did not see: written on another machine's disk); nothing is written then (a
+    ``delivery``'s partial files are removed, and it is not finished)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -240,15 +382,15 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
             msg = checks.messages(pdf)
-            msg[blank] = "every column the model uses is empty (a blank line?)"  # first, as the in-process engine
+            msg[blank] = BLANK_ROW  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
             if delivery is None:
                 pdf = pdf.drop(columns=[IN_DEFAULT], errors="ignore")  # read, not written (as in process)
+            first = rows == 0
+            rows += len(pdf)
             if delivery is not None:
                 delivery.add(pdf, pdf)
                 continue
-            first = rows == 0
-            rows += len(pdf)
             ok += int((pdf["status"] == "ok").sum())
             if out.suffix.lower() == ".parquet":
                 table = pa.Table.from_pandas(pdf, preserve_index=False)
@@ -259,9 +401,38 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
                 pdf["scored_at"] = pd.Timestamp(when).tz_convert("UTC").strftime(SCORED_AT_CSV_FORMAT)
                 pdf.to_csv(partial, mode="w" if first else "a", header=first, index=False,
                            encoding="utf-8-sig" if first else "utf-8", float_format="%.10g")
+        if rows_read is not None and rows != rows_read:
+            raise RuntimeError(
+                f"{rows_read} rows read from the input but {rows} scored rows found in Spark's part files"
+                f"{f' in {folder}' if folder else ''}: the driver reads the part files from its own disk, so the "
+                "executors must write them where it sees them (local mode, or --out's folder on a file system every "
+                "machine of the cluster mounts at the same path); nothing was written")
+    except BaseException:
+        if writer is not None:
+            writer.close()
+            writer = None
+        partial.unlink(missing_ok=True)   # no half-written output left behind (as in process)
+        if delivery is not None:
+            _discard(delivery)
+        raise
     finally:
         if writer is not None:
             writer.close()
     if delivery is None:
+        if rows == 0:   # never reached: an input of 0 rows is refused before Spark starts
+            raise RuntimeError("Spark returned no scored rows")
         partial.replace(out)
     return rows, ok
+
+
+def _discard(delivery: Any) -> None:
+    """Close and remove a delivery's partial files (a failed assembly leaves no half deliverable)."""
+    writer = getattr(delivery, "writer", None)
+    inner = getattr(writer, "_writer", None)
+    if inner is not None:
+        try:
+            inner.close()
+        except Exception:  # noqa: BLE001  already failing: the first error is the one to report
+            pass
+    for p in (getattr(writer, "_tmp", None) or {}).values():
+        Path(p).unlink(missing_ok=True)
