@@ -1278,3 +1278,20 @@ def test_validate_on_a_model_folder_says_when_the_sample_holds_its_training_rows
     r = _cli("validate", "--model", str(folder), "--data", str(folder / "test_sample.parquet"), "--target", "bad",
              "--n-boot", "50", "--out", str(tmp_path / "w"))
     assert not any("fitted on" in n for n in json.loads((tmp_path / "w" / "metrics.json").read_text()).get("notes", []))
+
+
+def test_a_pq_file_is_parquet_for_the_pandas_engine_too(tmp_path):
+    """A 0-row .pq ended in FileNotFoundError (exit 1) where a 0-row .parquet is 'no data rows' (exit 2); a .pq with
+    rows scores as its .parquet twin."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from creditmodel.scoring.score import iter_chunks
+
+    df = pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]})
+    df.to_parquet(tmp_path / "t.pq", index=False)
+    got = pd.concat(list(iter_chunks(tmp_path / "t.pq", 10)))
+    assert got["x"].tolist() == [1.0, 2.0] and got["c"].tolist() == ["a", "b"]
+    pq.write_table(pa.table({"x": pa.array([], pa.float64())}), tmp_path / "e.pq")
+    with pytest.raises(InputError, match="no data rows"):
+        list(iter_chunks(tmp_path / "e.pq", 10))

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from creditmodel import tracking
+from creditmodel.data.io import PARQUET_SUFFIXES
 from creditmodel.errors import InputError, separator_hint
 from creditmodel.scoring.model import REASON_COLUMNS, SCORE_COLUMNS, CreditModel
 
@@ -121,7 +122,7 @@ def check_input_file(path: Path, out: Path | None = None) -> None:
         raise InputError("file not found", file=path)
     if path.is_dir():
         raise InputError("is a folder, not a table file", file=path)
-    if path.suffix.lower() == ".parquet" and path.stat().st_size > 0:
+    if path.name.lower().endswith(PARQUET_SUFFIXES) and path.stat().st_size > 0:
         import pyarrow.parquet as pq
 
         from creditmodel.data.io import check_flat_schema, check_unique_names
@@ -152,9 +153,8 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
     from creditmodel.data.io import (BlankLines, SpaceLines, _bad_csv_row, _csv_encoding_and_header, _decode_error,
                                      _header_separator_hint, _kind, parquet_frame, read_table)
 
-    suffix = path.suffix.lower()
     check_input_file(path)
-    if suffix == ".parquet":
+    if _kind(path) == "parquet":   # .parquet and .pq (a 0-row .pq ended in FileNotFoundError: a reviewer's finding)
         import pyarrow.parquet as pq
 
         try:
