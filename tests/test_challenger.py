@@ -330,6 +330,11 @@ def test_groups_keep_a_borrowers_rows_out_of_the_early_stopping_folds_together()
     # the hold-out used on larger tables keeps firms whole too
     tr, va = stratified_holdout(y, 0.2, 1, firm)
     assert not set(firm[tr]) & set(firm[va]) and abs(len(set(firm[va])) / firms - 0.2) < 0.01
+    # three defaulting firms: grouped folds leave most without a default; refused as too few groups, not scored
+    few = np.isin(firm, np.flatnonzero(y.reshape(-1, 4)[:, 0])[:3]).astype(int)
+    with pytest.raises(InputError, match="only 3 groups \\(borrowers\\) in the smaller class"):
+        LGBMChallenger(random_state=1, tuning_grid=[{}]).fit(X, few, groups=firm)
+    LGBMChallenger(random_state=1, tuning_grid=[{}], cv_folds=3).fit(X, few)   # row by row: 12 rows, enough
     with pytest.raises(InputError, match="groups: 3 keys for 1600 rows"):
         LGBMChallenger(random_state=1).fit(X, y, groups=[1, 2, 3])
     # a Pipeline routes the groups to the step

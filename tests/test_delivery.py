@@ -229,3 +229,17 @@ def test_a_utc_offset_keeps_the_local_date_as_text_and_as_a_time_zone_column():
     assert got.iloc[:5].tolist() == [pd.Timestamp("2025-12-31")] * 5 and got.iloc[5:].isna().all()
     zoned = pd.Series(pd.to_datetime(["2025-12-31 00:00:00+08:00", "2025-12-31 07:59:59+08:00"]))
     assert parse_as_of(zoned).dt.normalize().tolist() == got.iloc[:2].tolist()
+    # an hour without minutes keeps its offset out too (it stayed zoned: beside plain dates 'Mixed timezones', exit 1)
+    assert parse_as_of(pd.Series(["2025-12-31T10+08:00", "2025-12-31"])).tolist() == [
+        pd.Timestamp("2025-12-31 10:00"), pd.Timestamp("2025-12-31")]
+
+
+def test_a_zone_the_pattern_misses_still_gives_naive_local_times(monkeypatch):
+    import creditmodel.delivery as D
+
+    monkeypatch.setattr(D, "_UTC_OFFSET", r"(x)(?!x)x")   # the pattern strips nothing: pandas sees the zones
+    mixed = D.parse_as_of(pd.Series(["2025-12-31T00:30+08:00", "2025-12-31", "soon"]))
+    assert mixed.dt.tz is None and mixed.tolist()[:2] == [pd.Timestamp("2025-12-31 00:30"), pd.Timestamp("2025-12-31")]
+    assert pd.isna(mixed.iloc[2])
+    zoned = D.parse_as_of(pd.Series(["2025-12-31T00:30+08:00"]))
+    assert zoned.dt.tz is None and zoned.tolist() == [pd.Timestamp("2025-12-31 00:30")]

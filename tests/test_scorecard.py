@@ -797,16 +797,20 @@ def test_groups_reach_every_cross_validation_of_the_card(monkeypatch):
     real = splits.stratified_folds
 
     def spy(yy, k, seed, g=None):
+        import inspect
+
         folds = real(yy, k, seed, g)
-        seen.append(g is not None and all(not set(g[a]) & set(g[b]) for a, b in folds))
+        caller = inspect.stack()[1].function
+        seen.append((caller, g is not None and all(not set(g[a]) & set(g[b]) for a, b in folds)))
         return folds
 
     monkeypatch.setattr(splits, "stratified_folds", spy)
     sc = WoEScorecard(woe_cv=3, stepwise="auc", points_model="auto", random_state=0).fit(X, y, groups=groups)
-    assert len(seen) >= 4 and all(seen), seen      # shape CV, WoE CV, stepwise, points CV: each by group
+    sites = {"folds", "_oof_woe", "_stepwise", "_fit_points_model"}   # shape CV (the binner's folds()), WoE, ...
+    assert {c for c, _ in seen} == sites and all(ok for _, ok in seen), seen   # ... stepwise, points CV: by group
     seen.clear()
     plain = WoEScorecard(woe_cv=3, stepwise="auc", points_model="auto", random_state=0).fit(X, y)
-    assert len(seen) >= 4 and not any(seen)
+    assert {c for c, _ in seen} == sites and not any(ok for _, ok in seen)
     assert sc.selected_features_ and plain.selected_features_
     with pytest.raises(InputError, match="groups: 2 keys"):
         WoEScorecard().fit(X, y, groups=[1, 2])

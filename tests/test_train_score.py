@@ -708,9 +708,53 @@ def test_a_borrowers_rows_stay_on_one_side_of_the_split_and_of_each_calibration_
     for fit, out in stratified_folds(y, 4, 3, df["borrower"].to_numpy()):
         assert not set(df["borrower"].iloc[fit]) & set(df["borrower"].iloc[out])
     assert any(set(df["borrower"].iloc[f]) & set(df["borrower"].iloc[o]) for f, o in stratified_folds(y, 4, 3))
-    # same seed, same groups: the same model, whatever the order of the keys' first appearance
-    again = train_frame(df, "bad", id_col="firm", positive="yes", seed=3, group_col="borrower")
-    assert again.model.version == res.model.version and (again.split == res.split).all()
+    # same seed, same groups: the same split, whatever the order of the keys' first appearance
+    order = np.random.default_rng(1).permutation(len(df))
+    again = train_frame(df.iloc[order].reset_index(drop=True), "bad", id_col="firm", positive="yes", seed=3,
+                        group_col="borrower")
+    assert (pd.Series(again.split, index=df["firm"].iloc[order]).sort_index()
+            == pd.Series(res.split, index=df["firm"]).sort_index()).all()
+
+
+def test_the_fit_hands_the_borrowers_to_its_calibration_folds_and_the_calibrator(monkeypatch):
+    """The wiring inside fit_credit_model: its cross-fitting folds and the calibrator's own choice of map get the
+    borrowers (the calibrator's folds were drawn row by row)."""
+    import creditmodel.scoring.splits as splits
+    import creditmodel.scoring.train as T
+
+    df = _frame(1500, seed=5)
+    df["borrower"] = [f"B{i // 3:04d}" for i in range(len(df))]
+    seen = []
+    real = splits.stratified_folds
+
+    def spy(yy, k, seed, g=None):
+        import inspect
+
+        seen.append((inspect.stack()[1].function, g is not None))
+        return real(yy, k, seed, g)
+
+    monkeypatch.setattr(T, "stratified_folds", spy)
+    monkeypatch.setattr(splits, "stratified_folds", spy)
+    train_frame(df, "bad", id_col="firm", positive="yes", seed=3, group_col="borrower")
+    callers = {c for c, grouped in seen if grouped}
+    assert {"fit_credit_model", "_choose"} <= callers and all(g for _, g in seen), seen
+
+
+def test_too_few_borrowers_is_bad_input_naming_the_group_column():
+    """8 firms for 600 rows: scikit-learn's 'Cannot have number of splits n_splits=5 greater than the number of
+    groups: 4' ended train with exit 1."""
+    df = _frame(600, seed=2)
+    df["firm_of"] = [f"F{i % 8}" for i in range(len(df))]
+    with pytest.raises(InputError, match="borrowers") as e:
+        train_frame(df, "bad", id_col="firm", positive="yes", group_col="firm_of")
+    assert e.value.column == "firm_of"
+    from creditmodel.scoring.splits import check_groups, stratified_folds
+
+    with pytest.raises(InputError, match="only 3 groups"):
+        stratified_folds(np.array([0, 1, 0, 1, 0, 1]), 4, 0, np.array([1, 1, 2, 2, 3, 3]))
+    with pytest.raises(InputError, match="missing") as e:
+        check_groups(np.array(["a", None, "b"], dtype=object), 3)
+    assert e.value.row == 2
 
 
 def test_bad_group_columns_are_input_errors():

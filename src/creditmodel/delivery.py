@@ -92,7 +92,7 @@ def scored_at_now() -> pd.Timestamp:
 
 
 #: A UTC offset after a time of day (``00:00:00+08:00``, ``T08:00Z``): dropped, so that text keeps its local wall time
-_UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?)$"
+_UTC_OFFSET = r"([T ]\d{1,2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)\s*(?:Z|z|UTC|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def parse_as_of(values: pd.Series) -> pd.Series:
@@ -105,7 +105,19 @@ def parse_as_of(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
     text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
-    return pd.to_datetime(text, errors="coerce", format="ISO8601")
+    try:
+        got = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):   # a zone the pattern does not know beside plain dates: "Mixed timezones"
+        got = pd.Series([_local_time(v) for v in text], index=values.index, dtype="datetime64[ns]")
+    if getattr(got.dt, "tz", None) is not None:   # every value carried a zone the pattern does not know
+        got = got.dt.tz_localize(None)
+    return got
+
+
+def _local_time(v: Any) -> pd.Timestamp:
+    """One ``as_of_date`` text as a naive timestamp in its own local time (NaT when unreadable)."""
+    t = pd.to_datetime(v, errors="coerce", format="ISO8601")
+    return pd.NaT if pd.isna(t) else t.tz_localize(None) if t.tzinfo is not None else t
 
 
 def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, scored_at: pd.Timestamp | None = None,

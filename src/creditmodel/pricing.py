@@ -594,13 +594,6 @@ class PricingResult:
         return (f"no row priced of {len(self.frame)}: the commonest reason is '{top}' ({n} row{'s' if n > 1 else ''}, "
                 f"first: row {first}); every row's reason is in column pricing_reason of {self.out}")
 
-    def check_priced(self) -> None:
-        """Raise :class:`InputError` (exit 2 on the command line) naming the scores file when no row was priced; the
-        priced file is written all the same, with every row's reason."""
-        text = self.nothing_priced()
-        if text is not None:
-            raise InputError(text, file=self.scores)
-
     def summary(self) -> str:
         f = self.frame
         priced = f["suggested_rate"].notna()
@@ -691,8 +684,8 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     the row counts and the unpriced rows by reason, so that a rate can be traced to what priced it.
 
     A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column. When no row gets a rate
-    the file is written all the same and a warning names the commonest reason (:meth:`PricingResult.check_priced`
-    turns that into an :class:`InputError`).
+    the file is written all the same and a warning names the commonest reason (a portfolio all in default or all
+    above the cap is valid data: the command still exits 0).
     """
     scores = Path(scores)
     if out is None:

@@ -43,9 +43,15 @@ FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won th
 TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
           "valley", "peak_heuristic", "valley_heuristic", None)
 
-def minority_count(y: np.ndarray) -> int:
-    """Rows of the rarer class of a 0/1 target (a K-fold CV needs at least K of them)."""
-    return int(min(y.sum(), len(y) - y.sum()))
+def minority_count(y: np.ndarray, groups: np.ndarray | None = None) -> int:
+    """Rows of the rarer class of a 0/1 target (a K-fold CV needs at least K of them); with ``groups`` (one key per
+    row), groups instead: the fewer of the groups holding a default and the groups holding a non-default, since a
+    grouped fold holds whole groups out."""
+    y = np.asarray(y)
+    if groups is None:
+        return int(min(y.sum(), len(y) - y.sum()))
+    g = pd.Series(np.asarray(y) == 1).groupby(pd.factorize(pd.Series(groups), sort=True)[0])
+    return int(min(g.any().sum(), (~g.all()).sum()))
 
 
 #: DOMAIN.md C2 reading of the information value
@@ -550,11 +556,11 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         self.bins_: dict[str, FeatureBins] = {}
         cols = list(X.columns)
         k = int(self.shape_cv)
-        n_minority = minority_count(y)
+        n_minority = minority_count(y, groups)
         shape_cv = k >= 2 and n_minority >= k  # every training part of a stratified K-fold has both classes
         if k >= 2 and not shape_cv:
-            log.info("shape_cv=%d skipped: %d row(s) of the rarer class; every feature keeps default_trend",
-                     k, n_minority, extra={FIT_NOTE: True})
+            log.info("shape_cv=%d skipped: %d %s of the rarer class; every feature keeps default_trend",
+                     k, n_minority, "row(s)" if groups is None else "group(s)", extra={FIT_NOTE: True})
         cache: list = []
 
         def folds() -> list:

@@ -29,7 +29,6 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
@@ -260,18 +259,23 @@ class PDCalibrator(BaseEstimator):
 
     # -- API ---------------------------------------------------------------------------------------------
     @fit_single_threaded
-    def fit(self, raw, y, sample_weight=None) -> PDCalibrator:
-        """Fit on validation data: ``raw`` model output (points or log-odds), ``y`` 1 = default."""
+    def fit(self, raw, y, sample_weight=None, groups=None) -> PDCalibrator:
+        """Fit on validation data: ``raw`` model output (points or log-odds), ``y`` 1 = default. ``groups`` (one key
+        per row, e.g. the borrower): ``auto``'s folds hold each group out whole and its standard error is clustered
+        by group (a borrower's loans are not independent rows)."""
+        from creditmodel.scoring.splits import check_groups
+
         self._check_params()
         r = self._risk(raw)
         yf = _as_target(y, r.size)
+        groups = check_groups(groups, r.size)
         w = None if sample_weight is None else _as_1d(sample_weight, "sample_weight")
         if w is not None and (w.size != r.size or (w < 0).any() or w.sum() <= 0):
             raise InputError("sample_weight must be non-negative, not all zero, one per row", column="sample_weight")
         self.n_samples_ = int(r.size)
         self.default_rate_ = float(np.average(yf, weights=w))
         if self.method == "auto":
-            self.choice_report_ = self._choose(r, yf, w)
+            self.choice_report_ = self._choose(r, yf, w, groups)
             self.method_ = self.choice_report_.method
         else:
             self.method_ = self.method
@@ -295,15 +299,17 @@ class PDCalibrator(BaseEstimator):
                     self.default_rate_, self.choice_report_.reason)
         return self
 
-    def _choose(self, r, y, w) -> CalibrationChoice:
+    def _choose(self, r, y, w, groups=None) -> CalibrationChoice:
+        from creditmodel.scoring.binning import minority_count
+        from creditmodel.scoring.splits import stratified_folds
+
         k = int(self.cv)
-        n_min = int(min(y.sum(), (1 - y).sum()))
+        n_min = minority_count(y, groups)
         if n_min < k:
-            return CalibrationChoice("platt", f"only {n_min} rows in the smaller class (< {k} folds): Platt",
-                                     k, self.criterion)
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+            return CalibrationChoice("platt", f"only {n_min} {'rows' if groups is None else 'groups'} in the smaller "
+                                     f"class (< {k} folds): Platt", k, self.criterion)
         oof = {m: np.empty_like(r) for m in ("platt", "isotonic")}
-        for tr, te in folds.split(r.reshape(-1, 1), y):
+        for tr, te in stratified_folds(y, k, self.random_state, groups):
             for m, pred in oof.items():
                 params = self._fit_one(m, r[tr], y[tr], None if w is None else w[tr])
                 pred[te] = self._predict_one(m, params, r[te])
@@ -313,8 +319,13 @@ class PDCalibrator(BaseEstimator):
         loss = {"log_loss": _row_log_loss, "brier": lambda yy, p: (yy - p) ** 2}[self.criterion]
         d = loss(y, oof["isotonic"]) - loss(y, oof["platt"])
         diff = float(np.average(d, weights=ww))
-        n_eff = ww.sum() ** 2 / float(np.sum(ww ** 2))   # the weights' scale does not matter (1/n, 1 or 10 per row)
-        se = float(np.sqrt(np.average((d - diff) ** 2, weights=ww) / max(n_eff - 1, 1.0)))
+        if groups is None:
+            n_eff = ww.sum() ** 2 / float(np.sum(ww ** 2))   # the weights' scale does not matter (1/n, 1 or 10 per row)
+            se = float(np.sqrt(np.average((d - diff) ** 2, weights=ww) / max(n_eff - 1, 1.0)))
+        else:   # clustered by group: the sum of each group's weighted deviations, small-sample corrected
+            s = pd.Series(ww * (d - diff)).groupby(pd.factorize(pd.Series(groups), sort=True)[0]).sum().to_numpy()
+            g = len(s)
+            se = float(np.sqrt(g / max(g - 1, 1) * np.sum(s ** 2)) / ww.sum())
         if diff < -self.se_rule * se:
             method = "isotonic"
             reason = (f"isotonic out-of-fold {self.criterion} is lower than Platt's by {-diff:.3g} per row "

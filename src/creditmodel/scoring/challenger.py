@@ -44,7 +44,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
-from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions
+from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions, minority_count
 from creditmodel.scoring.params import FIT_NOTE
 from creditmodel.scoring.splits import stratified_folds, stratified_holdout
 from creditmodel.scoring.target import binary_target
@@ -464,12 +464,15 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         if not patience or (self.validation_fraction == 0 and self.cv_folds == 0):
             self.best_iteration_ = n_max
             return n_max, {"kind": "none", "best_iteration": n_max}, None
-        n_min_class = int(min(y.sum(), (1 - y).sum()))
+        # grouped folds hold whole groups out: then the groups holding each class count (a fold with no default
+        # scored its early stopping on nothing: a reviewer's finding)
+        n_min_class = minority_count(y, groups)
+        unit = "rows" if groups is None else "groups (borrowers)"
         use_cv = self.cv_folds and (len(y) < self.cv_max_rows or self.validation_fraction == 0)
         if use_cv:
             k = int(self.cv_folds)
             if n_min_class < k:
-                raise InputError(f"only {n_min_class} rows in the smaller class: too few for {k}-fold early "
+                raise InputError(f"only {n_min_class} {unit} in the smaller class: too few for {k}-fold early "
                                  f"stopping", column="y")
             folds = stratified_folds(y, k, int(self.random_state), groups)
             data = self._dataset(Xe, y, w)
@@ -484,18 +487,20 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             pick = max(range(len(self.tuning_)), key=lambda i: (sign * self.tuning_[i]["valid_score"], -i))
             self.best_params_ = dict(self.tuning_[pick]["params"])
             self.best_iteration_ = self.tuning_[pick]["best_iteration"]
-            share = (k - 1) / k
+            # the fold fits' share of the rows (grouped folds are not equal in rows)
+            share = (k - 1) / k if groups is None else float(np.mean([len(f) for f, _ in folds])) / len(y)
             info = {"kind": f"cv{k}", "best_iteration": self.best_iteration_,
                     "valid_score": self.tuning_[pick]["valid_score"], "params": self.best_params_}
         else:
             if n_min_class < 2:
-                raise InputError("too few rows in the smaller class for a validation split", column="y")
+                raise InputError(f"too few {unit} in the smaller class for a validation split", column="y")
             tr, va = stratified_holdout(y, self.validation_fraction, int(self.random_state), groups)
             dtr = self._dataset(Xe[tr], y[tr], None if w is None else w[tr])
             dva = self._dataset(Xe[va], y[va], None if w is None else w[va], reference=dtr)
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["valid"], callbacks=callbacks)
             self.best_iteration_ = int(b.best_iteration or b.current_iteration())
-            share = 1.0 - self.validation_fraction
+            # a grouped hold-out holds out a share of the groups, not of the rows
+            share = 1.0 - self.validation_fraction if groups is None else len(tr) / len(y)
             info = {"kind": "holdout", "rows": len(va), "best_iteration": self.best_iteration_,
                     "valid_score": float(b.best_score["valid"][self.eval_metric])}
         # the final model sees 1/share times more rows: scale the number of trees accordingly

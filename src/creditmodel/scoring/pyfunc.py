@@ -75,8 +75,8 @@ def _served_error(e: InputError) -> Exception:
 def to_plain_types(out: pd.DataFrame, none_for_missing_numbers: bool = False) -> pd.DataFrame:
     """Nullable pandas dtypes to plain ones (float score and PD with NaN, object strings with None).
 
-    ``none_for_missing_numbers``: the score and PD of a row in error become None in an object column instead of
-    NaN, as the pyfunc answers: MLflow's REST server writes a NaN as the bare token ``NaN``, which is not JSON, so
+    ``none_for_missing_numbers``: the score and PD of a row in error become None (the column then object, else it
+    stays float64) instead of NaN, as the pyfunc answers: MLflow's REST server writes a NaN as the bare token ``NaN``, which is not JSON, so
     one row in error made a whole batch's answer unreadable to a strict parser (a reviewer's finding). Arrow
     (Spark) takes either form as a nullable double.
     """
@@ -85,7 +85,8 @@ def to_plain_types(out: pd.DataFrame, none_for_missing_numbers: bool = False) ->
         s = out[c]
         if c in ("score", "pd_12m"):
             f = s.astype("float64")
-            res[c] = f.astype(object).where(f.notna(), None) if none_for_missing_numbers else f
+            missing = f.isna()
+            res[c] = f.astype(object).where(~missing, None) if none_for_missing_numbers and missing.any() else f
         else:
             res[c] = s.astype(object).where(s.notna(), None)
     return res

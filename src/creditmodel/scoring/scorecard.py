@@ -317,12 +317,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
         n = len(y)
         Z = W[feats].to_numpy()
+        folds = stratified_folds(y, self.cv, self.random_state, groups) if self.stepwise == "auc" else None
 
         def crit(cols: list[int]) -> float:  # lower is better
             if self.stepwise == "auc":
                 if self.sign_strategy != "none" and (self._lr().fit(Z[:, cols], y).coef_ >= 0).any():
                     return math.inf  # a set with a wrong-signed coefficient is not a candidate
-                folds = stratified_folds(y, self.cv, self.random_state, groups)
                 p = cross_val_predict(self._lr(), Z[:, cols], y, cv=folds, method="decision_function")
                 return -roc_auc_score(y, p)
             m = self._lr(_UNPENALISED_C).fit(Z[:, cols], y)
@@ -456,10 +456,10 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 else:
                     kept.append(f)
             feats = kept
-        n_minority = minority_count(y)
+        n_minority = minority_count(y, groups)   # grouped folds hold groups out: count the groups then
         if self.woe_cv and n_minority < self.woe_cv:   # some fold would hold none of the rarer class
-            log.info("woe_cv=%d skipped: %d row(s) of the rarer class; the regression learns the in-sample WoE",
-                     self.woe_cv, n_minority, extra={FIT_NOTE: True})
+            log.info("woe_cv=%d skipped: %d %s of the rarer class; the regression learns the in-sample WoE",
+                     self.woe_cv, n_minority, "row(s)" if groups is None else "group(s)", extra={FIT_NOTE: True})
         W = (self._oof_woe(X, y, feats, groups) if self.woe_cv and n_minority >= self.woe_cv
              else self.binner_.transform(X, feats))
         # a WoE column with no spread carries nothing
@@ -578,11 +578,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         sw = None if self.class_weight is None else compute_sample_weight(self.class_weight, y)
         cands = ([("woe", float(self.C))] if self.points_model == "auto" else []) + [("monotone", c) for c in grid]
         best = 0
-        n_minority = minority_count(y)
+        n_minority = minority_count(y, groups)
         if len(cands) > 1 and n_minority < self.cv:   # some fold would hold none of the rarer class
             cands = cands[:1]   # auto: the WoE card; monotone: the first C of monotone_C
-            log.info("points_model=%r: CV skipped, %d row(s) of the rarer class for %d folds; %s", self.points_model,
-                     n_minority, self.cv, "the WoE card is kept" if cands[0][0] == "woe"
+            log.info("points_model=%r: CV skipped, %d %s of the rarer class for %d folds; %s", self.points_model,
+                     n_minority, "row(s)" if groups is None else "group(s)", self.cv, "the WoE card is kept" if cands[0][0] == "woe"
                      else f"the monotone card at the first monotone_C, C={cands[0][1]:g}", extra={FIT_NOTE: True})
         elif len(cands) > 1:
             # on large samples the choice among a handful of candidates is made on a stratified subsample

@@ -44,14 +44,13 @@ from typing import Any
 
 from creditmodel import tracking
 from creditmodel.errors import InputError, separator_hint
+from creditmodel.scoring.score import BLANK_ROW  # the in-process engine's reason of a row of blanks
 
 log = logging.getLogger(__name__)
 
 BLANK_COL = "__creditmodel_blank__"
 NEEDS_PYSPARK = "the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test installs it)"
 ORDER_COL = "__creditmodel_row"
-#: The reason of a row whose every model column is empty (the in-process engine's, ``score.RowChecks``).
-BLANK_ROW = "every column the model uses is empty (a blank line?)"
 
 
 def _quiet_pyspark_pandas_warning() -> None:

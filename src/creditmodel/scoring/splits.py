@@ -13,12 +13,16 @@ from creditmodel.errors import InputError
 
 
 def check_groups(groups, n: int) -> np.ndarray | None:
-    """``groups`` as an array of one key per row (None stays None); InputError when the count is not ``n``."""
+    """``groups`` as an array of one key per row (None stays None); InputError when the count is not ``n`` or a key
+    is missing (the folds made all missing keys one group)."""
     if groups is None:
         return None
     g = np.asarray(groups, dtype=object).ravel()
     if len(g) != n:
         raise InputError(f"groups: {len(g)} keys for {n} rows", parameter="groups")
+    missing = pd.isna(g)
+    if missing.any():
+        raise InputError("groups: a group key is missing", parameter="groups", row=int(np.flatnonzero(missing)[0]) + 1)
     return g
 
 
@@ -56,7 +60,10 @@ def stratified_folds(y: np.ndarray, k: int, seed: int,
 
     if groups is None:
         return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    codes, _ = pd.factorize(pd.Series(groups), sort=True)
+    codes, uniq = pd.factorize(pd.Series(groups), sort=True)
+    if len(uniq) < k:   # scikit-learn's ValueError ended the command with exit 1 (a reviewer's finding)
+        raise InputError(f"only {len(uniq)} groups (borrowers) for {k} cross-validation folds: every fold holds whole "
+                         "groups out", parameter="groups")
     return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, codes))
 
 

@@ -429,11 +429,13 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
     if calibration_folds >= 2 and cv_auc is not None:
         model.metadata["cv_auc"] = cv_auc
+    g_cal = groups   # cross-fitted: the out-of-fold outputs are in X_train then X_valid order, as the groups
     if calibration_folds < 2:
         raw_cal, y_cal = model.raw(X_valid), y_valid
+        g_cal = None if groups is None else groups[len(X_train):]   # the validation rows' keys
     cal = PDCalibrator(method=calibration, higher_is_riskier=(kind == "lightgbm"), random_state=seed,
                        central_tendency=central_tendency)
-    cal.fit(raw_cal, y_cal)
+    cal.fit(raw_cal, y_cal, groups=g_cal)
     if calibration_folds >= 2:  # the map was learned on the fold fits' outputs; the final fit scores
         # The final fit's outputs on its own rows are in-sample (optimistic); the fold fits show by how much:
         # the shift that meets the target on their unseen rows minus the one that meets it on their seen rows.
@@ -582,6 +584,14 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
     dev = y[~masks["test"]]
     n_small = int(min(dev.sum(), len(dev) - dev.sum()))
+    if groups is not None:   # grouped folds hold whole borrowers out: each class needs borrowers, not only rows
+        held = pd.Series(dev == 1).groupby(groups[~masks["test"]])
+        with_bad, with_good = int(held.any().sum()), int((~held.all()).sum())
+        if min(with_bad, with_good) < MIN_CLASS_ROWS:
+            raise InputError(f"only {min(with_bad, with_good)} borrowers (groups of {group_col!r}) "
+                             f"{'with a default' if with_bad <= with_good else 'with a loan not in default'} in the "
+                             f"training and validation rows; at least {MIN_CLASS_ROWS} are needed to fit and calibrate "
+                             "a model whose folds hold borrowers out whole", file=file, column=group_col)
     if n_small < MIN_CLASS_ROWS:  # the cross-fitted calibration and the estimators' own CV need each class per fold
         raise InputError(f"only {n_small} {'defaults' if dev.sum() <= len(dev) / 2 else 'non-defaults'} in the "
                          f"training and validation rows; at least {MIN_CLASS_ROWS} are needed to fit and calibrate "
