@@ -252,3 +252,28 @@ def test_validate_warns_on_a_sample_without_a_default(model_dir, tmp_path, caplo
     with caplog.at_level("WARNING"):
         validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
     assert "hold no default: discrimination cannot be measured" in caplog.text
+
+
+def test_validate_group_resamples_borrowers_in_the_bootstrap(model_dir, tmp_path):
+    """A firm's loans are not independent: with three loans per firm the row bootstrap's Gini interval was as
+    narrow as three times the firms would give. --group resamples the firms, and the report says so."""
+    from creditmodel.validation.report import validate_file
+
+    base = _frame(400, seed=31)
+    df = base.loc[base.index.repeat(3)].reset_index(drop=True)
+    df["firm"] = [f"F{i // 3:04d}" for i in range(len(df))]
+    df["loan_id"] = [f"L{i:05d}" for i in range(len(df))]
+    df.to_csv(tmp_path / "v.csv", index=False)
+    rows = validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "rows", n_boot=300)
+    firms = validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "firms", n_boot=300, group_col="firm")
+    a, b = rows.metrics, firms.metrics
+    assert a.get("bootstrap_clusters", 0) == 0 and b["bootstrap_clusters"] == 400
+    assert b["auc_boot_se"] > 1.4 * a["auc_boot_se"]           # about sqrt(3) wider: 400 firms, not 1,200 loans
+    assert b["gini_boot_ci_high"] - b["gini_boot_ci_low"] > 1.4 * (a["gini_boot_ci_high"] - a["gini_boot_ci_low"])
+    assert a["auc"] == b["auc"] and any("resample the 400 borrowers" in n for n in b["notes"])
+    df.loc[5, "firm"] = " "
+    df.to_csv(tmp_path / "w.csv", index=False)
+    for col, words in (("firm", "empty group key"), ("lender", "group column not found")):
+        with pytest.raises(InputError, match=words) as e:
+            validate_file(model_dir, tmp_path / "w.csv", "bad", out=tmp_path / "x", n_boot=50, group_col=col)
+        assert e.value.column == col

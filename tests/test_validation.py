@@ -193,6 +193,23 @@ def test_bootstrap_is_seeded_and_agrees_with_delong():
     assert reps.mean() > ks and (b1.ks[0] + b1.ks[1]) / 2 < np.median(reps)
 
 
+def test_a_cluster_bootstrap_counts_a_firm_once_however_many_loans_it_has():
+    """Loans of one firm are not independent: three copies of every firm's loan made the row bootstrap's interval
+    as narrow as three times the firms would give. Resampling the firms gives the interval of the firms."""
+    y, score = tied_sample(n=600, seed=21)
+    firms = np.arange(y.size)
+    one = M.bootstrap_discrimination(y, -score, n_boot=400, seed=3)
+    y3, s3, f3 = np.repeat(y, 3), np.repeat(score, 3), np.repeat(firms, 3)
+    rows = M.bootstrap_discrimination(y3, -s3, n_boot=400, seed=3)
+    by_firm = M.bootstrap_discrimination(y3, -s3, n_boot=400, seed=3, groups=f3)
+    assert by_firm.clusters == y.size and rows.clusters == 0
+    assert rows.auc_std < 0.7 * one.auc_std                             # the copies narrow the row bootstrap
+    assert by_firm.auc_std == pytest.approx(one.auc_std, rel=0.15)      # the firms' own spread
+    assert by_firm.auc[0] < rows.auc[0] and by_firm.auc[1] > rows.auc[1]
+    again = M.bootstrap_discrimination(y3, -s3, n_boot=400, seed=3, groups=f3)
+    assert again.auc == by_firm.auc and again.ks == by_firm.ks          # seeded
+
+
 # --------------------------------------------------------------------------- calibration
 def test_brier_and_spiegelhalter_against_independent_forms():
     rng = np.random.default_rng(1)

@@ -366,7 +366,8 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     ``from`` left out; ``cure_months`` lifts a default that long after the last one, None never does); ``out_dir``
     receives ``validation/<alias>/report.html`` and ``metrics.json`` (nothing written when None). Rows a
     model cannot score (status ``error``) are excluded from every model's report and counted, so the paired
-    comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals. ``loans_set_aside``
+    comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals, which resample enterprises
+    (a firm's loans together). ``loans_set_aside``
     (the loans rows the loader quarantined, ``District.loaded["loans"].rejected``) are counted among the
     exclusions when they fall in the out-of-time window, with their defaults.
     """
@@ -472,7 +473,7 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             features=cur[feats] if feats else None, reference=reference, challenger=chal, champion_name=ref.label,
             migration=_migration(model, ports[0], ports[1], ports[3]) if ports is not None else None,
             exposure=cur["loan_amount"].to_numpy(dtype=float), thresholds=thresholds, n_boot=n_boot, seed=seed,
-            exclusions=exclusions, data_info=info,
+            exclusions=exclusions, data_info=info, groups=cur["uscc"].astype(str).to_numpy(),
             title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind}"
                   + ("; no version holds the alias: last promotion candidate)" if ref.note else ")"),
             out=Path(out_dir) / "validation" / alias if out_dir is not None else None)

@@ -276,7 +276,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                  hl_in_sample: bool = False, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
                  exclusions: Mapping[str, int] | None = None, data_info: Mapping[str, Any] | None = None,
                  title: str = "Model validation report", out: str | Path | None = None,
-                 final_grade: Any = None) -> ValidationResult:
+                 final_grade: Any = None, groups: Any = None) -> ValidationResult:
     """Validate a PD model on a sample with observed outcomes.
 
     Parameters
@@ -297,6 +297,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     thresholds : :class:`~creditmodel.validation.lights.Thresholds` or a dict of overrides.
     hl_groups : ``"decile"`` (PD deciles) or ``"grade"``; ``hl_in_sample`` uses df = G - 2 instead of G.
     n_boot, seed, alpha : bootstrap replicates, its seed, and the confidence level 1 - alpha.
+    groups : the borrower of each row (e.g. the firm of each loan): the bootstrap intervals resample borrowers, each
+        with all its rows (a firm's loans are not independent); None resamples rows.
     exclusions : rows the caller already removed, by reason (reported).
     data_info : description of the data (file, hash, model) printed in the report.
     out : folder for ``report.html`` and ``metrics.json`` (nothing written when None).
@@ -325,7 +327,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     if final_grade is not None and grade is None:
         raise InputError("final (overridden) grades need the model's grades too", column="final_grade")
     M.check_lengths(target=yy, pd=pdv, score=sc, grade=grade, features=features, exposure=exposure,
-                    final_grade=final_grade,
+                    final_grade=final_grade, groups=groups,
                     **{f"segment '{k}'": v for k, v in seg_in.items()},
                     **({"challenger pd": challenger.pd} if challenger is not None else {}))
 
@@ -347,7 +349,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     order = [x for x in order_all if x != DEFAULT_GRADE] if order_all is not None else None
 
     run = _Run(y=yy, pdv=pdv, score=sc, grade=g, order=order, keep=keep, th=th, alpha=alpha, n_boot=n_boot,
-               seed=seed, champion_name=champion_name)
+               seed=seed, champion_name=champion_name,
+               groups=None if groups is None else np.asarray(groups, dtype=object)[keep])
     run.mt.update({"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
                    "mean_pd": float(pdv.mean()),
                    "n_input": int(n_in + sum(int(v) for v in (exclusions or {}).values())), "excluded": excluded})
@@ -403,6 +406,7 @@ class _Run:
     n_boot: int
     seed: int
     champion_name: str
+    groups: np.ndarray | None = None
     mt: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figs: dict[str, Any] = field(default_factory=dict)
@@ -456,10 +460,18 @@ class _Run:
             mt["ks_at"] = M.ks_statistic(yy, self.score).threshold if basis == "score" else ks.threshold
         if mt["auc_ci_low"] is not None:
             bs = col.run("bootstrap", lambda: M.bootstrap_discrimination(
-                yy, risk, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha, progress=yy.size * self.n_boot > 5e8))
+                yy, risk, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha, progress=yy.size * self.n_boot > 5e8,
+                groups=self.groups))
             if bs is not None:
                 mt.update(ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1], gini_boot_ci_low=bs.gini[0],
-                          gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std)
+                          gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std, bootstrap_clusters=bs.clusters)
+                if bs.clusters:
+                    self.notes.append(
+                        f"The bootstrap intervals (KS, Gini) resample the {bs.clusters:,} borrowers of the {yy.size:,} "
+                        "rows, each with all its rows: a firm's loans are not independent. The DeLong interval of the AUC "
+                        "treats the rows as independent, so it is the narrower of the two when firms hold several "
+                        f"loans (bootstrap s.e. of the AUC {bs.auc_std:.4f}"
+                        + (f", DeLong {mt['auc_se']:.4f})." if mt.get("auc_se") is not None else ")."))
         else:
             self.nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
         if mt["auc"] is None:
@@ -1407,7 +1419,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                   positive: str | None = None, out: str | Path = "validation",
                   thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
                   n_boot: int = 500, challenger_uri: str | Path | None = None, initial_auc: float | None = None,
-                  override_col: str | None = None, **kwargs: Any) -> ValidationResult:
+                  override_col: str | None = None, group_col: str | None = None, **kwargs: Any) -> ValidationResult:
     """Score ``data`` with the pyfunc model at ``model_uri`` and validate against the observed ``target``.
 
     The model's ``predict`` returns ``score, grade, pd_12m, status, error`` per row; rows with
@@ -1417,7 +1429,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     training (``creditmodel train``), else the AUC on ``reference`` when it holds the target (rows the model
     was fitted on give an optimistic AUC: the report names the sample it came from). ``industry`` and
     ``size_class`` columns, when present, give per-segment results. ``override_col`` names a column of final
-    grades after human overrides (blank = the model grade stands). Writes ``report.html`` and
+    grades after human overrides (blank = the model grade stands). ``group_col`` names the borrower of each row:
+    the bootstrap intervals resample borrowers (see :func:`build_report`'s ``groups``). Writes ``report.html`` and
     ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
@@ -1426,7 +1439,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     model = _load_model(model_uri)
     cm = _load_model(challenger_uri) if challenger_uri is not None else None
     df = _read_for_model(data, *(m for m in (model, cm) if m is not None),
-                         also_text=(override_col,) if override_col else ())  # grades are labels: "9", not 9.0
+                         also_text=tuple(c for c in (override_col, group_col) if c))  # labels: "9", not 9.0
     if target not in df.columns:
         raise InputError(f"target column not found (columns: {list(df.columns)[:15]})", file=data, column=target)
     if len(df) == 0:   # said as such (it read "the sample is empty (use --positive ...)")
@@ -1436,6 +1449,15 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     if override_col is not None and override_col not in df.columns:
         raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
                          column=override_col)
+    if group_col is not None:
+        if group_col not in df.columns:
+            raise InputError(f"group column not found (columns: {list(df.columns)[:15]})", file=data,
+                             column=group_col)
+        keys = df[group_col].astype("string").str.strip()
+        blank = (keys.isna() | (keys == "")).to_numpy()
+        if blank.any():
+            raise InputError("empty group key (every row needs its borrower)", file=data, column=group_col,
+                             row=int(np.flatnonzero(blank)[0]) + 1)
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
@@ -1555,7 +1577,9 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        reference=ref, challenger=chal, thresholds=th, exclusions=exclusions, data_info=info,
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
-                                    else None), out=out, **kwargs)
+                                    else None),
+                       groups=(df.loc[ok, group_col].astype("string").str.strip().to_numpy(dtype=object)
+                               if group_col is not None else None), out=out, **kwargs)
     _write_excluded_rows(out, pred, err, y, id_faults=rep)
     return res
 
