@@ -814,3 +814,27 @@ def test_groups_reach_every_cross_validation_of_the_card(monkeypatch):
     assert sc.selected_features_ and plain.selected_features_
     with pytest.raises(InputError, match="groups: 2 keys"):
         WoEScorecard().fit(X, y, groups=[1, 2])
+
+
+def test_a_bin_set_to_woe_0_is_said_once_per_fit(tmp_path, caplog):
+    """Notebook 03 said 'feature tax_grade: missing bin coefficient 0 has the wrong sign; bin set to WoE 0' once per
+    selection round, three times for each of six bins (72 stderr lines in all)."""
+    import collections
+    import logging
+
+    from creditmodel.data import synthetic
+    from creditmodel.data.io import load_district
+    from creditmodel.scoring.district import TARGET, loan_sample
+
+    synthetic.generate_district(firms=20000, seed=42, out=tmp_path, progress=False)
+    s = loan_sample(load_district(tmp_path).tables, seed=42)
+    fit = np.isin(s.window, ["train", "valid"])
+    X, y = s.table.loc[fit, s.features], s.table.loc[fit, TARGET].to_numpy()
+    dirs = {c: int(d) for c, d in zip(s.catalogue["code"], s.catalogue["direction"]) if c in s.features}
+    cats = [c for c in s.features if not pd.api.types.is_numeric_dtype(X[c])]
+    with caplog.at_level(logging.INFO, logger="creditmodel.scoring.scorecard"):
+        WoEScorecard(feature_directions=dirs, categorical_features=cats, random_state=42).fit(X, y)
+    notes = collections.Counter(r.getMessage() for r in caplog.records if "bin set to WoE 0" in r.getMessage())
+    rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("selection round")]
+    assert notes and rounds                                  # the premise: such bins, and more than one round
+    assert set(notes.values()) == {1}, notes.most_common(3)

@@ -373,9 +373,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 feats.remove(f)
                 cols[:] = [k for k in cols if k[0] != f]
             else:  # a missing/special bin's own coefficient: that bin falls back to WoE 0 (neutral)
-                log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
-                         f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value,
-                         extra={FIT_NOTE: True})
+                noted = self.__dict__.setdefault("_bin_notes", set())
+                if (f, t) not in noted:   # once per fit, not once per selection round (notebook 03 said it 3 times)
+                    noted.add((f, t))
+                    log.info("feature %s: %s bin coefficient %.4g has the wrong sign; bin set to WoE 0",
+                             f, "missing" if t == self.binner_.bins_[f].missing_slot else "special", value,
+                             extra={FIT_NOTE: True})
                 cols.pop(c)
 
         if self.sign_strategy == "constrained" and cols:
@@ -470,6 +473,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         # some, the filters run again without the removed ones: a feature dropped for its correlation with
         # one that then fails the sign check comes back.  The pool shrinks every round, so this ends.
         base, sign_drops, excluded = self._report, [], set()
+        self._bin_notes: set = set()
         for rounds in range(1, len(feats) + 2):
             self._report = []
             sel = self._stepwise(W, y, self._vif_filter(W, self._corr_filter(W, [f for f in feats
@@ -493,7 +497,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.selected_features_ = list(feats)
         self._fit_points_model(X, y, groups)
         self.selection_report_ = pd.DataFrame(self._report, columns=["feature", "stage", "reason", "value"])
-        del self._report
+        del self._report, self._bin_notes
         self.iv_report_["selected"] = self.iv_report_["feature"].isin(feats)
         # the scaling the points were built with: set_params(pdo=...) after fit changes neither the points nor the
         # exported card (raw_score and to_json followed the new pdo while the points kept the old: a reviewer's
