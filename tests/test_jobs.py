@@ -629,6 +629,20 @@ def _fake_papermill(monkeypatch) -> dict:
     return seen
 
 
+def _project_with_out_dir(root: Path) -> Path:
+    """:func:`_failing_project` whose notebook has an ``out_dir`` parameter (default and experiment value
+    ``files``)."""
+    exp = _failing_project(root)
+    nb_path = root / "notebooks" / "fail.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0] = nbformat.v4.new_code_cell("level: int = 1\nout_dir: str = 'files'")
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, nb_path)
+    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n  out_dir: files\n",
+                   encoding="utf-8")
+    return exp
+
+
 def test_an_exported_tracking_uri_that_splits_runs_from_files_is_said(tmp_path, monkeypatch, caplog):
     """A reviewer's finding: with MLFLOW_TRACKING_URI exported (creditmodel lab exported one) `creditmodel run
     --out X` recorded its run in the exported store, not in X, without a word. The lab no longer exports it; a
@@ -638,14 +652,8 @@ def test_an_exported_tracking_uri_that_splits_runs_from_files_is_said(tmp_path, 
     (tmp_path / "elsewhere").mkdir()
     other = f"sqlite:///{(tmp_path / 'elsewhere').resolve() / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
-    exp = _failing_project(tmp_path / "proj")
+    exp = _project_with_out_dir(tmp_path / "proj")
     nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    nb.cells[0] = nbformat.v4.new_code_cell("level: int = 1\nout_dir: str = 'files'")
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nbformat.write(nb, nb_path)
-    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n  out_dir: files\n",
-                   encoding="utf-8")
     out = tmp_path / "x"
     with caplog.at_level("WARNING", logger="creditmodel.jobs"):
         res = jobs.run_experiment(exp, {"out_dir": str(out)}, out=out, progress=False)
@@ -660,14 +668,8 @@ def test_a_run_says_when_its_store_is_not_where_the_notebook_writes(tmp_path, mo
     """Without --out the store is $MLFLOW_TRACKING_URI or $CREDITMODEL_OUT: the run says so when the notebook writes
     its files elsewhere (a job run in a terminal of `creditmodel lab --out DIR` split them without a word)."""
     seen = _fake_papermill(monkeypatch)
-    exp = _failing_project(tmp_path / "proj")
+    exp = _project_with_out_dir(tmp_path / "proj")
     nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    nb.cells[0] = nbformat.v4.new_code_cell("level: int = 1\nout_dir: str = 'files'")
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nbformat.write(nb, nb_path)
-    exp.write_text("notebook: notebooks/fail.ipynb\nexperiment: failing\nparameters:\n  level: 3\n  out_dir: files\n",
-                   encoding="utf-8")
     monkeypatch.setenv(tracking.ENV_OUT, str(tmp_path / "store"))
     with caplog.at_level("WARNING", logger="creditmodel.jobs"):
         res = jobs.run_experiment(exp, {}, progress=False)
