@@ -270,7 +270,8 @@ def test_validate_group_resamples_borrowers_in_the_bootstrap(model_dir, tmp_path
     assert a.get("bootstrap_clusters", 0) == 0 and b["bootstrap_clusters"] == 400
     assert b["auc_boot_se"] > 1.4 * a["auc_boot_se"]           # about sqrt(3) wider: 400 firms, not 1,200 loans
     assert b["gini_boot_ci_high"] - b["gini_boot_ci_low"] > 1.4 * (a["gini_boot_ci_high"] - a["gini_boot_ci_low"])
-    assert a["auc"] == b["auc"] and any("resample the 400 borrowers" in n for n in b["notes"])
+    assert a["auc"] == b["auc"] and any("belong to 400 borrowers" in n for n in b["notes"])
+    assert b["auc_se"] > 1.4 * a["auc_se"]                     # the DeLong variance clustered by firm too
     df.loc[5, "firm"] = " "
     df.to_csv(tmp_path / "w.csv", index=False)
     for col, words in (("firm", "empty group key"), ("lender", "group column not found")):

@@ -210,6 +210,24 @@ def test_a_cluster_bootstrap_counts_a_firm_once_however_many_loans_it_has():
     assert again.auc == by_firm.auc and again.ks == by_firm.ks          # seeded
 
 
+def test_the_clustered_delong_variance_counts_a_firm_once():
+    """Obuchowski's clustered variance: one row per firm gives DeLong's (up to K/(K-1)); three copies of every row,
+    which shrink DeLong's s.e. by about sqrt(3), leave the clustered s.e. where the firms put it; the paired test too."""
+    y, score = tied_sample(n=700, seed=22)
+    r = -score.astype(float)
+    r2 = r + np.random.default_rng(5).normal(scale=2.0, size=r.size)
+    firms = np.arange(y.size)
+    plain, single = M.auc_delong(y, r), M.auc_delong(y, r, groups=firms)
+    assert single.se == pytest.approx(plain.se, rel=0.01) and single.auc == plain.auc
+    y3, r3, rb3, f3 = np.repeat(y, 3), np.repeat(r, 3), np.repeat(r2, 3), np.repeat(firms, 3)
+    assert M.auc_delong(y3, r3).se < 0.65 * plain.se
+    assert M.auc_delong(y3, r3, groups=f3).se == pytest.approx(single.se, rel=1e-9)
+    p1 = M.delong_paired(y, r, r2, groups=firms)
+    p3 = M.delong_paired(y3, r3, rb3, groups=f3)
+    assert p3.se == pytest.approx(p1.se, rel=1e-9) and p3.p_value == pytest.approx(p1.p_value, rel=1e-6)
+    assert M.delong_paired(y3, r3, rb3).se < 0.65 * p1.se
+
+
 # --------------------------------------------------------------------------- calibration
 def test_brier_and_spiegelhalter_against_independent_forms():
     rng = np.random.default_rng(1)

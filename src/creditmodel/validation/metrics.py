@@ -159,17 +159,43 @@ class AUCResult:
         return 2.0 * self.auc - 1.0
 
 
-def auc_delong(y: Any, risk: Any, alpha: float = 0.05) -> AUCResult:
+def cluster_influence(y: np.ndarray, v10: np.ndarray, v01: np.ndarray, auc_: float, groups: Any) -> np.ndarray:
+    """Per group ``k`` the AUC's influence ``u_k = (V10_k - m_k AUC) / N_D + (V01_k - n_k AUC) / N_ND``, where
+    ``V10_k`` (``V01_k``) sums the placements of the group's ``m_k`` defaults (``n_k`` non-defaults): the clustered
+    variance of Obuchowski (1997) is ``K / (K - 1) sum_k u_k^2`` over the ``K`` groups (a firm's loans are not
+    independent). With one row per group it is DeLong's, up to the ``K / (K - 1)`` factor."""
+    from creditmodel.scoring.splits import check_groups
+
+    yy = np.asarray(y)
+    codes = pd.factorize(pd.Series(check_groups(groups, yy.size)), sort=True)[0]
+    k = int(codes.max()) + 1
+    bad, good = codes[yy == 1], codes[yy == 0]
+    a = np.bincount(bad, weights=v10, minlength=k) - np.bincount(bad, minlength=k) * auc_
+    b = np.bincount(good, weights=v01, minlength=k) - np.bincount(good, minlength=k) * auc_
+    return a / v10.size + b / v01.size
+
+
+def _clustered_var(u: np.ndarray) -> float:
+    k = u.size
+    return float(k / (k - 1) * np.sum(u ** 2)) if k > 1 else float("nan")
+
+
+def auc_delong(y: Any, risk: Any, alpha: float = 0.05, groups: Any = None) -> AUCResult:
     """AUC with the DeLong variance ``s^2 = Var(V10)/N_D + Var(V01)/N_ND`` (sample variances, ddof = 1).
 
-    The interval is the two-sided Wald interval ``AUC -/+ z_{1-alpha/2} s``. Raises :class:`NotComputable`
-    with one class only, fewer than two defaults or non-defaults, or zero variance (e.g. a constant score).
+    The interval is the two-sided Wald interval ``AUC -/+ z_{1-alpha/2} s``. With ``groups`` (one key per row, e.g.
+    the firm of each loan) the variance is clustered by group (Obuchowski 1997, :func:`cluster_influence`). Raises
+    :class:`NotComputable` with one class only, fewer than two defaults or non-defaults, or zero variance (e.g. a
+    constant score).
     """
     auc, v10, v01 = delong_placements(y, risk)
     m, n = v10.size, v01.size
     if m < 2 or n < 2:
         raise NotComputable(f"the DeLong variance needs at least 2 defaults and 2 non-defaults (got {m} and {n})")
-    var = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    if groups is None:
+        var = float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    else:
+        var = _clustered_var(cluster_influence(check_binary(y), v10, v01, auc, groups))
     if not var > 0:
         raise NotComputable("the DeLong variance is 0: every default/non-default pair is ranked the same way "
                             "(a constant score, or perfect separation); no confidence interval")
@@ -204,12 +230,13 @@ class PairedDeLongResult:
     alpha: float = 0.05
 
 
-def delong_paired(y: Any, risk_a: Any, risk_b: Any, alpha: float = 0.05) -> PairedDeLongResult:
+def delong_paired(y: Any, risk_a: Any, risk_b: Any, alpha: float = 0.05, groups: Any = None) -> PairedDeLongResult:
     """DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUCs on the same obligors.
 
     With the placement vectors of both models, ``S10 = Cov(V10)`` (2x2 over defaults) and ``S01 = Cov(V01)``
     (over non-defaults), ``S = S10/N_D + S01/N_ND`` and ``Var(AUC_a - AUC_b) = S_aa + S_bb - 2 S_ab``.
     ``z = (AUC_a - AUC_b) / sqrt(Var)``; H0: equal AUCs; the p-value is two-sided ``2 (1 - Phi(|z|))``.
+    With ``groups`` the covariances are clustered by group (Obuchowski 1997: the per-group influences of both AUCs).
     Raises :class:`NotComputable` when the variance of the difference is 0 (e.g. identical rankings).
     """
     yy = check_binary(y)
@@ -221,7 +248,13 @@ def delong_paired(y: Any, risk_a: Any, risk_b: Any, alpha: float = 0.05) -> Pair
     m, n = v10a.size, v01a.size
     if m < 2 or n < 2:
         raise NotComputable(f"the DeLong test needs at least 2 defaults and 2 non-defaults (got {m} and {n})")
-    s = np.cov(np.vstack([v10a, v10b]), ddof=1) / m + np.cov(np.vstack([v01a, v01b]), ddof=1) / n
+    if groups is None:
+        s = np.cov(np.vstack([v10a, v10b]), ddof=1) / m + np.cov(np.vstack([v01a, v01b]), ddof=1) / n
+    else:
+        ua, ub = (cluster_influence(yy, v10, v01, au, groups) for v10, v01, au in ((v10a, v01a, auc_a),
+                                                                                 (v10b, v01b, auc_b)))
+        k = ua.size
+        s = k / (k - 1) * np.array([[ua @ ua, ua @ ub], [ua @ ub, ub @ ub]]) if k > 1 else np.full((2, 2), np.nan)
     var = float(s[0, 0] + s[1, 1] - 2 * s[0, 1])
     diff = auc_a - auc_b
     if not var > 1e-15:

@@ -443,7 +443,7 @@ class _Run:
         """AUC with DeLong CI, Gini, KS with bootstrap CI, accuracy ratio, AUC on grades; ROC/CAP/KS figures."""
         mt, col, yy, risk, basis = self.mt, self.col, self.y, self.risk, self.basis
         mt["auc_basis"] = basis
-        a = col.run("auc_ci", lambda: M.auc_delong(yy, risk, self.alpha))
+        a = col.run("auc_ci", lambda: M.auc_delong(yy, risk, self.alpha, groups=self.groups))
         if a is not None:
             mt.update(auc=a.auc, auc_se=a.se, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini,
                       gini_ci_low=2 * a.ci_low - 1, gini_ci_high=2 * a.ci_high - 1)
@@ -467,11 +467,12 @@ class _Run:
                           gini_boot_ci_high=bs.gini[1], auc_boot_se=bs.auc_std, bootstrap_clusters=bs.clusters)
                 if bs.clusters:
                     self.notes.append(
-                        f"The bootstrap intervals (KS, Gini) resample the {bs.clusters:,} borrowers of the {yy.size:,} "
-                        "rows, each with all its rows: a firm's loans are not independent. The DeLong interval of the AUC "
-                        "treats the rows as independent, so it is the narrower of the two when firms hold several "
-                        f"loans (bootstrap s.e. of the AUC {bs.auc_std:.4f}"
-                        + (f", DeLong {mt['auc_se']:.4f})." if mt.get("auc_se") is not None else ")."))
+                        f"A firm's loans are not independent: the {yy.size:,} rows belong to {bs.clusters:,} "
+                        "borrowers. The bootstrap intervals (KS, Gini) resample borrowers, each with all its rows, and "
+                        "the DeLong variances (the AUC's interval, the AUC on grades of the ECB test, the paired "
+                        "comparison) are clustered by borrower (Obuchowski 1997): AUC s.e. "
+                        + (f"{mt['auc_se']:.4f}, " if mt.get("auc_se") is not None else "")
+                        + f"bootstrap s.e. {bs.auc_std:.4f}. Per-segment intervals still treat rows as independent.")
         else:
             self.nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
         if mt["auc"] is None:
@@ -496,7 +497,7 @@ class _Run:
             rank = {k: i for i, k in enumerate(self.order)}
             grade_risk = np.array([rank[x] for x in self.grade], dtype=float)
             try:
-                ag = M.auc_delong(yy, grade_risk)
+                ag = M.auc_delong(yy, grade_risk, groups=self.groups)
                 mt["auc_grade"], mt["auc_grade_se"] = ag.auc, ag.se
             except M.NotComputable:  # the AUC may be defined where its DeLong variance is not
                 mt["auc_grade"], mt["auc_grade_se"] = col.run("auc_grade", lambda: M.auc(yy, grade_risk)), None
@@ -785,7 +786,7 @@ class _Run:
         chm: dict[str, Any] = {"name": challenger.name,
                                "role": "comparison model: the other model scored on the same rows (whatever its "
                                        "alias); delong_diff is the validated model's AUC minus this one's"}
-        ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, self.alpha))
+        ca = col.run("challenger_auc_ci", lambda: M.auc_delong(yy, ch_risk, self.alpha, groups=self.groups))
         if ca is not None:
             chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
         ck = col.run("challenger_ks", lambda: M.ks_statistic(yy, ch_risk))
@@ -795,7 +796,8 @@ class _Run:
                    jeffreys_p=float(M.jeffreys_test(int(yy.sum()), yy.size, ch_pd.mean())), mean_pd=float(ch_pd.mean()))
         chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample))
         chm["hosmer_lemeshow_p"] = chl.p_value if chl is not None else None
-        dl = col.run("delong_challenger", lambda: M.delong_paired(yy, self.risk, ch_risk, self.alpha))
+        dl = col.run("delong_challenger", lambda: M.delong_paired(yy, self.risk, ch_risk, self.alpha,
+                                                                  groups=self.groups))
         if dl is not None:
             chm.update(delong_diff=dl.diff, delong_se=dl.se, delong_z=dl.z, delong_p=dl.p_value,
                        delong_ci_low=dl.ci_low, delong_ci_high=dl.ci_high, delong_corr=dl.corr)
