@@ -787,3 +787,21 @@ def test_cli_train_group(tmp_path):
     assert r.returncode == 0, r.stderr
     card = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert card["n_candidates"] == 4      # x1, x2, sector, noise: the borrower key is no feature
+
+
+def test_the_test_auc_interval_is_clustered_by_borrower():
+    """Train's test AUC interval treated a firm's loans as independent rows; with --group it is clustered by
+    borrower (Obuchowski), so three loans per firm no longer narrow it by sqrt(3)."""
+    df = _frame(1800, seed=5)
+    df["borrower"] = [f"B{i // 3:04d}" for i in range(len(df))]
+    for c in ("x1", "x2", "sector", "noise", "bad"):   # a firm's three loans alike: one firm, one risk
+        df[c] = df.groupby("borrower")[c].transform("first")
+    res = train_frame(df, "bad", id_col="firm", positive="yes", seed=3, group_col="borrower")
+    from creditmodel.validation import metrics as M
+
+    t = res.split == "test"
+    p = res.model.predict_pd(df.loc[t, res.features])
+    y = df.loc[t, "bad"].eq("yes").to_numpy()
+    plain = M.auc_delong(y, p)
+    assert res.metrics["test_auc_ci_high"] - res.metrics["test_auc_ci_low"] > 1.4 * (plain.ci_high - plain.ci_low)
+    assert res.metrics["test_auc"] == pytest.approx(plain.auc)

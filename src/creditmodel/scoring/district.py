@@ -158,7 +158,8 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
             d = sample.part(part)
             if len(d) and 0 < d[TARGET].sum() < len(d):
                 if part == "oot":
-                    res.metrics.update(evaluate(res.model, d[sample.features], d[TARGET].to_numpy(), "oot"))
+                    res.metrics.update(evaluate(res.model, d[sample.features], d[TARGET].to_numpy(), "oot",
+                                                groups=d["uscc"].astype(str).to_numpy()))
                 ece = expected_calibration_error(d["true_pd"].to_numpy(), res.model.predict_pd(d[sample.features]))
                 res.metrics[f"{part}_ece_true_pd"] = ece.ece
                 res.metrics[f"{part}_mean_true_pd"] = float(d["true_pd"].mean())
