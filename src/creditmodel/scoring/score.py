@@ -115,6 +115,20 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
         raise InputError(f"cannot load the model: {type(e).__name__}: {e}", file=p) from e
 
 
+def open_parquet(path: Path) -> Any:
+    """The ``pyarrow.parquet.ParquetFile`` of an input that :func:`check_input_file` passed (names and nesting
+    checked there); InputError naming the file when it is unreadable or holds no row. Both engines open it here."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001  pyarrow's errors for a file that is not Parquet vary
+        raise InputError(f"unreadable Parquet file: {e}", file=path) from e
+    if pf.metadata.num_rows == 0:
+        raise InputError("no data rows (a Parquet file of 0 rows)", file=path)
+    return pf
+
+
 def check_input_file(path: Path, out: Path | None = None) -> None:
     """InputError unless ``path`` is an existing, non-empty file and ``out`` (if given) is not ``path`` itself
     or a folder; checked before the model is loaded, so a typo fails at once."""
@@ -155,14 +169,7 @@ def iter_chunks(path: Path, chunk_rows: int, text_columns: tuple[str, ...] = ())
 
     check_input_file(path)
     if _kind(path) == "parquet":   # .parquet and .pq (a 0-row .pq ended in FileNotFoundError: a reviewer's finding)
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as e:  # noqa: BLE001
-            raise InputError(f"unreadable Parquet file: {e}", file=path) from e
-        if pf.metadata.num_rows == 0:
-            raise InputError("no data rows (a Parquet file of 0 rows)", file=path)
+        pf = open_parquet(path)
         for batch in pf.iter_batches(batch_size=chunk_rows):
             yield parquet_frame(batch)
     elif _kind(path) == "csv":  # .csv, .txt and compressed .csv.gz/.csv.bz2 (a .bz2 fell to the typed reader)

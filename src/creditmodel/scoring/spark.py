@@ -111,7 +111,8 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.pyfunc import spark_result_type
     from creditmodel.scoring.spark_udf import scoring_udf
-    from creditmodel.scoring.score import IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns, check_input_file
+    from creditmodel.scoring.score import (IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns, check_input_file,
+                                           open_parquet)
 
     t0 = time.perf_counter()
     data, out = Path(data), Path(out)
@@ -141,7 +142,8 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
     try:
         if kind == "parquet":
-            n_in, names = _parquet_input(data)   # unreadable, repeated or nested columns, 0 rows: as in process
+            pf = open_parquet(data)   # unreadable, 0 rows: as in process (names and nesting: check_input_file)
+            n_in, names = int(pf.metadata.num_rows), list(pf.schema_arrow.names)
             nanos = _nanosecond_timestamps(data)
             columns_read(names)
             source = data
@@ -211,25 +213,6 @@ def _blank_row(sdf: Any, columns: list[str]) -> Any:
         return col.isNull()
 
     return reduce(lambda a, b: a & b, [empty(c) for c in columns])
-
-
-def _parquet_input(data: Path) -> tuple[int, list[str]]:
-    """Rows and column names of a Parquet input, after the in-process engine's checks
-    (:func:`creditmodel.data.io.read_table`, :func:`creditmodel.scoring.score.iter_chunks`): unreadable, repeated or
-    nested columns, no rows."""
-    import pyarrow.parquet as pq
-
-    from creditmodel.data.io import check_flat_schema, check_unique_names
-
-    try:
-        pf = pq.ParquetFile(data)
-    except Exception as e:  # noqa: BLE001  pyarrow's errors for a file that is not Parquet vary
-        raise InputError(f"unreadable Parquet file: {e}", file=data) from e
-    check_unique_names(pf.schema_arrow.names, data)
-    check_flat_schema(pf.schema_arrow, data)
-    if pf.metadata.num_rows == 0:
-        raise InputError("no data rows (a Parquet file of 0 rows)", file=data)
-    return int(pf.metadata.num_rows), list(pf.schema_arrow.names)
 
 
 #: Rows of a CSV read at a time when it is written as Parquet for Spark: the in-process engine's default chunk

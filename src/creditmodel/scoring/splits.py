@@ -26,6 +26,17 @@ def check_groups(groups, n: int) -> np.ndarray | None:
     return g
 
 
+def group_keys(column: pd.Series, file=None) -> np.ndarray:
+    """A file's column of group keys (the borrower of each row) as trimmed text, the same key however it was typed;
+    InputError naming the file, column and (1-based) row of the first empty key: every row needs its borrower."""
+    keys = column.astype("string").str.strip()
+    blank = (keys.isna() | (keys == "")).to_numpy(dtype=bool)
+    if blank.any():
+        raise InputError("empty group key (every row needs its borrower)", file=file, column=str(column.name),
+                         row=int(np.flatnonzero(blank)[0]) + 1)
+    return keys.to_numpy(dtype=object)
+
+
 def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float = 0.2,
                      groups: np.ndarray | None = None) -> np.ndarray:
     """Per row "train", "valid" or "test", stratified by ``y`` and seeded.
@@ -36,9 +47,7 @@ def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float =
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
     if groups is not None:
-        codes, _ = pd.factorize(pd.Series(groups), sort=True)
-        if (codes < 0).any():
-            raise InputError("a group key is missing", row=int(np.flatnonzero(codes < 0)[0]) + 1)
+        codes, _ = pd.factorize(pd.Series(check_groups(groups, len(y))), sort=True)
         bad = np.bincount(codes, weights=(y == 1).astype(float)) > 0
         return stratified_split(bad.astype(np.int8), seed, valid=valid, test=test)[codes]
     out = np.empty(len(y), dtype=object)

@@ -363,10 +363,10 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     """
     check_n_jobs(n_jobs)
     from creditmodel.scoring.calibration import PDCalibrator
+    from creditmodel.scoring.master_scale import MasterScale
     from creditmodel.scoring.splits import check_groups
 
     groups = check_groups(groups, len(X_train) + len(X_valid))
-    from creditmodel.scoring.master_scale import MasterScale
 
     spec = InputSpec.from_frame(X_train)
     if catalogue is not None and "code" in catalogue:   # impossible values become row errors at scoring
@@ -422,7 +422,7 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
         cv_auc = float(_auc(y_dev, oof if kind == "lightgbm" else -oof)) if 0 < y_dev.sum() < len(y_dev) else None
     else:
         t0 = time.perf_counter()
-        est.fit(X_train, y_train, groups=None if groups is None else np.asarray(groups)[:len(X_train)])
+        est.fit(X_train, y_train, groups=None if groups is None else groups[:len(X_train)])
         log.info("%s fitted on %d rows in %.1f s", kind, len(X_train), time.perf_counter() - t0)
     if kind == "scorecard":
         spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
@@ -535,12 +535,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
             raise InputError("group column not found", file=file, column=group_col)
         if group_col == target:
             raise InputError("the group column and the target are the same column", file=file, column=group_col)
-        keys = df[group_col].astype(object).where(df[group_col].notna(), None)
-        blank = keys.isna() | keys.astype(str).str.strip().eq("")
-        if blank.any():
-            raise InputError("empty group key (every row needs its borrower)", file=file, column=group_col,
-                             row=int(np.flatnonzero(blank.to_numpy())[0]) + 1)
-        groups = keys.astype(str).str.strip().to_numpy()
+        from creditmodel.scoring.splits import group_keys
+
+        groups = group_keys(df[group_col], file)
     y = parse_target(df[target], positive=positive, file=file, column=target).astype(np.int8)
     if y.min() == y.max():
         raise InputError("the target has one class only; need defaults and non-defaults", file=file, column=target)

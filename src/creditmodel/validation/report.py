@@ -1451,15 +1451,14 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     if override_col is not None and override_col not in df.columns:
         raise InputError(f"override column not found (columns: {list(df.columns)[:15]})", file=data,
                          column=override_col)
+    groups = None
     if group_col is not None:
         if group_col not in df.columns:
             raise InputError(f"group column not found (columns: {list(df.columns)[:15]})", file=data,
                              column=group_col)
-        keys = df[group_col].astype("string").str.strip()
-        blank = (keys.isna() | (keys == "")).to_numpy()
-        if blank.any():
-            raise InputError("empty group key (every row needs its borrower)", file=data, column=group_col,
-                             row=int(np.flatnonzero(blank)[0]) + 1)
+        from creditmodel.scoring.splits import group_keys
+
+        groups = group_keys(df[group_col], data)
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
@@ -1580,8 +1579,7 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
                                     else None),
-                       groups=(df.loc[ok, group_col].astype("string").str.strip().to_numpy(dtype=object)
-                               if group_col is not None else None), out=out, **kwargs)
+                       groups=None if groups is None else groups[ok], out=out, **kwargs)
     _write_excluded_rows(out, pred, err, y, id_faults=rep)
     return res
 
