@@ -272,6 +272,16 @@ def test_validate_group_resamples_borrowers_in_the_bootstrap(model_dir, tmp_path
     assert b["gini_boot_ci_high"] - b["gini_boot_ci_low"] > 1.4 * (a["gini_boot_ci_high"] - a["gini_boot_ci_low"])
     assert a["auc"] == b["auc"] and any("belong to 400 borrowers" in n for n in b["notes"])
     assert b["auc_se"] > 1.4 * a["auc_se"]                     # the DeLong variance clustered by firm too
+    # the calibration tests count the firms: copies are perfectly correlated, so the design effect is about 3 and
+    # the Jeffreys test reads the defaults of the 400 firms, not the 1,200 copies
+    from creditmodel.validation import metrics as M
+    base.to_csv(tmp_path / "one.csv", index=False)
+    one = validate_file(model_dir, tmp_path / "one.csv", "bad", out=tmp_path / "one", n_boot=50).metrics
+    assert "design_effect" not in a and b["design_effect"] == pytest.approx(3.0, abs=0.25)
+    assert b["jeffreys_p"] == pytest.approx(M.jeffreys_test(b["defaults"], b["n"], b["mean_pd"], b["design_effect"]))
+    assert abs(b["jeffreys_p"] - one["jeffreys_p"]) < abs(a["jeffreys_p"] - one["jeffreys_p"])
+    assert abs(b["brier_p"] - one["brier_p"]) < abs(a["brier_p"] - one["brier_p"])
+    assert all(r["design_effect"] >= 1 for r in b["grades"] if r["n"]) and any("count borrowers" in n for n in b["notes"])
     df.loc[5, "firm"] = " "
     df.to_csv(tmp_path / "w.csv", index=False)
     for col, words in (("firm", "empty group key"), ("lender", "group column not found")):

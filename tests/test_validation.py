@@ -228,6 +228,71 @@ def test_the_clustered_delong_variance_counts_a_firm_once():
     assert M.delong_paired(y3, r3, rb3).se < 0.65 * p1.se
 
 
+def test_the_design_effect_is_one_for_one_row_per_firm_and_about_the_copies_for_copied_rows():
+    """One loan per firm: the within-firm covariance is 0 exactly and every calibration test is bit-identical to the
+    test without groups. Three copies of every loan: the null variance of the default count is about 3 times the
+    independent one, and the tests read the counts as the firms'."""
+    rng = np.random.default_rng(40)
+    p = rng.uniform(0.02, 0.12, 4000)
+    y = rng.binomial(1, p)
+    firms = np.arange(p.size)
+    assert M.design_effect(y, p, firms) == 1.0 and M.design_effect(y, p) == 1.0
+    assert M.within_group_correlation(y, p, firms) == 0.0
+    g = np.digitize(p, [0.04, 0.06, 0.08, 0.1]).astype(str)
+    assert M.brier(y, p, groups=firms) == M.brier(y, p)
+    hl_plain, hl_firm = M.hosmer_lemeshow(y, p), M.hosmer_lemeshow(y, p, clusters=firms)
+    assert hl_firm.statistic == hl_plain.statistic and (hl_firm.table["design_effect"] == 1.0).all()
+    gt_plain, gt_firm = M.grade_table(y, p, g), M.grade_table(y, p, g, groups=firms)
+    pd.testing.assert_frame_equal(gt_firm.drop(columns="design_effect"), gt_plain)
+    st_plain = M.segment_table(y, -p, p, g, n_boot=50)
+    assert M.segment_table(y, -p, p, g, n_boot=50, groups=firms)["jeffreys_p"].equals(st_plain["jeffreys_p"])
+
+    y3, p3, f3 = np.repeat(y, 3), np.repeat(p, 3), np.repeat(firms, 3)
+    assert M.within_group_correlation(y3, p3, f3) == pytest.approx(1.0, abs=0.1)   # copies: perfectly correlated
+    assert M.design_effect(y3, p3, f3) == pytest.approx(3.0, abs=0.2)
+    b1, b3, b3g = M.brier(y, p), M.brier(y3, p3), M.brier(y3, p3, groups=f3)
+    assert b3.z == pytest.approx(np.sqrt(3) * b1.z, rel=1e-9)             # the copies alone inflate z by sqrt(3)
+    assert b3g.z == pytest.approx(b1.z, rel=0.12) and b3g.brier == b3.brier
+    gt3 = M.grade_table(y3, p3, np.repeat(g, 3), groups=f3)
+    assert gt3["design_effect"].between(2.8, 3.0).all()
+    assert np.allclose(gt3["jeffreys_p"], gt_plain["jeffreys_p"], atol=0.03)
+    hl3 = M.hosmer_lemeshow(y3, p3, clusters=f3)
+    assert hl3.statistic == pytest.approx(hl_plain.statistic, rel=0.05)
+    assert M.hosmer_lemeshow(y3, p3).statistic == pytest.approx(3 * hl_plain.statistic, rel=1e-9)
+
+
+def test_tests_read_counts_through_the_design_effect_exactly():
+    """D defaults of N read with a design effect k are D/k of N/k: the same p as the smaller sample, for whole and
+    for fractional counts (the binomial through the incomplete beta)."""
+    for d, n, pd_ in ((7, 300, 0.015), (0, 120, 0.01), (30, 400, 0.06)):
+        assert float(M.jeffreys_test(3 * d, 3 * n, pd_, 3.0)) == pytest.approx(float(M.jeffreys_test(d, n, pd_)),
+                                                                              rel=1e-12)
+        assert float(M.binomial_test(3 * d, 3 * n, pd_, 3.0)) == pytest.approx(float(M.binomial_test(d, n, pd_)),
+                                                                              rel=1e-9)
+    mid = float(M.binomial_test(10, 200, 0.04, 2.5))                     # 4 of 80: between 3 and 5 of 80
+    assert float(M.binomial_test(5, 80, 0.04)) < mid < float(M.binomial_test(3, 80, 0.04))
+    out = M.jeffreys_test([3, 6], [100, 200], [0.02, 0.02], [1.0, 2.0])
+    assert out[0] == pytest.approx(out[1], rel=1e-12)
+
+
+def test_clustered_defaults_make_the_loan_level_jeffreys_test_red_too_often_and_the_design_effect_does_not():
+    """500 firms of 3 loans each, the firm defaulting on all three at a calibrated PD of 5 %: loan by loan, the
+    Jeffreys test rejects a correct PD at 5 % far more often than 5 % (15 % measured); read through the design
+    effect it does not (5 %). Loans defaulting independently keep a design effect near 1."""
+    rng = np.random.default_rng(41)
+    firms = np.repeat(np.arange(500), 3)
+    p = np.full(firms.size, 0.05)
+    loans_rej = firm_rej = 0
+    for _ in range(400):
+        y = np.repeat(rng.binomial(1, 0.05, 500), 3)
+        loans_rej += float(M.jeffreys_test(y.sum(), y.size, 0.05)) < 0.05
+        firm_rej += float(M.jeffreys_test(y.sum(), y.size, 0.05, M.design_effect(y, p, firms))) < 0.05
+    assert loans_rej / 400 > 0.12
+    assert firm_rej / 400 < 0.08
+    deffs = [M.design_effect(rng.binomial(1, 0.05, firms.size), p, firms) for _ in range(200)]
+    assert np.mean(deffs) < 1.1             # loans of one firm defaulting independently: hardly any correction
+
+
 # --------------------------------------------------------------------------- calibration
 def test_brier_and_spiegelhalter_against_independent_forms():
     rng = np.random.default_rng(1)

@@ -164,10 +164,8 @@ def cluster_influence(y: np.ndarray, v10: np.ndarray, v01: np.ndarray, auc_: flo
     ``V10_k`` (``V01_k``) sums the placements of the group's ``m_k`` defaults (``n_k`` non-defaults): the clustered
     variance of Obuchowski (1997) is ``K / (K - 1) sum_k u_k^2`` over the ``K`` groups (a firm's loans are not
     independent). With one row per group it is DeLong's, up to the ``K / (K - 1)`` factor."""
-    from creditmodel.scoring.splits import check_groups
-
     yy = np.asarray(y)
-    codes = pd.factorize(pd.Series(check_groups(groups, yy.size)), sort=True)[0]
+    codes = _group_codes(groups, yy.size)
     k = int(codes.max()) + 1
     bad, good = codes[yy == 1], codes[yy == 0]
     a = np.bincount(bad, weights=v10, minlength=k) - np.bincount(bad, minlength=k) * auc_
@@ -178,6 +176,55 @@ def cluster_influence(y: np.ndarray, v10: np.ndarray, v01: np.ndarray, auc_: flo
 def _clustered_var(u: np.ndarray) -> float:
     k = u.size
     return float(k / (k - 1) * np.sum(u ** 2)) if k > 1 else float("nan")
+
+
+def _group_codes(groups: Any, n: int) -> np.ndarray:
+    from creditmodel.scoring.splits import check_groups
+
+    return pd.factorize(pd.Series(check_groups(groups, n)), sort=True)[0]
+
+
+def within_group_correlation(y: Any, pd_: Any, groups: Any) -> float:
+    """Exchangeable correlation of the defaults of rows of one group (e.g. two loans of one firm): the moment
+    estimator of Liang and Zeger (1986), ``rho = sum_k sum_{i != j in k} e_i e_j / sum_k n_k (n_k - 1)`` with the
+    Pearson residuals ``e_i = (y_i - PD_i) / sqrt(PD_i (1 - PD_i))`` (rows with PD 0 or 1 left out). One value for
+    the whole sample, so a grade's own miscalibration barely moves it. Clipped to [0, 1]; 0 when no group holds two
+    rows."""
+    yy, p = np.asarray(y, dtype=float), np.asarray(pd_, dtype=float)
+    codes = _group_codes(groups, yy.size)
+    ok = (p > 0) & (p < 1)
+    codes, e = codes[ok], (yy[ok] - p[ok]) / np.sqrt(p[ok] * (1 - p[ok]))
+    size = np.bincount(codes)
+    pairs = float(np.sum(size * (size - 1.0)))
+    if pairs == 0:
+        return 0.0
+    multi = size[codes] > 1
+    cross = float(np.sum(np.bincount(codes[multi], weights=e[multi]) ** 2) - np.sum(e[multi] ** 2))
+    return min(1.0, max(0.0, cross / pairs))
+
+
+def design_effect(y: Any, pd_: Any, groups: Any = None, weight: Any = None, rho: float | None = None) -> float:
+    """How much a test's null variance grows because rows of one group (a firm's loans) default together:
+    ``deff = Var(sum_i w_i (y_i - PD_i)) / sum_i w_i^2 v_i = 1 + rho sum_k sum_{i != j in k} w_i w_j sqrt(v_i v_j)
+    / sum_i w_i^2 v_i``, ``v_i = PD_i (1 - PD_i)``, ``rho`` the :func:`within_group_correlation` (estimated from
+    ``y``, ``pd_`` unless given: pass the whole sample's for a part of it), ``w`` = 1 for a default count. 1 without
+    groups or with one row per group. A test on ``N`` rows with ``D`` defaults then reads as ``N / deff`` independent
+    rows with ``D / deff`` defaults (Kish's effective sample size)."""
+    if groups is None:
+        return 1.0
+    yy, p = np.asarray(y, dtype=float), np.asarray(pd_, dtype=float)
+    codes = _group_codes(groups, yy.size)
+    r = within_group_correlation(yy, p, groups) if rho is None else float(rho)
+    w = np.ones_like(p) if weight is None else np.asarray(weight, dtype=float)
+    v = p * (1 - p)
+    v0 = float(np.sum(w ** 2 * v))
+    size = np.bincount(codes)
+    multi = size[codes] > 1
+    if not (v0 > 0 and r > 0 and multi.any()):
+        return 1.0
+    sd = w[multi] * np.sqrt(v[multi])
+    cross = float(np.sum(np.bincount(codes[multi], weights=sd) ** 2) - np.sum(sd ** 2))
+    return 1.0 + r * max(0.0, cross) / v0
 
 
 def auc_delong(y: Any, risk: Any, alpha: float = 0.05, groups: Any = None) -> AUCResult:
@@ -427,9 +474,7 @@ def bootstrap_discrimination(y: Any, risk: Any, n_boot: int = 500, seed: int = 0
     kss = np.empty(n_boot)
     clusters = 0
     if groups is not None:
-        from creditmodel.scoring.splits import check_groups
-
-        codes = pd.factorize(pd.Series(check_groups(groups, yy.size)), sort=True)[0]
+        codes = _group_codes(groups, yy.size)
         clusters = int(codes.max()) + 1
         has_bad = np.bincount(codes, weights=yy.astype(float), minlength=clusters) > 0
         bad_g, good_g = np.flatnonzero(has_bad), np.flatnonzero(~has_bad)
@@ -469,18 +514,22 @@ class BrierResult:
     p_value: float          # two-sided
 
 
-def brier(y: Any, pd_: Any) -> BrierResult:
+def brier(y: Any, pd_: Any, groups: Any = None) -> BrierResult:
     """Brier score ``BS = (1/N) sum (y_i - PD_i)^2`` (lower is better) and Spiegelhalter's (1986) test.
 
     ``z = sum (y_i - PD_i)(1 - 2 PD_i) / sqrt( sum (1 - 2 PD_i)^2 PD_i (1 - PD_i) )``.
     H0: the PDs are the true default probabilities (calibrated); z ~ N(0, 1); the p-value is two-sided.
-    The z-test is not computable when every PD is 0, 1/2 or 1 (zero variance); the Brier score still is.
+    With ``groups`` (the borrower of each row) the variance adds the within-borrower covariance
+    (:func:`design_effect` with ``w = 1 - 2 PD``). The z-test is not computable when every PD is 0, 1/2 or 1 (zero
+    variance); the Brier score still is.
     """
     yy = check_binary(y)
     p = check_pd(pd_)
-    check_lengths(y=yy, pd=p)
+    check_lengths(y=yy, pd=p, groups=groups)
     bs = float(np.mean((yy - p) ** 2))
     var = float(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    if groups is not None and var > 0:
+        var *= design_effect(yy, p, groups, weight=1 - 2 * p)
     if not var > 0:
         return BrierResult(bs, float("nan"), float("nan"))
     z = float(np.sum((yy - p) * (1 - 2 * p)) / np.sqrt(var))
@@ -507,17 +556,19 @@ def calibration_table(y: Any, pd_: Any, groups: Any = None, n_bins: int = 10, al
     yy = check_binary(y)
     p = check_pd(pd_)
     check_lengths(y=yy, pd=p, groups=groups)
-    if groups is None:
-        ids, _ = quantile_bins(p, n_bins)
-        key = pd.Series(ids + 1, name="group")          # deciles numbered 1 (lowest PD) .. 10
-    else:
-        key = pd.Series(np.asarray(groups), name="group")
-    df = pd.DataFrame({"group": key, "y": yy, "pd": p})
+    df = pd.DataFrame({"group": _calibration_keys(p, groups, n_bins), "y": yy, "pd": p})
     t = df.groupby("group", sort=True, observed=True).agg(n=("y", "size"), defaults=("y", "sum"), mean_pd=("pd", "mean"))
     t = t.reset_index()
     if groups is not None:                               # grade labels in scale order ("2" before "10")
         t = t.set_index(t["group"].astype(str)).loc[sort_grades(t["group"].astype(str))].reset_index(drop=True)
     return _with_rate_interval(t, alpha)
+
+
+def _calibration_keys(p: np.ndarray, groups: Any, n_bins: int) -> pd.Series:
+    """Each row's group in :func:`calibration_table`: its PD decile (1 = lowest PD) or its given label."""
+    if groups is None:
+        return pd.Series(quantile_bins(p, n_bins)[0] + 1, name="group")
+    return pd.Series(np.asarray(groups), name="group")
 
 
 def _with_rate_interval(t: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -544,9 +595,11 @@ class HLResult:
     impossible: tuple[str, ...] = ()    # groups whose defaults their PD of 0 (or 1) rules out
 
 
-def _merge_small_groups(t: pd.DataFrame, min_expected: float, alpha: float = 0.05) -> tuple[pd.DataFrame, tuple]:
+def _merge_small_groups(t: pd.DataFrame, min_expected: float,
+                        alpha: float = 0.05) -> tuple[pd.DataFrame, tuple, list[list]]:
     """Merge neighbouring groups (in table order, PD ascending) until each expects at least ``min_expected``
-    defaults and as many non-defaults; a short last run joins the group before it."""
+    defaults and as many non-defaults; a short last run joins the group before it. Returns the merged table, the
+    labels of the merged groups, and each row's original labels."""
     e, n = (t["n"] * t["mean_pd"]).to_numpy(), t["n"].to_numpy()
     runs, cur = [], []
     for i in range(len(t)):
@@ -560,7 +613,7 @@ def _merge_small_groups(t: pd.DataFrame, min_expected: float, alpha: float = 0.0
         else:
             runs.append(cur)
     if all(len(r) == 1 for r in runs):
-        return t, ()
+        return t, (), [[g] for g in t["group"]]
     rows, merged = [], []
     for r in runs:
         part = t.iloc[r]
@@ -569,11 +622,11 @@ def _merge_small_groups(t: pd.DataFrame, min_expected: float, alpha: float = 0.0
             merged.append(label)
         n, d = int(part["n"].sum()), int(part["defaults"].sum())
         rows.append({"group": label, "n": n, "defaults": d, "mean_pd": float((part["n"] * part["mean_pd"]).sum() / n)})
-    return _with_rate_interval(pd.DataFrame(rows), alpha), tuple(merged)
+    return _with_rate_interval(pd.DataFrame(rows), alpha), tuple(merged), [list(t["group"].iloc[r]) for r in runs]
 
 
 def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in_sample: bool = False,
-                    min_expected: float = 5.0) -> HLResult:
+                    min_expected: float = 5.0, clusters: Any = None) -> HLResult:
     """Hosmer-Lemeshow test ``HL = sum_g (D_g - N_g PD_g)^2 / (N_g PD_g (1 - PD_g))``, ``PD_g`` = mean PD of group g.
 
     Groups are PD deciles (``groups=None``, right-closed quantile bins) or the given labels (e.g. grades).
@@ -584,10 +637,13 @@ def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in
     6.5 expected defaults in ten deciles the unmerged test was red in 5.5 % of calibrated samples, not 1 %).
     Groups whose mean PD is 0 or 1 carry no variance and are dropped (``dropped``), unless their defaults
     contradict that PD (a PD of 0 with a default): then the test is decisive, ``p = 0`` (``impossible``).
+    With ``clusters`` (the borrower of each row) each group's term is divided by its :func:`design_effect` too
+    (column ``design_effect``, with the whole sample's within-borrower correlation): a firm's loans in one group do
+    not count as independent draws (the covariance of one firm's loans in different groups is left out).
     """
     yy = check_binary(y)
     p = check_pd(pd_)
-    check_lengths(y=yy, pd=p, groups=groups)
+    check_lengths(y=yy, pd=p, groups=groups, clusters=clusters)
     t = calibration_table(yy, p, groups=groups, n_bins=n_groups)
     degenerate = (t["mean_pd"] <= 0) | (t["mean_pd"] >= 1)
     impossible = ((t["mean_pd"] <= 0) & (t["defaults"] > 0)) | ((t["mean_pd"] >= 1) & (t["defaults"] < t["n"]))
@@ -597,9 +653,16 @@ def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in
         t = t.assign(expected=t["n"] * t["mean_pd"], contribution=np.where(impossible, np.inf, np.nan))
         g = int((~degenerate | impossible).sum())
         return HLResult(float("inf"), max(g - 2 if in_sample else g, 1), 0.0, g, t, dropped, (), bad)
-    t, merged = _merge_small_groups(t.loc[~degenerate].reset_index(drop=True), min_expected)
+    t, merged, members = _merge_small_groups(t.loc[~degenerate].reset_index(drop=True), min_expected)
     t = t.assign(expected=t["n"] * t["mean_pd"])
     t["contribution"] = (t["defaults"] - t["expected"]) ** 2 / (t["expected"] * (1 - t["mean_pd"]))
+    if clusters is not None:
+        key = _calibration_keys(p, groups, n_groups).astype(str).to_numpy()
+        cl = np.asarray(clusters, dtype=object)
+        rho = within_group_correlation(yy, p, cl)
+        t["design_effect"] = [design_effect(yy[m], p[m], cl[m], rho=rho) for m in
+                              (np.isin(key, [str(x) for x in labels]) for labels in members)]
+        t["contribution"] /= t["design_effect"]
     g = len(t)
     df = g - 2 if in_sample else g
     if df < 1:
@@ -609,30 +672,43 @@ def hosmer_lemeshow(y: Any, pd_: Any, groups: Any = None, n_groups: int = 10, in
     return HLResult(hl, df, float(stats.chi2.sf(hl, df)), g, t, dropped, merged)
 
 
-def binomial_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
+def binomial_test(defaults: Any, n: Any, pd_: Any, design_effect: Any = 1.0) -> np.ndarray:
     """One-sided binomial test per grade: ``p = 1 - BinomCDF(D - 1; N, PD) = P(X >= D | N, PD)``.
 
     H0: PD is not underestimated (true default rate <= PD). Small p: more defaults than the PD explains.
-    Assumes independent defaults (too strict under default correlation). Vectorised; NaN where N = 0.
+    Assumes independent defaults (too strict under default correlation). With a ``design_effect`` above 1 (rows of
+    one borrower, :func:`design_effect`) the counts read as ``D / deff`` of ``N / deff``, through the identity
+    ``P(X >= D) = I_PD(D, N - D + 1)`` (the regularised incomplete beta), which takes counts that are not whole.
+    Vectorised; NaN where N = 0.
     """
     d = np.asarray(defaults, dtype=float)
     nn = np.asarray(n, dtype=float)
     p = np.asarray(pd_, dtype=float)
-    with np.errstate(invalid="ignore"):
+    de = np.asarray(design_effect, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
         out = stats.binom.sf(d - 1, nn, p)
+        if np.any(de != 1.0):
+            de_, de_d, de_n = np.broadcast_arrays(de, d / de, nn / de)
+            eff = np.where(de_d > 0, stats.beta.cdf(p, np.where(de_d > 0, de_d, 1.0), de_n - de_d + 1), 1.0)
+            out = np.where(de_ != 1.0, eff, out)
     return np.where(nn > 0, out, np.nan)
 
 
-def jeffreys_test(defaults: Any, n: Any, pd_: Any) -> np.ndarray:
+def jeffreys_test(defaults: Any, n: Any, pd_: Any, design_effect: Any = 1.0) -> np.ndarray:
     """ECB (2019) Jeffreys test: ``p = Beta_CDF(PD; D + 1/2, N - D + 1/2)``.
 
     The Jeffreys posterior of the default rate given D defaults among N obligors is
     ``Beta(D + 1/2, N - D + 1/2)``; p is its mass below PD. H0: PD >= true default rate (not underestimated);
-    one-sided; small p means the PD is too low. Vectorised; NaN where N = 0.
+    one-sided; small p means the PD is too low. With a ``design_effect`` above 1 (the rows are loans, several of
+    one obligor, :func:`design_effect`) ``D`` and ``N`` read as ``D / deff`` and ``N / deff``. Vectorised; NaN where
+    N = 0.
     """
     d = np.asarray(defaults, dtype=float)
     nn = np.asarray(n, dtype=float)
     p = np.asarray(pd_, dtype=float)
+    de = np.asarray(design_effect, dtype=float)
+    if np.any(de != 1.0):
+        d, nn = d / de, nn / de
     with np.errstate(invalid="ignore"):
         out = stats.beta.cdf(p, d + 0.5, nn - d + 0.5)
     return np.where(nn > 0, out, np.nan)
@@ -740,17 +816,19 @@ def grade_rank_inversions(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def grade_table(y: Any, pd_: Any, grade: Any, grade_order: Sequence[str] | None = None,
-                grade_pd: Mapping[str, float] | None = None) -> pd.DataFrame:
+                grade_pd: Mapping[str, float] | None = None, groups: Any = None) -> pd.DataFrame:
     """Per-grade calibration: ``grade, n, defaults, pd, default_rate, binomial_p, jeffreys_p, note``.
 
     ``pd`` is the grade's PD used for the tests: ``grade_pd[grade]`` when given (e.g. the master-scale PD),
     else the mean PD of the grade's obligors. Grades of ``grade_order`` with no obligor appear with n = 0
-    and the note "empty grade" (their tests are not computable, NaN).
+    and the note "empty grade" (their tests are not computable, NaN). With ``groups`` (the borrower of each row)
+    the tests read each grade's counts through its :func:`design_effect` (column ``design_effect``, after
+    ``default_rate``), computed with the grade's PD and the whole sample's within-borrower correlation.
     """
     yy = check_binary(y)
     p = check_pd(pd_)
     g = np.asarray(grade).astype(str)
-    check_lengths(y=yy, pd=p, grade=g)
+    check_lengths(y=yy, pd=p, grade=g, groups=groups)
     order = list(grade_order) if grade_order is not None else sort_grades(np.unique(g))
     extra = sorted(set(np.unique(g)) - set(order))
     if extra:
@@ -768,10 +846,18 @@ def grade_table(y: Any, pd_: Any, grade: Any, grade_order: Sequence[str] | None 
         t["pd"] = [float(grade_pd[k]) for k in t["grade"]]
     with np.errstate(invalid="ignore", divide="ignore"):
         t["default_rate"] = np.where(t["n"] > 0, t["defaults"] / t["n"].where(t["n"] > 0, 1), np.nan)
-    t["binomial_p"] = binomial_test(t["defaults"], t["n"], t["pd"])
-    t["jeffreys_p"] = jeffreys_test(t["defaults"], t["n"], t["pd"])
+    cols = ["grade", "n", "defaults", "pd", "default_rate", "binomial_p", "jeffreys_p", "note"]
+    deff = 1.0
+    if groups is not None:
+        gr = np.asarray(groups, dtype=object)
+        rho = within_group_correlation(yy, p, gr)
+        deff = t["design_effect"] = [design_effect(yy[g == k], np.full(int(n), pk), gr[g == k], rho=rho) if n else 1.0
+                                     for k, n, pk in zip(t["grade"], t["n"], t["pd"])]
+        cols.insert(5, "design_effect")
+    t["binomial_p"] = binomial_test(t["defaults"], t["n"], t["pd"], deff)
+    t["jeffreys_p"] = jeffreys_test(t["defaults"], t["n"], t["pd"], deff)
     t["note"] = np.where(t["n"] == 0, "empty grade: not computable", "")
-    return t[["grade", "n", "defaults", "pd", "default_rate", "binomial_p", "jeffreys_p", "note"]]
+    return t[cols]
 
 
 def sort_grades(labels: Sequence[Any]) -> list[str]:
@@ -1067,30 +1153,36 @@ def migration_matrix(start: Any, end: Any, grade_order: Sequence[str]) -> Migrat
 
 # --------------------------------------------------------------------------- segments
 def segment_table(y: Any, risk: Any, pd_: Any, segment: Any, n_boot: int = 200, seed: int = 0,
-                  alpha: float = 0.05, min_defaults: int = 2) -> pd.DataFrame:
+                  alpha: float = 0.05, min_defaults: int = 2, groups: Any = None) -> pd.DataFrame:
     """Discrimination and calibration per segment (industry, size class, ...).
 
     Columns: ``segment, n, defaults, default_rate, mean_pd, auc, auc_ci_low, auc_ci_high`` (DeLong),
     ``gini, gini_ci_low, gini_ci_high, ks, ks_ci_low, ks_ci_high`` (stratified bootstrap, seed derived from
     ``seed`` and the segment's position), ``jeffreys_p`` (segment level, mean PD) and ``note`` (why a statistic
-    is missing, e.g. one class only). Missing segment labels form the segment "missing".
+    is missing, e.g. one class only). Missing segment labels form the segment "missing". With ``groups`` (the
+    borrower of each row) the DeLong variance is clustered, the bootstrap resamples borrowers and the Jeffreys test
+    reads the counts through the segment's :func:`design_effect`, as for the whole sample.
     """
     yy = check_binary(y)
     r = check_float(risk, "risk")
     p = check_pd(pd_)
     seg = pd.Series(np.asarray(segment, dtype=object)).where(lambda s: s.notna(), "missing").astype(str)
-    check_lengths(y=yy, risk=r, pd=p, segment=seg)
+    check_lengths(y=yy, risk=r, pd=p, segment=seg, groups=groups)
+    gr = None if groups is None else np.asarray(groups, dtype=object)
+    rho = None if gr is None else within_group_correlation(yy, p, gr)
     rows = []
     for k, name in enumerate(sorted(seg.unique())):
         m = (seg == name).to_numpy()
         ys, rs, ps = yy[m], r[m], p[m]
+        gs = None if gr is None else gr[m]
         d = int(ys.sum())
         row: dict[str, Any] = {"segment": name, "n": int(m.sum()), "defaults": d, "default_rate": d / m.sum(),
                                "mean_pd": float(ps.mean())}
-        row["jeffreys_p"] = float(jeffreys_test(d, m.sum(), ps.mean()))
+        row["jeffreys_p"] = float(jeffreys_test(d, m.sum(), ps.mean(),
+                                                design_effect(ys, ps, gs, rho=rho)))
         notes = []
         try:
-            a = auc_delong(ys, rs, alpha)
+            a = auc_delong(ys, rs, alpha, groups=gs)
             row.update(auc=a.auc, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini)
         except NotComputable as e:
             notes.append(f"AUC CI: {e.message}")
@@ -1099,7 +1191,8 @@ def segment_table(y: Any, risk: Any, pd_: Any, segment: Any, n_boot: int = 200, 
         if d >= min_defaults and len(ys) - d >= min_defaults:
             row["ks"] = ks_statistic(ys, rs).ks
             bs = bootstrap_discrimination(ys, rs, n_boot=n_boot, seed=int(np.random.SeedSequence([seed, k])
-                                                                                .generate_state(1)[0]), alpha=alpha)
+                                                                                .generate_state(1)[0]), alpha=alpha,
+                                        groups=gs)
             row.update(gini_ci_low=bs.gini[0], gini_ci_high=bs.gini[1], ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1])
         elif not notes:
             notes.append(f"too few defaults or non-defaults for KS and the bootstrap ({d} and {len(ys) - d})")

@@ -298,7 +298,9 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     hl_groups : ``"decile"`` (PD deciles) or ``"grade"``; ``hl_in_sample`` uses df = G - 2 instead of G.
     n_boot, seed, alpha : bootstrap replicates, its seed, and the confidence level 1 - alpha.
     groups : the borrower of each row (e.g. the firm of each loan): the bootstrap intervals resample borrowers, each
-        with all its rows (a firm's loans are not independent); None resamples rows.
+        with all its rows (a firm's loans are not independent), the DeLong variances are clustered by borrower and
+        the calibration tests read their counts through the design effect (:func:`metrics.design_effect`); None
+        treats rows as independent.
     exclusions : rows the caller already removed, by reason (reported).
     data_info : description of the data (file, hash, model) printed in the report.
     out : folder for ``report.html`` and ``metrics.json`` (nothing written when None).
@@ -472,7 +474,7 @@ class _Run:
                         "the DeLong variances (the AUC's interval, the AUC on grades of the ECB test, the paired "
                         "comparison) are clustered by borrower (Obuchowski 1997): AUC s.e. "
                         + (f"{mt['auc_se']:.4f}, " if mt.get("auc_se") is not None else "")
-                        + f"bootstrap s.e. {bs.auc_std:.4f}. Per-segment intervals still treat rows as independent.")
+                        + f"bootstrap s.e. {bs.auc_std:.4f}; the per-segment intervals likewise.")
         else:
             self.nc.setdefault("bootstrap", "skipped: the AUC interval is not computable")
         if mt["auc"] is None:
@@ -568,14 +570,16 @@ class _Run:
                     hl_in_sample: bool) -> None:
         """Brier with Spiegelhalter, Hosmer-Lemeshow, portfolio and per-grade binomial / Jeffreys tests."""
         mt, nc, yy, pdv, g, th = self.mt, self.nc, self.y, self.pdv, self.grade, self.th
-        br = M.brier(yy, pdv)
+        gr = self.groups
+        br = M.brier(yy, pdv, groups=gr)
         mt.update(brier=br.brier, brier_z=_num(br.z), brier_p=_num(br.p_value))
         if mt["brier_p"] is None:
             nc["brier_test"] = "every PD is 0, 1/2 or 1: the Spiegelhalter test has no variance"
         hl_g = g if (hl_groups == "grade" and g is not None) else None
         if hl_groups == "grade" and g is None:
             self.notes.append("Hosmer-Lemeshow grouped by PD deciles: no grades given.")
-        hl = self.col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample))
+        hl = self.col.run("hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, pdv, groups=hl_g, in_sample=hl_in_sample,
+                                                                        clusters=gr))
         mt["hosmer_lemeshow_grouping"] = "grade" if hl_g is not None else "pd_decile"
         if hl is not None:
             mt.update(hosmer_lemeshow=_num(hl.statistic), hosmer_lemeshow_df=hl.df, hosmer_lemeshow_p=hl.p_value,
@@ -585,11 +589,21 @@ class _Run:
         else:
             mt.update(hosmer_lemeshow=None, hosmer_lemeshow_df=None, hosmer_lemeshow_p=None)
         d, n = int(yy.sum()), int(yy.size)
-        mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean()))
-        mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean()))
+        deff = M.design_effect(yy, pdv, gr)
+        mt["jeffreys_p"] = float(M.jeffreys_test(d, n, pdv.mean(), deff))
+        mt["binomial_p"] = float(M.binomial_test(d, n, pdv.mean(), deff))
+        if gr is not None:
+            mt["design_effect"] = deff
+            self.notes.append(
+                f"The calibration tests count borrowers, not loans: the default count's variance, with the covariance "
+                f"of a firm's loans estimated from their residuals, is {deff:.3f} times the independent one (design "
+                f"effect), so the Jeffreys and binomial tests read {d:,} defaults of {n:,} loans as {d / deff:,.1f} "
+                f"of {n / deff:,.1f}; each grade, segment and Hosmer-Lemeshow group uses its own design effect and "
+                "the Brier test its own variance. A firm's loans in different grades or groups are taken as "
+                "independent there.")
         rule = th.rules.get("jeffreys_p")
         mt["jeffreys_detectable_ratio"] = M.jeffreys_detectable_ratio(
-            n, float(pdv.mean()), alpha=rule.green if rule is not None else 0.05)
+            max(1, int(n / deff)), float(pdv.mean()), alpha=rule.green if rule is not None else 0.05)
         cal = M.calibration_table(yy, pdv)
         self.tables["calibration_deciles"] = cal
         ch_cal = (M.calibration_table(yy, M.check_pd(challenger.pd, "challenger pd")[self.keep])
@@ -600,7 +614,7 @@ class _Run:
         if g is None:
             nc["grades"] = "no grades given"
             return
-        gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd)
+        gt = M.grade_table(yy, pdv, g, grade_order=self.order, grade_pd=grade_pd, groups=gr)
         gt["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in gt["jeffreys_p"]]
         gt["binomial_light"] = [th.light("binomial_grade_p", _num(v)) for v in gt["binomial_p"]]
         _at_or_below_pd(gt, ("jeffreys_light", "binomial_light"))
@@ -609,7 +623,8 @@ class _Run:
         mt["grades"] = [{"grade": r["grade"], "n": int(r["n"]), "defaults": int(r["defaults"]), "pd": _num(r["pd"]),
                          "default_rate": _num(r["default_rate"]), "binomial_p": _num(r["binomial_p"]),
                          "jeffreys_p": _num(r["jeffreys_p"]), "jeffreys_light": r["jeffreys_light"],
-                         "binomial_light": r["binomial_light"], "note": r["note"]}
+                         "binomial_light": r["binomial_light"], "note": r["note"],
+                         **({"design_effect": _num(r["design_effect"])} if gr is not None else {})}
                         for r in gt.to_dict(orient="records")]
         inv = M.grade_rank_inversions(gt)
         mt["grade_rank_inversions"] = _jsonable(inv.to_dict(orient="records"))
@@ -747,7 +762,7 @@ class _Run:
         for name, labels in seg_in.items():
             lab = np.asarray(labels, dtype=object)[self.keep]
             st = M.segment_table(self.y, self.risk, self.pdv, lab, n_boot=max(50, self.n_boot // 2), seed=self.seed,
-                                 alpha=self.alpha)
+                                 alpha=self.alpha, groups=self.groups)
             st["jeffreys_light"] = [self.th.light("jeffreys_p", _num(v)) for v in st["jeffreys_p"]]
             # the "too good: check for leakage" amber is the portfolio's: a small segment is above 0.90 by chance
             seg_auc = dataclasses.replace(self.th.rules["auc"], suspicious_above=None)
@@ -791,10 +806,12 @@ class _Run:
             chm.update(auc=ca.auc, auc_ci_low=ca.ci_low, auc_ci_high=ca.ci_high, gini=ca.gini)
         ck = col.run("challenger_ks", lambda: M.ks_statistic(yy, ch_risk))
         chm["ks"] = ck.ks if ck is not None else None
-        cb = M.brier(yy, ch_pd)
-        chm.update(brier=cb.brier, brier_p=_num(cb.p_value),
-                   jeffreys_p=float(M.jeffreys_test(int(yy.sum()), yy.size, ch_pd.mean())), mean_pd=float(ch_pd.mean()))
-        chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample))
+        cb = M.brier(yy, ch_pd, groups=self.groups)
+        chm.update(brier=cb.brier, brier_p=_num(cb.p_value), mean_pd=float(ch_pd.mean()),
+                   jeffreys_p=float(M.jeffreys_test(int(yy.sum()), yy.size, ch_pd.mean(),
+                                                    M.design_effect(yy, ch_pd, self.groups))))
+        chl = col.run("challenger_hosmer_lemeshow", lambda: M.hosmer_lemeshow(yy, ch_pd, in_sample=hl_in_sample,
+                                                                               clusters=self.groups))
         chm["hosmer_lemeshow_p"] = chl.p_value if chl is not None else None
         dl = col.run("delong_challenger", lambda: M.delong_paired(yy, self.risk, ch_risk, self.alpha,
                                                                   groups=self.groups))
@@ -1056,14 +1073,17 @@ def _render_html(res: ValidationResult) -> str:
     t = res.tables
     lights = _table(res.lights, [("label", "check", "str"), ("value_text", "value", "str"), ("light", "light", "light"),
                                  ("rule", "thresholds", "str"), ("source", "source", "str"), ("note", "note", "str")])
+    deff_col = [("design_effect", "design effect", "f3")]
     grades = (_table(t["grades"], [("grade", "grade", "str"), ("n", "obligors", "int"), ("defaults", "defaults", "int"),
                                    ("pd", "grade PD", "pct"), ("default_rate", "default rate", "pct"),
+                                   *(deff_col if "design_effect" in t["grades"] else []),
                                    ("binomial_p", "binomial p", "p"), ("jeffreys_p", "Jeffreys p", "p"),
                                    ("note", "note", "str")],
                       {"binomial_p": "binomial_light", "jeffreys_p": "jeffreys_light"}) if "grades" in t else None)
     hl = (_table(t["hosmer_lemeshow"], [("group", "group", "str"), ("n", "obligors", "int"),
                                         ("defaults", "defaults", "int"), ("expected", "expected defaults", "f3"),
                                         ("mean_pd", "mean PD", "pct"), ("default_rate", "default rate", "pct"),
+                                        *(deff_col if "design_effect" in t.get("hosmer_lemeshow", ()) else []),
                                         ("contribution", "contribution", "f3")]) if "hosmer_lemeshow" in t else None)
     psi_cols = [("bin", "bin", "str"), ("reference_n", "reference n", "int"), ("actual_n", "current n", "int"),
                 ("reference_share", "reference share", "pct"), ("actual_share", "current share", "pct"),
