@@ -1304,6 +1304,20 @@ def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
     assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))
 
 
+def test_the_grade_psi_has_a_light_with_the_psi_thresholds():
+    """A validator's finding: the PSI of the grade shares was computed and shown without a light. A reference
+    sample of the same grades is green; one whose obligors sit two grades better is not."""
+    y, p, score, g = graded_sample(n=3000, seed=8)
+    ref_y, ref_p, ref_score, ref_g = graded_sample(n=3000, seed=9)
+    same = build_report(y, p, score, g, reference=ReferenceSample(score=ref_score, grade=ref_g), n_boot=20)
+    better = np.maximum(ref_g.astype(int) - 2, 1).astype(str)
+    moved = build_report(y, p, score, g, reference=ReferenceSample(score=ref_score, grade=better), n_boot=20)
+    rows = {r: res.lights.set_index("check").loc["grade_psi"] for r, res in (("same", same), ("moved", moved))}
+    assert rows["same"]["light"] == "green" and rows["same"]["value"] == pytest.approx(same.metrics["grade_psi"])
+    assert moved.metrics["grade_psi"] > 0.25 and rows["moved"]["light"] == "red"
+    assert "grade_psi" not in build_report(y, p, score, g, n_boot=20).lights["check"].tolist()   # no reference
+
+
 def test_the_recorded_default_label_keeps_a_numeric_target(caplog):
     """A reviewer's finding: a 0/1 target read as numbers (labels '0.0'/'1.0') was refused for a model trained
     with --positive 1 or yes. Numbers keep 1 = default, unless the model was trained with 0 as the bad label."""

@@ -96,6 +96,7 @@ def _default_rules() -> dict[str, Rule]:
                    ">0.5 check for leakage [M]", suspicious_above=0.50),
         "auc_vs_initial_p": _p("AUC vs initial (ECB, p)", "ECB 2019 §2.5: H0 AUC not lower; alpha 5 % / 1 % [M]"),
         "psi": Rule("PSI (score)", False, 0.10, 0.25, "DOMAIN C2: <0.1 stable, 0.1-0.25 moderate, >0.25 major"),
+        "grade_psi": Rule("PSI (grades)", False, 0.10, 0.25, "DOMAIN C2: as the score's PSI, on the grade shares"),
         "csi": Rule("CSI (worst feature)", False, 0.10, 0.25, "DOMAIN C2: same thresholds as PSI"),
         "jeffreys_p": _p("Jeffreys (portfolio, p)", "ECB 2019 §2.5.3.1: H0 PD not underestimated; alpha 5 % / 1 % [M]"),
         "jeffreys_grade_p": _p("Jeffreys per grade (worst grade, p)", "ECB 2019: per grade; alpha 5 % / 1 % [M]"),

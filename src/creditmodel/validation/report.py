@@ -883,7 +883,8 @@ _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("auc_vs_initial_p", "auc_vs_initial_p", "p"),
     ("jeffreys_p", "jeffreys_p", "p"), ("jeffreys_grade_p", "_min_grade_jeffreys", "p"),
     ("binomial_grade_p", "_min_grade_binomial", "p"), ("hosmer_lemeshow_p", "hosmer_lemeshow_p", "p"),
-    ("brier_p", "brier_p", "p"), ("psi", "psi", "f3"), ("csi", "csi_max", "f3"), ("hhi", "hhi", "f3"),
+    ("brier_p", "brier_p", "p"), ("psi", "psi", "f3"), ("grade_psi", "grade_psi", "f3"), ("csi", "csi_max", "f3"),
+    ("hhi", "hhi", "f3"),
     ("hhi_vs_initial_p", "hhi_vs_initial_p", "p"), ("migration_z_p", "migration_z_p", "pct"),
 )
 
@@ -957,7 +958,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
               "csi": "csi", "hhi": "hhi", "hhi_vs_initial_p": "hhi_vs_initial", "auc_vs_initial_p": "auc_vs_initial",
               "brier_p": "brier_test", "jeffreys_grade_p": "grades", "binomial_grade_p": "grades",
               "migration_z_p": "migration"}
-    optional = {"auc_vs_initial_p", "psi", "csi", "hhi_vs_initial_p", "migration_z_p"}
+    optional = {"auc_vs_initial_p", "psi", "grade_psi", "csi", "hhi_vs_initial_p", "migration_z_p"}
     rows = []
     for key, mkey, fmt in _LIGHT_ROWS:
         v = _num(vals.get(mkey))
