@@ -101,6 +101,11 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         assert (m["n"], m["defaults"], m["n_input"]) == (int(ok.sum()), int(y.sum()), len(oot) + len(aside))
         assert sum(m["excluded"].values()) == int((~ok).sum()) + len(aside)
         assert m["data"]["count_unit"] == "loans" and "default_12m" in m["data"]["default_definition"]
+        # a validator's findings: the report names the data it read and the rating philosophy; its calibration
+        # tests count the enterprises of the loans (design effect at least 1, in each grade too)
+        assert m["data"]["district_sha256"] == tracking.data_sha256([out.parent / "district"])
+        assert m["data"]["rating_philosophy"].startswith("point in time")
+        assert m["design_effect"] >= 1 and all(g["design_effect"] >= 1 for g in m["grades"] if g["n"])
         assert m["auc"] == pytest.approx(roc_auc_score(y, -sc["score"].to_numpy(dtype=float)), abs=1e-12)
         assert m["gini"] == pytest.approx(2 * m["auc"] - 1, abs=1e-12)
         assert m["brier"] == pytest.approx(np.mean((y - sc["pd_12m"].to_numpy()) ** 2), abs=1e-12)
@@ -436,7 +441,7 @@ def test_district_validation_states_its_sample_default_definition_and_set_aside_
     assert res3["champion"].result.metrics["data"]["default_definition"] == text
     counts = oot["uscc"].value_counts()
     multi = counts[counts > 1]
-    assert f"({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one)" in m["data"]["unit"]
+    assert f"({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one: " in m["data"]["unit"]
     assert "development_sample" in m["data"] and m["data"]["sample"].startswith("the loans of the loans table")
     html = res["champion"].result.to_html()
     assert "loans in the input" in html and "no final grades after human overrides were given" in html

@@ -353,6 +353,14 @@ def _loans_set_aside(rejected: pd.DataFrame | None, sample: DistrictSample,
             f"defaulted" + (f", {unknown} with an unreadable outcome" if unknown else "") + ")": len(r)}
 
 
+def district_info(district: Any) -> dict[str, Any]:
+    """What the report's data section says of a loaded district (:class:`~creditmodel.data.io.District`): its
+    folder, snapshot date and one SHA-256 over the folder's files, so that a validation names the data it read."""
+    folder = Path(district.directory)
+    return {"district": str(folder), "district_snapshot": f"{pd.Timestamp(district.snapshot_date):%Y-%m-%d}",
+            "district_sha256": tracking.data_sha256([folder])}
+
+
 def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                     tables: Mapping[str, pd.DataFrame] | None = None, *,
                     migration: tuple[str, str] | None = None, out_dir: str | Path | None = None,
@@ -431,9 +439,13 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
         per_firm = cur["uscc"].value_counts()
         multi = per_firm[per_firm > 1]
         common["unit"] = (f"loans: {len(cur):,} scored out-of-time loans to {len(per_firm):,} enterprises; the "
-                          "per-grade tests (Jeffreys, binomial), concentration and segments count each loan as one "
-                          "obligor" + (f" ({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than "
-                                       "one)" if len(multi) else ""))
+                          "grade table, concentration and segments count each loan as one obligor" +
+                          (f" ({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one: the "
+                           "intervals resample and cluster by enterprise, the calibration tests read their counts "
+                           "through the design effect of a firm's loans)" if len(multi) else ""))
+    common["rating_philosophy"] = ("point in time: a 12-month PD from what was known of the enterprise at each "
+                                   "loan's origination (its point-in-time features); grades move with the economy (the out-of-time window may hold a "
+                                   "downturn the development years did not), nothing is averaged over a cycle")
     common["default_definition"] = _default_definition(cur, tables)
     dev_y = dev[TARGET].to_numpy()
     common["development_sample"] = (f"{len(dev):,} loans originated before {start}, {int(dev_y.sum()):,} defaults "
