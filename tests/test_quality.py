@@ -615,3 +615,76 @@ def test_serious_dishonesty_share_under_three_definitions_year_by_year():
     assert s.loc[(snap, "serious_dishonesty_list"), ["listed", "legal_person_enterprises"]].tolist() == [1, 4]
     assert s.loc[(snap, "plus_black_lists"), "listed"] == 2
     assert s.loc[(snap, "plus_dishonest_debtors"), "share"] == pytest.approx(3 / 4)
+
+
+def test_who_is_on_which_list_by_type_department_and_reason(tmp_path):
+    """A think tank's finding: no table said who is on which list, for what reason, listed by which department.
+    Counted by hand: an enterprise once per total however many entries, closed firms and ended entries out, the
+    last 12 months' entries and exits."""
+    from creditmodel.data import uscc
+    from creditmodel.data.quality import list_membership
+
+    c = uscc.generate("330205", 5, np.random.default_rng(7))
+    ent = pd.DataFrame({"uscc": c, "registered_on": pd.to_datetime(["2015-01-01"] * 4 + ["2026-01-01"]),
+                        "closed_on": pd.to_datetime([None, None, None, "2025-06-30", None])})
+    lists = pd.DataFrame({
+        "uscc": [c[0], c[0], c[1], c[2], c[3], c[4], c[1]],
+        "list_type": ["black", "black", "black", "black", "black", "black", "red"],
+        "department": ["市场监管", "生态环境", "市场监管", "市场监管", "市场监管", "市场监管", " "],
+        "reason": ["食品安全", "环境违法", "食品安全", "食品安全", "食品安全", "食品安全", "纳税信用A级"],
+        "start_date": pd.to_datetime(["2025-03-01", "2020-01-01", "2023-01-01", "2022-01-01", "2024-01-01",
+                                      "2025-01-01", "2024-01-01"]),
+        "end_date": pd.to_datetime([None, None, None, "2025-02-01", None, None, None])})
+    t = list_membership({"enterprises": ent, "lists": lists}, "2025-12-31")
+    key = t.set_index(["list_type", "department", "reason"])
+    # c3 closed, c4 not yet registered: 3 enterprises exist; black: c0 (two entries) and c1 active, c2 ended
+    assert key.loc[("black", "(all)", "(all)"), ["enterprises", "entries", "entered", "left"]].tolist() == [2, 3, 1, 1]
+    assert key.loc[("black", "(all)", "(all)"), "share"] == pytest.approx(2 / 3)
+    assert key.loc[("black", "市场监管", "食品安全"), ["enterprises", "entries", "left"]].tolist() == [2, 2, 1]
+    assert key.loc[("black", "生态环境", "环境违法"), "enterprises"] == 1
+    assert ("black", "市场监管", "(all)") not in key.index               # one reason: no subtotal repeating it
+    assert key.loc[("red", "(missing)", "纳税信用A级"), "enterprises"] == 1
+    assert list(t["list_type"].unique()) == ["black", "red"]              # the plan's order: black before honours
+    assert list(t.columns) == ["list_type", "department", "reason", "enterprises", "share", "entries", "entered",
+                               "left"]
+    with pytest.raises(InputError, match="months"):
+        list_membership({"enterprises": ent, "lists": lists}, "2025-12-31", months=0)
+    with pytest.raises(InputError, match="enterprises"):
+        list_membership({"lists": lists}, "2025-12-31")
+
+
+def test_the_quality_report_writes_the_list_membership(compliance_district, tmp_path):
+    li = fac.records("lists", fac.codes(5), 4)
+    li.loc[3, "list_type"] = "black"
+    fac.write(li, compliance_district / "lists", "csv")
+    rep = quality.quality_report(compliance_district, tmp_path / "q", figures=False)
+    got = pd.read_csv(tmp_path / "q" / "list_membership.csv", encoding="utf-8-sig")
+    assert got[["list_type", "reason", "enterprises"]].values.tolist() == [
+        ["black", "(all)", 1], ["black", "守信", 1], ["red", "(all)", 3], ["red", "守信", 3]]
+    assert got["share"].tolist() == pytest.approx([0.2, 0.2, 0.6, 0.6])          # of the register's 5 firms
+    tables = io.load_district(compliance_district, progress=False)
+    assert rep.list_membership.equals(quality.list_membership(tables.tables, tables.snapshot_date))
+    assert json.loads((tmp_path / "q" / "quality.json").read_text(encoding="utf-8"))["list_membership"] == \
+        json.loads(rep.list_membership.to_json(orient="records", force_ascii=False))
+
+
+def test_the_list_figure_reads_each_reason_without_a_cjk_font(monkeypatch):
+    """The figure of who is on which list names each reason in English when no CJK font can draw it (a glossary of
+    the national wording, a bracketed sector glossed too), a bar per list type and reason, its share of the
+    register."""
+    from creditmodel.data.quality import ALL
+
+    monkeypatch.setattr(quality_plots, "cjk_font", lambda: None)
+    lm = pd.DataFrame({"list_type": ["black", "black", "serious_dishonesty", "serious_dishonesty", "red"],
+                       "department": [ALL, "市场监督管理局", ALL, "消防救援大队", "未知部门"],
+                       "reason": [ALL, "食品安全严重违法生产经营者", ALL, "严重违法失信行为（消防安全）", "某某荣誉"],
+                       "enterprises": [3, 3, 2, 2, 1], "share": [0.03, 0.03, 0.02, 0.02, 0.01],
+                       "entries": [3, 3, 2, 2, 1], "entered": [0] * 5, "left": [0] * 5})
+    rep = type("R", (), {"list_membership": lm, "snapshot_date": "2025-12-31"})()
+    fig = quality_plots.plot_list_membership(rep)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["serious dishonesty: serious violation (fire safety)", "black: food-safety serious offender",
+                      "red: reason #3"]
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    assert widths == pytest.approx([0.02, 0.03, 0.01])
+    plt.close(fig)

@@ -248,6 +248,8 @@ class QualityReport:
     #: the serious-dishonesty share under three definitions, year by year (:func:`serious_dishonesty_shares`)
     serious_dishonesty: pd.DataFrame = field(default_factory=pd.DataFrame)
     by_year: pd.DataFrame = field(default_factory=pd.DataFrame)  # compliance per year the records were reported
+    #: who is on which list at the snapshot, by list type, department and reason (:func:`list_membership`)
+    list_membership: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
@@ -276,6 +278,7 @@ class QualityReport:
             "by_year": recs(self.by_year),
             "serious_dishonesty_definitions": recs(self.serious_dishonesty.astype({"date": str}))
             if len(self.serious_dishonesty) else [],
+            "list_membership": recs(self.list_membership),
             "uscc_causes": recs(self.uscc_causes), "reporting_delay": recs(self.delays),
             "load": recs(self.load_counts), "tables_absent": self.tables_absent,
             "quarantine_by_rule": recs(self.quarantine.groupby(["table", "rule"]).size().rename("entries")
@@ -444,6 +447,85 @@ def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame], snapshot: Any,
             rows.append({"date": t.date(), "definition": key, "listed": n, "legal_person_enterprises": len(codes),
                          "share": n / len(codes) if len(codes) else float("nan")})
     return pd.DataFrame(rows)
+
+
+#: list types in the order the think tank reads them (the plan's indicator first, honours last)
+LIST_TYPE_ORDER = ("serious_dishonesty", "black", "abnormal_operation", "red")
+ALL = "(all)"
+
+
+def list_membership(tables: Mapping[str, pd.DataFrame], snapshot: Any, months: int = 12) -> pd.DataFrame:
+    """Who is on which list at ``snapshot``: per list type, department and reason, the enterprises existing at the
+    snapshot with an active entry, and the flow of the last ``months`` months.
+
+    Columns: ``list_type``, ``department``, ``reason`` (``(all)`` rows total a list type, or a list type and its
+    department when it lists for more than one reason, counting an enterprise once however many entries it has), ``enterprises`` (distinct codes with an
+    active entry), ``share`` (of the enterprises existing at the snapshot, every code, a fraction), ``entries``
+    (active entries), ``entered`` and ``left`` (entries whose start, or end, falls in the ``months`` months up to
+    the snapshot, of enterprises existing at it). An entry is active from its start date until its end date (an
+    empty end: still listed); entries of enterprises closed or not yet registered at the snapshot are left out. A
+    blank department or reason reads ``(missing)``. ``tables`` are the clean tables (``load_district(...).tables``).
+    """
+    ent = tables.get("enterprises")
+    if ent is None or not len(ent):
+        raise InputError("no enterprises table: the shares are of the register's enterprises", column="enterprises")
+    if not 1 <= int(months) <= 120:
+        raise InputError(f"months must be between 1 and 120, got {months}", parameter="months")
+    snap = pd.Timestamp(snapshot).normalize()
+    e = ent.drop_duplicates("uscc")
+    existing = pd.Index(e.loc[_exists_at(e, snap), "uscc"].dropna().unique())
+    cols = ["list_type", "department", "reason", "enterprises", "share", "entries", "entered", "left"]
+    li = tables.get("lists")
+    if li is None or not len(li) or not len(existing):
+        return pd.DataFrame(columns=cols)
+    li = li[schema.is_member(li["uscc"], existing)].copy()
+    for c in ("department", "reason"):
+        v = li[c].astype("string").str.strip() if c in li.columns else pd.Series(pd.NA, index=li.index, dtype="string")
+        li[c] = v.mask(v.isna() | (v == ""), "(missing)").astype(str)
+    li["list_type"] = li["list_type"].astype(str)
+    start, end = pd.to_datetime(li["start_date"]), pd.to_datetime(li["end_date"])
+    since = snap - pd.DateOffset(months=int(months))
+    li["active"] = ((start <= snap) & (end.isna() | (end > snap))).to_numpy(dtype=bool)
+    li["entered"] = ((start > since) & (start <= snap)).to_numpy(dtype=bool)
+    li["left"] = ((end > since) & (end <= snap)).to_numpy(dtype=bool)
+    rows = []
+    for keys in (["list_type"], ["list_type", "department"], ["list_type", "department", "reason"]):
+        act = li[li["active"]]
+        g = li.groupby(keys, observed=True, sort=False)
+        t = pd.DataFrame({"entries": g["active"].sum(), "entered": g["entered"].sum(), "left": g["left"].sum()})
+        t["enterprises"] = act.groupby(keys, observed=True)["uscc"].nunique().reindex(t.index).fillna(0)
+        t = t.reset_index()
+        for c in ("department", "reason"):
+            if c not in t.columns:
+                t[c] = ALL
+        rows.append(t)
+    out = pd.concat(rows, ignore_index=True)
+    out["share"] = out["enterprises"] / len(existing)
+    order = {k: i for i, k in enumerate(LIST_TYPE_ORDER)}
+    out["_t"] = out["list_type"].map(order).fillna(len(order))
+    out["_d"] = out["department"].ne(ALL)
+    out["_r"] = out["reason"].ne(ALL)
+    # each list type's total, then its departments (largest first), each followed by its reasons
+    dep_size = out[~out["_r"] & out["_d"]].set_index(["list_type", "department"])["enterprises"]
+    out["_ds"] = [-dep_size.get((t, d), 0) if d != ALL else 1 for t, d in zip(out["list_type"], out["department"])]
+    out = out.sort_values(["_t", "list_type", "_d", "_ds", "department", "_r", "enterprises", "reason"],
+                          ascending=[True, True, True, True, True, True, False, True], kind="stable")
+    out = out[out["entries"].gt(0) | out["entered"].gt(0) | out["left"].gt(0)]
+    # a department with one reason: its subtotal is that reason's row again
+    n_reasons = out[out["_r"]].groupby(["list_type", "department"]).size()
+    single = [out["_d"].iloc[i] and not out["_r"].iloc[i] and n_reasons.get((t, d), 0) == 1
+              for i, (t, d) in enumerate(zip(out["list_type"], out["department"]))]
+    out = out[~np.asarray(single, dtype=bool)]
+    for c in ("enterprises", "entries", "entered", "left"):
+        out[c] = out[c].astype("int64")
+    return out[cols].reset_index(drop=True)
+
+
+def _memberships_or_empty(tables: dict[str, LoadedTable], snapshot: pd.Timestamp) -> pd.DataFrame:
+    """:func:`list_membership` of the clean tables, or an empty frame without a register."""
+    if "enterprises" not in tables or not len(tables["enterprises"].data):
+        return pd.DataFrame()
+    return list_membership({k: lt.data for k, lt in tables.items()}, snapshot)
 
 
 def _definitions_or_empty(tables: dict[str, LoadedTable], snapshot: pd.Timestamp) -> pd.DataFrame:
@@ -727,7 +809,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          by_industry=by_industry, by_street=by_street, by_department=by_department,
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
                          kept_faults=kept_faults(tables), by_year=by_year,
-                         serious_dishonesty=_definitions_or_empty(tables, snapshot))
+                         serious_dishonesty=_definitions_or_empty(tables, snapshot),
+                         list_membership=_memberships_or_empty(tables, snapshot))
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
@@ -780,7 +863,8 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
                      ("by_industry.csv", rep.by_industry), ("by_street.csv", rep.by_street),
                      ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets),
                      ("by_year.csv", rep.by_year),
-                     ("serious_dishonesty_definitions.csv", rep.serious_dishonesty)):
+                     ("serious_dishonesty_definitions.csv", rep.serious_dishonesty),
+                     ("list_membership.csv", rep.list_membership)):
         files[name] = out / name
         df.to_csv(files[name], index=False, encoding="utf-8-sig")
     files["quarantine.parquet"] = out / "quarantine.parquet"

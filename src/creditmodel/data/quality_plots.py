@@ -418,6 +418,72 @@ def plot_serious_dishonesty(rep: "QualityReport") -> "Figure":
     return fig
 
 
+#: English for the national wording of list reasons, for figures drawn without a CJK font (longest match first)
+REASON_GLOSSARY = {
+    "列入经营异常名录届满3年仍未履行相关义务": "abnormal operation 3 years unresolved",
+    "严重违法失信行为": "serious violation", "食品安全严重违法生产经营者": "food-safety serious offender",
+    "环境违法失信企业": "environmental offender", "拖欠农民工工资失信联合惩戒对象": "migrant-wage arrears",
+    "交通运输严重失信主体": "transport serious dishonesty", "安全生产失信联合惩戒对象": "work-safety dishonesty",
+    "通过登记的住所或者经营场所无法联系": "unreachable at registered address",
+    "未按规定报送年度报告": "annual report not filed", "公示企业信息隐瞒真实情况、弄虚作假": "false public information",
+    "守合同重信用企业": "contract-abiding enterprise", "纳税信用A级纳税人": "tax credit grade A",
+    "诚信示范企业": "integrity model enterprise", "安全生产标准化达标企业": "work-safety standard met",
+    "劳动保障诚信示范单位": "labour-security integrity model",
+    "食品安全": "food safety", "消防安全": "fire safety", "安全生产": "work safety", "建筑市场": "construction market",
+    "市场监管": "market regulation", "生态环境": "environment", "劳动保障": "labour security",
+    "交通运输": "transport", "综合执法": "law enforcement", "税收": "tax",
+}
+LIST_COLOURS = {"serious_dishonesty": BAD, "black": "#6d4c41", "abnormal_operation": "#ef6c00", "red": GOOD}
+
+
+def _reason_text(text: str, fallback: str) -> str:
+    """A list reason as the fonts can draw it: itself, else its English gloss (a bracketed sector glossed too)."""
+    text = str(text)
+    if cjk_font() or text.isascii():
+        return text
+    if text in REASON_GLOSSARY:
+        return REASON_GLOSSARY[text]
+    head, _, tail = text.partition("（")
+    if head in REASON_GLOSSARY and tail.rstrip("）") in REASON_GLOSSARY:
+        return f"{REASON_GLOSSARY[head]} ({REASON_GLOSSARY[tail.rstrip('）')]})"
+    return fallback
+
+
+def plot_list_membership(rep: "QualityReport", top: int = 30) -> "Figure":
+    """Enterprises existing at the snapshot with an active list entry, per list type and reason (the largest
+    ``top`` reasons), with the share of the register; ``quality.list_membership`` has the departments too."""
+    from creditmodel.data.quality import ALL
+
+    t = rep.list_membership
+    rows = t[(t["reason"] != ALL) & (t["enterprises"] > 0)]
+    rows = (rows.assign(dept=rows["department"].where(rows["department"] != "(missing)"))
+            .groupby(["list_type", "reason"], sort=False, observed=True)
+            .agg(enterprises=("enterprises", "sum"), share=("share", "sum"), departments=("dept", "nunique"))
+            .reset_index())
+    rows = rows[rows["enterprises"] > 0]
+    rows = rows.sort_values("enterprises", ascending=False).head(top)
+    order = {k: i for i, k in enumerate(LIST_COLOURS)}
+    rows = rows.sort_values(["list_type", "enterprises"], key=lambda c: c.map(order) if c.name == "list_type" else -c,
+                            kind="stable")
+    fig, axes = _figure(9, 0.32 * len(rows) + 1.6)
+    ax = axes[0, 0]
+    labels = [f"{lt.replace('_', ' ')}: {_reason_text(r, f'reason #{i + 1}')}"
+              + (f" ({d} departments)" if d > 1 else "")
+              for i, (lt, r, d) in enumerate(zip(rows["list_type"], rows["reason"], rows["departments"]))]
+    _hbar(ax, labels, rows["share"].to_numpy(dtype=float), [LIST_COLOURS.get(x, NEUTRAL) for x in rows["list_type"]],
+          _label(f"Enterprises on each list at {rep.snapshot_date}, by reason (share of the register)",
+                 "名单构成"))
+    for y, (n, v) in enumerate(zip(rows["enterprises"], rows["share"])):
+        ax.annotate(f"{int(n):,} ({v:.2%})", (float(v), y), xytext=(3, 0), textcoords="offset points", va="center",
+                    fontsize=7, clip_on=False)
+    ax.set_xlim(0, float(rows["share"].max()) * 1.25 if len(rows) else 1)
+    ax.set_xlabel("existing enterprises with an active entry; an enterprise listed for two reasons is in both bars"
+                  + ("" if cjk_font() else "; reasons glossed in English (no CJK font), full text in "
+                     "list_membership.csv"), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
     "indicators_vs_targets": plot_targets,
     "completeness_heatmap": plot_completeness,
@@ -425,6 +491,7 @@ FIGURES: dict[str, Callable[["QualityReport"], "Figure"]] = {
     "compliance_by_department": plot_by_department,
     "compliance_by_year": plot_by_year,
     "serious_dishonesty_definitions": plot_serious_dishonesty,
+    "list_membership": plot_list_membership,
     "uscc_error_causes": plot_uscc_causes,
     "reporting_delay": plot_delays,
     "by_industry": plot_by_industry,
@@ -449,6 +516,8 @@ def make_figures(rep: "QualityReport") -> dict[str, "Figure"]:
         if name == "compliance_by_year" and not len(rep.by_year):
             continue
         if name == "serious_dishonesty_definitions" and not len(rep.serious_dishonesty):
+            continue
+        if name == "list_membership" and not len(rep.list_membership):
             continue
         if name in ("compliance_by_department", "compliance_by_year") and "enterprises" not in rep.indicators:
             continue   # no register: compliance is not measured (the by-table figure still shows lateness)
