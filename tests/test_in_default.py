@@ -268,6 +268,7 @@ def test_validate_group_resamples_borrowers_in_the_bootstrap(model_dir, tmp_path
     firms = validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "firms", n_boot=300, group_col="firm")
     a, b = rows.metrics, firms.metrics
     assert a.get("bootstrap_clusters", 0) == 0 and b["bootstrap_clusters"] == 400
+    assert a["data"]["development_fit"].startswith("recorded at training: AUC in sample")   # beside these figures
     assert b["auc_boot_se"] > 1.4 * a["auc_boot_se"]           # about sqrt(3) wider: 400 firms, not 1,200 loans
     assert b["gini_boot_ci_high"] - b["gini_boot_ci_low"] > 1.4 * (a["gini_boot_ci_high"] - a["gini_boot_ci_low"])
     assert a["auc"] == b["auc"] and any("belong to 400 borrowers" in n for n in b["notes"])

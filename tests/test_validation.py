@@ -1304,6 +1304,17 @@ def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
     assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))
 
 
+def test_the_report_states_what_the_fit_recorded_of_its_own_discrimination():
+    """A validator's finding: the fit's in-sample, cross-validated and test AUCs were on the model card only."""
+    from creditmodel.validation.report import development_fit
+
+    meta = {"development_auc": 0.8123, "cv_auc": 0.7901, "test_auc": 0.7415, "test_sample": "754 rows, 26 defaults"}
+    assert development_fit(meta) == ("recorded at training: AUC in sample 0.812, cross-validated 0.790 (optimism "
+                                     "+0.022), held-out test 0.742 (754 rows, 26 defaults)")
+    assert development_fit({"test_auc": 0.7}) == "recorded at training: held-out test 0.700"
+    assert development_fit({}) is None
+
+
 def test_the_grade_psi_has_a_light_with_the_psi_thresholds():
     """A validator's finding: the PSI of the grade shares was computed and shown without a light. A reference
     sample of the same grades is green; one whose obligors sit two grades better is not."""

@@ -105,6 +105,9 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         # tests count the enterprises of the loans (design effect at least 1, in each grade too)
         assert m["data"]["district_sha256"] == tracking.data_sha256([out.parent / "district"])
         assert m["data"]["rating_philosophy"].startswith("point in time")
+        # the fit's own figures beside the out-of-time ones (a validator read them on the model card only)
+        fit = m["data"]["development_fit"]
+        assert fit.startswith("recorded at training: AUC in sample") and "cross-validated" in fit and "held-out" in fit
         assert m["design_effect"] >= 1 and all(g["design_effect"] >= 1 for g in m["grades"] if g["n"])
         assert m["auc"] == pytest.approx(roc_auc_score(y, -sc["score"].to_numpy(dtype=float)), abs=1e-12)
         assert m["gini"] == pytest.approx(2 * m["auc"] - 1, abs=1e-12)

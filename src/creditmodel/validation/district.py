@@ -39,7 +39,7 @@ from creditmodel.scoring.master_scale import DEFAULT_GRADE
 from creditmodel.validation import lights as L
 from creditmodel.validation import metrics as M
 from creditmodel.validation.report import (Challenger, ReferenceSample, ValidationResult, build_report,
-                                         initial_auc_of)
+                                         development_fit, initial_auc_of)
 
 log = logging.getLogger(__name__)
 
@@ -470,6 +470,9 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
         info = {"registered_model": ref.name, "version": ref.version, "alias": alias, "kind": model.kind,
                 "fingerprint": str(model.version), "csi_features": len(feats),
                 "initial_auc_sample": auc_sample or "development sample (the test window gives no AUC)", **common}
+        fit = development_fit(getattr(model, "metadata", None) or {})
+        if fit:
+            info["development_fit"] = fit
         if ref.note:
             info["note"] = ref.note
         other = next((o for o in models if o != alias), None)

@@ -821,6 +821,23 @@ class _Run:
         self.mt["challenger"] = chm
 
 
+def development_fit(metadata: Mapping[str, Any]) -> str | None:
+    """What the model's fit recorded of its own discrimination (``train``): the AUC in sample, cross-validated and on
+    the held-out test split, for the report's data section (how much the fit flattered itself); None when nothing
+    was recorded."""
+    parts = []
+    dev, cv = metadata.get("development_auc"), metadata.get("cv_auc")
+    if dev is not None:
+        parts.append(f"AUC in sample {float(dev):.3f}")
+    if cv is not None:
+        parts.append(f"cross-validated {float(cv):.3f}"
+                     + (f" (optimism {float(dev) - float(cv):+.3f})" if dev is not None else ""))
+    if metadata.get("test_auc") is not None:
+        parts.append(f"held-out test {float(metadata['test_auc']):.3f}"
+                     + (f" ({metadata['test_sample']})" if metadata.get("test_sample") else ""))
+    return ("recorded at training: " + ", ".join(parts)) if parts else None
+
+
 def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
     if ch.score is not None:
         return -M.check_float(ch.score, "challenger score")[keep]
@@ -1523,6 +1540,9 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     for c in ("model_name", "model_version"):
         if c in pred.columns and len(pred):
             info[c] = str(pred[c].iloc[0])
+    fit = development_fit(meta)
+    if fit:
+        info["development_fit"] = fit
     info["unit"] = _unit_of_rows(df, meta)
     if err.any() and "error" in pred.columns:
         reasons = pred.loc[err, "error"].astype(str).value_counts().head(5)
