@@ -218,10 +218,20 @@ def test_empty_inputs_exit_2_no_data_rows_as_in_process(model, tmp_path):
     for name in ("header.csv", "empty.parquet"):
         out = tmp_path / f"o_{name}.csv"
         r = _cli("-q", "score", "--model", model.uri, "--data", str(tmp_path / name), "--out", str(out),
-                 "--engine", "spark")
+                 "--engine", "spark", "--chunk-rows", "2000")
         assert r.returncode == 2, r.stderr
         assert "no data rows" in r.stderr and name in r.stderr, r.stderr
+        assert "--chunk-rows 2000 is not used by the Spark engine" in r.stderr     # said, not silently ignored
         assert not out.exists() and not list(tmp_path.glob("creditmodel-spark-*"))
+
+
+def test_a_spark_master_without_the_spark_engine_is_said(model, tmp_path):
+    _apps(3).to_csv(tmp_path / "a.csv", index=False)
+    r = _cli("-q", "score", "--model", model.uri, "--data", str(tmp_path / "a.csv"), "--out", str(tmp_path / "o.csv"),
+             "--spark-master", "local[1]")
+    assert r.returncode == 0, r.stderr
+    assert "--spark-master local[1] is not used by the pandas engine" in r.stderr
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 3
 
 
 def test_a_zero_row_pq_file_is_no_data_rows(model, tmp_path):

@@ -278,6 +278,12 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
     """Score every input row, in input order; rows that cannot be scored are kept with status=error."""
     from creditmodel.scoring import score
 
+    given = click.get_current_context().get_parameter_source
+    if engine == "spark" and given("chunk_rows") == click.core.ParameterSource.COMMANDLINE:
+        log.warning("--chunk-rows %d is not used by the Spark engine: Spark splits the work by the input's Parquet "
+                    "row groups", chunk_rows)
+    if engine != "spark" and spark_master:
+        log.warning("--spark-master %s is not used by the %s engine (give --engine spark)", spark_master, engine)
     res = score.score_file(model_uri=model_uri, data=data, out=out, id_col=id_col, engine=engine,
                            spark_master=spark_master, chunk_rows=chunk_rows, progress=_progress())
     click.echo(res.summary())
