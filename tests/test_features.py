@@ -869,6 +869,16 @@ def test_catalogue_content_rules():
         .all()
         .all()
     )
+    # a feature whose trend the binning picks (direction 0, numeric) has a two-way reason text: "Frequent
+    # environment inspections" was the reason of 233 deliverable firms with no inspection at all, where the binning
+    # had learnt that none costs points (a validator's finding); "Low tax credit grade" was said of grade B
+    one_way = ("frequent", "high", "low ", "many", "few", "unusual", "eligible", "weak", "recent", "long", "short",
+               "频繁", "较高", "较低", "异常", "存在")
+    free = cat[(cat["direction"] == 0) & (cat["kind"] != "categorical")]
+    for code, en, zh in zip(free["code"], free["reason_en"], free["reason_zh"]):
+        assert not any(w in (en.lower() + " " + zh) for w in one_way), (code, en, zh)
+    assert reason_text("inspection_environment_2y_n", "en") == "Number of environment inspections (2 years)"
+    assert reason_text("tax_grade", "en") == "Tax credit grade below A"
     # each sector has its five template features
     for s in sectors():
         assert {f"inspection_{s}_fail_2y_n", f"penalty_{s}_active_n"} <= set(cat["code"])
