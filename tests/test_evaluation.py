@@ -1480,3 +1480,28 @@ def test_how_far_the_excellent_or_good_target_is_overall_per_industry_and_of_leg
     assert t["to_target"].sum() >= m["excellent_or_good_to_target"] > 0 or m["excellent_or_good_share"] >= 0.95
     if m["excellent_or_good_to_target"]:
         assert f"{int(m['excellent_or_good_to_target']):,} more enterprises at A or B would meet it" in result.summary()
+
+
+def test_a_closed_case_still_listed_is_not_told_to_perform_the_judgement(tmp_path):
+    """A reviewer's finding: a dishonest-debtor listing whose case closed four years earlier was explained with
+    "perform the judgement": the explanation now says the case closed, the listing was not removed, and why (a case
+    closed without performance, 终结本次执行, keeps it; a performed one is removed). An open case keeps the advice."""
+    import district_factory as fac
+    from creditmodel.evaluation.explain import explain
+
+    c = fac.codes(2)
+    enf = fac.records("enforcement", c, 2)
+    enf["filed_on"] = "2021-03-01"
+    enf["dishonest_listed_on"] = "2021-06-01"
+    enf.loc[0, "closed_on"] = "2022-01-10"
+    enf["reported_on"] = "2021-03-05"
+    for name, df in (("enterprises", fac.enterprises(c)), ("enforcement", enf)):
+        fac.write(df, tmp_path / name, "csv")
+    tables = load_district(tmp_path, progress=False).tables
+    notes = {}
+    for i in (0, 1):
+        rec = explain(c[i], tables, as_of="2025-12-31").records
+        notes[i] = " ".join(rec.loc[rec["kind"] == "dishonest_debtor", "note"])
+    assert "the case closed on 2022-01-10 but the listing was not removed" in notes[0]
+    assert "perform the judgement" not in notes[0]
+    assert notes[1].startswith("perform the judgement")

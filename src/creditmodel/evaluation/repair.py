@@ -293,10 +293,18 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         a = e[weighs]
         kind = np.where(dishonest[weighs], "dishonest_debtor", "enforcement_open")
         removed_before = ((lst <= t) & (rem <= t))[weighs]   # an open case whose listing ended: that part stays
-        note = [f"perform the judgement (case closed); {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing "
+        closed = _d(e, "closed_on")[weighs]
+        closed_listed = (dishonest & (_d(e, "closed_on") <= t))[weighs]
+        # a case closed with the listing still open: "perform the judgement" was advice to do what may be done
+        # (a reviewer's finding); a performed judgement is taken off the list, a case closed without performance
+        # (终结本次执行) keeps it, so the court's removal is what is missing
+        note = [f"the case closed on {c:%Y-%m-%d} but the listing was not removed: a performed judgement is taken "
+                "off the list (ask the court to remove it, or correct the record); a case closed without "
+                "performance (终结本次执行) keeps it until the judgement is performed" if cl else
+                f"perform the judgement (case closed); {PAST_LISTING_STAYS} {d:%Y-%m-%d} keeps weighing "
                 "(dishonest_debtor_past, no time window)" if gone else
                 "perform the judgement (case closed, listing removed)"
-                for gone, d in zip(removed_before, rem[weighs])]
+                for gone, d, cl, c in zip(removed_before, rem[weighs], closed_listed, closed)]
         rows.append(
             frame(
                 a,
