@@ -1505,3 +1505,23 @@ def test_a_closed_case_still_listed_is_not_told_to_perform_the_judgement(tmp_pat
     assert "the case closed on 2022-01-10 but the listing was not removed" in notes[0]
     assert "perform the judgement" not in notes[0]
     assert notes[1].startswith("perform the judgement")
+
+
+def test_a_listing_with_a_recorded_end_ends_there_in_the_explanation(tmp_path):
+    """A reviewer's finding: a black-list entry ending on 2026-01-10 by its own record was explained as leaving its
+    window on 2028-01-01, with a removal that 'can take effect from 2026-01-15'. Its recorded end comes first."""
+    import district_factory as fac
+    from creditmodel.evaluation.explain import explain
+
+    c = fac.codes(2)
+    li = fac.records("lists", c, 2)
+    li["list_type"], li["start_date"], li["reported_on"] = "black", "2025-01-01", "2025-01-05"
+    li.loc[0, "end_date"] = "2026-01-10"
+    for name, df in (("enterprises", fac.enterprises(c)), ("lists", li)):
+        fac.write(df, tmp_path / name, "csv")
+    tables = load_district(tmp_path, progress=False).tables
+    ends = [explain(c[i], tables, as_of="2025-12-31").records.query("kind == 'list_black'").iloc[0]
+            for i in (0, 1)]
+    assert pd.Timestamp(ends[0]["window_end"]) == pd.Timestamp("2026-01-10")
+    assert ends[0]["note"] == "the listing ends by itself before a repair could take effect" and not ends[0]["repairable"]
+    assert pd.Timestamp(ends[1]["window_end"]) == pd.Timestamp("2028-01-01") and ends[1]["repairable"]

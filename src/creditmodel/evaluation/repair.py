@@ -258,6 +258,9 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
             mn[m] = _months(a.loc[m, "start_date"], rule.min_months)
             if rule.max_months is not None:
                 mx[m] = _months(a.loc[m, "start_date"], rule.max_months)
+        # a listing's own recorded end (a set period, after the as-of date) ends it first when earlier: "removal can
+        # take effect from 2026-01-15" was said of a black-list entry ending on 2026-01-10 (a reviewer's finding)
+        mx = pd.concat([mx, pd.to_datetime(_d(a, "end_date"))], axis=1).min(axis=1)
         eff = pd.concat([mn, pd.Series(t, index=a.index)], axis=1).max(axis=1) + dd
         ok = mn.notna() & (eff < mx.fillna(pd.Timestamp.max))
         note = np.where(
