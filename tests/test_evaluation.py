@@ -552,6 +552,10 @@ TAX = ["dimensions", "commitment", "indicators", "tax_grade_low"]
             "repair.lists.serious_dishonesty.max_months",
         ),
         (["base_score"], KeyError, "base_score"),
+        # a reviewer's findings: each was accepted and silently changed the result
+        (["grade_caps", "serious_dishonesty", "at_least"], 0, "grade_caps.serious_dishonesty.at_least"),
+        (["repair", "lists", "black", "min_months"], 1.5, "repair.lists.black.min_months"),
+        (["grades", 0, "min_score"], 150, "grades[0].min_score"),
     ],
 )
 def test_invalid_configs_are_rejected_naming_the_key(path, value, key):

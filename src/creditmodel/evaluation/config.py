@@ -562,11 +562,15 @@ def _caps(
                 f"{p}.max_grade",
                 source,
             )
+        at_least = _number(c.get("at_least", 1), f"{p}.at_least", source)
+        if not at_least > 0:   # 0 capped every firm, the cap naming a list none was on (a reviewer's finding)
+            raise _err(f"must be above 0 (a firm without the record would be capped too), got {at_least:g}",
+                       f"{p}.at_least", source)
         out.append(
             GradeCap(
                 k,
                 c["feature"],
-                _number(c.get("at_least", 1), f"{p}.at_least", source),
+                at_least,
                 c["max_grade"],
                 _text(c.get("zh"), f"{p}.zh", source),
                 _text(c.get("en"), f"{p}.en", source),
@@ -818,15 +822,25 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         v = _mapping(v, p, source)
         _check_unknown(v, {"min_months", "max_months"}, p, source)
         mn = _number(v.get("min_months", 0), f"{p}.min_months", source, lo=0)
+        if mn != int(mn):   # 1.5 was read as 1 (a reviewer's finding)
+            raise _err(f"must be a whole number of months, got {mn:g}", f"{p}.min_months", source)
         mx = v.get("max_months")
         if mx is not None:
             mx = _number(mx, f"{p}.max_months", source, lo=0)
+            if mx != int(mx):
+                raise _err(f"must be a whole number of months, got {mx:g}", f"{p}.max_months", source)
             if mx < mn:
                 raise _err(f"max_months {mx:g} < min_months {mn:g}", f"{p}.max_months", source)
         lists[lt] = ListRepair(int(mn), None if mx is None else int(mx))
     version = doc.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int):
         raise _err("must be an integer", "version", source)
+    top = base + sum(d.max_bonus for d in dims)
+    if grades and grades[0].min_score is not None and grades[0].min_score > top:
+        # min_score 150 where the score cannot pass 111: no firm could be graded A, accepted without a word
+        raise _err(f"the best grade {grades[0].label} needs {grades[0].min_score:g} points, above the highest "
+                   f"possible score {top:g} (base_score plus every dimension's max_bonus)", "grades[0].min_score",
+                   source)
     return EvaluationConfig(
         name=str(doc.get("name", "public_credit")),
         version=version,
