@@ -101,6 +101,13 @@ def test_sba_no_leakage_and_sas_dates():
     assert (term_days == f.loc[ok, "daysterm"]).all()
     assert not set(ds.info_cols) & set(ds.features)
     assert all(not pd.api.types.is_datetime64_any_dtype(f[c]) for c in ds.features)
+    # a reviewer's findings: the approval year, the hindsight recession flag (maturity in the recession) and the
+    # copy of the term stood in for the dates set aside; franchise codes 0 and 1, both "no franchise", split the
+    # loans by approval year
+    assert {"ApprovalFY", "Recession", "daysterm"} <= set(ds.info_cols)
+    assert (f["Recession"] == f["MaturityDate"].between("2007-12-01", "2009-06-30").astype(int)).all()
+    assert set(f["FranchiseCode"].dropna()) == {"none", "franchise"}
+    assert (f["FranchiseCode"] == "none").sum() == 1441 + 582
     # the paper's halves: Selected=1 331/1051 bad, Selected=0 355/1051
     assert f.groupby("Selected")["Default"].agg(["size", "sum"]).to_dict("list") == {
         "size": [1051, 1051], "sum": [355, 331]}

@@ -300,7 +300,12 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     (an identifier). The id is ``LoanNr_ChkDgt`` (text). The SAS day numbers ``ApprovalDate``,
     ``DisbursementDate`` and ``xx`` (disbursement + term, renamed ``MaturityDate``) become dates and, like
     the authors' split flag ``Selected`` and the ``Zip`` code, are kept as reference columns, not features.
-    Codes are text: ``NAICS``, ``FranchiseCode`` (0/1 = no franchise), ``UrbanRural`` (0 = undefined).
+    Codes are text: ``NAICS``, ``UrbanRural`` (0 = undefined), and ``FranchiseCode`` reads ``none`` for its codes 0
+    and 1 (both "no franchise" in SBA's dictionary: kept apart, they split the loans by approval year, 0 from 2007,
+    at 59 % and 23 % defaults) and ``franchise`` for a franchise's code. Reference columns too, not features:
+    ``ApprovalFY`` (the approval date by year: a model would extrapolate it to new years), ``Recession`` (the
+    contractual maturity falls in Dec 2007-Jun 2009: hindsight no lender had at approval) and ``daysterm``
+    (``Term`` x 30, a copy).
     """
     rel = "sba_loans_case/SBAcase.11.13.17.csv"
     f = _path(rel, data_dir)
@@ -328,12 +333,18 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     df = df.rename(columns={k: v for k, v in SBA_SAS_DATES.items() if k != v})
     for c in ("NAICS", "FranchiseCode", "UrbanRural"):
         df[c] = _to_number(df, c, f, integer=True).astype("Int64").astype("str").where(df[c].notna())
+    df["FranchiseCode"] = df["FranchiseCode"].map(lambda v: v if pd.isna(v) else
+                                                  "none" if v in ("0", "1") else "franchise")
     df = df[["LoanNr_ChkDgt", *[c for c in df.columns if c != "LoanNr_ChkDgt"]]]
-    info = ["Selected", "Zip", *SBA_SAS_DATES.values()]
+    info = ["Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
     feats = [c for c in df.columns if c not in ("LoanNr_ChkDgt", "Default", *info)]
     return RealDataset("sba_case", df, "Default", "LoanNr_ChkDgt", _text_columns(df, feats), rel,
                        "SBA 7(a) case subset (CA, NAICS 53, FY 1989-2012); Default = charged off",
                        leakage_dropped=leaked, info_cols=info)
+
+
+#: SBA columns that stand for the loan's calendar time or hindsight, or copy another column (reference, not features)
+SBA_TIME_PROXIES = ("ApprovalFY", "Recession", "daysterm")
 
 
 @_loader("polish_bankruptcy")
