@@ -742,6 +742,11 @@ def cumcm_firms(with_label: bool = True, data_dir: str | Path | None = None,
     (信誉评级 A-D) and the masked ``name`` are reference columns, *not* features: every D firm defaulted, so
     the rating is practically the label. Features (:data:`CUMCM_FEATURES`) come from the invoices alone;
     pass ``invoices`` (from :func:`cumcm_invoices`) to avoid reading them again.
+
+    The label carries no date, so the invoices (October 2016 to 21 February 2020, the last month thin: the Spring
+    Festival and the export's end) may run past a firm's default: 5 of the 7 rated firms whose last valid invoice
+    is before October 2019 defaulted, and the recency features (``months_since_last_sale``) may read that
+    default rather than foresee it. ``as_of`` cuts the invoices at an earlier date (e.g. ``2019-12-31``).
     """
     att = 1 if with_label else 2
     info = cumcm_enterprises(data_dir)
