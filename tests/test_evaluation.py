@@ -1529,3 +1529,16 @@ def test_a_listing_with_a_recorded_end_ends_there_in_the_explanation(tmp_path):
     assert pd.Timestamp(ends[0]["window_end"]) == pd.Timestamp("2026-01-10")
     assert ends[0]["note"] == "the listing ends by itself before a repair could take effect" and not ends[0]["repairable"]
     assert pd.Timestamp(ends[1]["window_end"]) == pd.Timestamp("2028-01-01") and ends[1]["repairable"]
+
+
+def test_a_window_end_of_an_event_on_29_february_is_the_first_day_it_no_longer_counts():
+    """A reviewer's finding: a failed inspection of 2020-02-29 still counts on 2022-02-28 (2022-02-28 less two years is
+    2020-02-28), yet the explanation said it left its window that day; the end is now the first day it does not."""
+    from creditmodel.evaluation.repair import _window_end
+
+    ev = pd.Series(pd.to_datetime(["2020-02-29", "2021-03-01", "2020-02-28"]))
+    assert _window_end(ev, 2).tolist() == [pd.Timestamp("2022-03-01"), pd.Timestamp("2023-03-01"),
+                                           pd.Timestamp("2022-02-28")]
+    assert _window_end(ev, 3)[0] == pd.Timestamp("2023-03-01")
+    for e, end in zip(ev, _window_end(ev, 2)):   # as the features count: t - 2 years < event
+        assert (end - pd.Timedelta(days=1)) - pd.DateOffset(years=2) < e <= end - pd.DateOffset(years=2)

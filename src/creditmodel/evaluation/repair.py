@@ -144,6 +144,15 @@ def firm_tables(tables: dict[str, pd.DataFrame], codes: Iterable[str]) -> dict[s
     return out
 
 
+def _window_end(event: pd.Series, years: int) -> pd.Series:
+    """The first day an event of ``event`` no longer counts in a ``years``-year window (``t - years < event``, as
+    the features count it): ``event + years``, one day later for 29 February (2022-02-28 less two years is
+    2020-02-28, so an inspection of 2020-02-29 still counts on 2022-02-28: the text said it left that day)."""
+    ev = pd.to_datetime(event)
+    end = ev + pd.DateOffset(years=years)
+    return end.where(~((end - pd.DateOffset(years=years)) < ev), end + pd.Timedelta(days=1))
+
+
 def _d(df: pd.DataFrame, col: str) -> pd.Series:
     return df[col] if col in df.columns else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
 
@@ -379,7 +388,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
             "inspection_overdue",
             np.where(res[weigh] == "fail", "inspection_failed", "complaint_substantiated"),
         )
-        end = (a["inspected_on"] + pd.DateOffset(years=2)).where(~ov).to_numpy()  # overdue: until rectified
+        end = _window_end(a["inspected_on"], 2).where(~ov).to_numpy()  # overdue: until rectified
         rows.append(
             frame(
                 a,
@@ -413,7 +422,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
                 None,
                 a["made_on"].to_numpy(),
                 pd.NaT,
-                (a["made_on"] + pd.DateOffset(years=3)).to_numpy(),
+                _window_end(a["made_on"], 3).to_numpy(),
                 np.zeros(len(a), dtype=bool),
                 False,
                 pd.NaT,
