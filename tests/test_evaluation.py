@@ -1542,3 +1542,31 @@ def test_a_window_end_of_an_event_on_29_february_is_the_first_day_it_no_longer_c
     assert _window_end(ev, 3)[0] == pd.Timestamp("2023-03-01")
     for e, end in zip(ev, _window_end(ev, 2)):   # as the features count: t - 2 years < event
         assert (end - pd.Timedelta(days=1)) - pd.DateOffset(years=2) < e <= end - pd.DateOffset(years=2)
+
+
+def test_explain_on_the_command_line(tmp_path):
+    """A reviewer's observation: the credit office could not explain a grade from the command line (notebook 02 and
+    the API only). `creditmodel explain` prints the explanation, writes its records and what-if, and refuses an
+    unknown code with exit 2 naming the column."""
+    import subprocess
+    import sys
+
+    import district_factory as fac
+    from creditmodel.evaluation.explain import explain
+
+    c = fac.codes(2)
+    enf = fac.records("enforcement", c, 1)
+    enf["filed_on"], enf["dishonest_listed_on"], enf["reported_on"] = "2024-03-01", "2024-06-01", "2024-03-05"
+    for name, df in (("enterprises", fac.enterprises(c)), ("enforcement", enf)):
+        fac.write(df, tmp_path / "d" / name, "csv")
+    (tmp_path / "d" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
+    run = [sys.executable, "-m", "creditmodel.cli", "-q", "explain", "--data", str(tmp_path / "d")]
+    r = subprocess.run([*run, "--uscc", c[0], "--out", str(tmp_path / "x" / "why")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    want = explain(c[0], load_district(tmp_path / "d", progress=False).tables, as_of="2025-12-31")
+    assert want.text() in r.stdout and "dishonest_debtor" in r.stdout
+    rec = pd.read_csv(tmp_path / "x" / "why.csv", encoding="utf-8-sig")
+    assert rec["record_id"].astype(str).tolist() == want.records["record_id"].astype(str).tolist()
+    assert (tmp_path / "x" / "why.whatif.csv").is_file()
+    r = subprocess.run([*run, "--uscc", fac.codes(1, seed=99)[0]], capture_output=True, text=True)
+    assert r.returncode == 2 and "no enterprise" in r.stderr and "uscc" in r.stderr, r.stderr

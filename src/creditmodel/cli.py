@@ -344,6 +344,35 @@ def evaluate_cmd(data: Path, config: Path | None, as_of: str | None, out: Path) 
     click.echo(res.summary())
 
 
+@cli.command("explain")
+@click.option("--data", type=PATH, required=True, help="District folder.")
+@click.option("--uscc", required=True, help="The enterprise's unified social credit code.")
+@click.option("--config", type=PATH, default=None, help="Indicator system YAML (default data/public_credit_indicators.yaml).")
+@click.option("--as-of", "as_of", default=None, help="Evaluation date YYYY-MM-DD (default: the data's snapshot date).")
+@click.option("--out", type=PATH, default=None, help="Also write the records behind the grade and the repair what-if "
+              "(<out>.csv and <out>.whatif.csv).")
+def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, out: Path | None) -> None:
+    """Why an enterprise has its public credit grade: points per indicator, caps, the records behind them and what
+    credit repair would change."""
+    from creditmodel.data.io import load_district
+    from creditmodel.evaluation.explain import explain
+
+    d = load_district(data, progress=_progress())
+    try:
+        ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)
+    except InputError as e:   # the option as typed on this command line
+        if e.parameter == "as_of" or e.column == "as_of":
+            raise type(e)(e.message, file=e.file, column=None, row=e.row, parameter="--as-of") from None
+        raise
+    click.echo(ex.text())
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ex.records.to_csv(out.with_suffix(".csv"), index=False, encoding="utf-8-sig")
+        ex.whatif.to_csv(out.with_suffix(".whatif.csv"), index=False, encoding="utf-8-sig")
+        click.echo(f"records: {out.with_suffix('.csv')}, what-if: {out.with_suffix('.whatif.csv')}")
+
+
 @cli.command("price")
 @click.option("--scores", type=PATH, required=True, help="Scored file with pd_12m (from creditmodel score).")
 @click.option("--config", type=PATH, default=None, help="Pricing YAML (default data/pricing.yaml).")
