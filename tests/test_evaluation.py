@@ -1570,3 +1570,8 @@ def test_explain_on_the_command_line(tmp_path):
     assert (tmp_path / "x" / "why.whatif.csv").is_file()
     r = subprocess.run([*run, "--uscc", fac.codes(1, seed=99)[0]], capture_output=True, text=True)
     assert r.returncode == 2 and "no enterprise" in r.stderr and "uscc" in r.stderr, r.stderr
+    # after the snapshot it says so, as evaluate does; a stem with a dot keeps it (a reviewer's findings)
+    r = subprocess.run([*run, "--uscc", c[0].lower(), "--as-of", "2027-06-30", "--out", str(tmp_path / "x" / "f.v2")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "after the data's snapshot date" in r.stderr, r.stderr
+    assert (tmp_path / "x" / "f.v2.csv").is_file() and (tmp_path / "x" / "f.v2.whatif.csv").is_file()

@@ -261,6 +261,22 @@ def test_the_design_effect_is_one_for_one_row_per_firm_and_about_the_copies_for_
     assert M.hosmer_lemeshow(y3, p3).statistic == pytest.approx(3 * hl_plain.statistic, rel=1e-9)
 
 
+def test_a_segment_of_one_borrower_has_no_interval_and_says_why():
+    """A reviewer's finding: a segment holding the loans of one firm got the note 'the DeLong variance is 0 ...
+    perfect separation' (the clustered variance needs two borrowers) and a bootstrap of loans, said only in the log."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.4, 400)
+    y = rng.binomial(1, p)
+    y[:5] = [1, 0, 1, 0, 0]
+    seg = np.where(np.arange(400) < 5, "B", "A")
+    firms = np.where(np.arange(400) < 5, "F0", np.arange(400).astype(str))
+    t = M.segment_table(y, p, p, seg, n_boot=50, groups=firms).set_index("segment")
+    assert "one borrower" in t.loc["B", "note"] and "perfect separation" not in t.loc["B", "note"]
+    assert np.isnan(t.loc["B", "auc_ci_low"]) and np.isnan(t.loc["B", "gini_ci_low"])
+    assert t.loc["B", "auc"] == pytest.approx(roc_auc_score(y[:5], p[:5]))
+    assert np.isfinite(t.loc["A", "auc_ci_low"]) and t.loc["A", "note"] == ""
+
+
 def test_tests_read_counts_through_the_design_effect_exactly():
     """D defaults of N read with a design effect k are D/k of N/k: the same p as the smaller sample, for whole and
     for fractional counts (the binomial through the incomplete beta)."""

@@ -357,9 +357,16 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     from creditmodel.data.io import load_district
     from creditmodel.evaluation.explain import explain
 
+    import pandas as pd
+
+    from creditmodel.evaluation.engine import _as_of_warnings
+
     d = load_district(data, progress=_progress())
     try:
         ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)
+        for w in _as_of_warnings(ex.as_of, [pd.to_datetime(t["reported_on"], errors="coerce")
+                                            for t in d.tables.values() if "reported_on" in t], d.snapshot_date):
+            log.warning("%s", w)   # as evaluate says it (explain printed a grade without a word)
     except InputError as e:   # the option as typed on this command line
         if e.parameter == "as_of" or e.column == "as_of":
             raise type(e)(e.message, file=e.file, column=None, row=e.row, parameter="--as-of") from None
@@ -368,9 +375,10 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        ex.records.to_csv(out.with_suffix(".csv"), index=False, encoding="utf-8-sig")
-        ex.whatif.to_csv(out.with_suffix(".whatif.csv"), index=False, encoding="utf-8-sig")
-        click.echo(f"records: {out.with_suffix('.csv')}, what-if: {out.with_suffix('.whatif.csv')}")
+        rec, wif = Path(f"{out}.csv"), Path(f"{out}.whatif.csv")   # a stem such as firm.v2 keeps its dot
+        ex.records.to_csv(rec, index=False, encoding="utf-8-sig")
+        ex.whatif.to_csv(wif, index=False, encoding="utf-8-sig")
+        click.echo(f"records: {rec}, what-if: {wif}")
 
 
 @cli.command("price")

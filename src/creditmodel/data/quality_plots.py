@@ -477,7 +477,8 @@ def plot_list_membership(rep: "QualityReport", top: int = 30) -> "Figure":
         ax.annotate(f"{int(n):,} ({v:.2%})", (float(v), y), xytext=(3, 0), textcoords="offset points", va="center",
                     fontsize=7, clip_on=False)
     ax.set_xlim(0, float(rows["share"].max()) * 1.25 if len(rows) else 1)
-    ax.set_xlabel("existing enterprises with an active entry; an enterprise listed for two reasons is in both bars"
+    ax.set_xlabel("existing enterprises with an active entry; an enterprise listed for two reasons is in both bars, "
+                  "one listed for a reason by two departments counts twice in its bar"
                   + ("" if cjk_font() else "; reasons glossed in English (no CJK font), full text in "
                      "list_membership.csv"), fontsize=7)
     fig.tight_layout()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditmodel import tracking
 from creditmodel.data import real
 from creditmodel.errors import InputError
 from creditmodel.scoring.train import TrainResult, train_frame
@@ -31,6 +32,7 @@ class RealSetModels:
 
     dataset: real.RealDataset
     results: dict[str, TrainResult] = field(default_factory=dict)
+    data_sha256: str = ""    # one SHA-256 over the files the loader read (tracking.data_sha256)
 
     @property
     def split(self) -> np.ndarray:
@@ -73,7 +75,8 @@ def train_real_set(name: str, seed: int = 42, n_jobs: int = 1, data_dir: str | P
     y = pd.to_numeric(ds.y, errors="coerce")
     if y.isna().all():
         raise InputError(f"{name} has no outcome ({ds.target} is empty): nothing to train on", parameter="real_set")
-    out = RealSetModels(ds)
+    base = real._base(data_dir)
+    out = RealSetModels(ds, data_sha256=tracking.data_sha256([base / f for f in real.DATASETS[name].files]))
     split = None
     for kind in kinds:
         log.info("%s: training the %s on %s rows", name, kind, f"{len(ds.frame):,}")

@@ -439,7 +439,7 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
         per_firm = cur["uscc"].value_counts()
         multi = per_firm[per_firm > 1]
         common["unit"] = (f"loans: {len(cur):,} scored out-of-time loans to {len(per_firm):,} enterprises; the "
-                          "grade table, concentration and segments count each loan as one obligor" +
+                          "counts of the grade table, concentration and segments are loans" +
                           (f" ({int(multi.sum()):,} loans go to {len(multi):,} enterprises with more than one: the "
                            "intervals resample and cluster by enterprise, the calibration tests read their counts "
                            "through the design effect of a firm's loans)" if len(multi) else ""))

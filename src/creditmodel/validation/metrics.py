@@ -188,8 +188,10 @@ def within_group_correlation(y: Any, pd_: Any, groups: Any) -> float:
     """Exchangeable correlation of the defaults of rows of one group (e.g. two loans of one firm): the moment
     estimator of Liang and Zeger (1986), ``rho = sum_k sum_{i != j in k} e_i e_j / sum_k n_k (n_k - 1)`` with the
     Pearson residuals ``e_i = (y_i - PD_i) / sqrt(PD_i (1 - PD_i))`` (rows with PD 0 or 1 left out). One value for
-    the whole sample, so a grade's own miscalibration barely moves it. Clipped to [0, 1]; 0 when no group holds two
-    rows."""
+    the whole sample, so one grade's miscalibration barely moves it; a PD too low on every row does (the common
+    excess of defaults reads as correlation: PDs of 1 % against a true 10 % gave rho 0.77, a design effect of 2.5
+    with three loans per firm, measured by a reviewer; at half the true PD it stayed about 1.05). Clipped to [0, 1];
+    0 when no group holds two rows."""
     yy, p = np.asarray(y, dtype=float), np.asarray(pd_, dtype=float)
     codes = _group_codes(groups, yy.size)
     ok = (p > 0) & (p < 1)
@@ -1181,19 +1183,30 @@ def segment_table(y: Any, risk: Any, pd_: Any, segment: Any, n_boot: int = 200, 
         row["jeffreys_p"] = float(jeffreys_test(d, m.sum(), ps.mean(),
                                                 design_effect(ys, ps, gs, rho=rho)))
         notes = []
+        one = gs is not None and len(pd.unique(gs)) < 2   # a clustered variance needs two borrowers (K / (K - 1))
+        if one:
+            notes.append("one borrower: its loans are not independent, so no interval (AUC, KS, Gini) is given")
         try:
+            if one:
+                raise NotComputable("one borrower")
             a = auc_delong(ys, rs, alpha, groups=gs)
             row.update(auc=a.auc, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini)
         except NotComputable as e:
-            notes.append(f"AUC CI: {e.message}")
+            if not one:
+                notes.append(f"AUC CI: {e.message}")
             if 0 < d < len(ys):
                 row.update(auc=auc(ys, rs), gini=gini(ys, rs))
-        if d >= min_defaults and len(ys) - d >= min_defaults:
+        if one:
+            if 0 < d < len(ys):
+                row["ks"] = ks_statistic(ys, rs).ks
+        elif d >= min_defaults and len(ys) - d >= min_defaults:
             row["ks"] = ks_statistic(ys, rs).ks
             bs = bootstrap_discrimination(ys, rs, n_boot=n_boot, seed=int(np.random.SeedSequence([seed, k])
                                                                                 .generate_state(1)[0]), alpha=alpha,
                                         groups=gs)
             row.update(gini_ci_low=bs.gini[0], gini_ci_high=bs.gini[1], ks_ci_low=bs.ks[0], ks_ci_high=bs.ks[1])
+            if gs is not None and not bs.clusters:
+                notes.append("the bootstrap resampled loans: every borrower of the segment holds a default")
         elif not notes:
             notes.append(f"too few defaults or non-defaults for KS and the bootstrap ({d} and {len(ys) - d})")
         row["note"] = "; ".join(notes)
