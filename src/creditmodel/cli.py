@@ -355,17 +355,13 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     """Why an enterprise has its public credit grade: points per indicator, caps, the records behind them and what
     credit repair would change."""
     from creditmodel.data.io import load_district
+    from creditmodel.evaluation.engine import as_of_warnings
     from creditmodel.evaluation.explain import explain
-
-    import pandas as pd
-
-    from creditmodel.evaluation.engine import _as_of_warnings
 
     d = load_district(data, progress=_progress())
     try:
         ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)
-        for w in _as_of_warnings(ex.as_of, [pd.to_datetime(t["reported_on"], errors="coerce")
-                                            for t in d.tables.values() if "reported_on" in t], d.snapshot_date):
+        for w in as_of_warnings(ex.as_of, d.tables, d.snapshot_date):
             log.warning("%s", w)   # as evaluate says it (explain printed a grade without a word)
     except InputError as e:   # the option as typed on this command line
         if e.parameter == "as_of" or e.column == "as_of":

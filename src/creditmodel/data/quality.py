@@ -488,9 +488,8 @@ def list_membership(tables: Mapping[str, pd.DataFrame], snapshot: Any, months: i
     li["active"] = ((start <= snap) & (end.isna() | (end > snap))).to_numpy(dtype=bool)
     li["entered"] = ((start > since) & (start <= snap)).to_numpy(dtype=bool)
     li["left"] = ((end > since) & (end <= snap)).to_numpy(dtype=bool)
-    rows = []
+    rows, act = [], li[li["active"]]
     for keys in (["list_type"], ["list_type", "department"], ["list_type", "department", "reason"]):
-        act = li[li["active"]]
         g = li.groupby(keys, observed=True, sort=False)
         t = pd.DataFrame({"entries": g["active"].sum(), "entered": g["entered"].sum(), "left": g["left"].sum()})
         t["enterprises"] = act.groupby(keys, observed=True)["uscc"].nunique().reindex(t.index).fillna(0)

@@ -295,6 +295,8 @@ SBA_LEAKAGE = ["MIS_Status", "ChgOffDate", "ChgOffPrinGr"]
 #: SBA columns holding SAS day numbers (days since 1960-01-01), decoded to dates.
 SBA_SAS_DATES = {"ApprovalDate": "ApprovalDate", "DisbursementDate": "DisbursementDate", "xx": "MaturityDate"}
 _SAS_EPOCH = pd.Timestamp("1960-01-01")
+#: SBA columns that stand for the loan's calendar time or hindsight, or copy another column (reference, not features)
+SBA_TIME_PROXIES = ("ApprovalFY", "Recession", "daysterm")
 
 
 def sas_date(days) -> pd.Series:
@@ -354,9 +356,6 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
                        "SBA 7(a) case subset (CA, NAICS 53, FY 1989-2012); Default = charged off",
                        leakage_dropped=leaked, info_cols=info)
 
-
-#: SBA columns that stand for the loan's calendar time or hindsight, or copy another column (reference, not features)
-SBA_TIME_PROXIES = ("ApprovalFY", "Recession", "daysterm")
 
 
 @_loader("polish_bankruptcy")

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -724,14 +724,12 @@ def evaluate_dir(
     if res.tables_absent:
         log.warning("no file for table(s) %s: evaluated as if no enterprise had such records",
                     ", ".join(res.tables_absent))
-    reported = [pd.to_datetime(df["reported_on"], errors="coerce") for name, df in dist.tables.items()
-                if name in RECORD_TABLES and "reported_on" in df.columns]
     # kept record rows no grade could use: reported after the as-of date, or of an enterprise not graded (registered
     # after it); both were counted "used" although no grade read them (think-tank user's finding for the latter)
     graded = pd.Index(frame["uscc"].dropna().unique())
     res.records_after_as_of = sum(_records_not_known(df, t, graded) for name, df in dist.tables.items()
                                   if name in RECORD_TABLES)
-    res.warnings = _as_of_warnings(t, reported, dist.snapshot_date)
+    res.warnings = as_of_warnings(t, dist.tables, dist.snapshot_date)
     for w in res.warnings:
         log.warning("%s", w)
     if out is not None:
@@ -750,9 +748,11 @@ def evaluate_dir(
     return res
 
 
-def _as_of_warnings(t: pd.Timestamp, reported: list[pd.Series], snap: pd.Timestamp | None) -> list[str]:
-    """Why an as-of date outside the data (``reported``: the record tables' report dates; ``snap``: the snapshot
-    date) gives grades that describe no real state of the district."""
+def as_of_warnings(t: pd.Timestamp, tables: Mapping[str, pd.DataFrame], snap: pd.Timestamp | None) -> list[str]:
+    """Why an as-of date outside the data (before the record tables' first report date, after the snapshot date
+    ``snap``) gives grades that describe no real state of the district; ``evaluate`` and ``explain`` say them."""
+    reported = [pd.to_datetime(df["reported_on"], errors="coerce") for name, df in tables.items()
+                if name in RECORD_TABLES and "reported_on" in df.columns]
     starts = [d for d in (r.min() for r in reported) if pd.notna(d)]
     out = []
     if starts and t < min(starts).normalize():

@@ -444,8 +444,9 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
                            "intervals resample and cluster by enterprise, the calibration tests read their counts "
                            "through the design effect of a firm's loans)" if len(multi) else ""))
     common["rating_philosophy"] = ("point in time: a 12-month PD from what was known of the enterprise at each "
-                                   "loan's origination (its point-in-time features); grades move with the economy (the out-of-time window may hold a "
-                                   "downturn the development years did not), nothing is averaged over a cycle")
+                                   "loan's origination (its point-in-time features); grades move with the economy "
+                                   "(the out-of-time window may hold a downturn the development years did not), "
+                                   "nothing is averaged over a cycle")
     common["default_definition"] = _default_definition(cur, tables)
     dev_y = dev[TARGET].to_numpy()
     common["development_sample"] = (f"{len(dev):,} loans originated before {start}, {int(dev_y.sum()):,} defaults "

@@ -184,6 +184,16 @@ def _group_codes(groups: Any, n: int) -> np.ndarray:
     return pd.factorize(pd.Series(check_groups(groups, n)), sort=True)[0]
 
 
+def _within_group_cross(codes: np.ndarray, x: np.ndarray) -> float:
+    """``sum_k sum_{i != j in k} x_i x_j``: the products of different rows of one group (one-row groups add
+    exactly nothing)."""
+    size = np.bincount(codes)
+    multi = size[codes] > 1
+    if not multi.any():
+        return 0.0
+    return float(np.sum(np.bincount(codes[multi], weights=x[multi]) ** 2) - np.sum(x[multi] ** 2))
+
+
 def within_group_correlation(y: Any, pd_: Any, groups: Any) -> float:
     """Exchangeable correlation of the defaults of rows of one group (e.g. two loans of one firm): the moment
     estimator of Liang and Zeger (1986), ``rho = sum_k sum_{i != j in k} e_i e_j / sum_k n_k (n_k - 1)`` with the
@@ -200,9 +210,7 @@ def within_group_correlation(y: Any, pd_: Any, groups: Any) -> float:
     pairs = float(np.sum(size * (size - 1.0)))
     if pairs == 0:
         return 0.0
-    multi = size[codes] > 1
-    cross = float(np.sum(np.bincount(codes[multi], weights=e[multi]) ** 2) - np.sum(e[multi] ** 2))
-    return min(1.0, max(0.0, cross / pairs))
+    return min(1.0, max(0.0, _within_group_cross(codes, e) / pairs))
 
 
 def design_effect(y: Any, pd_: Any, groups: Any = None, weight: Any = None, rho: float | None = None) -> float:
@@ -220,13 +228,9 @@ def design_effect(y: Any, pd_: Any, groups: Any = None, weight: Any = None, rho:
     w = np.ones_like(p) if weight is None else np.asarray(weight, dtype=float)
     v = p * (1 - p)
     v0 = float(np.sum(w ** 2 * v))
-    size = np.bincount(codes)
-    multi = size[codes] > 1
-    if not (v0 > 0 and r > 0 and multi.any()):
+    if not (v0 > 0 and r > 0):
         return 1.0
-    sd = w[multi] * np.sqrt(v[multi])
-    cross = float(np.sum(np.bincount(codes[multi], weights=sd) ** 2) - np.sum(sd ** 2))
-    return 1.0 + r * max(0.0, cross) / v0
+    return 1.0 + r * max(0.0, _within_group_cross(codes, w * np.sqrt(v))) / v0
 
 
 def auc_delong(y: Any, risk: Any, alpha: float = 0.05, groups: Any = None) -> AUCResult:
@@ -1183,23 +1187,21 @@ def segment_table(y: Any, risk: Any, pd_: Any, segment: Any, n_boot: int = 200, 
         row["jeffreys_p"] = float(jeffreys_test(d, m.sum(), ps.mean(),
                                                 design_effect(ys, ps, gs, rho=rho)))
         notes = []
-        one = gs is not None and len(pd.unique(gs)) < 2   # a clustered variance needs two borrowers (K / (K - 1))
-        if one:
+        if gs is not None and len(pd.unique(gs)) < 2:   # a clustered variance needs two borrowers (K / (K - 1))
             notes.append("one borrower: its loans are not independent, so no interval (AUC, KS, Gini) is given")
+            if 0 < d < len(ys):
+                row.update(auc=auc(ys, rs), gini=gini(ys, rs), ks=ks_statistic(ys, rs).ks)
+            row["note"] = "; ".join(notes)
+            rows.append(row)
+            continue
         try:
-            if one:
-                raise NotComputable("one borrower")
             a = auc_delong(ys, rs, alpha, groups=gs)
             row.update(auc=a.auc, auc_ci_low=a.ci_low, auc_ci_high=a.ci_high, gini=a.gini)
         except NotComputable as e:
-            if not one:
-                notes.append(f"AUC CI: {e.message}")
+            notes.append(f"AUC CI: {e.message}")
             if 0 < d < len(ys):
                 row.update(auc=auc(ys, rs), gini=gini(ys, rs))
-        if one:
-            if 0 < d < len(ys):
-                row["ks"] = ks_statistic(ys, rs).ks
-        elif d >= min_defaults and len(ys) - d >= min_defaults:
+        if d >= min_defaults and len(ys) - d >= min_defaults:
             row["ks"] = ks_statistic(ys, rs).ks
             bs = bootstrap_discrimination(ys, rs, n_boot=n_boot, seed=int(np.random.SeedSequence([seed, k])
                                                                                 .generate_state(1)[0]), alpha=alpha,
