@@ -356,6 +356,78 @@ def test_shape_cv_with_fewer_rare_rows_than_folds_keeps_the_default_trend():
     assert WoEScorecard(min_iv=0.0).fit(X, y).get_params()["shape_cv"] == 5  # the scorecard default fits too
 
 
+def _rare_flag(n: int = 4000, share: float = 0.012, bad_rate: float = 0.03, flagged_rate: float = 0.4,
+               seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+    """A flag held by ``share`` of the rows (a court listing) at ``flagged_rate`` defaults, ``bad_rate`` elsewhere,
+    a zero-inflated count with the same rows, and a numeric feature carrying some signal of its own."""
+    rng = np.random.default_rng(seed)
+    flag = np.zeros(n)
+    flag[rng.choice(n, int(round(share * n)), replace=False)] = 1
+    y = (rng.random(n) < np.where(flag == 1, flagged_rate, bad_rate)).astype(int)
+    count = flag * rng.integers(1, 4, n)
+    x = rng.normal(size=n) + 0.8 * y
+    return pd.DataFrame({"listed": flag, "cases_n": count, "x": x}), y
+
+
+def test_a_rare_risky_flag_gets_its_own_bin_only_when_the_test_says_so():
+    """The automatic minimum bin size (25 defaults a bin, at least 2 % of the rows) gave a flag held by 1.2 % of
+    the loans at ten times the default rate one bin, IV 0: dropped (the district's dishonest-debtor listing)."""
+    X, y = _rare_flag()
+    flagged = X["listed"].to_numpy() == 1
+    off = WoEBinner(feature_directions={"listed": 1, "cases_n": 1}, rare_bin_alpha=None).fit(X, y)
+    assert off.bins_["listed"].n_regular == 1 and off.bins_["listed"].iv == 0
+    assert "rare_bin_p" not in off.iv_report_
+    on = WoEBinner(feature_directions={"listed": 1, "cases_n": 1}).fit(X, y)
+    for f in ("listed", "cases_n"):
+        fb = on.bins_[f]
+        assert fb.n_regular == 2 and fb.rare_bin_p < 1e-3
+        idx = fb.indices(X[f])
+        assert np.array_equal(idx == 1, flagged)   # the rare bin holds the flagged rows, exactly
+        assert fb.iv > 0.1 and fb.woe[1] < fb.woe[0]
+    rep = on.iv_report_.set_index("feature")
+    assert rep.loc["listed", "rare_bin_p"] == on.bins_["listed"].rare_bin_p
+    assert np.isnan(rep.loc["x", "rare_bin_p"])    # optbinning split it: no rescue tried
+    assert np.array_equal(on.bins_["x"].splits, off.bins_["x"].splits)
+    # the same flag without signal stays one bin (the test's p-value recorded); a wrong-way flag too
+    Xn, yn = _rare_flag(flagged_rate=0.03)
+    noise = WoEBinner(feature_directions={"listed": 1}).fit(Xn, yn).bins_["listed"]
+    assert noise.n_regular == 1 and noise.rare_bin_p >= 1e-3
+    wrong = WoEBinner(feature_directions={"listed": -1}).fit(X, y).bins_["listed"]
+    assert wrong.n_regular == 1 and np.isnan(wrong.rare_bin_p)
+    # too few rows for a bin of its own
+    few = WoEBinner(feature_directions={"listed": 1}, rare_bin_min_count=60).fit(X, y).bins_["listed"]
+    assert few.n_regular == 1 and np.isnan(few.rare_bin_p)
+    # the scorecard passes it on: the flag is in the card and costs the flagged rows points
+    sc = WoEScorecard(feature_directions={"listed": 1, "cases_n": 1}, points_model="woe").fit(X, y)
+    assert "listed" in sc.selected_features_ or "cases_n" in sc.selected_features_
+    assert sc.points(X)[flagged].mean() < sc.points(X)[~flagged].mean() - 20
+    assert clone(sc).get_params()["rare_bin_alpha"] == 1e-3
+    assert WoEScorecard(rare_bin_alpha=None, feature_directions={"listed": 1, "cases_n": 1}).fit(X, y) \
+        .iv_report_.set_index("feature").loc[["listed", "cases_n"], "iv"].eq(0).all()
+
+
+def test_rare_bin_parameters_are_checked_and_old_cards_load_with_it_off(frame):
+    import pickle
+
+    X, y = frame
+    for key, value in [("rare_bin_alpha", 0), ("rare_bin_alpha", 1.5), ("rare_bin_min_count", 0),
+                       ("rare_bin_min_count", 2.5)]:
+        with pytest.raises(InputError) as e:
+            WoEScorecard(**{key: value}).fit(X, y)
+        assert e.value.column == key
+    card = WoEScorecard(points_model="woe").fit(X, y)
+    state = dict(card.__getstate__())
+    state.pop("rare_bin_alpha"), state.pop("rare_bin_min_count")
+    old = WoEScorecard.__new__(WoEScorecard)
+    old.__setstate__({**state, "binner_": pickle.loads(pickle.dumps(card.binner_))})
+    bstate = dict(card.binner_.__getstate__())
+    bstate.pop("rare_bin_alpha"), bstate.pop("rare_bin_min_count")
+    binner = WoEBinner.__new__(WoEBinner)
+    binner.__setstate__(bstate)
+    assert old.get_params()["rare_bin_alpha"] is None and binner.get_params()["rare_bin_alpha"] is None
+    assert np.array_equal(old.points(X), card.points(X))
+
+
 def _fit_on_four_bads(caplog, **params):
     """A card fitted on 300 rows with 4 bads (fewer than 5 folds), any warning an error, INFO logs captured."""
     import warnings

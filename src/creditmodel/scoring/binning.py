@@ -196,6 +196,8 @@ class FeatureBins:
     requested_trend: str | None
     iv: float
     shape_cv_gain: float = float("nan")  # out-of-fold log-loss gain of the free shape; NaN = not cross-validated
+    #: Bonferroni-adjusted Fisher p-value of the rare-bin rescue's best cut (NaN: not tried); kept when below alpha
+    rare_bin_p: float = float("nan")
     #: categorical levels that came from text (``'01'``), not numbers: the SQL compares them as text (None: a card
     #: fitted before this was recorded, compared as before)
     text_levels: bool | None = None
@@ -360,6 +362,17 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         rows of either class, when every feature keeps ``default_trend``).
     shape_cv_tol : float
         Out-of-fold log-loss improvement (nats per row) the free shape must beat.
+    rare_bin_alpha : float or None
+        Rescue of a small bin the minimum bin size refused.  A numeric feature left with one regular bin
+        (IV 0, so dropped by any IV floor) is split in two at the cut whose smaller side (below the minimum
+        bin size, at least ``rare_bin_min_count`` rows) differs most in default rate, if Fisher's exact test
+        (two-sided: twice the one-sided hypergeometric tail) of that cut, times the number of cuts tried
+        (Bonferroni), is below ``rare_bin_alpha``, and the rates run the way the feature's trend asks.  For a
+        rare flag or a zero-inflated count (a court listing held by 1 % of the loans at ten times the
+        default rate): the automatic minimum asks ~25 defaults per bin and would never give it a bin.
+        ``iv_report_`` gives the test's p-value (``rare_bin_p``).  None: no rescue.
+    rare_bin_min_count : int
+        Rows a rescued bin holds at least.
     random_state : int
         Seed of the ``shape_cv`` folds.
     """
@@ -367,7 +380,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
     def __init__(self, feature_directions=None, default_trend="auto_heuristic", categorical_features=None,
                  special_codes=None, min_bin_size="auto", max_n_bins=None, max_n_prebins="auto",
                  min_prebin_size="auto", woe_prior_count=0.5, unseen="worst", time_limit=60, shape_cv=0,
-                 shape_cv_tol=0.005, random_state=0, progress=False):
+                 shape_cv_tol=0.005, rare_bin_alpha=0.001, rare_bin_min_count=20, random_state=0, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -381,12 +394,16 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         self.time_limit = time_limit
         self.shape_cv = shape_cv
         self.shape_cv_tol = shape_cv_tol
+        self.rare_bin_alpha = rare_bin_alpha
+        self.rare_bin_min_count = rare_bin_min_count
         self.random_state = random_state
         self.progress = progress
 
     def __setstate__(self, state):
         # a binner pickled before ``shape_cv`` existed: the shape choice was off
-        for key, value in (("shape_cv", 0), ("shape_cv_tol", 0.005), ("random_state", 0)):
+        # ... and before the rare-bin rescue (it had none)
+        for key, value in (("shape_cv", 0), ("shape_cv_tol", 0.005), ("random_state", 0), ("rare_bin_alpha", None),
+                           ("rare_bin_min_count", 20)):
             state.setdefault(key, value)
         super().__setstate__(state)
 
@@ -443,6 +460,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         trend = None if cat else (self._trend_for(feature) if trend == "default" else trend)
         splits: np.ndarray = np.empty(0)
         groups: list[list[str]] = []
+        rare_p = float("nan")
         n_clean = int(clean.sum())
         if n_clean and len(np.unique(yc)) == 2 and len(pd.unique(xc)) > 1:
             mbs, mps, mnp = self._sizes
@@ -461,12 +479,16 @@ class WoEBinner(TransformerMixin, BaseEstimator):
                     groups.append(left)
             else:
                 splits = np.asarray(ob.splits, dtype=float)
+                if not len(splits) and self.rare_bin_alpha:
+                    cut, rare_p = self._rare_cut(xc, yc, trend, n)
+                    if cut is not None:
+                        splits = np.array([cut])
         elif cat:
             groups = [sorted(set(xc))] if n_clean else [[]]
         fb = FeatureBins(feature=feature, dtype="categorical" if cat else "numerical", splits=splits,
                          groups=groups, special_codes=specials, count=np.empty(0), n_bad=np.empty(0),
                          woe=np.empty(0), trend="constant", requested_trend=trend, iv=0.0,
-                         text_levels=cat and not _numbers_as_levels(s))
+                         text_levels=cat and not _numbers_as_levels(s), rare_bin_p=rare_p)
         idx = fb.indices(s)
         slots = fb.n_regular + 2
         count = np.bincount(idx, minlength=slots + 1)[:slots].astype(float)
@@ -486,6 +508,42 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         good = count - n_bad
         fb.iv = float(np.sum((good / max(good.sum(), 1) - n_bad / max(n_bad.sum(), 1)) * woe[:slots]))
         return fb
+
+    def _rare_cut(self, x: np.ndarray, y: np.ndarray, trend: str | None, n: int) -> tuple[float | None, float]:
+        """(cut point, p-value) of the rescued two-bin split of ``x`` (finite values, 0/1 ``y``), or (None, p) when
+        no cut passes; see ``rare_bin_alpha``.  ``n``: the feature's rows (the minimum bin size's base)."""
+        from scipy.stats import hypergeom
+
+        order = np.argsort(x, kind="stable")
+        xs, ys = x[order], y[order]
+        first = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])   # first row of each distinct value
+        if len(first) < 2:
+            return None, float("nan")
+        m, bad = len(xs), int(round(ys.sum()))
+        left_n = first[1:]                                       # rows below each cut (cut = a distinct value)
+        left_bad = np.rint(np.cumsum(ys)[first[1:] - 1]).astype(np.int64)
+        right_n, right_bad = m - left_n, bad - left_bad
+        small_right = right_n <= left_n
+        small_n = np.where(small_right, right_n, left_n)
+        small_bad = np.where(small_right, right_bad, left_bad)
+        ok = (small_n >= self.rare_bin_min_count) & (small_n < (self.min_bin_size_ or 0.0) * n)
+        rate_left, rate_right = left_bad / left_n, right_bad / right_n   # both sides hold rows
+        if trend == "ascending":
+            ok &= rate_right > rate_left
+        elif trend == "descending":
+            ok &= rate_right < rate_left
+        if not ok.any():
+            return None, float("nan")
+        # two-sided Fisher exact test: twice the tail of the small bin's defaults (hypergeometric), capped at 1
+        k, nn = small_bad[ok], small_n[ok]
+        higher = k / nn > bad / m
+        tail = np.where(higher, hypergeom.sf(k - 1, m, bad, nn), hypergeom.cdf(k, m, bad, nn))
+        p = np.minimum(1.0, 2 * tail) * int(ok.sum())
+        best = int(np.argmin(p))
+        p_best = float(min(1.0, p[best]))
+        if p_best >= self.rare_bin_alpha:
+            return None, p_best
+        return float(xs[first[1:][ok][best]]), p_best
 
     def _oof_logloss(self, feature: str, s: pd.Series, y: np.ndarray, trend, folds) -> float:
         """Mean held-out Bernoulli log-loss (nats per row) of ``feature`` binned with ``trend`` per fold."""
@@ -531,6 +589,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         P.number("time_limit", self.time_limit, 0.0, lo_open=True)
         P.folds("shape_cv", self.shape_cv, "no shape choice")
         P.number("shape_cv_tol", self.shape_cv_tol, 0.0)
+        P.number("rare_bin_alpha", self.rare_bin_alpha, 0.0, 1.0, lo_open=True, none=True)
+        P.integer("rare_bin_min_count", self.rare_bin_min_count, 1)
         P.seed("random_state", self.random_state)
 
     # -- sklearn API -------------------------------------------------------------------------------
@@ -576,7 +636,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         rows = [{"feature": c, "dtype": b.dtype, "iv": b.iv, "strength": iv_strength(b.iv),
                  "n_bins": b.n_regular, "trend": b.trend, "requested_trend": b.requested_trend,
                  "missing_count": int(b.count[b.missing_slot]), "special_count": int(b.count[b.special_slot]),
-                 **({"shape_cv_gain": b.shape_cv_gain} if k >= 2 else {})}
+                 **({"shape_cv_gain": b.shape_cv_gain} if k >= 2 else {}),
+                 **({"rare_bin_p": b.rare_bin_p} if self.rare_bin_alpha else {})}
                 for c, b in self.bins_.items()]
         self.iv_report_ = (pd.DataFrame(rows).sort_values(["iv", "feature"], ascending=[False, True])
                            .reset_index(drop=True))

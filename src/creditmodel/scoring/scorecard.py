@@ -100,7 +100,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     ``default_trend``, ``categorical_features``, ``special_codes``, ``min_bin_size``, ``max_n_bins``,
     ``max_n_prebins``, ``min_prebin_size``, ``unseen``, ``shape_cv`` (default 5: per feature without
     a business direction, a free shape replaces ``default_trend`` only where 5-fold cross-validation
-    finds it materially better; 0 = off, every such feature gets ``default_trend``).
+    finds it materially better; 0 = off, every such feature gets ``default_trend``), ``rare_bin_alpha``
+    and ``rare_bin_min_count`` (a rare flag or count whose minority the minimum bin size refused gets its
+    own bin when Fisher's exact test finds it significant; None = off).
 
     Selection, in this order; every dropped feature is in ``selection_report_`` with its reason:
 
@@ -169,7 +171,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                  class_weight=None, max_iter=1000, sign_strategy="constrained", woe_cv=0,
                  separate_missing_coef=0.01, pdo=20.0, base_score=600.0, base_odds=50.0,
                  random_state=0, shape_cv=5, points_model="auto", monotone_C=(3.0, 1.0, 0.3, 0.1),
-                 progress=False):
+                 rare_bin_alpha=0.001, rare_bin_min_count=20, progress=False):
         self.feature_directions = feature_directions
         self.default_trend = default_trend
         self.categorical_features = categorical_features
@@ -200,6 +202,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.shape_cv = shape_cv
         self.points_model = points_model
         self.monotone_C = monotone_C
+        self.rare_bin_alpha = rare_bin_alpha
+        self.rare_bin_min_count = rare_bin_min_count
         self.progress = progress
 
     def __setstate__(self, state):
@@ -208,6 +212,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         state.setdefault("shape_cv", 0)
         state.setdefault("points_model", "woe")
         state.setdefault("monotone_C", (3.0, 1.0, 0.3, 0.1))
+        state.setdefault("rare_bin_alpha", None)   # ... and before the rare-bin rescue
+        state.setdefault("rare_bin_min_count", 20)
         if "lr_" in state and "intercept_" not in state:
             state["intercept_"] = float(state["lr_"].intercept_[0])
             state["points_model_"] = "woe"
@@ -433,6 +439,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             categorical_features=self.categorical_features, special_codes=self.special_codes,
             min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
+            rare_bin_alpha=self.rare_bin_alpha, rare_bin_min_count=self.rare_bin_min_count,
             random_state=self.random_state, progress=self.progress).fit(X, y, groups=groups)
         self.iv_report_ = self.binner_.iv_report_.copy()
         iv = dict(zip(self.iv_report_["feature"], self.iv_report_["iv"]))
@@ -518,6 +525,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                   categorical_features=self.categorical_features, special_codes=self.special_codes,
                   min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
                   min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
+                  rare_bin_alpha=self.rare_bin_alpha, rare_bin_min_count=self.rare_bin_min_count,
                   random_state=self.random_state)._check_params()
         P.number("min_iv", self.min_iv, 0.0, none=True)
         P.number("max_iv", self.max_iv, 0.0, lo_open=True, none=True)
