@@ -329,6 +329,25 @@ def test_tax_grade_latest_published_worst_and_change():
 
 
 # ------------------------------------------------------------------------------------ invoices
+def test_a_re_evaluated_earlier_year_does_not_become_the_latest_grade():
+    """helper-101's finding: the grade was the latest *published*, so a re-evaluation of 2021 published after the
+    2022 grade became the firm's current grade, and the superseded 2021 grade stayed in the 3-year worst."""
+    rows = [
+        ("t1", 2021, "D", "2022-04-20"),
+        ("t2", 2022, "A", "2023-04-20"),
+        ("t3", 2021, "B", "2023-08-01"),   # 2021 re-evaluated: D -> B, published after the 2022 grade
+        ("t4", 2023, "C", "2024-04-20"),
+    ]
+    t = district(tax_grades=[{"record_id": r, "uscc": A, "year": y, "grade": g, "published_on": p,
+                              "reported_on": p} for r, y, g, p in rows])
+    f = build_features(t, pd.Series(pd.to_datetime(["2023-06-30", "2023-09-01", "2024-05-01"])), uscc=[A] * 3)
+    # before the re-evaluation: 2022's A is current, D (2021) the worst of 3 years, A after D an improvement
+    assert f["tax_grade"].astype(str).tolist() == ["A", "A", "C"]
+    assert f["tax_grade_ordinal"].tolist() == [0, 0, 3]
+    assert f["tax_grade_worst_3y"].tolist() == [4, 1, 3]    # the superseded D no longer counts
+    assert f["tax_grade_change"].tolist() == [0 - 4, 0 - 1, 3 - 0]   # against the year before, as re-evaluated
+
+
 def _invoice_rows(uscc: str, start: str, sales: list[float], purchases: list[float] | None = None):
     months = pd.date_range(start, periods=len(sales), freq="MS")
     purchases = purchases or [s * 0.5 for s in sales]

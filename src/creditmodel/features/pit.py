@@ -423,17 +423,22 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     for qi, ri in _iter_pairs(r, q.firm, q.asof):
         vis = (r["reported_on"][ri] <= q.asof[qi]) & (ordinal[ri] >= 0)
         qv, rv = qi[vis], ri[vis]
-        pos = _last(qv)  # latest published (then latest year)
-        latest[qv[pos]] = ordinal[rv[pos]]
-        ly = np.full(n, np.iinfo(np.int64).max)
-        ly[qv[pos]] = yr[rv[pos]]
-        earlier = yr[rv] < ly[qv]  # the latest grade of an earlier year
-        qe, re_ = qv[earlier], rv[earlier]
-        pe = _last(qe)
-        previous[qe[pe]] = ordinal[re_[pe]]
-        in3 = r.event[rv] > q.lo3[qv]
+        # a year's grade is its latest publication (a re-evaluation supersedes it); ordered by query, year, then
+        # publication, the last row of each (query, year) run is that year's current grade. Read by publication
+        # alone, a re-evaluated earlier year published later became the "latest" grade and the superseded grade
+        # stayed in the 3-year worst (helper-101's finding)
+        o = np.lexsort((np.arange(len(qv)), yr[rv], qv))
+        qv, rv = qv[o], rv[o]
+        y = yr[rv]
+        cur = np.r_[(qv[1:] != qv[:-1]) | (y[1:] != y[:-1]), True]
+        qc, rc = qv[cur], rv[cur]
+        pos = _last(qc)  # the latest year's current grade
+        latest[qc[pos]] = ordinal[rc[pos]]
+        prev = pos[(pos > 0) & (qc[np.maximum(pos - 1, 0)] == qc[pos])] - 1   # the year before it, if any
+        previous[qc[prev]] = ordinal[rc[prev]]
+        in3 = r.event[rc] > q.lo3[qc]
         w = np.full(n, -1)
-        np.maximum.at(w, qv[in3], ordinal[rv][in3])
+        np.maximum.at(w, qc[in3], ordinal[rc][in3])
         worst = np.where(w >= 0, w, worst)
     acc.v["tax_grade_ordinal"] = latest
     acc.v["tax_grade_worst_3y"] = worst
