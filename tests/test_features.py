@@ -346,6 +346,14 @@ def test_a_re_evaluated_earlier_year_does_not_become_the_latest_grade():
     assert f["tax_grade_ordinal"].tolist() == [0, 0, 3]
     assert f["tax_grade_worst_3y"].tolist() == [4, 1, 3]    # the superseded D no longer counts
     assert f["tax_grade_change"].tolist() == [0 - 4, 0 - 1, 3 - 0]   # against the year before, as re-evaluated
+    # a grade whose year is missing (the column is descriptive: kept with a warning) counts as the year before its
+    # publication; ranked below every known year it gave the firm its grade of three years before
+    t2 = district(tax_grades=[{"record_id": r, "uscc": A, "year": y, "grade": g, "published_on": p, "reported_on": p}
+                              for r, y, g, p in [("u1", 2018, "M", "2019-04-10"), ("u2", 2019, "C", "2020-04-10"),
+                                                 ("u3", None, "A", "2021-04-10"), ("u4", 2021, "B", "2022-04-10")]])
+    g = build_features(t2, pd.Series(pd.to_datetime(["2021-06-29", "2022-06-29"])), uscc=[A] * 2)
+    assert g["tax_grade"].astype(str).tolist() == ["A", "B"]
+    assert g["tax_grade_change"].tolist() == [0 - 3, 1 - 0]
 
 
 def _invoice_rows(uscc: str, start: str, sales: list[float], purchases: list[float] | None = None):

@@ -406,6 +406,10 @@ def _enforcement(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     year = _numbers(df["year"])
+    # a missing evaluation year (a descriptive column: its faults are kept) is taken as the year before the
+    # publication, when grades are published (the spring after their year); left at -1 it ranked below every year
+    guess = pd.to_datetime(df["published_on"], errors="coerce").dt.year.to_numpy(dtype="float64") - 1
+    year = np.where(np.isnan(year), guess, year)
     r = _records(
         df,
         "tax_grades",
