@@ -655,8 +655,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                if "cv_auc" in metrics else "compare its AUC on rows it did not see with its in-sample AUC")
         log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d, a rule of thumb for "
                     "logistic models): its coefficients may be unstable (%s). Fewer features are no sure cure: on "
-                    "the synthetic district, stepwise cards of 5-15 features ranked new firms worse than the "
-                    "17-23 feature card on every seed (bench/results/scorecard_selection.md)",
+                    "the synthetic district, stepwise cards of 6-16 features ranked new firms worse than the "
+                    "20-26 feature card on every seed (bench/results/scorecard_selection.md)",
                     d_dev, n_sel, d_dev / n_sel, MIN_DEFAULTS_PER_FEATURE, gap)
     iv = getattr(model.estimator, "iv_report_", None)
     if iv is not None and {"strength", "selected", "iv"} <= set(iv.columns):
