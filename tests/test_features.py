@@ -328,7 +328,6 @@ def test_tax_grade_latest_published_worst_and_change():
     assert list(f["tax_grade"].cat.categories) == ["A", "B", "M", "C", "D"]
 
 
-# ------------------------------------------------------------------------------------ invoices
 def test_a_re_evaluated_earlier_year_does_not_become_the_latest_grade():
     """helper-101's finding: the grade was the latest *published*, so a re-evaluation of 2021 published after the
     2022 grade became the firm's current grade, and the superseded 2021 grade stayed in the 3-year worst."""
@@ -354,8 +353,22 @@ def test_a_re_evaluated_earlier_year_does_not_become_the_latest_grade():
     g = build_features(t2, pd.Series(pd.to_datetime(["2021-06-29", "2022-06-29"])), uscc=[A] * 2)
     assert g["tax_grade"].astype(str).tolist() == ["A", "B"]
     assert g["tax_grade_change"].tolist() == [0 - 3, 1 - 0]
+    # a year not before its publication (a mistyped 2032) is read as the year before it, with a warning: it stayed
+    # the firm's current grade at every later date (a reviewer's finding); same-year rows published the same day: the
+    # later reported is current, whatever the row order
+    rows = [("v1", 2021, "B", "2022-04-10", "2022-04-10"), ("v2", 2032, "D", "2023-04-10", "2023-04-10"),
+            ("v3", 2023, "A", "2024-04-10", "2024-04-10"), ("v4", 2023, "C", "2024-04-10", "2024-04-20")]
+    recs = [{"record_id": r, "uscc": A, "year": y, "grade": gr, "published_on": p, "reported_on": rep}
+            for r, y, gr, p, rep in rows]
+    for order in (recs, recs[::-1]):
+        h = build_features(district(tax_grades=order), pd.Series(pd.to_datetime(["2023-06-30", "2024-06-30"])),
+                           uscc=[A] * 2)
+        assert h["tax_grade"].astype(str).tolist() == ["D", "C"]
+        assert h["tax_grade_change"].tolist() == [4 - 1, 3 - 4]
 
 
+
+# ------------------------------------------------------------------------------------ invoices
 def _invoice_rows(uscc: str, start: str, sales: list[float], purchases: list[float] | None = None):
     months = pd.date_range(start, periods=len(sales), freq="MS")
     purchases = purchases or [s * 0.5 for s in sales]

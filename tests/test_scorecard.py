@@ -394,9 +394,23 @@ def test_a_rare_risky_flag_gets_its_own_bin_only_when_the_test_says_so():
     assert noise.n_regular == 1 and noise.rare_bin_p >= 1e-3
     wrong = WoEBinner(feature_directions={"listed": -1}).fit(X, y).bins_["listed"]
     assert wrong.n_regular == 1 and np.isnan(wrong.rare_bin_p)
-    # too few rows for a bin of its own
+    # too few rows for a bin of its own; a minimum bin size set by hand is kept
     few = WoEBinner(feature_directions={"listed": 1}, rare_bin_min_count=60).fit(X, y).bins_["listed"]
     assert few.n_regular == 1 and np.isnan(few.rare_bin_p)
+    for mbs in (0.05, None):
+        kept = WoEBinner(feature_directions={"listed": 1}, min_bin_size=mbs).fit(X, y).bins_["listed"]
+        assert np.isnan(kept.rare_bin_p) and (kept.n_regular == 1 or mbs is None)
+    # the p-value is the two-sided Fisher test as the doubled one-sided tail, times the cuts tried (one for a flag)
+    from scipy.stats import fisher_exact
+
+    table = [[int(y[flagged].sum()), int((~flagged & (y == 1)).sum())],
+             [int((flagged & (y == 0)).sum()), int((~flagged & (y == 0)).sum())]]
+    assert on.bins_["listed"].rare_bin_p == pytest.approx(2 * fisher_exact(table, alternative="greater")[1], rel=1e-9)
+    assert on.bins_["listed"].splits.tolist() == [0.5]   # half-way between the values, as optbinning cuts
+    # a rare risky value on the left tail of a feature whose higher values are safer (direction -1)
+    tenure = np.where(flagged, 0.0, 10.0)
+    left = WoEBinner(feature_directions={"tenure": -1}).fit(pd.DataFrame({"tenure": tenure}), y).bins_["tenure"]
+    assert left.n_regular == 2 and np.array_equal(left.indices(pd.Series(tenure)) == 0, flagged)
     # the scorecard passes it on: the flag is in the card and costs the flagged rows points
     sc = WoEScorecard(feature_directions={"listed": 1, "cases_n": 1}, points_model="woe").fit(X, y)
     assert "listed" in sc.selected_features_ or "cases_n" in sc.selected_features_

@@ -179,7 +179,8 @@ def _tables() -> dict[str, Table]:
         ), "司法执行", "Court enforcement", event_date="filed_on"),
         Table("tax_grades", ("record_id",), (
             _rid(), _uscc(),
-            # the grade's evaluation year orders two grades published the same day; the publication date is the event
+            # the publication date is the event; the features read the current grade of each evaluation year (a later
+            # publication of the same year supersedes it) and take a missing year as the one before its publication
             Column("year", "int", min=2000, max=2100, zh="评价年度", en="evaluation year", descriptive=True),
             Column("grade", "string", allowed=TAX_GRADES, zh="纳税信用等级", en="tax credit grade"),
             Column("published_on", "date", zh="发布日期", en="publication date"),

@@ -406,10 +406,18 @@ def _enforcement(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
 
 def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
     year = _numbers(df["year"])
-    # a missing evaluation year (a descriptive column: its faults are kept) is taken as the year before the
-    # publication, when grades are published (the spring after their year); left at -1 it ranked below every year
+    # an evaluation year missing or not before its publication year (a descriptive column: its faults are kept) is
+    # taken as the year before the publication, when grades are published (the spring after their year). Left at
+    # -1 a missing year ranked below every year; a mistyped 2032 stayed the firm's current grade for ever
     guess = pd.to_datetime(df["published_on"], errors="coerce").dt.year.to_numpy(dtype="float64") - 1
-    year = np.where(np.isnan(year), guess, year)
+    odd = ~np.isnan(guess) & ~(year <= guess)
+    if (odd & ~np.isnan(year)).any():
+        log.warning("tax_grades: %d row(s) with an evaluation year not before their publication year are read as "
+                    "the year before it", int((odd & ~np.isnan(year)).sum()))
+    year = np.where(odd, guess, year)
+    # same-year rows published the same day: the later reported, then the higher record_id, is the current one
+    rid = (pd.factorize(df["record_id"].astype(str), sort=True)[0] if "record_id" in df
+           else np.arange(len(df)))
     r = _records(
         df,
         "tax_grades",
@@ -417,7 +425,7 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         "published_on",
         {"reported_on": "start"},
         cats={"grade": TAX_GRADES},
-        extra={"_year": np.nan_to_num(year, nan=-1).astype(np.int64)},
+        extra={"_year": np.nan_to_num(year, nan=-1).astype(np.int64), "_rid": rid},
         tiebreak="_year",
     )
     n = q.n
@@ -428,10 +436,10 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         vis = (r["reported_on"][ri] <= q.asof[qi]) & (ordinal[ri] >= 0)
         qv, rv = qi[vis], ri[vis]
         # a year's grade is its latest publication (a re-evaluation supersedes it); ordered by query, year, then
-        # publication, the last row of each (query, year) run is that year's current grade. Read by publication
+        # publication (report, record id), the last row of each (query, year) run is that year's current grade. Read by publication
         # alone, a re-evaluated earlier year published later became the "latest" grade and the superseded grade
         # stayed in the 3-year worst (helper-101's finding)
-        o = np.lexsort((np.arange(len(qv)), yr[rv], qv))
+        o = np.lexsort((r["_rid"][rv], r["reported_on"][rv], r.event[rv], yr[rv], qv))
         qv, rv = qv[o], rv[o]
         y = yr[rv]
         cur = np.r_[(qv[1:] != qv[:-1]) | (y[1:] != y[:-1]), True]

@@ -363,7 +363,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
     shape_cv_tol : float
         Out-of-fold log-loss improvement (nats per row) the free shape must beat.
     rare_bin_alpha : float or None
-        Rescue of a small bin the minimum bin size refused.  A numeric feature left with one regular bin
+        Rescue of a small bin the automatic minimum bin size refused (``min_bin_size="auto"`` only: a minimum set by
+        hand is kept).  A numeric feature left with one regular bin
         (IV 0, so dropped by any IV floor) is split in two at the cut whose smaller side (below the minimum
         bin size, at least ``rare_bin_min_count`` rows) differs most in default rate, if Fisher's exact test
         (two-sided: twice the one-sided hypergeometric tail) of that cut, times the number of cuts tried
@@ -479,7 +480,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
                     groups.append(left)
             else:
                 splits = np.asarray(ob.splits, dtype=float)
-                if not len(splits) and self.rare_bin_alpha:
+                if not len(splits) and self.rare_bin_alpha and self.min_bin_size == "auto":
                     cut, rare_p = self._rare_cut(xc, yc, trend, n)
                     if cut is not None:
                         splits = np.array([cut])
@@ -543,7 +544,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         p_best = float(min(1.0, p[best]))
         if p_best >= self.rare_bin_alpha:
             return None, p_best
-        return float(xs[first[1:][ok][best]]), p_best
+        j = first[1:][ok][best]   # first row right of the cut: cut half-way, as optbinning's splits are (a value
+        return float(0.5 * (xs[j - 1] + xs[j])), p_best   # stored rounded elsewhere keeps its side in the SQL export)
 
     def _oof_logloss(self, feature: str, s: pd.Series, y: np.ndarray, trend, folds) -> float:
         """Mean held-out Bernoulli log-loss (nats per row) of ``feature`` binned with ``trend`` per fold."""
