@@ -183,6 +183,28 @@ def test_impossible_dates_are_counted(tmp_path):
     assert bt.loc["penalties", "rows"] == 6  # counted, not removed
 
 
+def test_records_outside_their_enterprises_life_are_counted(tmp_path):
+    """helper-100's finding: a penalty decided before its firm was registered, or after it closed, was read by the
+    evaluation without a word. The quality report counts them by table (kept, read as delivered)."""
+    c = fac.codes(6, seed=5)
+    ent = fac.enterprises(c)
+    ent.loc[0, "registered_on"] = "2024-01-10"        # registered after its penalty (decided 2023-03-01)
+    ent.loc[0, "reported_on"] = "2024-01-11"
+    ent.loc[2, "status"] = "deregistered"
+    ent.loc[2, "closed_on"] = "2022-12-31"            # closed before its penalty
+    ent.loc[4, "registered_on"] = "2023-03-01"        # registered the day of its penalty: inside its life
+    ent.loc[4, "reported_on"] = "2023-03-02"
+    pen = fac.records("penalties", c, 6)
+    fac.write(ent, tmp_path / "enterprises", "csv")
+    fac.write(pen, tmp_path / "penalties", "csv")
+    rep = _measure(tmp_path)
+    bt = rep.by_table.set_index("table")
+    assert (bt.loc["penalties", "before_registration"], bt.loc["penalties", "after_closure"]) == (1, 1)
+    assert (rep.indicators["before_registration"], rep.indicators["after_closure"]) == (1, 1)
+    assert "1 dated before its registration, 1 after its closure" in rep.summary()
+    assert bt.loc["penalties", "rows"] == 6                # counted, not removed
+
+
 # --------------------------------------------------------------------------- serious dishonesty, by hand
 def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     from creditmodel.data import uscc

@@ -107,17 +107,41 @@ def _warned(lt: LoadedTable, rule: str) -> int:
 
 
 
-def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
+#: the date a record of a table without an event date happened on (a month: its last day is compared)
+_LIFE_DATES = {"invoices_monthly": "month", "loans": "origination_date"}
+
+
+def _outside_life(lt: LoadedTable, register: pd.DataFrame | None) -> dict[str, int]:
+    """Rows of ``lt`` whose event falls outside its enterprise's life on the register (first row of the code):
+    ``before_registration`` (an invoiced month that ended before it, a penalty decided before it) and
+    ``after_closure`` (after the register's closing date). Kept by the loader and read by the evaluation and the
+    features as delivered: a mistyped date or a record of another firm under this code (helper-100's finding)."""
+    t = table(lt.name)
+    ev = t.event_date or _LIFE_DATES.get(lt.name)
+    if register is None or lt.name == "enterprises" or not ev or "uscc" not in t.column_names:
+        return {}
+    rows = lt.all_rows(["uscc", ev])
+    first = register[register["uscc"].notna()].drop_duplicates("uscc")
+    pos = schema.positions_in(rows["uscc"], first["uscc"])   # -1: no register row (counted elsewhere)
+    reg = pd.Series(np.append(pd.to_datetime(first["registered_on"]).to_numpy(), np.datetime64("NaT"))[pos])
+    closed = pd.Series(np.append(pd.to_datetime(first["closed_on"]).to_numpy(), np.datetime64("NaT"))[pos])
+    when = pd.to_datetime(rows[ev]).reset_index(drop=True)
+    end = when + pd.offsets.MonthEnd(0) if lt.name == "invoices_monthly" else when
+    return {"before_registration": int((end < reg).sum()), "after_closure": int((when > closed).sum())}
+
+
+def chronology(lt: LoadedTable, snapshot: pd.Timestamp, register: pd.DataFrame | None = None) -> dict[str, int]:
     """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted as delivered (the date-order
     ones are also quarantined by the schema, rule ``date_order``; the future-dated ones are kept):
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
     listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (a date of
     something that happened, the event, its report, a payment, a removal..., after the snapshot date; scheduled
-    dates such as a publicity end or a deadline may lie beyond it)."""
+    dates such as a publicity end or a deadline may lie beyond it). With the ``register`` (of :func:`_register`),
+    also :func:`_outside_life`'s ``before_registration`` and ``after_closure`` for a record table."""
     t = table(lt.name)
     dates = [c.name for c in t.columns if c.dtype == "date"]
     if not dates:
-        return {"date_order_faults": 0, "future_dated": 0}
+        return {"date_order_faults": 0, "future_dated": 0, **_outside_life(lt, register)}
     rows = lt.all_rows(dates)
     order = np.zeros(len(rows), dtype=bool)
     for a, b in schema.date_order_pairs(t):   # the pairs the schema quarantines (rule date_order)
@@ -126,7 +150,7 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
     for c in t.columns:   # every date of something that happened (a deadline may lie ahead)
         if c.dtype == "date" and not c.scheduled:
             future |= (rows[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
-    return {"date_order_faults": int(order.sum()), "future_dated": int(future.sum())}
+    return {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, register)}
 
 
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
@@ -307,6 +331,10 @@ class QualityReport:
             lines.append(f"  impossible dates: {i.get('date_order_faults', 0):,} row(s) with a date before the date it "
                          f"follows (quarantined, rule date_order), {i.get('future_dated', 0):,} dated after the "
                          "snapshot (counted, kept)")
+        if i.get("before_registration") or i.get("after_closure"):
+            lines.append(f"  records outside their enterprise's life on the register: {i.get('before_registration', 0):,} "
+                         f"dated before its registration, {i.get('after_closure', 0):,} after its closure (kept and read "
+                         "as delivered; by table in by_table.csv)")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
                          f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "
@@ -727,7 +755,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                              "kept_cells_cleared": _cleared_rows(lt)}
         own = lt.faults[~lt.faults["rule"].isin(_REFERENTIAL)] if len(lt.faults) else lt.faults
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
-        r.update(chronology(lt, snapshot))
+        r.update(chronology(lt, snapshot, register))
         bt.append(r)
     by_table = pd.DataFrame(bt)
     if len(flags_all):
@@ -753,6 +781,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "rows_kept_cells_cleared": int(sum(_cleared_rows(lt) for lt in tables.values())),
         "date_order_faults": int(by_table["date_order_faults"].sum()),
         "future_dated": int(by_table["future_dated"].sum()),
+        # records dated before their enterprise's registration or after its closure (kept, read as delivered)
+        **{k: int(by_table[k].sum()) if k in by_table else 0 for k in ("before_registration", "after_closure")},
         # public records (not register rows: a duplicated register row is "not registered" in the flags) whose valid
         # code no register row holds (a reviewer counted 68 where the notebook said 74: 6 duplicate register rows)
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]
