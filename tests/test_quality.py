@@ -184,8 +184,9 @@ def test_impossible_dates_are_counted(tmp_path):
 
 
 def test_records_outside_their_enterprises_life_are_counted(tmp_path):
-    """helper-100's finding: a penalty decided before its firm was registered, or after it closed, was read by the
-    evaluation without a word. The quality report counts them by table (kept, read as delivered)."""
+    """helper-100's finding: a penalty decided before its firm was registered, or after it closed, or repaired before
+    its minimum publicity period ended, was read by the evaluation without a word. The quality report counts them by
+    table (kept, read as delivered)."""
     c = fac.codes(6, seed=5)
     ent = fac.enterprises(c)
     ent.loc[0, "registered_on"] = "2024-01-10"        # registered after its penalty (decided 2023-03-01)
@@ -195,10 +196,14 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     ent.loc[4, "registered_on"] = "2023-03-01"        # registered the day of its penalty: inside its life
     ent.loc[4, "reported_on"] = "2023-03-02"
     pen = fac.records("penalties", c, 6)
+    pen.loc[1, "repaired_on"] = "2023-05-31"          # the day before its minimum publicity end (2023-06-01)
+    pen.loc[3, "repaired_on"] = "2023-06-01"          # on it: allowed
     fac.write(ent, tmp_path / "enterprises", "csv")
     fac.write(pen, tmp_path / "penalties", "csv")
     rep = _measure(tmp_path)
     bt = rep.by_table.set_index("table")
+    assert bt.loc["penalties", "repaired_before_minimum"] == 1 == rep.indicators["repaired_before_minimum"]
+    assert "repaired before the minimum publicity period ended" in rep.summary()
     assert (bt.loc["penalties", "before_registration"], bt.loc["penalties", "after_closure"]) == (1, 1)
     assert (rep.indicators["before_registration"], rep.indicators["after_closure"]) == (1, 1)
     assert "1 dated before its registration, 1 after its closure" in rep.summary()

@@ -150,7 +150,12 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp, register: pd.DataFrame |
     for c in t.columns:   # every date of something that happened (a deadline may lie ahead)
         if c.dtype == "date" and not c.scheduled:
             future |= (rows[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
-    return {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, register)}
+    out = {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, register)}
+    if {"repaired_on", "publicity_min_end"} <= set(rows.columns):
+        # credit repair may be applied for after the minimum publicity period only (DOMAIN A4): one dated before it
+        # ends the record's publicity in the evaluation and the features all the same (helper-100's finding)
+        out["repaired_before_minimum"] = int((rows["repaired_on"] < rows["publicity_min_end"]).sum())
+    return out
 
 
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:
@@ -335,6 +340,9 @@ class QualityReport:
             lines.append(f"  records outside their enterprise's life on the register: {i.get('before_registration', 0):,} "
                          f"dated before its registration, {i.get('after_closure', 0):,} after its closure (kept and read "
                          "as delivered; by table in by_table.csv)")
+        if i.get("repaired_before_minimum"):
+            lines.append(f"  repaired before the minimum publicity period ended (not allowed, DOMAIN A4; read as "
+                         f"repaired): {i['repaired_before_minimum']:,} penalty row(s)")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
                          f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "
@@ -782,7 +790,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "date_order_faults": int(by_table["date_order_faults"].sum()),
         "future_dated": int(by_table["future_dated"].sum()),
         # records dated before their enterprise's registration or after its closure (kept, read as delivered)
-        **{k: int(by_table[k].sum()) if k in by_table else 0 for k in ("before_registration", "after_closure")},
+        **{k: int(by_table[k].sum()) if k in by_table else 0
+           for k in ("before_registration", "after_closure", "repaired_before_minimum")},
         # public records (not register rows: a duplicated register row is "not registered" in the flags) whose valid
         # code no register row holds (a reviewer counted 68 where the notebook said 74: 6 duplicate register rows)
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]
