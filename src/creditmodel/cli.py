@@ -211,15 +211,18 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
     if out is None:
         raise InputError("give --out FOLDER", parameter="--out")
     ds = real.load(name, data_dir=data_dir)
-    cols = [ds.id_col, *ds.features, *([ds.target] if ds.frame[ds.target].notna().any() else [])]
+    cols = [ds.id_col, *([ds.group_col] if ds.group_col else []), *ds.features,
+            *([ds.target] if ds.frame[ds.target].notna().any() else [])]
     Path(out).mkdir(parents=True, exist_ok=True)
     dest = Path(out) / f"{name}.parquet"  # Parquet keeps the loader's types (SBA's NAICS codes stay text)
     ds.frame[cols].to_parquet(dest, index=False)
     click.echo(f"{name}: {len(ds.frame):,} rows, {len(ds.features)} features -> {dest}")
-    if ds.info_cols or ds.leakage_dropped:
-        click.echo(f"  left out: reference columns {ds.info_cols}, outcome columns {ds.leakage_dropped}")
+    left = [c for c in ds.info_cols if c != ds.group_col]
+    if left or ds.leakage_dropped:
+        click.echo(f"  left out: reference columns {left}, outcome columns {ds.leakage_dropped}")
     if ds.target in cols:
-        click.echo(f"  creditmodel train --data {dest} --target {ds.target} --id {ds.id_col} --out OUT")
+        group = f" --group {ds.group_col}" if ds.group_col else ""
+        click.echo(f"  creditmodel train --data {dest} --target {ds.target} --id {ds.id_col}{group} --out OUT")
 
 
 # --------------------------------------------------------------------------- models

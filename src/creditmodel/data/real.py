@@ -161,7 +161,9 @@ class RealDataset:
     """A real data set as one frame: id, features, target (1 = bad) and a few reference columns.
 
     ``features`` are all columns except ``id_col``, ``target`` and ``info_cols``; ``categorical`` lists the
-    features that are text. ``source`` is the file path relative to the shared data folder.
+    features that are text. ``source`` is the file path relative to the shared data folder. ``group_col`` (one of the
+    ``info_cols``, or None) is the borrower of each row where a set has borrowers with several rows: ``train --group``
+    and notebook 06 then keep a borrower's rows in one part of the split and in one fold.
     """
 
     name: str
@@ -173,6 +175,7 @@ class RealDataset:
     description: str
     leakage_dropped: list[str] = field(default_factory=list)
     info_cols: list[str] = field(default_factory=list)
+    group_col: str | None = None
 
     @property
     def features(self) -> list[str]:
@@ -310,8 +313,9 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     """SBA 7(a) loans, the Li-Mickel-Taylor (2018) case subset: 2,102 California real-estate loans.
 
     Target ``Default``: 1 = charged off over the loan's life (``MIS_Status`` = CHGOFF). Dropped: the
-    outcome columns ``MIS_Status``, ``ChgOffDate``, ``ChgOffPrinGr`` (leakage) and the borrower ``Name``
-    (an identifier). The id is ``LoanNr_ChkDgt`` (text). The SAS day numbers ``ApprovalDate``,
+    outcome columns ``MIS_Status``, ``ChgOffDate``, ``ChgOffPrinGr`` (leakage). The borrower ``Name`` is a reference
+    column and the set's ``group_col``: 84 names hold 181 of the loans (2 or 3 each), which a split by loan would
+    put on both sides. The id is ``LoanNr_ChkDgt`` (text). The SAS day numbers ``ApprovalDate``,
     ``DisbursementDate`` and ``xx`` (disbursement + term, renamed ``MaturityDate``) become dates and, like
     the authors' split flag ``Selected`` and the ``Zip`` code, are kept as reference columns, not features.
     Codes are text: ``NAICS``, ``UrbanRural`` (0 = undefined), and ``FranchiseCode`` reads ``none`` for its codes 0
@@ -335,7 +339,7 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     if mismatch:
         log.warning("%s: %d rows where Default disagrees with MIS_Status", rel, mismatch)
     leaked = [c for c in SBA_LEAKAGE if c in df.columns]
-    df = df.drop(columns=leaked + ["Name"])
+    df = df.drop(columns=leaked)
     for src in SBA_SAS_DATES:
         days = _to_number(df, src, f)
         out_of_range = (days.abs() > 100 * 366).to_numpy(dtype=bool, na_value=False)  # SAS days within 1860-2060
@@ -350,11 +354,11 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
     df["FranchiseCode"] = df["FranchiseCode"].map(lambda v: v if pd.isna(v) else
                                                   "none" if v in ("0", "1") else "franchise")
     df = df[["LoanNr_ChkDgt", *[c for c in df.columns if c != "LoanNr_ChkDgt"]]]
-    info = ["Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
+    info = ["Name", "Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
     feats = [c for c in df.columns if c not in ("LoanNr_ChkDgt", "Default", *info)]
     return RealDataset("sba_case", df, "Default", "LoanNr_ChkDgt", _text_columns(df, feats), rel,
                        "SBA 7(a) case subset (CA, NAICS 53, FY 1989-2012); Default = charged off",
-                       leakage_dropped=leaked, info_cols=info)
+                       leakage_dropped=leaked, info_cols=info, group_col="Name")
 
 
 

@@ -62,8 +62,8 @@ def train_real_set(name: str, seed: int = 42, n_jobs: int = 1, data_dir: str | P
                    kinds: tuple[str, ...] = KINDS, **train_kw: Any) -> RealSetModels:
     """Load the real set ``name`` (``data.real.DATASETS``) and train ``kinds`` on one seeded split.
 
-    The first model draws the split; the others reuse it. The loader's ``info_cols`` (reference columns) are left
-    out, its text columns are categorical. A set without a target (``cumcm_unrated``) or a missing shared data
+    The first model draws the split; the others reuse it (by borrower where the set has a ``group_col``: SBA). The
+    loader's ``info_cols`` (reference columns) are left out, its text columns are categorical. A set without a target (``cumcm_unrated``) or a missing shared data
     folder is bad input naming the set. ``train_kw`` goes to :func:`~creditmodel.scoring.train.train_frame`.
     """
     if name not in real.DATASETS:
@@ -81,8 +81,8 @@ def train_real_set(name: str, seed: int = 42, n_jobs: int = 1, data_dir: str | P
     for kind in kinds:
         log.info("%s: training the %s on %s rows", name, kind, f"{len(ds.frame):,}")
         res = train_frame(ds.frame, ds.target, id_col=ds.id_col, kind=kind, seed=seed, name=f"{name}_{kind}",
-                          exclude=list(ds.info_cols), categorical=list(ds.categorical), split=split,
-                          file=ds.source, n_jobs=n_jobs, **train_kw)
+                          exclude=[c for c in ds.info_cols if c != ds.group_col], categorical=list(ds.categorical),
+                          split=split, file=ds.source, n_jobs=n_jobs, group_col=ds.group_col, **train_kw)
         split = res.split
         out.results[kind] = res
     return out
