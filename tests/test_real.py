@@ -122,11 +122,16 @@ def test_sba_no_leakage_and_sas_dates():
 
 
 @_data
-def test_polish_decoded():
-    ds = real.polish_1year()
+def test_polish_decoded(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="creditmodel.data.real"):
+        ds = real.polish_1year()
     assert ds.features == [f"Attr{i}" for i in range(1, 65)]
     assert all(ds.frame[c].dtype == np.float64 for c in ds.features)
     assert ds.frame["class"].dtype == np.int64
+    # the file's repeated ratios are said, not dropped (helper-102: 82 pairs, all non-bankrupt)
+    assert "164 rows share all their ratios with another row (0 bankrupt)" in caplog.text and len(ds.frame) == 7027
 
 
 

@@ -367,7 +367,8 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     """Polish companies bankruptcy, forecasting year 1 (UCI 365): 7,027 firms, 64 ratios ``Attr1..Attr64``.
 
     Target ``class``: 1 = bankrupt within the horizon (ARFF nominal bytes decoded). ``row_id`` is the
-    1-based instance number in the ARFF file; ``?`` cells are NaN.
+    1-based instance number in the ARFF file; ``?`` cells are NaN. 82 pairs of rows hold the same 64 ratios (all
+    non-bankrupt; kept, as the file has them, and logged): a split by row may put a pair on both sides.
     """
     rel = "polish_bankruptcy/1year.arff"
     f = _path(rel, data_dir)
@@ -379,6 +380,10 @@ def polish_1year(data_dir: str | Path | None = None) -> RealDataset:
     df["class"] = (cls == "1").astype(np.int64)
     check_finite(df, df.columns, f)
     df = _with_row_id(df)
+    same = df.drop(columns=["row_id", "class"]).duplicated(keep=False)
+    if same.any():   # helper-102: the UCI file repeats some firms' ratios
+        log.info("%s: %d rows share all their ratios with another row (%d bankrupt); kept as the file has them",
+                 rel, int(same.sum()), int(df.loc[same, "class"].sum()))
     return RealDataset("polish_1year", df, "class", "row_id", [], rel,
                        "Polish companies, ratios of forecasting year 1, bankruptcy within 5 years")
 
