@@ -195,6 +195,12 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     ent.loc[2, "closed_on"] = "2022-12-31"            # closed before its penalty
     ent.loc[4, "registered_on"] = "2023-03-01"        # registered the day of its penalty: inside its life
     ent.loc[4, "reported_on"] = "2023-03-02"
+    ent.loc[3, "status"] = "revoked"                  # revoked (吊销) before its penalty: still a legal person
+    ent.loc[3, "closed_on"] = "2022-06-30"
+    # a code two firms share (重码), the younger (registered after the penalty) first: the older firm's record
+    # is inside the code's life (a reviewer found every demo count of 'before registration' on such codes)
+    twin = ent.loc[[5]].assign(name="另一企业", registered_on="2024-05-01", reported_on="2024-05-02")
+    ent = pd.concat([twin, ent], ignore_index=True)
     pen = fac.records("penalties", c, 6)
     pen.loc[1, "repaired_on"] = "2023-05-31"          # the day before its minimum publicity end (2023-06-01)
     pen.loc[3, "repaired_on"] = "2023-06-01"          # on it: allowed
@@ -206,7 +212,7 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     assert "repaired before the minimum publicity period ended" in rep.summary()
     assert (bt.loc["penalties", "before_registration"], bt.loc["penalties", "after_closure"]) == (1, 1)
     assert (rep.indicators["before_registration"], rep.indicators["after_closure"]) == (1, 1)
-    assert "1 dated before its registration, 1 after its closure" in rep.summary()
+    assert "1 dated before its registration, 1 after its deregistration" in rep.summary()
     assert bt.loc["penalties", "rows"] == 6                # counted, not removed
 
 

@@ -111,37 +111,54 @@ def _warned(lt: LoadedTable, rule: str) -> int:
 _LIFE_DATES = {"invoices_monthly": "month", "loans": "origination_date"}
 
 
-def _outside_life(lt: LoadedTable, register: pd.DataFrame | None) -> dict[str, int]:
-    """Rows of ``lt`` whose event falls outside its enterprise's life on the register (first row of the code):
-    ``before_registration`` (an invoiced month that ended before it, a penalty decided before it) and
-    ``after_closure`` (after the register's closing date). Kept by the loader and read by the evaluation and the
-    features as delivered: a mistyped date or a record of another firm under this code (helper-100's finding)."""
+def _life_spans(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
+    """Per code of the register: ``registered_on`` (the earliest of its rows: a code two firms share, 重码, spans
+    both) and ``deregistered_on`` (the latest closing date when every row of the code is deregistered, 注销; a revoked
+    firm, 吊销, is still a legal person that arrears, courts and repair can reach). None without a register."""
+    if "enterprises" not in tables:
+        return None
+    e = tables["enterprises"].all_rows(["uscc", "registered_on", "status", "closed_on"])
+    e = e[e["uscc"].notna()]
+    gone = e["status"].astype(str).eq("deregistered") & e["closed_on"].notna()
+    g = e.assign(_gone=gone).groupby("uscc", sort=False)
+    out = pd.DataFrame({"registered_on": g["registered_on"].min(), "all_gone": g["_gone"].all(),
+                        "closed_on": g["closed_on"].max()})
+    out["deregistered_on"] = out["closed_on"].where(out["all_gone"])
+    return out[["registered_on", "deregistered_on"]]
+
+
+def _outside_life(lt: LoadedTable, spans: pd.DataFrame | None) -> dict[str, int]:
+    """Rows of ``lt`` (as delivered: kept or quarantined) whose event falls outside its enterprise's life on the
+    register (:func:`_life_spans`): ``before_registration`` (an invoiced month that ended before it, a penalty decided
+    before it) and ``after_closure`` (after its deregistration). A kept one is read by the evaluation and the features
+    as delivered: a mistyped date, or a record of another firm under this code (helper-100's finding)."""
     t = table(lt.name)
     ev = t.event_date or _LIFE_DATES.get(lt.name)
-    if register is None or lt.name == "enterprises" or not ev or "uscc" not in t.column_names:
+    if spans is None or lt.name == "enterprises" or not ev or "uscc" not in t.column_names:
         return {}
     rows = lt.all_rows(["uscc", ev])
-    first = register[register["uscc"].notna()].drop_duplicates("uscc")
-    pos = schema.positions_in(rows["uscc"], first["uscc"])   # -1: no register row (counted elsewhere)
-    reg = pd.Series(np.append(pd.to_datetime(first["registered_on"]).to_numpy(), np.datetime64("NaT"))[pos])
-    closed = pd.Series(np.append(pd.to_datetime(first["closed_on"]).to_numpy(), np.datetime64("NaT"))[pos])
+    pos = schema.positions_in(rows["uscc"], pd.Series(spans.index))   # -1: no register row (counted elsewhere)
+    nat = np.datetime64("NaT")
+    reg = pd.Series(np.append(pd.to_datetime(spans["registered_on"]).to_numpy(), nat)[pos])
+    gone = pd.Series(np.append(pd.to_datetime(spans["deregistered_on"]).to_numpy(), nat)[pos])
     when = pd.to_datetime(rows[ev]).reset_index(drop=True)
     end = when + pd.offsets.MonthEnd(0) if lt.name == "invoices_monthly" else when
-    return {"before_registration": int((end < reg).sum()), "after_closure": int((when > closed).sum())}
+    return {"before_registration": int((end < reg).sum()), "after_closure": int((when > gone).sum())}
 
 
-def chronology(lt: LoadedTable, snapshot: pd.Timestamp, register: pd.DataFrame | None = None) -> dict[str, int]:
+def chronology(lt: LoadedTable, snapshot: pd.Timestamp, spans: pd.DataFrame | None = None) -> dict[str, int]:
     """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted as delivered (the date-order
     ones are also quarantined by the schema, rule ``date_order``; the future-dated ones are kept):
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
     listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (a date of
     something that happened, the event, its report, a payment, a removal..., after the snapshot date; scheduled
-    dates such as a publicity end or a deadline may lie beyond it). With the ``register`` (of :func:`_register`),
-    also :func:`_outside_life`'s ``before_registration`` and ``after_closure`` for a record table."""
+    dates such as a publicity end or a deadline may lie beyond it). With the register's life ``spans`` (of
+    :func:`_life_spans`), also :func:`_outside_life`'s ``before_registration`` and ``after_closure`` for a record
+    table."""
     t = table(lt.name)
     dates = [c.name for c in t.columns if c.dtype == "date"]
     if not dates:
-        return {"date_order_faults": 0, "future_dated": 0, **_outside_life(lt, register)}
+        return {"date_order_faults": 0, "future_dated": 0, **_outside_life(lt, spans)}
     rows = lt.all_rows(dates)
     order = np.zeros(len(rows), dtype=bool)
     for a, b in schema.date_order_pairs(t):   # the pairs the schema quarantines (rule date_order)
@@ -150,7 +167,7 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp, register: pd.DataFrame |
     for c in t.columns:   # every date of something that happened (a deadline may lie ahead)
         if c.dtype == "date" and not c.scheduled:
             future |= (rows[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
-    out = {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, register)}
+    out = {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, spans)}
     if {"repaired_on", "publicity_min_end"} <= set(rows.columns):
         # credit repair may be applied for after the minimum publicity period only (DOMAIN A4): one dated before it
         # ends the record's publicity in the evaluation and the features all the same (helper-100's finding)
@@ -337,9 +354,9 @@ class QualityReport:
                          f"follows (quarantined, rule date_order), {i.get('future_dated', 0):,} dated after the "
                          "snapshot (counted, kept)")
         if i.get("before_registration") or i.get("after_closure"):
-            lines.append(f"  records outside their enterprise's life on the register: {i.get('before_registration', 0):,} "
-                         f"dated before its registration, {i.get('after_closure', 0):,} after its closure (kept and read "
-                         "as delivered; by table in by_table.csv)")
+            lines.append(f"  records outside their enterprise's life on the register: {i.get('before_registration') or 0:,} "
+                         f"dated before its registration, {i.get('after_closure') or 0:,} after its deregistration "
+                         "(counted as delivered; a kept one is read as it is; by table in quality_by_table.csv)")
         if i.get("repaired_before_minimum"):
             lines.append(f"  repaired before the minimum publicity period ended (not allowed, DOMAIN A4; read as "
                          f"repaired): {i['repaired_before_minimum']:,} penalty row(s)")
@@ -755,6 +772,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
 
     # by table (all tables; compliance only for public records)
     bt = []
+    spans = _life_spans(tables)
     for name, lt in tables.items():
         r: dict[str, Any] = {"table": name, "zh": TABLES[name].zh, "en": TABLES[name].en,
                              "public_record": TABLES[name].public_record, "rows": lt.n_rows, "kept": lt.n_kept,
@@ -763,7 +781,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                              "kept_cells_cleared": _cleared_rows(lt)}
         own = lt.faults[~lt.faults["rule"].isin(_REFERENTIAL)] if len(lt.faults) else lt.faults
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
-        r.update(chronology(lt, snapshot, register))
+        r.update(chronology(lt, snapshot, spans))
         bt.append(r)
     by_table = pd.DataFrame(bt)
     if len(flags_all):
@@ -789,9 +807,10 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "rows_kept_cells_cleared": int(sum(_cleared_rows(lt) for lt in tables.values())),
         "date_order_faults": int(by_table["date_order_faults"].sum()),
         "future_dated": int(by_table["future_dated"].sum()),
-        # records dated before their enterprise's registration or after its closure (kept, read as delivered)
-        **{k: int(by_table[k].sum()) if k in by_table else 0
-           for k in ("before_registration", "after_closure", "repaired_before_minimum")},
+        # records dated before their enterprise's registration or after its deregistration (None: no register)
+        **{k: int(by_table[k].sum()) if k in by_table else None for k in ("before_registration", "after_closure")},
+        "repaired_before_minimum": int(by_table["repaired_before_minimum"].sum())
+        if "repaired_before_minimum" in by_table else 0,
         # public records (not register rows: a duplicated register row is "not registered" in the flags) whose valid
         # code no register row holds (a reviewer counted 68 where the notebook said 74: 6 duplicate register rows)
         "records_unregistered_uscc": int((flags_all["uscc_ok"] & ~flags_all["registered"]
