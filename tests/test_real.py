@@ -91,11 +91,15 @@ def test_sba_no_leakage_and_sas_dates():
     cols = set(ds.frame.columns)
     assert not cols & {"MIS_Status", "ChgOffDate", "ChgOffPrinGr"}
     assert ds.leakage_dropped == ["MIS_Status", "ChgOffDate", "ChgOffPrinGr"]
-    # the borrower is the group key, not a feature (helper-102: 84 names hold 181 loans, which a split by loan put on
-    # both sides); it was dropped
-    assert ds.group_col == "Name" and "Name" in ds.info_cols and "Name" not in ds.features
-    sizes = ds.frame["Name"].value_counts()
-    assert (len(sizes[sizes > 1]), int(sizes[sizes > 1].sum()), int(sizes.max())) == (84, 181, 3)
+    # the borrower is the group key, not a feature (helper-102: borrowers with several loans, which a split by loan
+    # put on both sides; the name was dropped), read without case or punctuation (helper-105: "Act Fast Inc" and
+    # "ACT FAST INC." are one borrower)
+    assert ds.group_col == "borrower" and {"Name", "borrower"} <= set(ds.info_cols)
+    assert not {"Name", "borrower"} & set(ds.features)
+    sizes = ds.frame["borrower"].value_counts()
+    assert (len(sizes[sizes > 1]), int(sizes[sizes > 1].sum()), int(sizes.max())) == (103, 226, 4)
+    act = ds.frame.loc[ds.frame["Name"].str.upper().str.startswith("ACT FAST"), "borrower"]
+    assert len(act) >= 2 and act.nunique() == 1
     f = ds.frame
     # PROVENANCE example: day 15074 = 2001-04-09 (first row)
     assert f["ApprovalDate"].iloc[0] == pd.Timestamp("2001-04-09")
@@ -600,7 +604,7 @@ def test_cli_real_writes_a_trainable_table(tmp_path):
     for c in ("NAICS", "FranchiseCode", "UrbanRural"):  # the loader's codes stay text, not numbers to bin
         assert not pd.api.types.is_numeric_dtype(got[c]), c
     assert not {"MIS_Status", "Selected", "ApprovalDate"} & set(got.columns)  # outcome and reference columns out
-    assert f"--target {ds.target}" in r.stdout and "--group Name" in r.stdout
+    assert f"--target {ds.target}" in r.stdout and "--group borrower" in r.stdout
     r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(DATA)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and all(n in r.stdout for n in real.DATASETS)

@@ -314,8 +314,9 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
 
     Target ``Default``: 1 = charged off over the loan's life (``MIS_Status`` = CHGOFF). Dropped: the
     outcome columns ``MIS_Status``, ``ChgOffDate``, ``ChgOffPrinGr`` (leakage). The borrower ``Name`` is a reference
-    column and the set's ``group_col``: 84 names hold 181 of the loans (2 or 3 each), which a split by loan would
-    put on both sides. The id is ``LoanNr_ChkDgt`` (text). The SAS day numbers ``ApprovalDate``,
+    column, and ``borrower`` (the name in capitals, letters and digits only: "Act Fast Inc" and "ACT FAST INC." are
+    one borrower) the set's ``group_col``: 103 borrowers hold 226 of the loans (2 to 4 each), which a split by loan
+    would put on both sides. The id is ``LoanNr_ChkDgt`` (text). The SAS day numbers ``ApprovalDate``,
     ``DisbursementDate`` and ``xx`` (disbursement + term, renamed ``MaturityDate``) become dates and, like
     the authors' split flag ``Selected`` and the ``Zip`` code, are kept as reference columns, not features.
     Codes are text: ``NAICS``, ``UrbanRural`` (0 = undefined), and ``FranchiseCode`` reads ``none`` for its codes 0
@@ -353,12 +354,13 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
         df[c] = _to_number(df, c, f, integer=True).astype("Int64").astype("str").where(df[c].notna())
     df["FranchiseCode"] = df["FranchiseCode"].map(lambda v: v if pd.isna(v) else
                                                   "none" if v in ("0", "1") else "franchise")
+    df["borrower"] = df["Name"].astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     df = df[["LoanNr_ChkDgt", *[c for c in df.columns if c != "LoanNr_ChkDgt"]]]
-    info = ["Name", "Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
+    info = ["Name", "borrower", "Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
     feats = [c for c in df.columns if c not in ("LoanNr_ChkDgt", "Default", *info)]
     return RealDataset("sba_case", df, "Default", "LoanNr_ChkDgt", _text_columns(df, feats), rel,
                        "SBA 7(a) case subset (CA, NAICS 53, FY 1989-2012); Default = charged off",
-                       leakage_dropped=leaked, info_cols=info, group_col="Name")
+                       leakage_dropped=leaked, info_cols=info, group_col="borrower")
 
 
 
