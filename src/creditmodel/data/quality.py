@@ -354,8 +354,9 @@ class QualityReport:
                          f"follows (quarantined, rule date_order), {i.get('future_dated', 0):,} dated after the "
                          "snapshot (counted, kept)")
         if i.get("before_registration") or i.get("after_closure"):
-            lines.append(f"  records outside their enterprise's life on the register: {i.get('before_registration') or 0:,} "
-                         f"dated before its registration, {i.get('after_closure') or 0:,} after its deregistration "
+            lines.append(f"  records outside their enterprise's life on the register: "
+                         f"{i.get('before_registration') or 0:,} dated before its registration, "
+                         f"{i.get('after_closure') or 0:,} after its deregistration "
                          "(counted as delivered; a kept one is read as it is; by table in quality_by_table.csv)")
         if i.get("repaired_before_minimum"):
             lines.append(f"  repaired before the minimum publicity period ended (not allowed, DOMAIN A4; read as "

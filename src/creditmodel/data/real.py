@@ -356,7 +356,8 @@ def sba_case(data_dir: str | Path | None = None) -> RealDataset:
                                                   "none" if v in ("0", "1") else "franchise")
     df["borrower"] = df["Name"].astype(str).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     df = df[["LoanNr_ChkDgt", *[c for c in df.columns if c != "LoanNr_ChkDgt"]]]
-    info = ["Name", "borrower", "Selected", "Zip", *SBA_SAS_DATES.values(), *[c for c in SBA_TIME_PROXIES if c in df.columns]]
+    info = ["Name", "borrower", "Selected", "Zip", *SBA_SAS_DATES.values(),
+            *[c for c in SBA_TIME_PROXIES if c in df.columns]]
     feats = [c for c in df.columns if c not in ("LoanNr_ChkDgt", "Default", *info)]
     return RealDataset("sba_case", df, "Default", "LoanNr_ChkDgt", _text_columns(df, feats), rel,
                        "SBA 7(a) case subset (CA, NAICS 53, FY 1989-2012); Default = charged off",

@@ -436,9 +436,9 @@ def _tax_grades(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         vis = (r["reported_on"][ri] <= q.asof[qi]) & (ordinal[ri] >= 0)
         qv, rv = qi[vis], ri[vis]
         # a year's grade is its latest publication (a re-evaluation supersedes it); ordered by query, year, then
-        # publication (report, record id), the last row of each (query, year) run is that year's current grade. Read by publication
-        # alone, a re-evaluated earlier year published later became the "latest" grade and the superseded grade
-        # stayed in the 3-year worst (helper-101's finding)
+        # publication (report, record id), the last row of each (query, year) run is that year's current grade.
+        # Read by publication alone, a re-evaluated earlier year published later became the "latest" grade and the
+        # superseded grade stayed in the 3-year worst (helper-101's finding)
         o = np.lexsort((r["_rid"][rv], r["reported_on"][rv], r.event[rv], yr[rv], qv))
         qv, rv = qv[o], rv[o]
         y = yr[rv]

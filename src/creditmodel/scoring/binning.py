@@ -363,15 +363,15 @@ class WoEBinner(TransformerMixin, BaseEstimator):
     shape_cv_tol : float
         Out-of-fold log-loss improvement (nats per row) the free shape must beat.
     rare_bin_alpha : float or None
-        Rescue of a small bin the automatic minimum bin size refused (``min_bin_size="auto"`` only: a minimum set by
-        hand is kept).  A numeric feature left with one regular bin
-        (IV 0, so dropped by any IV floor) is split in two at the cut whose smaller side (below the minimum
-        bin size, at least ``rare_bin_min_count`` rows) differs most in default rate, if Fisher's exact test
-        (two-sided: twice the one-sided hypergeometric tail) of that cut, times the number of cuts tried
-        (Bonferroni), is below ``rare_bin_alpha``, and the rates run the way the feature's trend asks.  For a
-        rare flag or a zero-inflated count (a court listing held by 1 % of the loans at ten times the
-        default rate): the automatic minimum asks ~25 defaults per bin and would never give it a bin.
-        ``iv_report_`` gives the test's p-value (``rare_bin_p``).  None: no rescue.
+        Rescue of a small bin the automatic minimum bin size refused (``min_bin_size="auto"`` only: a minimum set
+        by hand is kept).  A numeric feature left with one regular bin (IV 0, so dropped by any IV floor) is split
+        in two, half-way between two neighbouring values, where the smaller side (below the minimum bin size, at
+        least ``rare_bin_min_count`` rows) differs most in default rate, if Fisher's exact test (two-sided: twice
+        the one-sided hypergeometric tail) of that cut, times the number of cuts tried (Bonferroni), is below
+        ``rare_bin_alpha`` and the rates run the way the feature's trend asks.  For a rare flag or a zero-inflated
+        count (a court listing held by 1 % of the loans at ten times the default rate): the automatic minimum asks
+        ~25 defaults per bin and would never give it a bin.  ``iv_report_`` gives the test's p-value
+        (``rare_bin_p``).  None: no rescue.
     rare_bin_min_count : int
         Rows a rescued bin holds at least.
     random_state : int
@@ -521,7 +521,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         if len(first) < 2:
             return None, float("nan")
         m, bad = len(xs), int(round(ys.sum()))
-        left_n = first[1:]                                       # rows below each cut (cut = a distinct value)
+        left_n = first[1:]                                       # rows below each candidate cut (one per value)
         left_bad = np.rint(np.cumsum(ys)[first[1:] - 1]).astype(np.int64)
         right_n, right_bad = m - left_n, bad - left_bad
         small_right = right_n <= left_n

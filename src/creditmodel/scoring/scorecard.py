@@ -434,13 +434,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
         self._report: list[dict] = []
-        self.binner_ = WoEBinner(
-            feature_directions=self.feature_directions, default_trend=self.default_trend,
-            categorical_features=self.categorical_features, special_codes=self.special_codes,
-            min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
-            min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
-            rare_bin_alpha=self.rare_bin_alpha, rare_bin_min_count=self.rare_bin_min_count,
-            random_state=self.random_state, progress=self.progress).fit(X, y, groups=groups)
+        self.binner_ = self._binner().fit(X, y, groups=groups)
         self.iv_report_ = self.binner_.iv_report_.copy()
         iv = dict(zip(self.iv_report_["feature"], self.iv_report_["iv"]))
         feats = list(self.iv_report_["feature"])  # descending IV, ties by name
@@ -515,18 +509,22 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         log.info("scorecard fitted: %d of %d features selected", len(feats), X.shape[1], extra={FIT_NOTE: True})
         return self
 
+    def _binner(self) -> WoEBinner:
+        """An unfitted binner with this card's binning parameters."""
+        return WoEBinner(feature_directions=self.feature_directions, default_trend=self.default_trend,
+                         categorical_features=self.categorical_features, special_codes=self.special_codes,
+                         min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
+                         min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
+                         rare_bin_alpha=self.rare_bin_alpha, rare_bin_min_count=self.rare_bin_min_count,
+                         random_state=self.random_state, progress=self.progress)
+
     def _check_params(self) -> None:
         """Every parameter in its domain (InputError naming it): the binning's, the selection's, the regression's
         and the scaling's (a negative ``pdo`` or a NaN ``base_odds`` made a card whose points run the wrong way
         or are NaN, without a word)."""
         from creditmodel.scoring import params as P
 
-        WoEBinner(feature_directions=self.feature_directions, default_trend=self.default_trend,
-                  categorical_features=self.categorical_features, special_codes=self.special_codes,
-                  min_bin_size=self.min_bin_size, max_n_bins=self.max_n_bins, max_n_prebins=self.max_n_prebins,
-                  min_prebin_size=self.min_prebin_size, unseen=self.unseen, shape_cv=self.shape_cv,
-                  rare_bin_alpha=self.rare_bin_alpha, rare_bin_min_count=self.rare_bin_min_count,
-                  random_state=self.random_state)._check_params()
+        self._binner()._check_params()
         P.number("min_iv", self.min_iv, 0.0, none=True)
         P.number("max_iv", self.max_iv, 0.0, lo_open=True, none=True)
         P.number("max_psi", self.max_psi, 0.0, lo_open=True, none=True)
