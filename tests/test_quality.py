@@ -214,6 +214,14 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     assert (rep.indicators["before_registration"], rep.indicators["after_closure"]) == (1, 1)
     assert "1 dated before its registration, 1 after its deregistration" in rep.summary()
     assert bt.loc["penalties", "rows"] == 6                # counted, not removed
+    # a data steward finds each row (a reviewer: the counts alone named none)
+    rows = rep.outside_life.set_index("reason")
+    assert rows.loc["before_registration", "uscc"] == c[0] and rows.loc["after_closure", "uscc"] == c[2]
+    assert rows["row"].tolist() == [1, 3] and rows["kept"].all() and (rows["date_column"] == "decision_date").all()
+    assert rows.loc["after_closure", "deregistered_on"] == pd.Timestamp("2022-12-31")
+    files = quality.write_report(rep, tmp_path / "report", figures=False)
+    written = pd.read_csv(files["outside_life.csv"], encoding="utf-8-sig")
+    assert written["reason"].tolist() == ["before_registration", "after_closure"]
 
 
 # --------------------------------------------------------------------------- serious dishonesty, by hand

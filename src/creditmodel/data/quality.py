@@ -29,8 +29,9 @@ Definitions (all rates are fractions):
   records whose delay can be computed. Records reported *before* their event date are counted apart.
 
 Outputs of :func:`quality_report`: ``quality.json`` (all figures), ``quality_by_field.csv``,
-``quality_by_table.csv``, ``by_industry.csv``, ``by_street.csv``, ``by_department.csv``,
-``quarantine.parquet`` and PNG figures under ``figures/``.
+``quality_by_table.csv``, ``by_industry.csv``, ``by_street.csv``, ``by_department.csv``, ``outside_life.csv`` (each
+record dated before its enterprise's registration or after its deregistration), ``quarantine.parquet`` and PNG
+figures under ``figures/``.
 """
 from __future__ import annotations
 
@@ -127,23 +128,52 @@ def _life_spans(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     return out[["registered_on", "deregistered_on"]]
 
 
-def _outside_life(lt: LoadedTable, spans: pd.DataFrame | None) -> dict[str, int]:
-    """Rows of ``lt`` (as delivered: kept or quarantined) whose event falls outside its enterprise's life on the
-    register (:func:`_life_spans`): ``before_registration`` (an invoiced month that ended before it, a penalty decided
-    before it) and ``after_closure`` (after its deregistration). A kept one is read by the evaluation and the features
-    as delivered: a mistyped date, or a record of another firm under this code (helper-100's finding)."""
+def _life_date(lt: LoadedTable, spans: pd.DataFrame | None) -> str | None:
+    """The date column of ``lt`` compared with its enterprise's life, or None (no register, the register itself, a
+    table without an event date or without codes)."""
     t = table(lt.name)
     ev = t.event_date or _LIFE_DATES.get(lt.name)
-    if spans is None or lt.name == "enterprises" or not ev or "uscc" not in t.column_names:
-        return {}
+    ok = spans is not None and lt.name != "enterprises" and ev and "uscc" in t.column_names
+    return ev if ok else None
+
+
+#: columns of :func:`outside_life_rows`
+OUTSIDE_LIFE_COLUMNS = ["table", "row", "kept", "uscc", "date_column", "date", "registered_on", "deregistered_on",
+                        "reason"]
+
+
+def outside_life_rows(lt: LoadedTable, spans: pd.DataFrame | None) -> pd.DataFrame:
+    """Rows of ``lt`` (as delivered: ``kept`` or quarantined; ``row`` = data row of the file, from 1) whose event falls
+    outside its enterprise's life on the register (:func:`_life_spans`), with the ``reason``:
+    ``before_registration`` (an invoiced month that ended before it, a penalty decided before it) or
+    ``after_closure`` (after its deregistration). A kept one is read by the evaluation and the features as
+    delivered: a mistyped date, or a record of another firm under this code (helper-100's finding)."""
+    ev = _life_date(lt, spans)
+    if ev is None:
+        return pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS)
     rows = lt.all_rows(["uscc", ev])
     pos = schema.positions_in(rows["uscc"], pd.Series(spans.index))   # -1: no register row (counted elsewhere)
     nat = np.datetime64("NaT")
-    reg = pd.Series(np.append(pd.to_datetime(spans["registered_on"]).to_numpy(), nat)[pos])
-    gone = pd.Series(np.append(pd.to_datetime(spans["deregistered_on"]).to_numpy(), nat)[pos])
-    when = pd.to_datetime(rows[ev]).reset_index(drop=True)
-    end = when + pd.offsets.MonthEnd(0) if lt.name == "invoices_monthly" else when
-    return {"before_registration": int((end < reg).sum()), "after_closure": int((when > gone).sum())}
+    reg = np.append(pd.to_datetime(spans["registered_on"]).to_numpy(), nat)[pos]
+    gone = np.append(pd.to_datetime(spans["deregistered_on"]).to_numpy(), nat)[pos]
+    when = pd.to_datetime(rows[ev]).to_numpy()
+    end = (pd.Series(when) + pd.offsets.MonthEnd(0)).to_numpy() if lt.name == "invoices_monthly" else when
+    before, after = end < reg, when > gone    # NaT compares False
+    hit = before | after
+    return pd.DataFrame({
+        "table": lt.name, "row": rows.index.to_numpy()[hit] + 1, "kept": rows.index[hit].isin(lt.data.index),
+        "uscc": rows["uscc"].to_numpy()[hit], "date_column": ev, "date": when[hit], "registered_on": reg[hit],
+        "deregistered_on": gone[hit], "reason": np.where(before[hit], "before_registration", "after_closure")},
+        columns=OUTSIDE_LIFE_COLUMNS)
+
+
+def _outside_life(lt: LoadedTable, spans: pd.DataFrame | None) -> dict[str, int]:
+    """``before_registration`` and ``after_closure`` counts of :func:`outside_life_rows` (empty for a table it does
+    not apply to)."""
+    if _life_date(lt, spans) is None:
+        return {}
+    reason = outside_life_rows(lt, spans)["reason"]
+    return {k: int((reason == k).sum()) for k in ("before_registration", "after_closure")}
 
 
 def chronology(lt: LoadedTable, snapshot: pd.Timestamp, spans: pd.DataFrame | None = None) -> dict[str, int]:
@@ -296,6 +326,8 @@ class QualityReport:
     by_year: pd.DataFrame = field(default_factory=pd.DataFrame)  # compliance per year the records were reported
     #: who is on which list at the snapshot, by list type, department and reason (:func:`list_membership`)
     list_membership: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: each record dated outside its enterprise's life on the register (:func:`outside_life_rows`)
+    outside_life: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS))
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures for MLflow (headline indicators, then ``late_rate.<table>`` etc.)."""
@@ -357,7 +389,7 @@ class QualityReport:
             lines.append(f"  records outside their enterprise's life on the register: "
                          f"{i.get('before_registration') or 0:,} dated before its registration, "
                          f"{i.get('after_closure') or 0:,} after its deregistration "
-                         "(counted as delivered; a kept one is read as it is; by table in quality_by_table.csv)")
+                         "(counted as delivered; a kept one is read as it is; the rows in outside_life.csv)")
         if i.get("repaired_before_minimum"):
             lines.append(f"  repaired before the minimum publicity period ended (not allowed, DOMAIN A4; read as "
                          f"repaired): {i['repaired_before_minimum']:,} penalty row(s)")
@@ -774,6 +806,9 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
     # by table (all tables; compliance only for public records)
     bt = []
     spans = _life_spans(tables)
+    outside = [outside_life_rows(lt, spans) for lt in tables.values()]
+    outside_life = (pd.concat([o for o in outside if len(o)], ignore_index=True) if any(len(o) for o in outside)
+                    else pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS))
     for name, lt in tables.items():
         r: dict[str, Any] = {"table": name, "zh": TABLES[name].zh, "en": TABLES[name].en,
                              "public_record": TABLES[name].public_record, "rows": lt.n_rows, "kept": lt.n_kept,
@@ -868,7 +903,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          uscc_causes=_uscc_causes(register, flags_all), delays=_delays(flags_all, deadline), load_counts=load_counts, quarantine=quarantine,
                          kept_faults=kept_faults(tables), by_year=by_year,
                          serious_dishonesty=_definitions_or_empty(tables, snapshot),
-                         list_membership=_memberships_or_empty(tables, snapshot))
+                         list_membership=_memberships_or_empty(tables, snapshot), outside_life=outside_life)
 
 
 def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
@@ -922,7 +957,7 @@ def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[st
                      ("by_department.csv", rep.by_department), ("plan_targets.csv", rep.targets),
                      ("by_year.csv", rep.by_year),
                      ("serious_dishonesty_definitions.csv", rep.serious_dishonesty),
-                     ("list_membership.csv", rep.list_membership)):
+                     ("list_membership.csv", rep.list_membership), ("outside_life.csv", rep.outside_life)):
         files[name] = out / name
         df.to_csv(files[name], index=False, encoding="utf-8-sig")
     files["quarantine.parquet"] = out / "quarantine.parquet"
