@@ -209,7 +209,17 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     rep = _measure(tmp_path)
     bt = rep.by_table.set_index("table")
     assert bt.loc["penalties", "repaired_before_minimum"] == 1 == rep.indicators["repaired_before_minimum"]
-    assert "repaired before the minimum publicity period ended" in rep.summary()
+    assert "1 penalty row(s) repaired" in rep.summary()
+    assert rep.indicators["repair_applied_before_minimum"] is None     # no repairs file: not measured
+    rp = fac.records("repairs", c, 2)
+    rp["target_record_id"] = ["PEN00004", "PEN00005"]                  # minimum publicity end 2023-06-01
+    rp["uscc"] = [c[4], c[5]]
+    rp["applied_on"] = ["2023-05-31", "2023-06-01"]                    # the day before it, and on it
+    rp["reported_on"] = ["2023-06-02", "2023-06-02"]
+    fac.write(rp, tmp_path / "repairs", "csv")
+    again = _measure(tmp_path)
+    assert again.indicators["repair_applied_before_minimum"] == 1
+    assert "1 repair application(s) for a penalty" in again.summary()
     assert (bt.loc["penalties", "before_registration"], bt.loc["penalties", "after_closure"]) == (1, 1)
     assert (rep.indicators["before_registration"], rep.indicators["after_closure"]) == (1, 1)
     assert "1 dated before its registration, 1 after its deregistration" in rep.summary()
