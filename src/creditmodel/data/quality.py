@@ -167,15 +167,6 @@ def outside_life_rows(lt: LoadedTable, spans: pd.DataFrame | None) -> pd.DataFra
         columns=OUTSIDE_LIFE_COLUMNS)
 
 
-def _outside_life(lt: LoadedTable, spans: pd.DataFrame | None) -> dict[str, int]:
-    """``before_registration`` and ``after_closure`` counts of :func:`outside_life_rows` (empty for a table it does
-    not apply to)."""
-    if _life_date(lt, spans) is None:
-        return {}
-    reason = outside_life_rows(lt, spans)["reason"]
-    return {k: int((reason == k).sum()) for k in ("before_registration", "after_closure")}
-
-
 def repairs_applied_early(tables: dict[str, LoadedTable]) -> int | None:
     """Credit repair applications for a penalty dated before that penalty's minimum publicity end (the rules allow
     one after it only, DOMAIN A4), as delivered; None without both tables."""
@@ -189,19 +180,17 @@ def repairs_applied_early(tables: dict[str, LoadedTable]) -> int | None:
     return int((pd.to_datetime(rep["applied_on"]) < min_end).sum())
 
 
-def chronology(lt: LoadedTable, snapshot: pd.Timestamp, spans: pd.DataFrame | None = None) -> dict[str, int]:
+def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
     """Rows of ``lt`` (kept and quarantined) whose dates cannot all be true, counted as delivered (the date-order
     ones are also quarantined by the schema, rule ``date_order``; the future-dated ones are kept):
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
     listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (a date of
     something that happened, the event, its report, a payment, a removal..., after the snapshot date; scheduled
-    dates such as a publicity end or a deadline may lie beyond it). With the register's life ``spans`` (of
-    :func:`_life_spans`), also :func:`_outside_life`'s ``before_registration`` and ``after_closure`` for a record
-    table."""
+    dates such as a publicity end or a deadline may lie beyond it); for penalties also ``repaired_before_minimum``."""
     t = table(lt.name)
     dates = [c.name for c in t.columns if c.dtype == "date"]
     if not dates:
-        return {"date_order_faults": 0, "future_dated": 0, **_outside_life(lt, spans)}
+        return {"date_order_faults": 0, "future_dated": 0}
     rows = lt.all_rows(dates)
     order = np.zeros(len(rows), dtype=bool)
     for a, b in schema.date_order_pairs(t):   # the pairs the schema quarantines (rule date_order)
@@ -210,7 +199,7 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp, spans: pd.DataFrame | No
     for c in t.columns:   # every date of something that happened (a deadline may lie ahead)
         if c.dtype == "date" and not c.scheduled:
             future |= (rows[c.name] > snapshot).to_numpy(dtype=bool, na_value=False)
-    out = {"date_order_faults": int(order.sum()), "future_dated": int(future.sum()), **_outside_life(lt, spans)}
+    out = {"date_order_faults": int(order.sum()), "future_dated": int(future.sum())}
     if {"repaired_on", "publicity_min_end"} <= set(rows.columns):
         # credit repair may be applied for after the minimum publicity period only (DOMAIN A4): one dated before it
         # ends the record's publicity in the evaluation and the features all the same (helper-100's finding)
@@ -831,7 +820,10 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                              "kept_cells_cleared": _cleared_rows(lt)}
         own = lt.faults[~lt.faults["rule"].isin(_REFERENTIAL)] if len(lt.faults) else lt.faults
         r["rows_with_own_faults"] = int(own["row"].nunique()) if len(own) else 0
-        r.update(chronology(lt, snapshot, spans))
+        r.update(chronology(lt, snapshot))
+        if _life_date(lt, spans) is not None:   # this table's rows of outside_life, by reason
+            why = outside_life.loc[outside_life["table"] == name, "reason"]
+            r.update({k: int((why == k).sum()) for k in ("before_registration", "after_closure")})
         bt.append(r)
     by_table = pd.DataFrame(bt)
     if len(flags_all):
