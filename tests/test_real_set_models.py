@@ -39,6 +39,23 @@ def test_both_models_share_one_split_and_leave_the_reference_columns_out(german)
     assert list(german.comparison().columns) == ["scorecard", "lightgbm"]
 
 
+def test_reason_codes_read_as_the_model_s_texts(german):
+    """Notebooks 05 and 06 each mapped the codes to texts in a cell of their own; one method does it."""
+    model = german.results["scorecard"].model
+    scored = model.score_frame(german.test)
+    texts = model.reason_table().set_index("code")
+    for lang in ("en", "zh"):
+        read = model.with_reason_texts(scored, lang)
+        assert read["score"].equals(scored["score"]) and len(read) == len(scored)
+        for c in ("reason_1", "reason_2", "reason_3"):
+            codes = scored[c].dropna()
+            assert (read.loc[codes.index, c] == codes.map(texts[f"text_{lang}"])).all()
+            assert read[c].isna().equals(scored[c].isna())
+    assert german.dataset.reference_columns == german.dataset.info_cols        # no group key in German credit
+    with pytest.raises(InputError):
+        model.with_reason_texts(scored, "fr")
+
+
 def test_a_set_with_borrowers_is_split_by_borrower():
     """SBA's 103 borrowers with two to four loans went to both sides of the split by loan (helper-102)."""
     sba = train_real_set("sba_case", seed=3, n_jobs=1, kinds=("scorecard",))
@@ -48,6 +65,7 @@ def test_a_set_with_borrowers_is_split_by_borrower():
     several = sba.dataset.frame["borrower"].value_counts()
     assert any(several.get(n, 0) > 1 for n in parts)        # the test holds borrowers with several loans, whole
     assert not {"Name", "borrower"} & set(sba.results["scorecard"].features)
+    assert "borrower" not in sba.dataset.reference_columns and "Name" in sba.dataset.reference_columns
 
 
 def test_a_set_without_an_outcome_or_an_unknown_set_is_bad_input():

@@ -217,9 +217,8 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
     dest = Path(out) / f"{name}.parquet"  # Parquet keeps the loader's types (SBA's NAICS codes stay text)
     ds.frame[cols].to_parquet(dest, index=False)
     click.echo(f"{name}: {len(ds.frame):,} rows, {len(ds.features)} features -> {dest}")
-    left = [c for c in ds.info_cols if c != ds.group_col]
-    if left or ds.leakage_dropped:
-        click.echo(f"  left out: reference columns {left}, outcome columns {ds.leakage_dropped}")
+    if ds.reference_columns or ds.leakage_dropped:
+        click.echo(f"  left out: reference columns {ds.reference_columns}, outcome columns {ds.leakage_dropped}")
     if ds.target in cols:
         group = f" --group {ds.group_col}" if ds.group_col else ""
         click.echo(f"  creditmodel train --data {dest} --target {ds.target} --id {ds.id_col}{group} --out OUT")

@@ -67,7 +67,7 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     """The enterprise register as delivered: every row, normalised code, status, industry, street."""
     if "enterprises" not in tables:
         return None
-    e = tables["enterprises"].all_rows(["uscc", "industry", "street", "registered_on", "closed_on"])
+    e = tables["enterprises"].all_rows(["uscc", "industry", "street", "registered_on", "closed_on", "status"])
     st = schema.uscc_status(e["uscc"])
     code = e["uscc"]
     # a register row delivered twice (an exact copy, or one differing only in a descriptive field: rule
@@ -85,7 +85,7 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
         "invalid": st["status"].eq("invalid"), "pilot": st["status"].eq("pilot"),
         "dup_any": dup_any, "dup_excess": dup_excess,
         "industry": e["industry"].fillna(MISSING), "street": e["street"].fillna(MISSING),
-        "registered_on": e["registered_on"], "closed_on": e["closed_on"],
+        "registered_on": e["registered_on"], "closed_on": e["closed_on"], "registration_status": e["status"],
     }, index=e.index)
 
 
@@ -112,15 +112,15 @@ def _warned(lt: LoadedTable, rule: str) -> int:
 _LIFE_DATES = {"invoices_monthly": "month", "loans": "origination_date"}
 
 
-def _life_spans(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
-    """Per code of the register: ``registered_on`` (the earliest of its rows: a code two firms share, 重码, spans
-    both) and ``deregistered_on`` (the latest closing date when every row of the code is deregistered, 注销; a revoked
-    firm, 吊销, is still a legal person that arrears, courts and repair can reach). None without a register."""
-    if "enterprises" not in tables:
+def _life_spans(register: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Per code of the ``register`` (:func:`_register`): ``registered_on`` (the earliest of its rows: a code two firms
+    share, 重码, spans both) and ``deregistered_on`` (the latest closing date when every row of the code is
+    deregistered, 注销; a revoked firm, 吊销, is still a legal person that arrears, courts and repair can reach). None
+    without a register."""
+    if register is None:
         return None
-    e = tables["enterprises"].all_rows(["uscc", "registered_on", "status", "closed_on"])
-    e = e[e["uscc"].notna()]
-    gone = e["status"].astype(str).eq("deregistered") & e["closed_on"].notna()
+    e = register[register["uscc"].notna()]
+    gone = e["registration_status"].astype(str).eq("deregistered") & e["closed_on"].notna()
     g = e.assign(_gone=gone).groupby("uscc", sort=False)
     out = pd.DataFrame({"registered_on": g["registered_on"].min(), "all_gone": g["_gone"].all(),
                         "closed_on": g["closed_on"].max()})
@@ -808,7 +808,7 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
 
     # by table (all tables; compliance only for public records)
     bt = []
-    spans = _life_spans(tables)
+    spans = _life_spans(register)
     outside = [outside_life_rows(lt, spans) for lt in tables.values()]
     outside_life = (pd.concat([o for o in outside if len(o)], ignore_index=True) if any(len(o) for o in outside)
                     else pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS))

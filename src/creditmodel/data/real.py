@@ -184,6 +184,11 @@ class RealDataset:
         return [c for c in self.frame.columns if c not in skip]
 
     @property
+    def reference_columns(self) -> list[str]:
+        """The ``info_cols`` a model leaves out: all but the ``group_col``, which keys the split instead."""
+        return [c for c in self.info_cols if c != self.group_col]
+
+    @property
     def X(self) -> pd.DataFrame:
         """The feature columns."""
         return self.frame[self.features]

@@ -389,6 +389,18 @@ class CreditModel:
             rows.append({"code": code, "text_zh": missing_reason_text(zh, "zh"), "text_en": missing_reason_text(en, "en")})
         return pd.DataFrame(rows)
 
+    def with_reason_texts(self, scored: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+        """A copy of ``scored`` (rows with ``reason_1..3`` codes, e.g. of :meth:`score_frame`) with each code replaced
+        by its text in ``lang`` ("en" or "zh") from :meth:`reason_table`; a code without a text, and an empty one,
+        stay as they are."""
+        if lang not in ("en", "zh"):
+            raise InputError(f"lang must be 'en' or 'zh', got {lang!r}", parameter="lang")
+        texts = self.reason_table().set_index("code")[f"text_{lang}"]
+        out = scored.copy()
+        for c in [c for c in REASON_COLUMNS if c in out.columns]:
+            out[c] = [texts.get(v, v) if isinstance(v, str) else v for v in out[c].astype(object)]
+        return out
+
     def fingerprint(self) -> str:
         """A short SHA-256 of the fitted model (same data, parameters and seed: same fingerprint).
 

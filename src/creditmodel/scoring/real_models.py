@@ -81,7 +81,7 @@ def train_real_set(name: str, seed: int = 42, n_jobs: int = 1, data_dir: str | P
     for kind in kinds:
         log.info("%s: training the %s on %s rows", name, kind, f"{len(ds.frame):,}")
         res = train_frame(ds.frame, ds.target, id_col=ds.id_col, kind=kind, seed=seed, name=f"{name}_{kind}",
-                          exclude=[c for c in ds.info_cols if c != ds.group_col], categorical=list(ds.categorical),
+                          exclude=ds.reference_columns, categorical=list(ds.categorical),
                           split=split, file=ds.source, n_jobs=n_jobs, group_col=ds.group_col, **train_kw)
         split = res.split
         out.results[kind] = res
