@@ -234,6 +234,33 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     assert written["reason"].tolist() == ["before_registration", "after_closure"]
 
 
+def test_arrears_and_tax_grades_are_compared_by_the_period_they_cover(tmp_path):
+    """helper-105's finding: arrears determined after the firm closed were counted 'after closure' although they
+    accrued before (all 6 of the demo's), and a tax grade for a year before the firm's registration passed when it
+    was published after it. Arrears compare their first unpaid month, tax grades their evaluation year."""
+    c = fac.codes(5, seed=7)
+    ent = fac.enterprises(c)
+    ent.loc[0, ["registered_on", "reported_on"]] = ["2022-12-15", "2022-12-16"]   # inside December 2022 and 2022
+    ent.loc[1, ["registered_on", "reported_on"]] = ["2023-01-10", "2023-01-11"]   # after both periods
+    ent.loc[2, ["status", "closed_on"]] = ["deregistered", "2023-01-31"]          # closed after December 2022
+    ent.loc[3, ["status", "closed_on"]] = ["deregistered", "2022-11-30"]          # closed before it
+    ent.loc[4, ["registered_on", "reported_on"]] = ["2023-06-01", "2023-06-02"]   # after the publication
+    arr = fac.records("arrears", c[:4])        # started 2022-12-01, determined 2023-03-01
+    tax = fac.records("tax_grades", c)         # year 2022, published 2023-03-01
+    tax.loc[3, "year"] = "2023"
+    tax.loc[4, "year"] = ""                    # no year: its publication date is compared
+    for name, df in (("enterprises", ent), ("arrears", arr), ("tax_grades", tax)):
+        fac.write(df, tmp_path / name, "csv")
+    rows = _measure(tmp_path).outside_life
+    got = {(r.table, r.uscc): (r.reason, r.date_column, r.date) for r in rows.itertuples()}
+    assert got == {
+        ("arrears", c[1]): ("before_registration", "started_on", pd.Timestamp("2022-12-01")),
+        ("arrears", c[3]): ("after_closure", "started_on", pd.Timestamp("2022-12-01")),
+        ("tax_grades", c[1]): ("before_registration", "year", pd.Timestamp("2022-01-01")),
+        ("tax_grades", c[3]): ("after_closure", "year", pd.Timestamp("2023-01-01")),
+        ("tax_grades", c[4]): ("before_registration", "published_on", pd.Timestamp("2023-03-01"))}
+
+
 # --------------------------------------------------------------------------- serious dishonesty, by hand
 def test_serious_dishonesty_share_at_the_snapshot(tmp_path):
     from creditmodel.data import uscc

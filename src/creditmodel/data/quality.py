@@ -108,8 +108,13 @@ def _warned(lt: LoadedTable, rule: str) -> int:
 
 
 
-#: the date a record of a table without an event date happened on (a month: its last day is compared)
+#: the date a record of a table without an event date happened on
 _LIFE_DATES = {"invoices_monthly": "month", "loans": "origination_date"}
+#: records that cover a period, compared by it instead (its end with the registration, its start with the
+#: deregistration): an invoiced month, the first month of arrears (arrears determined after the firm closed may have
+#: accrued before: helper-105's finding), a tax grade's evaluation year (its publication date where the year is missing)
+_LIFE_PERIODS = {"invoices_monthly": ("month", "month"), "arrears": ("started_on", "month"),
+                 "tax_grades": ("year", "year")}
 
 
 def _life_spans(register: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -132,9 +137,28 @@ def _life_date(lt: LoadedTable, spans: pd.DataFrame | None) -> str | None:
     """The date column of ``lt`` compared with its enterprise's life, or None (no register, the register itself, a
     table without an event date or without codes)."""
     t = table(lt.name)
-    ev = t.event_date or _LIFE_DATES.get(lt.name)
+    ev = _LIFE_PERIODS.get(lt.name, (None,))[0] or t.event_date or _LIFE_DATES.get(lt.name)
     ok = spans is not None and lt.name != "enterprises" and ev and "uscc" in t.column_names
     return ev if ok else None
+
+
+def _life_period(lt: LoadedTable, rows: pd.DataFrame, ev: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, column) of each row's event for :func:`outside_life_rows`: one date (start = end) or the period of
+    :data:`_LIFE_PERIODS`; ``column`` names the date compared (a tax grade without a year: its publication)."""
+    unit = _LIFE_PERIODS.get(lt.name, (None, None))[1]
+    col = np.full(len(rows), ev, dtype=object)
+    if unit == "year":
+        year = pd.to_numeric(rows[ev], errors="coerce")
+        year = year.where((year >= 1900) & (year <= 2262) & (year % 1 == 0))     # a mistyped year: not a period
+        start = pd.to_datetime(year.astype("Int64").astype("string") + "-01-01", errors="coerce")
+        end = start + pd.offsets.YearEnd(0)
+        t = table(lt.name).event_date
+        col[start.isna().to_numpy()] = t
+        start, end = start.fillna(rows[t]), end.fillna(rows[t])
+    else:
+        start = pd.to_datetime(rows[ev])
+        end = start + pd.offsets.MonthEnd(0) if unit == "month" else start
+    return start.to_numpy(), end.to_numpy(), col
 
 
 #: columns of :func:`outside_life_rows`
@@ -145,24 +169,23 @@ OUTSIDE_LIFE_COLUMNS = ["table", "row", "kept", "uscc", "date_column", "date", "
 def outside_life_rows(lt: LoadedTable, spans: pd.DataFrame | None) -> pd.DataFrame:
     """Rows of ``lt`` (as delivered: ``kept`` or quarantined; ``row`` = data row of the file, from 1) whose event falls
     outside its enterprise's life on the register (:func:`_life_spans`), with the ``reason``:
-    ``before_registration`` (an invoiced month that ended before it, a penalty decided before it) or
-    ``after_closure`` (after its deregistration). A kept one is read by the evaluation and the features as
+    ``before_registration`` (a penalty decided before it; a period, :data:`_LIFE_PERIODS`, that ended before it) or
+    ``after_closure`` (after its deregistration; a period that began after it). A kept one is read by the evaluation and the features as
     delivered: a mistyped date, or a record of another firm under this code (helper-100's finding)."""
     ev = _life_date(lt, spans)
     if ev is None:
         return pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS)
-    rows = lt.all_rows(["uscc", ev])
+    rows = lt.all_rows(list(dict.fromkeys(["uscc", ev, table(lt.name).event_date or ev])))
     pos = schema.positions_in(rows["uscc"], pd.Series(spans.index))   # -1: no register row (counted elsewhere)
     nat = np.datetime64("NaT")
     reg = np.append(pd.to_datetime(spans["registered_on"]).to_numpy(), nat)[pos]
     gone = np.append(pd.to_datetime(spans["deregistered_on"]).to_numpy(), nat)[pos]
-    when = pd.to_datetime(rows[ev]).to_numpy()
-    end = (pd.Series(when) + pd.offsets.MonthEnd(0)).to_numpy() if lt.name == "invoices_monthly" else when
+    when, end, col = _life_period(lt, rows, ev)
     before, after = end < reg, when > gone    # NaT compares False
     hit = before | after
     return pd.DataFrame({
         "table": lt.name, "row": rows.index.to_numpy()[hit] + 1, "kept": rows.index[hit].isin(lt.data.index),
-        "uscc": rows["uscc"].to_numpy()[hit], "date_column": ev, "date": when[hit], "registered_on": reg[hit],
+        "uscc": rows["uscc"].to_numpy()[hit], "date_column": col[hit], "date": when[hit], "registered_on": reg[hit],
         "deregistered_on": gone[hit], "reason": np.where(before[hit], "before_registration", "after_closure")},
         columns=OUTSIDE_LIFE_COLUMNS)
 
