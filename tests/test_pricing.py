@@ -712,9 +712,19 @@ def test_allocation_input_errors_and_reasons():
     out = A.allocate(f, curves).firms
     assert out["limit"].iloc[0] == 1_000_000
     assert list(out["reason"].iloc[1:]) == ["excluded grade", "no churn curve for the grade",
-                                            "missing or non-numeric pd_12m",
+                                            "missing pd_12m",
                                             "no profitable rate in [4.00%, 15.00%]",
                                             "max_limit below the minimum loan"]
+    # a cell given but not a number is refused by name (a reviewer: cost_rate "3%" was priced at a cost of 0,
+    # lgd "forty" at the rules' 40 %), a blank one takes the rules' default
+    g = pd.DataFrame({"grade": ["A"] * 5, "pd_12m": ["0.01", "abc", 0.01, 0.01, 0.01],
+                      "cost_rate": ["", None, "3%", None, None], "lgd": [None, None, None, "forty", None],
+                      "max_limit": [" ", None, None, None, "n/a"]})
+    out = A.allocate(g, curves).firms
+    assert pd.isna(out["reason"].iloc[0]) and out["limit"].iloc[0] == 1_000_000
+    assert list(out["reason"].iloc[1:]) == ["non-numeric pd_12m", "non-numeric cost_rate", "non-numeric lgd",
+                                            "non-numeric max_limit"]
+    assert (out["limit"].iloc[1:] == 0).all()
     with pytest.raises(ConfigError) as e:
         A.AllocationRules(min_loan=2e6)
     assert e.value.column == "min_loan"

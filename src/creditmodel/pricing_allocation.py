@@ -130,24 +130,35 @@ def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
         m = np.asarray(mask, bool) & pd.isna(reason)
         reason[m] = text
 
-    p = pd.to_numeric(firms["pd_12m"], errors="coerce").to_numpy(float)
+    def numeric(col: str) -> np.ndarray:
+        """``col`` as floats, NaN where absent or blank (the rules' default then applies); a cell that is given but
+        not a number is flagged (it took the default silently: ``cost_rate "3%"`` priced at a cost of 0, a
+        reviewer's finding)."""
+        if col not in firms.columns:
+            return np.full(n, np.nan)
+        raw = firms[col]
+        x = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        bad = np.isnan(x) & raw.notna().to_numpy()
+        if bad.any():
+            bad[bad] = (raw[bad].astype(str).str.strip() != "").to_numpy()
+            flag(bad, f"non-numeric {col}")
+        return x
+
     keys = _grade_keys(firms, churn)
     if "grade" in firms.columns:
         grade = firms["grade"].astype("string").str.strip()
         flag(grade.isin(list(rules.excluded_grades)).fillna(False).to_numpy(), "excluded grade")
-    flag(np.isnan(p), "missing or non-numeric pd_12m")
+    p = numeric("pd_12m")
+    flag(np.isnan(p), "missing pd_12m")
     flag((p < 0) | (p > 1), "pd_12m outside [0, 1]")
-    lgd = (pd.to_numeric(firms["lgd"], errors="coerce").to_numpy(float) if "lgd" in firms.columns
-           else np.full(n, np.nan))
+    lgd = numeric("lgd")
     flag((lgd < 0) | (lgd > 1), "lgd outside [0, 1]")
     lgd = np.where(np.isnan(lgd), rules.lgd, lgd)
-    cost = (pd.to_numeric(firms["cost_rate"], errors="coerce").to_numpy(float) if "cost_rate" in firms.columns
-            else np.full(n, np.nan))
+    cost = numeric("cost_rate")
     cost = np.where(np.isnan(cost), rules.cost_rate, cost)
     cap = np.full(n, rules.max_loan)
-    if "max_limit" in firms.columns:
-        ml = pd.to_numeric(firms["max_limit"], errors="coerce").to_numpy(float)
-        cap = np.where(np.isnan(ml), cap, np.minimum(cap, ml))
+    ml = numeric("max_limit")
+    cap = np.where(np.isnan(ml), cap, np.minimum(cap, ml))
     cap = np.floor(np.round(cap / rules.limit_step, 9)) * rules.limit_step
     flag(cap < rules.min_loan, "max_limit below the minimum loan")
     flag(np.array([_curve_for(churn, k) is None for k in keys], bool), "no churn curve for the grade")
