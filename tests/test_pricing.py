@@ -374,6 +374,9 @@ def test_price_file_records_what_priced_the_rows(tmp_path):
     assert rec["scores_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest() and rec["priced_file"] == "priced.parquet"
     assert rec["rows"] == 9 and rec["rows_priced"] == int(res.frame["suggested_rate"].notna().sum()) == 4
     assert sum(rec["rows_not_priced"].values()) == 5
+    from creditmodel import __version__
+    from creditmodel.tracking import git_info
+    assert rec["creditmodel_version"] == __version__ and rec.get("git_commit") == git_info().get("commit")
     assert set(rec["rows_not_priced"]) == set(P.reason_kinds(res.frame["pricing_reason"].dropna().astype(str)))
     P.price_file(src, P.PricingConfig(framework="basel2"), tmp_path / "b2.csv")
     rec2 = json.loads((tmp_path / "b2.pricing.json").read_text(encoding="utf-8"))

@@ -681,7 +681,7 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
                out: str | Path | None = None) -> PricingResult:
     """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet), with
     ``<out stem>.pricing.json`` beside it: the scores file and its SHA-256, the configuration's source and values,
-    the row counts and the unpriced rows by reason, so that a rate can be traced to what priced it.
+    the row counts and the unpriced rows by reason, the creditmodel version and git commit, so that a rate can be traced to what priced it.
 
     A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column. When no row gets a rate
     the file is written all the same and a warning names the commonest reason (a portfolio all in default or all
@@ -707,13 +707,16 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
         priced.to_parquet(out, index=False)
     else:
         priced.to_csv(out, index=False, encoding="utf-8-sig")
-    from creditmodel.tracking import file_sha256
+    from creditmodel import __version__
+    from creditmodel.tracking import file_sha256, git_info
 
     why = priced["pricing_reason"].dropna().astype(str) if "pricing_reason" in priced else pd.Series([], dtype=str)
     record = {"scores_file": scores.name, "scores_sha256": file_sha256(scores), "priced_file": out.name,
               "rows": int(len(priced)), "rows_priced": int(priced["suggested_rate"].notna().sum()),
               "rows_not_priced": {str(k): int(v) for k, v in reason_kinds(why).value_counts().items()},
-              "pricing_config": config_record(config, cfg)}
+              "pricing_config": config_record(config, cfg),
+              # the code that priced them (a reviewer: a rate could not be traced to the formula's version)
+              "creditmodel_version": __version__, **{f"git_{k}": v for k, v in git_info().items()}}
     out.with_name(out.stem + ".pricing.json").write_text(json.dumps(record, ensure_ascii=False, indent=1),
                                                          encoding="utf-8")
     log.info("wrote %d rows (%d with a suggested rate) -> %s", len(priced), int(priced["suggested_rate"].notna().sum()),
