@@ -681,7 +681,8 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
                out: str | Path | None = None) -> PricingResult:
     """Price a scored CSV (UTF-8, BOM allowed) or Parquet file and write it (CSV with BOM, or Parquet), with
     ``<out stem>.pricing.json`` beside it: the scores file and its SHA-256, the configuration's source and values,
-    the row counts and the unpriced rows by reason, the creditmodel version and git commit, so that a rate can be traced to what priced it.
+    the row counts and the unpriced rows by reason, the creditmodel version and git commit, so that a rate can be
+    traced to what priced it.
 
     A missing ``pd_12m`` column raises :class:`InputError` naming the file and the column. When no row gets a rate
     the file is written all the same and a warning names the commonest reason (a portfolio all in default or all
