@@ -79,9 +79,11 @@ def test_cost_rates_are_the_build_up_without_expected_loss():
     got = CD.cost_rates(pds, sales, cfg)
     for p, s, c in zip(pds, sales, got):
         k = pricing.irb_capital(p, 0.40, 2.5, None if np.isnan(s) else s / 8.0 / 1e6)
-        assert c == pytest.approx(0.018 + 0.008 + 12.5 * k * 0.105 * 0.12, rel=1e-12)
-    # DOMAIN B2 example (PD 1 %, no size adjustment): floor 4.03 % = cost 3.63 % + EL 0.40 %
-    assert CD.cost_rates([0.01], [np.nan], cfg)[0] + 0.004 == pytest.approx(0.0403, abs=5e-5)
+        # the capital earns the funding cost (the default): its share is not borrowed at the FTP
+        assert c == pytest.approx(0.018 + 0.008 + 12.5 * k * 0.105 * (0.12 - 0.018), rel=1e-12)
+    # DOMAIN B2 example (PD 1 %, no size adjustment, capital earning nothing): floor 4.03 % = cost 3.63 % + EL 0.40 %
+    example = pricing.PricingConfig(capital_benefit_rate=0.0)
+    assert CD.cost_rates([0.01], [np.nan], example)[0] + 0.004 == pytest.approx(0.0403, abs=5e-5)
     # smaller firms hold less capital (SME correlation adjustment)
     assert got[0] < CD.cost_rates([0.01], [np.nan], cfg)[0]
 

@@ -143,6 +143,29 @@ def test_risk_based_rate_reproduces_domain_b2_example():
         P.risk_based_rate(0.01, 0.4, funding_cost=0.018, opex=0.008, hurdle_rate=-0.1)
 
 
+def test_capital_earns_the_funding_cost_by_default():
+    """helper-106's finding: with capital_benefit_rate 0 the capital's share of the loan paid the FTP and the hurdle
+    both (DOMAIN B2's formula subtracts the "funding benefit of capital"; only its example leaves it out). By default
+    the capital earns the funding cost, and follows it; 0 still reproduces the example."""
+    scored = pd.DataFrame({"pd_12m": [0.01], "collateral": ["none"], "sales_eur_m": [np.inf]})
+    k = irb_k_reference(0.01, 0.40)
+    for fc in (0.018, 0.025):
+        cfg = P.PricingConfig(funding_cost=fc)
+        assert cfg.capital_benefit == fc and cfg.capital_benefit_rate is None
+        row = P.price_frame(scored, cfg).iloc[0]
+        assert row["capital_charge_rate"] == pytest.approx(12.5 * k * 0.105 * (0.12 - fc), rel=1e-12)
+        assert row["risk_based_floor"] == pytest.approx(fc + 0.008 + 0.004 + 12.5 * k * 0.105 * (0.12 - fc), rel=1e-12)
+    example = P.price_frame(scored, P.PricingConfig(capital_benefit_rate=0.0)).iloc[0]
+    assert example["risk_based_floor"] == pytest.approx(0.040, abs=0.0005)          # DOMAIN B2's ~4.0 %
+    assert P.price_frame(scored, P.PricingConfig()).iloc[0]["risk_based_floor"] == pytest.approx(
+        example["risk_based_floor"] - 12.5 * k * 0.105 * 0.018, rel=1e-12)         # 15.5 bp less
+    with pytest.raises(ConfigError, match="null \\(the funding cost 0.15\\)") as e:   # it still may not exceed the hurdle
+        P.PricingConfig(funding_cost=0.15, hurdle_rate=0.12)
+    assert e.value.column == "capital_benefit_rate"
+    from creditmodel import pricing_plots as PP
+    assert "earning 1.80 % (the funding cost)" in PP.pricing_assumptions_markdown(P.PricingConfig())
+
+
 # ----------------------------------------------------------------------------- configuration
 def test_default_yaml_equals_code_defaults():
     assert P.load_config() == P.PricingConfig()
@@ -206,8 +229,8 @@ def test_config_bounds_keep_every_plausible_value():
     assert set(P.RATE_BOUNDS) == {"funding_cost", "opex", "hurdle_rate", "capital_ratio", "capital_benefit_rate",
                                   "margin", "lpr_1y", "policy_spread", "rate_cap", "rounding"}
     default = P.PricingConfig()
-    for key, (lo, hi) in P.RATE_BOUNDS.items():   # the defaults lie well inside
-        assert lo <= getattr(default, key) <= hi, key
+    for key, (lo, hi) in P.RATE_BOUNDS.items():   # the defaults lie well inside (null benefit: the funding cost)
+        assert lo <= (default.capital_benefit if key == "capital_benefit_rate" else getattr(default, key)) <= hi, key
 
 
 def test_config_warnings_for_legal_but_doubtful_values(caplog):

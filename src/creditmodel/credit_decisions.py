@@ -590,7 +590,7 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
             opex=config.opex,
             hurdle_rate=config.hurdle_rate,
             capital_ratio=config.capital_ratio,
-            capital_benefit_rate=config.capital_benefit_rate,
+            capital_benefit_rate=config.capital_benefit,
             margin=config.margin,
             maturity=config.maturity,
             sales_eur_m=np.clip(sales, 0.0, None),

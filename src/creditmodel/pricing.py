@@ -262,7 +262,8 @@ def firm_sales_eur_m(df: pd.DataFrame, config: PricingConfig) -> np.ndarray:
 #: Wide enough for any bank's value (DOMAIN B2: FTP 1.8 %, opex 0.8 %, hurdle 10-15 %, capital ratio 10.5 %, LPR
 #: 3.0 %, SME rates 3-8 %), narrow enough that a value written in percent is refused: ``opex: 0.8`` (meant 0.8 %)
 #: was a cost of 80 % a year, ``rate_cap: 8`` an 800 % cap, ``lpr_1y: 0.9`` an LPR of 90 %. ``capital_ratio`` and
-#: ``rate_cap`` exclude 0; ``capital_ratio`` may also be null (K itself is held).
+#: ``rate_cap`` exclude 0; ``capital_ratio`` may also be null (K itself is held), ``capital_benefit_rate`` too (the
+#: funding cost).
 RATE_BOUNDS: dict[str, tuple[float, float]] = {
     "funding_cost": (-0.05, 0.2),          # negative funding rates exist, but not -5 % a year; 20 %: no bank's FTP
     "opex": (0.0, 0.1),                    # operating cost, 10 % of the balance a year at most
@@ -301,7 +302,7 @@ class PricingConfig:
     opex: float = 0.008                   # operating cost, fraction of the balance
     hurdle_rate: float = 0.12             # cost of equity / RAROC hurdle
     capital_ratio: float | None = 0.105   # capital held per unit of RWA; None: hold K itself
-    capital_benefit_rate: float = 0.0     # what the capital held earns
+    capital_benefit_rate: float | None = None   # what the capital held earns; None: the funding cost (match-funded)
     margin: float = 0.0                   # target margin above the risk-based floor
     lgd: dict[str, float] = field(default_factory=_default_lgd)   # LGD by collateral type
     default_collateral: str = "none"      # used where the collateral column is absent or empty
@@ -327,14 +328,16 @@ class PricingConfig:
         # every rate is a fraction a year, bounded where no bank's value lies beyond, so that one written in percent
         # is refused: opex 0.8 (meant 0.8 %) priced no row of 400, rate_cap 8 was an 800 % cap (a reviewer's finding)
         for key, (lo, hi) in RATE_BOUNDS.items():
-            if not (key == "capital_ratio" and self.capital_ratio is None):   # null: K itself is held
+            if getattr(self, key) is not None or key not in ("capital_ratio", "capital_benefit_rate"):   # may be null
                 num(key, lo, hi, lo_open=key in ("capital_ratio", "rate_cap"))
         if self.policy_rate <= 0:
             raise ConfigError(f"the policy rate lpr_1y + policy_spread must be positive, got {self.lpr_1y!r} + "
                               f"{self.policy_spread!r} (rates are fractions a year: -50 bp is -0.005)",
                               column="policy_spread")
-        if self.capital_benefit_rate > self.hurdle_rate:
-            raise ConfigError(f"must not exceed hurdle_rate {self.hurdle_rate!r}, got {self.capital_benefit_rate!r} "
+        if self.capital_benefit > self.hurdle_rate:
+            given = ("null (the funding cost " + repr(self.funding_cost) + ")" if self.capital_benefit_rate is None
+                     else repr(self.capital_benefit_rate))
+            raise ConfigError(f"must not exceed hurdle_rate {self.hurdle_rate!r}, got {given} "
                               "(the capital charge would be negative: more capital, a cheaper loan)",
                               column="capital_benefit_rate")
         if self.capital_ratio is not None:
@@ -361,6 +364,13 @@ class PricingConfig:
         if self.framework == "basel2" and self.lgd["none"] < 0.45:
             log.warning("pricing: framework basel2 with lgd.none %g; Basel II's F-IRB senior unsecured LGD is 45 %% "
                         "(40 %% is Basel III's, for non-financial corporates)", self.lgd["none"])
+
+    @property
+    def capital_benefit(self) -> float:
+        """What the capital held earns a year: ``capital_benefit_rate``, or the funding cost when it is None (the
+        capital funds that share of the loan, which is not borrowed at the FTP; with 0 that share pays the FTP and
+        the hurdle both: 15 bp more at PD 1 %, a reviewer's finding)."""
+        return self.funding_cost if self.capital_benefit_rate is None else self.capital_benefit_rate
 
     @property
     def policy_rate(self) -> float:
@@ -532,7 +542,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     if ok.any():
         br = risk_based_rate(p[ok], lgd[ok], funding_cost=cfg.funding_cost, opex=cfg.opex,
                              hurdle_rate=cfg.hurdle_rate, capital_ratio=cfg.capital_ratio,
-                             capital_benefit_rate=cfg.capital_benefit_rate, margin=cfg.margin,
+                             capital_benefit_rate=cfg.capital_benefit, margin=cfg.margin,
                              maturity=cfg.maturity, sales_eur_m=sales[ok], framework=cfg.framework)
         for col, val in (("lgd", br.lgd), ("risk_weight", br.risk_weight), ("capital_rate", br.capital),
                          ("funding_rate", br.funding), ("opex_rate", br.opex),

@@ -165,7 +165,8 @@ def pricing_assumptions_markdown(config: PricingConfig | str | None = None) -> s
     held = "K itself" if cfg.capital_ratio is None else f"RWA x {_pp(cfg.capital_ratio)}"
     return (
         f"**Assumptions in use** ({cfg.framework}, maturity {cfg.maturity:g} y): funding {_pp(cfg.funding_cost)}, "
-        f"operating cost {_pp(cfg.opex)}, hurdle rate {_pp(cfg.hurdle_rate)}, capital held {held}, margin "
+        f"operating cost {_pp(cfg.opex)}, hurdle rate {_pp(cfg.hurdle_rate)}, capital held {held} earning "
+        f"{_pp(cfg.capital_benefit)}{' (the funding cost)' if cfg.capital_benefit_rate is None else ''}, margin "
         f"{_pp(cfg.margin)}; LGD by collateral: {lgd} (default collateral: {cfg.default_collateral}); policy rate "
         f"{_pp(cfg.policy_rate)} = 1-year LPR {_pp(cfg.lpr_1y)} + spread {cfg.policy_spread * 1e4:+.0f} bp; "
         f"rate cap {_pp(cfg.rate_cap)}."
