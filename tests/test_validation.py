@@ -1142,12 +1142,58 @@ def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
     lights = res.lights.set_index("check")
     read = [r for r in res.metrics["grades"] if r["jeffreys_light"] != "n/a"]
     assert sorted(r["grade"] for r in read) == ["5", "6"]
-    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(r["jeffreys_p"] for r in read))
+    # the worst read p times the 3 grades tested (Bonferroni-Holm), capped at 1
+    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(1.0, 3 * min(r["jeffreys_p"] for r in read)))
     assert lights.loc["jeffreys_grade_p", "light"] == "green"
     # "worst grade 7 of 5 grades read" read as a grade of five (a validator's finding)
     assert "among the 2 grades read of 3 with obligors" in lights.loc["jeffreys_grade_p", "note"]
     assert lights.loc["jeffreys_grade_p", "note"].startswith("worst: grade ")
     assert lights.loc["binomial_grade_p", "light"] == "green" and "binomial_p" not in lights.index
+
+
+def test_worst_grade_light_reads_the_worst_p_times_the_grades_tested():
+    """helper-107's finding: the summary light took the smallest of the grades' raw p-values, so a calibrated model
+    read red about once in ten. It now reads it times the number of grades tested (Bonferroni-Holm); each grade's own
+    light in the table is unadjusted."""
+    pds = np.array([0.01, 0.02, 0.04, 0.08])
+    p = np.repeat(pds, 2000)
+    g = np.repeat(["4", "5", "6", "7"], 2000)
+    y = np.zeros(len(p), dtype=int)
+    for i, pd_ in enumerate(pds):                         # defaults fixed so that grade 6 alone is individually red
+        extra = {0: 0, 1: 0, 2: 22, 3: 0}[i]
+        y[i * 2000: i * 2000 + int(2000 * pd_) + extra] = 1
+    res = build_report(y, p, grade=g, n_boot=20)
+    six = next(r for r in res.metrics["grades"] if r["grade"] == "6")
+    raw = stats.beta.cdf(0.04, 80 + 22 + 0.5, 2000 - 102 + 0.5)
+    assert six["jeffreys_p"] == pytest.approx(raw) and 0.0025 < raw < 0.01 and six["jeffreys_light"] == "red"
+    lights = res.lights.set_index("check")
+    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(4 * raw)
+    assert lights.loc["jeffreys_grade_p", "light"] == "amber"          # 4 x p lies in [0.01, 0.05)
+    assert lights.loc["jeffreys_grade_p", "note"].startswith(f"worst: grade 6, p {raw:.2g} x 4 grades tested; 1 red")
+    binom = stats.binom.sf(101, 2000, 0.04)
+    assert lights.loc["binomial_grade_p", "value"] == pytest.approx(min(1.0, 4 * binom))
+    assert "Holm-adjusted" in lights.loc["jeffreys_grade_p", "label"]
+
+
+def test_a_thin_grade_s_jeffreys_light_needs_the_binomial_test_too():
+    """helper-107's finding: under 5 expected defaults the Jeffreys prior's half default alone rejects too often (the
+    demo's grade 3: 1 default of 28 at PD 0.26 %, Jeffreys p 0.014 amber, binomial p 0.073). There a Jeffreys amber
+    or red stands only as far as the exact binomial test also rejects; its p is still shown."""
+    p = np.concatenate([np.full(28, 0.0026), np.full(3000, 0.05)])
+    y = np.zeros(len(p), dtype=int)
+    y[0] = 1                                              # grade 3: 1 default, 0.073 expected
+    y[28:28 + 150] = 1                                    # grade 7: exactly N x PD
+    g = np.concatenate([np.full(28, "3"), np.full(3000, "7")])
+    res = build_report(y, p, grade=g, n_boot=20)
+    three = next(r for r in res.metrics["grades"] if r["grade"] == "3")
+    assert three["jeffreys_p"] == pytest.approx(stats.beta.cdf(0.0026, 1.5, 27.5)) and three["jeffreys_p"] < 0.05
+    assert three["binomial_p"] == pytest.approx(stats.binom.sf(0, 28, 0.0026)) and three["binomial_p"] > 0.05
+    assert three["jeffreys_light"] == "n/a"               # green by the binomial test, then too thin for a green
+    assert "Jeffreys amber (p 0.014) not confirmed by the exact binomial test (p 0.07)" in three["note"]
+    # a thin grade whose binomial test rejects too keeps its light: 3 defaults where 0.073 are expected
+    y[1:3] = 1
+    three = next(r for r in build_report(y, p, grade=g, n_boot=20).metrics["grades"] if r["grade"] == "3")
+    assert three["binomial_p"] < 0.01 and three["jeffreys_light"] == "red" and "not confirmed" not in three["note"]
 
 
 def test_ks_at_is_where_the_score_cdfs_are_furthest_apart():
