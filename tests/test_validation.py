@@ -808,6 +808,11 @@ def test_validate_file_against_the_pyfunc_contract(contract_model, tmp_path):
     assert m["auc_initial"] == pytest.approx(roc_auc_score(ref["default_12m"], ref_grade))
     assert m["auc_vs_initial_current"] == pytest.approx(m["auc_grade"])
     assert m["auc_initial_se"] == pytest.approx(M.auc_delong(ref["default_12m"], ref_grade).se)
+    # beside the ECB p (the initial AUC taken as exact), the test with both samples' errors (helper-107)
+    s_both = math.hypot(m["auc_grade_se"], m["auc_initial_se"])
+    two = 1 - stats.norm.cdf((m["auc_initial"] - m["auc_grade"]) / s_both)
+    assert m["auc_vs_initial_p_two_sample"] == pytest.approx(two) and two > m["auc_vs_initial_p"]
+    assert f"(independent samples), p = {two:.3g}" in res.lights.set_index("check").loc["auc_vs_initial_p", "note"]
     assert m["data"]["initial_auc_sample"].startswith("reference file ref.parquet (2,500 scored rows")
     assert set(m["segments"]) == {"industry", "size_class"}
     assert "report.html" in res.summary()
