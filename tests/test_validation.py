@@ -471,6 +471,27 @@ def test_shifted_sample_gives_amber_or_red_psi_and_stable_one_green():
     assert th.light("psi", M.psi(ref, shifted).psi) in ("amber", "red")
 
 
+def test_psi_says_what_sampling_alone_gives():
+    """helper-107's finding: with no shift the PSI grows as the samples shrink (3,000 reference rows against 100
+    current ones average about 0.1, amber by the rule of thumb). The result gives the expectation under no shift,
+    (B - 1)(1/N + 1/M), and the chi-square p of PSI / (1/N + 1/M) (Yurdakul 2018), which a simulation confirms."""
+    ref = np.repeat(["a", "b", "c", "d"], 25)
+    act = np.repeat(["a", "b", "c", "d"], [10, 20, 30, 40])
+    r = M.psi(ref, act)
+    assert r.expected_no_shift == pytest.approx(3 * (1 / 100 + 1 / 100))
+    assert r.p_no_shift == pytest.approx(stats.chi2.sf(r.psi / (2 / 100), 3))
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=3000)
+    b = M.fit_binning(base)
+    runs = [M.psi(base, rng.normal(size=100), binning=b) for _ in range(400)]
+    mean = np.mean([x.psi for x in runs])
+    assert runs[0].expected_no_shift == pytest.approx(9 * (1 / 3000 + 1 / 100))
+    assert mean == pytest.approx(runs[0].expected_no_shift, rel=0.15) and mean > 0.08
+    assert 0.02 < np.mean([x.p_no_shift < 0.05 for x in runs]) < 0.09        # about its level under no shift
+    shifted = M.psi(base, rng.normal(0.5, 1, size=100), binning=b)
+    assert shifted.p_no_shift < 0.01
+
+
 def test_csi_categories_unseen_and_missing():
     ref = pd.DataFrame({"x": np.arange(200.0), "c": ["u"] * 100 + ["v"] * 100})
     cur = pd.DataFrame({"x": np.arange(200.0), "c": ["u"] * 100 + ["w"] * 50 + [None] * 50})
@@ -1392,6 +1413,7 @@ def test_the_grade_psi_has_a_light_with_the_psi_thresholds():
     moved = build_report(y, p, score, g, reference=ReferenceSample(score=ref_score, grade=better), n_boot=20)
     rows = {r: res.lights.set_index("check").loc["grade_psi"] for r, res in (("same", same), ("moved", moved))}
     assert rows["same"]["light"] == "green" and rows["same"]["value"] == pytest.approx(same.metrics["grade_psi"])
+    assert rows["same"]["note"].startswith(f"sampling alone: {same.metrics['grade_psi_no_shift']:.3f} expected, p ")
     assert moved.metrics["grade_psi"] > 0.25 and rows["moved"]["light"] == "red"
     assert "grade_psi" not in build_report(y, p, score, g, n_boot=20).lights["check"].tolist()   # no reference
 

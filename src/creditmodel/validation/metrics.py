@@ -944,6 +944,11 @@ class PSIResult:
     psi: float
     table: pd.DataFrame = field(repr=False)
     binning: Binning = field(repr=False, default=None)  # type: ignore[assignment]
+    #: PSI expected from sampling alone, ``(B - 1)(1/N_ref + 1/N_act)`` over the B bins either sample fills
+    expected_no_shift: float = float("nan")
+    #: ``P(chi2_{B-1} >= PSI / (1/N_ref + 1/N_act))``: how often sampling alone gives this PSI (Yurdakul 2018;
+    #: approximate, and not when a bin is empty in one sample, where the floor sets the PSI)
+    p_no_shift: float = float("nan")
 
 
 def psi(reference: Any, actual: Any, binning: Binning | None = None, n_bins: int = 10,
@@ -970,7 +975,13 @@ def psi(reference: Any, actual: Any, binning: Binning | None = None, n_bins: int
     # a missing/other bin empty in both samples carries no information: leave it out of the table and the sum
     both_empty = (e_cnt == 0) & (a_cnt == 0)
     t = t[~both_empty].reset_index(drop=True)
-    return PSIResult(float(contrib[~both_empty].sum()), t, b)
+    value = float(contrib[~both_empty].sum())
+    # with no shift PSI / (1/N + 1/M) is about chi-square with B - 1 degrees of freedom: 100 current rows against
+    # 3,000 give an expected PSI near 0.1, amber by the rule of thumb alone (helper-107's simulation)
+    scale, dof = 1 / e_cnt.sum() + 1 / a_cnt.sum(), int((~both_empty).sum()) - 1
+    exp0 = dof * scale if dof > 0 else float("nan")
+    p0 = float(stats.chi2.sf(value / scale, dof)) if dof > 0 else float("nan")
+    return PSIResult(value, t, b, exp0, p0)
 
 
 def csi(reference: pd.DataFrame, actual: pd.DataFrame, features: Sequence[str] | None = None, n_bins: int = 10,

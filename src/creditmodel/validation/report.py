@@ -52,7 +52,9 @@ LIMITS = (
      "maximum, is biased upward): approximate, it covers less than 95 % with fewer than about 30 defaults "
      "(bench/results/ks_interval_coverage.md)."),
     ("PSI and CSI compare distributions, not outcomes: a shift is a reason to investigate, not proof of a "
-     "worse model. Bins are fixed on the reference sample; empty bins are floored at 1e-4."),
+     "worse model. Bins are fixed on the reference sample; empty bins are floored at 1e-4. Sampling alone gives a "
+     "PSI of about (bins - 1)(1/N_reference + 1/N_current), shown in the note with its chi-square p: a small "
+     "current sample can read amber with no shift."),
     ("Obligors graded D (already in default at the start) and rows the model could not score are excluded "
      "and counted under 'Exclusions'."),
     ("Hosmer-Lemeshow: neighbouring groups are merged until each expects at least 5 defaults (the chi-square "
@@ -672,7 +674,7 @@ class _Run:
             if ref_keep is not None:
                 ref_val = ref_val[ref_keep]
             ps = M.psi(ref_val, self.score if basis == "score" else self.pdv)
-            mt.update(psi=ps.psi, psi_basis=basis)
+            mt.update(psi=ps.psi, psi_basis=basis, psi_no_shift=ps.expected_no_shift, psi_p_no_shift=ps.p_no_shift)
             self.tables["psi"] = ps.table
             self.figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
                                                      "score bin (points)" if basis == "score" else "PD bin")
@@ -682,7 +684,7 @@ class _Run:
             rg = _grade_labels(reference.grade, len(reference.grade))
             gp = M.psi(rg[rg != DEFAULT_GRADE], self.grade,
                        binning=M.Binning("categorical", categories=tuple(self.order or ())))
-            mt["grade_psi"] = gp.psi
+            mt.update(grade_psi=gp.psi, grade_psi_no_shift=gp.expected_no_shift, grade_psi_p_no_shift=gp.p_no_shift)
             self.tables["grade_psi"] = gp.table
         if reference.features is None or features is None:
             if reference.features is not None or features is not None:
@@ -982,6 +984,10 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
                               f"{mt.get('defaults', 0):,} defaults: too few to detect an underestimated PD")
     if mt.get("csi_max_feature"):
         note_for["csi"] = f"feature {mt['csi_max_feature']}"
+    for key in ("psi", "grade_psi"):   # what sampling alone gives (a small current sample reads amber by it)
+        e0, p0 = mt.get(f"{key}_no_shift"), mt.get(f"{key}_p_no_shift")
+        if e0 is not None and np.isfinite(e0):
+            note_for[key] = f"sampling alone: {e0:.3f} expected, p {p0:.2g} (chi-square)"
     if mt.get("auc_initial") is not None:
         sample = (mt.get("data") or {}).get("initial_auc_sample")
         cur = mt.get("auc_vs_initial_current")
