@@ -60,6 +60,42 @@ def test_domain_b1_worked_checks():
     assert rw2 == pytest.approx(0.979, abs=0.0006)
 
 
+#: Basel II Annex 5, "Illustrative IRB risk weights for UL", other retail exposures at LGD 45 % (no 1.06 factor)
+ANNEX5_OTHER_RETAIL = [(0.0003, 0.0445), (0.0005, 0.0663), (0.001, 0.1116), (0.0025, 0.2115), (0.004, 0.2842),
+                       (0.005, 0.3236), (0.0075, 0.4010), (0.01, 0.4577), (0.013, 0.5080), (0.015, 0.5337),
+                       (0.02, 0.5799), (0.025, 0.6090)]
+
+
+@pytest.mark.parametrize("pd_,rw", ANNEX5_OTHER_RETAIL)
+def test_other_retail_risk_weights_match_basel_annex_5(pd_, rw):
+    """helper-106: small-business loans under EUR 1 m a bank manages as a pool are retail exposures; the option
+    ``asset_class="retail"`` applies Basel's other-retail function. Basel II's PD floor (0.03 %) for the first row."""
+    assert P.risk_weight(pd_, 0.45, framework="basel2", asset_class="retail") / 1.06 == pytest.approx(rw, abs=6e-5)
+    if pd_ >= 0.0005:
+        assert P.risk_weight(pd_, 0.45, asset_class="retail") == pytest.approx(rw, abs=6e-5)
+
+
+def test_retail_has_no_maturity_or_size_adjustment_and_is_chosen_in_the_configuration():
+    base = P.irb_capital(0.02, 0.4, asset_class="retail")
+    assert P.irb_capital(0.02, 0.4, maturity=5.0, sales_eur_m=5.0, asset_class="retail") == base
+    assert P.irb_capital(1.0, 0.4, el_best_estimate=0.3, asset_class="retail") == pytest.approx(0.1)   # defaulted
+    with pytest.raises(P.DomainError, match="asset_class"):
+        P.irb_capital(0.02, 0.4, asset_class="sme")
+    with pytest.raises(ConfigError) as e:
+        P.PricingConfig(asset_class="SME")
+    assert e.value.column == "asset_class"
+    scored = pd.DataFrame({"pd_12m": [0.01, 0.01], "collateral": ["none", "none"], "lgd": [np.nan, 0.2],
+                           "sales_eur_m": [2.0, 2.0]})
+    retail = P.price_frame(scored, P.PricingConfig(asset_class="retail"))
+    assert retail["risk_weight"].iloc[0] == pytest.approx(12.5 * P.irb_capital(0.01, 0.40, asset_class="retail"))
+    assert retail["lgd"].tolist() == [0.40, 0.30]          # a bank's own unsecured LGD floored at retail's 30 %
+    corporate = P.price_frame(scored, P.PricingConfig())
+    assert corporate["lgd"].tolist() == [0.40, 0.25]
+    assert (retail["risk_based_floor"] < corporate["risk_based_floor"]).all()
+    from creditmodel import pricing_plots as PP
+    assert "other retail risk weights" in PP.pricing_assumptions_markdown(P.PricingConfig(asset_class="retail"))
+
+
 def test_irb_matches_independent_implementation_on_a_grid():
     pds = [0.0, 0.0001, 0.0003, 0.0004, 0.0005, 0.003, 0.02, 0.15, 0.6, 0.999, 1.0]
     lgds = [0.0, 0.25, 0.45, 1.0]

@@ -595,6 +595,7 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
             maturity=config.maturity,
             sales_eur_m=np.clip(sales, 0.0, None),
             framework=config.framework,
+            asset_class=config.asset_class,
         )
         out[ok] = br.rate - br.expected_loss
     return out

@@ -13,9 +13,9 @@ The rate a loan must earn to pay for itself (DOMAIN B2, cost-plus / RAROC build-
     suggested rate   = max(risk-based floor, policy rate) rounded up, NaN above the cap
     policy rate      = 1-year LPR + policy spread
 
-``capital benefit rate`` is what the capital itself earns (equity replaces borrowed funds, so a
-match-funded build-up sets it to the funding cost); 0 reproduces the DOMAIN B2 example (floor about
-4.0 % for PD 1 %, LGD 40 %). K comes from :func:`irb_capital` (Basel corporate formula, CRE31).
+``capital benefit rate`` is what the capital itself earns: equity replaces borrowed funds, so the configuration
+sets it to the funding cost by default; 0 reproduces the DOMAIN B2 example (floor about 4.0 % for PD 1 %, LGD 40 %).
+K comes from :func:`irb_capital` (Basel IRB formula, CRE31: corporate by default, or "other retail").
 
 Related modules: :mod:`creditmodel.pricing_churn` (rate versus customer churn, best rate per grade)
 and :mod:`creditmodel.pricing_allocation` (credit budget allocation by expected profit).
@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 
 #: Default configuration file (documented values with their DOMAIN.md source tags).
 DEFAULT_CONFIG = PROJECT_DATA / "pricing.yaml"
+
+#: IRB risk-weight functions: ``corporate`` (CRE31.5, with the SME firm-size adjustment and the maturity adjustment)
+#: and ``retail`` (Basel's "other retail", CRE31.16 / Basel II para. 330: correlation 3-16 %, no maturity or size
+#: adjustment; for small-business loans a bank manages as a pool, under EUR 1 m to one borrower)
+ASSET_CLASSES = ("corporate", "retail")
 
 
 @dataclass(frozen=True)
@@ -117,8 +122,10 @@ def _out(a: np.ndarray) -> np.ndarray | float:
 
 # ----------------------------------------------------------------------------- IRB capital
 def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel3",
-                el_best_estimate=None):
-    """Capital requirement K as a fraction of EAD, Basel IRB corporate formula (CRE31.5, CRE31.8).
+                el_best_estimate=None, asset_class: str = "corporate"):
+    """Capital requirement K as a fraction of EAD, Basel IRB corporate formula (CRE31.5, CRE31.8), or with
+    ``asset_class="retail"`` the "other retail" one (CRE31.16: correlation ``0.03 w + 0.16 (1 - w)``,
+    ``w = (1 - exp(-35 PD)) / (1 - exp(-35))``; ``maturity`` and ``sales_eur_m`` do not enter).
 
     ``pd``: 12-month PD, fraction in [0, 1]; floored at 0.05 % (``"basel3"``) or 0.03 % (``"basel2"``).
     ``lgd``: fraction in [0, 1]. ``maturity``: effective maturity in years, in [1, 5].
@@ -134,6 +141,8 @@ def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel
     Raises :class:`DomainError` (a ``ValueError``) naming the argument for NaN or out-of-domain input.
     """
     fw = _framework(framework)
+    if asset_class not in ASSET_CLASSES:
+        raise DomainError(f"argument asset_class must be one of {list(ASSET_CLASSES)}, got {asset_class!r}")
     p = _arg("pd", pd, 0.0, 1.0)
     lg = _arg("lgd", lgd, 0.0, 1.0)
     m = _arg("maturity", maturity, 1.0, 5.0)
@@ -149,24 +158,30 @@ def irb_capital(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel
 
     defaulted = p >= 1.0
     pf = np.where(defaulted, 0.5, np.maximum(p, fw.pd_floor))    # 0.5: placeholder, replaced below
-    # asset correlation (CRE31.5) and SME firm-size adjustment (CRE31.8)
-    w = (1.0 - np.exp(-50.0 * pf)) / (1.0 - math.exp(-50.0))
-    r = 0.12 * w + 0.24 * (1.0 - w)
-    if sales_eur_m is not None:
-        s = np.clip(arrays[3], 5.0, 50.0)
-        r = r - 0.04 * (1.0 - (s - 5.0) / 45.0)
-    b = (0.11852 - 0.05478 * np.log(pf)) ** 2                    # maturity adjustment
+    if asset_class == "retail":   # other retail (CRE31.16): no size or maturity adjustment
+        w = (1.0 - np.exp(-35.0 * pf)) / (1.0 - math.exp(-35.0))
+        r = 0.03 * w + 0.16 * (1.0 - w)
+    else:   # asset correlation (CRE31.5) and SME firm-size adjustment (CRE31.8)
+        w = (1.0 - np.exp(-50.0 * pf)) / (1.0 - math.exp(-50.0))
+        r = 0.12 * w + 0.24 * (1.0 - w)
+        if sales_eur_m is not None:
+            s = np.clip(arrays[3], 5.0, 50.0)
+            r = r - 0.04 * (1.0 - (s - 5.0) / 45.0)
     cond_pd = ndtr((ndtri(pf) + np.sqrt(r) * ndtri(0.999)) / np.sqrt(1.0 - r))
-    k = (lg * cond_pd - pf * lg) * (1.0 + (m - 2.5) * b) / (1.0 - 1.5 * b)
+    k = lg * cond_pd - pf * lg
+    if asset_class == "corporate":
+        b = (0.11852 - 0.05478 * np.log(pf)) ** 2                # maturity adjustment
+        k = k * (1.0 + (m - 2.5) * b) / (1.0 - 1.5 * b)
 
     elbe = lg if el_best_estimate is None else arrays[-1]
     k = np.where(defaulted, np.maximum(0.0, lg - elbe), k)
     return _out(k * fw.scaling)
 
 
-def risk_weight(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel3", el_best_estimate=None):
+def risk_weight(pd, lgd, maturity=2.5, sales_eur_m=None, framework: str = "basel3", el_best_estimate=None,
+                asset_class: str = "corporate"):
     """Risk weight as a fraction (0.821 = 82.1 %): ``12.5 * irb_capital(...)``; RWA = RW x EAD."""
-    return 12.5 * irb_capital(pd, lgd, maturity, sales_eur_m, framework, el_best_estimate)
+    return 12.5 * irb_capital(pd, lgd, maturity, sales_eur_m, framework, el_best_estimate, asset_class)
 
 
 def expected_loss(pd, lgd):
@@ -197,7 +212,8 @@ class RateBreakdown:
 
 
 def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=None, capital_benefit_rate=0.0,
-                    margin=0.0, maturity=2.5, sales_eur_m=None, framework: str = "basel3") -> RateBreakdown:
+                    margin=0.0, maturity=2.5, sales_eur_m=None, framework: str = "basel3",
+                    asset_class: str = "corporate") -> RateBreakdown:
     """Risk-based floor rate and its components (DOMAIN B2).
 
     ``rate = funding_cost + opex + PD x LGD + capital x (hurdle_rate - capital_benefit_rate) + margin``,
@@ -223,7 +239,7 @@ def risk_based_rate(pd, lgd, *, funding_cost, opex, hurdle_rate, capital_ratio=N
     if capital_ratio is not None:
         named["capital_ratio"] = _arg("capital_ratio", capital_ratio, 0.0, 1.0)
     _broadcast(list(named.values()), list(named))   # every argument's shape, before any arithmetic
-    k = np.asarray(irb_capital(pd, lgd, maturity, sales_eur_m, framework))
+    k = np.asarray(irb_capital(pd, lgd, maturity, sales_eur_m, framework, asset_class=asset_class))
     p, lg, fund, op, hurdle, benefit, marg = (named[n] for n in ("pd", "lgd", "funding_cost", "opex", "hurdle_rate",
                                                                 "capital_benefit_rate", "margin"))
     capital = k if capital_ratio is None else 12.5 * k * named["capital_ratio"]
@@ -242,8 +258,11 @@ def _default_lgd() -> dict[str, float]:
 
 
 #: Basel III LGD input floors for a bank's own LGD estimates (A-IRB, CRE32.16), by collateral type: unsecured 25 %
-#: (a guarantee is unfunded protection: the exposure stays unsecured), receivables and real estate 10 %.
+#: (a guarantee is unfunded protection: the exposure stays unsecured), receivables and real estate 10 %. Other
+#: retail (Basel III, December 2017, retail LGD floors in CRE32's retail section, paragraph not verified: unsecured
+#: 30 %, secured by receivables or commercial real estate 10 %) in :data:`LGD_INPUT_FLOORS_RETAIL`.
 LGD_INPUT_FLOORS = {"none": 0.25, "guarantee": 0.25, "property": 0.10, "receivables": 0.10}
+LGD_INPUT_FLOORS_RETAIL = {"none": 0.30, "guarantee": 0.30, "property": 0.10, "receivables": 0.10}
 
 
 def firm_sales_eur_m(df: pd.DataFrame, config: PricingConfig) -> np.ndarray:
@@ -297,6 +316,7 @@ class PricingConfig:
     """
 
     framework: str = "basel3"
+    asset_class: str = "corporate"        # IRB risk-weight function: corporate or (other) retail
     maturity: float = 2.5                 # years, in [1, 5]
     funding_cost: float = 0.018           # FTP
     opex: float = 0.008                   # operating cost, fraction of the balance
@@ -324,6 +344,9 @@ class PricingConfig:
         if self.framework not in FRAMEWORKS:
             raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
                               column="framework")
+        if self.asset_class not in ASSET_CLASSES:
+            raise ConfigError(f"must be one of {list(ASSET_CLASSES)}, got {self.asset_class!r}",
+                              column="asset_class")
         num("maturity", 1.0, 5.0)
         # every rate is a fraction a year, bounded where no bank's value lies beyond, so that one written in percent
         # is refused: opex 0.8 (meant 0.8 %) priced no row of 400, rate_cap 8 was an 800 % cap (a reviewer's finding)
@@ -504,12 +527,14 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         given = numeric("lgd")
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         if cfg.framework == "basel3":   # a row's own LGD estimate is floored (CRE32.16), the configured ones are not
-            floor = coll.map(LGD_INPUT_FLOORS).astype(float).to_numpy()
+            floors = LGD_INPUT_FLOORS_RETAIL if cfg.asset_class == "retail" else LGD_INPUT_FLOORS
+            floor = coll.map(floors).astype(float).to_numpy()
             low = (given < floor) & reason.isna().to_numpy()   # rows priced (a refused or unscored row is not)
             if low.any():
                 log.warning("%d row(s) give an lgd below the Basel III LGD input floor for their collateral "
-                            "(unsecured or guaranteed 25 %%, property or receivables 10 %%, CRE32.16): priced at the "
-                            "floor (first: row %d)", int(low.sum()), int(np.flatnonzero(low)[0]) + 1)
+                            "(%s: unsecured or guaranteed %.0f %%, property or receivables 10 %%): priced at the "
+                            "floor (first: row %d)", int(low.sum()), cfg.asset_class, 100 * floors["none"],
+                            int(np.flatnonzero(low)[0]) + 1)
                 given = np.where(low, floor, given)
         lgd = np.where(np.isnan(given), lgd, given)
 
@@ -543,7 +568,8 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         br = risk_based_rate(p[ok], lgd[ok], funding_cost=cfg.funding_cost, opex=cfg.opex,
                              hurdle_rate=cfg.hurdle_rate, capital_ratio=cfg.capital_ratio,
                              capital_benefit_rate=cfg.capital_benefit, margin=cfg.margin,
-                             maturity=cfg.maturity, sales_eur_m=sales[ok], framework=cfg.framework)
+                             maturity=cfg.maturity, sales_eur_m=sales[ok], framework=cfg.framework,
+                             asset_class=cfg.asset_class)
         for col, val in (("lgd", br.lgd), ("risk_weight", br.risk_weight), ("capital_rate", br.capital),
                          ("funding_rate", br.funding), ("opex_rate", br.opex),
                          ("expected_loss_rate", br.expected_loss), ("capital_charge_rate", br.capital_charge),

@@ -164,7 +164,10 @@ def pricing_assumptions_markdown(config: PricingConfig | str | None = None) -> s
     lgd = ", ".join(f"{k} {_pp(v)}" for k, v in cfg.lgd.items())
     held = "K itself" if cfg.capital_ratio is None else f"RWA x {_pp(cfg.capital_ratio)}"
     return (
-        f"**Assumptions in use** ({cfg.framework}, maturity {cfg.maturity:g} y): funding {_pp(cfg.funding_cost)}, "
+        f"**Assumptions in use** ({cfg.framework}, "
+        + ("other retail risk weights" if cfg.asset_class == "retail" else f"corporate risk weights, maturity "
+                                                                           f"{cfg.maturity:g} y")
+        + f"): funding {_pp(cfg.funding_cost)}, "
         f"operating cost {_pp(cfg.opex)}, hurdle rate {_pp(cfg.hurdle_rate)}, capital held {held} earning "
         f"{_pp(cfg.capital_benefit)}{' (the funding cost)' if cfg.capital_benefit_rate is None else ''}, margin "
         f"{_pp(cfg.margin)}; LGD by collateral: {lgd} (default collateral: {cfg.default_collateral}); policy rate "
