@@ -951,32 +951,22 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         # grade-1 obligor without default lit the summary amber by the Jeffreys prior alone). Its p times the number
         # of grades tested (Bonferroni-Holm): the worst of 10 raw p-values of a calibrated model is below 1 % in
         # about 10 % of samples (helper-107 simulated 13 % red and 24 % amber for the calibration lights together)
-        jp = [(r["jeffreys_p"], r["grade"]) for r in grades
-              if r["jeffreys_p"] is not None and r["jeffreys_light"] != L.NA]
-        bp = [(r["binomial_p"], r["grade"]) for r in grades
-              if r["binomial_p"] is not None and r["binomial_light"] != L.NA]
-        n_read = {c: sum(1 for r in grades if r[c] != L.NA) for c in ("jeffreys_light", "binomial_light")}
-        n_tested = {c: sum(1 for r in grades if r[c] is not None) for c in ("jeffreys_p", "binomial_p")}
-        if jp:
-            v, gname = min(jp)
-            vals["_min_grade_jeffreys"] = min(1.0, v * n_tested["jeffreys_p"])
-            n_red = sum(1 for r in grades if r["jeffreys_light"] == L.RED)
-            n_amb = sum(1 for r in grades if r["jeffreys_light"] == L.AMBER)
-            note_for["jeffreys_grade_p"] = (f"worst: grade {gname}, p {v:.2g} x {n_tested['jeffreys_p']} grades "
-                                            f"tested; {n_red} red, {n_amb} amber among the "
-                                            f"{n_read['jeffreys_light']} grades read of {len(grades)} with obligors")
-        if bp:
-            v, gname = min(bp)
-            vals["_min_grade_binomial"] = min(1.0, v * n_tested["binomial_p"])
-            n_red = sum(1 for r in grades if r["binomial_light"] == L.RED)
-            n_amb = sum(1 for r in grades if r["binomial_light"] == L.AMBER)
-            note_for["binomial_grade_p"] = (f"worst: grade {gname}, p {v:.2g} x {n_tested['binomial_p']} grades "
-                                            f"tested; {n_red} red, {n_amb} amber among the "
-                                            f"{n_read['binomial_light']} grades read of {len(grades)} with obligors")
-        for key, read in (("jeffreys_grade_p", jp), ("binomial_grade_p", bp)):
+        for test, key, slot in (("jeffreys", "jeffreys_grade_p", "_min_grade_jeffreys"),
+                                ("binomial", "binomial_grade_p", "_min_grade_binomial")):
+            p_col, light_col = f"{test}_p", f"{test}_light"
+            read = [(r[p_col], r["grade"]) for r in grades if r[p_col] is not None and r[light_col] != L.NA]
             if not read:   # n/a, and why (it had shown an empty note)
                 note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
                                  "defaults for a green, or no more defaults than their PD expects)")
+                continue
+            v, gname = min(read)
+            tested = sum(1 for r in grades if r[p_col] is not None)
+            vals[slot] = min(1.0, v * tested)
+            n_red = sum(1 for r in grades if r[light_col] == L.RED)
+            n_amb = sum(1 for r in grades if r[light_col] == L.AMBER)
+            n_read = sum(1 for r in grades if r[light_col] != L.NA)
+            note_for[key] = (f"worst: grade {gname}, p {v:.2g} x {tested} grades tested; {n_red} red, {n_amb} amber "
+                             f"among the {n_read} grades read of {len(grades)} with obligors")
     k = mt.get("jeffreys_detectable_ratio")
     alpha = th.rules["jeffreys_p"].green if "jeffreys_p" in th.rules else 0.05
     note_for["jeffreys_p"] = (f"{mt.get('defaults', 0):,} defaults: detects a default rate "
