@@ -1523,6 +1523,15 @@ def test_segment_chart_names_the_interval_level():
     assert VP.segment_figure(t, "x").axes[0].get_xlabel() == "AUC (95 % DeLong interval)"
 
 
+def test_the_summary_counts_in_the_sample_s_unit():
+    """helper-109: notebook 04 printed "validated 1825 obligors" for 1,825 loans to 1,544 enterprises; the report
+    says loans wherever the sample says so (``count_unit``)."""
+    y, p, score, g = graded_sample(n=2000, seed=2)
+    assert build_report(y, p, n_boot=20).summary().startswith(f"validated 2000 obligors, {int(y.sum())} defaults")
+    loans = build_report(y, p, n_boot=20, data_info={"count_unit": "loans"})
+    assert loans.summary().startswith(f"validated 2000 loans, {int(y.sum())} defaults")
+
+
 def test_a_segment_whose_pd_is_far_too_low_reaches_the_lights_and_the_summary():
     """A validator's finding: out of time, real estate defaulted at 21.9 % against a PD of 8.6 % (Jeffreys p
     0.0002), a cell colour in the segment table only: not in the lights, the summary or the sidecar's basis."""

@@ -117,7 +117,8 @@ class ValidationResult:
     def summary(self) -> str:
         """A few lines for the terminal."""
         m = self.metrics
-        lines = [f"validated {m['n']} obligors, {m['defaults']} defaults"
+        unit = str((m.get("data") or {}).get("count_unit") or "obligors")   # a loan-level sample says loans
+        lines = [f"validated {m['n']} {unit}, {m['defaults']} defaults"
                  + (f" ({sum(m['excluded'].values())} excluded)" if m.get("excluded") else "")]
         if m.get("auc") is not None:
             ci = (f" [{m['auc_ci_low']:.3f}, {m['auc_ci_high']:.3f}]" if m.get("auc_ci_low") is not None else "")
