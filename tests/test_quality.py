@@ -318,6 +318,14 @@ def test_compliance_year_by_year_counted_by_hand(compliance_district, tmp_path):
     assert by["compliant"].to_dict() == {2010: 1, 2011: 1, 2012: 1, 2013: 0, 2014: 0, 2023: 4}
     assert by.loc[2023, "compliance_rate"] == pytest.approx(0.4) and by["records"].sum() == rep.indicators["public_records"]
     assert (by["target_2025"] == 0.98).all() and (by["baseline_2020"] == 0.95).all()
+    # the years of register rows alone say so: their rate is not comparable with the record tables' (helper-109)
+    assert by["tables"].to_dict() == {**{y: "enterprises" for y in range(2010, 2015)}, 2023: "penalties"}
+    from creditmodel.data import quality_plots
+    from types import SimpleNamespace   # the register's years moved into the chart's 8 years
+    recent = rep.by_year.assign(year=rep.by_year["year"].where(rep.by_year["year"] == 2023, rep.by_year["year"] + 8))
+    fig = quality_plots.plot_by_year(SimpleNamespace(by_year=recent))
+    assert "register rows only" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
     files = quality.write_report(rep, tmp_path / "q")
     assert pd.read_csv(files["by_year.csv"], encoding="utf-8-sig")["records"].tolist() == [1, 1, 1, 1, 1, 10]
     assert (tmp_path / "q" / "figures" / "compliance_by_year.png").read_bytes()[:4] == b"\x89PNG"

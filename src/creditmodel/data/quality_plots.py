@@ -358,8 +358,13 @@ def plot_by_year(rep: "QualityReport") -> "Figure":
     years = by["year"].to_numpy(dtype=int)
     comp = by["compliance_rate"].to_numpy(dtype=float)
     ax.plot(years, comp, marker="o", color=NEUTRAL, label="measured")
-    for x, v, n in zip(years, comp, by["records"].to_numpy(dtype=int)):
-        ax.annotate(f"{share_text(float(v), tgt, 1)}\nn={n:,}", (x, v), xytext=(0, -8), textcoords="offset points",
+    register_only = (by["tables"].eq("enterprises") if "tables" in by else pd.Series(False, index=by.index)).to_numpy()
+    if register_only.any():   # not comparable with the years the record tables report in
+        ax.plot(years[register_only], comp[register_only], ls="none", marker="o", mfc="white", color=NEUTRAL,
+                label="register rows only")
+    for x, v, n, reg in zip(years, comp, by["records"].to_numpy(dtype=int), register_only):
+        ax.annotate(f"{share_text(float(v), tgt, 1)}\nn={n:,}" + ("\nregister" if reg else ""), (x, v),
+                    xytext=(0, -8), textcoords="offset points",
                     ha="center", va="top", fontsize=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white",
                                                               "ec": "none", "alpha": 0.85})
     if tgt is not None:
