@@ -1303,11 +1303,22 @@ def test_an_unpaid_fine_past_its_maximum_end_is_ended_by_paying_it_not_by_a_repa
     lines = {ln.split()[0]: ln for ln in explain(A, tabs, None, as_of).text().splitlines() if ln.startswith("    P")}
     assert "paying the fine ends its publicity (no repair application) on 2024-09-30" in lines["P1"]
     assert "credit repair" not in lines["P1"]
-    # a penalty without a fine has nothing to pay: it ends at its maximum end, which no repair can beat
-    nofine = district([firm(A)], penalties=[{**penalty("P4", A, "2024-03-01", "general", "2024-06-01",
-                                                       "2024-10-05"), "amount": None}])
+    # the line says the date needs the obligations fulfilled (helper-108: it said "can take effect from" alone)
+    l3 = next(ln for ln in explain(C, tabs, None, as_of).text().splitlines() if ln.startswith("    P3"))
+    assert "once its obligations are fulfilled (the fine paid), credit repair (信用修复) can take effect from" in l3
+    # a penalty without a fine and without a fulfilment date has unfulfilled obligations (a suspension, a
+    # correction): fulfilling them ends it, as paying a fine does (it ended at its maximum as if fulfilled, while the
+    # features counted it unfulfilled: helper-108); with a fulfilment date it ends at its maximum, no repair beats it
+    nofine = district([firm(A)], penalties=[{**penalty("P4", A, "2022-03-01", "general", "2022-06-01",
+                                                       "2023-03-01"), "amount": None},
+                                            {**penalty("P5", A, "2024-03-01", "general", "2024-06-01",
+                                                       "2024-10-05"), "amount": None, "fine_paid_on": "2024-03-10"}])
     r4 = repair_whatif(nofine, None, A, as_of, records=True)[1].set_index("record_id")
-    assert not r4.loc["P4", "repairable"] and "ends by itself" in r4.loc["P4", "note"]
+    assert r4.loc["P4", "repairable"] and r4.loc["P4", "note"].startswith("fulfil the obligations: the maximum")
+    assert "ends on fulfilment (no repair application)" in r4.loc["P4", "note"]
+    assert not r4.loc["P5", "repairable"] and "ends by itself" in r4.loc["P5", "note"]
+    l4 = {ln.split()[0]: ln for ln in explain(A, nofine, None, as_of).text().splitlines() if ln.startswith("    P")}
+    assert "fulfilling its obligations ends its publicity (no repair application) on 2024-09-30" in l4["P4"]
 
 
 def test_a_removed_dishonest_listing_that_still_weighs_is_named_in_the_explanation(loaded):

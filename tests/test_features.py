@@ -152,18 +152,22 @@ def test_unpaid_fine_keeps_its_penalty_published_past_the_maximum_end():
     unpaid 9,000-yuan fine's penalty gone from active and unpaid counts after its maximum end)."""
     t = district(penalties=[penalty("p1", A, "2023-01-10", "general", amount=9000.0),
                             penalty("p2", A, "2023-01-10", "general", amount=9000.0, paid="2024-03-01"),
-                            penalty("p3", A, "2023-01-10", "general", amount=0.0)])
+                            penalty("p3", A, "2023-01-10", "general", amount=0.0),
+                            penalty("p4", A, "2023-01-10", "general", amount=0.0, paid="2023-01-20")])
     f = build_features(t, "2024-02-01")           # after the maximum end 2024-01-10
-    assert one(f, A, "penalty_active_n") == 2 and one(f, A, "penalty_active_unpaid_n") == 2   # p3: no obligation
+    # p3, without a fine and without a fulfilment date, has unfulfilled obligations too (a suspension, a
+    # correction): it stays published, as it counts as unfulfilled (it ended at its maximum: helper-108); p4, its
+    # obligations fulfilled, ends at its maximum
+    assert one(f, A, "penalty_active_n") == 3 and one(f, A, "penalty_active_unpaid_n") == 3
     assert one(f, A, "penalty_expired_3y_n") == 1
     g = build_features(t, "2024-03-01")           # p2 paid: its publicity ends the day it is paid
-    assert one(g, A, "penalty_active_n") == 1 and one(g, A, "penalty_expired_3y_n") == 2
+    assert one(g, A, "penalty_active_n") == 2 and one(g, A, "penalty_expired_3y_n") == 2
 
 
 def test_serious_penalty_that_runs_out_counts_as_expired():
     """A serious penalty's maximum end is 3 years after its decision, so a 3-year window on the decision date never
     counted it as expired (0 of 43 in a reviewer's district): the window is on the end of its publicity."""
-    t = district(penalties=[penalty("p1", A, "2019-03-06", "serious", amount=0.0)])
+    t = district(penalties=[penalty("p1", A, "2019-03-06", "serious", amount=0.0, paid="2019-03-06")])  # fulfilled
     assert one(build_features(t, "2022-03-05"), A, "penalty_active_serious_n") == 1
     on = build_features(t, "2022-03-06")
     assert one(on, A, "penalty_active_n") == 0 and one(on, A, "penalty_expired_3y_n") == 1

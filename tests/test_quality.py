@@ -234,6 +234,24 @@ def test_records_outside_their_enterprises_life_are_counted(tmp_path):
     assert written["reason"].tolist() == ["before_registration", "after_closure"]
 
 
+def test_penalties_published_on_for_want_of_a_fulfilment_date_are_counted(tmp_path):
+    """A penalty past its maximum publicity end stays published while its obligations are not fulfilled, fined or
+    not (DOMAIN A4); an empty fine_paid_on reads as not fulfilled, so the report counts them: a warning, with nothing
+    to fulfil, should carry its decision date there."""
+    c = fac.codes(2, seed=9)
+    fac.write(fac.enterprises(c), tmp_path / "enterprises", "csv")
+    pen = fac.records("penalties", c, 5)                 # maximum end 2024-03-01, before the snapshot 2025-12-31
+    pen.loc[1, "fine_paid_on"] = "2023-04-01"            # fulfilled
+    pen.loc[2, "repaired_on"] = "2023-06-05"             # repaired
+    pen.loc[3, "amount"] = ""                            # no fine, no fulfilment date: counted too
+    pen.loc[4, "publicity_max_end"] = "2026-03-01"       # not past its maximum end
+    fac.write(pen, tmp_path / "penalties", "csv")
+    rep = _measure(tmp_path)
+    assert rep.by_table.set_index("table").loc["penalties", "unfulfilled_past_maximum"] == 2
+    assert rep.indicators["unfulfilled_past_maximum"] == 2
+    assert "without a fulfilment date (fine_paid_on): 2, published on as unfulfilled" in rep.summary()
+
+
 def test_arrears_and_tax_grades_are_compared_by_the_period_they_cover(tmp_path):
     """helper-105's finding: arrears determined after the firm closed were counted 'after closure' although they
     accrued before (all 6 of the demo's), and a tax grade for a year before the firm's registration passed when it

@@ -209,7 +209,10 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
     ``date_order_faults`` (a date before the event it follows: closed before registered, a publicity period or a
     listing that ends before it starts, a repair decided before it was applied) and ``future_dated`` (a date of
     something that happened, the event, its report, a payment, a removal..., after the snapshot date; scheduled
-    dates such as a publicity end or a deadline may lie beyond it); for penalties also ``repaired_before_minimum``."""
+    dates such as a publicity end or a deadline may lie beyond it); for penalties also ``repaired_before_minimum`` and
+    ``unfulfilled_past_maximum`` (past their maximum publicity end at the snapshot, not repaired, without a fulfilment
+    date by then: published on, as their obligations are not fulfilled; a warning, with nothing to fulfil, should
+    carry its decision date in ``fine_paid_on``)."""
     t = table(lt.name)
     dates = [c.name for c in t.columns if c.dtype == "date"]
     if not dates:
@@ -227,6 +230,10 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
         # credit repair may be applied for after the minimum publicity period only (DOMAIN A4): one dated before it
         # ends the record's publicity in the evaluation and the features all the same (helper-100's finding)
         out["repaired_before_minimum"] = int((rows["repaired_on"] < rows["publicity_min_end"]).sum())
+    if {"fine_paid_on", "publicity_max_end", "repaired_on"} <= set(rows.columns):
+        mx = rows["publicity_max_end"]
+        out["unfulfilled_past_maximum"] = int(((mx <= snapshot) & ~(rows["fine_paid_on"] <= snapshot)
+                                               & ~(rows["repaired_on"] <= snapshot)).sum())
     return out
 
 
@@ -419,6 +426,10 @@ class QualityReport:
             lines.append(f"  before the minimum publicity period ended (not allowed, DOMAIN A4): "
                          f"{i.get('repaired_before_minimum') or 0:,} penalty row(s) repaired (read as repaired), "
                          f"{i.get('repair_applied_before_minimum') or 0:,} repair application(s) for a penalty")
+        if i.get("unfulfilled_past_maximum"):
+            lines.append(f"  penalties past their maximum publicity end without a fulfilment date (fine_paid_on): "
+                         f"{i['unfulfilled_past_maximum']:,}, published on as unfulfilled (a warning, with nothing to "
+                         "fulfil, should carry its decision date there)")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
                          f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "
@@ -880,6 +891,8 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         **{k: int(by_table[k].sum()) if k in by_table else None for k in ("before_registration", "after_closure")},
         "repaired_before_minimum": int(by_table["repaired_before_minimum"].sum())
         if "repaired_before_minimum" in by_table else 0,
+        "unfulfilled_past_maximum": int(by_table["unfulfilled_past_maximum"].sum())
+        if "unfulfilled_past_maximum" in by_table else None,
         "repair_applied_before_minimum": repairs_applied_early(tables),
         # public records (not register rows: a duplicated register row is "not registered" in the flags) whose valid
         # code no register row holds (a reviewer counted 68 where the notebook said 74: 6 duplicate register rows)

@@ -20,7 +20,8 @@ from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.evaluation.repair import PAST_LISTING_STAYS, PAY_THE_FINE, _ts, firm_tables, repair_whatif
+from creditmodel.evaluation.repair import (FULFIL_OBLIGATIONS, PAST_LISTING_STAYS, PAY_THE_FINE, _ts, firm_tables,
+                                          repair_whatif)
 
 #: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
 #: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
@@ -140,12 +141,20 @@ def _known(value: Any, what: str) -> str:
 
 
 def _remedy(x: pd.Series, lift: float | None = None) -> str:
-    """What lifts a repairable record: paying an unpaid fine when that ends the publicity before a repair could
-    (the line said "credit repair can take effect from" beside a note saying no application is needed). A step
-    whose what-if lowers the score ends the record rather than lifting it ("lifts it ... LOWERS the score")."""
-    if x["table"] == "penalties" and str(x["note"]).startswith(PAY_THE_FINE):
+    """What lifts a repairable record: paying an unpaid fine (fulfilling a penalty's obligations) when that ends the
+    publicity before a repair could (the line said "credit repair can take effect from" beside a note saying no
+    application is needed); a repair whose date assumes them fulfilled says so. A step whose what-if lowers the
+    score ends the record rather than lifting it ("lifts it ... LOWERS the score")."""
+    note = str(x["note"])
+    if x["table"] == "penalties" and note.startswith(PAY_THE_FINE):
         return "paying the fine ends its publicity (no repair application) on"
+    if x["table"] == "penalties" and note.startswith(FULFIL_OBLIGATIONS):
+        return "fulfilling its obligations ends its publicity (no repair application) on"
     text = REMEDY.get(x["table"], "repair can take effect from")
+    if x["table"] == "penalties" and note.startswith("fulfil the penalty obligations"):
+        # the date assumes they are fulfilled now: the line left that condition out (helper-108)
+        text = ("once its obligations are fulfilled" + (" (the fine paid)" if "pay the fine" in note else "")
+                + ", " + text)
     if lift is not None and lift == lift and float(lift) < 0:
         text = text.replace("lifts it from", "ends it from")
     return text

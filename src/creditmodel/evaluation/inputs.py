@@ -6,8 +6,9 @@ The evaluation features follow the same knowledge rule as :func:`creditmodel.fea
 2-year window (event date in ``(t - 2 years, t]``, calendar years):
 
 * ``complaint_inspections_2y_n``: complaint-driven sector inspections (投诉举报核查) in the last 2 years;
-* ``complaint_substantiated_2y_n``: those of them that found something (result ``minor_issues`` or ``fail``):
-  the social-supervision signal (社会监督);
+* ``complaint_substantiated_2y_n``: those of them that found minor issues (result ``minor_issues``): the
+  social-supervision signal (社会监督). One that failed counts among the failed inspections
+  (``inspection_fail_2y_n``) only: it was deducted in both dimensions (-2 and -3 for one record: helper-108);
 * ``sector_<sector>_records_n``: inspections and administrative penalties of a flagship sector known at ``t``
   (any date): whether the enterprise is supervised in that sector (who a sector evaluation applies to).
 """
@@ -131,8 +132,8 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
         lo2 = (pd.DatetimeIndex(u) + pd.DateOffset(years=-2)).to_numpy()[inv]
         comp = known & (ev > lo2) & (m["inspection_type"].astype(str).to_numpy() == "complaint")
         out["complaint_inspections_2y_n"] = _count(m, comp, n)
-        out["complaint_substantiated_2y_n"] = _count(
-            m, comp & (m["result"].astype(str).to_numpy() != "pass"), n
+        out["complaint_substantiated_2y_n"] = _count(   # "!= pass" also read a missing result as one
+            m, comp & (m["result"].astype(str).to_numpy() == "minor_issues"), n
         )
         sec = m["sector"].astype(str).to_numpy()
         for s in sectors():
@@ -256,17 +257,19 @@ def expire_listings(tables: dict[str, pd.DataFrame], lists: Mapping[str, Any] | 
 
 
 def extend_unpaid_publicity(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """``tables`` with a penalty's ``publicity_max_end`` moved to the day its fine was paid when that is later, and
-    removed (publicity goes on) while a fine stays unpaid: "at the maximum period, publication stops automatically
-    if obligations are fulfilled" (DOMAIN A4, [S-2]). An unpaid fine's penalty dropped out of the grade on its
-    maximum end date (67 -> 75 points overnight; 497 such penalties at the demo's snapshot: a think-tank finding).
-    A penalty without a fine has no obligation to fulfil."""
+    """``tables`` with a penalty's ``publicity_max_end`` moved to the day its obligations were fulfilled
+    (``fine_paid_on``, 履行完毕日期) when that is later, and removed (publicity goes on) while they are not: "at the
+    maximum period, publication stops automatically if obligations are fulfilled" (DOMAIN A4, [S-2]). An unpaid
+    fine's penalty dropped out of the grade on its maximum end date (67 -> 75 points overnight; 497 such penalties
+    at the demo's snapshot: a think-tank finding). A penalty without a fine is read the same way: its obligations
+    (a suspension, a correction) are fulfilled on the date given, and a warning with nothing to fulfil carries its
+    decision date there; without a date it is unfulfilled, as the features' ``penalty_active_unpaid_n`` and the
+    repair what-if already read it (they disagreed with this function, which let it end at its maximum: helper-108)."""
     pen = tables.get("penalties")
-    if pen is None or not len(pen) or not {"amount", "fine_paid_on", "publicity_max_end"} <= set(pen.columns):
+    if pen is None or not len(pen) or not {"fine_paid_on", "publicity_max_end"} <= set(pen.columns):
         return tables
-    fine = pd.to_numeric(pen["amount"], errors="coerce").fillna(0).gt(0)
     paid, mx = _dates(pen["fine_paid_on"]), _dates(pen["publicity_max_end"])
-    later = fine & (paid.isna() | (paid > mx)) & mx.notna()
+    later = (paid.isna() | (paid > mx)) & mx.notna()
     if not later.any():
         return tables
     pen = pen.copy()
@@ -276,9 +279,9 @@ def extend_unpaid_publicity(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Dat
 
 def evaluation_tables(tables: dict[str, pd.DataFrame], repair: Any = None) -> dict[str, pd.DataFrame]:
     """The tables as the evaluation reads them under ``repair`` (the config's :class:`RepairRules`): list entries
-    end at their maximum period (:func:`expire_listings`), an unpaid fine keeps its penalty published
+    end at their maximum period (:func:`expire_listings`), unfulfilled obligations keep a penalty published
     (:func:`extend_unpaid_publicity`). ``repair=None``: the tables as they are (the PD models' view; the feature
-    builder keeps an unpaid fine's penalty published by itself, so only the list expiry differs)."""
+    builder keeps an unfulfilled penalty published by itself, so only the list expiry differs)."""
     if repair is None:
         return tables
     return extend_unpaid_publicity(expire_listings(tables, getattr(repair, "lists", None)))

@@ -49,8 +49,10 @@ from creditmodel.evaluation.inputs import build_inputs, evaluation_tables
 
 log = logging.getLogger(__name__)
 
-#: How the note of a penalty that paying its fine ends (rather than a repair) begins; the explanation reads it.
+#: How the note of a penalty that fulfilling its obligations ends (rather than a repair) begins, with a fine and
+#: without one; the explanation reads it.
 PAY_THE_FINE = "pay the fine"
+FULFIL_OBLIGATIONS = "fulfil the obligations"
 # an open case whose dishonest-debtor listing was already removed: performing it lifts the open case, not the
 # past listing (dishonest_debtor_past weighs without a time window); the explanation repeats this part of the note
 PAST_LISTING_STAYS = "its dishonest-debtor listing removed on"
@@ -166,8 +168,8 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
     windows and earliest repair date (no points yet; :func:`records_weighing` adds them)."""
     t = _ts(as_of)
     dd = pd.Timedelta(days=config.repair.decision_days)
-    written = sub   # the penalties' maximum ends as written (evaluation_tables removes an unpaid fine's)
-    sub = evaluation_tables(sub, config.repair)  # listings end at their maximum period; unpaid fines stay published
+    written = sub   # the penalties' maximum ends as written (evaluation_tables removes an unfulfilled one's)
+    sub = evaluation_tables(sub, config.repair)  # listings end at their maximum period; unfulfilled penalties stay
     rows: list[pd.DataFrame] = []
 
     def known(df: pd.DataFrame, event: str) -> pd.Series:
@@ -201,7 +203,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
     p = sub.get("penalties")
     if p is not None and len(p):
         rep, mx = _d(p, "repaired_on"), _d(p, "publicity_max_end")
-        act = known(p, "decision_date") & ~(rep <= t) & (t < mx.fillna(pd.Timestamp.max))
+        act = known(p, "decision_date") & ~(rep <= t) & ~(t >= mx)   # no maximum end: published on
         a = p[act]
         paid = _d(a, "fine_paid_on") <= t
         apply_from = pd.concat(
@@ -209,29 +211,35 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
             axis=1,
         ).max(axis=1)
         eff = apply_from + dd
-        ok = eff < a["publicity_max_end"].fillna(pd.Timestamp.max)
-        # an unpaid fine: publication stops by itself at the maximum period once the fine is paid (DOMAIN A4), so
-        # paying it on the as-of date ends the penalty at max(maximum end as written, as-of date) when that comes
+        ok = ~(eff >= a["publicity_max_end"])   # no maximum end: a repair always comes first
+        # unfulfilled obligations: publication stops by itself at the maximum period once they are (DOMAIN A4), so
+        # fulfilling them on the as-of date ends the penalty at max(maximum end as written, as-of date) when that comes
         # before a repair could take effect (the what-if told firms past their maximum end to apply for repair and
         # wait 15 days; a reviewer counted 86 such penalties)
         max_written = _d(written["penalties"], "publicity_max_end").reindex(a.index)
-        extended = max_written.notna() & ~(mx[act] == max_written)   # extend_unpaid_publicity moved it: fine unpaid
+        extended = max_written.notna() & ~(mx[act] == max_written)   # extend_unpaid_publicity moved it: unfulfilled
         ends_on_payment = pd.concat([max_written, pd.Series(t, index=a.index)], axis=1).max(axis=1)
         by_payment = extended & ~paid & (ends_on_payment <= eff)
         eff = eff.where(~by_payment, ends_on_payment)
         ok = ok | by_payment
+        # a penalty without a fine has obligations too (a suspension, a correction): fulfilled on fine_paid_on
+        fined = pd.to_numeric(a.get("amount", pd.Series(np.nan, index=a.index)), errors="coerce").gt(0).to_numpy()
+        act_, on_ = np.where(fined, PAY_THE_FINE, FULFIL_OBLIGATIONS), np.where(fined, "payment", "fulfilment")
         note = np.where(
             by_payment,
-            np.where(max_written <= t, f"{PAY_THE_FINE}: the maximum publicity period has passed, so publicity ends "
-                     "on payment (no repair application)", f"{PAY_THE_FINE}: publicity then ends by itself at its "
-                     "maximum period, before a repair could take effect"),
+            np.where(max_written <= t,
+                     pd.Series(act_) + ": the maximum publicity period has passed, so publicity ends on "
+                     + pd.Series(on_) + " (no repair application)",
+                     pd.Series(act_) + ": publicity then ends by itself at its maximum period, before a repair "
+                     "could take effect"),
             np.where(
                 ~ok,
                 "publicity ends by itself before a repair could take effect",
                 np.where(
                     paid,
                     "apply after the minimum publicity period",
-                    "fulfil the penalty obligations (pay the fine) first",
+                    np.where(fined, "fulfil the penalty obligations (pay the fine) first",
+                             "fulfil the penalty obligations first"),
                 ),
             ),
         )
@@ -271,7 +279,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         # take effect from 2026-01-15" was said of a black-list entry ending on 2026-01-10 (a reviewer's finding)
         mx = pd.concat([mx, pd.to_datetime(_d(a, "end_date"))], axis=1).min(axis=1)
         eff = pd.concat([mn, pd.Series(t, index=a.index)], axis=1).max(axis=1) + dd
-        ok = mn.notna() & (eff < mx.fillna(pd.Timestamp.max))
+        ok = mn.notna() & ~(eff >= mx)
         note = np.where(
             mn.isna(),
             "no repair rule for this list (repair.lists)",
@@ -379,7 +387,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         due = _d(ins, "rectification_due")
         overdue = k & due.notna() & (due < t) & ~(_d(ins, "rectified_on") <= t)
         res = ins["result"].astype(str)
-        comp = in2 & (ins["inspection_type"].astype(str) == "complaint") & (res != "pass")
+        comp = in2 & (ins["inspection_type"].astype(str) == "complaint") & (res == "minor_issues")
         weigh = overdue | (in2 & (res == "fail")) | comp
         a = ins[weigh]
         ov = overdue[weigh].to_numpy()

@@ -346,10 +346,10 @@ def _penalties(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         vis = r["reported_on"][ri] <= t
         rep, mx, paid_on = r["repaired_on"][ri], r["publicity_max_end"][ri], r["fine_paid_on"][ri]
         paid = paid_on <= t
-        # publication stops at the maximum end only if the obligations are fulfilled (DOMAIN A4): a fine unpaid
-        # at t keeps its penalty published (an unpaid fine dropped out on its maximum end date, as the
-        # evaluation's extend_unpaid_publicity already said); the effective end is the payment day when later
-        mx = np.where((amount[ri] > 0) & (paid_on > mx), paid_on, mx)
+        # publication stops at the maximum end only if the obligations are fulfilled (DOMAIN A4): a penalty
+        # unfulfilled at t, fined or not, stays published (as penalty_active_unpaid_n counts it and the evaluation's
+        # extend_unpaid_publicity reads it); the effective end is the fulfilment day when later
+        mx = np.where(paid_on > mx, paid_on, mx)
         active = vis & (t < rep) & (t < mx)  # from decision until repair or the (effective) maximum end
         in3y = r.event[ri] > q.lo3[qi]
         acc.add("penalty_active_n", _count(qi, active, n))
