@@ -224,14 +224,15 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         ok = ok | by_payment
         # a penalty without a fine has obligations too (a suspension, a correction): fulfilled on fine_paid_on
         fined = pd.to_numeric(a.get("amount", pd.Series(np.nan, index=a.index)), errors="coerce").gt(0).to_numpy()
-        act_, on_ = np.where(fined, PAY_THE_FINE, FULFIL_OBLIGATIONS), np.where(fined, "payment", "fulfilment")
+        on_fulfilment = [
+            (PAY_THE_FINE if f else FULFIL_OBLIGATIONS) + ": "
+            + (f"the maximum publicity period has passed, so publicity ends on {'payment' if f else 'fulfilment'} "
+               "(no repair application)" if past else
+               "publicity then ends by itself at its maximum period, before a repair could take effect")
+            for f, past in zip(fined, (max_written <= t).to_numpy())]
         note = np.where(
             by_payment,
-            np.where(max_written <= t,
-                     pd.Series(act_) + ": the maximum publicity period has passed, so publicity ends on "
-                     + pd.Series(on_) + " (no repair application)",
-                     pd.Series(act_) + ": publicity then ends by itself at its maximum period, before a repair "
-                     "could take effect"),
+            on_fulfilment,
             np.where(
                 ~ok,
                 "publicity ends by itself before a repair could take effect",
