@@ -335,6 +335,28 @@ def test_complaints_leave_the_two_year_window():
     assert res.loc[T("2025-05-10"), "contrib__complaints_substantiated"] == 0
 
 
+def test_a_failed_complaint_inspection_is_deducted_once_and_not_less_than_minor_issues():
+    """helper-108: a failed complaint inspection was deducted as a failed inspection (-2) and as a substantiated
+    complaint (-3); helper-110: counting it as a failure only made it cost less than a complaint with minor issues.
+    It counts as a substantiated complaint only; a routine failure stays a failure; a missing result is neither."""
+    tabs = district(
+        [firm(A), firm(B), firm(C)],
+        inspections=[inspection("I1", A, "fire_safety", "2024-05-10", "fail", 3, itype="complaint"),
+                     inspection("I2", B, "fire_safety", "2024-05-10", "minor_issues", 1, itype="complaint"),
+                     inspection("I3", C, "fire_safety", "2024-05-10", "fail", 3),
+                     {**inspection("I4", C, "fire_safety", "2024-06-10", "pass", 0, itype="complaint"),
+                      "result": None}],
+    )
+    res = evaluate(tabs, None, "2025-01-01").set_index("uscc")
+    assert res.loc[A, "contrib__complaints_substantiated"] == -3 and res.loc[A, "contrib__inspection_failures"] == 0
+    assert res.loc[B, "contrib__complaints_substantiated"] == -3
+    assert res.loc[A, "public_credit_score"] <= res.loc[B, "public_credit_score"]
+    assert res.loc[C, "contrib__inspection_failures"] == -2 and res.loc[C, "contrib__complaints_substantiated"] == 0
+    recs = repair_whatif(tabs, None, [A, C], T("2025-01-01"), records=True)[1].set_index("record_id")
+    assert recs.loc["I1", "kind"] == "complaint_substantiated" and recs.loc["I3", "kind"] == "inspection_failed"
+    assert "I4" not in recs.index
+
+
 # ----------------------------------------------------------------------------- repair
 def test_repair_moves_the_grade_as_the_rules_say():
     days = RAW["repair"]["decision_days"]

@@ -699,7 +699,7 @@ def _random_district(seed: int, n_firms: int = 25):
                 d,
                 sev,
                 reported=d + pd.Timedelta(days=int(rng.integers(0, 40))),
-                amount=float(rng.integers(0, 10**5)),
+                amount=float(rng.integers(0, 10**5)) * (rng.random() < 0.7),   # 30 % without a fine
                 paid=maybe(d, 0.7, 400),
                 repaired=maybe(d, 0.3, 1200),
                 category=list(sectors())[rng.integers(5)],
@@ -769,8 +769,8 @@ def _reference(t: dict[str, pd.DataFrame], u: str, as_of: pd.Timestamp) -> dict[
         if not known(r, r["decision_date"]):
             continue
         mx = r["publicity_max_end"]
-        if r["amount"] > 0 and not (pd.notna(r["fine_paid_on"]) and r["fine_paid_on"] <= mx):
-            # publication stops at the maximum end only once the fine is paid (DOMAIN A4)
+        if not (pd.notna(r["fine_paid_on"]) and r["fine_paid_on"] <= mx):
+            # publication stops at the maximum end only once the obligations are fulfilled, fined or not (DOMAIN A4)
             mx = r["fine_paid_on"] if pd.notna(r["fine_paid_on"]) else pd.Timestamp.max
         ends = [mx] + ([r["repaired_on"]] if pd.notna(r["repaired_on"]) else [])
         if as_of < min(ends):

@@ -249,7 +249,7 @@ def test_penalties_published_on_for_want_of_a_fulfilment_date_are_counted(tmp_pa
     rep = _measure(tmp_path)
     assert rep.by_table.set_index("table").loc["penalties", "unfulfilled_past_maximum"] == 2
     assert rep.indicators["unfulfilled_past_maximum"] == 2
-    assert "without a fulfilment date (fine_paid_on): 2, published on as unfulfilled" in rep.summary()
+    assert "without a fulfilment date (fine_paid_on): 2 as delivered, read as unfulfilled" in rep.summary()
 
 
 def test_arrears_and_tax_grades_are_compared_by_the_period_they_cover(tmp_path):

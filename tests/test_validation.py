@@ -1216,6 +1216,17 @@ def test_a_thin_grade_s_jeffreys_light_needs_the_binomial_test_too():
     assert three["binomial_p"] == pytest.approx(stats.binom.sf(0, 28, 0.0026)) and three["binomial_p"] > 0.05
     assert three["jeffreys_light"] == "n/a"               # green by the binomial test, then too thin for a green
     assert "Jeffreys amber (p 0.014) not confirmed by the exact binomial test (p 0.07)" in three["note"]
+    # the summary reads the p behind the shown light (helper-110: red summary, no red grade): 2 defaults of 20 at 1 %
+    p2 = np.concatenate([np.full(20, 0.01), np.full(3000, 0.05)])
+    y2 = np.zeros(len(p2), dtype=int)
+    y2[:2] = 1
+    y2[20:20 + 150] = 1
+    g2 = np.concatenate([np.full(20, "3"), np.full(3000, "7")])
+    r2 = build_report(y2, p2, grade=g2, n_boot=20)
+    row = next(r for r in r2.metrics["grades"] if r["grade"] == "3")
+    assert row["jeffreys_p"] < 0.01 < row["binomial_p"] < 0.05 and row["jeffreys_light"] == "amber"
+    summary = r2.lights.set_index("check").loc["jeffreys_grade_p"]
+    assert summary["value"] == pytest.approx(2 * row["binomial_p"]) and summary["light"] == "amber"
     # a thin grade whose binomial test rejects too keeps its light: 3 defaults where 0.073 are expected
     y[1:3] = 1
     three = next(r for r in build_report(y, p, grade=g, n_boot=20).metrics["grades"] if r["grade"] == "3")

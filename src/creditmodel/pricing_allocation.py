@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from creditmodel.errors import ConfigError, InputError
+from creditmodel.pricing import numeric_cells
 from creditmodel.pricing_churn import ChurnCurve, optimal_rate
 
 log = logging.getLogger(__name__)
@@ -136,12 +137,8 @@ def _prepare(firms: pd.DataFrame, churn, rules: AllocationRules
         reviewer's finding)."""
         if col not in firms.columns:
             return np.full(n, np.nan)
-        raw = firms[col]
-        x = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-        bad = np.isnan(x) & raw.notna().to_numpy()
-        if bad.any():
-            bad[bad] = (raw[bad].astype(str).str.strip() != "").to_numpy()
-            flag(bad, f"non-numeric {col}")
+        x, bad = numeric_cells(firms[col])
+        flag(bad, f"non-numeric {col}")
         return x
 
     keys = _grade_keys(firms, churn)

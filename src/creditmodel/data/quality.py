@@ -109,7 +109,7 @@ def _warned(lt: LoadedTable, rule: str) -> int:
 
 
 #: the date a record of a table without an event date happened on
-_LIFE_DATES = {"invoices_monthly": "month", "loans": "origination_date"}
+_LIFE_DATES = {"loans": "origination_date"}
 #: records that cover a period, compared by it instead (its end with the registration, its start with the
 #: deregistration): an invoiced month, the first month of arrears (arrears determined after the firm closed may have
 #: accrued before: helper-105's finding), a tax grade's evaluation year (its publication date where the year is missing)
@@ -428,8 +428,8 @@ class QualityReport:
                          f"{i.get('repair_applied_before_minimum') or 0:,} repair application(s) for a penalty")
         if i.get("unfulfilled_past_maximum"):
             lines.append(f"  penalties past their maximum publicity end without a fulfilment date (fine_paid_on): "
-                         f"{i['unfulfilled_past_maximum']:,}, published on as unfulfilled (a warning, with nothing to "
-                         "fulfil, should carry its decision date there)")
+                         f"{i['unfulfilled_past_maximum']:,} as delivered, read as unfulfilled and published on (a "
+                         "warning, with nothing to fulfil, should carry its decision date there)")
         if i.get("rows_kept_cells_cleared"):
             lines.append(f"  kept with a descriptive field empty or faulty (department, fine amount, street, ...; the cell "
                          f"read as empty, an empty one counted as incomplete; listed in kept_faults.parquet): "

@@ -20,8 +20,8 @@ from creditmodel.errors import InputError
 from creditmodel.evaluation.config import EvaluationConfig, load_config
 from creditmodel.evaluation.engine import contribution_cents, feature_values, score_inputs, sector_applies
 from creditmodel.evaluation.inputs import build_inputs
-from creditmodel.evaluation.repair import (FULFIL_OBLIGATIONS, PAST_LISTING_STAYS, PAY_THE_FINE, _ts, firm_tables,
-                                          repair_whatif)
+from creditmodel.evaluation.repair import (FULFIL_FIRST, FULFIL_OBLIGATIONS, PAST_LISTING_STAYS, PAY_THE_FINE, _ts,
+                                          firm_tables, repair_whatif)
 
 #: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
 #: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
@@ -151,7 +151,7 @@ def _remedy(x: pd.Series, lift: float | None = None) -> str:
     if x["table"] == "penalties" and note.startswith(FULFIL_OBLIGATIONS):
         return "fulfilling its obligations ends its publicity (no repair application) on"
     text = REMEDY.get(x["table"], "repair can take effect from")
-    if x["table"] == "penalties" and note.startswith("fulfil the penalty obligations"):
+    if x["table"] == "penalties" and note.startswith(FULFIL_FIRST):
         # the date assumes they are fulfilled now: the line left that condition out (helper-108)
         text = ("once its obligations are fulfilled" + (" (the fine paid)" if "pay the fine" in note else "")
                 + ", " + text)

@@ -6,9 +6,11 @@ The evaluation features follow the same knowledge rule as :func:`creditmodel.fea
 2-year window (event date in ``(t - 2 years, t]``, calendar years):
 
 * ``complaint_inspections_2y_n``: complaint-driven sector inspections (投诉举报核查) in the last 2 years;
-* ``complaint_substantiated_2y_n``: those of them that found minor issues (result ``minor_issues``): the
-  social-supervision signal (社会监督). One that failed counts among the failed inspections
-  (``inspection_fail_2y_n``) only: it was deducted in both dimensions (-2 and -3 for one record: helper-108);
+* ``complaint_substantiated_2y_n``: those of them that found something (result ``minor_issues`` or ``fail``): the
+  social-supervision signal (社会监督);
+* ``inspection_routine_fail_2y_n``: failed inspections not driven by a complaint, the evaluation's failed-inspection
+  count: a failed complaint inspection was deducted in both dimensions (-2 and -3 for one record: helper-108), and
+  counting it in one only as a failure made it cost less than a complaint with minor issues (helper-110);
 * ``sector_<sector>_records_n``: inspections and administrative penalties of a flagship sector known at ``t``
   (any date): whether the enterprise is supervised in that sector (who a sector evaluation applies to).
 """
@@ -38,6 +40,12 @@ EXTRA_FEATURES: dict[str, dict[str, Any]] = {
     "complaint_substantiated_2y_n": {
         "zh": "近两年查实的投诉举报数",
         "en": "Substantiated complaints (2 years)",
+        "unit": "count",
+        "direction": 1,
+    },
+    "inspection_routine_fail_2y_n": {
+        "zh": "近两年监管检查不合格次数(投诉核查除外)",
+        "en": "Failed inspections not driven by a complaint (2 years)",
         "unit": "count",
         "direction": 1,
     },
@@ -124,17 +132,21 @@ def extra_features(tables: dict[str, pd.DataFrame], keys: pd.DataFrame) -> pd.Da
     if ins is None:
         out["complaint_inspections_2y_n"][:] = np.nan
         out["complaint_substantiated_2y_n"][:] = np.nan
+        out["inspection_routine_fail_2y_n"][:] = np.nan
     elif m is not None and len(m):
         t = m["t"].to_numpy()
         ev = _dates(m["inspected_on"]).to_numpy()
         known = (ev <= t) & (_dates(m["reported_on"]).to_numpy() <= t)
         u, inv = np.unique(t, return_inverse=True)
         lo2 = (pd.DatetimeIndex(u) + pd.DateOffset(years=-2)).to_numpy()[inv]
-        comp = known & (ev > lo2) & (m["inspection_type"].astype(str).to_numpy() == "complaint")
-        out["complaint_inspections_2y_n"] = _count(m, comp, n)
+        in2 = known & (ev > lo2)
+        complaint = m["inspection_type"].astype(str).to_numpy() == "complaint"
+        result = m["result"].astype(str).to_numpy()
+        out["complaint_inspections_2y_n"] = _count(m, in2 & complaint, n)
         out["complaint_substantiated_2y_n"] = _count(   # "!= pass" also read a missing result as one
-            m, comp & (m["result"].astype(str).to_numpy() == "minor_issues"), n
+            m, in2 & complaint & np.isin(result, ("minor_issues", "fail")), n
         )
+        out["inspection_routine_fail_2y_n"] = _count(m, in2 & ~complaint & (result == "fail"), n)
         sec = m["sector"].astype(str).to_numpy()
         for s in sectors():
             out[f"sector_{s}_records_n"] += _count(m, known & (sec == s), n)

@@ -6,10 +6,10 @@ Records that weigh at the as-of date ``t`` (known at ``t``: event date and ``rep
 =====================  =========================================================  ==============================
 record                 weighs while                                               repair (earliest effective date)
 =====================  =========================================================  ==============================
-penalty                decided, not repaired, before ``publicity_max_end``          apply after ``publicity_min_end``
-                                                                                  with obligations fulfilled (fine
-                                                                                  paid; unpaid: paid at ``t``), plus
-                                                                                  ``repair.decision_days``
+penalty                decided, not repaired, before ``publicity_max_end`` (or     apply after ``publicity_min_end``
+                       later while its obligations are not fulfilled)             with obligations fulfilled (fine
+                                                                                  paid; unfulfilled: fulfilled at
+                                                                                  ``t``), plus ``decision_days``
 serious-dishonesty /   listed, not removed (ends by itself after                  apply ``min_months`` after listing,
 black / abnormal list  ``repair.lists.<type>.max_months`` when configured)         plus ``decision_days``
 enforcement case       filed and not closed; dishonest-debtor listing until       perform the judgement at ``t``
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 #: without one; the explanation reads it.
 PAY_THE_FINE = "pay the fine"
 FULFIL_OBLIGATIONS = "fulfil the obligations"
+#: How the note of a penalty whose repair needs its obligations fulfilled first begins; the explanation reads it.
+FULFIL_FIRST = "fulfil the penalty obligations"
 # an open case whose dishonest-debtor listing was already removed: performing it lifts the open case, not the
 # past listing (dishonest_debtor_past weighs without a time window); the explanation repeats this part of the note
 PAST_LISTING_STAYS = "its dishonest-debtor listing removed on"
@@ -211,7 +213,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
             axis=1,
         ).max(axis=1)
         eff = apply_from + dd
-        ok = ~(eff >= a["publicity_max_end"])   # no maximum end: a repair always comes first
+        ok = ~(eff >= mx[act])   # no maximum end: a repair always comes first
         # unfulfilled obligations: publication stops by itself at the maximum period once they are (DOMAIN A4), so
         # fulfilling them on the as-of date ends the penalty at max(maximum end as written, as-of date) when that comes
         # before a repair could take effect (the what-if told firms past their maximum end to apply for repair and
@@ -239,8 +241,7 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
                 np.where(
                     paid,
                     "apply after the minimum publicity period",
-                    np.where(fined, "fulfil the penalty obligations (pay the fine) first",
-                             "fulfil the penalty obligations first"),
+                    np.where(fined, f"{FULFIL_FIRST} (pay the fine) first", f"{FULFIL_FIRST} first"),
                 ),
             ),
         )
@@ -388,15 +389,13 @@ def adverse_records(sub: dict[str, pd.DataFrame], config: EvaluationConfig, as_o
         due = _d(ins, "rectification_due")
         overdue = k & due.notna() & (due < t) & ~(_d(ins, "rectified_on") <= t)
         res = ins["result"].astype(str)
-        comp = in2 & (ins["inspection_type"].astype(str) == "complaint") & (res == "minor_issues")
-        weigh = overdue | (in2 & (res == "fail")) | comp
+        complaint = ins["inspection_type"].astype(str) == "complaint"   # as the evaluation's inputs count them
+        comp = in2 & complaint & res.isin(["minor_issues", "fail"])
+        weigh = overdue | (in2 & ~complaint & (res == "fail")) | comp
         a = ins[weigh]
         ov = overdue[weigh].to_numpy()
-        kind = np.where(
-            ov,
-            "inspection_overdue",
-            np.where(res[weigh] == "fail", "inspection_failed", "complaint_substantiated"),
-        )
+        kind = np.where(ov, "inspection_overdue",
+                        np.where(comp[weigh].to_numpy(), "complaint_substantiated", "inspection_failed"))
         end = _window_end(a["inspected_on"], 2).where(~ov).to_numpy()  # overdue: until rectified
         rows.append(
             frame(

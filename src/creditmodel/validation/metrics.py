@@ -956,8 +956,9 @@ def psi(reference: Any, actual: Any, binning: Binning | None = None, n_bins: int
     """``PSI = sum_k (A_k - E_k) ln(A_k / E_k)`` over bins fixed on the reference (E = expected, reference
     shares; A = actual shares). Shares below ``floor`` (empty bins) are set to ``floor`` before the log.
 
-    Readings (DOMAIN C2): < 0.1 no significant shift, 0.1-0.25 moderate, > 0.25 major shift. Not a test: no
-    p-value. The same function gives a feature's CSI.
+    Readings (DOMAIN C2): < 0.1 no significant shift, 0.1-0.25 moderate, > 0.25 major shift. The result also
+    gives what sampling alone gives (``expected_no_shift``) and the approximate chi-square p of no shift
+    (``p_no_shift``). The same function gives a feature's CSI.
     """
     ref = pd.Series(reference)
     act = pd.Series(actual)

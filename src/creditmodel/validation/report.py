@@ -117,7 +117,7 @@ class ValidationResult:
     def summary(self) -> str:
         """A few lines for the terminal."""
         m = self.metrics
-        unit = str((m.get("data") or {}).get("count_unit") or "obligors")   # a loan-level sample says loans
+        unit = _count_unit(m)
         lines = [f"validated {m['n']} {unit}, {m['defaults']} defaults"
                  + (f" ({sum(m['excluded'].values())} excluded)" if m.get("excluded") else "")]
         if m.get("auc") is not None:
@@ -910,6 +910,22 @@ def _thin_jeffreys(table: pd.DataFrame, expected: pd.Series) -> None:
         table.loc[milder, "jeffreys_light"] = table.loc[milder, "binomial_light"]
 
 
+def _count_unit(metrics: Mapping[str, Any]) -> str:
+    """What the sample's rows are: ``obligors``, or what its data info says (a loan-level sample says loans)."""
+    return str((metrics.get("data") or {}).get("count_unit") or "obligors")
+
+
+def _p_shown(row: Mapping[str, Any], test: str) -> float:
+    """The p behind a grade row's ``test`` light: a thin grade's Jeffreys light is the binomial test's where that is
+    milder (:func:`_thin_jeffreys`), so its p is the larger of the two (the summary read the Jeffreys p alone and
+    showed red beside a table with no red grade: helper-110)."""
+    p = row[f"{test}_p"]
+    if test == "jeffreys" and row.get("binomial_p") is not None and row.get("pd") is not None and (
+            row["n"] * row["pd"] < MIN_EXPECTED_DEFAULTS):
+        return max(p, row["binomial_p"])
+    return p
+
+
 def _thin_greens(table: pd.DataFrame, expected: pd.Series, light_cols: tuple[str, ...]) -> None:
     """Green calibration lights on fewer than :data:`MIN_EXPECTED_DEFAULTS` expected defaults become n/a,
     with a note (in place). Such a test had almost no power: "not rejected" is not "adequate"."""
@@ -955,7 +971,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         for test, key, slot in (("jeffreys", "jeffreys_grade_p", "_min_grade_jeffreys"),
                                 ("binomial", "binomial_grade_p", "_min_grade_binomial")):
             p_col, light_col = f"{test}_p", f"{test}_light"
-            read = [(r[p_col], r["grade"]) for r in grades if r[p_col] is not None and r[light_col] != L.NA]
+            read = [(_p_shown(r, test), r["grade"]) for r in grades if r[p_col] is not None and r[light_col] != L.NA]
             if not read:   # n/a, and why (it had shown an empty note)
                 note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
                                  "defaults for a green, or no more defaults than their PD expects)")
@@ -1194,7 +1210,7 @@ def _render_html(res: ValidationResult) -> str:
                 ("mean PD", _pct(mt.get("mean_pd")), _pct(ch.get("mean_pd")))]
         ch_table = {"headers": ["metric", mt["parameters"]["champion_name"], ch["name"]],
                     "rows": [[{"text": a, "cls": ""}, {"text": b, "cls": ""}, {"text": c, "cls": ""}] for a, b, c in rows]}
-    unit = str((mt.get("data") or {}).get("count_unit") or "obligors")   # a loan-level sample says loans
+    unit = _count_unit(mt)
     data_rows = [(f"{unit} in the input", _int(mt.get("n_input"))), (f"{unit} validated", _int(mt["n"])),
                  ("defaults", _int(mt["defaults"])), ("observed default rate", _pct(mt["default_rate"])),
                  ("mean PD", _pct(mt["mean_pd"])), ("ranking used for discrimination",
