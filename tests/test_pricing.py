@@ -392,6 +392,23 @@ def test_price_frame_components_and_reasons():
     assert mixed.loc[0, "pricing_reason"] == "non-numeric revenue" and pd.isna(mixed.loc[0, "suggested_rate"])
 
 
+def test_a_row_s_own_maturity_sets_its_capital(caplog):
+    """helper-106: the maturity was one value for the whole file (the F-IRB 2.5 years); a one-year loan's capital is
+    a fifth lower at PD 1 %. A ``maturity`` column (years) sets it per row, held to Basel's 1-5 years; empty takes the
+    configuration's; not a positive number is refused by name; retail risk weights have no maturity term."""
+    df = pd.DataFrame({"pd_12m": [0.01] * 7, "maturity": [1.0, None, 7.0, 0.5, "abc", -1.0, np.inf]})
+    with caplog.at_level("INFO", logger="creditmodel.pricing"):
+        out = P.price_frame(df, P.PricingConfig())
+    k = [P.irb_capital(0.01, 0.40, m) for m in (1.0, 2.5, 5.0, 1.0)]
+    np.testing.assert_allclose(out["capital_rate"].iloc[:4], [12.5 * x * 0.105 for x in k], rtol=1e-12)
+    assert out["capital_rate"].iloc[0] < 0.85 * out["capital_rate"].iloc[1]
+    assert list(out["pricing_reason"].iloc[4:]) == ["non-numeric maturity"] + ["maturity not a positive number of "
+                                                                              "years"] * 2
+    assert any("2 row(s) with a maturity outside 1-5 years" in r.getMessage() for r in caplog.records)
+    retail = P.price_frame(df.iloc[:3], P.PricingConfig(asset_class="retail"))
+    assert retail["capital_rate"].nunique() == 1
+
+
 def test_price_frame_keeps_index_and_flags_non_numeric_values():
     df = pd.DataFrame({"pd_12m": ["0.02", "abc", "", 0.01], "lgd": [None, 0.5, None, "x"],
                        "amount": [1e5, 1e5, 1e5, 1e5]}, index=[40, 30, 20, 10])
