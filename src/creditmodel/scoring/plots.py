@@ -27,7 +27,8 @@ def iv_ranking(iv_report: pd.DataFrame, top: int = 25) -> Any:
     ax.barh(d["feature"], d["iv"], color=colors)
     for x, lab in ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong")):
         ax.axvline(x, color="#718096", lw=0.6, ls=":")
-        ax.text(x, len(d) - 0.4, f" {lab}<", fontsize=7, color="#4a5568", va="top")
+        ax.text(x, len(d) - 0.55, f" {lab}<", fontsize=7, color="#4a5568", va="bottom")
+    ax.set_ylim(-0.6, len(d) + 0.2)   # the band labels above the top bar, not over it (helper-109)
     ax.set_xlabel("information value (blue = in the scorecard)")
     ax.set_title("Feature information value")
     fig.tight_layout()
