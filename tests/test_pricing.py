@@ -195,7 +195,8 @@ def test_capital_earns_the_funding_cost_by_default():
     assert example["risk_based_floor"] == pytest.approx(0.040, abs=0.0005)          # DOMAIN B2's ~4.0 %
     assert P.price_frame(scored, P.PricingConfig()).iloc[0]["risk_based_floor"] == pytest.approx(
         example["risk_based_floor"] - 12.5 * k * 0.105 * 0.018, rel=1e-12)         # 15.5 bp less
-    with pytest.raises(ConfigError, match="null \\(the funding cost 0.15\\)") as e:   # it still may not exceed the hurdle
+    # it still may not exceed the hurdle
+    with pytest.raises(ConfigError, match="null \\(the funding cost 0.15\\)") as e:
         P.PricingConfig(funding_cost=0.15, hurdle_rate=0.12)
     assert e.value.column == "capital_benefit_rate"
     from creditmodel import pricing_plots as PP

@@ -170,8 +170,9 @@ def outside_life_rows(lt: LoadedTable, spans: pd.DataFrame | None) -> pd.DataFra
     """Rows of ``lt`` (as delivered: ``kept`` or quarantined; ``row`` = data row of the file, from 1) whose event falls
     outside its enterprise's life on the register (:func:`_life_spans`), with the ``reason``:
     ``before_registration`` (a penalty decided before it; a period, :data:`_LIFE_PERIODS`, that ended before it) or
-    ``after_closure`` (after its deregistration; a period that began after it). A kept one is read by the evaluation and the features as
-    delivered: a mistyped date, or a record of another firm under this code (helper-100's finding)."""
+    ``after_closure`` (after its deregistration; a period that began after it). A kept one is read by the evaluation
+    and the features as delivered: a mistyped date, or a record of another firm under this code (helper-100's
+    finding)."""
     ev = _life_date(lt, spans)
     if ev is None:
         return pd.DataFrame(columns=OUTSIDE_LIFE_COLUMNS)
@@ -887,12 +888,11 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
         "rows_kept_cells_cleared": int(sum(_cleared_rows(lt) for lt in tables.values())),
         "date_order_faults": int(by_table["date_order_faults"].sum()),
         "future_dated": int(by_table["future_dated"].sum()),
-        # records dated before their enterprise's registration or after its deregistration (None: no register)
-        **{k: int(by_table[k].sum()) if k in by_table else None for k in ("before_registration", "after_closure")},
-        "repaired_before_minimum": int(by_table["repaired_before_minimum"].sum())
-        if "repaired_before_minimum" in by_table else 0,
-        "unfulfilled_past_maximum": int(by_table["unfulfilled_past_maximum"].sum())
-        if "unfulfilled_past_maximum" in by_table else None,
+        # records dated before their enterprise's registration or after its deregistration, penalties repaired
+        # before their minimum publicity end or published on for want of a fulfilment date (None: not measured, no
+        # register or no penalties table)
+        **{k: int(by_table[k].sum()) if k in by_table else None
+           for k in ("before_registration", "after_closure", "repaired_before_minimum", "unfulfilled_past_maximum")},
         "repair_applied_before_minimum": repairs_applied_early(tables),
         # public records (not register rows: a duplicated register row is "not registered" in the flags) whose valid
         # code no register row holds (a reviewer counted 68 where the notebook said 74: 6 duplicate register rows)

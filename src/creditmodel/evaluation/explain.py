@@ -153,7 +153,7 @@ def _remedy(x: pd.Series, lift: float | None = None) -> str:
     text = REMEDY.get(x["table"], "repair can take effect from")
     if x["table"] == "penalties" and note.startswith(FULFIL_FIRST):
         # the date assumes they are fulfilled now: the line left that condition out (helper-108)
-        text = ("once its obligations are fulfilled" + (" (the fine paid)" if "pay the fine" in note else "")
+        text = ("once its obligations are fulfilled" + (" (the fine paid)" if PAY_THE_FINE in note else "")
                 + ", " + text)
     if lift is not None and lift == lift and float(lift) < 0:
         text = text.replace("lifts it from", "ends it from")

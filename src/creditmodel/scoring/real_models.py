@@ -64,7 +64,8 @@ def train_real_set(name: str, seed: int = 42, n_jobs: int = 1, data_dir: str | P
 
     The first model draws the split; the others reuse it (by borrower where the set has a ``group_col``: SBA). The
     loader's ``info_cols`` (reference columns) are left out, its text columns are categorical. A set without a
-    target (``cumcm_unrated``) or a missing shared data folder is bad input naming the set. ``train_kw`` goes to :func:`~creditmodel.scoring.train.train_frame`.
+    target (``cumcm_unrated``) or a missing shared data folder is bad input naming the set. ``train_kw`` goes to
+    :func:`~creditmodel.scoring.train.train_frame`.
     """
     if name not in real.DATASETS:
         raise InputError(f"unknown real data set {name!r}; known: {', '.join(real.DATASETS)}", parameter="real_set")
