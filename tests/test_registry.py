@@ -540,3 +540,20 @@ def test_a_registered_mlmodel_names_no_path_of_the_machine_that_logged_it(own_st
     again = resolve_model(f"models:/clean/{info.registered_model_version}").model   # still loads and scores
     X = _frame(50, 9).drop(columns="bad")
     pd.testing.assert_frame_equal(again.score_frame(X), model.score_frame(X))
+
+
+def test_an_unknown_name_or_alias_names_what_the_store_holds(own_store):
+    """score --model models:/small_loan_pd@champion on the demo's store said only that the name was not found; the
+    demo registers district_pd. The error now lists the registered models and their aliases."""
+    from mlflow.tracking import MlflowClient
+
+    from creditmodel.errors import InputError
+    from creditmodel.scoring.pyfunc import log_model
+    from creditmodel.scoring.score import resolve_model
+
+    info = log_model(train_frame(_frame(3000, 5), "bad", seed=1).model, registered_model_name="district")
+    MlflowClient().set_registered_model_alias("district", "champion", info.registered_model_version)
+    for uri in ("models:/small_loan@champion", "models:/district@challenger", "models:/small_loan/latest"):
+        with pytest.raises(InputError) as e:
+            resolve_model(uri)
+        assert f"registered here: district (@champion = v{info.registered_model_version})" in str(e.value), uri

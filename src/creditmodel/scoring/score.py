@@ -64,6 +64,20 @@ def _load_errors() -> tuple[type[BaseException], ...]:
             TypeError, yaml.YAMLError)   # a corrupt MLmodel file (exit 1 with a bare ParserError: a reviewer)
 
 
+def _registered_here(client: Any) -> str:
+    """What the store holds, for an error on a name or alias it does not know: ``; registered here: NAME (@ALIAS =
+    vN, ...)``; a reader typing ``small_loan_pd@champion`` learns the demo's model is ``district_pd``."""
+    try:
+        found = client.search_registered_models(max_results=50)
+    except Exception:  # noqa: BLE001 - a hint only: the error it would add to is already being raised
+        return ""
+    if not found:
+        return "; no model is registered in this store"
+    names = [f"{m.name} ({', '.join(f'@{a} = v{v}' for a, v in sorted(m.aliases.items())) or 'no alias'})"
+             for m in sorted(found, key=lambda m: m.name)]
+    return "; registered here: " + ", ".join(names)
+
+
 def resolve_model(model_uri: str | Path) -> ResolvedModel:
     """Load a model folder (or a training output folder holding ``model/``) or ``models:/NAME@ALIAS|VERSION``."""
     from creditmodel.scoring.pyfunc import load_credit_model
@@ -84,7 +98,7 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
                 mv = client.get_model_version_by_alias(name, alias)
             except Exception as e:  # noqa: BLE001 - MLflow raises its own exception types
                 raise InputError(f"no model version with alias {alias!r} for registered model {name!r} "
-                                 f"in {tracking.tracking_uri()}: {e}", file=uri) from e
+                                 f"in {tracking.tracking_uri()}: {e}{_registered_here(client)}", file=uri) from e
             try:   # a broken version said only 'aborted' (EOFError is click's Abort): a reviewer's finding
                 model = load_credit_model(f"models:/{name}/{mv.version}")
             except _load_errors() as e:
@@ -95,7 +109,8 @@ def resolve_model(model_uri: str | Path) -> ResolvedModel:
         if version == "latest":  # MLflow's own alias for the newest version: record the number it stands for
             found = [int(v.version) for v in client.search_model_versions(f"name='{name}'")]
             if not found:
-                raise InputError(f"registered model {name!r} has no version in {tracking.tracking_uri()}", file=uri)
+                raise InputError(f"registered model {name!r} has no version in {tracking.tracking_uri()}"
+                                 f"{_registered_here(client)}", file=uri)
             version = str(max(found))
             uri = f"models:/{name}/{version}"
         try:
