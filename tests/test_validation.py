@@ -254,7 +254,7 @@ def test_the_design_effect_is_one_for_one_row_per_firm_and_about_the_copies_for_
     assert b3.z == pytest.approx(np.sqrt(3) * b1.z, rel=1e-9)             # the copies alone inflate z by sqrt(3)
     assert b3g.z == pytest.approx(b1.z, rel=0.12) and b3g.brier == b3.brier
     gt3 = M.grade_table(y3, p3, np.repeat(g, 3), groups=f3)
-    assert gt3["design_effect"].between(2.8, 3.0).all()
+    assert gt3["design_effect"].between(2.8, 3.0 + 1e-9).all()      # centred residuals: rho = 1, deff 3 exactly
     assert np.allclose(gt3["jeffreys_p"], gt_plain["jeffreys_p"], atol=0.03)
     hl3 = M.hosmer_lemeshow(y3, p3, clusters=f3)
     assert hl3.statistic == pytest.approx(hl_plain.statistic, rel=0.05)
@@ -307,6 +307,27 @@ def test_clustered_defaults_make_the_loan_level_jeffreys_test_red_too_often_and_
     assert firm_rej / 400 < 0.08
     deffs = [M.design_effect(rng.binomial(1, 0.05, firms.size), p, firms) for _ in range(200)]
     assert np.mean(deffs) < 1.1             # loans of one firm defaulting independently: hardly any correction
+
+
+def test_a_pd_too_low_on_every_row_does_not_read_as_within_firm_correlation():
+    """Firms of 1-3 loans defaulting independently at 10 % against PDs of 1 %: the uncentred residuals read a
+    within-firm correlation of 0.8 to 1 (here 1: a design effect of 2.3, more than halving the counts); centred
+    within PD bands, about 0. A true correlation of 0.1 (a beta mixture of the firm's default rate) is still
+    recovered under PDs half the true ones (uncentred: 0.25) and under calibrated ones."""
+    rng = np.random.default_rng(112)
+    firms = np.repeat(np.arange(2000), rng.integers(1, 4, 2000))
+    y = rng.binomial(1, 0.10, firms.size)
+    low = np.full(firms.size, 0.01)
+    assert M.within_group_correlation(y, low, firms) < 0.03
+    gt = M.grade_table(y, low, np.full(firms.size, "5"), groups=firms)
+    assert gt["design_effect"].iloc[0] < 1.05
+    rho = []
+    for _ in range(20):
+        q = rng.beta(0.1 * 9, 0.9 * 9, 2000)                           # corr of two loans of a firm: 1 / (9 + 1)
+        yc = rng.binomial(1, q[firms])
+        rho.append([M.within_group_correlation(yc, np.full(firms.size, pd_), firms) for pd_ in (0.05, 0.10)])
+    half, calibrated = np.mean(rho, axis=0)
+    assert half == pytest.approx(0.1, abs=0.02) and calibrated == pytest.approx(0.1, abs=0.02)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -960,6 +981,49 @@ def test_validate_file_with_a_trained_scorecard(tmp_path):
     assert light["light"] == "n/a", light
     with pytest.raises(InputError, match="initial AUC"):
         validate_file(model_dir, tmp_path / "new.csv", "bad", positive="yes", out=tmp_path / "v4", initial_auc=1.5)
+
+
+def test_validate_grade_pd_central_tests_each_grade_against_the_master_scale_s_central_pd(
+        tmp_path_factory, tmp_path, contract_model):
+    """``--grade-pd central`` makes the per-grade tests read the central PD of the model's master scale (the
+    model's saved ``master_scale.csv``), and the report says so; the default stays the grade's mean PD. An unknown
+    value is refused by click; a model without a master scale is refused by name."""
+    from click.testing import CliRunner
+    from model_factory import train_small, with_outcome
+
+    from creditmodel.cli import cli
+    from creditmodel.validation.report import validate_file
+
+    def frame(n, seed):
+        rng = np.random.default_rng(seed)
+        x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
+        return with_outcome(rng, {"x1": x1, "x2": x2}, -2.6 + 1.3 * x1 - 0.1 * x2)
+
+    model = train_small(tmp_path_factory, frame(1500, 0), id_col="id", seed=3, name="gradepd")
+    frame(1000, 1).to_csv(tmp_path / "new.csv", index=False)
+    args = ["validate", "--model", str(model), "--data", str(tmp_path / "new.csv"), "--target", "bad",
+            "--n-boot", "50"]
+    runs = {k: CliRunner().invoke(cli, [*args, "--grade-pd", k, "--out", str(tmp_path / k)])
+            for k in ("central", "mean")}
+    assert all(r.exit_code == 0 for r in runs.values()), {k: r.output for k, r in runs.items()}
+    m = {k: json.loads((tmp_path / k / "metrics.json").read_text(encoding="utf-8")) for k in runs}
+    scale = pd.read_csv(model / "master_scale.csv", dtype={"grade": str}).set_index("grade")["central_pd"]
+    used = [r for r in m["central"]["grades"] if r["n"] > 0]
+    assert len(used) >= 3
+    assert all(r["pd"] == pytest.approx(scale[r["grade"]], rel=1e-12) for r in m["central"]["grades"])
+    mean = {r["grade"]: r for r in m["mean"]["grades"]}
+    assert all(mean[r["grade"]]["pd"] != pytest.approx(r["pd"], rel=1e-6) for r in used)   # obligors' mean PDs
+    assert [r["jeffreys_p"] for r in used] != [mean[r["grade"]]["jeffreys_p"] for r in used]
+    assert m["central"]["parameters"]["grade_pd"] == "central PD of the grade on the model's master scale"
+    assert m["mean"]["parameters"]["grade_pd"] == "mean PD of the grade"
+    html = (tmp_path / "central" / "report.html").read_text(encoding="utf-8")
+    assert "The grade PD is the central PD of the grade on the model&#39;s master scale." in html
+    bad = CliRunner().invoke(cli, [*args, "--grade-pd", "median", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "median" in bad.output and not (tmp_path / "x").exists()
+    _contract_frame(300, 4).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(InputError, match="master scale") as e:
+        validate_file(contract_model, tmp_path / "c.csv", "default_12m", out=tmp_path / "c", grade_pd="central")
+    assert e.value.parameter == "--grade-pd"
 
 
 def test_grade_rank_inversions_found_and_tested():

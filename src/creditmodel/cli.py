@@ -314,17 +314,20 @@ def score_cmd(model_uri: str, data: Path, out: Path, id_col: str | None, engine:
 @click.option("--group", "group_col", default=None, metavar="COL",
               help="Column of the borrower of each row (several loans of one firm): the bootstrap intervals resample "
                    "borrowers, each with all its rows.")
+@click.option("--grade-pd", "grade_pd", type=click.Choice(["mean", "central"]), default="mean", show_default=True,
+              help="PD each grade's binomial and Jeffreys tests read: the mean PD of its obligors, or the central PD "
+                   "of the grade on the model's master scale.")
 @click.option("--out", type=PATH, required=True, help="Folder for report.html and metrics.json.")
 def validate_cmd(model_uri: str, data: Path, target: str, reference: Path | None, positive: str | None,
                  challenger_uri: str | None, thresholds: Path | None, seed: int, n_boot: int, out: Path,
-                 initial_auc: float | None, override_col: str | None, group_col: str | None) -> None:
+                 initial_auc: float | None, override_col: str | None, group_col: str | None, grade_pd: str) -> None:
     """Validate a PD model to banking standards: report.html and metrics.json."""
     from creditmodel.validation import report
 
     res = report.validate_file(model_uri=model_uri, data=data, target=target, reference=reference,
                                positive=positive, out=out, thresholds=thresholds, seed=seed, n_boot=n_boot,
                                challenger_uri=challenger_uri, initial_auc=initial_auc, override_col=override_col,
-                               group_col=group_col)
+                               group_col=group_col, grade_pd=grade_pd)
     click.echo(res.summary())
 
 

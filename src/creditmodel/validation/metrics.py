@@ -196,21 +196,28 @@ def _within_group_cross(codes: np.ndarray, x: np.ndarray) -> float:
 
 def within_group_correlation(y: Any, pd_: Any, groups: Any) -> float:
     """Exchangeable correlation of the defaults of rows of one group (e.g. two loans of one firm): the moment
-    estimator of Liang and Zeger (1986), ``rho = sum_k sum_{i != j in k} e_i e_j / sum_k n_k (n_k - 1)`` with the
-    Pearson residuals ``e_i = (y_i - PD_i) / sqrt(PD_i (1 - PD_i))`` (rows with PD 0 or 1 left out). One value for
-    the whole sample, so one grade's miscalibration barely moves it; a PD too low on every row does (the common
-    excess of defaults reads as correlation: PDs of 1 % against a true 10 % gave rho 0.77, a design effect of 2.5
-    with three loans per firm, measured by a reviewer; at half the true PD it stayed about 1.05). Clipped to [0, 1];
-    0 when no group holds two rows."""
+    estimator of Liang and Zeger (1986), ``rho = sum_k sum_{i != j in k} e_i e_j / (phi sum_k n_k (n_k - 1))``, with
+    the Pearson residuals ``e_i = (y_i - PD_i) / sqrt(PD_i (1 - PD_i))`` (rows with PD 0 or 1 left out) centred
+    within PD bands (quantile bands of at least 500 rows, at most 10) and ``phi`` their mean square. Centred, a PD
+    too low (or high) on every row of a band reads as miscalibration, not as correlation. Uncentred, it inflated the
+    design effect and so weakened the very tests that should catch it: PDs of 1 % against a true 10 % gave rho 0.81
+    (firms of 1-3 loans), centred 0.01; a true rho of 0.1 under PDs half the true ones read 0.22-0.25, centred 0.10
+    (simulated samples of 2,000 firms, helper-112's report). Clipped to [0, 1]; 0 when no group holds two rows."""
     yy, p = np.asarray(y, dtype=float), np.asarray(pd_, dtype=float)
     codes = _group_codes(groups, yy.size)
     ok = (p > 0) & (p < 1)
-    codes, e = codes[ok], (yy[ok] - p[ok]) / np.sqrt(p[ok] * (1 - p[ok]))
+    codes, p = codes[ok], p[ok]
+    e = (yy[ok] - p) / np.sqrt(p * (1 - p))
     size = np.bincount(codes)
     pairs = float(np.sum(size * (size - 1.0)))
     if pairs == 0:
         return 0.0
-    return min(1.0, max(0.0, _within_group_cross(codes, e) / pairs))
+    band = np.unique(quantile_bins(p, int(np.clip(p.size // 500, 1, 10)))[0], return_inverse=True)[1]
+    e = e - (np.bincount(band, weights=e) / np.bincount(band))[band]
+    phi = float(np.mean(e ** 2))
+    if not phi > 0:                 # every residual its band's mean: nothing varies, nothing correlates
+        return 0.0
+    return min(1.0, max(0.0, _within_group_cross(codes, e) / (pairs * phi)))
 
 
 def design_effect(y: Any, pd_: Any, groups: Any = None, weight: Any = None, rho: float | None = None) -> float:

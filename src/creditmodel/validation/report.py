@@ -282,7 +282,7 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                  hl_in_sample: bool = False, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
                  exclusions: Mapping[str, int] | None = None, data_info: Mapping[str, Any] | None = None,
                  title: str = "Model validation report", out: str | Path | None = None,
-                 final_grade: Any = None, groups: Any = None) -> ValidationResult:
+                 final_grade: Any = None, groups: Any = None, grade_pd_source: str | None = None) -> ValidationResult:
     """Validate a PD model on a sample with observed outcomes.
 
     Parameters
@@ -299,7 +299,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     champion_name : label of the model this report validates (``parameters.validated_model``).
     migration : ``(grade_at_start, grade_at_end)`` of the same obligors at two dates.
     exposure : exposure per obligor (yuan) for the exposure-weighted concentration.
-    grade_pd : PD per grade for the tests (default: mean PD of the grade's obligors).
+    grade_pd : PD per grade for the tests (default: mean PD of the grade's obligors); ``grade_pd_source`` says
+        what it is in the report (``parameters.grade_pd``; default "PD given per grade").
     thresholds : :class:`~creditmodel.validation.lights.Thresholds` or a dict of overrides.
     hl_groups : ``"decile"`` (PD deciles) or ``"grade"``; ``hl_in_sample`` uses df = G - 2 instead of G.
     n_boot, seed, alpha : bootstrap replicates, its seed, and the confidence level 1 - alpha.
@@ -388,7 +389,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                         "hl_in_sample": hl_in_sample, "grade_order": order, "champion_name": champion_name,
                         "validated_model": champion_name,
                         **({"compared_with": challenger.name} if challenger is not None else {}),
-                        "grade_pd": "given" if grade_pd is not None else "mean PD of the grade"}
+                        "grade_pd": ("mean PD of the grade" if grade_pd is None
+                                     else grade_pd_source or "PD given per grade")}
     res = ValidationResult(_jsonable(mt), lt, run.figs, run.tables, th, title)
     if out is not None:
         res.write(out)
@@ -1515,7 +1517,8 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                   positive: str | None = None, out: str | Path = "validation",
                   thresholds: L.Thresholds | Mapping[str, Any] | str | Path | None = None, seed: int = 0,
                   n_boot: int = 500, challenger_uri: str | Path | None = None, initial_auc: float | None = None,
-                  override_col: str | None = None, group_col: str | None = None, **kwargs: Any) -> ValidationResult:
+                  override_col: str | None = None, group_col: str | None = None,
+                  grade_pd: str | Mapping[str, float] = "mean", **kwargs: Any) -> ValidationResult:
     """Score ``data`` with the pyfunc model at ``model_uri`` and validate against the observed ``target``.
 
     The model's ``predict`` returns ``score, grade, pd_12m, status, error`` per row; rows with
@@ -1526,13 +1529,23 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     was fitted on give an optimistic AUC: the report names the sample it came from). ``industry`` and
     ``size_class`` columns, when present, give per-segment results. ``override_col`` names a column of final
     grades after human overrides (blank = the model grade stands). ``group_col`` names the borrower of each row:
-    the bootstrap intervals resample borrowers (see :func:`build_report`'s ``groups``). Writes ``report.html`` and
-    ``metrics.json`` into ``out``.
+    the bootstrap intervals resample borrowers (see :func:`build_report`'s ``groups``). ``grade_pd`` is the PD each
+    grade's binomial and Jeffreys tests read: ``"mean"`` (its obligors' mean PD), ``"central"`` (the central PD of
+    the grade on the model's master scale, :func:`master_scale_central_pd`) or a mapping grade -> PD. Writes
+    ``report.html`` and ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
 
     data = Path(data)
     model = _load_model(model_uri)
+    if isinstance(grade_pd, str) and grade_pd not in ("mean", "central"):
+        raise InputError(f"grade_pd must be 'mean', 'central' or a PD per grade, got {grade_pd!r}",
+                         parameter="--grade-pd")
+    per_grade: Mapping[str, float] | None = None if isinstance(grade_pd, str) else grade_pd
+    if grade_pd == "central":
+        per_grade, order = master_scale_central_pd(model, model_uri)
+        kwargs.setdefault("grade_order", order)
+        kwargs["grade_pd_source"] = "central PD of the grade on the model's master scale"
     cm = _load_model(challenger_uri) if challenger_uri is not None else None
     df = _read_for_model(data, *(m for m in (model, cm) if m is not None),
                          also_text=tuple(c for c in (override_col, group_col) if c))  # labels: "9", not 9.0
@@ -1676,9 +1689,27 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
                                     else None),
-                       groups=None if groups is None else groups[ok], out=out, **kwargs)
+                       groups=None if groups is None else groups[ok], grade_pd=per_grade, out=out, **kwargs)
     _write_excluded_rows(out, pred, err, y, id_faults=rep)
     return res
+
+
+def master_scale_central_pd(model: Any, model_uri: str | Path = "") -> tuple[dict[str, float], list[str]]:
+    """The central PD (fraction) of each grade of a loaded creditmodel pyfunc's master scale, and the scale's grades
+    best to worst (``D`` last, left out of the tests). A pyfunc of another kind has no master scale: InputError."""
+    from creditmodel.scoring.pyfunc import CreditModelPyfunc
+
+    try:
+        inner = model.unwrap_python_model()
+    except Exception:  # noqa: BLE001 - not a python-function model of ours
+        inner = None
+    scale = getattr(getattr(inner, "model", None), "master_scale", None) if isinstance(inner, CreditModelPyfunc) \
+        else None
+    if scale is None or not hasattr(scale, "central_pd"):
+        raise InputError("the per-grade tests on central PDs need the model's master scale: this model is not a "
+                         "creditmodel model (use --grade-pd mean)", file=str(model_uri), parameter="--grade-pd")
+    grades = [str(g) for g in scale.grades]
+    return {g: float(scale.central_pd(g)) for g in grades if g != DEFAULT_GRADE}, grades
 
 
 def _write_excluded_rows(out: str | Path | None, pred: pd.DataFrame, err: np.ndarray, y: np.ndarray,
