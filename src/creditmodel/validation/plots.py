@@ -101,8 +101,13 @@ def grade_calibration_figure(grades: pd.DataFrame) -> Figure:
         from matplotlib.transforms import blended_transform_factory
 
         edge = blended_transform_factory(ax.transData, ax.transAxes)
-        ax.plot(x[~pos], np.full(int((~pos).sum()), 0.03), "v", color=COLORS["current"], mfc="white",
-                transform=edge, clip_on=False, label="0 defaults (bar: 95 % upper bound)")
+        ax.plot(x[~pos], np.full(int((~pos).sum()), 0.035), "v", ms=9, color=COLORS["current"], mec="white",
+                mew=0.8, transform=edge, zorder=5,
+                label="0 defaults: no rate on a log axis (bar: 95 % upper bound)")
+        for xi, n in zip(x[~pos], t.loc[~pos, "n"]):   # said on the plot too, beside the marker
+            ax.annotate(f"0 of {int(n):,}", (xi, 0.035), xycoords=edge, xytext=(7, 0),
+                        textcoords="offset points", ha="left", va="center", fontsize=7,
+                        color=COLORS["current"])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(x, t["grade"].astype(str))
@@ -147,8 +152,13 @@ def distribution_figure(table: pd.DataFrame, title: str, xlabel: str) -> Figure:
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["reference_share"], width=0.4, color=COLORS["reference"], label="reference")
     ax.bar(x + 0.2, table["actual_share"], width=0.4, color=COLORS["current"], label="current")
-    ax.set_xticks(x, table["bin"].astype(str), rotation=35 if len(table) > 6 else 0, ha="right" if len(table) > 6 else "center",
-                  fontsize=7)
+    labels = table["bin"].astype(str)
+    # rotated only when the labels would not fit under their bars side by side (grades 1..10 were rotated too,
+    # which set each one off to the left of its bars)
+    slot = 0.8 * fig.get_figwidth() * 72 / max(len(table), 1)       # points per bin, the axes about 80 % wide
+    turn = len(table) > 0 and labels.str.len().max() * 0.6 * 7 > 0.9 * slot
+    ax.set_xticks(x, labels, rotation=35 if turn else 0, ha="right" if turn else "center",
+                  rotation_mode="anchor" if turn else "default", fontsize=7)
     ax.set(ylabel="share of obligors", xlabel=xlabel, title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
@@ -179,9 +189,9 @@ def migration_figure(probs: pd.DataFrame) -> Figure:
     for i in range(k):
         for j in range(k):
             v = probs.iat[i, j]
-            if v > 0:
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if v > 0.5 else "black")
+            if v > 0:   # a share under 0.005 said "0.00" of a cell that is not empty
+                ax.text(j, i, f"{v:.2f}" if v >= 0.005 else "<.01", ha="center", va="center",
+                        fontsize=7 if k <= 12 else 6, color="white" if v > 0.5 else "black")
     ax.set(xlabel="grade at end", ylabel="grade at start", title="Rating migration (row shares)")
     fig.colorbar(im, ax=ax, shrink=0.8)
     return fig
