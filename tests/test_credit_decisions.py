@@ -88,6 +88,25 @@ def test_cost_rates_are_the_build_up_without_expected_loss():
     assert got[0] < CD.cost_rates([0.01], [np.nan], cfg)[0]
 
 
+def test_cost_rates_hold_capital_at_the_loans_own_maturity(caplog):
+    """The CUMCM loans run one year but their capital was computed at the configuration's 2.5 years (F-IRB's M): the
+    capital charge was too high by about a fifth. ``maturity`` sets it, held to Basel's 1-5 years (CRE32.46)."""
+    cfg = pricing.PricingConfig()
+    pds, sales = np.array([0.045, 0.1]), np.array([8e6, np.nan])
+    for m, held in ((1.0, 1.0), (0.5, 1.0), (3, 3.0), (7.0, 5.0)):
+        with caplog.at_level(logging.INFO, logger="creditmodel.credit_decisions"):
+            got = CD.cost_rates(pds, sales, cfg, maturity=m)
+        k = [pricing.irb_capital(p, 0.40, held, None if np.isnan(s) else s / 8e6) for p, s in zip(pds, sales)]
+        np.testing.assert_allclose(got, [0.018 + 0.008 + 12.5 * x * 0.105 * (0.12 - 0.018) for x in k], rtol=1e-12)
+    assert "maturity 7 years is held to 5" in caplog.text
+    np.testing.assert_array_equal(CD.cost_rates(pds, sales, cfg), CD.cost_rates(pds, sales, cfg, cfg.maturity))
+    assert (CD.cost_rates(pds, sales, cfg, 1.0) < CD.cost_rates(pds, sales, cfg)).all()
+    for bad in (0.0, -1.0, np.nan, True, "1"):
+        with pytest.raises(InputError, match="maturity must be a positive number of years"):
+            CD.cost_rates(pds, sales, cfg, bad)
+    assert CD.LOAN_MATURITY == 1.0
+
+
 # ============================================================================== cross-validation, simulated
 def _simulated(n: int = 180, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -223,7 +242,11 @@ def test_cumcm_allocation_respects_every_constraint(decisions, invoices):
     acc = np.array(
         [res.curves[g].retention(r) if ok else 0.0 for g, r, ok in zip(d["rating"], d["rate"], loan)]
     )
-    cost = CD.cost_rates(d["pd_12m"], d["annual_sales"], res.config)
+    # ... at the loans' one-year maturity (their capital was at the configuration's 2.5 years)
+    assert res.settings["maturity"] == 1.0
+    cost = CD.cost_rates(d["pd_12m"], d["annual_sales"], res.config, 1.0)
+    k = pricing.irb_capital(d["pd_12m"].to_numpy(), 0.40, 1.0, d["annual_sales"].to_numpy() / 8e6)
+    np.testing.assert_allclose(cost, 0.018 + 0.008 + 12.5 * k * 0.105 * (0.12 - 0.018), rtol=1e-12)
     p = d["pd_12m"].to_numpy()
     prof = lim * acc * ((1 - p) * d["rate"].fillna(0).to_numpy() - p * 0.40 - cost)
     t = res.allocation.totals
@@ -243,8 +266,9 @@ def test_cumcm_allocation_respects_every_constraint(decisions, invoices):
     for g in ("A", "B", "C"):
         med = np.expm1(res.rated.loc[res.rated["rating"] == g, "log_sales"]).median()
         jp = float(res.rating_pd.set_index("rating").loc[g, "jeffreys_pd"])
-        assert opt.loc[g, "cost_rate"] == pytest.approx(float(CD.cost_rates([jp], [med], res.config)[0]), rel=1e-12)
-        assert opt.loc[g, "cost_rate"] < float(CD.cost_rates([jp], [np.nan], res.config)[0])
+        assert opt.loc[g, "cost_rate"] == pytest.approx(float(CD.cost_rates([jp], [med], res.config, 1.0)[0]),
+                                                        rel=1e-12)
+        assert opt.loc[g, "cost_rate"] < float(CD.cost_rates([jp], [np.nan], res.config, 1.0)[0])
 
 
 @pytest.mark.shared_data
@@ -399,6 +423,12 @@ def test_loan_pricing_notebook_logs_its_run(tmp_path):
     assert "tables/pricing_grid.csv" in arts and any(
         a.startswith("notebook/") and a.endswith(".ipynb") for a in arts
     )
+    # the grid shows a small firm beside one of unknown size, and says by how much less it pays
+    import nbformat
+
+    outputs = [o for c in nbformat.read(res.output_notebook, as_version=4).cells for o in c.get("outputs", [])]
+    shown = "\n".join(str(o.get("data", {}).get(k, "")) for o in outputs for k in ("text/html", "text/markdown"))
+    assert "tables/pricing_grid_sme.csv" in arts and "sales ≤ EUR 5 m" in shown and "bp lower**" in shown
 
 
 @pytest.mark.slow

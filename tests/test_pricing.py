@@ -314,6 +314,26 @@ def test_own_lgd_below_the_basel3_input_floor_is_floored(caplog):
     assert list(b2["lgd"]) == [0.05, 0.20, 0.05, 0.15, 0.45]     # Basel II has no LGD input floors
 
 
+def test_a_partly_secured_loan_s_own_lgd_floor_blends_the_unsecured_and_secured_floors():
+    """CRE32.17 (CRE32.59 for other retail): the 10 % floor of property or receivables holds for a fully secured loan;
+    a partly secured one's is the average of the unsecured and secured floors weighted by the secured share E_S / E.
+    A property loan half secured was floored at 10 % instead of 17.5 %."""
+    df = pd.DataFrame({"pd_12m": [0.02] * 8,
+                       "collateral": ["property", "receivables", "property", "property", "none", "guarantee",
+                                      "property", "property"],
+                       "lgd": [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, np.nan, 0.05],
+                       "secured_share": [0.5, 0.2, None, 0.0, 0.5, 0.5, "n/a", 1.5]})
+    out = P.price_frame(df, P.PricingConfig())
+    np.testing.assert_allclose(out["lgd"].iloc[:6], [0.175, 0.22, 0.10, 0.25, 0.25, 0.25], rtol=1e-12)
+    assert out.loc[6, "lgd"] == 0.28 and pd.isna(out.loc[6, "pricing_reason"])   # no own LGD: the share is not read
+    assert out.loc[7, "pricing_reason"] == "secured_share outside [0, 1]"
+    retail = P.price_frame(df.iloc[:1], P.PricingConfig(asset_class="retail"))
+    assert retail.loc[0, "lgd"] == pytest.approx(0.30 * 0.5 + 0.10 * 0.5)
+    assert P.price_frame(df.iloc[:1], P.PricingConfig(framework="basel2", lgd={
+        "none": 0.45, "guarantee": 0.3, "property": 0.379, "receivables": 0.37})).loc[0, "lgd"] == 0.05
+    np.testing.assert_allclose(P.lgd_input_floor(["property", "none"], [0.25, np.nan]), [0.2125, 0.25])
+
+
 def test_zero_sales_takes_the_largest_sme_adjustment_with_a_warning(caplog):
     df = pd.DataFrame({"pd_12m": [0.02, 0.02, 0.02], "revenue": [0.0, np.nan, 40e6]})
     with caplog.at_level("WARNING", logger="creditmodel.pricing"):
@@ -898,11 +918,16 @@ def test_the_pricing_prose_shows_the_values_in_use():
     assumptions = PP.pricing_assumptions_markdown(cfg)
     assert "none 45.00 %" in assumptions and "1-year LPR 2.85 %" in assumptions
     rules = A.AllocationRules(budget=5e7, rate_min=0.05, rate_max=0.12, min_loan=200_000)
-    res = SimpleNamespace(rules=rules, settings={"d_threshold": 0.4, "limit_share": 0.25},
+    res = SimpleNamespace(rules=rules, settings={"d_threshold": 0.4, "limit_share": 0.25, "maturity": 1.0},
                           naive=SimpleNamespace(firms=pd.DataFrame({"rate": [np.nan, 0.085, 0.085]})))
     text = PP.allocation_rules_markdown(res)
     assert "budget 50 m yuan" in text and "200,000 to 1,000,000 yuan" in text and "5.00 %–12.00 %" in text
     assert "at 8.50 %" in text and "40.00 %" in text and "25% of annual sales" in text and "9.5" not in text
+    assert "effective maturity, 1 year (Basel M)" in text
+    res.settings.update(maturity=2.5)
+    assert "2.5 years" in PP.allocation_rules_markdown(res)
+    res.settings.update(costs=False)
+    assert "maturity" not in PP.allocation_rules_markdown(res)
 
 
 def test_the_loan_pricing_notebook_prose_has_no_hard_coded_settings():
@@ -984,3 +1009,68 @@ def test_pricing_names_the_mismatched_argument_and_sees_a_boolean_in_a_list():
         P.irb_capital([True, 0.5], 0.4)
     with pytest.raises(P.DomainError, match="boolean"):
         P.irb_capital(pd.Series([True, False], dtype="boolean"), 0.4)
+
+
+def test_the_grid_prices_a_small_firm_beside_one_of_unknown_size():
+    """Notebook 05's grid was priced without the SME adjustment only (conservative, 15-55 bp above the demo
+    portfolio's rates): a bank reading it overpriced a small firm. It now shows both sizes, the difference in words."""
+    from creditmodel import pricing_plots as PP
+
+    cfg = P.PricingConfig()
+    grid, sme = PP.pricing_grid(cfg), PP.pricing_grid(cfg, sales_eur_m=PP.SME_SALES_EUR_M)
+    small = P.price_frame(pd.DataFrame({"pd_12m": sme["central_pd"], "collateral": sme["collateral"],
+                                        "sales_eur_m": 5.0}), cfg)
+    np.testing.assert_array_equal(sme["capital_rate"].to_numpy(), small["capital_rate"].to_numpy())
+    assert (sme["risk_based_floor"].to_numpy() < grid["risk_based_floor"].to_numpy()).all()
+    table = PP.suggested_rate_table({"size unknown": grid, "sales <= EUR 5 m": sme})
+    assert table.index.names == ["firm size", "grade"] and len(table) == 2 * grid["grade"].nunique()
+    assert list(table.columns) == ["central_pd", *PP.COLLATERAL]
+    assert table.loc[("sales <= EUR 5 m", "7"), "none"] == sme.set_index(["grade", "collateral"]).loc[
+        ("7", "none"), "suggested_rate"]
+    text = PP.sme_size_markdown(grid, sme)
+    a, b = (g[g["collateral"] == "none"].set_index("grade") for g in (grid, sme))
+    gap = (a["risk_based_floor"] - b["risk_based_floor"]) * 1e4
+    assert f"**{gap.min():.0f}–{gap.max():.0f} bp lower**" in text and "sales of EUR 5 m or less" in text
+    assert "0 where the policy rate binds" in text       # grades 1-2 are at the policy rate in both
+
+
+def test_the_charts_leave_headroom_above_the_tallest_bar_and_point():
+    """Notebook 05's ratings chart: a rating with no firm in the tallest grade stacked a bar of height 0 on its top,
+    whose sticky edge left no margin, so the bar touched the frame; the floor-versus-policy chart cut grade 10."""
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from creditmodel import pricing_plots as PP
+    from creditmodel.scoring.master_scale import MasterScale
+
+    grade = ["7"] * 39 + ["8"] * 103 + ["10"] * 89
+    rating = ["B"] * 39 + ["C"] * 103 + ["C"] * 51 + ["D"] * 38
+    d = pd.DataFrame({"master_grade": grade, "rating": rating, "limit": 0.0, "reason": "excluded grade",
+                      "annual_sales": 1e6, "pd_12m": 0.1})
+    fig = PP.plot_ratings(SimpleNamespace(decisions=d, model=SimpleNamespace(master_scale=MasterScale())))
+    assert fig.axes[0].get_ylim()[1] >= 1.05 * 103
+    plt.close(fig)
+    grid = PP.pricing_grid(P.PricingConfig())
+    fig = PP.plot_floor_vs_policy(grid, P.PricingConfig())
+    assert fig.axes[0].get_ylim()[1] > grid["risk_based_floor"].max()
+    plt.close(fig)
+
+
+def test_the_allocation_charges_the_model_s_pd_and_the_capital_the_floored_one():
+    """The expected profit is a forecast at the model's PD; Basel's PD floor (CRE32.4) is a capital rule that enters
+    through the cost rate's capital charge (credit_decisions.cost_rates), not through the expected loss."""
+    from creditmodel import credit_decisions as CD
+
+    cfg = P.PricingConfig()
+    firms = pd.DataFrame({"pd_12m": [0.0001, 0.0005], "grade": "A"})
+    firms["cost_rate"] = CD.cost_rates(firms["pd_12m"], np.nan, cfg, maturity=1.0)
+    assert firms["cost_rate"].nunique() == 1        # the capital charge is at the floored PD for both
+    res = A.allocate(firms, {"A": _exp_curve()[0]}, A.AllocationRules(budget=2e6))
+    f = res.firms
+    assert (f["limit"] > 0).all()
+    np.testing.assert_allclose(f["expected_loss"], f["expected_lent"] * f["pd_12m"] * 0.40, rtol=1e-12)
+    assert f.loc[0, "expected_loss"] < f.loc[1, "expected_loss"]

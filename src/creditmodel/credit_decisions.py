@@ -36,9 +36,10 @@ them (problem 2): loans of 100k-1m yuan for one year, at 4 %-15 % a year, nothin
    per firm, the rate in [4 %, 15 %] maximising ``(1 - churn(r)) [(1 - PD) r - PD LGD - cost]``; the
    budget goes to the limits with the highest expected profit (:func:`creditmodel.pricing_allocation.allocate`,
    a MILP). ``cost`` is the funding cost, operating cost, capital charge (IRB capital with the SME
-   firm-size adjustment from the firm's sales) and margin of the pricing configuration
-   (:class:`~creditmodel.pricing.PricingConfig`), or 0 with ``costs=False`` (the contest's view). The naive
-   baseline lends the budget in equal parts at the middle rate of the range.
+   firm-size adjustment from the firm's sales, at the loans' own effective maturity ``maturity``, 1 year, not
+   the configuration's ``maturity`` for loans of unknown term, F-IRB's 2.5 years) and margin of the pricing
+   configuration (:class:`~creditmodel.pricing.PricingConfig`), or 0 with ``costs=False`` (the contest's view).
+   The naive baseline lends the budget in equal parts at the middle rate of the range.
 
 **Caveat (read before quoting the AUC).** All 24 D-rated firms of attachment 1 defaulted and only 3 of the
 99 A-C firms did: the label is practically "the bank rated the firm D". An AUC near the one of a perfect
@@ -97,6 +98,10 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
     "min_rounds": 20,
 }
 RATE_CHURN_NAME = "attachment3_rate_vs_churn.csv"
+#: Effective maturity (Basel M, years) of the CUMCM loans, which run one year (problem 2). It presumes a bank that
+#: measures M (A-IRB, or F-IRB where the supervisor requires it, CRE32.44-45); one on F-IRB's fixed 2.5 years passes
+#: ``maturity=2.5``.
+LOAN_MATURITY = 1.0
 
 
 # ============================================================================== cross-validation
@@ -280,6 +285,18 @@ def check_budget(budget: Any, parameter: str = "budget") -> None:
     if isinstance(budget, bool) or not (isinstance(budget, (int, float, np.integer, np.floating))
                                         and math.isfinite(budget) and budget > 0):
         raise InputError(f"budget must be a positive number of yuan, got {budget!r}", parameter=parameter)
+
+
+def check_maturity(maturity: Any, parameter: str = "maturity") -> float:
+    """``maturity`` (years) held to Basel's 1-5 years (CRE32.46), as :func:`creditmodel.pricing.price_frame` holds its
+    ``maturity`` column; :class:`InputError` unless it is a positive finite number."""
+    if isinstance(maturity, bool) or not (isinstance(maturity, (int, float, np.integer, np.floating))
+                                          and math.isfinite(maturity) and maturity > 0):
+        raise InputError(f"maturity must be a positive number of years, got {maturity!r}", parameter=parameter)
+    held = min(max(float(maturity), 1.0), 5.0)
+    if held != maturity:
+        log.info("maturity %g years is held to %g (Basel's floor and cap on M, 1-5 years)", maturity, held)
+    return held
 
 
 def _fold_ids(y: np.ndarray, cv_folds: int, repeats: int, seed: int) -> np.ndarray:
@@ -570,13 +587,17 @@ def max_limits(
     return np.minimum(max_loan, np.floor(np.round(share * s / step, 9)) * step)
 
 
-def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
+def cost_rates(pd_12m, sales_yuan, config: PricingConfig, maturity: float | None = None) -> np.ndarray:
     """Cost per yuan lent other than the expected loss: funding + opex + capital charge + margin (per year).
 
     Capital from :func:`creditmodel.pricing.risk_based_rate` with the default-collateral LGD and the SME
     firm-size adjustment from the firm's sales (yuan -> EUR m with ``config.cny_per_eur``; NaN sales: size
-    unknown, no adjustment, as in :func:`creditmodel.pricing.price_frame`). NaN PD -> NaN.
+    unknown, no adjustment, as in :func:`creditmodel.pricing.price_frame`), at effective maturity ``maturity``
+    (years, held to 1-5: :func:`check_maturity`; None: ``config.maturity``). K is computed at the Basel-floored
+    PD; the expected loss left out is the allocation's, at the unfloored PD
+    (:mod:`creditmodel.pricing_allocation`). NaN PD -> NaN.
     """
+    m = config.maturity if maturity is None else check_maturity(maturity)
     p = np.asarray(pd_12m, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -592,7 +613,7 @@ def cost_rates(pd_12m, sales_yuan, config: PricingConfig) -> np.ndarray:
             capital_ratio=config.capital_ratio,
             capital_benefit_rate=config.capital_benefit,
             margin=config.margin,
-            maturity=config.maturity,
+            maturity=m,
             sales_eur_m=np.clip(sales, 0.0, None),
             framework=config.framework,
             asset_class=config.asset_class,
@@ -785,6 +806,7 @@ def cumcm_credit_decisions(
     d_threshold: float = 0.5,
     limit_share: float = 0.2,
     costs: bool = True,
+    maturity: float = LOAN_MATURITY,
     estimator_params: Mapping[str, Any] | None = None,
     n_jobs: int = 1,
     data_dir: str | Path | None = None,
@@ -799,14 +821,17 @@ def cumcm_credit_decisions(
     budget is replaced by ``budget``); ``config``: pricing configuration (object, YAML path, or None for
     ``data/pricing.yaml``) for the costs and the LGD; ``d_threshold``: PD at and above which a firm is
     D-like; ``limit_share``: cap as a share of annual sales; ``costs=False`` ignores funding, opex and
-    capital (the contest's profit). ``invoices`` (from :func:`creditmodel.data.real.cumcm_invoices`) avoids
-    reading the files again. Missing data files raise :class:`~creditmodel.errors.InputError`.
+    capital (the contest's profit); ``maturity``: the loans' effective maturity in years for their capital
+    (:data:`LOAN_MATURITY`, held to 1-5; the configuration's ``maturity`` is for loans of unknown term).
+    ``invoices`` (from :func:`creditmodel.data.real.cumcm_invoices`) avoids reading the files again. Missing
+    data files raise :class:`~creditmodel.errors.InputError`.
     """
     from creditmodel.data.real import cumcm_firms, cumcm_invoices
     from creditmodel.validation.metrics import auc
 
     check_budget(budget)
     check_n_jobs(n_jobs)
+    maturity = check_maturity(maturity)
     rules = dataclasses.replace(rules or AllocationRules(), budget=float(budget))
     cfg = load_config(config)
     if invoices is None:
@@ -851,7 +876,7 @@ def cumcm_credit_decisions(
     dec["annual_sales"] = np.expm1(un["log_sales"].to_numpy(float))
     dec["max_limit"] = max_limits(dec["annual_sales"], limit_share, rules.max_loan, rules.limit_step)
     dec["lgd"] = cfg.lgd[cfg.default_collateral]
-    dec["cost_rate"] = cost_rates(dec["pd_12m"], dec["annual_sales"], cfg) if costs else 0.0
+    dec["cost_rate"] = cost_rates(dec["pd_12m"], dec["annual_sales"], cfg, maturity) if costs else 0.0
 
     # 5. churn curves and the allocation (the allocation engine reads the churn key from "grade")
     curves = fit_churn_curves(load_rate_churn(_rate_churn_file(data_dir)))
@@ -883,7 +908,7 @@ def cumcm_credit_decisions(
     # in the per-firm allocation; the Jeffreys PDs come from the same firms)
     sales_by_rating = pd.Series(np.expm1(rated["log_sales"].to_numpy(float))).groupby(
         rated["rating"].to_numpy()).median()
-    opt["cost_rate"] = [float(cost_rates([jp[g]], [sales_by_rating[g]], cfg)[0]) for g in opt["grade"]]
+    opt["cost_rate"] = [float(cost_rates([jp[g]], [sales_by_rating[g]], cfg, maturity)[0]) for g in opt["grade"]]
     wc = pd.concat(
         [
             optimal_rates_by_grade(
@@ -911,6 +936,7 @@ def cumcm_credit_decisions(
         "d_threshold": d_threshold,
         "limit_share": limit_share,
         "costs": costs,
+        "maturity": maturity,
         "estimator_params": dict(estimator_params or {}),
         "rules": dataclasses.asdict(rules),
         "config": cfg.to_dict(),

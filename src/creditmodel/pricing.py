@@ -259,10 +259,24 @@ def _default_lgd() -> dict[str, float]:
 
 #: Basel III LGD input floors for a bank's own LGD estimates (A-IRB, CRE32.16), by collateral type: unsecured 25 %
 #: (a guarantee is unfunded protection: the exposure stays unsecured), receivables and real estate 10 %. Other
-#: retail (Basel III, December 2017, retail LGD floors in CRE32's retail section, paragraph not verified: unsecured
-#: 30 %, secured by receivables or commercial real estate 10 %) in :data:`LGD_INPUT_FLOORS_RETAIL`.
+#: retail (CRE32.58: unsecured 30 %, secured by receivables or real estate 10 %) in :data:`LGD_INPUT_FLOORS_RETAIL`.
+#: A secured floor holds for a fully secured loan; a partly secured one's is the average of the unsecured and the
+#: secured floor weighted by the secured share (CRE32.17, for other retail CRE32.59): :func:`lgd_input_floor`.
 LGD_INPUT_FLOORS = {"none": 0.25, "guarantee": 0.25, "property": 0.10, "receivables": 0.10}
 LGD_INPUT_FLOORS_RETAIL = {"none": 0.30, "guarantee": 0.30, "property": 0.10, "receivables": 0.10}
+
+
+def lgd_input_floor(collateral, secured_share, floors: dict[str, float] = LGD_INPUT_FLOORS) -> np.ndarray:
+    """The Basel III floor on a row's own LGD (fraction), CRE32.17: ``floors["none"] (1 - s) + floors[collateral] s``.
+
+    ``s`` (``secured_share``, in [0, 1]) is E_S / E, the collateral's value after the CRE32.11 haircut (40 % for
+    receivables and real estate: 0.6 x its value) as a share of the exposure, at most 1; NaN: fully secured (the
+    collateral type's floor). A row without collateral or with a guarantee keeps the unsecured floor whatever ``s``.
+    """
+    floor = pd.Series(np.asarray(collateral, dtype=object)).map(floors).astype(float).to_numpy()
+    s = np.asarray(secured_share, dtype=float)
+    s = np.where(np.isnan(s), 1.0, s)
+    return floors["none"] * (1.0 - s) + floor * s
 
 
 def firm_sales_eur_m(df: pd.DataFrame, config: PricingConfig) -> np.ndarray:
@@ -480,10 +494,11 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
 
     Reads ``pd_12m`` (required) and, when present: ``status``/``error`` (rows not ``"ok"`` are not
     priced), ``collateral`` (one of ``COLLATERAL``; empty -> ``config.default_collateral``), ``lgd``
-    (overrides the collateral LGD where given), ``sales_eur_m``, or ``revenue`` (yuan, converted
-    with ``cny_per_eur``) where it is empty, for the SME adjustment (both empty -> no adjustment), ``amount`` (yuan),
-    ``maturity`` (the loan's effective maturity in years, held to Basel's 1-5 years; empty -> ``config.maturity``;
-    the corporate risk weights only, retail ones have no maturity adjustment).
+    (overrides the collateral LGD where given; under ``basel3`` floored at the LGD input floor of its collateral,
+    blended by ``secured_share`` for a partly secured loan: :func:`lgd_input_floor`), ``sales_eur_m``, or
+    ``revenue`` (yuan, converted with ``cny_per_eur``) where it is empty, for the SME adjustment (both empty -> no
+    adjustment), ``amount`` (yuan), ``maturity`` (the loan's effective maturity in years, held to Basel's 1-5
+    years; empty -> ``config.maturity``; the corporate risk weights only, retail ones have no maturity adjustment).
 
     Adds ``PRICE_COLUMNS``: the components (fractions per year), ``risk_based_floor`` (their sum),
     ``policy_rate``, ``suggested_rate = max(floor, policy rate)`` rounded up to ``config.rounding``,
@@ -534,11 +549,16 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         flag((given < 0) | (given > 1), "lgd outside [0, 1]")
         if cfg.framework == "basel3":   # a row's own LGD estimate is floored (CRE32.16), the configured ones are not
             floors = LGD_INPUT_FLOORS_RETAIL if cfg.asset_class == "retail" else LGD_INPUT_FLOORS
-            floor = coll.map(floors).astype(float).to_numpy()
+            share = np.full(n, np.nan)
+            if "secured_share" in df.columns:   # read (and refused) only where an own LGD uses it, as revenue is
+                share = numeric("secured_share", rows=~np.isnan(given))
+                flag(~np.isnan(given) & ((share < 0) | (share > 1)), "secured_share outside [0, 1]")
+            floor = lgd_input_floor(coll.to_numpy(object), share, floors)
             low = (given < floor) & reason.isna().to_numpy()   # rows priced (a refused or unscored row is not)
             if low.any():
                 log.warning("%d row(s) give an lgd below the Basel III LGD input floor for their collateral "
-                            "(%s: unsecured or guaranteed %.0f %%, property or receivables 10 %%): priced at the "
+                            "(%s: unsecured or guaranteed %.0f %%, property or receivables 10 %% when fully "
+                            "secured, blended with the unsecured floor by secured_share): priced at the "
                             "floor (first: row %d)", int(low.sum()), cfg.asset_class, 100 * floors["none"],
                             int(np.flatnonzero(low)[0]) + 1)
                 given = np.where(low, floor, given)

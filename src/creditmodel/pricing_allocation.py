@@ -10,6 +10,14 @@ probability ``1 - churn_g(r)`` (g its grade). Expected profit of the offer::
 
     L x (1 - churn_g(r)) x [ (1 - PD) r - PD x LGD - cost_rate ]  =  L x profit_per_yuan(r)
 
+PD is the model's estimate as given, not floored at Basel's 0.05 % (CRE32.4): the expected amounts are forecasts,
+and the floor is a capital rule. It enters through ``cost_rate``, whose capital charge is computed at the floored PD
+(:func:`creditmodel.credit_decisions.cost_rates`, at the loans' own maturity). The pricing build-up
+(:func:`creditmodel.pricing.risk_based_rate`) floors its expected loss too, a regulatory EL (CRE32.4, compared with
+provisions, CRE35) that a price should cover; the two differ only below the floor, by at most 0.05 % x LGD
+(2 bp a year at LGD 40 %); the CUMCM 2020 C firms' PDs lie far above it (4.4 % the lowest of the 302, default
+settings of notebook 05).
+
 1. Rate: for each firm the rate maximising ``profit_per_yuan`` on a 1 bp grid
    (:func:`creditmodel.pricing_churn.optimal_rate`); it does not depend on L.
 2. Limits: a mixed-integer program (``scipy.optimize.milp``, HiGHS) over limits in steps of
