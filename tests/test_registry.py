@@ -443,6 +443,25 @@ def test_a_red_discrimination_light_on_a_handful_of_defaults_can_be_chance():
     assert flat.lights.set_index("check").loc["auc", "light"] == "red" and not _red_by_chance("auc", flat)
 
 
+def test_a_comparison_on_one_default_keeps_the_champion(store, tmp_path):
+    """An analyst's finding: notebook 03 with oot_start=2022-07-15 compared the new card with the champion on 1
+    default and 63 non-defaults; DeLong's 'needs at least 2 defaults' read as 'not worse' and the champion moved."""
+    import mlflow
+
+    from creditmodel.scoring.pyfunc import log_model
+
+    out, v, _ = store
+    evidence = pd.read_parquet(out / "evidence.parquet")
+    one = pd.concat([evidence.loc[evidence["bad"] == 1].head(1), evidence.loc[evidence["bad"] == 0].head(63)])
+    one.to_parquet(tmp_path / "one.parquet", index=False)
+    with mlflow.start_run(experiment_id=tracking.experiment_id("registry_test", out)):
+        v2 = str(log_model(train_frame(_frame(12000, 3), "bad", seed=2).model, registered_model_name="pd",
+                           name="m_good2").registered_model_version)
+    d = registry.promote("pd", v2, data=tmp_path / "one.parquet", target="bad", out=out)
+    assert not d.promoted and registry.alias_version("pd", "champion") == v["good"], d.reasons
+    assert any("not computable" in r and "1 default(s) and 63 non-default(s)" in r for r in d.reasons), d.reasons
+
+
 def test_promote_reads_a_csv_sample_as_score_does(own_store):
     """A CSV sample's category column of digit codes (``053242``) was read as the number 53242, 'not seen in
     training': promote left half the sample out of its evidence, where ``creditmodel score`` scores every row."""

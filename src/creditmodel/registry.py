@@ -279,11 +279,14 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
         if 0 < yb.sum() < THIN_EVIDENCE_DEFAULTS and yb.sum() < len(yb):
             reasons.append(f"thin comparison: {int(yb.sum())} defaults on the rows compared with the champion "
                            f"(fewer than {THIN_EVIDENCE_DEFAULTS}): a worse candidate may go undetected")
-        if yb.sum() in (0, len(yb)):
+        if min(yb.sum(), len(yb) - yb.sum()) < 2:   # DeLong's minimum: 2 of each outcome
+            # one default is no comparison either: it passed as "not worse" and moved the champion (analyst's
+            # finding: oot_start=2022-07-15 compared on 1 default and 63 non-defaults)
             not_worse = False
-            evidence["delong"] = "no row neither model was fitted on holds both outcomes"
-            reasons.append(f"DeLong vs champion v{current}: not computable{fair or ' (one outcome only)'} -> the "
-                           "champion stays; promote with --data FILE of rows neither model saw (a later "
+            evidence["delong"] = (f"the rows neither model was fitted on hold {int(yb.sum())} default(s) and "
+                                  f"{int(len(yb) - yb.sum())} non-default(s): DeLong needs 2 of each")
+            reasons.append(f"DeLong vs champion v{current}: not computable{fair or ''} ({evidence['delong']}) -> "
+                           "the champion stays; promote with --data FILE of rows neither model saw (a later "
                            "out-of-time sample)")
             t = None
         else:
