@@ -700,3 +700,28 @@ def test_an_experiment_is_found_from_any_folder(tmp_path, monkeypatch):
         assert load_experiment(given).path.resolve() == want
     with pytest.raises(InputError, match="the project's experiments .*loan_pricing, model_validation"):
         load_experiment("loan_pricng")
+
+
+def test_a_copied_store_refuses_to_write_its_runs_into_the_original(tmp_path, monkeypatch):
+    """An analyst's finding: `cp -r out/demo copy` then `creditmodel run ... --out copy` recorded the runs in the
+    copy's mlflow.db but wrote their notebooks, figures and models into out/demo/mlartifacts (MLflow keeps the
+    experiment's absolute path). The run is refused before it starts, naming both folders; the original still runs."""
+    import shutil
+
+    seen = _fake_papermill(monkeypatch)
+    exp = _project_with_out_dir(tmp_path / "proj")
+    first = tmp_path / "first"
+    res = jobs.run_experiment(exp, {"out_dir": str(first)}, out=first, progress=False)
+    assert res.ok, res.error
+    shutil.copytree(first, tmp_path / "copy")
+    before = sorted(p.name for p in (first / "mlartifacts").rglob("*"))
+    tracking._configured.clear()
+    seen.clear()
+    with pytest.raises(InputError) as e:
+        jobs.run_experiment(exp, {"out_dir": str(tmp_path / "copy")}, out=tmp_path / "copy", progress=False)
+    msg = str(e.value)
+    assert str((first / "mlartifacts").resolve()) in msg and str((tmp_path / "copy" / "mlartifacts").resolve()) in msg
+    assert "copied or moved" in msg and not seen                       # refused before the notebook ran
+    assert sorted(p.name for p in (first / "mlartifacts").rglob("*")) == before
+    again = jobs.run_experiment(exp, {"out_dir": str(first)}, out=first, progress=False)
+    assert again.ok, again.error

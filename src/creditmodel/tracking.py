@@ -165,14 +165,36 @@ def artifact_root(out: str | Path | None = None) -> Path:
     return (Path(out) if out is not None else default_out()).resolve() / "mlartifacts"
 
 
+def _check_own_artifacts(exp: Any, uri: str, out: str | Path | None) -> None:
+    """InputError when a SQLite store's experiment keeps its artifacts outside the store's ``mlartifacts``: MLflow
+    records absolute paths, so a store copied (or moved) from another folder wrote its runs' notebooks, figures and
+    models into the original's folder without a word (an analyst's finding: ``cp -r out/demo copy`` then
+    ``creditmodel run ... --out copy`` filled ``out/demo/mlartifacts``)."""
+    from urllib.parse import unquote, urlparse
+
+    loc = str(exp.artifact_location or "")
+    if not (uri.startswith("sqlite:///") and loc.startswith("file:")):
+        return
+    own = artifact_root(out).resolve()
+    where = Path(unquote(urlparse(loc).path)).resolve()
+    if where == own or own in where.parents:
+        return
+    raise InputError(f"experiment {exp.name!r} of this store keeps its artifacts in {where}, outside the store's "
+                     f"own {own}: the store was copied or moved from another folder, and a run here would write "
+                     "into that folder (MLflow records absolute paths). Use a fresh --out for new runs (a district "
+                     "is generated there, or pass -p data_dir=...), or run in the store's original folder",
+                     file=uri[len("sqlite:///"):])
+
+
 def experiment_id(name: str, out: str | Path | None = None) -> str:
     """Get or create an experiment, with its artifacts under ``<out>/mlartifacts/<name>``."""
     import mlflow
 
     exp = mlflow.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
     uri = tracking_uri(out)
+    if exp is not None:
+        _check_own_artifacts(exp, uri, out)
+        return exp.experiment_id
     location = None
     if uri.startswith("sqlite:///"):
         location = (artifact_root(out) / name.replace("/", "_")).resolve().as_uri()
