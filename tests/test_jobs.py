@@ -127,7 +127,7 @@ def test_data_quality_notebook_reports_an_edited_generated_district(tmp_path):
     assert "differ from injected.json" in text
 
 
-def test_generator_parameters_say_what_the_job_reads(tmp_path):
+def test_generator_parameters_say_what_the_job_reads(tmp_path, caplog):
     """A think-tank reviewer's finding: ``-p seed=12`` on a folder holding a seed-11 district ran on the seed-11 data
     under a run named ``seed=12`` (only a tag said otherwise), and with ``--out`` a district generated for the job
     went into the demo's folder. Checked before any kernel starts."""
@@ -166,6 +166,14 @@ def test_generator_parameters_say_what_the_job_reads(tmp_path):
     params = jobs.resolve_parameters(exp2, {})              # without --out the default stays
     jobs._settle_district(exp2, params, {}, None)
     assert params["data_dir"] == str(tmp_path / "no_demo" / "district")
+    # a district already under --out is read, and the log says so (it said "generated" on every rerun: analyst)
+    generate_district(firms=300, seed=11, out=tmp_path / "job2" / "district", progress=False)
+    with caplog.at_level("INFO", logger="creditmodel.jobs"):
+        jobs._settle_district(exp2, jobs.resolve_parameters(exp2, {}), {}, tmp_path / "job3")   # nothing there
+        jobs._settle_district(exp2, jobs.resolve_parameters(exp2, {}), {}, tmp_path / "job2")
+    lines = [r.getMessage() for r in caplog.records if "no district in the experiment's default" in r.getMessage()]
+    assert "a synthetic district is generated under --out" in lines[0]
+    assert f"the district already under --out is read, {(tmp_path / 'job2' / 'district').resolve()}" in lines[1]
     with pytest.raises(ConfigError, match="must list parameter names"):
         bad = tmp_path / "bad.yaml"
         bad.write_text(EXPERIMENT.read_text(encoding="utf-8").replace("generator: [firms, seed]",

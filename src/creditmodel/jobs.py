@@ -471,8 +471,9 @@ def _settle_district(exp: Experiment, params: dict[str, Any], overrides: dict[st
 
     if out is not None and "data_dir" not in overrides and not has_district(folder()):
         params["data_dir"] = str((Path(out) / "district").resolve())
-        log.info("no district in the experiment's default data_dir: a synthetic district is generated under --out, "
-                 "in %s", params["data_dir"])
+        log.info("no district in the experiment's default data_dir: %s", "the district already under --out is read, "
+                 f"{params['data_dir']}" if has_district(Path(params["data_dir"])) else "a synthetic district is "
+                 f"generated under --out, in {params['data_dir']}")
     f = folder()
     if not has_district(f):
         return
