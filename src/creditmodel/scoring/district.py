@@ -9,8 +9,9 @@
   enterprise into train and valid (the estimators and the cross-fitted calibration, whose folds
   keep each enterprise whole too) and an in-time test: all loans of a firm go to the same part, the
   firms stratified by whether any of their loans defaulted, so the test measures the models on firms
-  they never saw. Out-of-time (OOT) = originations from ``oot_start`` on: the generator's shock
-  year, for validation and drift monitoring (a firm may have loans in both windows, as in any OOT).
+  they never saw. Out-of-time (OOT) = originations from ``oot_start`` on (with the default, the synthetic
+  district's 2024 shock year), for validation and drift monitoring (a firm may have loans in both windows, as in
+  any OOT). A window too short to model is refused by :func:`check_trainable`, naming ``oot_start``.
 * **Registration.** Both models go to one registered model (default ``district_pd``): the
   scorecard gets alias ``challenger`` first and becomes ``champion`` through the guarded
   promotion (:func:`creditmodel.registry.promote`), the LightGBM model keeps ``challenger``.
@@ -124,18 +125,7 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
     from creditmodel.scoring.calibration import expected_calibration_error
     from creditmodel.scoring.train import evaluate
 
-    if sample.industry:  # a section too small to model: say so by the parameter (it failed later as "the valid
-        # split needs both classes (15 rows)", naming no parameter: analyst's finding)
-        from creditmodel.scoring.train import MIN_CLASS_ROWS
-
-        y, window = sample.table[TARGET].to_numpy(), sample.window
-        fit = np.isin(window, ["train", "valid"])
-        d, d_test = int(y[fit].sum()), int(y[window == "test"].sum())
-        if min(d, int(fit.sum()) - d) < MIN_CLASS_ROWS or d_test == 0:
-            raise InputError(f"industry section {sample.industry} has {d} default(s) among its {int(fit.sum())} "
-                             f"training and validation loans and {d_test} among its test loans: at least "
-                             f"{MIN_CLASS_ROWS} and 1 are needed to fit, calibrate and test a model; choose a larger "
-                             "section or none (industry=\"\")", parameter="industry")
+    check_trainable(sample)   # a section or a development window too small to model: said by its parameter
     dev = sample.dev
     split = sample.window[sample.window != "oot"]
     out = {}
@@ -165,6 +155,71 @@ def train_models(sample: DistrictSample, seed: int = 42, kinds: tuple[str, ...] 
                 res.metrics[f"{part}_mean_true_pd"] = float(d["true_pd"].mean())
         out[kind] = res
     return out
+
+
+def check_trainable(sample: DistrictSample) -> None:
+    """InputError naming the parameter at fault when ``sample`` holds too few defaults to fit, calibrate and test
+    a model, before any fit: ``industry`` when set (a small section; it failed later as "the valid split needs both
+    classes (15 rows)", an analyst's finding), else ``oot_start`` (a short development window; it failed as "column
+    'uscc': only 3 borrowers ... with a default", naming neither the parameter nor the cure, a reviewer's finding).
+
+    Needed, as :func:`~creditmodel.scoring.train.train_frame` will check: at least
+    :data:`~creditmodel.scoring.train.MIN_CLASS_ROWS` defaults, non-defaults, borrowers with a default and borrowers
+    with a loan not in default among the training and validation loans, both classes in each of the two, and at
+    least one default among the in-time test loans."""
+    from creditmodel.scoring.train import MIN_CLASS_ROWS
+
+    y, window = sample.table[TARGET].to_numpy(), sample.window
+    fit = np.isin(window, ["train", "valid"])
+    n_fit, d = int(fit.sum()), int(y[fit].sum())
+    d_test = int(y[window == "test"].sum())
+    held = pd.Series(y[fit] == 1).groupby(sample.table["uscc"].astype(str).to_numpy()[fit])
+    bad_firms, good_firms = int(held.any().sum()), int((~held.all()).sum())
+    each = all(0 < y[window == w].sum() < (window == w).sum() for w in ("train", "valid"))
+    if min(d, n_fit - d, bad_firms, good_firms) >= MIN_CLASS_ROWS and d_test > 0 and each:
+        return
+    dev = window != "oot"
+    when = pd.to_datetime(sample.table["as_of_date"])
+    counts = (f"among the {n_fit} training and validation loans ({bad_firms} borrower(s) with a "
+              f"default, {good_firms} with a loan not in default) and {d_test} among the "
+              f"{int((window == 'test').sum())} test loans")
+    need = (f"at least {MIN_CLASS_ROWS} defaults from {MIN_CLASS_ROWS} borrowers in training and validation, and 1 in "
+            "the test loans, are needed to fit, calibrate and test a model")
+    later, k, bad_all = _later_oot_start(sample, n_fit / max(int(dev.sum()), 1), MIN_CLASS_ROWS)
+    if sample.industry:
+        raise InputError(f"industry section {sample.industry} has {d} default(s) {counts}: {need}; choose a larger "
+                         "section or none (industry=\"\")" + (f", or an oot_start of {later:%Y-%m-%d} or later"
+                                                              if later is not None else ""), parameter="industry")
+    span = f" ({when[dev].min():%Y-%m-%d} to {when[dev].max():%Y-%m-%d})" if dev.any() else ""
+    head = (f"oot_start {sample.oot_start:%Y-%m-%d} leaves too short a development window: {int(dev.sum())} loans "
+            f"originated before it{span} with {int(y[dev].sum())} default(s): {d} {counts}; {need}")
+    if later is not None:
+        hint = (f"move oot_start later, to {later:%Y-%m-%d} or after (the loans originated before it come from {k} "
+                f"borrowers with a default, about {MIN_CLASS_ROWS} of them in training and validation)")
+    elif bad_all < k:   # no date helps: the district itself is too small
+        hint = (f"no oot_start helps: all {len(y)} loans hold {int(y.sum())} default(s) from {bad_all} borrower(s); "
+                "use a larger district (more firms)")
+    else:
+        hint = "move oot_start later"
+    raise InputError(f"{head}; {hint}", parameter="oot_start")
+
+
+def _later_oot_start(sample: DistrictSample, fit_share: float, minimum: int) -> tuple[pd.Timestamp | None, int, int]:
+    """(date, k, borrowers with a default): the first date after ``oot_start`` by which the loans originated before
+    it come from ``k = minimum / fit_share`` borrowers with a default (``fit_share``: the share of the development
+    loans that go to training and validation), None when no origination date after ``oot_start`` gets there; and
+    how many borrowers with a default all the loans have. An estimate: the seeded split decides the exact count."""
+    import math
+
+    t = sample.table
+    when = pd.to_datetime(t["as_of_date"])
+    bad = (t[TARGET].to_numpy() == 1)
+    firsts = when[bad].groupby(t.loc[bad, "uscc"].astype(str).to_numpy()).min().sort_values()
+    k = math.ceil(minimum / min(max(fit_share, 0.1), 1.0))
+    if len(firsts) < k:
+        return None, k, len(firsts)
+    date = (firsts.iloc[k - 1] + pd.Timedelta(days=1)).normalize()
+    return (date if sample.oot_start < date <= when.max() else None), k, len(firsts)
 
 
 def register_models(results: dict[str, TrainResult], sample: DistrictSample, out_dir: str | Path,
