@@ -637,6 +637,89 @@ def test_evaluate_dir_rejects_bad_output_and_date(generated, tmp_path):
     assert err.value.file == tmp_path / "ev.parquet"
 
 
+def test_an_early_as_of_date_reads_only_the_invoice_months_the_data_cover(generated, loaded):
+    """A reviewer's finding: as of 2019-03-16 (exit 0, no warning) the 10 months of the 12-month window before the
+    invoice data began were read as months without sales, and 1,713 firms of the demo district lost the no-sales
+    points although they had sales in every month of data. The windows are cut at the data's start, and the
+    evaluation says how much of them the data cover, without making the plan's targets unmeasurable."""
+    from creditmodel.evaluation import plan_targets_table
+
+    early = evaluate_dir(generated, as_of="2019-03-16")
+    f = build_features(loaded.tables, "2019-03-16")
+    zero = f["invoice_zero_sales_months"]
+    assert zero.notna().sum() > 50 and zero.max() <= 2          # only Jan and Feb 2019 are known
+    assert (early.frame["contrib__no_sales"] == 0).all()        # no firm reaches 6 months without sales in 2 months
+    inv = [w for w in early.warnings if w.startswith("the invoice data begin in 2019-01")]
+    assert len(inv) == 1 and "(2018-03 to 2019-02) only the last 2 are covered" in inv[0], early.warnings
+    assert "not months without sales" in inv[0] and "sales growth, which needs the year before, is missing" in inv[0]
+    assert any(w.startswith("the public records begin on 2019-01-0") for w in early.warnings)
+    assert f"WARNING: {inv[0]}" in early.summary()
+    assert early.outside_data == []                              # inside the data: the targets stay measurable
+    assert plan_targets_table(early.measures, early.outside_data)["met"].isin([True, False]).all()
+    mid = evaluate_dir(generated, as_of="2020-06-30")
+    assert any("(2018-06 to 2019-05) only the last 5 are covered, so sales growth compares those 5 months with the "
+               "same months a year later" in w for w in mid.warnings), mid.warnings
+    g = build_features(loaded.tables, "2020-06-30")["invoice_sales_growth"].dropna()
+    assert len(g) > 50 and g.median() < 0.5                      # was about +160 %: 5 months against 12
+    assert evaluate_dir(generated, as_of="2022-03-01").warnings == []
+    # explain reads one firm's rows: it cuts the windows where the district's data begin, as the grade did
+    u = f.loc[zero.notna(), "uscc"].iloc[0]
+    ex = explain(u, early.tables, None, early.as_of, whatif=False)
+    row = early.frame.set_index("uscc").loc[u]
+    assert ex.score == row["public_credit_score"] and ex.contributions.set_index("indicator").loc[
+        "no_sales", "value"] == zero[f["uscc"] == u].item()
+
+
+def test_an_empty_part_of_the_district_is_named_before_anything_is_written(generated, tmp_path):
+    """A reviewer's finding: -p industry=B -p street=慈城镇 said "no graded enterprise in street cicheng" of a street
+    with 2,200 firms (it is mining in cicheng that has none), after the whole-district file had been rewritten."""
+    from creditmodel.evaluation.engine import quarantine_path, select_scope
+    from creditmodel.reference import streets
+
+    full = evaluate_dir(generated).frame
+    ct = pd.crosstab(full["industry"].astype(str), full["street"].astype(str))
+    ind, st = next((i, s) for i in ct.index for s in ct.columns if ct.loc[i, s] == 0)
+    n_ind, n_st = int(ct.loc[ind].sum()), int(ct[st].sum())
+    out = tmp_path / "evaluation.parquet"
+    out.write_bytes(b"a previous run")
+    with pytest.raises(InputError) as e:
+        evaluate_dir(generated, out=out, industry=ind.lower(), street=streets()[st]["zh"])
+    msg = str(e.value)
+    assert f"no graded enterprise of industry section {ind} (" in msg and f"in street {st} (" in msg, msg
+    assert (f"{n_ind:,} graded enterprise(s) of section {ind} in the district, {n_st:,} in street {st}, none in both"
+            in msg), msg
+    assert e.value.parameter == "industry, street"
+    assert out.read_bytes() == b"a previous run" and not quarantine_path(out).exists()   # nothing written
+    with pytest.raises(InputError) as e:   # an unknown section: refused before the district is read
+        evaluate_dir(generated, out=out, industry="Spaceports", street=st)
+    assert e.value.parameter == "industry" and out.read_bytes() == b"a previous run"
+    # a part with enterprises: the rows of the section in the street; one of the two alone: as before
+    i2, s2 = next((i, s) for i in ct.index for s in ct.columns if ct.loc[i, s] > 0)
+    part = select_scope(full, i2, s2)
+    assert len(part) == ct.loc[i2, s2] and (part["industry"] == i2).all() and (part["street"] == s2).all()
+    assert len(select_scope(full, "", st)) == n_st and len(select_scope(full, ind, "")) == n_ind
+    assert len(select_scope(full)) == len(full)
+
+
+def test_notebook_02_says_how_many_worked_explanations_it_shows():
+    """A reviewer's finding: the heading "Three worked explanations" was followed by two (industry=B, street=zhongma):
+    the examples are those of the part reported on, up to three."""
+    import re
+
+    import nbformat
+
+    from creditmodel.reference import PROJECT_ROOT
+
+    nb = nbformat.read(PROJECT_ROOT / "notebooks" / "02_public_credit_evaluation.ipynb", as_version=4)
+    heads = [c.source for c in nb.cells if c.cell_type == "markdown" and "worked explanation" in c.source.lower()]
+    assert heads
+    words = r"(one|two|three|four|five|\d+)"
+    assert not any(re.search(rf"\b{words}\s+worked\s+explanations?", h, re.I) for h in heads), heads
+    code = next(c.source for c in nb.cells if c.cell_type == "code" and "example_enterprises(" in c.source)
+    assert "len(examples)" in code and "worked explanation" in code   # the count shown is computed
+    assert "up to three" in heads[0].lower()
+
+
 def test_an_as_of_date_is_iso_and_one_outside_the_data_is_flagged(generated):
     """--as-of 01/02/2024 used to be read month first without a word, and a date before the first record or after
     the snapshot was graded (100 % grade A in 2000) with no warning."""

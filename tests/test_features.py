@@ -437,6 +437,57 @@ def test_invoice_window_excludes_the_as_of_month_and_months_before_registration(
     assert one(g, B, "invoice_sales_growth") == pytest.approx((9999.0 / 12) / (sum(sales[:8]) / 8) - 1)
 
 
+def _two_old_firms() -> list[dict]:
+    """Firms A and B, both registered long before the invoice data begin."""
+    base = {"industry": "F", "street": "baisha", "registered_on": "2015-03-01", "size_class": "small",
+            "status": "active", "reported_on": "2015-03-03"}
+    return [{**base, "uscc": A, "name": "甲"}, {**base, "uscc": B, "name": "乙"}]
+
+
+def test_invoice_months_before_the_data_start_are_unknown_not_months_without_sales():
+    """A reviewer's finding: as of 2019-03-16 the 10 months of the window before the invoice data began (2019-01)
+    counted as months without sales, and 1,713 firms of the demo district lost points for "no sales". The data start
+    is the table's first month (the district's), not a firm's first row: B has no row in Jan and Feb 2021 (dormant)
+    and a zero-sales row in Mar, and those still count."""
+    a_sales = [100.0, 200.0, 300.0] + [400.0] * 12 + [500.0, 600.0, 700.0]   # Jan 2021 .. Jun 2022, every month
+    rows = _invoice_rows(A, "2021-01-01", a_sales) + _invoice_rows(B, "2021-03-01", [0.0, 50.0, 80.0])
+    t = district(enterprises=_two_old_firms(), invoices_monthly=rows)
+    f = build_features(t, "2021-04-10")           # window Apr 2020 .. Mar 2021: covered Jan .. Mar 2021
+    assert one(f, A, "invoice_zero_sales_months") == 0     # was 9: the months before the data as months without sales
+    cur = np.array(a_sales[:3])
+    assert one(f, A, "invoice_sales_12m_log") == pytest.approx(np.log1p(cur.mean() * 12))   # unknown months at the mean
+    assert one(f, A, "invoice_sales_cv") == pytest.approx(np.std(cur) / np.mean(cur))
+    assert math.isnan(one(f, A, "invoice_sales_growth"))   # no month of the year before is covered
+    assert one(f, B, "invoice_zero_sales_months") == 3     # Jan, Feb without a row and Mar with 0: dormant months
+    # growth where the data start cuts the previous year: the covered months against the same months a year later
+    g = build_features(t, "2022-04-10")           # previous year Apr 2020 .. Mar 2021: covered Jan .. Mar 2021
+    assert one(g, A, "invoice_sales_growth") == pytest.approx(sum(a_sales[12:15]) / sum(a_sales[:3]) - 1)
+    assert one(g, A, "invoice_zero_sales_months") == 0 and one(g, A, "invoice_sales_12m_log") == pytest.approx(
+        np.log1p(sum(a_sales[3:15])))
+    assert math.isnan(one(g, B, "invoice_sales_growth"))    # B sold nothing in the covered months of the year before
+    # 24 months after the data start, the windows are whole: the classic reading (average over the 12 months)
+    h = build_features(t, "2023-01-10")
+    assert one(h, A, "invoice_sales_growth") == pytest.approx(sum(a_sales[12:18]) / sum(a_sales[:12]) - 1)
+
+
+def test_a_subset_of_the_invoice_table_keeps_the_districts_data_start():
+    """explain and the repair what-if read one firm's rows: its first row must not pass for the start of the data
+    once the table carries the district's start (mark_invoice_data_start), or its dormant months before it vanish."""
+    rows = _invoice_rows(A, "2021-01-01", [100.0] * 6) + _invoice_rows(B, "2021-04-01", [80.0, 90.0, 70.0])
+    t = district(enterprises=_two_old_firms(), invoices_monthly=rows)
+    assert pit.invoice_data_start(t["invoices_monthly"]) == D("2021-01-01")
+    assert pit.mark_invoice_data_start(t) == D("2021-01-01")
+    inv = t["invoices_monthly"]
+    sub = {**t, "invoices_monthly": inv[inv["uscc"] == B].reset_index(drop=True)}
+    assert pit.invoice_data_start(sub["invoices_monthly"]) == D("2021-01-01")
+    whole, one_firm = build_features(t, "2021-07-05", uscc=[B]), build_features(sub, "2021-07-05", uscc=[B])
+    assert one(whole, B, "invoice_zero_sales_months") == one(one_firm, B, "invoice_zero_sales_months") == 3
+    # without the mark, a table of B alone starts with B's first row: only its own months are covered
+    bare = inv[inv["uscc"] == B].reset_index(drop=True)
+    bare.attrs.clear()
+    assert pit.invoice_data_start(bare) == D("2021-04-01")
+
+
 # ------------------------------------------------------------------------------------ other tables by hand
 def test_enforcement_arrears_lists_commitments_inspections_annual_by_hand():
     t = district(

@@ -368,6 +368,37 @@ def select_street(frame: pd.DataFrame, street: str) -> pd.DataFrame:
     return _select(frame, "street", street, street_key, "street")
 
 
+def select_scope(frame: pd.DataFrame, industry: str = "", street: str = "") -> pd.DataFrame:
+    """The graded enterprises of one industry section in one street (either may be ``""``: every section, every
+    street), as :func:`select_industry` and :func:`select_street` read them.
+
+    With both given and no enterprise of the section in the street, the :class:`InputError` names the combination
+    and says how many enterprises each has on its own (``-p industry=B -p street=cicheng`` said "no graded
+    enterprise in street cicheng" of a street with 2,200: a reviewer's finding); one with none on its own is named as
+    :func:`select_industry` or :func:`select_street` names it."""
+    from creditmodel.reference import industry_key, street_key
+
+    ind = industry_key(industry) if str(industry).strip() else ""
+    st = street_key(street) if str(street).strip() else ""
+    if not (ind and st):
+        return select_street(select_industry(frame, industry), street)
+    in_ind = (frame["industry"].astype(str) == ind).to_numpy()
+    in_st = (frame["street"].astype(str) == st).to_numpy()
+    if not (in_ind & in_st).any():
+        if not in_ind.any():
+            select_industry(frame, industry)   # raises: none of the section anywhere
+        if not in_st.any():
+            select_street(frame, street)       # raises: nobody graded in the street
+        from creditmodel.reference import streets
+
+        raise InputError(
+            f"no graded enterprise of industry section {ind} ({industries()[ind].get('en', '')}) in street {st} "
+            f"({streets()[st].get('zh', '')}): {int(in_ind.sum()):,} graded enterprise(s) of section {ind} in the "
+            f"district, {int(in_st.sum()):,} in street {st}, none in both",
+            parameter="industry, street")
+    return frame[in_ind & in_st].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- plan targets and summaries
 def _records_not_known(df: pd.DataFrame, t: pd.Timestamp, graded: pd.Index) -> int:
     """Kept record rows of ``df`` that no grade at ``t`` reads: reported after ``t``, or of an enterprise that is
@@ -540,7 +571,10 @@ class EvaluationResult:
     tables_absent: list[str] = field(default_factory=list)  # district tables with no file: evaluated as no records
     quarantine_out: Path | None = None  # the quarantine table written beside ``out``
     kept_faults_out: Path | None = None  # faults of descriptive fields in kept rows, written beside ``out``
-    warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data
+    warnings: list[str] = field(default_factory=list)  # e.g. an as-of date outside the data, windows partly covered
+    # the warnings that make the plan's targets not measurable (an as-of date outside the data), for
+    # plan_targets_table; a window only partly covered by the data is said in ``warnings`` but leaves them measurable
+    outside_data: list[str] = field(default_factory=list)
     records_after_as_of: int = 0  # kept record rows reported after the as-of date or of an enterprise registered after
     not_evaluated: dict[str, int] = field(default_factory=dict)  # loaded tables the evaluation does not read: rows
 
@@ -669,9 +703,20 @@ def evaluate_dir(
     config: EvaluationConfig | str | Path | None = None,
     as_of: Any = None,
     out: str | Path | None = None,
+    industry: str = "",
+    street: str = "",
 ) -> EvaluationResult:
     """Load a district folder (schema checks, quarantine), evaluate it as of ``as_of`` (default: the
-    snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given."""
+    snapshot date of its manifest) and write ``out`` (.parquet or .csv) when given.
+
+    ``industry`` and ``street`` (as :func:`select_scope` reads them) are the part of the district a report will show:
+    the whole district is graded and written, but an unknown section or street, or a part with no graded enterprise,
+    raises :class:`InputError` before anything is written (the whole-district file was rewritten first, then the
+    notebook stopped: a reviewer's finding).
+
+    The tables kept in the result carry the invoice data's start
+    (:func:`creditmodel.features.pit.mark_invoice_data_start`), so that an explanation or a repair what-if on one
+    firm's rows cuts the invoice windows where the district's data begin, as the grade did."""
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
     if out is not None and Path(out).is_dir():   # exit 1 with an IsADirectoryError after the run (a reviewer)
@@ -680,9 +725,18 @@ def evaluate_dir(
         # --out DIR/penalties.parquet replaced the input's penalties table with the grades (exit 0: an auditor)
         raise InputError("the output (and its quarantine files) would be written into the input district folder, "
                          "where it could replace a table: give --out a path outside it", file=out)
+    from creditmodel.reference import industry_key, street_key
+
+    if str(industry).strip():
+        industry_key(industry)   # an unknown section or street is refused before the district is read
+    if str(street).strip():
+        street_key(street)
     cfg = load_config(config)
     t = None if as_of is None else parse_as_of(as_of)
     dist = load_district(data)
+    from creditmodel.features.pit import mark_invoice_data_start
+
+    mark_invoice_data_start(dist.tables)
     t = (dist.snapshot_date if t is None else t).normalize()
     ent = dist.tables["enterprises"]
     lt = dist.loaded["enterprises"]
@@ -700,6 +754,7 @@ def evaluate_dir(
                          file=lt.file, parameter="as_of")
     frame = evaluate(dist.tables, cfg, t)
     frame[RECORDS_QUARANTINED] = _records_quarantined(dist, frame["uscc"])
+    select_scope(frame, industry, street)   # a part with no graded enterprise: refused before any file is written
     later = int((reg > t).sum())
     dup_kept = int(ent["uscc"].duplicated().sum())
     res = EvaluationResult(
@@ -729,7 +784,8 @@ def evaluate_dir(
     graded = pd.Index(frame["uscc"].dropna().unique())
     res.records_after_as_of = sum(_records_not_known(df, t, graded) for name, df in dist.tables.items()
                                   if name in RECORD_TABLES)
-    res.warnings = as_of_warnings(t, dist.tables, dist.snapshot_date)
+    res.outside_data, covered = _as_of_checks(t, dist.tables, dist.snapshot_date)
+    res.warnings = res.outside_data + covered
     for w in res.warnings:
         log.warning("%s", w)
     if out is not None:
@@ -748,21 +804,81 @@ def evaluate_dir(
     return res
 
 
-def as_of_warnings(t: pd.Timestamp, tables: Mapping[str, pd.DataFrame], snap: pd.Timestamp | None) -> list[str]:
+def as_of_warnings(t: pd.Timestamp, tables: Mapping[str, pd.DataFrame], snap: pd.Timestamp | None,
+                   coverage: bool = True) -> list[str]:
     """Why an as-of date outside the data (before the record tables' first report date, after the snapshot date
-    ``snap``) gives grades that describe no real state of the district; ``evaluate`` and ``explain`` say them."""
+    ``snap``) gives grades that describe no real state of the district; ``evaluate`` and ``explain`` say them.
+
+    With ``coverage`` (the default), also where the as-of date is inside the data but a window the evaluation reads
+    reaches back before the data's start (:func:`coverage_warnings`): the invoice months before the invoice data
+    begin are unknown, not months without sales (a reviewer's finding: at 2019-03-16, 1,713 firms of the demo district
+    lost points for "no sales" in 2018)."""
+    outside, covered = _as_of_checks(t, tables, snap)
+    return outside + (covered if coverage else [])
+
+
+def _as_of_checks(t: pd.Timestamp, tables: Mapping[str, pd.DataFrame],
+                  snap: pd.Timestamp | None) -> tuple[list[str], list[str]]:
+    """(warnings of an as-of date outside the data, warnings of windows only partly covered by the data)."""
     reported = [pd.to_datetime(df["reported_on"], errors="coerce") for name, df in tables.items()
                 if name in RECORD_TABLES and "reported_on" in df.columns]
     starts = [d for d in (r.min() for r in reported) if pd.notna(d)]
     out = []
-    if starts and t < min(starts).normalize():
+    before = bool(starts) and t < min(starts).normalize()
+    if before:
         out.append(f"as-of date {t.date()} is before the first record of the data ({min(starts).date()}): no record "
                    "is known then, so every enterprise keeps the base score")
     if snap is not None and pd.notna(snap) and t > snap.normalize():
         out.append(f"as-of date {t.date()} is after the data's snapshot date ({snap.date()}): records reported "
                    "after the snapshot are not in the data, while penalties and listings already in it expire")
-    return out
+    return out, ([] if before else coverage_warnings(t, tables))
 
+
+def _month_text(m: pd.Timestamp, k: int = 0) -> str:
+    return (m + pd.DateOffset(months=k)).strftime("%Y-%m")
+
+
+def coverage_warnings(t: pd.Timestamp, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The windows read at ``t`` that begin before the data do: the invoice windows (the 12 complete months before
+    the as-of month, and the 12 before them for growth) against the invoice data's first month
+    (:func:`creditmodel.features.pit.invoice_data_start`, the district's, not a firm's), and the evaluation's 2- and
+    3-year record windows (inspections, credit commitments) against the public records' first event date. The
+    features read the covered part only (``creditmodel.features.pit``); these say so, with how much is covered."""
+    from creditmodel.data.tables import TABLES
+    from creditmodel.features.pit import invoice_data_start
+
+    t = pd.Timestamp(t).normalize()
+    out = []
+    first = invoice_data_start(tables.get("invoices_monthly"))
+    if first is not None:
+        m = t.to_period("M").to_timestamp()   # the as-of month: the windows end with the month before it
+        k = (m.year - first.year) * 12 + m.month - first.month   # complete invoice months before the as-of month
+        if k <= 0:
+            out.append(f"as-of date {t.date()} is before the end of the invoice data's first month "
+                       f"({_month_text(first)}): no invoice month is known, so every invoice feature is missing (the "
+                       "invoice indicators read it as missing data)")
+        elif k < 12:
+            out.append(f"the invoice data begin in {_month_text(first)}: of the 12 months before the as-of date "
+                       f"({_month_text(m, -12)} to {_month_text(m, -1)}) only the last {k} are covered, and the "
+                       f"invoice features read those {k} (the months before the data are unknown, not months without "
+                       f"sales): months without sales are counted among those {k} only, 12-month sales are scaled up "
+                       "from them, and sales growth, which needs the year before, is missing")
+        elif k < 24:
+            out.append(f"the invoice data begin in {_month_text(first)}: of the 12 months before the last 12 "
+                       f"({_month_text(m, -24)} to {_month_text(m, -13)}) only the last {k - 12} are covered, so sales "
+                       f"growth compares those {k - 12} months with the same months a year later")
+    events = [pd.to_datetime(df[TABLES[name].event_date], errors="coerce").min() for name, df in tables.items()
+              if name in RECORD_TABLES and TABLES[name].public_record and TABLES[name].event_date in df.columns]
+    events = [e for e in events if pd.notna(e)]
+    if events and t >= min(events):
+        f = pd.Timestamp(min(events)).normalize()
+        reach = [f"{y}-year windows ({what})" for y, what in ((3, "credit commitments"), (2, "inspections"))
+                 if t - pd.DateOffset(years=y) < f]
+        if reach:
+            out.append(f"the public records begin on {f.date()}: the evaluation's {' and '.join(reach)} reach back "
+                       f"before them and count only the {(t - f).days / 365.25:.1f} years since (records from before "
+                       "the data are unknown, not absent)")
+    return out
 
 
 def quarantine_path(out: str | Path) -> Path:

@@ -6,6 +6,15 @@ event happened before). Later changes of a record (repair, clearing, closing, re
 assessment of a commitment) count only when dated <= ``t``. Tables without ``reported_on``
 (``invoices_monthly``, ``annual_reports``) are known by month end and filing date.
 
+Invoice windows and the start of the invoice data: the months of a trailing window before the invoice data's first
+month (:func:`invoice_data_start`: the district's first invoice month overall, not each firm's first row) are
+*unknown*, not months without sales: a window is read over the months it shares with the data (after registration,
+as before: a firm that did not exist sold nothing). A month of the covered part without a row is a dormant month
+(no sale), as before. So early in the data's history (as-of dates less than 24 months after its start) the counts,
+means and volatility read the covered months, the 12-month sum is scaled up from them, and growth compares the
+covered months of the previous year with the same months a year later; from 24 months after the start nothing
+differs (every loan of the demo district is originated later).
+
 Many as-of dates at once (one per loan) are handled without a Python loop per row: the records of each
 table are sorted by (firm, event date) and every query takes the contiguous slice of its firm's records
 dated up to its as-of date (two ``searchsorted`` calls); the (query, record) pairs are then aggregated
@@ -57,6 +66,10 @@ DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 #: Upper bound on (query, record) pairs held in memory at once.
 MAX_PAIRS = 4_000_000
+#: ``DataFrame.attrs`` key of an invoice table's data start (first month, ``YYYY-MM-01``), set by
+#: :func:`mark_invoice_data_start` so that a subset of the table (one firm's rows: ``explain``, the repair what-if)
+#: keeps the district's start instead of reading the firm's first row as the start of the data.
+INVOICE_START_ATTR = "creditmodel.invoice_data_start"
 
 _NAT = np.iinfo(np.int64).min
 _NEVER = np.int64(10**7)  # "no end date": far after any as-of date (days since 1970)
@@ -588,9 +601,59 @@ def _commitments(df: pd.DataFrame, q: _Queries, acc: _Acc) -> None:
         acc.v["commitment_kept_ratio_3y"] = np.where(tot > 0, kept / tot, np.nan)
 
 
+def invoice_data_start(df: pd.DataFrame | None) -> pd.Timestamp | None:
+    """First month of the invoice data (``YYYY-MM-01``), or None without any dated row.
+
+    The district's start, not a firm's: the value :func:`mark_invoice_data_start` stored on the table (kept by
+    pandas through row selections, so one firm's rows still know it), else the earliest ``month`` of the table as
+    given. A firm without a row in a later month may have been dormant (data/README.md, item 6): its own first row
+    says nothing about where the data begin."""
+    if df is None:
+        return None
+    known = df.attrs.get(INVOICE_START_ATTR) if hasattr(df, "attrs") else None
+    if known is not None:
+        return pd.Timestamp(known).to_period("M").to_timestamp()
+    if "month" not in df.columns or not len(df):
+        return None
+    col = df["month"]
+    # the column's own minimum when it holds dates (no copy of a 1,000,000-firm table); text is parsed
+    first = col.min() if pd.api.types.is_datetime64_any_dtype(col.dtype) else pd.to_datetime(col, errors="coerce").min()
+    if pd.isna(first):
+        return None
+    if getattr(first, "tzinfo", None) is not None:
+        first = first.tz_localize(None)
+    return pd.Timestamp(first).to_period("M").to_timestamp()
+
+
+def mark_invoice_data_start(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """Store the invoice data's start (:func:`invoice_data_start` of the whole table) on ``tables["invoices_monthly"]``
+    (``attrs``), so that the features of a subset of it (one firm's rows) cut their windows where the district's
+    data begin. Returns the start (None without invoice data); a start already stored is kept."""
+    df = tables.get("invoices_monthly")
+    start = invoice_data_start(df)
+    if df is not None and start is not None:
+        df.attrs[INVOICE_START_ATTR] = start.strftime("%Y-%m-%d")
+    return start
+
+
 def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -> None:
-    """12 complete months before the as-of month (``cur``) and the 12 before them (``prev``)."""
+    """12 complete months before the as-of month (``cur``) and the 12 before them (``prev``).
+
+    A window is read over the months the firm existed (from its registration month) *and* the data cover (from
+    :func:`invoice_data_start`): months before the data start are unknown, not months without sales. Within the
+    covered months a month without a row counts as a month without sales (dormant). Where the data start cuts the
+    12-month window: ``invoice_zero_sales_months`` counts the covered months without sales (at most as many as are
+    covered), the mean and ``invoice_sales_cv`` are over the covered months, ``invoice_sales_12m_log`` scales the
+    covered months' sales up to the months the firm existed in the window (their mean for each unknown month), and
+    the shares and ratios are over the covered months' invoices. Where it cuts the previous 12 months,
+    ``invoice_sales_growth`` compares the covered months of the previous year with the same calendar months a year
+    later (seasonality cancels; missing when no month of the previous year is covered). Windows after the data
+    start give the same values as before, bit for bit."""
     cols = ("sales", "purchases", "n_sales_invoices", "voided_share", "red_letter_share")
+    start = invoice_data_start(df)
+    data_start = (
+        np.int64(np.datetime64(start.strftime("%Y-%m"), "M").astype(np.int64)) if start is not None else np.int64(_NAT)
+    )
     r = _records(df, "invoices_monthly", q, "month", {}, nums=cols, event_in_months=True)
     num = {c: np.nan_to_num(r[c], nan=0.0) for c in cols}
     n = q.n
@@ -598,14 +661,22 @@ def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -
     covered = _ranges(r, q.firm, m_asof - 1)[1] > 0  # any invoice month before the as-of month
     start_cur = np.maximum(m_asof - 12, reg_month)
     start_prev = np.maximum(m_asof - 24, reg_month)
-    n_cur = np.clip(m_asof - start_cur, 0, 12).astype(np.float64)
+    n_cur = np.clip(m_asof - start_cur, 0, 12).astype(np.float64)  # months the firm existed in the window
     n_prev = np.clip(m_asof - 12 - start_prev, 0, 12).astype(np.float64)
-    s_cur, s_prev, p_cur, inv, voided, red, pos, present = (np.zeros(n) for _ in range(8))
+    # months of the windows the data cover (unknown before the data start: not zero-sales months)
+    known_cur = np.clip(m_asof - np.maximum(start_cur, data_start), 0, 12).astype(np.float64)
+    known_prev = np.clip(m_asof - 12 - np.maximum(start_prev, data_start), 0, 12).astype(np.float64)
+    cut_cur = known_cur < n_cur
+    cut_prev = known_prev < n_prev
+    # growth where the data start cuts the previous year: the current months whose month a year earlier is covered
+    match_from = np.maximum(m_asof - 12, data_start + 12)
+    s_cur, s_prev, p_cur, inv, voided, red, pos, present, s_match = (np.zeros(n) for _ in range(9))
     for qi, ri in _iter_pairs(r, q.firm, m_asof - 1, lo=m_asof - 24):
         cur = r.event[ri] >= m_asof[qi] - 12
         sales = num["sales"][ri]
         s_cur += _sum(qi, cur, sales, n)
         s_prev += _sum(qi, ~cur, sales, n)
+        s_match += _sum(qi, cur & (r.event[ri] >= match_from[qi]), sales, n)
         p_cur += _sum(qi, cur, num["purchases"][ri], n)
         k = num["n_sales_invoices"][ri]
         inv += _sum(qi, cur, k, n)
@@ -613,7 +684,8 @@ def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -
         red += _sum(qi, cur, num["red_letter_share"][ri] * k, n)
         pos += _count(qi, cur & (sales > 0), n)
         present += _count(qi, cur, n)
-    n_cur = np.maximum(n_cur, present)
+    exist_cur = np.maximum(n_cur, present)
+    n_cur = np.where(cut_cur, np.maximum(known_cur, present), exist_cur)  # the months read
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n_cur > 0, s_cur / n_cur, np.nan)
         ss = np.zeros(n)  # second pass: squared deviations, missing months = 0
@@ -621,11 +693,15 @@ def _invoices(df: pd.DataFrame, q: _Queries, acc: _Acc, reg_month: np.ndarray) -
             d = num["sales"][ri] - mean[qi]
             ss += np.bincount(qi, weights=d * d, minlength=n)
         ss += (n_cur - present) * mean * mean
+        # 12-month sales: an unknown month (before the data start) at the covered months' mean
+        s_12m = np.where(cut_cur & (n_cur > 0), s_cur / n_cur * exist_cur, s_cur)
+        growth = np.where(
+            (n_prev > 0) & (s_prev > 0) & (n_cur > 0), (s_cur / n_cur) / (s_prev / n_prev) - 1.0, np.nan
+        )
+        growth = np.where(cut_prev, np.where((known_prev > 0) & (s_prev > 0), s_match / s_prev - 1.0, np.nan), growth)
         feats = {
-            "invoice_sales_12m_log": np.log1p(s_cur),
-            "invoice_sales_growth": np.where(
-                (n_prev > 0) & (s_prev > 0) & (n_cur > 0), (s_cur / n_cur) / (s_prev / n_prev) - 1.0, np.nan
-            ),
+            "invoice_sales_12m_log": np.log1p(s_12m),
+            "invoice_sales_growth": growth,
             "invoice_sales_cv": np.where(mean > 0, np.sqrt(ss / n_cur) / mean, np.nan),
             "invoice_zero_sales_months": n_cur - pos,
             "invoice_voided_share": np.where(inv > 0, voided / inv, np.nan),
