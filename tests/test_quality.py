@@ -752,8 +752,9 @@ def test_who_is_on_which_list_by_type_department_and_reason(tmp_path):
     assert ("black", "市场监管", "(all)") not in key.index               # one reason: no subtotal repeating it
     assert key.loc[("red", "(missing)", "纳税信用A级"), "enterprises"] == 1
     assert list(t["list_type"].unique()) == ["black", "red"]              # the plan's order: black before honours
-    assert list(t.columns) == ["list_type", "department", "reason", "enterprises", "share", "entries", "entered",
-                               "left"]
+    assert list(t.columns) == ["list_type", "department", "reason", "enterprises", "share", "enterprises_existing",
+                               "entries", "entered", "left"]
+    assert set(t["enterprises_existing"]) == {3}                          # the share's denominator, said
     with pytest.raises(InputError, match="months"):
         list_membership({"enterprises": ent, "lists": lists}, "2025-12-31", months=0)
     with pytest.raises(InputError, match="enterprises"):

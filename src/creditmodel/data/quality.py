@@ -22,7 +22,8 @@ Definitions (all rates are fractions):
 * **Serious-dishonesty share** (严重失信主体占比): legal-person enterprises (distinct codes of the register that exist
   at the snapshot date: registered on or before it and not closed before it; individual businesses, codes ``92...``,
   are no legal persons and left out) with a ``serious_dishonesty`` entry in ``lists`` that has started and not ended
-  at the snapshot date, over all such enterprises.
+  at the snapshot date and was reported to the platform (``reported_on``) by then, as the evaluation counts it, over
+  all such enterprises.
 * **Completeness** per table and field: share of rows whose cell is filled (as read, before type reading).
   A row is *incomplete* when a mandatory field is empty.
 * **Late-reporting rate** per table: records reported more than the deadline after their event date, over
@@ -31,13 +32,19 @@ Definitions (all rates are fractions):
 Outputs of :func:`quality_report`: ``quality.json`` (all figures), ``quality_by_field.csv``,
 ``quality_by_table.csv``, ``by_industry.csv``, ``by_street.csv``, ``by_department.csv``, ``outside_life.csv`` (each
 record dated before its enterprise's registration or after its deregistration), ``quarantine.parquet`` and PNG
-figures under ``figures/``.
+figures under ``figures/`` (``out=None``: nothing written, the report in memory).
+
+For the Python API, :func:`serious_dishonesty_shares` (the share under three definitions, year by year) and
+:func:`list_membership` (who is on which list, by department and reason, optionally by street or industry section)
+read the clean tables; both count a list entry at a date as the evaluation does (:data:`KNOWN_BY_RULE`: started,
+not ended and reported to the platform by that date; ``known_by`` for a later knowledge date).
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -452,6 +459,13 @@ class QualityReport:
             lines.append(f"  report: {self.out / 'quality.json'} (+ CSV tables, quarantine.parquet, figures/)")
         return "\n".join(lines)
 
+    def figures(self) -> dict[str, Any]:
+        """Every figure of the report, drawn now (name -> open matplotlib figure, the names of the PNG files under
+        ``figures/``); nothing is written. Show them, then close each (``quality_plots.close``)."""
+        from creditmodel.data import quality_plots
+
+        return quality_plots.make_figures(self)
+
     @property
     def tables_absent(self) -> list[str]:
         """District tables with no file (the generator's hidden truth aside), when a district folder was measured
@@ -473,7 +487,9 @@ DEFINITIONS = {
                            "content (an exact copy of a row is a delivery fault, counted against compliance)",
     "uscc_error_duplicate_rate": "share of register rows that are invalid or such a duplicate",
     "serious_dishonesty_share": "legal-person enterprises (codes not beginning 92, individual businesses) existing "
-                                "at the snapshot with an active serious-dishonesty list entry, over legal-person "
+                                "at the snapshot with an active serious-dishonesty list entry (started, not "
+                                "ended and reported to the platform by the snapshot, as the evaluation counts "
+                                "it), over legal-person "
                                 "enterprises existing at the snapshot (distinct codes), over the register as "
                                 "collected: rows the loader quarantined count too, so `evaluate` (graded "
                                 "enterprises only) can differ by the quarantined rows",
@@ -500,10 +516,13 @@ def _exists_at(register: pd.DataFrame, t: pd.Timestamp) -> np.ndarray:
 
 
 def _listed_at(lists: pd.DataFrame, t: pd.Timestamp, list_type: str) -> np.ndarray:
-    """List rows of ``list_type`` active at ``t``: started by then and not ended (an empty end: still listed)."""
+    """List rows of ``list_type`` active at ``t`` as the evaluation reads them: started by then, reported to the
+    platform by then (``reported_on``; an empty one is taken as the start date) and not ended (an empty end: still
+    listed)."""
     start, end = pd.to_datetime(lists["start_date"]), pd.to_datetime(lists["end_date"])
-    return (lists["list_type"].astype(str).eq(list_type) & (start <= t) & (end.isna() | (end > t))).to_numpy(
-        dtype=bool)
+    rep = pd.to_datetime(lists["reported_on"]).fillna(start) if "reported_on" in lists.columns else start
+    return (lists["list_type"].astype(str).eq(list_type) & (start <= t) & (rep <= t)
+            & (end.isna() | (end > t))).to_numpy(dtype=bool)
 
 
 def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame | None,
@@ -516,12 +535,178 @@ def _serious_dishonesty(tables: dict[str, LoadedTable], register: pd.DataFrame |
     firms = register[exists].drop_duplicates("uscc")[["uscc", "industry", "street"]].copy()
     listed = pd.Index([])
     if "lists" in tables:
-        li = tables["lists"].all_rows(["uscc", "list_type", "start_date", "end_date"])
+        li = tables["lists"].all_rows(["uscc", "list_type", "start_date", "end_date", "reported_on"])
         listed = pd.Index(li.loc[_listed_at(li, snapshot, "serious_dishonesty"), "uscc"].dropna().unique())
     firms["listed"] = schema.is_member(firms["uscc"], listed)
     # the plan's share is of legal-person enterprises: individual businesses (92...) are counted in neither part
     firms["legal_person"] = uscc_mod.is_legal_person(firms["uscc"])
     return int(firms.loc[firms["legal_person"], "listed"].sum()), len(firms), firms
+
+
+# --------------------------------------------------------------------------- lists, for the Python API
+def _read_date(value: Any, parameter: str) -> pd.Timestamp:
+    """A date given to the list functions, read as the evaluation reads its as-of date
+    (:func:`creditmodel.evaluation.engine.parse_as_of`: a date, a datetime or text ``YYYY-MM-DD``), at midnight:
+    ``06/07/2025`` (7 June or 6 July?), ``June 2025`` or ``2025年6月30日`` are refused, not guessed (they were read as 7
+    June, 1 June and a raw pandas error: a think tank's finding). :class:`InputError` naming ``parameter``."""
+    from creditmodel.evaluation.engine import parse_as_of
+
+    try:
+        t = parse_as_of(value)
+    except InputError as e:
+        raise InputError(e.message, parameter=parameter) from None
+    return pd.Timestamp(t).normalize()
+
+
+def _known_by(known_by: Any, snap: pd.Timestamp) -> pd.Timestamp | None:
+    """``known_by`` read (None stays None); a date before ``snap`` is refused."""
+    if known_by is None:
+        return None
+    k = _read_date(known_by, "known_by")
+    if k < snap:
+        raise InputError(f"{k.date()} is before the snapshot {snap.date()}: an entry cannot be counted at a date by "
+                         "what was reported before it (None: what had been reported by each date)",
+                         parameter="known_by")
+    return k
+
+
+def _tables_and_snapshot(tables: Any, data_snapshot: Any) -> tuple[Mapping[str, pd.DataFrame], pd.Timestamp | None]:
+    """(the frames, the data's snapshot date or None): a :class:`District` gives its own, ``data_snapshot`` another."""
+    if isinstance(tables, District):
+        snap = tables.snapshot_date if data_snapshot is None else _read_date(data_snapshot, "data_snapshot")
+        return tables.tables, snap
+    if not isinstance(tables, Mapping):
+        raise InputError(f"tables must be the district's tables (load_district(...).tables, a dict of DataFrames) "
+                         f"or the District itself, got a {type(tables).__name__}", parameter="tables")
+    return tables, None if data_snapshot is None else _read_date(data_snapshot, "data_snapshot")
+
+
+def _warn_outside_data(fn: str, dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
+                       data_snap: pd.Timestamp | None) -> None:
+    """Log the evaluation's warnings (:func:`creditmodel.evaluation.engine.as_of_warnings`, without the invoice
+    coverage ones) for the earliest and latest of ``dates`` when they fall outside the data: before the first record
+    reported, after the data's snapshot date ``data_snap``; without one, after the last record reported."""
+    from creditmodel.evaluation.engine import RECORD_TABLES, as_of_warnings
+
+    last = None
+    if data_snap is None:
+        ends = [pd.to_datetime(df["reported_on"], errors="coerce").max() for name, df in tables.items()
+                if name in RECORD_TABLES and isinstance(df, pd.DataFrame) and "reported_on" in df.columns and len(df)]
+        ends = [e for e in ends if pd.notna(e)]
+        last = pd.Timestamp(max(ends)).normalize() if ends else None
+    seen: list[str] = []
+    for t in sorted({min(dates), max(dates)}):
+        said = as_of_warnings(t, tables, data_snap, coverage=False)
+        if last is not None and t > last:
+            said.append(f"as-of date {t.date()} is after the last record of the data (reported on {last.date()}) and "
+                        "no snapshot date is known (pass data_snapshot=, or the District): records reported after it "
+                        "are not in the data, while penalties and listings already in it expire")
+        seen += [w for w in said if w not in seen]
+    for w in seen:
+        log.warning("%s: %s", fn, w)
+
+
+def _need(df: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"table {name} has no column {missing[0]!r}", file=name, column=missing[0])
+
+
+def _std_codes(codes: pd.Series) -> pd.Series:
+    """Codes in the loader's standard form (:func:`creditmodel.data.uscc.normalise_series`: NFKC, blanks removed,
+    upper case), object dtype, an empty one None."""
+    s = uscc_mod.normalise_series(codes)
+    s = s.mask(s.eq(""))
+    return pd.Series(s.astype(object).where(s.notna(), None).to_numpy(dtype=object), index=codes.index, dtype=object)
+
+
+def _firms(ent: pd.DataFrame) -> pd.DataFrame:
+    """The register's distinct codes (standard form), first row of each (a frame edited by hand may write a code in
+    lower case or with a trailing blank)."""
+    _need(ent, "enterprises", ["uscc", "registered_on", "closed_on"])
+    e = ent.assign(uscc=_std_codes(ent["uscc"]))
+    return e[e["uscc"].notna()].drop_duplicates("uscc")
+
+
+#: list type of the dishonest judgement debtors (失信被执行人) in :func:`list_membership`: the listings of the
+#: ``enforcement`` table (``dishonest_listed_on`` to ``dishonest_removed_on``), department the enforcing court
+DISHONEST_DEBTOR = "dishonest_debtor"
+DISHONEST_DEBTOR_REASON = "失信被执行人"
+
+
+def _list_type(values: pd.Series) -> pd.Series:
+    """List types as the loader reads them (full width, case and spacing folded, Chinese names of the schema mapped;
+    ``Serious Dishonesty``, ``严重失信主体名单``); another value is counted under its own name, with a warning."""
+    from creditmodel.data.tables import LIST_TYPES
+
+    alias = dict(next(c for c in table("lists").columns if c.name == "list_type").aliases)
+    v = values.astype("string").str.normalize("NFKC").str.strip()
+    v = v.map(lambda x: alias.get(x, x.lower().replace(" ", "_")) if isinstance(x, str) else x)
+    odd = v.notna() & ~v.isin(LIST_TYPES)
+    if odd.any():
+        log.warning("lists: %d row(s) of a list type not in %s (%s) counted under their own type",
+                    int(odd.sum()), ", ".join(LIST_TYPES), ", ".join(sorted(map(str, v[odd].unique()))[:5]))
+    return v.fillna(MISSING).astype(str)
+
+
+def _list_entries(tables: Mapping[str, pd.DataFrame], firms: pd.DataFrame, fn: str) -> pd.DataFrame:
+    """Every list entry of ``lists`` and every dishonest-debtor listing of ``enforcement``, one row each: ``source``,
+    ``uscc`` (standard form), ``list_type``, ``department``, ``reason``, ``start``, ``end``, ``reported`` (when the
+    record reached the platform; an empty one, or a table without the column, the start: said in a warning).
+    Entries whose code matches no enterprise of the register (``firms``) are left out and counted in a warning."""
+    parts = []
+    li = tables.get("lists")
+    if li is not None and len(li):
+        _need(li, "lists", ["uscc", "list_type", "start_date"])
+        text = {}
+        for c in ("department", "reason"):
+            v = li[c].astype("string").str.strip() if c in li.columns else pd.Series(pd.NA, index=li.index,
+                                                                                      dtype="string")
+            text[c] = v.mask(v.isna() | (v == ""), MISSING).astype(str)
+        parts.append(pd.DataFrame({
+            "source": "lists", "uscc": _std_codes(li["uscc"]), "list_type": _list_type(li["list_type"]),
+            "department": text["department"], "reason": text["reason"],
+            "start": pd.to_datetime(li["start_date"]),
+            "end": pd.to_datetime(li["end_date"]) if "end_date" in li.columns else pd.NaT,
+            "reported": pd.to_datetime(li["reported_on"]) if "reported_on" in li.columns else pd.NaT}))
+    en = tables.get("enforcement")
+    if en is not None and len(en) and "dishonest_listed_on" in en.columns:
+        _need(en, "enforcement", ["uscc"])
+        en = en[pd.to_datetime(en["dishonest_listed_on"]).notna()]
+        court = (en["court"].astype("string").str.strip() if "court" in en.columns
+                 else pd.Series(pd.NA, index=en.index, dtype="string"))
+        parts.append(pd.DataFrame({
+            "source": "enforcement", "uscc": _std_codes(en["uscc"]), "list_type": DISHONEST_DEBTOR,
+            "department": court.mask(court.isna() | (court == ""), MISSING).astype(str),
+            "reason": DISHONEST_DEBTOR_REASON, "start": pd.to_datetime(en["dishonest_listed_on"]),
+            "end": pd.to_datetime(en["dishonest_removed_on"]) if "dishonest_removed_on" in en.columns else pd.NaT,
+            # the case's report: a listing counts once the case has reached the platform (as the evaluation reads it)
+            "reported": pd.to_datetime(en["reported_on"]) if "reported_on" in en.columns else pd.NaT}))
+    cols = ["source", "uscc", "list_type", "department", "reason", "start", "end", "reported"]
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c in ("start", "end", "reported")
+                                          else object) for c in cols})
+    out = pd.concat(parts, ignore_index=True)[cols]
+    for src, g in out.groupby("source", sort=False):
+        no_date = g["reported"].isna()
+        if no_date.any():
+            log.warning("%s: %s: %d of %d row(s) without reported_on are taken as reported on their start "
+                        "date", fn, src, int(no_date.sum()), len(g))
+        unmatched = ~schema.is_member(g["uscc"], firms["uscc"])
+        if unmatched.any():
+            shown = ", ".join(repr(c) for c in g.loc[unmatched, "uscc"].dropna().unique()[:3])
+            log.warning("%s: %s: %d of %d row(s) have a code that matches no enterprise of the register%s: left "
+                        "out (codes compared in the loader's standard form: upper case, blanks removed)", fn, src,
+                        int(unmatched.sum()), len(g), f" (e.g. {shown})" if shown else "")
+    out["reported"] = out["reported"].fillna(out["start"])
+    return out[schema.is_member(out["uscc"], firms["uscc"])].reset_index(drop=True)
+
+
+def _active(entries: pd.DataFrame, t: pd.Timestamp, known: pd.Timestamp) -> np.ndarray:
+    """Entries active at ``t`` (started by ``t``, not ended by it) and reported to the platform by ``known``."""
+    end = entries["end"]
+    return ((entries["start"] <= t) & (entries["reported"] <= known)
+            & (end.isna() | (end > t))).to_numpy(dtype=bool)
 
 
 #: The definitions :func:`serious_dishonesty_shares` compares: key -> (what is counted, in English and Chinese).
@@ -534,38 +719,69 @@ SERIOUS_DISHONESTY_DEFINITIONS = {
                                "含失信被执行人"),
 }
 
+#: what "on a list at a date" means in :func:`serious_dishonesty_shares` and :func:`list_membership` (their docstrings)
+KNOWN_BY_RULE = (
+    "an entry counts at a date t when it has started by t, has not ended by t (an empty end: still listed) and its "
+    "record reached the platform (reported_on) by t: the evaluation's rule (creditmodel.features.pit), so at the same "
+    "date on the same tables the serious-dishonesty count is the evaluation's. An entry reported late (started 06-29, "
+    "reported 07-02) is not counted at 06-30; known_by=<a later date> (the data's snapshot date for everything the "
+    "data hold) counts every entry reported by then, i.e. who was on the list at t as known at that later date")
 
-def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame], snapshot: Any,
-                              years: Sequence[int] | None = None) -> pd.DataFrame:
+
+def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame] | District, snapshot: Any,
+                              years: Sequence[int] | None = None, *, known_by: Any = None,
+                              data_snapshot: Any = None) -> pd.DataFrame:
     """The serious-dishonesty share of legal-person enterprises (codes not beginning 92) existing at a date,
     under the three definitions of :data:`SERIOUS_DISHONESTY_DEFINITIONS`, at ``snapshot`` and at the end of
     each of ``years`` (None: every year from the first list entry to the snapshot's year; an end of year after
     the snapshot is the snapshot). One row per date and definition: ``date``, ``definition``, ``listed``,
     ``legal_person_enterprises``, ``share`` (a fraction).
 
-    ``tables`` are the clean tables (``load_district(...).tables``): quarantined rows are left out, so the first
-    definition at the snapshot can differ slightly from ``quality``'s headline, which counts the register as
-    collected. A list entry is active from its start date until its end date (an empty end: still listed)."""
+    ``tables`` are the clean tables (``load_district(...).tables``, or the :class:`District` itself): quarantined
+    rows are left out, so the first definition at the snapshot can differ slightly from ``quality``'s headline,
+    which counts the register as collected. Codes are compared in the loader's standard form (a frame edited by hand
+    may write them in lower case or with blanks); list entries whose code matches no enterprise of the register are
+    left out and counted in a logged warning.
+
+    **Which entries count** (:data:`KNOWN_BY_RULE`): an entry counts at a date when it has started, has not ended
+    and was reported to the platform (``reported_on``) by that date, as the public credit evaluation counts it, so
+    that this share and ``plan_measures``' serious-dishonesty share agree on the same tables at the same date (the
+    plan's indicator is the platform's monitoring figure at a year end: what it knew then). A dishonest judgement
+    debtor counts from ``dishonest_listed_on`` to ``dishonest_removed_on`` once its case was reported. Give
+    ``known_by`` (a date not before ``snapshot``; the data's snapshot date for everything in the data) to count
+    every entry reported by then instead: who was on the list at each date as known at ``known_by`` (late reports
+    raise the earlier years).
+
+    ``snapshot`` and ``known_by`` are read as the evaluation reads its as-of date
+    (:func:`creditmodel.evaluation.engine.parse_as_of`: a date or ``YYYY-MM-DD``; other forms raise
+    :class:`InputError`). A date outside the data is said in a logged warning, as the evaluation says it
+    (:func:`creditmodel.evaluation.engine.as_of_warnings`): before the first record reported, or after the data's
+    snapshot date (``data_snapshot``, or a :class:`District`'s own; without either, after the last record
+    reported)."""
+    tables, data_snap = _tables_and_snapshot(tables, data_snapshot)
     ent = tables.get("enterprises")
     if ent is None or not len(ent):
         raise InputError("no enterprises table: the shares are of the register's legal-person enterprises",
                          column="enterprises")
-    snap = pd.Timestamp(snapshot).normalize()
-    li = tables.get("lists", pd.DataFrame(columns=["uscc", "list_type", "start_date", "end_date"]))
-    en = tables.get("enforcement", pd.DataFrame(columns=["uscc", "dishonest_listed_on", "dishonest_removed_on"]))
+    snap = _read_date(snapshot, "snapshot")
+    known = _known_by(known_by, snap)
+    e = _firms(ent)
+    entries = _list_entries(tables, e, "serious_dishonesty_shares")
     if years is None:
-        first = pd.to_datetime(li["start_date"]).min() if len(li) else snap
+        first = entries.loc[entries["source"].eq("lists"), "start"].min() if len(entries) else snap
         years = range((first if pd.notna(first) else snap).year, snap.year + 1)
     dates = sorted({min(pd.Timestamp(year=int(y), month=12, day=31), snap) for y in years} | {snap})
-    e = ent.drop_duplicates("uscc")
+    _warn_outside_data("serious_dishonesty_shares", dates, tables, data_snap)
     lp = uscc_mod.is_legal_person(e["uscc"])
-    ls, le = pd.to_datetime(en["dishonest_listed_on"]), pd.to_datetime(en["dishonest_removed_on"])
     rows = []
     for t in dates:
         codes = e.loc[lp & _exists_at(e, t), "uscc"]
-        sets = [set(li.loc[_listed_at(li, t, "serious_dishonesty"), "uscc"])]
-        sets.append(sets[0] | set(li.loc[_listed_at(li, t, "black"), "uscc"]))
-        sets.append(sets[1] | set(en.loc[(ls <= t) & (le.isna() | (le > t)), "uscc"]))
+        act = entries[_active(entries, t, t if known is None else known)]
+        on = {k: set(act.loc[act["list_type"].eq(k), "uscc"]) for k in ("serious_dishonesty", "black",
+                                                                          DISHONEST_DEBTOR)}
+        sets = [on["serious_dishonesty"]]
+        sets.append(sets[0] | on["black"])
+        sets.append(sets[1] | on[DISHONEST_DEBTOR])
         for key, members in zip(SERIOUS_DISHONESTY_DEFINITIONS, sets):
             n = int(codes.isin(members).sum())
             rows.append({"date": t.date(), "definition": key, "listed": n, "legal_person_enterprises": len(codes),
@@ -574,44 +790,86 @@ def serious_dishonesty_shares(tables: Mapping[str, pd.DataFrame], snapshot: Any,
 
 
 #: list types in the order the think tank reads them (the plan's indicator first, honours last)
-LIST_TYPE_ORDER = ("serious_dishonesty", "black", "abnormal_operation", "red")
+LIST_TYPE_ORDER = ("serious_dishonesty", "black", DISHONEST_DEBTOR, "abnormal_operation", "red")
 ALL = "(all)"
+#: what :func:`list_membership` can break its table down by: a column of the register
+MEMBERSHIP_BY = ("street", "industry")
+#: columns of :func:`list_membership` (with ``by``, the ``by`` column first)
+MEMBERSHIP_COLUMNS = ["list_type", "department", "reason", "enterprises", "share", "enterprises_existing", "entries",
+                      "entered", "left"]
 
 
-def list_membership(tables: Mapping[str, pd.DataFrame], snapshot: Any, months: int = 12) -> pd.DataFrame:
+def list_membership(tables: Mapping[str, pd.DataFrame] | District, snapshot: Any, months: int = 12, *,
+                    by: str | None = None, known_by: Any = None, data_snapshot: Any = None) -> pd.DataFrame:
     """Who is on which list at ``snapshot``: per list type, department and reason, the enterprises existing at the
     snapshot with an active entry, and the flow of the last ``months`` months.
 
-    Columns: ``list_type``, ``department``, ``reason`` (``(all)`` rows total a list type, or a list type and its
-    department when it lists for more than one reason, counting an enterprise once however many entries it has), ``enterprises`` (distinct codes with an
-    active entry), ``share`` (of the enterprises existing at the snapshot, every code, a fraction), ``entries``
-    (active entries), ``entered`` and ``left`` (entries whose start, or end, falls in the ``months`` months up to
-    the snapshot, of enterprises existing at it). An entry is active from its start date until its end date (an
-    empty end: still listed); entries of enterprises closed or not yet registered at the snapshot are left out. A
-    blank department or reason reads ``(missing)``. ``tables`` are the clean tables (``load_district(...).tables``).
+    The list types are those of ``lists`` (serious dishonesty, black, abnormal operation, red) and
+    ``dishonest_debtor`` (失信被执行人: the listings of ``enforcement``, from ``dishonest_listed_on`` to
+    ``dishonest_removed_on``, the enforcing court as department, reason ``失信被执行人``).
+
+    Columns (:data:`MEMBERSHIP_COLUMNS`): ``list_type``, ``department``, ``reason`` (``(all)`` rows total a list type,
+    or a list type and its department when it lists for more than one reason, counting an enterprise once however
+    many entries it has), ``enterprises`` (distinct codes with an active entry), ``share`` = ``enterprises`` /
+    ``enterprises_existing``, a fraction, where ``enterprises_existing`` is every enterprise existing at the snapshot
+    (registered by it, not closed; individual businesses included, as the lists list them: so the serious-dishonesty
+    row is not the plan's share, which is of legal-person enterprises, see :func:`serious_dishonesty_shares`),
+    ``entries`` (active entries), ``entered`` and ``left`` (entries whose start, or end, falls in the ``months``
+    months up to the snapshot, of enterprises existing at it). Entries of enterprises closed or not yet registered at
+    the snapshot are left out. A blank department or reason reads ``(missing)``.
+
+    ``by`` (``street`` or ``industry``, :data:`MEMBERSHIP_BY`) breaks the table down by the register's street or
+    industry section: a first column of that name, one block per value (``(missing)`` for a blank), each block's
+    ``share`` over the enterprises of that street or section existing at the snapshot.
+
+    Which entries count: the evaluation's rule, as in :func:`serious_dishonesty_shares` (an entry reported to the
+    platform after the snapshot is not counted; ``known_by`` counts every entry reported by that later date).
+
+    ``tables`` are the clean tables (``load_district(...).tables``, or the :class:`District` itself). Codes are
+    compared in the loader's standard form; entries whose code matches no enterprise of the register are left out
+    and counted in a logged warning. ``snapshot`` is read as the evaluation reads its as-of date, and a date outside
+    the data is said in a logged warning, as in :func:`serious_dishonesty_shares`.
     """
+    tables, data_snap = _tables_and_snapshot(tables, data_snapshot)
     ent = tables.get("enterprises")
     if ent is None or not len(ent):
         raise InputError("no enterprises table: the shares are of the register's enterprises", column="enterprises")
     if not 1 <= int(months) <= 120:
         raise InputError(f"months must be between 1 and 120, got {months}", parameter="months")
-    snap = pd.Timestamp(snapshot).normalize()
-    e = ent.drop_duplicates("uscc")
-    existing = pd.Index(e.loc[_exists_at(e, snap), "uscc"].dropna().unique())
-    cols = ["list_type", "department", "reason", "enterprises", "share", "entries", "entered", "left"]
-    li = tables.get("lists")
-    if li is None or not len(li) or not len(existing):
+    if by is not None and by not in MEMBERSHIP_BY:
+        raise InputError(f"by must be one of {', '.join(MEMBERSHIP_BY)} (or None), got {by!r}", parameter="by")
+    snap = _read_date(snapshot, "snapshot")
+    known = _known_by(known_by, snap)
+    e = _firms(ent)
+    if by is not None:
+        _need(ent, "enterprises", [by])
+    entries = _list_entries(tables, e, "list_membership")
+    _warn_outside_data("list_membership", [snap], tables, data_snap)
+    firms = e[_exists_at(e, snap)]
+    cols = ([by] if by else []) + MEMBERSHIP_COLUMNS
+    if not len(entries) or not len(firms):
         return pd.DataFrame(columns=cols)
-    li = li[schema.is_member(li["uscc"], existing)].copy()
-    for c in ("department", "reason"):
-        v = li[c].astype("string").str.strip() if c in li.columns else pd.Series(pd.NA, index=li.index, dtype="string")
-        li[c] = v.mask(v.isna() | (v == ""), "(missing)").astype(str)
-    li["list_type"] = li["list_type"].astype(str)
-    start, end = pd.to_datetime(li["start_date"]), pd.to_datetime(li["end_date"])
+    li = entries[schema.is_member(entries["uscc"], firms["uscc"])
+                 & (entries["reported"] <= (snap if known is None else known)).to_numpy(dtype=bool)].copy()
+    if by is None:
+        return _membership(li, len(firms), snap, months)[cols]
+    v = firms[by].astype("string").str.strip()
+    group = pd.Series(v.mask(v.isna() | (v == ""), MISSING).astype(str).to_numpy(), index=firms["uscc"].to_numpy())
+    li[by] = li["uscc"].map(group)
+    size = group.value_counts()
+    blocks = [_membership(g, int(size[k]), snap, months).assign(**{by: k}) for k, g in li.groupby(by, sort=True)]
+    blocks = [b for b in blocks if len(b)]
+    return (pd.concat(blocks, ignore_index=True)[cols] if blocks else pd.DataFrame(columns=cols))
+
+
+def _membership(li: pd.DataFrame, n_existing: int, snap: pd.Timestamp, months: int) -> pd.DataFrame:
+    """:func:`list_membership`'s table of the entries ``li`` (of enterprises existing at ``snap``, known), its
+    shares over ``n_existing`` enterprises."""
+    start, end = li["start"], li["end"]
     since = snap - pd.DateOffset(months=int(months))
-    li["active"] = ((start <= snap) & (end.isna() | (end > snap))).to_numpy(dtype=bool)
-    li["entered"] = ((start > since) & (start <= snap)).to_numpy(dtype=bool)
-    li["left"] = ((end > since) & (end <= snap)).to_numpy(dtype=bool)
+    li = li.assign(active=((start <= snap) & (end.isna() | (end > snap))).to_numpy(dtype=bool),
+                   entered=((start > since) & (start <= snap)).to_numpy(dtype=bool),
+                   left=((end > since) & (end <= snap)).to_numpy(dtype=bool))
     rows, act = [], li[li["active"]]
     for keys in (["list_type"], ["list_type", "department"], ["list_type", "department", "reason"]):
         g = li.groupby(keys, observed=True, sort=False)
@@ -623,7 +881,8 @@ def list_membership(tables: Mapping[str, pd.DataFrame], snapshot: Any, months: i
                 t[c] = ALL
         rows.append(t)
     out = pd.concat(rows, ignore_index=True)
-    out["share"] = out["enterprises"] / len(existing)
+    out["share"] = out["enterprises"] / n_existing
+    out["enterprises_existing"] = n_existing
     order = {k: i for i, k in enumerate(LIST_TYPE_ORDER)}
     out["_t"] = out["list_type"].map(order).fillna(len(order))
     out["_d"] = out["department"].ne(ALL)
@@ -639,23 +898,23 @@ def list_membership(tables: Mapping[str, pd.DataFrame], snapshot: Any, months: i
     single = [out["_d"].iloc[i] and not out["_r"].iloc[i] and n_reasons.get((t, d), 0) == 1
               for i, (t, d) in enumerate(zip(out["list_type"], out["department"]))]
     out = out[~np.asarray(single, dtype=bool)]
-    for c in ("enterprises", "entries", "entered", "left"):
+    for c in ("enterprises", "entries", "entered", "left", "enterprises_existing"):
         out[c] = out[c].astype("int64")
-    return out[cols].reset_index(drop=True)
+    return out[MEMBERSHIP_COLUMNS].reset_index(drop=True)
 
 
 def _memberships_or_empty(tables: dict[str, LoadedTable], snapshot: pd.Timestamp) -> pd.DataFrame:
     """:func:`list_membership` of the clean tables, or an empty frame without a register."""
     if "enterprises" not in tables or not len(tables["enterprises"].data):
         return pd.DataFrame()
-    return list_membership({k: lt.data for k, lt in tables.items()}, snapshot)
+    return list_membership({k: lt.data for k, lt in tables.items()}, snapshot, data_snapshot=snapshot)
 
 
 def _definitions_or_empty(tables: dict[str, LoadedTable], snapshot: pd.Timestamp) -> pd.DataFrame:
     """:func:`serious_dishonesty_shares` of the clean tables, or an empty frame without a register or lists."""
     if "enterprises" not in tables or "lists" not in tables or not len(tables["enterprises"].data):
         return pd.DataFrame()
-    return serious_dishonesty_shares({k: lt.data for k, lt in tables.items()}, snapshot)
+    return serious_dishonesty_shares({k: lt.data for k, lt in tables.items()}, snapshot, data_snapshot=snapshot)
 
 
 def _group_rates(flags: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -953,19 +1212,31 @@ def measure(tables: dict[str, LoadedTable], quarantine: pd.DataFrame, snapshot: 
                          list_membership=_memberships_or_empty(tables, snapshot), outside_life=outside_life)
 
 
-def quality_report(data: str | Path, out: str | Path, figures: bool = True, progress: bool = True) -> QualityReport:
+def quality_report(data: str | Path, out: str | Path | None = None, figures: bool = True,
+                   progress: bool = True) -> QualityReport:
     """Measure the quality of a district folder (or one table file) and write the report to ``out``.
+
+    ``out=None`` (the default; a notebook's in-memory report) writes nothing: the returned :class:`QualityReport`
+    holds every table of the report as a DataFrame (``indicators``, ``targets``, ``by_table``, ``list_membership``,
+    ...; ``to_dict()`` is ``quality.json``), ``files`` is empty and :meth:`QualityReport.figures` draws the figures
+    on demand (``figures`` applies to a written report only); :func:`write_report` writes it later.
 
     Raises :class:`InputError` for a broken input (missing folder or file, unreadable file, missing column).
     ``progress`` shows a progress bar (stderr) while the tables load.
     """
+    if not isinstance(data, (str, os.PathLike)):
+        raise InputError(f"data must be a folder or file path, got a {type(data).__name__}", parameter="data")
+    if out is not None and not isinstance(out, (str, os.PathLike)):   # a raw TypeError (a think tank's finding)
+        raise InputError(f"out must be a folder path (or None: nothing written, the report in memory), got a "
+                         f"{type(out).__name__}", parameter="out")
     data = Path(data)
-    out = Path(out)
+    out = None if out is None else Path(out)
     if not data.exists():
         raise InputError("data folder or file not found", file=data)
-    if out.exists() and not out.is_dir():   # a raw FileExistsError after the whole measurement (a reviewer's finding)
+    if out is not None and out.exists() and not out.is_dir():
+        # a raw FileExistsError after the whole measurement (a reviewer's finding)
         raise InputError("the output must be a folder, and this is an existing file", file=out)
-    if data.is_dir() and out.resolve() == data.resolve():
+    if out is not None and data.is_dir() and out.resolve() == data.resolve():
         # the report's files mixed into the district's own (evaluate refuses the same: a reviewer's finding)
         raise InputError("the report would be written into the input district folder, among its tables: give "
                          "--out another folder", file=out)
@@ -985,14 +1256,16 @@ def quality_report(data: str | Path, out: str | Path, figures: bool = True, prog
             rep.injected = injected_recovery(rep, data)
         except InputError as e:  # the report is still written, then the fault list is refused (exit 2)
             bad_fault_list = e
-    write_report(rep, out, figures=figures)
+    if out is not None:
+        write_report(rep, out, figures=figures)
     if bad_fault_list is not None:
         raise bad_fault_list
     return rep
 
 
-def write_report(rep: QualityReport, out: Path, figures: bool = True) -> dict[str, Path]:
+def write_report(rep: QualityReport, out: str | Path, figures: bool = True) -> dict[str, Path]:
     """Write the report files (JSON, CSV tables in UTF-8 with BOM, quarantine Parquet, PNG figures)."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     p = out / "quality.json"

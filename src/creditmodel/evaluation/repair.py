@@ -710,7 +710,22 @@ def records_weighing(
 
 def repair_summary(whatif: pd.DataFrame, config: EvaluationConfig | str | None = None) -> dict[str, float]:
     """District view of a batch what-if (several enterprises): how many would improve their grade by one
-    repair or by all their repairs, and how soon (days from the as-of date, median)."""
+    repair or by all their repairs, and how soon (days from the as-of date, median).
+
+    **The base is the enterprises with at least one repairable record**, i.e. with a ``record_id = "ALL"`` row in
+    ``whatif``, not every enterprise the what-if was asked about: an enterprise graded C or D with nothing repairable
+    (only records that leave their window by themselves, a tax grade, ...) has no row and is in neither part of any
+    share (on the demo district at its snapshot: 1,470 of the 1,471 existing enterprises graded C or D). Keys:
+
+    * ``repair_enterprises``: that base, the enterprises with at least one repairable record;
+    * ``repair_single_lifts_share``: of them, the share one of whose single repairs lifts the grade;
+    * ``repair_all_lifts_share``: of them, the share whose grade all their repairs together lift;
+    * ``repair_all_reaches_good_share``: of them, the share reaching one of the two best grades with all repairs;
+    * ``repair_all_mean_lift_points``: their mean points gained by all repairs;
+    * ``repair_all_median_days``: their median days from the as-of date to the last earliest repair date.
+
+    An empty ``whatif`` gives ``{"repair_enterprises": 0.0}`` only; the share of the enterprises asked about is
+    ``repair_enterprises`` over their number, which the caller knows."""
     cfg = load_config(config)
     if not len(whatif):
         return {"repair_enterprises": 0.0}
