@@ -234,3 +234,14 @@ def test_repair_summary_says_its_shares_are_of_the_enterprises_with_something_re
     assert s["repair_enterprises"] == 2 and s["repair_all_lifts_share"] == 0.5
     doc = " ".join(repair_summary.__doc__.split())
     assert "at least one repairable record" in doc and "not every enterprise" in doc
+
+
+def test_the_dishonest_debtor_rows_are_drawn_with_their_own_gloss_and_colour(monkeypatch):
+    """Without a CJK font the new dishonest-debtor bar read 'dishonest debtor: reason #25', in the neutral grey."""
+    from creditmodel.data import quality_plots as qp
+    from creditmodel.data.quality import DISHONEST_DEBTOR, DISHONEST_DEBTOR_REASON, LIST_TYPE_ORDER
+
+    monkeypatch.setattr(qp, "cjk_font", lambda: None)                  # a machine without a CJK font
+    assert qp._reason_text(DISHONEST_DEBTOR_REASON, "reason #25") == "dishonest judgement debtor"
+    assert qp.LIST_COLOURS[DISHONEST_DEBTOR] != qp.NEUTRAL
+    assert [k for k in qp.LIST_COLOURS] == list(LIST_TYPE_ORDER)      # the bars in the think tank's order

@@ -433,12 +433,13 @@ REASON_GLOSSARY = {
     "未按规定报送年度报告": "annual report not filed", "公示企业信息隐瞒真实情况、弄虚作假": "false public information",
     "守合同重信用企业": "contract-abiding enterprise", "纳税信用A级纳税人": "tax credit grade A",
     "诚信示范企业": "integrity model enterprise", "安全生产标准化达标企业": "work-safety standard met",
-    "劳动保障诚信示范单位": "labour-security integrity model",
+    "劳动保障诚信示范单位": "labour-security integrity model", "失信被执行人": "dishonest judgement debtor",
     "食品安全": "food safety", "消防安全": "fire safety", "安全生产": "work safety", "建筑市场": "construction market",
     "市场监管": "market regulation", "生态环境": "environment", "劳动保障": "labour security",
     "交通运输": "transport", "综合执法": "law enforcement", "税收": "tax",
 }
-LIST_COLOURS = {"serious_dishonesty": BAD, "black": "#6d4c41", "abnormal_operation": "#ef6c00", "red": GOOD}
+LIST_COLOURS = {"serious_dishonesty": BAD, "black": "#6d4c41", "dishonest_debtor": "#ad1457",
+                "abnormal_operation": "#ef6c00", "red": GOOD}
 
 
 def _reason_text(text: str, fallback: str) -> str:
