@@ -6,6 +6,7 @@ independent brute-force reference written with plain Python loops over the recor
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import date
 
@@ -1056,6 +1057,63 @@ def test_bad_input_names_table_column_and_row():
     with pytest.raises(InputError) as e:
         build_loan_features(district(), loans)
     assert e.value.column == "origination_date" and e.value.row == 2
+
+
+def test_text_dates_are_read_as_the_loader_reads_them_or_refused_by_table_column_and_row():
+    """A text date of an edited frame was read month first ("05/01/2020" as 1 May; a whole day-first column read
+    right, wrong or not at all depending on its first row) and 2025年6月30日 raised a raw pandas DateParseError."""
+    rows = [penalty("p1", A, "2023-01-10"), penalty("p2", B, "2023-02-05", "serious")]
+    t = district(penalties=rows)
+    ref = build_features(t, "2023-06-01")
+    for form in ("%Y-%m-%d", "%Y-%m-%d 00:00:00", "%Y年%m月%d日"):
+        txt = dict(t, penalties=t["penalties"].assign(decision_date=t["penalties"]["decision_date"].dt.strftime(form)))
+        pd.testing.assert_frame_equal(build_features(txt, "2023-06-01"), ref)
+    dates = t["penalties"]["decision_date"].astype(object)
+    dates[0], dates[1] = date(2023, 1, 10), "2023-02-05"   # date objects and text mixed
+    pd.testing.assert_frame_equal(build_features(dict(t, penalties=t["penalties"].assign(decision_date=dates)),
+                                                 "2023-06-01"), ref)
+    for bad, row in ((["2023-01-10", "05/02/2023"], 2), (["13/01/2023", "05/02/2023"], 1), (["2023-01", None], 1),
+                     (["2023-01-10", "soon"], 2)):
+        pen = t["penalties"].assign(decision_date=bad)
+        with pytest.raises(InputError) as e:
+            build_features(dict(t, penalties=pen), "2023-06-01")
+        assert (e.value.file, e.value.column, e.value.row) == ("penalties", "decision_date", row), bad
+    with pytest.raises(InputError) as e:   # a number in a date column: 20230110 read as nanoseconds since 1970
+        build_features(dict(t, penalties=t["penalties"].assign(decision_date=[20230110, 20230205])), "2023-06-01")
+    assert e.value.column == "decision_date" and "number" in e.value.message
+    empty = t["penalties"].assign(repaired_on=np.nan)   # a column of NaN: no date known, as before
+    pd.testing.assert_frame_equal(build_features(dict(t, penalties=empty), "2023-06-01"), ref)
+    with pytest.raises(InputError) as e:
+        build_features(t, 20230601)
+    assert e.value.column == "as_of"
+
+
+def test_codes_and_names_written_otherwise_are_read_as_the_loader_reads_them(caplog):
+    """Lower-cased codes dropped their records; 住宿和餐饮业 for H became an extra category no rule reads."""
+    t = district(penalties=[penalty("p1", A, "2023-01-10")],
+                 lists=[{"record_id": "l1", "uscc": B, "list_type": "serious_dishonesty", "start_date": "2023-01-01",
+                         "reported_on": "2023-01-02"}])
+    ref = build_features(t, "2023-06-01")
+    assert one(ref, A, "penalty_active_n") == 1 and one(ref, B, "on_serious_dishonesty_list") == 1
+    ent = t["enterprises"].assign(industry=["住宿和餐饮业", "manufacturing", "A"], street=["白沙街道", "Kongpu", "cicheng"])
+    odd = dict(t, enterprises=ent,
+               penalties=t["penalties"].assign(uscc=lambda d: " " + d["uscc"].str.lower()),
+               lists=t["lists"].assign(uscc=lambda d: d["uscc"].str.lower(), list_type="严重失信主体名单"))
+    got = build_features(odd, "2023-06-01")
+    pd.testing.assert_frame_equal(got, ref)
+    assert one(got, A, "industry") == "H" and one(got, B, "street") == "kongpu"
+    # queried codes too, and loans read against the register
+    assert build_features(odd, "2023-06-01", uscc=[A.lower()])["uscc"].tolist() == [A]
+    loans = pd.DataFrame({"loan_id": ["L1"], "uscc": [A.lower()], "origination_date": ["2023-06-01"]})
+    assert build_loan_features(odd, loans).loc[0, "penalty_active_n"] == 1
+    # a record of no registered enterprise is counted, per table
+    caplog.set_level(logging.WARNING)
+    stray = dict(t, penalties=t["penalties"].assign(uscc="91330205MA00000000"))
+    build_features(stray, "2023-06-01")
+    assert any("matches no enterprise" in r.getMessage() and "penalties 1" in r.getMessage() for r in caplog.records)
+    with pytest.raises(InputError) as e:
+        build_features(dict(t, enterprises=t["enterprises"].assign(industry=["H", "餐饮", "A"])), "2023-06-01")
+    assert (e.value.file, e.value.column, e.value.row) == ("enterprises", "industry", 2) and "'餐饮'" in e.value.message
 
 
 def test_absent_table_gives_missing_features_not_zeros():

@@ -762,6 +762,11 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
 
     Hidden generator truth (``truth``) is loaded only when asked for. Raises :class:`InputError` when the
     folder or a requested table file is missing. ``progress`` shows a progress bar (stderr) over the tables.
+
+    The tables carry (``DataFrame.attrs``, kept by pandas through row selections and copies) the invoice data's
+    start (:func:`creditmodel.features.pit.mark_invoice_data_start`) and, on ``enterprises``, the snapshot date
+    (:data:`creditmodel.features.pit.SNAPSHOT_ATTR`), so that the Python API reads a subset of them as
+    :func:`~creditmodel.evaluation.engine.evaluate_dir` reads the district.
     """
     d = Path(directory)
     if not d.exists():
@@ -824,6 +829,13 @@ def load_district(directory: str | Path, tables: list[str] | tuple[str, ...] | N
     dist = District(directory=d, tables={n: lt.data for n, lt in loaded.items()}, quarantine=quarantine,
                     warnings=warns, manifest=manifest, snapshot_date=snapshot,
                     loaded=loaded)
+    from creditmodel.features.pit import SNAPSHOT_ATTR, mark_invoice_data_start
+
+    # what a subset of the tables (one firm's rows, an edited copy) keeps of the district: the invoice data's start
+    # (its windows cut there, not at the firm's first row) and the snapshot date (the evaluation's as-of checks)
+    mark_invoice_data_start(dist.tables)
+    if snapshot is not None and "enterprises" in dist.tables:
+        dist.tables["enterprises"].attrs[SNAPSHOT_ATTR] = pd.Timestamp(snapshot).strftime("%Y-%m-%d")
     total = dist.counts()
     log.info("district %s: %d rows, %d kept, %d quarantined", d, total["rows"].sum(), total["kept"].sum(),
              total["quarantined"].sum())

@@ -11,6 +11,7 @@
 from creditmodel.evaluation.config import EvaluationConfig, load_config, parse_config
 from creditmodel.evaluation.engine import (
     EvaluationResult,
+    PlanMeasures,
     evaluate,
     evaluate_dir,
     grade_table,
@@ -19,6 +20,7 @@ from creditmodel.evaluation.engine import (
     score_inputs,
     sector_table,
     select_industry,
+    select_scope,
     select_street,
     write_frame,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "EvaluationResult",
     "EvidenceResult",
     "Explanation",
+    "PlanMeasures",
     "adverse_events",
     "build_inputs",
     "evaluate",
@@ -60,6 +63,7 @@ __all__ = [
     "score_inputs",
     "sector_table",
     "select_industry",
+    "select_scope",
     "select_street",
     "write_frame",
 ]

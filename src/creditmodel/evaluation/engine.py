@@ -328,15 +328,116 @@ def evaluate(
     of dates paired with ``uscc``, as in :func:`creditmodel.features.build_features`).
 
     Deregistered and revoked enterprises are graded too and flagged (``deregistered``); enterprises
-    registered after the as-of date did not exist yet and get no row.
+    registered after the as-of date did not exist yet and get no row. Codes given in ``uscc`` must be
+    registered enterprises, registered by the as-of date: a code not in the register, or an enterprise registered
+    later, raises :class:`InputError` naming them (as :func:`~creditmodel.evaluation.explain` refuses them).
+
+    ``as_of`` is read as :func:`evaluate_dir` reads it (:func:`parse_as_of`: ``YYYY-MM-DD`` text or a date, in
+    range; ``20251231`` or ``30/06/2023`` raise :class:`InputError`). The tables are read by
+    :func:`creditmodel.features.pit.prepare_tables` (codes normalised, dates read strictly, category names mapped;
+    what cannot be read raises InputError naming table, column and row). An as-of date outside the data (before the
+    first record, after the snapshot date that :func:`~creditmodel.data.io.load_district` records; without one, after
+    the last record reported is said too) or one whose windows the data cover only in part is logged as a warning
+    (:func:`as_of_warnings`) and kept in the frame's ``attrs``: :data:`AS_OF_WARNINGS_ATTR` (all of them) and
+    :data:`OUTSIDE_DATA_ATTR` (those that make the plan's targets not measurable), which :func:`plan_measures` carries
+    to :func:`plan_targets_table` (``met`` then reads None, "not measurable", as for :func:`evaluate_dir`).
     """
     if as_of is None:
         raise InputError(
-            "an as-of date is required (evaluate_dir defaults it to the snapshot date)", column="as_of"
+            "an as-of date is required (evaluate_dir defaults it to the snapshot date)", parameter="as_of"
         )
     cfg = load_config(config)
+    as_of, dates = _as_of_dates(as_of)
+    from creditmodel.features.pit import prepare_tables
+
+    tables = prepare_tables(tables)
+    frame = _evaluate(tables, cfg, as_of, uscc)
+    outside, covered = _as_of_notes(dates, tables, snapshot_of(tables))
+    for w in outside + covered:
+        log.warning("%s", w)
+    _note(frame, outside, covered)
+    return frame
+
+
+#: ``DataFrame.attrs`` keys of an evaluation frame: every warning about its as-of date(s), and those that make the
+#: plan's targets not measurable (an as-of date outside the data); :func:`plan_measures` reads the latter.
+AS_OF_WARNINGS_ATTR = "creditmodel.as_of_warnings"
+OUTSIDE_DATA_ATTR = "creditmodel.outside_data"
+
+
+def _note(frame: pd.DataFrame, outside: list[str], covered: list[str]) -> None:
+    frame.attrs[AS_OF_WARNINGS_ATTR] = list(outside) + list(covered)
+    frame.attrs[OUTSIDE_DATA_ATTR] = list(outside)
+
+
+def _evaluate(tables: Mapping[str, pd.DataFrame], cfg: EvaluationConfig, as_of: Any, uscc: Any) -> pd.DataFrame:
+    """:func:`evaluate` without the as-of checks (``as_of`` already read)."""
     inputs = build_inputs(tables, as_of, uscc=uscc, repair=cfg.repair)
     return score_inputs(inputs, cfg)
+
+
+def _as_of_dates(as_of: Any) -> tuple[Any, list[pd.Timestamp]]:
+    """(``as_of`` as the features take it, its distinct dates): one date or a list read by :func:`parse_as_of`, a
+    Series of dates read strictly (:func:`creditmodel.features.pit._datetimes`) and within :data:`AS_OF_RANGE`."""
+    if isinstance(as_of, pd.Series):
+        from creditmodel.features.pit import _datetimes
+
+        d = _datetimes(as_of.reset_index(drop=True), "as_of", "as_of")
+        if d.isna().any():
+            raise InputError("missing as-of date", parameter="as_of", row=int(np.flatnonzero(d.isna())[0]) + 1)
+        out = d.dt.normalize()
+        lo, hi = pd.Timestamp(AS_OF_RANGE[0]), pd.Timestamp(AS_OF_RANGE[1])
+        far = ((out < lo) | (out > hi)).to_numpy()
+        if far.any():
+            i = int(np.flatnonzero(far)[0])
+            raise InputError(f"{out.iloc[i].date()} is outside {AS_OF_RANGE[0]}..{AS_OF_RANGE[1]}", parameter="as_of",
+                             row=i + 1)
+        return pd.Series(out.to_numpy(), index=as_of.index), sorted(pd.Series(out.unique()))
+    if isinstance(as_of, (list, tuple, np.ndarray, pd.Index)):
+        ts = [parse_as_of(a).normalize() for a in as_of]
+        return ts, sorted(set(ts))
+    t = parse_as_of(as_of).normalize()
+    return t, [t]
+
+
+def snapshot_of(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The district's snapshot date as :func:`~creditmodel.data.io.load_district` records it on the register
+    (``attrs``, kept through row selections and copies), or None."""
+    ent = tables.get("enterprises")
+    from creditmodel.features.pit import SNAPSHOT_ATTR
+
+    v = ent.attrs.get(SNAPSHOT_ATTR) if isinstance(ent, pd.DataFrame) else None
+    return pd.Timestamp(v) if v else None
+
+
+def _last_report(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The last ``reported_on`` of the record tables: the data's end where no snapshot date is known."""
+    ends = [pd.to_datetime(df["reported_on"], errors="coerce").max() for name, df in tables.items()
+            if name in RECORD_TABLES and isinstance(df, pd.DataFrame) and "reported_on" in df.columns and len(df)]
+    ends = [e for e in ends if pd.notna(e)]
+    return pd.Timestamp(max(ends)).normalize() if ends else None
+
+
+def _as_of_notes(dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
+                 snap: pd.Timestamp | None) -> tuple[list[str], list[str]]:
+    """(as-of dates outside the data, other warnings) for the earliest and the latest of ``dates`` (the dates
+    between them lie inside whatever those two do). Without a snapshot date, an as-of date after the data's last
+    report date is said among the other warnings (the plan's targets stay measurable)."""
+    if not dates:
+        return [], []
+    last = None if snap is not None else _last_report(tables)
+    outside: list[str] = []
+    covered: list[str] = []
+    for t in dict.fromkeys([min(dates), max(dates)]):
+        o, c = _as_of_checks(t, tables, snap)
+        if snap is None and last is not None and t > last:   # said, but the targets stay measurable: a district's
+            # own frames may simply have had nothing to report since (evaluate_dir always knows its snapshot date)
+            c.append(f"as-of date {t.date()} is after the last record of the data (reported on {last.date()}) and no "
+                     "snapshot date is known (load_district records the manifest's): records reported after it are "
+                     "not in the data, while penalties and listings already in it expire")
+        outside += [w for w in o if w not in outside]
+        covered += [w for w in c if w not in covered]
+    return outside, covered
 
 
 def _select(frame: pd.DataFrame, column: str, value: str, key: Callable[[str], str], what: str) -> pd.DataFrame:
@@ -417,32 +518,61 @@ def _to_target(enterprises: int, excellent_or_good: int) -> int:
     return max(0, math.ceil(target * int(enterprises) - int(excellent_or_good) - 1e-9))
 
 
-def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> dict[str, float]:
+class PlanMeasures(dict):
+    """The plan's measures (a plain ``dict`` of floats) with :attr:`outside_data`: the warnings of an as-of date
+    outside the data that make the plan's targets not measurable (:func:`plan_targets_table` reads them)."""
+
+    outside_data: list[str]
+
+    def __init__(self, *args: Any, outside_data: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outside_data = list(outside_data)
+
+
+def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> PlanMeasures:
     """The plan's measures on enterprises existing at the as-of date (not deregistered): the
     excellent-or-good share (the two best grades), the serious-dishonesty share, grade and class shares.
 
     Counted over the graded enterprises: ``quality`` counts the register as collected (quarantined rows too), so
-    its serious-dishonesty share can differ slightly (1.071 % against 1.076 % on the demo district)."""
+    its serious-dishonesty share can differ slightly (1.071 % against 1.076 % on the demo district).
+
+    The same keys for any frame: the shares and means are NaN where no enterprise exists (an empty frame gave only
+    the three counts). The frame's as-of warnings (``attrs``, set by :func:`evaluate` and :func:`evaluate_dir`) come
+    along as :attr:`PlanMeasures.outside_data`, so that ``plan_targets_table(plan_measures(frame))`` reads "not
+    measurable" for an as-of date outside the data."""
     cfg = load_config(config)
     live = frame[~frame["deregistered"].to_numpy(dtype=bool)]
     n = len(live)
     top2 = cfg.grade_labels[:2]
+    nan = float("nan")
     m: dict[str, float] = {
         "enterprises_graded": float(len(frame)),
         "enterprises_existing": float(n),
         "enterprises_deregistered": float(len(frame) - n),
+        "excellent_or_good_share": nan,
+        "legal_person_enterprises": 0.0,
+        "serious_dishonesty_share": nan,
+        "excellent_or_good_share_legal_person": nan,
+        "excellent_or_good_to_target": nan,
+        **{f"grade_{g}_share": nan for g in cfg.grade_labels},
+        **{f"class_{c.label}_share": nan for c in cfg.supervision.classes},
+        "mean_inspection_multiplier": nan,
+        "capped_share": nan,
+        "mean_score": nan,
     }
+    if "records_known_n" in live.columns:
+        m.update({"no_record_share": nan, "excellent_or_good_without_records_share": nan})
     if n:
         m["excellent_or_good_share"] = float(live["public_credit_grade"].isin(top2).mean())
         # the plan counts legal-person enterprises: individual businesses (codes 92...) are left out of this share
         lp = uscc_mod.is_legal_person(live["uscc"])
         m["legal_person_enterprises"] = float(lp.sum())
         m["serious_dishonesty_share"] = (float(live.loc[lp, "on_serious_dishonesty_list"].mean()) if lp.any()
-                                         else float("nan"))
+                                         else nan)
         # the excellent-or-good share counts every graded enterprise (individual businesses too); the same share of
         # legal-person enterprises, as the serious-dishonesty share counts them (a think tank's finding)
         good = live["public_credit_grade"].isin(top2).to_numpy()
-        m["excellent_or_good_share_legal_person"] = float(good[lp].mean()) if lp.any() else float("nan")
+        m["excellent_or_good_share_legal_person"] = float(good[lp].mean()) if lp.any() else nan
         m["excellent_or_good_to_target"] = float(_to_target(n, int(good.sum())))
         for g in cfg.grade_labels:
             m[f"grade_{g}_share"] = float((live["public_credit_grade"] == g).mean())
@@ -456,17 +586,20 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
             m["no_record_share"] = float(none.mean())
             m["excellent_or_good_without_records_share"] = float(
                 (none & live["public_credit_grade"].isin(top2).to_numpy()).mean())
-    return m
+    return PlanMeasures(m, outside_data=frame.attrs.get(OUTSIDE_DATA_ATTR, ()))
 
 
 def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """The plan's evaluation targets (``reference.plan_targets()``) against the measured values.
 
     ``met`` is True/False, or None ("not measurable") when ``caveats`` are given (an as-of date outside the data:
-    :attr:`EvaluationResult.warnings`) or the value is missing: before the first record every firm keeps the base
-    score and the targets read "100 % excellent or good, 0 % listed: met" (a think-tank reviewer's finding).
+    :attr:`EvaluationResult.outside_data`), when ``measures`` carry them (:func:`plan_measures` of a frame from
+    :func:`evaluate` or :func:`evaluate_dir` at such a date: :attr:`PlanMeasures.outside_data`), or the value is
+    missing: before the first record every firm keeps the base score and the targets read "100 % excellent or good,
+    0 % listed: met" (a think-tank reviewer's finding).
     ``value_text`` is the value as shown, with enough decimals to tell it from the target (``share_text``)."""
     rows = []
+    caveats = list(caveats) + [w for w in getattr(measures, "outside_data", ()) if w not in caveats]
     note = "; ".join(caveats)
     for key in ("excellent_or_good_share", "serious_dishonesty_share"):
         t = plan_targets()[key]
@@ -497,10 +630,36 @@ def grade_table(
     config: EvaluationConfig | None = None,
     existing_only: bool = True,
 ) -> pd.DataFrame:
-    """Counts and shares of each grade, overall or per ``by`` (e.g. ``industry``, ``street``), with the
-    excellent-or-good share; names in Chinese and English for industries and streets."""
+    """Counts and shares of each grade, overall or per ``by`` (a column of the evaluation frame: ``industry``,
+    ``street``, ``registration_status``, ``supervision_class``...; a column it lacks raises :class:`InputError` naming
+    it and the frame's grouping columns). With ``existing_only`` (the default) deregistered and revoked enterprises
+    are left out, as the plan's measures leave them out.
+
+    One row per group (``by`` as its value, empty ones as ``(missing)``; ``group`` = ``all`` without ``by``):
+
+    * ``zh``, ``en``: the industry section's or street's names (empty for other groupings);
+    * one column per grade (``A``, ``B``, ...): enterprises of the group with that grade (count);
+    * ``enterprises``: enterprises of the group (count);
+    * ``<grade>_share``: that grade's enterprises over the group's ``enterprises`` (fraction, 0-1);
+    * ``excellent_or_good_share``: enterprises at the two best grades over ``enterprises`` (fraction; the plan's
+      excellent-or-good share counts every graded enterprise, individual businesses too);
+    * ``to_target``: how many more of the group's enterprises would have to reach the two best grades for the group
+      to meet the plan's target (count);
+    * ``legal_person_enterprises``: the group's legal-person enterprises (count; individual businesses, codes 92...,
+      left out);
+    * ``serious_dishonesty_share``: legal-person enterprises on the serious-dishonesty list over
+      ``legal_person_enterprises`` (fraction; empty without any).
+    """
     from creditmodel.reference import streets
 
+    if by is not None and by not in frame.columns:   # a bare KeyError said only 'Industry'
+        close = [c for c in frame.columns if str(c).casefold() == str(by).casefold()]
+        usable = [c for c in ("industry", "street", "registration_status", "supervision_class", "public_credit_grade",
+                              "grade_cap", "entity_category") if c in frame.columns]
+        raise InputError(f"the evaluation frame has no column {by!r}"
+                         + (f" (did you mean {close[0]!r}?)" if close else "")
+                         + f"; group by one of its columns, e.g. {', '.join(usable) or 'industry, street'}",
+                         parameter="by", column=str(by))
     cfg = load_config(config)
     df = frame[~frame["deregistered"].to_numpy(dtype=bool)] if existing_only else frame
     labels = cfg.grade_labels
@@ -716,7 +875,9 @@ def evaluate_dir(
 
     The tables kept in the result carry the invoice data's start
     (:func:`creditmodel.features.pit.mark_invoice_data_start`), so that an explanation or a repair what-if on one
-    firm's rows cuts the invoice windows where the district's data begin, as the grade did."""
+    firm's rows cuts the invoice windows where the district's data begin, as the grade did. The frame carries its
+    as-of warnings in ``attrs`` as :func:`evaluate`'s does (``plan_measures(res.frame)`` reads "not measurable" for
+    an as-of date outside the data)."""
     if out is not None and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"unsupported output type {Path(out).suffix!r}: use .parquet or .csv", file=out)
     if out is not None and Path(out).is_dir():   # exit 1 with an IsADirectoryError after the run (a reviewer)
@@ -752,7 +913,7 @@ def evaluate_dir(
                          f"registration is {reg.min().date()} (the snapshot date is "
                          f"{dist.snapshot_date.date() if dist.snapshot_date is not None else 'unknown'})",
                          file=lt.file, parameter="as_of")
-    frame = evaluate(dist.tables, cfg, t)
+    frame = _evaluate(dist.tables, cfg, t, None)
     frame[RECORDS_QUARANTINED] = _records_quarantined(dist, frame["uscc"])
     select_scope(frame, industry, street)   # a part with no graded enterprise: refused before any file is written
     later = int((reg > t).sum())
@@ -786,6 +947,7 @@ def evaluate_dir(
                                   if name in RECORD_TABLES)
     res.outside_data, covered = _as_of_checks(t, dist.tables, dist.snapshot_date)
     res.warnings = res.outside_data + covered
+    _note(frame, res.outside_data, covered)   # as evaluate() notes them: plan_measures(res.frame) carries them
     for w in res.warnings:
         log.warning("%s", w)
     if out is not None:

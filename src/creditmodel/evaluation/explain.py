@@ -9,6 +9,7 @@ what-if (:mod:`creditmodel.evaluation.repair`). The shown points add up exactly:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from creditmodel.evaluation.engine import contribution_cents, feature_values, sc
 from creditmodel.evaluation.inputs import build_inputs
 from creditmodel.evaluation.repair import (FULFIL_FIRST, FULFIL_OBLIGATIONS, PAST_LISTING_STAYS, PAY_THE_FINE, _ts,
                                           firm_tables, repair_whatif)
+
+log = logging.getLogger(__name__)
 
 #: What lifts a record, by its table: only a penalty or a listing is lifted by credit repair (信用修复); a
 #: judgement is fulfilled, arrears are cleared, an inspection finding is rectified (a think-tank reader's finding:
@@ -47,6 +50,8 @@ class Explanation:
     sectors: pd.DataFrame  # one row per (applicable sector, indicator)
     records: pd.DataFrame = field(default_factory=pd.DataFrame)  # repair.RECORD_COLUMNS
     whatif: pd.DataFrame = field(default_factory=pd.DataFrame)  # repair.WHATIF_COLUMNS
+    # an as-of date outside the data, or windows it covers only in part (engine.as_of_warnings; also logged)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -258,14 +263,23 @@ def explain(
     whatif: bool = True,
 ) -> Explanation:
     """Explain the grade of ``uscc`` at ``as_of`` (see the module docstring); ``whatif=False`` skips the
-    records and the repair what-if."""
+    records and the repair what-if.
+
+    ``as_of`` is read as :func:`~creditmodel.evaluation.engine.evaluate_dir` reads it (``parse_as_of``) and the
+    tables as :func:`~creditmodel.evaluation.engine.evaluate` reads them
+    (:func:`creditmodel.features.pit.prepare_tables`). An as-of date outside the data (before the first record,
+    after the snapshot date) or whose windows the data cover only in part is logged as a warning and kept in
+    :attr:`Explanation.warnings` (explanations at 2012-06-30 or 2030-01-01 said nothing)."""
     if as_of is None:
         raise InputError("an as-of date is required", column="as_of")
     from creditmodel.data.uscc import normalise
+    from creditmodel.evaluation.engine import _as_of_notes, snapshot_of
+    from creditmodel.features.pit import prepare_tables
 
     cfg = load_config(config)
     t = _ts(as_of)
     uscc = normalise(uscc) or str(uscc)   # as the loader reads codes: lower case, full width, blanks
+    tables = prepare_tables(tables)   # as evaluate reads them: an edited frame's codes, dates and names
     sub = firm_tables(tables, [uscc])
     ent = sub.get("enterprises")
     if ent is None or not (ent["uscc"].astype(str) == uscc).any():
@@ -278,6 +292,9 @@ def explain(
         )
     inputs = build_inputs(sub, t, uscc=[uscc], repair=cfg.repair)
     row = score_inputs(inputs, cfg).iloc[0]
+    outside, covered = _as_of_notes([t], tables, snapshot_of(tables))
+    for w in outside + covered:
+        log.warning("%s", w)
     ex = Explanation(
         uscc=uscc,
         as_of=t,
@@ -285,6 +302,7 @@ def explain(
         row=row,
         contributions=_contributions(inputs, row, cfg),
         sectors=_sectors(inputs, row, cfg),
+        warnings=outside + covered,
     )
     total = cfg.base_score + ex.contributions["points"].sum()
     if not np.isclose(total, ex.score, atol=1e-6):  # the engine's own invariant
