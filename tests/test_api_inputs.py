@@ -271,3 +271,18 @@ def test_build_features_costs_little_more_on_clean_tables(tables):
     assert pit.prepare_tables(prepared) is prepared
     f = build_features(tables, SNAP)
     assert len(f) == int((tables["enterprises"]["registered_on"] <= SNAP).sum())
+
+
+def test_the_repair_what_if_reads_an_edited_frame_as_the_evaluation_does(tables, cfg, base):
+    """repair_whatif cut one firm's rows before reading the edit: penalties with lower-cased codes fell out of the
+    cut, so a firm with repairable penalties had nothing to repair."""
+    from creditmodel.evaluation.repair import repair_whatif
+
+    firm = base.loc[base["public_credit_grade"].isin(["C", "D"]), "uscc"].iloc[0]
+    want = repair_whatif(tables, cfg, firm, SNAP)
+    assert len(want) > 1                                                   # the premise: records to repair
+    edited = dict(tables)
+    for name in ("penalties", "lists", "enforcement", "arrears"):
+        edited[name] = tables[name].assign(uscc=tables[name]["uscc"].str.lower())
+    got = repair_whatif(edited, cfg, firm, SNAP)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))

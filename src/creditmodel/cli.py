@@ -360,14 +360,11 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     """Why an enterprise has its public credit grade: points per indicator, caps, the records behind them and what
     credit repair would change."""
     from creditmodel.data.io import load_district
-    from creditmodel.evaluation.engine import as_of_warnings
     from creditmodel.evaluation.explain import explain
 
     d = load_district(data, progress=_progress())
     try:
-        ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)
-        for w in as_of_warnings(ex.as_of, d.tables, d.snapshot_date):
-            log.warning("%s", w)   # as evaluate says it (explain printed a grade without a word)
+        ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)   # logs the as-of warnings
     except InputError as e:   # the option as typed on this command line
         if e.parameter == "as_of" or e.column == "as_of":
             raise type(e)(e.message, file=e.file, column=None, row=e.row, parameter="--as-of") from None

@@ -9,6 +9,16 @@ from creditmodel.errors import InputError
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str):
+    """``from creditmodel.data import load_district`` (the loader lives in :mod:`creditmodel.data.io`, imported
+    when first asked for: this package's light helpers do not pull in pandera and pyarrow)."""
+    if name == "load_district":
+        from creditmodel.data.io import load_district
+
+        return load_district
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def has_district(folder: str | Path) -> bool:
     """True when ``folder`` holds district tables (``enterprises.parquet`` or ``.csv``)."""
     f = Path(folder)

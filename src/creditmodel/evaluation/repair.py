@@ -568,7 +568,10 @@ def repair_whatif(
     # codes as the loader reads them (lower case, full width, blanks): '91330205ma5g73xfxu' was 'not in the register'
     codes = [uscc] if isinstance(uscc, str) else list(uscc)
     codes = list(dict.fromkeys(normalise(u) or str(u) for u in codes))
-    sub = firm_tables(tables, codes)
+    from creditmodel.features.pit import prepare_tables
+
+    # an edited frame read as the evaluation reads it (codes, dates, category names), before one firm's rows are cut
+    sub = firm_tables(prepare_tables(tables), codes)
     ent = sub.get("enterprises")
     if ent is None or not len(ent):
         raise InputError(
