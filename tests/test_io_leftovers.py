@@ -184,3 +184,19 @@ def test_a_parquet_column_of_lists_is_named_by_train_and_score(tmp_path):
     flat = tmp_path / "flat.parquet"
     pd.DataFrame({"x": [1.0, 2.0], "code": pd.Categorical(["a", "b"]), "bad": [0, 1]}).to_parquet(flat)
     assert read_table(flat).shape == (2, 3)          # a dictionary of plain values is one value per cell
+
+
+def test_a_spreadsheet_is_refused_with_how_to_save_it(tmp_path):
+    """A bank's portfolio arrives as .xlsx: the refusal listed our suffixes only."""
+    from creditmodel.data.io import read_table
+    from creditmodel.errors import InputError
+
+    for name in ("portfolio.xlsx", "名单.xls"):
+        (tmp_path / name).write_bytes(b"PK\x03\x04")
+        with pytest.raises(InputError, match="save its sheet as CSV UTF-8") as e:
+            read_table(tmp_path / name)
+        assert str(e.value.file) == str(tmp_path / name)
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    with pytest.raises(InputError) as e:
+        read_table(tmp_path / "notes.docx")
+    assert "save its sheet" not in e.value.message

@@ -55,8 +55,11 @@ def _kind(p: Path) -> str:
         return "csv"
     if name.endswith(ARFF_SUFFIXES):
         return "arff"
-    raise InputError(f"unsupported file type; expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES + ARFF_SUFFIXES}",
-                     file=p)
+    # a spreadsheet is the commonest file a bank or a think tank has at hand: say how to get one of ours from it
+    hint = ("; a spreadsheet: save its sheet as CSV UTF-8 (Excel: File > Save As > CSV UTF-8; WPS: 另存为 CSV) or "
+            "read it with pandas and write Parquet" if name.endswith((".xlsx", ".xls", ".xlsm", ".et", ".ods")) else "")
+    raise InputError(f"unsupported file type; expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES + ARFF_SUFFIXES}"
+                     f"{hint}", file=p)
 
 
 def check_flat_schema(schema: pa.Schema, p: Path) -> None:
