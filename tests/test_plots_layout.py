@@ -148,25 +148,6 @@ def test_calibration_vs_truth_marks_a_group_without_defaults_and_its_ticks_do_no
         _apart([t for t in axis.get_ticklabels(which="both") if t.get_visible()], r)
 
 
-def test_grade_calibration_says_which_grade_has_no_defaults():
-    """Calibration per grade (the report): the zero-default grade's marker is inside the axes, says 0 of n."""
-    g = np.array(["1"] * 300 + ["2"] * 300 + ["3"] * 300)
-    y = np.zeros(g.size, dtype=int)
-    y[300:306] = 1
-    y[600:630] = 1
-    pdv = np.select([g == "1", g == "2"], [0.005, 0.02], 0.1)
-    fig = V.grade_calibration_figure(M.grade_table(y, pdv, g))
-    r = _renderer(fig)
-    _inside_canvas(fig, r)
-    ax = fig.axes[0]
-    zero = _no_defaults_marker(ax, "0 defaults")
-    _visible_at_bottom(ax, zero, r)
-    note = [t for t in ax.texts if t.get_text() == "0 of 300"]
-    assert len(note) == 1
-    frame, box = ax.get_window_extent(r), note[0].get_window_extent(r)
-    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-
-
 def test_short_bin_labels_stay_upright_and_long_ones_turn():
     """Grades 1..10 were rotated like long score bins, each label set off to the left of its bars."""
     rng = np.random.default_rng(2)

@@ -1069,6 +1069,15 @@ def test_grade_calibration_figure_draws_no_rate_for_a_grade_without_defaults():
     # the axis ends above the highest interval bound (grade 3: 10 %, upper bound about 14 %), not at 100 %
     top = max(seg[1][1] for seg in ax.collections[0].get_segments())
     assert top < ax.get_ylim()[1] <= 3.0 * top + 1e-12 < 0.5
+    # the marker says "0 of 300" beside it, inside the axes (helper-113)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)   # the report's figures are made without pyplot
+    canvas.draw()
+    r = canvas.get_renderer()
+    note = [t for t in ax.texts if t.get_text() == "0 of 300"]
+    frame, box = ax.get_window_extent(r), note[0].get_window_extent(r) if note else None
+    assert len(note) == 1 and frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 <= box.y1 <= frame.y1
     import matplotlib.pyplot as plt
 
     plt.close(fig)
