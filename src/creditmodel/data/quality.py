@@ -583,27 +583,15 @@ def _tables_and_snapshot(tables: Any, data_snapshot: Any) -> tuple[Mapping[str, 
 
 def _warn_outside_data(fn: str, dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
                        data_snap: pd.Timestamp | None) -> None:
-    """Log the evaluation's warnings (:func:`creditmodel.evaluation.engine.as_of_warnings`, without the invoice
-    coverage ones) for the earliest and latest of ``dates`` when they fall outside the data: before the first record
+    """Log the evaluation's warnings of an as-of date outside the data for the earliest and latest of ``dates``
+    (:func:`creditmodel.evaluation.engine.as_of_notes`, without the invoice coverage ones): before the first record
     reported, after the data's snapshot date ``data_snap``; without one, after the last record reported."""
-    from creditmodel.evaluation.engine import RECORD_TABLES, as_of_warnings
+    from creditmodel.evaluation.engine import as_of_notes
 
-    last = None
-    if data_snap is None:
-        ends = [pd.to_datetime(df["reported_on"], errors="coerce").max() for name, df in tables.items()
-                if name in RECORD_TABLES and isinstance(df, pd.DataFrame) and "reported_on" in df.columns and len(df)]
-        ends = [e for e in ends if pd.notna(e)]
-        last = pd.Timestamp(max(ends)).normalize() if ends else None
-    seen: list[str] = []
-    for t in sorted({min(dates), max(dates)}):
-        said = as_of_warnings(t, tables, data_snap, coverage=False)
-        if last is not None and t > last:
-            said.append(f"as-of date {t.date()} is after the last record of the data (reported on {last.date()}) and "
-                        "no snapshot date is known (pass data_snapshot=, or the District): records reported after it "
-                        "are not in the data, while penalties and listings already in it expire")
-        seen += [w for w in said if w not in seen]
-    for w in seen:
-        log.warning("%s: %s", fn, w)
+    outside, other = as_of_notes(list(dates), tables, data_snap, coverage=False)
+    for w in outside + other:   # the list views take the snapshot date as a parameter too
+        log.warning("%s: %s%s", fn, w, " (here: pass data_snapshot=, or the District)"
+                    if "no snapshot date is known" in w else "")
 
 
 def _need(df: pd.DataFrame, name: str, columns: Sequence[str]) -> None:

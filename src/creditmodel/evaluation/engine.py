@@ -352,7 +352,7 @@ def evaluate(
 
     tables = prepare_tables(tables)
     frame = _evaluate(tables, cfg, as_of, uscc)
-    outside, covered = _as_of_notes(dates, tables, snapshot_of(tables))
+    outside, covered = as_of_notes(dates, tables, snapshot_of(tables))
     for w in outside + covered:
         log.warning("%s", w)
     _note(frame, outside, covered)
@@ -418,11 +418,12 @@ def _last_report(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
     return pd.Timestamp(max(ends)).normalize() if ends else None
 
 
-def _as_of_notes(dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
-                 snap: pd.Timestamp | None) -> tuple[list[str], list[str]]:
+def as_of_notes(dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
+                 snap: pd.Timestamp | None, coverage: bool = True) -> tuple[list[str], list[str]]:
     """(as-of dates outside the data, other warnings) for the earliest and the latest of ``dates`` (the dates
     between them lie inside whatever those two do). Without a snapshot date, an as-of date after the data's last
-    report date is said among the other warnings (the plan's targets stay measurable)."""
+    report date is said among the other warnings (the plan's targets stay measurable). ``coverage=False`` leaves out
+    the windows only partly covered (:func:`coverage_warnings`; the list views of ``quality`` read no window)."""
     if not dates:
         return [], []
     last = None if snap is not None else _last_report(tables)
@@ -430,6 +431,7 @@ def _as_of_notes(dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFram
     covered: list[str] = []
     for t in dict.fromkeys([min(dates), max(dates)]):
         o, c = _as_of_checks(t, tables, snap)
+        c = c if coverage else []
         if snap is None and last is not None and t > last:   # said, but the targets stay measurable: a district's
             # own frames may simply have had nothing to report since (evaluate_dir always knows its snapshot date)
             c.append(f"as-of date {t.date()} is after the last record of the data (reported on {last.date()}) and no "

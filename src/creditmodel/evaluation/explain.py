@@ -273,7 +273,7 @@ def explain(
     if as_of is None:
         raise InputError("an as-of date is required", column="as_of")
     from creditmodel.data.uscc import normalise
-    from creditmodel.evaluation.engine import _as_of_notes, snapshot_of
+    from creditmodel.evaluation.engine import as_of_notes, snapshot_of
     from creditmodel.features.pit import prepare_tables
 
     cfg = load_config(config)
@@ -292,7 +292,7 @@ def explain(
         )
     inputs = build_inputs(sub, t, uscc=[uscc], repair=cfg.repair)
     row = score_inputs(inputs, cfg).iloc[0]
-    outside, covered = _as_of_notes([t], tables, snapshot_of(tables))
+    outside, covered = as_of_notes([t], tables, snapshot_of(tables))
     for w in outside + covered:
         log.warning("%s", w)
     ex = Explanation(
