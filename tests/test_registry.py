@@ -451,6 +451,7 @@ def test_a_comparison_on_one_default_keeps_the_champion(store, tmp_path):
     from creditmodel.scoring.pyfunc import log_model
 
     out, v, _ = store
+    tracking.configure(out)   # the module's store (a test between may have pointed MLflow elsewhere)
     evidence = pd.read_parquet(out / "evidence.parquet")
     one = pd.concat([evidence.loc[evidence["bad"] == 1].head(1), evidence.loc[evidence["bad"] == 0].head(63)])
     one.to_parquet(tmp_path / "one.parquet", index=False)

@@ -112,14 +112,15 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         assert m["auc"] == pytest.approx(roc_auc_score(y, -sc["score"].to_numpy(dtype=float)), abs=1e-12)
         assert m["gini"] == pytest.approx(2 * m["auc"] - 1, abs=1e-12)
         assert m["brier"] == pytest.approx(np.mean((y - sc["pd_12m"].to_numpy()) ** 2), abs=1e-12)
-        # per grade: counts and the Jeffreys p-value (scipy's beta) at the grade's mean PD
+        # per grade: counts and the Jeffreys p-value (scipy's beta) at the grade's mean PD, its counts read through
+        # the grade's design effect (D / deff defaults of N / deff: the loans of one firm are not independent)
         for g in m["grades"]:
             sel = (sc["grade"].astype(str) == g["grade"]).to_numpy()
             assert (g["n"], g["defaults"]) == (int(sel.sum()), int(y[sel].sum()))
             if g["n"]:
-                p = sc["pd_12m"].to_numpy()[sel].mean()
+                p, de = sc["pd_12m"].to_numpy()[sel].mean(), g["design_effect"]
                 assert g["jeffreys_p"] == pytest.approx(
-                    stats.beta.cdf(p, g["defaults"] + 0.5, g["n"] - g["defaults"] + 0.5), rel=1e-9)
+                    stats.beta.cdf(p, g["defaults"] / de + 0.5, (g["n"] - g["defaults"]) / de + 0.5), rel=1e-9)
 
         # PSI of the score: development sample (originations before oot_start) against the out-of-time sample,
         # on the deciles of the development scores (pandas.cut, right-closed), empty shares floored at 1e-4
