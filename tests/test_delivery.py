@@ -243,3 +243,110 @@ def test_a_zone_the_pattern_misses_still_gives_naive_local_times(monkeypatch):
     assert pd.isna(mixed.iloc[2])
     zoned = D.parse_as_of(pd.Series(["2025-12-31T00:30+08:00"]))
     assert zoned.dt.tz is None and zoned.tolist() == [pd.Timestamp("2025-12-31 00:30")]
+
+
+def _card_model():
+    """A fitted-looking model for the card: what model_card reads, no training."""
+    from types import SimpleNamespace
+
+    cal = SimpleNamespace(method="platt", method_="platt")
+    est = SimpleNamespace(selected_features_=["tax_grade"])
+    return SimpleNamespace(
+        name="district_scorecard", version="1", kind="scorecard", calibrator=cal, estimator=est,
+        input_spec=SimpleNamespace(columns=["tax_grade"]),
+        scaling=SimpleNamespace(base_score=600, base_odds=50, pdo=20),
+        reason_table=lambda: pd.DataFrame({"code": ["tax_grade"], "text_zh": ["纳税"], "text_en": ["Tax"]}),
+        fingerprint=lambda: "abc",
+        metadata={"data_description": "loans originated 2021-01-01 .. 2023-12-31: 3,082 development rows with 101 "
+                                      "defaults (default rate 3.28%)", "test_auc": 0.7443, "cv_auc": 0.7902,
+                  "development_auc": 0.8807, "calibration": "cross-fitted, 4 folds"})
+
+
+_REGISTRY = {"validation_status": "red", "validation_red_checks": "jeffreys_p, brier_p, csi",
+             "validation_basis": "out-of-time validation: 1,825 loans, 157 defaults (2024-01-01 .. 2024-12-31)",
+             "validation_oot_auc": 0.83841, "validation_psi": 0.147735, "validation_stability": "red"}
+_VALIDATION = {"n": 1825.0, "defaults": 157.0, "default_rate": 157 / 1825, "mean_pd": 0.0699308, "auc": 0.83841,
+               "psi": 0.147735, "grade_psi": 0.2016, "csi_max": 0.396, "light_jeffreys_p": "red",
+               "light_brier_p": "red", "light_psi": "amber", "light_grade_psi": "amber", "light_csi": "red",
+               "light_auc": "green", "source": "validation run r1"}
+
+
+def test_the_card_says_in_numbers_what_a_red_calibration_and_stability_mean():
+    """A credit-risk officer's finding: the card named red checks (jeffreys_p, brier_p, csi) and said nothing of what
+    they mean in numbers."""
+    from creditmodel.delivery import model_card
+
+    card = model_card(_card_model(), metrics=_REGISTRY, validation=_VALIDATION)
+    val = card.split("## Validation")[1].split("## Limits")[0]
+    ratio = (157 / 1825) / 0.0699308
+    assert "8.60 % of the 1,825 out-of-time loans defaulted against a mean PD of 6.99 %" in val
+    assert f"about {ratio:.2f} times too low" in val and "1.23 times too low" in val
+    assert "no margin of conservatism" in val and "understate the risk" in val
+    assert "PSI 0.148 amber" in val and "grade PSI 0.202 amber" in val and "largest CSI 0.396 red" in val
+    assert "review whenever a stability light turns amber or red" in val and "applies now" in val
+    # the statements are conditional on the lights: green calibration and stability, none of them
+    green = {k: ("green" if k.startswith("light_") else v) for k, v in _VALIDATION.items()}
+    quiet = model_card(_card_model(), metrics={"validation_status": "green"}, validation=green)
+    assert "times too" not in quiet and "applies now" not in quiet
+    # PDs too high: said as such
+    high = model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, "default_rate": 0.035})
+    assert "times too high" in high and "overstate the risk" in high
+    # numbers out of reach: the card says what would be needed
+    blind = model_card(_card_model(), metrics=_REGISTRY)
+    assert "not reachable from this card's inputs" in blind and "<alias>_default_rate" in blind
+
+
+def test_validation_numbers_come_from_the_validation_run_or_its_metrics_json(tmp_path):
+    import json
+
+    from creditmodel.delivery import validation_numbers
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"n": 1825, "default_rate": 0.086, "mean_pd": 0.07,
+                                                       "lights": [{"check": "psi", "light": "amber"}]}))
+    got = validation_numbers({"validation_report": str(tmp_path / "report.html")})
+    assert got["n"] == 1825 and got["light_psi"] == "amber" and got["source"].endswith("metrics.json")
+    reg = validation_numbers({"metric.oot_default_rate": "0.086", "metric.oot_mean_pd": "0.07"})
+    assert reg["default_rate"] == 0.086 and "n" not in reg
+    assert validation_numbers({}) == {}
+
+
+def test_the_card_states_the_rate_build_up_with_the_configuration_values():
+    from creditmodel import pricing
+    from creditmodel.delivery import model_card
+
+    cfg = pricing.PricingConfig(funding_cost=0.021, opex=0.009, hurdle_rate=0.13, capital_ratio=0.11, margin=0.002,
+                                lpr_1y=0.031, policy_spread=0.005, rate_cap=0.14, rounding=0.001)
+    card = model_card(_card_model(), pricing_config=cfg,
+                      scoring={"rows_priced": 90, "rows_policy_rate": 7, "rows_over_cap": 3, "rows_with_sales": 80,
+                               "rows_sme": 75})
+    pr = card.split("## Pricing")[1].split("## Limits")[0]
+    assert "funding cost 2.10 % + operating cost 0.90 % + PD x LGD (PD floored at 0.05 %" in pr
+    assert "12.5 x K x capital ratio 11.00 % x (hurdle 13.00 % - capital benefit 2.10 %, the funding cost)" in pr
+    assert "margin 0.20 %" in pr and "SME firm-size adjustment" in pr and "80 priced rows had sales, 75" in pr
+    assert "none 40 %" in pr and "property 28 %" in pr and "row without collateral takes none (40 %)" in pr
+    assert "policy rate = LPR 3.10 % + spread 0.50 % = 3.60 %" in pr and "multiple of 0.10 %" in pr
+    assert "above the cap 14.00 %: 3 rows" in pr and "Of the 90 rows with a suggested rate, 7" in pr
+    assert "## Pricing" not in model_card(_card_model())
+
+
+def test_the_card_puts_the_windows_together_and_names_the_calibration_and_the_rating_philosophy():
+    from creditmodel.delivery import model_card
+
+    scoring = {"as_of_min": pd.Timestamp("2025-12-31"), "as_of_max": pd.Timestamp("2025-12-31")}
+    card = model_card(_card_model(), metrics=_REGISTRY, validation=_VALIDATION, scoring=scoring)
+    data = card.split("## Data")[1].split("## Features")[0]
+    assert ("development originations 2021-01-01 .. 2023-12-31; out-of-time validation originations 2024-01-01 .. "
+            "2024-12-31; this deliverable scored as of 2025-12-31, 12 months (365 days) after the last validated "
+            "origination (2024-12-31)") in data
+    assert "out-of-time AUC 0.8384 is above the held-out test 0.7443 and cross-validated 0.7902" in data
+    assert "riskier" in data and "no sign that the model ranks better" in data
+    below = model_card(_card_model(), metrics={**_REGISTRY, "validation_oot_auc": 0.70},
+                       validation={**_VALIDATION, "auc": 0.70})
+    assert "no sign that the model ranks better" not in below
+    model = card.split("## Model\n")[1].split("## Data")[0]
+    assert "- Calibration: Platt scaling (logistic) on cross-fitted scores (4 folds" in model
+    assert "PDCalibrator" not in model
+    limits = card.split("## Limits")[1]
+    assert "point-in-time" in limits and "development window (3.28%)" in limits and "no central tendency" in limits
+    assert "long-run averages only if" not in limits
+    assert "a stability light is amber or red now" in limits

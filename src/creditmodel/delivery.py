@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -474,6 +475,8 @@ class Delivery:
         self.not_priced: dict[str, int] = {}     # scored rows without a suggested rate, by reason
         self.in_default = 0                      # scored rows graded D because the input flags them in default
         self.invalid: dict[str, list[int]] = {}  # public credit column -> [rows, first 1-based data row]
+        self.as_of: list[pd.Timestamp] = []      # earliest and latest as-of date scored (the card's windows)
+        self.priced = self.policy_set = self.over_cap = 0   # rows with a rate; ... set by the policy rate; over the cap
 
     def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
         """Price and append one chunk: ``scored`` has the scoring columns (row errors applied), ``inputs`` the
@@ -487,6 +490,15 @@ class Delivery:
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
         # rows whose capital was computed with a firm size (a refused cell leaves the row unpriced)
         sales = pricing.firm_sales_eur_m(inputs.reset_index(drop=True), self.cfg)
+        rate = priced["suggested_rate"].to_numpy(dtype=float)
+        floor = pricing._round_up(priced["risk_based_floor"].to_numpy(dtype=float), self.cfg.rounding)
+        self.priced += int(np.isfinite(rate).sum())
+        self.policy_set += int((np.isfinite(rate) & (rate > floor + 1e-12)).sum())
+        self.over_cap += int(priced["pricing_reason"].astype("string").str.contains("above the cap", na=False).sum())
+        if "as_of_date" in inputs.columns:
+            d = parse_as_of(inputs["as_of_date"]).dropna()
+            if len(d):
+                self.as_of = [min([d.min(), *self.as_of[:1]]), max([d.max(), *self.as_of[1:]])]
         sized = (np.isfinite(sales) & priced["capital_rate"].notna().to_numpy()
                  & (pd.to_numeric(scored["pd_12m"], errors="coerce").to_numpy(dtype=float) < 1.0))   # D: no capital
         self.sized += int(sized.sum())
@@ -555,7 +567,12 @@ class Delivery:
         card_metrics = metrics or {k: v for k, v in meta.items() if k.startswith(("test_", "validation_"))}
         if report and "validation_report" in card_metrics:
             card_metrics = {**card_metrics, "validation_report": report}
-        card = model_card(model, metrics=card_metrics, lights=lights)
+        scoring = {"rows_priced": self.priced, "rows_policy_rate": self.policy_set, "rows_over_cap": self.over_cap,
+                   "rows_with_sales": self.sized, "rows_sme": self.sme}
+        if self.as_of:
+            scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1])
+        card = model_card(model, metrics=card_metrics, lights=lights, validation=validation_numbers(meta),
+                          pricing_config=self.cfg, scoring=scoring)
         files = writer.close(doc, card)
         if report_copy is not None:   # the validation report travels with the scores (a bank's copy has no /tmp)
             import shutil
@@ -605,6 +622,222 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     return delivery.finish(metrics=metrics, lights=lights)
 
 
+#: validation checks on the level of the PDs (a red or amber one means the PDs miss the observed default rate)
+CALIBRATION_CHECKS = ("jeffreys_p", "binomial_p", "brier_p", "hosmer_lemeshow_p", "jeffreys_grade_p",
+                      "binomial_grade_p")
+#: validation checks on the stability of the population (the card's review rule names them)
+STABILITY_CHECKS = ("psi", "grade_psi", "csi")
+_LIGHT_OF_SEVERITY = {1.0: "green", 2.0: "amber", 3.0: "red"}
+_DATE_RANGE = r"(\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2})"
+
+
+def validation_numbers(meta: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of a registered version's last validation, for its model card: the validation run's metrics for
+    the version's alias (``<alias>_n``, ``_default_rate``, ``_mean_pd``, ``_psi``, ``_light_<check>`` ... in the
+    MLflow run the ``validation_run_id`` tag names), else the ``metrics.json`` beside the ``validation_report``
+    tag's report, else the out-of-time numbers registered with the version (``metric.oot_default_rate``,
+    ``metric.oot_mean_pd``: no loan count). Lights as ``light_<check>`` = "green" / "amber" / "red"; ``source``
+    says where they were read; {} when none is reachable."""
+    run, alias = meta.get("validation_run_id"), meta.get("validation_alias")
+    if run and alias:
+        try:
+            from mlflow.tracking import MlflowClient
+
+            got = MlflowClient().get_run(str(run)).data.metrics
+        except Exception as e:  # noqa: BLE001 - the card still comes, saying what it could not read
+            log.debug("validation run %s not readable: %s", run, e)
+            got = {}
+        pre = f"{alias}_"
+        out: dict[str, Any] = {k[len(pre):]: float(v) for k, v in got.items()
+                               if k.startswith(pre) and not k.startswith(f"{pre}vs_")}
+        if out.get("n"):
+            for k in [k for k in out if k.startswith("light_")]:
+                out[k] = _LIGHT_OF_SEVERITY.get(out[k], "n/a")
+            out["source"] = f"validation run {run} (metrics {alias}_*)"
+            return out
+    report = str(meta.get("validation_report") or "")
+    mj = Path(report).with_name("metrics.json") if report else None
+    if mj is not None and mj.is_file():
+        try:
+            doc = json.loads(mj.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            log.debug("%s not readable: %s", mj, e)
+            doc = {}
+        if doc.get("n"):
+            out = {k: v for k, v in doc.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+            out.update({f"light_{r['check']}": r.get("light") for r in doc.get("lights") or [] if r.get("check")})
+            out["source"] = str(mj)
+            return out
+    if meta.get("metric.oot_default_rate") is not None and meta.get("metric.oot_mean_pd") is not None:
+        return {"default_rate": float(meta["metric.oot_default_rate"]), "mean_pd": float(meta["metric.oot_mean_pd"]),
+                "source": "the out-of-time metrics registered with the version (metric.oot_*)"}
+    return {}
+
+
+def _pct(x: float, digits: int = 2) -> str:
+    return f"{100 * float(x):.{digits}f} %"
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month) - (1 if b.day < a.day and b.day != b.days_in_month else 0)
+
+
+CALIBRATION_WORDS = {"platt": "Platt scaling (logistic)",
+                     "isotonic": "isotonic regression (monotone, piecewise linear in log-odds)"}
+
+
+def calibration_words(model: Any) -> str:
+    """The calibration map in words, with the rows it was fitted on (``metadata['calibration']``)."""
+    cal = getattr(model, "calibrator", None)
+    method = str(getattr(cal, "method_", "") or getattr(cal, "method", "") or "")
+    words = CALIBRATION_WORDS.get(method, f"{type(cal).__name__} {method}".strip() if cal is not None else "none")
+    fitted = str((getattr(model, "metadata", {}) or {}).get("calibration") or "")
+    if fitted.startswith("cross-fitted"):
+        words += f" on cross-fitted scores ({fitted[len('cross-fitted, '):] or fitted}: each development row scored " \
+                 "by a fold fit that did not see it)"
+    elif fitted:
+        words += f" on the {fitted}"
+    if getattr(cal, "method", None) == "auto":
+        words += "; chosen over the other map by cross-validation on the calibration rows"
+    return words
+
+
+def _light(val: dict[str, Any], red: set[str], check: str) -> str:
+    got = val.get(f"light_{check}")
+    if got in ("amber", "red"):
+        return str(got)
+    return "red" if check in red else ""
+
+
+def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: dict[str, Any]) -> list[str]:
+    """What the last validation found, in numbers (an officer's finding: the card named red checks and said nothing
+    of what they mean): a calibration light red or amber gives the observed default rate against the mean PD and
+    their ratio; a stability light amber or red says the card's review rule applies now."""
+    red = {c.strip() for c in str(metrics.get("validation_red_checks") or "").split(",") if c.strip()}
+    out = []
+    cal = [(c, _light(val, red, c)) for c in CALIBRATION_CHECKS if _light(val, red, c)]
+    if cal:
+        named = ", ".join(f"{c} {lt}" for c, lt in cal)
+        dr, mp, n = val.get("default_rate"), val.get("mean_pd"), val.get("n")
+        if dr is not None and mp is not None and float(mp) > 0:
+            ratio = float(dr) / float(mp)
+            sample = (f"of the {int(n):,} out-of-time loans" if n else "of the out-of-time validation sample")
+            low = ratio > 1
+            out.append(
+                f"- Calibration ({named}): {_pct(dr)} {sample} defaulted against a mean PD of {_pct(mp)}: the PDs "
+                f"are about {ratio if low else 1 / ratio:.2f} times too {'low' if low else 'high'} there. The PDs "
+                "and the rates built on them (expected_loss_rate, capital_rate, suggested_rate) carry no margin of "
+                "conservatism for this: on that evidence the PDs "
+                + ("understate the risk (and the rates the cost) until the model is recalibrated or a margin of "
+                   "conservatism is added." if low else
+                   "overstate the risk (and the rates the cost) until the model is recalibrated.")
+                + f" (Read from {val.get('source', 'the validation')}.)")
+        else:
+            out.append(f"- Calibration ({named}): the observed default rate and mean PD of the validation sample are "
+                       "not reachable from this card's inputs (the registry tags hold no numbers of them; the "
+                       "validation run's metrics `<alias>_default_rate` and `<alias>_mean_pd`, or the metrics.json "
+                       "beside its report, would be needed): read them in the validation report. The PDs carry no "
+                       "margin of conservatism.")
+    stab = [(c, _light(val, red, c)) for c in STABILITY_CHECKS if _light(val, red, c)]
+    if not stab and str(metrics.get("validation_stability") or "") in ("amber", "red"):
+        stab = [("stability", str(metrics["validation_stability"]))]
+    if stab:
+        value = {"psi": val.get("psi", metrics.get("validation_psi")), "grade_psi": val.get("grade_psi"),
+                 "csi": val.get("csi_max")}
+        label = {"psi": "PSI", "grade_psi": "grade PSI", "csi": "largest CSI", "stability": "stability"}
+
+        def one(c: str, lt: str) -> str:
+            v = value.get(c)
+            num = f" {float(v):.3f}" if v is not None else ""
+            feat = f" ({val['csi_max_feature']})" if c == "csi" and val.get("csi_max_feature") else ""
+            return f"{label[c]}{num}{feat} {lt}"
+
+        out.append(f"- Stability ({', '.join(one(c, lt) for c, lt in stab)}): the card's own review rule (\"review "
+                   "whenever a stability light turns amber or red\", Limits) applies now: the population scored "
+                   "has moved from the development one.")
+    return out
+
+
+def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
+                      scoring: dict[str, Any] | None) -> list[str]:
+    """The data windows together (development, validation, this deliverable's as-of dates) and, when the
+    out-of-time AUC is above the in-time ones, why that is no sign of improvement."""
+    meta = getattr(model, "metadata", {}) or {}
+    dev = re.search(_DATE_RANGE, str(meta.get("data_description") or ""))
+    oot = re.search(_DATE_RANGE, str(metrics.get("validation_basis") or val.get("oot_window") or ""))
+    parts = []
+    if dev:
+        parts.append(f"development originations {dev.group(1)} .. {dev.group(2)}")
+    elif meta.get("last_development_origination"):
+        parts.append(f"development originations up to {meta['last_development_origination']}")
+    if oot:
+        parts.append(f"out-of-time validation originations {oot.group(1)} .. {oot.group(2)}")
+    lo, hi = (scoring or {}).get("as_of_min"), (scoring or {}).get("as_of_max")
+    if lo is not None and hi is not None:
+        lo, hi = pd.Timestamp(lo), pd.Timestamp(hi)
+        when = f"{lo:%Y-%m-%d}" if lo == hi else f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}"
+        text = f"this deliverable scored as of {when}"
+        last = pd.Timestamp(oot.group(2)) if oot else (pd.Timestamp(dev.group(2)) if dev else None)
+        if last is not None:
+            gap = (hi - last).days
+            what = "the last validated origination" if oot else "the last development origination (none validated)"
+            text += (f", {_months_between(last, hi)} months ({gap:,} days) after {what} ({last:%Y-%m-%d})"
+                     if gap > 0 else f", within the {'validated' if oot else 'development'} window")
+        parts.append(text)
+    out = [f"Windows: {'; '.join(parts)}."] if parts else []
+    auc_oot = val.get("auc", metrics.get("validation_oot_auc"))
+    inner = {k: float(meta[m]) for k, m in (("held-out test", "test_auc"), ("cross-validated", "cv_auc"))
+             if meta.get(m) is not None}
+    if auc_oot is not None and inner and float(auc_oot) > max(inner.values()):
+        dr = val.get("default_rate")
+        dev_rate = re.search(r"default rate ([0-9.]+ ?%)", str(meta.get("data_description") or ""))
+        riskier = (f" (default rate {_pct(dr)}" + (f" against {dev_rate.group(1)} in development)" if dev_rate
+                                                    else ")") if dr is not None else "")
+        out.append(f"The out-of-time AUC {float(auc_oot):.4f} is above the "
+                   + " and ".join(f"{k} {v:.4f}" for k, v in inner.items())
+                   + f": the out-of-time sample is riskier{riskier} and its PDs more spread out, which raises the "
+                     "AUC by itself; it is no sign that the model ranks better than in development.")
+    return out
+
+
+def pricing_paragraphs(cfg: Any, scoring: dict[str, Any] | None = None) -> list[str]:
+    """The rate build-up the deliverable's rates follow, with the configuration's values (DOMAIN B2)."""
+    from creditmodel import pricing
+
+    s = scoring or {}
+    fw = pricing.FRAMEWORKS[cfg.framework]
+    benefit = ("the funding cost" if cfg.capital_benefit_rate is None else "configured")
+    capital = ("K" if cfg.capital_ratio is None
+               else f"12.5 x K x capital ratio {_pct(cfg.capital_ratio)}")
+    lgd = ", ".join(f"{k} {_pct(v, 0)}" for k, v in cfg.lgd.items())
+    out = [
+        f"- Risk-based floor = funding cost {_pct(cfg.funding_cost)} + operating cost {_pct(cfg.opex)} + PD x LGD "
+        f"(PD floored at {_pct(fw.pd_floor)}, {cfg.framework}) + capital charge {capital} x (hurdle "
+        f"{_pct(cfg.hurdle_rate)} - capital benefit {_pct(cfg.capital_benefit)}, {benefit}) + margin "
+        f"{_pct(cfg.margin)}.",
+        (f"- K: the Basel IRB capital requirement ({cfg.framework}, corporate, maturity {cfg.maturity:g} years"
+         + (f", x {fw.scaling:g}" if fw.scaling != 1 else "")
+         + f") with the SME firm-size adjustment where the input gives the firm's sales (sales_eur_m, else revenue "
+           f"in yuan / {cfg.cny_per_eur:g} per EUR) below EUR 50 m; without sales none (the conservative choice)"
+         if cfg.asset_class == "corporate" else
+         f"- K: the Basel IRB capital requirement for other retail exposures ({cfg.framework}; no maturity or "
+         "firm-size adjustment)")
+        + (f": {int(s['rows_with_sales']):,} priced rows had sales, {int(s['rows_sme']):,} of them adjusted."
+           if s.get("rows_with_sales") is not None and cfg.asset_class == "corporate" else "."),
+        f"- LGD by collateral: {lgd}; a row without collateral takes {cfg.default_collateral} "
+        f"({_pct(cfg.lgd.get(cfg.default_collateral, float('nan')), 0)}).",
+        f"- Suggested rate = max(floor, policy rate = LPR {_pct(cfg.lpr_1y)} + spread {_pct(cfg.policy_spread)} = "
+        f"{_pct(cfg.policy_rate)}), rounded up to a multiple of {_pct(cfg.rounding)}; unpriced (no suggested "
+        f"rate, the reason in the row's error) above the cap {_pct(cfg.rate_cap)}"
+        + (f": {int(s['rows_over_cap']):,} rows." if s.get("rows_over_cap") is not None else "."),
+    ]
+    if s.get("rows_priced") is not None and s.get("rows_policy_rate") is not None:
+        out.append(f"- Of the {int(s['rows_priced']):,} rows with a suggested rate, {int(s['rows_policy_rate']):,} "
+                   "have it set by the policy rate, not by their risk (suggested_rate above their risk-based floor "
+                   "rounded up): for them the rate does not move with the PD.")
+    return out
+
+
 def _fingerprint(model: Any) -> str:
     try:
         return str(model.fingerprint())
@@ -613,13 +846,20 @@ def _fingerprint(model: Any) -> str:
 
 
 def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.DataFrame | None = None,
-               owner: str = "", data_description: str = "") -> str:
+               owner: str = "", data_description: str = "", validation: dict[str, Any] | None = None,
+               pricing_config: Any = None, scoring: dict[str, Any] | None = None) -> str:
     """A Markdown model card: purpose, data, features, performance, validation lights, limits, owner.
 
     The data section is ``data_description``, else what the model recorded at training (rows, defaults,
-    window, held-out AUC); the validation section is the ``lights`` table, else the validation status the
-    registry holds in ``metrics`` (``validation_*``)."""
+    window, held-out AUC), with the development, validation and scoring windows together; the validation section
+    is the ``lights`` table, else the validation status the registry holds in ``metrics`` (``validation_*``), and
+    what it found in numbers from ``validation`` (:func:`validation_numbers`: observed default rate against mean PD
+    when a calibration light is amber or red, the stability values when a stability light is); the pricing section
+    the rate build-up with ``pricing_config``'s values (a :class:`~creditmodel.pricing.PricingConfig`). ``scoring``
+    holds what the deliverable saw (``as_of_min``/``as_of_max``, ``rows_priced``, ``rows_policy_rate``,
+    ``rows_over_cap``, ``rows_with_sales``, ``rows_sme``); every statement is left out when its numbers are."""
     metrics = metrics or {}
+    val = validation or {}
     meta = getattr(model, "metadata", {}) or {}
     data = [data_description or str(meta.get("data_description") or
                                     "Not recorded with the model: see the MLflow run that trained it.")]
@@ -635,6 +875,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
                     "the difference is the fit's optimism.")
     if meta.get("training_file"):
         data.append(f"Training file: {meta['training_file']} (seed {meta.get('seed', '')}).")
+    data += window_paragraphs(model, metrics, val, scoring)
     feats = list(getattr(model.estimator, "selected_features_", None) or model.input_spec.columns)
     rt = model.reason_table().set_index("code")
     lines = [
@@ -648,7 +889,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         # the validation report names the model by its fingerprint: the card and the report tie together by it
         f"- Fingerprint: {_fingerprint(model)} (the validation report's `fingerprint` and the REST answer's "
         "`model_version`; the deliverable's `model_version` is the registered version)",
-        f"- Calibration: {type(model.calibrator).__name__} {getattr(model.calibrator, 'method_', '')}".rstrip(),
+        f"- Calibration: {calibration_words(model)}",
         f"- Score scaling: {model.scaling.base_score:g} points at odds {model.scaling.base_odds:g}:1, "
         f"{model.scaling.pdo:g} points to double the odds"
         + (" of the logistic regression on the development rows, before calibration: a score's calibrated PD "
@@ -684,17 +925,27 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
                         if metrics.get("validation_report") else "; no validation report for this version."))
     else:
         lines.append("- no validation recorded with this deliverable")
+    found = validation_paragraphs(meta, metrics, val) if (metrics.get("validation_status") is not None or val) else []
+    lines += found
+    if pricing_config is not None:
+        lines += ["", "## Pricing", *pricing_paragraphs(pricing_config, scoring)]
+    dev_rate = re.search(r"default rate ([0-9.]+ ?%)", str(meta.get("data_description") or ""))
+    review_now = any(p.startswith("- Stability") for p in found)
     lines += ["", "## Limits",
               "- Trained on the data described above; use outside that population (other regions, sectors, "
               "loan sizes) needs revalidation.",
               ("- PDs are 12-month and calibrated to a long-run average default rate of "
                f"{float(meta['central_tendency']):.2%} given at training (central tendency). "
                if meta.get("central_tendency") is not None else
-               "- PDs are 12-month and calibrated to the default rate of the development data, with no margin of "
-               "conservatism: they are long-run averages only if that window covers a full credit cycle. ")
+               "- PDs are 12-month point-in-time PDs (the validation report's rating philosophy: from what was "
+               "known of the enterprise at its as-of date; they move with the economy), calibrated to the default "
+               "rate of the development window" + (f" ({dev_rate.group(1)})" if dev_rate else "")
+               + ", with no long-run (through-the-cycle) adjustment (the model records no central tendency) and no "
+               "margin of conservatism. ")
               + "A shock period raises realised default rates above them until the model is recalibrated.",
               "- Reason codes explain points lost against the best bin (scorecard) or positive contributions "
               "(LightGBM); they are not causal statements.",
-              "- Review at least annually and whenever a stability light turns amber or red (SR 11-7).", "",
+              "- Review at least annually and whenever a stability light turns amber or red (SR 11-7)"
+              + (": a stability light is amber or red now (Validation)." if review_now else "."), "",
               "## Owner", owner or "Not named: the bank names the model owner and approver before use.", ""]
     return "\n".join(lines)
