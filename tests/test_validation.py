@@ -1241,11 +1241,12 @@ def test_a_grade_shown_na_does_not_set_the_worst_grade_light():
     lights = res.lights.set_index("check")
     read = [r for r in res.metrics["grades"] if r["jeffreys_light"] != "n/a"]
     assert sorted(r["grade"] for r in read) == ["5", "6"]
-    # the worst read p times the 3 grades tested (Bonferroni-Holm), capped at 1
-    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(1.0, 3 * min(r["jeffreys_p"] for r in read)))
+    # the worst read p times the 2 grades read (Bonferroni-Holm over the grades read), capped at 1
+    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(1.0, 2 * min(r["jeffreys_p"] for r in read)))
     assert lights.loc["jeffreys_grade_p", "light"] == "green"
     # "worst grade 7 of 5 grades read" read as a grade of five (a validator's finding)
-    assert "among the 2 grades read of 3 with obligors" in lights.loc["jeffreys_grade_p", "note"]
+    assert "x 2 grades read (Holm)" in lights.loc["jeffreys_grade_p", "note"]
+    assert "1 of the 3 grades with obligors shown n/a, not counted" in lights.loc["jeffreys_grade_p", "note"]
     assert lights.loc["jeffreys_grade_p", "note"].startswith("worst: grade ")
     assert lights.loc["binomial_grade_p", "light"] == "green" and "binomial_p" not in lights.index
 
@@ -1268,7 +1269,7 @@ def test_worst_grade_light_reads_the_worst_p_times_the_grades_tested():
     lights = res.lights.set_index("check")
     assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(4 * raw)
     assert lights.loc["jeffreys_grade_p", "light"] == "amber"          # 4 x p lies in [0.01, 0.05)
-    assert lights.loc["jeffreys_grade_p", "note"].startswith(f"worst: grade 6, p {raw:.2g} x 4 grades tested; 1 red")
+    assert lights.loc["jeffreys_grade_p", "note"].startswith(f"worst: grade 6, p {raw:.2g} x 4 grades read (Holm); 1 red")
     binom = stats.binom.sf(101, 2000, 0.04)
     assert lights.loc["binomial_grade_p", "value"] == pytest.approx(min(1.0, 4 * binom))
     assert "Holm-adjusted" in lights.loc["jeffreys_grade_p", "label"]
@@ -1288,7 +1289,11 @@ def test_a_thin_grade_s_jeffreys_light_needs_the_binomial_test_too():
     assert three["jeffreys_p"] == pytest.approx(stats.beta.cdf(0.0026, 1.5, 27.5)) and three["jeffreys_p"] < 0.05
     assert three["binomial_p"] == pytest.approx(stats.binom.sf(0, 28, 0.0026)) and three["binomial_p"] > 0.05
     assert three["jeffreys_light"] == "n/a"               # green by the binomial test, then too thin for a green
-    assert "Jeffreys amber (p 0.014) not confirmed by the exact binomial test (p 0.07)" in three["note"]
+    assert "Jeffreys amber (p 0.014) not confirmed by the exact binomial test (p 0.07): shown n/a" in three["note"]
+    # one thing said of the Jeffreys light (the demo's grade 3 read "shown green" and "Jeffreys and Binomial green
+    # shown as n/a": a bank officer's finding); the binomial green's n/a is said once, for the binomial test alone
+    assert "shown green" not in three["note"] and three["binomial_light"] == "n/a"
+    assert "Jeffreys and Binomial" not in three["note"] and "Binomial green shown as n/a" in three["note"]
     # the summary reads the p behind the shown light (helper-110: red summary, no red grade): 2 defaults of 20 at 1 %
     p2 = np.concatenate([np.full(20, 0.01), np.full(3000, 0.05)])
     y2 = np.zeros(len(p2), dtype=int)
@@ -1633,3 +1638,52 @@ def test_a_segment_whose_pd_is_far_too_low_reaches_the_lights_and_the_summary():
     assert row["note"].startswith("red: K: ") and "of 3 segments" in row["rule"]
     assert any(line.startswith("  info  Calibration per industry") and "K:" in line
                for line in res.summary().splitlines())
+
+
+def test_the_holm_multiplier_is_the_number_of_grades_read():
+    """A bank officer's finding: the demo multiplied grade 8's p by the 9 grades with loans although 5 were read (4
+    thin grades shown n/a). Thin grades shown n/a set no light and are not counted; a thin grade whose red stands is."""
+    rng = np.random.default_rng(5)
+    thin = {"1": (40, 0.002), "2": (40, 0.004), "3": (40, 0.006)}     # 0.08 - 0.24 expected defaults, none seen
+    big = {"5": (2000, 0.02), "6": (2000, 0.04), "7": (2000, 0.08)}
+    p = np.concatenate([np.full(n, q) for n, q in (*thin.values(), *big.values())])
+    g = np.concatenate([np.full(n, k) for k, (n, _) in (*thin.items(), *big.items())])
+    y = np.zeros(len(p), dtype=int)
+    start = sum(n for n, _ in thin.values())
+    for i, (n, q) in enumerate(big.values()):
+        k = int(n * q) + (25 if i == 1 else 0)                          # grade 6 more defaults than its PD
+        y[start + i * 2000: start + i * 2000 + k] = 1
+    rng.shuffle(y[start + 2000: start + 4000])
+    res = build_report(y, p, grade=g, n_boot=20)
+    rows = {r["grade"]: r for r in res.metrics["grades"]}
+    assert all(rows[k]["jeffreys_light"] == "n/a" for k in thin) and rows["6"]["jeffreys_light"] in ("amber", "red")
+    lights = res.lights.set_index("check")
+    worst = min(rows[k]["jeffreys_p"] for k in big)
+    assert lights.loc["jeffreys_grade_p", "value"] == pytest.approx(min(1.0, 3 * worst))     # not 6 x
+    note = lights.loc["jeffreys_grade_p", "note"]
+    assert note.startswith(f"worst: grade 6, p {worst:.2g} x 3 grades read (Holm)")
+    assert "3 of the 6 grades with obligors shown n/a, not counted" in note
+    assert "grades read" in lights.loc["jeffreys_grade_p", "label"]
+    # a thin grade whose red stands (binomial too) is read, and counted
+    y[:3] = 1                                                            # grade 1: 3 defaults, 0.08 expected
+    res2 = build_report(y, p, grade=g, n_boot=20)
+    one = next(r for r in res2.metrics["grades"] if r["grade"] == "1")
+    assert one["jeffreys_light"] == "red"
+    assert "x 4 grades read (Holm)" in res2.lights.set_index("check").loc["jeffreys_grade_p", "note"]
+
+
+def test_the_html_report_counts_in_the_sample_s_unit():
+    """A bank officer's finding: the header and the grade table said "1,825 obligors" above a unit row of 1,825 loans
+    to 1,544 enterprises. Every count of the validated sample reads its unit; without one it stays obligors."""
+    y, p, score, g = graded_sample(n=2000, seed=2)
+    seg = np.where(np.arange(len(y)) % 2 == 0, "a", "b")
+    loans = build_report(y, p, score, g, segments={"industry": seg}, n_boot=20, data_info={"count_unit": "loans"})
+    html = loans.to_html()
+    assert "2,000 loans, " in html and "2,000 obligors" not in html
+    assert "<th>loans</th>" in html and "<th>obligors</th>" not in html
+    lights = loans.lights.set_index("check")
+    assert "of loans" in lights.loc["hhi", "note"] and "obligors" not in lights.loc["hhi", "note"]
+    assert "grades with loans" in lights.loc["jeffreys_grade_p", "note"]
+    assert lights.loc["override_share", "label"] == "Overrides (share of loans)"
+    plain = build_report(y, p, score, g, n_boot=20).to_html()
+    assert "2,000 obligors, " in plain and "<th>obligors</th>" in plain

@@ -99,10 +99,10 @@ def _default_rules() -> dict[str, Rule]:
         "grade_psi": Rule("PSI (grades)", False, 0.10, 0.25, "DOMAIN C2: as the score's PSI, on the grade shares"),
         "csi": Rule("CSI (worst feature)", False, 0.10, 0.25, "DOMAIN C2: same thresholds as PSI"),
         "jeffreys_p": _p("Jeffreys (portfolio, p)", "ECB 2019 §2.5.3.1: H0 PD not underestimated; alpha 5 % / 1 % [M]"),
-        "jeffreys_grade_p": _p("Jeffreys per grade (worst grade, Holm-adjusted p)",
+        "jeffreys_grade_p": _p("Jeffreys per grade (worst grade, Holm-adjusted p over the grades read)",
                                "ECB 2019: per grade; alpha 5 % / 1 % [M]"),
         # the portfolio's binomial p is the metric binomial_p (informative): one key held both (a validator's finding)
-        "binomial_grade_p": _p("Binomial per grade (worst grade, Holm-adjusted p)",
+        "binomial_grade_p": _p("Binomial per grade (worst grade, Holm-adjusted p over the grades read)",
                                "BCBS WP14: one-sided, assumes independence"),
         "hosmer_lemeshow_p": _p("Hosmer-Lemeshow (p)", "chi^2 upper tail; alpha 5 % / 1 % [M]"),
         "brier_p": _p("Brier, Spiegelhalter z (p)", "two-sided; alpha 5 % / 1 % [M]"),

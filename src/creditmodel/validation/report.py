@@ -39,7 +39,8 @@ LIMITS = (
      "(a Vasicek-adjusted test is more lenient)."),
     ("Per-grade tests are run once per grade: with 10 grades at the 1 % level a false red somewhere in the grade "
      "table has a probability of about 10 %, and at the 5 % level a false amber about 40 %. The summary lights of "
-     "the per-grade tests therefore read the worst grade's p times the number of grades tested (Bonferroni-Holm), "
+     "the per-grade tests therefore read the worst grade's p times the number of grades read (Bonferroni-Holm; a "
+     "grade shown n/a, under 5 expected defaults and not rejected, is not counted), "
      "which keeps their false red at 1 % or less; a grade's own light in the table is unadjusted. Under 5 expected "
      "defaults a grade's Jeffreys amber or red stands only where the exact binomial test also rejects."),
     ("The test of the AUC against the initial AUC (ECB) treats the initial AUC as exact: its own sampling error "
@@ -903,18 +904,38 @@ def _thin_jeffreys(table: pd.DataFrame, expected: pd.Series) -> None:
     b = table["binomial_light"].map(_SEVERITY).to_numpy(dtype=float)
     milder = thin & (b < j)     # NaN (n/a) compares False
     if milder.any():
+        # a binomial green on a thin grade is shown n/a (:func:`_thin_greens`): the Jeffreys light it gives is too,
+        # said once (the demo's grade 3 read "shown green" and "green shown as n/a": a bank officer's finding)
         table.loc[milder, "note"] = [
             _join_note(n, f"thin evidence: Jeffreys {jl} (p {jp:.2g}) not confirmed by the exact binomial test "
-                          f"(p {bp:.2g}): shown {bl}")
+                          f"(p {bp:.2g}): shown {L.NA if bl == L.GREEN else bl}")
             for n, jl, jp, bp, bl in zip(table.loc[milder, "note"], table.loc[milder, "jeffreys_light"],
                                          table.loc[milder, "jeffreys_p"], table.loc[milder, "binomial_p"],
                                          table.loc[milder, "binomial_light"])]
-        table.loc[milder, "jeffreys_light"] = table.loc[milder, "binomial_light"]
+        table.loc[milder, "jeffreys_light"] = table.loc[milder, "binomial_light"].replace(L.GREEN, L.NA)
 
 
 def _count_unit(metrics: Mapping[str, Any]) -> str:
     """What the sample's rows are: ``obligors``, or what its data info says (a loan-level sample says loans)."""
     return str((metrics.get("data") or {}).get("count_unit") or "obligors")
+
+
+#: The template's phrases that count the validated sample, with the sample's unit put in (the header said "1,825
+#: obligors" above a unit row of 1,825 loans to 1,544 enterprises: a bank officer's finding). The migration
+#: paragraph keeps "obligors": its matrix counts borrowers at two dates, not the sample's rows.
+_UNIT_PHRASES = (
+    ("{{ int(m.n) }} obligors,", "{{ int(m.n) }} {{ unit }},"),
+    ("the obligors left alone", "the {{ unit }} left alone"),
+    ('figure("grades", "Share of obligors per grade")', 'figure("grades", "Share of " ~ unit ~ " per grade")'),
+    ("on the same {{ int(m.n) }} obligors:", "on the same {{ int(m.n) }} {{ unit }}:"),
+)
+
+
+def _unit_template(text: str) -> str:
+    """The report template with its sample counts in the unit the context's ``unit`` names (:data:`_UNIT_PHRASES`)."""
+    for old, new in _UNIT_PHRASES:
+        text = text.replace(old, new)
+    return text
 
 
 def _p_shown(row: Mapping[str, Any], test: str) -> float:
@@ -960,7 +981,12 @@ _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _grade_light(grades: list[dict[str, Any]], grade: str, light_col: str) -> str:
+    return next(r[light_col] for r in grades if r["grade"] == grade)
+
+
 def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> pd.DataFrame:
+    unit = _count_unit(mt)
     grades = [r for r in mt.get("grades", []) if r["n"] > 0]
     vals = dict(mt)
     note_for: dict[str, str] = {}
@@ -975,17 +1001,21 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
             p_col, light_col = f"{test}_p", f"{test}_light"
             read = [(_p_shown(r, test), r["grade"]) for r in grades if r[p_col] is not None and r[light_col] != L.NA]
             if not read:   # n/a, and why (it had shown an empty note)
-                note_for[key] = (f"no grade read: all {len(grades)} grades with obligors are n/a (too few expected "
+                note_for[key] = (f"no grade read: all {len(grades)} grades with {unit} are n/a (too few expected "
                                  "defaults for a green, or no more defaults than their PD expects)")
                 continue
+            # the family is the grades read: a grade shown n/a (under 5 expected defaults and no amber or red; or no p)
+            # can set no light, so it is not one of the tests adjusted for (the demo multiplied grade 8's p by the 9
+            # grades with loans while 5 were read: a bank officer's finding). A thin grade is read, and counted, only
+            # where its amber or red stands.
             v, gname = min(read)
-            tested = sum(1 for r in grades if r[p_col] is not None)
+            tested = len(read)
             vals[slot] = min(1.0, v * tested)
-            n_red = sum(1 for r in grades if r[light_col] == L.RED)
-            n_amb = sum(1 for r in grades if r[light_col] == L.AMBER)
-            n_read = sum(1 for r in grades if r[light_col] != L.NA)
-            note_for[key] = (f"worst: grade {gname}, p {v:.2g} x {tested} grades tested; {n_red} red, {n_amb} amber "
-                             f"among the {n_read} grades read of {len(grades)} with obligors")
+            n_red = sum(1 for _, gn in read if _grade_light(grades, gn, light_col) == L.RED)
+            n_amb = sum(1 for _, gn in read if _grade_light(grades, gn, light_col) == L.AMBER)
+            note_for[key] = (f"worst: grade {gname}, p {v:.2g} x {tested} grades read (Holm); {n_red} red, {n_amb} "
+                             f"amber among them; {len(grades) - tested} of the {len(grades)} grades with {unit} "
+                             "shown n/a, not counted")
     k = mt.get("jeffreys_detectable_ratio")
     alpha = th.rules["jeffreys_p"].green if "jeffreys_p" in th.rules else 0.05
     note_for["jeffreys_p"] = (f"{mt.get('defaults', 0):,} defaults: detects a default rate "
@@ -1023,7 +1053,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
                                                      "group)" if merged else ""))
     if mt.get("hhi_plain") is not None:
         note_for["hhi"] = (f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades; largest grade {mt['max_grade']} "
-                           f"with {mt['max_grade_share']:.1%} of obligors"
+                           f"with {mt['max_grade_share']:.1%} of {unit}"
                            + (f"; under 1 %: grade(s) {', '.join(mt['grades_under_1pct'])}"
                               if mt.get("grades_under_1pct") else ""))
     if mt.get("brier") is not None:
@@ -1058,13 +1088,13 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
         t = {r["direction"]: r for r in ov["table"]}
         rates = "; ".join(f"default rate {d}s {_pct(t[d]['default_rate'], 1)} ({t[d]['defaults']} of {t[d]['obligors']})"
                           for d in ("upgrade", "downgrade") if t[d]["obligors"])
-        rows.append({"check": "override_share", "label": "Overrides (share of obligors)", "value": ov["share"],
+        rows.append({"check": "override_share", "label": f"Overrides (share of {unit})", "value": ov["share"],
                      "value_text": _pct(ov["share"], 1) if ov["share"] is not None else "n/a", "light": L.INFO,
                      "rule": "informative: overrides are reported, not judged", "source": "ECB 2019 reporting",
                      "note": f"{ov['upgrades']} upgrades, {ov['downgrades']} downgrades"
                              + (f"; {rates}; not overridden {_pct(t['none']['default_rate'], 1)}" if rates else "")})
     else:   # the ECB asks for the override share: its absence is said, not left to be guessed
-        rows.append({"check": "override_share", "label": "Overrides (share of obligors)", "value": None,
+        rows.append({"check": "override_share", "label": f"Overrides (share of {unit})", "value": None,
                      "value_text": "not provided", "light": L.INFO,
                      "rule": "informative: overrides are reported, not judged", "source": "ECB 2019 reporting",
                      "note": "no final grades after human overrides were given (validate --override-col COL): "
@@ -1144,19 +1174,20 @@ def _render_html(res: ValidationResult) -> str:
     mt = res.metrics
     text = resources.files("creditmodel.resources").joinpath("validation_report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    tpl = env.from_string(text)
+    unit = _count_unit(mt)
+    tpl = env.from_string(_unit_template(text))
     figs = {k: _img(v) for k, v in res.figures.items()}
     t = res.tables
     lights = _table(res.lights, [("label", "check", "str"), ("value_text", "value", "str"), ("light", "light", "light"),
                                  ("rule", "thresholds", "str"), ("source", "source", "str"), ("note", "note", "str")])
     deff_col = [("design_effect", "design effect", "f3")]
-    grades = (_table(t["grades"], [("grade", "grade", "str"), ("n", "obligors", "int"), ("defaults", "defaults", "int"),
+    grades = (_table(t["grades"], [("grade", "grade", "str"), ("n", unit, "int"), ("defaults", "defaults", "int"),
                                    ("pd", "grade PD", "pct"), ("default_rate", "default rate", "pct"),
                                    *(deff_col if "design_effect" in t["grades"] else []),
                                    ("binomial_p", "binomial p", "p"), ("jeffreys_p", "Jeffreys p", "p"),
                                    ("note", "note", "str")],
                       {"binomial_p": "binomial_light", "jeffreys_p": "jeffreys_light"}) if "grades" in t else None)
-    hl = (_table(t["hosmer_lemeshow"], [("group", "group", "str"), ("n", "obligors", "int"),
+    hl = (_table(t["hosmer_lemeshow"], [("group", "group", "str"), ("n", unit, "int"),
                                         ("defaults", "defaults", "int"), ("expected", "expected defaults", "f3"),
                                         ("mean_pd", "mean PD", "pct"), ("default_rate", "default rate", "pct"),
                                         *(deff_col if "design_effect" in t.get("hosmer_lemeshow", ()) else []),
@@ -1169,7 +1200,7 @@ def _render_html(res: ValidationResult) -> str:
                               ("csi", "CSI", "f4")]) if "csi" in t else None
     conc = (_table(t["concentration"], [("bin", "grade", "str"), ("reference_share", "reference share", "pct"),
                                         ("actual_share", "current share", "pct")]) if "concentration" in t else None)
-    overrides = (_table(t["overrides"], [("direction", "final grade vs model", "str"), ("obligors", "obligors", "int"),
+    overrides = (_table(t["overrides"], [("direction", "final grade vs model", "str"), ("obligors", unit, "int"),
                                          ("share", "share", "pct"), ("defaults", "defaults", "int"),
                                          ("default_rate", "default rate", "pct"),
                                          ("mean_notches", "mean notches (+ = worse)", "f3")])
@@ -1189,7 +1220,7 @@ def _render_html(res: ValidationResult) -> str:
         if k.startswith("segment:"):
             name = k.split(":", 1)[1]
             segs.append({"name": name.replace("_", " "), "fig": figs.get(f"segment_{name}"),
-                         "table": _table(df, [("segment", name, "str"), ("n", "obligors", "int"),
+                         "table": _table(df, [("segment", name, "str"), ("n", unit, "int"),
                                               ("defaults", "defaults", "int"), ("default_rate", "default rate", "pct"),
                                               ("mean_pd", "mean PD", "pct"), ("auc", "AUC", "f3"),
                                               ("auc_ci_low", "AUC low", "f3"), ("auc_ci_high", "AUC high", "f3"),
@@ -1212,7 +1243,6 @@ def _render_html(res: ValidationResult) -> str:
                 ("mean PD", _pct(mt.get("mean_pd")), _pct(ch.get("mean_pd")))]
         ch_table = {"headers": ["metric", mt["parameters"]["champion_name"], ch["name"]],
                     "rows": [[{"text": a, "cls": ""}, {"text": b, "cls": ""}, {"text": c, "cls": ""}] for a, b, c in rows]}
-    unit = _count_unit(mt)
     data_rows = [(f"{unit} in the input", _int(mt.get("n_input"))), (f"{unit} validated", _int(mt["n"])),
                  ("defaults", _int(mt["defaults"])), ("observed default rate", _pct(mt["default_rate"])),
                  ("mean PD", _pct(mt["mean_pd"])), ("ranking used for discrimination",
@@ -1229,7 +1259,7 @@ def _render_html(res: ValidationResult) -> str:
     ctx = {
         "title": res.title, "m": mt, "status": res.status, "figs": figs, "lights": lights, "grades": grades,
         "hl": hl, "overrides": overrides, "psi": psi_t, "csi": csi_t, "conc": conc, "mig_counts": mig_counts, "mig_z": mig_z, "segs": segs,
-        "ch_table": ch_table, "data_rows": data_rows, "excluded": mt.get("excluded") or {},
+        "ch_table": ch_table, "data_rows": data_rows, "unit": unit, "excluded": mt.get("excluded") or {},
         "not_computable": mt.get("not_computable") or {}, "notes": mt.get("notes") or [], "limits": LIMITS,
         "params": mt.get("parameters", {}), "f": _f, "p": _p, "pct": _pct, "int": _int,
         "alpha_pct": f"{100 * (1 - mt['parameters']['alpha']):g}",
