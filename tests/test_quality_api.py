@@ -245,3 +245,18 @@ def test_the_dishonest_debtor_rows_are_drawn_with_their_own_gloss_and_colour(mon
     assert qp._reason_text(DISHONEST_DEBTOR_REASON, "reason #25") == "dishonest judgement debtor"
     assert qp.LIST_COLOURS[DISHONEST_DEBTOR] != qp.NEUTRAL
     assert [k for k in qp.LIST_COLOURS] == list(LIST_TYPE_ORDER)      # the bars in the think tank's order
+
+
+def test_the_list_views_read_an_edited_frame_as_the_evaluation_does(frames):
+    """The list views normalised codes and list types with near-copies of the evaluation's reading and left dates to
+    pandas: a start date typed as 05/01/2023 was read month-first without a word. They now read the frames through
+    pit.prepare_tables, as the evaluation does: a Chinese list type is mapped, an ambiguous date refused by name."""
+    clean = quality.list_membership(frames, SNAP)
+    named = {k: v.copy() for k, v in frames.items()}
+    named["lists"]["list_type"] = named["lists"]["list_type"].replace({"serious_dishonesty": "严重失信主体名单"})
+    pd.testing.assert_frame_equal(quality.list_membership(named, SNAP), clean)
+    typed = {k: v.copy() for k, v in frames.items()}
+    typed["lists"]["start_date"] = ["05/01/2023"] + [f"{d:%Y-%m-%d}" for d in typed["lists"]["start_date"][1:]]
+    with pytest.raises(InputError) as e:
+        quality.list_membership(typed, SNAP)
+    assert e.value.column == "start_date" and e.value.row == 1 and "ambiguous" in e.value.message

@@ -571,14 +571,19 @@ def _known_by(known_by: Any, snap: pd.Timestamp) -> pd.Timestamp | None:
 
 
 def _tables_and_snapshot(tables: Any, data_snapshot: Any) -> tuple[Mapping[str, pd.DataFrame], pd.Timestamp | None]:
-    """(the frames, the data's snapshot date or None): a :class:`District` gives its own, ``data_snapshot`` another."""
+    """(the frames as the evaluation reads them, the data's snapshot date or None): a :class:`District` gives its
+    own, ``data_snapshot`` another. The frames go through :func:`creditmodel.features.pit.prepare_tables`, as the
+    evaluation's do: codes in the loader's form, dates read strictly, list types written by a name mapped (an edited
+    frame's ``05/01/2020`` is refused here too, not guessed), so the two views read an edited frame alike."""
+    from creditmodel.features.pit import prepare_tables
+
     if isinstance(tables, District):
         snap = tables.snapshot_date if data_snapshot is None else _read_date(data_snapshot, "data_snapshot")
-        return tables.tables, snap
+        return prepare_tables(tables.tables), snap
     if not isinstance(tables, Mapping):
         raise InputError(f"tables must be the district's tables (load_district(...).tables, a dict of DataFrames) "
                          f"or the District itself, got a {type(tables).__name__}", parameter="tables")
-    return tables, None if data_snapshot is None else _read_date(data_snapshot, "data_snapshot")
+    return prepare_tables(tables), None if data_snapshot is None else _read_date(data_snapshot, "data_snapshot")
 
 
 def _warn_outside_data(fn: str, dates: Sequence[pd.Timestamp], tables: Mapping[str, pd.DataFrame],
@@ -622,21 +627,6 @@ DISHONEST_DEBTOR = "dishonest_debtor"
 DISHONEST_DEBTOR_REASON = "失信被执行人"
 
 
-def _list_type(values: pd.Series) -> pd.Series:
-    """List types as the loader reads them (full width, case and spacing folded, Chinese names of the schema mapped;
-    ``Serious Dishonesty``, ``严重失信主体名单``); another value is counted under its own name, with a warning."""
-    from creditmodel.data.tables import LIST_TYPES
-
-    alias = dict(next(c for c in table("lists").columns if c.name == "list_type").aliases)
-    v = values.astype("string").str.normalize("NFKC").str.strip()
-    v = v.map(lambda x: alias.get(x, x.lower().replace(" ", "_")) if isinstance(x, str) else x)
-    odd = v.notna() & ~v.isin(LIST_TYPES)
-    if odd.any():
-        log.warning("lists: %d row(s) of a list type not in %s (%s) counted under their own type",
-                    int(odd.sum()), ", ".join(LIST_TYPES), ", ".join(sorted(map(str, v[odd].unique()))[:5]))
-    return v.fillna(MISSING).astype(str)
-
-
 def _list_entries(tables: Mapping[str, pd.DataFrame], firms: pd.DataFrame, fn: str) -> pd.DataFrame:
     """Every list entry of ``lists`` and every dishonest-debtor listing of ``enforcement``, one row each: ``source``,
     ``uscc`` (standard form), ``list_type``, ``department``, ``reason``, ``start``, ``end``, ``reported`` (when the
@@ -652,7 +642,7 @@ def _list_entries(tables: Mapping[str, pd.DataFrame], firms: pd.DataFrame, fn: s
                                                                                       dtype="string")
             text[c] = v.mask(v.isna() | (v == ""), MISSING).astype(str)
         parts.append(pd.DataFrame({
-            "source": "lists", "uscc": _std_codes(li["uscc"]), "list_type": _list_type(li["list_type"]),
+            "source": "lists", "uscc": _std_codes(li["uscc"]), "list_type": li["list_type"].astype("string").fillna(MISSING).astype(str),
             "department": text["department"], "reason": text["reason"],
             "start": pd.to_datetime(li["start_date"]),
             "end": pd.to_datetime(li["end_date"]) if "end_date" in li.columns else pd.NaT,
