@@ -479,6 +479,14 @@ def test_price_file_records_what_priced_the_rows(tmp_path):
     rec2 = json.loads((tmp_path / "b2.pricing.json").read_text(encoding="utf-8"))
     assert rec2["pricing_config"]["source"] == "PricingConfig object"
     assert rec2["pricing_config"]["values"]["framework"] == "basel2"
+    # a configuration read from a YAML and passed on as an object (notebook 05) names its file, as the path does;
+    # the demo's sidecar said "PricingConfig object" where the deliverable's said "pricing.yaml (the project's default)"
+    P.price_file(src, P.PricingConfig.from_yaml(tmp_path / "bank.yaml"), tmp_path / "obj.csv")
+    rec3 = json.loads((tmp_path / "obj.pricing.json").read_text(encoding="utf-8"))
+    assert rec3["pricing_config"] == rec["pricing_config"]
+    if P.DEFAULT_CONFIG.is_file():
+        assert P.config_record(P.load_config(None))["source"] == P.config_record(None)["source"] == \
+            f"{P.DEFAULT_CONFIG.name} (the project's default)"
 
 
 def test_price_reads_csv_as_score_does(tmp_path, caplog):

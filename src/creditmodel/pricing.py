@@ -431,9 +431,11 @@ class PricingConfig:
         if "lgd" in raw and isinstance(raw["lgd"], dict):
             raw["lgd"] = {str(k): v for k, v in raw["lgd"].items()}
         try:
-            return cls(**raw)
+            cfg = cls(**raw)
         except ConfigError as e:
             raise ConfigError(e.message, file=p, column=e.column) from None
+        object.__setattr__(cfg, "_source", p)  # not a field: where it was read, for the sidecar (config_record)
+        return cfg
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -454,15 +456,19 @@ def load_config(config: PricingConfig | str | Path | None = None) -> PricingConf
 def config_record(config: PricingConfig | str | Path | None = None,
                   loaded: PricingConfig | None = None) -> dict[str, Any]:
     """What priced the rows, for a sidecar: ``{"source": ..., "values": {every key}}``. The source is the YAML's
-    file name, "PricingConfig object", "pricing.yaml (the project's default)" or "built-in defaults";
-    ``loaded`` is ``config`` already loaded (:func:`load_config`), so that the file is not read again."""
+    file name (also for a configuration read from one and passed as an object), "pricing.yaml (the project's
+    default)", "PricingConfig object" (built in code) or "built-in defaults"; ``loaded`` is ``config`` already
+    loaded (:func:`load_config`), so that the file is not read again."""
     cfg = loaded if loaded is not None else load_config(config)
-    if isinstance(config, PricingConfig):
-        source = "PricingConfig object"
-    elif config is not None:
-        source = Path(config).name
+    path = getattr(config, "_source", None) if isinstance(config, PricingConfig) else config
+    if path is None and config is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    if path is not None:
+        path = Path(path)
+        default = path.is_file() and DEFAULT_CONFIG.is_file() and os.path.samefile(path, DEFAULT_CONFIG)
+        source = f"{path.name} (the project's default)" if default else path.name
     else:
-        source = f"{DEFAULT_CONFIG.name} (the project's default)" if DEFAULT_CONFIG.is_file() else "built-in defaults"
+        source = "PricingConfig object" if isinstance(config, PricingConfig) else "built-in defaults"
     return {"source": source, "values": cfg.to_dict()}
 
 
