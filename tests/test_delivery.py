@@ -340,6 +340,8 @@ def test_the_card_puts_the_windows_together_and_names_the_calibration_and_the_ra
             "origination (2024-12-31)") in data
     assert "out-of-time AUC 0.8384 is above the held-out test 0.7443 and cross-validated 0.7902" in data
     assert "riskier" in data and "no sign that the model ranks better" in data
+    # one percent format in the card: the model's description of an older model says "3.28%"
+    assert "(default rate 8.60 % against 3.28 % in development)" in data
     below = model_card(_card_model(), metrics={**_REGISTRY, "validation_oot_auc": 0.70},
                        validation={**_VALIDATION, "auc": 0.70})
     assert "no sign that the model ranks better" not in below
@@ -347,6 +349,6 @@ def test_the_card_puts_the_windows_together_and_names_the_calibration_and_the_ra
     assert "- Calibration: Platt scaling (logistic) on cross-fitted scores (4 folds" in model
     assert "PDCalibrator" not in model
     limits = card.split("## Limits")[1]
-    assert "point-in-time" in limits and "development window (3.28%)" in limits and "no central tendency" in limits
+    assert "point-in-time" in limits and "development window (3.28 %)" in limits and "no central tendency" in limits
     assert "long-run averages only if" not in limits
     assert "a stability light is amber or red now" in limits

@@ -1044,7 +1044,7 @@ def test_grade_rank_inversions_found_and_tested():
     assert inv.loc[0, "p"] < 0.01
     res = build_report(y, pdv, grade=g, n_boot=50)
     assert res.metrics["grade_rank_inversions"][0]["grade"] == "3"
-    assert any("grade 2 (15.00%) and 3 (2.00%" in n for n in res.metrics["notes"])
+    assert any("grade 2 (15.00 %) and 3 (2.00 %" in n for n in res.metrics["notes"])
 
 
 def test_grade_calibration_figure_draws_no_rate_for_a_grade_without_defaults():
@@ -1154,7 +1154,7 @@ def test_concentration_states_the_largest_grade_and_the_unused_ones():
     assert m["max_grade"] == "5" and m["max_grade_share"] == pytest.approx(400 / g.size)
     assert set(m["grades_under_1pct"]) >= {"1", "2", "8", "9", "10"} and "3" not in m["grades_under_1pct"]
     note = res.lights.set_index("check").loc["hhi", "note"]
-    assert "largest grade 5 with 40.0% of obligors" in note and "under 1 %: grade(s) 1, 2" in note
+    assert "largest grade 5 with 40.0 % of obligors" in note and "under 1 %: grade(s) 1, 2" in note
 
 
 def test_overrides_are_counted_by_direction_with_their_default_rates(contract_model, tmp_path):

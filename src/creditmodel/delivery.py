@@ -678,6 +678,11 @@ def _pct(x: float, digits: int = 2) -> str:
     return f"{100 * float(x):.{digits}f} %"
 
 
+def _pct_text(text: str) -> str:
+    """A percentage read from a model's description ("3.28%" in models trained before December 2026) as :func:`_pct` writes it."""
+    return re.sub(r"\s*%$", " %", text)
+
+
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month) - (1 if b.day < a.day and b.day != b.days_in_month else 0)
 
@@ -791,8 +796,8 @@ def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
     if auc_oot is not None and inner and float(auc_oot) > max(inner.values()):
         dr = val.get("default_rate")
         dev_rate = re.search(r"default rate ([0-9.]+ ?%)", str(meta.get("data_description") or ""))
-        riskier = (f" (default rate {_pct(dr)}" + (f" against {dev_rate.group(1)} in development)" if dev_rate
-                                                    else ")") if dr is not None else "")
+        against = f" against {_pct_text(dev_rate.group(1))} in development" if dev_rate else ""
+        riskier = f" (default rate {_pct(dr)}{against})" if dr is not None else ""
         out.append(f"The out-of-time AUC {float(auc_oot):.4f} is above the "
                    + " and ".join(f"{k} {v:.4f}" for k, v in inner.items())
                    + f": the out-of-time sample is riskier{riskier} and its PDs more spread out, which raises the "
@@ -935,11 +940,11 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
               "- Trained on the data described above; use outside that population (other regions, sectors, "
               "loan sizes) needs revalidation.",
               ("- PDs are 12-month and calibrated to a long-run average default rate of "
-               f"{float(meta['central_tendency']):.2%} given at training (central tendency). "
+               f"{_pct(meta['central_tendency'])} given at training (central tendency). "
                if meta.get("central_tendency") is not None else
                "- PDs are 12-month point-in-time PDs (the validation report's rating philosophy: from what was "
                "known of the enterprise at its as-of date; they move with the economy), calibrated to the default "
-               "rate of the development window" + (f" ({dev_rate.group(1)})" if dev_rate else "")
+               "rate of the development window" + (f" ({_pct_text(dev_rate.group(1))})" if dev_rate else "")
                + ", with no long-run (through-the-cycle) adjustment (the model records no central tendency) and no "
                "margin of conservatism. ")
               + "A shock period raises realised default rates above them until the model is recalibrated.",

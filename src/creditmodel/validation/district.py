@@ -450,7 +450,7 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
     common["default_definition"] = _default_definition(cur, tables)
     dev_y = dev[TARGET].to_numpy()
     common["development_sample"] = (f"{len(dev):,} loans originated before {start}, {int(dev_y.sum()):,} defaults "
-                                    f"(default rate {dev_y.mean():.2%}): the reference of PSI, CSI and "
+                                    f"(default rate {100 * dev_y.mean():.2f} %): the reference of PSI, CSI and "
                                     "concentration (the initial AUC's sample is named apart)")
     scope = f"of industry section {sample.industry} " if sample.industry else ""
     common["sample"] = (f"the loans {scope}of the loans table originated in the window that the loader kept (the "

@@ -646,8 +646,8 @@ class _Run:
         if len(inv):
             self.notes.append(
                 "Observed default rates fall as the grade worsens between "
-                + "; ".join(f"grade {r.better_grade} ({r.better_default_rate:.2%}) and {r.grade} "
-                            f"({r.default_rate:.2%}, one-sided Fisher p = {r.p:.3g})" for r in inv.itertuples())
+                + "; ".join(f"grade {r.better_grade} ({_pct(r.better_default_rate)}) and {r.grade} "
+                            f"({_pct(r.default_rate)}, one-sided Fisher p = {r.p:.3g})" for r in inv.itertuples())
                 + ". A small p means the grades do not rank the risk there; a large p is noise at these counts.")
         empty = [r["grade"] for r in mt["grades"] if r["n"] == 0]
         if empty:
@@ -1053,7 +1053,7 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
                                                      "group)" if merged else ""))
     if mt.get("hhi_plain") is not None:
         note_for["hhi"] = (f"HHI = {mt['hhi_plain']:.3f} over {mt['hhi_k']} grades; largest grade {mt['max_grade']} "
-                           f"with {mt['max_grade_share']:.1%} of {unit}"
+                           f"with {_pct(mt['max_grade_share'], 1)} of {unit}"
                            + (f"; under 1 %: grade(s) {', '.join(mt['grades_under_1pct'])}"
                               if mt.get("grades_under_1pct") else ""))
     if mt.get("brier") is not None:
