@@ -973,7 +973,7 @@ def test_catalogue_content_rules():
     free = cat[(cat["direction"] == 0) & (cat["kind"] != "categorical")]
     for code, en, zh in zip(free["code"], free["reason_en"], free["reason_zh"]):
         assert not any(w in (en.lower() + " " + zh) for w in one_way), (code, en, zh)
-    assert reason_text("inspection_environment_2y_n", "en") == "Environment inspection count (2 years) in a riskier range"
+    assert reason_text("inspection_environment_2y_n", "en") == "Many environment inspections (2 years)"
     assert reason_text("tax_grade", "en") == "Tax credit grade below A"
     # each sector has its five template features
     for s in sectors():

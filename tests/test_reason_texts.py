@@ -31,4 +31,8 @@ def test_the_named_neutral_texts_changed():
            "invoice_purchase_sales_ratio": ("Purchases to sales ratio", "进销比")}
     for code, (en, zh) in old.items():
         assert CAT.loc[code, "reason_en"] != en and CAT.loc[code, "reason_zh"] != zh, code
-        assert "risk" in CAT.loc[code, "reason_en"] and "风险" in CAT.loc[code, "reason_zh"], code
+        if CAT.loc[code, "direction"] == 0:  # a feature without a direction says "in a riskier range"
+            assert "risk" in CAT.loc[code, "reason_en"] and "风险" in CAT.loc[code, "reason_zh"], code
+    # the sector inspection counts have a direction (DOMAIN A3(c): riskier classes are inspected more often)
+    assert CAT.loc["inspection_environment_2y_n", "direction"] == 1
+    assert CAT.loc["inspection_environment_2y_n", "reason_en"] == "Many environment inspections (2 years)"
