@@ -233,14 +233,15 @@ class Coerced:
 def _text_view(s: pd.Series) -> tuple[pd.Series | None, np.ndarray]:
     """(stripped text or None when not text, null mask)."""
     null = s.isna().to_numpy(dtype=bool)
-    if _is_text(s):
+    if is_text(s):
         txt = s.astype("str").str.strip()
         null = null | txt.isin(NULL_TOKENS).to_numpy(dtype=bool)
         return txt, null
     return None, null
 
 
-def _is_text(s: pd.Series) -> bool:
+def is_text(s: pd.Series) -> bool:
+    """Whether ``s`` holds text (object, pandas string or Arrow string dtype)."""
     dt = s.dtype
     if isinstance(dt, pd.ArrowDtype):
         import pyarrow as pa_
@@ -346,7 +347,7 @@ def _money_with_unit(txt: pd.Series, scale: int) -> np.ndarray:
 _GROUPED_NUMBER = r"\s*[￥¥]?\s*-?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*"
 #: A year or a year and month alone, however spelt: ``2025``, ``2025-03``, ``2025/3``, ``2025.03``, ``202503``,
 #: ``2025年``, ``2025年3月`` (pandas read some as the first day: a fuzzer's finding).
-_PARTIAL_DATE = re.compile(r"\s*(?:\d{4}(?:[-/.]\d{1,2})?|\d{6}|\d{4}年(?:\d{1,2}月)?)\s*")
+PARTIAL_DATE = re.compile(r"\s*(?:\d{4}(?:[-/.]\d{1,2})?|\d{6}|\d{4}年(?:\d{1,2}月)?)\s*")
 #: A time's UTC offset at the end of a cell: ``Z``, ``+08:00``, ``+0800``, ``+08``.
 _UTC_OFFSET = r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 #: A time of day and its offset (group 1: the time, kept): ``23:30:00+08``, ``23:30Z``, ``T23+08:00``.
@@ -372,7 +373,7 @@ def _parse_iso_text(txt: pd.Series, null: np.ndarray) -> pd.Series:
     short = (given.str.len() <= 9).fillna(False).to_numpy(dtype=bool)
     if short.any():   # only the short cells are matched: a regex over millions of full dates costs seconds
         partial = np.zeros(len(txt), dtype=bool)
-        partial[short] = given[short].str.fullmatch(_PARTIAL_DATE.pattern).fillna(False).to_numpy(dtype=bool)
+        partial[short] = given[short].str.fullmatch(PARTIAL_DATE.pattern).fillna(False).to_numpy(dtype=bool)
         given = given.mask(partial)
     try:
         parsed = pd.to_datetime(given, errors="coerce", format="ISO8601")
@@ -415,7 +416,7 @@ def _other_spellings(cells: pd.Series) -> pd.Series:
     txt = _re_sub(txt, _ZH_DATE, r"\1-\2-\3")
     txt = _re_sub(txt, r"^(\s*\d{4}-\d{1,2}-\d{1,2})" + _UTC_OFFSET, r"\1")   # a date with an offset: as written
     txt = _re_sub(txt, _TIME_OFFSET, r"\1")
-    partial = pc.match_substring_regex(pa_.array(txt, from_pandas=True), pattern=f"^(?:{_PARTIAL_DATE.pattern})$")
+    partial = pc.match_substring_regex(pa_.array(txt, from_pandas=True), pattern=f"^(?:{PARTIAL_DATE.pattern})$")
     partial = partial.fill_null(False).to_numpy(zero_copy_only=False)   # ２０２５ is still a year alone
     return _iso_local(txt.mask(partial))
 
@@ -439,7 +440,9 @@ def _iso_local(txt: pd.Series) -> pd.Series:
     return pd.Series([one(c) for c in txt], index=txt.index, dtype="datetime64[us]")
 
 
-def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """``s`` read as dates, strictly: ``(parsed, null, bad)`` with the parsed datetimes (NaT where blank or not a
+    date; a time of day dropped), the mask of blank cells and the mask of cells given but not read as a date."""
     txt, null = _text_view(s)
     if txt is not None:
         parsed = _parse_iso_text(txt, null)
@@ -515,20 +518,20 @@ def _coerce_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return pd.Series(arr, index=s.index), null, bad
 
 
-def _spelling_keys(values: pd.Series) -> pd.Series:
+def spelling_keys(values: pd.Series) -> pd.Series:
     """The values' spellings folded, in one vectorised pass: NFKC (full width to half width), case, blanks and
     hyphens as underscores (a Python loop over a million distinct ids took 2 s)."""
     return (values.astype("string").str.normalize("NFKC").str.strip().str.replace(r"[\s\-]+", "_", regex=True)
             .str.casefold())
 
 
-def _value_spellings(col: Any) -> dict[str, str]:
+def value_spellings(col: Any) -> dict[str, str]:
     """Folded spelling -> allowed value, for the column's allowed values and their aliases (a folded key shared
     by two values is left out: it decides nothing)."""
     pairs = [*((a, a) for a in col.allowed), *col.aliases]
     out: dict[str, str] = {}
     clash: set[str] = set()
-    for k, (_, value) in zip(_spelling_keys(pd.Series([w for w, _ in pairs], dtype=object)), pairs):
+    for k, (_, value) in zip(spelling_keys(pd.Series([w for w, _ in pairs], dtype=object)), pairs):
         if k in out and out[k] != value:
             clash.add(k)
         out[k] = value
@@ -579,7 +582,7 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
         if col.dtype in ("int", "float"):
             v, null, bad, nonfinite = _coerce_numeric(s, col)
         elif col.dtype == "date":
-            v, null, bad = _coerce_date(s)
+            v, null, bad = coerce_date(s)
             late = ~null & ~bad & (v > DATE_RANGE[1]).to_numpy(dtype=bool)
             if late.any() and not col.required:
                 # an optional end date of 9999-12-31 is the usual "still open" placeholder: read it as open (empty),
@@ -606,11 +609,11 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
                 names = dict(col.aliases)
                 if col.allowed:   # Serious, SERIOUS, serious dishonesty, ａ: the allowed value in another case,
                     # width or spacing (they set aside every such record: a think-tank reviewer's finding)
-                    spelled = _value_spellings(col)
+                    spelled = value_spellings(col)
                     odd = pd.Series(pd.unique(v[~null & ~v.isin(list(col.allowed)) & ~v.isin(list(names))]),
                                     dtype="string")
                     if len(odd):
-                        keys = _spelling_keys(odd)
+                        keys = spelling_keys(odd)
                         hit = keys.isin(list(spelled)).to_numpy(dtype=bool, na_value=False)
                         names.update({str(u): spelled[k] for u, k in zip(odd[hit], keys[hit])})
                 hit = np.flatnonzero(v.isin(list(names)).to_numpy(dtype=bool) & ~null)
@@ -654,7 +657,7 @@ def coerce_table(raw: pd.DataFrame, name: str, file: str | Path | None = None) -
                        and not pd.api.types.is_bool_dtype(s.dtype))
             i_msg.append([f"{_short(x)!r} is not a {_TYPE_WORD[col.dtype]}"
                           + (": a year or a month alone is an incomplete date"
-                             if col.dtype == "date" and _PARTIAL_DATE.fullmatch(_nfkc(str(x)).strip()) else
+                             if col.dtype == "date" and PARTIAL_DATE.fullmatch(_nfkc(str(x)).strip()) else
                              ": a number in a date column is read as yyyymmdd (e.g. 20240331)" if numbers else "")
                           for x in raw[col.name].iloc[bad_idx]])
         if nonfinite is not None and nonfinite.any():

@@ -109,7 +109,7 @@ def _datetimes(values: Any, table: str, column: str) -> pd.Series:
         return s.dt.tz_localize(None)
     if pd.api.types.is_datetime64_dtype(dt):
         return s
-    text = schema._is_text(s)
+    text = schema.is_text(s)
     arrow_date = isinstance(dt, pd.ArrowDtype) and (pa.types.is_date(dt.pyarrow_dtype)
                                                     or pa.types.is_timestamp(dt.pyarrow_dtype))
     if not text and not arrow_date and not isinstance(dt, pd.CategoricalDtype):
@@ -123,7 +123,7 @@ def _datetimes(values: Any, table: str, column: str) -> pd.Series:
             file=table, column=column, row=pos + 1)
     if isinstance(dt, pd.CategoricalDtype):
         s = s.astype(object)
-    parsed, null, bad = schema._coerce_date(s)
+    parsed, null, bad = schema.coerce_date(s)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         v = s.iloc[pos]
@@ -131,7 +131,7 @@ def _datetimes(values: Any, table: str, column: str) -> pd.Series:
         if _DAY_MONTH.fullmatch(written):
             why = ("a day and a month in a form whose order is ambiguous (05/01/2020 could be 5 January or 1 May): "
                    "write it YYYY-MM-DD (the loader sets such rows aside too)")
-        elif schema._PARTIAL_DATE.fullmatch(written):
+        elif schema.PARTIAL_DATE.fullmatch(written):
             why = "a year or a month alone is not a date: write YYYY-MM-DD"
         else:
             why = "not a date: write it YYYY-MM-DD"
@@ -892,7 +892,7 @@ def _as_text(values: Any) -> pd.Series:
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     from creditmodel.data import schema
 
-    return s if schema._is_text(s) or isinstance(s.dtype, pd.CategoricalDtype) else s.astype("str")
+    return s if schema.is_text(s) or isinstance(s.dtype, pd.CategoricalDtype) else s.astype("str")
 
 
 def _plain(arr: pa.Array) -> pa.Array:
@@ -937,8 +937,8 @@ def _values(s: pd.Series, col: Any, table: str) -> tuple[pd.Series | None, dict[
     if not pc.any(odd).as_py():
         return None, {}
     distinct = pc.unique(arr.filter(odd)).to_pylist()
-    spelled = schema._value_spellings(col)
-    keys = schema._spelling_keys(pd.Series(distinct, dtype=object)).tolist()
+    spelled = schema.value_spellings(col)
+    keys = schema.spelling_keys(pd.Series(distinct, dtype=object)).tolist()
     names: dict[str, Any] = {}
     for v, k in zip(distinct, keys):
         if str(v).strip() in schema.NULL_TOKENS:
