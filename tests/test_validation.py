@@ -588,6 +588,11 @@ def test_light_boundaries_and_overrides():
     assert th.light("auc", 0.92) == "amber" and th.light("auc", 0.90) == "green"
     assert th.light("gini", 0.84) == "amber" and th.light("gini", 0.80) == "green"
     assert "amber above 0.9 (suspicious)" in th.rules["auc"].describe()
+    # KS amber at 0.545 beside AUC 0.838 green read as two findings: the rule says what KS 0.5 is in AUC (two
+    # normal score distributions of equal spread: KS = 2 Phi(d/2) - 1, AUC = Phi(d / sqrt 2))
+    d = 2 * stats.norm.ppf((1 + th.rules["ks"].suspicious_above) / 2)
+    assert f"KS 0.5 is about AUC {stats.norm.cdf(d / math.sqrt(2)):.2f}" in th.rules["ks"].source
+    assert "no second finding" in th.rules["ks"].source
     assert th.light("auc", None) == "n/a" and th.light("auc", float("nan")) == "n/a"
     custom = Thresholds.from_dict({"psi": {"green": 0.05, "red": 0.2}})
     assert custom.light("psi", 0.07) == "amber" and custom.rules["auc"] == th.rules["auc"]

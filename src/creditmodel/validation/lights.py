@@ -92,8 +92,12 @@ def _default_rules() -> dict[str, Rule]:
                     "(ours [M], as DOMAIN C2 says of KS >0.5)", suspicious_above=0.90),
         "gini": Rule("Gini / accuracy ratio", True, 0.40, 0.20, "DOMAIN C2: Gini 0.4-0.6 typical for SME [M]; >0.80 "
                      "check for leakage (ours [M], as DOMAIN C2 says of KS >0.5)", suspicious_above=0.80),
+        # KS 0.5 is AUC 0.83 for two normal score distributions of equal spread (inside DOMAIN C2's typical
+        # AUC range): a validator read KS 0.545 amber beside AUC 0.838 green as two findings
         "ks": Rule("KS", True, 0.30, 0.20, "DOMAIN C2: <0.2 weak, 0.2-0.3 acceptable, 0.3-0.5 good, "
-                   ">0.5 check for leakage [M]", suspicious_above=0.50),
+                   ">0.5 check for leakage [M]; KS 0.5 is about AUC 0.83 for normal scores of equal spread, so an "
+                   "amber KS beside a green AUC asks for the leakage check, it is no second finding",
+                   suspicious_above=0.50),
         "auc_vs_initial_p": _p("AUC vs initial (ECB, p)", "ECB 2019 §2.5: H0 AUC not lower; alpha 5 % / 1 % [M]"),
         "psi": Rule("PSI (score)", False, 0.10, 0.25, "DOMAIN C2: <0.1 stable, 0.1-0.25 moderate, >0.25 major"),
         "grade_psi": Rule("PSI (grades)", False, 0.10, 0.25, "DOMAIN C2: as the score's PSI, on the grade shares"),
