@@ -352,3 +352,98 @@ def test_the_card_puts_the_windows_together_and_names_the_calibration_and_the_ra
     assert "point-in-time" in limits and "development window (3.28 %)" in limits and "no central tendency" in limits
     assert "long-run averages only if" not in limits
     assert "a stability light is amber or red now" in limits
+
+
+def _points_card_model(top: int = 30):
+    """_card_model with a two-feature points table (scores 0 + 0 .. 40 + top points), a Platt-like calibrator of
+    the points (PD 0.094 % at 69 points, about) and the default master scale."""
+    from types import SimpleNamespace
+
+    from creditmodel.scoring.master_scale import MasterScale
+
+    m = _card_model()
+    m.estimator = SimpleNamespace(selected_features_=["tax_grade"], points_table_=pd.DataFrame(
+        {"feature": ["tax_grade"] * 3 + ["employees"] * 2, "points": [0, 25, 40, 0, top]}))
+    m.calibrator = SimpleNamespace(method="platt", method_="platt",
+                                   predict=lambda s: 1 / (1 + np.exp(-(3.5 - 0.1496 * np.asarray(s, dtype=float)))))
+    m.master_scale = MasterScale()
+    return m
+
+
+def test_the_card_says_which_scores_pds_and_grades_a_scorecard_can_give():
+    """A credit-risk validator's finding: the champion's best possible score (699 points: each feature's highest
+    points summed) maps to PD 0.094 %, grade 2, so grade 1 of the master scale can never be given, and the card did
+    not say so; nor did it give the worst possible score."""
+    from creditmodel.delivery import model_card, score_range
+
+    m = _points_card_model()
+    rng = score_range(m)
+    p = 1 / (1 + np.exp(-(3.5 - 0.1496 * np.array([0.0, 70.0]))))
+    assert (rng["score_min"], rng["score_max"]) == (0, 70) and rng["pd_at_max"] == pytest.approx(p[1])
+    assert rng["grade_at_max"] == rng["best_grade"] == "2" and rng["out_of_reach"] == ["1"]
+    card = model_card(m)
+    model = card.split("## Model\n")[1].split("## Data")[0]
+    line = [ln for ln in model.splitlines() if ln.startswith("- Score range:")][0]
+    assert f"0 .. 70 points" in line and f"PD {100 * p[0]:.2f} % (grade 10) .. {100 * p[1]:.3f} % (grade 2)" in line
+    assert "best grade this model can give is 2" in line and "grade 1 (PD 0.050 % .. 0.080 %)" in line
+    assert "Out of reach by construction" in line
+    assert "Grade 1 of the master scale cannot be given by this scorecard" in card.split("## Limits")[1]
+    # a card whose best score reaches grade 1: no grade out of reach, no Limits line
+    low = model_card(_points_card_model(top=40))
+    assert "every grade of the master scale is reachable" in low and "cannot be given" not in low
+    # LightGBM (or a model without a points table): nothing said of a range
+    gbm = _points_card_model()
+    gbm.kind = "lightgbm"
+    assert "Score range" not in model_card(gbm) and score_range(gbm) is None
+    assert "Score range" not in model_card(_card_model())
+
+
+def test_the_card_says_no_reject_inference_was_done():
+    """A validator's finding: the model was developed on granted loans only and the card did not say that PDs of
+    applicants unlike past borrowers are extrapolated."""
+    from creditmodel.delivery import model_card
+
+    limits = model_card(_card_model()).split("## Limits")[1]
+    assert "- No reject inference: the model was developed on granted loans only" in limits
+    assert "extrapolation" in limits and "declined applications" in limits
+
+
+def test_the_card_counts_the_scored_firms_outside_the_development_population(tmp_path):
+    """A validator's finding: of the 2,925 scored firms not in default, 299 never borrowed (no loan in the loans
+    table) and the card did not say so. Given the loans table, the deliverable counts the rows (out of default) of
+    firms with no loan in the development window and with none at all."""
+    from types import SimpleNamespace
+
+    from creditmodel.delivery import Delivery, development_borrowers
+
+    model = _card_model()
+    model.metadata["last_development_origination"] = "2023-12-31"
+    firms = [f"91330205MA{i:08d}" for i in range(6)]
+    loans = pd.DataFrame({"uscc": [firms[0], f" {firms[1]} ", firms[2], firms[2]],
+                          "origination_date": ["2021-03-01", "2023-12-31T10:00+08:00", "2024-06-01", "2025-01-01"]})
+    got = development_borrowers(loans, model)
+    assert sorted(got["any"]) == firms[:3] and sorted(got["development"]) == firms[:2]
+    assert got["development_window"] == "2021-01-01 .. 2023-12-31" and got["loans_window"] == "2021-03-01 .. 2025-01-01"
+    data = tmp_path / "in.parquet"
+    inputs = pd.DataFrame({"uscc": firms, "as_of_date": pd.Timestamp("2025-12-31")})
+    inputs.to_parquet(data)
+    resolved = SimpleNamespace(model=model, version="1", metadata={}, registered_name="m", alias="champion")
+    d = Delivery(resolved, data, tmp_path / "out.parquet", loans=loans)
+    scored = pd.DataFrame({"score": pd.array([610, 580, 600, 300, 640, pd.NA], dtype="Int64"),
+                           "grade": ["4", "5", "4", "D", "3", None], "pd_12m": [0.02, 0.03, 0.02, 1.0, 0.015, np.nan],
+                           "reason_1": None, "reason_2": None, "reason_3": None, "model_name": "m",
+                           "model_version": "1", "status": ["ok"] * 5 + ["error"],
+                           "error": [None] * 5 + ['column "x1": expected a number']})
+    d.add(scored, inputs)
+    # rows out of default and scored: firms 0, 1 (development loans), 2 (a loan after it), 4 (no loan)
+    assert d.outside == {"rows_not_in_default": 4, "rows_no_loan": 1, "rows_no_development_loan": 2}
+    card = d.finish().files["model_card"].read_text(encoding="utf-8")
+    limits = card.split("## Limits")[1]
+    assert ("- Scored outside the development population: of the 4 scored rows not in default, 2 (50.00 %) are "
+            "enterprises with no loan originated in the development window (2021-01-01 .. 2023-12-31), of which 1 "
+            "(25.00 % of the 4) have no loan in the loans data (originations 2021-03-01 .. 2025-01-01) at all "
+            "(never borrowed)") in limits
+    # without the loans table the card does not count them
+    plain = Delivery(resolved, data, tmp_path / "out2.parquet")
+    plain.add(scored, inputs)
+    assert "Scored outside" not in plain.finish().files["model_card"].read_text(encoding="utf-8")

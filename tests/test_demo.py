@@ -132,6 +132,13 @@ def test_bank_deliverable_matches_design(demo):
     card = (demo.out / "deliverable" / "bank_deliverable.model_card.md").read_text(encoding="utf-8")
     for section in ("## Purpose", "## Data", "## Features", "## Performance", "## Validation", "## Limits", "## Owner"):
         assert section in card
+    # the demo passes the loans: the card counts the scored firms that never borrowed (a validator counted them)
+    from creditmodel.data.io import load_district
+    borrowers = set(load_district(demo.out / "district").tables["loans"]["uscc"].astype(str))
+    rows = port[(port["grade"] != "D") & (port["status"] == "ok")]
+    never = int((~rows["uscc"].astype(str).isin(borrowers)).sum())
+    assert 0 < never < len(rows)
+    assert f"of the {len(rows):,} scored rows not in default" in card and f"of which {never:,} " in card
 
 
 def test_reports_and_files_exist(demo):

@@ -450,13 +450,50 @@ def _model_files(model: Any, files: dict[str, Path]) -> Path | None:
     return dest
 
 
+def _ids(values: pd.Series) -> pd.Series:
+    """Enterprise identifiers as text without surrounding blanks (a loans table and an input file may differ)."""
+    return values.astype("string").str.strip()
+
+
+def development_borrowers(loans: pd.DataFrame, model: Any) -> dict[str, Any]:
+    """The enterprises of a loans table (``uscc``; ``origination_date`` optional), for the model card's count of
+    scored firms outside the development population: ``any`` (a loan at all), ``development`` (a loan originated in
+    the model's development window, read from its ``data_description`` "YYYY-MM-DD .. YYYY-MM-DD", else up to its
+    ``last_development_origination``; None when neither the dates nor the window are known), the windows as text.
+    The development data holds granted loans only: a firm with none is one the model never saw the like of."""
+    if "uscc" not in loans.columns:
+        raise InputError("loans: no uscc column; the model card counts the scored firms without a loan by uscc",
+                         column="uscc")
+    firm = _ids(loans["uscc"])
+    out: dict[str, Any] = {"any": pd.Index(firm.dropna().unique()), "development": None, "loans_window": ""}
+    if "origination_date" not in loans.columns:
+        return out
+    when = parse_as_of(loans["origination_date"])
+    if when.notna().any():
+        out["loans_window"] = f"{when.min():%Y-%m-%d} .. {when.max():%Y-%m-%d}"
+    meta = getattr(model, "metadata", {}) or {}
+    dev = re.search(_DATE_RANGE, str(meta.get("data_description") or ""))
+    if dev:
+        lo, hi = pd.Timestamp(dev.group(1)), pd.Timestamp(dev.group(2))
+        out["development_window"] = f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}"
+    elif meta.get("last_development_origination"):
+        lo, hi = pd.Timestamp.min, pd.Timestamp(str(meta["last_development_origination"]))
+        out["development_window"] = f"up to {hi:%Y-%m-%d}"
+    else:
+        return out
+    inside = (when >= lo) & (when < hi + pd.Timedelta(days=1))   # the last day whole, a time of day too
+    out["development"] = pd.Index(firm[inside.to_numpy()].dropna().unique())
+    return out
+
+
 class Delivery:
     """One bank deliverable written chunk by chunk: each scored chunk is priced, assembled in the contract's column
     order and appended; :meth:`finish` writes the sidecar and the model card. The in-process engine and the Spark
     engine both feed it, so both deliver the same columns."""
 
     def __init__(self, resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
-                 pricing_config: str | Path | None = None, evaluation: pd.DataFrame | None = None) -> None:
+                 pricing_config: str | Path | None = None, evaluation: pd.DataFrame | None = None,
+                 loans: pd.DataFrame | None = None) -> None:
         import time
 
         from creditmodel import pricing, tracking
@@ -477,6 +514,8 @@ class Delivery:
         self.invalid: dict[str, list[int]] = {}  # public credit column -> [rows, first 1-based data row]
         self.as_of: list[pd.Timestamp] = []      # earliest and latest as-of date scored (the card's windows)
         self.priced = self.policy_set = self.over_cap = 0   # rows with a rate; ... set by the policy rate; over the cap
+        self.borrowers = development_borrowers(loans, resolved.model) if loans is not None else None
+        self.outside = {"rows_not_in_default": 0, "rows_no_loan": 0, "rows_no_development_loan": 0}
 
     def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
         """Price and append one chunk: ``scored`` has the scoring columns (row errors applied), ``inputs`` the
@@ -485,6 +524,14 @@ class Delivery:
 
         if "in_default" in inputs.columns:
             self.in_default += int(((scored["grade"] == "D") & (scored["status"] == "ok")).sum())
+        if self.borrowers is not None and "uscc" in inputs.columns:
+            live = ((scored["grade"] != "D") & (scored["status"] == "ok")).to_numpy(dtype=bool)
+            firm = _ids(inputs["uscc"]).to_numpy(dtype=object)[live]
+            self.outside["rows_not_in_default"] += int(live.sum())
+            self.outside["rows_no_loan"] += int((~pd.Index(firm).isin(self.borrowers["any"])).sum())
+            if self.borrowers.get("development") is not None:
+                self.outside["rows_no_development_loan"] += int(
+                    (~pd.Index(firm).isin(self.borrowers["development"])).sum())
         extra = [c for c in PRICING_INPUTS if c in inputs.columns]
         priced = pricing.price_frame(pd.concat([scored[["pd_12m", "status", "error"]].reset_index(drop=True),
                                                 inputs[extra].reset_index(drop=True)], axis=1), self.cfg)
@@ -571,6 +618,15 @@ class Delivery:
                    "rows_with_sales": self.sized, "rows_sme": self.sme}
         if self.as_of:
             scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1])
+        if self.borrowers is not None and self.outside["rows_not_in_default"]:
+            scoring.update(self.outside, loans_window=self.borrowers["loans_window"])
+            if self.borrowers.get("development") is None:
+                del scoring["rows_no_development_loan"]
+            else:
+                scoring["development_window"] = self.borrowers["development_window"]
+        elif self.borrowers is not None:
+            log.info("the loans given to count the scored firms that never borrowed were not used: the input has no "
+                     "uscc column or no scored row out of default")
         card = model_card(model, metrics=card_metrics, lights=lights, validation=validation_numbers(meta),
                           pricing_config=self.cfg, scoring=scoring)
         files = writer.close(doc, card)
@@ -591,12 +647,14 @@ class Delivery:
 def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str | None = None,
                  chunk_rows: int = 500_000, pricing_config: str | Path | None = None,
                  evaluation: pd.DataFrame | None = None, metrics: dict[str, Any] | None = None,
-                 lights: pd.DataFrame | None = None, progress: bool = True) -> Any:
+                 lights: pd.DataFrame | None = None, progress: bool = True, loans: pd.DataFrame | None = None) -> Any:
     """Score ``data`` with a registered model and write the full bank deliverable (chunked).
 
     Pricing uses ``pricing_config`` (default ``data/pricing.yaml``) on each row's PD and, when the
     input has them, ``collateral``, ``amount`` and ``revenue``; ``public_credit_grade`` and
-    ``supervision_class`` come from the input or from ``evaluation`` (by ``uscc``).
+    ``supervision_class`` come from the input or from ``evaluation`` (by ``uscc``). ``loans`` (the loans table
+    the model was developed from: ``uscc``, ``origination_date``) lets the model card count the scored firms
+    outside the development population (:func:`development_borrowers`); without it the card does not count them.
     """
     from creditmodel.progress import tqdm
     from creditmodel.scoring.score import RowChecks, _text_columns, apply_row_errors, iter_chunks, score_frame
@@ -604,7 +662,8 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     data = Path(data)
     model = resolved.model
     model.version = resolved.version
-    delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config, evaluation=evaluation)
+    delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config, evaluation=evaluation,
+                        loans=loans)
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns), deliverable=True,
                        today=delivery.when)
@@ -843,6 +902,85 @@ def pricing_paragraphs(cfg: Any, scoring: dict[str, Any] | None = None) -> list[
     return out
 
 
+def _pd_text(p: float) -> str:
+    """A PD as the card writes it: three decimals below 1 % (0.094 %), two above."""
+    return _pct(p, 3 if float(p) < 0.01 else 2)
+
+
+def score_range(model: Any) -> dict[str, Any] | None:
+    """What a scorecard can give, exactly: its lowest and highest total points (each feature's lowest / highest
+    points in the points table, summed), their PDs and grades by the model's own calibration and master scale, and
+    the master scale's grades no score maps to (``out_of_reach``, with their PD bands), read from every integer
+    score in between (score_to_pd.csv). A validator's finding: the best possible score of the champion (699 points,
+    PD 0.094 %) is grade 2, so grade 1 could never be given, and the card did not say so. None for a model without
+    a points table (LightGBM: its range is not exact from its parts)."""
+    if getattr(model, "kind", None) != "scorecard":
+        return None
+    try:
+        from creditmodel.scoring.pyfunc import score_to_pd_table
+
+        tab = score_to_pd_table(model)
+        if tab is None or not len(tab):
+            return None
+        scale = model.master_scale
+        bands = scale.table().set_index("grade") if hasattr(scale, "table") else None
+        grades = [str(g) for g in scale.grades]
+    except Exception as e:  # noqa: BLE001 - the card comes without the range
+        log.debug("score range not computable: %s", e)
+        return None
+    got = {str(g) for g in tab["grade"]}
+    order = [g for g in grades if g in got]
+    out = {"score_min": int(tab["score"].iloc[0]), "score_max": int(tab["score"].iloc[-1]),
+           "pd_at_min": float(tab["pd_12m"].iloc[0]), "pd_at_max": float(tab["pd_12m"].iloc[-1]),
+           "grade_at_min": str(tab["grade"].iloc[0]), "grade_at_max": str(tab["grade"].iloc[-1]),
+           "best_grade": order[0], "worst_grade": order[-1],
+           "out_of_reach": [g for g in grades if g not in got and g != "D"], "bands": {}}
+    if bands is not None:
+        out["bands"] = {g: (float(bands.loc[g, "pd_low"]), float(bands.loc[g, "pd_high"]))
+                        for g in out["out_of_reach"] if g in bands.index}
+    return out
+
+
+def _grades_text(gs: list[str], bands: dict[str, tuple[float, float]]) -> str:
+    named = [f"{g} (PD {_pd_text(bands[g][0])} .. {_pd_text(bands[g][1])})" if g in bands else g for g in gs]
+    return ("grade " if len(gs) == 1 else "grades ") + ", ".join(named)
+
+
+def score_range_line(rng: dict[str, Any]) -> str:
+    """The card's Model line on the scores a scorecard can give (:func:`score_range`)."""
+    line = (f"- Score range: {rng['score_min']:,} .. {rng['score_max']:,} points (each feature's lowest and highest "
+            f"points in the points table, summed; no row can score outside them), PD {_pd_text(rng['pd_at_min'])} "
+            f"(grade {rng['grade_at_min']}) .. {_pd_text(rng['pd_at_max'])} (grade {rng['grade_at_max']}): the best "
+            f"grade this model can give is {rng['best_grade']}, the worst {rng['worst_grade']} (D only by the "
+            "in_default flag)")
+    if rng["out_of_reach"]:
+        many = len(rng["out_of_reach"]) > 1
+        return (line + f". Out of reach by construction: {_grades_text(rng['out_of_reach'], rng['bands'])} of the "
+                f"master scale: no score the points table can add up to maps to {'them' if many else 'it'}, "
+                "whatever the enterprise.")
+    return line + "; every grade of the master scale is reachable."
+
+
+def outside_development_line(s: dict[str, Any]) -> str:
+    """The card's Limits line on the scored firms with no loan in the development data (``scoring`` counts of
+    :class:`Delivery` given ``loans``); "" when not counted."""
+    n, none = s.get("rows_not_in_default"), s.get("rows_no_loan")
+    if not n or none is None:
+        return ""
+    n, none = int(n), int(none)
+    loans = f"the loans data (originations {s['loans_window']})" if s.get("loans_window") else "the loans data"
+    dev = s.get("rows_no_development_loan")
+    if dev is not None:
+        what = (f"{int(dev):,} ({_pct(int(dev) / n)}) are enterprises with no loan originated in the development "
+                f"window ({s.get('development_window') or 'not recorded'}), of which {none:,} ({_pct(none / n)} of the "
+                f"{n:,}) have no loan in {loans} at all (never borrowed)")
+    else:
+        what = f"{none:,} ({_pct(none / n)}) are enterprises with no loan in {loans} (never borrowed)"
+    return (f"- Scored outside the development population: of the {int(n):,} scored rows not in default, {what}: "
+            "their PDs are extrapolated from past borrowers (no reject inference, above), not estimated on firms "
+            "like them.")
+
+
 def _fingerprint(model: Any) -> str:
     try:
         return str(model.fingerprint())
@@ -862,7 +1000,11 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     when a calibration light is amber or red, the stability values when a stability light is); the pricing section
     the rate build-up with ``pricing_config``'s values (a :class:`~creditmodel.pricing.PricingConfig`). ``scoring``
     holds what the deliverable saw (``as_of_min``/``as_of_max``, ``rows_priced``, ``rows_policy_rate``,
-    ``rows_over_cap``, ``rows_with_sales``, ``rows_sme``); every statement is left out when its numbers are."""
+    ``rows_over_cap``, ``rows_with_sales``, ``rows_sme``; given the loans table, ``rows_not_in_default``,
+    ``rows_no_loan``, ``rows_no_development_loan``, ``loans_window``, ``development_window``: the Limits count of
+    scored firms outside the development population); every statement is left out when its numbers are. A
+    scorecard's card states the scores, PDs and grades it can give (:func:`score_range`) and the grades of the
+    master scale out of its reach; every card says that no reject inference was done."""
     metrics = metrics or {}
     val = validation or {}
     meta = getattr(model, "metadata", {}) or {}
@@ -883,6 +1025,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     data += window_paragraphs(model, metrics, val, scoring)
     feats = list(getattr(model.estimator, "selected_features_", None) or model.input_spec.columns)
     rt = model.reason_table().set_index("code")
+    rng = score_range(model)
     lines = [
         f"# Model card: {model.name} (version {model.version})", "",
         "## Purpose",
@@ -905,6 +1048,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         + ("; score_to_pd.csv (beside the points table, in the deliverable's <stem>.model_files/ folder) maps every "
            "other score to its PD and grade"
            if model.kind == "scorecard" else ""),
+        *([score_range_line(rng)] if rng else []),
         "", "## Data", *[f"- {d}" for d in data], "",
         "## Features", "| code | 中文 | English |", "|---|---|---|",
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
@@ -948,6 +1092,14 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
                + ", with no long-run (through-the-cycle) adjustment (the model records no central tendency) and no "
                "margin of conservatism. ")
               + "A shock period raises realised default rates above them until the model is recalibrated.",
+              "- No reject inference: the model was developed on granted loans only (the data records loans and "
+              "their outcomes, not declined applications, which have none), so its PDs rest on past borrowers; for "
+              "an applicant unlike them (one a lender declined, one that never borrowed) the PD is an extrapolation "
+              "that no outcome in the development data checks.",
+              *([outside] if (outside := outside_development_line(scoring or {})) else []),
+              *([f"- {_grades_text(rng['out_of_reach'], {}).capitalize()} of the master scale cannot be given by "
+                 f"this scorecard (Model: score range): its grade distribution holds none whatever the portfolio's "
+                 "quality."] if rng and rng["out_of_reach"] else []),
               "- Reason codes explain points lost against the best bin (scorecard) or positive contributions "
               "(LightGBM); they are not causal statements.",
               "- Review at least annually and whenever a stability light turns amber or red (SR 11-7)"

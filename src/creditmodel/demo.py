@@ -231,8 +231,13 @@ def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"mo
     from creditmodel.scoring.district import enterprise_portfolio
     from creditmodel.scoring.score import resolve_model
 
-    logging.getLogger("creditmodel.data.io").setLevel(logging.WARNING)  # the quality notebook already reported it
-    d = load_district(district)
+    io_log = logging.getLogger("creditmodel.data.io")
+    level = io_log.level
+    io_log.setLevel(logging.WARNING)  # the quality notebook already reported it
+    try:
+        d = load_district(district)
+    finally:
+        io_log.setLevel(level)   # a reviewer's finding: it stayed raised for the rest of the process
     when = pd.Timestamp(as_of or d.snapshot_date)
     ev = evaluate(d.tables, as_of=when)
     port = enterprise_portfolio(d.tables, when, evaluation=ev)
@@ -240,7 +245,8 @@ def write_portfolio_deliverable(district: Path, out: Path, model_uri: str = f"mo
     src.parent.mkdir(parents=True, exist_ok=True)
     port.to_parquet(src, index=False)
     resolved = resolve_model(model_uri)
-    res = deliver_file(resolved, src, out, progress=False)
+    # the loans let the model card count the scored firms outside the development population
+    res = deliver_file(resolved, src, out, progress=False, loans=d.tables["loans"])
     files = dict(res.files)
     if "revenue" in port.columns:
         # the deliverable as priced, with the sales it was priced on: repriced without them (notebook 05,
