@@ -447,3 +447,24 @@ def test_the_card_counts_the_scored_firms_outside_the_development_population(tmp
     plain = Delivery(resolved, data, tmp_path / "out2.parquet")
     plain.add(scored, inputs)
     assert "Scored outside" not in plain.finish().files["model_card"].read_text(encoding="utf-8")
+
+
+def test_the_card_names_the_points_model_and_a_penalty_at_the_grid_s_edge():
+    """A validator's finding: the card said "WoE logistic scorecard" of a card with one fitted log-odds value per
+    bin (its coefficient column derived), chosen at the strongest penalty of its grid without a word."""
+    from creditmodel.delivery import model_card
+
+    m = _card_model()
+    m.estimator.points_model_, m.estimator.points_C_, m.estimator.cv = "monotone", 0.1, 5
+    m.estimator.points_cv_ = pd.DataFrame({"model": ["woe", "monotone", "monotone"], "C": [1.0, 0.3, 0.1],
+                                           "cv_auc": [0.7612, 0.7787, 0.7923]})
+    kind = model_card(m).split("- Kind: ")[1].split("\n")[0]
+    assert kind.startswith("scorecard on WoE bins (champion design) with one log-odds value per bin")
+    assert "(L2 penalty C = 0.1)" in kind and "not a fitted parameter" in kind
+    assert "5-fold cross-validated AUC among woe C = 1: 0.7612; monotone C = 0.3: 0.7787; monotone C = 0.1: 0.7923" \
+        in kind and "grid's strongest penalty" in kind
+    m.estimator.points_C_ = 0.3   # chosen inside the grid: no edge note
+    assert "strongest penalty" not in model_card(m)
+    m.estimator.points_model_, m.estimator.points_C_, m.estimator.points_cv_ = "woe", 1.0, None
+    assert "- Kind: WoE logistic scorecard (champion design), one coefficient per feature (L2 penalty C = 1)" \
+        in model_card(m)

@@ -981,6 +981,32 @@ def outside_development_line(s: dict[str, Any]) -> str:
             "like them.")
 
 
+def kind_words(model: Any) -> str:
+    """The card's Kind line: which points model the scorecard's points come from and how its penalty was chosen (a
+    validator read "WoE logistic scorecard" of a card with one fitted log-odds value per bin), or the challenger."""
+    if model.kind != "scorecard":
+        return "LightGBM with monotone constraints (challenger design)"
+    est = model.estimator
+    kind, C = getattr(est, "points_model_", "woe"), getattr(est, "points_C_", None)
+    pen = f"L2 penalty C = {C:g}" if C is not None else "L2 penalty"
+    if kind == "monotone":
+        text = ("scorecard on WoE bins (champion design) with one log-odds value per bin, fitted jointly for all "
+                f"features ({pen}) so that within a feature a bin of lower training default rate never gets fewer "
+                "points; the points table's coefficient is each bin's log-odds divided by its WoE, not a fitted "
+                "parameter, and may differ between the bins of one feature")
+    else:
+        text = f"WoE logistic scorecard (champion design), one coefficient per feature ({pen})"
+    cv = getattr(est, "points_cv_", None)
+    if isinstance(cv, pd.DataFrame) and len(cv) > 1 and C is not None:
+        cands = "; ".join(f"{m} C = {c:g}: {a:.4f}" for m, c, a in zip(cv["model"], cv["C"], cv["cv_auc"]))
+        text += f". Chosen by {est.cv}-fold cross-validated AUC among {cands}"
+        grid = cv.loc[cv["model"] == kind, "C"]
+        if kind == "monotone" and len(grid) > 1 and C == grid.min():
+            text += (f"; C = {C:g} is the grid's strongest penalty (the best AUC at the grid's edge): a stronger "
+                     "one was not tried (monotone_C)")
+    return text
+
+
 def _fingerprint(model: Any) -> str:
     try:
         return str(model.fingerprint())
@@ -1033,7 +1059,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         "grade it on the 10-grade master scale (plus D), and give the three factors that cost it the most "
         "points, for risk-based pricing of small and micro enterprise loans.", "",
         "## Model",
-        f"- Kind: {'WoE logistic scorecard (champion design)' if model.kind == 'scorecard' else 'LightGBM with monotone constraints (challenger design)'}",
+        f"- Kind: {kind_words(model)}",
         # the validation report names the model by its fingerprint: the card and the report tie together by it
         f"- Fingerprint: {_fingerprint(model)} (the validation report's `fingerprint` and the REST answer's "
         "`model_version`; the deliverable's `model_version` is the registered version)",
