@@ -121,6 +121,11 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
                 p, de = sc["pd_12m"].to_numpy()[sel].mean(), g["design_effect"]
                 assert g["jeffreys_p"] == pytest.approx(
                     stats.beta.cdf(p, g["defaults"] / de + 0.5, (g["n"] - g["defaults"]) / de + 0.5), rel=1e-9)
+                # and at the master scale's central PD of the grade (the notebook passes the model's scale)
+                assert g["central_jeffreys_p"] == pytest.approx(
+                    stats.beta.cdf(g["central_pd"], g["defaults"] / de + 0.5, (g["n"] - g["defaults"]) / de + 0.5),
+                    rel=1e-9)
+        assert m["parameters"]["grade_pd_also"].startswith("central PD") and m["grade_central_pd"]["grades_read"]
 
         # PSI of the score: development sample (originations before oot_start) against the out-of-time sample,
         # on the deciles of the development scores (pandas.cut, right-closed), empty shares floored at 1e-4

@@ -39,7 +39,7 @@ from creditmodel.scoring.master_scale import DEFAULT_GRADE
 from creditmodel.validation import lights as L
 from creditmodel.validation import metrics as M
 from creditmodel.validation.report import (Challenger, ReferenceSample, ValidationResult, build_report,
-                                         development_fit, initial_auc_of)
+                                         development_fit, initial_auc_of, master_scale_central_pd)
 
 log = logging.getLogger(__name__)
 
@@ -483,13 +483,18 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             chal = Challenger(models[other].label, of["pd_12m"].to_numpy(dtype=float),
                               of["score"].to_numpy(dtype=float))
         f = own.frame.iloc[rows]
+        try:  # each grade also against its master-scale central PD (what a bank pricing by grade reads)
+            central = master_scale_central_pd(model)[0]
+        except InputError as e:
+            central = None
+            log.info("%s: no master-scale central PDs to test the grades against (%s)", ref.label, e)
         res = build_report(
             y, f["pd_12m"].to_numpy(dtype=float), f["score"].to_numpy(dtype=float), f["grade"].astype(str).to_numpy(),
             industry=_labels(cur["industry"]), size_class=_labels(cur["size_class"]),
             features=cur[feats] if feats else None, reference=reference, challenger=chal, champion_name=ref.label,
             migration=_migration(model, ports[0], ports[1], ports[3]) if ports is not None else None,
             exposure=cur["loan_amount"].to_numpy(dtype=float), thresholds=thresholds, n_boot=n_boot, seed=seed,
-            exclusions=exclusions, data_info=info, groups=cur["uscc"].astype(str).to_numpy(),
+            exclusions=exclusions, data_info=info, groups=cur["uscc"].astype(str).to_numpy(), central_pd=central,
             title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind}"
                   + ("; no version holds the alias: last promotion candidate)" if ref.note else ")"),
             out=Path(out_dir) / "validation" / alias if out_dir is not None else None)

@@ -44,15 +44,16 @@ def roc_figure(curves: Sequence[tuple[str, pd.DataFrame, str]]) -> Figure:
     return fig
 
 
-def cap_figure(curves: Sequence[tuple[str, pd.DataFrame, str]], default_rate: float) -> Figure:
-    """CAP curves with the random and perfect models."""
+def cap_figure(curves: Sequence[tuple[str, pd.DataFrame, str]], default_rate: float, unit: str = "obligors"
+               ) -> Figure:
+    """CAP curves with the random and perfect models; ``unit`` names the sample's rows (``loans``, ...)."""
     fig, ax = _fig(5.0, 4.4)
     for k, (name, cap, label) in enumerate(curves):
         ax.plot(cap["population"], cap["defaults"], lw=1.8, label=label,
                 color=COLORS.get(name, COLORS["challenger"] if k else COLORS["champion"]))
     ax.plot([0, default_rate, 1], [0, 1, 1], lw=1, color="#2e8b57", ls=":", label="perfect model")
     ax.plot([0, 1], [0, 1], ls="--", lw=1, color="#888888", label="random")
-    ax.set(xlabel="share of obligors (riskiest first)", ylabel="share of defaults captured",
+    ax.set(xlabel=f"share of {unit} (riskiest first)", ylabel="share of defaults captured",
            title="Cumulative accuracy profile (CAP)", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
@@ -146,8 +147,8 @@ def calibration_curve_figure(table: pd.DataFrame, challenger: pd.DataFrame | Non
     return fig
 
 
-def distribution_figure(table: pd.DataFrame, title: str, xlabel: str) -> Figure:
-    """Reference against current shares per bin (PSI / CSI / grade distribution)."""
+def distribution_figure(table: pd.DataFrame, title: str, xlabel: str, unit: str = "obligors") -> Figure:
+    """Reference against current shares per bin (PSI / CSI / grade distribution); ``unit`` names the rows."""
     fig, ax = _fig(7.0, 3.8)
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["reference_share"], width=0.4, color=COLORS["reference"], label="reference")
@@ -159,7 +160,7 @@ def distribution_figure(table: pd.DataFrame, title: str, xlabel: str) -> Figure:
     turn = len(table) > 0 and labels.str.len().max() * 0.6 * 7 > 0.9 * slot
     ax.set_xticks(x, labels, rotation=35 if turn else 0, ha="right" if turn else "center",
                   rotation_mode="anchor" if turn else "default", fontsize=7)
-    ax.set(ylabel="share of obligors", xlabel=xlabel, title=title)
+    ax.set(ylabel=f"share of {unit}", xlabel=xlabel, title=title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return fig

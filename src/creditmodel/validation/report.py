@@ -139,8 +139,10 @@ class ValidationResult:
         counts = self.lights["light"].value_counts()
         lines.append("lights: " + ", ".join(f"{int(counts.get(k, 0))} {k}" for k in (L.GREEN, L.AMBER, L.RED))
                      + f" -> {self.status}")
-        for _, r in self.lights[self.lights["check"].str.startswith("segment_calibration_")].iterrows():
-            if str(r["note"]).startswith("red: "):   # informative (not a gating light), said all the same
+        checks = self.lights["check"]
+        for _, r in self.lights[checks.str.startswith("segment_calibration_") | (checks == "grade_central_pd_p")
+                                ].iterrows():   # informative (not a gating light), said all the same
+            if str(r["note"]).startswith(("red: ", "rejected: ")):
                 lines.append(f"  info  {r['label']}: {r['note']}")
         bad = self.lights[self.lights["light"].isin([L.RED, L.AMBER])]
         for _, r in bad.iterrows():
@@ -283,7 +285,8 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                  hl_in_sample: bool = False, n_boot: int = 500, seed: int = 0, alpha: float = 0.05,
                  exclusions: Mapping[str, int] | None = None, data_info: Mapping[str, Any] | None = None,
                  title: str = "Model validation report", out: str | Path | None = None,
-                 final_grade: Any = None, groups: Any = None, grade_pd_source: str | None = None) -> ValidationResult:
+                 final_grade: Any = None, groups: Any = None, grade_pd_source: str | None = None,
+                 central_pd: Mapping[str, float] | None = None) -> ValidationResult:
     """Validate a PD model on a sample with observed outcomes.
 
     Parameters
@@ -302,6 +305,9 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
     exposure : exposure per obligor (yuan) for the exposure-weighted concentration.
     grade_pd : PD per grade for the tests (default: mean PD of the grade's obligors); ``grade_pd_source`` says
         what it is in the report (``parameters.grade_pd``; default "PD given per grade").
+    central_pd : the central PD (fraction) of each grade on the model's master scale. With ``grade_pd`` None the
+        grades are also tested against it (:meth:`_Run.versus_central`): an informative check, no light of the
+        status, for a user who prices or provisions by grade instead of by each row's PD.
     thresholds : :class:`~creditmodel.validation.lights.Thresholds` or a dict of overrides.
     hl_groups : ``"decile"`` (PD deciles) or ``"grade"``; ``hl_in_sample`` uses df = G - 2 instead of G.
     n_boot, seed, alpha : bootstrap replicates, its seed, and the confidence level 1 - alpha.
@@ -360,14 +366,15 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
 
     run = _Run(y=yy, pdv=pdv, score=sc, grade=g, order=order, keep=keep, th=th, alpha=alpha, n_boot=n_boot,
                seed=seed, champion_name=champion_name,
-               groups=None if groups is None else np.asarray(groups, dtype=object)[keep])
+               groups=None if groups is None else np.asarray(groups, dtype=object)[keep],
+               unit=_count_unit({"data": data_info or {}}))
     run.mt.update({"n": int(yy.size), "defaults": int(yy.sum()), "default_rate": float(yy.mean()),
                    "mean_pd": float(pdv.mean()),
                    "n_input": int(n_in + sum(int(v) for v in (exclusions or {}).values())), "excluded": excluded})
     run.direction_check()
     run.discrimination(challenger)
     run.versus_initial(reference)
-    run.calibration(challenger, grade_pd, hl_groups, hl_in_sample)
+    run.calibration(challenger, grade_pd, hl_groups, hl_in_sample, central_pd=central_pd)
     run.stability(reference, features)
     run.concentration(reference, exposure)
     if migration is not None:
@@ -391,7 +398,9 @@ def build_report(y: Any, pd: Any, score: Any = None, grade: Any = None, *,
                         "validated_model": champion_name,
                         **({"compared_with": challenger.name} if challenger is not None else {}),
                         "grade_pd": ("mean PD of the grade" if grade_pd is None
-                                     else grade_pd_source or "PD given per grade")}
+                                     else grade_pd_source or "PD given per grade"),
+                        **({"grade_pd_also": "central PD of the grade on the model's master scale (informative)"}
+                           if "grade_central_pd" in mt else {})}
     res = ValidationResult(_jsonable(mt), lt, run.figs, run.tables, th, title)
     if out is not None:
         res.write(out)
@@ -418,6 +427,7 @@ class _Run:
     seed: int
     champion_name: str
     groups: np.ndarray | None = None
+    unit: str = "obligors"   # what the sample's rows are (figure axes)
     mt: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figs: dict[str, Any] = field(default_factory=dict)
@@ -499,7 +509,7 @@ class _Run:
             curves_roc.append((challenger.name, M.roc_curve(yy, ch_risk), ch_lab))
             curves_cap.append((challenger.name, M.cap_curve(yy, ch_risk), ch_lab))
         self.figs["roc"] = P.roc_figure(curves_roc)
-        self.figs["cap"] = P.cap_figure(curves_cap, float(yy.mean()))
+        self.figs["cap"] = P.cap_figure(curves_cap, float(yy.mean()), unit=self.unit)
         if ks is not None:
             val = self.score if basis == "score" else self.pdv
             self.figs["ks"] = P.ks_figure(yy, val, ks.ks, mt["ks_at"],
@@ -581,8 +591,9 @@ class _Run:
 
     # ------------------------------------------------------------- calibration
     def calibration(self, challenger: Challenger | None, grade_pd: Mapping[str, float] | None, hl_groups: str,
-                    hl_in_sample: bool) -> None:
-        """Brier with Spiegelhalter, Hosmer-Lemeshow, portfolio and per-grade binomial / Jeffreys tests."""
+                    hl_in_sample: bool, central_pd: Mapping[str, float] | None = None) -> None:
+        """Brier with Spiegelhalter, Hosmer-Lemeshow, portfolio and per-grade binomial / Jeffreys tests (and, on the
+        grades' mean PDs, the tests against the master scale's ``central_pd``: :meth:`versus_central`)."""
         mt, nc, yy, pdv, g, th = self.mt, self.nc, self.y, self.pdv, self.grade, self.th
         gr = self.groups
         br = M.brier(yy, pdv, groups=gr)
@@ -652,8 +663,75 @@ class _Run:
         empty = [r["grade"] for r in mt["grades"] if r["n"] == 0]
         if empty:
             nc["grades_empty"] = f"empty grade(s) {', '.join(empty)}: per-grade tests not computable"
+        if central_pd is not None and grade_pd is None:   # with the central PDs as the grade PD nothing doubles
+            self.versus_central(gt, central_pd)
         if (gt["n"] > 0).any():
             self.figs["grade_calibration"] = P.grade_calibration_figure(gt)
+
+    def versus_central(self, gt: pd.DataFrame, central_pd: Mapping[str, float]) -> None:
+        """Each grade's defaults against the central PD (fraction) of its grade on the master scale, beside the tests
+        on its mean PD (DOMAIN C1: "the grade PD used at the start"): Jeffreys and binomial with the grade's design
+        effect, the same thin-grade rules, and Holm's adjustment over the grades read. A grade is rejected when its
+        Holm-adjusted p reads amber or red on the ``jeffreys_grade_p`` rule. Informative (no light of the status):
+        the deliverable prices each row's PD, while a bank pricing or provisioning by grade uses the central PD, which
+        hid an underestimated grade 10 in the demo (45.7 % defaulted, mean PD 42.8 %, central PD 30 %). Adds the
+        ``central_*`` keys to each row of ``grades``, ``grade_central_pd`` (summary) and ``grade_central_pd_p``."""
+        mt, th, order = self.mt, self.th, self.order or []
+        used = set(self.grade)
+        missing = [k for k in order if k in used and _num(central_pd.get(k)) is None]
+        if missing:
+            self.nc["grades_central_pd"] = f"no central PD on the master scale for grade(s) {', '.join(missing)}"
+            return
+        ct = M.grade_table(self.y, self.pdv, self.grade, grade_order=order, groups=self.groups,
+                           grade_pd={k: math.nan if _num(central_pd.get(k)) is None else float(central_pd[k])
+                                     for k in order})   # NaN: an empty grade the scale does not have
+        ct["note"] = ""   # "empty grade" is said once, in the grade's own note
+        ct["jeffreys_light"] = [th.light("jeffreys_grade_p", _num(v)) for v in ct["jeffreys_p"]]
+        ct["binomial_light"] = [th.light("binomial_grade_p", _num(v)) for v in ct["binomial_p"]]
+        _at_or_below_pd(ct, ("jeffreys_light", "binomial_light"))
+        _thin_jeffreys(ct, ct["n"] * ct["pd"])
+        _thin_greens(ct, ct["n"] * ct["pd"], ("jeffreys_light", "binomial_light"))
+        recs = ct.to_dict(orient="records")
+        # the grades read, as for the summary lights of the tests on the mean PD: a grade shown n/a is not counted
+        read = [i for i, r in enumerate(recs) if r["n"] > 0 and _num(r["jeffreys_p"]) is not None
+                and r["jeffreys_light"] != L.NA]
+        holm = np.full(len(recs), np.nan)
+        holm[read] = _holm([_p_shown(recs[i], "jeffreys") for i in read])
+        light = [L.NA] * len(recs)
+        for i in read:   # the milder of the grade's own light and the adjusted p's (a green stays green)
+            light[i] = min(recs[i]["jeffreys_light"], th.light("jeffreys_grade_p", holm[i]), key=_SEVERITY.get)
+        for r, rc, h, lt in zip(mt["grades"], recs, holm, light):
+            r.update(central_pd=_num(rc["pd"]), central_binomial_p=_num(rc["binomial_p"]),
+                     central_jeffreys_p=_num(rc["jeffreys_p"]), central_jeffreys_light=rc["jeffreys_light"],
+                     central_binomial_light=rc["binomial_light"], central_holm_p=_num(h), central_light=lt,
+                     central_note=rc["note"],
+                     **({"central_design_effect": _num(rc["design_effect"])} if self.groups is not None else {}))
+        gt["central_pd"], gt["central_jeffreys_p"] = ct["pd"].to_numpy(), ct["jeffreys_p"].to_numpy()
+        gt["central_jeffreys_light"], gt["central_holm_p"], gt["central_light"] = ct["jeffreys_light"].to_numpy(), \
+            holm, light
+        gt["central_note"] = ct["note"].to_numpy()
+        rejected = [i for i in read if light[i] in (L.AMBER, L.RED)]
+        worst = min(read, key=lambda i: holm[i]) if read else None
+        info: dict[str, Any] = {
+            "pd": "central PD of the grade on the model's master scale", "grades_read": len(read),
+            "rejected": [recs[i]["grade"] for i in sorted(rejected, key=lambda i: holm[i])],
+            "worst_grade": recs[worst]["grade"] if worst is not None else None,
+            "worst_p": _num(_p_shown(recs[worst], "jeffreys")) if worst is not None else None,
+            "worst_p_holm": _num(holm[worst]) if worst is not None else None}
+        unit = self.unit
+        said = [f"grade {recs[i]['grade']}: {_pct(recs[i]['default_rate'])} of {int(recs[i]['n']):,} {unit} defaulted "
+                f"against the master scale's central PD {_pct(recs[i]['pd'])} (Jeffreys p "
+                f"{_p_shown(recs[i], 'jeffreys'):.2g}, {holm[i]:.2g} after Holm over {len(read)} grades read: "
+                f"{light[i]})"
+                for i in sorted(rejected, key=lambda i: holm[i])]
+        if said:
+            info["note"] = ("Against the grade PDs of the master scale (the tests above read each row's own PD): "
+                            + "; ".join(said) + ": a bank using the grade's PD instead of each row's would understate "
+                            "the risk there (informative: the deliverable prices each row's PD, the status is not "
+                            "changed).")
+            self.notes.append(info["note"])
+        mt["grade_central_pd"] = info
+        mt["grade_central_pd_p"] = info["worst_p_holm"]
 
     # ------------------------------------------------------------- stability
     def stability(self, reference: ReferenceSample | None, features: Any) -> None:
@@ -681,7 +759,8 @@ class _Run:
             mt.update(psi=ps.psi, psi_basis=basis, psi_no_shift=ps.expected_no_shift, psi_p_no_shift=ps.p_no_shift)
             self.tables["psi"] = ps.table
             self.figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
-                                                     "score bin (points)" if basis == "score" else "PD bin")
+                                                     "score bin (points)" if basis == "score" else "PD bin",
+                                                     unit=self.unit)
         else:
             nc["psi"] = f"the reference sample has no {basis}"
         if reference.grade is not None and self.grade is not None:
@@ -745,7 +824,7 @@ class _Run:
                 shares["reference_share"] = hr.shares.to_numpy()
         self.tables["concentration"] = shares
         self.figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (HI = {hh.hi:.3f})",
-                                                    "grade")
+                                                    "grade", unit=self.unit)
 
     # ------------------------------------------------------------- migration
     def migration(self, start: Any, end: Any) -> None:
@@ -920,22 +999,14 @@ def _count_unit(metrics: Mapping[str, Any]) -> str:
     return str((metrics.get("data") or {}).get("count_unit") or "obligors")
 
 
-#: The template's phrases that count the validated sample, with the sample's unit put in (the header said "1,825
-#: obligors" above a unit row of 1,825 loans to 1,544 enterprises: a bank officer's finding). The migration
-#: paragraph keeps "obligors": its matrix counts borrowers at two dates, not the sample's rows.
-_UNIT_PHRASES = (
-    ("{{ int(m.n) }} obligors,", "{{ int(m.n) }} {{ unit }},"),
-    ("the obligors left alone", "the {{ unit }} left alone"),
-    ('figure("grades", "Share of obligors per grade")', 'figure("grades", "Share of " ~ unit ~ " per grade")'),
-    ("on the same {{ int(m.n) }} obligors:", "on the same {{ int(m.n) }} {{ unit }}:"),
-)
-
-
-def _unit_template(text: str) -> str:
-    """The report template with its sample counts in the unit the context's ``unit`` names (:data:`_UNIT_PHRASES`)."""
-    for old, new in _UNIT_PHRASES:
-        text = text.replace(old, new)
-    return text
+def _holm(p: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the input's order: the k-th smallest p times (m - k + 1), kept
+    non-decreasing, at most 1 (the smallest is the summary lights' p times the grades read)."""
+    v = np.asarray(p, dtype=float)
+    o = np.argsort(v, kind="mergesort")
+    out = np.empty(v.size)
+    out[o] = np.minimum(1.0, np.maximum.accumulate((v.size - np.arange(v.size)) * v[o]))
+    return out
 
 
 def _p_shown(row: Mapping[str, Any], test: str) -> float:
@@ -983,6 +1054,33 @@ _LIGHT_ROWS: tuple[tuple[str, str, str], ...] = (
 
 def _grade_light(grades: list[dict[str, Any]], grade: str, light_col: str) -> str:
     return next(r[light_col] for r in grades if r["grade"] == grade)
+
+
+def _central_light_row(mt: Mapping[str, Any], th: L.Thresholds) -> dict[str, Any]:
+    """The informative light row of the per-grade tests against the master scale's central PDs: the worst grade's
+    Holm-adjusted p, the rejected grades named (note ``rejected: ...``); not in the status."""
+    gc, unit = mt["grade_central_pd"], _count_unit(mt)
+    rule = th.rules.get("jeffreys_grade_p")
+    green, red = (rule.green, rule.red) if rule is not None else (0.05, 0.01)
+    rows = {r["grade"]: r for r in mt.get("grades", [])}
+
+    def said(g: str) -> str:
+        r = rows[g]
+        return (f"grade {g}: {_pct(r['default_rate'])} of {r['n']:,} {unit} defaulted against the central PD "
+                f"{_pct(r['central_pd'])} (Holm p {r['central_holm_p']:.2g})")
+
+    if gc["rejected"]:
+        note = "rejected: " + "; ".join(said(g) for g in gc["rejected"])
+    elif gc["worst_grade"] is not None:
+        note = f"none rejected; worst: {said(gc['worst_grade'])}"
+    else:
+        note = "no grade read: every grade with rows is n/a (too few expected defaults, or none above the PD)"
+    v = _num(gc.get("worst_p_holm"))
+    return {"check": "grade_central_pd_p", "label": "Jeffreys per grade against the master scale's central PD "
+            "(worst grade, Holm-adjusted p)", "value": v, "value_text": _p(v), "light": L.INFO,
+            "rule": f"informative, not in the status: what a user pricing or provisioning by grade must read; a grade "
+                    f"is rejected at Holm-adjusted p < {green:g} (red < {red:g}) over the {gc['grades_read']} grades "
+                    "read", "source": "ECB 2019 / DOMAIN C1: against the grade PD used at the start", "note": note}
 
 
 def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> pd.DataFrame:
@@ -1083,6 +1181,8 @@ def _lights_table(mt: dict[str, Any], th: L.Thresholds, champion_name: str) -> p
                                     "the PD expects: no sign of underestimation (p not read)")
         rows.append({"check": key, "label": rule.label if rule else key, "value": v, "value_text": text,
                      "light": light, "rule": th.describe(key), "source": rule.source if rule else "", "note": note})
+        if key == "binomial_grade_p" and mt.get("grade_central_pd"):
+            rows.append(_central_light_row(mt, th))
     ov = mt.get("overrides")
     if ov:
         t = {r["direction"]: r for r in ov["table"]}
@@ -1175,18 +1275,29 @@ def _render_html(res: ValidationResult) -> str:
     text = resources.files("creditmodel.resources").joinpath("validation_report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     unit = _count_unit(mt)
-    tpl = env.from_string(_unit_template(text))
+    tpl = env.from_string(text)   # the sample's unit is the context's ``unit`` (a loan-level sample says loans)
     figs = {k: _img(v) for k, v in res.figures.items()}
     t = res.tables
     lights = _table(res.lights, [("label", "check", "str"), ("value_text", "value", "str"), ("light", "light", "light"),
                                  ("rule", "thresholds", "str"), ("source", "source", "str"), ("note", "note", "str")])
     deff_col = [("design_effect", "design effect", "f3")]
-    grades = (_table(t["grades"], [("grade", "grade", "str"), ("n", unit, "int"), ("defaults", "defaults", "int"),
-                                   ("pd", "grade PD", "pct"), ("default_rate", "default rate", "pct"),
-                                   *(deff_col if "design_effect" in t["grades"] else []),
-                                   ("binomial_p", "binomial p", "p"), ("jeffreys_p", "Jeffreys p", "p"),
-                                   ("note", "note", "str")],
-                      {"binomial_p": "binomial_light", "jeffreys_p": "jeffreys_light"}) if "grades" in t else None)
+    grades = None
+    if "grades" in t:
+        gt, central = t["grades"], "central_pd" in t["grades"]
+        central_cols = [("central_pd", "central PD", "pct"), ("central_jeffreys_p", "Jeffreys p vs central", "p"),
+                        ("central_holm_p", "Holm p vs central", "p")] if central else []
+        if central:   # a note of the tests against the central PD where its light differs from the mean PD's
+            gt = gt.assign(note=[_join_note(n, f"vs central PD: {c}") if c and cl != ml else n for n, c, cl, ml in
+                                 zip(gt["note"], gt["central_note"], gt["central_jeffreys_light"],
+                                     gt["jeffreys_light"])])
+        grades = _table(gt, [("grade", "grade", "str"), ("n", unit, "int"), ("defaults", "defaults", "int"),
+                             ("pd", "grade PD", "pct"), ("default_rate", "default rate", "pct"),
+                             *(deff_col if "design_effect" in gt else []),
+                             ("binomial_p", "binomial p", "p"), ("jeffreys_p", "Jeffreys p", "p"), *central_cols,
+                             ("note", "note", "str")],
+                        {"binomial_p": "binomial_light", "jeffreys_p": "jeffreys_light",
+                         **({"central_jeffreys_p": "central_jeffreys_light", "central_holm_p": "central_light"}
+                            if central else {})})
     hl = (_table(t["hosmer_lemeshow"], [("group", "group", "str"), ("n", unit, "int"),
                                         ("defaults", "defaults", "int"), ("expected", "expected defaults", "f3"),
                                         ("mean_pd", "mean PD", "pct"), ("default_rate", "default rate", "pct"),
@@ -1561,8 +1672,9 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
     grades after human overrides (blank = the model grade stands). ``group_col`` names the borrower of each row:
     the bootstrap intervals resample borrowers (see :func:`build_report`'s ``groups``). ``grade_pd`` is the PD each
     grade's binomial and Jeffreys tests read: ``"mean"`` (its obligors' mean PD), ``"central"`` (the central PD of
-    the grade on the model's master scale, :func:`master_scale_central_pd`) or a mapping grade -> PD. Writes
-    ``report.html`` and ``metrics.json`` into ``out``.
+    the grade on the model's master scale, :func:`master_scale_central_pd`) or a mapping grade -> PD; with
+    ``"mean"`` and a model with a master scale the grades are also tested against its central PDs (informative, see
+    :func:`build_report`'s ``central_pd``). Writes ``report.html`` and ``metrics.json`` into ``out``.
     """
     from creditmodel import tracking
 
@@ -1576,6 +1688,12 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
         per_grade, order = master_scale_central_pd(model, model_uri)
         kwargs.setdefault("grade_order", order)
         kwargs["grade_pd_source"] = "central PD of the grade on the model's master scale"
+    elif grade_pd == "mean" and "central_pd" not in kwargs:
+        # also against the master scale's central PDs: what a bank pricing by grade relies on (a validator's finding)
+        try:
+            kwargs["central_pd"] = master_scale_central_pd(model, model_uri)[0]
+        except InputError:   # a pyfunc of another kind: no master scale, no such check
+            log.info("%s: no master scale: the grades are not tested against central PDs", model_uri)
     cm = _load_model(challenger_uri) if challenger_uri is not None else None
     df = _read_for_model(data, *(m for m in (model, cm) if m is not None),
                          also_text=tuple(c for c in (override_col, group_col) if c))  # labels: "9", not 9.0
@@ -1725,16 +1843,21 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
 
 
 def master_scale_central_pd(model: Any, model_uri: str | Path = "") -> tuple[dict[str, float], list[str]]:
-    """The central PD (fraction) of each grade of a loaded creditmodel pyfunc's master scale, and the scale's grades
-    best to worst (``D`` last, left out of the tests). A pyfunc of another kind has no master scale: InputError."""
+    """The central PD (fraction) of each grade of a loaded creditmodel pyfunc's master scale (or a
+    :class:`~creditmodel.scoring.model.CreditModel`'s), and the scale's grades best to worst (``D`` last, left out
+    of the tests). A pyfunc of another kind has no master scale: InputError."""
+    from creditmodel.scoring.model import CreditModel
     from creditmodel.scoring.pyfunc import CreditModelPyfunc
 
-    try:
-        inner = model.unwrap_python_model()
-    except Exception:  # noqa: BLE001 - not a python-function model of ours
-        inner = None
-    scale = getattr(getattr(inner, "model", None), "master_scale", None) if isinstance(inner, CreditModelPyfunc) \
-        else None
+    if isinstance(model, CreditModel):
+        scale = model.master_scale
+    else:
+        try:
+            inner = model.unwrap_python_model()
+        except Exception:  # noqa: BLE001 - not a python-function model of ours
+            inner = None
+        scale = getattr(getattr(inner, "model", None), "master_scale", None) \
+            if isinstance(inner, CreditModelPyfunc) else None
     if scale is None or not hasattr(scale, "central_pd"):
         raise InputError("the per-grade tests on central PDs need the model's master scale: this model is not a "
                          "creditmodel model (use --grade-pd mean)", file=str(model_uri), parameter="--grade-pd")
