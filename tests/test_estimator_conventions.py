@@ -112,8 +112,10 @@ def test_arrays_are_checked_against_the_fitted_width(data):
     card = WoEScorecard().fit(X, y)
     with pytest.warns(UserWarning, match="no column names"):
         card.predict_proba(X.to_numpy())
-    with pytest.raises(InputError, match="needs a pandas DataFrame"):
-        WoEBinner().fit(X, y).transform(X.to_numpy())
+    binner = WoEBinner().fit(X, y)   # an array is read as the fitted columns in order, as the scorecard reads it
+    with pytest.warns(UserWarning, match="no column names"):
+        woe = binner.transform(X.to_numpy())
+    np.testing.assert_array_equal(np.asarray(woe), np.asarray(binner.transform(X)))
 
 
 def test_calibrator_wants_one_value_per_row(data):

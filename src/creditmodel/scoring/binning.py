@@ -31,7 +31,7 @@ from creditmodel.progress import tqdm
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.params import FIT_NOTE
-from creditmodel.scoring.target import binary_target
+from creditmodel.scoring.target import fit_target
 from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,49 @@ FREE_SHAPE = "free (cv)"  # requested_trend of a feature whose free shape won th
 #: ``default_trend`` values: optbinning's ``monotonic_trend`` options and None (free shape)
 TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex", "peak",
           "valley", "peak_heuristic", "valley_heuristic", None)
+
+#: What an estimator's ``fit`` says of a table without a feature column.
+NO_FEATURES = "no feature column to fit on"
+
+
+def refuse_sparse(X) -> None:
+    """A SciPy sparse matrix is refused by name (it was 'X must be a table (2-D), got 0-D')."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise InputError("sparse input is not supported: pass a dense DataFrame or array (X.toarray())")
+
+
+def input_frame(X, fitted_names=None, estimator: str = "WoEBinner") -> pd.DataFrame:
+    """``X`` as the DataFrame the WoE estimators (:class:`WoEBinner`, the scorecard) work on, one check for both.
+
+    A DataFrame keeps its columns, named by their text (``0`` is column ``'0'``: optbinning wants text names); a
+    duplicate name is an :class:`InputError` naming it (a second column of a name was a bare AttributeError). An
+    array (no column names) is a table whose columns are ``x0, x1, ...`` when fitting (``fitted_names`` None),
+    else the fitted columns in the training order (a warning when those had names of their own)."""
+    if isinstance(X, pd.DataFrame):
+        cols = [str(c) for c in X.columns]
+        if len(set(cols)) != len(cols):
+            dup = pd.Index(cols)[pd.Index(cols).duplicated()][0]
+            raise InputError("duplicate column name", column=dup)
+        return X.set_axis(cols, axis=1) if list(X.columns) != cols else X
+    refuse_sparse(X)
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise InputError(f"X must be a table (2-D), got {arr.ndim}-D")
+    if fitted_names is None:
+        names = [f"x{i}" for i in range(arr.shape[1])]
+    else:
+        names = list(fitted_names)
+        if arr.shape[1] != len(names):
+            raise InputError(f"X has {arr.shape[1]} columns, {estimator} was fitted on {len(names)}")
+        if names != [f"x{i}" for i in range(len(names))]:
+            import warnings
+
+            warnings.warn(f"X has no column names, but {estimator} was fitted on named columns: its columns are "
+                          f"taken in the training order", UserWarning, stacklevel=4)
+    return pd.DataFrame(arr, columns=names)
+
 
 def minority_count(y: np.ndarray, groups: np.ndarray | None = None) -> int:
     """Rows of the rarer class of a 0/1 target (a K-fold CV needs at least K of them); with ``groups`` (one key per
@@ -319,7 +362,8 @@ def _pava(values: np.ndarray, weights: np.ndarray, increasing: bool) -> np.ndarr
 
 
 class WoEBinner(TransformerMixin, BaseEstimator):
-    """Optimal WoE binning of every column of a DataFrame (scikit-learn transformer).
+    """Optimal WoE binning of every column of a DataFrame (scikit-learn transformer). An array is taken as the
+    scorecard takes it (columns ``x0, x1, ...``), so both compose alike in a Pipeline after e.g. an imputer.
 
     Parameters
     ----------
@@ -601,18 +645,19 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         """Bin every column of ``X`` against the binary target ``y`` (1 = bad). ``groups`` (one key per row, e.g.
         the borrower): the ``shape_cv`` folds hold each group out whole."""
         self._check_params()
-        if not isinstance(X, pd.DataFrame):
-            raise InputError("WoEBinner needs a pandas DataFrame")
+        X = input_frame(X)
         from creditmodel.scoring.params import warn_unknown_columns
 
         sc = self.special_codes
         warn_unknown_columns(X.columns, log, feature_directions=self.feature_directions,
                              categorical_features=self.categorical_features,
                              special_codes=sc if isinstance(sc, dict) else None)   # a plain list holds codes
-        y = binary_target(y, len(X)).astype(float)
+        y = fit_target(y, len(X)).astype(float)
         from creditmodel.scoring.splits import check_groups, stratified_folds
 
         groups = check_groups(groups, len(X))
+        if X.shape[1] == 0:
+            raise InputError(NO_FEATURES)
         self._sizes = self._resolve_sizes(y)
         self.min_bin_size_, self.min_prebin_size_, self.max_n_prebins_ = self._sizes
         self.bins_: dict[str, FeatureBins] = {}
@@ -647,10 +692,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
 
     def index_columns(self, X: pd.DataFrame, features=None) -> list[np.ndarray]:
         """Slot arrays (int8 or intp, see :meth:`FeatureBins.indices`), one per feature; a missing column
-        raises InputError naming it."""
+        raises InputError naming it. ``X``: a DataFrame, or an array whose columns are the fitted ones in order."""
         check_is_fitted(self, "bins_")
-        if not isinstance(X, pd.DataFrame):
-            raise InputError("WoEBinner needs a pandas DataFrame")
+        X = input_frame(X, list(self.bins_))
         features = list(self.bins_) if features is None else list(features)
         missing = [f for f in features if f not in X.columns]
         if missing:
@@ -663,8 +707,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):
         return np.column_stack(cols) if cols else np.empty((len(X), 0), dtype=np.int64)
 
     def transform(self, X: pd.DataFrame, features=None) -> pd.DataFrame:
-        """WoE of each value (float DataFrame, same index as ``X``)."""
+        """WoE of each value (float DataFrame, same index as ``X``; an array's columns are the fitted ones in order)."""
         check_is_fitted(self, "bins_")
+        X = input_frame(X, list(self.bins_))
         features = list(self.bins_) if features is None else list(features)
         cols = self.index_columns(X, features)
         data = {f: self.bins_[f].woe[i] for f, i in zip(features, cols)}

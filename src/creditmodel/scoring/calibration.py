@@ -31,8 +31,8 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 
-from creditmodel.errors import ConfigError, InputError
-from creditmodel.scoring.target import binary_target
+from creditmodel.errors import ConfigError, InputError, shown
+from creditmodel.scoring.target import fit_target
 from creditmodel.threads import fit_single_threaded
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,34 @@ _METHODS = ("auto", "isotonic", "platt")
 _CRITERIA = ("log_loss", "brier")
 
 
+#: what ``pd.api.types.infer_dtype`` calls an object array of numbers (bool and Decimal included) or of nothing
+_NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty"})
+
+
+def _refuse_non_numbers(a, name: str) -> None:
+    """Complex values and text are refused, naming the first such row: a complex array lost its imaginary part
+    with only a ComplexWarning, and text was parsed as numbers (a raw output read as text is a reading fault to
+    fix where the text came from; a reviewer's finding)."""
+    vals = a.to_numpy() if isinstance(a, pd.Series) else np.asarray(a)
+    kind = vals.dtype.kind
+    if kind not in "cUSO":
+        return
+    flat = vals.ravel()
+    if kind == "O" and pd.api.types.infer_dtype(flat, skipna=True) in _NUMBER_KINDS:
+        return
+    bad = np.ones(flat.size, dtype=bool) if kind == "c" else \
+        np.array([isinstance(v, (str, bytes, complex, np.complexfloating)) for v in flat], dtype=bool)
+    if not bad.any():
+        return
+    j = int(np.flatnonzero(bad)[0])
+    what = "complex" if kind == "c" or isinstance(flat[j], (complex, np.complexfloating)) else "text"
+    row = j // (flat.size // vals.shape[0]) + 1 if vals.ndim else None
+    raise InputError(f"expected real numbers, got {what} ({int(bad.sum())} value(s), first {shown(flat[j])}): pass "
+                     f"them as floats", column=name, row=row)
+
+
 def _as_1d(a, name: str) -> np.ndarray:
+    _refuse_non_numbers(a, name)
     arr = np.asarray(a, dtype=float) if not isinstance(a, pd.Series) else a.to_numpy(dtype=float)
     if arr.ndim > 1 and arr.shape[1:] != (1,) * (arr.ndim - 1):
         raise InputError(f"expected one value per row, got an array of shape {arr.shape}", column=name)
@@ -56,7 +83,7 @@ def _as_1d(a, name: str) -> np.ndarray:
 
 
 def _as_target(y, n: int) -> np.ndarray:
-    return binary_target(y, n, column="y").astype(float)
+    return fit_target(y, n).astype(float)
 
 
 def _row_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -197,10 +224,6 @@ class PDCalibrator(BaseEstimator):
     central tendency unless :meth:`recentre` set it).
     """
 
-    # calibrators pickled before these parameters existed load without them (repr, get_params and predict work)
-    central_tendency: float | None = None
-    shift_: float = 0.0
-
     def __init__(self, method: str = "auto", higher_is_riskier: bool = True, pd_floor: float = BASEL_PD_FLOOR,
                  pd_cap: float = 1 - 1e-6, strict: bool = True, cv: int = 5, criterion: str = "log_loss",
                  se_rule: float = 1.0, random_state: int = 0, central_tendency: float | None = None):
@@ -214,6 +237,15 @@ class PDCalibrator(BaseEstimator):
         self.se_rule = se_rule
         self.random_state = random_state
         self.central_tendency = central_tendency
+
+    def __setstate__(self, state):
+        # calibrators pickled before ``central_tendency`` existed load without it and, fitted, without ``shift_``
+        # (repr, get_params and predict work); class-level defaults did this but made ``shift_`` look fitted on an
+        # unfitted calibrator (``check_is_fitted(PDCalibrator(), "shift_")`` passed: a reviewer's finding)
+        state.setdefault("central_tendency", None)
+        if "params_" in state:
+            state.setdefault("shift_", 0.0)
+        super().__setstate__(state)
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _check_params(self) -> None:

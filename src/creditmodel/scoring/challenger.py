@@ -44,10 +44,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from creditmodel.errors import ConfigError, InputError
-from creditmodel.scoring.binning import _category_key, holds_numbers, level_positions, minority_count
+from creditmodel.scoring.binning import (NO_FEATURES, _category_key, holds_numbers, level_positions,
+                                        minority_count)
 from creditmodel.scoring.params import FIT_NOTE
 from creditmodel.scoring.splits import stratified_folds, stratified_holdout
-from creditmodel.scoring.target import binary_target
+from creditmodel.scoring.target import fit_target
 
 logger = logging.getLogger(__name__)
 
@@ -406,8 +407,13 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         self._check_params()
         X = _as_frame(X)
         groups = check_groups(groups, len(X))
-        y01 = binary_target(y, len(X), column="y").astype(np.float64)
-        self.classes_ = np.unique(np.asarray(y).ravel())  # [0, 1] (or [False, True]) in the caller's dtype
+        y01 = fit_target(y, len(X)).astype(np.float64)
+        if X.shape[1] == 0:   # before LightGBM, which failed on its forced-splits file and wrote [Fatal] to stderr
+            raise InputError(NO_FEATURES)
+        # 0/1 as the scorecard's, also for a bool or float target (predict said True/False); an integer target keeps
+        # its dtype (int8 from the CLI), so the pickled model and its fingerprint stay those of earlier fits
+        yv = np.asarray(y).ravel()
+        self.classes_ = np.unique(yv) if yv.dtype.kind in "iu" else np.array([0, 1])
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
         if w is not None and (w.shape[0] != len(X) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0):
             raise InputError("sample_weight must be finite, non-negative, not all zero and one per row",
@@ -452,7 +458,7 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
         params = self._lgb_params(self.eval_metric)
         if eval_set is not None:
             Xv, yv = eval_set
-            yv = binary_target(yv, len(_as_frame(Xv)), column="eval_set y").astype(np.float64)
+            yv = fit_target(yv, len(_as_frame(Xv)), column="eval_set y").astype(np.float64)
             dtr = self._dataset(Xe, y, w)
             dva = self._dataset(self._encode(Xv), yv, reference=dtr)
             b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks)

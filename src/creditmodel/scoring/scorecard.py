@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from creditmodel.errors import InputError
-from creditmodel.scoring.binning import FREE_SHAPE, MISSING, SPECIAL, UNSEEN, WoEBinner, minority_count, psi
+from creditmodel.scoring.binning import (FREE_SHAPE, MISSING, NO_FEATURES, SPECIAL, UNSEEN, WoEBinner,
+                                        input_frame, minority_count, psi)
 from creditmodel.scoring.params import FIT_NOTE
-from creditmodel.scoring.target import binary_target
+from creditmodel.scoring.target import fit_target
 from creditmodel.threads import fit_single_threaded
 
 log = logging.getLogger(__name__)
@@ -79,14 +79,6 @@ def _sql_level_operand(fb: Any, col: str) -> str:
 def _sql_num(v: float) -> str:
     """Exact float literal (shortest repr that round-trips)."""
     return repr(float(v))
-
-
-def _refuse_sparse(X) -> None:
-    """A SciPy sparse matrix is refused by name (it was 'X must be a table (2-D), got 0-D')."""
-    import scipy.sparse
-
-    if scipy.sparse.issparse(X):
-        raise InputError("sparse input is not supported: pass a dense DataFrame or array (X.toarray())")
 
 
 #: Fewer rows of the rarer class (defaults, usually) than this and ``fit`` warns that chance shapes the card.
@@ -221,30 +213,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------ inputs
     def _frame(self, X, fit: bool = False) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame):
-            cols = [str(c) for c in X.columns]
-            if len(set(cols)) != len(cols):
-                dup = pd.Index(cols)[pd.Index(cols).duplicated()][0]
-                raise InputError("duplicate column name", column=dup)
-            return X.set_axis(cols, axis=1) if list(X.columns) != cols else X
-        _refuse_sparse(X)
-        arr = np.asarray(X)
-        if arr.ndim != 2:
-            raise InputError(f"X must be a table (2-D), got {arr.ndim}-D")
-        if fit:
-            names = [f"x{i}" for i in range(arr.shape[1])]
-        else:
-            names = list(self.feature_names_in_)
-            if arr.shape[1] != len(names):
-                raise InputError(f"X has {arr.shape[1]} columns, the scorecard was fitted on {len(names)}")
-            if names != [f"x{i}" for i in range(len(names))]:
-                warnings.warn("X has no column names, but WoEScorecard was fitted on named columns: its columns "
-                              "are taken in the training order", UserWarning, stacklevel=3)
-        return pd.DataFrame(arr, columns=names)
+        """``X`` as a DataFrame, checked as the binner checks it (:func:`~creditmodel.scoring.binning.input_frame`)."""
+        return input_frame(X, None if fit else self.feature_names_in_, "WoEScorecard")
 
     @staticmethod
     def _target(y, n: int) -> np.ndarray:
-        return binary_target(y, n, column="target")
+        return fit_target(y, n)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "points_table_"):
@@ -423,7 +397,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         y = self._target(y, len(X))
         groups = check_groups(groups, len(X))
         if X.shape[1] == 0:
-            raise InputError("no feature column to fit on")
+            raise InputError(NO_FEATURES)
         self._check_params()  # parameter errors before the binning work
         n_min = minority_count(y)
         if n_min < FEW_MINORITY_ROWS:   # 3 defaults in 2,000 rows picked a noise feature (IV 0.77) without a word
@@ -592,7 +566,8 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         if len(cands) > 1 and n_minority < self.cv:   # some fold would hold none of the rarer class
             cands = cands[:1]   # auto: the WoE card; monotone: the first C of monotone_C
             log.info("points_model=%r: CV skipped, %d %s of the rarer class for %d folds; %s", self.points_model,
-                     n_minority, "row(s)" if groups is None else "group(s)", self.cv, "the WoE card is kept" if cands[0][0] == "woe"
+                     n_minority, "row(s)" if groups is None else "group(s)", self.cv,
+                     "the WoE card is kept" if cands[0][0] == "woe"
                      else f"the monotone card at the first monotone_C, C={cands[0][1]:g}", extra={FIT_NOTE: True})
         elif len(cands) > 1:
             # on large samples the choice among a handful of candidates is made on a stratified subsample

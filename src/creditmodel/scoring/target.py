@@ -38,3 +38,27 @@ def binary_target(y, n: int, column: str = "target") -> np.ndarray:
         raise InputError(f"target has a single class ({int(out[0])}); need both goods (0) and bads (1)",
                          column=column)
     return out
+
+
+def fit_target(y, n: int, column: str = "y") -> np.ndarray:
+    """The 0/1 target of an estimator's ``fit`` (:func:`binary_target`, named ``y``):
+    text labels are refused saying how to map them in Python; the shared check's hint names the command line's
+    ``--positive``, which means nothing to a caller of ``fit`` (a reviewer's finding)."""
+    try:
+        return binary_target(y, n, column=column)
+    except InputError as e:
+        if y is None or e.row is not None:
+            raise
+        vals = y.to_numpy() if isinstance(y, (pd.Series, pd.Index)) else np.asarray(y).ravel()
+        if len(vals) != n or vals.dtype == bool:
+            raise
+        try:
+            vals.astype(float)
+        except (TypeError, ValueError):   # text labels (numbers other than 0/1 are told by the check itself)
+            pass
+        else:
+            raise
+        labels = sorted({str(v) for v in pd.unique(vals[pd.notna(vals)])})
+        listed = ", ".join(repr(v) for v in labels[:10]) + (", ..." if len(labels) > 10 else "")
+        raise InputError(f"target must be 0/1 (1 = bad) or boolean, got the labels {listed}: map them first, "
+                         f"e.g. fit(X, y == \"bad\") (True = bad)", column=column) from None
