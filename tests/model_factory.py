@@ -20,3 +20,12 @@ def with_outcome(rng, columns: dict, logit, id_col: str = "id", target: str = "b
     n = len(logit)
     y = (rng.uniform(size=n) < 1 / (1 + np.exp(-np.asarray(logit, dtype=float)))).astype(int)
     return pd.DataFrame({id_col: [f"{i:05d}" for i in range(n)], **columns, target: y})
+
+
+def two_feature_frame(n: int, seed: int):
+    """``n`` rows of a normal ``x1`` (riskier when higher) and a uniform ``x2`` on 0..10 (safer), ~9 % bad."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
+    return with_outcome(rng, {"x1": x1, "x2": x2}, -2.6 + 1.3 * x1 - 0.1 * x2)

@@ -994,15 +994,10 @@ def test_validate_grade_pd_central_tests_each_grade_against_the_master_scale_s_c
     model's saved ``master_scale.csv``), and the report says so; the default stays the grade's mean PD. An unknown
     value is refused by click; a model without a master scale is refused by name."""
     from click.testing import CliRunner
-    from model_factory import train_small, with_outcome
+    from model_factory import train_small, two_feature_frame as frame
 
     from creditmodel.cli import cli
     from creditmodel.validation.report import validate_file
-
-    def frame(n, seed):
-        rng = np.random.default_rng(seed)
-        x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
-        return with_outcome(rng, {"x1": x1, "x2": x2}, -2.6 + 1.3 * x1 - 0.1 * x2)
 
     model = train_small(tmp_path_factory, frame(1500, 0), id_col="id", seed=3, name="gradepd")
     frame(1000, 1).to_csv(tmp_path / "new.csv", index=False)

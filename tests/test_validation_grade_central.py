@@ -104,14 +104,9 @@ def test_nothing_doubles_when_the_grade_pd_is_already_the_central_pd():
 
 
 def test_validate_file_adds_the_central_check_by_default_for_a_model_with_a_master_scale(tmp_path_factory, tmp_path):
-    from model_factory import train_small, with_outcome
+    from model_factory import train_small, two_feature_frame as frame
 
     from creditmodel.validation.report import validate_file
-
-    def frame(n, seed):
-        rng = np.random.default_rng(seed)
-        x1, x2 = rng.normal(size=n), rng.uniform(0, 10, n)
-        return with_outcome(rng, {"x1": x1, "x2": x2}, -2.6 + 1.3 * x1 - 0.1 * x2)
 
     model = train_small(tmp_path_factory, frame(1500, 0), id_col="id", seed=3, name="central")
     frame(1000, 1).to_csv(tmp_path / "new.csv", index=False)

@@ -228,7 +228,10 @@ def real_cmd(name: str | None, out: Path | None, data_dir: Path | None) -> None:
 @cli.command("train")
 @click.option("--data", type=PATH, required=True, help="Training table (CSV, also .csv.gz or .csv.bz2; Parquet; ARFF).")
 @click.option("--target", required=True, help="Target column (0/1, boolean or two labels).")
-@click.option("--id", "id_col", default=None, help="Identifier column (kept, never a feature).")
+@click.option("--id", "id_col", default=None,
+              help="Identifier column (kept, never a feature). The rows are ordered by it before the split and the "
+                   "fits, so the model does not depend on the file's row order; without --id the split is drawn by "
+                   "row position and the same rows in another order give another model.")
 @click.option("--positive", default=None, help="Label of the bad (default) class when the target has two labels.")
 @click.option("--model", "kind", type=click.Choice(["scorecard", "lightgbm"]), default="scorecard", show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**31 - 4), default=42, show_default=True,

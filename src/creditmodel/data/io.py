@@ -395,12 +395,31 @@ def _decode_error(p: Path, e: Exception) -> InputError | None:
                       "in another encoding (Windows-1252 or Latin-1?); save it as 'CSV UTF-8'", file=p, row=row)
 
 
+#: The files (path, size, modification time) already said to be GB 18030 in this process: a file read twice (train
+#: reads a CSV, then its id as written; score reads its header, then its rows) said so twice.
+_SAID_GB18030: set[tuple[str, int, int]] = set()
+
+
+def _warn_gb18030(p: Path) -> None:
+    """Warn once per file (and version of it) that it is read as GB 18030; later reads of it log at DEBUG."""
+    try:
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = (str(p), -1, -1)
+    if key in _SAID_GB18030:
+        log.debug("%s is not UTF-8; reading it as GB 18030", p)
+        return
+    _SAID_GB18030.add(key)
+    log.warning("%s is not UTF-8; reading it as GB 18030", p)
+
+
 def _read_csv(p: Path, as_text: bool, nrows: int | None = None) -> pa.Table:
     encoding, header = _csv_encoding_and_header(p)
     if not header or all(not h.strip() for h in header):
         raise InputError("file is empty (no header line)", file=p)
     if encoding != "utf8":
-        log.warning("%s is not UTF-8; reading it as GB 18030", p)
+        _warn_gb18030(p)
     conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header} if as_text else None,
                                 strings_can_be_null=not as_text, quoted_strings_can_be_null=not as_text,
                                 null_values=[] if as_text else None)

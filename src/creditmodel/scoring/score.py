@@ -471,6 +471,91 @@ def apply_row_errors(scored: pd.DataFrame, msg: np.ndarray) -> pd.DataFrame:
     return scored
 
 
+#: The model's per-call warning of unscorable rows (``CreditModel.score_frame``): held back while a file's chunks are
+#: scored and summed into one warning (:class:`ChunkSummary`).
+_UNSCORABLE = "rows have a model input that cannot be scored"
+
+
+class ChunkSummary(logging.Filter):
+    """What one file's chunks have to say, said once after the last chunk (:meth:`warn`), not once per chunk:
+
+    * the rows with a model input that cannot be scored: while active (``with summary:``) the model's own warning
+      of each chunk ("N of 1000 rows ... cannot be scored") is held back and summed;
+    * per numeric column, the rows whose value lies outside the range the model saw in training (its metadata
+      ``training_range``; a model saved before has none and nothing is said). Such a row keeps its status and
+      score (a negative duration is scored in the bin of the shortest durations): a warning only.
+
+    :meth:`add` takes each chunk (the inputs) and its scores (``score_frame``'s output) in order."""
+
+    def __init__(self, model: CreditModel) -> None:
+        super().__init__()
+        ranges = (getattr(model, "metadata", None) or {}).get("training_range") or {}
+        self.ranges = {c: (float(r[0]), float(r[1])) for c, r in ranges.items() if c in model.input_spec.numeric}
+        self.outside = {c: [0, 0, 0] for c in self.ranges}   # rows below, rows above, first such row (1-based)
+        self.rows = 0
+        self.unscorable, self.first_error, self.first_error_row = 0, None, None
+        self._held: list[Any] = []
+        self._log = logging.getLogger(CreditModel.__module__)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _UNSCORABLE in str(record.msg) and isinstance(record.args, tuple) and len(record.args) == 3:
+            self._held.append(record.args)
+            return False
+        return True
+
+    def __enter__(self) -> "ChunkSummary":
+        self._log.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._log.removeFilter(self)
+
+    def add(self, chunk: pd.DataFrame, scored: pd.DataFrame) -> None:
+        start, n = self.rows, len(chunk)
+        self.rows += n
+        for count, _, first in self._held:
+            self.unscorable += int(count)
+            if self.first_error is None:
+                self.first_error = str(first)
+                at = np.flatnonzero(scored["error"].astype(object).to_numpy() == self.first_error) \
+                    if "error" in scored else []
+                self.first_error_row = start + int(at[0]) + 1 if len(at) else None
+        self._held.clear()
+        for c, (lo, hi) in self.ranges.items():
+            if c not in chunk.columns:
+                continue
+            col = chunk[c]
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                v = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:   # a chunk with a text cell: the cells that read as numbers (the others are row errors)
+                v = pd.to_numeric(col.astype("string").str.strip(), errors="coerce").to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+            below, above = v < lo, v > hi
+            if below.any() or above.any():
+                tally = self.outside[c]
+                if not tally[2]:
+                    tally[2] = start + int(np.flatnonzero(below | above)[0]) + 1
+                tally[0] += int(below.sum())
+                tally[1] += int(above.sum())
+
+    def warn(self, file: str | Path) -> None:
+        """Log the summary: one warning for the unscorable rows, one for the values outside the training range."""
+        if self.unscorable:
+            where = f" (row {self.first_error_row})" if self.first_error_row else ""
+            log.warning("%s: %d of %d rows have a model input that cannot be scored (status=error); first%s: %s",
+                        file, self.unscorable, self.rows, where, self.first_error)
+        hit = {c: t for c, t in self.outside.items() if t[0] or t[1]}
+        if hit:
+            def one(c: str, t: list[int]) -> str:
+                lo, hi = self.ranges[c]
+                side = ", ".join(x for x in (f"{t[0]:,} below" if t[0] else "", f"{t[1]:,} above" if t[1] else "")
+                                 if x)
+                return f"{c}: {side} (training {lo:.10g} .. {hi:.10g}; first row {t[2]})"
+
+            log.warning("%s: values outside the range the model saw in training, where its scores extrapolate "
+                        "(status and scores unchanged): %s", file, "; ".join(one(c, t) for c, t in hit.items()))
+
+
 @dataclass
 class ScoreResult:
     out: Path
@@ -572,9 +657,12 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     bar = tqdm(desc=f"scoring {data.name}", unit="rows", disable=not progress, leave=False)
     # a uscc or as_of_date column is checked as the deliverable checks it (an invalid code was passed through)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns))
+    summary = ChunkSummary(model)   # one warning per file, after the last chunk, not one per chunk
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
-            res = score_frame(model, chunk, id_col=id_col, file=data)
+            with summary:
+                res = score_frame(model, chunk, id_col=id_col, file=data)
+            summary.add(chunk, res)
             apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha
             res["scored_at"] = when
@@ -603,5 +691,6 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
         if writer is not None:
             writer.close()
     tmp.replace(out)
+    summary.warn(data)
     return ScoreResult(out, rows, rows_ok, rows - rows_ok, time.perf_counter() - t0, model.name,
                        str(resolved.version), {"scores": out})

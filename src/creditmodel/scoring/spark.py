@@ -32,6 +32,7 @@ The master is ``local[2]`` by default; any Spark master URL works (``--spark-mas
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -40,7 +41,7 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from creditmodel import tracking
 from creditmodel.errors import InputError, separator_hint
@@ -53,22 +54,42 @@ NEEDS_PYSPARK = "the Spark engine needs pyspark (and Java): pip install 'creditm
 ORDER_COL = "__creditmodel_row"
 
 
-def _quiet_pyspark_pandas_warning() -> None:
+_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
+
+@contextlib.contextmanager
+def _quiet_pyspark_pandas_warning(workers: bool = False) -> Iterator[None]:
     """PySpark warns at every import that it does not yet fully support pandas 3 (a FutureWarning on the command's
     stderr, four times): the engine's results are tested equal to in-process scoring on every column, so the warning
-    is not the user's to act on. Workers inherit the filter through ``PYTHONWARNINGS``."""
+    is not the user's to act on. Ignored within the block only (the caller's warning filters come back after it);
+    with ``workers`` (around the start of Spark's JVM, whose Python workers inherit its environment) the filter is
+    also put into ``PYTHONWARNINGS`` for the block, and the variable is restored after it (it was left changed for
+    the rest of the process, and every process it started: a reviewer's finding)."""
     import warnings
 
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    rule = "ignore:PySpark does not yet fully support pandas:FutureWarning"
-    current = os.environ.get("PYTHONWARNINGS", "")
-    if rule not in current:
-        os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
+    rule = f"ignore:{_PANDAS_WARNING}:FutureWarning"
+    before = os.environ.get("PYTHONWARNINGS")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+        if workers and rule not in (before or ""):
+            os.environ["PYTHONWARNINGS"] = f"{before},{rule}" if before else rule
+        try:
+            yield
+        finally:
+            if workers:
+                if before is None:
+                    os.environ.pop("PYTHONWARNINGS", None)
+                else:
+                    os.environ["PYTHONWARNINGS"] = before
 
 
 def spark_session(master: str | None = None, app: str = "creditmodel") -> Any:
     """A Spark session for scoring (quiet, loopback-only, this interpreter on the workers)."""
-    _quiet_pyspark_pandas_warning()
+    with _quiet_pyspark_pandas_warning(workers=True):
+        return _spark_session(master, app)
+
+
+def _spark_session(master: str | None, app: str) -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
@@ -100,7 +121,13 @@ def score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = 
     an unknown suffix: :class:`InputError`); a file that is not Parquet is read on the driver by the in-process
     reader and written as Parquet for Spark (:func:`_to_parquet`). Raises RuntimeError when the rows assembled from
     Spark's part files are not the rows read (part files the driver cannot see)."""
-    _quiet_pyspark_pandas_warning()
+    with _quiet_pyspark_pandas_warning():
+        return _score_file_spark(resolved, data, out, id_col=id_col, master=master, spark=spark,
+                                 pricing_config=pricing_config)
+
+
+def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None = None, master: str | None = None,
+                      spark: Any = None, pricing_config: str | Path | None = None) -> Any:
     try:
         from pyspark.sql import functions as F
     except ImportError as e:  # the message spark_session gives, before anything else is read

@@ -37,6 +37,17 @@ def group_keys(column: pd.Series, file=None) -> np.ndarray:
     return keys.to_numpy(dtype=object)
 
 
+def id_order(ids: pd.Series) -> np.ndarray:
+    """Row positions in the order of their identifiers: ids that read as numbers by value first (``2`` before
+    ``10``), then the others as text; ties (``007`` and ``7``) by their text. Distinct ids (trimmed text) have one
+    order whatever the order of the rows, so a split and folds drawn on the rows in this order do not depend on it."""
+    text = ids.astype("string").str.strip().fillna("")
+    value = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    is_text = np.isnan(value)
+    rank, _ = pd.factorize(text, sort=True)
+    return np.lexsort((rank, np.where(is_text, 0.0, value), is_text))
+
+
 def stratified_split(y: np.ndarray, seed: int, valid: float = 0.2, test: float = 0.2,
                      groups: np.ndarray | None = None) -> np.ndarray:
     """Per row "train", "valid" or "test", stratified by ``y`` and seeded.

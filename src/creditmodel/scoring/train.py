@@ -4,8 +4,10 @@ Every column except the target and the identifier is a candidate feature (numeri
 detected; dates, constant and identifier-like columns are set aside with a reason). Rows are split,
 stratified and seeded, into train (estimator), validation (calibration; LightGBM early stopping uses
 a split of the train rows only) and test (reported metrics), unless the caller gives its own split
-(e.g. out of time). The output folder holds the MLflow model, the points table (CSV, JSON, SQL) for
-the scorecard, the reason-code texts, the master scale, ``metrics.json`` and the test sample.
+(e.g. out of time). ``train --id`` orders the rows by id before the split (the model does not depend on the file's
+row order); without an id the split is drawn by row position. The output folder holds the MLflow model, the points
+table (CSV, JSON, SQL) for the scorecard, the reason-code texts, the master scale, ``metrics.json`` and the test
+sample.
 """
 from __future__ import annotations
 
@@ -111,15 +113,39 @@ _FORMATTED_NUMBER = (r"(?:[-+(]?(?:[$¥€£]|RMB|CNY|USD)?\s*(?:\d{1,3}(?:[,.\s
                      r"\s*(?:%|元|万元|万|亿|[kKmM]|RMB|CNY|USD)?\)?)")
 
 
-def _code_like(numbers: np.ndarray, others: pd.Series) -> bool:
+#: Letters typed for a digit (a letter O for a zero, a lower-case l or a capital I for a one).
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
+#: A number followed by a blank and a word: a value with its unit (``1500 DM``, ``12 months``), not a code.
+_NUMBER_AND_UNIT = r"[-+]?\d+(?:[.,]\d+)?\s+[^\W\d_]+\.?"
+#: Share of the number cells written with one count of digits (or distinct) from which they read as codes.
+CODE_SHARE = 0.99
+
+
+def _code_like(numbers: np.ndarray, others: pd.Series, written: pd.Series | None = None) -> bool:
     """True when a mostly-numeric text column with many values reads as codes (account numbers, postcodes): its
-    numbers are whole and each non-number cell holds a digit without being a formatted number (``X600``,
-    ``95123-4421``). A word (``n/a``, ``forty``), a decimal number or ``1,200`` marks a measurement with typos."""
+    numbers are whole; each non-number cell holds a digit without being a formatted number (``X600``,
+    ``95123-4421``), a number with a letter for a digit (``12O0``) or a number and a unit (``1500 DM``); and the
+    number cells (``written``, as written) are written as codes: zero-padded (``007``), of one width (at least
+    :data:`CODE_SHARE` of them with one count of digits) or all but distinct. A word (``n/a``, ``forty``), a
+    decimal number, ``1,200`` or whole numbers of several widths that repeat (an amount: 250 .. 18424 with a
+    ``1,000x`` in one cell) mark a measurement with typos."""
     if not len(numbers) or not np.all(np.mod(numbers.astype(np.float64), 1.0) == 0.0):
         return False
     others = others.astype(str).str.normalize("NFKC").str.strip()
-    return bool(others.str.contains(r"\d", regex=True).all()
-                and not others.str.fullmatch(_FORMATTED_NUMBER, case=False).any())
+    if not (others.str.contains(r"\d", regex=True).all()
+            and not others.str.fullmatch(_FORMATTED_NUMBER, case=False).any()):
+        return False
+    lookalike = pd.to_numeric(others.map(lambda t: t.translate(_DIGIT_LOOKALIKES)), errors="coerce").notna()
+    if lookalike.any() or others.str.fullmatch(_NUMBER_AND_UNIT).any():
+        return False   # a typed number with a typo ('12O0'), or a number with its unit ('1500 DM')
+    if written is None:
+        return True
+    digits = written.astype(str).str.strip().str.lstrip("+-").str.split(".").str[0]
+    if digits.str.match(r"0\d").any():
+        return True   # zero-padded: codes ('00123'); a measurement is not written so
+    widths = digits.str.len().value_counts()
+    return bool(widths.iloc[0] >= CODE_SHARE * len(digits)
+                or len(np.unique(numbers)) >= CODE_SHARE * len(numbers))
 
 
 def _refuse_formatted_numbers(s: pd.Series, text: pd.Series, present: np.ndarray, c: str,
@@ -176,9 +202,12 @@ def _check_numbers(df: pd.DataFrame, c: str, file: str | Path | None) -> str | N
     n_values = int(num.nunique())
     if n_values < NUMERIC_TYPO_MIN_VALUES:
         return None  # a coded category
-    if s.nunique(dropna=True) > MAX_CATEGORIES and _code_like(num[is_num].to_numpy(), text[bad]):
+    if s.nunique(dropna=True) > MAX_CATEGORIES and _code_like(num[is_num].to_numpy(), text[bad], text[is_num]):
         return what  # identifier-like: set aside, with the hint
-    raise InputError(f"{what}: correct or blank them (as text the column would be binned as "
+    rows = np.flatnonzero(bad)[:5] + 1
+    more = (f"; rows {', '.join(str(r) for r in rows)}{' ...' if bad.sum() > len(rows) else ''}"
+            if len(rows) > 1 else "")
+    raise InputError(f"{what}{more}: correct or blank them (as text the column would be binned as "
                      f"{s.nunique(dropna=True)} categories)", file=file, column=str(c), row=i + 1)
 
 
@@ -427,6 +456,8 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
     if kind == "scorecard":
         spec = spec.subset(list(est.selected_features_))  # a bank needs only the columns with points
     model = CreditModel(est, None, ms, spec, kind, name, catalogue, scaling, metadata=metadata)
+    # metadata only (not in the fingerprint, not read by the fit): score warns of values outside this range
+    model.metadata["training_range"] = training_range([X_train, X_valid], spec.numeric)
     if calibration_folds >= 2 and cv_auc is not None:
         model.metadata["cv_auc"] = cv_auc
     g_cal = groups   # cross-fitted: the out-of-fold outputs are in X_train then X_valid order, as the groups
@@ -450,6 +481,22 @@ def fit_credit_model(X_train: pd.DataFrame, y_train: np.ndarray, X_valid: pd.Dat
                                      else "validation rows")
     model.version = model.fingerprint()
     return model
+
+
+def training_range(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> dict[str, list[float]]:
+    """Lowest and highest finite value of each of ``columns`` over ``frames`` (the rows a model learnt from), as
+    ``{column: [lowest, highest]}``; a column without a number is left out. Stored in a model's metadata
+    (``training_range``): ``score`` counts the values outside it, where the scores extrapolate."""
+    out: dict[str, list[float]] = {}
+    for c in columns:
+        try:
+            v = np.concatenate([X[c].to_numpy(dtype=np.float64, na_value=np.nan) for X in frames if c in X.columns])
+        except (TypeError, ValueError):
+            continue
+        v = v[np.isfinite(v)]
+        if len(v):
+            out[str(c)] = [float(v.min()), float(v.max())]
+    return out
 
 
 def _fit_fold(probe: CreditModel, X: pd.DataFrame, y: np.ndarray, fit_idx: np.ndarray,
@@ -501,7 +548,7 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                 estimator_params: dict[str, Any] | None = None, calibration: str = "auto",
                 calibration_folds: int | None = None, file: str | Path | None = None, n_jobs: int = 1,
                 central_tendency: float | None = None, categorical: Sequence[str] = (),
-                group_col: str | None = None) -> TrainResult:
+                group_col: str | None = None, order_by_id: bool = False) -> TrainResult:
     """Train on an in-memory table (see :func:`train_file` for the file version).
 
     By default (``calibration_folds=None``: :func:`calibration_folds_for`, 4 or 10) the estimator learns on train and
@@ -514,6 +561,10 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     hold more than :data:`MAX_CATEGORIES` values. ``group_col`` names a column of group keys (the borrower of each
     loan, when a borrower has several rows): never a feature, every row of a group goes to the same part of the split
     and the same calibration fold, so no model is tested on rows of a borrower it learnt from.
+    ``order_by_id`` (with ``id_col``; ``train --id``): the rows are taken in the order of their ids
+    (:func:`~creditmodel.scoring.splits.id_order`) for the split, the folds and the fits, so the model does not
+    depend on the order of the rows in ``df``; messages still name the rows of ``df`` and ``TrainResult.split``
+    follows them. Without it the split is drawn by row position: the same rows in another order give another model.
     """
     from creditmodel.features import generic_catalogue
     from creditmodel.validation.report import parse_target
@@ -568,6 +619,19 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         raise InputError("no usable feature column", file=file)
     X = _flags_as_numbers(df[feats])
     check_finite(X, feats, file)
+    order = None   # the rows of df in the order they are learnt from (None: as they are)
+    if order_by_id and id_col is not None:
+        from creditmodel.scoring.splits import id_order
+
+        order = id_order(df[id_col])
+        if np.array_equal(order, np.arange(len(order))):
+            order = None   # already in id order: nothing to move
+        else:
+            df, X = df.iloc[order].reset_index(drop=True), X.iloc[order].reset_index(drop=True)
+            y = y[order]
+            groups = None if groups is None else groups[order]
+            if split is not None and len(split) == len(order):
+                split = np.asarray(split, dtype=object)[order]
     split = stratified_split(y, seed, groups=groups) if split is None else np.asarray(split, dtype=object)
     if len(split) != len(df) or not set(np.unique(split)) <= set(SPLITS):
         raise InputError(f"split must give one of {SPLITS} per row", file=file, column="split")
@@ -576,8 +640,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         parts = pd.Series(split).groupby(groups).nunique()
         if (parts > 1).any():
             g = parts.index[parts.to_numpy() > 1][0]
+            at = np.flatnonzero(groups == g) if order is None else order[groups == g]
             raise InputError(f"group {g!r} has rows in more than one part of the split", file=file, column=group_col,
-                             row=int(np.flatnonzero(groups == g)[0]) + 1)
+                             row=int(at.min()) + 1)
     for s in ("train", "valid"):
         if y[masks[s]].sum() == 0 or y[masks[s]].sum() == masks[s].sum():
             raise InputError(f"the {s} split needs both classes ({int(masks[s].sum())} rows)", file=file, column=target)
@@ -685,6 +750,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         model.metadata.update(test_auc=float(metrics["test_auc"]),
                               test_sample=f"{int(t.sum()):,} rows, {int(y[t].sum()):,} defaults")
     _record_initial_auc(model, X, y, masks, groups)
+    if order is not None:   # one part per row of the caller's df, in its order
+        split = split[np.argsort(order)]
     return TrainResult(model, metrics, feats, dropped, split)
 
 
@@ -828,7 +895,9 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
     """Read a CSV or Parquet file, train, write the outputs to ``out``.
 
     ``categorical``: columns to bin as categories although their cells are numbers (codes such as ``01``); in a CSV
-    they are read as text as written, as ``score`` reads a model's category columns."""
+    they are read as text as written, as ``score`` reads a model's category columns. With ``id_col`` the rows are
+    learnt in the order of their ids (``train_frame(order_by_id=True)``): the model does not depend on the order of
+    the file's rows; without it the split follows the rows' order."""
     from creditmodel.data.io import _kind, check_output_writable, read_table
 
     check_n_jobs(n_jobs)
@@ -848,7 +917,7 @@ def train_file(data: str | Path, target: str, out: str | Path, id_col: str | Non
             df[c] = raw[c].astype(object).where(df[c].notna(), None)
         del raw
     res = train_frame(df, target, id_col=id_col, positive=positive, kind=kind, seed=seed, file=data,
-                      categorical=categorical, group_col=group_col,
+                      categorical=categorical, group_col=group_col, order_by_id=id_col is not None,
                       name=f"{Path(data).name.split('.')[0]}_{kind}", n_jobs=n_jobs, central_tendency=central_tendency)
     res.out = Path(out)
     res.files = write_outputs(res, df, target, out)
