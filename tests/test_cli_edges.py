@@ -197,3 +197,23 @@ def test_the_spark_engine_leaves_pythonwarnings_and_the_warning_filters_as_they_
         assert warnings.filters == filters
     finally:
         session.stop()
+
+
+def test_the_deliverable_says_the_unscorable_rows_once_too(trained, tmp_path, caplog):
+    """The bank deliverable's chunks warned once each as `score`'s did; it now sums them as `score` does."""
+    from creditmodel.delivery import deliver_file
+    from creditmodel.scoring.score import resolve_model
+
+    d, *_ = trained
+    apps = _frame(2500, seed=7).drop(columns="bad")
+    apps["loan_id"] = [f"L{i:05d}" for i in range(len(apps))]
+    apps.loc[apps.index % 500 == 9, "purpose"] = "spaceship"
+    apps.to_parquet(tmp_path / "apps.parquet", row_group_size=1000)
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "apps.parquet", tmp_path / "d.parquet",
+                           id_col="loan_id", chunk_rows=1000, progress=False)
+    said = [r.getMessage() for r in caplog.records if "cannot be scored" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "5 of 2500 rows" in said[0] and "(row 10)" in said[0] and "spaceship" in said[0]
+    got = pd.read_parquet(res.files["parquet"])
+    assert int((got["status"] == "error").sum()) == 5

@@ -657,7 +657,8 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     outside the development population (:func:`development_borrowers`); without it the card does not count them.
     """
     from creditmodel.progress import tqdm
-    from creditmodel.scoring.score import RowChecks, _text_columns, apply_row_errors, iter_chunks, score_frame
+    from creditmodel.scoring.score import (ChunkSummary, RowChecks, _text_columns, apply_row_errors, iter_chunks,
+                                           score_frame)
 
     data = Path(data)
     model = resolved.model
@@ -667,17 +668,20 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns), deliverable=True,
                        today=delivery.when)
+    summary = ChunkSummary(model)   # one warning per file, after the last chunk, as `score` from a model folder
     try:
         for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)
             if n_chunk == 0:
                 warn_missing_identifiers(chunk.columns, data, id_col)
-            scored = score_frame(model, chunk, id_col=id_col, file=data)
+            scored = score_frame(model, chunk, id_col=id_col, file=data, warn=False)
+            summary.add(chunk, scored)
             apply_row_errors(scored, checks.messages(chunk))
             delivery.add(scored, chunk)
             bar.update(len(chunk))
     finally:
         bar.close()
+    summary.warn(data)
     return delivery.finish(metrics=metrics, lights=lights)
 
 

@@ -303,8 +303,10 @@ class CreditModel:
         return np.rint(raw).astype(np.int64) if self.kind == "scorecard" else self.scaling.points_from_pd(pd_)
 
     # ------------------------------------------------------------------ the deliverable
-    def score_frame(self, df: pd.DataFrame, file: str | Path | None = None, n_reasons: int = 3) -> pd.DataFrame:
-        """Score every row of ``df``; the result has ``df``'s index and :data:`SCORE_COLUMNS`."""
+    def score_frame(self, df: pd.DataFrame, file: str | Path | None = None, n_reasons: int = 3,
+                    warn: bool = True) -> pd.DataFrame:
+        """Score every row of ``df``; the result has ``df``'s index and :data:`SCORE_COLUMNS`. ``warn=False`` leaves
+        the warning on rows that cannot be scored to the caller (a file scored in chunks says it once)."""
         X, errors = self.input_spec.check(df, file=file)
         ok = pd.isna(errors).astype(bool)
         n = len(df)
@@ -362,7 +364,7 @@ class CreditModel:
             "status": pd.Categorical.from_codes(np.where(ok, 0, 1).astype(np.int8), ["ok", "error"]),
             "error": _text_column(errors),
         }, index=df.index, copy=False)
-        if (~ok).any():
+        if warn and (~ok).any():
             log.warning("%d of %d rows have a model input that cannot be scored (status=error); first: %s",
                         int((~ok).sum()), n,
                         errors[~ok][0])

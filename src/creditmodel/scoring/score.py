@@ -471,56 +471,31 @@ def apply_row_errors(scored: pd.DataFrame, msg: np.ndarray) -> pd.DataFrame:
     return scored
 
 
-#: The model's per-call warning of unscorable rows (``CreditModel.score_frame``): held back while a file's chunks are
-#: scored and summed into one warning (:class:`ChunkSummary`).
-_UNSCORABLE = "rows have a model input that cannot be scored"
-
-
-class ChunkSummary(logging.Filter):
+class ChunkSummary:
     """What one file's chunks have to say, said once after the last chunk (:meth:`warn`), not once per chunk:
 
-    * the rows with a model input that cannot be scored: while active (``with summary:``) the model's own warning
-      of each chunk ("N of 1000 rows ... cannot be scored") is held back and summed;
+    * the rows with a model input that cannot be scored (the chunks are scored with ``warn=False``);
     * per numeric column, the rows whose value lies outside the range the model saw in training (its metadata
       ``training_range``; a model saved before has none and nothing is said). Such a row keeps its status and
       score (a negative duration is scored in the bin of the shortest durations): a warning only.
 
-    :meth:`add` takes each chunk (the inputs) and its scores (``score_frame``'s output) in order."""
+    :meth:`add` takes each chunk (the inputs) and the model's scores of it (before other row checks), in order."""
 
     def __init__(self, model: CreditModel) -> None:
-        super().__init__()
         ranges = (getattr(model, "metadata", None) or {}).get("training_range") or {}
         self.ranges = {c: (float(r[0]), float(r[1])) for c, r in ranges.items() if c in model.input_spec.numeric}
         self.outside = {c: [0, 0, 0] for c in self.ranges}   # rows below, rows above, first such row (1-based)
         self.rows = 0
         self.unscorable, self.first_error, self.first_error_row = 0, None, None
-        self._held: list[Any] = []
-        self._log = logging.getLogger(CreditModel.__module__)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _UNSCORABLE in str(record.msg) and isinstance(record.args, tuple) and len(record.args) == 3:
-            self._held.append(record.args)
-            return False
-        return True
-
-    def __enter__(self) -> "ChunkSummary":
-        self._log.addFilter(self)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._log.removeFilter(self)
 
     def add(self, chunk: pd.DataFrame, scored: pd.DataFrame) -> None:
-        start, n = self.rows, len(chunk)
-        self.rows += n
-        for count, _, first in self._held:
-            self.unscorable += int(count)
+        start = self.rows
+        self.rows += len(chunk)
+        bad = np.flatnonzero((scored["status"] == "error").to_numpy(dtype=bool))
+        if len(bad):
+            self.unscorable += len(bad)
             if self.first_error is None:
-                self.first_error = str(first)
-                at = np.flatnonzero(scored["error"].astype(object).to_numpy() == self.first_error) \
-                    if "error" in scored else []
-                self.first_error_row = start + int(at[0]) + 1 if len(at) else None
-        self._held.clear()
+                self.first_error, self.first_error_row = str(scored["error"].iloc[bad[0]]), start + int(bad[0]) + 1
         for c, (lo, hi) in self.ranges.items():
             if c not in chunk.columns:
                 continue
@@ -575,14 +550,14 @@ class ScoreResult:
         return "\n".join(lines)
 
 
-def score_frame(model: CreditModel, df: pd.DataFrame, id_col: str | None = None, file: str | Path | None = None
-                ) -> pd.DataFrame:
+def score_frame(model: CreditModel, df: pd.DataFrame, id_col: str | None = None, file: str | Path | None = None,
+                warn: bool = True) -> pd.DataFrame:
     """Identifiers (``id_col``, ``uscc``, ``as_of_date``, ``loan_id`` when present) + scoring columns; a row whose
-    ``in_default`` input is set is graded D (:func:`apply_in_default`)."""
+    ``in_default`` input is set is graded D (:func:`apply_in_default`); ``warn`` as for the model's ``score_frame``."""
     keep = [c for c in dict.fromkeys([id_col, *PASSTHROUGH]) if c and c in df.columns]
     if id_col and id_col not in df.columns:
         raise InputError(f"id column {id_col!r} not found{separator_hint(df.columns)}", file=file, column=id_col)
-    scored = model.score_frame(df, file=file)
+    scored = model.score_frame(df, file=file, warn=warn)
     out = pd.concat([df[keep].reset_index(drop=True), scored.reset_index(drop=True)], axis=1)
     return apply_in_default(out, df)
 
@@ -660,8 +635,7 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     summary = ChunkSummary(model)   # one warning per file, after the last chunk, not one per chunk
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
-            with summary:
-                res = score_frame(model, chunk, id_col=id_col, file=data)
+            res = score_frame(model, chunk, id_col=id_col, file=data, warn=False)
             summary.add(chunk, res)
             apply_row_errors(res, checks.messages(chunk))
             res["data_sha256"] = sha
