@@ -149,16 +149,22 @@ def test_score_warns_once_of_values_outside_the_training_range(trained, tmp_path
     pd.testing.assert_series_equal(old_scores["score"], got["score"])
 
 
+def _unseen_every_500(path, n: int, seed: int, first: int) -> None:
+    """``n`` applications with loan ids, an unseen purpose on every 500th row from ``first`` (0-based), written as
+    Parquet in row groups of 1,000 (the chunks)."""
+    apps = _frame(n, seed=seed).drop(columns="bad")
+    apps["loan_id"] = [f"L{i:05d}" for i in range(len(apps))]
+    apps.loc[apps.index % 500 == first, "purpose"] = "spaceship"
+    apps.to_parquet(path, row_group_size=1000)
+
+
 def test_chunked_scoring_says_the_unscorable_rows_once(trained, tmp_path, caplog):
     """Scoring a Parquet file in chunks logged one 'N of 1000 rows ... cannot be scored' warning per chunk (even with
     -q); one summary comes after the last chunk, naming the first such row."""
     from creditmodel.scoring.score import score_file
 
     d, *_ = trained
-    apps = _frame(3500, seed=6).drop(columns="bad")
-    apps["loan_id"] = [f"L{i:05d}" for i in range(len(apps))]
-    apps.loc[apps.index % 500 == 7, "purpose"] = "spaceship"
-    apps.to_parquet(tmp_path / "apps.parquet", row_group_size=1000)
+    _unseen_every_500(tmp_path / "apps.parquet", 3500, seed=6, first=7)
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         res = score_file(d / "sorted_out", tmp_path / "apps.parquet", tmp_path / "s.parquet", chunk_rows=1000,
                          progress=False)
@@ -205,10 +211,7 @@ def test_the_deliverable_says_the_unscorable_rows_once_too(trained, tmp_path, ca
     from creditmodel.scoring.score import resolve_model
 
     d, *_ = trained
-    apps = _frame(2500, seed=7).drop(columns="bad")
-    apps["loan_id"] = [f"L{i:05d}" for i in range(len(apps))]
-    apps.loc[apps.index % 500 == 9, "purpose"] = "spaceship"
-    apps.to_parquet(tmp_path / "apps.parquet", row_group_size=1000)
+    _unseen_every_500(tmp_path / "apps.parquet", 2500, seed=7, first=9)
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "apps.parquet", tmp_path / "d.parquet",
                            id_col="loan_id", chunk_rows=1000, progress=False)

@@ -742,7 +742,8 @@ def _pct(x: float, digits: int = 2) -> str:
 
 
 def _pct_text(text: str) -> str:
-    """A percentage read from a model's description ("3.28%" in models trained before December 2026) as :func:`_pct` writes it."""
+    """A percentage read from a model's description ("3.28%" in models trained before December 2026) as
+    :func:`_pct` writes it."""
     return re.sub(r"\s*%$", " %", text)
 
 

@@ -734,7 +734,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
                         ", ".join(f"{f} (IV {v:.2f})" for f, v in zip(sus["feature"], sus["iv"])))
     model.metadata["data_description"] = (
         f"{int(dev_rows.sum()):,} development rows with {d_dev:,} defaults (default rate "
-        f"{100 * d_dev / max(int(dev_rows.sum()), 1):.2f} %) from {Path(str(file)).name if file else 'an in-memory table'}, "
+        f"{100 * d_dev / max(int(dev_rows.sum()), 1):.2f} %) from "
+        f"{Path(str(file)).name if file else 'an in-memory table'}, "
         f"target {target!r}; {int(masks['test'].sum()):,} rows held out for the test"
         f"{'' if groups is None else f' (split by {group_col}: {len(set(groups)):,} borrowers, none on both sides)'}"
         f"; {len(feats)} candidate "
