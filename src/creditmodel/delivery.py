@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from creditmodel.data.uscc import normalise_series
 from creditmodel.errors import InputError
 
 if TYPE_CHECKING:
@@ -450,9 +451,16 @@ def _model_files(model: Any, files: dict[str, Path]) -> Path | None:
     return dest
 
 
-def _ids(values: pd.Series) -> pd.Series:
-    """Enterprise identifiers as text without surrounding blanks (a loans table and an input file may differ)."""
-    return values.astype("string").str.strip()
+def development_window(model: Any) -> tuple[pd.Timestamp | None, pd.Timestamp] | None:
+    """The model's development originations (first, last): from its ``data_description`` "YYYY-MM-DD ..
+    YYYY-MM-DD", else ``(None, last_development_origination)``; None when neither is recorded."""
+    meta = getattr(model, "metadata", {}) or {}
+    dev = re.search(_DATE_RANGE, str(meta.get("data_description") or ""))
+    if dev:
+        return pd.Timestamp(dev.group(1)), pd.Timestamp(dev.group(2))
+    if meta.get("last_development_origination"):
+        return None, pd.Timestamp(str(meta["last_development_origination"]))
+    return None
 
 
 def development_borrowers(loans: pd.DataFrame, model: Any) -> dict[str, Any]:
@@ -464,24 +472,20 @@ def development_borrowers(loans: pd.DataFrame, model: Any) -> dict[str, Any]:
     if "uscc" not in loans.columns:
         raise InputError("loans: no uscc column; the model card counts the scored firms without a loan by uscc",
                          column="uscc")
-    firm = _ids(loans["uscc"])
+    firm = normalise_series(loans["uscc"])
     out: dict[str, Any] = {"any": pd.Index(firm.dropna().unique()), "development": None, "loans_window": ""}
     if "origination_date" not in loans.columns:
         return out
     when = parse_as_of(loans["origination_date"])
     if when.notna().any():
         out["loans_window"] = f"{when.min():%Y-%m-%d} .. {when.max():%Y-%m-%d}"
-    meta = getattr(model, "metadata", {}) or {}
-    dev = re.search(_DATE_RANGE, str(meta.get("data_description") or ""))
-    if dev:
-        lo, hi = pd.Timestamp(dev.group(1)), pd.Timestamp(dev.group(2))
-        out["development_window"] = f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}"
-    elif meta.get("last_development_origination"):
-        lo, hi = pd.Timestamp.min, pd.Timestamp(str(meta["last_development_origination"]))
-        out["development_window"] = f"up to {hi:%Y-%m-%d}"
-    else:
+    win = development_window(model)
+    if win is None:
         return out
-    inside = (when >= lo) & (when < hi + pd.Timedelta(days=1))   # the last day whole, a time of day too
+    lo, hi = win
+    out["development_window"] = f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}" if lo is not None else f"up to {hi:%Y-%m-%d}"
+    # the last day whole (a time of day too)
+    inside = (when >= (lo if lo is not None else pd.Timestamp.min)) & (when < hi + pd.Timedelta(days=1))
     out["development"] = pd.Index(firm[inside.to_numpy()].dropna().unique())
     return out
 
@@ -526,7 +530,7 @@ class Delivery:
             self.in_default += int(((scored["grade"] == "D") & (scored["status"] == "ok")).sum())
         if self.borrowers is not None and "uscc" in inputs.columns:
             live = ((scored["grade"] != "D") & (scored["status"] == "ok")).to_numpy(dtype=bool)
-            firm = _ids(inputs["uscc"]).to_numpy(dtype=object)[live]
+            firm = normalise_series(inputs["uscc"]).to_numpy(dtype=object)[live]
             self.outside["rows_not_in_default"] += int(live.sum())
             self.outside["rows_no_loan"] += int((~pd.Index(firm).isin(self.borrowers["any"])).sum())
             if self.borrowers.get("development") is not None:
@@ -832,13 +836,13 @@ def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
     """The data windows together (development, validation, this deliverable's as-of dates) and, when the
     out-of-time AUC is above the in-time ones, why that is no sign of improvement."""
     meta = getattr(model, "metadata", {}) or {}
-    dev = re.search(_DATE_RANGE, str(meta.get("data_description") or ""))
+    dev = development_window(model)
     oot = re.search(_DATE_RANGE, str(metrics.get("validation_basis") or val.get("oot_window") or ""))
     parts = []
-    if dev:
-        parts.append(f"development originations {dev.group(1)} .. {dev.group(2)}")
-    elif meta.get("last_development_origination"):
-        parts.append(f"development originations up to {meta['last_development_origination']}")
+    if dev is not None:
+        first, last_dev = dev
+        parts.append(f"development originations {first:%Y-%m-%d} .. {last_dev:%Y-%m-%d}" if first is not None
+                     else f"development originations up to {last_dev:%Y-%m-%d}")
     if oot:
         parts.append(f"out-of-time validation originations {oot.group(1)} .. {oot.group(2)}")
     lo, hi = (scoring or {}).get("as_of_min"), (scoring or {}).get("as_of_max")
@@ -846,7 +850,7 @@ def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
         lo, hi = pd.Timestamp(lo), pd.Timestamp(hi)
         when = f"{lo:%Y-%m-%d}" if lo == hi else f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d}"
         text = f"this deliverable scored as of {when}"
-        last = pd.Timestamp(oot.group(2)) if oot else (pd.Timestamp(dev.group(2)) if dev else None)
+        last = pd.Timestamp(oot.group(2)) if oot else (dev[1] if dev is not None and dev[0] is not None else None)
         if last is not None:
             gap = (hi - last).days
             what = "the last validated origination" if oot else "the last development origination (none validated)"
