@@ -204,6 +204,37 @@ def test_a_column_typed_differently_in_two_chunks_scores_as_in_process(model, sp
     assert (b.drop(index=30)["status"] == "ok").all()
 
 
+def test_the_warnings_on_unscorable_rows_and_values_outside_the_training_range_are_as_in_process(
+        model, spark, tmp_path, caplog):
+    """The in-process engine says once per file how many rows could not be scored and which columns hold values
+    outside the range the model saw in training; the Spark engine said neither."""
+    import logging
+
+    lo, hi = model.model.metadata["training_range"]["age"]
+    df = _apps()
+    df.loc[3, "age"], df.loc[7, "age"], df.loc[9, "age"] = str(int(lo) - 15), str(int(hi) + 30), str(int(hi) + 1)
+    df.loc[5, "income"] = "n/a!"             # a row error: counted as unscorable, not in the range
+    df.loc[11, "debt_ratio"] = "-0.5"
+    src = tmp_path / "outside.csv"
+    df.to_csv(src, index=False)
+    from creditmodel.scoring.score import score_file
+    from creditmodel.scoring.spark import score_file_spark
+
+    said = []
+    for run in (lambda: score_file(model.uri, src, tmp_path / "a.csv", id_col="loan_id", progress=False),
+                lambda: score_file_spark(model, src, tmp_path / "b.csv", id_col="loan_id", spark=spark)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="creditmodel"):
+            run()
+        said.append(sorted(r.getMessage() for r in caplog.records
+                           if "outside the range" in r.getMessage() or "cannot be scored" in r.getMessage()))
+    assert said[0] == said[1] and len(said[1]) == 2
+    outside = next(m for m in said[1] if "outside the range" in m)
+    assert "age: 1 below, 2 above" in outside and "first row 4)" in outside and "debt_ratio: 1 below" in outside
+    assert "income" not in outside
+    assert "1 of 40 rows have a model input that cannot be scored" in next(m for m in said[1] if "cannot" in m)
+
+
 # --------------------------------------------------------------------------- 3. file checks as in process
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True)

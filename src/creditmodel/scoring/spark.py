@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 BLANK_COL = "__creditmodel_blank__"
 NEEDS_PYSPARK = "the Spark engine needs pyspark (and Java): pip install 'creditmodel[spark]' (make test installs it)"
 ORDER_COL = "__creditmodel_row"
+#: prefix of the columns carrying the numeric inputs with a training range through Spark (``<prefix><i>``)
+RANGE_PREFIX = "__creditmodel_range_"
 
 
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
@@ -138,8 +140,8 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
     from creditmodel.scoring.model import SCORE_COLUMNS
     from creditmodel.scoring.pyfunc import spark_result_type
     from creditmodel.scoring.spark_udf import scoring_udf
-    from creditmodel.scoring.score import (IN_DEFAULT, PASSTHROUGH, ScoreResult, _text_columns, check_input_file,
-                                           open_parquet)
+    from creditmodel.scoring.score import (IN_DEFAULT, PASSTHROUGH, ChunkSummary, ScoreResult, _text_columns,
+                                           check_input_file, open_parquet)
 
     t0 = time.perf_counter()
     data, out = Path(data), Path(out)
@@ -191,12 +193,17 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
             sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
             feats = [_col(c) for c in model.input_spec.columns]
             blank = _blank_row(sdf, list(model.input_spec.columns))  # a line of commas
-            scored = sdf.select(_col(ORDER_COL), *[_col(c) for c in keep], blank.alias(BLANK_COL),
+            # the numeric inputs with a training range, as numbers (a text cell: null, a row error already), for
+            # the warning on values outside that range (as in process: ChunkSummary)
+            ranged = [_col(c).try_cast("double").alias(f"{RANGE_PREFIX}{i}")
+                      for i, c in enumerate(ChunkSummary(model).ranges)]
+            scored = sdf.select(_col(ORDER_COL), *[_col(c) for c in keep], blank.alias(BLANK_COL), *ranged,
                                 udf(F.struct(*feats)).alias("s"))
             # no sort: a global sort's range partitioner sampled the whole plan, UDF included, so every row was
             # scored twice (reviewer's finding); a projection keeps each input partition's row order, _assemble
             # orders the part files by their first row number and checks the order as it reads them
-            scored = scored.select(_col(ORDER_COL), *[_col(c) for c in keep], _col(BLANK_COL), "s.*")
+            scored = scored.select(_col(ORDER_COL), *[_col(c) for c in keep], _col(BLANK_COL),
+                                   *[_col(f"{RANGE_PREFIX}{i}") for i in range(len(ranged))], "s.*")
             scored.write.mode("overwrite").parquet(str(tmp / "part"))
         finally:
             if own:
@@ -206,9 +213,10 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
         if deliver:
             delivery = Delivery(resolved, data, out, id_col=id_col, pricing_config=pricing_config)
             _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, delivery=delivery,
-                      rows_read=n_in, folder=tmp)
+                      rows_read=n_in, folder=tmp, file=data)
             return delivery.finish()
-        rows, ok = _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, rows_read=n_in, folder=tmp)
+        rows, ok = _assemble(parts, out, resolved, sha, when, nanos, id_col=id_col, rows_read=n_in, folder=tmp,
+                             file=data)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ScoreResult(out, rows, ok, rows - ok, time.perf_counter() - t0, resolved.model.name,
@@ -358,10 +366,13 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
 
 def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
               nanos: dict[str, Any] | None = None, id_col: str | None = None, delivery: Any = None,
-              rows_read: int | None = None, folder: Path | None = None) -> tuple[int, int]:
+              rows_read: int | None = None, folder: Path | None = None,
+              file: Path | None = None) -> tuple[int, int]:
     """Stream Spark's ordered part files into ``out`` (Parquet or CSV) one part at a time; the id checks of the
     in-process engine (empty or repeated ``id_col``; for a ``delivery``, also an invalid ``uscc`` or
     ``as_of_date``) run here, over the parts in input order. A ``delivery`` takes each part instead of ``out``.
+    After the last part, the in-process engine's warnings on the input ``file`` (:class:`ChunkSummary`: rows that
+    could not be scored, values outside the training range).
 
     ``rows_read`` (the input's rows): RuntimeError naming both counts when the parts hold another number of rows
     (part files the driver did not see: written on another machine's disk); nothing is written then (a
@@ -371,11 +382,13 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     import pyarrow.parquet as pq
 
     from creditmodel.delivery import SCORED_AT_CSV_FORMAT
-    from creditmodel.scoring.score import IN_DEFAULT, RowChecks, apply_in_default, apply_row_errors
+    from creditmodel.scoring.score import IN_DEFAULT, ChunkSummary, RowChecks, apply_in_default, apply_row_errors
 
     # a uscc or as_of_date column is checked as in process (for a delivery: one row per enterprise and date)
     checks = RowChecks(id_col, identifiers=True, deliverable=delivery is not None,
                        today=getattr(delivery, "when", None))
+    summary = ChunkSummary(resolved.model)
+    ranged = {f"{RANGE_PREFIX}{i}": c for i, c in enumerate(summary.ranges)}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -388,6 +401,8 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
                 raise RuntimeError("Spark returned the scored rows out of input order")  # never seen; never silent
             last = int(order[-1])
             pdf = _clean(raw, resolved, sha, when, nanos).reset_index(drop=True)
+            values = pd.DataFrame({c: pdf.pop(k) for k, c in ranged.items() if k in pdf.columns}, index=pdf.index)
+            summary.add(values, pdf)   # the model's statuses, before the row checks (as in process)
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
             msg = checks.messages(pdf)
@@ -427,6 +442,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     finally:
         if writer is not None:
             writer.close()
+    summary.warn(file if file is not None else out)
     if delivery is None:
         if rows == 0:   # never reached: an input of 0 rows is refused before Spark starts
             raise RuntimeError("Spark returned no scored rows")
