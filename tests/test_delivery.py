@@ -310,6 +310,47 @@ def test_validation_numbers_come_from_the_validation_run_or_its_metrics_json(tmp
     assert validation_numbers({}) == {}
 
 
+def test_the_card_names_the_grades_whose_central_pd_the_validation_rejected(tmp_path):
+    """A credit-risk modeller's finding: out of time grade 10 defaulted at 45.70 % against its master-scale central
+    PD of 30 %; the report said so, the bank's card did not."""
+    import json
+
+    from creditmodel.delivery import model_card, validation_numbers
+    from creditmodel.validation.district import flat_metrics
+
+    grades = [{"grade": "10", "n": 151, "defaults": 69, "pd": 0.4206, "default_rate": 69 / 151, "central_pd": 0.30,
+               "central_holm_p": 0.000144, "central_light": "red"},
+              {"grade": "8", "n": 264, "defaults": 30, "pd": 0.08, "default_rate": 30 / 264, "central_pd": 0.072,
+               "central_holm_p": 0.031, "central_light": "amber"},
+              {"grade": "3", "n": 300, "defaults": 0, "pd": 0.004, "default_rate": 0.0, "central_pd": 0.0045,
+               "central_holm_p": 0.9, "central_light": "green"},
+              {"grade": "1", "n": 0, "defaults": 0, "pd": None, "default_rate": None, "central_pd": 0.0003}]
+    # the validation run's flat metrics (what the card reads from MLflow) carry each grade's numbers
+    flat = flat_metrics({"n": 1825, "grades": grades})
+    assert flat["grade_10_central_light"] == 3.0 and flat["grade_8_central_light"] == 2.0
+    assert flat["grade_10_central_pd"] == 0.30 and flat["grade_10_n"] == 151 and "grade_1_n" not in flat
+    # ... and so does the metrics.json beside the report
+    (tmp_path / "metrics.json").write_text(json.dumps({"n": 1825, "default_rate": 0.086, "grades": grades}))
+    from_json = validation_numbers({"validation_report": str(tmp_path / "report.html")})
+    flat = {k: v for k, v in flat.items() if k.startswith("grade_")}
+    assert {k: v for k, v in from_json.items() if k.startswith("grade_")} == flat
+    card = model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **flat})
+    val = card.split("## Validation")[1].split("## Limits")[0]
+    line = next(x for x in val.splitlines() if x.startswith("- Grades against the master scale"))
+    assert "grade 8: 11.36 % of 264 loans defaulted against its central PD 7.20 % (Holm p 0.031, amber)" in line
+    assert "grade 10: 45.70 % of 151 loans defaulted against its central PD 30.00 % (Holm p 0.00014, red)" in line
+    assert line.index("grade 8:") < line.index("grade 10:") and "grade 3" not in line
+    assert "would understate the risk of grades 8, 10" in line and "overstate" not in line
+    # a grade that defaulted below its central PD is said the other way; none rejected, no line
+    low = {**flat, "grade_8_default_rate": 0.01}
+    line = next(x for x in model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **low})
+                .splitlines() if x.startswith("- Grades against"))
+    assert "understate the risk of grade 10 and overstate the risk of grade 8" in line
+    quiet = {k: (1.0 if k.endswith("_central_light") else v) for k, v in flat.items()}
+    assert "Grades against the master scale" not in model_card(_card_model(), metrics=_REGISTRY,
+                                                               validation={**_VALIDATION, **quiet})
+
+
 def test_the_card_states_the_rate_build_up_with_the_configuration_values():
     from creditmodel import pricing
     from creditmodel.delivery import model_card

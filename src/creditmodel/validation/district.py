@@ -541,6 +541,29 @@ def flat_metrics(metrics: Mapping[str, Any], other: str = "challenger") -> dict[
             out[f"light_{row['check']}"] = float(L.SEVERITY[row["light"]])
     if metrics.get("status") in (L.GREEN, L.AMBER, L.RED):
         out["status"] = float(L.SEVERITY[metrics["status"]])
+    out.update(grade_metrics(metrics.get("grades") or []))
+    return out
+
+
+#: the numbers of each grade's calibration test kept in the flat metrics (``grade_<grade>_<key>``)
+GRADE_KEYS = ("n", "defaults", "default_rate", "pd", "central_pd", "central_holm_p")
+
+
+def grade_metrics(grades: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The per-grade rows of a validation's ``grades`` as flat numbers ``grade_<grade>_<key>`` (keys
+    :data:`GRADE_KEYS`; PDs and default rates as fractions) and the light of the test against the master scale's
+    central PD as a severity, ``grade_<grade>_central_light`` (1 green, 2 amber, 3 red); grades without loans are
+    left out. The model card reads them back (which grades' central PDs the out-of-time defaults rejected)."""
+    out: dict[str, float] = {}
+    for r in grades:
+        if not r.get("n"):
+            continue
+        for k in GRADE_KEYS:
+            v = r.get(k)
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+                out[f"grade_{r['grade']}_{k}"] = float(v)
+        if r.get("central_light") in (L.GREEN, L.AMBER, L.RED):
+            out[f"grade_{r['grade']}_central_light"] = float(L.SEVERITY[r["central_light"]])
     return out
 
 
