@@ -225,6 +225,10 @@ def test_the_model_files_list_each_columns_limits_for_a_bank_without_our_code(mo
     assert (checks.loc["invoice_voided_share", ["lowest", "highest"]] == [0, 1]).all()
     assert pd.isna(checks.loc["income", "lowest"]) and pd.isna(checks.loc["income", "highest"])   # open
     assert "head count" in checks.loc["employees", "reason"]
+    # beside the limits, the range each number had in training (scored by extrapolation beyond it: a warning)
+    seen = model.metadata["training_range"]
+    assert [checks.loc["income", "training_min"], checks.loc["income", "training_max"]] == seen["income"]
+    assert checks.loc["employees", "training_min"] >= checks.loc["employees", "lowest"]
     # the limit the file states is the one scoring applies: just below it is refused, at it scored
     low = float(checks.loc["employees", "lowest"])
     rows = _frame(2, 3).drop(columns=["bad"]).assign(employees=[low - 1, low])

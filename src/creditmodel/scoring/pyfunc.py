@@ -166,23 +166,28 @@ def input_checks_table(model: CreditModel) -> pd.DataFrame:
     ``reason``, and for a category column the ``accepted_levels`` (JSON list; any other non-blank value is refused).
     Every column also refuses +/-inf and numbers beyond float32; a row whose every column is empty is refused. Only
     the SQL carried the impossible-value limits: a bank applying the CSV or JSON gave employees = -3 its points
-    (a reviewer's finding)."""
+    (a reviewer's finding). A numeric column also has ``training_min`` / ``training_max``, the range of its values in
+    training (the model's ``training_range``; empty for a model saved without it): a value outside it is accepted
+    but scored by extrapolation (``score`` warns), e.g. a negative duration in the bin of the shortest."""
     spec = model.input_spec
     bounds = getattr(spec, "bounds", None) or {}
+    seen = (getattr(model, "metadata", None) or {}).get("training_range") or {}
     rows = []
     for c in spec.numeric:
         dom = bounds.get(c)
         lo, hi = (dom[0], dom[1]) if dom is not None else (None, None)
+        rng = seen.get(c) or (None, None)
         rows.append({"feature": c, "kind": "numeric", "lowest": lo, "highest": hi,
                      "whole_numbers": bool(dom is not None and len(dom) > 3 and dom[3]),
                      "reason": (dom[2] if dom is not None and len(dom) > 2 else "") or "",
-                     "accepted_levels": ""})
+                     "accepted_levels": "", "training_min": rng[0], "training_max": rng[1]})
     for c, levels in spec.categorical.items():
         rows.append({"feature": c, "kind": "categorical", "lowest": None, "highest": None, "whole_numbers": False,
                      "reason": "a category the model does not know",
-                     "accepted_levels": json.dumps([str(v) for v in levels], ensure_ascii=False)})
+                     "accepted_levels": json.dumps([str(v) for v in levels], ensure_ascii=False),
+                     "training_min": None, "training_max": None})
     return pd.DataFrame(rows, columns=["feature", "kind", "lowest", "highest", "whole_numbers", "reason",
-                                       "accepted_levels"])
+                                       "accepted_levels", "training_min", "training_max"])
 
 
 def score_to_pd_table(model: CreditModel) -> pd.DataFrame | None:
