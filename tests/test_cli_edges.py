@@ -121,7 +121,7 @@ def test_score_warns_once_of_values_outside_the_training_range(trained, tmp_path
     assert (lo, hi) == (4.0, 72.0)
     apps = _frame(30, seed=5).drop(columns="bad").astype({"duration": float, "amount": float})
     apps["amount"] = apps["amount"].clip(*a.model.metadata["training_range"]["amount"])
-    apps.loc[[2, 9], "duration"] = [-5, 1e12]
+    apps.loc[[2, 9, 12], "duration"] = [-5, 1e12, np.inf]   # inf: a row error, not a value scored outside
     apps.loc[4, "amount"] = 10 ** 9
     apps.to_csv(tmp_path / "apps.csv", index=False)
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
@@ -131,7 +131,7 @@ def test_score_warns_once_of_values_outside_the_training_range(trained, tmp_path
     assert "duration: 1 below, 1 above (training 4 .. 72; first row 3)" in said[0]
     assert "amount: 1 above" in said[0]
     got = pd.read_csv(tmp_path / "s.csv")
-    assert (got["status"] == "ok").all()
+    assert (got.drop(index=12)["status"] == "ok").all() and got.loc[12, "status"] == "error"
     # an old model (no range in its metadata): the same scores, no warning
     from creditmodel.scoring.pyfunc import save_model
 
@@ -147,6 +147,47 @@ def test_score_warns_once_of_values_outside_the_training_range(trained, tmp_path
     assert not [r for r in caplog.records if "outside the range" in r.getMessage()]
     old_scores = pd.read_csv(tmp_path / "s_old.csv")
     pd.testing.assert_series_equal(old_scores["score"], got["score"])
+
+
+def test_the_deliverable_tells_the_bank_of_values_outside_the_training_range(trained, tmp_path, caplog):
+    """The range warning reached the log of whoever ran the job, not the bank: the deliverable's sidecar counts
+    the rows outside the training range per column, and the model card's Limits say what such a score rests on."""
+    import json
+
+    from creditmodel.delivery import deliver_file
+    from creditmodel.scoring.score import resolve_model
+
+    d, a, _ = trained
+    rng = a.model.metadata["training_range"]
+    apps = _frame(30, seed=5).drop(columns="bad").astype({"duration": float, "amount": float})
+    apps["amount"] = apps["amount"].clip(*rng["amount"])
+    apps.loc[[2, 9, 25], "duration"] = [-5, 1e12, 500]
+    apps.loc[[4, 9], "amount"] = 10 ** 9                   # row 9 outside in two columns: one row
+    apps.to_parquet(tmp_path / "apps.parquet")
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "apps.parquet", tmp_path / "d.parquet",
+                           id_col="loan_id", chunk_rows=10, progress=False)
+    assert len([r for r in caplog.records if "outside the range" in r.getMessage()]) == 1
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
+    assert side["rows_outside_training_range"] == 4
+    assert list(side["outside_training_range"]) == ["duration", "amount"]          # most rows first
+    assert side["outside_training_range"]["duration"] == {"below": 1, "above": 2, "first_row": 3,
+                                                          "training_min": rng["duration"][0],
+                                                          "training_max": rng["duration"][1]}
+    assert side["outside_training_range"]["amount"]["above"] == 2
+    card = res.files["model_card"].read_text(encoding="utf-8")
+    line = next(x for x in card.split("## Limits")[1].splitlines() if x.startswith("- Extrapolation"))
+    assert "4 of the 30 scored rows hold a value outside the range the model saw in training, in 2 columns" in line
+    assert "(duration: 1 below, 2 above (training 4 .. 72); amount: 2 above (training" in line
+    # values within the range: no line, and the sidecar says none
+    apps.loc[[2, 9, 25], "duration"] = 12.0
+    apps["amount"] = apps["amount"].clip(*rng["amount"])
+    apps.to_parquet(tmp_path / "inside.parquet")
+    res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "inside.parquet", tmp_path / "e.parquet",
+                       id_col="loan_id", progress=False)
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
+    assert side["rows_outside_training_range"] == 0 and side["outside_training_range"] == {}
+    assert "- Extrapolation" not in res.files["model_card"].read_text(encoding="utf-8")
 
 
 def _unseen_every_500(path, n: int, seed: int, first: int) -> None:

@@ -182,6 +182,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     df = registered["df"].copy()
     df.loc[3, "x1"] = np.inf
     df.loc[5, ["x1", "x2", "kind"]] = np.nan  # every model column empty: an error row in both engines
+    df.loc[[9, 11], "x2"] = [1e9, -1e9]         # outside the training range: counted alike in both sidecars
     # pandas writes nanosecond timestamps, which Spark cannot read natively: the engine must bring them back
     df["as_of_date"] = (pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(df)), unit="D")).astype(
         "datetime64[ns]")
@@ -226,6 +227,11 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
                                                                  tmp_path / "spark.columns.json")]
     assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"], d["rows_in_default"]) for d in side] == \
         [(a.rows, a.rows_ok, int(unpriced.sum()), int(flagged.sum()))] * 2
+    # rows outside the training range, counted alike; not the rows refused (row 3's inf, row 11's in_default 2)
+    outside = side[0]["outside_training_range"]
+    assert outside["x2"]["above"] == 1 and "x1" not in outside
+    assert [(d["rows_outside_training_range"], d["outside_training_range"]) for d in side[1:]] == \
+        [(side[0]["rows_outside_training_range"], side[0]["outside_training_range"])]
     assert (tmp_path / "spark.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     # the same model card: it named the model's fingerprint as its version under Spark (reviewer's finding)
     card = (tmp_path / "spark.model_card.md").read_text(encoding="utf-8")

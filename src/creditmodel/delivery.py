@@ -520,6 +520,11 @@ class Delivery:
         self.priced = self.policy_set = self.over_cap = 0   # rows with a rate; ... set by the policy rate; over the cap
         self.borrowers = development_borrowers(loans, resolved.model) if loans is not None else None
         self.outside = {"rows_not_in_default": 0, "rows_no_loan": 0, "rows_no_development_loan": 0}
+        from creditmodel.scoring.score import ChunkSummary
+
+        # the engine adds each chunk's inputs and scores (before the row checks); finish() warns once and writes
+        # the values outside the training range into the sidecar and the card
+        self.summary = ChunkSummary(resolved.model)
 
     def add(self, scored: pd.DataFrame, inputs: pd.DataFrame) -> None:
         """Price and append one chunk: ``scored`` has the scoring columns (row errors applied), ``inputs`` the
@@ -605,6 +610,11 @@ class Delivery:
                     "(rows_sme_adjusted); the other rows have none (size unknown: the conservative choice, a higher "
                     "capital_rate)"}
         doc["rows_in_default"] = self.in_default
+        self.summary.warn(self.data)
+        outside = self.summary.outside_range()
+        if self.summary.ranges:   # a model saved with its training range (new models)
+            doc["rows_outside_training_range"] = self.summary.rows_outside
+            doc["outside_training_range"] = outside
         if self.in_default:
             log.info("%d scored row(s) flagged in_default: grade D, pd_12m = 1, not priced", self.in_default)
         for why, k in sorted(self.not_priced.items(), key=lambda kv: -kv[1]):
@@ -622,6 +632,9 @@ class Delivery:
                    "rows_with_sales": self.sized, "rows_sme": self.sme}
         if self.as_of:
             scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1])
+        if outside:
+            scoring.update(rows_scored=self.summary.rows, rows_outside_training_range=self.summary.rows_outside,
+                           outside_training_range=outside)
         if self.borrowers is not None and self.outside["rows_not_in_default"]:
             scoring.update(self.outside, loans_window=self.borrowers["loans_window"])
             if self.borrowers.get("development") is None:
@@ -661,8 +674,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     outside the development population (:func:`development_borrowers`); without it the card does not count them.
     """
     from creditmodel.progress import tqdm
-    from creditmodel.scoring.score import (ChunkSummary, RowChecks, _text_columns, apply_row_errors, iter_chunks,
-                                           score_frame)
+    from creditmodel.scoring.score import RowChecks, _text_columns, apply_row_errors, iter_chunks, score_frame
 
     data = Path(data)
     model = resolved.model
@@ -672,7 +684,7 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
     bar = tqdm(desc=f"delivering {data.name}", unit="rows", disable=not progress, leave=False)
     checks = RowChecks(id_col, identifiers=True, features=tuple(model.input_spec.columns), deliverable=True,
                        today=delivery.when)
-    summary = ChunkSummary(model)   # one warning per file, after the last chunk, as `score` from a model folder
+    summary = delivery.summary   # one warning per file (at finish), after the last chunk, as `score` does
     try:
         for n_chunk, chunk in enumerate(iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col))):
             chunk = chunk.reset_index(drop=True)
@@ -685,7 +697,6 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
             bar.update(len(chunk))
     finally:
         bar.close()
-    summary.warn(data)
     return delivery.finish(metrics=metrics, lights=lights)
 
 
@@ -1025,6 +1036,29 @@ def outside_development_line(s: dict[str, Any]) -> str:
             "like them.")
 
 
+def extrapolation_line(s: dict[str, Any]) -> str:
+    """The card's Limits line on the scored values outside the range the model saw in training (``scoring``'s
+    ``outside_training_range`` of :meth:`~creditmodel.scoring.score.ChunkSummary.outside_range`); "" when none."""
+    hit = s.get("outside_training_range") or {}
+    if not hit:
+        return ""
+
+    def one(c: str, t: dict[str, Any]) -> str:
+        side = ", ".join(x for x in (f"{t['below']:,} below" if t["below"] else "",
+                                     f"{t['above']:,} above" if t["above"] else "") if x)
+        return f"{c}: {side} (training {t['training_min']:.4g} .. {t['training_max']:.4g})"
+
+    shown = list(hit.items())[:3]
+    rest = f", and {len(hit) - len(shown)} more" if len(hit) > len(shown) else ""
+    of = f" of the {int(s['rows_scored']):,}" if s.get("rows_scored") else ""
+    return (f"- Extrapolation: {int(s.get('rows_outside_training_range') or 0):,}{of} scored rows hold a value "
+            f"outside the range the model saw in training, in {len(hit)} column{'s' if len(hit) > 1 else ''} "
+            f"({'; '.join(one(c, t) for c, t in shown)}{rest}). Such a value is scored as the nearest values seen "
+            "were (a scorecard's edge bin, LightGBM's outermost splits), which no outcome in the development data "
+            "checks; the sidecar counts every column (outside_training_range) and input_checks.csv gives each "
+            "column's training range.")
+
+
 def kind_words(model: Any) -> str:
     """The card's Kind line: which points model the scorecard's points come from and how its penalty was chosen (a
     validator read "WoE logistic scorecard" of a card with one fitted log-odds value per bin), or the challenger."""
@@ -1167,6 +1201,7 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
               "an applicant unlike them (one a lender declined, one that never borrowed) the PD is an extrapolation "
               "that no outcome in the development data checks.",
               *([outside] if (outside := outside_development_line(scoring or {})) else []),
+              *([beyond] if (beyond := extrapolation_line(scoring or {})) else []),
               *([f"- {_grades_text(rng['out_of_reach'], {}).capitalize()} of the master scale cannot be given by "
                  f"this scorecard (Model: score range): its grade distribution holds none whatever the portfolio's "
                  "quality."] if rng and rng["out_of_reach"] else []),

@@ -475,9 +475,10 @@ class ChunkSummary:
     """What one file's chunks have to say, said once after the last chunk (:meth:`warn`), not once per chunk:
 
     * the rows with a model input that cannot be scored (the chunks are scored with ``warn=False``);
-    * per numeric column, the rows whose value lies outside the range the model saw in training (its metadata
-      ``training_range``; a model saved before has none and nothing is said). Such a row keeps its status and
-      score (a negative duration is scored in the bin of the shortest durations): a warning only.
+    * per numeric column, the scored rows (not the rows the model refused: inf, text) whose value lies outside the
+      range the model saw in training (its metadata ``training_range``; a model saved before has none and nothing
+      is said). Such a row keeps its status and score (a negative duration is scored in the bin of the shortest
+      durations): a warning only.
 
     :meth:`add` takes each chunk (the inputs) and the model's scores of it (before other row checks), in order."""
 
@@ -486,6 +487,7 @@ class ChunkSummary:
         self.ranges = {c: (float(r[0]), float(r[1])) for c, r in ranges.items() if c in model.input_spec.numeric}
         self.outside = {c: [0, 0, 0] for c in self.ranges}   # rows below, rows above, first such row (1-based)
         self.rows = 0
+        self.rows_outside = 0   # rows with at least one value outside its column's training range
         self.unscorable, self.first_error, self.first_error_row = 0, None, None
 
     def add(self, chunk: pd.DataFrame, scored: pd.DataFrame) -> None:
@@ -496,6 +498,8 @@ class ChunkSummary:
             self.unscorable += len(bad)
             if self.first_error is None:
                 self.first_error, self.first_error_row = str(scored["error"].iloc[bad[0]]), start + int(bad[0]) + 1
+        anywhere = np.zeros(len(chunk), dtype=bool)
+        scored_ok = (scored["status"] != "error").to_numpy(dtype=bool)
         for c, (lo, hi) in self.ranges.items():
             if c not in chunk.columns:
                 continue
@@ -505,13 +509,22 @@ class ChunkSummary:
             else:   # a chunk with a text cell: the cells that read as numbers (the others are row errors)
                 v = pd.to_numeric(col.astype("string").str.strip(), errors="coerce").to_numpy(
                     dtype=np.float64, na_value=np.nan)
-            below, above = v < lo, v > hi
+            below, above = (v < lo) & scored_ok, (v > hi) & scored_ok   # an error row (inf, text) is not scored
+            anywhere |= below | above
             if below.any() or above.any():
                 tally = self.outside[c]
                 if not tally[2]:
                     tally[2] = start + int(np.flatnonzero(below | above)[0]) + 1
                 tally[0] += int(below.sum())
                 tally[1] += int(above.sum())
+        self.rows_outside += int(anywhere.sum())
+
+    def outside_range(self) -> dict[str, dict[str, Any]]:
+        """Per column with values outside its training range: ``below``, ``above`` (rows), ``first_row``
+        (1-based) and the range itself (``training_min``, ``training_max``); most rows first."""
+        hit = {c: {"below": t[0], "above": t[1], "first_row": t[2], "training_min": self.ranges[c][0],
+                   "training_max": self.ranges[c][1]} for c, t in self.outside.items() if t[0] or t[1]}
+        return dict(sorted(hit.items(), key=lambda kv: -(kv[1]["below"] + kv[1]["above"])))
 
     def warn(self, file: str | Path) -> None:
         """Log the summary: one warning for the unscorable rows, one for the values outside the training range."""

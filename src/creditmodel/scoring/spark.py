@@ -372,7 +372,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     in-process engine (empty or repeated ``id_col``; for a ``delivery``, also an invalid ``uscc`` or
     ``as_of_date``) run here, over the parts in input order. A ``delivery`` takes each part instead of ``out``.
     After the last part, the in-process engine's warnings on the input ``file`` (:class:`ChunkSummary`: rows that
-    could not be scored, values outside the training range).
+    could not be scored, values outside the training range; a ``delivery`` gives them when it finishes).
 
     ``rows_read`` (the input's rows): RuntimeError naming both counts when the parts hold another number of rows
     (part files the driver did not see: written on another machine's disk); nothing is written then (a
@@ -387,7 +387,7 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     # a uscc or as_of_date column is checked as in process (for a delivery: one row per enterprise and date)
     checks = RowChecks(id_col, identifiers=True, deliverable=delivery is not None,
                        today=getattr(delivery, "when", None))
-    summary = ChunkSummary(resolved.model)
+    summary = delivery.summary if delivery is not None else ChunkSummary(resolved.model)   # finish() warns
     ranged = {f"{RANGE_PREFIX}{i}": c for i, c in enumerate(summary.ranges)}
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -402,9 +402,9 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             last = int(order[-1])
             pdf = _clean(raw, resolved, sha, when, nanos).reset_index(drop=True)
             values = pd.DataFrame({c: pdf.pop(k) for k, c in ranged.items() if k in pdf.columns}, index=pdf.index)
-            summary.add(values, pdf)   # the model's statuses, before the row checks (as in process)
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
+            summary.add(values, pdf)   # the statuses before the row checks (as in process)
             msg = checks.messages(pdf)
             msg[blank] = BLANK_ROW  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
@@ -442,8 +442,8 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
     finally:
         if writer is not None:
             writer.close()
-    summary.warn(file if file is not None else out)
     if delivery is None:
+        summary.warn(file if file is not None else out)
         if rows == 0:   # never reached: an input of 0 rows is refused before Spark starts
             raise RuntimeError("Spark returned no scored rows")
         partial.replace(out)
