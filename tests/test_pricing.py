@@ -938,6 +938,40 @@ def test_the_pricing_prose_shows_the_values_in_use():
     assert "maturity" not in PP.allocation_rules_markdown(res)
 
 
+def test_the_inclusive_coverage_and_the_allocation_summary_say_the_grids_and_totals_numbers():
+    """Notebook 05 built these two texts in its own cells; they are library functions now."""
+    from types import SimpleNamespace
+
+    from creditmodel import pricing_plots as PP
+
+    cfg = P.PricingConfig(lpr_1y=0.0285)
+    grid = PP.pricing_grid(cfg)
+    text, metrics = PP.inclusive_coverage(grid, cfg)
+    lines = dict(zip(PP.COLLATERAL, text.splitlines()))
+    for coll in PP.COLLATERAL:
+        g = grid[grid["collateral"] == coll]
+        above = g.loc[g["above_inclusive"], "grade"].tolist()
+        assert metrics[f"grades_above_inclusive_{coll}"] == len(above) > 0
+        assert metrics[f"grades_below_policy_{coll}"] == int(g["floor_below_policy"].sum())
+        assert f"from grade **{above[0]}**" in lines[coll]
+    # unsecured lending exceeds the inclusive average at a better grade than property-backed lending
+    first = {c: int(lines[c].split("from grade **")[1].split("**")[0]) for c in ("none", "property")}
+    assert first["none"] <= first["property"]
+    # a policy rate above every floor covers every grade
+    high = P.PricingConfig(lpr_1y=0.2, rate_cap=0.5)
+    text, metrics = PP.inclusive_coverage(PP.pricing_grid(high), high)
+    assert metrics["grades_below_policy_none"] == 10 and "alone covers the cost of grade(s) 1, 2" in text
+    totals = {"n_loans": 80, "limits": 1e8, "expected_lent": 7.5e7, "expected_interest": 5.1e6,
+              "expected_loss": 1.2e6, "expected_cost": 2.4e6, "expected_profit": 1.5e6, "return_on_lent": 0.02}
+    naive = {**totals, "n_loans": 120, "expected_profit": -3e5, "expected_loss": 3.6e6, "return_on_lent": -0.004}
+    res = SimpleNamespace(rules=A.AllocationRules(budget=1e8), allocation=SimpleNamespace(totals=totals),
+                          naive=SimpleNamespace(totals=naive))
+    summary = PP.allocation_summary_markdown(res)
+    assert "**80 loans** (limits 100.0 m)" in summary and "**profit 1.50 m** (2.00 % on the amount lent)" in summary
+    assert "naive split offers 120 loans and expects a profit of -0.30 m (-0.40 %)" in summary
+    assert "3.0 times the optimised strategy's" in summary
+
+
 def test_the_loan_pricing_notebook_prose_has_no_hard_coded_settings():
     """The numbers the configuration or the parameters set are displayed from code, not written in the prose."""
     import nbformat

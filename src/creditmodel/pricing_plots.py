@@ -5,8 +5,9 @@ per collateral type, for a firm of unknown size or of given sales), :func:`sugge
 of several grids, one block per firm size), :func:`domain_b2_example` (DOMAIN.md B2's worked example, recomputed) and
 :func:`portfolio_by_grade` (a priced portfolio per grade). Narrative (Markdown built from the values in use, every
 claim conditional on the numbers): :func:`pricing_assumptions_markdown`, :func:`sme_size_markdown`,
-:func:`policy_rate_markdown`,
-:func:`cv_quality_markdown` (with :func:`within_abc_verdict`) and :func:`allocation_rules_markdown`. Figures
+:func:`policy_rate_markdown`, :func:`inclusive_coverage`,
+:func:`cv_quality_markdown` (with :func:`within_abc_verdict`), :func:`allocation_rules_markdown` and
+:func:`allocation_summary_markdown`. Figures
 (each returns a matplotlib Figure): :func:`plot_pricing_grid`, :func:`plot_floor_vs_policy`,
 :func:`plot_churn`, :func:`plot_cv_quality`, :func:`plot_ratings`, :func:`plot_allocation`,
 :func:`plot_portfolio_rates`. Labels are English, with Chinese terms when a CJK font is installed.
@@ -235,6 +236,46 @@ def policy_rate_markdown(
         (p0, r0), (p1, r1) = next(iter(history.items())), list(history.items())[-1]
         text += f" (DOMAIN.md B2: {_pp(r1)} in {p1}, {_pp(r0)} in {p0})"
     return text + "."
+
+
+def inclusive_coverage(
+    grid: pd.DataFrame,
+    config: PricingConfig | str | None = None,
+    inclusive_rate: float = INCLUSIVE_SME_RATE,
+) -> tuple[str, dict[str, int]]:
+    """Per collateral type of a :func:`pricing_grid`: from which grade the risk-based floor exceeds the inclusive
+    average rate, and which grades the policy rate alone covers. Returns the Markdown list and the counts as
+    metrics (``grades_above_inclusive_<collateral>``, ``grades_below_policy_<collateral>``)."""
+    cfg = load_config(config)
+    lines, metrics = [], {}
+    for coll in COLLATERAL:
+        g = grid[grid["collateral"] == coll]
+        above = g.loc[g["above_inclusive"], "grade"].tolist()
+        below_policy = g.loc[g["floor_below_policy"], "grade"].tolist()
+        if above:
+            pd_first = float(g.loc[g["grade"] == above[0], "central_pd"].iloc[0])
+            line = (f"* **{coll}**: the floor exceeds the inclusive average {_pp(inclusive_rate)} from grade "
+                    f"**{above[0]}** (central PD {_pp(pd_first)})")
+        else:
+            line = f"* **{coll}**: the floor stays below the inclusive average"
+        if below_policy:
+            line += f"; the policy rate {_pp(cfg.policy_rate)} alone covers the cost of grade(s) {', '.join(below_policy)}"
+        lines.append(line)
+        metrics.update({f"grades_above_inclusive_{coll}": len(above), f"grades_below_policy_{coll}": len(below_policy)})
+    return "\n".join(lines), metrics
+
+
+def allocation_summary_markdown(result: CreditDecisionResult) -> str:
+    """The optimised allocation against the naive split, in numbers (amounts in millions of yuan)."""
+    t, nv = result.allocation.totals, result.naive.totals
+    return (
+        f"With a budget of **{result.rules.budget / 1e6:.0f} m yuan**, the optimised strategy offers "
+        f"**{int(t['n_loans'])} loans** (limits {t['limits'] / 1e6:.1f} m). Expected: {t['expected_lent'] / 1e6:.1f} m "
+        f"lent, interest {t['expected_interest'] / 1e6:.2f} m, credit loss {t['expected_loss'] / 1e6:.2f} m, "
+        f"funding/operating/capital cost {t['expected_cost'] / 1e6:.2f} m, **profit {t['expected_profit'] / 1e6:.2f} m** "
+        f"({_pp(t['return_on_lent'])} on the amount lent). The naive split offers {int(nv['n_loans'])} loans and "
+        f"expects a profit of {nv['expected_profit'] / 1e6:.2f} m ({_pp(nv['return_on_lent'])}); its expected credit "
+        f"loss is {nv['expected_loss'] / max(t['expected_loss'], 1):.1f} times the optimised strategy's.")
 
 
 _WITHIN_ABC = {
