@@ -113,6 +113,27 @@ def test_an_as_of_date_outside_the_data_is_said_and_the_targets_read_not_measura
     assert plan_targets_table(plan_measures(part, cfg))["met"].isna().all()
 
 
+def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, base):
+    """Notebook 02 wrote these lines in its own cells; they are library functions now."""
+    from creditmodel.evaluation import plan_targets_markdown, scope_label, select_scope
+
+    text = plan_targets_markdown(plan_targets_table(plan_measures(base, cfg)))
+    lines = text.splitlines()
+    assert len(lines) == 2 and all(x.startswith("* **") for x in lines)
+    assert "against a target of >=" in lines[0] and "against a target of <" in lines[1]
+    assert all(x.endswith(("— met", "— **not met**")) for x in lines)
+    early = plan_targets_markdown(plan_targets_table(plan_measures(evaluate(tables, cfg, "2010-01-01"), cfg)))
+    assert early.count("**not measurable**: ") == 2 and "before the first record" in early
+    as_of = pd.Timestamp(SNAP)
+    assert scope_label(base, as_of) == f"as of {as_of.date()} · whole district"
+    part = select_scope(base, "c", "")                  # the section as the analyst typed it: the frame's spelling
+    assert scope_label(part, as_of, "c", "", "district") == f"as of {as_of.date()} · industry C Manufacturing · district"
+    street = str(base["street"].iloc[0])
+    both = select_scope(base, "C", street)
+    label = scope_label(both, as_of, "C", street)
+    assert label.startswith(f"as of {as_of.date()} · industry C Manufacturing · street {street} ")
+
+
 def test_frames_without_a_snapshot_date_say_an_as_of_date_after_their_last_record(tables, cfg, caplog):
     ent = tables["enterprises"].copy()
     ent.attrs.clear()

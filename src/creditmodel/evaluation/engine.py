@@ -502,6 +502,24 @@ def select_scope(frame: pd.DataFrame, industry: str = "", street: str = "") -> p
     return frame[in_ind & in_st].reset_index(drop=True)
 
 
+def scope_label(frame: pd.DataFrame, as_of: pd.Timestamp, industry: str = "", street: str = "",
+                source: str = "") -> str:
+    """What a report on ``frame`` (a :func:`select_scope` of one evaluation) covers, in one line: ``as of
+    2025-12-31 · industry C Manufacturing · street cicheng 慈城镇 · district`` (``source``: the data folder's name;
+    the section and the street as the frame writes them, whatever spelling the parameters used)."""
+    from creditmodel.reference import streets
+
+    where = []
+    if str(industry).strip() and len(frame):
+        section = str(frame["industry"].iloc[0])
+        where.append(f"industry {section} {industries()[section]['en']}")
+    if str(street).strip() and len(frame):
+        key = str(frame["street"].iloc[0])
+        where.append(f"street {key} {streets()[key]['zh']}")
+    text = f"as of {pd.Timestamp(as_of).date()} · " + (" · ".join(where) or "whole district")
+    return text + (f" · {source}" if source else "")
+
+
 # ----------------------------------------------------------------------------- plan targets and summaries
 def _records_not_known(df: pd.DataFrame, t: pd.Timestamp, graded: pd.Index) -> int:
     """Kept record rows of ``df`` that no grade at ``t`` reads: reported after ``t``, or of an enterprise that is
@@ -624,6 +642,17 @@ def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[st
             }
         )
     return pd.DataFrame(rows).astype({"met": "object"})
+
+
+def plan_targets_markdown(targets: pd.DataFrame) -> str:
+    """One Markdown line per row of :func:`plan_targets_table`: the value against the target, met, **not met**, or
+    **not measurable** with the reason."""
+    lines = []
+    for _, r in targets.iterrows():
+        status = {True: "met", False: "**not met**"}.get(r["met"], f"**not measurable**: {r['note']}")
+        lines.append(f"* **{r['en']}** ({r['zh']}): **{r['value_text']}** against a target of {r['direction']} "
+                     f"{r['target']:.0%} — {status}")
+    return "\n".join(lines)
 
 
 def grade_table(
