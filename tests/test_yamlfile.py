@@ -39,3 +39,26 @@ def test_an_indicator_defined_twice_is_refused_not_silently_replaced(tmp_path):
         load_config(dup)
     assert e.value.column == "enforcement_open" and "appears twice" in str(e.value)
     assert load_config(PROJECT_DATA / "public_credit_indicators.yaml")  # the shipped file has no repeated key
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16", "utf-8-sig"])
+def test_a_configuration_in_another_encoding_is_read_or_refused_naming_the_file(tmp_path, encoding, caplog):
+    """A GBK or UTF-16 copy of a configuration was a UnicodeDecodeError with exit 1 that named no file
+    (`evaluate --config`, `price --config`, `validate --thresholds`, `run -p config=`)."""
+    import logging
+
+    from creditmodel.evaluation.config import load_config
+
+    text = (PROJECT_DATA / "public_credit_indicators.yaml").read_text(encoding="utf-8")
+    p = tmp_path / "indicators.yaml"
+    p.write_text(text, encoding=encoding)
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        cfg = load_config(p)
+    assert cfg.indicator_table().equals(load_config(PROJECT_DATA / "public_credit_indicators.yaml").indicator_table())
+    said = [r.getMessage() for r in caplog.records if "not UTF-8" in r.getMessage()]
+    assert len(said) == (1 if encoding == "gbk" else 0) and (not said or str(p) in said[0])
+    bad = tmp_path / "binary.yaml"
+    bad.write_bytes(b"a: 1\n\x81\x20\xff\xfe\x00")   # neither UTF-8 nor GB 18030
+    with pytest.raises(ConfigError) as e:
+        load_yaml(bad)
+    assert str(bad) in str(e.value) and "byte 0x81 at position 5" in str(e.value) and "UTF-8" in str(e.value)

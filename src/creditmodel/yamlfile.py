@@ -8,6 +8,7 @@ exponent as floats (YAML 1.2's rule); everything else is ``safe_load``.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 
 from creditmodel.errors import ConfigError
 
+log = logging.getLogger(__name__)
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -46,13 +48,36 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+def read_config_text(path: Path) -> str:
+    """The text of a configuration file: UTF-8 (with or without a BOM), UTF-16 with its BOM, else GB 18030 with a
+    warning (as the project's CSV readers do: a file saved by a Chinese Windows editor); bytes that are none of
+    these raise :class:`ConfigError` naming the file and the first undecodable byte (a GBK file was a
+    ``UnicodeDecodeError`` with exit 1 that named no file)."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        first = e
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ConfigError(f"not text in UTF-8 (nor GB 18030): byte 0x{raw[first.start]:02x} at position "
+                          f"{first.start} cannot be read; save the file as UTF-8", file=path) from None
+    log.warning("%s is not UTF-8: read as GB 18030 (save it as UTF-8 to silence this)", path)
+    return text
+
+
 def load_yaml(text_or_path: str | Path, file: str | Path | None = None) -> Any:
     """Parse YAML (a path, or text with ``file`` naming where it came from) with :class:`StrictLoader`.
 
     Raises :class:`ConfigError` naming the file for a repeated key or invalid YAML."""
     if isinstance(text_or_path, Path):
         file = text_or_path if file is None else file
-        text = text_or_path.read_text(encoding="utf-8")
+        text = read_config_text(text_or_path)
     else:
         text = text_or_path
     try:
