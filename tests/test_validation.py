@@ -626,6 +626,19 @@ def test_thresholds_yaml_round_trip(tmp_path):
     with pytest.raises(ConfigError, match="unknown field") as e:
         Thresholds.from_yaml(tmp_path / "bad.yaml")
     assert str(e.value.file).endswith("bad.yaml") and e.value.column == "auc"
+    # a list instead of a mapping, and fields of the wrong type, name the file (they were exit 1: an AttributeError,
+    # and a TypeError only when the light was computed, after the whole validation had run)
+    for name, text, said in (("list.yaml", "- auc\n", "must be a mapping of check names"),
+                             ("quoted.yaml", "auc:\n  suspicious_above: '0.9'\n", "suspicious_above must be a number"),
+                             ("bool.yaml", "auc:\n  green: true\n", "green must be a number"),
+                             ("text.yaml", "psi:\n  red: high\n", "red must be a number"),
+                             ("flag.yaml", "psi:\n  higher_is_better: 'no'\n", "higher_is_better must be true or")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=said) as e:
+            Thresholds.from_yaml(tmp_path / name)
+        assert str(e.value.file).endswith(name)
+    (tmp_path / "none.yaml").write_text("auc:\n  suspicious_above: null\n", encoding="utf-8")
+    assert Thresholds.from_yaml(tmp_path / "none.yaml").light("auc", 0.97) == "green"   # no suspicion: allowed
 
 
 # --------------------------------------------------------------------------- the report

@@ -40,6 +40,17 @@ class Rule:
     suspicious_above: float | None = None
 
     def __post_init__(self) -> None:
+        for name in ("green", "red", "suspicious_above"):
+            v = getattr(self, name)
+            if v is None and name == "suspicious_above":
+                continue
+            # a quoted "0.9" failed only when the light was computed, after the whole validation had run; true
+            # was read as 1
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+                raise ConfigError(f"rule {self.label!r}: {name} must be a number, got {v!r}", column=self.label)
+        if not isinstance(self.higher_is_better, bool):
+            raise ConfigError(f"rule {self.label!r}: higher_is_better must be true or false, got "
+                              f"{self.higher_is_better!r}", column=self.label)
         ok = self.green >= self.red if self.higher_is_better else self.green <= self.red
         if not ok:
             raise ConfigError(f"rule {self.label!r}: green boundary {self.green} and red boundary {self.red} are "
@@ -141,6 +152,9 @@ class Thresholds:
     def from_dict(cls, data: Mapping[str, Mapping[str, Any]] | None) -> Thresholds:
         """Defaults updated by ``data`` (``{check: {green: .., red: .., ...}}``); unknown fields are refused."""
         rules = dict(_default_rules())
+        if data is not None and not isinstance(data, Mapping):
+            raise ConfigError(f"thresholds must be a mapping of check names to their fields (e.g. auc: {{green: 0.7, "
+                              f"red: 0.6}}), got a {type(data).__name__}")
         for key, spec in (data or {}).items():
             if key in RENAMED:
                 log.warning("threshold %r is now %r (the per-grade test; binomial_p is the portfolio's p)", key,
