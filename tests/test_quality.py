@@ -136,6 +136,20 @@ def test_an_exact_copy_of_a_register_row_is_not_a_duplicate_code(tmp_path):
     assert ind["uscc_error_duplicate_rate"] == 0
 
 
+def test_a_copy_under_another_name_is_a_duplicate_code_a_copy_under_the_same_name_is_not(tmp_path):
+    """Two firms of different names and industries under one code read a 0 % duplicate-code rate: the second row
+    was folded away as a copy differing only in descriptive fields. Another registered name is another firm."""
+    c = fac.codes(6)
+    ent = fac.enterprises(c)
+    other = ent.iloc[[2]].assign(name="另一家公司", industry="C" if ent.loc[2, "industry"] != "C" else "F")
+    same = ent.iloc[[4]].assign(street="elsewhere" if ent.loc[4, "street"] != "elsewhere" else "x",
+                                name=" " + str(ent.loc[4, "name"]).upper() + " ")   # the same name, spelt so
+    fac.write(pd.concat([ent, other, same], ignore_index=True), tmp_path / "enterprises", "csv")
+    ind = _measure(tmp_path).indicators
+    assert ind["uscc_duplicate_excess"] == 1 and ind["uscc_duplicate_codes"] == 1 and ind["uscc_duplicate_rows"] == 2
+    assert ind["uscc_duplicate_rate"] == pytest.approx(1 / 8)
+
+
 def test_a_record_rejected_for_its_own_value_is_not_compliant(compliance_district):
     """A record the loader quarantines for a bad value (a penalty of severity 'huge') was counted compliant."""
     pen = pd.read_csv(compliance_district / "penalties.csv", dtype=str, keep_default_na=False)
@@ -691,6 +705,20 @@ def test_a_table_without_rows_recovers_its_zero_faults(tmp_path):
     empty = rec[rec["rows"] == 0]
     assert len(empty) and (empty["measured"] == 0).all() and empty["match"].all()
     assert rec["match"].all()
+
+
+def test_a_penalties_table_of_a_header_only_is_no_penalty(tmp_path):
+    """`creditmodel quality` on a district whose penalties file had a header and no rows: exit 1, a TypeError from
+    mapping the repairs onto the empty table (evaluate and explain read it as no penalty)."""
+    d = tmp_path / "tiny"
+    generate_district(firms=60, seed=2, out=d, progress=False)
+    pen = pd.read_parquet(d / "penalties.parquet")
+    pen.iloc[:0].to_parquet(d / "penalties.parquet", index=False)
+    dist = io.load_district(d)
+    assert len(dist.loaded["repairs"].data) > 0   # repairs that point at penalties the file no longer holds
+    rep = quality.measure(dist.loaded, dist.quarantine, dist.snapshot_date, d)
+    assert quality.repairs_applied_early(dist.loaded) == 0
+    assert rep.indicators["enterprises"] == 60
 
 
 def test_serious_dishonesty_share_under_three_definitions_year_by_year():
