@@ -351,6 +351,42 @@ def test_infinite_amount_is_not_priced():
     assert pd.isna(out.loc[1, "pricing_reason"]) and np.isfinite(out.loc[1, "expected_loss_amount"])
 
 
+def test_true_false_dates_and_infinite_sales_are_not_priced_and_a_hand_written_ok_is(tmp_path):
+    """A reviewer's findings on `creditmodel price`: a boolean pd_12m column read True as PD 1 (in default) and False
+    as PD 0 (priced at the policy rate); a date as its nanoseconds ("outside [0, 1]"); sales_eur_m = inf was priced
+    as of unknown size without a word; status "OK" or " ok" was "not scored"."""
+    flags = P.price_frame(pd.DataFrame({"pd_12m": [True, False]}))
+    assert flags["pricing_reason"].tolist() == ["non-numeric pd_12m"] * 2 and flags["suggested_rate"].isna().all()
+    dates = P.price_frame(pd.DataFrame({"pd_12m": pd.to_datetime(["2025-01-01", None])}))
+    assert dates["pricing_reason"].tolist() == ["non-numeric pd_12m", "missing pd_12m"]
+    mixed = P.price_frame(pd.DataFrame({"pd_12m": pd.Series([0.02, True, pd.Timestamp("2025-01-01")], dtype=object)}))
+    assert mixed["pricing_reason"].tolist()[1:] == ["non-numeric pd_12m"] * 2 and pd.isna(mixed.loc[0, "pricing_reason"])
+    sales = P.price_frame(pd.DataFrame({"pd_12m": 0.02, "sales_eur_m": [np.inf, 3.0, np.nan],
+                                        "revenue": [np.nan, np.nan, -np.inf]}))
+    assert sales["pricing_reason"].tolist()[0] == "sales or revenue is not a finite number"
+    assert pd.isna(sales.loc[1, "pricing_reason"]) and sales.loc[2, "pricing_reason"] == "negative sales or revenue"
+    status = P.price_frame(pd.DataFrame({"pd_12m": 0.02, "status": ["OK", " ok", "error", "ok "]}))
+    assert status["suggested_rate"].notna().tolist() == [True, True, False, True]
+    src = tmp_path / "scores.csv"
+    pd.DataFrame({"pd_12m": [0.02, 0.02], "status": [" ok", "OK"], "error": ["", ""]}).to_csv(src, index=False)
+    priced = P.price_file(src, None, tmp_path / "priced.csv").frame
+    assert priced["suggested_rate"].notna().all() and priced["error"].isna().all()
+
+
+def test_a_scores_file_without_pd_12m_names_its_columns_and_a_semicolon_header(tmp_path):
+    """A ';'-separated scores file was read as one column and refused with "no pd_12m column" alone."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("uscc;pd_12m\nA;0.02\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        P.price_file(semi, None, tmp_path / "out.csv")
+    assert "'uscc;pd_12m'" in str(e.value) and "';'- or tab-separated" in str(e.value) and str(semi) in str(e.value)
+    other = tmp_path / "other.csv"
+    other.write_text("uscc,pd\nA,0.02\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        P.price_file(other, None, tmp_path / "out.csv")
+    assert "the file's columns: 'uscc', 'pd'" in str(e.value) and "separated" not in str(e.value)
+
+
 def test_partial_config_overrides_defaults(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("hurdle_rate: 0.15\ncapital_ratio: null\n", encoding="utf-8")

@@ -22,6 +22,7 @@ and :mod:`creditmodel.pricing_allocation` (credit budget allocation by expected 
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -475,7 +476,16 @@ def config_record(config: PricingConfig | str | Path | None = None,
 # ----------------------------------------------------------------------------- frames and files
 def numeric_cells(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``raw`` as floats (NaN where blank or not a number) and the mask of the cells given but not a number (a
-    blank cell is missing, not faulty)."""
+    blank cell is missing, not faulty). True/False and dates are not numbers (a boolean pd_12m column read True
+    as PD 1 and False as PD 0, priced at the policy rate; a date as its nanoseconds)."""
+    kind = raw.dtype
+    if (pd.api.types.is_bool_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+            or pd.api.types.is_timedelta64_dtype(kind)):
+        return np.full(len(raw), np.nan), raw.notna().to_numpy(dtype=bool)
+    if kind == object:   # Python True/False or dates among the cells of a text column
+        odd = raw.map(lambda v: isinstance(v, (bool, np.bool_, pd.Timestamp, dt.date, dt.timedelta))).to_numpy(bool)
+        if odd.any():
+            raw = raw.where(~odd, "not a number")
     x = pd.to_numeric(raw, errors="coerce").to_numpy(float)
     bad = np.isnan(x) & raw.notna().to_numpy()
     if bad.any():
@@ -526,8 +536,8 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         else:
             reason[mask] = np.asarray(text, dtype=object)[mask]
 
-    if "status" in df.columns:
-        status = df["status"].astype("string").fillna("")
+    if "status" in df.columns:   # "OK" and " ok" (a file edited by hand) read as ok, as _say_why_not_priced reads them
+        status = df["status"].astype("string").fillna("").str.strip().str.lower()
         err = (df["error"].astype("string").fillna("") if "error" in df.columns
                else pd.Series("", index=df.index, dtype="string"))
         text = ("not scored (status '" + status + "')").where(status != "", "not scored (no status)")
@@ -583,6 +593,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         numeric("revenue", rows=need)   # a revenue cell is read (and can be refused) only where it is used
     sales = firm_sales_eur_m(df, cfg)
     flag(sales < 0, "negative sales or revenue")
+    flag(np.isinf(sales), "sales or revenue is not a finite number")   # was priced as of unknown size, silently
     zero = (sales == 0) & reason.isna().to_numpy()
     if zero.any():
         log.warning("%d row(s) with sales or revenue 0 take the largest SME firm-size adjustment (sales count as "
@@ -739,7 +750,7 @@ def _say_why_not_priced(priced: pd.DataFrame) -> pd.DataFrame:
     ``not priced`` note (a deliverable priced again) is replaced."""
     if "status" not in priced.columns:
         return priced
-    ok = (priced["status"].astype("string").str.strip() == "ok").fillna(False).to_numpy(dtype=bool)
+    ok = (priced["status"].astype("string").str.strip().str.lower() == "ok").fillna(False).to_numpy(dtype=bool)
     unpriced = ok & priced["pricing_reason"].notna().to_numpy(dtype=bool)
     err = (priced["error"].astype("string") if "error" in priced.columns
            else pd.Series(pd.NA, index=priced.index, dtype="string"))
@@ -778,8 +789,11 @@ def price_file(scores: str | Path, config: PricingConfig | str | Path | None = N
     cfg = load_config(config)
     df = _read(scores)
     if "pd_12m" not in df.columns:
-        raise InputError("no pd_12m column (the 12-month PD from creditmodel score)", file=scores,
-                         column="pd_12m")
+        from creditmodel.errors import separator_hint
+
+        found = ", ".join(repr(str(c)) for c in list(df.columns)[:8]) + (", ..." if len(df.columns) > 8 else "")
+        raise InputError(f"no pd_12m column (the 12-month PD from creditmodel score); the file's columns: {found}"
+                         f"{separator_hint(df.columns)}", file=scores, column="pd_12m")
     priced = _say_why_not_priced(price_frame(df, cfg))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
