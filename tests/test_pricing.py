@@ -353,18 +353,20 @@ def test_infinite_amount_is_not_priced():
 
 def test_true_false_dates_and_infinite_sales_are_not_priced_and_a_hand_written_ok_is(tmp_path):
     """A reviewer's findings on `creditmodel price`: a boolean pd_12m column read True as PD 1 (in default) and False
-    as PD 0 (priced at the policy rate); a date as its nanoseconds ("outside [0, 1]"); sales_eur_m = inf was priced
-    as of unknown size without a word; status "OK" or " ok" was "not scored"."""
+    as PD 0 (priced at the policy rate); a date as its nanoseconds ("outside [0, 1]"); status "OK" or " ok" was
+    "not scored"."""
     flags = P.price_frame(pd.DataFrame({"pd_12m": [True, False]}))
     assert flags["pricing_reason"].tolist() == ["non-numeric pd_12m"] * 2 and flags["suggested_rate"].isna().all()
     dates = P.price_frame(pd.DataFrame({"pd_12m": pd.to_datetime(["2025-01-01", None])}))
     assert dates["pricing_reason"].tolist() == ["non-numeric pd_12m", "missing pd_12m"]
     mixed = P.price_frame(pd.DataFrame({"pd_12m": pd.Series([0.02, True, pd.Timestamp("2025-01-01")], dtype=object)}))
     assert mixed["pricing_reason"].tolist()[1:] == ["non-numeric pd_12m"] * 2 and pd.isna(mixed.loc[0, "pricing_reason"])
+    # +inf sales is a firm above any size threshold (the grid's "no SME adjustment"); -inf is refused
     sales = P.price_frame(pd.DataFrame({"pd_12m": 0.02, "sales_eur_m": [np.inf, 3.0, np.nan],
                                         "revenue": [np.nan, np.nan, -np.inf]}))
-    assert sales["pricing_reason"].tolist()[0] == "sales or revenue is not a finite number"
-    assert pd.isna(sales.loc[1, "pricing_reason"]) and sales.loc[2, "pricing_reason"] == "negative sales or revenue"
+    assert sales["pricing_reason"].isna().tolist() == [True, True, False]
+    assert sales.loc[2, "pricing_reason"] == "negative sales or revenue"
+    assert sales.loc[0, "capital_rate"] > sales.loc[1, "capital_rate"]
     status = P.price_frame(pd.DataFrame({"pd_12m": 0.02, "status": ["OK", " ok", "error", "ok "]}))
     assert status["suggested_rate"].notna().tolist() == [True, True, False, True]
     src = tmp_path / "scores.csv"

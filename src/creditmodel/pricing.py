@@ -513,7 +513,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     (overrides the collateral LGD where given; under ``basel3`` floored at the LGD input floor of its collateral,
     blended by ``secured_share`` for a partly secured loan: :func:`lgd_input_floor`), ``sales_eur_m``, or
     ``revenue`` (yuan, converted with ``cny_per_eur``) where it is empty, for the SME adjustment (both empty -> no
-    adjustment), ``amount`` (yuan), ``maturity`` (the loan's effective maturity in years, held to Basel's 1-5
+    adjustment; +inf, a firm of any size above EUR 50 m, none either), ``amount`` (yuan), ``maturity`` (the loan's effective maturity in years, held to Basel's 1-5
     years; empty -> ``config.maturity``; the corporate risk weights only, retail ones have no maturity adjustment).
 
     Adds ``PRICE_COLUMNS``: the components (fractions per year), ``risk_based_floor`` (their sum),
@@ -593,7 +593,6 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
         numeric("revenue", rows=need)   # a revenue cell is read (and can be refused) only where it is used
     sales = firm_sales_eur_m(df, cfg)
     flag(sales < 0, "negative sales or revenue")
-    flag(np.isinf(sales), "sales or revenue is not a finite number")   # was priced as of unknown size, silently
     zero = (sales == 0) & reason.isna().to_numpy()
     if zero.any():
         log.warning("%d row(s) with sales or revenue 0 take the largest SME firm-size adjustment (sales count as "
