@@ -1686,6 +1686,19 @@ def test_explain_on_the_command_line(tmp_path):
     assert (tmp_path / "x" / "why.whatif.csv").is_file()
     r = subprocess.run([*run, "--uscc", fac.codes(1, seed=99)[0]], capture_output=True, text=True)
     assert r.returncode == 2 and "no enterprise" in r.stderr and "uscc" in r.stderr, r.stderr
+    assert "enterprises.csv" in r.stderr and "(2 enterprises)" in r.stderr   # the real file, not "file enterprises"
+    r = subprocess.run([*run, "--uscc", "  "], capture_output=True, text=True)
+    assert r.returncode == 2 and "--uscc" in r.stderr and "code is required" in r.stderr, r.stderr
+    # a firm whose register row was quarantined: said so, with the row and the reason
+    bad = fac.enterprises(c)
+    wrong = c[1][:17] + ("0" if c[1][17] != "0" else "1")
+    bad.loc[1, "uscc"] = wrong
+    fac.write(bad, tmp_path / "q" / "enterprises", "csv")
+    (tmp_path / "q" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "-q", "explain", "--data", str(tmp_path / "q"),
+                        "--uscc", wrong], capture_output=True, text=True)
+    assert r.returncode == 2 and "row 2" in r.stderr and "register row was quarantined" in r.stderr, r.stderr
+    assert "check character" in r.stderr
     # after the snapshot it says so, as evaluate does; a stem with a dot keeps it (a reviewer's findings)
     r = subprocess.run([*run, "--uscc", c[0].lower(), "--as-of", "2027-06-30", "--out", str(tmp_path / "x" / "f.v2")],
                        capture_output=True, text=True)

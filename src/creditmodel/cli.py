@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -365,12 +366,16 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     from creditmodel.data.io import load_district
     from creditmodel.evaluation.explain import explain
 
+    if not uscc.strip():
+        raise InputError("an enterprise's 18-character unified social credit code is required", parameter="--uscc")
     d = load_district(data, progress=_progress())
     try:
         ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)   # logs the as-of warnings
     except InputError as e:   # the option as typed on this command line
         if e.parameter == "as_of" or e.column == "as_of":
             raise type(e)(e.message, file=e.file, column=None, row=e.row, parameter="--as-of") from None
+        if e.column == "uscc" and "enterprises" in d.loaded:
+            raise _not_in_register(uscc, d.loaded["enterprises"]) from None
         raise
     click.echo(ex.text())
     if out is not None:
@@ -380,6 +385,26 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
         ex.records.to_csv(rec, index=False, encoding="utf-8-sig")
         ex.whatif.to_csv(wif, index=False, encoding="utf-8-sig")
         click.echo(f"records: {rec}, what-if: {wif}")
+
+
+def _not_in_register(uscc: str, register: Any) -> InputError:
+    """Why ``uscc`` has no grade: its register row was quarantined (the row, the rule, the reason), or the
+    register file has no such code (it said "file enterprises" of no real file: a reviewer's finding)."""
+    from creditmodel.data.uscc import normalise, normalise_series
+
+    code = normalise(uscc) or uscc.strip()
+    rej = register.rejected
+    if len(rej) and "uscc" in rej.columns:
+        hit = rej.index[(normalise_series(rej["uscc"]) == code).to_numpy(dtype=bool)]
+        if len(hit):
+            row = int(hit[0]) + 1
+            q = register.quarantine
+            why = q.loc[q["row"] == row, ["rule", "message"]]
+            said = "; ".join(f"{r}: {m}" for r, m in why.itertuples(index=False)) or "see the quarantine table"
+            return InputError(f"enterprise {code} is not graded: its register row was quarantined ({said})",
+                              file=register.file, column="uscc", row=row)
+    return InputError(f"no enterprise {code} in the register ({register.n_kept:,} enterprises)", file=register.file,
+                      column="uscc")
 
 
 @cli.command("price")
