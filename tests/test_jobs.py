@@ -330,6 +330,14 @@ def test_one_output_folder_per_job(tmp_path, monkeypatch):
     assert jobs._link_out_dir(exp, params, {}, None) is None  # $CREDITMODEL_OUT still decides the store
 
 
+def test_a_parameter_given_twice_with_two_values_is_refused():
+    """`-p data_dir=A -p data_dir=B` ran on B without a word."""
+    with pytest.raises(InputError) as e:
+        jobs.parse_overrides(["seed=1", "data_dir=A", "data_dir=B"])
+    assert e.value.parameter == "data_dir" and "'A' and 'B'" in str(e.value)
+    assert jobs.parse_overrides(["seed=1", "seed=1"]) == {"seed": 1}   # the same value twice is harmless
+
+
 def test_an_impossible_date_parameter_is_named():
     with pytest.raises(InputError) as e:
         jobs.parse_overrides(["as_of=2023-02-30"])

@@ -146,6 +146,8 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
             raise InputError(f"{v!r} is not a valid date ({e})", parameter=k) from None
         if isinstance(val, (dt.date, dt.datetime)):
             val = val.isoformat()
+        if k in out and out[k] != val:   # `-p data_dir=A -p data_dir=B` ran on B without a word
+            raise InputError(f"parameter {k} is given twice, as {out[k]!r} and {val!r}: give it once", parameter=k)
         out[k] = val
     return out
 
