@@ -1687,6 +1687,8 @@ def test_explain_on_the_command_line(tmp_path):
     r = subprocess.run([*run, "--uscc", fac.codes(1, seed=99)[0]], capture_output=True, text=True)
     assert r.returncode == 2 and "no enterprise" in r.stderr and "uscc" in r.stderr, r.stderr
     assert "enterprises.csv" in r.stderr and "(2 enterprises)" in r.stderr   # the real file, not "file enterprises"
+    r = subprocess.run([*run, "--uscc", c[0], "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 2 and "--out names a folder" in r.stderr and not (tmp_path / "x.csv").exists(), r.stderr
     r = subprocess.run([*run, "--uscc", "  "], capture_output=True, text=True)
     assert r.returncode == 2 and "--uscc" in r.stderr and "code is required" in r.stderr, r.stderr
     # a firm whose register row was quarantined: said so, with the row and the reason

@@ -368,6 +368,9 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
 
     if not uscc.strip():
         raise InputError("an enterprise's 18-character unified social credit code is required", parameter="--uscc")
+    if out is not None and Path(out).is_dir():   # it wrote <folder>.csv beside the folder
+        raise InputError(f"--out names a folder: give a file stem in it, e.g. {Path(out) / 'explanation'} (writes "
+                         "explanation.csv and explanation.whatif.csv)", file=out, parameter="--out")
     d = load_district(data, progress=_progress())
     try:
         ex = explain(uscc, d.tables, config=config, as_of=as_of or d.snapshot_date)   # logs the as-of warnings
