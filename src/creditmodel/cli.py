@@ -522,7 +522,7 @@ def lab_cmd(out: Path, port: int, ip: str, token: str | None) -> None:
 
 
 #: Operating-system errors about a path the user gave (mostly ``--out``): exit 2 naming the path.
-PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, FileNotFoundError)
 
 
 def path_error_text(e: OSError) -> str:
@@ -531,7 +531,9 @@ def path_error_text(e: OSError) -> str:
     hint = {FileExistsError: "exists as a file where a folder is needed",
             NotADirectoryError: "has a file where a folder is needed on its way",
             IsADirectoryError: "is a folder where a file is needed",
-            PermissionError: "cannot be written or read here (permission denied)"}
+            PermissionError: "cannot be written or read here (permission denied)",
+            FileNotFoundError: "does not exist, or cannot be created there (a file system that takes no new files, "
+                               "such as /proc)"}
     what = next((h for t, h in hint.items() if isinstance(e, t)), e.strerror or str(e))
     return f"{where}: {what}; choose another path (for --out: a folder for a folder, a file name for a file)"
 
