@@ -493,6 +493,8 @@ def test_infinite_amounts_and_bad_firm_codes_name_the_row(tmp_path):
     ("BAD,LOAN,LOAN\n1,100,3\n", "more than once", "LOAN", None),  # pandas renamed it LOAN.1
     ("BAD,LOAN,DEBTINC\n", "no data rows", None, None),
     ("BAD,LOAN,DEBTINC\n1,100,3\n\n0,200\n0,300,2.5\n", "number of fields", None, 2),  # a blank line is no row
+    ("", "the file is empty", None, None),                                   # was "EmptyDataError: No columns ..."
+    ("BAD;LOAN;DEBTINC\n1;100;3\n0;200;2,5\n", "';'- or tab-separated", None, 2),   # was a bare ParserError
 ])
 def test_flat_file_faults_are_refused(tmp_path, text, match, column, row):
     (tmp_path / "hmeq").mkdir()
@@ -500,6 +502,21 @@ def test_flat_file_faults_are_refused(tmp_path, text, match, column, row):
     with pytest.raises(InputError, match=match) as e:
         real.hmeq(data_dir=tmp_path)
     assert (e.value.column, e.value.row) == (column, row) and "hmeq.csv" in str(e.value.file)
+
+
+def test_a_flat_file_in_gbk_is_read_with_a_warning(tmp_path, caplog):
+    """A GBK copy of a set was "cannot read the file: UnicodeDecodeError"; the project's other readers take GB 18030."""
+    import logging
+
+    (tmp_path / "hmeq").mkdir()
+    nums = [c for c in real.HMEQ_NUMBERS if c != "LOAN"]
+    text = ("BAD,LOAN,REASON,JOB," + ",".join(nums) + "\n" + "1,100,债务合并,职员," + ",".join("1" * len(nums))
+            + "\n0,200,购房,经理," + ",".join("2" * len(nums)) + "\n")
+    (tmp_path / "hmeq" / "hmeq.csv").write_bytes(text.encode("gbk"))
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        ds = real.hmeq(data_dir=tmp_path)
+    assert ds.frame["REASON"].tolist() == ["债务合并", "购房"]
+    assert any("GB 18030" in r.getMessage() for r in caplog.records)
 
 
 def test_invoice_faults_name_file_column_and_row(tmp_path):

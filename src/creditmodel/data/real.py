@@ -36,7 +36,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from creditmodel.data.io import _bad_csv_row, _csv_encoding_and_header, _read_arff, check_finite, check_ids
+from creditmodel.data.io import (_bad_csv_row, _csv_encoding_and_header, _read_arff, _warn_gb18030, check_finite,
+                                 check_ids)
 from creditmodel.errors import InputError, shown
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,12 @@ def _read_csv(f: Path, check_rows: bool = False, **kw) -> pd.DataFrame:
     import gzip
     import zlib
 
+    header = None
     try:
-        header = _csv_encoding_and_header(f)[1]  # first: it names a UTF-16 file, which pandas would misreport
+        encoding, header = _csv_encoding_and_header(f)  # first: it names a UTF-16 file, which pandas misreports
+        if encoding == "gb18030" and "encoding" not in kw:   # a GBK copy was a UnicodeDecodeError (exit 2)
+            _warn_gb18030(f)
+            kw["encoding"] = encoding
         df = pd.read_csv(f, **kw)
     except InputError:
         raise
@@ -96,6 +101,14 @@ def _read_csv(f: Path, check_rows: bool = False, **kw) -> pd.DataFrame:
             zlib.error, OSError, ValueError) as e:
         if isinstance(e, FileNotFoundError):
             raise InputError("file not found", file=f) from None
+        if isinstance(e, pd.errors.EmptyDataError):
+            raise InputError("the file is empty (no header, no rows)", file=f) from None
+        if isinstance(e, pd.errors.ParserError) and header is not None:
+            from creditmodel.errors import separator_hint
+
+            hint = separator_hint(header if len(header) == 1 else [])
+            if hint:
+                raise InputError(f"cannot read the file{hint}", file=f, row=_bad_csv_row(f)) from None
         raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f,
                          row=_bad_csv_row(f) if isinstance(e, pd.errors.ParserError) else None) from None
     header = [h.lstrip("\ufeff").strip() for h in header]
