@@ -351,6 +351,38 @@ def test_the_card_names_the_grades_whose_central_pd_the_validation_rejected(tmp_
                                                                validation={**_VALIDATION, **quiet})
 
 
+def test_the_card_names_the_inputs_whose_missing_rows_the_validation_found_under_predicted(tmp_path):
+    """The validation report's missing-value calibration reaches the bank's card, from the run's flat metrics or the
+    metrics.json beside the report."""
+    import json
+
+    from creditmodel.delivery import model_card, validation_numbers
+    from creditmodel.validation.district import flat_metrics
+
+    rows = [{"feature": "invoice_sales_growth", "n": 141, "defaults": 28, "default_rate": 28 / 141, "mean_pd": 0.108,
+             "ratio": 1.84, "relative": 1.47, "holm_p": 0.0049, "light": "red"},
+            {"feature": "annual_roa", "n": 63, "defaults": 16, "default_rate": 16 / 63, "mean_pd": 0.136,
+             "ratio": 1.86, "relative": 1.49, "holm_p": 0.045, "light": "amber"},
+            {"feature": "tax_grade", "n": 222, "defaults": 31, "default_rate": 31 / 222, "mean_pd": 0.123,
+             "ratio": 1.13, "relative": 0.9, "holm_p": 0.9, "light": "green"},
+            {"feature": "employees", "n": 64, "defaults": 5, "default_rate": 5 / 64, "mean_pd": 0.039,
+             "ratio": 2.0, "relative": 1.6, "holm_p": None, "light": "n/a"},
+            {"feature": "bad name!", "n": 64, "defaults": 5, "default_rate": 5 / 64, "mean_pd": 0.039, "light": "red"}]
+    flat = {k: v for k, v in flat_metrics({"n": 1825, "missing_values": rows}).items() if k.startswith("missing_")}
+    assert flat["missing_invoice_sales_growth_light"] == 3.0 and "missing_employees_light" not in flat
+    assert not [k for k in flat if "bad name" in k]                     # MLflow would refuse the key
+    (tmp_path / "metrics.json").write_text(json.dumps({"n": 1825, "missing_values": rows}))
+    got = validation_numbers({"validation_report": str(tmp_path / "report.html")})
+    assert {k: v for k, v in got.items() if k.startswith("missing_")} == flat
+    card = model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **flat})
+    line = next(x for x in card.split("## Validation")[1].splitlines() if x.startswith("- Missing inputs"))
+    assert line.index("invoice_sales_growth missing: 19.86 % of 141 loans defaulted against a mean PD of 10.80 % (red, "
+                      "1.84x, 1.47x the portfolio's own miss, Holm p 0.0049)") < line.index("annual_roa missing")
+    assert "tax_grade" not in line and "employees" not in line
+    quiet = {k: (1.0 if k.endswith("_light") else v) for k, v in flat.items()}
+    assert "- Missing inputs" not in model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **quiet})
+
+
 def test_the_card_states_the_rate_build_up_with_the_configuration_values():
     from creditmodel import pricing
     from creditmodel.delivery import model_card

@@ -742,11 +742,12 @@ def validation_numbers(meta: dict[str, Any]) -> dict[str, Any]:
             log.debug("%s not readable: %s", mj, e)
             doc = {}
         if doc.get("n"):
-            from creditmodel.validation.district import grade_metrics
+            from creditmodel.validation.district import grade_metrics, missing_metrics
 
             out = {k: v for k, v in doc.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
             out.update({f"light_{r['check']}": r.get("light") for r in doc.get("lights") or [] if r.get("check")})
             out.update(grade_metrics(doc.get("grades") or []))
+            out.update(missing_metrics(doc.get("missing_values") or []))
             out["source"] = str(mj)
             return out
     if meta.get("metric.oot_default_rate") is not None and meta.get("metric.oot_mean_pd") is not None:
@@ -826,6 +827,7 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
                        "beside its report, would be needed): read them in the validation report. The PDs carry no "
                        "margin of conservatism.")
     out += central_pd_paragraphs(val)
+    out += missing_value_paragraphs(val)
     stab = [(c, _light(val, red, c)) for c in STABILITY_CHECKS if _light(val, red, c)]
     if not stab and str(metrics.get("validation_stability") or "") in ("amber", "red"):
         stab = [("stability", str(metrics["validation_stability"]))]
@@ -875,6 +877,36 @@ def central_pd_paragraphs(val: dict[str, Any]) -> list[str]:
             f"provisions or sets limits by grade at the grade's central PD would {effect}; this deliverable's PDs "
             "and rates are each row's own pd_12m, not its grade's. (Read from "
             f"{val.get('source', 'the validation')}.)"]
+
+
+def missing_value_paragraphs(val: dict[str, Any]) -> list[str]:
+    """The model inputs whose missing rows the validation found under-predicted beyond the portfolio's own miss
+    (amber or red, ``missing_<feature>_light`` of :func:`creditmodel.validation.district.missing_metrics`), with
+    their numbers: a firm without that data is riskier than its PD says."""
+    end = "_light"
+    found = []
+    for k in val:
+        if k.startswith("missing_") and k.endswith(end):
+            f = k[len("missing_"):-len(end)]
+            light = _LIGHT_OF_SEVERITY.get(float(val[k]))
+            got = {x: val.get(f"missing_{f}_{x}") for x in ("n", "default_rate", "mean_pd", "ratio", "relative",
+                                                             "holm_p")}
+            if light in ("amber", "red") and None not in (got["n"], got["default_rate"], got["mean_pd"]):
+                found.append((f, light, got))
+    if not found:
+        return []
+    found.sort(key=lambda t: float(t[2]["holm_p"]) if t[2]["holm_p"] is not None else 1.0)
+
+    def one(f: str, lt: str, g: dict[str, Any]) -> str:
+        times = (f", {float(g['ratio']):.2f}x" + (f", {float(g['relative']):.2f}x the portfolio's own miss"
+                                                   if g["relative"] is not None else "")) if g["ratio"] else ""
+        p = f", Holm p {float(g['holm_p']):.2g}" if g["holm_p"] is not None else ""
+        return (f"{f} missing: {_pct(g['default_rate'])} of {int(g['n']):,} loans defaulted against a mean PD of "
+                f"{_pct(g['mean_pd'])} ({lt}{times}{p})")
+
+    return [f"- Missing inputs (informative, not in the status): {'; '.join(one(*t) for t in found)}. An enterprise "
+            "without these data was riskier than its PD said, beyond the portfolio's own miss: read its pd_12m with a "
+            f"margin, or collect the data. (Read from {val.get('source', 'the validation')}.)"]
 
 
 def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],

@@ -542,6 +542,30 @@ def flat_metrics(metrics: Mapping[str, Any], other: str = "challenger") -> dict[
     if metrics.get("status") in (L.GREEN, L.AMBER, L.RED):
         out["status"] = float(L.SEVERITY[metrics["status"]])
     out.update(grade_metrics(metrics.get("grades") or []))
+    out.update(missing_metrics(metrics.get("missing_values") or []))
+    return out
+
+
+#: the numbers of each input's missing-value calibration kept in the flat metrics (``missing_<feature>_<key>``)
+MISSING_KEYS = ("n", "defaults", "default_rate", "mean_pd", "ratio", "relative", "holm_p")
+
+
+def missing_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The rows of a validation's ``missing_values`` (the calibration of the rows with a missing input) as flat
+    numbers ``missing_<feature>_<key>`` (keys :data:`MISSING_KEYS`) and the row's light as a severity,
+    ``missing_<feature>_light`` (1 green, 2 amber, 3 red; n/a left out); a feature whose name MLflow would refuse
+    as a metric key is left out. The model card reads them back (which inputs' missing rows are under-predicted)."""
+    out: dict[str, float] = {}
+    for r in rows:
+        f = str(r.get("feature", ""))
+        if not re.fullmatch(r"[\w.\- /]+", f):
+            continue
+        for k in MISSING_KEYS:
+            v = r.get(k)
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+                out[f"missing_{f}_{k}"] = float(v)
+        if r.get("light") in (L.GREEN, L.AMBER, L.RED):
+            out[f"missing_{f}_light"] = float(L.SEVERITY[r["light"]])
     return out
 
 
