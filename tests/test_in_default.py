@@ -285,6 +285,17 @@ def test_validate_group_resamples_borrowers_in_the_bootstrap(model_dir, tmp_path
     assert all(r["design_effect"] >= 1 for r in b["grades"] if r["n"]) and any("count borrowers" in n for n in b["notes"])
     df.loc[5, "firm"] = " "
     df.to_csv(tmp_path / "w.csv", index=False)
+    # a class, not a borrower (a reviewer's --group purpose, 10 values, took the calibration reds away; --group of
+    # the target gave a zero-width AUC interval), and the target itself, are refused
+    df.loc[5, "firm"] = "F0001"
+    df["region"] = np.resize(["north", "south", "east"], len(df))
+    df.to_csv(tmp_path / "c.csv", index=False)
+    for col, words in (("region", "3 distinct value"), ("bad", "the group column is the target")):
+        with pytest.raises(InputError, match=words) as e:
+            validate_file(model_dir, tmp_path / "c.csv", "bad", out=tmp_path / "x", n_boot=50, group_col=col)
+        assert e.value.column == col and e.value.parameter == "--group"
+    df.loc[5, "firm"] = " "
+    df.to_csv(tmp_path / "w.csv", index=False)
     for col, words in (("firm", "empty group key"), ("lender", "group column not found")):
         with pytest.raises(InputError, match=words) as e:
             validate_file(model_dir, tmp_path / "w.csv", "bad", out=tmp_path / "x", n_boot=50, group_col=col)

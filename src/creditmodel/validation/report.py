@@ -997,6 +997,9 @@ def _challenger_risk(ch: Challenger, keep: np.ndarray) -> np.ndarray:
 MIN_EXPECTED_DEFAULTS = 5.0
 #: [M] Fewer defaults (or non-defaults) than this in a segment: its AUC light is n/a (the AUC is still shown).
 MIN_SEGMENT_CLASS = 5
+#: [M] Fewer borrowers than this: ``validate --group`` is refused (a clustered variance on a few clusters is no
+#: variance: a reviewer's --group of 2-10 values gave zero-width AUC intervals and took calibration reds away).
+MIN_BORROWERS = 30
 #: [M] A model input with fewer missing values than this is left out of the missing-value calibration.
 MIN_MISSING_ROWS = 30
 
@@ -1823,7 +1826,17 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                              column=group_col)
         from creditmodel.scoring.splits import group_keys
 
+        if group_col == target:
+            raise InputError("the group column is the target: --group names the borrower of each row (the firm of "
+                             "each loan), whose loans are not independent", file=data, column=group_col,
+                             parameter="--group")
         groups = group_keys(df[group_col], data)
+        k = len(pd.unique(groups))
+        if k < MIN_BORROWERS:   # a class of 2-10 values: intervals of zero width and calibration reds gone
+            raise InputError(f"the group column has {k} distinct value(s) for {len(df):,} rows: --group names the "
+                             f"borrower of each row (the firm of each loan), and the borrower-clustered intervals "
+                             f"and tests need at least {MIN_BORROWERS} borrowers; leave --group out for a column "
+                             "that is a class, not a borrower", file=data, column=group_col, parameter="--group")
     X = df.drop(columns=[target])
     pred = _predict(model, X, data)
     err = (pred["status"].astype(str) == "error").to_numpy()
