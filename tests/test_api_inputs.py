@@ -127,7 +127,8 @@ def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, b
     as_of = pd.Timestamp(SNAP)
     assert scope_label(base, as_of) == f"as of {as_of.date()} · whole district"
     part = select_scope(base, "c", "")                  # the section as the analyst typed it: the frame's spelling
-    assert scope_label(part, as_of, "c", "", "district") == f"as of {as_of.date()} · industry C Manufacturing · district"
+    want = f"as of {as_of.date()} · industry C Manufacturing · district"
+    assert scope_label(part, as_of, "c", "", "district") == want
     street = str(base["street"].iloc[0])
     both = select_scope(base, "C", street)
     label = scope_label(both, as_of, "C", street)

@@ -360,7 +360,8 @@ def test_true_false_dates_and_infinite_sales_are_not_priced_and_a_hand_written_o
     dates = P.price_frame(pd.DataFrame({"pd_12m": pd.to_datetime(["2025-01-01", None])}))
     assert dates["pricing_reason"].tolist() == ["non-numeric pd_12m", "missing pd_12m"]
     mixed = P.price_frame(pd.DataFrame({"pd_12m": pd.Series([0.02, True, pd.Timestamp("2025-01-01")], dtype=object)}))
-    assert mixed["pricing_reason"].tolist()[1:] == ["non-numeric pd_12m"] * 2 and pd.isna(mixed.loc[0, "pricing_reason"])
+    assert mixed["pricing_reason"].tolist()[1:] == ["non-numeric pd_12m"] * 2
+    assert pd.isna(mixed.loc[0, "pricing_reason"])
     # +inf sales is a firm above any size threshold (the grid's "no SME adjustment"); -inf is refused
     sales = P.price_frame(pd.DataFrame({"pd_12m": 0.02, "sales_eur_m": [np.inf, 3.0, np.nan],
                                         "revenue": [np.nan, np.nan, -np.inf]}))

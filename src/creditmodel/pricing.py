@@ -513,8 +513,9 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     (overrides the collateral LGD where given; under ``basel3`` floored at the LGD input floor of its collateral,
     blended by ``secured_share`` for a partly secured loan: :func:`lgd_input_floor`), ``sales_eur_m``, or
     ``revenue`` (yuan, converted with ``cny_per_eur``) where it is empty, for the SME adjustment (both empty -> no
-    adjustment; +inf, a firm of any size above EUR 50 m, none either), ``amount`` (yuan), ``maturity`` (the loan's effective maturity in years, held to Basel's 1-5
-    years; empty -> ``config.maturity``; the corporate risk weights only, retail ones have no maturity adjustment).
+    adjustment; +inf, a firm of any size above EUR 50 m, none either), ``amount`` (yuan), ``maturity`` (the loan's
+    effective maturity in years, held to Basel's 1-5 years; empty -> ``config.maturity``; the corporate risk weights
+    only, retail ones have no maturity adjustment).
 
     Adds ``PRICE_COLUMNS``: the components (fractions per year), ``risk_based_floor`` (their sum),
     ``policy_rate``, ``suggested_rate = max(floor, policy rate)`` rounded up to ``config.rounding``,

@@ -259,7 +259,8 @@ def inclusive_coverage(
         else:
             line = f"* **{coll}**: the floor stays below the inclusive average"
         if below_policy:
-            line += f"; the policy rate {_pp(cfg.policy_rate)} alone covers the cost of grade(s) {', '.join(below_policy)}"
+            line += (f"; the policy rate {_pp(cfg.policy_rate)} alone covers the cost of grade(s) "
+                     f"{', '.join(below_policy)}")
         lines.append(line)
         metrics.update({f"grades_above_inclusive_{coll}": len(above), f"grades_below_policy_{coll}": len(below_policy)})
     return "\n".join(lines), metrics
@@ -272,7 +273,8 @@ def allocation_summary_markdown(result: CreditDecisionResult) -> str:
         f"With a budget of **{result.rules.budget / 1e6:.0f} m yuan**, the optimised strategy offers "
         f"**{int(t['n_loans'])} loans** (limits {t['limits'] / 1e6:.1f} m). Expected: {t['expected_lent'] / 1e6:.1f} m "
         f"lent, interest {t['expected_interest'] / 1e6:.2f} m, credit loss {t['expected_loss'] / 1e6:.2f} m, "
-        f"funding/operating/capital cost {t['expected_cost'] / 1e6:.2f} m, **profit {t['expected_profit'] / 1e6:.2f} m** "
+        f"funding/operating/capital cost {t['expected_cost'] / 1e6:.2f} m, "
+        f"**profit {t['expected_profit'] / 1e6:.2f} m** "
         f"({_pp(t['return_on_lent'])} on the amount lent). The naive split offers {int(nv['n_loans'])} loans and "
         f"expects a profit of {nv['expected_profit'] / 1e6:.2f} m ({_pp(nv['return_on_lent'])}); its expected credit "
         f"loss is {nv['expected_loss'] / max(t['expected_loss'], 1):.1f} times the optimised strategy's.")

@@ -504,9 +504,9 @@ def select_scope(frame: pd.DataFrame, industry: str = "", street: str = "") -> p
 
 def scope_label(frame: pd.DataFrame, as_of: pd.Timestamp, industry: str = "", street: str = "",
                 source: str = "") -> str:
-    """What a report on ``frame`` (a :func:`select_scope` of one evaluation) covers, in one line: ``as of
-    2025-12-31 · industry C Manufacturing · street cicheng 慈城镇 · district`` (``source``: the data folder's name;
-    the section and the street as the frame writes them, whatever spelling the parameters used)."""
+    """What a report on ``frame`` (a :func:`select_scope` of one evaluation) covers, in one line, e.g.
+    ``as of 2025-12-31 · industry C Manufacturing · street cicheng 慈城镇 · district`` (``source``: the data
+    folder's name; the section and the street as the frame writes them, whatever spelling the parameters used)."""
     from creditmodel.reference import streets
 
     where = []
