@@ -100,9 +100,22 @@ def test_the_report_lights_the_underpredicted_missing_rows_and_names_them():
                                   f"{3.0 / (y.mean() / 0.05):.2f}x its own miss), Holm p")
     assert "b missing" not in row["note"]                        # in line with its PD: not named
     assert "overlap (20 of the 480 loans" in row["note"] and "not independent" in row["note"]
-    assert "near-neutral points" in row["rule"] and "over the 2 of 2 features read" in row["rule"]
+    assert "near-neutral points" in row["rule"]
+    assert "over the 2 distinct missing patterns of the 2 of 2 features read" in row["rule"]
     assert any(line.startswith("  info  Calibration of the rows with a missing input") and "a missing:" in line
                for line in res.summary().splitlines())
+
+
+def test_inputs_missing_on_the_same_rows_are_one_test_in_the_holm_family():
+    """A firm without an annual report misses all its ratios: two inputs with one missing pattern were two tests."""
+    y, p, f = _sample()
+    f["a_twin"] = f["a"].to_numpy()                               # missing on exactly a's rows
+    m = build_report(y, p, features=f, n_boot=20).metrics
+    rows = {r["feature"]: r for r in m["missing_values"]}
+    assert rows["a_twin"]["relative_p"] == rows["a"]["relative_p"]
+    assert rows["a"]["holm_p"] == pytest.approx(min(1.0, 2 * rows["a"]["relative_p"]))   # still 2 patterns, not 3
+    assert rows["a_twin"]["holm_p"] == rows["a"]["holm_p"] and rows["a_twin"]["light"] == rows["a"]["light"]
+    assert m["missing_value_overlap"]["patterns_read"] == 2 and m["missing_value_overlap"]["features_read"] == 3
 
 
 def test_a_thin_green_is_na_and_not_counted_in_the_holm_family():

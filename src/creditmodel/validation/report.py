@@ -912,19 +912,26 @@ class _Run:
         mv = mv.drop(columns=["scaled_pd"])
         read = [i for i, (v, lt) in enumerate(zip(mv["relative_p"], mv["relative_light"]))
                 if _num(v) is not None and lt != L.NA]
+        # inputs missing on exactly the same rows (a firm without an annual report misses all its ratios) are one
+        # test: Holm counts each pattern once (two annual ratios and two tax grades were four tests of two samples)
+        miss = M.missing_mask(cur)[list(mv["feature"])].to_numpy(dtype=bool)
+        pattern: dict[bytes, int] = {}
+        pid = [pattern.setdefault(np.packbits(miss[:, j]).tobytes(), len(pattern)) for j in range(miss.shape[1])]
+        family = list(dict.fromkeys(pid[i] for i in read))
+        adjusted = dict(zip(family, _holm([float(mv["relative_p"].iloc[pid.index(q)]) for q in family])))
         holm = np.full(len(mv), np.nan)
-        holm[read] = _holm([float(mv["relative_p"].iloc[i]) for i in read])
         light = [L.NA] * len(mv)
         for i in read:   # the milder of the row's own light and the adjusted p's (a green stays green)
+            holm[i] = adjusted[pid[i]]
             light[i] = min(mv["relative_light"].iloc[i], th.light("jeffreys_p", holm[i]), key=_SEVERITY.get)
         mv["holm_p"], mv["light"] = holm, light
         self.tables["missing_values"] = mv
         mt["missing_values"] = _jsonable(mv)
         # the rows behind the tests overlap: a firm without financial statements misses several inputs at once
-        miss = M.missing_mask(cur)[list(mv["feature"])].to_numpy(dtype=bool)
         k = miss.sum(axis=1)
         mt["missing_value_overlap"] = {"rows_missing_any": int((k >= 1).sum()), "rows_missing_two_or_more":
-                                       int((k >= 2).sum()), "features": len(mv), "features_read": len(read)}
+                                       int((k >= 2).sum()), "features": len(mv), "features_read": len(read),
+                                       "patterns_read": len(family)}
         mt["missing_value_calibration_p"] = _num(min(holm[i] for i in read)) if read else None
 
     # ------------------------------------------------------------- overrides
@@ -1176,8 +1183,9 @@ def _missing_light_row(mt: Mapping[str, Any], th: L.Thresholds) -> dict[str, Any
                     f"shrinks a small missing bin's coefficient towards 0), which under-predicts these {unit}; per "
                     f"model input with at least {MIN_MISSING_ROWS} missing values, Jeffreys on its missing {unit} "
                     "against their mean PD times the portfolio's own ratio of defaults to PDs (the portfolio's miss "
-                    f"is jeffreys_p's), rejected at Holm-adjusted p < {green:g} (red < {red:g}) over the {len(read)} "
-                    f"of {len(rows)} features read (under {MIN_EXPECTED_DEFAULTS:g} expected defaults a green is n/a)",
+                    f"is jeffreys_p's), rejected at Holm-adjusted p < {green:g} (red < {red:g}) over the "
+                    f"{ov.get('patterns_read', len(read))} distinct missing patterns of the {len(read)} of {len(rows)} "
+                    f"features read (under {MIN_EXPECTED_DEFAULTS:g} expected defaults a green is n/a)",
             "source": "ECB 2019 (as per segment); the scorecard's missing bins", "note": note}
 
 
