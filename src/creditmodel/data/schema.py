@@ -250,6 +250,16 @@ def is_text(s: pd.Series) -> bool:
     return isinstance(dt, pd.StringDtype) or dt == object
 
 
+def empty_cells(s: pd.Series) -> np.ndarray:
+    """True where a cell of ``s`` is empty: missing (NaN, None, NA, NaT) or text of blanks only (``" "``). The one
+    rule of a blank scoring row (:func:`creditmodel.scoring.score.blank_rows`) and of a missing model input in the
+    validation's missing-value calibration."""
+    e = s.isna().to_numpy(dtype=bool)
+    if is_text(s):
+        e = e | s.astype("string").str.strip().eq("").fillna(True).to_numpy(dtype=bool)
+    return e
+
+
 def _float_values(s: pd.Series) -> np.ndarray:
     if isinstance(s.dtype, pd.ArrowDtype) or pd.api.types.is_extension_array_dtype(s.dtype):
         return s.to_numpy(dtype="float64", na_value=np.nan)

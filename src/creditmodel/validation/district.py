@@ -547,7 +547,7 @@ def flat_metrics(metrics: Mapping[str, Any], other: str = "challenger") -> dict[
 
 
 #: the numbers of each input's missing-value calibration kept in the flat metrics (``missing_<feature>_<key>``)
-MISSING_KEYS = ("n", "defaults", "default_rate", "mean_pd", "ratio", "relative", "holm_p")
+MISSING_KEYS = ("n", "defaults", "default_rate", "mean_pd", "ratio", "present_ratio", "relative", "holm_p")
 
 
 def missing_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:

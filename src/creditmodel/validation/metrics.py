@@ -1245,29 +1245,29 @@ def missing_mask(features: Any) -> pd.DataFrame:
     if f.columns.duplicated().any():
         dup = [str(c) for c in f.columns[f.columns.duplicated()]]
         raise InputError(f"the feature frame repeats column(s) {dup}", column=dup[0])
-    out = f.isna()
-    for c in f.columns:
-        s = f[c]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            out[c] = out[c].to_numpy() | np.fromiter((isinstance(v, str) and not v.strip() for v in s.astype(object)),
-                                                     dtype=bool, count=len(s))
-    return out
+    from creditmodel.data.schema import empty_cells
+
+    return pd.DataFrame({c: empty_cells(f[c]) for c in f.columns}, index=f.index, columns=f.columns)
 
 
 def missing_value_table(y: Any, pd_: Any, features: Any, groups: Any = None, min_rows: int = 30) -> pd.DataFrame:
-    """Calibration of the rows with a missing input, one row per column of ``features`` (the model's inputs) with at
-    least ``min_rows`` missing values (:func:`missing_mask`) and at least one present.
+    """Calibration of the rows with a missing input against the rows that have it, one row per column of
+    ``features`` (the model's inputs) with at least ``min_rows`` rows missing it (:func:`missing_mask`) and at least
+    one present.
 
     Columns: ``feature, n`` (rows missing it), ``defaults, default_rate, mean_pd`` (fractions), ``ratio`` (default
-    rate / mean PD), ``portfolio_ratio`` (the same on the whole sample), ``relative`` (ratio / portfolio_ratio: how
-    much worse the missing rows are than the sample's own miss), ``jeffreys_p`` (:func:`jeffreys_test` on the missing
-    rows' mean PD; H0 the PD is not underestimated there, one-sided), ``relative_p`` (the same test against the mean
-    PD times ``portfolio_ratio``: H0 the missing rows are not worse predicted than the sample as a whole, whose own
-    miss the portfolio test reads) and ``note``; with ``groups`` (the borrower of
-    each row) ``design_effect`` after ``relative``, the missing rows' :func:`design_effect` with the whole sample's
-    within-borrower correlation, as per segment. Sorted by ``relative_p`` (smallest first). A scorecard that gives a
-    missing value near-neutral points (a small missing bin's coefficient shrunk towards 0) under-predicts these rows.
-    A row missing several inputs is in several rows of the table: the tests are not independent.
+    rate / mean PD), ``present_ratio`` (the same on the rows that have the input), ``portfolio_ratio`` (on the whole
+    sample), ``relative`` (ratio / present_ratio: how much worse the PD predicts the missing rows than the others),
+    ``jeffreys_p`` (:func:`jeffreys_test` on the missing rows' mean PD; H0 the PD is not underestimated there,
+    one-sided), ``relative_p`` (H0 the missing rows are not worse predicted than the present ones: of all the sample's
+    defaults, the missing rows hold no larger share than their share of the expected defaults, E_miss / E_all; a
+    Jeffreys test of that share, the counts divided by the design effect; it conditions on the sample's defaults, so
+    the portfolio's own miss, which ``jeffreys_p`` of the whole sample reads, is not counted again) and ``note``;
+    with ``groups`` (the borrower of each row) ``design_effect`` after ``relative``, the missing rows'
+    :func:`design_effect` with the whole sample's within-borrower correlation, as per segment. Sorted by
+    ``relative_p`` (smallest first). A scorecard that gives a missing value near-neutral points (a small missing
+    bin's coefficient shrunk towards 0) under-predicts these rows. A row missing several inputs is in several rows
+    of the table: the tests are not independent.
     """
     yy = check_binary(y, "target")
     p = check_pd(pd_, "pd")
@@ -1277,8 +1277,8 @@ def missing_value_table(y: Any, pd_: Any, features: Any, groups: Any = None, min
     check_lengths(target=yy, pd=p, features=miss, groups=groups)
     gr = None if groups is None else np.asarray(groups, dtype=object)
     rho = None if gr is None else within_group_correlation(yy, p, gr)
-    mean_all = float(p.mean())
-    port = float(yy.mean()) / mean_all if mean_all > 0 else np.nan
+    d_all, e_all = int(yy.sum()), float(p.sum())
+    port = d_all / e_all if e_all > 0 else np.nan
     rows = []
     for c in miss.columns:
         m = miss[c].to_numpy(dtype=bool)
@@ -1287,20 +1287,24 @@ def missing_value_table(y: Any, pd_: Any, features: Any, groups: Any = None, min
             continue
         ys, ps = yy[m], p[m]
         d, mp = int(ys.sum()), float(ps.mean())
+        e_miss = float(ps.sum())
         ratio = (d / k) / mp if mp > 0 else np.nan
+        e_present = e_all - e_miss
+        present = (d_all - d) / e_present if e_present > 0 else np.nan
         row: dict[str, Any] = {"feature": str(c), "n": k, "defaults": d, "default_rate": d / k, "mean_pd": mp,
-                               "ratio": ratio, "portfolio_ratio": port,
-                               "relative": ratio / port if port > 0 and np.isfinite(ratio) else np.nan}
+                               "ratio": ratio, "present_ratio": present, "portfolio_ratio": port,
+                               "relative": ratio / present if present > 0 and np.isfinite(ratio) else np.nan}
         deff = 1.0
         if gr is not None:
             deff = row["design_effect"] = design_effect(ys, ps, gr[m], rho=rho)
         row["jeffreys_p"] = float(jeffreys_test(d, k, mp, deff))
-        scaled = mp * port if np.isfinite(port) and port > 0 else np.nan
-        row["relative_p"] = float(jeffreys_test(d, k, min(scaled, 1.0 - 1e-12), deff)) if scaled > 0 else np.nan
+        share = e_miss / e_all if e_all > 0 else np.nan
+        row["relative_p"] = (float(stats.beta.cdf(share, d / deff + 0.5, (d_all - d) / deff + 0.5))
+                             if 0 < share < 1 else np.nan)
         row["note"] = "mean PD 0: no ratio" if mp <= 0 else ""
         rows.append(row)
-    cols = ["feature", "n", "defaults", "default_rate", "mean_pd", "ratio", "portfolio_ratio", "relative",
-            *(["design_effect"] if gr is not None else []), "jeffreys_p", "relative_p", "note"]
+    cols = ["feature", "n", "defaults", "default_rate", "mean_pd", "ratio", "present_ratio", "portfolio_ratio",
+            "relative", *(["design_effect"] if gr is not None else []), "jeffreys_p", "relative_p", "note"]
     t = pd.DataFrame(rows).reindex(columns=cols)
     if len(t):
         t = t.sort_values(["relative_p", "jeffreys_p", "feature"], kind="mergesort").reset_index(drop=True)

@@ -879,11 +879,12 @@ class _Run:
 
     def missing_values(self, features: Any) -> None:
         """Calibration of the rows with a missing input (:func:`metrics.missing_value_table`): per model input with at
-        least :data:`MIN_MISSING_ROWS` missing values, Jeffreys on the missing rows against their mean PD scaled by
-        the portfolio's own ratio of defaults to PDs (``relative_p``: worse predicted than the sample as a whole) with
-        their design effect, lit by the ``jeffreys_p`` rule as a segment is (no sign at or below the expected
-        defaults, thin greens n/a), then Holm over the features read (``holm_p``; ``light`` the milder of the row's
-        own light and the adjusted p's); ``jeffreys_p`` (against the unscaled PD) is shown beside it. A scorecard
+        least :data:`MIN_MISSING_ROWS` missing values, the missing rows against the rows that have it
+        (``relative_p`` of :func:`metrics.missing_value_table`: their share of the sample's defaults against their
+        share of its expected defaults, with their design effect), lit by the ``jeffreys_p`` rule as a segment is (no
+        sign at or below the expected defaults, thin greens n/a), then Holm over the distinct missing patterns read
+        (``holm_p``; ``light`` the milder of the row's own light and the adjusted p's); ``jeffreys_p`` (against the
+        unscaled PD) is shown beside it. A scorecard
         that gives a missing value near-neutral points (a small missing bin's coefficient shrunk towards 0)
         under-predicts these rows (a modeller's finding on the demo: 28 defaults where the PD expected 15.2 among the
         141 loans missing invoice_sales_growth). Informative, no light of the status; a row missing several inputs is
@@ -901,9 +902,10 @@ class _Run:
             self.nc["missing_values"] = (f"no model input has {MIN_MISSING_ROWS} or more missing values (and one "
                                          f"present) among the {cur.shape[1]} read")
             return
-        # lit by the test against the PD scaled by the portfolio's own ratio (relative_p): the portfolio's miss is
-        # the portfolio test's to read (jeffreys_p); counted here again, a feature missing on 82 % of the loans with
-        # no more defaults than the portfolio's 1.25x went amber
+        # lit by the test of the missing rows against the present ones (relative_p): the portfolio's miss is the
+        # portfolio test's to read (jeffreys_p); counted here again, a feature missing on 82 % of the loans with no
+        # more defaults than the portfolio's 1.25x went amber. Expected under that test's H0: the missing rows'
+        # share of the sample's defaults, E_miss x (D_all / E_all)
         mv["expected_scaled"] = mv["n"] * mv["mean_pd"] * mv["portfolio_ratio"].where(mv["portfolio_ratio"] > 0, 1.0)
         mv["scaled_pd"] = mv["expected_scaled"] / mv["n"]
         mv["relative_light"] = [th.light("jeffreys_p", _num(v)) for v in mv["relative_p"]]
@@ -1159,11 +1161,11 @@ def _missing_light_row(mt: Mapping[str, Any], th: L.Thresholds) -> dict[str, Any
     rejected = [r for r in read if r["light"] in (L.AMBER, L.RED)]
 
     def said(r: Mapping[str, Any]) -> str:
-        port = _num(r.get("portfolio_ratio"))
+        present = _num(r.get("present_ratio"))
         return (f"{r['feature']} missing: {_pct(r['default_rate'], 1)} of {r['n']:,} {unit} defaulted against a mean "
                 f"PD of {_pct(r['mean_pd'], 1)} ({r['defaults']:,} defaults, {r['n'] * r['mean_pd']:.1f} expected: "
-                f"{_f(r.get('ratio'), 2)}x; the portfolio {_f(port, 2)}x, so {_f(r.get('relative'), 2)}x its own "
-                f"miss), Holm p {_p(r['holm_p'])}")
+                f"{_f(r.get('ratio'), 2)}x; the {unit} that have it {_f(present, 2)}x, so {_f(r.get('relative'), 2)}x "
+                f"theirs), Holm p {_p(r['holm_p'])}")
 
     if rejected:
         note = "rejected: " + "; ".join(said(r) for r in sorted(rejected, key=lambda r: r["holm_p"]))
@@ -1181,9 +1183,10 @@ def _missing_light_row(mt: Mapping[str, Any], th: L.Thresholds) -> dict[str, Any
             "worst feature, Holm-adjusted p)", "value": v, "value_text": _p(v), "light": L.INFO,
             "rule": f"informative, not in the status: detects a missing value given near-neutral points (a scorecard "
                     f"shrinks a small missing bin's coefficient towards 0), which under-predicts these {unit}; per "
-                    f"model input with at least {MIN_MISSING_ROWS} missing values, Jeffreys on its missing {unit} "
-                    "against their mean PD times the portfolio's own ratio of defaults to PDs (the portfolio's miss "
-                    f"is jeffreys_p's), rejected at Holm-adjusted p < {green:g} (red < {red:g}) over the "
+                    f"model input with at least {MIN_MISSING_ROWS} missing values, its missing {unit} against those "
+                    "that have it (Jeffreys on their share of the defaults against their share of the expected "
+                    "defaults: the portfolio's own miss is jeffreys_p's), rejected at Holm-adjusted p < "
+                    f"{green:g} (red < {red:g}) over the "
                     f"{ov.get('patterns_read', len(read))} distinct missing patterns of the {len(read)} of {len(rows)} "
                     f"features read (under {MIN_EXPECTED_DEFAULTS:g} expected defaults a green is n/a)",
             "source": "ECB 2019 (as per segment); the scorecard's missing bins", "note": note}
@@ -1455,9 +1458,10 @@ def _render_html(res: ValidationResult) -> str:
         missing = _table(mv, [("feature", "missing input", "str"), ("n", unit, "int"), ("defaults", "defaults", "int"),
                               ("default_rate", "default rate", "pct"), ("mean_pd", "mean PD", "pct"),
                               ("ratio", "default rate / mean PD", "ratio"),
-                              ("relative", "against the portfolio's ratio", "ratio"),
+                              ("present_ratio", "rows that have it: default rate / mean PD", "ratio"),
+                              ("relative", "missing against present", "ratio"),
                               *(deff_col if "design_effect" in mv else []), ("jeffreys_p", "Jeffreys p", "p"),
-                              ("relative_p", "Jeffreys p against the portfolio's ratio", "p"),
+                              ("relative_p", "Jeffreys p, missing against present", "p"),
                               ("holm_p", "Holm p", "p"), ("note", "note", "str")],
                          {"relative_p": "relative_light", "holm_p": "light"})
     ch = mt.get("challenger")
@@ -1608,11 +1612,17 @@ def _load_model(model_uri: str | Path) -> Any:
         raise InputError(f"cannot load the model: {type(e).__name__}: {e}", file=uri) from None
 
 
-def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
+def _schema_names(model: Any) -> list[str] | None:
+    """The input names of an MLflow model's signature; None without one."""
     try:
-        names = model.metadata.get_input_schema().input_names()
-    except Exception:  # noqa: BLE001 - no schema: use every column
-        names = None
+        return model.metadata.get_input_schema().input_names() or None
+    except Exception:  # noqa: BLE001 - no schema
+        return None
+
+
+def _model_features(model: Any, columns: Sequence[str]) -> list[str]:
+    """The model's input columns among ``columns`` (every column for a model without an input schema)."""
+    names = _schema_names(model)
     cols = list(columns)
     return [c for c in names if c in cols] if names else cols
 
@@ -1917,9 +1927,14 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                                       "are not recorded with this model")
         log.warning("%s: %s", data, info["in_sample_note"])
     feats = _model_features(model, X.columns)
-    # all the model's inputs for the missing-value calibration (the CSI reads those the reference has too); not the
-    # override or borrower column a model without an input schema would count among them
-    inputs = [c for c in feats if c not in (override_col, group_col)]
+    # the model's own inputs for the missing-value calibration (the CSI reads those the reference has too): from its
+    # input schema, without the in_default flag and the identifiers it passes through (a blank in_default is "not in
+    # default", not a missing input), nor the override or borrower column; a model without a schema: none (every
+    # column of the file, ids and dates included, would be tested)
+    from creditmodel.scoring.score import IN_DEFAULT, PASSTHROUGH
+
+    inputs = ([c for c in feats if c not in (override_col, group_col, IN_DEFAULT, *PASSTHROUGH)]
+              if _schema_names(model) is not None else [])
     ref = None
     if reference is not None:
         rpath = Path(reference)
@@ -1965,7 +1980,9 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                     int(ok.sum()), "no default" if d == 0 else "only defaults")
     res = build_report(y[ok], okp["pd_12m"].to_numpy(dtype=float), okp["score"].to_numpy(dtype=float),
                        okp["grade"].astype(str).to_numpy(), segments=seg,
-                       features=X.loc[ok, inputs].reset_index(drop=True) if inputs else None,
+                       features=(X.loc[ok, inputs].reset_index(drop=True) if inputs else
+                                 X.loc[ok, feats].reset_index(drop=True)
+                                 if (ref is not None and ref.features is not None and feats) else None),
                        reference=ref, challenger=chal, thresholds=th, exclusions=exclusions, data_info=info,
                        seed=seed, n_boot=n_boot, title=f"Validation of {info.get('model_name', model_uri)}",
                        final_grade=(df.loc[ok, override_col].to_numpy(dtype=object) if override_col is not None
