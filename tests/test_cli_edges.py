@@ -163,24 +163,26 @@ def test_the_deliverable_tells_the_bank_of_values_outside_the_training_range(tra
     apps["amount"] = apps["amount"].clip(*rng["amount"])
     apps.loc[[2, 9, 25], "duration"] = [-5, 1e12, 500]
     apps.loc[[4, 9], "amount"] = 10 ** 9                   # row 9 outside in two columns: one row
+    apps.loc[25, "loan_id"] = apps.loc[24, "loan_id"]      # a repeated id: refused by the row checks, not counted
     apps.to_parquet(tmp_path / "apps.parquet")
     with caplog.at_level(logging.WARNING, logger="creditmodel"):
         res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "apps.parquet", tmp_path / "d.parquet",
                            id_col="loan_id", chunk_rows=10, progress=False)
     assert len([r for r in caplog.records if "outside the range" in r.getMessage()]) == 1
     side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))
-    assert side["rows_outside_training_range"] == 4
-    assert list(side["outside_training_range"]) == ["duration", "amount"]          # most rows first
-    assert side["outside_training_range"]["duration"] == {"below": 1, "above": 2, "first_row": 3,
+    assert side["rows_outside_training_range"] == 3
+    assert list(side["outside_training_range"]) == ["amount", "duration"]          # most rows first (2 each)
+    assert side["outside_training_range"]["duration"] == {"below": 1, "above": 1, "first_row": 3,
                                                           "training_min": rng["duration"][0],
                                                           "training_max": rng["duration"][1]}
     assert side["outside_training_range"]["amount"]["above"] == 2
     card = res.files["model_card"].read_text(encoding="utf-8")
     line = next(x for x in card.split("## Limits")[1].splitlines() if x.startswith("- Extrapolation"))
-    assert "4 of the 30 scored rows hold a value outside the range the model saw in training, in 2 columns" in line
-    assert "(duration: 1 below, 2 above (training 4 .. 72); amount: 2 above (training" in line
+    assert "3 of the 29 scored rows hold a value outside the range the model saw in training, in 2 columns" in line
+    assert "(amount: 2 above (training" in line and "duration: 1 below, 1 above (training 4 .. 72)" in line
     # values within the range: no line, and the sidecar says none
     apps.loc[[2, 9, 25], "duration"] = 12.0
+    apps.loc[25, "loan_id"] = "L-unique"
     apps["amount"] = apps["amount"].clip(*rng["amount"])
     apps.to_parquet(tmp_path / "inside.parquet")
     res = deliver_file(resolve_model(d / "sorted_out"), tmp_path / "inside.parquet", tmp_path / "e.parquet",

@@ -360,9 +360,12 @@ def test_the_card_names_the_inputs_whose_missing_rows_the_validation_found_under
     from creditmodel.validation.district import flat_metrics
 
     rows = [{"feature": "invoice_sales_growth", "n": 141, "defaults": 28, "default_rate": 28 / 141, "mean_pd": 0.108,
-             "ratio": 1.84, "relative": 1.47, "holm_p": 0.0049, "light": "red"},
+             "ratio": 1.84, "present_ratio": 1.21, "relative": 1.52, "holm_p": 0.0049, "light": "red"},
             {"feature": "annual_roa", "n": 63, "defaults": 16, "default_rate": 16 / 63, "mean_pd": 0.136,
-             "ratio": 1.86, "relative": 1.49, "holm_p": 0.045, "light": "amber"},
+             "ratio": 1.86, "present_ratio": 1.23, "relative": 1.51, "holm_p": 0.045, "light": "amber"},
+            # worse predicted than the rest, but its PDs still above its default rate: not "riskier than its PD"
+            {"feature": "street", "n": 90, "defaults": 3, "default_rate": 3 / 90, "mean_pd": 0.05,
+             "ratio": 0.67, "present_ratio": 0.4, "relative": 1.67, "holm_p": 0.02, "light": "amber"},
             {"feature": "tax_grade", "n": 222, "defaults": 31, "default_rate": 31 / 222, "mean_pd": 0.123,
              "ratio": 1.13, "relative": 0.9, "holm_p": 0.9, "light": "green"},
             {"feature": "employees", "n": 64, "defaults": 5, "default_rate": 5 / 64, "mean_pd": 0.039,
@@ -377,8 +380,11 @@ def test_the_card_names_the_inputs_whose_missing_rows_the_validation_found_under
     card = model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **flat})
     line = next(x for x in card.split("## Validation")[1].splitlines() if x.startswith("- Missing inputs"))
     assert line.index("invoice_sales_growth missing: 19.86 % of 141 loans defaulted against a mean PD of 10.80 % (red, "
-                      "1.84x, 1.47x the portfolio's own miss, Holm p 0.0049)") < line.index("annual_roa missing")
-    assert "tax_grade" not in line and "employees" not in line
+                      "1.84x against 1.21x where it is given, Holm p 0.0049)") < line.index("annual_roa missing")
+    assert "tax_grade" not in line and "employees" not in line and "street" not in line
+    obligors = model_card(_card_model(), metrics=_REGISTRY,
+                          validation={**_VALIDATION, **flat, "count_unit": "obligors"})
+    assert "of 141 obligors defaulted" in obligors
     quiet = {k: (1.0 if k.endswith("_light") else v) for k, v in flat.items()}
     assert "- Missing inputs" not in model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **quiet})
 

@@ -633,7 +633,7 @@ class Delivery:
         if self.as_of:
             scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1])
         if outside:
-            scoring.update(rows_scored=self.summary.rows, rows_outside_training_range=self.summary.rows_outside,
+            scoring.update(rows_scored=self.summary.rows_counted, rows_outside_training_range=self.summary.rows_outside,
                            outside_training_range=outside)
         if self.borrowers is not None and self.outside["rows_not_in_default"]:
             scoring.update(self.outside, loans_window=self.borrowers["loans_window"])
@@ -691,8 +691,9 @@ def deliver_file(resolved: Any, data: str | Path, out: str | Path, id_col: str |
             if n_chunk == 0:
                 warn_missing_identifiers(chunk.columns, data, id_col)
             scored = score_frame(model, chunk, id_col=id_col, file=data, warn=False)
-            summary.add(chunk, scored)
-            apply_row_errors(scored, checks.messages(chunk))
+            msg = checks.messages(chunk)
+            summary.add(chunk, scored, refused=pd.notna(msg))
+            apply_row_errors(scored, msg)
             delivery.add(scored, chunk)
             bar.update(len(chunk))
     finally:
@@ -748,6 +749,7 @@ def validation_numbers(meta: dict[str, Any]) -> dict[str, Any]:
             out.update({f"light_{r['check']}": r.get("light") for r in doc.get("lights") or [] if r.get("check")})
             out.update(grade_metrics(doc.get("grades") or []))
             out.update(missing_metrics(doc.get("missing_values") or []))
+            out["count_unit"] = str((doc.get("data") or {}).get("count_unit") or "obligors")   # as the report reads it
             out["source"] = str(mj)
             return out
     if meta.get("metric.oot_default_rate") is not None and meta.get("metric.oot_mean_pd") is not None:
@@ -865,7 +867,8 @@ def central_pd_paragraphs(val: dict[str, Any]) -> list[str]:
     if not found:
         return []
     found.sort(key=lambda t: (not t[0].isdigit(), int(t[0]) if t[0].isdigit() else 0, t[0]))
-    said = "; ".join(f"grade {g}: {_pct(dr)} of {n:,} loans defaulted against its central PD {_pct(cp)}"
+    unit = str(val.get("count_unit") or "loans")
+    said = "; ".join(f"grade {g}: {_pct(dr)} of {n:,} {unit} defaulted against its central PD {_pct(cp)}"
                      + (f" (Holm p {float(p):.2g}, {lt})" if p is not None else f" ({lt})")
                      for g, lt, dr, cp, n, p in found)
     under = [g for g, _, dr, cp, _, _ in found if dr > cp]
@@ -880,32 +883,39 @@ def central_pd_paragraphs(val: dict[str, Any]) -> list[str]:
 
 
 def missing_value_paragraphs(val: dict[str, Any]) -> list[str]:
-    """The model inputs whose missing rows the validation found under-predicted beyond the portfolio's own miss
-    (amber or red, ``missing_<feature>_light`` of :func:`creditmodel.validation.district.missing_metrics`), with
-    their numbers: a firm without that data is riskier than its PD says."""
-    end = "_light"
+    """The model inputs whose missing rows the validation found under-predicted against the rows that have them
+    (amber or red, ``missing_<feature>_light`` of :func:`creditmodel.validation.district.missing_metrics`) and
+    whose default rate is above their mean PD, with their numbers (rates as percentages of the fractions): a firm
+    without that data was riskier than its PD said."""
+    end, unit = "_light", str(val.get("count_unit") or "loans")
     found = []
     for k in val:
         if k.startswith("missing_") and k.endswith(end):
             f = k[len("missing_"):-len(end)]
             light = _LIGHT_OF_SEVERITY.get(float(val[k]))
-            got = {x: val.get(f"missing_{f}_{x}") for x in ("n", "default_rate", "mean_pd", "ratio", "relative",
-                                                             "holm_p")}
-            if light in ("amber", "red") and None not in (got["n"], got["default_rate"], got["mean_pd"]):
+            got = {x: val.get(f"missing_{f}_{x}") for x in ("n", "default_rate", "mean_pd", "ratio", "present_ratio",
+                                                             "relative", "holm_p")}
+            # worse predicted than the others but still above its PD: a portfolio over-predicted elsewhere could
+            # light a missing group whose PDs are too high, and "riskier than its PD said" would be false
+            if (light in ("amber", "red") and None not in (got["n"], got["default_rate"], got["mean_pd"])
+                    and float(got["default_rate"]) > float(got["mean_pd"])):
                 found.append((f, light, got))
     if not found:
         return []
     found.sort(key=lambda t: float(t[2]["holm_p"]) if t[2]["holm_p"] is not None else 1.0)
 
     def one(f: str, lt: str, g: dict[str, Any]) -> str:
-        times = (f", {float(g['ratio']):.2f}x" + (f", {float(g['relative']):.2f}x the portfolio's own miss"
-                                                   if g["relative"] is not None else "")) if g["ratio"] else ""
+        times = ""
+        if g["ratio"] is not None:
+            times = f", {float(g['ratio']):.2f}x"
+            if g["present_ratio"] is not None:
+                times += f" against {float(g['present_ratio']):.2f}x where it is given"
         p = f", Holm p {float(g['holm_p']):.2g}" if g["holm_p"] is not None else ""
-        return (f"{f} missing: {_pct(g['default_rate'])} of {int(g['n']):,} loans defaulted against a mean PD of "
+        return (f"{f} missing: {_pct(g['default_rate'])} of {int(g['n']):,} {unit} defaulted against a mean PD of "
                 f"{_pct(g['mean_pd'])} ({lt}{times}{p})")
 
     return [f"- Missing inputs (informative, not in the status): {'; '.join(one(*t) for t in found)}. An enterprise "
-            "without these data was riskier than its PD said, beyond the portfolio's own miss: read its pd_12m with a "
+            "without these data was riskier than its PD said, more so than one that has them: read its pd_12m with a "
             f"margin, or collect the data. (Read from {val.get('source', 'the validation')}.)"]
 
 

@@ -423,13 +423,11 @@ def blank_rows(df: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
     feats = list(features)
     if not feats or any(c not in df.columns for c in feats):
         return np.zeros(len(df), dtype=bool)
+    from creditmodel.data.schema import empty_cells
+
     empty = np.ones(len(df), dtype=bool)
     for c in feats:
-        v = df[c]
-        e = v.isna().to_numpy(dtype=bool)
-        if v.dtype == object or isinstance(v.dtype, pd.StringDtype):
-            e = e | v.astype("string").str.strip().eq("").fillna(True).to_numpy(dtype=bool)
-        empty &= e
+        empty &= empty_cells(df[c])
     return empty
 
 
@@ -488,9 +486,12 @@ class ChunkSummary:
         self.outside = {c: [0, 0, 0] for c in self.ranges}   # rows below, rows above, first such row (1-based)
         self.rows = 0
         self.rows_outside = 0   # rows with at least one value outside its column's training range
+        self.rows_counted = 0   # rows the model scored, out of default, that the row checks kept
         self.unscorable, self.first_error, self.first_error_row = 0, None, None
 
-    def add(self, chunk: pd.DataFrame, scored: pd.DataFrame) -> None:
+    def add(self, chunk: pd.DataFrame, scored: pd.DataFrame, refused: np.ndarray | None = None) -> None:
+        """Count one chunk: ``scored`` the model's statuses (before the row checks), ``refused`` the rows the row
+        checks turn into errors (an invalid code, a repeated id), which are not counted as outside the range."""
         start = self.rows
         self.rows += len(chunk)
         bad = np.flatnonzero((scored["status"] == "error").to_numpy(dtype=bool))
@@ -499,7 +500,14 @@ class ChunkSummary:
             if self.first_error is None:
                 self.first_error, self.first_error_row = str(scored["error"].iloc[bad[0]]), start + int(bad[0]) + 1
         anywhere = np.zeros(len(chunk), dtype=bool)
-        scored_ok = (scored["status"] != "error").to_numpy(dtype=bool)
+        # the rows scored by the model: not refused (inf, text), not by the row checks, not in default (grade D: PD 1
+        # whatever the inputs)
+        scored_ok = (scored["status"] != "error").to_numpy(dtype=bool, copy=True)
+        if "grade" in scored.columns:
+            scored_ok &= (scored["grade"].astype("string") != "D").fillna(True).to_numpy(dtype=bool)
+        if refused is not None:
+            scored_ok &= ~np.asarray(refused, dtype=bool)
+        self.rows_counted += int(scored_ok.sum())
         for c, (lo, hi) in self.ranges.items():
             if c not in chunk.columns:
                 continue
@@ -649,8 +657,9 @@ def _score_plain(resolved: ResolvedModel, data: Path, out: Path, id_col: str | N
     try:
         for chunk in iter_chunks(data, chunk_rows, text_columns=_text_columns(model, id_col)):
             res = score_frame(model, chunk, id_col=id_col, file=data, warn=False)
-            summary.add(chunk, res)
-            apply_row_errors(res, checks.messages(chunk))
+            msg = checks.messages(chunk)
+            summary.add(chunk, res, refused=pd.notna(msg))
+            apply_row_errors(res, msg)
             res["data_sha256"] = sha
             res["scored_at"] = when
             res = in_deliverable_order(res)

@@ -195,7 +195,8 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
             blank = _blank_row(sdf, list(model.input_spec.columns))  # a line of commas
             # the numeric inputs with a training range, as numbers (a text cell: null, a row error already), for
             # the warning on values outside that range (as in process: ChunkSummary)
-            ranged = [_col(c).try_cast("double").alias(f"{RANGE_PREFIX}{i}")
+            # try_cast in SQL: Spark 3.2 on (Column.try_cast is Spark 4's; pyproject allows pyspark 3.5)
+            ranged = [F.expr(f"try_cast(`{c.replace('`', '``')}` AS DOUBLE)").alias(f"{RANGE_PREFIX}{i}")
                       for i, c in enumerate(ChunkSummary(model).ranges)]
             scored = sdf.select(_col(ORDER_COL), *[_col(c) for c in keep], blank.alias(BLANK_COL), *ranged,
                                 udf(F.struct(*feats)).alias("s"))
@@ -404,8 +405,8 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             values = pd.DataFrame({c: pdf.pop(k) for k, c in ranged.items() if k in pdf.columns}, index=pdf.index)
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
-            summary.add(values, pdf)   # the statuses before the row checks (as in process)
             msg = checks.messages(pdf)
+            summary.add(values, pdf, refused=pd.notna(msg))   # the statuses before the row checks (as in process)
             msg[blank] = BLANK_ROW  # first, as the in-process engine
             pdf = apply_row_errors(pdf, msg)
             if delivery is None:
