@@ -57,6 +57,13 @@ def test_a_configuration_in_another_encoding_is_read_or_refused_naming_the_file(
     assert cfg.indicator_table().equals(load_config(PROJECT_DATA / "public_credit_indicators.yaml").indicator_table())
     said = [r.getMessage() for r in caplog.records if "not UTF-8" in r.getMessage()]
     assert len(said) == (1 if encoding == "gbk" else 0) and (not said or str(p) in said[0])
+    # UTF-8 Chinese with one stray Windows-1252 byte: refused (GB 18030 would garble every label), as the CSVs are
+    stray = tmp_path / "stray.yaml"
+    stray.write_bytes(text.encode("utf-8").replace("综合评价)".encode(), "综合评价) caf".encode() + b"\xe9", 1))
+    if encoding == "gbk":
+        with pytest.raises(ConfigError) as e:
+            load_yaml(stray)
+        assert str(stray) in str(e.value) and "not UTF-8" in str(e.value) and "e9" in str(e.value)
     bad = tmp_path / "binary.yaml"
     bad.write_bytes(b"a: 1\n\x81\x20\xff\xfe\x00")   # neither UTF-8 nor GB 18030
     with pytest.raises(ConfigError) as e:

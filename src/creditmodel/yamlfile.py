@@ -8,7 +8,6 @@ exponent as floats (YAML 1.2's rule); everything else is ``safe_load``.
 """
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ import yaml
 
 from creditmodel.errors import ConfigError
 
-log = logging.getLogger(__name__)
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -62,12 +60,19 @@ def read_config_text(path: Path) -> str:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
         first = e
+    from creditmodel.data.io import UTF8_EVIDENCE_CHARS, _foreign_bytes_error, _warn_gb18030, _wide_chars
+
+    if encoding != "utf-16" and _wide_chars(raw[:first.start]) >= UTF8_EVIDENCE_CHARS:
+        # UTF-8 Chinese before the fault: a stray byte of another encoding, which GB 18030 would garble (as the
+        # CSV readers refuse it)
+        e = _foreign_bytes_error(path)
+        raise ConfigError(e.message.replace("'CSV UTF-8'", "UTF-8"), file=path, row=e.row) from None
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError:
         raise ConfigError(f"not text in UTF-8 (nor GB 18030): byte 0x{raw[first.start]:02x} at position "
                           f"{first.start} cannot be read; save the file as UTF-8", file=path) from None
-    log.warning("%s is not UTF-8: read as GB 18030 (save it as UTF-8 to silence this)", path)
+    _warn_gb18030(path)
     return text
 
 
