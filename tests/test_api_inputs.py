@@ -125,13 +125,13 @@ def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, b
     early = plan_targets_markdown(plan_targets_table(plan_measures(evaluate(tables, cfg, "2010-01-01"), cfg)))
     assert early.count("**not measurable**: ") == 2 and "before the first record" in early
     as_of = pd.Timestamp(SNAP)
-    assert scope_label(base, as_of) == f"as of {as_of.date()} · whole district"
-    part = select_scope(base, "c", "")                  # the section as the analyst typed it: the frame's spelling
+    assert scope_label(as_of) == f"as of {as_of.date()} · whole district"
     want = f"as of {as_of.date()} · industry C Manufacturing · district"
-    assert scope_label(part, as_of, "c", "", "district") == want
+    assert scope_label(as_of, "c", "", "district") == want       # the section as typed: the reference's key
+    assert scope_label(as_of, "制造业", "", "district") == want
     street = str(base["street"].iloc[0])
-    both = select_scope(base, "C", street)
-    label = scope_label(both, as_of, "C", street)
+    assert len(select_scope(base, "C", street))
+    label = scope_label(as_of, "C", street)
     assert label.startswith(f"as of {as_of.date()} · industry C Manufacturing · street {street} ")
 
 

@@ -142,8 +142,10 @@ def test_a_copy_under_another_name_is_a_duplicate_code_a_copy_under_the_same_nam
     c = fac.codes(6)
     ent = fac.enterprises(c)
     other = ent.iloc[[2]].assign(name="另一家公司", industry="C" if ent.loc[2, "industry"] != "C" else "F")
+    full = str(ent.loc[4, "name"]).upper().replace("(", "（").replace(")", "）") + "（宁波）"
+    ent.loc[4, "name"] = str(ent.loc[4, "name"]) + "(宁波)"
     same = ent.iloc[[4]].assign(street="elsewhere" if ent.loc[4, "street"] != "elsewhere" else "x",
-                                name=" " + str(ent.loc[4, "name"]).upper() + " ")   # the same name, spelt so
+                                name=" " + full + " ")   # the same name: upper case, full-width brackets, blanks
     fac.write(pd.concat([ent, other, same], ignore_index=True), tmp_path / "enterprises", "csv")
     ind = _measure(tmp_path).indicators
     assert ind["uscc_duplicate_excess"] == 1 and ind["uscc_duplicate_codes"] == 1 and ind["uscc_duplicate_rows"] == 2

@@ -9,7 +9,6 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -364,7 +363,7 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
     """Why an enterprise has its public credit grade: points per indicator, caps, the records behind them and what
     credit repair would change."""
     from creditmodel.data.io import load_district
-    from creditmodel.evaluation.explain import explain
+    from creditmodel.evaluation.explain import explain, not_in_register
 
     if not uscc.strip():
         raise InputError("an enterprise's 18-character unified social credit code is required", parameter="--uscc")
@@ -378,7 +377,7 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
         if e.parameter == "as_of" or e.column == "as_of":
             raise type(e)(e.message, file=e.file, column=None, row=e.row, parameter="--as-of") from None
         if e.column == "uscc" and "enterprises" in d.loaded:
-            raise _not_in_register(uscc, d.loaded["enterprises"]) from None
+            raise not_in_register(uscc, d.loaded["enterprises"]) from None
         raise
     click.echo(ex.text())
     if out is not None:
@@ -388,26 +387,6 @@ def explain_cmd(data: Path, uscc: str, config: Path | None, as_of: str | None, o
         ex.records.to_csv(rec, index=False, encoding="utf-8-sig")
         ex.whatif.to_csv(wif, index=False, encoding="utf-8-sig")
         click.echo(f"records: {rec}, what-if: {wif}")
-
-
-def _not_in_register(uscc: str, register: Any) -> InputError:
-    """Why ``uscc`` has no grade: its register row was quarantined (the row, the rule, the reason), or the
-    register file has no such code (it said "file enterprises" of no real file: a reviewer's finding)."""
-    from creditmodel.data.uscc import normalise, normalise_series
-
-    code = normalise(uscc) or uscc.strip()
-    rej = register.rejected
-    if len(rej) and "uscc" in rej.columns:
-        hit = rej.index[(normalise_series(rej["uscc"]) == code).to_numpy(dtype=bool)]
-        if len(hit):
-            row = int(hit[0]) + 1
-            q = register.quarantine
-            why = q.loc[q["row"] == row, ["rule", "message"]]
-            said = "; ".join(f"{r}: {m}" for r, m in why.itertuples(index=False)) or "see the quarantine table"
-            return InputError(f"enterprise {code} is not graded: its register row was quarantined ({said})",
-                              file=register.file, column="uscc", row=row)
-    return InputError(f"no enterprise {code} in the register ({register.n_kept:,} enterprises)", file=register.file,
-                      column="uscc")
 
 
 @cli.command("price")
@@ -532,8 +511,7 @@ def path_error_text(e: OSError) -> str:
             NotADirectoryError: "has a file where a folder is needed on its way",
             IsADirectoryError: "is a folder where a file is needed",
             PermissionError: "cannot be written or read here (permission denied)",
-            FileNotFoundError: "does not exist, or cannot be created there (a file system that takes no new files, "
-                               "such as /proc)"}
+            FileNotFoundError: "does not exist, or cannot be created there"}
     what = next((h for t, h in hint.items() if isinstance(e, t)), e.strerror or str(e))
     return f"{where}: {what}; choose another path (for --out: a folder for a folder, a file name for a file)"
 

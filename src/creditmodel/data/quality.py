@@ -87,7 +87,9 @@ def _register(tables: dict[str, LoadedTable]) -> pd.DataFrame | None:
     copy = np.zeros(len(e), dtype=bool)
     if len(q):
         copy[q.loc[q["rule"] == "duplicate_row", "row"].to_numpy() - 1] = True
-    name = e["name"].astype("string").str.strip().str.casefold()
+    # the same name however typed: full- or half-width brackets and letters (NFKC), blanks, letter case
+    name = e["name"].astype("string").str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.casefold()
+    name = name.where(name != "")
     first_name = name.where(~copy).groupby(code.where(~copy)).first()
     renamed = copy & name.notna().to_numpy() & (name != code.map(first_name)).fillna(False).to_numpy(dtype=bool)
     copy &= ~renamed

@@ -106,7 +106,7 @@ def _read_csv(f: Path, check_rows: bool = False, **kw) -> pd.DataFrame:
         if isinstance(e, pd.errors.ParserError) and header is not None:
             from creditmodel.errors import separator_hint
 
-            hint = separator_hint(header if len(header) == 1 else [])
+            hint = separator_hint(header)
             if hint:
                 raise InputError(f"cannot read the file{hint}", file=f, row=_bad_csv_row(f)) from None
         raise InputError(f"cannot read the file: {type(e).__name__}: {e}", file=f,

@@ -502,19 +502,18 @@ def select_scope(frame: pd.DataFrame, industry: str = "", street: str = "") -> p
     return frame[in_ind & in_st].reset_index(drop=True)
 
 
-def scope_label(frame: pd.DataFrame, as_of: pd.Timestamp, industry: str = "", street: str = "",
-                source: str = "") -> str:
-    """What a report on ``frame`` (a :func:`select_scope` of one evaluation) covers, in one line, e.g.
+def scope_label(as_of: pd.Timestamp, industry: str = "", street: str = "", source: str = "") -> str:
+    """What a report on :func:`select_scope` ``(frame, industry, street)`` of one evaluation covers, in one line, e.g.
     ``as of 2025-12-31 · industry C Manufacturing · street cicheng 慈城镇 · district`` (``source``: the data
-    folder's name; the section and the street as the frame writes them, whatever spelling the parameters used)."""
-    from creditmodel.reference import streets
+    folder's name; the section and the street by their reference keys, whatever spelling the parameters used)."""
+    from creditmodel.reference import industry_key, street_key, streets
 
     where = []
-    if str(industry).strip() and len(frame):
-        section = str(frame["industry"].iloc[0])
+    if str(industry).strip():   # the key as the reference spells it (select_scope reads the parameter so)
+        section = industry_key(industry)
         where.append(f"industry {section} {industries()[section]['en']}")
-    if str(street).strip() and len(frame):
-        key = str(frame["street"].iloc[0])
+    if str(street).strip():
+        key = street_key(street)
         where.append(f"street {key} {streets()[key]['zh']}")
     text = f"as of {pd.Timestamp(as_of).date()} · " + (" · ".join(where) or "whole district")
     return text + (f" · {source}" if source else "")

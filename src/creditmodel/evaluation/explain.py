@@ -336,3 +336,24 @@ def example_enterprises(frame: pd.DataFrame, n: int = 3) -> list[str]:
         if len(out) == n:
             break
     return out
+
+
+def not_in_register(uscc: str, register: Any) -> InputError:
+    """Why ``uscc`` has no grade, for ``creditmodel explain``: its row of the loaded ``register``
+    (:class:`~creditmodel.data.io.LoadedTable`) was quarantined (the row, the rule, the reason), or the register
+    file has no such code (it said "file enterprises" of no real file: a reviewer's finding)."""
+    from creditmodel.data.uscc import normalise, normalise_series
+
+    code = normalise(uscc) or uscc.strip()
+    rej = register.rejected
+    if len(rej) and "uscc" in rej.columns:
+        hit = rej.index[(normalise_series(rej["uscc"]) == code).to_numpy(dtype=bool)]
+        if len(hit):
+            row = int(hit[0]) + 1
+            q = register.quarantine
+            why = q.loc[q["row"] == row, ["rule", "message"]]
+            said = "; ".join(f"{r}: {m}" for r, m in why.itertuples(index=False)) or "see the quarantine table"
+            return InputError(f"enterprise {code} is not graded: its register row was quarantined ({said})",
+                              file=register.file, column="uscc", row=row)
+    return InputError(f"no enterprise {code} in the register ({register.n_kept:,} enterprises)", file=register.file,
+                      column="uscc")

@@ -11,12 +11,14 @@ Override them with :meth:`Thresholds.from_dict` (e.g. from a YAML file) and the 
 from __future__ import annotations
 
 import logging
-
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from creditmodel.errors import ConfigError
 from creditmodel.yamlfile import load_yaml
@@ -46,9 +48,9 @@ class Rule:
                 continue
             # a quoted "0.9" failed only when the light was computed, after the whole validation had run; true
             # was read as 1
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or math.isnan(v):
                 raise ConfigError(f"rule {self.label!r}: {name} must be a number, got {v!r}", column=self.label)
-        if not isinstance(self.higher_is_better, bool):
+        if not isinstance(self.higher_is_better, (bool, np.bool_)):
             raise ConfigError(f"rule {self.label!r}: higher_is_better must be true or false, got "
                               f"{self.higher_is_better!r}", column=self.label)
         ok = self.green >= self.red if self.higher_is_better else self.green <= self.red
