@@ -406,8 +406,8 @@ def _assemble(parts: list[Path], out: Path, resolved: Any, sha: str, when: Any,
             blank = pdf.pop(BLANK_COL).to_numpy(dtype=bool)
             pdf = apply_in_default(pdf, pdf)   # as in process (before the id checks): in_default is grade D, PD 1
             msg = checks.messages(pdf)
-            summary.add(values, pdf, refused=pd.notna(msg))   # the statuses before the row checks (as in process)
             msg[blank] = BLANK_ROW  # first, as the in-process engine
+            summary.add(values, pdf, refused=pd.notna(msg))   # the statuses before the row checks (as in process)
             pdf = apply_row_errors(pdf, msg)
             if delivery is None:
                 pdf = pdf.drop(columns=[IN_DEFAULT], errors="ignore")  # read, not written (as in process)
