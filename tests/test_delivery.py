@@ -379,8 +379,9 @@ def test_the_card_names_the_inputs_whose_missing_rows_the_validation_found_under
     assert {k: v for k, v in got.items() if k.startswith("missing_")} == flat
     card = model_card(_card_model(), metrics=_REGISTRY, validation={**_VALIDATION, **flat})
     line = next(x for x in card.split("## Validation")[1].splitlines() if x.startswith("- Missing inputs"))
-    assert line.index("invoice_sales_growth missing: 19.86 % of 141 loans defaulted against a mean PD of 10.80 % (red, "
-                      "1.84x against 1.21x where it is given, Holm p 0.0049)") < line.index("annual_roa missing")
+    assert line.index("invoice_sales_growth missing (missing when the previous level is 0): 19.86 % of 141 loans "
+                      "defaulted against a mean PD of 10.80 % (red, 1.84x against 1.21x where it is given, Holm p "
+                      "0.0049)") < line.index("annual_roa missing")
     assert "tax_grade" not in line and "employees" not in line and "street" not in line
     obligors = model_card(_card_model(), metrics=_REGISTRY,
                           validation={**_VALIDATION, **flat, "count_unit": "obligors"})

@@ -911,12 +911,28 @@ def missing_value_paragraphs(val: dict[str, Any]) -> list[str]:
             if g["present_ratio"] is not None:
                 times += f" against {float(g['present_ratio']):.2f}x where it is given"
         p = f", Holm p {float(g['holm_p']):.2g}" if g["holm_p"] is not None else ""
-        return (f"{f} missing: {_pct(g['default_rate'])} of {int(g['n']):,} {unit} defaulted against a mean PD of "
-                f"{_pct(g['mean_pd'])} ({lt}{times}{p})")
+        why = f" ({when[f]})" if f in when else ""
+        return (f"{f} missing{why}: {_pct(g['default_rate'])} of {int(g['n']):,} {unit} defaulted against a mean PD "
+                f"of {_pct(g['mean_pd'])} ({lt}{times}{p})")
 
+    when = missing_meanings([f for f, _, _ in found])
     return [f"- Missing inputs (informative, not in the status): {'; '.join(one(*t) for t in found)}. An enterprise "
-            "without these data was riskier than its PD said, more so than one that has them: read its pd_12m with a "
-            f"margin, or collect the data. (Read from {val.get('source', 'the validation')}.)"]
+            "with these inputs missing was riskier than its PD said, more so than one that has them: read its "
+            f"pd_12m with a margin. (Read from {val.get('source', 'the validation')}.)"]
+
+
+def missing_meanings(features: list[str]) -> dict[str, str]:
+    """What a missing value of each catalogue feature means, from its meaning (``missing when none``: no penalty
+    on record, not data left uncollected); features the catalogue does not know are left out."""
+    from creditmodel.features.catalogue import catalogue
+
+    meaning = catalogue().set_index("code")["meaning"]
+    out = {}
+    for f in features:
+        m = re.search(r"missing when ([^;.)]+)", str(meaning.get(f, "")))
+        if m:
+            out[f] = f"missing when {m.group(1).strip()}"
+    return out
 
 
 def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
