@@ -172,6 +172,20 @@ def test_a_feature_missed_as_much_as_the_portfolio_is_not_rejected():
     assert rows["worse"]["light"] in ("amber", "red") and rows["worse"]["relative"] > 1.5
 
 
+def test_a_thin_amber_stands_only_where_the_exact_binomial_test_agrees():
+    """On 1.5 expected defaults the Jeffreys prior's half default alone rejects too often (as per grade): 4 defaults
+    where 1.5 were expected read Jeffreys p 0.036 but binomial p 0.066, so the light is not amber."""
+    n = 20000
+    p = np.full(n, 0.05)
+    y = np.zeros(n, dtype=int)
+    y[[0, 5, 10, 20]] = 1                          # the 30 rows missing `thin`: 4 defaults, 1.5 expected
+    y[np.arange(30, n)[:996 * 20:20]] = 1          # 996 among the others: 1,000 in all, as the PDs expect
+    f = pd.DataFrame({"thin": np.where(np.arange(n) < 30, np.nan, 1.0)})
+    row = {r["feature"]: r for r in build_report(y, p, features=f, n_boot=20).metrics["missing_values"]}["thin"]
+    assert row["defaults"] == 4 and row["relative_p"] < 0.05 <= row["relative_binomial_p"]
+    assert row["relative_light"] == "n/a" and row["light"] == "n/a" and "not confirmed by the exact binomial" in row["note"]
+
+
 def test_without_features_there_is_no_row_and_the_reason_is_said():
     y, p, f = _sample()
     res = build_report(y, p, n_boot=20)

@@ -1262,7 +1262,8 @@ def missing_value_table(y: Any, pd_: Any, features: Any, groups: Any = None, min
     one-sided), ``relative_p`` (H0 the missing rows are not worse predicted than the present ones: of all the sample's
     defaults, the missing rows hold no larger share than their share of the expected defaults, E_miss / E_all; a
     Jeffreys test of that share, the counts divided by the design effect; it conditions on the sample's defaults, so
-    the portfolio's own miss, which ``jeffreys_p`` of the whole sample reads, is not counted again) and ``note``;
+    the portfolio's own miss, which ``jeffreys_p`` of the whole sample reads, is not counted again),
+    ``relative_binomial_p`` (the exact binomial test of the same share, on the effective counts rounded) and ``note``;
     with ``groups`` (the borrower of each row) ``design_effect`` after ``relative``, the missing rows'
     :func:`design_effect` with the whole sample's within-borrower correlation, as per segment. Sorted by
     ``relative_p`` (smallest first). A scorecard that gives a missing value near-neutral points (a small missing
@@ -1301,10 +1302,16 @@ def missing_value_table(y: Any, pd_: Any, features: Any, groups: Any = None, min
         share = e_miss / e_all if e_all > 0 else np.nan
         row["relative_p"] = (float(stats.beta.cdf(share, d / deff + 0.5, (d_all - d) / deff + 0.5))
                              if 0 < share < 1 else np.nan)
+        # the exact conditional binomial test of the same share (effective counts): where few defaults are expected
+        # the Jeffreys prior's half default alone rejects too often, as per grade
+        d_eff, n_eff = int(round(d / deff)), int(round(d_all / deff))
+        row["relative_binomial_p"] = (float(stats.binom.sf(d_eff - 1, n_eff, share)) if 0 < share < 1 and n_eff > 0
+                                      else np.nan)
         row["note"] = "mean PD 0: no ratio" if mp <= 0 else ""
         rows.append(row)
     cols = ["feature", "n", "defaults", "default_rate", "mean_pd", "ratio", "present_ratio", "portfolio_ratio",
-            "relative", *(["design_effect"] if gr is not None else []), "jeffreys_p", "relative_p", "note"]
+            "relative", *(["design_effect"] if gr is not None else []), "jeffreys_p", "relative_p",
+            "relative_binomial_p", "note"]
     t = pd.DataFrame(rows).reindex(columns=cols)
     if len(t):
         t = t.sort_values(["relative_p", "jeffreys_p", "feature"], kind="mergesort").reset_index(drop=True)

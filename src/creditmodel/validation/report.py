@@ -910,6 +910,16 @@ class _Run:
         mv["scaled_pd"] = mv["expected_scaled"] / mv["n"]
         mv["relative_light"] = [th.light("jeffreys_p", _num(v)) for v in mv["relative_p"]]
         _at_or_below_pd(mv, ("relative_light",), pd_col="scaled_pd")   # as per segment (D <= expected: no sign)
+        # thin evidence: an amber or red stands only as far as the exact binomial test also rejects (as per grade)
+        thin = (mv["expected_scaled"] < MIN_EXPECTED_DEFAULTS).to_numpy()
+        for i in np.flatnonzero(thin & mv["relative_light"].isin([L.AMBER, L.RED]).to_numpy()):
+            b_light = th.light("jeffreys_p", _num(mv["relative_binomial_p"].iloc[i]))
+            j_light = mv["relative_light"].iloc[i]
+            if _SEVERITY.get(b_light, -1) < _SEVERITY[j_light]:
+                said = (f"thin evidence: Jeffreys {j_light} (p {mv['relative_p'].iloc[i]:.2g}) not confirmed by the "
+                        f"exact binomial test (p {mv['relative_binomial_p'].iloc[i]:.2g})")
+                mv.loc[i, "note"] = _join_note(mv.loc[i, "note"], said)
+                mv.loc[i, "relative_light"] = L.NA if b_light == L.GREEN else b_light
         _thin_greens(mv, mv["expected_scaled"], ("relative_light",))
         mv = mv.drop(columns=["scaled_pd"])
         read = [i for i, (v, lt) in enumerate(zip(mv["relative_p"], mv["relative_light"]))
@@ -1462,6 +1472,7 @@ def _render_html(res: ValidationResult) -> str:
                               ("relative", "missing against present", "ratio"),
                               *(deff_col if "design_effect" in mv else []), ("jeffreys_p", "Jeffreys p", "p"),
                               ("relative_p", "Jeffreys p, missing against present", "p"),
+                              ("relative_binomial_p", "binomial p, missing against present", "p"),
                               ("holm_p", "Holm p", "p"), ("note", "note", "str")],
                          {"relative_p": "relative_light", "holm_p": "light"})
     ch = mt.get("challenger")
