@@ -548,46 +548,46 @@ def flat_metrics(metrics: Mapping[str, Any], other: str = "challenger") -> dict[
 
 #: the numbers of each input's missing-value calibration kept in the flat metrics (``missing_<feature>_<key>``)
 MISSING_KEYS = ("n", "defaults", "default_rate", "mean_pd", "ratio", "present_ratio", "relative", "holm_p")
+#: the numbers of each grade's calibration test kept in the flat metrics (``grade_<grade>_<key>``)
+GRADE_KEYS = ("n", "defaults", "default_rate", "pd", "central_pd", "central_holm_p")
+
+
+def _row_metrics(prefix: str, row: Mapping[str, Any], keys: Sequence[str], light_key: str,
+                 light_name: str) -> dict[str, float]:
+    """``<prefix>_<key>`` for each finite number of ``row`` under ``keys`` and ``<prefix>_<light_name>`` for its
+    light ``row[light_key]`` as a severity (1 green, 2 amber, 3 red; n/a left out)."""
+    out = {}
+    for k in keys:
+        v = row.get(k)
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+            out[f"{prefix}_{k}"] = float(v)
+    if row.get(light_key) in (L.GREEN, L.AMBER, L.RED):
+        out[f"{prefix}_{light_name}"] = float(L.SEVERITY[row[light_key]])
+    return out
 
 
 def missing_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The rows of a validation's ``missing_values`` (the calibration of the rows with a missing input) as flat
     numbers ``missing_<feature>_<key>`` (keys :data:`MISSING_KEYS`) and the row's light as a severity,
-    ``missing_<feature>_light`` (1 green, 2 amber, 3 red; n/a left out); a feature whose name MLflow would refuse
-    as a metric key is left out. The model card reads them back (which inputs' missing rows are under-predicted)."""
+    ``missing_<feature>_light``; a feature whose name MLflow would refuse as a metric key is left out. The model
+    card reads them back (which inputs' missing rows are under-predicted)."""
     out: dict[str, float] = {}
     for r in rows:
         f = str(r.get("feature", ""))
-        if not re.fullmatch(r"[\w.\- /]+", f):
-            continue
-        for k in MISSING_KEYS:
-            v = r.get(k)
-            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
-                out[f"missing_{f}_{k}"] = float(v)
-        if r.get("light") in (L.GREEN, L.AMBER, L.RED):
-            out[f"missing_{f}_light"] = float(L.SEVERITY[r["light"]])
+        if re.fullmatch(r"[\w.\- /]+", f):
+            out.update(_row_metrics(f"missing_{f}", r, MISSING_KEYS, "light", "light"))
     return out
-
-
-#: the numbers of each grade's calibration test kept in the flat metrics (``grade_<grade>_<key>``)
-GRADE_KEYS = ("n", "defaults", "default_rate", "pd", "central_pd", "central_holm_p")
 
 
 def grade_metrics(grades: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The per-grade rows of a validation's ``grades`` as flat numbers ``grade_<grade>_<key>`` (keys
     :data:`GRADE_KEYS`; PDs and default rates as fractions) and the light of the test against the master scale's
-    central PD as a severity, ``grade_<grade>_central_light`` (1 green, 2 amber, 3 red); grades without loans are
-    left out. The model card reads them back (which grades' central PDs the out-of-time defaults rejected)."""
+    central PD as a severity, ``grade_<grade>_central_light``; grades without loans are left out. The model card
+    reads them back (which grades' central PDs the out-of-time defaults rejected)."""
     out: dict[str, float] = {}
     for r in grades:
-        if not r.get("n"):
-            continue
-        for k in GRADE_KEYS:
-            v = r.get(k)
-            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
-                out[f"grade_{r['grade']}_{k}"] = float(v)
-        if r.get("central_light") in (L.GREEN, L.AMBER, L.RED):
-            out[f"grade_{r['grade']}_central_light"] = float(L.SEVERITY[r["central_light"]])
+        if r.get("n"):
+            out.update(_row_metrics(f"grade_{r['grade']}", r, GRADE_KEYS, "central_light", "central_light"))
     return out
 
 
