@@ -394,6 +394,28 @@ def test_repair_moves_the_grade_as_the_rules_say():
     assert row(evaluate(tabs, None, eff), A)["public_credit_score"] == 100
 
 
+def test_the_repair_whatif_sees_only_what_was_known_at_the_as_of_date():
+    """A reviewer's run at 2019-06-30: the what-if scored a firm -48 in 2020 from penalties and arrears of July 2019
+    and showed '+74 points, grade D -> D' beside a score of 12. The later dates of the what-if read what was known at
+    the as-of date: a penalty decided after it, and a fine paid after it, are not seen."""
+    tabs = district(
+        [firm(A)],
+        penalties=[penalty("P1", A, "2024-03-01", "serious", "2025-03-01", "2027-03-01", paid="2024-08-20"),
+                   penalty("P9", A, "2024-10-15", "serious", "2025-10-15", "2027-10-15")],   # after the as-of date
+    )
+    as_of = T("2024-09-30")
+    w = repair_whatif(tabs, None, A, as_of).set_index("record_id")
+    alone = district([firm(A)], penalties=[penalty("P1", A, "2024-03-01", "serious", "2025-03-01", "2027-03-01",
+                                                   paid="2024-08-20")])
+    want = repair_whatif(alone, None, A, as_of).set_index("record_id")
+    assert "P9" not in w.index
+    assert w.loc["P1", "score_without_repair"] == want.loc["P1", "score_without_repair"] == 85
+    assert w.loc["P1", "score_with_repair"] == 100
+    # a fine paid after the as-of date is not known either: the obligation reads unfulfilled, as at the as-of date
+    late = repair_whatif(tabs, None, A, T("2024-06-30"), records=True)[1].set_index("record_id")
+    assert not late.loc["P1", "obligations_fulfilled"]
+
+
 def test_repair_of_a_serious_dishonesty_listing_waits_for_the_minimum_period():
     rule = RAW["repair"]["lists"]["serious_dishonesty"]
     tabs = district([firm(A)], lists=[listing("L1", A, "serious_dishonesty", "2025-01-15")])

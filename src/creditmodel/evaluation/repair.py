@@ -148,6 +148,42 @@ def firm_tables(tables: dict[str, pd.DataFrame], codes: Iterable[str]) -> dict[s
     return out
 
 
+#: per table: the date of the event itself (a row dated after ``t`` is unknown at ``t``) and the dates of later
+#: changes (cleared, repaired, rectified, removed, closed, assessed: unknown at ``t`` when after it); scheduled
+#: dates (a publicity end, a due date, a list's end date) are known when the record is
+_EVENT_DATE = {"penalties": "decision_date", "enforcement": "filed_on",
+               "tax_grades": "published_on", "arrears": "started_on", "inspections": "inspected_on",
+               "lists": "start_date", "commitments": "made_on", "repairs": "applied_on",
+               "invoices_monthly": "month", "annual_reports": "filed_on"}
+_CHANGE_DATES = {"enterprises": ("closed_on",), "penalties": ("fine_paid_on", "repaired_on"),
+                 "enforcement": ("dishonest_listed_on", "dishonest_removed_on", "closed_on"),
+                 "arrears": ("determined_on", "cleared_on"), "inspections": ("rectified_on",),
+                 "commitments": ("assessed_on",), "repairs": ("decided_on",)}
+
+
+def known_at(tables: dict[str, pd.DataFrame], t: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The tables as known at ``t``: rows whose event or report comes after ``t`` left out, and later changes dated
+    after ``t`` (a clearing, a repair decision, a removal...) blanked. The repair what-if evaluates an enterprise at
+    later dates (its records' earliest repair dates) from what was known at ``t``: it read the records reported
+    after ``t`` (a reviewer's run at 2019-06-30 scored a firm -48 in 2020 from penalties and arrears of July
+    2019 and showed '+74 points, grade D -> D' beside a score of 12)."""
+    out = {}
+    for name, df in tables.items():
+        keep = np.ones(len(df), dtype=bool)
+        for c in (_EVENT_DATE.get(name), "reported_on") if name != "enterprises" else ():   # the firm stays
+            if c and c in df.columns:
+                keep &= ~(pd.to_datetime(df[c], errors="coerce") > t).to_numpy(dtype=bool)
+        sub = df[keep].reset_index(drop=True)
+        later = [c for c in _CHANGE_DATES.get(name, ()) if c in sub.columns]
+        if later:
+            sub = sub.copy()
+            for c in later:
+                d = pd.to_datetime(sub[c], errors="coerce")
+                sub[c] = d.where(~(d > t))
+        out[name] = sub
+    return out
+
+
 def _window_end(event: pd.Series, years: int) -> pd.Series:
     """The first day an event of ``event`` no longer counts in a ``years``-year window (``t - years < event``, as
     the features count it): ``event + years``, one day later for 29 February (2022-02-28 less two years is
@@ -570,8 +606,9 @@ def repair_whatif(
     codes = list(dict.fromkeys(normalise(u) or str(u) for u in codes))
     from creditmodel.features.pit import prepare_tables
 
-    # an edited frame read as the evaluation reads it (codes, dates, category names), before one firm's rows are cut
-    sub = firm_tables(prepare_tables(tables), codes)
+    # an edited frame read as the evaluation reads it (codes, dates, category names), before one firm's rows are cut;
+    # the later dates of the what-if see only what was known at t
+    sub = known_at(firm_tables(prepare_tables(tables), codes), t)
     ent = sub.get("enterprises")
     if ent is None or not len(ent):
         raise InputError(
