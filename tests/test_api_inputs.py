@@ -113,6 +113,20 @@ def test_an_as_of_date_outside_the_data_is_said_and_the_targets_read_not_measura
     assert plan_targets_table(plan_measures(part, cfg))["met"].isna().all()
 
 
+def test_targets_on_windows_the_data_cover_in_part_are_measured_but_said_with_care(tables, cfg, caplog):
+    """A run at 2019-06-30 read "99.01 % ... met" beside warnings that the 2- and 3-year windows cover half a year."""
+    from creditmodel.evaluation import plan_targets_markdown
+
+    caplog.set_level(logging.WARNING)
+    early = evaluate(tables, cfg, "2019-06-30")
+    m = plan_measures(early, cfg)
+    assert not m.outside_data and m.partly_covered and any("only" in w for w in m.partly_covered)
+    targets = plan_targets_table(m)
+    assert targets["met"].isin([True, False]).all()
+    assert targets["note"].str.startswith("read with care: ").all()
+    assert plan_targets_markdown(targets).count("(read with care: ") == 2
+
+
 def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, base):
     """Notebook 02 wrote these lines in its own cells; they are library functions now."""
     from creditmodel.evaluation import plan_targets_markdown, scope_label, select_scope

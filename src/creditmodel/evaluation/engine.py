@@ -539,13 +539,18 @@ def _to_target(enterprises: int, excellent_or_good: int) -> int:
 
 class PlanMeasures(dict):
     """The plan's measures (a plain ``dict`` of floats) with :attr:`outside_data`: the warnings of an as-of date
-    outside the data that make the plan's targets not measurable (:func:`plan_targets_table` reads them)."""
+    outside the data that make the plan's targets not measurable, and :attr:`partly_covered`: those of windows the
+    data cover only in part, which leave them measurable but to be read with care (:func:`plan_targets_table`
+    reads both)."""
 
     outside_data: list[str]
+    partly_covered: list[str]
 
-    def __init__(self, *args: Any, outside_data: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, outside_data: Sequence[str] = (), partly_covered: Sequence[str] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outside_data = list(outside_data)
+        self.partly_covered = list(partly_covered)
 
 
 def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -> PlanMeasures:
@@ -605,7 +610,9 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
             m["no_record_share"] = float(none.mean())
             m["excellent_or_good_without_records_share"] = float(
                 (none & live["public_credit_grade"].isin(top2).to_numpy()).mean())
-    return PlanMeasures(m, outside_data=frame.attrs.get(OUTSIDE_DATA_ATTR, ()))
+    outside = list(frame.attrs.get(OUTSIDE_DATA_ATTR, ()))
+    partly = [w for w in frame.attrs.get(AS_OF_WARNINGS_ATTR, ()) if w not in outside]
+    return PlanMeasures(m, outside_data=outside, partly_covered=partly)
 
 
 def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
@@ -615,11 +622,15 @@ def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[st
     :attr:`EvaluationResult.outside_data`), when ``measures`` carry them (:func:`plan_measures` of a frame from
     :func:`evaluate` or :func:`evaluate_dir` at such a date: :attr:`PlanMeasures.outside_data`), or the value is
     missing: before the first record every firm keeps the base score and the targets read "100 % excellent or good,
-    0 % listed: met" (a think-tank reviewer's finding).
+    0 % listed: met" (a think-tank reviewer's finding). Windows the data cover only in part
+    (:attr:`PlanMeasures.partly_covered`) leave ``met`` as measured and are said in ``note`` with "read with care"
+    (a run at 2019-06-30 read "99.01 % ... met" with the windows half covered and nothing beside it).
     ``value_text`` is the value as shown, with enough decimals to tell it from the target (``share_text``)."""
     rows = []
     caveats = list(caveats) + [w for w in getattr(measures, "outside_data", ()) if w not in caveats]
     note = "; ".join(caveats)
+    partly = [w for w in getattr(measures, "partly_covered", ()) if w not in caveats]
+    care = ("read with care: " + "; ".join(partly)) if partly else ""
     for key in ("excellent_or_good_share", "serious_dishonesty_share"):
         t = plan_targets()[key]
         v = measures.get(key, np.nan)
@@ -637,7 +648,7 @@ def plan_targets_table(measures: dict[str, float], caveats: list[str] | tuple[st
                 "target": t["target"],
                 "baseline_2020": t["baseline_2020"],
                 "met": met,
-                "note": note if note else ("no enterprise to measure" if v != v else ""),
+                "note": note if note else ("no enterprise to measure" if v != v else care),
             }
         )
     return pd.DataFrame(rows).astype({"met": "object"})
@@ -649,6 +660,8 @@ def plan_targets_markdown(targets: pd.DataFrame) -> str:
     lines = []
     for _, r in targets.iterrows():
         status = {True: "met", False: "**not met**"}.get(r["met"], f"**not measurable**: {r['note']}")
+        if r["met"] in (True, False) and str(r["note"]).startswith("read with care"):
+            status += f" ({r['note']})"
         lines.append(f"* **{r['en']}** ({r['zh']}): **{r['value_text']}** against a target of {r['direction']} "
                      f"{r['target']:.0%} — {status}")
     return "\n".join(lines)
