@@ -38,6 +38,23 @@ skip_no_cumcm = pytest.mark.skipif(
 
 
 # ============================================================================== rules, no data
+def test_the_lending_rules_are_held_to_the_pricing_configurations_cap():
+    """A run with a pricing cap of 8 % offered CUMCM loans at 11.1-12.4 % (the contest's range ends at 15 %)."""
+    import dataclasses
+
+    from creditmodel.credit_decisions import rules_under_cap
+    from creditmodel.errors import ConfigError
+    from creditmodel.pricing import PricingConfig
+    from creditmodel.pricing_allocation import AllocationRules
+
+    rules = AllocationRules()
+    assert rules_under_cap(rules, PricingConfig()) == rules                      # the 15 % cap: nothing changes
+    held = rules_under_cap(rules, PricingConfig(rate_cap=0.08))
+    assert held.rate_max == 0.08 and dataclasses.replace(held, rate_max=rules.rate_max) == rules
+    with pytest.raises(ConfigError, match="below the lending rules' lowest rate"):
+        rules_under_cap(rules, PricingConfig(rate_cap=0.035))
+
+
 def test_max_limits_known_answers():
     sales = np.array([3e6, 10e6, 400_000, np.nan, 1_234_567, -5.0, 5e6, 0.0])
     got = CD.max_limits(sales, share=0.2)

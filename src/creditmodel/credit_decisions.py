@@ -67,7 +67,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 from creditmodel.progress import tqdm
 
-from creditmodel.errors import InputError
+from creditmodel.errors import ConfigError, InputError
 from creditmodel.pricing import PricingConfig, load_config, risk_based_rate
 from creditmodel.pricing_allocation import Allocation, AllocationRules, allocate, naive_allocation
 from creditmodel.pricing_churn import (
@@ -793,6 +793,21 @@ def _rate_churn_file(data_dir: str | Path | None) -> Path:
     return base / CUMCM_DIR / RATE_CHURN_NAME
 
 
+def rules_under_cap(rules: AllocationRules, cfg: PricingConfig) -> AllocationRules:
+    """The lending rules with their highest rate held to the pricing configuration's ``rate_cap`` (a fraction a
+    year): the bank's cap binds the contest's range too (a reviewer's run at a cap of 8 % offered 107 loans at
+    11.1-12.4 %, beside a portfolio section that refused rates above 8 %). A cap below the rules' lowest rate leaves
+    no loan to offer: :class:`ConfigError`."""
+    if cfg.rate_cap >= rules.rate_max:
+        return rules
+    if cfg.rate_cap < rules.rate_min:
+        raise ConfigError(f"the pricing configuration's rate_cap {cfg.rate_cap:.2%} is below the lending rules' "
+                          f"lowest rate {rules.rate_min:.2%}: no loan could be offered", column="rate_cap")
+    log.info("lending rates held to the pricing configuration's cap %.2f %% (the rules' range ended at %.2f %%)",
+             100 * cfg.rate_cap, 100 * rules.rate_max)
+    return dataclasses.replace(rules, rate_max=float(cfg.rate_cap))
+
+
 def cumcm_credit_decisions(
     budget: float = 100e6,
     kind: str = "scorecard",
@@ -834,6 +849,7 @@ def cumcm_credit_decisions(
     maturity = check_maturity(maturity)
     rules = dataclasses.replace(rules or AllocationRules(), budget=float(budget))
     cfg = load_config(config)
+    rules = rules_under_cap(rules, cfg)
     if invoices is None:
         invoices = cumcm_invoices(data_dir)
     rated_ds = cumcm_firms(True, data_dir, invoices=invoices)
