@@ -141,3 +141,28 @@ def test_the_sample_unit_names_the_rows_in_the_text_and_the_figure_axes():
     plain = build_report(y, p, score=score, grade=g, reference=ref, n_boot=20)
     assert "share of obligors" == plain.figures["grades"].axes[0].get_ylabel()
     assert f"<p>{y.size:,} obligors," in plain.to_html()
+
+
+def test_notebook_04_splits_the_sample_with_the_seed_the_models_were_trained_with(monkeypatch, caplog):
+    """Notebook 04 with its default seed showed a split of 268 / 95 / 89 loans for models notebook 03 had trained
+    on 276 / 91 / 85 with seed 7: the registered models' seed splits the sample, and the difference is said."""
+    import logging
+    from types import SimpleNamespace
+
+    import creditmodel.scoring.pyfunc as pyfunc
+    from creditmodel.validation import district as vd
+
+    monkeypatch.setattr(vd, "_has_versions", lambda name: True)
+    monkeypatch.setattr(vd.registry, "alias_version", lambda name, alias: {"champion": "3"}.get(alias))
+    monkeypatch.setattr(pyfunc, "load_credit_model", lambda uri: SimpleNamespace(metadata={"seed": 7}))
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        assert vd.training_seed("district_pd", 42) == 7
+    assert any("trained with seed 7" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        assert vd.training_seed("district_pd", 7) == 7
+    assert not caplog.records
+    monkeypatch.setattr(pyfunc, "load_credit_model", lambda uri: SimpleNamespace(metadata={}))
+    assert vd.training_seed("district_pd", 42) == 42          # no seed recorded: the notebook's
+    monkeypatch.setattr(vd, "_has_versions", lambda name: False)
+    assert vd.training_seed("district_pd", 11) == 11          # nothing registered yet: the notebook's
