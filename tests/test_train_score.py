@@ -620,6 +620,7 @@ def test_a_model_no_better_than_chance_is_said(caplog):
         res = train_frame(df, "bad", seed=1)
     assert res.metrics["test_auc_ci_low"] <= 0.5
     assert "does not rank the held-out rows better than chance" in caplog.text
+    assert "model_scorecard (scorecard): test AUC" in caplog.text   # which model: both models of a job warn alike
 
 
 def test_a_suspicious_information_value_among_the_used_features_is_said(caplog):

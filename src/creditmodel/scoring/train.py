@@ -744,8 +744,9 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
         lo = metrics.get("test_auc_ci_low")
         if metrics["test_auc"] <= 0.5 or (lo is not None and np.isfinite(lo) and lo <= 0.5):
             # a model ranking no better than chance was saved with exit 0 and no word (a new user's finding)
-            log.warning("test AUC %.3f (95 %% interval from %.3f): the model does not rank the held-out rows better "
-                        "than chance; check the target and the features before using its scores",
+            # named: with both models trained in one job the line read as a verdict on the champion (a reviewer)
+            log.warning("%s (%s): test AUC %.3f (95 %% interval from %.3f): the model does not rank the held-out rows "
+                        "better than chance; check the target and the features before using its scores", name, kind,
                         metrics["test_auc"], lo if lo is not None else float("nan"))
         t = masks["test"]
         model.metadata.update(test_auc=float(metrics["test_auc"]),
