@@ -127,7 +127,7 @@ def test_targets_on_windows_the_data_cover_in_part_are_measured_but_said_with_ca
     assert plan_targets_markdown(targets).count("(read with care: ") == 2
 
 
-def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, base):
+def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, base, monkeypatch):
     """Notebook 02 wrote these lines in its own cells; they are library functions now."""
     from creditmodel.evaluation import plan_targets_markdown, scope_label, select_scope
 
@@ -146,7 +146,11 @@ def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, b
     street = str(base["street"].iloc[0])
     assert len(select_scope(base, "C", street))
     label = scope_label(as_of, "C", street)
-    assert label.startswith(f"as of {as_of.date()} · industry C Manufacturing · street {street} ")
+    assert label.startswith(f"as of {as_of.date()} · industry C Manufacturing · street {street}")
+    import creditmodel.data.quality_plots as QP
+
+    monkeypatch.setattr(QP, "cjk_font", lambda: None)        # no font to draw 中马街道: boxes on every figure
+    assert scope_label(as_of, "C", street) == f"as of {as_of.date()} · industry C Manufacturing · street {street}"
 
 
 def test_frames_without_a_snapshot_date_say_an_as_of_date_after_their_last_record(tables, cfg, caplog):

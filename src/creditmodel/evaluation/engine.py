@@ -512,9 +512,11 @@ def scope_label(as_of: pd.Timestamp, industry: str = "", street: str = "", sourc
     if str(industry).strip():   # the key as the reference spells it (select_scope reads the parameter so)
         section = industry_key(industry)
         where.append(f"industry {section} {industries()[section]['en']}")
-    if str(street).strip():
+    if str(street).strip():   # the street's Chinese name only where a CJK font can draw it (the stamp is on figures)
+        from creditmodel.data.quality_plots import cjk_font
+
         key = street_key(street)
-        where.append(f"street {key} {streets()[key]['zh']}")
+        where.append(f"street {key} {streets()[key]['zh']}" if cjk_font() else f"street {key}")
     text = f"as of {pd.Timestamp(as_of).date()} · " + (" · ".join(where) or "whole district")
     return text + (f" · {source}" if source else "")
 
