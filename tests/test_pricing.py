@@ -940,6 +940,10 @@ def test_the_within_abc_claim_follows_the_auc_interval():
 
     weak = PP.cv_quality_markdown(_result(_quality(0.08, 0.83)))
     assert "no evidence that it ranks risk among the firms a bank would lend to" in weak
+    assert "over the 2 repeats" in weak
+    once = _result(_quality(0.08, 0.83))
+    once.cv.repeats = 1                         # one repeat: no range "0.909–0.909" over "the 1 repeats"
+    assert "repeats" not in PP.cv_quality_markdown(once).split("\n")[0]
     assert "mainly finds D firms" in weak and "bootstrap 0.08–0.83, 3 defaults" in weak
     assert "All 24 D-rated firms defaulted, 3 of the 99 A–C firms did" in weak
     strong = PP.cv_quality_markdown(_result(_quality(0.62, 0.91, defaults_abc=10.0, defaults=30.0)))

@@ -293,8 +293,10 @@ def cv_quality_markdown(result: CreditDecisionResult) -> str:
     q = result.quality
     lines = [
         f"* Out-of-fold **AUC {q['auc']:.3f}** (DeLong 95 % interval {q['auc_ci_low']:.3f}–{q['auc_ci_high']:.3f}, "
-        f"bootstrap {q['auc_boot_low']:.3f}–{q['auc_boot_high']:.3f}; over the {result.cv.repeats} repeats "
-        f"{q['auc_repeat_min']:.3f}–{q['auc_repeat_max']:.3f}); the same model scores **{result.insample_auc:.3f}** "
+        f"bootstrap {q['auc_boot_low']:.3f}–{q['auc_boot_high']:.3f}"
+        + (f"; over the {result.cv.repeats} repeats {q['auc_repeat_min']:.3f}–{q['auc_repeat_max']:.3f}"
+           if result.cv.repeats > 1 else "")
+        + f"); the same model scores **{result.insample_auc:.3f}** "
         f"on its own training firms, the optimism cross-validation removes.",
         f"* **Brier score {q['brier']:.4f}** against {q['brier_base']:.4f} for the constant default rate "
         f"(skill {q['brier_skill']:.0%}); mean PD {q['mean_pd']:.1%} for a default rate of {q['default_rate']:.1%}.",
