@@ -968,6 +968,22 @@ def test_a_horizon_of_no_months_is_refused(loaded, tmp_path):
     assert not district_dir.exists() and not (out / "mlflow.db").exists()   # nothing generated, graded or run
 
 
+def test_evidence_on_few_events_says_it_says_little(loaded, caplog):
+    """A horizon of one month gave 5 adverse events, and the notebook logged their AUCs as evidence without a word."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        short = expert_vs_evidence(loaded.tables, None, horizon_months=1)
+    n = int(short.frame["adverse"].sum())
+    said = [r.getMessage() for r in caplog.records if "the evidence rests on" in r.getMessage()]
+    assert n < 30 and len(said) == 1 and f"rests on {n} adverse event(s) in the 1 month(s)" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="creditmodel"):
+        full = expert_vs_evidence(loaded.tables, None)
+    assert int(full.frame["adverse"].sum()) >= 30 and not any("the evidence rests on" in r.getMessage()
+                                                              for r in caplog.records)
+
+
 def test_a_perfect_ranker_keeps_its_auc_and_says_why_it_has_no_interval():
     from creditmodel.evaluation.evidence import EvidenceResult, _auc_row
 

@@ -71,6 +71,8 @@ EVENTS = (
 #: Fewest adverse events, and fewest enterprises without one, that each group of an indicator (the enterprises
 #: it gives points to, and the others) needs for its learned weight to count as estimable.
 MIN_EVENTS = 5
+#: [M] Fewer adverse events than this in the whole horizon: the evidence is said to say little (a warning)
+MIN_EVIDENCE_EVENTS = 30
 
 
 def _dates(df: pd.DataFrame, col: str) -> pd.Series:
@@ -330,6 +332,10 @@ def expert_vs_evidence(
     for c in ev.columns:
         frame[c] = ev[c].to_numpy()
     y = frame["adverse"].to_numpy()
+    if int(y.sum()) < MIN_EVIDENCE_EVENTS:   # a horizon of 1 month gave 5 events and AUCs logged as evidence
+        log.warning("the evidence rests on %d adverse event(s) in the %d month(s) after %s (fewer than %d): its AUCs "
+                    "and learned weights say little; choose a longer horizon_months or an earlier as-of date",
+                    int(y.sum()), horizon_months, t.date(), MIN_EVIDENCE_EVENTS)
     labels = cfg.grade_labels
     g_rank = frame["public_credit_grade"].map({g: i for i, g in enumerate(labels)}).to_numpy(dtype=float)
     g0_rank = frame["grade_from_score"].map({g: i for i, g in enumerate(labels)}).to_numpy(dtype=float)
