@@ -150,7 +150,9 @@ def test_the_targets_and_the_scope_read_as_notebook_02_shows_them(tables, cfg, b
     import creditmodel.data.quality_plots as QP
 
     monkeypatch.setattr(QP, "cjk_font", lambda: None)        # no font to draw 中马街道: boxes on every figure
-    assert scope_label(as_of, "C", street) == f"as of {as_of.date()} · industry C Manufacturing · street {street}"
+    stamp = scope_label(as_of, "C", street, for_figure=True)
+    assert stamp == f"as of {as_of.date()} · industry C Manufacturing · street {street}"
+    assert scope_label(as_of, "C", street) == label            # the text keeps it
 
 
 def test_frames_without_a_snapshot_date_say_an_as_of_date_after_their_last_record(tables, cfg, caplog):

@@ -502,21 +502,24 @@ def select_scope(frame: pd.DataFrame, industry: str = "", street: str = "") -> p
     return frame[in_ind & in_st].reset_index(drop=True)
 
 
-def scope_label(as_of: pd.Timestamp, industry: str = "", street: str = "", source: str = "") -> str:
+def scope_label(as_of: pd.Timestamp, industry: str = "", street: str = "", source: str = "",
+                for_figure: bool = False) -> str:
     """What a report on :func:`select_scope` ``(frame, industry, street)`` of one evaluation covers, in one line, e.g.
     ``as of 2025-12-31 · industry C Manufacturing · street cicheng 慈城镇 · district`` (``source``: the data
-    folder's name; the section and the street by their reference keys, whatever spelling the parameters used)."""
+    folder's name; the section and the street by their reference keys, whatever spelling the parameters used).
+    ``for_figure``: a stamp drawn on a figure, without the street's Chinese name where no CJK font can draw it."""
     from creditmodel.reference import industry_key, street_key, streets
 
     where = []
     if str(industry).strip():   # the key as the reference spells it (select_scope reads the parameter so)
         section = industry_key(industry)
         where.append(f"industry {section} {industries()[section]['en']}")
-    if str(street).strip():   # the street's Chinese name only where a CJK font can draw it (the stamp is on figures)
+    if str(street).strip():   # on a figure the Chinese name only where a CJK font can draw it (boxes otherwise)
         from creditmodel.data.quality_plots import cjk_font
 
         key = street_key(street)
-        where.append(f"street {key} {streets()[key]['zh']}" if cjk_font() else f"street {key}")
+        drawable = not for_figure or cjk_font()
+        where.append(f"street {key} {streets()[key]['zh']}" if drawable else f"street {key}")
     text = f"as of {pd.Timestamp(as_of).date()} · " + (" · ".join(where) or "whole district")
     return text + (f" · {source}" if source else "")
 
