@@ -281,3 +281,26 @@ def test_validate_file_checks_the_model_inputs_without_a_reference_file(tmp_path
     assert none.metrics["missing_values"] == [] and "missing_values" in none.metrics["not_computable"]
     assert "csi" not in res.metrics["not_computable"]
     assert "Rows with a missing input" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_notebook_03_shows_the_loans_missing_an_input_per_model_and_sample():
+    """Notebook 03 shows, beside its calibration plots, the missing-input comparison the validation report makes."""
+    from types import SimpleNamespace
+
+    from creditmodel.scoring.district import DistrictSample
+    from creditmodel.scoring.narrative import missing_inputs_table
+
+    y, p, f = _sample()
+    window = np.where(np.arange(y.size) % 2 == 0, "oot", "test")
+    table = f.assign(default_12m=y, true_pd=p)
+    sample = DistrictSample(table, list(f.columns), window, pd.DataFrame(), pd.Timestamp("2024-01-01"))
+    model = SimpleNamespace(input_spec=SimpleNamespace(columns=["a", "b", "c"]),
+                            predict_pd=lambda d: np.full(len(d), 0.05))
+    got = missing_inputs_table({"scorecard": SimpleNamespace(model=model)}, sample)
+    assert set(got["sample"]) == {"test", "oot"} and set(got["model"]) == {"scorecard"}
+    oot = got[got["sample"] == "oot"].set_index("feature")
+    want = M.missing_value_table(y[window == "oot"], p[window == "oot"], f.loc[window == "oot", ["a", "b", "c"]])
+    assert list(oot.index) == list(want["feature"]) and "c" not in oot.index         # c: under 30 missing
+    assert oot.loc["a", "relative_p"] == pytest.approx(want.set_index("feature").loc["a", "relative_p"])
+    empty = missing_inputs_table({}, sample)
+    assert empty.empty and list(empty.columns)[:3] == ["model", "sample", "feature"]

@@ -373,3 +373,27 @@ def scorecard_notes_markdown(card: Any, sample: DistrictSample) -> str:
     bullets = [_high_iv_bullet(card, sample, names, n_fit), _rare_bullet(card, sample, names, n_fit, rate),
                _missing_grade_bullet(card, sample, n_fit)]
     return f"**This run's card** ({scope_label(sample, 'fit')}):\n\n" + "\n".join(b for b in bullets if b)
+
+
+def missing_inputs_table(results: Mapping[str, Any], sample: DistrictSample,
+                         parts: Sequence[str] = ("test", "oot")) -> pd.DataFrame:
+    """Per model, sample part and model input with 30 or more missing values: the loans missing it against the loans
+    that have it (:func:`creditmodel.validation.metrics.missing_value_table`: ``n``, ``defaults``, ``ratio`` and
+    ``present_ratio`` as default rate / mean PD, ``relative``, ``relative_p``), unadjusted for the number of inputs
+    (the validation report adjusts). ``results``: kind -> a result with ``.model`` (``predict_pd``,
+    ``input_spec``); a part with no default or no missing input gives no rows."""
+    from creditmodel.validation.metrics import missing_value_table
+
+    rows = []
+    for kind, r in results.items():
+        cols = list(r.model.input_spec.columns)
+        for part in parts:
+            dd = _rows(sample, part)
+            y = dd[TARGET].to_numpy(dtype=int)
+            if not len(dd) or not 0 < y.sum() < len(y):
+                continue
+            t = missing_value_table(y, r.model.predict_pd(dd), dd[cols])
+            if len(t):
+                rows.append(t.assign(model=kind, sample=part))
+    cols = ["model", "sample", "feature", "n", "defaults", "ratio", "present_ratio", "relative", "relative_p"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
