@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -850,20 +851,30 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
     return out
 
 
+def _flagged_rows(val: dict[str, Any], prefix: str, light_name: str,
+                  keys: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The rows of a validation flattened as ``<prefix>_<name>_<key>`` (:func:`creditmodel.validation.district.
+    grade_metrics`, ``missing_metrics``) whose light ``<prefix>_<name>_<light_name>`` is amber or red: (name, light,
+    {key: value or None})."""
+    end, out = f"_{light_name}", []
+    for k in val:
+        if k.startswith(f"{prefix}_") and k.endswith(end):
+            name = k[len(prefix) + 1:-len(end)]
+            light = _LIGHT_OF_SEVERITY.get(float(val[k]))
+            if light in ("amber", "red"):
+                out.append((name, light, {x: val.get(f"{prefix}_{name}_{x}") for x in keys}))
+    return out
+
+
 def central_pd_paragraphs(val: dict[str, Any]) -> list[str]:
     """The grades whose master-scale central PD the validation rejected (amber or red, ``grade_<g>_central_light``
     of :func:`creditmodel.validation.district.grade_metrics`), with their numbers, and what that means to a bank
     that prices or provisions by grade (a credit-risk modeller's finding: out of time grade 10 defaulted at 45.70 %
     against a central PD of 30 %, and the card said nothing)."""
-    end = "_central_light"
-    found = []
-    for k in val:
-        if k.startswith("grade_") and k.endswith(end):
-            g = k[len("grade_"):-len(end)]
-            light = _LIGHT_OF_SEVERITY.get(float(val[k]))
-            dr, cp, n = (val.get(f"grade_{g}_{x}") for x in ("default_rate", "central_pd", "n"))
-            if light in ("amber", "red") and None not in (dr, cp, n):
-                found.append((g, light, float(dr), float(cp), int(n), val.get(f"grade_{g}_central_holm_p")))
+    found = [(g, light, float(v["default_rate"]), float(v["central_pd"]), int(v["n"]), v["central_holm_p"])
+             for g, light, v in _flagged_rows(val, "grade", "central_light",
+                                              ("default_rate", "central_pd", "n", "central_holm_p"))
+             if None not in (v["default_rate"], v["central_pd"], v["n"])]
     if not found:
         return []
     found.sort(key=lambda t: (not t[0].isdigit(), int(t[0]) if t[0].isdigit() else 0, t[0]))
@@ -887,19 +898,14 @@ def missing_value_paragraphs(val: dict[str, Any]) -> list[str]:
     (amber or red, ``missing_<feature>_light`` of :func:`creditmodel.validation.district.missing_metrics`) and
     whose default rate is above their mean PD, with their numbers (rates as percentages of the fractions): a firm
     without that data was riskier than its PD said."""
-    end, unit = "_light", str(val.get("count_unit") or "loans")
-    found = []
-    for k in val:
-        if k.startswith("missing_") and k.endswith(end):
-            f = k[len("missing_"):-len(end)]
-            light = _LIGHT_OF_SEVERITY.get(float(val[k]))
-            got = {x: val.get(f"missing_{f}_{x}") for x in ("n", "default_rate", "mean_pd", "ratio", "present_ratio",
-                                                             "relative", "holm_p")}
-            # worse predicted than the others but still above its PD: a portfolio over-predicted elsewhere could
-            # light a missing group whose PDs are too high, and "riskier than its PD said" would be false
-            if (light in ("amber", "red") and None not in (got["n"], got["default_rate"], got["mean_pd"])
-                    and float(got["default_rate"]) > float(got["mean_pd"])):
-                found.append((f, light, got))
+    unit = str(val.get("count_unit") or "loans")
+    # worse predicted than the others but still above its PD: a portfolio over-predicted elsewhere could light a
+    # missing group whose PDs are too high, and "riskier than its PD said" would be false
+    found = [(f, light, got) for f, light, got in _flagged_rows(
+                 val, "missing", "light", ("n", "default_rate", "mean_pd", "ratio", "present_ratio", "relative",
+                                           "holm_p"))
+             if None not in (got["n"], got["default_rate"], got["mean_pd"])
+             and float(got["default_rate"]) > float(got["mean_pd"])]
     if not found:
         return []
     found.sort(key=lambda t: float(t[2]["holm_p"]) if t[2]["holm_p"] is not None else 1.0)
