@@ -464,7 +464,7 @@ def test_the_card_says_which_scores_pds_and_grades_a_scorecard_can_give():
     card = model_card(m)
     model = card.split("## Model\n")[1].split("## Data")[0]
     line = [ln for ln in model.splitlines() if ln.startswith("- Score range:")][0]
-    assert f"0 .. 70 points" in line and f"PD {100 * p[0]:.2f} % (grade 10) .. {100 * p[1]:.3f} % (grade 2)" in line
+    assert "0 .. 70 points" in line and f"PD {100 * p[0]:.2f} % (grade 10) .. {100 * p[1]:.3f} % (grade 2)" in line
     assert "best grade this model can give is 2" in line and "grade 1 (PD 0.050 % .. 0.080 %)" in line
     assert "Out of reach by construction" in line
     assert "Grade 1 of the master scale cannot be given by this scorecard" in card.split("## Limits")[1]

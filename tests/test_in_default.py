@@ -188,7 +188,7 @@ def test_validate_excludes_firms_in_default_and_lists_every_excluded_row(model_d
     df["debt_ratio"] = df["debt_ratio"].astype(object)
     df.loc[[7, 600], "debt_ratio"] = "abc"          # a scoring error each (not a number)
     df.to_csv(tmp_path / "v.csv", index=False)
-    res = validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
+    validate_file(model_dir, tmp_path / "v.csv", "bad", out=tmp_path / "val", n_boot=20)
     ex = pd.read_csv(tmp_path / "val" / "excluded_rows.csv", encoding="utf-8-sig")
     assert ex["row"].tolist() == [4, 8, 51, 401, 601]
     assert ex.set_index("row").loc[[4, 51, 401], "reason"].eq("grade D (in default at the start)").all()

@@ -671,7 +671,6 @@ def test_an_exported_tracking_uri_that_splits_runs_from_files_is_said(tmp_path, 
     other = f"sqlite:///{(tmp_path / 'elsewhere').resolve() / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
     exp = _project_with_out_dir(tmp_path / "proj")
-    nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
     out = tmp_path / "x"
     with caplog.at_level("WARNING", logger="creditmodel.jobs"):
         res = jobs.run_experiment(exp, {"out_dir": str(out)}, out=out, progress=False)

@@ -15,7 +15,6 @@ import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from creditmodel.scoring import plots as S  # noqa: E402
-from creditmodel.validation import metrics as M  # noqa: E402
 from creditmodel.validation import plots as V  # noqa: E402
 
 EDGES = [-np.inf, -0.1463012993335724, -0.05984907224774361, -0.009288067929446697, 0.12272756174206734,

@@ -4,7 +4,6 @@ evaluation's, the in-memory report, dishonest debtors and the street/industry br
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

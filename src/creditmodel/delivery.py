@@ -289,7 +289,6 @@ def write_csv_chunk(table: "pa.Table", f, header: bool) -> None:
     quoted, null as an empty field. Same values as ``DataFrame.to_csv(float_format="%.10g")``, which
     took 60 % of the deliverable's time at 1M rows (``bench/results/delivery.md``)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     cols = {}

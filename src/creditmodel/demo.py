@@ -185,9 +185,12 @@ KEY_METRICS = {
 def _key_metrics(runs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, res in runs.items():
+        if not getattr(res, "run_id", None):
+            continue        # the job stopped before its run was created: its step in the summary says why
         try:
             m = _run_metrics(res.run_id)
-        except Exception:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001  the summary goes on without this run's metrics, and says so
+            log.warning("key metrics of %s not read from its MLflow run %s: %s", name, res.run_id, e)
             continue
         for k in KEY_METRICS.get(name, ()):
             if k in m:

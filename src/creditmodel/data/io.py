@@ -66,11 +66,11 @@ def check_flat_schema(schema: pa.Schema, p: Path) -> None:
     """InputError naming the first column of ``schema`` whose cells hold lists, records or maps (a Parquet
     ``list<...>`` or ``struct<...>`` column): every reader here needs one value per cell (such a column stopped
     ``train`` and ``score`` with a bare TypeError, a new user's finding)."""
-    for field in schema:
-        t = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+    for col in schema:
+        t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if pa.types.is_nested(t):
             raise InputError(f"holds nested values (Arrow type {t}), not one value per cell: flatten it into "
-                             "columns of single values or drop it", file=p, column=field.name)
+                             "columns of single values or drop it", file=p, column=col.name)
 
 
 def check_output_writable(out: Path) -> None:

@@ -900,7 +900,7 @@ class _District:
     # ------------------------------------------------------------------ lists
     def lists(self) -> None:
         rng = self.rng["lists"]
-        s, n = self.state, self.n
+        s = self.state
         dept_keys = list(DEPT)
         parts: list[tuple] = []        # (firm, type, dept, reason_code, start, end)
         reasons: list[str] = []

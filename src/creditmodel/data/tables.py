@@ -10,7 +10,7 @@ the collection-compliance indicator, deadline in ``reference.yaml``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from creditmodel.reference import industries, sectors, streets

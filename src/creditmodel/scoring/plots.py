@@ -11,8 +11,6 @@ import pandas as pd
 
 
 def _plt():
-    import matplotlib
-
     import matplotlib.pyplot as plt
 
     return plt

@@ -217,14 +217,14 @@ SQL_FILE_HEADER = (
 
 
 def _pip_requirements() -> list[str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
     for pkg in ("creditmodel", "mlflow", "pandas", "numpy", "scikit-learn", "lightgbm", "optbinning", "scipy"):
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
-        except Exception:  # noqa: BLE001
-            pass
+        except PackageNotFoundError:    # not installed here (creditmodel run from a source tree): not pinned
+            log.debug("%s is not installed: left out of the model's pip requirements", pkg)
     return reqs
 
 
