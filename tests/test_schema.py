@@ -340,6 +340,18 @@ def test_duplicate_key_quarantines_every_row_sharing_it(tmp_path, fmt):
     _assert_accounting(lt)
 
 
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_rows_with_an_empty_key_are_missing_not_duplicates_of_each_other(tmp_path, fmt):
+    """Two rows of one firm with an empty month are two missing keys, not one (firm, month) held twice: each row
+    has its one entry (a mutation pass found that no test held the duplicate-key check to non-empty keys)."""
+    df = fac.records("invoices_monthly", fac.codes(3), 6)
+    df.loc[4, "uscc"] = df.loc[1, "uscc"]
+    df.loc[[1, 4], "month"] = None
+    lt, _ = _load(tmp_path, df, "invoices_monthly", fmt)
+    assert _entries(lt) == {(2, "month", "missing_value"), (5, "month", "missing_value")}
+    _assert_accounting(lt)
+
 def test_duplicate_composite_key(tmp_path):
     c = fac.codes(3)
     df = fac.records("invoices_monthly", c, 6)   # (uscc, month) unique
