@@ -6,6 +6,12 @@ event happened before). Later changes of a record (repair, clearing, closing, re
 assessment of a commitment) count only when dated <= ``t``. Tables without ``reported_on``
 (``invoices_monthly``, ``annual_reports``) are known by month end and filing date.
 
+The register (``enterprises``) is one row per firm as it stands at the snapshot: firm age and the registration and
+deregistration dates are point in time, but size class, industry, street, registered capital and employees are read
+as registered at the snapshot, whatever the as-of date. The synthetic district never changes them; on a real register
+refreshed after the loans were originated, a firm that shrank after its default would carry its outcome into
+training: freeze the register at origination, or leave those columns out of the model.
+
 Invoice windows and the start of the invoice data: the months of a trailing window before the invoice data's first
 month (:func:`invoice_data_start`: the district's first invoice month overall, not each firm's first row) are
 *unknown*, not months without sales: a window is read over the months it shares with the data (after registration,
