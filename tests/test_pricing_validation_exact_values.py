@@ -167,16 +167,9 @@ _A = "91330205MA2H7K3Q0B"
 
 
 def _district(penalties=(), lists=(), inspections=()):
+    from test_features import frame     # a table with every declared column, dates as datetime64
+
     tables, *_ = _eval_helpers()
-
-    def frame(name, rows):
-        cols = tables[name].columns
-        df = pd.DataFrame([{c.name: r.get(c.name) for c in cols} for r in rows], columns=[c.name for c in cols])
-        for c in cols:
-            if c.dtype == "date":
-                df[c.name] = pd.to_datetime(df[c.name])
-        return df
-
     firm = {"uscc": _A, "name": "企业0B", "industry": "F", "street": "baisha", "registered_on": "2018-05-01",
             "registered_capital": 50.0, "size_class": "small", "employees": 10, "status": "active",
             "reported_on": "2018-05-01"}
