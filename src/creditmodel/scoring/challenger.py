@@ -461,11 +461,15 @@ class LGBMChallenger(ClassifierMixin, BaseEstimator):
             yv = fit_target(yv, len(_as_frame(Xv)), column="eval_set y").astype(np.float64)
             dtr = self._dataset(Xe, y, w)
             dva = self._dataset(self._encode(Xv), yv, reference=dtr)
-            b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks)
+            # keep every round grown (lgb.train otherwise cuts the booster at its best round, and the floor below
+            # could never hold: a helper's mutation pass found min_rounds ignored on this path)
+            b = lgb.train(params, dtr, n_max, valid_sets=[dva], valid_names=["eval"], callbacks=callbacks,
+                          keep_training_booster=True)
             self.best_iteration_ = int(b.best_iteration or b.current_iteration())
             n = max(self.best_iteration_, self._min_rounds())
-            if n < b.current_iteration():
-                b = lgb.Booster(model_str=b.model_to_string(num_iteration=n))
+            if n > b.current_iteration():     # the floor lies past where early stopping ended: grow exactly n trees
+                b = lgb.train(params, dtr, n)
+            b = lgb.Booster(model_str=b.model_to_string(num_iteration=n))
             return n, {"kind": "eval_set", "rows": len(yv), "best_iteration": self.best_iteration_}, b
         if not patience or (self.validation_fraction == 0 and self.cv_folds == 0):
             self.best_iteration_ = n_max
