@@ -184,20 +184,12 @@ def test_hosmer_lemeshow_degrees_of_freedom_in_and_out_of_sample():
 
 
 # ------------------------------------------------------------------------------------------------ bank deliverable
-def _loans(n=1000, seed=0):
-    rng = np.random.default_rng(seed)
-    income = rng.lognormal(10, 0.5, n).round(0)
-    debt = rng.uniform(0, 1, n).round(3)
-    logit = -1.5 - 0.6 * (np.log(income) - 10) + 2.0 * (debt - 0.5)
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({"loan_id": [f"{i:05d}" for i in range(n)], "income": income, "debt_ratio": debt, "bad": y})
-
-
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     from model_factory import train_small
+    from test_in_default import _frame as loans      # loan_id, income, debt_ratio, bad
 
-    return train_small(tmp_path_factory, _loans(), id_col="loan_id", seed=5)
+    return train_small(tmp_path_factory, loans(), id_col="loan_id", seed=5)
 
 
 def test_sidecar_counts_over_three_chunks_by_hand(small_model, tmp_path):
