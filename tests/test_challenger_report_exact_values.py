@@ -18,10 +18,9 @@ FAST = {"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 30, 
 
 
 def _data(n=2000, seed=0):
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"risk": rng.normal(size=n), "safe": rng.normal(size=n), "noise": rng.normal(size=n)})
-    y = (rng.random(n) < expit(-1.5 + 1.0 * X["risk"] - 0.8 * X["safe"])).astype(int).to_numpy()
-    return X, y
+    from test_estimator_conventions import _data as risk_safe_noise
+
+    return risk_safe_noise(n, seed, coef=(-1.5, 1.0, -0.8))
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,11 @@ from creditmodel.scoring.scorecard import WoEScorecard
 FAST = {"n_estimators": 200, "learning_rate": 0.1, "early_stopping_rounds": 20, "min_rounds": 5, "cv_folds": 0}
 
 
-def _data(n=1200, seed=0):
+def _data(n=1200, seed=0, coef=(-1.0, 1.2, -0.9)):
+    """Columns risk, safe, noise (standard normal) and y drawn from logit PD = coef[0] + coef[1] risk + coef[2] safe."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"risk": rng.normal(size=n), "safe": rng.normal(size=n), "noise": rng.normal(size=n)})
-    y = (rng.random(n) < expit(-1.0 + 1.2 * X["risk"] - 0.9 * X["safe"])).astype(int).to_numpy()
+    y = (rng.random(n) < expit(coef[0] + coef[1] * X["risk"] + coef[2] * X["safe"])).astype(int).to_numpy()
     return X, y
 
 
