@@ -152,6 +152,19 @@ def test_a_rate_exactly_at_the_cap_is_still_suggested():
     assert np.isnan(below.loc[0, "suggested_rate"]) and "above the cap" in below.loc[0, "pricing_reason"]
 
 
+def test_a_rate_just_above_the_cap_is_not_shown_equal_to_it():
+    """Without rounding, a rate 0.001 point above a 15 % cap read "15.00% above the cap 15.00%": the reason shows
+    as many decimals as tell the two apart."""
+    scored = pd.DataFrame({"pd_12m": [0.05]})
+    s = float(P.price_frame(scored, P.PricingConfig(rate_cap=1.0, rounding=0.0)).loc[0, "suggested_rate"])
+    cap = s - 0.00001                                        # 0.001 percentage point below the rate
+    out = P.price_frame(scored, P.PricingConfig(rate_cap=cap, rounding=0.0))
+    assert out.loc[0, "pricing_reason"] == f"risk-based rate {s:.3%} above the cap {cap:.3%}"
+    assert f"{s:.3%}" != f"{cap:.3%}"
+    wide = P.price_frame(scored, P.PricingConfig(rate_cap=s - 0.001, rounding=0.0))   # 0.1 point: two decimals
+    assert wide.loc[0, "pricing_reason"] == f"risk-based rate {s:.2%} above the cap {s - 0.001:.2%}"
+
+
 # ----------------------------------------------------------------------------- evaluation: windows and repair
 def _eval_helpers():
     import yaml

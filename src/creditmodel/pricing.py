@@ -499,6 +499,15 @@ PRICE_COLUMNS = ("lgd", "risk_weight", "capital_rate", "funding_rate", "opex_rat
                  "expected_loss_amount", "capital_amount", "pricing_reason")
 
 
+def _above_cap_text(rate: float, cap: float) -> str:
+    """``risk-based rate 15.01% above the cap 15.00%``: two decimals of a percent, more where two would show the
+    rate equal to the cap (with ``rounding`` 0 a rate of 15.001 % read "15.00% above the cap 15.00%")."""
+    decimals = 2
+    while decimals < 6 and f"{rate:.{decimals}%}" == f"{cap:.{decimals}%}":
+        decimals += 1
+    return f"risk-based rate {rate:.{decimals}%} above the cap {cap:.{decimals}%}"
+
+
 def _round_up(x: np.ndarray, step: float) -> np.ndarray:
     if step <= 0:
         return x
@@ -637,8 +646,7 @@ def price_frame(df: pd.DataFrame, config: PricingConfig | str | Path | None = No
     over = ok & ~defaulted & (cols["suggested_rate"] > cfg.rate_cap)
     if over.any():
         text = np.full(n, None, dtype=object)
-        text[over] = [f"risk-based rate {x:.2%} above the cap {cfg.rate_cap:.2%}"
-                      for x in cols["suggested_rate"][over]]
+        text[over] = [_above_cap_text(x, cfg.rate_cap) for x in cols["suggested_rate"][over]]
         flag(over, text)
     cols["suggested_rate"][defaulted | over] = np.nan
 
