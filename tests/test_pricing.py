@@ -675,6 +675,33 @@ def test_weibull_recovers_known_parameters():
     assert curve.rmse_ < 0.01 and curve.loo_rmse_ >= curve.rmse_
 
 
+@pytest.mark.parametrize("cells, column, row, says", [
+    ({"B": ["0", "0.2", "1.5"]}, "客户流失率_信誉评级B", 3, "not a fraction in [0, 1]"),   # a churn of 150 %
+    ({"rate": ["0.04", "-0.05", "0.06"]}, "贷款年利率", 2, "not a number at least 0"),
+    ({"A": ["0", "", "0.3"]}, "客户流失率_信誉评级A", 2, "not a fraction"),                    # an empty cell
+])
+def test_a_bad_rate_churn_cell_names_its_column_and_row(tmp_path, cells, column, row, says):
+    table = {"贷款年利率": ["0.04", "0.05", "0.06"], "客户流失率_信誉评级A": ["0", "0.1", "0.2"],
+             "客户流失率_信誉评级B": ["0", "0.2", "0.4"]}
+    table.update({"贷款年利率" if k == "rate" else f"客户流失率_信誉评级{k}": v for k, v in cells.items()})
+    p = tmp_path / "a3.csv"
+    pd.DataFrame(table).to_csv(p, index=False)
+    with pytest.raises(InputError) as e:
+        C.load_rate_churn(p)
+    assert (e.value.column, e.value.row) == (column, row) and says in str(e.value) and "a3.csv" in str(e.value)
+
+
+def test_an_empty_or_header_only_rate_churn_file_names_the_file(tmp_path):
+    p = tmp_path / "a3.csv"
+    p.write_bytes(b"")
+    with pytest.raises(InputError, match="empty") as e:
+        C.load_rate_churn(p)
+    assert e.value.file is not None and "a3.csv" in str(e.value)
+    p.write_text("贷款年利率,客户流失率_信誉评级A\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no data rows"):
+        C.load_rate_churn(p)
+
+
 @needs_cumcm
 @pytest.mark.shared_data
 @pytest.mark.parametrize("kind", ["weibull", "isotonic"])

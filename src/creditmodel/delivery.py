@@ -156,8 +156,10 @@ def assemble(scored: pd.DataFrame, inputs: pd.DataFrame, data_sha256: str, score
     checked = {c: public_credit_values(v, c) for c, v in given.items()}
     pcg, sup = checked["public_credit_grade"][0], checked["supervision_class"][0]
     if evaluation is not None and "uscc" in inputs:
-        ev = evaluation.drop_duplicates("uscc").set_index("uscc")
-        keys = inputs["uscc"].astype("string")
+        # both sides as the row check reads a code (NFKC, blanks, case): a code typed in lower case or with a blank
+        # was scored ok but found no evaluation (helper-138's mutation pass)
+        ev = evaluation.assign(uscc=normalise_series(evaluation["uscc"])).drop_duplicates("uscc").set_index("uscc")
+        keys = normalise_series(inputs["uscc"])
         if "public_credit_grade" in ev:
             pcg = pcg.fillna(keys.map(ev["public_credit_grade"]).astype("string").reset_index(drop=True))
         if "supervision_class" in ev:

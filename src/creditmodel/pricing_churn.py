@@ -51,23 +51,33 @@ _CHURN_PREFIX = "客户流失率_信誉评级"
 
 def load_rate_churn(path: str | Path | None = None) -> pd.DataFrame:
     """Attachment 3 as a long frame with columns ``grade`` (A/B/C), ``rate``, ``churn`` (fractions)."""
+    from creditmodel.data.io import read_table
+
     p = Path(path) if path is not None else RATE_CHURN_FILE
     if not p.is_file():
         raise InputError("rate-versus-churn file not found", file=p)
-    raw = pd.read_csv(p, encoding="utf-8-sig")
+    raw = read_table(p, as_text=True)       # empty, corrupt or mis-encoded: an InputError naming the file
     if _RATE_COL not in raw.columns:
         raise InputError("missing the annual-rate column", file=p, column=_RATE_COL)
     grades = [c for c in raw.columns if c.startswith(_CHURN_PREFIX)]
     if not grades:
         raise InputError(f"no churn columns named {_CHURN_PREFIX}<grade>", file=p)
+    if raw.empty:
+        raise InputError("no data rows (only a header)", file=p)
+    # checked in the file's own columns, so that an error names the column and data row a person can find (on
+    # the long frame a bad cell of grade B's row 2 was "column churn, row 5": helper-138's mutation pass)
+    for col, low, high in ((_RATE_COL, 0.0, None), *((g, 0.0, 1.0) for g in grades)):
+        v = pd.to_numeric(raw[col].str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(v) | (v < low) | ((v > high) if high is not None else False)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            want = "a fraction in [0, 1]" if high is not None else "a number at least 0"
+            raise InputError(f"{raw[col].iloc[i]!r} is not {want} ({int(bad.sum())} such row(s))", file=p,
+                             column=col, row=i + 1)
+        raw[col] = v
     long = raw.melt(id_vars=_RATE_COL, value_vars=grades, var_name="grade", value_name="churn")
     long = long.rename(columns={_RATE_COL: "rate"})
     long["grade"] = long["grade"].str.removeprefix(_CHURN_PREFIX)
-    for col in ("rate", "churn"):
-        bad = ~np.isfinite(pd.to_numeric(long[col], errors="coerce"))
-        if bad.any():
-            raise InputError("non-numeric or missing value", file=p, column=col,
-                             row=int(np.flatnonzero(bad)[0]) + 1)
     long = long[["grade", "rate", "churn"]].sort_values(["grade", "rate"], kind="stable")
     return long.reset_index(drop=True)
 
