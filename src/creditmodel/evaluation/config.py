@@ -23,6 +23,7 @@ Scoring model (all amounts in points; higher is better):
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import logging
 import math
@@ -385,6 +386,23 @@ def _known_features() -> dict[str, int]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _feature_lows() -> dict[str, float]:
+    """Feature code -> its lowest possible value, where the catalogue's unit or code gives one (a count 0, a flag
+    0, a growth rate -1; :func:`creditmodel.features.catalogue.feature_domains`). Cached: the package's catalogue
+    does not change while running (read per indicator, it made a configuration's load 15 times slower)."""
+    from creditmodel.evaluation.inputs import EXTRA_FEATURES
+    from creditmodel.features import catalogue
+    from creditmodel.features.catalogue import UNIT_DOMAINS, feature_domains
+
+    out = {c: d.low for c, d in feature_domains(catalogue("enterprise")).items() if d.low is not None}
+    for c, v in EXTRA_FEATURES.items():
+        dom = UNIT_DOMAINS.get(str(v.get("unit", "")))
+        if dom is not None and dom.low is not None:
+            out[c] = dom.low
+    return out
+
+
 def _grades(raw: Any, key: str, source: str) -> tuple[Grade, ...]:
     if not isinstance(raw, list) or len(raw) < 2:
         raise _err("must be a list of at least 2 grades, best first", key, source)
@@ -423,7 +441,8 @@ def _grades(raw: Any, key: str, source: str) -> tuple[Grade, ...]:
     return tuple(out)
 
 
-def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str) -> Rule:
+def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str, low: float | None = None) -> Rule:
+    """The rule of an indicator; ``low`` is the feature's lowest possible value (None: unbounded)."""
     kind = d.get("rule")
     if kind not in RULES:
         raise _err(f"unknown rule {kind!r}; expected one of {', '.join(RULES)}", f"{key}.rule", source)
@@ -442,6 +461,10 @@ def _rule(d: dict, key: str, source: str, feat_dir: int, direction: str) -> Rule
         at_least = 1.0
         if kind == "flag":
             at_least = _number(d.get("at_least", 1), f"{key}.at_least", source)
+            if low is not None and at_least <= low:
+                # dishonest_debtor at_least 0 took 25 points from every firm, a clean one graded C (helper-142)
+                raise _err(f"must be above {low:g}, the feature's lowest possible value: at {at_least:g} the flag "
+                           f"would hold for every enterprise", f"{key}.at_least", source)
         elif "at_least" in d:
             raise _err("only a flag rule has at_least", f"{key}.at_least", source)
         # the points must move in the safer direction of the feature (catalogue direction)
@@ -513,7 +536,7 @@ def _indicator(key: str, raw: Any, dim: str, path: str, source: str, feats: dict
             f"{path}.direction",
             source,
         )
-    rule = _rule(d, path, source, feats[feature], direction)
+    rule = _rule(d, path, source, feats[feature], direction, _feature_lows().get(feature))
     weight = _number(d.get("weight", 1.0), f"{path}.weight", source, lo=0, lo_open=True)
     if "cap" not in d:
         raise _err("missing cap (largest rule points, before the weight)", f"{path}.cap", source)
@@ -788,6 +811,15 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
                 raise _err(
                     f"{c!r} is not a supervision class {cls_labels}", f"{p}.supervision_floor.{g}", source
                 )
+        floor_order = [cls_labels.index(floor[g.label]) for g in sg if g.label in floor]
+        if floor_order != sorted(floor_order):   # as supervision.from_grade (helper-142: {C: C, D: B} passed)
+            raise _err("a worse grade cannot have a lower-risk supervision floor", f"{p}.supervision_floor", source)
+        sector_top = _number(s.get("base_score"), f"{p}.base_score", source) + _number(
+            s.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0)
+        if sg[0].min_score is not None and sg[0].min_score > sector_top:
+            # as the public grades: food safety's A from 150 on a base of 100 without bonuses graded no firm A
+            raise _err(f"the best grade {sg[0].label} needs {sg[0].min_score:g} points, above the highest possible "
+                       f"score {sector_top:g} (base_score plus max_bonus)", f"{p}.grades[0].min_score", source)
         sectors_out[sk] = SectorEvaluation(
             sk,
             _text(s.get("zh"), f"{p}.zh", source),

@@ -98,12 +98,18 @@ def adverse_events(
     tables: dict[str, pd.DataFrame], as_of: Any, horizon_months: int = 12, events: Sequence[str] = EVENTS
 ) -> pd.DataFrame:
     """One row per enterprise code with any record: a 0/1 column per event kind in ``(as_of, as_of + horizon]``
-    and ``adverse`` (any of ``events``)."""
+    and ``adverse`` (any of ``events``). The tables are read as the evaluation reads them
+    (:func:`creditmodel.features.pit.prepare_tables`: codes normalised, categories written by name mapped)."""
+    from creditmodel.features.pit import prepare_tables
+
     unknown = set(events) - set(EVENTS)
     if unknown:
         raise InputError(
             f"unknown adverse event(s) {sorted(unknown)}; known: {', '.join(EVENTS)}", column="events"
         )
+    # as the grades read them: lower-cased codes or a severity written 严重 graded the same, but counted 0 events
+    # (helper-142's mutation pass)
+    tables = prepare_tables(tables)
     t = pd.Timestamp(as_of).normalize()
     end = t + pd.DateOffset(months=horizon_months)
 
@@ -313,8 +319,11 @@ def expert_vs_evidence(
     cross-validation folds for the learned model's out-of-fold AUC; ``seed``: fold assignment; ``min_events``:
     fewest adverse events (and enterprises without one) on each side of an indicator for its learned weight to
     count as estimable (module docstring)."""
+    from creditmodel.features.pit import prepare_tables
+
     check_horizon_months(horizon_months)
     cfg = load_config(config)
+    tables = prepare_tables(tables)    # read once: the grades and the adverse events read the same tables
     end = data_end(tables)
     t = (end - pd.DateOffset(months=horizon_months)) if as_of is None else pd.Timestamp(as_of).normalize()
     if t + pd.DateOffset(months=horizon_months) > end:
