@@ -176,6 +176,8 @@ class Thresholds:
                 rules[key] = replace(rules[key], **spec)
             except TypeError as e:
                 raise ConfigError(f"threshold {key!r}: {e}", column=key) from None
+            except ConfigError as e:   # a boundary not a number or out of order: named by the file's key, not
+                raise ConfigError(e.message, column=key) from None   # the rule's label (helper-140)
         return cls(rules)
 
     @classmethod
