@@ -517,8 +517,10 @@ def test_weights_scale_contributions():
         cfg.with_weights({"no_such": 2.0})
 
 
-def _broken(path: list, value) -> dict:
-    doc = copy.deepcopy(RAW)
+def _broken(path: list, value, doc: dict | None = None) -> dict:
+    """A copy of ``doc`` (default: the shipped YAML) with the key at ``path`` set to ``value`` (``KeyError``:
+    removed)."""
+    doc = copy.deepcopy(RAW if doc is None else doc)
     d = doc
     for k in path[:-1]:
         d = d[k]

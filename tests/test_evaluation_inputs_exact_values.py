@@ -19,7 +19,7 @@ from creditmodel.errors import ConfigError, InputError
 from creditmodel.evaluation import evaluate, explain, load_config, parse_config
 from creditmodel.evaluation.engine import score_inputs
 from creditmodel.evaluation.inputs import build_inputs, extra_features, registration
-from test_evaluation import A, B, C, RAW, T, district, firm, inspection, listing, penalty, row
+from test_evaluation import A, B, C, RAW, T, _broken, district, firm, inspection, listing, penalty, row
 from test_registry_engine_exact_values import _inputs
 
 SRC = "cfg.yaml"
@@ -28,15 +28,9 @@ J = ["dimensions", "judicial", "indicators"]
 
 def _doc(*edits) -> dict:
     """The shipped YAML document with ``(path, value)`` edits (value ``KeyError``: the key removed)."""
-    doc = copy.deepcopy(RAW)
+    doc = copy.deepcopy(RAW)                    # a copy even without edits: tests change what they get
     for path, value in edits:
-        d = doc
-        for k in path[:-1]:
-            d = d[k]
-        if value is KeyError:
-            del d[path[-1]]
-        else:
-            d[path[-1]] = value
+        doc = _broken(path, value, doc)
     return doc
 
 
