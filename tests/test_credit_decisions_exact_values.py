@@ -20,7 +20,6 @@ import pytest
 from scipy import stats
 from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from creditmodel import credit_decisions as CD
 from creditmodel import pricing
@@ -211,6 +210,7 @@ def test_cross_validation_refuses_bad_folds_before_fitting():
 @pytest.fixture(scope="module")
 def small_cv():
     X, y = _simulated(150, seed=6)
+    X = X[["n_customers", "sales_cv", "log_sales", "sales_tax_rate"]]   # the noise count first: never selected
     folds = np.column_stack([_folds(y, 3, 1), _folds(y, 3, 2)])
     return X, y, folds, CD.cross_validate_pd(X, y, seed=4, folds=folds, calibration="isotonic",
                                              estimator_params=QUICK)
@@ -230,7 +230,9 @@ def test_fold_table_counts_and_selection(small_cv):
     assert cv.calibration == "isotonic"
     # the share of the 6 outer models using each feature: the shares add up to the features used per model
     assert cv.selection.sum() * 6 == pytest.approx(t["n_features"].sum(), abs=1e-9)
+    # most used first; equal shares in column order (a stable sort), so the never-used first column goes last
     assert list(cv.selection) == sorted(cv.selection, reverse=True)
+    assert cv.selection.index[-1] == "n_customers" and cv.selection.iloc[-1] < cv.selection.iloc[0]
     assert set(cv.selection.index) == set(X.columns) and cv.selection.name == "share_of_models"
 
 
@@ -404,10 +406,23 @@ def tuned():
 
     if not HAVE_CUMCM:
         pytest.skip("CUMCM 2020 C files not found in ../shared/data/cumcm2020c_sme_credit")
+    from creditmodel.scoring.model import CreditModel
+
     inv = real.cumcm_invoices()
-    return CD.cumcm_credit_decisions(budget=30e6, cv_folds=3, repeats=1, n_boot=20, d_threshold=0.3,
-                                     limit_share=0.1, costs=False, maturity=2.0, estimator_params=QUICK,
-                                     invoices=inv)
+    scores = CreditModel.score_frame
+
+    def first_firm_unscorable(self, df, *args, **kwargs):
+        """The real scores, with the first firm as a row the model could not score (status error, no PD)."""
+        out = scores(self, df, *args, **kwargs)
+        out["status"], out["grade"] = out["status"].astype(object), out["grade"].astype(object)
+        out.loc[out.index[0], ["status", "grade", "pd_12m"]] = ["error", None, np.nan]
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CreditModel, "score_frame", first_firm_unscorable)
+        return CD.cumcm_credit_decisions(budget=30e6, cv_folds=3, repeats=1, n_boot=20, d_threshold=0.3,
+                                         limit_share=0.1, costs=False, maturity=2.0, estimator_params=QUICK,
+                                         invoices=inv)
 
 
 @pytest.mark.shared_data
@@ -441,6 +456,10 @@ def test_cumcm_settings_reach_their_outputs(tuned):
         jp = float(res.rating_pd.set_index("rating").loc[g, "jeffreys_pd"])
         want = CD.cost_rates([jp], [med], res.config, 2.0)[0]
         assert opt.loc[g, "cost_rate"] == pytest.approx(want, rel=1e-12)
-    # the reasons: a loan has none, every other firm one
+    # the reasons: a loan has none, every other firm one; the firm the model could not score says so
     lent = (d["limit"] > 0).to_numpy()
     assert d.loc[lent, "reason"].isna().all() and d.loc[~lent, "reason"].notna().all()
+    first = d.iloc[0]
+    assert (first["status"], first["reason"], first["limit"]) == ("error", "not scored", 0.0)
+    assert pd.isna(first["rating"])
+    assert (d["status"].iloc[1:] == "ok").all() and (d["reason"].iloc[1:] != "not scored").all()
