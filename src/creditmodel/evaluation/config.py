@@ -391,16 +391,23 @@ def _feature_lows() -> dict[str, float]:
     """Feature code -> its lowest possible value, where the catalogue's unit or code gives one (a count 0, a flag
     0, a growth rate -1; :func:`creditmodel.features.catalogue.feature_domains`). Cached: the package's catalogue
     does not change while running (read per indicator, it made a configuration's load 15 times slower)."""
+    import pandas as pd
+
     from creditmodel.evaluation.inputs import EXTRA_FEATURES
     from creditmodel.features import catalogue
-    from creditmodel.features.catalogue import UNIT_DOMAINS, feature_domains
+    from creditmodel.features.catalogue import feature_domains
 
-    out = {c: d.low for c, d in feature_domains(catalogue("enterprise")).items() if d.low is not None}
-    for c, v in EXTRA_FEATURES.items():
-        dom = UNIT_DOMAINS.get(str(v.get("unit", "")))
-        if dom is not None and dom.low is not None:
-            out[c] = dom.low
-    return out
+    extra = pd.DataFrame([{"code": c, "kind": "numeric", "unit": v["unit"]} for c, v in EXTRA_FEATURES.items()])
+    cat = pd.concat([catalogue("enterprise"), extra], ignore_index=True)
+    return {c: d.low for c, d in feature_domains(cat).items() if d.low is not None}
+
+
+def _check_best_grade_reachable(grades: tuple[Grade, ...], top: float, how: str, key: str, source: str) -> None:
+    """ConfigError at ``<key>[0].min_score`` when the best grade needs more points than the highest possible score
+    ``top`` (``how`` says how it is made up)."""
+    if grades and grades[0].min_score is not None and grades[0].min_score > top:
+        raise _err(f"the best grade {grades[0].label} needs {grades[0].min_score:g} points, above the highest "
+                   f"possible score {top:g} ({how})", f"{key}[0].min_score", source)
 
 
 def _grades(raw: Any, key: str, source: str) -> tuple[Grade, ...]:
@@ -814,12 +821,6 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         floor_order = [cls_labels.index(floor[g.label]) for g in sg if g.label in floor]
         if floor_order != sorted(floor_order):   # as supervision.from_grade (helper-142: {C: C, D: B} passed)
             raise _err("a worse grade cannot have a lower-risk supervision floor", f"{p}.supervision_floor", source)
-        sector_top = _number(s.get("base_score"), f"{p}.base_score", source) + _number(
-            s.get("max_bonus", 0), f"{p}.max_bonus", source, lo=0)
-        if sg[0].min_score is not None and sg[0].min_score > sector_top:
-            # as the public grades: food safety's A from 150 on a base of 100 without bonuses graded no firm A
-            raise _err(f"the best grade {sg[0].label} needs {sg[0].min_score:g} points, above the highest possible "
-                       f"score {sector_top:g} (base_score plus max_bonus)", f"{p}.grades[0].min_score", source)
         sectors_out[sk] = SectorEvaluation(
             sk,
             _text(s.get("zh"), f"{p}.zh", source),
@@ -837,6 +838,9 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
             raise _err("has bonuses but max_bonus is 0", f"{p}.max_bonus", source)
         if any(i.direction == "deduction" for i in sinds) and sectors_out[sk].max_deduction == 0:
             raise _err("has deductions but max_deduction is 0", f"{p}.max_deduction", source)
+        # as the public grades: food safety's A from 150 on a base of 100 without bonuses graded no firm A
+        _check_best_grade_reachable(sg, sectors_out[sk].base_score + sectors_out[sk].max_bonus,
+                                    "base_score plus max_bonus", f"{p}.grades", source)
 
     # credit repair rules
     rp = _mapping(doc.get("repair") or {}, "repair", source)
@@ -867,12 +871,9 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
     version = doc.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int):
         raise _err("must be an integer", "version", source)
-    top = base + sum(d.max_bonus for d in dims)
-    if grades and grades[0].min_score is not None and grades[0].min_score > top:
-        # min_score 150 where the score cannot pass 111: no firm could be graded A, accepted without a word
-        raise _err(f"the best grade {grades[0].label} needs {grades[0].min_score:g} points, above the highest "
-                   f"possible score {top:g} (base_score plus every dimension's max_bonus)", "grades[0].min_score",
-                   source)
+    # min_score 150 where the score cannot pass 111: no firm could be graded A, accepted without a word
+    _check_best_grade_reachable(grades, base + sum(d.max_bonus for d in dims),
+                                "base_score plus every dimension's max_bonus", "grades", source)
     return EvaluationConfig(
         name=str(doc.get("name", "public_credit")),
         version=version,
