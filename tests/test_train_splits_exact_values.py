@@ -151,6 +151,11 @@ def test_integer_bounds_bools_choices_and_seeds():
     P.choice("k", 1, (1, 0))
     with pytest.raises(ConfigError, match="k must be one of 1, 0, got True"):
         P.choice("k", True, (1, 0))
+    P.choice("stepwise", np.str_("aic"), (None, "aic"))    # a NumPy string is a text (helper-141's finding)
+    with pytest.raises(ConfigError, match="stepwise must be one of None, 'aic', got 'bic'"):
+        P.choice("stepwise", np.str_("bic"), (None, "aic"))
+    with pytest.raises(ConfigError, match="k must be one of '1', got 1"):
+        P.choice("k", 1, ("1",))                           # a number is not its text
     P.seed("s", 2**32 - 1)
     P.seed("s", np.random.RandomState(0))
     with pytest.raises(ConfigError, match=r"s must be an integer >= 0 and <= 4294967295"):
@@ -236,6 +241,11 @@ def test_the_guard_passes_ten_of_each_and_refuses_one_fewer():
     with pytest.raises(InputError) as e:
         district.check_trainable(_guard(moved))
     assert e.value.parameter == "oot_start"
+    # the 11 borrowers with a default (ceil(10 / (20 / 22)) = 11 needed) all originated before oot_start: a later
+    # date is not the cure the message names first, the seeded split is
+    assert e.value.message.endswith(
+        "the loans originated before it already come from 11 or more borrowers with a default, but the seeded split "
+        "left too few in training and validation or none in test; try another seed or move oot_start later")
 
 
 def test_the_guard_counts_borrowers_with_a_good_loan_not_loans():
@@ -272,6 +282,25 @@ def test_the_guard_names_the_first_oot_start_that_gives_enough_borrowers():
         "training and validation, and 1 in the test loans, are needed to fit, calibrate and test a model; move "
         "oot_start later, to 2021-01-14 or after (the loans originated before it come from 13 borrowers with a "
         "default, about 10 of them in training and validation)")
+
+
+def test_the_guard_says_no_oot_start_helps_when_only_the_last_origination_gets_there():
+    """As above, but the 13th borrower to default originated on the last date of all the loans (2021-01-13): the
+    date that gets there (2021-01-14) leaves no out-of-time loans, so no oot_start helps, although all the loans
+    together hold exactly the 13 borrowers needed (helper-141's finding: the message said "move oot_start later"
+    with no date)."""
+    from creditmodel.scoring import district
+
+    rows = [("B0", "2021-01-01", 1, "train"), ("B1", "2021-01-02", 1, "valid"), ("B2", "2021-01-03", 1, "test")]
+    rows += [(f"G{i:02d}", f"2021-01-0{1 + i % 3}", 0, "train" if i < 12 else "valid" if i < 14 else "test")
+             for i in range(17)]
+    rows += [(f"B{i}", f"2021-01-{1 + i:02d}", 1, "oot") for i in range(3, 13)]
+    with pytest.raises(InputError) as e:
+        district.check_trainable(_guard(rows))
+    assert e.value.parameter == "oot_start" and "move oot_start later" not in e.value.message
+    assert e.value.message.endswith(
+        "; no oot_start helps: the loans come from 13 borrowers with a default only with the last origination "
+        "(2021-01-13) included, which would leave no out-of-time loans; use a larger district (more firms)")
 
 
 def test_default_events_are_the_dated_defaults_sorted_and_the_first_per_firm():

@@ -185,7 +185,8 @@ def check_trainable(sample: DistrictSample) -> None:
               f"{int((window == 'test').sum())} test loans")
     need = (f"at least {MIN_CLASS_ROWS} defaults from {MIN_CLASS_ROWS} borrowers in training and validation, and 1 in "
             "the test loans, are needed to fit, calibrate and test a model")
-    later, k, bad_all = _later_oot_start(sample, n_fit / max(int(dev.sum()), 1), MIN_CLASS_ROWS)
+    needed, k, bad_all = _later_oot_start(sample, n_fit / max(int(dev.sum()), 1), MIN_CLASS_ROWS)
+    later = needed if needed is not None and sample.oot_start < needed <= when.max() else None
     if sample.industry:
         raise InputError(f"industry section {sample.industry} has {d} default(s) {counts}: {need}; choose a larger "
                          "section or none (industry=\"\")" + (f", or an oot_start of {later:%Y-%m-%d} or later"
@@ -199,16 +200,24 @@ def check_trainable(sample: DistrictSample) -> None:
     elif bad_all < k:   # no date helps: the district itself is too small
         hint = (f"no oot_start helps: all {len(y)} loans hold {int(y.sum())} default(s) from {bad_all} borrower(s); "
                 "use a larger district (more firms)")
-    else:
-        hint = "move oot_start later"
+    elif needed > when.max():   # only a date after the last loan gets there: no out-of-time loans would be left
+        hint = (f"no oot_start helps: the loans come from {k} borrowers with a default only with the last "
+                f"origination ({when.max():%Y-%m-%d}) included, which would leave no out-of-time loans; use a larger "
+                "district (more firms)")
+    else:   # enough borrowers with a default before oot_start already: the seeded split fell short
+        hint = (f"the loans originated before it already come from {k} or more borrowers with a default, but the "
+                f"seeded split left too few in training and validation or none in test; try another seed or move "
+                "oot_start later")
     raise InputError(f"{head}; {hint}", parameter="oot_start")
 
 
 def _later_oot_start(sample: DistrictSample, fit_share: float, minimum: int) -> tuple[pd.Timestamp | None, int, int]:
-    """(date, k, borrowers with a default): the first date after ``oot_start`` by which the loans originated before
-    it come from ``k = minimum / fit_share`` borrowers with a default (``fit_share``: the share of the development
-    loans that go to training and validation), None when no origination date after ``oot_start`` gets there; and
-    how many borrowers with a default all the loans have. An estimate: the seeded split decides the exact count."""
+    """(date, k, borrowers with a default): the first oot_start by which the loans originated before it come from
+    ``k = minimum / fit_share`` borrowers with a default (``fit_share``: the share of the development loans that go
+    to training and validation), None when all the loans together come from fewer; and how many borrowers with a
+    default all the loans have. The date may fall on or before ``oot_start`` (enough already) or after the last
+    origination (no out-of-time loans left): the caller tells these apart. An estimate: the seeded split decides the
+    exact count."""
     import math
 
     t = sample.table
@@ -218,8 +227,7 @@ def _later_oot_start(sample: DistrictSample, fit_share: float, minimum: int) -> 
     k = math.ceil(minimum / min(max(fit_share, 0.1), 1.0))
     if len(firsts) < k:
         return None, k, len(firsts)
-    date = (firsts.iloc[k - 1] + pd.Timedelta(days=1)).normalize()
-    return (date if sample.oot_start < date <= when.max() else None), k, len(firsts)
+    return (firsts.iloc[k - 1] + pd.Timedelta(days=1)).normalize(), k, len(firsts)
 
 
 def register_models(results: dict[str, TrainResult], sample: DistrictSample, out_dir: str | Path,

@@ -61,9 +61,11 @@ def require(ok: bool, name: str, expected: str, value: Any) -> None:
 
 
 def choice(name: str, value: Any, options: Iterable[Any]) -> None:
-    """``value`` is one of ``options``."""
+    """``value`` is one of ``options``: the same type and equal (``1`` is not ``True``), where any text type counts
+    as text (a NumPy string read from an array or a YAML loader is accepted as the plain string)."""
     options = list(options)
-    if not any(value is o or (type(value) is type(o) and value == o) for o in options):
+    if not any(value is o or ((type(value) is type(o) or isinstance(value, str) and isinstance(o, str)) and value == o)
+               for o in options):
         _fail(name, "one of " + ", ".join(shown(o) for o in options), value)
 
 
