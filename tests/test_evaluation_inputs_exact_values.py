@@ -578,34 +578,36 @@ def test_a_contradicting_sign_says_whether_the_raw_rates_agree():
     assert bonus.endswith("(event rate 50.0% where it applies, 6.2% elsewhere: the raw rates contradict the expert too)")
 
 
-# ----------------------------------------------------------------------------- real bugs (fail until src is fixed)
-# BUG: sector evaluations skip the check the public grades have (parse_config: "grades[0].min_score > top"): a sector
-# grade that no score can reach (food safety: base 100, max_bonus 0, A from 150) is accepted without a word, and no
-# firm is ever graded A in that sector. The public check was a reviewer's finding (test_evaluation, 150 points).
-def test_bug_a_sector_grade_no_score_can_reach_is_refused():
+# ------------------------------------------------ bugs the mutation pass found (fixed in 16105c0; these guard them)
+# Was a bug (fixed): sector evaluations skip the check the public grades have (parse_config: "grades[0].min_score >
+# top"): a sector grade that no score can reach (food safety: base 100, max_bonus 0, A from 150) is accepted without a
+# word, and no firm is ever graded A in that sector. The public check was a reviewer's finding (test_evaluation, 150
+# points).
+def test_a_sector_grade_no_score_can_reach_is_refused():
     _refused(_doc((["sectors", "food_safety", "grades", 0, "min_score"], 150)), "sectors.food_safety.grades[0].min_score",
              "above the highest possible score 100")
 
 
-# BUG: a flag rule's at_least is not range-checked (_rule: at_least = _number(...) with no lower bound). On a count or
-# 0/1 feature, at_least 0 (or below) flags every enterprise: dishonest_debtor with at_least 0 deducts 25 points from a
-# firm with no record (a clean firm is graded C, 75). The grade caps refuse the same value (at_least must be above 0).
+# Was a bug (fixed): a flag rule's at_least is not range-checked (_rule: at_least = _number(...) with no lower bound).
+# On a count or 0/1 feature, at_least 0 (or below) flags every enterprise: dishonest_debtor with at_least 0 deducts 25
+# points from a firm with no record (a clean firm is graded C, 75). The grade caps refuse the same value (at_least must
+# be above 0).
 @pytest.mark.parametrize("value", [0, -1])
-def test_bug_a_flag_threshold_that_flags_every_firm_is_refused(value):
+def test_a_flag_threshold_that_flags_every_firm_is_refused(value):
     _refused(_doc((J + ["dishonest_debtor", "at_least"], value)), "dimensions.judicial.indicators.dishonest_debtor.at_least")
 
 
-# BUG (consistency): supervision.from_grade refuses a worse grade mapped to a lower-risk class, but a sector's
-# supervision_floor is not checked: {C: C, D: B} (a food-safety D floors the class at B, a C at C) is accepted.
-def test_bug_a_sector_floor_that_is_laxer_for_a_worse_grade_is_refused():
+# Was a bug (consistency, fixed): supervision.from_grade refuses a worse grade mapped to a lower-risk class, but a
+# sector's supervision_floor is not checked: {C: C, D: B} (a food-safety D floors the class at B, a C at C) is accepted.
+def test_a_sector_floor_that_is_laxer_for_a_worse_grade_is_refused():
     _refused(_doc((["sectors", "food_safety", "supervision_floor"], {"C": "C", "D": "B"})),
              "sectors.food_safety.supervision_floor")
 
 
-# BUG: expert_vs_evidence grades the tables through prepare_tables (build_inputs) but reads the adverse events from the
-# raw tables (adverse_events): a penalties table with lower-cased codes, or severities written by name (严重, which
-# prepare_tables maps to serious), is graded the same but shows 0 adverse events instead of 10.
-def test_bug_the_evidence_reads_its_adverse_events_as_the_evaluation_reads_the_tables():
+# Was a bug (fixed): expert_vs_evidence grades the tables through prepare_tables (build_inputs) but reads the adverse
+# events from the raw tables (adverse_events): a penalties table with lower-cased codes, or severities written by name
+# (严重, which prepare_tables maps to serious), is graded the same but shows 0 adverse events instead of 10.
+def test_the_evidence_reads_its_adverse_events_as_the_evaluation_reads_the_tables():
     from creditmodel.evaluation.evidence import expert_vs_evidence
 
     tabs = _evidence_district()

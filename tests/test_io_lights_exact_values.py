@@ -643,12 +643,13 @@ def test_a_model_developed_up_to_the_first_out_of_time_loan_is_refused():
 
 
 
-# BUG: a boundary that is not a number, or boundaries in the wrong order, are refused under the rule's label ("key
-# 'PSI (score)'"), not under the key the thresholds file has ('psi'); other faults of the same file name the key
-# ("key 'auc': unknown field(s) ..."). Fails until Thresholds.from_dict re-raises Rule's ConfigError with column=key.
+# Was a bug (fixed in 1c37232): a boundary that is not a number, or boundaries in the wrong order, are refused under the
+# rule's label ("key 'PSI (score)'"), not under the key the thresholds file has ('psi'); other faults of the same file
+# name the key ("key 'auc': unknown field(s) ..."). Fixed: Thresholds.from_dict re-raises Rule's ConfigError with
+# column=key.
 @pytest.mark.parametrize("key, spec", [("psi", {"green": 0.3, "red": 0.1}), ("auc", {"green": float("nan")}),
                                        ("ks", {"higher_is_better": "yes"})])
-def test_bug_a_bad_rule_is_named_by_its_key_in_the_thresholds_file(key, spec):
+def test_a_bad_rule_is_named_by_its_key_in_the_thresholds_file(key, spec):
     with pytest.raises(ConfigError) as e:
         Thresholds.from_dict({key: spec})
     assert e.value.column == key and str(e.value).startswith(f"key {key!r}: ")
