@@ -19,7 +19,7 @@ from creditmodel.errors import ConfigError, InputError
 from creditmodel.evaluation import evaluate, explain, load_config, parse_config
 from creditmodel.evaluation.engine import score_inputs
 from creditmodel.evaluation.inputs import build_inputs, extra_features, registration
-from test_evaluation import A, B, C, RAW, T, _broken, district, firm, inspection, listing, penalty, row
+from test_evaluation import A, B, C, RAW, T, _broken, district, firm, inspection, listing, penalty
 from test_registry_engine_exact_values import _inputs
 
 SRC = "cfg.yaml"

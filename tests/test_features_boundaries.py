@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from creditmodel.features import build_features, feature_directions
-from test_features import A, B, C, D, _invoice_rows, _two_old_firms, district, one, penalty
+from test_features import A, B, C, _invoice_rows, _two_old_firms, district, one, penalty
 
 
 def _at(t: dict, *dates: str, uscc: str = A) -> pd.DataFrame:

@@ -79,8 +79,8 @@ def binning(points_table: pd.DataFrame, feature: str) -> Any:
     width_in = 8.0
     # characters that fit under one bar: the axes take about 80 % of the width, a character about 0.6 em
     chars = int(0.8 * width_in * 72 / max(len(t), 1) / (0.6 * fontsize))
-    labels = [_wrap(l, chars) for l in _bin_labels(t)]
-    lines = max((l.count("\n") + 1 for l in labels), default=1)
+    labels = [_wrap(lab, chars) for lab in _bin_labels(t)]
+    lines = max((lab.count("\n") + 1 for lab in labels), default=1)
     fig, ax = plt.subplots(figsize=(width_in, 3.2 + 0.14 * lines), layout="constrained")
     share = t["count"] / t["count"].sum()
     x = np.arange(len(t))
