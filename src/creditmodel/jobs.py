@@ -193,6 +193,9 @@ def _coerce_type(name: str, value: Any, t: str) -> Any:
             return words[key]
     except ValueError as e:
         raise InputError(f"expected {t}, got {value!r}", parameter=name) from e
+    if t in ("int", "float") and not isinstance(value, (int, float)):
+        # -p seed=null (or [1], {a: 1}) reached the seed's range check and failed there as a TypeError (exit 1)
+        raise InputError(f"expected {t}, got {value!r}", parameter=name)
     return value
 
 
@@ -286,7 +289,10 @@ def resolve_parameters(exp: Experiment, overrides: dict[str, Any]) -> dict[str, 
     if unknown:
         raise InputError(f"unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}",
                          file=exp.path, parameter=unknown[0])
-    out = {k: _coerce(k, v, declared[k]) for k, v in params.items()}
+    try:   # a value of the wrong type names the experiment file, as the other parameter checks do
+        out = {k: _coerce(k, v, declared[k]) for k, v in params.items()}
+    except InputError as e:
+        raise InputError(e.message, file=exp.path, parameter=e.parameter) from None
     for k, allowed in exp.choices.items():
         if out[k] not in allowed:
             raise InputError(f"{out[k]!r} is not one of {', '.join(map(str, allowed))}", file=exp.path, parameter=k)
