@@ -711,3 +711,16 @@ def test_a_number_parameter_given_no_number_is_bad_input_naming_it_and_the_file(
     kind = "float" if name == "central_tendency" else "int"
     assert e.value.parameter == name and e.value.message == f"expected {kind}, got {shown}"
     assert e.value.file == slm.path
+
+
+def test_explain_names_its_as_of_option_for_a_date_before_the_firm_s_registration(monkeypatch, capsys, tmp_path):
+    """explain raises "registered on ..., after the as-of date" under column 'as_of' (not parameter): the command
+    names its option as typed, --as-of, and no column (h152's last uncaught mutant, C41: the column test dropped)."""
+    import district_factory as fac
+
+    c = fac.codes(2)
+    fac.write(fac.enterprises(c), tmp_path / "d" / "enterprises", "csv")      # c[1] registered 2011-02-15
+    (tmp_path / "d" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
+    code, err = _main(monkeypatch, capsys, "explain", "--data", tmp_path / "d", "--uscc", c[1], "--as-of", "2010-06-30")
+    assert code == 2 and "was registered on 2011-02-15, after the as-of date 2010-06-30" in err, err
+    assert "parameter '--as-of'" in err and "column" not in err
