@@ -199,7 +199,7 @@ def windows_markdown(sample: DistrictSample, manifest: Mapping[str, Any] | None 
         text += (f"The out-of-time window is the shock period: all its {len(oot):,} loans were originated in it, "
                  "and no development loan was.")
     else:
-        bits = [f"{o_in:,} of the {len(oot):,} out-of-time loans were originated in it"]
+        bits = [f"{o_in:,} of the {len(oot):,} out-of-time loans {'was' if o_in == 1 else 'were'} originated in it"]
         if o_before:
             bits.append(f"{o_before:,} before it (from {_day(when_o.min())})")
         if o_after:
@@ -209,7 +209,8 @@ def windows_markdown(sample: DistrictSample, manifest: Mapping[str, Any] | None 
             text += (" The out-of-time figures therefore mix pre-shock loans with the shock's: they measure "
                      "drift and discrimination over both, not the shock alone.")
     if d_in:
-        text += (f" The development window reaches into the shock ({d_in:,} of its loans were originated from "
+        text += (f" The development window reaches into the shock ({d_in:,} of its loans "
+                 f"{'was' if d_in == 1 else 'were'} originated from "
                  f"{_day(start)} on): the models learnt from part of it.")
     lines.append(text)
     return "\n".join(lines)
