@@ -674,7 +674,8 @@ def _prepare(invoices: pd.DataFrame, as_of, drop_duplicates: bool, firms: list[s
         log.info("as of %s: ignoring %d invoices dated later", as_of.date(), int(late.sum()))
         keep &= ~late
     firms = firms if firms is not None else _natural_firm_order(invoices["firm_id"])
-    f = pd.Categorical(invoices["firm_id"], categories=firms).codes.astype(np.int64)
+    # -1 for a firm not in the list (pd.Categorical warns that such a value will raise in a future pandas)
+    f = pd.Index(firms).get_indexer(invoices["firm_id"]).astype(np.int64)
     if (f[keep] < 0).any():
         raise InputError("invoices of firms outside the enterprise lists", column="企业代号")
     cp, uniques = pd.factorize(invoices["counterparty"])
