@@ -88,7 +88,9 @@ def grade_calibration_figure(grades: pd.DataFrame) -> Figure:
     dr = t["default_rate"].to_numpy(dtype=float)
     pos = dr > 0
     # a grade without defaults has an upper bound only: its bar starts at the bottom of the axis
-    floor = float(np.nanmin(np.concatenate([lo[pos], t["pd"].to_numpy(dtype=float), hi]))) / 3
+    # (positive values only: a grade PD of 0 has no place on a log axis, and a floor of 0 was ignored with a warning)
+    shown = np.concatenate([lo[pos], t["pd"].to_numpy(dtype=float), hi])
+    floor = float(np.nanmin(shown[shown > 0])) / 3
     lo = np.where(pos, lo, floor)
     ax.set_ylim(bottom=floor)
     ax.vlines(x, lo, hi, color=COLORS["current"], lw=3, alpha=0.45, label="observed rate, 95 % Jeffreys interval")
