@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import pytest
 
@@ -62,15 +61,10 @@ def test_a_file_given_as_the_district_folder_says_what_a_district_is(small):
 
 
 def _generate(monkeypatch, capsys, *args):
-    from creditmodel import cli
+    """(exit code, stderr) of ``creditmodel -q generate ARGS``, run in this process."""
+    from test_jobs_cli_exact_values import _main
 
-    monkeypatch.setattr(sys, "argv", ["creditmodel", "-q", "generate", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    return code, capsys.readouterr().err
+    return _main(monkeypatch, capsys, "generate", *args)
 
 
 def test_generate_does_not_overwrite_another_district_without_force(tmp_path, monkeypatch, capsys):
