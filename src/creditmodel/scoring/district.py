@@ -206,7 +206,7 @@ def check_trainable(sample: DistrictSample) -> None:
                 "district (more firms)")
     else:   # enough borrowers with a default before oot_start already: the seeded split fell short
         hint = (f"the loans originated before it already come from {k} or more borrowers with a default, but the "
-                f"seeded split left too few in training and validation or none in test; try another seed or move "
+                "seeded split left too few in training and validation or none in test; try another seed or move "
                 "oot_start later")
     raise InputError(f"{head}; {hint}", parameter="oot_start")
 
