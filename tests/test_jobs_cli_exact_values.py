@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from creditmodel import cli, jobs, tracking
 from creditmodel.errors import ConfigError, InputError
 from creditmodel.reference import PROJECT_ROOT
+from test_jobs import _client
 
 EXP = PROJECT_ROOT / "experiments"
 STORE_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", tracking.ENV_OUT,
@@ -272,12 +273,6 @@ def _fake_papermill(monkeypatch, fail: tuple[str, str] | None = None, crash: Exc
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
     return seen
-
-
-def _client(out: Path):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=f"sqlite:///{out.resolve() / 'mlflow.db'}")
 
 
 def test_a_job_records_its_parameters_tags_metric_and_notebook(tmp_path, monkeypatch, store):

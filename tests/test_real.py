@@ -408,8 +408,10 @@ def test_missing_file_names_it(tmp_path):
 
 
 def _hmeq_file(root, rows: list[dict]) -> None:
-    """A small HMEQ copy with every column the loader requires (rows give some cells; the rest are 1 / text)."""
+    """A small HMEQ copy with every column the loader requires (rows give some cells; the rest are 1 / text); a key
+    the file does not have becomes an extra column after them."""
     cols = ["BAD", *real.HMEQ_NUMBERS, "REASON", "JOB"]
+    cols += list(dict.fromkeys(k for r in rows for k in r if k not in cols))
     full = [{c: r.get(c, "HomeImp" if c == "REASON" else "Other" if c == "JOB" else "1") for c in cols} for r in rows]
     (root / "hmeq").mkdir(exist_ok=True)
     pd.DataFrame(full, columns=cols).to_csv(root / "hmeq" / "hmeq.csv", index=False)

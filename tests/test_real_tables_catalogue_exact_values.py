@@ -19,6 +19,7 @@ from creditmodel.errors import ConfigError, InputError
 from creditmodel.features.catalogue import (FLAG_DOMAIN, catalogue, categorical_features, feature_directions,
                                             feature_domains, generic_catalogue, parse_catalogue, reason_text)
 from creditmodel.reference import sectors
+from test_real import _hmeq_file
 
 # --------------------------------------------------------------------------- tiny files
 _HEAD = "企业代号,发票号码,开票日期,{},金额,税额,价税合计,发票状态\n"
@@ -45,18 +46,6 @@ _OK_IN2 = "E2,2,2019/1/5,A1,100,3,103,有效发票\n"
 _OK_OUT2 = "E2,3,2019/2/1,B1,50,1.5,51.5,有效发票\n"
 
 
-def _hmeq(root, loans: list[str], extra: dict | None = None):
-    cols = ["BAD", *real.HMEQ_NUMBERS, "REASON", "JOB"]
-    rows = [{c: ("HomeImp" if c == "REASON" else "Other" if c == "JOB" else "1") for c in cols} for _ in loans]
-    for r, loan in zip(rows, loans):
-        r["LOAN"] = loan
-    df = pd.DataFrame(rows, columns=cols)
-    for k, v in (extra or {}).items():
-        df[k] = v
-    (root / "hmeq").mkdir(exist_ok=True)
-    df.to_csv(root / "hmeq" / "hmeq.csv", index=False)
-
-
 _SBA_COLS = ("Selected,LoanNr_ChkDgt,Name,City,State,Zip,Bank,BankState,NAICS,ApprovalDate,ApprovalFY,Term,NoEmp,"
              "NewExist,CreateJob,RetainedJob,FranchiseCode,UrbanRural,RevLineCr,LowDoc,ChgOffDate,DisbursementDate,"
              "DisbursementGross,BalanceGross,MIS_Status,ChgOffPrinGr,GrAppv,SBA_Appv,New,RealEstate,Portion,"
@@ -80,7 +69,7 @@ def _sba(root, changes: list[dict]):
 # --------------------------------------------------------------------------- flat sets
 def test_a_text_cell_in_a_number_column_counts_every_such_row(tmp_path):
     """LOAN 'abc' in rows 2 and 4: the error names the first (row 2) and counts both."""
-    _hmeq(tmp_path, ["100", "abc", "300", "x4"])
+    _hmeq_file(tmp_path, [{"LOAN": v} for v in ("100", "abc", "300", "x4")])
     with pytest.raises(InputError) as e:
         real.hmeq(data_dir=tmp_path)
     assert (e.value.column, e.value.row) == ("LOAN", 2)
@@ -90,7 +79,7 @@ def test_a_text_cell_in_a_number_column_counts_every_such_row(tmp_path):
 def test_a_file_with_its_own_row_id_column_names_the_data_set(tmp_path):
     """A copy with a column row_id clashes with the loader's row number: the ValueError of pandas is an InputError
     naming the folder, not a bare pandas error."""
-    _hmeq(tmp_path, ["100", "200"], extra={"row_id": [7, 8]})
+    _hmeq_file(tmp_path, [{"LOAN": "100", "row_id": 7}, {"LOAN": "200", "row_id": 8}])
     with pytest.raises(InputError) as e:
         real.hmeq(data_dir=tmp_path)
     assert "hmeq" in str(e.value.file) and "row_id" in str(e.value)
@@ -127,7 +116,7 @@ def test_a_sas_day_beyond_a_century_either_way_names_the_row(tmp_path, value):
 
 def test_available_needs_every_file_of_a_set(tmp_path):
     """Only the CUMCM enterprise lists, without the invoice files: the CUMCM sets are not available."""
-    _hmeq(tmp_path, ["100"])
+    _hmeq_file(tmp_path, [{"LOAN": "100"}])
     _cumcm(tmp_path, _OK_IN1, "", _OK_IN2, _OK_OUT2)
     for f in (tmp_path / real.CUMCM_DIR).glob("*.csv.gz"):
         f.unlink()

@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 from creditmodel.errors import InputError
 from creditmodel.validation import Challenger, ReferenceSample, build_report
 from creditmodel.validation import report as R
+from test_validation import brute_delong_var, brute_placements
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -31,11 +32,8 @@ def _sample(n=300, seed=0):
 
 
 def _brute_delong(y, risk):
-    y = np.asarray(y)
-    pos, neg = risk[y == 1], risk[y == 0]
-    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
-    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
-    return psi.mean(), math.sqrt(np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size)
+    """(AUC, its DeLong standard error) from test_validation's O(n^2) placements."""
+    return brute_placements(y, risk)[0], math.sqrt(brute_delong_var(y, risk))
 
 
 def _build(*args, **kw):
