@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel.errors import InputError
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True, cwd=cwd)
+    """The CLI in this process (tests/cli_in_process.py: same entry point and exit codes, without the imports)."""
+    return run_cli(*args, cwd=cwd)
 
 
 def _frame(n: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 import yaml
 
 from creditmodel.data.io import load_district
@@ -1704,8 +1705,6 @@ def test_explain_on_the_command_line(tmp_path):
     """A reviewer's observation: the credit office could not explain a grade from the command line (notebook 02 and
     the API only). `creditmodel explain` prints the explanation, writes its records and what-if, and refuses an
     unknown code with exit 2 naming the column."""
-    import subprocess
-    import sys
 
     import district_factory as fac
     from creditmodel.evaluation.explain import explain
@@ -1716,20 +1715,20 @@ def test_explain_on_the_command_line(tmp_path):
     for name, df in (("enterprises", fac.enterprises(c)), ("enforcement", enf)):
         fac.write(df, tmp_path / "d" / name, "csv")
     (tmp_path / "d" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
-    run = [sys.executable, "-m", "creditmodel.cli", "-q", "explain", "--data", str(tmp_path / "d")]
-    r = subprocess.run([*run, "--uscc", c[0], "--out", str(tmp_path / "x" / "why")], capture_output=True, text=True)
+    run = ["-q", "explain", "--data", str(tmp_path / "d")]
+    r = run_cli(*run, "--uscc", c[0], "--out", str(tmp_path / "x" / "why"))
     assert r.returncode == 0, r.stderr
     want = explain(c[0], load_district(tmp_path / "d", progress=False).tables, as_of="2025-12-31")
     assert want.text() in r.stdout and "dishonest_debtor" in r.stdout
     rec = pd.read_csv(tmp_path / "x" / "why.csv", encoding="utf-8-sig")
     assert rec["record_id"].astype(str).tolist() == want.records["record_id"].astype(str).tolist()
     assert (tmp_path / "x" / "why.whatif.csv").is_file()
-    r = subprocess.run([*run, "--uscc", fac.codes(1, seed=99)[0]], capture_output=True, text=True)
+    r = run_cli(*run, "--uscc", fac.codes(1, seed=99)[0])
     assert r.returncode == 2 and "no enterprise" in r.stderr and "uscc" in r.stderr, r.stderr
     assert "enterprises.csv" in r.stderr and "(2 enterprises)" in r.stderr   # the real file, not "file enterprises"
-    r = subprocess.run([*run, "--uscc", c[0], "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    r = run_cli(*run, "--uscc", c[0], "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "--out names a folder" in r.stderr and not (tmp_path / "x.csv").exists(), r.stderr
-    r = subprocess.run([*run, "--uscc", "  "], capture_output=True, text=True)
+    r = run_cli(*run, "--uscc", "  ")
     assert r.returncode == 2 and "--uscc" in r.stderr and "code is required" in r.stderr, r.stderr
     # a firm whose register row was quarantined: said so, with the row and the reason
     bad = fac.enterprises(c)
@@ -1737,12 +1736,10 @@ def test_explain_on_the_command_line(tmp_path):
     bad.loc[1, "uscc"] = wrong
     fac.write(bad, tmp_path / "q" / "enterprises", "csv")
     (tmp_path / "q" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "-q", "explain", "--data", str(tmp_path / "q"),
-                        "--uscc", wrong], capture_output=True, text=True)
+    r = run_cli("-q", "explain", "--data", str(tmp_path / "q"), "--uscc", wrong)
     assert r.returncode == 2 and "row 2" in r.stderr and "register row was quarantined" in r.stderr, r.stderr
     assert "check character" in r.stderr
     # after the snapshot it says so, as evaluate does; a stem with a dot keeps it (a reviewer's findings)
-    r = subprocess.run([*run, "--uscc", c[0].lower(), "--as-of", "2027-06-30", "--out", str(tmp_path / "x" / "f.v2")],
-                       capture_output=True, text=True)
+    r = run_cli(*run, "--uscc", c[0].lower(), "--as-of", "2027-06-30", "--out", str(tmp_path / "x" / "f.v2"))
     assert r.returncode == 0 and r.stderr.count("after the data's snapshot date") == 1, r.stderr   # once
     assert (tmp_path / "x" / "f.v2.csv").is_file() and (tmp_path / "x" / "f.v2.whatif.csv").is_file()

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel.data import real, tables, uscc
 from creditmodel.errors import InputError
@@ -610,13 +611,10 @@ def test_arff_files_are_tables(tmp_path):
 @pytest.mark.shared_data
 @pytest.mark.skipif(DATA is None, reason="real data folder ../shared/data (or $CREDITMODEL_SHARED_DATA) not found")
 def test_cli_real_writes_a_trainable_table(tmp_path):
-    import subprocess
-    import sys
 
     from creditmodel.data.io import read_table
 
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "sba_case", "--out", str(tmp_path),
-                        "--data-dir", str(DATA)], capture_output=True, text=True)
+    r = run_cli("real", "sba_case", "--out", str(tmp_path), "--data-dir", str(DATA))
     assert r.returncode == 0, r.stderr
     got = read_table(tmp_path / "sba_case.parquet")  # as train reads it
     ds = real.sba_case(DATA)
@@ -625,11 +623,9 @@ def test_cli_real_writes_a_trainable_table(tmp_path):
         assert not pd.api.types.is_numeric_dtype(got[c]), c
     assert not {"MIS_Status", "Selected", "ApprovalDate"} & set(got.columns)  # outcome and reference columns out
     assert f"--target {ds.target}" in r.stdout and "--group borrower" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(DATA)],
-                       capture_output=True, text=True)
+    r = run_cli("real", "--data-dir", str(DATA))
     assert r.returncode == 0 and all(n in r.stdout for n in real.DATASETS)
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "real", "--data-dir", str(tmp_path / "nowhere")],
-                       capture_output=True, text=True)   # it listed every set as "missing", exit 0 (a reviewer)
+    r = run_cli("real", "--data-dir", str(tmp_path / "nowhere"))   # it listed every set as "missing", exit 0 (a reviewer)
     assert r.returncode == 2 and "no such folder" in r.stderr and "nowhere" in r.stderr, r.stderr
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel import registry, tracking
 from creditmodel.scoring.train import train_frame
@@ -116,29 +117,21 @@ def test_red_light_model_is_refused_even_with_equal_ranking(store):
 
 
 def test_promote_cli_exit_code(store):
-    import subprocess
-    import sys
 
     out, v, _ = store
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
-                        v["weak"]], capture_output=True, text=True)
+    r = run_cli("--store", str(out), "promote", "pd", "--version", v["weak"])
     assert r.returncode == 1 and "NOT promoted" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
-                        f" {v['weak']}"], capture_output=True, text=True)   # MLflow read " 2" as a stage, exit 1
+    r = run_cli("--store", str(out), "promote", "pd", "--version", f" {v['weak']}")   # MLflow read " 2" as a stage, exit 1
     assert r.returncode == 1 and "NOT promoted" in r.stdout, r.stderr
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version",
-                        "99"], capture_output=True, text=True)
+    r = run_cli("--store", str(out), "promote", "pd", "--version", "99")
     assert r.returncode == 2 and "no version 99" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pdd", "--version",
-                        "1"], capture_output=True, text=True)   # a misspelt name is not "no version 1"
+    r = run_cli("--store", str(out), "promote", "pdd", "--version", "1")   # a misspelt name is not "no version 1"
     assert r.returncode == 2 and "no registered model named 'pdd' in the store (registered: pd)" in r.stderr
 
 
 def test_promote_refuses_a_sample_without_defaults_and_text_labels_without_positive(store, tmp_path):
     """A bank user's findings: on a sample with no default every gating light was n/a and the candidate was
     promoted; a yes/no target was read with 'yes' as the default whatever the column meant."""
-    import subprocess
-    import sys
 
     out, v, _ = store
     ev = pd.read_parquet(out / "evidence.parquet")
@@ -149,15 +142,15 @@ def test_promote_refuses_a_sample_without_defaults_and_text_labels_without_posit
     assert "no_defaults.csv" in str(e.value) and "column 'bad'" in str(e.value)
     assert registry.alias_version("pd", "champion") == before
     ev.assign(repaid=np.where(ev["bad"] == 1, "no", "yes")).drop(columns="bad").to_csv(tmp_path / "t.csv", index=False)
-    base = [sys.executable, "-m", "creditmodel.cli", "--store", str(out), "promote", "pd", "--version", v["weak"],
-            "--data", str(tmp_path / "t.csv"), "--target", "repaid"]
-    r = subprocess.run(base, capture_output=True, text=True)
+    base = ["--store", str(out), "promote", "pd", "--version", v["weak"], "--data", str(tmp_path / "t.csv"),
+            "--target", "repaid"]
+    r = run_cli(*base)
     assert r.returncode == 2 and "--positive" in r.stderr and "t.csv" in r.stderr
     ev.drop(columns="x1").to_csv(tmp_path / "nox1.csv", index=False)   # a model input missing: file and column
     with pytest.raises(registry.InputError) as e:
         registry.promote("pd", v["red"], data=tmp_path / "nox1.csv", target="bad", out=out)
     assert "nox1.csv" in str(e.value) and "x1" in str(e.value)
-    r = subprocess.run(base + ["--positive", "no"], capture_output=True, text=True)   # read the right way round
+    r = run_cli(*base, "--positive", "no")   # read the right way round
     assert r.returncode == 1 and "significantly worse" in r.stdout, r.stdout + r.stderr
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.score import score_file
@@ -31,7 +32,13 @@ def _frame(n=1200, seed=0):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True, cwd=cwd)
+    """The CLI in this process (tests/cli_in_process.py: same entry point and exit codes, without the imports)."""
+    return run_cli(*args, cwd=cwd)
+
+
+def _cli_process(*args):
+    """The CLI in its own process: for what Spark's JVM writes to the process's stderr."""
+    return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -1043,8 +1050,8 @@ def test_spark_scoring_keeps_stderr_to_our_own_lines(trained, tmp_path):
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("the Spark engine needs Java")
     _frame(300, seed=13).drop(columns="bad").to_csv(tmp_path / "apps.csv", index=False)
-    r = _cli("-q", "score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "apps.csv"),
-             "--out", str(tmp_path / "s.csv"), "--id", "loan_id", "--engine", "spark")
+    r = _cli_process("-q", "score", "--model", str(trained / "model_out"), "--data", str(tmp_path / "apps.csv"),
+                     "--out", str(tmp_path / "s.csv"), "--id", "loan_id", "--engine", "spark")
     assert r.returncode == 0, r.stderr
     assert len(pd.read_csv(tmp_path / "s.csv")) == 300
     for noise in ("FutureWarning", "Setting default log level", "log4j", "NativeCodeLoader", "env_manager",

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel.errors import InputError
 from creditmodel.scoring.model import SCORE_COLUMNS
@@ -266,7 +266,8 @@ def test_pyfunc_predict_equals_in_process_and_files(tmp_path, kind):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "creditmodel.cli", *args], capture_output=True, text=True, cwd=cwd)
+    """The CLI in this process (tests/cli_in_process.py: same entry point and exit codes, without the imports)."""
+    return run_cli(*args, cwd=cwd)
 
 
 def test_cli_train_and_score_roundtrip(tmp_path):
@@ -459,9 +460,8 @@ def test_central_tendency_reaches_the_model_the_card_and_the_cli(tmp_path):
                                      cal.shift_ - cal.optimism_shift_)
             assert unshifted.mean() == pytest.approx(target, rel=1e-6), (kind, rate)
     df.to_csv(tmp_path / "d.csv", index=False)
-    run = subprocess.run([sys.executable, "-m", "creditmodel.cli", "train", "--data", str(tmp_path / "d.csv"),
-                          "--target", "bad", "--positive", "yes", "--central-tendency", "1.5", "--out",
-                          str(tmp_path / "m")], capture_output=True, text=True)
+    run = _cli("train", "--data", str(tmp_path / "d.csv"), "--target", "bad", "--positive", "yes",
+               "--central-tendency", "1.5", "--out", str(tmp_path / "m"))
     assert run.returncode == 2 and "--central-tendency" in run.stderr
     from click.testing import CliRunner
 

@@ -536,7 +536,8 @@ def main() -> None:
     """Console entry point with the exit-code contract."""
     debug = "--debug" in sys.argv
     try:
-        cli.main(standalone_mode=False)
+        # the program's name in usage lines whether run as the console script or as python -m creditmodel.cli
+        cli.main(standalone_mode=False, prog_name="creditmodel")
     except InputError as e:
         if debug:
             traceback.print_exc()
