@@ -20,9 +20,10 @@ demo: setup
 
 # --dist loadfile: every test file runs on one worker, so a module fixture (the demo district, the registry
 # store) is built once. (--dist loadgroup's xdist_group marks are silently ignored with pytest 9.2 and
-# xdist 3.8, pytest-dev/pytest-xdist#1386: the demo was built twice.)
+# xdist 3.8, pytest-dev/pytest-xdist#1386: the demo was built twice.) --no-loadscope-reorder: the files go out
+# longest first, as tests/conftest.py orders them from tests/durations.json (xdist's default is most tests first).
 test: setup-test
-	@source scripts/env.sh && $(VENV)/bin/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	@source scripts/env.sh && $(VENV)/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lab: setup
 	@source scripts/env.sh && $(VENV)/bin/creditmodel lab --out $(OUT)
