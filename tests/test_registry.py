@@ -1,6 +1,7 @@
 """Guarded promotion: a worse or red-light candidate never takes the champion alias."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -48,7 +49,7 @@ def store(tmp_path_factory):
     evidence.to_parquet(out / "evidence.parquet", index=False)
     good = train_frame(train, "bad", seed=1).model
     weak = train_frame(train, "bad", seed=1, features=["noise", "x2"]).model   # misses the strongest driver
-    red = train_frame(train, "bad", seed=1).model
+    red = copy.deepcopy(good)   # the same fit (same data and seed: tests/test_train_score.py), not fitted again
     red.calibrator = _Scaled(red.calibrator, 0.35)                                # PDs far too low
     versions = {}
     with mlflow.start_run(experiment_id=tracking.experiment_id("registry_test", out)):
