@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel import jobs, tracking
 from creditmodel.cli import _paths_from_here
@@ -82,9 +81,8 @@ def test_cli_paths_are_read_from_the_callers_folder(tmp_path, monkeypatch):
 
 
 def test_cli_refuses_a_data_dir_that_does_not_exist(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "creditmodel.cli", "run", str(EXPERIMENT), "-p",
-                          "data_dir=out/demo/distrcit", "--out", str(tmp_path / "store")], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    res = run_cli("run", str(EXPERIMENT), "-p", "data_dir=out/demo/distrcit", "--out", str(tmp_path / "store"),
+                  cwd=tmp_path)
     assert res.returncode == 2, res.stderr
     assert str(tmp_path / "out" / "demo" / "distrcit") in res.stderr and "does not exist" in res.stderr
     assert "parameter 'data_dir'" in res.stderr and "Traceback" not in res.stderr

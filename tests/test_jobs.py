@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cli_in_process import run_cli
 
 from creditmodel import jobs, tracking
 from creditmodel.data import io, quality
@@ -253,8 +254,6 @@ def test_unknown_parameter_is_refused_before_any_run(tmp_path):
 
 def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     """The exit-code contract (2 = bad input) also holds when the notebook itself raises InputError."""
-    import subprocess
-    import sys
 
     exp = _failing_project(tmp_path / "proj")
     nb_path = exp.parent.parent / "notebooks" / "fail.ipynb"
@@ -266,8 +265,7 @@ def test_a_notebook_stopping_on_bad_input_exits_2(tmp_path):
     assert not res.ok and res.bad_input and "level must be at most 2" in res.error
     plain = jobs.run_experiment(_failing_project(tmp_path / "other"), {}, out=tmp_path / "out2", progress=False)
     assert not plain.ok and not plain.bad_input  # a ValueError in the notebook stays exit 1
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "run", str(exp), "--out", str(tmp_path / "out3")],
-                       capture_output=True, text=True)
+    r = run_cli("run", str(exp), "--out", str(tmp_path / "out3"))
     assert r.returncode == 2 and "level must be at most 2" in r.stderr
     assert r.stderr.count("level must be at most 2") == 1  # once (an ERROR log line repeated the error line)
     with pytest.raises(InputError) as e:  # 1.5 for an int parameter is refused before any run

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_in_process import run_cli
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
@@ -635,8 +636,6 @@ def test_price_says_loudly_when_no_row_is_priced(tmp_path, caplog):
     others. price_file now warns, naming the commonest reason and its first row; the file is written all the same,
     with every row's reason. A portfolio all in default is valid data: the command still exits 0 (a configuration
     written in percent is refused by the bounds instead)."""
-    import subprocess
-    import sys
 
     scores = tmp_path / "scores.csv"
     pd.DataFrame({"uscc": ["A", "B", "C", "D"], "pd_12m": [0.5, 1.0, 1.0, 1.0],
@@ -648,8 +647,7 @@ def test_price_says_loudly_when_no_row_is_priced(tmp_path, caplog):
     assert any("no row priced of 4" in w and "'in default (PD = 1): no new lending is priced' (3 rows, first: row 2)"
                in w and str(scores) in w for w in warned), warned
     (tmp_path / "priced.csv").unlink()
-    r = subprocess.run([sys.executable, "-m", "creditmodel.cli", "price", "--scores", str(scores), "--out",
-                        str(tmp_path / "priced.csv")], capture_output=True, text=True)
+    r = run_cli("price", "--scores", str(scores), "--out", str(tmp_path / "priced.csv"))
     assert r.returncode == 0 and "no row priced of 4" in r.stderr and (tmp_path / "priced.csv").is_file()
     # one priced row is enough: no warning
     pd.DataFrame({"uscc": ["A", "B"], "pd_12m": [0.01, 1.0], "status": ["ok", "ok"]}).to_csv(scores, index=False)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 import pytest
+from cli_in_process import run_cli
 
 import district_factory as fac
 from creditmodel import reference
@@ -571,9 +572,7 @@ def test_generated_faults_are_recovered_row_by_row(generated):
 
 def test_cli_reports_the_recovery_of_injected_faults(generated, tmp_path):
     d, _, rep, injected = generated
-    exe = Path(sys.executable).parent / "creditmodel"
-    r = subprocess.run([str(exe), "-q", "quality", "--data", str(d), "--out", str(tmp_path / "q")],
-                       capture_output=True, text=True, timeout=600)
+    r = run_cli("-q", "quality", "--data", str(d), "--out", str(tmp_path / "q"))
     assert r.returncode == 0, r.stderr
     n = len(injected["faults"])
     total = sum(f["count"] for f in injected["faults"])
@@ -589,8 +588,7 @@ def test_cli_reports_the_recovery_of_injected_faults(generated, tmp_path):
         (d2 / f.name).symlink_to(f)
     (d2 / "injected.json").unlink()
     (d2 / "injected.json").write_text(json.dumps(tampered), encoding="utf-8")
-    r = subprocess.run([str(exe), "-q", "quality", "--data", str(d2), "--out", str(tmp_path / "q2")],
-                       capture_output=True, text=True, timeout=600)
+    r = run_cli("-q", "quality", "--data", str(d2), "--out", str(tmp_path / "q2"))
     assert r.returncode == 0, r.stderr
     f0 = injected["faults"][0]
     assert f"{n - 1} of {n} entries measured exactly" in r.stdout
