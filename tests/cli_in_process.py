@@ -1,8 +1,8 @@
 """Run ``creditmodel`` in the test process instead of a new Python process.
 
 A ``python -m creditmodel.cli`` process spends about three seconds importing pandas, scikit-learn and MLflow before it
-starts (measured: ``score`` on 1,200 rows 3.8 s in a process, of which 2.6 s imports); the suite ran the CLI that way
-over a hundred times. :func:`run_cli` calls the same entry point, :func:`creditmodel.cli.main`, with the same exit-code
+starts (measured: ``score`` on 1,200 rows 3.8 s in a process, of which 2.6 s imports); the suite had about seventy
+such calls, several in loops (the first six files converted: 423 s on two workers before, 304 s after). :func:`run_cli` calls the same entry point, :func:`creditmodel.cli.main`, with the same exit-code
 contract, and returns what :func:`subprocess.run` would: a :class:`subprocess.CompletedProcess` with ``returncode``,
 ``stdout`` and ``stderr`` as text. What a process would not carry over is put back afterwards: ``sys.argv``, the
 working folder, ``os.environ`` (MLflow exports its URIs into it), MLflow's tracking and registry URIs, an MLflow run
@@ -12,9 +12,11 @@ printed to ``stderr`` as in a new process (pytest would record them instead).
 The CLI's log lines reach ``stderr`` as in a process: pytest's own handlers are taken off the root logger for the
 call, so that :func:`logging.basicConfig` in the CLI installs its handler on the captured stream.
 
-``CREDITMODEL_TEST_CLI=process`` runs every call in its own process instead (to check that both ways agree).
-Tests about the process itself (what a worker process or Spark writes to the real stderr, a Ctrl-C) keep
-:func:`subprocess.run`.
+What differs from a process: modules are imported once, so a module-level cache or setting made by one call is
+there for the next; and output written to the file descriptors themselves (by a child process or a JVM) is not
+captured. ``CREDITMODEL_TEST_CLI=process`` runs every call in its own process instead (to check that both ways
+agree). Tests about the process itself (the console script, progress bars on a terminal, what Spark writes to the
+real stderr, a Ctrl-C) keep :func:`subprocess.run`.
 """
 from __future__ import annotations
 
