@@ -207,19 +207,9 @@ def test_messages_name_the_file_column_and_parameter(models, tmp_path, case):
         df.iloc[:0].to_parquet(path)
     else:
         df.assign(cls=np.arange(60) % 2).to_csv(path, index=False)
-    kw = {"target": "bad"}
-    if case == "target":
-        kw["target"] = "default_flag"
-    elif case == "grade_pd":
-        kw["grade_pd"] = "median"
-    elif case == "override":
-        kw["override_col"] = "final"
-    elif case == "group":
-        kw["group_col"] = "borrower"
-    elif case == "group_is_target":
-        kw["group_col"] = "bad"
-    elif case == "group_few":
-        kw["group_col"] = "cls"
+    kw = {"target": "bad", **{"target": {"target": "default_flag"}, "grade_pd": {"grade_pd": "median"},
+                              "override": {"override_col": "final"}, "group": {"group_col": "borrower"},
+                              "group_is_target": {"group_col": "bad"}, "group_few": {"group_col": "cls"}}.get(case, {})}
     with pytest.raises(InputError) as e:
         validate_file(models["picky"], path, out=tmp_path / "o", n_boot=10, **kw)
     err = e.value
