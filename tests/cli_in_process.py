@@ -2,8 +2,9 @@
 
 A ``python -m creditmodel.cli`` process spends about three seconds importing pandas, scikit-learn and MLflow before it
 starts (measured: ``score`` on 1,200 rows 3.8 s in a process, of which 2.6 s imports); the suite had about seventy
-such calls, several in loops (the first six files converted: 423 s on two workers before, 304 s after). :func:`run_cli` calls the same entry point, :func:`creditmodel.cli.main`, with the same exit-code
-contract, and returns what :func:`subprocess.run` would: a :class:`subprocess.CompletedProcess` with ``returncode``,
+such calls, several in loops (the first six files converted: 423 s on two workers before, 304 s after).
+:func:`run_cli` calls the same entry point, :func:`creditmodel.cli.main`, with the same exit-code contract, and
+returns what :func:`subprocess.run` would: a :class:`subprocess.CompletedProcess` with ``returncode``,
 ``stdout`` and ``stderr`` as text. What a process would not carry over is put back afterwards: ``sys.argv``, the
 working folder, ``os.environ`` (MLflow exports its URIs into it), MLflow's tracking and registry URIs, an MLflow run
 left open, the root logger's handlers and the loggers' levels, and the warning filters. Warnings are filtered and
@@ -44,6 +45,13 @@ def run_cli(*args, cwd: str | Path | None = None, env: Mapping[str, str] | None 
         return subprocess.run([sys.executable, "-m", "creditmodel.cli", *argv], capture_output=True, text=True,
                               cwd=cwd, env=None if env is None else dict(env))
     return _in_process(argv, cwd, env)
+
+
+def run_in_process(*args, cwd: str | Path | None = None, env: Mapping[str, str] | None = None,
+                   ) -> subprocess.CompletedProcess:
+    """:func:`run_cli` always in this process, whatever ``CREDITMODEL_TEST_CLI`` says: for a test that monkeypatches
+    the library's functions under the CLI."""
+    return _in_process([str(a) for a in args], cwd, env)
 
 
 def _in_process(argv: list[str], cwd, env) -> subprocess.CompletedProcess:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cli_in_process import run_in_process
 from click.testing import CliRunner
 
 from creditmodel import cli, jobs, tracking
@@ -522,14 +523,10 @@ def test_a_job_s_notebook_in_the_lab_keeps_its_out_dir(monkeypatch, tmp_path):
 
 
 # --------------------------------------------------------------------------- the command line
-def _main(monkeypatch, capsys, *args) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["creditmodel", "-q", *map(str, args)])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    return code, capsys.readouterr().err
+def _main(*args) -> tuple[int, str]:
+    """(exit code, stderr) of ``creditmodel -q ARGS`` in this process (some tests patch functions under the CLI)."""
+    r = run_in_process("-q", *args)
+    return r.returncode, r.stderr
 
 
 def test_progress_bars_follow_the_variable_then_the_terminal(monkeypatch):
@@ -577,7 +574,7 @@ def test_store_option_exports_the_store_for_the_command(tmp_path, monkeypatch):
     (["train", "--data", "x.csv", "--target", "y", "--jobs", "0", "--out", "{t}/g"], "--jobs"),
     (["train", "--data", "x.csv", "--target", "y", "--jobs", "-2", "--out", "{t}/g"], "--jobs"),
 ])
-def test_options_out_of_range_exit_2_naming_the_option(tmp_path, monkeypatch, capsys, args, option):
+def test_options_out_of_range_exit_2_naming_the_option(tmp_path, monkeypatch, args, option):
     from creditmodel import demo
     from creditmodel.data import synthetic
     from creditmodel.scoring import train
@@ -589,7 +586,7 @@ def test_options_out_of_range_exit_2_naming_the_option(tmp_path, monkeypatch, ca
     for mod, fn in ((synthetic, "generate_district"), (demo, "run_demo"), (train, "train_file"),
                     (report, "validate_file")):
         monkeypatch.setattr(mod, fn, reached)
-    code, err = _main(monkeypatch, capsys, *[a.format(t=tmp_path) for a in args])
+    code, err = _main(*[a.format(t=tmp_path) for a in args])
     assert code == 2 and option in err, err
     assert not (tmp_path / "g").exists()
 
@@ -634,39 +631,39 @@ def test_train_takes_minus_one_jobs_and_splits_categorical_names(tmp_path, monke
     assert (seen["n_jobs"], seen["categorical"], seen["central_tendency"]) == (-1, ["a", "b", "c"], 0.04)
 
 
-def test_generate_refuses_a_district_of_other_firms_and_lists_five_other_files(tmp_path, monkeypatch, capsys):
+def test_generate_refuses_a_district_of_other_firms_and_lists_five_other_files(tmp_path):
     out = tmp_path / "d"
-    assert _main(monkeypatch, capsys, "generate", "--firms", "10", "--seed", "1", "--out", out)[0] == 0
-    code, err = _main(monkeypatch, capsys, "generate", "--firms", "11", "--seed", "1", "--out", out)
+    assert _main("generate", "--firms", "10", "--seed", "1", "--out", out)[0] == 0
+    code, err = _main("generate", "--firms", "11", "--seed", "1", "--out", out)
     assert code == 2 and "already holds a district generated with firms=10, seed=1" in err
     other = tmp_path / "o"
     other.mkdir()
     for n in "abcdefg":
         (other / f"{n}.txt").write_text("x")
-    code, err = _main(monkeypatch, capsys, "generate", "--firms", "10", "--out", other)
+    code, err = _main("generate", "--firms", "10", "--out", other)
     assert code == 2 and "holds 7 entries (a.txt, b.txt, c.txt, d.txt, e.txt and 2 more) but no district" in err
     hidden = tmp_path / "h"
     hidden.mkdir()
     (hidden / ".DS_Store").write_text("x")                        # a hidden file is no reason to refuse
-    assert _main(monkeypatch, capsys, "generate", "--firms", "10", "--out", hidden)[0] == 0
+    assert _main("generate", "--firms", "10", "--out", hidden)[0] == 0
     assert (hidden / "enterprises.parquet").is_file()
 
 
-def test_exit_codes_of_main(tmp_path, monkeypatch, capsys):
+def test_exit_codes_of_main(tmp_path, monkeypatch):
     from creditmodel import demo, registry
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(jobs, "load_experiment", interrupt)
-    code, err = _main(monkeypatch, capsys, "run", "x.yaml")
+    code, err = _main("run", "x.yaml")
     assert code == 130 and "interrupted" in err
 
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied", "/var/lib/elsewhere/mlflow.db")
 
     monkeypatch.setattr(jobs, "load_experiment", denied)
-    code, err = _main(monkeypatch, capsys, "run", "x.yaml")                 # not a path the user gave: exit 1
+    code, err = _main("run", "x.yaml")                 # not a path the user gave: exit 1
     assert code == 1 and "error: PermissionError" in err
 
     class Decision:
@@ -676,7 +673,7 @@ def test_exit_codes_of_main(tmp_path, monkeypatch, capsys):
             return "kept"
 
     monkeypatch.setattr(registry, "promote", lambda *a, **k: Decision())
-    assert _main(monkeypatch, capsys, "promote", "pd", "--version", "2")[0] == 1
+    assert _main("promote", "pd", "--version", "2")[0] == 1
 
     class Demo:
         ok = False
@@ -685,10 +682,10 @@ def test_exit_codes_of_main(tmp_path, monkeypatch, capsys):
             return "failed"
 
     monkeypatch.setattr(demo, "run_demo", lambda **k: Demo())
-    assert _main(monkeypatch, capsys, "demo", "--out", tmp_path / "x")[0] == 1
-    code, err = _main(monkeypatch, capsys, "real", "--data-dir", tmp_path / "nowhere")
+    assert _main("demo", "--out", tmp_path / "x")[0] == 1
+    code, err = _main("real", "--data-dir", tmp_path / "nowhere")
     assert code == 2 and "parameter '--data-dir'" in err and str(tmp_path / "nowhere") in err
-    code, err = _main(monkeypatch, capsys, "real", "german_credit")
+    code, err = _main("real", "german_credit")
     assert code == 2 and "parameter '--out'" in err
 
 
@@ -708,7 +705,7 @@ def test_a_number_parameter_given_no_number_is_bad_input_naming_it_and_the_file(
     assert e.value.file == slm.path
 
 
-def test_explain_names_its_as_of_option_for_a_date_before_the_firm_s_registration(monkeypatch, capsys, tmp_path):
+def test_explain_names_its_as_of_option_for_a_date_before_the_firm_s_registration(tmp_path):
     """explain raises "registered on ..., after the as-of date" under column 'as_of' (not parameter): the command
     names its option as typed, --as-of, and no column (h152's last uncaught mutant, C41: the column test dropped)."""
     import district_factory as fac
@@ -716,6 +713,6 @@ def test_explain_names_its_as_of_option_for_a_date_before_the_firm_s_registratio
     c = fac.codes(2)
     fac.write(fac.enterprises(c), tmp_path / "d" / "enterprises", "csv")      # c[1] registered 2011-02-15
     (tmp_path / "d" / "manifest.json").write_text('{"snapshot_date": "2025-12-31"}', encoding="utf-8")
-    code, err = _main(monkeypatch, capsys, "explain", "--data", tmp_path / "d", "--uscc", c[1], "--as-of", "2010-06-30")
+    code, err = _main("explain", "--data", tmp_path / "d", "--uscc", c[1], "--as-of", "2010-06-30")
     assert code == 2 and "was registered on 2011-02-15, after the as-of date 2010-06-30" in err, err
     assert "parameter '--as-of'" in err and "column" not in err
