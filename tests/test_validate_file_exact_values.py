@@ -392,3 +392,22 @@ def test_an_id_of_blanks_is_empty_not_a_distinct_borrower(models, tmp_path):
     assert m["excluded"] == {"empty or repeated id (2 of them defaulted)": 2} and m["n"] == 48
     # 49 non-blank ids; F00007 and F00008 gone, F00000 twice: 48 distinct
     assert m["data"]["unit"].endswith("; their 49 non-blank id values hold 48 distinct ones")
+
+
+@pytest.mark.parametrize("n_missing", [0, 2])
+def test_no_row_left_after_the_id_check_names_the_file_and_the_id_column(models, tmp_path, n_missing):
+    """Every row without an id (and, in the second case, two rows the model cannot score): the refusal names the file,
+    the id column and the first such row (it read "column 'target': the sample is empty")."""
+    from creditmodel.validation.report import validate_file
+
+    df = _frame(40, 9)
+    df["id"] = None
+    df.loc[[5, 6][:n_missing], "x1"] = np.nan   # x1 missing: status error from the model, before the id check
+    df.to_csv(tmp_path / "ids.csv", index=False)
+    with pytest.raises(InputError) as e:
+        validate_file(models["id"], tmp_path / "ids.csv", "bad", out=None, n_boot=10)
+    assert e.value.file == tmp_path / "ids.csv" and e.value.column == "id" and e.value.row == 1
+    n_rep = 40 - n_missing
+    tail = f" and the other {n_missing} could not be scored" if n_missing else ""
+    assert e.value.message == (f"no row left to validate: {n_rep} of the 40 rows have an empty or repeated id "
+                               f"(the model's id column, as score reads it){tail}")

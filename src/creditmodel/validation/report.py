@@ -1904,6 +1904,13 @@ def validate_file(model_uri: str | Path, data: str | Path, target: str, referenc
                 rep.sum())
             log.warning("%s: %d row(s) with an empty or repeated %s left out (listed in excluded_rows.csv)", data,
                         int(rep.sum()), id_col)
+            if err.all():   # said here, naming the file and the id column (it read "column 'target': the sample
+                # is empty", naming neither)
+                n_score = int((err & ~rep).sum())
+                raise InputError(f"no row left to validate: {int(rep.sum()):,} of the {len(err):,} rows have an empty "
+                                 f"or repeated {id_col} (the model's id column, as score reads it)"
+                                 + (f" and the other {n_score:,} could not be scored" if n_score else ""),
+                                 file=data, column=id_col, row=int(np.flatnonzero(rep)[0]) + 1)
     info: dict[str, Any] = {"model": str(model_uri), "data_file": str(data), "data_sha256": tracking.file_sha256(data),
                             "target": target, "positive": positive if positive is not None else "1"}
     for c in ("model_name", "model_version"):
