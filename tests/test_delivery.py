@@ -402,7 +402,7 @@ def test_the_card_states_the_rate_build_up_with_the_configuration_values():
     pr = card.split("## Pricing")[1].split("## Limits")[0]
     assert "funding cost 2.10 % + operating cost 0.90 % + PD x LGD (PD floored at 0.05 %" in pr
     assert "12.5 x K x capital ratio 11.00 % x (hurdle 13.00 % - capital benefit 2.10 %, the funding cost)" in pr
-    assert "margin 0.20 %" in pr and "SME firm-size adjustment" in pr and "80 priced rows had sales, 75" in pr
+    assert "margin 0.20 %" in pr and "SME firm-size adjustment" in pr and "80 scored rows not in default (those above the rate cap among them) had sales, 75" in pr
     assert "none 40 %" in pr and "property 28 %" in pr and "row without collateral takes none (40 %)" in pr
     assert "policy rate = LPR 3.10 % + spread 0.50 % = 3.60 %" in pr and "multiple of 0.10 %" in pr
     assert "above the cap 14.00 %: 3 rows" in pr and "Of the 90 rows with a suggested rate, 7" in pr

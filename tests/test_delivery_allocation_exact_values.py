@@ -466,3 +466,42 @@ def test_the_evaluation_is_found_for_a_uscc_in_another_spelling():
     out = assemble(_scored([0.02] * 3), inputs, "ab" * 32, pd.Timestamp("2026-12-04", tz="UTC"), evaluation=ev)
     assert out["public_credit_grade"].fillna("-").tolist() == ["B", "C", "D"]
     assert out["supervision_class"].fillna("-").tolist() == ["A", "B", "C"]
+
+
+def test_the_deliverable_prices_with_the_inputs_maturity_and_secured_share(tmp_path):
+    """The deliverable reads every optional pricing column that ``creditmodel price`` reads. PD 2 %, unsecured:
+    a one-year loan (maturity 1) holds less capital than the configured 2.5 years; an own LGD of 5 % on property
+    covering half the exposure (secured_share 0.5) is floored at 0.5 x 25 % + 0.5 x 10 % = 17.5 % (CRE32.17), not at
+    the fully secured 10 %. Expected rates from DOMAIN B1/B2 by hand (_floor_rate), rounded up to 0.05 %."""
+    d = _delivery(tmp_path)
+    d.add(_scored([0.02, 0.02, 0.02]), pd.DataFrame({
+        "uscc": _codes(3), "as_of_date": "2025-12-31", "maturity": [1.0, np.nan, np.nan],
+        "collateral": ["none", "property", "none"], "lgd": [np.nan, 0.05, np.nan],
+        "secured_share": [np.nan, 0.5, np.nan]}))
+    got = pd.read_parquet(d.finish().files["parquet"])["suggested_rate"].to_numpy(dtype=float)
+    want = [np.ceil(round(_floor_rate(0.02, **kw) / 0.0005, 9)) * 0.0005
+            for kw in ({"m": 1.0}, {"lgd": 0.175}, {})]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert got[0] < got[2] and got[1] < got[2]   # shorter maturity, a secured loan: cheaper than the plain row
+
+
+def test_the_card_and_sidecar_count_the_rows_priced_at_the_configured_loan_terms(tmp_path):
+    """Rows whose capital is computed (scored, not in default; the one above the cap too): 4 of the 5 (row 3 is in
+    default). Without collateral or own LGD: rows 0, 2 (blank), 4 (row 1 has collateral, row 3 is in default) -> 3.
+    Without maturity: rows 1, 2, 4 (row 0 gives 1 year; spaces are empty) -> 3. A file giving an own LGD (no
+    collateral) and a maturity on its one row: no such line."""
+    d = _delivery(tmp_path)
+    d.add(_scored([0.02, 0.02, 0.30, 1.0, 0.05]), pd.DataFrame({
+        "uscc": _codes(5), "as_of_date": "2025-12-31", "maturity": ["1", "", "  ", None, None],
+        "collateral": [None, "property", " ", None, None], "lgd": [np.nan, np.nan, np.nan, np.nan, np.nan]}))
+    res = d.finish()
+    side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))["pricing_default_terms"]
+    assert (side["rows_priced_or_over_cap"], side["rows_without_collateral"], side["rows_without_maturity"]) == (4, 3, 3)
+    card = res.files["model_card"].read_text(encoding="utf-8")
+    assert ("- Loan terms the input did not give: of the 4 scored rows not in default, 3 without a collateral or an own "
+            "LGD (priced as none, LGD 40 %) and 3 without a maturity (priced at 2.5 years)") in card
+    (tmp_path / "given").mkdir()
+    d2 = _delivery(tmp_path / "given")
+    d2.add(_scored([0.02]), pd.DataFrame({"uscc": _codes(1), "as_of_date": "2025-12-31", "maturity": [2.0],
+                                          "lgd": [0.45]}))
+    assert "Loan terms the input did not give" not in d2.finish().files["model_card"].read_text(encoding="utf-8")
