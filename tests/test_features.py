@@ -949,8 +949,21 @@ def test_catalogue_content_rules():
     with pytest.raises(KeyError):
         reason_text("no_such_feature")
     # a factor that costs points because its value is missing is said as such (notebook 03 raised KeyError)
-    assert reason_text("tax_grade_worst_3y.missing", "en").endswith(": data missing (cannot be judged)")
-    assert reason_text("tax_grade_worst_3y.missing", "zh").endswith("：数据缺失（不可判断）")
+    assert reason_text("registered_capital_log.missing", "en") == "Registered capital (log): data missing (cannot be judged)"
+    assert reason_text("registered_capital_log.missing", "zh") == "注册资本(对数)：数据缺失（不可判断）"
+    # ... and where the catalogue says what a missing value means, the text says that (a firm with no commitment
+    # assessed was told "data missing": a bank reviewer's finding)
+    assert (reason_text("commitment_kept_ratio_3y.missing", "en")
+            == "Commitment kept ratio (3 years): no credit commitment assessed in the last 3 years (no record to judge by)")
+    assert reason_text("commitment_kept_ratio_3y.missing", "zh") == "近三年履诺率：近三年无已评估的信用承诺（无履约记录可判断）"
+    assert reason_text("tax_grade_worst_3y.missing", "en") == ("Worst tax grade (3 years): no tax credit grade published "
+                                                               "for the last 3 years")
+    meaning = catalogue().set_index("code")["meaning"]
+    with_meaning = set(catalogue().dropna(subset=["missing_en"])["code"])
+    assert with_meaning == {"months_since_last_penalty", "tax_grade_ordinal", "tax_grade", "tax_grade_worst_3y",
+                            "commitment_kept_ratio_3y"}
+    assert all("missing when none" in meaning[c] for c in ("months_since_last_penalty", "tax_grade_ordinal",
+                                                           "commitment_kept_ratio_3y"))
     # a list flag's missing value is not "not listed": the text must not read as a record of absence
     assert "no record" not in reason_text("on_abnormal_operation_list.missing", "en")
     assert "无记录" not in reason_text("on_abnormal_operation_list.missing", "zh")
@@ -1004,6 +1017,25 @@ def test_invalid_catalogue_is_rejected_naming_the_key():
     del bad["features"][4]["reason_en"]
     with pytest.raises(ConfigError, match="reason_en"):
         parse_catalogue(bad)
+    # a missing value's meaning comes in both languages, as a non-empty text
+    i = next(k for k, f in enumerate(doc["features"]) if f["code"] == "commitment_kept_ratio_3y")
+    bad = yaml.safe_load(yaml.safe_dump(doc))
+    del bad["features"][i]["missing_en"]
+    with pytest.raises(ConfigError) as e:
+        parse_catalogue(bad)
+    assert e.value.column == "missing_en" and "(commitment_kept_ratio_3y): missing_zh needs missing_en too" in str(e.value)
+    bad = yaml.safe_load(yaml.safe_dump(doc))
+    bad["features"][i]["missing_zh"] = "  "
+    with pytest.raises(ConfigError) as e:
+        parse_catalogue(bad)
+    assert e.value.column == "missing_zh"
+    bad = yaml.safe_load(yaml.safe_dump(doc))
+    bad["features"][0]["missing_note"] = "x"
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_catalogue(bad)
+    ok = parse_catalogue(yaml.safe_load(yaml.safe_dump(doc))).set_index("code")
+    assert ok.loc["commitment_kept_ratio_3y", "missing_en"].startswith("no credit commitment assessed")
+    assert ok.loc["employees", "missing_en"] is None and ok.loc["employees", "missing_zh"] is None
 
 
 def test_generic_catalogue_for_any_table():
@@ -1227,3 +1259,28 @@ def test_the_loan_sample_of_one_industry(tmp_path):
         train_models(one, kinds=("scorecard",))
     assert e.value.parameter == "industry" and f"industry section {top} has" in str(e.value)
 
+
+
+def test_a_model_with_the_catalogue_says_what_a_missing_commitment_ratio_means():
+    """A model trained with the packaged catalogue reads its missing meanings into the reason table: a firm with no
+    commitment assessed is told so, not "data missing"; a feature without a meaning keeps "data missing"."""
+    from creditmodel.scoring.train import train_frame
+
+    rng = np.random.default_rng(3)
+    n = 1500
+    kept = rng.uniform(size=n)
+    none = rng.uniform(size=n) < 0.3
+    staff = rng.integers(1, 50, n).astype(float)
+    bad = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-3.0 + 2 * (1 - kept) + 1.2 * none - 0.06 * (staff - 25))))
+           ).astype(int)
+    kept[none] = np.nan
+    df = pd.DataFrame({"commitment_kept_ratio_3y": kept, "employees": staff, "bad": bad})
+    model = train_frame(df, "bad", seed=1, catalogue=catalogue()).model
+    out = model.score_frame(pd.DataFrame({"commitment_kept_ratio_3y": [np.nan], "employees": [10.0]}))
+    assert out.loc[0, "reason_1"] == "commitment_kept_ratio_3y.missing"
+    rt = model.reason_table().set_index("code")
+    assert rt.loc["commitment_kept_ratio_3y.missing", "text_en"] == reason_text("commitment_kept_ratio_3y.missing")
+    assert rt.loc["commitment_kept_ratio_3y.missing", "text_zh"] == "近三年履诺率：近三年无已评估的信用承诺（无履约记录可判断）"
+    assert rt.loc["employees.missing", "text_en"] == "Employees: data missing (cannot be judged)"
+    assert model.with_reason_texts(out)["reason_1"].iloc[0].endswith("no credit commitment assessed in the last 3 "
+                                                                     "years (no record to judge by)")

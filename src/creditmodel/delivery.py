@@ -1261,8 +1261,9 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
         *[f"| {f} | {rt.loc[f, 'text_zh'] if f in rt.index else f} | {rt.loc[f, 'text_en'] if f in rt.index else f} |"
           for f in feats],
         "", "A reason code `<code>.missing` (e.g. `tax_grade_worst_3y.missing`) names a factor that costs points "
-            "because its value is missing (the data has none, which is not 'no' or 'none'), not because it is bad: "
-            "数据缺失（不可判断）.", "",
+            "because its value is missing, not because it is bad. Where a missing value has a meaning (no penalty on "
+            "record, no credit commitment assessed, no tax credit grade published), the reason's text says it (in "
+            "reason_codes.csv); otherwise the data has none, which is not 'no' or 'none': 数据缺失（不可判断）.", "",
         "## Performance",
         *([f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()
            if isinstance(v, (int, float, str))] or ["- not recorded"]), "",

@@ -34,6 +34,10 @@ FIELDS = (
     "reason_zh",
     "reason_en",
 )
+#: Optional columns: what a missing value of the feature means, in words a borrower can be told (``missing_zh``,
+#: ``missing_en``, both or neither), where the value is missing by construction (no penalty on record, no commitment
+#: assessed) rather than uncollected; the reason ``<code>.missing`` then says it instead of "data missing".
+OPTIONAL_FIELDS = ("missing_zh", "missing_en")
 KINDS = ("numeric", "count", "flag", "categorical")
 DIRECTIONS = (-1, 0, 1)
 LANGS = ("zh", "en")
@@ -49,7 +53,7 @@ def _check(entries: list[dict[str, Any]], groups: dict[str, Any], source: str) -
         missing = [f for f in FIELDS if f not in e]
         if missing:
             raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}", file=source, column=missing[0])
-        unknown = sorted(set(e) - set(FIELDS))
+        unknown = sorted(set(e) - set(FIELDS) - set(OPTIONAL_FIELDS))
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}", file=source, column=unknown[0])
         code = e["code"]
@@ -61,6 +65,16 @@ def _check(entries: list[dict[str, Any]], groups: dict[str, Any], source: str) -
             raise ConfigError(f"{where}: duplicate code {code!r}", file=source, column="code")
         seen.add(code)
         for f in ("name_zh", "name_en", "meaning", "unit", "reason_zh", "reason_en"):
+            if not isinstance(e[f], str) or not e[f].strip() or "{" in e[f]:
+                raise ConfigError(
+                    f"{where}: {f} must be a non-empty text without placeholders", file=source, column=f
+                )
+        given = [f for f in OPTIONAL_FIELDS if f in e]
+        if given and len(given) < len(OPTIONAL_FIELDS):
+            lacking = [f for f in OPTIONAL_FIELDS if f not in e]
+            raise ConfigError(f"{where}: {given[0]} needs {', '.join(lacking)} too (a missing value's meaning in "
+                              "both languages)", file=source, column=lacking[0])
+        for f in given:
             if not isinstance(e[f], str) or not e[f].strip() or "{" in e[f]:
                 raise ConfigError(
                     f"{where}: {f} must be a non-empty text without placeholders", file=source, column=f
@@ -112,7 +126,8 @@ def parse_catalogue(doc: dict[str, Any], source: str = CATALOGUE_FILE) -> pd.Dat
     groups = doc["groups"]
     entries = list(doc["features"]) + _expand(list(doc.get("templates") or []))
     _check(entries, groups, source)
-    df = pd.DataFrame(entries, columns=list(FIELDS))
+    df = pd.DataFrame(entries, columns=[*FIELDS, *OPTIONAL_FIELDS])
+    df[list(OPTIONAL_FIELDS)] = df[list(OPTIONAL_FIELDS)].astype(object).where(df[list(OPTIONAL_FIELDS)].notna(), None)
     df["direction"] = df["direction"].astype("int64")
     df["group_zh"] = df["group"].map(lambda g: groups[g]["zh"])
     df["group_en"] = df["group"].map(lambda g: groups[g]["en"])
@@ -160,23 +175,29 @@ def categorical_features(cat: pd.DataFrame | None = None) -> list[str]:
 MISSING_REASON_SUFFIX = ".missing"
 
 
-def missing_reason_text(name: str, lang: str = "en") -> str:
-    """Text of the reason ``<feature>.missing`` from the feature's name in ``lang``."""
+def missing_reason_text(name: str, lang: str = "en", meaning: str | None = None) -> str:
+    """Text of the reason ``<feature>.missing`` from the feature's name in ``lang`` and, where the catalogue gives
+    it (``missing_zh`` / ``missing_en``), what a missing value of the feature means; else "data missing"."""
+    if meaning is not None and not pd.isna(meaning) and str(meaning).strip():
+        # a firm with no commitment assessed was told "data missing" (a bank reviewer's finding)
+        return f"{name}：{str(meaning).strip()}" if lang == "zh" else f"{name}: {str(meaning).strip()}"
     # "data missing", not "no record": for a list flag "no record" reads as "not listed" (a validator's finding)
     return f"{name}：数据缺失（不可判断）" if lang == "zh" else f"{name}: data missing (cannot be judged)"
 
 
 def reason_text(code: str, lang: str = "en", cat: pd.DataFrame | None = None) -> str:
     """Reason-code text of ``code`` in ``lang`` ("zh" or "en"); ``cat`` defaults to the packaged catalogue.
-    ``<feature>.missing`` gives :func:`missing_reason_text` of the feature's name."""
+    ``<feature>.missing`` gives :func:`missing_reason_text` of the feature's name (and missing meaning)."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     cat = catalogue() if cat is None else cat
     base = code[: -len(MISSING_REASON_SUFFIX)] if code.endswith(MISSING_REASON_SUFFIX) else None
-    hit = cat.loc[cat["code"] == (base or code), f"name_{lang}" if base else f"reason_{lang}"]
+    hit = cat.loc[cat["code"] == (base or code)]
     if hit.empty:
         raise KeyError(f"feature {base or code!r} is not in the catalogue")
-    return missing_reason_text(str(hit.iloc[0]), lang) if base else str(hit.iloc[0])
+    row = hit.iloc[0]
+    return (missing_reason_text(str(row[f"name_{lang}"]), lang, row.get(f"missing_{lang}")) if base
+            else str(row[f"reason_{lang}"]))
 
 
 def generic_catalogue(

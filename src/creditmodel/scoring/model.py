@@ -385,10 +385,13 @@ class CreditModel:
             rows.append({"code": f, "text_zh": zh, "text_en": en})
         for f, code in zip(feats, missing_reason_codes(feats)):
             zh = en = f
+            mean_zh = mean_en = None   # what a missing value means (catalogue's missing_zh/en; older models: none)
             if cat is not None and "code" in cat.columns and f in set(cat["code"]):
                 r = cat.loc[cat["code"] == f].iloc[0]
                 zh, en = str(r.get("name_zh", f) or f), str(r.get("name_en", f) or f)
-            rows.append({"code": code, "text_zh": missing_reason_text(zh, "zh"), "text_en": missing_reason_text(en, "en")})
+                mean_zh, mean_en = r.get("missing_zh"), r.get("missing_en")
+            rows.append({"code": code, "text_zh": missing_reason_text(zh, "zh", mean_zh),
+                         "text_en": missing_reason_text(en, "en", mean_en)})
         return pd.DataFrame(rows)
 
     def with_reason_texts(self, scored: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
