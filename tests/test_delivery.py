@@ -41,6 +41,12 @@ def test_capital_rate_is_described_as_the_pricing_computes_it():
 
     doc = {c.name: c for c in COLUMNS}["capital_rate"].en
     assert "12.5 x the IRB capital requirement K x the bank's capital ratio" in doc and "K itself" in doc
+    # units say what the numbers are (a bank reviewer's finding: "per year" without "fraction", "fraction of
+    # exposure" without the horizon): EL is a 12-month loss, capital a stock held, the rate a yearly fraction
+    units = {c.name: c.unit for c in COLUMNS}
+    assert units["suggested_rate"] == "fraction per year" and units["pd_12m"] == "fraction"
+    assert units["expected_loss_rate"] == "fraction of exposure over 12 months"
+    assert units["capital_rate"] == "fraction of exposure"
     zh = {c.name: c for c in COLUMNS}["capital_rate"].zh   # the Chinese label said K alone (bank validator)
     assert "12.5×IRB资本要求K×资本充足率" in zh and "为K" in zh
     k = float(pricing.irb_capital(0.02, 0.45))

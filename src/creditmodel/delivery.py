@@ -55,7 +55,7 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Public credit evaluation grade: A excellent, B good, C medium, D poor"),
     ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
               "Graded-supervision class A (low risk) .. D (high risk)"),
-    ColumnDoc("expected_loss_rate", "float", "fraction of exposure", "预期损失率(PD×LGD, PD不低于巴塞尔下限0.05%; 已违约D级为LGD)",
+    ColumnDoc("expected_loss_rate", "float", "fraction of exposure over 12 months", "预期损失率(PD×LGD, PD不低于巴塞尔下限0.05%; 已违约D级为LGD)",
               "Expected loss rate, PD x LGD with the PD floored as for capital (Basel III: 0.05 %) (a row in "
               "default, grade D with PD = 1, expects its whole LGD)"),
     ColumnDoc("capital_rate", "float", "fraction of exposure",
@@ -67,7 +67,7 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "(the deliverable does not repeat them; the sidecar's pricing_firm_size counts those rows), none "
               "where it did not. "
               "0 for a row in default (grade D): its loss is expected (expected_loss_rate = LGD), not unexpected"),
-    ColumnDoc("suggested_rate", "float", "per year", "建议年利率(风险定价)",
+    ColumnDoc("suggested_rate", "float", "fraction per year", "建议年利率(风险定价)",
               "Suggested annual rate from risk-based pricing; empty when not priced (the row's error says why, "
               "e.g. in default (PD = 1), the risk-based rate above the pricing cap, an unknown collateral type)"),
     ColumnDoc("model_name", "string", "", "模型名称", "Name of the model that produced the score"),
