@@ -505,3 +505,31 @@ def test_the_card_and_sidecar_count_the_rows_priced_at_the_configured_loan_terms
     d2.add(_scored([0.02]), pd.DataFrame({"uscc": _codes(1), "as_of_date": "2025-12-31", "maturity": [2.0],
                                           "lgd": [0.45]}))
     assert "Loan terms the input did not give" not in d2.finish().files["model_card"].read_text(encoding="utf-8")
+
+
+def test_the_card_says_how_the_version_became_champion_and_that_a_red_validation_since_is_the_banks_call(tmp_path):
+    """Registry tags of a version promoted on its in-time check and validated red out of time since: the card's
+    Validation section names the check's date, status, sample (file name, rows) and reasons, then the red since. No
+    promotion tags (or a refused promotion): no such line."""
+    tags = {"promotion_decision": "promoted", "promotion_validation_status": "amber",
+            "promotion_reasons": "validation: no red light on discrimination or portfolio calibration",
+            "promotion_checked_at": "2026-12-01T13:18:57+00:00",
+            "promotion_evidence": json.dumps({"sample": "/x/evidence/abc/test_sample.parquet", "n": 754}),
+            "validation_status": "red", "validation_red_checks": "jeffreys_p"}
+    d = _delivery(tmp_path)
+    d.resolved.metadata = tags
+    d.add(_scored([0.02]), pd.DataFrame({"uscc": _codes(1), "as_of_date": "2025-12-31"}))
+    val = d.finish().files["model_card"].read_text(encoding="utf-8").split("## Validation")[1].split("## ")[0]
+    assert ("- Promoted to champion by the check of 2026-12-01 (status amber on 754 rows of test_sample.parquet: "
+            "validation: no red light on discrimination or portfolio calibration); the validation recorded since "
+            "(above) is red: relying on this version's PDs and rates is the bank's decision until it is revalidated "
+            "or replaced.") in val
+    assert val.index("status **red**") < val.index("- Promoted to champion")
+    for i, other in enumerate(({**tags, "validation_status": "amber"}, {**tags, "promotion_decision": "refused"}, {})):
+        (tmp_path / str(i)).mkdir()
+        d = _delivery(tmp_path / str(i))
+        d.resolved.metadata = other
+        d.add(_scored([0.02]), pd.DataFrame({"uscc": _codes(1), "as_of_date": "2025-12-31"}))
+        card = d.finish().files["model_card"].read_text(encoding="utf-8")
+        assert ("- Promoted to champion by the check of 2026-12-01 (status amber" in card) is (i == 0)
+        assert "is the bank's decision" not in card

@@ -408,6 +408,29 @@ PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd", "secu
 DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", "in_default", *PRICING_INPUTS)
 
 
+def promotion_line(meta: dict[str, Any]) -> str:
+    """The card's line on how this version became the champion: the promotion check's date, status, sample and
+    reasons (registry tags ``promotion_*``), and, when the validation recorded since is red, that relying on it is
+    the bank's decision (a bank reviewer's finding: the card did not say why a version validated red was champion).
+    Empty when the version records no promotion."""
+    if meta.get("promotion_decision") != "promoted":
+        return ""
+    try:
+        ev = json.loads(str(meta.get("promotion_evidence") or "{}"))
+    except ValueError:
+        ev = {}
+    ev = ev if isinstance(ev, dict) else {}
+    when = str(meta.get("promotion_checked_at") or "")[:10]
+    sample = f" on {int(ev['n']):,} rows of {Path(str(ev['sample'])).name}" if ev.get("n") and ev.get("sample") else ""
+    line = (f"- Promoted to champion by the check{' of ' + when if when else ''} (status "
+            f"{meta.get('promotion_validation_status') or 'not recorded'}{sample}"
+            + (f": {meta['promotion_reasons']}" if meta.get("promotion_reasons") else "") + ")")
+    if str(meta.get("validation_status") or "") == "red":
+        line += ("; the validation recorded since (above) is red: relying on this version's PDs and rates is the "
+                 "bank's decision until it is revalidated or replaced")
+    return line + "."
+
+
 def validation_basis(meta: dict[str, Any]) -> str:
     """What a version's ``validation_status`` rests on: its ``validation_basis`` tag, else what its other tags show
     (an analyst's finding: a fresh champion was delivered as "amber" from a 147-row in-time promotion check)."""
@@ -670,6 +693,8 @@ class Delivery:
         elif self.borrowers is not None:
             log.info("the loans given to count the scored firms that never borrowed were not used: the input has no "
                      "uscc column or no scored row out of default")
+        if promotion_line(meta):
+            scoring["promotion"] = promotion_line(meta)
         card = model_card(model, metrics=card_metrics, lights=lights, validation=validation_numbers(meta),
                           pricing_config=self.cfg, scoring=scoring)
         files = writer.close(doc, card)
@@ -1282,6 +1307,8 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
                         if metrics.get("validation_report") else "; no validation report for this version."))
     else:
         lines.append("- no validation recorded with this deliverable")
+    if (scoring or {}).get("promotion"):
+        lines.append(str(scoring["promotion"]))
     found = validation_paragraphs(meta, metrics, val) if (metrics.get("validation_status") is not None or val) else []
     lines += found
     if pricing_config is not None:
