@@ -533,3 +533,18 @@ def test_the_card_says_how_the_version_became_champion_and_that_a_red_validation
         card = d.finish().files["model_card"].read_text(encoding="utf-8")
         assert ("- Promoted to champion by the check of 2026-12-01 (status amber" in card) is (i == 0)
         assert "is the bank's decision" not in card
+
+
+@pytest.mark.parametrize("as_of, said", [("2025-12-31", True), ("2026-09-06", True), ("2026-09-07", False)])
+def test_the_card_says_when_the_as_of_dates_are_stale_at_scoring(tmp_path, monkeypatch, as_of, said):
+    """Scored on 2026-12-08 (SOURCE_DATE_EPOCH 1796688000 = 2026-12-08T00:00:00Z, by hand: 20,795 days x 86,400 s):
+    as-of 2025-12-31 is 342 days before, 2026-09-06 93 days (said: more than 92), 2026-09-07 92 days (not said)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796688000")
+    assert pd.Timestamp("2026-12-08") - pd.Timestamp("1970-01-01") == pd.Timedelta(days=20_795)
+    d = _delivery(tmp_path)
+    d.add(_scored([0.02]), pd.DataFrame({"uscc": _codes(1), "as_of_date": as_of}))
+    card = d.finish().files["model_card"].read_text(encoding="utf-8")
+    days = (pd.Timestamp("2026-12-08") - pd.Timestamp(as_of)).days
+    assert (f"; scored on 2026-12-08, {days:,} days after the latest as-of date: each PD is for the 12 months from "
+            "its as-of date" in card) is said
+    assert ("days after the latest as-of date" in card) is said

@@ -408,6 +408,11 @@ PRICING_INPUTS = ("collateral", "amount", "revenue", "sales_eur_m", "lgd", "secu
 DELIVERY_INPUTS = ("uscc", "as_of_date", "public_credit_grade", "supervision_class", "in_default", *PRICING_INPUTS)
 
 
+#: Days between the latest as-of date and the scoring date above which the card says the PDs are for an earlier
+#: 12-month window (a quarter: features refreshed quarterly or more often are not flagged).
+STALE_AS_OF_DAYS = 92
+
+
 def promotion_line(meta: dict[str, Any]) -> str:
     """The card's line on how this version became the champion: the promotion check's date, status, sample and
     reasons (registry tags ``promotion_*``), and, when the validation recorded since is red, that relying on it is
@@ -680,7 +685,7 @@ class Delivery:
                    "rows_default_collateral": self.default_terms["collateral"],
                    "rows_default_maturity": self.default_terms["maturity"]}
         if self.as_of:
-            scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1])
+            scoring.update(as_of_min=self.as_of[0], as_of_max=self.as_of[1], scored_at=self.when)
         if outside:
             scoring.update(rows_scored=self.summary.rows_counted, rows_outside_training_range=self.summary.rows_outside,
                            outside_training_range=outside)
@@ -1016,6 +1021,15 @@ def window_paragraphs(model: Any, metrics: dict[str, Any], val: dict[str, Any],
             what = "the last validated origination" if oot else "the last development origination (none validated)"
             text += (f", {_months_between(last, hi)} months ({gap:,} days) after {what} ({last:%Y-%m-%d})"
                      if gap > 0 else f", within the {'validated' if oot else 'development'} window")
+        scored = (scoring or {}).get("scored_at")
+        if scored is not None:   # a year-old as-of date scored today (a bank reviewer's finding: nothing said so)
+            scored = pd.Timestamp(scored)
+            scored = scored.tz_convert(None) if scored.tzinfo is not None else scored
+            age = (scored.normalize() - hi).days
+            if age > STALE_AS_OF_DAYS:
+                text += (f"; scored on {scored:%Y-%m-%d}, {age:,} days after the latest as-of date: each PD is for the "
+                         "12 months from its as-of date, on what was known then (refresh the features for a PD from "
+                         "the scoring date)")
         parts.append(text)
     out = [f"Windows: {'; '.join(parts)}."] if parts else []
     auc_oot = val.get("auc", metrics.get("validation_oot_auc"))
