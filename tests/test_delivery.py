@@ -290,6 +290,8 @@ def test_the_card_says_in_numbers_what_a_red_calibration_and_stability_mean():
     assert "no margin of conservatism" in val and "understate the risk" in val
     assert "PSI 0.148 amber" in val and "grade PSI 0.202 amber" in val and "largest CSI 0.396 red" in val
     assert "review whenever a stability light turns amber or red" in val and "applies now" in val
+    # the reference of PSI and CSI is the report's, not the card's development rows (a bank reviewer's finding)
+    assert "(Measured against the validation report's reference sample, named there" in val
     # the statements are conditional on the lights: green calibration and stability, none of them
     green = {k: ("green" if k.startswith("light_") else v) for k, v in _VALIDATION.items()}
     quiet = model_card(_card_model(), metrics={"validation_status": "green"}, validation=green)
