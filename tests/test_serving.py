@@ -189,6 +189,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
     # pricing inputs and a known public credit grade reach the deliverable in both engines
     df["collateral"] = np.resize(["none", "property", "guarantee", "gold"], len(df))   # gold: unknown, not priced
     df["amount"] = np.resize([300_000.0, 800_000.0, -5.0], len(df))                   # negative: not priced
+    df["maturity"] = np.resize([1.0, np.nan, 3.0, 2.0, 1.0], len(df))                   # years; empty: 2.5
     df["public_credit_grade"] = np.resize(["A", "B", None], len(df))
     df["in_default"] = np.resize([0.0, 1.0, 0.0, np.nan, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0], len(df))  # 2: error
     df["uscc"] = df["uscc"].astype(object)
@@ -227,6 +228,10 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
                                                                  tmp_path / "spark.columns.json")]
     assert [(d["rows"], d["rows_ok"], d["rows_ok_not_priced"], d["rows_in_default"]) for d in side] == \
         [(a.rows, a.rows_ok, int(unpriced.sum()), int(flagged.sum()))] * 2
+    # the loan terms read in both engines: the rows whose capital was computed without a maturity, counted alike
+    terms = [d["pricing_default_terms"] for d in side]
+    assert terms[0] == terms[1] and 0 < terms[0]["rows_without_maturity"] < terms[0]["rows_priced_or_over_cap"]
+    assert terms[0]["rows_without_collateral"] == 0
     # rows outside the training range, counted alike; not the rows refused (row 3's inf, row 11's in_default 2)
     outside = side[0]["outside_training_range"]
     assert outside["x2"]["above"] == 1 and "x1" not in outside
