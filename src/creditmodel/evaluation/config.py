@@ -529,7 +529,7 @@ def _indicator(key: str, raw: Any, dim: str, path: str, source: str, feats: dict
     if not key.isidentifier() or key != key.lower():
         raise _err("an indicator key must be a snake_case identifier", path, source)
     feature = d.get("feature")
-    if feature not in feats:
+    if not isinstance(feature, str) or feature not in feats:   # a YAML list here raised a bare TypeError (h163)
         raise _err(
             f"unknown feature {feature!r}: not a numeric feature of the catalogue "
             f"(creditmodel.features.catalogue) nor an evaluation feature",
@@ -584,7 +584,7 @@ def _caps(
         unknown = set(c) - {"feature", "at_least", "max_grade", "zh", "en"}
         if unknown:
             raise _err(f"unknown key(s) {sorted(unknown)}", f"{p}.{min(unknown)}", source)
-        if c.get("feature") not in feats:
+        if not isinstance(c.get("feature"), str) or c.get("feature") not in feats:
             raise _err(f"unknown feature {c.get('feature')!r}", f"{p}.feature", source)
         if c.get("max_grade") not in labels:
             raise _err(
@@ -799,7 +799,7 @@ def parse_config(doc: Any, source: str = "<dict>") -> EvaluationConfig:
         if not isinstance(inds, list):
             raise _err("must be a list of industry sections", f"{p}.applies_to.industries", source)
         for x in inds:
-            if x not in industries():
+            if not isinstance(x, str) or x not in industries():
                 raise _err(f"unknown industry section {x!r}", f"{p}.applies_to.industries", source)
         wr = ap.get("with_records", False)
         if not isinstance(wr, bool):
