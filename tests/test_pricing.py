@@ -224,6 +224,9 @@ def test_default_yaml_equals_code_defaults():
     ("policy_spread: -0.5", "policy_spread"), ("margin: -0.5", "margin"), ("margin: 1.5", "margin"),
     ("lpr_1y: 0.03\npolicy_spread: -0.03", "policy_spread"),
     ("hurdle_rate: 0.01\ncapital_benefit_rate: 0.05", "capital_benefit_rate"), ("cny_per_eur: 0.125", "cny_per_eur"),
+    # a list or a mapping where a name belongs was a bare TypeError (unhashable) for framework
+    ("framework: [basel3]", "framework"), ("framework: {basel3: 1}", "framework"),
+    ("asset_class: [corporate]", "asset_class"), ("default_collateral: [none]", "default_collateral"),
 ])
 def test_config_errors_name_the_key(tmp_path, text, key):
     f = tmp_path / "p.yaml"

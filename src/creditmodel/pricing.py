@@ -111,7 +111,7 @@ def _broadcast(arrays: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
 
 
 def _framework(framework: str) -> Framework:
-    if framework not in FRAMEWORKS:
+    if not isinstance(framework, str) or framework not in FRAMEWORKS:
         raise DomainError(f"argument framework must be one of {sorted(FRAMEWORKS)}, got {framework!r}")
     return FRAMEWORKS[framework]
 
@@ -356,7 +356,7 @@ class PricingConfig:
                 hint = f" ({_percent_hint(key, v)})" if key in RATE_BOUNDS else ""
                 raise ConfigError(f"must lie in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}{hint}", column=key)
 
-        if self.framework not in FRAMEWORKS:
+        if not isinstance(self.framework, str) or self.framework not in FRAMEWORKS:   # a list: TypeError before
             raise ConfigError(f"must be one of {sorted(FRAMEWORKS)}, got {self.framework!r}",
                               column="framework")
         if self.asset_class not in ASSET_CLASSES:
