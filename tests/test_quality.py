@@ -824,3 +824,26 @@ def test_the_list_figure_reads_each_reason_without_a_cjk_font(monkeypatch):
     widths = [p.get_width() for p in fig.axes[0].patches]
     assert widths == pytest.approx([0.02, 0.03, 0.01])
     plt.close(fig)
+
+
+def test_the_list_figure_counts_a_firm_listed_by_two_courts_once(monkeypatch):
+    """Dishonest debtors listed by two courts (2 firms each, one firm by both: 3 distinct, the list's (all) row): its
+    bar reads 3 (3.00 %), not 4; a list with two reasons keeps a bar per reason, summed over its departments (r1: 1 + 3
+    = 4; a think tank's finding: the demo's bar said 424 against the table's 403)."""
+    from creditmodel.data.quality import ALL
+
+    monkeypatch.setattr(quality_plots, "cjk_font", lambda: None)
+    lm = pd.DataFrame({
+        "list_type": ["dishonest_debtor"] * 3 + ["black"] * 4,
+        "department": [ALL, "A court", "B court", ALL, "X", "Y", "Y"],
+        "reason": [ALL, "失信被执行人", "失信被执行人", ALL, "r1", "r1", "r2"],
+        "enterprises": [3, 2, 2, 5, 1, 3, 2], "share": [0.03, 0.02, 0.02, 0.05, 0.01, 0.03, 0.02],
+        "entries": [4, 2, 2, 6, 1, 3, 2], "entered": [0] * 7, "left": [0] * 7})
+    rep = type("R", (), {"list_membership": lm, "snapshot_date": "2025-12-31"})()
+    fig = quality_plots.plot_list_membership(rep)
+    ax = fig.axes[0]
+    bars = dict(zip((t.get_text() for t in ax.get_yticklabels()), (p.get_width() for p in ax.patches)))
+    assert bars == pytest.approx({"black: r1 (2 departments)": 0.04, "black: r2": 0.02,
+                                  "dishonest debtor: dishonest judgement debtor (2 departments)": 0.03})
+    assert sorted(a.get_text() for a in ax.texts) == ["2 (2.00%)", "3 (3.00%)", "4 (4.00%)"]
+    plt.close(fig)
