@@ -1064,6 +1064,12 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
     shown = "".join(o.get("data", {}).get("text/html", "") for c in nbformat.read(res.output_notebook, as_version=4).cells
                     for o in c.get("outputs", []))
     assert "district_rule_text" in shown                    # the industry overrides beside the indicator table
+    # the district repair summary with its counts and denominators, not bare fractions (a think tank's finding)
+    assert "with at least one repairable record (the base of the rows below)" in shown
+    assert "a possibility, not an observed time" in shown
+    md = "".join(o.get("data", {}).get("text/markdown", "") for c in nbformat.read(res.output_notebook, as_version=4).cells
+                 for o in c.get("outputs", []))
+    assert "**Credit repair across the district** (every existing enterprise graded C or D)" in md
     notes = [n for n in loaded_weights_notes(district_dir) if len(n) > 50]
     assert notes and all(n in shown for n in notes)         # the weights' notes in full (cut at 50 characters)
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}

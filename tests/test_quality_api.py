@@ -235,6 +235,29 @@ def test_repair_summary_says_its_shares_are_of_the_enterprises_with_something_re
     assert "at least one repairable record" in doc and "not every enterprise" in doc
 
 
+def test_the_repair_summary_table_counts_from_the_enterprises_asked_about():
+    """3 firms graded C or D asked about, 2 with a repairable record (A lifted by all its repairs to B, a best grade;
+    B neither), 1 with nothing: counts and denominators by hand; the mean points (30 + 5) / 2 and median days
+    (10, 30) -> 20 in the value column."""
+    from creditmodel.evaluation.repair import repair_summary, repair_summary_table
+
+    t = pd.Timestamp(SNAP)
+    allr = pd.DataFrame({"uscc": ["A", "B"], "record_id": "ALL", "lifts_grade": [True, False],
+                         "grade_with_repair": ["B", "C"], "lift_points": [30.0, 5.0], "as_of_date": t,
+                         "earliest_repair_date": [t + pd.Timedelta(days=10), t + pd.Timedelta(days=30)]})
+    single = allr.assign(record_id=["P1", "P2"])
+    tab = repair_summary_table(repair_summary(pd.concat([allr, single], ignore_index=True)), 3)
+    assert tab["enterprises"].tolist() == [3, 2, 1, 1, 1, 1, 2, 2]
+    assert tab["of"].isna().tolist() == [True] + [False] * 5 + [True] * 2
+    assert tab["of"].iloc[1:6].astype(int).tolist() == [3, 3, 2, 2, 2]
+    assert tab["share"].iloc[1:6].tolist() == pytest.approx([2 / 3, 1 / 3, 0.5, 0.5, 0.5])
+    assert tab["value"].iloc[6:].tolist() == pytest.approx([17.5, 20.0])
+    assert tab["measure"].iloc[5] == "reaching A or B with all their repairs"
+    assert "15 decision days: a possibility, not an observed time" in tab["measure"].iloc[7]
+    with pytest.raises(InputError, match="asked"):
+        repair_summary_table(repair_summary(pd.concat([allr, single], ignore_index=True)), 1)
+
+
 def test_the_dishonest_debtor_rows_are_drawn_with_their_own_gloss_and_colour(monkeypatch):
     """Without a CJK font the new dishonest-debtor bar read 'dishonest debtor: reason #25', in the neutral grey."""
     from creditmodel.data import quality_plots as qp

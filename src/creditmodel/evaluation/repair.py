@@ -784,3 +784,40 @@ def repair_summary(whatif: pd.DataFrame, config: EvaluationConfig | str | None =
         "repair_all_mean_lift_points": float(allr["lift_points"].mean()) if n else np.nan,
         "repair_all_median_days": float(days.median()) if n else np.nan,
     }
+
+
+def repair_summary_table(summary: dict[str, float], asked: int,
+                         config: EvaluationConfig | str | None = None) -> pd.DataFrame:
+    """:func:`repair_summary` as a table a reader can check: each measure with its count of enterprises, what it is
+    out of, and the share (a fraction), starting from the ``asked`` enterprises the what-if was run on (e.g. those
+    graded C or D), so that the ones with nothing repairable are counted, not left out in silence (a think tank's
+    finding: the notebook showed bare fractions of an unnamed base). Columns ``measure, enterprises, of, share,
+    value`` (``value``: the mean points and the median days, which are not counts)."""
+    cfg = load_config(config)
+    n = int(summary.get("repair_enterprises", 0))
+    if asked < n:
+        raise InputError(f"asked ({asked}) is below the enterprises with a repairable record ({n})",
+                         parameter="asked")
+    best = " or ".join(cfg.grade_labels[:2])
+    rows = [("enterprises the what-if was run on", asked, None, None),
+            ("with at least one repairable record (the base of the rows below)", n, asked, None),
+            ("with nothing repairable (their grade moves only as records leave their windows)", asked - n, asked,
+             None)]
+    for key, text in (("repair_single_lifts_share", "one of whose single repairs lifts the grade"),
+                      ("repair_all_lifts_share", "whose grade all their repairs together lift"),
+                      ("repair_all_reaches_good_share", f"reaching {best} with all their repairs")):
+        share = summary.get(key)
+        rows.append((text, int(round(float(share) * n)) if n and share is not None else 0, n, None))
+    out = pd.DataFrame(rows, columns=["measure", "enterprises", "of", "value"]).astype({"value": float})
+    out["share"] = [e / o if o else np.nan for e, o in zip(out["enterprises"], out["of"].fillna(0))]
+    extra = pd.DataFrame({"measure": ["mean points gained by all repairs (points)",
+                                      "median days from the as-of date to the earliest date all repairs can be "
+                                      f"decided (application date plus the configured {cfg.repair.decision_days} "
+                                      "decision days: a possibility, not an observed time)"],
+                          "enterprises": [n, n], "of": [None, None],
+                          "value": [summary.get("repair_all_mean_lift_points", np.nan),
+                                    summary.get("repair_all_median_days", np.nan)],
+                          "share": [np.nan, np.nan]})
+    out = pd.concat([out, extra], ignore_index=True)
+    out["of"] = out["of"].astype("Int64")
+    return out[["measure", "enterprises", "of", "share", "value"]]
