@@ -1330,7 +1330,10 @@ def test_a_share_is_never_printed_equal_to_its_target_when_it_differs():
     fig = plan_targets_figure(t)
     titles = [ax.get_title() for ax in fig.axes]
     assert "measured 94.996%, target >= 95%: not met" in titles[0] and "measured 0.997%, target < 1%: met" in titles[1]
-    assert [a.get_text() for a in fig.axes[1].texts] == ["0.997%"]   # the value beside its bar
+    base = plan_targets_table({"excellent_or_good_share": 0.9, "serious_dishonesty_share": 0.01})["baseline_2020"]
+    # the value beside its bar; the plan's 2020 figure named as the plan's, not a measurement (think tank's finding)
+    assert [a.get_text() for a in fig.axes[1].texts] == [f"{base.iloc[1]:.1%} (the plan's figure)", "0.997%"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["measured", "plan's 2020\nbaseline"]
     none = plan_targets_figure(plan_targets_table({"excellent_or_good_share": 1.0, "serious_dishonesty_share": 0.0},
                                                   ["as-of date 2015-01-01 is before the first record"]))
     assert all(ax.get_title().endswith("not measurable") or "not measurable" in ax.get_title() for ax in none.axes)
