@@ -496,7 +496,7 @@ def test_the_card_and_sidecar_count_the_rows_priced_at_the_configured_loan_terms
         "collateral": [None, "property", " ", None, None], "lgd": [np.nan, np.nan, np.nan, np.nan, np.nan]}))
     res = d.finish()
     side = json.loads(res.files["sidecar"].read_text(encoding="utf-8"))["pricing_default_terms"]
-    assert (side["rows_priced_or_over_cap"], side["rows_without_collateral"], side["rows_without_maturity"]) == (4, 3, 3)
+    assert (side["rows_with_capital"], side["rows_without_collateral"], side["rows_without_maturity"]) == (4, 3, 3)
     card = res.files["model_card"].read_text(encoding="utf-8")
     assert ("- Loan terms the input did not give: of the 4 scored rows not in default, 3 without a collateral or an own "
             "LGD (priced as none, LGD 40 %) and 3 without a maturity (priced at 2.5 years)") in card

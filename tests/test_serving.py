@@ -230,7 +230,7 @@ def test_spark_scores_equal_in_process(registered, tmp_path):
         [(a.rows, a.rows_ok, int(unpriced.sum()), int(flagged.sum()))] * 2
     # the loan terms read in both engines: the rows whose capital was computed without a maturity, counted alike
     terms = [d["pricing_default_terms"] for d in side]
-    assert terms[0] == terms[1] and 0 < terms[0]["rows_without_maturity"] < terms[0]["rows_priced_or_over_cap"]
+    assert terms[0] == terms[1] and 0 < terms[0]["rows_without_maturity"] < terms[0]["rows_with_capital"]
     assert terms[0]["rows_without_collateral"] == 0
     # rows outside the training range, counted alike; not the rows refused (row 3's inf, row 11's in_default 2)
     outside = side[0]["outside_training_range"]

@@ -55,7 +55,8 @@ COLUMNS: tuple[ColumnDoc, ...] = (
               "Public credit evaluation grade: A excellent, B good, C medium, D poor"),
     ColumnDoc("supervision_class", "string", "", "信用风险分类监管类别(A-D)",
               "Graded-supervision class A (low risk) .. D (high risk)"),
-    ColumnDoc("expected_loss_rate", "float", "fraction of exposure over 12 months", "预期损失率(PD×LGD, PD不低于巴塞尔下限0.05%; 已违约D级为LGD)",
+    ColumnDoc("expected_loss_rate", "float", "fraction of exposure over 12 months",
+              "预期损失率(PD×LGD, PD不低于巴塞尔下限0.05%; 已违约D级为LGD)",
               "Expected loss rate, PD x LGD with the PD floored as for capital (Basel III: 0.05 %) (a row in "
               "default, grade D with PD = 1, expects its whole LGD)"),
     ColumnDoc("capital_rate", "float", "fraction of exposure",
@@ -656,9 +657,10 @@ class Delivery:
                     "(rows_sme_adjusted); the other rows have none (size unknown: the conservative choice, a higher "
                     "capital_rate)"}
         doc["pricing_default_terms"] = {
-            "rows_priced_or_over_cap": self.capital_rows, "rows_without_collateral": self.default_terms["collateral"],
+            "rows_with_capital": self.capital_rows, "rows_without_collateral": self.default_terms["collateral"],
             "rows_without_maturity": self.default_terms["maturity"],
-            "note": "of the scored rows not in default (capital computed), those whose input gave no collateral and no "
+            "note": "rows_with_capital: scored rows not in default whose capital was computed (priced or above the "
+                    "rate cap); of them, those whose input gave no collateral and no "
                     "lgd (priced with default_collateral's LGD) and no maturity (priced at the configuration's "
                     "maturity): their rates are a benchmark for a loan on those terms"}
         doc["rows_in_default"] = self.in_default
@@ -900,12 +902,13 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
             feat = f" ({val['csi_max_feature']})" if c == "csi" and val.get("csi_max_feature") else ""
             return f"{label[c]}{num}{feat} {lt}"
 
+        # the reference is said: the card's development rows and the report's reference differ (a bank reviewer's
+        # finding: two "development" samples, 3,082 and 3,836 loans, without a word)
         out.append(f"- Stability ({', '.join(one(c, lt) for c, lt in stab)}): the card's own review rule (\"review "
                    "whenever a stability light turns amber or red\", Limits) applies now: the population scored "
                    "has moved from the development one. (Measured against the validation report's reference sample, "
                    "named there: in notebook 04 every loan originated before the out-of-time window, the held-out "
-                   "test rows among them, so more rows than the development rows of Data.)")   # two "development" samples: a
-        # bank reviewer's finding
+                   "test rows among them, so more rows than the development rows of Data.)")
     return out
 
 
@@ -1091,8 +1094,8 @@ def pricing_paragraphs(cfg: Any, scoring: dict[str, Any] | None = None) -> list[
     if s.get("rows_default_maturity") and cfg.asset_class == "corporate":
         terms.append(f"{int(s['rows_default_maturity']):,} without a maturity (priced at {cfg.maturity:g} years)")
     if terms and s.get("rows_capital"):
-        out.append(f"- Loan terms the input did not give: of the {int(s['rows_capital']):,} scored rows not in default, "
-                   + " and ".join(terms) + ": for those rows the rates are a benchmark for a loan on those terms, not "
+        out.append(f"- Loan terms the input did not give: of the {int(s['rows_capital']):,} scored rows not in "
+                   "default, " + " and ".join(terms) + ": for those rows the rates are a benchmark for a loan on those terms, not "
                    "the price of a given loan; add the columns collateral (or lgd with secured_share) and maturity "
                    "to price each loan on its own terms.")
     if s.get("rows_priced") is not None and s.get("rows_policy_rate") is not None:
@@ -1249,7 +1252,10 @@ def model_card(model: Any, metrics: dict[str, Any] | None = None, lights: pd.Dat
     when a calibration light is amber or red, the stability values when a stability light is); the pricing section
     the rate build-up with ``pricing_config``'s values (a :class:`~creditmodel.pricing.PricingConfig`). ``scoring``
     holds what the deliverable saw (``as_of_min``/``as_of_max``, ``rows_priced``, ``rows_policy_rate``,
-    ``rows_over_cap``, ``rows_with_sales``, ``rows_sme``; given the loans table, ``rows_not_in_default``,
+    ``rows_over_cap``, ``rows_with_sales``, ``rows_sme``, ``rows_capital`` and of them ``rows_default_collateral`` /
+    ``rows_default_maturity`` (priced at the configured loan terms), ``scored_at`` (the windows line says when the
+    latest as-of date is more than :data:`STALE_AS_OF_DAYS` before it), ``promotion`` (:func:`promotion_line`); given
+    the loans table, ``rows_not_in_default``,
     ``rows_no_loan``, ``rows_no_development_loan``, ``loans_window``, ``development_window``: the Limits count of
     scored firms outside the development population); every statement is left out when its numbers are. A
     scorecard's card states the scores, PDs and grades it can give (:func:`score_range`) and the grades of the
