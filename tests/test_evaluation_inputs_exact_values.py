@@ -366,19 +366,6 @@ def test_a_grade_cap_the_score_already_reaches_is_said_not_to_bind():
     assert lines[1].startswith("  grade from the score alone: D; cap at D did not bind: serious_dishonesty")
 
 
-def test_the_best_single_step_is_the_one_that_lifts_most():
-    """Serious (-15), two general penalties (-5 each), all paid: 75, C. Each repair alone lifts the grade to B; the
-    serious one lifts most (+15, from its minimum end 2026-01-01 + 15 days), the general ones +5."""
-    tabs = district([firm(A)], penalties=[
-        penalty("P1", A, "2025-01-01", "serious", "2026-01-01", "2028-01-01", paid="2025-01-10"),
-        penalty("P2", A, "2025-02-01", "general", "2025-05-01", "2026-02-01", paid="2025-02-05"),
-        penalty("P3", A, "2025-02-01", "general", "2025-05-01", "2026-02-01", paid="2025-02-05")])
-    lines = explain(A, tabs, None, "2025-06-30").text().splitlines()
-    assert "  best single step (repair, payment or rectification): P1 (penalty_serious) from 2026-01-16: +15 points, " \
-           "grade C -> B" in lines
-    assert "  all 3 steps by 2026-01-16: +25 points, grade C -> A" in lines
-
-
 def test_example_enterprises_are_the_smallest_code_of_each_kind():
     from creditmodel.evaluation.explain import example_enterprises
 

@@ -420,16 +420,25 @@ def test_the_rank_correlation_text_counts_the_weights_that_apply_to_no_enterpris
     assert ev.rank_correlation_text() == f"0.50 over all {n} indicators, -0.25 over the 2 estimable ones{tail}"
 
 
-def test_of_two_equal_steps_the_best_is_the_one_possible_first():
-    """Two paid general penalties (-5 each): 90, B. Repairing either lifts +5 to 95, A; P2's repair can take effect
-    first (its minimum publicity end 2025-08-01 + 15 days), P1's on 2025-09-16: the best single step is P2's."""
-    tabs = district([firm(A)], penalties=[
-        penalty("P1", A, "2025-01-01", "general", "2025-09-01", "2026-01-01", paid="2025-01-05"),
-        penalty("P2", A, "2025-02-01", "general", "2025-08-01", "2026-02-01", paid="2025-02-05")])
+@pytest.mark.parametrize("penalties, best, every", [
+    # Serious (-15), two general penalties (-5 each), all paid: 75, C. Each repair alone lifts the grade to B; the
+    # serious one lifts most (+15, from its minimum end 2026-01-01 + 15 days), the general ones +5.
+    ([("P1", "2025-01-01", "serious", "2026-01-01", "2028-01-01", "2025-01-10"),
+      ("P2", "2025-02-01", "general", "2025-05-01", "2026-02-01", "2025-02-05"),
+      ("P3", "2025-02-01", "general", "2025-05-01", "2026-02-01", "2025-02-05")],
+     "P1 (penalty_serious) from 2026-01-16: +15 points, grade C -> B", "all 3 steps by 2026-01-16: +25 points, grade C -> A"),
+    # Two paid general penalties (-5 each): 90, B. Repairing either lifts +5 to 95, A; P2's repair can take effect
+    # first (its minimum publicity end 2025-08-01 + 15 days), P1's on 2025-09-16: of two equal steps, the first.
+    ([("P1", "2025-01-01", "general", "2025-09-01", "2026-01-01", "2025-01-05"),
+      ("P2", "2025-02-01", "general", "2025-08-01", "2026-02-01", "2025-02-05")],
+     "P2 (penalty_general) from 2025-08-16: +5 points, grade B -> A", "all 2 steps by 2025-09-16: +10 points, grade B -> A"),
+])
+def test_the_best_single_step_lifts_most_and_of_equal_ones_comes_first(penalties, best, every):
+    tabs = district([firm(A)], penalties=[penalty(rid, A, day, sev, lo, hi, paid=paid)
+                                          for rid, day, sev, lo, hi, paid in penalties])
     lines = explain(A, tabs, None, "2025-06-30").text().splitlines()
-    assert "  best single step (repair, payment or rectification): P2 (penalty_general) from 2025-08-16: +5 points, " \
-           "grade B -> A" in lines
-    assert "  all 2 steps by 2025-09-16: +10 points, grade B -> A" in lines
+    assert f"  best single step (repair, payment or rectification): {best}" in lines
+    assert f"  {every}" in lines
 
 
 def test_an_open_case_counts_until_fulfilled_and_a_listing_leaves_its_window():
