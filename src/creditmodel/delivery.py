@@ -591,14 +591,13 @@ class Delivery:
             d = parse_as_of(inputs["as_of_date"]).dropna()
             if len(d):
                 self.as_of = [min([d.min(), *self.as_of[:1]]), max([d.max(), *self.as_of[1:]])]
-        sized = (np.isfinite(sales) & priced["capital_rate"].notna().to_numpy()
-                 & (pd.to_numeric(scored["pd_12m"], errors="coerce").to_numpy(dtype=float) < 1.0))   # D: no capital
+        capital = priced["capital_rate"].notna().to_numpy() & (
+            pd.to_numeric(scored["pd_12m"], errors="coerce").to_numpy(dtype=float) < 1.0)   # D: no capital
+        self.capital_rows += int(capital.sum())
+        sized = np.isfinite(sales) & capital
         self.sized += int(sized.sum())
         # the loan terms the input did not give, priced at the configuration's (a bank reviewer's finding: the demo's
         # portfolio has neither, so every rate is an unsecured benchmark at 2.5 years, which the card did not say)
-        capital = priced["capital_rate"].notna().to_numpy() & (
-            pd.to_numeric(scored["pd_12m"], errors="coerce").to_numpy(dtype=float) < 1.0)
-        self.capital_rows += int(capital.sum())
         for term, given_by in (("collateral", ("collateral", "lgd")), ("maturity", ("maturity",))):
             given = np.zeros(len(inputs), dtype=bool)
             for c in given_by:
@@ -700,8 +699,9 @@ class Delivery:
         elif self.borrowers is not None:
             log.info("the loans given to count the scored firms that never borrowed were not used: the input has no "
                      "uscc column or no scored row out of default")
-        if promotion_line(meta):
-            scoring["promotion"] = promotion_line(meta)
+        promotion = promotion_line(meta)
+        if promotion:
+            scoring["promotion"] = promotion
         card = model_card(model, metrics=card_metrics, lights=lights, validation=validation_numbers(meta),
                           pricing_config=self.cfg, scoring=scoring)
         files = writer.close(doc, card)

@@ -178,7 +178,7 @@ MISSING_REASON_SUFFIX = ".missing"
 def missing_reason_text(name: str, lang: str = "en", meaning: str | None = None) -> str:
     """Text of the reason ``<feature>.missing`` from the feature's name in ``lang`` and, where the catalogue gives
     it (``missing_zh`` / ``missing_en``), what a missing value of the feature means; else "data missing"."""
-    if meaning is not None and not pd.isna(meaning) and str(meaning).strip():
+    if not pd.isna(meaning) and str(meaning).strip():
         # a firm with no commitment assessed was told "data missing" (a bank reviewer's finding)
         return f"{name}：{str(meaning).strip()}" if lang == "zh" else f"{name}: {str(meaning).strip()}"
     # "data missing", not "no record": for a list flag "no record" reads as "not listed" (a validator's finding)
