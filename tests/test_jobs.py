@@ -87,6 +87,10 @@ def test_data_quality_notebook_is_one_tracked_run(tmp_path):
     assert {"figures/serious_dishonesty_definitions.png", "tables/serious_dishonesty_definitions.csv"} <= set(arts)
     assert {"figures/list_membership.png", "tables/list_membership.csv"} <= set(arts)   # who is on which list
     assert "tables/outside_life.csv" in arts   # records dated outside their enterprise's life, row by row
+    # how the pooled compliance rate reads (a think tank's finding): logged, and its pooled row is the metric
+    assert "tables/compliance_summary.csv" in arts
+    cs = quality.compliance_summary(rep).set_index("scope")
+    assert m["collection_compliance_rate"] == pytest.approx(cs.loc["all public records", "compliance_rate"])
     wider = quality.serious_dishonesty_shares(dist.tables, dist.snapshot_date)
     last = wider[wider["date"] == wider["date"].max()].set_index("definition")["share"]
     for k in ("plus_black_lists", "plus_dishonest_debtors"):

@@ -134,15 +134,19 @@ def _hbar(ax, labels, values, colors, title: str, pct: bool = True, lines: dict[
     ax.grid(axis="x", alpha=0.3)
 
 
-def _bar_values(ax, values, digits: int = 1, target: float | None = None) -> None:
+def _bar_values(ax, values, digits: int = 1, target: float | None = None, of=None) -> None:
     """Write each bar's value beside it, and say where a shortened axis starts: a 0 % bar had no length to see
     ("(missing) (n=151)" looked like missing data) and a compliance axis starting at 91 % did not say so (a
-    reviewer's findings). Call after the axis limits are set."""
+    reviewer's findings). ``of``: each bar's denominator, written after its value ("1.45% of 483"). Call after the
+    axis limits are set."""
     left, right = ax.get_xlim()
     for y, v in enumerate(values):
         if v is None or not np.isfinite(v):
             continue
-        ax.annotate(share_text(float(v), target, digits), (max(float(v), left), y), xytext=(3, 0), textcoords="offset points",
+        text = share_text(float(v), target, digits)
+        if of is not None and np.isfinite(float(of[y])):
+            text += f" of {int(of[y]):,}"
+        ax.annotate(text, (max(float(v), left), y), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7, clip_on=False)
     if left > 0:
         ax.set_xlabel(((ax.get_xlabel() + "; ") if ax.get_xlabel() else "") + f"axis starts at {left:.0%}",
@@ -156,9 +160,20 @@ def _target(key: str) -> tuple[float | None, float | None]:
     return spec.get("target"), spec.get("baseline_2020")
 
 
+#: the pooled bar at the top of the by-table figure
+ALL_RECORDS = "all public records"
+
+
 def plot_by_table(rep: "QualityReport") -> "Figure":
-    """Compliance, late-reporting and incompleteness rates of each public-record table."""
+    """Compliance, late-reporting and incompleteness rates of each public-record table, under a first bar of all
+    public records pooled (the plan's indicator: each table weighs by its records)."""
     bt = rep.by_table[rep.by_table["public_record"]].copy()
+    ind = rep.indicators
+    if len(bt) > 1 and "compliance_rate" in bt:   # a reader looked for the total the tables make (a think tank's finding)
+        pooled = {"table": ALL_RECORDS, "compliance_rate": ind.get("collection_compliance_rate"),
+                  "late_rate": ind.get("late_rate"), "incomplete_rate": ind.get("incomplete_rate")}
+        bt = pd.concat([pd.DataFrame([{k: (np.nan if v is None else v) for k, v in pooled.items()}]), bt],
+                       ignore_index=True)
     tgt, base = _target("collection_compliance_rate")
     fig, axes = _figure(14, 0.4 * len(bt) + 1.8, ncols=3, sharey=True)
     comp = bt["compliance_rate"].to_numpy(dtype=float)
@@ -177,6 +192,10 @@ def plot_by_table(rep: "QualityReport") -> "Figure":
         v = bt[col].to_numpy(dtype=float)
         _hbar(ax, bt["table"], v, NEUTRAL, title)
         ax.set_xlim(0, max(0.01, float(np.nanmax(v)) * 1.1) if np.isfinite(v).any() else 0.01)
+    if len(bt) and bt["table"].iloc[0] == ALL_RECORDS:
+        for ax in axes[0]:
+            ax.axhline(0.5, color=TARGET, lw=0.8)    # the pooled bar apart from the tables'
+        axes[0, 0].get_yticklabels()[0].set_fontweight("bold")
     fig.suptitle(_label("Public credit records by table", "按数据表"), fontsize=12)
     fig.tight_layout()
     return fig
@@ -270,16 +289,18 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
     labels = [_label(en if en else k, zh) if k not in ("(missing)", "(unmatched)") else
               ("(unmatched: code invalid or not in the register)" if k == "(unmatched)" else k)
               for k, en, zh in zip(df[key], df["en"], df["zh"])]
-    if "enterprises" in df.columns:
-        labels = [f"{lab} (n={n:,})" if k != "(unmatched)" or "records" not in df.columns
-                  else f"{lab} ({int(r):,} records)" for lab, n, k, r in
-                  zip(labels, df["enterprises"], df[key], df["records"] if "records" in df.columns else df[key])]
-    panels = [("records_compliance_rate", _label("Record compliance rate", "归集合规率"), "collection_compliance_rate"),
-              ("uscc_error_duplicate_rate", _label("USCC error/duplicate rate", "重错码率"), "uscc_error_duplicate_rate"),
-              ("serious_dishonesty_share", _label("Serious-dishonesty share", "严重失信占比"), "serious_dishonesty_share")]
+    # each panel has its own denominator, written after each bar's value: an "(n=562)" label gave the register rows
+    # beside a rate of 4,461 records and one of 483 legal persons (a think tank's finding)
+    panels = [("records_compliance_rate", _label("Record compliance rate, of records", "归集合规率"),
+               "collection_compliance_rate", "records"),
+              ("uscc_error_duplicate_rate", _label("USCC error/duplicate rate, of register rows", "重错码率"),
+               "uscc_error_duplicate_rate", "enterprises"),
+              ("serious_dishonesty_share", _label("Serious-dishonesty share, of legal persons", "严重失信占比"),
+               "serious_dishonesty_share", "legal_person_enterprises_at_snapshot")]
     panels = [p for p in panels if p[0] in df.columns]
     fig, axes = _figure(5 * len(panels), 0.38 * len(df) + 1.8, ncols=len(panels), sharey=True)
-    for ax, (col, title, tkey) in zip(axes[0], panels):
+    for ax, (col, title, tkey, den) in zip(axes[0], panels):
+        of = df[den].to_numpy(dtype=float) if den in df.columns else None
         tgt, base = _target(tkey)
         v = df[col].to_numpy(dtype=float)
         higher_better = tkey == "collection_compliance_rate"
@@ -290,11 +311,11 @@ def _plot_breakdown(rep: "QualityReport", df: pd.DataFrame, key: str, title_en: 
         known = v[(df[key] != "(unmatched)").to_numpy() & np.isfinite(v)]  # records without a firm: not a group
         if higher_better and known.size:
             ax.set_xlim(max(0.0, float(known.min()) - 0.05), 1.0)   # 97.5 % and 98.3 % looked alike on 0-100 %
-            _bar_values(ax, v, target=tgt)
+            _bar_values(ax, v, target=tgt, of=of)
         else:  # rates near zero: from 0 to past the largest bar or reference line
             top = np.nanmax([*(v[np.isfinite(v)] if np.isfinite(v).any() else [0.0]), tgt or 0.0, base or 0.0])
             ax.set_xlim(0.0, max(top, 1e-4) * 1.15)
-            _bar_values(ax, v, digits=2, target=tgt)   # a 0 % bar is drawn as nothing: its value says it is there
+            _bar_values(ax, v, digits=2, target=tgt, of=of)   # a 0 % bar is drawn as nothing: its value says so
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # labels such as 0.050% are wide: few ticks, no overlap
