@@ -1070,6 +1070,17 @@ def test_notebook_runs_as_a_tracked_job(tmp_path):
     md = "".join(o.get("data", {}).get("text/markdown", "") for c in nbformat.read(res.output_notebook, as_version=4).cells
                  for o in c.get("outputs", []))
     assert "**Credit repair across the district** (every existing enterprise graded C or D)" in md
+    # the sector rules beside their grades, the invoice indicators' reach, the gap table's total row, no constant
+    # expert_weight column (a think tank's findings)
+    assert "raises_supervision" in shown and "inspection_food_safety_fail_2y_n" in shown
+    inv = load_district(district_dir).tables["invoices_monthly"]
+    live = loaded.frame
+    assert (f"Invoice data (for `sales_growth` and `no_sales`): {int(live['uscc'].isin(inv['uscc']).sum()):,} of the "
+            f"{len(live):,} enterprises reported on") in md
+    if m["excellent_or_good_to_target"]:
+        assert "the last row is every enterprise reported on" in md and "(all)" in shown
+    assert "expert_weight" not in shown
+    assert "without any public credit record: " in text
     notes = [n for n in loaded_weights_notes(district_dir) if len(n) > 50]
     assert notes and all(n in shown for n in notes)         # the weights' notes in full (cut at 50 characters)
     arts = {a.path for a in client.list_artifacts(res.run_id, "figures")}
@@ -1277,7 +1288,13 @@ def test_a_grade_on_no_record_is_told_apart(result, loaded):
     m = result.measures
     assert m["no_record_share"] == pytest.approx(none.mean())
     assert m["excellent_or_good_without_records_share"] == pytest.approx(none.mean())
-    assert "without any public credit record" in result.summary()
+    # the summary counts them and names their grades ("9.76 % of enterprises without any public credit record" did
+    # not say that all 1,828 were A: a think tank's finding)
+    grades = live.loc[none, "public_credit_grade"].value_counts()
+    said = ("all graded A" if list(grades.index) == ["A"] else
+            "graded " + ", ".join(f"{g} {grades[g]:,}" for g in ("A", "B") if g in grades.index))
+    assert (f"  without any public credit record: {int(none.sum()):,} existing enterprises ({none.mean():.2%}), "
+            f"{said}, on no evidence either way") in result.summary().splitlines()
 
 
 def test_zoned_and_far_future_dates_grade_as_their_calendar_days(loaded, caplog):
@@ -1650,6 +1667,20 @@ def test_how_far_the_excellent_or_good_target_is_overall_per_industry_and_of_leg
     assert t["to_target"].sum() >= m["excellent_or_good_to_target"] > 0 or m["excellent_or_good_share"] >= 0.95
     if m["excellent_or_good_to_target"]:
         assert f"{int(m['excellent_or_good_to_target']):,} more enterprises at A or B would meet it" in result.summary()
+    # the notebook's gap table: the industries that miss, most first, under a total row whose gap is the scope's
+    # (the table had no total: a think tank's finding) and no stray "public_credit_grade" header
+    from creditmodel.evaluation import target_gap_table
+
+    gt = target_gap_table(f, "industry", top=3)
+    missing = t[t["to_target"] > 0].sort_values("to_target", ascending=False, kind="stable")
+    assert list(gt["industry"][:-1]) == list(missing.index[:3]) and gt["to_target"].iloc[:-1].is_monotonic_decreasing
+    total = gt.iloc[-1]
+    assert (total["industry"], total["to_target"], total["enterprises"]) == (
+        "(all)", m["excellent_or_good_to_target"], len(live))
+    assert (total["C"], total["D"]) == ((live["public_credit_grade"] == "C").sum(), (live["public_credit_grade"] == "D").sum())
+    assert gt.columns.name is None and t.columns.name is None
+    with pytest.raises(InputError, match="top must be a whole number of groups >= 1, got 0"):
+        target_gap_table(f, "industry", top=0)
 
 
 def test_a_closed_case_still_listed_is_not_told_to_perform_the_judgement(tmp_path):

@@ -409,3 +409,23 @@ def test_load_config_takes_an_object_a_mapping_or_a_file_and_names_a_missing_def
 ])
 def test_a_list_where_a_code_belongs_is_a_config_error_naming_the_key(tmp_path, edit, key):
     _refused(tmp_path, key, "unknown", edit)
+
+
+def test_the_sector_rule_table_says_where_each_sector_applies_and_how_it_grades(tmp_path):
+    """The notebook showed sector grades without the rules behind them (a think tank's finding)."""
+    sector = _edit(_sector(), (("grade_caps",), {"black": {"feature": "on_food_safety_black_list", "max_grade": "C",
+                                                             "zh": "黑名单", "en": "black list"}}),
+                   (("supervision_floor",), {"C": "H"}))
+    wide = _edit(_sector(), (("applies_to",), {"industries": ["C", "F"], "with_records": True}), (("max_bonus",), 5))
+    t = _load(tmp_path, (("sectors",), {"food_safety": sector, "construction": wide})).sector_rule_table()
+    assert list(t.columns) == ["sector", "zh", "en", "applies_to", "base_score", "max_deduction", "max_bonus",
+                               "grades", "caps", "raises_supervision"]
+    food, w = t.iloc[0].to_dict(), t.iloc[1].to_dict()
+    assert (food["sector"], food["applies_to"], food["base_score"], food["max_deduction"], food["max_bonus"]) == (
+        "food_safety", "sections H", 100.0, 50.0, 0.0)
+    assert food["grades"] == "A >= 90, B >= 70, C < 70"          # the last grade: below the one before it
+    assert food["caps"] == "on_food_safety_black_list >= 1: at most C"
+    assert food["raises_supervision"] == "grade C -> class H at least"
+    assert (w["sector"], w["applies_to"], w["max_bonus"]) == (
+        "construction", "sections C, F; any enterprise with a record of the sector", 5.0)
+    assert (w["caps"], w["raises_supervision"]) == ("", "")

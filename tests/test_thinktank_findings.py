@@ -157,7 +157,10 @@ def test_by_industry_tick_labels_do_not_overlap():
         assert _no_overlap(ax.get_xticklabels()), [t.get_text() for t in ax.get_xticklabels()]
     # every bar carries its value (a 0 % bar is otherwise invisible) and a shortened axis says where it starts
     comp, err, sd = fig.axes[:3]
-    assert [t.get_text() for t in err.texts].count("0.00%") == n - 1 and "0.30%" in [t.get_text() for t in err.texts]
+    # ... and its own denominator: the USCC rate is of the section's register rows (enterprises 5, 42, 79, ...)
+    err_texts = [t.get_text() for t in err.texts]
+    assert sum(t.startswith("0.00% of ") for t in err_texts) == n - 1 and err_texts[0] == "0.30% of 5"
+    assert err_texts[1] == "0.00% of 42"
     assert len(sd.texts) == n and "axis starts at 90%" in comp.get_xlabel()
     # a failing value is never labelled equal to its target (0.9796 against 98 % read '98.0%': reviewer)
     df2 = df.assign(records_compliance_rate=np.r_[0.9796, np.linspace(0.95, 1.0, n - 1)])
@@ -229,3 +232,26 @@ def test_the_text_explanation_says_when_a_cap_did_not_bind():
     ex.row = row.copy()
     ex.row["grade_from_score"] = "B"
     assert "grade from the score alone: B; capped at C: dishonest_debtor" in ex.text()
+
+
+def test_the_waterfall_keeps_the_rest_s_bonuses_and_deductions_apart():
+    """Example 3's waterfall drew one green "other +1.07" bar: it hid a -0.93 deduction among the small items."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from creditmodel.evaluation import plots
+
+    # 7 items, max_items 5: the three largest drawn, the rest (+1.5, +0.5, -0.93, -0.07) as two bars
+    points = [-40.0, -10.0, 5.0, 1.5, 0.5, -0.93, -0.07]
+    contrib = pd.DataFrame({"indicator": [f"i{k}" for k in range(7)], "en": ["x"] * 7, "points": points})
+    row = pd.Series({"grade_cap": None, "grade_from_score": "D", "public_credit_grade": "D", "industry": "C"})
+    ex = SimpleNamespace(config=load_config(), uscc="91330205MA0EGT743T", score=100 + sum(points), grade="D",
+                         row=row, contributions=contrib)
+    fig = plots.contribution_waterfall(ex, max_items=5)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    # sorted by points, largest bonus first: i2 +5, other bonuses +2, other deductions -1, i1 -10, i0 -40
+    assert labels[1:-1] == ["i2", "other bonuses (2)", "other deductions (2)", "i1", "i0"]
+    heights = [round(p.get_height(), 6) for p in ax.patches[1:-1]]
+    assert heights == [5.0, 2.0, -1.0, -10.0, -40.0]
+    matplotlib.pyplot.close(fig)

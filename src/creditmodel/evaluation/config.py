@@ -311,6 +311,35 @@ class EvaluationConfig:
                 "missing_points", "max_points", "district_rule_text", "district_cap"]
         return pd.DataFrame(rows, columns=cols)
 
+    def sector_rule_table(self) -> Any:
+        """The flagship sectors' evaluation rules, one row per sector (the notebook showed the sector grades but
+        not the rules behind them: a think tank's finding): ``applies_to`` (its industry sections, and whether an
+        enterprise with an inspection or penalty record of the sector is evaluated too), ``base_score`` and
+        ``max_deduction``, ``max_bonus`` (points), ``grades`` (each grade's lowest score), ``caps`` (a list that caps the sector
+        grade) and ``raises_supervision`` (the supervision class a poor sector grade raises the enterprise to at
+        least). Its indicators are :meth:`indicator_table`'s rows with ``system`` = the sector."""
+        import pandas as pd
+
+        rows = []
+        for k, s in self.sectors.items():
+            a = s.applies_to
+            where = ", ".join(a.industries) if a.industries else "no section"
+            rows.append({
+                "sector": k, "zh": s.zh, "en": s.en,
+                "applies_to": f"sections {where}" + ("; any enterprise with a record of the sector" if a.with_records
+                                                     else ""),
+                "base_score": s.base_score, "max_deduction": s.max_deduction, "max_bonus": s.max_bonus,
+                "grades": ", ".join(f"{g.label} >= {g.min_score:g}" if g.min_score is not None else
+                                    f"{g.label} < {s.grades[i - 1].min_score:g}" if i else g.label
+                                    for i, g in enumerate(s.grades)),
+                "caps": "; ".join(f"{c.feature} >= {c.at_least:g}: at most {c.max_grade}" for c in s.grade_caps),
+                "raises_supervision": ", ".join(f"grade {g} -> class {c} at least"
+                                                for g, c in s.supervision_floor.items()),
+            })
+        cols = ["sector", "zh", "en", "applies_to", "base_score", "max_deduction", "max_bonus", "grades", "caps",
+                "raises_supervision"]
+        return pd.DataFrame(rows, columns=cols)
+
     def with_weights(self, factors: Mapping[str, float]) -> EvaluationConfig:
         """A copy with indicator weights multiplied by ``factors`` (indicator key -> factor), also in the
         industry overrides. Used by the sensitivity analysis."""

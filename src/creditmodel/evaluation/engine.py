@@ -563,7 +563,8 @@ def plan_measures(frame: pd.DataFrame, config: EvaluationConfig | None = None) -
     excellent-or-good share (the two best grades), the serious-dishonesty share, grade and class shares.
 
     Counted over the graded enterprises: ``quality`` counts the register as collected (quarantined rows too), so
-    its serious-dishonesty share can differ slightly (1.071 % against 1.076 % on the demo district).
+    its serious-dishonesty share can differ slightly (on the demo district 173 of 16,149 legal-person enterprises
+    there, 1.0713 %, against 173 of the 16,142 graded here, 1.0717 %).
 
     The same keys for any frame: the shares and means are NaN where no enterprise exists (an empty frame gave only
     the three counts). The frame's as-of warnings (``attrs``, set by :func:`evaluate` and :func:`evaluate_dir`) come
@@ -734,7 +735,27 @@ def grade_table(
     names[MISSING_GROUP] = {"zh": "未填报", "en": "not given"}
     out.insert(0, "zh", [names.get(i, {}).get("zh", "") for i in out.index])
     out.insert(1, "en", [names.get(i, {}).get("en", "") for i in out.index])
+    out.columns.name = None   # crosstab's "public_credit_grade" showed as a stray header (a think tank's finding)
     return out.reset_index()
+
+
+#: the total row of :func:`target_gap_table`
+GAP_TOTAL = "(all)"
+
+
+def target_gap_table(frame: pd.DataFrame, by: str = "industry", config: EvaluationConfig | None = None,
+                     top: int = 8) -> pd.DataFrame:
+    """Where the excellent-or-good target is missed: the ``top`` groups of ``by`` with the most enterprises to bring
+    to the two best grades (``to_target`` > 0, most first), under a total row ``by`` = :data:`GAP_TOTAL` of every
+    existing enterprise (its ``to_target`` is the scope's own: the groups' do not add up to it, each is for the
+    group on its own). Columns as :func:`grade_table`'s."""
+    if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
+        raise InputError(f"top must be a whole number of groups >= 1, got {top!r}", parameter="top")
+    groups = grade_table(frame, by, config).sort_values(["to_target", by], ascending=[False, True])
+    total = grade_table(frame, None, config).rename(columns={"group": by})
+    total[by] = GAP_TOTAL
+    total["zh"], total["en"] = "合计", "all enterprises reported on"
+    return pd.concat([groups[groups["to_target"] > 0].head(top), total[groups.columns]], ignore_index=True)
 
 
 def sector_table(
@@ -789,6 +810,22 @@ class EvaluationResult:
     def measures(self) -> dict[str, float]:
         return plan_measures(self.frame, self.config)
 
+    def _no_record_line(self) -> list[str]:
+        """The existing enterprises graded on no public credit record at all, and their grades: "9.76 % of
+        enterprises without any record" did not say that all 1,828 of them were A (a think tank's finding)."""
+        f = self.frame
+        if "records_known_n" not in f.columns:
+            return []
+        live = f[~f["deregistered"].to_numpy(dtype=bool)]
+        none = live.loc[live["records_known_n"].fillna(0).to_numpy() == 0, "public_credit_grade"]
+        if not len(none):
+            return []
+        counts = none.value_counts().reindex(self.config.grade_labels).dropna().astype(int)
+        grades = (f"all graded {counts.index[0]}" if len(counts) == 1 else
+                  "graded " + ", ".join(f"{g} {k:,}" for g, k in counts.items()))
+        return [f"  without any public credit record: {len(none):,} existing enterprises "
+                f"({len(none) / len(live):.2%}), {grades}, on no evidence either way"]
+
     def summary(self) -> str:
         m = self.measures
         f = self.frame
@@ -822,10 +859,8 @@ class EvaluationResult:
                     + (f": {int(m['excellent_or_good_to_target']):,} more enterprises at A or B would meet it"
                        if m.get("excellent_or_good_to_target") else "")
                     + (f"; of legal-person enterprises {lp_good:.2%}" if lp_good == lp_good else "") + ")"
-                    + (f", {m['excellent_or_good_without_records_share']:.2%} of enterprises without any public "
-                       "credit record (graded so on no evidence either way)"
-                       if m.get("excellent_or_good_without_records_share") else "")
                 ),
+                *self._no_record_line(),
                 (
                     f"  on the serious-dishonesty list: "
                     f"{share_text(m['serious_dishonesty_share'], t['serious_dishonesty_share']['target'])} of "

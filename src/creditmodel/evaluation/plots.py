@@ -209,13 +209,12 @@ def contribution_waterfall(ex: Explanation, max_items: int = 14) -> Figure:
     c = ex.contributions[ex.contributions["points"] != 0]
     c = c.reindex(c["points"].abs().sort_values(ascending=False).index)
     if len(c) > max_items:
-        rest = c.iloc[max_items - 1 :]["points"].sum()
-        c = pd.concat(
-            [
-                c.iloc[: max_items - 1],
-                pd.DataFrame([{"indicator": "other", "en": "other indicators", "points": rest}]),
-            ]
-        )
+        # the rest as two bars, bonuses and deductions: one net "other +1.07" bar hid a -0.93 deduction (a think
+        # tank's finding); each names how many indicators it holds
+        rest = c.iloc[max_items - 2 :]["points"]
+        others = [{"indicator": f"other {what} ({int(m.sum())})", "en": f"other {what}", "points": float(rest[m].sum())}
+                  for what, m in (("bonuses", rest > 0), ("deductions", rest < 0)) if m.any()]
+        c = pd.concat([c.iloc[: max_items - 2], pd.DataFrame(others)])
     c = c.sort_values("points", ascending=False)
     fig, axes = _figure(10, 4.6)
     ax = axes[0, 0]
