@@ -292,6 +292,10 @@ def test_the_card_says_in_numbers_what_a_red_calibration_and_stability_mean():
     assert "review whenever a stability light turns amber or red" in val and "applies now" in val
     # the reference of PSI and CSI is the report's, not the card's development rows (a bank reviewer's finding)
     assert "(Measured against the validation report's reference sample, named there" in val
+    # with the run's psi_reference_n, how many rows it had (the validation run did not log it: a bank's finding)
+    counted = model_card(_card_model(), metrics=_REGISTRY,
+                         validation={**_VALIDATION, "psi_reference_n": 3836.0, "count_unit": "loans"})
+    assert "(Measured against the validation report's reference sample of 3,836 loans, named there" in counted
     # the statements are conditional on the lights: green calibration and stability, none of them
     green = {k: ("green" if k.startswith("light_") else v) for k, v in _VALIDATION.items()}
     quiet = model_card(_card_model(), metrics={"validation_status": "green"}, validation=green)

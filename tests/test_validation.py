@@ -1490,6 +1490,7 @@ def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
     assert res.metrics["psi"] == pytest.approx(M.psi(ref_score[keep], score).psi)
     assert res.metrics["psi"] < M.psi(ref_score, score).psi
     assert res.metrics["reference_grade_d_excluded"] == 300
+    assert res.metrics["psi_reference_n"] == 2700                 # the reference rows the PSI was measured against
     cs, _ = M.csi(ref_feats[keep].reset_index(drop=True), feats, ["x"])
     assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))
 

@@ -132,6 +132,7 @@ def test_reports_hold_the_contract_and_match_an_independent_computation(jobs_run
         _, dsc = _scored(out, client, val.run_id, alias, "dev")
         ref = dsc.loc[dsc["status"] == "ok", "score"].to_numpy(dtype=float)
         assert m["psi"] == pytest.approx(_psi(ref, sc["score"].to_numpy(dtype=float)), rel=1e-9, abs=1e-12)
+        assert m["psi_reference_n"] == len(ref)   # how many rows the reference had, in the run (a bank's finding)
         # the other model is the comparison, on the same rows
         assert m["challenger"]["name"].startswith(ALIASES[1 - ALIASES.index(alias)])
         # roles follow the report: the validated model first, the other one second, in the JSON and the HTML

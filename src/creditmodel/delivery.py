@@ -904,10 +904,12 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
 
         # the reference is said: the card's development rows and the report's reference differ (a bank reviewer's
         # finding: two "development" samples, 3,082 and 3,836 loans, without a word)
+        ref_n = val.get("psi_reference_n")
+        ref_rows = f" of {int(ref_n):,} {val.get('count_unit') or 'rows'}" if ref_n else ""
         out.append(f"- Stability ({', '.join(one(c, lt) for c, lt in stab)}): the card's own review rule (\"review "
                    "whenever a stability light turns amber or red\", Limits) applies now: the population scored "
-                   "has moved from the development one. (Measured against the validation report's reference sample, "
-                   "named there: in notebook 04 every loan originated before the out-of-time window, the held-out "
+                   f"has moved from the development one. (Measured against the validation report's reference sample"
+                   f"{ref_rows}, named there: in notebook 04 every loan originated before the out-of-time window, the held-out "
                    "test rows among them, so more rows than the development rows of Data.)")
     return out
 

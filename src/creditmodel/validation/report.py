@@ -760,7 +760,10 @@ class _Run:
             if ref_keep is not None:
                 ref_val = ref_val[ref_keep]
             ps = M.psi(ref_val, self.score if basis == "score" else self.pdv)
-            mt.update(psi=ps.psi, psi_basis=basis, psi_no_shift=ps.expected_no_shift, psi_p_no_shift=ps.p_no_shift)
+            mt.update(psi=ps.psi, psi_basis=basis, psi_no_shift=ps.expected_no_shift, psi_p_no_shift=ps.p_no_shift,
+                      # the rows the PSI was measured against, in the run's metrics (a bank's finding: the card's
+                      # development rows and this reference differ, and the run did not say how many it had)
+                      psi_reference_n=int(len(ref_val)))
             self.tables["psi"] = ps.table
             self.figs["psi"] = P.distribution_figure(ps.table, f"Score distribution (PSI = {ps.psi:.3f})",
                                                      "score bin (points)" if basis == "score" else "PD bin",
