@@ -87,6 +87,7 @@ def test_a_boolean_amount_is_not_read_as_a_number():
     co = schema.coerce_table(df, "invoices_monthly")
     assert sorted(zip(co.issues["row"], co.issues["column"], co.issues["rule"])) == [
         (0, "n_sales_invoices", "bad_type"), (2, "n_sales_invoices", "bad_type")]
+    assert co.typed["n_sales_invoices"].isna().all()     # empty, as in a float column (it kept 1 and 0)
 
 
 def test_a_number_in_a_date_column_is_yyyymmdd_only_when_whole():

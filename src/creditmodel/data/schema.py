@@ -306,7 +306,8 @@ def _coerce_numeric(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, n
     # integers: whole, finite, within int64
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(vals) & (np.floor(vals) == vals) & (np.abs(vals) < 2 ** 63)
-    typed = pd.Series(pd.array(np.where(whole, vals, np.nan), dtype="Float64"), index=s.index).astype("Int64")
+    # a cell already bad_type is empty, as in a float column (a true in a count kept 1: helper h164's finding)
+    typed = pd.Series(pd.array(np.where(whole & ~bad, vals, np.nan), dtype="Float64"), index=s.index).astype("Int64")
     bad = bad | (~null & ~nonfinite & ~whole)
     return typed, null, bad, nonfinite
 
