@@ -296,6 +296,9 @@ def test_the_card_says_in_numbers_what_a_red_calibration_and_stability_mean():
     counted = model_card(_card_model(), metrics=_REGISTRY,
                          validation={**_VALIDATION, "psi_reference_n": 3836.0, "count_unit": "loans"})
     assert "(Measured against the validation report's reference sample of 3,836 loans, named there" in counted
+    obligors = model_card(_card_model(), metrics=_REGISTRY,
+                          validation={**_VALIDATION, "psi_reference_n": 12.0, "count_unit": "obligors"})
+    assert "reference sample of 12 obligors, named there" in obligors
     # the statements are conditional on the lights: green calibration and stability, none of them
     green = {k: ("green" if k.startswith("light_") else v) for k, v in _VALIDATION.items()}
     quiet = model_card(_card_model(), metrics={"validation_status": "green"}, validation=green)

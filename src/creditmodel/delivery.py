@@ -905,7 +905,7 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
         # the reference is said: the card's development rows and the report's reference differ (a bank reviewer's
         # finding: two "development" samples, 3,082 and 3,836 loans, without a word)
         ref_n = val.get("psi_reference_n")
-        ref_rows = f" of {int(ref_n):,} {val.get('count_unit') or 'rows'}" if ref_n else ""
+        ref_rows = f" of {int(ref_n):,} {val.get('count_unit') or 'loans'}" if ref_n else ""   # as the line above
         out.append(f"- Stability ({', '.join(one(c, lt) for c, lt in stab)}): the card's own review rule (\"review "
                    "whenever a stability light turns amber or red\", Limits) applies now: the population scored "
                    f"has moved from the development one. (Measured against the validation report's reference sample"
