@@ -909,8 +909,8 @@ def validation_paragraphs(meta: dict[str, Any], metrics: dict[str, Any], val: di
         out.append(f"- Stability ({', '.join(one(c, lt) for c, lt in stab)}): the card's own review rule (\"review "
                    "whenever a stability light turns amber or red\", Limits) applies now: the population scored "
                    f"has moved from the development one. (Measured against the validation report's reference sample"
-                   f"{ref_rows}, named there: in notebook 04 every loan originated before the out-of-time window, the held-out "
-                   "test rows among them, so more rows than the development rows of Data.)")
+                   f"{ref_rows}, named there: in notebook 04 every loan originated before the out-of-time window, the "
+                   "held-out test rows among them, so more rows than the development rows of Data.)")
     return out
 
 
