@@ -255,3 +255,35 @@ def test_the_waterfall_keeps_the_rest_s_bonuses_and_deductions_apart():
     heights = [round(p.get_height(), 6) for p in ax.patches[1:-1]]
     assert heights == [5.0, 2.0, -1.0, -10.0, -40.0]
     matplotlib.pyplot.close(fig)
+
+
+def test_the_evaluation_says_how_many_penalties_it_keeps_published_for_want_of_a_fulfilment_date(tmp_path):
+    """Notebook 02 graded on 2,088 penalties past their maximum publicity end with no fine paid and no repair (still
+    published, DOMAIN A4) without a word; 686 of its 1,471 C and D firms carried one (a think tank's finding)."""
+    import district_factory as fac
+    from creditmodel.evaluation import evaluate_dir
+
+    c = fac.codes(4)
+    fac.write(fac.enterprises(c), tmp_path / "enterprises", "csv")
+    pen = fac.records("penalties", c, 7)          # decided 2023-03-01, maximum end 2024-03-01, no fine paid
+    pen["uscc"] = [c[0], c[0], c[1], c[1], c[2], c[3], c[3]]
+    pen.loc[1, "severity"] = "serious"
+    pen.loc[3, "fine_paid_on"] = "2023-04-01"     # fulfilled: its publicity ended at the maximum
+    pen.loc[4, "repaired_on"] = "2023-07-01"      # repaired
+    pen.loc[5, "publicity_max_end"] = "2026-06-01"  # not yet at its maximum end on 2025-12-31
+    pen.loc[6, "reported_on"] = "2026-01-05"      # not known on 2025-12-31
+    fac.write(pen, tmp_path / "penalties", "csv")
+    res = evaluate_dir(tmp_path, as_of="2025-12-31")
+    line = next(x for x in res.summary().splitlines() if "maximum publicity end" in x)
+    f = res.frame.set_index("uscc")
+    low = int(f["public_credit_grade"].isin(["C", "D"]).sum())
+    low_on = int(f.loc[[c[0], c[1]], "public_credit_grade"].isin(["C", "D"]).sum())
+    # rows 1, 2 (firm 0) and 3 (firm 1): 3 penalties on 2 enterprises
+    assert line == ("  penalties past their maximum publicity end without a fulfilment date (fine_paid_on), read as "
+                    f"unfulfilled and still published: 3, on 2 existing enterprises ({low_on:,} of the {low:,} graded "
+                    "C or D); a warning should carry its decision date in fine_paid_on")
+    assert f.loc[c[0], "public_credit_grade"] in ("C", "D") and low_on >= 1   # two live penalties, one serious
+    # none such: no line
+    pen.loc[[0, 1, 2], "fine_paid_on"] = "2023-04-01"
+    fac.write(pen, tmp_path / "penalties", "csv")
+    assert "maximum publicity end" not in evaluate_dir(tmp_path, as_of="2025-12-31").summary()

@@ -810,6 +810,34 @@ class EvaluationResult:
     def measures(self) -> dict[str, float]:
         return plan_measures(self.frame, self.config)
 
+    def _unfulfilled_line(self) -> list[str]:
+        """Penalties published past their maximum publicity end for want of a fulfilment date, and the graded
+        enterprises they weigh on (notebook 02 graded on 2,088 such penalties without a word, 686 of its 1,471 C and
+        D firms carrying one: a think tank's finding). As the features read them (DOMAIN A4): a penalty not yet
+        fulfilled stays published; a warning, with nothing to fulfil, should carry its decision date in
+        ``fine_paid_on``. ``quality`` counts the same rows at the snapshot as ``unfulfilled_past_maximum``."""
+        pen = self.tables.get("penalties")
+        need = {"uscc", "reported_on", "publicity_max_end", "fine_paid_on", "repaired_on"}
+        if pen is None or not len(pen) or not need <= set(pen.columns):
+            return []
+        t = self.as_of
+
+        def by(c: str) -> np.ndarray:   # the date is known and on or before the as-of date
+            return (pd.to_datetime(pen[c]) <= t).to_numpy(dtype=bool, na_value=False)
+
+        on = by("reported_on") & by("publicity_max_end") & ~by("fine_paid_on") & ~by("repaired_on")
+        if not on.any():
+            return []
+        f = self.frame[~self.frame["deregistered"].to_numpy(dtype=bool)]
+        firms = f[f["uscc"].isin(pen.loc[on, "uscc"])]
+        low = self.config.grade_labels[2:]
+        n_low = int(firms["public_credit_grade"].isin(low).sum())
+        all_low = int(f["public_credit_grade"].isin(low).sum())
+        return [f"  penalties past their maximum publicity end without a fulfilment date (fine_paid_on), read as "
+                f"unfulfilled and still published: {int(on.sum()):,}, on {len(firms):,} existing enterprises "
+                f"({n_low:,} of the {all_low:,} graded {' or '.join(low)}); a warning should carry its decision "
+                "date in fine_paid_on"]
+
     def _no_record_line(self) -> list[str]:
         """The existing enterprises graded on no public credit record at all, and their grades: "9.76 % of
         enterprises without any record" did not say that all 1,828 of them were A (a think tank's finding)."""
@@ -861,6 +889,7 @@ class EvaluationResult:
                     + (f"; of legal-person enterprises {lp_good:.2%}" if lp_good == lp_good else "") + ")"
                 ),
                 *self._no_record_line(),
+                *self._unfulfilled_line(),
                 (
                     f"  on the serious-dishonesty list: "
                     f"{share_text(m['serious_dishonesty_share'], t['serious_dishonesty_share']['target'])} of "
