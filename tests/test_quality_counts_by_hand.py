@@ -124,6 +124,10 @@ def test_compliance_summary_reads_the_pooled_rate_by_table_and_by_supplier(tmp_p
     assert two.loc["largest tables", ["records", "compliant"]].tolist() == [31, 28]
     assert "The 2 largest tables, `tax_grades`, `penalties`, hold 75.6% of them" in \
         quality.compliance_summary_text(quality.compliance_summary(rep, largest=2))
+    # the terminal summary says it in one line (20 / 41 = 48.78 %, 15 / 21 = 71.43 %)
+    assert ("  compliance pooled by records: tax_grades holds 48.78 % of them at 100.00 %, the other tables' records "
+            "71.43 %; below the target: 2 of 4 tables, 2 of 5 suppliers (compliance_summary.csv)") in \
+        rep.summary().splitlines()
     # as many largest tables as tables: no split
     assert "largest tables" not in set(quality.compliance_summary(rep, largest=4)["scope"])
     with pytest.raises(quality.InputError, match="largest must be a whole number of tables >= 1, got 0"):

@@ -431,6 +431,15 @@ class QualityReport:
                                          2 if r["value"] >= 0.001 else 4).replace("%", " %")
             lines.append(f"  {r['en']}: {shown} (target {r['direction']} {_pct(r['target'])}, "
                          f"2020 {_pct(r['baseline_2020'])}) -> {mark}")
+        cs = compliance_summary(self).set_index("scope")
+        if "other tables" in cs.index:   # how the pooled rate reads (a think tank's finding)
+            big, rest = cs.loc["largest tables"], cs.loc["other tables"]
+            lines.append(f"  compliance pooled by records: {big['tables']} holds {_pct(big['share_of_records'])} of "
+                         f"them at {_pct(big['compliance_rate'])}, the other tables' records "
+                         f"{_pct(rest['compliance_rate'])}; below the target: "
+                         + ", ".join(f"{int(cs.loc[k, 'groups_below_target'])} of {int(cs.loc[k, 'groups'])} {w}"
+                                     for k, w in (("each table once", "tables"), ("each supplier once", "suppliers"))
+                                     if k in cs.index) + " (compliance_summary.csv)")
         lines.append(f"  USCC: {i.get('uscc_invalid', 0):,} invalid, {i.get('uscc_duplicate_excess', 0):,} duplicated "
                      f"of {i.get('enterprises', 0):,} register rows; {i.get('records_invalid_uscc', 0):,} invalid in the "
                      f"rows of all tables; late records {i['late']:,}, incomplete records {i['incomplete']:,}")
