@@ -216,7 +216,10 @@ def test_model_versions_carry_the_validation_outcome(jobs_run):
         assert tags["validation_status"] == m["status"] in {"green", "amber", "red"}
         assert float(tags["validation_oot_auc"]) == pytest.approx(m["auc"], rel=1e-5)
         assert float(tags["validation_psi"]) == pytest.approx(m["psi"], rel=1e-5, abs=1e-9)
-        assert tags["validation_report"] == str((out / "validation" / alias / "report.html").resolve())
+        # the version's own copy (the alias's folder is rewritten by the next validation), the same bytes
+        kept = out / "validation" / "versions" / "district_pd" / versions[alias] / "report.html"
+        assert tags["validation_report"] == str(kept.resolve())
+        assert kept.read_bytes() == (out / "validation" / alias / "report.html").read_bytes()
         assert tags["validation_run_id"] == val.run_id
         assert tags["validation_basis"].startswith(f"out-of-time validation (notebook 04, as {alias}): "
                                                    f"{m['n']:,} loans, {m['defaults']:,} defaults, originations from")
@@ -380,6 +383,51 @@ def test_initial_auc_is_the_models_recorded_test_auc_and_the_population_must_mat
     assert best.alias in res
     warned = [r.getMessage() for r in caplog.records if "does not record the population" in r.getMessage()]
     assert warned and "industry section F" in warned[0] and "ends in '_F'" in warned[0]
+
+
+def test_a_section_model_s_validation_leaves_the_district_champion_s_report_alone(jobs_run, tmp_path, monkeypatch):
+    """An analyst's finding: notebook 04 with -p industry=F wrote validation/champion/report.html over the district
+    champion's, whose version tag still named that file, so the bank deliverable shipped the section's report beside
+    the district model's card. A section's model now writes validation/<name>/<alias>/, and each version's tag names
+    its own copy, validation/versions/<name>/<version>/."""
+    import copy
+    import dataclasses
+
+    from creditmodel import registry
+    from creditmodel.data.io import load_district
+    from creditmodel.scoring import district
+    from creditmodel.validation import district as vd
+
+    out, _ = jobs_run
+    tracking.configure(out)
+    models = vd.resolve_models("district_pd")
+    tables = load_district(out.parent / "district").tables
+    dest = tmp_path / "o"
+    whole = vd.validate_models(models, district.loan_sample(tables, seed=7), out_dir=dest, n_boot=20)
+    champ = dest / "validation" / "champion" / "report.html"
+    before = champ.read_bytes()
+    ref = models["champion"]
+    assert whole["champion"].version_out == dest / "validation" / "versions" / "district_pd" / ref.version
+    assert (whole["champion"].version_out / "report.html").read_bytes() == before
+    # the same model standing in for a section's (a model saved before models recorded their population: warned)
+    model = copy.copy(ref.model)
+    model.metadata = {k: v for k, v in ref.model.metadata.items() if k != "industry"}
+    section_ref = dataclasses.replace(ref, name="district_pd_F", model=model)
+    sec = vd.validate_models({"champion": section_ref}, district.loan_sample(tables, seed=7, industry="F"),
+                             out_dir=dest, n_boot=20)
+    assert champ.read_bytes() == before                      # the district champion's report is unchanged
+    own = dest / "validation" / "district_pd_F" / "champion" / "report.html"
+    assert sec["champion"].result.html_path == own and "district_pd_F" in own.read_text(encoding="utf-8")
+    assert (dest / "validation" / "versions" / "district_pd_F" / ref.version / "metrics.json").is_file()
+    written = {}
+    monkeypatch.setattr(registry, "tag_version", lambda name, version, tags: written.update({name: tags}))
+    vd.tag_versions({"champion": whole["champion"]})
+    vd.tag_versions({"champion": sec["champion"]})
+    assert written["district_pd"]["validation_report"] == str(
+        (dest / "validation" / "versions" / "district_pd" / ref.version / "report.html").resolve())
+    assert written["district_pd_F"]["validation_report"] == str(
+        (dest / "validation" / "versions" / "district_pd_F" / ref.version / "report.html").resolve())
+    assert vd.report_dir(dest, "district_pd", "challenger") == dest / "validation" / "challenger"
 
 
 def test_district_validation_counts_the_defaults_among_rows_a_model_refuses(jobs_run):

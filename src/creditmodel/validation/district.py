@@ -15,10 +15,13 @@ The registered model (default ``district_pd``, see :mod:`creditmodel.scoring.dis
 * the **rating migration** of every enterprise of the model's population (active, with operating data) at
   both dates, graded by the model from its point-in-time features at ``migration_from`` and at ``migration_to``.
 
-Results go to ``<out_dir>/validation/<alias>/`` (``report.html``, ``metrics.json``), to the active MLflow
-run (metrics prefixed ``<alias>_``, reports, figures) and onto the model versions as tags
-(``validation_status`` = worst light, ``validation_oot_auc``, ``validation_psi``, ``validation_report``,
-``validation_run_id``).
+Results go to ``<out_dir>/validation/<alias>/`` (``report.html``, ``metrics.json``; another registered model
+than ``district_pd``, e.g. a section's ``district_pd_F``, to ``<out_dir>/validation/<name>/<alias>/``), with a copy
+per model version in ``<out_dir>/validation/versions/<name>/<version>/`` that the version's ``validation_report``
+tag points to (a later validation of another model or version into the same folder no longer changes the report a
+version's deliverable ships: an analyst's finding), to the active MLflow run (metrics prefixed ``<alias>_``,
+reports, figures) and onto the model versions as tags (``validation_status`` = worst light, ``validation_oot_auc``,
+``validation_psi``, ``validation_report``, ``validation_run_id``).
 """
 from __future__ import annotations
 
@@ -257,6 +260,8 @@ class ModelValidation:
     ref: ModelRef
     result: ValidationResult
     out: Path | None = None
+    #: the copy of ``report.html`` and ``metrics.json`` kept for this model version (:func:`version_report_dir`)
+    version_out: Path | None = None
 
     @property
     def status(self) -> str:
@@ -395,7 +400,8 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
 
     ``migration = (from, to)`` dates grade the enterprises of ``tables`` active at both dates (those in default at
     ``from`` left out; ``cure_months`` lifts a default that long after the last one, None never does); ``out_dir``
-    receives ``validation/<alias>/report.html`` and ``metrics.json`` (nothing written when None). Rows a
+    receives ``report.html`` and ``metrics.json`` in :func:`report_dir`, and a copy per version in
+    :func:`version_report_dir` (nothing written when None). Rows a
     model cannot score (status ``error``) are excluded from every model's report and counted, so the paired
     comparison uses the same rows. ``n_boot`` and ``seed`` drive the bootstrap intervals, which resample enterprises
     (a firm's loans together). ``loans_set_aside``
@@ -520,10 +526,40 @@ def validate_models(models: Mapping[str, ModelRef], sample: DistrictSample,
             exclusions=exclusions, data_info=info, groups=cur["uscc"].astype(str).to_numpy(), central_pd=central,
             title=f"Out-of-time validation of {ref.name} @{alias} (version {ref.version}, {model.kind}"
                   + ("; no version holds the alias: last promotion candidate)" if ref.note else ")"),
-            out=Path(out_dir) / "validation" / alias if out_dir is not None else None)
-        out[alias] = ModelValidation(ref, res, res.html_path.parent if res.html_path else None)
+            out=report_dir(out_dir, ref.name, alias) if out_dir is not None else None)
+        kept = (_keep_for_version(res, version_report_dir(out_dir, ref.name, ref.version))
+                if out_dir is not None else None)
+        out[alias] = ModelValidation(ref, res, res.html_path.parent if res.html_path else None, kept)
         log.info("%s: %s -> %s", ref.label, res.summary().splitlines()[1], res.status)
     return out
+
+
+def report_dir(out_dir: str | Path, name: str, alias: str) -> Path:
+    """Where the validation of ``name@alias`` writes ``report.html`` and ``metrics.json``: ``validation/<alias>``
+    for the district model (:data:`MODEL_NAME`), ``validation/<name>/<alias>`` for any other (a section's model
+    wrote over the district champion's report, which its deliverable then shipped: an analyst's finding)."""
+    base = Path(out_dir) / "validation"
+    return base / alias if name == MODEL_NAME else base / name / alias
+
+
+def version_report_dir(out_dir: str | Path, name: str, version: str) -> Path:
+    """The copy of a version's latest validation report, which its ``validation_report`` tag names:
+    ``validation/versions/<name>/<version>``."""
+    return Path(out_dir) / "validation" / "versions" / name / str(version)
+
+
+def _keep_for_version(res: ValidationResult, dest: Path) -> Path | None:
+    """Copy ``report.html`` and ``metrics.json`` of ``res`` into ``dest`` (replacing an earlier validation of the
+    same version); the folder, or None when nothing was written."""
+    import shutil
+
+    files = [p for p in (res.html_path, res.json_path) if p is not None]
+    if not files:
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in files:
+        shutil.copy2(p, dest / p.name)
+    return dest
 
 
 # --------------------------------------------------------------------------- summaries
@@ -645,7 +681,10 @@ def tag_versions(validations: Mapping[str, ModelValidation], run_id: str | None 
         tags = {"validation_status": v.status,
                 "validation_oot_auc": "" if m.get("auc") is None else f"{m['auc']:.6g}",
                 "validation_psi": "" if m.get("psi") is None else f"{m['psi']:.6g}",
-                "validation_report": str(v.result.html_path.resolve()) if v.result.html_path else "",
+                # the version's own copy: the alias's folder is rewritten by the next validation
+                "validation_report": (str((v.version_out / v.result.html_path.name).resolve()) if v.version_out
+                                      and v.result.html_path else
+                                      str(v.result.html_path.resolve()) if v.result.html_path else ""),
                 "validation_run_id": run_id or "",
                 "validation_basis": (f"out-of-time validation (notebook 04, as {alias}): {int(m.get('n') or 0):,} "
                                      f"loans, {int(m.get('defaults') or 0):,} defaults"
