@@ -1125,6 +1125,10 @@ def test_notebook_reports_on_one_industry(tmp_path):
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert f"reporting on {len(mine):,} graded enterprises" in text and "industry C Manufacturing" in text
     assert "whole district, as written to the evaluation file:" in text   # not mistaken for the section's figures
+    # the repair view is the section's, and says so (it was headed "across the district": an analyst's finding)
+    md = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "**Credit repair across the part reported on (" in md and "Credit repair across the district" not in md
+    assert m["repair_enterprises"] <= int(mine[~mine["deregistered"]]["public_credit_grade"].isin(["C", "D"]).sum())
     # the expert-vs-evidence section covers the whole district whatever the industry: its stamp says so, and its
     # metrics do not pass for the section's (analyst's finding)
     line = next(ln for ln in text.splitlines() if ln.startswith("evidence covers: "))
