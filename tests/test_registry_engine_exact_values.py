@@ -196,6 +196,10 @@ def test_a_red_auc_light_is_waived_by_its_interval_only_below_twenty_defaults(mo
     assert not d.promoted and "champion" not in aliases and "red_lights_within_chance" not in d.evidence
     d, aliases, _ = _promote(monkeypatch, _sample(10, 390), "good", lights=red_auc, metrics=m)
     assert d.promoted and d.evidence["red_lights_within_chance"] == ["auc"] and aliases["champion"] == "2"
+    # said as waived, not as "no red light on discrimination" beside a red AUC (an analyst's finding)
+    said = [r for r in d.reasons if r.startswith("validation: ")]
+    assert said == ["validation: no blocking red light on discrimination or portfolio calibration (red but within "
+                    "chance on thin evidence: auc light)"], d.reasons
 
 
 def test_the_candidate_s_own_fitted_rows_are_left_out_of_its_validation(monkeypatch):

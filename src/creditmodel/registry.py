@@ -247,9 +247,14 @@ def promote(name: str, version: str | int, data: str | Path | None = None, targe
                        + (f"the calibration test detects only a default rate {k:.2f}x the mean PD or more"
                           if k is not None else "too few to detect an underestimated PD"))
     if gating_red.empty:
-        other = red["label"].tolist()
+        # the red lights waived on thin evidence are said as such: "no red light on discrimination (non-gating red:
+        # AUC ...)" contradicted itself (an analyst's finding)
+        waived = red.loc[red["check"].isin(evidence.get("red_lights_within_chance") or []), "label"].tolist()
+        other = red.loc[~red["check"].isin(GATING_CHECKS), "label"].tolist()
         reasons.append(("in-time " if held_by_record else "")
-                       + "validation: no red light on discrimination or portfolio calibration"
+                       + ("validation: no blocking red light on discrimination or portfolio calibration (red but "
+                          f"within chance on thin evidence: {', '.join(waived)})" if waived else
+                          "validation: no red light on discrimination or portfolio calibration")
                        + (f" (non-gating red: {', '.join(other)})" if other else ""))
     else:
         reasons.append(f"validation: red light(s) on {', '.join(gating_red['label'])}")
