@@ -522,6 +522,7 @@ def test_few_defaults_per_feature_warns(caplog):
     per = res.metrics["defaults_per_selected_feature"]
     assert per < 10
     assert f"({per:.1f} per feature, fewer than 10, a rule of thumb" in caplog.text
+    assert "defaults in the fitted rows (training and validation, the test rows left out) for" in caplog.text
     m = res.metrics   # the warning gives the numbers to judge it by, not a generic cure
     assert f"cross-validated AUC {m['cv_auc']:.3f} against {m['development_auc']:.3f} in sample" in caplog.text
     caplog.clear()

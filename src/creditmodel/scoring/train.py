@@ -718,7 +718,8 @@ def train_frame(df: pd.DataFrame, target: str, id_col: str | None = None, positi
     if kind == "scorecard" and n_sel and d_dev / n_sel < MIN_DEFAULTS_PER_FEATURE:  # a logistic model's rule
         gap = (f"cross-validated AUC {metrics['cv_auc']:.3f} against {metrics['development_auc']:.3f} in sample"
                if "cv_auc" in metrics else "compare its AUC on rows it did not see with its in-sample AUC")
-        log.warning("%d development defaults for %d features (%.1f per feature, fewer than %d, a rule of thumb for "
+        log.warning("%d defaults in the fitted rows (training and validation, the test rows left out) for %d "
+                    "features (%.1f per feature, fewer than %d, a rule of thumb for "
                     "logistic models): its coefficients may be unstable (%s). Fewer features are no sure cure: on "
                     "the synthetic district, stepwise cards of 6-16 features ranked new firms worse than the "
                     "20-26 feature card on every seed (bench/results/scorecard_selection.md)",
