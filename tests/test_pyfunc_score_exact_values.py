@@ -539,25 +539,57 @@ def test_windows_markdown_counts_loans_defaults_and_the_shock_overlap():
     assert lines[1] == ("* development: 6 loans originated 2023-01-10 to 2023-06-10, 2 defaulted (33.3 %); split by "
                         "enterprise into training 4, validation 1, in-time test 1 loans;")
     assert lines[2] == "* out of time: 4 loans originated 2023-12-01 to 2025-02-01, 2 defaulted (50.0 %)."
-    assert lines[4] == ("The generator's shock runs from 2023-06-01 to 2024-12-31 (the district's manifest). 3 of the "
-                        "4 out-of-time loans were originated in it; 1 after it. The development window reaches into "
-                        "the shock (1 of its loans was originated from 2023-06-01 on): the models learnt from part "
-                        "of it.")
+    assert lines[4].startswith("The generator's shock runs from 2023-06-01 to 2024-12-31 (the district's manifest). "
+                               "3 of the 4 out-of-time loans were originated in it; 1 after it. The development window "
+                               "reaches into the shock (1 of its loans was originated from 2023-06-01 on): the models "
+                               "learnt from part of it. Their outcomes are not all before it: 5 development loans")
     md2 = N.windows_markdown(s, {"shock_period": {"start": "2024-01-01", "end": "2024-12-31"}})
-    assert md2.split("\n")[-1] == ("The generator's shock runs from 2024-01-01 to 2024-12-31 (the district's "
-                                   "manifest). 2 of the 4 out-of-time loans were originated in it; 1 before it (from "
-                                   "2023-12-01); 1 after it. The out-of-time figures therefore mix pre-shock loans "
-                                   "with the shock's: they measure drift and discrimination over both, not the shock "
-                                   "alone.")
+    assert md2.split("\n")[-1].startswith("The generator's shock runs from 2024-01-01 to 2024-12-31 (the district's "
+                                          "manifest). 2 of the 4 out-of-time loans were originated in it; 1 before it "
+                                          "(from 2023-12-01); 1 after it. The out-of-time figures therefore mix "
+                                          "pre-shock loans with the shock's: they measure drift and discrimination "
+                                          "over both, not the shock alone. Their outcomes")
     md3 = N.windows_markdown(s, {"shock_period": {"start": "2023-12-01", "end": "2025-02-01"}})
+    # every development loan (2023-01-10 .. 2023-06-10) within 12 months of the shock's start: 6 loans, 2 defaults
     assert md3.split("\n")[-1].endswith("The out-of-time window is the shock period: all its 4 loans were "
-                                        "originated in it, and no development loan was.")
+                                        "originated in it, and no development loan was. Their outcomes are not all "
+                                        "before it: 6 development loans were originated in the 12 months before it, "
+                                        "so their 12-month outcome windows run into it; 2 of them defaulted (33.3 %, "
+                                        "every development loan being that recent). The development sample, and so "
+                                        "its default rate (the calibration's target) and the in-time test, hold "
+                                        "those outcomes.")
     # a loan on the shock's first or last day is in it: 2024-02-01 .. 2025-02-01 holds 3, 2023-12-01 is before
     md5 = N.windows_markdown(s, {"shock_period": {"start": "2024-02-01", "end": "2025-02-01"}})
     assert "manifest). 3 of the 4 out-of-time loans were originated in it; 1 before it (from 2023-12-01)." in md5
     md4 = N.windows_markdown(s, {"shock_period": {"start": "2026-01-01", "end": "2026-12-31"}})
     assert md4.split("\n")[-1].endswith("No out-of-time loan was originated in it: this run's out-of-time window "
                                         "does not test the shock.")
+
+
+def test_windows_markdown_says_which_development_outcomes_run_into_the_shock():
+    """Development loans 2022-01-10 (F, no default), 2022-06-10 (C, default), 2023-03-10 (F, default), 2023-09-10 (F,
+    no default); shock from 2024-01-01, exposed F: the last two lie in the 12 months before it (1 of 2 defaulted,
+    50.0 %, against 1 of 2 before, 50.0 %); in F 1 of 2 (50.0 %) against 0 of 1 (0.0 %). Notebook 03 said only "no
+    development loan was" originated in the shock (a validator's finding)."""
+    dates = pd.to_datetime(["2022-01-10", "2022-06-10", "2023-03-10", "2023-09-10", "2024-02-01", "2024-05-01"])
+    t = pd.DataFrame({"loan_id": [f"L{i}" for i in range(6)], "uscc": [f"F{i}" for i in range(6)],
+                      "as_of_date": dates, TARGET: [0, 1, 1, 0, 1, 0], "industry": ["F", "C", "F", "F", "F", "C"],
+                      "x": [1.0] * 6})
+    s = DistrictSample(t, ["x"], np.array(["train", "train", "valid", "test", "oot", "oot"]), None,
+                       pd.Timestamp("2024-01-01"))
+    md = N.windows_markdown(s, {"shock_period": {"start": "2024-01-01", "end": "2024-12-31",
+                                                 "exposed_industries": ["F"]}})
+    assert md.split("\n")[-1].endswith(
+        "no development loan was. Their outcomes are not all before it: 2 development loans were originated in the 12 "
+        "months before it, so their 12-month outcome windows run into it; 1 of them defaulted (50.0 %, against 50.0 % "
+        "of the earlier development loans); in the exposed sections 50.0 % of 2 against 0.0 % of 1. The development "
+        "sample, and so its default rate (the calibration's target) and the in-time test, hold those outcomes.")
+    # a loan exactly 12 months before the start is an earlier one (its outcome window ends the day the shock starts)
+    t.loc[2, "as_of_date"] = pd.Timestamp("2023-01-01")
+    md = N.windows_markdown(s, {"shock_period": {"start": "2024-01-01", "end": "2024-12-31"}})
+    assert ("Their outcomes are not all before it: 1 development loan was originated in the 12 months before it, so "
+            "its 12-month outcome window runs into it; it did not default (against 66.7 % of the earlier "
+            "development loans).") in md
 
 
 def test_scope_labels_give_each_parts_dates():
