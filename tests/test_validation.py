@@ -1419,6 +1419,18 @@ def test_migration_counts_defaults_of_the_period_apart(tmp_path):
     res = build_report(y, p, grade=np.full(n, "5"), migration=(start, end), n_boot=20, out=tmp_path)
     mg = res.metrics["migration"]
     assert mg["defaulted"] == 25 and mg["excluded_other"] == 3 and mg["excluded"] == 28 and mg["n"] == n - 28
+    assert mg["defaulted_share"] == 25 / 400                  # of the 400 firms graded at the start
+    # notebook 04's table says what each count is (it read "excluded 28, defaulted 25" beside "ends in D")
+    from types import SimpleNamespace
+
+    from creditmodel.validation import district as vd
+
+    t = vd.migration_table({"champion": SimpleNamespace(result=res)})
+    assert t.loc["firms in the matrix: performing at both dates", "champion"] == n - 28
+    assert t.loc["  of which defaulted in between (end grade D: no D column, not in the MWB or the z-tests)",
+                 "champion"] == 25
+    assert t.loc["defaults' share of the firms graded at the start", "champion"] == 25 / 400
+    assert list(t.index[:4]) == [vd.MIGRATION_ROWS[k] for k in ("n", "excluded", "defaulted", "excluded_other")]
     html = " ".join((tmp_path / "report.html").read_text(encoding="utf-8").split())
     assert "25 defaulted during the period (end grade D" in html and "3 without a grade of the scale" in html
 

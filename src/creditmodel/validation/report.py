@@ -848,7 +848,12 @@ class _Run:
         # a default during the period is an end grade D: outside the K x K matrix of performing grades, counted
         defaulted = int((s_.astype(str).isin(order) & e_.astype(str).eq(DEFAULT_GRADE)).sum())
         self.mt["migration"] = {"n": int(counts.sum()), "excluded": mg.excluded, "defaulted": defaulted,
-                                "excluded_other": mg.excluded - defaulted, "upper_mwb": mg.upper_mwb,
+                                "excluded_other": mg.excluded - defaulted,
+                                # the defaults' share of those graded at the start: the MWB leaves them out, so in a
+                                # shock year it understates the downgrades (a validator's finding)
+                                "defaulted_share": defaulted / (int(counts.sum()) + mg.excluded)
+                                if int(counts.sum()) + mg.excluded else None,
+                                "upper_mwb": mg.upper_mwb,
                                 "lower_mwb": mg.lower_mwb, "stay_share": float(np.trace(counts) / counts.sum()),
                                 "cells_tested": len(zt), "cells_rejected_1pct": rej, "rejected_share": share}
         self.mt["migration_z_p"] = share
