@@ -435,6 +435,11 @@ def test_loan_pricing_notebook_logs_its_run(tmp_path):
         codes = {str(v) for c in ("reason_1", "reason_2", "reason_3") for v in loans[c].dropna()}
         assert codes and not any(f">{code}<" in top for code in codes if "_" in code)
         assert ">nan<" not in top
+        # the agreement of the ratings is counted, and logged (the crosstab alone: a validator's finding)
+        md = "".join(o.get("data", {}).get("text/markdown", "") for c in cells for o in c.get("outputs", []))
+        assert f"rated firms ({m['rating_agree_share']:.0%})**" in md and m["rating_firms"] == 123
+        assert "mean_pd_of_loans" in "".join(o.get("data", {}).get("text/html", "") for c in cells
+                                             for o in c.get("outputs", []))
     for f in figures:
         assert f"figures/{f}.png" in arts, f
     assert "tables/pricing_grid.csv" in arts and any(

@@ -388,6 +388,10 @@ def test_result_loans_by_rating_metrics_and_comparison():
     # mean rate of the loans made: E1 5 % and E6 7 % (not E2's 9 %, which was not lent)
     assert br.loc["A", "mean_rate_of_loans"] == pytest.approx(0.06, abs=1e-15)
     assert br.loc["C", "mean_rate_of_loans"] == 0.12 and math.isnan(br.loc["D", "mean_rate_of_loans"])
+    # the mean PD of the loans made beside the rating's: A lent to E1 (1 %) and E6 (1.5 %), not E2 (2 %)
+    assert br.loc["A", "mean_pd_of_loans"] == pytest.approx(0.0125, abs=1e-15)
+    assert math.isnan(br.loc["D", "mean_pd_of_loans"])
+    assert list(br.columns[:4]) == ["firms", "loans", "mean_pd", "mean_pd_of_loans"]
     m = res.metrics()
     assert m["profit_gain_vs_naive"] == 2500.0
     assert m["unrated_firms"] == 6.0 and m["unrated_d_like"] == 1.0
@@ -463,3 +467,38 @@ def test_cumcm_settings_reach_their_outputs(tuned):
     assert (first["status"], first["reason"], first["limit"]) == ("error", "not scored", 0.0)
     assert pd.isna(first["rating"])
     assert (d["status"].iloc[1:] == "ok").all() and (d["reason"].iloc[1:] != "not scored").all()
+
+
+def test_rating_agreement_counts_equal_and_far_ratings():
+    """6 rated firms, bank rating against the out-of-fold one: A-A (agree), A-C (two apart), B-B (agree), C-A (two
+    apart), C-B (one apart), D-B (two apart): 2 of 6 agree; far A 1, C 1, D 1; none for B."""
+    import dataclasses
+
+    from creditmodel import pricing_plots as PP
+
+    rated = pd.DataFrame({"rating": ["A", "A", "B", "C", "C", "D"], "oof_rating": ["A", "C", "B", "A", "B", "B"]})
+    res = dataclasses.replace(_result(), rated=rated)
+    a = res.rating_agreement()
+    assert (a["firms"], a["agree"], a["agree_share"]) == (6.0, 2.0, 2 / 6)
+    assert (a["far_A"], a["far_B"], a["far_C"], a["far_D"]) == (1.0, 0.0, 1.0, 1.0)
+    assert PP.rating_agreement_markdown(res) == (
+        "Our rating (from the out-of-fold PD) is the bank's for **2 of the 6 rated firms (33%)**; two or more ratings "
+        "apart: 1 of the 2 the bank rates A, 1 of the 2 the bank rates C, 1 of the 1 the bank rates D.")
+
+
+def test_the_allocation_summary_says_when_its_profit_rests_on_pds_that_do_not_rank_within_a_to_c():
+    """The profit claim sat without the section 4.1 caveat beside it (a validator's finding)."""
+    import dataclasses
+
+    from creditmodel import pricing_plots as PP
+
+    base = _result()
+    no_ev = {"auc_within_abc": 0.493, "auc_within_abc_boot_low": 0.30, "auc_within_abc_boot_high": 0.70,
+             "mean_pd_abc": 0.1475, "default_rate_abc": 0.0303}
+    text = PP.allocation_summary_markdown(dataclasses.replace(base, quality=no_ev))
+    assert text.endswith("**Read these as the model's expectations, not as evidence:** the limits and the choice of "
+                         "firms follow the PDs, and section 4.1 found an interval that contains 0.5: no evidence that "
+                         "it ranks risk among the firms a bank would lend to (out-of-fold AUC within A-C 0.493; mean "
+                         "PD there 14.75 % against an observed default rate of 3.03 %).")
+    ranks = {**no_ev, "auc_within_abc": 0.8, "auc_within_abc_boot_low": 0.6, "auc_within_abc_boot_high": 0.95}
+    assert "not as evidence" not in PP.allocation_summary_markdown(dataclasses.replace(base, quality=ranks))

@@ -715,7 +715,10 @@ class CreditDecisionResult:
         )
 
     def by_rating(self) -> pd.DataFrame:
-        """Per bank rating: firms, loans, limits, mean PD and rate, expected amounts (yuan)."""
+        """Per bank rating: firms, loans, limits, mean PD and rate, expected amounts (yuan). ``mean_pd`` is over
+        all the rating's firms, ``mean_pd_of_loans`` over those lent to, as the amounts and ``mean_rate_of_loans``
+        (C read 15.48 % over its 225 firms beside the amounts of its 68 loans, whose mean PD is 6.14 %: a
+        validator's finding)."""
         d = self.decisions.assign(lent=lambda x: x["limit"] > 0)
         g = d.groupby("rating", dropna=False, sort=True)
         out = g.agg(
@@ -728,8 +731,25 @@ class CreditDecisionResult:
             expected_loss=("expected_loss", "sum"),
             expected_profit=("expected_profit", "sum"),
         ).reset_index()
-        rates = d[d["lent"]].groupby("rating")["rate"].mean()
-        out["mean_rate_of_loans"] = out["rating"].map(rates)
+        lent = d[d["lent"]].groupby("rating")
+        out.insert(out.columns.get_loc("mean_pd") + 1, "mean_pd_of_loans", out["rating"].map(lent["pd_12m"].mean()))
+        out["mean_rate_of_loans"] = out["rating"].map(lent["rate"].mean())
+        return out
+
+    def rating_agreement(self) -> dict[str, float]:
+        """How far the ratings from the out-of-fold PDs agree with the bank's on the rated firms: ``firms``,
+        ``agree`` (same rating) and ``agree_share``, and per bank rating the firms the PD puts two or more ratings
+        away (``far_<rating>``; A against C or D, B against D...). The notebook showed the crosstab alone."""
+        r = self.rated.dropna(subset=["rating", "oof_rating"])
+        order = {k: i for i, k in enumerate([*BANK_RATINGS, EXCLUDED_RATING])}
+        a = r["rating"].astype(str).map(order)
+        b = r["oof_rating"].astype(str).map(order)
+        ok = a.notna() & b.notna()
+        out: dict[str, float] = {"firms": float(ok.sum()), "agree": float((a[ok] == b[ok]).sum())}
+        out["agree_share"] = out["agree"] / out["firms"] if out["firms"] else float("nan")
+        for k in order:
+            sel = ok & (r["rating"].astype(str) == k)
+            out[f"far_{k}"] = float(((a[sel] - b[sel]).abs() >= 2).sum())
         return out
 
     def metrics(self) -> dict[str, float]:

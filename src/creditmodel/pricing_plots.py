@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from creditmodel.credit_decisions import within_abc_verdict  # noqa: F401  (re-exported: the notebook's narrative)
+from creditmodel.credit_decisions import within_abc_verdict  # also re-exported: the notebook's narrative
 from creditmodel.data.quality_plots import cjk_font
 from creditmodel.data.tables import COLLATERAL
 from creditmodel.pricing import PricingConfig, load_config, price_frame, risk_based_rate
@@ -267,8 +267,19 @@ def inclusive_coverage(
 
 
 def allocation_summary_markdown(result: CreditDecisionResult) -> str:
-    """The optimised allocation against the naive split, in numbers (amounts in millions of yuan)."""
+    """The optimised allocation against the naive split, in numbers (amounts in millions of yuan), and, where the
+    cross-validation found no evidence that the PDs rank risk among the firms a bank would lend to, that the profit
+    and the gain over naive are what the model expects, not evidence (the caveat sat in section 4.1 only: a
+    validator's finding)."""
     t, nv = result.allocation.totals, result.naive.totals
+    q = getattr(result, "quality", None) or {}
+    verdict = within_abc_verdict(q)[0] if q else "not_computable"
+    caveat = ""
+    if verdict in ("no_evidence", "inverse"):
+        caveat = (f" **Read these as the model's expectations, not as evidence:** the limits and the choice of firms "
+                  f"follow the PDs, and section 4.1 found {_WITHIN_ABC[verdict]} (out-of-fold AUC within A-C "
+                  f"{q['auc_within_abc']:.3f}; mean PD there {_pp(q.get('mean_pd_abc', float('nan')))} against an "
+                  f"observed default rate of {_pp(q.get('default_rate_abc', float('nan')))}).")
     return (
         f"With a budget of **{result.rules.budget / 1e6:.0f} m yuan**, the optimised strategy offers "
         f"**{int(t['n_loans'])} loans** (limits {t['limits'] / 1e6:.1f} m). Expected: {t['expected_lent'] / 1e6:.1f} m "
@@ -277,7 +288,21 @@ def allocation_summary_markdown(result: CreditDecisionResult) -> str:
         f"**profit {t['expected_profit'] / 1e6:.2f} m** "
         f"({_pp(t['return_on_lent'])} on the amount lent). The naive split offers {int(nv['n_loans'])} loans and "
         f"expects a profit of {nv['expected_profit'] / 1e6:.2f} m ({_pp(nv['return_on_lent'])}); its expected credit "
-        f"loss is {nv['expected_loss'] / max(t['expected_loss'], 1):.1f} times the optimised strategy's.")
+        f"loss is {nv['expected_loss'] / max(t['expected_loss'], 1):.1f} times the optimised strategy's." + caveat)
+
+
+def rating_agreement_markdown(result: CreditDecisionResult) -> str:
+    """How far the ratings from the out-of-fold PDs agree with the bank's, in one sentence under the crosstab (it
+    said "shows how far our ratings agree" and gave no number: a validator's finding)."""
+    a = result.rating_agreement()
+    if not a["firms"]:
+        return "No rated firm has both ratings: no agreement to measure."
+    counts = result.rated["rating"].astype(str).value_counts()
+    far = [f"{int(a[f'far_{k}']):,} of the {int(counts.get(k, 0)):,} the bank rates {k}"
+           for k in ("A", "B", "C", "D") if a.get(f"far_{k}")]
+    return (f"Our rating (from the out-of-fold PD) is the bank's for **{int(a['agree']):,} of the {int(a['firms']):,} "
+            f"rated firms ({a['agree_share']:.0%})**"
+            + (f"; two or more ratings apart: {', '.join(far)}." if far else "; none is two or more ratings apart."))
 
 
 _WITHIN_ABC = {
