@@ -207,6 +207,7 @@ def test_notebooks_03_and_04_quote_the_run_not_the_demo():
         assert "suptitle(f\"{kind}: out-of-time" not in code
     code3 = "\n".join(c.source for c in nb3.cells if c.cell_type == "code")
     assert "narrative.scorecard_notes_markdown(card, sample)" in code3
+    assert "narrative.calibration_markdown(results)" in code3   # its bins named, which way the PDs are off
     assert code3.count("narrative.stamp_figure(") == 4      # IV ranking, bins, scores by grade, calibration
     code4 = "\n".join(c.source for c in nb4.cells if c.cell_type == "code")
     assert "narrative.validation_figure_scope(name, sample" in code4 and "stamp_figure(plots.lights_figure" in code4

@@ -668,3 +668,22 @@ def test_a_missing_category_does_not_hide_an_unseen_one_in_the_next_column():
     assert _s(out["status"]) == ["error", "ok"]
     assert out["error"].tolist()[0] == "column 'region': category 'moon' was not seen in training"
     assert out["score"].tolist()[1] == 574
+
+
+def test_calibration_markdown_names_its_bins_and_which_way_the_pds_are_off():
+    """Notebook 03 gave decile errors under five-group figures without saying so, and never said the out-of-time
+    PDs were too low (a validator's finding). 0.0689 against a true 0.0843: too low, 0.0843 / 0.0689 = 1.22 times."""
+    r = {"scorecard": SimpleNamespace(metrics={"test_ece_true_pd": 0.004014, "oot_ece_true_pd": 0.015465,
+                                               "oot_mean_pd": 0.0689, "oot_mean_true_pd": 0.0843,
+                                               "oot_default_rate": 0.086}),
+         "lightgbm": SimpleNamespace(metrics={"test_ece_true_pd": 0.00448, "oot_ece_true_pd": 0.01455,
+                                              "oot_mean_pd": 0.09, "oot_mean_true_pd": 0.0843,
+                                              "oot_default_rate": 0.086})}
+    assert N.calibration_markdown(r) == (
+        "Calibration error against the true PD (share-weighted mean absolute difference per predicted-PD decile: ten "
+        "groups, as `bench/RESULTS.md` reports it, not the figures' five): scorecard test 0.0040 / out-of-time 0.0155, "
+        "lightgbm test 0.0045 / out-of-time 0.0146. Out of time, the mean PD: scorecard 6.89 % against a mean true PD "
+        "of 8.43 % (too low, 1.22 times) and an observed default rate of 8.60 %; lightgbm 9.00 % against a mean true "
+        "PD of 8.43 % (too high, 1.07 times) and an observed default rate of 8.60 %.")
+    no_oot = {"scorecard": SimpleNamespace(metrics={"test_ece_true_pd": 0.004})}
+    assert N.calibration_markdown(no_oot).endswith("scorecard test 0.0040 / out-of-time nan.")

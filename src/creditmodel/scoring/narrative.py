@@ -249,6 +249,28 @@ def _outcomes_into_shock(dev: pd.DataFrame, start: pd.Timestamp, when: pd.Series
                   "test, hold those outcomes.")
 
 
+def calibration_markdown(results: Mapping[str, Any]) -> str:
+    """The calibration errors against the true PD, with their bins (deciles: notebook 03's figures use five groups,
+    and the sentence under them gave decile values without saying so), and each model's out-of-time PD level
+    against the mean true PD and the observed default rate (the error is their distance: the notebook never said
+    which way the PDs were off: a validator's finding)."""
+    parts, level = [], []
+    for kind, r in results.items():
+        m = r.metrics
+        parts.append(f"{kind} test {m.get('test_ece_true_pd', float('nan')):.4f} / out-of-time "
+                     f"{m.get('oot_ece_true_pd', float('nan')):.4f}")
+        mp, tp, dr = (m.get(k) for k in ("oot_mean_pd", "oot_mean_true_pd", "oot_default_rate"))
+        if mp and tp and dr is not None:
+            way = "too low" if mp < tp else "too high"
+            level.append(f"{kind} {_pct(mp, 2)} against a mean true PD of {_pct(tp, 2)} ({way}, "
+                         f"{max(mp, tp) / min(mp, tp):.2f} times) and an observed default rate of {_pct(dr, 2)}")
+    text = ("Calibration error against the true PD (share-weighted mean absolute difference per predicted-PD decile: "
+            "ten groups, as `bench/RESULTS.md` reports it, not the figures' five): " + ", ".join(parts) + ".")
+    if level:
+        text += " Out of time, the mean PD: " + "; ".join(level) + "."
+    return text
+
+
 # -------------------------------------------------------------------------------------------- scorecard notes
 def _names(sample: DistrictSample) -> dict[str, str]:
     cat = sample.catalogue
