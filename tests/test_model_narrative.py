@@ -211,3 +211,25 @@ def test_notebooks_03_and_04_quote_the_run_not_the_demo():
     assert code3.count("narrative.stamp_figure(") == 4      # IV ranking, bins, scores by grade, calibration
     code4 = "\n".join(c.source for c in nb4.cells if c.cell_type == "code")
     assert "narrative.validation_figure_scope(name, sample" in code4 and "stamp_figure(plots.lights_figure" in code4
+
+
+def test_the_iv_ranking_says_it_shows_the_highest_and_names_each_band_from_its_start():
+    """It showed 25 of 80 features under "Feature information value", and "weak<" right of the 0.1 line read either
+    way (a validator's finding)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    from creditmodel.scoring import plots
+
+    iv = pd.DataFrame({"feature": [f"f{i}" for i in range(30)], "iv": np.linspace(0.005, 0.7, 30),
+                       "selected": [i % 2 == 0 for i in range(30)]})
+    fig = plots.iv_ranking(iv)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Feature information value (the 25 highest of 30 features)"
+    assert [t.get_text() for t in ax.texts] == [" weak \u2265 0.02", " medium \u2265 0.1", " strong \u2265 0.3",
+                                                " suspicious \u2265 0.5"]
+    assert [t.get_position()[0] for t in ax.texts] == [0.02, 0.1, 0.3, 0.5]
+    assert len(ax.patches) == 25 and ax.patches[-1].get_width() == 0.7      # the highest on top
+    assert plots.iv_ranking(iv.head(10)).axes[0].get_title() == "Feature information value"
+    matplotlib.pyplot.close("all")

@@ -23,12 +23,16 @@ def iv_ranking(iv_report: pd.DataFrame, top: int = 25) -> Any:
     fig, ax = plt.subplots(figsize=(8, 0.28 * len(d) + 1.2))
     colors = ["#2b6cb0" if s else "#a0aec0" for s in d.get("selected", pd.Series(True, index=d.index))]
     ax.barh(d["feature"], d["iv"], color=colors)
-    for x, lab in ((0.02, "useless"), (0.1, "weak"), (0.3, "medium"), (0.5, "strong")):
-        ax.axvline(x, color="#718096", lw=0.6, ls=":")
-        ax.text(x, len(d) - 0.55, f" {lab}<", fontsize=7, color="#4a5568", va="bottom")
-    ax.set_ylim(-0.6, len(d) + 0.2)   # the band labels above the top bar, not over it (helper-109)
+    # each band named from the line where it starts ("weak<" right of the 0.1 line read as "below 0.1 is weak" or
+    # as "weak from here": a validator's finding); above 0.5 "suspicious" (DOMAIN C2: check for leakage)
+    for k, (x, lab) in enumerate(((0.02, "weak"), (0.1, "medium"), (0.3, "strong"), (0.5, "suspicious"))):
+        ax.axvline(x, color="#c53030" if x == 0.5 else "#718096", lw=0.6, ls=":")
+        ax.text(x, len(d) - 0.55 + 0.5 * (k % 2), f" {lab} \u2265 {x:g}", fontsize=7, va="bottom",
+                color="#c53030" if x == 0.5 else "#4a5568")   # staggered: 0.02 and 0.1 lie close together
+    ax.set_ylim(-0.6, len(d) + 0.75)   # the band labels above the top bar, not over it (helper-109)
     ax.set_xlabel("information value (blue = in the scorecard)")
-    ax.set_title("Feature information value")
+    shown = "" if len(d) == len(iv_report) else f" (the {len(d)} highest of {len(iv_report)} features)"
+    ax.set_title(f"Feature information value{shown}")
     fig.tight_layout()
     return fig
 
