@@ -1583,6 +1583,11 @@ def test_the_segment_chart_shows_an_auc_below_chance_and_names_segments_without_
     assert max(ax.get_xticks()) <= 1.0                   # no tick past an AUC of 1
     labels = [x.get_text() for x in ax.get_yticklabels()]
     assert labels == ["C (n=400)", "I (n=82)", "P (n=30), no AUC"]
+    # with the defaults, and an AUC without an interval said so (one default: L at 0.993 looked best ranked)
+    t2 = t.assign(defaults=[40, 1, 0], auc=[0.81, 0.993, np.nan], auc_ci_low=[0.75, np.nan, np.nan],
+                  auc_ci_high=[0.87, np.nan, np.nan])
+    labels2 = [x.get_text() for x in segment_figure(t2, "AUC by industry").axes[0].get_yticklabels()]
+    assert labels2 == ["C (n=400, 40 defaults)", "I (n=82, 1 default), no interval", "P (n=30, 0 defaults), no AUC"]
     fig2 = segment_figure(t.iloc[[0]], "AUC by industry")
     assert fig2.axes[0].get_xlim() == (0.3, 1.02)        # the usual axis when nothing is below it
 

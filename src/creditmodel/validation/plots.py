@@ -218,8 +218,15 @@ def segment_figure(table: pd.DataFrame, title: str, overall: float | None = None
     ax.axvline(0.5, color="#c0392b", ls=":", lw=1)
     # a segment without an AUC says so; one below 0.3 widens the axis (an AUC of 0.26 fell off it and looked like
     # a segment without defaults: an analyst's finding)
-    ax.set_yticks(y, [f"{s} (n={n})" + ("" if f else ", no AUC") for s, n, f in zip(t["segment"], t["n"], fin)],
-                  fontsize=8)
+    # with the defaults: an AUC on 1 default has no interval and reads as well ranked as one on 50 (L at 0.993 and
+    # N at 1.000 on one default each looked like the best-ranked sections: a validator's finding)
+    d = t["defaults"].to_numpy(dtype=float) if "defaults" in t else np.full(len(t), np.nan)
+
+    def label(s: Any, n: Any, k: float, f: bool, h: bool) -> str:
+        dd = "" if not np.isfinite(k) else f", {int(k)} default{'s' if int(k) != 1 else ''}"
+        return f"{s} (n={n}{dd})" + ("" if not f else "" if h else ", no interval") + ("" if f else ", no AUC")
+
+    ax.set_yticks(y, [label(s, n, k, f, h) for s, n, k, f, h in zip(t["segment"], t["n"], d, fin, has)], fontsize=8)
     shown = np.concatenate([auc_[fin], lo[has]])
     left = min(0.3, float(np.floor(shown.min() * 20) / 20) - 0.05) if shown.size else 0.3
     # up to 1.02: a segment at AUC 1.0 (its interval clipped there) showed half a dot on the frame (a validator's
