@@ -1503,6 +1503,9 @@ def test_reference_rows_in_default_are_left_out_of_psi_and_csi():
     assert res.metrics["psi"] < M.psi(ref_score, score).psi
     assert res.metrics["reference_grade_d_excluded"] == 300
     assert res.metrics["psi_reference_n"] == 2700                 # the reference rows the PSI was measured against
+    # the grade figure's index is the current sample's, and says so (both samples are drawn)
+    assert res.figures["grades"].axes[0].get_title().startswith(
+        f"Grade distribution (current sample's normalised Herfindahl HI = {res.metrics['hhi']:.3f})")
     cs, _ = M.csi(ref_feats[keep].reset_index(drop=True), feats, ["x"])
     assert res.metrics["csi"]["x"] == pytest.approx(float(cs["csi"].iloc[0]))
 

@@ -830,7 +830,9 @@ class _Run:
                     mt.update(hhi_vs_initial_z=zt.z, hhi_vs_initial_p=zt.p_value)
                 shares["reference_share"] = hr.shares.to_numpy()
         self.tables["concentration"] = shares
-        self.figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (HI = {hh.hi:.3f})",
+        # HI is the ECB-normalised Herfindahl of the current sample only, not of both drawn (a validator's finding)
+        self.figs["grades"] = P.distribution_figure(shares.fillna(0.0), f"Grade distribution (current sample's "
+                                                    f"normalised Herfindahl HI = {hh.hi:.3f})",
                                                     "grade", unit=self.unit)
 
     # ------------------------------------------------------------- migration
