@@ -345,6 +345,11 @@ def test_an_impossible_date_parameter_is_named():
         jobs.parse_overrides(["as_of=2023-02-30"])
     assert e.value.parameter == "as_of" and "2023-02-30" in str(e.value)
     assert jobs.parse_overrides(["as_of=2023-02-28"]) == {"as_of": "2023-02-28"}
+    # on the command line it names the experiment file too, as every other parameter check does (an analyst's finding)
+    exp_file = PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml"
+    r = run_cli("run", str(exp_file), "-p", "as_of=2023-02-30")
+    assert r.returncode == 2 and (f"error: file {exp_file}, parameter 'as_of': '2023-02-30' is not a valid date"
+                                  in r.stderr), r.stderr
     # a word or another format is refused before the kernel starts (it failed inside the notebook after 9-21 s)
     pce = jobs.load_experiment(PROJECT_ROOT / "experiments" / "public_credit_evaluation.yaml")
     slm = jobs.load_experiment(PROJECT_ROOT / "experiments" / "small_loan_models.yaml")
@@ -372,6 +377,7 @@ def test_a_yes_no_parameter_takes_yes_or_no_only():
         with pytest.raises(InputError) as e:
             jobs.resolve_parameters(exp, {"register": bad})
         assert e.value.parameter == "register"
+        assert f"expected bool (true/false, yes/no or 1/0), got {bad!r}" in str(e.value)   # the words it takes
 
 
 def test_seed_and_number_parameters_are_checked_before_the_notebook_runs():
@@ -742,3 +748,18 @@ def test_a_copied_store_refuses_to_write_its_runs_into_the_original(tmp_path, mo
     assert sorted(p.name for p in (first / "mlartifacts").rglob("*")) == before
     again = jobs.run_experiment(exp, {"out_dir": str(first)}, out=first, progress=False)
     assert again.ok, again.error
+
+
+def test_cure_months_names_both_spellings_of_never():
+    """'or None (never cured; 0 as a job parameter)' named a value a job parameter cannot take first (an analyst's
+    finding)."""
+    from creditmodel.scoring.district import check_cure_months
+
+    for bad in (-3, 0, 1.5, True):
+        with pytest.raises(InputError) as e:
+            check_cure_months(bad)
+        assert e.value.parameter == "cure_months" and str(e.value) == (
+            "parameter 'cure_months': cure_months must be a whole number of months >= 1, or never cured (0 as a job "
+            f"parameter, None in Python), not {bad!r}")
+    check_cure_months(None)
+    check_cure_months(6)

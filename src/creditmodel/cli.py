@@ -87,7 +87,14 @@ def run_cmd(experiment: Path, params: tuple[str, ...], out: Path | None) -> None
     """Run one papermill job (experiments/NAME.yaml) and track it as one MLflow run."""
     from creditmodel import jobs
 
-    overrides = _paths_from_here(jobs.load_experiment(experiment), jobs.parse_overrides(params))
+    exp = jobs.load_experiment(experiment)
+    try:
+        parsed = jobs.parse_overrides(params)
+    except InputError as e:   # named the parameter but not the experiment file, as every other check does (analyst)
+        if e.file is not None:
+            raise
+        raise InputError(e.message, file=exp.path, parameter=e.parameter) from None
+    overrides = _paths_from_here(exp, parsed)
     res = jobs.run_experiment(experiment, overrides, out=out, progress=_progress(), log_failure=False)
     click.echo(f"run {res.run_id} {res.status} in {res.duration_s:.1f} s")
     click.echo(f"executed notebook: {res.output_notebook}")

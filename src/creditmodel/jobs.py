@@ -192,7 +192,8 @@ def _coerce_type(name: str, value: Any, t: str) -> Any:
                 raise ValueError(value)
             return words[key]
     except ValueError as e:
-        raise InputError(f"expected {t}, got {value!r}", parameter=name) from e
+        words = " (true/false, yes/no or 1/0)" if t == "bool" else ""   # 'expected bool' named no word (analyst)
+        raise InputError(f"expected {t}{words}, got {value!r}", parameter=name) from e
     if t in ("int", "float") and not isinstance(value, (int, float)):
         # -p seed=null (or [1], {a: 1}) reached the seed's range check and failed there as a TypeError (exit 1)
         raise InputError(f"expected {t}, got {value!r}", parameter=name)

@@ -347,8 +347,9 @@ def check_cure_months(cure_months: int | None) -> None:
     """InputError (parameter ``cure_months``) unless a whole number of months >= 1, or None (never cured)."""
     if cure_months is not None and (isinstance(cure_months, bool) or not isinstance(cure_months, (int, np.integer))
                                     or cure_months < 1):
-        raise InputError(f"cure_months must be a whole number of months >= 1 or None (never cured; 0 as a job "
-                         f"parameter), not {cure_months!r}", parameter="cure_months")
+        # "or None" meant nothing to a job's user (an analyst's finding): both spellings of "never" are named
+        raise InputError(f"cure_months must be a whole number of months >= 1, or never cured (0 as a job parameter, "
+                         f"None in Python), not {cure_months!r}", parameter="cure_months")
 
 
 def defaulted_between(tables: dict[str, pd.DataFrame], uscc: pd.Series, start: str | pd.Timestamp | None,
