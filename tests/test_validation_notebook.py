@@ -512,3 +512,33 @@ def test_district_validation_states_its_sample_default_definition_and_set_aside_
     assert "development_sample" in m["data"] and m["data"]["sample"].startswith("the loans of the loans table")
     html = res["champion"].result.to_html()
     assert "loans in the input" in html and "no final grades after human overrides were given" in html
+
+
+def test_register_no_leaves_the_registry_alone_and_keeps_both_models_in_the_run(jobs_run, tmp_path):
+    """An analyst's finding: with -p register=no the models were saved nowhere, so a seed-7 model could not be kept
+    without touching the registry, and the notebook said nothing."""
+    import mlflow
+    import nbformat
+
+    from creditmodel.scoring.pyfunc import load_credit_model
+
+    out, _ = jobs_run
+    mine = tmp_path / "o"
+    res = jobs.run_experiment(TRAIN, {"data_dir": str(out.parent / "district"), "firms": 3000, "seed": 7,
+                                      "out_dir": str(mine), "register": False}, out=mine, progress=False)
+    assert res.ok, res.error
+    client = _client(mine)
+    assert client.search_registered_models() == []                      # nothing registered in this store
+    md = "".join(o.get("data", {}).get("text/markdown", "") for c in nbformat.read(res.output_notebook, 4).cells
+                 for o in c.get("outputs", []))
+    assert "`register=no`: neither model was registered or promoted (`district_pd` is as it was)" in md
+    uris = {k: md.split(f"{k} `", 1)[1].split("`", 1)[0] for k in ("scorecard", "lightgbm")}
+    tracking.configure(mine)
+    try:   # each URI loads the model this run trained (MLflow 3 keeps them as the run's logged models)
+        assert {k: load_credit_model(u).kind for k, u in uris.items()} == {"scorecard": "scorecard",
+                                                                          "lightgbm": "lightgbm"}
+        assert {m.name for m in mlflow.search_logged_models(
+            experiment_ids=[client.get_run(res.run_id).info.experiment_id], output_format="list")
+            if m.source_run_id == res.run_id} == {"model_scorecard", "model_lightgbm"}
+    finally:
+        tracking.configure(out)
