@@ -328,3 +328,21 @@ def test_the_repair_what_if_reads_an_edited_frame_as_the_evaluation_does(tables,
         edited[name] = tables[name].assign(uscc=tables[name]["uscc"].str.lower())
     got = repair_whatif(edited, cfg, firm, SNAP)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+
+
+def test_the_coverage_warning_names_the_penalties_and_lists_and_counts_months_under_a_year():
+    """An analyst at 2019-03-31 read a 0.02 % serious-dishonesty share "met": the warning named the invoice months
+    and the 2- and 3-year windows of inspections and commitments, not the penalties' publicity or the lists, and said
+    "0.2 years since". Records from 2019-01-01: 89 days to 2019-03-31 are 3 months (89 / 30.44 = 2.9)."""
+    from creditmodel.evaluation.engine import coverage_warnings
+
+    tables = {"penalties": pd.DataFrame({"decision_date": ["2019-01-01"], "reported_on": ["2019-01-05"]})}
+    (w,) = coverage_warnings(pd.Timestamp("2019-03-31"), tables)
+    assert w == ("the public records begin on 2019-01-01: the evaluation's 3-year windows (credit commitments, "
+                 "penalties' publicity, list entries still in force) and 2-year windows (inspections) reach back before "
+                 "them and count only the 3 months since (records from before the data are unknown, not absent: a "
+                 "penalty still published or an enterprise still listed may be missing)")
+    (w2,) = coverage_warnings(pd.Timestamp("2021-03-01"), tables)     # 790 days: 2.2 years, the 3-year window only
+    assert "3-year windows (credit commitments, penalties' publicity, list entries still in force) reach" in w2
+    assert "2-year" not in w2 and "only the 2.2 years since" in w2
+    assert coverage_warnings(pd.Timestamp("2022-01-01"), tables) == []
