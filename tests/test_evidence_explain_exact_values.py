@@ -432,6 +432,10 @@ def test_the_rank_correlation_text_counts_the_weights_that_apply_to_no_enterpris
     ([("P1", "2025-01-01", "general", "2025-09-01", "2026-01-01", "2025-01-05"),
       ("P2", "2025-02-01", "general", "2025-08-01", "2026-02-01", "2025-02-05")],
      "P2 (penalty_general) from 2025-08-16: +5 points, grade B -> A", "all 2 steps by 2025-09-16: +10 points, grade B -> A"),
+    # One paid serious penalty (-15): 85, B; its repair from 2026-01-16 lifts +15 to 100, A: "the one step", not
+    # "all 1 steps" (an analyst's finding)
+    ([("P1", "2025-01-01", "serious", "2026-01-01", "2028-01-01", "2025-01-10")],
+     "P1 (penalty_serious) from 2026-01-16: +15 points, grade B -> A", "the one step by 2026-01-16: +15 points, grade B -> A"),
 ])
 def test_the_best_single_step_lifts_most_and_of_equal_ones_comes_first(penalties, best, every):
     tabs = district([firm(A)], penalties=[penalty(rid, A, day, sev, lo, hi, paid=paid)

@@ -131,7 +131,8 @@ class Explanation:
                 lines.append("  no single step (repair, payment or rectification) lifts the grade")
             a = self.whatif[self.whatif["record_id"] == "ALL"].iloc[0]
             lines.append(
-                f"  all {len(single)} steps by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
+                (f"  all {len(single)} steps" if len(single) != 1 else "  the one step")   # not "all 1 steps"
+                + f" by {a['earliest_repair_date'].date()}: {a['lift_points']:+g} "
                 f"points, grade {a['grade_without_repair']} -> {a['grade_with_repair']}"
             )
         return "\n".join(lines)
