@@ -4,9 +4,11 @@ A mutation pass over the Spark engine left these unchecked: the id check's messa
 model folder's output (the passed-through identifiers yes, an ``in_default`` or a pricing input no); the rows-error
 count; the CSV's BOM and ``scored_at`` text; the temporary folder beside ``--out``; the duplicate-id check across
 Spark's part files; the order checks on the part files (refused when out of input order, never written silently);
-the row-count error's folder and its last words; a time-zone-aware nanosecond column's zone; the ordering of part
-files by their first row number (not their names) and an empty part; a CSV column empty in one chunk and numeric in
-the next written as numbers. One local Spark session (``local[1]``) serves the module; the tests that need no JVM
+the row-count error's folder and its last words; a nanosecond date's zone (or its lack of one) and the score as an
+integer in a Parquet output; the ordering of part files by their first row number (not their names) and an empty
+part; the CSV conversion's chunks (every row kept; a column empty in one chunk still numbers; an ARFF of no rows);
+PYTHONWARNINGS restored when it was unset. One test was a bug the pass found, fixed: a time-zone-aware microsecond
+date lost its zone. One local Spark session (``local[1]``) serves the module; the tests that need no JVM
 (the helpers on Parquet files, the checks before Spark starts) run without one.
 """
 from __future__ import annotations
@@ -25,13 +27,14 @@ import pytest
 
 from creditmodel.errors import InputError
 
+NEEDS_PYSPARK = "the Spark engine needs pyspark: pip install 'creditmodel[spark]'"
 BLANK = "every column the model uses is empty (a blank line?)"
 BOM = b"\xef\xbb\xbf"
 
 
 def _needs_spark() -> None:
     """Skip (with the reason) where pyspark or Java is missing, as tests/test_spark_scoring.py does."""
-    pytest.importorskip("pyspark.sql.functions", reason="the Spark engine needs pyspark: pip install 'creditmodel[spark]'")
+    pytest.importorskip("pyspark.sql.functions", reason=NEEDS_PYSPARK)
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("the Spark engine needs Java")
 
@@ -39,7 +42,7 @@ def _needs_spark() -> None:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A scorecard on two numbers and a category (x1, x2, kind), trained with the id column ``id``."""
-    pytest.importorskip("pyspark.sql.functions", reason="the Spark engine needs pyspark: pip install 'creditmodel[spark]'")
+    pytest.importorskip("pyspark.sql.functions", reason=NEEDS_PYSPARK)
     from model_factory import train_small, with_outcome
 
     from creditmodel.scoring.score import resolve_model
@@ -171,7 +174,7 @@ def test_an_id_column_not_in_the_file_is_refused_before_spark_starts(model, tmp_
 
     src = tmp_path / "in.csv"
     src.write_text(CSV, encoding="utf-8")
-    with pytest.raises(InputError, match=r"^id column 'nope' not found") as e:
+    with pytest.raises(InputError, match=r"column 'nope': id column 'nope' not found$") as e:
         score_file_spark(model, src, tmp_path / "o.csv", id_col="nope", spark=object())
     assert e.value.column == "nope" and e.value.file == src
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
@@ -201,7 +204,8 @@ def test_a_model_folder_passes_uscc_as_of_date_and_loan_id_through_without_an_id
 @pytest.mark.spark
 def test_a_repeated_id_in_a_later_part_file_names_its_first_row(model, several_parts, tmp_path, monkeypatch):
     """120 rows in row groups of 10, read as several partitions: the id of row 6 (1-based) is repeated on row 115
-    and the id of row 57 on row 58; each repeat is an error naming the first row; the ids come back in input order."""
+    and the id of row 57 on row 58; each repeat is an error naming the first row; the ids come back in input order;
+    the CSV has one header line and one BOM however many part files it was assembled from (121 lines)."""
     import creditmodel.scoring.spark as engine
 
     df = _apps(120)
@@ -210,17 +214,17 @@ def test_a_repeated_id_in_a_later_part_file_names_its_first_row(model, several_p
     src = _parquet(df, tmp_path / "apps.parquet")
     seen, spy = _parts_seen(engine)
     monkeypatch.setattr(engine, "_in_input_order", spy)
-    res = engine.score_file_spark(model, src, tmp_path / "o.parquet", id_col="id", spark=several_parts)
+    res = engine.score_file_spark(model, src, tmp_path / "o.csv", id_col="id", spark=several_parts)
     assert seen and seen[0] > 2, seen        # the repeats lie in other part files than their first rows
-    got = pd.read_parquet(tmp_path / "o.parquet")
+    raw = (tmp_path / "o.csv").read_bytes()
+    assert raw.count(BOM) == 1 and raw.count(b"model_version") == 1 and raw.count(b"\n") == 121
+    got = pd.read_csv(tmp_path / "o.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert got["id"].tolist() == df["id"].tolist()
     bad = got.index[got["status"] == "error"].tolist()
     assert bad == [57, 114]
     assert got.loc[114, "error"] == "column 'id': duplicate id 'N0005', first on row 6"
     assert got.loc[57, "error"] == "column 'id': duplicate id 'N0056', first on row 57"
     assert (res.rows, res.rows_ok, res.rows_error) == (120, 118, 2)
-    # a Parquet output keeps the score an integer column
-    assert pq.read_schema(tmp_path / "o.parquet").field("score").type == pa.int64()
 
 
 def _no_output_left(tmp_path: Path) -> None:
@@ -297,20 +301,44 @@ def test_the_row_count_error_names_the_folder_and_says_nothing_was_written(model
 
 # --------------------------------------------------------------------------- 3. time zones
 @pytest.mark.spark
-def test_a_time_zone_aware_nanosecond_date_keeps_its_zone(model, spark, tmp_path):
-    """as_of_date as nanosecond timestamps in Asia/Shanghai (pandas' default unit): Spark reads them as int64
-    nanoseconds; the output holds the same instants in the same zone (2025-06-30 00:00 +08:00 is not written as
-    2025-06-29 16:00 UTC)."""
+@pytest.mark.parametrize("tz", [None, "Asia/Shanghai"], ids=["naive", "shanghai"])
+def test_a_nanosecond_date_keeps_its_zone_or_its_lack_of_one(model, spark, tmp_path, tz):
+    """as_of_date as nanosecond timestamps, naive or in Asia/Shanghai: Spark reads them as int64 nanoseconds; the
+    output holds the same dates with the same zone (2025-06-30 00:00 +08:00 is not written as 2025-06-29 16:00
+    UTC; a naive date stays naive, not UTC)."""
+    from creditmodel.scoring.spark import score_file_spark
+
+    df = _apps(4)
+    dates = pd.to_datetime(["2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30"])
+    df["as_of_date"] = (dates.tz_localize(tz) if tz else dates).as_unit("ns")
+    src = _parquet(df, tmp_path / "apps.parquet")
+    assert pq.read_schema(src).field("as_of_date").type == pa.timestamp("ns", tz=tz)
+    score_file_spark(model, src, tmp_path / "o.parquet", id_col="id", spark=spark)
+    got = pd.read_parquet(tmp_path / "o.parquet")
+    assert pq.read_schema(tmp_path / "o.parquet").field("score").type == pa.int64()   # an integer, as in process
+    assert got["id"].tolist() == ["N0000", "N0001", "N0002", "N0003"]
+    assert str(got["as_of_date"].dt.tz) == str(tz)
+    zone = "+0800" if tz else ""
+    assert [t.strftime("%Y-%m-%d %H:%M%z") for t in got["as_of_date"]] == [
+        f"2025-06-30 00:00{zone}", f"2025-07-31 00:00{zone}", f"2025-08-31 00:00{zone}", f"2025-09-30 00:00{zone}"]
+
+
+@pytest.mark.spark
+def test_a_time_zone_aware_microsecond_date_keeps_its_zone(model, spark, tmp_path):
+    """Was a bug (h169's finding, fixed): the same dates as the nanosecond test, stored as
+    timestamp[us, tz=Asia/Shanghai] (what pandas 3 writes for pd.to_datetime(...).tz_localize(...)): by hand the
+    output's first date is 2025-06-30 00:00 +08:00, as the in-process engine writes it; Spark's engine wrote
+    2025-06-29 16:00 without a zone (a day earlier as a date)."""
     from creditmodel.scoring.spark import score_file_spark
 
     df = _apps(4)
     df["as_of_date"] = pd.to_datetime(["2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30"]).tz_localize(
-        "Asia/Shanghai").as_unit("ns")
+        "Asia/Shanghai").as_unit("us")
     src = _parquet(df, tmp_path / "apps.parquet")
-    assert pq.read_schema(src).field("as_of_date").type == pa.timestamp("ns", tz="Asia/Shanghai")
+    assert pq.read_schema(src).field("as_of_date").type == pa.timestamp("us", tz="Asia/Shanghai")
     score_file_spark(model, src, tmp_path / "o.parquet", id_col="id", spark=spark)
     got = pd.read_parquet(tmp_path / "o.parquet")
-    assert str(got["as_of_date"].dt.tz) == "Asia/Shanghai"
+    assert got["as_of_date"].dt.tz is not None and str(got["as_of_date"].dt.tz) == "Asia/Shanghai"
     assert [t.strftime("%Y-%m-%d %H:%M%z") for t in got["as_of_date"]] == [
         "2025-06-30 00:00+0800", "2025-07-31 00:00+0800", "2025-08-31 00:00+0800", "2025-09-30 00:00+0800"]
 
@@ -337,10 +365,10 @@ def test_part_files_are_ordered_by_their_first_row_number_not_their_names_and_em
 
 
 def test_a_csv_column_empty_in_one_chunk_and_numeric_in_another_is_written_as_numbers(tmp_path, monkeypatch):
-    """Chunks of 2 rows: x2 is empty in the first chunk (a null column) and numbers in the second; x1 numbers in
-    the first and 'n/a!' in the second (text throughout, its numbers as written). The Parquet file Spark reads:
-    x2 double [None, None, 4.5, 6.0], x1 text ['0.25', '-1.5', 'n/a!', '2'], 4 rows returned, the chunk files
-    removed (the driver's conversion: no pyspark needed)."""
+    """Chunks of 2 rows: x2 is empty in the first chunk and numbers in the second; x1 numbers in the first and
+    'n/a!' in the second (text throughout, its numbers as written). The Parquet file Spark reads: x2 double
+    [None, None, 4.5, 6.0], x1 text ['0.25', '-1.5', 'n/a!', '2'], 4 rows returned, the chunk files removed (the
+    driver's conversion: no pyspark needed)."""
     import creditmodel.scoring.spark as engine
 
     monkeypatch.setattr(engine, "CONVERT_ROWS", 2)
@@ -357,3 +385,53 @@ def test_a_csv_column_empty_in_one_chunk_and_numeric_in_another_is_written_as_nu
     assert pa.types.is_large_string(t.schema.field("x1").type) or pa.types.is_string(t.schema.field("x1").type)
     assert [float(v) if v != "n/a!" else v for v in t.column("x1").to_pylist()] == [0.25, -1.5, "n/a!", 2.0]
     assert t.column("id").to_pylist() == ["A", "B", "C", "D"]
+
+
+def test_a_csv_of_several_chunks_of_one_type_keeps_every_row(tmp_path, monkeypatch):
+    """Chunks of 2 rows of the same types (5 rows: chunks of 2, 2, 1): the Parquet file Spark reads holds all 5 rows
+    in file order, not the first chunk's 2."""
+    import creditmodel.scoring.spark as engine
+
+    monkeypatch.setattr(engine, "CONVERT_ROWS", 2)
+    src = tmp_path / "in.csv"
+    src.write_text("id,x1,x2,kind\nA,1,2,A\nB,3,4,B\nC,5,6,C\nD,7,8,A\nE,9,10,B\n", encoding="utf-8")
+    dest = tmp_path / "conv" / "input.parquet"
+    dest.parent.mkdir()
+    assert engine._to_parquet(src, dest, ("id", "kind"), lambda cols: list(cols)) == 5
+    t = pq.read_table(dest)
+    assert t.column("id").to_pylist() == ["A", "B", "C", "D", "E"]
+    assert t.column("x1").to_pylist() == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["input.parquet"]
+
+
+def test_an_arff_of_no_data_rows_is_no_data_rows_before_spark(tmp_path):
+    """An ARFF file with its attributes and no data: the reader gives one chunk of 0 rows; the conversion refuses it
+    (InputError 'no data rows', exit 2) and leaves no chunk file (it would have gone on to Spark with 0 rows)."""
+    import creditmodel.scoring.spark as engine
+
+    src = tmp_path / "empty.arff"
+    src.write_text("@RELATION t\n@ATTRIBUTE x1 NUMERIC\n@ATTRIBUTE x2 NUMERIC\n@ATTRIBUTE kind {A,B,C}\n@DATA\n",
+                   encoding="utf-8")
+    dest = tmp_path / "conv" / "input.parquet"
+    dest.parent.mkdir()
+    with pytest.raises(InputError, match=r"no data rows$") as e:
+        engine._to_parquet(src, dest, ("kind",), lambda cols: list(cols))
+    assert e.value.file == src
+    assert list(dest.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("before", [None, "default::DeprecationWarning"], ids=["unset", "set"])
+def test_pythonwarnings_holds_the_pandas_filter_only_inside_the_block(monkeypatch, before):
+    """Around the JVM's start the filter 'ignore:PySpark does not yet fully support pandas:FutureWarning' is in
+    PYTHONWARNINGS (after a value already there, comma-separated); after the block the variable is as before:
+    unset stays unset, a value comes back (no JVM needed)."""
+    from creditmodel.scoring.spark import _quiet_pyspark_pandas_warning
+
+    rule = "ignore:PySpark does not yet fully support pandas:FutureWarning"
+    if before is None:
+        monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONWARNINGS", before)
+    with _quiet_pyspark_pandas_warning(workers=True):
+        assert os.environ["PYTHONWARNINGS"] == (f"{before},{rule}" if before else rule)
+    assert os.environ.get("PYTHONWARNINGS") == before
