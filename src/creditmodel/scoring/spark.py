@@ -184,7 +184,7 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
         own = spark is None
         spark = spark or spark_session(master)
         try:
-            if nanos:
+            if any(unit == NANOS for unit, _ in nanos.values()):
                 # Spark cannot read TIMESTAMP(NANOS) (pandas' default); read those columns as int64
                 # nanoseconds and turn them back into timestamps when the parts are assembled
                 spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
@@ -334,8 +334,15 @@ def _batches(parts: list[Path]) -> Any:
                 yield batch.to_pandas()
 
 
+#: the unit of a timestamp column that Spark reads as int64 (``spark.sql.legacy.parquet.nanosAsLong``)
+NANOS = "ns"
+
+
 def _nanosecond_timestamps(data: Path) -> dict[str, Any]:
-    """Columns of a Parquet file stored as nanosecond timestamps, with their time zone (or None)."""
+    """Timestamp columns of a Parquet file that Spark does not hand back as they were: name -> (unit, time zone or
+    None) of every nanosecond column (Spark reads them as int64 nanoseconds) and of every column with a time zone
+    in another unit (Spark writes the instant back without its zone: a microsecond ``Asia/Shanghai`` date came
+    back naive at its UTC wall time, a day early as a date; helper h169's finding)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -343,7 +350,8 @@ def _nanosecond_timestamps(data: Path) -> dict[str, Any]:
         schema = pq.read_schema(data)
     except (OSError, pa.ArrowInvalid) as e:
         raise InputError(f"unreadable Parquet file: {e}", file=data) from e
-    return {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+    return {f.name: (f.type.unit, f.type.tz) for f in schema
+            if pa.types.is_timestamp(f.type) and (f.type.unit == NANOS or f.type.tz is not None)}
 
 
 def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] | None = None) -> Any:
@@ -353,11 +361,16 @@ def _clean(pdf: Any, resolved: Any, sha: str, when: Any, nanos: dict[str, Any] |
     from creditmodel.scoring.score import in_deliverable_order
 
     pdf = pdf.drop(columns=[ORDER_COL])
-    for c, tz in (nanos or {}).items():
-        if c in pdf:
+    for c, (unit, tz) in (nanos or {}).items():
+        if c not in pdf:
+            continue
+        if unit == NANOS:
             pdf[c] = pd.to_datetime(pdf[c], unit="ns", utc=tz is not None)
-            if tz is not None:
-                pdf[c] = pdf[c].dt.tz_convert(tz)
+        else:   # Spark keeps a timestamp as its UTC instant and writes it back without the zone
+            v = pd.to_datetime(pdf[c])
+            pdf[c] = v.dt.tz_localize("UTC") if v.dt.tz is None else v
+        if tz is not None:
+            pdf[c] = pdf[c].dt.tz_convert(tz)
     pdf["score"] = pd.array(pdf["score"], dtype="Float64").astype("Int64")
     pdf["model_version"] = str(resolved.version)
     pdf["data_sha256"] = sha
