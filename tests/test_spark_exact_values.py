@@ -343,6 +343,34 @@ def test_a_time_zone_aware_microsecond_date_keeps_its_zone(model, spark, tmp_pat
         "2025-06-30 00:00+0800", "2025-07-31 00:00+0800", "2025-08-31 00:00+0800", "2025-09-30 00:00+0800"]
 
 
+@pytest.mark.spark
+def test_a_caller_s_session_gets_its_setting_back_and_a_new_out_folder_holds_the_temporary_one(model, spark,
+                                                                                             tmp_path, monkeypatch):
+    """Helper h169's findings: a session passed in kept spark.sql.legacy.parquet.nanosAsLong set after a file with
+    nanosecond dates; and with --out in a folder not made yet the temporary folder went to the system's, not
+    beside --out (on a cluster: executors writing where the driver does not read)."""
+    from creditmodel.scoring import spark as engine
+
+    df = _apps(3)
+    df["as_of_date"] = pd.to_datetime(["2025-06-30", "2025-07-31", "2025-08-31"]).as_unit("ns")
+    src = _parquet(df, tmp_path / "apps.parquet")
+    spark.conf.set(engine.NANOS_AS_LONG, "false")
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*a, **k):
+        made.append(k.get("dir"))
+        return real_mkdtemp(*a, **k)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    out = tmp_path / "new" / "deeper" / "o.parquet"
+    engine.score_file_spark(model, src, out, id_col="id", spark=spark)
+    assert spark.conf.get(engine.NANOS_AS_LONG) == "false"      # as the caller had it
+    assert made == [out.parent] and out.is_file()
+    assert pd.read_parquet(out)["as_of_date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-06-30", "2025-07-31",
+                                                                                   "2025-08-31"]
+
+
 # --------------------------------------------------------------------------- 4. helpers on files, no Spark
 def _part(path: Path, rows: list[int]) -> Path:
     from creditmodel.scoring.spark import ORDER_COL

@@ -168,7 +168,10 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
         return [c for c in columns if c in needed]
 
     nanos: dict[str, Any] = {}
-    tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent if out.parent.exists() else None))
+    # beside --out, which the executors must reach too (see the module's docstring): a folder --out names that did
+    # not exist yet put it in the system's temporary folder (helper h169's finding); in process writes it anyway
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="creditmodel-spark-", dir=out.parent))
     try:
         if kind == "parquet":
             pf = open_parquet(data)   # unreadable, 0 rows: as in process (names and nesting: check_input_file)
@@ -183,11 +186,13 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
         when = scored_at_now()
         own = spark is None
         spark = spark or spark_session(master)
+        as_long = None   # a caller's session gets its setting back (it was left changed: helper h169's finding)
         try:
             if any(unit == NANOS for unit, _ in nanos.values()):
                 # Spark cannot read TIMESTAMP(NANOS) (pandas' default); read those columns as int64
                 # nanoseconds and turn them back into timestamps when the parts are assembled
-                spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+                as_long = (spark.conf.get(NANOS_AS_LONG, None),)
+                spark.conf.set(NANOS_AS_LONG, "true")
             sdf = spark.read.parquet(str(source))
             udf = scoring_udf(model, spark_result_type(), list(SCORE_COLUMNS))
             sdf = sdf.withColumn(ORDER_COL, F.monotonically_increasing_id())
@@ -209,6 +214,11 @@ def _score_file_spark(resolved: Any, data: Path, out: Path, id_col: str | None =
         finally:
             if own:
                 spark.stop()
+            elif as_long is not None:
+                if as_long[0] is None:
+                    spark.conf.unset(NANOS_AS_LONG)
+                else:
+                    spark.conf.set(NANOS_AS_LONG, as_long[0])
         # the driver reads the part files from its own file system: see the module's docstring
         parts = _in_input_order(sorted((tmp / "part").glob("part-*.parquet")))
         if deliver:
@@ -334,8 +344,9 @@ def _batches(parts: list[Path]) -> Any:
                 yield batch.to_pandas()
 
 
-#: the unit of a timestamp column that Spark reads as int64 (``spark.sql.legacy.parquet.nanosAsLong``)
+#: the unit of a timestamp column that Spark reads as int64 (:data:`NANOS_AS_LONG`)
 NANOS = "ns"
+NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
 
 def _nanosecond_timestamps(data: Path) -> dict[str, Any]:
