@@ -306,7 +306,8 @@ def test_grade_and_missing_rows_leave_out_flags_and_non_finite_numbers():
 def _validation(lights: list[tuple[str, str, str]], metrics: dict):
     lt = pd.DataFrame(lights, columns=["check", "value_text", "light"]).assign(label=lambda d: d["check"].str.upper())
     res = SimpleNamespace(metrics=metrics, lights=lt, html_path=None, status=L.worst(lt["light"].tolist()))
-    return SimpleNamespace(ref=SimpleNamespace(name="district_pd", version="3"), result=res, status=res.status)
+    return SimpleNamespace(ref=SimpleNamespace(name="district_pd", version="3"), result=res, status=res.status,
+                           version_out=None)   # as ModelValidation: no report written, no copy kept
 
 
 def test_version_tags_name_the_red_checks_once_and_the_worst_stability_light(monkeypatch):
@@ -327,6 +328,7 @@ def test_version_tags_name_the_red_checks_once_and_the_worst_stability_light(mon
     assert tags["validation_basis"] == ("out-of-time validation (notebook 04, as champion): 1,825 loans, 157 "
                                         "defaults, originations from 2024-01-01")
     assert tags["validation_status"] == "red" and tags["validation_run_id"] == "r1"
+    assert tags["validation_report"] == ""                 # no report written
 
 
 def test_the_lights_comparison_keeps_a_check_only_one_model_has():

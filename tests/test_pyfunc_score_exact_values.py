@@ -636,10 +636,16 @@ def test_a_development_loan_on_the_shocks_first_day_is_in_the_shock():
     """Shock 2023-06-10 .. 2025-02-01: the 4 out-of-time loans are in it, and so is the development loan of
     2023-06-10 (its first day): the out-of-time window is not 'the shock period'."""
     md = N.windows_markdown(_toy_sample(), {"shock_period": {"start": "2023-06-10", "end": "2025-02-01"}})
+    # the other 5 development loans (2023-01-10 .. 2023-05-10, defaults on the first and the fifth) lie in the 12
+    # months before the shock: 2 of 5 defaulted, 40.0 %, and no development loan is older
     assert md.split("\n")[-1] == ("The generator's shock runs from 2023-06-10 to 2025-02-01 (the district's "
                                   "manifest). 4 of the 4 out-of-time loans were originated in it. The development "
                                   "window reaches into the shock (1 of its loans was originated from 2023-06-10 "
-                                  "on): the models learnt from part of it.")
+                                  "on): the models learnt from part of it. Their outcomes are not all before it: 5 "
+                                  "development loans were originated in the 12 months before it, so their 12-month "
+                                  "outcome windows run into it; 2 of them defaulted (40.0 %, every development loan "
+                                  "being that recent). The development sample, and so its default rate (the "
+                                  "calibration's target) and the in-time test, hold those outcomes.")
 
 
 def test_the_high_iv_note_lists_features_strictly_above_0_5():
