@@ -759,6 +759,8 @@ class CreditDecisionResult:
         m.update({f"alloc_{k}": v for k, v in self.allocation.totals.items()})
         m.update({f"naive_{k}": v for k, v in self.naive.totals.items()})
         d = self.decisions
+        if self.rated is not None:   # how far our out-of-fold ratings agree with the bank's (rating_agreement)
+            m.update({f"rating_{k}": v for k, v in self.rating_agreement().items()})
         m["unrated_firms"] = float(len(d))
         m["unrated_d_like"] = float((d["rating"] == EXCLUDED_RATING).sum())
         for r in BANK_RATINGS:

@@ -251,10 +251,20 @@ def chronology(lt: LoadedTable, snapshot: pd.Timestamp) -> dict[str, int]:
         # ends the record's publicity in the evaluation and the features all the same (helper-100's finding)
         out["repaired_before_minimum"] = int((rows["repaired_on"] < rows["publicity_min_end"]).sum())
     if {"fine_paid_on", "publicity_max_end", "repaired_on"} <= set(rows.columns):
-        mx = rows["publicity_max_end"]
-        out["unfulfilled_past_maximum"] = int(((mx <= snapshot) & ~(rows["fine_paid_on"] <= snapshot)
-                                               & ~(rows["repaired_on"] <= snapshot)).sum())
+        out["unfulfilled_past_maximum"] = int(unfulfilled_past_maximum(rows, snapshot).sum())
     return out
+
+
+def unfulfilled_past_maximum(penalties: pd.DataFrame, t: Any) -> np.ndarray:
+    """Penalties (rows of ``penalties``) past their maximum publicity end at ``t`` and neither fulfilled
+    (``fine_paid_on``) nor repaired (``repaired_on``) by then: read as unfulfilled and published on (DOMAIN A4).
+    An empty or unreadable date counts as not yet. One rule for the quality report and the evaluation's summary."""
+    t = pd.Timestamp(t)
+
+    def by(c: str) -> np.ndarray:
+        return (pd.to_datetime(penalties[c], errors="coerce") <= t).to_numpy(dtype=bool, na_value=False)
+
+    return by("publicity_max_end") & ~by("fine_paid_on") & ~by("repaired_on")
 
 
 def _row_rules(lt: LoadedTable, rule: str) -> np.ndarray:

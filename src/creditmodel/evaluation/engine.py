@@ -673,6 +673,16 @@ def plan_targets_markdown(targets: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def invoice_reach_markdown(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str:
+    """How many of the enterprises of ``frame`` have invoice data, which the invoice indicators (``sales_growth``,
+    ``no_sales``) read: the others score 0 on both (a think tank's finding: the bonus is open to loan applicants
+    only). One Markdown line."""
+    inv = tables.get("invoices_monthly")
+    n = int(frame["uscc"].isin(inv["uscc"]).sum()) if inv is not None and "uscc" in inv.columns else 0
+    return (f"Invoice data (for `sales_growth` and `no_sales`): {n:,} of the {len(frame):,} enterprises reported on "
+            f"({n / max(len(frame), 1):.1%}); the others score 0 on both.")
+
+
 def grade_table(
     frame: pd.DataFrame,
     by: str | None = None,
@@ -820,12 +830,11 @@ class EvaluationResult:
         need = {"uscc", "reported_on", "publicity_max_end", "fine_paid_on", "repaired_on"}
         if pen is None or not len(pen) or not need <= set(pen.columns):
             return []
+        from creditmodel.data.quality import unfulfilled_past_maximum
+
         t = self.as_of
-
-        def by(c: str) -> np.ndarray:   # the date is known and on or before the as-of date
-            return (pd.to_datetime(pen[c]) <= t).to_numpy(dtype=bool, na_value=False)
-
-        on = by("reported_on") & by("publicity_max_end") & ~by("fine_paid_on") & ~by("repaired_on")
+        known = (pd.to_datetime(pen["reported_on"]) <= t).to_numpy(dtype=bool, na_value=False)
+        on = known & unfulfilled_past_maximum(pen, t)
         if not on.any():
             return []
         f = self.frame[~self.frame["deregistered"].to_numpy(dtype=bool)]
